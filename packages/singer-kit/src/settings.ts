@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs';
+import { UsageError } from './errors.js';
+import { registerSecret } from './redact.js';
+
+/** Kinds follow Meltano's setting kinds so meltano.yml and --about agree with the code. */
+export const SETTING_KINDS = ['string', 'password', 'integer', 'number', 'boolean', 'date_iso8601', 'object', 'array'] as const;
+export type SettingKind = (typeof SETTING_KINDS)[number];
+
+export interface SettingSpec {
+  readonly name: string;
+  readonly kind: SettingKind;
+  readonly description: string;
+  readonly default?: unknown;
+  readonly required?: boolean;
+}
+
+export type RawSettings = Record<string, unknown>;
+
+export interface LoadSettingsOptions {
+  readonly specs: readonly SettingSpec[];
+  /** e.g. `TAP_QUICKBOOKS` → TAP_QUICKBOOKS_START_DATE, TAP_QUICKBOOKS_CLIENT_SECRET_FILE */
+  readonly envPrefix: string;
+  readonly configFile?: string | undefined;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export function envName(prefix: string, setting: string): string {
+  return `${prefix}_${setting.toUpperCase()}`;
+}
+
+function readJsonFile(file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read ${what} ${file}: ${code === 'ENOENT' ? 'no such file' : String(code ?? error)}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${what} ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Reads and parses a JSON file given on the command line; a clear UsageError otherwise. */
+export function readJsonArgument(file: string, what: string): unknown {
+  return readJsonFile(file, what);
+}
+
+function fromEnvText(spec: SettingSpec, text: string, source: string): unknown {
+  switch (spec.kind) {
+    case 'boolean': {
+      const lower = text.trim().toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(lower)) return true;
+      if (['false', '0', 'no', 'off', ''].includes(lower)) return false;
+      throw new UsageError(`${source}: expected true or false, got ${JSON.stringify(text)}`);
+    }
+    case 'integer':
+    case 'number': {
+      const n = Number(text.trim());
+      if (text.trim() === '' || !Number.isFinite(n) || (spec.kind === 'integer' && !Number.isInteger(n))) {
+        throw new UsageError(`${source}: expected ${spec.kind === 'integer' ? 'an integer' : 'a number'}, got ${JSON.stringify(text)}`);
+      }
+      return n;
+    }
+    case 'object':
+    case 'array':
+      try {
+        return JSON.parse(text);
+      } catch {
+        throw new UsageError(`${source}: expected JSON (${spec.kind})`);
+      }
+    default:
+      return text;
+  }
+}
+
+/**
+ * Merges settings from, in rising precedence: defaults, the --config JSON file, the
+ * environment (`PREFIX_SETTING`), and files named by `PREFIX_SETTING_FILE` (Docker secrets).
+ * Unknown keys in the file are kept (Meltano may add some). Password values are registered
+ * for redaction the moment they are read.
+ */
+export function loadSettings(options: LoadSettingsOptions): RawSettings {
+  const env = options.env ?? process.env;
+  const merged: RawSettings = {};
+  for (const spec of options.specs) if (spec.default !== undefined) merged[spec.name] = spec.default;
+  if (options.configFile) {
+    const fileValue = readJsonFile(options.configFile, 'config file');
+    if (typeof fileValue !== 'object' || fileValue === null || Array.isArray(fileValue)) {
+      throw new UsageError(`config file ${options.configFile} must hold a JSON object`);
+    }
+    for (const [key, value] of Object.entries(fileValue)) if (value !== null) merged[key] = value;
+  }
+  for (const spec of options.specs) {
+    const name = envName(options.envPrefix, spec.name);
+    const direct = env[name];
+    if (direct !== undefined) merged[spec.name] = fromEnvText(spec, direct, name);
+    const fileVar = env[`${name}_FILE`];
+    if (fileVar !== undefined && fileVar !== '') {
+      let text: string;
+      try {
+        text = readFileSync(fileVar, 'utf8');
+      } catch (error) {
+        throw new UsageError(`${name}_FILE: cannot read ${fileVar} (${(error as NodeJS.ErrnoException).code ?? error})`);
+      }
+      merged[spec.name] = fromEnvText(spec, text.replace(/\r?\n$/, ''), `${name}_FILE`);
+    }
+  }
+  for (const spec of options.specs) {
+    const value = merged[spec.name];
+    if (spec.kind === 'password' && typeof value === 'string') registerSecret(value);
+  }
+  return merged;
+}
+
+/** The settings as a JSON Schema, for `--about --format json`. */
+export function settingsJsonSchema(specs: readonly SettingSpec[]): Record<string, unknown> {
+  const properties: Record<string, unknown> = {};
+  for (const spec of specs) {
+    const type =
+      spec.kind === 'password' || spec.kind === 'date_iso8601' ? 'string' : spec.kind;
+    properties[spec.name] = {
+      type,
+      description: spec.description,
+      ...(spec.kind === 'password' ? { secret: true, writeOnly: true } : {}),
+      ...(spec.kind === 'date_iso8601' ? { format: 'date-time' } : {}),
+      ...(spec.default !== undefined ? { default: spec.default } : {}),
+    };
+  }
+  return {
+    type: 'object',
+    properties,
+    required: specs.filter((s) => s.required).map((s) => s.name),
+  };
+}

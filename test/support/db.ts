@@ -1,0 +1,44 @@
+import { inject, afterAll } from 'vitest';
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** `../shared/fixtures` next to the checkout; CI has it, a bare clone may not. */
+export const FIXTURES_DIR = path.resolve(REPO_ROOT, '../shared/fixtures');
+export const HAVE_FIXTURES = existsSync(FIXTURES_DIR);
+export const NO_FIXTURES_REASON = `shared fixtures not found at ${FIXTURES_DIR}; skipping tests that need them`;
+
+export function databaseUrl(): string {
+  return inject('databaseUrl');
+}
+
+/**
+ * A fresh schema name for one test file, dropped when the file's tests end.
+ * Works the same on the embedded server and on a user's DATABASE_URL.
+ */
+export function scratchSchema(prefix = 't'): string {
+  const name = `${prefix}_${randomBytes(5).toString('hex')}`;
+  afterAll(async () => {
+    const client = new pg.Client({ connectionString: databaseUrl() });
+    await client.connect();
+    try {
+      await client.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+    } finally {
+      await client.end();
+    }
+  });
+  return name;
+}
+
+export async function withClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: databaseUrl() });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
