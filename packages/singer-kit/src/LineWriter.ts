@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { OutputClosedError } from './errors.js';
 
@@ -45,13 +44,19 @@ export class LineWriter {
     this.#pending = [];
     this.#pendingBytes = 0;
     const ok = this.#out.write(chunk);
-    if (!ok) {
-      await Promise.race([
-        once(this.#out, 'drain'),
-        once(this.#out, 'error').then(() => undefined),
-        once(this.#out, 'close').then(() => undefined),
-      ]);
-    }
+    if (!ok) await this.#drained();
     if (this.#failure) throw this.#failure;
+  }
+
+  /** Resolves on 'drain', or when the stream fails or closes (then #failure says why). */
+  #drained(): Promise<void> {
+    const out = this.#out;
+    return new Promise((resolve) => {
+      const done = () => {
+        out.off('drain', done).off('error', done).off('close', done);
+        resolve();
+      };
+      out.on('drain', done).on('error', done).on('close', done);
+    });
   }
 }
