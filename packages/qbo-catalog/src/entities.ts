@@ -1,6 +1,7 @@
 /**
  * The QBO entities this project extracts, one row each. Adding an entity means adding a row
- * here and a JSON Schema in `catalog/<stream>.json`; nothing else should need to change.
+ * here and a JSON Schema in `catalog/_src/<stream>.json`, then `npm run gen`; nothing else
+ * should need to change.
  *
  * - `stream`: Singer stream name = table name (snake_case plural, as singer-io and Airbyte name them)
  * - `entity`: the name used in `FROM` and as the key of `QueryResponse`

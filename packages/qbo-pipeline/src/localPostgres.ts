@@ -71,7 +71,9 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
   const dataDir =
     options.dataDir ?? path.join(tmpdir(), `qbo-pg${version}-${randomBytes(4).toString('hex')}`);
   const port = options.port ?? (await freePort());
-  const password = 'postgres';
+  // Not "postgres": targets register the password for log redaction, and a common word would
+  // be blanked out of every log line that contains it (e.g. "target-postgres-raw").
+  const password = 'qbo-local-pg';
   const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
   if (options.fast) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
   const log = options.onLog ?? (() => undefined);

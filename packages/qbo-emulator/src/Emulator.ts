@@ -1,0 +1,83 @@
+import type { FaultPlan, RequestKind } from './faults.js';
+import type { TruthRow } from './CompanyStore.js';
+import type { RotationMode } from './TokenAuthority.js';
+
+export interface EmulatorOptions {
+  /** 0 = a free port; the host is always 127.0.0.1. */
+  port?: number;
+  /** Default 42; the same seed and options give byte-identical data. */
+  seed?: number;
+  /** Default '9341453050000000'. */
+  realmId?: string;
+  /** The company's "now" (default: the real now); data LastUpdatedTimes lie in [now - days, now). The clock runs on from it. */
+  now?: Date;
+  /** Default 90. */
+  days?: number;
+  /** Records per stream (`invoices`) or entity (`Invoice`); small defaults for every entity. */
+  counts?: Partial<Record<string, number>>;
+  /** Also serve the records of `<stream>[.*].json` array files in this folder (e.g. the shared fixtures). */
+  fixturesDir?: string;
+  clientId?: string;
+  clientSecret?: string;
+  refreshToken?: string;
+  /** Default 3600. */
+  accessTokenTtlSeconds?: number;
+  /** Default 'every-refresh'. */
+  rotation?: RotationMode;
+  refreshTokenHardExpiresInSeconds?: number;
+  /** Per realm, sliding minute; default 500. */
+  requestsPerMinute?: number;
+  /** Per realm; default 10. */
+  maxInFlight?: number;
+  /** When set, 429 answers carry `Retry-After`. */
+  retryAfterSeconds?: number;
+  /** Added to every API and token response. */
+  latencyMs?: number;
+  faults?: FaultPlan;
+}
+
+export interface RequestLogEntry {
+  readonly method: string;
+  readonly path: string;
+  /** The query string, without any credential-like parameter. */
+  readonly query: string;
+  /** 0 when no answer was sent (connection reset, stall). */
+  readonly status: number;
+  readonly durationMs: number;
+  readonly kind: RequestKind;
+  readonly intuitTid: string;
+}
+
+export interface EmulatorStats {
+  readonly requests: number;
+  readonly throttled: number;
+  readonly faults: Record<string, number>;
+}
+
+export interface Emulator {
+  /** API root before `/v3`, e.g. http://127.0.0.1:PORT (the tap's `base_url`). */
+  readonly baseUrl: string;
+  /** The whole token endpoint URL (the tap's `token_url`). */
+  readonly tokenUrl: string;
+  readonly realmId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** The refresh token that is valid right now. */
+  currentRefreshToken(): string;
+  setFaults(plan: FaultPlan): void;
+  setLatency(ms: number): void;
+  /** After the Nth page of a query on `entity`, bump `count` (default 1) rows of that page to now: the rows behind shift forward. */
+  touchAfterPage(opts: { entity: string; afterPage: number; count?: number }): void;
+  /** Bumps one record's LastUpdatedTime to now and its SyncToken. */
+  touch(entity: string, id: string): void;
+  /** Hard delete: gone from queries, a CDC `Deleted` stub (name-list entities are deactivated instead). */
+  deleteTransaction(entity: string, id: string): void;
+  /** Every record currently served, in (LastUpdatedTime, Id) order, as exact JSON text. */
+  truth(stream: string): TruthRow[];
+  truthIterator(stream: string): IterableIterator<TruthRow>;
+  /** Every access token issued so far stops working (401) from now on. */
+  expireAccessTokens(): void;
+  requestLog(): RequestLogEntry[];
+  stats(): EmulatorStats;
+  close(): Promise<void>;
+}

@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+
+export type RotationMode = 'every-refresh' | { readonly everyHours: number };
+
+export interface TokenOptions {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly refreshToken: string;
+  readonly accessTokenTtlSeconds: number;
+  readonly rotation: RotationMode;
+  /** When set, refresh tokens die this many seconds after the emulator starts, and responses say so. */
+  readonly refreshTokenHardExpiresInSeconds?: number;
+  /** Epoch milliseconds. */
+  readonly now: () => number;
+}
+
+export interface TokenResponse {
+  readonly status: number;
+  readonly body: Readonly<Record<string, string | number>>;
+}
+
+/** Rolling refresh-token lifetime QBO reports (about 101 days). */
+const REFRESH_TOKEN_EXPIRES_IN = 8726400;
+
+const invalidGrant: TokenResponse = { status: 400, body: { error_description: 'Incorrect or invalid refresh token', error: 'invalid_grant' } };
+
+export const newRefreshToken = (): string => `AB11${Date.now()}${randomBytes(18).toString('base64url')}`;
+const newAccessToken = (): string => `eyJlbmMiOiJBMTI4Q0JDLUhTMjU2IiwiYWxnIjoiZGlyIn0..${randomBytes(32).toString('base64url')}`;
+
+/**
+ * QBO's OAuth 2.0 token endpoint behaviour: refresh-token grant only, client credentials by
+ * HTTP Basic or in the form, rotating refresh tokens whose superseded values die at once
+ * (`invalid_grant`), and access tokens that expire.
+ */
+export class TokenAuthority {
+  #refresh: { value: string; issuedAt: number };
+  readonly #accessTokens = new Map<string, number>();
+  readonly #startedAt: number;
+
+  constructor(private readonly options: TokenOptions) {
+    this.#startedAt = options.now();
+    this.#refresh = { value: options.refreshToken, issuedAt: this.#startedAt };
+  }
+
+  currentRefreshToken(): string {
+    return this.#refresh.value;
+  }
+
+  /** Every access token issued so far is expired from now on. */
+  expireAccessTokens(): void {
+    this.#accessTokens.clear();
+  }
+
+  /** Handles `POST /oauth2/v1/tokens/bearer` (form already parsed). */
+  refresh(form: URLSearchParams, authorization: string | undefined): TokenResponse {
+    const basic = /^Basic\s+(\S+)$/i.exec(authorization ?? '');
+    let id = form.get('client_id');
+    let secret = form.get('client_secret');
+    if (basic) {
+      const decoded = Buffer.from(basic[1] as string, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      id = decoded.slice(0, colon);
+      secret = decoded.slice(colon + 1);
+    }
+    if (id !== this.options.clientId || secret !== this.options.clientSecret) return { status: 401, body: { error: 'invalid_client' } };
+    if (form.get('grant_type') !== 'refresh_token') return { status: 400, body: { error: 'unsupported_grant_type' } };
+    const presented = form.get('refresh_token');
+    if (!presented) return { status: 400, body: { error: 'invalid_request' } };
+    if (presented !== this.#refresh.value) return invalidGrant;
+    const now = this.options.now();
+    const hard = this.options.refreshTokenHardExpiresInSeconds;
+    const hardLeft = hard === undefined ? undefined : Math.floor((this.#startedAt + hard * 1000 - now) / 1000);
+    if (hardLeft !== undefined && hardLeft <= 0) return invalidGrant;
+
+    const rotation = this.options.rotation;
+    const rotate = rotation === 'every-refresh' || now - this.#refresh.issuedAt >= rotation.everyHours * 3600 * 1000;
+    if (rotate) this.#refresh = { value: newRefreshToken(), issuedAt: now };
+    const access = newAccessToken();
+    this.#accessTokens.set(access, now + this.options.accessTokenTtlSeconds * 1000);
+    return {
+      status: 200,
+      body: {
+        token_type: 'bearer',
+        expires_in: this.options.accessTokenTtlSeconds,
+        refresh_token: this.#refresh.value,
+        x_refresh_token_expires_in: REFRESH_TOKEN_EXPIRES_IN,
+        access_token: access,
+        ...(hardLeft === undefined ? {} : { x_refresh_token_hard_expires_in: hardLeft }),
+      },
+    };
+  }
+
+  /** Undefined when the bearer is valid, else the 401 detail (never echoing the token). */
+  checkBearer(authorization: string | undefined): string | undefined {
+    const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+    if (!m) return 'Malformed bearer token: too short or too long';
+    const expiresAt = this.#accessTokens.get(m[1] as string);
+    if (expiresAt === undefined) return 'Token invalid';
+    if (this.options.now() >= expiresAt) return 'Token expired';
+    return undefined;
+  }
+}

@@ -1,0 +1,66 @@
+import type { IncomingMessage } from 'node:http';
+import type { Emulator } from './Emulator.js';
+import { validateFaultPlan } from './faults.js';
+
+export interface AdminAnswer {
+  readonly status: number;
+  readonly text: string;
+}
+
+/**
+ * The admin API, so an emulator started by the CLI can be driven from another process.
+ * JSON in, JSON out, on loopback only; it is not part of QBO and is never logged or throttled.
+ *
+ *   GET  /__admin/stats | /__admin/log | /__admin/credentials | /__admin/truth?stream=invoices
+ *   POST /__admin/faults {"rules":[…]}      POST /__admin/latency {"ms":200}
+ *   POST /__admin/touch {"entity","id"}     POST /__admin/touch-after-page {"entity","afterPage","count"}
+ *   POST /__admin/delete {"entity","id"}    POST /__admin/expire-access-tokens
+ */
+export async function handleAdmin(req: IncomingMessage, url: URL, posted: string, emulator: Emulator): Promise<AdminAnswer> {
+  const ok = (value: unknown = { ok: true }): AdminAnswer => ({ status: 200, text: JSON.stringify(value) });
+  const route = `${req.method} ${url.pathname.slice('/__admin/'.length)}`;
+  try {
+    const input = (posted ? JSON.parse(posted) : {}) as Record<string, unknown>;
+    const text = (key: string) => {
+      const value = input[key];
+      if (typeof value !== 'string' || value === '') throw new TypeError(`"${key}" must be a non-empty string`);
+      return value;
+    };
+    switch (route) {
+      case 'GET stats':
+        return ok(emulator.stats());
+      case 'GET log':
+        return ok(emulator.requestLog());
+      // The emulator's own test credentials, for a process that did not start it.
+      case 'GET credentials':
+        return ok({ realm_id: emulator.realmId, client_id: emulator.clientId, client_secret: emulator.clientSecret, refresh_token: emulator.currentRefreshToken() });
+      case 'GET truth': {
+        const rows = emulator.truth(url.searchParams.get('stream') ?? '');
+        // Record texts are spliced in as they are, so amounts keep their digits.
+        return { status: 200, text: `[${rows.map((r) => `{"id":${JSON.stringify(r.id)},"lastUpdated":${JSON.stringify(r.lastUpdated)},"record":${r.text}}`).join(',')}]` };
+      }
+      case 'POST faults':
+        emulator.setFaults(validateFaultPlan(input));
+        return ok();
+      case 'POST latency':
+        emulator.setLatency(Number(input.ms ?? 0));
+        return ok();
+      case 'POST touch':
+        emulator.touch(text('entity'), text('id'));
+        return ok();
+      case 'POST touch-after-page':
+        emulator.touchAfterPage({ entity: text('entity'), afterPage: Number(input.afterPage), count: Number(input.count ?? 1) });
+        return ok();
+      case 'POST delete':
+        emulator.deleteTransaction(text('entity'), text('id'));
+        return ok();
+      case 'POST expire-access-tokens':
+        emulator.expireAccessTokens();
+        return ok();
+      default:
+        return { status: 404, text: JSON.stringify({ error: `no admin route ${route}` }) };
+    }
+  } catch (error) {
+    return { status: 400, text: JSON.stringify({ error: (error as Error).message }) };
+  }
+}

@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import yargs from 'yargs';
+import { UsageError } from 'singer-kit';
+import type { EmulatorOptions } from './Emulator.js';
+import { validateFaultPlan } from './faults.js';
+
+/** argv → EmulatorOptions; any problem is a UsageError naming the option. */
+export function parseCliOptions(argv: readonly string[]): EmulatorOptions {
+  const args = yargs([...argv])
+    .scriptName('qbo-emulator')
+    .usage('$0 [options]\n\nServes a QuickBooks Online company on 127.0.0.1 and prints the tap settings to use (one JSON line on stdout).')
+    .options({
+      port: { type: 'number', default: 0, describe: 'port on 127.0.0.1 (0 = any free port)' },
+      seed: { type: 'number', default: 42, describe: 'same seed and options => byte-identical data' },
+      days: { type: 'number', default: 90, describe: 'records were last updated in the last N days' },
+      now: { type: 'string', describe: "the company's now (ISO 8601); default: the real now" },
+      'realm-id': { type: 'string', describe: 'company (realm) id' },
+      invoices: { type: 'number', describe: 'number of invoices (shorthand for --count invoices=N)' },
+      count: { type: 'string', array: true, default: [] as string[], describe: 'records of a stream, e.g. --count customers=500 (repeatable)' },
+      fixtures: { type: 'string', describe: 'also serve the records of <stream>[.*].json array files in this folder' },
+      'client-id': { type: 'string' },
+      'client-secret': { type: 'string' },
+      'refresh-token': { type: 'string', describe: 'initial refresh token' },
+      'access-token-ttl': { type: 'number', describe: 'access token lifetime in seconds (default 3600)' },
+      'rotate-every-hours': { type: 'number', describe: 'rotate the refresh token at most once per N hours (default: on every refresh)' },
+      'refresh-token-hard-expiry': { type: 'number', describe: 'refresh tokens die N seconds after start' },
+      'requests-per-minute': { type: 'number', describe: 'per-realm limit (default 500)' },
+      'max-in-flight': { type: 'number', describe: 'per-realm concurrent requests (default 10)' },
+      'retry-after': { type: 'number', describe: 'send Retry-After: N with 429 answers' },
+      latency: { type: 'number', describe: 'milliseconds added to every response' },
+      faults: { type: 'string', describe: 'fault plan: JSON text or a file holding it, e.g. {"rules":[{"fault":"503","probability":0.05}]}' },
+    })
+    .strict()
+    .version(false)
+    .help()
+    .fail((message, error) => {
+      throw new UsageError(message ?? error?.message ?? 'bad arguments');
+    })
+    .parseSync();
+
+  const counts: Record<string, number> = {};
+  for (const pair of args.count) {
+    const m = /^([A-Za-z_]+)=(\d+)$/.exec(pair);
+    if (!m) throw new UsageError(`--count expects stream=N, got "${pair}"`);
+    counts[m[1] as string] = Number(m[2]);
+  }
+  if (args.invoices !== undefined) counts.invoices = args.invoices;
+  let now: Date | undefined;
+  if (args.now !== undefined) {
+    now = new Date(args.now);
+    if (Number.isNaN(now.getTime())) throw new UsageError(`--now is not a date-time: "${args.now}"`);
+  }
+  let faults: EmulatorOptions['faults'];
+  if (args.faults !== undefined) {
+    const text = args.faults.trim().startsWith('{') ? args.faults : readFileSync(args.faults, 'utf8');
+    try {
+      faults = validateFaultPlan(JSON.parse(text));
+    } catch (error) {
+      throw new UsageError(`--faults: ${(error as Error).message}`);
+    }
+  }
+  const defined = Object.entries({
+    port: args.port,
+    seed: args.seed,
+    days: args.days,
+    now,
+    realmId: args['realm-id'],
+    counts,
+    fixturesDir: args.fixtures,
+    clientId: args['client-id'],
+    clientSecret: args['client-secret'],
+    refreshToken: args['refresh-token'],
+    accessTokenTtlSeconds: args['access-token-ttl'],
+    rotation: args['rotate-every-hours'] === undefined ? undefined : { everyHours: args['rotate-every-hours'] },
+    refreshTokenHardExpiresInSeconds: args['refresh-token-hard-expiry'],
+    requestsPerMinute: args['requests-per-minute'],
+    maxInFlight: args['max-in-flight'],
+    retryAfterSeconds: args['retry-after'],
+    latencyMs: args.latency,
+    faults,
+  }).filter(([, v]) => v !== undefined);
+  return Object.fromEntries(defined) as EmulatorOptions;
+}

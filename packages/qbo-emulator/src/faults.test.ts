@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { FaultInjector, validateFaultPlan, type RequestKind } from './faults.js';
+
+const run = (injector: FaultInjector, kinds: RequestKind[]) => kinds.map((k) => injector.decide(k) ?? '-');
+
+describe('FaultInjector', () => {
+  it('fires on the nth matching requests and on the next N, counting only the kinds named', () => {
+    const injector = new FaultInjector({ rules: [{ fault: '503', kinds: ['query'], nth: [2, 4] }, { fault: 'reset', kinds: ['token'], next: 1 }] }, 1);
+    expect(run(injector, ['query', 'token', 'query', 'count', 'query', 'query', 'token'])).toEqual(['-', 'reset', '503', '-', '-', '503', '-']);
+  });
+
+  it('draws probabilities from the seed: the same plan and seed give the same faults', () => {
+    const plan = { rules: [{ fault: '500' as const, probability: 0.3 }] };
+    const kinds = Array.from({ length: 200 }, (): RequestKind => 'query');
+    const a = run(new FaultInjector(plan, 9), kinds);
+    expect(run(new FaultInjector(plan, 9), kinds)).toEqual(a);
+    expect(run(new FaultInjector({ ...plan, seed: 10 }, 9), kinds)).not.toEqual(a);
+    const fired = a.filter((f) => f === '500').length;
+    expect(fired).toBeGreaterThan(30);
+    expect(fired).toBeLessThan(90);
+  });
+
+  it('rejects plans it cannot follow, naming the rule', () => {
+    expect(() => validateFaultPlan({ rules: [{ fault: '418', next: 1 }] })).toThrow(/fault rule 1: fault must be one of/);
+    expect(() => validateFaultPlan({ rules: [{ fault: '500' }] })).toThrow(/give nth, next or probability/);
+    expect(() => validateFaultPlan({ rules: [{ fault: '500', kinds: ['batch'], next: 1 }] })).toThrow(/kinds/);
+    expect(() => validateFaultPlan([])).toThrow(/rules/);
+  });
+});

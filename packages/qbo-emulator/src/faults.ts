@@ -1,0 +1,68 @@
+import { Rng } from './rng.js';
+
+export const FAULT_KINDS = ['500', '502', '503', '504', 'reset', 'stall'] as const;
+/** `500`…`504`: that status; `reset`: the connection is destroyed; `stall`: no answer until the client gives up. */
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export const REQUEST_KINDS = ['query', 'count', 'cdc', 'token', 'other'] as const;
+export type RequestKind = (typeof REQUEST_KINDS)[number];
+
+/**
+ * One injection rule. It watches the requests of `kinds` (all when absent), counting them from
+ * 1, and fires on: the `nth` of them (a list), the `next` N of them, or each with `probability`.
+ */
+export interface FaultRule {
+  readonly fault: FaultKind;
+  readonly kinds?: readonly RequestKind[];
+  readonly nth?: readonly number[];
+  readonly next?: number;
+  readonly probability?: number;
+}
+
+export interface FaultPlan {
+  /** Seeds the probability draws; the emulator's seed by default. */
+  readonly seed?: number;
+  readonly rules: readonly FaultRule[];
+}
+
+/** Checks a plan that came from outside (admin API, CLI); throws naming the bad field. */
+export function validateFaultPlan(value: unknown): FaultPlan {
+  const plan = value as FaultPlan;
+  if (!plan || typeof plan !== 'object' || !Array.isArray(plan.rules)) throw new TypeError('a fault plan is {"rules":[…]}');
+  plan.rules.forEach((rule, n) => {
+    const where = `fault rule ${n + 1}`;
+    if (!(FAULT_KINDS as readonly string[]).includes(rule.fault)) throw new TypeError(`${where}: fault must be one of ${FAULT_KINDS.join(', ')}`);
+    for (const kind of rule.kinds ?? []) {
+      if (!(REQUEST_KINDS as readonly string[]).includes(kind)) throw new TypeError(`${where}: kinds must be among ${REQUEST_KINDS.join(', ')}`);
+    }
+    if (rule.nth === undefined && rule.next === undefined && rule.probability === undefined) throw new TypeError(`${where}: give nth, next or probability`);
+    if (rule.probability !== undefined && !(rule.probability >= 0 && rule.probability <= 1)) throw new TypeError(`${where}: probability must be in [0, 1]`);
+  });
+  return plan;
+}
+
+/** Decides, request by request, which fault (if any) to inject; deterministic for a seed. */
+export class FaultInjector {
+  readonly #rules: ReadonlyArray<{ rule: FaultRule; seen: number }>;
+  readonly #rng: Rng;
+
+  constructor(plan: FaultPlan, defaultSeed: number) {
+    this.#rules = validateFaultPlan(plan).rules.map((rule) => ({ rule, seen: 0 }));
+    this.#rng = Rng.of(plan.seed ?? defaultSeed, 'faults');
+  }
+
+  decide(kind: RequestKind): FaultKind | undefined {
+    let chosen: FaultKind | undefined;
+    for (const state of this.#rules) {
+      const { rule } = state;
+      if (rule.kinds && !rule.kinds.includes(kind)) continue;
+      const n = ++state.seen;
+      const fires =
+        (rule.nth?.includes(n) ?? false) ||
+        (rule.next !== undefined && n <= rule.next) ||
+        (rule.probability !== undefined && this.#rng.next() < rule.probability);
+      if (fires && chosen === undefined) chosen = rule.fault;
+    }
+    return chosen;
+  }
+}

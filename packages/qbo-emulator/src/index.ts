@@ -1,0 +1,7 @@
+export * from './Emulator.js';
+export * from './startEmulator.js';
+export * from './faults.js';
+export * from './queryLanguage.js';
+export * from './pacificTime.js';
+export { DEFAULT_COUNTS, CDC_MAX_OBJECTS, type TruthRow } from './CompanyStore.js';
+export type { RotationMode } from './TokenAuthority.js';

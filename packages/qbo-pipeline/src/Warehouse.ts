@@ -1,0 +1,94 @@
+import pg from 'pg';
+import { escapeLiteral } from 'pg';
+import type { ConnectionSettings } from 'target-postgres-raw';
+import { evidenceRowsSql, evidenceTotalsSql, evidenceViewSql, runsSinceSql } from './evidenceSql.js';
+
+/** Per stream totals of some tap runs, from the evidence view. */
+export interface EvidenceTotals {
+  readonly stream: string;
+  readonly windows: number;
+  readonly qboCount: number;
+  readonly extracted: number;
+  readonly loaded: number;
+  readonly inserted: number;
+  readonly updated: number;
+  readonly unchanged: number;
+  readonly pages: number;
+  readonly durationMs: number;
+  readonly emptyWindows: number;
+  readonly extractedEqualsLoaded: boolean;
+}
+
+function clientConfig(c: ConnectionSettings): pg.ClientConfig {
+  const ssl = c.sslmode === 'disable' ? false : c.sslmode === 'require' ? { rejectUnauthorized: false } : true;
+  const common = { application_name: 'qbo-pipeline', ssl };
+  if (c.connectionString) return { ...common, connectionString: c.connectionString.reveal() };
+  return { ...common, host: c.host, port: c.port, user: c.user, database: c.database, ...(c.password ? { password: c.password.reveal() } : {}) };
+}
+
+/** The runner's short visits to the warehouse, after a run: the evidence view and the run's totals. */
+export class Warehouse {
+  readonly #client: pg.Client;
+  readonly #schema: string;
+
+  private constructor(client: pg.Client, schema: string) {
+    this.#client = client;
+    this.#schema = schema;
+  }
+
+  /** Connects as the target does, from its parsed connection settings. */
+  static connect(connection: ConnectionSettings, schema: string): Promise<Warehouse> {
+    return Warehouse.open(clientConfig(connection), schema);
+  }
+
+  static async open(config: pg.ClientConfig, schema: string): Promise<Warehouse> {
+    const client = new pg.Client(config);
+    client.on('error', () => undefined); // a dropped idle connection surfaces on the next query
+    await client.connect();
+    return new Warehouse(client, schema);
+  }
+
+  /** Creates or refreshes `<schema>.evidence` when both tables it joins exist; says whether it did. */
+  async ensureEvidenceView(): Promise<boolean> {
+    const tables = await this.#client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = ${escapeLiteral(this.#schema)} AND table_name IN ('_volumetry', '_load_stats')`,
+    );
+    if (tables.rows[0]?.n !== 2) return false;
+    await this.#client.query(evidenceViewSql(this.#schema));
+    return true;
+  }
+
+  /** Tap runs that wrote evidence for these streams since an instant. */
+  async runsSince(since: Date, streams: readonly string[]): Promise<string[]> {
+    const result = await this.#client.query<{ run_id: string }>(runsSinceSql(this.#schema), [since.toISOString(), streams]);
+    return result.rows.map((r) => r.run_id).sort();
+  }
+
+  async totals(runIds: readonly string[]): Promise<EvidenceTotals[]> {
+    const result = await this.#client.query<Record<string, string | number | boolean | null>>(evidenceTotalsSql(this.#schema), [runIds]);
+    const n = (v: unknown) => Number(v ?? 0);
+    return result.rows.map((r) => ({
+      stream: String(r.stream),
+      windows: n(r.windows),
+      qboCount: n(r.qbo_count),
+      extracted: n(r.extracted),
+      loaded: n(r.loaded),
+      inserted: n(r.inserted),
+      updated: n(r.updated),
+      unchanged: n(r.unchanged),
+      pages: n(r.pages),
+      durationMs: n(r.duration_ms),
+      emptyWindows: n(r.empty_windows),
+      extractedEqualsLoaded: r.extracted_equals_loaded === true,
+    }));
+  }
+
+  /** The evidence rows of some tap runs, per UTC day and stream, as the view gives them. */
+  async evidenceRows(runIds: readonly string[]): Promise<Array<Record<string, string | number | boolean | null>>> {
+    return (await this.#client.query(evidenceRowsSql(this.#schema), [runIds])).rows;
+  }
+
+  async close(): Promise<void> {
+    await this.#client.end();
+  }
+}

@@ -1,0 +1,69 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { readJsonArgument, UsageError } from 'singer-kit';
+
+/** Settings the runner decides itself; the environment must not override them in the tap. */
+export const RUNNER_OWNED_TAP_ENV = ['TAP_QUICKBOOKS_START_DATE', 'TAP_QUICKBOOKS_END_DATE'] as const;
+
+function readObject(file: string | undefined, what: string): Record<string, unknown> {
+  if (file === undefined) return {};
+  const value = readJsonArgument(file, what);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`${what} ${file} must hold a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+/** The children's environment: ours, minus what the runner sets in their config files. */
+export function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of RUNNER_OWNED_TAP_ENV) {
+    delete out[name];
+    delete out[`${name}_FILE`];
+  }
+  return out;
+}
+
+/** The target's config: the user's file, plus DATABASE_URL when nothing else says where the warehouse is. */
+export function targetConfig(file: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const named =
+    file.database_url !== undefined ||
+    file.host !== undefined ||
+    ['TARGET_POSTGRES_RAW_DATABASE_URL', 'TARGET_POSTGRES_RAW_DATABASE_URL_FILE', 'TARGET_POSTGRES_RAW_HOST'].some((v) => env[v] !== undefined);
+  return !named && env.DATABASE_URL ? { ...file, database_url: env.DATABASE_URL } : file;
+}
+
+export interface ChildConfigs {
+  readonly dir: string;
+  readonly tap: string;
+  readonly target: string;
+  /** Writes another file in the same private folder. */
+  write(name: string, value: unknown): Promise<string>;
+  remove(): Promise<void>;
+}
+
+/**
+ * Config files for one tap | target run in a private temporary folder (0700, files 0600):
+ * secrets reach the children through files or their inherited environment, never argv.
+ */
+export async function writeChildConfigs(options: {
+  readonly tapConfig: string | undefined;
+  readonly targetConfig: string | undefined;
+  readonly tapOverrides: Record<string, unknown>;
+  readonly env: NodeJS.ProcessEnv;
+}): Promise<ChildConfigs> {
+  const tap = { ...readObject(options.tapConfig, 'tap config'), ...options.tapOverrides };
+  const target = targetConfig(readObject(options.targetConfig, 'target config'), options.env);
+  const dir = await mkdtemp(path.join(tmpdir(), 'qbo-pipeline-'));
+  const write = async (name: string, value: unknown) => {
+    const file = path.join(dir, name);
+    await writeFile(file, JSON.stringify(value), { mode: 0o600 });
+    return file;
+  };
+  return {
+    dir,
+    tap: await write('tap.json', tap),
+    target: await write('target.json', target),
+    write,
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}

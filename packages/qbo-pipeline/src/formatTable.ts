@@ -1,0 +1,23 @@
+export type Cell = string | number | boolean | null | undefined;
+
+/** A plain-text table as psql prints it: padded columns, numbers right-aligned, a rule under the header. */
+export function formatTable(headers: readonly string[], rows: ReadonlyArray<readonly Cell[]>): string {
+  const text = (c: Cell) => (c === null || c === undefined ? '' : typeof c === 'boolean' ? (c ? 'yes' : 'no') : String(c));
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => text(r[i]).length)));
+  const numeric = headers.map((_h, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || r[i] === null || r[i] === undefined));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+      .join(' | ')
+      .trimEnd();
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map((r) => line(headers.map((_h, i) => text(r[i]))))].join('\n');
+}
+
+/** 1234 ms → `1.2 s`; long runs in minutes. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes < 120) return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}

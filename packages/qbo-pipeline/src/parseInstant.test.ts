@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from 'singer-kit';
+import { formatInstant, parseInstant } from './parseInstant.js';
+
+describe('parseInstant', () => {
+  it.each([
+    ['2025-01-01', '2025-01-01T00:00:00Z'],
+    ['2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z'],
+    ['2025-09-11T22:45:54-05:00', '2025-09-12T03:45:54Z'],
+    ['2025-09-12T05:45:54+0200', '2025-09-12T03:45:54Z'],
+    ['2025-09-12T03:45:54.250Z', '2025-09-12T03:45:54.250Z'],
+  ])('reads %s as %s', (text, utc) => {
+    expect(formatInstant(parseInstant(text, '--start'))).toBe(utc);
+  });
+
+  it('refuses a date-time without a zone, naming the option', () => {
+    expect(() => parseInstant('2025-01-01T10:00:00', '--at')).toThrow(UsageError);
+    expect(() => parseInstant('2025-01-01T10:00:00', '--at')).toThrow(/--at: .* no time zone/);
+  });
+
+  it('refuses text that is not a date', () => {
+    expect(() => parseInstant('2025-13-01', '--end')).toThrow(/--end: "2025-13-01" is not an ISO 8601 date/);
+  });
+});

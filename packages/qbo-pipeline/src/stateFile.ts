@@ -1,0 +1,70 @@
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { UsageError } from 'singer-kit';
+import { writeFileAtomic } from './writeFileAtomic.js';
+
+/** A Singer state value as the tap reads it with --state (DESIGN §4). */
+export interface StateValue {
+  readonly bookmarks?: Record<string, { readonly replication_key_value?: string; readonly [key: string]: unknown }>;
+  readonly [key: string]: unknown;
+}
+
+/** Checks a state value's shape; returns the problem, or undefined when it is usable. */
+export function stateProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'it must hold a JSON object';
+  const bookmarks = (value as StateValue).bookmarks;
+  if (bookmarks === undefined) return undefined;
+  if (typeof bookmarks !== 'object' || bookmarks === null || Array.isArray(bookmarks)) return '"bookmarks" must be an object';
+  for (const [stream, bookmark] of Object.entries(bookmarks)) {
+    if (typeof bookmark !== 'object' || bookmark === null || Array.isArray(bookmark)) return `bookmark of stream "${stream}" must be an object`;
+    const at = bookmark.replication_key_value;
+    if (at !== undefined && (typeof at !== 'string' || Number.isNaN(Date.parse(at)))) {
+      return `bookmark of stream "${stream}" has replication_key_value ${JSON.stringify(at)}, not an ISO 8601 instant`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The job's state file: `undefined` when there is none yet. A file that exists but cannot be
+ * used is a UsageError naming it: resuming from scratch silently would re-extract everything
+ * (or, worse, hide that the bookmarks were lost).
+ */
+export async function readStateFile(file: string): Promise<StateValue | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new UsageError(`cannot read state file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  const fix = 'repair it, or run again with --fresh to start over (the file is kept as a backup)';
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`state file ${file} is not valid JSON (${(error as Error).message}); ${fix}`);
+  }
+  const problem = stateProblem(value);
+  if (problem) throw new UsageError(`state file ${file} is malformed: ${problem}; ${fix}`);
+  return value as StateValue;
+}
+
+/** Writes one committed state value (one line of the target's stdout) atomically. */
+export async function writeStateFile(file: string, value: StateValue): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFileAtomic(file, JSON.stringify(value) + '\n');
+}
+
+/** Copies the state file aside before a deliberate fresh run; returns the backup's path, if any. */
+export async function backupStateFile(file: string, now: Date): Promise<string | undefined> {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const backup = file.replace(/\.json$/, '') + `.${stamp}.bak.json`;
+  try {
+    await copyFile(file, backup);
+    return backup;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}

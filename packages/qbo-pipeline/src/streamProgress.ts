@@ -1,0 +1,41 @@
+import { DateTime, Duration } from 'luxon';
+import type { StateValue } from './stateFile.js';
+
+export interface StreamProgress {
+  readonly stream: string;
+  /** Everything before this instant is committed (start when nothing is). */
+  readonly doneUntil: DateTime;
+  readonly daysDone: number;
+  readonly totalDays: number;
+  readonly complete: boolean;
+}
+
+const DAY_MS = 86_400_000;
+const days = (ms: number) => Math.round((ms / DAY_MS) * 100) / 100;
+
+/** How far each stream of a backfill `[start, end)` has committed, read from a state value's bookmarks. */
+export function streamProgress(
+  state: StateValue | undefined,
+  streams: readonly string[],
+  start: DateTime,
+  end: DateTime,
+): StreamProgress[] {
+  return streams.map((stream) => {
+    const mark = state?.bookmarks?.[stream]?.replication_key_value;
+    const bookmark = typeof mark === 'string' ? DateTime.fromISO(mark, { zone: 'utc' }) : undefined;
+    const at = bookmark?.isValid ? bookmark : start;
+    const doneUntil = DateTime.min(DateTime.max(at, start), end);
+    return {
+      stream,
+      doneUntil,
+      daysDone: days(doneUntil.toMillis() - start.toMillis()),
+      totalDays: days(end.toMillis() - start.toMillis()),
+      complete: doneUntil.toMillis() >= end.toMillis(),
+    };
+  });
+}
+
+/** The window a stream works on next: `[doneUntil, doneUntil + window)`, cut at the end. */
+export function nextWindow(progress: StreamProgress, window: Duration, end: DateTime): { start: DateTime; end: DateTime } {
+  return { start: progress.doneUntil, end: DateTime.min(progress.doneUntil.plus(window), end) };
+}

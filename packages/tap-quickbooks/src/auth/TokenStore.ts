@@ -1,0 +1,91 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import lockfile from 'proper-lockfile';
+import { RunError, registerSecret } from 'singer-kit';
+
+/** What is kept per realm. Tokens are plain strings only inside this file (mode 0600). */
+export interface StoredTokens {
+  readonly refresh_token: string;
+  readonly access_token?: string;
+  /** epoch ms */
+  readonly access_token_expires_at?: number;
+  readonly refresh_token_expires_at?: number;
+  readonly refresh_token_hard_expires_at?: number;
+  /** sha256 of the configured refresh token this chain of rotations started from. */
+  readonly seeded_from: string;
+  readonly updated_at: string;
+}
+
+export function fingerprint(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/**
+ * The rotated refresh token on disk: written to a temp file (0600), fsynced, renamed over the
+ * old one, so a crash leaves either the old or the new file, never half of one. `withLock`
+ * serialises refreshes across processes for the same realm (proper-lockfile, stale after 30 s).
+ */
+export class TokenStore {
+  readonly file: string;
+
+  constructor(file: string) {
+    this.file = file;
+  }
+
+  async read(): Promise<StoredTokens | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new RunError(`cannot read token store ${this.file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    }
+    try {
+      const stored = JSON.parse(text) as StoredTokens;
+      if (typeof stored.refresh_token !== 'string') throw new Error('no refresh_token');
+      registerSecret(stored.refresh_token);
+      registerSecret(stored.access_token);
+      return stored;
+    } catch (error) {
+      throw new RunError(`token store ${this.file} is damaged (${(error as Error).message}); delete it to start again from the configured refresh_token`);
+    }
+  }
+
+  async write(tokens: StoredTokens): Promise<void> {
+    await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    const temp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const handle = await open(temp, 'w', 0o600);
+    try {
+      await handle.writeFile(JSON.stringify(tokens, null, 2) + '\n');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await rename(temp, this.file);
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw new RunError(`cannot write token store ${this.file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    }
+  }
+
+  async withLock<T>(fn: () => Promise<T>): Promise<T> {
+    await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    let release: () => Promise<void>;
+    try {
+      release = await lockfile.lock(this.file, {
+        realpath: false,
+        stale: 30_000,
+        retries: { retries: 60, minTimeout: 100, maxTimeout: 1000 },
+      });
+    } catch (error) {
+      throw new RunError(`cannot lock token store ${this.file} (another tap for this realm holds it): ${(error as Error).message}`);
+    }
+    try {
+      return await fn();
+    } finally {
+      await release().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { DateTime } from 'luxon';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { createLogger, formatAbout, loadSettings, readJsonArgument, runCli, LineWriter, UsageError, type AboutFormat } from 'singer-kit';
+import { discoverCatalog } from 'qbo-catalog';
+import { runTap } from './runTap.js';
+import { ENV_PREFIX, parseTapSettings, TAP_SETTINGS } from './settings.js';
+
+const NAME = 'tap-quickbooks';
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const CAPABILITIES = ['catalog', 'discover', 'state', 'about'] as const;
+
+runCli(NAME, async () => {
+  const argv = await yargs(hideBin(process.argv))
+    .scriptName(NAME)
+    .usage(`${NAME} --config FILE [--state FILE] [--catalog FILE | --properties FILE] [--discover] [--about [--format json|markdown]]`)
+    .option('config', { alias: 'c', type: 'string', description: 'settings JSON (also TAP_QUICKBOOKS_* and *_FILE)' })
+    .option('state', { alias: 's', type: 'string', description: 'Singer state JSON' })
+    .option('catalog', { type: 'string', description: 'Singer catalog JSON' })
+    .option('properties', { alias: 'p', type: 'string', description: 'legacy name for --catalog' })
+    .option('discover', { alias: 'd', type: 'boolean', description: 'print the catalog and exit' })
+    .option('about', { type: 'boolean', description: 'print name, version, capabilities and settings' })
+    .option('format', { choices: ['text', 'json', 'markdown'] as const, default: 'text' as const, description: 'output of --about' })
+    .version(VERSION)
+    .strict()
+    .fail((message, error) => {
+      throw error ?? new UsageError(message);
+    })
+    .parseAsync();
+
+  const out = new LineWriter(process.stdout);
+  if (argv.about) {
+    await out.writeLine(
+      formatAbout({ name: NAME, description: 'Singer tap for QuickBooks Online: every entity, complete over UTC windows, resumable', version: VERSION, capabilities: CAPABILITIES, settings: TAP_SETTINGS, envPrefix: ENV_PREFIX }, argv.format as AboutFormat),
+    );
+    await out.flush();
+    return;
+  }
+  if (argv.discover) {
+    // Meltano may pass --state and a stale --catalog with --discover; both are ignored here.
+    await out.writeLine(JSON.stringify(discoverCatalog(), null, 2));
+    await out.flush();
+    return;
+  }
+  if (argv.catalog !== undefined && argv.properties !== undefined) throw new UsageError('give either --catalog or --properties, not both');
+  const catalogFile = argv.catalog ?? argv.properties;
+  const raw = loadSettings({ specs: TAP_SETTINGS, envPrefix: ENV_PREFIX, configFile: argv.config });
+  const settings = parseTapSettings(raw, DateTime.utc());
+  const catalog = catalogFile === undefined ? undefined : readJsonArgument(catalogFile, 'catalog file');
+  const state = argv.state === undefined ? undefined : readJsonArgument(argv.state, 'state file');
+  const logger = createLogger(NAME);
+  await runTap({ settings, catalog, state, out: process.stdout, logger, tty: process.stderr.isTTY ? process.stderr : undefined });
+});

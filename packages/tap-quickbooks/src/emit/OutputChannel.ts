@@ -1,0 +1,61 @@
+import type { LineWriter } from 'singer-kit';
+import { advanceBookmark, type TapState } from '../state/mergeState.js';
+
+/**
+ * Everything the tap writes to stdout, one block at a time: a window's records, its evidence
+ * record and the STATE after it are never interleaved with another stream's block. Holds the
+ * current state, so every STATE carries forward all other bookmarks.
+ */
+export class OutputChannel {
+  readonly #writer: LineWriter;
+  #state: TapState;
+  #tail: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(writer: LineWriter, initialState: TapState) {
+    this.#writer = writer;
+    this.#state = initialState;
+  }
+
+  get state(): TapState {
+    return this.#state;
+  }
+
+  /** After a failure no further block is written: the last STATE stays the last complete window's. */
+  close(): void {
+    this.#closed = true;
+  }
+
+  #serial(block: () => Promise<void>): Promise<void> {
+    const run = this.#tail.then(() => (this.#closed ? undefined : block()));
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  writeState(): Promise<void> {
+    return this.#serial(() => this.#writer.writeJson({ type: 'STATE', value: this.#state }));
+  }
+
+  writeSchema(stream: string, schema: unknown, keyProperties: readonly string[], bookmarkProperties?: readonly string[]): Promise<void> {
+    return this.#serial(() =>
+      this.#writer.writeJson({ type: 'SCHEMA', stream, schema, key_properties: keyProperties, ...(bookmarkProperties ? { bookmark_properties: bookmarkProperties } : {}) }),
+    );
+  }
+
+  /** Record lines, then extra records (evidence), then — when `bookmark` is given — the advanced STATE; flushed as a whole. */
+  writeWindow(lines: readonly string[], extra: ReadonlyArray<{ stream: string; record: unknown }>, bookmark: { stream: string; value: string } | undefined): Promise<void> {
+    return this.#serial(async () => {
+      for (const line of lines) await this.#writer.writeLine(line);
+      for (const e of extra) await this.#writer.writeJson({ type: 'RECORD', stream: e.stream, record: e.record });
+      if (bookmark) {
+        this.#state = advanceBookmark(this.#state, bookmark.stream, bookmark.value);
+        await this.#writer.writeJson({ type: 'STATE', value: this.#state });
+      }
+      await this.#writer.flush();
+    });
+  }
+
+  flush(): Promise<void> {
+    return this.#serial(() => this.#writer.flush());
+  }
+}

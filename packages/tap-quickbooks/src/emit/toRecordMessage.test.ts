@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { reservedMembers, toRecordLine } from './toRecordMessage.js';
+
+const facts = {
+  windowStart: '2025-01-01T00:00:00Z',
+  windowEnd: '2025-01-02T00:00:00Z',
+  pageNumber: 2,
+  pageSize: 100,
+  request: { method: 'GET', path: '/v3/company/1/query', query: "SELECT * FROM Invoice WHERE x = 'a\"b'", minorversion: 75 },
+  extractedAt: '2025-01-03T10:00:00.000Z',
+  realmId: '1',
+  runId: 'run-1',
+};
+
+describe('toRecordLine', () => {
+  it('keeps the entity text byte for byte and appends the reserved fields', () => {
+    const entity = '{\n  "Id": "130",\n  "TotalAmt": 1234567.10,\n  "Qty": 275.0,\n  "Note": "a\\nb"\n}';
+    const line = toRecordLine('"invoices"', entity, reservedMembers(facts), facts.extractedAt, undefined);
+    expect(line).not.toContain('\n');
+    expect(line).toContain('"TotalAmt":1234567.10,"Qty":275.0');
+    const parsed = JSON.parse(line);
+    expect(parsed).toMatchObject({ type: 'RECORD', stream: 'invoices', time_extracted: facts.extractedAt });
+    expect(parsed.record).toEqual({
+      Id: '130',
+      TotalAmt: 1234567.1,
+      Qty: 275,
+      Note: 'a\nb',
+      _sdc_extract_window_start_utc: '2025-01-01T00:00:00Z',
+      _sdc_extract_window_end_utc: '2025-01-02T00:00:00Z',
+      _sdc_page_number: 2,
+      _sdc_page_size: 100,
+      _sdc_request_payload: facts.request,
+      _sdc_extracted_at: facts.extractedAt,
+      _sdc_realm_id: '1',
+      _sdc_run_id: 'run-1',
+    });
+  });
+
+  it('drops deselected fields and nothing else', () => {
+    const line = toRecordLine('"items"', '{"Id":"1","Name":"n","UnitPrice":10.50}', [], 'x', new Set(['Id', 'UnitPrice']));
+    expect(line).toBe('{"type":"RECORD","stream":"items","record":{"Id":"1","UnitPrice":10.50},"time_extracted":"x"}');
+  });
+
+  it('builds the request payload from an allow-list only', () => {
+    const withToken = { ...facts, request: { ...facts.request, authorization: 'Bearer secret' } as typeof facts.request };
+    const payload = reservedMembers(withToken).find(([k]) => k === '_sdc_request_payload')![1];
+    expect(payload).not.toContain('secret');
+  });
+});

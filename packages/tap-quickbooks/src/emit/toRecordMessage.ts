@@ -1,0 +1,48 @@
+import { appendMembers, compactJson, pickMembers } from 'singer-kit';
+
+/** What the tap knows about the page a record came from (DESIGN §2, the reserved fields). */
+export interface PageFacts {
+  readonly windowStart: string;
+  readonly windowEnd: string;
+  readonly pageNumber: number;
+  readonly pageSize: number;
+  readonly request: { readonly method: string; readonly path: string; readonly query: string; readonly minorversion: number };
+  readonly extractedAt: string;
+  readonly realmId: string;
+  readonly runId: string;
+}
+
+export const RESERVED_FIELDS = [
+  '_sdc_extract_window_start_utc',
+  '_sdc_extract_window_end_utc',
+  '_sdc_page_number',
+  '_sdc_page_size',
+  '_sdc_request_payload',
+  '_sdc_extracted_at',
+  '_sdc_realm_id',
+  '_sdc_run_id',
+] as const;
+
+/** The reserved members of every record of one page, as raw JSON text (computed once per page). */
+export function reservedMembers(facts: PageFacts): Array<readonly [string, string]> {
+  // Built from an allow-list: the request payload can never carry a token.
+  const request = { method: facts.request.method, path: facts.request.path, query: facts.request.query, minorversion: facts.request.minorversion };
+  const values = [facts.windowStart, facts.windowEnd, facts.pageNumber, facts.pageSize, request, facts.extractedAt, facts.realmId, facts.runId];
+  return RESERVED_FIELDS.map((name, i) => [name, JSON.stringify(values[i])] as const);
+}
+
+/**
+ * One RECORD line: the entity's exact text from the response (fields deselected in the catalog
+ * removed, nothing else touched) plus the reserved fields.
+ */
+export function toRecordLine(
+  streamJson: string,
+  entityText: string,
+  reserved: ReadonlyArray<readonly [string, string]>,
+  extractedAt: string,
+  included: ReadonlySet<string> | undefined,
+): string {
+  const compact = compactJson(entityText);
+  const body = included ? pickMembers(compact, (key) => included.has(key)) : compact;
+  return `{"type":"RECORD","stream":${streamJson},"record":${appendMembers(body, reserved)},"time_extracted":"${extractedAt}"}`;
+}

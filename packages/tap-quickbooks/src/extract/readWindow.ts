@@ -1,0 +1,166 @@
+import { arrayElements, memberText, RunError, type Logger } from 'singer-kit';
+import type { QboClient, RequestStats } from '../http/QboClient.js';
+import { splitWindow, type Window } from '../plan/planWindows.js';
+import { buildCountQuery, buildPageQuery, type QueryTarget } from '../query/buildQuery.js';
+import { reservedMembers, toRecordLine } from '../emit/toRecordMessage.js';
+
+export interface StreamTarget extends QueryTarget {
+  readonly stream: string;
+  /** Top-level properties to keep; undefined keeps all. */
+  readonly included: ReadonlySet<string> | undefined;
+  /** Single-row entities (CompanyInfo): no time filter, every row on every run. */
+  readonly fullTable: boolean;
+  /** QBO's CDC reports this entity's deletions. */
+  readonly cdc: boolean;
+}
+
+export interface ReadContext {
+  readonly client: QboClient;
+  readonly logger: Logger;
+  readonly pageSize: number;
+  readonly realmId: string;
+  readonly runId: string;
+  readonly minorVersion: number;
+  /** Above this many rows a window is split in halves instead of buffered whole. */
+  readonly maxWindowRows: number;
+  /** Re-reads of a window whose rows moved while it was paged, before giving up on exactness. */
+  readonly maxRereads: number;
+}
+
+export interface WindowRead {
+  readonly kind: 'read';
+  readonly window: Window;
+  readonly qboCount: number;
+  /** RECORD lines, in the order QBO returned them, each Id once. */
+  readonly lines: readonly string[];
+  readonly pages: number;
+  readonly requests: number;
+  readonly retries: number;
+  readonly rereads: number;
+  readonly durationMs: number;
+  readonly extractedAt: string;
+}
+
+export type WindowResult = WindowRead | { readonly kind: 'split'; readonly halves: readonly [Window, Window] };
+
+interface Row {
+  readonly id: string;
+  readonly line: string;
+}
+
+function queryResponse(body: string, what: string): { parsed: Record<string, unknown>; text: string } {
+  let top: unknown;
+  try {
+    top = JSON.parse(body);
+  } catch {
+    throw new RunError(`${what}: the response is not JSON: ${body.slice(0, 120)}`);
+  }
+  const parsed = (top as { QueryResponse?: unknown }).QueryResponse;
+  const text = memberText(body, 'QueryResponse');
+  if (typeof parsed !== 'object' || parsed === null || text === undefined) throw new RunError(`${what}: the response has no QueryResponse`);
+  return { parsed: parsed as Record<string, unknown>, text };
+}
+
+async function count(ctx: ReadContext, target: StreamTarget, window: Window | undefined, stats: RequestStats): Promise<number> {
+  const query = buildCountQuery(target, window);
+  const { body } = await ctx.client.query(query, stats);
+  const total = queryResponse(body, query).parsed.totalCount;
+  if (typeof total !== 'number') throw new RunError(`${query}: the response has no totalCount`);
+  return total;
+}
+
+async function readPage(ctx: ReadContext, target: StreamTarget, window: Window, timeWindow: Window | undefined, number: number, stats: RequestStats): Promise<Row[]> {
+  const query = buildPageQuery(target, timeWindow, { number, size: ctx.pageSize });
+  const { body, receivedAt } = await ctx.client.query(query, stats);
+  const { parsed, text } = queryResponse(body, query);
+  const key = Object.keys(parsed).find((k) => k.toLowerCase() === target.entity.toLowerCase());
+  if (key === undefined) return [];
+  const elements = arrayElements(memberText(text, key) ?? '[]');
+  const objects = parsed[key] as Array<{ Id?: unknown; MetaData?: { LastUpdatedTime?: unknown } }>;
+  const reserved = reservedMembers({
+    windowStart: window.start,
+    windowEnd: window.end,
+    pageNumber: number,
+    pageSize: ctx.pageSize,
+    request: { method: 'GET', path: `${ctx.client.companyPath}/query`, query, minorversion: ctx.minorVersion },
+    extractedAt: receivedAt,
+    realmId: ctx.realmId,
+    runId: ctx.runId,
+  });
+  const streamJson = JSON.stringify(target.stream);
+  const rows: Row[] = [];
+  elements.forEach((element, i) => {
+    const object = objects[i];
+    const id = object?.Id;
+    if (typeof id !== 'string' && typeof id !== 'number') throw new RunError(`${query}: a ${target.entity} without Id in the response`);
+    if (timeWindow) {
+      // Compared as instants: QBO answers with Pacific offsets, the window is in UTC.
+      const at = Date.parse(String(object?.MetaData?.LastUpdatedTime));
+      if (!(at >= timeWindow.startMs && at < timeWindow.endMs)) return;
+    }
+    rows.push({ id: String(id), line: toRecordLine(streamJson, element, reserved, receivedAt, target.included) });
+  });
+  return rows;
+}
+
+/** All pages of one attempt: the pages the count predicts at once, then more while pages come back full. */
+async function readAllPages(ctx: ReadContext, target: StreamTarget, window: Window, timeWindow: Window | undefined, expected: number, stats: RequestStats): Promise<{ rows: Row[]; pages: number }> {
+  const predicted = Math.max(1, Math.ceil(expected / ctx.pageSize));
+  const pages = await Promise.all(Array.from({ length: predicted }, (_, i) => readPage(ctx, target, window, timeWindow, i + 1, stats)));
+  let rawLast = pages[pages.length - 1]!.length;
+  while (rawLast >= ctx.pageSize) {
+    // Rows counted into the window after COUNT(*) (clock skew, back-dated writes): keep paging.
+    const next = await readPage(ctx, target, window, timeWindow, pages.length + 1, stats);
+    pages.push(next);
+    rawLast = next.length;
+  }
+  return { rows: pages.flat(), pages: pages.length };
+}
+
+/**
+ * Reads one window completely: COUNT(*) first (0 → no page queries), then the pages; the
+ * window is complete when the distinct Ids seen reach the count taken before paging. Fewer
+ * means rows moved while we paged (a touched row leaves the window and the rows behind it
+ * shift one position forward, past our offsets), so the window is read again.
+ */
+export async function readWindow(ctx: ReadContext, target: StreamTarget, window: Window): Promise<WindowResult> {
+  const started = Date.now();
+  const stats: RequestStats = { attempts: 0, retries: 0 };
+  const timeWindow = target.fullTable ? undefined : window;
+  let expected = await count(ctx, target, timeWindow, stats);
+  const halves = expected > ctx.maxWindowRows && timeWindow ? splitWindow(window) : undefined;
+  if (halves) return { kind: 'split', halves };
+  let pages = 0;
+  let rereads = 0;
+  const firstCount = expected;
+  const seen = new Map<string, string>();
+  while (expected > 0) {
+    const attempt = await readAllPages(ctx, target, window, timeWindow, expected, stats);
+    pages += attempt.pages;
+    const distinct = new Set(attempt.rows.map((r) => r.id)).size;
+    if (distinct >= expected || rereads >= ctx.maxRereads) {
+      if (distinct < expected) {
+        ctx.logger.warn(`${target.stream} ${window.start}: rows kept moving while read (${distinct} of ${expected} after ${rereads} re-reads); keeping every row seen, the rest arrive with a later window`);
+      }
+      for (const row of attempt.rows) seen.set(row.id, row.line);
+      break;
+    }
+    // Rows of this attempt stay (true when read); the re-read adds the missed ones and newer versions.
+    for (const row of attempt.rows) seen.set(row.id, row.line);
+    rereads += 1;
+    ctx.logger.info(`${target.stream} ${window.start}: ${distinct} distinct rows of ${expected} counted; rows moved while paging, reading the window again`);
+    expected = await count(ctx, target, timeWindow, stats);
+  }
+  return {
+    kind: 'read',
+    window,
+    qboCount: firstCount,
+    lines: [...seen.values()],
+    pages,
+    requests: stats.attempts,
+    retries: stats.retries,
+    rereads,
+    durationMs: Date.now() - started,
+    extractedAt: new Date().toISOString(),
+  };
+}

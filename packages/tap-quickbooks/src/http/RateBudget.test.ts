@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { RateBudget } from './RateBudget.js';
+
+/** A manual clock: sleeping advances time instantly. */
+function fakeClock() {
+  let now = 0;
+  const sleeps: number[] = [];
+  return {
+    now: () => now,
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+      now += ms;
+    },
+    sleeps,
+  };
+}
+
+describe('RateBudget', () => {
+  it('spaces starts evenly, so no window holds more than the limit', async () => {
+    const clock = fakeClock();
+    const budget = new RateBudget({ requestsPerMinute: 5, maxInFlight: 10, windowMs: 60_000, now: clock.now, sleep: clock.sleep });
+    const starts: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const release = await budget.acquire();
+      starts.push(clock.now());
+      release();
+    }
+    expect(starts).toEqual([0, 12_000, 24_000, 36_000, 48_000, 60_000, 72_000]);
+    expect(budget.recentStarts).toBe(5);
+  });
+
+  it('holds at most maxInFlight requests until one is released', async () => {
+    const budget = new RateBudget({ requestsPerMinute: 100, maxInFlight: 2 });
+    const a = await budget.acquire();
+    await budget.acquire();
+    let third = false;
+    const pending = budget.acquire().then((release) => {
+      third = true;
+      return release;
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(third).toBe(false);
+    expect(budget.inFlight).toBe(2);
+    a();
+    (await pending)();
+    expect(third).toBe(true);
+  });
+
+  it('pauses every waiter after a throttle', async () => {
+    const clock = fakeClock();
+    const budget = new RateBudget({ requestsPerMinute: 100, maxInFlight: 5, now: clock.now, sleep: clock.sleep });
+    budget.pauseFor(3000);
+    (await budget.acquire())();
+    expect(clock.now()).toBe(3000);
+  });
+});

@@ -1,0 +1,98 @@
+export interface RateBudgetOptions {
+  readonly requestsPerMinute: number;
+  readonly maxInFlight: number;
+  /** Length of the sliding window; a little over a minute absorbs network jitter at the server. */
+  readonly windowMs?: number;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export type Release = () => void;
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One budget per realm, shared by every stream: request starts spaced evenly at
+ * `window / requestsPerMinute` (so no sliding window ever holds more than the limit, and there
+ * are no bursts that leave the rest of the minute idle), and at most `maxInFlight` requests at
+ * once. Waiters are served in order.
+ */
+export class RateBudget {
+  readonly #intervalMs: number;
+  readonly #maxInFlight: number;
+  readonly #windowMs: number;
+  readonly #now: () => number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  /** Start times inside the last window, oldest first (for the progress line). */
+  readonly #starts: number[] = [];
+  #nextStart = 0;
+  #inFlight = 0;
+  #queue: Array<() => void> = [];
+  #pumping = false;
+  #pausedUntil = 0;
+
+  constructor(options: RateBudgetOptions) {
+    this.#maxInFlight = options.maxInFlight;
+    this.#windowMs = options.windowMs ?? 60_500;
+    this.#intervalMs = this.#windowMs / options.requestsPerMinute;
+    this.#now = options.now ?? Date.now;
+    this.#sleep = options.sleep ?? defaultSleep;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Requests started in the last window. */
+  get recentStarts(): number {
+    this.#expire(this.#now());
+    return this.#starts.length;
+  }
+
+  /** Waits for a slot; call the returned function when the request has ended. */
+  acquire(): Promise<Release> {
+    return new Promise<Release>((resolve) => {
+      this.#queue.push(() => {
+        let released = false;
+        resolve(() => {
+          if (released) return;
+          released = true;
+          this.#inFlight -= 1;
+          void this.#pump();
+        });
+      });
+      void this.#pump();
+    });
+  }
+
+  /** After a 429 every stream holds back, not only the one that was throttled. */
+  pauseFor(ms: number): void {
+    this.#pausedUntil = Math.max(this.#pausedUntil, this.#now() + ms);
+  }
+
+  #expire(now: number): void {
+    while (this.#starts.length > 0 && this.#starts[0]! <= now - this.#windowMs) this.#starts.shift();
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#queue.length > 0 && this.#inFlight < this.#maxInFlight) {
+        const now = this.#now();
+        this.#expire(now);
+        const wait = Math.max(this.#pausedUntil, this.#nextStart) - now;
+        if (wait > 0) {
+          await this.#sleep(wait);
+          continue;
+        }
+        this.#nextStart = now + this.#intervalMs;
+        this.#starts.push(now);
+        this.#inFlight += 1;
+        this.#queue.shift()!();
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+}

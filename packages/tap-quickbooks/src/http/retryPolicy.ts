@@ -1,0 +1,57 @@
+/** What one attempt ended with, as far as retrying is concerned. */
+export type AttemptOutcome =
+  | { readonly kind: 'network'; readonly code: string }
+  | { readonly kind: 'timeout' }
+  | { readonly kind: 'http'; readonly status: number; readonly retryAfter?: string | undefined };
+
+/** Fault classes counted in the run summary and in `_volumetry.retries`. */
+export const RETRY_REASONS = ['network', 'timeout', 'throttled', 'server'] as const;
+export type RetryReason = (typeof RETRY_REASONS)[number];
+
+export type RetryDecision =
+  | { readonly retry: true; readonly delayMs: number; readonly reason: RetryReason }
+  | { readonly retry: false; readonly reason?: RetryReason };
+
+export interface RetryOptions {
+  readonly maxRetries: number;
+  /** First backoff; doubles each attempt. */
+  readonly backoffMs: number;
+  /** Wait after a 429 without Retry-After (QBO says 60 s). */
+  readonly throttleWaitMs: number;
+  readonly maxBackoffMs?: number;
+}
+
+/** Retry-After as seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const text = value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+function reasonOf(outcome: AttemptOutcome): RetryReason | undefined {
+  if (outcome.kind === 'network') return 'network';
+  if (outcome.kind === 'timeout') return 'timeout';
+  if (outcome.status === 429) return 'throttled';
+  if (outcome.status >= 500) return 'server';
+  return undefined;
+}
+
+/**
+ * Pure: after attempt number `attempt` (1-based) ended with `outcome`, retry after how long, or
+ * give up. Other 4xx are never retried here (401 is the auth layer's one refresh-and-retry).
+ * `random` ∈ [0,1) supplies the jitter: full-range jitter on the upper half of the backoff.
+ */
+export function decideRetry(outcome: AttemptOutcome, attempt: number, options: RetryOptions, random: number, nowMs = Date.now()): RetryDecision {
+  const reason = reasonOf(outcome);
+  if (reason === undefined) return { retry: false };
+  if (attempt > options.maxRetries) return { retry: false, reason };
+  if (reason === 'throttled') {
+    const after = outcome.kind === 'http' ? parseRetryAfter(outcome.retryAfter, nowMs) : undefined;
+    return { retry: true, delayMs: after ?? options.throttleWaitMs, reason };
+  }
+  const cap = options.maxBackoffMs ?? 60_000;
+  const base = Math.min(cap, options.backoffMs * 2 ** (attempt - 1));
+  return { retry: true, delayMs: Math.round(base / 2 + (base / 2) * random), reason };
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { DateTime, Duration } from 'luxon';
+import { planWindows, resolveStart, splitWindow, makeWindow } from './planWindows.js';
+
+const ms = (iso: string) => Date.parse(iso);
+
+describe('planWindows', () => {
+  it('cuts a range into half-open UTC days, partial at both ends', () => {
+    const windows = planWindows(ms('2025-03-08T12:00:00Z'), ms('2025-03-10T06:00:00Z'), Duration.fromISO('P1D'));
+    expect(windows.map((w) => [w.start, w.end])).toEqual([
+      ['2025-03-08T12:00:00Z', '2025-03-09T00:00:00Z'],
+      ['2025-03-09T00:00:00Z', '2025-03-10T00:00:00Z'],
+      ['2025-03-10T00:00:00Z', '2025-03-10T06:00:00Z'],
+    ]);
+  });
+
+  it('is unaffected by US daylight saving (UTC days are 24 h)', () => {
+    const windows = planWindows(ms('2025-03-08T00:00:00Z'), ms('2025-03-11T00:00:00Z'), Duration.fromISO('P1D'));
+    expect(windows.every((w) => w.endMs - w.startMs === 86_400_000)).toBe(true);
+    expect(windows).toHaveLength(3);
+  });
+
+  it('honours other steps and returns nothing for an empty range', () => {
+    expect(planWindows(ms('2025-01-01T00:00:00Z'), ms('2025-01-01T13:00:00Z'), Duration.fromISO('PT6H')).map((w) => w.end)).toEqual([
+      '2025-01-01T06:00:00Z',
+      '2025-01-01T12:00:00Z',
+      '2025-01-01T13:00:00Z',
+    ]);
+    expect(planWindows(ms('2025-01-01T00:00:00Z'), ms('2025-01-01T00:00:00Z'), Duration.fromISO('P1D'))).toEqual([]);
+  });
+
+  it('splits a window on whole seconds, and refuses a one-second window', () => {
+    const [a, b] = splitWindow(makeWindow(ms('2025-01-01T00:00:00Z'), ms('2025-01-02T00:00:00Z')))!;
+    expect([a.start, a.end, b.start, b.end]).toEqual(['2025-01-01T00:00:00Z', '2025-01-01T12:00:00Z', '2025-01-01T12:00:00Z', '2025-01-02T00:00:00Z']);
+    expect(splitWindow(makeWindow(ms('2025-01-01T00:00:00Z'), ms('2025-01-01T00:00:01Z')))).toBeUndefined();
+  });
+});
+
+describe('resolveStart', () => {
+  const start = DateTime.fromISO('2025-01-01T00:00:00Z', { zone: 'utc' });
+  it('takes the later of start_date and the bookmark, comparing instants', () => {
+    expect(resolveStart(start, undefined)).toBe(ms('2025-01-01T00:00:00Z'));
+    expect(resolveStart(start, '2025-01-05T00:00:00Z')).toBe(ms('2025-01-05T00:00:00Z'));
+    expect(resolveStart(start, '2024-12-31T20:00:00-08:00')).toBe(ms('2025-01-01T04:00:00Z'));
+    expect(resolveStart(start, '2024-06-01T00:00:00Z')).toBe(ms('2025-01-01T00:00:00Z'));
+  });
+});

@@ -1,0 +1,49 @@
+import { DateTime, type Duration } from 'luxon';
+
+/** A half-open UTC interval `[start, end)`; ISO strings always end in `Z`. */
+export interface Window {
+  readonly start: string;
+  readonly end: string;
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
+export function isoZ(ms: number): string {
+  // Second precision is what QBO stores; milliseconds would only add noise to queries and state.
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function makeWindow(startMs: number, endMs: number): Window {
+  return Object.freeze({ start: isoZ(startMs), end: isoZ(endMs), startMs, endMs });
+}
+
+/**
+ * Cuts `[start, end)` into windows on a UTC grid of `step` (P1D → UTC midnights), so a resumed
+ * run's windows line up with the first run's. The first and last windows may be partial.
+ */
+export function planWindows(startMs: number, endMs: number, step: Duration): Window[] {
+  const stepMs = step.as('milliseconds');
+  const windows: Window[] = [];
+  let from = startMs;
+  while (from < endMs) {
+    const boundary = (Math.floor(from / stepMs) + 1) * stepMs;
+    const to = Math.min(boundary, endMs);
+    windows.push(makeWindow(from, to));
+    from = to;
+  }
+  return windows;
+}
+
+/** Halves of a window, on whole seconds (QBO's timestamp precision). */
+export function splitWindow(window: Window): [Window, Window] | undefined {
+  const mid = Math.floor((window.startMs + window.endMs) / 2000) * 1000;
+  if (mid <= window.startMs || mid >= window.endMs) return undefined;
+  return [makeWindow(window.startMs, mid), makeWindow(mid, window.endMs)];
+}
+
+/** Where a stream resumes: the later of start_date and its bookmark (D13). */
+export function resolveStart(startDate: DateTime, bookmark: string | undefined): number {
+  if (bookmark === undefined) return startDate.toMillis();
+  const parsed = DateTime.fromISO(bookmark, { setZone: true });
+  return parsed.isValid ? Math.max(startDate.toMillis(), parsed.toMillis()) : startDate.toMillis();
+}

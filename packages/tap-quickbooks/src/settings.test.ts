@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { DateTime } from 'luxon';
+import { UsageError } from 'singer-kit';
+import { parseTapSettings, PRODUCTION_BASE_URL, SANDBOX_BASE_URL } from './settings.js';
+
+const now = DateTime.fromISO('2025-02-01T12:34:56.789Z', { zone: 'utc' });
+const base = { client_id: 'client-id-1', client_secret: 'client-secret-1', refresh_token: 'refresh-token-1', realm_id: '9341', start_date: '2025-01-01', page_size: 100, window: 'P1D', max_retries: 5, request_timeout_seconds: 120, max_requests_per_minute: 500, max_concurrency: 5, minor_version: 75, throttle_wait_seconds: 60, retry_backoff_seconds: 1 };
+
+describe('parseTapSettings', () => {
+  it('accepts the date forms and defaults end_date to the run start, truncated to the second', () => {
+    for (const start of ['2025-01-01', '2025-01-01T00:00:00Z', '2025-01-01T00:00:00+00:00', '2024-12-31T16:00:00-08:00']) {
+      expect(parseTapSettings({ ...base, start_date: start }, now).startDate.toISO()).toBe('2025-01-01T00:00:00.000Z');
+    }
+    expect(parseTapSettings(base, now).endDate.toISO()).toBe('2025-02-01T12:34:56.000Z');
+  });
+
+  it('picks the API host from sandbox unless base_url is given', () => {
+    expect(parseTapSettings(base, now).baseUrl).toBe(PRODUCTION_BASE_URL);
+    expect(parseTapSettings({ ...base, sandbox: true }, now).baseUrl).toBe(SANDBOX_BASE_URL);
+    expect(parseTapSettings({ ...base, base_url: 'http://127.0.0.1:9/' }, now).baseUrl).toBe('http://127.0.0.1:9');
+  });
+
+  it('keeps secrets out of anything printable', () => {
+    const settings = parseTapSettings(base, now);
+    expect(JSON.stringify(settings)).not.toContain('client-secret-1');
+    expect(JSON.stringify(settings)).not.toContain('refresh-token-1');
+  });
+
+  it.each([
+    [{ page_size: 1001 }, /page_size/],
+    [{ max_concurrency: 11 }, /max_concurrency/],
+    [{ window: 'P1M' }, /window/],
+    [{ start_date: '2025-01-01T00:00:00' }, /no time zone/],
+    [{ start_date: 'yesterday' }, /start_date/],
+    [{ end_date: '2024-01-01' }, /before start_date/],
+    [{ refresh_token: undefined }, /refresh_token is required/],
+  ])('rejects %j with a UsageError', (override, message) => {
+    expect(() => parseTapSettings({ ...base, ...override }, now)).toThrow(UsageError);
+    expect(() => parseTapSettings({ ...base, ...override }, now)).toThrow(message);
+  });
+});

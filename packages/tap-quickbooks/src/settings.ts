@@ -1,0 +1,144 @@
+import path from 'node:path';
+import { DateTime, Duration } from 'luxon';
+import { Secret, UsageError, type RawSettings, type SettingSpec } from 'singer-kit';
+
+export const ENV_PREFIX = 'TAP_QUICKBOOKS';
+export const PRODUCTION_BASE_URL = 'https://quickbooks.api.intuit.com';
+export const SANDBOX_BASE_URL = 'https://sandbox-quickbooks.api.intuit.com';
+export const DEFAULT_TOKEN_URL = 'https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer';
+/** QBO's own answer to a 429 without Retry-After: wait a minute. */
+export const QBO_THROTTLE_WAIT_SECONDS = 60;
+export const MAX_PAGE_SIZE = 1000;
+/** QBO allows 10 concurrent requests per realm and app. */
+export const MAX_CONCURRENCY = 10;
+
+export const TAP_SETTINGS: readonly SettingSpec[] = [
+  { name: 'client_id', kind: 'password', required: true, description: 'OAuth client id of the Intuit app' },
+  { name: 'client_secret', kind: 'password', required: true, description: 'OAuth client secret of the Intuit app' },
+  { name: 'refresh_token', kind: 'password', required: true, description: 'OAuth refresh token; the rotated one is kept in token_store and wins once present' },
+  { name: 'realm_id', kind: 'string', required: true, description: 'QBO company id (realmId)' },
+  { name: 'start_date', kind: 'date_iso8601', required: true, description: 'start of the extraction range, inclusive (2025-01-01, 2025-01-01T00:00:00Z or any explicit offset)' },
+  { name: 'end_date', kind: 'date_iso8601', description: 'end of the range, exclusive; default: the run start, truncated to the second' },
+  { name: 'sandbox', kind: 'boolean', default: false, description: 'use the sandbox API host' },
+  { name: 'base_url', kind: 'string', description: 'API root before /v3; default from sandbox' },
+  { name: 'token_url', kind: 'string', default: DEFAULT_TOKEN_URL, description: 'OAuth token endpoint URL' },
+  { name: 'page_size', kind: 'integer', default: 100, description: 'MAXRESULTS per query page (1–1000)' },
+  { name: 'window', kind: 'string', default: 'P1D', description: 'extraction window as an ISO 8601 duration (P1D, PT6H, …), cut on UTC boundaries' },
+  { name: 'max_retries', kind: 'integer', default: 5, description: 'retries per request on network errors, timeouts, 429 and 5xx' },
+  { name: 'request_timeout_seconds', kind: 'number', default: 120, description: 'per-request timeout' },
+  { name: 'max_requests_per_minute', kind: 'integer', default: 500, description: 'request budget per realm, shared by all streams' },
+  { name: 'max_concurrency', kind: 'integer', default: 5, description: `requests in flight per realm (at most ${MAX_CONCURRENCY})` },
+  { name: 'minor_version', kind: 'integer', default: 75, description: 'QBO minorversion' },
+  { name: 'user_agent', kind: 'string', default: 'tap-quickbooks', description: 'User-Agent header' },
+  { name: 'include_deleted', kind: 'boolean', default: false, description: 'emit the deleted_objects stream from CDC (30-day look-back)' },
+  { name: 'token_store', kind: 'string', description: 'file holding the rotated refresh token (mode 0600); default state/tokens/<realm_id>.json' },
+  { name: 'throttle_wait_seconds', kind: 'number', default: QBO_THROTTLE_WAIT_SECONDS, description: 'wait after a 429 without Retry-After' },
+  { name: 'retry_backoff_seconds', kind: 'number', default: 1, description: 'first backoff of the exponential retry schedule (doubles per attempt, with jitter)' },
+];
+
+export interface TapSettings {
+  readonly clientId: Secret;
+  readonly clientSecret: Secret;
+  readonly refreshToken: Secret;
+  readonly realmId: string;
+  readonly startDate: DateTime;
+  readonly endDate: DateTime;
+  readonly baseUrl: string;
+  readonly tokenUrl: string;
+  readonly sandbox: boolean;
+  readonly pageSize: number;
+  readonly window: Duration;
+  readonly maxRetries: number;
+  readonly requestTimeoutMs: number;
+  readonly maxRequestsPerMinute: number;
+  readonly maxConcurrency: number;
+  readonly minorVersion: number;
+  readonly userAgent: string;
+  readonly includeDeleted: boolean;
+  readonly tokenStorePath: string;
+  readonly throttleWaitMs: number;
+  readonly retryBackoffMs: number;
+}
+
+/** Parses `2025-01-01`, `2025-01-01T00:00:00Z` or any explicit offset into a UTC instant. */
+export function parseInstant(value: unknown, name: string): DateTime {
+  if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`setting ${name} must be a date such as 2025-01-01 or 2025-01-01T00:00:00Z`);
+  const text = value.trim();
+  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(text);
+  if (!dateOnly && !/(Z|[+-]\d{2}:?\d{2})$/i.test(text)) {
+    throw new UsageError(`setting ${name}: ${JSON.stringify(text)} has no time zone; add Z or an offset such as +00:00`);
+  }
+  const parsed = DateTime.fromISO(text, { zone: 'utc', setZone: false });
+  if (!parsed.isValid) throw new UsageError(`setting ${name}: ${JSON.stringify(text)} is not an ISO 8601 date (${parsed.invalidExplanation ?? parsed.invalidReason})`);
+  return parsed.toUTC();
+}
+
+function secret(raw: RawSettings, name: string): Secret {
+  const value = raw[name];
+  if (typeof value !== 'string' || value === '') throw new UsageError(`setting ${name} is required (config file, ${ENV_PREFIX}_${name.toUpperCase()} or ${ENV_PREFIX}_${name.toUpperCase()}_FILE)`);
+  return new Secret(value);
+}
+
+function integer(raw: RawSettings, name: string, min: number, max: number): number {
+  const value = raw[name];
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new UsageError(`setting ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function positive(raw: RawSettings, name: string): number {
+  const value = raw[name];
+  if (typeof value !== 'number' || !(value >= 0)) throw new UsageError(`setting ${name} must be a number ≥ 0, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function url(raw: RawSettings, name: string, fallback: string): string {
+  const value = raw[name] ?? fallback;
+  if (typeof value !== 'string' || !/^https?:\/\/[^/]/.test(value)) throw new UsageError(`setting ${name} must be an http(s) URL, got ${JSON.stringify(value)}`);
+  return value.replace(/\/+$/, '');
+}
+
+/** Only fixed-length durations: windows are cut on a UTC grid of equal steps. */
+export function parseWindow(value: unknown): Duration {
+  const duration = typeof value === 'string' ? Duration.fromISO(value) : Duration.invalid('not a string');
+  if (!duration.isValid || duration.years !== 0 || duration.quarters !== 0 || duration.months !== 0 || duration.as('seconds') < 1) {
+    throw new UsageError(`setting window must be an ISO 8601 duration in weeks, days, hours, minutes or seconds (P1D, PT6H), got ${JSON.stringify(value)}`);
+  }
+  return duration;
+}
+
+/** Defaults, ranges, dates and URLs; the result is frozen. `now` is the run start. */
+export function parseTapSettings(raw: RawSettings, now: DateTime): TapSettings {
+  const realmId = raw.realm_id;
+  if (typeof realmId !== 'string' && typeof realmId !== 'number') throw new UsageError(`setting realm_id is required (config file or ${ENV_PREFIX}_REALM_ID)`);
+  const startDate = parseInstant(raw.start_date, 'start_date');
+  const endDate = raw.end_date === undefined || raw.end_date === '' ? now.toUTC().startOf('second') : parseInstant(raw.end_date, 'end_date');
+  if (endDate < startDate) throw new UsageError(`setting end_date (${endDate.toISO()}) is before start_date (${startDate.toISO()})`);
+  const sandbox = raw.sandbox === true;
+  const realm = String(realmId);
+  const tokenStore = raw.token_store;
+  return Object.freeze({
+    clientId: secret(raw, 'client_id'),
+    clientSecret: secret(raw, 'client_secret'),
+    refreshToken: secret(raw, 'refresh_token'),
+    realmId: realm,
+    startDate,
+    endDate,
+    sandbox,
+    baseUrl: url(raw, 'base_url', sandbox ? SANDBOX_BASE_URL : PRODUCTION_BASE_URL),
+    tokenUrl: url(raw, 'token_url', DEFAULT_TOKEN_URL),
+    pageSize: integer(raw, 'page_size', 1, MAX_PAGE_SIZE),
+    window: parseWindow(raw.window),
+    maxRetries: integer(raw, 'max_retries', 0, 20),
+    requestTimeoutMs: positive(raw, 'request_timeout_seconds') * 1000,
+    maxRequestsPerMinute: integer(raw, 'max_requests_per_minute', 1, 100_000),
+    maxConcurrency: integer(raw, 'max_concurrency', 1, MAX_CONCURRENCY),
+    minorVersion: integer(raw, 'minor_version', 1, 1000),
+    userAgent: typeof raw.user_agent === 'string' && raw.user_agent !== '' ? raw.user_agent : 'tap-quickbooks',
+    includeDeleted: raw.include_deleted === true,
+    tokenStorePath: path.resolve(typeof tokenStore === 'string' && tokenStore !== '' ? tokenStore : path.join('state', 'tokens', `${realm.replace(/[^\w.-]/g, '_')}.json`)),
+    throttleWaitMs: positive(raw, 'throttle_wait_seconds') * 1000,
+    retryBackoffMs: positive(raw, 'retry_backoff_seconds') * 1000,
+  });
+}

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { advanceBookmark, lookupBookmark, normaliseState } from './mergeState.js';
+
+describe('advanceBookmark', () => {
+  const input = {
+    bookmarks: {
+      invoices: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: '2025-01-01T00:00:00Z', progress_markers: { x: 1 }, custom: 'kept' },
+      customers: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: '2024-06-01T00:00:00Z' },
+    },
+    currently_syncing: 'invoices',
+    other_tap: { anything: [1, 2] },
+  };
+
+  it('advances one stream and carries every other bookmark and key forward', () => {
+    const next = advanceBookmark(input, 'invoices', '2025-01-02T00:00:00Z');
+    expect(next).toEqual({
+      bookmarks: {
+        invoices: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: '2025-01-02T00:00:00Z', custom: 'kept' },
+        customers: input.bookmarks.customers,
+      },
+      currently_syncing: 'invoices',
+      other_tap: { anything: [1, 2] },
+    });
+    expect(input.bookmarks.invoices.replication_key_value).toBe('2025-01-01T00:00:00Z');
+  });
+
+  it('creates bookmarks for a new stream', () => {
+    expect(advanceBookmark({}, 'items', '2025-01-02T00:00:00Z')).toEqual({ bookmarks: { items: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: '2025-01-02T00:00:00Z' } } });
+  });
+});
+
+describe('lookupBookmark', () => {
+  it('finds our bookmark, reports a foreign replication key, and ignores junk', () => {
+    expect(lookupBookmark({ bookmarks: { a: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: 'v' } } }, 'a')).toEqual({ kind: 'found', value: 'v' });
+    expect(lookupBookmark({ bookmarks: { a: { replication_key: 'TxnDate', replication_key_value: 'v' } } }, 'a')).toEqual({ kind: 'other-key', key: 'TxnDate' });
+    expect(lookupBookmark(normaliseState(null), 'a')).toEqual({ kind: 'none' });
+    expect(normaliseState([1])).toEqual({});
+  });
+});

@@ -1,0 +1,187 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { RunError, type Logger } from 'singer-kit';
+import { copyLine } from './copyText.js';
+import { CREATE_STAGE_SQL, STAGE_TABLE, createLoadTablesSql, createSchemaSql, createStreamTableSql } from './ddl.js';
+import { toDatabaseError } from './pgErrors.js';
+import type { Row } from './Row.js';
+import type { ConnectionSettings } from './settings.js';
+import type { ReceivedCounts } from './StreamBuffer.js';
+import { qualified, quoteIdent } from './tableName.js';
+import { COPY_STAGE_SQL, upsertSql } from './upsertSql.js';
+
+export interface StreamBatch {
+  readonly stream: string;
+  readonly table: string;
+  readonly rows: readonly Row[];
+  readonly groups: readonly ReceivedCounts[];
+}
+
+export interface LoadCounts {
+  received: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  skipped_older: number;
+  deduplicated: number;
+  rejected: number;
+}
+
+export const LOAD_COUNT_NAMES = ['received', 'inserted', 'updated', 'unchanged', 'skipped_older', 'deduplicated', 'rejected'] as const;
+
+export function emptyCounts(): LoadCounts {
+  return { received: 0, inserted: 0, updated: 0, unchanged: 0, skipped_older: 0, deduplicated: 0, rejected: 0 };
+}
+
+export function addCounts(into: LoadCounts, more: Partial<Record<keyof LoadCounts, unknown>>): LoadCounts {
+  for (const name of LOAD_COUNT_NAMES) into[name] += Number(more[name] ?? 0);
+  return into;
+}
+
+const COPY_CHUNK_BYTES = 512 * 1024;
+
+/** COPY text in large chunks: pg-copy-streams is slow with one write per row. */
+function* copyChunks(rows: readonly Row[]): Generator<string> {
+  let chunk = '';
+  for (const row of rows) {
+    chunk += copyLine(row);
+    if (chunk.length >= COPY_CHUNK_BYTES) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk) yield chunk;
+}
+
+function clientConfig(c: ConnectionSettings): pg.ClientConfig {
+  const ssl = c.sslmode === 'disable' ? false : c.sslmode === 'require' ? { rejectUnauthorized: false } : true;
+  const common = { application_name: 'target-postgres-raw', keepAlive: true, ssl };
+  if (c.connectionString) return { ...common, connectionString: c.connectionString.reveal() };
+  return { ...common, host: c.host, port: c.port, user: c.user, database: c.database, ...(c.password ? { password: c.password.reveal() } : {}) };
+}
+
+/**
+ * The target's one database connection. Every call must be awaited before the next (runTarget
+ * serialises them), because statements on one connection share its transaction.
+ */
+export class RawTableWriter {
+  readonly #client: pg.Client;
+  readonly #schema: string;
+  readonly #loadRunId: string;
+  readonly #logger: Logger;
+  #commits = 0;
+
+  private constructor(client: pg.Client, schema: string, loadRunId: string, logger: Logger) {
+    this.#client = client;
+    this.#schema = schema;
+    this.#loadRunId = loadRunId;
+    this.#logger = logger;
+  }
+
+  /** Connects, sets the session up, and records the start of this load run. */
+  static async open(connection: ConnectionSettings, schema: string, loadRunId: string, logger: Logger): Promise<RawTableWriter> {
+    const client = new pg.Client(clientConfig(connection));
+    // A connection dropped while idle is reported by the next statement; this only keeps it from crashing the process.
+    client.on('error', (error) => logger.debug(`database connection error: ${error.message}`));
+    const where = `${connection.host}:${connection.port}/${connection.database} as ${connection.user}`;
+    try {
+      await client.connect();
+    } catch (error) {
+      const e = error as { message?: string; code?: string };
+      throw new RunError(`cannot connect to PostgreSQL at ${where}: ${e.message ?? String(error)}${e.code ? ` [${e.code}]` : ''}`, { cause: error });
+    }
+    const writer = new RawTableWriter(client, schema, loadRunId, logger);
+    await writer.#run('preparing the session', async () => {
+      // Durable commits whatever the server default: a state is printed only after its commit.
+      await client.query(`SET TIME ZONE 'UTC'; SET synchronous_commit = on; SET lock_timeout = '60s'`);
+      await writer.#ddl(createSchemaSql(schema), ...createLoadTablesSql(schema));
+      await client.query(CREATE_STAGE_SQL);
+      await client.query(`INSERT INTO ${qualified(schema, '_load_runs')} (load_run_id, started_at_utc, status) VALUES ($1, now(), 'running')`, [loadRunId]);
+    });
+    return writer;
+  }
+
+  /** Creates the stream's table if missing (DESIGN §5). */
+  async ensureTable(stream: string, table: string): Promise<void> {
+    await this.#run(`creating table ${qualified(this.#schema, table)} for stream ${JSON.stringify(stream)}`, () =>
+      this.#ddl(createStreamTableSql(this.#schema, table)),
+    );
+  }
+
+  /**
+   * One transaction over all streams: COPY each stream's rows into the staging table and upsert
+   * them with their load statistics. Returns the counts per stream once COMMIT has returned.
+   */
+  async commit(batches: readonly StreamBatch[]): Promise<Map<string, LoadCounts>> {
+    const commitNumber = this.#commits + 1;
+    const result = new Map<string, LoadCounts>();
+    let current = 'beginning the transaction';
+    try {
+      await this.#client.query('BEGIN');
+      const total = emptyCounts();
+      let first = true;
+      for (const batch of batches) {
+        current = `writing ${batch.rows.length} records of stream ${JSON.stringify(batch.stream)}`;
+        if (!first) await this.#client.query(`TRUNCATE ${quoteIdent(STAGE_TABLE)}`);
+        first = false;
+        if (batch.rows.length > 0) await pipeline(Readable.from(copyChunks(batch.rows)), this.#client.query(copyFrom(COPY_STAGE_SQL)));
+        const received = batch.groups.map((g) => ({ run_id: g.runId, window_start: g.windowStart, received: g.received, deduplicated: g.deduplicated }));
+        const stats = await this.#client.query(upsertSql(this.#schema, batch.table), [this.#loadRunId, commitNumber, batch.stream, JSON.stringify(received)]);
+        const counts = emptyCounts();
+        for (const row of stats.rows) addCounts(counts, row);
+        result.set(batch.stream, counts);
+        addCounts(total, counts);
+      }
+      current = 'committing';
+      await this.#client.query(
+        `UPDATE ${qualified(this.#schema, '_load_runs')} SET commits = commits + 1, received = received + $2, inserted = inserted + $3,
+          updated = updated + $4, unchanged = unchanged + $5, skipped_older = skipped_older + $6, deduplicated = deduplicated + $7 WHERE load_run_id = $1`,
+        [this.#loadRunId, total.received, total.inserted, total.updated, total.unchanged, total.skipped_older, total.deduplicated],
+      );
+      await this.#client.query('COMMIT');
+    } catch (error) {
+      await this.#client.query('ROLLBACK').catch(() => undefined);
+      throw toDatabaseError(error, current);
+    }
+    this.#commits = commitNumber;
+    return result;
+  }
+
+  /** Records how the run ended; best effort, the connection may be the thing that failed. */
+  async finish(status: 'succeeded' | 'failed', reason: string): Promise<void> {
+    await this.#client
+      .query(`UPDATE ${qualified(this.#schema, '_load_runs')} SET finished_at_utc = now(), status = $2, exit_reason = $3 WHERE load_run_id = $1`, [
+        this.#loadRunId,
+        status,
+        reason.slice(0, 2000),
+      ])
+      .catch((error: Error) => this.#logger.debug(`could not record the end of the load run: ${error.message}`));
+  }
+
+  async close(): Promise<void> {
+    await this.#client.end().catch(() => undefined);
+  }
+
+  /** DDL under an advisory lock: `IF NOT EXISTS` alone races between concurrent runs. */
+  async #ddl(...statements: string[]): Promise<void> {
+    await this.#client.query('BEGIN');
+    try {
+      await this.#client.query(`SELECT pg_advisory_xact_lock(hashtext('target-postgres-raw:ddl'))`);
+      for (const sql of statements) await this.#client.query(sql);
+      await this.#client.query('COMMIT');
+    } catch (error) {
+      await this.#client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async #run(what: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (error) {
+      throw toDatabaseError(error, what);
+    }
+  }
+}

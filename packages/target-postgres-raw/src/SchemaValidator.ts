@@ -1,0 +1,35 @@
+import { Ajv, type ValidateFunction } from 'ajv';
+import formatsModule from 'ajv-formats';
+import type { JsonObject } from 'singer-kit';
+
+type FormatsPlugin = (ajv: Ajv) => Ajv;
+// ajv-formats is CommonJS: its function is the module itself, or `.default` depending on the loader.
+const addFormats = ((formatsModule as unknown as { default?: FormatsPlugin }).default ?? formatsModule) as unknown as FormatsPlugin;
+
+/** A record checker: undefined when the record is valid, else what is wrong, in one line. */
+export type RecordCheck = (record: JsonObject) => string | undefined;
+
+/** Compiles each stream SCHEMA once (ajv, formats checked: a bad date-time is an error). */
+export class SchemaValidator {
+  readonly #ajv: Ajv;
+
+  constructor() {
+    // Singer schemas are loose draft-04/07 mixes; unknown keywords and formats must not fail a load.
+    this.#ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false, addUsedSchema: false, logger: false });
+    addFormats(this.#ajv);
+  }
+
+  /** The checker, or the reason the schema cannot be compiled. */
+  compile(schema: JsonObject): RecordCheck | { readonly error: string } {
+    let validate: ValidateFunction;
+    try {
+      validate = this.#ajv.compile(schema);
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+    return (record) => {
+      if (validate(record)) return undefined;
+      return this.#ajv.errorsText(validate.errors, { dataVar: 'record' });
+    };
+  }
+}

@@ -1,0 +1,78 @@
+import type { Row } from './Row.js';
+
+/** Counts of one load-statistics group (stream × tap run id × extract window start). */
+export interface GroupKey {
+  readonly runId: string | null;
+  readonly windowStart: string | null;
+}
+
+export interface ReceivedCounts extends GroupKey {
+  received: number;
+  /** Records replaced inside the batch by a newer (or later) one with the same id. */
+  deduplicated: number;
+}
+
+/** True when `next` should replace `held` (same id): newer, or equal/unknown and later in input. */
+export function supersedes(next: Row, held: Row): boolean {
+  if (next.lastUpdatedMs === undefined || held.lastUpdatedMs === undefined) return true;
+  return next.lastUpdatedMs >= held.lastUpdatedMs;
+}
+
+/**
+ * The records of one stream waiting for the next commit, one per id (newest wins while
+ * buffering, so the upsert never meets an id twice), with row and byte counts for the flush policy.
+ */
+export class StreamBuffer {
+  readonly stream: string;
+  readonly #rows = new Map<string, Row>();
+  readonly #groups = new Map<string, ReceivedCounts>();
+  #bytes = 0;
+
+  constructor(stream: string) {
+    this.stream = stream;
+  }
+
+  get rows(): number {
+    return this.#rows.size;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  add(row: Row): void {
+    this.#group(row).received += 1;
+    const held = this.#rows.get(row.id);
+    if (held === undefined) {
+      this.#rows.set(row.id, row);
+      this.#bytes += row.payload.length + (row.requestPayload?.length ?? 0);
+      return;
+    }
+    if (supersedes(row, held)) {
+      this.#rows.set(row.id, row);
+      this.#bytes += row.payload.length + (row.requestPayload?.length ?? 0) - held.payload.length - (held.requestPayload?.length ?? 0);
+      this.#group(held).deduplicated += 1;
+    } else {
+      this.#group(row).deduplicated += 1;
+    }
+  }
+
+  /** Takes everything buffered, leaving the buffer empty. */
+  take(): { readonly rows: Row[]; readonly groups: ReceivedCounts[] } {
+    const taken = { rows: [...this.#rows.values()], groups: [...this.#groups.values()] };
+    this.#rows.clear();
+    this.#groups.clear();
+    this.#bytes = 0;
+    return taken;
+  }
+
+  #group(row: Row): ReceivedCounts {
+    const key = `${row.runId ?? ''}\u0001${row.extractWindowStart ?? ''}`;
+    let group = this.#groups.get(key);
+    if (!group) {
+      group = { runId: row.runId, windowStart: row.extractWindowStart, received: 0, deduplicated: 0 };
+      this.#groups.set(key, group);
+    }
+    return group;
+  }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+import { createReadStream } from 'node:fs';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ABOUT_FORMATS, createLogger, formatAbout, loadSettings, runCli, UsageError, type AboutFormat } from 'singer-kit';
+import { TARGET_ABOUT, TARGET_VERSION } from './about.js';
+import { runTarget } from './runTarget.js';
+import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS } from './settings.js';
+
+runCli('target-postgres-raw', async () => {
+  const argv = await yargs(hideBin(process.argv))
+    .scriptName('target-postgres-raw')
+    .usage('$0 --config FILE [--input FILE] < messages.singer > state.jsonl')
+    .option('config', { type: 'string', describe: 'JSON settings file (settings may also come from TARGET_POSTGRES_RAW_* env vars)' })
+    .option('input', { type: 'string', describe: 'read Singer messages from FILE instead of stdin' })
+    .option('about', { type: 'boolean', describe: 'print what this target is and its settings' })
+    .option('format', { choices: ABOUT_FORMATS, default: 'text' as AboutFormat, describe: 'format of --about' })
+    .version(TARGET_VERSION)
+    .strict()
+    .fail((message, error) => {
+      throw error ?? new UsageError(message);
+    })
+    .parse();
+  if (argv.about) {
+    process.stdout.write(formatAbout(TARGET_ABOUT, argv.format) + '\n');
+    return 0;
+  }
+  const settings = parseTargetSettings(loadSettings({ specs: TARGET_SETTINGS, envPrefix: TARGET_ENV_PREFIX, configFile: argv.config }));
+  const logger = createLogger('target-postgres-raw');
+  const stop = new AbortController();
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (!stop.signal.aborted) logger.info(`${signal} received`);
+      stop.abort();
+    });
+  }
+  const input = argv.input ? createReadStream(argv.input) : process.stdin;
+  const summary = await runTarget({ settings, input, output: process.stdout, logger, signal: stop.signal });
+  logger.info(`done (${summary.stoppedBy}): ${summary.commits} commits, ${summary.statesPrinted} states printed, load run ${summary.loadRunId}`);
+  // After a signal stdin may still be open; it must not keep the process alive.
+  input.destroy();
+  return 0;
+});

@@ -1,0 +1,75 @@
+import { qualified, quoteIdent } from './tableName.js';
+
+/** The stream table (DESIGN §5): the eight contract columns, then ours. */
+export function createStreamTableSql(schema: string, table: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${qualified(schema, table)} (
+  id text PRIMARY KEY,
+  payload jsonb NOT NULL,
+  ingested_at_utc timestamptz NOT NULL,
+  extract_window_start_utc timestamptz,
+  extract_window_end_utc timestamptz,
+  page_number integer,
+  page_size integer,
+  request_payload jsonb,
+  realm_id text,
+  extracted_at_utc timestamptz,
+  last_updated_utc timestamptz
+)`;
+}
+
+export function createSchemaSql(schema: string): string {
+  return `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`;
+}
+
+/** One row per target run, and one per commit × stream × tap run × extract window. */
+export function createLoadTablesSql(schema: string): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${qualified(schema, '_load_runs')} (
+  load_run_id uuid PRIMARY KEY,
+  started_at_utc timestamptz NOT NULL,
+  finished_at_utc timestamptz,
+  status text NOT NULL,
+  exit_reason text,
+  commits integer NOT NULL DEFAULT 0,
+  received bigint NOT NULL DEFAULT 0,
+  inserted bigint NOT NULL DEFAULT 0,
+  updated bigint NOT NULL DEFAULT 0,
+  unchanged bigint NOT NULL DEFAULT 0,
+  skipped_older bigint NOT NULL DEFAULT 0,
+  deduplicated bigint NOT NULL DEFAULT 0,
+  rejected bigint NOT NULL DEFAULT 0
+)`,
+    `CREATE TABLE IF NOT EXISTS ${qualified(schema, '_load_stats')} (
+  load_run_id uuid NOT NULL,
+  commit_number integer NOT NULL,
+  committed_at_utc timestamptz NOT NULL,
+  stream text NOT NULL,
+  tap_run_id text,
+  extract_window_start_utc timestamptz,
+  received integer NOT NULL,
+  inserted integer NOT NULL,
+  updated integer NOT NULL,
+  unchanged integer NOT NULL,
+  skipped_older integer NOT NULL,
+  deduplicated integer NOT NULL,
+  rejected integer NOT NULL
+)`,
+    `CREATE INDEX IF NOT EXISTS ${quoteIdent('_load_stats_window')} ON ${qualified(schema, '_load_stats')} (tap_run_id, stream, extract_window_start_utc)`,
+  ];
+}
+
+/** Per-connection staging table; rows vanish at COMMIT, and between streams it is truncated. */
+export const STAGE_TABLE = 'target_postgres_raw_stage';
+export const CREATE_STAGE_SQL = `CREATE TEMP TABLE IF NOT EXISTS ${quoteIdent(STAGE_TABLE)} (
+  id text,
+  payload jsonb,
+  extract_window_start_utc timestamptz,
+  extract_window_end_utc timestamptz,
+  page_number integer,
+  page_size integer,
+  request_payload jsonb,
+  realm_id text,
+  extracted_at_utc timestamptz,
+  last_updated_utc timestamptz,
+  run_id text
+) ON COMMIT DELETE ROWS`;

@@ -1,0 +1,111 @@
+import { UsageError, Secret, registerSecret, type RawSettings, type SettingSpec } from 'singer-kit';
+
+export const TARGET_ENV_PREFIX = 'TARGET_POSTGRES_RAW';
+
+export const TARGET_SETTINGS: readonly SettingSpec[] = [
+  { name: 'database_url', kind: 'password', description: 'postgres://user:password@host:port/db (instead of host/port/user/password/database)' },
+  { name: 'host', kind: 'string', description: 'PostgreSQL host', default: 'localhost' },
+  { name: 'port', kind: 'integer', description: 'PostgreSQL port', default: 5432 },
+  { name: 'user', kind: 'string', description: 'PostgreSQL user', default: 'postgres' },
+  { name: 'password', kind: 'password', description: 'PostgreSQL password' },
+  { name: 'database', kind: 'string', description: 'PostgreSQL database', default: 'postgres' },
+  { name: 'sslmode', kind: 'string', description: 'disable | require | verify-full (as libpq)', default: 'disable' },
+  { name: 'schema', kind: 'string', description: 'schema that holds one table per stream', default: 'raw' },
+  { name: 'batch_size_rows', kind: 'integer', description: 'commit when a stream buffers this many records', default: 10_000 },
+  { name: 'batch_size_bytes', kind: 'integer', description: 'commit when buffered payloads reach this many bytes', default: 64 * 1024 * 1024 },
+  { name: 'max_batch_age_seconds', kind: 'number', description: 'commit when the oldest buffered record is this old (a timer)', default: 60 },
+  { name: 'validate_records', kind: 'boolean', description: 'validate each record against its stream SCHEMA (JSON Schema, ajv)', default: true },
+];
+
+export const SSL_MODES = ['disable', 'require', 'verify-full'] as const;
+export type SslMode = (typeof SSL_MODES)[number];
+
+export interface ConnectionSettings {
+  readonly connectionString?: Secret;
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password?: Secret;
+  readonly database: string;
+  readonly sslmode: SslMode;
+}
+
+export interface TargetSettings {
+  readonly connection: ConnectionSettings;
+  readonly schema: string;
+  readonly batchSizeRows: number;
+  readonly batchSizeBytes: number;
+  readonly maxBatchAgeMs: number;
+  readonly validateRecords: boolean;
+}
+
+function positiveInteger(raw: RawSettings, name: string): number {
+  const value = raw[name];
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new UsageError(`setting ${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function text(raw: RawSettings, name: string): string {
+  const value = raw[name];
+  if (typeof value !== 'string' || value === '') throw new UsageError(`setting ${name} must be a non-empty string`);
+  return value;
+}
+
+function connectionFromUrl(url: string, sslmode: SslMode): ConnectionSettings {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError('setting database_url is not a valid URL (expected postgres://user:password@host:port/database)');
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new UsageError(`setting database_url must start with postgres:// (got ${parsed.protocol}//…)`);
+  }
+  // The password inside the URL is as secret as the URL itself.
+  if (parsed.password) registerSecret(decodeURIComponent(parsed.password));
+  return {
+    connectionString: new Secret(url),
+    host: parsed.hostname,
+    port: parsed.port ? Number(parsed.port) : 5432,
+    user: decodeURIComponent(parsed.username),
+    database: decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'postgres',
+    sslmode,
+  };
+}
+
+/** Typed, frozen target settings from the merged raw settings; any problem is a UsageError (exit 2). */
+export function parseTargetSettings(raw: RawSettings): TargetSettings {
+  const sslmode = text(raw, 'sslmode');
+  if (!(SSL_MODES as readonly string[]).includes(sslmode)) {
+    throw new UsageError(`setting sslmode must be one of ${SSL_MODES.join(', ')}, got ${JSON.stringify(sslmode)}`);
+  }
+  const url = raw.database_url;
+  const password = raw.password;
+  const connection =
+    typeof url === 'string' && url !== ''
+      ? connectionFromUrl(url, sslmode as SslMode)
+      : {
+          host: text(raw, 'host'),
+          port: positiveInteger(raw, 'port'),
+          user: text(raw, 'user'),
+          database: text(raw, 'database'),
+          sslmode: sslmode as SslMode,
+          ...(typeof password === 'string' && password !== '' ? { password: new Secret(password) } : {}),
+        };
+  const age = raw.max_batch_age_seconds;
+  if (typeof age !== 'number' || !(age > 0)) {
+    throw new UsageError(`setting max_batch_age_seconds must be a positive number, got ${JSON.stringify(age)}`);
+  }
+  const validate = raw.validate_records;
+  if (typeof validate !== 'boolean') throw new UsageError('setting validate_records must be true or false');
+  return Object.freeze({
+    connection: Object.freeze(connection),
+    schema: text(raw, 'schema'),
+    batchSizeRows: positiveInteger(raw, 'batch_size_rows'),
+    batchSizeBytes: positiveInteger(raw, 'batch_size_bytes'),
+    maxBatchAgeMs: Math.round(age * 1000),
+    validateRecords: validate,
+  });
+}

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { splitReserved, toRow } from './toRow.js';
+
+const map = (text: string, keys = ['Id']) =>
+  toRow(JSON.parse(text) as Record<string, unknown>, `{"type":"RECORD","stream":"invoices","record": ${text} ,"time_extracted":"x"}`, 7, 'invoices', keys);
+
+describe('toRow', () => {
+  it('cuts the payload out of the record text without _sdc_ members, digits untouched', () => {
+    const { row } = map('{"Id":"1","Amt":1234567.10,"_sdc_page_number":3,"_sdc_request_payload":{"method":"GET"},"MetaData":{"LastUpdatedTime":"2024-01-01T10:00:00-08:00"}}');
+    expect(row.payload).toBe('{"Id":"1","Amt":1234567.10,"MetaData":{"LastUpdatedTime":"2024-01-01T10:00:00-08:00"}}');
+    expect(row.pageNumber).toBe(3);
+    expect(row.requestPayload).toBe('{"method":"GET"}');
+    expect(row.lastUpdatedMs).toBe(Date.UTC(2024, 0, 1, 18));
+  });
+
+  it('passes a record without _sdc_ members through as it came', () => {
+    const text = '{ "Id" : "1", "n": 1.50 }';
+    expect(map(text).row.payload).toBe(text);
+  });
+
+  it('names line, stream and record for a missing key or a bad metadata value', () => {
+    expect(() => map('{"x":1}')).toThrow('line 7: stream "invoices": record has no value for key property "Id"');
+    expect(() => map('{"Id":"9","_sdc_extract_window_start_utc":"2024-02-30T00:00:00Z"}')).toThrow(
+      'line 7: stream "invoices" record id "9": _sdc_extract_window_start_utc is not an ISO 8601 date-time: "2024-02-30T00:00:00Z"',
+    );
+    expect(() => map('{"Id":"9","_sdc_page_number":2147483648}')).toThrow(/_sdc_page_number must be an integer between 0 and 2147483647/);
+  });
+});
+
+describe('splitReserved', () => {
+  it('drops _sdc_ members wherever they are, keeping the other members byte for byte', () => {
+    const text = '{ "_sdc_a" : 1 , "k\\"q": [1.10, {"_sdc_b":2}], "_sdc_request_payload": {"m":"GET"}, "z":"}" }';
+    const { payload, reserved, end } = splitReserved(`[${text}]`, 1);
+    expect(end).toBe(text.length + 1);
+    expect(payload).toBe('{"k\\"q": [1.10, {"_sdc_b":2}],"z":"}"}');
+    expect(JSON.parse(payload)).toEqual({ 'k"q': [1.1, { _sdc_b: 2 }], z: '}' });
+    expect([...reserved]).toEqual([['_sdc_a', '1'], ['_sdc_request_payload', '{"m":"GET"}']]);
+  });
+});

@@ -1,0 +1,149 @@
+import { endOfValue, MessageError, type JsonObject } from 'singer-kit';
+import { parseInstant } from './parseInstant.js';
+import { recordId } from './recordId.js';
+import type { Row } from './Row.js';
+import { sanitizeJsonText } from './sanitizeJsonText.js';
+
+/** Prefix of the reserved metadata fields the tap adds to each record (docs/architecture.md). */
+export const RESERVED_PREFIX = '_sdc_';
+const INT4_MAX = 2_147_483_647;
+
+export interface RowResult {
+  readonly row: Row;
+  /** `\u0000` / lone-surrogate escapes replaced by U+FFFD in payload and request payload. */
+  readonly replaced: number;
+}
+
+function skipWs(text: string, i: number): number {
+  for (let c = text.charCodeAt(i); c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d; c = text.charCodeAt(++i));
+  return i;
+}
+
+/**
+ * Walks the members of the JSON object starting at `start`; `member` gets each key (decoded) and
+ * where its key and value start, and returns where the value ends. Returns the index past `}`.
+ * The text is valid JSON (it was parsed already), so only strings and nesting are tracked.
+ */
+function forEachMember(text: string, start: number, member: (key: string, keyStart: number, valueStart: number) => number): number {
+  let i = skipWs(text, skipWs(text, start) + 1);
+  while (text.charCodeAt(i) === 0x22) {
+    const keyEnd = endOfValue(text, i);
+    const rawKey = text.slice(i + 1, keyEnd - 1);
+    const key = rawKey.includes('\\') ? (JSON.parse(text.slice(i, keyEnd)) as string) : rawKey;
+    const valueEnd = member(key, i, skipWs(text, skipWs(text, keyEnd) + 1));
+    i = skipWs(text, valueEnd);
+    if (text.charCodeAt(i) === 0x7d) return i + 1;
+    i = skipWs(text, i + 1);
+  }
+  return i + 1; // an empty object
+}
+
+export interface SplitRecord {
+  /** The object without its `_sdc_*` members; the others keep their exact bytes. */
+  readonly payload: string;
+  /** The `_sdc_*` members' raw value texts. */
+  readonly reserved: ReadonlyMap<string, string>;
+  /** Index just past the object. */
+  readonly end: number;
+}
+
+/** Splits the object at `start` into payload and reserved members, in one pass over its text. */
+export function splitReserved(text: string, start = 0): SplitRecord {
+  const kept: string[] = [];
+  const reserved = new Map<string, string>();
+  const end = forEachMember(text, start, (key, keyStart, valueStart) => {
+    const valueEnd = endOfValue(text, valueStart);
+    if (key.startsWith(RESERVED_PREFIX)) reserved.set(key, text.slice(valueStart, valueEnd));
+    else kept.push(text.slice(keyStart, valueEnd));
+    return valueEnd;
+  });
+  return { payload: `{${kept.join(',')}}`, reserved, end };
+}
+
+/** The `record` member of a RECORD line: its own text, and (when it has `_sdc_*` members) its split. */
+export function cutRecord(lineText: string, hasReserved: boolean): { readonly recordText: string; readonly split: SplitRecord | undefined } {
+  let recordText = '';
+  let split: SplitRecord | undefined;
+  forEachMember(lineText, 0, (key, _keyStart, valueStart) => {
+    if (key !== 'record') return endOfValue(lineText, valueStart);
+    split = hasReserved ? splitReserved(lineText, valueStart) : undefined;
+    const end = split?.end ?? endOfValue(lineText, valueStart);
+    recordText = lineText.slice(valueStart, end);
+    return end;
+  });
+  return { recordText, split };
+}
+
+let lastRequest = '';
+/**
+ * A slice of the input line would keep the whole line alive in the buffer; records of one page
+ * share one request, so the previous copy is reused.
+ */
+function shareRequest(text: string): string {
+  if (text !== lastRequest) lastRequest = Buffer.from(text).toString();
+  return lastRequest;
+}
+
+function recordError(line: number, stream: string, id: string | undefined, what: string): MessageError {
+  return new MessageError(line, `stream ${JSON.stringify(stream)}${id === undefined ? '' : ` record id ${JSON.stringify(id)}`}: ${what}`);
+}
+
+/**
+ * Maps one RECORD (its parsed `record` and its input line) to its row: `_sdc_*` fields to their columns, the payload as the record's own
+ * text without them (numbers keep their digits), `last_updated_utc` from MetaData.LastUpdatedTime.
+ * Throws a MessageError naming line, stream and record id for a missing key or a bad metadata value.
+ */
+export function toRow(record: JsonObject, lineText: string, line: number, stream: string, keyProperties: readonly string[]): RowResult {
+  const { recordText, split } = cutRecord(lineText, Object.keys(record).some((k) => k.startsWith(RESERVED_PREFIX)));
+  const payloadText = split?.payload ?? recordText;
+  const requestRaw = split?.reserved.get('_sdc_request_payload');
+  const requestText = requestRaw === undefined || requestRaw === 'null' ? null : shareRequest(requestRaw);
+  const payload = sanitizeJsonText(payloadText);
+  const request = requestText === null ? { text: null, replaced: 0 } : sanitizeJsonText(requestText);
+  const key = recordId(record, recordText, keyProperties, payload.text);
+  if ('missing' in key) throw recordError(line, stream, undefined, `record has no value for key property ${JSON.stringify(key.missing)}`);
+  const id = key.id;
+
+  const instant = (field: string): string | null => {
+    const value = record[field];
+    if (value === undefined || value === null) return null;
+    const parsed = typeof value === 'string' ? parseInstant(value) : undefined;
+    if (!parsed) throw recordError(line, stream, id, `${field} is not an ISO 8601 date-time: ${JSON.stringify(value)}`);
+    return parsed.text;
+  };
+  const int4 = (field: string): number | null => {
+    const value = record[field];
+    if (value === undefined || value === null) return null;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > INT4_MAX) {
+      throw recordError(line, stream, id, `${field} must be an integer between 0 and ${INT4_MAX}: ${JSON.stringify(value)}`);
+    }
+    return value;
+  };
+  const str = (field: string): string | null => {
+    const value = record[field];
+    return value === undefined || value === null ? null : String(value);
+  };
+  const meta = record.MetaData;
+  const updatedText = meta && typeof meta === 'object' ? (meta as JsonObject).LastUpdatedTime : undefined;
+  // The entity's own timestamp is data, not metadata: an odd one only disables the newer-wins check.
+  const updated = typeof updatedText === 'string' ? parseInstant(updatedText) : undefined;
+
+  return {
+    row: {
+      id,
+      payload: payload.text,
+      extractWindowStart: instant('_sdc_extract_window_start_utc'),
+      extractWindowEnd: instant('_sdc_extract_window_end_utc'),
+      pageNumber: int4('_sdc_page_number'),
+      pageSize: int4('_sdc_page_size'),
+      requestPayload: request.text,
+      realmId: str('_sdc_realm_id'),
+      extractedAt: instant('_sdc_extracted_at'),
+      lastUpdated: updated?.text ?? null,
+      lastUpdatedMs: updated?.ms,
+      runId: str('_sdc_run_id'),
+      line,
+    },
+    replaced: payload.replaced + request.replaced,
+  };
+}

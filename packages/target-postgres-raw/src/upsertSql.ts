@@ -1,0 +1,47 @@
+import { STAGE_TABLE } from './ddl.js';
+import { ROW_COLUMNS } from './Row.js';
+import { qualified, quoteIdent } from './tableName.js';
+
+const DATA_COLUMNS = ROW_COLUMNS.filter((c) => c !== 'run_id');
+
+/** `COPY` of staged rows, columns in ROW_COLUMNS order, text format. */
+export const COPY_STAGE_SQL = `COPY ${quoteIdent(STAGE_TABLE)} (${ROW_COLUMNS.join(', ')}) FROM STDIN`;
+
+/**
+ * One statement per stream and commit: upsert the staged rows, then write their load statistics.
+ * A stored row changes only when the payload differs and the incoming record is not older (by
+ * last_updated_utc); an unchanged record leaves the row, ingested_at_utc included, untouched.
+ * Every part of the statement sees the table as it was before it, so `t` tells unchanged from older.
+ * Parameters: $1 load run id, $2 commit number, $3 stream, $4 jsonb [{run_id, window_start, received, deduplicated}].
+ */
+export function upsertSql(schema: string, table: string): string {
+  const t = qualified(schema, table);
+  const stage = quoteIdent(STAGE_TABLE);
+  const set = DATA_COLUMNS.filter((c) => c !== 'id')
+    .map((c) => `${c} = EXCLUDED.${c}`)
+    .concat('ingested_at_utc = EXCLUDED.ingested_at_utc')
+    .join(', ');
+  return `WITH up AS (
+  INSERT INTO ${t} AS t (${DATA_COLUMNS.join(', ')}, ingested_at_utc)
+  SELECT ${DATA_COLUMNS.join(', ')}, now() FROM ${stage} ORDER BY id
+  ON CONFLICT (id) DO UPDATE SET ${set}
+  WHERE t.payload IS DISTINCT FROM EXCLUDED.payload
+    AND (t.last_updated_utc IS NULL OR EXCLUDED.last_updated_utc IS NULL OR EXCLUDED.last_updated_utc >= t.last_updated_utc)
+  RETURNING id, (xmax = 0) AS inserted
+), counts AS (
+  SELECT s.run_id, s.extract_window_start_utc AS window_start,
+    count(*) FILTER (WHERE up.inserted) AS inserted,
+    count(*) FILTER (WHERE NOT up.inserted) AS updated,
+    count(*) FILTER (WHERE up.id IS NULL AND old.payload = s.payload) AS unchanged,
+    count(*) FILTER (WHERE up.id IS NULL AND old.payload IS DISTINCT FROM s.payload) AS skipped_older
+  FROM ${stage} s LEFT JOIN up ON up.id = s.id LEFT JOIN ${t} old ON old.id = s.id
+  GROUP BY 1, 2
+), received AS (
+  SELECT * FROM jsonb_to_recordset($4::jsonb) AS r(run_id text, window_start timestamptz, received integer, deduplicated integer)
+)
+INSERT INTO ${qualified(schema, '_load_stats')} AS st
+SELECT $1::uuid, $2::integer, now(), $3::text, r.run_id, r.window_start, r.received,
+  COALESCE(c.inserted, 0), COALESCE(c.updated, 0), COALESCE(c.unchanged, 0), COALESCE(c.skipped_older, 0), r.deduplicated, 0
+FROM received r LEFT JOIN counts c ON c.run_id IS NOT DISTINCT FROM r.run_id AND c.window_start IS NOT DISTINCT FROM r.window_start
+RETURNING st.tap_run_id, st.received, st.inserted, st.updated, st.unchanged, st.skipped_older, st.deduplicated, st.rejected`;
+}

@@ -1,0 +1,153 @@
+import { describe, it, expect } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { FIXTURES_DIR, HAVE_FIXTURES, NO_FIXTURES_REASON, REPO_ROOT } from './support/db.js';
+
+interface MeltanoSetting {
+  name: string;
+  kind?: string;
+  sensitive?: boolean;
+}
+interface MeltanoPlugin {
+  name: string;
+  namespace?: string;
+  executable?: string;
+  inherit_from?: string;
+  pip_url?: string;
+  capabilities?: string[];
+  settings?: MeltanoSetting[];
+  select?: string[];
+}
+interface MeltanoProject {
+  plugins: { extractors: MeltanoPlugin[]; loaders: MeltanoPlugin[] };
+  jobs: Array<{ name: string; tasks: string[] }>;
+  schedules: Array<{ name: string; interval: string; job: string }>;
+}
+
+const project = parse(readFileSync(path.join(REPO_ROOT, 'meltano.yml'), 'utf8')) as MeltanoProject;
+const plugin = (name: string) => [...project.plugins.extractors, ...project.plugins.loaders].find((p) => p.name === name);
+
+interface AboutProperty {
+  type: string;
+  format?: string;
+  secret?: boolean;
+}
+interface About {
+  name: string;
+  version: string;
+  capabilities: string[];
+  settings: { properties: Record<string, AboutProperty> };
+}
+
+/** Runs a bin/ wrapper the way Meltano does: from another working directory. */
+function runWrapper(executable: string, args: string[], cwd: string) {
+  return spawnSync(executable, args, { cwd, encoding: 'utf8', env: { ...process.env, PATH: process.env.PATH } });
+}
+
+function about(name: string): About {
+  const result = runWrapper(path.join(REPO_ROOT, 'bin', name), ['--about', '--format', 'json'], tmpdir());
+  expect(result.status, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as About;
+}
+
+/** The meltano.yml entry a plugin's --about setting calls for: kinds as Meltano names them, secrets sensitive. */
+function expectedSetting(name: string, property: AboutProperty): MeltanoSetting {
+  if (property.secret) return { name, kind: 'string', sensitive: true };
+  if (property.type === 'string') return { name, kind: property.format === 'date-time' ? 'date_iso8601' : 'string' };
+  return { name, kind: property.type === 'number' ? 'decimal' : property.type };
+}
+
+describe('meltano.yml', () => {
+  it.skipIf(!HAVE_FIXTURES)(`validates against Meltano's schema (draft 2020-12)${HAVE_FIXTURES ? '' : ` (${NO_FIXTURES_REASON})`}`, () => {
+    const schema = JSON.parse(readFileSync(path.join(FIXTURES_DIR, 'meltano/meltano.schema.json'), 'utf8')) as object;
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    const validate = ajv.compile(schema);
+    const valid = validate(project);
+    expect(validate.errors ?? [], JSON.stringify(validate.errors, null, 2)).toEqual([]);
+    expect(valid).toBe(true);
+    // The validator is live: a wrong setting kind is rejected.
+    const broken = structuredClone(project);
+    broken.plugins.extractors[0]!.settings![0]!.kind = 'no-such-kind';
+    expect(validate(broken)).toBe(false);
+  });
+
+  for (const [name, pkg, capabilities] of [
+    ['tap-quickbooks', 'tap-quickbooks', ['catalog', 'discover', 'state', 'about']],
+    ['target-postgres-raw', 'target-postgres-raw', ['about']],
+  ] as const) {
+    describe(name, () => {
+      const declared = plugin(name)!;
+
+      it('is a local executable from bin/, with no pip_url, under its namespace', () => {
+        expect(declared).toMatchObject({ executable: `./bin/${name}`, namespace: name.replaceAll('-', '_') });
+        expect(declared.pip_url).toBeUndefined();
+        expect(existsSync(path.join(REPO_ROOT, declared.executable!))).toBe(true);
+      });
+
+      it('declares exactly the capabilities the plugin implements', () => {
+        expect(declared.capabilities).toEqual(capabilities);
+        expect(about(name).capabilities).toEqual(expect.arrayContaining([...capabilities]));
+      });
+
+      it('declares every setting of --about with its kind, secrets sensitive, and no other', () => {
+        const properties = about(name).settings.properties;
+        const expected = Object.entries(properties).map(([key, property]) => expectedSetting(key, property));
+        expect(declared.settings, `meltano.yml settings of ${name} should be:\n${expected.map((s) => `    - ${JSON.stringify(s).replaceAll('"', '').replaceAll(',', ', ').replaceAll(':', ': ')}`).join('\n')}`).toEqual(expected);
+      });
+
+      it('runs through its wrapper from another directory and through a symlink', () => {
+        const version = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'packages', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+        const elsewhere = mkdtempSync(path.join(tmpdir(), 'meltano-project-'));
+        try {
+          const direct = runWrapper(path.join(REPO_ROOT, 'bin', name), ['--version'], elsewhere);
+          expect(direct.status, direct.stderr).toBe(0);
+          expect(direct.stdout.trim()).toBe(version);
+          const link = path.join(elsewhere, name);
+          symlinkSync(path.join(REPO_ROOT, 'bin', name), link);
+          const linked = runWrapper(link, ['--about', '--format', 'json'], elsewhere);
+          expect(linked.status, linked.stderr).toBe(0);
+          expect((JSON.parse(linked.stdout) as About).name).toBe(name);
+        } finally {
+          rmSync(elsewhere, { recursive: true, force: true });
+        }
+      });
+    });
+  }
+
+  it('has the seed pipelines as jobs, each on its own plugin (own state id), and a one-time schedule', () => {
+    const tasks = Object.fromEntries(project.jobs.map((j) => [j.name, j.tasks]));
+    expect(tasks).toEqual({
+      qb_invoice_backfill: ['tap-quickbooks--invoices target-postgres-raw'],
+      qb_customer_backfill: ['tap-quickbooks--customers target-postgres-raw'],
+      qb_item_backfill: ['tap-quickbooks--items target-postgres-raw'],
+      qb_all_backfill: ['tap-quickbooks target-postgres-raw'],
+    });
+    for (const [stream, name] of [['invoices', 'tap-quickbooks--invoices'], ['customers', 'tap-quickbooks--customers'], ['items', 'tap-quickbooks--items']] as const) {
+      expect(plugin(name)).toMatchObject({ inherit_from: 'tap-quickbooks', select: [`${stream}.*`] });
+    }
+    for (const task of Object.values(tasks).flat()) {
+      for (const block of task.split(' ')) expect(plugin(block), block).toBeDefined();
+    }
+    expect(project.schedules).toEqual([{ name: 'qb_all_backfill_once', interval: '@once', job: 'qb_all_backfill' }]);
+  });
+
+  it('runs the bare wrapper with a clear error instead of guessing a package', () => {
+    const result = runWrapper(path.join(REPO_ROOT, 'bin', 'run-package-cli'), ['--version'], tmpdir());
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/run it through a symlink named after a package/);
+  });
+});
+
+describe('docs/settings.md', () => {
+  it('is the current --about --format markdown of both plugins (node docs/render-settings.mjs rewrites it)', async () => {
+    const { renderSettings, SETTINGS_DOC } = (await import(path.join(REPO_ROOT, 'docs/render-settings.mjs'))) as {
+      renderSettings: () => string;
+      SETTINGS_DOC: string;
+    };
+    expect(readFileSync(SETTINGS_DOC, 'utf8'), 'docs/settings.md is stale: run node docs/render-settings.mjs').toBe(renderSettings());
+  });
+});

@@ -1,0 +1,113 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import pg from 'pg';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../packages/qbo-emulator/src/index.js';
+import { REPO_ROOT } from './support/db.js';
+
+/** Shared by the pipeline and reliability suites: an emulator, configs in a temp folder, truth checks. */
+export const RUNNER_CLI = path.join(REPO_ROOT, 'packages/qbo-pipeline/dist/cli.js');
+
+export interface Harness {
+  readonly emulator: Emulator;
+  readonly dir: string;
+  readonly tapConfig: string;
+  /** A target config for one schema (written on demand). */
+  targetConfig(schema: string, extra?: Record<string, unknown>): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: EmulatorOptions & { readonly tap?: Record<string, unknown>; readonly databaseUrl: string }): Promise<Harness> {
+  const { tap, databaseUrl, ...emulatorOptions } = options;
+  // Throttling is tested elsewhere; here many runs share one realm within a minute.
+  const emulator = await startEmulator({ requestsPerMinute: 1_000_000, ...emulatorOptions });
+  const dir = await mkdtemp(path.join(tmpdir(), 'pipeline-test-'));
+  const tapConfig = path.join(dir, 'tap.json');
+  await writeFile(
+    tapConfig,
+    JSON.stringify({
+      client_id: emulator.clientId,
+      client_secret: emulator.clientSecret,
+      refresh_token: emulator.currentRefreshToken(),
+      realm_id: emulator.realmId,
+      base_url: emulator.baseUrl,
+      token_url: emulator.tokenUrl,
+      token_store: path.join(dir, 'tokens.json'),
+      retry_backoff_seconds: 0.01,
+      throttle_wait_seconds: 0.1,
+      ...tap,
+    }),
+  );
+  return {
+    emulator,
+    dir,
+    tapConfig,
+    async targetConfig(schema, extra = {}) {
+      const file = path.join(dir, `target-${schema}.json`);
+      await writeFile(file, JSON.stringify({ database_url: databaseUrl, schema, ...extra }));
+      return file;
+    },
+    async close() {
+      await emulator.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TruthDiff {
+  readonly expected: number;
+  readonly rows: number;
+  /** Ids in the truth but not in the table, in the table but not the truth, or whose payload differs (value or digits). */
+  readonly missing: readonly string[];
+  readonly extra: readonly string[];
+  readonly different: readonly string[];
+}
+
+/**
+ * Compares `<schema>.<stream>` with the emulator's records whose LastUpdatedTime lies in
+ * [start, end). jsonb text output keeps numeric scale, so `payload::text` equal to the truth's
+ * `::jsonb::text` means same structure, same values and the same digits (1234567.10 ≠ 1234567.1).
+ */
+export async function diffWithTruth(databaseUrl: string, schema: string, emulator: Emulator, stream: string, start: string, end: string): Promise<TruthDiff> {
+  const from = Date.parse(start);
+  const to = Date.parse(end);
+  const truth = emulator.truth(stream).filter((r) => Date.parse(r.lastUpdated) >= from && Date.parse(r.lastUpdated) < to);
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const table = `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(stream)}`;
+    const result = await client.query<{ id: string; kind: 'missing' | 'extra' | 'different' }>(
+      `SELECT coalesce(t.id, r.id) AS id,
+              CASE WHEN r.id IS NULL THEN 'missing' WHEN t.id IS NULL THEN 'extra' ELSE 'different' END AS kind
+       FROM unnest($1::text[], $2::text[]) AS t(id, text)
+       FULL JOIN ${table} r ON r.id = t.id
+       WHERE r.id IS NULL OR t.id IS NULL OR r.payload::text <> t.text::jsonb::text`,
+      [truth.map((r) => r.id), truth.map((r) => r.text)],
+    );
+    const count = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
+    const of = (kind: string) => result.rows.filter((r) => r.kind === kind).map((r) => r.id);
+    return { expected: truth.length, rows: count.rows[0]?.n ?? 0, missing: of('missing'), extra: of('extra'), different: of('different') };
+  } finally {
+    await client.end();
+  }
+}
+
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the built runner CLI as a user would. */
+export function runCliProcess(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [RUNNER_CLI, ...args], { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

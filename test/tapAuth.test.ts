@@ -1,0 +1,103 @@
+import { statSync, readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { discoverCatalog } from 'qbo-catalog';
+import { createLogger, Secret } from 'singer-kit';
+import { startEmulator, type Emulator } from 'qbo-emulator';
+import { OAuthClient, QboClient, RateBudget, TokenStore, Transport } from 'tap-quickbooks';
+import { catalogSelecting, runTapCli, tapSettings, tempDir, writeJson } from './tapHarness.js';
+
+const NOW = '2025-03-10T12:00:00Z';
+
+describe('tap-quickbooks authentication', () => {
+  let emulator: Emulator;
+  let dir: string;
+  let catalog: string;
+  let firstToken: string;
+  const outputs: string[] = [];
+
+  beforeAll(async () => {
+    emulator = await startEmulator({ seed: 3, now: new Date(NOW), days: 2, counts: { terms: 3 }, rotation: 'every-refresh', refreshTokenHardExpiresInSeconds: 10 * 86400 });
+    dir = tempDir();
+    catalog = writeJson(dir, 'catalog.json', catalogSelecting(discoverCatalog() as never, ['terms']));
+    firstToken = emulator.currentRefreshToken();
+  });
+  afterAll(() => emulator?.close());
+
+  const settings = (overrides: Record<string, unknown> = {}) => tapSettings(emulator, dir, { refresh_token: firstToken, start_date: '2025-03-09', end_date: NOW, ...overrides });
+
+  it('persists the rotated refresh token (0600) before use, and the next run uses it', async () => {
+    const config = writeJson(dir, 'config.json', settings());
+    const first = await runTapCli(['--config', config, '--catalog', catalog]);
+    outputs.push(first.stdout, first.stderr);
+    expect(first.code).toBe(0);
+    const store = path.join(dir, 'tokens.json');
+    expect(statSync(store).mode & 0o777).toBe(0o600);
+    const rotated = JSON.parse(readFileSync(store, 'utf8')).refresh_token;
+    expect(rotated).not.toBe(firstToken);
+    expect(rotated).toBe(emulator.currentRefreshToken());
+    expect(first.stderr).toMatch(/refresh token rotated; saved to/);
+
+    // The config still holds the first (now dead) token: the store's newer one must win.
+    const second = await runTapCli(['--config', config, '--catalog', catalog]);
+    outputs.push(second.stdout, second.stderr);
+    expect(second.code).toBe(0);
+    expect(JSON.parse(readFileSync(store, 'utf8')).refresh_token).toBe(emulator.currentRefreshToken());
+  });
+
+  it('warns when the refresh token nears its hard expiry', () => {
+    expect(outputs.join('\n')).toMatch(/WARN tap-quickbooks: the refresh token reaches its hard expiry in \d+ days; reconnect the app/);
+  });
+
+  it('serialises refreshes of two processes sharing one token store', async () => {
+    const config = writeJson(dir, 'config.json', settings());
+    const [a, b] = await Promise.all([runTapCli(['--config', config, '--catalog', catalog]), runTapCli(['--config', config, '--catalog', catalog])]);
+    outputs.push(a.stdout, a.stderr, b.stdout, b.stderr);
+    expect([a.code, b.code, a.stderr.match(/FATAL.*/)?.[0], b.stderr.match(/FATAL.*/)?.[0]]).toEqual([0, 0, undefined, undefined]);
+  });
+
+  it('exits 2 on invalid_grant telling the user to reconnect the app', async () => {
+    const config = writeJson(dir, 'config-other-store.json', settings({ token_store: path.join(dir, 'elsewhere', 'tokens.json') }));
+    const run = await runTapCli(['--config', config, '--catalog', catalog]);
+    outputs.push(run.stdout, run.stderr);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.split('\n')[0]).toMatch(/^FATAL tap-quickbooks: QuickBooks rejected the refresh token \(invalid_grant, intuit_tid \S+\): reconnect the app .* another process refreshed with this token first/);
+    expect(existsSync(path.join(dir, 'elsewhere', 'tokens.json'))).toBe(false);
+  });
+
+  it('answers a 401 with one refresh and one retry', async () => {
+    const store = new TokenStore(path.join(dir, 'inprocess.json'));
+    const logger = createLogger('test', { sink: () => undefined });
+    const transport = new Transport({ timeoutMs: 5000, userAgent: 'test', maxSockets: 2 });
+    const retry = { maxRetries: 1, backoffMs: 10, throttleWaitMs: 10 };
+    const auth = new OAuthClient({
+      clientId: new Secret(emulator.clientId),
+      clientSecret: new Secret(emulator.clientSecret),
+      refreshToken: new Secret(emulator.currentRefreshToken()),
+      tokenUrl: emulator.tokenUrl,
+      realmId: emulator.realmId,
+      store,
+      transport,
+      retry,
+      logger,
+    });
+    const client = new QboClient({ transport, auth, budget: new RateBudget({ requestsPerMinute: 100, maxInFlight: 2 }), retry, logger, baseUrl: emulator.baseUrl, realmId: emulator.realmId, minorVersion: 75, sandbox: false });
+    const stats = { attempts: 0, retries: 0 };
+    await client.query('SELECT COUNT(*) FROM Term', stats);
+    expect(auth.refreshes).toBe(1);
+    emulator.expireAccessTokens();
+    const { body } = await client.query('SELECT COUNT(*) FROM Term', stats);
+    expect(JSON.parse(body).QueryResponse.totalCount).toBeGreaterThan(0);
+    expect(auth.refreshes).toBe(2);
+    expect(stats).toEqual({ attempts: 3, retries: 0 });
+    transport.close();
+  });
+
+  it('never prints a secret or token', () => {
+    const all = outputs.join('\n');
+    expect(all.length).toBeGreaterThan(1000);
+    for (const secret of [emulator.clientSecret, firstToken, emulator.currentRefreshToken()]) expect(all).not.toContain(secret);
+    expect(all).not.toMatch(/eyJlbmMi/); // the emulator's access tokens start like this
+  });
+});

@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENTITIES } from 'qbo-catalog';
+import { startEmulator, type Emulator } from 'qbo-emulator';
+import { lastState, recordsOf, runTapCli, statesOf, tapSettings, tempDir, withoutReserved, writeJson, type TapRun } from './tapHarness.js';
+
+// Four days of data around the US spring-forward switch (2025-03-09 10:00 UTC).
+const NOW = '2025-03-10T12:00:00Z';
+const START = '2025-03-05T00:00:00Z';
+const instant = (text: string) => Date.parse(text);
+
+describe('tap-quickbooks extracts every record of the range exactly once, where it belongs', () => {
+  let emulator: Emulator;
+  let dir: string;
+  let config: string;
+  let run: TapRun;
+
+  beforeAll(async () => {
+    emulator = await startEmulator({ seed: 7, now: new Date(NOW), days: 4, counts: { invoices: 260, customers: 45 } });
+    dir = tempDir();
+    config = writeJson(dir, 'config.json', tapSettings(emulator, dir, { start_date: START, end_date: NOW, page_size: 25 }));
+    run = await runTapCli(['--config', config]);
+  });
+  afterAll(() => emulator?.close());
+
+  it('exits 0 and writes only whole Singer message lines to stdout (A2, A3, A7)', () => {
+    expect(run.stderr).not.toMatch(/FATAL/);
+    expect(run.code).toBe(0);
+    expect(run.lines.length).toBeGreaterThan(100);
+    for (const line of run.lines) {
+      const message = JSON.parse(line);
+      expect(['SCHEMA', 'RECORD', 'STATE']).toContain(message.type);
+    }
+  });
+
+  it('emits every truth row of every entity stream, byte for byte, each Id once', () => {
+    const byLine = new Map<string, string>();
+    for (const line of run.lines) if (line.startsWith('{"type":"RECORD"')) byLine.set(`${JSON.parse(line).stream}/${JSON.parse(line).record.Id ?? JSON.parse(line).record.id}`, line);
+    for (const { stream, replication } of ENTITIES) {
+      const truth = emulator.truth(stream).filter((row) => replication === 'FULL_TABLE' || instant(row.lastUpdated) < instant(NOW));
+      const records = recordsOf(run, stream);
+      expect(records.map((r) => r.Id).sort(), stream).toEqual(truth.map((r) => r.id).sort());
+      for (const row of truth) {
+        // The entity's own text comes first, unchanged; the reserved fields are appended after it.
+        expect(byLine.get(`${stream}/${row.id}`), `${stream} ${row.id}`).toContain(`"record":${row.text.slice(0, -1)},"_sdc_extract_window_start_utc"`);
+      }
+    }
+  });
+
+  it('puts each record in the UTC window holding its LastUpdatedTime, including midnight, DST and crowded seconds', () => {
+    const invoices = recordsOf(run, 'invoices');
+    for (const record of invoices) {
+      const at = instant(record.MetaData.LastUpdatedTime);
+      expect(at).toBeGreaterThanOrEqual(instant(record._sdc_extract_window_start_utc));
+      expect(at).toBeLessThan(instant(record._sdc_extract_window_end_utc));
+      expect(record._sdc_request_payload).toMatchObject({ method: 'GET', minorversion: 75 });
+      expect(record._sdc_request_payload.query).toContain(`>= '${record._sdc_extract_window_start_utc}'`);
+    }
+    const times = invoices.map((r) => r.MetaData.LastUpdatedTime as string);
+    // The data really has the hard cases: both Pacific offsets, a row at the second before UTC midnight, a crowded second.
+    expect(times.some((t) => t.endsWith('-08:00'))).toBe(true);
+    expect(times.some((t) => t.endsWith('-07:00'))).toBe(true);
+    expect(times.some((t) => new Date(instant(t)).toISOString().endsWith('T23:59:59.000Z'))).toBe(true);
+    const perSecond = new Map<number, number>();
+    for (const t of times) perSecond.set(instant(t), (perSecond.get(instant(t)) ?? 0) + 1);
+    expect(Math.max(...perSecond.values())).toBeGreaterThan(3);
+  });
+
+  it('announces each stream with SCHEMA before its records, keys present and unique (C1, C6, C7)', () => {
+    const schemaSeen = new Set<string>();
+    const ids = new Map<string, Set<string>>();
+    for (const m of run.messages) {
+      if (m.type === 'SCHEMA') {
+        schemaSeen.add(m.stream);
+        expect(m.key_properties.every((k: string) => k in m.schema.properties)).toBe(true);
+      }
+      if (m.type !== 'RECORD') continue;
+      expect(schemaSeen.has(m.stream), m.stream).toBe(true);
+      const key = String(m.record.Id ?? m.record.id);
+      expect(key).not.toBe('undefined');
+      const seen = ids.get(m.stream) ?? new Set();
+      expect(seen.has(key), `${m.stream} ${key} twice`).toBe(false);
+      seen.add(key);
+      ids.set(m.stream, seen);
+    }
+  });
+
+  it('states after each complete window, ending at end_date without progress markers (D1–D6)', () => {
+    const states = statesOf(run);
+    expect(states.length).toBeGreaterThan(ENTITIES.length);
+    const final = lastState(run);
+    for (const { stream, replication } of ENTITIES) {
+      if (replication === 'FULL_TABLE') continue;
+      expect(final.bookmarks[stream]).toEqual({ replication_key: 'MetaData.LastUpdatedTime', replication_key_value: NOW });
+    }
+    expect(JSON.stringify(final)).not.toMatch(/progress_markers|replication_key_signpost|starting_replication_value/);
+    // No record of a stream follows a STATE whose bookmark already covers it (D5).
+    const bookmark = new Map<string, number>();
+    for (const m of run.messages) {
+      if (m.type === 'STATE') for (const [s, b] of Object.entries<any>(m.value.bookmarks ?? {})) bookmark.set(s, instant(b.replication_key_value));
+      if (m.type === 'RECORD' && m.record.MetaData && bookmark.has(m.stream) && m.stream !== 'company_info') {
+        expect(instant(m.record.MetaData.LastUpdatedTime)).toBeGreaterThanOrEqual(bookmark.get(m.stream)!);
+      }
+    }
+  });
+
+  it('reports every stream × window as _volumetry evidence agreeing with the records', () => {
+    const evidence = recordsOf(run, '_volumetry');
+    const invoiceWindows = evidence.filter((e) => e.stream === 'invoices');
+    expect(invoiceWindows.map((e) => e.window_start_utc)).toEqual(['2025-03-05T00:00:00Z', '2025-03-06T00:00:00Z', '2025-03-07T00:00:00Z', '2025-03-08T00:00:00Z', '2025-03-09T00:00:00Z', '2025-03-10T00:00:00Z']);
+    const empty = invoiceWindows.find((e) => e.window_start_utc === '2025-03-05T00:00:00Z')!;
+    expect(empty).toMatchObject({ qbo_count: 0, extracted: 0, empty: true, pages: 0, requests: 1 });
+    for (const e of invoiceWindows) {
+      const inWindow = recordsOf(run, 'invoices').filter((r) => r._sdc_extract_window_start_utc === e.window_start_utc);
+      expect(e.extracted).toBe(inWindow.length);
+      expect(e.qbo_count).toBe(inWindow.length);
+    }
+    expect(run.stderr).toMatch(/invoices 2025-03-05: no data/);
+    expect(run.stderr).toMatch(/invoices 2025-03-09: qbo_count=\d+ extracted=\d+ pages=\d+/);
+    expect(run.stderr).toMatch(/summary: \d+ records/);
+  });
+
+  it('resumed from its final state, re-emits nothing; a touched record comes back alone (D7, D8, D9)', async () => {
+    const state = writeJson(dir, 'state.json', lastState(run));
+    const again = await runTapCli(['--config', config, '--state', state]);
+    expect(again.code).toBe(0);
+    expect(again.messages[0]).toEqual({ type: 'STATE', value: lastState(run) });
+    expect(again.messages.filter((m) => m.type === 'RECORD' && m.stream !== '_volumetry' && m.stream !== 'company_info')).toEqual([]);
+    expect(lastState(again)).toEqual(lastState(run));
+
+    const touchedId = emulator.truth('invoices')[0]!.id;
+    emulator.touch('Invoice', touchedId);
+    const later = writeJson(dir, 'config-later.json', tapSettings(emulator, dir, { start_date: START, end_date: '2025-03-11T00:00:00Z' }));
+    const third = await runTapCli(['--config', later, '--state', state]);
+    expect(third.code).toBe(0);
+    expect(recordsOf(third, 'invoices').map((r) => r.Id)).toEqual([touchedId]);
+    expect(recordsOf(third, 'customers')).toEqual([]);
+  });
+});

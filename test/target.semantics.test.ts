@@ -1,0 +1,237 @@
+import { createInterface } from 'node:readline';
+import { describe, expect, it } from 'vitest';
+import { databaseUrl, scratchSchema } from './support/db.js';
+import { finished, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines } from './targetHarness.js';
+
+const url = () => databaseUrl();
+const T = (updated: string) => ({ MetaData: { LastUpdatedTime: updated } });
+
+describe('target-postgres-raw storage semantics (DESIGN §5, CONFORMANCE G)', () => {
+  it('keeps every digit of every number in payload and ids (E13)', async () => {
+    const schema = scratchSchema();
+    const input =
+      singer(S('money', ['Id']), S('bigids', ['n'])) +
+      '{"type":"RECORD","stream":"money","record":{"Id":"1","TotalAmt":1234567.10,"Rate":275.0,"n":12345678901234567890,"x":0.1000000000000000055,"e":1e400}}\n' +
+      '{"type":"RECORD","stream":"bigids","record":{"n":12345678901234567890}}\n' +
+      '{"type":"RECORD","stream":"bigids","record":{"n":12345678901234567891}}\n';
+    expect((await runTargetCli({ database_url: url(), schema }, input)).code).toBe(0);
+    const [row] = await query<Record<string, string>>(
+      url(),
+      `SELECT (payload->'TotalAmt')::text AS amt, (payload->'Rate')::text AS rate, (payload->'n')::text AS n, (payload->'x')::text AS x, jsonb_typeof(payload->'e') AS e FROM "${schema}".money`,
+    );
+    expect(row).toEqual({ amt: '1234567.10', rate: '275.0', n: '12345678901234567890', x: '0.1000000000000000055', e: 'number' });
+    const ids = await query<{ id: string }>(url(), `SELECT id FROM "${schema}".bigids ORDER BY id`);
+    expect(ids.map((r) => r.id)).toEqual(['12345678901234567890', '12345678901234567891']);
+  });
+
+  it('stores NUL and lone surrogates as U+FFFD and everything else exactly (string policy)', async () => {
+    const schema = scratchSchema();
+    const input =
+      singer(S('s')) +
+      String.raw`{"type":"RECORD","stream":"s","record":{"Id":"1","deep":{"y":["p\u0000q"]},"lit":"\\u0000","lone":"\ud800x","pair":"\ud83d\ude00","rtl":"שלום مرحبا","ctl":"a\nb\tc\\d\"e\r\u0001","k\u0000":1,"nul":"NULL","bsn":"\\N","empty":""}}` +
+      '\n';
+    const result = await runTargetCli({ database_url: url(), schema }, input);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/stream "s" record id "1": 3 \\u0000 or unpaired surrogate escape\(s\) stored as U\+FFFD/);
+    const [p] = await query<{ payload: Record<string, unknown> }>(url(), `SELECT payload FROM "${schema}".s`);
+    expect(p?.payload).toEqual({
+      Id: '1',
+      deep: { y: ['p\ufffdq'] },
+      lit: '\\u0000',
+      lone: '\ufffdx',
+      pair: '😀',
+      rtl: 'שלום مرحبا',
+      ctl: 'a\nb\tc\\d"e\r\u0001',
+      'k\ufffd': 1,
+      nul: 'NULL',
+      bsn: '\\N',
+      empty: '',
+    });
+  });
+
+  it('moves the reserved _sdc_ fields to their columns and stores the entity without them', async () => {
+    const schema = scratchSchema();
+    const record = {
+      Id: '7',
+      TotalAmt: 10,
+      ...T('2024-03-01T10:00:00-08:00'),
+      _sdc_extract_window_start_utc: '2024-03-01T00:00:00Z',
+      _sdc_extract_window_end_utc: '2024-03-02T00:00:00Z',
+      _sdc_page_number: 2,
+      _sdc_page_size: 100,
+      _sdc_request_payload: { method: 'GET', path: '/v3/company/1/query', query: 'SELECT *', minorversion: 75 },
+      _sdc_extracted_at: '2024-03-02T01:02:03.456789Z',
+      _sdc_realm_id: '1234',
+      _sdc_run_id: 'run-a',
+    };
+    expect((await runTargetCli({ database_url: url(), schema }, singer(S('invoices'), R('invoices', record)))).code).toBe(0);
+    const [row] = await query<Record<string, unknown>>(
+      url(),
+      `SELECT payload, extract_window_start_utc::text AS ws, extract_window_end_utc::text AS we, page_number, page_size, request_payload, realm_id,
+         extracted_at_utc::text AS ex, last_updated_utc::text AS lu FROM "${schema}".invoices`,
+    );
+    expect(row).toEqual({
+      payload: { Id: '7', TotalAmt: 10, ...T('2024-03-01T10:00:00-08:00') },
+      ws: '2024-03-01 00:00:00+00',
+      we: '2024-03-02 00:00:00+00',
+      page_number: 2,
+      page_size: 100,
+      request_payload: record._sdc_request_payload,
+      realm_id: '1234',
+      ex: '2024-03-02 01:02:03.456789+00',
+      lu: '2024-03-01 18:00:00+00',
+    });
+    const stats = await query(url(), `SELECT stream, tap_run_id, extract_window_start_utc::text AS ws, received, inserted FROM "${schema}"._load_stats`);
+    expect(stats).toEqual([{ stream: 'invoices', tap_run_id: 'run-a', ws: '2024-03-01 00:00:00+00', received: 1, inserted: 1 }]);
+  });
+
+  it('re-running the same input changes 0 rows, ingested_at_utc included (G12)', async () => {
+    const schema = scratchSchema();
+    const input = singer(
+      S('items'),
+      S('nokey', []),
+      ...Array.from({ length: 50 }, (_, i) => R('items', { Id: String(i), Name: `item ${i}`, ...T('2024-01-01T00:00:00Z') })),
+      R('nokey', { a: 1 }),
+      R('nokey', { a: 2 }),
+      ST({ bookmarks: { items: 1 } }),
+    );
+    const settings = { database_url: url(), schema, batch_size_rows: 20 };
+    expect((await runTargetCli(settings, input)).code).toBe(0);
+    const snapshot = `SELECT id, ctid::text, xmin::text, ingested_at_utc FROM "${schema}".items ORDER BY id`;
+    const before = await query(url(), snapshot);
+    const second = await runTargetCli(settings, input);
+    expect(second.code).toBe(0);
+    expect(stateLines(second.stdout)).toEqual([{ bookmarks: { items: 1 } }]);
+    expect(await query(url(), snapshot)).toEqual(before);
+    expect(await query(url(), `SELECT count(*)::int AS n FROM "${schema}".nokey`)).toEqual([{ n: 2 }]);
+    const [run] = await query(url(), `SELECT received::int, inserted::int, updated::int, unchanged::int FROM "${schema}"._load_runs ORDER BY started_at_utc DESC LIMIT 1`);
+    expect(run).toEqual({ received: 52, inserted: 0, updated: 0, unchanged: 52 });
+  });
+
+  it('never lets an older record overwrite a newer one, across runs and inside a batch; the newest duplicate wins', async () => {
+    const schema = scratchSchema();
+    const settings = { database_url: url(), schema };
+    // 10:00 Pacific = 18:00Z is newer than 17:00Z, whatever the text says.
+    await runTargetCli(settings, singer(S('c'), R('c', { Id: 'a', v: 'new', ...T('2024-01-01T10:00:00-08:00') })));
+    const older = await runTargetCli(
+      settings,
+      singer(
+        S('c'),
+        R('c', { Id: 'a', v: 'old', ...T('2024-01-01T17:00:00Z') }),
+        R('c', { Id: 'b', v: 'b2', ...T('2024-01-02T00:00:00Z') }),
+        R('c', { Id: 'b', v: 'b1', ...T('2024-01-01T00:00:00Z') }),
+        R('c', { Id: 'd', v: 'd1' }),
+        R('c', { Id: 'd', v: 'd2' }),
+      ),
+    );
+    expect(older.code).toBe(0);
+    const rows = await query(url(), `SELECT id, payload->>'v' AS v FROM "${schema}".c ORDER BY id`);
+    expect(rows).toEqual([{ id: 'a', v: 'new' }, { id: 'b', v: 'b2' }, { id: 'd', v: 'd2' }]);
+    const [stats] = await query(url(), `SELECT sum(skipped_older)::int AS older, sum(deduplicated)::int AS dedup FROM "${schema}"._load_stats`);
+    expect(stats).toEqual({ older: 1, dedup: 2 });
+    const newer = await runTargetCli(settings, singer(S('c'), R('c', { Id: 'a', v: 'newest', ...T('2024-01-01T18:00:01Z') })));
+    expect(newer.code).toBe(0);
+    expect(await query(url(), `SELECT payload->>'v' AS v FROM "${schema}".c WHERE id = 'a'`)).toEqual([{ v: 'newest' }]);
+  });
+
+  it('composite keys never collide, and `1` and "1" are one id', async () => {
+    const schema = scratchSchema();
+    const input = singer(S('ck', ['a', 'b']), R('ck', { a: 'x,y', b: 'z' }), R('ck', { a: 'x', b: 'y,z' }), S('one'), R('one', { Id: 1, v: 1 }), R('one', { Id: '1', v: 2 }));
+    expect((await runTargetCli({ database_url: url(), schema }, input)).code).toBe(0);
+    expect(await query(url(), `SELECT id FROM "${schema}".ck ORDER BY id`)).toEqual([{ id: '["x","y,z"]' }, { id: '["x,y","z"]' }]);
+    expect(await query(url(), `SELECT id, payload->>'v' AS v FROM "${schema}".one`)).toEqual([{ id: '1', v: '2' }]);
+  });
+});
+
+describe('target-postgres-raw protocol and errors (CONFORMANCE E, F)', () => {
+  it('prints each state only after the records before it are visible from another connection (F1, F7)', async () => {
+    const schema = scratchSchema();
+    const messages: object[] = [S('p')];
+    for (let i = 1; i <= 200; i++) {
+      messages.push(R('p', { Id: String(i) }));
+      if (i % 25 === 0) messages.push(ST({ upTo: i }));
+    }
+    const child = spawnTarget({ database_url: url(), schema, batch_size_rows: 30 });
+    const done = finished(child);
+    const checks: Promise<void>[] = [];
+    const seen: number[] = [];
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const upTo = (JSON.parse(line) as { upTo: number }).upTo;
+      seen.push(upTo);
+      checks.push(
+        query<{ n: number }>(url(), `SELECT count(*)::int AS n FROM "${schema}".p WHERE id::int <= $1`, [upTo]).then(([r]) => expect(r?.n).toBe(upTo)),
+      );
+    });
+    child.stdin!.end(singer(...messages));
+    expect((await done).code).toBe(0);
+    await Promise.all(checks);
+    // Printed states are a subsequence of those received, ending with the last one.
+    expect(seen.length).toBeGreaterThan(1);
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    expect(seen.at(-1)).toBe(200);
+  });
+
+  it('commits and prints the state when the oldest record reaches max_batch_age_seconds, without more input (F10)', async () => {
+    const schema = scratchSchema();
+    const child = spawnTarget({ database_url: url(), schema, max_batch_age_seconds: 0.3 });
+    const done = finished(child);
+    child.stdin!.write(singer(S('age'), R('age', { Id: '1' }), ST({ n: 1 })));
+    const [line] = (await new Promise<string[]>((resolve) => createInterface({ input: child.stdout! }).once('line', (l) => resolve([l])))) as [string];
+    expect(JSON.parse(line)).toEqual({ n: 1 });
+    expect(await query(url(), `SELECT id FROM "${schema}".age`)).toEqual([{ id: '1' }]);
+    child.stdin!.end();
+    expect((await done).code).toBe(0);
+  });
+
+  it('on SIGTERM commits what it has, prints the latest state and exits 0 (F5)', async () => {
+    const schema = scratchSchema();
+    const child = spawnTarget({ database_url: url(), schema }, [], { LOG_LEVEL: 'debug' });
+    const done = finished(child);
+    let stderr = '';
+    const remembered = new Promise<void>((resolve) =>
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('line 4: STATE remembered')) resolve();
+      }),
+    );
+    child.stdin!.write(singer(S('term'), R('term', { Id: '1' }), R('term', { Id: '2' }), ST({ n: 2 })));
+    await remembered;
+    child.kill('SIGTERM');
+    const result = await done;
+    expect(result.code).toBe(0);
+    expect(stateLines(result.stdout)).toEqual([{ n: 2 }]);
+    expect(await query(url(), `SELECT count(*)::int AS n FROM "${schema}".term`)).toEqual([{ n: 2 }]);
+  });
+
+  it('a malformed line: exit 1 naming the line, committed rows kept, no state printed after it (E11)', async () => {
+    const schema = scratchSchema();
+    const input = singer(S('m'), R('m', { Id: '1' }), R('m', { Id: '2' }), ST({ n: 2 }), R('m', { Id: '3' })) + '{"type":"REC\n';
+    const result = await runTargetCli({ database_url: url(), schema, batch_size_rows: 2 }, input);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^FATAL target-.*: line 6: not valid JSON/m);
+    expect(result.stdout).toBe('');
+    expect(await query(url(), `SELECT id FROM "${schema}".m ORDER BY id`)).toEqual([{ id: '1' }, { id: '2' }]);
+  });
+
+  it('refuses BATCH, warns on unknown types, matches types case-insensitively (E8, E9, E10)', async () => {
+    const schema = scratchSchema();
+    const ok = await runTargetCli({ database_url: url(), schema }, singer(S('u'), { type: 'FOO' }, { type: 'record', stream: 'u', record: { Id: '1' } }, { type: 'ACTIVATE_VERSION', stream: 'u', version: 1 }));
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toMatch(/WARN .*line 2: unknown message type "FOO" skipped/);
+    expect(ok.stdout).toBe('');
+    const batch = await runTargetCli({ database_url: url(), schema }, singer(S('u'), { type: 'BATCH', stream: 'u', encoding: {}, manifest: [] }));
+    expect(batch.code).toBe(1);
+    expect(batch.stderr).toMatch(/FATAL .*line 2: BATCH messages are not supported/);
+  });
+
+  it('never prints the password, also when the database cannot be reached; bad settings exit 2', async () => {
+    const secret = 'Sup3r-Secret-Pw';
+    const result = await runTargetCli({ database_url: `postgres://loader:${secret}@127.0.0.1:1/warehouse` }, singer(S('x')));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^FATAL .*cannot connect to PostgreSQL at 127\.0\.0\.1:1\/warehouse as loader/m);
+    expect(result.stderr + result.stdout).not.toContain(secret);
+    const bad = await runTargetCli({ database_url: url(), batch_size_rows: 0 }, '');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/batch_size_rows must be a positive integer/);
+  });
+});
