@@ -17,7 +17,7 @@ const time = async (label, fn) => {
 const rssBefore = process.memoryUsage().rss;
 const emu = await time(`generate company (${invoices.toLocaleString('en-US')} invoices, 90 days)`, () => startEmulator({ now, days: 90, counts: { invoices } }));
 globalThis.gc?.();
-const { rss, heapUsed } = process.memoryUsage();
+const { rss, heapUsed, arrayBuffers } = process.memoryUsage();
 
 const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: emu.currentRefreshToken() });
 const auth = `Basic ${Buffer.from(`${emu.clientId}:${emu.clientSecret}`).toString('base64')}`;
@@ -49,7 +49,7 @@ const count = await time('COUNT(*) for one UTC day', () => query(`SELECT COUNT(*
 const total = JSON.parse(count).QueryResponse.totalCount;
 await time(`last page of 1000 in that day (${total} rows)`, () => query(`SELECT * FROM Invoice ${windowed} ORDERBY MetaData.LastUpdatedTime STARTPOSITION ${Math.max(1, total - 999)} MAXRESULTS 1000`));
 rows.push(['page size', `${(page.length / 1024).toFixed(0)} KiB, ${JSON.parse(page).QueryResponse.maxResults} rows`]);
-rows.push(['RSS after generation (before → after)', `${mb(rssBefore)} → ${mb(rss)} (heap ${mb(heapUsed)})`]);
+rows.push(['RSS after generation (before → after)', `${mb(rssBefore)} → ${mb(rss)} (JS heap ${mb(heapUsed)}, typed arrays ${mb(arrayBuffers)})`]);
 await emu.close();
 
 const width = Math.max(...rows.map(([l]) => l.length));

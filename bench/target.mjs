@@ -46,10 +46,10 @@ async function writeSingerFile(file, n) {
 }
 
 /** The physical limit: COPY the same rows into a temp table and upsert them, 10k rows per transaction. */
-async function physicalLimit(url, n) {
+async function physicalLimit(url, n, schema) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  await client.query(`SET synchronous_commit = on; CREATE SCHEMA limit_bench; CREATE TABLE limit_bench.invoices (id text PRIMARY KEY, payload jsonb NOT NULL,
+  await client.query(`SET synchronous_commit = on; CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.invoices (id text PRIMARY KEY, payload jsonb NOT NULL,
     ingested_at_utc timestamptz NOT NULL, extract_window_start_utc timestamptz, extract_window_end_utc timestamptz, page_number integer, page_size integer,
     request_payload jsonb, realm_id text, extracted_at_utc timestamptz, last_updated_utc timestamptz)`);
   const request = '{"method":"GET","path":"/v3/company/123/query","query":"SELECT * FROM Invoice","minorversion":75}';
@@ -69,7 +69,7 @@ async function physicalLimit(url, n) {
     const chunks = [];
     for (let i = 0; i < text.length; i += 512 * 1024) chunks.push(text.slice(i, i + 512 * 1024));
     await pipeline(Readable.from(chunks), client.query(copyStreams.from(`COPY stage (id, payload, extract_window_start_utc, extract_window_end_utc, page_number, page_size, request_payload, realm_id, extracted_at_utc, last_updated_utc) FROM STDIN`)));
-    await client.query(`INSERT INTO limit_bench.invoices AS t SELECT id, payload, now(), extract_window_start_utc, extract_window_end_utc, page_number, page_size, request_payload, realm_id, extracted_at_utc, last_updated_utc
+    await client.query(`INSERT INTO ${schema}.invoices AS t SELECT id, payload, now(), extract_window_start_utc, extract_window_end_utc, page_number, page_size, request_payload, realm_id, extracted_at_utc, last_updated_utc
       FROM stage ORDER BY id ON CONFLICT (id) DO UPDATE SET payload = EXCLUDED.payload, ingested_at_utc = EXCLUDED.ingested_at_utc
       WHERE t.payload IS DISTINCT FROM EXCLUDED.payload`);
     await client.query('COMMIT');
@@ -109,11 +109,16 @@ try {
   await writeSingerFile(file100k, THROUGHPUT_RECORDS);
   const bytes = readFileSync(file100k).length;
   console.log(`input: ${THROUGHPUT_RECORDS} invoices, ${(bytes / THROUGHPUT_RECORDS / 1024).toFixed(2)} KB per line on average`);
-  const limit = await physicalLimit(server.url, THROUGHPUT_RECORDS);
-  const target = await runTarget(server.url, 'raw', file100k, THROUGHPUT_RECORDS);
+  // Alternate the two, twice, and keep the best of each: the machine is shared and noisy.
+  let limit = 0;
+  let target = 0;
+  for (const round of [1, 2]) {
+    limit = Math.max(limit, await physicalLimit(server.url, THROUGHPUT_RECORDS, `limit_${round}`));
+    target = Math.max(target, (await runTarget(server.url, `target_${round}`, file100k, THROUGHPUT_RECORDS)).perSecond);
+  }
   console.log(`physical limit (COPY → temp table → INSERT … ON CONFLICT, ${BATCH} rows/txn): ${Math.round(limit)} records/s`);
-  console.log(`target-postgres-raw end to end (parse, validate, COPY, upsert, stats, state): ${Math.round(target.perSecond)} records/s`);
-  console.log(`ratio target / limit: ${(target.perSecond / limit).toFixed(2)} (goal ≥ 0.9)`);
+  console.log(`target-postgres-raw end to end (parse, validate, COPY, upsert, stats, state): ${Math.round(target)} records/s`);
+  console.log(`ratio target / limit: ${(target / limit).toFixed(2)} (goal ≥ 0.9)`);
   for (const n of rssSizes) {
     const file = n === THROUGHPUT_RECORDS ? file100k : path.join(dir, `invoices-${n}.singer`);
     if (n !== THROUGHPUT_RECORDS) await writeSingerFile(file, n);

@@ -3,8 +3,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Ajv } from 'ajv';
+import formatsModule from 'ajv-formats';
+import { CATALOG_DIR, ENTITIES } from 'qbo-catalog';
 import { startEmulator, type Emulator, type EmulatorOptions } from 'qbo-emulator';
 import { FIXTURES_DIR, HAVE_FIXTURES, NO_FIXTURES_REASON, REPO_ROOT } from './support/db.js';
+
+// ajv-formats is CommonJS: its function is the module itself, or `.default`, depending on the loader.
+const addFormats = ((formatsModule as unknown as { default?: unknown }).default ?? formatsModule) as unknown as (ajv: Ajv) => Ajv;
 
 /** The company's now: 2025-03-20 noon UTC, so a 30-day company spans the 2025-03-09 DST switch. */
 const NOW = new Date('2025-03-20T12:00:00Z');
@@ -168,6 +174,8 @@ describe('query endpoint', () => {
     const like = rows(await query(emu, access, "SELECT * FROM Customer WHERE DisplayName LIKE 'a%' AND Active IN (true,false) MAXRESULTS 1000"), 'Customer') as unknown as Array<{ DisplayName: string }>;
     expect(like.length).toBeGreaterThan(0);
     expect(like.every((c) => /^a/i.test(c.DisplayName))).toBe(true);
+    // A documented property no record carries is a valid filter that matches nothing.
+    expect(page(await query(emu, access, "SELECT * FROM Invoice WHERE DepartmentRef = '1'")).QueryResponse).toEqual({});
   });
 
   it('answers an unknown realm with 404 and every response with a unique intuit_tid', async () => {
@@ -177,6 +185,39 @@ describe('query endpoint', () => {
     const tids = emu.requestLog().map((e) => e.intuitTid);
     expect(new Set(tids).size).toBe(tids.length);
     expect(other.headers.get('intuit_tid')).toBe(tids.at(-1));
+  });
+});
+
+describe('batch endpoint', () => {
+  it.skipIf(!HAVE_FIXTURES)('answers independent query items, a Fault per bad item, 1000 objects at most, and at most 30 items', async () => {
+    const emu = await emulator({ counts: { invoices: 1500, accounts: 40 } });
+    const access = await accessToken(emu);
+    const post = async (payload: unknown) => {
+      const res = await fetch(`${emu.baseUrl}/v3/company/${emu.realmId}/batch?minorversion=75`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${access}`, 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify(payload),
+      });
+      return { status: res.status, body: (await res.json()) as { BatchItemResponse: Array<Record<string, { [k: string]: unknown }>>; Fault?: { Error: Array<{ code: string }> } } };
+    };
+    const request = JSON.parse(shape('batch-request.singer-io-style.json')) as { BatchItemRequest: Array<{ bId: string; Query: string }> };
+    const { status, body } = await post(request);
+    expect(status).toBe(200);
+    expect(body.BatchItemResponse.map((i) => i.bId)).toEqual(['Account', 'Invoice']);
+    const [accounts, invoices] = body.BatchItemResponse.map((i) => i.QueryResponse as Record<string, unknown[] | number>);
+    const served = (accounts?.Account as unknown[]).length + (invoices?.Invoice as unknown[]).length;
+    expect(served).toBe(1000);
+    expect(invoices?.maxResults).toBe((invoices?.Invoice as unknown[]).length);
+    const expected = JSON.parse(shape('batch-response.CONSTRUCTED.json')) as { BatchItemResponse: Array<Record<string, unknown>> };
+    expect(Object.keys(body.BatchItemResponse[1] ?? {}).sort()).toEqual(Object.keys(expected.BatchItemResponse[1] ?? {}).sort());
+
+    const mixed = await post({ BatchItemRequest: [{ bId: 'bad', Query: 'SELECT * FROM Invoice OR' }, { bId: 'count', Query: 'SELECT COUNT(*) FROM Invoice' }] });
+    expect((mixed.body.BatchItemResponse[0]?.Fault as { Error: Array<{ code: string }> }).Error[0]?.code).toBe('4000');
+    expect(mixed.body.BatchItemResponse[1]?.QueryResponse).toEqual({ totalCount: 1500 });
+
+    const tooMany = await post({ BatchItemRequest: Array.from({ length: 31 }, (_, n) => ({ bId: String(n), Query: 'SELECT * FROM Term' })) });
+    expect([tooMany.status, tooMany.body.Fault?.Error[0]?.code]).toEqual([400, '1040']);
+    expect(emu.requestLog().filter((e) => e.kind === 'batch')).toHaveLength(3);
   });
 });
 
@@ -198,6 +239,19 @@ describe('company data', () => {
     expect(all).not.toContain('null');
     const customers = a.truth('customers').map((r) => r.text).join('\n');
     expect(customers).toMatch(/[^\u0000-\u007f]/);
+  });
+
+  it('serves every entity of the catalog, each record valid against its JSON Schema in catalog/', async () => {
+    const emu = await emulator({ seed: 11 });
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    addFormats(ajv);
+    for (const { stream } of ENTITIES) {
+      const validate = ajv.compile(JSON.parse(readFileSync(path.join(CATALOG_DIR, `${stream}.json`), 'utf8')) as object);
+      const truth = emu.truth(stream);
+      expect(truth.length, stream).toBeGreaterThan(0);
+      const invalid = truth.filter((r) => !validate(JSON.parse(r.text))).map((r) => `${stream} ${r.id}: ${ajv.errorsText(validate.errors)}`);
+      expect(invalid).toEqual([]);
+    }
   });
 
   it.skipIf(!HAVE_FIXTURES)('serves loaded fixture records byte for byte next to generated ones', async () => {

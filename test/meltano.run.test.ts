@@ -18,7 +18,8 @@ interface Run {
   readonly target: number | null;
   /** The target's stdout lines: what Meltano stores as state, one line at a time. */
   readonly stateLines: string[];
-  readonly tapLog: string;
+  /** Both programs' stderr, for failure messages. */
+  readonly log: string;
 }
 
 const schema = scratchSchema('meltano');
@@ -78,12 +79,13 @@ async function meltanoRun(tapArgs: string[]): Promise<Run> {
   const target = spawn('./bin/target-postgres-raw', ['--config', targetConfig], { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
   tap.stdout.pipe(target.stdin);
   let tapLog = '';
+  let targetLog = '';
   let stdout = '';
   tap.stderr.on('data', (chunk: Buffer) => (tapLog += chunk.toString()));
-  target.stderr.resume();
+  target.stderr.on('data', (chunk: Buffer) => (targetLog += chunk.toString()));
   target.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const [tapCode, targetCode] = await Promise.all([exitCode(tap), exitCode(target)]);
-  return { tap: tapCode, target: targetCode, stateLines: stdout.split('\n').filter((l) => l !== ''), tapLog };
+  return { tap: tapCode, target: targetCode, stateLines: stdout.split('\n').filter((l) => l !== ''), tapLog, log: `${tapLog}\n${targetLog}` };
 }
 
 async function discoverAndSelect(config: string, streams: readonly string[]): Promise<string> {
@@ -113,7 +115,7 @@ describe('the plugins as `meltano run` invokes them, from another project', () =
     const catalog = await discoverAndSelect(tapConfig('2025-01-05T00:00:00Z'), ['invoices']);
 
     const first = await meltanoRun(['--config', tapConfig('2025-01-05T00:00:00Z'), '--catalog', catalog]);
-    expect([first.tap, first.target], first.tapLog).toEqual([0, 0]);
+    expect([first.tap, first.target], first.log).toEqual([0, 0]);
     // Every line is a bare state value Meltano can store (never a {"type":"STATE"} wrapper).
     const states = first.stateLines.map((line) => JSON.parse(line) as { bookmarks: Record<string, { replication_key_value: string }> });
     expect(states.length).toBeGreaterThan(0);
@@ -129,7 +131,7 @@ describe('the plugins as `meltano run` invokes them, from another project', () =
 
     const state = projectFile('state.json', first.stateLines[first.stateLines.length - 1]!);
     const second = await meltanoRun(['--config', tapConfig('2025-01-10T00:00:00Z'), '--catalog', catalog, '--state', state]);
-    expect([second.tap, second.target], second.tapLog).toEqual([0, 0]);
+    expect([second.tap, second.target], second.log).toEqual([0, 0]);
     // Resumed at the bookmark: no window before 2025-01-05 was read again.
     expect(second.tapLog).not.toMatch(/invoices 2025-01-0[1-4]/);
     expect(second.tapLog).toMatch(/invoices 2025-01-0[5-9]/);

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { databaseUrl, scratchSchema } from './support/db.js';
@@ -171,6 +174,17 @@ describe('target-postgres-raw protocol and errors (CONFORMANCE E, F)', () => {
     expect(seen.at(-1)).toBe(200);
   });
 
+  it('commits every batch_size_rows records of a stream, and when all streams together reach batch_size_bytes (F9)', async () => {
+    const schema = scratchSchema();
+    const records = (stream: string) => Array.from({ length: 6 }, (_, i) => R(stream, { Id: String(i), pad: 'x'.repeat(100) }));
+    const input = singer(S('a'), S('b'), ...records('a'), ...records('b'));
+    expect((await runTargetCli({ database_url: url(), schema, batch_size_rows: 4 }, input)).code).toBe(0);
+    expect((await runTargetCli({ database_url: url(), schema, batch_size_bytes: 500 }, input)).code).toBe(0);
+    const runs = await query(url(), `SELECT commits, received::int FROM "${schema}"._load_runs ORDER BY started_at_utc`);
+    // rows: a full at 4, then a's 2 + b's 2, then b full at 4 → 3 commits; bytes: ~120 B a record, 500 B → at every 5th record, then the end → 3.
+    expect(runs).toEqual([{ commits: 3, received: 12 }, { commits: 3, received: 12 }]);
+  });
+
   it('commits and prints the state when the oldest record reaches max_batch_age_seconds, without more input (F10)', async () => {
     const schema = scratchSchema();
     const child = spawnTarget({ database_url: url(), schema, max_batch_age_seconds: 0.3 });
@@ -211,6 +225,18 @@ describe('target-postgres-raw protocol and errors (CONFORMANCE E, F)', () => {
     expect(result.stderr).toMatch(/^FATAL target-.*: line 6: not valid JSON/m);
     expect(result.stdout).toBe('');
     expect(await query(url(), `SELECT id FROM "${schema}".m ORDER BY id`)).toEqual([{ id: '1' }, { id: '2' }]);
+  });
+
+  it('--input FILE gives the same result as stdin, CRLF line ends and a BOM included (E18)', async () => {
+    const schema = scratchSchema();
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'target-input-')), 'in.singer');
+    writeFileSync(file, '\ufeff' + singer(S('f'), R('f', { Id: '1' }), ST({ n: 1 })).replace(/\n/g, '\r\n'));
+    const child = spawnTarget({ database_url: url(), schema }, ['--input', file]);
+    child.stdin!.end();
+    const result = await finished(child);
+    expect(result.code).toBe(0);
+    expect(stateLines(result.stdout)).toEqual([{ n: 1 }]);
+    expect(await query(url(), `SELECT id FROM "${schema}".f`)).toEqual([{ id: '1' }]);
   });
 
   it('refuses BATCH, warns on unknown types, matches types case-insensitively (E8, E9, E10)', async () => {

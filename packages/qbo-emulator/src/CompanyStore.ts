@@ -153,10 +153,10 @@ export class CompanyStore {
 
   /**
    * Everything changed at or after `sinceSec`, per entity in the order asked: full records
-   * (inactive ones too) and stubs for deleted transactions; at most 1000 objects in all.
+   * (inactive ones too) and stubs for deleted transactions; at most `maxObjects` in all.
    */
-  cdc(entities: readonly EntityInfo[], sinceSec: number): CdcEntityResult[] {
-    let budget = CDC_MAX_OBJECTS;
+  cdc(entities: readonly EntityInfo[], sinceSec: number, maxObjects: number): CdcEntityResult[] {
+    let budget = maxObjects;
     return entities.map((info) => {
       const table = this.table(info.entity) as EntityTable;
       const changed: Array<{ sec: number; text: () => string }> = [];

@@ -6,14 +6,11 @@ import { startEmulator } from './startEmulator.js';
 runCli('qbo-emulator', async () => {
   const options = parseCliOptions(process.argv.slice(2));
   const log = createLogger('qbo-emulator');
-  let emulator;
-  try {
-    emulator = await startEmulator(options);
-  } catch (error) {
+  const emulator = await startEmulator(options).catch((error: unknown) => {
     // Bad counts or dates in the options are usage errors; anything else (port taken…) is not.
     if (error instanceof RangeError) throw new UsageError(error.message, { cause: error });
     throw new RunError(`could not start: ${(error as Error).message}`, { cause: error });
-  }
+  });
   // One JSON line shaped like the tap's settings, so a script can use it as they are.
   const out = new LineWriter(process.stdout);
   await out.writeJson({

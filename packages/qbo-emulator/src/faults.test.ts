@@ -23,7 +23,7 @@ describe('FaultInjector', () => {
   it('rejects plans it cannot follow, naming the rule', () => {
     expect(() => validateFaultPlan({ rules: [{ fault: '418', next: 1 }] })).toThrow(/fault rule 1: fault must be one of/);
     expect(() => validateFaultPlan({ rules: [{ fault: '500' }] })).toThrow(/give nth, next or probability/);
-    expect(() => validateFaultPlan({ rules: [{ fault: '500', kinds: ['batch'], next: 1 }] })).toThrow(/kinds/);
+    expect(() => validateFaultPlan({ rules: [{ fault: '500', kinds: ['reports'], next: 1 }] })).toThrow(/kinds/);
     expect(() => validateFaultPlan([])).toThrow(/rules/);
   });
 });

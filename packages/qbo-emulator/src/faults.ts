@@ -4,7 +4,7 @@ export const FAULT_KINDS = ['500', '502', '503', '504', 'reset', 'stall'] as con
 /** `500`…`504`: that status; `reset`: the connection is destroyed; `stall`: no answer until the client gives up. */
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-export const REQUEST_KINDS = ['query', 'count', 'cdc', 'token', 'other'] as const;
+export const REQUEST_KINDS = ['query', 'count', 'cdc', 'batch', 'token', 'other'] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
 /**

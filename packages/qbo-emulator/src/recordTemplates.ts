@@ -534,14 +534,21 @@ export function renderRecord(entity: string, ctx: RecordContext): string {
   ]);
 }
 
+const propertyCache = new Map<string, ReadonlySet<string>>();
+
 /**
  * Top-level property names an entity's records may carry (present or not in a given record),
- * lower-cased; a query naming anything else is a 4001 validation error, as in QBO.
+ * lower-cased; a query naming anything else is a 4001 validation error, as in QBO. Templates
+ * list optional members with an undefined value, so one rendering shows them all.
  */
 export function templateProperties(entity: string): ReadonlySet<string> {
+  const cached = propertyCache.get(entity);
+  if (cached) return cached;
   const template = TEMPLATES[entity];
   if (!template) return new Set();
   const ctx: RecordContext = { seed: 0, id: 1, createSec: 0, updatedSec: 0, syncToken: 0, active: true, countOf: () => 1 };
   const { head, tail } = template(draw(entity, ctx));
-  return new Set([...head, ...tail].map(([k]) => k.toLowerCase()).concat(['domain', 'sparse', 'id', 'synctoken', 'metadata']));
+  const properties = new Set([...head, ...tail].map(([k]) => k.toLowerCase()).concat(['domain', 'sparse', 'id', 'synctoken', 'metadata']));
+  propertyCache.set(entity, properties);
+  return properties;
 }

@@ -1,7 +1,7 @@
 import type { EntityTable } from './EntityTable.js';
 import { parseQboDateTime } from './pacificTime.js';
 import type { Condition, Literal, ParsedQuery } from './queryLanguage.js';
-import { templateProperties } from './recordTemplates.js';
+import { queryableProperties } from './queryableProperties.js';
 
 /** A query that parses but names something QBO does not have: 400, code 4001. */
 export class QueryValidationError extends Error {
@@ -24,7 +24,7 @@ type Row = (path: string) => Value;
 
 /** Checks every property the query names; QBO matches names case-insensitively. */
 function validate(table: EntityTable, query: ParsedQuery): void {
-  const known = templateProperties(table.info.entity);
+  const known = queryableProperties(table.info);
   const properties = [...query.where.map((c) => c.property), ...(query.orderBy ? [query.orderBy.property] : [])];
   for (const property of properties) {
     const [first, ...rest] = property.toLowerCase().split('.');

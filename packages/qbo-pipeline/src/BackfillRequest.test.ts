@@ -5,6 +5,11 @@ import { normaliseBackfill, resolveBackfill, resumeCommand } from './BackfillReq
 const base = { streams: ['invoices', 'customers'], start: '2025-01-01', end: '2025-02-01T00:00:00Z' };
 
 describe('resolveBackfill', () => {
+  it('keeps paths outside the working directory absolute in the resume command', () => {
+    const r = resolveBackfill({ ...base, tapConfig: '/etc/qbo/tap.json' }, '/home/me');
+    expect(resumeCommand(r, '/repo/packages/qbo-pipeline/dist/cli.js', '/home/me')).toMatch(/^node \/repo\/packages\/qbo-pipeline\/dist\/cli\.js backfill .* --tap-config \/etc\/qbo\/tap\.json$/);
+  });
+
   it('fills the job name, state file and UTC range', () => {
     const r = resolveBackfill(base, '/repo');
     expect(r.job).toBe('qb_invoices_customers_backfill');

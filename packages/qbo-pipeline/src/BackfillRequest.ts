@@ -78,11 +78,17 @@ export function normaliseBackfill(resolved: ResolvedBackfill): BackfillRequest {
   };
 }
 
+/** Relative to `cwd` when inside it, absolute otherwise (`../../x` helps nobody). */
+function shortPath(file: string, cwd: string): string {
+  const relative = path.relative(cwd, file);
+  return relative === '' ? '.' : relative.startsWith('..') ? file : relative;
+}
+
 const shellQuote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
 
 /** The backfill arguments as a person would type them (paths relative to `cwd`). */
 export function backfillArgs(resolved: ResolvedBackfill, cwd = process.cwd()): string[] {
-  const rel = (f: string) => path.relative(cwd, f) || '.';
+  const rel = (f: string) => shortPath(f, cwd);
   return [
     '--job', resolved.job,
     '--streams', resolved.streams.join(','),
@@ -96,5 +102,5 @@ export function backfillArgs(resolved: ResolvedBackfill, cwd = process.cwd()): s
 
 /** The one command that resumes this backfill from its state file (never with --fresh). */
 export function resumeCommand(resolved: ResolvedBackfill, cliPath: string, cwd = process.cwd()): string {
-  return ['node', path.relative(cwd, cliPath), 'backfill', ...backfillArgs(resolved, cwd)].map(shellQuote).join(' ');
+  return ['node', shortPath(cliPath, cwd), 'backfill', ...backfillArgs(resolved, cwd)].map(shellQuote).join(' ');
 }

@@ -138,9 +138,12 @@ runCli('qbo-pipeline', async () => {
     .command(
       'demo',
       'the one-command demo: QBO emulator + embedded PostgreSQL (.data/pg), 30 days of invoices, customers, items',
-      (y) => y.option('data-dir', { type: 'string', default: '.data', describe: 'where the demo keeps PostgreSQL and its state' }),
+      (y) =>
+        y
+          .option('data-dir', { type: 'string', default: '.data', describe: 'where the demo keeps PostgreSQL and its state' })
+          .option('keep-running', { type: 'boolean', describe: 'keep PostgreSQL up until Ctrl-C (default: when run on a terminal)' }),
       async (argv) => {
-        exitCode = await runDemo({ dataDir: path.resolve(argv['data-dir']) });
+        exitCode = await runDemo({ dataDir: path.resolve(argv['data-dir']), ...(argv['keep-running'] === undefined ? {} : { keepRunning: argv['keep-running'] }) });
       },
     )
     .demandCommand(1, 'say which command: backfill, trigger, scheduler or demo')

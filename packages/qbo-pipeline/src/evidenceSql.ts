@@ -1,4 +1,4 @@
-import { escapeIdentifier } from 'pg';
+import { escapeIdentifier, escapeLiteral } from 'pg';
 
 /**
  * The `evidence` view: one row per tap run × stream × extract window (a UTC day by default),
@@ -74,4 +74,11 @@ export function evidenceRowsSql(schema: string): string {
 FROM ${escapeIdentifier(schema)}.evidence
 WHERE run_id = ANY($1)
 ORDER BY day_utc, stream`;
+}
+
+/** The query a person pastes to see a run's evidence (identifiers quoted only when they must be). */
+export function evidenceQueryText(schema: string, runIds: readonly string[]): string {
+  const name = /^[a-z_][a-z0-9_]*$/.test(schema) ? schema : escapeIdentifier(schema);
+  const list = runIds.length > 0 ? runIds.map((id) => escapeLiteral(id)).join(', ') : 'NULL';
+  return `SELECT * FROM ${name}.evidence WHERE run_id IN (${list}) ORDER BY stream, window_start_utc;`;
 }

@@ -13,6 +13,7 @@ export * from './childConfigs.js';
 export * from './evidenceSql.js';
 export * from './Warehouse.js';
 export * from './runDemo.js';
+export * from './emulatorTapSettings.js';
 export * from './localPostgres.js';
 export * from './triggers/Trigger.js';
 export * from './triggers/TriggerStore.js';

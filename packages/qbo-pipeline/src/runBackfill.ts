@@ -8,6 +8,7 @@ import { createLogger, loadSettings, RunError, EXIT, type Logger } from 'singer-
 import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS } from 'target-postgres-raw';
 import { resolveBackfill, resumeCommand, type BackfillRequest, type ResolvedBackfill } from './BackfillRequest.js';
 import { childEnv, writeChildConfigs } from './childConfigs.js';
+import { evidenceQueryText } from './evidenceSql.js';
 import { formatInstant } from './parseInstant.js';
 import { selectCatalog } from './selectCatalog.js';
 import { PIPELINE_ROLES, spawnPipeline, type PipelineOutcome, type PipelineRole, type PipelineSpec } from './spawnPipeline.js';
@@ -104,7 +105,7 @@ export async function runBackfill(request: BackfillRequest, hooks: BackfillHooks
       onCompromised: (error) => logger.warn(`lock of job ${job.job} lost: ${error.message}`),
     });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') throw new RunError(`job ${job.job} is already running (its state file ${job.stateFile} is locked by another runner)`);
+    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') throw new RunError(`job ${job.job} is already running: its state file ${job.stateFile} is locked by another runner (a lock left by a killed runner expires after 30 s)`);
     throw error;
   }
   try {
@@ -232,11 +233,10 @@ async function collectEvidence(
       return { runIds: [], totals: [], evidence: { unavailable: `no evidence yet: ${schema}._volumetry or ${schema}._load_stats does not exist` } };
     }
     const runIds = await warehouse.runsSince(since, streams);
-    const list = runIds.map((id) => `'${id.replace(/'/g, "''")}'`).join(', ');
     return {
       runIds,
       totals: runIds.length > 0 ? await warehouse.totals(runIds) : [],
-      evidence: { query: `SELECT * FROM ${schema}.evidence WHERE run_id IN (${list || 'NULL'}) ORDER BY stream, window_start_utc;` },
+      evidence: { query: evidenceQueryText(schema, runIds) },
     };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

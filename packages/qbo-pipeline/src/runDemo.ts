@@ -6,6 +6,7 @@ import { createLogger } from 'singer-kit';
 import type { BackfillRequest } from './BackfillRequest.js';
 import { formatDuration, formatTable, type Cell } from './formatTable.js';
 import { formatProgress } from './formatProgress.js';
+import { emulatorTapSettings } from './emulatorTapSettings.js';
 import { formatSummary } from './formatSummary.js';
 import { startLocalPostgres } from './localPostgres.js';
 import { formatInstant } from './parseInstant.js';
@@ -64,17 +65,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const tapConfig = path.join(work, 'tap.json');
     await writeFile(
       tapConfig,
-      JSON.stringify({
-        client_id: emulator.clientId,
-        client_secret: emulator.clientSecret,
-        refresh_token: emulator.currentRefreshToken(),
-        realm_id: emulator.realmId,
-        base_url: emulator.baseUrl,
-        token_url: emulator.tokenUrl,
-        token_store: tokenStore,
-        page_size: 1000,
-        max_requests_per_minute: 10_000,
-      }),
+      JSON.stringify(emulatorTapSettings(emulator, { token_store: tokenStore, page_size: 1000, max_requests_per_minute: 10_000 })),
       { mode: 0o600 },
     );
     const targetConfig = path.join(work, 'target.json');
@@ -109,10 +100,13 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     out(`\nConnect:  psql '${pg.url}'`);
     out('Try:');
     for (const query of DEMO_QUERIES) out(`  ${query}`);
-    out(`\nDemo done in ${formatDuration(first.durationMs + second.durationMs)} of pipeline time. The real job: README "Backfill".`);
+    out(`\nDemo done in ${formatDuration(first.durationMs + second.durationMs)} of pipeline time.`);
+    out('The real job, with your company: node packages/qbo-pipeline/dist/cli.js backfill --help (README, "Three ways to run").');
     if (options.keepRunning ?? process.stdin.isTTY) {
       out('PostgreSQL stays up for you; press Ctrl-C to stop it.');
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    } else {
+      out(`PostgreSQL stops with the demo (no terminal); its data stays in ${path.join(options.dataDir, 'pg')} for the next demo.`);
     }
     return changed === 0 ? 0 : 1;
   } finally {

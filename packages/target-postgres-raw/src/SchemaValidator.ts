@@ -12,6 +12,8 @@ export type RecordCheck = (record: JsonObject) => string | undefined;
 /** Compiles each stream SCHEMA once (ajv, formats checked: a bad date-time is an error). */
 export class SchemaValidator {
   readonly #ajv: Ajv;
+  /** Taps may repeat a SCHEMA (per window, per batch); each distinct schema is compiled once. */
+  readonly #compiled = new Map<string, RecordCheck | { readonly error: string }>();
 
   constructor() {
     // Singer schemas are loose draft-04/07 mixes; unknown keywords and formats must not fail a load.
@@ -21,6 +23,16 @@ export class SchemaValidator {
 
   /** The checker, or the reason the schema cannot be compiled. */
   compile(schema: JsonObject): RecordCheck | { readonly error: string } {
+    const key = JSON.stringify(schema);
+    let check = this.#compiled.get(key);
+    if (check === undefined) {
+      check = this.#compileNew(schema);
+      this.#compiled.set(key, check);
+    }
+    return check;
+  }
+
+  #compileNew(schema: JsonObject): RecordCheck | { readonly error: string } {
     let validate: ValidateFunction;
     try {
       validate = this.#ajv.compile(schema);

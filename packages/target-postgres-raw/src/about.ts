@@ -8,7 +8,7 @@ export const TARGET_ABOUT: AboutInfo = {
   name: 'target-postgres-raw',
   description: 'Singer target that lands each stream as raw jsonb rows (one table per stream, id primary key) in PostgreSQL, exactly and idempotently',
   version: TARGET_VERSION,
-  capabilities: ['about', 'stream-maps-free', 'validate-records'],
+  capabilities: ['about', 'validate-records'],
   settings: TARGET_SETTINGS,
   envPrefix: TARGET_ENV_PREFIX,
 };

@@ -86,6 +86,7 @@ class TargetRun {
   #silenced = false;
   #timer: NodeJS.Timeout | undefined;
   #oldestAt = 0;
+  #bufferedBytes = 0;
   #commits = 0;
   #statesPrinted = 0;
   readonly #counts = emptyCounts();
@@ -226,7 +227,9 @@ class TargetRun {
     if (replaced > 0) {
       this.#log.warn(`line ${line.number}: stream ${JSON.stringify(info.stream)} record id ${JSON.stringify(row.id)}: ${replaced} \\u0000 or unpaired surrogate escape(s) stored as U+FFFD`);
     }
+    const before = info.buffer.bytes;
     info.buffer.add(row);
+    this.#bufferedBytes += info.buffer.bytes - before;
     if (this.#timer === undefined) {
       this.#oldestAt = Date.now();
       this.#timer = setTimeout(() => {
@@ -234,7 +237,8 @@ class TargetRun {
         this.#schedule(() => this.#flush('max batch age'));
       }, ageFlushDelay(this.#oldestAt, Date.now(), this.#o.settings.maxBatchAgeMs));
     }
-    if (bufferFull(info.buffer, this.#o.settings)) {
+    // Rows are bounded per stream, bytes over all streams: many streams must not multiply memory.
+    if (bufferFull({ rows: info.buffer.rows, bytes: this.#bufferedBytes }, this.#o.settings)) {
       // At most one flush in flight: wait for it, then start the next without waiting for its commit.
       await this.#chain;
       this.#throwIfFailed();
@@ -247,6 +251,7 @@ class TargetRun {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const cut = this.#gate.cut();
+    this.#bufferedBytes = 0;
     const batches: StreamBatch[] = [];
     for (const info of this.#streams.values()) {
       if (info.buffer.rows === 0) continue;

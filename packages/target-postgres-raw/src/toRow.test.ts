@@ -23,6 +23,7 @@ describe('toRow', () => {
     expect(() => map('{"Id":"9","_sdc_extract_window_start_utc":"2024-02-30T00:00:00Z"}')).toThrow(
       'line 7: stream "invoices" record id "9": _sdc_extract_window_start_utc is not an ISO 8601 date-time: "2024-02-30T00:00:00Z"',
     );
+    expect(() => map(`{"Id":"${'a'.repeat(2001)}"}`)).toThrow(/record id "a{40}…": the key value is 2001 bytes; ids longer than 2000 bytes cannot be indexed/);
     expect(() => map('{"Id":"9","_sdc_page_number":2147483648}')).toThrow(/_sdc_page_number must be an integer between 0 and 2147483647/);
   });
 });

@@ -7,6 +7,7 @@ import { sanitizeJsonText } from './sanitizeJsonText.js';
 /** Prefix of the reserved metadata fields the tap adds to each record (docs/architecture.md). */
 export const RESERVED_PREFIX = '_sdc_';
 const INT4_MAX = 2_147_483_647;
+const MAX_ID_BYTES = 2000;
 
 export interface RowResult {
   readonly row: Row;
@@ -103,6 +104,10 @@ export function toRow(record: JsonObject, lineText: string, line: number, stream
   const key = recordId(record, recordText, keyProperties, payload.text);
   if ('missing' in key) throw recordError(line, stream, undefined, `record has no value for key property ${JSON.stringify(key.missing)}`);
   const id = key.id;
+  // A btree entry holds at most ~2700 bytes; a longer id would fail the whole batch inside PostgreSQL.
+  if (id.length > MAX_ID_BYTES / 3 && Buffer.byteLength(id) > MAX_ID_BYTES) {
+    throw recordError(line, stream, `${id.slice(0, 40)}…`, `the key value is ${Buffer.byteLength(id)} bytes; ids longer than ${MAX_ID_BYTES} bytes cannot be indexed`);
+  }
 
   const instant = (field: string): string | null => {
     const value = record[field];

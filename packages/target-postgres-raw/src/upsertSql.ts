@@ -11,7 +11,8 @@ export const COPY_STAGE_SQL = `COPY ${quoteIdent(STAGE_TABLE)} (${ROW_COLUMNS.jo
  * One statement per stream and commit: upsert the staged rows, then write their load statistics.
  * A stored row changes only when the payload differs and the incoming record is not older (by
  * last_updated_utc); an unchanged record leaves the row, ingested_at_utc included, untouched.
- * Every part of the statement sees the table as it was before it, so `t` tells unchanged from older.
+ * Every part of the statement sees the table as it was before it: a row the upsert left alone
+ * is unchanged when its stored payload equals the staged one, otherwise it was older.
  * Parameters: $1 load run id, $2 commit number, $3 stream, $4 jsonb [{run_id, window_start, received, deduplicated}].
  */
 export function upsertSql(schema: string, table: string): string {
@@ -32,16 +33,17 @@ export function upsertSql(schema: string, table: string): string {
   SELECT s.run_id, s.extract_window_start_utc AS window_start,
     count(*) FILTER (WHERE up.inserted) AS inserted,
     count(*) FILTER (WHERE NOT up.inserted) AS updated,
-    count(*) FILTER (WHERE up.id IS NULL AND old.payload = s.payload) AS unchanged,
-    count(*) FILTER (WHERE up.id IS NULL AND old.payload IS DISTINCT FROM s.payload) AS skipped_older
-  FROM ${stage} s LEFT JOIN up ON up.id = s.id LEFT JOIN ${t} old ON old.id = s.id
+    count(*) FILTER (WHERE up.id IS NULL) AS not_written,
+    -- Only rows the upsert left alone are looked up again (none on a fresh load).
+    count(*) FILTER (WHERE up.id IS NULL AND (SELECT old.payload = s.payload FROM ${t} old WHERE old.id = s.id)) AS unchanged
+  FROM ${stage} s LEFT JOIN up ON up.id = s.id
   GROUP BY 1, 2
 ), received AS (
   SELECT * FROM jsonb_to_recordset($4::jsonb) AS r(run_id text, window_start timestamptz, received integer, deduplicated integer)
 )
 INSERT INTO ${qualified(schema, '_load_stats')} AS st
 SELECT $1::uuid, $2::integer, now(), $3::text, r.run_id, r.window_start, r.received,
-  COALESCE(c.inserted, 0), COALESCE(c.updated, 0), COALESCE(c.unchanged, 0), COALESCE(c.skipped_older, 0), r.deduplicated, 0
+  COALESCE(c.inserted, 0), COALESCE(c.updated, 0), COALESCE(c.unchanged, 0), COALESCE(c.not_written - c.unchanged, 0), r.deduplicated, 0
 FROM received r LEFT JOIN counts c ON c.run_id IS NOT DISTINCT FROM r.run_id AND c.window_start IS NOT DISTINCT FROM r.window_start
 RETURNING st.tap_run_id, st.received, st.inserted, st.updated, st.unchanged, st.skipped_older, st.deduplicated, st.rejected`;
 }

@@ -1,4 +1,4 @@
-import { arrayElements, memberText, RunError, type Logger } from 'singer-kit';
+import { arrayElements, memberText, objectMembers, RunError, type Logger } from 'singer-kit';
 import type { QboClient, RequestStats } from '../http/QboClient.js';
 import { splitWindow, type Window } from '../plan/planWindows.js';
 import { buildCountQuery, buildPageQuery, type QueryTarget } from '../query/buildQuery.js';
@@ -48,7 +48,8 @@ interface Row {
   readonly line: string;
 }
 
-function queryResponse(body: string, what: string): { parsed: Record<string, unknown>; text: string } {
+/** A COUNT(*) or page answer: its QueryResponse, parsed (small for counts). */
+function countResponse(body: string, what: string): Record<string, unknown> {
   let top: unknown;
   try {
     top = JSON.parse(body);
@@ -56,27 +57,62 @@ function queryResponse(body: string, what: string): { parsed: Record<string, unk
     throw new RunError(`${what}: the response is not JSON: ${body.slice(0, 120)}`);
   }
   const parsed = (top as { QueryResponse?: unknown }).QueryResponse;
-  const text = memberText(body, 'QueryResponse');
-  if (typeof parsed !== 'object' || parsed === null || text === undefined) throw new RunError(`${what}: the response has no QueryResponse`);
-  return { parsed: parsed as Record<string, unknown>, text };
+  if (typeof parsed !== 'object' || parsed === null) throw new RunError(`${what}: the response has no QueryResponse`);
+  return parsed as Record<string, unknown>;
+}
+
+/** QBO writes the entity array as QueryResponse's first member; then it is found without scanning the body. */
+const PAGE_HEAD = /^\s*\{\s*"QueryResponse"\s*:\s*\{\s*"([A-Za-z]+)"\s*:\s*(?=\[)/;
+
+/** The raw elements of the page's entity array ([] for an empty page). */
+function pageElements(body: string, entity: string, what: string): string[] {
+  try {
+    const head = PAGE_HEAD.exec(body.slice(0, 256));
+    // arrayElements stops at the array's closing bracket, so the rest of the body is not scanned.
+    if (head && head[1]!.toLowerCase() === entity.toLowerCase()) return arrayElements(body.slice(head[0].length));
+    const response = memberText(body, 'QueryResponse');
+    if (response === undefined) throw new RunError(`${what}: the response has no QueryResponse`);
+    const member = objectMembers(response).find(([key]) => key.toLowerCase() === entity.toLowerCase());
+    return member ? arrayElements(member[1]) : [];
+  } catch (error) {
+    if (error instanceof RunError) throw error;
+    throw new RunError(`${what}: the response is not valid JSON (${(error as Error).message}): ${body.slice(0, 120)}`);
+  }
 }
 
 async function count(ctx: ReadContext, target: StreamTarget, window: Window | undefined, stats: RequestStats): Promise<number> {
   const query = buildCountQuery(target, window);
   const { body } = await ctx.client.query(query, stats);
-  const total = queryResponse(body, query).parsed.totalCount;
+  const total = countResponse(body, query).totalCount;
   if (typeof total !== 'number') throw new RunError(`${query}: the response has no totalCount`);
   return total;
 }
 
-async function readPage(ctx: ReadContext, target: StreamTarget, window: Window, timeWindow: Window | undefined, number: number, stats: RequestStats): Promise<Row[]> {
+interface PageRead {
+  /** The page's rows inside the window. */
+  readonly rows: Row[];
+  /** Rows QBO returned, in the window or not: a full page means there may be more. */
+  readonly returned: number;
+}
+
+/** The Id and LastUpdatedTime of one entity, read from its top-level members' text. */
+function identify(members: ReadonlyArray<[string, string]>): { id: unknown; lastUpdated: unknown } {
+  let id: unknown;
+  let lastUpdated: unknown;
+  for (const [key, value] of members) {
+    if (key === 'Id') id = JSON.parse(value);
+    else if (key === 'MetaData') {
+      const text = memberText(value, 'LastUpdatedTime');
+      lastUpdated = text === undefined ? undefined : JSON.parse(text);
+    }
+  }
+  return { id, lastUpdated };
+}
+
+async function readPage(ctx: ReadContext, target: StreamTarget, window: Window, timeWindow: Window | undefined, number: number, stats: RequestStats): Promise<PageRead> {
   const query = buildPageQuery(target, timeWindow, { number, size: ctx.pageSize });
   const { body, receivedAt } = await ctx.client.query(query, stats);
-  const { parsed, text } = queryResponse(body, query);
-  const key = Object.keys(parsed).find((k) => k.toLowerCase() === target.entity.toLowerCase());
-  if (key === undefined) return [];
-  const elements = arrayElements(memberText(text, key) ?? '[]');
-  const objects = parsed[key] as Array<{ Id?: unknown; MetaData?: { LastUpdatedTime?: unknown } }>;
+  const elements = pageElements(body, target.entity, query);
   const reserved = reservedMembers({
     windowStart: window.start,
     windowEnd: window.end,
@@ -89,32 +125,29 @@ async function readPage(ctx: ReadContext, target: StreamTarget, window: Window, 
   });
   const streamJson = JSON.stringify(target.stream);
   const rows: Row[] = [];
-  elements.forEach((element, i) => {
-    const object = objects[i];
-    const id = object?.Id;
+  for (const element of elements) {
+    const members = objectMembers(element);
+    const { id, lastUpdated } = identify(members);
     if (typeof id !== 'string' && typeof id !== 'number') throw new RunError(`${query}: a ${target.entity} without Id in the response`);
     if (timeWindow) {
       // Compared as instants: QBO answers with Pacific offsets, the window is in UTC.
-      const at = Date.parse(String(object?.MetaData?.LastUpdatedTime));
-      if (!(at >= timeWindow.startMs && at < timeWindow.endMs)) return;
+      const at = Date.parse(String(lastUpdated));
+      if (!(at >= timeWindow.startMs && at < timeWindow.endMs)) continue;
     }
     rows.push({ id: String(id), line: toRecordLine(streamJson, element, reserved, receivedAt, target.included) });
-  });
-  return rows;
+  }
+  return { rows, returned: elements.length };
 }
 
 /** All pages of one attempt: the pages the count predicts at once, then more while pages come back full. */
 async function readAllPages(ctx: ReadContext, target: StreamTarget, window: Window, timeWindow: Window | undefined, expected: number, stats: RequestStats): Promise<{ rows: Row[]; pages: number }> {
   const predicted = Math.max(1, Math.ceil(expected / ctx.pageSize));
   const pages = await Promise.all(Array.from({ length: predicted }, (_, i) => readPage(ctx, target, window, timeWindow, i + 1, stats)));
-  let rawLast = pages[pages.length - 1]!.length;
-  while (rawLast >= ctx.pageSize) {
+  while (pages[pages.length - 1]!.returned >= ctx.pageSize) {
     // Rows counted into the window after COUNT(*) (clock skew, back-dated writes): keep paging.
-    const next = await readPage(ctx, target, window, timeWindow, pages.length + 1, stats);
-    pages.push(next);
-    rawLast = next.length;
+    pages.push(await readPage(ctx, target, window, timeWindow, pages.length + 1, stats));
   }
-  return { rows: pages.flat(), pages: pages.length };
+  return { rows: pages.flatMap((page) => page.rows), pages: pages.length };
 }
 
 /**

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { SchemaValidator } from './SchemaValidator.js';
+
+describe('SchemaValidator', () => {
+  const validator = new SchemaValidator();
+  const schema = { type: 'object', required: ['Id'], properties: { Id: { type: 'string' }, At: { type: ['null', 'string'], format: 'date-time' } } };
+
+  it('checks types, required properties and date-time formats, in one line', () => {
+    const check = validator.compile(schema);
+    if (typeof check !== 'function') throw new Error(check.error);
+    expect(check({ Id: '1', At: '2024-01-01T10:00:00-08:00' })).toBeUndefined();
+    expect(check({ Id: '1', At: null, extra: 1 })).toBeUndefined();
+    expect(check({ At: null })).toBe("record must have required property 'Id'");
+    expect(check({ Id: '1', At: '2024-02-30T00:00:00Z' })).toBe('record/At must match format "date-time"');
+  });
+
+  it('compiles a repeated schema once, and reports one it cannot compile', () => {
+    expect(validator.compile(structuredClone(schema))).toBe(validator.compile(schema));
+    expect(validator.compile({ type: 'object', properties: { a: { $ref: '#/nowhere' } } })).toMatchObject({ error: expect.stringMatching(/nowhere/) });
+  });
+});
