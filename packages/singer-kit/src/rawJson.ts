@@ -54,13 +54,15 @@ export function endOfValue(text: string, i: number): number {
   return j;
 }
 
-/** The members of a JSON object as [key, raw value text] pairs, in order. */
-export function objectMembers(objectText: string): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
+/**
+ * Walks an object's members in order; `visit` gets each key and its value's bounds and returns
+ * true to stop early (a member found needs no scan of the members after it).
+ */
+function walkMembers(objectText: string, visit: (key: string, valueStart: number, valueEnd: number) => boolean): void {
   let i = skipWs(objectText, 0);
   if (objectText.charCodeAt(i) !== 0x7b) throw new SyntaxError('not a JSON object');
   i = skipWs(objectText, i + 1);
-  if (objectText.charCodeAt(i) === 0x7d) return out;
+  if (objectText.charCodeAt(i) === 0x7d) return;
   for (;;) {
     const keyEnd = endOfString(objectText, i);
     // Most keys have no escapes: slicing is much cheaper than JSON.parse, and gives the same key.
@@ -70,19 +72,34 @@ export function objectMembers(objectText: string): Array<[string, string]> {
     if (objectText.charCodeAt(i) !== 0x3a) throw new SyntaxError('expected ":" in JSON object');
     const valueStart = skipWs(objectText, i + 1);
     const valueEnd = endOfValue(objectText, valueStart);
-    out.push([key, objectText.slice(valueStart, valueEnd)]);
+    if (visit(key, valueStart, valueEnd)) return;
     i = skipWs(objectText, valueEnd);
     const sep = objectText.charCodeAt(i);
-    if (sep === 0x7d) return out;
+    if (sep === 0x7d) return;
     if (sep !== 0x2c) throw new SyntaxError('expected "," or "}" in JSON object');
     i = skipWs(objectText, i + 1);
   }
 }
 
-/** The raw text of one member's value, or undefined. */
+/** The members of a JSON object as [key, raw value text] pairs, in order. */
+export function objectMembers(objectText: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  walkMembers(objectText, (key, start, end) => {
+    out.push([key, objectText.slice(start, end)]);
+    return false;
+  });
+  return out;
+}
+
+/** The raw text of one member's value, or undefined; stops scanning at the member. */
 export function memberText(objectText: string, key: string): string | undefined {
-  for (const [k, v] of objectMembers(objectText)) if (k === key) return v;
-  return undefined;
+  let found: string | undefined;
+  walkMembers(objectText, (k, start, end) => {
+    if (k !== key) return false;
+    found = objectText.slice(start, end);
+    return true;
+  });
+  return found;
 }
 
 /** The elements of a JSON array as raw texts, in order. */

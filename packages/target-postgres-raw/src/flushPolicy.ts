@@ -13,7 +13,3 @@ export function bufferFull(level: BufferLevel, limits: FlushLimits): boolean {
   return level.rows >= limits.batchSizeRows || level.bytes >= limits.batchSizeBytes;
 }
 
-/** Milliseconds until the oldest buffered record reaches the maximum age (0 = due now). */
-export function ageFlushDelay(oldestAt: number, now: number, maxAgeMs: number): number {
-  return Math.max(0, oldestAt + maxAgeMs - now);
-}

@@ -9,7 +9,7 @@ import {
   type JsonObject,
   type Logger,
 } from 'singer-kit';
-import { ageFlushDelay, bufferFull } from './flushPolicy.js';
+import { bufferFull } from './flushPolicy.js';
 import { RawTableWriter, addCounts, emptyCounts, LOAD_COUNT_NAMES, type LoadCounts, type StreamBatch } from './RawTableWriter.js';
 import { SchemaValidator, type RecordCheck } from './SchemaValidator.js';
 import type { TargetSettings } from './settings.js';
@@ -85,7 +85,6 @@ class TargetRun {
   /** Set when the input is bad: pending commits may finish, but no further state is printed. */
   #silenced = false;
   #timer: NodeJS.Timeout | undefined;
-  #oldestAt = 0;
   #bufferedBytes = 0;
   #commits = 0;
   #statesPrinted = 0;
@@ -230,13 +229,11 @@ class TargetRun {
     const before = info.buffer.bytes;
     info.buffer.add(row);
     this.#bufferedBytes += info.buffer.bytes - before;
-    if (this.#timer === undefined) {
-      this.#oldestAt = Date.now();
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.#schedule(() => this.#flush('max batch age'));
-      }, ageFlushDelay(this.#oldestAt, Date.now(), this.#o.settings.maxBatchAgeMs));
-    }
+    // The first record into empty buffers is the oldest: a real timer, so a quiet tap still gets its commit.
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      this.#schedule(() => this.#flush('max batch age'));
+    }, this.#o.settings.maxBatchAgeMs);
     // Rows are bounded per stream, bytes over all streams: many streams must not multiply memory.
     if (bufferFull({ rows: info.buffer.rows, bytes: this.#bufferedBytes }, this.#o.settings)) {
       // At most one flush in flight: wait for it, then start the next without waiting for its commit.

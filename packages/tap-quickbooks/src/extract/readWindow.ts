@@ -95,18 +95,12 @@ interface PageRead {
   readonly returned: number;
 }
 
-/** The Id and LastUpdatedTime of one entity, read from its top-level members' text. */
-function identify(members: ReadonlyArray<[string, string]>): { id: unknown; lastUpdated: unknown } {
-  let id: unknown;
-  let lastUpdated: unknown;
-  for (const [key, value] of members) {
-    if (key === 'Id') id = JSON.parse(value);
-    else if (key === 'MetaData') {
-      const text = memberText(value, 'LastUpdatedTime');
-      lastUpdated = text === undefined ? undefined : JSON.parse(text);
-    }
-  }
-  return { id, lastUpdated };
+/** The Id and LastUpdatedTime of one entity, from its text (QBO writes them near the start). */
+function identify(element: string): { id: unknown; lastUpdated: unknown } {
+  const id = memberText(element, 'Id');
+  const meta = memberText(element, 'MetaData');
+  const lastUpdated = meta === undefined ? undefined : memberText(meta, 'LastUpdatedTime');
+  return { id: id === undefined ? undefined : JSON.parse(id), lastUpdated: lastUpdated === undefined ? undefined : JSON.parse(lastUpdated) };
 }
 
 async function readPage(ctx: ReadContext, target: StreamTarget, window: Window, timeWindow: Window | undefined, number: number, stats: RequestStats): Promise<PageRead> {
@@ -126,8 +120,7 @@ async function readPage(ctx: ReadContext, target: StreamTarget, window: Window, 
   const streamJson = JSON.stringify(target.stream);
   const rows: Row[] = [];
   for (const element of elements) {
-    const members = objectMembers(element);
-    const { id, lastUpdated } = identify(members);
+    const { id, lastUpdated } = identify(element);
     if (typeof id !== 'string' && typeof id !== 'number') throw new RunError(`${query}: a ${target.entity} without Id in the response`);
     if (timeWindow) {
       // Compared as instants: QBO answers with Pacific offsets, the window is in UTC.
