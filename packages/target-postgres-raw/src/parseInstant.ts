@@ -13,6 +13,17 @@ export interface Instant {
  * offset is read as UTC (the session also runs in UTC).
  */
 export function parseInstant(value: string): Instant | undefined {
+  // Window bounds and extraction times repeat on every record of a page.
+  if (recent.has(value)) return recent.get(value);
+  if (recent.size >= 1024) recent.clear();
+  const instant = parse(value);
+  recent.set(value, instant);
+  return instant;
+}
+
+const recent = new Map<string, Instant | undefined>();
+
+function parse(value: string): Instant | undefined {
   const m = ISO_INSTANT.exec(value);
   if (!m) return undefined;
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
