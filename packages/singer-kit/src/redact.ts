@@ -5,9 +5,13 @@
  */
 const secrets = new Set<string>();
 
+// Well-known default passwords (local and demo databases) are ordinary words in our own log
+// lines ("target-postgres-raw"); redacting them would garble every line and protect nothing.
+const NOT_SECRET = new Set(['postgres', 'password', 'changeme', 'admin123']);
+
 export function registerSecret(value: string | undefined | null): void {
   // Very short values would redact ordinary words; real secrets are long.
-  if (value && value.length >= 6) secrets.add(value);
+  if (value && value.length >= 6 && !NOT_SECRET.has(value.toLowerCase())) secrets.add(value);
 }
 
 export function redact(text: string): string {
