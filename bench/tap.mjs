@@ -37,7 +37,8 @@ function configFor(emu, extra) {
 /** Runs the tap; counts stdout lines as they arrive. Resolves with timings; `stopAfterMs` kills it. */
 function runTap(argv, onLine) {
   // bash's `times` reports the tap's CPU time: on a shared machine wall time alone says little.
-  const child = spawn('bash', ['-c', '"$0" "$@"; rc=$?; times >&2; exit $rc', process.execPath, cli, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // detached: its own process group, so stopping it stops the tap under bash too.
+  const child = spawn('bash', ['-c', '"$0" "$@"; rc=$?; times >&2; exit $rc', process.execPath, cli, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stderr = '';
   child.stderr.on('data', (b) => (stderr += b));
   let records = 0;
@@ -129,7 +130,7 @@ try {
     await new Promise((r) => setTimeout(r, seconds * 1000));
     const elapsed = (performance.now() - t0) / 1000;
     const count = apiRequests() - before;
-    child.kill('SIGTERM');
+    process.kill(-child.pid, 'SIGTERM');
     await done;
     const perMinute = (count / elapsed) * 60;
     results.push(['rate', `300 ms latency, emulator limit 500/min, ${elapsed.toFixed(0)} s from the first query`, `${perMinute.toFixed(0)} requests/min (${((perMinute / 500) * 100).toFixed(1)} % of 500), ${emu.stats().throttled} × 429`]);

@@ -45,6 +45,8 @@ beforeAll(async () => {
     days: 8,
     counts: { invoices: 320, customers: 80, items: 40 },
     tap: { page_size: 20 },
+    // A little latency per request spreads a run over enough time for the kill points to land inside it.
+    latencyMs: 10,
   });
 });
 afterAll(() => h?.close());
@@ -113,7 +115,8 @@ describe('reliability: kill -9 at random points, then resume', () => {
       await expectTruth(schema);
       const evidence = await withClient((c) => c.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE NOT extracted_equals_loaded)::int AS bad FROM "${schema}".evidence`));
       expect(evidence.rows[0].bad).toBe(0);
-      expect(killed).toBeGreaterThan(KILLS_PER_SET / 2);
+      // A trial whose run ended before its kill still counts as a resume, but most must land.
+      expect(killed).toBeGreaterThanOrEqual(KILLS_PER_SET - 3);
     });
   }
 });

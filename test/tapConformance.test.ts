@@ -81,6 +81,15 @@ describe('tap-quickbooks CLI and Singer conformance (CONFORMANCE A, B, D)', () =
     expect(records.every((r) => typeof r.Id === 'string' && 'Name' in r)).toBe(true); // Id is automatic
   });
 
+  it('takes the legacy --properties like --catalog, but not both', async () => {
+    const catalog = writeJson(dir, 'terms-properties.json', catalogSelecting(discoverCatalog() as never, ['terms']));
+    const run = await runTapCli(['--config', config, '--properties', catalog]);
+    expect(run.code).toBe(0);
+    expect(new Set(run.messages.filter((m) => m.type === 'RECORD').map((m) => m.stream))).toEqual(new Set(['terms']));
+    const both = await runTapCli(['--config', config, '--properties', catalog, '--catalog', catalog]);
+    expect([both.code, both.stdout]).toEqual([2, '']);
+  });
+
   it('echoes the input state first and carries other bookmarks and unknown keys forward (D9–D11)', async () => {
     const input = { bookmarks: { invoices: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: '2025-03-09T00:00:00Z' }, gone_stream: { x: 1 } }, currently_syncing: null, other: { keep: true } };
     const catalog = writeJson(dir, 'terms-only.json', catalogSelecting(discoverCatalog() as never, ['terms']));
@@ -95,6 +104,23 @@ describe('tap-quickbooks CLI and Singer conformance (CONFORMANCE A, B, D)', () =
       expect(state.other).toEqual({ keep: true });
     }
     expect(states.at(-1).bookmarks.terms.replication_key_value).toBe(NOW);
+  });
+
+  it('stops on SIGTERM mid-sync leaving only whole lines (A15)', async () => {
+    emulator.setLatency(30);
+    const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn(process.execPath, [TAP_CLI, '--config', config], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => {
+        out += b.toString('utf8');
+        if (out.includes('"type":"RECORD"')) child.kill('SIGTERM');
+      });
+      child.on('close', (c) => resolve({ code: c, stdout: out }));
+    });
+    emulator.setLatency(0);
+    expect(code).not.toBe(0);
+    expect(stdout.endsWith('\n')).toBe(true);
+    for (const line of stdout.trimEnd().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
   });
 
   it('ends with a non-zero exit, without hanging, when its reader goes away (A16)', async () => {

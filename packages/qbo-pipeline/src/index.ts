@@ -5,6 +5,7 @@ export * from './formatTable.js';
 export * from './formatProgress.js';
 export * from './streamProgress.js';
 export * from './stateFile.js';
+export * from './StateRecorder.js';
 export * from './writeFileAtomic.js';
 export * from './parseInstant.js';
 export * from './spawnPipeline.js';

@@ -12,7 +12,8 @@ import { evidenceQueryText } from './evidenceSql.js';
 import { formatInstant } from './parseInstant.js';
 import { selectCatalog } from './selectCatalog.js';
 import { PIPELINE_ROLES, spawnPipeline, type PipelineOutcome, type PipelineRole, type PipelineSpec } from './spawnPipeline.js';
-import { backupStateFile, readStateFile, stateProblem, writeStateFile, type StateValue } from './stateFile.js';
+import { backupStateFile, readStateFile, type StateValue } from './stateFile.js';
+import { StateRecorder } from './StateRecorder.js';
 import { nextWindow, streamProgress, type StreamProgress } from './streamProgress.js';
 import { Warehouse, type EvidenceTotals } from './Warehouse.js';
 
@@ -134,15 +135,15 @@ async function runLocked(
   try {
     // The warehouse as the target will see it; bad settings stop us before anything runs.
     const target = parseTargetSettings(loadSettings({ specs: TARGET_SETTINGS, envPrefix: TARGET_ENV_PREFIX, configFile: configs.target, env: children }));
+    // The tap's `window` as the tap reads it (file, env), to name the window a failure stopped at.
     const window = Duration.fromISO(String(loadSettings({ specs: [{ name: 'window', kind: 'string', default: 'P1D', description: '' }], envPrefix: 'TAP_QUICKBOOKS', configFile: configs.tap, env: children }).window));
     const tapCli = hooks.tapCli ?? DEFAULT_TAP_CLI;
     const catalog = await configs.write('catalog.json', selectCatalog(discoverCatalog(), job.streams));
     const stateArgs = initial ? ['--state', await configs.write('state.json', initial)] : [];
 
-    let latest = initial;
-    let stateFailure: Error | undefined;
     let running: Readonly<Record<PipelineRole, ChildProcess>> | undefined;
-    hooks.onProgress?.(progressOf(latest));
+    const recorder = new StateRecorder(job.stateFile, initial, logger, (state) => hooks.onProgress?.(progressOf(state)));
+    hooks.onProgress?.(progressOf(initial));
     const outcome = await spawnPipeline({
       tap: { command: process.execPath, args: [tapCli, '--config', configs.tap, '--catalog', catalog, ...stateArgs] },
       target: { command: process.execPath, args: [hooks.targetCli ?? DEFAULT_TARGET_CLI, '--config', configs.target] },
@@ -155,43 +156,24 @@ async function runLocked(
       },
       onLog: hooks.onChildLog ?? ((role, line) => process.stderr.write(`[${role}] ${line}\n`)),
       onTargetLine: async (line) => {
-        if (stateFailure) return;
-        let value: unknown;
-        try {
-          value = JSON.parse(line);
-        } catch {
-          logger.warn(`target printed a line that is not a state value; state file not updated: ${line.slice(0, 120)}`);
-          return;
-        }
-        const problem = stateProblem(value);
-        if (problem) {
-          logger.warn(`target printed a state value that cannot be used (${problem}); state file not updated`);
-          return;
-        }
-        try {
-          await writeStateFile(job.stateFile, value as StateValue);
-        } catch (error) {
-          // Running on without recording commits would make a later resume redo or skip work.
-          stateFailure = error as Error;
+        if (!(await recorder.record(line))) {
           running?.tap.kill('SIGTERM');
           running?.target.kill('SIGTERM');
-          return;
         }
-        latest = value as StateValue;
-        hooks.onProgress?.(progressOf(latest));
       },
     });
-    if (stateFailure) throw new RunError(`cannot write state file ${job.stateFile}: ${stateFailure.message}`);
+    if (recorder.failure) throw new RunError(`cannot write state file ${job.stateFile}: ${recorder.failure.message}`);
 
-    const progress = progressOf(latest);
+    const progress = progressOf(recorder.latest);
     const incomplete = progress.filter((p) => !p.complete);
+    const processFailure = failureReason(outcome);
     const reason =
-      failureReason(outcome) ??
+      processFailure ??
       (incomplete.length > 0 ? `tap and target finished but ${incomplete.map((p) => p.stream).join(', ')} committed only up to ${incomplete.map((p) => formatInstant(p.doneUntil)).join(', ')}` : undefined);
     const evidence = await collectEvidence(target.connection, target.schema, startedAt, job.streams, logger);
     return {
       ok: reason === undefined,
-      exitCode: reason === undefined ? EXIT.ok : failureReason(outcome) ? exitCodeOf(outcome) : EXIT.runFailed,
+      exitCode: reason === undefined ? EXIT.ok : processFailure ? exitCodeOf(outcome) : EXIT.runFailed,
       job: job.job,
       stateFile: job.stateFile,
       backupFile,

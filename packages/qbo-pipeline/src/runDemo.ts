@@ -1,7 +1,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DateTime } from 'luxon';
-import { startEmulator } from 'qbo-emulator';
+import { startEmulator, type Emulator } from 'qbo-emulator';
 import { createLogger } from 'singer-kit';
 import type { BackfillRequest } from './BackfillRequest.js';
 import { formatDuration, formatTable, type Cell } from './formatTable.js';
@@ -19,14 +19,16 @@ export interface DemoOptions {
   /** Keep PostgreSQL up after the demo until Ctrl-C (default: when stdin is a terminal). */
   readonly keepRunning?: boolean;
   readonly out?: (text: string) => void;
+  /** Use this PostgreSQL instead of the embedded one (tests). */
+  readonly databaseUrl?: string;
+  /** Default `raw`. */
+  readonly schema?: string;
 }
 
 export const DEMO_STREAMS = ['invoices', 'customers', 'items'] as const;
 export const DEMO_DAYS = 30;
 /** A sample company: a few thousand invoices over the 30 days. */
 export const DEMO_COUNTS = { invoices: 3000, customers: 300, items: 120 } as const;
-const SCHEMA = 'raw';
-
 export const DEMO_QUERIES = [
   `SELECT stream, sum(qbo_count) AS qbo, sum(extracted) AS extracted, sum(loaded) AS loaded, bool_and(extracted_equals_loaded) AS all_equal\n  FROM raw.evidence GROUP BY stream;`,
   `SELECT id, payload->>'DocNumber' AS doc, payload->'TotalAmt' AS total, last_updated_utc\n  FROM raw.invoices ORDER BY last_updated_utc DESC LIMIT 5;`,
@@ -52,71 +54,78 @@ const asCell = (v: unknown): Cell => (typeof v === 'string' && /^-?\d+$/.test(v)
 export async function runDemo(options: DemoOptions): Promise<number> {
   const out = options.out ?? ((text: string) => process.stdout.write(text + '\n'));
   const logger = createLogger('qbo-pipeline demo');
-  const work = path.join(options.dataDir, 'demo');
-  await mkdir(work, { recursive: true });
-  out(`Starting PostgreSQL 13 (data in ${path.join(options.dataDir, 'pg')}) and the QBO emulator…`);
-  const pg = await startLocalPostgres({ dataDir: path.join(options.dataDir, 'pg'), persistent: true });
-  // On the hour: two demos within the same hour see the very same company (same seed, same clock).
-  const now = DateTime.utc().startOf('hour');
-  const emulator = await startEmulator({ seed: 42, now: now.toJSDate(), days: DEMO_DAYS, counts: DEMO_COUNTS, requestsPerMinute: 10_000 });
+  const pgDir = path.join(options.dataDir, 'pg');
+  out(options.databaseUrl ? 'Starting the QBO emulator…' : `Starting PostgreSQL 13 (data in ${pgDir}) and the QBO emulator…`);
+  const pg = options.databaseUrl === undefined ? await startLocalPostgres({ dataDir: pgDir, persistent: true }) : undefined;
   try {
-    const tokenStore = path.join(work, 'tokens.json');
-    await rm(tokenStore, { force: true }); // a new emulator issues new tokens
-    const tapConfig = path.join(work, 'tap.json');
-    await writeFile(
-      tapConfig,
-      JSON.stringify(emulatorTapSettings(emulator, { token_store: tokenStore, page_size: 1000, max_requests_per_minute: 10_000 })),
-      { mode: 0o600 },
-    );
-    const targetConfig = path.join(work, 'target.json');
-    await writeFile(targetConfig, JSON.stringify({ database_url: pg.url, schema: SCHEMA }), { mode: 0o600 });
-    const request: BackfillRequest = {
-      job: 'demo',
-      streams: DEMO_STREAMS,
-      start: formatInstant(now.minus({ days: DEMO_DAYS })),
-      end: formatInstant(now),
-      fresh: true,
-      tapConfig,
-      targetConfig,
-      stateDir: path.join(work, 'state'),
-    };
-    const hooks: BackfillHooks = { onChildLog: quietChildLog, onProgress: progressLine };
-
-    out(`\n1) Backfill ${DEMO_STREAMS.join(', ')} for the last ${DEMO_DAYS} days: [${request.start}, ${request.end})`);
-    const first = await runBackfill(request, hooks);
-    out(formatSummary(first));
-    if (!first.ok) return first.exitCode;
-    out('\nVolumetry per UTC day (raw.evidence):');
-    out(await volumetryTable(pg.url, first));
-
-    out('\n2) The same window again (--fresh): every row is re-extracted, none changes');
-    const second = await runBackfill(request, hooks);
-    out(formatSummary(second));
-    if (!second.ok) return second.exitCode;
-    const changed = second.totals.reduce((n, t) => n + t.inserted + t.updated, 0);
-    const unchanged = second.totals.reduce((n, t) => n + t.unchanged, 0);
-    out(`\nSecond run: ${changed} rows inserted or updated, ${unchanged} unchanged.`);
-
-    out(`\nConnect:  psql '${pg.url}'`);
-    out('Try:');
-    for (const query of DEMO_QUERIES) out(`  ${query}`);
-    out(`\nDemo done in ${formatDuration(first.durationMs + second.durationMs)} of pipeline time.`);
-    out('The real job, with your company: node packages/qbo-pipeline/dist/cli.js backfill --help (README, "Three ways to run").');
-    if (options.keepRunning ?? process.stdin.isTTY) {
+    // On the hour: two demos within the same hour see the very same company (same seed, same clock).
+    const now = DateTime.utc().startOf('hour');
+    const emulator = await startEmulator({ seed: 42, now: now.toJSDate(), days: DEMO_DAYS, counts: DEMO_COUNTS, requestsPerMinute: 10_000 });
+    let code: number;
+    try {
+      code = await demoSteps({ emulator, now, url: pg?.url ?? options.databaseUrl ?? '', schema: options.schema ?? 'raw', work: path.join(options.dataDir, 'demo'), out });
+    } finally {
+      await emulator.close();
+    }
+    if (pg && (options.keepRunning ?? process.stdin.isTTY)) {
       out('PostgreSQL stays up for you; press Ctrl-C to stop it.');
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-    } else {
-      out(`PostgreSQL stops with the demo (no terminal); its data stays in ${path.join(options.dataDir, 'pg')} for the next demo.`);
+    } else if (pg) {
+      out(`PostgreSQL stops with the demo (no terminal); its data stays in ${pgDir} for the next demo.`);
     }
-    return changed === 0 ? 0 : 1;
+    return code;
   } finally {
-    await emulator.close();
-    await pg.stop().catch((error: unknown) => logger.warn(`stopping PostgreSQL: ${(error as Error).message}`));
+    await pg?.stop().catch((error: unknown) => logger.warn(`stopping PostgreSQL: ${(error as Error).message}`));
   }
 }
 
-async function volumetryTable(url: string, result: BackfillResult): Promise<string> {
-  const warehouse = await Warehouse.open({ connectionString: url }, SCHEMA);
+/** The demo proper: two backfills and what they show. 0 when the second run changed nothing. */
+async function demoSteps(d: { emulator: Emulator; now: DateTime; url: string; schema: string; work: string; out: (text: string) => void }): Promise<number> {
+  const { emulator, out } = d;
+  await mkdir(d.work, { recursive: true });
+  const tokenStore = path.join(d.work, 'tokens.json');
+  await rm(tokenStore, { force: true }); // a new emulator issues new tokens
+  const tapConfig = path.join(d.work, 'tap.json');
+  await writeFile(tapConfig, JSON.stringify(emulatorTapSettings(emulator, { token_store: tokenStore, page_size: 1000, max_requests_per_minute: 10_000 })), { mode: 0o600 });
+  const targetConfig = path.join(d.work, 'target.json');
+  await writeFile(targetConfig, JSON.stringify({ database_url: d.url, schema: d.schema }), { mode: 0o600 });
+  const request: BackfillRequest = {
+    job: 'demo',
+    streams: DEMO_STREAMS,
+    start: formatInstant(d.now.minus({ days: DEMO_DAYS })),
+    end: formatInstant(d.now),
+    fresh: true,
+    tapConfig,
+    targetConfig,
+    stateDir: path.join(d.work, 'state'),
+  };
+  const hooks: BackfillHooks = { onChildLog: quietChildLog, onProgress: progressLine };
+
+  out(`\n1) Backfill ${DEMO_STREAMS.join(', ')} for the last ${DEMO_DAYS} days: [${request.start}, ${request.end})`);
+  const first = await runBackfill(request, hooks);
+  out(formatSummary(first));
+  if (!first.ok) return first.exitCode;
+  out(`\nVolumetry per UTC day (${d.schema}.evidence):`);
+  out(await volumetryTable(d.url, d.schema, first));
+
+  out('\n2) The same window again (--fresh): every row is re-extracted, none changes');
+  const second = await runBackfill(request, hooks);
+  out(formatSummary(second));
+  if (!second.ok) return second.exitCode;
+  const changed = second.totals.reduce((n, t) => n + t.inserted + t.updated, 0);
+  const unchanged = second.totals.reduce((n, t) => n + t.unchanged, 0);
+  out(`\nSecond run: ${changed} rows inserted or updated, ${unchanged} unchanged.`);
+
+  out(`\nConnect:  psql '${d.url}'`);
+  out('Try:');
+  for (const query of DEMO_QUERIES) out(`  ${query.replaceAll('raw.', `${d.schema}.`)}`);
+  out(`\nDemo done in ${formatDuration(first.durationMs + second.durationMs)} of pipeline time.`);
+  out('The real job, with your company: node packages/qbo-pipeline/dist/cli.js backfill --help (README, "Three ways to run").');
+  return changed === 0 ? 0 : 1;
+}
+
+async function volumetryTable(url: string, schema: string, result: BackfillResult): Promise<string> {
+  const warehouse = await Warehouse.open({ connectionString: url }, schema);
   try {
     const rows = await warehouse.evidenceRows(result.runIds);
     const columns = ['day_utc', 'stream', 'qbo_count', 'extracted', 'loaded', 'inserted', 'updated', 'unchanged', 'pages', 'duration_ms', 'empty', 'extracted_equals_loaded'];

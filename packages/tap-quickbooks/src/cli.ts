@@ -51,5 +51,11 @@ runCli(NAME, async () => {
   const catalog = catalogFile === undefined ? undefined : readJsonArgument(catalogFile, 'catalog file');
   const state = argv.state === undefined ? undefined : readJsonArgument(argv.state, 'state file');
   const logger = createLogger(NAME);
+  // stdout writes to a pipe are synchronous on Linux, so between two events no line is half
+  // written: stopping here leaves whole lines, and the last STATE is a complete window's.
+  process.once('SIGTERM', () => {
+    logger.warn('terminated (SIGTERM); the last STATE written marks the last complete window');
+    process.exit(143);
+  });
   await runTap({ settings, catalog, state, out: process.stdout, logger, tty: process.stderr.isTTY ? process.stderr : undefined });
 });

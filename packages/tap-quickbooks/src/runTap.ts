@@ -8,6 +8,7 @@ import { OAuthClient } from './auth/OAuthClient.js';
 import { TokenStore } from './auth/TokenStore.js';
 import { OutputChannel } from './emit/OutputChannel.js';
 import { DELETED_STREAM, readDeleted } from './extract/readDeleted.js';
+import { WindowSlots } from './extract/WindowSlots.js';
 import { readWindow, type ReadContext, type StreamTarget, type WindowRead, type WindowResult } from './extract/readWindow.js';
 import { QboClient, Transport } from './http/QboClient.js';
 import { RateBudget } from './http/RateBudget.js';
@@ -27,10 +28,16 @@ export interface RunTapOptions {
   readonly logger: Logger;
   /** stderr when it is a terminal: enables the live progress line. */
   readonly tty?: NodeJS.WriteStream | undefined;
+  /** Windows with more rows are split in halves rather than buffered; default MAX_WINDOW_ROWS. */
+  readonly maxWindowRows?: number;
 }
 
-/** Above this many rows a window is split in halves rather than buffered (memory bound). */
-export const MAX_WINDOW_ROWS = 50_000;
+/**
+ * Memory bound: a window with more rows is split in halves rather than buffered, and at most
+ * WINDOW_SLOTS_PER_REQUEST × max_concurrency windows are held at once, across all streams.
+ */
+export const MAX_WINDOW_ROWS = 10_000;
+const WINDOW_SLOTS_PER_REQUEST = 2;
 const MAX_REREADS = 3;
 /** CDC looks back at most 30 days; keep a few minutes of margin for clock differences. */
 const CDC_LOOKBACK_MS = 30 * 86_400_000 - 10 * 60_000;
@@ -44,6 +51,7 @@ interface Runner {
   readonly lookahead: number;
   /** The `_volumetry` evidence stream is selected. */
   readonly evidence: boolean;
+  readonly slots: WindowSlots;
 }
 
 async function emitRead(runner: Runner, stream: string, read: WindowRead, advance: boolean): Promise<void> {
@@ -53,6 +61,7 @@ async function emitRead(runner: Runner, stream: string, read: WindowRead, advanc
 }
 
 interface StreamJob {
+  readonly selected: SelectedStream;
   readonly target: StreamTarget;
   /** INCREMENTAL: resume from the bookmark and advance it after each window. */
   readonly incremental: boolean;
@@ -69,22 +78,37 @@ async function emitResult(runner: Runner, job: StreamJob, result: WindowResult):
   await emitRead(runner, target.stream, result, job.incremental);
 }
 
-/** Windows are read up to `lookahead` ahead (concurrently, within the shared budget) and emitted strictly in order. */
+/**
+ * Windows are read ahead (concurrently, within the shared budget and the shared window slots)
+ * and emitted strictly in order; a window's slot is freed once it is emitted.
+ */
 async function syncStream(runner: Runner, job: StreamJob, windows: readonly Window[]): Promise<void> {
-  const pending: Array<Promise<WindowResult>> = [];
+  const pending: Array<Promise<{ result: WindowResult; release: () => void }>> = [];
   let next = 0;
   const launch = () => {
     while (pending.length < runner.lookahead && next < windows.length && !runner.signal.aborted) {
-      const read = readWindow(runner.ctx, job.target, windows[next++]!);
+      const window = windows[next++]!;
+      const read = runner.slots.acquire().then(async (release) => {
+        try {
+          return { result: await readWindow(runner.ctx, job.target, window), release };
+        } catch (error) {
+          release();
+          throw error;
+        }
+      });
       read.catch(() => undefined); // awaited below in order; avoid an unhandled rejection meanwhile
       pending.push(read);
     }
   };
   launch();
   while (pending.length > 0) {
-    const result = await pending.shift()!;
-    if (runner.signal.aborted) return;
-    await emitResult(runner, job, result);
+    const { result, release } = await pending.shift()!;
+    try {
+      if (runner.signal.aborted) return;
+      await emitResult(runner, job, result);
+    } finally {
+      release();
+    }
     launch();
   }
 }
@@ -115,12 +139,13 @@ export async function runTap(options: RunTapOptions): Promise<void> {
   const selected = selectStreams(options.catalog ?? discoverCatalog(), (message: string) => logger.warn(message));
   const jobs = selected.flatMap((s): StreamJob[] => {
     const target = toTarget(s);
-    return target ? [{ target, incremental: s.replicationMethod === 'INCREMENTAL' && !target.fullTable }] : [];
+    return target ? [{ selected: s, target, incremental: s.replicationMethod === 'INCREMENTAL' && !target.fullTable }] : [];
   });
   const volumetry = selected.find((s) => s.stream === VOLUMETRY_STREAM);
   const deleted = selected.find((s) => s.stream === DELETED_STREAM) ?? (settings.includeDeleted ? { stream: DELETED_STREAM, schema: streamSchema(DELETED_STREAM), keyProperties: ['id'] } : undefined);
 
-  const writer = new LineWriter(options.out);
+  // Large chunks: a 1000-row page is about 2.5 MB of lines, and each write call has a fixed cost.
+  const writer = new LineWriter(options.out, { chunkBytes: 1 << 20 });
   const channel = new OutputChannel(writer, inputState);
   if (options.state !== undefined) await channel.writeState(); // D9: echo the input state first
 
@@ -162,18 +187,18 @@ export async function runTap(options: RunTapOptions): Promise<void> {
     realmId: settings.realmId,
     runId,
     minorVersion: settings.minorVersion,
-    maxWindowRows: MAX_WINDOW_ROWS,
+    maxWindowRows: options.maxWindowRows ?? MAX_WINDOW_ROWS,
     maxRereads: MAX_REREADS,
   };
-  const runner: Runner = { ctx, channel, report, runId, signal: abort.signal, lookahead: settings.maxConcurrency, evidence: volumetry !== undefined };
+  const runner: Runner = { ctx, channel, report, runId, signal: abort.signal, lookahead: settings.maxConcurrency,
+    evidence: volumetry !== undefined,
+    slots: new WindowSlots(WINDOW_SLOTS_PER_REQUEST * settings.maxConcurrency),
+  };
 
   try {
     await auth.accessToken(); // refresh at start: a bad token fails before any SCHEMA
     // bookmark_properties must name top-level fields; MetaData.LastUpdatedTime is nested, so none are declared.
-    for (const { target } of jobs) {
-      const s = selected.find((x) => x.stream === target.stream)!;
-      await channel.writeSchema(s.stream, s.schema, s.keyProperties);
-    }
+    for (const { selected: s } of jobs) await channel.writeSchema(s.stream, s.schema, s.keyProperties);
     if (volumetry) await channel.writeSchema(volumetry.stream, volumetry.schema, volumetry.keyProperties);
     if (deleted) await channel.writeSchema(deleted.stream, deleted.schema, deleted.keyProperties);
 
@@ -192,10 +217,10 @@ export async function runTap(options: RunTapOptions): Promise<void> {
       abort.abort();
       transport.close();
     });
+    report.summary(); // also after a failure: what was extracted before it
     if (failure) throw failure;
     await channel.writeState(); // a run always ends with its final STATE (D1, D8)
     await channel.flush();
-    report.summary();
   } finally {
     transport.close();
   }

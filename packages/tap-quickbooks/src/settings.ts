@@ -109,7 +109,9 @@ export function parseWindow(value: unknown): Duration {
 }
 
 /** Defaults, ranges, dates and URLs; the result is frozen. `now` is the run start. */
-export function parseTapSettings(raw: RawSettings, now: DateTime): TapSettings {
+export function parseTapSettings(given: RawSettings, now: DateTime): TapSettings {
+  // loadSettings already applies defaults; library callers may pass only what they set.
+  const raw: RawSettings = { ...Object.fromEntries(TAP_SETTINGS.filter((s) => s.default !== undefined).map((s) => [s.name, s.default])), ...given };
   const realmId = raw.realm_id;
   if (typeof realmId !== 'string' && typeof realmId !== 'number') throw new UsageError(`setting realm_id is required (config file or ${ENV_PREFIX}_REALM_ID)`);
   const startDate = parseInstant(raw.start_date, 'start_date');

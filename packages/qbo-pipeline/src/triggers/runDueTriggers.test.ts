@@ -8,7 +8,7 @@ import type { BackfillRequest } from '../BackfillRequest.js';
 import type { BackfillResult } from '../runBackfill.js';
 import { addTrigger } from './addTrigger.js';
 import { formatTriggers } from './formatTriggers.js';
-import { runDueTriggers } from './runDueTriggers.js';
+import { runDueTriggers, runScheduler } from './runDueTriggers.js';
 import { TriggerStore } from './TriggerStore.js';
 
 const dir = await mkdtemp(path.join(tmpdir(), 'triggers-'));
@@ -92,5 +92,31 @@ describe('one-time triggers', () => {
       logger,
     });
     expect(ran).toMatchObject({ status: 'failed', late: false, result: { exitCode: 2, message: 'state file state/x.json is malformed' } });
+  });
+});
+
+describe('runScheduler', () => {
+  it('keeps running after a pass fails (a damaged trigger file), and stops when asked', async () => {
+    const store = new TriggerStore(path.join(dir, 'loop'));
+    await addTrigger(store, '2025-09-12T03:45:54Z', backfill);
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(path.join(store.dir, 'trg-damaged.json'), '{');
+    const errors: string[] = [];
+    const stop = new AbortController();
+    await runScheduler({
+      store,
+      run: async () => {
+        throw new Error('not reached: the damaged file fails the listing');
+      },
+      intervalMs: 1,
+      signal: stop.signal,
+      logger: createLogger('test', {
+        sink: (line) => {
+          if (errors.push(line) === 2) stop.abort(); // a second pass came after the failed one
+        },
+      }),
+    });
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toMatch(/ERROR test: scheduler pass failed .*cannot read trigger .*trg-damaged\.json/);
   });
 });

@@ -57,10 +57,11 @@ export async function runDueTriggers(options: SchedulerOptions): Promise<Trigger
   return ran;
 }
 
-/** The `scheduler` service: run what is due, sleep, repeat, until the signal aborts. */
+/** The `scheduler` service: run what is due, sleep, repeat, until the signal aborts. A failed pass is logged, not fatal. */
 export async function runScheduler(options: SchedulerOptions & { readonly intervalMs: number; readonly signal?: AbortSignal }): Promise<void> {
+  const logger = options.logger ?? createLogger('qbo-pipeline scheduler');
   while (!options.signal?.aborted) {
-    await runDueTriggers(options);
+    await runDueTriggers({ ...options, logger }).catch((error: unknown) => logger.error(`scheduler pass failed (next pass in ${options.intervalMs / 1000} s): ${(error as Error).message}`));
     await sleep(options.intervalMs, undefined, { signal: options.signal }).catch(() => undefined);
   }
 }

@@ -1,0 +1,27 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runDemo, DEMO_COUNTS } from '../packages/qbo-pipeline/src/index.js';
+import { databaseUrl, scratchSchema, withClient } from './support/db.js';
+
+const dir = await mkdtemp(path.join(tmpdir(), 'demo-test-'));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('npm run demo', () => {
+  const schema = scratchSchema('demo');
+
+  it('backfills 30 days of invoices, customers and items, shows the volumetry, and a re-run changes no row', async () => {
+    const lines: string[] = [];
+    const code = await runDemo({ dataDir: dir, databaseUrl: databaseUrl(), schema, keepRunning: false, out: (text) => lines.push(text) });
+    const text = lines.join('\n');
+    expect(code, text).toBe(0);
+    expect(text).toMatch(new RegExp(`invoices\\s+\\| 30/30\\s+\\|\\s+31 \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|`));
+    expect(text).toMatch(/Volumetry per UTC day[^\n]*\nday_utc\s+\| stream\s+\| qbo_count/);
+    const total = DEMO_COUNTS.invoices + DEMO_COUNTS.customers + DEMO_COUNTS.items;
+    expect(text).toContain(`Second run: 0 rows inserted or updated, ${total} unchanged.`);
+    expect(text).toContain(`FROM ${schema}.invoices ORDER BY last_updated_utc DESC LIMIT 5;`);
+    const rows = await withClient((c) => c.query(`SELECT (SELECT count(*) FROM "${schema}".invoices)::int AS invoices, (SELECT count(*) FROM "${schema}".customers)::int AS customers, (SELECT count(*) FROM "${schema}".items)::int AS items`));
+    expect(rows.rows[0]).toEqual(DEMO_COUNTS);
+  });
+});
