@@ -22,6 +22,8 @@ const secondsAt = args.indexOf('--seconds');
 const seconds = secondsAt >= 0 ? Number(args[secondsAt + 1]) : 60;
 const parts = args.filter((a, i) => !a.startsWith("--") && !(secondsAt >= 0 && i === secondsAt + 1));
 const wanted = (name) => parts.length === 0 || parts.includes(name);
+// BENCH_TAP_NODE_ARGS: extra node options for the tap, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+const nodeArgs = (process.env.BENCH_TAP_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const dir = mkdtempSync(path.join(tmpdir(), 'bench-tap-'));
 const now = new Date('2025-03-20T12:00:00Z');
 
@@ -38,7 +40,7 @@ function configFor(emu, extra) {
 function runTap(argv, onLine) {
   // bash's `times` reports the tap's CPU time: on a shared machine wall time alone says little.
   // detached: its own process group, so stopping it stops the tap under bash too.
-  const child = spawn('bash', ['-c', '"$0" "$@"; rc=$?; times >&2; exit $rc', process.execPath, cli, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('bash', ['-c', '"$0" "$@"; rc=$?; times >&2; exit $rc', process.execPath, ...nodeArgs, cli, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stderr = '';
   child.stderr.on('data', (b) => (stderr += b));
   let records = 0;

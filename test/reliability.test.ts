@@ -13,7 +13,7 @@ import { diffWithTruth, startHarness, type Harness } from './pipelineHarness.js'
  */
 const STREAMS = ['invoices', 'customers', 'items'] as const;
 const START = '2025-06-01T00:00:00Z';
-const END = '2025-06-09T00:00:00Z';
+const END = '2025-06-07T00:00:00Z';
 const SETS = 3;
 const KILLS_PER_SET = 7;
 const VICTIMS = ['tap', 'target', 'both'] as const;
@@ -42,11 +42,11 @@ beforeAll(async () => {
     databaseUrl: databaseUrl(),
     seed: 5,
     now: new Date(END),
-    days: 8,
-    counts: { invoices: 320, customers: 80, items: 40 },
+    days: 6,
+    counts: { invoices: 240, customers: 60, items: 30 },
     tap: { page_size: 20 },
     // A little latency per request spreads a run over enough time for the kill points to land inside it.
-    latencyMs: 10,
+    latencyMs: 5,
   });
 });
 afterAll(() => h?.close());
