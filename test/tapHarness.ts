@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
 import type { Emulator } from 'qbo-emulator';
+import { emulatorTapSettings } from 'qbo-pipeline';
 import { REPO_ROOT } from './support/db.js';
 
 export const TAP_CLI = path.join(REPO_ROOT, 'packages/tap-quickbooks/dist/cli.js');
@@ -27,13 +28,7 @@ export function writeJson(dir: string, name: string, value: unknown): string {
 
 /** Settings for a run against `emulator`, with waits shrunk so tests never sleep for long. */
 export function tapSettings(emulator: Emulator, dir: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    client_id: emulator.clientId,
-    client_secret: emulator.clientSecret,
-    refresh_token: emulator.currentRefreshToken(),
-    realm_id: emulator.realmId,
-    base_url: emulator.baseUrl,
-    token_url: emulator.tokenUrl,
+  return emulatorTapSettings(emulator, {
     token_store: path.join(dir, 'tokens.json'),
     max_requests_per_minute: 100_000,
     max_concurrency: 4,
@@ -41,7 +36,7 @@ export function tapSettings(emulator: Emulator, dir: string, overrides: Record<s
     throttle_wait_seconds: 0.05,
     request_timeout_seconds: 5,
     ...overrides,
-  };
+  });
 }
 
 export interface TapRun {
