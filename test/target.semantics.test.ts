@@ -247,6 +247,16 @@ describe('target-postgres-raw protocol and errors (CONFORMANCE E, F)', () => {
     expect(await query(url(), `SELECT id FROM "${schema}".f`)).toEqual([{ id: '1' }]);
   });
 
+  it('exits on an error while the tap still holds stdin open (it does not wait for end of input)', async () => {
+    const child = spawnTarget({ database_url: url(), schema: scratchSchema() });
+    const done = finished(child);
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.write(singer(S('open')) + '{"type":"RECORD","stream":"nope","record":{}}\n');
+    const result = await done;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/FATAL .*line 2: RECORD for stream "nope" arrived before its SCHEMA/);
+  });
+
   it('refuses BATCH, warns on unknown types, matches types case-insensitively (E8, E9, E10)', async () => {
     const schema = scratchSchema();
     const ok = await runTargetCli({ database_url: url(), schema }, singer(S('u'), { type: 'FOO' }, { type: 'record', stream: 'u', record: { Id: '1' } }, { type: 'ACTIVATE_VERSION', stream: 'u', version: 1 }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appendMembers, arrayElements, compactJson, memberText, objectMembers, pickMembers } from './rawJson.js';
+import { appendMembers, appendMembersText, arrayElements, compactJson, membersText, memberText, objectMembers, pickMembers, scanObjectArray, utf8ByteString } from './rawJson.js';
 
 const invoice =
   '{"Id":"130","Line":[{"Amount":275.0,"Qty":3.5,"Description":"Tab\\t \\"quoted\\" } ] , \\\\"}],' +
@@ -43,5 +43,49 @@ describe('rawJson', () => {
     for (const [key, raw] of objectMembers(invoice)) {
       expect(JSON.parse(raw)).toEqual((JSON.parse(invoice) as Record<string, unknown>)[key]);
     }
+  });
+
+  it('scans an array of objects once: exact element texts and the wanted members, like arrayElements and memberText', () => {
+    const other = '{ "Id" : 7 , "Line":[{"Id":"nested"}], "MetaData":{"LastUpdatedTime":"x"} }';
+    const text = `{"QueryResponse":{"Invoice":[ ${invoice} ,\n${other},{"Line":[{"Id":"1"}]},{"\\u0049d":"esc","Id":"dup"} ], "x":[`;
+    const from = text.indexOf('[');
+    const seen: Array<[string, string | undefined, string | undefined]> = [];
+    const end = scanObjectArray(text, from, ['Id', 'MetaData'], (start, stop, spans) => {
+      const value = (k: number) => (spans[2 * k]! < 0 ? undefined : text.slice(spans[2 * k], spans[2 * k + 1]));
+      seen.push([text.slice(start, stop), value(0), value(1)]);
+    });
+    expect(text.slice(end)).toBe(', "x":[');
+    const elements = arrayElements(text.slice(from, end));
+    expect(seen.map(([element]) => element)).toEqual(elements);
+    expect(seen.map(([, id, meta]) => [id, meta])).toEqual(elements.map((e) => [memberText(e, 'Id'), memberText(e, 'MetaData')]));
+    expect(seen.map(([, id]) => id)).toEqual(['"130"', '7', undefined, '"esc"']);
+    expect(scanObjectArray(' [ ] ', 0, ['Id'], () => expect.fail('no elements'))).toBe(4);
+  });
+
+  it('rejects what is not an array of complete objects', () => {
+    const scan = (text: string) => scanObjectArray(text, 0, ['Id'], () => undefined);
+    expect(() => scan('{"a":1}')).toThrow(SyntaxError);
+    expect(() => scan('[1,2]')).toThrow(SyntaxError);
+    expect(() => scan('[{"Id":"1"')).toThrow(SyntaxError);
+    expect(() => scan('[{"Id":"1","Line":[{"x":"unterminated}]}]')).toThrow(SyntaxError);
+    expect(() => scan('[{"Id":"1"} {"Id":"2"}]')).toThrow(SyntaxError);
+  });
+
+  it('appends pre-built member text like appendMembers', () => {
+    const members: Array<[string, string]> = [['_sdc_page_number', '1'], ['_sdc_realm_id', '"r1"']];
+    const text = membersText(members);
+    expect(text).toBe('"_sdc_page_number":1,"_sdc_realm_id":"r1"');
+    for (const object of [invoice, '{}', '{ }', '{"a":1 }\n', '{\n"a": 1.50\n}']) {
+      expect(appendMembersText(object, text)).toBe(appendMembers(object, members));
+      expect(JSON.parse(appendMembersText(object, text))).toEqual({ ...JSON.parse(object), _sdc_page_number: 1, _sdc_realm_id: 'r1' });
+    }
+    expect(appendMembersText('{"a":1}', '')).toBe('{"a":1}');
+  });
+
+  it('gives the UTF-8 bytes of text one char per byte, as latin1 decoding of those bytes does', () => {
+    const bytes = Buffer.from(invoice, 'utf8');
+    expect(utf8ByteString(invoice)).toBe(bytes.toString('latin1'));
+    expect(Buffer.from(utf8ByteString(invoice), 'latin1').equals(bytes)).toBe(true);
+    expect(utf8ByteString('plain ascii')).toBe('plain ascii');
   });
 });

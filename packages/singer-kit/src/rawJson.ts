@@ -5,10 +5,13 @@
  * tracks strings and nesting.
  */
 
-const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
+// Comparisons, not a Set: this runs on every byte of every page.
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
 
 function skipWs(text: string, i: number): number {
-  while (i < text.length && WS.has(text.charCodeAt(i))) i++;
+  while (i < text.length && isWs(text.charCodeAt(i))) i++;
   return i;
 }
 
@@ -47,7 +50,7 @@ export function endOfValue(text: string, i: number): number {
   let j = i;
   while (j < text.length) {
     const d = text.charCodeAt(j);
-    if (d === 0x2c || d === 0x7d || d === 0x5d || WS.has(d)) break;
+    if (d === 0x2c || d === 0x7d || d === 0x5d || isWs(d)) break;
     j++;
   }
   if (j === i) throw new SyntaxError(`unexpected character at ${i}`);
@@ -131,24 +134,148 @@ export function compactJson(text: string): string {
       const end = endOfString(text, i);
       out += text.slice(i, end);
       i = end - 1;
-    } else if (!WS.has(c)) out += text[i];
+    } else if (!isWs(c)) out += text[i];
   }
   return out;
 }
 
 /** Object text with members appended (keys JSON-encoded here, values given as raw JSON text). */
 export function appendMembers(objectText: string, members: ReadonlyArray<readonly [string, string]>): string {
-  if (members.length === 0) return objectText;
+  return appendMembersText(objectText, membersText(members));
+}
+
+/** Members as object-body text (`"k":v,"k2":v2`): keys JSON-encoded, values given as raw JSON text. */
+export function membersText(members: ReadonlyArray<readonly [string, string]>): string {
+  return members.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',');
+}
+
+/** Object text with `members` (from membersText, often computed once for many objects) appended. */
+export function appendMembersText(objectText: string, members: string): string {
+  if (members === '') return objectText;
   const close = objectText.lastIndexOf('}');
   if (close < 0) throw new SyntaxError('not a JSON object');
-  const head = objectText.slice(0, close).trimEnd();
-  const empty = head.endsWith('{');
-  const added = members.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',');
-  return `${head}${empty ? '' : ','}${added}}`;
+  let last = close - 1;
+  while (last >= 0 && isWs(objectText.charCodeAt(last))) last--;
+  const empty = objectText.charCodeAt(last) === 0x7b;
+  return objectText.slice(0, last + 1) + (empty ? members : `,${members}`) + '}';
 }
 
 /** Object text keeping only the members whose key passes `keep`, in their original order and bytes. */
 export function pickMembers(objectText: string, keep: (key: string) => boolean): string {
   const members = objectMembers(objectText).filter(([k]) => keep(k));
   return `{${members.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
+}
+
+/** Index of `keys` equal to the key whose text (quotes excluded) is text[start, end), or -1. */
+function wantedKey(text: string, start: number, end: number, keys: readonly string[]): number {
+  const length = end - start;
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]!;
+    if (key.length === length && text.startsWith(key, start)) return k;
+  }
+  let escaped = false;
+  for (let i = start; i < end && !escaped; i++) escaped = text.charCodeAt(i) === 0x5c;
+  if (!escaped) return -1;
+  const decoded = JSON.parse(text.slice(start - 1, end + 1)) as string;
+  return keys.indexOf(decoded);
+}
+
+/**
+ * From a position outside strings, matches everything up to the next bracket: strings (whatever
+ * they hold) and all other characters. One native regex step instead of a call per string.
+ */
+const TO_BRACKET = /[^"{}[\]]*(?:"[^"\\]*(?:\\.[^"\\]*)*"[^"{}[\]]*)*/y;
+
+/**
+ * Scans the object at `start` once: returns the index just past it, and fills `spans` with the
+ * value bounds of each of `keys` among its own members (spans[2k], spans[2k+1]; -1 when absent;
+ * the first of duplicate keys, as memberText).
+ */
+function scanObject(text: string, start: number, keys: readonly string[], spans: Int32Array): number {
+  spans.fill(-1);
+  let depth = 0;
+  let expectKey = false;
+  let reading = -1; // the wanted key whose value is being passed over
+  let missing = keys.length;
+  let j = start;
+  while (j < text.length) {
+    if (depth >= 2 || (depth === 1 && missing === 0 && reading < 0)) {
+      // Nothing to note before the next bracket (an unterminated string stops the match at its quote).
+      TO_BRACKET.lastIndex = j;
+      TO_BRACKET.test(text);
+      j = TO_BRACKET.lastIndex;
+      if (j >= text.length) break;
+    }
+    const c = text.charCodeAt(j);
+    if (c === 0x22) {
+      const end = endOfString(text, j);
+      if (expectKey && depth === 1) {
+        expectKey = false;
+        reading = wantedKey(text, j + 1, end - 1, keys);
+        if (reading >= 0 && spans[2 * reading]! >= 0) reading = -1;
+        if (reading >= 0) {
+          missing--;
+          const colon = skipWs(text, end);
+          if (text.charCodeAt(colon) !== 0x3a) throw new SyntaxError('expected ":" in JSON object');
+          spans[2 * reading] = skipWs(text, colon + 1);
+        }
+      }
+      j = end;
+      continue;
+    }
+    if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth === 1) expectKey = true;
+    } else if (c === 0x7d || c === 0x5d || (c === 0x2c && depth === 1)) {
+      if (depth === 1 && reading >= 0) {
+        let valueEnd = j;
+        while (isWs(text.charCodeAt(valueEnd - 1))) valueEnd--;
+        spans[2 * reading + 1] = valueEnd;
+        reading = -1;
+      }
+      if (c === 0x2c) expectKey = true;
+      else if (--depth === 0) return j + 1;
+    }
+    j++;
+  }
+  throw new SyntaxError('unterminated JSON object');
+}
+
+/**
+ * One pass over a JSON array of objects starting at `from` (after whitespace): `visit` gets each
+ * element's bounds and the value bounds of `keys` among its top-level members, in a buffer reused
+ * for the next element (spans[2k], spans[2k+1]; -1 when the key is absent). Returns the index just
+ * past the array; the text after it is not read. For pages of entities: bounds and ids without
+ * scanning an element twice.
+ */
+export function scanObjectArray(
+  text: string,
+  from: number,
+  keys: readonly string[],
+  visit: (start: number, end: number, spans: Int32Array) => void,
+): number {
+  const spans = new Int32Array(keys.length * 2);
+  let i = skipWs(text, from);
+  if (text.charCodeAt(i) !== 0x5b) throw new SyntaxError('not a JSON array');
+  i = skipWs(text, i + 1);
+  if (text.charCodeAt(i) === 0x5d) return i + 1;
+  for (;;) {
+    if (text.charCodeAt(i) !== 0x7b) throw new SyntaxError('expected a JSON object in the array');
+    const end = scanObject(text, i, keys, spans);
+    visit(i, end, spans);
+    i = skipWs(text, end);
+    const sep = text.charCodeAt(i);
+    if (sep === 0x5d) return i + 1;
+    if (sep !== 0x2c) throw new SyntaxError('expected "," or "]" in JSON array');
+    i = skipWs(text, i + 1);
+  }
+}
+
+/**
+ * The UTF-8 bytes of `text` as a string of one char per byte (what latin1 decoding of the bytes
+ * gives). Text cut from a latin1-decoded response is in this form already; writing such strings
+ * with the latin1 encoding puts the original bytes out unchanged, without a decode and encode.
+ */
+export function utf8ByteString(text: string): string {
+  return /[^\x00-\x7f]/.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text;
 }

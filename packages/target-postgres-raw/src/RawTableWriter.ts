@@ -99,6 +99,9 @@ export class RawTableWriter {
       await writer.#ddl(createSchemaSql(schema), ...createLoadTablesSql(schema));
       await client.query(CREATE_STAGE_SQL);
       await client.query(`INSERT INTO ${qualified(schema, '_load_runs')} (load_run_id, started_at_utc, status) VALUES ($1, now(), 'running')`, [loadRunId]);
+    }).catch(async (error: unknown) => {
+      await writer.close(); // an open socket would keep the process alive after the error
+      throw error;
     });
     return writer;
   }

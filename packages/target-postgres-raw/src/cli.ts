@@ -30,14 +30,22 @@ runCli('target-postgres-raw', async () => {
   const stop = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
-      if (!stop.signal.aborted) logger.info(`${signal} received`);
+      if (stop.signal.aborted) {
+        // A second signal while committing: stop now; the open transaction rolls back, no state is printed for it.
+        logger.warn(`second ${signal}: exiting without waiting for the commit`);
+        process.exit(1);
+      }
+      logger.info(`${signal} received`);
       stop.abort();
     });
   }
   const input = argv.input ? createReadStream(argv.input) : process.stdin;
-  const summary = await runTarget({ settings, input, output: process.stdout, logger, signal: stop.signal });
-  logger.info(`done (${summary.stoppedBy}): ${summary.commits} commits, ${summary.statesPrinted} states printed, load run ${summary.loadRunId}`);
-  // After a signal stdin may still be open; it must not keep the process alive.
-  input.destroy();
-  return 0;
+  try {
+    const summary = await runTarget({ settings, input, output: process.stdout, logger, signal: stop.signal });
+    logger.info(`done (${summary.stoppedBy}): ${summary.commits} commits, ${summary.statesPrinted} states printed, load run ${summary.loadRunId}`);
+    return 0;
+  } finally {
+    // After a signal or an error stdin may still be open; it must not keep the process alive.
+    input.destroy();
+  }
 });

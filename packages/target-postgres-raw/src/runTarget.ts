@@ -10,6 +10,7 @@ import {
   type Logger,
 } from 'singer-kit';
 import { bufferFull } from './flushPolicy.js';
+import { collectGarbageAbove } from './collectGarbage.js';
 import { RawTableWriter, addCounts, emptyCounts, LOAD_COUNT_NAMES, type LoadCounts, type StreamBatch } from './RawTableWriter.js';
 import { SchemaValidator, type RecordCheck } from './SchemaValidator.js';
 import type { TargetSettings } from './settings.js';
@@ -17,6 +18,9 @@ import { StateGate } from './StateGate.js';
 import { StreamBuffer } from './StreamBuffer.js';
 import { RESERVED_TABLES, tableNameFor } from './tableName.js';
 import { toRow } from './toRow.js';
+
+/** Above this resident size a commit is followed by a full garbage collection (goal: flat, ≤ 200 MB). */
+const RSS_BUDGET_BYTES = 150 * 1024 * 1024;
 
 export interface RunTargetOptions {
   readonly settings: TargetSettings;
@@ -262,6 +266,7 @@ class TargetRun {
       for (const counts of perStream.values()) addCounts(total, counts);
       addCounts(this.#counts, total);
       this.#log.info(`commit ${this.#commits} (${reason}) in ${Date.now() - started} ms: ${formatCounts(total)}`);
+      collectGarbageAbove(RSS_BUDGET_BYTES);
       for (const [stream, counts] of perStream) this.#log.info(`  stream ${JSON.stringify(stream)}: ${formatCounts(counts)}`);
     }
     const state = this.#gate.release(cut);

@@ -41,7 +41,8 @@ export function upsertSql(schema: string, table: string): string {
 ), received AS (
   SELECT * FROM jsonb_to_recordset($4::jsonb) AS r(run_id text, window_start timestamptz, received integer, deduplicated integer)
 )
-INSERT INTO ${qualified(schema, '_load_stats')} AS st
+INSERT INTO ${qualified(schema, '_load_stats')} AS st (load_run_id, commit_number, committed_at_utc, stream, tap_run_id,
+  extract_window_start_utc, received, inserted, updated, unchanged, skipped_older, deduplicated, rejected)
 SELECT $1::uuid, $2::integer, now(), $3::text, r.run_id, r.window_start, r.received,
   COALESCE(c.inserted, 0), COALESCE(c.updated, 0), COALESCE(c.unchanged, 0), COALESCE(c.not_written - c.unchanged, 0), r.deduplicated, 0
 FROM received r LEFT JOIN counts c ON c.run_id IS NOT DISTINCT FROM r.run_id AND c.window_start IS NOT DISTINCT FROM r.window_start

@@ -1,10 +1,13 @@
-import type { LineWriter } from 'singer-kit';
+import { utf8ByteString, type LineWriter } from 'singer-kit';
 import { advanceBookmark, type TapState } from '../state/mergeState.js';
 
 /**
  * Everything the tap writes to stdout, one block at a time: a window's records, its evidence
  * record and the STATE after it are never interleaved with another stream's block. Holds the
  * current state, so every STATE carries forward all other bookmarks.
+ *
+ * Lines are UTF-8 byte strings (see utf8ByteString) and the writer's stream takes them as latin1,
+ * so record text cut from a response goes out as the very bytes QBO sent.
  */
 export class OutputChannel {
   readonly #writer: LineWriter;
@@ -15,6 +18,10 @@ export class OutputChannel {
   constructor(writer: LineWriter, initialState: TapState) {
     this.#writer = writer;
     this.#state = initialState;
+  }
+
+  #writeJson(value: unknown): Promise<void> {
+    return this.#writer.writeLine(utf8ByteString(JSON.stringify(value)));
   }
 
   get state(): TapState {
@@ -33,23 +40,23 @@ export class OutputChannel {
   }
 
   writeState(): Promise<void> {
-    return this.#serial(() => this.#writer.writeJson({ type: 'STATE', value: this.#state }));
+    return this.#serial(() => this.#writeJson({ type: 'STATE', value: this.#state }));
   }
 
   writeSchema(stream: string, schema: unknown, keyProperties: readonly string[], bookmarkProperties?: readonly string[]): Promise<void> {
     return this.#serial(() =>
-      this.#writer.writeJson({ type: 'SCHEMA', stream, schema, key_properties: keyProperties, ...(bookmarkProperties ? { bookmark_properties: bookmarkProperties } : {}) }),
+      this.#writeJson({ type: 'SCHEMA', stream, schema, key_properties: keyProperties, ...(bookmarkProperties ? { bookmark_properties: bookmarkProperties } : {}) }),
     );
   }
 
-  /** Record lines, then extra records (evidence), then — when `bookmark` is given — the advanced STATE; flushed as a whole. */
+  /** Record lines (UTF-8 byte strings), then extra records (evidence), then — when `bookmark` is given — the advanced STATE; flushed as a whole. */
   writeWindow(lines: readonly string[], extra: ReadonlyArray<{ stream: string; record: unknown }>, bookmark: { stream: string; value: string } | undefined): Promise<void> {
     return this.#serial(async () => {
       for (const line of lines) await this.#writer.writeLine(line);
-      for (const e of extra) await this.#writer.writeJson({ type: 'RECORD', stream: e.stream, record: e.record });
+      for (const e of extra) await this.#writeJson({ type: 'RECORD', stream: e.stream, record: e.record });
       if (bookmark) {
         this.#state = advanceBookmark(this.#state, bookmark.stream, bookmark.value);
-        await this.#writer.writeJson({ type: 'STATE', value: this.#state });
+        await this.#writeJson({ type: 'STATE', value: this.#state });
       }
       await this.#writer.flush();
     });

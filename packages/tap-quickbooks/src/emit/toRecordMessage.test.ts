@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { reservedMembers, toRecordLine } from './toRecordMessage.js';
+import { recordFrame, recordLine, reservedMembers } from './toRecordMessage.js';
 
 const facts = {
   windowStart: '2025-01-01T00:00:00Z',
@@ -12,10 +12,10 @@ const facts = {
   runId: 'run-1',
 };
 
-describe('toRecordLine', () => {
+describe('recordLine', () => {
   it('keeps the entity text byte for byte and appends the reserved fields', () => {
     const entity = '{\n  "Id": "130",\n  "TotalAmt": 1234567.10,\n  "Qty": 275.0,\n  "Note": "a\\nb"\n}';
-    const line = toRecordLine('"invoices"', entity, reservedMembers(facts), facts.extractedAt, undefined);
+    const line = recordLine(recordFrame('"invoices"', reservedMembers(facts), facts.extractedAt, undefined), entity);
     expect(line).not.toContain('\n');
     expect(line).toContain('"TotalAmt":1234567.10,"Qty":275.0');
     const parsed = JSON.parse(line);
@@ -37,8 +37,14 @@ describe('toRecordLine', () => {
   });
 
   it('drops deselected fields and nothing else', () => {
-    const line = toRecordLine('"items"', '{"Id":"1","Name":"n","UnitPrice":10.50}', [], 'x', new Set(['Id', 'UnitPrice']));
+    const line = recordLine(recordFrame('"items"', [], 'x', new Set(['Id', 'UnitPrice'])), '{"Id":"1","Name":"n","UnitPrice":10.50}');
     expect(line).toBe('{"type":"RECORD","stream":"items","record":{"Id":"1","UnitPrice":10.50},"time_extracted":"x"}');
+  });
+
+  it('appends to an empty entity, and to one with whitespace before its closing brace', () => {
+    const frame = recordFrame('"items"', [['_sdc_page_number', '1']], 'x', undefined);
+    expect(recordLine(frame, '{ }')).toBe('{"type":"RECORD","stream":"items","record":{"_sdc_page_number":1},"time_extracted":"x"}');
+    expect(JSON.parse(recordLine(frame, '{"Id":"1" }')).record).toEqual({ Id: '1', _sdc_page_number: 1 });
   });
 
   it('builds the request payload from an allow-list only', () => {

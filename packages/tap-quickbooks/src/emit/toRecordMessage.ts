@@ -1,4 +1,4 @@
-import { appendMembers, compactJson, pickMembers } from 'singer-kit';
+import { appendMembersText, compactJson, membersText, pickMembers } from 'singer-kit';
 
 /** What the tap knows about the page a record came from (DESIGN §2, the reserved fields). */
 export interface PageFacts {
@@ -31,18 +31,29 @@ export function reservedMembers(facts: PageFacts): Array<readonly [string, strin
   return RESERVED_FIELDS.map((name, i) => [name, JSON.stringify(values[i])] as const);
 }
 
+/** The parts of a page's RECORD lines that do not depend on the entity (computed once per page). */
+export interface RecordFrame {
+  readonly head: string;
+  readonly reserved: string;
+  readonly tail: string;
+  readonly included: ReadonlySet<string> | undefined;
+}
+
+/**
+ * The frame of one page's RECORD lines. `stream`, the reserved values and `extractedAt` are taken
+ * as text; in the UTF-8 byte form of the entities (see utf8ByteString) when those are.
+ */
+export function recordFrame(streamJson: string, reserved: ReadonlyArray<readonly [string, string]>, extractedAt: string, included: ReadonlySet<string> | undefined): RecordFrame {
+  return { head: `{"type":"RECORD","stream":${streamJson},"record":`, reserved: membersText(reserved), tail: `,"time_extracted":"${extractedAt}"}`, included };
+}
+
 /**
  * One RECORD line: the entity's exact text from the response (fields deselected in the catalog
  * removed, nothing else touched) plus the reserved fields.
  */
-export function toRecordLine(
-  streamJson: string,
-  entityText: string,
-  reserved: ReadonlyArray<readonly [string, string]>,
-  extractedAt: string,
-  included: ReadonlySet<string> | undefined,
-): string {
+export function recordLine(frame: RecordFrame, entityText: string): string {
   const compact = compactJson(entityText);
+  const included = frame.included;
   const body = included ? pickMembers(compact, (key) => included.has(key)) : compact;
-  return `{"type":"RECORD","stream":${streamJson},"record":${appendMembers(body, reserved)},"time_extracted":"${extractedAt}"}`;
+  return frame.head + appendMembersText(body, frame.reserved) + frame.tail;
 }

@@ -1,4 +1,4 @@
-import { RunError, type Logger } from 'singer-kit';
+import { RunError, utf8ByteString, type Logger } from 'singer-kit';
 import type { QboClient, RequestStats } from '../http/QboClient.js';
 import type { Window } from '../plan/planWindows.js';
 import type { WindowRead } from './readWindow.js';
@@ -81,7 +81,7 @@ export async function readDeleted(ctx: DeletedContext, entities: ReadonlyArray<{
       realm_id: ctx.realmId,
       run_id: ctx.runId,
     };
-    seen.set(record.id, JSON.stringify({ type: 'RECORD', stream: DELETED_STREAM, record, time_extracted: detectedAt }));
+    seen.set(record.id, utf8ByteString(JSON.stringify({ type: 'RECORD', stream: DELETED_STREAM, record, time_extracted: detectedAt })));
   }
   return {
     kind: 'read',

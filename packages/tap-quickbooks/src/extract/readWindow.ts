@@ -1,8 +1,8 @@
-import { arrayElements, memberText, objectMembers, RunError, type Logger } from 'singer-kit';
+import { memberText, objectMembers, RunError, scanObjectArray, utf8ByteString, type Logger } from 'singer-kit';
 import type { QboClient, RequestStats } from '../http/QboClient.js';
 import { splitWindow, type Window } from '../plan/planWindows.js';
 import { buildCountQuery, buildPageQuery, type QueryTarget } from '../query/buildQuery.js';
-import { reservedMembers, toRecordLine } from '../emit/toRecordMessage.js';
+import { recordFrame, recordLine, reservedMembers } from '../emit/toRecordMessage.js';
 
 export interface StreamTarget extends QueryTarget {
   readonly stream: string;
@@ -31,7 +31,7 @@ export interface WindowRead {
   readonly kind: 'read';
   readonly window: Window;
   readonly qboCount: number;
-  /** RECORD lines, in the order QBO returned them, each Id once. */
+  /** RECORD lines, in the order QBO returned them, each Id once; UTF-8 byte strings (see utf8ByteString). */
   readonly lines: readonly string[];
   readonly pages: number;
   readonly requests: number;
@@ -64,20 +64,51 @@ function countResponse(body: string, what: string): Record<string, unknown> {
 /** QBO writes the entity array as QueryResponse's first member; then it is found without scanning the body. */
 const PAGE_HEAD = /^\s*\{\s*"QueryResponse"\s*:\s*\{\s*"([A-Za-z]+)"\s*:\s*(?=\[)/;
 
-/** The raw elements of the page's entity array ([] for an empty page). */
-function pageElements(body: string, entity: string, what: string): string[] {
+/** Where the page's entity array starts in `text` (undefined for an empty page). */
+function entityArray(text: string, entity: string, what: string): { text: string; from: number } | undefined {
+  const head = PAGE_HEAD.exec(text.slice(0, 256));
+  if (head && head[1]!.toLowerCase() === entity.toLowerCase()) return { text, from: head[0].length };
+  const response = memberText(text, 'QueryResponse');
+  if (response === undefined) throw new RunError(`${what}: the response has no QueryResponse`);
+  const member = objectMembers(response).find(([key]) => key.toLowerCase() === entity.toLowerCase());
+  return member ? { text: member[1], from: 0 } : undefined;
+}
+
+/** The members read from each entity of a page: Id, and MetaData for LastUpdatedTime. */
+const IDENTITY_KEYS = ['Id', 'MetaData'] as const;
+
+/** A JSON string or number value's text, as a string key; undefined for anything else. */
+function idOf(valueText: string): string | undefined {
+  const c = valueText.charCodeAt(0);
+  if (c === 0x22 && !valueText.includes('\\')) return valueText.slice(1, -1);
+  const id: unknown = JSON.parse(valueText);
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
+}
+
+/**
+ * Visits each entity of a page once: its exact text, its Id, and its MetaData.LastUpdatedTime
+ * (read only when `withUpdated`). Returns how many entities the page has.
+ */
+function forEachEntity(text: string, entity: string, what: string, withUpdated: boolean, visit: (entityText: string, id: string, lastUpdated: unknown) => void): number {
+  let entities = 0;
   try {
-    const head = PAGE_HEAD.exec(body.slice(0, 256));
-    // arrayElements stops at the array's closing bracket, so the rest of the body is not scanned.
-    if (head && head[1]!.toLowerCase() === entity.toLowerCase()) return arrayElements(body.slice(head[0].length));
-    const response = memberText(body, 'QueryResponse');
-    if (response === undefined) throw new RunError(`${what}: the response has no QueryResponse`);
-    const member = objectMembers(response).find(([key]) => key.toLowerCase() === entity.toLowerCase());
-    return member ? arrayElements(member[1]) : [];
+    const array = entityArray(text, entity, what);
+    if (!array) return 0;
+    const t = array.text;
+    // scanObjectArray stops at the array's closing bracket, so the rest of the body is not scanned.
+    scanObjectArray(t, array.from, IDENTITY_KEYS, (start, end, spans) => {
+      entities += 1;
+      const id = spans[0]! < 0 ? undefined : idOf(t.slice(spans[0], spans[1]));
+      if (id === undefined) throw new RunError(`${what}: a ${entity} without Id in the response`);
+      const meta = withUpdated && spans[2]! >= 0 ? memberText(t.slice(spans[2], spans[3]), 'LastUpdatedTime') : undefined;
+      visit(t.slice(start, end), id, meta === undefined ? undefined : JSON.parse(meta));
+    });
   } catch (error) {
     if (error instanceof RunError) throw error;
-    throw new RunError(`${what}: the response is not valid JSON (${(error as Error).message}): ${body.slice(0, 120)}`);
+    const preview = Buffer.from(text.slice(0, 120), 'latin1').toString('utf8');
+    throw new RunError(`${what}: the response is not valid JSON (${(error as Error).message}): ${preview}`);
   }
+  return entities;
 }
 
 async function count(ctx: ReadContext, target: StreamTarget, window: Window | undefined, stats: RequestStats): Promise<number> {
@@ -95,18 +126,9 @@ interface PageRead {
   readonly returned: number;
 }
 
-/** The Id and LastUpdatedTime of one entity, from its text (QBO writes them near the start). */
-function identify(element: string): { id: unknown; lastUpdated: unknown } {
-  const id = memberText(element, 'Id');
-  const meta = memberText(element, 'MetaData');
-  const lastUpdated = meta === undefined ? undefined : memberText(meta, 'LastUpdatedTime');
-  return { id: id === undefined ? undefined : JSON.parse(id), lastUpdated: lastUpdated === undefined ? undefined : JSON.parse(lastUpdated) };
-}
-
 async function readPage(ctx: ReadContext, target: StreamTarget, window: Window, timeWindow: Window | undefined, number: number, stats: RequestStats): Promise<PageRead> {
   const query = buildPageQuery(target, timeWindow, { number, size: ctx.pageSize });
-  const { body, receivedAt } = await ctx.client.query(query, stats);
-  const elements = pageElements(body, target.entity, query);
+  const { bytes, receivedAt } = await ctx.client.query(query, stats);
   const reserved = reservedMembers({
     windowStart: window.start,
     windowEnd: window.end,
@@ -117,19 +139,21 @@ async function readPage(ctx: ReadContext, target: StreamTarget, window: Window, 
     realmId: ctx.realmId,
     runId: ctx.runId,
   });
-  const streamJson = JSON.stringify(target.stream);
+  const included = target.included && new Set([...target.included].map(utf8ByteString));
+  const frame = recordFrame(utf8ByteString(JSON.stringify(target.stream)), reserved.map(([k, v]) => [k, utf8ByteString(v)] as const), receivedAt, included);
   const rows: Row[] = [];
-  for (const element of elements) {
-    const { id, lastUpdated } = identify(element);
-    if (typeof id !== 'string' && typeof id !== 'number') throw new RunError(`${query}: a ${target.entity} without Id in the response`);
+  // One char per byte: entities are cut out and written out as the bytes QBO sent (the lines
+  // are UTF-8 byte strings), and the structural characters JSON is scanned for are all ASCII.
+  const text = bytes.toString('latin1');
+  const returned = forEachEntity(text, target.entity, query, timeWindow !== undefined, (entityText, id, lastUpdated) => {
     if (timeWindow) {
       // Compared as instants: QBO answers with Pacific offsets, the window is in UTC.
       const at = Date.parse(String(lastUpdated));
-      if (!(at >= timeWindow.startMs && at < timeWindow.endMs)) continue;
+      if (!(at >= timeWindow.startMs && at < timeWindow.endMs)) return;
     }
-    rows.push({ id: String(id), line: toRecordLine(streamJson, element, reserved, receivedAt, target.included) });
-  }
-  return { rows, returned: elements.length };
+    rows.push({ id, line: recordLine(frame, entityText) });
+  });
+  return { rows, returned };
 }
 
 /** All pages of one attempt: the pages the count predicts at once, then more while pages come back full. */

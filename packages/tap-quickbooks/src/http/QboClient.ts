@@ -16,6 +16,9 @@ export interface RawRequest {
 
 export interface RawResponse {
   readonly status: number;
+  /** The body as received (after content decoding): entities are cut out of these bytes. */
+  readonly bytes: Buffer;
+  /** The body decoded as UTF-8, for small answers and error messages. */
   readonly body: string;
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly tid: string | undefined;
@@ -51,7 +54,8 @@ export class Transport {
     this.#agents = [httpAgent, httpsAgent];
     this.#axios = axios.create({
       timeout: options.timeoutMs,
-      responseType: 'text',
+      // Bytes, not text: a page is passed on byte for byte, never decoded and encoded again.
+      responseType: 'arraybuffer',
       transformResponse: [(data: unknown) => data],
       validateStatus: () => true,
       maxRedirects: 0,
@@ -68,7 +72,7 @@ export class Transport {
 
   async send(request: RawRequest): Promise<RawResponse> {
     try {
-      const response = await this.#axios.request<string>({
+      const response = await this.#axios.request<Buffer>({
         method: request.method,
         url: request.url,
         params: request.params,
@@ -77,7 +81,8 @@ export class Transport {
       });
       const headers: Record<string, string | undefined> = {};
       for (const [k, v] of Object.entries(response.headers)) headers[k.toLowerCase()] = v === undefined || v === null ? undefined : String(v);
-      return { status: response.status, body: typeof response.data === 'string' ? response.data : String(response.data ?? ''), headers, tid: headers['intuit_tid'] };
+      const bytes = Buffer.isBuffer(response.data) ? response.data : Buffer.alloc(0);
+      return { status: response.status, bytes, get body() { return bytes.toString('utf8'); }, headers, tid: headers['intuit_tid'] };
     } catch (error) {
       const code = (error as { code?: string }).code ?? 'ERR_NETWORK';
       if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') throw new TransportError({ kind: 'timeout' }, `timed out`);
@@ -93,6 +98,8 @@ export interface RequestStats {
 }
 
 export interface CallResult {
+  /** The body as received; `body` is it decoded as UTF-8. */
+  readonly bytes: Buffer;
   readonly body: string;
   readonly tid: string | undefined;
   readonly receivedAt: string;
@@ -173,7 +180,8 @@ export class QboClient {
         release();
       }
       if (response && response.status >= 200 && response.status < 300) {
-        return { body: response.body, tid: response.tid, receivedAt: new Date().toISOString() };
+        const { bytes } = response;
+        return { bytes, get body() { return bytes.toString('utf8'); }, tid: response.tid, receivedAt: new Date().toISOString() };
       }
       if (response?.status === 401 && !refreshedAfter401) {
         refreshedAfter401 = true;
