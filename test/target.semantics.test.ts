@@ -225,14 +225,27 @@ describe('target-postgres-raw protocol and errors (CONFORMANCE E, F)', () => {
     expect(await query(url(), `SELECT count(*)::int AS n FROM "${schema}".term`)).toEqual([{ n: 2 }]);
   });
 
-  it('a malformed line: exit 1 naming the line, committed rows kept, no state printed after it (E11)', async () => {
+  it('a malformed line: exit 1 naming the line; what came before it is committed with its state, nothing after it (E11)', async () => {
     const schema = scratchSchema();
-    const input = singer(S('m'), R('m', { Id: '1' }), R('m', { Id: '2' }), ST({ n: 2 }), R('m', { Id: '3' })) + '{"type":"REC\n';
+    const input =
+      singer(S('m'), R('m', { Id: '1' }), R('m', { Id: '2' }), ST({ n: 2 }), R('m', { Id: '3' })) +
+      '{"type":"REC\n' +
+      singer(R('m', { Id: '4' }), ST({ n: 4 }));
     const result = await runTargetCli({ database_url: url(), schema, batch_size_rows: 2 }, input);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^FATAL target-.*: line 6: not valid JSON/m);
-    expect(result.stdout).toBe('');
-    expect(await query(url(), `SELECT id FROM "${schema}".m ORDER BY id`)).toEqual([{ id: '1' }, { id: '2' }]);
+    expect(stateLines(result.stdout)).toEqual([{ n: 2 }]);
+    expect(await query(url(), `SELECT id FROM "${schema}".m ORDER BY id`)).toEqual([{ id: '1' }, { id: '2' }, { id: '3' }]);
+  });
+
+  it('a tap killed mid-line: the cut last line fails the run, but the checkpoint before it is kept', async () => {
+    const schema = scratchSchema();
+    const input = singer(S('k'), R('k', { Id: '1' }), ST({ n: 1 }), R('k', { Id: '2' })) + '{"type":"RECORD","stream":"k","record":{"Id":"3';
+    const result = await runTargetCli({ database_url: url(), schema }, input);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/line 5: not valid JSON/);
+    expect(stateLines(result.stdout)).toEqual([{ n: 1 }]);
+    expect(await query(url(), `SELECT id FROM "${schema}".k ORDER BY id`)).toEqual([{ id: '1' }, { id: '2' }]);
   });
 
   it('--input FILE gives the same result as stdin, CRLF line ends and a BOM included (E18)', async () => {

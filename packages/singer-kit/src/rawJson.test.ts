@@ -62,6 +62,17 @@ describe('rawJson', () => {
     expect(scanObjectArray(' [ ] ', 0, ['Id'], () => expect.fail('no elements'))).toBe(4);
   });
 
+  it('finds element ends however deep the nesting, brackets in strings ignored', () => {
+    const deep = (n: number, inner: string): string => (n === 0 ? inner : `{"a":[1,"x]}\\"",${deep(n - 1, inner)},"y{"]}`);
+    for (const levels of [0, 3, 6, 7, 12]) {
+      const element = `{"k":${deep(levels, '"z"')},"Id":"${levels}","n":${deep(levels, '2')}}`;
+      const text = `[${element},${element}]`;
+      const seen: string[] = [];
+      scanObjectArray(text, 0, ['Id'], (start, end, spans) => seen.push(`${text.slice(start, end)}|${text.slice(spans[0], spans[1])}`));
+      expect(seen).toEqual([`${element}|"${levels}"`, `${element}|"${levels}"`]);
+    }
+  });
+
   it('rejects what is not an array of complete objects', () => {
     const scan = (text: string) => scanObjectArray(text, 0, ['Id'], () => undefined);
     expect(() => scan('{"a":1}')).toThrow(SyntaxError);

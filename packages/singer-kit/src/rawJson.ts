@@ -187,6 +187,19 @@ function wantedKey(text: string, start: number, end: number, keys: readonly stri
 const TO_BRACKET = /[^"{}[\]]*(?:"[^"\\]*(?:\\.[^"\\]*)*"[^"{}[\]]*)*/y;
 
 /**
+ * Like TO_BRACKET, but also passes over whole containers nested up to 6 levels deep, so most
+ * objects take one regex step; it stops at a closing bracket of the level it started on, or at
+ * the opening bracket of a container nested deeper (scanned bracket by bracket then).
+ */
+const TO_LEVEL_END = (() => {
+  const plain = '[^"{}[\\]]*';
+  const string = '"[^"\\\\]*(?:\\\\.[^"\\\\]*)*"';
+  let level = `${plain}(?:${string}${plain})*`;
+  for (let k = 0; k < 6; k++) level = `${plain}(?:(?:${string}|[{[]${level}[}\\]])${plain})*`;
+  return new RegExp(level, 'y');
+})();
+
+/**
  * Scans the object at `start` once: returns the index just past it, and fills `spans` with the
  * value bounds of each of `keys` among its own members (spans[2k], spans[2k+1]; -1 when absent;
  * the first of duplicate keys, as memberText).
@@ -201,9 +214,10 @@ function scanObject(text: string, start: number, keys: readonly string[], spans:
   while (j < text.length) {
     if (depth >= 2 || (depth === 1 && missing === 0 && reading < 0)) {
       // Nothing to note before the next bracket (an unterminated string stops the match at its quote).
-      TO_BRACKET.lastIndex = j;
-      TO_BRACKET.test(text);
-      j = TO_BRACKET.lastIndex;
+      const skip = depth === 1 ? TO_LEVEL_END : TO_BRACKET;
+      skip.lastIndex = j;
+      skip.test(text);
+      j = skip.lastIndex;
       if (j >= text.length) break;
     }
     const c = text.charCodeAt(j);

@@ -86,7 +86,7 @@ class TargetRun {
   #chain: Promise<void> = Promise.resolve();
   #failure: Error | undefined;
   #onFailure: (() => void) | undefined;
-  /** Set when the input is bad: pending commits may finish, but no further state is printed. */
+  /** Set once the run has failed: nothing more is printed. */
   #silenced = false;
   #timer: NodeJS.Timeout | undefined;
   #bufferedBytes = 0;
@@ -142,8 +142,14 @@ class TargetRun {
       this.#throwIfFailed();
       return stoppedBy;
     } catch (error) {
-      this.#silenced = true;
+      if (error instanceof MessageError && !this.#failure) {
+        // Bad input (often the tap killed mid-line): everything before it was valid, so commit
+        // it and print the latest state received before it; the re-run resumes from there.
+        this.#log.warn(`input error at line ${error.lineNumber}: committing the records received before it, then stopping`);
+        this.#schedule(() => this.#flush('input error'));
+      }
       await this.#chain;
+      this.#silenced = true;
       throw error;
     } finally {
       clearTimeout(this.#timer);
