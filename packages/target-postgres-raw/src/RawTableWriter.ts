@@ -95,7 +95,10 @@ export class RawTableWriter {
     const writer = new RawTableWriter(client, schema, loadRunId, logger);
     await writer.#run('preparing the session', async () => {
       // Durable commits whatever the server default: a state is printed only after its commit.
-      await client.query(`SET TIME ZONE 'UTC'; SET synchronous_commit = on; SET lock_timeout = '60s'`);
+      // A batch (10,000 records ≈ 25 MB staged) is staged and sorted in memory rather than in temp
+      // files: the defaults (8 MB temp_buffers, 4 MB work_mem) spill it. temp_buffers must be set
+      // before the session first touches a temp table.
+      await client.query(`SET TIME ZONE 'UTC'; SET synchronous_commit = on; SET lock_timeout = '60s'; SET temp_buffers = '64MB'; SET work_mem = '64MB'`);
       await writer.#ddl(createSchemaSql(schema), ...createLoadTablesSql(schema));
       await client.query(CREATE_STAGE_SQL);
       await client.query(`INSERT INTO ${qualified(schema, '_load_runs')} (load_run_id, started_at_utc, status) VALUES ($1, now(), 'running')`, [loadRunId]);
@@ -116,8 +119,10 @@ export class RawTableWriter {
   /**
    * One transaction over all streams: COPY each stream's rows into the staging table and upsert
    * them with their load statistics. Returns the counts per stream once COMMIT has returned.
+   * `whileBusy` runs once, while the database executes the first upsert: work put there (a
+   * garbage collection) does not keep the database waiting.
    */
-  async commit(batches: readonly StreamBatch[]): Promise<Map<string, LoadCounts>> {
+  async commit(batches: readonly StreamBatch[], whileBusy?: () => void): Promise<Map<string, LoadCounts>> {
     const commitNumber = this.#commits + 1;
     const result = new Map<string, LoadCounts>();
     let current = 'beginning the transaction';
@@ -131,7 +136,10 @@ export class RawTableWriter {
         first = false;
         if (batch.rows.length > 0) await pipeline(Readable.from(copyChunks(batch.rows)), this.#client.query(copyFrom(COPY_STAGE_SQL)));
         const received = batch.groups.map((g) => ({ run_id: g.runId, window_start: g.windowStart, received: g.received, deduplicated: g.deduplicated }));
-        const stats = await this.#client.query(upsertSql(this.#schema, batch.table), [this.#loadRunId, commitNumber, batch.stream, JSON.stringify(received)]);
+        const pending = this.#client.query(upsertSql(this.#schema, batch.table, received.length === 1), [this.#loadRunId, commitNumber, batch.stream, JSON.stringify(received)]);
+        whileBusy?.();
+        whileBusy = undefined;
+        const stats = await pending;
         const counts = emptyCounts();
         for (const row of stats.rows) addCounts(counts, row);
         result.set(batch.stream, counts);

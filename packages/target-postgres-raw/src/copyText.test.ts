@@ -8,6 +8,7 @@ describe('copyField (COPY text format)', () => {
     expect(copyField('NULL')).toBe('NULL');
     expect(copyField('{"a":"x\\ny"}')).toBe('{"a":"x\\\\ny"}');
     expect(copyField('a\tb\nc\rd')).toBe('a\\tb\\nc\\rd');
+    expect(copyField('{"a":"x\\ny"}\t')).toBe('{"a":"x\\\\ny"}\\t');
     expect(copyField(42)).toBe('42');
   });
 

@@ -2,6 +2,7 @@ import type { Row } from './Row.js';
 
 const SPECIAL = /[\\\n\r\t\u0000]/;
 const SPECIAL_ALL = /[\\\n\r\t\u0000]/g;
+const NOT_BACKSLASH = /[\n\r\t\u0000]/;
 const ESCAPED: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\u0000': '\ufffd' };
 
 /**
@@ -11,7 +12,9 @@ const ESCAPED: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r'
 export function copyField(value: string | number | null): string {
   if (value === null) return '\\N';
   if (typeof value === 'number') return String(value);
-  return SPECIAL.test(value) ? value.replace(SPECIAL_ALL, (c) => ESCAPED[c] as string) : value;
+  if (!SPECIAL.test(value)) return value;
+  // JSON text usually has backslashes (escapes) and nothing else to escape: a plain replaceAll is much faster.
+  return NOT_BACKSLASH.test(value) ? value.replace(SPECIAL_ALL, (c) => ESCAPED[c] as string) : value.replaceAll('\\', '\\\\');
 }
 
 /** A row as one COPY text line (columns in ROW_COLUMNS order), newline included. */

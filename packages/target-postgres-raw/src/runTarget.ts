@@ -19,7 +19,7 @@ import { StreamBuffer } from './StreamBuffer.js';
 import { RESERVED_TABLES, tableNameFor } from './tableName.js';
 import { toRow } from './toRow.js';
 
-/** Above this resident size a commit is followed by a full garbage collection (goal: flat, ≤ 200 MB). */
+/** Above this resident size each commit runs a full garbage collection (goal: flat, ≤ 200 MB). */
 const RSS_BUDGET_BYTES = 150 * 1024 * 1024;
 
 export interface RunTargetOptions {
@@ -266,13 +266,12 @@ class TargetRun {
     }
     if (batches.length > 0) {
       const started = Date.now();
-      const perStream = await this.#writer.commit(batches);
+      const perStream = await this.#writer.commit(batches, () => collectGarbageAbove(RSS_BUDGET_BYTES));
       this.#commits += 1;
       const total = emptyCounts();
       for (const counts of perStream.values()) addCounts(total, counts);
       addCounts(this.#counts, total);
       this.#log.info(`commit ${this.#commits} (${reason}) in ${Date.now() - started} ms: ${formatCounts(total)}`);
-      collectGarbageAbove(RSS_BUDGET_BYTES);
       for (const [stream, counts] of perStream) this.#log.info(`  stream ${JSON.stringify(stream)}: ${formatCounts(counts)}`);
     }
     const state = this.#gate.release(cut);

@@ -11,17 +11,34 @@ export const COPY_STAGE_SQL = `COPY ${quoteIdent(STAGE_TABLE)} (${ROW_COLUMNS.jo
  * One statement per stream and commit: upsert the staged rows, then write their load statistics.
  * A stored row changes only when the payload differs and the incoming record is not older (by
  * last_updated_utc); an unchanged record leaves the row, ingested_at_utc included, untouched.
- * Every part of the statement sees the table as it was before it: a row the upsert left alone
- * is unchanged when its stored payload equals the staged one, otherwise it was older.
+ * Every part of the statement sees the table as it was before it: a staged row whose stored
+ * payload equals it was unchanged (a written row was new or had a different payload), and the
+ * other rows the upsert left alone were older.
+ * With one statistics group in the batch (`singleGroup`, the usual case) the RETURNING rows are
+ * counted as they are, and the staging table is read a second time only if some row was left
+ * alone; with several, each staged row is matched to what the upsert did with it.
  * Parameters: $1 load run id, $2 commit number, $3 stream, $4 jsonb [{run_id, window_start, received, deduplicated}].
  */
-export function upsertSql(schema: string, table: string): string {
+export function upsertSql(schema: string, table: string, singleGroup: boolean): string {
   const t = qualified(schema, table);
   const stage = quoteIdent(STAGE_TABLE);
   const set = DATA_COLUMNS.filter((c) => c !== 'id')
     .map((c) => `${c} = EXCLUDED.${c}`)
     .concat('ingested_at_utc = EXCLUDED.ingested_at_utc')
     .join(', ');
+  const unchanged = `SELECT count(*) FROM ${stage} s JOIN ${t} old ON old.id = s.id AND old.payload = s.payload`;
+  const counts = singleGroup
+    ? `SELECT r.run_id, r.window_start, w.inserted, w.updated, w.not_written,
+    CASE WHEN w.not_written = 0 THEN 0 ELSE (${unchanged}) END AS unchanged
+  FROM received r, (SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated,
+    (SELECT received - deduplicated FROM received) - count(*) AS not_written FROM up) w`
+    : `SELECT s.run_id, s.extract_window_start_utc AS window_start,
+    count(*) FILTER (WHERE up.inserted) AS inserted,
+    count(*) FILTER (WHERE NOT up.inserted) AS updated,
+    count(*) FILTER (WHERE up.id IS NULL) AS not_written,
+    count(*) FILTER (WHERE up.id IS NULL AND (SELECT old.payload = s.payload FROM ${t} old WHERE old.id = s.id)) AS unchanged
+  FROM ${stage} s LEFT JOIN up ON up.id = s.id
+  GROUP BY 1, 2`;
   return `WITH up AS (
   INSERT INTO ${t} AS t (${DATA_COLUMNS.join(', ')}, ingested_at_utc)
   SELECT ${DATA_COLUMNS.join(', ')}, now() FROM ${stage} ORDER BY id
@@ -29,17 +46,10 @@ export function upsertSql(schema: string, table: string): string {
   WHERE t.payload IS DISTINCT FROM EXCLUDED.payload
     AND (t.last_updated_utc IS NULL OR EXCLUDED.last_updated_utc IS NULL OR EXCLUDED.last_updated_utc >= t.last_updated_utc)
   RETURNING id, (xmax = 0) AS inserted
-), counts AS (
-  SELECT s.run_id, s.extract_window_start_utc AS window_start,
-    count(*) FILTER (WHERE up.inserted) AS inserted,
-    count(*) FILTER (WHERE NOT up.inserted) AS updated,
-    count(*) FILTER (WHERE up.id IS NULL) AS not_written,
-    -- Only rows the upsert left alone are looked up again (none on a fresh load).
-    count(*) FILTER (WHERE up.id IS NULL AND (SELECT old.payload = s.payload FROM ${t} old WHERE old.id = s.id)) AS unchanged
-  FROM ${stage} s LEFT JOIN up ON up.id = s.id
-  GROUP BY 1, 2
 ), received AS (
   SELECT * FROM jsonb_to_recordset($4::jsonb) AS r(run_id text, window_start timestamptz, received integer, deduplicated integer)
+), counts AS (
+  ${counts}
 )
 INSERT INTO ${qualified(schema, '_load_stats')} AS st (load_run_id, commit_number, committed_at_utc, stream, tap_run_id,
   extract_window_start_utc, received, inserted, updated, unchanged, skipped_older, deduplicated, rejected)
