@@ -66,6 +66,26 @@ describe('tap-quickbooks authentication', () => {
     expect(existsSync(path.join(dir, 'elsewhere', 'tokens.json'))).toBe(false);
   });
 
+  it('a token store from another company app (e.g. a restarted emulator): 401, then invalid_grant, exit 2 with its FATAL line first', async () => {
+    const other = await startEmulator({ seed: 4, now: new Date(NOW), days: 2 });
+    try {
+      // The store written by the first test holds tokens the other server never issued; a slow
+      // rate keeps requests queued in the budget when the run stops, which once crashed the tap.
+      const config = writeJson(dir, 'config-stale-store.json', {
+        ...tapSettings(other, dir, { refresh_token: firstToken, start_date: '2025-03-09', end_date: NOW }),
+        max_requests_per_minute: 30,
+        max_concurrency: 4,
+      });
+      const run = await runTapCli(['--config', config]);
+      outputs.push(run.stdout, run.stderr);
+      expect(run.code).toBe(2);
+      expect(run.stderr).not.toMatch(/AbortError|^\s+at /m);
+      expect(run.stderr).toMatch(/^FATAL tap-quickbooks: QuickBooks rejected the refresh token \(invalid_grant/m);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('answers a 401 with one refresh and one retry', async () => {
     const store = new TokenStore(path.join(dir, 'inprocess.json'));
     const logger = createLogger('test', { sink: () => undefined });

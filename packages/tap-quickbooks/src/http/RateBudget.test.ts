@@ -53,4 +53,21 @@ describe('RateBudget', () => {
     (await budget.acquire())();
     expect(clock.now()).toBe(3000);
   });
+
+  it('fails every waiter with the reason when its sleep is aborted (the run is stopping)', async () => {
+    const stop = new AbortController();
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, ms);
+        stop.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(stop.signal.reason);
+        });
+      });
+    const budget = new RateBudget({ requestsPerMinute: 1, maxInFlight: 5, sleep });
+    (await budget.acquire())();
+    const waiting = [budget.acquire(), budget.acquire()];
+    stop.abort(new Error('run failed'));
+    for (const w of waiting) await expect(w).rejects.toThrow('run failed');
+  });
 });

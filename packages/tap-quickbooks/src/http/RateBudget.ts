@@ -27,7 +27,7 @@ export class RateBudget {
   readonly #starts: number[] = [];
   #nextStart = 0;
   #inFlight = 0;
-  #queue: Array<() => void> = [];
+  #queue: Array<{ grant: () => void; fail: (error: unknown) => void }> = [];
   #pumping = false;
   #pausedUntil = 0;
 
@@ -51,8 +51,8 @@ export class RateBudget {
 
   /** Waits for a slot; call the returned function when the request has ended. */
   acquire(): Promise<Release> {
-    return new Promise<Release>((resolve) => {
-      this.#queue.push(() => {
+    return new Promise<Release>((resolve, reject) => {
+      const grant = () => {
         let released = false;
         resolve(() => {
           if (released) return;
@@ -60,7 +60,8 @@ export class RateBudget {
           this.#inFlight -= 1;
           void this.#pump();
         });
-      });
+      };
+      this.#queue.push({ grant, fail: reject });
       void this.#pump();
     });
   }
@@ -83,13 +84,20 @@ export class RateBudget {
         this.#expire(now);
         const wait = Math.max(this.#pausedUntil, this.#nextStart) - now;
         if (wait > 0) {
-          await this.#sleep(wait);
+          try {
+            await this.#sleep(wait);
+          } catch (error) {
+            // The run is stopping (its sleeps are aborted): every waiter fails with the reason
+            // instead of waiting for a slot that will never come.
+            for (const waiter of this.#queue.splice(0)) waiter.fail(error);
+            return;
+          }
           continue;
         }
         this.#nextStart = now + this.#intervalMs;
         this.#starts.push(now);
         this.#inFlight += 1;
-        this.#queue.shift()!();
+        this.#queue.shift()!.grant();
       }
     } finally {
       this.#pumping = false;
