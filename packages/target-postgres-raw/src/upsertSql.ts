@@ -16,7 +16,8 @@ export const COPY_STAGE_SQL = `COPY ${quoteIdent(STAGE_TABLE)} (${ROW_COLUMNS.jo
  * other rows the upsert left alone were older.
  * With one statistics group in the batch (`singleGroup`, the usual case) the RETURNING rows are
  * counted as they are, and the staging table is read a second time only if some row was left
- * alone; with several, each staged row is matched to what the upsert did with it.
+ * alone (MATERIALIZED: that count is used twice below and must run once); with several, each
+ * staged row is matched to what the upsert did with it.
  * Parameters: $1 load run id, $2 commit number, $3 stream, $4 jsonb [{run_id, window_start, received, deduplicated}].
  */
 export function upsertSql(schema: string, table: string, singleGroup: boolean): string {
@@ -26,7 +27,8 @@ export function upsertSql(schema: string, table: string, singleGroup: boolean): 
     .map((c) => `${c} = EXCLUDED.${c}`)
     .concat('ingested_at_utc = EXCLUDED.ingested_at_utc')
     .join(', ');
-  const unchanged = `SELECT count(*) FROM ${stage} s JOIN ${t} old ON old.id = s.id AND old.payload = s.payload`;
+  // A lookup by primary key per staged row: a join could scan the whole stream table.
+  const unchanged = `SELECT count(*) FROM ${stage} s WHERE (SELECT old.payload = s.payload FROM ${t} old WHERE old.id = s.id)`;
   const counts = singleGroup
     ? `SELECT r.run_id, r.window_start, w.inserted, w.updated, w.not_written,
     CASE WHEN w.not_written = 0 THEN 0 ELSE (${unchanged}) END AS unchanged
@@ -48,7 +50,7 @@ export function upsertSql(schema: string, table: string, singleGroup: boolean): 
   RETURNING id, (xmax = 0) AS inserted
 ), received AS (
   SELECT * FROM jsonb_to_recordset($4::jsonb) AS r(run_id text, window_start timestamptz, received integer, deduplicated integer)
-), counts AS (
+), counts AS MATERIALIZED (
   ${counts}
 )
 INSERT INTO ${qualified(schema, '_load_stats')} AS st (load_run_id, commit_number, committed_at_utc, stream, tap_run_id,
