@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runDemo, DEMO_COUNTS } from '../packages/qbo-pipeline/src/index.js';
+import { runDemo, DEMO_COUNTS, DEMO_QUERIES } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
 
 const dir = await mkdtemp(path.join(tmpdir(), 'demo-test-'));
@@ -23,5 +23,17 @@ describe('npm run demo', () => {
     expect(text).toContain(`FROM ${schema}.invoices ORDER BY last_updated_utc DESC LIMIT 5;`);
     const rows = await withClient((c) => c.query(`SELECT (SELECT count(*) FROM "${schema}".invoices)::int AS invoices, (SELECT count(*) FROM "${schema}".customers)::int AS customers, (SELECT count(*) FROM "${schema}".items)::int AS items`));
     expect(rows.rows[0]).toEqual(DEMO_COUNTS);
+    // The queries the demo suggests run, and the evidence one counts the newest run only (the
+    // demo runs twice, so summing every run would double QBO's count).
+    const results = await withClient(async (c) => {
+      const out = [];
+      for (const q of DEMO_QUERIES) out.push((await c.query(q.replaceAll('raw.', `"${schema}".`))).rows);
+      return out;
+    });
+    expect(results[0]!.map((r) => [r.stream, Number(r.qbo), Number(r.loaded), r.all_equal]).sort()).toEqual(
+      Object.entries(DEMO_COUNTS).map(([stream, n]) => [stream, n, n, true]).sort(),
+    );
+    expect(results[1]).toHaveLength(5);
+    expect(results[2]).toHaveLength(5);
   });
 });

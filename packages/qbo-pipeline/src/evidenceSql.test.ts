@@ -12,6 +12,6 @@ describe('evidence SQL', () => {
 
   it('gives a person a query to paste, quoting only what needs it', () => {
     expect(evidenceQueryText('raw', ['a1', "b'2"])).toBe("SELECT * FROM raw.evidence WHERE run_id IN ('a1', 'b''2') ORDER BY stream, window_start_utc;");
-    expect(evidenceQueryText('My Raw', [])).toBe('SELECT * FROM "My Raw".evidence WHERE run_id IN (NULL) ORDER BY stream, window_start_utc;');
+    expect(evidenceQueryText('My Raw', [])).toBe('SELECT * FROM "My Raw".evidence ORDER BY extracted_at_utc DESC, stream LIMIT 100;');
   });
 });

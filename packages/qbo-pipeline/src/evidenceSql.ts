@@ -79,6 +79,8 @@ ORDER BY day_utc, stream`;
 /** The query a person pastes to see a run's evidence (identifiers quoted only when they must be). */
 export function evidenceQueryText(schema: string, runIds: readonly string[]): string {
   const name = /^[a-z_][a-z0-9_]*$/.test(schema) ? schema : escapeIdentifier(schema);
-  const list = runIds.length > 0 ? runIds.map((id) => escapeLiteral(id)).join(', ') : 'NULL';
+  // A run that failed before its first window has no run id of its own: show the newest evidence.
+  if (runIds.length === 0) return `SELECT * FROM ${name}.evidence ORDER BY extracted_at_utc DESC, stream LIMIT 100;`;
+  const list = runIds.map((id) => escapeLiteral(id)).join(', ');
   return `SELECT * FROM ${name}.evidence WHERE run_id IN (${list}) ORDER BY stream, window_start_utc;`;
 }
