@@ -1,19 +1,22 @@
 import { qualified, quoteIdent } from './tableName.js';
 
-/** The stream table (DESIGN §5): the eight contract columns, then ours. */
-export function createStreamTableSql(schema: string, table: string): string {
-  return `CREATE TABLE IF NOT EXISTS ${qualified(schema, table)} (
-  id text PRIMARY KEY,
-  payload jsonb NOT NULL,
-  ingested_at_utc timestamptz NOT NULL,
-  extract_window_start_utc timestamptz,
+/** The metadata columns a row carries besides id and payload; the stream and staging tables share them. */
+const METADATA_COLUMNS = `extract_window_start_utc timestamptz,
   extract_window_end_utc timestamptz,
   page_number integer,
   page_size integer,
   request_payload jsonb,
   realm_id text,
   extracted_at_utc timestamptz,
-  last_updated_utc timestamptz
+  last_updated_utc timestamptz`;
+
+/** The stream table (DESIGN §5): the eight contract columns, then ours. */
+export function createStreamTableSql(schema: string, table: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${qualified(schema, table)} (
+  id text PRIMARY KEY,
+  payload jsonb NOT NULL,
+  ingested_at_utc timestamptz NOT NULL,
+  ${METADATA_COLUMNS}
 )`;
 }
 
@@ -63,13 +66,6 @@ export const STAGE_TABLE = 'target_postgres_raw_stage';
 export const CREATE_STAGE_SQL = `CREATE TEMP TABLE IF NOT EXISTS ${quoteIdent(STAGE_TABLE)} (
   id text,
   payload jsonb,
-  extract_window_start_utc timestamptz,
-  extract_window_end_utc timestamptz,
-  page_number integer,
-  page_size integer,
-  request_payload jsonb,
-  realm_id text,
-  extracted_at_utc timestamptz,
-  last_updated_utc timestamptz,
+  ${METADATA_COLUMNS},
   run_id text
 ) ON COMMIT DELETE ROWS`;
