@@ -133,8 +133,8 @@ describe.skipIf(!HAVE_COMPOSE)(`docker-compose.yaml through a real compose parse
 
   it('has a documented example for every secret', () => {
     for (const name of Object.keys(config.secrets)) {
-      expect(existsSync(path.join(REPO_ROOT, 'secrets', `${name}.example`)), `secrets/${name}.example`).toBe(true);
-      expect(repoFile('secrets/README.md'), name).toContain(`\`${name}\``);
+      expect(existsSync(path.join(REPO_ROOT, 'secrets.example', `${name}.example`)), `secrets.example/${name}.example`).toBe(true);
+      expect(repoFile('secrets.example/README.md'), name).toContain(`\`${name}\``);
     }
   });
 });
@@ -264,13 +264,16 @@ function readText(file: string): string | undefined {
   return buffer.includes(0) ? undefined : buffer.toString('utf8');
 }
 
-/** Example values from secrets/*.example, plus real local secrets when a user has created them. */
+/** Example values from secrets.example/*.example, plus real local secrets when a user has created them in secrets/. */
 function knownSecretValues(): SecretValue[] {
-  const dir = path.join(REPO_ROOT, 'secrets');
-  return readdirSync(dir)
-    .filter((f) => f !== 'README.md')
-    .map((f) => ({ name: `secrets/${f}`, value: readFileSync(path.join(dir, f), 'utf8').trim() }))
-    .filter((s) => s.value.length >= 8);
+  return ['secrets.example', 'secrets'].flatMap((folder) => {
+    const dir = path.join(REPO_ROOT, folder);
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .filter((f) => f !== 'README.md' && f !== '.gitkeep')
+      .map((f) => ({ name: `${folder}/${f}`, value: readFileSync(path.join(dir, f), 'utf8').trim() }))
+      .filter((s) => s.value.length >= 8);
+  });
 }
 
 interface SecretValue {
@@ -287,10 +290,10 @@ function findLeaks(files: ReadonlyArray<{ file: string; text: string }>, secrets
   return found;
 }
 
-/** secrets/ is where the values belong; every other text file is checked. */
+/** secrets/ (and its examples) is where the values belong; every other text file is checked. */
 function leaksIn(files: readonly string[]): string[] {
   const texts = files
-    .filter((file) => !file.startsWith('secrets/'))
+    .filter((file) => !file.startsWith('secrets/') && !file.startsWith('secrets.example/'))
     .map((file) => ({ file, text: readText(file) }))
     .filter((f): f is { file: string; text: string } => f.text !== undefined);
   return findLeaks(texts, knownSecretValues());
@@ -315,7 +318,7 @@ describe('no secret in the repository, the compose file or the image', () => {
 
   it('reports a file that holds a secret value, without printing the value', () => {
     const secrets = knownSecretValues();
-    expect(secrets.map((s) => s.name)).toEqual(expect.arrayContaining(['secrets/qbo_refresh_token.example', 'secrets/postgres_password.example']));
+    expect(secrets.map((s) => s.name)).toEqual(expect.arrayContaining(['secrets.example/qbo_refresh_token.example', 'secrets.example/postgres_password.example']));
     const first = secrets[0]!;
     const leaks = findLeaks([{ file: 'docs/x.md', text: `password: ${first.value}\n` }], secrets);
     expect(leaks).toEqual([`docs/x.md: the value of ${first.name}`]);
