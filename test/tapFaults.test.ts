@@ -102,6 +102,21 @@ describe('tap-quickbooks against a failing QBO', () => {
     expect(run.stderr).toMatch(/rows moved while paging, reading the window again/);
   });
 
+  it('stops before a window whose rows keep shifting on every re-read, and the resumed run reads it whole', async () => {
+    // One window for the whole range, so every hook hits one of its 4 attempts (the read and 3 re-reads).
+    const { emu, dir, config, catalog } = await setup({}, { max_concurrency: 1, window: 'P7D' }, ['invoices']);
+    for (let i = 0; i < 4; i++) emu.touchAfterPage({ entity: 'Invoice', afterPage: 1, count: 1 });
+    const failed = await runTapCli(['--config', config, '--catalog', catalog]);
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(failed.stderr).toMatch(/^FATAL tap-quickbooks: invoices window \S+: read \d+ distinct rows of \d+ counted after 3 re-reads .* so the next run reads it again$/m);
+    expect(recordsOf(failed, 'invoices')).toEqual([]); // the window was never accepted
+    const state = writeJson(dir, 'state-shifting.json', lastState(failed) ?? {});
+    const resumed = await runTapCli(['--config', config, '--catalog', catalog, '--state', state]);
+    expect(resumed.code).toBe(0);
+    const emitted = new Set(recordsOf(resumed, 'invoices').map((r) => r.Id));
+    expect(truthIds(emu, 'invoices').filter((id) => !emitted.has(id))).toEqual([]);
+  });
+
   it('retries 429s (XML body) after Retry-After, counts them, and names ThrottleExceeded when they never stop', async () => {
     // 12 requests a minute at the emulator: the 13th and every retry within the minute is refused.
     const { emu, config, catalog } = await setup({ requestsPerMinute: 12, retryAfterSeconds: 0.1 }, { max_concurrency: 1, throttle_wait_seconds: 30 }, ['invoices']);

@@ -14,6 +14,13 @@ describe('parseTapSettings', () => {
     expect(parseTapSettings(base, now).endDate.toISO()).toBe('2025-02-01T12:34:56.000Z');
   });
 
+  it('clamps a future end_date to the run start and refuses a future start_date (a bookmark must never pass what was read)', () => {
+    expect(parseTapSettings({ ...base, end_date: '2030-01-01' }, now).endDate.toISO()).toBe('2025-02-01T12:34:56.000Z');
+    expect(parseTapSettings({ ...base, end_date: '2025-01-15T00:00:00Z' }, now).endDate.toISO()).toBe('2025-01-15T00:00:00.000Z');
+    expect(() => parseTapSettings({ ...base, start_date: '2025-03-01' }, now)).toThrow(/start_date .* is in the future/);
+    expect(parseTapSettings({ ...base, start_date: '2025-01-01T00:00:00.500Z' }, now).startDate.toISO()).toBe('2025-01-01T00:00:00.000Z');
+  });
+
   it('picks the API host from sandbox unless base_url is given', () => {
     expect(parseTapSettings(base, now).baseUrl).toBe(PRODUCTION_BASE_URL);
     expect(parseTapSettings({ ...base, sandbox: true }, now).baseUrl).toBe(SANDBOX_BASE_URL);

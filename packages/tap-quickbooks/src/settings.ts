@@ -114,8 +114,13 @@ export function parseTapSettings(given: RawSettings, now: DateTime): TapSettings
   const raw: RawSettings = { ...Object.fromEntries(TAP_SETTINGS.filter((s) => s.default !== undefined).map((s) => [s.name, s.default])), ...given };
   const realmId = raw.realm_id;
   if (typeof realmId !== 'string' && typeof realmId !== 'number') throw new UsageError(`setting realm_id is required (config file or ${ENV_PREFIX}_REALM_ID)`);
-  const startDate = parseInstant(raw.start_date, 'start_date');
-  const endDate = raw.end_date === undefined || raw.end_date === '' ? now.toUTC().startOf('second') : parseInstant(raw.end_date, 'end_date');
+  // QBO compares at second precision; a fractional start would count rows the window then drops.
+  const startDate = parseInstant(raw.start_date, 'start_date').startOf('second');
+  const runStart = now.toUTC().startOf('second');
+  if (startDate > runStart) throw new UsageError(`setting start_date (${startDate.toISO()}) is in the future; nothing can have changed after now`);
+  // A future end_date is clamped to the run start: a bookmark past what was read would make the
+  // next run skip every change made until that date.
+  const endDate = raw.end_date === undefined || raw.end_date === '' ? runStart : DateTime.min(parseInstant(raw.end_date, 'end_date'), runStart);
   if (endDate < startDate) throw new UsageError(`setting end_date (${endDate.toISO()}) is before start_date (${startDate.toISO()})`);
   const sandbox = raw.sandbox === true;
   const realm = String(realmId);

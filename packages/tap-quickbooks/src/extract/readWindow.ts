@@ -188,12 +188,16 @@ export async function readWindow(ctx: ReadContext, target: StreamTarget, window:
     const attempt = await readAllPages(ctx, target, window, timeWindow, expected, stats);
     pages += attempt.pages;
     const distinct = new Set(attempt.rows.map((r) => r.id)).size;
-    if (distinct >= expected || rereads >= ctx.maxRereads) {
-      if (distinct < expected) {
-        ctx.logger.warn(`${target.stream} ${window.start}: rows kept moving while read (${distinct} of ${expected} after ${rereads} re-reads); keeping every row seen, the rest arrive with a later window`);
-      }
+    if (distinct >= expected) {
       for (const row of attempt.rows) seen.set(row.id, row.line);
       break;
+    }
+    if (rereads >= ctx.maxRereads) {
+      // A row the shifting pages skipped still lies in this window: accepting it would move the
+      // bookmark past a row never read. Stop; the re-run starts at this window again.
+      throw new RunError(
+        `${target.stream} window ${window.start}..${window.end}: read ${distinct} distinct rows of ${expected} counted after ${rereads} re-reads (rows kept changing while paged); stopping before this window so the next run reads it again`,
+      );
     }
     // Rows of this attempt stay (true when read); the re-read adds the missed ones and newer versions.
     for (const row of attempt.rows) seen.set(row.id, row.line);
