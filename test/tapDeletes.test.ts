@@ -15,7 +15,7 @@ describe('tap-quickbooks deleted_objects (include_deleted)', () => {
     // CDC looks back 30 days from QBO's clock, so this company lives in the present.
     emulator = await startEmulator({ seed: 9, days: 3, counts: { invoices: 30, customers: 10 } });
     dir = tempDir();
-    // end_date a little ahead, so a deletion made just before the run is inside the range.
+    // end_date ahead of now: the tap clamps it to the run start (truncated to the second).
     config = writeJson(dir, 'config.json', tapSettings(emulator, dir, { start_date: iso(Date.now() - 2 * 86_400_000), end_date: iso(Date.now() + 3_600_000), include_deleted: true }));
     catalog = writeJson(dir, 'catalog.json', catalogSelecting(discoverCatalog() as never, ['invoices', 'customers']));
   });
@@ -24,6 +24,8 @@ describe('tap-quickbooks deleted_objects (include_deleted)', () => {
   it('emits a deleted transaction from CDC, keyed by entity and Id, with its own bookmark', async () => {
     const victim = emulator.truth('invoices').at(-1)!.id;
     emulator.deleteTransaction('Invoice', victim);
+    // The range ends at the run start truncated to the second: let the deletion's second pass.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     const run = await runTapCli(['--config', config, '--catalog', catalog]);
     expect(run.stderr).not.toMatch(/FATAL/);
     expect(run.code).toBe(0);
