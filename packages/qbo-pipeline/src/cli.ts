@@ -61,10 +61,10 @@ function progressHook(): BackfillHooks['onProgress'] {
 
 const triggerStore = (stateDir: string) => new TriggerStore(path.resolve(stateDir, 'triggers'));
 
-/** SIGTERM (docker stop) or SIGINT: stop the children gracefully so their last commit is recorded. */
+/** SIGTERM (docker stop), SIGINT or SIGHUP (terminal closed): stop the children gracefully so their last commit is recorded. */
 function stopSignal(): AbortSignal {
   const stop = new AbortController();
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(signal, () => {
       if (!stop.signal.aborted) logger.info(`${signal} received; stopping after the current commit`);
       stop.abort();

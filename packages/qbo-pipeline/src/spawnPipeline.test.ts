@@ -3,13 +3,14 @@ import { spawnPipeline, type PipelineRole } from './spawnPipeline.js';
 
 const node = (source: string) => ({ command: process.execPath, args: ['-e', source] });
 
-async function run(tapSource: string, targetSource: string) {
+async function run(tapSource: string, targetSource: string, signal?: AbortSignal) {
   const lines: string[] = [];
   const logs: Array<[PipelineRole, string]> = [];
   const outcome = await spawnPipeline({
     tap: node(tapSource),
     target: node(targetSource),
     env: process.env,
+    ...(signal ? { signal } : {}),
     onTargetLine: async (line) => {
       lines.push(line);
     },
@@ -19,6 +20,20 @@ async function run(tapSource: string, targetSource: string) {
 }
 
 describe('spawnPipeline', () => {
+  it('a stop ends the tap only, also one that came before the start: the target commits at end of input', async () => {
+    const stop = new AbortController();
+    stop.abort();
+    const { outcome, lines } = await run(
+      `setInterval(() => process.stdout.write('{"type":"RECORD"}\\n'), 10);`,
+      // a target that treats any signal as "exit without committing", as ours does on a second one
+      `process.on("SIGTERM", () => process.exit(9)); process.stdin.resume(); process.stdin.on("end", () => process.stdout.write('{"committed":true}\\n'));`,
+      stop.signal,
+    );
+    expect(outcome.tap.signal).toBe('SIGTERM');
+    expect(outcome.target.code).toBe(0);
+    expect(lines).toEqual(['{"committed":true}']);
+  });
+
   it('joins the tap to the target by a pipe and hands over every target stdout line in order', async () => {
     const { outcome, lines, logs } = await run(
       `for (let i = 1; i <= 3; i++) process.stdout.write(JSON.stringify({n: i}) + "\\n"); console.error("tap says hi");`,

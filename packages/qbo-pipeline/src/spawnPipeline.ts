@@ -62,10 +62,14 @@ export async function spawnPipeline(spec: PipelineSpec): Promise<PipelineOutcome
   // tap blocked on a full pipe instead of getting EPIPE.
   tap.stdout?.destroy();
   spec.onSpawn?.({ tap, target });
+  // Stopping ends the tap only: the target then reads end of input, commits what it holds and
+  // prints its state. Signalling the target too would be a second signal when Ctrl-C already
+  // reached it through the process group, and a second signal means "exit without committing".
   const stop = () => {
-    for (const child of [tap, target]) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    if (tap.exitCode === null && tap.signalCode === null) tap.kill('SIGTERM');
   };
   spec.signal?.addEventListener('abort', stop, { once: true });
+  if (spec.signal?.aborted) stop(); // a stop that came before the children started
 
   const fatal: Partial<Record<PipelineRole, string>> = {};
   const drainStderr = async (role: PipelineRole, child: ChildProcess) => {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -37,12 +38,13 @@ describe('state file', () => {
     expect((error as Error).message).toContain('--fresh');
   });
 
-  it('keeps a backup before a fresh run', async () => {
+  it('moves the state aside before a fresh run, so a fresh run that fails early does not resume from it', async () => {
     const file = path.join(dir, 'keep.json');
     await writeFile(file, '{"bookmarks":{}}');
     const backup = await backupStateFile(file, new Date('2025-02-03T04:05:06.789Z'));
-    expect(backup).toBe(path.join(dir, 'keep.20250203T040506Z.bak.json'));
+    expect(backup).toBe(path.join(dir, 'keep.20250203T040506.789Z.bak.json'));
     expect(await readFile(backup!, 'utf8')).toBe('{"bookmarks":{}}');
+    expect(existsSync(file)).toBe(false);
     expect(await backupStateFile(path.join(dir, 'missing.json'), new Date())).toBeUndefined();
   });
 });

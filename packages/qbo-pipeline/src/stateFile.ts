@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from 'singer-kit';
 import { writeFileAtomic } from './writeFileAtomic.js';
@@ -56,12 +56,16 @@ export async function writeStateFile(file: string, value: StateValue): Promise<v
   await writeFileAtomic(file, JSON.stringify(value) + '\n');
 }
 
-/** Copies the state file aside before a deliberate fresh run; returns the backup's path, if any. */
+/**
+ * Moves the state file aside before a deliberate fresh run; returns the backup's path, if any.
+ * Moved, not copied: if the fresh run fails before its first commit, the job has no state and
+ * its resume command starts over too, instead of resuming from the old bookmarks.
+ */
 export async function backupStateFile(file: string, now: Date): Promise<string | undefined> {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/Z$/, 'Z');
   const backup = file.replace(/\.json$/, '') + `.${stamp}.bak.json`;
   try {
-    await copyFile(file, backup);
+    await rename(file, backup);
     return backup;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;

@@ -15,6 +15,8 @@ export interface SchedulerOptions {
   readonly now?: () => Date;
   readonly lateAfterMs?: number;
   readonly logger?: Logger;
+  /** Once aborted, no further trigger is claimed (the one running is stopped by the backfill itself). */
+  readonly signal?: AbortSignal;
 }
 
 function resultOf(outcome: BackfillResult | CliError | Error): NonNullable<Trigger['result']> {
@@ -39,6 +41,7 @@ export async function runDueTriggers(options: SchedulerOptions): Promise<Trigger
   const claimant = { pid: process.pid, host: hostname() };
   const ran: Trigger[] = [];
   for (const listed of await options.store.list()) {
+    if (options.signal?.aborted) break;
     if (listed.status !== 'pending' || !listed.enabled || Date.parse(listed.at) > now().getTime()) continue;
     if (!(await options.store.claim(listed.id, claimant))) continue;
     const startedAt = now();
@@ -58,7 +61,7 @@ export async function runDueTriggers(options: SchedulerOptions): Promise<Trigger
 }
 
 /** The `scheduler` service: run what is due, sleep, repeat, until the signal aborts. A failed pass is logged, not fatal. */
-export async function runScheduler(options: SchedulerOptions & { readonly intervalMs: number; readonly signal?: AbortSignal }): Promise<void> {
+export async function runScheduler(options: SchedulerOptions & { readonly intervalMs: number }): Promise<void> {
   const logger = options.logger ?? createLogger('qbo-pipeline scheduler');
   while (!options.signal?.aborted) {
     await runDueTriggers({ ...options, logger }).catch((error: unknown) => logger.error(`scheduler pass failed (next pass in ${options.intervalMs / 1000} s): ${(error as Error).message}`));
