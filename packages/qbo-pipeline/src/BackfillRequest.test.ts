@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatInstant } from './parseInstant.js';
+import { formatInstant } from 'singer-kit';
 import { normaliseBackfill, resolveBackfill, resumeCommand } from './BackfillRequest.js';
 
 const base = { streams: ['invoices', 'customers'], start: '2025-01-01', end: '2025-02-01T00:00:00Z' };

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { DateTime } from 'luxon';
 import { ENTITIES } from 'qbo-catalog';
 import { UsageError } from 'singer-kit';
-import { formatInstant, parseInstant } from './parseInstant.js';
+import { formatInstant, parseInstant } from 'singer-kit';
 
 /** What a person asks for: the `backfill` arguments, also what a trigger stores (JSON). */
 export interface BackfillRequest {

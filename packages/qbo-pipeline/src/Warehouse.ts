@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { escapeLiteral } from 'pg';
-import type { ConnectionSettings } from 'target-postgres-raw';
+import { clientConfig, type ConnectionSettings } from 'target-postgres-raw';
 import { evidenceRowsSql, evidenceTotalsSql, evidenceViewSql, runsSinceSql } from './evidenceSql.js';
 
 /** Per stream totals of some tap runs, from the evidence view. */
@@ -19,13 +19,6 @@ export interface EvidenceTotals {
   readonly extractedEqualsLoaded: boolean;
 }
 
-function clientConfig(c: ConnectionSettings): pg.ClientConfig {
-  const ssl = c.sslmode === 'disable' ? false : c.sslmode === 'require' ? { rejectUnauthorized: false } : true;
-  const common = { application_name: 'qbo-pipeline', ssl };
-  if (c.connectionString) return { ...common, connectionString: c.connectionString.reveal() };
-  return { ...common, host: c.host, port: c.port, user: c.user, database: c.database, ...(c.password ? { password: c.password.reveal() } : {}) };
-}
-
 /** The runner's short visits to the warehouse, after a run: the evidence view and the run's totals. */
 export class Warehouse {
   readonly #client: pg.Client;
@@ -38,7 +31,7 @@ export class Warehouse {
 
   /** Connects as the target does, from its parsed connection settings. */
   static connect(connection: ConnectionSettings, schema: string): Promise<Warehouse> {
-    return Warehouse.open(clientConfig(connection), schema);
+    return Warehouse.open(clientConfig(connection, 'qbo-pipeline'), schema);
   }
 
   static async open(config: pg.ClientConfig, schema: string): Promise<Warehouse> {

@@ -7,7 +7,6 @@ export * from './streamProgress.js';
 export * from './stateFile.js';
 export * from './StateRecorder.js';
 export * from './writeFileAtomic.js';
-export * from './parseInstant.js';
 export * from './spawnPipeline.js';
 export * from './selectCatalog.js';
 export * from './childConfigs.js';

@@ -9,7 +9,7 @@ import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS } from 'target-
 import { resolveBackfill, resumeCommand, type BackfillRequest, type ResolvedBackfill } from './BackfillRequest.js';
 import { childEnv, writeChildConfigs } from './childConfigs.js';
 import { evidenceQueryText } from './evidenceSql.js';
-import { formatInstant } from './parseInstant.js';
+import { formatInstant } from 'singer-kit';
 import { selectCatalog } from './selectCatalog.js';
 import { PIPELINE_ROLES, spawnPipeline, type PipelineOutcome, type PipelineRole, type PipelineSpec } from './spawnPipeline.js';
 import { backupStateFile, readStateFile, type StateValue } from './stateFile.js';

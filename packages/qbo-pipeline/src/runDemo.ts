@@ -9,7 +9,7 @@ import { formatProgress } from './formatProgress.js';
 import { emulatorTapSettings } from './emulatorTapSettings.js';
 import { formatSummary } from './formatSummary.js';
 import { startLocalPostgres } from './localPostgres.js';
-import { formatInstant } from './parseInstant.js';
+import { formatInstant } from 'singer-kit';
 import { runBackfill, type BackfillHooks, type BackfillResult } from './runBackfill.js';
 import { Warehouse } from './Warehouse.js';
 

@@ -8,3 +8,4 @@ export * from './readLines.js';
 export * from './LineWriter.js';
 export * from './runCli.js';
 export * from './rawJson.js';
+export * from './instant.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { DateTime, Duration } from 'luxon';
-import { Secret, UsageError, type RawSettings, type SettingSpec } from 'singer-kit';
+import { parseInstant, Secret, UsageError, type RawSettings, type SettingSpec } from 'singer-kit';
 
 export const ENV_PREFIX = 'TAP_QUICKBOOKS';
 export const PRODUCTION_BASE_URL = 'https://quickbooks.api.intuit.com';
@@ -61,16 +61,9 @@ export interface TapSettings {
 }
 
 /** Parses `2025-01-01`, `2025-01-01T00:00:00Z` or any explicit offset into a UTC instant. */
-export function parseInstant(value: unknown, name: string): DateTime {
+function dateSetting(value: unknown, name: string): DateTime {
   if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`setting ${name} must be a date such as 2025-01-01 or 2025-01-01T00:00:00Z`);
-  const text = value.trim();
-  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(text);
-  if (!dateOnly && !/(Z|[+-]\d{2}:?\d{2})$/i.test(text)) {
-    throw new UsageError(`setting ${name}: ${JSON.stringify(text)} has no time zone; add Z or an offset such as +00:00`);
-  }
-  const parsed = DateTime.fromISO(text, { zone: 'utc', setZone: false });
-  if (!parsed.isValid) throw new UsageError(`setting ${name}: ${JSON.stringify(text)} is not an ISO 8601 date (${parsed.invalidExplanation ?? parsed.invalidReason})`);
-  return parsed.toUTC();
+  return parseInstant(value, `setting ${name}`);
 }
 
 function secret(raw: RawSettings, name: string): Secret {
@@ -115,12 +108,12 @@ export function parseTapSettings(given: RawSettings, now: DateTime): TapSettings
   const realmId = raw.realm_id;
   if (typeof realmId !== 'string' && typeof realmId !== 'number') throw new UsageError(`setting realm_id is required (config file or ${ENV_PREFIX}_REALM_ID)`);
   // QBO compares at second precision; a fractional start would count rows the window then drops.
-  const startDate = parseInstant(raw.start_date, 'start_date').startOf('second');
+  const startDate = dateSetting(raw.start_date, 'start_date').startOf('second');
   const runStart = now.toUTC().startOf('second');
   if (startDate > runStart) throw new UsageError(`setting start_date (${startDate.toISO()}) is in the future; nothing can have changed after now`);
   // A future end_date is clamped to the run start: a bookmark past what was read would make the
   // next run skip every change made until that date.
-  const endDate = raw.end_date === undefined || raw.end_date === '' ? runStart : DateTime.min(parseInstant(raw.end_date, 'end_date'), runStart);
+  const endDate = raw.end_date === undefined || raw.end_date === '' ? runStart : DateTime.min(dateSetting(raw.end_date, 'end_date'), runStart);
   if (endDate < startDate) throw new UsageError(`setting end_date (${endDate.toISO()}) is before start_date (${startDate.toISO()})`);
   const sandbox = raw.sandbox === true;
   const realm = String(realmId);

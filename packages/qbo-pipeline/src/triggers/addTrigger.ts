@@ -1,5 +1,5 @@
 import { normaliseBackfill, resolveBackfill, type BackfillRequest } from '../BackfillRequest.js';
-import { formatInstant, parseInstant } from '../parseInstant.js';
+import { formatInstant, parseInstant } from 'singer-kit';
 import type { Trigger } from './Trigger.js';
 import { TriggerStore } from './TriggerStore.js';
 

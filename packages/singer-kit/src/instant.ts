@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { UsageError } from 'singer-kit';
+import { UsageError } from './errors.js';
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 const HAS_ZONE = /(Z|[+-]\d{2}(:?\d{2})?)$/i;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from 'singer-kit';
-import { formatInstant, parseInstant } from './parseInstant.js';
+import { UsageError } from './errors.js';
+import { formatInstant, parseInstant } from './instant.js';
 
 describe('parseInstant', () => {
   it.each([
