@@ -1,7 +1,6 @@
 import { createInterface } from 'node:readline';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalPostgres, type LocalPostgres } from '../packages/qbo-pipeline/src/localPostgres.js';
-import { databaseUrl, scratchSchema } from './support/db.js';
+import { describe, expect, it } from 'vitest';
+import { databaseUrl, ownPostgres, scratchSchema } from './support/db.js';
 import { finished, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines } from './targetHarness.js';
 
 const N = 3000;
@@ -58,13 +57,10 @@ describe('target-postgres-raw survives crashes (CONFORMANCE F2)', () => {
 });
 
 describe('target-postgres-raw against a database that goes away', () => {
-  let server: LocalPostgres;
-  beforeAll(async () => {
-    server = await startLocalPostgres({ version: '13', fast: true });
-  });
-  afterAll(async () => server?.stop());
+  const own = ownPostgres('13');
 
   it('a database restart mid-load: exit 1 with one clear line, no state for uncommitted records', async () => {
+    const server = own();
     const schema = 'restart';
     const child = spawnTarget({ database_url: server.url, schema, batch_size_rows: 50 });
     const done = finished(child);
@@ -92,13 +88,10 @@ describe('target-postgres-raw against a database that goes away', () => {
 });
 
 describe('target-postgres-raw on the newest PostgreSQL', () => {
-  let server: LocalPostgres;
-  beforeAll(async () => {
-    server = await startLocalPostgres({ version: '17', fast: true });
-  });
-  afterAll(async () => server?.stop());
+  const own = ownPostgres('17');
 
   it('loads, upserts and keeps digits on PostgreSQL 17', async () => {
+    const server = own();
     const [version] = await query<{ v: string }>(server.url, "SELECT current_setting('server_version') AS v");
     expect(version?.v).toMatch(/^17\./);
     const settings = { database_url: server.url, schema: 'raw', batch_size_rows: 400 };

@@ -1,4 +1,5 @@
-import { inject, afterAll } from 'vitest';
+import { inject, afterAll, beforeAll } from 'vitest';
+import { startLocalPostgres, type LocalPostgres, type LocalPostgresVersion } from '../../packages/qbo-pipeline/src/localPostgres.js';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -41,4 +42,20 @@ export async function withClient<T>(fn: (client: pg.Client) => Promise<T>): Prom
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A PostgreSQL server of the test file's own (for tests that restart it or need another
+ * version), started before its tests and stopped after; call the result inside a test.
+ */
+export function ownPostgres(version: LocalPostgresVersion): () => LocalPostgres {
+  let server: LocalPostgres | undefined;
+  beforeAll(async () => {
+    server = await startLocalPostgres({ version, fast: true });
+  });
+  afterAll(async () => server?.stop());
+  return () => {
+    if (!server) throw new Error(`PostgreSQL ${version} did not start`);
+    return server;
+  };
 }
