@@ -395,6 +395,26 @@ describe('OAuth', () => {
   });
 });
 
+describe('access tokens that die after N requests (401 storms)', () => {
+  it('answers the (N+1)th request with a token, and the ones in flight after it, with 401; a new token lives its own N', async () => {
+    const emu = await emulator({ counts: { invoices: 5 }, accessTokenMaxUses: 4, latencyMs: 50 });
+    const access = await accessToken(emu);
+    const burst = await Promise.all(Array.from({ length: 7 }, () => query(emu, access, 'SELECT COUNT(*) FROM Invoice')));
+    expect(burst.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 401, 401, 401]);
+    expect(JSON.parse(burst.find((a) => a.status === 401)!.text).fault.error[0]).toMatchObject({ code: '3200', detail: 'Token expired' });
+    expect((await query(emu, access, 'SELECT COUNT(*) FROM Invoice')).status).toBe(401);
+    const next = await accessToken(emu);
+    expect((await query(emu, next, 'SELECT COUNT(*) FROM Invoice')).status).toBe(200);
+    // Driven over the admin API as well: 0 kills every token on first use; null turns the fault off.
+    const admin = (uses: unknown) => fetch(`${emu.baseUrl}/__admin/access-token-max-uses`, { method: 'POST', body: JSON.stringify({ uses }) });
+    expect((await admin(0)).status).toBe(200);
+    expect((await query(emu, await accessToken(emu), 'SELECT COUNT(*) FROM Invoice')).status).toBe(401);
+    expect((await admin(null)).status).toBe(200);
+    expect((await query(emu, await accessToken(emu), 'SELECT COUNT(*) FROM Invoice')).status).toBe(200);
+    expect((await admin(-2)).status).toBe(400);
+  });
+});
+
 describe('throttling and faults', () => {
   it.skipIf(!HAVE_FIXTURES)('answers requests over the per-minute limit with 429, the XML ThrottleExceeded body and Retry-After', async () => {
     const emu = await emulator({ counts: { invoices: 5 }, requestsPerMinute: 3, retryAfterSeconds: 7 });

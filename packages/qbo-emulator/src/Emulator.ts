@@ -25,6 +25,8 @@ export interface EmulatorOptions {
   /** Default 'every-refresh'. */
   rotation?: RotationMode;
   refreshTokenHardExpiresInSeconds?: number;
+  /** Fault: each access token dies after N API requests made with it (401 from then on). */
+  accessTokenMaxUses?: number;
   /** Per realm, sliding minute; default 500. */
   requestsPerMinute?: number;
   /** Per realm; default 10. */
@@ -77,6 +79,8 @@ export interface Emulator {
   truthIterator(stream: string): IterableIterator<TruthRow>;
   /** Every access token issued so far stops working (401) from now on. */
   expireAccessTokens(): void;
+  /** Fault: from now on each access token dies after N API requests made with it; undefined turns it off. */
+  setAccessTokenMaxUses(uses: number | undefined): void;
   requestLog(): RequestLogEntry[];
   stats(): EmulatorStats;
   close(): Promise<void>;

@@ -55,4 +55,19 @@ describe('TokenAuthority', () => {
     advance(100_000);
     expect(refresh(tokens.currentRefreshToken()).body.error).toBe('invalid_grant');
   });
+
+  it('with a max-uses fault, each access token dies after N requests; a new one lives its own N', () => {
+    const { tokens, refresh } = authority({ accessTokenMaxUses: 2 });
+    const first = `Bearer ${refresh('RT0').body.access_token}`;
+    expect([tokens.checkBearer(first), tokens.checkBearer(first), tokens.checkBearer(first), tokens.checkBearer(first)]).toEqual([undefined, undefined, 'Token expired', 'Token expired']);
+    const second = `Bearer ${refresh(tokens.currentRefreshToken()).body.access_token}`;
+    expect(tokens.checkBearer(second)).toBeUndefined();
+    tokens.setAccessTokenMaxUses(0);
+    expect(tokens.checkBearer(second)).toBe('Token expired');
+    tokens.setAccessTokenMaxUses(undefined);
+    expect(tokens.checkBearer(second)).toBe('Token expired'); // dead stays dead
+    const third = `Bearer ${refresh(tokens.currentRefreshToken()).body.access_token}`;
+    for (let i = 0; i < 10; i++) expect(tokens.checkBearer(third)).toBeUndefined();
+    expect(() => tokens.setAccessTokenMaxUses(-1)).toThrow(RangeError);
+  });
 });

@@ -10,6 +10,12 @@ export interface TokenOptions {
   readonly rotation: RotationMode;
   /** When set, refresh tokens die this many seconds after the emulator starts, and responses say so. */
   readonly refreshTokenHardExpiresInSeconds?: number;
+  /**
+   * Fault: each access token dies after this many API requests made with it (the next one gets
+   * 401, and so do requests already in flight that arrive later), as when another process of the
+   * app invalidates tokens mid-run. Unset: tokens live their whole lifetime.
+   */
+  readonly accessTokenMaxUses?: number | undefined;
   /** Epoch milliseconds. */
   readonly now: () => number;
 }
@@ -34,12 +40,20 @@ const newAccessToken = (): string => `eyJlbmMiOiJBMTI4Q0JDLUhTMjU2IiwiYWxnIjoiZG
  */
 export class TokenAuthority {
   #refresh: { value: string; issuedAt: number };
-  readonly #accessTokens = new Map<string, number>();
+  readonly #accessTokens = new Map<string, { readonly expiresAt: number; uses: number; dead: boolean }>();
   readonly #startedAt: number;
+  #maxUses: number | undefined;
 
   constructor(private readonly options: TokenOptions) {
     this.#startedAt = options.now();
     this.#refresh = { value: options.refreshToken, issuedAt: this.#startedAt };
+    this.setAccessTokenMaxUses(options.accessTokenMaxUses);
+  }
+
+  /** The fault of `TokenOptions.accessTokenMaxUses`, from now on (undefined turns it off). */
+  setAccessTokenMaxUses(uses: number | undefined): void {
+    if (uses !== undefined && !(Number.isInteger(uses) && uses >= 0)) throw new RangeError(`access token max uses must be a whole number >= 0, got ${uses}`);
+    this.#maxUses = uses;
   }
 
   currentRefreshToken(): string {
@@ -76,7 +90,7 @@ export class TokenAuthority {
     const rotate = rotation === 'every-refresh' || now - this.#refresh.issuedAt >= rotation.everyHours * 3600 * 1000;
     if (rotate) this.#refresh = { value: newRefreshToken(), issuedAt: now };
     const access = newAccessToken();
-    this.#accessTokens.set(access, now + this.options.accessTokenTtlSeconds * 1000);
+    this.#accessTokens.set(access, { expiresAt: now + this.options.accessTokenTtlSeconds * 1000, uses: 0, dead: false });
     return {
       status: 200,
       body: {
@@ -90,13 +104,16 @@ export class TokenAuthority {
     };
   }
 
-  /** Undefined when the bearer is valid, else the 401 detail (never echoing the token). */
+  /** Undefined when the bearer is valid, else the 401 detail (never echoing the token). Each call is one use. */
   checkBearer(authorization: string | undefined): string | undefined {
     const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
     if (!m) return 'Malformed bearer token: too short or too long';
-    const expiresAt = this.#accessTokens.get(m[1] as string);
-    if (expiresAt === undefined) return 'Token invalid';
-    if (this.options.now() >= expiresAt) return 'Token expired';
+    const token = this.#accessTokens.get(m[1] as string);
+    if (token === undefined) return 'Token invalid';
+    token.uses += 1;
+    // A token the fault killed stays dead, as an invalidated token does.
+    if (this.#maxUses !== undefined && token.uses > this.#maxUses) token.dead = true;
+    if (token.dead || this.options.now() >= token.expiresAt) return 'Token expired';
     return undefined;
   }
 }

@@ -15,6 +15,7 @@ export interface AdminAnswer {
  *   POST /__admin/faults {"rules":[…]}      POST /__admin/latency {"ms":200}
  *   POST /__admin/touch {"entity","id"}     POST /__admin/touch-after-page {"entity","afterPage","count"}
  *   POST /__admin/delete {"entity","id"}    POST /__admin/expire-access-tokens
+ *   POST /__admin/access-token-max-uses {"uses":40}   ({"uses":null} turns the fault off)
  */
 export async function handleAdmin(req: IncomingMessage, url: URL, posted: string, emulator: Emulator): Promise<AdminAnswer> {
   const ok = (value: unknown = { ok: true }): AdminAnswer => ({ status: 200, text: JSON.stringify(value) });
@@ -56,6 +57,9 @@ export async function handleAdmin(req: IncomingMessage, url: URL, posted: string
         return ok();
       case 'POST expire-access-tokens':
         emulator.expireAccessTokens();
+        return ok();
+      case 'POST access-token-max-uses':
+        emulator.setAccessTokenMaxUses(input.uses === null || input.uses === undefined ? undefined : Number(input.uses));
         return ok();
       default:
         return { status: 404, text: JSON.stringify({ error: `no admin route ${route}` }) };

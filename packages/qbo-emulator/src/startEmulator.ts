@@ -63,6 +63,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 3600,
     rotation: options.rotation ?? 'every-refresh',
     ...(options.refreshTokenHardExpiresInSeconds === undefined ? {} : { refreshTokenHardExpiresInSeconds: options.refreshTokenHardExpiresInSeconds }),
+    accessTokenMaxUses: options.accessTokenMaxUses,
     now: nowMs,
   });
   const budget = new RequestBudget(options.requestsPerMinute ?? 500, options.maxInFlight ?? 10);
@@ -176,6 +177,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     truth: (stream) => [...store.truth(stream)],
     truthIterator: (stream) => store.truth(stream),
     expireAccessTokens: () => tokens.expireAccessTokens(),
+    setAccessTokenMaxUses: (uses) => tokens.setAccessTokenMaxUses(uses),
     requestLog: () => [...requests],
     stats: (): EmulatorStats => ({ requests: stats.requests, throttled: stats.throttled, faults: { ...stats.faults } }),
     close: async () => {
