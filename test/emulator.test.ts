@@ -545,4 +545,96 @@ describe('CLI', () => {
   });
 });
 
+describe('several companies in one emulator', () => {
+  const refreshFor = (emu: Emulator, refreshToken: string) => refresh(emu, refreshToken);
+
+  it('serves each company its own data under the same Ids, with tokens that work for their own realm only', async () => {
+    const emu = await emulator({ counts: { invoices: 8, customers: 3 }, companies: [{}, { realmId: '4620816365000000000' }, { seed: 99, counts: { invoices: 4 } }] });
+    expect(emu.companies.map((c) => c.realmId)).toEqual(['9341453050000000', '4620816365000000000', '9341453050000002']);
+    const [a, b, c] = emu.companies as [typeof emu.companies[0], typeof emu.companies[0], typeof emu.companies[0]];
+    const ids = (rows: readonly { id: string }[]) => rows.map((r) => r.id).sort();
+    expect(ids(a.truth('invoices'))).toEqual(ids(b.truth('invoices')));
+    expect(a.truth('invoices').map((r) => r.text)).not.toEqual(b.truth('invoices').map((r) => r.text));
+    expect(c.truth('invoices')).toHaveLength(4);
+    expect(emu.truth('invoices')).toEqual(a.truth('invoices'));
+
+    const accessA = String((await refreshFor(emu, a.currentRefreshToken())).body.access_token);
+    const accessB = String((await refreshFor(emu, b.currentRefreshToken())).body.access_token);
+    const inA = await query(emu, accessA, "SELECT * FROM Invoice WHERE Id = '1'", a.realmId);
+    const inB = await query(emu, accessB, "SELECT * FROM Invoice WHERE Id = '1'", b.realmId);
+    expect(JSON.stringify(rows(inA, 'Invoice'))).not.toBe(JSON.stringify(rows(inB, 'Invoice')));
+    expect(rows(inA, 'Invoice')[0]?.Id).toBe('1');
+    expect(rows(inB, 'Invoice')[0]?.Id).toBe('1');
+    expect((await query(emu, accessA, 'SELECT COUNT(*) FROM Invoice', b.realmId)).status).toBe(401);
+    expect((await query(emu, accessA, 'SELECT COUNT(*) FROM Invoice', '123')).status).toBe(404);
+    expect(emu.requestLog().filter((e) => e.kind === 'query').map((e) => e.realmId)).toEqual([a.realmId, b.realmId]);
+  });
+
+  it('keeps one refresh-token chain per company: revoking one leaves the others working until it reconnects', async () => {
+    const emu = await emulator({ counts: { invoices: 3 }, companies: [{}, {}] });
+    const [a, b] = emu.companies as [typeof emu.companies[0], typeof emu.companies[0]];
+    const firstA = a.currentRefreshToken();
+    expect((await refreshFor(emu, firstA)).status).toBe(200);
+    expect(a.currentRefreshToken()).not.toBe(firstA);
+    const accessB = String((await refreshFor(emu, b.currentRefreshToken())).body.access_token);
+    emu.company(b.realmId).revokeTokens();
+    expect((await refreshFor(emu, b.currentRefreshToken())).body.error).toBe('invalid_grant');
+    expect((await query(emu, accessB, 'SELECT COUNT(*) FROM Invoice', b.realmId)).status).toBe(401);
+    expect((await refreshFor(emu, a.currentRefreshToken())).status).toBe(200);
+    const again = b.reconnect();
+    expect((await refreshFor(emu, again)).status).toBe(200);
+    expect(() => emu.company('nope')).toThrow(/no company with realm id nope/);
+  });
+
+  it('limits each realm on its own: one company throttled, another still answered', async () => {
+    const emu = await emulator({ counts: { invoices: 3 }, companies: [{ requestsPerMinute: 2 }, {}] });
+    const [a, b] = emu.companies as [typeof emu.companies[0], typeof emu.companies[0]];
+    const accessA = String((await refreshFor(emu, a.currentRefreshToken())).body.access_token);
+    const accessB = String((await refreshFor(emu, b.currentRefreshToken())).body.access_token);
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await query(emu, accessA, 'SELECT COUNT(*) FROM Invoice', a.realmId)).status);
+    for (let i = 0; i < 3; i++) statuses.push((await query(emu, accessB, 'SELECT COUNT(*) FROM Invoice', b.realmId)).status);
+    expect(statuses).toEqual([200, 200, 429, 200, 200, 200]);
+  });
+
+  it('admin routes take realm_id', async () => {
+    const emu = await emulator({ counts: { invoices: 3 }, companies: [{}, {}] });
+    const b = emu.companies[1]!;
+    const admin = async (route: string, body?: unknown) => {
+      const res = await fetch(`${emu.baseUrl}/__admin/${route}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) });
+      return { status: res.status, json: JSON.parse(await res.text()) };
+    };
+    expect((await admin('companies')).json.map((c: { realm_id: string }) => c.realm_id)).toEqual(emu.companies.map((c) => c.realmId));
+    expect((await admin(`credentials?realm_id=${b.realmId}`)).json.refresh_token).toBe(b.currentRefreshToken());
+    expect((await admin(`truth?stream=invoices&realm_id=${b.realmId}`)).json.map((r: { id: string }) => r.id)).toEqual(b.truth('invoices').map((r) => r.id));
+    expect((await admin('revoke', { realm_id: b.realmId })).status).toBe(200);
+    expect((await refreshFor(emu, b.currentRefreshToken())).body.error).toBe('invalid_grant');
+    expect((await refreshFor(emu, emu.currentRefreshToken())).status).toBe(200);
+    const reconnected = await admin('reconnect', { realm_id: b.realmId });
+    expect((await refreshFor(emu, reconnected.json.refresh_token)).status).toBe(200);
+    expect((await admin('revoke', { realm_id: 'nope' })).status).toBe(400);
+  });
+
+  it('CLI: --companies names them, prints each realm and refresh token, and --secrets-dir writes them as 0600 files', async () => {
+    const { mkdtempSync, statSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(path.join(tmpdir(), 'emulator-secrets-'));
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'packages/qbo-emulator/dist/cli.js'), '--companies', 'acme,globex', '--secrets-dir', dir, '--invoices', '5'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const [line] = (await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next()).value.split('\n');
+      const settings = JSON.parse(line) as { realm_id: string; refresh_token: string; client_secret: string; companies: Array<{ name: string; realm_id: string; refresh_token: string }> };
+      expect(settings.companies.map((c) => [c.name, c.realm_id])).toEqual([['acme', '9341453050000000'], ['globex', '9341453050000001']]);
+      expect(settings.companies[0]?.refresh_token).toBe(settings.refresh_token);
+      expect(readFileSync(path.join(dir, 'globex/refresh_token'), 'utf8')).toBe(`${settings.companies[1]?.refresh_token}\n`);
+      expect(readFileSync(path.join(dir, 'client_secret'), 'utf8')).toBe(`${settings.client_secret}\n`);
+      expect(statSync(path.join(dir, 'acme/refresh_token')).mode & 0o777).toBe(0o600);
+    } finally {
+      const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      child.kill('SIGTERM');
+      expect(await exit).toBe(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 if (!HAVE_FIXTURES) describe.skip(NO_FIXTURES_REASON, () => {});

@@ -2,6 +2,22 @@ import type { FaultPlan, RequestKind } from './faults.js';
 import type { TruthRow } from './CompanyStore.js';
 import type { RotationMode } from './TokenAuthority.js';
 
+/**
+ * One company (realm) of a multi-company emulator. What is not given comes from the emulator's
+ * options, except `realmId` (default: the default realm id + the company's index) and `seed`
+ * (default: the emulator's seed + the index), so companies differ while their Ids overlap.
+ */
+export interface EmulatedCompanyOptions {
+  realmId?: string;
+  seed?: number;
+  days?: number;
+  counts?: Partial<Record<string, number>>;
+  fixturesDir?: string;
+  refreshToken?: string;
+  requestsPerMinute?: number;
+  maxInFlight?: number;
+}
+
 export interface EmulatorOptions {
   /** 0 = a free port; the host is always 127.0.0.1. */
   port?: number;
@@ -9,6 +25,12 @@ export interface EmulatorOptions {
   seed?: number;
   /** Default '9341453050000000'. */
   realmId?: string;
+  /**
+   * Several companies in one process (one Intuit app connected to each): each with its own data,
+   * refresh-token chain and per-realm limits; Ids overlap between them, as in QBO. Default: one
+   * company from the options above.
+   */
+  companies?: readonly EmulatedCompanyOptions[];
   /** The company's "now" (default: the real now); data LastUpdatedTimes lie in [now - days, now). The clock runs on from it. */
   now?: Date;
   /** Default 90. */
@@ -48,6 +70,8 @@ export interface RequestLogEntry {
   readonly durationMs: number;
   readonly kind: RequestKind;
   readonly intuitTid: string;
+  /** The company of a data request (`/v3/company/<realm>/…`). */
+  readonly realmId?: string;
 }
 
 export interface EmulatorStats {
@@ -56,18 +80,15 @@ export interface EmulatorStats {
   readonly faults: Record<string, number>;
 }
 
-export interface Emulator {
-  /** API root before `/v3`, e.g. http://127.0.0.1:PORT (the tap's `base_url`). */
-  readonly baseUrl: string;
-  /** The whole token endpoint URL (the tap's `token_url`). */
-  readonly tokenUrl: string;
+/** One company's data and tokens. */
+export interface EmulatedCompany {
   readonly realmId: string;
-  readonly clientId: string;
-  readonly clientSecret: string;
   /** The refresh token that is valid right now. */
   currentRefreshToken(): string;
-  setFaults(plan: FaultPlan): void;
-  setLatency(ms: number): void;
+  /** The company disconnects the app: its refresh token and access tokens stop working (`invalid_grant`, 401). */
+  revokeTokens(): void;
+  /** The company connects the app again: a new refresh token chain; returns its first token. */
+  reconnect(): string;
   /** After the Nth page of a query on `entity`, bump `count` (default 1) rows of that page to now: the rows behind shift forward. */
   touchAfterPage(opts: { entity: string; afterPage: number; count?: number }): void;
   /** Bumps one record's LastUpdatedTime to now and its SyncToken. */
@@ -81,6 +102,22 @@ export interface Emulator {
   expireAccessTokens(): void;
   /** Fault: from now on each access token dies after N API requests made with it; undefined turns it off. */
   setAccessTokenMaxUses(uses: number | undefined): void;
+}
+
+/** The emulator; its company methods act on the first company (the only one unless `companies` was given). */
+export interface Emulator extends EmulatedCompany {
+  /** API root before `/v3`, e.g. http://127.0.0.1:PORT (the tap's `base_url`). */
+  readonly baseUrl: string;
+  /** The whole token endpoint URL (the tap's `token_url`). */
+  readonly tokenUrl: string;
+  /** One Intuit app for every company. */
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly companies: readonly EmulatedCompany[];
+  /** A company by realm id; RangeError when there is none. */
+  company(realmId: string): EmulatedCompany;
+  setFaults(plan: FaultPlan): void;
+  setLatency(ms: number): void;
   requestLog(): RequestLogEntry[];
   stats(): EmulatorStats;
   close(): Promise<void>;

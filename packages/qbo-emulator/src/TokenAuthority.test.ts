@@ -70,4 +70,17 @@ describe('TokenAuthority', () => {
     for (let i = 0; i < 10; i++) expect(tokens.checkBearer(third)).toBeUndefined();
     expect(() => tokens.setAccessTokenMaxUses(-1)).toThrow(RangeError);
   });
+
+  it('revoked, the chain and its access tokens die until the company reconnects the app', () => {
+    const { tokens, refresh } = authority();
+    const first = refresh('RT0');
+    const access = `Bearer ${first.body.access_token}`;
+    tokens.revoke();
+    expect(tokens.checkBearer(access)).toBe('Token invalid');
+    expect(refresh(String(first.body.refresh_token)).body.error).toBe('invalid_grant');
+    const fresh = tokens.reconnect();
+    expect(fresh).not.toBe(first.body.refresh_token);
+    expect(refresh(String(first.body.refresh_token)).body.error).toBe('invalid_grant');
+    expect(refresh(fresh).status).toBe(200);
+  });
 });

@@ -43,6 +43,7 @@ export class TokenAuthority {
   readonly #accessTokens = new Map<string, { readonly expiresAt: number; uses: number; dead: boolean }>();
   readonly #startedAt: number;
   #maxUses: number | undefined;
+  #revoked = false;
 
   constructor(private readonly options: TokenOptions) {
     this.#startedAt = options.now();
@@ -65,6 +66,19 @@ export class TokenAuthority {
     this.#accessTokens.clear();
   }
 
+  /** The company disconnected the app: the refresh token chain and every access token die. */
+  revoke(): void {
+    this.#revoked = true;
+    this.#accessTokens.clear();
+  }
+
+  /** The company connects the app again (OAuth consent): a new chain starts with a new refresh token. */
+  reconnect(): string {
+    this.#revoked = false;
+    this.#refresh = { value: newRefreshToken(), issuedAt: this.options.now() };
+    return this.#refresh.value;
+  }
+
   /** Handles `POST /oauth2/v1/tokens/bearer` (form already parsed). */
   refresh(form: URLSearchParams, authorization: string | undefined): TokenResponse {
     const basic = /^Basic\s+(\S+)$/i.exec(authorization ?? '');
@@ -80,7 +94,7 @@ export class TokenAuthority {
     if (form.get('grant_type') !== 'refresh_token') return { status: 400, body: { error: 'unsupported_grant_type' } };
     const presented = form.get('refresh_token');
     if (!presented) return { status: 400, body: { error: 'invalid_request' } };
-    if (presented !== this.#refresh.value) return invalidGrant;
+    if (this.#revoked || presented !== this.#refresh.value) return invalidGrant;
     const now = this.options.now();
     const hard = this.options.refreshTokenHardExpiresInSeconds;
     const hardLeft = hard === undefined ? undefined : Math.floor((this.#startedAt + hard * 1000 - now) / 1000);

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Emulator } from './Emulator.js';
+import type { EmulatedCompany, Emulator } from './Emulator.js';
 import { validateFaultPlan } from './faults.js';
 
 export interface AdminAnswer {
@@ -11,11 +11,13 @@ export interface AdminAnswer {
  * The admin API, so an emulator started by the CLI can be driven from another process.
  * JSON in, JSON out, on loopback only; it is not part of QBO and is never logged or throttled.
  *
- *   GET  /__admin/stats | /__admin/log | /__admin/credentials | /__admin/truth?stream=invoices
+ *   GET  /__admin/stats | /__admin/log | /__admin/credentials | /__admin/truth?stream=invoices | /__admin/companies
  *   POST /__admin/faults {"rules":[…]}      POST /__admin/latency {"ms":200}
  *   POST /__admin/touch {"entity","id"}     POST /__admin/touch-after-page {"entity","afterPage","count"}
  *   POST /__admin/delete {"entity","id"}    POST /__admin/expire-access-tokens
  *   POST /__admin/access-token-max-uses {"uses":40}   ({"uses":null} turns the fault off)
+ *   POST /__admin/revoke                    POST /__admin/reconnect
+ * Company routes act on the first company unless `realm_id` is given (query string or body).
  */
 export async function handleAdmin(req: IncomingMessage, url: URL, posted: string, emulator: Emulator): Promise<AdminAnswer> {
   const ok = (value: unknown = { ok: true }): AdminAnswer => ({ status: 200, text: JSON.stringify(value) });
@@ -27,6 +29,9 @@ export async function handleAdmin(req: IncomingMessage, url: URL, posted: string
       if (typeof value !== 'string' || value === '') throw new TypeError(`"${key}" must be a non-empty string`);
       return value;
     };
+    const realmId = url.searchParams.get('realm_id') ?? (input.realm_id === undefined ? undefined : text('realm_id'));
+    const company: EmulatedCompany = realmId === undefined ? emulator : emulator.company(realmId);
+    const credentials = (c: EmulatedCompany) => ({ realm_id: c.realmId, client_id: emulator.clientId, client_secret: emulator.clientSecret, refresh_token: c.currentRefreshToken() });
     switch (route) {
       case 'GET stats':
         return ok(emulator.stats());
@@ -34,9 +39,11 @@ export async function handleAdmin(req: IncomingMessage, url: URL, posted: string
         return ok(emulator.requestLog());
       // The emulator's own test credentials, for a process that did not start it.
       case 'GET credentials':
-        return ok({ realm_id: emulator.realmId, client_id: emulator.clientId, client_secret: emulator.clientSecret, refresh_token: emulator.currentRefreshToken() });
+        return ok(credentials(company));
+      case 'GET companies':
+        return ok(emulator.companies.map(credentials));
       case 'GET truth': {
-        const rows = emulator.truth(url.searchParams.get('stream') ?? '');
+        const rows = company.truth(url.searchParams.get('stream') ?? '');
         // Record texts are spliced in as they are, so amounts keep their digits.
         return { status: 200, text: `[${rows.map((r) => `{"id":${JSON.stringify(r.id)},"lastUpdated":${JSON.stringify(r.lastUpdated)},"record":${r.text}}`).join(',')}]` };
       }
@@ -47,20 +54,25 @@ export async function handleAdmin(req: IncomingMessage, url: URL, posted: string
         emulator.setLatency(Number(input.ms ?? 0));
         return ok();
       case 'POST touch':
-        emulator.touch(text('entity'), text('id'));
+        company.touch(text('entity'), text('id'));
         return ok();
       case 'POST touch-after-page':
-        emulator.touchAfterPage({ entity: text('entity'), afterPage: Number(input.afterPage), count: Number(input.count ?? 1) });
+        company.touchAfterPage({ entity: text('entity'), afterPage: Number(input.afterPage), count: Number(input.count ?? 1) });
         return ok();
       case 'POST delete':
-        emulator.deleteTransaction(text('entity'), text('id'));
+        company.deleteTransaction(text('entity'), text('id'));
         return ok();
       case 'POST expire-access-tokens':
-        emulator.expireAccessTokens();
+        company.expireAccessTokens();
         return ok();
       case 'POST access-token-max-uses':
-        emulator.setAccessTokenMaxUses(input.uses === null || input.uses === undefined ? undefined : Number(input.uses));
+        company.setAccessTokenMaxUses(input.uses === null || input.uses === undefined ? undefined : Number(input.uses));
         return ok();
+      case 'POST revoke':
+        company.revokeTokens();
+        return ok();
+      case 'POST reconnect':
+        return ok({ realm_id: company.realmId, refresh_token: company.reconnect() });
       default:
         return { status: 404, text: JSON.stringify({ error: `no admin route ${route}` }) };
     }

@@ -1,17 +1,37 @@
 #!/usr/bin/env node
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { LineWriter, RunError, UsageError, createLogger, runCli } from 'singer-kit';
 import { parseCliOptions } from './cliOptions.js';
+import type { Emulator } from './Emulator.js';
 import { startEmulator } from './startEmulator.js';
+
+/** The credentials as Docker-style secret files (one value per file, 0600): DIR/client_id, DIR/client_secret, DIR/<company>/refresh_token. */
+async function writeSecrets(dir: string, emulator: Emulator, names: readonly string[]): Promise<void> {
+  const write = async (file: string, value: string) => {
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    await writeFile(file, `${value}\n`, { mode: 0o600 });
+  };
+  await write(path.join(dir, 'client_id'), emulator.clientId);
+  await write(path.join(dir, 'client_secret'), emulator.clientSecret);
+  for (const [i, company] of emulator.companies.entries()) await write(path.join(dir, names[i] as string, 'refresh_token'), company.currentRefreshToken());
+}
 
 runCli('qbo-emulator', async () => {
   const options = parseCliOptions(process.argv.slice(2));
   const log = createLogger('qbo-emulator');
-  const emulator = await startEmulator(options).catch((error: unknown) => {
+  const emulator = await startEmulator(options.emulator).catch((error: unknown) => {
     // Bad counts or dates in the options are usage errors; anything else (port taken…) is not.
     if (error instanceof RangeError) throw new UsageError(error.message, { cause: error });
     throw new RunError(`could not start: ${(error as Error).message}`, { cause: error });
   });
-  // One JSON line shaped like the tap's settings, so a script can use it as they are.
+  const names = options.companyNames ?? emulator.companies.map((c) => c.realmId);
+  if (options.secretsDir !== undefined) {
+    await writeSecrets(options.secretsDir, emulator, names).catch((error: unknown) => {
+      throw new UsageError(`--secrets-dir ${options.secretsDir}: ${(error as Error).message}`, { cause: error });
+    });
+  }
+  // One JSON line shaped like the tap's settings (of the first company), so a script can use it as they are.
   const out = new LineWriter(process.stdout);
   await out.writeJson({
     base_url: emulator.baseUrl,
@@ -21,9 +41,11 @@ runCli('qbo-emulator', async () => {
     client_secret: emulator.clientSecret,
     refresh_token: emulator.currentRefreshToken(),
     admin_url: `${emulator.baseUrl}/__admin/`,
+    ...(options.emulator.companies ? { companies: emulator.companies.map((c, i) => ({ name: names[i], realm_id: c.realmId, refresh_token: c.currentRefreshToken() })) } : {}),
   });
   await out.flush();
-  log.info(`serving QuickBooks Online realm ${emulator.realmId} at ${emulator.baseUrl} (token URL ${emulator.tokenUrl}); Ctrl-C stops it`);
+  const realms = emulator.companies.map((c) => c.realmId).join(', ');
+  log.info(`serving QuickBooks Online ${emulator.companies.length > 1 ? 'realms' : 'realm'} ${realms} at ${emulator.baseUrl} (token URL ${emulator.tokenUrl}); Ctrl-C stops it`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -4,8 +4,32 @@ import { UsageError } from 'singer-kit';
 import type { EmulatorOptions } from './Emulator.js';
 import { validateFaultPlan } from './faults.js';
 
-/** argv → EmulatorOptions; any problem is a UsageError naming the option. */
-export function parseCliOptions(argv: readonly string[]): EmulatorOptions {
+/** What the CLI does besides serving: the companies' names and where to write their credentials. */
+export interface CliOptions {
+  readonly emulator: EmulatorOptions;
+  /** One per company, in order: a name given with --companies, or its realm id. */
+  readonly companyNames: readonly string[] | undefined;
+  readonly secretsDir: string | undefined;
+}
+
+const COMPANY_NAME = /^[a-z0-9][a-z0-9_-]*$/i;
+
+/** `--companies 3` or `--companies acme,globex,initech`: how many companies, and their names if given. */
+function parseCompanies(text: string): { count: number; names: string[] | undefined } {
+  if (/^\d+$/.test(text)) {
+    const count = Number(text);
+    if (count < 1 || count > 1000) throw new UsageError(`--companies: give 1 to 1000 companies, got ${count}`);
+    return { count, names: undefined };
+  }
+  const names = text.split(',').map((n) => n.trim());
+  const bad = names.find((n) => !COMPANY_NAME.test(n));
+  if (bad !== undefined) throw new UsageError(`--companies: ${JSON.stringify(bad)} is not a company name (letters, digits, _ and -), nor a number of companies`);
+  if (new Set(names).size !== names.length) throw new UsageError('--companies: a name is given twice');
+  return { count: names.length, names };
+}
+
+/** argv → the emulator's options and the CLI's own; any problem is a UsageError naming the option. */
+export function parseCliOptions(argv: readonly string[]): CliOptions {
   const args = yargs([...argv])
     .scriptName('qbo-emulator')
     .usage('$0 [options]\n\nServes a QuickBooks Online company on 127.0.0.1 and prints the tap settings to use (one JSON line on stdout).')
@@ -14,7 +38,9 @@ export function parseCliOptions(argv: readonly string[]): EmulatorOptions {
       seed: { type: 'number', default: 42, describe: 'same seed and options => byte-identical data' },
       days: { type: 'number', default: 90, describe: 'records were last updated in the last N days' },
       now: { type: 'string', describe: "the company's now (ISO 8601); default: the real now" },
-      'realm-id': { type: 'string', describe: 'company (realm) id' },
+      'realm-id': { type: 'string', describe: 'company (realm) id (of the first company)' },
+      companies: { type: 'string', describe: 'serve several companies whose Ids overlap: a number, or names (acme,globex); realm ids count up from --realm-id, seeds from --seed' },
+      'secrets-dir': { type: 'string', describe: 'write the credentials as secret files: DIR/client_id, DIR/client_secret, DIR/<company>/refresh_token (mode 0600)' },
       invoices: { type: 'number', describe: 'number of invoices (shorthand for --count invoices=N)' },
       count: { type: 'string', array: true, default: [] as string[], describe: 'records of a stream, e.g. --count customers=500 (repeatable)' },
       fixtures: { type: 'string', describe: 'also serve the records of <stream>[.*].json array files in this folder' },
@@ -81,5 +107,11 @@ export function parseCliOptions(argv: readonly string[]): EmulatorOptions {
     latencyMs: args.latency,
     faults,
   }).filter(([, v]) => v !== undefined);
-  return Object.fromEntries(defined) as EmulatorOptions;
+  const companies = args.companies === undefined ? undefined : parseCompanies(args.companies);
+  const emulator = Object.fromEntries(defined) as EmulatorOptions;
+  return {
+    emulator: companies ? { ...emulator, companies: Array.from({ length: companies.count }, () => ({})) } : emulator,
+    companyNames: companies?.names,
+    secretsDir: args['secrets-dir'],
+  };
 }

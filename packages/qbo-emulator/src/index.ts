@@ -1,5 +1,6 @@
 export * from './Emulator.js';
 export * from './startEmulator.js';
+export { DEFAULT_REALM_ID } from './EmulatedRealm.js';
 export * from './faults.js';
 export * from './queryLanguage.js';
 export * from './pacificTime.js';

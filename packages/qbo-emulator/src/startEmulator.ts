@@ -4,15 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, registerSecret } from 'singer-kit';
 import { handleAdmin } from './adminApi.js';
-import { CompanyStore } from './CompanyStore.js';
-import { DataApi, json, type Answer } from './DataApi.js';
+import { json, type Answer } from './DataApi.js';
+import { companySetups, EmulatedRealm } from './EmulatedRealm.js';
 import type { Emulator, EmulatorOptions, EmulatorStats, RequestLogEntry } from './Emulator.js';
 import { FaultInjector, type FaultKind, type FaultPlan, type RequestKind } from './faults.js';
-import { RequestBudget } from './RequestBudget.js';
 import * as body from './responses.js';
-import { TokenAuthority } from './TokenAuthority.js';
 
-export const DEFAULT_REALM_ID = '9341453050000000';
 export const TOKEN_PATH = '/oauth2/v1/tokens/bearer';
 /** Query-string parameters never copied into the request log. */
 const SECRET_PARAMS = /token|secret|password|code|authorization/i;
@@ -40,33 +37,15 @@ function loggedQuery(url: URL): string {
 /** Starts a QuickBooks Online emulator on 127.0.0.1; see the package README. */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const seed = options.seed ?? 42;
-  const realmId = options.realmId ?? DEFAULT_REALM_ID;
   const startedReal = Date.now();
-  // The company's clock starts at `now` and runs on in real time.
+  // The companies' clock starts at `now` and runs on in real time.
   const nowMs = options.now ? () => (options.now as Date).getTime() + (Date.now() - startedReal) : () => Date.now();
-  const nowSec = () => Math.floor(nowMs() / 1000);
-  const store = new CompanyStore({
-    seed,
-    nowSec: nowSec(),
-    days: options.days ?? 90,
-    ...(options.counts ? { counts: options.counts } : {}),
-    ...(options.fixturesDir ? { fixturesDir: options.fixturesDir } : {}),
-  });
-  const data = new DataApi(store, nowMs);
   const clientId = options.clientId ?? `emulator-client-${seed}`;
   const clientSecret = options.clientSecret ?? `emulator-secret-${seed}-0000`;
   registerSecret(clientSecret);
-  const tokens = new TokenAuthority({
-    clientId,
-    clientSecret,
-    refreshToken: options.refreshToken ?? `AB11emulator-refresh-token-seed-${seed}`,
-    accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 3600,
-    rotation: options.rotation ?? 'every-refresh',
-    ...(options.refreshTokenHardExpiresInSeconds === undefined ? {} : { refreshTokenHardExpiresInSeconds: options.refreshTokenHardExpiresInSeconds }),
-    accessTokenMaxUses: options.accessTokenMaxUses,
-    now: nowMs,
-  });
-  const budget = new RequestBudget(options.requestsPerMinute ?? 500, options.maxInFlight ?? 10);
+  const realms = companySetups(options).map((setup) => new EmulatedRealm({ ...setup, emulator: options, clientId, clientSecret, nowMs }));
+  const byRealmId = new Map(realms.map((r) => [r.realmId, r]));
+  const first = realms[0] as EmulatedRealm;
   let faults = new FaultInjector(options.faults ?? { rules: [] }, seed);
   let latencyMs = options.latencyMs ?? 0;
   const requests: RequestLogEntry[] = [];
@@ -82,24 +61,35 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (kind === 'token') {
       if (req.method !== 'POST') return json(405, '{"error":"invalid_request"}');
       await delay();
-      const result = tokens.refresh(new URLSearchParams(posted ?? ''), req.headers.authorization);
+      const form = new URLSearchParams(posted ?? '');
+      // One token endpoint for every company: the refresh token says whose chain it is.
+      const owner = realms.find((r) => r.currentRefreshToken() === form.get('refresh_token')) ?? first;
+      const result = owner.tokens.refresh(form, req.headers.authorization);
       return json(result.status, JSON.stringify(result.body));
     }
-    const authProblem = tokens.checkBearer(req.headers.authorization);
+    const realmId = DATA_PATH.exec(url.pathname)?.[1];
+    const realm = realmId === undefined ? undefined : byRealmId.get(realmId);
+    // An access token works for the company it was issued for only.
+    const bearer = req.headers.authorization;
+    const authProblem = realm ? realm.tokens.checkBearer(bearer) : realms.some((r) => r.tokens.checkBearer(bearer) === undefined) ? undefined : first.tokens.checkBearer(bearer);
     if (authProblem) return json(401, body.authenticationFault(nowMs(), authProblem), { 'www-authenticate': body.WWW_AUTHENTICATE });
-    if (budget.tryStart(nowMs())) {
+    if (!realm) {
+      await delay();
+      return realmId === undefined
+        ? json(400, body.faultBody(nowMs(), 'ValidationFault', [body.unsupportedOperation(`The emulator does not serve ${req.method} ${url.pathname}`)]))
+        : json(404, body.unknownRealmFault(nowMs(), realmId));
+    }
+    if (realm.budget.tryStart(nowMs())) {
       stats.throttled++;
       const headers: Record<string, string> = options.retryAfterSeconds === undefined ? {} : { 'retry-after': String(options.retryAfterSeconds) };
       return { status: 429, text: body.throttleBody(nowMs()), contentType: 'application/xml', headers };
     }
-    res.on('close', () => budget.finish());
+    res.on('close', () => realm.budget.finish());
     // The latency is spent in flight, so it counts against the realm's concurrency as slow QBO answers do.
     await delay();
-    const m = DATA_PATH.exec(url.pathname);
-    if (m && m[1] !== realmId) return json(404, body.unknownRealmFault(nowMs(), m[1] as string));
-    if (kind === 'query' || kind === 'count') return data.query(url.searchParams.get('query') ?? posted);
-    if (kind === 'cdc') return data.cdc(url.searchParams);
-    if (kind === 'batch') return data.batch(posted);
+    if (kind === 'query' || kind === 'count') return realm.data.query(url.searchParams.get('query') ?? posted);
+    if (kind === 'cdc') return realm.data.cdc(url.searchParams);
+    if (kind === 'batch') return realm.data.batch(posted);
     return json(400, body.faultBody(nowMs(), 'ValidationFault', [body.unsupportedOperation(`The emulator does not serve ${req.method} ${url.pathname}`)]));
   }
 
@@ -135,7 +125,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     stats.requests++;
     res.on('close', () => {
       const status = res.headersSent ? res.statusCode : 0;
-      requests.push({ method: req.method ?? '', path, query: loggedQuery(url), status, durationMs: Math.round(performance.now() - started), kind, intuitTid });
+      const realmId = DATA_PATH.exec(path)?.[1];
+      requests.push({ method: req.method ?? '', path, query: loggedQuery(url), status, durationMs: Math.round(performance.now() - started), kind, intuitTid, ...(realmId ? { realmId } : {}) });
     });
     const fault = faults.decide(kind);
     const reply = fault ? await injectFault(fault, req, res) : await answer(req, res, url, kind, posted);
@@ -158,26 +149,35 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const { port } = server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
 
+  const company = (realmId: string) => {
+    const realm = byRealmId.get(realmId);
+    if (!realm) throw new RangeError(`no company with realm id ${realmId}; the emulator serves ${[...byRealmId.keys()].join(', ')}`);
+    return realm;
+  };
   const control: Emulator = {
     baseUrl,
     tokenUrl: `${baseUrl}${TOKEN_PATH}`,
-    realmId,
+    realmId: first.realmId,
     clientId,
     clientSecret,
-    currentRefreshToken: () => tokens.currentRefreshToken(),
+    companies: realms,
+    company,
+    currentRefreshToken: () => first.currentRefreshToken(),
+    revokeTokens: () => first.revokeTokens(),
+    reconnect: () => first.reconnect(),
     setFaults: (plan: FaultPlan) => {
       faults = new FaultInjector(plan, seed);
     },
     setLatency: (ms: number) => {
       latencyMs = Math.max(0, ms);
     },
-    touchAfterPage: ({ entity, afterPage, count = 1 }) => data.touchAfterPage(entity, afterPage, count),
-    touch: (entity, id) => store.touch(entity, id, nowSec()),
-    deleteTransaction: (entity, id) => store.delete(entity, id, nowSec()),
-    truth: (stream) => [...store.truth(stream)],
-    truthIterator: (stream) => store.truth(stream),
-    expireAccessTokens: () => tokens.expireAccessTokens(),
-    setAccessTokenMaxUses: (uses) => tokens.setAccessTokenMaxUses(uses),
+    touchAfterPage: (opts) => first.touchAfterPage(opts),
+    touch: (entity, id) => first.touch(entity, id),
+    deleteTransaction: (entity, id) => first.deleteTransaction(entity, id),
+    truth: (stream) => first.truth(stream),
+    truthIterator: (stream) => first.truthIterator(stream),
+    expireAccessTokens: () => first.expireAccessTokens(),
+    setAccessTokenMaxUses: (uses) => first.setAccessTokenMaxUses(uses),
     requestLog: () => [...requests],
     stats: (): EmulatorStats => ({ requests: stats.requests, throttled: stats.throttled, faults: { ...stats.faults } }),
     close: async () => {
