@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appendMembers, appendMembersText, arrayElements, compactJson, membersText, memberText, objectMembers, pickMembers, scanObjectArray, utf8ByteString } from './rawJson.js';
+import { appendMembers, appendMembersText, arrayElements, compactJson, endOfValue, forEachMember, membersText, memberText, objectMembers, pickMembers, scanObjectArray, utf8ByteString } from './rawJson.js';
 
 const invoice =
   '{"Id":"130","Line":[{"Amount":275.0,"Qty":3.5,"Description":"Tab\\t \\"quoted\\" } ] , \\\\"}],' +
@@ -16,6 +16,20 @@ describe('rawJson', () => {
     expect(members.Empty).toBe('{}');
     expect(memberText(invoice, 'Name')).toBe('"Café 😀 שלום"');
     expect(memberText(invoice, 'missing')).toBeUndefined();
+  });
+
+  it('walks members from any offset with key and value positions, and stops when asked', () => {
+    const text = 'x= { "a" : 1.10 , "b\\"c": [1,{"d":2}], "e":"}" } tail';
+    const seen: string[] = [];
+    const end = forEachMember(text, 2, (key, keyStart, valueStart) => {
+      const valueEnd = endOfValue(text, valueStart);
+      seen.push(`${key}|${text.slice(keyStart, valueStart).replace(/\s/g, '')}|${text.slice(valueStart, valueEnd)}`);
+      return valueEnd;
+    });
+    expect(seen).toEqual(['a|"a":|1.10', 'b"c|"b\\"c":|[1,{"d":2}]', 'e|"e":|"}"']);
+    expect(text.slice(end)).toBe(' tail');
+    expect(forEachMember(text, 2, (_k, _s, valueStart) => (text[valueStart] === '[' ? -1 : endOfValue(text, valueStart)))).toBe(-1);
+    expect(forEachMember('{ }', 0, () => 0)).toBe(3);
   });
 
   it('splits arrays whatever their whitespace', () => {

@@ -58,30 +58,40 @@ export function endOfValue(text: string, i: number): number {
 }
 
 /**
- * Walks an object's members in order; `visit` gets each key and its value's bounds and returns
- * true to stop early (a member found needs no scan of the members after it).
+ * Walks the members of the JSON object at `start` (after whitespace), in order: `member` gets
+ * each key (decoded), where the member's key and its value start, and returns where the value
+ * ends (it often needs that end anyway), or -1 to stop. Returns the index just past the object,
+ * or -1 when stopped.
  */
-function walkMembers(objectText: string, visit: (key: string, valueStart: number, valueEnd: number) => boolean): void {
-  let i = skipWs(objectText, 0);
-  if (objectText.charCodeAt(i) !== 0x7b) throw new SyntaxError('not a JSON object');
-  i = skipWs(objectText, i + 1);
-  if (objectText.charCodeAt(i) === 0x7d) return;
+export function forEachMember(text: string, start: number, member: (key: string, keyStart: number, valueStart: number) => number): number {
+  let i = skipWs(text, start);
+  if (text.charCodeAt(i) !== 0x7b) throw new SyntaxError('not a JSON object');
+  i = skipWs(text, i + 1);
+  if (text.charCodeAt(i) === 0x7d) return i + 1;
   for (;;) {
-    const keyEnd = endOfString(objectText, i);
+    const keyStart = i;
+    const keyEnd = endOfString(text, i);
     // Most keys have no escapes: slicing is much cheaper than JSON.parse, and gives the same key.
-    const rawKey = objectText.slice(i + 1, keyEnd - 1);
-    const key = rawKey.includes('\\') ? (JSON.parse(objectText.slice(i, keyEnd)) as string) : rawKey;
-    i = skipWs(objectText, keyEnd);
-    if (objectText.charCodeAt(i) !== 0x3a) throw new SyntaxError('expected ":" in JSON object');
-    const valueStart = skipWs(objectText, i + 1);
-    const valueEnd = endOfValue(objectText, valueStart);
-    if (visit(key, valueStart, valueEnd)) return;
-    i = skipWs(objectText, valueEnd);
-    const sep = objectText.charCodeAt(i);
-    if (sep === 0x7d) return;
+    const rawKey = text.slice(i + 1, keyEnd - 1);
+    const key = rawKey.includes('\\') ? (JSON.parse(text.slice(i, keyEnd)) as string) : rawKey;
+    i = skipWs(text, keyEnd);
+    if (text.charCodeAt(i) !== 0x3a) throw new SyntaxError('expected ":" in JSON object');
+    const valueEnd = member(key, keyStart, skipWs(text, i + 1));
+    if (valueEnd < 0) return -1;
+    i = skipWs(text, valueEnd);
+    const sep = text.charCodeAt(i);
+    if (sep === 0x7d) return i + 1;
     if (sep !== 0x2c) throw new SyntaxError('expected "," or "}" in JSON object');
-    i = skipWs(objectText, i + 1);
+    i = skipWs(text, i + 1);
   }
+}
+
+/** forEachMember with each value's bounds; `visit` returns true to stop early (a member found needs no scan of the members after it). */
+function walkMembers(objectText: string, visit: (key: string, valueStart: number, valueEnd: number) => boolean): void {
+  forEachMember(objectText, 0, (key, _keyStart, valueStart) => {
+    const valueEnd = endOfValue(objectText, valueStart);
+    return visit(key, valueStart, valueEnd) ? -1 : valueEnd;
+  });
 }
 
 /** The members of a JSON object as [key, raw value text] pairs, in order. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import pg from 'pg';
 
 /** PostgreSQL silently truncates identifiers longer than this many bytes (NAMEDATALEN - 1). */
 export const MAX_IDENTIFIER_BYTES = 63;
@@ -6,9 +7,8 @@ export const MAX_IDENTIFIER_BYTES = 63;
 /** Tables the target keeps for itself in the same schema; no stream may use these names. */
 export const RESERVED_TABLES = ['_load_runs', '_load_stats'] as const;
 
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
+/** An identifier in double quotes (pg's own escaping), so any stream or schema name is safe. */
+export const quoteIdent: (name: string) => string = pg.escapeIdentifier;
 
 /** `"schema"."table"` */
 export function qualified(schema: string, table: string): string {

@@ -1,4 +1,4 @@
-import type { Row } from './Row.js';
+import type { Row } from '../rows/Row.js';
 
 /** Counts of one load-statistics group (stream × tap run id × extract window start). */
 export interface GroupKey {
@@ -23,14 +23,9 @@ export function supersedes(next: Row, held: Row): boolean {
  * buffering, so the upsert never meets an id twice), with row and byte counts for the flush policy.
  */
 export class StreamBuffer {
-  readonly stream: string;
   readonly #rows = new Map<string, Row>();
   readonly #groups = new Map<string, ReceivedCounts>();
   #bytes = 0;
-
-  constructor(stream: string) {
-    this.stream = stream;
-  }
 
   get rows(): number {
     return this.#rows.size;

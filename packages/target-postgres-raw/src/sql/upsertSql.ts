@@ -1,5 +1,5 @@
 import { STAGE_TABLE } from './ddl.js';
-import { ROW_COLUMNS } from './Row.js';
+import { ROW_COLUMNS } from '../rows/Row.js';
 import { qualified, quoteIdent } from './tableName.js';
 
 const DATA_COLUMNS = ROW_COLUMNS.filter((c) => c !== 'run_id');

@@ -8,11 +8,13 @@ export interface Instant {
 }
 
 /**
- * An ISO 8601 date-time as an instant, or undefined when it is not a real one. Unlike `Date`,
+ * An ISO 8601 date-time found in a record (`_sdc_*` metadata, MetaData.LastUpdatedTime) as an
+ * instant, or undefined when it is not a real one. (Instants people type in settings and flags
+ * are singer-kit's parseInstant: it requires an offset and throws a UsageError.) Unlike `Date`,
  * this refuses `2024-02-30` instead of rolling it to March, and year 0. A value without an
  * offset is read as UTC (the session also runs in UTC).
  */
-export function parseInstant(value: string): Instant | undefined {
+export function parseRecordInstant(value: string): Instant | undefined {
   // Window bounds and extraction times repeat on every record of a page.
   if (recent.has(value)) return recent.get(value);
   if (recent.size >= 1024) recent.clear();

@@ -1,4 +1,4 @@
-import type { Row } from './Row.js';
+import type { Row } from '../rows/Row.js';
 
 const SPECIAL = /[\\\n\r\t\u0000]/;
 const SPECIAL_ALL = /[\\\n\r\t\u0000]/g;

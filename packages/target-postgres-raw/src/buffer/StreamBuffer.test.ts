@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Row } from './Row.js';
+import type { Row } from '../rows/Row.js';
 import { StreamBuffer } from './StreamBuffer.js';
 
 const row = (id: string, v: string, lastUpdatedMs?: number, runId: string | null = null): Row => ({
@@ -20,7 +20,7 @@ const row = (id: string, v: string, lastUpdatedMs?: number, runId: string | null
 
 describe('StreamBuffer', () => {
   it('keeps one row per id: the newer wins, on equal or unknown time the later one', () => {
-    const buffer = new StreamBuffer('s');
+    const buffer = new StreamBuffer();
     buffer.add(row('1', 'new', 200));
     buffer.add(row('1', 'old', 100));
     buffer.add(row('2', 'first'));
@@ -36,7 +36,7 @@ describe('StreamBuffer', () => {
   });
 
   it('counts payload bytes of what it holds', () => {
-    const buffer = new StreamBuffer('s');
+    const buffer = new StreamBuffer();
     buffer.add(row('1', 'aa'));
     buffer.add(row('1', 'aaaa'));
     expect(buffer.bytes).toBe('{"v":"aaaa"}'.length);

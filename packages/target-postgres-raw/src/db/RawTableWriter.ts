@@ -4,41 +4,15 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { RunError, type Logger } from 'singer-kit';
 import { copyLine } from './copyText.js';
-import { CREATE_STAGE_SQL, STAGE_TABLE, createLoadTablesSql, createSchemaSql, createStreamTableSql } from './ddl.js';
+import { CREATE_STAGE_SQL, STAGE_TABLE, createLoadTablesSql, createSchemaSql, createStreamTableSql } from '../sql/ddl.js';
 import { toDatabaseError } from './pgErrors.js';
-import type { Row } from './Row.js';
-import type { ConnectionSettings } from './settings.js';
-import type { ReceivedCounts } from './StreamBuffer.js';
-import { qualified, quoteIdent } from './tableName.js';
-import { COPY_STAGE_SQL, upsertSql } from './upsertSql.js';
-
-export interface StreamBatch {
-  readonly stream: string;
-  readonly table: string;
-  readonly rows: readonly Row[];
-  readonly groups: readonly ReceivedCounts[];
-}
-
-export interface LoadCounts {
-  received: number;
-  inserted: number;
-  updated: number;
-  unchanged: number;
-  skipped_older: number;
-  deduplicated: number;
-  rejected: number;
-}
-
-export const LOAD_COUNT_NAMES = ['received', 'inserted', 'updated', 'unchanged', 'skipped_older', 'deduplicated', 'rejected'] as const;
-
-export function emptyCounts(): LoadCounts {
-  return { received: 0, inserted: 0, updated: 0, unchanged: 0, skipped_older: 0, deduplicated: 0, rejected: 0 };
-}
-
-export function addCounts(into: LoadCounts, more: Partial<Record<keyof LoadCounts, unknown>>): LoadCounts {
-  for (const name of LOAD_COUNT_NAMES) into[name] += Number(more[name] ?? 0);
-  return into;
-}
+import type { Row } from '../rows/Row.js';
+import type { ConnectionSettings } from '../settings.js';
+import type { StreamBatch } from '../buffer/Buffers.js';
+import { clientConfig } from './clientConfig.js';
+import { addCounts, emptyCounts, type LoadCounts } from './loadCounts.js';
+import { qualified, quoteIdent } from '../sql/tableName.js';
+import { COPY_STAGE_SQL, upsertSql } from '../sql/upsertSql.js';
 
 const COPY_CHUNK_BYTES = 512 * 1024;
 
@@ -55,14 +29,6 @@ function* copyChunks(rows: readonly Row[]): Generator<string> {
   if (chunk) yield chunk;
 }
 
-/** node-postgres settings for the target's connection settings (also the runner's, which reads the same settings). */
-export function clientConfig(c: ConnectionSettings, applicationName = 'target-postgres-raw'): pg.ClientConfig {
-  const ssl = c.sslmode === 'disable' ? false : c.sslmode === 'require' ? { rejectUnauthorized: false } : true;
-  const common = { application_name: applicationName, keepAlive: true, ssl };
-  if (c.connectionString) return { ...common, connectionString: c.connectionString.reveal() };
-  return { ...common, host: c.host, port: c.port, user: c.user, database: c.database, ...(c.password ? { password: c.password.reveal() } : {}) };
-}
-
 /**
  * The target's one database connection. Every call must be awaited before the next (runTarget
  * serialises them), because statements on one connection share its transaction.
@@ -73,19 +39,26 @@ export class RawTableWriter {
   readonly #loadRunId: string;
   readonly #logger: Logger;
   #commits = 0;
+  #connectionLost = false;
 
   private constructor(client: pg.Client, schema: string, loadRunId: string, logger: Logger) {
     this.#client = client;
     this.#schema = schema;
     this.#loadRunId = loadRunId;
     this.#logger = logger;
+    // A connection dropped while idle is reported by the next statement; the listener keeps it
+    // from crashing the process, and tells errors without SQLSTATE apart (pgErrorKind).
+    client.on('error', (error) => {
+      this.#connectionLost = true;
+      logger.debug(`database connection error: ${error.message}`);
+    });
+    client.on('end', () => (this.#connectionLost = true));
   }
 
   /** Connects, sets the session up, and records the start of this load run. */
   static async open(connection: ConnectionSettings, schema: string, loadRunId: string, logger: Logger): Promise<RawTableWriter> {
     const client = new pg.Client(clientConfig(connection));
-    // A connection dropped while idle is reported by the next statement; this only keeps it from crashing the process.
-    client.on('error', (error) => logger.debug(`database connection error: ${error.message}`));
+    const writer = new RawTableWriter(client, schema, loadRunId, logger);
     const where = `${connection.host}:${connection.port}/${connection.database} as ${connection.user}`;
     try {
       await client.connect();
@@ -93,7 +66,6 @@ export class RawTableWriter {
       const e = error as { message?: string; code?: string };
       throw new RunError(`cannot connect to PostgreSQL at ${where}: ${e.message ?? String(error)}${e.code ? ` [${e.code}]` : ''}`, { cause: error });
     }
-    const writer = new RawTableWriter(client, schema, loadRunId, logger);
     await writer.#run('preparing the session', async () => {
       // Durable commits whatever the server default: a state is printed only after its commit.
       // A batch (10,000 records ≈ 25 MB staged) is staged and sorted in memory rather than in temp
@@ -155,7 +127,7 @@ export class RawTableWriter {
       await this.#client.query('COMMIT');
     } catch (error) {
       await this.#client.query('ROLLBACK').catch(() => undefined);
-      throw toDatabaseError(error, current);
+      throw toDatabaseError(error, current, this.#connectionLost);
     }
     this.#commits = commitNumber;
     return result;
@@ -193,7 +165,7 @@ export class RawTableWriter {
     try {
       await fn();
     } catch (error) {
-      throw toDatabaseError(error, what);
+      throw toDatabaseError(error, what, this.#connectionLost);
     }
   }
 }

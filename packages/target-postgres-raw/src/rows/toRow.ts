@@ -1,5 +1,5 @@
-import { endOfValue, MessageError, type JsonObject } from 'singer-kit';
-import { parseInstant } from './parseInstant.js';
+import { endOfValue, forEachMember, MessageError, type JsonObject } from 'singer-kit';
+import { parseRecordInstant } from './recordInstant.js';
 import { recordId } from './recordId.js';
 import type { Row } from './Row.js';
 import { sanitizeJsonText } from './sanitizeJsonText.js';
@@ -13,30 +13,6 @@ export interface RowResult {
   readonly row: Row;
   /** `\u0000` / lone-surrogate escapes replaced by U+FFFD in payload and request payload. */
   readonly replaced: number;
-}
-
-function skipWs(text: string, i: number): number {
-  for (let c = text.charCodeAt(i); c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d; c = text.charCodeAt(++i));
-  return i;
-}
-
-/**
- * Walks the members of the JSON object starting at `start`; `member` gets each key (decoded) and
- * where its key and value start, and returns where the value ends. Returns the index past `}`.
- * The text is valid JSON (it was parsed already), so only strings and nesting are tracked.
- */
-function forEachMember(text: string, start: number, member: (key: string, keyStart: number, valueStart: number) => number): number {
-  let i = skipWs(text, skipWs(text, start) + 1);
-  while (text.charCodeAt(i) === 0x22) {
-    const keyEnd = endOfValue(text, i);
-    const rawKey = text.slice(i + 1, keyEnd - 1);
-    const key = rawKey.includes('\\') ? (JSON.parse(text.slice(i, keyEnd)) as string) : rawKey;
-    const valueEnd = member(key, i, skipWs(text, skipWs(text, keyEnd) + 1));
-    i = skipWs(text, valueEnd);
-    if (text.charCodeAt(i) === 0x7d) return i + 1;
-    i = skipWs(text, i + 1);
-  }
-  return i + 1; // an empty object
 }
 
 export interface SplitRecord {
@@ -70,7 +46,7 @@ export function cutRecord(lineText: string, hasReserved: boolean): { readonly re
     split = hasReserved ? splitReserved(lineText, valueStart) : undefined;
     const end = split?.end ?? endOfValue(lineText, valueStart);
     recordText = lineText.slice(valueStart, end);
-    return end;
+    return -1; // the members after it are not needed
   });
   return { recordText, split };
 }
@@ -112,7 +88,7 @@ export function toRow(record: JsonObject, lineText: string, line: number, stream
   const instant = (field: string): string | null => {
     const value = record[field];
     if (value === undefined || value === null) return null;
-    const parsed = typeof value === 'string' ? parseInstant(value) : undefined;
+    const parsed = typeof value === 'string' ? parseRecordInstant(value) : undefined;
     if (!parsed) throw recordError(line, stream, id, `${field} is not an ISO 8601 date-time: ${JSON.stringify(value)}`);
     return parsed.text;
   };
@@ -131,7 +107,7 @@ export function toRow(record: JsonObject, lineText: string, line: number, stream
   const meta = record.MetaData;
   const updatedText = meta && typeof meta === 'object' ? (meta as JsonObject).LastUpdatedTime : undefined;
   // The entity's own timestamp is data, not metadata: an odd one only disables the newer-wins check.
-  const updated = typeof updatedText === 'string' ? parseInstant(updatedText) : undefined;
+  const updated = typeof updatedText === 'string' ? parseRecordInstant(updatedText) : undefined;
 
   return {
     row: {
