@@ -1,7 +1,9 @@
 import pg from 'pg';
-import { escapeLiteral } from 'pg';
+import { escapeIdentifier, escapeLiteral } from 'pg';
 import { clientConfig, type ConnectionSettings } from 'target-postgres-raw';
 import { evidenceRowsSql, evidenceTotalsSql, evidenceViewSql, runsSinceSql } from './evidenceSql.js';
+import type { RunRecord } from './runs/RunRecord.js';
+import { createPipelineRunsSql, loadRunsOfSql, pipelineRunParams, upsertPipelineRunSql } from './runs/pipelineRunsSql.js';
 
 /** Per stream totals of some tap runs, from the evidence view. */
 export interface EvidenceTotals {
@@ -41,14 +43,33 @@ export class Warehouse {
     return new Warehouse(client, schema);
   }
 
+  async #tablesExist(names: readonly string[]): Promise<boolean> {
+    const tables = await this.#client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = ${escapeLiteral(this.#schema)} AND table_name = ANY($1)`,
+      [names],
+    );
+    return tables.rows[0]?.n === names.length;
+  }
+
   /** Creates or refreshes `<schema>.evidence` when both tables it joins exist; says whether it did. */
   async ensureEvidenceView(): Promise<boolean> {
-    const tables = await this.#client.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = ${escapeLiteral(this.#schema)} AND table_name IN ('_volumetry', '_load_stats')`,
-    );
-    if (tables.rows[0]?.n !== 2) return false;
+    if (!(await this.#tablesExist(['_volumetry', '_load_stats']))) return false;
     await this.#client.query(evidenceViewSql(this.#schema));
     return true;
+  }
+
+  /** Writes (or rewrites) a runner run's row in `<schema>._pipeline_runs`, with the target runs that loaded its records. */
+  async recordRun(run: RunRecord): Promise<void> {
+    const create = createPipelineRunsSql(this.#schema);
+    // Only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when it exists.
+    const schema = await this.#client.query<{ oid: string | null }>('SELECT to_regnamespace($1)::oid AS oid', [escapeIdentifier(this.#schema)]);
+    if (schema.rows[0]?.oid === null) await this.#client.query(create.schema);
+    await this.#client.query(create.table);
+    const loadRunIds =
+      run.tapRunIds.length > 0 && (await this.#tablesExist(['_load_stats']))
+        ? (await this.#client.query<{ load_run_id: string }>(loadRunsOfSql(this.#schema), [run.tapRunIds])).rows.map((r) => r.load_run_id)
+        : [];
+    await this.#client.query(upsertPipelineRunSql(this.#schema), pipelineRunParams(run, loadRunIds));
   }
 
   /** Tap runs that wrote evidence for these streams since an instant. */

@@ -6,7 +6,7 @@ import { createLogger, runCli, UsageError } from 'singer-kit';
 import type { BackfillRequest } from './BackfillRequest.js';
 import { formatProgress } from './formatProgress.js';
 import { formatSummary } from './formatSummary.js';
-import { runBackfill, type BackfillHooks } from './runBackfill.js';
+import { runBackfill, type BackfillHooks, type RunContext } from './runBackfill.js';
 import type { StreamProgress } from './streamProgress.js';
 import { addTrigger } from './triggers/addTrigger.js';
 import { formatTriggers } from './triggers/formatTriggers.js';
@@ -121,8 +121,8 @@ runCli('qbo-pipeline', async () => {
       async (argv) => {
         const store = triggerStore(argv['state-dir']);
         const signal = stopSignal();
-        const run = async (request: BackfillRequest) => {
-          const result = await runBackfill(request, { signal });
+        const run = async (request: BackfillRequest, context: RunContext) => {
+          const result = await runBackfill(request, { signal, run: context });
           process.stdout.write(formatSummary(result) + '\n');
           return result;
         };

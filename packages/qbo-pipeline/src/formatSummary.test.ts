@@ -9,6 +9,9 @@ const at = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' });
 const base: BackfillResult = {
   ok: true,
   exitCode: 0,
+  runId: 'run-20250101T000000Z-abcdef',
+  logFile: 'state/runs/run-20250101T000000Z-abcdef.log',
+  stopped: false,
   job: 'qb_invoices_backfill',
   stateFile: 'state/qb_invoices_backfill.json',
   backupFile: undefined,
@@ -16,12 +19,15 @@ const base: BackfillResult = {
   end: '2025-01-03T00:00:00Z',
   durationMs: 2500,
   progress: [{ stream: 'invoices', doneUntil: at('2025-01-03T00:00:00Z'), daysDone: 2, totalDays: 2, complete: true }],
+  wallMs: { invoices: 2100 },
   runIds: ['r1'],
   totals: [{ stream: 'invoices', windows: 2, qboCount: 10, extracted: 10, loaded: 10, inserted: 7, updated: 1, unchanged: 2, pages: 2, durationMs: 800, emptyWindows: 0, extractedEqualsLoaded: true }],
   evidence: { query: "SELECT * FROM raw.evidence WHERE run_id IN ('r1') ORDER BY stream, window_start_utc;" },
   failure: undefined,
-  resumeCommand: 'node packages/qbo-pipeline/dist/cli.js backfill --job qb_invoices_backfill --streams invoices --start 2025-01-01T00:00:00Z --end 2025-01-03T00:00:00Z',
+  resumeCommand: undefined,
+  fix: undefined,
 };
+const resume = 'node packages/qbo-pipeline/dist/cli.js backfill --job qb_invoices_backfill --streams invoices --start 2025-01-01T00:00:00Z --end 2025-01-03T00:00:00Z';
 
 describe('formatTable', () => {
   it('pads columns and right-aligns numbers', () => {
@@ -35,26 +41,47 @@ describe('formatTable', () => {
 });
 
 describe('formatSummary', () => {
-  it('shows per stream days, counts, pages and duration, and where the evidence is', () => {
+  it('shows per stream days, counts, pages and wall time (never longer than the run), and where the evidence is', () => {
     const text = formatSummary(base);
-    expect(text).toMatch(/^backfill qb_invoices_backfill: done in 2.5 s/);
-    expect(text).toMatch(/invoices \| 2\/2\s+\|\s+2 \|\s+10 \|\s+10 \|\s+10 \|\s+7 \|\s+1 \|\s+2 \|\s+2 \| 800 ms/);
+    expect(text).toMatch(/^backfill qb_invoices_backfill: done in 2.5 s \(run run-20250101T000000Z-abcdef\)/);
+    expect(text).toMatch(/\| pages \| wall time\n/);
+    expect(text).toMatch(/invoices \| 2\/2\s+\|\s+2 \|\s+10 \|\s+10 \|\s+10 \|\s+7 \|\s+1 \|\s+2 \|\s+2 \| 2.1 s/);
     expect(text).toContain("evidence: SELECT * FROM raw.evidence WHERE run_id IN ('r1')");
     expect(text).not.toContain('resume with');
   });
 
-  it('on failure names the window, the reason and the one command that resumes', () => {
-    const text = formatSummary({
-      ...base,
-      ok: false,
-      exitCode: 1,
-      progress: [{ stream: 'invoices', doneUntil: at('2025-01-02T00:00:00Z'), daysDone: 1, totalDays: 2, complete: false }],
-      failure: { reason: 'target-postgres-raw: database connection lost', windows: [{ stream: 'invoices', start: '2025-01-02T00:00:00Z', end: '2025-01-03T00:00:00Z' }] },
-    });
+  const failed: BackfillResult = {
+    ...base,
+    ok: false,
+    exitCode: 1,
+    progress: [{ stream: 'invoices', doneUntil: at('2025-01-02T00:00:00Z'), daysDone: 1, totalDays: 2, complete: false }],
+    failure: { reason: 'target-postgres-raw: database connection lost', windows: [{ stream: 'invoices', start: '2025-01-02T00:00:00Z', end: '2025-01-03T00:00:00Z' }] },
+    resumeCommand: resume,
+  };
+
+  it('on a run-time failure (exit 1) names the window, the reason, the one command that resumes, and the log', () => {
+    const text = formatSummary(failed);
     expect(text).toMatch(/FAILED after 2.5 s/);
     expect(text).toContain('FAILED: target-postgres-raw: database connection lost');
     expect(text).toContain('invoices: window [2025-01-02T00:00:00Z, 2025-01-03T00:00:00Z) not committed');
-    expect(text).toContain(`resume with:\n  ${base.resumeCommand}`);
+    expect(text).toContain(`resume with:\n  ${resume}`);
+    expect(text).toContain('log: state/runs/run-20250101T000000Z-abcdef.log');
+    expect(text).not.toContain('fix this first');
+  });
+
+  it('on a configuration failure (exit 2) says what to fix and offers no resume command', () => {
+    const fix = 'tap-quickbooks: QuickBooks rejected the refresh token (invalid_grant)';
+    const text = formatSummary({ ...failed, exitCode: 2, failure: { ...failed.failure!, reason: fix }, resumeCommand: undefined, fix });
+    expect(text).toContain(`fix this first (exit 2; running again unchanged fails the same way): ${fix}`);
+    expect(text).not.toContain('resume with');
+    expect(text).not.toContain('--job');
+  });
+
+  it('a stopped run says stopped, not failed, and how to resume', () => {
+    const text = formatSummary({ ...failed, stopped: true, failure: { ...failed.failure!, reason: 'tap-quickbooks was killed by SIGTERM' } });
+    expect(text).toMatch(/^backfill qb_invoices_backfill: stopped after 2.5 s/);
+    expect(text).toContain('STOPPED: tap-quickbooks was killed by SIGTERM');
+    expect(text).toContain('resume with:');
   });
 
   it('warns when extracted and loaded disagree', () => {

@@ -20,3 +20,6 @@ export * from './triggers/TriggerStore.js';
 export * from './triggers/addTrigger.js';
 export * from './triggers/runDueTriggers.js';
 export * from './triggers/formatTriggers.js';
+export * from './runs/RunRecord.js';
+export * from './runs/RunJournal.js';
+export * from './runs/pipelineRunsSql.js';

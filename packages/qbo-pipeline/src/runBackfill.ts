@@ -1,11 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { mkdir } from 'node:fs/promises';
 import { Duration } from 'luxon';
 import { lock } from 'proper-lockfile';
 import { discoverCatalog } from 'qbo-catalog';
-import { createLogger, loadSettings, RunError, EXIT, type Logger } from 'singer-kit';
-import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS } from 'target-postgres-raw';
+import { CliError, createLogger, loadSettings, RunError, EXIT, teeLogger, type Logger } from 'singer-kit';
+import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS, type ConnectionSettings } from 'target-postgres-raw';
 import { resolveBackfill, resumeCommand, type BackfillRequest, type ResolvedBackfill } from './BackfillRequest.js';
 import { childEnv, writeChildConfigs } from './childConfigs.js';
 import { evidenceQueryText } from './evidenceSql.js';
@@ -16,6 +17,8 @@ import { backupStateFile, readStateFile, type StateValue } from './stateFile.js'
 import { StateRecorder } from './StateRecorder.js';
 import { nextWindow, streamProgress, type StreamProgress } from './streamProgress.js';
 import { Warehouse, type EvidenceTotals } from './Warehouse.js';
+import { RunJournal, type RunEnd, type RunHandle } from './runs/RunJournal.js';
+import { shellExit, type RunKind, type RunStreamProgress } from './runs/RunRecord.js';
 
 const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
 /** The built CLIs of the sibling packages (same depth from src/ and dist/). */
@@ -23,7 +26,21 @@ export const DEFAULT_TAP_CLI = here('../../tap-quickbooks/dist/cli.js');
 export const DEFAULT_TARGET_CLI = here('../../target-postgres-raw/dist/cli.js');
 export const RUNNER_CLI = here('../dist/cli.js');
 
+/** Who started a run and why, as the runs journal records it. */
+export interface RunContext {
+  /** Default `backfill`. */
+  readonly kind?: RunKind;
+  readonly company?: string;
+  readonly triggerId?: string;
+  readonly scheduleId?: string;
+  /** 1 unless the run takes over from a runner that died. */
+  readonly attempt?: number;
+}
+
 export interface BackfillHooks {
+  readonly run?: RunContext;
+  /** Finished runs the journal keeps per job (default DEFAULT_RUNS_KEPT_PER_JOB). */
+  readonly keepRunsPerJob?: number;
   readonly tapCli?: string;
   readonly targetCli?: string;
   readonly env?: NodeJS.ProcessEnv;
@@ -48,6 +65,10 @@ export interface FailedWindow {
 export interface BackfillResult {
   readonly ok: boolean;
   readonly exitCode: number;
+  /** The run's id in the runs journal (`<state-dir>/runs/<runId>.json` and `.log`). */
+  readonly runId: string;
+  readonly logFile: string;
+  readonly stopped: boolean;
   readonly job: string;
   readonly stateFile: string;
   readonly backupFile: string | undefined;
@@ -55,13 +76,18 @@ export interface BackfillResult {
   readonly end: string;
   readonly durationMs: number;
   readonly progress: readonly StreamProgress[];
+  /** Per stream, wall time from the run's start to its last commit in this run (absent when it committed nothing). */
+  readonly wallMs: Readonly<Record<string, number>>;
   /** Tap runs of this invocation, and per stream what they did (from the evidence view). */
   readonly runIds: readonly string[];
   readonly totals: readonly EvidenceTotals[];
   readonly evidence: { readonly query: string } | { readonly unavailable: string };
   /** Present when the run did not finish: why, and the window each unfinished stream stopped at. */
   readonly failure: { readonly reason: string; readonly windows: readonly FailedWindow[] } | undefined;
-  readonly resumeCommand: string;
+  /** The command that resumes the job: only when running again can work (exit 1). */
+  readonly resumeCommand: string | undefined;
+  /** What the user must fix before running again (exit 2): the refusing program's own words. */
+  readonly fix: string | undefined;
 }
 
 function describeExit(name: string, outcome: PipelineOutcome[PipelineRole]): string {
@@ -76,55 +102,124 @@ function describeExit(name: string, outcome: PipelineOutcome[PipelineRole]): str
  * target a cut line).
  */
 export function failureReason(outcome: PipelineOutcome): string | undefined {
-  const names: Record<PipelineRole, string> = { tap: 'tap-quickbooks', target: 'target-postgres-raw' };
+  const names = ROLE_NAMES;
   const failed = PIPELINE_ROLES.filter((role) => outcome[role].code !== 0 && !outcome[role].stoppedByRunner).sort((a, b) => outcome[a].exitOrder - outcome[b].exitOrder);
   return failed.length === 0 ? undefined : failed.map((role) => describeExit(names[role], outcome[role])).join('; then ');
 }
+
+const ROLE_NAMES: Record<PipelineRole, string> = { tap: 'tap-quickbooks', target: 'target-postgres-raw' };
 
 function exitCodeOf(outcome: PipelineOutcome): number {
   return outcome.tap.code === EXIT.usage || outcome.target.code === EXIT.usage ? EXIT.usage : EXIT.runFailed;
 }
 
+/** For exit 2: the words of the process that refused, which say what to fix. */
+function fixOf(outcome: PipelineOutcome): string | undefined {
+  const role = PIPELINE_ROLES.find((r) => outcome[r].code === EXIT.usage);
+  return role === undefined ? undefined : describeExit(ROLE_NAMES[role], outcome[role]);
+}
+
+const exitOf = (p: PipelineOutcome[PipelineRole]) => shellExit(p.code, p.signal, constants.signals);
+
 /**
  * One backfill: `tap-quickbooks | target-postgres-raw` over `[start, end)` resuming from the
- * job's state file, which receives each committed state as it arrives. Never throws for a
- * failed run (the result says what failed and how to resume); throws CliError for bad usage.
+ * job's state file, which receives each committed state as it arrives. The run is recorded in
+ * the runs journal (`<state-dir>/runs/`) and in `<schema>._pipeline_runs`. Never throws for a
+ * failed run (the result says what failed and how to go on); throws CliError for bad usage,
+ * after recording it in the journal.
  */
 export async function runBackfill(request: BackfillRequest, hooks: BackfillHooks = {}): Promise<BackfillResult> {
   const cwd = hooks.cwd ?? process.cwd();
   const job = resolveBackfill(request, cwd);
   const env = hooks.env ?? process.env;
   const now = hooks.now ?? (() => new Date());
-  const logger = hooks.logger ?? createLogger('qbo-pipeline');
+  const baseLogger = hooks.logger ?? createLogger('qbo-pipeline');
   await mkdir(job.stateDir, { recursive: true });
-  let release: () => Promise<void>;
+  const command = resumeCommand(job, RUNNER_CLI, cwd);
+  let journalWarned = false;
+  const journal = RunJournal.of(job.stateDir, {
+    now,
+    ...(hooks.keepRunsPerJob !== undefined ? { keepPerJob: hooks.keepRunsPerJob } : {}),
+    onError: (error) => {
+      if (!journalWarned) baseLogger.warn(`runs journal ${RunJournal.of(job.stateDir).dir}: ${error.message}; the run goes on without it`);
+      journalWarned = true;
+    },
+  });
+  const context = hooks.run ?? {};
+  const run = await journal.start({
+    kind: context.kind ?? 'backfill',
+    job: job.job,
+    ...(context.company !== undefined ? { company: context.company } : {}),
+    streams: job.streams,
+    range: { start: formatInstant(job.start), end: formatInstant(job.end) },
+    ...(context.triggerId !== undefined ? { triggerId: context.triggerId } : {}),
+    ...(context.scheduleId !== undefined ? { scheduleId: context.scheduleId } : {}),
+    ...(context.attempt !== undefined ? { attempt: context.attempt } : {}),
+    stateFile: job.stateFile,
+    progress: runProgress(streamProgress(undefined, job.streams, job.start, job.end), {}),
+  });
+  const logger = teeLogger(baseLogger, createLogger('qbo-pipeline', { sink: (line) => run.log(line) }));
+  const forward = hooks.onChildLog ?? ((role: PipelineRole, line: string) => process.stderr.write(`[${role}] ${line}\n`));
+  const onChildLog = (role: PipelineRole, line: string) => {
+    run.log(`[${role}] ${line}`);
+    forward(role, line);
+  };
   try {
-    release = await lock(job.stateFile, {
-      realpath: false,
-      lockfilePath: job.stateFile.replace(/\.json$/, '.lock'),
-      stale: 30_000,
-      onCompromised: (error) => logger.warn(`lock of job ${job.job} lost: ${error.message}`),
-    });
+    let release: () => Promise<void>;
+    try {
+      release = await lock(job.stateFile, {
+        realpath: false,
+        lockfilePath: job.stateFile.replace(/\.json$/, '.lock'),
+        stale: 30_000,
+        onCompromised: (error) => logger.warn(`lock of job ${job.job} lost: ${error.message}`),
+      });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ELOCKED') throw new RunError(`job ${job.job} is already running: its state file ${job.stateFile} is locked by another runner (a lock left by a killed runner expires after 30 s)`);
+      throw error;
+    }
+    try {
+      return await runLocked(job, { ...hooks, env, now, logger, cwd, onChildLog }, run, command);
+    } finally {
+      await release();
+    }
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') throw new RunError(`job ${job.job} is already running: its state file ${job.stateFile} is locked by another runner (a lock left by a killed runner expires after 30 s)`);
+    // Refused before or outside the pipeline (bad settings, damaged state file, a lock held):
+    // the journal says so too, then the caller prints the one line.
+    const code = error instanceof CliError ? error.exitCode : EXIT.runFailed;
+    const message = error instanceof Error ? error.message : String(error);
+    run.log(`FATAL qbo-pipeline: ${message}`);
+    await run.finish({ status: 'failed', exitCode: code, reason: message, ...(code === EXIT.usage ? { fix: message } : { resumeCommand: command }) });
     throw error;
   }
-  try {
-    return await runLocked(job, { ...hooks, env, now, logger, cwd });
-  } finally {
-    await release();
-  }
+}
+
+/** The journal's view of progress: instants as text, plus each stream's wall time so far. */
+function runProgress(progress: readonly StreamProgress[], wallMs: Readonly<Record<string, number>>): RunStreamProgress[] {
+  return progress.map((p) => ({
+    stream: p.stream,
+    doneUntil: formatInstant(p.doneUntil),
+    daysDone: p.daysDone,
+    totalDays: p.totalDays,
+    complete: p.complete,
+    ...(wallMs[p.stream] !== undefined ? { wallMs: wallMs[p.stream] } : {}),
+  }));
 }
 
 async function runLocked(
   job: ResolvedBackfill,
-  hooks: BackfillHooks & Required<Pick<BackfillHooks, 'env' | 'now' | 'logger' | 'cwd'>>,
+  hooks: BackfillHooks & Required<Pick<BackfillHooks, 'env' | 'now' | 'logger' | 'cwd' | 'onChildLog'>>,
+  run: RunHandle,
+  command: string,
 ): Promise<BackfillResult> {
   const { env, now, logger } = hooks;
   const startedAt = now();
   const backupFile = job.fresh ? await backupStateFile(job.stateFile, startedAt) : undefined;
   const initial = job.fresh ? undefined : await readStateFile(job.stateFile);
   const progressOf = (state: StateValue | undefined) => streamProgress(state, job.streams, job.start, job.end);
+  // Wall time from the run's start to each stream's last commit: what a person waited for it.
+  const wallMs: Record<string, number> = {};
+  let previous = progressOf(initial);
+  await run.update({ progress: runProgress(previous, wallMs) });
   const children = childEnv(env);
   const configs = await writeChildConfigs({
     tapConfig: job.tapConfig,
@@ -140,10 +235,21 @@ async function runLocked(
     const tapCli = hooks.tapCli ?? DEFAULT_TAP_CLI;
     const catalog = await configs.write('catalog.json', selectCatalog(discoverCatalog(), job.streams));
     const stateArgs = initial ? ['--state', await configs.write('state.json', initial)] : [];
+    // The run is in the warehouse from its start: a runner killed mid-run leaves a row saying `running`.
+    await recordInWarehouse(target.connection, target.schema, run, logger);
 
     let running: Readonly<Record<PipelineRole, ChildProcess>> | undefined;
-    const recorder = new StateRecorder(job.stateFile, initial, logger, (state) => hooks.onProgress?.(progressOf(state)));
-    hooks.onProgress?.(progressOf(initial));
+    const recorder = new StateRecorder(job.stateFile, initial, logger, (state) => {
+      const progress = progressOf(state);
+      const at = now().getTime() - startedAt.getTime();
+      for (const p of progress) {
+        if (p.doneUntil > (previous.find((q) => q.stream === p.stream)?.doneUntil ?? p.doneUntil)) wallMs[p.stream] = at;
+      }
+      previous = progress;
+      void run.update({ progress: runProgress(progress, wallMs) });
+      hooks.onProgress?.(progress);
+    });
+    hooks.onProgress?.(previous);
     const outcome = await spawnPipeline({
       tap: { command: process.execPath, args: [tapCli, '--config', configs.tap, '--catalog', catalog, ...stateArgs] },
       target: { command: process.execPath, args: [hooks.targetCli ?? DEFAULT_TARGET_CLI, '--config', configs.target] },
@@ -154,7 +260,7 @@ async function runLocked(
         running = spawned;
         hooks.onSpawn?.(spawned);
       },
-      onLog: hooks.onChildLog ?? ((role, line) => process.stderr.write(`[${role}] ${line}\n`)),
+      onLog: hooks.onChildLog,
       onTargetLine: async (line) => {
         if (!(await recorder.record(line))) {
           running?.tap.kill('SIGTERM');
@@ -170,10 +276,31 @@ async function runLocked(
     const reason =
       processFailure ??
       (incomplete.length > 0 ? `tap and target finished but ${incomplete.map((p) => p.stream).join(', ')} committed only up to ${incomplete.map((p) => formatInstant(p.doneUntil)).join(', ')}` : undefined);
+    const exitCode = reason === undefined ? EXIT.ok : processFailure ? exitCodeOf(outcome) : EXIT.runFailed;
+    const stopped = reason !== undefined && hooks.signal?.aborted === true;
+    const fix = exitCode === EXIT.usage ? fixOf(outcome) : undefined;
+    const resume = exitCode === EXIT.runFailed ? command : undefined;
+
     const evidence = await collectEvidence(target.connection, target.schema, startedAt, job.streams, logger);
+    const end: RunEnd = {
+      status: reason === undefined ? 'succeeded' : stopped ? 'stopped' : 'failed',
+      exitCode,
+      ...(exitOf(outcome.tap) !== undefined ? { tapExit: exitOf(outcome.tap) } : {}),
+      ...(exitOf(outcome.target) !== undefined ? { targetExit: exitOf(outcome.target) } : {}),
+      ...(reason !== undefined ? { reason } : {}),
+      progress: runProgress(progress, wallMs),
+      tapRunIds: evidence.runIds,
+      ...(resume !== undefined ? { resumeCommand: resume } : {}),
+      ...(fix !== undefined ? { fix } : {}),
+    };
+    await run.finish(end);
+    await recordInWarehouse(target.connection, target.schema, run, logger);
     return {
       ok: reason === undefined,
-      exitCode: reason === undefined ? EXIT.ok : processFailure ? exitCodeOf(outcome) : EXIT.runFailed,
+      exitCode,
+      runId: run.id,
+      logFile: run.record.logFile,
+      stopped,
       job: job.job,
       stateFile: job.stateFile,
       backupFile,
@@ -181,6 +308,7 @@ async function runLocked(
       end: formatInstant(job.end),
       durationMs: now().getTime() - startedAt.getTime(),
       progress,
+      wallMs: { ...wallMs },
       runIds: evidence.runIds,
       totals: evidence.totals,
       evidence: evidence.evidence,
@@ -194,15 +322,29 @@ async function runLocked(
                 return { stream: p.stream, start: formatInstant(w.start), end: formatInstant(w.end) };
               }),
             },
-      resumeCommand: resumeCommand(job, RUNNER_CLI, hooks.cwd),
+      resumeCommand: resume,
+      fix,
     };
   } finally {
     await configs.remove();
   }
 }
 
+/** Writes the run's row in `<schema>._pipeline_runs`; a warehouse that cannot be reached is a warning (the target reports it). */
+async function recordInWarehouse(connection: ConnectionSettings, schema: string, run: RunHandle, logger: Logger): Promise<void> {
+  let warehouse: Warehouse | undefined;
+  try {
+    warehouse = await Warehouse.connect(connection, schema);
+    await warehouse.recordRun(run.record);
+  } catch (error) {
+    logger.warn(`could not record run ${run.id} in ${schema}._pipeline_runs: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    await warehouse?.close().catch(() => undefined);
+  }
+}
+
 async function collectEvidence(
-  connection: Parameters<typeof Warehouse.connect>[0],
+  connection: ConnectionSettings,
   schema: string,
   since: Date,
   streams: readonly string[],

@@ -40,3 +40,14 @@ export function createLogger(name: string, options: LoggerOptions = {}): Logger 
     child: (child) => createLogger(`${name} ${child}`, { level, sink }),
   };
 }
+
+/** One logger that writes every line to each of `loggers` (e.g. stderr and a run's log file). */
+export function teeLogger(...loggers: readonly Logger[]): Logger {
+  return {
+    debug: (m) => loggers.forEach((l) => l.debug(m)),
+    info: (m) => loggers.forEach((l) => l.info(m)),
+    warn: (m) => loggers.forEach((l) => l.warn(m)),
+    error: (m) => loggers.forEach((l) => l.error(m)),
+    child: (name) => teeLogger(...loggers.map((l) => l.child(name))),
+  };
+}

@@ -24,7 +24,12 @@ export interface Trigger {
   readonly result?: {
     readonly exitCode: number;
     readonly message: string;
+    /** The run in the runs journal (`<state-dir>/runs/<runId>.json`). */
+    readonly runId?: string;
     readonly runIds: readonly string[];
+    /** Present when running again can work (exit 1). */
     readonly resumeCommand?: string;
+    /** Present when the user must fix something first (exit 2). */
+    readonly fix?: string;
   };
 }

@@ -20,6 +20,9 @@ function fakeResult(request: BackfillRequest, ok: boolean): BackfillResult {
   return {
     ok,
     exitCode: ok ? 0 : 1,
+    runId: 'run-20250912T034600Z-000000',
+    logFile: 'state/runs/run-20250912T034600Z-000000.log',
+    stopped: false,
     job: request.job ?? '',
     stateFile: 'state/x.json',
     backupFile: undefined,
@@ -27,11 +30,13 @@ function fakeResult(request: BackfillRequest, ok: boolean): BackfillResult {
     end: request.end,
     durationMs: 1,
     progress: [{ stream: 'invoices', doneUntil: DateTime.fromISO(request.end, { zone: 'utc' }), daysDone: 1, totalDays: 1, complete: ok }],
+    wallMs: {},
     runIds: ['run-1'],
     totals: [],
     evidence: { unavailable: 'test' },
     failure: ok ? undefined : { reason: 'tap-quickbooks: HTTP 503', windows: [] },
-    resumeCommand: 'node cli.js backfill …',
+    resumeCommand: ok ? undefined : 'node cli.js backfill …',
+    fix: undefined,
   };
 }
 

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError, createLogger, EXIT, type Logger } from 'singer-kit';
 import type { BackfillRequest } from '../BackfillRequest.js';
-import type { BackfillResult } from '../runBackfill.js';
+import type { BackfillResult, RunContext } from '../runBackfill.js';
 import type { Trigger } from './Trigger.js';
 import type { TriggerStore } from './TriggerStore.js';
 
@@ -11,7 +11,8 @@ export const LATE_AFTER_MS = 60_000;
 
 export interface SchedulerOptions {
   readonly store: TriggerStore;
-  readonly run: (request: BackfillRequest) => Promise<BackfillResult>;
+  /** Runs one backfill; `context` names the trigger for the runs journal. */
+  readonly run: (request: BackfillRequest, context: RunContext) => Promise<BackfillResult>;
   readonly now?: () => Date;
   readonly lateAfterMs?: number;
   readonly logger?: Logger;
@@ -21,13 +22,16 @@ export interface SchedulerOptions {
 
 function resultOf(outcome: BackfillResult | CliError | Error): NonNullable<Trigger['result']> {
   if (outcome instanceof Error) {
-    return { exitCode: outcome instanceof CliError ? outcome.exitCode : EXIT.runFailed, message: outcome.message, runIds: [] };
+    const exitCode = outcome instanceof CliError ? outcome.exitCode : EXIT.runFailed;
+    return { exitCode, message: outcome.message, runIds: [], ...(exitCode === EXIT.usage ? { fix: outcome.message } : {}) };
   }
   return {
     exitCode: outcome.exitCode,
     message: outcome.failure ? outcome.failure.reason : `done: ${outcome.progress.map((p) => `${p.stream} ${p.daysDone}/${p.totalDays} days`).join(', ')}`,
+    runId: outcome.runId,
     runIds: outcome.runIds,
-    ...(outcome.failure ? { resumeCommand: outcome.resumeCommand } : {}),
+    ...(outcome.resumeCommand !== undefined ? { resumeCommand: outcome.resumeCommand } : {}),
+    ...(outcome.fix !== undefined ? { fix: outcome.fix } : {}),
   };
 }
 
@@ -50,7 +54,7 @@ export async function runDueTriggers(options: SchedulerOptions): Promise<Trigger
     const running: Trigger = { ...listed, status: 'running', claimedBy: claimant, startedAt: startedAt.toISOString(), lateByMs, late };
     await options.store.save(running);
     logger.info(`trigger ${listed.id} (due ${listed.at}${late ? `, late by ${Math.round(lateByMs / 1000)} s` : ''}): backfill ${listed.backfill.job ?? ''} starts`);
-    const outcome = await options.run(listed.backfill).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+    const outcome = await options.run(listed.backfill, { triggerId: listed.id }).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
     const result = resultOf(outcome);
     const finished: Trigger = { ...running, status: result.exitCode === EXIT.ok ? 'completed' : 'failed', enabled: false, finishedAt: now().toISOString(), result };
     await options.store.save(finished);

@@ -1,0 +1,127 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { registerSecret } from 'singer-kit';
+import { RunJournal, type RunStart } from './RunJournal.js';
+import { newRunId, RUN_ID, runsToPrune, shellExit } from './RunRecord.js';
+
+const dir = await mkdtemp(path.join(tmpdir(), 'run-journal-'));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const start = (job = 'qb_invoices_backfill'): RunStart => ({
+  kind: 'backfill',
+  job,
+  streams: ['invoices'],
+  range: { start: '2025-01-01T00:00:00Z', end: '2025-01-03T00:00:00Z' },
+  stateFile: `/state/${job}.json`,
+  progress: [{ stream: 'invoices', doneUntil: '2025-01-01T00:00:00Z', daysDone: 0, totalDays: 2, complete: false }],
+});
+
+/** A clock that moves one second per reading, so run ids sort in start order. */
+function clock(from = Date.parse('2025-09-12T03:45:54Z')) {
+  let t = from;
+  return () => new Date((t += 1000));
+}
+
+describe('RunRecord', () => {
+  it('run ids sort by start time and say so', () => {
+    const a = newRunId(new Date('2025-09-12T03:45:54.123Z'));
+    const b = newRunId(new Date('2025-09-12T03:45:55Z'));
+    expect(a).toMatch(/^run-20250912T034554Z-[0-9a-f]{6}$/);
+    expect(RUN_ID.test(a)).toBe(true);
+    expect([b, a].sort()).toEqual([a, b]);
+  });
+
+  it('a killed process exits as a shell reports it (128 + signal number)', () => {
+    expect(shellExit(2, null, { SIGKILL: 9 })).toBe(2);
+    expect(shellExit(null, 'SIGKILL', { SIGKILL: 9 })).toBe(137);
+    expect(shellExit(null, null, {})).toBeUndefined();
+  });
+
+  it('pruning keeps the newest N finished runs of each job, and never a running one', () => {
+    const runs = [
+      { id: 'run-1', job: 'a', status: 'succeeded' as const },
+      { id: 'run-2', job: 'a', status: 'running' as const },
+      { id: 'run-3', job: 'a', status: 'failed' as const },
+      { id: 'run-4', job: 'a', status: 'succeeded' as const },
+      { id: 'run-5', job: 'b', status: 'succeeded' as const },
+    ];
+    expect(runsToPrune(runs, 2)).toEqual(['run-1']);
+    expect(runsToPrune(runs, 1)).toEqual(['run-1', 'run-3']);
+    expect(runsToPrune(runs, 0)).toEqual(['run-1', 'run-3', 'run-4', 'run-5']);
+  });
+});
+
+describe('RunJournal', () => {
+  it('records a run live: running with its progress, then how it ended; the file is whole at every step', async () => {
+    const journal = new RunJournal(path.join(dir, 'live'), { now: clock() });
+    const run = await journal.start({ ...start(), triggerId: 'trg-1' });
+    expect(await journal.read(run.id)).toMatchObject({ id: run.id, status: 'running', job: 'qb_invoices_backfill', triggerId: 'trg-1', attempt: 1, pid: process.pid, tapRunIds: [] });
+    await run.update({ progress: [{ stream: 'invoices', doneUntil: '2025-01-02T00:00:00Z', daysDone: 1, totalDays: 2, complete: false, wallMs: 1500 }] });
+    expect((await journal.read(run.id)).progress[0]).toMatchObject({ daysDone: 1, wallMs: 1500 });
+    const ended = await run.finish({ status: 'failed', exitCode: 1, tapExit: 1, targetExit: 0, reason: 'tap-quickbooks: HTTP 503', tapRunIds: ['t1'], resumeCommand: 'node cli.js backfill --job x' });
+    const read = await journal.read(run.id);
+    expect(read).toEqual(ended);
+    expect(read).toMatchObject({ status: 'failed', exitCode: 1, tapExit: 1, targetExit: 0, tapRunIds: ['t1'], resumeCommand: 'node cli.js backfill --job x' });
+    expect(read.finishedAt! > read.startedAt).toBe(true);
+    expect((await readdir(journal.dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('keeps the log in order, secrets redacted, and lets a reader follow it from an offset', async () => {
+    registerSecret('s3cr3t-refresh-token-value');
+    const journal = new RunJournal(path.join(dir, 'log'), { now: clock() });
+    const run = await journal.start(start());
+    run.log('INFO qbo-pipeline: starting');
+    run.log('[tap] WARN tap-quickbooks: token s3cr3t-refresh-token-value rejected');
+    await run.update({});
+    const first = await journal.readLog(run.id);
+    expect(first.text).toMatch(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z INFO qbo-pipeline: starting\n.*\[tap\] WARN tap-quickbooks: token \[redacted\] rejected\n$/);
+    run.log('[target] INFO target-postgres-raw: commit 1');
+    await run.finish({ status: 'succeeded', exitCode: 0 });
+    const next = await journal.readLog(run.id, first.offset);
+    expect(next.text).toMatch(/\[target\] INFO target-postgres-raw: commit 1\n$/);
+    expect(await journal.tail(run.id, 2)).toEqual([expect.stringContaining('rejected'), expect.stringContaining('commit 1')]);
+    expect(await readFile(journal.logFile(run.id), 'utf8')).not.toContain('s3cr3t');
+  });
+
+  it('lists runs newest first, per job, and refuses an unknown id with a line naming the folder', async () => {
+    const journal = new RunJournal(path.join(dir, 'list'), { now: clock() });
+    const a = await journal.start(start('a'));
+    const b = await journal.start(start('b'));
+    const c = await journal.start(start('a'));
+    expect((await journal.list()).map((r) => r.id)).toEqual([c.id, b.id, a.id]);
+    expect((await journal.list({ job: 'a' })).map((r) => r.id)).toEqual([c.id, a.id]);
+    expect((await journal.list({ limit: 1 })).map((r) => r.id)).toEqual([c.id]);
+    await expect(journal.read('run-20990101T000000Z-000000')).rejects.toThrow(`no run run-20990101T000000Z-000000 in ${journal.dir}`);
+    await expect(journal.read('../../etc/passwd')).rejects.toThrow(/run ids look like run-/);
+  });
+
+  it('a daily job keeps only its newest runs: older records and logs are deleted as new runs start', async () => {
+    const journal = new RunJournal(path.join(dir, 'prune'), { keepPerJob: 3, now: clock() });
+    for (let day = 0; day < 10; day++) {
+      const run = await journal.start(start('daily'));
+      run.log('a line');
+      await run.finish({ status: 'succeeded', exitCode: 0 });
+    }
+    const other = await journal.start(start('other'));
+    await other.finish({ status: 'succeeded', exitCode: 0 });
+    const files = await readdir(journal.dir);
+    // Each start prunes to the newest 3 finished runs; the start of `other` pruned `daily` a last time.
+    expect((await journal.list({ job: 'daily' })).length).toBe(3);
+    expect(files.filter((f) => f.endsWith('.log')).length).toBe(4);
+    expect(files.length).toBe(8);
+  });
+
+  it('tells a run whose runner died from one still running', async () => {
+    const journal = new RunJournal(path.join(dir, 'orphan'), { now: clock() });
+    const run = await journal.start(start());
+    expect(RunJournal.orphaned(run.record)).toBe(false);
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    expect(RunJournal.orphaned({ ...run.record, pid: Number(dead.stdout.toString()) })).toBe(true);
+    expect(RunJournal.orphaned({ ...run.record, pid: Number(dead.stdout.toString()), host: 'elsewhere' })).toBe(false);
+    await run.finish({ status: 'succeeded', exitCode: 0 });
+    expect(RunJournal.orphaned(await journal.read(run.id))).toBe(false);
+  });
+});

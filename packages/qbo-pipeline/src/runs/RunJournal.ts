@@ -1,0 +1,256 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { redact, RunError } from 'singer-kit';
+import { writeFileAtomic } from '../writeFileAtomic.js';
+import { newRunId, RUN_ID, runsToPrune, type RunKind, type RunRecord, type RunStreamProgress } from './RunRecord.js';
+
+/** Finished runs kept per job; older ones (record and log) are deleted when a new run of the job starts. */
+export const DEFAULT_RUNS_KEPT_PER_JOB = 100;
+
+/** What a run is, as known when it starts. */
+export interface RunStart {
+  readonly kind: RunKind;
+  readonly job: string;
+  readonly company?: string;
+  readonly streams: readonly string[];
+  readonly range: { readonly start: string; readonly end: string };
+  readonly triggerId?: string;
+  readonly scheduleId?: string;
+  readonly attempt?: number;
+  readonly stateFile: string;
+  readonly progress: readonly RunStreamProgress[];
+}
+
+/** How a run ended. `resumeCommand` only when running again can work; `fix` when the user must change something first. */
+export interface RunEnd {
+  readonly status: 'succeeded' | 'failed' | 'stopped';
+  readonly exitCode: number;
+  readonly tapExit?: number;
+  readonly targetExit?: number;
+  readonly reason?: string;
+  readonly progress?: readonly RunStreamProgress[];
+  readonly tapRunIds?: readonly string[];
+  readonly resumeCommand?: string;
+  readonly fix?: string;
+}
+
+export interface RunJournalOptions {
+  readonly keepPerJob?: number;
+  readonly now?: () => Date;
+  /** Where a failure to write the journal is reported; the run itself goes on. */
+  readonly onError?: (error: Error) => void;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * The runs journal: `<state-dir>/runs/<run-id>.json` (the run, rewritten atomically as its
+ * states commit) and `<run-id>.log` (the runner's and the children's stderr lines, secrets
+ * redacted). Every runner run writes one; the console and `runs` read them. Each job keeps its
+ * newest `keepPerJob` finished runs.
+ */
+export class RunJournal {
+  readonly dir: string;
+  readonly #keep: number;
+  readonly #now: () => Date;
+  readonly #onError: (error: Error) => void;
+
+  constructor(dir: string, options: RunJournalOptions = {}) {
+    this.dir = dir;
+    this.#keep = options.keepPerJob ?? DEFAULT_RUNS_KEPT_PER_JOB;
+    this.#now = options.now ?? (() => new Date());
+    this.#onError = options.onError ?? (() => undefined);
+  }
+
+  /** The journal of a state folder (a company's folder when there are companies). */
+  static of(stateDir: string, options: RunJournalOptions = {}): RunJournal {
+    return new RunJournal(path.join(stateDir, 'runs'), options);
+  }
+
+  recordFile(id: string): string {
+    return path.join(this.dir, `${id}.json`);
+  }
+
+  logFile(id: string): string {
+    return path.join(this.dir, `${id}.log`);
+  }
+
+  /** Records a new run (status running), after pruning the job's old runs. */
+  async start(start: RunStart): Promise<RunHandle> {
+    await mkdir(this.dir, { recursive: true });
+    await this.prune().catch((error: unknown) => this.#onError(error as Error));
+    const at = this.#now();
+    const id = newRunId(at);
+    const record: RunRecord = {
+      id,
+      kind: start.kind,
+      job: start.job,
+      ...(start.company !== undefined ? { company: start.company } : {}),
+      streams: [...start.streams],
+      range: start.range,
+      ...(start.triggerId !== undefined ? { triggerId: start.triggerId } : {}),
+      ...(start.scheduleId !== undefined ? { scheduleId: start.scheduleId } : {}),
+      attempt: start.attempt ?? 1,
+      pid: process.pid,
+      host: hostname(),
+      startedAt: at.toISOString(),
+      updatedAt: at.toISOString(),
+      status: 'running',
+      progress: start.progress,
+      tapRunIds: [],
+      stateFile: start.stateFile,
+      logFile: this.logFile(id),
+    };
+    const handle = new RunHandle(this.recordFile(id), record, createWriteStream(this.logFile(id), { flags: 'a', mode: 0o600 }), this.#now, this.#onError);
+    await handle.flush();
+    return handle;
+  }
+
+  async read(id: string): Promise<RunRecord> {
+    if (!RUN_ID.test(id)) throw new RunError(`no run ${JSON.stringify(id)}: run ids look like run-20250912T034554Z-1a2b3c`);
+    try {
+      return JSON.parse(await readFile(this.recordFile(id), 'utf8')) as RunRecord;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new RunError(`no run ${id} in ${this.dir}`);
+      throw new RunError(`cannot read run ${this.recordFile(id)}: ${(error as Error).message}`);
+    }
+  }
+
+  /** Runs, newest first; a record that cannot be read (being replaced, damaged) is left out. */
+  async list(filter: { readonly job?: string; readonly limit?: number } = {}): Promise<RunRecord[]> {
+    const ids = (await this.#ids()).sort().reverse();
+    const out: RunRecord[] = [];
+    for (const id of ids) {
+      if (filter.limit !== undefined && out.length >= filter.limit) break;
+      const record = await this.read(id).catch(() => undefined);
+      if (record && (filter.job === undefined || record.job === filter.job)) out.push(record);
+    }
+    return out;
+  }
+
+  /** The last `lines` lines of a run's log. */
+  async tail(id: string, lines = 50): Promise<string[]> {
+    const { text } = await this.readLog(id);
+    const all = text.split('\n');
+    if (all.at(-1) === '') all.pop();
+    return all.slice(-lines);
+  }
+
+  /** A run's log from a byte offset (0: all of it) and the offset to continue from: poll it to follow a live run. */
+  async readLog(id: string, offset = 0): Promise<{ readonly text: string; readonly offset: number }> {
+    await this.read(id);
+    let handle;
+    try {
+      handle = await open(this.logFile(id), 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { text: '', offset };
+      throw error;
+    }
+    try {
+      const size = (await handle.stat()).size;
+      if (size <= offset) return { text: '', offset };
+      const buffer = Buffer.alloc(size - offset);
+      await handle.read(buffer, 0, buffer.length, offset);
+      // Only whole lines: a line being appended right now is returned by the next call.
+      const end = buffer.lastIndexOf(0x0a) + 1;
+      return { text: buffer.subarray(0, end).toString('utf8'), offset: offset + end };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * True when a run says `running` but its runner is gone (killed, machine restarted): a
+   * runner on this host whose process no longer exists. Runs of other hosts cannot be told.
+   */
+  static orphaned(record: RunRecord, host = hostname()): boolean {
+    if (record.status !== 'running' || record.host !== host) return false;
+    try {
+      process.kill(record.pid, 0);
+      return false;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  }
+
+  /** Deletes each job's finished runs beyond the newest `keepPerJob`; returns their ids. */
+  async prune(): Promise<string[]> {
+    const records = await this.list();
+    const doomed = runsToPrune(records, this.#keep);
+    for (const id of doomed) {
+      await rm(this.recordFile(id), { force: true });
+      await rm(this.logFile(id), { force: true });
+    }
+    return doomed;
+  }
+
+  async #ids(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    return names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -'.json'.length)).filter((id) => RUN_ID.test(id));
+  }
+}
+
+/** One run being recorded: its record (rewritten atomically, in order) and its log (appended). */
+export class RunHandle {
+  readonly id: string;
+  readonly #file: string;
+  readonly #log: WriteStream;
+  readonly #now: () => Date;
+  readonly #onError: (error: Error) => void;
+  #record: Mutable<RunRecord>;
+  #writes: Promise<void> = Promise.resolve();
+  #logFailed = false;
+
+  constructor(file: string, record: RunRecord, log: WriteStream, now: () => Date, onError: (error: Error) => void) {
+    this.id = record.id;
+    this.#file = file;
+    this.#record = { ...record };
+    this.#log = log;
+    this.#now = now;
+    this.#onError = onError;
+    log.on('error', (error) => {
+      if (!this.#logFailed) onError(error);
+      this.#logFailed = true;
+    });
+  }
+
+  get record(): RunRecord {
+    return this.#record;
+  }
+
+  /** Appends one line to the run's log, secrets redacted, with the time it was written. */
+  log(line: string): void {
+    if (!this.#logFailed) this.#log.write(`${this.#now().toISOString()} ${redact(line)}\n`);
+  }
+
+  /** Progress and tap run ids as they become known; the file is rewritten (atomically) in order. */
+  update(patch: Partial<Pick<RunRecord, 'progress' | 'tapRunIds' | 'reason'>>): Promise<void> {
+    Object.assign(this.#record, patch, { updatedAt: this.#now().toISOString() });
+    return this.flush();
+  }
+
+  /** The record as it ends; closes the log. */
+  async finish(end: RunEnd): Promise<RunRecord> {
+    const now = this.#now().toISOString();
+    const { progress, tapRunIds, ...rest } = end;
+    Object.assign(this.#record, rest, { finishedAt: now, updatedAt: now }, progress ? { progress } : {}, tapRunIds ? { tapRunIds } : {});
+    await this.flush();
+    await new Promise<void>((resolve) => this.#log.end(resolve));
+    return this.#record;
+  }
+
+  /** Writes the record as it is now (after every earlier write). Never throws: a journal problem is reported, the run goes on. */
+  flush(): Promise<void> {
+    const text = redact(JSON.stringify(this.#record, null, 2)) + '\n';
+    this.#writes = this.#writes.then(() => writeFileAtomic(this.#file, text, 0o644)).catch((error: unknown) => this.#onError(error as Error));
+    return this.#writes;
+  }
+}

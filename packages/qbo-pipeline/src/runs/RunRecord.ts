@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+
+export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'stopped'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** What started a run: the command a person typed, or the scheduler acting for a trigger or a schedule. */
+export const RUN_KINDS = ['backfill', 'sync', 'reconcile'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
+
+/** How far one stream got, as its committed state says. */
+export interface RunStreamProgress {
+  readonly stream: string;
+  /** Everything before this instant is committed. */
+  readonly doneUntil: string;
+  readonly daysDone: number;
+  readonly totalDays: number;
+  readonly complete: boolean;
+  /** Wall time from the run's start to this stream's last commit in this run (absent before its first). */
+  readonly wallMs?: number;
+}
+
+/**
+ * One runner run, as `<state-dir>/runs/<id>.json` holds it (rewritten atomically as it goes).
+ * Exit codes follow the shell: a process killed by a signal counts 128 + the signal's number.
+ */
+export interface RunRecord {
+  readonly id: string;
+  readonly kind: RunKind;
+  readonly job: string;
+  /** The company (companies file) the run belongs to, when there is one. */
+  readonly company?: string;
+  readonly streams: readonly string[];
+  readonly range: { readonly start: string; readonly end: string };
+  readonly triggerId?: string;
+  readonly scheduleId?: string;
+  /** 1 for a first run; more when a run is taken over after its runner died. */
+  readonly attempt: number;
+  readonly pid: number;
+  readonly host: string;
+  readonly startedAt: string;
+  readonly updatedAt: string;
+  readonly finishedAt?: string;
+  readonly status: RunStatus;
+  /** The runner's exit code, once finished. */
+  readonly exitCode?: number;
+  readonly tapExit?: number;
+  readonly targetExit?: number;
+  /** Why it failed or stopped: the first failing process's own one-line error. */
+  readonly reason?: string;
+  readonly progress: readonly RunStreamProgress[];
+  /** `_sdc_run_id` of each tap run, the key of the evidence. */
+  readonly tapRunIds: readonly string[];
+  readonly stateFile: string;
+  readonly logFile: string;
+  /** Runs the job again from its state file: set when a failed or stopped run can be resumed (exit 1). */
+  readonly resumeCommand?: string;
+  /** What the user must fix before running again (exit 2). */
+  readonly fix?: string;
+}
+
+/** `run-20250912T034554Z-1a2b3c`: sorts by start time, unique across processes. */
+export function newRunId(at: Date): string {
+  return `run-${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+}
+
+export const RUN_ID = /^run-\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+
+/** An exit as a shell reports it: the code, or 128 + the signal's number for a killed process. */
+export function shellExit(code: number | null, signal: NodeJS.Signals | null, signals: Readonly<Record<string, number>>): number | undefined {
+  if (code !== null) return code;
+  if (signal !== null) return 128 + (signals[signal] ?? 0);
+  return undefined;
+}
+
+/** The runs to delete so that each job keeps its newest `keep` finished runs; running ones are never deleted. */
+export function runsToPrune(records: readonly Pick<RunRecord, 'id' | 'job' | 'status'>[], keep: number): string[] {
+  const byJob = new Map<string, Array<Pick<RunRecord, 'id' | 'status'>>>();
+  for (const r of records) byJob.set(r.job, [...(byJob.get(r.job) ?? []), r]);
+  const out: string[] = [];
+  for (const runs of byJob.values()) {
+    const finished = runs.filter((r) => r.status !== 'running').sort((a, b) => b.id.localeCompare(a.id));
+    out.push(...finished.slice(keep).map((r) => r.id));
+  }
+  return out.sort();
+}

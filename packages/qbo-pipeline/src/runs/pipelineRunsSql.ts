@@ -1,0 +1,82 @@
+import { escapeIdentifier } from 'pg';
+import type { RunRecord } from './RunRecord.js';
+
+/**
+ * `<schema>._pipeline_runs`: one row per runner run, next to the target's `_load_runs`. It says
+ * what the target alone cannot: whether the tap finished (`tap_exit`), and so whether the run
+ * as a whole succeeded. `load_run_ids` links the target runs that committed this run's records.
+ */
+export function createPipelineRunsSql(schema: string): { readonly schema: string; readonly table: string } {
+  const s = escapeIdentifier(schema);
+  return {
+    schema: `CREATE SCHEMA IF NOT EXISTS ${s}`,
+    table: `CREATE TABLE IF NOT EXISTS ${s}._pipeline_runs (
+  run_id text PRIMARY KEY,
+  kind text NOT NULL,
+  job text NOT NULL,
+  company text,
+  streams text[] NOT NULL,
+  range_start_utc timestamptz NOT NULL,
+  range_end_utc timestamptz NOT NULL,
+  trigger_id text,
+  schedule_id text,
+  attempt integer NOT NULL,
+  host text NOT NULL,
+  pid integer NOT NULL,
+  started_at_utc timestamptz NOT NULL,
+  finished_at_utc timestamptz,
+  status text NOT NULL,
+  exit_code integer,
+  tap_exit integer,
+  target_exit integer,
+  reason text,
+  tap_run_ids text[] NOT NULL DEFAULT '{}',
+  load_run_ids uuid[] NOT NULL DEFAULT '{}'
+)`,
+  };
+}
+
+const COLUMNS = [
+  'run_id', 'kind', 'job', 'company', 'streams', 'range_start_utc', 'range_end_utc', 'trigger_id', 'schedule_id', 'attempt', 'host', 'pid',
+  'started_at_utc', 'finished_at_utc', 'status', 'exit_code', 'tap_exit', 'target_exit', 'reason', 'tap_run_ids', 'load_run_ids',
+] as const;
+
+/** Inserts or replaces a run's row; parameters from `pipelineRunParams`. */
+export function upsertPipelineRunSql(schema: string): string {
+  const updates = COLUMNS.filter((c) => c !== 'run_id').map((c) => `${c} = EXCLUDED.${c}`).join(', ');
+  return `INSERT INTO ${escapeIdentifier(schema)}._pipeline_runs (${COLUMNS.join(', ')})
+VALUES (${COLUMNS.map((_c, i) => `$${i + 1}`).join(', ')})
+ON CONFLICT (run_id) DO UPDATE SET ${updates}`;
+}
+
+export function pipelineRunParams(run: RunRecord, loadRunIds: readonly string[]): unknown[] {
+  const values: Record<(typeof COLUMNS)[number], unknown> = {
+    run_id: run.id,
+    kind: run.kind,
+    job: run.job,
+    company: run.company ?? null,
+    streams: run.streams,
+    range_start_utc: run.range.start,
+    range_end_utc: run.range.end,
+    trigger_id: run.triggerId ?? null,
+    schedule_id: run.scheduleId ?? null,
+    attempt: run.attempt,
+    host: run.host,
+    pid: run.pid,
+    started_at_utc: run.startedAt,
+    finished_at_utc: run.finishedAt ?? null,
+    status: run.status,
+    exit_code: run.exitCode ?? null,
+    tap_exit: run.tapExit ?? null,
+    target_exit: run.targetExit ?? null,
+    reason: run.reason ?? null,
+    tap_run_ids: run.tapRunIds,
+    load_run_ids: loadRunIds,
+  };
+  return COLUMNS.map((c) => values[c]);
+}
+
+/** The target runs that committed records of these tap runs. */
+export function loadRunsOfSql(schema: string): string {
+  return `SELECT DISTINCT load_run_id::text AS load_run_id FROM ${escapeIdentifier(schema)}._load_stats WHERE tap_run_id = ANY($1) ORDER BY 1`;
+}

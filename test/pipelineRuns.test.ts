@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createLogger } from 'singer-kit';
+import { RunJournal, runBackfill, type BackfillHooks } from '../packages/qbo-pipeline/src/index.js';
+import { databaseUrl, scratchSchema, withClient } from './support/db.js';
+import { runCliProcess, startHarness, type Harness } from './pipelineHarness.js';
+
+/** The runs journal (`<state-dir>/runs/`) and `<schema>._pipeline_runs`, as real runs write them. */
+const START = '2025-02-26T00:00:00Z';
+const END = '2025-03-01T00:00:00Z';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ databaseUrl: databaseUrl(), seed: 21, now: new Date(END), days: 3, counts: { invoices: 60, customers: 12 } });
+});
+afterAll(() => h?.close());
+
+const logs: string[] = [];
+const quiet: BackfillHooks = { logger: createLogger('qbo-pipeline', { sink: (line) => logs.push(line) }), onChildLog: () => undefined };
+
+describe('every runner run is journaled and recorded next to _load_runs', () => {
+  const schema = scratchSchema('runs');
+  const stateDir = () => path.join(h.dir, `state-${schema}`);
+
+  it('a successful run: the journal holds its progress, tap run ids and log; _pipeline_runs links the target runs', async () => {
+    const result = await runBackfill(
+      { streams: ['invoices', 'customers'], start: START, end: END, tapConfig: h.tapConfig, targetConfig: await h.targetConfig(schema), stateDir: stateDir() },
+      quiet,
+    );
+    expect(result.ok, result.failure?.reason).toBe(true);
+    const journal = RunJournal.of(stateDir());
+    const record = await journal.read(result.runId);
+    expect(record).toMatchObject({ status: 'succeeded', exitCode: 0, tapExit: 0, targetExit: 0, kind: 'backfill', job: 'qb_invoices_customers_backfill', streams: ['invoices', 'customers'], range: { start: START, end: END }, attempt: 1, pid: process.pid });
+    expect(record.tapRunIds).toEqual(result.runIds);
+    expect(record.tapRunIds).toHaveLength(1);
+    expect(record.progress.map((p) => [p.stream, p.complete, p.daysDone])).toEqual([['invoices', true, 3], ['customers', true, 3]]);
+    for (const p of record.progress) expect(p.wallMs).toBeLessThanOrEqual(result.durationMs);
+    expect(record.resumeCommand).toBeUndefined();
+    expect(record.fix).toBeUndefined();
+    const log = await readFile(record.logFile, 'utf8');
+    expect(log).toMatch(/\[tap\] INFO tap-quickbooks: summary: /);
+    expect(log).toMatch(/\[target\] INFO target-postgres-raw: done \(end of input\)/);
+    expect(log).not.toContain(h.emulator.clientSecret);
+
+    const rows = await withClient((c) => c.query(`SELECT p.*, (SELECT array_agg(load_run_id::text) FROM "${schema}"._load_runs) AS all_load_runs FROM "${schema}"._pipeline_runs p`));
+    expect(rows.rows).toHaveLength(1);
+    expect(rows.rows[0]).toMatchObject({ run_id: result.runId, status: 'succeeded', exit_code: 0, tap_exit: 0, target_exit: 0, reason: null, tap_run_ids: result.runIds, job: 'qb_invoices_customers_backfill' });
+    expect(rows.rows[0].load_run_ids).toEqual(rows.rows[0].all_load_runs);
+    expect(rows.rows[0].finished_at_utc).toBeInstanceOf(Date);
+  });
+
+  it('a run whose tap is refused (exit 2): the target still reads "succeeded", _pipeline_runs says failed with the tap\'s exit and reason; the summary says what to fix, no resume command', async () => {
+    const badTap = path.join(h.dir, 'tap-bad-token.json');
+    await writeFile(badTap, JSON.stringify({ ...JSON.parse(await readFile(h.tapConfig, 'utf8')), refresh_token: 'AB11-not-a-token-the-emulator-issued', token_store: path.join(h.dir, 'tokens-bad.json') }));
+    const run = await runCliProcess(['backfill', '--streams', 'invoices', '--start', START, '--end', END, '--tap-config', badTap, '--target-config', await h.targetConfig(schema), '--state-dir', stateDir()]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stdout).toMatch(/FAILED: tap-quickbooks: .*invalid_grant/);
+    expect(run.stdout).toMatch(/fix this first \(exit 2; running again unchanged fails the same way\): tap-quickbooks: .*invalid_grant/);
+    expect(run.stdout).not.toContain('resume with');
+    const runId = /\(run (run-\S+)\)/.exec(run.stdout)?.[1];
+    expect(runId).toBeDefined();
+
+    const record = await RunJournal.of(stateDir()).read(runId!);
+    expect(record).toMatchObject({ status: 'failed', exitCode: 2, tapExit: 2, targetExit: 0, fix: expect.stringMatching(/invalid_grant/) });
+    expect(record.resumeCommand).toBeUndefined();
+    const { rows } = await withClient((c) => c.query(`SELECT status, exit_code, tap_exit, target_exit, reason FROM "${schema}"._pipeline_runs WHERE run_id = $1`, [runId]));
+    expect(rows).toEqual([{ status: 'failed', exit_code: 2, tap_exit: 2, target_exit: 0, reason: expect.stringMatching(/^tap-quickbooks: .*invalid_grant/) }]);
+    // What the target alone records for the same run: a clean end of input.
+    const target = await withClient((c) => c.query(`SELECT status, exit_reason FROM "${schema}"._load_runs ORDER BY started_at_utc DESC LIMIT 1`));
+    expect(target.rows[0]).toEqual({ status: 'succeeded', exit_reason: 'end of input' });
+  });
+
+  it('a run refused before it starts (damaged state file) is journaled too, with what to fix', async () => {
+    const job = 'qb_items_backfill';
+    await writeFile(path.join(stateDir(), `${job}.json`), '{"bookmarks": ');
+    await expect(runBackfill({ streams: ['items'], start: START, end: END, tapConfig: h.tapConfig, targetConfig: await h.targetConfig(schema), stateDir: stateDir() }, quiet)).rejects.toThrow(/state file .* is not valid JSON/);
+    const [latest] = await RunJournal.of(stateDir()).list({ job, limit: 1 });
+    expect(latest).toMatchObject({ status: 'failed', exitCode: 2, job, fix: expect.stringMatching(/state file .* is not valid JSON/) });
+    expect(latest!.resumeCommand).toBeUndefined();
+    expect(await RunJournal.of(stateDir()).tail(latest!.id, 1)).toEqual([expect.stringMatching(/FATAL qbo-pipeline: state file .* is not valid JSON/)]);
+  });
+});
