@@ -35,12 +35,12 @@ async function expectTruth(schema: string, streams: readonly string[]) {
 
 describe('qbo-pipeline backfill (tap | target against the emulator and PostgreSQL)', () => {
   const schema = scratchSchema('pipe');
-  const stateFile = () => path.join(h.dir, `state-${schema}`, 'qb_invoices_customers_backfill.json');
+  const stateFile = () => path.join(h.dir, `state-${schema}`, 'qb_customers_invoices.json');
 
   it('loads exactly the emulator\'s records, keeps the committed state and prints a per-stream summary with the evidence', async () => {
     const run = await backfill(schema);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/^backfill qb_invoices_customers_backfill: done in/);
+    expect(run.stdout).toMatch(/^backfill qb_customers_invoices: done in/);
     expect(run.stdout).toMatch(/invoices\s+\| 6\/6 /);
     expect(run.stdout).toMatch(/evidence: SELECT \* FROM pipe_\w+\.evidence WHERE run_id IN \('[0-9a-f-]{36}'\)/);
     const state = JSON.parse(await readFile(stateFile(), 'utf8'));
@@ -100,7 +100,7 @@ describe('a failed backfill', () => {
     expect(run.stdout).toMatch(/FAILED: .*503/);
     expect(run.stdout).toMatch(/ {2}invoices: window \[2025-02-2\dT00:00:00Z, 2025-02-2\dT00:00:00Z\) not committed/);
     const command = /resume with:\n {2}(.+)/.exec(run.stdout)?.[1];
-    expect(command).toMatch(/^node packages\/qbo-pipeline\/dist\/cli\.js backfill --job qb_invoices_backfill --streams invoices --start 2025-02-23T00:00:00Z --end 2025-03-01T00:00:00Z /);
+    expect(command).toMatch(/^node packages\/qbo-pipeline\/dist\/cli\.js backfill --job qb_invoices --streams invoices --start 2025-02-23T00:00:00Z --end 2025-03-01T00:00:00Z /);
     expect(command).not.toContain('--fresh');
 
     const resumed = await new Promise<{ code: number | null; out: string }>((resolve) => {
@@ -123,9 +123,9 @@ describe('one-time triggers and the scheduler', () => {
   it('records a trigger given with an offset in UTC and lists it as pending', async () => {
     const run = await runCliProcess(await addArgs('2099-09-11T22:45:54-05:00'));
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/^trigger trg-20990912T034554Z-\w+: backfill qb_items_backfill \[2025-02-23T00:00:00Z, 2025-03-01T00:00:00Z\) at 2099-09-12T03:45:54Z UTC \(given as 2099-09-11T22:45:54-05:00\)/);
+    expect(run.stdout).toMatch(/^trigger trg-20990912T034554Z-\w+: backfill qb_items \[2025-02-23T00:00:00Z, 2025-03-01T00:00:00Z\) at 2099-09-12T03:45:54Z UTC \(given as 2099-09-11T22:45:54-05:00\)/);
     const list = await runCliProcess(['trigger', 'list', '--state-dir', stateDir()]);
-    expect(list.stdout).toMatch(/trg-20990912T034554Z-\w+ \| 2099-09-12T03:45:54Z \| pending\s+\| qb_items_backfill/);
+    expect(list.stdout).toMatch(/trg-20990912T034554Z-\w+ \| 2099-09-12T03:45:54Z \| pending\s+\| qb_items/);
   });
 
   it('two schedulers run a due trigger exactly once, marked late by how much; then it stays disabled', async () => {
@@ -136,7 +136,7 @@ describe('one-time triggers and the scheduler', () => {
       runCliProcess(['scheduler', '--once', '--state-dir', stateDir()]),
     ]);
     expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0]);
-    expect([a.stdout, b.stdout].filter((out) => out.includes('backfill qb_items_backfill: done'))).toHaveLength(1);
+    expect([a.stdout, b.stdout].filter((out) => out.includes('backfill qb_items: done'))).toHaveLength(1);
     const runs = await withClient((c) => c.query(`SELECT count(DISTINCT payload->>'run_id')::int AS n FROM "${schema}"._volumetry`));
     expect(runs.rows[0].n).toBe(1);
 

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { formatInstant } from 'singer-kit';
-import { normaliseBackfill, resolveBackfill, resumeCommand } from './BackfillRequest.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { defaultJob, normaliseBackfill, resolveBackfill, resumeCommand } from './BackfillRequest.js';
 
 const base = { streams: ['invoices', 'customers'], start: '2025-01-01', end: '2025-02-01T00:00:00Z' };
 
@@ -10,10 +13,10 @@ describe('resolveBackfill', () => {
     expect(resumeCommand(r, '/repo/packages/qbo-pipeline/dist/cli.js', '/home/me')).toMatch(/^node \/repo\/packages\/qbo-pipeline\/dist\/cli\.js backfill .* --tap-config \/etc\/qbo\/tap\.json$/);
   });
 
-  it('fills the job name, state file and UTC range', () => {
+  it('fills the job name (the stream set, alphabetical: backfill and sync share it), state file and UTC range', () => {
     const r = resolveBackfill(base, '/repo');
-    expect(r.job).toBe('qb_invoices_customers_backfill');
-    expect(r.stateFile).toBe('/repo/state/qb_invoices_customers_backfill.json');
+    expect(r.job).toBe('qb_customers_invoices');
+    expect(r.stateFile).toBe('/repo/state/qb_customers_invoices.json');
     expect([formatInstant(r.start), formatInstant(r.end)]).toEqual(['2025-01-01T00:00:00Z', '2025-02-01T00:00:00Z']);
     expect(r.fresh).toBe(false);
   });
@@ -34,7 +37,7 @@ describe('resolveBackfill', () => {
       streams: ['invoices', 'customers'],
       start: '2025-01-01T05:00:00Z',
       end: '2025-02-01T00:00:00Z',
-      job: 'qb_invoices_customers_backfill',
+      job: 'qb_customers_invoices',
       tapConfig: '/repo/tap.json',
       stateDir: '/repo/st',
     });
@@ -43,7 +46,24 @@ describe('resolveBackfill', () => {
   it('builds the resume command a person can paste, without --fresh', () => {
     const r = resolveBackfill({ ...base, fresh: true, targetConfig: 'my dir/target.json' }, '/repo');
     expect(resumeCommand(r, '/repo/packages/qbo-pipeline/dist/cli.js', '/repo')).toBe(
-      "node packages/qbo-pipeline/dist/cli.js backfill --job qb_invoices_customers_backfill --streams invoices,customers --start 2025-01-01T00:00:00Z --end 2025-02-01T00:00:00Z --target-config 'my dir/target.json'",
+      "node packages/qbo-pipeline/dist/cli.js backfill --job qb_customers_invoices --streams invoices,customers --start 2025-01-01T00:00:00Z --end 2025-02-01T00:00:00Z --target-config 'my dir/target.json'",
     );
+  });
+});
+
+describe('defaultJob', () => {
+  it('is the same for any order of the streams', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'jobs-'));
+    expect(defaultJob(['items', 'invoices'], dir)).toBe('qb_invoices_items');
+    expect(defaultJob(['invoices', 'items'], dir)).toBe('qb_invoices_items');
+  });
+
+  it('keeps using the state file an earlier version named qb_<streams as typed>_backfill, until the new one exists', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'jobs-'));
+    writeFileSync(path.join(dir, 'qb_items_invoices_backfill.json'), '{}');
+    expect(defaultJob(['items', 'invoices'], dir)).toBe('qb_items_invoices_backfill');
+    expect(defaultJob(['invoices', 'items'], dir)).toBe('qb_invoices_items');
+    writeFileSync(path.join(dir, 'qb_invoices_items.json'), '{}');
+    expect(defaultJob(['items', 'invoices'], dir)).toBe('qb_invoices_items');
   });
 });

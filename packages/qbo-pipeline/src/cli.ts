@@ -6,26 +6,52 @@ import { createLogger, runCli, UsageError } from 'singer-kit';
 import type { BackfillRequest } from './BackfillRequest.js';
 import { formatProgress } from './formatProgress.js';
 import { formatSummary } from './formatSummary.js';
-import { runBackfill, type BackfillHooks, type RunContext } from './runBackfill.js';
+import { runBackfill, type BackfillHooks } from './runBackfill.js';
 import type { StreamProgress } from './streamProgress.js';
 import { addTrigger } from './triggers/addTrigger.js';
 import { formatTriggers } from './triggers/formatTriggers.js';
-import { runDueTriggers, runScheduler } from './triggers/runDueTriggers.js';
 import { TriggerStore } from './triggers/TriggerStore.js';
 import { runDemo } from './runDemo.js';
+import { runSync, type SyncRequest } from './runSync.js';
+import { runTrigger, Scheduler } from './scheduler/Scheduler.js';
+import { addSchedule, pauseSchedule, removeSchedule, resumeSchedule } from './schedules/scheduleCommands.js';
+import { formatSchedules } from './schedules/formatSchedules.js';
+import { ScheduleStore } from './schedules/ScheduleStore.js';
 
 const logger = createLogger('qbo-pipeline');
 
-function backfillOptions<T>(y: Argv<T>) {
+const STATE_DIR = { type: 'string', default: 'state', describe: 'folder of state files, triggers and schedules' } as const;
+
+/** What backfill and sync share: the streams, the job and where the settings and state are. */
+function jobOptions<T>(y: Argv<T>) {
   return y
     .option('streams', { type: 'string', demandOption: true, describe: 'comma-separated streams, e.g. invoices,customers,items' })
-    .option('start', { type: 'string', demandOption: true, describe: 'start, inclusive: 2025-01-01 (midnight UTC), 2025-01-01T00:00:00Z or any offset' })
-    .option('end', { type: 'string', demandOption: true, describe: 'end, exclusive (same forms)' })
-    .option('job', { type: 'string', describe: 'job name; state file <state-dir>/<job>.json (default qb_<streams>_backfill)' })
-    .option('fresh', { type: 'boolean', default: false, describe: 'ignore the state file (a backup is kept) and extract the whole range again' })
+    .option('job', { type: 'string', describe: 'job name; state file <state-dir>/<job>.json (default qb_<streams in alphabetical order>, shared by backfill and sync)' })
     .option('tap-config', { type: 'string', describe: 'tap-quickbooks settings (JSON); TAP_QUICKBOOKS_* env vars also work' })
     .option('target-config', { type: 'string', describe: 'target-postgres-raw settings (JSON); TARGET_POSTGRES_RAW_* env vars or DATABASE_URL also work' })
-    .option('state-dir', { type: 'string', default: 'state', describe: 'folder of state files and triggers' });
+    .option('state-dir', STATE_DIR);
+}
+
+function backfillOptions<T>(y: Argv<T>) {
+  return jobOptions(y)
+    .option('start', { type: 'string', demandOption: true, describe: 'start, inclusive: 2025-01-01 (midnight UTC), 2025-01-01T00:00:00Z or any offset' })
+    .option('end', { type: 'string', demandOption: true, describe: 'end, exclusive (same forms)' })
+    .option('fresh', { type: 'boolean', default: false, describe: 'ignore the state file (a backup is kept) and extract the whole range again' });
+}
+
+function syncOptions<T>(y: Argv<T>) {
+  return jobOptions(y).option('start', { type: 'string', describe: 'where a stream starts when the job has no bookmark for it yet (its first sync); ignored once it has one' });
+}
+
+function syncRequestOf(argv: { streams: string; start?: string; job?: string; 'tap-config'?: string; 'target-config'?: string; 'state-dir': string }): SyncRequest {
+  return {
+    streams: argv.streams.split(','),
+    stateDir: argv['state-dir'],
+    ...(argv.start ? { start: argv.start } : {}),
+    ...(argv.job ? { job: argv.job } : {}),
+    ...(argv['tap-config'] ? { tapConfig: argv['tap-config'] } : {}),
+    ...(argv['target-config'] ? { targetConfig: argv['target-config'] } : {}),
+  };
 }
 
 function requestOf(argv: { streams: string; start: string; end: string; job?: string; fresh: boolean; 'tap-config'?: string; 'target-config'?: string; 'state-dir': string }): BackfillRequest {
@@ -60,6 +86,8 @@ function progressHook(): BackfillHooks['onProgress'] {
 }
 
 const triggerStore = (stateDir: string) => new TriggerStore(path.resolve(stateDir, 'triggers'));
+const scheduleStore = (stateDir: string) => new ScheduleStore(path.resolve(stateDir, 'schedules'));
+const nameArgument = <T>(y: Argv<T>) => y.positional('name', { type: 'string', demandOption: true, describe: 'the schedule\'s name (schedule list shows them)' }).option('state-dir', STATE_DIR);
 
 /** SIGTERM (docker stop), SIGINT or SIGHUP (terminal closed): stop the children gracefully so their last commit is recorded. */
 function stopSignal(): AbortSignal {
@@ -87,6 +115,16 @@ runCli('qbo-pipeline', async () => {
         exitCode = result.exitCode;
       },
     )
+    .command(
+      'sync',
+      'run tap-quickbooks | target-postgres-raw from the job\'s bookmarks up to now (the daily run after a backfill)',
+      (y) => syncOptions(y),
+      async (argv) => {
+        const result = await runSync(syncRequestOf(argv), { onProgress: progressHook(), signal: stopSignal() });
+        process.stdout.write(formatSummary(result) + '\n');
+        exitCode = result.exitCode;
+      },
+    )
     .command('trigger', 'one-time triggers: run a backfill once at an exact instant', (y) =>
       y
         .command(
@@ -94,45 +132,107 @@ runCli('qbo-pipeline', async () => {
           'record a trigger: --at <ISO instant with Z or offset> plus the backfill arguments',
           (yy) => backfillOptions(yy).option('at', { type: 'string', demandOption: true, describe: 'when, e.g. 2025-09-12T03:45:54Z or 2025-09-11T22:45:54-05:00' }),
           async (argv) => {
-            const trigger = await addTrigger(triggerStore(argv['state-dir']), argv.at, requestOf(argv));
+            const request = requestOf(argv);
+            const trigger = await addTrigger(triggerStore(argv['state-dir']), argv.at, request);
             const given = trigger.atGiven === trigger.at ? '' : ` (given as ${trigger.atGiven})`;
-            process.stdout.write(`trigger ${trigger.id}: backfill ${trigger.backfill.job} [${trigger.backfill.start}, ${trigger.backfill.end}) at ${trigger.at} UTC${given}\n`);
+            process.stdout.write(`trigger ${trigger.id}: backfill ${trigger.backfill?.job ?? ''} [${trigger.backfill?.start ?? ''}, ${trigger.backfill?.end ?? ''}) at ${trigger.at} UTC${given}\n`);
             if (Date.parse(trigger.at) <= Date.now()) logger.warn(`trigger ${trigger.id} is already due: the scheduler runs it at its next pass, marked late`);
           },
         )
         .command(
           'list',
-          'show every trigger with its status',
-          (yy) => yy.option('state-dir', { type: 'string', default: 'state', describe: 'folder of state files and triggers' }),
+          'show every trigger (schedule slots included) with its status and every attempt',
+          (yy) => yy.option('state-dir', STATE_DIR),
           async (argv) => {
-            process.stdout.write(formatTriggers(await triggerStore(argv['state-dir']).list(), new Date()) + '\n');
+            const scan = await triggerStore(argv['state-dir']).scan();
+            process.stdout.write(formatTriggers(scan.triggers, new Date(), scan.setAside) + '\n');
           },
         )
         .demandCommand(1, 'say trigger add or trigger list'),
     )
+    .command('schedule', 'recurring syncs: a cron expression in a time zone', (y) =>
+      y
+        .command(
+          'add',
+          'add a recurring sync: --cron "15 3 * * *" [--tz America/Guayaquil] --streams … [--start for the first sync]',
+          (yy) =>
+            syncOptions(yy)
+              .option('cron', { type: 'string', demandOption: true, describe: 'minute hour day month weekday, e.g. "15 3 * * *" (03:15 every day); 6 fields = seconds first; @hourly, @daily, …' })
+              .option('tz', { type: 'string', default: 'UTC', describe: 'IANA time zone the cron expression is read in, e.g. America/Guayaquil' })
+              .option('name', { type: 'string', describe: 'the schedule\'s name (default: the job\'s)' })
+              .option('if-missing', { type: 'boolean', default: false, describe: 'keep an existing schedule of that name as it is (for start-up scripts)' }),
+          async (argv) => {
+            const added = await addSchedule(scheduleStore(argv['state-dir']), {
+              cron: argv.cron,
+              tz: argv.tz,
+              sync: syncRequestOf(argv),
+              ifMissing: argv['if-missing'],
+              ...(argv.name ? { name: argv.name } : {}),
+            });
+            for (const warning of added.warnings) logger.warn(warning);
+            const s = added.schedule;
+            process.stdout.write(`schedule ${s.name}: ${added.created ? 'added' : 'exists, kept as it is'}: sync ${s.sync.job ?? ''} (${s.sync.streams.join(',')}) at "${s.cron}" ${s.tz}${s.paused ? ', paused' : ''}\n`);
+            process.stdout.write(formatSchedules([s], await triggerStore(argv['state-dir']).list(), new Date()) + '\n');
+          },
+        )
+        .command(
+          'list',
+          'show every schedule: state, last slot and how it went, next slot',
+          (yy) => yy.option('state-dir', STATE_DIR),
+          async (argv) => {
+            process.stdout.write(formatSchedules(await scheduleStore(argv['state-dir']).list(), await triggerStore(argv['state-dir']).list(), new Date()) + '\n');
+          },
+        )
+        .command('pause <name>', 'stop running a schedule\'s slots (a run in progress goes on)', nameArgument, async (argv) => {
+          const s = await pauseSchedule(scheduleStore(argv['state-dir']), argv.name);
+          process.stdout.write(`schedule ${s.name}: paused\n`);
+        })
+        .command('resume <name>', 'run a paused schedule again from its next slot', nameArgument, async (argv) => {
+          const s = await resumeSchedule(scheduleStore(argv['state-dir']), argv.name);
+          process.stdout.write(`schedule ${s.name}: active\n`);
+        })
+        .command('remove <name>', 'delete a schedule (the triggers of its past slots stay)', nameArgument, async (argv) => {
+          await removeSchedule(scheduleStore(argv['state-dir']), argv.name);
+          process.stdout.write(`schedule ${argv.name}: removed\n`);
+        })
+        .demandCommand(1, 'say schedule add, list, pause, resume or remove'),
+    )
     .command(
       'scheduler',
-      'run every due trigger exactly once (the docker compose service); --once for cron and tests',
+      'run due triggers and schedule slots, each exactly once (the docker compose service); --once for cron and tests',
       (y) =>
         y
-          .option('state-dir', { type: 'string', default: 'state', describe: 'folder of state files and triggers' })
-          .option('once', { type: 'boolean', default: false, describe: 'run what is due now, then exit' })
-          .option('interval', { type: 'number', default: 5, describe: 'seconds between passes' }),
+          .option('state-dir', STATE_DIR)
+          .option('once', { type: 'boolean', default: false, describe: 'run what is due now, wait for it, then exit' })
+          .option('interval', { type: 'number', default: 5, describe: 'seconds between passes' })
+          .option('lease-seconds', { type: 'number', default: 60, describe: 'a claim not renewed for this long is taken over by another scheduler (renewed every third of it)' })
+          .option('concurrency', { type: 'number', default: 1, describe: 'runs at once (of different jobs; a job never overlaps itself)' }),
       async (argv) => {
-        const store = triggerStore(argv['state-dir']);
-        const signal = stopSignal();
-        const run = async (request: BackfillRequest, context: RunContext) => {
-          const result = await runBackfill(request, { signal, run: context });
-          process.stdout.write(formatSummary(result) + '\n');
-          return result;
-        };
+        if (!(argv['lease-seconds'] >= 1)) throw new UsageError(`--lease-seconds: ${argv['lease-seconds']} must be at least 1`);
+        if (!(argv.interval > 0)) throw new UsageError(`--interval: ${argv.interval} must be more than 0`);
+        if (!Number.isInteger(argv.concurrency) || argv.concurrency < 1) throw new UsageError(`--concurrency: ${argv.concurrency} must be a whole number of at least 1`);
+        const triggers = triggerStore(argv['state-dir']);
+        const scheduler = new Scheduler({
+          triggers,
+          schedules: scheduleStore(argv['state-dir']),
+          signal: stopSignal(),
+          leaseMs: argv['lease-seconds'] * 1000,
+          concurrency: argv.concurrency,
+          run: async (trigger, hooks) => {
+            const result = await runTrigger(trigger, hooks);
+            process.stdout.write(formatSummary(result) + '\n');
+            return result;
+          },
+        });
         if (argv.once) {
-          const ran = await runDueTriggers({ store, run });
-          exitCode = ran.some((t) => t.status === 'failed') ? 1 : 0;
+          const started = (await scheduler.pass()).filter((a) => a.kind === 'start').map((a) => a.trigger.id);
+          await scheduler.idle();
+          const after = await triggers.list();
+          exitCode = after.some((t) => started.includes(t.id) && t.status === 'failed') ? 1 : 0;
           return;
         }
-        logger.info(`scheduler watching ${store.dir} every ${argv.interval} s`);
-        await runScheduler({ store, run, intervalMs: argv.interval * 1000, signal });
+        logger.info(`scheduler watching ${triggers.dir} and ${path.resolve(argv['state-dir'], 'schedules')} every ${argv.interval} s`);
+        await scheduler.runUntilStopped(argv.interval * 1000);
       },
     )
     .command(
@@ -146,7 +246,7 @@ runCli('qbo-pipeline', async () => {
         exitCode = await runDemo({ dataDir: path.resolve(argv['data-dir']), ...(argv['keep-running'] === undefined ? {} : { keepRunning: argv['keep-running'] }) });
       },
     )
-    .demandCommand(1, 'say which command: backfill, trigger, scheduler or demo')
+    .demandCommand(1, 'say which command: backfill, sync, trigger, schedule, scheduler or demo')
     .strict()
     .fail((message, error) => {
       throw error ?? new UsageError(message);

@@ -7,13 +7,14 @@ import type { BackfillResult } from './runBackfill.js';
 const at = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' });
 
 const base: BackfillResult = {
+  kind: 'backfill',
   ok: true,
   exitCode: 0,
   runId: 'run-20250101T000000Z-abcdef',
   logFile: 'state/runs/run-20250101T000000Z-abcdef.log',
   stopped: false,
-  job: 'qb_invoices_backfill',
-  stateFile: 'state/qb_invoices_backfill.json',
+  job: 'qb_invoices',
+  stateFile: 'state/qb_invoices.json',
   backupFile: undefined,
   start: '2025-01-01T00:00:00Z',
   end: '2025-01-03T00:00:00Z',
@@ -27,7 +28,7 @@ const base: BackfillResult = {
   resumeCommand: undefined,
   fix: undefined,
 };
-const resume = 'node packages/qbo-pipeline/dist/cli.js backfill --job qb_invoices_backfill --streams invoices --start 2025-01-01T00:00:00Z --end 2025-01-03T00:00:00Z';
+const resume = 'node packages/qbo-pipeline/dist/cli.js backfill --job qb_invoices --streams invoices --start 2025-01-01T00:00:00Z --end 2025-01-03T00:00:00Z';
 
 describe('formatTable', () => {
   it('pads columns and right-aligns numbers', () => {
@@ -43,7 +44,7 @@ describe('formatTable', () => {
 describe('formatSummary', () => {
   it('shows per stream days, counts, pages and wall time (never longer than the run), and where the evidence is', () => {
     const text = formatSummary(base);
-    expect(text).toMatch(/^backfill qb_invoices_backfill: done in 2.5 s \(run run-20250101T000000Z-abcdef\)/);
+    expect(text).toMatch(/^backfill qb_invoices: done in 2.5 s \(run run-20250101T000000Z-abcdef\)/);
     expect(text).toMatch(/\| pages \| wall time\n/);
     expect(text).toMatch(/invoices \| 2\/2\s+\|\s+2 \|\s+10 \|\s+10 \|\s+10 \|\s+7 \|\s+1 \|\s+2 \|\s+2 \| 2.1 s/);
     expect(text).toContain("evidence: SELECT * FROM raw.evidence WHERE run_id IN ('r1')");
@@ -79,7 +80,7 @@ describe('formatSummary', () => {
 
   it('a stopped run says stopped, not failed, and how to resume', () => {
     const text = formatSummary({ ...failed, stopped: true, failure: { ...failed.failure!, reason: 'tap-quickbooks was killed by SIGTERM' } });
-    expect(text).toMatch(/^backfill qb_invoices_backfill: stopped after 2.5 s/);
+    expect(text).toMatch(/^backfill qb_invoices: stopped after 2.5 s/);
     expect(text).toContain('STOPPED: tap-quickbooks was killed by SIGTERM');
     expect(text).toContain('resume with:');
   });

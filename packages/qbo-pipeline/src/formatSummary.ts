@@ -16,7 +16,7 @@ export function formatSummary(result: BackfillResult): string {
   });
   const verb = result.ok ? 'done in' : result.stopped ? 'stopped after' : 'FAILED after';
   const lines = [
-    `backfill ${result.job}: ${verb} ${formatDuration(result.durationMs)} (run ${result.runId})`,
+    `${result.kind} ${result.job}: ${verb} ${formatDuration(result.durationMs)} (run ${result.runId})`,
     `range [${result.start}, ${result.end}); state file ${result.stateFile}${result.backupFile ? ` (previous state kept as ${result.backupFile})` : ''}`,
     '',
     formatTable(['stream', 'days done', 'windows', 'qbo count', 'extracted', 'loaded', 'inserted', 'updated', 'unchanged', 'pages', 'wall time'], rows),

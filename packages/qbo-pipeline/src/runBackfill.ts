@@ -54,7 +54,12 @@ export interface BackfillHooks {
   /** Stops the run early (SIGTERM to both); what was committed stays in the state file. */
   readonly signal?: AbortSignal;
   readonly now?: () => Date;
+  /** How long the job's lock outlives a runner that stopped renewing it (killed); default 30 s. The scheduler passes its lease. */
+  readonly lockStaleMs?: number;
 }
+
+/** The job's state file is locked by another runner: nothing was run; try again when it is done. */
+export class JobBusyError extends RunError {}
 
 export interface FailedWindow {
   readonly stream: string;
@@ -63,6 +68,7 @@ export interface FailedWindow {
 }
 
 export interface BackfillResult {
+  readonly kind: RunKind;
   readonly ok: boolean;
   readonly exitCode: number;
   /** The run's id in the runs journal (`<state-dir>/runs/<runId>.json` and `.log`). */
@@ -147,7 +153,7 @@ export async function runBackfill(request: BackfillRequest, hooks: BackfillHooks
   });
   const context = hooks.run ?? {};
   const run = await journal.start({
-    kind: context.kind ?? 'backfill',
+    kind: context.kind ?? job.kind,
     job: job.job,
     ...(context.company !== undefined ? { company: context.company } : {}),
     streams: job.streams,
@@ -170,11 +176,13 @@ export async function runBackfill(request: BackfillRequest, hooks: BackfillHooks
       release = await lock(job.stateFile, {
         realpath: false,
         lockfilePath: job.stateFile.replace(/\.json$/, '.lock'),
-        stale: 30_000,
+        stale: hooks.lockStaleMs ?? 30_000,
         onCompromised: (error) => logger.warn(`lock of job ${job.job} lost: ${error.message}`),
       });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ELOCKED') throw new RunError(`job ${job.job} is already running: its state file ${job.stateFile} is locked by another runner (a lock left by a killed runner expires after 30 s)`);
+      if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
+        throw new JobBusyError(`job ${job.job} is already running: its state file ${job.stateFile} is locked by another runner (a lock left by a killed runner expires after ${Math.round((hooks.lockStaleMs ?? 30_000) / 1000)} s)`);
+      }
       throw error;
     }
     try {
@@ -296,6 +304,7 @@ async function runLocked(
     await run.finish(end);
     await recordInWarehouse(target.connection, target.schema, run, logger);
     return {
+      kind: job.kind,
       ok: reason === undefined,
       exitCode,
       runId: run.id,

@@ -1,9 +1,59 @@
 import type { BackfillRequest } from '../BackfillRequest.js';
+import type { SyncRequest } from '../runSync.js';
 
-export const TRIGGER_STATUSES = ['pending', 'running', 'completed', 'failed'] as const;
+/**
+ * `pending` until due and claimed; `running` while a scheduler holds its lease; then `completed`,
+ * `failed`, or `skipped` (a schedule slot that came while its job was still running).
+ */
+export const TRIGGER_STATUSES = ['pending', 'running', 'completed', 'failed', 'skipped'] as const;
 export type TriggerStatus = (typeof TRIGGER_STATUSES)[number];
 
-/** A one-time trigger: run this backfill once at `at` (UTC), then stay disabled with its result. */
+/** Who runs a trigger, and until when that claim holds unless renewed (a heartbeat). */
+export interface Lease {
+  /** One id per scheduler process. */
+  readonly owner: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly attempt: number;
+  readonly claimedAt: string;
+  readonly heartbeatAt: string;
+  /** heartbeatAt + the lease's length: past this, another scheduler takes the trigger over. */
+  readonly expiresAt: string;
+}
+
+export const ATTEMPT_OUTCOMES = ['running', 'completed', 'failed', 'lease expired', 'job busy', 'stopped'] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+/** One scheduler's go at a trigger; a trigger taken over after a crash has two or more. */
+export interface Attempt {
+  readonly attempt: number;
+  readonly owner: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly startedAt: string;
+  readonly finishedAt?: string;
+  readonly outcome: AttemptOutcome;
+  /** What happened, in a line: the run's result, or how the attempt ended (last heartbeat, who took over). */
+  readonly message?: string;
+  /** The attempt's run in the runs journal. */
+  readonly runId?: string;
+}
+
+/** The schedule slot a trigger was made for. */
+export interface SlotOrigin {
+  readonly name: string;
+  /** The slot's instant, UTC. */
+  readonly slot: string;
+  /** Slots this one run stands for (more than 1 when the scheduler was down). */
+  readonly slots: number;
+  /** The oldest of them, when more than one: lateness counts from it. */
+  readonly firstSlot?: string;
+}
+
+/**
+ * A one-time trigger: run this backfill (or sync) once at `at` (UTC), then stay disabled with its
+ * result. Schedules make one per slot (`schedule` says which). Exactly one of `backfill`, `sync`.
+ */
 export interface Trigger {
   readonly id: string;
   /** When to run, UTC (`…Z`). */
@@ -11,16 +61,20 @@ export interface Trigger {
   /** `--at` as the person typed it (an offset such as -05:00 is kept here only). */
   readonly atGiven: string;
   readonly createdAt: string;
-  readonly backfill: BackfillRequest;
+  readonly backfill?: BackfillRequest;
+  readonly sync?: SyncRequest;
+  readonly schedule?: SlotOrigin;
   readonly status: TriggerStatus;
-  /** False once it has run (completed or failed): a one-time trigger never runs twice. */
+  /** False once it has run (completed, failed or skipped): a one-time trigger never runs twice. */
   readonly enabled: boolean;
-  readonly claimedBy?: { readonly pid: number; readonly host: string };
+  /** The lease of the attempt running now (or last). */
+  readonly claimedBy?: { readonly pid: number; readonly host: string; readonly owner?: string };
   readonly startedAt?: string;
   /** startedAt − at, in ms; `late` when over the scheduler's tolerance (it was down, or busy). */
   readonly lateByMs?: number;
   readonly late?: boolean;
   readonly finishedAt?: string;
+  readonly attempts?: readonly Attempt[];
   readonly result?: {
     readonly exitCode: number;
     readonly message: string;
@@ -33,3 +87,16 @@ export interface Trigger {
     readonly fix?: string;
   };
 }
+
+/** The job a trigger runs (its state file's name). */
+export function triggerJob(trigger: Trigger): string {
+  return trigger.backfill?.job ?? trigger.sync?.job ?? '';
+}
+
+/** `backfill [start, end)` or `sync from the bookmarks`: what `trigger list` shows as the range. */
+export function triggerRange(trigger: Trigger): string {
+  if (trigger.backfill) return `[${trigger.backfill.start}, ${trigger.backfill.end})`;
+  return `sync to run start${trigger.sync?.start ? ` (first from ${trigger.sync.start})` : ''}`;
+}
+
+export const FINAL_STATUSES: readonly TriggerStatus[] = ['completed', 'failed', 'skipped'];

@@ -1,22 +1,68 @@
-import { mkdir, open, readdir, readFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { RunError } from 'singer-kit';
 import { writeFileAtomic } from '../writeFileAtomic.js';
-import type { Trigger } from './Trigger.js';
+import { TRIGGER_STATUSES, type Lease, type Trigger } from './Trigger.js';
 
-const TRIGGER_FILE = /^(trg-[\w-]+)\.json$/;
+const TRIGGER_FILE = /^((?:trg|sch)-[\w.-]+)\.json$/;
+const SET_ASIDE_SUFFIX = '.unreadable';
+const LEASE_FILE = /^(.+)\.claim(?:\.(\d+))?$/;
+
+/** A lease's default length: a scheduler that has not renewed its lease for this long is taken for dead. */
+export const DEFAULT_LEASE_MS = 60_000;
+
+/** A trigger file that could not be read, moved aside so that the other triggers still run. */
+export interface SetAside {
+  readonly file: string;
+  readonly reason: string;
+}
+
+export interface TriggerScan {
+  /** Every readable trigger, earliest first. */
+  readonly triggers: readonly Trigger[];
+  /** Files set aside, now or earlier (`<name>.unreadable`). */
+  readonly setAside: readonly SetAside[];
+}
+
+function shapeProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
+  const t = value as Partial<Trigger>;
+  if (typeof t.id !== 'string' || typeof t.at !== 'string' || Number.isNaN(Date.parse(t.at))) return 'no id or no valid "at"';
+  if (!TRIGGER_STATUSES.includes(t.status as never)) return `unknown status ${JSON.stringify(t.status)}`;
+  if ((t.backfill === undefined) === (t.sync === undefined)) return 'needs exactly one of "backfill" and "sync"';
+  return undefined;
+}
+
+/** Creates `file` with `text` only if it does not exist, never showing a partial file: a private temp file, then link(2). */
+async function createExclusive(file: string, text: string): Promise<boolean> {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  await writeFileAtomic(temp, text, 0o644);
+  try {
+    await link(temp, file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+}
 
 /**
- * Triggers as files in `state/triggers/`: `<id>.json` (atomic rewrites) and, once some
- * scheduler takes it, `<id>.claim`, created with O_EXCL. Creating the claim is the only way to
- * run a trigger, so two schedulers can never both run it, whatever they read before.
+ * Triggers as files in `state/triggers/`: `<id>.json` (atomic rewrites) and, for each attempt to
+ * run one, a lease file created exclusively (`<id>.claim` for the first, `<id>.claim.<n>` after).
+ * Creating the lease file is the only way to run a trigger, so two schedulers never both run the
+ * same attempt; its holder renews it (heartbeat), and once it has expired the next attempt's file
+ * may be created by whoever finds it so.
  */
 export class TriggerStore {
   readonly dir: string;
+  readonly #legacyLeaseMs: number;
 
-  constructor(dir: string) {
+  constructor(dir: string, options: { readonly legacyLeaseMs?: number } = {}) {
     this.dir = dir;
+    this.#legacyLeaseMs = options.legacyLeaseMs ?? DEFAULT_LEASE_MS;
   }
 
   static newId(at: Date): string {
@@ -27,48 +73,118 @@ export class TriggerStore {
     return path.join(this.dir, `${id}.json`);
   }
 
+  #leaseFile(id: string, attempt: number): string {
+    return path.join(this.dir, attempt === 1 ? `${id}.claim` : `${id}.claim.${attempt}`);
+  }
+
   async save(trigger: Trigger): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     await writeFileAtomic(this.#file(trigger.id), JSON.stringify(trigger, null, 2) + '\n', 0o644);
   }
 
-  async get(id: string): Promise<Trigger> {
-    const file = this.#file(id);
-    try {
-      return JSON.parse(await readFile(file, 'utf8')) as Trigger;
-    } catch (error) {
-      throw new RunError(`cannot read trigger ${file}: ${(error as Error).message}`);
-    }
+  /** Saves a new trigger unless one with its id exists (two schedulers making the same slot's trigger); false then. */
+  async create(trigger: Trigger): Promise<boolean> {
+    await mkdir(this.dir, { recursive: true });
+    return createExclusive(this.#file(trigger.id), JSON.stringify(trigger, null, 2) + '\n');
   }
 
-  /** Every trigger, earliest first. */
-  async list(): Promise<Trigger[]> {
-    let names: string[];
+  async get(id: string): Promise<Trigger> {
+    const file = this.#file(id);
+    let value: unknown;
     try {
-      names = await readdir(this.dir);
+      value = JSON.parse(await readFile(file, 'utf8'));
+    } catch (error) {
+      throw new RunError(`cannot read trigger ${file}: ${(error as Error).message}`, { cause: error });
+    }
+    const problem = shapeProblem(value);
+    if (problem) throw new RunError(`cannot read trigger ${file}: ${problem}`);
+    return value as Trigger;
+  }
+
+  async #names(): Promise<string[]> {
+    try {
+      return await readdir(this.dir);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
-    const ids = names.map((n) => TRIGGER_FILE.exec(n)?.[1]).filter((id): id is string => id !== undefined);
-    const triggers = await Promise.all(ids.map((id) => this.get(id)));
-    return triggers.sort((a, b) => a.at.localeCompare(b.at) || a.id.localeCompare(b.id));
   }
 
-  /** Takes the trigger for this process; false when another scheduler already has (or had) it. */
-  async claim(id: string, claimant: { pid: number; host: string }): Promise<boolean> {
-    try {
-      const handle = await open(path.join(this.dir, `${id}.claim`), 'wx', 0o644);
+  /**
+   * Every trigger, earliest first. A file that cannot be read (not JSON, not a trigger) is moved
+   * to `<name>.unreadable` and reported, so one damaged file never stops the others.
+   */
+  async scan(): Promise<TriggerScan> {
+    const names = await this.#names();
+    const triggers: Trigger[] = [];
+    const setAside: SetAside[] = names.filter((n) => n.endsWith(SET_ASIDE_SUFFIX)).map((n) => ({ file: path.join(this.dir, n), reason: 'set aside earlier' }));
+    for (const name of names) {
+      const id = TRIGGER_FILE.exec(name)?.[1];
+      if (id === undefined) continue;
       try {
-        await handle.writeFile(JSON.stringify(claimant) + '\n');
-        await handle.sync();
-      } finally {
-        await handle.close();
+        triggers.push(await this.get(id));
+      } catch (error) {
+        if (((error as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') continue; // removed since the listing
+        const file = this.#file(id);
+        const aside = file + SET_ASIDE_SUFFIX;
+        await rename(file, aside).catch(() => undefined);
+        setAside.push({ file: aside, reason: (error as Error).message });
       }
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw error;
     }
+    triggers.sort((a, b) => a.at.localeCompare(b.at) || a.id.localeCompare(b.id));
+    return { triggers, setAside };
+  }
+
+  /** Every readable trigger, earliest first (unreadable ones are set aside; see `scan`). */
+  async list(): Promise<Trigger[]> {
+    return [...(await this.scan()).triggers];
+  }
+
+  /** Takes attempt `lease.attempt` of the trigger; false when another scheduler already has (or had) that attempt. */
+  async claim(id: string, lease: Lease): Promise<boolean> {
+    await mkdir(this.dir, { recursive: true });
+    return createExclusive(this.#leaseFile(id, lease.attempt), JSON.stringify(lease) + '\n');
+  }
+
+  /** Renews a lease held by this process (heartbeat). */
+  async renew(id: string, lease: Lease): Promise<void> {
+    await writeFileAtomic(this.#leaseFile(id, lease.attempt), JSON.stringify(lease) + '\n', 0o644);
+  }
+
+  /** Deletes a trigger and its lease files (old schedule slots). */
+  async remove(id: string): Promise<void> {
+    const files = (await this.#names()).filter((n) => n === `${id}.json` || LEASE_FILE.exec(n)?.[1] === id);
+    for (const name of files) await unlink(path.join(this.dir, name)).catch(() => undefined);
+  }
+
+  /** Gives an attempt up without running it (its job was busy), so a later pass may claim again. */
+  async release(id: string, attempt: number): Promise<void> {
+    await unlink(this.#leaseFile(id, attempt)).catch(() => undefined);
+  }
+
+  /**
+   * The newest attempt's lease, or undefined when nobody ever claimed the trigger. A first-version
+   * claim (`{pid, host}`, no heartbeat) counts as heartbeating when it was written.
+   */
+  async latestLease(id: string): Promise<Lease | undefined> {
+    const attempts = (await this.#names())
+      .map((n) => LEASE_FILE.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null && m[1] === id)
+      .map((m) => Number(m[2] ?? 1));
+    if (attempts.length === 0) return undefined;
+    const attempt = Math.max(...attempts);
+    const file = this.#leaseFile(id, attempt);
+    const value = JSON.parse(await readFile(file, 'utf8')) as Partial<Lease> & { pid: number; host: string };
+    if (value.expiresAt !== undefined && value.owner !== undefined) return value as Lease;
+    const written = (await stat(file)).mtime;
+    return {
+      owner: value.owner ?? `pid ${value.pid}@${value.host}`,
+      host: value.host,
+      pid: value.pid,
+      attempt,
+      claimedAt: written.toISOString(),
+      heartbeatAt: written.toISOString(),
+      expiresAt: new Date(written.getTime() + this.#legacyLeaseMs).toISOString(),
+    };
   }
 }

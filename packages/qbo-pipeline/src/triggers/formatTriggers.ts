@@ -1,18 +1,31 @@
 import { formatDuration, formatTable } from '../formatTable.js';
-import type { Trigger } from './Trigger.js';
+import { lateness } from '../scheduler/planPass.js';
+import { triggerJob, triggerRange, type Trigger } from './Trigger.js';
+import type { SetAside } from './TriggerStore.js';
+
+/** An instant as lists show it: UTC, to the second. */
+const shown = (iso: string | undefined) => (iso ?? '?').replace(/\.\d+Z$/, 'Z');
 
 /** `pending`, `completed (late by 3 h 12 min)`, …: what `trigger list` shows per trigger. */
 export function triggerStatus(trigger: Trigger, now: Date): string {
-  const late = trigger.late && trigger.lateByMs !== undefined ? ` (late by ${formatDuration(trigger.lateByMs)})` : '';
+  const late = trigger.late && trigger.lateByMs !== undefined ? ` (${lateness(trigger.lateByMs, trigger.schedule?.slots)})` : '';
   if (trigger.status === 'pending' && Date.parse(trigger.at) <= now.getTime()) return `pending (due ${formatDuration(now.getTime() - Date.parse(trigger.at))} ago)`;
-  if (trigger.status === 'running') return `running since ${trigger.startedAt ?? '?'} on ${trigger.claimedBy?.host ?? '?'} pid ${trigger.claimedBy?.pid ?? '?'}${late}`;
+  if (trigger.status === 'running') return `running since ${shown(trigger.startedAt)} on ${trigger.claimedBy?.host ?? '?'} pid ${trigger.claimedBy?.pid ?? '?'}${late}`;
   return `${trigger.status}${late}`;
 }
 
-export function formatTriggers(triggers: readonly Trigger[], now: Date): string {
-  if (triggers.length === 0) return 'no triggers';
-  return formatTable(
-    ['id', 'at (UTC)', 'status', 'job', 'range', 'result'],
-    triggers.map((t) => [t.id, t.at, triggerStatus(t, now), t.backfill.job, `[${t.backfill.start}, ${t.backfill.end})`, t.result?.message ?? '']),
-  );
+/**
+ * Every trigger, one row each, and under it one row per attempt when there was more than one
+ * (a scheduler died and another took over, a job was busy, a scheduler was stopped).
+ */
+export function formatTriggers(triggers: readonly Trigger[], now: Date, setAside: readonly SetAside[] = []): string {
+  const rows = triggers.flatMap((t) => {
+    const main = [t.id, t.at, triggerStatus(t, now), triggerJob(t), t.schedule ? `schedule ${t.schedule.name}: ${triggerRange(t)}` : triggerRange(t), t.result?.message ?? ''];
+    const attempts = (t.attempts ?? []).length > 1 || (t.attempts ?? []).some((a) => a.outcome !== 'running' && a.outcome !== t.status)
+      ? (t.attempts ?? []).map((a) => [`  attempt ${a.attempt}`, shown(a.startedAt), `${a.outcome}${a.finishedAt ? ` at ${shown(a.finishedAt)}` : ''}`, `${a.host} pid ${a.pid}`, '', a.message ?? ''])
+      : [];
+    return [main, ...attempts];
+  });
+  const table = triggers.length === 0 ? 'no triggers' : formatTable(['id', 'at (UTC)', 'status', 'job', 'run', 'result'], rows);
+  return [table, ...setAside.map((a) => `set aside (unreadable): ${a.file}${a.reason === 'set aside earlier' ? '' : `: ${a.reason}`}`)].join('\n');
 }

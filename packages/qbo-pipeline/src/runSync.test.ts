@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { formatInstant, UsageError } from 'singer-kit';
+import { resumeCommand } from './BackfillRequest.js';
+import { planSync, resolveSync } from './runSync.js';
+
+const state = (marks: Record<string, string>) => ({
+  bookmarks: Object.fromEntries(Object.entries(marks).map(([s, v]) => [s, { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: v }])),
+});
+const now = new Date('2025-09-12T08:15:03.456Z');
+const plan = (s: ReturnType<typeof state> | undefined, streams: string[], start?: string) => {
+  const r = planSync(s, resolveSync({ streams, ...(start ? { start } : {}) }, '/repo'), now);
+  return [formatInstant(r.start), formatInstant(r.end)];
+};
+
+describe('planSync (pure: the job state, --start, now)', () => {
+  it('goes from the bookmark up to now, to the second', () => {
+    expect(plan(state({ invoices: '2025-09-11T08:15:01Z' }), ['invoices'])).toEqual(['2025-09-11T08:15:01Z', '2025-09-12T08:15:03Z']);
+  });
+
+  it('starts the range at the earliest bookmark: each stream goes on from its own (the tap takes the later of the two)', () => {
+    expect(plan(state({ invoices: '2025-09-11T00:00:00Z', customers: '2025-09-10T00:00:00Z' }), ['invoices', 'customers'])).toEqual(['2025-09-10T00:00:00Z', '2025-09-12T08:15:03Z']);
+  });
+
+  it('uses --start only for a stream with no bookmark yet', () => {
+    expect(plan(undefined, ['invoices'], '2025-01-01')).toEqual(['2025-01-01T00:00:00Z', '2025-09-12T08:15:03Z']);
+    expect(plan(state({ invoices: '2025-09-11T00:00:00Z' }), ['invoices'], '2025-01-01')).toEqual(['2025-09-11T00:00:00Z', '2025-09-12T08:15:03Z']);
+    expect(plan(state({ invoices: '2025-09-11T00:00:00Z' }), ['invoices', 'items'], '2025-09-01')).toEqual(['2025-09-01T00:00:00Z', '2025-09-12T08:15:03Z']);
+  });
+
+  it('refuses, naming the streams and the state file, when a stream has neither a bookmark nor --start', () => {
+    expect(() => plan(undefined, ['invoices'])).toThrow(UsageError);
+    expect(() => plan(undefined, ['invoices'])).toThrow('sync qb_invoices: stream invoices has no bookmark in /repo/state/qb_invoices.json; give --start for the first sync (e.g. --start 2025-01-01)');
+    expect(() => plan(state({ invoices: '2025-09-11T00:00:00Z' }), ['invoices', 'items', 'customers'])).toThrow(/^sync qb_customers_invoices_items: streams items, customers have no bookmark in/);
+  });
+
+  it('a bookmark at or after now gives a one-second range (nothing new), not an error', () => {
+    expect(plan(state({ invoices: '2025-09-12T08:15:03Z' }), ['invoices'])).toEqual(['2025-09-12T08:15:03Z', '2025-09-12T08:15:04Z']);
+  });
+});
+
+describe('the resume command of a failed sync', () => {
+  it('is a sync of the same job and streams, with the range start as --start and no --end', async () => {
+    const { resolveBackfill } = await import('./BackfillRequest.js');
+    const r = resolveBackfill({ kind: 'sync', streams: ['invoices'], start: '2025-09-11T00:00:00Z', end: '2025-09-12T08:15:03Z' }, '/repo');
+    expect(resumeCommand(r, '/repo/packages/qbo-pipeline/dist/cli.js', '/repo')).toBe('node packages/qbo-pipeline/dist/cli.js sync --job qb_invoices --streams invoices --start 2025-09-11T00:00:00Z');
+  });
+});

@@ -1,0 +1,127 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DateTime } from 'luxon';
+import { formatInstant, parseInstant, UsageError } from 'singer-kit';
+import { resolveJob, resolveStreams } from './BackfillRequest.js';
+import { runBackfill, type BackfillHooks, type BackfillResult } from './runBackfill.js';
+import { readStateFile, type StateValue } from './stateFile.js';
+
+/** What `sync` takes, also what a schedule stores (JSON): no end, the run's start is the end. */
+export interface SyncRequest {
+  readonly streams: readonly string[];
+  /** Only for streams the job has no bookmark for yet (its first sync); ISO 8601. */
+  readonly start?: string;
+  /** Default: the stream set's job, the same a `backfill` of these streams uses (`defaultJob`). */
+  readonly job?: string;
+  readonly tapConfig?: string;
+  readonly targetConfig?: string;
+  readonly stateDir?: string;
+}
+
+export interface ResolvedSync {
+  readonly streams: readonly string[];
+  readonly start: DateTime<true> | undefined;
+  readonly job: string;
+  readonly tapConfig: string | undefined;
+  readonly targetConfig: string | undefined;
+  readonly stateDir: string;
+  readonly stateFile: string;
+}
+
+/** Checks a sync request and makes its paths absolute; every problem is a UsageError naming the argument. */
+export function resolveSync(request: SyncRequest, cwd = process.cwd()): ResolvedSync {
+  const streams = resolveStreams(request.streams);
+  const start = request.start === undefined ? undefined : parseInstant(request.start, '--start');
+  const stateDir = path.resolve(cwd, request.stateDir ?? 'state');
+  const job = resolveJob(request.job, streams, stateDir);
+  const file = (f: string | undefined) => (f === undefined ? undefined : path.resolve(cwd, f));
+  return Object.freeze({ streams, start, job, tapConfig: file(request.tapConfig), targetConfig: file(request.targetConfig), stateDir, stateFile: path.join(stateDir, `${job}.json`) });
+}
+
+/** The request again, paths absolute and dates in UTC: what a schedule records. */
+export function normaliseSync(resolved: ResolvedSync): SyncRequest {
+  return {
+    streams: resolved.streams,
+    ...(resolved.start ? { start: formatInstant(resolved.start) } : {}),
+    job: resolved.job,
+    ...(resolved.tapConfig ? { tapConfig: resolved.tapConfig } : {}),
+    ...(resolved.targetConfig ? { targetConfig: resolved.targetConfig } : {}),
+    stateDir: resolved.stateDir,
+  };
+}
+
+/** A stream's bookmark as an instant, when the state has a usable one. */
+export function bookmarkOf(state: StateValue | undefined, stream: string): DateTime<true> | undefined {
+  const mark = state?.bookmarks?.[stream]?.replication_key_value;
+  if (typeof mark !== 'string') return undefined;
+  const at = DateTime.fromISO(mark, { zone: 'utc' });
+  return at.isValid ? at : undefined;
+}
+
+/**
+ * The range of one sync, a pure function of the job's state and now: from the earliest stream
+ * bookmark (a stream without one starts at `start`) up to now, to the second. The tap starts each
+ * stream at max(range start, its bookmark), so every stream goes on from its own bookmark.
+ * A stream with neither is a UsageError naming it (`hint` says where a bookmark may be).
+ */
+export function planSync(
+  state: StateValue | undefined,
+  sync: Pick<ResolvedSync, 'streams' | 'start' | 'job' | 'stateFile'>,
+  now: Date,
+  hint = '',
+): { readonly start: DateTime<true>; readonly end: DateTime<true> } {
+  const missing = sync.streams.filter((s) => bookmarkOf(state, s) === undefined);
+  if (missing.length > 0 && sync.start === undefined) {
+    const which = missing.length === 1 ? `stream ${missing[0]} has` : `streams ${missing.join(', ')} have`;
+    throw new UsageError(`sync ${sync.job}: ${which} no bookmark in ${sync.stateFile}; give --start for the first sync (e.g. --start 2025-01-01)${hint}`);
+  }
+  const starts = sync.streams.map((s) => bookmarkOf(state, s) ?? (sync.start as DateTime<true>));
+  const start = DateTime.min(...starts) as DateTime<true>;
+  const nowSecond = DateTime.fromMillis(Math.floor(now.getTime() / 1000) * 1000, { zone: 'utc' }) as DateTime<true>;
+  // Bookmarks at or after now (a second sync within the same second, or a clock set back): a
+  // one-second range; the tap clamps it to its own start and finds nothing new.
+  const end = nowSecond > start ? nowSecond : start.plus({ seconds: 1 });
+  return { start, end };
+}
+
+/** Other jobs in the state folder whose bookmarks cover `streams`: where a sync without --start may belong. */
+async function jobsWithBookmarks(stateDir: string, streams: readonly string[], except: string): Promise<string[]> {
+  const names = await readdir(stateDir).catch(() => [] as string[]);
+  const found: string[] = [];
+  for (const name of names.filter((n) => n.endsWith('.json') && !n.endsWith('.bak.json') && n !== `${except}.json`)) {
+    try {
+      const value = JSON.parse(await readFile(path.join(stateDir, name), 'utf8')) as StateValue;
+      if (streams.every((s) => bookmarkOf(value, s) !== undefined)) found.push(name.slice(0, -'.json'.length));
+    } catch {
+      // not a state file
+    }
+  }
+  return found;
+}
+
+/**
+ * One sync: everything changed since the job's bookmarks, up to the start of this run, through the
+ * same machinery (state file, evidence, summary) as a backfill. Throws UsageError when a stream has
+ * no bookmark and no --start was given.
+ */
+export async function runSync(request: SyncRequest, hooks: BackfillHooks = {}): Promise<BackfillResult> {
+  const sync = resolveSync(request, hooks.cwd);
+  const state = await readStateFile(sync.stateFile);
+  const missing = sync.streams.filter((s) => bookmarkOf(state, s) === undefined);
+  const candidates = missing.length > 0 && !sync.start ? await jobsWithBookmarks(sync.stateDir, missing, sync.job) : [];
+  const hint = candidates.length > 0 ? `, or --job ${candidates[0]} (its state file has bookmarks for ${missing.join(', ')})` : '';
+  const range = planSync(state, sync, (hooks.now ?? (() => new Date()))(), hint);
+  return runBackfill(
+    {
+      kind: 'sync',
+      streams: sync.streams,
+      start: formatInstant(range.start),
+      end: formatInstant(range.end),
+      job: sync.job,
+      stateDir: sync.stateDir,
+      ...(sync.tapConfig ? { tapConfig: sync.tapConfig } : {}),
+      ...(sync.targetConfig ? { targetConfig: sync.targetConfig } : {}),
+    },
+    hooks,
+  );
+}

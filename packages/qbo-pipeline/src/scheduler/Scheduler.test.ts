@@ -1,0 +1,330 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DateTime } from 'luxon';
+import { createLogger, UsageError } from 'singer-kit';
+import { JobBusyError, type BackfillResult } from '../runBackfill.js';
+import { addSchedule } from '../schedules/scheduleCommands.js';
+import { ScheduleStore } from '../schedules/ScheduleStore.js';
+import { addTrigger } from '../triggers/addTrigger.js';
+import { formatTriggers } from '../triggers/formatTriggers.js';
+import type { Trigger } from '../triggers/Trigger.js';
+import { TriggerStore } from '../triggers/TriggerStore.js';
+import { Scheduler, type TriggerRunner } from './Scheduler.js';
+
+const dir = await mkdtemp(path.join(tmpdir(), 'scheduler-'));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+const backfill = { streams: ['invoices'], start: '2025-01-01', end: '2025-01-02', stateDir: path.join(dir, 'state') };
+
+function fakeResult(trigger: Trigger, ok: boolean): BackfillResult {
+  const end = trigger.backfill?.end ?? '2025-01-02T00:00:00Z';
+  return {
+    kind: trigger.sync ? 'sync' : 'backfill',
+    ok,
+    exitCode: ok ? 0 : 1,
+    runId: 'run-20250912T034600Z-000000',
+    logFile: 'state/runs/run-20250912T034600Z-000000.log',
+    stopped: false,
+    job: trigger.backfill?.job ?? trigger.sync?.job ?? '',
+    stateFile: 'state/x.json',
+    backupFile: undefined,
+    start: '2025-01-01T00:00:00Z',
+    end,
+    durationMs: 1,
+    wallMs: {},
+    progress: [{ stream: 'invoices', doneUntil: DateTime.fromISO(end, { zone: 'utc' }), daysDone: 1, totalDays: 1, complete: ok }],
+    runIds: ['run-1'],
+    totals: [],
+    evidence: { unavailable: 'test' },
+    failure: ok ? undefined : { reason: 'tap-quickbooks: HTTP 503', windows: [] },
+    resumeCommand: ok ? undefined : 'node cli.js backfill …',
+    fix: undefined,
+  };
+}
+
+/** A scheduler on its own folders with a clock the test moves; records what it ran. */
+function setup(name: string, options: { run?: TriggerRunner } = {}) {
+  const triggers = new TriggerStore(path.join(dir, name, 'triggers'));
+  const schedules = new ScheduleStore(path.join(dir, name, 'schedules'));
+  const clock = { now: new Date('2025-09-12T04:00:00Z') };
+  const ran: Trigger[] = [];
+  const logs: string[] = [];
+  const make = (run?: TriggerRunner) =>
+    new Scheduler({
+      triggers,
+      schedules,
+      now: () => clock.now,
+      logger: createLogger('test', { sink: (line) => logs.push(line) }),
+      run:
+        run ??
+        options.run ??
+        (async (trigger) => {
+          ran.push(trigger);
+          return fakeResult(trigger, true);
+        }),
+    });
+  return { triggers, schedules, clock, ran, logs, make };
+}
+
+/** A run that stays in progress until the test releases it. */
+function gate() {
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const ran: Trigger[] = [];
+  const run: TriggerRunner = async (trigger) => {
+    ran.push(trigger);
+    await released;
+    return fakeResult(trigger, true);
+  };
+  return { run, release, ran };
+}
+
+describe('one-time triggers', () => {
+  it('stores the instant in UTC whatever offset it was given', async () => {
+    const store = new TriggerStore(path.join(dir, 'utc'));
+    const t = await addTrigger(store, '2025-09-11T22:45:54-05:00', { ...backfill, stateDir: undefined }, { now: new Date('2025-09-01T00:00:00Z'), cwd: '/repo' });
+    expect(t).toMatchObject({ at: '2025-09-12T03:45:54Z', atGiven: '2025-09-11T22:45:54-05:00', status: 'pending', enabled: true });
+    expect(t.backfill).toMatchObject({ job: 'qb_invoices', start: '2025-01-01T00:00:00Z', stateDir: '/repo/state' });
+    expect(await store.list()).toEqual([t]);
+  });
+
+  it('checks the backfill arguments when the trigger is added, not when it fires', async () => {
+    const store = new TriggerStore(path.join(dir, 'bad'));
+    await expect(addTrigger(store, '2025-09-12T03:45:54Z', { ...backfill, streams: ['nope'] })).rejects.toThrow(UsageError);
+    await expect(addTrigger(store, '2025-09-12T03:45:54', backfill)).rejects.toThrow(/--at: .* no time zone/);
+    expect(await store.list()).toEqual([]);
+  });
+
+  it('two schedulers racing run each due trigger exactly once; future ones wait', async () => {
+    const s = setup('race');
+    const due = await addTrigger(s.triggers, '2025-09-12T03:59:58Z', backfill);
+    const future = await addTrigger(s.triggers, '2025-09-12T05:00:00Z', backfill);
+    const [a, b] = [s.make(), s.make()];
+    await Promise.all([a.pass(), b.pass()]);
+    await Promise.all([a.idle(), b.idle()]);
+    expect(s.ran.map((t) => t.id)).toEqual([due.id]);
+    expect(await s.triggers.get(due.id)).toMatchObject({ status: 'completed', enabled: false, late: false, lateByMs: 2000, result: { exitCode: 0, runIds: ['run-1'] }, attempts: [{ attempt: 1, outcome: 'completed' }] });
+    expect((await s.triggers.get(future.id)).status).toBe('pending');
+    await a.pass();
+    await a.idle();
+    expect(s.ran).toHaveLength(1);
+  });
+
+  it('a trigger missed while the scheduler was down runs once at start-up, marked late by how much; a failure keeps its reason', async () => {
+    const s = setup('late', { run: async (t) => fakeResult(t, false) });
+    const t = await addTrigger(s.triggers, '2025-09-12T03:45:54Z', backfill);
+    s.clock.now = new Date('2025-09-12T07:00:00Z');
+    const scheduler = s.make();
+    await scheduler.pass();
+    await scheduler.idle();
+    expect(await s.triggers.get(t.id)).toMatchObject({ status: 'failed', enabled: false, late: true, lateByMs: 11_646_000, result: { exitCode: 1, message: 'tap-quickbooks: HTTP 503', resumeCommand: 'node cli.js backfill …' } });
+    expect(formatTriggers(await s.triggers.list(), s.clock.now)).toMatch(/2025-09-12T03:45:54Z \| failed \(late by 3 h 14 min\) \| qb_invoices/);
+  });
+
+  it('a backfill that throws (bad config) fails the trigger with the error and its exit code', async () => {
+    const s = setup('throws', {
+      run: async () => {
+        throw new UsageError('state file state/x.json is malformed');
+      },
+    });
+    const t = await addTrigger(s.triggers, '2025-09-12T03:45:54Z', backfill);
+    s.clock.now = new Date('2025-09-12T03:46:00Z');
+    const scheduler = s.make();
+    await scheduler.pass();
+    await scheduler.idle();
+    expect(await s.triggers.get(t.id)).toMatchObject({ status: 'failed', late: false, result: { exitCode: 2, message: 'state file state/x.json is malformed' } });
+  });
+
+  it('sets an unreadable trigger file aside with a clear error, and still runs the others', async () => {
+    const s = setup('damaged');
+    const good = await addTrigger(s.triggers, '2025-09-12T03:45:54Z', backfill);
+    await writeFile(path.join(s.triggers.dir, 'trg-damaged.json'), '{');
+    await writeFile(path.join(s.triggers.dir, 'trg-notatrigger.json'), '{"id": "trg-notatrigger"}');
+    const scheduler = s.make();
+    await scheduler.pass();
+    await scheduler.idle();
+    expect(s.ran.map((t) => t.id)).toEqual([good.id]);
+    expect(s.logs.filter((l) => l.startsWith('ERROR'))).toEqual([
+      expect.stringMatching(/^ERROR test: trigger file set aside as .*trg-damaged\.json\.unreadable: cannot read trigger .*trg-damaged\.json: .*JSON.*; the other triggers still run$/),
+      expect.stringMatching(/^ERROR test: trigger file set aside as .*trg-notatrigger\.json\.unreadable: cannot read trigger .*: no id or no valid "at"; the other triggers still run$/),
+    ]);
+    expect((await readdir(s.triggers.dir)).filter((f) => f.endsWith('.unreadable')).sort()).toEqual(['trg-damaged.json.unreadable', 'trg-notatrigger.json.unreadable']);
+    const scan = await s.triggers.scan();
+    expect(formatTriggers(scan.triggers, s.clock.now, scan.setAside)).toMatch(/set aside \(unreadable\): .*trg-damaged\.json\.unreadable/);
+  });
+});
+
+describe('leases: a scheduler that dies does not strand its trigger', () => {
+  /** What a scheduler killed after claiming leaves: the trigger running, attempt 1's lease last renewed at `heartbeat`. */
+  async function strand(s: ReturnType<typeof setup>, heartbeat: string, expires: string) {
+    const t = await addTrigger(s.triggers, '2025-09-12T03:50:00Z', backfill);
+    const lease = { owner: 'dead-owner', host: 'old-host', pid: 4242, attempt: 1, claimedAt: '2025-09-12T03:50:01Z', heartbeatAt: heartbeat, expiresAt: expires };
+    expect(await s.triggers.claim(t.id, lease)).toBe(true);
+    await s.triggers.save({ ...t, status: 'running', claimedBy: { pid: 4242, host: 'old-host' }, startedAt: '2025-09-12T03:50:01Z', attempts: [{ attempt: 1, owner: 'dead-owner', host: 'old-host', pid: 4242, startedAt: '2025-09-12T03:50:01Z', outcome: 'running' }] });
+    return t;
+  }
+
+  it('a live lease is left alone: the trigger is not run twice', async () => {
+    const s = setup('lease-live');
+    await strand(s, '2025-09-12T03:59:50Z', '2025-09-12T04:00:50Z');
+    const scheduler = s.make();
+    await scheduler.pass();
+    await scheduler.idle();
+    expect(s.ran).toEqual([]);
+  });
+
+  it('an expired lease is taken over: the run resumes as attempt 2 and both attempts are recorded', async () => {
+    const s = setup('lease-expired');
+    const t = await strand(s, '2025-09-12T03:58:00Z', '2025-09-12T03:59:00Z');
+    const [a, b] = [s.make(), s.make()];
+    await Promise.all([a.pass(), b.pass()]);
+    await Promise.all([a.idle(), b.idle()]);
+    expect(s.ran.map((r) => r.id)).toEqual([t.id]);
+    const after = await s.triggers.get(t.id);
+    expect(after).toMatchObject({ status: 'completed', startedAt: '2025-09-12T03:50:01Z' });
+    expect(after.attempts).toEqual([
+      expect.objectContaining({ attempt: 1, host: 'old-host', pid: 4242, outcome: 'lease expired', finishedAt: '2025-09-12T03:59:00Z', message: expect.stringMatching(/stopped renewing its lease \(last heartbeat 2025-09-12T03:58:00Z\); taken over by .* resuming from the job's state file/) }),
+      expect.objectContaining({ attempt: 2, pid: process.pid, outcome: 'completed' }),
+    ]);
+    expect((await s.triggers.latestLease(t.id))?.attempt).toBe(2);
+    const listed = formatTriggers([after], s.clock.now);
+    expect(listed).toMatch(/ {2}attempt 1 +\| 2025-09-12T03:50:01Z \| lease expired at 2025-09-12T03:59:00Z \| old-host pid 4242 /);
+    expect(listed).toMatch(/ {2}attempt 2 +\| 2025-09-12T04:00:00Z \| completed at 2025-09-12T04:00:00Z +\| \S+ pid \d+ /);
+  });
+
+  it('a first-version claim (pid and host, no heartbeat) counts as expired a lease length after it was written', async () => {
+    const s = setup('lease-legacy');
+    const t = await addTrigger(s.triggers, '2025-09-12T03:50:00Z', backfill);
+    await writeFile(path.join(s.triggers.dir, `${t.id}.claim`), JSON.stringify({ pid: 1, host: 'old' }));
+    await s.triggers.save({ ...t, status: 'running' });
+    s.clock.now = new Date(Date.now() + 61_000);
+    const scheduler = s.make();
+    await scheduler.pass();
+    await scheduler.idle();
+    expect((await s.triggers.get(t.id)).attempts?.map((a) => a.outcome)).toEqual(['lease expired', 'completed']);
+  });
+
+  it('renews its lease while it runs, so nobody takes over a live run', async () => {
+    const g = gate();
+    const s = setup('lease-renew');
+    const t = await addTrigger(s.triggers, '2025-09-12T03:59:00Z', backfill);
+    const scheduler = new Scheduler({ triggers: s.triggers, now: () => new Date(), leaseMs: 300, run: g.run, logger: createLogger('test', { sink: () => undefined }) });
+    s.clock.now = new Date();
+    await scheduler.pass();
+    await new Promise((r) => setTimeout(r, 700));
+    const lease = await s.triggers.latestLease(t.id);
+    expect(Date.parse(lease!.expiresAt)).toBeGreaterThan(Date.now());
+    const other = s.make();
+    s.clock.now = new Date();
+    await other.pass();
+    expect(g.ran).toHaveLength(1);
+    g.release();
+    await scheduler.idle();
+    expect((await s.triggers.get(t.id)).status).toBe('completed');
+  });
+
+  it('a job locked by another runner: the attempt is given back and the trigger waits', async () => {
+    const s = setup('busy', {
+      run: async () => {
+        throw new JobBusyError('job qb_invoices is already running');
+      },
+    });
+    const t = await addTrigger(s.triggers, '2025-09-12T03:59:00Z', backfill);
+    const scheduler = s.make();
+    await scheduler.pass();
+    await scheduler.idle();
+    expect(await s.triggers.get(t.id)).toMatchObject({ status: 'pending', enabled: true, attempts: [{ attempt: 1, outcome: 'job busy' }] });
+    expect(await s.triggers.latestLease(t.id)).toBeUndefined();
+  });
+
+  it('a scheduler stopped mid-run gives the trigger back for the next scheduler to resume', async () => {
+    const stop = new AbortController();
+    const s = setup('stopped');
+    const t = await addTrigger(s.triggers, '2025-09-12T03:59:00Z', backfill);
+    const scheduler = new Scheduler({
+      triggers: s.triggers,
+      now: () => s.clock.now,
+      signal: stop.signal,
+      logger: createLogger('test', { sink: () => undefined }),
+      run: async (trigger, hooks) => {
+        await new Promise((resolve) => hooks.signal?.addEventListener('abort', resolve));
+        return fakeResult(trigger, false);
+      },
+    });
+    await scheduler.pass();
+    stop.abort();
+    await scheduler.idle();
+    expect(await s.triggers.get(t.id)).toMatchObject({ status: 'pending', enabled: true, attempts: [{ attempt: 1, outcome: 'stopped' }] });
+    const next = s.make();
+    await next.pass();
+    await next.idle();
+    expect(await s.triggers.get(t.id)).toMatchObject({ status: 'completed', attempts: [{ attempt: 1, outcome: 'stopped' }, { attempt: 2, outcome: 'completed' }] });
+  });
+});
+
+describe('schedules', () => {
+  const sync = { streams: ['invoices'], start: '2025-01-01', stateDir: path.join(dir, 'state') };
+
+  it('runs each due slot once, and skips a slot that comes while the last run still runs, saying so', async () => {
+    const g = gate();
+    const s = setup('every-minute');
+    s.clock.now = new Date('2025-09-12T04:00:30Z');
+    await addSchedule(s.schedules, { name: 'minutely', cron: '* * * * *', sync }, { now: s.clock.now });
+    const scheduler = s.make(g.run);
+    await scheduler.pass();
+    expect(g.ran).toEqual([]);
+    s.clock.now = new Date('2025-09-12T04:01:02Z');
+    await scheduler.pass();
+    await scheduler.pass();
+    expect(g.ran.map((t) => t.id)).toEqual(['sch-minutely-20250912T040100Z']);
+    expect(g.ran[0]).toMatchObject({ sync: { job: 'qb_invoices' }, schedule: { name: 'minutely', slot: '2025-09-12T04:01:00Z', slots: 1 } });
+    s.clock.now = new Date('2025-09-12T04:02:01Z');
+    await scheduler.pass();
+    expect(g.ran).toHaveLength(1);
+    expect(await s.triggers.get('sch-minutely-20250912T040200Z')).toMatchObject({ status: 'skipped', enabled: false, result: { message: expect.stringMatching(/^skipped: job qb_invoices was still running \(running in this scheduler\)$/) } });
+    expect(s.logs).toContainEqual(expect.stringMatching(/^WARN test: schedule minutely slot 2025-09-12T04:02:00Z skipped: job qb_invoices was still running/));
+    g.release();
+    await scheduler.idle();
+    s.clock.now = new Date('2025-09-12T04:03:00Z');
+    await scheduler.pass();
+    await scheduler.idle();
+    expect(g.ran.map((t) => t.schedule?.slot)).toEqual(['2025-09-12T04:01:00Z', '2025-09-12T04:03:00Z']);
+  });
+
+  it('slots missed while no scheduler ran run once at start-up, marked late', async () => {
+    const s = setup('down');
+    s.clock.now = new Date('2025-09-12T04:00:30Z');
+    await addSchedule(s.schedules, { name: 'minutely', cron: '* * * * *', sync }, { now: s.clock.now });
+    s.clock.now = new Date('2025-09-12T04:05:10Z');
+    const scheduler = s.make();
+    await scheduler.pass();
+    await scheduler.idle();
+    await scheduler.pass();
+    await scheduler.idle();
+    expect(s.ran).toHaveLength(1);
+    const t = await s.triggers.get('sch-minutely-20250912T040500Z');
+    expect(t).toMatchObject({ status: 'completed', late: true, lateByMs: 4 * 60_000 + 10_000, schedule: { slots: 5, firstSlot: '2025-09-12T04:01:00Z' } });
+    expect(formatTriggers([t], s.clock.now)).toContain('completed (late by 4 min 10 s, 5 slots run once)');
+  });
+
+  it('a paused schedule runs nothing; resumed, it starts at its next slot, owing nothing for the pause', async () => {
+    const { pauseSchedule, resumeSchedule } = await import('../schedules/scheduleCommands.js');
+    const s = setup('paused');
+    s.clock.now = new Date('2025-09-12T04:00:30Z');
+    await addSchedule(s.schedules, { name: 'minutely', cron: '* * * * *', sync }, { now: s.clock.now });
+    await pauseSchedule(s.schedules, 'minutely', { now: s.clock.now });
+    s.clock.now = new Date('2025-09-12T04:10:00Z');
+    const scheduler = s.make();
+    await scheduler.pass();
+    expect(s.ran).toEqual([]);
+    await resumeSchedule(s.schedules, 'minutely', { now: new Date('2025-09-12T04:10:05Z') });
+    s.clock.now = new Date('2025-09-12T04:10:30Z');
+    await scheduler.pass();
+    expect(s.ran).toEqual([]);
+    s.clock.now = new Date('2025-09-12T04:11:00Z');
+    await scheduler.pass();
+    await scheduler.idle();
+    expect(s.ran.map((t) => t.schedule?.slot)).toEqual(['2025-09-12T04:11:00Z']);
+  });
+});

@@ -1,0 +1,295 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CliError, createLogger, EXIT, type Logger } from 'singer-kit';
+import { runBackfill, JobBusyError, type BackfillHooks, type BackfillResult } from '../runBackfill.js';
+import { runSync } from '../runSync.js';
+import { parseCron } from '../schedules/cronSlots.js';
+import type { ScheduleStore } from '../schedules/ScheduleStore.js';
+import { FINAL_STATUSES, triggerJob, type Attempt, type Lease, type Trigger } from '../triggers/Trigger.js';
+import { DEFAULT_LEASE_MS, type TriggerStore } from '../triggers/TriggerStore.js';
+import { lateness, planPass, type PassAction, type ScheduleInput } from './planPass.js';
+
+/** A run that starts more than this after its instant is marked late (the scheduler polls every few seconds). */
+export const LATE_AFTER_MS = 60_000;
+/** Finished triggers kept per schedule (older slots' triggers are deleted). */
+export const KEEP_PER_SCHEDULE = 100;
+
+/** Runs one trigger's backfill or sync; the scheduler passes the stop signal and its lease as the job lock's staleness. */
+export type TriggerRunner = (trigger: Trigger, hooks: Pick<BackfillHooks, 'signal' | 'lockStaleMs' | 'run'>) => Promise<BackfillResult>;
+
+export const runTrigger: TriggerRunner = (trigger, hooks) => (trigger.sync ? runSync(trigger.sync, hooks) : runBackfill(trigger.backfill!, hooks));
+
+export interface SchedulerOptions {
+  readonly triggers: TriggerStore;
+  /** Without it, only one-time triggers run. */
+  readonly schedules?: ScheduleStore;
+  readonly run?: TriggerRunner;
+  readonly now?: () => Date;
+  readonly logger?: Logger;
+  /** Once aborted, nothing new is claimed; running runs are asked to stop, and their triggers wait for the next scheduler. */
+  readonly signal?: AbortSignal;
+  /** How long a claim holds without a heartbeat (renewed every third of it); default 60 s. */
+  readonly leaseMs?: number;
+  readonly lateAfterMs?: number;
+  /** Runs at once (different jobs); default 1. A job never runs twice at once whatever this says. */
+  readonly concurrency?: number;
+}
+
+interface Held {
+  readonly trigger: Trigger;
+  lease: Lease;
+  readonly stop: AbortController;
+  readonly done: Promise<void>;
+}
+
+function resultOf(outcome: BackfillResult | Error): NonNullable<Trigger['result']> {
+  if (outcome instanceof Error) {
+    const exitCode = outcome instanceof CliError ? outcome.exitCode : EXIT.runFailed;
+    return { exitCode, message: outcome.message, runIds: [], ...(exitCode === EXIT.usage ? { fix: outcome.message } : {}) };
+  }
+  return {
+    exitCode: outcome.exitCode,
+    message: outcome.failure ? outcome.failure.reason : `done: ${outcome.progress.map((p) => `${p.stream} ${p.daysDone}/${p.totalDays} days`).join(', ')}`,
+    runId: outcome.runId,
+    runIds: outcome.runIds,
+    ...(outcome.resumeCommand !== undefined ? { resumeCommand: outcome.resumeCommand } : {}),
+    ...(outcome.fix !== undefined ? { fix: outcome.fix } : {}),
+  };
+}
+
+const withAttempt = (trigger: Trigger, attempt: Attempt): Trigger => ({
+  ...trigger,
+  attempts: [...(trigger.attempts ?? []).filter((a) => a.attempt !== attempt.attempt), attempt].sort((a, b) => a.attempt - b.attempt),
+});
+
+/**
+ * The scheduler: each pass asks `planPass` what is due and does it — records schedule slots as
+ * triggers, claims due triggers with a lease and runs them in the background, takes over those
+ * whose lease expired (their scheduler died: the run resumes from the job's state file), and
+ * renews its own leases. `companies` and the console build on `pass`, `idle` and `planPass`.
+ */
+export class Scheduler {
+  readonly owner = randomUUID();
+  readonly #o: Required<Omit<SchedulerOptions, 'schedules' | 'signal'>> & Pick<SchedulerOptions, 'schedules' | 'signal'>;
+  readonly #held = new Map<string, Held>();
+  readonly #host = hostname();
+  #heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(options: SchedulerOptions) {
+    this.#o = {
+      run: runTrigger,
+      now: () => new Date(),
+      logger: createLogger('qbo-pipeline scheduler'),
+      leaseMs: DEFAULT_LEASE_MS,
+      lateAfterMs: LATE_AFTER_MS,
+      concurrency: 1,
+      ...options,
+    };
+  }
+
+  /** Jobs running in this process now. */
+  get runningJobs(): ReadonlySet<string> {
+    return new Set([...this.#held.values()].map((h) => triggerJob(h.trigger)));
+  }
+
+  /** One pass: what is due now is recorded, claimed and started (runs go on in the background; see `idle`). */
+  async pass(): Promise<PassAction[]> {
+    const { triggers: store, logger } = this.#o;
+    const scan = await store.scan();
+    for (const aside of scan.setAside.filter((a) => a.reason !== 'set aside earlier')) {
+      logger.error(`trigger file set aside as ${aside.file}: ${aside.reason}; the other triggers still run`);
+    }
+    const schedules: ScheduleInput[] = [];
+    for (const schedule of (await this.#o.schedules?.list()) ?? []) {
+      try {
+        schedules.push({ schedule, cron: parseCron(schedule.cron, schedule.tz) });
+      } catch (error) {
+        logger.error(`schedule ${schedule.name} is not run: ${(error as Error).message}`);
+      }
+    }
+    const leases = new Map<string, Lease>();
+    for (const t of scan.triggers.filter((t) => !FINAL_STATUSES.includes(t.status))) {
+      const lease = await store.latestLease(t.id);
+      if (lease) leases.set(t.id, lease);
+    }
+    const actions = this.#o.signal?.aborted
+      ? []
+      : planPass({
+          now: this.#o.now(),
+          schedules,
+          triggers: scan.triggers,
+          leases,
+          runningHere: this.runningJobs,
+          capacity: this.#o.concurrency - this.#held.size,
+          lateAfterMs: this.#o.lateAfterMs,
+        });
+    for (const action of actions) {
+      if (action.kind === 'slot') {
+        if (!(await store.create(action.trigger))) continue; // another scheduler recorded this slot
+        if (action.skipped) logger.warn(`schedule ${action.trigger.schedule?.name} slot ${action.trigger.at} ${action.skipped}`);
+        else logger.info(`schedule ${action.trigger.schedule?.name} slot ${action.trigger.at} is due${action.due.slots > 1 ? ` (${action.due.slots} slots missed while no scheduler ran; run once)` : ''}`);
+      } else {
+        await this.#start(action.trigger.id, action.attempt, action.takeover);
+      }
+    }
+    if (this.#o.schedules) await this.#prune(scan.triggers);
+    return actions;
+  }
+
+  /** Resolves when every run this scheduler started has finished. */
+  async idle(): Promise<void> {
+    while (this.#held.size > 0) await Promise.all([...this.#held.values()].map((h) => h.done));
+  }
+
+  /** The `scheduler` service: a pass every `intervalMs` until the signal aborts, then waits for the runs it started. */
+  async runUntilStopped(intervalMs: number): Promise<void> {
+    const { logger, signal } = this.#o;
+    while (!signal?.aborted) {
+      await this.pass().catch((error: unknown) => logger.error(`scheduler pass failed (next pass in ${intervalMs / 1000} s): ${(error as Error).message}`));
+      await sleep(intervalMs, undefined, { signal }).catch(() => undefined);
+    }
+    await this.idle();
+  }
+
+  async #start(id: string, attempt: number, takeover: Lease | undefined): Promise<void> {
+    const { triggers: store, logger, leaseMs } = this.#o;
+    const now = this.#o.now();
+    const lease: Lease = {
+      owner: this.owner,
+      host: this.#host,
+      pid: process.pid,
+      attempt,
+      claimedAt: now.toISOString(),
+      heartbeatAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + leaseMs).toISOString(),
+    };
+    if (!(await store.claim(id, lease))) return; // another scheduler was first
+    // Read again now that it is ours: the pass's copy may be older than another scheduler's last write.
+    let trigger = await store.get(id);
+    if (takeover) {
+      const previous = trigger.attempts?.find((a) => a.attempt === takeover.attempt);
+      trigger = withAttempt(trigger, {
+        attempt: takeover.attempt,
+        owner: takeover.owner,
+        host: takeover.host,
+        pid: takeover.pid,
+        startedAt: previous?.startedAt ?? takeover.claimedAt,
+        finishedAt: takeover.expiresAt,
+        outcome: 'lease expired',
+        message: `the scheduler on ${takeover.host} pid ${takeover.pid} stopped renewing its lease (last heartbeat ${takeover.heartbeatAt}); taken over by ${this.#host} pid ${process.pid}, resuming from the job's state file`,
+      });
+      logger.warn(`trigger ${id}: lease of attempt ${takeover.attempt} (${takeover.host} pid ${takeover.pid}) expired at ${takeover.expiresAt}; taking it over as attempt ${attempt}`);
+    }
+    const lateByMs = now.getTime() - Date.parse(trigger.schedule?.firstSlot ?? trigger.at);
+    const late = lateByMs > this.#o.lateAfterMs || (trigger.schedule?.slots ?? 1) > 1;
+    const running: Trigger = withAttempt(
+      {
+        ...trigger,
+        status: 'running',
+        claimedBy: { pid: process.pid, host: this.#host, owner: this.owner },
+        startedAt: trigger.startedAt ?? now.toISOString(),
+        lateByMs: trigger.lateByMs ?? lateByMs,
+        late: trigger.late ?? late,
+      },
+      { attempt, owner: this.owner, host: this.#host, pid: process.pid, startedAt: now.toISOString(), outcome: 'running' },
+    );
+    await store.save(running);
+    const what = running.sync ? `sync ${running.sync.job ?? ''}` : `backfill ${running.backfill?.job ?? ''}`;
+    logger.info(`trigger ${id} (due ${running.at}${running.late ? `, ${lateness(running.lateByMs ?? 0, running.schedule?.slots)}` : ''}): ${what} starts, attempt ${attempt}`);
+    const stop = new AbortController();
+    const onStop = () => stop.abort();
+    this.#o.signal?.addEventListener('abort', onStop, { once: true });
+    const held: Held = {
+      trigger: running,
+      lease,
+      stop,
+      done: this.#o
+        .run(running, { signal: stop.signal, lockStaleMs: leaseMs, run: { triggerId: id, attempt, ...(running.schedule ? { scheduleId: running.schedule.name } : {}) } })
+        .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
+        .then((outcome) => this.#finish(held, outcome))
+        .catch((error: unknown) => logger.error(`trigger ${id}: could not record the end of attempt ${attempt}: ${(error as Error).message}`))
+        .finally(() => {
+          this.#o.signal?.removeEventListener('abort', onStop);
+          this.#held.delete(id);
+          if (this.#held.size === 0) this.#stopHeartbeat();
+        }),
+    };
+    this.#held.set(id, held);
+    this.#startHeartbeat();
+  }
+
+  async #finish(held: Held, outcome: BackfillResult | Error): Promise<void> {
+    const { triggers: store, logger } = this.#o;
+    const id = held.trigger.id;
+    const latest = await store.latestLease(id);
+    if (latest && latest.owner !== this.owner) {
+      logger.error(`trigger ${id}: attempt ${held.lease.attempt} ended, but ${latest.host} pid ${latest.pid} took the trigger over (attempt ${latest.attempt}); leaving the record to it`);
+      return;
+    }
+    const now = this.#o.now().toISOString();
+    const trigger = await store.get(id);
+    const attempt = { attempt: held.lease.attempt, owner: this.owner, host: this.#host, pid: process.pid, startedAt: held.lease.claimedAt, finishedAt: now };
+    if (outcome instanceof JobBusyError) {
+      // Someone runs the job by hand (or a scheduler we cannot see): try again at a later pass.
+      await store.save(withAttempt({ ...trigger, status: 'pending' }, { ...attempt, outcome: 'job busy', message: outcome.message }));
+      await store.release(id, held.lease.attempt);
+      logger.warn(`trigger ${id}: ${outcome.message}; it waits for a later pass`);
+      return;
+    }
+    const result = resultOf(outcome);
+    if (held.stop.signal.aborted && result.exitCode !== EXIT.ok) {
+      // Stopped with the scheduler (docker stop, Ctrl-C): not a failure; the next scheduler resumes it.
+      await store.save(withAttempt({ ...trigger, status: 'pending' }, { ...attempt, outcome: 'stopped', message: 'the scheduler was stopped; the next one resumes this trigger from the job\'s state file' }));
+      await store.release(id, held.lease.attempt);
+      logger.info(`trigger ${id}: stopped with the scheduler; the next scheduler resumes it`);
+      return;
+    }
+    const status = result.exitCode === EXIT.ok ? 'completed' : 'failed';
+    await store.save(withAttempt({ ...trigger, status, enabled: false, finishedAt: now, result }, { ...attempt, outcome: status, message: result.message, ...(result.runId ? { runId: result.runId } : {}) }));
+    logger.info(`trigger ${id} ${status}: ${result.message}`);
+  }
+
+  #startHeartbeat(): void {
+    if (this.#heartbeat) return;
+    this.#heartbeat = setInterval(() => void this.#renew(), Math.max(100, Math.floor(this.#o.leaseMs / 3)));
+  }
+
+  #stopHeartbeat(): void {
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+  }
+
+  /** Renews every lease held; a run whose trigger another scheduler took over (we were too slow) is stopped. */
+  async #renew(): Promise<void> {
+    const { triggers: store, logger, leaseMs } = this.#o;
+    for (const [id, held] of this.#held) {
+      try {
+        const latest = await store.latestLease(id);
+        if (latest && latest.owner !== this.owner) {
+          logger.error(`trigger ${id}: ${latest.host} pid ${latest.pid} took it over (attempt ${latest.attempt}) while this scheduler still ran it; stopping this run`);
+          held.stop.abort();
+          continue;
+        }
+        const now = this.#o.now();
+        held.lease = { ...held.lease, heartbeatAt: now.toISOString(), expiresAt: new Date(now.getTime() + leaseMs).toISOString() };
+        await store.renew(id, held.lease);
+      } catch (error) {
+        logger.warn(`trigger ${id}: could not renew its lease: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /** Deletes the oldest finished slot triggers of each schedule beyond KEEP_PER_SCHEDULE. */
+  async #prune(triggers: readonly Trigger[]): Promise<void> {
+    const bySchedule = new Map<string, Trigger[]>();
+    for (const t of triggers) {
+      if (!t.schedule || !FINAL_STATUSES.includes(t.status)) continue;
+      bySchedule.set(t.schedule.name, [...(bySchedule.get(t.schedule.name) ?? []), t]);
+    }
+    for (const list of bySchedule.values()) {
+      const old = list.sort((a, b) => b.at.localeCompare(a.at)).slice(KEEP_PER_SCHEDULE);
+      for (const t of old) await this.#o.triggers.remove(t.id);
+    }
+  }
+}

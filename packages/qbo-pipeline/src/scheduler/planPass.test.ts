@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { parseCron } from '../schedules/cronSlots.js';
+import type { Schedule } from '../schedules/Schedule.js';
+import type { Lease, Trigger } from '../triggers/Trigger.js';
+import { planPass, type PassInput } from './planPass.js';
+
+const now = new Date('2025-09-12T04:00:30Z');
+const trigger = (id: string, job: string, at = '2025-09-12T04:00:00Z', extra: Partial<Trigger> = {}): Trigger => ({
+  id,
+  at,
+  atGiven: at,
+  createdAt: at,
+  backfill: { streams: ['invoices'], start: '2025-01-01T00:00:00Z', end: '2025-01-02T00:00:00Z', job },
+  status: 'pending',
+  enabled: true,
+  ...extra,
+});
+const lease = (expiresAt: string, attempt = 1): Lease => ({ owner: 'o', host: 'h', pid: 1, attempt, claimedAt: '2025-09-12T04:00:00Z', heartbeatAt: '2025-09-12T04:00:00Z', expiresAt });
+const schedule = (name: string, job: string, cron = '* * * * *'): { schedule: Schedule; cron: ReturnType<typeof parseCron> } => ({
+  schedule: { name, cron, tz: 'UTC', sync: { streams: ['invoices'], job }, paused: false, createdAt: '2025-09-12T03:58:30Z', activeSince: '2025-09-12T03:58:30Z' },
+  cron: parseCron(cron, 'UTC'),
+});
+const input = (over: Partial<PassInput>): PassInput => ({ now, schedules: [], triggers: [], leases: new Map(), runningHere: new Set(), capacity: 1, lateAfterMs: 60_000, ...over });
+const summary = (actions: ReturnType<typeof planPass>) => actions.map((a) => `${a.kind} ${a.trigger.id}${a.kind === 'slot' && a.skipped ? ' skipped' : ''}${a.kind === 'start' ? ` #${a.attempt}${a.takeover ? ' takeover' : ''}` : ''}`);
+
+describe('planPass (pure: what one scheduler pass does)', () => {
+  it('starts due triggers earliest first, up to the capacity, one per job', () => {
+    const triggers = [trigger('b', 'j1', '2025-09-12T04:00:10Z'), trigger('a', 'j1'), trigger('c', 'j2'), trigger('d', 'j3', '2025-09-12T05:00:00Z')];
+    expect(summary(planPass(input({ triggers, capacity: 5 })))).toEqual(['start a #1', 'start c #1']);
+    expect(summary(planPass(input({ triggers, capacity: 1 })))).toEqual(['start a #1']);
+  });
+
+  it('leaves a trigger with a live lease alone and takes over one whose lease expired, as the next attempt', () => {
+    const triggers = [trigger('live', 'j1', undefined, { status: 'running' }), trigger('dead', 'j2', undefined, { status: 'running' })];
+    const leases = new Map([['live', lease('2025-09-12T04:01:00Z')], ['dead', lease('2025-09-12T04:00:29Z', 2)]]);
+    expect(summary(planPass(input({ triggers, leases, capacity: 5 })))).toEqual(['start dead #3 takeover']);
+  });
+
+  it('a job busy elsewhere (a live lease, or running here) makes its triggers wait and its schedule slots skipped', () => {
+    const triggers = [trigger('running', 'j1', '2025-09-12T03:00:00Z', { status: 'running' }), trigger('waiting', 'j1')];
+    const leases = new Map([['running', lease('2025-09-12T04:01:00Z')]]);
+    const actions = planPass(input({ triggers, leases, schedules: [schedule('s1', 'j1'), schedule('s2', 'j2')], runningHere: new Set(['j2']), capacity: 5 }));
+    expect(summary(actions)).toEqual(['slot sch-s1-20250912T040000Z skipped', 'slot sch-s2-20250912T040000Z skipped']);
+    expect(actions[0]).toMatchObject({ skipped: expect.stringMatching(/^skipped: job j1 was still running \(trigger running attempt 1 on h pid 1, since 2025-09-12T04:00:00Z\)$/) });
+  });
+
+  it('records a due slot once and starts it in the same pass; the next pass finds it recorded', () => {
+    const first = planPass(input({ schedules: [schedule('s1', 'j1')] }));
+    expect(summary(first)).toEqual(['slot sch-s1-20250912T040000Z', 'start sch-s1-20250912T040000Z #1']);
+    const recorded = first[0]!.trigger;
+    expect(summary(planPass(input({ schedules: [schedule('s1', 'j1')], triggers: [{ ...recorded, status: 'completed', enabled: false }] })))).toEqual([]);
+  });
+});

@@ -1,0 +1,124 @@
+import { formatDuration } from '../formatTable.js';
+import { dueSlot, type CronSchedule, type DueSlot } from '../schedules/cronSlots.js';
+import type { Schedule } from '../schedules/Schedule.js';
+import { FINAL_STATUSES, triggerJob, type Lease, type Trigger } from '../triggers/Trigger.js';
+
+export interface ScheduleInput {
+  readonly schedule: Schedule;
+  readonly cron: CronSchedule;
+}
+
+/** Everything one scheduler pass decides from; no I/O, no clock but `now`. */
+export interface PassInput {
+  readonly now: Date;
+  readonly schedules: readonly ScheduleInput[];
+  readonly triggers: readonly Trigger[];
+  /** The newest lease of each trigger that is not finished (absent: never claimed, or given up). */
+  readonly leases: ReadonlyMap<string, Lease>;
+  /** Jobs this scheduler process is running right now. */
+  readonly runningHere: ReadonlySet<string>;
+  /** How many more runs this scheduler may start now. */
+  readonly capacity: number;
+  /** A run that starts more than this after its instant is marked late. */
+  readonly lateAfterMs: number;
+}
+
+export type PassAction =
+  /** A schedule slot came: record it as a trigger (`pending`, or `skipped` when its job still runs). */
+  | { readonly kind: 'slot'; readonly trigger: Trigger; readonly due: DueSlot; readonly skipped?: string }
+  /** Claim attempt `attempt` of a due trigger and run it; `takeover` is the expired lease of the attempt before. */
+  | { readonly kind: 'start'; readonly trigger: Trigger; readonly attempt: number; readonly takeover?: Lease };
+
+const compact = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+
+/** The id of a schedule slot's trigger: the same in every scheduler, so only one can create it. */
+export function slotTriggerId(name: string, slot: Date): string {
+  return `sch-${name}-${compact(slot)}`;
+}
+
+/** The latest slot of `name` that has a trigger (run, running or skipped). */
+export function lastSlotOf(name: string, triggers: readonly Trigger[]): Date | undefined {
+  let last: number | undefined;
+  for (const t of triggers) {
+    if (t.schedule?.name !== name) continue;
+    const at = Date.parse(t.schedule.slot);
+    if (last === undefined || at > last) last = at;
+  }
+  return last === undefined ? undefined : new Date(last);
+}
+
+const live = (lease: Lease | undefined, now: Date) => lease !== undefined && Date.parse(lease.expiresAt) > now.getTime();
+
+/**
+ * One pass of the scheduler as a pure function: which schedule slots are due (each once; slots
+ * missed while no scheduler ran collapse into one, marked late), which are skipped because their
+ * job still runs (a job never overlaps itself), and which due triggers to start or take over (a
+ * lease that expired means its scheduler died). Triggers start earliest first, one per job, up
+ * to `capacity`; a trigger whose job is busy waits for a later pass.
+ */
+export function planPass(input: PassInput): PassAction[] {
+  const { now } = input;
+  const actions: PassAction[] = [];
+  const busy = new Map<string, string>();
+  for (const job of input.runningHere) busy.set(job, 'running in this scheduler');
+  for (const t of input.triggers) {
+    const lease = input.leases.get(t.id);
+    if (!FINAL_STATUSES.includes(t.status) && live(lease, now) && !busy.has(triggerJob(t))) {
+      busy.set(triggerJob(t), `trigger ${t.id} attempt ${lease!.attempt} on ${lease!.host} pid ${lease!.pid}, since ${lease!.claimedAt}`);
+    }
+  }
+
+  const created: Trigger[] = [];
+  for (const { schedule, cron } of input.schedules) {
+    if (schedule.paused) continue;
+    const last = lastSlotOf(schedule.name, input.triggers);
+    const since = new Date(Math.max(Date.parse(schedule.activeSince), last?.getTime() ?? 0));
+    const due = dueSlot(cron, since, now, input.lateAfterMs);
+    if (!due) continue;
+    const slot = due.slot.toISOString().replace(/\.\d+Z$/, 'Z');
+    const job = schedule.sync.job ?? '';
+    const running = busy.get(job);
+    const base: Trigger = {
+      id: slotTriggerId(schedule.name, due.slot),
+      at: slot,
+      atGiven: `${slot} (schedule ${schedule.name}: ${schedule.cron}${schedule.tz === 'UTC' ? '' : ` ${schedule.tz}`})`,
+      createdAt: now.toISOString(),
+      sync: schedule.sync,
+      schedule: { name: schedule.name, slot, slots: due.slots, ...(due.slots > 1 ? { firstSlot: due.firstMissed.toISOString().replace(/\.\d+Z$/, 'Z') } : {}) },
+      status: 'pending',
+      enabled: true,
+    };
+    if (running !== undefined) {
+      const skipped = `skipped: job ${job} was still running (${running})`;
+      actions.push({
+        kind: 'slot',
+        trigger: { ...base, status: 'skipped', enabled: false, finishedAt: now.toISOString(), result: { exitCode: 0, message: skipped, runIds: [] } },
+        due,
+        skipped,
+      });
+      continue;
+    }
+    actions.push({ kind: 'slot', trigger: base, due });
+    created.push(base);
+  }
+
+  let capacity = input.capacity;
+  const candidates = [...input.triggers, ...created]
+    .filter((t) => !FINAL_STATUSES.includes(t.status) && t.enabled && Date.parse(t.at) <= now.getTime())
+    .sort((a, b) => a.at.localeCompare(b.at) || a.id.localeCompare(b.id));
+  for (const trigger of candidates) {
+    if (capacity <= 0) break;
+    const lease = input.leases.get(trigger.id);
+    if (live(lease, now) || busy.has(triggerJob(trigger))) continue;
+    const attempt = Math.max(lease?.attempt ?? 0, trigger.attempts?.length ?? 0) + 1;
+    actions.push({ kind: 'start', trigger, attempt, ...(lease ? { takeover: lease } : {}) });
+    busy.set(triggerJob(trigger), `trigger ${trigger.id}`);
+    capacity--;
+  }
+  return actions;
+}
+
+/** `late by 5 min, 5 slots run once`: how a late start reads in logs and lists. */
+export function lateness(lateByMs: number, slots = 1): string {
+  return `late by ${formatDuration(lateByMs)}${slots > 1 ? `, ${slots >= 1000 ? 'at least 1000' : slots} slots run once` : ''}`;
+}

@@ -1,0 +1,68 @@
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { UsageError } from 'singer-kit';
+import { writeFileAtomic } from '../writeFileAtomic.js';
+import type { Schedule } from './Schedule.js';
+
+const SCHEDULE_FILE = /^([A-Za-z0-9][A-Za-z0-9_.-]*)\.json$/;
+export const SCHEDULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+/** Schedules as files in `state/schedules/`, one per name, rewritten atomically. */
+export class ScheduleStore {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  #file(name: string): string {
+    return path.join(this.dir, `${name}.json`);
+  }
+
+  async save(schedule: Schedule): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await writeFileAtomic(this.#file(schedule.name), JSON.stringify(schedule, null, 2) + '\n', 0o644);
+  }
+
+  /** The schedule, or undefined when there is none of that name. */
+  async find(name: string): Promise<Schedule | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.#file(name), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    try {
+      return JSON.parse(text) as Schedule;
+    } catch (error) {
+      throw new UsageError(`schedule file ${this.#file(name)} is not valid JSON (${(error as Error).message}); repair it, or remove it and add the schedule again`);
+    }
+  }
+
+  /** The schedule; a UsageError listing the known names when there is none. */
+  async get(name: string): Promise<Schedule> {
+    const found = await this.find(name);
+    if (found) return found;
+    const known = (await this.list()).map((s) => s.name);
+    throw new UsageError(`no schedule ${JSON.stringify(name)} in ${this.dir}; ${known.length > 0 ? `schedules: ${known.join(', ')}` : 'there are none (add one with schedule add)'}`);
+  }
+
+  /** Every schedule, by name. */
+  async list(): Promise<Schedule[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const found = await Promise.all(names.map((n) => SCHEDULE_FILE.exec(n)?.[1]).filter((n): n is string => n !== undefined).map((n) => this.find(n)));
+    return found.filter((s): s is Schedule => s !== undefined).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.get(name);
+    await unlink(this.#file(name));
+  }
+}
