@@ -148,7 +148,7 @@ describe('one-time triggers and the scheduler', () => {
     expect(ran.lateByMs).toBeGreaterThanOrEqual(2 * 3600_000);
     // The run the trigger started is in the runs journal, named after the trigger.
     const record = JSON.parse(readFileSync(path.join(stateDir(), 'runs', `${ran.result.runId}.json`), 'utf8'));
-    expect(record).toMatchObject({ triggerId: ran.id, status: 'succeeded', job: 'qb_items_backfill', exitCode: 0 });
+    expect(record).toMatchObject({ triggerId: ran.id, status: 'succeeded', job: 'qb_items', exitCode: 0 });
     const list = await runCliProcess(['trigger', 'list', '--state-dir', stateDir()]);
     expect(list.stdout).toMatch(new RegExp(`${due} \\| completed \\(late by 2 h 0 min\\)`));
     expect(list.stdout).toMatch(/2099-09-12T03:45:54Z \| pending/);

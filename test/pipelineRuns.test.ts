@@ -31,7 +31,7 @@ describe('every runner run is journaled and recorded next to _load_runs', () => 
     expect(result.ok, result.failure?.reason).toBe(true);
     const journal = RunJournal.of(stateDir());
     const record = await journal.read(result.runId);
-    expect(record).toMatchObject({ status: 'succeeded', exitCode: 0, tapExit: 0, targetExit: 0, kind: 'backfill', job: 'qb_invoices_customers_backfill', streams: ['invoices', 'customers'], range: { start: START, end: END }, attempt: 1, pid: process.pid });
+    expect(record).toMatchObject({ status: 'succeeded', exitCode: 0, tapExit: 0, targetExit: 0, kind: 'backfill', job: 'qb_customers_invoices', streams: ['invoices', 'customers'], range: { start: START, end: END }, attempt: 1, pid: process.pid });
     expect(record.tapRunIds).toEqual(result.runIds);
     expect(record.tapRunIds).toHaveLength(1);
     expect(record.progress.map((p) => [p.stream, p.complete, p.daysDone])).toEqual([['invoices', true, 3], ['customers', true, 3]]);
@@ -45,7 +45,7 @@ describe('every runner run is journaled and recorded next to _load_runs', () => 
 
     const rows = await withClient((c) => c.query(`SELECT p.*, (SELECT array_agg(load_run_id::text) FROM "${schema}"._load_runs) AS all_load_runs FROM "${schema}"._pipeline_runs p`));
     expect(rows.rows).toHaveLength(1);
-    expect(rows.rows[0]).toMatchObject({ run_id: result.runId, status: 'succeeded', exit_code: 0, tap_exit: 0, target_exit: 0, reason: null, tap_run_ids: result.runIds, job: 'qb_invoices_customers_backfill' });
+    expect(rows.rows[0]).toMatchObject({ run_id: result.runId, status: 'succeeded', exit_code: 0, tap_exit: 0, target_exit: 0, reason: null, tap_run_ids: result.runIds, job: 'qb_customers_invoices' });
     expect(rows.rows[0].load_run_ids).toEqual(rows.rows[0].all_load_runs);
     expect(rows.rows[0].finished_at_utc).toBeInstanceOf(Date);
   });
@@ -72,7 +72,7 @@ describe('every runner run is journaled and recorded next to _load_runs', () => 
   });
 
   it('a run refused before it starts (damaged state file) is journaled too, with what to fix', async () => {
-    const job = 'qb_items_backfill';
+    const job = 'qb_items';
     await writeFile(path.join(stateDir(), `${job}.json`), '{"bookmarks": ');
     await expect(runBackfill({ streams: ['items'], start: START, end: END, tapConfig: h.tapConfig, targetConfig: await h.targetConfig(schema), stateDir: stateDir() }, quiet)).rejects.toThrow(/state file .* is not valid JSON/);
     const [latest] = await RunJournal.of(stateDir()).list({ job, limit: 1 });
