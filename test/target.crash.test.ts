@@ -1,6 +1,8 @@
+import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { databaseUrl, ownPostgres, scratchSchema } from './support/db.js';
+import { startPgProxy } from './support/pgProxy.js';
 import { finished, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines } from './targetHarness.js';
 
 const N = 3000;
@@ -56,34 +58,105 @@ describe('target-postgres-raw survives crashes (CONFORMANCE F2)', () => {
   );
 });
 
-describe('target-postgres-raw against a database that goes away', () => {
+/** The load statistics of the one load run in `schema`: what _load_runs and the sum of _load_stats say. */
+async function loadStats(url: string, schema: string): Promise<Record<string, number>> {
+  const [row] = await query<Record<string, number>>(
+    url,
+    `SELECT r.commits, r.received::int, r.inserted::int, r.updated::int, r.unchanged::int, r.status AS status,
+       (SELECT sum(received)::int FROM "${schema}"._load_stats) AS stats_received, (SELECT sum(inserted)::int FROM "${schema}"._load_stats) AS stats_inserted,
+       (SELECT count(DISTINCT commit_number)::int FROM "${schema}"._load_stats) AS stats_commits
+     FROM "${schema}"._load_runs r`,
+  );
+  return row as Record<string, number>;
+}
+
+/** Resolves when the child's stderr has shown `n` commit lines. */
+function afterCommits(child: ChildProcess, n: number): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    createInterface({ input: child.stderr! }).on('line', (l) => / commit \d+ /.test(l) && ++seen === n && resolve());
+  });
+}
+
+describe('target-postgres-raw against a database that goes away (issue 9)', () => {
   const own = ownPostgres('13');
 
-  it('a database restart mid-load: exit 1 with one clear line, no state for uncommitted records', async () => {
+  it('a PostgreSQL restart (fast shutdown) mid-load: reconnects, writes the batch again, exit 0, every row once, statistics right', async () => {
     const server = own();
     const schema = 'restart';
-    const child = spawnTarget({ database_url: server.url, schema, batch_size_rows: 50 });
+    const n = 20_000;
+    const child = spawnTarget({ database_url: server.url, schema, batch_size_rows: 1000 });
     const done = finished(child);
     child.stdin!.on('error', () => undefined);
-    const lines = createInterface({ input: child.stderr! });
-    const twoCommits = new Promise<void>((resolve) => {
-      let n = 0;
-      lines.on('line', (l) => / commit \d+ /.test(l) && ++n === 2 && resolve());
-    });
-    const first = numberedInput(100);
-    child.stdin!.write(first);
-    await twoCommits;
+    const lines = numberedInput(n).split('\n');
+    const last = lines.splice(-3).join('\n'); // the last record, its STATE and the final newline
+    child.stdin!.write(lines.join('\n') + '\n');
+    // Commits 3… are being written while the server stops and starts again.
+    await afterCommits(child, 2);
     await server.restart();
+    child.stdin!.end(last);
+    const result = await done;
+    expect(result.stderr).toMatch(/WARN .*database connection lost while committing .*; reconnecting in/);
+    expect(result.stderr).not.toMatch(/FATAL/);
+    expect(result.code).toBe(0);
+    await expectStatesCovered(server.url, schema, result.stdout);
+    expect(stateLines(result.stdout).at(-1)).toEqual({ upTo: n });
+    const [row] = await query(server.url, `SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids FROM "${schema}".k`);
+    expect(row).toEqual({ n, ids: n });
+    expect(await loadStats(server.url, schema)).toMatchObject({ received: n, inserted: n, updated: 0, unchanged: 0, status: 'succeeded', stats_received: n, stats_inserted: n });
+  });
+
+  it('a connection cut after COMMIT reached the server (outcome unknown to the target): the witness says committed, nothing is counted twice', async () => {
+    const server = own();
+    const proxy = await startPgProxy(server.url);
+    try {
+      const schema = 'unknown_commit';
+      const n = 3000;
+      const child = spawnTarget({ database_url: proxy.url, schema, batch_size_rows: 1000 });
+      const done = finished(child);
+      child.stdin!.on('error', () => undefined);
+      const lines = numberedInput(n).split('\n');
+      const last = lines.splice(-3).join('\n');
+      const cut = afterCommits(child, 1).then(() => proxy.cutAfterNextCommit());
+      child.stdin!.write(lines.join('\n') + '\n');
+      await cut;
+      child.stdin!.end(last);
+      const result = await done;
+      expect(result.stderr).toMatch(/WARN .*database connection lost while committing 1000 records/);
+      expect(result.stderr).toMatch(/WARN .*commit 2 had committed before its connection was lost; it is not written again/);
+      expect(result.code).toBe(0);
+      expect(stateLines(result.stdout).at(-1)).toEqual({ upTo: n });
+      expect(await query(server.url, `SELECT count(*)::int AS n FROM "${schema}".k`)).toEqual([{ n }]);
+      expect(await loadStats(server.url, schema)).toMatchObject({ commits: 3, received: n, inserted: n, unchanged: 0, stats_received: n, stats_inserted: n, stats_commits: 3 });
+      expect(result.stderr).toMatch(/commit 2 \(.*\) in \d+ ms: received 1000, inserted 1000/);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a database that stays away past reconnect_timeout_seconds: exit 1 with one clear line, no state for uncommitted records', async () => {
+    const server = own();
+    const proxy = await startPgProxy(server.url);
+    const schema = 'gone';
+    const child = spawnTarget({ database_url: proxy.url, schema, batch_size_rows: 50, reconnect_timeout_seconds: 2 });
+    const done = finished(child);
+    child.stdin!.on('error', () => undefined);
+    const twoCommits = afterCommits(child, 2);
+    child.stdin!.write(numberedInput(100));
+    await twoCommits;
+    await proxy.close();
     child.stdin!.end(singer(...Array.from({ length: 100 }, (_, i) => R('k', { Id: String(101 + i) })), ST({ upTo: 200 })));
     const result = await done;
     expect(result.code).toBe(1);
-    expect(result.stderr.split('\n').find((l) => l.startsWith('FATAL'))).toMatch(
-      /^FATAL target-.*: database connection lost while .*; nothing of this batch was committed and no state was printed for it$/,
+    const fatal = result.stderr.split('\n').filter((l) => l.startsWith('FATAL'));
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]).toMatch(
+      /^FATAL target-postgres-raw: database connection lost while committing 50 records \(stream "k": 50\): .*; still failing after 2(\.\d)? s of retrying \(reconnect_timeout_seconds 2 s\); last error: cannot connect to PostgreSQL at 127\.0\.0\.1:\d+\/postgres as postgres: connect ECONNREFUSED .*; no state was printed for anything not committed; run again to resume$/,
     );
     expect(result.stdout).not.toContain('200');
     await expectStatesCovered(server.url, schema, result.stdout);
-    const [row] = await query<{ n: number }>(server.url, `SELECT count(*)::int AS n FROM "${schema}".k`);
-    expect(row?.n).toBe(100);
+    expect(await query(server.url, `SELECT count(*)::int AS n FROM "${schema}".k`)).toEqual([{ n: 100 }]);
+    expect(await query(server.url, `SELECT status FROM "${schema}"._load_runs`)).toEqual([{ status: 'running' }]); // the end could not be recorded either
   });
 });
 

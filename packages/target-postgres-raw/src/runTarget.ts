@@ -35,7 +35,8 @@ export interface TargetSummary {
 /** Reads Singer messages from `input` and loads them into PostgreSQL; see the package README. */
 export async function runTarget(options: RunTargetOptions): Promise<TargetSummary> {
   const loadRunId = randomUUID();
-  const writer = await RawTableWriter.open(options.settings.connection, options.settings.schema, loadRunId, options.logger);
+  const { connection, schema, reconnectTimeoutMs } = options.settings;
+  const writer = await RawTableWriter.open({ connection, schema, loadRunId, reconnectTimeoutMs, logger: options.logger });
   const run = new TargetRun(options, writer);
   try {
     const stoppedBy = await run.consume();

@@ -7,7 +7,7 @@ const parse = (env: NodeJS.ProcessEnv) => parseTargetSettings(loadSettings({ spe
 describe('parseTargetSettings', () => {
   it('has documented defaults and reads the environment', () => {
     const s = parse({ TARGET_POSTGRES_RAW_DATABASE_URL: 'postgres://u:pw-in-url-1@db:6543/wh', TARGET_POSTGRES_RAW_BATCH_SIZE_ROWS: '500' });
-    expect(s).toMatchObject({ schema: 'raw', batchSizeRows: 500, batchSizeBytes: 64 * 1024 * 1024, maxBatchAgeMs: 60_000, validateRecords: true });
+    expect(s).toMatchObject({ schema: 'raw', batchSizeRows: 500, batchSizeBytes: 64 * 1024 * 1024, maxBatchAgeMs: 60_000, reconnectTimeoutMs: 120_000, validateRecords: true });
     expect(s.connection).toMatchObject({ host: 'db', port: 6543, user: 'u', database: 'wh' });
     expect(JSON.stringify(s)).not.toContain('pw-in-url-1');
     expect(redact('failed: pw-in-url-1')).toBe('failed: [redacted]');
@@ -18,5 +18,7 @@ describe('parseTargetSettings', () => {
     expect(() => parse({ TARGET_POSTGRES_RAW_SSLMODE: 'maybe' })).toThrow(/sslmode must be one of/);
     expect(() => parse({ TARGET_POSTGRES_RAW_DATABASE_URL: 'mysql://x' })).toThrow(/must start with postgres:\/\//);
     expect(() => parse({ TARGET_POSTGRES_RAW_MAX_BATCH_AGE_SECONDS: '-1' })).toThrow(/max_batch_age_seconds/);
+    expect(() => parse({ TARGET_POSTGRES_RAW_RECONNECT_TIMEOUT_SECONDS: '-5' })).toThrow(/reconnect_timeout_seconds must be a number of seconds, 0 or more/);
+    expect(parse({ TARGET_POSTGRES_RAW_RECONNECT_TIMEOUT_SECONDS: '0' }).reconnectTimeoutMs).toBe(0);
   });
 });

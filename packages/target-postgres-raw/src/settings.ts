@@ -14,6 +14,12 @@ export const TARGET_SETTINGS: readonly SettingSpec[] = [
   { name: 'batch_size_rows', kind: 'integer', description: 'commit when a stream buffers this many records', default: 10_000 },
   { name: 'batch_size_bytes', kind: 'integer', description: 'commit when the buffered JSON of all streams reaches this many bytes', default: 64 * 1024 * 1024 },
   { name: 'max_batch_age_seconds', kind: 'number', description: 'commit when the oldest buffered record is this old (a timer)', default: 60 },
+  {
+    name: 'reconnect_timeout_seconds',
+    kind: 'number',
+    description: 'when the database connection is lost (restart, failover) or refused, keep reconnecting this long, then write the batch again; after that exit 1',
+    default: 120,
+  },
   { name: 'validate_records', kind: 'boolean', description: 'validate each record against its stream SCHEMA (JSON Schema, ajv)', default: true },
 ];
 
@@ -36,6 +42,8 @@ export interface TargetSettings {
   readonly batchSizeRows: number;
   readonly batchSizeBytes: number;
   readonly maxBatchAgeMs: number;
+  /** How long a lost or refused connection is retried before the run fails (0: one attempt). */
+  readonly reconnectTimeoutMs: number;
   readonly validateRecords: boolean;
 }
 
@@ -98,6 +106,10 @@ export function parseTargetSettings(raw: RawSettings): TargetSettings {
   if (typeof age !== 'number' || !(age > 0)) {
     throw new UsageError(`setting max_batch_age_seconds must be a positive number, got ${JSON.stringify(age)}`);
   }
+  const reconnect = raw.reconnect_timeout_seconds;
+  if (typeof reconnect !== 'number' || !(reconnect >= 0)) {
+    throw new UsageError(`setting reconnect_timeout_seconds must be a number of seconds, 0 or more, got ${JSON.stringify(reconnect)}`);
+  }
   const validate = raw.validate_records;
   if (typeof validate !== 'boolean') throw new UsageError('setting validate_records must be true or false');
   return Object.freeze({
@@ -106,6 +118,7 @@ export function parseTargetSettings(raw: RawSettings): TargetSettings {
     batchSizeRows: positiveInteger(raw, 'batch_size_rows'),
     batchSizeBytes: positiveInteger(raw, 'batch_size_bytes'),
     maxBatchAgeMs: Math.round(age * 1000),
+    reconnectTimeoutMs: Math.round(reconnect * 1000),
     validateRecords: validate,
   });
 }

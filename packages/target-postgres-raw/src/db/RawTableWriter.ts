@@ -1,18 +1,17 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import pg from 'pg';
+import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { RunError, type Logger } from 'singer-kit';
-import { copyLine } from './copyText.js';
-import { CREATE_STAGE_SQL, STAGE_TABLE, createLoadTablesSql, createSchemaSql, createStreamTableSql } from '../sql/ddl.js';
-import { toDatabaseError } from './pgErrors.js';
+import type { Logger } from 'singer-kit';
+import type { StreamBatch } from '../buffer/Buffers.js';
 import type { Row } from '../rows/Row.js';
 import type { ConnectionSettings } from '../settings.js';
-import type { StreamBatch } from '../buffer/Buffers.js';
-import { clientConfig } from './clientConfig.js';
-import { addCounts, emptyCounts, type LoadCounts } from './loadCounts.js';
+import { CREATE_STAGE_SQL, STAGE_TABLE, loadTablesDdl, schemaDdl, streamTableDdl, type DdlStatement } from '../sql/ddl.js';
 import { qualified, quoteIdent } from '../sql/tableName.js';
 import { COPY_STAGE_SQL, upsertSql } from '../sql/upsertSql.js';
+import { Connection, inTransaction } from './Connection.js';
+import { copyLine } from './copyText.js';
+import { addCounts, emptyCounts, LOAD_COUNT_NAMES, type LoadCounts } from './loadCounts.js';
 
 const COPY_CHUNK_BYTES = 512 * 1024;
 
@@ -29,63 +28,71 @@ function* copyChunks(rows: readonly Row[]): Generator<string> {
   if (chunk) yield chunk;
 }
 
+export interface WriterOptions {
+  readonly connection: ConnectionSettings;
+  readonly schema: string;
+  readonly loadRunId: string;
+  /** How long a lost connection is retried (reconnect_timeout_seconds). */
+  readonly reconnectTimeoutMs: number;
+  readonly logger: Logger;
+}
+
 /**
- * The target's one database connection. Every call must be awaited before the next (runTarget
- * serialises them), because statements on one connection share its transaction.
+ * Everything the target writes, over its one reconnecting session (Connection). Every call must
+ * be awaited before the next (runTarget serialises them), because they share the session.
  */
 export class RawTableWriter {
-  readonly #client: pg.Client;
+  readonly #db: Connection;
   readonly #schema: string;
   readonly #loadRunId: string;
   readonly #logger: Logger;
   #commits = 0;
-  #connectionLost = false;
 
-  private constructor(client: pg.Client, schema: string, loadRunId: string, logger: Logger) {
-    this.#client = client;
-    this.#schema = schema;
-    this.#loadRunId = loadRunId;
-    this.#logger = logger;
-    // A connection dropped while idle is reported by the next statement; the listener keeps it
-    // from crashing the process, and tells errors without SQLSTATE apart (pgErrorKind).
-    client.on('error', (error) => {
-      this.#connectionLost = true;
-      logger.debug(`database connection error: ${error.message}`);
+  private constructor(o: WriterOptions) {
+    this.#schema = o.schema;
+    this.#loadRunId = o.loadRunId;
+    this.#logger = o.logger;
+    this.#db = new Connection({
+      settings: o.connection,
+      reconnectTimeoutMs: o.reconnectTimeoutMs,
+      logger: o.logger,
+      prepareSession: async (client) => {
+        // Durable commits whatever the server default: a state is printed only after its commit.
+        // A batch (10,000 records ≈ 25 MB staged) is staged and sorted in memory rather than in temp
+        // files: the defaults (8 MB temp_buffers, 4 MB work_mem) spill it. temp_buffers must be set
+        // before the session first touches a temp table. A transaction left open by a session
+        // that lost its client (a network cut) holds its locks at most a minute.
+        await client.query(
+          `SET TIME ZONE 'UTC'; SET synchronous_commit = on; SET lock_timeout = '60s'; SET idle_in_transaction_session_timeout = '60s'; SET temp_buffers = '64MB'; SET work_mem = '64MB'`,
+        );
+        await client.query(CREATE_STAGE_SQL);
+      },
     });
-    client.on('end', () => (this.#connectionLost = true));
   }
 
-  /** Connects, sets the session up, and records the start of this load run. */
-  static async open(connection: ConnectionSettings, schema: string, loadRunId: string, logger: Logger): Promise<RawTableWriter> {
-    const client = new pg.Client(clientConfig(connection));
-    const writer = new RawTableWriter(client, schema, loadRunId, logger);
-    const where = `${connection.host}:${connection.port}/${connection.database} as ${connection.user}`;
+  /** Connects (retrying within the reconnect bound), creates the schema and bookkeeping tables, and records the start of this load run. */
+  static async open(options: WriterOptions): Promise<RawTableWriter> {
+    const writer = new RawTableWriter(options);
+    const { schema, loadRunId } = options;
     try {
-      await client.connect();
+      await writer.#db.run(`preparing schema ${quoteIdent(schema)}`, async (client) => {
+        await ddl(client, [...schemaDdl(schema), ...loadTablesDdl(schema)]);
+        // Repeated when the first attempt's reply was lost.
+        await client.query(`INSERT INTO ${qualified(schema, '_load_runs')} (load_run_id, started_at_utc, status) VALUES ($1, now(), 'running') ON CONFLICT (load_run_id) DO NOTHING`, [
+          loadRunId,
+        ]);
+      });
     } catch (error) {
-      const e = error as { message?: string; code?: string };
-      throw new RunError(`cannot connect to PostgreSQL at ${where}: ${e.message ?? String(error)}${e.code ? ` [${e.code}]` : ''}`, { cause: error });
-    }
-    await writer.#run('preparing the session', async () => {
-      // Durable commits whatever the server default: a state is printed only after its commit.
-      // A batch (10,000 records ≈ 25 MB staged) is staged and sorted in memory rather than in temp
-      // files: the defaults (8 MB temp_buffers, 4 MB work_mem) spill it. temp_buffers must be set
-      // before the session first touches a temp table.
-      await client.query(`SET TIME ZONE 'UTC'; SET synchronous_commit = on; SET lock_timeout = '60s'; SET temp_buffers = '64MB'; SET work_mem = '64MB'`);
-      await writer.#ddl(createSchemaSql(schema), ...createLoadTablesSql(schema));
-      await client.query(CREATE_STAGE_SQL);
-      await client.query(`INSERT INTO ${qualified(schema, '_load_runs')} (load_run_id, started_at_utc, status) VALUES ($1, now(), 'running')`, [loadRunId]);
-    }).catch(async (error: unknown) => {
       await writer.close(); // an open socket would keep the process alive after the error
       throw error;
-    });
+    }
     return writer;
   }
 
   /** Creates the stream's table if missing (DESIGN §5). */
   async ensureTable(stream: string, table: string): Promise<void> {
-    await this.#run(`creating table ${qualified(this.#schema, table)} for stream ${JSON.stringify(stream)}`, () =>
-      this.#ddl(createStreamTableSql(this.#schema, table)),
+    await this.#db.run(`creating table ${qualified(this.#schema, table)} for stream ${JSON.stringify(stream)}`, (client) =>
+      ddl(client, streamTableDdl(this.#schema, table)),
     );
   }
 
@@ -94,78 +101,97 @@ export class RawTableWriter {
    * them with their load statistics. Returns the counts per stream once COMMIT has returned.
    * `whileBusy` runs once, while the database executes the first upsert: work put there (a
    * garbage collection) does not keep the database waiting.
+   *
+   * A lost connection (before or while COMMIT returns) is survived: the same batch is written
+   * again on a new session. The run's `_load_runs.commits` is raised in the same transaction as
+   * the data, so it witnesses whether an attempt whose COMMIT reply was lost did commit; each
+   * attempt first locks that row (waiting out an earlier attempt's transaction still open on the
+   * server) and, when the witness says committed, reads the counts back instead of writing again.
    */
   async commit(batches: readonly StreamBatch[], whileBusy?: () => void): Promise<Map<string, LoadCounts>> {
     const commitNumber = this.#commits + 1;
-    const result = new Map<string, LoadCounts>();
-    let current = 'beginning the transaction';
-    try {
-      await this.#client.query('BEGIN');
-      const total = emptyCounts();
-      let first = true;
-      for (const batch of batches) {
-        current = `writing ${batch.rows.length} records of stream ${JSON.stringify(batch.stream)}`;
-        if (!first) await this.#client.query(`TRUNCATE ${quoteIdent(STAGE_TABLE)}`);
-        first = false;
-        if (batch.rows.length > 0) await pipeline(Readable.from(copyChunks(batch.rows)), this.#client.query(copyFrom(COPY_STAGE_SQL)));
-        const received = batch.groups.map((g) => ({ run_id: g.runId, window_start: g.windowStart, received: g.received, deduplicated: g.deduplicated }));
-        const pending = this.#client.query(upsertSql(this.#schema, batch.table, received.length === 1), [this.#loadRunId, commitNumber, batch.stream, JSON.stringify(received)]);
-        whileBusy?.();
+    const records = batches.reduce((n, b) => n + b.rows.length, 0);
+    const what = `committing ${records} records (${batches.map((b) => `stream ${JSON.stringify(b.stream)}: ${b.rows.length}`).join(', ')})`;
+    const result = await this.#db.run(what, (client) =>
+      inTransaction(client, async () => {
+        const witness = await client.query<{ commits: number }>(`SELECT commits FROM ${qualified(this.#schema, '_load_runs')} WHERE load_run_id = $1 FOR UPDATE`, [this.#loadRunId]);
+        if ((witness.rows[0]?.commits ?? 0) >= commitNumber) {
+          this.#logger.warn(`commit ${commitNumber} had committed before its connection was lost; it is not written again`);
+          return this.#committedCounts(client, commitNumber);
+        }
+        const counts = await this.#write(client, batches, commitNumber, whileBusy);
         whileBusy = undefined;
-        const stats = await pending;
-        const counts = emptyCounts();
-        for (const row of stats.rows) addCounts(counts, row);
-        result.set(batch.stream, counts);
-        addCounts(total, counts);
-      }
-      current = 'committing';
-      await this.#client.query(
-        `UPDATE ${qualified(this.#schema, '_load_runs')} SET commits = commits + 1, received = received + $2, inserted = inserted + $3,
-          updated = updated + $4, unchanged = unchanged + $5, skipped_older = skipped_older + $6, deduplicated = deduplicated + $7 WHERE load_run_id = $1`,
-        [this.#loadRunId, total.received, total.inserted, total.updated, total.unchanged, total.skipped_older, total.deduplicated],
-      );
-      await this.#client.query('COMMIT');
-    } catch (error) {
-      await this.#client.query('ROLLBACK').catch(() => undefined);
-      throw toDatabaseError(error, current, this.#connectionLost);
-    }
+        return counts;
+      }),
+    );
     this.#commits = commitNumber;
     return result;
   }
 
-  /** Records how the run ended; best effort, the connection may be the thing that failed. */
+  /** Records how the run ended; best effort (one reconnect at most), the connection may be the thing that failed. */
   async finish(status: 'succeeded' | 'failed', reason: string): Promise<void> {
-    await this.#client
-      .query(`UPDATE ${qualified(this.#schema, '_load_runs')} SET finished_at_utc = now(), status = $2, exit_reason = $3 WHERE load_run_id = $1`, [
-        this.#loadRunId,
-        status,
-        reason.slice(0, 2000),
-      ])
+    await this.#db
+      .run(
+        'recording the end of the load run',
+        (client) =>
+          client.query(`UPDATE ${qualified(this.#schema, '_load_runs')} SET finished_at_utc = now(), status = $2, exit_reason = $3 WHERE load_run_id = $1`, [
+            this.#loadRunId,
+            status,
+            reason.slice(0, 2000),
+          ]),
+        0,
+      )
       .catch((error: Error) => this.#logger.debug(`could not record the end of the load run: ${error.message}`));
   }
 
   async close(): Promise<void> {
-    await this.#client.end().catch(() => undefined);
+    await this.#db.close();
   }
 
-  /** DDL under an advisory lock: `IF NOT EXISTS` alone races between concurrent runs. */
-  async #ddl(...statements: string[]): Promise<void> {
-    await this.#client.query('BEGIN');
-    try {
-      await this.#client.query(`SELECT pg_advisory_xact_lock(hashtext('target-postgres-raw:ddl'))`);
-      for (const sql of statements) await this.#client.query(sql);
-      await this.#client.query('COMMIT');
-    } catch (error) {
-      await this.#client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+  /** The statements of one commit, inside its transaction. */
+  async #write(client: pg.Client, batches: readonly StreamBatch[], commitNumber: number, whileBusy?: () => void): Promise<Map<string, LoadCounts>> {
+    const result = new Map<string, LoadCounts>();
+    const total = emptyCounts();
+    let first = true;
+    for (const batch of batches) {
+      if (!first) await client.query(`TRUNCATE ${quoteIdent(STAGE_TABLE)}`);
+      first = false;
+      if (batch.rows.length > 0) await pipeline(Readable.from(copyChunks(batch.rows)), client.query(copyFrom(COPY_STAGE_SQL)));
+      const received = batch.groups.map((g) => ({ run_id: g.runId, window_start: g.windowStart, received: g.received, deduplicated: g.deduplicated }));
+      const pending = client.query(upsertSql(this.#schema, batch.table, received.length === 1), [this.#loadRunId, commitNumber, batch.stream, JSON.stringify(received)]);
+      whileBusy?.();
+      whileBusy = undefined;
+      const stats = await pending;
+      const counts = emptyCounts();
+      for (const row of stats.rows) addCounts(counts, row);
+      result.set(batch.stream, counts);
+      addCounts(total, counts);
     }
+    await client.query(
+      `UPDATE ${qualified(this.#schema, '_load_runs')} SET commits = $2, received = received + $3, inserted = inserted + $4,
+        updated = updated + $5, unchanged = unchanged + $6, skipped_older = skipped_older + $7, deduplicated = deduplicated + $8 WHERE load_run_id = $1`,
+      [this.#loadRunId, commitNumber, total.received, total.inserted, total.updated, total.unchanged, total.skipped_older, total.deduplicated],
+    );
+    return result;
   }
 
-  async #run(what: string, fn: () => Promise<void>): Promise<void> {
-    try {
-      await fn();
-    } catch (error) {
-      throw toDatabaseError(error, what, this.#connectionLost);
-    }
+  /** What commit `commitNumber` of this run wrote, per stream, from its `_load_stats` rows. */
+  async #committedCounts(client: pg.Client, commitNumber: number): Promise<Map<string, LoadCounts>> {
+    const sums = LOAD_COUNT_NAMES.map((n) => `sum(${n})::bigint AS ${n}`).join(', ');
+    const { rows } = await client.query<{ stream: string } & Record<keyof LoadCounts, string>>(
+      `SELECT stream, ${sums} FROM ${qualified(this.#schema, '_load_stats')} WHERE load_run_id = $1 AND commit_number = $2 GROUP BY stream ORDER BY stream`,
+      [this.#loadRunId, commitNumber],
+    );
+    return new Map(rows.map((row) => [row.stream, addCounts(emptyCounts(), row)]));
   }
+}
+
+/** DDL under an advisory lock (`IF NOT EXISTS` alone races between concurrent runs), each statement skipped when it has nothing to do. */
+async function ddl(client: pg.Client, statements: readonly DdlStatement[]): Promise<void> {
+  await inTransaction(client, async () => {
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('target-postgres-raw:ddl'))`);
+    const checks = await client.query<{ skip: boolean[] }>(`SELECT ARRAY[${statements.map((s) => s.skipIf ?? 'false').join(', ')}]::boolean[] AS skip`);
+    const skip = checks.rows[0]?.skip ?? [];
+    for (const [i, statement] of statements.entries()) if (!skip[i]) await client.query(statement.sql);
+  });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pgErrorKind, toDatabaseError } from './pgErrors.js';
+import { pgErrorKind, toConfigError, toDatabaseError } from './pgErrors.js';
 
 const coded = (code: string) => Object.assign(new Error('whatever the server says'), { code });
 
@@ -11,8 +11,14 @@ describe('pgErrorKind', () => {
     ['22P05', 'data'],
     ['23505', 'data'],
     ['54000', 'data'],
-    ['42501', 'permission'],
-    ['28P01', 'permission'],
+    ['53300', 'connection'],
+    ['40P01', 'transient'],
+    ['55P03', 'transient'],
+    ['42501', 'config'],
+    ['28P01', 'config'],
+    ['28000', 'config'],
+    ['3D000', 'config'],
+    ['SELF_SIGNED_CERT_IN_CHAIN', 'config'],
     ['42P01', 'other'],
   ])('SQLSTATE or errno %s is %s', (code, kind) => expect(pgErrorKind(coded(code), false)).toBe(kind));
 
@@ -29,5 +35,15 @@ describe('toDatabaseError', () => {
     const error = toDatabaseError(cause, 'committing', false);
     expect(error.message).toBe('database connection lost while committing: whatever the server says [57P01]; nothing of this batch was committed and no state was printed for it');
     expect(error.cause).toBe(cause);
+  });
+});
+
+describe('toConfigError', () => {
+  it('names host, database and user and what to fix, never a password', () => {
+    const error = toConfigError(coded('28P01'), 'the connection', { host: 'db', port: 5432, database: 'wh', user: 'loader' });
+    expect(error.message).toBe(
+      'PostgreSQL at db:5432/wh as user loader refused the connection: whatever the server says [28P01]; check the password (setting password, database_url or TARGET_POSTGRES_RAW_PASSWORD_FILE)',
+    );
+    expect(error.exitCode).toBe(2);
   });
 });

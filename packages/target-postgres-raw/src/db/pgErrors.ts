@@ -1,10 +1,28 @@
-import { RunError } from 'singer-kit';
+import { RunError, UsageError } from 'singer-kit';
 
-export const PG_ERROR_KINDS = ['connection', 'data', 'permission', 'other'] as const;
+/**
+ * What a database failure asks for:
+ * - `connection`: the connection is gone or cannot be made now; reconnect and write the batch again.
+ * - `transient`: the transaction lost a race (deadlock, serialization, lock wait); run it again.
+ * - `config`: the user must fix a setting or a grant (exit 2).
+ * - `data`, `other`: the batch cannot be written as it is (exit 1).
+ */
+export const PG_ERROR_KINDS = ['connection', 'transient', 'config', 'data', 'other'] as const;
 export type PgErrorKind = (typeof PG_ERROR_KINDS)[number];
 
 /** Socket errnos (Node) that mean the server cannot be reached or the connection broke. */
 const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** TLS verification failures (Node): sslmode or the server's certificate must be fixed. */
+const TLS_CONFIG_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+/** SQLSTATEs of a transaction that lost a race: deadlock, serialization failure, lock_timeout. */
+const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '55P03']);
 
 /** SQLSTATE of a server error, or errno of a socket error; undefined for neither. */
 function errorCode(error: unknown): string | undefined {
@@ -13,33 +31,66 @@ function errorCode(error: unknown): string | undefined {
 }
 
 /**
- * Sorts a pg or socket error by what the user must do, from its SQLSTATE class or errno, never
- * by its text. pg reports a socket that closed under it with a plain Error and no code; the
- * writer knows that happened (the client emitted 'error' or 'end') and says so in `connectionLost`.
+ * Sorts a pg or socket error by what to do about it, from its SQLSTATE or errno, never by its
+ * text. pg reports a socket that closed under it with a plain Error and no code; the writer
+ * knows that happened (its client emitted 'error' or 'end') and says so in `connectionLost`.
  */
 export function pgErrorKind(error: unknown, connectionLost: boolean): PgErrorKind {
   const code = errorCode(error);
   if (code !== undefined) {
-    // 08: connection exception; 57P01–03: admin/crash shutdown, cannot connect now.
-    if (CONNECTION_ERRNOS.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return 'connection';
+    // 08: connection exception; 57P01–03: admin/crash shutdown, cannot connect now (starting up);
+    // 53300: too many connections (another client will leave).
+    if (CONNECTION_ERRNOS.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') {
+      return 'connection';
+    }
+    if (TRANSIENT_SQLSTATES.has(code)) return 'transient';
+    // 28: invalid authorization (28P01 wrong password, 28000 no pg_hba entry); 3D000: no such
+    // database; 42501: insufficient privilege.
+    if (code.startsWith('28') || code === '3D000' || code === '42501' || TLS_CONFIG_CODES.has(code)) return 'config';
     // 22: data exception; 23: integrity constraint; 54000: program limit (an index row too big).
     if (code.startsWith('22') || code.startsWith('23') || code === '54000') return 'data';
-    // 28: invalid authorization; 42501: insufficient privilege.
-    if (code === '42501' || code.startsWith('28')) return 'permission';
   }
   return connectionLost ? 'connection' : 'other';
+}
+
+/** Where the target connects, for messages: never the password. */
+export interface ConnectionTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+}
+
+/** An error's first line and its SQLSTATE or errno: `password authentication failed for user "x" [28P01]`. */
+export function reasonOf(error: unknown): string {
+  const e = error as { message?: string; code?: string };
+  return `${(e.message ?? String(error)).split('\n')[0]}${e.code ? ` [${e.code}]` : ''}`;
+}
+
+const CONFIG_HINTS: Record<string, string> = {
+  '28P01': 'check the password (setting password, database_url or TARGET_POSTGRES_RAW_PASSWORD_FILE)',
+  '28000': 'check user and sslmode, and that pg_hba.conf lets this user connect from here',
+  '3D000': 'check the database setting (or database_url), or create the database',
+  '42501': 'grant this user CREATE on the database (for the schema) and on the schema, and INSERT/UPDATE/SELECT on its tables',
+};
+
+/** A configuration failure (exit 2): one line naming host, database and user, and what to fix. */
+export function toConfigError(error: unknown, what: string, where: ConnectionTarget): UsageError {
+  const code = errorCode(error) ?? '';
+  const hint = CONFIG_HINTS[code] ?? (code.startsWith('28') ? CONFIG_HINTS['28000'] : 'check sslmode and the server certificate');
+  return new UsageError(
+    `PostgreSQL at ${where.host}:${where.port}/${where.database} as user ${where.user} refused ${what}: ${reasonOf(error)}; ${hint}`,
+    { cause: error },
+  );
 }
 
 /** A one-line RunError for a database failure while doing `what`; the pg error stays as cause. */
 export function toDatabaseError(error: unknown, what: string, connectionLost: boolean): RunError {
   const kind = pgErrorKind(error, connectionLost);
-  const e = error as { message?: string; code?: string; detail?: string };
-  const code = e.code ? ` [${e.code}]` : '';
-  const reason = (e.message ?? String(error)).split('\n')[0];
-  const lead =
-    kind === 'connection' ? 'database connection lost' : kind === 'permission' ? 'database refused access' : 'database error';
-  return new RunError(`${lead} while ${what}: ${reason}${code}; nothing of this batch was committed and no state was printed for it`, {
+  const detail = (error as { detail?: string }).detail;
+  const lead = kind === 'connection' ? 'database connection lost' : 'database error';
+  return new RunError(`${lead} while ${what}: ${reasonOf(error)}; nothing of this batch was committed and no state was printed for it`, {
     cause: error,
-    ...(e.detail ? { details: `detail: ${e.detail}` } : {}),
+    ...(detail ? { details: `detail: ${detail}` } : {}),
   });
 }

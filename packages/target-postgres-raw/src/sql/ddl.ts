@@ -1,4 +1,18 @@
+import pg from 'pg';
 import { qualified, quoteIdent } from './tableName.js';
+
+/**
+ * A DDL statement and, when it may have nothing to do, a SQL condition that is true then. The
+ * statement is skipped when the condition holds: `CREATE … IF NOT EXISTS` checks privileges
+ * (CREATE on the database or schema, ownership for an index) before it looks whether the object
+ * exists, so a loader that an administrator set up with narrower rights would fail on it.
+ */
+export interface DdlStatement {
+  readonly sql: string;
+  readonly skipIf?: string;
+}
+
+const relationExists = (schema: string, name: string) => `to_regclass(${pg.escapeLiteral(qualified(schema, name))}) IS NOT NULL`;
 
 /** The metadata columns a row carries besides id and payload; the stream and staging tables share them. */
 const METADATA_COLUMNS = `extract_window_start_utc timestamptz,
@@ -11,23 +25,30 @@ const METADATA_COLUMNS = `extract_window_start_utc timestamptz,
   last_updated_utc timestamptz`;
 
 /** The stream table (DESIGN §5): the eight contract columns, then ours. */
-export function createStreamTableSql(schema: string, table: string): string {
-  return `CREATE TABLE IF NOT EXISTS ${qualified(schema, table)} (
+export function streamTableDdl(schema: string, table: string): DdlStatement[] {
+  return [
+    {
+      sql: `CREATE TABLE IF NOT EXISTS ${qualified(schema, table)} (
   id text PRIMARY KEY,
   payload jsonb NOT NULL,
   ingested_at_utc timestamptz NOT NULL,
   ${METADATA_COLUMNS}
-)`;
+)`,
+      skipIf: relationExists(schema, table),
+    },
+  ];
 }
 
-export function createSchemaSql(schema: string): string {
-  return `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`;
+export function schemaDdl(schema: string): DdlStatement[] {
+  return [{ sql: `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`, skipIf: `to_regnamespace(${pg.escapeLiteral(quoteIdent(schema))}) IS NOT NULL` }];
 }
 
 /** One row per target run, and one per commit × stream × tap run × extract window. */
-export function createLoadTablesSql(schema: string): string[] {
+export function loadTablesDdl(schema: string): DdlStatement[] {
   return [
-    `CREATE TABLE IF NOT EXISTS ${qualified(schema, '_load_runs')} (
+    {
+      skipIf: relationExists(schema, '_load_runs'),
+      sql: `CREATE TABLE IF NOT EXISTS ${qualified(schema, '_load_runs')} (
   load_run_id uuid PRIMARY KEY,
   started_at_utc timestamptz NOT NULL,
   finished_at_utc timestamptz,
@@ -42,7 +63,10 @@ export function createLoadTablesSql(schema: string): string[] {
   deduplicated bigint NOT NULL DEFAULT 0,
   rejected bigint NOT NULL DEFAULT 0
 )`,
-    `CREATE TABLE IF NOT EXISTS ${qualified(schema, '_load_stats')} (
+    },
+    {
+      skipIf: relationExists(schema, '_load_stats'),
+      sql: `CREATE TABLE IF NOT EXISTS ${qualified(schema, '_load_stats')} (
   load_run_id uuid NOT NULL,
   commit_number integer NOT NULL,
   committed_at_utc timestamptz NOT NULL,
@@ -57,7 +81,16 @@ export function createLoadTablesSql(schema: string): string[] {
   deduplicated integer NOT NULL,
   rejected integer NOT NULL
 )`,
-    `CREATE INDEX IF NOT EXISTS ${quoteIdent('_load_stats_window')} ON ${qualified(schema, '_load_stats')} (tap_run_id, stream, extract_window_start_utc)`,
+    },
+    {
+      skipIf: relationExists(schema, '_load_stats_window'),
+      sql: `CREATE INDEX IF NOT EXISTS ${quoteIdent('_load_stats_window')} ON ${qualified(schema, '_load_stats')} (tap_run_id, stream, extract_window_start_utc)`,
+    },
+    // What one commit wrote, read back when its COMMIT reply was lost (RawTableWriter.commit).
+    {
+      skipIf: relationExists(schema, '_load_stats_commit'),
+      sql: `CREATE INDEX IF NOT EXISTS ${quoteIdent('_load_stats_commit')} ON ${qualified(schema, '_load_stats')} (load_run_id, commit_number)`,
+    },
   ];
 }
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createStreamTableSql } from './ddl.js';
+import { streamTableDdl } from './ddl.js';
 import { upsertSql } from './upsertSql.js';
 
 describe('stream table SQL', () => {
   it('quotes every identifier, so any stream name is safe', () => {
-    expect(createStreamTableSql('raw', 'a"b; DROP TABLE x')).toContain('CREATE TABLE IF NOT EXISTS "raw"."a""b; DROP TABLE x" (');
+    expect(streamTableDdl('raw', 'a"b; DROP TABLE x')[0]?.sql).toContain('CREATE TABLE IF NOT EXISTS "raw"."a""b; DROP TABLE x" (');
     expect(upsertSql('my schema', 'Invoice', true)).toContain('INSERT INTO "my schema"."Invoice" AS t');
   });
 

@@ -1,0 +1,138 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import pg from 'pg';
+import { RunError, type Logger } from 'singer-kit';
+import type { ConnectionSettings } from '../settings.js';
+import { clientConfig } from './clientConfig.js';
+import { pgErrorKind, reasonOf, toConfigError, toDatabaseError, type ConnectionTarget } from './pgErrors.js';
+import { reconnectDelayMs } from './reconnectDelay.js';
+
+export interface ConnectionOptions {
+  readonly settings: ConnectionSettings;
+  /** How long a lost, refused or racing connection is retried before `run` fails (RunError, exit 1). */
+  readonly reconnectTimeoutMs: number;
+  readonly logger: Logger;
+  /** Runs on every new session before it is used (SET …, temporary tables). */
+  readonly prepareSession: (client: pg.Client) => Promise<void>;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * The target's one database session, which comes back when it is lost. `run(what, work)` hands
+ * `work` a prepared client; when the connection is lost or refused (a restart, a failover) or
+ * the transaction lost a race (deadlock, lock_timeout), it waits (reconnectDelayMs), opens a
+ * new session if needed and runs `work` again, until `reconnectTimeoutMs` is spent. `work` must
+ * therefore be safe to repeat, and must roll back what it began when it fails. A configuration
+ * problem (password, database, privilege) is a UsageError at once (exit 2); any other database
+ * error a RunError at once (exit 1). Calls must not overlap: they share the session.
+ */
+export class Connection {
+  readonly #o: ConnectionOptions;
+  readonly #where: ConnectionTarget;
+  readonly #sleep: (ms: number) => Promise<void>;
+  #client: pg.Client | undefined;
+  /** The current client emitted 'error' or 'end': an error without SQLSTATE means the connection is gone. */
+  #lost = false;
+
+  constructor(options: ConnectionOptions) {
+    this.#o = options;
+    this.#where = options.settings;
+    this.#sleep = options.sleep ?? ((ms) => delay(ms));
+  }
+
+  /** `host:port/database as user`, for messages (never the password). */
+  get where(): string {
+    return `${this.#where.host}:${this.#where.port}/${this.#where.database} as ${this.#where.user}`;
+  }
+
+  /** Runs `work` on the session, reconnecting and repeating it as described above, within `timeoutMs`. */
+  async run<T>(what: string, work: (client: pg.Client) => Promise<T>, timeoutMs = this.#o.reconnectTimeoutMs): Promise<T> {
+    const started = Date.now();
+    let first: { readonly lead: string; readonly reason: string } | undefined;
+    for (let attempt = 0; ; attempt++) {
+      let connected = this.#client !== undefined;
+      try {
+        const client = this.#client ?? (await this.#connect());
+        connected = true;
+        return await work(client);
+      } catch (error) {
+        // A failed connect reports a closed socket without a code, too.
+        const lost = this.#lost || !connected;
+        const kind = pgErrorKind(error, lost);
+        if (kind === 'config') throw toConfigError(error, connected ? what : 'the connection', this.#where);
+        if (kind !== 'connection' && kind !== 'transient') throw toDatabaseError(error, what, lost);
+        if (kind === 'connection') this.#drop();
+        const lead = connected ? `${kind === 'connection' ? 'database connection lost' : 'database transaction failed'} while ${what}` : `cannot connect to PostgreSQL at ${this.where}`;
+        const reason = reasonOf(error);
+        first ??= { lead, reason };
+        const elapsed = Date.now() - started;
+        const remaining = timeoutMs - elapsed;
+        if (remaining <= 0) {
+          const last = reason === first.reason ? '' : `; last error: ${lead === first.lead ? '' : `${lead}: `}${reason}`;
+          throw new RunError(
+            `${first.lead}: ${first.reason}; still failing after ${seconds(elapsed)} of retrying (reconnect_timeout_seconds ${seconds(timeoutMs)})${last}; no state was printed for anything not committed; run again to resume`,
+            { cause: error },
+          );
+        }
+        const wait = reconnectDelayMs(attempt, remaining);
+        this.#o.logger.warn(`${lead}: ${reason}; ${kind === 'connection' ? 'reconnecting' : 'retrying'} in ${seconds(wait)} (attempt ${attempt + 1}, giving up in ${seconds(remaining)})`);
+        await this.#sleep(wait);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  async #connect(): Promise<pg.Client> {
+    const client = new pg.Client(clientConfig(this.#o.settings));
+    this.#lost = false;
+    // A connection dropped while idle is reported by the next statement; the listeners keep it
+    // from crashing the process and mark errors without SQLSTATE as a lost connection. They stay
+    // on a dropped client (it may still emit), but only the current one sets the mark.
+    client.on('error', (error) => {
+      if (client === this.#client) this.#lost = true;
+      this.#o.logger.debug(`database connection error: ${error.message}`);
+    });
+    client.on('end', () => {
+      if (client === this.#client) this.#lost = true;
+    });
+    try {
+      await client.connect();
+      this.#client = client;
+      await this.#o.prepareSession(client);
+      return client;
+    } catch (error) {
+      if (this.#client === client) this.#drop();
+      else void client.end().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Forgets the current session; the next `run` opens a new one. */
+  #drop(): void {
+    const client = this.#client;
+    this.#client = undefined;
+    // Not awaited: a connection whose server went away may take long to say goodbye.
+    if (client) void client.end().catch(() => undefined);
+  }
+}
+
+/** Runs `work` in a transaction on `client`: COMMIT after it, ROLLBACK (best effort) when it fails. */
+export async function inTransaction<T>(client: pg.Client, work: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await work();
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}
