@@ -5,7 +5,7 @@ import { discoverCatalog } from 'qbo-catalog';
 import { createLogger, Secret } from 'singer-kit';
 import { startEmulator, type Emulator } from 'qbo-emulator';
 import { OAuthClient, QboClient, RateBudget, TokenStore, Transport } from 'tap-quickbooks';
-import { catalogSelecting, runTapCli, tapSettings, tempDir, writeJson } from './tapHarness.js';
+import { catalogSelecting, recordsOf, runTapCli, tapSettings, tempDir, writeJson } from './tapHarness.js';
 
 const NOW = '2025-03-10T12:00:00Z';
 
@@ -86,7 +86,7 @@ describe('tap-quickbooks authentication', () => {
     }
   });
 
-  it('answers a 401 with one refresh and one retry', async () => {
+  it('answers a 401 with one refresh and one retry, counted as a retry', async () => {
     const store = new TokenStore(path.join(dir, 'inprocess.json'));
     const logger = createLogger('test', { sink: () => undefined });
     const transport = new Transport({ timeoutMs: 5000, userAgent: 'test', maxSockets: 2 });
@@ -110,8 +110,47 @@ describe('tap-quickbooks authentication', () => {
     const { body } = await client.query('SELECT COUNT(*) FROM Term', stats);
     expect(JSON.parse(body).QueryResponse.totalCount).toBeGreaterThan(0);
     expect(auth.refreshes).toBe(2);
-    expect(stats).toEqual({ attempts: 3, retries: 0 });
+    expect(stats).toEqual({ attempts: 3, retries: 1 });
     transport.close();
+  });
+
+  it('two processes sharing a token store through a 401 storm: both finish, and each dead token is replaced by one refresh between them', async () => {
+    const uses = 15;
+    const storm = await startEmulator({ seed: 8, now: new Date(NOW), days: 3, counts: { invoices: 300 }, accessTokenMaxUses: uses, latencyMs: 10 });
+    try {
+      const invoices = writeJson(dir, 'catalog-invoices.json', catalogSelecting(discoverCatalog() as never, ['invoices']));
+      const config = writeJson(dir, 'config-storm.json', tapSettings(storm, dir, { token_store: path.join(dir, 'storm', 'tokens.json'), start_date: '2025-03-07', end_date: NOW, page_size: 10, max_concurrency: 5 }));
+      const [a, b] = await Promise.all([runTapCli(['--config', config, '--catalog', invoices]), runTapCli(['--config', config, '--catalog', invoices])]);
+      outputs.push(a.stderr, b.stderr);
+      expect([a.code, b.code, a.stderr.match(/FATAL.*/)?.[0], b.stderr.match(/FATAL.*/)?.[0]]).toEqual([0, 0, undefined, undefined]);
+      const truth = storm.truth('invoices').length;
+      for (const run of [a, b]) expect(new Set(recordsOf(run, 'invoices').map((r) => r.Id)).size).toBe(truth);
+      const log = storm.requestLog();
+      const data = log.filter((r) => r.kind !== 'token');
+      const rejected = data.filter((r) => r.status === 401).length;
+      const refreshes = log.filter((r) => r.kind === 'token').length;
+      expect(rejected).toBeGreaterThan(5);
+      // The first refresh, then one per token used up (the other process adopts it from the store).
+      expect(refreshes).toBeLessThanOrEqual(2 + Math.floor((data.length - rejected) / uses));
+    } finally {
+      await storm.close();
+    }
+  });
+
+  it('exits 2 when two newly issued access tokens in a row die on their very first request, naming intuit_tid, token age and uses', async () => {
+    emulator.setAccessTokenMaxUses(0);
+    try {
+      const fresh = settings({ refresh_token: emulator.currentRefreshToken(), token_store: path.join(dir, 'first-use', 'tokens.json') });
+      const run = await runTapCli(['--config', writeJson(dir, 'config-first-use.json', fresh), '--catalog', catalog]);
+      outputs.push(run.stdout, run.stderr);
+      expect(run.code).toBe(2);
+      expect(run.stderr.split('\n').find((l) => l.startsWith('FATAL'))).toMatch(
+        /^FATAL tap-quickbooks: QuickBooks rejected 2 newly issued access tokens in a row on their very first request \(HTTP 401; intuit_tid [0-9a-f-]{36}, token \d+\.\d s old, \d+ requests? made with it; intuit_tid [0-9a-f-]{36}, token \d+\.\d s old, \d+ requests? made with it\): .*check that base_url \(or sandbox\) and token_url belong together/,
+      );
+      expect(recordsOf(run, 'terms')).toEqual([]);
+    } finally {
+      emulator.setAccessTokenMaxUses(undefined);
+    }
   });
 
   it('never prints a secret or token', () => {

@@ -24,7 +24,7 @@ export const TAP_SETTINGS: readonly SettingSpec[] = [
   { name: 'token_url', kind: 'string', default: DEFAULT_TOKEN_URL, description: 'OAuth token endpoint URL' },
   { name: 'page_size', kind: 'integer', default: 100, description: 'MAXRESULTS per query page (1–1000)' },
   { name: 'window', kind: 'string', default: 'P1D', description: 'extraction window as an ISO 8601 duration (P1D, PT6H, …), cut on UTC boundaries' },
-  { name: 'max_retries', kind: 'integer', default: 5, description: 'retries per request on network errors, timeouts, 429 and 5xx' },
+  { name: 'max_retries', kind: 'integer', default: 5, description: 'retries per request (token refresh and data API) on network errors, timeouts, 429, 5xx and 401 (with a new access token)' },
   { name: 'request_timeout_seconds', kind: 'number', default: 120, description: 'per-request timeout' },
   { name: 'max_requests_per_minute', kind: 'integer', default: 500, description: 'request budget per realm, shared by all streams' },
   { name: 'max_concurrency', kind: 'integer', default: 5, description: `requests in flight per realm (at most ${MAX_CONCURRENCY})` },

@@ -1,7 +1,10 @@
 import { RunError, Secret, UsageError, registerSecret, type Logger } from 'singer-kit';
 import { parseFault } from '../http/qboErrors.js';
-import { decideRetry, type AttemptOutcome, type RetryOptions } from '../http/retryPolicy.js';
-import { TransportError, type AccessTokenSource, type RawResponse, type Transport } from '../http/QboClient.js';
+import type { RetryOptions } from '../http/retryPolicy.js';
+import { sendWithRetries } from '../http/sendWithRetries.js';
+import { sleep } from '../http/sleep.js';
+import type { RawResponse, RequestSender } from '../http/Transport.js';
+import { AccessToken, type AccessTokenSource } from './AccessToken.js';
 import { fingerprint, type StoredTokens, type TokenStore } from './TokenStore.js';
 
 export interface OAuthClientOptions {
@@ -12,7 +15,7 @@ export interface OAuthClientOptions {
   readonly tokenUrl: string;
   readonly realmId: string;
   readonly store: TokenStore;
-  readonly transport: Transport;
+  readonly transport: RequestSender;
   readonly retry: RetryOptions;
   readonly logger: Logger;
   readonly now?: () => number;
@@ -23,54 +26,92 @@ const DAY_MS = 86_400_000;
 /** Warn when the refresh token's absolute (5-year) expiry is this close. */
 export const HARD_EXPIRY_WARNING_MS = 30 * DAY_MS;
 const MAX_REFRESH_MARGIN_MS = 5 * 60_000;
+/** Newly issued tokens rejected on their very first request, in a row, before the tap calls it a configuration problem. */
+export const DEAD_ON_ARRIVAL_LIMIT = 2;
 
 interface Current {
-  readonly accessToken: Secret;
-  readonly expiresAt: number;
+  readonly token: AccessToken;
   readonly margin: number;
 }
 
 /**
  * Access tokens for one realm. Refreshes at start and before expiry; every refresh holds the
  * realm's token-store lock, and the rotated refresh token is on disk before the new access
- * token is used. Within a process concurrent callers share one refresh.
+ * token is used. A token rejected with 401 is replaced once for every request that saw it die:
+ * within a process they share one refresh, and another process that already refreshed under the
+ * lock hands its new token over through the store.
  */
 export class OAuthClient implements AccessTokenSource {
   readonly #o: OAuthClientOptions;
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
   #current: Current | undefined;
-  #refreshing: Promise<Secret> | undefined;
+  #refreshing: Promise<AccessToken> | undefined;
+  readonly #replacements = new WeakMap<AccessToken, Promise<AccessToken>>();
+  /** Access tokens seen rejected: never adopted from the store again. */
+  readonly #rejected = new Set<string>();
+  /** Evidence of the newly issued tokens rejected on their very first request, in a row. */
+  #deadOnArrival: string[] = [];
   refreshes = 0;
 
   constructor(options: OAuthClientOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
-    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#sleep = options.sleep ?? sleep;
   }
 
-  async accessToken(): Promise<Secret> {
+  async accessToken(): Promise<AccessToken> {
     const current = this.#current;
-    if (current && current.expiresAt - current.margin > this.#now()) return current.accessToken;
-    return this.#refresh(undefined);
+    if (current) {
+      const replacing = this.#replacements.get(current.token);
+      if (replacing) return replacing;
+      if (current.token.expiresAt - current.margin > this.#now()) return current.token;
+    }
+    return this.#refresh();
   }
 
-  async refreshAfterRejection(rejected: Secret): Promise<Secret> {
-    const current = this.#current;
-    if (current && current.accessToken.reveal() !== rejected.reveal()) return current.accessToken;
-    return this.#refresh(rejected);
+  replaceRejected(token: AccessToken, tid: string | undefined): Promise<AccessToken> {
+    let replacing = this.#replacements.get(token);
+    if (!replacing) {
+      replacing = this.#replace(token, tid);
+      this.#replacements.set(token, replacing);
+    }
+    return replacing;
   }
 
-  #refresh(rejected: Secret | undefined): Promise<Secret> {
+  async #replace(token: AccessToken, tid: string | undefined): Promise<AccessToken> {
+    this.#rejected.add(token.secret.reveal());
+    // An older token: the current one (or its replacement) is the answer.
+    if (this.#current?.token !== token) return this.accessToken();
+    if (token.issuedHere) {
+      // Whether its very first request got through tells a dying token (used up, expired,
+      // invalidated mid-run: refresh and go on) from tokens that never work (configuration).
+      const first = await token.firstAnswer();
+      if (first.status === 401) this.#deadOnArrival.push(token.describe(this.#now(), first.tid));
+      else this.#deadOnArrival = [];
+      if (this.#deadOnArrival.length >= DEAD_ON_ARRIVAL_LIMIT) {
+        throw new UsageError(
+          `QuickBooks rejected ${this.#deadOnArrival.length} newly issued access tokens in a row on their very first request (HTTP 401; ${this.#deadOnArrival.join('; ')}): ` +
+            `the API does not accept the tokens ${this.#o.tokenUrl} issues for company ${this.#o.realmId}; check that base_url (or sandbox) and token_url belong together, and reconnect the app to company ${this.#o.realmId} if it was disconnected`,
+        );
+      }
+    }
+    this.#o.logger.info(`access token rejected (HTTP 401; ${token.describe(this.#now(), tid)}); refreshing`);
+    const next = await this.#refresh();
+    // A refresh already in progress may have adopted the very token that died.
+    return this.#rejected.has(next.secret.reveal()) ? this.#refresh() : next;
+  }
+
+  #refresh(): Promise<AccessToken> {
     this.#refreshing ??= this.#o.store
-      .withLock(() => this.#refreshLocked(rejected))
+      .withLock(() => this.#refreshLocked())
       .finally(() => {
         this.#refreshing = undefined;
       });
     return this.#refreshing;
   }
 
-  async #refreshLocked(rejected: Secret | undefined): Promise<Secret> {
+  async #refreshLocked(): Promise<AccessToken> {
     const o = this.#o;
     const configured = o.refreshToken.reveal();
     const configuredPrint = fingerprint(configured);
@@ -79,11 +120,15 @@ export class OAuthClient implements AccessTokenSource {
     // token means the user reconnected the app, and the new chain starts from it.
     const chain = stored && (stored.seeded_from === configuredPrint || fingerprint(stored.refresh_token) === configuredPrint) ? stored : undefined;
     if (stored && !chain) o.logger.info(`refresh_token in the settings is new; starting a new chain in ${o.store.file}`);
-    if (chain?.access_token && chain.access_token_expires_at !== undefined && chain.access_token !== rejected?.reveal()) {
-      // Another process refreshed moments ago: reuse its access token instead of rotating again.
-      const margin = Math.min(MAX_REFRESH_MARGIN_MS, (chain.access_token_expires_at - this.#now()) / 4);
-      if (chain.access_token_expires_at - this.#now() > Math.max(margin, 10_000)) {
-        return this.#adopt(new Secret(chain.access_token), chain.access_token_expires_at, margin);
+    const adoptable = chain?.access_token !== undefined && !this.#rejected.has(chain.access_token) && chain.access_token !== this.#current?.token.secret.reveal();
+    if (adoptable && chain.access_token !== undefined && chain.access_token_expires_at !== undefined) {
+      // Another process refreshed moments ago: use its access token instead of rotating again.
+      const now = this.#now();
+      const margin = Math.min(MAX_REFRESH_MARGIN_MS, (chain.access_token_expires_at - now) / 4);
+      if (chain.access_token_expires_at - now > Math.max(margin, 10_000)) {
+        const issuedAt = Date.parse(chain.updated_at);
+        const token = new AccessToken({ secret: new Secret(chain.access_token), issuedAt: Number.isNaN(issuedAt) ? now : issuedAt, expiresAt: chain.access_token_expires_at, issuedHere: false });
+        return this.#adopt(token, margin);
       }
     }
     const refreshToken = chain?.refresh_token ?? configured;
@@ -105,11 +150,12 @@ export class OAuthClient implements AccessTokenSource {
     this.refreshes += 1;
     if (body.refresh_token !== refreshToken) o.logger.info(`refresh token rotated; saved to ${o.store.file}`);
     this.#warnExpiry(body.x_refresh_token_hard_expires_in);
-    return this.#adopt(new Secret(body.access_token), now + expiresInMs, Math.min(MAX_REFRESH_MARGIN_MS, expiresInMs / 4));
+    const token = new AccessToken({ secret: new Secret(body.access_token), issuedAt: now, expiresAt: now + expiresInMs, issuedHere: true });
+    return this.#adopt(token, Math.min(MAX_REFRESH_MARGIN_MS, expiresInMs / 4));
   }
 
-  #adopt(token: Secret, expiresAt: number, margin: number): Secret {
-    this.#current = { accessToken: token, expiresAt, margin };
+  #adopt(token: AccessToken, margin: number): AccessToken {
+    this.#current = { token, margin };
     return token;
   }
 
@@ -121,43 +167,39 @@ export class OAuthClient implements AccessTokenSource {
     }
   }
 
-  async #post(refreshToken: string): Promise<RawResponse> {
+  #post(refreshToken: string): Promise<RawResponse> {
     const o = this.#o;
     const basic = Buffer.from(`${o.clientId.reveal()}:${o.clientSecret.reveal()}`).toString('base64');
-    for (let attempt = 1; ; attempt++) {
-      let response: RawResponse | undefined;
-      let outcome: AttemptOutcome;
-      try {
-        response = await o.transport.send({
-          method: 'POST',
-          url: o.tokenUrl,
-          headers: {
-            Authorization: `Basic ${basic}`,
-            Accept: 'application/json',
-            'Content-Type': 'application/x-www-form-urlencoded',
-            'x-include-refresh-token-hard-expires-in': 'true',
-          },
-          body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString(),
-        });
-        outcome = { kind: 'http', status: response.status, retryAfter: response.headers['retry-after'] };
-      } catch (error) {
-        if (!(error instanceof TransportError)) throw error;
-        outcome = error.outcome;
-      }
-      if (response && response.status < 300) return response;
-      this.#failOnGrantError(response);
-      const decision = decideRetry(outcome, attempt, o.retry, Math.random(), this.#now());
-      if (!decision.retry) {
-        const cause = response ? `HTTP ${response.status} ${response.body.slice(0, 200)}` : outcome.kind === 'network' ? `network error ${outcome.code}` : 'timeout';
-        throw new RunError(`token refresh at ${o.tokenUrl} failed after ${attempt} attempts: ${cause} (intuit_tid ${response?.tid ?? 'none'})`);
-      }
-      o.logger.warn(`token refresh: ${response ? `HTTP ${response.status}` : outcome.kind}; retry ${attempt}/${o.retry.maxRetries} in ${(decision.delayMs / 1000).toFixed(1)} s`);
-      await this.#sleep(decision.delayMs);
-    }
+    const what = `token refresh at ${o.tokenUrl}`;
+    return sendWithRetries(
+      what,
+      {
+        send: async () => {
+          const response = await o.transport.send({
+            method: 'POST',
+            url: o.tokenUrl,
+            headers: {
+              Authorization: `Basic ${basic}`,
+              Accept: 'application/json',
+              'Content-Type': 'application/x-www-form-urlencoded',
+              'x-include-refresh-token-hard-expires-in': 'true',
+            },
+            body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString(),
+          });
+          this.#failOnGrantError(response);
+          return response;
+        },
+        fail: ({ response, outcome, attempts }) => {
+          const cause = response ? `HTTP ${response.status} ${response.body.slice(0, 200)}` : outcome.kind === 'network' ? `network error ${outcome.code}` : 'timeout';
+          return new RunError(`${what} failed after ${attempts} attempts: ${cause} (intuit_tid ${response?.tid ?? 'none'})`);
+        },
+      },
+      { retry: o.retry, logger: o.logger, sleep: this.#sleep, now: this.#now },
+    );
   }
 
-  #failOnGrantError(response: RawResponse | undefined): void {
-    if (!response || (response.status !== 400 && response.status !== 401)) return;
+  #failOnGrantError(response: RawResponse): void {
+    if (response.status !== 400 && response.status !== 401) return;
     const fault = parseFault(response.body);
     const tid = `intuit_tid ${response.tid ?? 'none'}`;
     if (fault?.code === 'invalid_grant') {

@@ -1,3 +1,5 @@
+import { sleep } from './sleep.js';
+
 export interface RateBudgetOptions {
   readonly requestsPerMinute: number;
   readonly maxInFlight: number;
@@ -8,8 +10,6 @@ export interface RateBudgetOptions {
 }
 
 export type Release = () => void;
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * One budget per realm, shared by every stream: request starts spaced evenly at
@@ -36,7 +36,7 @@ export class RateBudget {
     this.#windowMs = options.windowMs ?? 60_500;
     this.#intervalMs = this.#windowMs / options.requestsPerMinute;
     this.#now = options.now ?? Date.now;
-    this.#sleep = options.sleep ?? defaultSleep;
+    this.#sleep = options.sleep ?? sleep;
   }
 
   get inFlight(): number {

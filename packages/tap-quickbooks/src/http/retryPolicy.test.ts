@@ -20,6 +20,11 @@ describe('decideRetry', () => {
     expect(decideRetry({ kind: 'http', status: 429 }, 1, options, 0.5)).toEqual({ retry: true, delayMs: 60_000, reason: 'throttled' });
   });
 
+  it('retries a 401 at once (with a new token), within max_retries', () => {
+    expect(decideRetry({ kind: 'http', status: 401 }, 1, options, 0.5)).toEqual({ retry: true, delayMs: 0, reason: 'unauthorized' });
+    expect(decideRetry({ kind: 'http', status: 401 }, 6, options, 0.5)).toEqual({ retry: false, reason: 'unauthorized' });
+  });
+
   it('gives up after max_retries, and never retries other 4xx', () => {
     expect(decideRetry({ kind: 'http', status: 502 }, 5, options, 0).retry).toBe(true);
     expect(decideRetry({ kind: 'http', status: 502 }, 6, options, 0)).toEqual({ retry: false, reason: 'server' });

@@ -4,8 +4,12 @@ export type AttemptOutcome =
   | { readonly kind: 'timeout' }
   | { readonly kind: 'http'; readonly status: number; readonly retryAfter?: string | undefined };
 
-/** Fault classes counted in the run summary and in `_volumetry.retries`. */
-export const RETRY_REASONS = ['network', 'timeout', 'throttled', 'server'] as const;
+/**
+ * Fault classes counted in the run summary and in `_volumetry.retries`. `unauthorized` is a 401
+ * from the data API: the access token died (expired, or invalidated mid-run); retried at once
+ * with a new token.
+ */
+export const RETRY_REASONS = ['network', 'timeout', 'throttled', 'server', 'unauthorized'] as const;
 export type RetryReason = (typeof RETRY_REASONS)[number];
 
 export type RetryDecision =
@@ -34,13 +38,14 @@ function reasonOf(outcome: AttemptOutcome): RetryReason | undefined {
   if (outcome.kind === 'network') return 'network';
   if (outcome.kind === 'timeout') return 'timeout';
   if (outcome.status === 429) return 'throttled';
+  if (outcome.status === 401) return 'unauthorized';
   if (outcome.status >= 500) return 'server';
   return undefined;
 }
 
 /**
  * Pure: after attempt number `attempt` (1-based) ended with `outcome`, retry after how long, or
- * give up. Other 4xx are never retried here (401 is the auth layer's one refresh-and-retry).
+ * give up. A 401 is retried without waiting (the caller gets a new token first); other 4xx never.
  * `random` ∈ [0,1) supplies the jitter: full-range jitter on the upper half of the backoff.
  */
 export function decideRetry(outcome: AttemptOutcome, attempt: number, options: RetryOptions, random: number, nowMs = Date.now()): RetryDecision {
@@ -51,6 +56,7 @@ export function decideRetry(outcome: AttemptOutcome, attempt: number, options: R
     const after = outcome.kind === 'http' ? parseRetryAfter(outcome.retryAfter, nowMs) : undefined;
     return { retry: true, delayMs: after ?? options.throttleWaitMs, reason };
   }
+  if (reason === 'unauthorized') return { retry: true, delayMs: 0, reason };
   const cap = options.maxBackoffMs ?? 60_000;
   const base = Math.min(cap, options.backoffMs * 2 ** (attempt - 1));
   return { retry: true, delayMs: Math.round(base / 2 + (base / 2) * random), reason };

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger } from 'singer-kit';
+import { sendWithRetries, type RequestFailure } from './sendWithRetries.js';
+import { TransportError, type RawResponse } from './Transport.js';
+
+const answer = (status: number): RawResponse => ({ status, bytes: Buffer.from('{}'), body: '{}', headers: {}, tid: `tid-${status}` });
+
+function loop(outcomes: ReadonlyArray<number | 'reset'>, maxRetries = 5) {
+  const sleeps: number[] = [];
+  const before: string[] = [];
+  const lines: string[] = [];
+  let failure: RequestFailure | undefined;
+  const run = sendWithRetries(
+    'test request',
+    {
+      send: async (attempt) => {
+        const outcome = outcomes[attempt - 1] ?? 200;
+        if (outcome === 'reset') throw new TransportError({ kind: 'network', code: 'ECONNRESET' }, 'reset');
+        return answer(outcome);
+      },
+      beforeRetry: (reason, delayMs) => void before.push(`${reason}:${delayMs}`),
+      fail: (f) => {
+        failure = f;
+        return new Error('gave up');
+      },
+    },
+    { retry: { maxRetries, backoffMs: 100, throttleWaitMs: 60_000 }, logger: createLogger('test', { sink: (l) => lines.push(l) }), sleep: async (ms) => void sleeps.push(ms), random: () => 0 },
+  );
+  return { run, sleeps, before, lines, failure: () => failure };
+}
+
+describe('sendWithRetries', () => {
+  it('retries network errors and 5xx with backoff, 429 after the throttle wait, 401 at once, then returns the 2xx answer', async () => {
+    const l = loop(['reset', 503, 429, 401, 200]);
+    expect((await l.run).status).toBe(200);
+    expect(l.before).toEqual(['network:50', 'server:100', 'throttled:60000', 'unauthorized:0']);
+    expect(l.sleeps).toEqual([50, 100, 60_000]);
+    expect(l.lines).toEqual([
+      'WARN test: test request: network error ECONNRESET; retry 1/5 in 0.1 s',
+      'WARN test: test request: HTTP 503 (intuit_tid tid-503); retry 2/5 in 0.1 s',
+      'WARN test: test request: HTTP 429 (intuit_tid tid-429); retry 3/5 in 60.0 s',
+      'INFO test: test request: access token rejected, HTTP 401 (intuit_tid tid-401); retry 4/5 with a new token',
+    ]);
+  });
+
+  it('gives up after max_retries with the last answer, and at once on other 4xx', async () => {
+    const spent = loop([401, 401, 401], 2);
+    await expect(spent.run).rejects.toThrow('gave up');
+    expect(spent.failure()).toMatchObject({ attempts: 3, reason: 'unauthorized', response: { status: 401 } });
+    const bad = loop([400]);
+    await expect(bad.run).rejects.toThrow('gave up');
+    expect(bad.failure()).toMatchObject({ attempts: 1, reason: undefined, response: { status: 400 } });
+    expect(bad.before).toEqual([]);
+  });
+});
