@@ -44,6 +44,12 @@ describe('planPass (pure: what one scheduler pass does)', () => {
     expect(actions[0]).toMatchObject({ skipped: expect.stringMatching(/^skipped: job j1 was still running \(trigger running attempt 1 on h pid 1, since 2025-09-12T04:00:00Z\)$/) });
   });
 
+  it('skips a slot whose job already has a due run waiting to start (no capacity, or a stopped run to resume)', () => {
+    const actions = planPass(input({ triggers: [trigger('waiting', 'j1')], schedules: [schedule('s1', 'j1')], capacity: 0 }));
+    expect(summary(actions)).toEqual(['slot sch-s1-20250912T040000Z skipped']);
+    expect(actions[0]).toMatchObject({ skipped: 'skipped: job j1 has an earlier run waiting to start (trigger waiting)' });
+  });
+
   it('records a due slot once and starts it in the same pass; the next pass finds it recorded', () => {
     const first = planPass(input({ schedules: [schedule('s1', 'j1')] }));
     expect(summary(first)).toEqual(['slot sch-s1-20250912T040000Z', 'start sch-s1-20250912T040000Z #1']);

@@ -53,8 +53,9 @@ const live = (lease: Lease | undefined, now: Date) => lease !== undefined && Dat
  * One pass of the scheduler as a pure function: which schedule slots are due (each once; slots
  * missed while no scheduler ran collapse into one, marked late), which are skipped because their
  * job still runs (a job never overlaps itself), and which due triggers to start or take over (a
- * lease that expired means its scheduler died). Triggers start earliest first, one per job, up
- * to `capacity`; a trigger whose job is busy waits for a later pass.
+ * lease that expired means its scheduler died). A slot is skipped too when a due run of its job
+ * waits to start: a second sync up to now would repeat the first. Triggers start earliest first,
+ * one per job, up to `capacity`; a trigger whose job is busy waits for a later pass.
  */
 export function planPass(input: PassInput): PassAction[] {
   const { now } = input;
@@ -68,6 +69,13 @@ export function planPass(input: PassInput): PassAction[] {
     }
   }
 
+  // Due triggers that wait to start (capacity, a stopped run to resume): a new slot of their job would only queue behind them.
+  const queued = new Map<string, string>();
+  for (const t of input.triggers) {
+    if (FINAL_STATUSES.includes(t.status) || !t.enabled || Date.parse(t.at) > now.getTime() || live(input.leases.get(t.id), now)) continue;
+    if (!queued.has(triggerJob(t))) queued.set(triggerJob(t), t.id);
+  }
+
   const created: Trigger[] = [];
   for (const { schedule, cron } of input.schedules) {
     if (schedule.paused) continue;
@@ -77,7 +85,8 @@ export function planPass(input: PassInput): PassAction[] {
     if (!due) continue;
     const slot = due.slot.toISOString().replace(/\.\d+Z$/, 'Z');
     const job = schedule.sync.job ?? '';
-    const running = busy.get(job);
+    const waiting = queued.get(job);
+    const running = busy.has(job) ? `was still running (${busy.get(job)})` : waiting !== undefined ? `has an earlier run waiting to start (trigger ${waiting})` : undefined;
     const base: Trigger = {
       id: slotTriggerId(schedule.name, due.slot),
       at: slot,
@@ -89,7 +98,7 @@ export function planPass(input: PassInput): PassAction[] {
       enabled: true,
     };
     if (running !== undefined) {
-      const skipped = `skipped: job ${job} was still running (${running})`;
+      const skipped = `skipped: job ${job} ${running}`;
       actions.push({
         kind: 'slot',
         trigger: { ...base, status: 'skipped', enabled: false, finishedAt: now.toISOString(), result: { exitCode: 0, message: skipped, runIds: [] } },
@@ -100,6 +109,7 @@ export function planPass(input: PassInput): PassAction[] {
     }
     actions.push({ kind: 'slot', trigger: base, due });
     created.push(base);
+    queued.set(job, base.id);
   }
 
   let capacity = input.capacity;

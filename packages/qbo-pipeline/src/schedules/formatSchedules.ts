@@ -6,24 +6,24 @@ import type { Trigger } from '../triggers/Trigger.js';
 import { nextSlot, parseCron } from './cronSlots.js';
 import type { Schedule } from './Schedule.js';
 
-/** `2025-09-12 03:15 America/Guayaquil (08:15Z)`: a slot as the schedule's own zone reads it, and in UTC. */
-function local(at: Date, tz: string): string {
-  const inZone = DateTime.fromJSDate(at, { zone: tz });
-  const utc = at.toISOString().replace(/:\d\d\.\d+Z$/, 'Z').slice(11);
-  const seconds = inZone.second !== 0 ? ':ss' : '';
-  return tz === 'UTC' ? inZone.toFormat(`yyyy-MM-dd HH:mm${seconds}`) + ' UTC' : `${inZone.toFormat(`yyyy-MM-dd HH:mm${seconds}`)} ${tz} (${utc})`;
+/** `2025-09-12 03:15 America/Guayaquil (08:15Z)`: a slot as the schedule's own zone reads it, and in UTC; seconds for a 6-field expression. */
+function local(at: Date, tz: string, seconds: boolean): string {
+  const inZone = DateTime.fromJSDate(at, { zone: tz }).toFormat(seconds ? 'yyyy-MM-dd HH:mm:ss' : 'yyyy-MM-dd HH:mm');
+  const utc = DateTime.fromJSDate(at, { zone: 'utc' }).toFormat(seconds ? 'HH:mm:ss' : 'HH:mm');
+  return tz === 'UTC' ? `${inZone} UTC` : `${inZone} ${tz} (${utc}Z)`;
 }
 
 /** What `schedule list` shows: each schedule, its state, its last slot and how that went, its next slot. */
 export function formatSchedules(schedules: readonly Schedule[], triggers: readonly Trigger[], now: Date): string {
   if (schedules.length === 0) return 'no schedules';
   const rows = schedules.map((s) => {
+    const seconds = s.cron.split(' ').length === 6;
     const last = lastSlotOf(s.name, triggers);
     const lastTrigger = last ? triggers.find((t) => t.schedule?.name === s.name && Date.parse(t.schedule.slot) === last.getTime()) : undefined;
     let next = '';
     try {
       const at = nextSlot(parseCron(s.cron, s.tz), new Date(Math.max(now.getTime(), last?.getTime() ?? 0)));
-      next = s.paused ? '(paused)' : at ? local(at, s.tz) : 'never';
+      next = s.paused ? '(paused)' : at ? local(at, s.tz, seconds) : 'never';
     } catch (error) {
       next = `cannot run: ${(error as Error).message}`;
     }
@@ -33,7 +33,7 @@ export function formatSchedules(schedules: readonly Schedule[], triggers: readon
       s.paused ? `paused since ${s.pausedAt ?? '?'}` : 'active',
       s.sync.job ?? '',
       s.sync.streams.join(','),
-      last && lastTrigger ? `${local(last, s.tz)}: ${triggerStatus(lastTrigger, now)}` : 'none yet',
+      last && lastTrigger ? `${local(last, s.tz, seconds)}: ${triggerStatus(lastTrigger, now)}` : 'none yet',
       next,
     ];
   });

@@ -1,0 +1,263 @@
+/**
+ * The daily operation end to end, with real processes: `sync` from the job's bookmarks up to now,
+ * recurring schedules run by a real `scheduler` process (a cron expression with seconds, so three
+ * slots take seconds, not minutes: the slot logic is the same function either way and is tested
+ * minute by minute on an injected clock in src/schedules and src/scheduler), and a scheduler
+ * SIGKILLed in the middle of a trigger whose run a second scheduler takes over.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { databaseUrl, scratchSchema, withClient } from './support/db.js';
+import { diffWithTruth, RUNNER_CLI, runCliProcess, startHarness, type Harness } from './pipelineHarness.js';
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+/** A long-running runner process (the scheduler) in its own process group, so a kill reaches its tap and target too. */
+function startCli(args: readonly string[]): Running {
+  const child = spawn(process.execPath, [RUNNER_CLI, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+const started: Running[] = [];
+afterAll(() => {
+  for (const r of started) if (r.child.exitCode === null && r.child.signalCode === null) process.kill(-r.child.pid!, 'SIGKILL');
+});
+
+async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Record<string, any>;
+const triggersIn = (stateDir: string) =>
+  existsSync(path.join(stateDir, 'triggers'))
+    ? readdirSync(path.join(stateDir, 'triggers')).filter((f) => f.endsWith('.json')).map((f) => readJson(path.join(stateDir, 'triggers', f)))
+    : [];
+const runsIn = (stateDir: string) =>
+  existsSync(path.join(stateDir, 'runs')) ? readdirSync(path.join(stateDir, 'runs')).filter((f) => f.endsWith('.json')).map((f) => readJson(path.join(stateDir, 'runs', f))) : [];
+const dayStart = (ms: number) => new Date(Math.floor(ms / 86_400_000) * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
+
+let h: Harness;
+beforeAll(async () => {
+  // The company's clock is the real one: a sync runs up to now.
+  h = await startHarness({ databaseUrl: databaseUrl(), seed: 23, days: 3, counts: { invoices: 90, customers: 24, items: 9 } });
+});
+afterAll(() => h?.close());
+
+async function expectTruth(schema: string, streams: readonly string[], start: string, end: string) {
+  for (const stream of streams) {
+    const diff = await diffWithTruth(databaseUrl(), schema, h.emulator, stream, start, end);
+    expect({ stream, missing: diff.missing, extra: diff.extra, different: diff.different }).toEqual({ stream, missing: [], extra: [], different: [] });
+    expect(diff.expected).toBeGreaterThan(0);
+  }
+}
+
+describe('qbo-pipeline sync', () => {
+  const schema = scratchSchema('sync');
+  const dirs = () => ({ stateDir: path.join(h.dir, `state-${schema}`) });
+  const args = async (command: string, streams: string, extra: readonly string[] = []) => [
+    command, '--streams', streams, '--tap-config', h.tapConfig, '--target-config', await h.targetConfig(schema), '--state-dir', dirs().stateDir, ...extra,
+  ];
+
+  it('without bookmarks or --start: exit 2, one line naming the streams and the state file, nothing extracted or written', async () => {
+    const before = h.emulator.requestLog().length;
+    const run = await runCliProcess(await args('sync', 'invoices,customers'));
+    expect(run.code).toBe(2);
+    const first = run.stderr.split('\n')[0];
+    expect(first).toBe(`FATAL qbo-pipeline: sync qb_customers_invoices: streams invoices, customers have no bookmark in ${path.join(dirs().stateDir, 'qb_customers_invoices.json')}; give --start for the first sync (e.g. --start 2025-01-01)`);
+    expect(h.emulator.requestLog().length).toBe(before);
+    expect(existsSync(path.join(dirs().stateDir, 'qb_customers_invoices.json'))).toBe(false);
+  });
+
+  it('goes on from where the backfill of the same streams ended (same default job), up to now; a second sync rewrites only what changed', async () => {
+    const now = Date.now();
+    const start = dayStart(now - 3 * 86_400_000);
+    const midnight = dayStart(now);
+    const backfill = await runCliProcess(await args('backfill', 'invoices,customers', ['--start', start, '--end', midnight]));
+    expect(backfill.code, backfill.stderr).toBe(0);
+    expect(backfill.stdout).toMatch(/^backfill qb_customers_invoices: done/);
+
+    // The other order of the streams is the same job: the sync starts at the backfill's end.
+    const sync = await runCliProcess(await args('sync', 'customers,invoices'));
+    expect(sync.code, sync.stderr).toBe(0);
+    const syncedAt = Date.now();
+    expect(sync.stdout).toMatch(new RegExp(`^sync qb_customers_invoices: done in .*\\nrange \\[${midnight}, (\\S+)\\); state file ${path.join(dirs().stateDir, 'qb_customers_invoices.json').replace(/[.]/g, '\\.')}`));
+    const end = /range \[\S+, (\S+)\)/.exec(sync.stdout)![1]!;
+    expect(Date.parse(end)).toBeGreaterThan(now - 1000);
+    expect(Date.parse(end)).toBeLessThanOrEqual(syncedAt);
+    const state = readJson(path.join(dirs().stateDir, 'qb_customers_invoices.json'));
+    expect(state.bookmarks.invoices.replication_key_value).toBe(end);
+    expect(state.bookmarks.customers.replication_key_value).toBe(end);
+    await expectTruth(schema, ['invoices', 'customers'], start, end);
+    const journal = runsIn(dirs().stateDir).find((r) => r.kind === 'sync');
+    expect(journal).toMatchObject({ kind: 'sync', job: 'qb_customers_invoices', status: 'succeeded', range: { start: midnight, end } });
+
+    // Five invoices change in QBO; the next sync rewrites those five rows and no other.
+    const rows = async () =>
+      new Map((await withClient((c) => c.query<{ id: string; xmin: string }>(`SELECT id, xmin::text AS xmin FROM "${schema}".invoices`))).rows.map((r) => [r.id, r.xmin]));
+    const before = await rows();
+    const changed = h.emulator.truth('invoices').slice(0, 5).map((r) => r.id);
+    for (const id of changed) h.emulator.touch('Invoice', id);
+    await sleep(1100); // the touched rows' LastUpdatedTime is this second; the sync runs up to the next one
+    const again = await runCliProcess(await args('sync', 'invoices,customers'));
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/invoices\s+\| [\d.]+\/[\d.]+\s+\|\s+\d+ \|\s+5 \|\s+5 \|\s+5 \|\s+0 \|\s+5 \|\s+0 \|/);
+    const after = await rows();
+    expect([...after].filter(([id, xmin]) => before.get(id) !== xmin).map(([id]) => id).sort()).toEqual([...changed].sort());
+    await expectTruth(schema, ['invoices', 'customers'], start, new Date().toISOString());
+  });
+});
+
+describe('schedules run by a real scheduler process', () => {
+  const schema = scratchSchema('sched');
+  const stateDir = () => path.join(h.dir, `state-${schema}`);
+  const first = dayStart(Date.now() - 3 * 86_400_000);
+  const add = async (name: string, cron: string, extra: readonly string[] = []) =>
+    runCliProcess(['schedule', 'add', '--name', name, '--cron', cron, '--streams', 'items', '--start', first, '--tap-config', h.tapConfig, '--target-config', await h.targetConfig(schema), '--state-dir', stateDir(), ...extra]);
+
+  it('refuses a bad cron expression or time zone with one line and exit 2, writing nothing', async () => {
+    for (const [cron, tz, message] of [
+      ['61 3 * * *', 'UTC', /^FATAL qbo-pipeline: --cron: "61 3 \* \* \*" is not a valid cron expression: Invalid value for minute: 61$/],
+      ['15 3 * *', 'UTC', /^FATAL qbo-pipeline: --cron: "15 3 \* \*" is not a cron expression; give 5 fields/],
+      ['15 3 * * *', 'America/Guayaquill', /^FATAL qbo-pipeline: --tz: "America\/Guayaquill" is not an IANA time zone/],
+    ] as const) {
+      const run = await add('bad', cron, ['--tz', tz]);
+      expect(run.code).toBe(2);
+      expect(run.stderr.trim().split('\n')[0]).toMatch(message);
+      expect(run.stdout).toBe('');
+    }
+    expect(existsSync(path.join(stateDir(), 'schedules'))).toBe(false);
+  });
+
+  it('a schedule every 6 s runs 3 times in 3 slots, never overlapping; a slot that comes while the last run still runs is skipped, saying so', async () => {
+    const added = await add('every6s', '*/6 * * * * *');
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toMatch(/^schedule every6s: added: sync qb_items \(items\) at "\*\/6 \* \* \* \* \*" UTC/);
+    const scheduler = startCli(['scheduler', '--state-dir', stateDir(), '--interval', '0.3']);
+    started.push(scheduler);
+    const mine = () => triggersIn(stateDir()).filter((t) => t.schedule?.name === 'every6s');
+    // Three slots run one after the other.
+    await waitFor('three completed slots', () => mine().filter((t) => t.status === 'completed').length >= 3, 90_000);
+    // Then a run slowed down to outlast its slot: the next slot is skipped and says why.
+    h.emulator.setLatency(4000);
+    await waitFor('a skipped slot', () => mine().some((t) => t.status === 'skipped'), 60_000);
+    h.emulator.setLatency(0);
+    // Paused, it starts nothing new; once the slow run is done, the scheduler stops idle.
+    const pause = await runCliProcess(['schedule', 'pause', 'every6s', '--state-dir', stateDir()]);
+    expect(pause.stdout).toBe('schedule every6s: paused\n');
+    await waitFor('the slow run to finish', () => mine().every((t) => t.status !== 'running' && t.status !== 'pending'), 60_000);
+    scheduler.child.kill('SIGTERM');
+    expect(await scheduler.exited).toBe(0);
+
+    const slots = mine().sort((a, b) => a.at.localeCompare(b.at));
+    // Each slot at most once, on the 6-second grid.
+    expect(new Set(slots.map((t) => t.schedule.slot)).size).toBe(slots.length);
+    for (const t of slots) expect(new Date(t.schedule.slot).getUTCSeconds() % 6).toBe(0);
+    const skipped = slots.find((t) => t.status === 'skipped')!;
+    expect(skipped.result.message).toMatch(/^skipped: job qb_items was still running \(running in this scheduler\)$/);
+    expect(scheduler.output()).toMatch(new RegExp(`WARN qbo-pipeline scheduler: schedule every6s slot ${skipped.at} skipped: job qb_items was still running`));
+    // Never overlapping: the runs of the job, in the runs journal, one after the other.
+    const runs = runsIn(stateDir()).filter((r) => r.job === 'qb_items').sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+    expect(runs.length).toBeGreaterThanOrEqual(4);
+    for (let i = 1; i < runs.length; i++) expect(Date.parse(runs[i]!.startedAt)).toBeGreaterThanOrEqual(Date.parse(runs[i - 1]!.finishedAt));
+    expect(runs.every((r) => r.status === 'succeeded' && r.kind === 'sync' && r.scheduleId === 'every6s')).toBe(true);
+    await expectTruth(schema, ['items'], first, runs[runs.length - 1]!.range.end);
+
+    const list = await runCliProcess(['schedule', 'list', '--state-dir', stateDir()]);
+    expect(list.stdout).toMatch(/every6s \| \*\/6 \* \* \* \* \* \| paused since \S+ \| qb_items \| items\s+\| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: (completed|skipped)[^|]*\| \(paused\)/);
+  });
+
+  it('a scheduler stopped for 5 slots runs the schedule once when it starts again, marked late', async () => {
+    const added = await add('everysecond', '* * * * * *');
+    expect(added.code, added.stderr).toBe(0);
+    const mine = () => triggersIn(stateDir()).filter((t) => t.schedule?.name === 'everysecond');
+    await sleep(1100);
+    // A scheduler runs the slot that is due (the latest, if the command took more than a second to start), then stops.
+    const before = await runCliProcess(['scheduler', '--once', '--state-dir', stateDir()]);
+    expect(before.code, before.stderr).toBe(0);
+    expect(mine()).toHaveLength(1);
+    expect(mine()[0]).toMatchObject({ status: 'completed' });
+    const stoppedAt = Date.now();
+    await sleep(5_500);
+
+    const restarted = await runCliProcess(['scheduler', '--once', '--state-dir', stateDir()]);
+    expect(restarted.code, restarted.stderr).toBe(0);
+    const made = mine().filter((t) => Date.parse(t.createdAt) >= stoppedAt);
+    expect(made).toHaveLength(1);
+    expect(mine()).toHaveLength(2);
+    expect(made[0]).toMatchObject({ status: 'completed', late: true });
+    expect(made[0]!.schedule.slots).toBeGreaterThanOrEqual(5);
+    expect(restarted.stderr).toMatch(/schedule everysecond slot \S+ is due \(\d+ slots missed while no scheduler ran; run once\)/);
+    const list = await runCliProcess(['trigger', 'list', '--state-dir', stateDir()]);
+    expect(list.stdout).toMatch(new RegExp(`${made[0]!.id} \\| ${made[0]!.at} \\| completed \\(late by [\\d.]+ s, \\d+ slots run once\\)`));
+    const removed = await runCliProcess(['schedule', 'remove', 'everysecond', '--state-dir', stateDir()]);
+    expect(removed.stdout).toBe('schedule everysecond: removed\n');
+  });
+});
+
+describe('a scheduler killed while running a trigger', () => {
+  const schema = scratchSchema('takeover');
+  const stateDir = () => path.join(h.dir, `state-${schema}`);
+  const START = dayStart(Date.now() - 3 * 86_400_000);
+  const END = dayStart(Date.now());
+
+  it('is taken over by a second scheduler once its lease expires: the trigger completes, the data equals the truth, trigger list shows both attempts', async () => {
+    const targetConfig = await h.targetConfig(schema, { batch_size_rows: 10 });
+    const due = new Date(Date.now() - 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const added = await runCliProcess(['trigger', 'add', '--at', due, '--streams', 'invoices,customers,items', '--start', START, '--end', END, '--tap-config', h.tapConfig, '--target-config', targetConfig, '--state-dir', stateDir()]);
+    expect(added.code, added.stderr).toBe(0);
+    const id = /^trigger (trg-\S+):/.exec(added.stdout)![1]!;
+    const stateFile = path.join(stateDir(), 'qb_customers_invoices_items.json');
+
+    h.emulator.setLatency(40); // slow enough to be killed in the middle
+    const first = startCli(['scheduler', '--state-dir', stateDir(), '--interval', '0.2', '--lease-seconds', '2']);
+    started.push(first);
+    await waitFor('a first commit of the trigger', () => existsSync(stateFile), 60_000);
+    process.kill(-first.child.pid!, 'SIGKILL'); // the scheduler and its tap and target, as a crashed container
+    await first.exited;
+    h.emulator.setLatency(0);
+    const stranded = readJson(path.join(stateDir(), 'triggers', `${id}.json`));
+    expect(stranded.status).toBe('running');
+    const lease = readJson(path.join(stateDir(), 'triggers', `${id}.claim`));
+    expect(lease).toMatchObject({ attempt: 1, pid: first.child.pid });
+
+    // Before the lease expires, a second scheduler leaves the trigger alone.
+    if (Date.parse(lease.expiresAt) > Date.now() + 500) {
+      const early = await runCliProcess(['scheduler', '--once', '--state-dir', stateDir(), '--lease-seconds', '2']);
+      expect(early.code, early.stderr).toBe(0);
+      expect(readJson(path.join(stateDir(), 'triggers', `${id}.json`)).status).toBe('running');
+    }
+    await sleep(Math.max(0, Date.parse(lease.expiresAt) - Date.now()) + 300);
+    const second = await runCliProcess(['scheduler', '--once', '--state-dir', stateDir(), '--lease-seconds', '2']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(new RegExp(`WARN qbo-pipeline scheduler: trigger ${id}: lease of attempt 1 \\(\\S+ pid ${first.child.pid}\\) expired at \\S+; taking it over as attempt 2`));
+
+    const done = readJson(path.join(stateDir(), 'triggers', `${id}.json`));
+    expect(done).toMatchObject({ status: 'completed', enabled: false });
+    expect(done.attempts.map((a: { attempt: number; outcome: string }) => [a.attempt, a.outcome])).toEqual([[1, 'lease expired'], [2, 'completed']]);
+    await expectTruth(schema, ['invoices', 'customers', 'items'], START, END);
+    const list = await runCliProcess(['trigger', 'list', '--state-dir', stateDir()]);
+    expect(list.stdout).toMatch(new RegExp(`${id} \\| ${due} \\| completed`));
+    expect(list.stdout).toMatch(new RegExp(` {2}attempt 1 +\\| \\S+ \\| lease expired at \\S+ +\\| \\S+ pid ${first.child.pid} +\\| +\\| the scheduler on \\S+ pid ${first.child.pid} stopped renewing its lease`));
+    expect(list.stdout).toMatch(/ {2}attempt 2 +\| \S+ \| completed at \S+ +\| \S+ pid \d+ +\| +\| done: invoices/);
+    // The runs journal has both attempts of the trigger.
+    const runs = runsIn(stateDir()).filter((r) => r.triggerId === id);
+    expect(runs.map((r) => [r.attempt, r.status]).sort()).toEqual([[1, 'running'], [2, 'succeeded']]);
+  });
+});
