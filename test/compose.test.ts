@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { REPO_ROOT } from './support/db.js';
@@ -16,6 +17,7 @@ const repoFile = (name: string) => readFileSync(path.join(REPO_ROOT, name), 'utf
 
 type Service = {
   image?: string;
+  command?: string[];
   build?: { context: string; dockerfile: string };
   environment?: Record<string, string>;
   secrets?: Array<string | { source: string }>;
@@ -128,6 +130,46 @@ describe.skipIf(!HAVE_COMPOSE)(`docker-compose.yaml through a real compose parse
       const [, prefix = '', setting = ''] = /^(TAP_QUICKBOOKS|TARGET_POSTGRES_RAW)_(.+?)(_FILE)?$/.exec(key) ?? [];
       if (!prefix) continue;
       expect(known[prefix], key).toContain(setting.toLowerCase());
+    }
+  });
+
+  it('ships a daily sync: on start the scheduler adds schedule daily_sync (03:15 UTC, invoices,customers,items) once, keeps it as it is on restarts, then runs', () => {
+    const scheduler = service('scheduler');
+    const [shell, flag, script = ''] = scheduler.command ?? [];
+    expect([shell, flag]).toEqual(['sh', '-c']);
+    // `docker-compose config` prints $ as $$; the container's shell sees one.
+    const [add = '', run] = script.replaceAll('$$', '$').split(' && ');
+    expect(run).toBe('exec node packages/qbo-pipeline/dist/cli.js scheduler');
+    // Run the start-up step as the container would, from a folder laid out like /app.
+    const app = mkdtempSync(path.join(tmpdir(), 'compose-app-'));
+    try {
+      symlinkSync(path.join(REPO_ROOT, 'packages'), path.join(app, 'packages'));
+      const env = { PATH: process.env.PATH, ...scheduler.environment };
+      const start = () => spawnSync('sh', ['-c', add], { cwd: app, env, encoding: 'utf8' });
+      const first = start();
+      expect(first.status, first.stderr).toBe(0);
+      expect(first.stdout).toMatch(/^schedule daily_sync: added: sync qb_customers_invoices_items \(invoices,customers,items\) at "15 3 \* \* \*" UTC/);
+      const file = path.join(app, 'state/schedules/daily_sync.json');
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({
+        name: 'daily_sync',
+        cron: '15 3 * * *',
+        tz: 'UTC',
+        paused: false,
+        sync: { streams: ['invoices', 'customers', 'items'], job: 'qb_customers_invoices_items', start: '2025-01-01T00:00:00Z', stateDir: path.join(app, 'state') },
+      });
+      // A user's pause survives a restart of the container.
+      const pause = spawnSync('node', ['packages/qbo-pipeline/dist/cli.js', 'schedule', 'pause', 'daily_sync'], { cwd: app, env, encoding: 'utf8' });
+      expect(pause.status, pause.stderr).toBe(0);
+      const again = start();
+      expect(again.status, again.stderr).toBe(0);
+      expect(again.stdout).toMatch(/^schedule daily_sync: exists, kept as it is: .*, paused/);
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ paused: true });
+      // A bad value in the environment stops the container at once with one line, not at 03:15.
+      const bad = spawnSync('sh', ['-c', add], { cwd: app, env: { ...env, QBO_SYNC_CRON: '15 25 * * *' }, encoding: 'utf8' });
+      expect(bad.status).toBe(2);
+      expect(bad.stderr.trim()).toBe('FATAL qbo-pipeline: --cron: "15 25 * * *" is not a valid cron expression: Invalid value for hour: 25');
+    } finally {
+      rmSync(app, { recursive: true, force: true });
     }
   });
 

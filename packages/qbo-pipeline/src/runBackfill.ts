@@ -9,6 +9,7 @@ import { CliError, createLogger, loadSettings, RunError, EXIT, teeLogger, type L
 import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS, type ConnectionSettings } from 'target-postgres-raw';
 import { resolveBackfill, resumeCommand, type BackfillRequest, type ResolvedBackfill } from './BackfillRequest.js';
 import { childEnv, writeChildConfigs } from './childConfigs.js';
+import { DEFAULT_LOCK_STALE_MS, jobLockFile } from './jobLock.js';
 import { evidenceQueryText } from './evidenceSql.js';
 import { formatInstant } from 'singer-kit';
 import { selectCatalog } from './selectCatalog.js';
@@ -175,13 +176,13 @@ export async function runBackfill(request: BackfillRequest, hooks: BackfillHooks
     try {
       release = await lock(job.stateFile, {
         realpath: false,
-        lockfilePath: job.stateFile.replace(/\.json$/, '.lock'),
-        stale: hooks.lockStaleMs ?? 30_000,
+        lockfilePath: jobLockFile(job.stateFile),
+        stale: hooks.lockStaleMs ?? DEFAULT_LOCK_STALE_MS,
         onCompromised: (error) => logger.warn(`lock of job ${job.job} lost: ${error.message}`),
       });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
-        throw new JobBusyError(`job ${job.job} is already running: its state file ${job.stateFile} is locked by another runner (a lock left by a killed runner expires after ${Math.round((hooks.lockStaleMs ?? 30_000) / 1000)} s)`);
+        throw new JobBusyError(`job ${job.job} is already running: its state file ${job.stateFile} is locked by another runner (a lock left by a killed runner expires after ${Math.round((hooks.lockStaleMs ?? DEFAULT_LOCK_STALE_MS) / 1000)} s)`);
       }
       throw error;
     }

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError, createLogger, EXIT, type Logger } from 'singer-kit';
+import { DEFAULT_LOCK_STALE_MS, isJobLocked } from '../jobLock.js';
 import { runBackfill, JobBusyError, type BackfillHooks, type BackfillResult } from '../runBackfill.js';
 import { runSync } from '../runSync.js';
 import { parseCron } from '../schedules/cronSlots.js';
@@ -121,6 +123,7 @@ export class Scheduler {
           triggers: scan.triggers,
           leases,
           runningHere: this.runningJobs,
+          lockedJobs: await this.#lockedJobs(schedules, scan.triggers, leases),
           capacity: this.#o.concurrency - this.#held.size,
           lateAfterMs: this.#o.lateAfterMs,
         });
@@ -135,6 +138,30 @@ export class Scheduler {
     }
     if (this.#o.schedules) await this.#prune(scan.triggers);
     return actions;
+  }
+
+  /**
+   * Jobs of the schedules and waiting triggers whose lock a runner we hold no live lease for has:
+   * a backfill by hand (its lock goes stale after 30 s), or a dead scheduler's run (stale after
+   * that scheduler's lease length, which may end a little after its lease: we wait for both).
+   */
+  async #lockedJobs(schedules: readonly ScheduleInput[], triggers: readonly Trigger[], leases: ReadonlyMap<string, Lease>): Promise<Set<string>> {
+    const now = this.#o.now().getTime();
+    const files = new Map<string, { stateFile: string; staleMs: number }>();
+    const add = (request: { readonly job?: string; readonly stateDir?: string } | undefined, staleMs = DEFAULT_LOCK_STALE_MS) => {
+      if (request?.job && request.stateDir) files.set(request.job, { stateFile: path.join(request.stateDir, `${request.job}.json`), staleMs });
+    };
+    for (const { schedule } of schedules) if (!schedule.paused) add(schedule.sync);
+    for (const t of triggers) {
+      const lease = leases.get(t.id);
+      if (FINAL_STATUSES.includes(t.status) || (lease && Date.parse(lease.expiresAt) > now)) continue;
+      add(t.sync ?? t.backfill, lease ? Date.parse(lease.expiresAt) - Date.parse(lease.heartbeatAt) : DEFAULT_LOCK_STALE_MS);
+    }
+    const locked = new Set<string>();
+    for (const [job, { stateFile, staleMs }] of files) {
+      if (!this.runningJobs.has(job) && (await isJobLocked(stateFile, staleMs))) locked.add(job);
+    }
+    return locked;
   }
 
   /** Resolves when every run this scheduler started has finished. */

@@ -44,6 +44,12 @@ describe('planPass (pure: what one scheduler pass does)', () => {
     expect(actions[0]).toMatchObject({ skipped: expect.stringMatching(/^skipped: job j1 was still running \(trigger running attempt 1 on h pid 1, since 2025-09-12T04:00:00Z\)$/) });
   });
 
+  it('a job locked by another runner (a backfill by hand) makes its triggers wait and its slots skipped, without an attempt', () => {
+    const actions = planPass(input({ triggers: [trigger('waiting', 'j1')], schedules: [schedule('s1', 'j1')], lockedJobs: new Set(['j1']), capacity: 5 }));
+    expect(summary(actions)).toEqual(['slot sch-s1-20250912T040000Z skipped']);
+    expect(actions[0]).toMatchObject({ skipped: 'skipped: job j1 was still running (its state file is locked by another runner)' });
+  });
+
   it('skips a slot whose job already has a due run waiting to start (no capacity, or a stopped run to resume)', () => {
     const actions = planPass(input({ triggers: [trigger('waiting', 'j1')], schedules: [schedule('s1', 'j1')], capacity: 0 }));
     expect(summary(actions)).toEqual(['slot sch-s1-20250912T040000Z skipped']);

@@ -17,6 +17,8 @@ export interface PassInput {
   readonly leases: ReadonlyMap<string, Lease>;
   /** Jobs this scheduler process is running right now. */
   readonly runningHere: ReadonlySet<string>;
+  /** Jobs whose lock another runner holds (a backfill by hand), with who, when known. */
+  readonly lockedJobs?: ReadonlySet<string>;
   /** How many more runs this scheduler may start now. */
   readonly capacity: number;
   /** A run that starts more than this after its instant is marked late. */
@@ -62,6 +64,7 @@ export function planPass(input: PassInput): PassAction[] {
   const actions: PassAction[] = [];
   const busy = new Map<string, string>();
   for (const job of input.runningHere) busy.set(job, 'running in this scheduler');
+  for (const job of input.lockedJobs ?? []) if (!busy.has(job)) busy.set(job, 'its state file is locked by another runner');
   for (const t of input.triggers) {
     const lease = input.leases.get(t.id);
     if (!FINAL_STATUSES.includes(t.status) && live(lease, now) && !busy.has(triggerJob(t))) {
