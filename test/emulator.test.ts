@@ -5,9 +5,10 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
 import formatsModule from 'ajv-formats';
-import { CATALOG_DIR, ENTITIES } from 'qbo-catalog';
+import { CATALOG_DIR, ENTITIES, streamSchema } from 'qbo-catalog';
 import { startEmulator, type Emulator, type EmulatorOptions } from 'qbo-emulator';
 import { FIXTURES_DIR, HAVE_FIXTURES, NO_FIXTURES_REASON, REPO_ROOT } from './support/db.js';
+import { undeclaredFields } from './support/undeclaredFields.js';
 
 // ajv-formats is CommonJS: its function is the module itself, or `.default`, depending on the loader.
 const addFormats = ((formatsModule as unknown as { default?: unknown }).default ?? formatsModule) as unknown as (ajv: Ajv) => Ajv;
@@ -251,6 +252,8 @@ describe('company data', () => {
       expect(truth.length, stream).toBeGreaterThan(0);
       const invalid = truth.filter((r) => !validate(JSON.parse(r.text))).map((r) => `${stream} ${r.id}: ${ajv.errorsText(validate.errors)}`);
       expect(invalid).toEqual([]);
+      // Declared too, not only allowed: a target that builds columns from the SCHEMA drops undeclared fields.
+      expect([...new Set(truth.flatMap((r) => undeclaredFields(JSON.parse(r.text), streamSchema(stream))))], stream).toEqual([]);
     }
   });
 

@@ -402,7 +402,7 @@ const TEMPLATES: Readonly<Record<string, Template>> = {
     const name = displayName(d.ctx.seed, 'Employee', d.ctx.id);
     const [given, family] = name.split(' ');
     return {
-      head: [['BillableTime', 'false'], ['HourlyRate', d.rng.chance(0.5) ? d.m(d.rng.int(15, 90) * 100) : undefined]],
+      head: [['BillableTime', 'false'], ['BillRate', d.rng.chance(0.5) ? d.m(d.rng.int(15, 90) * 100) : undefined]],
       tail: [
         ['GivenName', str(given ?? name)],
         ['FamilyName', str(family ?? name)],
