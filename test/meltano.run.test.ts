@@ -3,6 +3,7 @@
  * Meltano: from a project root that is not this repository, through `./bin/<plugin>` symlinks,
  * with a config file, a discovered and then selected catalog, and the last line the target
  * printed fed back as `--state`. Secrets come from `*_FILE` paths relative to the project.
+ * Needs no Python; test/meltano.tools.test.ts runs the real Meltano.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
