@@ -93,7 +93,7 @@ describe.skipIf(!peers.ok)(`Meltano 4.2.2 following docs/meltano.md word for wor
     expect(firstRun).toBeDefined();
   });
 
-  it('runs the first-run commands as written: install leaves meltano.yml untouched, the job loads the truth, state resumes, a second run asks QBO for nothing', async () => {
+  it('runs the first-run commands as written: install leaves meltano.yml untouched, the job loads the truth, state resumes, a second run asks QBO for nothing', { timeout: 300_000 }, async () => {
     // .env as the page says: the secrets block verbatim, the "elsewhere" block with this test's values.
     const values: Record<string, string> = {
       TARGET_POSTGRES_RAW_DATABASE_URL_FILE: 'secrets/warehouse_url',
