@@ -31,6 +31,11 @@ runCli('qbo-emulator', async () => {
       throw new UsageError(`--secrets-dir ${options.secretsDir}: ${(error as Error).message}`, { cause: error });
     });
   }
+  // Listening before the settings line goes out: whoever reads it may stop us at once.
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   // One JSON line shaped like the tap's settings (of the first company), so a script can use it as they are.
   const out = new LineWriter(process.stdout);
   await out.writeJson({
@@ -46,10 +51,7 @@ runCli('qbo-emulator', async () => {
   await out.flush();
   const realms = emulator.companies.map((c) => c.realmId).join(', ');
   log.info(`serving QuickBooks Online ${emulator.companies.length > 1 ? 'realms' : 'realm'} ${realms} at ${emulator.baseUrl} (token URL ${emulator.tokenUrl}); Ctrl-C stops it`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopped;
   await emulator.close();
   log.info('stopped');
 });
