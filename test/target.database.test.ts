@@ -76,7 +76,7 @@ describe('target-postgres-raw: what the database answers decides the exit code (
     const schema = scratchSchema();
     // The administrator creates the schema and one stream's table, and lets the loader create tables in the schema only.
     expect((await runTargetCli({ database_url: databaseUrl(), schema }, singer(S('locked')))).code).toBe(0);
-    await query(databaseUrl(), `GRANT USAGE, CREATE ON SCHEMA "${schema}" TO ${weak}; GRANT SELECT, INSERT, UPDATE ON "${schema}"._load_runs, "${schema}"._load_stats TO ${weak}`);
+    await query(databaseUrl(), `GRANT USAGE, CREATE ON SCHEMA "${schema}" TO ${weak}; GRANT SELECT, INSERT, UPDATE ON "${schema}"._load_runs, "${schema}"._load_stats, "${schema}"._company TO ${weak}`);
     const result = await runTargetCli(
       { database_url: as(weak, secret), schema },
       singer(S('mine'), S('locked'), { type: 'RECORD', stream: 'mine', record: { Id: '1' } }, { type: 'RECORD', stream: 'locked', record: { Id: '1' } }),

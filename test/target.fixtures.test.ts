@@ -99,7 +99,7 @@ describe.skipIf(!HAVE_FIXTURES)('target-postgres-raw on every Singer SDK target 
     const schema = nextSchema();
     const text = ['special_chars_in_attributes.singer', 'camelcase.singer'].map((f) => readFileSync(path.join(DIR, f), 'utf8')).join('\n');
     expect((await runTargetCli({ database_url: databaseUrl(), schema }, text)).code).toBe(0);
-    const tables = await query<{ table_name: string }>(databaseUrl(), `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name NOT LIKE '\\_load%' ORDER BY 1`, [schema]);
+    const tables = await query<{ table_name: string }>(databaseUrl(), `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name NOT LIKE '\\_%' ORDER BY 1`, [schema]);
     expect(tables.map((t) => t.table_name)).toEqual(['TestCamelcase', 'test:SpecialChars!in?attributes']);
   });
 });

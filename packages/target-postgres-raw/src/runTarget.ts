@@ -158,10 +158,10 @@ class TargetRun implements MessageSink {
   async #flush(reason: string): Promise<void> {
     this.#policy.flushed();
     const cut = this.#states.cut();
-    const batches = this.#buffers.take();
-    if (batches.length > 0) {
+    const batch = this.#buffers.take();
+    if (batch.streams.length > 0) {
       const started = Date.now();
-      const perStream = await this.#writer.commit(batches, () => collectGarbageAbove(RSS_BUDGET_BYTES));
+      const perStream = await this.#writer.commit(batch, () => collectGarbageAbove(RSS_BUDGET_BYTES));
       this.#commits += 1;
       const total = emptyCounts();
       for (const counts of perStream.values()) addCounts(total, counts);

@@ -1,3 +1,4 @@
+import type { RealmSighting } from '../company/realmRule.js';
 import type { Row } from '../rows/Row.js';
 import type { BufferLevel } from './flushPolicy.js';
 import { StreamBuffer, type ReceivedCounts } from './StreamBuffer.js';
@@ -10,9 +11,17 @@ export interface StreamBatch {
   readonly groups: readonly ReceivedCounts[];
 }
 
+/** Everything one commit writes. */
+export interface Batch {
+  readonly streams: readonly StreamBatch[];
+  /** Each `_sdc_realm_id` of the records received for it (also of records replaced by a newer one), where first seen. */
+  readonly realms: ReadonlyMap<string, RealmSighting>;
+}
+
 /** The buffers of all streams: what the next commit will write, and how full they are. */
 export class Buffers {
   readonly #streams = new Map<string, { readonly table: string; readonly buffer: StreamBuffer }>();
+  #realms = new Map<string, RealmSighting>();
   #bytes = 0;
 
   /** A stream's records go to `table`. */
@@ -24,6 +33,7 @@ export class Buffers {
   add(stream: string, row: Row): BufferLevel {
     const entry = this.#streams.get(stream);
     if (!entry) throw new Error(`stream ${JSON.stringify(stream)} was not registered`);
+    if (row.realmId !== null && !this.#realms.has(row.realmId)) this.#realms.set(row.realmId, { realm: row.realmId, stream, id: row.id, line: row.line });
     const before = entry.buffer.bytes;
     entry.buffer.add(row);
     this.#bytes += entry.buffer.bytes - before;
@@ -31,12 +41,14 @@ export class Buffers {
   }
 
   /** Takes every stream's records (streams with none are left out), leaving the buffers empty. */
-  take(): StreamBatch[] {
-    this.#bytes = 0;
-    const batches: StreamBatch[] = [];
+  take(): Batch {
+    const streams: StreamBatch[] = [];
     for (const [stream, { table, buffer }] of this.#streams) {
-      if (buffer.rows > 0) batches.push({ stream, table, ...buffer.take() });
+      if (buffer.rows > 0) streams.push({ stream, table, ...buffer.take() });
     }
-    return batches;
+    const realms = this.#realms;
+    this.#realms = new Map();
+    this.#bytes = 0;
+    return { streams, realms };
   }
 }

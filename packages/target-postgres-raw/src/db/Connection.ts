@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
-import { RunError, type Logger } from 'singer-kit';
+import { CliError, RunError, type Logger } from 'singer-kit';
 import type { ConnectionSettings } from '../settings.js';
 import { clientConfig } from './clientConfig.js';
 import { pgErrorKind, reasonOf, toConfigError, toDatabaseError, type ConnectionTarget } from './pgErrors.js';
@@ -55,6 +55,7 @@ export class Connection {
         connected = true;
         return await work(client);
       } catch (error) {
+        if (error instanceof CliError) throw error; // `work` decided (e.g. a record of another company)
         // A failed connect reports a closed socket without a code, too.
         const lost = this.#lost || !connected;
         const kind = pgErrorKind(error, lost);

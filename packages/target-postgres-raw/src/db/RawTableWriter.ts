@@ -3,10 +3,11 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Logger } from 'singer-kit';
-import type { StreamBatch } from '../buffer/Buffers.js';
+import type { Batch, StreamBatch } from '../buffer/Buffers.js';
+import { claimBatchRealms, recordCompanyOfExistingRows } from '../company/companyOwner.js';
 import type { Row } from '../rows/Row.js';
 import type { ConnectionSettings } from '../settings.js';
-import { CREATE_STAGE_SQL, STAGE_TABLE, loadTablesDdl, schemaDdl, streamTableDdl, type DdlStatement } from '../sql/ddl.js';
+import { CREATE_STAGE_SQL, STAGE_TABLE, companyTableDdl, loadTablesDdl, schemaDdl, streamTableDdl, type DdlStatement } from '../sql/ddl.js';
 import { qualified, quoteIdent } from '../sql/tableName.js';
 import { COPY_STAGE_SQL, upsertSql } from '../sql/upsertSql.js';
 import { Connection, inTransaction } from './Connection.js';
@@ -76,7 +77,7 @@ export class RawTableWriter {
     const { schema, loadRunId } = options;
     try {
       await writer.#db.run(`preparing schema ${quoteIdent(schema)}`, async (client) => {
-        await ddl(client, [...schemaDdl(schema), ...loadTablesDdl(schema)]);
+        await ddl(client, [...schemaDdl(schema), ...loadTablesDdl(schema), ...companyTableDdl(schema)], () => recordCompanyOfExistingRows(client, schema, loadRunId));
         // Repeated when the first attempt's reply was lost.
         await client.query(`INSERT INTO ${qualified(schema, '_load_runs')} (load_run_id, started_at_utc, status) VALUES ($1, now(), 'running') ON CONFLICT (load_run_id) DO NOTHING`, [
           loadRunId,
@@ -108,7 +109,8 @@ export class RawTableWriter {
    * attempt first locks that row (waiting out an earlier attempt's transaction still open on the
    * server) and, when the witness says committed, reads the counts back instead of writing again.
    */
-  async commit(batches: readonly StreamBatch[], whileBusy?: () => void): Promise<Map<string, LoadCounts>> {
+  async commit(batch: Batch, whileBusy?: () => void): Promise<Map<string, LoadCounts>> {
+    const batches = batch.streams;
     const commitNumber = this.#commits + 1;
     const records = batches.reduce((n, b) => n + b.rows.length, 0);
     const what = `committing ${records} records (${batches.map((b) => `stream ${JSON.stringify(b.stream)}: ${b.rows.length}`).join(', ')})`;
@@ -119,6 +121,7 @@ export class RawTableWriter {
           this.#logger.warn(`commit ${commitNumber} had committed before its connection was lost; it is not written again`);
           return this.#committedCounts(client, commitNumber);
         }
+        await claimBatchRealms(client, this.#schema, this.#loadRunId, batch.realms);
         const counts = await this.#write(client, batches, commitNumber, whileBusy);
         whileBusy = undefined;
         return counts;
@@ -186,12 +189,16 @@ export class RawTableWriter {
   }
 }
 
-/** DDL under an advisory lock (`IF NOT EXISTS` alone races between concurrent runs), each statement skipped when it has nothing to do. */
-async function ddl(client: pg.Client, statements: readonly DdlStatement[]): Promise<void> {
+/**
+ * DDL under an advisory lock (`IF NOT EXISTS` alone races between concurrent runs), each statement
+ * skipped when it has nothing to do; `then` runs in the same transaction, still under the lock.
+ */
+async function ddl(client: pg.Client, statements: readonly DdlStatement[], then?: () => Promise<void>): Promise<void> {
   await inTransaction(client, async () => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('target-postgres-raw:ddl'))`);
     const checks = await client.query<{ skip: boolean[] }>(`SELECT ARRAY[${statements.map((s) => s.skipIf ?? 'false').join(', ')}]::boolean[] AS skip`);
     const skip = checks.rows[0]?.skip ?? [];
     for (const [i, statement] of statements.entries()) if (!skip[i]) await client.query(statement.sql);
+    await then?.();
   });
 }

@@ -94,6 +94,25 @@ export function loadTablesDdl(schema: string): DdlStatement[] {
   ];
 }
 
+/**
+ * The schema's company (PLAN contract 2): at most one row; `realm_id` null until the first record
+ * that carries one. `recorded_by`: 'first load' or 'existing rows' (a schema loaded before the rule).
+ */
+export function companyTableDdl(schema: string): DdlStatement[] {
+  return [
+    {
+      skipIf: relationExists(schema, '_company'),
+      sql: `CREATE TABLE IF NOT EXISTS ${qualified(schema, '_company')} (
+  one_row boolean PRIMARY KEY DEFAULT true CHECK (one_row),
+  realm_id text,
+  recorded_at_utc timestamptz,
+  recorded_by text,
+  load_run_id uuid
+)`,
+    },
+  ];
+}
+
 /** Per-connection staging table; rows vanish at COMMIT, and between streams it is truncated. */
 export const STAGE_TABLE = 'target_postgres_raw_stage';
 export const CREATE_STAGE_SQL = `CREATE TEMP TABLE IF NOT EXISTS ${quoteIdent(STAGE_TABLE)} (

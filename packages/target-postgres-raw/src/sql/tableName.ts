@@ -5,7 +5,7 @@ import pg from 'pg';
 export const MAX_IDENTIFIER_BYTES = 63;
 
 /** Tables the target keeps for itself in the same schema; no stream may use these names. */
-export const RESERVED_TABLES = ['_load_runs', '_load_stats'] as const;
+export const RESERVED_TABLES = ['_load_runs', '_load_stats', '_company'] as const;
 
 /** An identifier in double quotes (pg's own escaping), so any stream or schema name is safe. */
 export const quoteIdent: (name: string) => string = pg.escapeIdentifier;
