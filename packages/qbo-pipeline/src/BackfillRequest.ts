@@ -36,6 +36,8 @@ export interface ResolvedBackfill {
   readonly targetConfig: string | undefined;
   readonly stateDir: string;
   readonly stateFile: string;
+  /** The state file these streams have without `--job`. */
+  readonly defaultStateFile: string;
 }
 
 const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -91,6 +93,7 @@ export function resolveBackfill(request: BackfillRequest, cwd = process.cwd()): 
     targetConfig: file(request.targetConfig),
     stateDir,
     stateFile: path.join(stateDir, `${job}.json`),
+    defaultStateFile: path.join(stateDir, `${defaultJob(streams, stateDir)}.json`),
   });
 }
 
@@ -110,7 +113,7 @@ export function normaliseBackfill(resolved: ResolvedBackfill): BackfillRequest {
 }
 
 /** Relative to `cwd` when inside it, absolute otherwise (`../../x` helps nobody). */
-function shortPath(file: string, cwd: string): string {
+export function shortPath(file: string, cwd: string): string {
   const relative = path.relative(cwd, file);
   return relative === '' ? '.' : relative.startsWith('..') ? file : relative;
 }

@@ -41,18 +41,27 @@ export interface ChildConfigs {
   remove(): Promise<void>;
 }
 
-/**
- * Config files for one tap | target run in a private temporary folder (0700, files 0600):
- * secrets reach the children through files or their inherited environment, never argv.
- */
-export async function writeChildConfigs(options: {
+export interface ChildConfigOptions {
   readonly tapConfig: string | undefined;
   readonly targetConfig: string | undefined;
   readonly tapOverrides: Record<string, unknown>;
   readonly env: NodeJS.ProcessEnv;
-}): Promise<ChildConfigs> {
-  const tap = { ...readObject(options.tapConfig, 'tap config'), ...options.tapOverrides };
-  const target = targetConfig(readObject(options.targetConfig, 'target config'), options.env);
+}
+
+/** The tap's and target's config files' contents, as the runner hands them over. */
+export function childConfigValues(options: ChildConfigOptions): { readonly tap: Record<string, unknown>; readonly target: Record<string, unknown> } {
+  return {
+    tap: { ...readObject(options.tapConfig, 'tap config'), ...options.tapOverrides },
+    target: targetConfig(readObject(options.targetConfig, 'target config'), options.env),
+  };
+}
+
+/**
+ * Config files for one tap | target run in a private temporary folder (0700, files 0600):
+ * secrets reach the children through files or their inherited environment, never argv.
+ */
+export async function writeChildConfigs(options: ChildConfigOptions): Promise<ChildConfigs> {
+  const { tap, target } = childConfigValues(options);
   const dir = await mkdtemp(path.join(tmpdir(), 'qbo-pipeline-'));
   const write = async (name: string, value: unknown) => {
     const file = path.join(dir, name);

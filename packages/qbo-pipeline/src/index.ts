@@ -30,3 +30,4 @@ export * from './schedules/ScheduleStore.js';
 export * from './schedules/cronSlots.js';
 export * from './schedules/scheduleCommands.js';
 export * from './schedules/formatSchedules.js';
+export * from './checkBackfill.js';

@@ -2,11 +2,10 @@ import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { mkdir } from 'node:fs/promises';
-import { Duration } from 'luxon';
 import { lock } from 'proper-lockfile';
 import { discoverCatalog } from 'qbo-catalog';
-import { CliError, createLogger, loadSettings, RunError, EXIT, teeLogger, type Logger } from 'singer-kit';
-import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS, type ConnectionSettings } from 'target-postgres-raw';
+import { CliError, createLogger, RunError, EXIT, teeLogger, type Logger } from 'singer-kit';
+import type { ConnectionSettings } from 'target-postgres-raw';
 import { resolveBackfill, resumeCommand, type BackfillRequest, type ResolvedBackfill } from './BackfillRequest.js';
 import { childEnv, writeChildConfigs } from './childConfigs.js';
 import { DEFAULT_LOCK_STALE_MS, jobLockFile } from './jobLock.js';
@@ -14,7 +13,8 @@ import { evidenceQueryText } from './evidenceSql.js';
 import { formatInstant } from 'singer-kit';
 import { selectCatalog } from './selectCatalog.js';
 import { PIPELINE_ROLES, spawnPipeline, type PipelineOutcome, type PipelineRole, type PipelineSpec } from './spawnPipeline.js';
-import { backupStateFile, readStateFile, type StateValue } from './stateFile.js';
+import { backupStateFile, type StateValue } from './stateFile.js';
+import { checkResolvedBackfill } from './checkBackfill.js';
 import { StateRecorder } from './StateRecorder.js';
 import { nextWindow, streamProgress, type StreamProgress } from './streamProgress.js';
 import { Warehouse, type EvidenceTotals } from './Warehouse.js';
@@ -222,8 +222,10 @@ async function runLocked(
 ): Promise<BackfillResult> {
   const { env, now, logger } = hooks;
   const startedAt = now();
+  // Every setting, the token store and the state file, before anything is moved or started.
+  const checked = await checkResolvedBackfill(job, { env, cwd: hooks.cwd, at: startedAt });
   const backupFile = job.fresh ? await backupStateFile(job.stateFile, startedAt) : undefined;
-  const initial = job.fresh ? undefined : await readStateFile(job.stateFile);
+  const initial = checked.state;
   const progressOf = (state: StateValue | undefined) => streamProgress(state, job.streams, job.start, job.end);
   // Wall time from the run's start to each stream's last commit: what a person waited for it.
   const wallMs: Record<string, number> = {};
@@ -237,10 +239,8 @@ async function runLocked(
     env,
   });
   try {
-    // The warehouse as the target will see it; bad settings stop us before anything runs.
-    const target = parseTargetSettings(loadSettings({ specs: TARGET_SETTINGS, envPrefix: TARGET_ENV_PREFIX, configFile: configs.target, env: children }));
-    // The tap's `window` as the tap reads it (file, env), to name the window a failure stopped at.
-    const window = Duration.fromISO(String(loadSettings({ specs: [{ name: 'window', kind: 'string', default: 'P1D', description: '' }], envPrefix: 'TAP_QUICKBOOKS', configFile: configs.tap, env: children }).window));
+    const target = checked.target;
+    const window = checked.tap.window;
     const tapCli = hooks.tapCli ?? DEFAULT_TAP_CLI;
     const catalog = await configs.write('catalog.json', selectCatalog(discoverCatalog(), job.streams));
     const stateArgs = initial ? ['--state', await configs.write('state.json', initial)] : [];

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UsageError } from 'singer-kit';
-import { backupStateFile, readStateFile, writeStateFile } from './stateFile.js';
+import { backupStateFile, readStateFile, stateJobProblem, writeStateFile } from './stateFile.js';
 
 const dir = await mkdtemp(path.join(tmpdir(), 'state-file-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -38,6 +38,12 @@ describe('state file', () => {
     expect((error as Error).message).toContain('--fresh');
   });
 
+  it('refuses a state log (the target\'s whole output) with the tail -n 1 fix', async () => {
+    const file = path.join(dir, 'log.json');
+    await writeFile(file, '{"bookmarks":{"invoices":{"replication_key_value":"2025-01-02T00:00:00Z"}}}\n{"bookmarks":{"invoices":{"replication_key_value":"2025-01-03T00:00:00Z"}}}\n');
+    await expect(readStateFile(file)).rejects.toThrow(`state file ${file} holds 2 lines, a log of states; a state file is only the last one: tail -n 1 ${file} > ${file}.tmp && mv ${file}.tmp ${file}`);
+  });
+
   it('moves the state aside before a fresh run, so a fresh run that fails early does not resume from it', async () => {
     const file = path.join(dir, 'keep.json');
     await writeFile(file, '{"bookmarks":{}}');
@@ -46,5 +52,27 @@ describe('state file', () => {
     expect(await readFile(backup!, 'utf8')).toBe('{"bookmarks":{}}');
     expect(existsSync(file)).toBe(false);
     expect(await backupStateFile(path.join(dir, 'missing.json'), new Date())).toBeUndefined();
+  });
+});
+
+describe('a state file knows its job', () => {
+  const state = (...streams: string[]) => ({ bookmarks: Object.fromEntries(streams.map((s) => [s, { replication_key_value: '2025-01-02T00:00:00Z' }])) });
+  const job = (streams: string[], file: string, defaultFile = file) => ({ streams, stateFile: file, defaultStateFile: defaultFile });
+
+  it('accepts its own bookmarks, a new stream added to the job, and no state at all', () => {
+    expect(stateJobProblem(state('invoices'), job(['invoices'], 'state/qb_invoices_backfill.json'))).toBeUndefined();
+    expect(stateJobProblem(state('invoices'), job(['invoices', 'customers'], 'state/x.json'))).toBeUndefined();
+    expect(stateJobProblem(undefined, job(['customers'], 'state/x.json'))).toBeUndefined();
+    expect(stateJobProblem({}, job(['customers'], 'state/x.json'))).toBeUndefined();
+  });
+
+  it('refuses another job\'s file (--job naming the wrong one), naming the right file and both ways out', () => {
+    expect(stateJobProblem(state('invoices'), job(['customers'], 'state/qb_invoices_backfill.json', 'state/qb_customers_backfill.json'))).toBe(
+      'state file state/qb_invoices_backfill.json holds bookmarks of invoices, which this run (streams customers) does not extract: it belongs to another job. ' +
+        'Use --streams invoices to continue that job, or leave out --job (streams customers keep their state in state/qb_customers_backfill.json)',
+    );
+    expect(stateJobProblem(state('invoices', 'customers'), job(['invoices'], 'state/qb_invoices_backfill.json'))).toMatch(
+      /holds bookmarks of customers, .* Use --streams invoices,customers to continue that job, or move it aside, or run with --fresh$/,
+    );
   });
 });

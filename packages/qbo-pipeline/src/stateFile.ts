@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from 'singer-kit';
+import { parseStateText, UsageError } from 'singer-kit';
 import { writeFileAtomic } from './writeFileAtomic.js';
 
 /** A Singer state value as the tap reads it with --state (DESIGN §4). */
@@ -39,15 +39,36 @@ export async function readStateFile(file: string): Promise<StateValue | undefine
     throw new UsageError(`cannot read state file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
   const fix = 'repair it, or run again with --fresh to start over (the file is kept as a backup)';
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`state file ${file} is not valid JSON (${(error as Error).message}); ${fix}`);
+  const parsed = parseStateText(text);
+  if (parsed.kind === 'log') {
+    throw new UsageError(`state file ${file} holds ${parsed.lines} lines, a log of states; a state file is only the last one: tail -n 1 ${file} > ${file}.tmp && mv ${file}.tmp ${file}`);
   }
+  if (parsed.kind === 'invalid') throw new UsageError(`state file ${file} is not valid JSON (${parsed.error}); ${fix}`);
+  const value = parsed.value;
   const problem = stateProblem(value);
   if (problem) throw new UsageError(`state file ${file} is malformed: ${problem}; ${fix}`);
   return value as StateValue;
+}
+
+/** Streams with a bookmark in a state value. */
+export function bookmarkedStreams(state: StateValue | undefined): string[] {
+  return Object.keys(state?.bookmarks ?? {});
+}
+
+/**
+ * A job's state file must be that job's: one holding bookmarks of streams the run does not
+ * extract was written for another job (`--job` naming the wrong one), and resuming from it
+ * would merge the two jobs' bookmarks. Returns the problem, naming the file to use instead.
+ */
+export function stateJobProblem(state: StateValue | undefined, job: { readonly streams: readonly string[]; readonly stateFile: string; readonly defaultStateFile: string }): string | undefined {
+  const foreign = bookmarkedStreams(state).filter((stream) => !job.streams.includes(stream));
+  if (foreign.length === 0) return undefined;
+  const theirs = bookmarkedStreams(state).join(',');
+  const own =
+    job.defaultStateFile === job.stateFile
+      ? 'move it aside, or run with --fresh'
+      : `leave out --job (streams ${job.streams.join(',')} keep their state in ${job.defaultStateFile})`;
+  return `state file ${job.stateFile} holds bookmarks of ${foreign.join(', ')}, which this run (streams ${job.streams.join(',')}) does not extract: it belongs to another job. Use --streams ${theirs} to continue that job, or ${own}`;
 }
 
 /** Writes one committed state value (one line of the target's stdout) atomically. */

@@ -9,3 +9,4 @@ export * from './LineWriter.js';
 export * from './runCli.js';
 export * from './rawJson.js';
 export * from './instant.js';
+export * from './stateText.js';

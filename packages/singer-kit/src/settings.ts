@@ -21,6 +21,8 @@ export interface LoadSettingsOptions {
   /** e.g. `TAP_QUICKBOOKS` → TAP_QUICKBOOKS_START_DATE, TAP_QUICKBOOKS_CLIENT_SECRET_FILE */
   readonly envPrefix: string;
   readonly configFile?: string | undefined;
+  /** Values that replace the file's (a caller's own settings, e.g. a runner's start_date); the environment still wins. */
+  readonly overrides?: RawSettings;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -93,6 +95,7 @@ export function loadSettings(options: LoadSettingsOptions): RawSettings {
     }
     for (const [key, value] of Object.entries(fileValue)) if (value !== null) merged[key] = value;
   }
+  for (const [key, value] of Object.entries(options.overrides ?? {})) if (value !== null && value !== undefined) merged[key] = value;
   for (const spec of options.specs) {
     const name = envName(options.envPrefix, spec.name);
     const direct = env[name];

@@ -6,6 +6,7 @@ import { hideBin } from 'yargs/helpers';
 import { createLogger, formatAbout, loadSettings, readJsonArgument, runCli, LineWriter, UsageError, type AboutFormat } from 'singer-kit';
 import { discoverCatalog } from 'qbo-catalog';
 import { runTap } from './runTap.js';
+import { readStateArgument } from './state/readStateArgument.js';
 import { ENV_PREFIX, parseTapSettings, TAP_SETTINGS } from './settings.js';
 
 const NAME = 'tap-quickbooks';
@@ -49,7 +50,7 @@ runCli(NAME, async () => {
   const raw = loadSettings({ specs: TAP_SETTINGS, envPrefix: ENV_PREFIX, configFile: argv.config });
   const settings = parseTapSettings(raw, DateTime.utc());
   const catalog = catalogFile === undefined ? undefined : readJsonArgument(catalogFile, 'catalog file');
-  const state = argv.state === undefined ? undefined : readJsonArgument(argv.state, 'state file');
+  const state = argv.state === undefined ? undefined : readStateArgument(argv.state);
   const logger = createLogger(NAME);
   // stdout writes to a pipe are synchronous on Linux, so between two events no line is half
   // written: stopping here leaves whole lines, and the last STATE is a complete window's.

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
-import { RunError, registerSecret } from 'singer-kit';
+import { RunError, UsageError, registerSecret } from 'singer-kit';
 
 /** What is kept per realm. Tokens are plain strings only inside this file (mode 0600). */
 export interface StoredTokens {
@@ -38,8 +38,11 @@ export class TokenStore {
     try {
       text = await readFile(this.file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new RunError(`cannot read token store ${this.file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
+      // A file we may not read, or a folder in its place: only the user can fix that (exit 2).
+      if (code === 'EACCES' || code === 'EPERM' || code === 'EISDIR') throw new UsageError(`cannot read token store ${this.file} (${code}); the user running the tap must own it (mode 0600), or set token_store to a file it can read`);
+      throw new RunError(`cannot read token store ${this.file}: ${code ?? error}`);
     }
     try {
       const stored = JSON.parse(text) as StoredTokens;
@@ -48,7 +51,8 @@ export class TokenStore {
       registerSecret(stored.access_token);
       return stored;
     } catch (error) {
-      throw new RunError(`token store ${this.file} is damaged (${(error as Error).message}); delete it to start again from the configured refresh_token`);
+      // Rerunning cannot repair it: exit 2, with what to do.
+      throw new UsageError(`token store ${this.file} is damaged (${(error as Error).message}); restore it from a backup, or delete it to start again from the configured refresh_token`);
     }
   }
 

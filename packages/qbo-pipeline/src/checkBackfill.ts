@@ -1,0 +1,73 @@
+import { DateTime } from 'luxon';
+import { formatInstant, loadSettings, UsageError } from 'singer-kit';
+import { ENV_PREFIX as TAP_ENV_PREFIX, parseTapSettings, TAP_SETTINGS, TokenStore, type TapSettings } from 'tap-quickbooks';
+import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS, type TargetSettings } from 'target-postgres-raw';
+import { resolveBackfill, shortPath, type BackfillRequest, type ResolvedBackfill } from './BackfillRequest.js';
+import { childConfigValues, childEnv } from './childConfigs.js';
+import { readStateFile, stateJobProblem, type StateValue } from './stateFile.js';
+
+/** A backfill whose every input was checked: its settings as the tap and target will read them, and its state. */
+export interface CheckedBackfill {
+  readonly job: ResolvedBackfill;
+  readonly tap: TapSettings;
+  readonly target: TargetSettings;
+  /** The state the run resumes from: undefined before the first commit, and with --fresh. */
+  readonly state: StateValue | undefined;
+}
+
+export interface CheckOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** When the run will start (a trigger's instant); default now. A start_date after it is refused. */
+  readonly at?: Date;
+}
+
+/**
+ * Everything a backfill needs, checked when the command is given rather than when it runs (so
+ * `trigger add` refuses what would fail at 2 a.m.): the arguments; every tap and target setting
+ * exactly as the children will read them (config files, `TAP_QUICKBOOKS_*` /
+ * `TARGET_POSTGRES_RAW_*`, `*_FILE` secrets, `DATABASE_URL`); the token store; the job's state
+ * file, which must be that job's. Any problem is a UsageError (exit 2), one line naming what and
+ * where. The scheduler's `schedule add` and `sync` call it too.
+ */
+export async function checkBackfill(request: BackfillRequest, options: CheckOptions = {}): Promise<CheckedBackfill> {
+  const cwd = options.cwd ?? process.cwd();
+  return checkResolvedBackfill(resolveBackfill(request, cwd), { ...options, cwd });
+}
+
+/** `checkBackfill` for a request already resolved. */
+export async function checkResolvedBackfill(job: ResolvedBackfill, options: CheckOptions = {}): Promise<CheckedBackfill> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const at = DateTime.fromJSDate(options.at ?? new Date(), { zone: 'utc' });
+  const values = childConfigValues({
+    tapConfig: job.tapConfig,
+    targetConfig: job.targetConfig,
+    tapOverrides: { start_date: formatInstant(job.start), end_date: formatInstant(job.end) },
+    env,
+  });
+  const children = childEnv(env);
+  const where = (program: 'tap' | 'target', file: string | undefined, prefix: string) =>
+    file === undefined ? `no --${program}-config given, so ${prefix}_* and *_FILE variables only` : `--${program}-config ${shortPath(file, cwd)}, ${prefix}_* and *_FILE variables`;
+  const tap = explained(`tap-quickbooks settings (${where('tap', job.tapConfig, TAP_ENV_PREFIX)})`, () =>
+    parseTapSettings(loadSettings({ specs: TAP_SETTINGS, envPrefix: TAP_ENV_PREFIX, overrides: values.tap, env: children }), at),
+  );
+  const target = explained(`target-postgres-raw settings (${where('target', job.targetConfig, TARGET_ENV_PREFIX)})`, () =>
+    parseTargetSettings(loadSettings({ specs: TARGET_SETTINGS, envPrefix: TARGET_ENV_PREFIX, overrides: values.target, env: children })),
+  );
+  await new TokenStore(tap.tokenStorePath).read();
+  const state = job.fresh ? undefined : await readStateFile(job.stateFile);
+  const problem = stateJobProblem(state, job);
+  if (problem) throw new UsageError(problem);
+  return { job, tap, target, state };
+}
+
+/** Runs `parse`; a UsageError it throws gets `context` in front, saying whose setting and where it came from. */
+function explained<T>(context: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(`${context}: ${error.message}`, { cause: error });
+    throw error;
+  }
+}

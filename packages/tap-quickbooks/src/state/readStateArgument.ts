@@ -1,0 +1,24 @@
+import { readFileSync } from 'node:fs';
+import { parseStateText, UsageError } from 'singer-kit';
+
+/**
+ * The state value given with `--state FILE`. A state log (every line the target printed, e.g.
+ * `state.jsonl`) is refused with the fix, rather than read as broken JSON or as no state.
+ */
+export function readStateArgument(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read --state ${file}: ${code === 'ENOENT' ? 'no such file' : String(code ?? error)}`);
+  }
+  const parsed = parseStateText(text);
+  if (parsed.kind === 'log') {
+    throw new UsageError(`--state ${file} holds ${parsed.lines} lines, a log of states; pass only its last line: tail -n 1 ${file} > last-state.json, then --state last-state.json`);
+  }
+  if (parsed.kind === 'invalid') throw new UsageError(`--state ${file} is not valid JSON: ${parsed.error}`);
+  const value = parsed.value;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`--state ${file} must hold a JSON object (a Singer state value such as {"bookmarks": {…}})`);
+  return value as Record<string, unknown>;
+}
