@@ -53,7 +53,7 @@ describe('checkBackfill: what a run needs, checked when the command is given', (
     await mkdir(path.join(dir, 'state'), { recursive: true });
     await writeFile(path.join(dir, 'state', 'qb_invoices_backfill.json'), '{"bookmarks":{"invoices":{"replication_key_value":"2025-01-10T00:00:00Z"}}}');
     const error = await refusal(checkBackfill({ ...request, job: 'qb_invoices_backfill', streams: ['customers'] }, { env, cwd: dir }));
-    expect(error.message).toContain(`leave out --job (streams customers keep their state in ${path.join(dir, 'state', 'qb_customers_backfill.json')})`);
+    expect(error.message).toContain(`leave out --job (streams customers keep their state in ${path.join(dir, 'state', 'qb_customers.json')})`);
     // --fresh sets the file aside, so it is not read.
     await expect(checkBackfill({ ...request, job: 'qb_invoices_backfill', streams: ['customers'], fresh: true }, { env, cwd: dir })).resolves.toBeDefined();
   });

@@ -37,29 +37,46 @@ export async function checkBackfill(request: BackfillRequest, options: CheckOpti
 
 /** `checkBackfill` for a request already resolved. */
 export async function checkResolvedBackfill(job: ResolvedBackfill, options: CheckOptions = {}): Promise<CheckedBackfill> {
+  const settings = await checkRunSettings(job, options);
+  const state = job.fresh ? undefined : await readStateFile(job.stateFile);
+  const problem = stateJobProblem(state, job);
+  if (problem) throw new UsageError(problem);
+  return { job, ...settings, state };
+}
+
+/** Where a run's settings come from, and the range the runner will give the tap. */
+export interface RunSettingsInput {
+  readonly tapConfig: string | undefined;
+  readonly targetConfig: string | undefined;
+  readonly start: DateTime;
+  readonly end: DateTime;
+}
+
+/**
+ * The tap's and target's settings exactly as the children will read them, and the tap's token
+ * store: the part of `checkBackfill` a schedule (whose range is only known when it fires) needs.
+ */
+export async function checkRunSettings(input: RunSettingsInput, options: CheckOptions = {}): Promise<{ readonly tap: TapSettings; readonly target: TargetSettings }> {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const at = DateTime.fromJSDate(options.at ?? new Date(), { zone: 'utc' });
   const values = childConfigValues({
-    tapConfig: job.tapConfig,
-    targetConfig: job.targetConfig,
-    tapOverrides: { start_date: formatInstant(job.start), end_date: formatInstant(job.end) },
+    tapConfig: input.tapConfig,
+    targetConfig: input.targetConfig,
+    tapOverrides: { start_date: formatInstant(input.start), end_date: formatInstant(input.end) },
     env,
   });
   const children = childEnv(env);
   const where = (program: 'tap' | 'target', file: string | undefined, prefix: string) =>
     file === undefined ? `no --${program}-config given, so ${prefix}_* and *_FILE variables only` : `--${program}-config ${shortPath(file, cwd)}, ${prefix}_* and *_FILE variables`;
-  const tap = explained(`tap-quickbooks settings (${where('tap', job.tapConfig, TAP_ENV_PREFIX)})`, () =>
+  const tap = explained(`tap-quickbooks settings (${where('tap', input.tapConfig, TAP_ENV_PREFIX)})`, () =>
     parseTapSettings(loadSettings({ specs: TAP_SETTINGS, envPrefix: TAP_ENV_PREFIX, overrides: values.tap, env: children }), at),
   );
-  const target = explained(`target-postgres-raw settings (${where('target', job.targetConfig, TARGET_ENV_PREFIX)})`, () =>
+  const target = explained(`target-postgres-raw settings (${where('target', input.targetConfig, TARGET_ENV_PREFIX)})`, () =>
     parseTargetSettings(loadSettings({ specs: TARGET_SETTINGS, envPrefix: TARGET_ENV_PREFIX, overrides: values.target, env: children })),
   );
   await new TokenStore(tap.tokenStorePath).read();
-  const state = job.fresh ? undefined : await readStateFile(job.stateFile);
-  const problem = stateJobProblem(state, job);
-  if (problem) throw new UsageError(problem);
-  return { job, tap, target, state };
+  return { tap, target };
 }
 
 /** Runs `parse`; a UsageError it throws gets `context` in front, saying whose setting and where it came from. */

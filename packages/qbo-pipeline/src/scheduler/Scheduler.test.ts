@@ -16,6 +16,15 @@ import { Scheduler, type TriggerRunner } from './Scheduler.js';
 const dir = await mkdtemp(path.join(tmpdir(), 'scheduler-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 const backfill = { streams: ['invoices'], start: '2025-01-01', end: '2025-01-02', stateDir: path.join(dir, 'state') };
+/** Settings as the scheduler's environment holds them: triggers and schedules are only accepted when they are complete. */
+const env = {
+  TAP_QUICKBOOKS_CLIENT_ID: 'client-id',
+  TAP_QUICKBOOKS_CLIENT_SECRET: 'client-secret-value',
+  TAP_QUICKBOOKS_REFRESH_TOKEN: 'refresh-token-value',
+  TAP_QUICKBOOKS_REALM_ID: '9341453050000000',
+  TAP_QUICKBOOKS_TOKEN_STORE: path.join(dir, 'tokens.json'),
+  DATABASE_URL: 'postgres://loader@127.0.0.1:5432/warehouse',
+};
 
 function fakeResult(trigger: Trigger, ok: boolean): BackfillResult {
   const end = trigger.backfill?.end ?? '2025-01-02T00:00:00Z';
@@ -83,7 +92,7 @@ function gate() {
 describe('one-time triggers', () => {
   it('stores the instant in UTC whatever offset it was given', async () => {
     const store = new TriggerStore(path.join(dir, 'utc'));
-    const t = await addTrigger(store, '2025-09-11T22:45:54-05:00', { ...backfill, stateDir: undefined }, { now: new Date('2025-09-01T00:00:00Z'), cwd: '/repo' });
+    const t = await addTrigger(store, '2025-09-11T22:45:54-05:00', { ...backfill, stateDir: undefined }, { now: new Date('2025-09-01T00:00:00Z'), cwd: '/repo', env });
     expect(t).toMatchObject({ at: '2025-09-12T03:45:54Z', atGiven: '2025-09-11T22:45:54-05:00', status: 'pending', enabled: true });
     expect(t.backfill).toMatchObject({ job: 'qb_invoices', start: '2025-01-01T00:00:00Z', stateDir: '/repo/state' });
     expect(await store.list()).toEqual([t]);
@@ -91,15 +100,37 @@ describe('one-time triggers', () => {
 
   it('checks the backfill arguments when the trigger is added, not when it fires', async () => {
     const store = new TriggerStore(path.join(dir, 'bad'));
-    await expect(addTrigger(store, '2025-09-12T03:45:54Z', { ...backfill, streams: ['nope'] })).rejects.toThrow(UsageError);
-    await expect(addTrigger(store, '2025-09-12T03:45:54', backfill)).rejects.toThrow(/--at: .* no time zone/);
+    await expect(addTrigger(store, '2025-09-12T03:45:54Z', { ...backfill, streams: ['nope'] }, { env })).rejects.toThrow(UsageError);
+    await expect(addTrigger(store, '2025-09-12T03:45:54', backfill, { env })).rejects.toThrow(/--at: .* no time zone/);
+    expect(await store.list()).toEqual([]);
+  });
+
+  it('refuses a trigger whose settings would fail when it fires, saying which and where they come from', async () => {
+    const store = new TriggerStore(path.join(dir, 'settings'));
+    const { TAP_QUICKBOOKS_REALM_ID: _realm, ...noRealm } = env;
+    await expect(addTrigger(store, '2025-09-12T03:45:54Z', backfill, { env: noRealm })).rejects.toThrow(
+      'tap-quickbooks settings (no --tap-config given, so TAP_QUICKBOOKS_* and *_FILE variables only): setting realm_id is required',
+    );
+    await expect(addTrigger(store, '2025-09-12T03:45:54Z', backfill, { env: { ...env, TAP_QUICKBOOKS_CLIENT_SECRET_FILE: path.join(dir, 'missing-secret') } })).rejects.toThrow(
+      /^tap-quickbooks settings .*: TAP_QUICKBOOKS_CLIENT_SECRET_FILE: cannot read .*missing-secret \(ENOENT\)/,
+    );
+    await expect(addTrigger(store, '2025-09-12T03:45:54Z', backfill, { env: { ...env, DATABASE_URL: 'mysql://x' } })).rejects.toThrow(
+      /^target-postgres-raw settings \(no --target-config given, so TARGET_POSTGRES_RAW_\* and \*_FILE variables only\): setting database_url must start with postgres:\/\//,
+    );
+    expect(await store.list()).toEqual([]);
+  });
+
+  it('refuses a schedule whose settings would fail when it fires', async () => {
+    const store = new ScheduleStore(path.join(dir, 'settings-schedules'));
+    const { TAP_QUICKBOOKS_REALM_ID: _realm, ...noRealm } = env;
+    await expect(addSchedule(store, { cron: '0 2 * * *', sync: { streams: ['invoices'], stateDir: path.join(dir, 'state') } }, { env: noRealm })).rejects.toThrow(/^tap-quickbooks settings .*: setting realm_id is required/);
     expect(await store.list()).toEqual([]);
   });
 
   it('two schedulers racing run each due trigger exactly once; future ones wait', async () => {
     const s = setup('race');
-    const due = await addTrigger(s.triggers, '2025-09-12T03:59:58Z', backfill);
-    const future = await addTrigger(s.triggers, '2025-09-12T05:00:00Z', backfill);
+    const due = await addTrigger(s.triggers, '2025-09-12T03:59:58Z', backfill, { env });
+    const future = await addTrigger(s.triggers, '2025-09-12T05:00:00Z', backfill, { env });
     const [a, b] = [s.make(), s.make()];
     await Promise.all([a.pass(), b.pass()]);
     await Promise.all([a.idle(), b.idle()]);
@@ -113,7 +144,7 @@ describe('one-time triggers', () => {
 
   it('a trigger missed while the scheduler was down runs once at start-up, marked late by how much; a failure keeps its reason', async () => {
     const s = setup('late', { run: async (t) => fakeResult(t, false) });
-    const t = await addTrigger(s.triggers, '2025-09-12T03:45:54Z', backfill);
+    const t = await addTrigger(s.triggers, '2025-09-12T03:45:54Z', backfill, { env });
     s.clock.now = new Date('2025-09-12T07:00:00Z');
     const scheduler = s.make();
     await scheduler.pass();
@@ -128,7 +159,7 @@ describe('one-time triggers', () => {
         throw new UsageError('state file state/x.json is malformed');
       },
     });
-    const t = await addTrigger(s.triggers, '2025-09-12T03:45:54Z', backfill);
+    const t = await addTrigger(s.triggers, '2025-09-12T03:45:54Z', backfill, { env });
     s.clock.now = new Date('2025-09-12T03:46:00Z');
     const scheduler = s.make();
     await scheduler.pass();
@@ -138,7 +169,7 @@ describe('one-time triggers', () => {
 
   it('sets an unreadable trigger file aside with a clear error, and still runs the others', async () => {
     const s = setup('damaged');
-    const good = await addTrigger(s.triggers, '2025-09-12T03:45:54Z', backfill);
+    const good = await addTrigger(s.triggers, '2025-09-12T03:45:54Z', backfill, { env });
     await writeFile(path.join(s.triggers.dir, 'trg-damaged.json'), '{');
     await writeFile(path.join(s.triggers.dir, 'trg-notatrigger.json'), '{"id": "trg-notatrigger"}');
     const scheduler = s.make();
@@ -158,7 +189,7 @@ describe('one-time triggers', () => {
 describe('leases: a scheduler that dies does not strand its trigger', () => {
   /** What a scheduler killed after claiming leaves: the trigger running, attempt 1's lease last renewed at `heartbeat`. */
   async function strand(s: ReturnType<typeof setup>, heartbeat: string, expires: string) {
-    const t = await addTrigger(s.triggers, '2025-09-12T03:50:00Z', backfill);
+    const t = await addTrigger(s.triggers, '2025-09-12T03:50:00Z', backfill, { env });
     const lease = { owner: 'dead-owner', host: 'old-host', pid: 4242, attempt: 1, claimedAt: '2025-09-12T03:50:01Z', heartbeatAt: heartbeat, expiresAt: expires };
     expect(await s.triggers.claim(t.id, lease)).toBe(true);
     await s.triggers.save({ ...t, status: 'running', claimedBy: { pid: 4242, host: 'old-host' }, startedAt: '2025-09-12T03:50:01Z', attempts: [{ attempt: 1, owner: 'dead-owner', host: 'old-host', pid: 4242, startedAt: '2025-09-12T03:50:01Z', outcome: 'running' }] });
@@ -195,7 +226,7 @@ describe('leases: a scheduler that dies does not strand its trigger', () => {
 
   it('a first-version claim (pid and host, no heartbeat) counts as expired a lease length after it was written', async () => {
     const s = setup('lease-legacy');
-    const t = await addTrigger(s.triggers, '2025-09-12T03:50:00Z', backfill);
+    const t = await addTrigger(s.triggers, '2025-09-12T03:50:00Z', backfill, { env });
     await writeFile(path.join(s.triggers.dir, `${t.id}.claim`), JSON.stringify({ pid: 1, host: 'old' }));
     await s.triggers.save({ ...t, status: 'running' });
     s.clock.now = new Date(Date.now() + 61_000);
@@ -208,7 +239,7 @@ describe('leases: a scheduler that dies does not strand its trigger', () => {
   it('renews its lease while it runs, so nobody takes over a live run', async () => {
     const g = gate();
     const s = setup('lease-renew');
-    const t = await addTrigger(s.triggers, '2025-09-12T03:59:00Z', backfill);
+    const t = await addTrigger(s.triggers, '2025-09-12T03:59:00Z', backfill, { env });
     const scheduler = new Scheduler({ triggers: s.triggers, now: () => new Date(), leaseMs: 300, run: g.run, logger: createLogger('test', { sink: () => undefined }) });
     s.clock.now = new Date();
     await scheduler.pass();
@@ -230,7 +261,7 @@ describe('leases: a scheduler that dies does not strand its trigger', () => {
         throw new JobBusyError('job qb_invoices is already running');
       },
     });
-    const t = await addTrigger(s.triggers, '2025-09-12T03:59:00Z', backfill);
+    const t = await addTrigger(s.triggers, '2025-09-12T03:59:00Z', backfill, { env });
     const scheduler = s.make();
     await scheduler.pass();
     await scheduler.idle();
@@ -241,7 +272,7 @@ describe('leases: a scheduler that dies does not strand its trigger', () => {
   it('a scheduler stopped mid-run gives the trigger back for the next scheduler to resume', async () => {
     const stop = new AbortController();
     const s = setup('stopped');
-    const t = await addTrigger(s.triggers, '2025-09-12T03:59:00Z', backfill);
+    const t = await addTrigger(s.triggers, '2025-09-12T03:59:00Z', backfill, { env });
     const scheduler = new Scheduler({
       triggers: s.triggers,
       now: () => s.clock.now,
@@ -270,7 +301,7 @@ describe('schedules', () => {
     const g = gate();
     const s = setup('every-minute');
     s.clock.now = new Date('2025-09-12T04:00:30Z');
-    await addSchedule(s.schedules, { name: 'minutely', cron: '* * * * *', sync }, { now: s.clock.now });
+    await addSchedule(s.schedules, { name: 'minutely', cron: '* * * * *', sync }, { now: s.clock.now, env });
     const scheduler = s.make(g.run);
     await scheduler.pass();
     expect(g.ran).toEqual([]);
@@ -295,7 +326,7 @@ describe('schedules', () => {
   it('slots missed while no scheduler ran run once at start-up, marked late', async () => {
     const s = setup('down');
     s.clock.now = new Date('2025-09-12T04:00:30Z');
-    await addSchedule(s.schedules, { name: 'minutely', cron: '* * * * *', sync }, { now: s.clock.now });
+    await addSchedule(s.schedules, { name: 'minutely', cron: '* * * * *', sync }, { now: s.clock.now, env });
     s.clock.now = new Date('2025-09-12T04:05:10Z');
     const scheduler = s.make();
     await scheduler.pass();
@@ -312,8 +343,8 @@ describe('schedules', () => {
     const { pauseSchedule, resumeSchedule } = await import('../schedules/scheduleCommands.js');
     const s = setup('paused');
     s.clock.now = new Date('2025-09-12T04:00:30Z');
-    await addSchedule(s.schedules, { name: 'minutely', cron: '* * * * *', sync }, { now: s.clock.now });
-    await pauseSchedule(s.schedules, 'minutely', { now: s.clock.now });
+    await addSchedule(s.schedules, { name: 'minutely', cron: '* * * * *', sync }, { now: s.clock.now, env });
+    await pauseSchedule(s.schedules, 'minutely', { now: s.clock.now, env });
     s.clock.now = new Date('2025-09-12T04:10:00Z');
     const scheduler = s.make();
     await scheduler.pass();

@@ -1,6 +1,10 @@
+import path from 'node:path';
+import { DateTime } from 'luxon';
 import { UsageError } from 'singer-kit';
+import { defaultJob } from '../BackfillRequest.js';
+import { checkRunSettings } from '../checkBackfill.js';
 import { normaliseSync, resolveSync, bookmarkOf, type SyncRequest } from '../runSync.js';
-import { readStateFile } from '../stateFile.js';
+import { readStateFile, stateJobProblem } from '../stateFile.js';
 import { parseCron } from './cronSlots.js';
 import type { Schedule } from './Schedule.js';
 import { SCHEDULE_NAME, type ScheduleStore } from './ScheduleStore.js';
@@ -26,12 +30,20 @@ export interface AddScheduleResult {
 
 /**
  * Adds a recurring sync. Everything is checked first (cron expression, time zone, streams, job,
- * name); on any problem a UsageError says what, and nothing is written.
+ * name, every tap and target setting as the children will read them with this environment, the
+ * token store, the job's state file); on any problem a UsageError says what, and nothing is written.
  */
-export async function addSchedule(store: ScheduleStore, input: AddScheduleInput, options: { readonly now?: Date; readonly cwd?: string } = {}): Promise<AddScheduleResult> {
+export async function addSchedule(
+  store: ScheduleStore,
+  input: AddScheduleInput,
+  options: { readonly now?: Date; readonly cwd?: string; readonly env?: NodeJS.ProcessEnv } = {},
+): Promise<AddScheduleResult> {
   const tz = input.tz ?? 'UTC';
   const cron = parseCron(input.cron, tz);
   const sync = resolveSync(input.sync, options.cwd);
+  // A sync's range is only known when it fires; the settings are checked with the day before now.
+  const at = DateTime.fromJSDate(options.now ?? new Date(), { zone: 'utc' });
+  await checkRunSettings({ tapConfig: sync.tapConfig, targetConfig: sync.targetConfig, start: at.minus({ days: 1 }), end: at }, { ...options, at: at.toJSDate() });
   const name = input.name ?? sync.job;
   if (!SCHEDULE_NAME.test(name)) throw new UsageError(`--name: ${JSON.stringify(name)} may hold only letters, digits, _ and -`);
   const existing = await store.find(name);
@@ -42,6 +54,8 @@ export async function addSchedule(store: ScheduleStore, input: AddScheduleInput,
   const now = (options.now ?? new Date()).toISOString();
   const schedule: Schedule = { name, cron: cron.cron, tz, sync: normaliseSync(sync), paused: false, createdAt: now, activeSince: now };
   const state = await readStateFile(sync.stateFile);
+  const problem = stateJobProblem(state, { ...sync, defaultStateFile: path.join(sync.stateDir, `${defaultJob(sync.streams, sync.stateDir)}.json`) });
+  if (problem) throw new UsageError(problem);
   const missing = sync.streams.filter((s) => bookmarkOf(state, s) === undefined);
   const warnings =
     missing.length > 0 && !sync.start
