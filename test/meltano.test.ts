@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { nextSlot, parseCron } from '../packages/qbo-pipeline/src/schedules/cronSlots.js';
 import { FIXTURES_DIR, HAVE_FIXTURES, NO_FIXTURES_REASON, REPO_ROOT } from './support/db.js';
 
 interface MeltanoSetting {
@@ -118,21 +119,30 @@ describe('meltano.yml', () => {
     });
   }
 
-  it('has the seed pipelines as jobs, each on its own plugin (own state id), and a one-time schedule', () => {
+  it('has the seed pipelines as jobs, each on its own plugin (own state id), a one-time schedule and a daily sync', () => {
     const tasks = Object.fromEntries(project.jobs.map((j) => [j.name, j.tasks]));
     expect(tasks).toEqual({
       qb_invoice_backfill: ['tap-quickbooks--invoices target-postgres-raw'],
       qb_customer_backfill: ['tap-quickbooks--customers target-postgres-raw'],
       qb_item_backfill: ['tap-quickbooks--items target-postgres-raw'],
       qb_all_backfill: ['tap-quickbooks target-postgres-raw'],
+      qb_all_sync: ['tap-quickbooks target-postgres-raw'],
     });
+    // Meltano's state id is <environment>:<extractor>-to-<loader>: the sync has the backfill's blocks, so it goes on from its bookmarks.
+    expect(tasks.qb_all_sync).toEqual(tasks.qb_all_backfill);
     for (const [stream, name] of [['invoices', 'tap-quickbooks--invoices'], ['customers', 'tap-quickbooks--customers'], ['items', 'tap-quickbooks--items']] as const) {
       expect(plugin(name)).toMatchObject({ inherit_from: 'tap-quickbooks', select: [`${stream}.*`] });
     }
     for (const task of Object.values(tasks).flat()) {
       for (const block of task.split(' ')) expect(plugin(block), block).toBeDefined();
     }
-    expect(project.schedules).toEqual([{ name: 'qb_all_backfill_once', interval: '@once', job: 'qb_all_backfill' }]);
+    expect(project.schedules).toEqual([
+      { name: 'qb_all_backfill_once', interval: '@once', job: 'qb_all_backfill' },
+      { name: 'qb_all_daily_sync', interval: '15 3 * * *', job: 'qb_all_sync' },
+    ]);
+    // The daily interval is the same cron expression `qbo-pipeline schedule add` accepts: 03:15 UTC every day.
+    const daily = parseCron(project.schedules[1]!.interval, 'UTC');
+    expect(nextSlot(daily, new Date('2025-09-12T03:15:00Z'))).toEqual(new Date('2025-09-13T03:15:00Z'));
   });
 
   it('runs the bare wrapper with a clear error instead of guessing a package', () => {
