@@ -257,7 +257,8 @@ describe('a scheduler killed while running a trigger', () => {
     expect(list.stdout).toMatch(new RegExp(` {2}attempt 1 +\\| \\S+ \\| lease expired at \\S+ +\\| \\S+ pid ${first.child.pid} +\\| +\\| the scheduler on \\S+ pid ${first.child.pid} stopped renewing its lease`));
     expect(list.stdout).toMatch(/ {2}attempt 2 +\| \S+ \| completed at \S+ +\| \S+ pid \d+ +\| +\| done: invoices/);
     // The runs journal has both attempts of the trigger.
-    const runs = runsIn(stateDir()).filter((r) => r.triggerId === id);
-    expect(runs.map((r) => [r.attempt, r.status]).sort()).toEqual([[1, 'running'], [2, 'succeeded']]);
+    const runs = runsIn(stateDir()).filter((r) => r.triggerId === id).sort((a, b) => a.attempt - b.attempt);
+    expect(runs.map((r) => [r.attempt, r.status])).toEqual([[1, 'failed'], [2, 'succeeded']]);
+    expect(runs[0]!.reason).toMatch(new RegExp(`^its scheduler \\(\\S+ pid ${first.child.pid}\\) died: lease expired at \\S+; taken over by attempt 2 on \\S+ pid \\d+$`));
   });
 });

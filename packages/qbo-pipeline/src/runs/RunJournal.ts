@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { redact, RunError } from 'singer-kit';
@@ -173,6 +173,24 @@ export class RunJournal {
     } catch (error) {
       return (error as NodeJS.ErrnoException).code === 'ESRCH';
     }
+  }
+
+  /**
+   * Closes the record of a run whose runner died without finishing it (a scheduler killed
+   * mid-run, found by its expired lease): `failed`, with why, and its log says so. Returns the
+   * closed records (none when the run had finished after all, or left no record).
+   */
+  async abandon(match: { readonly triggerId: string; readonly attempt: number }, reason: string): Promise<RunRecord[]> {
+    const closed: RunRecord[] = [];
+    for (const record of await this.list()) {
+      if (record.status !== 'running' || record.triggerId !== match.triggerId || record.attempt !== match.attempt) continue;
+      const now = this.#now().toISOString();
+      const end: RunRecord = { ...record, status: 'failed', reason, finishedAt: now, updatedAt: now };
+      await writeFileAtomic(this.recordFile(record.id), redact(JSON.stringify(end, null, 2)) + '\n', 0o644);
+      await appendFile(this.logFile(record.id), `${now} ${redact(`ERROR qbo-pipeline: ${reason}`)}\n`, { mode: 0o600 });
+      closed.push(end);
+    }
+    return closed;
   }
 
   /** Deletes each job's finished runs beyond the newest `keepPerJob`; returns their ids. */

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError, createLogger, EXIT, type Logger } from 'singer-kit';
 import { DEFAULT_LOCK_STALE_MS, isJobLocked } from '../jobLock.js';
 import { runBackfill, JobBusyError, type BackfillHooks, type BackfillResult } from '../runBackfill.js';
+import { RunJournal } from '../runs/RunJournal.js';
 import { runSync } from '../runSync.js';
 import { parseCron } from '../schedules/cronSlots.js';
 import type { ScheduleStore } from '../schedules/ScheduleStore.js';
@@ -207,6 +208,13 @@ export class Scheduler {
         message: `the scheduler on ${takeover.host} pid ${takeover.pid} stopped renewing its lease (last heartbeat ${takeover.heartbeatAt}); taken over by ${this.#host} pid ${process.pid}, resuming from the job's state file`,
       });
       logger.warn(`trigger ${id}: lease of attempt ${takeover.attempt} (${takeover.host} pid ${takeover.pid}) expired at ${takeover.expiresAt}; taking it over as attempt ${attempt}`);
+      const stateDir = trigger.sync?.stateDir ?? trigger.backfill?.stateDir;
+      if (stateDir) {
+        const reason = `its scheduler (${takeover.host} pid ${takeover.pid}) died: lease expired at ${takeover.expiresAt}; taken over by attempt ${attempt} on ${this.#host} pid ${process.pid}`;
+        await RunJournal.of(stateDir)
+          .abandon({ triggerId: id, attempt: takeover.attempt }, reason)
+          .catch((error: unknown) => logger.warn(`runs journal: could not close attempt ${takeover.attempt}'s run: ${(error as Error).message}`));
+      }
     }
     const lateByMs = now.getTime() - Date.parse(trigger.schedule?.firstSlot ?? trigger.at);
     const late = lateByMs > this.#o.lateAfterMs || (trigger.schedule?.slots ?? 1) > 1;

@@ -78,8 +78,8 @@ export async function pauseSchedule(store: ScheduleStore, name: string, options:
 export async function resumeSchedule(store: ScheduleStore, name: string, options: { readonly now?: Date } = {}): Promise<Schedule> {
   const schedule = await store.get(name);
   if (!schedule.paused) return schedule;
-  const { pausedAt: _pausedAt, ...rest } = schedule;
-  const resumed: Schedule = { ...rest, paused: false, activeSince: (options.now ?? new Date()).toISOString() };
+  // pausedAt: undefined leaves the key out of the file (JSON drops it).
+  const resumed: Schedule = { ...schedule, paused: false, pausedAt: undefined, activeSince: (options.now ?? new Date()).toISOString() };
   await store.save(resumed);
   return resumed;
 }
