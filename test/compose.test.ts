@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -144,7 +144,18 @@ describe.skipIf(!HAVE_COMPOSE)(`docker-compose.yaml through a real compose parse
     const app = mkdtempSync(path.join(tmpdir(), 'compose-app-'));
     try {
       symlinkSync(path.join(REPO_ROOT, 'packages'), path.join(app, 'packages'));
-      const env = { PATH: process.env.PATH, ...scheduler.environment };
+      // The Docker secrets the container reads (schedule add checks every setting), as files of dummy values.
+      mkdirSync(path.join(app, 'run-secrets'));
+      const secretFiles = Object.fromEntries(
+        Object.entries(scheduler.environment ?? {})
+          .filter(([key, value]) => key.endsWith('_FILE') && value.startsWith('/run/secrets/'))
+          .map(([key, value]) => {
+            const file = path.join(app, 'run-secrets', path.basename(value));
+            writeFileSync(file, key.includes('REALM_ID') ? '9341453050000000\n' : `dummy-${path.basename(value)}\n`);
+            return [key, file];
+          }),
+      );
+      const env = { PATH: process.env.PATH, ...scheduler.environment, ...secretFiles };
       const start = () => spawnSync('sh', ['-c', add], { cwd: app, env, encoding: 'utf8' });
       const first = start();
       expect(first.status, first.stderr).toBe(0);

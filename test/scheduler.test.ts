@@ -237,12 +237,7 @@ describe('a scheduler killed while running a trigger', () => {
     const lease = readJson(path.join(stateDir(), 'triggers', `${id}.claim`));
     expect(lease).toMatchObject({ attempt: 1, pid: first.child.pid });
 
-    // Before the lease expires, a second scheduler leaves the trigger alone.
-    if (Date.parse(lease.expiresAt) > Date.now() + 500) {
-      const early = await runCliProcess(['scheduler', '--once', '--state-dir', stateDir(), '--lease-seconds', '2']);
-      expect(early.code, early.stderr).toBe(0);
-      expect(readJson(path.join(stateDir(), 'triggers', `${id}.json`)).status).toBe('running');
-    }
+    // (That a live lease is left alone is src/scheduler/Scheduler.test.ts's; here, starting a process can outlast a 2 s lease.)
     await sleep(Math.max(0, Date.parse(lease.expiresAt) - Date.now()) + 300);
     const second = await runCliProcess(['scheduler', '--once', '--state-dir', stateDir(), '--lease-seconds', '2']);
     expect(second.code, second.stderr).toBe(0);

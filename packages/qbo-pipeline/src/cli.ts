@@ -144,7 +144,7 @@ runCli('qbo-pipeline', async () => {
           'show every trigger (schedule slots included) with its status and every attempt',
           (yy) => yy.option('state-dir', STATE_DIR),
           async (argv) => {
-            const scan = await triggerStore(argv['state-dir']).scan();
+            const scan = await triggerStore(argv['state-dir']).scan({ setAside: false });
             process.stdout.write(formatTriggers(scan.triggers, new Date(), scan.setAside) + '\n');
           },
         )

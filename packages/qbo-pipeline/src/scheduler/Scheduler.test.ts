@@ -172,6 +172,11 @@ describe('one-time triggers', () => {
     const good = await addTrigger(s.triggers, '2025-09-12T03:45:54Z', backfill, { env });
     await writeFile(path.join(s.triggers.dir, 'trg-damaged.json'), '{');
     await writeFile(path.join(s.triggers.dir, 'trg-notatrigger.json'), '{"id": "trg-notatrigger"}');
+    // A listing (trigger list, the console) reports them and moves nothing.
+    expect((await s.triggers.list()).map((t) => t.id)).toEqual([good.id]);
+    const listed = await s.triggers.scan({ setAside: false });
+    expect(formatTriggers(listed.triggers, s.clock.now, listed.setAside)).toMatch(/^unreadable: cannot read trigger .*trg-damaged\.json: .*JSON.* \(the scheduler sets it aside at its next pass\)$/m);
+    expect((await readdir(s.triggers.dir)).filter((f) => f.endsWith('.unreadable'))).toEqual([]);
     const scheduler = s.make();
     await scheduler.pass();
     await scheduler.idle();

@@ -11,11 +11,20 @@ async function fresh() {
   const dir = await mkdtemp(path.join(tmpdir(), 'schedules-'));
   return { dir, store: new ScheduleStore(path.join(dir, 'schedules')), sync: { streams: ['items', 'invoices'], stateDir: path.join(dir, 'state') } };
 }
+/** Settings as the scheduler's environment holds them: a schedule is only accepted when they are complete. */
+const env = {
+  TAP_QUICKBOOKS_CLIENT_ID: 'client-id',
+  TAP_QUICKBOOKS_CLIENT_SECRET: 'client-secret-value',
+  TAP_QUICKBOOKS_REFRESH_TOKEN: 'refresh-token-value',
+  TAP_QUICKBOOKS_REALM_ID: '9341453050000000',
+  TAP_QUICKBOOKS_TOKEN_STORE: path.join(tmpdir(), 'schedules-test-no-such-token-store.json'),
+  DATABASE_URL: 'postgres://loader@127.0.0.1:5432/warehouse',
+};
 
 describe('schedule commands (the library the CLI and the console call)', () => {
   it('adds a schedule named after its job, paths absolute, and warns when the job has no bookmark and no --start', async () => {
     const { store, sync, dir } = await fresh();
-    const added = await addSchedule(store, { cron: '15 3 * * *', tz: 'America/Guayaquil', sync }, { now: new Date('2025-09-12T00:00:00Z'), cwd: dir });
+    const added = await addSchedule(store, { cron: '15 3 * * *', tz: 'America/Guayaquil', sync }, { now: new Date('2025-09-12T00:00:00Z'), cwd: dir, env });
     expect(added.created).toBe(true);
     expect(added.schedule).toEqual({
       name: 'qb_invoices_items',
@@ -32,19 +41,19 @@ describe('schedule commands (the library the CLI and the console call)', () => {
 
   it('no warning when the job has its bookmarks (a backfill ran) or --start is given', async () => {
     const { store, sync } = await fresh();
-    expect((await addSchedule(store, { name: 'a', cron: '@daily', sync: { ...sync, start: '2025-01-01' } })).warnings).toEqual([]);
+    expect((await addSchedule(store, { name: 'a', cron: '@daily', sync: { ...sync, start: '2025-01-01' } }, { env })).warnings).toEqual([]);
     await import('node:fs/promises').then((fs) => fs.mkdir(sync.stateDir, { recursive: true }));
     const mark = { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: '2025-09-01T00:00:00Z' };
     await writeFile(path.join(sync.stateDir, 'qb_invoices_items.json'), JSON.stringify({ bookmarks: { items: mark, invoices: mark } }));
-    expect((await addSchedule(store, { name: 'b', cron: '@daily', sync })).warnings).toEqual([]);
+    expect((await addSchedule(store, { name: 'b', cron: '@daily', sync }, { env })).warnings).toEqual([]);
   });
 
   it('refuses a name already taken (unless --if-missing, which keeps the existing one as it is), writing nothing', async () => {
     const { store, sync } = await fresh();
-    await addSchedule(store, { name: 'daily', cron: '15 3 * * *', sync });
+    await addSchedule(store, { name: 'daily', cron: '15 3 * * *', sync }, { env });
     await pauseSchedule(store, 'daily');
-    await expect(addSchedule(store, { name: 'daily', cron: '0 4 * * *', sync })).rejects.toThrow('schedule daily exists (15 3 * * * UTC, job qb_invoices_items); remove it first (schedule remove daily) or give another --name');
-    const kept = await addSchedule(store, { name: 'daily', cron: '0 4 * * *', sync, ifMissing: true });
+    await expect(addSchedule(store, { name: 'daily', cron: '0 4 * * *', sync }, { env })).rejects.toThrow('schedule daily exists (15 3 * * * UTC, job qb_invoices_items); remove it first (schedule remove daily) or give another --name');
+    const kept = await addSchedule(store, { name: 'daily', cron: '0 4 * * *', sync, ifMissing: true }, { env });
     expect(kept).toMatchObject({ created: false, schedule: { cron: '15 3 * * *', paused: true } });
   });
 
@@ -56,14 +65,14 @@ describe('schedule commands (the library the CLI and the console call)', () => {
   ])('refuses %j with a UsageError and writes nothing', async (input, message) => {
     const { store, sync } = await fresh();
     const { streams, ...rest } = input as { streams?: string[]; cron: string };
-    await expect(addSchedule(store, { ...rest, sync: { ...sync, ...(streams ? { streams } : {}) } })).rejects.toThrow(UsageError);
-    await expect(addSchedule(store, { ...rest, sync: { ...sync, ...(streams ? { streams } : {}) } })).rejects.toThrow(message);
+    await expect(addSchedule(store, { ...rest, sync: { ...sync, ...(streams ? { streams } : {}) } }, { env })).rejects.toThrow(UsageError);
+    await expect(addSchedule(store, { ...rest, sync: { ...sync, ...(streams ? { streams } : {}) } }, { env })).rejects.toThrow(message);
     expect(existsSync(store.dir)).toBe(false);
   });
 
   it('pauses, resumes (slots count from the resume) and removes; an unknown name lists the known ones', async () => {
     const { store, sync } = await fresh();
-    await addSchedule(store, { name: 'daily', cron: '15 3 * * *', sync }, { now: new Date('2025-09-01T00:00:00Z') });
+    await addSchedule(store, { name: 'daily', cron: '15 3 * * *', sync }, { now: new Date('2025-09-01T00:00:00Z'), env });
     expect(await pauseSchedule(store, 'daily', { now: new Date('2025-09-02T00:00:00Z') })).toMatchObject({ paused: true, pausedAt: '2025-09-02T00:00:00.000Z' });
     const resumed = await resumeSchedule(store, 'daily', { now: new Date('2025-09-05T00:00:00Z') });
     expect(resumed).toMatchObject({ paused: false, activeSince: '2025-09-05T00:00:00.000Z', createdAt: '2025-09-01T00:00:00.000Z' });

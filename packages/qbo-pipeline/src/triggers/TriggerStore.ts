@@ -112,9 +112,11 @@ export class TriggerStore {
 
   /**
    * Every trigger, earliest first. A file that cannot be read (not JSON, not a trigger) is moved
-   * to `<name>.unreadable` and reported, so one damaged file never stops the others.
+   * to `<name>.unreadable` and reported, so one damaged file never stops the others (with
+   * `setAside: false`, for listings, it is only reported).
    */
-  async scan(): Promise<TriggerScan> {
+  async scan(options: { readonly setAside?: boolean } = {}): Promise<TriggerScan> {
+    const move = options.setAside ?? true;
     const names = await this.#names();
     const triggers: Trigger[] = [];
     const setAside: SetAside[] = names.filter((n) => n.endsWith(SET_ASIDE_SUFFIX)).map((n) => ({ file: path.join(this.dir, n), reason: 'set aside earlier' }));
@@ -126,6 +128,10 @@ export class TriggerStore {
       } catch (error) {
         if (((error as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') continue; // removed since the listing
         const file = this.#file(id);
+        if (!move) {
+          setAside.push({ file, reason: `${(error as Error).message} (the scheduler sets it aside at its next pass)` });
+          continue;
+        }
         const aside = file + SET_ASIDE_SUFFIX;
         await rename(file, aside).catch(() => undefined);
         setAside.push({ file: aside, reason: (error as Error).message });
@@ -135,9 +141,9 @@ export class TriggerStore {
     return { triggers, setAside };
   }
 
-  /** Every readable trigger, earliest first (unreadable ones are set aside; see `scan`). */
+  /** Every readable trigger, earliest first (unreadable ones are only skipped; see `scan`). */
   async list(): Promise<Trigger[]> {
-    return [...(await this.scan()).triggers];
+    return [...(await this.scan({ setAside: false })).triggers];
   }
 
   /** Takes attempt `lease.attempt` of the trigger; false when another scheduler already has (or had) that attempt. */

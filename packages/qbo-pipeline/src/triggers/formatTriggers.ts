@@ -27,5 +27,8 @@ export function formatTriggers(triggers: readonly Trigger[], now: Date, setAside
     return [main, ...attempts];
   });
   const table = triggers.length === 0 ? 'no triggers' : formatTable(['id', 'at (UTC)', 'status', 'job', 'run', 'result'], rows);
-  return [table, ...setAside.map((a) => `set aside (unreadable): ${a.file}${a.reason === 'set aside earlier' ? '' : `: ${a.reason}`}`)].join('\n');
+  const unreadable = setAside.map((a) =>
+    a.file.endsWith('.unreadable') ? `set aside (unreadable): ${a.file}${a.reason === 'set aside earlier' ? '' : `: ${a.reason}`}` : `unreadable: ${a.reason}`,
+  );
+  return [table, ...unreadable].join('\n');
 }
