@@ -1,0 +1,54 @@
+import path from 'node:path';
+import { envName } from 'singer-kit';
+import { ENV_PREFIX as TAP_ENV_PREFIX } from 'tap-quickbooks';
+import { TARGET_ENV_PREFIX } from 'target-postgres-raw';
+import { SECRET_FILES, SECRET_FILE_KEYS } from './companiesSchema.js';
+import type { Company, SettingValue } from './parseCompanies.js';
+
+/** A company's own state folder: job state files, triggers, runs and its token store. */
+export function companyStateDir(stateRoot: string, name: string): string {
+  return path.join(stateRoot, 'companies', name);
+}
+
+/** The company's token store: one per realm, in its state folder (the tap's default layout, `tokens/<realm_id>.json`). */
+export function companyTokenStore(stateDir: string, company: Pick<Company, 'realmId'>): string {
+  return path.join(stateDir, 'tokens', `${company.realmId}.json`);
+}
+
+export interface CompanyChildSettings {
+  /** Goes into the tap's config file, over `--tap-config`. */
+  readonly tap: Readonly<Record<string, SettingValue>>;
+  /** Goes into the target's config file, over `--target-config`. */
+  readonly target: Readonly<Record<string, SettingValue>>;
+  /** The children's environment: secrets as `<PREFIX>_<SETTING>_FILE`, and no variable that would override what the company says. */
+  readonly env: NodeJS.ProcessEnv;
+}
+
+function without(env: NodeJS.ProcessEnv, prefix: string, settings: Iterable<string>): void {
+  for (const setting of settings) {
+    delete env[envName(prefix, setting)];
+    delete env[`${envName(prefix, setting)}_FILE`];
+  }
+}
+
+/**
+ * What the tap and target of one company's run get. For a company, the companies file wins over
+ * the environment: every setting it gives (realm, schema, token store, tap and target settings,
+ * secrets) is taken out of the inherited environment, where it would otherwise win over the
+ * config files. Secrets reach the children as file paths only; the runner never reads them.
+ */
+export function companyChildSettings(company: Company, stateDir: string, env: NodeJS.ProcessEnv): CompanyChildSettings {
+  const tap = { ...company.tap, realm_id: company.realmId, token_store: companyTokenStore(stateDir, company) };
+  const target = { ...company.target, schema: company.schema };
+  const childEnv = { ...env };
+  without(childEnv, TAP_ENV_PREFIX, Object.keys(tap));
+  without(childEnv, TARGET_ENV_PREFIX, Object.keys(target));
+  for (const key of SECRET_FILE_KEYS) {
+    const file = company.secretFiles[key];
+    if (!file) continue;
+    const { prefix, setting } = SECRET_FILES[key];
+    without(childEnv, prefix, [setting]);
+    childEnv[`${envName(prefix, setting)}_FILE`] = file.path;
+  }
+  return { tap, target, env: childEnv };
+}

@@ -1,0 +1,64 @@
+import { open, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { UsageError } from 'singer-kit';
+import { SECRET_FILE_KEYS } from './companiesSchema.js';
+import { parseCompanies, type Companies, type Company } from './parseCompanies.js';
+
+/** `--companies FILE`, or `QBO_PIPELINE_COMPANIES` (the compose scheduler's environment). */
+export const COMPANIES_ENV = 'QBO_PIPELINE_COMPANIES';
+
+/** Reads and checks a companies file; a missing or malformed file is a UsageError naming it. */
+export async function loadCompanies(file: string, cwd = process.cwd()): Promise<Companies> {
+  const absolute = path.resolve(cwd, file);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`companies file ${file}: ${code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? String(error)})`}`);
+  }
+  return parseCompanies(text, absolute, file);
+}
+
+/** Why a secret file cannot be used, or undefined when it can (it is opened, never read into a message). */
+async function secretFileProblem(file: string): Promise<string | undefined> {
+  try {
+    const handle = await open(file, 'r');
+    try {
+      const stat = await handle.stat();
+      if (!stat.isFile()) return 'is not a file';
+      if (stat.size === 0) return 'is empty';
+      return undefined;
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${code ?? String(error)})`;
+  }
+}
+
+/** Every secret file of a company that cannot be used, as `where: what` lines (empty when all are fine). */
+export async function secretProblems(company: Company): Promise<string[]> {
+  const problems: string[] = [];
+  for (const key of SECRET_FILE_KEYS) {
+    const secret = company.secretFiles[key];
+    if (!secret) continue;
+    const problem = await secretFileProblem(secret.path);
+    if (problem) problems.push(`companies file ${secret.where}: company ${company.name}: ${key} ${secret.given} ${problem}`);
+  }
+  return problems;
+}
+
+/** The companies a command runs: one by name, or all; an unknown name or an unusable secret file stops it before anything runs. */
+export async function selectCompanies(companies: Companies, name: string | undefined, shownAs: string): Promise<readonly Company[]> {
+  const selected = name === undefined ? companies.companies : companies.companies.filter((c) => c.name === name);
+  if (selected.length === 0) {
+    throw new UsageError(`--company: no company ${JSON.stringify(name)} in companies file ${shownAs}; its companies: ${companies.companies.map((c) => c.name).join(', ')}`);
+  }
+  for (const company of selected) {
+    const [first] = await secretProblems(company);
+    if (first) throw new UsageError(first);
+  }
+  return selected;
+}
