@@ -4,12 +4,21 @@ import type { DateTime } from 'luxon';
 import { ENTITIES } from 'qbo-catalog';
 import { UsageError } from 'singer-kit';
 import { formatInstant, parseInstant } from 'singer-kit';
+import { companyStateDir } from './companies/companyRun.js';
+import type { Company } from './companies/parseCompanies.js';
 import type { RunKind } from './runs/RunRecord.js';
+
+/** One company of a companies file, by name: what `--companies FILE --company NAME` says. */
+export interface CompanyRef {
+  readonly file: string;
+  readonly name: string;
+}
 
 /** What a person asks for: the `backfill` arguments, also what a trigger stores (JSON). */
 export interface BackfillRequest {
   /** `sync` when the range was computed by `runSync` (it names the run and makes the resume command a sync); default `backfill`. */
   readonly kind?: RunKind;
+  /** Empty for a company: its own streams (from the companies file when the run starts). */
   readonly streams: readonly string[];
   /** ISO 8601; a date alone is midnight UTC. */
   readonly start: string;
@@ -23,9 +32,28 @@ export interface BackfillRequest {
   readonly targetConfig?: string;
   /** Default `state` (relative to the working directory). */
   readonly stateDir?: string;
+  /** Run for this company: its realm, secrets, settings and schema, state in `<stateDir>/companies/<name>/`. */
+  readonly company?: CompanyRef;
 }
 
-export interface ResolvedBackfill {
+/** Where a job runs and on what: what backfill and sync resolve alike. */
+export interface JobScope {
+  readonly streams: readonly string[];
+  /** False when the streams are the company's own (the request named none). */
+  readonly streamsGiven: boolean;
+  readonly job: string;
+  /** `--state-dir`. */
+  readonly stateRoot: string;
+  /** Where the job's files live: the state root, or the company's folder in it. */
+  readonly stateDir: string;
+  readonly stateFile: string;
+  /** The state file these streams have without `--job`. */
+  readonly defaultStateFile: string;
+  /** The company, read from its file when the run was resolved; `ref.file` absolute. */
+  readonly company: { readonly ref: CompanyRef; readonly settings: Company } | undefined;
+}
+
+export interface ResolvedBackfill extends JobScope {
   readonly kind: RunKind;
   readonly streams: readonly string[];
   readonly start: DateTime<true>;
@@ -34,11 +62,10 @@ export interface ResolvedBackfill {
   readonly fresh: boolean;
   readonly tapConfig: string | undefined;
   readonly targetConfig: string | undefined;
-  readonly stateDir: string;
-  readonly stateFile: string;
-  /** The state file these streams have without `--job`. */
-  readonly defaultStateFile: string;
 }
+
+/** A company's job over its own streams (no --streams): shared by its backfill and its sync. */
+export const COMPANY_JOB = 'qb_company';
 
 const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const KNOWN_STREAMS = ENTITIES.map((e) => e.stream);
@@ -73,27 +100,50 @@ export function resolveJob(job: string | undefined, streams: readonly string[], 
   return name;
 }
 
-/** Checks and normalises a request; every problem is a UsageError naming the argument. */
-export function resolveBackfill(request: BackfillRequest, cwd = process.cwd()): ResolvedBackfill {
-  const streams = resolveStreams(request.streams);
+/**
+ * Streams, job and state folder of a backfill or sync. A company request needs the company as its
+ * companies file says (`loadCompany`): without --streams it runs the company's own streams as job
+ * `qb_company`, and its files live in the company's folder.
+ */
+export function resolveScope(
+  request: Pick<BackfillRequest, 'streams' | 'job' | 'stateDir' | 'company'>,
+  cwd: string,
+  company: Company | undefined,
+): JobScope {
+  if (request.company && company?.name !== request.company.name) throw new Error(`resolveScope: company ${request.company.name} was not given`);
+  const streamsGiven = request.streams.some((s) => s.trim() !== '');
+  const streams = resolveStreams(!streamsGiven && company ? company.streams : request.streams);
+  const stateRoot = path.resolve(cwd, request.stateDir ?? 'state');
+  const stateDir = request.company && company ? companyStateDir(stateRoot, company.name) : stateRoot;
+  const ownJob = request.company && !streamsGiven ? COMPANY_JOB : defaultJob(streams, stateDir);
+  const job = resolveJob(request.job ?? ownJob, streams, stateDir);
+  return {
+    streams,
+    streamsGiven,
+    job,
+    stateRoot,
+    stateDir,
+    stateFile: path.join(stateDir, `${job}.json`),
+    defaultStateFile: path.join(stateDir, `${ownJob}.json`),
+    company: request.company && company ? { ref: { file: path.resolve(cwd, request.company.file), name: company.name }, settings: company } : undefined,
+  };
+}
+
+/** Checks and normalises a request; every problem is a UsageError naming the argument. A company request needs its company (`resolveScope`). */
+export function resolveBackfill(request: BackfillRequest, cwd = process.cwd(), company?: Company): ResolvedBackfill {
+  const scope = resolveScope(request, cwd, company);
   const start = parseInstant(request.start, '--start');
   const end = parseInstant(request.end, '--end');
   if (end <= start) throw new UsageError(`--end (${formatInstant(end)}) must be after --start (${formatInstant(start)})`);
-  const stateDir = path.resolve(cwd, request.stateDir ?? 'state');
-  const job = resolveJob(request.job, streams, stateDir);
   const file = (f: string | undefined) => (f === undefined ? undefined : path.resolve(cwd, f));
   return Object.freeze({
+    ...scope,
     kind: request.kind ?? 'backfill',
-    streams,
     start,
     end,
-    job,
     fresh: request.fresh ?? false,
     tapConfig: file(request.tapConfig),
     targetConfig: file(request.targetConfig),
-    stateDir,
-    stateFile: path.join(stateDir, `${job}.json`),
-    defaultStateFile: path.join(stateDir, `${defaultJob(streams, stateDir)}.json`),
   });
 }
 
@@ -101,14 +151,15 @@ export function resolveBackfill(request: BackfillRequest, cwd = process.cwd()): 
 export function normaliseBackfill(resolved: ResolvedBackfill): BackfillRequest {
   return {
     ...(resolved.kind === 'backfill' ? {} : { kind: resolved.kind }),
-    streams: resolved.streams,
+    streams: resolved.streamsGiven ? resolved.streams : [],
     start: formatInstant(resolved.start),
     end: formatInstant(resolved.end),
     job: resolved.job,
     ...(resolved.fresh ? { fresh: true } : {}),
     ...(resolved.tapConfig ? { tapConfig: resolved.tapConfig } : {}),
     ...(resolved.targetConfig ? { targetConfig: resolved.targetConfig } : {}),
-    stateDir: resolved.stateDir,
+    stateDir: resolved.stateRoot,
+    ...(resolved.company ? { company: resolved.company.ref } : {}),
   };
 }
 
@@ -129,13 +180,14 @@ export function backfillArgs(resolved: ResolvedBackfill, cwd = process.cwd()): s
   const rel = (f: string) => shortPath(f, cwd);
   return [
     resolved.kind,
+    ...(resolved.company ? ['--companies', rel(resolved.company.ref.file), '--company', resolved.company.ref.name] : []),
     '--job', resolved.job,
-    '--streams', resolved.streams.join(','),
+    ...(resolved.streamsGiven ? ['--streams', resolved.streams.join(',')] : []),
     '--start', formatInstant(resolved.start),
     ...(resolved.kind === 'sync' ? [] : ['--end', formatInstant(resolved.end)]),
     ...(resolved.tapConfig ? ['--tap-config', rel(resolved.tapConfig)] : []),
     ...(resolved.targetConfig ? ['--target-config', rel(resolved.targetConfig)] : []),
-    ...(resolved.stateDir !== path.resolve(cwd, 'state') ? ['--state-dir', rel(resolved.stateDir)] : []),
+    ...(resolved.stateRoot !== path.resolve(cwd, 'state') ? ['--state-dir', rel(resolved.stateRoot)] : []),
   ];
 }
 

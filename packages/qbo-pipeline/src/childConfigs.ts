@@ -45,6 +45,7 @@ export interface ChildConfigOptions {
   readonly tapConfig: string | undefined;
   readonly targetConfig: string | undefined;
   readonly tapOverrides: Record<string, unknown>;
+  readonly targetOverrides?: Record<string, unknown>;
   readonly env: NodeJS.ProcessEnv;
 }
 
@@ -52,7 +53,7 @@ export interface ChildConfigOptions {
 export function childConfigValues(options: ChildConfigOptions): { readonly tap: Record<string, unknown>; readonly target: Record<string, unknown> } {
   return {
     tap: { ...readObject(options.tapConfig, 'tap config'), ...options.tapOverrides },
-    target: targetConfig(readObject(options.targetConfig, 'target config'), options.env),
+    target: targetConfig({ ...readObject(options.targetConfig, 'target config'), ...options.targetOverrides }, options.env),
   };
 }
 

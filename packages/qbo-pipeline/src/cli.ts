@@ -17,15 +17,17 @@ import { runTrigger, Scheduler } from './scheduler/Scheduler.js';
 import { addSchedule, pauseSchedule, removeSchedule, resumeSchedule } from './schedules/scheduleCommands.js';
 import { formatSchedules } from './schedules/formatSchedules.js';
 import { ScheduleStore } from './schedules/ScheduleStore.js';
+import { addCompanyTriggers, backfillForCompanies, companiesFileOf, companiesOptions, listCompanies, listCompanyTriggers, selectFromFile } from './companies/companyCommands.js';
 
 const logger = createLogger('qbo-pipeline');
 
 const STATE_DIR = { type: 'string', default: 'state', describe: 'folder of state files, triggers and schedules' } as const;
+const MAX_PARALLEL = { type: 'number', describe: 'with a companies file: companies at once (default: the file\'s scheduler.max_parallel, else 2 × CPU cores, at most 8)' } as const;
 
 /** What backfill and sync share: the streams, the job and where the settings and state are. */
 function jobOptions<T>(y: Argv<T>) {
-  return y
-    .option('streams', { type: 'string', demandOption: true, describe: 'comma-separated streams, e.g. invoices,customers,items' })
+  return companiesOptions(y)
+    .option('streams', { type: 'string', describe: 'comma-separated streams, e.g. invoices,customers,items (with a companies file: default each company\'s own)' })
     .option('job', { type: 'string', describe: 'job name; state file <state-dir>/<job>.json (default qb_<streams in alphabetical order>, shared by backfill and sync)' })
     .option('tap-config', { type: 'string', describe: 'tap-quickbooks settings (JSON); TAP_QUICKBOOKS_* env vars also work' })
     .option('target-config', { type: 'string', describe: 'target-postgres-raw settings (JSON); TARGET_POSTGRES_RAW_* env vars or DATABASE_URL also work' })
@@ -43,9 +45,9 @@ function syncOptions<T>(y: Argv<T>) {
   return jobOptions(y).option('start', { type: 'string', describe: 'where a stream starts when the job has no bookmark for it yet (its first sync); ignored once it has one' });
 }
 
-function syncRequestOf(argv: { streams: string; start?: string; job?: string; 'tap-config'?: string; 'target-config'?: string; 'state-dir': string }): SyncRequest {
+function syncRequestOf(argv: { streams?: string | undefined; start?: string; job?: string; 'tap-config'?: string; 'target-config'?: string; 'state-dir': string }): SyncRequest {
   return {
-    streams: argv.streams.split(','),
+    streams: argv.streams?.split(',') ?? [],
     stateDir: argv['state-dir'],
     ...(argv.start ? { start: argv.start } : {}),
     ...(argv.job ? { job: argv.job } : {}),
@@ -54,9 +56,9 @@ function syncRequestOf(argv: { streams: string; start?: string; job?: string; 't
   };
 }
 
-function requestOf(argv: { streams: string; start: string; end: string; job?: string; fresh: boolean; 'tap-config'?: string; 'target-config'?: string; 'state-dir': string }): BackfillRequest {
+function requestOf(argv: { streams?: string | undefined; start: string; end: string; job?: string; fresh: boolean; 'tap-config'?: string; 'target-config'?: string; 'state-dir': string }): BackfillRequest {
   return {
-    streams: argv.streams.split(','),
+    streams: argv.streams?.split(',') ?? [],
     start: argv.start,
     end: argv.end,
     fresh: argv.fresh,
@@ -108,8 +110,14 @@ runCli('qbo-pipeline', async () => {
     .command(
       'backfill',
       'run tap-quickbooks | target-postgres-raw over [start, end), resuming from the job\'s state file',
-      (y) => backfillOptions(y),
+      (y) => backfillOptions(y).option('max-parallel', MAX_PARALLEL),
       async (argv) => {
+        const companies = companiesFileOf(argv);
+        if (companies !== undefined) {
+          const selection = await selectFromFile(companies, argv.company);
+          exitCode = await backfillForCompanies({ selection, request: requestOf(argv), maxParallel: argv['max-parallel'], signal: stopSignal(), ...(argv.company ? { single: { onProgress: progressHook() } } : {}) });
+          return;
+        }
         const result = await runBackfill(requestOf(argv), { onProgress: progressHook(), signal: stopSignal() });
         process.stdout.write(formatSummary(result) + '\n');
         exitCode = result.exitCode;
@@ -133,6 +141,13 @@ runCli('qbo-pipeline', async () => {
           (yy) => backfillOptions(yy).option('at', { type: 'string', demandOption: true, describe: 'when, e.g. 2025-09-12T03:45:54Z or 2025-09-11T22:45:54-05:00' }),
           async (argv) => {
             const request = requestOf(argv);
+            const companies = companiesFileOf(argv);
+            if (companies !== undefined) {
+              for (const { company, trigger } of await addCompanyTriggers(await selectFromFile(companies, argv.company), argv.at, request)) {
+                process.stdout.write(`company ${company.name}: trigger ${trigger.id}: backfill ${trigger.backfill?.job ?? ''} [${trigger.backfill?.start ?? ''}, ${trigger.backfill?.end ?? ''}) at ${trigger.at} UTC\n`);
+              }
+              return;
+            }
             const trigger = await addTrigger(triggerStore(argv['state-dir']), argv.at, request);
             const given = trigger.atGiven === trigger.at ? '' : ` (given as ${trigger.atGiven})`;
             process.stdout.write(`trigger ${trigger.id}: backfill ${trigger.backfill?.job ?? ''} [${trigger.backfill?.start ?? ''}, ${trigger.backfill?.end ?? ''}) at ${trigger.at} UTC${given}\n`);
@@ -142,8 +157,13 @@ runCli('qbo-pipeline', async () => {
         .command(
           'list',
           'show every trigger (schedule slots included) with its status and every attempt',
-          (yy) => yy.option('state-dir', STATE_DIR),
+          (yy) => companiesOptions(yy).option('state-dir', STATE_DIR),
           async (argv) => {
+            const companies = companiesFileOf(argv);
+            if (companies !== undefined) {
+              process.stdout.write((await listCompanyTriggers(companies, argv.company, argv['state-dir'], new Date())) + '\n');
+              return;
+            }
             const scan = await triggerStore(argv['state-dir']).scan({ setAside: false });
             process.stdout.write(formatTriggers(scan.triggers, new Date(), scan.setAside) + '\n');
           },
@@ -234,6 +254,20 @@ runCli('qbo-pipeline', async () => {
         logger.info(`scheduler watching ${triggers.dir} and ${path.resolve(argv['state-dir'], 'schedules')} every ${argv.interval} s`);
         await scheduler.runUntilStopped(argv.interval * 1000);
       },
+    )
+    .command('company', 'the companies of a companies file', (y) =>
+      y
+        .command(
+          'list',
+          'every company: realm, schema, streams, state folder, whether its secret files are there, its last run (exit 2 when one cannot run)',
+          (yy) => companiesOptions(yy).option('state-dir', STATE_DIR),
+          async (argv) => {
+            const file = companiesFileOf(argv);
+            if (file === undefined) throw new UsageError('company list: say which companies file (--companies FILE, or QBO_PIPELINE_COMPANIES)');
+            exitCode = await listCompanies(file, argv['state-dir']);
+          },
+        )
+        .demandCommand(1, 'say company list'),
     )
     .command(
       'demo',

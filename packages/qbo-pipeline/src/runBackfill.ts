@@ -9,6 +9,10 @@ import type { ConnectionSettings } from 'target-postgres-raw';
 import { resolveBackfill, resumeCommand, type BackfillRequest, type ResolvedBackfill } from './BackfillRequest.js';
 import { childEnv, writeChildConfigs } from './childConfigs.js';
 import { DEFAULT_LOCK_STALE_MS, jobLockFile } from './jobLock.js';
+import { companyChildSettings } from './companies/companyRun.js';
+import { loadCompany } from './companies/loadCompanies.js';
+import { adoptLegacyTokenStore } from './companies/adoptLegacyTokenStore.js';
+import { holdRealm } from './companies/realmLock.js';
 import { evidenceQueryText } from './evidenceSql.js';
 import { formatInstant } from 'singer-kit';
 import { selectCatalog } from './selectCatalog.js';
@@ -31,7 +35,6 @@ export const RUNNER_CLI = here('../dist/cli.js');
 export interface RunContext {
   /** Default `backfill`. */
   readonly kind?: RunKind;
-  readonly company?: string;
   readonly triggerId?: string;
   readonly scheduleId?: string;
   /** 1 unless the run takes over from a runner that died. */
@@ -137,7 +140,7 @@ const exitOf = (p: PipelineOutcome[PipelineRole]) => shellExit(p.code, p.signal,
  */
 export async function runBackfill(request: BackfillRequest, hooks: BackfillHooks = {}): Promise<BackfillResult> {
   const cwd = hooks.cwd ?? process.cwd();
-  const job = resolveBackfill(request, cwd);
+  const job = resolveBackfill(request, cwd, request.company ? await loadCompany(request.company, cwd) : undefined);
   const env = hooks.env ?? process.env;
   const now = hooks.now ?? (() => new Date());
   const baseLogger = hooks.logger ?? createLogger('qbo-pipeline');
@@ -156,7 +159,7 @@ export async function runBackfill(request: BackfillRequest, hooks: BackfillHooks
   const run = await journal.start({
     kind: context.kind ?? job.kind,
     job: job.job,
-    ...(context.company !== undefined ? { company: context.company } : {}),
+    ...(job.company ? { company: job.company.ref.name } : {}),
     streams: job.streams,
     range: { start: formatInstant(job.start), end: formatInstant(job.end) },
     ...(context.triggerId !== undefined ? { triggerId: context.triggerId } : {}),
@@ -187,7 +190,12 @@ export async function runBackfill(request: BackfillRequest, hooks: BackfillHooks
       throw error;
     }
     try {
-      return await runLocked(job, { ...hooks, env, now, logger, cwd, onChildLog }, run, command);
+      const releaseRealm = job.company ? await holdRealm(job.stateDir, job.company.settings, { logger, ...(hooks.signal ? { signal: hooks.signal } : {}) }) : undefined;
+      try {
+        return await runLocked(job, { ...hooks, env, now, logger, cwd, onChildLog }, run, command);
+      } finally {
+        await releaseRealm?.();
+      }
     } finally {
       await release();
     }
@@ -231,12 +239,16 @@ async function runLocked(
   const wallMs: Record<string, number> = {};
   let previous = progressOf(initial);
   await run.update({ progress: runProgress(previous, wallMs) });
-  const children = childEnv(env);
+  // A company's run: its realm, schema, token store, settings and secret files win over the environment.
+  const company = job.company ? companyChildSettings(job.company.settings, job.stateDir, env) : undefined;
+  if (job.company) await adoptLegacyTokenStore(job.stateRoot, job.stateDir, job.company.settings, logger);
+  const children = childEnv(company?.env ?? env);
   const configs = await writeChildConfigs({
     tapConfig: job.tapConfig,
     targetConfig: job.targetConfig,
-    tapOverrides: { start_date: formatInstant(job.start), end_date: formatInstant(job.end) },
-    env,
+    tapOverrides: { ...company?.tap, start_date: formatInstant(job.start), end_date: formatInstant(job.end) },
+    targetOverrides: company?.target ?? {},
+    env: company?.env ?? env,
   });
   try {
     const target = checked.target;

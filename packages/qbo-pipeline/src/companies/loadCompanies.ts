@@ -50,15 +50,28 @@ export async function secretProblems(company: Company): Promise<string[]> {
   return problems;
 }
 
-/** The companies a command runs: one by name, or all; an unknown name or an unusable secret file stops it before anything runs. */
-export async function selectCompanies(companies: Companies, name: string | undefined, shownAs: string): Promise<readonly Company[]> {
-  const selected = name === undefined ? companies.companies : companies.companies.filter((c) => c.name === name);
-  if (selected.length === 0) {
+/** One company by name, or all; an unknown name is a UsageError listing the file's companies. */
+export function pickCompanies(companies: Companies, name: string | undefined, shownAs: string): readonly Company[] {
+  const picked = name === undefined ? companies.companies : companies.companies.filter((c) => c.name === name);
+  if (picked.length === 0) {
     throw new UsageError(`--company: no company ${JSON.stringify(name)} in companies file ${shownAs}; its companies: ${companies.companies.map((c) => c.name).join(', ')}`);
   }
+  return picked;
+}
+
+/** The companies a command runs: one by name, or all; an unknown name or an unusable secret file stops it before anything runs. */
+export async function selectCompanies(companies: Companies, name: string | undefined, shownAs: string): Promise<readonly Company[]> {
+  const selected = pickCompanies(companies, name, shownAs);
   for (const company of selected) {
     const [first] = await secretProblems(company);
     if (first) throw new UsageError(first);
   }
   return selected;
+}
+
+/** The one company a run is for, read from its file now (a file edited since a trigger was added applies). */
+export async function loadCompany(ref: { readonly file: string; readonly name: string }, cwd = process.cwd()): Promise<Company> {
+  const companies = await loadCompanies(ref.file, cwd);
+  const [company] = await selectCompanies(companies, ref.name, ref.file);
+  return company as Company;
 }

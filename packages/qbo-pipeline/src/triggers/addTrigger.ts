@@ -1,6 +1,7 @@
 import { normaliseBackfill, type BackfillRequest } from '../BackfillRequest.js';
 import { checkBackfill } from '../checkBackfill.js';
 import { formatInstant, parseInstant } from 'singer-kit';
+import type { Company } from '../companies/parseCompanies.js';
 import type { Trigger } from './Trigger.js';
 import { TriggerStore } from './TriggerStore.js';
 
@@ -13,7 +14,8 @@ export async function addTrigger(
   store: TriggerStore,
   at: string,
   backfill: BackfillRequest,
-  options: { readonly now?: Date; readonly cwd?: string; readonly env?: NodeJS.ProcessEnv } = {},
+  /** `company`: the request's company, as its companies file says now. */
+  options: { readonly now?: Date; readonly cwd?: string; readonly env?: NodeJS.ProcessEnv; readonly company?: Company } = {},
 ): Promise<Trigger> {
   const when = parseInstant(at, '--at');
   const now = options.now ?? new Date();

@@ -1,0 +1,56 @@
+import { CliError, EXIT } from 'singer-kit';
+import type { BackfillRequest } from '../BackfillRequest.js';
+import type { BackfillResult } from '../runBackfill.js';
+import { JobPool } from './JobPool.js';
+import type { Company } from './parseCompanies.js';
+
+/** How one company's run ended: its result, or the error that kept it from running. */
+export interface CompanyOutcome {
+  readonly company: Company;
+  readonly exitCode: number;
+  readonly result?: BackfillResult;
+  /** Refused before its pipeline ran (its settings, its state file, a lock), in one line. */
+  readonly error?: string;
+}
+
+/** One exit code for many companies: 2 when any needs fixing, else 1 when any failed, else 0. */
+export function combinedExitCode(outcomes: readonly Pick<CompanyOutcome, 'exitCode'>[]): number {
+  if (outcomes.some((o) => o.exitCode === EXIT.usage)) return EXIT.usage;
+  return outcomes.some((o) => o.exitCode !== EXIT.ok) ? EXIT.runFailed : EXIT.ok;
+}
+
+export function outcomeOf(company: Company, outcome: { ok: true; value: BackfillResult } | { ok: false; error: Error }): CompanyOutcome {
+  if (outcome.ok) return { company, exitCode: outcome.value.exitCode, result: outcome.value };
+  return { company, exitCode: outcome.error instanceof CliError ? outcome.error.exitCode : EXIT.runFailed, error: outcome.error.message };
+}
+
+/**
+ * The same backfill for several companies of one file, side by side up to `maxParallel` (one per
+ * realm): each in its own state folder, schema and token store. A company that fails is reported
+ * for itself and stops no other; `onOutcome` hears each as it ends.
+ */
+export async function backfillCompanies(options: {
+  readonly file: string;
+  readonly companies: readonly Company[];
+  readonly request: Omit<BackfillRequest, 'company'>;
+  readonly maxParallel: number;
+  readonly run: (request: BackfillRequest, company: Company) => Promise<BackfillResult>;
+  readonly onOutcome?: (outcome: CompanyOutcome) => void;
+  readonly signal?: AbortSignal;
+}): Promise<CompanyOutcome[]> {
+  const outcomes: CompanyOutcome[] = [];
+  const pool = new JobPool<BackfillResult>(options.maxParallel, (job, outcome) => {
+    const company = options.companies.find((c) => c.name === job.id) as Company;
+    const settled = outcomeOf(company, outcome);
+    outcomes.push(settled);
+    options.onOutcome?.(settled);
+  });
+  for (const company of options.companies) {
+    pool.submit({ id: company.name, realm: company.realmId, run: () => options.run({ ...options.request, company: { file: options.file, name: company.name } }, company) });
+  }
+  const stop = () => pool.clearQueue();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  await pool.idle();
+  options.signal?.removeEventListener('abort', stop);
+  return options.companies.map((c) => outcomes.find((o) => o.company === c)).filter((o): o is CompanyOutcome => o !== undefined);
+}

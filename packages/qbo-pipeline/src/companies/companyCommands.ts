@@ -1,0 +1,139 @@
+import path from 'node:path';
+import type { Argv } from 'yargs';
+import { createLogger, UsageError } from 'singer-kit';
+import type { BackfillRequest } from '../BackfillRequest.js';
+import { addTrigger } from '../triggers/addTrigger.js';
+import { formatTriggers } from '../triggers/formatTriggers.js';
+import type { Trigger } from '../triggers/Trigger.js';
+import { TriggerStore } from '../triggers/TriggerStore.js';
+import { formatSummary } from '../formatSummary.js';
+import { runBackfill, type BackfillHooks } from '../runBackfill.js';
+import { RunJournal } from '../runs/RunJournal.js';
+import { backfillCompanies, combinedExitCode, type CompanyOutcome } from './backfillCompanies.js';
+import { companyStateDir } from './companyRun.js';
+import { formatCompanyList, formatCompanyOutcomes } from './formatCompanies.js';
+import { defaultMaxParallel } from './JobPool.js';
+import { COMPANIES_ENV, loadCompanies, pickCompanies, secretProblems, selectCompanies } from './loadCompanies.js';
+import type { Companies, Company } from './parseCompanies.js';
+
+const logger = createLogger('qbo-pipeline');
+
+/** `--companies FILE` and `--company NAME`, shared by every command that runs or lists companies. */
+export function companiesOptions<T>(y: Argv<T>) {
+  return y
+    .option('companies', { type: 'string', describe: `companies file (YAML): one entry per QuickBooks company; default $${COMPANIES_ENV}` })
+    .option('company', { type: 'string', describe: 'only this company of the companies file (default: all of them)' });
+}
+
+/** The companies file a command uses, if any: `--companies`, else the environment; `--company` alone is refused. */
+export function companiesFileOf(argv: { companies?: string | undefined; company?: string | undefined }, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const file = argv.companies ?? (env[COMPANIES_ENV] || undefined);
+  if (argv.company !== undefined && file === undefined) throw new UsageError(`--company ${argv.company}: say which companies file holds it (--companies FILE, or ${COMPANIES_ENV})`);
+  return file;
+}
+
+export interface CompanySelection {
+  readonly file: string;
+  readonly companies: Companies;
+  readonly selected: readonly Company[];
+}
+
+/** Reads the file and picks the companies; everything a run needs is checked here, before anything runs. */
+export async function selectFromFile(file: string, name: string | undefined): Promise<CompanySelection> {
+  const companies = await loadCompanies(file);
+  return { file, companies, selected: await selectCompanies(companies, name, file) };
+}
+
+/** Stderr lines of one company's children, and its progress, each prefixed with the company. */
+function companyHooks(company: Company, signal: AbortSignal): BackfillHooks {
+  const done = new Set<string>();
+  return {
+    signal,
+    onChildLog: (role, line) => process.stderr.write(`[${company.name} ${role}] ${line}\n`),
+    onProgress: (progress) => {
+      for (const p of progress) {
+        if (p.complete && !done.has(p.stream)) {
+          done.add(p.stream);
+          logger.info(`${company.name}: ${p.stream}: all ${p.totalDays} days committed`);
+        }
+      }
+    },
+  };
+}
+
+/**
+ * `backfill --companies FILE [--company NAME]`: the backfill for each company, side by side up to
+ * `maxParallel` (one per realm), each summary as it ends, then one table for all; the exit code
+ * is the worst (2 when any company needs fixing). `single` runs one company as `backfill` alone does.
+ */
+export async function backfillForCompanies(options: {
+  readonly selection: CompanySelection;
+  readonly request: Omit<BackfillRequest, 'company'>;
+  readonly maxParallel: number | undefined;
+  readonly signal: AbortSignal;
+  readonly single?: BackfillHooks;
+}): Promise<number> {
+  const { selection, request, signal } = options;
+  if (options.single && selection.selected.length === 1) {
+    const company = selection.selected[0] as Company;
+    const result = await runBackfill({ ...request, company: { file: selection.file, name: company.name } }, { ...options.single, signal });
+    process.stdout.write(formatSummary(result) + '\n');
+    return result.exitCode;
+  }
+  const maxParallel = options.maxParallel ?? selection.companies.maxParallel ?? defaultMaxParallel();
+  logger.info(`${selection.selected.length} companies from ${selection.file}, up to ${maxParallel} at once (one job per realm)`);
+  const print = (o: CompanyOutcome) => {
+    const head = `== company ${o.company.name} (realm ${o.company.realmId}, schema ${o.company.schema}) ==`;
+    process.stdout.write(`${head}\n${o.result ? formatSummary(o.result) : `FAILED: ${o.error}`}\n\n`);
+  };
+  const outcomes = await backfillCompanies({
+    file: selection.file,
+    companies: selection.selected,
+    request,
+    maxParallel,
+    signal,
+    run: (req, company) => runBackfill(req, companyHooks(company, signal)),
+    onOutcome: print,
+  });
+  process.stdout.write(formatCompanyOutcomes(outcomes) + '\n');
+  return combinedExitCode(outcomes);
+}
+
+/** `company list`: every company with its realm, schema, streams, state folder, secret files and last run; exit 2 when one cannot run. */
+export async function listCompanies(file: string, stateRoot: string): Promise<number> {
+  const companies = await loadCompanies(file);
+  const listings = [];
+  for (const company of companies.companies) {
+    const stateDir = companyStateDir(path.resolve(stateRoot), company.name);
+    const [lastRun] = await RunJournal.of(stateDir).list({ limit: 1 });
+    listings.push({ company, stateDir, problems: await secretProblems(company), lastRun });
+  }
+  process.stdout.write(formatCompanyList(file, listings) + '\n');
+  const broken = listings.filter((l) => l.problems.length > 0);
+  if (broken.length > 0) throw new UsageError(`${broken.length} of ${listings.length} companies cannot run: ${broken.map((l) => l.problems[0]).join('; ')}`);
+  return 0;
+}
+
+/** A company's triggers: `<state-dir>/companies/<name>/triggers/`. */
+export const companyTriggerStore = (stateRoot: string, company: Pick<Company, 'name'>) => new TriggerStore(path.join(companyStateDir(path.resolve(stateRoot), company.name), 'triggers'));
+
+/** `trigger add --companies FILE [--company NAME]`: the same trigger for each company, in its own folder. */
+export async function addCompanyTriggers(selection: CompanySelection, at: string, request: Omit<BackfillRequest, 'company'>): Promise<Array<{ company: Company; trigger: Trigger }>> {
+  const stateRoot = request.stateDir ?? 'state';
+  const added = [];
+  for (const company of selection.selected) {
+    const trigger = await addTrigger(companyTriggerStore(stateRoot, company), at, { ...request, company: { file: selection.file, name: company.name } }, { company });
+    added.push({ company, trigger });
+  }
+  return added;
+}
+
+/** `trigger list --companies FILE`: each company's triggers under its name. */
+export async function listCompanyTriggers(file: string, name: string | undefined, stateRoot: string, now: Date): Promise<string> {
+  const parts = [];
+  for (const company of pickCompanies(await loadCompanies(file), name, file)) {
+    const scan = await companyTriggerStore(stateRoot, company).scan({ setAside: false });
+    parts.push(`company ${company.name}:\n${formatTriggers(scan.triggers, now, scan.setAside)}`);
+  }
+  return parts.join('\n\n');
+}

@@ -1,0 +1,66 @@
+import path from 'node:path';
+import { EXIT } from 'singer-kit';
+import { formatDuration, formatTable } from '../formatTable.js';
+import type { RunRecord } from '../runs/RunRecord.js';
+import type { CompanyOutcome } from './backfillCompanies.js';
+import { KNOWN_STREAMS } from './companiesSchema.js';
+import type { Company } from './parseCompanies.js';
+
+const streamsText = (streams: readonly string[]) =>
+  streams.length === KNOWN_STREAMS.length ? `all ${streams.length}` : streams.length <= 3 ? streams.join(', ') : `${streams.length}: ${streams.slice(0, 3).join(', ')}, …`;
+
+/** What went wrong for a company, in its own words; `done` when nothing did. */
+function detail(o: CompanyOutcome): string {
+  if (o.error !== undefined) return o.error;
+  const r = o.result;
+  if (!r) return '';
+  if (r.ok) return r.runIds.length === 0 && r.progress.every((p) => p.complete) ? 'nothing to do' : `done in ${formatDuration(r.durationMs)}`;
+  return r.failure?.reason ?? 'failed';
+}
+
+function status(o: CompanyOutcome): string {
+  if (o.exitCode === EXIT.ok) return 'ok';
+  if (o.result?.stopped) return 'stopped';
+  return o.exitCode === EXIT.usage ? 'FIX' : 'FAILED';
+}
+
+/**
+ * The last lines of a many-companies command: one row per company (status, exit, rows loaded,
+ * why it failed), then what to do: fix (exit 2) or resume (exit 1) per company.
+ */
+export function formatCompanyOutcomes(outcomes: readonly CompanyOutcome[]): string {
+  const rows = outcomes.map((o) => {
+    const loaded = o.result?.totals.reduce((n, t) => n + t.loaded, 0);
+    return [o.company.name, o.company.realmId, o.company.schema, status(o), o.exitCode, loaded ?? null, detail(o)];
+  });
+  const failed = outcomes.filter((o) => o.exitCode !== EXIT.ok);
+  const lines = [`${outcomes.length} companies: ${outcomes.length - failed.length} ok, ${failed.length} failed`, '', formatTable(['company', 'realm id', 'schema', 'status', 'exit', 'loaded', 'detail'], rows)];
+  for (const o of failed) {
+    if (o.exitCode === EXIT.usage) lines.push(`${o.company.name}: fix this first, then run again: ${o.result?.fix ?? o.error ?? ''}`);
+    else if (o.result?.resumeCommand !== undefined) lines.push(`${o.company.name}: resume with: ${o.result.resumeCommand}`);
+    else lines.push(`${o.company.name}: run the same command again; it resumes from the company's state file`);
+  }
+  return lines.join('\n');
+}
+
+export interface CompanyListing {
+  readonly company: Company;
+  readonly stateDir: string;
+  /** Secret files that cannot be used (`where: what`). */
+  readonly problems: readonly string[];
+  /** The newest run of the company, if any. */
+  readonly lastRun: RunRecord | undefined;
+}
+
+/** `company list`: every company, where its things are, whether it can run, how its last run went. */
+export function formatCompanyList(file: string, listings: readonly CompanyListing[], cwd = process.cwd()): string {
+  const rel = (f: string) => {
+    const r = path.relative(cwd, f);
+    return r.startsWith('..') ? f : r;
+  };
+  const last = (run: RunRecord | undefined) => (run ? `${run.status}${run.exitCode !== undefined && run.exitCode !== 0 ? ` (exit ${run.exitCode})` : ''} ${run.kind} ${run.job} ${run.finishedAt ?? run.startedAt}` : 'never ran');
+  const rows = listings.map((l) => [l.company.name, l.company.realmId, l.company.schema, streamsText(l.company.streams), l.problems.length === 0 ? 'ok' : `${l.problems.length} missing`, rel(l.stateDir), last(l.lastRun)]);
+  const lines = [`companies file ${file}: ${listings.length} companies`, '', formatTable(['company', 'realm id', 'schema', 'streams', 'secrets', 'state folder', 'last run'], rows)];
+  for (const l of listings) for (const p of l.problems) lines.push(p);
+  return lines.join('\n');
+}

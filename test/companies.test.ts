@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { databaseUrl, withClient } from './support/db.js';
+import { startFirm, type Firm } from './companiesHarness.js';
+import { diffWithTruth } from './pipelineHarness.js';
+
+/** Two emulated companies whose entities share Ids (every company has an Invoice "1"), in one warehouse. */
+const START = '2025-02-24T00:00:00Z';
+const END = '2025-03-01T00:00:00Z';
+const STREAMS = ['invoices', 'customers', 'items'] as const;
+
+let firm: Firm;
+const prefix = `co_${Math.random().toString(16).slice(2, 8)}`;
+beforeAll(async () => {
+  firm = await startFirm({ names: ['acme', 'globex'], databaseUrl: databaseUrl(), seed: 31, now: new Date(END), days: 5, counts: { invoices: 40, customers: 10, items: 6 } });
+  await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: STREAMS }));
+});
+afterAll(async () => {
+  await withClient((c) => c.query(`DROP SCHEMA IF EXISTS ${prefix}_acme CASCADE; DROP SCHEMA IF EXISTS ${prefix}_globex CASCADE`));
+  await firm?.close();
+});
+
+const requests = () => firm.emulator.requestLog().length;
+const schemaOf = (name: string) => `${prefix}_${name}`;
+
+async function expectExact(name: string) {
+  for (const stream of STREAMS) {
+    const diff = await diffWithTruth(databaseUrl(), schemaOf(name), firm.company(name), stream, START, END);
+    expect({ name, stream, missing: diff.missing, extra: diff.extra, different: diff.different }).toEqual({ name, stream, missing: [], extra: [], different: [] });
+    expect(diff.rows).toBe(diff.expected);
+    expect(diff.expected).toBeGreaterThan(0);
+  }
+}
+
+describe('companies file: refused before anything runs', () => {
+  it.each([
+    ['a malformed file', 'companies:\n  - name: acme\n    realm_id: 123\n', [], /^FATAL qbo-pipeline: companies file bad\.yaml:3:15: companies\[0\] \(acme\)\.realm_id: must be the realm id's digits in quotes/],
+    ['an unknown company', undefined, ['--company', 'initech'], /^FATAL qbo-pipeline: --company: no company "initech" in companies file bad\.yaml; its companies: acme, globex$/],
+    ['a missing secret file', 'missing', [], /^FATAL qbo-pipeline: companies file bad\.yaml:\d+:\d+: company globex: refresh_token_file secrets\/nobody\/refresh_token does not exist$/],
+  ])('%s: exit 2, one line naming file, line and what, no request made, no secret printed', async (_what, text, extra, line) => {
+    const good = firm.companiesYaml({ schemaPrefix: prefix, streams: STREAMS });
+    await firm.writeCompanies(text === undefined ? good : text === 'missing' ? good.replace('secrets/globex/refresh_token', 'secrets/nobody/refresh_token') : text, 'bad.yaml');
+    const before = requests();
+    const run = await firm.cli(['backfill', '--companies', 'bad.yaml', ...extra, '--start', START, '--end', END]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.split('\n')[0]).toMatch(line);
+    expect(run.stdout).toBe('');
+    expect(requests()).toBe(before);
+    for (const secret of [firm.emulator.clientSecret, firm.company('acme').currentRefreshToken(), firm.company('globex').currentRefreshToken()]) {
+      expect(run.stderr + run.stdout).not.toContain(secret);
+    }
+    expect(existsSync(path.join(firm.dir, 'state'))).toBe(false);
+  });
+
+  it('a companies file that names a secret value is refused, and the value is never shown', async () => {
+    const token = firm.company('acme').currentRefreshToken();
+    await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix }).replace('refresh_token_file: secrets/acme/refresh_token', `refresh_token: ${token}`), 'bad.yaml');
+    const run = await firm.cli(['company', 'list', '--companies', 'bad.yaml']);
+    expect(run.code).toBe(2);
+    expect(run.stderr.split('\n')[0]).toMatch(/^FATAL qbo-pipeline: companies file bad\.yaml:\d+:7: companies\[0\] \(acme\)\.secrets\.refresh_token: would hold a secret value/);
+    expect(run.stderr + run.stdout).not.toContain(token);
+  });
+});
+
+describe('two companies whose Ids overlap, loaded into one warehouse', () => {
+  it('company list shows both, their schemas and state folders, and that they can run', async () => {
+    const run = await firm.cli(['company', 'list', '--companies', 'companies.yaml']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`acme\\s+\\| ${firm.company('acme').realmId} \\| ${schemaOf('acme')}\\s+\\| invoices, customers, items \\| ok\\s+\\| state/companies/acme\\s+\\| never ran`));
+    expect(run.stdout).toMatch(new RegExp(`globex\\s+\\| ${firm.company('globex').realmId} \\| ${schemaOf('globex')}`));
+  });
+
+  it('backfill runs every company into its own schema: both complete and exact, though every company has an Invoice "1"', async () => {
+    const run = await firm.cli(['backfill', '--companies', 'companies.yaml', '--start', START, '--end', END]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/== company acme \(realm \d+, schema co_\w+_acme\) ==\nbackfill backfill: done in/);
+    expect(run.stdout).toMatch(/2 companies: 2 ok, 0 failed/);
+    await expectExact('acme');
+    await expectExact('globex');
+    const one = await withClient((c) => c.query(`SELECT a.payload::text <> g.payload::text AS differ, a.realm_id AS a, g.realm_id AS g FROM ${schemaOf('acme')}.invoices a JOIN ${schemaOf('globex')}.invoices g USING (id) WHERE id = '1'`));
+    expect(one.rows).toEqual([{ differ: true, a: firm.company('acme').realmId, g: firm.company('globex').realmId }]);
+
+    for (const name of firm.names) {
+      const folder = path.join(firm.dir, 'state/companies', name);
+      expect(JSON.parse(readFileSync(path.join(folder, 'backfill.json'), 'utf8')).bookmarks.invoices.replication_key_value).toBe(END);
+      expect(readdirSync(path.join(folder, 'tokens'))).toEqual([`${firm.company(name).realmId}.json`]);
+      const [runFile] = readdirSync(path.join(folder, 'runs')).filter((f) => f.endsWith('.json'));
+      expect(JSON.parse(readFileSync(path.join(folder, 'runs', runFile as string), 'utf8'))).toMatchObject({ company: name, status: 'succeeded', job: 'backfill' });
+    }
+    // No state outside the companies' folders: nothing of one company can reach another.
+    expect(readdirSync(path.join(firm.dir, 'state'))).toEqual(['companies']);
+  });
+
+  it('--company runs one company only, resuming from its own state file', async () => {
+    const before = requests();
+    const run = await firm.cli(['backfill', '--companies', 'companies.yaml', '--company', 'globex', '--start', START, '--end', END]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^backfill backfill: done in/);
+    expect(run.stdout).toContain('nothing to do');
+    expect(requests()).toBe(before);
+  });
+
+  it('a company whose refresh token was revoked fails alone with its invalid_grant line; the other completes; the fix and the resume are per company', async () => {
+    const since = new Date(Date.parse(END) - 86_400_000).toISOString().replace('.000Z', 'Z');
+    firm.company('acme').revokeTokens();
+    const run = await firm.cli(['backfill', '--companies', 'companies.yaml', '--start', since, '--end', END, '--fresh']);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toMatch(/2 companies: 1 ok, 1 failed/);
+    expect(run.stdout).toMatch(/acme\s+\| \d+ \| co_\w+_acme\s+\| FIX\s+\|\s+2 \|[^\n]*invalid_grant/);
+    expect(run.stdout).toMatch(/globex\s+\| \d+ \| co_\w+_globex\s+\| ok\s+\|\s+0 \|/);
+    expect(run.stdout).toMatch(/acme: fix this first, then run again: tap-quickbooks: QuickBooks rejected the refresh token \(invalid_grant/);
+    await expectExact('globex');
+
+    // The company reconnects the app; its new refresh token goes in its file; the same command completes it.
+    await writeFile(path.join(firm.dir, 'secrets/acme/refresh_token'), `${firm.company('acme').reconnect()}\n`);
+    const again = await firm.cli(['backfill', '--companies', 'companies.yaml', '--company', 'acme', '--start', START, '--end', END]);
+    expect(again.code, again.stderr).toBe(0);
+    await expectExact('acme');
+  });
+});

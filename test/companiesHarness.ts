@@ -1,0 +1,83 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startEmulator, type EmulatedCompany, type Emulator, type EmulatorOptions } from '../packages/qbo-emulator/src/index.js';
+import { runCliProcess, type CliRun } from './pipelineHarness.js';
+
+/**
+ * An accounting firm's setup against one multi-company emulator: a folder with `secrets/`
+ * (the app's client id and secret, each company's refresh token, the warehouse URL) and a
+ * companies file naming them, as the README walkthrough does. Commands run with that folder as
+ * their working directory, without any TAP_QUICKBOOKS_* or TARGET_POSTGRES_RAW_* variable.
+ */
+export interface Firm {
+  readonly emulator: Emulator;
+  readonly dir: string;
+  readonly names: readonly string[];
+  company(name: string): EmulatedCompany;
+  /** Writes `companies.yaml` (or another name) in the folder; returns its name. */
+  writeCompanies(text: string, file?: string): Promise<string>;
+  /** The companies file the README shows for these companies, with `schemaPrefix` to keep test schemas apart. */
+  companiesYaml(options: { readonly schemaPrefix: string; readonly streams?: readonly string[]; readonly extra?: string }): string;
+  cli(args: readonly string[], env?: NodeJS.ProcessEnv): Promise<CliRun>;
+  close(): Promise<void>;
+}
+
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TAP_QUICKBOOKS_|TARGET_POSTGRES_RAW_|QBO_PIPELINE_)/.test(k) && k !== 'DATABASE_URL'));
+}
+
+export async function startFirm(options: EmulatorOptions & { readonly names: readonly string[]; readonly databaseUrl: string }): Promise<Firm> {
+  const { names, databaseUrl, ...emulatorOptions } = options;
+  const emulator = await startEmulator({ requestsPerMinute: 1_000_000, ...emulatorOptions, companies: emulatorOptions.companies ?? names.map(() => ({})) });
+  const dir = await mkdtemp(path.join(tmpdir(), 'firm-'));
+  const secret = async (file: string, value: string) => {
+    await mkdir(path.dirname(path.join(dir, file)), { recursive: true, mode: 0o700 });
+    await writeFile(path.join(dir, file), `${value}\n`, { mode: 0o600 });
+  };
+  await secret('secrets/qbo_client_id', emulator.clientId);
+  await secret('secrets/qbo_client_secret', emulator.clientSecret);
+  await secret('secrets/warehouse_url', databaseUrl);
+  for (const [i, name] of names.entries()) await secret(`secrets/${name}/refresh_token`, emulator.companies[i]!.currentRefreshToken());
+  const company = (name: string) => emulator.companies[names.indexOf(name)] as EmulatedCompany;
+  return {
+    emulator,
+    dir,
+    names,
+    company,
+    async writeCompanies(text, file = 'companies.yaml') {
+      await writeFile(path.join(dir, file), text);
+      return file;
+    },
+    companiesYaml({ schemaPrefix, streams, extra = '' }) {
+      return [
+        'defaults:',
+        `  streams: ${streams ? `[${streams.join(', ')}]` : 'all'}`,
+        '  secrets:',
+        '    client_id_file: secrets/qbo_client_id',
+        '    client_secret_file: secrets/qbo_client_secret',
+        '    database_url_file: secrets/warehouse_url',
+        '  tap:',
+        `    base_url: ${emulator.baseUrl}`,
+        `    token_url: ${emulator.tokenUrl}`,
+        '    retry_backoff_seconds: 0.01',
+        '    throttle_wait_seconds: 0.1',
+        extra,
+        'companies:',
+        ...names.flatMap((name) => [
+          `  - name: ${name}`,
+          `    realm_id: "${company(name).realmId}"`,
+          `    schema: ${schemaPrefix}_${name.replace(/-/g, '_')}`,
+          '    secrets:',
+          `      refresh_token_file: secrets/${name}/refresh_token`,
+        ]),
+        '',
+      ].join('\n');
+    },
+    cli: (args, env = {}) => runCliProcess(args, { cwd: dir, env: { ...cleanEnv(), ...env } }),
+    async close() {
+      await emulator.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
