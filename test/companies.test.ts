@@ -75,7 +75,7 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
   it('backfill runs every company into its own schema: both complete and exact, though every company has an Invoice "1"', async () => {
     const run = await firm.cli(['backfill', '--companies', 'companies.yaml', '--start', START, '--end', END]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/== company acme \(realm \d+, schema co_\w+_acme\) ==\nbackfill backfill: done in/);
+    expect(run.stdout).toMatch(/== company acme \(realm \d+, schema co_\w+_acme\) ==\nbackfill qb_company: done in/);
     expect(run.stdout).toMatch(/2 companies: 2 ok, 0 failed/);
     await expectExact('acme');
     await expectExact('globex');
@@ -84,10 +84,10 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
 
     for (const name of firm.names) {
       const folder = path.join(firm.dir, 'state/companies', name);
-      expect(JSON.parse(readFileSync(path.join(folder, 'backfill.json'), 'utf8')).bookmarks.invoices.replication_key_value).toBe(END);
+      expect(JSON.parse(readFileSync(path.join(folder, 'qb_company.json'), 'utf8')).bookmarks.invoices.replication_key_value).toBe(END);
       expect(readdirSync(path.join(folder, 'tokens'))).toEqual([`${firm.company(name).realmId}.json`]);
       const [runFile] = readdirSync(path.join(folder, 'runs')).filter((f) => f.endsWith('.json'));
-      expect(JSON.parse(readFileSync(path.join(folder, 'runs', runFile as string), 'utf8'))).toMatchObject({ company: name, status: 'succeeded', job: 'backfill' });
+      expect(JSON.parse(readFileSync(path.join(folder, 'runs', runFile as string), 'utf8'))).toMatchObject({ company: name, status: 'succeeded', job: 'qb_company' });
     }
     // No state outside the companies' folders: nothing of one company can reach another.
     expect(readdirSync(path.join(firm.dir, 'state'))).toEqual(['companies']);
@@ -97,7 +97,7 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     const before = requests();
     const run = await firm.cli(['backfill', '--companies', 'companies.yaml', '--company', 'globex', '--start', START, '--end', END]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/^backfill backfill: done in/);
+    expect(run.stdout).toMatch(/^backfill qb_company: done in/);
     expect(run.stdout).toContain('nothing to do');
     expect(requests()).toBe(before);
   });

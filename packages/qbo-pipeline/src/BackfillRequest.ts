@@ -100,6 +100,11 @@ export function resolveJob(job: string | undefined, streams: readonly string[], 
   return name;
 }
 
+/** The folder a request's job lives in: the state root, or its company's folder there. */
+export function jobFolder(stateRoot: string, company: Pick<CompanyRef, 'name'> | undefined): string {
+  return company ? companyStateDir(stateRoot, company.name) : stateRoot;
+}
+
 /**
  * Streams, job and state folder of a backfill or sync. A company request needs the company as its
  * companies file says (`loadCompany`): without --streams it runs the company's own streams as job
@@ -114,7 +119,7 @@ export function resolveScope(
   const streamsGiven = request.streams.some((s) => s.trim() !== '');
   const streams = resolveStreams(!streamsGiven && company ? company.streams : request.streams);
   const stateRoot = path.resolve(cwd, request.stateDir ?? 'state');
-  const stateDir = request.company && company ? companyStateDir(stateRoot, company.name) : stateRoot;
+  const stateDir = jobFolder(stateRoot, request.company && company);
   const ownJob = request.company && !streamsGiven ? COMPANY_JOB : defaultJob(streams, stateDir);
   const job = resolveJob(request.job ?? ownJob, streams, stateDir);
   return {

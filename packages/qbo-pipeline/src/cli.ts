@@ -17,7 +17,7 @@ import { runTrigger, Scheduler } from './scheduler/Scheduler.js';
 import { addSchedule, pauseSchedule, removeSchedule, resumeSchedule } from './schedules/scheduleCommands.js';
 import { formatSchedules } from './schedules/formatSchedules.js';
 import { ScheduleStore } from './schedules/ScheduleStore.js';
-import { addCompanyTriggers, backfillForCompanies, companiesFileOf, companiesOptions, listCompanies, listCompanyTriggers, selectFromFile } from './companies/companyCommands.js';
+import { addCompanyTriggers, runCompaniesCommand, schedulerForCompanies, companiesFileOf, companiesOptions, listCompanies, listCompanyTriggers, selectFromFile } from './companies/companyCommands.js';
 
 const logger = createLogger('qbo-pipeline');
 
@@ -115,7 +115,7 @@ runCli('qbo-pipeline', async () => {
         const companies = companiesFileOf(argv);
         if (companies !== undefined) {
           const selection = await selectFromFile(companies, argv.company);
-          exitCode = await backfillForCompanies({ selection, request: requestOf(argv), maxParallel: argv['max-parallel'], signal: stopSignal(), ...(argv.company ? { single: { onProgress: progressHook() } } : {}) });
+          exitCode = await runCompaniesCommand({ selection, what: { kind: 'backfill', request: requestOf(argv) }, maxParallel: argv['max-parallel'], signal: stopSignal(), ...(argv.company ? { single: { onProgress: progressHook() } } : {}) });
           return;
         }
         const result = await runBackfill(requestOf(argv), { onProgress: progressHook(), signal: stopSignal() });
@@ -126,8 +126,14 @@ runCli('qbo-pipeline', async () => {
     .command(
       'sync',
       'run tap-quickbooks | target-postgres-raw from the job\'s bookmarks up to now (the daily run after a backfill)',
-      (y) => syncOptions(y),
+      (y) => syncOptions(y).option('max-parallel', MAX_PARALLEL),
       async (argv) => {
+        const companies = companiesFileOf(argv);
+        if (companies !== undefined) {
+          const selection = await selectFromFile(companies, argv.company);
+          exitCode = await runCompaniesCommand({ selection, what: { kind: 'sync', request: syncRequestOf(argv) }, maxParallel: argv['max-parallel'], signal: stopSignal(), ...(argv.company ? { single: { onProgress: progressHook() } } : {}) });
+          return;
+        }
         const result = await runSync(syncRequestOf(argv), { onProgress: progressHook(), signal: stopSignal() });
         process.stdout.write(formatSummary(result) + '\n');
         exitCode = result.exitCode;
@@ -221,8 +227,9 @@ runCli('qbo-pipeline', async () => {
       'scheduler',
       'run due triggers and schedule slots, each exactly once (the docker compose service); --once for cron and tests',
       (y) =>
-        y
+        companiesOptions(y)
           .option('state-dir', STATE_DIR)
+          .option('max-parallel', MAX_PARALLEL)
           .option('once', { type: 'boolean', default: false, describe: 'run what is due now, wait for it, then exit' })
           .option('interval', { type: 'number', default: 5, describe: 'seconds between passes' })
           .option('lease-seconds', { type: 'number', default: 60, describe: 'a claim not renewed for this long is taken over by another scheduler (renewed every third of it)' })
@@ -231,6 +238,20 @@ runCli('qbo-pipeline', async () => {
         if (!(argv['lease-seconds'] >= 1)) throw new UsageError(`--lease-seconds: ${argv['lease-seconds']} must be at least 1`);
         if (!(argv.interval > 0)) throw new UsageError(`--interval: ${argv.interval} must be more than 0`);
         if (!Number.isInteger(argv.concurrency) || argv.concurrency < 1) throw new UsageError(`--concurrency: ${argv.concurrency} must be a whole number of at least 1`);
+        const companies = companiesFileOf(argv);
+        if (companies !== undefined) {
+          if (argv.company !== undefined) throw new UsageError('scheduler: one scheduler runs every company of the file; --company is for backfill, sync and trigger');
+          exitCode = await schedulerForCompanies({
+            file: companies,
+            stateRoot: argv['state-dir'],
+            maxParallel: argv['max-parallel'],
+            leaseMs: argv['lease-seconds'] * 1000,
+            intervalMs: argv.interval * 1000,
+            once: argv.once,
+            signal: stopSignal(),
+          });
+          return;
+        }
         const triggers = triggerStore(argv['state-dir']);
         const scheduler = new Scheduler({
           triggers,

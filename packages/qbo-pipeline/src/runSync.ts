@@ -2,12 +2,15 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { formatInstant, parseInstant, UsageError } from 'singer-kit';
-import { resolveJob, resolveStreams } from './BackfillRequest.js';
+import { resolveScope, type CompanyRef, type JobScope } from './BackfillRequest.js';
+import { loadCompany } from './companies/loadCompanies.js';
+import type { Company } from './companies/parseCompanies.js';
 import { runBackfill, type BackfillHooks, type BackfillResult } from './runBackfill.js';
 import { readStateFile, type StateValue } from './stateFile.js';
 
 /** What `sync` takes, also what a schedule stores (JSON): no end, the run's start is the end. */
 export interface SyncRequest {
+  /** Empty for a company: its own streams. */
   readonly streams: readonly string[];
   /** Only for streams the job has no bookmark for yet (its first sync); ISO 8601. */
   readonly start?: string;
@@ -16,37 +19,38 @@ export interface SyncRequest {
   readonly tapConfig?: string;
   readonly targetConfig?: string;
   readonly stateDir?: string;
+  /** Sync this company (its folder, settings and streams; its `start` when the request gives none). */
+  readonly company?: CompanyRef;
 }
 
-export interface ResolvedSync {
-  readonly streams: readonly string[];
+export interface ResolvedSync extends JobScope {
   readonly start: DateTime<true> | undefined;
-  readonly job: string;
+  /** False when the start is the company's (its file says it, and a stored request should not). */
+  readonly startGiven: boolean;
   readonly tapConfig: string | undefined;
   readonly targetConfig: string | undefined;
-  readonly stateDir: string;
-  readonly stateFile: string;
 }
 
-/** Checks a sync request and makes its paths absolute; every problem is a UsageError naming the argument. */
-export function resolveSync(request: SyncRequest, cwd = process.cwd()): ResolvedSync {
-  const streams = resolveStreams(request.streams);
-  const start = request.start === undefined ? undefined : parseInstant(request.start, '--start');
-  const stateDir = path.resolve(cwd, request.stateDir ?? 'state');
-  const job = resolveJob(request.job, streams, stateDir);
+/** Checks a sync request and makes its paths absolute; every problem is a UsageError naming the argument. A company request needs its company. */
+export function resolveSync(request: SyncRequest, cwd = process.cwd(), company?: Company): ResolvedSync {
+  const scope = resolveScope(request, cwd, company);
+  const startText = request.start ?? (request.company ? company?.start : undefined);
+  const start = startText === undefined ? undefined : parseInstant(startText, request.start === undefined ? `start of company ${company?.name ?? ''} (${company?.where ?? ''})` : '--start');
   const file = (f: string | undefined) => (f === undefined ? undefined : path.resolve(cwd, f));
-  return Object.freeze({ streams, start, job, tapConfig: file(request.tapConfig), targetConfig: file(request.targetConfig), stateDir, stateFile: path.join(stateDir, `${job}.json`) });
+  return Object.freeze({ ...scope, start, startGiven: request.start !== undefined, tapConfig: file(request.tapConfig), targetConfig: file(request.targetConfig) });
 }
 
 /** The request again, paths absolute and dates in UTC: what a schedule records. */
 export function normaliseSync(resolved: ResolvedSync): SyncRequest {
   return {
-    streams: resolved.streams,
-    ...(resolved.start ? { start: formatInstant(resolved.start) } : {}),
+    streams: resolved.streamsGiven ? resolved.streams : [],
+    // A company's own start stays in its file, where a person changes it.
+    ...(resolved.start && resolved.startGiven ? { start: formatInstant(resolved.start) } : {}),
     job: resolved.job,
     ...(resolved.tapConfig ? { tapConfig: resolved.tapConfig } : {}),
     ...(resolved.targetConfig ? { targetConfig: resolved.targetConfig } : {}),
-    stateDir: resolved.stateDir,
+    stateDir: resolved.stateRoot,
+    ...(resolved.company ? { company: resolved.company.ref } : {}),
   };
 }
 
@@ -105,7 +109,7 @@ async function jobsWithBookmarks(stateDir: string, streams: readonly string[], e
  * no bookmark and no --start was given.
  */
 export async function runSync(request: SyncRequest, hooks: BackfillHooks = {}): Promise<BackfillResult> {
-  const sync = resolveSync(request, hooks.cwd);
+  const sync = resolveSync(request, hooks.cwd, request.company ? await loadCompany(request.company, hooks.cwd) : undefined);
   const state = await readStateFile(sync.stateFile);
   const missing = sync.streams.filter((s) => bookmarkOf(state, s) === undefined);
   const candidates = missing.length > 0 && !sync.start ? await jobsWithBookmarks(sync.stateDir, missing, sync.job) : [];
@@ -114,11 +118,12 @@ export async function runSync(request: SyncRequest, hooks: BackfillHooks = {}): 
   return runBackfill(
     {
       kind: 'sync',
-      streams: sync.streams,
+      streams: sync.streamsGiven ? sync.streams : [],
       start: formatInstant(range.start),
       end: formatInstant(range.end),
       job: sync.job,
-      stateDir: sync.stateDir,
+      stateDir: sync.stateRoot,
+      ...(sync.company ? { company: sync.company.ref } : {}),
       ...(sync.tapConfig ? { tapConfig: sync.tapConfig } : {}),
       ...(sync.targetConfig ? { targetConfig: sync.targetConfig } : {}),
     },

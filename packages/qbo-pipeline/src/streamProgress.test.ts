@@ -25,6 +25,13 @@ describe('streamProgress', () => {
     expect(rows[0]?.totalDays).toBe(10);
   });
 
+  it('never holds a run back for a FULL_TABLE stream (company_info has no bookmark: each run reads it whole)', () => {
+    expect(streamProgress(undefined, ['company_info', 'invoices'], start, end).map((r) => [r.stream, r.complete])).toEqual([
+      ['company_info', true],
+      ['invoices', false],
+    ]);
+  });
+
   it('counts no progress without a state', () => {
     expect(streamProgress(undefined, ['invoices'], start, end)[0]?.doneUntil.toISO()).toBe(start.toISO());
   });

@@ -1,4 +1,5 @@
 import { DateTime, Duration } from 'luxon';
+import { entityByStream } from 'qbo-catalog';
 import type { StateValue } from './stateFile.js';
 
 export interface StreamProgress {
@@ -13,7 +14,11 @@ export interface StreamProgress {
 const DAY_MS = 86_400_000;
 const days = (ms: number) => Math.round((ms / DAY_MS) * 100) / 100;
 
-/** How far each stream of a backfill `[start, end)` has committed, read from a state value's bookmarks. */
+/**
+ * How far each stream of a backfill `[start, end)` has committed, read from a state value's
+ * bookmarks. A FULL_TABLE stream (CompanyInfo, one row) has no bookmark and no range: every run
+ * reads it whole, so it never holds a run back (a run that fails says so by its exit).
+ */
 export function streamProgress(
   state: StateValue | undefined,
   streams: readonly string[],
@@ -23,7 +28,8 @@ export function streamProgress(
   return streams.map((stream) => {
     const mark = state?.bookmarks?.[stream]?.replication_key_value;
     const bookmark = typeof mark === 'string' ? DateTime.fromISO(mark, { zone: 'utc' }) : undefined;
-    const at = bookmark?.isValid ? bookmark : start;
+    const fullTable = entityByStream(stream)?.replication === 'FULL_TABLE';
+    const at = fullTable ? end : bookmark?.isValid ? bookmark : start;
     const doneUntil = DateTime.min(DateTime.max(at, start), end);
     return {
       stream,

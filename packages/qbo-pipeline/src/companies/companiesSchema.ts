@@ -52,6 +52,15 @@ const secrets = {
 const streams = { anyOf: [{ const: 'all' }, { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: KNOWN_STREAMS } }] };
 const shared = {
   streams,
+  /** Where the company's history starts: a stream's first sync (no bookmark yet) begins here. */
+  start: { type: 'string', minLength: 1 },
+  /** The company's recurring sync, run by `scheduler` (and exported as Meltano schedules and CronJobs). */
+  schedule: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['cron'],
+    properties: { cron: { type: 'string', minLength: 1 }, tz: { type: 'string', minLength: 1 } },
+  },
   secrets,
   tap: settingsSchema(TAP_SETTINGS),
   target: settingsSchema(TARGET_SETTINGS),

@@ -9,7 +9,10 @@ import { TriggerStore } from '../triggers/TriggerStore.js';
 import { formatSummary } from '../formatSummary.js';
 import { runBackfill, type BackfillHooks } from '../runBackfill.js';
 import { RunJournal } from '../runs/RunJournal.js';
-import { backfillCompanies, combinedExitCode, type CompanyOutcome } from './backfillCompanies.js';
+import { combinedExitCode, outcomeOf, runForCompanies, type CompanyOutcome } from './runForCompanies.js';
+import { CompaniesScheduler } from './CompaniesScheduler.js';
+import { runSync, type SyncRequest } from '../runSync.js';
+import type { BackfillResult } from '../runBackfill.js';
 import { companyStateDir } from './companyRun.js';
 import { formatCompanyList, formatCompanyOutcomes } from './formatCompanies.js';
 import { defaultMaxParallel } from './JobPool.js';
@@ -45,10 +48,10 @@ export async function selectFromFile(file: string, name: string | undefined): Pr
 }
 
 /** Stderr lines of one company's children, and its progress, each prefixed with the company. */
-function companyHooks(company: Company, signal: AbortSignal): BackfillHooks {
+function companyHooks(company: Company, signal?: AbortSignal): BackfillHooks {
   const done = new Set<string>();
   return {
-    signal,
+    ...(signal ? { signal } : {}),
     onChildLog: (role, line) => process.stderr.write(`[${company.name} ${role}] ${line}\n`),
     onProgress: (progress) => {
       for (const p of progress) {
@@ -61,38 +64,42 @@ function companyHooks(company: Company, signal: AbortSignal): BackfillHooks {
   };
 }
 
+/** What `backfill` or `sync` asks of each company: the request without its company. */
+export type CompanyRunRequest = { readonly kind: 'backfill'; readonly request: Omit<BackfillRequest, 'company'> } | { readonly kind: 'sync'; readonly request: Omit<SyncRequest, 'company'> };
+
+function runOne(what: CompanyRunRequest, file: string, company: Company, hooks: BackfillHooks): Promise<BackfillResult> {
+  const ref = { company: { file, name: company.name } };
+  return what.kind === 'sync' ? runSync({ ...what.request, ...ref }, hooks) : runBackfill({ ...what.request, ...ref }, hooks);
+}
+
 /**
- * `backfill --companies FILE [--company NAME]`: the backfill for each company, side by side up to
- * `maxParallel` (one per realm), each summary as it ends, then one table for all; the exit code
- * is the worst (2 when any company needs fixing). `single` runs one company as `backfill` alone does.
+ * `backfill` or `sync` with `--companies FILE [--company NAME]`: each company side by side up to
+ * `maxParallel` (one per realm), each summary as it ends, then one table for all; the exit code is
+ * the worst (2 when any company needs fixing). `single` runs one company as the command alone does.
  */
-export async function backfillForCompanies(options: {
+export async function runCompaniesCommand(options: {
   readonly selection: CompanySelection;
-  readonly request: Omit<BackfillRequest, 'company'>;
+  readonly what: CompanyRunRequest;
   readonly maxParallel: number | undefined;
   readonly signal: AbortSignal;
   readonly single?: BackfillHooks;
 }): Promise<number> {
-  const { selection, request, signal } = options;
+  const { selection, what, signal } = options;
   if (options.single && selection.selected.length === 1) {
-    const company = selection.selected[0] as Company;
-    const result = await runBackfill({ ...request, company: { file: selection.file, name: company.name } }, { ...options.single, signal });
+    const result = await runOne(what, selection.file, selection.selected[0] as Company, { ...options.single, signal });
     process.stdout.write(formatSummary(result) + '\n');
     return result.exitCode;
   }
   const maxParallel = options.maxParallel ?? selection.companies.maxParallel ?? defaultMaxParallel();
-  logger.info(`${selection.selected.length} companies from ${selection.file}, up to ${maxParallel} at once (one job per realm)`);
+  logger.info(`${what.kind} of ${selection.selected.length} companies from ${selection.file}, up to ${maxParallel} at once (one job per realm)`);
   const print = (o: CompanyOutcome) => {
-    const head = `== company ${o.company.name} (realm ${o.company.realmId}, schema ${o.company.schema}) ==`;
-    process.stdout.write(`${head}\n${o.result ? formatSummary(o.result) : `FAILED: ${o.error}`}\n\n`);
+    process.stdout.write(`${companyHeader(o.company)}\n${o.result ? formatSummary(o.result) : `FAILED: ${o.error}`}\n\n`);
   };
-  const outcomes = await backfillCompanies({
-    file: selection.file,
+  const outcomes = await runForCompanies({
     companies: selection.selected,
-    request,
     maxParallel,
     signal,
-    run: (req, company) => runBackfill(req, companyHooks(company, signal)),
+    run: (company) => runOne(what, selection.file, company, companyHooks(company, signal)),
     onOutcome: print,
   });
   process.stdout.write(formatCompanyOutcomes(outcomes) + '\n');
@@ -136,4 +143,44 @@ export async function listCompanyTriggers(file: string, name: string | undefined
     parts.push(`company ${company.name}:\n${formatTriggers(scan.triggers, now, scan.setAside)}`);
   }
   return parts.join('\n\n');
+}
+
+const companyHeader = (company: Company) => `== company ${company.name} (realm ${company.realmId}, schema ${company.schema}) ==`;
+
+/**
+ * `scheduler --companies FILE`: one scheduler for every company (see CompaniesScheduler). With
+ * `once`, it runs what is due, waits, prints one table of the runs and returns the worst exit
+ * code (2 when a company needs fixing); otherwise it runs until the signal.
+ */
+export async function schedulerForCompanies(options: {
+  readonly file: string;
+  readonly stateRoot: string;
+  readonly maxParallel: number | undefined;
+  readonly leaseMs: number;
+  readonly intervalMs: number;
+  readonly once: boolean;
+  readonly signal: AbortSignal;
+}): Promise<number> {
+  const outcomes: CompanyOutcome[] = [];
+  const scheduler = await CompaniesScheduler.start({
+    file: options.file,
+    stateRoot: options.stateRoot,
+    leaseMs: options.leaseMs,
+    signal: options.signal,
+    ...(options.maxParallel !== undefined ? { maxParallel: options.maxParallel } : {}),
+    hooksFor: (company) => companyHooks(company),
+    onRun: (run) => {
+      const outcome = outcomeOf(run.company, run.result ? { ok: true, value: run.result } : { ok: false, error: run.error ?? new Error('no result') });
+      outcomes.push(outcome);
+      process.stdout.write(`${companyHeader(run.company)} trigger ${run.triggerId}\n${run.result ? formatSummary(run.result) : `FAILED: ${outcome.error ?? ''}`}\n\n`);
+    },
+  });
+  logger.info(`scheduler for ${scheduler.companies.length} companies of ${options.file}: up to ${scheduler.maxParallel} runs at once, one per company (realm); state in ${path.resolve(options.stateRoot, 'companies')}`);
+  if (!options.once) {
+    await scheduler.runUntilStopped(options.intervalMs);
+    return 0;
+  }
+  await scheduler.runOnce();
+  if (outcomes.length > 0) process.stdout.write(formatCompanyOutcomes(outcomes) + '\n');
+  return combinedExitCode(outcomes);
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { EXIT } from 'singer-kit';
 import { formatDuration, formatTable } from '../formatTable.js';
 import type { RunRecord } from '../runs/RunRecord.js';
-import type { CompanyOutcome } from './backfillCompanies.js';
+import type { CompanyOutcome } from './runForCompanies.js';
 import { KNOWN_STREAMS } from './companiesSchema.js';
 import type { Company } from './parseCompanies.js';
 

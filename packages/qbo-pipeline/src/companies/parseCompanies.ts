@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
-import { UsageError } from 'singer-kit';
+import { parseInstant, UsageError } from 'singer-kit';
+import { parseCron } from '../schedules/cronSlots.js';
 import {
   COMPANIES_SCHEMA,
   KNOWN_STREAMS,
@@ -22,6 +23,10 @@ export interface Company {
   /** One company per schema. Default `raw_<name>` (`-` as `_`). */
   readonly schema: string;
   readonly streams: readonly string[];
+  /** Where its history starts (as written; a valid instant): the first sync of a stream begins here. */
+  readonly start: string | undefined;
+  /** Its recurring sync: a cron expression read in `tz` (checked). */
+  readonly schedule: { readonly cron: string; readonly tz: string } | undefined;
   /** The files its secrets are read from (the runner never reads them itself): absolute path, as written, and where. */
   readonly secretFiles: Readonly<Partial<Record<SecretFileKey, SecretFile>>>;
   /** tap-quickbooks settings (no secrets, none the runner owns). */
@@ -51,6 +56,8 @@ export interface Companies {
 
 interface Shared {
   streams?: 'all' | string[];
+  start?: string;
+  schedule?: { cron: string; tz?: string };
   secrets?: Partial<Record<SecretFileKey, string>>;
   tap?: Record<string, SettingValue>;
   target?: Record<string, SettingValue>;
@@ -160,11 +167,31 @@ export function parseCompanies(text: string, file: string, shownAs = file): Comp
       fail(offsetOf(doc, ['companies', i]), labelled(value, ['companies', i]), `no ${missing.join(', ')} under secrets: (here or under defaults:); the file names where each secret is, e.g. refresh_token_file: secrets/${entry.name}/refresh_token`);
     }
     const streams = entry.streams ?? defaults.streams ?? 'all';
+    // Dates and cron expressions are checked here, at their line, not when a run starts.
+    const from = (key: 'start' | 'schedule') => (entry[key] !== undefined ? ['companies', i, key] : ['defaults', key]);
+    const start = entry.start ?? defaults.start;
+    if (start !== undefined) {
+      try {
+        parseInstant(start, 'start');
+      } catch (error) {
+        fail(offsetOf(doc, from('start')), labelled(value, from('start')), (error as Error).message.replace(/^start: /, ''));
+      }
+    }
+    const schedule = entry.schedule ?? defaults.schedule;
+    if (schedule !== undefined) {
+      try {
+        parseCron(schedule.cron, schedule.tz ?? 'UTC');
+      } catch (error) {
+        fail(offsetOf(doc, from('schedule')), labelled(value, from('schedule')), (error as Error).message.replace(/^--(cron|tz): /, '$1: '));
+      }
+    }
     return Object.freeze({
       name: entry.name,
       realmId: entry.realm_id,
       schema: entry.schema ?? `raw_${entry.name.replace(/-/g, '_')}`,
       streams: streams === 'all' ? KNOWN_STREAMS : streams,
+      start,
+      schedule: schedule === undefined ? undefined : { cron: schedule.cron, tz: schedule.tz ?? 'UTC' },
       secretFiles: secrets,
       tap: { ...defaults.tap, ...entry.tap },
       target: { ...defaults.target, ...entry.target },

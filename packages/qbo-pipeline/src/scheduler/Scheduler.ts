@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError, createLogger, EXIT, type Logger } from 'singer-kit';
 import { DEFAULT_LOCK_STALE_MS, isJobLocked } from '../jobLock.js';
+import { jobFolder, type CompanyRef } from '../BackfillRequest.js';
 import { runBackfill, JobBusyError, type BackfillHooks, type BackfillResult } from '../runBackfill.js';
 import { RunJournal } from '../runs/RunJournal.js';
 import { runSync } from '../runSync.js';
@@ -26,7 +27,7 @@ export const runTrigger: TriggerRunner = (trigger, hooks) => (trigger.sync ? run
 export interface SchedulerOptions {
   readonly triggers: TriggerStore;
   /** Without it, only one-time triggers run. */
-  readonly schedules?: ScheduleStore;
+  readonly schedules?: Pick<ScheduleStore, 'list'>;
   readonly run?: TriggerRunner;
   readonly now?: () => Date;
   readonly logger?: Logger;
@@ -37,6 +38,8 @@ export interface SchedulerOptions {
   readonly lateAfterMs?: number;
   /** Runs at once (different jobs); default 1. A job never runs twice at once whatever this says. */
   readonly concurrency?: number;
+  /** Runs this scheduler may start now under a limit it shares with others in the process (one scheduler per company). */
+  readonly sharedCapacity?: () => number;
 }
 
 interface Held {
@@ -74,7 +77,7 @@ const withAttempt = (trigger: Trigger, attempt: Attempt): Trigger => ({
  */
 export class Scheduler {
   readonly owner = randomUUID();
-  readonly #o: Required<Omit<SchedulerOptions, 'schedules' | 'signal'>> & Pick<SchedulerOptions, 'schedules' | 'signal'>;
+  readonly #o: Required<Omit<SchedulerOptions, 'schedules' | 'signal' | 'sharedCapacity'>> & Pick<SchedulerOptions, 'schedules' | 'signal' | 'sharedCapacity'>;
   readonly #held = new Map<string, Held>();
   readonly #host = hostname();
   #heartbeat: NodeJS.Timeout | undefined;
@@ -125,7 +128,7 @@ export class Scheduler {
           leases,
           runningHere: this.runningJobs,
           lockedJobs: await this.#lockedJobs(schedules, scan.triggers, leases),
-          capacity: this.#o.concurrency - this.#held.size,
+          capacity: Math.min(this.#o.concurrency - this.#held.size, this.#o.sharedCapacity?.() ?? Number.POSITIVE_INFINITY),
           lateAfterMs: this.#o.lateAfterMs,
         });
     for (const action of actions) {
@@ -149,8 +152,8 @@ export class Scheduler {
   async #lockedJobs(schedules: readonly ScheduleInput[], triggers: readonly Trigger[], leases: ReadonlyMap<string, Lease>): Promise<Set<string>> {
     const now = this.#o.now().getTime();
     const files = new Map<string, { stateFile: string; staleMs: number }>();
-    const add = (request: { readonly job?: string; readonly stateDir?: string } | undefined, staleMs = DEFAULT_LOCK_STALE_MS) => {
-      if (request?.job && request.stateDir) files.set(request.job, { stateFile: path.join(request.stateDir, `${request.job}.json`), staleMs });
+    const add = (request: { readonly job?: string; readonly stateDir?: string; readonly company?: CompanyRef } | undefined, staleMs = DEFAULT_LOCK_STALE_MS) => {
+      if (request?.job && request.stateDir) files.set(request.job, { stateFile: path.join(jobFolder(request.stateDir, request.company), `${request.job}.json`), staleMs });
     };
     for (const { schedule } of schedules) if (!schedule.paused) add(schedule.sync);
     for (const t of triggers) {

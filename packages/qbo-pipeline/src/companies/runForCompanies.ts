@@ -1,5 +1,4 @@
 import { CliError, EXIT } from 'singer-kit';
-import type { BackfillRequest } from '../BackfillRequest.js';
 import type { BackfillResult } from '../runBackfill.js';
 import { JobPool } from './JobPool.js';
 import type { Company } from './parseCompanies.js';
@@ -25,16 +24,14 @@ export function outcomeOf(company: Company, outcome: { ok: true; value: Backfill
 }
 
 /**
- * The same backfill for several companies of one file, side by side up to `maxParallel` (one per
- * realm): each in its own state folder, schema and token store. A company that fails is reported
- * for itself and stops no other; `onOutcome` hears each as it ends.
+ * The same run (backfill or sync) for several companies of one file, side by side up to
+ * `maxParallel` (one per realm): each in its own state folder, schema and token store. A company
+ * that fails is reported for itself and stops no other; `onOutcome` hears each as it ends.
  */
-export async function backfillCompanies(options: {
-  readonly file: string;
+export async function runForCompanies(options: {
   readonly companies: readonly Company[];
-  readonly request: Omit<BackfillRequest, 'company'>;
   readonly maxParallel: number;
-  readonly run: (request: BackfillRequest, company: Company) => Promise<BackfillResult>;
+  readonly run: (company: Company) => Promise<BackfillResult>;
   readonly onOutcome?: (outcome: CompanyOutcome) => void;
   readonly signal?: AbortSignal;
 }): Promise<CompanyOutcome[]> {
@@ -45,9 +42,7 @@ export async function backfillCompanies(options: {
     outcomes.push(settled);
     options.onOutcome?.(settled);
   });
-  for (const company of options.companies) {
-    pool.submit({ id: company.name, realm: company.realmId, run: () => options.run({ ...options.request, company: { file: options.file, name: company.name } }, company) });
-  }
+  for (const company of options.companies) pool.submit({ id: company.name, realm: company.realmId, run: () => options.run(company) });
   const stop = () => pool.clearQueue();
   options.signal?.addEventListener('abort', stop, { once: true });
   await pool.idle();

@@ -1,0 +1,214 @@
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger, UsageError, type Logger } from 'singer-kit';
+import { runBackfill, type BackfillHooks, type BackfillResult } from '../runBackfill.js';
+import { runSync } from '../runSync.js';
+import { Scheduler, type TriggerRunner } from '../scheduler/Scheduler.js';
+import type { Schedule } from '../schedules/Schedule.js';
+import { ScheduleStore } from '../schedules/ScheduleStore.js';
+import { COMPANY_JOB } from '../BackfillRequest.js';
+import { companyStateDir } from './companyRun.js';
+import { defaultMaxParallel } from './JobPool.js';
+import { loadCompanies, secretProblems } from './loadCompanies.js';
+import type { Companies, Company } from './parseCompanies.js';
+import { TriggerStore } from '../triggers/TriggerStore.js';
+
+/** The schedule a company's `schedule:` in the companies file stands for (triggers `sch-company-<slot>`). */
+export const COMPANY_SCHEDULE = 'company';
+
+/** A company's recurring sync as its file says it: its own streams, from its bookmarks (or its `start`) up to each slot. */
+export function companySchedule(file: string, stateRoot: string, company: Company, activeSince: string): Schedule | undefined {
+  if (!company.schedule) return undefined;
+  return {
+    name: COMPANY_SCHEDULE,
+    cron: company.schedule.cron,
+    tz: company.schedule.tz,
+    sync: { streams: [], job: COMPANY_JOB, stateDir: stateRoot, company: { file, name: company.name } },
+    paused: false,
+    createdAt: activeSince,
+    activeSince,
+  };
+}
+
+/** What ran: one line per finished run, for the caller's summary and exit code. */
+export interface CompanyRun {
+  readonly company: Company;
+  readonly triggerId: string;
+  readonly result: BackfillResult | undefined;
+  readonly error: Error | undefined;
+}
+
+export interface CompaniesSchedulerOptions {
+  /** As given (relative to the working directory, as it is shown). */
+  readonly file: string;
+  readonly stateRoot: string;
+  /** Runs at once over all companies; default: the file's `scheduler.max_parallel`, else `defaultMaxParallel()`. */
+  readonly maxParallel?: number;
+  readonly leaseMs?: number;
+  readonly signal?: AbortSignal;
+  readonly logger?: Logger;
+  readonly now?: () => Date;
+  /** Hooks for one company's runs (its log prefix, progress), on top of the scheduler's. */
+  readonly hooksFor?: (company: Company) => Partial<BackfillHooks>;
+  /** Hears every run that ends. */
+  readonly onRun?: (run: CompanyRun) => void;
+}
+
+interface Entry {
+  company: Company;
+  readonly scheduler: Scheduler;
+}
+
+/**
+ * One scheduler for every company of a companies file. Each company has its own `Scheduler` over
+ * its own folder (triggers, schedules, and the `schedule:` of its file entry), running one job at
+ * a time: a realm's jobs never overlap, so each has the realm's whole request budget. Together
+ * they start at most `maxParallel` runs, taking turns so no company waits behind the others. The
+ * file is read again at every pass (a company added or changed takes effect; a file broken by an
+ * edit is reported and the last good one kept). A company's failure is its own: its runs fail with
+ * their reason, and its pass failing is logged for it while the others go on.
+ */
+export class CompaniesScheduler {
+  readonly #o: CompaniesSchedulerOptions;
+  readonly #logger: Logger;
+  readonly #entries = new Map<string, Entry>();
+  readonly #activeSince: string;
+  #companies: Companies;
+  #fileProblem: string | undefined;
+  #turn = 0;
+
+  private constructor(options: CompaniesSchedulerOptions, companies: Companies) {
+    this.#o = options;
+    this.#logger = options.logger ?? createLogger('qbo-pipeline scheduler');
+    this.#companies = companies;
+    this.#activeSince = (options.now?.() ?? new Date()).toISOString();
+  }
+
+  /** Reads the file and checks every company's secret files: a problem stops it before anything runs (UsageError). */
+  static async start(options: CompaniesSchedulerOptions): Promise<CompaniesScheduler> {
+    const companies = await loadCompanies(options.file);
+    for (const company of companies.companies) {
+      const [problem] = await secretProblems(company);
+      if (problem) throw new UsageError(problem);
+    }
+    return new CompaniesScheduler(options, companies);
+  }
+
+  get maxParallel(): number {
+    return this.#o.maxParallel ?? this.#companies.maxParallel ?? defaultMaxParallel();
+  }
+
+  get companies(): readonly Company[] {
+    return this.#companies.companies;
+  }
+
+  /** Runs going on now, over all companies. */
+  get running(): number {
+    let n = 0;
+    for (const e of this.#entries.values()) n += e.scheduler.runningJobs.size;
+    return n;
+  }
+
+  /** One pass over every company, starting with a different one each time; returns the trigger ids it started. */
+  async pass(): Promise<string[]> {
+    await this.#reload();
+    const entries = this.#companies.companies.map((c) => this.#entry(c));
+    const turn = this.#turn++ % Math.max(1, entries.length);
+    const started: string[] = [];
+    for (const entry of [...entries.slice(turn), ...entries.slice(0, turn)]) {
+      try {
+        for (const action of await entry.scheduler.pass()) if (action.kind === 'start') started.push(action.trigger.id);
+      } catch (error) {
+        this.#logger.error(`company ${entry.company.name}: scheduler pass failed (the other companies go on): ${(error as Error).message}`);
+      }
+    }
+    return started;
+  }
+
+  async idle(): Promise<void> {
+    await Promise.all([...this.#entries.values()].map((e) => e.scheduler.idle()));
+  }
+
+  /**
+   * `scheduler --once`: runs what is due now and waits for it; passes go on while runs end and free
+   * places for due work that had to wait (the limit), and stop when a pass starts nothing new.
+   */
+  async runOnce(pollMs = 200): Promise<void> {
+    const attempted = new Set<string>();
+    for (;;) {
+      const fresh = (await this.pass()).filter((id) => !attempted.has(id));
+      for (const id of fresh) attempted.add(id);
+      if (fresh.length === 0 && this.running === 0) return;
+      if (this.#o.signal?.aborted) break;
+      await sleep(pollMs, undefined, this.#o.signal ? { signal: this.#o.signal } : {}).catch(() => undefined);
+    }
+    await this.idle();
+  }
+
+  /** The `scheduler` service: a pass every `intervalMs` until the signal aborts, then waits for the runs it started. */
+  async runUntilStopped(intervalMs: number): Promise<void> {
+    while (!this.#o.signal?.aborted) {
+      await this.pass().catch((error: unknown) => this.#logger.error(`scheduler pass failed (next pass in ${intervalMs / 1000} s): ${(error as Error).message}`));
+      await sleep(intervalMs, undefined, this.#o.signal ? { signal: this.#o.signal } : {}).catch(() => undefined);
+    }
+    await this.idle();
+  }
+
+  async #reload(): Promise<void> {
+    try {
+      this.#companies = await loadCompanies(this.#o.file);
+      if (this.#fileProblem !== undefined) this.#logger.info(`companies file ${this.#o.file} reads again`);
+      this.#fileProblem = undefined;
+    } catch (error) {
+      const message = (error as Error).message;
+      if (message !== this.#fileProblem) this.#logger.error(`${message}; going on with the companies as they were`);
+      this.#fileProblem = message;
+    }
+  }
+
+  #entry(company: Company): Entry {
+    const existing = this.#entries.get(company.name);
+    if (existing) {
+      existing.company = company;
+      return existing;
+    }
+    const stateDir = companyStateDir(path.resolve(this.#o.stateRoot), company.name);
+    const folder = new ScheduleStore(path.join(stateDir, 'schedules'));
+    const entry: Entry = {
+      company,
+      scheduler: new Scheduler({
+        triggers: new TriggerStore(path.join(stateDir, 'triggers')),
+        schedules: {
+          list: async () => {
+            const own = companySchedule(this.#o.file, this.#o.stateRoot, entry.company, this.#activeSince);
+            return [...(await folder.list()), ...(own ? [own] : [])];
+          },
+        },
+        run: this.#runner(() => entry.company),
+        concurrency: 1,
+        sharedCapacity: () => this.maxParallel - this.running,
+        logger: this.#logger.child(company.name),
+        ...(this.#o.leaseMs !== undefined ? { leaseMs: this.#o.leaseMs } : {}),
+        ...(this.#o.signal ? { signal: this.#o.signal } : {}),
+        ...(this.#o.now ? { now: this.#o.now } : {}),
+      }),
+    };
+    this.#entries.set(company.name, entry);
+    return entry;
+  }
+
+  #runner(companyOf: () => Company): TriggerRunner {
+    return async (trigger, hooks) => {
+      const company = companyOf();
+      const all: BackfillHooks = { ...this.#o.hooksFor?.(company), ...hooks };
+      try {
+        const result = trigger.sync ? await runSync(trigger.sync, all) : await runBackfill(trigger.backfill!, all);
+        this.#o.onRun?.({ company, triggerId: trigger.id, result, error: undefined });
+        return result;
+      } catch (error) {
+        this.#o.onRun?.({ company, triggerId: trigger.id, result: undefined, error: error instanceof Error ? error : new Error(String(error)) });
+        throw error;
+      }
+    };
+  }
+}
