@@ -119,4 +119,22 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     expect(again.code, again.stderr).toBe(0);
     await expectExact('acme');
   });
+
+  it('the collision case: a company pointed at another company\'s schema is refused with exit 2 naming both realms and the setting; nothing of either is lost', async () => {
+    // The same companies, but globex's entry names acme's schema (a copied line, a second file).
+    const collide = firm.companiesYaml({ schemaPrefix: prefix, streams: STREAMS }).replace(`schema: ${schemaOf('globex')}`, `schema: ${schemaOf('acme')}`).replace(/  - name: acme\n(    .*\n)+?(?=  - name: globex)/, '');
+    await firm.writeCompanies(collide, 'collide.yaml');
+    const run = await firm.cli(['backfill', '--companies', 'collide.yaml', '--company', 'globex', '--start', START, '--end', END, '--fresh']);
+    expect(run.code, run.stderr).toBe(2);
+    const acme = firm.company('acme').realmId;
+    const globex = firm.company('globex').realmId;
+    expect(run.stdout).toMatch(new RegExp(`fix this first \\(exit 2[^\\n]*target-postgres-raw: line \\d+: stream "\\w+" record id "\\d+" is of company \\(realm\\) ${globex}, but schema "${schemaOf('acme')}" holds company \\(realm\\) ${acme} \\(recorded in ${schemaOf('acme')}._company\\); one schema holds one company, so nothing of this batch was written; load each company into its own schema: set the target setting schema \\(TARGET_POSTGRES_RAW_SCHEMA\\), or the company's schema: in the companies file`));
+    await expectExact('acme');
+    const realms = await withClient((c) => c.query(`SELECT DISTINCT realm_id FROM ${schemaOf('acme')}.invoices UNION SELECT realm_id FROM ${schemaOf('acme')}._company`));
+    expect(realms.rows).toEqual([{ realm_id: acme }]);
+    // Put right, the same command loads globex where it belongs, all of it.
+    const fixed = await firm.cli(['backfill', '--companies', 'companies.yaml', '--company', 'globex', '--start', START, '--end', END]);
+    expect(fixed.code, fixed.stderr).toBe(0);
+    await expectExact('globex');
+  });
 });

@@ -1,9 +1,10 @@
 import { DateTime } from 'luxon';
-import { formatInstant, loadSettings, UsageError } from 'singer-kit';
+import { loadSettings, UsageError } from 'singer-kit';
 import { ENV_PREFIX as TAP_ENV_PREFIX, parseTapSettings, TAP_SETTINGS, TokenStore, type TapSettings } from 'tap-quickbooks';
 import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS, type TargetSettings } from 'target-postgres-raw';
 import { resolveBackfill, shortPath, type BackfillRequest, type ResolvedBackfill } from './BackfillRequest.js';
-import { childConfigValues, childEnv } from './childConfigs.js';
+import { childConfigValues, childOptionsFor, type ChildSettingsInput } from './childConfigs.js';
+import type { Company } from './companies/parseCompanies.js';
 import { readStateFile, stateJobProblem, type StateValue } from './stateFile.js';
 
 /** A backfill whose every input was checked: its settings as the tap and target will read them, and its state. */
@@ -20,6 +21,8 @@ export interface CheckOptions {
   readonly cwd?: string;
   /** When the run will start (a trigger's instant); default now. A start_date after it is refused. */
   readonly at?: Date;
+  /** The request's company, as its companies file says now (`loadCompany`). */
+  readonly company?: Company;
 }
 
 /**
@@ -32,25 +35,21 @@ export interface CheckOptions {
  */
 export async function checkBackfill(request: BackfillRequest, options: CheckOptions = {}): Promise<CheckedBackfill> {
   const cwd = options.cwd ?? process.cwd();
-  return checkResolvedBackfill(resolveBackfill(request, cwd), { ...options, cwd });
+  return checkResolvedBackfill(resolveBackfill(request, cwd, options.company), { ...options, cwd });
 }
 
 /** `checkBackfill` for a request already resolved. */
 export async function checkResolvedBackfill(job: ResolvedBackfill, options: CheckOptions = {}): Promise<CheckedBackfill> {
   const settings = await checkRunSettings(job, options);
   const state = job.fresh ? undefined : await readStateFile(job.stateFile);
-  const problem = stateJobProblem(state, job);
+  // A company's own job follows the streams of its file: a bookmark of a stream taken out of it is carried along.
+  const problem = job.company && !job.streamsGiven ? undefined : stateJobProblem(state, job);
   if (problem) throw new UsageError(problem);
   return { job, ...settings, state };
 }
 
-/** Where a run's settings come from, and the range the runner will give the tap. */
-export interface RunSettingsInput {
-  readonly tapConfig: string | undefined;
-  readonly targetConfig: string | undefined;
-  readonly start: DateTime;
-  readonly end: DateTime;
-}
+/** Where a run's settings come from (the company's too), and the range the runner will give the tap. */
+export type RunSettingsInput = ChildSettingsInput;
 
 /**
  * The tap's and target's settings exactly as the children will read them, and the tap's token
@@ -60,13 +59,9 @@ export async function checkRunSettings(input: RunSettingsInput, options: CheckOp
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const at = DateTime.fromJSDate(options.at ?? new Date(), { zone: 'utc' });
-  const values = childConfigValues({
-    tapConfig: input.tapConfig,
-    targetConfig: input.targetConfig,
-    tapOverrides: { start_date: formatInstant(input.start), end_date: formatInstant(input.end) },
-    env,
-  });
-  const children = childEnv(env);
+  const child = childOptionsFor(input, env);
+  const values = childConfigValues(child);
+  const children = child.childEnv;
   const where = (program: 'tap' | 'target', file: string | undefined, prefix: string) =>
     file === undefined ? `no --${program}-config given, so ${prefix}_* and *_FILE variables only` : `--${program}-config ${shortPath(file, cwd)}, ${prefix}_* and *_FILE variables`;
   const tap = explained(`tap-quickbooks settings (${where('tap', input.tapConfig, TAP_ENV_PREFIX)})`, () =>

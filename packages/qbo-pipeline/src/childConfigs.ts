@@ -1,7 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { readJsonArgument, UsageError } from 'singer-kit';
+import type { DateTime } from 'luxon';
+import { formatInstant, readJsonArgument, UsageError } from 'singer-kit';
+import { companyChildSettings } from './companies/companyRun.js';
+import type { Company } from './companies/parseCompanies.js';
 
 /** Settings the runner decides itself; the environment must not override them in the tap. */
 export const RUNNER_OWNED_TAP_ENV = ['TAP_QUICKBOOKS_START_DATE', 'TAP_QUICKBOOKS_END_DATE'] as const;
@@ -47,6 +50,35 @@ export interface ChildConfigOptions {
   readonly tapOverrides: Record<string, unknown>;
   readonly targetOverrides?: Record<string, unknown>;
   readonly env: NodeJS.ProcessEnv;
+}
+
+/** What decides a run's children's settings: the config files, the range, and the company if any. */
+export interface ChildSettingsInput {
+  readonly tapConfig: string | undefined;
+  readonly targetConfig: string | undefined;
+  readonly start: DateTime;
+  readonly end: DateTime;
+  readonly company?: { readonly settings: Company } | undefined;
+  /** The job's folder (a company's: its token store is there). */
+  readonly stateDir?: string;
+}
+
+/**
+ * The one place a run's children's settings are put together: the config files, the range the
+ * runner owns, and for a company its realm, schema, token store, settings and secret files, which
+ * win over the environment (`companyChildSettings`). `childEnv` is the children's environment.
+ */
+export function childOptionsFor(input: ChildSettingsInput, env: NodeJS.ProcessEnv): ChildConfigOptions & { readonly childEnv: NodeJS.ProcessEnv } {
+  const company = input.company && input.stateDir !== undefined ? companyChildSettings(input.company.settings, input.stateDir, env) : undefined;
+  const runEnv = company?.env ?? env;
+  return {
+    tapConfig: input.tapConfig,
+    targetConfig: input.targetConfig,
+    tapOverrides: { ...company?.tap, start_date: formatInstant(input.start), end_date: formatInstant(input.end) },
+    targetOverrides: company?.target ?? {},
+    env: runEnv,
+    childEnv: childEnv(runEnv),
+  };
 }
 
 /** The tap's and target's config files' contents, as the runner hands them over. */

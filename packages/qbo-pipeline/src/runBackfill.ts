@@ -7,9 +7,8 @@ import { discoverCatalog } from 'qbo-catalog';
 import { CliError, createLogger, RunError, EXIT, teeLogger, type Logger } from 'singer-kit';
 import type { ConnectionSettings } from 'target-postgres-raw';
 import { resolveBackfill, resumeCommand, type BackfillRequest, type ResolvedBackfill } from './BackfillRequest.js';
-import { childEnv, writeChildConfigs } from './childConfigs.js';
+import { childOptionsFor, writeChildConfigs } from './childConfigs.js';
 import { DEFAULT_LOCK_STALE_MS, jobLockFile } from './jobLock.js';
-import { companyChildSettings } from './companies/companyRun.js';
 import { loadCompany } from './companies/loadCompanies.js';
 import { adoptLegacyTokenStore } from './companies/adoptLegacyTokenStore.js';
 import { holdRealm } from './companies/realmLock.js';
@@ -230,6 +229,8 @@ async function runLocked(
 ): Promise<BackfillResult> {
   const { env, now, logger } = hooks;
   const startedAt = now();
+  // A company that ran before it was in a companies file: its token store comes to its folder.
+  if (job.company) await adoptLegacyTokenStore(job.stateRoot, job.stateDir, job.company.settings, logger);
   // Every setting, the token store and the state file, before anything is moved or started.
   const checked = await checkResolvedBackfill(job, { env, cwd: hooks.cwd, at: startedAt });
   const backupFile = job.fresh ? await backupStateFile(job.stateFile, startedAt) : undefined;
@@ -240,16 +241,9 @@ async function runLocked(
   let previous = progressOf(initial);
   await run.update({ progress: runProgress(previous, wallMs) });
   // A company's run: its realm, schema, token store, settings and secret files win over the environment.
-  const company = job.company ? companyChildSettings(job.company.settings, job.stateDir, env) : undefined;
-  if (job.company) await adoptLegacyTokenStore(job.stateRoot, job.stateDir, job.company.settings, logger);
-  const children = childEnv(company?.env ?? env);
-  const configs = await writeChildConfigs({
-    tapConfig: job.tapConfig,
-    targetConfig: job.targetConfig,
-    tapOverrides: { ...company?.tap, start_date: formatInstant(job.start), end_date: formatInstant(job.end) },
-    targetOverrides: company?.target ?? {},
-    env: company?.env ?? env,
-  });
+  const childOptions = childOptionsFor(job, env);
+  const children = childOptions.childEnv;
+  const configs = await writeChildConfigs(childOptions);
   try {
     const target = checked.target;
     const window = checked.tap.window;
