@@ -17,7 +17,10 @@ import { runTrigger, Scheduler } from './scheduler/Scheduler.js';
 import { addSchedule, pauseSchedule, removeSchedule, resumeSchedule } from './schedules/scheduleCommands.js';
 import { formatSchedules } from './schedules/formatSchedules.js';
 import { ScheduleStore } from './schedules/ScheduleStore.js';
-import { addCompanyTriggers, runCompaniesCommand, schedulerForCompanies, companiesFileOf, companiesOptions, listCompanies, listCompanyTriggers, selectFromFile } from './companies/companyCommands.js';
+import { companiesFileOf, companiesOptions } from './companies/companiesOptions.js';
+
+/** The companies commands, loaded only when a companies file is given (they bring the YAML parser). */
+const companyCommands = () => import('./companies/companyCommands.js');
 
 const logger = createLogger('qbo-pipeline');
 
@@ -114,8 +117,9 @@ runCli('qbo-pipeline', async () => {
       async (argv) => {
         const companies = companiesFileOf(argv);
         if (companies !== undefined) {
-          const selection = await selectFromFile(companies, argv.company);
-          exitCode = await runCompaniesCommand({ selection, what: { kind: 'backfill', request: requestOf(argv) }, maxParallel: argv['max-parallel'], signal: stopSignal(), ...(argv.company ? { single: { onProgress: progressHook() } } : {}) });
+          const commands = await companyCommands();
+          const selection = await commands.selectFromFile(companies, argv.company);
+          exitCode = await commands.runCompaniesCommand({ selection, what: { kind: 'backfill', request: requestOf(argv) }, maxParallel: argv['max-parallel'], signal: stopSignal(), ...(argv.company ? { single: { onProgress: progressHook() } } : {}) });
           return;
         }
         const result = await runBackfill(requestOf(argv), { onProgress: progressHook(), signal: stopSignal() });
@@ -130,8 +134,9 @@ runCli('qbo-pipeline', async () => {
       async (argv) => {
         const companies = companiesFileOf(argv);
         if (companies !== undefined) {
-          const selection = await selectFromFile(companies, argv.company);
-          exitCode = await runCompaniesCommand({ selection, what: { kind: 'sync', request: syncRequestOf(argv) }, maxParallel: argv['max-parallel'], signal: stopSignal(), ...(argv.company ? { single: { onProgress: progressHook() } } : {}) });
+          const commands = await companyCommands();
+          const selection = await commands.selectFromFile(companies, argv.company);
+          exitCode = await commands.runCompaniesCommand({ selection, what: { kind: 'sync', request: syncRequestOf(argv) }, maxParallel: argv['max-parallel'], signal: stopSignal(), ...(argv.company ? { single: { onProgress: progressHook() } } : {}) });
           return;
         }
         const result = await runSync(syncRequestOf(argv), { onProgress: progressHook(), signal: stopSignal() });
@@ -149,7 +154,8 @@ runCli('qbo-pipeline', async () => {
             const request = requestOf(argv);
             const companies = companiesFileOf(argv);
             if (companies !== undefined) {
-              for (const { company, trigger } of await addCompanyTriggers(await selectFromFile(companies, argv.company), argv.at, request)) {
+              const commands = await companyCommands();
+              for (const { company, trigger } of await commands.addCompanyTriggers(await commands.selectFromFile(companies, argv.company), argv.at, request)) {
                 process.stdout.write(`company ${company.name}: trigger ${trigger.id}: backfill ${trigger.backfill?.job ?? ''} [${trigger.backfill?.start ?? ''}, ${trigger.backfill?.end ?? ''}) at ${trigger.at} UTC\n`);
               }
               return;
@@ -167,7 +173,7 @@ runCli('qbo-pipeline', async () => {
           async (argv) => {
             const companies = companiesFileOf(argv);
             if (companies !== undefined) {
-              process.stdout.write((await listCompanyTriggers(companies, argv.company, argv['state-dir'], new Date())) + '\n');
+              process.stdout.write((await (await companyCommands()).listCompanyTriggers(companies, argv.company, argv['state-dir'], new Date())) + '\n');
               return;
             }
             const scan = await triggerStore(argv['state-dir']).scan({ setAside: false });
@@ -241,7 +247,7 @@ runCli('qbo-pipeline', async () => {
         const companies = companiesFileOf(argv);
         if (companies !== undefined) {
           if (argv.company !== undefined) throw new UsageError('scheduler: one scheduler runs every company of the file; --company is for backfill, sync and trigger');
-          exitCode = await schedulerForCompanies({
+          exitCode = await (await companyCommands()).schedulerForCompanies({
             file: companies,
             stateRoot: argv['state-dir'],
             maxParallel: argv['max-parallel'],
@@ -285,7 +291,7 @@ runCli('qbo-pipeline', async () => {
           async (argv) => {
             const file = companiesFileOf(argv);
             if (file === undefined) throw new UsageError('company list: say which companies file (--companies FILE, or QBO_PIPELINE_COMPANIES)');
-            exitCode = await listCompanies(file, argv['state-dir']);
+            exitCode = await (await companyCommands()).listCompanies(file, argv['state-dir']);
           },
         )
         .demandCommand(1, 'say company list'),

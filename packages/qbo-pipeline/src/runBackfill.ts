@@ -9,7 +9,6 @@ import type { ConnectionSettings } from 'target-postgres-raw';
 import { resolveBackfill, resumeCommand, type BackfillRequest, type ResolvedBackfill } from './BackfillRequest.js';
 import { childOptionsFor, writeChildConfigs } from './childConfigs.js';
 import { DEFAULT_LOCK_STALE_MS, jobLockFile } from './jobLock.js';
-import { loadCompany } from './companies/loadCompanies.js';
 import { adoptLegacyTokenStore } from './companies/adoptLegacyTokenStore.js';
 import { holdRealm } from './companies/realmLock.js';
 import { evidenceQueryText } from './evidenceSql.js';
@@ -139,7 +138,7 @@ const exitOf = (p: PipelineOutcome[PipelineRole]) => shellExit(p.code, p.signal,
  */
 export async function runBackfill(request: BackfillRequest, hooks: BackfillHooks = {}): Promise<BackfillResult> {
   const cwd = hooks.cwd ?? process.cwd();
-  const job = resolveBackfill(request, cwd, request.company ? await loadCompany(request.company, cwd) : undefined);
+  const job = resolveBackfill(request, cwd, request.company ? await (await import('./companies/loadCompanies.js')).loadCompany(request.company, cwd) : undefined);
   const env = hooks.env ?? process.env;
   const now = hooks.now ?? (() => new Date());
   const baseLogger = hooks.logger ?? createLogger('qbo-pipeline');

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { DateTime } from 'luxon';
 import { formatInstant, parseInstant, UsageError } from 'singer-kit';
 import { resolveScope, type CompanyRef, type JobScope } from './BackfillRequest.js';
-import { loadCompany } from './companies/loadCompanies.js';
 import type { Company } from './companies/parseCompanies.js';
 import { runBackfill, type BackfillHooks, type BackfillResult } from './runBackfill.js';
 import { readStateFile, type StateValue } from './stateFile.js';
@@ -109,7 +108,7 @@ async function jobsWithBookmarks(stateDir: string, streams: readonly string[], e
  * no bookmark and no --start was given.
  */
 export async function runSync(request: SyncRequest, hooks: BackfillHooks = {}): Promise<BackfillResult> {
-  const sync = resolveSync(request, hooks.cwd, request.company ? await loadCompany(request.company, hooks.cwd) : undefined);
+  const sync = resolveSync(request, hooks.cwd, request.company ? await (await import('./companies/loadCompanies.js')).loadCompany(request.company, hooks.cwd) : undefined);
   const state = await readStateFile(sync.stateFile);
   const missing = sync.streams.filter((s) => bookmarkOf(state, s) === undefined);
   const candidates = missing.length > 0 && !sync.start ? await jobsWithBookmarks(sync.stateDir, missing, sync.job) : [];

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import type { Argv } from 'yargs';
 import { createLogger, UsageError } from 'singer-kit';
 import type { BackfillRequest } from '../BackfillRequest.js';
 import { addTrigger } from '../triggers/addTrigger.js';
@@ -16,24 +15,10 @@ import type { BackfillResult } from '../runBackfill.js';
 import { companyStateDir } from './companyRun.js';
 import { formatCompanyList, formatCompanyOutcomes } from './formatCompanies.js';
 import { defaultMaxParallel } from './JobPool.js';
-import { COMPANIES_ENV, loadCompanies, pickCompanies, secretProblems, selectCompanies } from './loadCompanies.js';
+import { loadCompanies, pickCompanies, secretProblems, selectCompanies } from './loadCompanies.js';
 import type { Companies, Company } from './parseCompanies.js';
 
 const logger = createLogger('qbo-pipeline');
-
-/** `--companies FILE` and `--company NAME`, shared by every command that runs or lists companies. */
-export function companiesOptions<T>(y: Argv<T>) {
-  return y
-    .option('companies', { type: 'string', describe: `companies file (YAML): one entry per QuickBooks company; default $${COMPANIES_ENV}` })
-    .option('company', { type: 'string', describe: 'only this company of the companies file (default: all of them)' });
-}
-
-/** The companies file a command uses, if any: `--companies`, else the environment; `--company` alone is refused. */
-export function companiesFileOf(argv: { companies?: string | undefined; company?: string | undefined }, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const file = argv.companies ?? (env[COMPANIES_ENV] || undefined);
-  if (argv.company !== undefined && file === undefined) throw new UsageError(`--company ${argv.company}: say which companies file holds it (--companies FILE, or ${COMPANIES_ENV})`);
-  return file;
-}
 
 export interface CompanySelection {
   readonly file: string;

@@ -4,9 +4,6 @@ import { UsageError } from 'singer-kit';
 import { SECRET_FILE_KEYS } from './companiesSchema.js';
 import { parseCompanies, type Companies, type Company } from './parseCompanies.js';
 
-/** `--companies FILE`, or `QBO_PIPELINE_COMPANIES` (the compose scheduler's environment). */
-export const COMPANIES_ENV = 'QBO_PIPELINE_COMPANIES';
-
 /** Reads and checks a companies file; a missing or malformed file is a UsageError naming it. */
 export async function loadCompanies(file: string, cwd = process.cwd()): Promise<Companies> {
   const absolute = path.resolve(cwd, file);

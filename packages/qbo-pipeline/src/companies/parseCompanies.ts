@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { parseInstant, UsageError } from 'singer-kit';
 import { parseCron } from '../schedules/cronSlots.js';
@@ -68,8 +68,12 @@ interface RawFile {
   companies: Array<Shared & { name: string; realm_id: string; schema?: string }>;
 }
 
-const ajv = new Ajv({ allErrors: false, strict: true, verbose: true });
-const validate = ajv.compile<RawFile>(COMPANIES_SCHEMA);
+let compiled: ValidateFunction<RawFile> | undefined;
+/** Compiled on first use: commands that take no companies file do not pay for it. */
+const validate = (value: unknown): value is RawFile => {
+  compiled ??= new Ajv({ allErrors: false, strict: true, verbose: true }).compile<RawFile>(COMPANIES_SCHEMA);
+  return compiled(value);
+};
 
 type Segment = string | number;
 
@@ -151,7 +155,7 @@ export function parseCompanies(text: string, file: string, shownAs = file): Comp
   const value = doc.toJS() as unknown;
   refuseSecretValues(doc, value, fail);
   if (!validate(value)) {
-    const problem = describe(validate.errors?.[0] as ErrorObject, value);
+    const problem = describe(compiled?.errors?.[0] as ErrorObject, value);
     fail(offsetOf(doc, problem.segments, problem.key), labelled(value, problem.segments, problem.key), problem.message);
   }
   const raw = value as RawFile;
