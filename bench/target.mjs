@@ -1,13 +1,31 @@
-// Benchmark of target-postgres-raw against the physical limit of the same database.
-//   node bench/target.mjs            100k invoices for throughput (BENCH_ROUNDS interleaved rounds, default 5), peak RSS at 10k and 100k
-//   node bench/target.mjs --1m       also peak RSS at 1M records (≈2 GB of input, several minutes)
-// Needs the built dists: npx tsc -b packages/target-postgres-raw packages/qbo-pipeline
-import { spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// target-postgres-raw against the physical limit of a jsonb upsert on the same PostgreSQL, in the
+// same minute (issue 11). Needs the built dists (npm run build) and python3.
+//
+//   node bench/target.mjs [--sizes 10k,100k] [--1m] [--rounds N] [--pg 13|17]
+//
+// Input: ../shared/bench/gen_invoices.py (or BENCH_GEN_INVOICES=path), the QBO-like invoices of the
+// issue (1.53 kB each, a full invoice SCHEMA, STATE every 10,000 records), as a Singer file for
+// the target and a COPY text file for the baseline. A second pair holds the same ids with every
+// payload changed (SyncToken + 1, MetaData.LastUpdatedTime one year later, so the change is newer).
+//
+// Baseline: exactly the SQL of ../shared/bench/README.md, run by `psql` with `\copy` (the whole
+// file in one transaction); without psql on PATH the same SQL goes through pg-copy-streams (the
+// output says which). Target: the CLI with its default settings (BENCH_TARGET_SETTINGS='{"…":…}'
+// adds or overrides settings, for experiments). Throughput = records ÷ wall seconds of the whole
+// psql or target process.
+//
+// Three phases per loader, each into its own schema: first load (empty table), the same rows
+// again (unchanged), the same ids with every payload changed. Rounds interleave the two loaders
+// phase by phase, alternating which goes first; a CHECKPOINT precedes every measured run. Per
+// size and phase the output lists every round, the medians and the median of the per-round
+// ratios target ÷ baseline, and the target's peak RSS (ru_maxrss via /usr/bin/time, else VmHWM
+// polled from /proc).
+import { spawn, spawnSync } from 'node:child_process';
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -16,119 +34,194 @@ import { startLocalPostgres } from '../packages/qbo-pipeline/dist/localPostgres.
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'packages/target-postgres-raw/dist/cli.js');
-const THROUGHPUT_RECORDS = 100_000;
-const BATCH = 10_000;
-const rssSizes = [10_000, 100_000, ...(process.argv.includes('--1m') ? [1_000_000] : [])];
+const GENERATOR = process.env.BENCH_GEN_INVOICES ?? path.resolve(ROOT, '../shared/bench/gen_invoices.py');
+const GOALS = { first: 1.2, unchanged: 2, changed: 0.9 };
+const RSS_GOAL_MB = 200;
+const PHASES = /** @type {const} */ (['first', 'unchanged', 'changed']);
 
-/** An invoice shaped like QBO's (nested lines, tax detail, addresses, refs), about 1.5 KB as JSON. */
-function invoice(i) {
-  const minute = String(i % 60).padStart(2, '0');
-  const amount = (1000 + (i % 9000)) + '.' + String(i % 100).padStart(2, '0');
-  return `{"AllowIPNPayment":false,"domain":"QBO","sparse":false,"Id":"${i}","SyncToken":"${i % 7}","MetaData":{"CreateTime":"2024-05-01T08:${minute}:00-07:00","LastUpdatedTime":"2024-05-02T09:${minute}:30-07:00"},"CustomField":[{"DefinitionId":"1","Name":"Crew #","Type":"StringType","StringValue":"${i % 500}"}],"DocNumber":"${100000 + i}","TxnDate":"2024-05-01","CurrencyRef":{"value":"USD","name":"United States Dollar"},"LinkedTxn":[],"Line":[{"Id":"1","LineNum":1,"Description":"Garden design \\"premium\\"\\nsecond line","Amount":${amount},"DetailType":"SalesItemLineDetail","SalesItemLineDetail":{"ItemRef":{"value":"${i % 40}","name":"Design"},"UnitPrice":${amount},"Qty":1,"TaxCodeRef":{"value":"TAX"}}},{"Id":"2","LineNum":2,"Description":"Hose pipes","Amount":16.0,"DetailType":"SalesItemLineDetail","SalesItemLineDetail":{"ItemRef":{"value":"17","name":"Hose"},"UnitPrice":4,"Qty":4,"TaxCodeRef":{"value":"TAX"}}},{"Amount":${amount},"DetailType":"SubTotalLineDetail","SubTotalLineDetail":{}}],"TxnTaxDetail":{"TxnTaxCodeRef":{"value":"2"},"TotalTax":23.28,"TaxLine":[{"Amount":23.28,"DetailType":"TaxLineDetail","TaxLineDetail":{"TaxRateRef":{"value":"3"},"PercentBased":true,"TaxPercent":8,"NetAmountTaxable":291.0}}]},"CustomerRef":{"value":"${i % 900}","name":"Customer ${i % 900}"},"BillAddr":{"Id":"${i % 900}","Line1":"12 Oak Street","City":"Springfield","PostalCode":"94304"},"SalesTermRef":{"value":"3","name":"Net 30"},"DueDate":"2024-05-31","TotalAmt":${amount},"ApplyTaxAfterDiscount":false,"PrintStatus":"NeedToPrint","EmailStatus":"NotSet","BillEmail":{"Address":"billing${i % 900}@example.com"},"Balance":${amount}}`;
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 ? args[at + 1] : fallback;
+};
+const parseSize = (s) => Number(s.replace(/k$/i, '000').replace(/m$/i, '000000'));
+const sizes = option('sizes', '10k,100k').split(',').map(parseSize);
+if (args.includes('--1m') && !sizes.includes(1_000_000)) sizes.push(1_000_000);
+const rounds = Number(option('rounds', process.env.BENCH_ROUNDS ?? 3));
+const pgVersion = option('pg', '13');
+const extraSettings = JSON.parse(process.env.BENCH_TARGET_SETTINGS ?? '{}');
+const PSQL = spawnSync('psql', ['--version'], { encoding: 'utf8' }).status === 0 ? 'psql' : undefined;
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+if (!existsSync(GENERATOR)) {
+  console.error(`bench/target.mjs: the input generator is not at ${GENERATOR}; set BENCH_GEN_INVOICES to the path of gen_invoices.py`);
+  process.exit(2);
+}
+for (const n of sizes) if (!Number.isInteger(n) || n <= 0) throw new Error(`bad size in --sizes: ${option('sizes')}`);
+
+/** The same ids with every payload changed, and newer: applied alike to Singer and COPY lines. */
+function changeLine(line) {
+  return line
+    .replace(/"SyncToken":"(\d+)"/, (_, n) => `"SyncToken":"${Number(n) + 1}"`)
+    .replace(/"LastUpdatedTime":"(\d{4})-/, (_, y) => `"LastUpdatedTime":"${Number(y) + 1}-`);
 }
 
-const SDC =
-  ',"_sdc_extract_window_start_utc":"2024-05-02T00:00:00Z","_sdc_extract_window_end_utc":"2024-05-03T00:00:00Z","_sdc_page_size":1000,' +
-  '"_sdc_request_payload":{"method":"GET","path":"/v3/company/123/query","query":"SELECT * FROM Invoice","minorversion":75},' +
-  '"_sdc_extracted_at":"2024-05-03T00:00:01.5Z","_sdc_realm_id":"123","_sdc_run_id":"bench"';
-
-async function writeSingerFile(file, n) {
-  const out = createWriteStream(file);
-  out.write('{"type":"SCHEMA","stream":"invoices","key_properties":["Id"],"schema":{"type":"object","properties":{"Id":{"type":"string"}}}}\n');
-  for (let i = 1; i <= n; i++) {
-    const body = invoice(i);
-    const line = `{"type":"RECORD","stream":"invoices","record":${body.slice(0, -1)}${SDC},"_sdc_page_number":${Math.ceil(i / 1000)}}}\n`;
-    if (!out.write(line)) await once(out, 'drain');
-    if (i % 5000 === 0) out.write(`{"type":"STATE","value":{"bookmarks":{"invoices":{"replication_key_value":"${i}"}}}}\n`);
+async function transformFile(from, to, fn) {
+  const out = createWriteStream(to);
+  for await (const line of createInterface({ input: createReadStream(from), crlfDelay: Infinity })) {
+    if (!out.write(fn(line) + '\n')) await once(out, 'drain');
   }
   out.end();
   await once(out, 'finish');
 }
 
-/** The physical limit: COPY the same rows into a temp table and upsert them, 10k rows per transaction. */
-async function physicalLimit(url, n, schema) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await client.query(`SET synchronous_commit = on; CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.invoices (id text PRIMARY KEY, payload jsonb NOT NULL,
-    ingested_at_utc timestamptz NOT NULL, extract_window_start_utc timestamptz, extract_window_end_utc timestamptz, page_number integer, page_size integer,
-    request_payload jsonb, realm_id text, extracted_at_utc timestamptz, last_updated_utc timestamptz)`);
-  const request = '{"method":"GET","path":"/v3/company/123/query","query":"SELECT * FROM Invoice","minorversion":75}';
-  const batches = [];
-  for (let start = 1; start <= n; start += BATCH) {
-    let text = '';
-    for (let i = start; i < start + BATCH && i <= n; i++) {
-      text += `${i}\t${invoice(i).replace(/\\/g, '\\\\')}\t2024-05-02T00:00:00Z\t2024-05-03T00:00:00Z\t${Math.ceil(i / 1000)}\t1000\t${request}\t123\t2024-05-03T00:00:01.5Z\t2024-05-02T09:00:30-07:00\n`;
-    }
-    batches.push(text);
-  }
-  const started = performance.now();
-  for (const text of batches) {
-    await client.query('BEGIN');
-    await client.query(`CREATE TEMP TABLE IF NOT EXISTS stage (id text, payload jsonb, extract_window_start_utc timestamptz, extract_window_end_utc timestamptz,
-      page_number integer, page_size integer, request_payload jsonb, realm_id text, extracted_at_utc timestamptz, last_updated_utc timestamptz) ON COMMIT DELETE ROWS`);
-    const chunks = [];
-    for (let i = 0; i < text.length; i += 512 * 1024) chunks.push(text.slice(i, i + 512 * 1024));
-    await pipeline(Readable.from(chunks), client.query(copyStreams.from(`COPY stage (id, payload, extract_window_start_utc, extract_window_end_utc, page_number, page_size, request_payload, realm_id, extracted_at_utc, last_updated_utc) FROM STDIN`)));
-    await client.query(`INSERT INTO ${schema}.invoices AS t SELECT id, payload, now(), extract_window_start_utc, extract_window_end_utc, page_number, page_size, request_payload, realm_id, extracted_at_utc, last_updated_utc
-      FROM stage ORDER BY id ON CONFLICT (id) DO UPDATE SET payload = EXCLUDED.payload, ingested_at_utc = EXCLUDED.ingested_at_utc
-      WHERE t.payload IS DISTINCT FROM EXCLUDED.payload`);
-    await client.query('COMMIT');
-  }
-  const seconds = (performance.now() - started) / 1000;
-  await client.end();
-  return n / seconds;
+/** Writes the inputs for `n` records: {first, changed} × {singer, tsv}. */
+async function makeInputs(dir, n) {
+  const base = path.join(dir, `invoices-${n}`);
+  const gen = spawnSync('python3', [GENERATOR, '--count', String(n), '--singer', `${base}.singer`, '--tsv', `${base}.tsv`], { encoding: 'utf8' });
+  if (gen.status !== 0) throw new Error(`gen_invoices.py failed: ${gen.stderr}`);
+  await transformFile(`${base}.singer`, `${base}-changed.singer`, changeLine);
+  await transformFile(`${base}.tsv`, `${base}-changed.tsv`, changeLine);
+  return {
+    note: gen.stderr.trim(),
+    first: { singer: `${base}.singer`, tsv: `${base}.tsv` },
+    unchanged: { singer: `${base}.singer`, tsv: `${base}.tsv` },
+    changed: { singer: `${base}-changed.singer`, tsv: `${base}-changed.tsv` },
+  };
 }
 
-/** Runs the target CLI on a file; returns records/s and peak RSS (VmHWM, polled from /proc). */
-async function runTarget(url, schema, file, n) {
-  const config = path.join(path.dirname(file), `${schema}.json`);
-  writeFileSync(config, JSON.stringify({ database_url: url, schema, batch_size_rows: BATCH }));
+const TABLE_SQL = 'CREATE TABLE t (id text PRIMARY KEY, payload jsonb NOT NULL, ingested_at_utc timestamptz NOT NULL)';
+const UPSERT_SQL = `INSERT INTO t SELECT id, payload, now() FROM st ORDER BY id
+ON CONFLICT (id) DO UPDATE SET payload = EXCLUDED.payload, ingested_at_utc = EXCLUDED.ingested_at_utc
+WHERE t.payload IS DISTINCT FROM EXCLUDED.payload`;
+
+async function sql(url, text) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** The baseline (shared/bench/README.md) loading `tsv` into `schema`.t; returns wall seconds. */
+async function runBaseline(url, schema, tsv, dir) {
+  if (PSQL) {
+    const script = path.join(dir, `${schema}.sql`);
+    writeFileSync(script, `BEGIN;\nCREATE TEMP TABLE st (id text, payload jsonb) ON COMMIT DROP;\n\\copy st FROM '${tsv}'\n${UPSERT_SQL};\nCOMMIT;\n`);
+    const started = performance.now();
+    const child = spawn(PSQL, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', script, url], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, PGOPTIONS: `-c search_path=${schema}` },
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const [code] = await once(child, 'exit');
+    if (code !== 0) throw new Error(`psql exited ${code}: ${stderr}`);
+    return (performance.now() - started) / 1000;
+  }
   const started = performance.now();
-  const child = spawn(process.execPath, [CLI, '--config', config, '--input', file], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+  const client = new pg.Client({ connectionString: url, options: `-c search_path=${schema}` });
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query('CREATE TEMP TABLE st (id text, payload jsonb) ON COMMIT DROP');
+  await pipeline(createReadStream(tsv), client.query(copyStreams.from('COPY st FROM STDIN')));
+  await client.query(UPSERT_SQL);
+  await client.query('COMMIT');
+  await client.end();
+  return (performance.now() - started) / 1000;
+}
+
+/** The target CLI loading `singer` into `schema`; returns wall seconds and peak RSS. */
+async function runTarget(url, schema, singer, dir) {
+  const config = path.join(dir, `${schema}.json`);
+  writeFileSync(config, JSON.stringify({ database_url: url, schema, ...extraSettings }));
+  const argv = [CLI, '--config', config, '--input', singer];
+  const started = performance.now();
+  const child = TIME
+    ? spawn(TIME, ['-f', 'bench-maxrss-kb=%M', process.execPath, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } })
+    : spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
-  let peakKb = 0;
+  let polledKb = 0;
   const poll = setInterval(() => {
     try {
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-      if (m) peakKb = Math.max(peakKb, Number(m[1]));
+      if (m) polledKb = Math.max(polledKb, Number(m[1]));
     } catch {
       // the process has just exited
     }
-  }, 50);
+  }, 20);
   const [code] = await once(child, 'exit');
+  const seconds = (performance.now() - started) / 1000;
   clearInterval(poll);
   if (code !== 0) throw new Error(`target exited ${code}: ${stderr}`);
-  return { perSecond: n / ((performance.now() - started) / 1000), peakMb: peakKb / 1024 };
+  const timed = /bench-maxrss-kb=(\d+)/.exec(stderr);
+  return { seconds, peakMb: (timed ? Number(timed[1]) : polledKb) / 1024 };
 }
 
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const fmt = (x) => Math.round(x).toLocaleString('en-US');
+const label = (n) => (n >= 1_000_000 ? `${n / 1_000_000}M` : `${n / 1000}k`);
+
 const dir = mkdtempSync(path.join(tmpdir(), 'bench-target-'));
-const server = await startLocalPostgres({ version: '13', onLog: process.env.BENCH_PG_LOG ? (l) => console.error(String(l).trimEnd()) : undefined });
+const server = await startLocalPostgres({ version: pgVersion, onLog: process.env.BENCH_PG_LOG ? (l) => console.error(String(l).trimEnd()) : undefined });
+const failures = [];
 try {
-  const file100k = path.join(dir, 'invoices-100k.singer');
-  await writeSingerFile(file100k, THROUGHPUT_RECORDS);
-  const bytes = readFileSync(file100k).length;
-  console.log(`input: ${THROUGHPUT_RECORDS} invoices, ${(bytes / THROUGHPUT_RECORDS / 1024).toFixed(2)} KB per line on average`);
-  // Interleave the two (A B A B …) and report the median of the per-round ratios: the machine is
-  // shared and noisy, and a slow phase then hits both sides of a round alike.
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
-  const ratios = [];
-  for (let round = 1; round <= rounds; round++) {
-    const limit = await physicalLimit(server.url, THROUGHPUT_RECORDS, `limit_${round}`);
-    const target = (await runTarget(server.url, `target_${round}`, file100k, THROUGHPUT_RECORDS)).perSecond;
-    ratios.push(target / limit);
-    console.log(`round ${round}: physical limit ${Math.round(limit)} records/s, target ${Math.round(target)} records/s, ratio ${(target / limit).toFixed(2)}`);
+  const [{ version }] = await sql(server.url, 'SELECT version()');
+  console.log(`PostgreSQL: ${version} (embedded, durable: fsync on, synchronous_commit on)`);
+  console.log(`node ${process.version}, ${cpus().length} cores, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`baseline: ${PSQL ? `psql (${spawnSync('psql', ['--version'], { encoding: 'utf8' }).stdout.trim()}) with \\copy` : 'psql not found: the same SQL through pg-copy-streams'}`);
+  console.log(`target: ${CLI} settings ${JSON.stringify({ ...extraSettings })} (defaults otherwise); peak RSS via ${TIME ? '/usr/bin/time %M' : 'VmHWM polled every 20 ms'}`);
+  for (const n of sizes) {
+    const inputs = await makeInputs(dir, n);
+    console.log(`\n== ${label(n)} invoices (${inputs.note}), ${rounds} interleaved rounds ==`);
+    /** phase → [{ baseline, target, ratio, rss }] */
+    const results = Object.fromEntries(PHASES.map((p) => [p, []]));
+    for (let round = 1; round <= rounds; round++) {
+      const b = `bench_b_${label(n)}_${round}`.toLowerCase();
+      const t = `bench_t_${label(n)}_${round}`.toLowerCase();
+      await sql(server.url, `CREATE SCHEMA ${b}; SET search_path = ${b}; ${TABLE_SQL}`);
+      const order = round % 2 === 1 ? ['baseline', 'target'] : ['target', 'baseline'];
+      for (const phase of PHASES) {
+        const r = {};
+        for (const who of order) {
+          await sql(server.url, 'CHECKPOINT');
+          if (who === 'baseline') r.baseline = n / (await runBaseline(server.url, b, inputs[phase].tsv, dir));
+          else {
+            const run = await runTarget(server.url, t, inputs[phase].singer, dir);
+            r.target = n / run.seconds;
+            r.rss = run.peakMb;
+          }
+        }
+        r.ratio = r.target / r.baseline;
+        results[phase].push(r);
+        console.log(
+          `round ${round} ${phase.padEnd(9)} baseline ${fmt(r.baseline).padStart(7)} rec/s  target ${fmt(r.target).padStart(7)} rec/s  ratio ${r.ratio.toFixed(2)}  target peak RSS ${r.rss.toFixed(0)} MB  (${order[0]} first, load ${loadavg()[0].toFixed(2)})`,
+        );
+      }
+      await sql(server.url, `DROP SCHEMA ${b} CASCADE; DROP SCHEMA ${t} CASCADE`);
+    }
+    console.log(`-- ${label(n)} summary (medians of ${rounds} rounds) --`);
+    for (const phase of PHASES) {
+      const rs = results[phase];
+      const ratio = median(rs.map((r) => r.ratio));
+      const rss = Math.max(...rs.map((r) => r.rss));
+      const ok = ratio >= GOALS[phase];
+      if (!ok) failures.push(`${label(n)} ${phase} ratio ${ratio.toFixed(2)} < ${GOALS[phase]}`);
+      if (rss > RSS_GOAL_MB) failures.push(`${label(n)} ${phase} peak RSS ${rss.toFixed(0)} MB > ${RSS_GOAL_MB} MB`);
+      console.log(
+        `${phase.padEnd(9)} baseline ${fmt(median(rs.map((r) => r.baseline))).padStart(7)} rec/s  target ${fmt(median(rs.map((r) => r.target))).padStart(7)} rec/s  ratio ${ratio.toFixed(2)} (goal ≥ ${GOALS[phase]}${ok ? '' : ', MISSED'}; rounds ${rs.map((r) => r.ratio.toFixed(2)).join(' ')})  peak RSS ≤ ${rss.toFixed(0)} MB`,
+      );
+    }
+    for (const phase of PHASES) for (const file of Object.values(inputs[phase])) rmSync(file, { force: true });
   }
-  const median = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)];
-  console.log(`physical limit: COPY → temp table → INSERT … ON CONFLICT, ${BATCH} rows/txn; target: parse, validate, COPY, upsert, stats, state`);
-  console.log(`ratio target / limit, median of ${rounds} interleaved rounds: ${median.toFixed(2)} (goal ≥ 0.9)`);
-  for (const n of rssSizes) {
-    const file = n === THROUGHPUT_RECORDS ? file100k : path.join(dir, `invoices-${n}.singer`);
-    if (n !== THROUGHPUT_RECORDS) await writeSingerFile(file, n);
-    const run = await runTarget(server.url, `rss_${n}`, file, n);
-    console.log(`peak RSS at ${n} records: ${run.peakMb.toFixed(0)} MB (${Math.round(run.perSecond)} records/s)`);
-    if (n !== THROUGHPUT_RECORDS) rmSync(file);
-  }
+  console.log(`\nload average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(failures.length ? `goals missed: ${failures.join('; ')}` : 'every goal met');
 } finally {
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
