@@ -12,8 +12,7 @@ const row = (id: string, v: string, lastUpdatedMs?: number, runId: string | null
   requestPayload: null,
   realmId: null,
   extractedAt: null,
-  lastUpdated: null,
-  lastUpdatedMs,
+  lastUpdated: lastUpdatedMs === undefined ? null : { ms: lastUpdatedMs, text: new Date(lastUpdatedMs).toISOString(), micros: BigInt(lastUpdatedMs) * 1000n },
   runId,
   line: 1,
 });

@@ -12,10 +12,15 @@ export interface ReceivedCounts extends GroupKey {
   deduplicated: number;
 }
 
+/** The load-statistics group (tap run id × extract window start) of a row or of ReceivedCounts, as a map key. */
+export function groupKey(group: { readonly runId: string | null; readonly windowStart: string | null }): string {
+  return `${group.runId ?? ''}\u0001${group.windowStart ?? ''}`;
+}
+
 /** True when `next` should replace `held` (same id): newer, or equal/unknown and later in input. */
 export function supersedes(next: Row, held: Row): boolean {
-  if (next.lastUpdatedMs === undefined || held.lastUpdatedMs === undefined) return true;
-  return next.lastUpdatedMs >= held.lastUpdatedMs;
+  if (next.lastUpdated === null || held.lastUpdated === null) return true;
+  return next.lastUpdated.micros >= held.lastUpdated.micros;
 }
 
 /**
@@ -62,10 +67,11 @@ export class StreamBuffer {
   }
 
   #group(row: Row): ReceivedCounts {
-    const key = `${row.runId ?? ''}\u0001${row.extractWindowStart ?? ''}`;
+    const windowStart = row.extractWindowStart?.text ?? null;
+    const key = groupKey({ runId: row.runId, windowStart });
     let group = this.#groups.get(key);
     if (!group) {
-      group = { runId: row.runId, windowStart: row.extractWindowStart, received: 0, deduplicated: 0 };
+      group = { runId: row.runId, windowStart, received: 0, deduplicated: 0 };
       this.#groups.set(key, group);
     }
     return group;

@@ -1,33 +1,13 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { Logger } from 'singer-kit';
 import type { Batch, StreamBatch } from '../buffer/Buffers.js';
 import { claimBatchRealms, recordCompanyOfExistingRows } from '../company/companyOwner.js';
-import type { Row } from '../rows/Row.js';
 import type { ConnectionSettings } from '../settings.js';
-import { CREATE_STAGE_SQL, STAGE_TABLE, companyTableDdl, loadTablesDdl, schemaDdl, streamTableDdl, type DdlStatement } from '../sql/ddl.js';
+import { CREATE_STAGE_SQL, companyTableDdl, loadTablesDdl, schemaDdl, streamTableDdl, type DdlStatement } from '../sql/ddl.js';
 import { qualified, quoteIdent } from '../sql/tableName.js';
-import { COPY_STAGE_SQL, upsertSql } from '../sql/upsertSql.js';
 import { Connection, inTransaction } from './Connection.js';
-import { copyLine } from './copyText.js';
 import { addCounts, emptyCounts, LOAD_COUNT_NAMES, type LoadCounts } from './loadCounts.js';
-
-const COPY_CHUNK_BYTES = 512 * 1024;
-
-/** COPY text in large chunks: pg-copy-streams is slow with one write per row. */
-function* copyChunks(rows: readonly Row[]): Generator<string> {
-  let chunk = '';
-  for (const row of rows) {
-    chunk += copyLine(row);
-    if (chunk.length >= COPY_CHUNK_BYTES) {
-      yield chunk;
-      chunk = '';
-    }
-  }
-  if (chunk) yield chunk;
-}
+import { writeStreamBatch, type CommitContext } from './writeStreamBatch.js';
 
 export interface WriterOptions {
   readonly connection: ConnectionSettings;
@@ -98,10 +78,11 @@ export class RawTableWriter {
   }
 
   /**
-   * One transaction over all streams: COPY each stream's rows into the staging table and upsert
-   * them with their load statistics. Returns the counts per stream once COMMIT has returned.
-   * `whileBusy` runs once, while the database executes the first upsert: work put there (a
-   * garbage collection) does not keep the database waiting.
+   * One transaction over all streams: each stream's rows are written (writeStreamBatch: skipped
+   * when unchanged, copied straight in when new, upserted otherwise) with their load statistics.
+   * Returns the counts per stream once COMMIT has returned. `whileBusy` runs once, while the
+   * database executes the first upsert: work put there (a garbage collection) does not keep the
+   * database waiting.
    *
    * A lost connection (before or while COMMIT returns) is survived: the same batch is written
    * again on a new session. The run's `_load_runs.commits` is raised in the same transaction as
@@ -155,18 +136,10 @@ export class RawTableWriter {
   async #write(client: pg.Client, batches: readonly StreamBatch[], commitNumber: number, whileBusy?: () => void): Promise<Map<string, LoadCounts>> {
     const result = new Map<string, LoadCounts>();
     const total = emptyCounts();
-    let first = true;
+    const ctx: CommitContext = { client, schema: this.#schema, loadRunId: this.#loadRunId, commitNumber, logger: this.#logger, stageInUse: false };
     for (const batch of batches) {
-      if (!first) await client.query(`TRUNCATE ${quoteIdent(STAGE_TABLE)}`);
-      first = false;
-      if (batch.rows.length > 0) await pipeline(Readable.from(copyChunks(batch.rows)), client.query(copyFrom(COPY_STAGE_SQL)));
-      const received = batch.groups.map((g) => ({ run_id: g.runId, window_start: g.windowStart, received: g.received, deduplicated: g.deduplicated }));
-      const pending = client.query(upsertSql(this.#schema, batch.table, received.length === 1), [this.#loadRunId, commitNumber, batch.stream, JSON.stringify(received)]);
-      whileBusy?.();
+      const counts = await writeStreamBatch(ctx, batch, whileBusy);
       whileBusy = undefined;
-      const stats = await pending;
-      const counts = emptyCounts();
-      for (const row of stats.rows) addCounts(counts, row);
       result.set(batch.stream, counts);
       addCounts(total, counts);
     }

@@ -10,7 +10,7 @@ describe('toRow', () => {
     expect(row.payload).toBe('{"Id":"1","Amt":1234567.10,"MetaData":{"LastUpdatedTime":"2024-01-01T10:00:00-08:00"}}');
     expect(row.pageNumber).toBe(3);
     expect(row.requestPayload).toBe('{"method":"GET"}');
-    expect(row.lastUpdatedMs).toBe(Date.UTC(2024, 0, 1, 18));
+    expect(row.lastUpdated?.ms).toBe(Date.UTC(2024, 0, 1, 18));
   });
 
   it('passes a record without _sdc_ members through as it came', () => {

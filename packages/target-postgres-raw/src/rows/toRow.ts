@@ -1,5 +1,5 @@
 import { endOfValue, forEachMember, MessageError, type JsonObject } from 'singer-kit';
-import { parseRecordInstant } from './recordInstant.js';
+import { parseRecordInstant, type Instant } from './recordInstant.js';
 import { recordId } from './recordId.js';
 import type { Row } from './Row.js';
 import { sanitizeJsonText } from './sanitizeJsonText.js';
@@ -85,12 +85,12 @@ export function toRow(record: JsonObject, lineText: string, line: number, stream
     throw recordError(line, stream, `${id.slice(0, 40)}…`, `the key value is ${Buffer.byteLength(id)} bytes; ids longer than ${MAX_ID_BYTES} bytes cannot be indexed`);
   }
 
-  const instant = (field: string): string | null => {
+  const instant = (field: string): Instant | null => {
     const value = record[field];
     if (value === undefined || value === null) return null;
     const parsed = typeof value === 'string' ? parseRecordInstant(value) : undefined;
     if (!parsed) throw recordError(line, stream, id, `${field} is not an ISO 8601 date-time: ${JSON.stringify(value)}`);
-    return parsed.text;
+    return parsed;
   };
   const int4 = (field: string): number | null => {
     const value = record[field];
@@ -120,8 +120,7 @@ export function toRow(record: JsonObject, lineText: string, line: number, stream
       requestPayload: request.text,
       realmId: str('_sdc_realm_id'),
       extractedAt: instant('_sdc_extracted_at'),
-      lastUpdated: updated?.text ?? null,
-      lastUpdatedMs: updated?.ms,
+      lastUpdated: updated ?? null,
       runId: str('_sdc_run_id'),
       line,
     },

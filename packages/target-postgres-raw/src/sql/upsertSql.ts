@@ -1,14 +1,23 @@
 import { STAGE_TABLE } from './ddl.js';
-import { ROW_COLUMNS } from '../rows/Row.js';
+import { ROW_COLUMN_NAMES, STAGE_COLUMNS } from '../rows/rowColumns.js';
 import { qualified, quoteIdent } from './tableName.js';
 
-const DATA_COLUMNS = ROW_COLUMNS.filter((c) => c !== 'run_id');
+/** `COPY` of rows into the staging table (binary, STAGE_COLUMNS order). */
+export const COPY_STAGE_SQL = `COPY ${quoteIdent(STAGE_TABLE)} (${STAGE_COLUMNS.map((c) => c.name).join(', ')}) FROM STDIN (FORMAT binary)`;
 
-/** `COPY` of staged rows, columns in ROW_COLUMNS order, text format. */
-export const COPY_STAGE_SQL = `COPY ${quoteIdent(STAGE_TABLE)} (${ROW_COLUMNS.join(', ')}) FROM STDIN`;
+/** `COPY` of new rows straight into the stream table (binary, tableColumns order). */
+export function copyTableSql(schema: string, table: string): string {
+  return `COPY ${qualified(schema, table)} (${ROW_COLUMN_NAMES.join(', ')}, ingested_at_utc) FROM STDIN (FORMAT binary)`;
+}
+
+/** The stored payload hash (hex) of each of the ids in $1 (text[]) that has a row. */
+export function storedHashesSql(schema: string, table: string): string {
+  return `SELECT id, encode(payload_sha256, 'hex') AS payload_sha256 FROM ${qualified(schema, table)} WHERE id = ANY($1::text[])`;
+}
 
 /**
- * One statement per stream and commit: upsert the staged rows, then write their load statistics.
+ * One statement per stream and commit: upsert the staged rows, then write the load statistics
+ * of the whole batch (rows copied straight in and rows skipped by hash come in $4 as counts).
  * A stored row changes only when the payload differs and the incoming record is not older (by
  * last_updated_utc); an unchanged record leaves the row, ingested_at_utc included, untouched.
  * Every part of the statement sees the table as it was before it: a staged row whose stored
@@ -18,12 +27,15 @@ export const COPY_STAGE_SQL = `COPY ${quoteIdent(STAGE_TABLE)} (${ROW_COLUMNS.jo
  * counted as they are, and the staging table is read a second time only if some row was left
  * alone (MATERIALIZED: that count is used twice below and must run once); with several, each
  * staged row is matched to what the upsert did with it.
- * Parameters: $1 load run id, $2 commit number, $3 stream, $4 jsonb [{run_id, window_start, received, deduplicated}].
+ * Rows are written in byte order of their ids, as rows copied straight in are (the same lock
+ * order for every writer of the table, and no locale-aware sort).
+ * Parameters: $1 load run id, $2 commit number, $3 stream, $4 jsonb [{run_id, window_start,
+ * received, deduplicated, copied, hash_unchanged}].
  */
 export function upsertSql(schema: string, table: string, singleGroup: boolean): string {
   const t = qualified(schema, table);
   const stage = quoteIdent(STAGE_TABLE);
-  const set = DATA_COLUMNS.filter((c) => c !== 'id')
+  const set = ROW_COLUMN_NAMES.filter((c) => c !== 'id')
     .map((c) => `${c} = EXCLUDED.${c}`)
     .concat('ingested_at_utc = EXCLUDED.ingested_at_utc')
     .join(', ');
@@ -33,7 +45,7 @@ export function upsertSql(schema: string, table: string, singleGroup: boolean): 
     ? `SELECT r.run_id, r.window_start, w.inserted, w.updated, w.not_written,
     CASE WHEN w.not_written = 0 THEN 0 ELSE (${unchanged}) END AS unchanged
   FROM received r, (SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated,
-    (SELECT received - deduplicated FROM received) - count(*) AS not_written FROM up) w`
+    (SELECT received - deduplicated - copied - hash_unchanged FROM received) - count(*) AS not_written FROM up) w`
     : `SELECT s.run_id, s.extract_window_start_utc AS window_start,
     count(*) FILTER (WHERE up.inserted) AS inserted,
     count(*) FILTER (WHERE NOT up.inserted) AS updated,
@@ -42,21 +54,21 @@ export function upsertSql(schema: string, table: string, singleGroup: boolean): 
   FROM ${stage} s LEFT JOIN up ON up.id = s.id
   GROUP BY 1, 2`;
   return `WITH up AS (
-  INSERT INTO ${t} AS t (${DATA_COLUMNS.join(', ')}, ingested_at_utc)
-  SELECT ${DATA_COLUMNS.join(', ')}, now() FROM ${stage} ORDER BY id
+  INSERT INTO ${t} AS t (${ROW_COLUMN_NAMES.join(', ')}, ingested_at_utc)
+  SELECT ${ROW_COLUMN_NAMES.join(', ')}, now() FROM ${stage} ORDER BY id COLLATE "C"
   ON CONFLICT (id) DO UPDATE SET ${set}
   WHERE t.payload IS DISTINCT FROM EXCLUDED.payload
     AND (t.last_updated_utc IS NULL OR EXCLUDED.last_updated_utc IS NULL OR EXCLUDED.last_updated_utc >= t.last_updated_utc)
   RETURNING id, (xmax = 0) AS inserted
 ), received AS (
-  SELECT * FROM jsonb_to_recordset($4::jsonb) AS r(run_id text, window_start timestamptz, received integer, deduplicated integer)
+  SELECT * FROM jsonb_to_recordset($4::jsonb) AS r(run_id text, window_start timestamptz, received integer, deduplicated integer, copied integer, hash_unchanged integer)
 ), counts AS MATERIALIZED (
   ${counts}
 )
 INSERT INTO ${qualified(schema, '_load_stats')} AS st (load_run_id, commit_number, committed_at_utc, stream, tap_run_id,
   extract_window_start_utc, received, inserted, updated, unchanged, skipped_older, deduplicated, rejected)
 SELECT $1::uuid, $2::integer, now(), $3::text, r.run_id, r.window_start, r.received,
-  COALESCE(c.inserted, 0), COALESCE(c.updated, 0), COALESCE(c.unchanged, 0), COALESCE(c.not_written - c.unchanged, 0), r.deduplicated, 0
+  r.copied + COALESCE(c.inserted, 0), COALESCE(c.updated, 0), r.hash_unchanged + COALESCE(c.unchanged, 0), COALESCE(c.not_written - c.unchanged, 0), r.deduplicated, 0
 FROM received r LEFT JOIN counts c ON c.run_id IS NOT DISTINCT FROM r.run_id AND c.window_start IS NOT DISTINCT FROM r.window_start
 RETURNING st.tap_run_id, st.received, st.inserted, st.updated, st.unchanged, st.skipped_older, st.deduplicated, st.rejected`;
 }

@@ -1,0 +1,106 @@
+import { hash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Logger } from 'singer-kit';
+import { groupKey } from '../buffer/StreamBuffer.js';
+import type { StreamBatch } from '../buffer/Buffers.js';
+import type { HashedRow } from '../rows/rowColumns.js';
+import { STAGE_COLUMNS, tableColumns } from '../rows/rowColumns.js';
+import { STAGE_TABLE } from '../sql/ddl.js';
+import { quoteIdent } from '../sql/tableName.js';
+import { COPY_STAGE_SQL, copyTableSql, storedHashesSql, upsertSql } from '../sql/upsertSql.js';
+import { copyBinary } from './copyBinary.js';
+import { addCounts, emptyCounts, type LoadCounts } from './loadCounts.js';
+import { splitByStoredHash } from './splitByStoredHash.js';
+
+/** What one commit's streams share: its transaction, its staging table, the time its rows get. */
+export interface CommitContext {
+  readonly client: pg.Client;
+  readonly schema: string;
+  readonly loadRunId: string;
+  readonly commitNumber: number;
+  readonly logger: Logger;
+  /** The transaction's now() as microseconds since 2000 (ingested_at_utc of rows copied straight in), read once. */
+  ingestedAt?: bigint;
+  /** Whether an earlier stream of this commit left rows in the staging table. */
+  stageInUse: boolean;
+}
+
+const SAVEPOINT = 'target_postgres_raw_copy';
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * Writes one stream's batch inside the commit's transaction and records its load statistics.
+ * The stored payload hash of every id is read first: a record whose payload text has the hash
+ * of the stored one needs no write at all; an id with no row is copied straight into the table
+ * (no staging, no conflict handling: the fastest write PostgreSQL has); the others go through
+ * the staging table and the upsert, which decides by payload and age. If another writer added
+ * one of the new ids in between (a concurrent run, or a row committed since the hashes were
+ * read), the copy fails on the primary key, is rolled back to its savepoint, and those rows go
+ * through the upsert instead. `whileBusy` runs while the database executes the upsert.
+ */
+export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, whileBusy?: () => void): Promise<LoadCounts> {
+  const { client, schema } = ctx;
+  const stored = client.query<{ id: string; payload_sha256: string | null }>(storedHashesSql(schema, batch.table), [batch.rows.map((r) => r.id)]);
+  const rows: HashedRow[] = batch.rows.map((row) => ({ row, hash: hash('sha256', row.payload, 'hex') }));
+  const split = splitByStoredHash(rows, new Map((await stored).rows.map((r) => [r.id, r.payload_sha256])));
+  let copied: HashedRow[] = [];
+  const staged = split.staged;
+  if (split.fresh.length > 0) {
+    if (await copyStraightIn(ctx, batch.table, split.fresh)) copied = split.fresh;
+    else {
+      ctx.logger.info(`stream ${JSON.stringify(batch.stream)}: another writer added some of ${split.fresh.length} new ids meanwhile; they are upserted instead`);
+      staged.push(...split.fresh);
+    }
+  }
+  if (staged.length > 0) {
+    if (ctx.stageInUse) await client.query(`TRUNCATE ${quoteIdent(STAGE_TABLE)}`);
+    await pipeline(Readable.from(copyBinary(staged, STAGE_COLUMNS)), client.query(copyFrom(COPY_STAGE_SQL)));
+  }
+  const copiedPerGroup = countPerGroup(copied);
+  const unchangedPerGroup = countPerGroup(split.unchanged);
+  const received = batch.groups.map((g) => ({
+    run_id: g.runId,
+    window_start: g.windowStart,
+    received: g.received,
+    deduplicated: g.deduplicated,
+    copied: copiedPerGroup.get(groupKey(g)) ?? 0,
+    hash_unchanged: unchangedPerGroup.get(groupKey(g)) ?? 0,
+  }));
+  const pending = client.query(upsertSql(schema, batch.table, received.length === 1), [ctx.loadRunId, ctx.commitNumber, batch.stream, JSON.stringify(received)]);
+  ctx.stageInUse ||= staged.length > 0;
+  whileBusy?.();
+  const counts = emptyCounts();
+  for (const row of (await pending).rows) addCounts(counts, row);
+  return counts;
+}
+
+/** COPY of new rows into the stream table under a savepoint; false when an id turned out to exist (nothing of it stays). */
+async function copyStraightIn(ctx: CommitContext, table: string, rows: readonly HashedRow[]): Promise<boolean> {
+  const { client } = ctx;
+  if (ctx.ingestedAt === undefined) {
+    const { rows: now } = await client.query<{ micros: string }>(`SELECT ((extract(epoch FROM date_trunc('second', now()))::bigint - 946684800) * 1000000 + extract(microseconds FROM now())::bigint % 1000000)::text AS micros`);
+    ctx.ingestedAt = BigInt(now[0]?.micros ?? '0');
+  }
+  await client.query(`SAVEPOINT ${SAVEPOINT}`);
+  try {
+    await pipeline(Readable.from(copyBinary(rows, tableColumns(ctx.ingestedAt))), client.query(copyFrom(copyTableSql(ctx.schema, table))));
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
+    await client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+    return false;
+  }
+  await client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+  return true;
+}
+
+function countPerGroup(rows: readonly HashedRow[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const { row } of rows) {
+    const key = groupKey({ runId: row.runId, windowStart: row.extractWindowStart?.text ?? null });
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}
