@@ -1,0 +1,228 @@
+import { createInterface } from 'node:readline';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { databaseUrl, ownPostgres, scratchSchema } from './support/db.js';
+import { finished, query, R, runTargetCli, S, singer, spawnTarget, ST } from './targetHarness.js';
+
+// The write path's shortcuts (issue 11): a record whose payload hash equals the stored one is not
+// sent at all, new ids are copied straight into the table, the rest are upserted. Each test
+// checks that a shortcut keeps the guarantees of the upsert: what the table holds and what
+// _load_stats says.
+
+const url = () => databaseUrl();
+const T = (updated: string) => ({ MetaData: { LastUpdatedTime: updated } });
+const COUNTS = ['received', 'inserted', 'updated', 'unchanged', 'skipped_older', 'deduplicated'] as const;
+type Counts = Record<(typeof COUNTS)[number], number>;
+
+/** The load counts of the schema's latest target run, from _load_runs, checked against the sum of its _load_stats rows. */
+async function lastRunCounts(db: string, schema: string): Promise<Counts> {
+  const cols = COUNTS.map((c) => `${c}::int`).join(', ');
+  const [run] = await query<Counts & { load_run_id: string }>(db, `SELECT load_run_id, ${cols} FROM "${schema}"._load_runs ORDER BY started_at_utc DESC LIMIT 1`);
+  const [stats] = await query<Counts>(db, `SELECT ${COUNTS.map((c) => `coalesce(sum(${c}), 0)::int AS ${c}`).join(', ')} FROM "${schema}"._load_stats WHERE load_run_id = $1`, [run?.load_run_id]);
+  const totals = Object.fromEntries(COUNTS.map((c) => [c, run?.[c]])) as Counts;
+  expect(stats).toEqual(totals);
+  return totals;
+}
+
+const counts = (c: Partial<Counts>): Counts => ({ received: 0, inserted: 0, updated: 0, unchanged: 0, skipped_older: 0, deduplicated: 0, ...c });
+
+/** Resolves once the target has logged its `n`-th commit. */
+function commits(child: ReturnType<typeof spawnTarget>, n: number): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    createInterface({ input: child.stderr! }).on('line', (line) => / commit \d+ /.test(line) && ++seen === n && resolve());
+  });
+}
+
+describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', () => {
+  it('an unchanged re-load sends nothing: rows not even locked (xmin, xmax, ctid, ingested_at_utc as they were), counted unchanged', async () => {
+    const schema = scratchSchema();
+    const input = singer(S('items'), ...Array.from({ length: 30 }, (_, i) => R('items', { Id: String(i), Amount: 10.1, ...T('2024-01-01T00:00:00Z') })), ST({ n: 30 }));
+    const settings = { database_url: url(), schema, batch_size_rows: 7 };
+    expect((await runTargetCli(settings, input)).code).toBe(0);
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 30, inserted: 30 }));
+    const snapshot = `SELECT id, ctid::text, xmin::text, xmax::text, ingested_at_utc, payload_sha256 IS NOT NULL AS hashed FROM "${schema}".items ORDER BY id`;
+    const before = await query<{ xmax: string; hashed: boolean }>(url(), snapshot);
+    expect(before.every((r) => r.xmax === '0' && r.hashed)).toBe(true);
+    const again = await runTargetCli(settings, input);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe('{"n":30}\n');
+    // An upsert that finds nothing to change still locks each row (xmax); a record not sent does not.
+    expect(await query(url(), snapshot)).toEqual(before);
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 30, unchanged: 30 }));
+  });
+
+  it('duplicates inside one batch into an empty table: one row per id, the newest wins, counted deduplicated', async () => {
+    const schema = scratchSchema();
+    const input = singer(
+      S('d'),
+      R('d', { Id: 'a', v: 'a2', ...T('2024-01-02T00:00:00Z') }),
+      R('d', { Id: 'a', v: 'a1', ...T('2024-01-01T00:00:00Z') }),
+      R('d', { Id: 'b', v: 'b1' }),
+      R('d', { Id: 'b', v: 'b2' }),
+      R('d', { Id: 'b', v: 'b3' }),
+      R('d', { Id: 'c', v: 'c1' }),
+    );
+    expect((await runTargetCli({ database_url: url(), schema }, input)).code).toBe(0);
+    expect(await query(url(), `SELECT id, payload->>'v' AS v FROM "${schema}".d ORDER BY id`)).toEqual([
+      { id: 'a', v: 'a2' },
+      { id: 'b', v: 'b3' },
+      { id: 'c', v: 'c1' },
+    ]);
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 6, inserted: 3, deduplicated: 3 }));
+  });
+
+  it('a table that gains rows between two batches: the second batch upserts them (newer wins, older skipped, equal unchanged)', async () => {
+    const schema = scratchSchema();
+    const child = spawnTarget({ database_url: url(), schema, batch_size_rows: 3 });
+    const done = finished(child);
+    const first = commits(child, 1);
+    child.stdin!.write(singer(S('g'), ...['1', '2', '3'].map((Id) => R('g', { Id, v: 'target', ...T('2024-01-02T00:00:00Z') }))));
+    await first;
+    // Another writer, between the batches: id 4 older than the target's record, 5 newer, 6 equal (and without a hash).
+    const other = (id: string, v: string, updated: string) =>
+      query(url(), `INSERT INTO "${schema}".g (id, payload, ingested_at_utc, last_updated_utc) VALUES ($1, $2, now(), $3)`, [id, JSON.stringify({ Id: id, v, ...T(updated) }), updated]);
+    await other('4', 'other', '2024-01-01T00:00:00Z');
+    await other('5', 'other', '2024-01-03T00:00:00Z');
+    await other('6', 'target', '2024-01-02T00:00:00Z');
+    child.stdin!.end(singer(...['4', '5', '6', '7'].map((Id) => R('g', { Id, v: 'target', ...T('2024-01-02T00:00:00Z') }))));
+    expect((await done).code).toBe(0);
+    expect(await query(url(), `SELECT id, payload->>'v' AS v FROM "${schema}".g ORDER BY id`)).toEqual(
+      [['1', 'target'], ['2', 'target'], ['3', 'target'], ['4', 'target'], ['5', 'other'], ['6', 'target'], ['7', 'target']].map(([id, v]) => ({ id, v })),
+    );
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 7, inserted: 4, updated: 1, skipped_older: 1, unchanged: 1 }));
+  });
+
+  it('a concurrent writer adding a new id while the target copies it: the copy is undone and the batch upserted, counts exact', async () => {
+    const schema = scratchSchema();
+    expect((await runTargetCli({ database_url: url(), schema }, singer(S('c')))).code).toBe(0);
+    const other = new pg.Client({ connectionString: url() });
+    await other.connect();
+    try {
+      // Not yet committed when the target reads the stored hashes: ids 2 and 3 look new to it.
+      await other.query('BEGIN');
+      await other.query(`INSERT INTO "${schema}".c (id, payload, ingested_at_utc, last_updated_utc) VALUES ('2', '{"Id":"2","v":"other"}', now(), '2024-01-01T00:00:00Z'), ('3', '{"Id":"3","v":"other"}', now(), '2024-01-03T00:00:00Z')`);
+      const child = spawnTarget({ database_url: url(), schema });
+      const done = finished(child);
+      child.stdin!.end(singer(S('c'), ...['1', '2', '3', '4'].map((Id) => R('c', { Id, v: 'target', ...T('2024-01-02T00:00:00Z') }))));
+      // The COPY waits on the other transaction's ids.
+      for (let waited = 0; ; waited += 50) {
+        const [w] = await query<{ n: number }>(url(), `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [`COPY "${schema}".%`]);
+        if (w?.n === 1) break;
+        if (waited > 20_000) throw new Error('the target never waited on the concurrent insert');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await other.query('COMMIT');
+      const result = await done;
+      expect(result.code).toBe(0);
+      expect(result.stderr).toMatch(/stream "c": another writer added some of 4 new ids meanwhile; they are upserted instead/);
+    } finally {
+      await other.end();
+    }
+    expect(await query(url(), `SELECT id, payload->>'v' AS v FROM "${schema}".c ORDER BY id`)).toEqual(
+      [['1', 'target'], ['2', 'target'], ['3', 'other'], ['4', 'target']].map(([id, v]) => ({ id, v })),
+    );
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 4, inserted: 2, updated: 1, skipped_older: 1 }));
+  });
+
+  it('two targets loading the same new ids at once: one row per id, and between them every record counted once', async () => {
+    const schema = scratchSchema();
+    expect((await runTargetCli({ database_url: url(), schema }, singer(S('twice')))).code).toBe(0);
+    const input = singer(S('twice'), ...Array.from({ length: 2000 }, (_, i) => R('twice', { Id: String(i), v: i })));
+    const results = await Promise.all([0, 1].map(() => runTargetCli({ database_url: url(), schema, batch_size_rows: 500 }, input)));
+    expect(results.map((r) => r.code)).toEqual([0, 0]);
+    expect(await query(url(), `SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids FROM "${schema}".twice`)).toEqual([{ n: 2000, ids: 2000 }]);
+    const [sums] = await query(url(), `SELECT sum(received)::int AS received, sum(inserted)::int AS inserted, sum(unchanged)::int AS unchanged, sum(updated)::int AS updated FROM "${schema}"._load_stats`);
+    expect(sums).toEqual({ received: 4000, inserted: 2000, unchanged: 2000, updated: 0 });
+  });
+
+  it('a payload changed by another writer without its hash (an older target, a hand-made UPDATE) is not taken for unchanged', async () => {
+    const schema = scratchSchema();
+    const input = singer(S('h'), R('h', { Id: '1', v: 'source' }));
+    expect((await runTargetCli({ database_url: url(), schema }, input)).code).toBe(0);
+    await query(url(), `UPDATE "${schema}".h SET payload = '{"Id":"1","v":"by hand"}'`);
+    expect(await query(url(), `SELECT payload_sha256 FROM "${schema}".h`)).toEqual([{ payload_sha256: null }]);
+    expect((await runTargetCli({ database_url: url(), schema }, input)).code).toBe(0);
+    expect(await query(url(), `SELECT payload->>'v' AS v FROM "${schema}".h`)).toEqual([{ v: 'source' }]);
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 1, updated: 1 }));
+  });
+
+  it('a table from before payload hashes: the column is added, its unchanged rows stay untouched, changed rows get their hash', async () => {
+    const schema = scratchSchema();
+    await query(url(), `CREATE SCHEMA "${schema}"`);
+    await query(
+      url(),
+      `CREATE TABLE "${schema}".old (id text PRIMARY KEY, payload jsonb NOT NULL, ingested_at_utc timestamptz NOT NULL, extract_window_start_utc timestamptz,
+        extract_window_end_utc timestamptz, page_number integer, page_size integer, request_payload jsonb, realm_id text, extracted_at_utc timestamptz, last_updated_utc timestamptz)`,
+    );
+    await query(url(), `INSERT INTO "${schema}".old (id, payload, ingested_at_utc) VALUES ('1', '{"Id":"1","v":1}', '2024-01-01T00:00:00Z'), ('2', '{"Id":"2","v":1}', '2024-01-01T00:00:00Z')`);
+    // Compared in the database (no hash yet), such a row is locked (xmax) but not written.
+    const row1 = `SELECT xmin::text, ctid::text, ingested_at_utc, payload_sha256 FROM "${schema}".old WHERE id = '1'`;
+    const input = singer(S('old'), R('old', { Id: '1', v: 1 }), R('old', { Id: '2', v: 2 }));
+    expect((await runTargetCli({ database_url: url(), schema }, input)).code).toBe(0);
+    const [untouched] = await query(url(), row1);
+    expect(untouched).toMatchObject({ ingested_at_utc: new Date('2024-01-01T00:00:00Z'), payload_sha256: null });
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 2, updated: 1, unchanged: 1 }));
+    expect((await runTargetCli({ database_url: url(), schema }, input)).code).toBe(0);
+    expect(await query(url(), row1)).toEqual([untouched]);
+    expect(await query(url(), `SELECT payload->>'v' AS v, payload_sha256 IS NOT NULL AS hashed FROM "${schema}".old WHERE id = '2'`)).toEqual([{ v: '2', hashed: true }]);
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 2, unchanged: 2 }));
+  });
+});
+
+/** Instants whose text PostgreSQL must store exactly as the target computes them for binary COPY. */
+function trickyInstants(): string[] {
+  const fixed = [
+    '2024-03-02T01:02:03.456789Z',
+    '2024-03-02T01:02:03.4567895Z',
+    '2024-03-02T01:02:03.4567885Z',
+    '2000-01-01T00:00:00.0000005Z',
+    '2000-01-01T00:00:00.0000015+00:00',
+    '1999-12-31T23:59:59.9999995Z',
+    '0001-01-01T00:00:00+01:00',
+    '9999-12-31T23:59:59.999999-15:59',
+    '2024-06-30T23:59:59+05:45',
+    '2024-01-01T00:00:00-1530',
+    '2024-02-29 12:00:00.5',
+    '1970-01-01t00:00:00.000001z',
+  ];
+  // Deterministic pseudo-random instants: any date, 0–9 fraction digits, any offset PostgreSQL takes.
+  let seed = 11;
+  const next = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const pad = (n: number, w: number) => String(n).padStart(w, '0');
+  for (let i = 0; i < 300; i++) {
+    const digits = next(10);
+    const fraction = digits === 0 ? '' : '.' + Array.from({ length: digits }, () => next(10)).join('');
+    const offset = next(4) === 0 ? 'Z' : `${next(2) ? '+' : '-'}${pad(next(16), 2)}:${pad(next(60), 2)}`;
+    fixed.push(`${pad(1 + next(9999), 4)}-${pad(1 + next(12), 2)}-${pad(1 + next(28), 2)}T${pad(next(24), 2)}:${pad(next(60), 2)}:${pad(next(60), 2)}${fraction}${offset}`);
+  }
+  return fixed;
+}
+
+async function expectInstantsExact(db: string, schema: string): Promise<void> {
+  const instants = trickyInstants();
+  const input = singer(
+    S('ts'),
+    // `pg` is the text PostgreSQL itself parses (UTC when the text has no offset, as the target reads it).
+    ...instants.map((text, i) => R('ts', { Id: String(i), pg: /[Zz]$|[+-]\d{2}:?\d{2}$/.test(text) ? text : `${text}Z`, ...T(text), _sdc_extracted_at: text })),
+  );
+  const result = await runTargetCli({ database_url: db, schema }, input);
+  expect(result.code, result.stderr).toBe(0);
+  const wrong = await query(
+    db,
+    `SELECT id, payload->>'pg' AS text, extracted_at_utc::text AS stored FROM "${schema}".ts
+     WHERE extracted_at_utc IS DISTINCT FROM (payload->>'pg')::timestamptz OR last_updated_utc IS DISTINCT FROM (payload->>'pg')::timestamptz`,
+  );
+  expect(wrong).toEqual([]);
+  expect(await query(db, `SELECT count(*)::int AS n FROM "${schema}".ts`)).toEqual([{ n: instants.length }]);
+}
+
+describe('record instants go to PostgreSQL as binary timestamptz, exactly the instants PostgreSQL reads from their text', () => {
+  it('on the warehouse PostgreSQL', async () => expectInstantsExact(url(), scratchSchema()));
+
+  const own = ownPostgres('17');
+  it('on PostgreSQL 17', async () => expectInstantsExact(own().url, 'ts17'));
+});
