@@ -520,11 +520,14 @@ describe('request log and admin API', () => {
 });
 
 describe('CLI', () => {
-  it('prints the tap settings as one JSON line, serves them, and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'packages/qbo-emulator/dist/cli.js'), '--port', '0', '--seed', '5', '--days', '10', '--invoices', '30'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  it('prints the tap settings as one JSON line (a range covering its records, a refresh token of its own), serves them, and stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'packages/qbo-emulator/dist/cli.js'), '--port', '0', '--seed', '5', '--days', '10', '--invoices', '30', '--now', '2025-02-01T00:00:00Z'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const [line] = (await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next()).value.split('\n');
     const settings = JSON.parse(line) as Record<string, string>;
-    expect(Object.keys(settings)).toEqual(['base_url', 'token_url', 'realm_id', 'client_id', 'client_secret', 'refresh_token', 'admin_url']);
+    expect(Object.keys(settings)).toEqual(['start_date', 'end_date', 'base_url', 'token_url', 'realm_id', 'client_id', 'client_secret', 'refresh_token', 'admin_url']);
+    expect(settings).toMatchObject({ start_date: '2025-01-22T00:00:00Z', end_date: '2025-02-01T00:00:00Z' });
+    // A restarted emulator must not be mistaken for the last one's token chain by a tap's token store.
+    expect(settings.refresh_token).toMatch(/^AB11emulator-refresh-token-seed-5-[0-9a-f]{8}$/);
     const token = await fetch(settings.token_url as string, {
       method: 'POST',
       headers: { authorization: `Basic ${Buffer.from(`${settings.client_id}:${settings.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },

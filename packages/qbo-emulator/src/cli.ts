@@ -2,7 +2,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LineWriter, RunError, UsageError, createLogger, runCli } from 'singer-kit';
+import { randomBytes } from 'node:crypto';
 import { parseCliOptions } from './cliOptions.js';
+import { settingsRange } from './settingsRange.js';
 import type { Emulator } from './Emulator.js';
 import { startEmulator } from './startEmulator.js';
 
@@ -20,7 +22,12 @@ async function writeSecrets(dir: string, emulator: Emulator, names: readonly str
 runCli('qbo-emulator', async () => {
   const options = parseCliOptions(process.argv.slice(2));
   const log = createLogger('qbo-emulator');
-  const emulator = await startEmulator(options.emulator).catch((error: unknown) => {
+  const startedAt = new Date();
+  // A refresh token of this process's own: a tap whose token store still holds an earlier
+  // emulator's chain sees a new configured token and starts a new chain instead of invalid_grant.
+  const single = options.emulator.companies === undefined && options.emulator.refreshToken === undefined;
+  const emulatorOptions = single ? { ...options.emulator, refreshToken: `AB11emulator-refresh-token-seed-${options.emulator.seed ?? 42}-${randomBytes(4).toString('hex')}` } : options.emulator;
+  const emulator = await startEmulator(emulatorOptions).catch((error: unknown) => {
     // Bad counts or dates in the options are usage errors; anything else (port taken…) is not.
     if (error instanceof RangeError) throw new UsageError(error.message, { cause: error });
     throw new RunError(`could not start: ${(error as Error).message}`, { cause: error });
@@ -36,9 +43,11 @@ runCli('qbo-emulator', async () => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  // One JSON line shaped like the tap's settings (of the first company), so a script can use it as they are.
+  // One JSON line shaped like the tap's settings (of the first company), with a range covering
+  // its records, so `tap-quickbooks --config` can use it as it is.
   const out = new LineWriter(process.stdout);
   await out.writeJson({
+    ...settingsRange({ now: options.emulator.now, days: options.emulator.days ?? 90 }, startedAt),
     base_url: emulator.baseUrl,
     token_url: emulator.tokenUrl,
     realm_id: emulator.realmId,

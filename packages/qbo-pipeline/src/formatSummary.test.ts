@@ -36,7 +36,7 @@ describe('formatTable', () => {
       ['stream   | rows', '---------+-----', 'invoices | 1200', 'items    |    3'].join('\n'),
     );
   });
-  it.each([[450, '450 ms'], [2500, '2.5 s'], [185_000, '3 min 5 s'], [9_000_000, '2 h 30 min']])('formats %d ms as %s', (ms, text) => {
+  it.each([[450, '450 ms'], [2500, '2.5 s'], [185_000, '3 min 5 s'], [9_000_000, '2 h 30 min'], [58_044_600_000, '671 d 19 h']])('formats %d ms as %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
   });
 });

@@ -13,11 +13,13 @@ export function formatTable(headers: readonly string[], rows: ReadonlyArray<read
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map((r) => line(headers.map((_h, i) => text(r[i]))))].join('\n');
 }
 
-/** 1234 ms → `1.2 s`; long runs in minutes. */
+/** 1234 ms → `1.2 s`; long spans in minutes, hours, then days. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
   const minutes = Math.floor(ms / 60_000);
   if (minutes < 120) return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
-  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h ${minutes % 60} min`;
+  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
 }

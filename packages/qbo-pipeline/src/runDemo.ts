@@ -6,6 +6,7 @@ import { createLogger } from 'singer-kit';
 import type { BackfillRequest } from './BackfillRequest.js';
 import { formatDuration, formatTable, type Cell } from './formatTable.js';
 import { formatProgress } from './formatProgress.js';
+import { connectAdvice, serverEndLine, type DemoServer } from './demoMessages.js';
 import { emulatorTapSettings } from './emulatorTapSettings.js';
 import { formatSummary } from './formatSummary.js';
 import { startLocalPostgres } from './localPostgres.js';
@@ -57,30 +58,30 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const pgDir = path.join(options.dataDir, 'pg');
   out(options.databaseUrl ? 'Starting the QBO emulator…' : `Starting PostgreSQL 13 (data in ${pgDir}) and the QBO emulator…`);
   const pg = options.databaseUrl === undefined ? await startLocalPostgres({ dataDir: pgDir, persistent: true }) : undefined;
+  const server: DemoServer = pg === undefined ? 'external' : (options.keepRunning ?? process.stdin.isTTY === true) ? 'kept' : 'stopped';
   try {
     // On the hour: two demos within the same hour see the very same company (same seed, same clock).
     const now = DateTime.utc().startOf('hour');
     const emulator = await startEmulator({ seed: 42, now: now.toJSDate(), days: DEMO_DAYS, counts: DEMO_COUNTS, requestsPerMinute: 10_000 });
     let code: number;
     try {
-      code = await demoSteps({ emulator, now, url: pg?.url ?? options.databaseUrl ?? '', schema: options.schema ?? 'raw', work: path.join(options.dataDir, 'demo'), out });
+      code = await demoSteps({ emulator, now, url: pg?.url ?? options.databaseUrl ?? '', server, schema: options.schema ?? 'raw', work: path.join(options.dataDir, 'demo'), out });
     } finally {
       await emulator.close();
     }
-    if (pg && (options.keepRunning ?? process.stdin.isTTY)) {
-      out('PostgreSQL stays up for you; press Ctrl-C to stop it.');
+    if (server === 'kept') {
+      out(serverEndLine(server, pgDir));
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-    } else if (pg) {
-      out(`PostgreSQL stops with the demo (no terminal); its data stays in ${pgDir} for the next demo.`);
     }
     return code;
   } finally {
     await pg?.stop().catch((error: unknown) => logger.warn(`stopping PostgreSQL: ${(error as Error).message}`));
+    if (server === 'stopped') out(serverEndLine(server, pgDir));
   }
 }
 
 /** The demo proper: two backfills and what they show. 0 when the second run changed nothing. */
-async function demoSteps(d: { emulator: Emulator; now: DateTime; url: string; schema: string; work: string; out: (text: string) => void }): Promise<number> {
+async function demoSteps(d: { emulator: Emulator; now: DateTime; url: string; server: DemoServer; schema: string; work: string; out: (text: string) => void }): Promise<number> {
   const { emulator, out } = d;
   await mkdir(d.work, { recursive: true });
   const tokenStore = path.join(d.work, 'tokens.json');
@@ -116,7 +117,7 @@ async function demoSteps(d: { emulator: Emulator; now: DateTime; url: string; sc
   const unchanged = second.totals.reduce((n, t) => n + t.unchanged, 0);
   out(`\nSecond run: ${changed} rows inserted or updated, ${unchanged} unchanged.`);
 
-  out(`\nConnect:  psql '${d.url}'`);
+  out(`\n${connectAdvice(d.server, d.url)}`);
   out('Try:');
   for (const query of DEMO_QUERIES) out(`  ${query.replaceAll('raw.', `${d.schema}.`)}`);
   out(`\nDemo done in ${formatDuration(first.durationMs + second.durationMs)} of pipeline time.`);

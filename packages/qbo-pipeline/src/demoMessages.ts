@@ -1,0 +1,17 @@
+/** Where the demo's PostgreSQL is when the demo ends: the caller's, kept up until Ctrl-C, or stopped with the demo. */
+export type DemoServer = 'external' | 'kept' | 'stopped';
+
+export const KEEP_RUNNING_COMMAND = 'npm run demo -- --keep-running';
+
+/** How to connect, said before the demo ends: never a URL to a server that is about to stop without saying so. */
+export function connectAdvice(server: DemoServer, url: string): string {
+  if (server === 'stopped') return `PostgreSQL stops when the demo ends (no terminal to keep it up for you). To query it afterwards: ${KEEP_RUNNING_COMMAND}, then psql '${url}'`;
+  return `Connect:  psql '${url}'${server === 'kept' ? '   (PostgreSQL stays up until Ctrl-C)' : ''}`;
+}
+
+/** The demo's last line about its PostgreSQL. */
+export function serverEndLine(server: Exclude<DemoServer, 'external'>, pgDir: string): string {
+  return server === 'kept'
+    ? 'PostgreSQL stays up for you; press Ctrl-C to stop it.'
+    : `PostgreSQL has stopped; its data stays in ${pgDir} for the next demo (${KEEP_RUNNING_COMMAND} keeps it up until Ctrl-C).`;
+}

@@ -1,0 +1,159 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { databaseUrl, REPO_ROOT, scratchSchema, withClient } from './support/db.js';
+import { blockId, codeBlocks, documentedFailure, documentedLine, pipesIn, type CodeBlock } from './docsHarness.js';
+
+/**
+ * A new user's first hour, word for word: the shell blocks of README.md and docs/runbook.md run
+ * in document order, as written, in a fresh folder holding the repository's `packages/` and
+ * `bin/` (nothing else of the checkout), with a shell that has none of the plugins' variables.
+ * Each block must succeed, or fail exactly as it says (`# FATAL …` and `# exit status N`).
+ * Then every SQL block of docs/evidence.md and the runbook runs against what they loaded.
+ *
+ * The documented substitutions, and nothing else:
+ * - `npm install && npm run build` is skipped: the suite runs on a built checkout;
+ * - the example database URL `postgres://warehouse:<password>@localhost:5432/warehouse` is the
+ *   test PostgreSQL, and `TARGET_POSTGRES_RAW_SCHEMA` (and `raw.` in SQL) a scratch schema.
+ * Blocks that need what a test machine lacks (a QuickBooks company, Meltano, Docker) are named
+ * below with the reason and the test that covers them; a block nobody named fails the test.
+ */
+const WALKED = ['README.md', 'docs/runbook.md'] as const;
+/** The blocks walked, by their first command. */
+const WALK = ['npm install && npm run build', 'bin/tap-quickbooks --config emulator.json --state state.jsonl | bin/target-postgres-raw'];
+const SKIPPED: Record<string, string> = {
+  'npm install && npm run demo     # QBO emulator + embedded PostgreSQL 13: a 30-day backfill, then the evidence':
+    'the demo is test/pipelineDemo.test.ts, and npm test is this suite',
+  "cat > tap.json <<'EOF'": 'needs a QuickBooks company and its app; the emulator block above runs the same commands',
+  'node packages/qbo-pipeline/dist/cli.js backfill --streams invoices,customers,items \\':
+    'needs a QuickBooks company (tap.json); the emulator block above runs the same commands',
+  'pipx install meltano==4.2.2                      # tested with Meltano 4.2.2': 'needs Meltano and a company; test/meltano.run.test.ts runs the plugins as Meltano does',
+  'mkdir -p secrets && for f in secrets.example/*.example; do cp -n "$f" "secrets/$(basename "$f" .example)"; done   # then put your values in':
+    'needs Docker; test/compose.test.ts checks the compose file',
+  'REALM=$(cat secrets/qbo_realm_id)': 'calls the real QuickBooks API (read-by-id of companyinfo is not emulated)',
+};
+const DATABASE_EXAMPLE = 'postgres://warehouse:<password>@localhost:5432/warehouse';
+const BUILD = 'npm install && npm run build';
+
+const work = mkdtempSync(path.join(tmpdir(), 'first-hour-'));
+for (const dir of ['packages', 'bin']) symlinkSync(path.join(REPO_ROOT, dir), path.join(work, dir));
+const envFile = path.join(work, '.walk-env');
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const schema = scratchSchema('walk');
+
+/** The shell of someone who has not exported any of the plugins' variables. */
+const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TAP_QUICKBOOKS_|TARGET_POSTGRES_RAW_|DATABASE_URL$|LOG_LEVEL$)/.test(k)));
+
+/** A block is named by its first command; `set -o pipefail`, which starts many, does not count. */
+function nameOf(block: CodeBlock): string {
+  const lines = block.text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  return /^set -o pipefail\b/.test(lines[0] ?? '') && lines[1] !== undefined ? lines[1] : blockId(block);
+}
+
+function substitute(block: CodeBlock): string {
+  let text = block.text;
+  if (text.includes(BUILD)) text = text.replace(BUILD, ': the suite runs on a built checkout');
+  if (text.includes(DATABASE_EXAMPLE)) text = text.replaceAll(DATABASE_EXAMPLE, databaseUrl());
+  return text;
+}
+
+interface BlockRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs one block in bash in the walk's folder, with the variables earlier blocks exported. A
+ * block expected to succeed runs under `set -e`, so any command of it that fails fails it.
+ * Background processes it leaves behind (its process group) are ended afterwards.
+ */
+function runBlock(text: string, expectSuccess: boolean): Promise<BlockRun> {
+  const script = [
+    `[ -f ${envFile} ] && . ${envFile}`,
+    expectSuccess ? 'set -e' : '',
+    text,
+    '__walk_rc=$?',
+    `export -p > ${envFile}`,
+    'exit $__walk_rc',
+  ].join('\n');
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', script], { cwd: work, env: { ...cleanEnv, TARGET_POSTGRES_RAW_SCHEMA: schema }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      try {
+        process.kill(-(child.pid as number), 'SIGTERM');
+      } catch {
+        // the group is gone: nothing was left running
+      }
+      setTimeout(() => resolve({ code, stdout, stderr }), 200);
+    });
+  });
+}
+
+describe('README and runbook, word for word', () => {
+  const blocks = WALKED.flatMap((file) => codeBlocks(file)).filter((b) => b.lang === 'sh');
+
+  it('names every shell block: walked, or skipped with the reason and the test that covers it', () => {
+    const unnamed = blocks.filter((b) => !(nameOf(b) in SKIPPED) && !WALK.includes(nameOf(b)));
+    expect(unnamed.map((b) => `${b.file}:${b.line} ${nameOf(b)}`)).toEqual([]);
+    // Each name is of a block that still exists.
+    const names = new Set(blocks.map(nameOf));
+    expect([...WALK, ...Object.keys(SKIPPED)].filter((name) => !names.has(name))).toEqual([]);
+  });
+
+  it('the emulator walk-through and the runbook examples run as written and do what they say', { timeout: 600_000 }, async () => {
+    const walked = blocks.filter((b) => WALK.includes(nameOf(b)));
+    expect(walked.map(nameOf)).toEqual(WALK);
+    for (const block of walked) {
+      const failure = documentedFailure(block.text);
+      const run = await runBlock(substitute(block), failure === undefined);
+      const where = `${block.file}:${block.line} (${nameOf(block)})\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
+      if (failure === undefined) {
+        expect(run.code, where).toBe(0);
+        continue;
+      }
+      expect(run.code, where).toBe(failure.exit);
+      if (failure.fatal !== undefined) expect(run.stderr.split('\n').find((l) => l.startsWith('FATAL')), where).toMatch(documentedLine(failure.fatal));
+    }
+    // What the walk-through left: the data, each stream complete, and the runs of qbo-pipeline recorded.
+    expect(readFileSync(path.join(work, 'state.jsonl'), 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(2);
+    expect(existsSync(path.join(work, 'state', 'qb_customers_invoices_items.json'))).toBe(true);
+    expect(readdirSync(path.join(work, 'state', 'runs')).filter((f) => f.endsWith('.json')).length).toBeGreaterThanOrEqual(2);
+    const runs = await withClient((c) => c.query(`SELECT job, status, tap_exit, target_exit FROM "${schema}"._pipeline_runs ORDER BY started_at_utc`));
+    expect(runs.rows).toEqual([
+      { job: 'qb_customers_invoices_items', status: 'succeeded', tap_exit: 0, target_exit: 0 },
+      { job: 'qb_invoices', status: 'succeeded', tap_exit: 0, target_exit: 0 },
+    ]);
+  });
+
+  it('every SQL block of the evidence page and the runbook runs against what the walk-through loaded', async () => {
+    const sql = ['docs/evidence.md', 'docs/runbook.md'].flatMap((file) => codeBlocks(file)).filter((b) => b.lang === 'sql');
+    expect(sql.length).toBeGreaterThanOrEqual(4);
+    await withClient(async (c) => {
+      for (const block of sql) {
+        const text = block.text.replace(/\braw\./g, `"${schema}".`);
+        await expect(c.query(text), `${block.file}:${block.line}`).resolves.toBeDefined();
+      }
+    });
+  });
+});
+
+describe('every shell example that pipes uses set -o pipefail', () => {
+  const docs = ['README.md', ...readdirSync(path.join(REPO_ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`), ...readdirSync(path.join(REPO_ROOT, 'packages')).map((p) => `packages/${p}/README.md`), 'state/README.md', 'secrets.example/README.md'].filter((f) =>
+    existsSync(path.join(REPO_ROOT, f)),
+  );
+
+  it.each(docs)('%s', (file) => {
+    const missing = codeBlocks(file)
+      .filter((b) => b.lang === 'sh' && pipesIn(b.text) && !/^set -o pipefail\b/m.test(b.text))
+      .map((b) => `${file}:${b.line} ${blockId(b)}`);
+    expect(missing).toEqual([]);
+  });
+});

@@ -1,0 +1,206 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createLogger } from 'singer-kit';
+import { startEmulator, type Emulator } from '../packages/qbo-emulator/src/index.js';
+import { emulatorTapSettings, formatSummary, runBackfill } from '../packages/qbo-pipeline/src/index.js';
+import { databaseUrl, REPO_ROOT, scratchSchema } from './support/db.js';
+import { runCliProcess } from './pipelineHarness.js';
+import { runTapCli } from './tapHarness.js';
+import { documentedLine } from './docsHarness.js';
+import { R, runTargetCli, S, singer } from './targetHarness.js';
+
+/**
+ * docs/runbook.md "What each failure says": every row is brought about here, and the program
+ * must exit with the row's code and say the row's line (`…` = what varies). A row without a
+ * scenario, or a scenario without a row, fails: the table and the programs cannot drift apart.
+ */
+interface Said {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+interface Row {
+  readonly situation: string;
+  readonly exit: number;
+  readonly line: string;
+}
+
+function runbookRows(): Row[] {
+  const text = readFileSync(path.join(REPO_ROOT, 'docs/runbook.md'), 'utf8');
+  const section = text.slice(text.indexOf('### What each failure says'));
+  const rows: Row[] = [];
+  for (const line of section.split('\n').slice(1)) {
+    if (line.startsWith('#')) break;
+    const m = /^\| (.+?) \| (\d) \| `([^`]+)`.* \|$/.exec(line);
+    if (m) rows.push({ situation: m[1] as string, exit: Number(m[2]), line: m[3] as string });
+  }
+  return rows;
+}
+
+/** A FATAL line must be the program's first FATAL line on stderr; the runner's summary lines are on stdout. */
+function lineSaid(run: Said, documented: string): string | undefined {
+  if (documented.startsWith('FATAL')) return run.stderr.split('\n').find((l) => l.startsWith('FATAL'));
+  const pattern = documentedLine(documented);
+  return run.stdout.split('\n').find((l) => pattern.test(l)) ?? run.stdout;
+}
+
+const dir = mkdtempSync(path.join(tmpdir(), 'exit-codes-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** The environment of a shell without any of the plugins' variables. */
+const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TAP_QUICKBOOKS_|TARGET_POSTGRES_RAW_|DATABASE_URL$)/.test(k)));
+let emulator: Emulator;
+let n = 0;
+beforeAll(async () => {
+  emulator = await startEmulator({ seed: 3, now: new Date('2025-02-01T00:00:00Z'), days: 2, counts: { invoices: 10, customers: 4 }, requestsPerMinute: 1_000_000 });
+});
+afterAll(() => emulator?.close());
+
+/** A folder of its own for one scenario, with a tap config for the emulator (token store inside). */
+function place(tap: Record<string, unknown> = {}): { cwd: string; tapConfig: string; targetConfig: (schema: string, extra?: Record<string, unknown>) => string } {
+  const cwd = path.join(dir, `s${++n}`);
+  mkdirSync(cwd, { recursive: true });
+  const tapConfig = path.join(cwd, 'tap.json');
+  writeFileSync(
+    tapConfig,
+    JSON.stringify(emulatorTapSettings(emulator, { start_date: '2025-01-30T00:00:00Z', end_date: '2025-02-01T00:00:00Z', token_store: path.join(cwd, 'tokens.json'), retry_backoff_seconds: 0.01, ...tap })),
+  );
+  const targetConfig = (schema: string, extra: Record<string, unknown> = {}) => {
+    const file = path.join(cwd, `target-${schema}.json`);
+    writeFileSync(file, JSON.stringify({ database_url: databaseUrl(), schema, ...extra }));
+    return file;
+  };
+  return { cwd, tapConfig, targetConfig };
+}
+
+const tap = (args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}) => runTapCli(args, { cwd, env: { ...cleanEnv, ...env } });
+const runner = (args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}) => runCliProcess(args, { cwd, env: { ...cleanEnv, ...env } });
+const dbUrl = (change: (url: URL) => void) => {
+  const url = new URL(databaseUrl());
+  change(url);
+  return url.toString();
+};
+const invoicesState = (at: string) => JSON.stringify({ bookmarks: { invoices: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: at } } });
+
+const schema = scratchSchema('exit');
+const companySchema = scratchSchema('acme');
+const SCENARIOS: Record<string, () => Promise<Said>> = {
+  'a required setting is missing': async () => {
+    const p = place();
+    const { realm_id: _realm, ...settings } = JSON.parse(readFileSync(p.tapConfig, 'utf8')) as Record<string, unknown>;
+    writeFileSync(p.tapConfig, JSON.stringify(settings));
+    return tap(['--config', p.tapConfig], p.cwd);
+  },
+  'a date without a time zone': async () => {
+    const p = place({ start_date: '2025-01-01T00:00:00' });
+    return tap(['--config', p.tapConfig], p.cwd);
+  },
+  'a `*_FILE` secret that cannot be read': async () => {
+    const p = place();
+    return tap(['--config', p.tapConfig], p.cwd, { TAP_QUICKBOOKS_CLIENT_SECRET_FILE: 'secrets/qbo_client_secret' });
+  },
+  '`trigger add` (or `backfill`, `schedule add`) without a setting its run needs': async () => {
+    const p = place();
+    return runner(['trigger', 'add', '--at', '2025-02-01T02:00:00Z', '--streams', 'invoices', '--start', '2025-01-30', '--end', '2025-02-01'], p.cwd, { DATABASE_URL: databaseUrl() });
+  },
+  'QuickBooks rejects the refresh token': async () => {
+    const p = place({ refresh_token: 'AB11-a-token-this-emulator-never-issued' });
+    return tap(['--config', p.tapConfig], p.cwd);
+  },
+  'a wrong client id or secret': async () => {
+    const p = place({ client_secret: 'not-the-client-secret' });
+    return tap(['--config', p.tapConfig], p.cwd);
+  },
+  'a wrong realm id': async () => {
+    const p = place({ realm_id: '4620816365000000000' });
+    return tap(['--config', p.tapConfig], p.cwd);
+  },
+  'a damaged token store': async () => {
+    const p = place();
+    writeFileSync(path.join(p.cwd, 'tokens.json'), '{"refresh_token": "AB11');
+    return tap(['--config', p.tapConfig], p.cwd);
+  },
+  'the whole state log given as `--state`': async () => {
+    const p = place();
+    writeFileSync(path.join(p.cwd, 'state.jsonl'), `${invoicesState('2025-01-31T00:00:00Z')}\n${invoicesState('2025-02-01T00:00:00Z')}\n`);
+    return tap(['--config', p.tapConfig, '--state', 'state.jsonl'], p.cwd);
+  },
+  'a damaged state file': async () => {
+    const p = place();
+    mkdirSync(path.join(p.cwd, 'state'));
+    writeFileSync(path.join(p.cwd, 'state', 'qb_invoices.json'), '{"bookmarks": {');
+    return runner(['backfill', '--streams', 'invoices', '--start', '2025-01-30', '--end', '2025-02-01', '--tap-config', p.tapConfig, '--target-config', p.targetConfig(schema)], p.cwd);
+  },
+  "another job's state file (`--job qb_invoices --streams customers`)": async () => {
+    const p = place();
+    mkdirSync(path.join(p.cwd, 'state'));
+    writeFileSync(path.join(p.cwd, 'state', 'qb_invoices.json'), invoicesState('2025-01-31T00:00:00Z'));
+    return runner(['backfill', '--job', 'qb_invoices', '--streams', 'customers', '--start', '2025-01-30', '--end', '2025-02-01', '--tap-config', p.tapConfig, '--target-config', p.targetConfig(schema)], p.cwd);
+  },
+  'a wrong database password': async () =>
+    runTargetCli({ database_url: dbUrl((u) => (u.password = 'not-the-password')), schema }, singer(S('x')), { ...cleanEnv, LOG_LEVEL: 'info' }),
+  'a database that does not exist': async () =>
+    runTargetCli({ database_url: dbUrl((u) => (u.pathname = '/nodb')), schema }, singer(S('x')), { ...cleanEnv, LOG_LEVEL: 'info' }),
+  'a schema that holds another company': async () => {
+    const company = companySchema;
+    const first = await runTargetCli({ database_url: databaseUrl(), schema: company }, singer(S('invoices'), R('invoices', { Id: '1', _sdc_realm_id: '1111' })));
+    expect(first.code, first.stderr).toBe(0);
+    return runTargetCli({ database_url: databaseUrl(), schema: company }, singer(S('invoices'), R('invoices', { Id: '1', _sdc_realm_id: '2222' })));
+  },
+  'a cron expression that is not one': async () => {
+    const p = place();
+    return runner(['schedule', 'add', '--cron', 'every day', '--streams', 'invoices', '--tap-config', p.tapConfig], p.cwd, { DATABASE_URL: databaseUrl() });
+  },
+  'under `qbo-pipeline`, a program that exits 2': async () => {
+    const p = place();
+    return runner(
+      ['backfill', '--streams', 'invoices', '--start', '2025-01-30', '--end', '2025-02-01', '--tap-config', p.tapConfig, '--target-config', p.targetConfig(schema, { database_url: dbUrl((u) => (u.password = 'not-the-password')) })],
+      p.cwd,
+    );
+  },
+  'QuickBooks keeps failing (5xx, 429) beyond `max_retries`': async () => {
+    const p = place({ max_retries: 1 });
+    emulator.setFaults({ rules: [{ fault: '503', kinds: ['count'], probability: 1 }] });
+    try {
+      return await tap(['--config', p.tapConfig], p.cwd);
+    } finally {
+      emulator.setFaults({ rules: [] });
+    }
+  },
+  'QuickBooks cannot be reached': async () => {
+    const p = place({ max_retries: 1, base_url: 'http://127.0.0.1:1' });
+    return tap(['--config', p.tapConfig], p.cwd);
+  },
+  'PostgreSQL cannot be reached beyond `reconnect_timeout_seconds`': async () =>
+    runTargetCli({ database_url: 'postgres://loader:pw-never-used@127.0.0.1:1/warehouse', reconnect_timeout_seconds: 1 }, singer(S('x')), { ...cleanEnv, LOG_LEVEL: 'info' }),
+  'under `qbo-pipeline`, the tap is killed': async () => {
+    const p = place();
+    const result = await runBackfill(
+      { streams: ['invoices'], start: '2025-01-30', end: '2025-02-01', tapConfig: p.tapConfig, targetConfig: p.targetConfig(schema), stateDir: path.join(p.cwd, 'state') },
+      { cwd: p.cwd, env: cleanEnv, logger: createLogger('test', { sink: () => undefined }), onChildLog: () => undefined, onSpawn: (children) => children.tap.kill('SIGKILL') },
+    );
+    return { code: result.exitCode, stdout: formatSummary(result), stderr: '' };
+  },
+};
+
+describe('docs/runbook.md exit codes: every row holds', () => {
+  const rows = runbookRows();
+
+  it('the table and the scenarios name the same situations', () => {
+    expect(rows.length).toBeGreaterThan(15);
+    expect(rows.map((r) => r.situation).sort()).toEqual(Object.keys(SCENARIOS).sort());
+  });
+
+  it.each(rows.map((r) => [r.situation, r] as const))('%s', async (_situation, row) => {
+    const scenario = SCENARIOS[row.situation];
+    expect(scenario, `no scenario for runbook row "${row.situation}"`).toBeDefined();
+    const run = await scenario!();
+    expect(run.code, `${run.stderr}\n${run.stdout}`).toBe(row.exit);
+    expect(lineSaid(run, row.line)).toMatch(documentedLine(row.line));
+    // One line says it: a FATAL line is the first FATAL of the run, and no secret is in any of it.
+    expect(run.stderr + run.stdout).not.toContain(emulator.clientSecret);
+    expect(run.stderr + run.stdout).not.toContain('not-the-password');
+  });
+});
