@@ -22,15 +22,21 @@ import { blockId, codeBlocks, documentedFailure, documentedLine, pipesIn, type C
  */
 const WALKED = ['README.md', 'docs/runbook.md'] as const;
 /** The blocks walked, by their first command. */
-const WALK = ['npm install && npm run build', 'bin/tap-quickbooks --config emulator.json --state state.jsonl | bin/target-postgres-raw'];
+const WALK = [
+  'npm install && npm run build',
+  'node packages/qbo-pipeline/dist/cli.js schedule list',
+  'bin/tap-quickbooks --config emulator.json --state state.jsonl | bin/target-postgres-raw',
+];
 const SKIPPED: Record<string, string> = {
-  'npm install && npm run demo     # QBO emulator + embedded PostgreSQL 13: a 30-day backfill, then the evidence':
+  'npm install && npm run demo':
     'the demo is test/pipelineDemo.test.ts, and npm test is this suite',
   "cat > tap.json <<'EOF'": 'needs a QuickBooks company and its app; the emulator block above runs the same commands',
   'node packages/qbo-pipeline/dist/cli.js backfill --streams invoices,customers,items \\':
     'needs a QuickBooks company (tap.json); the emulator block above runs the same commands',
-  'pipx install meltano==4.2.2                      # tested with Meltano 4.2.2': 'needs Meltano and a company; test/meltano.run.test.ts runs the plugins as Meltano does',
-  'mkdir -p secrets && for f in secrets.example/*.example; do cp -n "$f" "secrets/$(basename "$f" .example)"; done   # then put your values in':
+  'node packages/qbo-pipeline/dist/cli.js sync --streams invoices,customers,items --tap-config tap.json':
+    'needs a company: from the bookmarks up to now; test/scheduler.test.ts runs sync and schedules against the emulator',
+  'pipx install meltano==4.2.2': 'needs Meltano and a company; test/meltano.run.test.ts runs the plugins as Meltano does',
+  'mkdir -p secrets && for f in secrets.example/*.example; do cp -n "$f" "secrets/$(basename "$f" .example)"; done':
     'needs Docker; test/compose.test.ts checks the compose file',
   'REALM=$(cat secrets/qbo_realm_id)': 'calls the real QuickBooks API (read-by-id of companyinfo is not emulated)',
 };
@@ -46,10 +52,10 @@ const schema = scratchSchema('walk');
 /** The shell of someone who has not exported any of the plugins' variables. */
 const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TAP_QUICKBOOKS_|TARGET_POSTGRES_RAW_|DATABASE_URL$|LOG_LEVEL$)/.test(k)));
 
-/** A block is named by its first command; `set -o pipefail`, which starts many, does not count. */
+/** A block is named by its first command, without its comment; `set -o pipefail`, which starts many, does not count. */
 function nameOf(block: CodeBlock): string {
-  const lines = block.text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-  return /^set -o pipefail\b/.test(lines[0] ?? '') && lines[1] !== undefined ? lines[1] : blockId(block);
+  const lines = block.text.split('\n').map((l) => l.replace(/\s+#\s.*$/, '').trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  return (/^set -o pipefail$/.test(lines[0] ?? '') ? lines[1] : lines[0]) ?? '';
 }
 
 function substitute(block: CodeBlock): string {
