@@ -93,6 +93,31 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     expect(readdirSync(path.join(firm.dir, 'state'))).toEqual(['companies']);
   });
 
+  it('evidence answers per company, stream and UTC day, from each company\'s schema; --sql is one query over all of them', async () => {
+    const run = await firm.cli(['evidence', '--companies', 'companies.yaml', '--since', START, '--until', END]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^evidence of 2 companies, UTC days \[2025-02-24, 2025-03-01\)/);
+    expect(run.stdout).toContain(`${2 * STREAMS.length * 5} company-stream-days, 0 where extracted ≠ loaded`);
+    for (const name of firm.names) {
+      for (const stream of STREAMS) {
+        const perDay = new Map<string, number>();
+        for (const r of firm.company(name).truth(stream)) {
+          const day = new Date(r.lastUpdated).toISOString().slice(0, 10);
+          if (day >= '2025-02-24' && day < '2025-03-01') perDay.set(day, (perDay.get(day) ?? 0) + 1);
+        }
+        for (const [day, n] of perDay) {
+          expect(run.stdout).toMatch(new RegExp(`^${name}\\s+\\| ${stream}\\s+\\| ${day} \\|\\s+${n} \\|\\s+${n} \\|\\s+${n} \\|.*\\| yes$`, 'm'));
+        }
+      }
+    }
+    const sql = await firm.cli(['evidence', '--companies', 'companies.yaml', '--sql']);
+    expect(sql.code, sql.stderr).toBe(0);
+    const all = await withClient((c) => c.query(sql.stdout));
+    expect(new Set(all.rows.map((r) => r.company))).toEqual(new Set(['acme', 'globex']));
+    expect(all.rows.filter((r) => r.day_utc >= '2025-02-24' && r.day_utc < '2025-03-01')).toHaveLength(2 * STREAMS.length * 5);
+    expect(all.rows.every((r) => r.extracted_equals_loaded)).toBe(true);
+  });
+
   it('--company runs one company only, resuming from its own state file', async () => {
     const before = requests();
     const run = await firm.cli(['backfill', '--companies', 'companies.yaml', '--company', 'globex', '--start', START, '--end', END]);

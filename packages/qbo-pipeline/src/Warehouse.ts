@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { clientConfig, type ConnectionSettings } from 'target-postgres-raw';
-import { evidenceRowsSql, evidenceTotalsSql, evidenceViewSql, runsSinceSql } from './evidenceSql.js';
+import { evidenceRowsSql, evidenceTotalsSql, evidenceViewSql, runsSinceSql, newestEvidenceSql } from './evidenceSql.js';
 import type { RunRecord } from './runs/RunRecord.js';
 import { createPipelineRunsSql, loadRunsOfSql, pipelineRunParams, upsertPipelineRunSql } from './runs/pipelineRunsSql.js';
 
@@ -18,6 +18,22 @@ export interface EvidenceTotals {
   readonly pages: number;
   readonly durationMs: number;
   readonly emptyWindows: number;
+  readonly extractedEqualsLoaded: boolean;
+}
+
+/** One stream and UTC day, as the newest run that read it says. */
+export interface NewestEvidence {
+  readonly stream: string;
+  /** YYYY-MM-DD, UTC. */
+  readonly day: string;
+  readonly qboCount: number;
+  readonly extracted: number;
+  readonly loaded: number;
+  readonly inserted: number;
+  readonly updated: number;
+  readonly unchanged: number;
+  /** Runs that read this day (a backfill, then syncs re-reading its last day, …). */
+  readonly runs: number;
   readonly extractedEqualsLoaded: boolean;
 }
 
@@ -100,6 +116,27 @@ export class Warehouse {
   /** The evidence rows of some tap runs, per UTC day and stream, as the view gives them. */
   async evidenceRows(runIds: readonly string[]): Promise<Array<Record<string, string | number | boolean | null>>> {
     return (await this.#client.query(evidenceRowsSql(this.#schema), [runIds])).rows;
+  }
+
+  /** Per stream and UTC day in `[from, to)`, the newest run's evidence (`newestEvidenceSql`); `streams` null for all. */
+  async newestEvidence(from: string, to: string, streams: readonly string[] | null): Promise<NewestEvidence[]> {
+    const result = await this.#client.query<Record<string, string | number | boolean | null>>(
+      `SELECT * FROM (${newestEvidenceSql(this.#schema)}) x WHERE day_utc::date >= $1::date AND day_utc::date < $2::date AND ($3::text[] IS NULL OR stream = ANY($3)) ORDER BY stream, day_utc`,
+      [from, to, streams],
+    );
+    const n = (v: unknown) => Number(v ?? 0);
+    return result.rows.map((r) => ({
+      stream: String(r.stream),
+      day: String(r.day_utc),
+      qboCount: n(r.qbo_count),
+      extracted: n(r.extracted),
+      loaded: n(r.loaded),
+      inserted: n(r.inserted),
+      updated: n(r.updated),
+      unchanged: n(r.unchanged),
+      runs: n(r.runs),
+      extractedEqualsLoaded: r.extracted_equals_loaded === true,
+    }));
   }
 
   async close(): Promise<void> {

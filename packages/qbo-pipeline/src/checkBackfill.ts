@@ -49,7 +49,7 @@ export async function checkResolvedBackfill(job: ResolvedBackfill, options: Chec
 }
 
 /** Where a run's settings come from (the company's too), and the range the runner will give the tap. */
-export type RunSettingsInput = ChildSettingsInput;
+export type RunSettingsInput = ChildSettingsInput & { readonly start: DateTime; readonly end: DateTime };
 
 /**
  * The tap's and target's settings exactly as the children will read them, and the tap's token
@@ -62,16 +62,31 @@ export async function checkRunSettings(input: RunSettingsInput, options: CheckOp
   const child = childOptionsFor(input, env);
   const values = childConfigValues(child);
   const children = child.childEnv;
-  const where = (program: 'tap' | 'target', file: string | undefined, prefix: string) =>
-    file === undefined ? `no --${program}-config given, so ${prefix}_* and *_FILE variables only` : `--${program}-config ${shortPath(file, cwd)}, ${prefix}_* and *_FILE variables`;
-  const tap = explained(`tap-quickbooks settings (${where('tap', input.tapConfig, TAP_ENV_PREFIX)})`, () =>
+  const tap = explained(`tap-quickbooks settings (${settingsSource('tap', input, cwd, TAP_ENV_PREFIX)})`, () =>
     parseTapSettings(loadSettings({ specs: TAP_SETTINGS, envPrefix: TAP_ENV_PREFIX, overrides: values.tap, env: children }), at),
   );
-  const target = explained(`target-postgres-raw settings (${where('target', input.targetConfig, TARGET_ENV_PREFIX)})`, () =>
-    parseTargetSettings(loadSettings({ specs: TARGET_SETTINGS, envPrefix: TARGET_ENV_PREFIX, overrides: values.target, env: children })),
-  );
+  const target = parsedTargetSettings(input, values.target, children, cwd);
   await new TokenStore(tap.tokenStorePath).read();
   return { tap, target };
+}
+
+/** The target's settings alone, as a run's target would read them (the warehouse of a company, for its evidence). */
+export function runTargetSettings(input: ChildSettingsInput, options: Pick<CheckOptions, 'env' | 'cwd'> = {}): TargetSettings {
+  const child = childOptionsFor(input, options.env ?? process.env);
+  return parsedTargetSettings(input, childConfigValues(child).target, child.childEnv, options.cwd ?? process.cwd());
+}
+
+function parsedTargetSettings(input: ChildSettingsInput, overrides: Record<string, unknown>, env: NodeJS.ProcessEnv, cwd: string): TargetSettings {
+  return explained(`target-postgres-raw settings (${settingsSource('target', input, cwd, TARGET_ENV_PREFIX)})`, () =>
+    parseTargetSettings(loadSettings({ specs: TARGET_SETTINGS, envPrefix: TARGET_ENV_PREFIX, overrides, env })),
+  );
+}
+
+/** Where a program's settings came from, for the message of a setting that is wrong. */
+function settingsSource(program: 'tap' | 'target', input: ChildSettingsInput, cwd: string, prefix: string): string {
+  const file = program === 'tap' ? input.tapConfig : input.targetConfig;
+  const company = input.company ? `company ${input.company.settings.name} (${input.company.settings.where}), ` : '';
+  return file === undefined ? `${company}no --${program}-config given, so ${prefix}_* and *_FILE variables only` : `${company}--${program}-config ${shortPath(file, cwd)}, ${prefix}_* and *_FILE variables`;
 }
 
 /** Runs `parse`; a UsageError it throws gets `context` in front, saying whose setting and where it came from. */

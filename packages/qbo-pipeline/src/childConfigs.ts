@@ -56,8 +56,9 @@ export interface ChildConfigOptions {
 export interface ChildSettingsInput {
   readonly tapConfig: string | undefined;
   readonly targetConfig: string | undefined;
-  readonly start: DateTime;
-  readonly end: DateTime;
+  /** The range the runner gives the tap (absent when only the target's settings are wanted). */
+  readonly start?: DateTime;
+  readonly end?: DateTime;
   readonly company?: { readonly settings: Company } | undefined;
   /** The job's folder (a company's: its token store is there). */
   readonly stateDir?: string;
@@ -74,7 +75,7 @@ export function childOptionsFor(input: ChildSettingsInput, env: NodeJS.ProcessEn
   return {
     tapConfig: input.tapConfig,
     targetConfig: input.targetConfig,
-    tapOverrides: { ...company?.tap, start_date: formatInstant(input.start), end_date: formatInstant(input.end) },
+    tapOverrides: { ...company?.tap, ...(input.start ? { start_date: formatInstant(input.start) } : {}), ...(input.end ? { end_date: formatInstant(input.end) } : {}) },
     targetOverrides: company?.target ?? {},
     env: runEnv,
     childEnv: childEnv(runEnv),

@@ -282,6 +282,34 @@ runCli('qbo-pipeline', async () => {
         await scheduler.runUntilStopped(argv.interval * 1000);
       },
     )
+    .command(
+      'evidence',
+      'every company\'s evidence per stream and UTC day (newest run each), from each company\'s schema; --sql prints one query over all companies',
+      (y) =>
+        companiesOptions(y)
+          .option('state-dir', STATE_DIR)
+          .option('since', { type: 'string', describe: 'first UTC day shown (default: 6 days ago)' })
+          .option('until', { type: 'string', describe: 'UTC day after the last shown (default: tomorrow)' })
+          .option('streams', { type: 'string', describe: 'only these streams (comma-separated)' })
+          .option('problems', { type: 'boolean', default: false, describe: 'only days where extracted ≠ loaded' })
+          .option('sql', { type: 'boolean', default: false, describe: 'print the query that unions the companies\' schemas, for psql or pgAdmin, instead' })
+          .option('target-config', { type: 'string', describe: 'target-postgres-raw settings (JSON) under the companies\' own; TARGET_POSTGRES_RAW_* or DATABASE_URL also work' }),
+      async (argv) => {
+        const file = companiesFileOf(argv);
+        if (file === undefined) throw new UsageError('evidence: say which companies file (--companies FILE, or QBO_PIPELINE_COMPANIES); for one schema, query <schema>.evidence (docs/evidence.md)');
+        exitCode = await (await companyCommands()).evidenceForCompanies({
+          file,
+          company: argv.company,
+          stateRoot: argv['state-dir'],
+          since: argv.since,
+          until: argv.until,
+          streams: argv.streams,
+          problems: argv.problems,
+          sql: argv.sql,
+          targetConfig: argv['target-config'],
+        });
+      },
+    )
     .command('company', 'the companies of a companies file', (y) =>
       y
         .command(
@@ -307,7 +335,7 @@ runCli('qbo-pipeline', async () => {
         exitCode = await runDemo({ dataDir: path.resolve(argv['data-dir']), ...(argv['keep-running'] === undefined ? {} : { keepRunning: argv['keep-running'] }) });
       },
     )
-    .demandCommand(1, 'say which command: backfill, sync, trigger, schedule, scheduler or demo')
+    .demandCommand(1, 'say which command: backfill, sync, trigger, schedule, scheduler, company, evidence or demo')
     .strict()
     .fail((message, error) => {
       throw error ?? new UsageError(message);

@@ -84,3 +84,25 @@ export function evidenceQueryText(schema: string, runIds: readonly string[]): st
   const list = runIds.map((id) => escapeLiteral(id)).join(', ');
   return `SELECT * FROM ${name}.evidence WHERE run_id IN (${list}) ORDER BY stream, window_start_utc;`;
 }
+
+/**
+ * Per stream and UTC day, the newest run's evidence (and how many runs read that day), for days in
+ * `[$1, $2)` and, when `$3` is not null, those streams only: what `qbo-pipeline evidence` shows
+ * for each company. The company's name and realm lead each row, so one company's rows and another's
+ * can be put side by side (`companiesEvidenceQueryText` unions them).
+ */
+export function newestEvidenceSql(schema: string, company?: { readonly name: string; readonly realmId: string }): string {
+  const lead = company ? `${escapeLiteral(company.name)} AS company, ${escapeLiteral(company.realmId)} AS realm_id, ` : '';
+  return `SELECT ${lead}stream, day_utc::text AS day_utc, qbo_count, extracted, loaded, inserted, updated, unchanged, runs, extracted_equals_loaded, run_id, extracted_at_utc
+FROM (
+  SELECT e.*, count(*) OVER (PARTITION BY stream, day_utc)::int AS runs,
+         row_number() OVER (PARTITION BY stream, day_utc ORDER BY extracted_at_utc DESC) AS newest
+  FROM ${escapeIdentifier(schema)}.evidence e
+) per_day
+WHERE newest = 1`;
+}
+
+/** The one query a person pastes to see every company's evidence per stream and UTC day (newest run each). */
+export function companiesEvidenceQueryText(companies: ReadonlyArray<{ readonly name: string; readonly realmId: string; readonly schema: string }>): string {
+  return `${companies.map((c) => `(${newestEvidenceSql(c.schema, c)})`).join('\nUNION ALL\n')}\nORDER BY company, stream, day_utc;`;
+}

@@ -10,6 +10,10 @@ import { runBackfill, type BackfillHooks } from '../runBackfill.js';
 import { RunJournal } from '../runs/RunJournal.js';
 import { combinedExitCode, outcomeOf, runForCompanies, type CompanyOutcome } from './runForCompanies.js';
 import { CompaniesScheduler } from './CompaniesScheduler.js';
+import { formatCompaniesEvidence, readCompaniesEvidence } from './companyEvidence.js';
+import { companiesEvidenceQueryText } from '../evidenceSql.js';
+import { parseInstant } from 'singer-kit';
+import { resolveStreams } from '../BackfillRequest.js';
 import { runSync, type SyncRequest } from '../runSync.js';
 import type { BackfillResult } from '../runBackfill.js';
 import { companyStateDir } from './companyRun.js';
@@ -168,4 +172,46 @@ export async function schedulerForCompanies(options: {
   await scheduler.runOnce();
   if (outcomes.length > 0) process.stdout.write(formatCompanyOutcomes(outcomes) + '\n');
   return combinedExitCode(outcomes);
+}
+
+/** A UTC day given as a date or an instant (the day it falls in), as `YYYY-MM-DD`. */
+function utcDay(text: string, what: string): string {
+  return parseInstant(text, what).toUTC().toISODate() as string;
+}
+
+/**
+ * `evidence --companies FILE`: every company's evidence per stream and UTC day (default the last 7
+ * days), read from each company's own schema; `sql` prints instead the one query that shows all
+ * companies side by side, for psql or pgAdmin.
+ */
+export async function evidenceForCompanies(options: {
+  readonly file: string;
+  readonly company: string | undefined;
+  readonly stateRoot: string;
+  readonly since: string | undefined;
+  readonly until: string | undefined;
+  readonly streams: string | undefined;
+  readonly problems: boolean;
+  readonly sql: boolean;
+  readonly targetConfig: string | undefined;
+  readonly now?: Date;
+}): Promise<number> {
+  const companies = pickCompanies(await loadCompanies(options.file), options.company, options.file);
+  if (options.sql) {
+    process.stdout.write(companiesEvidenceQueryText(companies) + '\n');
+    return 0;
+  }
+  const today = (options.now ?? new Date()).getTime();
+  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  const range = { from: options.since ? utcDay(options.since, '--since') : day(today - 6 * 86_400_000), to: options.until ? utcDay(options.until, '--until') : day(today + 86_400_000) };
+  if (range.to <= range.from) throw new UsageError(`--until (${range.to}) must be after --since (${range.from})`);
+  const evidence = await readCompaniesEvidence({
+    companies,
+    stateRoot: options.stateRoot,
+    ...range,
+    streams: options.streams ? resolveStreams(options.streams.split(',')) : null,
+    ...(options.targetConfig ? { targetConfig: options.targetConfig } : {}),
+  });
+  process.stdout.write(formatCompaniesEvidence(evidence, range, options.problems) + '\n');
+  return 0;
 }
