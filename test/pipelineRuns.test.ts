@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createLogger } from 'singer-kit';
-import { RunJournal, runBackfill, type BackfillHooks } from '../packages/qbo-pipeline/src/index.js';
+import { lock } from 'proper-lockfile';
+import { JobBusyError, RunJournal, runBackfill, type BackfillHooks } from '../packages/qbo-pipeline/src/index.js';
+import { jobLockFile } from '../packages/qbo-pipeline/src/jobLock.js';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
 import { runCliProcess, startHarness, type Harness } from './pipelineHarness.js';
 
@@ -79,5 +81,17 @@ describe('every runner run is journaled and recorded next to _load_runs', () => 
     expect(latest).toMatchObject({ status: 'failed', exitCode: 2, job, fix: expect.stringMatching(/state file .* is not valid JSON/) });
     expect(latest!.resumeCommand).toBeUndefined();
     expect(await RunJournal.of(stateDir()).tail(latest!.id, 1)).toEqual([expect.stringMatching(/FATAL qbo-pipeline: state file .* is not valid JSON/)]);
+  });
+
+  it('a run refused because its job is busy never started: the journal does not count it', async () => {
+    const job = 'qb_busy';
+    const stateFile = path.join(stateDir(), `${job}.json`);
+    const release = await lock(stateFile, { realpath: false, lockfilePath: jobLockFile(stateFile) });
+    try {
+      await expect(runBackfill({ job, streams: ['items'], start: START, end: END, tapConfig: h.tapConfig, targetConfig: await h.targetConfig(schema), stateDir: stateDir() }, quiet)).rejects.toThrow(JobBusyError);
+    } finally {
+      await release();
+    }
+    expect(await RunJournal.of(stateDir()).list({ job })).toEqual([]);
   });
 });

@@ -144,6 +144,36 @@ export async function runBackfill(request: BackfillRequest, hooks: BackfillHooks
   const baseLogger = hooks.logger ?? createLogger('qbo-pipeline');
   await mkdir(job.stateDir, { recursive: true });
   const command = resumeCommand(job, RUNNER_CLI, cwd);
+  // The job's lock first: a run refused because the job is busy never started, and is no run of the journal.
+  let release: () => Promise<void>;
+  try {
+    release = await lock(job.stateFile, {
+      realpath: false,
+      lockfilePath: jobLockFile(job.stateFile),
+      stale: hooks.lockStaleMs ?? DEFAULT_LOCK_STALE_MS,
+      onCompromised: (error) => baseLogger.warn(`lock of job ${job.job} lost: ${error.message}`),
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
+      throw new JobBusyError(`job ${job.job} is already running: its state file ${job.stateFile} is locked by another runner (a lock left by a killed runner expires after ${Math.round((hooks.lockStaleMs ?? DEFAULT_LOCK_STALE_MS) / 1000)} s)`);
+    }
+    throw error;
+  }
+  try {
+    return await journaledRun(job, { ...hooks, env, now, cwd }, baseLogger, command);
+  } finally {
+    await release();
+  }
+}
+
+/** The run proper, recorded in the runs journal from its start (the job's lock held). */
+async function journaledRun(
+  job: ResolvedBackfill,
+  hooks: BackfillHooks & Required<Pick<BackfillHooks, 'env' | 'now' | 'cwd'>>,
+  baseLogger: Logger,
+  command: string,
+): Promise<BackfillResult> {
+  const { env, now, cwd } = hooks;
   let journalWarned = false;
   const journal = RunJournal.of(job.stateDir, {
     now,
@@ -173,32 +203,14 @@ export async function runBackfill(request: BackfillRequest, hooks: BackfillHooks
     forward(role, line);
   };
   try {
-    let release: () => Promise<void>;
+    const releaseRealm = job.company ? await holdRealm(job.stateDir, job.company.settings, { logger, ...(hooks.signal ? { signal: hooks.signal } : {}) }) : undefined;
     try {
-      release = await lock(job.stateFile, {
-        realpath: false,
-        lockfilePath: jobLockFile(job.stateFile),
-        stale: hooks.lockStaleMs ?? DEFAULT_LOCK_STALE_MS,
-        onCompromised: (error) => logger.warn(`lock of job ${job.job} lost: ${error.message}`),
-      });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
-        throw new JobBusyError(`job ${job.job} is already running: its state file ${job.stateFile} is locked by another runner (a lock left by a killed runner expires after ${Math.round((hooks.lockStaleMs ?? DEFAULT_LOCK_STALE_MS) / 1000)} s)`);
-      }
-      throw error;
-    }
-    try {
-      const releaseRealm = job.company ? await holdRealm(job.stateDir, job.company.settings, { logger, ...(hooks.signal ? { signal: hooks.signal } : {}) }) : undefined;
-      try {
-        return await runLocked(job, { ...hooks, env, now, logger, cwd, onChildLog }, run, command);
-      } finally {
-        await releaseRealm?.();
-      }
+      return await runLocked(job, { ...hooks, env, now, logger, cwd, onChildLog }, run, command);
     } finally {
-      await release();
+      await releaseRealm?.();
     }
   } catch (error) {
-    // Refused before or outside the pipeline (bad settings, damaged state file, a lock held):
+    // Refused before or outside the pipeline (bad settings, damaged state file, the company's realm busy):
     // the journal says so too, then the caller prints the one line.
     const code = error instanceof CliError ? error.exitCode : EXIT.runFailed;
     const message = error instanceof Error ? error.message : String(error);
