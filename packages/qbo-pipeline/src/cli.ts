@@ -18,6 +18,7 @@ import { addSchedule, pauseSchedule, removeSchedule, resumeSchedule } from './sc
 import { formatSchedules } from './schedules/formatSchedules.js';
 import { ScheduleStore } from './schedules/ScheduleStore.js';
 import { companiesFileOf, companiesOptions } from './companies/companiesOptions.js';
+import { KUBERNETES_DEFAULTS } from './companies/exportCompanies.js';
 
 /** The companies commands, loaded only when a companies file is given (they bring the YAML parser). */
 const companyCommands = () => import('./companies/companyCommands.js');
@@ -310,6 +311,30 @@ runCli('qbo-pipeline', async () => {
         });
       },
     )
+    .command(
+      'export <what>',
+      'the companies file past one machine: meltano (a file for meltano.yml\'s include_paths) or kubernetes (one CronJob per company); YAML on stdout or --out',
+      (y) =>
+        companiesOptions(y)
+          .positional('what', { choices: ['meltano', 'kubernetes'] as const, demandOption: true })
+          .option('out', { type: 'string', describe: 'write here instead of stdout' })
+          .option('project', { type: 'string', describe: 'the Meltano project folder (where meltano.yml is; paths are made relative to it); default: the companies file\'s folder' })
+          .option('image', { type: 'string', describe: `kubernetes: the image with Meltano and the project (default ${KUBERNETES_DEFAULTS.image})` })
+          .option('state-claim', { type: 'string', describe: `kubernetes: the ReadWriteMany claim for state/ (token stores; default ${KUBERNETES_DEFAULTS.stateClaim})` })
+          .option('namespace', { type: 'string', describe: 'kubernetes: the namespace' }),
+      async (argv) => {
+        const file = companiesFileOf(argv);
+        if (file === undefined) throw new UsageError(`export ${argv.what}: say which companies file (--companies FILE, or QBO_PIPELINE_COMPANIES)`);
+        if (argv.company !== undefined) throw new UsageError('export: it exports every company of the file; leave out --company');
+        exitCode = await (await companyCommands()).exportCompanies({
+          what: argv.what,
+          file,
+          projectDir: argv.project,
+          out: argv.out,
+          kubernetes: { ...(argv.image ? { image: argv.image } : {}), ...(argv['state-claim'] ? { stateClaim: argv['state-claim'] } : {}), ...(argv.namespace ? { namespace: argv.namespace } : {}) },
+        });
+      },
+    )
     .command('company', 'the companies of a companies file', (y) =>
       y
         .command(
@@ -335,7 +360,7 @@ runCli('qbo-pipeline', async () => {
         exitCode = await runDemo({ dataDir: path.resolve(argv['data-dir']), ...(argv['keep-running'] === undefined ? {} : { keepRunning: argv['keep-running'] }) });
       },
     )
-    .demandCommand(1, 'say which command: backfill, sync, trigger, schedule, scheduler, company, evidence or demo')
+    .demandCommand(1, 'say which command: backfill, sync, trigger, schedule, scheduler, company, evidence, export or demo')
     .strict()
     .fail((message, error) => {
       throw error ?? new UsageError(message);
