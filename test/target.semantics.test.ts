@@ -137,6 +137,16 @@ describe('target-postgres-raw storage semantics (DESIGN §5, CONFORMANCE G)', ()
     expect(await query(url(), `SELECT payload->>'v' AS v FROM "${schema}".c WHERE id = 'a'`)).toEqual([{ v: 'newest' }]);
   });
 
+  it('a commit over several streams never mixes their rows: a stream with only new ids after one with changed ids gets only its own', async () => {
+    const schema = scratchSchema();
+    const settings = { database_url: url(), schema };
+    expect((await runTargetCli(settings, singer(S('a'), R('a', { Id: '1', v: 1 })))).code).toBe(0);
+    // One commit: stream a changes its row (staged and upserted), stream b has only new ids.
+    expect((await runTargetCli(settings, singer(S('a'), S('b'), R('a', { Id: '1', v: 2 }), R('b', { Id: '9', w: 1 })))).code).toBe(0);
+    expect(await query(url(), `SELECT id, payload FROM "${schema}".a`)).toEqual([{ id: '1', payload: { Id: '1', v: 2 } }]);
+    expect(await query(url(), `SELECT id, payload FROM "${schema}".b`)).toEqual([{ id: '9', payload: { Id: '9', w: 1 } }]);
+  });
+
   it('several targets starting at once on an empty schema all succeed (DDL under an advisory lock)', async () => {
     const schema = scratchSchema();
     const input = singer(S('race'), ...Array.from({ length: 20 }, (_, i) => R('race', { Id: String(i) })));

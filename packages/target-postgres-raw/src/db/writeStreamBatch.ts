@@ -55,10 +55,10 @@ export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, w
       staged.push(...split.fresh);
     }
   }
-  if (staged.length > 0) {
-    if (ctx.stageInUse) await client.query(`TRUNCATE ${quoteIdent(STAGE_TABLE)}`);
-    await pipeline(Readable.from(copyBinary(staged, STAGE_COLUMNS)), client.query(copyFrom(COPY_STAGE_SQL)));
-  }
+  // The upsert reads the whole staging table: what an earlier stream of this commit left there
+  // goes first, also when this stream stages nothing (else its rows land in this stream's table).
+  if (ctx.stageInUse) await client.query(`TRUNCATE ${quoteIdent(STAGE_TABLE)}`);
+  if (staged.length > 0) await pipeline(Readable.from(copyBinary(staged, STAGE_COLUMNS)), client.query(copyFrom(COPY_STAGE_SQL)));
   const copiedPerGroup = countPerGroup(copied);
   const unchangedPerGroup = countPerGroup(split.unchanged);
   const received = batch.groups.map((g) => ({
@@ -70,7 +70,7 @@ export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, w
     hash_unchanged: unchangedPerGroup.get(groupKey(g)) ?? 0,
   }));
   const pending = client.query(upsertSql(schema, batch.table, received.length === 1), [ctx.loadRunId, ctx.commitNumber, batch.stream, JSON.stringify(received)]);
-  ctx.stageInUse ||= staged.length > 0;
+  ctx.stageInUse = staged.length > 0;
   whileBusy?.();
   const counts = emptyCounts();
   for (const row of (await pending).rows) addCounts(counts, row);
