@@ -85,7 +85,7 @@ describe('qbo-pipeline sync', () => {
     expect(existsSync(path.join(dirs().stateDir, 'qb_customers_invoices.json'))).toBe(false);
   });
 
-  it('goes on from where the backfill of the same streams ended (same default job), up to now; a second sync rewrites only what changed', async () => {
+  it('goes on from where the backfill of the same streams ended (same default job), up to now; a second sync rewrites only what changed', { timeout: 180_000 }, async () => {
     const now = Date.now();
     const start = dayStart(now - 3 * 86_400_000);
     const midnight = dayStart(now);
@@ -126,12 +126,15 @@ describe('qbo-pipeline sync', () => {
 
 describe('schedules run by a real scheduler process', () => {
   const schema = scratchSchema('sched');
-  const stateDir = () => path.join(h.dir, `state-${schema}`);
+  // Each test its own state folder: a scheduler of one test never runs another's schedule.
+  let folder = 'none';
+  const stateDir = () => path.join(h.dir, `state-${schema}-${folder}`);
   const first = dayStart(Date.now() - 3 * 86_400_000);
   const add = async (name: string, cron: string, extra: readonly string[] = []) =>
     runCliProcess(['schedule', 'add', '--name', name, '--cron', cron, '--streams', 'items', '--start', first, '--tap-config', h.tapConfig, '--target-config', await h.targetConfig(schema), '--state-dir', stateDir(), ...extra]);
 
   it('refuses a bad cron expression or time zone with one line and exit 2, writing nothing', async () => {
+    folder = 'refused';
     for (const [cron, tz, message] of [
       ['61 3 * * *', 'UTC', /^FATAL qbo-pipeline: --cron: "61 3 \* \* \*" is not a valid cron expression: Invalid value for minute: 61$/],
       ['15 3 * *', 'UTC', /^FATAL qbo-pipeline: --cron: "15 3 \* \*" is not a cron expression; give 5 fields/],
@@ -145,23 +148,28 @@ describe('schedules run by a real scheduler process', () => {
     expect(existsSync(path.join(stateDir(), 'schedules'))).toBe(false);
   });
 
-  it('a schedule every 6 s runs 3 times in 3 slots, never overlapping; a slot that comes while the last run still runs is skipped, saying so', async () => {
+  // Timeouts are generous: on a loaded machine a run can outlast its slot at any time (that slot is then skipped, as it should be).
+  it('a schedule every 6 s runs 3 times in 3 slots, never overlapping; a slot that comes while the last run still runs is skipped, saying so', { timeout: 300_000 }, async () => {
+    folder = 'every6s';
     const added = await add('every6s', '*/6 * * * * *');
     expect(added.code, added.stderr).toBe(0);
     expect(added.stdout).toMatch(/^schedule every6s: added: sync qb_items \(items\) at "\*\/6 \* \* \* \* \*" UTC/);
     const scheduler = startCli(['scheduler', '--state-dir', stateDir(), '--interval', '0.3']);
     started.push(scheduler);
     const mine = () => triggersIn(stateDir()).filter((t) => t.schedule?.name === 'every6s');
-    // Three slots run one after the other.
-    await waitFor('three completed slots', () => mine().filter((t) => t.status === 'completed').length >= 3, 90_000);
-    // Then a run slowed down to outlast its slot: the next slot is skipped and says why.
-    h.emulator.setLatency(4000);
-    await waitFor('a skipped slot', () => mine().some((t) => t.status === 'skipped'), 60_000);
-    h.emulator.setLatency(0);
+    try {
+      // Three slots run one after the other.
+      await waitFor('three completed slots', () => mine().filter((t) => t.status === 'completed').length >= 3, 180_000);
+      // Then a run slowed down to outlast its slot: the next slot is skipped and says why.
+      h.emulator.setLatency(4000);
+      await waitFor('a skipped slot', () => mine().some((t) => t.status === 'skipped'), 90_000);
+    } finally {
+      h.emulator.setLatency(0);
+    }
     // Paused, it starts nothing new; once the slow run is done, the scheduler stops idle.
     const pause = await runCliProcess(['schedule', 'pause', 'every6s', '--state-dir', stateDir()]);
     expect(pause.stdout).toBe('schedule every6s: paused\n');
-    await waitFor('the slow run to finish', () => mine().every((t) => t.status !== 'running' && t.status !== 'pending'), 60_000);
+    await waitFor('the slow run to finish', () => mine().every((t) => t.status !== 'running' && t.status !== 'pending'), 90_000);
     scheduler.child.kill('SIGTERM');
     expect(await scheduler.exited).toBe(0);
 
@@ -183,7 +191,8 @@ describe('schedules run by a real scheduler process', () => {
     expect(list.stdout).toMatch(/every6s \| \*\/6 \* \* \* \* \* \| paused since \S+ \| qb_items \| items\s+\| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: (completed|skipped)[^|]*\| \(paused\)/);
   });
 
-  it('a scheduler stopped for 5 slots runs the schedule once when it starts again, marked late', async () => {
+  it('a scheduler stopped for 5 slots runs the schedule once when it starts again, marked late', { timeout: 180_000 }, async () => {
+    folder = 'everysecond';
     const added = await add('everysecond', '* * * * * *');
     expect(added.code, added.stderr).toBe(0);
     const mine = () => triggersIn(stateDir()).filter((t) => t.schedule?.name === 'everysecond');
@@ -217,7 +226,7 @@ describe('a scheduler killed while running a trigger', () => {
   const START = dayStart(Date.now() - 3 * 86_400_000);
   const END = dayStart(Date.now());
 
-  it('is taken over by a second scheduler once its lease expires: the trigger completes, the data equals the truth, trigger list shows both attempts', async () => {
+  it('is taken over by a second scheduler once its lease expires: the trigger completes, the data equals the truth, trigger list shows both attempts', { timeout: 180_000 }, async () => {
     const targetConfig = await h.targetConfig(schema, { batch_size_rows: 10 });
     const due = new Date(Date.now() - 1000).toISOString().replace(/\.\d+Z$/, 'Z');
     const added = await runCliProcess(['trigger', 'add', '--at', due, '--streams', 'invoices,customers,items', '--start', START, '--end', END, '--tap-config', h.tapConfig, '--target-config', targetConfig, '--state-dir', stateDir()]);

@@ -89,4 +89,12 @@ describe('formatSummary', () => {
     const text = formatSummary({ ...base, totals: [{ ...base.totals[0]!, loaded: 9, extractedEqualsLoaded: false }] });
     expect(text).toContain('WARNING: extracted ≠ loaded for invoices');
   });
+
+  it('a sync is named a sync, and one with nothing new says so without suggesting --fresh (sync has none)', () => {
+    const text = formatSummary({ ...base, kind: 'sync', runIds: [] });
+    expect(text).toMatch(/^sync qb_invoices: done in 2.5 s/);
+    expect(text).toContain('nothing to do: the bookmarks are already at the start of this run');
+    expect(text).not.toContain('--fresh');
+    expect(formatSummary({ ...base, runIds: [] })).toContain('add --fresh to extract it again');
+  });
 });

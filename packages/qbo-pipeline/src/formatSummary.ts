@@ -36,7 +36,11 @@ export function formatSummary(result: BackfillResult): string {
     }
     lines.push(`log: ${result.logFile}`);
   } else if (result.runIds.length === 0 && result.progress.every((p) => p.complete)) {
-    lines.push('nothing to do: the state file says the whole range is done; add --fresh to extract it again');
+    lines.push(
+      result.kind === 'sync'
+        ? 'nothing to do: the bookmarks are already at the start of this run'
+        : 'nothing to do: the state file says the whole range is done; add --fresh to extract it again',
+    );
   }
   return lines.join('\n');
 }
