@@ -39,6 +39,8 @@ const SKIPPED: Record<string, string> = {
   'mkdir -p secrets && for f in secrets.example/*.example; do cp -n "$f" "secrets/$(basename "$f" .example)"; done':
     'needs Docker; test/compose.test.ts checks the compose file',
   'REALM=$(cat secrets/qbo_realm_id)': 'calls the real QuickBooks API (read-by-id of companyinfo is not emulated)',
+  'node packages/qbo-pipeline/dist/cli.js company list --companies companies.yaml':
+    'needs QuickBooks companies; the same commands run against three emulated companies in docs/companies.md, walked by test/companiesWalk.test.ts',
 };
 const DATABASE_EXAMPLE = 'postgres://warehouse:<password>@localhost:5432/warehouse';
 const BUILD = 'npm install && npm run build';

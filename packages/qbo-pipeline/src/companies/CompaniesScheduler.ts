@@ -1,9 +1,9 @@
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, UsageError, type Logger } from 'singer-kit';
-import { runBackfill, type BackfillHooks, type BackfillResult } from '../runBackfill.js';
-import { runSync } from '../runSync.js';
-import { Scheduler, type TriggerRunner } from '../scheduler/Scheduler.js';
+import type { BackfillHooks, BackfillResult } from '../runBackfill.js';
+import { runTrigger, Scheduler, type TriggerRunner } from '../scheduler/Scheduler.js';
 import type { Schedule } from '../schedules/Schedule.js';
 import { ScheduleStore } from '../schedules/ScheduleStore.js';
 import { COMPANY_JOB } from '../BackfillRequest.js';
@@ -12,6 +12,7 @@ import { defaultMaxParallel } from './JobPool.js';
 import { loadCompanies, secretProblems } from './loadCompanies.js';
 import type { Companies, Company } from './parseCompanies.js';
 import { TriggerStore } from '../triggers/TriggerStore.js';
+import { writeFileAtomic } from '../writeFileAtomic.js';
 
 /** The schedule a company's `schedule:` in the companies file stands for (triggers `sch-company-<slot>`). */
 export const COMPANY_SCHEDULE = 'company';
@@ -52,11 +53,31 @@ export interface CompaniesSchedulerOptions {
   readonly hooksFor?: (company: Company) => Partial<BackfillHooks>;
   /** Hears every run that ends. */
   readonly onRun?: (run: CompanyRun) => void;
+  /** Runs a trigger (default: its sync or backfill, `runTrigger`); tests put a stand-in here. */
+  readonly runTrigger?: TriggerRunner;
 }
 
 interface Entry {
   company: Company;
   readonly scheduler: Scheduler;
+}
+
+/**
+ * Since when a company's `schedule:` counts its slots: the first time a scheduler saw the company,
+ * kept in `<company folder>/schedule-since.json` so slots missed while no scheduler ran are still
+ * run once (late) after a restart, and a company added to the file starts at its next slot.
+ */
+export async function companyScheduleSince(stateDir: string, now: Date): Promise<string> {
+  const file = path.join(stateDir, 'schedule-since.json');
+  try {
+    const since = (JSON.parse(await readFile(file, 'utf8')) as { since?: unknown }).since;
+    if (typeof since === 'string' && !Number.isNaN(Date.parse(since))) return since;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && !(error instanceof SyntaxError)) throw error;
+  }
+  await mkdir(stateDir, { recursive: true });
+  await writeFileAtomic(file, JSON.stringify({ since: now.toISOString() }) + '\n');
+  return now.toISOString();
 }
 
 /**
@@ -72,7 +93,6 @@ export class CompaniesScheduler {
   readonly #o: CompaniesSchedulerOptions;
   readonly #logger: Logger;
   readonly #entries = new Map<string, Entry>();
-  readonly #activeSince: string;
   #companies: Companies;
   #fileProblem: string | undefined;
   #turn = 0;
@@ -81,7 +101,6 @@ export class CompaniesScheduler {
     this.#o = options;
     this.#logger = options.logger ?? createLogger('qbo-pipeline scheduler');
     this.#companies = companies;
-    this.#activeSince = (options.now?.() ?? new Date()).toISOString();
   }
 
   /** Reads the file and checks every company's secret files: a problem stops it before anything runs (UsageError). */
@@ -112,7 +131,14 @@ export class CompaniesScheduler {
   /** One pass over every company, starting with a different one each time; returns the trigger ids it started. */
   async pass(): Promise<string[]> {
     await this.#reload();
-    const entries = this.#companies.companies.map((c) => this.#entry(c));
+    const entries: Entry[] = [];
+    for (const company of this.#companies.companies) {
+      try {
+        entries.push(await this.#entry(company));
+      } catch (error) {
+        this.#logger.error(`company ${company.name}: cannot be scheduled (the other companies go on): ${(error as Error).message}`);
+      }
+    }
     const turn = this.#turn++ % Math.max(1, entries.length);
     const started: string[] = [];
     for (const entry of [...entries.slice(turn), ...entries.slice(0, turn)]) {
@@ -166,7 +192,7 @@ export class CompaniesScheduler {
     }
   }
 
-  #entry(company: Company): Entry {
+  async #entry(company: Company): Promise<Entry> {
     const existing = this.#entries.get(company.name);
     if (existing) {
       existing.company = company;
@@ -174,13 +200,14 @@ export class CompaniesScheduler {
     }
     const stateDir = companyStateDir(path.resolve(this.#o.stateRoot), company.name);
     const folder = new ScheduleStore(path.join(stateDir, 'schedules'));
+    const since = await companyScheduleSince(stateDir, this.#o.now?.() ?? new Date());
     const entry: Entry = {
       company,
       scheduler: new Scheduler({
         triggers: new TriggerStore(path.join(stateDir, 'triggers')),
         schedules: {
           list: async () => {
-            const own = companySchedule(this.#o.file, this.#o.stateRoot, entry.company, this.#activeSince);
+            const own = companySchedule(path.resolve(this.#o.file), path.resolve(this.#o.stateRoot), entry.company, since);
             return [...(await folder.list()), ...(own ? [own] : [])];
           },
         },
@@ -202,7 +229,7 @@ export class CompaniesScheduler {
       const company = companyOf();
       const all: BackfillHooks = { ...this.#o.hooksFor?.(company), ...hooks };
       try {
-        const result = trigger.sync ? await runSync(trigger.sync, all) : await runBackfill(trigger.backfill!, all);
+        const result = await (this.#o.runTrigger ?? runTrigger)(trigger, all);
         this.#o.onRun?.({ company, triggerId: trigger.id, result, error: undefined });
         return result;
       } catch (error) {

@@ -1,0 +1,111 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createLogger, UsageError } from 'singer-kit';
+import type { BackfillResult } from '../runBackfill.js';
+import type { Trigger } from '../triggers/Trigger.js';
+import { CompaniesScheduler, COMPANY_SCHEDULE } from './CompaniesScheduler.js';
+
+const dir = await mkdtemp(path.join(tmpdir(), 'companies-scheduler-'));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+for (const name of ['client_id', 'client_secret', 'a/refresh_token', 'b/refresh_token', 'c/refresh_token']) {
+  await mkdir(path.dirname(path.join(dir, 'secrets', name)), { recursive: true });
+  await writeFile(path.join(dir, 'secrets', name), 'x\n');
+}
+
+const FILE = (extra = '') => `defaults:
+  streams: [invoices]
+  start: 2025-01-01
+  secrets: {client_id_file: secrets/client_id, client_secret_file: secrets/client_secret}
+scheduler: {max_parallel: 1}
+companies:
+  - {name: a, realm_id: "1", schedule: {cron: "0 3 * * *"}, secrets: {refresh_token_file: secrets/a/refresh_token}}
+  - {name: b, realm_id: "2", schedule: {cron: "0 3 * * *", tz: America/New_York}, secrets: {refresh_token_file: secrets/b/refresh_token}}
+  - {name: c, realm_id: "3", secrets: {refresh_token_file: secrets/c/refresh_token}}
+${extra}`;
+
+const quiet = createLogger('test', { sink: () => undefined });
+const done = (trigger: Trigger): BackfillResult => ({ exitCode: 0, ok: true, progress: [], runIds: [], failure: undefined, runId: `run-${trigger.id}` }) as unknown as BackfillResult;
+
+/** A scheduler over `folder` whose runs are stand-ins that finish when released. */
+async function harness(folder: string, clock: { now: Date }) {
+  const file = path.join(dir, `${folder}.yaml`);
+  await writeFile(file, FILE());
+  const started: Array<{ company: string; trigger: Trigger }> = [];
+  const releases: Array<() => void> = [];
+  const scheduler = await CompaniesScheduler.start({
+    file,
+    stateRoot: path.join(dir, folder),
+    logger: quiet,
+    now: () => clock.now,
+    runTrigger: (trigger) =>
+      new Promise((resolve) => {
+        started.push({ company: trigger.sync?.company?.name ?? '?', trigger });
+        releases.push(() => resolve(done(trigger)));
+      }),
+  });
+  const releaseAll = async () => {
+    for (const r of releases.splice(0)) r();
+    await scheduler.idle();
+  };
+  return { scheduler, started, releaseAll, file };
+}
+
+describe('CompaniesScheduler', () => {
+  it('runs each company\'s schedule: from the file, at its slot in its time zone, within max_parallel, taking turns', async () => {
+    const clock = { now: new Date('2025-03-01T02:00:00Z') };
+    const { scheduler, started, releaseAll } = await harness('slots', clock);
+    expect(await scheduler.pass()).toEqual([]);
+    clock.now = new Date('2025-03-01T03:00:30Z'); // a's 03:00 UTC slot; b's is 08:00 UTC (03:00 in New York)
+    expect(await scheduler.pass()).toEqual([`sch-${COMPANY_SCHEDULE}-20250301T030000Z`]);
+    expect(started[0]?.company).toBe('a');
+    expect(started[0]?.trigger.sync).toMatchObject({ streams: [], job: 'qb_company', company: { name: 'a', file: expect.stringMatching(/slots\.yaml$/) } });
+    await releaseAll();
+    clock.now = new Date('2025-03-01T08:00:10Z');
+    expect(await scheduler.pass()).toHaveLength(1);
+    expect(started.map((s) => s.company)).toEqual(['a', 'b']);
+    await releaseAll();
+    // The next day both are due at once, but max_parallel is 1: one now, the other at a later pass.
+    clock.now = new Date('2025-03-02T09:00:00Z');
+    const first = await scheduler.pass();
+    expect(first).toHaveLength(1);
+    expect(await scheduler.pass()).toEqual([]); // the limit holds while it runs
+    await releaseAll();
+    const second = await scheduler.pass();
+    expect(second).toHaveLength(1);
+    expect(second[0]).not.toBe(first[0]);
+    await releaseAll();
+    expect(started.map((s) => s.company).slice(2).sort()).toEqual(['a', 'b']);
+  });
+
+  it('after a restart, slots missed while no scheduler ran are run once, late; a company added to the file starts at its next slot', async () => {
+    const clock = { now: new Date('2025-03-01T02:00:00Z') };
+    const first = await harness('restart', clock);
+    await first.scheduler.pass(); // the companies are seen: their slots count from now
+    clock.now = new Date('2025-03-04T10:00:00Z'); // three days down
+    const again = await harness('restart', clock);
+    expect((await again.scheduler.pass()).sort()).toEqual([`sch-${COMPANY_SCHEDULE}-20250304T030000Z`]);
+    expect(again.started[0]?.trigger.schedule).toMatchObject({ slots: 4, firstSlot: '2025-03-01T03:00:00Z' });
+    expect(again.started[0]?.trigger.late).toBe(true);
+    await again.releaseAll();
+    await writeFile(again.file, FILE('  - {name: d, realm_id: "4", schedule: {cron: "0 3 * * *"}, secrets: {refresh_token_file: secrets/a/refresh_token}}'));
+    expect(await again.scheduler.pass()).toHaveLength(1); // b's missed slots, run once
+    expect(again.started.at(-1)?.company).toBe('b');
+    await again.releaseAll();
+    expect(await again.scheduler.pass()).toEqual([]); // d was added after its 03:00: its first slot is tomorrow's
+    clock.now = new Date('2025-03-05T03:00:05Z');
+    expect(await again.scheduler.pass()).toHaveLength(1);
+    await again.releaseAll();
+    expect(await again.scheduler.pass()).toHaveLength(1);
+    await again.releaseAll();
+    expect(again.started.slice(-2).map((s) => s.company).sort()).toEqual(['a', 'd']);
+  });
+
+  it('refuses to start when a company\'s secret file is missing, naming it', async () => {
+    const file = path.join(dir, 'missing.yaml');
+    await writeFile(file, FILE().replace('secrets/c/refresh_token', 'secrets/nobody'));
+    await expect(CompaniesScheduler.start({ file, stateRoot: path.join(dir, 'missing'), logger: quiet })).rejects.toThrow(UsageError);
+    await expect(CompaniesScheduler.start({ file, stateRoot: path.join(dir, 'missing'), logger: quiet })).rejects.toThrow(/company c: refresh_token_file secrets\/nobody does not exist/);
+  });
+});

@@ -1,0 +1,121 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { databaseUrl, REPO_ROOT, withClient } from './support/db.js';
+import { codeBlocks, documentedFailure, type CodeBlock } from './docsHarness.js';
+
+/**
+ * An accounting firm's three companies, word for word: the shell blocks of docs/companies.md run
+ * in document order, as written, in a fresh folder holding the repository's `packages/` and
+ * `bin/`, with a shell that has none of the plugins' variables. Each block succeeds, or fails as
+ * it says (`# exit status N`). Then each company's schema holds exactly its company's records.
+ *
+ * The documented substitutions, and nothing else: `npm install && npm run build` is skipped (the
+ * suite runs on a built checkout); the example database URL is the test PostgreSQL; the schemas
+ * raw_acme, raw_globex and raw_initech get a prefix of this run (the database may be yours).
+ */
+const DOC = 'docs/companies.md';
+const BUILD = 'npm install && npm run build';
+const DATABASE_EXAMPLE = 'postgres://warehouse:<password>@localhost:5432/warehouse';
+const COMPANIES = ['acme', 'globex', 'initech'] as const;
+const prefix = `walk_${Math.random().toString(16).slice(2, 8)}`;
+const schemaOf = (name: string) => `${prefix}_${name}`;
+
+const work = mkdtempSync(path.join(tmpdir(), 'firm-walk-'));
+for (const dir of ['packages', 'bin']) symlinkSync(path.join(REPO_ROOT, dir), path.join(work, dir));
+const envFile = path.join(work, '.walk-env');
+afterAll(async () => {
+  // The walk stops its emulator itself; if it failed before that, stop it here.
+  const pid = path.join(work, 'emulator.pid');
+  if (existsSync(pid)) {
+    try {
+      process.kill(Number(readFileSync(pid, 'utf8')), 'SIGTERM');
+    } catch {
+      // already stopped
+    }
+  }
+  await withClient((c) => c.query(COMPANIES.map((n) => `DROP SCHEMA IF EXISTS ${schemaOf(n)} CASCADE;`).join('\n')));
+  rmSync(work, { recursive: true, force: true });
+});
+
+const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TAP_QUICKBOOKS_|TARGET_POSTGRES_RAW_|QBO_PIPELINE_|DATABASE_URL$|LOG_LEVEL$)/.test(k)));
+
+function substitute(block: CodeBlock): string {
+  let text = block.text.replace(BUILD, ': the suite runs on a built checkout').replaceAll(DATABASE_EXAMPLE, databaseUrl());
+  for (const name of COMPANIES) text = text.replaceAll(`raw_${name}`, schemaOf(name));
+  return text;
+}
+
+/**
+ * One block in bash in the walk's folder, with the variables earlier blocks exported; under
+ * `set -e` when it should succeed. Background processes (the emulator) outlive the block, as in
+ * a terminal, until the walk stops them.
+ */
+function runBlock(text: string, expectSuccess: boolean): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const script = [`[ -f ${envFile} ] && . ${envFile}`, expectSuccess ? 'set -e' : '', text, '__walk_rc=$?', `export -p > ${envFile}`, 'exit $__walk_rc'].join('\n');
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', script], { cwd: work, env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    // Not 'close': the emulator left running keeps the pipes open.
+    child.on('exit', (code) => setTimeout(() => resolve({ code, stdout, stderr }), 200));
+  });
+}
+
+describe('docs/companies.md, word for word', () => {
+  it('three companies from one companies file: backfill, evidence, one company revoked alone, reconnected, complete', { timeout: 900_000 }, async () => {
+    const blocks = codeBlocks(DOC).filter((b) => b.lang === 'sh');
+    expect(blocks.length).toBeGreaterThanOrEqual(5);
+    const truth = new Map<string, Map<string, Set<string>>>();
+    for (const [i, block] of blocks.entries()) {
+      if (i === blocks.length - 1) {
+        // Before the last block stops the emulator: every company's records, by stream.
+        const { admin_url: admin, companies } = JSON.parse(readFileSync(path.join(work, 'emulator.json'), 'utf8')) as { admin_url: string; companies: Array<{ name: string; realm_id: string }> };
+        for (const c of companies) {
+          const streams = new Map<string, Set<string>>();
+          for (const stream of ['invoices', 'customers', 'payments']) {
+            const rows = (await (await fetch(`${admin}truth?stream=${stream}&realm_id=${c.realm_id}`)).json()) as Array<{ id: string; lastUpdated: string }>;
+            streams.set(stream, new Set(rows.filter((r) => Date.parse(r.lastUpdated) >= Date.parse('2025-01-29T00:00:00Z') && Date.parse(r.lastUpdated) < Date.parse('2025-02-01T00:00:00Z')).map((r) => r.id)));
+          }
+          truth.set(c.name, streams);
+        }
+      }
+      const failure = documentedFailure(block.text);
+      const run = await runBlock(substitute(block), failure === undefined);
+      const where = `${block.file}:${block.line}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
+      expect(run.code, where).toBe(failure?.exit ?? 0);
+      if (failure) {
+        // The revoked company fails alone; the others load.
+        expect(run.stdout, where).toMatch(/3 companies: 2 ok, 1 failed/);
+        expect(run.stdout, where).toMatch(/globex: fix this first, then run again: tap-quickbooks: QuickBooks rejected the refresh token \(invalid_grant/);
+      }
+    }
+    // Each company's schema holds exactly its records of the range (every company has an Invoice "1").
+    await withClient(async (c) => {
+      for (const name of COMPANIES) {
+        const realm = await c.query(`SELECT realm_id FROM ${schemaOf(name)}._company`);
+        expect(realm.rows).toHaveLength(1);
+        for (const [stream, ids] of truth.get(name) ?? []) {
+          const rows = await c.query<{ id: string; realm_id: string }>(`SELECT id, realm_id FROM ${schemaOf(name)}.${stream}`);
+          expect({ name, stream, ids: rows.rows.map((r) => r.id).sort() }).toEqual({ name, stream, ids: [...ids].sort() });
+          expect(new Set(rows.rows.map((r) => r.realm_id))).toEqual(new Set([realm.rows[0].realm_id]));
+          expect(ids.size).toBeGreaterThan(0);
+        }
+      }
+      const invoiceOne = await c.query(`SELECT count(DISTINCT payload::text)::int AS n FROM (${COMPANIES.map((n) => `SELECT payload FROM ${schemaOf(n)}.invoices WHERE id = '1'`).join(' UNION ALL ')}) x`);
+      expect(invoiceOne.rows[0].n).toBe(3);
+    });
+    // The trigger of globex failed with what to fix; the others completed; its state and token store are its own.
+    for (const name of COMPANIES) {
+      const folder = path.join(work, 'state/companies', name);
+      const [trigger] = readdirSync(path.join(folder, 'triggers')).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(path.join(folder, 'triggers', f), 'utf8')));
+      expect(trigger.status).toBe(name === 'globex' ? 'failed' : 'completed');
+      expect(readdirSync(path.join(folder, 'tokens'))).toHaveLength(1);
+    }
+  });
+});
