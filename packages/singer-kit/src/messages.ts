@@ -1,48 +1,6 @@
 import { MessageError } from './errors.js';
 
-export const MESSAGE_TYPES = ['SCHEMA', 'RECORD', 'STATE', 'ACTIVATE_VERSION', 'BATCH'] as const;
-export type MessageType = (typeof MESSAGE_TYPES)[number];
-
 export type JsonObject = { [key: string]: unknown };
-
-export interface SchemaMessage {
-  readonly type: 'SCHEMA';
-  readonly stream: string;
-  readonly schema: JsonObject;
-  readonly key_properties?: readonly string[];
-  readonly bookmark_properties?: readonly string[];
-}
-export interface RecordMessage {
-  readonly type: 'RECORD';
-  readonly stream: string;
-  readonly record: JsonObject;
-  readonly version?: number;
-  readonly time_extracted?: string;
-}
-export interface StateMessage {
-  readonly type: 'STATE';
-  readonly value: unknown;
-}
-export interface ActivateVersionMessage {
-  readonly type: 'ACTIVATE_VERSION';
-  readonly stream: string;
-  readonly version: number;
-}
-export interface BatchMessage {
-  readonly type: 'BATCH';
-  readonly stream: string;
-}
-/** A message whose type this program does not know; targets warn and skip it. */
-export interface UnknownMessage {
-  readonly type: string;
-  readonly [key: string]: unknown;
-}
-
-export type SingerMessage = SchemaMessage | RecordMessage | StateMessage | ActivateVersionMessage | BatchMessage;
-
-export function isKnownType(type: string): type is MessageType {
-  return (MESSAGE_TYPES as readonly string[]).includes(type);
-}
 
 /**
  * Parses one input line into a message object with its `type` upper-cased (the spec's types
