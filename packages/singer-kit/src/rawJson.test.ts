@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appendMembers, appendMembersText, arrayElements, compactJson, endOfValue, forEachMember, membersText, memberText, objectMembers, pickMembers, scanObjectArray, utf8ByteString } from './rawJson.js';
+import { appendMembersText, arrayElements, compactJson, endOfValue, forEachMember, membersText, memberText, objectMembers, pickMembers, scanObjectArray, utf8ByteString } from './rawJson.js';
 
 const invoice =
   '{"Id":"130","Line":[{"Amount":275.0,"Qty":3.5,"Description":"Tab\\t \\"quoted\\" } ] , \\\\"}],' +
@@ -39,10 +39,10 @@ describe('rawJson', () => {
   });
 
   it('appends and picks members without re-encoding values', () => {
-    const out = appendMembers(invoice, [['_sdc_page_number', '1'], ['_sdc_realm_id', '"r1"']]);
+    const out = appendMembersText(invoice, membersText([['_sdc_page_number', '1'], ['_sdc_realm_id', '"r1"']]));
     expect(out.endsWith(',"_sdc_page_number":1,"_sdc_realm_id":"r1"}')).toBe(true);
     expect(out).toContain('"TotalAmt":1234567.10');
-    expect(appendMembers('{}', [['a', '1']])).toBe('{"a":1}');
+    expect(appendMembersText('{}', membersText([['a', '1']]))).toBe('{"a":1}');
     expect(JSON.parse(pickMembers(out, (k) => !k.startsWith('_sdc_')))).toEqual(JSON.parse(invoice));
     expect(pickMembers(invoice, (k) => k === 'TotalAmt')).toBe('{"TotalAmt":1234567.10}');
   });
@@ -96,12 +96,12 @@ describe('rawJson', () => {
     expect(() => scan('[{"Id":"1"} {"Id":"2"}]')).toThrow(SyntaxError);
   });
 
-  it('appends pre-built member text like appendMembers', () => {
-    const members: Array<[string, string]> = [['_sdc_page_number', '1'], ['_sdc_realm_id', '"r1"']];
-    const text = membersText(members);
+  it('appends pre-built member text to any object layout', () => {
+    const text = membersText([['_sdc_page_number', '1'], ['_sdc_realm_id', '"r1"']]);
     expect(text).toBe('"_sdc_page_number":1,"_sdc_realm_id":"r1"');
+    expect(appendMembersText('{ }', text)).toBe('{"_sdc_page_number":1,"_sdc_realm_id":"r1"}');
+    expect(appendMembersText('{"a":1 }\n', text)).toBe('{"a":1,"_sdc_page_number":1,"_sdc_realm_id":"r1"}');
     for (const object of [invoice, '{}', '{ }', '{"a":1 }\n', '{\n"a": 1.50\n}']) {
-      expect(appendMembersText(object, text)).toBe(appendMembers(object, members));
       expect(JSON.parse(appendMembersText(object, text))).toEqual({ ...JSON.parse(object), _sdc_page_number: 1, _sdc_realm_id: 'r1' });
     }
     expect(appendMembersText('{"a":1}', '')).toBe('{"a":1}');

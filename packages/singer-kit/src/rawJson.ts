@@ -149,11 +149,6 @@ export function compactJson(text: string): string {
   return out;
 }
 
-/** Object text with members appended (keys JSON-encoded here, values given as raw JSON text). */
-export function appendMembers(objectText: string, members: ReadonlyArray<readonly [string, string]>): string {
-  return appendMembersText(objectText, membersText(members));
-}
-
 /** Members as object-body text (`"k":v,"k2":v2`): keys JSON-encoded, values given as raw JSON text. */
 export function membersText(members: ReadonlyArray<readonly [string, string]>): string {
   return members.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',');
