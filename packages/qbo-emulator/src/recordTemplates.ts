@@ -496,10 +496,6 @@ const TEMPLATES: Readonly<Record<string, Template>> = {
   }),
 };
 
-export function hasTemplate(entity: string): boolean {
-  return entity in TEMPLATES;
-}
-
 function draw(entity: string, ctx: RecordContext): Draw {
   const rng = Rng.of(ctx.seed, entity, ctx.id);
   const pickRef = (target: string) => {
