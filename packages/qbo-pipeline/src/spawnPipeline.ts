@@ -39,10 +39,6 @@ export interface ProcessOutcome {
 
 export type PipelineOutcome = Readonly<Record<PipelineRole, ProcessOutcome>>;
 
-export function succeeded(outcome: ProcessOutcome): boolean {
-  return outcome.code === 0;
-}
-
 /**
  * Runs `tap | target` as two processes joined by an OS pipe, as a shell does: the tap's stdout
  * is the target's stdin and never passes through this process. Resolves when both have exited
