@@ -6,6 +6,7 @@ WORKDIR /app
 # Manifests first, so `npm ci` is cached until a dependency changes.
 COPY package.json package-lock.json tsconfig.base.json tsconfig.build.json ./
 COPY packages/singer-kit/package.json packages/singer-kit/
+COPY packages/local-postgres/package.json packages/local-postgres/
 COPY packages/qbo-catalog/package.json packages/qbo-catalog/
 COPY packages/qbo-emulator/package.json packages/qbo-emulator/
 COPY packages/tap-quickbooks/package.json packages/tap-quickbooks/

@@ -30,7 +30,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { startLocalPostgres } from '../packages/qbo-pipeline/dist/localPostgres.js';
+import { startLocalPostgres } from '../packages/local-postgres/dist/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'packages/target-postgres-raw/dist/cli.js');

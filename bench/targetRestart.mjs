@@ -13,7 +13,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { startLocalPostgres } from '../packages/qbo-pipeline/dist/localPostgres.js';
+import { startLocalPostgres } from '../packages/local-postgres/dist/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'packages/target-postgres-raw/dist/cli.js');

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { createLogger } from 'singer-kit';
 import { runBackfill, type BackfillHooks, type BackfillRequest, type BackfillResult } from '../packages/qbo-pipeline/src/index.js';
-import { startLocalPostgres } from '../packages/qbo-pipeline/src/localPostgres.js';
+import { startLocalPostgres } from 'local-postgres';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
 import { diffWithTruth, startHarness, type Harness } from './pipelineHarness.js';
 

@@ -1,5 +1,5 @@
 import { inject, afterAll, beforeAll } from 'vitest';
-import { startLocalPostgres, type LocalPostgres, type LocalPostgresVersion } from '../../packages/qbo-pipeline/src/localPostgres.js';
+import { startLocalPostgres, type LocalPostgres, type LocalPostgresVersion } from 'local-postgres';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';

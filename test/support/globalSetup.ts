@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startLocalPostgres, type LocalPostgres } from '../../packages/qbo-pipeline/src/localPostgres.js';
+import { startLocalPostgres, type LocalPostgres } from 'local-postgres';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -14,7 +14,6 @@ export * from './evidenceSql.js';
 export * from './Warehouse.js';
 export * from './runDemo.js';
 export * from './emulatorTapSettings.js';
-export * from './localPostgres.js';
 export * from './triggers/Trigger.js';
 export * from './triggers/TriggerStore.js';
 export * from './triggers/addTrigger.js';

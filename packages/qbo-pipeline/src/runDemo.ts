@@ -9,7 +9,7 @@ import { formatProgress } from './formatProgress.js';
 import { connectAdvice, serverEndLine, type DemoServer } from './demoMessages.js';
 import { emulatorTapSettings } from './emulatorTapSettings.js';
 import { formatSummary } from './formatSummary.js';
-import { startLocalPostgres } from './localPostgres.js';
+import { startLocalPostgres } from 'local-postgres';
 import { formatInstant } from 'singer-kit';
 import { runBackfill, type BackfillHooks, type BackfillResult } from './runBackfill.js';
 import { Warehouse } from './Warehouse.js';

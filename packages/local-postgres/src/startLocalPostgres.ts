@@ -68,7 +68,7 @@ async function loadEmbeddedPostgres(version: LocalPostgresVersion): Promise<unkn
   return import(pathToFileURL(entry).href);
 }
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
