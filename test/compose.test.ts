@@ -113,12 +113,31 @@ describe.skipIf(!HAVE_COMPOSE)(`docker-compose.yaml through a real compose parse
     expect(fileVars('warehouse')).toEqual(['POSTGRES_PASSWORD_FILE=/run/secrets/postgres_password']);
     expect(fileVars('warehouseui')).toEqual(expect.arrayContaining(['PGADMIN_DEFAULT_PASSWORD_FILE=/run/secrets/pgadmin_password']));
     expect(fileVars('scheduler').sort()).toEqual([
+      'QBO_CONSOLE_PASSWORD_FILE=/run/secrets/console_password',
       'TAP_QUICKBOOKS_CLIENT_ID_FILE=/run/secrets/qbo_client_id',
       'TAP_QUICKBOOKS_CLIENT_SECRET_FILE=/run/secrets/qbo_client_secret',
       'TAP_QUICKBOOKS_REALM_ID_FILE=/run/secrets/qbo_realm_id',
       'TAP_QUICKBOOKS_REFRESH_TOKEN_FILE=/run/secrets/qbo_refresh_token',
       'TARGET_POSTGRES_RAW_PASSWORD_FILE=/run/secrets/postgres_password',
     ]);
+  });
+
+  it('serves the console from the scheduler on the host\'s loopback only, with its password from a secret', () => {
+    const scheduler = service('scheduler');
+    // The start-up script ends by exec-ing the scheduler with its console.
+    const script = (scheduler.command ?? []).at(-1) ?? '';
+    const command = (script.split(' && ').at(-1) ?? '').split(' ').slice(1);
+    expect(command.slice(0, 3)).toEqual(['node', 'packages/qbo-pipeline/dist/cli.js', 'scheduler']);
+    expect(command).toContain('--console');
+    // Inside the container it must listen on every address, which the console allows only with a password.
+    expect(command.slice(command.indexOf('--console-host'), command.indexOf('--console-host') + 2)).toEqual(['--console-host', '0.0.0.0']);
+    expect(scheduler.environment?.QBO_CONSOLE_PASSWORD_FILE).toBe('/run/secrets/console_password');
+    expect(secretNames(scheduler)).toContain('console_password');
+    expect(published(scheduler).map((p) => p.replace(/\/tcp$/, ''))).toEqual(['127.0.0.1:6789:6789']);
+    const built = spawnSync('node', [...command.slice(1), '--help'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    expect(built.status, built.stderr).toBe(0);
+    expect(built.stdout).toMatch(/--console-host/);
+    expect(JSON.stringify(scheduler.healthcheck?.test)).toContain('http://127.0.0.1:6789/healthz');
   });
 
   it("sets only settings the tap and target have (their --about)", () => {
@@ -139,7 +158,7 @@ describe.skipIf(!HAVE_COMPOSE)(`docker-compose.yaml through a real compose parse
     expect([shell, flag]).toEqual(['sh', '-c']);
     // `docker-compose config` prints $ as $$; the container's shell sees one.
     const [add = '', run] = script.replaceAll('$$', '$').split(' && ');
-    expect(run).toBe('exec node packages/qbo-pipeline/dist/cli.js scheduler');
+    expect(run).toBe('exec node packages/qbo-pipeline/dist/cli.js scheduler --console --console-host 0.0.0.0');
     // Run the start-up step as the container would, from a folder laid out like /app.
     const app = mkdtempSync(path.join(tmpdir(), 'compose-app-'));
     try {

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runDemo, DEMO_COUNTS, DEMO_QUERIES } from '../packages/qbo-pipeline/src/index.js';
+import { runDemo, DEMO_COUNTS, DEMO_DAYS, DEMO_QUERIES } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
 
 const dir = await mkdtemp(path.join(tmpdir(), 'demo-test-'));
@@ -13,9 +13,28 @@ describe('npm run demo', () => {
 
   it('backfills 30 days of invoices, customers and items, shows the volumetry, and a re-run changes no row', async () => {
     const lines: string[] = [];
-    const code = await runDemo({ dataDir: dir, databaseUrl: databaseUrl(), schema, keepRunning: false, out: (text) => lines.push(text) });
+    const seen: { runs?: string; evidence?: string; url?: string } = {};
+    const code = await runDemo({
+      dataDir: dir,
+      databaseUrl: databaseUrl(),
+      schema,
+      keepRunning: false,
+      consolePort: 0,
+      out: (text) => lines.push(text),
+      onConsole: async (url) => {
+        seen.url = url;
+        seen.runs = await (await fetch(`${url}runs`)).text();
+        seen.evidence = await (await fetch(`${url}evidence`)).text();
+      },
+    });
     const text = lines.join('\n');
     expect(code, text).toBe(0);
+    // It ends with the console's URL, and the console showed the demo's two runs and their evidence.
+    expect(lines.at(-1)).toBe(`Console: ${seen.url} (it stopped with the demo; npm run demo -- --keep-running keeps it up until Ctrl-C)`);
+    expect(seen.runs?.match(/<tr data-run="run-[^"]+">[\s\S]*?<span class="pill ok">succeeded<\/span>[\s\S]*?<td>demo<\/td>/g)).toHaveLength(2);
+    // 30 days from the hour touch 31 UTC days (30 when the demo starts at midnight), for 3 streams.
+    expect(seen.evidence).toMatch(new RegExp(`(${3 * DEMO_DAYS}|${3 * (DEMO_DAYS + 1)}) stream-days`));
+    expect(seen.evidence).toContain('<span class="pill ok">all loaded</span>');
     expect(text).toMatch(new RegExp(`invoices\\s+\\| 30/30\\s+\\|\\s+31 \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|`));
     expect(text).toMatch(/Volumetry per UTC day[^\n]*\nday_utc\s+\| stream\s+\| qbo_count/);
     const total = DEMO_COUNTS.invoices + DEMO_COUNTS.customers + DEMO_COUNTS.items;

@@ -1,7 +1,18 @@
 import pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { clientConfig, type ConnectionSettings } from 'target-postgres-raw';
-import { evidenceRowsSql, evidenceTotalsSql, evidenceViewSql, runsSinceSql, newestEvidenceSql } from './evidenceSql.js';
+import {
+  EVIDENCE_FILTER_WHERE,
+  evidenceFilterParams,
+  evidenceNewestDaySql,
+  evidenceRowsSql,
+  evidenceRunsSql,
+  evidenceTotalsSql,
+  evidenceViewSql,
+  newestEvidenceSql,
+  runsSinceSql,
+  type EvidenceFilter,
+} from './evidenceSql.js';
 import type { RunRecord } from './runs/RunRecord.js';
 import { createPipelineRunsSql, loadRunsOfSql, pipelineRunParams, upsertPipelineRunSql } from './runs/pipelineRunsSql.js';
 
@@ -21,8 +32,10 @@ export interface EvidenceTotals {
   readonly extractedEqualsLoaded: boolean;
 }
 
-/** One stream and UTC day, as the newest run that read it says. */
+/** One stream and UTC day, as the newest run that read it says (its windows of that day summed). */
 export interface NewestEvidence {
+  /** The tap run (`_sdc_run_id`). */
+  readonly runId: string;
   readonly stream: string;
   /** YYYY-MM-DD, UTC. */
   readonly day: string;
@@ -32,9 +45,48 @@ export interface NewestEvidence {
   readonly inserted: number;
   readonly updated: number;
   readonly unchanged: number;
+  readonly rejected: number;
+  /** The run's windows on this day (1 with the default one-day window). */
+  readonly windows: number;
+  readonly empty: boolean;
   /** Runs that read this day (a backfill, then syncs re-reading its last day, …). */
   readonly runs: number;
   readonly extractedEqualsLoaded: boolean;
+  /** When the newest run read the day. */
+  readonly extractedAt: string;
+}
+
+/** A tap run that left evidence. */
+export interface EvidenceRun {
+  readonly runId: string;
+  readonly firstAt: string;
+  readonly lastAt: string;
+  readonly streams: readonly string[];
+  readonly windows: number;
+}
+
+const num = (v: unknown) => Number(v ?? 0);
+const instant = (v: unknown) => (v instanceof Date ? v.toISOString() : String(v));
+
+/** A row of `newestEvidenceSql`. */
+function newestEvidenceOf(r: Record<string, unknown>): NewestEvidence {
+  return {
+    runId: String(r.run_id),
+    stream: String(r.stream),
+    day: String(r.day_utc),
+    qboCount: num(r.qbo_count),
+    extracted: num(r.extracted),
+    loaded: num(r.loaded),
+    inserted: num(r.inserted),
+    updated: num(r.updated),
+    unchanged: num(r.unchanged),
+    rejected: num(r.rejected),
+    windows: num(r.windows),
+    empty: r.empty === true,
+    runs: num(r.runs),
+    extractedEqualsLoaded: r.extracted_equals_loaded === true,
+    extractedAt: instant(r.extracted_at_utc),
+  };
 }
 
 /** The runner's short visits to the warehouse, after a run: the evidence view and the run's totals. */
@@ -120,22 +172,43 @@ export class Warehouse {
 
   /** Per stream and UTC day in `[from, to)`, the newest run's evidence (`newestEvidenceSql`); `streams` null for all. */
   async newestEvidence(from: string, to: string, streams: readonly string[] | null): Promise<NewestEvidence[]> {
-    const result = await this.#client.query<Record<string, string | number | boolean | null>>(
+    const result = await this.#client.query<Record<string, unknown>>(
       `SELECT * FROM (${newestEvidenceSql(this.#schema)}) x WHERE day_utc::date >= $1::date AND day_utc::date < $2::date AND ($3::text[] IS NULL OR stream = ANY($3)) ORDER BY stream, day_utc`,
       [from, to, streams],
     );
-    const n = (v: unknown) => Number(v ?? 0);
+    return result.rows.map(newestEvidenceOf);
+  }
+
+  /** Whether `<schema>.evidence` can be read; created (as the runner does) when its tables exist but it does not. */
+  async hasEvidence(): Promise<boolean> {
+    const found = await this.#client.query<{ view: string | null }>(`SELECT to_regclass(${escapeLiteral(`${escapeIdentifier(this.#schema)}.evidence`)})::text AS view`);
+    if (found.rows[0]?.view) return true;
+    return this.ensureEvidenceView();
+  }
+
+  /** Per stream and UTC day, the newest run's evidence among the rows the console's filter keeps (a run filter picks that run's days). */
+  async filteredEvidence(filter: EvidenceFilter): Promise<NewestEvidence[]> {
+    const result = await this.#client.query<Record<string, unknown>>(
+      `${newestEvidenceSql(this.#schema, { where: EVIDENCE_FILTER_WHERE })}\nORDER BY stream, day_utc`,
+      evidenceFilterParams(filter),
+    );
+    return result.rows.map(newestEvidenceOf);
+  }
+
+  /** The newest UTC day with evidence under a filter (`YYYY-MM-DD`), if any. */
+  async newestEvidenceDay(filter: EvidenceFilter): Promise<string | undefined> {
+    const result = await this.#client.query<{ day_utc: string | null }>(evidenceNewestDaySql(this.#schema), evidenceFilterParams(filter));
+    return result.rows[0]?.day_utc ?? undefined;
+  }
+
+  async evidenceRuns(limit: number): Promise<EvidenceRun[]> {
+    const result = await this.#client.query<Record<string, unknown>>(evidenceRunsSql(this.#schema), [limit]);
     return result.rows.map((r) => ({
-      stream: String(r.stream),
-      day: String(r.day_utc),
-      qboCount: n(r.qbo_count),
-      extracted: n(r.extracted),
-      loaded: n(r.loaded),
-      inserted: n(r.inserted),
-      updated: n(r.updated),
-      unchanged: n(r.unchanged),
-      runs: n(r.runs),
-      extractedEqualsLoaded: r.extracted_equals_loaded === true,
+      runId: String(r.run_id),
+      firstAt: instant(r.first_at),
+      lastAt: instant(r.last_at),
+      streams: (r.streams as string[] | null) ?? [],
+      windows: num(r.windows),
     }));
   }
 

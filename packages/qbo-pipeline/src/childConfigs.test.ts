@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { childEnv, targetConfig, writeChildConfigs } from './childConfigs.js';
+import { childEnv, targetConfig, warehouseSettings, writeChildConfigs } from './childConfigs.js';
 
 const dir = await mkdtemp(path.join(tmpdir(), 'child-configs-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -38,5 +38,17 @@ describe('child configs', () => {
     const list = path.join(dir, 'target.json');
     await writeFile(list, '[1]');
     await expect(writeChildConfigs({ tapConfig: undefined, targetConfig: list, tapOverrides: {}, env: {} })).rejects.toThrow(`target config ${list} must hold a JSON object`);
+  });
+
+  it('reads the warehouse as the target would: its file, its variables, then DATABASE_URL', async () => {
+    const file = path.join(dir, 'target-warehouse.json');
+    await writeFile(file, JSON.stringify({ schema: 'acme' }));
+    const fromUrl = warehouseSettings(file, { DATABASE_URL: 'postgres://u:secret-pw-1@db:5433/x' });
+    expect(fromUrl.schema).toBe('acme');
+    expect(fromUrl.connection.connectionString?.reveal()).toBe('postgres://u:secret-pw-1@db:5433/x');
+    const fromHost = warehouseSettings(file, { DATABASE_URL: 'postgres://u:p@db/x', TARGET_POSTGRES_RAW_HOST: 'warehouse', TARGET_POSTGRES_RAW_SCHEMA: 'other' });
+    expect(fromHost.connection).toMatchObject({ host: 'warehouse' });
+    expect(fromHost.connection.connectionString).toBeUndefined();
+    expect(fromHost.schema).toBe('other');
   });
 });

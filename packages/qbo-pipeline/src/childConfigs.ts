@@ -1,8 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { DateTime } from 'luxon';
-import { formatInstant, readJsonArgument, UsageError } from 'singer-kit';
+import { DateTime } from 'luxon';
+import { formatInstant, loadSettings, readJsonArgument, UsageError } from 'singer-kit';
+import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS, type TargetSettings } from 'target-postgres-raw';
 import { companyChildSettings } from './companies/companyRun.js';
 import type { Company } from './companies/parseCompanies.js';
 
@@ -33,6 +34,17 @@ export function targetConfig(file: Record<string, unknown>, env: NodeJS.ProcessE
     file.host !== undefined ||
     ['TARGET_POSTGRES_RAW_DATABASE_URL', 'TARGET_POSTGRES_RAW_DATABASE_URL_FILE', 'TARGET_POSTGRES_RAW_HOST'].some((v) => env[v] !== undefined);
   return !named && env.DATABASE_URL ? { ...file, database_url: env.DATABASE_URL } : file;
+}
+
+/**
+ * The warehouse as a run's target would see it with this config file and environment
+ * (DATABASE_URL included), for a company of a companies file with its settings and schema:
+ * what the console reads evidence from, without writing any file. The range does not matter here.
+ */
+export function warehouseSettings(targetConfig: string | undefined, env: NodeJS.ProcessEnv, company?: { readonly settings: Company; readonly stateDir: string }): TargetSettings {
+  const now = DateTime.utc();
+  const child = childOptionsFor({ tapConfig: undefined, targetConfig, start: now, end: now, ...(company ? { company: { settings: company.settings }, stateDir: company.stateDir } : {}) }, env);
+  return parseTargetSettings(loadSettings({ specs: TARGET_SETTINGS, envPrefix: TARGET_ENV_PREFIX, overrides: childConfigValues(child).target, env: child.childEnv }));
 }
 
 export interface ChildConfigs {

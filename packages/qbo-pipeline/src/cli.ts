@@ -22,6 +22,9 @@ import { KUBERNETES_DEFAULTS } from './companies/exportCompanies.js';
 
 /** The companies commands, loaded only when a companies file is given (they bring the YAML parser). */
 const companyCommands = () => import('./companies/companyCommands.js');
+import { consoleOptions } from './console/ConsoleContext.js';
+import { CONSOLE_PASSWORD_FILE_ENV, DEFAULT_CONSOLE_HOST, DEFAULT_CONSOLE_PORT } from './console/consoleAccess.js';
+import { startConsole } from './console/consoleServer.js';
 
 const logger = createLogger('qbo-pipeline');
 
@@ -105,6 +108,39 @@ function stopSignal(): AbortSignal {
     });
   }
   return stop.signal;
+}
+
+/** The console's options, for `console` (plain names) and `scheduler --console` (prefixed). */
+function consoleArgs<T>(y: Argv<T>, prefix: '' | 'console-') {
+  return y
+    .option(`${prefix}host`, { type: 'string', default: DEFAULT_CONSOLE_HOST, describe: `console address; anything but loopback needs a password (${CONSOLE_PASSWORD_FILE_ENV})` })
+    .option(`${prefix}port`, { type: 'number', default: DEFAULT_CONSOLE_PORT, describe: 'console port (0: any free port)' })
+    .option('password-file', { type: 'string', describe: `file holding the console password (default: the file named by ${CONSOLE_PASSWORD_FILE_ENV})` })
+    .option('tap-config', { type: 'string', describe: 'tap settings the triggers added in the console use' })
+    .option('target-config', { type: 'string', describe: 'target settings: the warehouse the evidence is read from (TARGET_POSTGRES_RAW_* or DATABASE_URL also work)' })
+    .option('zone', { type: 'string', default: 'UTC', describe: 'time zone shown beside UTC, e.g. America/Guayaquil' });
+}
+
+/** Starts the console and logs its URL; returns how to stop it. */
+async function serveConsole(argv: Record<string, unknown>, prefix: '' | 'console-', stateDir: string, companiesFile: string | undefined): Promise<() => Promise<void>> {
+  const text = (name: string) => (typeof argv[name] === 'string' ? (argv[name] as string) : undefined);
+  const options = consoleOptions(
+    {
+      stateDir,
+      ...(companiesFile !== undefined ? { companiesFile } : {}),
+      ...(text(`${prefix}host`) !== undefined ? { host: text(`${prefix}host`) } : {}),
+      ...(typeof argv[`${prefix}port`] === 'number' ? { port: argv[`${prefix}port`] as number } : {}),
+      ...(text('password-file') !== undefined ? { passwordFile: text('password-file') } : {}),
+      ...(text('tap-config') !== undefined ? { tapConfig: text('tap-config') } : {}),
+      ...(text('target-config') !== undefined ? { targetConfig: text('target-config') } : {}),
+      ...(text('zone') !== undefined ? { zone: text('zone') } : {}),
+    },
+    process.env,
+    logger,
+  );
+  const running = await startConsole(options);
+  logger.info(`console at ${running.url}${options.access.password ? ' (password required)' : ''}`);
+  return () => running.close();
 }
 
 runCli('qbo-pipeline', async () => {
@@ -234,13 +270,14 @@ runCli('qbo-pipeline', async () => {
       'scheduler',
       'run due triggers and schedule slots, each exactly once (the docker compose service); --once for cron and tests',
       (y) =>
-        companiesOptions(y)
+        consoleArgs(companiesOptions(y), 'console-')
           .option('state-dir', STATE_DIR)
           .option('max-parallel', MAX_PARALLEL)
           .option('once', { type: 'boolean', default: false, describe: 'run what is due now, wait for it, then exit' })
           .option('interval', { type: 'number', default: 5, describe: 'seconds between passes' })
           .option('lease-seconds', { type: 'number', default: 60, describe: 'a claim not renewed for this long is taken over by another scheduler (renewed every third of it)' })
-          .option('concurrency', { type: 'number', default: 1, describe: 'runs at once (of different jobs; a job never overlaps itself)' }),
+          .option('concurrency', { type: 'number', default: 1, describe: 'runs at once (of different jobs; a job never overlaps itself)' })
+          .option('console', { type: 'boolean', default: false, describe: 'also serve the console (see `console --help`)' }),
       async (argv) => {
         if (!(argv['lease-seconds'] >= 1)) throw new UsageError(`--lease-seconds: ${argv['lease-seconds']} must be at least 1`);
         if (!(argv.interval > 0)) throw new UsageError(`--interval: ${argv.interval} must be more than 0`);
@@ -248,15 +285,20 @@ runCli('qbo-pipeline', async () => {
         const companies = companiesFileOf(argv);
         if (companies !== undefined) {
           if (argv.company !== undefined) throw new UsageError('scheduler: one scheduler runs every company of the file; --company is for backfill, sync and trigger');
-          exitCode = await (await companyCommands()).schedulerForCompanies({
-            file: companies,
-            stateRoot: argv['state-dir'],
-            maxParallel: argv['max-parallel'],
-            leaseMs: argv['lease-seconds'] * 1000,
-            intervalMs: argv.interval * 1000,
-            once: argv.once,
-            signal: stopSignal(),
-          });
+          const stopConsole = argv.console && !argv.once ? await serveConsole(argv, 'console-', argv['state-dir'], companies) : undefined;
+          try {
+            exitCode = await (await companyCommands()).schedulerForCompanies({
+              file: companies,
+              stateRoot: argv['state-dir'],
+              maxParallel: argv['max-parallel'],
+              leaseMs: argv['lease-seconds'] * 1000,
+              intervalMs: argv.interval * 1000,
+              once: argv.once,
+              signal: stopSignal(),
+            });
+          } finally {
+            await stopConsole?.();
+          }
           return;
         }
         const triggers = triggerStore(argv['state-dir']);
@@ -280,7 +322,23 @@ runCli('qbo-pipeline', async () => {
           return;
         }
         logger.info(`scheduler watching ${triggers.dir} and ${path.resolve(argv['state-dir'], 'schedules')} every ${argv.interval} s`);
-        await scheduler.runUntilStopped(argv.interval * 1000);
+        const stopConsole = argv.console ? await serveConsole(argv, 'console-', argv['state-dir'], undefined) : undefined;
+        try {
+          await scheduler.runUntilStopped(argv.interval * 1000);
+        } finally {
+          await stopConsole?.();
+        }
+      },
+    )
+    .command(
+      'console',
+      'the web console: overview, runs, evidence, schedules and triggers (127.0.0.1:6789 by default)',
+      (y) => consoleArgs(companiesOptions(y), '').option('state-dir', STATE_DIR),
+      async (argv) => {
+        if (argv.company !== undefined) throw new UsageError('console: it shows every company of the file; --company is for backfill, sync and trigger');
+        const stop = await serveConsole(argv, '', argv['state-dir'], companiesFileOf(argv));
+        await new Promise<void>((resolve) => stopSignal().addEventListener('abort', () => resolve(), { once: true }));
+        await stop();
       },
     )
     .command(
@@ -360,7 +418,7 @@ runCli('qbo-pipeline', async () => {
         exitCode = await runDemo({ dataDir: path.resolve(argv['data-dir']), ...(argv['keep-running'] === undefined ? {} : { keepRunning: argv['keep-running'] }) });
       },
     )
-    .demandCommand(1, 'say which command: backfill, sync, trigger, schedule, scheduler, company, evidence, export or demo')
+    .demandCommand(1, 'say which command: backfill, sync, trigger, schedule, scheduler, company, evidence, export, console or demo')
     .strict()
     .fail((message, error) => {
       throw error ?? new UsageError(message);

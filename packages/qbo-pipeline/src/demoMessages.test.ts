@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { connectAdvice, serverEndLine } from './demoMessages.js';
+import { connectAdvice, consoleLine, serverEndLine } from './demoMessages.js';
 
 const url = 'postgres://postgres:qbo-local-pg@127.0.0.1:5433/postgres';
 
@@ -14,5 +14,10 @@ describe('what the demo says about its PostgreSQL', () => {
     expect(connectAdvice('kept', url)).toBe(`Connect:  psql '${url}'   (PostgreSQL stays up until Ctrl-C)`);
     expect(connectAdvice('external', url)).toBe(`Connect:  psql '${url}'`);
     expect(serverEndLine('kept', '.data/pg')).toMatch(/Ctrl-C/);
+  });
+
+  it('ends with the console\'s URL, saying when it stopped with the demo', () => {
+    expect(consoleLine(true, 'http://127.0.0.1:6789/')).toBe('Console: http://127.0.0.1:6789/');
+    expect(consoleLine(false, 'http://127.0.0.1:6789/')).toBe('Console: http://127.0.0.1:6789/ (it stopped with the demo; npm run demo -- --keep-running keeps it up until Ctrl-C)');
   });
 });

@@ -12,6 +12,11 @@ export function connectAdvice(server: DemoServer, url: string): string {
 /** The demo's last line about its PostgreSQL. */
 export function serverEndLine(server: Exclude<DemoServer, 'external'>, pgDir: string): string {
   return server === 'kept'
-    ? 'PostgreSQL stays up for you; press Ctrl-C to stop it.'
+    ? 'PostgreSQL and the console stay up for you; press Ctrl-C to stop them.'
     : `PostgreSQL has stopped; its data stays in ${pgDir} for the next demo (${KEEP_RUNNING_COMMAND} keeps it up until Ctrl-C).`;
+}
+
+/** The demo's last line: the console's URL, and whether it is still up (it stops with a demo run without a terminal). */
+export function consoleLine(up: boolean, url: string): string {
+  return up ? `Console: ${url}` : `Console: ${url} (it stopped with the demo; ${KEEP_RUNNING_COMMAND} keeps it up until Ctrl-C)`;
 }

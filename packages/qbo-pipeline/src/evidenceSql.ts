@@ -86,23 +86,73 @@ export function evidenceQueryText(schema: string, runIds: readonly string[]): st
 }
 
 /**
- * Per stream and UTC day, the newest run's evidence (and how many runs read that day), for days in
- * `[$1, $2)` and, when `$3` is not null, those streams only: what `qbo-pipeline evidence` shows
- * for each company. The company's name and realm lead each row, so one company's rows and another's
- * can be put side by side (`companiesEvidenceQueryText` unions them).
+ * Per stream and UTC day, the newest run's evidence: its windows of that day summed (a window
+ * shorter than a day gives several), and how many runs read the day. `where` (on the evidence
+ * view's columns, with parameters of the caller's) narrows the rows before the newest is chosen:
+ * the console's filter by run. Without it the text has no parameters, so a person can paste it.
+ * The company's name and realm lead each row when given, so companies' rows can be put side by
+ * side (`companiesEvidenceQueryText` unions them). `qbo-pipeline evidence` and the console read it.
  */
-export function newestEvidenceSql(schema: string, company?: { readonly name: string; readonly realmId: string }): string {
+export function newestEvidenceSql(schema: string, options: { readonly company?: { readonly name: string; readonly realmId: string }; readonly where?: string } = {}): string {
+  const { company, where } = options;
   const lead = company ? `${escapeLiteral(company.name)} AS company, ${escapeLiteral(company.realmId)} AS realm_id, ` : '';
-  return `SELECT ${lead}stream, day_utc::text AS day_utc, qbo_count, extracted, loaded, inserted, updated, unchanged, runs, extracted_equals_loaded, run_id, extracted_at_utc
+  return `SELECT ${lead}stream, day_utc::text AS day_utc, qbo_count, extracted, loaded, inserted, updated, unchanged, rejected,
+       windows, empty, runs, extracted_equals_loaded, run_id, extracted_at_utc
 FROM (
-  SELECT e.*, count(*) OVER (PARTITION BY stream, day_utc)::int AS runs,
+  SELECT per_run.*, count(*) OVER (PARTITION BY stream, day_utc)::int AS runs,
          row_number() OVER (PARTITION BY stream, day_utc ORDER BY extracted_at_utc DESC) AS newest
-  FROM ${escapeIdentifier(schema)}.evidence e
+  FROM (
+    SELECT run_id, stream, day_utc,
+           sum(qbo_count)::bigint AS qbo_count, sum(extracted)::bigint AS extracted, sum(loaded)::bigint AS loaded,
+           sum(inserted)::bigint AS inserted, sum(updated)::bigint AS updated, sum(unchanged)::bigint AS unchanged,
+           sum(rejected)::bigint AS rejected, count(*)::int AS windows,
+           bool_and(empty) AS empty, bool_and(extracted_equals_loaded) AS extracted_equals_loaded,
+           max(extracted_at_utc) AS extracted_at_utc
+    FROM ${escapeIdentifier(schema)}.evidence${where ? `\n    WHERE ${where}` : ''}
+    GROUP BY run_id, stream, day_utc
+  ) per_run
 ) per_day
 WHERE newest = 1`;
 }
 
 /** The one query a person pastes to see every company's evidence per stream and UTC day (newest run each). */
 export function companiesEvidenceQueryText(companies: ReadonlyArray<{ readonly name: string; readonly realmId: string; readonly schema: string }>): string {
-  return `${companies.map((c) => `(${newestEvidenceSql(c.schema, c)})`).join('\nUNION ALL\n')}\nORDER BY company, stream, day_utc;`;
+  return `${companies.map((c) => `(${newestEvidenceSql(c.schema, { company: c })})`).join('\nUNION ALL\n')}\nORDER BY company, stream, day_utc;`;
+}
+
+/**
+ * The console's evidence filter: every part optional. `$1` streams, `$2` tap run ids, `$3`/`$4`
+ * first and last UTC day (inclusive), as `evidenceFilterWhere` and `evidenceNewestDaySql` take them.
+ */
+export interface EvidenceFilter {
+  readonly streams?: readonly string[];
+  readonly runIds?: readonly string[];
+  /** `YYYY-MM-DD`, inclusive. */
+  readonly from?: string;
+  /** `YYYY-MM-DD`, inclusive. */
+  readonly to?: string;
+}
+
+/** The console's filter as a condition on the evidence view, `$1`…`$4` from `evidenceFilterParams`. */
+export const EVIDENCE_FILTER_WHERE = `($1::text[] IS NULL OR stream = ANY($1)) AND ($2::text[] IS NULL OR run_id = ANY($2))
+      AND ($3::date IS NULL OR day_utc >= $3::date) AND ($4::date IS NULL OR day_utc <= $4::date)`;
+
+export function evidenceFilterParams(filter: EvidenceFilter): unknown[] {
+  const list = (v: readonly string[] | undefined) => (v === undefined || v.length === 0 ? null : [...v]);
+  return [list(filter.streams), list(filter.runIds), filter.from ?? null, filter.to ?? null];
+}
+
+/** The newest UTC day with evidence under a filter (NULL when there is none). */
+export function evidenceNewestDaySql(schema: string): string {
+  return `SELECT max(day_utc)::text AS day_utc FROM ${escapeIdentifier(schema)}.evidence WHERE ${EVIDENCE_FILTER_WHERE}`;
+}
+
+/** Tap runs that left evidence, newest first: what the console's run filter offers besides the runs journal. */
+export function evidenceRunsSql(schema: string): string {
+  return `SELECT run_id, min(extracted_at_utc) AS first_at, max(extracted_at_utc) AS last_at,
+       array_agg(DISTINCT stream ORDER BY stream) AS streams, count(*)::int AS windows
+FROM ${escapeIdentifier(schema)}.evidence
+GROUP BY run_id
+ORDER BY max(extracted_at_utc) DESC
+LIMIT $1`;
 }

@@ -38,3 +38,6 @@ export * from './companies/companyRun.js';
 export * from './companies/JobPool.js';
 export * from './companies/runForCompanies.js';
 export * from './companies/CompaniesScheduler.js';
+export * from './console/consoleAccess.js';
+export * from './console/ConsoleContext.js';
+export * from './console/consoleServer.js';

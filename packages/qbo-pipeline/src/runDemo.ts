@@ -2,11 +2,13 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { startEmulator, type Emulator } from 'qbo-emulator';
-import { createLogger } from 'singer-kit';
+import { createLogger, type Logger } from 'singer-kit';
+import { consoleAccess, DEFAULT_CONSOLE_HOST, DEFAULT_CONSOLE_PORT } from './console/consoleAccess.js';
+import { startConsole, type RunningConsole } from './console/consoleServer.js';
 import type { BackfillRequest } from './BackfillRequest.js';
 import { formatDuration, formatTable, type Cell } from './formatTable.js';
 import { formatProgress } from './formatProgress.js';
-import { connectAdvice, serverEndLine, type DemoServer } from './demoMessages.js';
+import { connectAdvice, consoleLine, serverEndLine, type DemoServer } from './demoMessages.js';
 import { emulatorTapSettings } from './emulatorTapSettings.js';
 import { formatSummary } from './formatSummary.js';
 import { startLocalPostgres } from 'local-postgres';
@@ -24,6 +26,10 @@ export interface DemoOptions {
   readonly databaseUrl?: string;
   /** Default `raw`. */
   readonly schema?: string;
+  /** The console's port (default 6789; another free port when that one is taken; 0: any). */
+  readonly consolePort?: number;
+  /** Called while the console is up, with its URL (tests browse it here). */
+  readonly onConsole?: (url: string) => Promise<void>;
 }
 
 export const DEMO_STREAMS = ['invoices', 'customers', 'items'] as const;
@@ -58,25 +64,56 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const pgDir = path.join(options.dataDir, 'pg');
   out(options.databaseUrl ? 'Starting the QBO emulator…' : `Starting PostgreSQL 13 (data in ${pgDir}) and the QBO emulator…`);
   const pg = options.databaseUrl === undefined ? await startLocalPostgres({ dataDir: pgDir, persistent: true }) : undefined;
-  const server: DemoServer = pg === undefined ? 'external' : (options.keepRunning ?? process.stdin.isTTY === true) ? 'kept' : 'stopped';
+  const keep = options.keepRunning ?? process.stdin.isTTY === true;
+  const server: DemoServer = pg === undefined ? 'external' : keep ? 'kept' : 'stopped';
+  let consoleUrl: string | undefined;
   try {
     // On the hour: two demos within the same hour see the very same company (same seed, same clock).
     const now = DateTime.utc().startOf('hour');
     const emulator = await startEmulator({ seed: 42, now: now.toJSDate(), days: DEMO_DAYS, counts: DEMO_COUNTS, requestsPerMinute: 10_000 });
+    const work = path.join(options.dataDir, 'demo');
     let code: number;
     try {
-      code = await demoSteps({ emulator, now, url: pg?.url ?? options.databaseUrl ?? '', server, schema: options.schema ?? 'raw', work: path.join(options.dataDir, 'demo'), out });
+      code = await demoSteps({ emulator, now, url: pg?.url ?? options.databaseUrl ?? '', server, schema: options.schema ?? 'raw', work, out });
     } finally {
       await emulator.close();
     }
-    if (server === 'kept') {
-      out(serverEndLine(server, pgDir));
-      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    const web = await startDemoConsole(work, options.consolePort ?? DEFAULT_CONSOLE_PORT, logger);
+    consoleUrl = web.url;
+    try {
+      await options.onConsole?.(web.url);
+      if (keep) {
+        out(`\n${server === 'kept' ? serverEndLine(server, pgDir) : 'The console stays up for you; press Ctrl-C to stop it.'}`);
+        out(consoleLine(true, web.url));
+        await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      }
+    } finally {
+      await web.close();
     }
     return code;
   } finally {
     await pg?.stop().catch((error: unknown) => logger.warn(`stopping PostgreSQL: ${(error as Error).message}`));
     if (server === 'stopped') out(serverEndLine(server, pgDir));
+    // The last line: where the console is (or was, for a demo without a terminal).
+    if (!keep && consoleUrl) out(consoleLine(false, consoleUrl));
+  }
+}
+
+/** The console on the demo's state folder and warehouse: 127.0.0.1 only, no password. */
+async function startDemoConsole(work: string, port: number, logger: Logger): Promise<RunningConsole> {
+  const options = {
+    access: consoleAccess({ host: DEFAULT_CONSOLE_HOST, port }),
+    stateDir: path.join(work, 'state'),
+    tapConfig: path.join(work, 'tap.json'),
+    targetConfig: path.join(work, 'target.json'),
+    logger,
+  };
+  try {
+    return await startConsole(options);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    logger.info(`port ${port} is taken; the demo's console takes another one`);
+    return startConsole({ ...options, access: consoleAccess({ host: DEFAULT_CONSOLE_HOST, port: 0 }) });
   }
 }
 
@@ -84,7 +121,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
 async function demoSteps(d: { emulator: Emulator; now: DateTime; url: string; server: DemoServer; schema: string; work: string; out: (text: string) => void }): Promise<number> {
   const { emulator, out } = d;
   await mkdir(d.work, { recursive: true });
-  const tokenStore = path.join(d.work, 'tokens.json');
+  // Where the tap keeps it by default (`<state-dir>/tokens/<realm>.json`): the console shows its health.
+  const tokenStore = path.join(d.work, 'state', 'tokens', `${emulator.realmId}.json`);
   await rm(tokenStore, { force: true }); // a new emulator issues new tokens
   const tapConfig = path.join(d.work, 'tap.json');
   await writeFile(tapConfig, JSON.stringify(emulatorTapSettings(emulator, { token_store: tokenStore, page_size: 1000, max_requests_per_minute: 10_000 })), { mode: 0o600 });

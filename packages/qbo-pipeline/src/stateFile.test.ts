@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UsageError } from 'singer-kit';
-import { backupStateFile, readStateFile, stateJobProblem, writeStateFile } from './stateFile.js';
+import { backupStateFile, listJobStates, readStateFile, stateJobProblem, writeStateFile } from './stateFile.js';
 
 const dir = await mkdtemp(path.join(tmpdir(), 'state-file-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -52,6 +52,21 @@ describe('state file', () => {
     expect(await readFile(backup!, 'utf8')).toBe('{"bookmarks":{}}');
     expect(existsSync(file)).toBe(false);
     expect(await backupStateFile(path.join(dir, 'missing.json'), new Date())).toBeUndefined();
+  });
+
+  it('lists every job state of a folder, not backups, each read on its own', async () => {
+    const folder = path.join(dir, 'listed');
+    expect(await listJobStates(folder)).toEqual([]);
+    await writeStateFile(path.join(folder, 'daily.json'), { bookmarks: { invoices: { replication_key_value: '2025-01-02T00:00:00Z' } } });
+    await writeFile(path.join(folder, 'broken.json'), '{');
+    await writeFile(path.join(folder, 'daily.20250101T000000Z.bak.json'), '{}');
+    await writeFile(path.join(folder, 'daily.lock'), '');
+    const jobs = await listJobStates(folder);
+    expect(jobs.map((j) => [j.job, j.state === undefined, j.problem === undefined])).toEqual([
+      ['broken', true, false],
+      ['daily', false, true],
+    ]);
+    expect(jobs[0]?.problem).toMatch(/broken\.json is not valid JSON/);
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { parseStateText, UsageError } from 'singer-kit';
 import { writeFileAtomic } from './writeFileAtomic.js';
@@ -92,4 +92,35 @@ export async function backupStateFile(file: string, now: Date): Promise<string |
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+}
+
+/** A job's state file as found in a state folder: its value, or why it cannot be used. */
+export interface JobState {
+  readonly job: string;
+  readonly file: string;
+  readonly state: StateValue | undefined;
+  readonly problem: string | undefined;
+}
+
+const STATE_FILE = /^([A-Za-z0-9][A-Za-z0-9_.-]*)\.json$/;
+
+/** Every job state file `<dir>/<job>.json` (not backups), each read on its own: one damaged file does not hide the others. */
+export async function listJobStates(dir: string): Promise<JobState[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const jobs = names.filter((n) => !n.endsWith('.bak.json')).map((n) => STATE_FILE.exec(n)?.[1]).filter((job): job is string => job !== undefined);
+  const read = jobs.sort().map(async (job): Promise<JobState> => {
+    const file = path.join(dir, `${job}.json`);
+    try {
+      return { job, file, state: await readStateFile(file), problem: undefined };
+    } catch (error) {
+      return { job, file, state: undefined, problem: (error as Error).message };
+    }
+  });
+  return Promise.all(read);
 }

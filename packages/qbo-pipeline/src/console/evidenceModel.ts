@@ -1,0 +1,64 @@
+import { DateTime } from 'luxon';
+import type { NewestEvidence } from '../Warehouse.js';
+
+/** What one stream × UTC day says, worst first: what the table and chart mark. */
+export const DAY_STATUSES = ['lost', 'missing', 'count differs', 'empty', 'ok'] as const;
+export type DayStatus = (typeof DAY_STATUSES)[number];
+
+export const DAY_STATUS_MEANING: Readonly<Record<DayStatus, string>> = {
+  lost: 'extracted ≠ loaded: records the tap read did not reach the table',
+  missing: 'no run read this day, though days around it were read',
+  'count differs': "extracted ≠ QBO's count taken before paging (rows edited while read move to a later day)",
+  empty: 'QBO had nothing for this day',
+  ok: 'QBO count = extracted = loaded',
+};
+
+/** Pure: the status of one day's evidence. */
+export function dayStatus(day: NewestEvidence): DayStatus {
+  if (!day.extractedEqualsLoaded || day.extracted !== day.loaded) return 'lost';
+  if (day.extracted !== day.qboCount) return 'count differs';
+  if (day.extracted === 0) return 'empty';
+  return 'ok';
+}
+
+export interface EvidenceCell {
+  readonly day: string;
+  readonly status: DayStatus;
+  /** Absent for a missing day. */
+  readonly evidence?: NewestEvidence;
+}
+
+export interface StreamEvidence {
+  readonly stream: string;
+  /** Every UTC day from the stream's first to its last day of evidence, gaps included. */
+  readonly days: readonly EvidenceCell[];
+  readonly counts: Readonly<Record<DayStatus, number>>;
+}
+
+function everyDay(first: string, last: string): string[] {
+  const out: string[] = [];
+  const end = DateTime.fromISO(last, { zone: 'utc' });
+  for (let d = DateTime.fromISO(first, { zone: 'utc' }); d <= end; d = d.plus({ days: 1 })) out.push(d.toISODate() ?? '');
+  return out;
+}
+
+/** Pure: evidence rows (one per stream × day) as per-stream series, with days nobody read marked missing. */
+export function streamEvidence(rows: readonly NewestEvidence[]): StreamEvidence[] {
+  const byStream = new Map<string, Map<string, NewestEvidence>>();
+  for (const row of rows) {
+    const days = byStream.get(row.stream) ?? new Map<string, NewestEvidence>();
+    days.set(row.day, row);
+    byStream.set(row.stream, days);
+  }
+  return [...byStream.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([stream, found]) => {
+      const sorted = [...found.keys()].sort();
+      const days = everyDay(sorted[0] ?? '', sorted.at(-1) ?? '').map((day): EvidenceCell => {
+        const evidence = found.get(day);
+        return evidence ? { day, status: dayStatus(evidence), evidence } : { day, status: 'missing' };
+      });
+      const counts = Object.fromEntries(DAY_STATUSES.map((s) => [s, days.filter((d) => d.status === s).length])) as Record<DayStatus, number>;
+      return { stream, days, counts };
+    });
+}

@@ -1,0 +1,398 @@
+import { DateTime } from 'luxon';
+import path from 'node:path';
+import { ENTITIES } from 'qbo-catalog';
+import { UsageError } from 'singer-kit';
+import { RunJournal } from '../runs/RunJournal.js';
+import { RUN_ID, type RunRecord } from '../runs/RunRecord.js';
+import { listJobStates } from '../stateFile.js';
+import { addTrigger } from '../triggers/addTrigger.js';
+import { TriggerStore } from '../triggers/TriggerStore.js';
+import type { Trigger } from '../triggers/Trigger.js';
+import { lastSlotOf } from '../scheduler/planPass.js';
+import { nextSlot, parseCron } from '../schedules/cronSlots.js';
+import { pauseSchedule, removeSchedule, resumeSchedule } from '../schedules/scheduleCommands.js';
+import { SCHEDULE_NAME, ScheduleStore } from '../schedules/ScheduleStore.js';
+import { companySchedule } from '../companies/CompaniesScheduler.js';
+import type { EvidenceTotals } from '../Warehouse.js';
+import type { ConsoleCompany, ConsoleContext } from './ConsoleContext.js';
+import { streamEvidence } from './evidenceModel.js';
+import { streamFreshness } from './freshness.js';
+import type { SafeHtml } from './html.js';
+import { readTokenHealth } from './tokenHealth.js';
+import type { Schedule } from '../schedules/Schedule.js';
+import { evidenceView, type EvidenceFilterForm, type EvidencePage } from './views/evidenceView.js';
+import { overviewView, type CompanyOverview } from './views/overviewView.js';
+import { runsView, runView, type ListedRun } from './views/runsView.js';
+import { schedulesView, type ScheduleRow, type TriggerForm } from './views/schedulesView.js';
+import { timeZones, zonedInstant, type ZonedInstant } from './zonedInstant.js';
+
+export const STREAMS: readonly string[] = ENTITIES.map((e) => e.stream);
+/** Days the evidence page shows when no date is given: the newest day with evidence and the 30 before it. */
+export const DEFAULT_EVIDENCE_DAYS = 31;
+
+/** A query or form value as one string ('' when absent; the last one when repeated). */
+export function one(value: unknown): string {
+  if (Array.isArray(value)) return one(value.at(-1));
+  return typeof value === 'string' ? value.trim() : '';
+}
+
+/** A query or form value as a list (repeated fields and commas both work). */
+export function many(value: unknown): string[] {
+  const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
+  return list.flatMap((v) => (typeof v === 'string' ? v.split(',') : [])).map((v) => v.trim()).filter((v) => v !== '');
+}
+
+const triggerStore = (company: ConsoleCompany) => new TriggerStore(path.join(company.stateDir, 'triggers'));
+export const journalOf = (company: ConsoleCompany) => RunJournal.of(company.stateDir);
+const scheduleStore = (company: ConsoleCompany) => new ScheduleStore(path.join(company.stateDir, 'schedules'));
+/** Triggers the schedules page lists (schedules add one per slot; `trigger list` has them all). */
+export const LISTED_TRIGGERS = 100;
+/** Runs the overview reads per company to find each stream's last run. */
+const OVERVIEW_RUNS = 200;
+/** Runs the runs page lists. */
+export const LISTED_RUNS = 200;
+/** Log lines a run page shows. */
+export const LOG_TAIL_LINES = 200;
+
+async function companyOrFail(ctx: ConsoleContext, name: string, what: string): Promise<ConsoleCompany> {
+  const company = await ctx.company(name);
+  if (!company) throw new UsageError(`${what}: no company ${JSON.stringify(name)}`);
+  return company;
+}
+
+// ---- overview -------------------------------------------------------------------------------
+
+async function companyOverview(ctx: ConsoleContext, company: ConsoleCompany, now: Date): Promise<CompanyOverview> {
+  const [jobs, tokens, triggers, runs] = await Promise.all([
+    listJobStates(company.stateDir),
+    readTokenHealth(path.join(company.stateDir, 'tokens'), now),
+    triggerStore(company).list(),
+    journalOf(company).list({ limit: OVERVIEW_RUNS }).then(
+      (records) => ({ records }),
+      (error: unknown) => ({ records: [] as RunRecord[], problem: (error as Error).message }),
+    ),
+  ]);
+  return {
+    name: company.name,
+    schema: 'unavailable' in company.warehouse ? undefined : company.warehouse.schema,
+    stateDir: company.stateDir,
+    streams: streamFreshness(jobs, now),
+    stateProblems: jobs.filter((j) => j.problem !== undefined).map((j) => ({ file: j.file, problem: j.problem ?? '' })),
+    tokens,
+    triggers,
+    runs: runs.records.map((r) => (RunJournal.orphaned(r) ? { ...r, status: 'failed', reason: `its runner (pid ${r.pid} on ${r.host}) is gone` } : r)),
+    ...('problem' in runs && runs.problem ? { runsProblem: runs.problem } : {}),
+  };
+}
+
+export async function overviewPage(ctx: ConsoleContext): Promise<SafeHtml> {
+  const now = ctx.now();
+  const companies = await Promise.all((await ctx.companies()).map((c) => companyOverview(ctx, c, now)));
+  return overviewView(companies, now);
+}
+
+// ---- evidence -------------------------------------------------------------------------------
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const RUN_FILTER = /^[\w.-]{1,100}$/;
+
+function checkDay(value: string, what: string): string {
+  if (value === '') return '';
+  if (!DAY.test(value) || !DateTime.fromISO(value, { zone: 'utc' }).isValid) throw new UsageError(`${what}: ${JSON.stringify(value)} is not a day like 2025-01-31`);
+  return value;
+}
+
+/** Reads and checks the evidence filter from the query string; a UsageError names the bad field. */
+export function evidenceFilterOf(query: Record<string, unknown>): EvidenceFilterForm {
+  const stream = one(query.stream);
+  if (stream !== '' && !STREAMS.includes(stream)) throw new UsageError(`Stream: no stream ${JSON.stringify(stream)}; pick one from the list`);
+  const run = one(query.run);
+  if (run !== '' && !RUN_FILTER.test(run)) throw new UsageError(`Run: ${JSON.stringify(run.slice(0, 40))} is not a run id`);
+  const from = checkDay(one(query.from), 'From');
+  const to = checkDay(one(query.to), 'To');
+  if (from !== '' && to !== '' && from > to) throw new UsageError(`From (${from}) is after To (${to})`);
+  return { company: one(query.company), stream, run, from, to, problems: one(query.problems) === '1' };
+}
+
+export async function evidencePage(ctx: ConsoleContext, query: Record<string, unknown>): Promise<{ body: SafeHtml; badInput?: string }> {
+  const companies = (await ctx.companies()).map((c) => c.name);
+  let filter: EvidenceFilterForm = { company: one(query.company) || (companies[0] ?? ''), stream: '', run: '', from: '', to: '', problems: false };
+  const base: Omit<EvidencePage, 'filter'> = { companies, streams: STREAMS, runs: [], series: [] };
+  try {
+    filter = { ...evidenceFilterOf(query), company: filter.company };
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    return { body: evidenceView({ ...base, filter, unavailable: `${error.message}. Nothing is shown until the filter reads.` }), badInput: error.message };
+  }
+  const company = await ctx.company(filter.company);
+  if (!company) return { body: evidenceView({ ...base, filter, unavailable: `Company: no company ${JSON.stringify(filter.company)}.` }), badInput: 'unknown company' };
+  if ('unavailable' in company.warehouse) {
+    return { body: evidenceView({ ...base, filter, unavailable: `The warehouse is not configured for the console: ${company.warehouse.unavailable}` }) };
+  }
+  try {
+    return {
+      body: await ctx.withWarehouse(company, async (warehouse, schema) => {
+        if (!(await warehouse.hasEvidence())) {
+          return evidenceView({ ...base, filter, unavailable: `No evidence yet in schema ${schema}: it appears after the first run that loads data.` });
+        }
+        const journalRuns = await journalOf(company).list({ limit: LISTED_RUNS }).catch(() => [] as RunRecord[]);
+        const known = new Set(journalRuns.flatMap((r) => r.tapRunIds));
+        const tapRuns = (await warehouse.evidenceRuns(50)).filter((r) => !known.has(r.runId));
+        const runs = [
+          ...journalRuns.filter((r) => r.tapRunIds.length > 0).map((r) => ({ value: r.id, label: `${r.id} · ${r.kind} ${r.job} · ${r.status}` })),
+          ...tapRuns.map((r) => ({ value: r.runId, label: `tap run ${r.runId.slice(0, 8)} · ${r.firstAt.slice(0, 16).replace('T', ' ')}Z · ${r.streams.join(', ')}` })),
+        ];
+        // A runner run stands for the tap runs it made; any other value is a tap run id.
+        const runIds = filter.run === '' ? undefined : RUN_ID.test(filter.run) ? (journalRuns.find((r) => r.id === filter.run)?.tapRunIds ?? ['(none)']) : [filter.run];
+        const sql = { ...(filter.stream ? { streams: [filter.stream] } : {}), ...(runIds ? { runIds } : {}) };
+        let { from, to } = filter;
+        if (from === '' && to === '') {
+          const newest = await warehouse.newestEvidenceDay(sql);
+          if (newest) {
+            to = newest;
+            from = DateTime.fromISO(newest, { zone: 'utc' }).minus({ days: DEFAULT_EVIDENCE_DAYS - 1 }).toISODate() ?? '';
+          }
+        }
+        const days = await warehouse.filteredEvidence({ ...sql, ...(from ? { from } : {}), ...(to ? { to } : {}) });
+        return evidenceView({ ...base, runs, filter: { ...filter, from, to }, series: streamEvidence(days) });
+      }),
+    };
+  } catch (error) {
+    return { body: evidenceView({ ...base, filter, unavailable: `Cannot read the warehouse: ${(error as Error).message}` }) };
+  }
+}
+
+// ---- schedules and triggers -----------------------------------------------------------------
+
+/** Labels of the form's fields, for the runner's messages (which name its command-line flags). */
+const FIELD_OF_FLAG: Readonly<Record<string, string>> = { '--at': 'When', '--streams': 'Streams', '--start': 'Start', '--end': 'End', '--job': 'Job' };
+const formMessage = (message: string) => message.replace(/--(at|streams|start|end|job)\b/g, (flag) => FIELD_OF_FLAG[flag] ?? flag);
+
+export function triggerFormOf(body: Record<string, unknown>, zone: string): TriggerForm {
+  return {
+    company: one(body.company),
+    at: one(body.at),
+    zone: one(body.zone) || zone,
+    streams: many(body.streams),
+    start: one(body.start),
+    end: one(body.end),
+    job: one(body.job),
+    fresh: one(body.fresh) === '1',
+  };
+}
+
+export function emptyTriggerForm(company: string, zone: string): TriggerForm {
+  return { company, at: '', zone, streams: [], start: '', end: '', job: '', fresh: false };
+}
+
+interface CompanyTriggers {
+  readonly company: ConsoleCompany;
+  readonly triggers: readonly Trigger[];
+  readonly runs: readonly RunRecord[];
+}
+
+async function triggersOf(company: ConsoleCompany): Promise<CompanyTriggers> {
+  const [triggers, runs] = await Promise.all([triggerStore(company).list(), journalOf(company).list({ limit: LISTED_RUNS }).catch(() => [] as RunRecord[])]);
+  return { company, triggers, runs };
+}
+
+/** The run a trigger started: from its result, or from the journal while it runs. */
+const runOfTrigger = (trigger: Trigger, runs: readonly RunRecord[]) => trigger.result?.runId ?? runs.find((r) => r.triggerId === trigger.id)?.id;
+
+/** Every trigger of every company, newest instant first, with the run it started. */
+function listedTriggers(all: readonly CompanyTriggers[]): Array<{ company: string; trigger: Trigger; runId?: string }> {
+  return all
+    .flatMap(({ company, triggers, runs }) =>
+      triggers.map((trigger) => {
+        const runId = runOfTrigger(trigger, runs);
+        return { company: company.name, trigger, ...(runId ? { runId } : {}) };
+      }),
+    )
+    .sort((a, b) => b.trigger.at.localeCompare(a.trigger.at));
+}
+
+async function allTriggers(ctx: ConsoleContext): Promise<Array<{ company: string; trigger: Trigger; runId?: string }>> {
+  return listedTriggers(await Promise.all((await ctx.companies()).map(triggersOf)));
+}
+
+/** Pure: a schedule's row: its last slot and how it went (from the triggers), and its next slot. */
+export function scheduleRow(company: string, schedule: Schedule, triggers: readonly Trigger[], runs: readonly RunRecord[], now: Date): ScheduleRow {
+  const last = lastSlotOf(schedule.name, triggers);
+  const lastTrigger = last ? triggers.find((t) => t.schedule?.name === schedule.name && Date.parse(t.schedule.slot) === last.getTime()) : undefined;
+  const runId = lastTrigger ? runOfTrigger(lastTrigger, runs) : undefined;
+  let next: ScheduleRow['next'];
+  if (schedule.paused) next = { none: 'paused' };
+  else {
+    try {
+      const at = nextSlot(parseCron(schedule.cron, schedule.tz), new Date(Math.max(now.getTime(), last?.getTime() ?? 0)));
+      next = at ? { at: at.toISOString() } : { none: 'never again' };
+    } catch (error) {
+      next = { none: `cannot run: ${(error as Error).message}` };
+    }
+  }
+  return {
+    company,
+    schedule,
+    ...(last ? { last: { slot: last.toISOString(), ...(lastTrigger ? { trigger: lastTrigger } : {}), ...(runId ? { runId } : {}) } } : {}),
+    next,
+  };
+}
+
+export async function findTrigger(ctx: ConsoleContext, id: string): Promise<Trigger | undefined> {
+  return (await allTriggers(ctx)).find((t) => t.trigger.id === id)?.trigger;
+}
+
+export interface SchedulesInput {
+  readonly csrfToken: string;
+  readonly zone?: string;
+  readonly form?: TriggerForm;
+  readonly preview?: ZonedInstant;
+  readonly formError?: string;
+}
+
+export async function schedulesPage(ctx: ConsoleContext, input: SchedulesInput): Promise<SafeHtml> {
+  const companies = await ctx.companies();
+  const zones = timeZones();
+  const zone = input.zone && zones.includes(input.zone) ? input.zone : ctx.zone;
+  const now = ctx.now();
+  const all = await Promise.all(companies.map(triggersOf));
+  const scheduleProblems: string[] = [];
+  const schedules = (
+    await Promise.all(
+      all.map(async ({ company, triggers, runs }) =>
+        [
+          ...(await scheduleStore(company).list().catch((error: unknown) => {
+            scheduleProblems.push(`schedules of ${company.name}: ${(error as Error).message}`);
+            return [] as Schedule[];
+          })).map((schedule) => scheduleRow(company.name, schedule, triggers, runs, now)),
+          // A company's `schedule:` in the companies file: shown, changed only by editing the file.
+          ...fileSchedule(ctx, company, now).map((schedule) => ({ ...scheduleRow(company.name, schedule, triggers, runs, now), fromFile: company.entry?.settings.where ?? '' })),
+        ],
+      ),
+    )
+  ).flat();
+  const triggers = listedTriggers(all);
+  return schedulesView({
+    companies: companies.map((c) => c.name),
+    companiesFile: ctx.options.companiesFile !== undefined,
+    schedules,
+    scheduleProblems,
+    triggers: triggers.slice(0, LISTED_TRIGGERS),
+    hiddenTriggers: Math.max(0, triggers.length - LISTED_TRIGGERS),
+    allStreams: STREAMS,
+    zones,
+    zone,
+    form: input.form ?? emptyTriggerForm(companies[0]?.name ?? '', zone),
+    ...(input.preview ? { preview: input.preview } : {}),
+    ...(input.formError ? { formError: input.formError } : {}),
+    csrfToken: input.csrfToken,
+    now,
+  });
+}
+
+function fileSchedule(ctx: ConsoleContext, company: ConsoleCompany, now: Date): Schedule[] {
+  if (!company.entry) return [];
+  const schedule = companySchedule(company.entry.file, ctx.stateDir, company.entry.settings, now.toISOString());
+  return schedule ? [schedule] : [];
+}
+
+export const SCHEDULE_ACTIONS = ['pause', 'resume', 'remove'] as const;
+export type ScheduleAction = (typeof SCHEDULE_ACTIONS)[number];
+
+/** Pauses, resumes or removes a schedule through the runner's own commands; a UsageError names what is wrong. */
+export async function changeSchedule(ctx: ConsoleContext, companyName: string, name: string, action: string): Promise<ScheduleAction> {
+  const known = SCHEDULE_ACTIONS.find((a) => a === action);
+  if (!known) throw new UsageError(`${JSON.stringify(action)} is not something a schedule can do; say pause, resume or remove`);
+  // The name becomes a file name: only a schedule's own name may reach the store.
+  if (!SCHEDULE_NAME.test(name)) throw new UsageError(`${JSON.stringify(name)} is not a schedule name`);
+  const company = await companyOrFail(ctx, companyName, 'Company');
+  const store = scheduleStore(company);
+  if (known === 'pause') await pauseSchedule(store, name, { now: ctx.now() });
+  else if (known === 'resume') await resumeSchedule(store, name, { now: ctx.now() });
+  else await removeSchedule(store, name);
+  return known;
+}
+
+/** Checks the form and records the trigger; a UsageError (naming the field) changes nothing. */
+export async function addTriggerFromForm(ctx: ConsoleContext, form: TriggerForm): Promise<{ trigger: Trigger; at: ZonedInstant }> {
+  try {
+    const at = zonedInstant(form.at, form.zone);
+    const company = await companyOrFail(ctx, form.company, 'Company');
+    // A company of a companies file runs its own streams when none is ticked.
+    if (form.streams.length === 0 && !company.entry) throw new UsageError('Streams: tick at least one stream');
+    if (form.start === '') throw new UsageError('Start: give the first UTC day of the range');
+    if (form.end === '') throw new UsageError('End: give the UTC day after the last one of the range');
+    const trigger = await addTrigger(
+      triggerStore(company),
+      at.given,
+      {
+        streams: form.streams,
+        start: form.start,
+        end: form.end,
+        ...(form.job ? { job: form.job } : {}),
+        fresh: form.fresh,
+        // A company's jobs live in its folder under the state root, which the request names.
+        stateDir: company.entry ? ctx.stateDir : company.stateDir,
+        ...(company.entry ? { company: { file: company.entry.file, name: company.name } } : {}),
+        ...(ctx.options.tapConfig ? { tapConfig: ctx.options.tapConfig } : {}),
+        ...(ctx.options.targetConfig ? { targetConfig: ctx.options.targetConfig } : {}),
+      },
+      { now: ctx.now(), ...(ctx.options.env ? { env: ctx.options.env } : {}), ...(company.entry ? { company: company.entry.settings } : {}) },
+    );
+    return { trigger, at };
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(formMessage(error.message));
+    throw error;
+  }
+}
+
+// ---- runs -----------------------------------------------------------------------------------
+
+export async function runsPage(ctx: ConsoleContext, query: Record<string, unknown>): Promise<SafeHtml> {
+  const companies = await ctx.companies();
+  const filter = { company: one(query.company), job: one(query.job), status: one(query.status) };
+  const problems: string[] = [];
+  const lists = await Promise.all(
+    companies
+      .filter((c) => filter.company === '' || c.name === filter.company)
+      .map(async (c) =>
+        (await journalOf(c).list({ limit: LISTED_RUNS }).catch((error: unknown) => {
+          problems.push(`runs of ${c.name}: ${(error as Error).message}`);
+          return [] as RunRecord[];
+        })).map((record): ListedRun => ({ company: c.name, record, orphaned: RunJournal.orphaned(record) })),
+      ),
+  );
+  const all = lists.flat().sort((a, b) => b.record.startedAt.localeCompare(a.record.startedAt));
+  const runs = all.filter((r) => (filter.job === '' || r.record.job === filter.job) && (filter.status === '' || r.record.status === filter.status));
+  const jobs = [...new Set(all.map((r) => r.record.job))].sort();
+  return runsView({ runs, companies: companies.map((c) => c.name), jobs, filter, problems, now: ctx.now() });
+}
+
+/** A run by id, from whichever company's journal has it; undefined when none does. */
+export async function findRun(ctx: ConsoleContext, id: string): Promise<{ run: ListedRun; journal: RunJournal } | undefined> {
+  if (!RUN_ID.test(id)) return undefined;
+  for (const company of await ctx.companies()) {
+    const journal = journalOf(company);
+    const record = await journal.read(id).catch(() => undefined);
+    if (record) return { run: { company: company.name, record, orphaned: RunJournal.orphaned(record) }, journal };
+  }
+  return undefined;
+}
+
+/** A run's totals per stream from the evidence, or a sentence saying why there are none. */
+export async function runTotalsOf(ctx: ConsoleContext, run: ListedRun): Promise<EvidenceTotals[] | string> {
+  const company = await ctx.company(run.company);
+  if (run.record.tapRunIds.length === 0) return run.record.status === 'running' ? 'Counts appear here when the run ends.' : 'This run left no evidence (it committed no window).';
+  if (!company) return `No company ${run.company} any more.`;
+  if ('unavailable' in company.warehouse) return `The warehouse is not configured for the console: ${company.warehouse.unavailable}`;
+  try {
+    return await ctx.withWarehouse(company, async (warehouse) => ((await warehouse.hasEvidence()) ? warehouse.totals(run.record.tapRunIds) : 'No evidence view in the warehouse yet.'));
+  } catch (error) {
+    return `Cannot read the warehouse: ${(error as Error).message}`;
+  }
+}
+
+export async function runPage(ctx: ConsoleContext, found: { run: ListedRun; journal: RunJournal }): Promise<SafeHtml> {
+  const [log, totals] = await Promise.all([found.journal.tail(found.run.record.id, LOG_TAIL_LINES), runTotalsOf(ctx, found.run)]);
+  return runView(found.run, totals, log, LOG_TAIL_LINES, ctx.now());
+}

@@ -1,0 +1,49 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { readTokenHealth, tokenHealth } from './tokenHealth.js';
+
+const DAY = 86_400_000;
+const now = new Date('2025-06-01T00:00:00Z');
+const stored = (hardInDays: number | undefined, rollingInDays = 100) => ({
+  refresh_token: 'AB11-refresh-token-value-never-shown',
+  access_token: 'eyJ-access-token-value-never-shown',
+  access_token_expires_at: now.getTime() + 3_600_000,
+  refresh_token_expires_at: now.getTime() + rollingInDays * DAY,
+  ...(hardInDays === undefined ? {} : { refresh_token_hard_expires_at: now.getTime() + hardInDays * DAY }),
+  seeded_from: 'abc',
+  updated_at: '2025-05-31T23:00:00.000Z',
+});
+
+describe('tokenHealth', () => {
+  it('gives dates and days only, never a token', () => {
+    const health = tokenHealth('9130', '/s/tokens/9130.json', stored(400), now);
+    expect(health).toMatchObject({ realmId: '9130', level: 'ok', daysToHardExpiry: 400, daysToRefreshExpiry: 100, lastRefreshAt: '2025-05-31T23:00:00.000Z', hardExpiresAt: '2026-07-06T00:00:00.000Z' });
+    expect(JSON.stringify(health)).not.toMatch(/never-shown/);
+  });
+
+  it('warns under 30 days to the soonest expiry, and asks to reconnect under 7 or after it', () => {
+    expect(tokenHealth('1', 'f', stored(29), now)).toMatchObject({ level: 'warn', advice: expect.stringMatching(/expires in 29 days: reconnect the app to company 1/) });
+    expect(tokenHealth('1', 'f', stored(400, 20), now).level).toBe('warn');
+    expect(tokenHealth('1', 'f', stored(6), now)).toMatchObject({ level: 'error', advice: expect.stringMatching(/expires in 6 days/) });
+    expect(tokenHealth('1', 'f', stored(-1), now)).toMatchObject({ level: 'error', advice: expect.stringMatching(/has expired/) });
+    expect(tokenHealth('1', 'f', stored(undefined), now)).toMatchObject({ level: 'ok', daysToHardExpiry: undefined, advice: expect.stringMatching(/has not said/) });
+  });
+
+  it('reads every token store of a folder, reporting a damaged one without its content', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'token-health-'));
+    try {
+      expect(await readTokenHealth(path.join(dir, 'none'), now)).toEqual([]);
+      await mkdir(path.join(dir, 'tokens.json.lock'));
+      await writeFile(path.join(dir, '111.json'), JSON.stringify(stored(400)));
+      await writeFile(path.join(dir, '222.json'), '{"refresh_token": "AB11-half-written-secret');
+      const [good, bad] = await readTokenHealth(dir, now);
+      expect(good).toMatchObject({ realmId: '111', level: 'ok' });
+      expect(bad).toMatchObject({ realmId: '222', problem: expect.stringMatching(/is damaged/) });
+      expect(JSON.stringify(bad)).not.toContain('half-written-secret');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

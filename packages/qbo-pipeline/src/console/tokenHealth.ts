@@ -1,0 +1,98 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { HARD_EXPIRY_WARNING_MS, TokenStore, type StoredTokens } from 'tap-quickbooks';
+
+const DAY_MS = 86_400_000;
+/** Under a week to a hard stop is an emergency; under HARD_EXPIRY_WARNING_MS (30 days, as the tap warns) a warning. */
+export const TOKEN_CRITICAL_MS = 7 * DAY_MS;
+
+export const HEALTH_LEVELS = ['ok', 'warn', 'error'] as const;
+export type HealthLevel = (typeof HEALTH_LEVELS)[number];
+
+/** What the console says about one token store: dates and days only, never a token. */
+export interface TokenHealth {
+  readonly realmId: string;
+  readonly file: string;
+  /** When the tap last refreshed (and saved the rotated refresh token). */
+  readonly lastRefreshAt: string | undefined;
+  readonly accessTokenExpiresAt: string | undefined;
+  /** The rolling expiry (about 100 days after the last refresh). */
+  readonly refreshTokenExpiresAt: string | undefined;
+  /** Intuit's 5-year cap from the original consent: no refresh moves it. */
+  readonly hardExpiresAt: string | undefined;
+  readonly daysToHardExpiry: number | undefined;
+  readonly daysToRefreshExpiry: number | undefined;
+  readonly level: HealthLevel;
+  /** One line a person reads: what is wrong, and what to do. */
+  readonly advice: string;
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+const daysLeft = (ms: number | undefined, now: Date) => (ms === undefined ? undefined : Math.floor((ms - now.getTime()) / DAY_MS));
+
+/** Pure: the health of stored tokens at `now`. The soonest of the two refresh-token expiries decides. */
+export function tokenHealth(realmId: string, file: string, stored: StoredTokens, now: Date): TokenHealth {
+  const expiries = [stored.refresh_token_hard_expires_at, stored.refresh_token_expires_at].filter((ms): ms is number => ms !== undefined);
+  const soonest = expiries.length === 0 ? undefined : Math.min(...expiries);
+  const left = soonest === undefined ? undefined : soonest - now.getTime();
+  const reconnect = `reconnect the app to company ${realmId} and put the new refresh token in the tap's refresh_token setting`;
+  let level: HealthLevel = 'ok';
+  let advice = 'refresh token valid';
+  if (left !== undefined && left <= 0) {
+    level = 'error';
+    advice = `the refresh token has expired: ${reconnect}`;
+  } else if (left !== undefined && left < TOKEN_CRITICAL_MS) {
+    level = 'error';
+    advice = `the refresh token expires in ${Math.floor(left / DAY_MS)} days: ${reconnect}`;
+  } else if (left !== undefined && left < HARD_EXPIRY_WARNING_MS) {
+    level = 'warn';
+    advice = `the refresh token expires in ${Math.floor(left / DAY_MS)} days: ${reconnect} before then`;
+  } else if (stored.refresh_token_hard_expires_at === undefined) {
+    advice = 'refresh token valid; QBO has not said when its 5-year hard expiry is';
+  }
+  return {
+    realmId,
+    file,
+    lastRefreshAt: stored.updated_at,
+    accessTokenExpiresAt: iso(stored.access_token_expires_at),
+    refreshTokenExpiresAt: iso(stored.refresh_token_expires_at),
+    hardExpiresAt: iso(stored.refresh_token_hard_expires_at),
+    daysToHardExpiry: daysLeft(stored.refresh_token_hard_expires_at, now),
+    daysToRefreshExpiry: daysLeft(stored.refresh_token_expires_at, now),
+    level,
+    advice,
+  };
+}
+
+/** A token store the console could not read: the problem, without its content. */
+export interface TokenProblem {
+  readonly realmId: string;
+  readonly file: string;
+  readonly problem: string;
+}
+
+/**
+ * The health of every token store in a folder (`<state-dir>/tokens/<realm_id>.json`, the tap's
+ * default). Read through the tap's own TokenStore, which registers each token for redaction.
+ */
+export async function readTokenHealth(dir: string, now: Date): Promise<Array<TokenHealth | TokenProblem>> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const realms = names.map((n) => /^(\w[\w-]*)\.json$/.exec(n)?.[1]).filter((r): r is string => r !== undefined).sort();
+  return Promise.all(
+    realms.map(async (realmId) => {
+      const file = path.join(dir, `${realmId}.json`);
+      try {
+        const stored = await new TokenStore(file).read();
+        return stored ? tokenHealth(realmId, file, stored, now) : { realmId, file, problem: 'gone' };
+      } catch (error) {
+        return { realmId, file, problem: (error as Error).message };
+      }
+    }),
+  );
+}

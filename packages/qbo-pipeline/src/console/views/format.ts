@@ -1,0 +1,62 @@
+import { DateTime } from 'luxon';
+import { formatDuration } from '../../formatTable.js';
+import { html, type SafeHtml } from '../html.js';
+
+/** `2025-02-01 06:00:00Z`: an instant as a person reads it in a table (UTC). */
+export function utc(iso: string | undefined): string {
+  if (iso === undefined) return '–';
+  const at = DateTime.fromISO(iso, { zone: 'utc' });
+  return at.isValid ? at.toFormat("yyyy-LL-dd HH:mm:ss'Z'") : iso;
+}
+
+/** The same instant on a zone's wall clock, with its offset: `2025-01-31 20:00:00 (UTC−05:00)`. */
+export function inZone(iso: string, zone: string): string {
+  const at = DateTime.fromISO(iso, { zone: 'utc' }).setZone(zone);
+  return at.isValid ? `${at.toFormat('yyyy-LL-dd HH:mm:ss')} (UTC${at.toFormat('ZZ').replace('-', '−')})` : '–';
+}
+
+/** `3 h 12 min ago` / `in 2 days`, or `–`. */
+export function relative(iso: string | undefined, now: Date): string {
+  if (iso === undefined) return '–';
+  const ms = now.getTime() - Date.parse(iso);
+  if (Number.isNaN(ms)) return '–';
+  return ms >= 0 ? `${age(ms)} ago` : `in ${age(-ms)}`;
+}
+
+/** A duration in the largest unit that reads well: `45 s`, `12 min 3 s`, `5 h 2 min`, `3 days`. */
+export function age(ms: number): string {
+  if (ms >= 2 * 86_400_000) return `${Math.floor(ms / 86_400_000)} days`;
+  return formatDuration(ms);
+}
+
+/** An instant in a `<time>` element: UTC text, relative time as its tooltip. */
+export function time(iso: string | undefined, now: Date): SafeHtml {
+  if (iso === undefined) return html`<span class="muted">–</span>`;
+  return html`<time datetime="${iso}" title="${relative(iso, now)}">${utc(iso)}</time>`;
+}
+
+export const STATUS_LEVEL: Readonly<Record<string, 'ok' | 'warn' | 'error' | 'info' | 'muted'>> = {
+  succeeded: 'ok',
+  completed: 'ok',
+  ok: 'ok',
+  running: 'info',
+  pending: 'muted',
+  paused: 'muted',
+  stopped: 'warn',
+  warn: 'warn',
+  failed: 'error',
+  error: 'error',
+};
+
+/** A coloured label whose text says it all (colour is never the only signal). */
+export function pill(text: string, level = STATUS_LEVEL[text] ?? 'muted'): SafeHtml {
+  return html`<span class="pill ${level}">${text}</span>`;
+}
+
+export const count = (n: number) => n.toLocaleString('en-US');
+
+/** `[2025-01-01, 2025-02-01)` when both ends are UTC midnights (whole days), the instants otherwise. */
+export function range(start: string, end: string): string {
+  const midnight = (iso: string) => /^\d{4}-\d{2}-\d{2}T00:00:00(\.0+)?Z$/.test(iso);
+  return midnight(start) && midnight(end) ? `[${start.slice(0, 10)}, ${end.slice(0, 10)})` : `[${utc(start)}, ${utc(end)})`;
+}

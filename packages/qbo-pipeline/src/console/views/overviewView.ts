@@ -1,0 +1,130 @@
+import type { Trigger } from '../../triggers/Trigger.js';
+import type { StreamFreshness } from '../freshness.js';
+import { html, type SafeHtml } from '../html.js';
+import type { TokenHealth, TokenProblem } from '../tokenHealth.js';
+import { age, pill, relative, time } from './format.js';
+
+/** What the overview needs of a run (a runs-journal record has it). */
+export interface RunGlance {
+  readonly id: string;
+  readonly job: string;
+  readonly streams: readonly string[];
+  readonly status: string;
+  readonly startedAt: string;
+  readonly finishedAt?: string;
+  readonly reason?: string;
+}
+
+export interface CompanyOverview {
+  readonly name: string;
+  readonly schema: string | undefined;
+  readonly stateDir: string;
+  readonly streams: readonly StreamFreshness[];
+  /** State files that could not be read: the file and why. */
+  readonly stateProblems: ReadonlyArray<{ readonly file: string; readonly problem: string }>;
+  readonly tokens: ReadonlyArray<TokenHealth | TokenProblem>;
+  readonly triggers: readonly Trigger[];
+  /** Newest first. */
+  readonly runs: readonly RunGlance[];
+  /** Why runs could not be read, if they could not. */
+  readonly runsProblem?: string;
+}
+
+export interface Attention {
+  readonly level: 'warn' | 'error';
+  readonly text: string;
+  readonly href?: string;
+}
+
+const isProblem = (t: TokenHealth | TokenProblem): t is TokenProblem => 'problem' in t;
+
+/** Pure: what needs a person, most urgent first. Empty means all is well. */
+export function attentionOf(c: CompanyOverview): Attention[] {
+  const out: Attention[] = [];
+  const lastPerJob = new Map<string, RunGlance>();
+  for (const run of c.runs) if (!lastPerJob.has(run.job)) lastPerJob.set(run.job, run);
+  for (const run of lastPerJob.values()) {
+    if (run.status === 'failed') out.push({ level: 'error', text: `last run of job ${run.job} failed: ${run.reason ?? 'see its log'}`, href: `/runs/${run.id}` });
+  }
+  for (const t of c.tokens) {
+    if (isProblem(t)) out.push({ level: 'error', text: `token store of realm ${t.realmId}: ${t.problem}` });
+    else if (t.level !== 'ok') out.push({ level: t.level, text: `realm ${t.realmId}: ${t.advice}` });
+  }
+  for (const p of c.stateProblems) out.push({ level: 'error', text: p.problem });
+  for (const t of c.triggers) {
+    if (t.status === 'failed' && t.result) out.push({ level: 'warn', text: `trigger ${t.id} failed: ${t.result.message}`, href: '/schedules' });
+  }
+  if (c.runsProblem) out.push({ level: 'warn', text: `runs journal: ${c.runsProblem}` });
+  const stale = c.streams.filter((s) => s.stale);
+  if (stale.length > 0) out.push({ level: 'warn', text: `${stale.length} stream${stale.length === 1 ? '' : 's'} not refreshed for over a day and a half: ${stale.map((s) => s.stream).join(', ')}` });
+  return out.sort((a, b) => (a.level === b.level ? 0 : a.level === 'error' ? -1 : 1));
+}
+
+function attentionList(items: readonly Attention[]): SafeHtml {
+  if (items.length === 0) return html`<p class="allgood">${pill('ok')} Nothing needs you: no failed run, no token near expiry, no stale stream.</p>`;
+  return html`<ul class="attention">${items.map((a) => html`<li class="${a.level}">${pill(a.level === 'error' ? 'needs action' : 'check', a.level)} ${a.href ? html`<a href="${a.href}">${a.text}</a>` : a.text}</li>`)}</ul>`;
+}
+
+function streamsTable(c: CompanyOverview, now: Date): SafeHtml {
+  if (c.streams.length === 0) return html`<p class="muted">No bookmark yet: nothing has been committed from this state folder. Add a trigger under <a href="/schedules">Schedules &amp; triggers</a>, or run <code>qbo-pipeline backfill</code>.</p>`;
+  const lastRun = (stream: string) => c.runs.find((r) => r.streams.includes(stream));
+  return html`<table class="data">
+<thead><tr><th scope="col">stream</th><th scope="col">bookmark (committed up to)</th><th scope="col" class="num">freshness</th><th scope="col">job</th><th scope="col">last run</th><th scope="col">outcome</th></tr></thead>
+<tbody>${c.streams.map((s) => {
+    const run = lastRun(s.stream);
+    return html`<tr>
+<th scope="row">${s.stream}</th>
+<td>${time(s.bookmark, now)}</td>
+<td class="num">${s.stale ? pill(age(s.ageMs), 'warn') : age(s.ageMs)}</td>
+<td>${s.job}</td>
+<td>${run ? html`<a href="/runs/${run.id}">${relative(run.finishedAt ?? run.startedAt, now)}</a>` : html`<span class="muted">–</span>`}</td>
+<td>${run ? pill(run.status) : html`<span class="muted">–</span>`}</td>
+</tr>`;
+  })}</tbody></table>`;
+}
+
+function days(n: number | undefined): SafeHtml | string {
+  if (n === undefined) return html`<span class="muted">not reported</span>`;
+  return `${n} days`;
+}
+
+function tokensTable(c: CompanyOverview, now: Date): SafeHtml {
+  if (c.tokens.length === 0) return html`<p class="muted">No token store in <code>${c.stateDir}/tokens</code> yet: the tap writes one at its first refresh.</p>`;
+  return html`<table class="data">
+<thead><tr><th scope="col">realm</th><th scope="col">last refresh (rotation)</th><th scope="col">access token until</th><th scope="col" class="num">refresh token expires in</th><th scope="col" class="num">hard expiry in</th><th scope="col">health</th></tr></thead>
+<tbody>${c.tokens.map((t) =>
+    isProblem(t)
+      ? html`<tr><th scope="row">${t.realmId}</th><td colspan="4">${t.problem}</td><td>${pill('error')}</td></tr>`
+      : html`<tr>
+<th scope="row">${t.realmId}</th>
+<td>${time(t.lastRefreshAt, now)}</td>
+<td>${time(t.accessTokenExpiresAt, now)}</td>
+<td class="num" title="${t.refreshTokenExpiresAt ?? ''}">${days(t.daysToRefreshExpiry)}</td>
+<td class="num" title="${t.hardExpiresAt ?? ''}">${days(t.daysToHardExpiry)}</td>
+<td>${pill(t.level === 'ok' ? 'ok' : t.level === 'warn' ? 'expires soon' : 'reconnect', t.level)} <span class="advice">${t.advice}</span></td>
+</tr>`,
+  )}</tbody></table>`;
+}
+
+function triggersLine(c: CompanyOverview, now: Date): SafeHtml {
+  const pending = c.triggers.filter((t) => t.status === 'pending' && t.enabled);
+  const running = c.triggers.filter((t) => t.status === 'running');
+  const next = pending[0];
+  return html`<p>${pending.length} pending trigger${pending.length === 1 ? '' : 's'}${next ? html`, next ${time(next.at, now)} (${relative(next.at, now)})` : ''}; ${running.length} running. <a href="/schedules">Schedules &amp; triggers</a></p>`;
+}
+
+export function overviewView(companies: readonly CompanyOverview[], now: Date): SafeHtml {
+  return html`<h1>Overview</h1>
+${companies.map(
+  (c) => html`<section class="company" aria-labelledby="company-${c.name}">
+<h2 id="company-${c.name}">${c.name} <small>${c.schema ? html`schema <code>${c.schema}</code> · ` : ''}state <code>${c.stateDir}</code></small></h2>
+${attentionList(attentionOf(c))}
+<h3>Streams</h3>
+${streamsTable(c, now)}
+<h3>Token health</h3>
+${tokensTable(c, now)}
+<h3>Triggers</h3>
+${triggersLine(c, now)}
+</section>`,
+)}`;
+}

@@ -1,0 +1,141 @@
+import type { RunRecord } from '../../runs/RunRecord.js';
+import type { EvidenceTotals } from '../../Warehouse.js';
+import { html, type SafeHtml } from '../html.js';
+import { age, count, pill, range, relative, time } from './format.js';
+
+/** A run as listed: the record, its company, and whether its runner is gone while it says running. */
+export interface ListedRun {
+  readonly company: string;
+  readonly record: RunRecord;
+  readonly orphaned: boolean;
+}
+
+export interface RunsFilter {
+  readonly company: string;
+  readonly job: string;
+  readonly status: string;
+}
+
+const durationOf = (r: RunRecord, now: Date) => age((r.finishedAt ? Date.parse(r.finishedAt) : now.getTime()) - Date.parse(r.startedAt));
+
+function statusPill(run: ListedRun): SafeHtml {
+  return run.orphaned ? html`${pill('running', 'warn')} <small>runner gone</small>` : pill(run.record.status);
+}
+
+function origin(r: RunRecord): SafeHtml | string {
+  if (r.triggerId) return html`trigger <code>${r.triggerId}</code>`;
+  if (r.scheduleId) return html`schedule <code>${r.scheduleId}</code>`;
+  return 'by hand';
+}
+
+const option = (value: string, label: string, selected: string) => html`<option value="${value}"${value === selected ? html` selected` : ''}>${label}</option>`;
+
+export function runsView(p: { readonly runs: readonly ListedRun[]; readonly companies: readonly string[]; readonly jobs: readonly string[]; readonly filter: RunsFilter; readonly problems: readonly string[]; readonly now: Date }): SafeHtml {
+  const many = p.companies.length > 1;
+  const running = p.runs.filter((r) => r.record.status === 'running' && !r.orphaned).length;
+  return html`<h1>Runs</h1>
+<p class="lead">Every backfill, sync and reconcile the runner did, newest first${running ? html` · ${pill(`${running} running`, 'info')}` : ''}.</p>
+<form method="get" action="/runs" class="filters" aria-label="Filter the runs">
+${many ? html`<label>Company <select name="company">${option('', 'all companies', p.filter.company)}${p.companies.map((c) => option(c, c, p.filter.company))}</select></label>` : ''}
+<label>Job <select name="job">${option('', 'all jobs', p.filter.job)}${p.jobs.map((j) => option(j, j, p.filter.job))}</select></label>
+<label>Status <select name="status">${option('', 'any status', p.filter.status)}${['running', 'succeeded', 'failed', 'stopped'].map((s) => option(s, s, p.filter.status))}</select></label>
+<button type="submit">Show</button>
+</form>
+${p.problems.map((problem) => html`<p class="notice error" role="alert">${problem}</p>`)}
+${
+  p.runs.length === 0
+    ? html`<p class="muted">No run here yet. Runs appear as soon as a backfill starts, by hand, from a trigger or from a schedule.</p>`
+    : html`<table class="data runs">
+<thead><tr><th scope="col">run</th>${many ? html`<th scope="col">company</th>` : ''}<th scope="col">status</th><th scope="col">kind</th><th scope="col">job</th><th scope="col">streams</th><th scope="col">started</th><th scope="col" class="num">took</th><th scope="col">started by</th><th scope="col">why it failed or stopped</th></tr></thead>
+<tbody>${p.runs.map(
+        (run) => html`<tr data-run="${run.record.id}">
+<th scope="row"><a href="/runs/${run.record.id}">${run.record.id}</a>${run.record.attempt > 1 ? html` <small>attempt ${run.record.attempt}</small>` : ''}</th>
+${many ? html`<td>${run.company}</td>` : ''}
+<td>${statusPill(run)}</td>
+<td>${run.record.kind}</td>
+<td>${run.record.job}</td>
+<td>${run.record.streams.join(', ')}</td>
+<td class="when">${time(run.record.startedAt, p.now)} <small class="muted">${relative(run.record.startedAt, p.now)}</small></td>
+<td class="num">${durationOf(run.record, p.now)}</td>
+<td>${origin(run.record)}</td>
+<td><small>${run.record.reason ?? ''}</small></td>
+</tr>`,
+      )}</tbody></table>`
+}`;
+}
+
+// ---- one run --------------------------------------------------------------------------------
+
+/** The parts of a run page that change while it runs; each has an id the live updates replace. */
+export function runFacts(run: ListedRun, now: Date): SafeHtml {
+  const r = run.record;
+  const exits = r.tapExit !== undefined || r.targetExit !== undefined ? `tap ${r.tapExit ?? '–'}, target ${r.targetExit ?? '–'}` : undefined;
+  return html`<dl class="facts" id="run-facts">
+<dt>status</dt><dd data-status="${r.status}">${statusPill(run)}${r.exitCode !== undefined ? html` exit ${r.exitCode}` : ''}${exits ? html` <small class="muted">(${exits})</small>` : ''}</dd>
+<dt>kind · job</dt><dd>${r.kind} · ${r.job}${r.company ? html` · company ${r.company}` : ''}</dd>
+<dt>range</dt><dd>${range(r.range.start, r.range.end)}</dd>
+<dt>started by</dt><dd>${origin(r)}${r.attempt > 1 ? html` · attempt ${r.attempt}` : ''}</dd>
+<dt>where</dt><dd>pid ${r.pid} on ${r.host}</dd>
+<dt>started</dt><dd>${time(r.startedAt, now)}</dd>
+<dt>${r.finishedAt ? 'finished' : 'last update'}</dt><dd>${time(r.finishedAt ?? r.updatedAt, now)} · took ${durationOf(r, now)}</dd>
+${r.reason ? html`<dt>why</dt><dd>${r.reason}</dd>` : ''}
+${r.fix ? html`<dt>fix first</dt><dd>${r.fix}</dd>` : ''}
+${r.resumeCommand ? html`<dt>resume with</dt><dd><pre class="command"><code>${r.resumeCommand}</code></pre></dd>` : ''}
+${run.orphaned ? html`<dt>note</dt><dd>This run says running, but its runner (pid ${r.pid}) is gone: it was killed or the machine restarted. Run the job again to resume from its state file.</dd>` : ''}
+</dl>`;
+}
+
+export function runProgress(run: ListedRun): SafeHtml {
+  const r = run.record;
+  return html`<div class="progress-list" id="run-progress">${r.progress.map(
+    (p) => html`<div class="progress-row" data-stream="${p.stream}" data-complete="${p.complete ? 'yes' : 'no'}">
+<span><b>${p.stream}</b></span>
+<progress max="${p.totalDays}" value="${p.daysDone}" aria-label="${p.stream}: ${p.daysDone} of ${p.totalDays} days committed">${p.daysDone}/${p.totalDays}</progress>
+<span>${p.complete ? pill('done', 'ok') : html`${p.daysDone}/${p.totalDays} days`} <small class="muted">to ${p.doneUntil.replace('T', ' ')}</small></span>
+</div>`,
+  )}</div>`;
+}
+
+export function runLog(lines: readonly string[]): SafeHtml {
+  return html`<pre class="log" id="run-log" tabindex="0" aria-label="log tail">${lines.length === 0 ? '(nothing logged yet)' : lines.join('\n')}</pre>`;
+}
+
+/** What the run moved per stream, from the evidence; or why that cannot be shown. */
+export function runTotals(totals: readonly EvidenceTotals[] | string): SafeHtml {
+  if (typeof totals === 'string') return html`<div id="run-totals"><p class="muted">${totals}</p></div>`;
+  return html`<div id="run-totals"><table class="data totals">
+<thead><tr><th scope="col">stream</th><th scope="col" class="num">windows</th><th scope="col" class="num">QBO count</th><th scope="col" class="num">extracted</th><th scope="col" class="num">loaded</th><th scope="col" class="num">inserted</th><th scope="col" class="num">updated</th><th scope="col" class="num">unchanged</th><th scope="col" class="num">empty windows</th><th scope="col">extracted = loaded</th></tr></thead>
+<tbody>${totals.map(
+    (t) => html`<tr><th scope="row">${t.stream}</th><td class="num">${t.windows}</td><td class="num">${count(t.qboCount)}</td><td class="num">${count(t.extracted)}</td><td class="num">${count(t.loaded)}</td><td class="num">${count(t.inserted)}</td><td class="num">${count(t.updated)}</td><td class="num">${count(t.unchanged)}</td><td class="num">${t.emptyWindows}</td><td>${t.extractedEqualsLoaded ? pill('yes', 'ok') : pill('no', 'error')}</td></tr>`,
+  )}</tbody></table></div>`;
+}
+
+/** Links from a run: to the list, and to its evidence once it has some. */
+export function runLinks(run: ListedRun): SafeHtml {
+  const r = run.record;
+  const evidence =
+    r.tapRunIds.length > 0
+      ? html`<a href="/evidence?company=${encodeURIComponent(run.company)}&amp;run=${encodeURIComponent(r.id)}">this run's evidence per UTC day</a>`
+      : html`<span class="muted">${r.status === 'running' ? 'its evidence per UTC day is linked here when it ends' : 'it left no evidence'}</span>`;
+  return html`<p id="run-links"><a href="/runs">All runs</a> · ${evidence}</p>`;
+}
+
+export function runLogHeading(run: ListedRun, logLines: number): SafeHtml {
+  const live = run.record.status === 'running' && !run.orphaned;
+  return html`<h2 id="run-log-heading">Log <small>last ${logLines} lines, secrets redacted${live ? ' · live' : ''}</small></h2>`;
+}
+
+export function runView(run: ListedRun, totals: readonly EvidenceTotals[] | string, log: readonly string[], logLines: number, now: Date): SafeHtml {
+  const r = run.record;
+  return html`<div data-run-events="/runs/${r.id}/events" data-status="${r.status}">
+<h1>Run <code>${r.id}</code></h1>
+${runLinks(run)}
+${runFacts(run, now)}
+<h2>Progress per stream</h2>
+${runProgress(run)}
+<h2>What it moved <small>from the evidence in the warehouse</small></h2>
+${runTotals(totals)}
+${runLogHeading(run, logLines)}
+${runLog(log)}
+</div>`;
+}

@@ -1,0 +1,164 @@
+import type { Schedule } from '../../schedules/Schedule.js';
+import { triggerJob, type Trigger } from '../../triggers/Trigger.js';
+import { triggerStatus } from '../../triggers/formatTriggers.js';
+import { html, type SafeHtml } from '../html.js';
+import type { ZonedInstant } from '../zonedInstant.js';
+import { inZone, pill, range, time, utc } from './format.js';
+
+/** The trigger form as the person filled it (echoed back on a preview or an error). */
+export interface TriggerForm {
+  readonly company: string;
+  readonly at: string;
+  readonly zone: string;
+  readonly streams: readonly string[];
+  readonly start: string;
+  readonly end: string;
+  readonly job: string;
+  readonly fresh: boolean;
+}
+
+/** A recurring sync as listed: its last slot (and how that went) and its next one. */
+export interface ScheduleRow {
+  readonly company: string;
+  readonly schedule: Schedule;
+  readonly last?: { readonly slot: string; readonly trigger?: Trigger; readonly runId?: string };
+  /** The next slot (UTC), or why there is none. */
+  readonly next: { readonly at: string } | { readonly none: string };
+  /** Set for a company's `schedule:` in the companies file (where): changed by editing the file, not here. */
+  readonly fromFile?: string;
+}
+
+export interface SchedulesPage {
+  readonly companies: readonly string[];
+  /** The companies come from a companies file (a company may run its own streams). */
+  readonly companiesFile: boolean;
+  readonly schedules: readonly ScheduleRow[];
+  /** Why some schedules could not be read. */
+  readonly scheduleProblems: readonly string[];
+  /** Triggers left out of the list (only the newest are shown). */
+  readonly hiddenTriggers: number;
+  readonly triggers: ReadonlyArray<{ readonly company: string; readonly trigger: Trigger; readonly runId?: string }>;
+  readonly allStreams: readonly string[];
+  readonly zones: readonly string[];
+  /** Zone of the second time column and the form's default. */
+  readonly zone: string;
+  readonly form: TriggerForm;
+  /** The form's instant, when it reads (preview). */
+  readonly preview?: ZonedInstant;
+  /** What was wrong with the form (nothing was saved). */
+  readonly formError?: string;
+  readonly csrfToken: string;
+  readonly now: Date;
+}
+
+const option = (value: string, selected: string) => html`<option${value === selected ? html` selected` : ''}>${value}</option>`;
+
+/** UTC and the chosen zone side by side: the one thing a person must not get wrong. */
+export function instantPair(preview: ZonedInstant | undefined, zone: string): SafeHtml {
+  return html`<output class="instant-pair" id="at-preview" for="at zone" aria-live="polite">
+<span><b>UTC</b> <span data-utc>${preview ? preview.utc.replace('T', ' ') : '–'}</span></span>
+<span><b data-zone-name>${preview?.zone ?? zone}</b> <span data-zoned>${preview ? `${preview.wallClock} (UTC${preview.offset})` : '–'}</span></span>
+</output>`;
+}
+
+function triggerForm(p: SchedulesPage): SafeHtml {
+  const f = p.form;
+  return html`<form method="post" action="/triggers" class="trigger-form" novalidate>
+<input type="hidden" name="_csrf" value="${p.csrfToken}">
+${p.formError ? html`<p class="notice error" role="alert" id="form-error">${p.formError} Nothing was saved.</p>` : ''}
+${p.companies.length > 1 ? html`<label>Company <select name="company">${p.companies.map((c) => option(c, f.company))}</select></label>` : html`<input type="hidden" name="company" value="${f.company}">`}
+<fieldset><legend>When</legend>
+<div class="row">
+<label>Date and time <input type="datetime-local" name="at" id="at" step="1" value="${f.at}" required></label>
+<label>in time zone <select name="zone" id="zone">${p.zones.map((z) => option(z, f.zone))}</select></label>
+</div>
+${instantPair(p.preview, f.zone)}
+</fieldset>
+<fieldset><legend>What: a backfill of these streams over [start, end)</legend>
+${p.companiesFile ? html`<p class="muted">Tick none to run the company's own streams (its <code>streams:</code> in the companies file).</p>` : ''}
+<div class="streams">${p.allStreams.map((s) => html`<label class="check"><input type="checkbox" name="streams" value="${s}"${f.streams.includes(s) ? html` checked` : ''}> ${s}</label>`)}</div>
+<div class="row">
+<label>Start (UTC day, inclusive) <input type="date" name="start" value="${f.start}" required></label>
+<label>End (UTC day, exclusive) <input type="date" name="end" value="${f.end}" required></label>
+<label>Job <input type="text" name="job" value="${f.job}" placeholder="qb_&lt;streams&gt;_backfill" pattern="[A-Za-z0-9][A-Za-z0-9_.\\-]*"></label>
+<label class="check"><input type="checkbox" name="fresh" value="1"${f.fresh ? html` checked` : ''}> fresh (ignore the job's bookmarks)</label>
+</div>
+</fieldset>
+<div class="actions">
+<button type="submit" name="action" value="preview" class="secondary">Preview the time</button>
+<button type="submit" name="action" value="add">Add trigger</button>
+</div>
+</form>`;
+}
+
+function triggersTable(p: SchedulesPage): SafeHtml {
+  if (p.triggers.length === 0) return html`<p class="muted">No trigger yet.</p>`;
+  return html`<table class="data triggers">
+<thead><tr>${p.companies.length > 1 ? html`<th scope="col">company</th>` : ''}<th scope="col">trigger</th><th scope="col">at (UTC)</th><th scope="col">at (${p.zone})</th><th scope="col">status</th><th scope="col">job</th><th scope="col">streams</th><th scope="col">range</th><th scope="col">result</th></tr></thead>
+<tbody>${p.triggers.map(({ company, trigger: t, runId }) => {
+    const status = triggerStatus(t, p.now);
+    return html`<tr data-trigger="${t.id}">
+${p.companies.length > 1 ? html`<td>${company}</td>` : ''}
+<th scope="row"><code>${t.id}</code></th>
+<td><span title="given as ${t.atGiven}">${time(t.at, p.now)}</span></td>
+<td>${inZone(t.at, p.zone)}</td>
+<td>${pill(t.status)}${t.status === 'running' && t.startedAt ? html` <small>since ${utc(t.startedAt)} on ${t.claimedBy?.host ?? '?'}</small>` : status !== t.status ? html` <small>${status.slice(t.status.length).trim()}</small>` : ''}</td>
+<td>${triggerJob(t)}</td>
+<td>${(t.backfill ?? t.sync)?.streams.join(', ') ?? ''}</td>
+<td class="when">${t.backfill ? range(t.backfill.start, t.backfill.end) : html`sync to its start${t.schedule ? html`<br><small class="muted">slot of schedule ${t.schedule.name}</small>` : ''}`}</td>
+<td>${runId ? html`<a href="/runs/${runId}">${t.status === 'running' ? 'follow the run' : 'the run'}</a> ` : ''}<small>${t.result?.message ?? ''}</small></td>
+</tr>`;
+  })}</tbody></table>${p.hiddenTriggers > 0 ? html`<p class="muted">${p.hiddenTriggers} older triggers are not shown (<code>qbo-pipeline trigger list</code> lists them all).</p>` : ''}`;
+}
+
+/** A button that changes a schedule: its own small form, with the CSRF token. */
+function scheduleAction(p: SchedulesPage, row: ScheduleRow, action: 'pause' | 'resume' | 'remove', label: string, cls = 'secondary'): SafeHtml {
+  return html`<form method="post" action="/schedules/${row.schedule.name}/${action}" class="inline-action">
+<input type="hidden" name="_csrf" value="${p.csrfToken}"><input type="hidden" name="company" value="${row.company}">
+<button type="submit" class="${cls}">${label}</button></form>`;
+}
+
+function schedulesTable(p: SchedulesPage): SafeHtml {
+  const problems = p.scheduleProblems.map((problem) => html`<p class="notice error" role="alert">${problem}</p>`);
+  if (p.schedules.length === 0) return html`${problems}<p class="muted">No recurring schedule. Add one with <code>qbo-pipeline schedule add --cron "15 3 * * *" --tz America/Guayaquil --streams invoices,customers</code>.</p>`;
+  const many = p.companies.length > 1;
+  return html`${problems}<table class="data schedules">
+<thead><tr>${many ? html`<th scope="col">company</th>` : ''}<th scope="col">schedule</th><th scope="col">when</th><th scope="col">state</th><th scope="col">job · streams</th><th scope="col">last slot</th><th scope="col">next slot</th><th scope="col">change</th></tr></thead>
+<tbody>${p.schedules.map((row) => {
+    const s = row.schedule;
+    const last = row.last;
+    return html`<tr data-schedule="${s.name}">
+${many ? html`<td>${row.company}</td>` : ''}
+<th scope="row">${s.name}</th>
+<td><code>${s.cron}</code> <small class="muted">${s.tz}</small></td>
+<td>${s.paused ? html`${pill('paused')} <small>since ${utc(s.pausedAt)}</small>` : pill('active', 'ok')}</td>
+<td>${s.sync.job ?? ''}<br><small class="muted">${s.sync.streams.join(', ')}</small></td>
+<td>${last ? html`${utc(last.slot)}<br><small>${inZone(last.slot, s.tz)} ${s.tz}</small><br>${last.trigger ? pill(last.trigger.status) : ''} ${last.runId ? html`<a href="/runs/${last.runId}">the run</a>` : ''}` : html`<span class="muted">none yet</span>`}</td>
+<td>${'at' in row.next ? html`${utc(row.next.at)}<br><small>${inZone(row.next.at, s.tz)} ${s.tz}</small>` : html`<span class="muted">${row.next.none}</span>`}</td>
+<td class="actions">${
+      row.fromFile !== undefined
+        ? html`<small class="muted">set in the companies file (${row.fromFile}); edit it there</small>`
+        : html`${s.paused ? scheduleAction(p, row, 'resume', 'Resume', '') : scheduleAction(p, row, 'pause', 'Pause')}
+<details class="remove"><summary>Remove…</summary><p><small>The schedule stops for good; its past triggers and runs stay.</small></p>${scheduleAction(p, row, 'remove', `Remove ${s.name}`, 'danger')}</details>`
+    }</td>
+</tr>`;
+  })}</tbody></table>`;
+}
+
+export function schedulesView(p: SchedulesPage): SafeHtml {
+  return html`<h1>Schedules &amp; triggers</h1>
+<section aria-labelledby="schedules-h">
+<h2 id="schedules-h">Recurring schedules</h2>
+${schedulesTable(p)}
+</section>
+<section aria-labelledby="triggers-h">
+<h2 id="triggers-h">One-time triggers</h2>
+<form method="get" action="/schedules" class="inline"><label>Show times also in <select name="zone">${p.zones.map((z) => option(z, p.zone))}</select></label> <button type="submit" class="secondary">Show</button></form>
+${triggersTable(p)}
+</section>
+<section aria-labelledby="add-h">
+<h2 id="add-h">Add a one-time trigger</h2>
+<p class="lead">The scheduler runs it once, at the instant shown in UTC below (it must be running: <code>qbo-pipeline scheduler</code>).</p>
+${triggerForm(p)}
+</section>`;
+}

@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DateTime } from 'luxon';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { emulatorTapSettings } from '../packages/qbo-pipeline/src/index.js';
+import { RUNNER_CLI, startHarness, type Harness } from './pipelineHarness.js';
+import { databaseUrl, REPO_ROOT, scratchSchema } from './support/db.js';
+
+// Debian's chromium (apt-get install chromium; .ci/run installs it), never a downloaded browser.
+const CHROMIUM = '/usr/bin/chromium';
+const HAVE_CHROMIUM = existsSync(CHROMIUM);
+const NO_CHROMIUM_REASON = `${CHROMIUM} not installed (apt-get install chromium); skipping the browser tests`;
+/** As root Chromium needs --no-sandbox; the rest keep it off a network this machine does not have. */
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/** Screenshots a person looks at (git-ignored). */
+const SHOTS = path.join(REPO_ROOT, 'test-artifacts', 'console');
+
+const DAYS = 5;
+const today = DateTime.utc().startOf('day');
+const schema = scratchSchema('console_browser');
+
+/** The scheduler with its console, as `scheduler --console` runs in compose, on a free port. */
+function startScheduler(args: readonly string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [RUNNER_CLI, 'scheduler', '--console', '--console-port', '0', '--interval', '1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stdout?.resume();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the console did not start:\n${stderr}`)), 30_000);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const url = /console at (http:\/\/\S+)/.exec(stderr)?.[1];
+      if (url) {
+        clearTimeout(timer);
+        resolve({ child, url, stderr: () => stderr });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`the scheduler exited with ${code}:\n${stderr}`)));
+  });
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+describe.skipIf(!HAVE_CHROMIUM)(`the console in headless Chromium${HAVE_CHROMIUM ? '' : ` (${NO_CHROMIUM_REASON})`}`, () => {
+  let h: Harness;
+  let scheduler: Awaited<ReturnType<typeof startScheduler>>;
+  let browser: Browser;
+  let page: Page;
+  let runUrl: string;
+
+  beforeAll(async () => {
+    await mkdir(SHOTS, { recursive: true });
+    h = await startHarness({
+      databaseUrl: databaseUrl(),
+      seed: 7,
+      now: today.toJSDate(),
+      days: DAYS,
+      counts: { invoices: 400, customers: 60, items: 20 },
+      refreshTokenHardExpiresInSeconds: 25 * 86_400,
+      latencyMs: 200, // a run of some seconds, so its page is seen running
+    });
+    const state = path.join(h.dir, 'state');
+    // The tap's token store where it keeps it by default, so the console shows its health.
+    await writeFile(h.tapConfig, JSON.stringify(emulatorTapSettings(h.emulator, { token_store: path.join(state, 'tokens', `${h.emulator.realmId}.json`) })));
+    scheduler = await startScheduler(['--state-dir', state, '--tap-config', h.tapConfig, '--target-config', await h.targetConfig(schema), '--zone', 'America/Guayaquil']);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('pageerror', (error) => {
+      throw error;
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    scheduler?.child.kill('SIGTERM');
+    if (scheduler && scheduler.child.exitCode === null) await new Promise((resolve) => scheduler.child.once('exit', resolve));
+    await h?.close();
+  });
+
+  it('adds a one-time trigger through the form, showing the instant in UTC and America/Guayaquil side by side', async () => {
+    await page.goto(`${scheduler.url}schedules`);
+    const at = DateTime.utc().plus({ seconds: 3 }).startOf('second');
+    const wall = at.setZone('America/Guayaquil');
+    await page.fill('#at', wall.toFormat("yyyy-LL-dd'T'HH:mm:ss"));
+    await page.selectOption('#zone', 'America/Guayaquil');
+    const pair = page.locator('#at-preview');
+    await expect.poll(() => pair.locator('[data-utc]').textContent()).toBe(at.toFormat("yyyy-LL-dd HH:mm:ss'Z'"));
+    expect(await pair.locator('[data-zoned]').textContent()).toBe(`${wall.toFormat('yyyy-LL-dd HH:mm:ss')} (UTC−05:00)`);
+    for (const stream of ['invoices', 'customers', 'items']) await page.check(`input[name="streams"][value="${stream}"]`);
+    await page.fill('input[name="start"]', today.minus({ days: DAYS }).toISODate() ?? '');
+    await page.fill('input[name="end"]', today.toISODate() ?? '');
+    await page.fill('input[name="job"]', 'console_test');
+    await shot(page, 'schedules-form');
+    await page.click('button[value="add"]');
+    await expect.poll(() => page.locator('.notice.ok').textContent()).toMatch(/Trigger trg-\S+ added: it runs at/);
+    expect(await page.locator('table.triggers tbody tr').count()).toBe(1);
+  });
+
+  it('sees the scheduler run it, and follows the run page live to success', async () => {
+    // The trigger's row links its run once the scheduler has claimed it.
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return page.locator('table.triggers a[href^="/runs/"]').count();
+        },
+        { timeout: 60_000, interval: 1000 },
+      )
+      .toBe(1);
+    await shot(page, 'schedules');
+    await page.click('table.triggers a[href^="/runs/"]');
+    runUrl = page.url();
+    const root = page.locator('[data-run-events]');
+    expect(await root.getAttribute('data-status')).toBe('running');
+    await page.evaluate(() => Object.assign(window, { notReloaded: true }));
+    await expect.poll(() => root.getAttribute('data-status'), { timeout: 90_000, interval: 500 }).toBe('succeeded');
+    // Followed live (server-sent events), not by reloading the page.
+    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    expect(await page.locator('#run-links a[href^="/evidence"]').count()).toBe(1);
+    expect(await page.locator('#run-progress .progress-row[data-complete="yes"]').count()).toBe(3);
+    expect(await page.locator('#run-facts').textContent()).toMatch(/trigger trg-/);
+    await expect.poll(() => page.locator('#run-totals table tbody tr').count()).toBe(3);
+    expect(await page.locator('#run-log').textContent()).toMatch(/target-postgres-raw: done/);
+    await shot(page, 'run');
+    await page.goto(`${scheduler.url}runs`);
+    expect(await page.locator(`table.runs a[href="${new URL(runUrl).pathname}"]`).count()).toBe(1);
+    await shot(page, 'runs');
+  });
+
+  it('draws one bar per UTC day in the evidence chart, for each measure, and the table agrees', async () => {
+    const runId = new URL(runUrl).pathname.split('/').at(-1) ?? '';
+    await page.goto(`${scheduler.url}evidence?run=${runId}`);
+    await page.waitForFunction(() => document.querySelectorAll('canvas[data-days]').length === 3);
+    const bars = await page.evaluate(() =>
+      [...document.querySelectorAll('canvas[data-stream]')].map((canvas) => {
+        const chart = (window as unknown as { Chart: { getChart(c: Element): { data: { labels: unknown[] }; getDatasetMeta(i: number): { data: unknown[] } } } }).Chart.getChart(canvas);
+        return { stream: (canvas as HTMLCanvasElement).dataset.stream, days: chart.data.labels.length, bars: [0, 1, 2].map((i) => chart.getDatasetMeta(i).data.length) };
+      }),
+    );
+    expect(bars).toEqual(['customers', 'invoices', 'items'].map((stream) => ({ stream, days: DAYS, bars: [DAYS, DAYS, DAYS] })));
+    const rows = await page.locator('table.evidence tbody tr').allTextContents();
+    expect(rows).toHaveLength(3 * DAYS);
+    for (let d = 0; d < DAYS; d++) expect(rows.some((r) => r.includes(today.minus({ days: DAYS - d }).toISODate() ?? ''))).toBe(true);
+    expect(await page.locator('table.evidence tr.status-lost, table.evidence tr.status-missing').count()).toBe(0);
+    await shot(page, 'evidence');
+  });
+
+  it('shows at a glance that the run worked, how fresh each stream is, and that the token expires soon', async () => {
+    await page.goto(scheduler.url);
+    const streams = page.locator('section.company table.data').first();
+    expect(await streams.locator('tbody tr').count()).toBe(3);
+    expect(await streams.textContent()).toContain('succeeded');
+    const tokens = await page.locator('section.company table.data').nth(1).textContent();
+    expect(tokens).toContain(h.emulator.realmId);
+    expect(tokens).toMatch(/2[45] days/);
+    expect(await page.locator('ul.attention').textContent()).toMatch(/realm \S+: the refresh token expires in 2[45] days/);
+    await shot(page, 'overview');
+  });
+});

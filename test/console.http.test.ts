@@ -1,0 +1,276 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { addSchedule, consoleOptions, ScheduleStore, startConsole, type RunningConsole } from '../packages/qbo-pipeline/src/index.js';
+import { runCliProcess } from './pipelineHarness.js';
+import { CookieJar, csrfTokenIn, send } from './consoleHttp.js';
+import { databaseUrl, scratchSchema } from './support/db.js';
+
+// Values that must never reach a page: a token store's tokens and the console's password.
+const REFRESH_TOKEN = 'AB11console-refresh-token-must-not-show';
+const ACCESS_TOKEN = 'eyJconsole-access-token-must-not-show';
+const PASSWORD = 'console-password-for-tests';
+
+const dir = await mkdtemp(path.join(tmpdir(), 'console-http-'));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+const schema = scratchSchema('console_http');
+
+async function stateFolder(name: string): Promise<string> {
+  const state = path.join(dir, name);
+  await mkdir(path.join(state, 'tokens'), { recursive: true });
+  await writeFile(path.join(state, 'daily.json'), JSON.stringify({ bookmarks: { invoices: { replication_key_value: new Date(Date.now() - 3_600_000).toISOString() } } }));
+  const now = Date.now();
+  await writeFile(
+    path.join(state, 'tokens', '9130355.json'),
+    JSON.stringify({ refresh_token: REFRESH_TOKEN, access_token: ACCESS_TOKEN, access_token_expires_at: now + 3_600_000, refresh_token_expires_at: now + 100 * 86_400_000, refresh_token_hard_expires_at: now + 20 * 86_400_000, seeded_from: 'x', updated_at: new Date(now).toISOString() }),
+    { mode: 0o600 },
+  );
+  return state;
+}
+
+/** Settings a trigger's run would use (the console checks them as `trigger add` does). */
+async function configs(state: string): Promise<{ tapConfig: string; targetConfig: string }> {
+  const tapConfig = path.join(state, 'tap.json');
+  const targetConfig = path.join(state, 'target.json');
+  await writeFile(tapConfig, JSON.stringify({ client_id: 'app-id', client_secret: 'app-secret-value', refresh_token: 'AB11first-refresh', realm_id: '9130355', token_store: path.join(state, 'tokens', '9130355.json') }));
+  await writeFile(targetConfig, JSON.stringify({ database_url: databaseUrl(), schema }));
+  return { tapConfig, targetConfig };
+}
+
+async function triggerFiles(state: string): Promise<string[]> {
+  return (await readdir(path.join(state, 'triggers')).catch(() => [] as string[])).filter((f) => f.endsWith('.json'));
+}
+
+/** A filled-in trigger form (valid unless overridden). */
+const form = (token: string, extra: Record<string, string | readonly string[]> = {}) => ({
+  _csrf: token,
+  company: 'default',
+  at: '2031-09-11T22:45:54',
+  zone: 'America/Guayaquil',
+  streams: ['invoices', 'customers'],
+  start: '2031-09-01',
+  end: '2031-09-11',
+  job: '',
+  action: 'add',
+  ...extra,
+});
+
+describe('console over HTTP, on loopback without a password', () => {
+  let web: RunningConsole;
+  let state: string;
+  beforeAll(async () => {
+    state = await stateFolder('open');
+    web = await startConsole(consoleOptions({ port: 0, stateDir: state, ...(await configs(state)), zone: 'America/Guayaquil' }, {}));
+  });
+  afterAll(() => web?.close());
+
+  it('shows bookmarks and token health with security headers, and never a token value', async () => {
+    const page = await send(web.url, '/');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('invoices');
+    expect(page.text).toContain('9130355');
+    expect(page.text).toMatch(/expires in 19 days: reconnect the app to company 9130355/);
+    expect(page.text).not.toContain(REFRESH_TOKEN);
+    expect(page.text).not.toContain(ACCESS_TOKEN);
+    expect(page.headers['content-security-policy']).toMatch(/default-src 'self';script-src 'self'.*frame-ancestors 'none'/);
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+    expect(page.headers['cache-control']).toBe('no-store');
+    const cookie = String(page.headers['set-cookie']);
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+  });
+
+  it('answers only to loopback Host names (no DNS rebinding)', async () => {
+    expect((await send(web.url, '/', { headers: { host: 'evil.example:6789' } })).status).toBe(421);
+    expect((await send(web.url, '/', { headers: { host: 'localhost:6789' } })).status).toBe(200);
+  });
+
+  it('refuses a change without the form’s CSRF token, or with another browser’s, and changes nothing', async () => {
+    const jar = new CookieJar();
+    const token = csrfTokenIn((await send(web.url, '/schedules', { jar })).text);
+    const none = await send(web.url, '/triggers', { form: form(''), jar });
+    expect(none.status).toBe(403);
+    expect(none.text).toContain('nothing was changed');
+    const stranger = new CookieJar();
+    await send(web.url, '/schedules', { jar: stranger });
+    expect((await send(web.url, '/triggers', { form: form(token), jar: stranger })).status).toBe(403);
+    expect((await send(web.url, '/triggers', { form: form(token) })).status).toBe(403);
+    expect(await triggerFiles(state)).toEqual([]);
+  });
+
+  it('says what is wrong with a bad form, field by field, and saves nothing', async () => {
+    const jar = new CookieJar();
+    const token = csrfTokenIn((await send(web.url, '/schedules', { jar })).text);
+    const cases: Array<[Record<string, string | readonly string[]>, RegExp]> = [
+      [{ streams: [] }, /Streams: tick at least one stream/],
+      [{ streams: ['invoices', 'nonsense'] }, /Streams: unknown stream &quot;nonsense&quot;/],
+      [{ at: '' }, /When: give a date and time/],
+      [{ zone: 'Mars/Olympus' }, /When: &quot;Mars\/Olympus&quot; is not a time zone/],
+      [{ at: '2031-03-09T02:30', zone: 'America/New_York' }, /does not exist in America\/New_York/],
+      [{ start: '2031-09-11', end: '2031-09-01' }, /End \(2031-09-01T00:00:00Z\) must be after Start/],
+      [{ job: 'bad job!' }, /Job: &quot;bad job!&quot; may hold only letters/],
+      [{ company: 'elsewhere' }, /Company: no company &quot;elsewhere&quot;/],
+    ];
+    for (const [change, message] of cases) {
+      const answer = await send(web.url, '/triggers', { form: form(token, change), jar });
+      expect(answer.status, JSON.stringify(change)).toBe(400);
+      expect(answer.text, JSON.stringify(change)).toMatch(message);
+      expect(answer.text).toContain('Nothing was saved.');
+    }
+    expect(await triggerFiles(state)).toEqual([]);
+  });
+
+  it('previews the instant in UTC and the zone side by side without saving, then adds the trigger', async () => {
+    const jar = new CookieJar();
+    const token = csrfTokenIn((await send(web.url, '/schedules', { jar })).text);
+    const preview = await send(web.url, '/triggers', { form: form(token, { action: 'preview' }), jar });
+    expect(preview.status).toBe(200);
+    expect(preview.text).toMatch(/<b>UTC<\/b> <span data-utc>2031-09-12 03:45:54Z<\/span>/);
+    expect(preview.text).toMatch(/<b data-zone-name>America\/Guayaquil<\/b> <span data-zoned>2031-09-11 22:45:54 \(UTC−05:00\)<\/span>/);
+    expect(await triggerFiles(state)).toEqual([]);
+    const json = await send(web.url, `/triggers/preview?${new URLSearchParams({ at: '2031-09-11T22:45:54', zone: 'America/Guayaquil' })}`);
+    expect(JSON.parse(json.text)).toMatchObject({ utc: '2031-09-12T03:45:54Z', given: '2031-09-11T22:45:54-05:00' });
+
+    const added = await send(web.url, '/triggers', { form: form(token), jar });
+    expect(added.status).toBe(303);
+    const [file] = await triggerFiles(state);
+    const trigger = JSON.parse(await readFile(path.join(state, 'triggers', file ?? ''), 'utf8'));
+    expect(trigger).toMatchObject({ at: '2031-09-12T03:45:54Z', atGiven: '2031-09-11T22:45:54-05:00', status: 'pending', backfill: { streams: ['invoices', 'customers'], start: '2031-09-01T00:00:00Z', end: '2031-09-11T00:00:00Z', stateDir: state, tapConfig: path.join(state, 'tap.json') } });
+    expect(added.headers.location).toBe(`/schedules?added=${trigger.id}&zone=America%2FGuayaquil`);
+    const listed = await send(web.url, String(added.headers.location), { jar });
+    expect(listed.text).toContain(`Trigger <code>${trigger.id}</code> added: it runs at 2031-09-12 03:45:54Z, which is 2031-09-11 22:45:54 (UTC−05:00) in America/Guayaquil`);
+  });
+
+  it('pauses, resumes and removes a schedule, each only with the CSRF token; a bad name or action changes nothing', async () => {
+    const store = new ScheduleStore(path.join(state, 'schedules'));
+    await addSchedule(store, { name: 'nightly', cron: '15 3 * * *', tz: 'America/Guayaquil', sync: { streams: ['invoices'], start: '2031-01-01', stateDir: state, ...(await configs(state)) } });
+    const jar = new CookieJar();
+    const page = await send(web.url, '/schedules', { jar });
+    expect(page.text).toMatch(/<th scope="row">nightly<\/th>\s*<td><code>15 3 \* \* \*<\/code> <small class="muted">America\/Guayaquil<\/small>/);
+    const token = csrfTokenIn(page.text);
+    expect((await send(web.url, '/schedules/nightly/pause', { form: { company: 'default' }, jar })).status).toBe(403);
+    expect((await store.get('nightly')).paused).toBe(false);
+
+    const paused = await send(web.url, '/schedules/nightly/pause', { form: { _csrf: token, company: 'default' }, jar });
+    expect(paused.status).toBe(303);
+    expect((await store.get('nightly')).paused).toBe(true);
+    expect((await send(web.url, String(paused.headers.location), { jar })).text).toContain('Schedule nightly paused: no slot runs until it is resumed');
+    await send(web.url, '/schedules/nightly/resume', { form: { _csrf: token, company: 'default' }, jar });
+    expect((await store.get('nightly')).paused).toBe(false);
+
+    for (const [url, message] of [
+      ['/schedules/nightly/explode', /&quot;explode&quot; is not something a schedule can do/],
+      ['/schedules/..%2Fdaily/remove', /&quot;..\/daily&quot; is not a schedule name/],
+      ['/schedules/weekly/remove', /no schedule &quot;weekly&quot;/],
+    ] as const) {
+      const answer = await send(web.url, url, { form: { _csrf: token, company: 'default' }, jar });
+      expect(answer.status, url).toBe(400);
+      expect(answer.text, url).toMatch(message);
+    }
+    expect((await store.list()).map((s) => s.name)).toEqual(['nightly']);
+    expect(await readFile(path.join(state, 'daily.json'), 'utf8')).toContain('bookmarks');
+    expect((await send(web.url, '/schedules/nightly/remove', { form: { _csrf: token, company: 'default' }, jar })).status).toBe(303);
+    expect(await store.list()).toEqual([]);
+    // A made-up notice in the address is not shown.
+    expect((await send(web.url, '/schedules?schedule=Your%20password%20expired&done=remove')).text).not.toContain('Your password expired');
+  });
+
+  it('says what is wrong with a bad evidence filter', async () => {
+    const bad = await send(web.url, '/evidence?from=2025-13-01');
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('From: &quot;2025-13-01&quot; is not a day like 2025-01-31');
+    expect((await send(web.url, '/evidence?stream=nonsense')).text).toContain('Stream: no stream &quot;nonsense&quot;');
+    expect((await send(web.url, '/evidence?from=2025-02-01&to=2025-01-01')).text).toContain('From (2025-02-01) is after To (2025-01-01)');
+    const empty = await send(web.url, '/evidence');
+    expect(empty.status).toBe(200);
+    expect(empty.text).toContain(`No evidence yet in schema ${schema}`);
+  });
+
+  it('serves only its own assets and Chart.js, and says when a page or run does not exist', async () => {
+    expect((await send(web.url, '/assets/chart.umd.min.js')).text).toMatch(/Chart/);
+    expect((await send(web.url, '/assets/..%2f..%2fpackage.json')).status).toBe(404);
+    expect((await send(web.url, '/assets/package.json')).status).toBe(404);
+    const run = await send(web.url, '/runs/run-20250101T000000Z-abcdef');
+    expect(run.status).toBe(404);
+    expect(run.text).toContain('No run run-20250101T000000Z-abcdef');
+    expect((await send(web.url, '/nowhere')).status).toBe(404);
+  });
+});
+
+describe('console over HTTP, with a password', () => {
+  let web: RunningConsole;
+  let state: string;
+  beforeAll(async () => {
+    state = await stateFolder('locked');
+    const passwordFile = path.join(dir, 'console_password');
+    await writeFile(passwordFile, `${PASSWORD}\n`);
+    web = await startConsole(consoleOptions({ port: 0, stateDir: state, ...(await configs(state)) }, { QBO_CONSOLE_PASSWORD_FILE: passwordFile }));
+  });
+  afterAll(() => web?.close());
+
+  it('sends every page but the sign-in to the sign-in, and refuses changes without a session', async () => {
+    const page = await send(web.url, '/evidence?stream=invoices');
+    expect(page.status).toBe(303);
+    expect(page.headers.location).toBe('/login?next=%2Fevidence%3Fstream%3Dinvoices');
+    expect((await send(web.url, '/assets/console.css')).status).toBe(200);
+    expect((await send(web.url, '/healthz')).text).toBe('ok\n');
+    expect((await send(web.url, '/triggers', { form: form('x') })).status).toBe(401);
+    expect((await send(web.url, '/runs/run-20250101T000000Z-abcdef/events')).status).toBe(303);
+  });
+
+  it('signs in with the password only, with an HttpOnly SameSite=Strict session cookie, and signs out', async () => {
+    const jar = new CookieJar();
+    const login = await send(web.url, '/login?next=/runs', { jar });
+    const token = csrfTokenIn(login.text);
+    expect((await send(web.url, '/login', { form: { password: PASSWORD, next: '/runs' }, jar })).status).toBe(403);
+    const wrong = await send(web.url, '/login', { form: { _csrf: token, password: 'not-the-password', next: '/runs' }, jar });
+    expect(wrong.status).toBe(401);
+    expect(wrong.text).toContain('Wrong password.');
+    expect(jar.values.has('qbo_console_session')).toBe(false);
+
+    const right = await send(web.url, '/login', { form: { _csrf: token, password: PASSWORD, next: 'https://evil.example/' }, jar });
+    expect(right.status).toBe(303);
+    expect(right.headers.location).toBe('/');
+    expect(String(right.headers['set-cookie'])).toMatch(/qbo_console_session=[\w-]{43}; Max-Age=43200; Path=\/; HttpOnly; SameSite=Strict/);
+    const home = await send(web.url, '/', { jar });
+    expect(home.status).toBe(200);
+    expect(home.text).toContain('Sign out');
+    expect(home.text).not.toContain(PASSWORD);
+    expect(home.text).not.toContain(REFRESH_TOKEN);
+
+    // A token minted before signing in (or for another session) does not carry over.
+    expect((await send(web.url, '/triggers', { form: form(token), jar })).status).toBe(403);
+    const schedulesToken = csrfTokenIn((await send(web.url, '/schedules', { jar })).text);
+    expect((await send(web.url, '/triggers', { form: form(schedulesToken), jar })).status).toBe(303);
+    expect(await triggerFiles(state)).toHaveLength(1);
+
+    expect((await send(web.url, '/logout', { form: { _csrf: csrfTokenIn(home.text) }, jar })).status).toBe(303);
+    expect((await send(web.url, '/', { jar })).status).toBe(303);
+  });
+
+  it('slows password guessing: after 10 attempts a minute, sign-in answers 429', async () => {
+    const jar = new CookieJar();
+    const token = csrfTokenIn((await send(web.url, '/login', { jar })).text);
+    // The earlier tests' sign-ins count too: within a minute, at most 10 attempts get an answer.
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) statuses.push((await send(web.url, '/login', { form: { _csrf: token, password: `guess-${i}` }, jar })).status);
+    const first = statuses.indexOf(429);
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(statuses.slice(0, first).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(first).every((s) => s === 429)).toBe(true);
+    const blocked = await send(web.url, '/login', { form: { _csrf: token, password: PASSWORD }, jar });
+    expect(blocked.status).toBe(429);
+    expect(jar.values.has('qbo_console_session')).toBe(false);
+  });
+});
+
+describe('qbo-pipeline console', () => {
+  it('refuses to listen off this machine without a password: exit 2, one line naming the setting', async () => {
+    const run = await runCliProcess(['console', '--host', '0.0.0.0', '--port', '0', '--state-dir', dir], { env: { PATH: process.env.PATH ?? '' } });
+    expect(run.code).toBe(2);
+    expect(run.stderr.split('\n')[0]).toBe(
+      'FATAL qbo-pipeline: --host 0.0.0.0: the console can start and stop pipelines, so off this machine it needs a password; put one in a file and name it with QBO_CONSOLE_PASSWORD_FILE (or --password-file), or listen on 127.0.0.1',
+    );
+  });
+});
