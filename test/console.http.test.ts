@@ -265,6 +265,62 @@ describe('console over HTTP, with a password', () => {
   });
 });
 
+describe('console over HTTP, with a companies file', () => {
+  let web: RunningConsole;
+  const root = path.join(dir, 'firm-state');
+  beforeAll(async () => {
+    const firm = path.join(dir, 'firm');
+    await mkdir(path.join(firm, 'secrets'), { recursive: true });
+    for (const name of ['client_id', 'client_secret', 'acme_refresh', 'globex_refresh']) await writeFile(path.join(firm, 'secrets', name), `${name}-dummy-value\n`);
+    await writeFile(
+      path.join(firm, 'companies.yaml'),
+      [
+        'defaults:',
+        '  streams: [invoices, customers]',
+        '  secrets: {client_id_file: secrets/client_id, client_secret_file: secrets/client_secret}',
+        'companies:',
+        '  - name: acme',
+        '    realm_id: "9341453050000000"',
+        '    schedule: {cron: "15 3 * * *", tz: America/Guayaquil}',
+        '    secrets: {refresh_token_file: secrets/acme_refresh}',
+        '  - name: globex',
+        '    realm_id: "4620816365000000000"',
+        '    secrets: {refresh_token_file: secrets/globex_refresh}',
+        '',
+      ].join('\n'),
+    );
+    const targetConfig = path.join(firm, 'target.json');
+    await writeFile(targetConfig, JSON.stringify({ database_url: databaseUrl() }));
+    web = await startConsole(consoleOptions({ port: 0, stateDir: root, companiesFile: path.join(firm, 'companies.yaml'), targetConfig }, {}));
+  });
+  afterAll(() => web?.close());
+
+  it('shows every company in its own state folder and schema, with its file schedule', async () => {
+    const page = await send(web.url, '/');
+    expect(page.text).toMatch(/<h2 id="company-acme">acme <small>schema <code>raw_acme<\/code> · state <code>[^<]*firm-state\/companies\/acme<\/code>/);
+    expect(page.text).toMatch(/<h2 id="company-globex">globex <small>schema <code>raw_globex<\/code>/);
+    const schedules = await send(web.url, '/schedules');
+    expect(schedules.text).toMatch(/<td>acme<\/td>\s*<th scope="row">company<\/th>\s*<td><code>15 3 \* \* \*<\/code> <small class="muted">America\/Guayaquil<\/small>/);
+    expect(schedules.text).toMatch(/set in the companies file \([^)]*companies\.yaml:5\); edit it there/);
+    expect(schedules.text).toContain('Tick none to run the company');
+    const evidence = await send(web.url, '/evidence?company=globex');
+    expect(evidence.text).toMatch(/<option value="globex" selected>globex<\/option>/);
+    expect(evidence.text).toContain('No evidence yet in schema raw_globex');
+  });
+
+  it('adds a trigger for one company in its own folder, running its own streams when none is ticked', async () => {
+    const jar = new CookieJar();
+    const token = csrfTokenIn((await send(web.url, '/schedules', { jar })).text);
+    const added = await send(web.url, '/triggers', { form: form(token, { company: 'globex', streams: [] }), jar });
+    expect(added.status, added.text.match(/role="alert"[^<]*<[^<]*/)?.[0]).toBe(303);
+    const folder = path.join(root, 'companies', 'globex');
+    const [file] = await triggerFiles(folder);
+    expect(JSON.parse(await readFile(path.join(folder, 'triggers', file ?? ''), 'utf8'))).toMatchObject({ at: '2031-09-12T03:45:54Z', backfill: { streams: [], company: { name: 'globex' } } });
+    expect(await triggerFiles(path.join(root, 'companies', 'acme'))).toEqual([]);
+    expect((await send(web.url, '/triggers', { form: form(token, { company: 'initech' }), jar })).text).toContain('Company: no company &quot;initech&quot;');
+  });
+});
+
 describe('qbo-pipeline console', () => {
   it('refuses to listen off this machine without a password: exit 2, one line naming the setting', async () => {
     const run = await runCliProcess(['console', '--host', '0.0.0.0', '--port', '0', '--state-dir', dir], { env: { PATH: process.env.PATH ?? '' } });
