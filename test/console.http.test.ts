@@ -297,8 +297,8 @@ describe('console over HTTP, with a companies file', () => {
 
   it('shows every company in its own state folder and schema, with its file schedule', async () => {
     const page = await send(web.url, '/');
-    expect(page.text).toMatch(/<h2 id="company-acme">acme <small>schema <code>raw_acme<\/code> · state <code>[^<]*firm-state\/companies\/acme<\/code>/);
-    expect(page.text).toMatch(/<h2 id="company-globex">globex <small>schema <code>raw_globex<\/code>/);
+    expect(page.text).toMatch(/<h2 id="company-acme">acme <small>realm <code>9341453050000000<\/code> · schema <code>raw_acme<\/code> · state <code>[^<]*firm-state\/companies\/acme<\/code>/);
+    expect(page.text).toMatch(/<h2 id="company-globex">globex <small>realm <code>4620816365000000000<\/code> · schema <code>raw_globex<\/code>/);
     const schedules = await send(web.url, '/schedules');
     expect(schedules.text).toMatch(/<td>acme<\/td>\s*<th scope="row">company<\/th>\s*<td><code>15 3 \* \* \*<\/code> <small class="muted">America\/Guayaquil<\/small>/);
     expect(schedules.text).toMatch(/set in the companies file \([^)]*companies\.yaml:5\); edit it there/);

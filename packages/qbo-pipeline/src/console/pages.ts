@@ -62,7 +62,7 @@ async function companyOrFail(ctx: ConsoleContext, name: string, what: string): P
 
 // ---- overview -------------------------------------------------------------------------------
 
-async function companyOverview(ctx: ConsoleContext, company: ConsoleCompany, now: Date): Promise<CompanyOverview> {
+async function companyOverview(company: ConsoleCompany, now: Date): Promise<CompanyOverview> {
   const [jobs, tokens, triggers, runs] = await Promise.all([
     listJobStates(company.stateDir),
     readTokenHealth(path.join(company.stateDir, 'tokens'), now),
@@ -74,6 +74,7 @@ async function companyOverview(ctx: ConsoleContext, company: ConsoleCompany, now
   ]);
   return {
     name: company.name,
+    ...(company.entry ? { realmId: company.entry.settings.realmId } : {}),
     schema: 'unavailable' in company.warehouse ? undefined : company.warehouse.schema,
     stateDir: company.stateDir,
     streams: streamFreshness(jobs, now),
@@ -87,7 +88,7 @@ async function companyOverview(ctx: ConsoleContext, company: ConsoleCompany, now
 
 export async function overviewPage(ctx: ConsoleContext): Promise<SafeHtml> {
   const now = ctx.now();
-  const companies = await Promise.all((await ctx.companies()).map((c) => companyOverview(ctx, c, now)));
+  const companies = await Promise.all((await ctx.companies()).map((c) => companyOverview(c, now)));
   return overviewView(companies, now);
 }
 

@@ -17,6 +17,8 @@ export interface RunGlance {
 
 export interface CompanyOverview {
   readonly name: string;
+  /** From the companies file (without one, the token stores name the realms). */
+  readonly realmId?: string;
   readonly schema: string | undefined;
   readonly stateDir: string;
   readonly streams: readonly StreamFreshness[];
@@ -117,7 +119,7 @@ export function overviewView(companies: readonly CompanyOverview[], now: Date): 
   return html`<h1>Overview</h1>
 ${companies.map(
   (c) => html`<section class="company" aria-labelledby="company-${c.name}">
-<h2 id="company-${c.name}">${c.name} <small>${c.schema ? html`schema <code>${c.schema}</code> · ` : ''}state <code>${c.stateDir}</code></small></h2>
+<h2 id="company-${c.name}">${c.name} <small>${c.realmId ? html`realm <code>${c.realmId}</code> · ` : ''}${c.schema ? html`schema <code>${c.schema}</code> · ` : ''}state <code>${c.stateDir}</code></small></h2>
 ${attentionList(attentionOf(c))}
 <h3>Streams</h3>
 ${streamsTable(c, now)}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { attentionOf, type CompanyOverview } from './overviewView.js';
+
+const base: CompanyOverview = { name: 'acme', schema: 'raw', stateDir: '/s', streams: [], stateProblems: [], tokens: [], triggers: [], runs: [] };
+const run = (id: string, job: string, status: string, reason?: string) => ({ id, job, streams: ['invoices'], status, startedAt: '2025-01-01T00:00:00Z', ...(reason ? { reason } : {}) });
+
+describe('attentionOf', () => {
+  it('is empty when all is well', () => {
+    expect(attentionOf({ ...base, runs: [run('r2', 'daily', 'succeeded'), run('r1', 'daily', 'failed', 'old')] })).toEqual([]);
+  });
+
+  it('names what needs a person, errors first: the last failed run of each job, tokens, unreadable files, stale streams', () => {
+    const items = attentionOf({
+      ...base,
+      runs: [run('r3', 'daily', 'failed', 'tap-quickbooks: network down'), run('r2', 'daily', 'succeeded'), run('r1', 'backfill', 'succeeded')],
+      tokens: [
+        { realmId: '1', file: 'f', lastRefreshAt: undefined, accessTokenExpiresAt: undefined, refreshTokenExpiresAt: undefined, hardExpiresAt: undefined, daysToHardExpiry: 20, daysToRefreshExpiry: 90, level: 'warn', advice: 'the refresh token expires in 20 days' },
+        { realmId: '2', file: 'g', problem: 'token store g is damaged' },
+      ],
+      stateProblems: [{ file: 'x.json', problem: 'state file x.json is not valid JSON' }],
+      streams: [{ stream: 'items', bookmark: '2025-01-01T00:00:00Z', job: 'daily', ageMs: 3 * 86_400_000, stale: true }],
+    });
+    expect(items).toEqual([
+      { level: 'error', text: 'last run of job daily failed: tap-quickbooks: network down', href: '/runs/r3' },
+      { level: 'error', text: 'token store of realm 2: token store g is damaged' },
+      { level: 'error', text: 'state file x.json is not valid JSON' },
+      { level: 'warn', text: 'realm 1: the refresh token expires in 20 days' },
+      { level: 'warn', text: '1 stream not refreshed for over a day and a half: items' },
+    ]);
+  });
+});
