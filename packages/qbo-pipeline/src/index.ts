@@ -6,7 +6,6 @@ export * from './formatProgress.js';
 export * from './streamProgress.js';
 export * from './stateFile.js';
 export * from './StateRecorder.js';
-export * from './writeFileAtomic.js';
 export * from './spawnPipeline.js';
 export * from './selectCatalog.js';
 export * from './childConfigs.js';

@@ -1,7 +1,6 @@
 import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { parseStateText, UsageError } from 'singer-kit';
-import { writeFileAtomic } from './writeFileAtomic.js';
+import { parseStateText, UsageError, writeFileAtomic } from 'singer-kit';
 
 /** A Singer state value as the tap reads it with --state (DESIGN §4). */
 export interface StateValue {

@@ -10,3 +10,4 @@ export * from './runCli.js';
 export * from './rawJson.js';
 export * from './instant.js';
 export * from './stateText.js';
+export * from './writeFileAtomic.js';

@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger, UsageError, type Logger } from 'singer-kit';
+import { createLogger, UsageError, writeFileAtomic, type Logger } from 'singer-kit';
 import type { BackfillHooks, BackfillResult } from '../runBackfill.js';
 import { runTrigger, Scheduler, type TriggerRunner } from '../scheduler/Scheduler.js';
 import type { Schedule } from '../schedules/Schedule.js';
@@ -12,7 +12,6 @@ import { defaultMaxParallel } from './JobPool.js';
 import { loadCompanies, secretProblems } from './loadCompanies.js';
 import type { Companies, Company } from './parseCompanies.js';
 import { TriggerStore } from '../triggers/TriggerStore.js';
-import { writeFileAtomic } from '../writeFileAtomic.js';
 
 /** The schedule a company's `schedule:` in the companies file stands for (triggers `sch-company-<slot>`). */
 export const COMPANY_SCHEDULE = 'company';

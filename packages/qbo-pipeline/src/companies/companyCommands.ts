@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { createLogger, UsageError } from 'singer-kit';
+import { createLogger, UsageError, writeFileAtomic } from 'singer-kit';
 import type { BackfillRequest } from '../BackfillRequest.js';
 import { addTrigger } from '../triggers/addTrigger.js';
 import { formatTriggers } from '../triggers/formatTriggers.js';
@@ -11,7 +11,6 @@ import { RunJournal } from '../runs/RunJournal.js';
 import { combinedExitCode, outcomeOf, runForCompanies, type CompanyOutcome } from './runForCompanies.js';
 import { CompaniesScheduler } from './CompaniesScheduler.js';
 import { Document } from 'yaml';
-import { writeFileAtomic } from '../writeFileAtomic.js';
 import { KUBERNETES_DEFAULTS, kubernetesCronJobs, meltanoCompanies, type KubernetesOptions } from './exportCompanies.js';
 import { formatCompaniesEvidence, readCompaniesEvidence } from './companyEvidence.js';
 import { companiesEvidenceQueryText } from '../evidenceSql.js';

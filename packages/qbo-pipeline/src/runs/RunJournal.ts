@@ -2,8 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { appendFile, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { redact, RunError } from 'singer-kit';
-import { writeFileAtomic } from '../writeFileAtomic.js';
+import { redact, RunError, writeFileAtomic } from 'singer-kit';
 import { newRunId, RUN_ID, runsToPrune, type RunKind, type RunRecord, type RunStreamProgress } from './RunRecord.js';
 
 /** Finished runs kept per job; older ones (record and log) are deleted when a new run of the job starts. */

@@ -1,7 +1,6 @@
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from 'singer-kit';
-import { writeFileAtomic } from '../writeFileAtomic.js';
+import { UsageError, writeFileAtomic } from 'singer-kit';
 import type { Schedule } from './Schedule.js';
 
 const SCHEDULE_FILE = /^([A-Za-z0-9][A-Za-z0-9_.-]*)\.json$/;

@@ -1,8 +1,7 @@
 import { link, mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { RunError } from 'singer-kit';
-import { writeFileAtomic } from '../writeFileAtomic.js';
+import { RunError, tempPathFor, writeFileAtomic } from 'singer-kit';
 import { TRIGGER_STATUSES, type Lease, type Trigger } from './Trigger.js';
 
 const TRIGGER_FILE = /^((?:trg|sch)-[\w.-]+)\.json$/;
@@ -36,7 +35,7 @@ function shapeProblem(value: unknown): string | undefined {
 
 /** Creates `file` with `text` only if it does not exist, never showing a partial file: a private temp file, then link(2). */
 async function createExclusive(file: string, text: string): Promise<boolean> {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temp = tempPathFor(file);
   await writeFileAtomic(temp, text, 0o644);
   try {
     await link(temp, file);

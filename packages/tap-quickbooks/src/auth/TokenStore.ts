@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
-import { RunError, UsageError, registerSecret } from 'singer-kit';
+import { RunError, UsageError, registerSecret, writeFileAtomic } from 'singer-kit';
 
 /** What is kept per realm. Tokens are plain strings only inside this file (mode 0600). */
 export interface StoredTokens {
@@ -22,8 +22,8 @@ export function fingerprint(token: string): string {
 }
 
 /**
- * The rotated refresh token on disk: written to a temp file (0600), fsynced, renamed over the
- * old one, so a crash leaves either the old or the new file, never half of one. `withLock`
+ * The rotated refresh token on disk (0600), replaced with writeFileAtomic, so a crash leaves
+ * either the old or the new file, never half of one. `withLock`
  * serialises refreshes across processes for the same realm (proper-lockfile, stale after 30 s).
  */
 export class TokenStore {
@@ -58,18 +58,9 @@ export class TokenStore {
 
   async write(tokens: StoredTokens): Promise<void> {
     await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
-    const temp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    const handle = await open(temp, 'w', 0o600);
     try {
-      await handle.writeFile(JSON.stringify(tokens, null, 2) + '\n');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await rename(temp, this.file);
+      await writeFileAtomic(this.file, JSON.stringify(tokens, null, 2) + '\n', 0o600);
     } catch (error) {
-      await unlink(temp).catch(() => undefined);
       throw new RunError(`cannot write token store ${this.file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
     }
   }

@@ -1,0 +1,37 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempPathFor, writeFileAtomic } from './writeFileAtomic.js';
+
+describe('writeFileAtomic', () => {
+  let dir = '';
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'atomic-'));
+  });
+  afterEach(async () => rm(dir, { recursive: true, force: true }));
+
+  it('replaces the file with the new text, private by default, leaving no temporary file', async () => {
+    const file = path.join(dir, 'tokens.json');
+    await writeFileAtomic(file, 'old\n');
+    await writeFileAtomic(file, 'new\n');
+    expect(await readFile(file, 'utf8')).toBe('new\n');
+    expect((await stat(file)).mode & 0o077).toBe(0);
+    expect(await readdir(dir)).toEqual(['tokens.json']);
+  });
+
+  it('removes its temporary file when the rename fails, and leaves what was there', async () => {
+    const taken = path.join(dir, 'taken');
+    await mkdir(taken); // rename(2) does not replace a folder with a file
+    await expect(writeFileAtomic(taken, 'never\n')).rejects.toThrow();
+    expect(await readdir(dir)).toEqual(['taken']);
+    expect((await stat(taken)).isDirectory()).toBe(true);
+  });
+
+  it('names temporary files hidden, next to the file, different each time', () => {
+    const a = tempPathFor('/x/y/state.json');
+    expect(path.dirname(a)).toBe('/x/y');
+    expect(path.basename(a)).toMatch(/^\.state\.json\.\d+\.[0-9a-f]{8}\.tmp$/);
+    expect(tempPathFor('/x/y/state.json')).not.toBe(a);
+  });
+});
