@@ -2,13 +2,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DateTime } from 'luxon';
-import { formatInstant, loadSettings, readJsonArgument, UsageError } from 'singer-kit';
+import { formatInstant, loadSettings, readJsonArgument, settingInEnv, UsageError, withoutSettingEnv } from 'singer-kit';
+import { ENV_PREFIX as TAP_ENV_PREFIX } from 'tap-quickbooks';
 import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS, type TargetSettings } from 'target-postgres-raw';
 import { companyChildSettings } from './companies/companyRun.js';
 import type { Company } from './companies/parseCompanies.js';
 
-/** Settings the runner decides itself; the environment must not override them in the tap. */
-export const RUNNER_OWNED_TAP_ENV = ['TAP_QUICKBOOKS_START_DATE', 'TAP_QUICKBOOKS_END_DATE'] as const;
+/** Tap settings the runner decides itself (the range); the environment must not override them. */
+const RUNNER_OWNED_TAP_SETTINGS = ['start_date', 'end_date'] as const;
 
 function readObject(file: string | undefined, what: string): Record<string, unknown> {
   if (file === undefined) return {};
@@ -19,12 +20,7 @@ function readObject(file: string | undefined, what: string): Record<string, unkn
 
 /** The children's environment: ours, minus what the runner sets in their config files. */
 export function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const out = { ...env };
-  for (const name of RUNNER_OWNED_TAP_ENV) {
-    delete out[name];
-    delete out[`${name}_FILE`];
-  }
-  return out;
+  return withoutSettingEnv(env, TAP_ENV_PREFIX, RUNNER_OWNED_TAP_SETTINGS);
 }
 
 /** The target's config: the user's file, plus DATABASE_URL when nothing else says where the warehouse is. */
@@ -32,7 +28,7 @@ export function targetConfig(file: Record<string, unknown>, env: NodeJS.ProcessE
   const named =
     file.database_url !== undefined ||
     file.host !== undefined ||
-    ['TARGET_POSTGRES_RAW_DATABASE_URL', 'TARGET_POSTGRES_RAW_DATABASE_URL_FILE', 'TARGET_POSTGRES_RAW_HOST'].some((v) => env[v] !== undefined);
+    ['database_url', 'host'].some((setting) => settingInEnv(env, TARGET_ENV_PREFIX, setting));
   return !named && env.DATABASE_URL ? { ...file, database_url: env.DATABASE_URL } : file;
 }
 

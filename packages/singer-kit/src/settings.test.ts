@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadSettings, type SettingSpec } from './settings.js';
+import { loadSettings, settingInEnv, withoutSettingEnv, type SettingSpec } from './settings.js';
 import { UsageError } from './errors.js';
 import { redact } from './redact.js';
 
@@ -49,5 +49,14 @@ describe('loadSettings', () => {
   it('rejects environment values of the wrong kind, naming the variable', () => {
     expect(() => loadSettings({ specs, envPrefix: 'T', env: { T_PAGE_SIZE: 'ten' } })).toThrow(/T_PAGE_SIZE: expected an integer/);
     expect(() => loadSettings({ specs, envPrefix: 'T', env: { T_SANDBOX: 'maybe' } })).toThrow(/T_SANDBOX/);
+  });
+
+  it('names the variables that set a setting, directly or through a file, and takes them out of a copy', () => {
+    const env = { PATH: '/bin', T_START_DATE: '2020-01-01', T_END_DATE_FILE: '/run/secrets/end', T_REALM_ID: '1' };
+    expect(settingInEnv(env, 'T', 'start_date')).toBe(true);
+    expect(settingInEnv(env, 'T', 'end_date')).toBe(true);
+    expect(settingInEnv(env, 'T', 'page_size')).toBe(false);
+    expect(withoutSettingEnv(env, 'T', ['start_date', 'end_date'])).toEqual({ PATH: '/bin', T_REALM_ID: '1' });
+    expect(env.T_START_DATE).toBe('2020-01-01');
   });
 });

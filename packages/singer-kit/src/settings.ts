@@ -30,6 +30,26 @@ export function envName(prefix: string, setting: string): string {
   return `${prefix}_${setting.toUpperCase()}`;
 }
 
+/** The variable naming a file that holds the setting (Docker secrets): `PREFIX_SETTING_FILE`. */
+export function envFileName(prefix: string, setting: string): string {
+  return `${envName(prefix, setting)}_FILE`;
+}
+
+/** Whether `env` sets the setting, directly or through a file. */
+export function settingInEnv(env: NodeJS.ProcessEnv, prefix: string, setting: string): boolean {
+  return env[envName(prefix, setting)] !== undefined || env[envFileName(prefix, setting)] !== undefined;
+}
+
+/** A copy of `env` without the variables that would set these settings (`PREFIX_SETTING`, `PREFIX_SETTING_FILE`). */
+export function withoutSettingEnv(env: NodeJS.ProcessEnv, prefix: string, settings: Iterable<string>): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const setting of settings) {
+    delete out[envName(prefix, setting)];
+    delete out[envFileName(prefix, setting)];
+  }
+  return out;
+}
+
 function readJsonFile(file: string, what: string): unknown {
   let text: string;
   try {
@@ -100,15 +120,16 @@ export function loadSettings(options: LoadSettingsOptions): RawSettings {
     const name = envName(options.envPrefix, spec.name);
     const direct = env[name];
     if (direct !== undefined) merged[spec.name] = fromEnvText(spec, direct, name);
-    const fileVar = env[`${name}_FILE`];
+    const fileName = envFileName(options.envPrefix, spec.name);
+    const fileVar = env[fileName];
     if (fileVar !== undefined && fileVar !== '') {
       let text: string;
       try {
         text = readFileSync(fileVar, 'utf8');
       } catch (error) {
-        throw new UsageError(`${name}_FILE: cannot read ${fileVar} (${(error as NodeJS.ErrnoException).code ?? error})`);
+        throw new UsageError(`${fileName}: cannot read ${fileVar} (${(error as NodeJS.ErrnoException).code ?? error})`);
       }
-      merged[spec.name] = fromEnvText(spec, text.replace(/\r?\n$/, ''), `${name}_FILE`);
+      merged[spec.name] = fromEnvText(spec, text.replace(/\r?\n$/, ''), fileName);
     }
   }
   for (const spec of options.specs) {

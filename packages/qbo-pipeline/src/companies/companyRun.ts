@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { envName } from 'singer-kit';
+import { envFileName, withoutSettingEnv } from 'singer-kit';
 import { ENV_PREFIX as TAP_ENV_PREFIX } from 'tap-quickbooks';
 import { TARGET_ENV_PREFIX } from 'target-postgres-raw';
 import { SECRET_FILES, SECRET_FILE_KEYS } from './companiesSchema.js';
@@ -24,13 +24,6 @@ export interface CompanyChildSettings {
   readonly env: NodeJS.ProcessEnv;
 }
 
-function without(env: NodeJS.ProcessEnv, prefix: string, settings: Iterable<string>): void {
-  for (const setting of settings) {
-    delete env[envName(prefix, setting)];
-    delete env[`${envName(prefix, setting)}_FILE`];
-  }
-}
-
 /**
  * What the tap and target of one company's run get. For a company, the companies file wins over
  * the environment: every setting it gives (realm, schema, token store, tap and target settings,
@@ -40,15 +33,12 @@ function without(env: NodeJS.ProcessEnv, prefix: string, settings: Iterable<stri
 export function companyChildSettings(company: Company, stateDir: string, env: NodeJS.ProcessEnv): CompanyChildSettings {
   const tap = { ...company.tap, realm_id: company.realmId, token_store: companyTokenStore(stateDir, company) };
   const target = { ...company.target, schema: company.schema };
-  const childEnv = { ...env };
-  without(childEnv, TAP_ENV_PREFIX, Object.keys(tap));
-  without(childEnv, TARGET_ENV_PREFIX, Object.keys(target));
+  let childEnv = withoutSettingEnv(withoutSettingEnv(env, TAP_ENV_PREFIX, Object.keys(tap)), TARGET_ENV_PREFIX, Object.keys(target));
   for (const key of SECRET_FILE_KEYS) {
     const file = company.secretFiles[key];
     if (!file) continue;
     const { prefix, setting } = SECRET_FILES[key];
-    without(childEnv, prefix, [setting]);
-    childEnv[`${envName(prefix, setting)}_FILE`] = file.path;
+    childEnv = { ...withoutSettingEnv(childEnv, prefix, [setting]), [envFileName(prefix, setting)]: file.path };
   }
   return { tap, target, env: childEnv };
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { envName, UsageError } from 'singer-kit';
+import { envFileName, envName, UsageError } from 'singer-kit';
 import { ENV_PREFIX as TAP_ENV_PREFIX } from 'tap-quickbooks';
 import { TARGET_ENV_PREFIX } from 'target-postgres-raw';
 import { KNOWN_STREAMS, SECRET_FILES, SECRET_FILE_KEYS } from './companiesSchema.js';
@@ -29,7 +29,7 @@ function secretEnv(company: Company, projectDir: string): Record<string, string>
   const env: Record<string, string> = {};
   for (const key of SECRET_FILE_KEYS) {
     const file = company.secretFiles[key];
-    if (file) env[`${envName(SECRET_FILES[key].prefix, SECRET_FILES[key].setting)}_FILE`] = fromProject(file.path, projectDir);
+    if (file) env[envFileName(SECRET_FILES[key].prefix, SECRET_FILES[key].setting)] = fromProject(file.path, projectDir);
   }
   return env;
 }
