@@ -15,6 +15,8 @@ export class ScheduleStore {
   }
 
   #file(name: string): string {
+    // A name becomes a file name: nothing that could leave the folder (`../x`) gets that far.
+    if (!SCHEDULE_NAME.test(name)) throw new UsageError(`schedule name ${JSON.stringify(name)} may hold only letters, digits, _ and -`);
     return path.join(this.dir, `${name}.json`);
   }
 

@@ -82,4 +82,14 @@ describe('schedule commands (the library the CLI and the console call)', () => {
     expect(await readdir(store.dir)).toEqual([]);
     await expect(removeSchedule(store, 'daily')).rejects.toThrow(/there are none \(add one with schedule add\)$/);
   });
+
+  it('never reaches a file outside the schedules folder through a name such as ../x', async () => {
+    const { dir, store } = await fresh();
+    const outside = path.join(dir, 'outside.json');
+    await writeFile(outside, '{}');
+    for (const act of [() => removeSchedule(store, '../outside'), () => pauseSchedule(store, '../outside'), () => resumeSchedule(store, '../outside')]) {
+      await expect(act()).rejects.toThrow(/^schedule name "\.\.\/outside" may hold only letters, digits, _ and -$/);
+    }
+    expect(existsSync(outside)).toBe(true);
+  });
 });
