@@ -8,6 +8,7 @@ describe('evidence SQL', () => {
     expect(sql).toContain('FROM "raw"._volumetry');
     expect(sql).toContain('FROM "raw"._load_stats');
     expect(sql).toContain('LEFT JOIN loads l USING (run_id, stream, window_start_utc)');
+    expect(sql).toContain('sum(deleted) AS deleted');
   });
 
   it('gives a person a query to paste, quoting only what needs it', () => {

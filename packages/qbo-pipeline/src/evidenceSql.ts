@@ -5,6 +5,10 @@ import { escapeIdentifier, escapeLiteral } from 'pg';
  * joining what the tap saw (`_volumetry`, written through the target like any stream) with what
  * the target did (`_load_stats`, summed over the commits that carried the window).
  * `loaded` = received − rejected; `extracted_equals_loaded` is the "nothing lost" check.
+ * `deleted` (last, so an older view can be replaced in place) counts the deletion records of the
+ * run, stream and UTC day of the deletion (they come from CDC, not from the window's query, so they
+ * are not part of `extracted`/`loaded`); deletions on a day the run read no window of get a row of
+ * their own, with no volumetry and `extracted_equals_loaded` null.
  * This is the one place the SQL lives; README quotes it.
  */
 export function evidenceViewSql(schema: string): string {
@@ -29,7 +33,7 @@ WITH volumetry AS (
   SELECT tap_run_id AS run_id, stream, extract_window_start_utc AS window_start_utc,
          sum(received) AS received, sum(inserted) AS inserted, sum(updated) AS updated,
          sum(unchanged) AS unchanged, sum(skipped_older) AS skipped_older,
-         sum(deduplicated) AS deduplicated, sum(rejected) AS rejected
+         sum(deduplicated) AS deduplicated, sum(rejected) AS rejected, sum(deleted) AS deleted
   FROM ${s}._load_stats
   GROUP BY 1, 2, 3
 )
@@ -43,9 +47,18 @@ SELECT v.run_id, v.stream,
        coalesce(l.deduplicated, 0) AS deduplicated, coalesce(l.rejected, 0) AS rejected,
        v.pages, v.requests, v.retries, v.rereads, v.duration_ms, v.empty,
        v.extracted = coalesce(l.received, 0) - coalesce(l.rejected, 0) AS extracted_equals_loaded,
-       v.extracted_at_utc
+       v.extracted_at_utc,
+       coalesce(l.deleted, 0) AS deleted
 FROM volumetry v
-LEFT JOIN loads l USING (run_id, stream, window_start_utc)`;
+LEFT JOIN loads l USING (run_id, stream, window_start_utc)
+UNION ALL
+SELECT l.run_id, l.stream, (l.window_start_utc AT TIME ZONE 'UTC')::date, l.window_start_utc, NULL::timestamptz,
+       NULL::bigint, NULL::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint,
+       NULL::integer, NULL::integer, NULL::integer, NULL::integer, NULL::bigint, NULL::boolean, NULL::boolean, NULL::timestamptz,
+       l.deleted
+FROM loads l
+WHERE l.deleted > 0 AND l.received = 0
+  AND NOT EXISTS (SELECT 1 FROM volumetry v WHERE v.run_id = l.run_id AND v.stream = l.stream AND v.window_start_utc = l.window_start_utc)`;
 }
 
 /** Per stream totals of the evidence rows of some tap runs: what the runner's summary prints. */

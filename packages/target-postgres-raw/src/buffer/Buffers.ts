@@ -7,7 +7,10 @@ import { StreamBuffer, type ReceivedCounts } from './StreamBuffer.js';
 export interface StreamBatch {
   readonly stream: string;
   readonly table: string;
+  /** Entity records, one per id. */
   readonly rows: readonly Row[];
+  /** Deletion records, one per id, applied after `rows`. */
+  readonly deletions: readonly Row[];
   readonly groups: readonly ReceivedCounts[];
 }
 

@@ -93,8 +93,8 @@ export class RawTableWriter {
   async commit(batch: Batch, whileBusy?: () => void): Promise<Map<string, LoadCounts>> {
     const batches = batch.streams;
     const commitNumber = this.#commits + 1;
-    const records = batches.reduce((n, b) => n + b.rows.length, 0);
-    const what = `committing ${records} records (${batches.map((b) => `stream ${JSON.stringify(b.stream)}: ${b.rows.length}`).join(', ')})`;
+    const size = (b: StreamBatch) => b.rows.length + b.deletions.length;
+    const what = `committing ${batches.reduce((n, b) => n + size(b), 0)} records (${batches.map((b) => `stream ${JSON.stringify(b.stream)}: ${size(b)}`).join(', ')})`;
     const result = await this.#db.run(what, (client) =>
       inTransaction(client, async () => {
         const witness = await client.query<{ commits: number }>(`SELECT commits FROM ${qualified(this.#schema, '_load_runs')} WHERE load_run_id = $1 FOR UPDATE`, [this.#loadRunId]);
@@ -143,11 +143,12 @@ export class RawTableWriter {
       result.set(batch.stream, counts);
       addCounts(total, counts);
     }
-    await client.query(
-      `UPDATE ${qualified(this.#schema, '_load_runs')} SET commits = $2, received = received + $3, inserted = inserted + $4,
-        updated = updated + $5, unchanged = unchanged + $6, skipped_older = skipped_older + $7, deduplicated = deduplicated + $8 WHERE load_run_id = $1`,
-      [this.#loadRunId, commitNumber, total.received, total.inserted, total.updated, total.unchanged, total.skipped_older, total.deduplicated],
-    );
+    const names = LOAD_COUNT_NAMES.map((n, i) => `${n} = ${n} + $${i + 3}`).join(', ');
+    await client.query(`UPDATE ${qualified(this.#schema, '_load_runs')} SET commits = $2, ${names} WHERE load_run_id = $1`, [
+      this.#loadRunId,
+      commitNumber,
+      ...LOAD_COUNT_NAMES.map((n) => total[n]),
+    ]);
     return result;
   }
 

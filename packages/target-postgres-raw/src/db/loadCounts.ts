@@ -7,12 +7,14 @@ export interface LoadCounts {
   skipped_older: number;
   deduplicated: number;
   rejected: number;
+  /** Deletion records (`_sdc_deleted_at`) received; not part of `received`. */
+  deleted: number;
 }
 
-export const LOAD_COUNT_NAMES = ['received', 'inserted', 'updated', 'unchanged', 'skipped_older', 'deduplicated', 'rejected'] as const;
+export const LOAD_COUNT_NAMES = ['received', 'inserted', 'updated', 'unchanged', 'skipped_older', 'deduplicated', 'rejected', 'deleted'] as const;
 
 export function emptyCounts(): LoadCounts {
-  return { received: 0, inserted: 0, updated: 0, unchanged: 0, skipped_older: 0, deduplicated: 0, rejected: 0 };
+  return { received: 0, inserted: 0, updated: 0, unchanged: 0, skipped_older: 0, deduplicated: 0, rejected: 0, deleted: 0 };
 }
 
 /** Adds `more` (a statistics row: numbers or numeric text) into `into`, which it returns. */

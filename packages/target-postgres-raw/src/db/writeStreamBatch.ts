@@ -10,7 +10,7 @@ import type { HashedRow } from '../rows/rowColumns.js';
 import { STAGE_COLUMNS, tableColumns } from '../rows/rowColumns.js';
 import { STAGE_TABLE } from '../sql/ddl.js';
 import { quoteIdent } from '../sql/tableName.js';
-import { COPY_STAGE_SQL, copyTableSql, storedHashesSql, upsertSql } from '../sql/upsertSql.js';
+import { COPY_STAGE_SQL, copyTableSql, deletionSql, storedHashesSql, upsertSql } from '../sql/upsertSql.js';
 import { copyBinary } from './copyBinary.js';
 import { addCounts, emptyCounts, type LoadCounts } from './loadCounts.js';
 import { splitByStoredHash } from './splitByStoredHash.js';
@@ -32,7 +32,9 @@ const SAVEPOINT = 'target_postgres_raw_copy';
 const UNIQUE_VIOLATION = '23505';
 
 /**
- * Writes one stream's batch inside the commit's transaction and records its load statistics.
+ * Writes one stream's batch inside the commit's transaction and records its load statistics;
+ * then applies its deletion records (deletionSql), so a full record and its deletion in one batch
+ * keep the full payload.
  * The stored payload hash of every id is read first: a record whose payload text has the hash
  * of the stored one needs no write at all; an id with no row is copied straight into the table
  * (no staging, no conflict handling: the fastest write PostgreSQL has); the others go through
@@ -55,10 +57,7 @@ export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, w
       staged.push(...split.fresh);
     }
   }
-  // The upsert reads the whole staging table: what an earlier stream of this commit left there
-  // goes first, also when this stream stages nothing (else its rows land in this stream's table).
-  if (ctx.stageInUse) await client.query(`TRUNCATE ${quoteIdent(STAGE_TABLE)}`);
-  if (staged.length > 0) await pipeline(Readable.from(copyBinary(staged, STAGE_COLUMNS)), client.query(copyFrom(COPY_STAGE_SQL)));
+  await stage(ctx, staged);
   const copiedPerGroup = countPerGroup(copied);
   const unchangedPerGroup = countPerGroup(split.unchanged);
   const received = batch.groups.map((g) => ({
@@ -68,13 +67,28 @@ export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, w
     deduplicated: g.deduplicated,
     copied: copiedPerGroup.get(groupKey(g)) ?? 0,
     hash_unchanged: unchangedPerGroup.get(groupKey(g)) ?? 0,
+    deleted: g.deleted,
   }));
   const pending = client.query(upsertSql(schema, batch.table, received.length === 1), [ctx.loadRunId, ctx.commitNumber, batch.stream, JSON.stringify(received)]);
-  ctx.stageInUse = staged.length > 0;
   whileBusy?.();
   const counts = emptyCounts();
   for (const row of (await pending).rows) addCounts(counts, row);
+  if (batch.deletions.length > 0) {
+    await stage(ctx, batch.deletions.map((row) => ({ row, hash: hash('sha256', row.payload, 'hex') })));
+    await client.query(deletionSql(schema, batch.table));
+  }
   return counts;
+}
+
+/**
+ * Makes `rows` the staging table's only content: the statement after it reads the whole table, so
+ * what an earlier stream (or this stream's entity records) left there is removed first, even when
+ * there is nothing new to stage.
+ */
+async function stage(ctx: CommitContext, rows: readonly HashedRow[]): Promise<void> {
+  if (ctx.stageInUse) await ctx.client.query(`TRUNCATE ${quoteIdent(STAGE_TABLE)}`);
+  ctx.stageInUse = rows.length > 0;
+  if (ctx.stageInUse) await pipeline(Readable.from(copyBinary(rows, STAGE_COLUMNS)), ctx.client.query(copyFrom(COPY_STAGE_SQL)));
 }
 
 /** COPY of new rows into the stream table under a savepoint; false when an id turned out to exist (nothing of it stays). */

@@ -14,6 +14,8 @@ export interface Row {
   readonly extractedAt: Instant | null;
   /** MetaData.LastUpdatedTime: newest wins, inside a batch and against the stored row. */
   readonly lastUpdated: Instant | null;
+  /** `_sdc_deleted_at`: set on a deletion record (PLAN contract 1), whose payload is the deletion stub. */
+  readonly deletedAt: Instant | null;
   /** The tap's run id (`_sdc_run_id`), for load statistics. */
   readonly runId: string | null;
   /** Input line number, for error messages. */

@@ -20,6 +20,7 @@ const ROW_COLUMNS: readonly BinaryColumn<HashedRow>[] = [
   { name: 'realm_id', type: 'text', get: (h) => h.row.realmId },
   { name: 'extracted_at_utc', type: 'timestamptz', get: (h) => h.row.extractedAt?.micros ?? null },
   { name: 'last_updated_utc', type: 'timestamptz', get: (h) => h.row.lastUpdated?.micros ?? null },
+  { name: 'deleted_at_utc', type: 'timestamptz', get: (h) => h.row.deletedAt?.micros ?? null },
 ];
 
 /** Names of the columns a row fills, in COPY order. */

@@ -121,6 +121,7 @@ export function toRow(record: JsonObject, lineText: string, line: number, stream
       realmId: str('_sdc_realm_id'),
       extractedAt: instant('_sdc_extracted_at'),
       lastUpdated: updated ?? null,
+      deletedAt: instant('_sdc_deleted_at'),
       runId: str('_sdc_run_id'),
       line,
     },

@@ -13,6 +13,17 @@ export interface DdlStatement {
 }
 
 const relationExists = (schema: string, name: string) => `to_regclass(${pg.escapeLiteral(qualified(schema, name))}) IS NOT NULL`;
+/**
+ * A column added after the table's first version: a table made by an older target gains it. Skipped
+ * when the table does not exist yet (its CREATE, in the same list, has the column) or has it.
+ */
+function addColumn(schema: string, table: string, column: string, type: string): DdlStatement {
+  const t = pg.escapeLiteral(qualified(schema, table));
+  return {
+    sql: `ALTER TABLE ${qualified(schema, table)} ADD COLUMN IF NOT EXISTS ${quoteIdent(column)} ${type}`,
+    skipIf: `to_regclass(${t}) IS NULL OR EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(${t}) AND attname = ${pg.escapeLiteral(column)} AND NOT attisdropped)`,
+  };
+}
 
 /** The metadata columns a row carries besides id and payload; the stream and staging tables share them. */
 const METADATA_COLUMNS = `extract_window_start_utc timestamptz,
@@ -23,6 +34,7 @@ const METADATA_COLUMNS = `extract_window_start_utc timestamptz,
   realm_id text,
   extracted_at_utc timestamptz,
   last_updated_utc timestamptz,
+  deleted_at_utc timestamptz,
   payload_sha256 bytea`;
 
 /**
@@ -38,7 +50,8 @@ const HASH_RESET_FUNCTION = '_target_postgres_raw_payload_changed';
 const HASH_RESET_TRIGGER = 'target_postgres_raw_payload_sha256';
 
 /**
- * The stream table (DESIGN §5): the eight contract columns, then ours. `payload_sha256` is the
+ * The stream table (DESIGN §5): the eight contract columns, then ours. `deleted_at_utc` is null
+ * while the entity is alive (PLAN contract 1). `payload_sha256` is the
  * SHA-256 of the payload text the target stored: a record with the same hash needs no write
  * (the target compares hashes before sending anything). A table from an older version gets the
  * column (empty: its rows are compared in the database until they change), and every table a
@@ -58,10 +71,8 @@ export function streamTableDdl(schema: string, table: string): DdlStatement[] {
 ) ${STORAGE}`,
       skipIf: relationExists(schema, table),
     },
-    {
-      sql: `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS payload_sha256 bytea`,
-      skipIf: `to_regclass(${pg.escapeLiteral(t)}) IS NULL OR EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(${pg.escapeLiteral(t)}) AND attname = 'payload_sha256' AND NOT attisdropped)`,
-    },
+    addColumn(schema, table, 'payload_sha256', 'bytea'),
+    addColumn(schema, table, 'deleted_at_utc', 'timestamptz'),
     {
       sql: `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.payload_sha256 := NULL; RETURN NEW; END$$`,
       skipIf: `to_regprocedure(${pg.escapeLiteral(`${fn}()`)}) IS NOT NULL`,
@@ -97,9 +108,11 @@ export function loadTablesDdl(schema: string): DdlStatement[] {
   unchanged bigint NOT NULL DEFAULT 0,
   skipped_older bigint NOT NULL DEFAULT 0,
   deduplicated bigint NOT NULL DEFAULT 0,
-  rejected bigint NOT NULL DEFAULT 0
+  rejected bigint NOT NULL DEFAULT 0,
+  deleted bigint NOT NULL DEFAULT 0
 )`,
     },
+    addColumn(schema, '_load_runs', 'deleted', 'bigint NOT NULL DEFAULT 0'),
     {
       skipIf: relationExists(schema, '_load_stats'),
       sql: `CREATE TABLE IF NOT EXISTS ${qualified(schema, '_load_stats')} (
@@ -115,9 +128,11 @@ export function loadTablesDdl(schema: string): DdlStatement[] {
   unchanged integer NOT NULL,
   skipped_older integer NOT NULL,
   deduplicated integer NOT NULL,
-  rejected integer NOT NULL
+  rejected integer NOT NULL,
+  deleted integer NOT NULL DEFAULT 0
 )`,
     },
+    addColumn(schema, '_load_stats', 'deleted', 'integer NOT NULL DEFAULT 0'),
     {
       skipIf: relationExists(schema, '_load_stats_window'),
       sql: `CREATE INDEX IF NOT EXISTS ${quoteIdent('_load_stats_window')} ON ${qualified(schema, '_load_stats')} (tap_run_id, stream, extract_window_start_utc)`,

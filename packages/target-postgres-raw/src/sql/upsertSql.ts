@@ -16,10 +16,14 @@ export function storedHashesSql(schema: string, table: string): string {
 }
 
 /**
- * One statement per stream and commit: upsert the staged rows, then write the load statistics
- * of the whole batch (rows copied straight in and rows skipped by hash come in $4 as counts).
+ * One statement per stream and commit: upsert the staged entity records, then write the load
+ * statistics of the whole batch (rows copied straight in and rows skipped by hash come in $4 as
+ * counts; deletion records, applied next by deletionSql, only add their count in `deleted`).
  * A stored row changes only when the payload differs and the incoming record is not older (by
- * last_updated_utc); an unchanged record leaves the row, ingested_at_utc included, untouched.
+ * last_updated_utc), or when the stored payload is a deletion stub (the row was deleted before its
+ * full version was ever stored: any full version is better); an unchanged record leaves the row,
+ * ingested_at_utc included, untouched. A deleted row stays deleted when the record is not newer
+ * than the deletion; a newer one (or one without a time: the later in the input) is alive again.
  * Every part of the statement sees the table as it was before it: a staged row whose stored
  * payload equals it was unchanged (a written row was new or had a different payload), and the
  * other rows the upsert left alone were older.
@@ -30,14 +34,14 @@ export function storedHashesSql(schema: string, table: string): string {
  * Rows are written in byte order of their ids, as rows copied straight in are (the same lock
  * order for every writer of the table, and no locale-aware sort).
  * Parameters: $1 load run id, $2 commit number, $3 stream, $4 jsonb [{run_id, window_start,
- * received, deduplicated, copied, hash_unchanged}].
+ * received, deduplicated, copied, hash_unchanged, deleted}].
  */
 export function upsertSql(schema: string, table: string, singleGroup: boolean): string {
   const t = qualified(schema, table);
   const stage = quoteIdent(STAGE_TABLE);
-  const set = ROW_COLUMN_NAMES.filter((c) => c !== 'id')
+  const set = ROW_COLUMN_NAMES.filter((c) => c !== 'id' && c !== 'deleted_at_utc')
     .map((c) => `${c} = EXCLUDED.${c}`)
-    .concat('ingested_at_utc = EXCLUDED.ingested_at_utc')
+    .concat('deleted_at_utc = CASE WHEN EXCLUDED.last_updated_utc <= t.deleted_at_utc THEN t.deleted_at_utc END', 'ingested_at_utc = EXCLUDED.ingested_at_utc')
     .join(', ');
   // A lookup by primary key per staged row: a join could scan the whole stream table.
   const unchanged = `SELECT count(*) FROM ${stage} s WHERE (SELECT old.payload = s.payload FROM ${t} old WHERE old.id = s.id)`;
@@ -58,17 +62,32 @@ export function upsertSql(schema: string, table: string, singleGroup: boolean): 
   SELECT ${ROW_COLUMN_NAMES.join(', ')}, now() FROM ${stage} ORDER BY id COLLATE "C"
   ON CONFLICT (id) DO UPDATE SET ${set}
   WHERE t.payload IS DISTINCT FROM EXCLUDED.payload
-    AND (t.last_updated_utc IS NULL OR EXCLUDED.last_updated_utc IS NULL OR EXCLUDED.last_updated_utc >= t.last_updated_utc)
+    AND (t.last_updated_utc IS NULL OR EXCLUDED.last_updated_utc IS NULL OR EXCLUDED.last_updated_utc >= t.last_updated_utc
+      OR t.last_updated_utc >= t.deleted_at_utc)
   RETURNING id, (xmax = 0) AS inserted
 ), received AS (
-  SELECT * FROM jsonb_to_recordset($4::jsonb) AS r(run_id text, window_start timestamptz, received integer, deduplicated integer, copied integer, hash_unchanged integer)
+  SELECT * FROM jsonb_to_recordset($4::jsonb) AS r(run_id text, window_start timestamptz, received integer, deduplicated integer, copied integer, hash_unchanged integer, deleted integer)
 ), counts AS MATERIALIZED (
   ${counts}
 )
 INSERT INTO ${qualified(schema, '_load_stats')} AS st (load_run_id, commit_number, committed_at_utc, stream, tap_run_id,
-  extract_window_start_utc, received, inserted, updated, unchanged, skipped_older, deduplicated, rejected)
+  extract_window_start_utc, received, inserted, updated, unchanged, skipped_older, deduplicated, rejected, deleted)
 SELECT $1::uuid, $2::integer, now(), $3::text, r.run_id, r.window_start, r.received,
-  r.copied + COALESCE(c.inserted, 0), COALESCE(c.updated, 0), r.hash_unchanged + COALESCE(c.unchanged, 0), COALESCE(c.not_written - c.unchanged, 0), r.deduplicated, 0
+  r.copied + COALESCE(c.inserted, 0), COALESCE(c.updated, 0), r.hash_unchanged + COALESCE(c.unchanged, 0), COALESCE(c.not_written - c.unchanged, 0), r.deduplicated, 0, r.deleted
 FROM received r LEFT JOIN counts c ON c.run_id IS NOT DISTINCT FROM r.run_id AND c.window_start IS NOT DISTINCT FROM r.window_start
-RETURNING st.tap_run_id, st.received, st.inserted, st.updated, st.unchanged, st.skipped_older, st.deduplicated, st.rejected`;
+RETURNING st.tap_run_id, st.received, st.inserted, st.updated, st.unchanged, st.skipped_older, st.deduplicated, st.rejected, st.deleted`;
+}
+
+/**
+ * Applies the staged deletion records of a stream (PLAN contract 1), after its entity records:
+ * a stored row gets `deleted_at_utc` and keeps its payload (a stub never replaces a full payload);
+ * with no stored row the stub is stored as the payload, already deleted. A row deleted already, or
+ * one whose stored version is newer than the deletion, is left untouched (its xmin too).
+ */
+export function deletionSql(schema: string, table: string): string {
+  const t = qualified(schema, table);
+  return `INSERT INTO ${t} AS t (${ROW_COLUMN_NAMES.join(', ')}, ingested_at_utc)
+SELECT ${ROW_COLUMN_NAMES.join(', ')}, now() FROM ${quoteIdent(STAGE_TABLE)} ORDER BY id COLLATE "C"
+ON CONFLICT (id) DO UPDATE SET deleted_at_utc = EXCLUDED.deleted_at_utc, ingested_at_utc = EXCLUDED.ingested_at_utc
+WHERE t.deleted_at_utc IS NULL AND (t.last_updated_utc IS NULL OR EXCLUDED.deleted_at_utc >= t.last_updated_utc)`;
 }
