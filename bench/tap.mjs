@@ -29,10 +29,7 @@ const now = new Date('2025-03-20T12:00:00Z');
 
 function configFor(emu, extra) {
   const file = path.join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(file, JSON.stringify({
-    client_id: emu.clientId, client_secret: emu.clientSecret, refresh_token: emu.currentRefreshToken(), realm_id: emu.realmId,
-    base_url: emu.baseUrl, token_url: emu.tokenUrl, token_store: path.join(dir, `tokens-${Math.random()}.json`), end_date: now.toISOString(), ...extra,
-  }));
+  writeFileSync(file, JSON.stringify(emu.tapSettings({ token_store: path.join(dir, `tokens-${Math.random()}.json`), end_date: now.toISOString(), ...extra })));
   return file;
 }
 

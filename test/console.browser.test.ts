@@ -5,7 +5,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { emulatorTapSettings } from '../packages/qbo-pipeline/src/index.js';
 import { RUNNER_CLI, startHarness, type Harness } from './pipelineHarness.js';
 import { databaseUrl, REPO_ROOT, scratchSchema } from './support/db.js';
 
@@ -65,7 +64,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`the console in headless Chromium${HAVE_CHROMIUM
     });
     const state = path.join(h.dir, 'state');
     // The tap's token store where it keeps it by default, so the console shows its health.
-    await writeFile(h.tapConfig, JSON.stringify(emulatorTapSettings(h.emulator, { token_store: path.join(state, 'tokens', `${h.emulator.realmId}.json`) })));
+    await writeFile(h.tapConfig, JSON.stringify(h.emulator.tapSettings({ token_store: path.join(state, 'tokens', `${h.emulator.realmId}.json`) })));
     scheduler = await startScheduler(['--state-dir', state, '--tap-config', h.tapConfig, '--target-config', await h.targetConfig(schema), '--zone', 'America/Guayaquil']);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

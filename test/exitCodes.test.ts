@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger } from 'singer-kit';
 import { startEmulator, type Emulator } from '../packages/qbo-emulator/src/index.js';
-import { emulatorTapSettings, formatSummary, runBackfill } from '../packages/qbo-pipeline/src/index.js';
+import { formatSummary, runBackfill } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, REPO_ROOT, scratchSchema } from './support/db.js';
 import { runCliProcess } from './pipelineHarness.js';
 import { runTapCli } from './tapHarness.js';
@@ -65,7 +65,7 @@ function place(tap: Record<string, unknown> = {}): { cwd: string; tapConfig: str
   const tapConfig = path.join(cwd, 'tap.json');
   writeFileSync(
     tapConfig,
-    JSON.stringify(emulatorTapSettings(emulator, { start_date: '2025-01-30T00:00:00Z', end_date: '2025-02-01T00:00:00Z', token_store: path.join(cwd, 'tokens.json'), retry_backoff_seconds: 0.01, ...tap })),
+    JSON.stringify(emulator.tapSettings({ start_date: '2025-01-30T00:00:00Z', end_date: '2025-02-01T00:00:00Z', token_store: path.join(cwd, 'tokens.json'), retry_backoff_seconds: 0.01, ...tap })),
   );
   const targetConfig = (schema: string, extra: Record<string, unknown> = {}) => {
     const file = path.join(cwd, `target-${schema}.json`);

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { startEmulator, type EmulatedCompany, type Emulator, type EmulatorOptions } from '../packages/qbo-emulator/src/index.js';
-import { emulatorTapSettings } from '../packages/qbo-pipeline/src/emulatorTapSettings.js';
 import { REPO_ROOT } from './support/db.js';
 
 /** Shared by the pipeline and reliability suites: an emulator, configs in a temp folder, truth checks. */
@@ -27,7 +26,7 @@ export async function startHarness(options: EmulatorOptions & { readonly tap?: R
   const tapConfig = path.join(dir, 'tap.json');
   await writeFile(
     tapConfig,
-    JSON.stringify(emulatorTapSettings(emulator, { token_store: path.join(dir, 'tokens.json'), retry_backoff_seconds: 0.01, throttle_wait_seconds: 0.1, ...tap })),
+    JSON.stringify(emulator.tapSettings({ token_store: path.join(dir, 'tokens.json'), retry_backoff_seconds: 0.01, throttle_wait_seconds: 0.1, ...tap })),
   );
   return {
     emulator,

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
 import type { Emulator } from 'qbo-emulator';
-import { emulatorTapSettings } from 'qbo-pipeline';
 import { REPO_ROOT } from './support/db.js';
 
 export const TAP_CLI = path.join(REPO_ROOT, 'packages/tap-quickbooks/dist/cli.js');
@@ -28,7 +27,7 @@ export function writeJson(dir: string, name: string, value: unknown): string {
 
 /** Settings for a run against `emulator`, with waits shrunk so tests never sleep for long. */
 export function tapSettings(emulator: Emulator, dir: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return emulatorTapSettings(emulator, {
+  return emulator.tapSettings({
     token_store: path.join(dir, 'tokens.json'),
     max_requests_per_minute: 100_000,
     max_concurrency: 4,

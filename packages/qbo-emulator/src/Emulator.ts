@@ -116,6 +116,11 @@ export interface Emulator extends EmulatedCompany {
   readonly companies: readonly EmulatedCompany[];
   /** A company by realm id; RangeError when there is none. */
   company(realmId: string): EmulatedCompany;
+  /**
+   * tap-quickbooks settings that reach the first company as it is right now (URLs, app, realm,
+   * the refresh token valid now), with `extra` added: what the CLI prints and tests write as a config.
+   */
+  tapSettings(extra?: Record<string, unknown>): Record<string, unknown>;
   setFaults(plan: FaultPlan): void;
   setLatency(ms: number): void;
   requestLog(): RequestLogEntry[];

@@ -48,14 +48,10 @@ runCli('qbo-emulator', async () => {
   const out = new LineWriter(process.stdout);
   await out.writeJson({
     ...settingsRange({ now: options.emulator.now, days: options.emulator.days ?? 90 }, startedAt),
-    base_url: emulator.baseUrl,
-    token_url: emulator.tokenUrl,
-    realm_id: emulator.realmId,
-    client_id: emulator.clientId,
-    client_secret: emulator.clientSecret,
-    refresh_token: emulator.currentRefreshToken(),
-    admin_url: `${emulator.baseUrl}/__admin/`,
-    ...(options.emulator.companies ? { companies: emulator.companies.map((c, i) => ({ name: names[i], realm_id: c.realmId, refresh_token: c.currentRefreshToken() })) } : {}),
+    ...emulator.tapSettings({
+      admin_url: `${emulator.baseUrl}/__admin/`,
+      ...(options.emulator.companies ? { companies: emulator.companies.map((c, i) => ({ name: names[i], realm_id: c.realmId, refresh_token: c.currentRefreshToken() })) } : {}),
+    }),
   });
   await out.flush();
   const realms = emulator.companies.map((c) => c.realmId).join(', ');

@@ -12,7 +12,6 @@ export * from './childConfigs.js';
 export * from './evidenceSql.js';
 export * from './Warehouse.js';
 export * from './runDemo.js';
-export * from './emulatorTapSettings.js';
 export * from './triggers/Trigger.js';
 export * from './triggers/TriggerStore.js';
 export * from './triggers/addTrigger.js';

@@ -9,7 +9,6 @@ import type { BackfillRequest } from './BackfillRequest.js';
 import { formatDuration, formatTable, type Cell } from './formatTable.js';
 import { formatProgress } from './formatProgress.js';
 import { connectAdvice, consoleLine, serverEndLine, type DemoServer } from './demoMessages.js';
-import { emulatorTapSettings } from './emulatorTapSettings.js';
 import { formatSummary } from './formatSummary.js';
 import { startLocalPostgres } from 'local-postgres';
 import { formatInstant } from 'singer-kit';
@@ -125,7 +124,7 @@ async function demoSteps(d: { emulator: Emulator; now: DateTime; url: string; se
   const tokenStore = path.join(d.work, 'state', 'tokens', `${emulator.realmId}.json`);
   await rm(tokenStore, { force: true }); // a new emulator issues new tokens
   const tapConfig = path.join(d.work, 'tap.json');
-  await writeFile(tapConfig, JSON.stringify(emulatorTapSettings(emulator, { token_store: tokenStore, page_size: 1000, max_requests_per_minute: 10_000 })), { mode: 0o600 });
+  await writeFile(tapConfig, JSON.stringify(emulator.tapSettings({ token_store: tokenStore, page_size: 1000, max_requests_per_minute: 10_000 })), { mode: 0o600 });
   const targetConfig = path.join(d.work, 'target.json');
   await writeFile(targetConfig, JSON.stringify({ database_url: d.url, schema: d.schema }), { mode: 0o600 });
   const request: BackfillRequest = {
