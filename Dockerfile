@@ -12,6 +12,7 @@ COPY packages/qbo-emulator/package.json packages/qbo-emulator/
 COPY packages/tap-quickbooks/package.json packages/tap-quickbooks/
 COPY packages/target-postgres-raw/package.json packages/target-postgres-raw/
 COPY packages/qbo-pipeline/package.json packages/qbo-pipeline/
+COPY packages/qbo-demo/package.json packages/qbo-demo/
 RUN npm ci --no-audit --no-fund
 COPY catalog ./catalog
 COPY packages ./packages

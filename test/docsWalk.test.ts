@@ -29,7 +29,7 @@ const WALK = [
 ];
 const SKIPPED: Record<string, string> = {
   'npm install && npm run demo':
-    'the demo is test/pipelineDemo.test.ts, and npm test is this suite',
+    'the demo is test/demo.test.ts, and npm test is this suite',
   "cat > tap.json <<'EOF'": 'needs a QuickBooks company and its app; the emulator block above runs the same commands',
   'node packages/qbo-pipeline/dist/cli.js backfill --streams invoices,customers,items \\':
     'needs a QuickBooks company (tap.json); the emulator block above runs the same commands',

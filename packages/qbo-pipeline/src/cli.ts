@@ -11,7 +11,6 @@ import type { StreamProgress } from './streamProgress.js';
 import { addTrigger } from './triggers/addTrigger.js';
 import { formatTriggers } from './triggers/formatTriggers.js';
 import { TriggerStore } from './triggers/TriggerStore.js';
-import { runDemo } from './runDemo.js';
 import { runSync, type SyncRequest } from './runSync.js';
 import { runTrigger, Scheduler } from './scheduler/Scheduler.js';
 import { addSchedule, pauseSchedule, removeSchedule, resumeSchedule } from './schedules/scheduleCommands.js';
@@ -407,18 +406,7 @@ runCli('qbo-pipeline', async () => {
         )
         .demandCommand(1, 'say company list'),
     )
-    .command(
-      'demo',
-      'the one-command demo: QBO emulator + embedded PostgreSQL (.data/pg), 30 days of invoices, customers, items',
-      (y) =>
-        y
-          .option('data-dir', { type: 'string', default: '.data', describe: 'where the demo keeps PostgreSQL and its state' })
-          .option('keep-running', { type: 'boolean', describe: 'keep PostgreSQL up until Ctrl-C (default: when run on a terminal)' }),
-      async (argv) => {
-        exitCode = await runDemo({ dataDir: path.resolve(argv['data-dir']), ...(argv['keep-running'] === undefined ? {} : { keepRunning: argv['keep-running'] }) });
-      },
-    )
-    .demandCommand(1, 'say which command: backfill, sync, trigger, schedule, scheduler, company, evidence, export, console or demo')
+    .demandCommand(1, 'say which command: backfill, sync, trigger, schedule, scheduler, company, evidence, export or console (the demo is npm run demo)')
     .strict()
     .fail((message, error) => {
       throw error ?? new UsageError(message);

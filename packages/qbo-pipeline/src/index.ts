@@ -11,7 +11,6 @@ export * from './selectCatalog.js';
 export * from './childConfigs.js';
 export * from './evidenceSql.js';
 export * from './Warehouse.js';
-export * from './runDemo.js';
 export * from './triggers/Trigger.js';
 export * from './triggers/TriggerStore.js';
 export * from './triggers/addTrigger.js';

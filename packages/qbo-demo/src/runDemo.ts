@@ -2,18 +2,26 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { startEmulator, type Emulator } from 'qbo-emulator';
-import { createLogger, type Logger } from 'singer-kit';
-import { consoleAccess, DEFAULT_CONSOLE_HOST, DEFAULT_CONSOLE_PORT } from './console/consoleAccess.js';
-import { startConsole, type RunningConsole } from './console/consoleServer.js';
-import type { BackfillRequest } from './BackfillRequest.js';
-import { formatDuration, formatTable, type Cell } from './formatTable.js';
-import { formatProgress } from './formatProgress.js';
-import { connectAdvice, consoleLine, serverEndLine, type DemoServer } from './demoMessages.js';
-import { formatSummary } from './formatSummary.js';
 import { startLocalPostgres } from 'local-postgres';
-import { formatInstant } from 'singer-kit';
-import { runBackfill, type BackfillHooks, type BackfillResult } from './runBackfill.js';
-import { Warehouse } from './Warehouse.js';
+import {
+  consoleAccess,
+  DEFAULT_CONSOLE_HOST,
+  DEFAULT_CONSOLE_PORT,
+  formatDuration,
+  formatProgress,
+  formatSummary,
+  formatTable,
+  runBackfill,
+  startConsole,
+  Warehouse,
+  type BackfillHooks,
+  type BackfillRequest,
+  type BackfillResult,
+  type Cell,
+  type RunningConsole,
+} from 'qbo-pipeline';
+import { createLogger, formatInstant, type Logger } from 'singer-kit';
+import { connectAdvice, consoleLine, serverEndLine, type DemoServer } from './demoMessages.js';
 
 export interface DemoOptions {
   /** Holds `pg/` (kept: a second demo reuses it) and `demo/` (configs, state). */
@@ -59,7 +67,7 @@ const asCell = (v: unknown): Cell => (typeof v === 'string' && /^-?\d+$/.test(v)
  */
 export async function runDemo(options: DemoOptions): Promise<number> {
   const out = options.out ?? ((text: string) => process.stdout.write(text + '\n'));
-  const logger = createLogger('qbo-pipeline demo');
+  const logger = createLogger('qbo-demo');
   const pgDir = path.join(options.dataDir, 'pg');
   out(options.databaseUrl ? 'Starting the QBO emulator…' : `Starting PostgreSQL 13 (data in ${pgDir}) and the QBO emulator…`);
   const pg = options.databaseUrl === undefined ? await startLocalPostgres({ dataDir: pgDir, persistent: true }) : undefined;
