@@ -6,7 +6,8 @@
 // Input: ../shared/bench/gen_invoices.py (or BENCH_GEN_INVOICES=path), the QBO-like invoices of the
 // issue (1.53 kB each, a full invoice SCHEMA, STATE every 10,000 records), as a Singer file for
 // the target and a COPY text file for the baseline. A second pair holds the same ids with every
-// payload changed (SyncToken + 1, MetaData.LastUpdatedTime one year later, so the change is newer).
+// payload changed (SyncToken + 1, MetaData.LastUpdatedTime four years later — a leap day stays a
+// real date — so the change is newer).
 //
 // Baseline: exactly the SQL of ../shared/bench/README.md, run by `psql` with `\copy` (the whole
 // file in one transaction); without psql on PATH the same SQL goes through pg-copy-streams (the
@@ -63,7 +64,7 @@ for (const n of sizes) if (!Number.isInteger(n) || n <= 0) throw new Error(`bad 
 function changeLine(line) {
   return line
     .replace(/"SyncToken":"(\d+)"/, (_, n) => `"SyncToken":"${Number(n) + 1}"`)
-    .replace(/"LastUpdatedTime":"(\d{4})-/, (_, y) => `"LastUpdatedTime":"${Number(y) + 1}-`);
+    .replace(/"LastUpdatedTime":"(\d{4})-/, (_, y) => `"LastUpdatedTime":"${Number(y) + 4}-`);
 }
 
 async function transformFile(from, to, fn) {
