@@ -226,3 +226,16 @@ describe('record instants go to PostgreSQL as binary timestamptz, exactly the in
   const own = ownPostgres('17');
   it('on PostgreSQL 17', async () => expectInstantsExact(own().url, 'ts17'));
 });
+
+describe('ids PostgreSQL text cannot hold as they are', () => {
+  it('an id with NUL or a lone surrogate is stored with U+FFFD, and found again on a re-load', async () => {
+    const schema = scratchSchema();
+    const input = singer(S('odd')) + String.raw`{"type":"RECORD","stream":"odd","record":{"Id":"a\u0000b","v":1}}` + '\n' + String.raw`{"type":"RECORD","stream":"odd","record":{"Id":"\ud800x","v":2}}` + '\n';
+    const settings = { database_url: url(), schema };
+    const first = await runTargetCli(settings, input);
+    expect(first.code, first.stderr).toBe(0);
+    expect(await query(url(), `SELECT id FROM "${schema}".odd ORDER BY id`)).toEqual([{ id: 'a\ufffdb' }, { id: '\ufffdx' }]);
+    expect((await runTargetCli(settings, input)).code).toBe(0);
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 2, unchanged: 2 }));
+  });
+});

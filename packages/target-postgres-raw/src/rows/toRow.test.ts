@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitReserved, toRow } from './toRow.js';
+import { splitReserved, storableText, toRow } from './toRow.js';
 
 const map = (text: string, keys = ['Id']) =>
   toRow(JSON.parse(text) as Record<string, unknown>, `{"type":"RECORD","stream":"invoices","record": ${text} ,"time_extracted":"x"}`, 7, 'invoices', keys);
@@ -36,5 +36,13 @@ describe('splitReserved', () => {
     expect(payload).toBe('{"k\\"q": [1.10, {"_sdc_b":2}],"z":"}"}');
     expect(JSON.parse(payload)).toEqual({ 'k"q': [1.1, { _sdc_b: 2 }], z: '}' });
     expect([...reserved]).toEqual([['_sdc_a', '1'], ['_sdc_request_payload', '{"m":"GET"}']]);
+  });
+});
+
+describe('storableText', () => {
+  it('replaces NUL and unpaired surrogates with U+FFFD, keeps pairs and everything else', () => {
+    expect(storableText('a\u0000b')).toBe('a\ufffdb');
+    expect(storableText('\ud800x\udc00')).toBe('\ufffdx\ufffd');
+    expect(storableText('😀 ok')).toBe('😀 ok');
   });
 });

@@ -61,6 +61,18 @@ function shareRequest(text: string): string {
   return lastRequest;
 }
 
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, 'g');
+
+/**
+ * Text as a PostgreSQL text column stores it: NUL (which text cannot hold) and unpaired
+ * surrogates (which UTF-8 cannot) become U+FFFD. An id must be compared in this form with the
+ * ids the table returns.
+ */
+export function storableText(text: string): string {
+  return UNSTORABLE.test(text) ? text.replace(UNSTORABLE_ALL, '\ufffd') : text;
+}
+
 function recordError(line: number, stream: string, id: string | undefined, what: string): MessageError {
   return new MessageError(line, `stream ${JSON.stringify(stream)}${id === undefined ? '' : ` record id ${JSON.stringify(id)}`}: ${what}`);
 }
@@ -79,7 +91,7 @@ export function toRow(record: JsonObject, lineText: string, line: number, stream
   const request = requestText === null ? { text: null, replaced: 0 } : sanitizeJsonText(requestText);
   const key = recordId(record, recordText, keyProperties, payload.text);
   if ('missing' in key) throw recordError(line, stream, undefined, `record has no value for key property ${JSON.stringify(key.missing)}`);
-  const id = key.id;
+  const id = storableText(key.id);
   // A btree entry holds at most ~2700 bytes; a longer id would fail the whole batch inside PostgreSQL.
   if (id.length > MAX_ID_BYTES / 3 && Buffer.byteLength(id) > MAX_ID_BYTES) {
     throw recordError(line, stream, `${id.slice(0, 40)}…`, `the key value is ${Buffer.byteLength(id)} bytes; ids longer than ${MAX_ID_BYTES} bytes cannot be indexed`);
