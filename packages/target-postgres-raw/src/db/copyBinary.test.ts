@@ -40,7 +40,7 @@ describe('copyBinary (COPY binary format)', () => {
   });
 
   it('gives the same bytes in chunks of any size, rows larger than a chunk included', () => {
-    const rows = Array.from({ length: 50 }, (_, i) => ({ id: String(i), doc: `{"t":"${'😀'.repeat(i * 3)}"}`, at: BigInt(i), n: i, hash: String(i % 10).repeat(64) }));
+    const rows = Array.from({ length: 50 }, (_, i) => ({ id: `${i}\u0000`.repeat(i), doc: `{"t":"${'😀'.repeat(i * 3)}"}`, at: BigInt(i), n: i, hash: String(i % 10).repeat(64) }));
     const whole = all(rows);
     for (const size of [1, 64, 300, 4096]) {
       const chunks = [...copyBinary(rows, COLUMNS, size)];

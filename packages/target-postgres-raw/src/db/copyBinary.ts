@@ -32,13 +32,15 @@ export function* copyBinary<R>(rows: Iterable<R>, columns: readonly BinaryColumn
     let bound = 2;
     for (let i = 0; i < columns.length; i++) {
       const column = columns[i] as BinaryColumn<R>;
-      const value = column.get(row);
+      const got = column.get(row);
+      const value = column.type === 'text' && got !== null && (got as string).includes('\u0000') ? (got as string).replaceAll('\u0000', '\ufffd') : got;
       values[i] = value;
       bound += 4 + (value === null ? 0 : sizeBound(column.type, value));
     }
     if (pos + bound > buf.length) {
       if (pos > 0) yield buf.subarray(0, pos);
-      buf = Buffer.allocUnsafe(Math.max(chunkBytes, bound));
+      // A row larger than a chunk gets a buffer of its exact size, not three times its characters.
+      buf = Buffer.allocUnsafe(bound > chunkBytes ? exactSize(columns, values) : chunkBytes);
       pos = 0;
     }
     pos = buf.writeInt16BE(columns.length, pos);
@@ -51,6 +53,18 @@ export function* copyBinary<R>(rows: Iterable<R>, columns: readonly BinaryColumn
   }
   pos = buf.writeInt16BE(-1, pos);
   yield buf.subarray(0, pos);
+}
+
+function exactSize<R>(columns: readonly BinaryColumn<R>[], values: readonly unknown[]): number {
+  let size = 2;
+  for (let i = 0; i < columns.length; i++) {
+    const type = (columns[i] as BinaryColumn<R>).type;
+    const value = values[i];
+    if (value === null) size += 4;
+    else if (type === 'text' || type === 'jsonb') size += 4 + (type === 'jsonb' ? 1 : 0) + Buffer.byteLength(value as string);
+    else size += 4 + sizeBound(type, value);
+  }
+  return size;
 }
 
 function sizeBound(type: BinaryType, value: unknown): number {
@@ -72,8 +86,7 @@ function writeField(buf: Buffer, pos: number, type: BinaryType, value: unknown):
   if (value === null) return buf.writeInt32BE(-1, pos);
   switch (type) {
     case 'text': {
-      const text = value as string;
-      const n = buf.write(text.includes('\u0000') ? text.replaceAll('\u0000', '\ufffd') : text, pos + 4, 'utf8');
+      const n = buf.write(value as string, pos + 4, 'utf8');
       buf.writeInt32BE(n, pos);
       return pos + 4 + n;
     }
