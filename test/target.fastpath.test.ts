@@ -136,6 +136,40 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
     expect(sums).toEqual({ received: 4000, inserted: 2000, unchanged: 2000, updated: 0 });
   });
 
+  it('load statistics per tap run and window stay exact when one batch takes every path', async () => {
+    const schema = scratchSchema();
+    const rec = (Id: string, v: string, updated: string, window: string) =>
+      R('w', { Id, v, ...T(updated), _sdc_run_id: 'run-2', _sdc_extract_window_start_utc: window });
+    const A = '2024-01-01T00:00:00Z';
+    const B = '2024-01-02T00:00:00Z';
+    const settings = { database_url: url(), schema };
+    const before = singer(S('w'), ...['1', '2', '3', '4'].map((Id) => R('w', { Id, v: 'old', ...T('2024-01-05T00:00:00Z') })));
+    expect((await runTargetCli(settings, before)).code).toBe(0);
+    const input = singer(
+      S('w'),
+      rec('1', 'old', '2024-01-05T00:00:00Z', A), // unchanged (same payload text as stored)
+      rec('2', 'new', '2024-01-06T00:00:00Z', A), // updated
+      rec('3', 'new', '2024-01-04T00:00:00Z', A), // older than stored: skipped
+      rec('5', 'new', '2024-01-06T00:00:00Z', A), // new, copied straight in
+      rec('4', 'old', '2024-01-05T00:00:00Z', B), // unchanged
+      rec('6', 'x', '2024-01-01T00:00:00Z', B), // replaced by the next one: deduplicated
+      rec('6', 'y', '2024-01-02T00:00:00Z', B), // new
+    );
+    expect((await runTargetCli(settings, input)).code).toBe(0);
+    const stats = await query(
+      url(),
+      `SELECT extract_window_start_utc::text AS w, received, inserted, updated, unchanged, skipped_older, deduplicated
+       FROM "${schema}"._load_stats WHERE tap_run_id = 'run-2' ORDER BY 1`,
+    );
+    expect(stats).toEqual([
+      { w: '2024-01-01 00:00:00+00', received: 4, inserted: 1, updated: 1, unchanged: 1, skipped_older: 1, deduplicated: 0 },
+      { w: '2024-01-02 00:00:00+00', received: 3, inserted: 1, updated: 0, unchanged: 1, skipped_older: 0, deduplicated: 1 },
+    ]);
+    expect(await query(url(), `SELECT id, payload->>'v' AS v FROM "${schema}".w ORDER BY id`)).toEqual(
+      [['1', 'old'], ['2', 'new'], ['3', 'old'], ['4', 'old'], ['5', 'new'], ['6', 'y']].map(([id, v]) => ({ id, v })),
+    );
+  });
+
   it('a payload changed by another writer without its hash (an older target, a hand-made UPDATE) is not taken for unchanged', async () => {
     const schema = scratchSchema();
     const input = singer(S('h'), R('h', { Id: '1', v: 'source' }));
