@@ -3,37 +3,18 @@ import { appendFile, mkdir, open, readdir, readFile, rm } from 'node:fs/promises
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { redact, RunError, writeFileAtomic } from 'singer-kit';
-import { newRunId, RUN_ID, runsToPrune, type RunKind, type RunRecord, type RunStreamProgress } from './RunRecord.js';
+import { newRunId, RUN_ID, runsToPrune, type RunRecord, type RunStatus } from './RunRecord.js';
 
 /** Finished runs kept per job; older ones (record and log) are deleted when a new run of the job starts. */
 export const DEFAULT_RUNS_KEPT_PER_JOB = 100;
 
-/** What a run is, as known when it starts. */
-export interface RunStart {
-  readonly kind: RunKind;
-  readonly job: string;
-  readonly company?: string;
-  readonly streams: readonly string[];
-  readonly range: { readonly start: string; readonly end: string };
-  readonly triggerId?: string;
-  readonly scheduleId?: string;
-  readonly attempt?: number;
-  readonly stateFile: string;
-  readonly progress: readonly RunStreamProgress[];
-}
+/** What a run is, as known when it starts (a first attempt unless `attempt` says otherwise). */
+export type RunStart = Pick<RunRecord, 'kind' | 'job' | 'company' | 'streams' | 'range' | 'triggerId' | 'scheduleId' | 'stateFile' | 'progress'> &
+  Partial<Pick<RunRecord, 'attempt'>>;
 
 /** How a run ended. `resumeCommand` only when running again can work; `fix` when the user must change something first. */
-export interface RunEnd {
-  readonly status: 'succeeded' | 'failed' | 'stopped';
-  readonly exitCode: number;
-  readonly tapExit?: number;
-  readonly targetExit?: number;
-  readonly reason?: string;
-  readonly progress?: readonly RunStreamProgress[];
-  readonly tapRunIds?: readonly string[];
-  readonly resumeCommand?: string;
-  readonly fix?: string;
-}
+export type RunEnd = { readonly status: Exclude<RunStatus, 'running'>; readonly exitCode: number } & Pick<RunRecord, 'tapExit' | 'targetExit' | 'reason' | 'resumeCommand' | 'fix'> &
+  Partial<Pick<RunRecord, 'progress' | 'tapRunIds'>>;
 
 export interface RunJournalOptions {
   readonly keepPerJob?: number;
