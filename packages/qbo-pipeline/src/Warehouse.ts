@@ -16,16 +16,20 @@ import {
 import type { RunRecord } from './runs/RunRecord.js';
 import { createPipelineRunsSql, loadRunsOfSql, pipelineRunParams, upsertPipelineRunSql } from './runs/pipelineRunsSql.js';
 
-/** Per stream totals of some tap runs, from the evidence view. */
-export interface EvidenceTotals {
-  readonly stream: string;
-  readonly windows: number;
+/** QBO's count, what the tap read and what the target did with it, over some windows. */
+export interface LoadCounts {
   readonly qboCount: number;
   readonly extracted: number;
   readonly loaded: number;
   readonly inserted: number;
   readonly updated: number;
   readonly unchanged: number;
+}
+
+/** Per stream totals of some tap runs, from the evidence view. */
+export interface EvidenceTotals extends LoadCounts {
+  readonly stream: string;
+  readonly windows: number;
   readonly pages: number;
   readonly durationMs: number;
   readonly emptyWindows: number;
@@ -33,18 +37,12 @@ export interface EvidenceTotals {
 }
 
 /** One stream and UTC day, as the newest run that read it says (its windows of that day summed). */
-export interface NewestEvidence {
+export interface NewestEvidence extends LoadCounts {
   /** The tap run (`_sdc_run_id`). */
   readonly runId: string;
   readonly stream: string;
   /** YYYY-MM-DD, UTC. */
   readonly day: string;
-  readonly qboCount: number;
-  readonly extracted: number;
-  readonly loaded: number;
-  readonly inserted: number;
-  readonly updated: number;
-  readonly unchanged: number;
   readonly rejected: number;
   /** The run's windows on this day (1 with the default one-day window). */
   readonly windows: number;
@@ -68,18 +66,18 @@ export interface EvidenceRun {
 const num = (v: unknown) => Number(v ?? 0);
 const instant = (v: unknown) => (v instanceof Date ? v.toISOString() : String(v));
 
+/** The LoadCounts columns of an evidence row. */
+function loadCountsOf(r: Record<string, unknown>): LoadCounts {
+  return { qboCount: num(r.qbo_count), extracted: num(r.extracted), loaded: num(r.loaded), inserted: num(r.inserted), updated: num(r.updated), unchanged: num(r.unchanged) };
+}
+
 /** A row of `newestEvidenceSql`. */
 function newestEvidenceOf(r: Record<string, unknown>): NewestEvidence {
   return {
     runId: String(r.run_id),
     stream: String(r.stream),
     day: String(r.day_utc),
-    qboCount: num(r.qbo_count),
-    extracted: num(r.extracted),
-    loaded: num(r.loaded),
-    inserted: num(r.inserted),
-    updated: num(r.updated),
-    unchanged: num(r.unchanged),
+    ...loadCountsOf(r),
     rejected: num(r.rejected),
     windows: num(r.windows),
     empty: r.empty === true,
@@ -147,20 +145,14 @@ export class Warehouse {
   }
 
   async totals(runIds: readonly string[]): Promise<EvidenceTotals[]> {
-    const result = await this.#client.query<Record<string, string | number | boolean | null>>(evidenceTotalsSql(this.#schema), [runIds]);
-    const n = (v: unknown) => Number(v ?? 0);
+    const result = await this.#client.query<Record<string, unknown>>(evidenceTotalsSql(this.#schema), [runIds]);
     return result.rows.map((r) => ({
       stream: String(r.stream),
-      windows: n(r.windows),
-      qboCount: n(r.qbo_count),
-      extracted: n(r.extracted),
-      loaded: n(r.loaded),
-      inserted: n(r.inserted),
-      updated: n(r.updated),
-      unchanged: n(r.unchanged),
-      pages: n(r.pages),
-      durationMs: n(r.duration_ms),
-      emptyWindows: n(r.empty_windows),
+      windows: num(r.windows),
+      ...loadCountsOf(r),
+      pages: num(r.pages),
+      durationMs: num(r.duration_ms),
+      emptyWindows: num(r.empty_windows),
       extractedEqualsLoaded: r.extracted_equals_loaded === true,
     }));
   }
