@@ -1,6 +1,7 @@
-import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { parseStateText, UsageError, writeFileAtomic } from 'singer-kit';
+import { readdirIfExists } from './readdirIfExists.js';
 
 /** A Singer state value as the tap reads it with --state (DESIGN §4). */
 export interface StateValue {
@@ -105,13 +106,7 @@ const STATE_FILE = /^([A-Za-z0-9][A-Za-z0-9_.-]*)\.json$/;
 
 /** Every job state file `<dir>/<job>.json` (not backups), each read on its own: one damaged file does not hide the others. */
 export async function listJobStates(dir: string): Promise<JobState[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
+  const names = await readdirIfExists(dir);
   const jobs = names.filter((n) => !n.endsWith('.bak.json')).map((n) => STATE_FILE.exec(n)?.[1]).filter((job): job is string => job !== undefined);
   const read = jobs.sort().map(async (job): Promise<JobState> => {
     const file = path.join(dir, `${job}.json`);

@@ -1,6 +1,6 @@
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { HARD_EXPIRY_WARNING_MS, TokenStore, type StoredTokens } from 'tap-quickbooks';
+import { readdirIfExists } from '../readdirIfExists.js';
 
 const DAY_MS = 86_400_000;
 /** Under a week to a hard stop is an emergency; under HARD_EXPIRY_WARNING_MS (30 days, as the tap warns) a warning. */
@@ -76,13 +76,7 @@ export interface TokenProblem {
  * default). Read through the tap's own TokenStore, which registers each token for redaction.
  */
 export async function readTokenHealth(dir: string, now: Date): Promise<Array<TokenHealth | TokenProblem>> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
+  const names = await readdirIfExists(dir);
   const realms = names.map((n) => /^(\w[\w-]*)\.json$/.exec(n)?.[1]).filter((r): r is string => r !== undefined).sort();
   return Promise.all(
     realms.map(async (realmId) => {

@@ -1,9 +1,10 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { appendFile, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { redact, RunError, writeFileAtomic } from 'singer-kit';
 import { newRunId, RUN_ID, runsToPrune, type RunRecord, type RunStatus } from './RunRecord.js';
+import { readdirIfExists } from '../readdirIfExists.js';
 
 /** Finished runs kept per job; older ones (record and log) are deleted when a new run of the job starts. */
 export const DEFAULT_RUNS_KEPT_PER_JOB = 100;
@@ -185,13 +186,7 @@ export class RunJournal {
   }
 
   async #ids(): Promise<string[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
+    const names = await readdirIfExists(this.dir);
     return names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -'.json'.length)).filter((id) => RUN_ID.test(id));
   }
 }

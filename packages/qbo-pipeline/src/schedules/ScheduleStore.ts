@@ -1,7 +1,8 @@
-import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError, writeFileAtomic } from 'singer-kit';
 import type { Schedule } from './Schedule.js';
+import { readdirIfExists } from '../readdirIfExists.js';
 
 const SCHEDULE_FILE = /^([A-Za-z0-9][A-Za-z0-9_.-]*)\.json$/;
 export const SCHEDULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
@@ -51,13 +52,7 @@ export class ScheduleStore {
 
   /** Every schedule, by name. */
   async list(): Promise<Schedule[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
+    const names = await readdirIfExists(this.dir);
     const found = await Promise.all(names.map((n) => SCHEDULE_FILE.exec(n)?.[1]).filter((n): n is string => n !== undefined).map((n) => this.find(n)));
     return found.filter((s): s is Schedule => s !== undefined).sort((a, b) => a.name.localeCompare(b.name));
   }

@@ -1,8 +1,9 @@
-import { link, mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { RunError, tempPathFor, writeFileAtomic } from 'singer-kit';
 import { TRIGGER_STATUSES, type Lease, type Trigger } from './Trigger.js';
+import { readdirIfExists } from '../readdirIfExists.js';
 
 const TRIGGER_FILE = /^((?:trg|sch)-[\w.-]+)\.json$/;
 const SET_ASIDE_SUFFIX = '.unreadable';
@@ -101,12 +102,7 @@ export class TriggerStore {
   }
 
   async #names(): Promise<string[]> {
-    try {
-      return await readdir(this.dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
+    return readdirIfExists(this.dir);
   }
 
   /**
