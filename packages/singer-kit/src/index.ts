@@ -11,3 +11,4 @@ export * from './rawJson.js';
 export * from './instant.js';
 export * from './stateText.js';
 export * from './writeFileAtomic.js';
+export * from './readUserFile.js';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from './errors.js';
 import { registerSecret } from './redact.js';
+import { readUserFile } from './readUserFile.js';
 
 /** Kinds follow Meltano's setting kinds so meltano.yml and --about agree with the code. */
 export const SETTING_KINDS = ['string', 'password', 'integer', 'number', 'boolean', 'date_iso8601', 'object', 'array'] as const;
@@ -51,13 +52,7 @@ export function withoutSettingEnv(env: NodeJS.ProcessEnv, prefix: string, settin
 }
 
 function readJsonFile(file: string, what: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read ${what} ${file}: ${code === 'ENOENT' ? 'no such file' : String(code ?? error)}`);
-  }
+  const text = readUserFile(file, (reason) => `cannot read ${what} ${file}: ${reason}`);
   try {
     return JSON.parse(text);
   } catch (error) {

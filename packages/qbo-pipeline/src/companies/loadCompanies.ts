@@ -1,19 +1,13 @@
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from 'singer-kit';
+import { readUserFile, UsageError } from 'singer-kit';
 import { SECRET_FILE_KEYS } from './companiesSchema.js';
 import { parseCompanies, type Companies, type Company } from './parseCompanies.js';
 
 /** Reads and checks a companies file; a missing or malformed file is a UsageError naming it. */
 export async function loadCompanies(file: string, cwd = process.cwd()): Promise<Companies> {
   const absolute = path.resolve(cwd, file);
-  let text: string;
-  try {
-    text = await readFile(absolute, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(`companies file ${file}: ${code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? String(error)})`}`);
-  }
+  const text = readUserFile(absolute, (reason) => `companies file ${file}: ${reason === 'no such file' ? reason : `cannot be read (${reason})`}`);
   return parseCompanies(text, absolute, file);
 }
 

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { Secret, UsageError } from 'singer-kit';
+import { readUserFile, Secret, UsageError } from 'singer-kit';
 
 /** The environment variable naming the file that holds the console's password (a Docker secret under compose). */
 export const CONSOLE_PASSWORD_FILE_ENV = 'QBO_CONSOLE_PASSWORD_FILE';
@@ -28,13 +27,7 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 function readPassword(file: string, source: string): Secret {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(`${source}: cannot read the console password file ${file} (${code === 'ENOENT' ? 'no such file' : String(code ?? error)})`);
-  }
+  const text = readUserFile(file, (reason) => `${source}: cannot read the console password file ${file} (${reason})`);
   const value = text.replace(/\r?\n$/, '');
   if (value.trim() === '') throw new UsageError(`${source}: the console password file ${file} is empty; put a password of at least ${MIN_PASSWORD_LENGTH} characters in it`);
   if (/^change-?me/i.test(value)) throw new UsageError(`${source}: the console password file ${file} still holds the example value; put your own password in it`);

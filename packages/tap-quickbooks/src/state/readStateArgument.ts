@@ -1,18 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { parseStateText, UsageError } from 'singer-kit';
+import { parseStateText, readUserFile, UsageError } from 'singer-kit';
 
 /**
  * The state value given with `--state FILE`. A state log (every line the target printed, e.g.
  * `state.jsonl`) is refused with the fix, rather than read as broken JSON or as no state.
  */
 export function readStateArgument(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read --state ${file}: ${code === 'ENOENT' ? 'no such file' : String(code ?? error)}`);
-  }
+  const text = readUserFile(file, (reason) => `cannot read --state ${file}: ${reason}`);
   const parsed = parseStateText(text);
   if (parsed.kind === 'log') {
     throw new UsageError(`--state ${file} holds ${parsed.lines} lines, a log of states; pass only its last line: tail -n 1 ${file} > last-state.json, then --state last-state.json`);
