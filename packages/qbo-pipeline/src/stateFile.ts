@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { parseStateText, UsageError, writeFileAtomic } from 'singer-kit';
-import { readdirIfExists } from './readdirIfExists.js';
+import { ifExists, readdirIfExists } from './ifExists.js';
 
 /** A Singer state value as the tap reads it with --state (DESIGN §4). */
 export interface StateValue {
@@ -85,13 +85,10 @@ export async function writeStateFile(file: string, value: StateValue): Promise<v
 export async function backupStateFile(file: string, now: Date): Promise<string | undefined> {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/Z$/, 'Z');
   const backup = file.replace(/\.json$/, '') + `.${stamp}.bak.json`;
-  try {
+  return ifExists(async () => {
     await rename(file, backup);
     return backup;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  });
 }
 
 /** A job's state file as found in a state folder: its value, or why it cannot be used. */

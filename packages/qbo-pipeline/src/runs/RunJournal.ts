@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { redact, RunError, writeFileAtomic } from 'singer-kit';
 import { newRunId, RUN_ID, runsToPrune, type RunRecord, type RunStatus } from './RunRecord.js';
-import { readdirIfExists } from '../readdirIfExists.js';
+import { ifExists, readdirIfExists } from '../ifExists.js';
 
 /** Finished runs kept per job; older ones (record and log) are deleted when a new run of the job starts. */
 export const DEFAULT_RUNS_KEPT_PER_JOB = 100;
@@ -122,13 +122,8 @@ export class RunJournal {
   /** A run's log from a byte offset (0: all of it) and the offset to continue from: poll it to follow a live run. */
   async readLog(id: string, offset = 0): Promise<{ readonly text: string; readonly offset: number }> {
     await this.read(id);
-    let handle;
-    try {
-      handle = await open(this.logFile(id), 'r');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { text: '', offset };
-      throw error;
-    }
+    const handle = await ifExists(() => open(this.logFile(id), 'r'));
+    if (handle === undefined) return { text: '', offset };
     try {
       const size = (await handle.stat()).size;
       if (size <= offset) return { text: '', offset };

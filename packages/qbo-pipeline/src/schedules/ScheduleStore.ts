@@ -2,7 +2,7 @@ import { mkdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError, writeFileAtomic } from 'singer-kit';
 import type { Schedule } from './Schedule.js';
-import { readdirIfExists } from '../readdirIfExists.js';
+import { ifExists, readdirIfExists } from '../ifExists.js';
 
 const SCHEDULE_FILE = /^([A-Za-z0-9][A-Za-z0-9_.-]*)\.json$/;
 export const SCHEDULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
@@ -28,13 +28,8 @@ export class ScheduleStore {
 
   /** The schedule, or undefined when there is none of that name. */
   async find(name: string): Promise<Schedule | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.#file(name), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
+    const text = await ifExists(() => readFile(this.#file(name), 'utf8'));
+    if (text === undefined) return undefined;
     try {
       return JSON.parse(text) as Schedule;
     } catch (error) {

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { RunError, tempPathFor, writeFileAtomic } from 'singer-kit';
 import { TRIGGER_STATUSES, type Lease, type Trigger } from './Trigger.js';
-import { readdirIfExists } from '../readdirIfExists.js';
+import { readdirIfExists } from '../ifExists.js';
 
 const TRIGGER_FILE = /^((?:trg|sch)-[\w.-]+)\.json$/;
 const SET_ASIDE_SUFFIX = '.unreadable';
