@@ -3,7 +3,8 @@ import { formatInstant } from 'singer-kit';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { defaultJob, normaliseBackfill, resolveBackfill, resumeCommand } from './BackfillRequest.js';
+import { ENTITIES } from 'qbo-catalog';
+import { defaultJob, normaliseBackfill, resolveBackfill, resolveStreams, resumeCommand } from './BackfillRequest.js';
 
 const base = { streams: ['invoices', 'customers'], start: '2025-01-01', end: '2025-02-01T00:00:00Z' };
 
@@ -65,5 +66,34 @@ describe('defaultJob', () => {
     expect(defaultJob(['invoices', 'items'], dir)).toBe('qb_invoices_items');
     writeFileSync(path.join(dir, 'qb_invoices_items.json'), '{}');
     expect(defaultJob(['items', 'invoices'], dir)).toBe('qb_invoices_items');
+  });
+
+  it('is qb_all for every stream, and stays a file name for any other set', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'jobs-'));
+    const every = ENTITIES.map((e) => e.stream);
+    expect(defaultJob([...every].reverse(), dir)).toBe('qb_all');
+    const allButOne = every.filter((s) => s !== 'invoices');
+    const job = defaultJob(allButOne, dir);
+    expect(job).toMatch(/^qb_27_streams_[0-9a-f]{12}$/);
+    expect(defaultJob([...allButOne].reverse(), dir)).toBe(job);
+    expect(defaultJob(every.filter((s) => s !== 'items'), dir)).not.toBe(job);
+    // A name that fitted before keeps its state file.
+    const eight = ['accounts', 'bills', 'customers', 'estimates', 'invoices', 'items', 'payments', 'vendors'];
+    expect(defaultJob(eight, dir)).toBe(`qb_${eight.join('_')}`);
+  });
+});
+
+describe('resolveStreams', () => {
+  it('takes all for every stream, and still names a typo beside it', () => {
+    expect(resolveStreams(['all'])).toEqual(ENTITIES.map((e) => e.stream));
+    expect(resolveStreams([' all', 'invoices'])).toHaveLength(ENTITIES.length);
+    expect(() => resolveStreams(['all', 'invoice'])).toThrow(/^--streams: unknown stream "invoice"; known streams: accounts, .* \(or all\)$/);
+  });
+
+  it('runs a backfill of every stream as job qb_all, with a state file a file system can hold', () => {
+    const r = resolveBackfill({ ...base, streams: ['all'] }, '/repo');
+    expect(r.job).toBe('qb_all');
+    expect(r.stateFile).toBe('/repo/state/qb_all.json');
+    expect(r.streams).toHaveLength(ENTITIES.length);
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { DateTime } from 'luxon';
@@ -70,25 +71,39 @@ export const COMPANY_JOB = 'qb_company';
 const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const KNOWN_STREAMS = ENTITIES.map((e) => e.stream);
 
-/** The streams of `--streams`, trimmed and without repeats; unknown names are a UsageError listing the known ones. */
+/** `--streams all`: every stream of the catalog. */
+export const ALL_STREAMS = 'all';
+
+/** The streams of `--streams`, trimmed and without repeats (`all`: every stream); unknown names are a UsageError listing the known ones. */
 export function resolveStreams(requested: readonly string[]): string[] {
-  const streams = [...new Set(requested.map((s) => s.trim()).filter((s) => s !== ''))];
-  if (streams.length === 0) throw new UsageError('--streams: name at least one stream, e.g. --streams invoices,customers,items');
-  const unknown = streams.filter((s) => !KNOWN_STREAMS.includes(s));
+  const names = [...new Set(requested.map((s) => s.trim()).filter((s) => s !== ''))];
+  if (names.length === 0) throw new UsageError('--streams: name at least one stream, e.g. --streams invoices,customers,items (or --streams all)');
+  const unknown = names.filter((s) => s !== ALL_STREAMS && !KNOWN_STREAMS.includes(s));
   if (unknown.length > 0) {
-    throw new UsageError(`--streams: unknown stream ${unknown.map((s) => JSON.stringify(s)).join(', ')}; known streams: ${KNOWN_STREAMS.join(', ')}`);
+    throw new UsageError(`--streams: unknown stream ${unknown.map((s) => JSON.stringify(s)).join(', ')}; known streams: ${KNOWN_STREAMS.join(', ')} (or all)`);
   }
-  return streams;
+  return names.includes(ALL_STREAMS) ? [...KNOWN_STREAMS] : names;
 }
+
+/** Longest default job name spelled out: its files (`<job>.json`, `.lock`, a `--fresh` backup `<job>.<instant>.bak.json`) stay within the 255 bytes a file name may have. */
+const MAX_SPELLED_JOB = 200;
 
 /**
  * The job a stream set belongs to when `--job` is not given: `qb_<streams in alphabetical order>`,
  * the same for `backfill` and `sync`, so the daily sync continues where the backfill ended.
- * A state file of the name earlier versions gave a backfill (`qb_<streams as typed>_backfill`)
- * is kept using when it exists and the new one does not.
+ * Every stream is `qb_all`; a set whose name would be too long for a file name is
+ * `qb_<n>_streams_<hash of the set>`. A state file of the name earlier versions gave a backfill
+ * (`qb_<streams as typed>_backfill`) is kept using when it exists and the new one does not.
  */
 export function defaultJob(streams: readonly string[], stateDir: string): string {
-  const job = `qb_${[...streams].sort().join('_')}`;
+  const sorted = [...new Set(streams)].sort();
+  const spelled = `qb_${sorted.join('_')}`;
+  const job =
+    KNOWN_STREAMS.every((s) => sorted.includes(s))
+      ? `qb_${ALL_STREAMS}`
+      : spelled.length <= MAX_SPELLED_JOB
+        ? spelled
+        : `qb_${sorted.length}_streams_${createHash('sha256').update(sorted.join(',')).digest('hex').slice(0, 12)}`;
   const legacy = `qb_${streams.join('_')}_backfill`;
   return !existsSync(path.join(stateDir, `${job}.json`)) && existsSync(path.join(stateDir, `${legacy}.json`)) ? legacy : job;
 }

@@ -33,8 +33,8 @@ const MAX_PARALLEL = { type: 'number', describe: 'with a companies file: compani
 /** What backfill and sync share: the streams, the job and where the settings and state are. */
 function jobOptions<T>(y: Argv<T>) {
   return companiesOptions(y)
-    .option('streams', { type: 'string', describe: 'comma-separated streams, e.g. invoices,customers,items (with a companies file: default each company\'s own)' })
-    .option('job', { type: 'string', describe: 'job name; state file <state-dir>/<job>.json (default qb_<streams in alphabetical order>, shared by backfill and sync)' })
+    .option('streams', { type: 'string', describe: 'comma-separated streams, e.g. invoices,customers,items, or all (with a companies file: default each company\'s own)' })
+    .option('job', { type: 'string', describe: 'job name; state file <state-dir>/<job>.json (default qb_<streams in alphabetical order>, qb_all for all, shared by backfill and sync)' })
     .option('tap-config', { type: 'string', describe: 'tap-quickbooks settings (JSON); TAP_QUICKBOOKS_* env vars also work' })
     .option('target-config', { type: 'string', describe: 'target-postgres-raw settings (JSON); TARGET_POSTGRES_RAW_* env vars or DATABASE_URL also work' })
     .option('state-dir', STATE_DIR);
