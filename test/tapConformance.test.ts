@@ -106,21 +106,38 @@ describe('tap-quickbooks CLI and Singer conformance (CONFORMANCE A, B, D)', () =
     expect(states.at(-1).bookmarks.terms.replication_key_value).toBe(NOW);
   });
 
-  it('stops on SIGTERM mid-sync leaving only whole lines (A15)', async () => {
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130], // Ctrl-C on a shell pipe
+  ] as const)('stops on %s mid-sync leaving only whole lines, saying where to resume (A15)', async (signal, exit) => {
     emulator.setLatency(30);
-    const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const child = spawn(process.execPath, [TAP_CLI, '--config', config], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [TAP_CLI, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
+      let err = '';
+      child.stderr.on('data', (b: Buffer) => (err += b.toString('utf8')));
       child.stdout.on('data', (b: Buffer) => {
         out += b.toString('utf8');
-        if (out.includes('"type":"RECORD"')) child.kill('SIGTERM');
+        if (out.includes('"type":"RECORD"')) child.kill(signal);
       });
-      child.on('close', (c) => resolve({ code: c, stdout: out }));
+      child.on('close', (c) => resolve({ code: c, stdout: out, stderr: err }));
     });
     emulator.setLatency(0);
-    expect(code).not.toBe(0);
+    expect(code).toBe(exit);
     expect(stdout.endsWith('\n')).toBe(true);
     for (const line of stdout.trimEnd().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+    expect(stderr.trimEnd().split('\n').at(-1)).toBe(`WARN tap-quickbooks: stopped (${signal}); the last state the target printed marks where to resume (pipe: tail -n 1 of its output, then --state)`);
+  });
+
+  it('resumes from an empty --state file (stopped before the first commit) at start_date, and says so', async () => {
+    const empty = path.join(dir, 'last-state.json');
+    writeFileSync(empty, '');
+    const catalog = writeJson(dir, 'terms-only.json', catalogSelecting(discoverCatalog() as never, ['terms']));
+    const run = await runTapCli(['--config', config, '--catalog', catalog, '--state', empty]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(`INFO tap-quickbooks: --state ${empty} is empty (nothing had been committed yet): every stream starts at start_date`);
+    const firstWindow = run.stdout.split('\n').filter((l) => l.includes('"type":"STATE"'))[0];
+    expect(JSON.parse(firstWindow!).value.bookmarks.terms.replication_key_value).toBe('2025-03-09T00:00:00Z');
   });
 
   it('ends with a non-zero exit, without hanging, when its reader goes away (A16)', async () => {

@@ -21,4 +21,9 @@ describe('failureReason', () => {
     const target = exited({ code: 1, fatal: 'FATAL target-postgres-raw: database connection lost', exitOrder: 1 });
     expect(failureReason({ tap, target })).toBe('target-postgres-raw: database connection lost');
   });
+
+  it('says stopped for a process that ended on Ctrl-C or SIGTERM by itself (exit 130, 143)', () => {
+    expect(failureReason({ tap: exited({ code: 130, exitOrder: 1 }), target: exited() })).toBe('tap-quickbooks stopped on SIGINT');
+    expect(failureReason({ tap: exited({ code: 143, exitOrder: 1 }), target: exited() })).toBe('tap-quickbooks stopped on SIGTERM');
+  });
 });

@@ -98,9 +98,14 @@ export interface BackfillResult {
   readonly fix: string | undefined;
 }
 
+/** Exit statuses the tap and target give when a signal asked them to stop (128 + its number). */
+const STOPPED_BY: Readonly<Record<number, string>> = { 130: 'SIGINT', 143: 'SIGTERM' };
+
 function describeExit(name: string, outcome: PipelineOutcome[PipelineRole]): string {
   if (outcome.fatal) return outcome.fatal.replace(/^FATAL /, '');
   if (outcome.signal) return `${name} was killed by ${outcome.signal}`;
+  const stoppedBy = outcome.code === null ? undefined : STOPPED_BY[outcome.code];
+  if (stoppedBy) return `${name} stopped on ${stoppedBy}`;
   return `${name} exited with status ${outcome.code}`;
 }
 

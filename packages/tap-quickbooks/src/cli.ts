@@ -52,11 +52,16 @@ runCli(NAME, async () => {
   const catalog = catalogFile === undefined ? undefined : readJsonArgument(catalogFile, 'catalog file');
   const state = argv.state === undefined ? undefined : readStateArgument(argv.state);
   const logger = createLogger(NAME);
+  if (argv.state !== undefined && state === undefined) logger.info(`--state ${argv.state} is empty (nothing had been committed yet): every stream starts at start_date`);
   // stdout writes to a pipe are synchronous on Linux, so between two events no line is half
   // written: stopping here leaves whole lines, and the last STATE is a complete window's.
-  process.once('SIGTERM', () => {
-    logger.warn('terminated (SIGTERM); the last STATE written marks the last complete window');
-    process.exit(143);
-  });
+  // Ctrl-C reaches every program of a shell pipe: the target commits what it has and prints its
+  // state, which is where the next run starts.
+  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+    process.once(signal, () => {
+      logger.warn(`stopped (${signal}); the last state the target printed marks where to resume (pipe: tail -n 1 of its output, then --state)`);
+      process.exit(code);
+    });
+  }
   await runTap({ settings, catalog, state, out: process.stdout, logger, tty: process.stderr.isTTY ? process.stderr : undefined });
 });

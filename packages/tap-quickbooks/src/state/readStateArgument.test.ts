@@ -14,6 +14,12 @@ describe('--state FILE', () => {
     expect(readStateArgument(file)).toEqual({ bookmarks: { invoices: { replication_key_value: '2025-01-03T00:00:00Z' } } });
   });
 
+  it('reads an empty file as no state: a run stopped before its first commit resumes from start_date', async () => {
+    const file = path.join(dir, 'empty.json');
+    await writeFile(file, '\n');
+    expect(readStateArgument(file)).toBeUndefined();
+  });
+
   it('refuses a state log with the tail -n 1 fix (exit 2)', async () => {
     const file = path.join(dir, 'state.jsonl');
     await writeFile(file, '{"bookmarks":{}}\n{"bookmarks":{}}\n{"bookmarks":{}}\n');

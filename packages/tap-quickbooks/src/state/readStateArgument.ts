@@ -3,9 +3,12 @@ import { parseStateText, readUserFile, UsageError } from 'singer-kit';
 /**
  * The state value given with `--state FILE`. A state log (every line the target printed, e.g.
  * `state.jsonl`) is refused with the fix, rather than read as broken JSON or as no state.
+ * An empty file is no state (`undefined`): what `tail -n 1 state.jsonl` gives when a run was
+ * stopped before the target committed anything, so resuming it starts at `start_date`.
  */
-export function readStateArgument(file: string): Record<string, unknown> {
+export function readStateArgument(file: string): Record<string, unknown> | undefined {
   const text = readUserFile(file, (reason) => `cannot read --state ${file}: ${reason}`);
+  if (text.trim() === '') return undefined;
   const parsed = parseStateText(text);
   if (parsed.kind === 'log') {
     throw new UsageError(`--state ${file} holds ${parsed.lines} lines, a log of states; pass only its last line: tail -n 1 ${file} > last-state.json, then --state last-state.json`);
