@@ -105,6 +105,10 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
     const p = place();
     return runner(['trigger', 'add', '--at', '2025-02-01T02:00:00Z', '--streams', 'invoices', '--start', '2025-01-30', '--end', '2025-02-01'], p.cwd, { DATABASE_URL: databaseUrl() });
   },
+  '`backfill` (or `sync`, `trigger add`, `schedule add`) with nothing saying where PostgreSQL is': async () => {
+    const p = place();
+    return runner(['backfill', '--streams', 'invoices', '--start', '2025-01-30', '--end', '2025-02-01', '--tap-config', p.tapConfig], p.cwd);
+  },
   'QuickBooks rejects the refresh token': async () => {
     const p = place({ refresh_token: 'AB11-a-token-this-emulator-never-issued' });
     return tap(['--config', p.tapConfig], p.cwd);

@@ -35,6 +35,21 @@ describe('checkBackfill: what a run needs, checked when the command is given', (
     expect(error.message).toMatch(/^tap-quickbooks settings \(--tap-config bare\.json, TAP_QUICKBOOKS_\* and \*_FILE variables\): setting realm_id is required/);
   });
 
+  it('refuses a run with nothing saying where PostgreSQL is, rather than let it try the defaults for two minutes', async () => {
+    const error = await refusal(checkBackfill(request, { env: {}, cwd: dir }));
+    expect(error.message).toBe(
+      'target-postgres-raw settings (no --target-config given, so TARGET_POSTGRES_RAW_* and *_FILE variables only): nothing says which PostgreSQL to load into, so the run would try the defaults (user postgres at localhost:5432/postgres); set TARGET_POSTGRES_RAW_DATABASE_URL (or _FILE), TARGET_POSTGRES_RAW_HOST/_USER/_DATABASE, or DATABASE_URL, or give --target-config',
+    );
+    // Any one of them will do, from the environment or a file.
+    await writeFile(path.join(dir, 'host'), 'db.internal\n');
+    for (const named of [{ TARGET_POSTGRES_RAW_HOST: 'localhost' }, { TARGET_POSTGRES_RAW_HOST_FILE: path.join(dir, 'host') }, { TARGET_POSTGRES_RAW_DATABASE: 'warehouse' }]) {
+      await expect(checkBackfill(request, { env: named, cwd: dir })).resolves.toBeDefined();
+    }
+    const targetConfig = path.join(dir, 'target.json');
+    await writeFile(targetConfig, JSON.stringify({ user: 'loader' }));
+    await expect(checkBackfill({ ...request, targetConfig }, { env: {}, cwd: dir })).resolves.toBeDefined();
+  });
+
   it('refuses a range that starts after the run would (a trigger checks against its own instant)', async () => {
     const error = await refusal(checkBackfill({ ...request, start: '2025-06-01', end: '2025-07-01' }, { env, cwd: dir, at: new Date('2025-05-01T00:00:00Z') }));
     expect(error.message).toMatch(/setting start_date \(2025-06-01T00:00:00.000Z\) is in the future/);

@@ -66,8 +66,24 @@ export async function checkRunSettings(input: RunSettingsInput, options: CheckOp
     parseTapSettings(loadSettings({ specs: TAP_SETTINGS, envPrefix: TAP_ENV_PREFIX, overrides: values.tap, env: children }), at),
   );
   const target = parsedTargetSettings(input, values.target, children, cwd);
+  if (!namesWarehouse(values.target, children)) {
+    throw new UsageError(
+      `target-postgres-raw settings (${settingsSource('target', input, cwd, TARGET_ENV_PREFIX)}): nothing says which PostgreSQL to load into, so the run would try the defaults (user ${target.connection.user} at ${target.connection.host}:${target.connection.port}/${target.connection.database}); ` +
+        `set ${TARGET_ENV_PREFIX}_DATABASE_URL (or _FILE), ${TARGET_ENV_PREFIX}_HOST/_USER/_DATABASE, or DATABASE_URL, or give --target-config`,
+    );
+  }
   await new TokenStore(tap.tokenStorePath).read();
   return { tap, target };
+}
+
+/** The settings that say where PostgreSQL is; a run given none of them would try the target's defaults, which is a forgotten setting far more often than a choice. */
+const WAREHOUSE_SETTINGS = ['database_url', 'host', 'port', 'user', 'password', 'database'];
+
+/** True when the config file, the runner's overrides or the environment set any of `WAREHOUSE_SETTINGS` (defaults do not count). */
+function namesWarehouse(overrides: Record<string, unknown>, env: NodeJS.ProcessEnv): boolean {
+  const specs = TARGET_SETTINGS.filter((spec) => WAREHOUSE_SETTINGS.includes(spec.name)).map(({ default: _default, ...spec }) => spec);
+  const given = loadSettings({ specs, envPrefix: TARGET_ENV_PREFIX, overrides, env });
+  return WAREHOUSE_SETTINGS.some((name) => given[name] !== undefined && given[name] !== '');
 }
 
 /** The target's settings alone, as a run's target would read them (the warehouse of a company, for its evidence). */
