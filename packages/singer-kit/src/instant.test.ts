@@ -18,7 +18,11 @@ describe('parseInstant', () => {
     expect(() => parseInstant('2025-01-01T10:00:00', '--at')).toThrow(/--at: .* no time zone/);
   });
 
-  it('refuses text that is not a date', () => {
-    expect(() => parseInstant('2025-13-01', '--end')).toThrow(/--end: "2025-13-01" is not an ISO 8601 date/);
+  it('refuses text that is not a date, showing the forms that are', () => {
+    expect(() => parseInstant('2025-13-01', '--end')).toThrow(/^--end: "2025-13-01" is not an ISO 8601 date \(.*\); write 2025-01-31 \(midnight UTC\), 2025-01-31T00:00:00Z, or an offset such as 2025-01-31T00:00:00-05:00$/);
+    // A US-style date is not a date-time missing its zone.
+    expect(() => parseInstant('01/25/2025', '--start')).toThrow(/^--start: "01\/25\/2025" is not an ISO 8601 date; write 2025-01-31 /);
+    expect(() => parseInstant('yesterday', '--start')).toThrow(/is not an ISO 8601 date; write/);
+    expect(() => parseInstant('2025-01-25 10:00', '--start')).toThrow(/has no time zone/);
   });
 });
