@@ -6,6 +6,7 @@ import { createLogger, runCli, UsageError } from 'singer-kit';
 import type { BackfillRequest } from './BackfillRequest.js';
 import { formatProgress } from './formatProgress.js';
 import { formatSummary } from './formatSummary.js';
+import { usageMessage } from './usageMessage.js';
 import { runBackfill, type BackfillHooks } from './runBackfill.js';
 import type { StreamProgress } from './streamProgress.js';
 import { addTrigger } from './triggers/addTrigger.js';
@@ -407,9 +408,10 @@ runCli('qbo-pipeline', async () => {
         .demandCommand(1, 'say company list'),
     )
     .demandCommand(1, 'say which command: backfill, sync, trigger, schedule, scheduler, company, evidence, export or console (the demo is npm run demo)')
+    .recommendCommands()
     .strict()
     .fail((message, error) => {
-      throw error ?? new UsageError(message);
+      throw error ?? new UsageError(usageMessage(message, hideBin(process.argv)));
     })
     .parseAsync();
   return exitCode;
