@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { addSchedule, consoleOptions, ScheduleStore, startConsole, type RunningConsole } from '../packages/qbo-pipeline/src/index.js';
@@ -322,6 +323,21 @@ describe('console over HTTP, with a companies file', () => {
 });
 
 describe('qbo-pipeline console', () => {
+  it('says the port is taken, and what to do, when another program holds it: exit 2', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const run = await runCliProcess(['console', '--port', String(port), '--state-dir', dir], { env: { PATH: process.env.PATH ?? '' } });
+      expect(run.code).toBe(2);
+      expect(run.stderr.split('\n')[0]).toBe(
+        `FATAL qbo-pipeline: --port ${port}: 127.0.0.1:${port} is taken by another program (another console or scheduler --console, or npm run demo -- --keep-running); stop it, or give --port another port (0: any free one)`,
+      );
+    } finally {
+      holder.close();
+    }
+  });
+
   it('refuses to listen off this machine without a password: exit 2, one line naming the setting', async () => {
     const run = await runCliProcess(['console', '--host', '0.0.0.0', '--port', '0', '--state-dir', dir], { env: { PATH: process.env.PATH ?? '' } });
     expect(run.code).toBe(2);

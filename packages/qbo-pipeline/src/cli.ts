@@ -138,7 +138,12 @@ async function serveConsole(argv: Record<string, unknown>, prefix: '' | 'console
     process.env,
     logger,
   );
-  const running = await startConsole(options);
+  const running = await startConsole(options).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    throw new UsageError(
+      `--${prefix}port ${options.access.port}: ${options.access.host}:${options.access.port} is taken by another program (another console or scheduler --console, or npm run demo -- --keep-running); stop it, or give --${prefix}port another port (0: any free one)`,
+    );
+  });
   logger.info(`console at ${running.url}${options.access.password ? ' (password required)' : ''}`);
   return () => running.close();
 }
