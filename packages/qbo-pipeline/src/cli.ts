@@ -17,7 +17,7 @@ import { runTrigger, Scheduler } from './scheduler/Scheduler.js';
 import { addSchedule, pauseSchedule, removeSchedule, resumeSchedule } from './schedules/scheduleCommands.js';
 import { formatSchedules } from './schedules/formatSchedules.js';
 import { ScheduleStore } from './schedules/ScheduleStore.js';
-import { companiesFileOf, companiesOptions } from './companies/companiesOptions.js';
+import { companiesFileOf, companiesOptions, maxParallelOf } from './companies/companiesOptions.js';
 import { KUBERNETES_DEFAULTS } from './companies/exportCompanies.js';
 
 /** The companies commands, loaded only when a companies file is given (they bring the YAML parser). */
@@ -161,7 +161,7 @@ runCli('qbo-pipeline', async () => {
         if (companies !== undefined) {
           const commands = await companyCommands();
           const selection = await commands.selectFromFile(companies, argv.company);
-          exitCode = await commands.runCompaniesCommand({ selection, what: { kind: 'backfill', request: requestOf(argv) }, maxParallel: argv['max-parallel'], signal: stopSignal(), ...(argv.company ? { single: { onProgress: progressHook() } } : {}) });
+          exitCode = await commands.runCompaniesCommand({ selection, what: { kind: 'backfill', request: requestOf(argv) }, maxParallel: maxParallelOf(argv['max-parallel']), signal: stopSignal(), ...(argv.company ? { single: { onProgress: progressHook() } } : {}) });
           return;
         }
         const result = await runBackfill(requestOf(argv), { onProgress: progressHook(), signal: stopSignal() });
@@ -178,7 +178,7 @@ runCli('qbo-pipeline', async () => {
         if (companies !== undefined) {
           const commands = await companyCommands();
           const selection = await commands.selectFromFile(companies, argv.company);
-          exitCode = await commands.runCompaniesCommand({ selection, what: { kind: 'sync', request: syncRequestOf(argv) }, maxParallel: argv['max-parallel'], signal: stopSignal(), ...(argv.company ? { single: { onProgress: progressHook() } } : {}) });
+          exitCode = await commands.runCompaniesCommand({ selection, what: { kind: 'sync', request: syncRequestOf(argv) }, maxParallel: maxParallelOf(argv['max-parallel']), signal: stopSignal(), ...(argv.company ? { single: { onProgress: progressHook() } } : {}) });
           return;
         }
         const result = await runSync(syncRequestOf(argv), { onProgress: progressHook(), signal: stopSignal() });
@@ -295,7 +295,7 @@ runCli('qbo-pipeline', async () => {
             exitCode = await (await companyCommands()).schedulerForCompanies({
               file: companies,
               stateRoot: argv['state-dir'],
-              maxParallel: argv['max-parallel'],
+              maxParallel: maxParallelOf(argv['max-parallel']),
               leaseMs: argv['lease-seconds'] * 1000,
               intervalMs: argv.interval * 1000,
               once: argv.once,
@@ -407,7 +407,7 @@ runCli('qbo-pipeline', async () => {
           async (argv) => {
             const file = companiesFileOf(argv);
             if (file === undefined) throw new UsageError('company list: say which companies file (--companies FILE, or QBO_PIPELINE_COMPANIES)');
-            exitCode = await (await companyCommands()).listCompanies(file, argv['state-dir']);
+            exitCode = await (await companyCommands()).listCompanies(file, argv.company, argv['state-dir']);
           },
         )
         .demandCommand(1, 'say company list'),

@@ -112,7 +112,9 @@ export async function runSync(request: SyncRequest, hooks: BackfillHooks = {}): 
   const state = await readStateFile(sync.stateFile);
   const missing = sync.streams.filter((s) => bookmarkOf(state, s) === undefined);
   const candidates = missing.length > 0 && !sync.start ? await jobsWithBookmarks(sync.stateDir, missing, sync.job) : [];
-  const hint = candidates.length > 0 ? `, or --job ${candidates[0]} (its state file has bookmarks for ${missing.join(', ')})` : '';
+  const hint =
+    (candidates.length > 0 ? `, or --job ${candidates[0]} (its state file has bookmarks for ${missing.join(', ')})` : '') +
+    (sync.company ? `, or give the company a start: in ${sync.company.settings.where}` : '');
   const range = planSync(state, sync, (hooks.now ?? (() => new Date()))(), hint);
   return runBackfill(
     {

@@ -18,3 +18,9 @@ export function companiesFileOf(argv: { companies?: string | undefined; company?
   return file;
 }
 
+
+/** `--max-parallel`: a whole number of runs at least 1, or undefined for the file's or the default. */
+export function maxParallelOf(value: number | undefined): number | undefined {
+  if (value !== undefined && !(Number.isInteger(value) && value >= 1)) throw new UsageError(`--max-parallel: ${value} must be a whole number of at least 1`);
+  return value;
+}

@@ -98,10 +98,10 @@ export async function runCompaniesCommand(options: {
 }
 
 /** `company list`: every company with its realm, schema, streams, state folder, secret files and last run; exit 2 when one cannot run. */
-export async function listCompanies(file: string, stateRoot: string): Promise<number> {
+export async function listCompanies(file: string, name: string | undefined, stateRoot: string): Promise<number> {
   const companies = await loadCompanies(file);
   const listings = [];
-  for (const company of companies.companies) {
+  for (const company of pickCompanies(companies, name, file)) {
     const stateDir = companyStateDir(path.resolve(stateRoot), company.name);
     const [lastRun] = await RunJournal.of(stateDir).list({ limit: 1 });
     listings.push({ company, stateDir, problems: await secretProblems(company), lastRun });
