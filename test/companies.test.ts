@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { databaseUrl, withClient } from './support/db.js';
 import { startFirm, type Firm } from './companiesHarness.js';
@@ -143,6 +144,27 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     const again = await firm.cli(['backfill', '--companies', 'companies.yaml', '--company', 'acme', '--start', START, '--end', END]);
     expect(again.code, again.stderr).toBe(0);
     await expectExact('acme');
+  });
+
+  it('a company in a long outage (every request 503) fails alone with exit 1 and its resume command; the other completes; the resume completes it', async () => {
+    const globex = firm.company('globex').realmId;
+    firm.emulator.setFaults({ rules: [{ fault: '503', realms: [globex], probability: 1 }] });
+    const since = new Date(Date.parse(END) - 2 * 86_400_000).toISOString().replace('.000Z', 'Z');
+    const run = await firm.cli(['backfill', '--companies', 'companies.yaml', '--start', since, '--end', END, '--fresh']);
+    firm.emulator.setFaults({ rules: [] });
+    expect(run.code, run.stdout).toBe(1);
+    expect(run.stdout).toMatch(/2 companies: 1 ok, 1 failed/);
+    expect(run.stdout).toMatch(/globex\s+\| \d+ \| co_\w+_globex\s+\| FAILED\s+\|\s+1 \|[^\n]*503/);
+    expect(run.stdout).toMatch(/acme\s+\| \d+ \| co_\w+_acme\s+\| ok\s+\|\s+0 \|/);
+    const resume = /^globex: resume with: (.+)$/m.exec(run.stdout)?.[1];
+    expect(resume).toMatch(/^node \S+cli\.js backfill --companies companies\.yaml --company globex --job qb_company --start \S+ --end 2025-03-01T00:00:00Z$/);
+    await expectExact('acme');
+    const resumed = await new Promise<number | null>((resolve) => {
+      const child = spawn('sh', ['-c', resume as string], { cwd: firm.dir, env: { PATH: process.env.PATH }, stdio: 'ignore' });
+      child.on('close', resolve);
+    });
+    expect(resumed).toBe(0);
+    await expectExact('globex');
   });
 
   it('the collision case: a company pointed at another company\'s schema is refused with exit 2 naming both realms and the setting; nothing of either is lost', async () => {

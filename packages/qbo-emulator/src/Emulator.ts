@@ -70,7 +70,7 @@ export interface RequestLogEntry {
   readonly durationMs: number;
   readonly kind: RequestKind;
   readonly intuitTid: string;
-  /** The company of a data request (`/v3/company/<realm>/…`). */
+  /** The company of the request: the realm of its path, or for a token request its refresh token's company. */
   readonly realmId?: string;
 }
 

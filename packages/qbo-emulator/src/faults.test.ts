@@ -20,6 +20,12 @@ describe('FaultInjector', () => {
     expect(fired).toBeLessThan(90);
   });
 
+  it('limits a rule to some companies: only their requests count and fire', () => {
+    const injector = new FaultInjector({ rules: [{ fault: '503', realms: ['2'], probability: 1 }] }, 1);
+    expect([injector.decide('query', '1'), injector.decide('query', '2'), injector.decide('token', '2'), injector.decide('count', undefined)]).toEqual([undefined, '503', '503', undefined]);
+    expect(() => validateFaultPlan({ rules: [{ fault: '500', realms: [7], next: 1 }] })).toThrow(/fault rule 1: realms must be a list of realm ids/);
+  });
+
   it('rejects plans it cannot follow, naming the rule', () => {
     expect(() => validateFaultPlan({ rules: [{ fault: '418', next: 1 }] })).toThrow(/fault rule 1: fault must be one of/);
     expect(() => validateFaultPlan({ rules: [{ fault: '500' }] })).toThrow(/give nth, next or probability/);

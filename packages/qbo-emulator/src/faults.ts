@@ -14,6 +14,8 @@ export type RequestKind = (typeof REQUEST_KINDS)[number];
 export interface FaultRule {
   readonly fault: FaultKind;
   readonly kinds?: readonly RequestKind[];
+  /** Only requests of these companies (realm ids; a token request is its refresh token's company); all when absent. */
+  readonly realms?: readonly string[];
   readonly nth?: readonly number[];
   readonly next?: number;
   readonly probability?: number;
@@ -35,6 +37,7 @@ export function validateFaultPlan(value: unknown): FaultPlan {
     for (const kind of rule.kinds ?? []) {
       if (!(REQUEST_KINDS as readonly string[]).includes(kind)) throw new TypeError(`${where}: kinds must be among ${REQUEST_KINDS.join(', ')}`);
     }
+    if (rule.realms !== undefined && !(Array.isArray(rule.realms) && (rule.realms as readonly unknown[]).every((r) => typeof r === 'string' && r !== ''))) throw new TypeError(`${where}: realms must be a list of realm ids`);
     if (rule.nth === undefined && rule.next === undefined && rule.probability === undefined) throw new TypeError(`${where}: give nth, next or probability`);
     if (rule.probability !== undefined && !(rule.probability >= 0 && rule.probability <= 1)) throw new TypeError(`${where}: probability must be in [0, 1]`);
   });
@@ -51,11 +54,12 @@ export class FaultInjector {
     this.#rng = Rng.of(plan.seed ?? defaultSeed, 'faults');
   }
 
-  decide(kind: RequestKind): FaultKind | undefined {
+  decide(kind: RequestKind, realmId?: string): FaultKind | undefined {
     let chosen: FaultKind | undefined;
     for (const state of this.#rules) {
       const { rule } = state;
       if (rule.kinds && !rule.kinds.includes(kind)) continue;
+      if (rule.realms && (realmId === undefined || !rule.realms.includes(realmId))) continue;
       const n = ++state.seen;
       const fires =
         (rule.nth?.includes(n) ?? false) ||

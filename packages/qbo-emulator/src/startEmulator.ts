@@ -122,13 +122,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
     const posted = req.method === 'POST' ? await readBody(req) : undefined;
     const kind = requestKind(path, url, posted);
+    // Whose request it is: the realm in the path, or for a token request its refresh token's company.
+    const realmId = kind === 'token' ? realms.find((r) => r.currentRefreshToken() === new URLSearchParams(posted ?? '').get('refresh_token'))?.realmId : DATA_PATH.exec(path)?.[1];
     stats.requests++;
     res.on('close', () => {
       const status = res.headersSent ? res.statusCode : 0;
-      const realmId = DATA_PATH.exec(path)?.[1];
       requests.push({ method: req.method ?? '', path, query: loggedQuery(url), status, durationMs: Math.round(performance.now() - started), kind, intuitTid, ...(realmId ? { realmId } : {}) });
     });
-    const fault = faults.decide(kind);
+    const fault = faults.decide(kind, realmId);
     const reply = fault ? await injectFault(fault, req, res) : await answer(req, res, url, kind, posted);
     if (!reply) return;
     res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/plain', ...reply.headers });
