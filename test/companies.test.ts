@@ -184,4 +184,18 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     expect(fixed.code, fixed.stderr).toBe(0);
     await expectExact('globex');
   });
+
+  it('trigger add for every company checks them all first: one company that cannot run adds no trigger at all', async () => {
+    const store = path.join(firm.dir, 'state/companies/globex/tokens', `${firm.company('globex').realmId}.json`);
+    const kept = readFileSync(store, 'utf8');
+    await writeFile(store, '{"refresh_token": ');
+    try {
+      const run = await firm.cli(['trigger', 'add', '--companies', 'companies.yaml', '--at', '2099-01-01T00:00:00Z', '--start', START, '--end', END]);
+      expect(run.code).toBe(2);
+      expect(run.stderr.split('\n')[0]).toMatch(/^FATAL qbo-pipeline: .*token store .*globex/);
+      for (const name of firm.names) expect(existsSync(path.join(firm.dir, 'state/companies', name, 'triggers'))).toBe(false);
+    } finally {
+      await writeFile(store, kept, { mode: 0o600 });
+    }
+  });
 });

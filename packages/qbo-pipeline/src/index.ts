@@ -38,3 +38,5 @@ export * from './companies/CompaniesScheduler.js';
 export * from './console/consoleAccess.js';
 export * from './console/ConsoleContext.js';
 export * from './console/consoleServer.js';
+export * from './companies/companyEvidence.js';
+export * from './companies/exportCompanies.js';

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { createLogger, UsageError, writeFileAtomic } from 'singer-kit';
 import type { BackfillRequest } from '../BackfillRequest.js';
 import { addTrigger } from '../triggers/addTrigger.js';
+import { checkBackfill } from '../checkBackfill.js';
 import { formatTriggers } from '../triggers/formatTriggers.js';
 import type { Trigger } from '../triggers/Trigger.js';
 import { TriggerStore } from '../triggers/TriggerStore.js';
@@ -118,6 +119,11 @@ export const companyTriggerStore = (stateRoot: string, company: Pick<Company, 'n
 /** `trigger add --companies FILE [--company NAME]`: the same trigger for each company, in its own folder. */
 export async function addCompanyTriggers(selection: CompanySelection, at: string, request: Omit<BackfillRequest, 'company'>): Promise<Array<{ company: Company; trigger: Trigger }>> {
   const stateRoot = request.stateDir ?? 'state';
+  // Every company's trigger is checked before any is written: a problem with one adds none.
+  const when = parseInstant(at, '--at').toJSDate();
+  for (const company of selection.selected) {
+    await checkBackfill({ ...request, company: { file: selection.file, name: company.name } }, { company, at: new Date(Math.max(Date.now(), when.getTime())) });
+  }
   const added = [];
   for (const company of selection.selected) {
     const trigger = await addTrigger(companyTriggerStore(stateRoot, company), at, { ...request, company: { file: selection.file, name: company.name } }, { company });
