@@ -43,10 +43,8 @@ export class OutputChannel {
     return this.#serial(() => this.#writeJson({ type: 'STATE', value: this.#state }));
   }
 
-  writeSchema(stream: string, schema: unknown, keyProperties: readonly string[], bookmarkProperties?: readonly string[]): Promise<void> {
-    return this.#serial(() =>
-      this.#writeJson({ type: 'SCHEMA', stream, schema, key_properties: keyProperties, ...(bookmarkProperties ? { bookmark_properties: bookmarkProperties } : {}) }),
-    );
+  writeSchema(stream: string, schema: unknown, keyProperties: readonly string[]): Promise<void> {
+    return this.#serial(() => this.#writeJson({ type: 'SCHEMA', stream, schema, key_properties: keyProperties }));
   }
 
   /** Record lines (UTF-8 byte strings), then extra records (evidence), then — when `bookmark` is given — the advanced STATE; flushed as a whole. */
