@@ -1,49 +1,108 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discoverCatalog } from 'qbo-catalog';
 import { startEmulator, type Emulator } from 'qbo-emulator';
-import { catalogSelecting, lastState, recordsOf, runTapCli, tapSettings, tempDir, writeJson } from './tapHarness.js';
+import { catalogSelecting, recordsOf, runTapCli, tapSettings, tempDir, writeJson } from './tapHarness.js';
 
 const iso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+const DAY = 86_400_000;
 
-describe('tap-quickbooks deleted_objects (include_deleted)', () => {
+describe('tap-quickbooks deletions: CDC stubs on the entity\'s own stream with _sdc_deleted_at', () => {
   let emulator: Emulator;
   let dir: string;
-  let config: string;
   let catalog: string;
+  const config = (extra: Record<string, unknown> = {}) =>
+    // end_date ahead of now: the tap clamps it to the run start (truncated to the second).
+    writeJson(dir, `config-${Object.keys(extra).join('-') || 'default'}.json`, tapSettings(emulator, dir, { start_date: iso(Date.now() - 2 * DAY), end_date: iso(Date.now() + 3_600_000), ...extra }));
 
   beforeAll(async () => {
     // CDC looks back 30 days from QBO's clock, so this company lives in the present.
     emulator = await startEmulator({ seed: 9, days: 3, counts: { invoices: 30, customers: 10 } });
     dir = tempDir();
-    // end_date ahead of now: the tap clamps it to the run start (truncated to the second).
-    config = writeJson(dir, 'config.json', tapSettings(emulator, dir, { start_date: iso(Date.now() - 2 * 86_400_000), end_date: iso(Date.now() + 3_600_000), include_deleted: true }));
     catalog = writeJson(dir, 'catalog.json', catalogSelecting(discoverCatalog() as never, ['invoices', 'customers']));
   });
   afterAll(() => emulator?.close());
 
-  it('emits a deleted transaction from CDC, keyed by entity and Id, with its own bookmark', async () => {
+  it('emits a deleted invoice on stream invoices, the stub byte for byte plus _sdc_deleted_at, before any of the stream\'s windows and STATEs (on by default)', async () => {
     const victim = emulator.truth('invoices').at(-1)!.id;
     emulator.deleteTransaction('Invoice', victim);
     // The range ends at the run start truncated to the second: let the deletion's second pass.
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    const run = await runTapCli(['--config', config, '--catalog', catalog]);
+    const run = await runTapCli(['--config', config(), '--catalog', catalog]);
     expect(run.stderr).not.toMatch(/FATAL/);
     expect(run.code).toBe(0);
-    const schema = run.messages.find((m) => m.type === 'SCHEMA' && m.stream === 'deleted_objects');
-    expect(schema?.key_properties).toEqual(['id']);
-    const deleted = recordsOf(run, 'deleted_objects');
-    expect(deleted).toEqual([expect.objectContaining({ id: `Invoice/${victim}`, entity: 'Invoice', entity_id: victim, stream: 'invoices', status: 'Deleted' })]);
-    expect(recordsOf(run, 'invoices').some((r) => r.Id === victim)).toBe(false);
-    expect(lastState(run).bookmarks.deleted_objects.replication_key_value).toBeDefined();
-    const cdc = emulator.requestLog().filter((r) => r.kind === 'cdc').map((r) => decodeURIComponent(r.query));
-    expect(cdc).toEqual([expect.stringMatching(/entities=Customer,Invoice/)]);
+    const schema = run.messages.find((m) => m.type === 'SCHEMA' && m.stream === 'invoices');
+    expect(schema?.schema.properties._sdc_deleted_at).toEqual(expect.objectContaining({ type: ['null', 'string'], format: 'date-time' }));
+    expect(run.messages.some((m) => m.stream === 'deleted_objects')).toBe(false);
+
+    const deletions = recordsOf(run, 'invoices').filter((r) => r._sdc_deleted_at);
+    expect(deletions).toHaveLength(1);
+    const [deletion] = deletions;
+    const deletedAt = Date.parse(deletion._sdc_deleted_at);
+    expect(deletion._sdc_deleted_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(Date.parse(deletion.MetaData.LastUpdatedTime)).toBe(deletedAt);
+    expect(Math.abs(deletedAt - Date.now())).toBeLessThan(60_000);
+    // The body is QBO's stub exactly: the line starts with it, byte for byte, then the _sdc_ fields.
+    const stub = `{"domain":"QBO","status":"Deleted","Id":"${victim}","MetaData":{"LastUpdatedTime":"${deletion.MetaData.LastUpdatedTime}"}`;
+    const line = run.lines.find((l) => l.startsWith('{"type":"RECORD"') && l.includes('"_sdc_deleted_at"'))!;
+    expect(line.startsWith(`{"type":"RECORD","stream":"invoices","record":${stub},"_sdc_extract_window_start_utc":`)).toBe(true);
+    const day = Math.floor(deletedAt / DAY) * DAY;
+    expect(deletion).toMatchObject({
+      _sdc_extract_window_start_utc: iso(day),
+      _sdc_extract_window_end_utc: iso(day + DAY),
+      _sdc_page_number: null,
+      _sdc_page_size: null,
+      _sdc_request_payload: { method: 'GET', path: `/v3/company/${emulator.realmId}/cdc`, query: expect.stringMatching(/^entities=Customer,Invoice&changedSince=/), minorversion: 75 },
+      _sdc_realm_id: emulator.realmId,
+    });
+    // Before the stream's first record and STATE; the deleted invoice is read by no window.
+    const index = run.lines.indexOf(line);
+    const firstInvoiceWindow = run.lines.findIndex((l) => l.startsWith('{"type":"RECORD","stream":"invoices","record":{') && !l.includes('"_sdc_deleted_at"'));
+    const firstState = run.lines.findIndex((l, i) => i > 0 && l.startsWith('{"type":"STATE"'));
+    expect(index).toBeLessThan(firstInvoiceWindow);
+    expect(index).toBeLessThan(firstState);
+    expect(recordsOf(run, 'invoices').filter((r) => r.Id === victim)).toEqual([deletion]);
+    const cdc = emulator.requestLog().filter((r) => r.kind === 'cdc');
+    expect(cdc.map((r) => decodeURIComponent(r.query))).toEqual([expect.stringMatching(/entities=Customer,Invoice/)]);
+    expect(run.stderr).toMatch(/INFO tap-quickbooks: deletions since \S+Z \(CDC, 1 request\): customers 0, invoices 1/);
   });
 
-  it('warns when the deleted_objects bookmark is older than CDC\'s 30 days, and still runs', async () => {
-    const old = { bookmarks: { deleted_objects: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: iso(Date.now() - 45 * 86_400_000) } } };
-    const early = writeJson(dir, 'early.json', tapSettings(emulator, dir, { start_date: iso(Date.now() - 60 * 86_400_000), include_deleted: true }));
-    const run = await runTapCli(['--config', early, '--catalog', catalog, '--state', writeJson(dir, 'old.json', old)]);
+  it('reads no CDC with include_deleted false', async () => {
+    const before = emulator.requestLog().filter((r) => r.kind === 'cdc').length;
+    const run = await runTapCli(['--config', config({ include_deleted: false }), '--catalog', catalog]);
     expect(run.code).toBe(0);
-    expect(run.stderr).toMatch(/WARN tap-quickbooks: deleted_objects: .* is older than CDC's 30-day look-back; deletions before .* cannot be seen/);
+    expect(recordsOf(run, 'invoices').filter((r) => r._sdc_deleted_at)).toEqual([]);
+    expect(emulator.requestLog().filter((r) => r.kind === 'cdc').length).toBe(before);
+  });
+
+  it('warns when a stream resumes from a bookmark older than CDC\'s 30 days, naming the gap and reconcile, and still reads the rest', async () => {
+    const old = { bookmarks: { invoices: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: iso(Date.now() - 45 * DAY) } } };
+    const run = await runTapCli(['--config', config({ start_date: iso(Date.now() - 60 * DAY) }), '--catalog', catalog, '--state', writeJson(dir, 'old.json', old)]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/WARN tap-quickbooks: invoices: deletions between \S+Z and \S+Z are older than QBO's 30-day change data capture and cannot be read; to mark the rows QBO no longer has, run `qbo-pipeline reconcile --streams invoices`/);
+    // customers has no bookmark: its rows are read now, so there is no gap to warn about.
+    expect(run.stderr).not.toMatch(/customers: deletions between/);
+    expect(recordsOf(run, 'invoices').filter((r) => r._sdc_deleted_at)).toHaveLength(1);
+  });
+});
+
+describe('tap-quickbooks deletions beyond CDC\'s 1000-object cap', () => {
+  it('asks entity by entity when a combined answer is full, and warns (naming reconcile) for an entity that alone fills it', async () => {
+    const emulator = await startEmulator({ seed: 10, days: 2, counts: { invoices: 1100, customers: 5 } });
+    try {
+      const dir = tempDir();
+      const victim = emulator.truth('invoices').at(-1)!.id;
+      emulator.deleteTransaction('Invoice', victim);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const catalog = writeJson(dir, 'catalog.json', catalogSelecting(discoverCatalog() as never, ['invoices', 'customers']));
+      const config = writeJson(dir, 'config.json', tapSettings(emulator, dir, { start_date: iso(Date.now() - 3 * DAY), page_size: 1000 }));
+      const run = await runTapCli(['--config', config, '--catalog', catalog]);
+      expect(run.code).toBe(0);
+      const cdc = emulator.requestLog().filter((r) => r.kind === 'cdc').map((r) => decodeURIComponent(r.query).match(/entities=([^&]+)/)![1]);
+      expect(cdc).toEqual(['Customer,Invoice', 'Customer', 'Invoice']);
+      expect(run.stderr).toMatch(/WARN tap-quickbooks: invoices: CDC since \S+Z answered QBO's cap of 1000 changed objects; deletions beyond it may be missing — run more often, or find them with `qbo-pipeline reconcile --streams invoices`/);
+      expect(run.stderr).not.toMatch(/customers: CDC since/);
+    } finally {
+      await emulator.close();
+    }
   });
 });

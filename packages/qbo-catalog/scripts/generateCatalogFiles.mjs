@@ -22,7 +22,6 @@ const TS_BANNER = '/* generated from catalog/ by `npm run gen` (packages/qbo-cat
 /** Streams that are not QBO entities; their schemas are in catalog/_src too. */
 const EXTRA_STREAMS = [
   { stream: '_volumetry', keyProperties: ['id'], replication: 'FULL_TABLE', replicationKey: undefined, selectedByDefault: true },
-  { stream: 'deleted_objects', keyProperties: ['id'], replication: 'INCREMENTAL', replicationKey: 'last_updated', selectedByDefault: false },
 ];
 
 async function readJson(file) {

@@ -31,9 +31,9 @@ function walk(schema: JsonSchema, visit: (node: JsonSchema) => void): void {
 }
 
 describe('discoverCatalog', () => {
-  it('has one stream per entity plus _volumetry and deleted_objects, ids unique (B1)', () => {
+  it('has one stream per entity plus _volumetry, ids unique (B1); deletions travel on the entity streams', () => {
     const ids = catalog.streams.map((s) => s.tap_stream_id);
-    expect(ids).toEqual([...ENTITIES.map((e) => e.stream), '_volumetry', 'deleted_objects']);
+    expect(ids).toEqual([...ENTITIES.map((e) => e.stream), '_volumetry']);
     expect(new Set(ids).size).toBe(ids.length);
     for (const stream of catalog.streams) {
       expect(stream.stream).toBe(stream.tap_stream_id);
@@ -86,22 +86,22 @@ describe('discoverCatalog', () => {
     }
   });
 
-  it('_volumetry is selected by default, deleted_objects is not; both keyed on id', () => {
+  it('_volumetry is selected by default and keyed on id, with no _sdc_ fields', () => {
     const volumetry = catalog.streams.find((s) => s.tap_stream_id === '_volumetry')!;
-    const deleted = catalog.streams.find((s) => s.tap_stream_id === 'deleted_objects')!;
     expect(rootMetadata(volumetry)['selected-by-default']).toBe(true);
-    expect(rootMetadata(deleted)['selected-by-default']).toBe(false);
     expect(volumetry.key_properties).toEqual(['id']);
-    expect(deleted.key_properties).toEqual(['id']);
-    expect(deleted.replication_key).toBe('last_updated');
     expect(Object.keys(volumetry.schema.properties!)).toEqual(
       expect.arrayContaining(['run_id', 'stream', 'window_start_utc', 'qbo_count', 'extracted', 'pages', 'empty', 'rereads']),
     );
-    expect(Object.keys(deleted.schema.properties!)).toEqual(
-      expect.arrayContaining(['entity', 'entity_id', 'status', 'last_updated', 'deleted_at_detected']),
-    );
-    for (const stream of [volumetry, deleted]) {
-      expect(Object.keys(stream.schema.properties!).some((p) => p.startsWith('_sdc_'))).toBe(false);
+    expect(Object.keys(volumetry.schema.properties!).some((p) => p.startsWith('_sdc_'))).toBe(false);
+  });
+
+  it('every entity stream declares _sdc_deleted_at (nullable date-time, automatic), the field a deletion carries', () => {
+    for (const entity of ENTITIES) {
+      const stream = catalog.streams.find((s) => s.tap_stream_id === entity.stream)!;
+      expect(stream.schema.properties!._sdc_deleted_at, entity.stream).toMatchObject({ type: ['null', 'string'], format: 'date-time' });
+      const field = stream.metadata.find((m) => m.breadcrumb.join('/') === 'properties/_sdc_deleted_at');
+      expect(field?.metadata.inclusion, entity.stream).toBe('automatic');
     }
   });
 
@@ -162,7 +162,7 @@ describe('discoverCatalog', () => {
 
   it('streamSchema adds the nullable _sdc_ fields of docs/architecture.md to entity streams only', () => {
     const schema = streamSchema('customers');
-    expect(SDC_FIELDS).toHaveLength(8);
+    expect(SDC_FIELDS).toHaveLength(9);
     expect(Object.keys(schema.properties!).filter((p) => p.startsWith('_sdc_'))).toEqual(SDC_FIELDS);
     for (const field of SDC_FIELDS) expect((schema.properties![field] as JsonSchema).type).toContain('null');
     expect(Object.keys(streamSchema('_volumetry').properties!).some((p) => p.startsWith('_sdc_'))).toBe(false);

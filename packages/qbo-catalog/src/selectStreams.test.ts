@@ -63,7 +63,7 @@ const DEFAULT_STREAMS = [...ENTITIES.map((e) => e.stream), '_volumetry'];
 describe('selectStreams without a catalog (B8)', () => {
   const { streams, warnings } = run(undefined);
 
-  it('selects every stream selected by default: the entities and _volumetry, not deleted_objects', () => {
+  it('selects every stream selected by default: the entities and _volumetry', () => {
     expect(ids(streams)).toEqual(DEFAULT_STREAMS);
     expect(warnings).toEqual([]);
   });
@@ -94,20 +94,13 @@ describe('stream selection', () => {
     expect(ids(run(catalog).streams)).toEqual(DEFAULT_STREAMS.filter((s) => s !== 'invoices'));
   });
 
-  it('deleted_objects is selected only when asked', () => {
-    const catalog = catalogCopy();
-    node(entry(catalog, 'deleted_objects')).selected = true;
-    const deleted = only(catalog, 'deleted_objects');
-    expect(deleted.entity).toBeUndefined();
-    expect(deleted.replicationKey).toBe('last_updated');
-  });
-
   it('the legacy string "true" selects a stream and "false" deselects it (B14)', () => {
     const catalog = catalogCopy();
-    node(entry(catalog, 'deleted_objects')).selected = 'true';
+    node(entry(catalog, 'terms')).selected = 'true';
+    node(entry(catalog, 'terms'))['selected-by-default'] = false;
     node(entry(catalog, 'items')).selected = 'false';
     const selected = ids(run(catalog).streams);
-    expect(selected).toContain('deleted_objects');
+    expect(selected).toContain('terms');
     expect(selected).not.toContain('items');
   });
 
@@ -130,12 +123,13 @@ describe('stream selection', () => {
 
   it('uses the legacy stream-object selected when metadata has none (singer-python catalogs)', () => {
     const catalog = catalogCopy();
-    delete node(entry(catalog, 'deleted_objects')).selected;
-    entry(catalog, 'deleted_objects').selected = true;
+    delete node(entry(catalog, 'terms')).selected;
+    node(entry(catalog, 'terms'))['selected-by-default'] = false;
+    entry(catalog, 'terms').selected = true;
     delete node(entry(catalog, 'bills')).selected;
     entry(catalog, 'bills').schema.selected = false;
     const selected = ids(run(catalog).streams);
-    expect(selected).toContain('deleted_objects');
+    expect(selected).toContain('terms');
     expect(selected).not.toContain('bills');
   });
 

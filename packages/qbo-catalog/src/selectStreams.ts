@@ -9,7 +9,7 @@ export interface SelectedStream {
   readonly tapStreamId: string;
   /** Stream name to use in SCHEMA/RECORD/STATE messages (CONFORMANCE B20). */
   readonly stream: string;
-  /** Undefined for `_volumetry` and `deleted_objects`. */
+  /** Undefined for `_volumetry`. */
   readonly entity: EntityInfo | undefined;
   /** The discovered schema without deselected or unsupported properties (B10, B12). */
   readonly schema: JsonSchema;

@@ -1,5 +1,6 @@
 export * from './settings.js';
 export * from './runTap.js';
+export * from './QboSession.js';
 export * from './auth/TokenStore.js';
 export * from './auth/OAuthClient.js';
 export * from './http/QboClient.js';
@@ -12,7 +13,9 @@ export * from './http/qboErrors.js';
 export * from './query/buildQuery.js';
 export * from './plan/planWindows.js';
 export * from './extract/readWindow.js';
-export * from './extract/readDeleted.js';
+export * from './extract/readDeletions.js';
+export * from './extract/cdcStubs.js';
+export * from './extract/readIds.js';
 export * from './emit/toRecordMessage.js';
 export * from './emit/OutputChannel.js';
 export * from './state/mergeState.js';

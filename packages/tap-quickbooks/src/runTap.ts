@@ -1,19 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Writable } from 'node:stream';
-import { DateTime } from 'luxon';
-import { LineWriter, RunError, type Logger } from 'singer-kit';
-import { discoverCatalog, selectStreams, streamSchema, type SelectedStream } from 'qbo-catalog';
-import { OAuthClient } from './auth/OAuthClient.js';
-import { TokenStore } from './auth/TokenStore.js';
+import { LineWriter, type Logger } from 'singer-kit';
+import { discoverCatalog, selectStreams, type SelectedStream } from 'qbo-catalog';
 import { OutputChannel } from './emit/OutputChannel.js';
-import { DELETED_STREAM, readDeleted } from './extract/readDeleted.js';
+import { readDeletions, type DeletionRange } from './extract/readDeletions.js';
 import { WindowSlots } from './extract/WindowSlots.js';
 import { readWindow, type ReadContext, type StreamTarget, type WindowRead, type WindowResult } from './extract/readWindow.js';
-import { QboClient } from './http/QboClient.js';
-import { Transport } from './http/Transport.js';
-import { RateBudget } from './http/RateBudget.js';
-import { makeWindow, planWindows, resolveStart, type Window } from './plan/planWindows.js';
+import { isoZ, makeWindow, planWindows, resolveStart, type Window } from './plan/planWindows.js';
+import { openQboSession } from './QboSession.js';
 import { RunReport } from './report/RunReport.js';
 import { VOLUMETRY_STREAM, volumetryRecord } from './report/volumetryRecord.js';
 import type { TapSettings } from './settings.js';
@@ -143,7 +138,6 @@ export async function runTap(options: RunTapOptions): Promise<void> {
     return target ? [{ selected: s, target, incremental: s.replicationMethod === 'INCREMENTAL' && !target.fullTable }] : [];
   });
   const volumetry = selected.find((s) => s.stream === VOLUMETRY_STREAM);
-  const deleted = selected.find((s) => s.stream === DELETED_STREAM) ?? (settings.includeDeleted ? { stream: DELETED_STREAM, schema: streamSchema(DELETED_STREAM), keyProperties: ['id'] } : undefined);
 
   // latin1: the channel's lines are UTF-8 byte strings, so each char goes out as the byte it stands for.
   options.out.setDefaultEncoding('latin1');
@@ -156,35 +150,10 @@ export async function runTap(options: RunTapOptions): Promise<void> {
 
   const abort = new AbortController();
   const sleep = (ms: number) => sleepFor(ms, undefined, { signal: abort.signal });
-  const retry = { maxRetries: settings.maxRetries, backoffMs: settings.retryBackoffMs, throttleWaitMs: settings.throttleWaitMs };
-  const transport = new Transport({ timeoutMs: settings.requestTimeoutMs, userAgent: settings.userAgent, maxSockets: settings.maxConcurrency + 1 });
-  const budget = new RateBudget({ requestsPerMinute: settings.maxRequestsPerMinute, maxInFlight: settings.maxConcurrency, sleep });
-  const report = new RunReport({ logger, tty: options.tty, requestsLastMinute: () => budget.recentStarts });
-  const auth = new OAuthClient({
-    clientId: settings.clientId,
-    clientSecret: settings.clientSecret,
-    refreshToken: settings.refreshToken,
-    tokenUrl: settings.tokenUrl,
-    realmId: settings.realmId,
-    store: new TokenStore(settings.tokenStorePath),
-    transport,
-    retry,
-    logger,
-    sleep,
-  });
-  const client = new QboClient({
-    transport,
-    auth,
-    budget,
-    retry,
-    logger,
-    baseUrl: settings.baseUrl,
-    realmId: settings.realmId,
-    minorVersion: settings.minorVersion,
-    sandbox: settings.sandbox,
-    sleep,
-    onRetry: (reason) => report.retried(reason),
-  });
+  // Each calls the other only once requests run.
+  const session = openQboSession({ settings, logger, sleep, onRetry: (reason) => report.retried(reason) });
+  const report = new RunReport({ logger, tty: options.tty, requestsLastMinute: () => session.budget.recentStarts });
+  const { client, auth } = session;
   const ctx: ReadContext = {
     client,
     logger,
@@ -205,29 +174,30 @@ export async function runTap(options: RunTapOptions): Promise<void> {
     // bookmark_properties must name top-level fields; MetaData.LastUpdatedTime is nested, so none are declared.
     for (const { selected: s } of jobs) await channel.writeSchema(s.stream, s.schema, s.keyProperties);
     if (volumetry) await channel.writeSchema(volumetry.stream, volumetry.schema, volumetry.keyProperties);
-    if (deleted) await channel.writeSchema(deleted.stream, deleted.schema, deleted.keyProperties);
 
     const endMs = settings.endDate.toMillis();
+    const starts = new Map(jobs.map((job) => [job, job.incremental ? streamStart(settings, inputState, job.target.stream, logger) : settings.startDate.toMillis()]));
+    // A stream's deletions go out before its first window, so before any STATE that passes them.
+    if (settings.includeDeleted) await emitDeletions(runner, inputState, jobs.filter((j) => j.incremental && j.target.cdc).map((j) => ({ job: j, from: starts.get(j)! })), endMs);
     const running: Array<Promise<void>> = [];
     for (const job of jobs) {
       const { target } = job;
-      const from = job.incremental ? streamStart(settings, inputState, target.stream, logger) : settings.startDate.toMillis();
+      const from = starts.get(job)!;
       const windows = target.fullTable ? [makeWindow(from, endMs)] : planWindows(from, endMs, settings.window);
       report.plan(windows.length);
       running.push(syncStream(runner, job, windows));
     }
-    if (deleted) running.push(syncDeleted(runner, settings, inputState, jobs.map((j) => j.target)));
     const failure = await firstFailure(running, () => {
       channel.close();
       abort.abort();
-      transport.close();
+      session.close();
     });
     report.summary(); // also after a failure: what was extracted before it
     if (failure) throw failure;
     await channel.writeState(); // a run always ends with its final STATE (D1, D8)
     await channel.flush();
   } finally {
-    transport.close();
+    session.close();
   }
 }
 
@@ -247,21 +217,34 @@ async function firstFailure(jobs: ReadonlyArray<Promise<void>>, stop: () => void
   return first;
 }
 
-async function syncDeleted(runner: Runner, settings: TapSettings, state: TapState, targets: readonly StreamTarget[]): Promise<void> {
-  const entities = targets.filter((t) => t.cdc).map((t) => ({ entity: t.entity, stream: t.stream }));
-  if (entities.length === 0) return;
-  const endMs = settings.endDate.toMillis();
-  const from = streamStart(settings, state, DELETED_STREAM, runner.ctx.logger);
-  const oldest = Date.now() - CDC_LOOKBACK_MS;
-  if (from < oldest) {
-    runner.ctx.logger.warn(
-      `${DELETED_STREAM}: ${DateTime.fromMillis(from, { zone: 'utc' }).toISO()} is older than CDC's 30-day look-back; deletions before ${DateTime.fromMillis(oldest, { zone: 'utc' }).toISO()} cannot be seen (a full reload detects them)`,
-    );
+/**
+ * Deletions on each stream's own records, from QBO's CDC, for `[from, end)` of each stream. CDC
+ * looks back 30 days: an older resume point leaves a gap that only `qbo-pipeline reconcile` can
+ * close, and says so.
+ */
+async function emitDeletions(runner: Runner, state: TapState, streams: ReadonlyArray<{ job: StreamJob; from: number }>, endMs: number): Promise<void> {
+  const { logger } = runner.ctx;
+  const oldest = Math.ceil((Date.now() - CDC_LOOKBACK_MS) / 1000) * 1000;
+  const ranges: DeletionRange[] = [];
+  for (const { job, from } of streams) {
+    const stream = job.target.stream;
+    // Only a stream that resumes from a bookmark has rows in the table that may have been deleted unseen.
+    if (from < oldest && lookupBookmark(state, stream).kind === 'found') {
+      logger.warn(
+        `${stream}: deletions between ${isoZ(from)} and ${isoZ(Math.min(oldest, endMs))} are older than QBO's 30-day change data capture and cannot be read; ` +
+          `to mark the rows QBO no longer has, run \`qbo-pipeline reconcile --streams ${stream}\``,
+      );
+    }
+    const fromMs = Math.max(from, oldest);
+    if (fromMs < endMs) ranges.push({ stream, entity: job.target.entity, fromMs });
   }
-  const start = Math.floor(Math.max(from, oldest) / 1000) * 1000;
-  if (start >= endMs) return;
-  runner.report.plan(1);
-  const read = await readDeleted({ client: runner.ctx.client, logger: runner.ctx.logger, realmId: settings.realmId, runId: runner.runId }, entities, makeWindow(start, endMs));
-  if (runner.signal.aborted) return;
-  await emitRead(runner, DELETED_STREAM, read, true);
+  if (ranges.length === 0) return;
+  const sinceMs = Math.min(...ranges.map((r) => r.fromMs));
+  const read = await readDeletions(runner.ctx, ranges, sinceMs, endMs);
+  for (const range of ranges) {
+    const lines = read.lines.get(range.stream) ?? [];
+    if (lines.length > 0) await runner.channel.writeWindow(lines, [], undefined);
+  }
+  const counts = ranges.map((r) => `${r.stream} ${read.lines.get(r.stream)?.length ?? 0}`).join(', ');
+  logger.info(`deletions since ${isoZ(sinceMs)} (CDC, ${read.requests} request${read.requests === 1 ? '' : 's'}): ${counts}`);
 }

@@ -30,7 +30,7 @@ export const TAP_SETTINGS: readonly SettingSpec[] = [
   { name: 'max_concurrency', kind: 'integer', default: 5, description: `requests in flight per realm (at most ${MAX_CONCURRENCY})` },
   { name: 'minor_version', kind: 'integer', default: 75, description: 'QBO minorversion' },
   { name: 'user_agent', kind: 'string', default: 'tap-quickbooks', description: 'User-Agent header' },
-  { name: 'include_deleted', kind: 'boolean', default: false, description: 'emit the deleted_objects stream from CDC (30-day look-back)' },
+  { name: 'include_deleted', kind: 'boolean', default: true, description: 'read deletions from QBO change data capture (30-day look-back) and emit each as a record of its entity stream with _sdc_deleted_at' },
   { name: 'token_store', kind: 'string', description: 'file holding the rotated refresh token (mode 0600); default state/tokens/<realm_id>.json' },
   { name: 'throttle_wait_seconds', kind: 'number', default: QBO_THROTTLE_WAIT_SECONDS, description: 'wait after a 429 without Retry-After' },
   { name: 'retry_backoff_seconds', kind: 'number', default: 1, description: 'first backoff of the exponential retry schedule (doubles per attempt, with jitter)' },

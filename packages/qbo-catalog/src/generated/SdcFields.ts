@@ -27,5 +27,9 @@ export interface SdcFields {
   _sdc_extracted_at?: null | string;
   _sdc_realm_id?: null | string;
   _sdc_run_id?: null | string;
+  /**
+   * Set only on a deletion (the record is QBO's CDC stub): when QBO deleted the object. The Singer SDK's soft-delete field.
+   */
+  _sdc_deleted_at?: null | string;
   [k: string]: unknown;
 }

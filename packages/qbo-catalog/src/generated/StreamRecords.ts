@@ -269,7 +269,6 @@ export interface StreamRecords {
   vendor_credits: VendorCredit;
   vendors: Vendor;
   _volumetry: VolumetryRecord;
-  deleted_objects: DeletedObjectRecord;
 }
 /**
  * A ledger account (chart of accounts).
@@ -1377,41 +1376,5 @@ export interface VolumetryRecord {
    */
   rereads?: null | number;
   extracted_at?: null | string;
-  [k: string]: unknown;
-}
-/**
- * A deletion seen through QBO's CDC endpoint (a stub with status Deleted). Emitted only when include_deleted is on.
- */
-export interface DeletedObjectRecord {
-  /**
-   * <Entity>/<Id>, e.g. Invoice/130 (key).
-   */
-  id: string;
-  /**
-   * QBO entity name, e.g. Invoice.
-   */
-  entity?: null | string;
-  /**
-   * The deleted entity's Id.
-   */
-  entity_id?: null | string;
-  /**
-   * The entity's stream, e.g. invoices.
-   */
-  stream?: null | string;
-  /**
-   * CDC status, Deleted.
-   */
-  status?: null | string;
-  /**
-   * The stub's MetaData.LastUpdatedTime (replication key).
-   */
-  last_updated?: null | string;
-  /**
-   * When the tap saw the deletion.
-   */
-  deleted_at_detected?: null | string;
-  realm_id?: null | string;
-  run_id?: null | string;
   [k: string]: unknown;
 }

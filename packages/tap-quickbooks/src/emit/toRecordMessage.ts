@@ -4,8 +4,9 @@ import { appendMembersText, compactJson, membersText, pickMembers } from 'singer
 export interface PageFacts {
   readonly windowStart: string;
   readonly windowEnd: string;
-  readonly pageNumber: number;
-  readonly pageSize: number;
+  /** Null for records that come from no page (deletions, read through CDC). */
+  readonly pageNumber: number | null;
+  readonly pageSize: number | null;
   readonly request: { readonly method: string; readonly path: string; readonly query: string; readonly minorversion: number };
   readonly extractedAt: string;
   readonly realmId: string;

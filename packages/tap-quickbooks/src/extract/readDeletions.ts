@@ -1,0 +1,101 @@
+import { utf8ByteString, type Logger } from 'singer-kit';
+import { recordFrame, recordLine, reservedMembers } from '../emit/toRecordMessage.js';
+import type { QboClient, RequestStats } from '../http/QboClient.js';
+import { isoZ } from '../plan/planWindows.js';
+import { cdcStubs, type DeletionStub } from './cdcStubs.js';
+
+/** QBO's CDC answers at most this many objects per call (across all entities asked for). */
+export const CDC_CAP = 1000;
+const DAY_MS = 86_400_000;
+
+/** One stream whose deletions are wanted from `fromMs` on (its resume point). */
+export interface DeletionRange {
+  readonly stream: string;
+  /** The QBO entity, as CDC names it. */
+  readonly entity: string;
+  readonly fromMs: number;
+}
+
+export interface DeletionsContext {
+  readonly client: QboClient;
+  readonly logger: Logger;
+  readonly realmId: string;
+  readonly runId: string;
+  readonly minorVersion: number;
+}
+
+export interface DeletionsRead {
+  /** Per stream, its deletions as RECORD lines (UTF-8 byte strings), oldest first, each Id once. */
+  readonly lines: ReadonlyMap<string, readonly string[]>;
+  readonly requests: number;
+  readonly retries: number;
+}
+
+interface Asked {
+  readonly stubs: readonly DeletionStub[];
+  readonly objects: number;
+  readonly receivedAt: string;
+  readonly query: string;
+}
+
+async function ask(ctx: DeletionsContext, entities: readonly string[], since: string, stats: RequestStats): Promise<Asked> {
+  const { bytes, receivedAt } = await ctx.client.cdc(entities, since, stats);
+  const query = `entities=${entities.join(',')}&changedSince=${since}`;
+  // One char per byte: a stub's text goes out as the bytes QBO sent (see utf8ByteString).
+  const { stubs, objects } = cdcStubs(bytes.toString('latin1'), `CDC ${query}`);
+  return { stubs, objects, receivedAt, query };
+}
+
+/** A deletion as a RECORD line of its entity's stream: the stub as QBO sent it, `_sdc_deleted_at`, and the extraction fields of its UTC day. */
+function deletionLine(ctx: DeletionsContext, stream: string, stub: DeletionStub, asked: Asked): string {
+  const day = Math.floor(stub.deletedAtMs / DAY_MS) * DAY_MS;
+  const reserved = reservedMembers({
+    windowStart: isoZ(day),
+    windowEnd: isoZ(day + DAY_MS),
+    pageNumber: null,
+    pageSize: null,
+    request: { method: 'GET', path: `${ctx.client.companyPath}/cdc`, query: asked.query, minorversion: ctx.minorVersion },
+    extractedAt: asked.receivedAt,
+    realmId: ctx.realmId,
+    runId: ctx.runId,
+  });
+  const members = [...reserved, ['_sdc_deleted_at', JSON.stringify(isoZ(stub.deletedAtMs))] as const].map(([k, v]) => [k, utf8ByteString(v)] as const);
+  // No catalog property selection: a stub is passed on whole.
+  return recordLine(recordFrame(utf8ByteString(JSON.stringify(stream)), members, asked.receivedAt, undefined), stub.text);
+}
+
+/**
+ * The deletions QBO's CDC reports since `sinceMs`, for each stream those in `[fromMs, endMs)`.
+ * One CDC call for every entity; CDC answers at most 1000 objects, so a full answer is asked again
+ * entity by entity, and an entity that alone fills it is warned about (its deletions beyond the
+ * cap can only be found by `qbo-pipeline reconcile`).
+ */
+export async function readDeletions(ctx: DeletionsContext, ranges: readonly DeletionRange[], sinceMs: number, endMs: number): Promise<DeletionsRead> {
+  const stats: RequestStats = { attempts: 0, retries: 0 };
+  const since = isoZ(sinceMs);
+  const entities = ranges.map((r) => r.entity);
+  let answers = [await ask(ctx, entities, since, stats)];
+  if (answers[0]!.objects >= CDC_CAP && entities.length > 1) {
+    answers = [];
+    for (const entity of entities) answers.push(await ask(ctx, [entity], since, stats));
+  }
+  // Now one answer per range, in order.
+  answers.forEach((answer, i) => {
+    if (answer.objects < CDC_CAP) return;
+    const stream = ranges[i]!.stream;
+    ctx.logger.warn(
+      `${stream}: CDC since ${since} answered QBO's cap of ${CDC_CAP} changed objects; deletions beyond it may be missing — run more often, or find them with \`qbo-pipeline reconcile --streams ${stream}\``,
+    );
+  });
+  const byEntity = new Map(ranges.map((r) => [r.entity.toLowerCase(), r]));
+  const perStream = new Map<string, Map<string, { at: number; line: string }>>(ranges.map((r) => [r.stream, new Map()]));
+  for (const answer of answers) {
+    for (const stub of answer.stubs) {
+      const range = byEntity.get(stub.entity.toLowerCase());
+      if (!range || stub.deletedAtMs < range.fromMs || stub.deletedAtMs >= endMs) continue;
+      perStream.get(range.stream)!.set(stub.id, { at: stub.deletedAtMs, line: deletionLine(ctx, range.stream, stub, answer) });
+    }
+  }
+  const lines = new Map([...perStream].map(([stream, byId]) => [stream, [...byId.values()].sort((a, b) => a.at - b.at).map((d) => d.line)] as const));
+  return { lines, requests: stats.attempts, retries: stats.retries };
+}

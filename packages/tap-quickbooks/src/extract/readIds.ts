@@ -1,0 +1,63 @@
+import { RunError } from 'singer-kit';
+import type { QboClient, RequestStats } from '../http/QboClient.js';
+import { buildCountQuery, buildIdsQuery, buildListQuery, type QueryTarget } from '../query/buildQuery.js';
+import { MAX_PAGE_SIZE } from '../settings.js';
+
+/** Ids asked for per `Id IN (…)` query: short enough for any URL, few enough requests. */
+export const IDS_PER_QUERY = 100;
+
+/** A query answer's QueryResponse, parsed (only Ids are read, so numbers need no care here). */
+function queryResponse(body: string, what: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    throw new RunError(`${what}: the answer is not JSON: ${body.slice(0, 120)}`);
+  }
+  const response = (parsed as { QueryResponse?: unknown }).QueryResponse;
+  if (typeof response !== 'object' || response === null) throw new RunError(`${what}: the answer has no QueryResponse`);
+  return response as Record<string, unknown>;
+}
+
+/** The Ids of one answer's entities (none on an empty page). */
+function idsOf(body: string, entity: string, what: string): string[] {
+  const response = queryResponse(body, what);
+  const key = Object.keys(response).find((k) => k.toLowerCase() === entity.toLowerCase());
+  const rows = key === undefined ? [] : response[key];
+  if (!Array.isArray(rows)) throw new RunError(`${what}: ${key} is not an array`);
+  return rows.map((row: { Id?: unknown }) => {
+    if (typeof row?.Id !== 'string' && typeof row?.Id !== 'number') throw new RunError(`${what}: a ${entity} without Id in the answer`);
+    return String(row.Id);
+  });
+}
+
+/**
+ * The Ids of every record QBO has for the entity (inactive name-list rows too): COUNT(*) first,
+ * the pages it predicts at once (within the client's budget), then more while pages come back
+ * full. Pages are not a snapshot: a record changed meanwhile can be missed, so an Id absent here
+ * is only a candidate — ask `findIds` before calling it gone.
+ */
+export async function listIds(client: QboClient, target: QueryTarget, stats: RequestStats, pageSize = MAX_PAGE_SIZE): Promise<Set<string>> {
+  const countQuery = buildCountQuery(target, undefined);
+  const total = queryResponse((await client.query(countQuery, stats)).body, countQuery).totalCount;
+  if (typeof total !== 'number') throw new RunError(`${countQuery}: the answer has no totalCount`);
+  const page = async (number: number) => {
+    const query = buildListQuery(target, { number, size: pageSize });
+    return idsOf((await client.query(query, stats)).body, target.entity, query);
+  };
+  const pages = await Promise.all(Array.from({ length: Math.max(1, Math.ceil(total / pageSize)) }, (_, i) => page(i + 1)));
+  while (pages.at(-1)!.length >= pageSize) pages.push(await page(pages.length + 1));
+  return new Set(pages.flat());
+}
+
+/** Of `ids`, the ones QBO still returns when asked by Id (`IDS_PER_QUERY` per query). */
+export async function findIds(client: QboClient, target: QueryTarget, ids: readonly string[], stats: RequestStats): Promise<Set<string>> {
+  const chunks = Array.from({ length: Math.ceil(ids.length / IDS_PER_QUERY) }, (_, i) => ids.slice(i * IDS_PER_QUERY, (i + 1) * IDS_PER_QUERY));
+  const found = await Promise.all(
+    chunks.map(async (chunk) => {
+      const query = buildIdsQuery(target, chunk);
+      return idsOf((await client.query(query, stats)).body, target.entity, query);
+    }),
+  );
+  return new Set(found.flat());
+}

@@ -1,0 +1,74 @@
+/**
+ * Issue 13, the daily operation with deletions: a backfill, then 5 invoices change and 2 are
+ * deleted in QBO, then `sync`. Only the changed rows are rewritten, the deleted ones keep their
+ * full payload and carry deleted_at_utc (from QBO's CDC stub), the rest is untouched (xmin), and
+ * the evidence counts the deletions per stream and UTC day.
+ */
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseUrl, scratchSchema, withClient } from './support/db.js';
+import { diffWithTruth, runCliProcess, startHarness, type Harness } from './pipelineHarness.js';
+
+const DAY = 86_400_000;
+const dayStart = (ms: number) => new Date(Math.floor(ms / DAY) * DAY).toISOString().replace(/\.\d+Z$/, 'Z');
+
+let h: Harness;
+beforeAll(async () => {
+  // CDC looks back 30 days from QBO's clock, so this company lives in the present.
+  h = await startHarness({ databaseUrl: databaseUrl(), seed: 41, days: 4, counts: { invoices: 200, customers: 20 }, tap: { max_requests_per_minute: 100_000 } });
+});
+afterAll(() => h?.close());
+
+describe('sync after a backfill: changes rewrite only their rows, deletions reach the table', () => {
+  const schema = scratchSchema('del');
+  const args = async (command: string, extra: readonly string[] = []) => [
+    command, '--streams', 'invoices,customers', '--tap-config', h.tapConfig, '--target-config', await h.targetConfig(schema), '--state-dir', path.join(h.dir, 'state'), ...extra,
+  ];
+  const rows = async () =>
+    new Map(
+      (await withClient((c) => c.query<{ id: string; xmin: string; deleted_at_utc: Date | null; payload: string }>(`SELECT id, xmin::text AS xmin, deleted_at_utc, payload::text AS payload FROM "${schema}".invoices`))).rows.map((r) => [r.id, r]),
+    );
+
+  it('backfill, change 5 and delete 2 invoices in QBO, sync: 7 rows written, the 2 deleted keep their payload with deleted_at_utc, evidence shows 2 deletions', async () => {
+    const start = dayStart(Date.now() - 5 * DAY);
+    const backfill = await runCliProcess(await args('backfill', ['--start', start, '--end', dayStart(Date.now())]));
+    expect(backfill.code, backfill.stderr).toBe(0);
+    const first = await runCliProcess(await args('sync'));
+    expect(first.code, first.stderr).toBe(0);
+
+    const before = await rows();
+    expect(before.size).toBe(200);
+    const truth = h.emulator.truth('invoices');
+    const changed = [truth[3]!.id, truth[50]!.id, truth[90]!.id, truth[120]!.id, truth[160]!.id];
+    const deleted = [truth[20]!.id, truth[140]!.id];
+    for (const id of changed) h.emulator.touch('Invoice', id);
+    for (const id of deleted) h.emulator.deleteTransaction('Invoice', id);
+    await sleep(1100); // their LastUpdatedTime is this second; the sync runs up to the next one
+
+    const sync = await runCliProcess(await args('sync'));
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(sync.stderr).toMatch(/deletions since \S+ \(CDC, 1 request\): customers 0, invoices 2/);
+    const after = await rows();
+    const rewritten = [...after.values()].filter((r) => before.get(r.id)?.xmin !== r.xmin).map((r) => r.id).sort();
+    expect(rewritten).toEqual([...changed, ...deleted].sort());
+    for (const id of deleted) {
+      // The last full payload stays; the deletion instant is the stub's LastUpdatedTime (this second).
+      expect(after.get(id)!.payload).toBe(before.get(id)!.payload);
+      expect(Math.abs(after.get(id)!.deleted_at_utc!.getTime() - Date.now())).toBeLessThan(60_000);
+    }
+    expect([...after.values()].filter((r) => r.deleted_at_utc !== null).map((r) => r.id).sort()).toEqual([...deleted].sort());
+    // The live rows equal QBO's records; the deleted rows are the only ones QBO no longer serves.
+    const diff = await diffWithTruth(databaseUrl(), schema, h.emulator, 'invoices', start, new Date().toISOString());
+    expect({ missing: diff.missing, different: diff.different, extra: [...diff.extra].sort() }).toEqual({ missing: [], different: [], extra: [...deleted].sort() });
+
+    const runIds = /run_id IN \(([^)]*)\)/.exec(sync.stdout)![1]!.split(',').map((s) => s.trim().replace(/'/g, ''));
+    const evidence = await withClient((c) =>
+      c.query<{ stream: string; day: string; deleted: number }>(
+        `SELECT stream, to_char(day_utc, 'YYYY-MM-DD') AS day, sum(deleted)::int AS deleted FROM "${schema}".evidence WHERE run_id = ANY($1) AND deleted > 0 GROUP BY 1, 2`,
+        [runIds],
+      ),
+    );
+    expect(evidence.rows).toEqual([{ stream: 'invoices', day: after.get(deleted[0]!)!.deleted_at_utc!.toISOString().slice(0, 10), deleted: 2 }]);
+  });
+});
