@@ -35,6 +35,10 @@ const SKIPPED: Record<string, string> = {
     'needs a QuickBooks company (tap.json); the emulator block above runs the same commands',
   'node packages/qbo-pipeline/dist/cli.js sync --streams invoices,customers,items --tap-config tap.json':
     'needs a company: from the bookmarks up to now; test/scheduler.test.ts runs sync and schedules against the emulator',
+  'node packages/qbo-pipeline/dist/cli.js reconcile --streams invoices,bills --tap-config tap.json [--dry-run]':
+    'needs a company whose tables are older than CDC reaches; test/reconcile.test.ts runs reconcile (dry run, marking, again, refusals) against the emulator',
+  'node packages/qbo-pipeline/dist/cli.js reconcile --streams invoices,bills --dry-run':
+    'needs a company whose tables are older than CDC reaches; test/reconcile.test.ts runs reconcile (dry run, marking, again, refusals) against the emulator',
   'pipx install meltano==4.2.2': 'needs Meltano and a company; test/meltano.run.test.ts runs the plugins as Meltano does',
   'mkdir -p secrets && for f in secrets.example/*.example; do cp -n "$f" "secrets/$(basename "$f" .example)"; done':
     'needs Docker; test/compose.test.ts checks the compose file',

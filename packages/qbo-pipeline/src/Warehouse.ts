@@ -15,6 +15,7 @@ import {
 } from './evidenceSql.js';
 import type { RunRecord } from './runs/RunRecord.js';
 import { createPipelineRunsSql, loadRunsOfSql, pipelineRunParams, upsertPipelineRunSql } from './runs/pipelineRunsSql.js';
+import { createReconciliationsSql, insertReconciliationSql, liveIdsSql, markDeletedSql, otherRealmsSql, recordedCompanySql, tableColumnsSql } from './reconcile/reconcileSql.js';
 
 /** QBO's count, what the tap read and what the target did with it, over some windows. */
 export interface LoadCounts {
@@ -87,7 +88,23 @@ function newestEvidenceOf(r: Record<string, unknown>): NewestEvidence {
   };
 }
 
-/** The runner's short visits to the warehouse, after a run: the evidence view and the run's totals. */
+/** One stream's reconcile, as `_reconciliations` records it. */
+export interface ReconciliationEvidence {
+  readonly runId: string;
+  readonly stream: string;
+  readonly realmId: string;
+  readonly startedAt: Date;
+  readonly qboRecords: number;
+  readonly liveRows: number;
+  readonly candidates: number;
+  /** Rows QBO no longer has: not returned by the paging, nor when asked by Id. */
+  readonly missingIds: readonly string[];
+  readonly requests: number;
+  /** When set, the missing rows get this `deleted_at_utc`; absent: a dry run, nothing is changed. */
+  readonly deletedAt: Date | undefined;
+}
+
+/** The runner's visits to the warehouse: the evidence view and the run's totals after a run, and `reconcile`. */
 export class Warehouse {
   readonly #client: pg.Client;
   readonly #schema: string;
@@ -131,6 +148,8 @@ export class Warehouse {
     const schema = await this.#client.query<{ oid: string | null }>('SELECT to_regnamespace($1)::oid AS oid', [escapeIdentifier(this.#schema)]);
     if (schema.rows[0]?.oid === null) await this.#client.query(create.schema);
     await this.#client.query(create.table);
+    // Next to the runs, the evidence of reconciles: there to query (empty) before the first one.
+    await this.#client.query(createReconciliationsSql(this.#schema));
     const loadRunIds =
       run.tapRunIds.length > 0 && (await this.#tablesExist(['_load_stats']))
         ? (await this.#client.query<{ load_run_id: string }>(loadRunsOfSql(this.#schema), [run.tapRunIds])).rows.map((r) => r.load_run_id)
@@ -206,5 +225,63 @@ export class Warehouse {
 
   async close(): Promise<void> {
     await this.#client.end();
+  }
+
+  /** The columns of the stream's table (none when it does not exist). */
+  async tableColumns(stream: string): Promise<Set<string>> {
+    const result = await this.#client.query<{ column_name: string }>(tableColumnsSql, [this.#schema, stream]);
+    return new Set(result.rows.map((r) => r.column_name));
+  }
+
+  /** The company (realm) the target recorded for the schema in `_company`; undefined when none is. */
+  async recordedCompany(): Promise<string | undefined> {
+    if (!(await this.#tablesExist(['_company']))) return undefined;
+    return (await this.#client.query<{ realm_id: string }>(recordedCompanySql(this.#schema))).rows[0]?.realm_id;
+  }
+
+  /** Realms other than `realmId` whose rows the stream's table holds. */
+  async otherRealms(stream: string, realmId: string): Promise<string[]> {
+    return (await this.#client.query<{ realm_id: string }>(otherRealmsSql(this.#schema, stream), [realmId])).rows.map((r) => r.realm_id);
+  }
+
+  /** Ids of the stream's rows not marked deleted. */
+  async liveIds(stream: string): Promise<string[]> {
+    return (await this.#client.query<{ id: string }>(liveIdsSql(this.#schema, stream))).rows.map((r) => r.id);
+  }
+
+  /**
+   * In one transaction: marks the missing rows deleted (unless a dry run; a row already marked
+   * keeps its instant) and records the evidence in `_reconciliations`. Returns the ids it marked.
+   */
+  async recordReconciliation(evidence: ReconciliationEvidence): Promise<string[]> {
+    const client = this.#client;
+    await client.query('BEGIN');
+    try {
+      await client.query(createReconciliationsSql(this.#schema));
+      const marked =
+        evidence.deletedAt && evidence.missingIds.length > 0
+          ? (await client.query<{ id: string }>(markDeletedSql(this.#schema, evidence.stream), [evidence.missingIds, evidence.deletedAt])).rows.map((r) => r.id)
+          : [];
+      await client.query(insertReconciliationSql(this.#schema), [
+        evidence.runId,
+        evidence.stream,
+        evidence.realmId,
+        evidence.startedAt,
+        new Date(),
+        evidence.qboRecords,
+        evidence.liveRows,
+        evidence.candidates,
+        evidence.missingIds,
+        marked.length,
+        evidence.deletedAt ?? null,
+        evidence.deletedAt === undefined,
+        evidence.requests,
+      ]);
+      await client.query('COMMIT');
+      return marked.sort();
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
   }
 }

@@ -13,6 +13,8 @@ import { addTrigger } from './triggers/addTrigger.js';
 import { formatTriggers } from './triggers/formatTriggers.js';
 import { TriggerStore } from './triggers/TriggerStore.js';
 import { runSync, type SyncRequest } from './runSync.js';
+import { formatReconcile } from './reconcile/formatReconcile.js';
+import { runReconcile } from './reconcile/runReconcile.js';
 import { runTrigger, Scheduler } from './scheduler/Scheduler.js';
 import { addSchedule, pauseSchedule, removeSchedule, resumeSchedule } from './schedules/scheduleCommands.js';
 import { formatSchedules } from './schedules/formatSchedules.js';
@@ -184,6 +186,28 @@ runCli('qbo-pipeline', async () => {
         const result = await runSync(syncRequestOf(argv), { onProgress: progressHook(), signal: stopSignal() });
         process.stdout.write(formatSummary(result) + '\n');
         exitCode = result.exitCode;
+      },
+    )
+    .command(
+      'reconcile',
+      'mark rows deleted that QBO no longer has, for gaps CDC cannot cover (older than 30 days): pages every record QBO has and compares',
+      (y) =>
+        jobOptions(y)
+          .option('job', { type: 'string', describe: 'the job whose lock it takes, so it never runs beside that job\'s sync (default: the job a sync of these streams uses)' })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'find and record what is gone from QBO, change no row' }),
+      async (argv) => {
+        const companies = companiesFileOf(argv);
+        if (companies !== undefined && argv.company === undefined) throw new UsageError('reconcile --companies: name the company to reconcile with --company NAME (one company at a time)');
+        const result = await runReconcile({
+          streams: argv.streams?.split(',') ?? [],
+          stateDir: argv['state-dir'],
+          ...(companies !== undefined && argv.company !== undefined ? { company: { file: companies, name: argv.company } } : {}),
+          dryRun: argv['dry-run'],
+          ...(argv.job ? { job: argv.job } : {}),
+          ...(argv['tap-config'] ? { tapConfig: argv['tap-config'] } : {}),
+          ...(argv['target-config'] ? { targetConfig: argv['target-config'] } : {}),
+        });
+        process.stdout.write(formatReconcile(result) + '\n');
       },
     )
     .command('trigger', 'one-time triggers: run a backfill once at an exact instant', (y) =>
@@ -412,7 +436,7 @@ runCli('qbo-pipeline', async () => {
         )
         .demandCommand(1, 'say company list'),
     )
-    .demandCommand(1, 'say which command: backfill, sync, trigger, schedule, scheduler, company, evidence, export or console (the demo is npm run demo)')
+    .demandCommand(1, 'say which command: backfill, sync, reconcile, trigger, schedule, scheduler, company, evidence, export or console (the demo is npm run demo)')
     .recommendCommands()
     .strict()
     .fail((message, error) => {

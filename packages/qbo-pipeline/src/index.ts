@@ -40,3 +40,6 @@ export * from './console/ConsoleContext.js';
 export * from './console/consoleServer.js';
 export * from './companies/companyEvidence.js';
 export * from './companies/exportCompanies.js';
+export * from './reconcile/runReconcile.js';
+export * from './reconcile/reconcileSql.js';
+export * from './reconcile/formatReconcile.js';

@@ -1,4 +1,5 @@
-import { check } from 'proper-lockfile';
+import { check, lock } from 'proper-lockfile';
+import { RunError, type Logger } from 'singer-kit';
 
 /** How long a job's lock outlives a runner that stopped renewing it (killed), unless the runner says otherwise. */
 export const DEFAULT_LOCK_STALE_MS = 30_000;
@@ -11,4 +12,28 @@ export function jobLockFile(stateFile: string): string {
 /** Whether some runner holds the job's lock now (a backfill by hand, a runner of another scheduler). */
 export async function isJobLocked(stateFile: string, staleMs = DEFAULT_LOCK_STALE_MS): Promise<boolean> {
   return check(stateFile, { realpath: false, lockfilePath: jobLockFile(stateFile), stale: staleMs }).catch(() => false);
+}
+
+/** The job's state file is locked by another runner: nothing was run; try again when it is done. */
+export class JobBusyError extends RunError {}
+
+/**
+ * Takes the job's lock for the one runner that may work on it now (a backfill, sync or
+ * reconcile of the job); JobBusyError when another holds it. Returns the release.
+ */
+export async function lockJob(stateFile: string, job: string, options: { readonly staleMs?: number; readonly logger: Logger }): Promise<() => Promise<void>> {
+  const staleMs = options.staleMs ?? DEFAULT_LOCK_STALE_MS;
+  try {
+    return await lock(stateFile, {
+      realpath: false,
+      lockfilePath: jobLockFile(stateFile),
+      stale: staleMs,
+      onCompromised: (error) => options.logger.warn(`lock of job ${job} lost: ${error.message}`),
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
+      throw new JobBusyError(`job ${job} is already running: its state file ${stateFile} is locked by another runner (a lock left by a killed runner expires after ${Math.round(staleMs / 1000)} s)`);
+    }
+    throw error;
+  }
 }

@@ -2,13 +2,12 @@ import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { mkdir } from 'node:fs/promises';
-import { lock } from 'proper-lockfile';
 import { discoverCatalog } from 'qbo-catalog';
 import { CliError, createLogger, RunError, EXIT, teeLogger, type Logger } from 'singer-kit';
 import type { ConnectionSettings } from 'target-postgres-raw';
 import { resolveBackfill, resumeCommand, type BackfillRequest, type ResolvedBackfill } from './BackfillRequest.js';
 import { childOptionsFor, writeChildConfigs } from './childConfigs.js';
-import { DEFAULT_LOCK_STALE_MS, jobLockFile } from './jobLock.js';
+import { lockJob } from './jobLock.js';
 import { adoptLegacyTokenStore } from './companies/adoptLegacyTokenStore.js';
 import { holdRealm } from './companies/realmLock.js';
 import { evidenceQueryText } from './evidenceSql.js';
@@ -60,8 +59,7 @@ export interface BackfillHooks {
   readonly lockStaleMs?: number;
 }
 
-/** The job's state file is locked by another runner: nothing was run; try again when it is done. */
-export class JobBusyError extends RunError {}
+export { JobBusyError } from './jobLock.js';
 
 export interface FailedWindow {
   readonly stream: string;
@@ -150,20 +148,7 @@ export async function runBackfill(request: BackfillRequest, hooks: BackfillHooks
   await mkdir(job.stateDir, { recursive: true });
   const command = resumeCommand(job, RUNNER_CLI, cwd);
   // The job's lock first: a run refused because the job is busy never started, and is no run of the journal.
-  let release: () => Promise<void>;
-  try {
-    release = await lock(job.stateFile, {
-      realpath: false,
-      lockfilePath: jobLockFile(job.stateFile),
-      stale: hooks.lockStaleMs ?? DEFAULT_LOCK_STALE_MS,
-      onCompromised: (error) => baseLogger.warn(`lock of job ${job.job} lost: ${error.message}`),
-    });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
-      throw new JobBusyError(`job ${job.job} is already running: its state file ${job.stateFile} is locked by another runner (a lock left by a killed runner expires after ${Math.round((hooks.lockStaleMs ?? DEFAULT_LOCK_STALE_MS) / 1000)} s)`);
-    }
-    throw error;
-  }
+  const release = await lockJob(job.stateFile, job.job, { logger: baseLogger, ...(hooks.lockStaleMs !== undefined ? { staleMs: hooks.lockStaleMs } : {}) });
   try {
     return await journaledRun(job, { ...hooks, env, now, cwd }, baseLogger, command);
   } finally {

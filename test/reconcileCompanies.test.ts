@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseUrl, withClient } from './support/db.js';
+import { startFirm, type Firm } from './companiesHarness.js';
+
+/** `reconcile --companies FILE --company NAME`: the company's realm, secrets, schema and state folder, nothing of another company. */
+const START = '2025-02-24T00:00:00Z';
+const END = '2025-03-01T00:00:00Z';
+
+let firm: Firm;
+const prefix = `rco_${Math.random().toString(16).slice(2, 8)}`;
+beforeAll(async () => {
+  firm = await startFirm({ names: ['acme', 'globex'], databaseUrl: databaseUrl(), seed: 33, now: new Date(END), days: 5, counts: { invoices: 40, customers: 10, items: 6 } });
+  await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: ['invoices'] }));
+});
+afterAll(async () => {
+  await withClient((c) => c.query(`DROP SCHEMA IF EXISTS ${prefix}_acme CASCADE; DROP SCHEMA IF EXISTS ${prefix}_globex CASCADE`));
+  await firm?.close();
+});
+
+describe('reconcile with a companies file', () => {
+  it('needs --company: one company at a time (exit 2, no request made)', async () => {
+    const before = firm.emulator.requestLog().length;
+    const run = await firm.cli(['reconcile', '--companies', 'companies.yaml']);
+    expect(run.code).toBe(2);
+    expect(run.stderr.split('\n')[0]).toBe('FATAL qbo-pipeline: reconcile --companies: name the company to reconcile with --company NAME (one company at a time)');
+    expect(firm.emulator.requestLog().length).toBe(before);
+  });
+
+  it('marks in the company\'s own schema what its company deleted; the other company, whose Ids overlap, is untouched', async () => {
+    const backfill = await firm.cli(['backfill', '--companies', 'companies.yaml', '--start', START, '--end', END]);
+    expect(backfill.code, backfill.stderr).toBe(0);
+    for (const name of firm.names) await withClient((c) => c.query(`ALTER TABLE ${prefix}_${name}.invoices ADD COLUMN IF NOT EXISTS deleted_at_utc timestamptz`));
+    const victim = firm.company('acme').truth('invoices')[5]!.id;
+    firm.company('acme').deleteTransaction('Invoice', victim);
+
+    const run = await firm.cli(['reconcile', '--companies', 'companies.yaml', '--company', 'acme']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^reconcile qb_company: done in .*\\ncompany ${firm.company('acme').realmId}, schema ${prefix}_acme, run run-`));
+    expect(run.stdout).toContain(`invoices marked deleted: ${victim}`);
+    const deleted = async (name: string) => (await withClient((c) => c.query<{ id: string }>(`SELECT id FROM ${prefix}_${name}.invoices WHERE deleted_at_utc IS NOT NULL`))).rows.map((r) => r.id);
+    expect(await deleted('acme')).toEqual([victim]);
+    expect(await deleted('globex')).toEqual([]);
+    const [evidence] = (await withClient((c) => c.query(`SELECT realm_id, missing_ids FROM ${prefix}_acme._reconciliations`))).rows;
+    expect(evidence).toEqual({ realm_id: firm.company('acme').realmId, missing_ids: [victim] });
+  });
+});
