@@ -101,7 +101,7 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
     const p = place();
     return tap(['--config', p.tapConfig], p.cwd, { TAP_QUICKBOOKS_CLIENT_SECRET_FILE: 'secrets/qbo_client_secret' });
   },
-  '`trigger add` (or `backfill`, `schedule add`) without a setting its run needs': async () => {
+  '`trigger add` (or `backfill`, `schedule add`) without the settings its run needs': async () => {
     const p = place();
     return runner(['trigger', 'add', '--at', '2025-02-01T02:00:00Z', '--streams', 'invoices', '--start', '2025-01-30', '--end', '2025-02-01'], p.cwd, { DATABASE_URL: databaseUrl() });
   },

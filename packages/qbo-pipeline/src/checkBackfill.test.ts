@@ -32,7 +32,7 @@ describe('checkBackfill: what a run needs, checked when the command is given', (
     const bare = path.join(dir, 'bare.json');
     await writeFile(bare, JSON.stringify({ start_date: '2025-01-01' }));
     const error = await refusal(checkBackfill({ ...request, tapConfig: bare }, { env, cwd: dir }));
-    expect(error.message).toMatch(/^tap-quickbooks settings \(--tap-config bare\.json, TAP_QUICKBOOKS_\* and \*_FILE variables\): setting realm_id is required/);
+    expect(error.message).toMatch(/^tap-quickbooks settings \(--tap-config bare\.json, TAP_QUICKBOOKS_\* and \*_FILE variables\): settings client_id, client_secret, refresh_token, realm_id are required/);
   });
 
   it('refuses a run with nothing saying where PostgreSQL is, rather than let it try the defaults for two minutes', async () => {

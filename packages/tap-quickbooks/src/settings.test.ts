@@ -40,7 +40,9 @@ describe('parseTapSettings', () => {
     [{ start_date: '2025-01-01T00:00:00' }, /no time zone/],
     [{ start_date: 'yesterday' }, /start_date/],
     [{ end_date: '2024-01-01' }, /before start_date/],
-    [{ refresh_token: undefined }, /refresh_token is required/],
+    [{ refresh_token: undefined }, /^setting refresh_token is required/],
+    [{ realm_id: undefined }, /^setting realm_id is required/],
+    [{ client_id: '', client_secret: undefined, start_date: undefined }, /^settings client_id, client_secret, start_date are required \(config file, TAP_QUICKBOOKS_<SETTING> or TAP_QUICKBOOKS_<SETTING>_FILE\)$/],
   ])('rejects %j with a UsageError', (override, message) => {
     expect(() => parseTapSettings({ ...base, ...override }, now)).toThrow(UsageError);
     expect(() => parseTapSettings({ ...base, ...override }, now)).toThrow(message);

@@ -101,10 +101,16 @@ export function parseWindow(value: unknown): Duration {
   return duration;
 }
 
+/** The settings without a default that every run needs. */
+const REQUIRED = ['client_id', 'client_secret', 'refresh_token', 'realm_id', 'start_date'] as const;
+
 /** Defaults, ranges, dates and URLs; the result is frozen. `now` is the run start. */
 export function parseTapSettings(given: RawSettings, now: DateTime): TapSettings {
   // loadSettings already applies defaults; library callers may pass only what they set.
   const raw: RawSettings = { ...Object.fromEntries(TAP_SETTINGS.filter((s) => s.default !== undefined).map((s) => [s.name, s.default])), ...given };
+  // Several missing (a first config): name them all at once rather than one per attempt.
+  const missing = REQUIRED.filter((name) => raw[name] === undefined || raw[name] === '');
+  if (missing.length > 1) throw new UsageError(`settings ${missing.join(', ')} are required (config file, ${ENV_PREFIX}_<SETTING> or ${ENV_PREFIX}_<SETTING>_FILE)`);
   const realmId = raw.realm_id;
   if (typeof realmId !== 'string' && typeof realmId !== 'number') throw new UsageError(`setting realm_id is required (config file or ${ENV_PREFIX}_REALM_ID)`);
   // QBO compares at second precision; a fractional start would count rows the window then drops.
