@@ -21,6 +21,11 @@ describe('parseTapSettings', () => {
     expect(parseTapSettings({ ...base, start_date: '2025-01-01T00:00:00.500Z' }, now).startDate.toISO()).toBe('2025-01-01T00:00:00.000Z');
   });
 
+  it('takes the realm id as text, from a string or a number that is exact', () => {
+    expect(parseTapSettings({ ...base, realm_id: ' 4620816365000000001 ' }, now).realmId).toBe('4620816365000000001');
+    expect(parseTapSettings({ ...base, realm_id: 9130357766900000 }, now).realmId).toBe('9130357766900000');
+  });
+
   it('picks the API host from sandbox unless base_url is given', () => {
     expect(parseTapSettings(base, now).baseUrl).toBe(PRODUCTION_BASE_URL);
     expect(parseTapSettings({ ...base, sandbox: true }, now).baseUrl).toBe(SANDBOX_BASE_URL);
@@ -42,6 +47,8 @@ describe('parseTapSettings', () => {
     [{ end_date: '2024-01-01' }, /before start_date/],
     [{ refresh_token: undefined }, /^setting refresh_token is required/],
     [{ realm_id: undefined }, /^setting realm_id is required/],
+    [{ realm_id: '<your realm id>' }, /^setting realm_id: "<your realm id>" is not a QuickBooks company id; use the realmId \(digits\)/],
+    [{ realm_id: -1 }, /^setting realm_id: -1 is not a QuickBooks company id/],
     [{ client_id: '', client_secret: undefined, start_date: undefined }, /^settings client_id, client_secret, start_date are required \(config file, TAP_QUICKBOOKS_<SETTING> or TAP_QUICKBOOKS_<SETTING>_FILE\)$/],
   ])('rejects %j with a UsageError', (override, message) => {
     expect(() => parseTapSettings({ ...base, ...override }, now)).toThrow(UsageError);

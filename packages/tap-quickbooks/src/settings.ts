@@ -72,6 +72,16 @@ function secret(raw: RawSettings, name: string): Secret {
   return new Secret(value);
 }
 
+/** QBO's company id: digits, as text. */
+function realmSetting(value: unknown): string {
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return String(value);
+  if (value === undefined || value === null || value === '') throw new UsageError(`setting realm_id is required (config file or ${ENV_PREFIX}_REALM_ID)`);
+  if (typeof value !== 'string' || !/^\d+$/.test(value.trim())) {
+    throw new UsageError(`setting realm_id: ${JSON.stringify(value)} is not a QuickBooks company id; use the realmId (digits) that your app's connect flow or Intuit's OAuth 2.0 Playground shows`);
+  }
+  return value.trim();
+}
+
 function integer(raw: RawSettings, name: string, min: number, max: number): number {
   const value = raw[name];
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -111,8 +121,7 @@ export function parseTapSettings(given: RawSettings, now: DateTime): TapSettings
   // Several missing (a first config): name them all at once rather than one per attempt.
   const missing = REQUIRED.filter((name) => raw[name] === undefined || raw[name] === '');
   if (missing.length > 1) throw new UsageError(`settings ${missing.join(', ')} are required (config file, ${ENV_PREFIX}_<SETTING> or ${ENV_PREFIX}_<SETTING>_FILE)`);
-  const realmId = raw.realm_id;
-  if (typeof realmId !== 'string' && typeof realmId !== 'number') throw new UsageError(`setting realm_id is required (config file or ${ENV_PREFIX}_REALM_ID)`);
+  const realm = realmSetting(raw.realm_id);
   // QBO compares at second precision; a fractional start would count rows the window then drops.
   const startDate = dateSetting(raw.start_date, 'start_date').startOf('second');
   const runStart = now.toUTC().startOf('second');
@@ -122,7 +131,6 @@ export function parseTapSettings(given: RawSettings, now: DateTime): TapSettings
   const endDate = raw.end_date === undefined || raw.end_date === '' ? runStart : DateTime.min(dateSetting(raw.end_date, 'end_date'), runStart);
   if (endDate < startDate) throw new UsageError(`setting end_date (${endDate.toISO()}) is before start_date (${startDate.toISO()})`);
   const sandbox = raw.sandbox === true;
-  const realm = String(realmId);
   const tokenStore = raw.token_store;
   return Object.freeze({
     clientId: secret(raw, 'client_id'),
