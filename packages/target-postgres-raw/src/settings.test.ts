@@ -21,4 +21,22 @@ describe('parseTargetSettings', () => {
     expect(() => parse({ TARGET_POSTGRES_RAW_RECONNECT_TIMEOUT_SECONDS: '-5' })).toThrow(/reconnect_timeout_seconds must be a number of seconds, 0 or more/);
     expect(parse({ TARGET_POSTGRES_RAW_RECONNECT_TIMEOUT_SECONDS: '0' }).reconnectTimeoutMs).toBe(0);
   });
+
+  it('refuses a URL whose password was not percent-encoded, without showing any part of it', () => {
+    for (const password of ['p/ss-word-9', 'p?ss@word-9', 'p#ss-word-9']) {
+      const url = `postgres://loader:${password}@db.internal:5432/warehouse`;
+      let message = '';
+      try {
+        parse({ TARGET_POSTGRES_RAW_DATABASE_URL: url });
+      } catch (error) {
+        expect(error).toBeInstanceOf(UsageError);
+        message = (error as Error).message;
+      }
+      expect(message, url).toMatch(/^setting database_url (does not read as postgres:\/\/user:password@host:port\/database|is not a valid URL .*): a character of the user or password may need percent-encoding|; a character of the user or password may need percent-encoding/);
+      expect(message).not.toMatch(/ss-word|word-9/);
+    }
+    // Encoded, and an @ alone (the last @ ends the password), are fine.
+    expect(parse({ TARGET_POSTGRES_RAW_DATABASE_URL: 'postgres://loader:p%2Fss@db.internal/warehouse' }).connection).toMatchObject({ host: 'db.internal', database: 'warehouse' });
+    expect(parse({ TARGET_POSTGRES_RAW_DATABASE_URL: 'postgres://loader:p@ss@db.internal/warehouse' }).connection).toMatchObject({ host: 'db.internal', database: 'warehouse' });
+  });
 });

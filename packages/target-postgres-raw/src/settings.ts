@@ -61,15 +61,23 @@ function text(raw: RawSettings, name: string): string {
   return value;
 }
 
+/** What to do about a password or user whose characters break the URL; never shows a part of it, which could be the password's. */
+const ENCODE_HINT = 'a character of the user or password may need percent-encoding (/ as %2F, # as %23, ? as %3F, @ as %40), or give the password apart (setting password, TARGET_POSTGRES_RAW_PASSWORD_FILE) with host, user and database';
+
 function connectionFromUrl(url: string, sslmode: SslMode): ConnectionSettings {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new UsageError('setting database_url is not a valid URL (expected postgres://user:password@host:port/database)');
+    throw new UsageError(`setting database_url is not a valid URL (expected postgres://user:password@host:port/database); ${ENCODE_HINT}`);
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     throw new UsageError(`setting database_url must start with postgres:// (got ${parsed.protocol}//…)`);
+  }
+  // A / ? or # left in a password ends the URL's host early: the rest reads as the database
+  // (postgres://u:p/w@host/db has host "p"...), and the run would retry an unknown host for minutes.
+  if (/[/@]/.test(parsed.pathname.slice(1)) || parsed.hash !== '' || parsed.search.includes('@')) {
+    throw new UsageError(`setting database_url does not read as postgres://user:password@host:port/database: ${ENCODE_HINT}`);
   }
   // The password inside the URL is as secret as the URL itself.
   if (parsed.password) registerSecret(decodeURIComponent(parsed.password));
