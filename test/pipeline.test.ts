@@ -154,4 +154,21 @@ describe('one-time triggers and the scheduler', () => {
     expect(list.stdout).toMatch(/2099-09-12T03:45:54Z \| pending/);
     await expectTruth(schema, ['items']);
   });
+
+  it('scheduler --once exits 2 when a due run needs a fix first (a wrong database password), and says when nothing is due', async () => {
+    const dir = path.join(h.dir, `state-${schema}-fix`);
+    const wrong = new URL(databaseUrl());
+    wrong.password = 'not-the-password-1';
+    const targetConfig = path.join(h.dir, `target-${schema}-wrong.json`);
+    await writeFile(targetConfig, JSON.stringify({ database_url: wrong.toString(), schema }));
+    const due = new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const added = await runCliProcess(['trigger', 'add', '--at', due, '--streams', 'items', '--start', START, '--end', END, '--tap-config', h.tapConfig, '--target-config', targetConfig, '--state-dir', dir]);
+    expect(added.code, added.stderr).toBe(0);
+    const run = await runCliProcess(['scheduler', '--once', '--state-dir', dir]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stdout).toContain('fix this first (exit 2; running again unchanged fails the same way): target-postgres-raw: PostgreSQL at ');
+    const idle = await runCliProcess(['scheduler', '--once', '--state-dir', dir]);
+    expect([idle.code, idle.stdout]).toEqual([0, '']);
+    expect(idle.stderr).toBe(`INFO qbo-pipeline: scheduler --once: nothing due in ${path.join(dir, 'triggers')} or ${path.join(dir, 'schedules')} (trigger list and schedule list say what comes next)\n`);
+  });
 });

@@ -345,9 +345,11 @@ runCli('qbo-pipeline', async () => {
         });
         if (argv.once) {
           const started = (await scheduler.pass()).filter((a) => a.kind === 'start').map((a) => a.trigger.id);
+          if (started.length === 0) logger.info(`scheduler --once: nothing due in ${triggers.dir} or ${path.resolve(argv['state-dir'], 'schedules')} (trigger list and schedule list say what comes next)`);
           await scheduler.idle();
-          const after = await triggers.list();
-          exitCode = after.some((t) => started.includes(t.id) && t.status === 'failed') ? 1 : 0;
+          // The worst of the runs, as for any command: 2 when one needs a fix first, else 1 when one failed.
+          const failed = (await triggers.list()).filter((t) => started.includes(t.id) && t.status === 'failed');
+          exitCode = failed.length === 0 ? 0 : failed.some((t) => t.result?.exitCode === 2) ? 2 : 1;
           return;
         }
         logger.info(`scheduler watching ${triggers.dir} and ${path.resolve(argv['state-dir'], 'schedules')} every ${argv.interval} s`);
