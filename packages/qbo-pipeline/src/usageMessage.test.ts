@@ -11,7 +11,12 @@ describe('usageMessage', () => {
     expect(usageMessage('Unknown arguments: stream, x, frobnicate', ['backfill', '--stream=invoices', '-x', 'frobnicate'])).toBe('unknown arguments --stream, -x, "frobnicate" (--help lists the commands and options)');
   });
 
+  it('names the options still to give as they are typed', () => {
+    expect(usageMessage('Missing required arguments: start, end', ['backfill'])).toBe('give --start and --end (--help says what each takes)');
+    expect(usageMessage('Missing required argument: at', ['trigger', 'add'])).toBe('give --at (--help says what each takes)');
+  });
+
   it('leaves every other message as it is', () => {
-    expect(usageMessage('Missing required argument: start', ['backfill'])).toBe('Missing required argument: start');
+    expect(usageMessage('say trigger add or trigger list', ['trigger'])).toBe('say trigger add or trigger list');
   });
 });
