@@ -1,23 +1,20 @@
 // Builds every generated file of the catalog from its hand-written sources, in memory:
 //   catalog/_src/<stream>.json + catalog/_shared/*.json  →  catalog/<stream>.json (self-contained),
-//   catalog/catalog.json (default discovery output), packages/qbo-catalog/src/generated/*.ts.
+//   catalog/catalog.json (default discovery output).
 // Plain node (no build step), so `npm run gen` can run before `tsc`. The entity table is read from
 // src/entities.ts by transpiling it, so it stays the one list of streams.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { compile } from 'json-schema-to-typescript';
 
 const PACKAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const REPO_ROOT = path.resolve(PACKAGE_DIR, '../..');
 export const CATALOG_DIR = path.join(REPO_ROOT, 'catalog');
 const SOURCE_DIR = path.join(CATALOG_DIR, '_src');
 const SHARED_DIR = path.join(CATALOG_DIR, '_shared');
-const GENERATED_DIR = path.join(PACKAGE_DIR, 'src', 'generated');
 
 const REPLICATION_KEY = 'MetaData.LastUpdatedTime';
-const TS_BANNER = '/* generated from catalog/ by `npm run gen` (packages/qbo-catalog/scripts) — do not edit */';
 
 /** Streams that are not QBO entities; their schemas are in catalog/_src too. */
 const EXTRA_STREAMS = [
@@ -37,11 +34,7 @@ async function loadEntities() {
   return module.ENTITIES;
 }
 
-/**
- * Replaces every `{"$ref": "<file>"}` by the referenced file's schema, recursively. Each shared
- * file becomes ONE object reused at every place it is referenced, so the TypeScript generator
- * declares it once (as the interface named by its title).
- */
+/** Replaces every `{"$ref": "<file>"}` by the referenced file's schema, recursively (each shared file read once). */
 async function expandRefs(node, baseDir, cache) {
   if (Array.isArray(node)) return Promise.all(node.map((item) => expandRefs(item, baseDir, cache)));
   if (node === null || typeof node !== 'object') return node;
@@ -111,10 +104,6 @@ function jsonText(value) {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
-async function typesFile(name, schema) {
-  return compile(schema, name, { bannerComment: TS_BANNER, unknownAny: true, additionalProperties: true, format: true });
-}
-
 /** Every generated file: absolute path → exact content. Writes nothing. */
 export async function generateCatalogFiles() {
   const entities = await loadEntities();
@@ -122,26 +111,14 @@ export async function generateCatalogFiles() {
   const sdcFields = await readJson(path.join(SHARED_DIR, 'SdcFields.json'));
   const files = new Map();
   const streams = [];
-  const recordTypes = {};
   for (const def of streamDefinitions(entities)) {
     const schema = await expandRefs(await readJson(path.join(SOURCE_DIR, `${def.stream}.json`)), SOURCE_DIR, cache);
     files.set(path.join(CATALOG_DIR, `${def.stream}.json`), jsonText(schemaFile(def.stream, schema)));
-    recordTypes[def.stream] = schema;
     const discovered = def.entity
       ? { ...schema, properties: { ...schema.properties, ...sdcFields.properties } }
       : schema;
     streams.push(catalogEntry(def, discovered));
   }
   files.set(path.join(CATALOG_DIR, 'catalog.json'), jsonText({ streams }));
-  const recordsSchema = {
-    title: 'StreamRecords',
-    description: 'The record type of each stream (entity fields only; entity streams also carry SdcFields).',
-    type: 'object',
-    properties: recordTypes,
-    required: Object.keys(recordTypes),
-    additionalProperties: false,
-  };
-  files.set(path.join(GENERATED_DIR, 'StreamRecords.ts'), await typesFile('StreamRecords', recordsSchema));
-  files.set(path.join(GENERATED_DIR, 'SdcFields.ts'), await typesFile('SdcFields', sdcFields));
   return files;
 }

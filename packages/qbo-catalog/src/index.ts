@@ -3,5 +3,3 @@ export * from './catalogDir.js';
 export * from './SingerCatalog.js';
 export * from './discoverCatalog.js';
 export * from './selectStreams.js';
-export type * from './generated/StreamRecords.js';
-export type * from './generated/SdcFields.js';
