@@ -90,10 +90,11 @@ describe('a failed backfill', () => {
   const schema = scratchSchema('fail');
 
   it('names the failed window and why, and prints the one command that resumes it', async () => {
-    h.emulator.setFaults({ rules: [{ fault: '503', kinds: ['count'], nth: [4] }] });
+    // Spans of at most 30 rows (about a day of invoices each): the 6th COUNT, of the third day, fails.
+    h.emulator.setFaults({ rules: [{ fault: '503', kinds: ['count'], nth: [6] }] });
     const run = await runCliProcess(
       ['backfill', '--streams', 'invoices', '--start', START, '--end', END, '--tap-config', h.tapConfig, '--target-config', await h.targetConfig(schema), '--state-dir', path.join(h.dir, `state-${schema}`)],
-      { env: { ...process.env, TAP_QUICKBOOKS_MAX_RETRIES: '0' } },
+      { env: { ...process.env, TAP_QUICKBOOKS_MAX_RETRIES: '0', TAP_QUICKBOOKS_MAX_SPAN_ROWS: '30' } },
     );
     h.emulator.setFaults({ rules: [] });
     expect(run.code, run.stderr).toBe(1);

@@ -44,7 +44,8 @@ beforeAll(async () => {
     now: new Date(END),
     days: 6,
     counts: { invoices: 240, customers: 60, items: 30 },
-    tap: { page_size: 20 },
+    // Spans of at most 40 rows (about a day of invoices): many commits for the kills to land between.
+    tap: { page_size: 20, max_span_rows: 40 },
     // A little latency per request spreads a run over enough time for the kill points to land inside it.
     latencyMs: 5,
   });

@@ -17,7 +17,9 @@ describe('tap-quickbooks extracts every record of the range exactly once, where 
   beforeAll(async () => {
     emulator = await startEmulator({ seed: 7, now: new Date(NOW), days: 4, counts: { invoices: 260, customers: 45 } });
     dir = tempDir();
-    config = writeJson(dir, 'config.json', tapSettings(emulator, dir, { start_date: START, end_date: NOW, page_size: 25 }));
+    // Spans of at most 60 rows: invoices (about 65 a day) are read as a span of several days
+    // (one of them empty), single days, and days too crowded for one span, read in pieces.
+    config = writeJson(dir, 'config.json', tapSettings(emulator, dir, { start_date: START, end_date: NOW, page_size: 25, max_span_rows: 60 }));
     run = await runTapCli(['--config', config]);
   });
   afterAll(() => emulator?.close());
@@ -46,14 +48,17 @@ describe('tap-quickbooks extracts every record of the range exactly once, where 
     }
   });
 
-  it('puts each record in the UTC window holding its LastUpdatedTime, including midnight, DST and crowded seconds', () => {
+  it('puts each record in the UTC day holding its LastUpdatedTime, including midnight, DST and crowded seconds', () => {
     const invoices = recordsOf(run, 'invoices');
     for (const record of invoices) {
       const at = instant(record.MetaData.LastUpdatedTime);
-      expect(at).toBeGreaterThanOrEqual(instant(record._sdc_extract_window_start_utc));
-      expect(at).toBeLessThan(instant(record._sdc_extract_window_end_utc));
-      expect(record._sdc_request_payload).toMatchObject({ method: 'GET', minorversion: 75 });
-      expect(record._sdc_request_payload.query).toContain(`>= '${record._sdc_extract_window_start_utc}'`);
+      const dayStart = Math.floor(at / 86_400_000) * 86_400_000;
+      expect([instant(record._sdc_extract_window_start_utc), instant(record._sdc_extract_window_end_utc)]).toEqual([Math.max(dayStart, instant(START)), Math.min(dayStart + 86_400_000, instant(NOW))]);
+      // The request is the span's query, whatever days it covers: its bounds hold the record.
+      expect(record._sdc_request_payload).toMatchObject({ method: 'GET', path: `/v3/company/${emulator.realmId}/query`, minorversion: 75 });
+      const [, from, to] = /LastUpdatedTime >= '([^']+)' AND MetaData\.LastUpdatedTime < '([^']+)'/.exec(record._sdc_request_payload.query)!;
+      expect(at).toBeGreaterThanOrEqual(instant(from!));
+      expect(at).toBeLessThan(instant(to!));
     }
     const times = invoices.map((r) => r.MetaData.LastUpdatedTime as string);
     // The data really has the hard cases: both Pacific offsets, a row at the second before UTC midnight, a crowded second.
@@ -103,19 +108,40 @@ describe('tap-quickbooks extracts every record of the range exactly once, where 
     }
   });
 
-  it('reports every stream × window as _volumetry evidence agreeing with the records', () => {
+  it('reports every stream × UTC day as _volumetry evidence agreeing with the records, and says which span read it', () => {
     const evidence = recordsOf(run, '_volumetry');
-    const invoiceWindows = evidence.filter((e) => e.stream === 'invoices');
-    expect(invoiceWindows.map((e) => e.window_start_utc)).toEqual(['2025-03-05T00:00:00Z', '2025-03-06T00:00:00Z', '2025-03-07T00:00:00Z', '2025-03-08T00:00:00Z', '2025-03-09T00:00:00Z', '2025-03-10T00:00:00Z']);
-    const empty = invoiceWindows.find((e) => e.window_start_utc === '2025-03-05T00:00:00Z')!;
-    expect(empty).toMatchObject({ qbo_count: 0, extracted: 0, empty: true, pages: 0, requests: 1 });
-    for (const e of invoiceWindows) {
-      const inWindow = recordsOf(run, 'invoices').filter((r) => r._sdc_extract_window_start_utc === e.window_start_utc);
-      expect(e.extracted).toBe(inWindow.length);
-      expect(e.qbo_count).toBe(inWindow.length);
+    const invoiceDays = evidence.filter((e) => e.stream === 'invoices');
+    expect(invoiceDays.map((e) => e.window_start_utc)).toEqual(['2025-03-05T00:00:00Z', '2025-03-06T00:00:00Z', '2025-03-07T00:00:00Z', '2025-03-08T00:00:00Z', '2025-03-09T00:00:00Z', '2025-03-10T00:00:00Z']);
+    const records = recordsOf(run, 'invoices');
+    for (const e of invoiceDays) {
+      const inDay = records.filter((r) => r._sdc_extract_window_start_utc === e.window_start_utc);
+      expect(e.extracted).toBe(inDay.length);
+      expect(e.qbo_count).toBe(inDay.length);
+      expect(e.empty).toBe(inDay.length === 0);
+      expect(instant(e.span_start_utc)).toBeLessThanOrEqual(instant(e.window_start_utc));
+      expect(instant(e.span_end_utc)).toBeGreaterThanOrEqual(instant(e.window_end_utc));
+      // Every record of the day came from a query inside the span the evidence names.
+      for (const r of inDay) {
+        const [, from, to] = /LastUpdatedTime >= '([^']+)' AND MetaData\.LastUpdatedTime < '([^']+)'/.exec(r._sdc_request_payload.query)!;
+        expect(instant(from!)).toBeGreaterThanOrEqual(instant(e.span_start_utc));
+        expect(instant(to!)).toBeLessThanOrEqual(instant(e.span_end_utc));
+      }
     }
-    expect(run.stderr).toMatch(/invoices 2025-03-05: no data/);
-    expect(run.stderr).toMatch(/invoices 2025-03-09: qbo_count=\d+ extracted=\d+ pages=\d+/);
+    // A span of several days (03-05 empty, 03-06 half a day of rows): each day its own count, the span's cost on its first day.
+    const [empty, halfDay] = invoiceDays;
+    expect(empty).toMatchObject({ qbo_count: 0, extracted: 0, empty: true, span_start_utc: '2025-03-05T00:00:00Z', span_end_utc: '2025-03-07T00:00:00Z', spans: 1 });
+    expect(empty!.requests).toBeGreaterThan(0);
+    expect(halfDay).toMatchObject({ span_start_utc: '2025-03-05T00:00:00Z', span_end_utc: '2025-03-07T00:00:00Z', span_qbo_count: halfDay!.extracted, pages: 0, requests: 0, spans: 1 });
+    // Crowded days were read in pieces, each with its own COUNT; the day's evidence adds them up.
+    const crowded = invoiceDays.filter((e) => e.spans > 1);
+    expect(crowded.length).toBeGreaterThan(0);
+    for (const e of crowded) expect(e).toMatchObject({ span_start_utc: e.window_start_utc, span_end_utc: e.window_end_utc, span_qbo_count: e.qbo_count });
+    // Sums over days are the run's: every request the tap made for invoices is in the evidence once.
+    const invoiceRequests = emulator.requestLog().filter((r) => /FROM(%20|\+| )Invoice/.test(r.query)).length;
+    expect(invoiceDays.reduce((sum, e) => sum + e.requests, 0)).toBe(invoiceRequests);
+    expect(run.stderr).toMatch(/invoices \[2025-03-05, 2025-03-07\) 2 days: qbo_count=\d+ extracted=\d+ pages=\d+/);
+    expect(run.stderr).toMatch(/invoices 2025-03-0\d: \d+ rows in one window, more than max_span_rows \(60\); reading it in pieces/);
+    expect(run.stderr).toMatch(/summary invoices: 260 records in 6 days \(1 empty\) read as \d+ spans/);
     expect(run.stderr).toMatch(/summary: \d+ records/);
   });
 

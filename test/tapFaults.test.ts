@@ -55,17 +55,18 @@ describe('tap-quickbooks against a failing QBO', () => {
     expect(retries.network).toBe(1);
     expect(retries.timeout).toBe(1);
     expect(retries.throttled).toBe(0);
-    // Every retry is attributed to the window whose request it was.
+    // Every retry is in the evidence, on the first day of the span whose request it was.
     const evidence = recordsOf(run, '_volumetry').reduce((sum, e) => sum + e.retries, 0);
     expect(evidence).toBe(retries.server + retries.network + retries.timeout);
     expect(run.stderr).toMatch(/HTTP 503 \(intuit_tid [^)]+\); retry 1\/5/);
   });
 
-  it('stops with exit 1 after 5 straight failures, after the last complete window\'s STATE, and resumes without repeats', async () => {
+  it('stops with exit 1 after 5 straight failures, after the last complete day\'s STATE, and resumes without repeats', async () => {
     // From the 9th request on QBO answers only 503: the first request to fail 6 times ends the run.
     const { emu, dir, config, catalog } = await setup(
       { faults: { rules: [{ fault: '503', kinds: ['query', 'count'], nth: Array.from({ length: 200 }, (_, i) => 9 + i) }] } },
-      { max_concurrency: 1 },
+      // Spans of at most 30 rows: the first ones are complete before the 9th request.
+      { max_concurrency: 1, max_span_rows: 30 },
       ['invoices'],
     );
     const failed = await runTapCli(['--config', config, '--catalog', catalog]);
@@ -90,7 +91,7 @@ describe('tap-quickbooks against a failing QBO', () => {
     expect([...firstIds, ...second.map((r) => r.Id)].sort()).toEqual(truthIds(emu, 'invoices'));
   });
 
-  it('re-reads a window whose rows shifted while it was paged, and loses nothing', async () => {
+  it('re-reads a span whose rows shifted while it was paged, and loses nothing', async () => {
     const { emu, config, catalog } = await setup({}, { max_concurrency: 1 }, ['invoices']);
     emu.touchAfterPage({ entity: 'Invoice', afterPage: 1, count: 1 });
     const run = await runTapCli(['--config', config, '--catalog', catalog]);
@@ -99,17 +100,17 @@ describe('tap-quickbooks against a failing QBO', () => {
     const emitted = new Set(recordsOf(run, 'invoices').map((r) => r.Id));
     expect(truthIds(emu, 'invoices').filter((id) => !emitted.has(id))).toEqual([]);
     expect(recordsOf(run, '_volumetry').some((e) => e.rereads > 0)).toBe(true);
-    expect(run.stderr).toMatch(/rows moved while paging, reading the window again/);
+    expect(run.stderr).toMatch(/rows moved while paging, reading the span again/);
   });
 
-  it('stops before a window whose rows keep shifting on every re-read, and the resumed run reads it whole', async () => {
-    // One window for the whole range, so every hook hits one of its 4 attempts (the read and 3 re-reads).
-    const { emu, dir, config, catalog } = await setup({}, { max_concurrency: 1, window: 'P7D' }, ['invoices']);
+  it('stops before a span whose rows keep shifting on every re-read, and the resumed run reads it whole', async () => {
+    // One span for the whole range (its 120 rows are few), so every hook hits one of its 4 attempts (the read and 3 re-reads).
+    const { emu, dir, config, catalog } = await setup({}, { max_concurrency: 1 }, ['invoices']);
     for (let i = 0; i < 4; i++) emu.touchAfterPage({ entity: 'Invoice', afterPage: 1, count: 1 });
     const failed = await runTapCli(['--config', config, '--catalog', catalog]);
     expect(failed.code, failed.stderr).toBe(1);
-    expect(failed.stderr).toMatch(/^FATAL tap-quickbooks: invoices window \S+: read \d+ distinct rows of \d+ counted after 3 re-reads .* so the next run reads it again$/m);
-    expect(recordsOf(failed, 'invoices')).toEqual([]); // the window was never accepted
+    expect(failed.stderr).toMatch(/^FATAL tap-quickbooks: invoices span \S+: read \d+ distinct rows of \d+ counted after 3 re-reads .* so the next run reads it again$/m);
+    expect(recordsOf(failed, 'invoices')).toEqual([]); // the span was never accepted
     const state = writeJson(dir, 'state-shifting.json', lastState(failed) ?? {});
     const resumed = await runTapCli(['--config', config, '--catalog', catalog, '--state', state]);
     expect(resumed.code).toBe(0);
@@ -119,7 +120,7 @@ describe('tap-quickbooks against a failing QBO', () => {
 
   it('retries 429s (XML body) after Retry-After, counts them, and names ThrottleExceeded when they never stop', async () => {
     // 12 requests a minute at the emulator: the 13th and every retry within the minute is refused.
-    const { emu, config, catalog } = await setup({ requestsPerMinute: 12, retryAfterSeconds: 0.1 }, { max_concurrency: 1, throttle_wait_seconds: 30 }, ['invoices']);
+    const { emu, config, catalog } = await setup({ requestsPerMinute: 12, retryAfterSeconds: 0.1 }, { max_concurrency: 1, throttle_wait_seconds: 30, max_span_rows: 30 }, ['invoices']);
     const run = await runTapCli(['--config', config, '--catalog', catalog]);
     expect(run.code).toBe(1);
     // Retry-After (0.1 s) was honoured instead of throttle_wait_seconds (30 s), else the test would time out.

@@ -3,15 +3,17 @@ import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Writable } from 'node:stream';
 import { LineWriter, type Logger } from 'singer-kit';
 import { discoverCatalog, selectStreams, type SelectedStream } from 'qbo-catalog';
-import { OutputChannel } from './emit/OutputChannel.js';
+import { OutputChannel, type BlockPart } from './emit/OutputChannel.js';
 import { readDeletions, type DeletionRange } from './extract/readDeletions.js';
-import { WindowSlots } from './extract/WindowSlots.js';
-import { readWindow, type ReadContext, type StreamTarget, type WindowRead, type WindowResult } from './extract/readWindow.js';
+import { RowBudget } from './extract/RowBudget.js';
+import { countRows, readSpan, type ReadContext, type SpanRead, type StreamTarget } from './extract/readSpan.js';
+import type { RequestStats } from './http/QboClient.js';
+import { planSpans, type Span } from './plan/planSpans.js';
 import { isoZ, makeWindow, planWindows, resolveStart, type Window } from './plan/planWindows.js';
 import { openQboSession } from './QboSession.js';
 import { RunReport } from './report/RunReport.js';
-import { VOLUMETRY_STREAM, volumetryRecord } from './report/volumetryRecord.js';
-import type { TapSettings } from './settings.js';
+import { dayComplete, spanEvidence, spanLabel, VOLUMETRY_STREAM, volumetryRecord, type DayEvidence } from './report/volumetryRecord.js';
+import { HELD_SPANS, type TapSettings } from './settings.js';
 import { lookupBookmark, normaliseState, REPLICATION_KEY, type TapState } from './state/mergeState.js';
 
 export interface RunTapOptions {
@@ -24,16 +26,8 @@ export interface RunTapOptions {
   readonly logger: Logger;
   /** stderr when it is a terminal: enables the live progress line. */
   readonly tty?: NodeJS.WriteStream | undefined;
-  /** Windows with more rows are split in halves rather than buffered; default MAX_WINDOW_ROWS. */
-  readonly maxWindowRows?: number;
 }
 
-/**
- * Memory bound: a window with more rows is split in halves rather than buffered, and at most
- * WINDOW_SLOTS_PER_REQUEST × max_concurrency windows are held at once, across all streams.
- */
-export const MAX_WINDOW_ROWS = 10_000;
-const WINDOW_SLOTS_PER_REQUEST = 2;
 const MAX_REREADS = 3;
 /** CDC looks back at most 30 days; keep a few minutes of margin for clock differences. */
 const CDC_LOOKBACK_MS = 30 * 86_400_000 - 10 * 60_000;
@@ -44,66 +38,99 @@ interface Runner {
   readonly report: RunReport;
   readonly runId: string;
   readonly signal: AbortSignal;
+  /** Spans of one stream being read or waiting to be written. */
   readonly lookahead: number;
+  readonly maxSpanRows: number;
   /** The `_volumetry` evidence stream is selected. */
   readonly evidence: boolean;
-  readonly slots: WindowSlots;
-}
-
-async function emitRead(runner: Runner, stream: string, read: WindowRead, advance: boolean): Promise<void> {
-  const evidence = runner.evidence ? [{ stream: VOLUMETRY_STREAM, record: volumetryRecord(runner.runId, stream, read) }] : [];
-  await runner.channel.writeWindow(read.lines, evidence, advance ? { stream, value: read.window.end } : undefined);
-  runner.report.windowDone(stream, read);
+  readonly rows: RowBudget;
 }
 
 interface StreamJob {
   readonly selected: SelectedStream;
   readonly target: StreamTarget;
-  /** INCREMENTAL: resume from the bookmark and advance it after each window. */
+  /** INCREMENTAL: resume from the bookmark and advance it after each complete day. */
   readonly incremental: boolean;
 }
 
-async function emitResult(runner: Runner, job: StreamJob, result: WindowResult): Promise<void> {
-  const { target } = job;
-  if (result.kind === 'split') {
-    runner.ctx.logger.info(`${target.stream} ${result.halves[0].start}..${result.halves[1].end}: more than ${runner.ctx.maxWindowRows} rows; splitting the window in halves`);
-    runner.report.plan(1);
-    for (const half of result.halves) await emitResult(runner, job, await readWindow(runner.ctx, target, half));
-    return;
-  }
-  await emitRead(runner, target.stream, result, job.incremental);
+/**
+ * Writes a span's records day by day, each complete day followed by its evidence and — after
+ * a day with records, and after the span's last complete day — the STATE at the day's end.
+ * Returns the evidence of a day still open (a crowded day whose later pieces are still to come).
+ */
+async function emitSpan(runner: Runner, job: StreamJob, read: SpanRead, open: DayEvidence | undefined): Promise<DayEvidence | undefined> {
+  const { stream } = job.target;
+  const evidence = spanEvidence(read, open);
+  const complete = evidence.map(dayComplete);
+  const lastComplete = complete.lastIndexOf(true);
+  const parts: BlockPart[] = read.span.days.map((day, d) => ({
+    lines: read.lines(d),
+    extra: complete[d] && runner.evidence ? [{ stream: VOLUMETRY_STREAM, record: volumetryRecord(runner.runId, stream, evidence[d]!) }] : [],
+    bookmark: complete[d] && job.incremental && (read.perDay[d]! > 0 || d === lastComplete) ? { stream, value: day.end } : undefined,
+  }));
+  await runner.channel.writeBlock(parts);
+  const done = evidence.filter((_, d) => complete[d]);
+  runner.report.spanDone(stream, { window: read.span.window, qboCount: read.qboCount, extracted: read.extracted, pages: read.pages, requests: read.requests, retries: read.retries, rereads: read.rereads, durationMs: read.durationMs }, done.length, done.filter((e) => e.qboCount === 0).length);
+  return complete[evidence.length - 1] ? undefined : evidence[evidence.length - 1];
+}
+
+interface Started {
+  readonly read: Promise<SpanRead>;
+  readonly release: () => void;
 }
 
 /**
- * Windows are read ahead (concurrently, within the shared budget and the shared window slots)
- * and emitted strictly in order; a window's slot is freed once it is emitted.
+ * Plans a stream's spans from QBO's counts (a span is counted only when the next one is
+ * needed), reads up to `lookahead` of them at once within the shared rate and row budgets,
+ * and writes them strictly in order; a span's rows are freed once it is written.
  */
-async function syncStream(runner: Runner, job: StreamJob, windows: readonly Window[]): Promise<void> {
-  const pending: Array<Promise<{ result: WindowResult; release: () => void }>> = [];
-  let next = 0;
+async function syncStream(runner: Runner, job: StreamJob, days: readonly Window[]): Promise<void> {
+  const { ctx, signal } = runner;
+  const { target } = job;
+  // The COUNTs of spans that were cut are requests too: each span's evidence carries those made since the span before it.
+  let planning: RequestStats = { attempts: 0, retries: 0 };
+  const spans = planSpans(days, {
+    maxRows: runner.maxSpanRows,
+    count: (window) => countRows(ctx, target, window, planning),
+    onCut: (window, rows, crowdedDay) => {
+      if (crowdedDay) ctx.logger.info(`${target.stream} ${spanLabel(window)}: ${rows} rows in one window, more than max_span_rows (${runner.maxSpanRows}); reading it in pieces`);
+    },
+  });
+  const next = async (): Promise<Started | undefined> => {
+    const planned: IteratorResult<Span> = signal.aborted ? { done: true, value: undefined } : await spans.next();
+    if (planned.done) return undefined;
+    const span = planned.value;
+    const stats = planning;
+    planning = { attempts: 0, retries: 0 };
+    const release = await runner.rows.acquire(span.count);
+    const read = readSpan(ctx, target, span, stats);
+    read.catch(release); // a failed read holds nothing; awaited below in order
+    return { read, release };
+  };
+  const pending: Array<Promise<Started | undefined>> = [];
+  let previous: Promise<unknown> = Promise.resolve();
+  let exhausted = false;
   const launch = () => {
-    while (pending.length < runner.lookahead && next < windows.length && !runner.signal.aborted) {
-      const window = windows[next++]!;
-      const read = runner.slots.acquire().then(async (release) => {
-        try {
-          return { result: await readWindow(runner.ctx, job.target, window), release };
-        } catch (error) {
-          release();
-          throw error;
-        }
+    while (!exhausted && pending.length < runner.lookahead) {
+      // Spans are planned one after the other: each waits for the one before it to start.
+      const started = previous.then(next).then((s) => {
+        if (!s) exhausted = true;
+        return s;
       });
-      read.catch(() => undefined); // awaited below in order; avoid an unhandled rejection meanwhile
-      pending.push(read);
+      started.catch(() => undefined); // awaited below in order; avoid an unhandled rejection meanwhile
+      previous = started.catch(() => undefined);
+      pending.push(started);
     }
   };
   launch();
-  while (pending.length > 0) {
-    const { result, release } = await pending.shift()!;
+  let open: DayEvidence | undefined;
+  for (let started = await pending.shift(); started; started = await pending.shift()) {
     try {
-      if (runner.signal.aborted) return;
-      await emitResult(runner, job, result);
+      const read = await started.read;
+      if (signal.aborted) return;
+      open = await emitSpan(runner, job, read, open);
     } finally {
-      release();
+      started.release();
     }
     launch();
   }
@@ -161,12 +188,20 @@ export async function runTap(options: RunTapOptions): Promise<void> {
     realmId: settings.realmId,
     runId,
     minorVersion: settings.minorVersion,
-    maxWindowRows: options.maxWindowRows ?? MAX_WINDOW_ROWS,
+    pageConcurrency: settings.maxConcurrency,
     maxRereads: MAX_REREADS,
   };
-  const runner: Runner = { ctx, channel, report, runId, signal: abort.signal, lookahead: settings.maxConcurrency,
+  const maxSpanRows = settings.maxSpanRows;
+  const runner: Runner = {
+    ctx,
+    channel,
+    report,
+    runId,
+    signal: abort.signal,
+    lookahead: settings.maxConcurrency,
+    maxSpanRows,
     evidence: volumetry !== undefined,
-    slots: new WindowSlots(WINDOW_SLOTS_PER_REQUEST * settings.maxConcurrency),
+    rows: new RowBudget(HELD_SPANS * maxSpanRows),
   };
 
   try {
@@ -183,9 +218,9 @@ export async function runTap(options: RunTapOptions): Promise<void> {
     for (const job of jobs) {
       const { target } = job;
       const from = starts.get(job)!;
-      const windows = target.fullTable ? [makeWindow(from, endMs)] : planWindows(from, endMs, settings.window);
-      report.plan(windows.length);
-      running.push(syncStream(runner, job, windows));
+      const days = target.fullTable ? [makeWindow(from, endMs)] : planWindows(from, endMs, settings.window);
+      report.plan(days.length);
+      running.push(syncStream(runner, job, days));
     }
     const failure = await firstFailure(running, () => {
       channel.close();
@@ -243,7 +278,7 @@ async function emitDeletions(runner: Runner, state: TapState, streams: ReadonlyA
   const read = await readDeletions(runner.ctx, ranges, sinceMs, endMs);
   for (const range of ranges) {
     const lines = read.lines.get(range.stream) ?? [];
-    if (lines.length > 0) await runner.channel.writeWindow(lines, [], undefined);
+    if (lines.length > 0) await runner.channel.writeBlock([{ lines, extra: [] }]);
   }
   const counts = ranges.map((r) => `${r.stream} ${read.lines.get(r.stream)?.length ?? 0}`).join(', ');
   logger.info(`deletions since ${isoZ(sinceMs)} (CDC, ${read.requests} request${read.requests === 1 ? '' : 's'}): ${counts}`);

@@ -11,6 +11,10 @@ export const QBO_THROTTLE_WAIT_SECONDS = 60;
 export const MAX_PAGE_SIZE = 1000;
 /** QBO allows 10 concurrent requests per realm and app. */
 export const MAX_CONCURRENCY = 10;
+/** A span with more rows is cut (between days, or a crowded day into pieces) rather than held whole. */
+export const MAX_SPAN_ROWS = 10_000;
+/** At most this many spans' worth of rows (max_span_rows each) are held at once, across all streams. */
+export const HELD_SPANS = 3;
 
 export const TAP_SETTINGS: readonly SettingSpec[] = [
   { name: 'client_id', kind: 'password', required: true, description: 'OAuth client id of the Intuit app' },
@@ -23,7 +27,8 @@ export const TAP_SETTINGS: readonly SettingSpec[] = [
   { name: 'base_url', kind: 'string', description: 'API root before /v3; default from sandbox' },
   { name: 'token_url', kind: 'string', default: DEFAULT_TOKEN_URL, description: 'OAuth token endpoint URL' },
   { name: 'page_size', kind: 'integer', default: 100, description: 'MAXRESULTS per query page (1–1000)' },
-  { name: 'window', kind: 'string', default: 'P1D', description: 'extraction window as an ISO 8601 duration (P1D, PT6H, …), cut on UTC boundaries' },
+  { name: 'window', kind: 'string', default: 'P1D', description: 'extraction window as an ISO 8601 duration (P1D, PT6H, …), cut on UTC boundaries: the grain of each record\'s _sdc_extract_window_*, of the _volumetry evidence and of STATE; one query spans as many windows as QBO\'s counts allow' },
+  { name: 'max_span_rows', kind: 'integer', default: MAX_SPAN_ROWS, description: `rows one query span may have before it is cut in smaller spans; a span is held in memory until complete, at most ${HELD_SPANS} spans' worth across all streams (1–100000)` },
   { name: 'max_retries', kind: 'integer', default: 5, description: 'retries per request (token refresh and data API) on network errors, timeouts, 429, 5xx and 401 (with a new access token)' },
   { name: 'request_timeout_seconds', kind: 'number', default: 120, description: 'per-request timeout' },
   { name: 'max_requests_per_minute', kind: 'integer', default: 500, description: 'request budget per realm, shared by all streams' },
@@ -48,6 +53,7 @@ export interface TapSettings {
   readonly sandbox: boolean;
   readonly pageSize: number;
   readonly window: Duration;
+  readonly maxSpanRows: number;
   readonly maxRetries: number;
   readonly requestTimeoutMs: number;
   readonly maxRequestsPerMinute: number;
@@ -144,6 +150,7 @@ export function parseTapSettings(given: RawSettings, now: DateTime): TapSettings
     tokenUrl: url(raw, 'token_url', DEFAULT_TOKEN_URL),
     pageSize: integer(raw, 'page_size', 1, MAX_PAGE_SIZE),
     window: parseWindow(raw.window),
+    maxSpanRows: integer(raw, 'max_span_rows', 1, 100_000),
     maxRetries: integer(raw, 'max_retries', 0, 20),
     requestTimeoutMs: positive(raw, 'request_timeout_seconds') * 1000,
     maxRequestsPerMinute: integer(raw, 'max_requests_per_minute', 1, 100_000),

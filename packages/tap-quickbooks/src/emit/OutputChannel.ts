@@ -1,9 +1,16 @@
 import { utf8ByteString, type LineWriter } from 'singer-kit';
 import { advanceBookmark, type TapState } from '../state/mergeState.js';
 
+/** Part of a block: one day's records, its evidence, and the STATE after it. */
+export interface BlockPart {
+  readonly lines: Iterable<string>;
+  readonly extra: ReadonlyArray<{ readonly stream: string; readonly record: unknown }>;
+  readonly bookmark?: { readonly stream: string; readonly value: string } | undefined;
+}
+
 /**
- * Everything the tap writes to stdout, one block at a time: a window's records, its evidence
- * record and the STATE after it are never interleaved with another stream's block. Holds the
+ * Everything the tap writes to stdout, one block at a time: a span's records, its days'
+ * evidence and the STATEs after them are never interleaved with another stream's block. Holds the
  * current state, so every STATE carries forward all other bookmarks.
  *
  * Lines are UTF-8 byte strings (see utf8ByteString) and the writer's stream takes them as latin1,
@@ -47,14 +54,19 @@ export class OutputChannel {
     return this.#serial(() => this.#writeJson({ type: 'SCHEMA', stream, schema, key_properties: keyProperties }));
   }
 
-  /** Record lines (UTF-8 byte strings), then extra records (evidence), then — when `bookmark` is given — the advanced STATE; flushed as a whole. */
-  writeWindow(lines: readonly string[], extra: ReadonlyArray<{ stream: string; record: unknown }>, bookmark: { stream: string; value: string } | undefined): Promise<void> {
+  /**
+   * One block: for each part in order, its record lines (UTF-8 byte strings), then its extra
+   * records (evidence), then — when it has a bookmark — the advanced STATE; flushed as a whole.
+   */
+  writeBlock(parts: Iterable<BlockPart>): Promise<void> {
     return this.#serial(async () => {
-      for (const line of lines) await this.#writer.writeLine(line);
-      for (const e of extra) await this.#writeJson({ type: 'RECORD', stream: e.stream, record: e.record });
-      if (bookmark) {
-        this.#state = advanceBookmark(this.#state, bookmark.stream, bookmark.value);
-        await this.#writeJson({ type: 'STATE', value: this.#state });
+      for (const part of parts) {
+        for (const line of part.lines) await this.#writer.writeLine(line);
+        for (const e of part.extra) await this.#writeJson({ type: 'RECORD', stream: e.stream, record: e.record });
+        if (part.bookmark) {
+          this.#state = advanceBookmark(this.#state, part.bookmark.stream, part.bookmark.value);
+          await this.#writeJson({ type: 'STATE', value: this.#state });
+        }
       }
       await this.#writer.flush();
     });

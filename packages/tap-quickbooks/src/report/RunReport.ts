@@ -1,14 +1,27 @@
 import type { Logger } from 'singer-kit';
 import type { RetryReason } from '../http/retryPolicy.js';
-import type { WindowRead } from '../extract/readWindow.js';
-import { volumetryLine } from './volumetryRecord.js';
+import type { Window } from '../plan/planWindows.js';
+import { spanLine } from './volumetryRecord.js';
 
 interface StreamTotals {
-  windows: number;
+  days: number;
   empty: number;
+  spans: number;
   records: number;
   pages: number;
   requests: number;
+}
+
+/** One query's read as the report sees it (a span of a stream, or the deletions' CDC window). */
+export interface ReadDone {
+  readonly window: Window;
+  readonly qboCount: number;
+  readonly extracted: number;
+  readonly pages: number;
+  readonly requests: number;
+  readonly retries: number;
+  readonly rereads: number;
+  readonly durationMs: number;
 }
 
 export interface RunReportOptions {
@@ -20,8 +33,8 @@ export interface RunReportOptions {
 }
 
 /**
- * Volumetry on stderr: one line per stream × window, a live progress line on a terminal
- * (windows done/total, rows, requests/min, ETA), and the run summary.
+ * Volumetry on stderr: one line per span read, a live progress line on a terminal (days
+ * done/total over all streams, rows, requests/min, ETA), and the run summary.
  */
 export class RunReport {
   readonly #o: RunReportOptions;
@@ -29,8 +42,8 @@ export class RunReport {
   readonly #started: number;
   readonly #streams = new Map<string, StreamTotals>();
   readonly retries: Record<RetryReason, number> = { network: 0, timeout: 0, throttled: 0, server: 0, unauthorized: 0 };
-  #plannedWindows = 0;
-  #doneWindows = 0;
+  #plannedDays = 0;
+  #doneDays = 0;
   #lastDraw = 0;
 
   constructor(options: RunReportOptions) {
@@ -39,25 +52,28 @@ export class RunReport {
     this.#started = this.#now();
   }
 
-  plan(windows: number): void {
-    this.#plannedWindows += windows;
+  /** Days (evidence windows) a stream will go through. */
+  plan(days: number): void {
+    this.#plannedDays += days;
   }
 
   retried(reason: RetryReason): void {
     this.retries[reason] += 1;
   }
 
-  windowDone(stream: string, read: WindowRead): void {
-    const totals = this.#streams.get(stream) ?? { windows: 0, empty: 0, records: 0, pages: 0, requests: 0 };
-    totals.windows += 1;
-    totals.empty += read.qboCount === 0 ? 1 : 0;
-    totals.records += read.lines.length;
+  /** A span was read and written: `days` of the stream are now complete, `emptyDays` of them without records. */
+  spanDone(stream: string, read: ReadDone, days: number, emptyDays: number): void {
+    const totals = this.#streams.get(stream) ?? { days: 0, empty: 0, spans: 0, records: 0, pages: 0, requests: 0 };
+    totals.days += days;
+    totals.empty += emptyDays;
+    totals.spans += 1;
+    totals.records += read.extracted;
     totals.pages += read.pages;
     totals.requests += read.requests;
     this.#streams.set(stream, totals);
-    this.#doneWindows += 1;
+    this.#doneDays += days;
     this.#clearProgress();
-    this.#o.logger.info(volumetryLine(stream, read));
+    this.#o.logger.info(spanLine(stream, read));
     this.#drawProgress();
   }
 
@@ -76,9 +92,9 @@ export class RunReport {
     if (!tty) return;
     const now = this.#now();
     const elapsed = Math.max(1, now - this.#started);
-    const left = Math.max(0, this.#plannedWindows - this.#doneWindows);
-    const eta = this.#doneWindows === 0 ? '?' : `${Math.round(((elapsed / this.#doneWindows) * left) / 1000)} s`;
-    tty.write(`\r\x1b[2Kwindows ${this.#doneWindows}/${this.#plannedWindows}  rows ${this.#records()}  ${this.#o.requestsLastMinute()} req/min  ETA ${eta}`);
+    const left = Math.max(0, this.#plannedDays - this.#doneDays);
+    const eta = this.#doneDays === 0 ? '?' : `${Math.round(((elapsed / this.#doneDays) * left) / 1000)} s`;
+    tty.write(`\r\x1b[2Kdays ${this.#doneDays}/${this.#plannedDays}  rows ${this.#records()}  ${this.#o.requestsLastMinute()} req/min  ETA ${eta}`);
     this.#lastDraw = now;
   }
 
@@ -86,10 +102,10 @@ export class RunReport {
     this.#clearProgress();
     const seconds = (this.#now() - this.#started) / 1000;
     for (const [stream, t] of [...this.#streams.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-      this.#o.logger.info(`summary ${stream}: ${t.records} records in ${t.windows} windows (${t.empty} empty), ${t.pages} pages, ${t.requests} requests`);
+      this.#o.logger.info(`summary ${stream}: ${t.records} records in ${t.days} days (${t.empty} empty) read as ${t.spans} spans, ${t.pages} pages, ${t.requests} requests`);
     }
     const requests = [...this.#streams.values()].reduce((sum, t) => sum + t.requests, 0);
     const retries = Object.entries(this.retries).map(([k, v]) => `${k}=${v}`).join(' ');
-    this.#o.logger.info(`summary: ${this.#records()} records, ${this.#doneWindows} windows, ${requests} requests in ${seconds.toFixed(1)} s; retries ${retries}`);
+    this.#o.logger.info(`summary: ${this.#records()} records, ${this.#doneDays} days, ${requests} requests in ${seconds.toFixed(1)} s; retries ${retries}`);
   }
 }

@@ -1,0 +1,363 @@
+import { memberText, objectMembers, RunError, scanObjectArray, utf8ByteString, type Logger } from 'singer-kit';
+import type { QboClient, RequestStats } from '../http/QboClient.js';
+import type { Span } from '../plan/planSpans.js';
+import type { Window } from '../plan/planWindows.js';
+import { buildCountQuery, buildPageQuery, type QueryTarget } from '../query/buildQuery.js';
+import { recordFrame, recordLine, reservedMembers, type RecordFrame } from '../emit/toRecordMessage.js';
+
+export interface StreamTarget extends QueryTarget {
+  readonly stream: string;
+  /** Top-level properties to keep; undefined keeps all. */
+  readonly included: ReadonlySet<string> | undefined;
+  /** Single-row entities (CompanyInfo): no time filter, every row on every run. */
+  readonly fullTable: boolean;
+  /** QBO's CDC reports this entity's deletions. */
+  readonly cdc: boolean;
+}
+
+export interface ReadContext {
+  readonly client: QboClient;
+  readonly logger: Logger;
+  readonly pageSize: number;
+  readonly realmId: string;
+  readonly runId: string;
+  readonly minorVersion: number;
+  /** Pages of one span requested at once (the rate budget decides when each goes out). */
+  readonly pageConcurrency: number;
+  /** Re-reads of a span whose rows moved while it was paged, before giving up on exactness. */
+  readonly maxRereads: number;
+}
+
+/** A COUNT(*) or page answer: its QueryResponse, parsed (small for counts). */
+function countResponse(body: string, what: string): Record<string, unknown> {
+  let top: unknown;
+  try {
+    top = JSON.parse(body);
+  } catch {
+    throw new RunError(`${what}: the response is not JSON: ${body.slice(0, 120)}`);
+  }
+  const parsed = (top as { QueryResponse?: unknown }).QueryResponse;
+  if (typeof parsed !== 'object' || parsed === null) throw new RunError(`${what}: the response has no QueryResponse`);
+  return parsed as Record<string, unknown>;
+}
+
+/** QBO writes the entity array as QueryResponse's first member; then it is found without scanning the body. */
+const PAGE_HEAD = /^\s*\{\s*"QueryResponse"\s*:\s*\{\s*"([A-Za-z]+)"\s*:\s*(?=\[)/;
+
+/** Where the page's entity array starts in `text` (undefined for an empty page). */
+function entityArray(text: string, entity: string, what: string): { text: string; from: number } | undefined {
+  const head = PAGE_HEAD.exec(text.slice(0, 256));
+  if (head && head[1]!.toLowerCase() === entity.toLowerCase()) return { text, from: head[0].length };
+  const response = memberText(text, 'QueryResponse');
+  if (response === undefined) throw new RunError(`${what}: the response has no QueryResponse`);
+  const member = objectMembers(response).find(([key]) => key.toLowerCase() === entity.toLowerCase());
+  return member ? { text: member[1], from: 0 } : undefined;
+}
+
+/** The members read from each entity of a page: Id, and MetaData for LastUpdatedTime. */
+const IDENTITY_KEYS = ['Id', 'MetaData'] as const;
+
+/** A JSON string or number value's text, as a string key; undefined for anything else. */
+function idOf(valueText: string): string | undefined {
+  const c = valueText.charCodeAt(0);
+  if (c === 0x22 && !valueText.includes('\\')) return valueText.slice(1, -1);
+  const id: unknown = JSON.parse(valueText);
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
+}
+
+/**
+ * Visits each entity of a page once: its bounds in the returned text, its Id, and its
+ * MetaData.LastUpdatedTime (read only when `withUpdated`). Returns the text the bounds are in
+ * and how many entities the page has.
+ */
+function forEachEntity(
+  body: string,
+  entity: string,
+  what: string,
+  withUpdated: boolean,
+  visit: (start: number, end: number, id: string, lastUpdated: unknown) => void,
+): { text: string; entities: number } {
+  let entities = 0;
+  try {
+    const array = entityArray(body, entity, what);
+    if (!array) return { text: '', entities: 0 };
+    const t = array.text;
+    // scanObjectArray stops at the array's closing bracket, so the rest of the body is not scanned.
+    scanObjectArray(t, array.from, IDENTITY_KEYS, (start, end, spans) => {
+      entities += 1;
+      const id = spans[0]! < 0 ? undefined : idOf(t.slice(spans[0], spans[1]));
+      if (id === undefined) throw new RunError(`${what}: a ${entity} without Id in the response`);
+      const meta = withUpdated && spans[2]! >= 0 ? memberText(t.slice(spans[2], spans[3]), 'LastUpdatedTime') : undefined;
+      visit(start, end, id, meta === undefined ? undefined : JSON.parse(meta));
+    });
+    return { text: t, entities };
+  } catch (error) {
+    if (error instanceof RunError) throw error;
+    const preview = Buffer.from(body.slice(0, 120), 'latin1').toString('utf8');
+    throw new RunError(`${what}: the response is not valid JSON (${(error as Error).message}): ${preview}`);
+  }
+}
+
+async function count(ctx: ReadContext, target: StreamTarget, window: Window | undefined, stats: RequestStats): Promise<number> {
+  const query = buildCountQuery(target, window);
+  const { body } = await ctx.client.query(query, stats);
+  const total = countResponse(body, query).totalCount;
+  if (typeof total !== 'number') throw new RunError(`${query}: the response has no totalCount`);
+  return total;
+}
+
+/** COUNT(*) for a span of a stream (the whole entity for a full-table stream). */
+export function countRows(ctx: ReadContext, target: StreamTarget, window: Window, stats: RequestStats): Promise<number> {
+  return count(ctx, target, target.fullTable ? undefined : window, stats);
+}
+
+/** The index of the day holding `at`, looking at `hint` first (rows come in time order). */
+function dayIndex(days: readonly Window[], at: number, hint: number): number {
+  const guess = days[hint];
+  if (guess && at >= guess.startMs && at < guess.endMs) return hint;
+  let lo = 0;
+  let hi = days.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (days[mid]!.startMs <= at) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/**
+ * One page as received. Its entities stay in the page's text, as offsets, until they are written
+ * out: holding a span's rows as thousands of separate strings until the span is complete cost
+ * more CPU in garbage collection than anything else the tap did.
+ */
+interface Page {
+  readonly number: number;
+  readonly query: string;
+  readonly receivedAt: string;
+  /** The entity array's text, one char per byte (see utf8ByteString). */
+  readonly text: string;
+  /** Per entity inside the span, in the order QBO returned them: bounds in `text`, day index, Id. */
+  readonly starts: number[];
+  readonly ends: number[];
+  readonly days: number[];
+  readonly ids: string[];
+  /** Entities QBO returned, inside the span or not: a full page means there may be more. */
+  readonly returned: number;
+  /** RECORD frames of this page per day index, made when first needed. */
+  readonly frames: Map<number, RecordFrame>;
+}
+
+/** Rows per page are packed with their page's index into one integer (page size is at most 1000). */
+const ROW_BITS = 10;
+
+async function readPage(ctx: ReadContext, target: StreamTarget, span: Span, number: number, stats: RequestStats): Promise<Page> {
+  const timeWindow = target.fullTable ? undefined : span.window;
+  const query = buildPageQuery(target, timeWindow, { number, size: ctx.pageSize });
+  const { bytes, receivedAt } = await ctx.client.query(query, stats);
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const days: number[] = [];
+  const ids: string[] = [];
+  let day = 0;
+  // One char per byte: entities are cut out and written out as the bytes QBO sent (the lines
+  // are UTF-8 byte strings), and the structural characters JSON is scanned for are all ASCII.
+  const { text, entities } = forEachEntity(bytes.toString('latin1'), target.entity, query, timeWindow !== undefined, (start, end, id, lastUpdated) => {
+    if (timeWindow) {
+      // Compared as instants: QBO answers with Pacific offsets, the span is in UTC.
+      const at = Date.parse(String(lastUpdated));
+      if (!(at >= timeWindow.startMs && at < timeWindow.endMs)) return;
+      day = dayIndex(span.days, at, day);
+    }
+    starts.push(start);
+    ends.push(end);
+    days.push(day);
+    ids.push(id);
+  });
+  return { number, query, receivedAt, text, starts, ends, days, ids, returned: entities, frames: new Map() };
+}
+
+/**
+ * All pages of one attempt, in page order: the pages the count predicts (at most
+ * `pageConcurrency` asked for at once, so other streams' and the next span's requests are not
+ * queued behind a whole span), then more while pages come back full.
+ */
+async function readAllPages(ctx: ReadContext, target: StreamTarget, span: Span, expected: number, stats: RequestStats): Promise<Page[]> {
+  const predicted = Math.max(1, Math.ceil(expected / ctx.pageSize));
+  const pages: Page[] = [];
+  let next = 1;
+  let failed = false;
+  const worker = async () => {
+    try {
+      while (next <= predicted && !failed) {
+        const number = next++;
+        pages[number - 1] = await readPage(ctx, target, span, number, stats);
+      }
+    } catch (error) {
+      failed = true;
+      throw error;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(ctx.pageConcurrency, predicted) }, worker));
+  while (pages[pages.length - 1]!.returned >= ctx.pageSize) {
+    // Rows counted into the span after COUNT(*) (clock skew, back-dated writes): keep paging.
+    pages.push(await readPage(ctx, target, span, pages.length + 1, stats));
+  }
+  return pages;
+}
+
+/** A span read completely: its records per day, and what it cost. */
+export class SpanRead {
+  readonly span: Span;
+  /** QBO's COUNT(*) for the span, taken before paging (the planner's). */
+  readonly qboCount: number;
+  readonly pages: number;
+  readonly requests: number;
+  readonly retries: number;
+  readonly rereads: number;
+  readonly durationMs: number;
+  readonly extractedAt: string;
+  /** Records per day of `span.days`. */
+  readonly perDay: readonly number[];
+  /** Distinct records read. */
+  readonly extracted: number;
+  readonly #ctx: ReadContext;
+  readonly #received: readonly Page[];
+  /** Packed (page, row) references grouped by day; day d's are at [#dayStart[d], #dayStart[d + 1]). */
+  readonly #order: Int32Array;
+  readonly #dayStart: Int32Array;
+  readonly #stream: string;
+  readonly #included: ReadonlySet<string> | undefined;
+
+  constructor(
+    ctx: ReadContext,
+    target: StreamTarget,
+    span: Span,
+    received: readonly Page[],
+    selected: ArrayLike<number>,
+    facts: { pages: number; stats: RequestStats; rereads: number; durationMs: number },
+  ) {
+    this.#ctx = ctx;
+    this.span = span;
+    this.qboCount = span.count;
+    this.pages = facts.pages;
+    this.requests = facts.stats.attempts;
+    this.retries = facts.stats.retries;
+    this.rereads = facts.rereads;
+    this.durationMs = facts.durationMs;
+    this.extractedAt = new Date().toISOString();
+    this.#received = received;
+    this.#stream = utf8ByteString(JSON.stringify(target.stream));
+    this.#included = target.included && new Set([...target.included].map(utf8ByteString));
+    // Group by day, keeping QBO's order inside each day (a counting sort).
+    const days = span.days.length;
+    const dayStart = new Int32Array(days + 1);
+    for (let k = 0; k < selected.length; k++) {
+      const ref = selected[k]!;
+      dayStart[received[ref >>> ROW_BITS]!.days[ref & ((1 << ROW_BITS) - 1)]! + 1]! += 1;
+    }
+    const perDay = Array.from({ length: days }, (_, d) => dayStart[d + 1]!);
+    for (let d = 0; d < days; d++) dayStart[d + 1]! += dayStart[d]!;
+    const fill = dayStart.slice(0, days);
+    const order = new Int32Array(selected.length);
+    for (let k = 0; k < selected.length; k++) {
+      const ref = selected[k]!;
+      order[fill[received[ref >>> ROW_BITS]!.days[ref & ((1 << ROW_BITS) - 1)]!]!++] = ref;
+    }
+    this.perDay = perDay;
+    this.extracted = order.length;
+    this.#order = order;
+    this.#dayStart = dayStart;
+  }
+
+
+  #frame(page: Page, day: number): RecordFrame {
+    let frame = page.frames.get(day);
+    if (frame) return frame;
+    const window = this.span.days[day]!;
+    const reserved = reservedMembers({
+      windowStart: window.start,
+      windowEnd: window.end,
+      pageNumber: page.number,
+      pageSize: this.#ctx.pageSize,
+      request: { method: 'GET', path: `${this.#ctx.client.companyPath}/query`, query: page.query, minorversion: this.#ctx.minorVersion },
+      extractedAt: page.receivedAt,
+      realmId: this.#ctx.realmId,
+      runId: this.#ctx.runId,
+    });
+    frame = recordFrame(this.#stream, reserved.map(([k, v]) => [k, utf8ByteString(v)] as const), page.receivedAt, this.#included);
+    page.frames.set(day, frame);
+    return frame;
+  }
+
+  /** The RECORD lines of day `day` (an index into `span.days`), each Id once, made as they are written. */
+  *lines(day: number): Generator<string, void, undefined> {
+    const mask = (1 << ROW_BITS) - 1;
+    for (let k = this.#dayStart[day]!; k < this.#dayStart[day + 1]!; k++) {
+      const ref = this.#order[k]!;
+      const page = this.#received[ref >>> ROW_BITS]!;
+      const row = ref & mask;
+      yield recordLine(this.#frame(page, day), page.text.slice(page.starts[row], page.ends[row]));
+    }
+  }
+}
+
+/**
+ * Reads one span completely. Its COUNT(*) was taken by the planner before paging (0 → no page
+ * queries); `stats` may already hold the requests made to plan it. The span is complete when the distinct Ids seen reach that count. Fewer means rows
+ * moved while we paged (a touched row leaves the span and the rows behind it shift one position
+ * forward, past our offsets), so the span is counted and read again.
+ */
+export async function readSpan(ctx: ReadContext, target: StreamTarget, span: Span, stats: RequestStats = { attempts: 0, retries: 0 }): Promise<SpanRead> {
+  const started = Date.now();
+  const received: Page[] = [];
+  let expected = span.count;
+  let rereads = 0;
+  let selected: ArrayLike<number> = [];
+  while (expected > 0) {
+    const first = received.length;
+    received.push(...(await readAllPages(ctx, target, span, expected, stats)));
+    const ids = new Set<string>();
+    let rows = 0;
+    for (let p = first; p < received.length; p++) {
+      for (const id of received[p]!.ids) ids.add(id);
+      rows += received[p]!.ids.length;
+    }
+    if (ids.size >= expected) {
+      selected = first === 0 && ids.size === rows ? allRows(received) : newestOfEach(received);
+      break;
+    }
+    if (rereads >= ctx.maxRereads) {
+      // A row the shifting pages skipped still lies in this span: accepting it would move the
+      // bookmark past a row never read. Stop; the re-run starts at this span's first day again.
+      throw new RunError(
+        `${target.stream} span ${span.window.start}..${span.window.end}: read ${ids.size} distinct rows of ${expected} counted after ${rereads} re-reads (rows kept changing while paged); stopping before this span so the next run reads it again`,
+      );
+    }
+    // Rows of this attempt stay (true when read); the re-read adds the missed ones and newer versions.
+    rereads += 1;
+    ctx.logger.info(`${target.stream} ${span.window.start}..${span.window.end}: ${ids.size} distinct rows of ${expected} counted; rows moved while paging, reading the span again`);
+    expected = await countRows(ctx, target, span.window, stats);
+  }
+  return new SpanRead(ctx, target, span, received, selected, { pages: received.length, stats, rereads, durationMs: Date.now() - started });
+}
+
+/** Every row of every page, in order (one attempt, each Id once). */
+function allRows(pages: readonly Page[]): Int32Array {
+  let n = 0;
+  for (const page of pages) n += page.ids.length;
+  const refs = new Int32Array(n);
+  let k = 0;
+  pages.forEach((page, p) => {
+    for (let row = 0; row < page.ids.length; row++) refs[k++] = (p << ROW_BITS) | row;
+  });
+  return refs;
+}
+
+/** Each Id once, where first seen, as last read (a re-read has the newer version). */
+function newestOfEach(pages: readonly Page[]): number[] {
+  const newest = new Map<string, number>();
+  pages.forEach((page, p) => {
+    page.ids.forEach((id, row) => newest.set(id, (p << ROW_BITS) | row));
+  });
+  return [...newest.values()];
+}
