@@ -64,7 +64,7 @@ async function emitSpan(runner: Runner, job: StreamJob, read: SpanRead, open: Da
   const complete = evidence.map(dayComplete);
   const lastComplete = complete.lastIndexOf(true);
   const parts: BlockPart[] = read.span.days.map((day, d) => ({
-    lines: read.lines(d),
+    records: (writer) => read.writeDay(d, writer),
     extra: complete[d] && runner.evidence ? [{ stream: VOLUMETRY_STREAM, record: volumetryRecord(runner.runId, stream, evidence[d]!) }] : [],
     bookmark: complete[d] && job.incremental && (read.perDay[d]! > 0 || d === lastComplete) ? { stream, value: day.end } : undefined,
   }));
@@ -166,12 +166,9 @@ export async function runTap(options: RunTapOptions): Promise<void> {
   });
   const volumetry = selected.find((s) => s.stream === VOLUMETRY_STREAM);
 
-  // latin1: the channel's lines are UTF-8 byte strings, so each char goes out as the byte it stands for.
-  options.out.setDefaultEncoding('latin1');
-  // The default 64 KiB chunks, not larger: a chunk string above V8's large-object size (128 KiB)
-  // is allocated and freed as fresh pages each time, which cost more CPU (measured) than the
-  // extra write calls; 64 KiB is also what a pipe holds.
-  const writer = new LineWriter(options.out);
+  // latin1: the channel's lines are UTF-8 byte strings, so each char goes out as the byte it stands
+  // for; records are copied from the pages' bytes. The default 64 KiB chunks: what a pipe holds.
+  const writer = new LineWriter(options.out, { encoding: 'latin1' });
   const channel = new OutputChannel(writer, inputState);
   if (options.state !== undefined) await channel.writeState(); // D9: echo the input state first
 
@@ -278,7 +275,12 @@ async function emitDeletions(runner: Runner, state: TapState, streams: ReadonlyA
   const read = await readDeletions(runner.ctx, ranges, sinceMs, endMs);
   for (const range of ranges) {
     const lines = read.lines.get(range.stream) ?? [];
-    if (lines.length > 0) await runner.channel.writeBlock([{ lines, extra: [] }]);
+    if (lines.length > 0) {
+      const records = async (writer: LineWriter) => {
+        for (const line of lines) await writer.writeLine(line);
+      };
+      await runner.channel.writeBlock([{ records, extra: [] }]);
+    }
   }
   const counts = ranges.map((r) => `${r.stream} ${read.lines.get(r.stream)?.length ?? 0}`).join(', ');
   logger.info(`deletions since ${isoZ(sinceMs)} (CDC, ${read.requests} request${read.requests === 1 ? '' : 's'}): ${counts}`);

@@ -3,7 +3,8 @@ import { advanceBookmark, type TapState } from '../state/mergeState.js';
 
 /** Part of a block: one day's records, its evidence, and the STATE after it. */
 export interface BlockPart {
-  readonly lines: Iterable<string>;
+  /** Writes the part's RECORD lines (UTF-8 byte strings or bytes) to the writer. */
+  readonly records: (writer: LineWriter) => Promise<void>;
   readonly extra: ReadonlyArray<{ readonly stream: string; readonly record: unknown }>;
   readonly bookmark?: { readonly stream: string; readonly value: string } | undefined;
 }
@@ -55,13 +56,13 @@ export class OutputChannel {
   }
 
   /**
-   * One block: for each part in order, its record lines (UTF-8 byte strings), then its extra
+   * One block: for each part in order, its record lines, then its extra
    * records (evidence), then — when it has a bookmark — the advanced STATE; flushed as a whole.
    */
   writeBlock(parts: Iterable<BlockPart>): Promise<void> {
     return this.#serial(async () => {
       for (const part of parts) {
-        for (const line of part.lines) await this.#writer.writeLine(line);
+        await part.records(this.#writer);
         for (const e of part.extra) await this.#writeJson({ type: 'RECORD', stream: e.stream, record: e.record });
         if (part.bookmark) {
           this.#state = advanceBookmark(this.#state, part.bookmark.stream, part.bookmark.value);

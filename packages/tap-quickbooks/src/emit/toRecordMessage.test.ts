@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { recordFrame, recordLine, reservedMembers } from './toRecordMessage.js';
+import { Writable } from 'node:stream';
+import { LineWriter } from 'singer-kit';
+import { queueRecord, recordFrame, recordLine, reservedMembers } from './toRecordMessage.js';
 
 const facts = {
   windowStart: '2025-01-01T00:00:00Z',
@@ -51,5 +53,28 @@ describe('recordLine', () => {
     const withToken = { ...facts, request: { ...facts.request, authorization: 'Bearer secret' } as typeof facts.request };
     const payload = reservedMembers(withToken).find(([k]) => k === '_sdc_request_payload')![1];
     expect(payload).not.toContain('secret');
+  });
+});
+
+describe('queueRecord', () => {
+  it('queues the same bytes recordLine makes, straight from the page', async () => {
+    const chunks: Buffer[] = [];
+    const sink = new Writable({ write: (c: Buffer, _e, done) => (chunks.push(Buffer.from(c)), done()) });
+    const writer = new LineWriter(sink, { encoding: 'latin1' });
+    const frame = recordFrame('"invoices"', reservedMembers(facts), facts.extractedAt, undefined);
+    const entities = ['{"Id":"130","TotalAmt":1234567.10,"Note":"Añil \\"q\\" }"}', '{ }', '{"Id":"1" }', '{}'];
+    const page = Buffer.from(`{"QueryResponse":{"Invoice":[${entities.join(',')}]}}`, 'utf8');
+    const expected: string[] = [];
+    let from = page.indexOf('[') + 1;
+    for (const entity of entities) {
+      const length = Buffer.byteLength(entity, 'utf8');
+      queueRecord(writer, frame, page, from, from + length);
+      expected.push(Buffer.from(recordLine(frame, page.toString('latin1', from, from + length)), 'latin1').toString('utf8'));
+      from += length + 1;
+    }
+    await writer.flush();
+    expect(Buffer.concat(chunks).toString('utf8')).toBe(expected.map((l) => `${l}\n`).join(''));
+    expect(expected[0]).toContain('"TotalAmt":1234567.10,"Note":"Añil \\"q\\" }","_sdc_extract_window_start_utc"');
+    expect(JSON.parse(expected[1]!).record).toEqual(JSON.parse(expected[3]!).record);
   });
 });

@@ -1,4 +1,4 @@
-import { appendMembersText, compactJson, membersText, pickMembers } from 'singer-kit';
+import { appendMembersText, compactJson, membersText, pickMembers, type LineWriter } from 'singer-kit';
 
 /** What the tap knows about the page a record came from (DESIGN §2, the reserved fields). */
 export interface PageFacts {
@@ -38,6 +38,8 @@ export interface RecordFrame {
   readonly reserved: string;
   readonly tail: string;
   readonly included: ReadonlySet<string> | undefined;
+  /** The line's bytes before the entity (head as bytes) and after its last member: reserved members, `}` and tail (`closeEmpty` after an empty entity). */
+  readonly bytes: { readonly head: Buffer; readonly close: Buffer; readonly closeEmpty: Buffer };
 }
 
 /**
@@ -45,7 +47,18 @@ export interface RecordFrame {
  * as text; in the UTF-8 byte form of the entities (see utf8ByteString) when those are.
  */
 export function recordFrame(streamJson: string, reserved: ReadonlyArray<readonly [string, string]>, extractedAt: string, included: ReadonlySet<string> | undefined): RecordFrame {
-  return { head: `{"type":"RECORD","stream":${streamJson},"record":`, reserved: membersText(reserved), tail: `,"time_extracted":"${extractedAt}"}`, included };
+  const head = `{"type":"RECORD","stream":${streamJson},"record":`;
+  const members = membersText(reserved);
+  const tail = `,"time_extracted":"${extractedAt}"}`;
+  // The texts are UTF-8 byte strings, one char per byte: latin1 gives those bytes back.
+  const bytes = (text: string) => Buffer.from(text, 'latin1');
+  return {
+    head,
+    reserved: members,
+    tail,
+    included,
+    bytes: { head: bytes(head), close: bytes(`${members === '' ? '' : `,${members}`}}${tail}`), closeEmpty: bytes(`${members}}${tail}`) },
+  };
 }
 
 /**
@@ -57,4 +70,19 @@ export function recordLine(frame: RecordFrame, entityText: string): string {
   const included = frame.included;
   const body = included ? pickMembers(compact, (key) => included.has(key)) : compact;
   return frame.head + appendMembersText(body, frame.reserved) + frame.tail;
+}
+
+const isWs = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/**
+ * Queues the RECORD line of the entity `page[start, end)` (an object, its `}` at end - 1) on
+ * `writer`: the same bytes as recordLine, made without building the line as a string. For
+ * entities that need no change: no whitespace to compact away (no line breaks in the page), no
+ * deselected field. Returns queueParts' answer: true when the caller must await writer.flush().
+ */
+export function queueRecord(writer: LineWriter, frame: RecordFrame, page: Buffer, start: number, end: number): boolean {
+  let last = end - 2;
+  while (last > start && isWs(page[last])) last--;
+  const { head, close, closeEmpty } = frame.bytes;
+  return writer.queueParts(head, page, start, last + 1, page[last] === 0x7b ? closeEmpty : close);
 }

@@ -1,9 +1,9 @@
-import { memberText, objectMembers, RunError, scanObjectArray, utf8ByteString, type Logger } from 'singer-kit';
+import { endOfValue, forEachMember, memberText, RunError, scanObjectArray, utf8ByteString, type LineWriter, type Logger } from 'singer-kit';
 import type { QboClient, RequestStats } from '../http/QboClient.js';
 import type { Span } from '../plan/planSpans.js';
 import type { Window } from '../plan/planWindows.js';
 import { buildCountQuery, buildPageQuery, type QueryTarget } from '../query/buildQuery.js';
-import { recordFrame, recordLine, reservedMembers, type RecordFrame } from '../emit/toRecordMessage.js';
+import { queueRecord, recordFrame, recordLine, reservedMembers, type RecordFrame } from '../emit/toRecordMessage.js';
 
 export interface StreamTarget extends QueryTarget {
   readonly stream: string;
@@ -44,14 +44,26 @@ function countResponse(body: string, what: string): Record<string, unknown> {
 /** QBO writes the entity array as QueryResponse's first member; then it is found without scanning the body. */
 const PAGE_HEAD = /^\s*\{\s*"QueryResponse"\s*:\s*\{\s*"([A-Za-z]+)"\s*:\s*(?=\[)/;
 
+/** The value of the first member of the object at `from` whose key passes `wanted`, or -1. */
+function memberValue(text: string, from: number, wanted: (key: string) => boolean): number {
+  let found = -1;
+  forEachMember(text, from, (key, _keyStart, valueStart) => {
+    if (!wanted(key)) return endOfValue(text, valueStart);
+    found = valueStart;
+    return -1;
+  });
+  return found;
+}
+
 /** Where the page's entity array starts in `text` (undefined for an empty page). */
-function entityArray(text: string, entity: string, what: string): { text: string; from: number } | undefined {
+function entityArray(text: string, entity: string, what: string): number | undefined {
+  const name = entity.toLowerCase();
   const head = PAGE_HEAD.exec(text.slice(0, 256));
-  if (head && head[1]!.toLowerCase() === entity.toLowerCase()) return { text, from: head[0].length };
-  const response = memberText(text, 'QueryResponse');
-  if (response === undefined) throw new RunError(`${what}: the response has no QueryResponse`);
-  const member = objectMembers(response).find(([key]) => key.toLowerCase() === entity.toLowerCase());
-  return member ? { text: member[1], from: 0 } : undefined;
+  if (head && head[1]!.toLowerCase() === name) return head[0].length;
+  const response = memberValue(text, 0, (key) => key === 'QueryResponse');
+  if (response < 0 || text.charCodeAt(response) !== 0x7b) throw new RunError(`${what}: the response has no QueryResponse`);
+  const array = memberValue(text, response, (key) => key.toLowerCase() === name);
+  return array < 0 ? undefined : array;
 }
 
 /** The members read from each entity of a page: Id, and MetaData for LastUpdatedTime. */
@@ -66,34 +78,26 @@ function idOf(valueText: string): string | undefined {
 }
 
 /**
- * Visits each entity of a page once: its bounds in the returned text, its Id, and its
- * MetaData.LastUpdatedTime (read only when `withUpdated`). Returns the text the bounds are in
- * and how many entities the page has.
+ * Visits each entity of a page once: its bounds in `text`, its Id, and its
+ * MetaData.LastUpdatedTime (read only when `withUpdated`). Returns how many entities the page has.
  */
-function forEachEntity(
-  body: string,
-  entity: string,
-  what: string,
-  withUpdated: boolean,
-  visit: (start: number, end: number, id: string, lastUpdated: unknown) => void,
-): { text: string; entities: number } {
+function forEachEntity(text: string, entity: string, what: string, withUpdated: boolean, visit: (start: number, end: number, id: string, lastUpdated: unknown) => void): number {
   let entities = 0;
   try {
-    const array = entityArray(body, entity, what);
-    if (!array) return { text: '', entities: 0 };
-    const t = array.text;
+    const from = entityArray(text, entity, what);
+    if (from === undefined) return 0;
     // scanObjectArray stops at the array's closing bracket, so the rest of the body is not scanned.
-    scanObjectArray(t, array.from, IDENTITY_KEYS, (start, end, spans) => {
+    scanObjectArray(text, from, IDENTITY_KEYS, (start, end, spans) => {
       entities += 1;
-      const id = spans[0]! < 0 ? undefined : idOf(t.slice(spans[0], spans[1]));
+      const id = spans[0]! < 0 ? undefined : idOf(text.slice(spans[0], spans[1]));
       if (id === undefined) throw new RunError(`${what}: a ${entity} without Id in the response`);
-      const meta = withUpdated && spans[2]! >= 0 ? memberText(t.slice(spans[2], spans[3]), 'LastUpdatedTime') : undefined;
+      const meta = withUpdated && spans[2]! >= 0 ? memberText(text.slice(spans[2], spans[3]), 'LastUpdatedTime') : undefined;
       visit(start, end, id, meta === undefined ? undefined : JSON.parse(meta));
     });
-    return { text: t, entities };
+    return entities;
   } catch (error) {
     if (error instanceof RunError) throw error;
-    const preview = Buffer.from(body.slice(0, 120), 'latin1').toString('utf8');
+    const preview = Buffer.from(text.slice(0, 120), 'latin1').toString('utf8');
     throw new RunError(`${what}: the response is not valid JSON (${(error as Error).message}): ${preview}`);
   }
 }
@@ -126,16 +130,18 @@ function dayIndex(days: readonly Window[], at: number, hint: number): number {
 }
 
 /**
- * One page as received. Its entities stay in the page's text, as offsets, until they are written
- * out: holding a span's rows as thousands of separate strings until the span is complete cost
- * more CPU in garbage collection than anything else the tap did.
+ * One page as received. Its entities stay in the page's bytes, as offsets, until they are
+ * written out, byte for byte: holding a span's rows as thousands of separate strings until the
+ * span is complete cost more CPU in garbage collection than anything else the tap did.
  */
 interface Page {
   readonly number: number;
   readonly query: string;
   readonly receivedAt: string;
-  /** The entity array's text, one char per byte (see utf8ByteString). */
-  readonly text: string;
+  /** The body as received. */
+  readonly bytes: Buffer;
+  /** No line breaks: its entities need no compacting and are written out as they are. */
+  readonly compact: boolean;
   /** Per entity inside the span, in the order QBO returned them: bounds in `text`, day index, Id. */
   readonly starts: number[];
   readonly ends: number[];
@@ -159,9 +165,10 @@ async function readPage(ctx: ReadContext, target: StreamTarget, span: Span, numb
   const days: number[] = [];
   const ids: string[] = [];
   let day = 0;
-  // One char per byte: entities are cut out and written out as the bytes QBO sent (the lines
-  // are UTF-8 byte strings), and the structural characters JSON is scanned for are all ASCII.
-  const { text, entities } = forEachEntity(bytes.toString('latin1'), target.entity, query, timeWindow !== undefined, (start, end, id, lastUpdated) => {
+  // One char per byte: the structural characters JSON is scanned for are all ASCII, and the
+  // offsets found are the entities' byte offsets in `bytes`.
+  const text = bytes.toString('latin1');
+  const returned = forEachEntity(text, target.entity, query, timeWindow !== undefined, (start, end, id, lastUpdated) => {
     if (timeWindow) {
       // Compared as instants: QBO answers with Pacific offsets, the span is in UTC.
       const at = Date.parse(String(lastUpdated));
@@ -173,7 +180,9 @@ async function readPage(ctx: ReadContext, target: StreamTarget, span: Span, numb
     days.push(day);
     ids.push(id);
   });
-  return { number, query, receivedAt, text, starts, ends, days, ids, returned: entities, frames: new Map() };
+  if (returned >= 1 << ROW_BITS) throw new RunError(`${query}: ${returned} entities in one page, more than MAXRESULTS ${ctx.pageSize}`);
+  const compact = !text.includes('\n') && !text.includes('\r');
+  return { number, query, receivedAt, bytes, compact, starts, ends, days, ids, returned, frames: new Map() };
 }
 
 /**
@@ -289,14 +298,20 @@ export class SpanRead {
     return frame;
   }
 
-  /** The RECORD lines of day `day` (an index into `span.days`), each Id once, made as they are written. */
-  *lines(day: number): Generator<string, void, undefined> {
+  /** Writes the RECORD lines of day `day` (an index into `span.days`), each Id once, straight from the pages' bytes. */
+  async writeDay(day: number, writer: LineWriter): Promise<void> {
     const mask = (1 << ROW_BITS) - 1;
     for (let k = this.#dayStart[day]!; k < this.#dayStart[day + 1]!; k++) {
       const ref = this.#order[k]!;
       const page = this.#received[ref >>> ROW_BITS]!;
       const row = ref & mask;
-      yield recordLine(this.#frame(page, day), page.text.slice(page.starts[row], page.ends[row]));
+      const frame = this.#frame(page, day);
+      const start = page.starts[row]!;
+      const end = page.ends[row]!;
+      const full = frame.included || !page.compact
+        ? writer.queueLine(recordLine(frame, page.bytes.toString('latin1', start, end)))
+        : queueRecord(writer, frame, page.bytes, start, end);
+      if (full) await writer.flush();
     }
   }
 }
