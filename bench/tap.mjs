@@ -124,7 +124,8 @@ try {
     await emu.close();
   }
   if (wanted('rate')) {
-    const emu = await startEmulator({ now, days: 365, counts: { invoices: 40_000 }, latencyMs: 300, requestsPerMinute: 500 });
+    // Enough invoices that the run outlasts the measurement: a year of them is about 1,200 page requests.
+    const emu = await startEmulator({ now, days: 365, counts: { invoices: 120_000 }, latencyMs: 300, requestsPerMinute: 500 });
     const config = configFor(emu, { start_date: '2024-03-20T00:00:00Z' });
     const apiRequests = () => emu.requestLog().filter((e) => e.kind === 'query' || e.kind === 'count').length;
     const { child, done } = runTap(['--config', config, '--catalog', invoicesOnlyCatalog()]);
@@ -134,6 +135,7 @@ try {
     await new Promise((r) => setTimeout(r, seconds * 1000));
     const elapsed = (performance.now() - t0) / 1000;
     const count = apiRequests() - before;
+    if (child.exitCode !== null) throw new Error(`the tap finished within the ${seconds} s measured: give it more rows`);
     process.kill(-child.pid, 'SIGTERM');
     await done;
     const perMinute = (count / elapsed) * 60;

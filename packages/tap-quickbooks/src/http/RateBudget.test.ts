@@ -29,6 +29,28 @@ describe('RateBudget', () => {
     expect(budget.recentStarts).toBe(5);
   });
 
+  it('keeps to its grid when a start is late, and never lets a window hold more than the limit', async () => {
+    let now = 0;
+    // Every sleep overshoots by 3 ms, as timers on a busy machine do.
+    const budget = new RateBudget({ requestsPerMinute: 600, maxInFlight: 10, windowMs: 60_000, now: () => now, sleep: async (ms) => void (now += ms + 3) });
+    const starts: number[] = [];
+    for (let i = 0; i < 1200; i++) {
+      (await budget.acquire())();
+      starts.push(now);
+    }
+    // 100 ms apart on average (600 a minute), not 103.
+    expect(starts.at(-1)! - starts[0]!).toBeLessThanOrEqual(1199 * 100 + 3);
+    for (let i = 600; i < starts.length; i++) expect(starts[i]! - starts[i - 600]!).toBeGreaterThanOrEqual(60_000 - 3);
+    // After an idle minute the grid starts again from then: no burst.
+    now += 60_000;
+    const after: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      (await budget.acquire())();
+      after.push(now);
+    }
+    expect(after[2]! - after[0]!).toBeGreaterThanOrEqual(200);
+  });
+
   it('holds at most maxInFlight requests until one is released', async () => {
     const budget = new RateBudget({ requestsPerMinute: 100, maxInFlight: 2 });
     const a = await budget.acquire();

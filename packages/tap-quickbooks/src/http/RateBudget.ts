@@ -94,7 +94,13 @@ export class RateBudget {
           }
           continue;
         }
-        this.#nextStart = now + this.#intervalMs;
+        // The next slot follows this one's, not the moment it was taken: a start a few ms late
+        // (a timer firing late, the event loop busy writing a span) would otherwise push every
+        // later one back and lose a few percent of the budget. Starts stay on a grid of one
+        // interval, so no window holds more than the limit; after an idle spell (a start an
+        // interval or more late) the grid starts again from now, so nothing is caught up in a burst.
+        const slot = this.#nextStart;
+        this.#nextStart = (now - slot < this.#intervalMs ? slot : now) + this.#intervalMs;
         this.#starts.push(now);
         this.#inFlight += 1;
         this.#queue.shift()!.grant();

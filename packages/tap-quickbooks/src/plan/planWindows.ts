@@ -34,11 +34,18 @@ export function planWindows(startMs: number, endMs: number, step: Duration): Win
   return windows;
 }
 
-/** Halves of a window, on whole seconds (QBO's timestamp precision). */
-export function splitWindow(window: Window): [Window, Window] | undefined {
-  const mid = Math.floor((window.startMs + window.endMs) / 2000) * 1000;
-  if (mid <= window.startMs || mid >= window.endMs) return undefined;
-  return [makeWindow(window.startMs, mid), makeWindow(mid, window.endMs)];
+/**
+ * A window cut into `parts` (at least 2) about equal windows on whole seconds (QBO's timestamp
+ * precision); fewer when it is too short for that many, undefined when it cannot be cut at all.
+ */
+export function splitWindow(window: Window, parts = 2): Window[] | undefined {
+  const cuts = [window.startMs];
+  for (let i = 1; i < parts; i++) {
+    const cut = Math.floor((window.startMs + ((window.endMs - window.startMs) * i) / parts) / 1000) * 1000;
+    if (cut > cuts[cuts.length - 1]! && cut < window.endMs) cuts.push(cut);
+  }
+  if (cuts.length < 2) return undefined;
+  return cuts.map((from, i) => makeWindow(from, cuts[i + 1] ?? window.endMs));
 }
 
 /** Where a stream resumes: the later of start_date and its bookmark (D13). */
