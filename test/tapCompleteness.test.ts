@@ -50,12 +50,16 @@ describe('tap-quickbooks extracts every record of the range exactly once, where 
 
   it('puts each record in the UTC day holding its LastUpdatedTime, including midnight, DST and crowded seconds', () => {
     const invoices = recordsOf(run, 'invoices');
+    // The request payload is the request sent: its path, query and minorversion as QBO received them.
+    const sent = new Set(emulator.requestLog().map((r) => { const p = new URLSearchParams(r.query); return JSON.stringify([r.path, p.get('query'), Number(p.get('minorversion'))]); }));
     for (const record of invoices) {
       const at = instant(record.MetaData.LastUpdatedTime);
       const dayStart = Math.floor(at / 86_400_000) * 86_400_000;
       expect([instant(record._sdc_extract_window_start_utc), instant(record._sdc_extract_window_end_utc)]).toEqual([Math.max(dayStart, instant(START)), Math.min(dayStart + 86_400_000, instant(NOW))]);
       // The request is the span's query, whatever days it covers: its bounds hold the record.
       expect(record._sdc_request_payload).toMatchObject({ method: 'GET', path: `/v3/company/${emulator.realmId}/query`, minorversion: 75 });
+      const { path, query, minorversion } = record._sdc_request_payload;
+      expect(sent.has(JSON.stringify([path, query, minorversion])), query).toBe(true);
       const [, from, to] = /LastUpdatedTime >= '([^']+)' AND MetaData\.LastUpdatedTime < '([^']+)'/.exec(record._sdc_request_payload.query)!;
       expect(at).toBeGreaterThanOrEqual(instant(from!));
       expect(at).toBeLessThan(instant(to!));

@@ -184,7 +184,6 @@ export async function runTap(options: RunTapOptions): Promise<void> {
     pageSize: settings.pageSize,
     realmId: settings.realmId,
     runId,
-    minorVersion: settings.minorVersion,
     pageConcurrency: settings.maxConcurrency,
     maxRereads: MAX_REREADS,
   };

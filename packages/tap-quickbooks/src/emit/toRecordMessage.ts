@@ -1,4 +1,5 @@
 import { appendMembersText, compactJson, membersText, pickMembers, type LineWriter } from 'singer-kit';
+import type { RequestDescription } from '../http/QboClient.js';
 
 /** What the tap knows about the page a record came from (DESIGN §2, the reserved fields). */
 export interface PageFacts {
@@ -7,7 +8,7 @@ export interface PageFacts {
   /** Null for records that come from no page (deletions, read through CDC). */
   readonly pageNumber: number | null;
   readonly pageSize: number | null;
-  readonly request: { readonly method: string; readonly path: string; readonly query: string; readonly minorversion: number };
+  readonly request: RequestDescription;
   readonly extractedAt: string;
   readonly realmId: string;
   readonly runId: string;

@@ -1,6 +1,6 @@
 import { utf8ByteString, type Logger } from 'singer-kit';
 import { recordFrame, recordLine, reservedMembers } from '../emit/toRecordMessage.js';
-import type { QboClient, RequestStats } from '../http/QboClient.js';
+import type { QboClient, RequestDescription, RequestStats } from '../http/QboClient.js';
 import { isoZ } from '../plan/planWindows.js';
 import { cdcStubs, type DeletionStub } from './cdcStubs.js';
 
@@ -21,7 +21,6 @@ export interface DeletionsContext {
   readonly logger: Logger;
   readonly realmId: string;
   readonly runId: string;
-  readonly minorVersion: number;
 }
 
 export interface DeletionsRead {
@@ -35,15 +34,15 @@ interface Asked {
   readonly stubs: readonly DeletionStub[];
   readonly objects: number;
   readonly receivedAt: string;
-  readonly query: string;
+  /** The CDC request, as the client sent it. */
+  readonly request: RequestDescription;
 }
 
 async function ask(ctx: DeletionsContext, entities: readonly string[], since: string, stats: RequestStats): Promise<Asked> {
-  const { bytes, receivedAt } = await ctx.client.cdc(entities, since, stats);
-  const query = `entities=${entities.join(',')}&changedSince=${since}`;
+  const { bytes, receivedAt, request } = await ctx.client.cdc(entities, since, stats);
   // One char per byte: a stub's text goes out as the bytes QBO sent (see utf8ByteString).
-  const { stubs, objects } = cdcStubs(bytes.toString('latin1'), `CDC ${query}`);
-  return { stubs, objects, receivedAt, query };
+  const { stubs, objects } = cdcStubs(bytes.toString('latin1'), `CDC ${request.query}`);
+  return { stubs, objects, receivedAt, request };
 }
 
 /** A deletion as a RECORD line of its entity's stream: the stub as QBO sent it, `_sdc_deleted_at`, and the extraction fields of its UTC day. */
@@ -54,7 +53,7 @@ function deletionLine(ctx: DeletionsContext, stream: string, stub: DeletionStub,
     windowEnd: isoZ(day + DAY_MS),
     pageNumber: null,
     pageSize: null,
-    request: { method: 'GET', path: `${ctx.client.companyPath}/cdc`, query: asked.query, minorversion: ctx.minorVersion },
+    request: asked.request,
     extractedAt: asked.receivedAt,
     realmId: ctx.realmId,
     runId: ctx.runId,

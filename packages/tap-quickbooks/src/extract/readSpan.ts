@@ -1,5 +1,5 @@
 import { endOfValue, forEachMember, memberText, RunError, scanObjectArray, utf8ByteString, type LineWriter, type Logger } from 'singer-kit';
-import type { QboClient, RequestStats } from '../http/QboClient.js';
+import type { QboClient, RequestDescription, RequestStats } from '../http/QboClient.js';
 import type { Span } from '../plan/planSpans.js';
 import type { Window } from '../plan/planWindows.js';
 import { buildCountQuery, buildPageQuery, type QueryTarget } from '../query/buildQuery.js';
@@ -21,7 +21,6 @@ export interface ReadContext {
   readonly pageSize: number;
   readonly realmId: string;
   readonly runId: string;
-  readonly minorVersion: number;
   /** Pages of one span requested at once (the rate budget decides when each goes out). */
   readonly pageConcurrency: number;
   /** Re-reads of a span whose rows moved while it was paged, before giving up on exactness. */
@@ -136,7 +135,7 @@ function dayIndex(days: readonly Window[], at: number, hint: number): number {
  */
 interface Page {
   readonly number: number;
-  readonly query: string;
+  readonly request: RequestDescription;
   readonly receivedAt: string;
   /** The body as received. */
   readonly bytes: Buffer;
@@ -159,7 +158,7 @@ const ROW_BITS = 10;
 async function readPage(ctx: ReadContext, target: StreamTarget, span: Span, number: number, stats: RequestStats): Promise<Page> {
   const timeWindow = target.fullTable ? undefined : span.window;
   const query = buildPageQuery(target, timeWindow, { number, size: ctx.pageSize });
-  const { bytes, receivedAt } = await ctx.client.query(query, stats);
+  const { bytes, receivedAt, request } = await ctx.client.query(query, stats);
   const starts: number[] = [];
   const ends: number[] = [];
   const days: number[] = [];
@@ -182,7 +181,7 @@ async function readPage(ctx: ReadContext, target: StreamTarget, span: Span, numb
   });
   if (returned >= 1 << ROW_BITS) throw new RunError(`${query}: ${returned} entities in one page, more than MAXRESULTS ${ctx.pageSize}`);
   const compact = !text.includes('\n') && !text.includes('\r');
-  return { number, query, receivedAt, bytes, compact, starts, ends, days, ids, returned, frames: new Map() };
+  return { number, request, receivedAt, bytes, compact, starts, ends, days, ids, returned, frames: new Map() };
 }
 
 /**
@@ -288,7 +287,7 @@ export class SpanRead {
       windowEnd: window.end,
       pageNumber: page.number,
       pageSize: this.#ctx.pageSize,
-      request: { method: 'GET', path: `${this.#ctx.client.companyPath}/query`, query: page.query, minorversion: this.#ctx.minorVersion },
+      request: page.request,
       extractedAt: page.receivedAt,
       realmId: this.#ctx.realmId,
       runId: this.#ctx.runId,

@@ -21,6 +21,22 @@ export interface CallResult {
   readonly receivedAt: string;
 }
 
+/**
+ * A data request as it is sent, and as each record it returned says it was
+ * (`_sdc_request_payload`): described here once, with nothing that could be a credential.
+ * `query` is the SELECT (or, for CDC, `entities=…&changedSince=…`).
+ */
+export interface RequestDescription {
+  readonly method: 'GET';
+  readonly path: string;
+  readonly query: string;
+  readonly minorversion: number;
+}
+
+export interface DataResult extends CallResult {
+  readonly request: RequestDescription;
+}
+
 export interface QboClientOptions {
   readonly transport: RequestSender;
   readonly auth: AccessTokenSource;
@@ -53,21 +69,26 @@ export class QboClient {
     this.#loop = { retry: options.retry, logger: options.logger, sleep: options.sleep ?? sleep, now: this.#now, ...(options.random ? { random: options.random } : {}) };
   }
 
-  get companyPath(): string {
+  /** A SELECT (DESIGN §3). */
+  query(query: string, stats: RequestStats): Promise<DataResult> {
+    return this.#get({ method: 'GET', path: `${this.#companyPath}/query`, query, minorversion: this.#o.minorVersion }, { query }, `query "${query}"`, stats);
+  }
+
+  /** Changes since an instant, for some entities (QBO's CDC endpoint). */
+  cdc(entities: readonly string[], changedSince: string, stats: RequestStats): Promise<DataResult> {
+    const params = { entities: entities.join(','), changedSince };
+    const request: RequestDescription = { method: 'GET', path: `${this.#companyPath}/cdc`, query: `entities=${params.entities}&changedSince=${changedSince}`, minorversion: this.#o.minorVersion };
+    return this.#get(request, params, `CDC since ${changedSince} for ${params.entities}`, stats);
+  }
+
+  get #companyPath(): string {
     return `/v3/company/${encodeURIComponent(this.#o.realmId)}`;
   }
 
-  query(query: string, stats: RequestStats): Promise<CallResult> {
-    return this.get('query', { query }, `query "${query}"`, stats);
-  }
-
-  cdc(entities: readonly string[], changedSince: string, stats: RequestStats): Promise<CallResult> {
-    return this.get('cdc', { entities: entities.join(','), changedSince }, `CDC since ${changedSince} for ${entities.join(',')}`, stats);
-  }
-
-  async get(endpoint: string, params: Record<string, string>, what: string, stats: RequestStats): Promise<CallResult> {
+  /** Sends `request` (its path and minorversion, with `params`) and returns the answer with it. */
+  async #get(request: RequestDescription, params: Readonly<Record<string, string>>, what: string, stats: RequestStats): Promise<DataResult> {
     const o = this.#o;
-    const url = `${o.baseUrl}${this.companyPath}/${endpoint}`;
+    const url = `${o.baseUrl}${request.path}`;
     let token: AccessToken | undefined;
     const response = await sendWithRetries(
       what,
@@ -83,7 +104,7 @@ export class QboClient {
             const answer = await o.transport.send({
               method: 'GET',
               url,
-              params: { ...params, minorversion: String(o.minorVersion) },
+              params: { ...params, minorversion: String(request.minorversion) },
               headers: { Authorization: `Bearer ${token.secret.reveal()}`, Accept: 'application/json' },
             });
             token.answered(use, answer.status, answer.tid);
@@ -107,7 +128,7 @@ export class QboClient {
       this.#loop,
     );
     const { bytes } = response;
-    return { bytes, get body() { return bytes.toString('utf8'); }, tid: response.tid, receivedAt: new Date().toISOString() };
+    return { bytes, get body() { return bytes.toString('utf8'); }, tid: response.tid, receivedAt: new Date().toISOString(), request };
   }
 
   #failure(what: string, { response, outcome, attempts, reason }: RequestFailure, token: AccessToken | undefined): Error {
