@@ -133,9 +133,9 @@ describe('the plugins as `meltano run` invokes them, from another project', () =
     const state = projectFile('state.json', first.stateLines[first.stateLines.length - 1]!);
     const second = await meltanoRun(['--config', tapConfig('2025-01-10T00:00:00Z'), '--catalog', catalog, '--state', state]);
     expect([second.tap, second.target], second.log).toEqual([0, 0]);
-    // Resumed at the bookmark: no window before 2025-01-05 was read again.
-    expect(second.tapLog).not.toMatch(/invoices 2025-01-0[1-4]/);
-    expect(second.tapLog).toMatch(/invoices 2025-01-0[5-9]/);
+    // Resumed at the bookmark: no span before 2025-01-05 was read again, the first starts there.
+    expect(second.tapLog).not.toMatch(/invoices \[?2025-01-0[1-4]/);
+    expect(second.tapLog).toMatch(/invoices \[?2025-01-05/);
     expect(JSON.parse(second.stateLines[second.stateLines.length - 1]!).bookmarks.invoices.replication_key_value).toBe('2025-01-10T00:00:00Z');
     expect(await invoiceRows()).toBe(truthBefore('invoices', '2025-01-10T00:00:00Z'));
   });

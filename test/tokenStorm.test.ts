@@ -24,7 +24,8 @@ beforeAll(async () => {
     accessTokenMaxUses: USES,
     // Requests spend time in flight, so several are out with a token when it dies.
     latencyMs: 15,
-    tap: { max_concurrency: 10, page_size: 10, max_requests_per_minute: 100_000 },
+    // Spans of at most 50 rows: enough COUNTs and pages for the tokens to die many times.
+    tap: { max_concurrency: 10, page_size: 10, max_requests_per_minute: 100_000, max_span_rows: 50 },
   });
 });
 afterAll(() => h?.close());
