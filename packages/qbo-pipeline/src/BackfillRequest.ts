@@ -15,26 +15,30 @@ export interface CompanyRef {
   readonly name: string;
 }
 
-/** What a person asks for: the `backfill` arguments, also what a trigger stores (JSON). */
-export interface BackfillRequest {
-  /** `sync` when the range was computed by `runSync` (it names the run and makes the resume command a sync); default `backfill`. */
-  readonly kind?: RunKind;
+/** What backfill, sync and reconcile are asked alike: which streams of which job, with which settings. */
+export interface JobRequest {
   /** Empty for a company: its own streams (from the companies file when the run starts). */
   readonly streams: readonly string[];
-  /** ISO 8601; a date alone is midnight UTC. */
-  readonly start: string;
-  /** Exclusive. */
-  readonly end: string;
-  /** Names the state file `<stateDir>/<job>.json`; default `defaultJob(streams)`. */
+  /** Names the state file `<stateDir>/<job>.json`; default `defaultJob(streams)`, shared by backfill and sync. */
   readonly job?: string;
-  /** Ignore the state file (a backup is kept) and extract the whole range again. */
-  readonly fresh?: boolean;
   readonly tapConfig?: string;
   readonly targetConfig?: string;
   /** Default `state` (relative to the working directory). */
   readonly stateDir?: string;
   /** Run for this company: its realm, secrets, settings and schema, state in `<stateDir>/companies/<name>/`. */
   readonly company?: CompanyRef;
+}
+
+/** What a person asks for: the `backfill` arguments, also what a trigger stores (JSON). */
+export interface BackfillRequest extends JobRequest {
+  /** `sync` when the range was computed by `runSync` (it names the run and makes the resume command a sync); default `backfill`. */
+  readonly kind?: RunKind;
+  /** ISO 8601; a date alone is midnight UTC. */
+  readonly start: string;
+  /** Exclusive. */
+  readonly end: string;
+  /** Ignore the state file (a backup is kept) and extract the whole range again. */
+  readonly fresh?: boolean;
 }
 
 /** Where a job runs and on what: what backfill and sync resolve alike. */
@@ -126,7 +130,7 @@ export function jobFolder(stateRoot: string, company: Pick<CompanyRef, 'name'> |
  * `qb_company`, and its files live in the company's folder.
  */
 export function resolveScope(
-  request: Pick<BackfillRequest, 'streams' | 'job' | 'stateDir' | 'company'>,
+  request: Pick<JobRequest, 'streams' | 'job' | 'stateDir' | 'company'>,
   cwd: string,
   company: Company | undefined,
 ): JobScope {

@@ -2,24 +2,16 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { formatInstant, parseInstant, UsageError } from 'singer-kit';
-import { resolveScope, type CompanyRef, type JobScope } from './BackfillRequest.js';
+import { resolveScope, type JobRequest, type JobScope } from './BackfillRequest.js';
 import type { Company } from './companies/parseCompanies.js';
 import { runBackfill, type BackfillHooks, type BackfillResult } from './runBackfill.js';
 import { readStateFile, type StateValue } from './stateFile.js';
 
 /** What `sync` takes, also what a schedule stores (JSON): no end, the run's start is the end. */
-export interface SyncRequest {
-  /** Empty for a company: its own streams. */
-  readonly streams: readonly string[];
+/** A sync: for a company, also its `start` when the request gives none. */
+export interface SyncRequest extends JobRequest {
   /** Only for streams the job has no bookmark for yet (its first sync); ISO 8601. */
   readonly start?: string;
-  /** Default: the stream set's job, the same a `backfill` of these streams uses (`defaultJob`). */
-  readonly job?: string;
-  readonly tapConfig?: string;
-  readonly targetConfig?: string;
-  readonly stateDir?: string;
-  /** Sync this company (its folder, settings and streams; its `start` when the request gives none). */
-  readonly company?: CompanyRef;
 }
 
 export interface ResolvedSync extends JobScope {

@@ -5,7 +5,7 @@ import { CliError, createLogger, EXIT, formatInstant, loadSettings, teeLogger, U
 import { ENV_PREFIX as TAP_ENV_PREFIX, findIds, listIds, openQboSession, parseTapSettings, TAP_SETTINGS, type QboSession, type RequestStats, type TapSettings } from 'tap-quickbooks';
 import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS } from 'target-postgres-raw';
 import { DateTime } from 'luxon';
-import { resolveScope, type CompanyRef } from '../BackfillRequest.js';
+import { resolveScope, type JobRequest } from '../BackfillRequest.js';
 import { childOptionsFor, writeChildConfigs } from '../childConfigs.js';
 import { holdRealm } from '../companies/realmLock.js';
 import { lockJob } from '../jobLock.js';
@@ -14,17 +14,10 @@ import { Warehouse } from '../Warehouse.js';
 import { RECONCILIATIONS_TABLE } from './reconcileSql.js';
 
 /** What `reconcile` takes. */
-export interface ReconcileRequest {
-  readonly streams: readonly string[];
-  /** The job whose lock it takes (default: the stream set's job, as `sync` uses), so it never runs beside that job's sync. */
-  readonly job?: string;
-  readonly tapConfig?: string;
-  readonly targetConfig?: string;
-  readonly stateDir?: string;
+/** `job` is the job whose lock it takes, so it never runs beside that job's sync. */
+export interface ReconcileRequest extends JobRequest {
   /** Find and record what is missing, change no row. */
   readonly dryRun?: boolean;
-  /** Reconcile this company of a companies file: its realm, secrets, schema and state folder. */
-  readonly company?: CompanyRef;
 }
 
 export interface ReconcileHooks {
