@@ -3,7 +3,7 @@ import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { createLogger, runCli, UsageError } from 'singer-kit';
-import type { BackfillRequest } from './BackfillRequest.js';
+import type { BackfillRequest, JobRequest } from './BackfillRequest.js';
 import { formatProgress } from './formatProgress.js';
 import { formatSummary } from './formatSummary.js';
 import { usageMessage } from './usageMessage.js';
@@ -21,6 +21,7 @@ import { formatSchedules } from './schedules/formatSchedules.js';
 import { ScheduleStore } from './schedules/ScheduleStore.js';
 import { companiesFileOf, companiesOptions, maxParallelOf } from './companies/companiesOptions.js';
 import { KUBERNETES_DEFAULTS } from './companies/exportCompanies.js';
+import type { CompanyRunRequest } from './companies/companyCommands.js';
 
 /** The companies commands, loaded only when a companies file is given (they bring the YAML parser). */
 const companyCommands = () => import('./companies/companyCommands.js');
@@ -54,28 +55,40 @@ function syncOptions<T>(y: Argv<T>) {
   return jobOptions(y).option('start', { type: 'string', describe: 'where a stream starts when the job has no bookmark for it yet (its first sync); ignored once it has one' });
 }
 
-function syncRequestOf(argv: { streams?: string | undefined; start?: string; job?: string; 'tap-config'?: string; 'target-config'?: string; 'state-dir': string }): SyncRequest {
+/** What backfill, sync and reconcile read from their arguments alike (`jobOptions`). */
+function jobRequestOf(argv: { streams?: string | undefined; job?: string | undefined; 'tap-config'?: string | undefined; 'target-config'?: string | undefined; 'state-dir': string }): JobRequest {
   return {
     streams: argv.streams?.split(',') ?? [],
     stateDir: argv['state-dir'],
-    ...(argv.start ? { start: argv.start } : {}),
     ...(argv.job ? { job: argv.job } : {}),
     ...(argv['tap-config'] ? { tapConfig: argv['tap-config'] } : {}),
     ...(argv['target-config'] ? { targetConfig: argv['target-config'] } : {}),
   };
 }
 
-function requestOf(argv: { streams?: string | undefined; start: string; end: string; job?: string; fresh: boolean; 'tap-config'?: string; 'target-config'?: string; 'state-dir': string }): BackfillRequest {
-  return {
-    streams: argv.streams?.split(',') ?? [],
-    start: argv.start,
-    end: argv.end,
-    fresh: argv.fresh,
-    stateDir: argv['state-dir'],
-    ...(argv.job ? { job: argv.job } : {}),
-    ...(argv['tap-config'] ? { tapConfig: argv['tap-config'] } : {}),
-    ...(argv['target-config'] ? { targetConfig: argv['target-config'] } : {}),
-  };
+function syncRequestOf(argv: Parameters<typeof jobRequestOf>[0] & { start?: string | undefined }): SyncRequest {
+  return { ...jobRequestOf(argv), ...(argv.start ? { start: argv.start } : {}) };
+}
+
+function requestOf(argv: Parameters<typeof jobRequestOf>[0] & { start: string; end: string; fresh: boolean }): BackfillRequest {
+  return { ...jobRequestOf(argv), start: argv.start, end: argv.end, fresh: argv.fresh };
+}
+
+/**
+ * `backfill` or `sync`: every company of a companies file (or the one named), or the one job;
+ * summaries on stdout. Returns the exit code.
+ */
+async function runJobCommand(argv: { companies?: string | undefined; company?: string | undefined; 'max-parallel'?: number | undefined }, what: CompanyRunRequest): Promise<number> {
+  const companies = companiesFileOf(argv);
+  if (companies !== undefined) {
+    const commands = await companyCommands();
+    const selection = await commands.selectFromFile(companies, argv.company);
+    return commands.runCompaniesCommand({ selection, what, maxParallel: maxParallelOf(argv['max-parallel']), signal: stopSignal(), ...(argv.company ? { single: { onProgress: progressHook() } } : {}) });
+  }
+  const hooks = { onProgress: progressHook(), signal: stopSignal() };
+  const result = what.kind === 'sync' ? await runSync(what.request, hooks) : await runBackfill(what.request, hooks);
+  process.stdout.write(formatSummary(result) + '\n');
+  return result.exitCode;
 }
 
 /** Progress on stderr: one rewritten line on a terminal, a line per finished stream otherwise. */
@@ -159,16 +172,7 @@ runCli('qbo-pipeline', async () => {
       'run tap-quickbooks | target-postgres-raw over [start, end), resuming from the job\'s state file',
       (y) => backfillOptions(y).option('max-parallel', MAX_PARALLEL),
       async (argv) => {
-        const companies = companiesFileOf(argv);
-        if (companies !== undefined) {
-          const commands = await companyCommands();
-          const selection = await commands.selectFromFile(companies, argv.company);
-          exitCode = await commands.runCompaniesCommand({ selection, what: { kind: 'backfill', request: requestOf(argv) }, maxParallel: maxParallelOf(argv['max-parallel']), signal: stopSignal(), ...(argv.company ? { single: { onProgress: progressHook() } } : {}) });
-          return;
-        }
-        const result = await runBackfill(requestOf(argv), { onProgress: progressHook(), signal: stopSignal() });
-        process.stdout.write(formatSummary(result) + '\n');
-        exitCode = result.exitCode;
+        exitCode = await runJobCommand(argv, { kind: 'backfill', request: requestOf(argv) });
       },
     )
     .command(
@@ -176,16 +180,7 @@ runCli('qbo-pipeline', async () => {
       'run tap-quickbooks | target-postgres-raw from the job\'s bookmarks up to now (the daily run after a backfill)',
       (y) => syncOptions(y).option('max-parallel', MAX_PARALLEL),
       async (argv) => {
-        const companies = companiesFileOf(argv);
-        if (companies !== undefined) {
-          const commands = await companyCommands();
-          const selection = await commands.selectFromFile(companies, argv.company);
-          exitCode = await commands.runCompaniesCommand({ selection, what: { kind: 'sync', request: syncRequestOf(argv) }, maxParallel: maxParallelOf(argv['max-parallel']), signal: stopSignal(), ...(argv.company ? { single: { onProgress: progressHook() } } : {}) });
-          return;
-        }
-        const result = await runSync(syncRequestOf(argv), { onProgress: progressHook(), signal: stopSignal() });
-        process.stdout.write(formatSummary(result) + '\n');
-        exitCode = result.exitCode;
+        exitCode = await runJobCommand(argv, { kind: 'sync', request: syncRequestOf(argv) });
       },
     )
     .command(
@@ -199,13 +194,9 @@ runCli('qbo-pipeline', async () => {
         const companies = companiesFileOf(argv);
         if (companies !== undefined && argv.company === undefined) throw new UsageError('reconcile --companies: name the company to reconcile with --company NAME (one company at a time)');
         const result = await runReconcile({
-          streams: argv.streams?.split(',') ?? [],
-          stateDir: argv['state-dir'],
+          ...jobRequestOf(argv),
           ...(companies !== undefined && argv.company !== undefined ? { company: { file: companies, name: argv.company } } : {}),
           dryRun: argv['dry-run'],
-          ...(argv.job ? { job: argv.job } : {}),
-          ...(argv['tap-config'] ? { tapConfig: argv['tap-config'] } : {}),
-          ...(argv['target-config'] ? { targetConfig: argv['target-config'] } : {}),
         });
         process.stdout.write(formatReconcile(result) + '\n');
       },
