@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { mkdir } from 'node:fs/promises';
 import { discoverCatalog } from 'qbo-catalog';
-import { CliError, createLogger, RunError, EXIT, teeLogger, type Logger } from 'singer-kit';
+import { createLogger, RunError, EXIT, teeLogger, type Logger } from 'singer-kit';
 import type { ConnectionSettings } from 'target-postgres-raw';
 import { resolveBackfill, resumeCommand, type BackfillRequest, type ResolvedBackfill } from './BackfillRequest.js';
 import { childOptionsFor, writeChildConfigs } from './childConfigs.js';
@@ -202,10 +202,7 @@ async function journaledRun(
   } catch (error) {
     // Refused before or outside the pipeline (bad settings, damaged state file, the company's realm busy):
     // the journal says so too, then the caller prints the one line.
-    const code = error instanceof CliError ? error.exitCode : EXIT.runFailed;
-    const message = error instanceof Error ? error.message : String(error);
-    run.log(`FATAL qbo-pipeline: ${message}`);
-    await run.finish({ status: 'failed', exitCode: code, reason: message, ...(code === EXIT.usage ? { fix: message } : { resumeCommand: command }) });
+    await run.failWith(error, command);
     throw error;
   }
 }

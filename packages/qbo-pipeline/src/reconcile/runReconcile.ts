@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { entityByStream } from 'qbo-catalog';
-import { CliError, createLogger, EXIT, formatInstant, loadSettings, teeLogger, UsageError, type Logger } from 'singer-kit';
+import { createLogger, EXIT, formatInstant, loadSettings, teeLogger, UsageError, type Logger } from 'singer-kit';
 import { ENV_PREFIX as TAP_ENV_PREFIX, findIds, listIds, openQboSession, parseTapSettings, TAP_SETTINGS, type QboSession, type RequestStats, type TapSettings } from 'tap-quickbooks';
 import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS } from 'target-postgres-raw';
 import { DateTime } from 'luxon';
@@ -108,11 +108,8 @@ export async function runReconcile(request: ReconcileRequest, hooks: ReconcileHo
         await releaseRealm?.();
       }
     } catch (error) {
-      const code = error instanceof CliError ? error.exitCode : EXIT.runFailed;
-      const message = error instanceof Error ? error.message : String(error);
-      run.log(`FATAL qbo-pipeline: ${message}`);
       // Nothing is half done: each stream's marks and evidence commit together, so running again is safe.
-      await run.finish({ status: 'failed', exitCode: code, reason: message, ...(code === EXIT.usage ? { fix: message } : {}) });
+      await run.failWith(error);
       throw error;
     }
   } finally {

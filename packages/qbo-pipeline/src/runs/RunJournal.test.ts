@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { registerSecret } from 'singer-kit';
+import { registerSecret, RunError, UsageError } from 'singer-kit';
 import { RunJournal, type RunStart } from './RunJournal.js';
 import { newRunId, RUN_ID, runsToPrune, shellExit } from './RunRecord.js';
 
@@ -123,5 +123,16 @@ describe('RunJournal', () => {
     expect(RunJournal.orphaned({ ...run.record, pid: Number(dead.stdout.toString()), host: 'elsewhere' })).toBe(false);
     await run.finish({ status: 'succeeded', exitCode: 0 });
     expect(RunJournal.orphaned(await journal.read(run.id))).toBe(false);
+  });
+
+  it('a run stopped by an error records it: the fix for exit 2, how to resume otherwise', async () => {
+    const journal = new RunJournal(path.join(dir, 'failed'), { now: clock() });
+    const refused = await (await journal.start(start())).failWith(new UsageError('setting realm_id is required'), 'qbo-pipeline backfill …');
+    expect(refused).toMatchObject({ status: 'failed', exitCode: 2, reason: 'setting realm_id is required', fix: 'setting realm_id is required' });
+    expect(refused.resumeCommand).toBeUndefined();
+    const broken = await (await journal.start(start())).failWith(new RunError('network down'), 'qbo-pipeline backfill …');
+    expect(broken).toMatchObject({ status: 'failed', exitCode: 1, reason: 'network down', resumeCommand: 'qbo-pipeline backfill …' });
+    expect(broken.fix).toBeUndefined();
+    expect(await journal.tail(broken.id)).toEqual([expect.stringMatching(/ FATAL qbo-pipeline: network down$/)]);
   });
 });

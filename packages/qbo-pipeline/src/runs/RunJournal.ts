@@ -2,7 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { appendFile, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { redact, RunError, writeFileAtomic } from 'singer-kit';
+import { CliError, EXIT, redact, RunError, writeFileAtomic } from 'singer-kit';
 import { newRunId, RUN_ID, runsToPrune, type RunRecord, type RunStatus } from './RunRecord.js';
 import { ifExists, readdirIfExists } from '../ifExists.js';
 
@@ -233,6 +233,18 @@ export class RunHandle {
     await this.flush();
     await new Promise<void>((resolve) => this.#log.end(resolve));
     return this.#record;
+  }
+
+  /**
+   * Ends the run as failed because `error` stopped it: its one line goes to the run's log and
+   * becomes the reason. Exit 2 (the user must fix something) records the fix; otherwise
+   * `resumeCommand`, when given, says how to run again.
+   */
+  failWith(error: unknown, resumeCommand?: string): Promise<RunRecord> {
+    const exitCode = error instanceof CliError ? error.exitCode : EXIT.runFailed;
+    const reason = error instanceof Error ? error.message : String(error);
+    this.log(`FATAL qbo-pipeline: ${reason}`);
+    return this.finish({ status: 'failed', exitCode, reason, ...(exitCode === EXIT.usage ? { fix: reason } : resumeCommand !== undefined ? { resumeCommand } : {}) });
   }
 
   /** Writes the record as it is now (after every earlier write). Never throws: a journal problem is reported, the run goes on. */
