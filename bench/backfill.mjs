@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { ENTITIES } from '../packages/qbo-catalog/dist/index.js';
 import { startEmulator } from '../packages/qbo-emulator/dist/index.js';
-import { startLocalPostgres } from '../packages/qbo-pipeline/dist/localPostgres.js';
+import { startLocalPostgres } from '../packages/local-postgres/dist/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TAP = process.env.BENCH_TAP_CLI ?? path.join(ROOT, 'packages/tap-quickbooks/dist/cli.js');
@@ -44,11 +44,9 @@ const server = await startLocalPostgres({ version: '13', fast: true });
 const schema = 'bench_backfill';
 try {
   const tapConfig = path.join(dir, 'tap.json');
-  writeFileSync(tapConfig, JSON.stringify({
-    client_id: emu.clientId, client_secret: emu.clientSecret, refresh_token: emu.currentRefreshToken(), realm_id: emu.realmId,
-    base_url: emu.baseUrl, token_url: emu.tokenUrl, token_store: path.join(dir, 'tokens.json'),
-    start_date: startDate, end_date: end, page_size: pageSize, max_requests_per_minute: rate,
-  }));
+  writeFileSync(tapConfig, JSON.stringify(emu.tapSettings({
+    token_store: path.join(dir, 'tokens.json'), start_date: startDate, end_date: end, page_size: pageSize, max_requests_per_minute: rate,
+  })));
   const targetConfig = path.join(dir, 'target.json');
   writeFileSync(targetConfig, JSON.stringify({ database_url: server.url, schema }));
 
