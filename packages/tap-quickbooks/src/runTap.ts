@@ -70,7 +70,7 @@ async function emitSpan(runner: Runner, job: StreamJob, read: SpanRead, open: Da
   }));
   await runner.channel.writeBlock(parts);
   const done = evidence.filter((_, d) => complete[d]);
-  runner.report.spanDone(stream, { window: read.span.window, qboCount: read.qboCount, extracted: read.extracted, pages: read.pages, requests: read.requests, retries: read.retries, rereads: read.rereads, durationMs: read.durationMs }, done.length, done.filter((e) => e.qboCount === 0).length);
+  runner.report.spanDone(stream, { window: read.span.window, qboCount: read.qboCount, extracted: read.extracted, ...read.cost }, done.length, done.filter((e) => e.qboCount === 0).length);
   return complete[evidence.length - 1] ? undefined : evidence[evidence.length - 1];
 }
 

@@ -4,6 +4,7 @@ import type { Span } from '../plan/planSpans.js';
 import type { Window } from '../plan/planWindows.js';
 import { buildCountQuery, buildPageQuery, type QueryTarget } from '../query/buildQuery.js';
 import { queueRecord, recordFrame, recordLine, reservedMembers, type RecordFrame } from '../emit/toRecordMessage.js';
+import type { ReadCost } from '../report/volumetryRecord.js';
 
 export interface StreamTarget extends QueryTarget {
   readonly stream: string;
@@ -218,11 +219,7 @@ export class SpanRead {
   readonly span: Span;
   /** QBO's COUNT(*) for the span, taken before paging (the planner's). */
   readonly qboCount: number;
-  readonly pages: number;
-  readonly requests: number;
-  readonly retries: number;
-  readonly rereads: number;
-  readonly durationMs: number;
+  readonly cost: ReadCost;
   readonly extractedAt: string;
   /** Records per day of `span.days`. */
   readonly perDay: readonly number[];
@@ -247,11 +244,7 @@ export class SpanRead {
     this.#ctx = ctx;
     this.span = span;
     this.qboCount = span.count;
-    this.pages = facts.pages;
-    this.requests = facts.stats.attempts;
-    this.retries = facts.stats.retries;
-    this.rereads = facts.rereads;
-    this.durationMs = facts.durationMs;
+    this.cost = { pages: facts.pages, requests: facts.stats.attempts, retries: facts.stats.retries, rereads: facts.rereads, durationMs: facts.durationMs };
     this.extractedAt = new Date().toISOString();
     this.#received = received;
     this.#stream = utf8ByteString(JSON.stringify(target.stream));

@@ -1,7 +1,6 @@
 import type { Logger } from 'singer-kit';
 import type { RetryReason } from '../http/retryPolicy.js';
-import type { Window } from '../plan/planWindows.js';
-import { spanLine } from './volumetryRecord.js';
+import { spanLine, type ReadDone } from './volumetryRecord.js';
 
 interface StreamTotals {
   days: number;
@@ -10,18 +9,6 @@ interface StreamTotals {
   records: number;
   pages: number;
   requests: number;
-}
-
-/** One query's read as the report sees it (a span of a stream, or the deletions' CDC window). */
-export interface ReadDone {
-  readonly window: Window;
-  readonly qboCount: number;
-  readonly extracted: number;
-  readonly pages: number;
-  readonly requests: number;
-  readonly retries: number;
-  readonly rereads: number;
-  readonly durationMs: number;
 }
 
 export interface RunReportOptions {

@@ -3,18 +3,31 @@ import { makeWindow, type Window } from '../plan/planWindows.js';
 
 export const VOLUMETRY_STREAM = '_volumetry';
 
-/** What a run knows about one day of one stream: the `_volumetry` record (docs/evidence.md). */
-export interface DayEvidence {
-  readonly day: Window;
-  /** QBO's COUNT(*) when the day was queried alone (or in pieces: their sum); else its records in the span's answer. */
-  readonly qboCount: number;
-  readonly extracted: number;
-  /** A span's pages, requests, retries, re-reads and time count on its first day, so sums over days are exact. */
+/** What reading cost: pages, requests (retries among them), re-reads after a count mismatch, wall time. */
+export interface ReadCost {
   readonly pages: number;
   readonly requests: number;
   readonly retries: number;
   readonly rereads: number;
   readonly durationMs: number;
+}
+
+export const NO_COST: ReadCost = Object.freeze({ pages: 0, requests: 0, retries: 0, rereads: 0, durationMs: 0 });
+
+/** The two costs added up (only the cost fields of either). */
+export function addCost(a: ReadCost, b: ReadCost): ReadCost {
+  return { pages: a.pages + b.pages, requests: a.requests + b.requests, retries: a.retries + b.retries, rereads: a.rereads + b.rereads, durationMs: a.durationMs + b.durationMs };
+}
+
+/**
+ * What a run knows about one day of one stream: the `_volumetry` record (docs/evidence.md). A
+ * span's cost (pages, requests, retries, re-reads, time) counts on its first day, so sums over days are exact.
+ */
+export interface DayEvidence extends ReadCost {
+  readonly day: Window;
+  /** QBO's COUNT(*) when the day was queried alone (or in pieces: their sum); else its records in the span's answer. */
+  readonly qboCount: number;
+  readonly extracted: number;
   readonly extractedAt: string;
   /** What was queried for the day: the span (for a crowded day, the union of its pieces so far). */
   readonly span: Window;
@@ -31,12 +44,15 @@ export interface SpanFacts {
   readonly qboCount: number;
   /** Records read per day of `span.days`. */
   readonly perDay: readonly number[];
-  readonly pages: number;
-  readonly requests: number;
-  readonly retries: number;
-  readonly rereads: number;
-  readonly durationMs: number;
+  readonly cost: ReadCost;
   readonly extractedAt: string;
+}
+
+/** One query's read as the stderr line and the report see it (a span of a stream, or the deletions' CDC window). */
+export interface ReadDone extends ReadCost {
+  readonly window: Window;
+  readonly qboCount: number;
+  readonly extracted: number;
 }
 
 /** A day's evidence is complete once what was queried reaches the day's end. */
@@ -59,11 +75,7 @@ export function spanEvidence(read: SpanFacts, open: DayEvidence | undefined): Da
         day,
         qboCount: (before?.qboCount ?? 0) + read.qboCount,
         extracted: (before?.extracted ?? 0) + read.perDay[0]!,
-        pages: (before?.pages ?? 0) + read.pages,
-        requests: (before?.requests ?? 0) + read.requests,
-        retries: (before?.retries ?? 0) + read.retries,
-        rereads: (before?.rereads ?? 0) + read.rereads,
-        durationMs: (before?.durationMs ?? 0) + read.durationMs,
+        ...addCost(before ?? NO_COST, read.cost),
         extractedAt: read.extractedAt,
         span: before ? makeWindow(before.span.startMs, window.endMs) : window,
         spanQboCount: (before?.spanQboCount ?? 0) + read.qboCount,
@@ -77,11 +89,7 @@ export function spanEvidence(read: SpanFacts, open: DayEvidence | undefined): Da
       day,
       qboCount: read.perDay[d]!,
       extracted: read.perDay[d]!,
-      pages: first ? read.pages : 0,
-      requests: first ? read.requests : 0,
-      retries: first ? read.retries : 0,
-      rereads: first ? read.rereads : 0,
-      durationMs: first ? read.durationMs : 0,
+      ...(first ? read.cost : NO_COST),
       extractedAt: read.extractedAt,
       span: window,
       spanQboCount: read.qboCount,
@@ -125,7 +133,7 @@ export function spanLabel(window: Window): string {
 }
 
 /** The stderr line for one span read: what was queried, QBO's count, extracted, pages, requests, time. */
-export function spanLine(stream: string, read: { readonly window: Window; readonly qboCount: number; readonly extracted: number; readonly pages: number; readonly requests: number; readonly retries: number; readonly rereads: number; readonly durationMs: number }): string {
+export function spanLine(stream: string, read: ReadDone): string {
   const label = spanLabel(read.window);
   const seconds = (read.durationMs / 1000).toFixed(2);
   if (read.qboCount === 0 && read.extracted === 0) return `${stream} ${label}: no data (qbo_count=0, ${read.requests} requests, ${seconds} s)`;
