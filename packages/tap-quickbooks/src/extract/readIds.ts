@@ -1,23 +1,11 @@
 import { RunError } from 'singer-kit';
 import type { QboClient, RequestStats } from '../http/QboClient.js';
-import { buildCountQuery, buildIdsQuery, buildListQuery, type QueryTarget } from '../query/buildQuery.js';
+import { buildIdsQuery, buildListQuery, type QueryTarget } from '../query/buildQuery.js';
+import { countRecords, queryResponse } from './queryAnswer.js';
 import { MAX_PAGE_SIZE } from '../settings.js';
 
 /** Ids asked for per `Id IN (…)` query: short enough for any URL, few enough requests. */
 export const IDS_PER_QUERY = 100;
-
-/** A query answer's QueryResponse, parsed (only Ids are read, so numbers need no care here). */
-function queryResponse(body: string, what: string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    throw new RunError(`${what}: the answer is not JSON: ${body.slice(0, 120)}`);
-  }
-  const response = (parsed as { QueryResponse?: unknown }).QueryResponse;
-  if (typeof response !== 'object' || response === null) throw new RunError(`${what}: the answer has no QueryResponse`);
-  return response as Record<string, unknown>;
-}
 
 /** The Ids of one answer's entities (none on an empty page). */
 function idsOf(body: string, entity: string, what: string): string[] {
@@ -38,9 +26,7 @@ function idsOf(body: string, entity: string, what: string): string[] {
  * is only a candidate — ask `findIds` before calling it gone.
  */
 export async function listIds(client: QboClient, target: QueryTarget, stats: RequestStats, pageSize = MAX_PAGE_SIZE): Promise<Set<string>> {
-  const countQuery = buildCountQuery(target, undefined);
-  const total = queryResponse((await client.query(countQuery, stats)).body, countQuery).totalCount;
-  if (typeof total !== 'number') throw new RunError(`${countQuery}: the answer has no totalCount`);
+  const total = await countRecords(client, target, undefined, stats);
   const page = async (number: number) => {
     const query = buildListQuery(target, { number, size: pageSize });
     return idsOf((await client.query(query, stats)).body, target.entity, query);

@@ -2,7 +2,8 @@ import { endOfValue, forEachMember, memberText, RunError, scanObjectArray, utf8B
 import type { QboClient, RequestDescription, RequestStats } from '../http/QboClient.js';
 import type { Span } from '../plan/planSpans.js';
 import type { Window } from '../plan/planWindows.js';
-import { buildCountQuery, buildPageQuery, type QueryTarget } from '../query/buildQuery.js';
+import { buildPageQuery, type QueryTarget } from '../query/buildQuery.js';
+import { countRecords } from './queryAnswer.js';
 import { queueRecord, recordFrame, recordLine, reservedMembers, type RecordFrame } from '../emit/toRecordMessage.js';
 import type { ReadCost } from '../report/volumetryRecord.js';
 
@@ -26,19 +27,6 @@ export interface ReadContext {
   readonly pageConcurrency: number;
   /** Re-reads of a span whose rows moved while it was paged, before giving up on exactness. */
   readonly maxRereads: number;
-}
-
-/** A COUNT(*) or page answer: its QueryResponse, parsed (small for counts). */
-function countResponse(body: string, what: string): Record<string, unknown> {
-  let top: unknown;
-  try {
-    top = JSON.parse(body);
-  } catch {
-    throw new RunError(`${what}: the response is not JSON: ${body.slice(0, 120)}`);
-  }
-  const parsed = (top as { QueryResponse?: unknown }).QueryResponse;
-  if (typeof parsed !== 'object' || parsed === null) throw new RunError(`${what}: the response has no QueryResponse`);
-  return parsed as Record<string, unknown>;
 }
 
 /** QBO writes the entity array as QueryResponse's first member; then it is found without scanning the body. */
@@ -102,17 +90,9 @@ function forEachEntity(text: string, entity: string, what: string, withUpdated: 
   }
 }
 
-async function count(ctx: ReadContext, target: StreamTarget, window: Window | undefined, stats: RequestStats): Promise<number> {
-  const query = buildCountQuery(target, window);
-  const { body } = await ctx.client.query(query, stats);
-  const total = countResponse(body, query).totalCount;
-  if (typeof total !== 'number') throw new RunError(`${query}: the response has no totalCount`);
-  return total;
-}
-
 /** COUNT(*) for a span of a stream (the whole entity for a full-table stream). */
 export function countRows(ctx: ReadContext, target: StreamTarget, window: Window, stats: RequestStats): Promise<number> {
-  return count(ctx, target, target.fullTable ? undefined : window, stats);
+  return countRecords(ctx.client, target, target.fullTable ? undefined : window, stats);
 }
 
 /** The index of the day holding `at`, looking at `hint` first (rows come in time order). */
