@@ -45,7 +45,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'trial-restart-'));
 const input = path.join(dir, 'in.singer');
 await writeInput(input);
 const server = await startLocalPostgres({ version: '13', persistent: true });
-let failed = false;
+let failed;
 try {
   const started = performance.now();
   const child = spawn(process.execPath, [CLI, '--input', input], {

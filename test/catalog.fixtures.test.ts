@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import Ajv, { type ValidateFunction } from 'ajv';
-import Ajv2020 from 'ajv/dist/2020.js';
-import AjvDraft04 from 'ajv-draft-04';
-import addFormats from 'ajv-formats';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import ajvDraft04 from 'ajv-draft-04';
+import ajvFormats from 'ajv-formats';
 import { entityByStream, streamSchema } from 'qbo-catalog';
 import { FIXTURES_DIR, HAVE_FIXTURES, NO_FIXTURES_REASON } from './support/db.js';
 import { undeclaredFields } from './support/undeclaredFields.js';
@@ -14,8 +14,9 @@ const files = HAVE_FIXTURES ? readdirSync(RECORDS_DIR).filter((f) => f.endsWith(
 
 /** Draft 4 (singer-python and its heirs), draft-07 and 2020-12 (Meltano SDK), all formats checked. */
 function validators(stream: string): ValidateFunction[] {
-  return [new AjvDraft04(), new Ajv(), new Ajv2020()].map((ajv) => {
-    addFormats(ajv as Ajv);
+  // the CommonJS packages without a named export: their class is also their `default`
+  return [new ajvDraft04.default(), new Ajv(), new Ajv2020()].map((ajv) => {
+    ajvFormats.default(ajv);
     return ajv.compile(streamSchema(stream));
   });
 }

@@ -169,7 +169,7 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
 
   it('the collision case: a company pointed at another company\'s schema is refused with exit 2 naming both realms and the setting; nothing of either is lost', async () => {
     // The same companies, but globex's entry names acme's schema (a copied line, a second file).
-    const collide = firm.companiesYaml({ schemaPrefix: prefix, streams: STREAMS }).replace(`schema: ${schemaOf('globex')}`, `schema: ${schemaOf('acme')}`).replace(/  - name: acme\n(    .*\n)+?(?=  - name: globex)/, '');
+    const collide = firm.companiesYaml({ schemaPrefix: prefix, streams: STREAMS }).replace(`schema: ${schemaOf('globex')}`, `schema: ${schemaOf('acme')}`).replace(/ {2}- name: acme\n( {4}.*\n)+?(?= {2}- name: globex)/, '');
     await firm.writeCompanies(collide, 'collide.yaml');
     const run = await firm.cli(['backfill', '--companies', 'collide.yaml', '--company', 'globex', '--start', START, '--end', END, '--fresh']);
     expect(run.code, run.stderr).toBe(2);

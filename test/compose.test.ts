@@ -49,7 +49,7 @@ function aboutSettings(pkg: string): string[] {
 }
 
 describe.skipIf(!HAVE_COMPOSE)(`docker-compose.yaml through a real compose parser${HAVE_COMPOSE ? '' : ` (${NO_COMPOSE_REASON})`}`, () => {
-  const config = HAVE_COMPOSE ? composeConfig() : ({ services: {}, secrets: {}, volumes: {} } as ComposeConfig);
+  const config = HAVE_COMPOSE ? composeConfig() : ({ services: {}, secrets: {}, volumes: {} } satisfies ComposeConfig);
   const service = (name: string): Service => {
     const found = config.services[name];
     if (!found) throw new Error(`docker-compose.yaml has no service ${name}`);

@@ -35,7 +35,7 @@ export function send(
 ): Promise<Answer> {
   const url = new URL(path, base);
   const body = options.form
-    ? new URLSearchParams(Object.entries(options.form).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x: string) => [k, x]) : [[k, v as string]]))).toString()
+    ? new URLSearchParams(Object.entries(options.form).flatMap(([k, v]): Array<[string, string]> => (typeof v === 'string' ? [[k, v]] : v.map((x) => [k, x])))).toString()
     : undefined;
   const headers: Record<string, string> = {
     ...(body !== undefined ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)) } : {}),

@@ -19,6 +19,8 @@ interface Run {
   readonly target: number | null;
   /** The target's stdout lines: what Meltano stores as state, one line at a time. */
   readonly stateLines: string[];
+  /** The tap's stderr: which spans it read. */
+  readonly tapLog: string;
   /** Both programs' stderr, for failure messages. */
   readonly log: string;
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENTITIES } from 'qbo-catalog';
 import { startEmulator, type Emulator } from 'qbo-emulator';
-import { lastState, recordsOf, runTapCli, statesOf, tapSettings, tempDir, withoutReserved, writeJson, type TapRun } from './tapHarness.js';
+import { lastState, recordsOf, runTapCli, statesOf, tapSettings, tempDir, writeJson, type TapRun } from './tapHarness.js';
 
 // Four days of data around the US spring-forward switch (2025-03-09 10:00 UTC).
 const NOW = '2025-03-10T12:00:00Z';

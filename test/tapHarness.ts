@@ -58,7 +58,7 @@ export function runTapCli(args: readonly string[], options: { env?: NodeJS.Proce
     child.on('close', (code) => {
       const stdout = Buffer.concat(out).toString('utf8');
       const lines = stdout === '' ? [] : stdout.replace(/\n$/, '').split('\n');
-      let messages: Array<Record<string, any>> = [];
+      let messages: Array<Record<string, any>>;
       try {
         messages = lines.map((l) => JSON.parse(l));
       } catch {

@@ -4,7 +4,7 @@ import { startEmulator, type EmulatedCompany, type Emulator } from 'qbo-emulator
 import { databaseUrl, scratchSchema } from './support/db.js';
 import { diffWithTruth } from './pipelineHarness.js';
 import { runTapCli, tapSettings, tempDir, writeJson } from './tapHarness.js';
-import { query, R, runTargetCli, S, singer, ST, stateLines } from './targetHarness.js';
+import { query, R, runTargetCli, S, singer, ST } from './targetHarness.js';
 
 const NOW = '2025-03-10T12:00:00Z';
 const START = '2025-03-07T00:00:00Z';

@@ -4,7 +4,6 @@ import { databaseUrl, scratchSchema } from './support/db.js';
 import { query, R, runTargetCli, S, singer, ST, stateLines } from './targetHarness.js';
 
 const url = () => databaseUrl();
-const T = (updated: string) => ({ MetaData: { LastUpdatedTime: updated } });
 /** A full invoice as the API returns it, and the CDC stub QBO gives once it is deleted. */
 const full = (id: string, updated: string, amount = '100.10') => `{"Id":"${id}","TotalAmt":${amount},"SyncToken":"0","MetaData":{"LastUpdatedTime":"${updated}"}}`;
 const stub = (id: string, deleted: string) => `{"domain":"QBO","status":"Deleted","Id":"${id}","MetaData":{"LastUpdatedTime":"${deleted}"}}`;

@@ -97,7 +97,7 @@ function selectOne(
  * of CONFORMANCE B8–B20; streams the tap does not know are reported through `warn` and skipped.
  * A malformed catalog or an impossible replication setting throws UsageError.
  */
-export function selectStreams(catalog: unknown | undefined, warn: (message: string) => void): SelectedStream[] {
+export function selectStreams(catalog: unknown, warn: (message: string) => void): SelectedStream[] {
   const known = discoverCatalog();
   const byId = new Map(known.streams.map((s) => [s.tap_stream_id, s]));
   const selected: SelectedStream[] = [];

@@ -86,7 +86,7 @@ export class DataApi {
     }
     let budget = BATCH_MAX_OBJECTS;
     const answers = items.map((item) => {
-      const bId = String(item.bId ?? '');
+      const bId = typeof item.bId === 'string' ? item.bId : '';
       if (typeof item.Query !== 'string') {
         return { bId, member: 'Fault' as const, text: body.faultObject('ValidationFault', [body.unsupportedOperation('The emulator answers Query batch items only')]) };
       }

@@ -19,7 +19,7 @@ export interface AdminAnswer {
  *   POST /__admin/revoke                    POST /__admin/reconnect
  * Company routes act on the first company unless `realm_id` is given (query string or body).
  */
-export async function handleAdmin(req: IncomingMessage, url: URL, posted: string, emulator: Emulator): Promise<AdminAnswer> {
+export function handleAdmin(req: IncomingMessage, url: URL, posted: string, emulator: Emulator): AdminAnswer {
   const ok = (value: unknown = { ok: true }): AdminAnswer => ({ status: 200, text: JSON.stringify(value) });
   const route = `${req.method} ${url.pathname.slice('/__admin/'.length)}`;
   try {

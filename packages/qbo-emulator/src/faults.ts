@@ -31,7 +31,9 @@ export interface FaultPlan {
 export function validateFaultPlan(value: unknown): FaultPlan {
   const plan = value as FaultPlan;
   if (!plan || typeof plan !== 'object' || !Array.isArray(plan.rules)) throw new TypeError('a fault plan is {"rules":[…]}');
-  plan.rules.forEach((rule, n) => {
+  // Array.isArray widens the rules to any[]; read them back as what they must be
+  const rules: readonly FaultRule[] = plan.rules;
+  rules.forEach((rule, n) => {
     const where = `fault rule ${n + 1}`;
     if (!(FAULT_KINDS as readonly string[]).includes(rule.fault)) throw new TypeError(`${where}: fault must be one of ${FAULT_KINDS.join(', ')}`);
     for (const kind of rule.kinds ?? []) {

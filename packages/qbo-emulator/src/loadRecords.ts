@@ -16,7 +16,7 @@ export interface LoadedRecord {
 
 const stringMember = (objectText: string, key: string): string | undefined => {
   const raw = memberText(objectText, key);
-  return raw === undefined ? undefined : (JSON.parse(raw) as unknown as string);
+  return raw === undefined ? undefined : (JSON.parse(raw) as string);
 };
 
 /** Reads one record's index facts from its text; throws naming `where` when they are missing. */

@@ -41,7 +41,7 @@ function valueAt(record: unknown, path: string): Value {
     const key = Object.keys(node).find((k) => k.toLowerCase() === part);
     node = key === undefined ? undefined : (node as Record<string, unknown>)[key];
   }
-  if (node !== null && typeof node === 'object' && 'value' in node) node = (node as { value: unknown }).value;
+  if (node !== null && typeof node === 'object' && 'value' in node) node = node.value;
   return typeof node === 'string' || typeof node === 'number' || typeof node === 'boolean' ? node : undefined;
 }
 

@@ -116,7 +116,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const path = url.pathname;
     if (path.startsWith('/__admin/')) {
-      const admin = await handleAdmin(req, url, await readBody(req), control);
+      const admin = handleAdmin(req, url, await readBody(req), control);
       res.writeHead(admin.status, { 'content-type': 'application/json;charset=UTF-8' }).end(admin.text);
       return;
     }

@@ -178,7 +178,7 @@ export class Warehouse {
 
   /** The evidence rows of some tap runs, per UTC day and stream, as the view gives them. */
   async evidenceRows(runIds: readonly string[]): Promise<Array<Record<string, string | number | boolean | null>>> {
-    return (await this.#client.query(evidenceRowsSql(this.#schema), [runIds])).rows;
+    return (await this.#client.query<Record<string, string | number | boolean | null>>(evidenceRowsSql(this.#schema), [runIds])).rows;
   }
 
   /** Per stream and UTC day in `[from, to)`, the newest run's evidence (`newestEvidenceSql`); `streams` null for all. */

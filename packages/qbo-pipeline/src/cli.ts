@@ -138,7 +138,7 @@ function consoleArgs<T>(y: Argv<T>, prefix: '' | 'console-') {
 
 /** Starts the console and logs its URL; returns how to stop it. */
 async function serveConsole(argv: Record<string, unknown>, prefix: '' | 'console-', stateDir: string, companiesFile: string | undefined): Promise<() => Promise<void>> {
-  const text = (name: string) => (typeof argv[name] === 'string' ? (argv[name] as string) : undefined);
+  const text = (name: string) => (typeof argv[name] === 'string' ? argv[name] : undefined);
   const options = consoleOptions(
     {
       stateDir,

@@ -64,6 +64,10 @@ export class LineWriter {
     if (bytes > this.#chunk.length) this.#chunk = Buffer.allocUnsafe(bytes);
   }
 
+  #throwIfFailed(): void {
+    if (this.#failure) throw this.#failure;
+  }
+
   /** Hands the gathered lines to the stream and starts a chunk it does not hold. */
   #emit(): void {
     if (this.#used === 0) return;
@@ -107,10 +111,10 @@ export class LineWriter {
 
   /** Writes everything queued, and waits until the stream can take more. */
   async flush(): Promise<void> {
-    if (this.#failure) throw this.#failure;
+    this.#throwIfFailed();
     this.#emit();
     if (this.#drain) await this.#drain;
-    if (this.#failure) throw this.#failure;
+    this.#throwIfFailed(); // the stream may have failed while we waited
   }
 
   /** Resolves on 'drain', or when the stream fails or closes (then #failure says why); then no drain is awaited. */

@@ -122,7 +122,7 @@ export function loadSettings(options: LoadSettingsOptions): RawSettings {
       try {
         text = readFileSync(fileVar, 'utf8');
       } catch (error) {
-        throw new UsageError(`${fileName}: cannot read ${fileVar} (${(error as NodeJS.ErrnoException).code ?? error})`);
+        throw new UsageError(`${fileName}: cannot read ${fileVar} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
       }
       merged[spec.name] = fromEnvText(spec, text.replace(/\r?\n$/, ''), fileName);
     }

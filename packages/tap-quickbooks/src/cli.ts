@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { DateTime } from 'luxon';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { createLogger, formatAbout, loadSettings, readJsonArgument, runCli, LineWriter, UsageError, type AboutFormat } from 'singer-kit';
+import { createLogger, formatAbout, loadSettings, readJsonArgument, runCli, LineWriter, UsageError } from 'singer-kit';
 import { discoverCatalog } from 'qbo-catalog';
 import { runTap } from './runTap.js';
 import { readStateArgument } from './state/readStateArgument.js';
@@ -34,7 +34,7 @@ runCli(NAME, async () => {
   const out = new LineWriter(process.stdout);
   if (argv.about) {
     await out.writeLine(
-      formatAbout({ name: NAME, description: 'Singer tap for QuickBooks Online: every entity, complete over UTC windows, resumable', version: VERSION, capabilities: CAPABILITIES, settings: TAP_SETTINGS, envPrefix: ENV_PREFIX }, argv.format as AboutFormat),
+      formatAbout({ name: NAME, description: 'Singer tap for QuickBooks Online: every entity, complete over UTC windows, resumable', version: VERSION, capabilities: CAPABILITIES, settings: TAP_SETTINGS, envPrefix: ENV_PREFIX }, argv.format),
     );
     await out.flush();
     return;

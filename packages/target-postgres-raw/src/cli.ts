@@ -2,7 +2,7 @@
 import { createReadStream } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ABOUT_FORMATS, createLogger, formatAbout, loadSettings, runCli, UsageError, type AboutFormat } from 'singer-kit';
+import { ABOUT_FORMATS, createLogger, formatAbout, loadSettings, runCli, UsageError } from 'singer-kit';
 import { TARGET_ABOUT, TARGET_VERSION } from './about.js';
 import { runTarget } from './runTarget.js';
 import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS } from './settings.js';
@@ -14,7 +14,7 @@ runCli('target-postgres-raw', async () => {
     .option('config', { type: 'string', describe: 'JSON settings file (settings may also come from TARGET_POSTGRES_RAW_* env vars)' })
     .option('input', { type: 'string', describe: 'read Singer messages from FILE instead of stdin' })
     .option('about', { type: 'boolean', describe: 'print what this target is and its settings' })
-    .option('format', { choices: ABOUT_FORMATS, default: 'text' as AboutFormat, describe: 'format of --about' })
+    .option('format', { choices: ABOUT_FORMATS, default: 'text' as const, describe: 'format of --about' })
     .version(TARGET_VERSION)
     .strict()
     .fail((message, error) => {

@@ -104,7 +104,7 @@ export class CompaniesScheduler {
 
   /** Reads the file and checks every company's secret files: a problem stops it before anything runs (UsageError). */
   static async start(options: CompaniesSchedulerOptions): Promise<CompaniesScheduler> {
-    const companies = await loadCompanies(options.file);
+    const companies = loadCompanies(options.file);
     for (const company of companies.companies) {
       const [problem] = await secretProblems(company);
       if (problem) throw new UsageError(problem);
@@ -129,7 +129,7 @@ export class CompaniesScheduler {
 
   /** One pass over every company, starting with a different one each time; returns the trigger ids it started. */
   async pass(): Promise<string[]> {
-    await this.#reload();
+    this.#reload();
     const entries: Entry[] = [];
     for (const company of this.#companies.companies) {
       try {
@@ -179,9 +179,9 @@ export class CompaniesScheduler {
     await this.idle();
   }
 
-  async #reload(): Promise<void> {
+  #reload(): void {
     try {
-      this.#companies = await loadCompanies(this.#o.file);
+      this.#companies = loadCompanies(this.#o.file);
       if (this.#fileProblem !== undefined) this.#logger.info(`companies file ${this.#o.file} reads again`);
       this.#fileProblem = undefined;
     } catch (error) {

@@ -5,7 +5,7 @@ import { SECRET_FILE_KEYS } from './companiesSchema.js';
 import { parseCompanies, type Companies, type Company } from './parseCompanies.js';
 
 /** Reads and checks a companies file; a missing or malformed file is a UsageError naming it. */
-export async function loadCompanies(file: string, cwd = process.cwd()): Promise<Companies> {
+export function loadCompanies(file: string, cwd = process.cwd()): Companies {
   const absolute = path.resolve(cwd, file);
   const text = readUserFile(absolute, (reason) => `companies file ${file}: ${reason === 'no such file' ? reason : `cannot be read (${reason})`}`);
   return parseCompanies(text, absolute, file);
@@ -62,7 +62,7 @@ export async function selectCompanies(companies: Companies, name: string | undef
 
 /** The one company a run is for, read from its file now (a file edited since a trigger was added applies). */
 export async function loadCompany(ref: { readonly file: string; readonly name: string }, cwd = process.cwd()): Promise<Company> {
-  const companies = await loadCompanies(ref.file, cwd);
+  const companies = loadCompanies(ref.file, cwd);
   const [company] = await selectCompanies(companies, ref.name, ref.file);
   return company as Company;
 }

@@ -104,7 +104,7 @@ function describe(error: ErrorObject, root: unknown): { segments: Segment[]; key
     const streamSegments = segments.slice(0, streamsAt + 1);
     const value = valueAt(root, streamSegments);
     if (Array.isArray(value)) {
-      const unknown = value.find((s) => !KNOWN_STREAMS.includes(s as string));
+      const unknown: unknown = value.find((s) => !KNOWN_STREAMS.includes(s as string));
       if (unknown !== undefined) return { segments: streamSegments, message: `unknown stream ${JSON.stringify(unknown)}; known streams: ${KNOWN_STREAMS.join(', ')}` };
       if (value.length === 0) return { segments: streamSegments, message: 'name at least one stream, or say all' };
       return { segments: streamSegments, message: 'a stream is named twice' };
@@ -252,7 +252,7 @@ function refuseSecretValues(doc: Document, value: unknown, fail: (offset: number
         if (isPair(a) && isScalar(a.key)) segments.push(String(a.key.value));
         if (isSeq(a)) {
           const child = ancestors[ancestors.indexOf(a) + 1];
-          segments.push(a.items.indexOf(child as never));
+          segments.push(a.items.indexOf(child));
         }
       }
       const fileKey = `${key}_file`;

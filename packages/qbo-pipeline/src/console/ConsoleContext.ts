@@ -81,7 +81,7 @@ export class ConsoleContext {
     }
     const mtimeMs = await stat(file).then((s) => s.mtimeMs, () => -1);
     if (this.#loaded?.mtimeMs === mtimeMs) return this.#loaded.companies;
-    const loaded = await loadCompanies(file);
+    const loaded = loadCompanies(file);
     const companies = loaded.companies.map((settings): ConsoleCompany => {
       const stateDir = companyStateDir(this.stateDir, settings.name);
       const entry = { file: loaded.file, settings };

@@ -107,6 +107,7 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
     getUserInfo: (request: FastifyRequest) => sessionOf(request) ?? NO_SESSION,
     csrfOpts: { hmacKey: randomBytes(32) },
   });
+  const csrfProtection = app.csrfProtection.bind(app);
   // One token per response: each generateCsrf without a secret cookie would mint a new secret.
   const tokens = new WeakMap<FastifyReply, string>();
   const csrfToken = (request: FastifyRequest, reply: FastifyReply) => {
@@ -158,7 +159,7 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
   });
   app.post<{ Body: Record<string, unknown> }>(
     '/login',
-    { preHandler: app.csrfProtection, config: { rateLimit: { max: LOGIN_ATTEMPTS_PER_MINUTE, timeWindow: 60_000 } } },
+    { preHandler: csrfProtection, config: { rateLimit: { max: LOGIN_ATTEMPTS_PER_MINUTE, timeWindow: 60_000 } } },
     async (request, reply) => {
       const next = safeNext(one(request.body?.next));
       if (!access.password) return reply.redirect(next, 303);
@@ -172,7 +173,7 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
       return reply.redirect(next, 303);
     },
   );
-  app.post('/logout', { preHandler: app.csrfProtection }, async (request, reply) => {
+  app.post('/logout', { preHandler: csrfProtection }, async (request, reply) => {
     sessions.end(request.cookies[SESSION_COOKIE]);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.redirect(access.password ? '/login' : '/', 303);
@@ -260,7 +261,7 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
     }
   });
 
-  app.post<{ Body: Record<string, unknown> }>('/triggers', { preHandler: app.csrfProtection }, async (request, reply) => {
+  app.post<{ Body: Record<string, unknown> }>('/triggers', { preHandler: csrfProtection }, async (request, reply) => {
     const form = triggerFormOf(request.body ?? {}, ctx.zone);
     const render = (status: number, extra: { preview?: ReturnType<typeof zonedInstant>; formError?: string }) =>
       schedulesPage(ctx, { csrfToken: csrfToken(request, reply), zone: form.zone, form, ...extra }).then((body) => send(reply, request, { title: 'Schedules & triggers', section: '/schedules' }, body, status));
@@ -282,7 +283,7 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
     }
   });
 
-  app.post<{ Params: { name: string; action: string }; Body: Record<string, unknown> }>('/schedules/:name/:action', { preHandler: app.csrfProtection }, async (request, reply) => {
+  app.post<{ Params: { name: string; action: string }; Body: Record<string, unknown> }>('/schedules/:name/:action', { preHandler: csrfProtection }, async (request, reply) => {
     const { name, action } = request.params;
     const done = await changeSchedule(ctx, one(request.body?.company), name, action);
     logger.info(`console: schedule ${name}: ${done}`);

@@ -15,6 +15,7 @@ const day = (stream: string, d: string, qbo: number, extracted: number, loaded: 
   rejected: 0,
   windows: 1,
   empty: extracted === 0,
+  runs: 1,
   extractedEqualsLoaded: extracted === loaded,
   extractedAt: `${d}T12:00:00Z`,
 });

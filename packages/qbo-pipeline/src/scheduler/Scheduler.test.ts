@@ -349,7 +349,7 @@ describe('schedules', () => {
     const s = setup('paused');
     s.clock.now = new Date('2025-09-12T04:00:30Z');
     await addSchedule(s.schedules, { name: 'minutely', cron: '* * * * *', sync }, { now: s.clock.now, env });
-    await pauseSchedule(s.schedules, 'minutely', { now: s.clock.now, env });
+    await pauseSchedule(s.schedules, 'minutely', { now: s.clock.now });
     s.clock.now = new Date('2025-09-12T04:10:00Z');
     const scheduler = s.make();
     await scheduler.pass();

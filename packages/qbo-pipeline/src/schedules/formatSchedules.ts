@@ -20,7 +20,7 @@ export function formatSchedules(schedules: readonly Schedule[], triggers: readon
     const seconds = s.cron.split(' ').length === 6;
     const last = lastSlotOf(s.name, triggers);
     const lastTrigger = last ? triggers.find((t) => t.schedule?.name === s.name && Date.parse(t.schedule.slot) === last.getTime()) : undefined;
-    let next = '';
+    let next: string;
     try {
       const at = nextSlot(parseCron(s.cron, s.tz), new Date(Math.max(now.getTime(), last?.getTime() ?? 0)));
       next = s.paused ? '(paused)' : at ? local(at, s.tz, seconds) : 'never';

@@ -42,7 +42,7 @@ export class TokenStore {
       if (code === 'ENOENT') return undefined;
       // A file we may not read, or a folder in its place: only the user can fix that (exit 2).
       if (code === 'EACCES' || code === 'EPERM' || code === 'EISDIR') throw new UsageError(`cannot read token store ${this.file} (${code}); the user running the tap must own it (mode 0600), or set token_store to a file it can read`);
-      throw new RunError(`cannot read token store ${this.file}: ${code ?? error}`);
+      throw new RunError(`cannot read token store ${this.file}: ${code ?? (error as Error).message}`);
     }
     try {
       const stored = JSON.parse(text) as StoredTokens;
@@ -61,7 +61,7 @@ export class TokenStore {
     try {
       await writeFileAtomic(this.file, JSON.stringify(tokens, null, 2) + '\n', 0o600);
     } catch (error) {
-      throw new RunError(`cannot write token store ${this.file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+      throw new RunError(`cannot write token store ${this.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
   }
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import { LineWriter } from 'singer-kit';
-import { queueRecord, recordFrame, recordLine, reservedMembers } from './toRecordMessage.js';
+import { queueRecord, recordFrame, recordLine, reservedMembers, type PageFacts } from './toRecordMessage.js';
 
-const facts = {
+const facts: PageFacts = {
   windowStart: '2025-01-01T00:00:00Z',
   windowEnd: '2025-01-02T00:00:00Z',
   pageNumber: 2,

@@ -83,7 +83,7 @@ describe('RateBudget', () => {
         const timer = setTimeout(resolve, ms);
         stop.signal.addEventListener('abort', () => {
           clearTimeout(timer);
-          reject(stop.signal.reason);
+          reject(stop.signal.reason as Error);
         });
       });
     const budget = new RateBudget({ requestsPerMinute: 1, maxInFlight: 5, sleep });

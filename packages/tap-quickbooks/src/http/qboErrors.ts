@@ -15,7 +15,7 @@ function pick(obj: unknown, key: string): unknown {
   return undefined;
 }
 
-const asText = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : String(v));
+const asText = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : typeof v === 'string' ? v : JSON.stringify(v));
 
 function xmlText(body: string, tag: string): string | undefined {
   const match = new RegExp(`<${tag}[^>]*>([\\s\\S]*?)</${tag}>`, 'i').exec(body);
@@ -46,7 +46,7 @@ export function parseFault(body: string): QboFault | undefined {
     return typeof error === 'string' ? { code: error, message: asText(pick(json, 'error_description')), detail: undefined, type: 'oauth' } : undefined;
   }
   const errors = pick(fault, 'Error');
-  const first = Array.isArray(errors) ? errors[0] : errors;
+  const first: unknown = Array.isArray(errors) ? errors[0] : errors;
   return { code: asText(pick(first, 'code')), message: asText(pick(first, 'Message')), detail: asText(pick(first, 'Detail')), type: asText(pick(fault, 'type')) };
 }
 

@@ -20,7 +20,7 @@ export function lookupBookmark(state: TapState, stream: string): BookmarkLookup 
   const bookmark = state.bookmarks?.[stream];
   if (!bookmark) return { kind: 'none' };
   const key = bookmark.replication_key;
-  if (key !== undefined && key !== REPLICATION_KEY) return { kind: 'other-key', key: String(key) };
+  if (key !== undefined && key !== REPLICATION_KEY) return { kind: 'other-key', key: typeof key === 'string' ? key : JSON.stringify(key) };
   const value = bookmark.replication_key_value;
   return typeof value === 'string' ? { kind: 'found', value } : { kind: 'none' };
 }

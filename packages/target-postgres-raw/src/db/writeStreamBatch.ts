@@ -69,7 +69,7 @@ export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, w
     hash_unchanged: unchangedPerGroup.get(groupKey(g)) ?? 0,
     deleted: g.deleted,
   }));
-  const pending = client.query(upsertSql(schema, batch.table, received.length === 1), [ctx.loadRunId, ctx.commitNumber, batch.stream, JSON.stringify(received)]);
+  const pending = client.query<Partial<Record<keyof LoadCounts, unknown>>>(upsertSql(schema, batch.table, received.length === 1), [ctx.loadRunId, ctx.commitNumber, batch.stream, JSON.stringify(received)]);
   whileBusy?.();
   const counts = emptyCounts();
   for (const row of (await pending).rows) addCounts(counts, row);

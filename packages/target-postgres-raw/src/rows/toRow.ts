@@ -114,7 +114,7 @@ export function toRow(record: JsonObject, lineText: string, line: number, stream
   };
   const str = (field: string): string | null => {
     const value = record[field];
-    return value === undefined || value === null ? null : String(value);
+    return value === undefined || value === null ? null : typeof value === 'string' ? value : JSON.stringify(value);
   };
   const meta = record.MetaData;
   const updatedText = meta && typeof meta === 'object' ? (meta as JsonObject).LastUpdatedTime : undefined;
