@@ -83,6 +83,15 @@ describe('tap-quickbooks deletions: CDC stubs on the entity\'s own stream with _
     expect(run.stderr).not.toMatch(/customers: deletions between/);
     expect(recordsOf(run, 'invoices').filter((r) => r._sdc_deleted_at)).toHaveLength(1);
   });
+
+  it('does not warn for a stream whose old bookmark is already at the end of the range: there is no gap left to read', async () => {
+    // README's resume of a finished emulator pipe: bookmark = end_date, both older than CDC's 30 days.
+    const end = iso(Date.now() - 45 * DAY);
+    const done = { bookmarks: { invoices: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: end } } };
+    const run = await runTapCli(['--config', config({ start_date: iso(Date.now() - 60 * DAY), end_date: end }), '--catalog', catalog, '--state', writeJson(dir, 'done.json', done)]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).not.toMatch(/deletions between/);
+  });
 });
 
 describe('tap-quickbooks deletions beyond CDC\'s 1000-object cap', () => {

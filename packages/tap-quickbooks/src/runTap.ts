@@ -260,10 +260,13 @@ async function emitDeletions(runner: Runner, state: TapState, streams: ReadonlyA
   const ranges: DeletionRange[] = [];
   for (const { job, from } of streams) {
     const stream = job.target.stream;
-    // Only a stream that resumes from a bookmark has rows in the table that may have been deleted unseen.
-    if (from < oldest && lookupBookmark(state, stream).kind === 'found') {
+    // Only a stream that resumes from a bookmark has rows in the table that may have been deleted
+    // unseen, and only a range left to read that starts before CDC reaches has a gap (a stream
+    // whose bookmark is already at the end has none).
+    const gapEnd = Math.min(oldest, endMs);
+    if (from < gapEnd && lookupBookmark(state, stream).kind === 'found') {
       logger.warn(
-        `${stream}: deletions between ${isoZ(from)} and ${isoZ(Math.min(oldest, endMs))} are older than QBO's 30-day change data capture and cannot be read; ` +
+        `${stream}: deletions between ${isoZ(from)} and ${isoZ(gapEnd)} are older than QBO's 30-day change data capture and cannot be read; ` +
           `to mark the rows QBO no longer has, run \`qbo-pipeline reconcile --streams ${stream}\``,
       );
     }
