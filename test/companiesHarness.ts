@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startEmulator, type EmulatedCompany, type Emulator, type EmulatorOptions } from '../packages/qbo-emulator/src/index.js';
-import { runCliProcess, type CliRun } from './pipelineHarness.js';
+import { runCliProcess } from './pipelineHarness.js';
+import type { ProcessRun } from './support/runProcess.js';
 
 /**
  * An accounting firm's setup against one multi-company emulator: a folder with `secrets/`
@@ -19,7 +20,7 @@ export interface Firm {
   writeCompanies(text: string, file?: string): Promise<string>;
   /** The companies file the README shows for these companies, with `schemaPrefix` to keep test schemas apart. */
   companiesYaml(options: { readonly schemaPrefix: string; readonly streams?: readonly string[]; readonly extra?: string }): string;
-  cli(args: readonly string[], env?: NodeJS.ProcessEnv): Promise<CliRun>;
+  cli(args: readonly string[], env?: NodeJS.ProcessEnv): Promise<ProcessRun>;
   close(): Promise<void>;
 }
 

@@ -4,7 +4,6 @@
  * to the start of the run, and the next run goes on from the committed bookmarks, the same state
  * id as the backfill job.
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,22 +13,14 @@ import { startEmulator, type Emulator } from 'qbo-emulator';
 import { diffWithTruth } from './pipelineHarness.js';
 import { databaseUrl, REPO_ROOT, scratchSchema, withClient } from './support/db.js';
 import { PYTHON_TOOLS_ENV, pythonPeers } from './support/pythonPeers.js';
+import { runProcess, type ProcessRun } from './support/runProcess.js';
 
 const peers = await pythonPeers();
 const skipped = peers.ok ? '' : ` (skipped: ${peers.reason})`;
 
-function meltano(args: readonly string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function meltano(args: readonly string[], cwd: string): Promise<ProcessRun> {
   if (!peers.ok) throw new Error(peers.reason);
-  const tool = peers.tools.meltano;
-  return new Promise((resolve, reject) => {
-    const child = spawn(tool, args, { cwd, env: { ...process.env, ...PYTHON_TOOLS_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runProcess(peers.tools.meltano, args, { cwd, env: { ...process.env, ...PYTHON_TOOLS_ENV } });
 }
 
 describe.skipIf(!peers.ok)(`meltano.yml's daily sync, run by Meltano 4.2.2${skipped}`, () => {

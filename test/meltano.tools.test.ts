@@ -4,7 +4,6 @@
  * the tap's output passes singer-check-tap, and it loads into the two peer PostgreSQL targets
  * with the differences docs/meltano.md names.
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,6 +13,7 @@ import { startEmulator, type Emulator } from 'qbo-emulator';
 import { diffWithTruth } from './pipelineHarness.js';
 import { databaseUrl, REPO_ROOT, scratchSchema, withClient } from './support/db.js';
 import { PYTHON_TOOLS_ENV, pythonPeers } from './support/pythonPeers.js';
+import { runProcess, type ProcessRun } from './support/runProcess.js';
 import { catalogSelecting, runTapCli, tapSettings, tempDir, writeJson } from './tapHarness.js';
 
 const peers = await pythonPeers();
@@ -28,23 +28,9 @@ const NOW = new Date('2025-01-10T00:00:00Z');
 const START = '2025-01-01T00:00:00Z';
 const END = NOW.toISOString().replace('.000Z', 'Z');
 
-interface Ran {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function run(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...PYTHON_TOOLS_ENV, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
-  });
+/** Runs one of the Python tools with their environment. */
+function run(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<ProcessRun> {
+  return runProcess(command, args, { ...options, env: { ...process.env, ...PYTHON_TOOLS_ENV, ...options.env } });
 }
 
 /** The fenced blocks of a Markdown file, each as its lines. */
