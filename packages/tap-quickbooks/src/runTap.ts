@@ -264,14 +264,15 @@ async function emitDeletions(runner: Runner, state: TapState, streams: ReadonlyA
     // unseen, and only a range left to read that starts before CDC reaches has a gap (a stream
     // whose bookmark is already at the end has none).
     const gapEnd = Math.min(oldest, endMs);
-    if (from < gapEnd && lookupBookmark(state, stream).kind === 'found') {
+    const resumed = lookupBookmark(state, stream).kind === 'found';
+    if (from < gapEnd && resumed) {
       logger.warn(
         `${stream}: deletions between ${isoZ(from)} and ${isoZ(gapEnd)} are older than QBO's 30-day change data capture and cannot be read; ` +
           `to mark the rows QBO no longer has, run \`qbo-pipeline reconcile --streams ${stream}\``,
       );
     }
     const fromMs = Math.max(from, oldest);
-    if (fromMs < endMs) ranges.push({ stream, entity: job.target.entity, fromMs });
+    if (fromMs < endMs) ranges.push({ stream, entity: job.target.entity, fromMs, resumed });
   }
   if (ranges.length === 0) return;
   const sinceMs = Math.min(...ranges.map((r) => r.fromMs));

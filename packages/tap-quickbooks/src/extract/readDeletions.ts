@@ -14,6 +14,12 @@ export interface DeletionRange {
   /** The QBO entity, as CDC names it. */
   readonly entity: string;
   readonly fromMs: number;
+  /**
+   * The stream resumes from a bookmark, so its table may hold rows deleted unseen: a deletion
+   * beyond CDC's cap is worth a warning. A stream read from its start gets current rows anyway
+   * (as for the 30-day look-back, runTap's emitDeletions).
+   */
+  readonly resumed: boolean;
 }
 
 export interface DeletionsContext {
@@ -66,8 +72,8 @@ function deletionLine(ctx: DeletionsContext, stream: string, stub: DeletionStub,
 /**
  * The deletions QBO's CDC reports since `sinceMs`, for each stream those in `[fromMs, endMs)`.
  * One CDC call for every entity; CDC answers at most 1000 objects, so a full answer is asked again
- * entity by entity, and an entity that alone fills it is warned about (its deletions beyond the
- * cap can only be found by `qbo-pipeline reconcile`).
+ * entity by entity, and an entity that alone fills it is warned about when its stream resumes
+ * from a bookmark (its deletions beyond the cap can only be found by `qbo-pipeline reconcile`).
  */
 export async function readDeletions(ctx: DeletionsContext, ranges: readonly DeletionRange[], sinceMs: number, endMs: number): Promise<DeletionsRead> {
   const stats: RequestStats = { attempts: 0, retries: 0 };
@@ -80,8 +86,8 @@ export async function readDeletions(ctx: DeletionsContext, ranges: readonly Dele
   }
   // Now one answer per range, in order.
   answers.forEach((answer, i) => {
-    if (answer.objects < CDC_CAP) return;
-    const stream = ranges[i]!.stream;
+    const { stream, resumed } = ranges[i]!;
+    if (answer.objects < CDC_CAP || !resumed) return;
     ctx.logger.warn(
       `${stream}: CDC since ${since} answered QBO's cap of ${CDC_CAP} changed objects; deletions beyond it may be missing — run more often, or find them with \`qbo-pipeline reconcile --streams ${stream}\``,
     );
