@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { ENTITIES } from '../packages/qbo-catalog/dist/index.js';
 import { startEmulator } from '../packages/qbo-emulator/dist/index.js';
-import { startLocalPostgres } from '../packages/qbo-pipeline/dist/localPostgres.js';
+import { startLocalPostgres } from '../packages/local-postgres/dist/index.js';
 
 const count = Number(process.argv[2] ?? 10);
 const days = Number(process.argv[3] ?? 30);
