@@ -117,10 +117,19 @@ describe('qbo-pipeline sync', () => {
     await sleep(1100); // the touched rows' LastUpdatedTime is this second; the sync runs up to the next one
     const again = await runCliProcess(await args('sync', 'invoices,customers'));
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toMatch(/invoices\s+\| [\d.]+\/[\d.]+\s+\|\s+\d+ \|\s+5 \|\s+5 \|\s+5 \|\s+0 \|\s+5 \|\s+0 \|/);
+    // A range of seconds reads in seconds (or minutes on a slow machine), never as 0/0 days.
+    expect(again.stdout).toMatch(/invoices\s+\| [\d.]+\/[\d.]+ (s|min)\s+\|\s+\d+ \|\s+5 \|\s+5 \|\s+5 \|\s+0 \|\s+5 \|\s+0 \|/);
     const after = await rows();
     expect([...after].filter(([id, xmin]) => before.get(id) !== xmin).map(([id]) => id).sort()).toEqual([...changed].sort());
     await expectTruth(schema, ['invoices', 'customers'], start, new Date().toISOString());
+
+    // Nothing changed since: the next sync says it is up to date since the last one's end.
+    const againEnd = /range \[\S+, (\S+)\)/.exec(again.stdout)![1]!;
+    await sleep(1100);
+    const quiet = await runCliProcess(await args('sync', 'invoices,customers'));
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stdout).toMatch(new RegExp(`\\nup to date: nothing changed in QBO since ${againEnd} \\([\\d.]+ (s|min) read\\)\\n`));
+    expect(quiet.stdout).not.toMatch(/ 0\/0 /);
   });
 });
 
@@ -185,6 +194,11 @@ describe('schedules run by a real scheduler process', () => {
     expect(runs.length).toBeGreaterThanOrEqual(4);
     for (let i = 1; i < runs.length; i++) expect(Date.parse(runs[i]!.startedAt)).toBeGreaterThanOrEqual(Date.parse(runs[i - 1]!.finishedAt));
     expect(runs.every((r) => r.status === 'succeeded' && r.kind === 'sync' && r.scheduleId === 'every6s')).toBe(true);
+    // Each completed slot says what its few seconds found, as `trigger list` and the console show it.
+    for (const t of slots.filter((s) => s.status === 'completed')) {
+      expect(t.result.message).toMatch(/^(done: items [\d.]+ (s|min|h|days?), \d+ records?|up to date: nothing changed in QBO since \S+ \([\d.]+ (s|min) read\))$/);
+    }
+    expect(slots.filter((s) => s.status === 'completed').slice(1).some((t) => t.result.message.startsWith('up to date: nothing changed in QBO since '))).toBe(true);
     await expectTruth(schema, ['items'], first, runs[runs.length - 1]!.range.end);
 
     const list = await runCliProcess(['schedule', 'list', '--state-dir', stateDir()]);

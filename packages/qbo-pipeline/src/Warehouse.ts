@@ -35,6 +35,8 @@ export interface EvidenceTotals extends LoadCounts {
   readonly durationMs: number;
   readonly emptyWindows: number;
   readonly extractedEqualsLoaded: boolean;
+  /** Deletion records (from CDC, so not part of `extracted`). */
+  readonly deleted: number;
 }
 
 /** One stream and UTC day, as the newest run that read it says (its windows of that day summed). */
@@ -173,6 +175,7 @@ export class Warehouse {
       durationMs: num(r.duration_ms),
       emptyWindows: num(r.empty_windows),
       extractedEqualsLoaded: r.extracted_equals_loaded === true,
+      deleted: num(r.deleted),
     }));
   }
 

@@ -4,7 +4,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { createLogger, runCli, UsageError } from 'singer-kit';
 import type { BackfillRequest, JobRequest } from './BackfillRequest.js';
-import { formatProgress } from './formatProgress.js';
+import { formatProgress, formatStreamDone } from './formatProgress.js';
 import { formatSummary } from './formatSummary.js';
 import { usageMessage } from './usageMessage.js';
 import { runBackfill, type BackfillHooks } from './runBackfill.js';
@@ -103,7 +103,7 @@ function progressHook(): BackfillHooks['onProgress'] {
     for (const p of progress) {
       if (p.complete && !done.has(p.stream)) {
         done.add(p.stream);
-        logger.info(`${p.stream}: all ${p.totalDays} days committed`);
+        logger.info(formatStreamDone(p));
       }
     }
   };

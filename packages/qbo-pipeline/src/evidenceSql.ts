@@ -68,7 +68,8 @@ export function evidenceTotalsSql(schema: string): string {
        sum(inserted)::bigint AS inserted, sum(updated)::bigint AS updated, sum(unchanged)::bigint AS unchanged,
        sum(pages)::bigint AS pages, sum(duration_ms)::bigint AS duration_ms,
        count(*) FILTER (WHERE empty)::int AS empty_windows,
-       bool_and(extracted_equals_loaded) AS extracted_equals_loaded
+       bool_and(extracted_equals_loaded) AS extracted_equals_loaded,
+       sum(deleted)::bigint AS deleted
 FROM ${escapeIdentifier(schema)}.evidence
 WHERE run_id = ANY($1)
 GROUP BY stream

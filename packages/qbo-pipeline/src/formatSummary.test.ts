@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
 import { formatDuration, formatTable } from './formatTable.js';
-import { formatSummary } from './formatSummary.js';
+import { formatDoneLine, formatSummary } from './formatSummary.js';
 import type { BackfillResult } from './runBackfill.js';
 
 const at = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' });
+const DAY = 86_400_000;
 
 const base: BackfillResult = {
   kind: 'backfill',
@@ -19,15 +20,26 @@ const base: BackfillResult = {
   start: '2025-01-01T00:00:00Z',
   end: '2025-01-03T00:00:00Z',
   durationMs: 2500,
-  progress: [{ stream: 'invoices', doneUntil: at('2025-01-03T00:00:00Z'), daysDone: 2, totalDays: 2, complete: true }],
+  progress: [{ stream: 'invoices', doneUntil: at('2025-01-03T00:00:00Z'), doneMs: 2 * DAY, totalMs: 2 * DAY, complete: true }],
   wallMs: { invoices: 2100 },
   runIds: ['r1'],
-  totals: [{ stream: 'invoices', windows: 2, qboCount: 10, extracted: 10, loaded: 10, inserted: 7, updated: 1, unchanged: 2, pages: 2, durationMs: 800, emptyWindows: 0, extractedEqualsLoaded: true }],
+  totals: [{ stream: 'invoices', windows: 2, qboCount: 10, extracted: 10, loaded: 10, inserted: 7, updated: 1, unchanged: 2, pages: 2, durationMs: 800, emptyWindows: 0, extractedEqualsLoaded: true, deleted: 0 }],
   evidence: { query: "SELECT * FROM raw.evidence WHERE run_id IN ('r1') ORDER BY stream, window_start_utc;" },
   failure: undefined,
   resumeCommand: undefined,
   fix: undefined,
 };
+// A sync a few minutes after the last one: its range is minutes, not days.
+const minutes: BackfillResult = {
+  ...base,
+  kind: 'sync',
+  start: '2025-01-03T00:00:00Z',
+  end: '2025-01-03T00:04:10Z',
+  progress: [{ stream: 'invoices', doneUntil: at('2025-01-03T00:04:10Z'), doneMs: 250_000, totalMs: 250_000, complete: true }],
+  totals: [{ ...base.totals[0]!, windows: 1, qboCount: 3, extracted: 3, loaded: 3, inserted: 0, updated: 3, unchanged: 0, pages: 1 }],
+};
+const nothing = { ...minutes, totals: [{ ...minutes.totals[0]!, qboCount: 0, extracted: 0, loaded: 0, updated: 0, pages: 0, emptyWindows: 1 }] };
+
 const resume = 'node packages/qbo-pipeline/dist/cli.js backfill --job qb_invoices --streams invoices --start 2025-01-01T00:00:00Z --end 2025-01-03T00:00:00Z';
 
 describe('formatTable', () => {
@@ -46,7 +58,7 @@ describe('formatSummary', () => {
     const text = formatSummary(base);
     expect(text).toMatch(/^backfill qb_invoices: done in 2.5 s \(run run-20250101T000000Z-abcdef\)/);
     expect(text).toMatch(/\| pages \| wall time\n/);
-    expect(text).toMatch(/invoices \| 2\/2\s+\|\s+2 \|\s+10 \|\s+10 \|\s+10 \|\s+7 \|\s+1 \|\s+2 \|\s+2 \| 2.1 s/);
+    expect(text).toMatch(/invoices \| 2\/2 days \|\s+2 \|\s+10 \|\s+10 \|\s+10 \|\s+7 \|\s+1 \|\s+2 \|\s+2 \| 2.1 s/);
     expect(text).toContain("evidence: SELECT * FROM raw.evidence WHERE run_id IN ('r1')");
     expect(text).not.toContain('resume with');
   });
@@ -55,7 +67,7 @@ describe('formatSummary', () => {
     ...base,
     ok: false,
     exitCode: 1,
-    progress: [{ stream: 'invoices', doneUntil: at('2025-01-02T00:00:00Z'), daysDone: 1, totalDays: 2, complete: false }],
+    progress: [{ stream: 'invoices', doneUntil: at('2025-01-02T00:00:00Z'), doneMs: DAY, totalMs: 2 * DAY, complete: false }],
     failure: { reason: 'target-postgres-raw: database connection lost', windows: [{ stream: 'invoices', start: '2025-01-02T00:00:00Z', end: '2025-01-03T00:00:00Z' }] },
     resumeCommand: resume,
   };
@@ -96,5 +108,38 @@ describe('formatSummary', () => {
     expect(text).toContain('nothing to do: the bookmarks are already at the start of this run');
     expect(text).not.toContain('--fresh');
     expect(formatSummary({ ...base, runIds: [] })).toContain('add --fresh to extract it again');
+  });
+
+  it('a sync of a few minutes says how many minutes it read, never 0/0 days', () => {
+    const text = formatSummary(minutes);
+    expect(text).toMatch(/\| done +\| windows \|/);
+    expect(text).toMatch(/invoices \| 4\.17\/4\.17 min \|/);
+    expect(text).not.toMatch(/0\/0/);
+    expect(text).not.toContain('up to date');
+  });
+
+  it('a sync that found no changed and no deleted record says it is up to date since its start', () => {
+    expect(formatSummary(nothing)).toContain('up to date: nothing changed in QBO since 2025-01-03T00:00:00Z (4.17 min read)');
+    expect(formatSummary({ ...nothing, totals: [{ ...nothing.totals[0]!, deleted: 2 }] })).not.toContain('up to date');
+    // Without evidence nothing is claimed.
+    expect(formatSummary({ ...nothing, totals: [], evidence: { unavailable: 'database gone' } })).not.toContain('up to date');
+  });
+});
+
+describe('formatDoneLine (a trigger\'s result in trigger list and the console)', () => {
+  it('names per stream the span read and the records found', () => {
+    expect(formatDoneLine(base)).toBe('done: invoices 2 days, 10 records');
+    expect(formatDoneLine(minutes)).toBe('done: invoices 4.17 min, 3 records');
+    expect(formatDoneLine({ ...minutes, totals: [{ ...minutes.totals[0]!, extracted: 1 }, { ...minutes.totals[0]!, stream: 'customers', extracted: 0, deleted: 2 }], progress: [...minutes.progress, { ...minutes.progress[0]!, stream: 'customers' }] })).toBe(
+      'done: invoices 4.17 min, 1 record; customers 4.17 min, 0 records and 2 deleted',
+    );
+  });
+
+  it('says a sync that found nothing is up to date since its start (the bookmark)', () => {
+    expect(formatDoneLine(nothing)).toBe('up to date: nothing changed in QBO since 2025-01-03T00:00:00Z (4.17 min read)');
+  });
+
+  it('claims no count without evidence', () => {
+    expect(formatDoneLine({ ...nothing, totals: [], evidence: { unavailable: 'database gone' } })).toBe('done: invoices 4.17 min');
   });
 });

@@ -1,5 +1,42 @@
+import { formatDone, formatSpan } from './formatSpan.js';
 import { formatDuration, formatTable } from './formatTable.js';
 import type { BackfillResult } from './runBackfill.js';
+
+const records = (n: number) => `${n} ${n === 1 ? 'record' : 'records'}`;
+
+/**
+ * A sync that succeeded and found nothing: every stream's evidence says QBO had no changed and no
+ * deleted record since the run's start (the earliest bookmark). False when the evidence is missing.
+ */
+function upToDate(result: BackfillResult): boolean {
+  const totals = new Map(result.totals.map((t) => [t.stream, t]));
+  return (
+    result.kind === 'sync' &&
+    result.ok &&
+    result.progress.every((p) => {
+      const t = totals.get(p.stream);
+      return t !== undefined && t.extracted === 0 && t.deleted === 0;
+    })
+  );
+}
+
+const upToDateLine = (result: BackfillResult) => `up to date: nothing changed in QBO since ${result.start} (${formatSpan(Date.parse(result.end) - Date.parse(result.start))} read)`;
+
+/**
+ * One line for a run that succeeded, as `trigger list` and the console show a trigger's result:
+ * per stream the span read and the records found (`done: invoices 4.17 min, 3 records`), or for a
+ * sync that found nothing, that it is up to date since its start.
+ */
+export function formatDoneLine(result: BackfillResult): string {
+  if (upToDate(result)) return upToDateLine(result);
+  const totals = new Map(result.totals.map((t) => [t.stream, t]));
+  const stream = (p: BackfillResult['progress'][number]) => {
+    const t = totals.get(p.stream);
+    const found = t === undefined ? '' : `, ${records(t.extracted)}${t.deleted > 0 ? ` and ${t.deleted} deleted` : ''}`;
+    return `${p.stream} ${formatSpan(p.totalMs)}${found}`;
+  };
+  return `done: ${result.progress.map(stream).join('; ')}`;
+}
 
 /**
  * The final summary a person reads after `backfill`: per stream, where the evidence is, and on
@@ -12,14 +49,14 @@ export function formatSummary(result: BackfillResult): string {
   const rows = result.progress.map((p) => {
     const t = totals.get(p.stream);
     const wall = result.wallMs[p.stream];
-    return [p.stream, `${p.daysDone}/${p.totalDays}`, t?.windows ?? 0, t?.qboCount ?? 0, t?.extracted ?? 0, t?.loaded ?? 0, t?.inserted ?? 0, t?.updated ?? 0, t?.unchanged ?? 0, t?.pages ?? 0, wall === undefined ? '-' : formatDuration(wall)];
+    return [p.stream, formatDone(p.doneMs, p.totalMs), t?.windows ?? 0, t?.qboCount ?? 0, t?.extracted ?? 0, t?.loaded ?? 0, t?.inserted ?? 0, t?.updated ?? 0, t?.unchanged ?? 0, t?.pages ?? 0, wall === undefined ? '-' : formatDuration(wall)];
   });
   const verb = result.ok ? 'done in' : result.stopped ? 'stopped after' : 'FAILED after';
   const lines = [
     `${result.kind} ${result.job}: ${verb} ${formatDuration(result.durationMs)} (run ${result.runId})`,
     `range [${result.start}, ${result.end}); state file ${result.stateFile}${result.backupFile ? ` (previous state kept as ${result.backupFile})` : ''}`,
     '',
-    formatTable(['stream', 'days done', 'windows', 'qbo count', 'extracted', 'loaded', 'inserted', 'updated', 'unchanged', 'pages', 'wall time'], rows),
+    formatTable(['stream', 'done', 'windows', 'qbo count', 'extracted', 'loaded', 'inserted', 'updated', 'unchanged', 'pages', 'wall time'], rows),
     '',
     'query' in result.evidence ? `evidence: ${result.evidence.query}` : `evidence: ${result.evidence.unavailable}`,
   ];
@@ -35,6 +72,8 @@ export function formatSummary(result: BackfillResult): string {
       lines.push('resume with:', `  ${result.resumeCommand}`);
     }
     lines.push(`log: ${result.logFile}`);
+  } else if (upToDate(result)) {
+    lines.push(upToDateLine(result));
   } else if (result.runIds.length === 0 && result.progress.every((p) => p.complete)) {
     lines.push(
       result.kind === 'sync'

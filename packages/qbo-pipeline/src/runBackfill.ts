@@ -12,6 +12,7 @@ import { adoptLegacyTokenStore } from './companies/adoptLegacyTokenStore.js';
 import { holdRealm } from './companies/realmLock.js';
 import { evidenceQueryText } from './evidenceSql.js';
 import { formatInstant } from 'singer-kit';
+import { daysOf } from './formatSpan.js';
 import { selectCatalog } from './selectCatalog.js';
 import { PIPELINE_ROLES, spawnPipeline, type PipelineOutcome, type PipelineRole, type PipelineSpec } from './spawnPipeline.js';
 import { backupStateFile, type StateValue } from './stateFile.js';
@@ -212,8 +213,8 @@ function runProgress(progress: readonly StreamProgress[], wallMs: Readonly<Recor
   return progress.map((p) => ({
     stream: p.stream,
     doneUntil: formatInstant(p.doneUntil),
-    daysDone: p.daysDone,
-    totalDays: p.totalDays,
+    daysDone: daysOf(p.doneMs),
+    totalDays: daysOf(p.totalMs),
     complete: p.complete,
     ...(wallMs[p.stream] !== undefined ? { wallMs: wallMs[p.stream] } : {}),
   }));

@@ -16,13 +16,13 @@ describe('streamProgress', () => {
       },
     };
     const rows = streamProgress(state, ['invoices', 'items', 'customers', 'payments'], start, end);
-    expect(rows.map((r) => [r.stream, r.daysDone, r.complete])).toEqual([
+    expect(rows.map((r) => [r.stream, r.doneMs / 86_400_000, r.complete])).toEqual([
       ['invoices', 3, false],
       ['items', 10, true],
       ['customers', 0, false],
       ['payments', 0, false],
     ]);
-    expect(rows[0]?.totalDays).toBe(10);
+    expect(rows[0]?.totalMs).toBe(10 * 86_400_000);
   });
 
   it('never holds a run back for a FULL_TABLE stream (company_info has no bookmark: each run reads it whole)', () => {

@@ -6,13 +6,11 @@ export interface StreamProgress {
   readonly stream: string;
   /** Everything before this instant is committed (start when nothing is). */
   readonly doneUntil: DateTime;
-  readonly daysDone: number;
-  readonly totalDays: number;
+  /** From the range's start to `doneUntil`, and the whole range (`formatDone` words them). */
+  readonly doneMs: number;
+  readonly totalMs: number;
   readonly complete: boolean;
 }
-
-const DAY_MS = 86_400_000;
-const days = (ms: number) => Math.round((ms / DAY_MS) * 100) / 100;
 
 /**
  * How far each stream of a backfill `[start, end)` has committed, read from a state value's
@@ -34,8 +32,8 @@ export function streamProgress(
     return {
       stream,
       doneUntil,
-      daysDone: days(doneUntil.toMillis() - start.toMillis()),
-      totalDays: days(end.toMillis() - start.toMillis()),
+      doneMs: doneUntil.toMillis() - start.toMillis(),
+      totalMs: end.toMillis() - start.toMillis(),
       complete: doneUntil.toMillis() >= end.toMillis(),
     };
   });

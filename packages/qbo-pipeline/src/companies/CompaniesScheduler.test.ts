@@ -26,7 +26,7 @@ companies:
 ${extra}`;
 
 const quiet = createLogger('test', { sink: () => undefined });
-const done = (trigger: Trigger): BackfillResult => ({ exitCode: 0, ok: true, progress: [], runIds: [], failure: undefined, runId: `run-${trigger.id}` }) as unknown as BackfillResult;
+const done = (trigger: Trigger): BackfillResult => ({ exitCode: 0, ok: true, progress: [], runIds: [], totals: [], failure: undefined, runId: `run-${trigger.id}` }) as unknown as BackfillResult;
 
 /** A scheduler over `folder` whose runs are stand-ins that finish when released. */
 async function harness(folder: string, clock: { now: Date }) {

@@ -7,6 +7,7 @@ import { formatTriggers } from '../triggers/formatTriggers.js';
 import type { Trigger } from '../triggers/Trigger.js';
 import { TriggerStore } from '../triggers/TriggerStore.js';
 import { formatSummary } from '../formatSummary.js';
+import { formatStreamDone } from '../formatProgress.js';
 import { runBackfill, type BackfillHooks } from '../runBackfill.js';
 import { RunJournal } from '../runs/RunJournal.js';
 import { combinedExitCode, outcomeOf, runForCompanies, type CompanyOutcome } from './runForCompanies.js';
@@ -49,7 +50,7 @@ function companyHooks(company: Company, signal?: AbortSignal): BackfillHooks {
       for (const p of progress) {
         if (p.complete && !done.has(p.stream)) {
           done.add(p.stream);
-          logger.info(`${company.name}: ${p.stream}: all ${p.totalDays} days committed`);
+          logger.info(`${company.name}: ${formatStreamDone(p)}`);
         }
       }
     },

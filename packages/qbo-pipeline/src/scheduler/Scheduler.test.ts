@@ -42,7 +42,7 @@ function fakeResult(trigger: Trigger, ok: boolean): BackfillResult {
     end,
     durationMs: 1,
     wallMs: {},
-    progress: [{ stream: 'invoices', doneUntil: DateTime.fromISO(end, { zone: 'utc' }), daysDone: 1, totalDays: 1, complete: ok }],
+    progress: [{ stream: 'invoices', doneUntil: DateTime.fromISO(end, { zone: 'utc' }), doneMs: 86_400_000, totalMs: 86_400_000, complete: ok }],
     runIds: ['run-1'],
     totals: [],
     evidence: { unavailable: 'test' },

@@ -6,6 +6,7 @@ import { CliError, createLogger, EXIT, type Logger } from 'singer-kit';
 import { DEFAULT_LOCK_STALE_MS, isJobLocked } from '../jobLock.js';
 import { jobFolder, type CompanyRef } from '../BackfillRequest.js';
 import { runBackfill, JobBusyError, type BackfillHooks, type BackfillResult } from '../runBackfill.js';
+import { formatDoneLine } from '../formatSummary.js';
 import { RunJournal } from '../runs/RunJournal.js';
 import { runSync } from '../runSync.js';
 import { parseCron } from '../schedules/cronSlots.js';
@@ -56,7 +57,7 @@ function resultOf(outcome: BackfillResult | Error): NonNullable<Trigger['result'
   }
   return {
     exitCode: outcome.exitCode,
-    message: outcome.failure ? outcome.failure.reason : `done: ${outcome.progress.map((p) => `${p.stream} ${p.daysDone}/${p.totalDays} days`).join(', ')}`,
+    message: outcome.failure ? outcome.failure.reason : formatDoneLine(outcome),
     runId: outcome.runId,
     runIds: outcome.runIds,
     ...(outcome.resumeCommand !== undefined ? { resumeCommand: outcome.resumeCommand } : {}),

@@ -1,3 +1,4 @@
+import { formatDone, formatSpan } from '../../formatSpan.js';
 import type { RunRecord } from '../../runs/RunRecord.js';
 import type { EvidenceTotals } from '../../Warehouse.js';
 import { html, type SafeHtml } from '../html.js';
@@ -85,15 +86,19 @@ ${run.orphaned ? html`<dt>note</dt><dd>This run says running, but its runner (pi
 </dl>`;
 }
 
+/** Each stream's bar and how much of the run's range it committed, in the range's own unit (a sync of minutes in minutes). */
 export function runProgress(run: ListedRun): SafeHtml {
   const r = run.record;
-  return html`<div class="progress-list" id="run-progress">${r.progress.map(
-    (p) => html`<div class="progress-row" data-stream="${p.stream}" data-complete="${p.complete ? 'yes' : 'no'}">
+  const start = Date.parse(r.range.start);
+  const totalMs = Date.parse(r.range.end) - start;
+  return html`<div class="progress-list" id="run-progress">${r.progress.map((p) => {
+    const done = formatDone(Date.parse(p.doneUntil) - start, totalMs);
+    return html`<div class="progress-row" data-stream="${p.stream}" data-complete="${p.complete ? 'yes' : 'no'}">
 <span><b>${p.stream}</b></span>
-<progress max="${p.totalDays}" value="${p.daysDone}" aria-label="${p.stream}: ${p.daysDone} of ${p.totalDays} days committed">${p.daysDone}/${p.totalDays}</progress>
-<span>${p.complete ? pill('done', 'ok') : html`${p.daysDone}/${p.totalDays} days`} <small class="muted">to ${p.doneUntil.replace('T', ' ')}</small></span>
-</div>`,
-  )}</div>`;
+<progress max="${totalMs}" value="${Date.parse(p.doneUntil) - start}" aria-label="${p.stream}: ${done} committed">${done}</progress>
+<span>${p.complete ? html`${pill('done', 'ok')} ${formatSpan(totalMs)}` : done} <small class="muted">to ${p.doneUntil.replace('T', ' ')}</small></span>
+</div>`;
+  })}</div>`;
 }
 
 export function runLog(lines: readonly string[]): SafeHtml {
