@@ -197,6 +197,36 @@ describe('console over HTTP, on loopback without a password', () => {
     expect(run.text).toContain('No run run-20250101T000000Z-abcdef');
     expect((await send(web.url, '/nowhere')).status).toBe(404);
   });
+
+  it('lists trigger files the scheduler set aside as unreadable (or will), with the file name and why, never their contents', async () => {
+    const triggers = path.join(state, 'triggers');
+    await mkdir(triggers, { recursive: true });
+    // Set aside earlier: what is wrong with it is read again. Its first characters look like a secret (V8 quotes them in its JSON error).
+    const broken = path.join(triggers, 'trg-broken.json.unreadable');
+    await writeFile(broken, 'AB11leaked-refresh-token-in-a-broken-file');
+    // Not set aside yet (no scheduler ran since it was damaged): valid JSON, but not a trigger.
+    const notATrigger = path.join(triggers, 'trg-notatrigger.json');
+    await writeFile(notATrigger, JSON.stringify({ client_secret: 'secret-in-a-json-that-is-no-trigger' }));
+    try {
+      const page = await send(web.url, '/schedules');
+      expect(page.status).toBe(200);
+      const section = /<section aria-labelledby="unreadable-h">[\s\S]*?<\/section>/.exec(page.text)?.[0] ?? '';
+      expect(section).toMatch(/Unreadable trigger files/);
+      expect(section).toMatch(/<code>trg-broken\.json\.unreadable<\/code>[^<]*: set aside: not valid JSON \(unexpected token/i);
+      expect(section).toMatch(/<code>trg-notatrigger\.json<\/code>[^<]*: no id or no valid &quot;at&quot; \(the scheduler sets it aside at its next pass\)/);
+      expect(page.text).not.toContain('AB11leaked');
+      expect(page.text).not.toContain('secret-in-a-json');
+      // The overview names them among what needs a person.
+      const overview = await send(web.url, '/');
+      expect(overview.text).toMatch(/<a href="\/schedules">trigger file trg-broken\.json\.unreadable was set aside as unreadable: not valid JSON/);
+      expect(overview.text).toMatch(/<a href="\/schedules">trigger file trg-notatrigger\.json cannot be read: no id or no valid &quot;at&quot;/);
+      expect(overview.text).not.toContain('AB11leaked');
+    } finally {
+      await rm(broken);
+      await rm(notATrigger);
+    }
+    expect((await send(web.url, '/schedules')).text).not.toContain('unreadable-h');
+  });
 });
 
 describe('console over HTTP, with a password', () => {

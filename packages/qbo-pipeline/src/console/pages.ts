@@ -6,7 +6,7 @@ import { RunJournal } from '../runs/RunJournal.js';
 import { RUN_ID, type RunRecord } from '../runs/RunRecord.js';
 import { listJobStates } from '../stateFile.js';
 import { addTrigger } from '../triggers/addTrigger.js';
-import { TriggerStore } from '../triggers/TriggerStore.js';
+import { TriggerStore, type SetAside } from '../triggers/TriggerStore.js';
 import type { Trigger } from '../triggers/Trigger.js';
 import { lastSlotOf } from '../scheduler/planPass.js';
 import { nextSlot, parseCron } from '../schedules/cronSlots.js';
@@ -66,7 +66,7 @@ async function companyOverview(company: ConsoleCompany, now: Date): Promise<Comp
   const [jobs, tokens, triggers, runs] = await Promise.all([
     listJobStates(company.stateDir),
     readTokenHealth(path.join(company.stateDir, 'tokens'), now),
-    triggerStore(company).list(),
+    triggerStore(company).scan({ setAside: false }),
     journalOf(company).list({ limit: OVERVIEW_RUNS }).then(
       (records) => ({ records }),
       (error: unknown) => ({ records: [] as RunRecord[], problem: (error as Error).message }),
@@ -80,7 +80,8 @@ async function companyOverview(company: ConsoleCompany, now: Date): Promise<Comp
     streams: streamFreshness(jobs, now),
     stateProblems: jobs.filter((j) => j.problem !== undefined).map((j) => ({ file: j.file, problem: j.problem ?? '' })),
     tokens,
-    triggers,
+    triggers: triggers.triggers,
+    unreadableTriggers: triggers.setAside,
     runs: runs.records.map((r) => (RunJournal.orphaned(r) ? { ...r, status: 'failed', reason: `its runner (pid ${r.pid} on ${r.host}) is gone` } : r)),
     ...('problem' in runs && runs.problem ? { runsProblem: runs.problem } : {}),
   };
@@ -189,12 +190,14 @@ export function emptyTriggerForm(company: string, zone: string): TriggerForm {
 interface CompanyTriggers {
   readonly company: ConsoleCompany;
   readonly triggers: readonly Trigger[];
+  /** Trigger files the scheduler set aside as unreadable, or will at its next pass (as `trigger list` shows them). */
+  readonly setAside: readonly SetAside[];
   readonly runs: readonly RunRecord[];
 }
 
 async function triggersOf(company: ConsoleCompany): Promise<CompanyTriggers> {
-  const [triggers, runs] = await Promise.all([triggerStore(company).list(), journalOf(company).list({ limit: LISTED_RUNS }).catch(() => [] as RunRecord[])]);
-  return { company, triggers, runs };
+  const [scan, runs] = await Promise.all([triggerStore(company).scan({ setAside: false }), journalOf(company).list({ limit: LISTED_RUNS }).catch(() => [] as RunRecord[])]);
+  return { company, triggers: scan.triggers, setAside: scan.setAside, runs };
 }
 
 /** The run a trigger started: from its result, or from the journal while it runs. */
@@ -279,6 +282,7 @@ export async function schedulesPage(ctx: ConsoleContext, input: SchedulesInput):
     schedules,
     scheduleProblems,
     triggers: triggers.slice(0, LISTED_TRIGGERS),
+    unreadableTriggers: all.flatMap(({ company, setAside }) => setAside.map((a) => ({ company: company.name, file: path.basename(a.file), folder: path.dirname(a.file), problem: a.problem, when: a.when }))),
     hiddenTriggers: Math.max(0, triggers.length - LISTED_TRIGGERS),
     allStreams: STREAMS,
     zones,

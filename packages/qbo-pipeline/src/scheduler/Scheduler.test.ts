@@ -175,19 +175,19 @@ describe('one-time triggers', () => {
     // A listing (trigger list, the console) reports them and moves nothing.
     expect((await s.triggers.list()).map((t) => t.id)).toEqual([good.id]);
     const listed = await s.triggers.scan({ setAside: false });
-    expect(formatTriggers(listed.triggers, s.clock.now, listed.setAside)).toMatch(/^unreadable: cannot read trigger .*trg-damaged\.json: .*JSON.* \(the scheduler sets it aside at its next pass\)$/m);
+    expect(formatTriggers(listed.triggers, s.clock.now, listed.setAside)).toMatch(/^unreadable: .*trg-damaged\.json: not valid JSON \(.*\) \(the scheduler sets it aside at its next pass\)$/m);
     expect((await readdir(s.triggers.dir)).filter((f) => f.endsWith('.unreadable'))).toEqual([]);
     const scheduler = s.make();
     await scheduler.pass();
     await scheduler.idle();
     expect(s.ran.map((t) => t.id)).toEqual([good.id]);
     expect(s.logs.filter((l) => l.startsWith('ERROR'))).toEqual([
-      expect.stringMatching(/^ERROR test: trigger file set aside as .*trg-damaged\.json\.unreadable: cannot read trigger .*trg-damaged\.json: .*JSON.*; the other triggers still run$/),
-      expect.stringMatching(/^ERROR test: trigger file set aside as .*trg-notatrigger\.json\.unreadable: cannot read trigger .*: no id or no valid "at"; the other triggers still run$/),
+      expect.stringMatching(/^ERROR test: trigger file set aside as .*trg-damaged\.json\.unreadable: not valid JSON \(.*\); the other triggers still run$/),
+      expect.stringMatching(/^ERROR test: trigger file set aside as .*trg-notatrigger\.json\.unreadable: no id or no valid "at"; the other triggers still run$/),
     ]);
     expect((await readdir(s.triggers.dir)).filter((f) => f.endsWith('.unreadable')).sort()).toEqual(['trg-damaged.json.unreadable', 'trg-notatrigger.json.unreadable']);
     const scan = await s.triggers.scan();
-    expect(formatTriggers(scan.triggers, s.clock.now, scan.setAside)).toMatch(/set aside \(unreadable\): .*trg-damaged\.json\.unreadable/);
+    expect(formatTriggers(scan.triggers, s.clock.now, scan.setAside)).toMatch(/^set aside \(unreadable\): .*trg-damaged\.json\.unreadable: not valid JSON \(expected property name or '}' in JSON at position 1\)$/m);
   });
 });
 

@@ -104,8 +104,8 @@ export class Scheduler {
   async pass(): Promise<PassAction[]> {
     const { triggers: store, logger } = this.#o;
     const scan = await store.scan();
-    for (const aside of scan.setAside.filter((a) => a.reason !== 'set aside earlier')) {
-      logger.error(`trigger file set aside as ${aside.file}: ${aside.reason}; the other triggers still run`);
+    for (const aside of scan.setAside.filter((a) => a.when === 'now')) {
+      logger.error(`trigger file set aside as ${aside.file}: ${aside.problem}; the other triggers still run`);
     }
     const schedules: ScheduleInput[] = [];
     for (const schedule of (await this.#o.schedules?.list()) ?? []) {

@@ -14,8 +14,12 @@ export const DEFAULT_LEASE_MS = 60_000;
 
 /** A trigger file that could not be read, moved aside so that the other triggers still run. */
 export interface SetAside {
+  /** The file as it is now: `<name>.unreadable` once set aside; `<name>` while a listing only reports it. */
   readonly file: string;
-  readonly reason: string;
+  /** What is wrong with it, e.g. `not valid JSON (unexpected end of JSON input)`: no excerpt of its text beyond an unknown status. */
+  readonly problem: string;
+  /** `earlier`: found set aside; `now`: this scan set it aside; `next pass`: a listing found it, the scheduler sets it aside at its next pass. */
+  readonly when: 'earlier' | 'now' | 'next pass';
 }
 
 export interface TriggerScan {
@@ -32,6 +36,35 @@ function shapeProblem(value: unknown): string | undefined {
   if (!TRIGGER_STATUSES.includes(t.status as never)) return `unknown status ${JSON.stringify(t.status)}`;
   if ((t.backfill === undefined) === (t.sync === undefined)) return 'needs exactly one of "backfill" and "sync"';
   return undefined;
+}
+
+/**
+ * JSON.parse's error without the excerpt of the text V8 quotes (`Unexpected token 'A', "AB11…"... is
+ * not valid JSON`): a damaged file may hold anything, and its problem is shown in lists and pages.
+ */
+function jsonProblem(message: string): string {
+  const bare = message.replace(/,? ?(?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON$/, '');
+  return bare === '' ? 'not valid JSON' : `not valid JSON (${bare.charAt(0).toLowerCase()}${bare.slice(1)})`;
+}
+
+/** A trigger file's trigger, or what is wrong with it (`missing` when it is gone). */
+type ReadTrigger = { readonly trigger: Trigger } | { readonly problem: string; readonly missing: boolean };
+
+async function readTrigger(file: string): Promise<ReadTrigger> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    return { problem: (error as Error).message, missing: (error as NodeJS.ErrnoException).code === 'ENOENT' };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { problem: jsonProblem((error as Error).message), missing: false };
+  }
+  const problem = shapeProblem(value);
+  return problem === undefined ? { trigger: value as Trigger } : { problem, missing: false };
 }
 
 /** Creates `file` with `text` only if it does not exist, never showing a partial file: a private temp file, then link(2). */
@@ -90,15 +123,9 @@ export class TriggerStore {
 
   async get(id: string): Promise<Trigger> {
     const file = this.#file(id);
-    let value: unknown;
-    try {
-      value = JSON.parse(await readFile(file, 'utf8'));
-    } catch (error) {
-      throw new RunError(`cannot read trigger ${file}: ${(error as Error).message}`, { cause: error });
-    }
-    const problem = shapeProblem(value);
-    if (problem) throw new RunError(`cannot read trigger ${file}: ${problem}`);
-    return value as Trigger;
+    const read = await readTrigger(file);
+    if ('problem' in read) throw new RunError(`cannot read trigger ${file}: ${read.problem}`);
+    return read.trigger;
   }
 
   async #names(): Promise<string[]> {
@@ -114,23 +141,32 @@ export class TriggerStore {
     const move = options.setAside ?? true;
     const names = await this.#names();
     const triggers: Trigger[] = [];
-    const setAside: SetAside[] = names.filter((n) => n.endsWith(SET_ASIDE_SUFFIX)).map((n) => ({ file: path.join(this.dir, n), reason: 'set aside earlier' }));
+    const setAside: SetAside[] = [];
+    for (const name of names.filter((n) => n.endsWith(SET_ASIDE_SUFFIX))) {
+      // Read again to say why: the scheduler's ERROR line is long gone.
+      const file = path.join(this.dir, name);
+      const read = await readTrigger(file);
+      if ('problem' in read && read.missing) continue; // removed since the listing
+      const problem = 'problem' in read ? read.problem : `readable now: rename it to ${name.slice(0, -SET_ASIDE_SUFFIX.length)} for the scheduler to run it`;
+      setAside.push({ file, problem, when: 'earlier' });
+    }
     for (const name of names) {
       const id = TRIGGER_FILE.exec(name)?.[1];
       if (id === undefined) continue;
-      try {
-        triggers.push(await this.get(id));
-      } catch (error) {
-        if (((error as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') continue; // removed since the listing
-        const file = this.#file(id);
-        if (!move) {
-          setAside.push({ file, reason: `${(error as Error).message} (the scheduler sets it aside at its next pass)` });
-          continue;
-        }
-        const aside = file + SET_ASIDE_SUFFIX;
-        await rename(file, aside).catch(() => undefined);
-        setAside.push({ file: aside, reason: (error as Error).message });
+      const file = this.#file(id);
+      const read = await readTrigger(file);
+      if (!('problem' in read)) {
+        triggers.push(read.trigger);
+        continue;
       }
+      if (read.missing) continue; // removed since the listing
+      if (!move) {
+        setAside.push({ file, problem: read.problem, when: 'next pass' });
+        continue;
+      }
+      const aside = file + SET_ASIDE_SUFFIX;
+      await rename(file, aside).catch(() => undefined);
+      setAside.push({ file: aside, problem: read.problem, when: 'now' });
     }
     triggers.sort((a, b) => a.at.localeCompare(b.at) || a.id.localeCompare(b.id));
     return { triggers, setAside };

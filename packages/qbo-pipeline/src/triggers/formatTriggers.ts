@@ -27,8 +27,6 @@ export function formatTriggers(triggers: readonly Trigger[], now: Date, setAside
     return [main, ...attempts];
   });
   const table = triggers.length === 0 ? 'no triggers' : formatTable(['id', 'at (UTC)', 'status', 'job', 'run', 'result'], rows);
-  const unreadable = setAside.map((a) =>
-    a.file.endsWith('.unreadable') ? `set aside (unreadable): ${a.file}${a.reason === 'set aside earlier' ? '' : `: ${a.reason}`}` : `unreadable: ${a.reason}`,
-  );
+  const unreadable = setAside.map((a) => (a.when === 'next pass' ? `unreadable: ${a.file}: ${a.problem} (the scheduler sets it aside at its next pass)` : `set aside (unreadable): ${a.file}: ${a.problem}`));
   return [table, ...unreadable].join('\n');
 }

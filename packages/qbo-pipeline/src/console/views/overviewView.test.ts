@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { attentionOf, type CompanyOverview } from './overviewView.js';
 
-const base: CompanyOverview = { name: 'acme', schema: 'raw', stateDir: '/s', streams: [], stateProblems: [], tokens: [], triggers: [], runs: [] };
+const base: CompanyOverview = { name: 'acme', schema: 'raw', stateDir: '/s', streams: [], stateProblems: [], tokens: [], triggers: [], unreadableTriggers: [], runs: [] };
 const run = (id: string, job: string, status: string, reason?: string) => ({ id, job, streams: ['invoices'], status, startedAt: '2025-01-01T00:00:00Z', ...(reason ? { reason } : {}) });
 
 describe('attentionOf', () => {
@@ -18,12 +18,14 @@ describe('attentionOf', () => {
         { realmId: '2', file: 'g', problem: 'token store g is damaged' },
       ],
       stateProblems: [{ file: 'x.json', problem: 'state file x.json is not valid JSON' }],
+      unreadableTriggers: [{ file: '/s/triggers/trg-x.json.unreadable', problem: 'not valid JSON (unexpected end of JSON input)', when: 'earlier' }],
       streams: [{ stream: 'items', bookmark: '2025-01-01T00:00:00Z', job: 'daily', ageMs: 3 * 86_400_000, stale: true }],
     });
     expect(items).toEqual([
       { level: 'error', text: 'last run of job daily failed: tap-quickbooks: network down', href: '/runs/r3' },
       { level: 'error', text: 'token store of realm 2: token store g is damaged' },
       { level: 'error', text: 'state file x.json is not valid JSON' },
+      { level: 'error', text: 'trigger file trg-x.json.unreadable was set aside as unreadable: not valid JSON (unexpected end of JSON input)', href: '/schedules' },
       { level: 'warn', text: 'realm 1: the refresh token expires in 20 days' },
       { level: 'warn', text: '1 stream not refreshed for over a day and a half: items' },
     ]);

@@ -1,4 +1,6 @@
+import path from 'node:path';
 import type { Trigger } from '../../triggers/Trigger.js';
+import type { SetAside } from '../../triggers/TriggerStore.js';
 import type { StreamFreshness } from '../freshness.js';
 import { html, type SafeHtml } from '../html.js';
 import type { TokenHealth, TokenProblem } from '../tokenHealth.js';
@@ -26,6 +28,8 @@ export interface CompanyOverview {
   readonly stateProblems: ReadonlyArray<{ readonly file: string; readonly problem: string }>;
   readonly tokens: ReadonlyArray<TokenHealth | TokenProblem>;
   readonly triggers: readonly Trigger[];
+  /** Trigger files the scheduler set aside as unreadable, or will at its next pass. */
+  readonly unreadableTriggers: readonly SetAside[];
   /** Newest first. */
   readonly runs: readonly RunGlance[];
   /** Why runs could not be read, if they could not. */
@@ -53,6 +57,9 @@ export function attentionOf(c: CompanyOverview): Attention[] {
     else if (t.level !== 'ok') out.push({ level: t.level, text: `realm ${t.realmId}: ${t.advice}` });
   }
   for (const p of c.stateProblems) out.push({ level: 'error', text: p.problem });
+  for (const a of c.unreadableTriggers) {
+    out.push({ level: 'error', text: `trigger file ${path.basename(a.file)} ${a.when === 'next pass' ? 'cannot be read' : 'was set aside as unreadable'}: ${a.problem}`, href: '/schedules' });
+  }
   for (const t of c.triggers) {
     if (t.status === 'failed' && t.result) out.push({ level: 'warn', text: `trigger ${t.id} failed: ${t.result.message}`, href: '/schedules' });
   }

@@ -1,6 +1,7 @@
 import type { Schedule } from '../../schedules/Schedule.js';
 import { triggerJob, type Trigger } from '../../triggers/Trigger.js';
 import { triggerStatus } from '../../triggers/formatTriggers.js';
+import type { SetAside } from '../../triggers/TriggerStore.js';
 import { html, type SafeHtml } from '../html.js';
 import type { ZonedInstant } from '../zonedInstant.js';
 import { inZone, pill, range, time, utc } from './format.js';
@@ -38,6 +39,8 @@ export interface SchedulesPage {
   /** Triggers left out of the list (only the newest are shown). */
   readonly hiddenTriggers: number;
   readonly triggers: ReadonlyArray<{ readonly company: string; readonly trigger: Trigger; readonly runId?: string }>;
+  /** Trigger files that cannot be read: set aside by the scheduler (`<file>.unreadable`), or to be at its next pass. */
+  readonly unreadableTriggers: ReadonlyArray<{ readonly company: string; readonly file: string; readonly folder: string; readonly problem: string; readonly when: SetAside['when'] }>;
   readonly allStreams: readonly string[];
   readonly zones: readonly string[];
   /** Zone of the second time column and the form's default. */
@@ -145,6 +148,19 @@ ${many ? html`<td>${row.company}</td>` : ''}
   })}</tbody></table>`;
 }
 
+/** Trigger files the scheduler cannot read, as `trigger list` shows them: the file's name and why, never its text. */
+function unreadableTriggers(p: SchedulesPage): SafeHtml {
+  if (p.unreadableTriggers.length === 0) return html``;
+  const folders = [...new Set(p.unreadableTriggers.map((u) => u.folder))];
+  return html`<section aria-labelledby="unreadable-h">
+<h2 id="unreadable-h">Unreadable trigger files</h2>
+<p class="notice error" role="alert">The scheduler does not run these (the other triggers still run). Look at each file in ${folders.map((f, i) => html`${i > 0 ? ', ' : ''}<code>${f}</code>`)}: delete it, or repair it and rename it back without <code>.unreadable</code>.</p>
+<ul class="unreadable">${p.unreadableTriggers.map(
+    (u) => html`<li data-file="${u.file}">${p.companies.length > 1 ? html`${u.company}: ` : ''}<code>${u.file}</code>: ${u.when === 'next pass' ? html`${u.problem} (the scheduler sets it aside at its next pass)` : html`set aside: ${u.problem}`}</li>`,
+  )}</ul>
+</section>`;
+}
+
 export function schedulesView(p: SchedulesPage): SafeHtml {
   return html`<h1>Schedules &amp; triggers</h1>
 <section aria-labelledby="schedules-h">
@@ -156,6 +172,7 @@ ${schedulesTable(p)}
 <form method="get" action="/schedules" class="inline"><label>Show times also in <select name="zone">${p.zones.map((z) => option(z, p.zone))}</select></label> <button type="submit" class="secondary">Show</button></form>
 ${triggersTable(p)}
 </section>
+${unreadableTriggers(p)}
 <section aria-labelledby="add-h">
 <h2 id="add-h">Add a one-time trigger</h2>
 <p class="lead">The scheduler runs it once, at the instant shown in UTC below (it must be running: <code>qbo-pipeline scheduler</code>).</p>
