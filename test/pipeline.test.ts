@@ -41,7 +41,7 @@ describe('qbo-pipeline backfill (tap | target against the emulator and PostgreSQ
     const run = await backfill(schema);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^backfill qb_customers_invoices: done in/);
-    expect(run.stdout).toMatch(/invoices\s+\| 6\/6 /);
+    expect(run.stdout).toMatch(/invoices\s+\| 6\/6 days /);
     expect(run.stdout).toMatch(/evidence: SELECT \* FROM pipe_\w+\.evidence WHERE run_id IN \('[0-9a-f-]{36}'\)/);
     const state = JSON.parse(await readFile(stateFile(), 'utf8'));
     expect(state.bookmarks.invoices.replication_key_value).toBe(END_Z);
@@ -70,7 +70,7 @@ describe('qbo-pipeline backfill (tap | target against the emulator and PostgreSQ
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('previous state kept as');
     expect(readdirSync(path.dirname(stateFile())).filter((f) => f.endsWith('.bak.json'))).toHaveLength(1);
-    expect(run.stdout).toMatch(/invoices\s+\| 6\/6\s+\|\s+6 \|\s+(\d+) \|\s+\1 \|\s+\1 \|\s+0 \|\s+0 \|\s+\1 \|/);
+    expect(run.stdout).toMatch(/invoices\s+\| 6\/6 days\s+\|\s+6 \|\s+(\d+) \|\s+\1 \|\s+\1 \|\s+0 \|\s+0 \|\s+\1 \|/);
     await expectTruth(schema, ['invoices', 'customers']);
   });
 
@@ -111,7 +111,7 @@ describe('a failed backfill', () => {
       child.on('close', (code) => resolve({ code, out }));
     });
     expect(resumed.code, resumed.out).toBe(0);
-    expect(resumed.out).toMatch(/invoices\s+\| 6\/6 /);
+    expect(resumed.out).toMatch(/invoices\s+\| 6\/6 days /);
     await expectTruth(schema, ['invoices']);
   });
 });
