@@ -123,7 +123,8 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
   },
   'a damaged token store': async () => {
     const p = place();
-    writeFileSync(path.join(p.cwd, 'tokens.json'), '{"refresh_token": "AB11');
+    // a bare token pasted in place of the JSON: V8's parse error would quote it, the line must not
+    writeFileSync(path.join(p.cwd, 'tokens.json'), 'AB11SECRETTOKENTEXT');
     return tap(['--config', p.tapConfig], p.cwd);
   },
   'the whole state log given as `--state`': async () => {
@@ -206,5 +207,6 @@ describe('docs/runbook.md exit codes: every row holds', () => {
     // One line says it: a FATAL line is the first FATAL of the run, and no secret is in any of it.
     expect(run.stderr + run.stdout).not.toContain(emulator.clientSecret);
     expect(run.stderr + run.stdout).not.toContain('not-the-password');
+    expect(run.stderr + run.stdout).not.toContain('SECRETTOKEN');
   });
 });

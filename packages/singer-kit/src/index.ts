@@ -8,6 +8,7 @@ export * from './readLines.js';
 export * from './LineWriter.js';
 export * from './runCli.js';
 export * from './rawJson.js';
+export * from './jsonSyntax.js';
 export * from './instant.js';
 export * from './stateText.js';
 export * from './writeFileAtomic.js';

@@ -46,6 +46,12 @@ describe('loadSettings', () => {
     expect(() => loadSettings({ specs, envPrefix: 'T', configFile: bad })).toThrow(UsageError);
   });
 
+  it('never quotes a file given by mistake: a secret pasted as the config file stays out of the message', () => {
+    const pasted = path.join(dir, 'pasted.json');
+    writeFileSync(pasted, 'AB11SECRETTOKENTEXT');
+    expect(() => loadSettings({ specs, envPrefix: 'T', configFile: pasted })).toThrow(/pasted\.json is not valid JSON: unexpected token 'A'$/);
+  });
+
   it('rejects environment values of the wrong kind, naming the variable', () => {
     expect(() => loadSettings({ specs, envPrefix: 'T', env: { T_PAGE_SIZE: 'ten' } })).toThrow(/T_PAGE_SIZE: expected an integer/);
     expect(() => loadSettings({ specs, envPrefix: 'T', env: { T_SANDBOX: 'maybe' } })).toThrow(/T_SANDBOX/);

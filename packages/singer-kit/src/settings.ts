@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from './errors.js';
 import { registerSecret } from './redact.js';
 import { readUserFile } from './readUserFile.js';
+import { jsonSyntaxProblem } from './jsonSyntax.js';
 
 /** Kinds follow Meltano's setting kinds so meltano.yml and --about agree with the code. */
 export const SETTING_KINDS = ['string', 'password', 'integer', 'number', 'boolean', 'date_iso8601', 'object', 'array'] as const;
@@ -56,7 +57,7 @@ function readJsonFile(file: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`${what} ${file} is not valid JSON: ${(error as Error).message}`);
+    throw new UsageError(`${what} ${file} is not valid JSON: ${jsonSyntaxProblem(error)}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { jsonSyntaxProblem } from './jsonSyntax.js';
 /** What a file given as Singer state holds. */
 export type StateText =
   | { readonly kind: 'value'; readonly value: unknown }
@@ -15,7 +16,7 @@ export function parseStateText(text: string): StateText {
   } catch (error) {
     const lines = text.split('\n').filter((line) => line.trim() !== '');
     if (lines.length > 1 && lines.every(isJsonLine)) return { kind: 'log', lines: lines.length };
-    return { kind: 'invalid', error: (error as Error).message };
+    return { kind: 'invalid', error: jsonSyntaxProblem(error) };
   }
 }
 

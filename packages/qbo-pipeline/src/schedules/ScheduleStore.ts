@@ -1,6 +1,6 @@
 import { mkdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError, writeFileAtomic } from 'singer-kit';
+import { jsonSyntaxProblem, UsageError, writeFileAtomic } from 'singer-kit';
 import type { Schedule } from './Schedule.js';
 import { ifExists, readdirIfExists } from '../ifExists.js';
 
@@ -33,7 +33,7 @@ export class ScheduleStore {
     try {
       return JSON.parse(text) as Schedule;
     } catch (error) {
-      throw new UsageError(`schedule file ${this.#file(name)} is not valid JSON (${(error as Error).message}); repair it, or remove it and add the schedule again`);
+      throw new UsageError(`schedule file ${this.#file(name)} is not valid JSON (${jsonSyntaxProblem(error)}); repair it, or remove it and add the schedule again`);
     }
   }
 

@@ -1,7 +1,7 @@
 import { link, mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { RunError, tempPathFor, writeFileAtomic } from 'singer-kit';
+import { jsonSyntaxProblem, RunError, tempPathFor, writeFileAtomic } from 'singer-kit';
 import { TRIGGER_STATUSES, type Lease, type Trigger } from './Trigger.js';
 import { readdirIfExists } from '../ifExists.js';
 
@@ -38,14 +38,6 @@ function shapeProblem(value: unknown): string | undefined {
   return undefined;
 }
 
-/**
- * JSON.parse's error without the excerpt of the text V8 quotes (`Unexpected token 'A', "AB11…"... is
- * not valid JSON`): a damaged file may hold anything, and its problem is shown in lists and pages.
- */
-function jsonProblem(message: string): string {
-  const bare = message.replace(/,? ?(?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON$/, '');
-  return bare === '' ? 'not valid JSON' : `not valid JSON (${bare.charAt(0).toLowerCase()}${bare.slice(1)})`;
-}
 
 /** A trigger file's trigger, or what is wrong with it (`missing` when it is gone). */
 type ReadTrigger = { readonly trigger: Trigger } | { readonly problem: string; readonly missing: boolean };
@@ -61,7 +53,7 @@ async function readTrigger(file: string): Promise<ReadTrigger> {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { problem: jsonProblem((error as Error).message), missing: false };
+    return { problem: `not valid JSON (${jsonSyntaxProblem(error)})`, missing: false };
   }
   const problem = shapeProblem(value);
   return problem === undefined ? { trigger: value as Trigger } : { problem, missing: false };

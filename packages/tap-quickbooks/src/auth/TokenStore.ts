@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
-import { RunError, UsageError, registerSecret, writeFileAtomic } from 'singer-kit';
+import { jsonSyntaxProblem, RunError, UsageError, registerSecret, writeFileAtomic } from 'singer-kit';
 
 /** What is kept per realm. Tokens are plain strings only inside this file (mode 0600). */
 export interface StoredTokens {
@@ -44,16 +44,19 @@ export class TokenStore {
       if (code === 'EACCES' || code === 'EPERM' || code === 'EISDIR') throw new UsageError(`cannot read token store ${this.file} (${code}); the user running the tap must own it (mode 0600), or set token_store to a file it can read`);
       throw new RunError(`cannot read token store ${this.file}: ${code ?? (error as Error).message}`);
     }
+    // Rerunning cannot repair it: exit 2, with what to do (never an excerpt of the file: it holds tokens).
+    const damaged = (why: string, cause?: unknown) =>
+      new UsageError(`token store ${this.file} is damaged (${why}); restore it from a backup, or delete it to start again from the configured refresh_token`, { cause });
+    let stored: StoredTokens;
     try {
-      const stored = JSON.parse(text) as StoredTokens;
-      if (typeof stored.refresh_token !== 'string') throw new Error('no refresh_token');
-      registerSecret(stored.refresh_token);
-      registerSecret(stored.access_token);
-      return stored;
+      stored = JSON.parse(text) as StoredTokens;
     } catch (error) {
-      // Rerunning cannot repair it: exit 2, with what to do.
-      throw new UsageError(`token store ${this.file} is damaged (${(error as Error).message}); restore it from a backup, or delete it to start again from the configured refresh_token`);
+      throw damaged(`not valid JSON: ${jsonSyntaxProblem(error)}`, error);
     }
+    if (stored === null || typeof stored !== 'object' || typeof stored.refresh_token !== 'string') throw damaged('no refresh_token');
+    registerSecret(stored.refresh_token);
+    registerSecret(stored.access_token);
+    return stored;
   }
 
   async write(tokens: StoredTokens): Promise<void> {
