@@ -29,12 +29,50 @@ function endOfString(text: string, i: number): number {
   }
 }
 
+/**
+ * Regex source matching the content of a JSON container nested up to 6 levels deep: characters
+ * outside strings, strings (whatever they hold) and whole containers, up to a closing bracket of
+ * the level it started on (or the opening bracket of a container nested deeper).
+ */
+const NESTED_LEVEL = (() => {
+  const plain = '[^"{}[\\]]*';
+  const string = '"[^"\\\\]*(?:\\\\.[^"\\\\]*)*"';
+  let level = `${plain}(?:${string}${plain})*`;
+  for (let k = 0; k < 6; k++) level = `${plain}(?:(?:${string}|[{[]${level}[}\\]])${plain})*`;
+  return level;
+})();
+
+/**
+ * One JSON string, or one container nested up to 7 levels: a native regex step instead of a call
+ * per character. A deeper container, or text that is not JSON, does not match, and endOfValue's
+ * character loop decides.
+ */
+const STRING_VALUE = /"[^"\\]*(?:\\.[^"\\]*)*"/y;
+/** A JSON string without escapes. */
+const PLAIN_STRING = /"[^"\\]*"/y;
+const CONTAINER_VALUE = new RegExp(`[{[]${NESTED_LEVEL}[}\\]]`, 'y');
+
+/** Where `pattern` matching at `i` ends, or -1 (also when the regex engine runs out of stack on a huge value). */
+function matchEnd(pattern: RegExp, text: string, i: number): number {
+  pattern.lastIndex = i;
+  try {
+    return pattern.test(text) ? pattern.lastIndex : -1;
+  } catch {
+    return -1;
+  }
+}
+
 /** Index just past the JSON value that starts at `i` (after whitespace). */
 export function endOfValue(text: string, i: number): number {
   i = skipWs(text, i);
   const c = text.charCodeAt(i);
-  if (c === 0x22) return endOfString(text, i);
+  if (c === 0x22) {
+    const end = matchEnd(STRING_VALUE, text, i);
+    return end >= 0 ? end : endOfString(text, i);
+  }
   if (c === 0x7b || c === 0x5b) {
+    const end = matchEnd(CONTAINER_VALUE, text, i);
+    if (end >= 0) return end;
     let depth = 0;
     for (let j = i; j < text.length; j++) {
       const d = text.charCodeAt(j);
@@ -58,32 +96,52 @@ export function endOfValue(text: string, i: number): number {
 }
 
 /**
+ * Walks the members of the JSON object at `start` (after whitespace), in order, without decoding
+ * keys: `member` gets where the key starts (its opening quote), where it ends (past its closing
+ * quote), where the value starts and whether the key has no escapes (its text between the quotes
+ * is the key), and returns where the value ends, or -1 to stop. Returns the index just past the
+ * object, or -1 when stopped.
+ */
+export function forEachMemberAt(text: string, start: number, member: (keyStart: number, keyEnd: number, valueStart: number, plainKey: boolean) => number): number {
+  let i = skipWs(text, start);
+  if (text.charCodeAt(i) !== 0x7b) throw new SyntaxError('not a JSON object');
+  i = skipWs(text, i + 1);
+  if (text.charCodeAt(i) === 0x7d) return i + 1;
+  for (;;) {
+    if (text.charCodeAt(i) !== 0x22) throw new SyntaxError('expected a key in JSON object');
+    const plainEnd = matchEnd(PLAIN_STRING, text, i);
+    const plainKey = plainEnd >= 0;
+    const keyEnd = plainKey ? plainEnd : endOfString(text, i);
+    let colon = keyEnd;
+    if (text.charCodeAt(colon) !== 0x3a) colon = skipWs(text, colon);
+    if (text.charCodeAt(colon) !== 0x3a) throw new SyntaxError('expected ":" in JSON object');
+    let valueStart = colon + 1;
+    if (isWs(text.charCodeAt(valueStart))) valueStart = skipWs(text, valueStart);
+    const valueEnd = member(i, keyEnd, valueStart, plainKey);
+    if (valueEnd < 0) return -1;
+    i = valueEnd;
+    if (isWs(text.charCodeAt(i))) i = skipWs(text, i);
+    const sep = text.charCodeAt(i);
+    if (sep === 0x7d) return i + 1;
+    if (sep !== 0x2c) throw new SyntaxError('expected "," or "}" in JSON object');
+    i = skipWs(text, i + 1);
+  }
+}
+
+/** The JSON string whose text (quotes included) is text[start, end), decoded; `plain`: it has no escapes. */
+export function stringAt(text: string, start: number, end: number, plain = !text.slice(start, end).includes('\\')): string {
+  // Slicing is much cheaper than JSON.parse, and gives the same string when there is no escape.
+  return plain ? text.slice(start + 1, end - 1) : (JSON.parse(text.slice(start, end)) as string);
+}
+
+/**
  * Walks the members of the JSON object at `start` (after whitespace), in order: `member` gets
  * each key (decoded), where the member's key and its value start, and returns where the value
  * ends (it often needs that end anyway), or -1 to stop. Returns the index just past the object,
  * or -1 when stopped.
  */
 export function forEachMember(text: string, start: number, member: (key: string, keyStart: number, valueStart: number) => number): number {
-  let i = skipWs(text, start);
-  if (text.charCodeAt(i) !== 0x7b) throw new SyntaxError('not a JSON object');
-  i = skipWs(text, i + 1);
-  if (text.charCodeAt(i) === 0x7d) return i + 1;
-  for (;;) {
-    const keyStart = i;
-    const keyEnd = endOfString(text, i);
-    // Most keys have no escapes: slicing is much cheaper than JSON.parse, and gives the same key.
-    const rawKey = text.slice(i + 1, keyEnd - 1);
-    const key = rawKey.includes('\\') ? (JSON.parse(text.slice(i, keyEnd)) as string) : rawKey;
-    i = skipWs(text, keyEnd);
-    if (text.charCodeAt(i) !== 0x3a) throw new SyntaxError('expected ":" in JSON object');
-    const valueEnd = member(key, keyStart, skipWs(text, i + 1));
-    if (valueEnd < 0) return -1;
-    i = skipWs(text, valueEnd);
-    const sep = text.charCodeAt(i);
-    if (sep === 0x7d) return i + 1;
-    if (sep !== 0x2c) throw new SyntaxError('expected "," or "}" in JSON object');
-    i = skipWs(text, i + 1);
-  }
+  return forEachMemberAt(text, start, (keyStart, keyEnd, valueStart, plain) => member(stringAt(text, keyStart, keyEnd, plain), keyStart, valueStart));
 }
 
 /** forEachMember with each value's bounds; `visit` returns true to stop early (a member found needs no scan of the members after it). */
@@ -196,13 +254,7 @@ const TO_BRACKET = /[^"{}[\]]*(?:"[^"\\]*(?:\\.[^"\\]*)*"[^"{}[\]]*)*/y;
  * objects take one regex step; it stops at a closing bracket of the level it started on, or at
  * the opening bracket of a container nested deeper (scanned bracket by bracket then).
  */
-const TO_LEVEL_END = (() => {
-  const plain = '[^"{}[\\]]*';
-  const string = '"[^"\\\\]*(?:\\\\.[^"\\\\]*)*"';
-  let level = `${plain}(?:${string}${plain})*`;
-  for (let k = 0; k < 6; k++) level = `${plain}(?:(?:${string}|[{[]${level}[}\\]])${plain})*`;
-  return new RegExp(level, 'y');
-})();
+const TO_LEVEL_END = new RegExp(NESTED_LEVEL, 'y');
 
 /**
  * Scans the object at `start` once: returns the index just past it, and fills `spans` with the
