@@ -1,18 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
-import { MessageError, readLines, type InputLine, type Logger } from 'singer-kit';
+import { MessageError, readLineBytes, type InputLineBytes, type Logger } from 'singer-kit';
 import { Buffers } from './buffer/Buffers.js';
 import { collectGarbageAbove } from './buffer/collectGarbage.js';
 import { FlushPolicy } from './buffer/flushPolicy.js';
 import { addCounts, emptyCounts, formatCounts, type LoadCounts } from './db/loadCounts.js';
 import { RawTableWriter } from './db/RawTableWriter.js';
-import { MessageRouter, type MessageSink } from './messages/MessageRouter.js';
-import type { Row } from './rows/Row.js';
+import { StoredHashes } from './db/StoredHashes.js';
+import { Lookahead, type LookaheadLimits } from './input/Lookahead.js';
+import { MessageRouter, type MessageSink, type RoutedLine } from './messages/MessageRouter.js';
+import { scanLine } from './messages/scanLine.js';
+import type { Row, SkippedRecord } from './rows/Row.js';
+import { checkId } from './rows/toRow.js';
 import type { TargetSettings } from './settings.js';
 import { StatePrinter } from './state/StatePrinter.js';
 
 /** Above this resident size each commit runs a full garbage collection (goal: flat, ≤ 200 MB). */
 const RSS_BUDGET_BYTES = 150 * 1024 * 1024;
+
+/**
+ * How far the input is read ahead so the stored hashes of its records are known before they are
+ * routed (small windows: lines held longer cost the garbage collector more than the lookups).
+ */
+const LOOKAHEAD: LookaheadLimits = { lines: 500, bytes: 1024 * 1024, idleMs: 20, maxAgeMs: 250, depth: 1 };
+/** Windows not scanned after one whose records were mostly not equal to their stored rows, at most (doubling from 1). */
+const MAX_SCAN_PAUSE = 64;
+
+/** Lines read ahead, scanned, with the lookups of their stored hashes (`ready` never rejects). */
+interface Window {
+  readonly lines: readonly RoutedLine[];
+  readonly lookedUpAfter: number;
+  readonly ready: Promise<void>;
+}
 
 export interface RunTargetOptions {
   readonly settings: TargetSettings;
@@ -37,7 +56,8 @@ export async function runTarget(options: RunTargetOptions): Promise<TargetSummar
   const loadRunId = randomUUID();
   const { connection, schema, reconnectTimeoutMs } = options.settings;
   const writer = await RawTableWriter.open({ connection, schema, loadRunId, reconnectTimeoutMs, logger: options.logger });
-  const run = new TargetRun(options, writer);
+  const hashes = new StoredHashes({ connection, schema, logger: options.logger });
+  const run = new TargetRun(options, writer, hashes);
   try {
     const stoppedBy = await run.consume();
     await writer.finish('succeeded', stoppedBy);
@@ -46,6 +66,7 @@ export async function runTarget(options: RunTargetOptions): Promise<TargetSummar
     await writer.finish('failed', (error as Error).message);
     throw error;
   } finally {
+    await hashes.close();
     await writer.close();
   }
 }
@@ -55,11 +76,15 @@ export async function runTarget(options: RunTargetOptions): Promise<TargetSummar
  * FlushPolicy says when to commit, the RawTableWriter commits, the StatePrinter prints what the
  * commit covers. Every database step (table creation, commits) runs in order on one promise
  * chain, so the single connection never interleaves two transactions while the next batch is
- * read and prepared.
+ * read and prepared. The input is read ahead (Lookahead): each window's records are scanned and
+ * the stored payload hashes of their ids read on a second session (StoredHashes), so a record
+ * equal to its stored row is counted unchanged without being parsed, validated or written —
+ * unless this run buffered that id in a batch not yet committed when the lookup was made.
  */
 class TargetRun implements MessageSink {
   readonly #o: RunTargetOptions;
   readonly #writer: RawTableWriter;
+  readonly #hashes: StoredHashes;
   readonly #log: Logger;
   readonly #router: MessageRouter;
   readonly #buffers = new Buffers();
@@ -70,10 +95,21 @@ class TargetRun implements MessageSink {
   #onFailure: (() => void) | undefined;
   #commits = 0;
   readonly #counts = emptyCounts();
+  /** Streams whose table is ready (created and upgraded), with their table: only those are looked up. */
+  readonly #ready = new Map<string, string>();
+  /** Batches taken from the buffers so far, and how many of them have committed (a batch without records counts as committed). */
+  #batchesTaken = 0;
+  #batchesCommitted = 0;
+  /** Per batch number (not yet known committed to every lookup): stream → ids of the records it writes. */
+  readonly #writtenIn = new Map<number, Map<string, Set<string>>>();
+  /** Windows left to pass unscanned, and the pause after the next window found mostly changed or new records. */
+  #scanPause = 0;
+  #nextPause = 1;
 
-  constructor(options: RunTargetOptions, writer: RawTableWriter) {
+  constructor(options: RunTargetOptions, writer: RawTableWriter, hashes: StoredHashes) {
     this.#o = options;
     this.#writer = writer;
+    this.#hashes = hashes;
     this.#log = options.logger;
     this.#states = new StatePrinter(options.output);
     this.#router = new MessageRouter(options.settings.validateRecords, options.logger, this);
@@ -85,9 +121,9 @@ class TargetRun implements MessageSink {
   }
 
   async consume(): Promise<'end of input' | 'signal'> {
-    const lines = readLines(this.#o.input)[Symbol.asyncIterator]();
-    // One waiter per read, woken by the next line, a signal or a failed flush. (Racing every read
-    // against one long-lived promise would pile a reaction, and its line, onto it per line.)
+    const lookahead = new Lookahead(readLineBytes(this.#o.input)[Symbol.asyncIterator](), (lines) => this.#prepare(lines), LOOKAHEAD);
+    // One waiter per read, woken by the next window, a signal or a failed flush. (Racing every read
+    // against one long-lived promise would pile a reaction, and its window, onto it per read.)
     let wake: ((value: 'interrupted') => void) | undefined;
     let interrupted = false;
     const interrupt = () => {
@@ -99,23 +135,32 @@ class TargetRun implements MessageSink {
     if (this.#o.signal?.aborted) interrupted = true;
     let stoppedBy: 'end of input' | 'signal' = 'end of input';
     try {
-      for (;;) {
+      reading: for (;;) {
         const next = interrupted
           ? 'interrupted'
-          : await new Promise<IteratorResult<InputLine> | 'interrupted'>((resolve, reject) => {
+          : await new Promise<Window | undefined | 'interrupted'>((resolve, reject) => {
               wake = resolve;
-              lines.next().then(resolve, reject);
+              lookahead.next().then(resolve, reject);
             });
         wake = undefined;
         this.#throwIfFailed();
         if (next === 'interrupted') {
           stoppedBy = 'signal';
-          this.#log.info('stop requested (signal): committing buffered records, then exiting');
           break;
         }
-        if (next.done) break;
-        await this.#router.route(next.value);
+        if (next === undefined) break;
+        await next.ready;
+        this.#forgetCommitted([next, ...lookahead.waiting]);
+        for (const line of next.lines) {
+          this.#throwIfFailed();
+          if (interrupted) {
+            stoppedBy = 'signal';
+            break reading;
+          }
+          await this.#router.route(line);
+        }
       }
+      if (stoppedBy === 'signal') this.#log.info('stop requested (signal): committing buffered records, then exiting');
       this.#schedule(() => this.#flush(stoppedBy));
       await this.#chain;
       this.#throwIfFailed();
@@ -132,20 +177,97 @@ class TargetRun implements MessageSink {
       throw error;
     } finally {
       this.#policy.flushed();
-      void lines.return?.(undefined);
+      lookahead.stop();
     }
+  }
+
+  /**
+   * Scans a window's lines and starts the lookups of their records' stored hashes, one query per
+   * table whose stream is ready. A failed lookup only means those records take the usual path.
+   * Scanning costs about a third of what routing a record costs, so while windows come with
+   * mostly changed or new records (a first load) the next ones are not scanned, a growing
+   * number of windows at a time, probing again now and then.
+   */
+  #prepare(lines: readonly InputLineBytes[]): Window {
+    const lookedUpAfter = this.#batchesCommitted;
+    const scanning = this.#scanPause === 0;
+    if (!scanning) this.#scanPause -= 1;
+    const routed: RoutedLine[] = [];
+    const perTable = new Map<string, { readonly ids: string[]; readonly lines: RoutedLine[] }>();
+    for (const { bytes, number } of lines) {
+      const scan = scanning ? scanLine(bytes, (stream) => this.#router.keysOf(stream)) : undefined;
+      const line: RoutedLine = { number, bytes, scan, lookedUpAfter };
+      routed.push(line);
+      const table = typeof scan?.stream === 'string' ? this.#ready.get(scan.stream) : undefined;
+      if (scan?.id === undefined || table === undefined || 'missing' in scan.id) continue;
+      const checked = checkId(scan.id);
+      if ('problem' in checked) continue;
+      line.lookedUpId = checked.id;
+      let group = perTable.get(table);
+      if (!group) perTable.set(table, (group = { ids: [], lines: [] }));
+      group.ids.push(checked.id);
+      group.lines.push(line);
+    }
+    const lookups = [...perTable].map(async ([table, group]) => {
+      try {
+        const stored = await this.#hashes.lookup(table, group.ids);
+        let equal = 0;
+        for (const line of group.lines) {
+          const hash = stored.get(line.lookedUpId as string);
+          line.found = hash === undefined ? '-' : hash === line.scan?.hash ? '=' : '~';
+          if (line.found === '=') equal += 1;
+        }
+        this.#judgeScanning(equal, group.lines.length);
+      } catch (error) {
+        this.#log.debug(`stored payload hashes of ${group.ids.length} records not read (${(error as Error).message}); they are compared at their commit`);
+      }
+    });
+    return { lines: routed, lookedUpAfter, ready: Promise.all(lookups).then(() => undefined) };
+  }
+
+  /** Keeps scanning while at least a third of the records looked up were equal to their stored rows; pauses otherwise. */
+  #judgeScanning(equal: number, lookedUp: number): void {
+    if (equal * 3 >= lookedUp) {
+      this.#nextPause = 1;
+      this.#scanPause = 0;
+    } else {
+      this.#scanPause = this.#nextPause;
+      this.#nextPause = Math.min(this.#nextPause * 2, MAX_SCAN_PAUSE);
+    }
+  }
+
+  /** Forgets the ids of batches every window still to be routed was looked up after. */
+  #forgetCommitted(windows: readonly Window[]): void {
+    const floor = Math.min(...windows.map((w) => w.lookedUpAfter));
+    for (const batch of this.#writtenIn.keys()) if (batch <= floor) this.#writtenIn.delete(batch);
+  }
+
+  writtenAfter(stream: string, id: string, batches: number): boolean {
+    for (const [batch, streams] of this.#writtenIn) if (batch > batches && streams.get(stream)?.has(id) === true) return true;
+    return false;
   }
 
   openStream(stream: string, table: string): void {
     this.#buffers.register(stream, table);
-    this.#schedule(() => this.#writer.ensureTable(stream, table));
+    this.#schedule(async () => {
+      await this.#writer.ensureTable(stream, table);
+      this.#ready.set(stream, table);
+    });
   }
 
   state(value: unknown): void {
     this.#states.receive(value);
   }
 
-  async record(stream: string, row: Row): Promise<void> {
+  async record(stream: string, row: Row | SkippedRecord): Promise<void> {
+    if (!('skipped' in row)) {
+      const batch = this.#batchesTaken + 1;
+      let streams = this.#writtenIn.get(batch);
+      if (!streams) this.#writtenIn.set(batch, (streams = new Map()));
+      let ids = streams.get(stream);
+      if (!ids) streams.set(stream, (ids = new Set()));
+      ids.add(row.id);
+    }
     if (this.#policy.recordBuffered(this.#buffers.add(stream, row))) {
       // At most one flush in flight: wait for it, then start the next without waiting for its commit.
       await this.#chain;
@@ -159,6 +281,7 @@ class TargetRun implements MessageSink {
     this.#policy.flushed();
     const cut = this.#states.cut();
     const batch = this.#buffers.take();
+    const batchNumber = ++this.#batchesTaken;
     if (batch.streams.length > 0) {
       const started = Date.now();
       const perStream = await this.#writer.commit(batch, () => collectGarbageAbove(RSS_BUDGET_BYTES));
@@ -169,6 +292,7 @@ class TargetRun implements MessageSink {
       this.#log.info(`commit ${this.#commits} (${reason}) in ${Date.now() - started} ms: ${formatCounts(total)}`);
       for (const [stream, counts] of perStream) this.#log.info(`  stream ${JSON.stringify(stream)}: ${formatCounts(counts)}`);
     }
+    this.#batchesCommitted = batchNumber;
     await this.#states.printCommitted(cut);
   }
 

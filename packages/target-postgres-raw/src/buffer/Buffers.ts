@@ -1,5 +1,5 @@
 import type { RealmSighting } from '../company/realmRule.js';
-import type { Row } from '../rows/Row.js';
+import type { Row, SkippedRecord } from '../rows/Row.js';
 import type { BufferLevel } from './flushPolicy.js';
 import { StreamBuffer, type ReceivedCounts } from './StreamBuffer.js';
 
@@ -32,8 +32,8 @@ export class Buffers {
     if (!this.#streams.has(stream)) this.#streams.set(stream, { table, buffer: new StreamBuffer() });
   }
 
-  /** Buffers a record of a registered stream; returns the level the flush policy judges. */
-  add(stream: string, row: Row): BufferLevel {
+  /** Buffers a record of a registered stream (or counts it, skipped as unchanged); returns the level the flush policy judges. */
+  add(stream: string, row: Row | SkippedRecord): BufferLevel {
     const entry = this.#streams.get(stream);
     if (!entry) throw new Error(`stream ${JSON.stringify(stream)} was not registered`);
     if (row.realmId !== null && !this.#realms.has(row.realmId)) this.#realms.set(row.realmId, { realm: row.realmId, stream, id: row.id, line: row.line });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Row } from '../rows/Row.js';
+import type { Row, SkippedRecord } from '../rows/Row.js';
 import { StreamBuffer } from './StreamBuffer.js';
 
 const instant = (ms: number) => ({ ms, text: new Date(ms).toISOString(), micros: BigInt(ms) * 1000n });
@@ -31,7 +31,7 @@ describe('StreamBuffer', () => {
     expect(buffer.rows).toBe(3);
     const taken = buffer.take();
     expect(taken.rows.map((r) => r.payload)).toEqual(['{"v":"new"}', '{"v":"second"}', '{"v":"b"}']);
-    expect(taken.groups).toEqual([{ runId: null, windowStart: null, received: 6, deduplicated: 3, deleted: 0 }]);
+    expect(taken.groups).toEqual([{ runId: null, windowStart: null, received: 6, deduplicated: 3, deleted: 0, skipped: 0 }]);
     expect(buffer.rows).toBe(0);
     expect(buffer.bytes).toBe(0);
   });
@@ -47,8 +47,31 @@ describe('StreamBuffer', () => {
     const taken = buffer.take();
     expect(taken.rows.map((r) => r.payload)).toEqual(['{"v":"full"}']);
     expect(taken.deletions.map((r) => [r.id, r.deletedAt?.text])).toEqual([['1', '2024-01-02T00:00:00.000Z'], ['2', '2024-01-02T00:00:00.000Z']]);
-    expect(taken.groups).toEqual([{ runId: null, windowStart: null, received: 1, deduplicated: 0, deleted: 3 }]);
+    expect(taken.groups).toEqual([{ runId: null, windowStart: null, received: 1, deduplicated: 0, deleted: 3, skipped: 0 }]);
     expect(buffer.rows).toBe(0);
+  });
+
+  it('holds a record skipped as unchanged like any other, writes nothing for it, and counts it skipped only while it stays', () => {
+    const buffer = new StreamBuffer();
+    const skipped = (id: string, lastUpdatedMs: number, runId: string | null = null): SkippedRecord => {
+      const { lastUpdated, extractWindowStart, realmId, line } = row(id, '', lastUpdatedMs);
+      return { skipped: true, id, lastUpdated, extractWindowStart, realmId, runId, line };
+    };
+    buffer.add(skipped('1', 200)); // stays: the later record is older
+    buffer.add(row('1', 'older', 100));
+    buffer.add(skipped('2', 100, 'r1')); // replaced by a newer record of another run
+    buffer.add(row('2', 'newer', 300, 'r2'));
+    buffer.add(row('3', 'old', 100)); // replaced by the newer skipped one
+    buffer.add(skipped('3', 200));
+    expect(buffer.rows).toBe(3);
+    expect(buffer.bytes).toBe('{"v":"newer"}'.length);
+    const taken = buffer.take();
+    expect(taken.rows.map((r) => r.id)).toEqual(['2']);
+    expect(taken.groups).toEqual([
+      { runId: null, windowStart: null, received: 4, deduplicated: 2, deleted: 0, skipped: 2 },
+      { runId: 'r1', windowStart: null, received: 1, deduplicated: 1, deleted: 0, skipped: 0 },
+      { runId: 'r2', windowStart: null, received: 1, deduplicated: 0, deleted: 0, skipped: 0 },
+    ]);
   });
 
   it('counts payload bytes of what it holds', () => {

@@ -1,4 +1,4 @@
-import type { Row } from '../rows/Row.js';
+import type { RecordFacts, Row, SkippedRecord } from '../rows/Row.js';
 
 /** Counts of one load-statistics group (stream × tap run id × extract window start). */
 export interface GroupKey {
@@ -13,6 +13,8 @@ export interface ReceivedCounts extends GroupKey {
   deduplicated: number;
   /** Deletion records (`_sdc_deleted_at`) received. */
   deleted: number;
+  /** Records found equal to their stored row before they were parsed (never written): unchanged. */
+  skipped: number;
 }
 
 /** The load-statistics group (tap run id × extract window start) of a row or of ReceivedCounts, as a map key. */
@@ -21,36 +23,47 @@ export function groupKey(group: { readonly runId: string | null; readonly window
 }
 
 /** True when `next` should replace `held` (same id): newer, or equal/unknown and later in input. */
-export function supersedes(next: Row, held: Row): boolean {
+export function supersedes(next: RecordFacts, held: RecordFacts): boolean {
   if (next.lastUpdated === null || held.lastUpdated === null) return true;
   return next.lastUpdated.micros >= held.lastUpdated.micros;
 }
 
-const size = (row: Row) => row.payload.length + (row.requestPayload?.length ?? 0);
+const isSkipped = (held: Row | SkippedRecord): held is SkippedRecord => 'skipped' in held;
+const size = (held: Row | SkippedRecord) => (isSkipped(held) ? 0 : held.payload.length + (held.requestPayload?.length ?? 0));
+
+/** What a stream's buffer holds for one commit. */
+export interface TakenStream {
+  /** Entity records to write, one per id. */
+  readonly rows: Row[];
+  readonly deletions: Row[];
+  readonly groups: ReceivedCounts[];
+}
 
 /**
  * The records of one stream waiting for the next commit, one per id (newest wins while
  * buffering, so the upsert never meets an id twice), with row and byte counts for the flush policy.
+ * A record skipped as unchanged takes part like any other (a later newer record replaces it, an
+ * older one is replaced by it) and is counted unchanged if it stays.
  * Deletion records are held apart, one per id (the first): they are applied after the entity
  * records of the same commit, so a full record and its deletion in one batch keep the full payload.
  */
 export class StreamBuffer {
-  readonly #rows = new Map<string, Row>();
+  readonly #held = new Map<string, Row | SkippedRecord>();
   readonly #deletions = new Map<string, Row>();
   readonly #groups = new Map<string, ReceivedCounts>();
   #bytes = 0;
 
-  /** Records held (entity and deletion records). */
+  /** Records held (entity, skipped and deletion records). */
   get rows(): number {
-    return this.#rows.size + this.#deletions.size;
+    return this.#held.size + this.#deletions.size;
   }
 
   get bytes(): number {
     return this.#bytes;
   }
 
-  add(row: Row): void {
-    if (row.deletedAt !== null) {
+  add(row: Row | SkippedRecord): void {
+    if (!isSkipped(row) && row.deletedAt !== null) {
       this.#group(row).deleted += 1;
       if (!this.#deletions.has(row.id)) {
         this.#deletions.set(row.id, row);
@@ -58,38 +71,45 @@ export class StreamBuffer {
       }
       return;
     }
-    this.#group(row).received += 1;
-    const held = this.#rows.get(row.id);
+    const group = this.#group(row);
+    group.received += 1;
+    const held = this.#held.get(row.id);
     if (held === undefined) {
-      this.#rows.set(row.id, row);
+      this.#held.set(row.id, row);
       this.#bytes += size(row);
+      if (isSkipped(row)) group.skipped += 1;
       return;
     }
     if (supersedes(row, held)) {
-      this.#rows.set(row.id, row);
+      this.#held.set(row.id, row);
       this.#bytes += size(row) - size(held);
-      this.#group(held).deduplicated += 1;
+      const heldGroup = this.#group(held);
+      heldGroup.deduplicated += 1;
+      if (isSkipped(held)) heldGroup.skipped -= 1;
+      if (isSkipped(row)) group.skipped += 1;
     } else {
-      this.#group(row).deduplicated += 1;
+      group.deduplicated += 1;
     }
   }
 
   /** Takes everything buffered, leaving the buffer empty. */
-  take(): { readonly rows: Row[]; readonly deletions: Row[]; readonly groups: ReceivedCounts[] } {
-    const taken = { rows: [...this.#rows.values()], deletions: [...this.#deletions.values()], groups: [...this.#groups.values()] };
-    this.#rows.clear();
+  take(): TakenStream {
+    const rows: Row[] = [];
+    for (const held of this.#held.values()) if (!isSkipped(held)) rows.push(held);
+    const taken = { rows, deletions: [...this.#deletions.values()], groups: [...this.#groups.values()] };
+    this.#held.clear();
     this.#deletions.clear();
     this.#groups.clear();
     this.#bytes = 0;
     return taken;
   }
 
-  #group(row: Row): ReceivedCounts {
+  #group(row: RecordFacts): ReceivedCounts {
     const windowStart = row.extractWindowStart?.text ?? null;
     const key = groupKey({ runId: row.runId, windowStart });
     let group = this.#groups.get(key);
     if (!group) {
-      group = { runId: row.runId, windowStart, received: 0, deduplicated: 0, deleted: 0 };
+      group = { runId: row.runId, windowStart, received: 0, deduplicated: 0, deleted: 0, skipped: 0 };
       this.#groups.set(key, group);
     }
     return group;

@@ -36,7 +36,8 @@ const UNIQUE_VIOLATION = '23505';
  * then applies its deletion records (deletionSql), so a full record and its deletion in one batch
  * keep the full payload.
  * The stored payload hash of every id is read first: a record whose payload text has the hash
- * of the stored one needs no write at all; an id with no row is copied straight into the table
+ * of the stored one needs no write at all (records the lookahead found so never reach the batch:
+ * they come as `skipped` counts); an id with no row is copied straight into the table
  * (no staging, no conflict handling: the fastest write PostgreSQL has); the others go through
  * the staging table and the upsert, which decides by payload and age. If another writer added
  * one of the new ids in between (a concurrent run, or a row committed since the hashes were
@@ -66,7 +67,7 @@ export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, w
     received: g.received,
     deduplicated: g.deduplicated,
     copied: copiedPerGroup.get(groupKey(g)) ?? 0,
-    hash_unchanged: unchangedPerGroup.get(groupKey(g)) ?? 0,
+    hash_unchanged: (unchangedPerGroup.get(groupKey(g)) ?? 0) + g.skipped,
     deleted: g.deleted,
   }));
   const pending = client.query<Partial<Record<keyof LoadCounts, unknown>>>(upsertSql(schema, batch.table, received.length === 1), [ctx.loadRunId, ctx.commitNumber, batch.stream, JSON.stringify(received)]);

@@ -1,17 +1,35 @@
 import { MessageError, parseMessageLine, type InputLine, type JsonObject, type Logger } from 'singer-kit';
-import type { Row } from '../rows/Row.js';
-import { toRow } from '../rows/toRow.js';
+import type { StoredStatus } from '../db/StoredHashes.js';
+import type { Row, SkippedRecord } from '../rows/Row.js';
+import { toRow, unchangedRecord } from '../rows/toRow.js';
 import { RESERVED_TABLES, tableNameFor } from '../sql/tableName.js';
+import type { ScannedRecord } from './scanLine.js';
 import { SchemaValidator, type RecordCheck } from './SchemaValidator.js';
+
+/** One input line on its way to the router, with what the lookahead learnt of it. */
+export interface RoutedLine {
+  readonly number: number;
+  /** The line's UTF-8 bytes. */
+  readonly bytes: Buffer;
+  /** scanLine's result, when the lookahead scanned the line. */
+  readonly scan?: ScannedRecord | undefined;
+  /** The id looked up (as the table stores it), and what was found stored for it. */
+  lookedUpId?: string | undefined;
+  found?: StoredStatus | undefined;
+  /** How many of this run's batches had committed when it was looked up. */
+  readonly lookedUpAfter: number;
+}
 
 /** Where routed messages go. */
 export interface MessageSink {
   /** A new stream whose records go to `table` (created before any of them is written). */
   openStream(stream: string, table: string): void;
-  /** A valid record, as its row; may wait (a full buffer waits for the commit in flight). */
-  record(stream: string, row: Row): Promise<void>;
+  /** A valid record, as its row, or a record equal to its stored row; may wait (a full buffer waits for the commit in flight). */
+  record(stream: string, row: Row | SkippedRecord): Promise<void>;
   /** A STATE value, to print once the records before it are committed. */
   state(value: unknown): void;
+  /** Whether a record with `id` was buffered for a batch after the first `batches` of this run (not committed when they were). */
+  writtenAfter(stream: string, id: string, batches: number): boolean;
 }
 
 interface StreamInfo {
@@ -23,6 +41,8 @@ interface StreamInfo {
 /**
  * Reads each Singer line: SCHEMA registers its stream (keys, validator, table), RECORD is
  * checked and mapped to a row, STATE is passed on. Bad input is a MessageError naming the line.
+ * A RECORD the lookahead found equal to its stored row is passed on as such without being
+ * parsed or checked against its SCHEMA, unless that answer may no longer hold (#unchanged).
  */
 export class MessageRouter {
   readonly #validateRecords: boolean;
@@ -39,7 +59,14 @@ export class MessageRouter {
     this.#sink = sink;
   }
 
-  async route(line: InputLine): Promise<void> {
+  /** The key properties of a stream whose SCHEMA was routed (the same array until a SCHEMA changes them), or undefined. */
+  keysOf(stream: string): readonly string[] | undefined {
+    return this.#streams.get(stream)?.keyProperties;
+  }
+
+  async route(routed: RoutedLine): Promise<void> {
+    if (routed.found === '=' && (await this.#unchanged(routed))) return;
+    const line: InputLine = { text: routed.bytes.toString('utf8'), number: routed.number };
     const message = parseMessageLine(line.text, line.number);
     switch (message.type) {
       case 'RECORD':
@@ -82,8 +109,9 @@ export class MessageRouter {
       if (typeof compiled === 'function') check = compiled;
       else this.#log.warn(`line ${lineNumber}: SCHEMA of stream ${JSON.stringify(stream)} cannot be compiled (${compiled.error}); its records are loaded unvalidated`);
     }
-    const keyProperties = (keys as string[] | undefined) ?? [];
     const known = this.#streams.get(stream);
+    // Unchanged keys stay the same array: the lookahead's ids found with them still hold.
+    const keyProperties = known && sameKeys(known.keyProperties, keys as string[] | undefined) ? known.keyProperties : ((keys as string[] | undefined) ?? []);
     if (known) {
       // A new SCHEMA (added fields, new keys) applies to the records after it; buffered ones keep their ids.
       known.keyProperties = keyProperties;
@@ -120,4 +148,27 @@ export class MessageRouter {
     }
     await this.#sink.record(info.stream, row);
   }
+
+  /**
+   * Passes on a RECORD line the lookahead found equal to its stored row (same id, same payload
+   * hash) as unchanged, and returns true; false when that may no longer hold, and the line is
+   * routed as any other: not a RECORD of a known stream, keys changed by a SCHEMA since it was
+   * scanned, a deletion record, escapes to replace (routed to say so), or an id this run buffered
+   * in a batch not committed when it was looked up (the stored row may be about to change).
+   */
+  async #unchanged(line: RoutedLine): Promise<boolean> {
+    const { scan, lookedUpId: id } = line;
+    if (scan === undefined || id === undefined || typeof scan.stream !== 'string' || typeof scan.type !== 'string' || scan.type.toUpperCase() !== 'RECORD') return false;
+    const info = this.#streams.get(scan.stream);
+    if (!info || scan.keys !== info.keyProperties || scan.replaced > 0) return false;
+    const deletedAt = scan.reserved?._sdc_deleted_at;
+    if ((deletedAt !== undefined && deletedAt !== null) || this.#sink.writtenAfter(info.stream, id, line.lookedUpAfter)) return false;
+    await this.#sink.record(info.stream, unchangedRecord(id, scan.reserved, scan.lastUpdatedText, line.number, info.stream));
+    return true;
+  }
+}
+
+function sameKeys(a: readonly string[], b: readonly string[] | undefined): boolean {
+  const other = b ?? [];
+  return a.length === other.length && a.every((k, i) => k === other[i]);
 }

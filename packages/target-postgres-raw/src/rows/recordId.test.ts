@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { hash } from 'node:crypto';
+import { memberText } from 'singer-kit';
 import { recordId } from './recordId.js';
 
-const id = (text: string, keys: string[]) => recordId(JSON.parse(text) as Record<string, unknown>, text, keys, text);
+const id = (text: string, keys: string[]) => recordId(keys, (key) => memberText(text, key), () => hash('sha256', text, 'hex'));
 
 describe('recordId', () => {
   it('uses the key value as text; numbers keep their source digits', () => {

@@ -1,12 +1,13 @@
-import { endOfValue, forEachMember, MessageError, type JsonObject } from 'singer-kit';
-import { parseRecordInstant, type Instant } from './recordInstant.js';
-import { recordId } from './recordId.js';
-import type { Row } from './Row.js';
+import { hash } from 'node:crypto';
+import { endOfValue, forEachMember, memberText, MessageError, type JsonObject } from 'singer-kit';
+import { parseRecordInstant } from './recordInstant.js';
+import { recordId, type RecordIdResult } from './recordId.js';
+import { readMetadata } from './recordMetadata.js';
+import type { Row, SkippedRecord } from './Row.js';
 import { sanitizeJsonText } from './sanitizeJsonText.js';
 
 /** Prefix of the reserved metadata fields the tap adds to each record (docs/architecture.md). */
 export const RESERVED_PREFIX = '_sdc_';
-const INT4_MAX = 2_147_483_647;
 const MAX_ID_BYTES = 2000;
 
 export interface RowResult {
@@ -89,54 +90,67 @@ export function toRow(record: JsonObject, lineText: string, line: number, stream
   const requestText = requestRaw === undefined || requestRaw === 'null' ? null : shareRequest(requestRaw);
   const payload = sanitizeJsonText(payloadText);
   const request = requestText === null ? { text: null, replaced: 0 } : sanitizeJsonText(requestText);
-  const key = recordId(record, recordText, keyProperties, payload.text);
-  if ('missing' in key) throw recordError(line, stream, undefined, `record has no value for key property ${JSON.stringify(key.missing)}`);
-  const id = storableText(key.id);
-  // A btree entry holds at most ~2700 bytes; a longer id would fail the whole batch inside PostgreSQL.
-  if (id.length > MAX_ID_BYTES / 3 && Buffer.byteLength(id) > MAX_ID_BYTES) {
-    throw recordError(line, stream, `${id.slice(0, 40)}…`, `the key value is ${Buffer.byteLength(id)} bytes; ids longer than ${MAX_ID_BYTES} bytes cannot be indexed`);
-  }
-
-  const instant = (field: string): Instant | null => {
-    const value = record[field];
-    if (value === undefined || value === null) return null;
-    const parsed = typeof value === 'string' ? parseRecordInstant(value) : undefined;
-    if (!parsed) throw recordError(line, stream, id, `${field} is not an ISO 8601 date-time: ${JSON.stringify(value)}`);
-    return parsed;
-  };
-  const int4 = (field: string): number | null => {
-    const value = record[field];
-    if (value === undefined || value === null) return null;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > INT4_MAX) {
-      throw recordError(line, stream, id, `${field} must be an integer between 0 and ${INT4_MAX}: ${JSON.stringify(value)}`);
-    }
-    return value;
-  };
-  const str = (field: string): string | null => {
-    const value = record[field];
-    return value === undefined || value === null ? null : typeof value === 'string' ? value : JSON.stringify(value);
-  };
+  const key = recordId(
+    keyProperties,
+    (k) => {
+      const value = record[k];
+      return value === undefined ? undefined : typeof value === 'number' ? memberText(recordText, k) : JSON.stringify(value);
+    },
+    () => hash('sha256', payload.text, 'hex'),
+  );
+  const checked = checkId(key);
+  if ('problem' in checked) throw recordError(line, stream, checked.shown, checked.problem);
+  const { id } = checked;
+  const metadata = readMetadata(record);
+  if ('problem' in metadata) throw recordError(line, stream, id, metadata.problem);
   const meta = record.MetaData;
   const updatedText = meta && typeof meta === 'object' ? (meta as JsonObject).LastUpdatedTime : undefined;
-  // The entity's own timestamp is data, not metadata: an odd one only disables the newer-wins check.
-  const updated = typeof updatedText === 'string' ? parseRecordInstant(updatedText) : undefined;
-
   return {
     row: {
       id,
       payload: payload.text,
-      extractWindowStart: instant('_sdc_extract_window_start_utc'),
-      extractWindowEnd: instant('_sdc_extract_window_end_utc'),
-      pageNumber: int4('_sdc_page_number'),
-      pageSize: int4('_sdc_page_size'),
+      extractWindowStart: metadata.extractWindowStart,
+      extractWindowEnd: metadata.extractWindowEnd,
+      pageNumber: metadata.pageNumber,
+      pageSize: metadata.pageSize,
       requestPayload: request.text,
-      realmId: str('_sdc_realm_id'),
-      extractedAt: instant('_sdc_extracted_at'),
-      lastUpdated: updated ?? null,
-      deletedAt: instant('_sdc_deleted_at'),
-      runId: str('_sdc_run_id'),
+      realmId: metadata.realmId,
+      extractedAt: metadata.extractedAt,
+      lastUpdated: lastUpdated(updatedText),
+      deletedAt: metadata.deletedAt,
+      runId: metadata.runId,
       line,
     },
     replaced: payload.replaced + request.replaced,
   };
+}
+
+/** MetaData.LastUpdatedTime as an instant. The entity's own timestamp is data, not metadata: an odd one only disables the newer-wins check. */
+function lastUpdated(text: unknown) {
+  return (typeof text === 'string' ? parseRecordInstant(text) : undefined) ?? null;
+}
+
+/** A record's id as the table stores it, or why it has none it can store. */
+export type CheckedId = { readonly id: string } | { readonly problem: string; readonly shown?: string };
+
+/** The storable id of a record, or the problem: a missing key value, or a key too long for an index. */
+export function checkId(result: RecordIdResult): CheckedId {
+  if ('missing' in result) return { problem: `record has no value for key property ${JSON.stringify(result.missing)}` };
+  const id = storableText(result.id);
+  // A btree entry holds at most ~2700 bytes; a longer id would fail the whole batch inside PostgreSQL.
+  if (id.length > MAX_ID_BYTES / 3 && Buffer.byteLength(id) > MAX_ID_BYTES) {
+    return { problem: `the key value is ${Buffer.byteLength(id)} bytes; ids longer than ${MAX_ID_BYTES} bytes cannot be indexed`, shown: `${id.slice(0, 40)}…` };
+  }
+  return { id };
+}
+
+/**
+ * A record whose payload the lookahead found equal to the stored one (scanLine, checkId's id):
+ * what the buffer and the load statistics need of it, its metadata checked as toRow checks it.
+ */
+export function unchangedRecord(id: string, reserved: JsonObject | undefined, lastUpdatedText: string | null, line: number, stream: string): SkippedRecord {
+  const metadata = readMetadata(reserved);
+  if ('problem' in metadata) throw recordError(line, stream, id, metadata.problem);
+  const { extractWindowStart, realmId, runId } = metadata;
+  return { skipped: true, id, lastUpdated: lastUpdated(lastUpdatedText), extractWindowStart, realmId, runId, line };
 }

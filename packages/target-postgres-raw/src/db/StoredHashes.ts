@@ -1,0 +1,43 @@
+import type { Logger } from 'singer-kit';
+import type { ConnectionSettings } from '../settings.js';
+import { qualified } from '../sql/tableName.js';
+import { storedHashesSql } from '../sql/upsertSql.js';
+import { Connection } from './Connection.js';
+
+/** Per id asked: `-` no stored row, `=` a stored payload with the same SHA-256, `~` another (or no) hash. */
+export type StoredStatus = '-' | '=' | '~';
+
+/**
+ * Reads the stored payload hashes of the ids in a lookahead of the input, on a session of its own
+ * (so it never waits for a commit, and never sees one before it is done). Lookups run one after
+ * the other (they share the session), each in one attempt: a failed one only means its records
+ * take the usual path; the next one connects again.
+ */
+export class StoredHashes {
+  readonly #db: Connection;
+  readonly #schema: string;
+  /** The lookup last started (settled, never rejected): the next one waits for it. */
+  #last: Promise<unknown> = Promise.resolve();
+
+  constructor(options: { readonly connection: ConnectionSettings; readonly schema: string; readonly logger: Logger }) {
+    this.#schema = options.schema;
+    this.#db = new Connection({ settings: options.connection, reconnectTimeoutMs: 0, logger: options.logger, prepareSession: async () => undefined });
+  }
+
+  /** The stored payload hash (hex, or null: none yet) of each of `ids` that has a row in `table`. */
+  async lookup(table: string, ids: readonly string[]): Promise<Map<string, string | null>> {
+    const found = this.#last.then(() =>
+      this.#db.run(`looking up stored payload hashes in ${qualified(this.#schema, table)}`, (client) =>
+        client.query<{ id: string; payload_sha256: string | null }>(storedHashesSql(this.#schema, table), [ids]),
+      ),
+    );
+    this.#last = found.catch(() => undefined);
+    return new Map((await found).rows.map((r) => [r.id, r.payload_sha256]));
+  }
+
+  /** Closes the session once the lookups started have settled. */
+  async close(): Promise<void> {
+    await this.#last;
+    await this.#db.close();
+  }
+}

@@ -1,0 +1,62 @@
+import { hash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { parseMessageLine, type JsonObject } from 'singer-kit';
+import { checkId, toRow } from '../rows/toRow.js';
+import { scanLine } from './scanLine.js';
+
+const line = (record: string, keys: readonly string[] = ['Id']) => ({ text: `{"type":"RECORD","stream":"s","record":${record},"time_extracted":"x"}`, keys });
+
+/** What toRow stores for a line: the id and the SHA-256 of the payload text. */
+function stored(text: string, keys: readonly string[]): { id: string; hash: string } {
+  const message = parseMessageLine(text, 1);
+  const { row } = toRow(message.record as JsonObject, text, 1, 's', keys);
+  return { id: row.id, hash: hash('sha256', row.payload, 'hex') };
+}
+
+/** What the lookahead finds for the same line's bytes. */
+function scanned(bytes: Buffer, keys: readonly string[]): { id: string; hash: string } | undefined {
+  const scan = scanLine(bytes, () => keys);
+  if (scan?.id === undefined) return undefined;
+  const checked = checkId(scan.id);
+  return 'id' in checked ? { id: checked.id, hash: scan.hash } : undefined;
+}
+
+describe('scanLine', () => {
+  it('finds exactly the id and payload hash toRow stores, whatever the record looks like', () => {
+    const cases = [
+      line('{"Id":"1","Amt":1234567.10,"_sdc_page_number":3,"_sdc_request_payload":{"method":"GET"},"MetaData":{"LastUpdatedTime":"2024-01-01T10:00:00-08:00"}}'),
+      line('{ "Id" : "1", "n": 1.50 }'),
+      line('{ "_sdc_a" : 1 , "k\\"q": [1.10, {"_sdc_b":2}], "Id": 7, "_sdc_request_payload": {"m":"GET"}, "z":"}" }'),
+      line('{"Id":12345678901234567891,"é":"\\u00e9 😀 \\" \\\\ \\n","deep":[[[[[[[[[[1]]]]]]]]]],"_sdc_run_id":"r"}'),
+      line('{"Id":"a\\u0000b","v":"\\ud800 and \\u0000","_sdc_realm_id":"1"}'),
+      line('{"a":"x,y","b":true,"c":null,"_sdc_extracted_at":"2024-01-01T00:00:00Z"}', ['a', 'b']),
+      line('{"metric":1,"_sdc_run_id":"r"}', []),
+      line('{"Id":{"x":[1,2]},"v":1}'),
+      line('{"I\\u0064":"escaped key","v":1}'),
+    ];
+    for (const { text, keys } of cases) expect(scanned(Buffer.from(text), keys), text).toEqual(stored(text, keys));
+    // Invalid UTF-8 is read as U+FFFD on both paths.
+    const invalid = Buffer.concat([Buffer.from('{"type":"RECORD","stream":"s","record":{"Id":"1","v":"'), Buffer.from([0xff, 0xc3]), Buffer.from('"}}')]);
+    expect(scanned(invalid, ['Id'])).toEqual(stored(invalid.toString('utf8'), ['Id']));
+  });
+
+  it('reads type and stream as JSON.parse reads the whole line (the last of repeated members)', () => {
+    const scan = scanLine(Buffer.from('{"type":"record","stream":"s","record":{"Id":1},"stream":"t"}'), (stream) => (stream === 't' ? ['Id'] : undefined));
+    expect(scan?.type).toBe('record');
+    expect(scan?.stream).toBe('t');
+    expect(scan?.id).toEqual({ id: '1' });
+  });
+
+  it('leaves to JSON.parse what it cannot be sure of: no record object, broken JSON, a key property given twice', () => {
+    expect(scanLine(Buffer.from('{"type":"STATE","value":{}}'), () => [])).toBeUndefined();
+    expect(scanLine(Buffer.from('{"type":"RECORD","stream":"s","record":[1]}'), () => [])).toBeUndefined();
+    expect(scanLine(Buffer.from('{"type":"RECORD","stream":"s","record":{"Id":1'), () => [])).toBeUndefined();
+    expect(scanLine(Buffer.from('{"type":"RECORD","stream":"s","record":{"Id":1,"Id":2}}'), () => ['Id'])?.id).toBeUndefined();
+  });
+
+  it('reads the _sdc_ members and MetaData.LastUpdatedTime', () => {
+    const scan = scanLine(Buffer.from(line('{"Id":"1","MetaData":{"LastUpdatedTime":"2024-01-01T10:00:00-08:00"},"_sdc_run_id":"r","_sdc_page_size":5}').text), () => ['Id']);
+    expect(scan?.reserved).toEqual({ _sdc_run_id: 'r', _sdc_page_size: 5 });
+    expect(scan?.lastUpdatedText).toBe('2024-01-01T10:00:00-08:00');
+  });
+});
