@@ -32,7 +32,18 @@ const scale = option('scale', 1);
 const rate = option('rate', 500);
 
 // A mid-sized company: the big transaction streams above one 10,000-row span, the rest small.
-const COUNTS = { invoices: 30_000, payments: 14_000, bills: 9_000, purchases: 6_000, journal_entries: 4_000, estimates: 3_000, customers: 2_500, items: 600, vendors: 400, accounts: 150 };
+const COUNTS = {
+  invoices: 30_000,
+  payments: 14_000,
+  bills: 9_000,
+  purchases: 6_000,
+  journal_entries: 4_000,
+  estimates: 3_000,
+  customers: 2_500,
+  items: 600,
+  vendors: 400,
+  accounts: 150,
+};
 const counts = Object.fromEntries(Object.entries(COUNTS).map(([k, v]) => [k, Math.round(v * scale)]));
 
 const NOW = new Date('2025-03-20T12:00:00Z');
@@ -44,14 +55,25 @@ const server = await startLocalPostgres({ version: '13', fast: true });
 const schema = 'bench_backfill';
 try {
   const tapConfig = path.join(dir, 'tap.json');
-  writeFileSync(tapConfig, JSON.stringify(emu.tapSettings({
-    token_store: path.join(dir, 'tokens.json'), start_date: startDate, end_date: end, page_size: pageSize, max_requests_per_minute: rate,
-  })));
+  writeFileSync(
+    tapConfig,
+    JSON.stringify(
+      emu.tapSettings({
+        token_store: path.join(dir, 'tokens.json'),
+        start_date: startDate,
+        end_date: end,
+        page_size: pageSize,
+        max_requests_per_minute: rate,
+      }),
+    ),
+  );
   const targetConfig = path.join(dir, 'target.json');
   writeFileSync(targetConfig, JSON.stringify({ database_url: server.url, schema }));
 
   const started = performance.now();
-  const tap = spawn('bash', ['-c', '"$0" "$@"; rc=$?; times >&2; exit $rc', process.execPath, TAP, '--config', tapConfig], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const tap = spawn('bash', ['-c', '"$0" "$@"; rc=$?; times >&2; exit $rc', process.execPath, TAP, '--config', tapConfig], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const target = spawn(process.execPath, [TARGET, '--config', targetConfig], { stdio: ['pipe', 'ignore', 'pipe'] });
   tap.stdout.pipe(target.stdin);
   let tapErr = '';
@@ -61,7 +83,13 @@ try {
   const exit = (child) => new Promise((resolve) => child.on('close', resolve));
   const [tapCode, targetCode] = await Promise.all([exit(tap), exit(target)]);
   const wallSeconds = (performance.now() - started) / 1000;
-  if (tapCode !== 0 || targetCode !== 0) throw new Error(`tap exited ${tapCode}, target ${targetCode}:\n${tapErr.split('\n').filter((l) => /FATAL|ERROR/.test(l)).join('\n')}\n${targetErr.slice(-2000)}`);
+  if (tapCode !== 0 || targetCode !== 0)
+    throw new Error(
+      `tap exited ${tapCode}, target ${targetCode}:\n${tapErr
+        .split('\n')
+        .filter((l) => /FATAL|ERROR/.test(l))
+        .join('\n')}\n${targetErr.slice(-2000)}`,
+    );
 
   const log = emu.requestLog().filter((e) => e.kind === 'query' || e.kind === 'count');
   const requests = log.length;
@@ -84,14 +112,25 @@ try {
       await client.query('INSERT INTO truth SELECT * FROM unnest($1::text[], $2::text[])', [batch.map((r) => r.id), batch.map((r) => r.text)]);
     }
     const table = `${schema}.${stream}`;
-    const { rows: [diff] } = await client.query(`SELECT
+    const {
+      rows: [diff],
+    } = await client.query(`SELECT
         (SELECT count(*) FROM truth t LEFT JOIN ${table} r USING (id) WHERE r.id IS NULL OR r.payload <> t.payload::jsonb OR r.payload::text <> (t.payload::jsonb)::text)::int AS missing_or_different,
         (SELECT count(*) FROM ${table} r LEFT JOIN truth t USING (id) WHERE t.id IS NULL)::int AS extra`);
     if (diff.missing_or_different || diff.extra) mismatches.push(`${stream}: ${diff.missing_or_different} missing or different, ${diff.extra} extra`);
   }
   await client.end();
   const bound = 1.5 * ideal;
-  const cpu = (tapErr.trim().split('\n').at(-1).match(/(\d+)m([\d.]+)s/g) ?? []).map((t) => { const [, m, s] = /(\d+)m([\d.]+)s/.exec(t); return Number(m) * 60 + Number(s); });
+  const cpu = (
+    tapErr
+      .trim()
+      .split('\n')
+      .at(-1)
+      .match(/(\d+)m([\d.]+)s/g) ?? []
+  ).map((t) => {
+    const [, m, s] = /(\d+)m([\d.]+)s/.exec(t);
+    return Number(m) * 60 + Number(s);
+  });
   process.stdout.write(
     `backfill: ${ENTITIES.length} streams, ${startDate}..${end} (${years} years), rows in the last ${days} days: ${rows.toLocaleString('en-US')}, page_size ${pageSize}, ${latencyMs} ms latency, emulator and tap at ${rate} requests/min\n` +
       `  requests: ${requests.toLocaleString('en-US')} (bound 1.5 × ${ideal} = ${bound}; ${(requests / ideal).toFixed(2)} × the ideal), ${throttled} × 429\n` +

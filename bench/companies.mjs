@@ -43,7 +43,9 @@ try {
       '  secrets: {client_id_file: secrets/client_id, client_secret_file: secrets/client_secret, database_url_file: secrets/warehouse_url}',
       `  tap: {base_url: "${emulator.baseUrl}", token_url: "${emulator.tokenUrl}"}`,
       'companies:',
-      ...names.map((name, i) => `  - {name: ${name}, realm_id: "${emulator.companies[i].realmId}", secrets: {refresh_token_file: secrets/${name}/refresh_token}}`),
+      ...names.map(
+        (name, i) => `  - {name: ${name}, realm_id: "${emulator.companies[i].realmId}", secrets: {refresh_token_file: secrets/${name}/refresh_token}}`,
+      ),
       '',
     ].join('\n'),
   );
@@ -62,7 +64,9 @@ try {
   if (added.code !== 0) throw new Error(added.err);
   emulator.companies[REVOKED].revokeTokens();
 
-  console.log(`$ qbo-pipeline scheduler --companies companies.yaml --once   # ${count} companies × ${ENTITIES.length} streams × [${START}, ${END}), ${names[REVOKED]} revoked`);
+  console.log(
+    `$ qbo-pipeline scheduler --companies companies.yaml --once   # ${count} companies × ${ENTITIES.length} streams × [${START}, ${END}), ${names[REVOKED]} revoked`,
+  );
   const t0 = Date.now();
   const scheduler = await run(['scheduler', '--companies', 'companies.yaml', '--once']);
   console.log(`exit ${scheduler.code}, wall time ${((Date.now() - t0) / 60_000).toFixed(1)} min`);
@@ -76,7 +80,9 @@ try {
     if (i === REVOKED) continue;
     for (const { stream, replication } of ENTITIES) {
       // A FULL_TABLE stream (company_info) is read whole on every run, whatever the range.
-      const truth = emulator.companies[i].truth(stream).filter((r) => replication === 'FULL_TABLE' || (Date.parse(r.lastUpdated) >= Date.parse(START) && Date.parse(r.lastUpdated) < Date.parse(END)));
+      const truth = emulator.companies[i]
+        .truth(stream)
+        .filter((r) => replication === 'FULL_TABLE' || (Date.parse(r.lastUpdated) >= Date.parse(START) && Date.parse(r.lastUpdated) < Date.parse(END)));
       const diff = await client.query(
         `SELECT coalesce(t.id, r.id) AS id FROM unnest($1::text[], $2::text[]) AS t(id, text)
          FULL JOIN ${pg.escapeIdentifier(`raw_${name.replace(/-/g, '_')}`)}.${pg.escapeIdentifier(stream)} r ON r.id = t.id
@@ -89,7 +95,9 @@ try {
     }
   }
   await client.end();
-  console.log(`${count - 1} companies checked against their truth: ${rows} rows, ${differences} missing, extra or different; emulator: ${emulator.stats().requests} requests, ${emulator.stats().throttled} throttled (429)`);
+  console.log(
+    `${count - 1} companies checked against their truth: ${rows} rows, ${differences} missing, extra or different; emulator: ${emulator.stats().requests} requests, ${emulator.stats().throttled} throttled (429)`,
+  );
   process.exitCode = differences === 0 && scheduler.code === 2 ? 0 : 1;
 } finally {
   await emulator.close();

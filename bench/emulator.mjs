@@ -15,7 +15,9 @@ const time = async (label, fn) => {
 };
 
 const rssBefore = process.memoryUsage().rss;
-const emu = await time(`generate company (${invoices.toLocaleString('en-US')} invoices, 90 days)`, () => startEmulator({ now, days: 90, counts: { invoices } }));
+const emu = await time(`generate company (${invoices.toLocaleString('en-US')} invoices, 90 days)`, () =>
+  startEmulator({ now, days: 90, counts: { invoices } }),
+);
 globalThis.gc?.();
 const { rss, heapUsed, arrayBuffers } = process.memoryUsage();
 
@@ -30,7 +32,7 @@ const query = async (text) => {
 };
 
 // Fixed pseudo-random offsets keep runs comparable; the first query also pays for JIT warm-up.
-const offsets = [0.618, 0.141, 0.732, 0.414, 0.271, 0.9].map((f) => 1 + Math.floor(invoices * f / 1000) * 1000);
+const offsets = [0.618, 0.141, 0.732, 0.414, 0.271, 0.9].map((f) => 1 + Math.floor((invoices * f) / 1000) * 1000);
 const pageTimes = [];
 let page;
 for (const at of offsets) {
@@ -42,12 +44,17 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 rows.push(['one page of 1000 at a random offset, first (cold)', `${pageTimes[0].toFixed(0)} ms`]);
 rows.push([`one page of 1000 at a random offset, median of next ${offsets.length - 1}`, `${median(pageTimes.slice(1)).toFixed(0)} ms`]);
 // The same pages as the server saw them (request log), without the client's download and decode.
-const served = emu.requestLog().filter((e) => e.kind === 'query').map((e) => e.durationMs);
+const served = emu
+  .requestLog()
+  .filter((e) => e.kind === 'query')
+  .map((e) => e.durationMs);
 rows.push(['  of which server time, median', `${median(served.slice(1)).toFixed(0)} ms`]);
 const windowed = `WHERE MetaData.LastUpdatedTime >= '2025-03-01T00:00:00Z' AND MetaData.LastUpdatedTime < '2025-03-02T00:00:00Z'`;
 const count = await time('COUNT(*) for one UTC day', () => query(`SELECT COUNT(*) FROM Invoice ${windowed}`));
 const total = JSON.parse(count).QueryResponse.totalCount;
-await time(`last page of 1000 in that day (${total} rows)`, () => query(`SELECT * FROM Invoice ${windowed} ORDERBY MetaData.LastUpdatedTime STARTPOSITION ${Math.max(1, total - 999)} MAXRESULTS 1000`));
+await time(`last page of 1000 in that day (${total} rows)`, () =>
+  query(`SELECT * FROM Invoice ${windowed} ORDERBY MetaData.LastUpdatedTime STARTPOSITION ${Math.max(1, total - 999)} MAXRESULTS 1000`),
+);
 rows.push(['page size', `${(page.length / 1024).toFixed(0)} KiB, ${JSON.parse(page).QueryResponse.maxResults} rows`]);
 rows.push(['RSS after generation (before → after)', `${mb(rssBefore)} → ${mb(rss)} (JS heap ${mb(heapUsed)}, typed arrays ${mb(arrayBuffers)})`]);
 await emu.close();

@@ -20,7 +20,7 @@ const cli = path.join(here, '../packages/tap-quickbooks/dist/cli.js');
 const args = process.argv.slice(2);
 const secondsAt = args.indexOf('--seconds');
 const seconds = secondsAt >= 0 ? Number(args[secondsAt + 1]) : 60;
-const parts = args.filter((a, i) => !a.startsWith("--") && !(secondsAt >= 0 && i === secondsAt + 1));
+const parts = args.filter((a, i) => !a.startsWith('--') && !(secondsAt >= 0 && i === secondsAt + 1));
 const wanted = (name) => parts.length === 0 || parts.includes(name);
 // BENCH_TAP_NODE_ARGS: extra node options for the tap, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
 const nodeArgs = (process.env.BENCH_TAP_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -37,7 +37,10 @@ function configFor(emu, extra) {
 function runTap(argv, onLine) {
   // bash's `times` reports the tap's CPU time: on a shared machine wall time alone says little.
   // detached: its own process group, so stopping it stops the tap under bash too.
-  const child = spawn('bash', ['-c', '"$0" "$@"; rc=$?; times >&2; exit $rc', process.execPath, ...nodeArgs, cli, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('bash', ['-c', '"$0" "$@"; rc=$?; times >&2; exit $rc', process.execPath, ...nodeArgs, cli, ...argv], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let stderr = '';
   child.stderr.on('data', (b) => (stderr += b));
   let records = 0;
@@ -61,14 +64,24 @@ function runTap(argv, onLine) {
   const started = performance.now();
   // The last line of `times`: the tap's user and system CPU seconds.
   const cpuSeconds = () => {
-    const children = stderr.trim().split('\n').at(-1).match(/(\d+)m([\d.]+)s/g) ?? [];
-    const [user = 0, sys = 0] = children.map((t) => { const [, m, sec] = /(\d+)m([\d.]+)s/.exec(t); return Number(m) * 60 + Number(sec); });
+    const children =
+      stderr
+        .trim()
+        .split('\n')
+        .at(-1)
+        .match(/(\d+)m([\d.]+)s/g) ?? [];
+    const [user = 0, sys = 0] = children.map((t) => {
+      const [, m, sec] = /(\d+)m([\d.]+)s/.exec(t);
+      return Number(m) * 60 + Number(sec);
+    });
     return { user, sys };
   };
-  const done = new Promise((resolve) => child.on('close', (code) => {
-    const { user, sys } = cpuSeconds();
-    resolve({ code, ms: performance.now() - started, records, bytes, firstRecordAt, lastAt: performance.now(), stderr, cpu: user + sys, user, sys });
-  }));
+  const done = new Promise((resolve) =>
+    child.on('close', (code) => {
+      const { user, sys } = cpuSeconds();
+      resolve({ code, ms: performance.now() - started, records, bytes, firstRecordAt, lastAt: performance.now(), stderr, cpu: user + sys, user, sys });
+    }),
+  );
   return { child, done };
 }
 
@@ -79,7 +92,11 @@ async function cachingProxy(target) {
   const server = http.createServer((req, res) => {
     const hit = req.method === 'GET' ? cache.get(req.url) : undefined;
     if (hit) return res.writeHead(200, hit.headers).end(hit.body);
-    const headers = Object.fromEntries(['authorization', 'accept', 'user-agent', 'content-type', 'x-include-refresh-token-hard-expires-in'].filter((h) => req.headers[h]).map((h) => [h, req.headers[h]]));
+    const headers = Object.fromEntries(
+      ['authorization', 'accept', 'user-agent', 'content-type', 'x-include-refresh-token-hard-expires-in']
+        .filter((h) => req.headers[h])
+        .map((h) => [h, req.headers[h]]),
+    );
     const upstream = http.request(new URL(req.url, target), { method: req.method, headers, agent }, (up) => {
       const parts = [];
       up.on('data', (b) => parts.push(b));
@@ -94,12 +111,28 @@ async function cachingProxy(target) {
     req.pipe(upstream);
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((resolve) => server.close(resolve)).finally(() => agent.destroy()), server };
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((resolve) => server.close(resolve)).finally(() => agent.destroy()),
+    server,
+  };
 }
 
 function invoicesOnlyCatalog() {
   const file = path.join(dir, 'invoices-catalog.json');
-  writeFileSync(file, JSON.stringify({ streams: [{ tap_stream_id: 'invoices', stream: 'invoices', schema: { type: 'object', properties: {} }, metadata: [{ breadcrumb: [], metadata: { selected: true } }] }] }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      streams: [
+        {
+          tap_stream_id: 'invoices',
+          stream: 'invoices',
+          schema: { type: 'object', properties: {} },
+          metadata: [{ breadcrumb: [], metadata: { selected: true } }],
+        },
+      ],
+    }),
+  );
   return file;
 }
 
@@ -109,7 +142,14 @@ try {
     const invoices = 200_000;
     const emu = await startEmulator({ now, days: 20, counts: { invoices }, requestsPerMinute: 1_000_000 });
     const proxy = await cachingProxy(emu.baseUrl);
-    const settings = { start_date: '2025-02-28T00:00:00Z', page_size: 1000, max_concurrency: 10, max_requests_per_minute: 100_000, base_url: proxy.url, token_url: emu.tokenUrl };
+    const settings = {
+      start_date: '2025-02-28T00:00:00Z',
+      page_size: 1000,
+      max_concurrency: 10,
+      max_requests_per_minute: 100_000,
+      base_url: proxy.url,
+      token_url: emu.tokenUrl,
+    };
     const catalog = invoicesOnlyCatalog();
     let r;
     for (const pass of ['fill the cache', 'measured']) {
@@ -120,7 +160,11 @@ try {
     await proxy.close();
     const streaming = (r.lastAt - r.firstRecordAt) / 1000;
     const rate = (n, s) => Math.round(n / s).toLocaleString('en-US');
-    results.push(['records', `${r.records.toLocaleString('en-US')} invoices (${(r.bytes / r.records / 1024).toFixed(1)} KiB per RECORD line), 1000-row pages, 0 ms latency`, `${rate(r.records, r.cpu)} records per tap CPU second (${r.cpu.toFixed(1)} s CPU: ${r.user.toFixed(1)} user, ${r.sys.toFixed(1)} sys); wall: ${rate(r.records, r.ms / 1000)} records/s over the whole run (${(r.ms / 1000).toFixed(1)} s incl. start-up), ${rate(r.records, streaming)} records/s from first to last record`]);
+    results.push([
+      'records',
+      `${r.records.toLocaleString('en-US')} invoices (${(r.bytes / r.records / 1024).toFixed(1)} KiB per RECORD line), 1000-row pages, 0 ms latency`,
+      `${rate(r.records, r.cpu)} records per tap CPU second (${r.cpu.toFixed(1)} s CPU: ${r.user.toFixed(1)} user, ${r.sys.toFixed(1)} sys); wall: ${rate(r.records, r.ms / 1000)} records/s over the whole run (${(r.ms / 1000).toFixed(1)} s incl. start-up), ${rate(r.records, streaming)} records/s from first to last record`,
+    ]);
     await emu.close();
   }
   if (wanted('rate')) {
@@ -139,7 +183,11 @@ try {
     process.kill(-child.pid, 'SIGTERM');
     await done;
     const perMinute = (count / elapsed) * 60;
-    results.push(['rate', `300 ms latency, emulator limit 500/min, ${elapsed.toFixed(0)} s from the first query`, `${perMinute.toFixed(0)} requests/min (${((perMinute / 500) * 100).toFixed(1)} % of 500), ${emu.stats().throttled} × 429`]);
+    results.push([
+      'rate',
+      `300 ms latency, emulator limit 500/min, ${elapsed.toFixed(0)} s from the first query`,
+      `${perMinute.toFixed(0)} requests/min (${((perMinute / 500) * 100).toFixed(1)} % of 500), ${emu.stats().throttled} × 429`,
+    ]);
     await emu.close();
   }
 } finally {

@@ -10,7 +10,11 @@ import { FIXTURES_DIR, HAVE_FIXTURES, NO_FIXTURES_REASON } from './support/db.js
 import { undeclaredFields } from './support/undeclaredFields.js';
 
 const RECORDS_DIR = path.join(FIXTURES_DIR, 'qbo', 'records');
-const files = HAVE_FIXTURES ? readdirSync(RECORDS_DIR).filter((f) => f.endsWith('.json')).sort() : [];
+const files = HAVE_FIXTURES
+  ? readdirSync(RECORDS_DIR)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+  : [];
 
 /** Draft 4 (singer-python and its heirs), draft-07 and 2020-12 (Meltano SDK), all formats checked. */
 function validators(stream: string): ValidateFunction[] {

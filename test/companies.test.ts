@@ -15,7 +15,14 @@ const STREAMS = ['invoices', 'customers', 'items'] as const;
 let firm: Firm;
 const prefix = `co_${Math.random().toString(16).slice(2, 8)}`;
 beforeAll(async () => {
-  firm = await startFirm({ names: ['acme', 'globex'], databaseUrl: databaseUrl(), seed: 31, now: new Date(END), days: 5, counts: { invoices: 40, customers: 10, items: 6 } });
+  firm = await startFirm({
+    names: ['acme', 'globex'],
+    databaseUrl: databaseUrl(),
+    seed: 31,
+    now: new Date(END),
+    days: 5,
+    counts: { invoices: 40, customers: 10, items: 6 },
+  });
   await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: STREAMS }));
 });
 afterAll(async () => {
@@ -29,7 +36,13 @@ const schemaOf = (name: string) => `${prefix}_${name}`;
 async function expectExact(name: string) {
   for (const stream of STREAMS) {
     const diff = await diffWithTruth(databaseUrl(), schemaOf(name), firm.company(name), stream, START, END);
-    expect({ name, stream, missing: diff.missing, extra: diff.extra, different: diff.different }).toEqual({ name, stream, missing: [], extra: [], different: [] });
+    expect({ name, stream, missing: diff.missing, extra: diff.extra, different: diff.different }).toEqual({
+      name,
+      stream,
+      missing: [],
+      extra: [],
+      different: [],
+    });
     expect(diff.rows).toBe(diff.expected);
     expect(diff.expected).toBeGreaterThan(0);
   }
@@ -37,12 +50,30 @@ async function expectExact(name: string) {
 
 describe('companies file: refused before anything runs', () => {
   it.each([
-    ['a malformed file', 'companies:\n  - name: acme\n    realm_id: 123\n', [], /^FATAL qbo-pipeline: companies file bad\.yaml:3:15: companies\[0\] \(acme\)\.realm_id: must be the realm id's digits in quotes/],
-    ['an unknown company', undefined, ['--company', 'initech'], /^FATAL qbo-pipeline: --company: no company "initech" in companies file bad\.yaml; its companies: acme, globex$/],
-    ['a missing secret file', 'missing', [], /^FATAL qbo-pipeline: companies file bad\.yaml:\d+:\d+: company globex: refresh_token_file secrets\/nobody\/refresh_token does not exist$/],
+    [
+      'a malformed file',
+      'companies:\n  - name: acme\n    realm_id: 123\n',
+      [],
+      /^FATAL qbo-pipeline: companies file bad\.yaml:3:15: companies\[0\] \(acme\)\.realm_id: must be the realm id's digits in quotes/,
+    ],
+    [
+      'an unknown company',
+      undefined,
+      ['--company', 'initech'],
+      /^FATAL qbo-pipeline: --company: no company "initech" in companies file bad\.yaml; its companies: acme, globex$/,
+    ],
+    [
+      'a missing secret file',
+      'missing',
+      [],
+      /^FATAL qbo-pipeline: companies file bad\.yaml:\d+:\d+: company globex: refresh_token_file secrets\/nobody\/refresh_token does not exist$/,
+    ],
   ])('%s: exit 2, one line naming file, line and what, no request made, no secret printed', async (_what, text, extra, line) => {
     const good = firm.companiesYaml({ schemaPrefix: prefix, streams: STREAMS });
-    await firm.writeCompanies(text === undefined ? good : text === 'missing' ? good.replace('secrets/globex/refresh_token', 'secrets/nobody/refresh_token') : text, 'bad.yaml');
+    await firm.writeCompanies(
+      text === undefined ? good : text === 'missing' ? good.replace('secrets/globex/refresh_token', 'secrets/nobody/refresh_token') : text,
+      'bad.yaml',
+    );
     const before = requests();
     const run = await firm.cli(['backfill', '--companies', 'bad.yaml', ...extra, '--start', START, '--end', END]);
     expect(run.code, run.stderr).toBe(2);
@@ -57,10 +88,15 @@ describe('companies file: refused before anything runs', () => {
 
   it('a companies file that names a secret value is refused, and the value is never shown', async () => {
     const token = firm.company('acme').currentRefreshToken();
-    await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix }).replace('refresh_token_file: secrets/acme/refresh_token', `refresh_token: ${token}`), 'bad.yaml');
+    await firm.writeCompanies(
+      firm.companiesYaml({ schemaPrefix: prefix }).replace('refresh_token_file: secrets/acme/refresh_token', `refresh_token: ${token}`),
+      'bad.yaml',
+    );
     const run = await firm.cli(['company', 'list', '--companies', 'bad.yaml']);
     expect(run.code).toBe(2);
-    expect(run.stderr.split('\n')[0]).toMatch(/^FATAL qbo-pipeline: companies file bad\.yaml:\d+:7: companies\[0\] \(acme\)\.secrets\.refresh_token: would hold a secret value/);
+    expect(run.stderr.split('\n')[0]).toMatch(
+      /^FATAL qbo-pipeline: companies file bad\.yaml:\d+:7: companies\[0\] \(acme\)\.secrets\.refresh_token: would hold a secret value/,
+    );
     expect(run.stderr + run.stdout).not.toContain(token);
   });
 });
@@ -69,7 +105,11 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
   it('company list shows both, their schemas and state folders, and that they can run', async () => {
     const run = await firm.cli(['company', 'list', '--companies', 'companies.yaml']);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(new RegExp(`acme\\s+\\| ${firm.company('acme').realmId} \\| ${schemaOf('acme')}\\s+\\| invoices, customers, items \\| ok\\s+\\| state/companies/acme\\s+\\| never ran`));
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `acme\\s+\\| ${firm.company('acme').realmId} \\| ${schemaOf('acme')}\\s+\\| invoices, customers, items \\| ok\\s+\\| state/companies/acme\\s+\\| never ran`,
+      ),
+    );
     expect(run.stdout).toMatch(new RegExp(`globex\\s+\\| ${firm.company('globex').realmId} \\| ${schemaOf('globex')}`));
   });
 
@@ -80,7 +120,11 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     expect(run.stdout).toMatch(/2 companies: 2 ok, 0 failed/);
     await expectExact('acme');
     await expectExact('globex');
-    const one = await withClient((c) => c.query(`SELECT a.payload::text <> g.payload::text AS differ, a.realm_id AS a, g.realm_id AS g FROM ${schemaOf('acme')}.invoices a JOIN ${schemaOf('globex')}.invoices g USING (id) WHERE id = '1'`));
+    const one = await withClient((c) =>
+      c.query(
+        `SELECT a.payload::text <> g.payload::text AS differ, a.realm_id AS a, g.realm_id AS g FROM ${schemaOf('acme')}.invoices a JOIN ${schemaOf('globex')}.invoices g USING (id) WHERE id = '1'`,
+      ),
+    );
     expect(one.rows).toEqual([{ differ: true, a: firm.company('acme').realmId, g: firm.company('globex').realmId }]);
 
     for (const name of firm.names) {
@@ -88,13 +132,17 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
       expect(JSON.parse(readFileSync(path.join(folder, 'qb_company.json'), 'utf8')).bookmarks.invoices.replication_key_value).toBe(END);
       expect(readdirSync(path.join(folder, 'tokens'))).toEqual([`${firm.company(name).realmId}.json`]);
       const [runFile] = readdirSync(path.join(folder, 'runs')).filter((f) => f.endsWith('.json'));
-      expect(JSON.parse(readFileSync(path.join(folder, 'runs', runFile as string), 'utf8'))).toMatchObject({ company: name, status: 'succeeded', job: 'qb_company' });
+      expect(JSON.parse(readFileSync(path.join(folder, 'runs', runFile as string), 'utf8'))).toMatchObject({
+        company: name,
+        status: 'succeeded',
+        job: 'qb_company',
+      });
     }
     // No state outside the companies' folders: nothing of one company can reach another.
     expect(readdirSync(path.join(firm.dir, 'state'))).toEqual(['companies']);
   });
 
-  it('evidence answers per company, stream and UTC day, from each company\'s schema; --sql is one query over all of them', async () => {
+  it("evidence answers per company, stream and UTC day, from each company's schema; --sql is one query over all of them", async () => {
     const run = await firm.cli(['evidence', '--companies', 'companies.yaml', '--since', START, '--until', END]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^evidence of 2 companies, UTC days \[2025-02-24, 2025-03-01\)/);
@@ -167,17 +215,26 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     await expectExact('globex');
   });
 
-  it('the collision case: a company pointed at another company\'s schema is refused with exit 2 naming both realms and the setting; nothing of either is lost', async () => {
+  it("the collision case: a company pointed at another company's schema is refused with exit 2 naming both realms and the setting; nothing of either is lost", async () => {
     // The same companies, but globex's entry names acme's schema (a copied line, a second file).
-    const collide = firm.companiesYaml({ schemaPrefix: prefix, streams: STREAMS }).replace(`schema: ${schemaOf('globex')}`, `schema: ${schemaOf('acme')}`).replace(/ {2}- name: acme\n( {4}.*\n)+?(?= {2}- name: globex)/, '');
+    const collide = firm
+      .companiesYaml({ schemaPrefix: prefix, streams: STREAMS })
+      .replace(`schema: ${schemaOf('globex')}`, `schema: ${schemaOf('acme')}`)
+      .replace(/ {2}- name: acme\n( {4}.*\n)+?(?= {2}- name: globex)/, '');
     await firm.writeCompanies(collide, 'collide.yaml');
     const run = await firm.cli(['backfill', '--companies', 'collide.yaml', '--company', 'globex', '--start', START, '--end', END, '--fresh']);
     expect(run.code, run.stderr).toBe(2);
     const acme = firm.company('acme').realmId;
     const globex = firm.company('globex').realmId;
-    expect(run.stdout).toMatch(new RegExp(`fix this first \\(exit 2[^\\n]*target-postgres-raw: line \\d+: stream "\\w+" record id "\\d+" is of company \\(realm\\) ${globex}, but schema "${schemaOf('acme')}" holds company \\(realm\\) ${acme} \\(recorded in ${schemaOf('acme')}._company\\); one schema holds one company, so nothing of this batch was written; load each company into its own schema: set the target setting schema \\(TARGET_POSTGRES_RAW_SCHEMA\\), or the company's schema: in the companies file`));
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `fix this first \\(exit 2[^\\n]*target-postgres-raw: line \\d+: stream "\\w+" record id "\\d+" is of company \\(realm\\) ${globex}, but schema "${schemaOf('acme')}" holds company \\(realm\\) ${acme} \\(recorded in ${schemaOf('acme')}._company\\); one schema holds one company, so nothing of this batch was written; load each company into its own schema: set the target setting schema \\(TARGET_POSTGRES_RAW_SCHEMA\\), or the company's schema: in the companies file`,
+      ),
+    );
     await expectExact('acme');
-    const realms = await withClient((c) => c.query(`SELECT DISTINCT realm_id FROM ${schemaOf('acme')}.invoices UNION SELECT realm_id FROM ${schemaOf('acme')}._company`));
+    const realms = await withClient((c) =>
+      c.query(`SELECT DISTINCT realm_id FROM ${schemaOf('acme')}.invoices UNION SELECT realm_id FROM ${schemaOf('acme')}._company`),
+    );
     expect(realms.rows).toEqual([{ realm_id: acme }]);
     // Put right, the same command loads globex where it belongs, all of it.
     const fixed = await firm.cli(['backfill', '--companies', 'companies.yaml', '--company', 'globex', '--start', START, '--end', END]);

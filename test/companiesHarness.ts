@@ -25,7 +25,9 @@ export interface Firm {
 }
 
 function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TAP_QUICKBOOKS_|TARGET_POSTGRES_RAW_|QBO_PIPELINE_)/.test(k) && k !== 'DATABASE_URL'));
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(TAP_QUICKBOOKS_|TARGET_POSTGRES_RAW_|QBO_PIPELINE_)/.test(k) && k !== 'DATABASE_URL'),
+  );
 }
 
 export async function startFirm(options: EmulatorOptions & { readonly names: readonly string[]; readonly databaseUrl: string }): Promise<Firm> {

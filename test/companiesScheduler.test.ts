@@ -23,7 +23,14 @@ const counts = Object.fromEntries(STREAMS.filter((s) => s !== 'company_info').ma
 
 let firm: Firm;
 beforeAll(async () => {
-  firm = await startFirm({ names: NAMES, databaseUrl: databaseUrl(), seed: 100, now: new Date(END), days: 2, counts: { ...counts, invoices: 40, customers: 12 } });
+  firm = await startFirm({
+    names: NAMES,
+    databaseUrl: databaseUrl(),
+    seed: 100,
+    now: new Date(END),
+    days: 2,
+    counts: { ...counts, invoices: 40, customers: 12 },
+  });
   await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, extra: 'scheduler:\n  max_parallel: 3' }));
 });
 afterAll(async () => {
@@ -41,44 +48,61 @@ function maxOverlap(intervals: ReadonlyArray<readonly [number, number]>): number
 }
 
 describe('one scheduler for ten companies', () => {
-  it('runs every company\'s due work, at most max_parallel at once; a revoked company fails alone and the nine others are exact', { timeout: 600_000 }, async () => {
-    const due = new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
-    const added = await firm.cli(['trigger', 'add', '--companies', 'companies.yaml', '--at', due, '--start', START, '--end', END]);
-    expect(added.code, added.stderr).toBe(0);
-    expect(added.stdout.trim().split('\n')).toHaveLength(10);
-    firm.company(REVOKED).revokeTokens();
+  it(
+    "runs every company's due work, at most max_parallel at once; a revoked company fails alone and the nine others are exact",
+    { timeout: 600_000 },
+    async () => {
+      const due = new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+      const added = await firm.cli(['trigger', 'add', '--companies', 'companies.yaml', '--at', due, '--start', START, '--end', END]);
+      expect(added.code, added.stderr).toBe(0);
+      expect(added.stdout.trim().split('\n')).toHaveLength(10);
+      firm.company(REVOKED).revokeTokens();
 
-    const run = await firm.cli(['scheduler', '--companies', 'companies.yaml', '--once']);
-    expect(run.code, run.stderr.slice(-3000)).toBe(2);
-    expect(run.stdout).toMatch(/10 companies: 9 ok, 1 failed/);
-    expect(run.stdout).toMatch(new RegExp(`${REVOKED}: fix this first, then run again: tap-quickbooks: QuickBooks rejected the refresh token \\(invalid_grant`));
-    expect(run.stderr).toMatch(/scheduler for 10 companies of companies.yaml: up to 3 runs at once/);
+      const run = await firm.cli(['scheduler', '--companies', 'companies.yaml', '--once']);
+      expect(run.code, run.stderr.slice(-3000)).toBe(2);
+      expect(run.stdout).toMatch(/10 companies: 9 ok, 1 failed/);
+      expect(run.stdout).toMatch(
+        new RegExp(`${REVOKED}: fix this first, then run again: tap-quickbooks: QuickBooks rejected the refresh token \\(invalid_grant`),
+      );
+      expect(run.stderr).toMatch(/scheduler for 10 companies of companies.yaml: up to 3 runs at once/);
 
-    for (const name of NAMES.filter((n) => n !== REVOKED)) {
-      const schema = `${prefix}_${name.replace(/-/g, '_')}`;
-      for (const stream of STREAMS) {
-        const diff = await diffWithTruth(databaseUrl(), schema, firm.company(name), stream, START, END);
-        expect({ name, stream, missing: diff.missing.length, extra: diff.extra.length, different: diff.different.length, rows: diff.rows }).toEqual({ name, stream, missing: 0, extra: 0, different: 0, rows: diff.expected });
+      for (const name of NAMES.filter((n) => n !== REVOKED)) {
+        const schema = `${prefix}_${name.replace(/-/g, '_')}`;
+        for (const stream of STREAMS) {
+          const diff = await diffWithTruth(databaseUrl(), schema, firm.company(name), stream, START, END);
+          expect({ name, stream, missing: diff.missing.length, extra: diff.extra.length, different: diff.different.length, rows: diff.rows }).toEqual({
+            name,
+            stream,
+            missing: 0,
+            extra: 0,
+            different: 0,
+            rows: diff.expected,
+          });
+        }
       }
-    }
-    const intervals: Array<[number, number]> = [];
-    for (const name of NAMES) {
-      const folder = path.join(firm.dir, 'state/companies', name);
-      const [trigger] = readdirSync(path.join(folder, 'triggers')).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(path.join(folder, 'triggers', f), 'utf8')));
-      expect(trigger).toMatchObject({ status: name === REVOKED ? 'failed' : 'completed', enabled: false });
-      if (name === REVOKED) expect(trigger.result).toMatchObject({ exitCode: 2, fix: expect.stringContaining('invalid_grant') });
-      const runs = readdirSync(path.join(folder, 'runs')).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(path.join(folder, 'runs', f), 'utf8')));
-      expect(runs).toHaveLength(1);
-      expect(runs[0]).toMatchObject({ company: name, job: 'qb_company', triggerId: trigger.id });
-      intervals.push([Date.parse(runs[0].startedAt), Date.parse(runs[0].finishedAt)]);
-    }
-    const overlap = maxOverlap(intervals);
-    expect(overlap).toBeLessThanOrEqual(3);
-    expect(overlap).toBeGreaterThan(1);
+      const intervals: Array<[number, number]> = [];
+      for (const name of NAMES) {
+        const folder = path.join(firm.dir, 'state/companies', name);
+        const [trigger] = readdirSync(path.join(folder, 'triggers'))
+          .filter((f) => f.endsWith('.json'))
+          .map((f) => JSON.parse(readFileSync(path.join(folder, 'triggers', f), 'utf8')));
+        expect(trigger).toMatchObject({ status: name === REVOKED ? 'failed' : 'completed', enabled: false });
+        if (name === REVOKED) expect(trigger.result).toMatchObject({ exitCode: 2, fix: expect.stringContaining('invalid_grant') });
+        const runs = readdirSync(path.join(folder, 'runs'))
+          .filter((f) => f.endsWith('.json'))
+          .map((f) => JSON.parse(readFileSync(path.join(folder, 'runs', f), 'utf8')));
+        expect(runs).toHaveLength(1);
+        expect(runs[0]).toMatchObject({ company: name, job: 'qb_company', triggerId: trigger.id });
+        intervals.push([Date.parse(runs[0].startedAt), Date.parse(runs[0].finishedAt)]);
+      }
+      const overlap = maxOverlap(intervals);
+      expect(overlap).toBeLessThanOrEqual(3);
+      expect(overlap).toBeGreaterThan(1);
 
-    // Nothing is left to do: every trigger ran once.
-    const again = await firm.cli(['scheduler', '--companies', 'companies.yaml', '--once']);
-    expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toBe('');
-  });
+      // Nothing is left to do: every trigger ran once.
+      const again = await firm.cli(['scheduler', '--companies', 'companies.yaml', '--once']);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout).toBe('');
+    },
+  );
 });

@@ -40,7 +40,9 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TAP_QUICKBOOKS_|TARGET_POSTGRES_RAW_|QBO_PIPELINE_|DATABASE_URL$|LOG_LEVEL$)/.test(k)));
+const cleanEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !/^(TAP_QUICKBOOKS_|TARGET_POSTGRES_RAW_|QBO_PIPELINE_|DATABASE_URL$|LOG_LEVEL$)/.test(k)),
+);
 
 function substitute(block: CodeBlock): string {
   let text = block.text.replace(BUILD, ': the suite runs on a built checkout').replaceAll(DATABASE_EXAMPLE, databaseUrl());
@@ -54,7 +56,9 @@ function substitute(block: CodeBlock): string {
  * a terminal, until the walk stops them.
  */
 function runBlock(text: string, expectSuccess: boolean): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const script = [`[ -f ${envFile} ] && . ${envFile}`, expectSuccess ? 'set -e' : '', text, '__walk_rc=$?', `export -p > ${envFile}`, 'exit $__walk_rc'].join('\n');
+  const script = [`[ -f ${envFile} ] && . ${envFile}`, expectSuccess ? 'set -e' : '', text, '__walk_rc=$?', `export -p > ${envFile}`, 'exit $__walk_rc'].join(
+    '\n',
+  );
   return new Promise((resolve, reject) => {
     const child = spawn('bash', ['-c', script], { cwd: work, env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -75,12 +79,24 @@ describe('docs/companies.md, word for word', () => {
     for (const [i, block] of blocks.entries()) {
       if (i === blocks.length - 1) {
         // Before the last block stops the emulator: every company's records, by stream.
-        const { admin_url: admin, companies } = JSON.parse(readFileSync(path.join(work, 'emulator.json'), 'utf8')) as { admin_url: string; companies: Array<{ name: string; realm_id: string }> };
+        const { admin_url: admin, companies } = JSON.parse(readFileSync(path.join(work, 'emulator.json'), 'utf8')) as {
+          admin_url: string;
+          companies: Array<{ name: string; realm_id: string }>;
+        };
         for (const c of companies) {
           const streams = new Map<string, Set<string>>();
           for (const stream of ['invoices', 'customers', 'payments']) {
             const rows = (await (await fetch(`${admin}truth?stream=${stream}&realm_id=${c.realm_id}`)).json()) as Array<{ id: string; lastUpdated: string }>;
-            streams.set(stream, new Set(rows.filter((r) => Date.parse(r.lastUpdated) >= Date.parse('2025-01-29T00:00:00Z') && Date.parse(r.lastUpdated) < Date.parse('2025-02-01T00:00:00Z')).map((r) => r.id)));
+            streams.set(
+              stream,
+              new Set(
+                rows
+                  .filter(
+                    (r) => Date.parse(r.lastUpdated) >= Date.parse('2025-01-29T00:00:00Z') && Date.parse(r.lastUpdated) < Date.parse('2025-02-01T00:00:00Z'),
+                  )
+                  .map((r) => r.id),
+              ),
+            );
           }
           truth.set(c.name, streams);
         }
@@ -107,13 +123,17 @@ describe('docs/companies.md, word for word', () => {
           expect(ids.size).toBeGreaterThan(0);
         }
       }
-      const invoiceOne = await c.query(`SELECT count(DISTINCT payload::text)::int AS n FROM (${COMPANIES.map((n) => `SELECT payload FROM ${schemaOf(n)}.invoices WHERE id = '1'`).join(' UNION ALL ')}) x`);
+      const invoiceOne = await c.query(
+        `SELECT count(DISTINCT payload::text)::int AS n FROM (${COMPANIES.map((n) => `SELECT payload FROM ${schemaOf(n)}.invoices WHERE id = '1'`).join(' UNION ALL ')}) x`,
+      );
       expect(invoiceOne.rows[0].n).toBe(3);
     });
     // The trigger of globex failed with what to fix; the others completed; its state and token store are its own.
     for (const name of COMPANIES) {
       const folder = path.join(work, 'state/companies', name);
-      const [trigger] = readdirSync(path.join(folder, 'triggers')).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(path.join(folder, 'triggers', f), 'utf8')));
+      const [trigger] = readdirSync(path.join(folder, 'triggers'))
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => JSON.parse(readFileSync(path.join(folder, 'triggers', f), 'utf8')));
       expect(trigger.status).toBe(name === 'globex' ? 'failed' : 'completed');
       expect(readdirSync(path.join(folder, 'tokens'))).toHaveLength(1);
     }

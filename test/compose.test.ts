@@ -38,10 +38,8 @@ function composeConfig(): ComposeConfig {
 }
 
 const secretNames = (service: Service) => (service.secrets ?? []).map((s) => (typeof s === 'string' ? s : s.source));
-const volumeSources = (service: Service) =>
-  (service.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':')[0] : (v.source ?? '')));
-const published = (service: Service) =>
-  (service.ports ?? []).map((p) => (typeof p === 'string' ? p : `${p.published}:${p.target}`));
+const volumeSources = (service: Service) => (service.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':')[0] : (v.source ?? '')));
+const published = (service: Service) => (service.ports ?? []).map((p) => (typeof p === 'string' ? p : `${p.published}:${p.target}`));
 
 function aboutSettings(pkg: string): string[] {
   const out = execFileSync('node', [path.join(REPO_ROOT, 'packages', pkg, 'dist/cli.js'), '--about', '--format', 'json'], { encoding: 'utf8' });
@@ -109,7 +107,9 @@ describe.skipIf(!HAVE_COMPOSE)(`docker-compose.yaml through a real compose parse
       }
     }
     const fileVars = (name: string) =>
-      Object.entries(service(name).environment ?? {}).filter(([key]) => key.endsWith('_FILE')).map(([key, value]) => `${key}=${value}`);
+      Object.entries(service(name).environment ?? {})
+        .filter(([key]) => key.endsWith('_FILE'))
+        .map(([key, value]) => `${key}=${value}`);
     expect(fileVars('warehouse')).toEqual(['POSTGRES_PASSWORD_FILE=/run/secrets/postgres_password']);
     expect(fileVars('warehouseui')).toEqual(expect.arrayContaining(['PGADMIN_DEFAULT_PASSWORD_FILE=/run/secrets/pgadmin_password']));
     expect(fileVars('scheduler').sort()).toEqual([
@@ -122,7 +122,7 @@ describe.skipIf(!HAVE_COMPOSE)(`docker-compose.yaml through a real compose parse
     ]);
   });
 
-  it('serves the console from the scheduler on the host\'s loopback only, with its password from a secret', () => {
+  it("serves the console from the scheduler on the host's loopback only, with its password from a secret", () => {
     const scheduler = service('scheduler');
     // The start-up script ends by exec-ing the scheduler with its console.
     const script = (scheduler.command ?? []).at(-1) ?? '';
@@ -140,7 +140,7 @@ describe.skipIf(!HAVE_COMPOSE)(`docker-compose.yaml through a real compose parse
     expect(JSON.stringify(scheduler.healthcheck?.test)).toContain('http://127.0.0.1:6789/healthz');
   });
 
-  it("sets only settings the tap and target have (their --about)", () => {
+  it('sets only settings the tap and target have (their --about)', () => {
     const known: Record<string, string[]> = {
       TAP_QUICKBOOKS: aboutSettings('tap-quickbooks'),
       TARGET_POSTGRES_RAW: aboutSettings('target-postgres-raw'),
@@ -185,7 +185,12 @@ describe.skipIf(!HAVE_COMPOSE)(`docker-compose.yaml through a real compose parse
         cron: '15 3 * * *',
         tz: 'UTC',
         paused: false,
-        sync: { streams: ['invoices', 'customers', 'items'], job: 'qb_customers_invoices_items', start: '2025-01-01T00:00:00Z', stateDir: path.join(app, 'state') },
+        sync: {
+          streams: ['invoices', 'customers', 'items'],
+          job: 'qb_customers_invoices_items',
+          start: '2025-01-01T00:00:00Z',
+          stateDir: path.join(app, 'state'),
+        },
       });
       // A user's pause survives a restart of the container.
       const pause = spawnSync('node', ['packages/qbo-pipeline/dist/cli.js', 'schedule', 'pause', 'daily_sync'], { cwd: app, env, encoding: 'utf8' });
@@ -259,7 +264,10 @@ describe('Dockerfile', () => {
   it('copies every workspace manifest before npm ci, so the lockfile install sees all packages', () => {
     const workspaces = (JSON.parse(repoFile('package.json')) as { workspaces: string[] }).workspaces;
     const npmCi = instructions.findIndex((i) => i.keyword === 'RUN' && i.args.startsWith('npm ci'));
-    const copiedBefore = instructions.slice(0, npmCi).filter((i) => i.keyword === 'COPY').flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+    const copiedBefore = instructions
+      .slice(0, npmCi)
+      .filter((i) => i.keyword === 'COPY')
+      .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
     expect(copiedBefore).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', ...workspaces.map((w) => `${w}/package.json`)]));
   });
 
@@ -282,7 +290,10 @@ describe('Dockerfile', () => {
       .flatMap((args) => args.filter((a) => !a.startsWith('--')).slice(0, -1));
     expect(sources.length).toBeGreaterThan(0);
     for (const source of sources) {
-      expect(context.some((file) => file === source || file.startsWith(`${source}/`)), `${source} is missing from the build context`).toBe(true);
+      expect(
+        context.some((file) => file === source || file.startsWith(`${source}/`)),
+        `${source} is missing from the build context`,
+      ).toBe(true);
     }
     const keptOut = context.filter((file) => /^(secrets|state|\.git)\/|^\.env|(^|\/)(node_modules|dist)\//.test(file));
     expect(keptOut, 'secrets, state, VCS and local builds stay out of the image').toEqual([]);
@@ -296,7 +307,6 @@ const CANDIDATE = /[A-Za-z0-9_+-]{20,}={0,2}/g;
 
 /** Base64 of readable JSON, e.g. a JWT header (`eyJhbGciOi…`): public by design. */
 const isEncodedJson = (s: string) => /^[\x20-\x7e]*$/.test(Buffer.from(s, 'base64url').toString('latin1')) && s.startsWith('eyJ');
-
 
 function entropyBitsPerChar(text: string): number {
   const counts = new Map<string, number>();
@@ -373,7 +383,11 @@ function leaksIn(files: readonly string[]): string[] {
 
 describe('no secret in the repository, the compose file or the image', () => {
   it('the detector finds a random key and ignores identifiers, UUIDs and lockfile hashes', () => {
-    const key = 'Q0' + Buffer.from(Array.from({ length: 30 }, (_, i) => (i * 97 + 13) % 256)).toString('base64').replace(/[/+=]/g, 'x');
+    const key =
+      'Q0' +
+      Buffer.from(Array.from({ length: 30 }, (_, i) => (i * 97 + 13) % 256))
+        .toString('base64')
+        .replace(/[/+=]/g, 'x');
     expect(tokenLikeStrings(`refresh_token: ${key}\n`)).toEqual([key]);
     // The shape of a real Intuit refresh token: AB11 and 46 random characters.
     const alnum = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -390,7 +404,9 @@ describe('no secret in the repository, the compose file or the image', () => {
 
   it('reports a file that holds a secret value, without printing the value', () => {
     const secrets = knownSecretValues();
-    expect(secrets.map((s) => s.name)).toEqual(expect.arrayContaining(['secrets.example/qbo_refresh_token.example', 'secrets.example/postgres_password.example']));
+    expect(secrets.map((s) => s.name)).toEqual(
+      expect.arrayContaining(['secrets.example/qbo_refresh_token.example', 'secrets.example/postgres_password.example']),
+    );
     const first = secrets[0]!;
     const leaks = findLeaks([{ file: 'docs/x.md', text: `password: ${first.value}\n` }], secrets);
     expect(leaks).toEqual([`docs/x.md: the value of ${first.name}`]);

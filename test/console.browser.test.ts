@@ -16,7 +16,15 @@ const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const NO_CHROMIUM_REASON = `${CHROMIUM} not installed (apt-get install chromium); skipping the browser tests`;
 /** As root Chromium needs --no-sandbox; the rest keep it off a network this machine does not have. */
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 /** Screenshots a person looks at (git-ignored). */
 const SHOTS = path.join(REPO_ROOT, 'test-artifacts', 'console');
 
@@ -26,7 +34,9 @@ const schema = scratchSchema('console_browser');
 
 /** The scheduler with its console, as `scheduler --console` runs in compose, on a free port. */
 function startScheduler(args: readonly string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = spawn(process.execPath, [RUNNER_CLI, 'scheduler', '--console', '--console-port', '0', '--interval', '1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [RUNNER_CLI, 'scheduler', '--console', '--console-port', '0', '--interval', '1', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stdout?.resume();
   return new Promise((resolve, reject) => {
@@ -68,7 +78,16 @@ describe.skipIf(!HAVE_CHROMIUM)(`the console in headless Chromium${HAVE_CHROMIUM
     const state = path.join(h.dir, 'state');
     // The tap's token store where it keeps it by default, so the console shows its health.
     await writeFile(h.tapConfig, JSON.stringify(h.emulator.tapSettings({ token_store: path.join(state, 'tokens', `${h.emulator.realmId}.json`) })));
-    scheduler = await startScheduler(['--state-dir', state, '--tap-config', h.tapConfig, '--target-config', await h.targetConfig(schema), '--zone', 'America/Guayaquil']);
+    scheduler = await startScheduler([
+      '--state-dir',
+      state,
+      '--tap-config',
+      h.tapConfig,
+      '--target-config',
+      await h.targetConfig(schema),
+      '--zone',
+      'America/Guayaquil',
+    ]);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('pageerror', (error) => {
@@ -139,8 +158,14 @@ describe.skipIf(!HAVE_CHROMIUM)(`the console in headless Chromium${HAVE_CHROMIUM
     await page.waitForFunction(() => document.querySelectorAll('canvas[data-days]').length === 3);
     const bars = await page.evaluate(() =>
       [...document.querySelectorAll('canvas[data-stream]')].map((canvas) => {
-        const chart = (window as unknown as { Chart: { getChart(c: Element): { data: { labels: unknown[] }; getDatasetMeta(i: number): { data: unknown[] } } } }).Chart.getChart(canvas);
-        return { stream: (canvas as HTMLCanvasElement).dataset.stream, days: chart.data.labels.length, bars: [0, 1, 2].map((i) => chart.getDatasetMeta(i).data.length) };
+        const chart = (
+          window as unknown as { Chart: { getChart(c: Element): { data: { labels: unknown[] }; getDatasetMeta(i: number): { data: unknown[] } } } }
+        ).Chart.getChart(canvas);
+        return {
+          stream: (canvas as HTMLCanvasElement).dataset.stream,
+          days: chart.data.labels.length,
+          bars: [0, 1, 2].map((i) => chart.getDatasetMeta(i).data.length),
+        };
       }),
     );
     expect(bars).toEqual(['customers', 'invoices', 'items'].map((stream) => ({ stream, days: DAYS, bars: [DAYS, DAYS, DAYS] })));

@@ -20,11 +20,22 @@ const schema = scratchSchema('console_http');
 async function stateFolder(name: string): Promise<string> {
   const state = path.join(dir, name);
   await mkdir(path.join(state, 'tokens'), { recursive: true });
-  await writeFile(path.join(state, 'daily.json'), JSON.stringify({ bookmarks: { invoices: { replication_key_value: new Date(Date.now() - 3_600_000).toISOString() } } }));
+  await writeFile(
+    path.join(state, 'daily.json'),
+    JSON.stringify({ bookmarks: { invoices: { replication_key_value: new Date(Date.now() - 3_600_000).toISOString() } } }),
+  );
   const now = Date.now();
   await writeFile(
     path.join(state, 'tokens', '9130355.json'),
-    JSON.stringify({ refresh_token: REFRESH_TOKEN, access_token: ACCESS_TOKEN, access_token_expires_at: now + 3_600_000, refresh_token_expires_at: now + 100 * 86_400_000, refresh_token_hard_expires_at: now + 20 * 86_400_000, seeded_from: 'x', updated_at: new Date(now).toISOString() }),
+    JSON.stringify({
+      refresh_token: REFRESH_TOKEN,
+      access_token: ACCESS_TOKEN,
+      access_token_expires_at: now + 3_600_000,
+      refresh_token_expires_at: now + 100 * 86_400_000,
+      refresh_token_hard_expires_at: now + 20 * 86_400_000,
+      seeded_from: 'x',
+      updated_at: new Date(now).toISOString(),
+    }),
     { mode: 0o600 },
   );
   return state;
@@ -34,7 +45,16 @@ async function stateFolder(name: string): Promise<string> {
 async function configs(state: string): Promise<{ tapConfig: string; targetConfig: string }> {
   const tapConfig = path.join(state, 'tap.json');
   const targetConfig = path.join(state, 'target.json');
-  await writeFile(tapConfig, JSON.stringify({ client_id: 'app-id', client_secret: 'app-secret-value', refresh_token: 'AB11first-refresh', realm_id: '9130355', token_store: path.join(state, 'tokens', '9130355.json') }));
+  await writeFile(
+    tapConfig,
+    JSON.stringify({
+      client_id: 'app-id',
+      client_secret: 'app-secret-value',
+      refresh_token: 'AB11first-refresh',
+      realm_id: '9130355',
+      token_store: path.join(state, 'tokens', '9130355.json'),
+    }),
+  );
   await writeFile(targetConfig, JSON.stringify({ database_url: databaseUrl(), schema }));
   return { tapConfig, targetConfig };
 }
@@ -137,15 +157,33 @@ describe('console over HTTP, on loopback without a password', () => {
     expect(added.status).toBe(303);
     const [file] = await triggerFiles(state);
     const trigger = JSON.parse(await readFile(path.join(state, 'triggers', file ?? ''), 'utf8'));
-    expect(trigger).toMatchObject({ at: '2031-09-12T03:45:54Z', atGiven: '2031-09-11T22:45:54-05:00', status: 'pending', backfill: { streams: ['invoices', 'customers'], start: '2031-09-01T00:00:00Z', end: '2031-09-11T00:00:00Z', stateDir: state, tapConfig: path.join(state, 'tap.json') } });
+    expect(trigger).toMatchObject({
+      at: '2031-09-12T03:45:54Z',
+      atGiven: '2031-09-11T22:45:54-05:00',
+      status: 'pending',
+      backfill: {
+        streams: ['invoices', 'customers'],
+        start: '2031-09-01T00:00:00Z',
+        end: '2031-09-11T00:00:00Z',
+        stateDir: state,
+        tapConfig: path.join(state, 'tap.json'),
+      },
+    });
     expect(added.headers.location).toBe(`/schedules?added=${trigger.id}&zone=America%2FGuayaquil`);
     const listed = await send(web.url, String(added.headers.location), { jar });
-    expect(listed.text).toContain(`Trigger <code>${trigger.id}</code> added: it runs at 2031-09-12 03:45:54Z, which is 2031-09-11 22:45:54 (UTC−05:00) in America/Guayaquil`);
+    expect(listed.text).toContain(
+      `Trigger <code>${trigger.id}</code> added: it runs at 2031-09-12 03:45:54Z, which is 2031-09-11 22:45:54 (UTC−05:00) in America/Guayaquil`,
+    );
   });
 
   it('pauses, resumes and removes a schedule, each only with the CSRF token; a bad name or action changes nothing', async () => {
     const store = new ScheduleStore(path.join(state, 'schedules'));
-    await addSchedule(store, { name: 'nightly', cron: '15 3 * * *', tz: 'America/Guayaquil', sync: { streams: ['invoices'], start: '2031-01-01', stateDir: state, ...(await configs(state)) } });
+    await addSchedule(store, {
+      name: 'nightly',
+      cron: '15 3 * * *',
+      tz: 'America/Guayaquil',
+      sync: { streams: ['invoices'], start: '2031-01-01', stateDir: state, ...(await configs(state)) },
+    });
     const jar = new CookieJar();
     const page = await send(web.url, '/schedules', { jar });
     expect(page.text).toMatch(/<th scope="row">nightly<\/th>\s*<td><code>15 3 \* \* \*<\/code> <small class="muted">America\/Guayaquil<\/small>/);
@@ -302,7 +340,8 @@ describe('console over HTTP, with a companies file', () => {
   beforeAll(async () => {
     const firm = path.join(dir, 'firm');
     await mkdir(path.join(firm, 'secrets'), { recursive: true });
-    for (const name of ['client_id', 'client_secret', 'acme_refresh', 'globex_refresh']) await writeFile(path.join(firm, 'secrets', name), `${name}-dummy-value\n`);
+    for (const name of ['client_id', 'client_secret', 'acme_refresh', 'globex_refresh'])
+      await writeFile(path.join(firm, 'secrets', name), `${name}-dummy-value\n`);
     await writeFile(
       path.join(firm, 'companies.yaml'),
       [
@@ -328,10 +367,14 @@ describe('console over HTTP, with a companies file', () => {
 
   it('shows every company in its own state folder and schema, with its file schedule', async () => {
     const page = await send(web.url, '/');
-    expect(page.text).toMatch(/<h2 id="company-acme">acme <small>realm <code>9341453050000000<\/code> · schema <code>raw_acme<\/code> · state <code>[^<]*firm-state\/companies\/acme<\/code>/);
+    expect(page.text).toMatch(
+      /<h2 id="company-acme">acme <small>realm <code>9341453050000000<\/code> · schema <code>raw_acme<\/code> · state <code>[^<]*firm-state\/companies\/acme<\/code>/,
+    );
     expect(page.text).toMatch(/<h2 id="company-globex">globex <small>realm <code>4620816365000000000<\/code> · schema <code>raw_globex<\/code>/);
     const schedules = await send(web.url, '/schedules');
-    expect(schedules.text).toMatch(/<td>acme<\/td>\s*<th scope="row">company<\/th>\s*<td><code>15 3 \* \* \*<\/code> <small class="muted">America\/Guayaquil<\/small>/);
+    expect(schedules.text).toMatch(
+      /<td>acme<\/td>\s*<th scope="row">company<\/th>\s*<td><code>15 3 \* \* \*<\/code> <small class="muted">America\/Guayaquil<\/small>/,
+    );
     expect(schedules.text).toMatch(/set in the companies file \([^)]*companies\.yaml:5\); edit it there/);
     expect(schedules.text).toContain('Tick none to run the company');
     const evidence = await send(web.url, '/evidence?company=globex');
@@ -346,7 +389,10 @@ describe('console over HTTP, with a companies file', () => {
     expect(added.status, added.text.match(/role="alert"[^<]*<[^<]*/)?.[0]).toBe(303);
     const folder = path.join(root, 'companies', 'globex');
     const [file] = await triggerFiles(folder);
-    expect(JSON.parse(await readFile(path.join(folder, 'triggers', file ?? ''), 'utf8'))).toMatchObject({ at: '2031-09-12T03:45:54Z', backfill: { streams: [], company: { name: 'globex' } } });
+    expect(JSON.parse(await readFile(path.join(folder, 'triggers', file ?? ''), 'utf8'))).toMatchObject({
+      at: '2031-09-12T03:45:54Z',
+      backfill: { streams: [], company: { name: 'globex' } },
+    });
     expect(await triggerFiles(path.join(root, 'companies', 'acme'))).toEqual([]);
     expect((await send(web.url, '/triggers', { form: form(token, { company: 'initech' }), jar })).text).toContain('Company: no company &quot;initech&quot;');
   });

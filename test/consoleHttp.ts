@@ -31,11 +31,18 @@ export class CookieJar {
 export function send(
   base: string,
   path: string,
-  options: { readonly method?: string; readonly form?: Record<string, string | readonly string[]>; readonly jar?: CookieJar; readonly headers?: Record<string, string> } = {},
+  options: {
+    readonly method?: string;
+    readonly form?: Record<string, string | readonly string[]>;
+    readonly jar?: CookieJar;
+    readonly headers?: Record<string, string>;
+  } = {},
 ): Promise<Answer> {
   const url = new URL(path, base);
   const body = options.form
-    ? new URLSearchParams(Object.entries(options.form).flatMap(([k, v]): Array<[string, string]> => (typeof v === 'string' ? [[k, v]] : v.map((x) => [k, x])))).toString()
+    ? new URLSearchParams(
+        Object.entries(options.form).flatMap(([k, v]): Array<[string, string]> => (typeof v === 'string' ? [[k, v]] : v.map((x) => [k, x]))),
+      ).toString()
     : undefined;
   const headers: Record<string, string> = {
     ...(body !== undefined ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)) } : {}),

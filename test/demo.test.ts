@@ -39,12 +39,20 @@ describe('npm run demo', () => {
     const DAY_MS = 86_400_000;
     const touched = (Math.ceil(Date.parse(to!) / DAY_MS) - Math.floor(Date.parse(from!) / DAY_MS)).toString();
     expect(seen.evidence).toContain(`${3 * Number(touched)} stream-days`);
-    expect(text).toMatch(new RegExp(`invoices\\s+\\| ${DEMO_DAYS}/${DEMO_DAYS}\\s+\\|\\s+${touched} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|`));
+    expect(text).toMatch(
+      new RegExp(
+        `invoices\\s+\\| ${DEMO_DAYS}/${DEMO_DAYS}\\s+\\|\\s+${touched} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|`,
+      ),
+    );
     expect(text).toMatch(/Volumetry per UTC day[^\n]*\nday_utc\s+\| stream\s+\| qbo_count/);
     const total = DEMO_COUNTS.invoices + DEMO_COUNTS.customers + DEMO_COUNTS.items;
     expect(text).toContain(`Second run: 0 rows inserted or updated, ${total} unchanged.`);
     expect(text).toContain(`FROM ${schema}.invoices ORDER BY last_updated_utc DESC LIMIT 5;`);
-    const rows = await withClient((c) => c.query(`SELECT (SELECT count(*) FROM "${schema}".invoices)::int AS invoices, (SELECT count(*) FROM "${schema}".customers)::int AS customers, (SELECT count(*) FROM "${schema}".items)::int AS items`));
+    const rows = await withClient((c) =>
+      c.query(
+        `SELECT (SELECT count(*) FROM "${schema}".invoices)::int AS invoices, (SELECT count(*) FROM "${schema}".customers)::int AS customers, (SELECT count(*) FROM "${schema}".items)::int AS items`,
+      ),
+    );
     expect(rows.rows[0]).toEqual(DEMO_COUNTS);
     // The queries the demo suggests run, and the evidence one counts the newest run only (the
     // demo runs twice, so summing every run would double QBO's count).
@@ -54,7 +62,9 @@ describe('npm run demo', () => {
       return out;
     });
     expect(results[0]!.map((r) => [r.stream, Number(r.qbo), Number(r.loaded), r.all_equal]).sort()).toEqual(
-      Object.entries(DEMO_COUNTS).map(([stream, n]) => [stream, n, n, true]).sort(),
+      Object.entries(DEMO_COUNTS)
+        .map(([stream, n]) => [stream, n, n, true])
+        .sort(),
     );
     expect(results[1]).toHaveLength(5);
     expect(results[2]).toHaveLength(5);

@@ -30,7 +30,12 @@ export function codeBlocks(file: string): CodeBlock[] {
 
 /** The block's first command line: how the tests name a block (stable while the block is edited below it). */
 export function blockId(block: CodeBlock): string {
-  return block.text.split('\n').find((l) => l.trim() !== '' && !l.trim().startsWith('#'))?.trim() ?? '';
+  return (
+    block.text
+      .split('\n')
+      .find((l) => l.trim() !== '' && !l.trim().startsWith('#'))
+      ?.trim() ?? ''
+  );
 }
 
 /** Lines of shell outside quotes and comments that pipe one command into another. */
@@ -60,5 +65,10 @@ export function documentedFailure(shell: string): { readonly exit: number; reado
 
 /** A documented line as a pattern: literal text, `…` for anything, the whole line. */
 export function documentedLine(line: string): RegExp {
-  return new RegExp(`^${line.split('…').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return new RegExp(
+    `^${line
+      .split('…')
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 }

@@ -28,8 +28,7 @@ const WALK = [
   'bin/tap-quickbooks --config emulator.json --state state.jsonl | bin/target-postgres-raw',
 ];
 const SKIPPED: Record<string, string> = {
-  'npm install && npm run demo':
-    'the demo is test/demo.test.ts, and npm test is this suite',
+  'npm install && npm run demo': 'the demo is test/demo.test.ts, and npm test is this suite',
   "cat > tap.json <<'EOF'": 'needs a QuickBooks company and its app; the emulator block above runs the same commands',
   'node packages/qbo-pipeline/dist/cli.js backfill --streams invoices,customers,items \\':
     'needs a QuickBooks company (tap.json); the emulator block above runs the same commands',
@@ -60,7 +59,10 @@ const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => 
 
 /** A block is named by its first command, without its comment; `set -o pipefail`, which starts many, does not count. */
 function nameOf(block: CodeBlock): string {
-  const lines = block.text.split('\n').map((l) => l.replace(/\s+#\s.*$/, '').trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = block.text
+    .split('\n')
+    .map((l) => l.replace(/\s+#\s.*$/, '').trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   return (/^set -o pipefail$/.test(lines[0] ?? '') ? lines[1] : lines[0]) ?? '';
 }
 
@@ -83,16 +85,16 @@ interface BlockRun {
  * Background processes it leaves behind (its process group) are ended afterwards.
  */
 function runBlock(text: string, expectSuccess: boolean): Promise<BlockRun> {
-  const script = [
-    `[ -f ${envFile} ] && . ${envFile}`,
-    expectSuccess ? 'set -e' : '',
-    text,
-    '__walk_rc=$?',
-    `export -p > ${envFile}`,
-    'exit $__walk_rc',
-  ].join('\n');
+  const script = [`[ -f ${envFile} ] && . ${envFile}`, expectSuccess ? 'set -e' : '', text, '__walk_rc=$?', `export -p > ${envFile}`, 'exit $__walk_rc'].join(
+    '\n',
+  );
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { cwd: work, env: { ...cleanEnv, TARGET_POSTGRES_RAW_SCHEMA: schema }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['-c', script], {
+      cwd: work,
+      env: { ...cleanEnv, TARGET_POSTGRES_RAW_SCHEMA: schema },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -132,7 +134,11 @@ describe('README and runbook, word for word', () => {
         continue;
       }
       expect(run.code, where).toBe(failure.exit);
-      if (failure.fatal !== undefined) expect(run.stderr.split('\n').find((l) => l.startsWith('FATAL')), where).toMatch(documentedLine(failure.fatal));
+      if (failure.fatal !== undefined)
+        expect(
+          run.stderr.split('\n').find((l) => l.startsWith('FATAL')),
+          where,
+        ).toMatch(documentedLine(failure.fatal));
     }
     // What the walk-through left: the data, each stream complete, and the runs of qbo-pipeline recorded.
     expect(readFileSync(path.join(work, 'state.jsonl'), 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(2);
@@ -158,9 +164,15 @@ describe('README and runbook, word for word', () => {
 });
 
 describe('every shell example that pipes uses set -o pipefail', () => {
-  const docs = ['README.md', ...readdirSync(path.join(REPO_ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`), ...readdirSync(path.join(REPO_ROOT, 'packages')).map((p) => `packages/${p}/README.md`), 'state/README.md', 'secrets.example/README.md'].filter((f) =>
-    existsSync(path.join(REPO_ROOT, f)),
-  );
+  const docs = [
+    'README.md',
+    ...readdirSync(path.join(REPO_ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+    ...readdirSync(path.join(REPO_ROOT, 'packages')).map((p) => `packages/${p}/README.md`),
+    'state/README.md',
+    'secrets.example/README.md',
+  ].filter((f) => existsSync(path.join(REPO_ROOT, f)));
 
   it.each(docs)('%s', (file) => {
     const missing = codeBlocks(file)

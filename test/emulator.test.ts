@@ -59,12 +59,18 @@ async function query(emu: Emulator, access: string, text: string, realm = emu.re
 
 type Page = { QueryResponse: Record<string, unknown> & { startPosition?: number; maxResults?: number; totalCount?: number }; time: string };
 const page = (a: Answer) => JSON.parse(a.text) as Page;
-const rows = (a: Answer, entity: string) => (page(a).QueryResponse[entity] ?? []) as Array<{ Id: string; MetaData: { LastUpdatedTime: string }; Active?: boolean }>;
+const rows = (a: Answer, entity: string) =>
+  (page(a).QueryResponse[entity] ?? []) as Array<{ Id: string; MetaData: { LastUpdatedTime: string }; Active?: boolean }>;
 
 /** The structure of a JSON value: key sets of objects and the kinds of leaves, not values. */
 function skeleton(value: unknown): unknown {
   if (Array.isArray(value)) return value.length ? [skeleton(value[0])] : [];
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((k) => [k, skeleton((value as Record<string, unknown>)[k])]));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, skeleton((value as Record<string, unknown>)[k])]),
+    );
   return typeof value;
 }
 
@@ -99,7 +105,11 @@ describe('query endpoint', () => {
     expect(parse.status).toBe(400);
     const parseShape = JSON.parse(shape('fault-400-query-parse.observed.json'));
     expect(skeleton(JSON.parse(parse.text).Fault)).toEqual(skeleton(parseShape.Fault));
-    expect(JSON.parse(parse.text).Fault.Error[0]).toMatchObject({ code: '4000', Message: 'Error parsing query', Detail: expect.stringMatching(/^QueryParserError: Encountered " <IDENTIFIER> "TxnDate ""/) });
+    expect(JSON.parse(parse.text).Fault.Error[0]).toMatchObject({
+      code: '4000',
+      Message: 'Error parsing query',
+      Detail: expect.stringMatching(/^QueryParserError: Encountered " <IDENTIFIER> "TxnDate ""/),
+    });
 
     const invalid = await query(emu, access, "SELECT * FROM Purchase WHERE NoSuchField = 'x'");
     expect(invalid.status).toBe(400);
@@ -131,7 +141,10 @@ describe('query endpoint', () => {
   it('reads a window spanning the DST switch completely, comparing instants, with offsets on both sides', async () => {
     const start = '2025-03-09T00:00:00Z';
     const end = '2025-03-10T00:00:00Z';
-    const total = Number(page(await query(emu, access, `SELECT COUNT(*) FROM Invoice WHERE MetaData.LastUpdatedTime >= '${start}' AND MetaData.LastUpdatedTime < '${end}'`)).QueryResponse.totalCount);
+    const total = Number(
+      page(await query(emu, access, `SELECT COUNT(*) FROM Invoice WHERE MetaData.LastUpdatedTime >= '${start}' AND MetaData.LastUpdatedTime < '${end}'`))
+        .QueryResponse.totalCount,
+    );
     const seen: Array<{ Id: string; MetaData: { LastUpdatedTime: string } }> = [];
     for (let at = 1; ; at += 7) {
       const got = rows(await query(emu, access, windowQuery('Invoice', start, end, at, 7)), 'Invoice');
@@ -153,7 +166,11 @@ describe('query endpoint', () => {
     const truth = emu.truth('invoices').filter((r) => Date.parse(r.lastUpdated) >= Date.parse(start) && Date.parse(r.lastUpdated) < Date.parse(end));
     expect(seen.map((r) => r.Id)).toEqual(truth.map((r) => r.id));
     // The same window written with offsets (±HH:MM and ±HHMM) selects the same rows.
-    const offsets = await query(emu, access, `SELECT COUNT(*) FROM invoice WHERE metadata.lastupdatedtime >= '2025-03-08T16:00:00-08:00' AND Metadata.LastUpdatedTime < '2025-03-09T17:00:00-0700'`);
+    const offsets = await query(
+      emu,
+      access,
+      `SELECT COUNT(*) FROM invoice WHERE metadata.lastupdatedtime >= '2025-03-08T16:00:00-08:00' AND Metadata.LastUpdatedTime < '2025-03-09T17:00:00-0700'`,
+    );
     expect(page(offsets).QueryResponse.totalCount).toBe(total);
   });
 
@@ -172,7 +189,10 @@ describe('query endpoint', () => {
       body: "SELECT * FROM Invoice WHERE Id IN ('3', '5', '7') ORDER BY Id DESC",
     });
     expect(rows({ status: res.status, text: await res.text(), headers: res.headers }, 'Invoice').map((r) => r.Id)).toEqual(['7', '5', '3']);
-    const like = rows(await query(emu, access, "SELECT * FROM Customer WHERE DisplayName LIKE 'a%' AND Active IN (true,false) MAXRESULTS 1000"), 'Customer') as unknown as Array<{ DisplayName: string }>;
+    const like = rows(
+      await query(emu, access, "SELECT * FROM Customer WHERE DisplayName LIKE 'a%' AND Active IN (true,false) MAXRESULTS 1000"),
+      'Customer',
+    ) as unknown as Array<{ DisplayName: string }>;
     expect(like.length).toBeGreaterThan(0);
     expect(like.every((c) => /^a/i.test(c.DisplayName))).toBe(true);
     // A documented property no record carries is a valid filter that matches nothing.
@@ -199,7 +219,10 @@ describe('batch endpoint', () => {
         headers: { authorization: `Bearer ${access}`, 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify(payload),
       });
-      return { status: res.status, body: (await res.json()) as { BatchItemResponse: Array<Record<string, { [k: string]: unknown }>>; Fault?: { Error: Array<{ code: string }> } } };
+      return {
+        status: res.status,
+        body: (await res.json()) as { BatchItemResponse: Array<Record<string, { [k: string]: unknown }>>; Fault?: { Error: Array<{ code: string }> } },
+      };
     };
     const request = JSON.parse(shape('batch-request.singer-io-style.json')) as { BatchItemRequest: Array<{ bId: string; Query: string }> };
     const { status, body } = await post(request);
@@ -212,7 +235,12 @@ describe('batch endpoint', () => {
     const expected = JSON.parse(shape('batch-response.CONSTRUCTED.json')) as { BatchItemResponse: Array<Record<string, unknown>> };
     expect(Object.keys(body.BatchItemResponse[1] ?? {}).sort()).toEqual(Object.keys(expected.BatchItemResponse[1] ?? {}).sort());
 
-    const mixed = await post({ BatchItemRequest: [{ bId: 'bad', Query: 'SELECT * FROM Invoice OR' }, { bId: 'count', Query: 'SELECT COUNT(*) FROM Invoice' }] });
+    const mixed = await post({
+      BatchItemRequest: [
+        { bId: 'bad', Query: 'SELECT * FROM Invoice OR' },
+        { bId: 'count', Query: 'SELECT COUNT(*) FROM Invoice' },
+      ],
+    });
     expect((mixed.body.BatchItemResponse[0]?.Fault as { Error: Array<{ code: string }> }).Error[0]?.code).toBe('4000');
     expect(mixed.body.BatchItemResponse[1]?.QueryResponse).toEqual({ totalCount: 1500 });
 
@@ -232,13 +260,19 @@ describe('company data', () => {
     const text = (await query(a, access, 'SELECT * FROM Invoice MAXRESULTS 1000')).text;
     expect(served).toHaveLength(300);
     for (const row of a.truth('invoices')) expect(text).toContain(row.text);
-    const all = a.truth('invoices').map((r) => r.text).join('\n');
+    const all = a
+      .truth('invoices')
+      .map((r) => r.text)
+      .join('\n');
     expect(all).toMatch(/"Amount":\d+,/); // 275
     expect(all).toMatch(/"Amount":\d+\.0,/); // 275.0
     expect(all).toMatch(/"Qty":\d*\.\d+/); // fractional quantities
     expect(all).toMatch(/"TotalAmt":\d+\.\d0,/); // a trailing zero kept, 1234567.10 style
     expect(all).not.toContain('null');
-    const customers = a.truth('customers').map((r) => r.text).join('\n');
+    const customers = a
+      .truth('customers')
+      .map((r) => r.text)
+      .join('\n');
     expect(customers).toMatch(/[^\u0000-\u007f]/);
   });
 
@@ -264,7 +298,14 @@ describe('company data', () => {
     expect(got.text).toContain('"Amount":275.0,');
     expect(got.text).toContain('"LastUpdatedTime":"2023-02-18T12:57:24-08:00"');
     expect(emu.truth('invoices').map((r) => r.id)).toContain('130');
-    expect(Math.min(...emu.truth('invoices').map((r) => Number(r.id)).filter((id) => id > 130))).toBe(131);
+    expect(
+      Math.min(
+        ...emu
+          .truth('invoices')
+          .map((r) => Number(r.id))
+          .filter((id) => id > 130),
+      ),
+    ).toBe(131);
   });
 });
 
@@ -274,7 +315,10 @@ describe('page shift, touch and delete', () => {
     const access = await accessToken(emu);
     const start = '2025-03-01T00:00:00Z';
     const end = '2025-03-20T00:00:00Z';
-    const before = Number(page(await query(emu, access, `SELECT COUNT(*) FROM Invoice WHERE MetaData.LastUpdatedTime >= '${start}' AND MetaData.LastUpdatedTime < '${end}'`)).QueryResponse.totalCount);
+    const before = Number(
+      page(await query(emu, access, `SELECT COUNT(*) FROM Invoice WHERE MetaData.LastUpdatedTime >= '${start}' AND MetaData.LastUpdatedTime < '${end}'`))
+        .QueryResponse.totalCount,
+    );
     emu.touchAfterPage({ entity: 'invoices', afterPage: 1, count: 1 });
     const ids = new Set<string>();
     let first: string | undefined;
@@ -322,7 +366,9 @@ describe('CDC', () => {
   let emu: Emulator;
   let access: string;
   const cdc = async (query: string) => {
-    const res = await fetch(`${emu.baseUrl}/v3/company/${emu.realmId}/cdc?${query}`, { headers: { authorization: `Bearer ${access}`, accept: 'application/json' } });
+    const res = await fetch(`${emu.baseUrl}/v3/company/${emu.realmId}/cdc?${query}`, {
+      headers: { authorization: `Bearer ${access}`, accept: 'application/json' },
+    });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
   beforeAll(async () => {
@@ -342,7 +388,14 @@ describe('CDC', () => {
   it('caps a response at 1000 objects, rejects look-backs over 30 days and unsupported entities', async () => {
     const big = await cdc('entities=Invoice,Customer&changedSince=2025-02-25T00:00:00Z');
     const parts = (big.body.CDCResponse as Array<{ QueryResponse: Array<Record<string, unknown>> }>)[0]?.QueryResponse ?? [];
-    const objects = parts.reduce((n, p) => n + Object.values(p).filter(Array.isArray).reduce((m, a) => m + (a as unknown[]).length, 0), 0);
+    const objects = parts.reduce(
+      (n, p) =>
+        n +
+        Object.values(p)
+          .filter(Array.isArray)
+          .reduce((m, a) => m + (a as unknown[]).length, 0),
+      0,
+    );
     expect(objects).toBe(1000);
     expect(parts[0]).toMatchObject({ maxResults: 1000, totalCount: expect.any(Number) });
 
@@ -361,7 +414,11 @@ describe('OAuth', () => {
     const original = emu.currentRefreshToken();
     const first = await refresh(emu);
     expect(first.status).toBe(200);
-    expect(Object.keys(first.body).sort()).toEqual(Object.keys(JSON.parse(readFileSync(path.join(FIXTURES_DIR, 'qbo/oauth/oauth-refresh-with-hard-expiry.intuit-oauth-jsclient.json'), 'utf8'))).filter((k) => k !== 'x_refresh_token_hard_expires_in').sort());
+    expect(Object.keys(first.body).sort()).toEqual(
+      Object.keys(JSON.parse(readFileSync(path.join(FIXTURES_DIR, 'qbo/oauth/oauth-refresh-with-hard-expiry.intuit-oauth-jsclient.json'), 'utf8')))
+        .filter((k) => k !== 'x_refresh_token_hard_expires_in')
+        .sort(),
+    );
     expect(first.body.refresh_token).not.toBe(original);
     expect(first.tid).toBeTruthy();
     const reuse = await refresh(emu, original);
@@ -445,20 +502,45 @@ describe('throttling and faults', () => {
   it('injects 500, 502, 503 and 504 on the requests named, per request kind', async () => {
     const emu = await emulator({ counts: { invoices: 5 } });
     const access = await accessToken(emu);
-    emu.setFaults({ rules: [{ fault: '500', kinds: ['query'], nth: [1] }, { fault: '502', kinds: ['query'], nth: [2] }, { fault: '503', kinds: ['count'], next: 1 }, { fault: '504', kinds: ['query'], nth: [3] }] });
+    emu.setFaults({
+      rules: [
+        { fault: '500', kinds: ['query'], nth: [1] },
+        { fault: '502', kinds: ['query'], nth: [2] },
+        { fault: '503', kinds: ['count'], next: 1 },
+        { fault: '504', kinds: ['query'], nth: [3] },
+      ],
+    });
     const statuses = [];
-    for (const q of ['SELECT * FROM Invoice', 'SELECT * FROM Invoice', 'SELECT COUNT(*) FROM Invoice', 'SELECT * FROM Invoice', 'SELECT * FROM Invoice', 'SELECT COUNT(*) FROM Invoice']) {
+    for (const q of [
+      'SELECT * FROM Invoice',
+      'SELECT * FROM Invoice',
+      'SELECT COUNT(*) FROM Invoice',
+      'SELECT * FROM Invoice',
+      'SELECT * FROM Invoice',
+      'SELECT COUNT(*) FROM Invoice',
+    ]) {
       statuses.push((await query(emu, access, q)).status);
     }
     expect(statuses).toEqual([500, 502, 503, 504, 200, 200]);
     expect(emu.stats().faults).toEqual({ 500: 1, 502: 1, 503: 1, 504: 1 });
-    expect(emu.requestLog().slice(-6).map((e) => `${e.kind}:${e.status}`)).toEqual(['query:500', 'query:502', 'count:503', 'query:504', 'query:200', 'count:200']);
+    expect(
+      emu
+        .requestLog()
+        .slice(-6)
+        .map((e) => `${e.kind}:${e.status}`),
+    ).toEqual(['query:500', 'query:502', 'count:503', 'query:504', 'query:200', 'count:200']);
   });
 
   it('resets connections, stalls until the client gives up, and fails token requests on demand', async () => {
     const emu = await emulator({ counts: { invoices: 5 } });
     const access = await accessToken(emu);
-    emu.setFaults({ rules: [{ fault: 'reset', kinds: ['query'], nth: [1] }, { fault: 'stall', kinds: ['query'], nth: [2] }, { fault: '503', kinds: ['token'], next: 1 }] });
+    emu.setFaults({
+      rules: [
+        { fault: 'reset', kinds: ['query'], nth: [1] },
+        { fault: 'stall', kinds: ['query'], nth: [2] },
+        { fault: '503', kinds: ['token'], next: 1 },
+      ],
+    });
     await expect(query(emu, access, 'SELECT * FROM Invoice')).rejects.toThrow();
     const url = `${emu.baseUrl}/v3/company/${emu.realmId}/query?query=${encodeURIComponent('SELECT * FROM Invoice')}`;
     await expect(fetch(url, { headers: { authorization: `Bearer ${access}` }, signal: AbortSignal.timeout(300) })).rejects.toThrow(/abort|timeout/i);
@@ -489,7 +571,13 @@ describe('request log and admin API', () => {
     await query(emu, access, 'SELECT COUNT(*) FROM Invoice');
     await fetch(`${emu.baseUrl}/v3/company/${emu.realmId}/query?query=x&access_token=${access}`, { headers: { authorization: `Bearer ${access}` } });
     const log = emu.requestLog();
-    expect(log[1]).toMatchObject({ method: 'GET', path: `/v3/company/${emu.realmId}/query`, status: 200, kind: 'count', query: expect.stringContaining('COUNT') });
+    expect(log[1]).toMatchObject({
+      method: 'GET',
+      path: `/v3/company/${emu.realmId}/query`,
+      status: 200,
+      kind: 'count',
+      query: expect.stringContaining('COUNT'),
+    });
     expect(log[1]?.durationMs).toBeGreaterThanOrEqual(0);
     const text = JSON.stringify(log);
     for (const secret of [access, String(first.body.refresh_token), emu.clientSecret, emu.currentRefreshToken()]) expect(text).not.toContain(secret);
@@ -521,20 +609,51 @@ describe('request log and admin API', () => {
 
 describe('CLI', () => {
   it('prints the tap settings as one JSON line (a range covering its records, a refresh token of its own), serves them, and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'packages/qbo-emulator/dist/cli.js'), '--port', '0', '--seed', '5', '--days', '10', '--invoices', '30', '--now', '2025-02-01T00:00:00Z'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(REPO_ROOT, 'packages/qbo-emulator/dist/cli.js'),
+        '--port',
+        '0',
+        '--seed',
+        '5',
+        '--days',
+        '10',
+        '--invoices',
+        '30',
+        '--now',
+        '2025-02-01T00:00:00Z',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const [line] = (await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next()).value.split('\n');
     const settings = JSON.parse(line) as Record<string, string>;
-    expect(Object.keys(settings)).toEqual(['start_date', 'end_date', 'base_url', 'token_url', 'realm_id', 'client_id', 'client_secret', 'refresh_token', 'admin_url']);
+    expect(Object.keys(settings)).toEqual([
+      'start_date',
+      'end_date',
+      'base_url',
+      'token_url',
+      'realm_id',
+      'client_id',
+      'client_secret',
+      'refresh_token',
+      'admin_url',
+    ]);
     expect(settings).toMatchObject({ start_date: '2025-01-22T00:00:00Z', end_date: '2025-02-01T00:00:00Z' });
     // A restarted emulator must not be mistaken for the last one's token chain by a tap's token store.
     expect(settings.refresh_token).toMatch(/^AB11emulator-refresh-token-seed-5-[0-9a-f]{8}$/);
     const token = await fetch(settings.token_url as string, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${settings.client_id}:${settings.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${settings.client_id}:${settings.client_secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: settings.refresh_token as string }),
     });
     const access = ((await token.json()) as { access_token: string }).access_token;
-    const count = await fetch(`${settings.base_url}/v3/company/${settings.realm_id}/query?query=${encodeURIComponent('SELECT COUNT(*) FROM Invoice')}`, { headers: { authorization: `Bearer ${access}` } });
+    const count = await fetch(`${settings.base_url}/v3/company/${settings.realm_id}/query?query=${encodeURIComponent('SELECT COUNT(*) FROM Invoice')}`, {
+      headers: { authorization: `Bearer ${access}` },
+    });
     expect(((await count.json()) as Page).QueryResponse.totalCount).toBe(30);
     const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
     child.kill('SIGTERM');
@@ -542,7 +661,9 @@ describe('CLI', () => {
   });
 
   it('exits 2 with one line for bad usage', async () => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'packages/qbo-emulator/dist/cli.js'), '--count', 'widgets=3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'packages/qbo-emulator/dist/cli.js'), '--count', 'widgets=3'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -555,9 +676,12 @@ describe('several companies in one emulator', () => {
   const refreshFor = (emu: Emulator, refreshToken: string) => refresh(emu, refreshToken);
 
   it('serves each company its own data under the same Ids, with tokens that work for their own realm only', async () => {
-    const emu = await emulator({ counts: { invoices: 8, customers: 3 }, companies: [{}, { realmId: '4620816365000000000' }, { seed: 99, counts: { invoices: 4 } }] });
+    const emu = await emulator({
+      counts: { invoices: 8, customers: 3 },
+      companies: [{}, { realmId: '4620816365000000000' }, { seed: 99, counts: { invoices: 4 } }],
+    });
     expect(emu.companies.map((c) => c.realmId)).toEqual(['9341453050000000', '4620816365000000000', '9341453050000002']);
-    const [a, b, c] = emu.companies as [typeof emu.companies[0], typeof emu.companies[0], typeof emu.companies[0]];
+    const [a, b, c] = emu.companies as [(typeof emu.companies)[0], (typeof emu.companies)[0], (typeof emu.companies)[0]];
     const ids = (rows: readonly { id: string }[]) => rows.map((r) => r.id).sort();
     expect(ids(a.truth('invoices'))).toEqual(ids(b.truth('invoices')));
     expect(a.truth('invoices').map((r) => r.text)).not.toEqual(b.truth('invoices').map((r) => r.text));
@@ -573,12 +697,17 @@ describe('several companies in one emulator', () => {
     expect(rows(inB, 'Invoice')[0]?.Id).toBe('1');
     expect((await query(emu, accessA, 'SELECT COUNT(*) FROM Invoice', b.realmId)).status).toBe(401);
     expect((await query(emu, accessA, 'SELECT COUNT(*) FROM Invoice', '123')).status).toBe(404);
-    expect(emu.requestLog().filter((e) => e.kind === 'query').map((e) => e.realmId)).toEqual([a.realmId, b.realmId]);
+    expect(
+      emu
+        .requestLog()
+        .filter((e) => e.kind === 'query')
+        .map((e) => e.realmId),
+    ).toEqual([a.realmId, b.realmId]);
   });
 
   it('keeps one refresh-token chain per company: revoking one leaves the others working until it reconnects', async () => {
     const emu = await emulator({ counts: { invoices: 3 }, companies: [{}, {}] });
-    const [a, b] = emu.companies as [typeof emu.companies[0], typeof emu.companies[0]];
+    const [a, b] = emu.companies as [(typeof emu.companies)[0], (typeof emu.companies)[0]];
     const firstA = a.currentRefreshToken();
     expect((await refreshFor(emu, firstA)).status).toBe(200);
     expect(a.currentRefreshToken()).not.toBe(firstA);
@@ -594,7 +723,7 @@ describe('several companies in one emulator', () => {
 
   it('limits each realm on its own: one company throttled, another still answered', async () => {
     const emu = await emulator({ counts: { invoices: 3 }, companies: [{ requestsPerMinute: 2 }, {}] });
-    const [a, b] = emu.companies as [typeof emu.companies[0], typeof emu.companies[0]];
+    const [a, b] = emu.companies as [(typeof emu.companies)[0], (typeof emu.companies)[0]];
     const accessA = String((await refreshFor(emu, a.currentRefreshToken())).body.access_token);
     const accessB = String((await refreshFor(emu, b.currentRefreshToken())).body.access_token);
     const statuses: number[] = [];
@@ -625,11 +754,23 @@ describe('several companies in one emulator', () => {
     const { mkdtempSync, statSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const dir = mkdtempSync(path.join(tmpdir(), 'emulator-secrets-'));
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'packages/qbo-emulator/dist/cli.js'), '--companies', 'acme,globex', '--secrets-dir', dir, '--invoices', '5'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [path.join(REPO_ROOT, 'packages/qbo-emulator/dist/cli.js'), '--companies', 'acme,globex', '--secrets-dir', dir, '--invoices', '5'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     try {
       const [line] = (await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next()).value.split('\n');
-      const settings = JSON.parse(line) as { realm_id: string; refresh_token: string; client_secret: string; companies: Array<{ name: string; realm_id: string; refresh_token: string }> };
-      expect(settings.companies.map((c) => [c.name, c.realm_id])).toEqual([['acme', '9341453050000000'], ['globex', '9341453050000001']]);
+      const settings = JSON.parse(line) as {
+        realm_id: string;
+        refresh_token: string;
+        client_secret: string;
+        companies: Array<{ name: string; realm_id: string; refresh_token: string }>;
+      };
+      expect(settings.companies.map((c) => [c.name, c.realm_id])).toEqual([
+        ['acme', '9341453050000000'],
+        ['globex', '9341453050000001'],
+      ]);
       expect(settings.companies[0]?.refresh_token).toBe(settings.refresh_token);
       expect(readFileSync(path.join(dir, 'globex/refresh_token'), 'utf8')).toBe(`${settings.companies[1]?.refresh_token}\n`);
       expect(readFileSync(path.join(dir, 'client_secret'), 'utf8')).toBe(`${settings.client_secret}\n`);

@@ -54,18 +54,36 @@ const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => 
 let emulator: Emulator;
 let n = 0;
 beforeAll(async () => {
-  emulator = await startEmulator({ seed: 3, now: new Date('2025-02-01T00:00:00Z'), days: 2, counts: { invoices: 10, customers: 4 }, requestsPerMinute: 1_000_000 });
+  emulator = await startEmulator({
+    seed: 3,
+    now: new Date('2025-02-01T00:00:00Z'),
+    days: 2,
+    counts: { invoices: 10, customers: 4 },
+    requestsPerMinute: 1_000_000,
+  });
 });
 afterAll(() => emulator?.close());
 
 /** A folder of its own for one scenario, with a tap config for the emulator (token store inside). */
-function place(tap: Record<string, unknown> = {}): { cwd: string; tapConfig: string; targetConfig: (schema: string, extra?: Record<string, unknown>) => string } {
+function place(tap: Record<string, unknown> = {}): {
+  cwd: string;
+  tapConfig: string;
+  targetConfig: (schema: string, extra?: Record<string, unknown>) => string;
+} {
   const cwd = path.join(dir, `s${++n}`);
   mkdirSync(cwd, { recursive: true });
   const tapConfig = path.join(cwd, 'tap.json');
   writeFileSync(
     tapConfig,
-    JSON.stringify(emulator.tapSettings({ start_date: '2025-01-30T00:00:00Z', end_date: '2025-02-01T00:00:00Z', token_store: path.join(cwd, 'tokens.json'), retry_backoff_seconds: 0.01, ...tap })),
+    JSON.stringify(
+      emulator.tapSettings({
+        start_date: '2025-01-30T00:00:00Z',
+        end_date: '2025-02-01T00:00:00Z',
+        token_store: path.join(cwd, 'tokens.json'),
+        retry_backoff_seconds: 0.01,
+        ...tap,
+      }),
+    ),
   );
   const targetConfig = (schema: string, extra: Record<string, unknown> = {}) => {
     const file = path.join(cwd, `target-${schema}.json`);
@@ -103,7 +121,9 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
   },
   '`trigger add` (or `backfill`, `schedule add`) without the settings its run needs': async () => {
     const p = place();
-    return runner(['trigger', 'add', '--at', '2025-02-01T02:00:00Z', '--streams', 'invoices', '--start', '2025-01-30', '--end', '2025-02-01'], p.cwd, { DATABASE_URL: databaseUrl() });
+    return runner(['trigger', 'add', '--at', '2025-02-01T02:00:00Z', '--streams', 'invoices', '--start', '2025-01-30', '--end', '2025-02-01'], p.cwd, {
+      DATABASE_URL: databaseUrl(),
+    });
   },
   '`backfill` (or `sync`, `trigger add`, `schedule add`) with nothing saying where PostgreSQL is': async () => {
     const p = place();
@@ -136,13 +156,45 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
     const p = place();
     mkdirSync(path.join(p.cwd, 'state'));
     writeFileSync(path.join(p.cwd, 'state', 'qb_invoices.json'), '{"bookmarks": {');
-    return runner(['backfill', '--streams', 'invoices', '--start', '2025-01-30', '--end', '2025-02-01', '--tap-config', p.tapConfig, '--target-config', p.targetConfig(schema)], p.cwd);
+    return runner(
+      [
+        'backfill',
+        '--streams',
+        'invoices',
+        '--start',
+        '2025-01-30',
+        '--end',
+        '2025-02-01',
+        '--tap-config',
+        p.tapConfig,
+        '--target-config',
+        p.targetConfig(schema),
+      ],
+      p.cwd,
+    );
   },
   "another job's state file (`--job qb_invoices --streams customers`)": async () => {
     const p = place();
     mkdirSync(path.join(p.cwd, 'state'));
     writeFileSync(path.join(p.cwd, 'state', 'qb_invoices.json'), invoicesState('2025-01-31T00:00:00Z'));
-    return runner(['backfill', '--job', 'qb_invoices', '--streams', 'customers', '--start', '2025-01-30', '--end', '2025-02-01', '--tap-config', p.tapConfig, '--target-config', p.targetConfig(schema)], p.cwd);
+    return runner(
+      [
+        'backfill',
+        '--job',
+        'qb_invoices',
+        '--streams',
+        'customers',
+        '--start',
+        '2025-01-30',
+        '--end',
+        '2025-02-01',
+        '--tap-config',
+        p.tapConfig,
+        '--target-config',
+        p.targetConfig(schema),
+      ],
+      p.cwd,
+    );
   },
   'a wrong database password': async () =>
     runTargetCli({ database_url: dbUrl((u) => (u.password = 'not-the-password')), schema }, singer(S('x')), { ...cleanEnv, LOG_LEVEL: 'info' }),
@@ -150,7 +202,10 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
     runTargetCli({ database_url: dbUrl((u) => (u.pathname = '/nodb')), schema }, singer(S('x')), { ...cleanEnv, LOG_LEVEL: 'info' }),
   'a schema that holds another company': async () => {
     const company = companySchema;
-    const first = await runTargetCli({ database_url: databaseUrl(), schema: company }, singer(S('invoices'), R('invoices', { Id: '1', _sdc_realm_id: '1111' })));
+    const first = await runTargetCli(
+      { database_url: databaseUrl(), schema: company },
+      singer(S('invoices'), R('invoices', { Id: '1', _sdc_realm_id: '1111' })),
+    );
     expect(first.code, first.stderr).toBe(0);
     return runTargetCli({ database_url: databaseUrl(), schema: company }, singer(S('invoices'), R('invoices', { Id: '1', _sdc_realm_id: '2222' })));
   },
@@ -161,7 +216,19 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
   'under `qbo-pipeline`, a program that exits 2': async () => {
     const p = place();
     return runner(
-      ['backfill', '--streams', 'invoices', '--start', '2025-01-30', '--end', '2025-02-01', '--tap-config', p.tapConfig, '--target-config', p.targetConfig(schema, { database_url: dbUrl((u) => (u.password = 'not-the-password')) })],
+      [
+        'backfill',
+        '--streams',
+        'invoices',
+        '--start',
+        '2025-01-30',
+        '--end',
+        '2025-02-01',
+        '--tap-config',
+        p.tapConfig,
+        '--target-config',
+        p.targetConfig(schema, { database_url: dbUrl((u) => (u.password = 'not-the-password')) }),
+      ],
       p.cwd,
     );
   },
@@ -179,12 +246,28 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
     return tap(['--config', p.tapConfig], p.cwd);
   },
   'PostgreSQL cannot be reached beyond `reconnect_timeout_seconds`': async () =>
-    runTargetCli({ database_url: 'postgres://loader:pw-never-used@127.0.0.1:1/warehouse', reconnect_timeout_seconds: 1 }, singer(S('x')), { ...cleanEnv, LOG_LEVEL: 'info' }),
+    runTargetCli({ database_url: 'postgres://loader:pw-never-used@127.0.0.1:1/warehouse', reconnect_timeout_seconds: 1 }, singer(S('x')), {
+      ...cleanEnv,
+      LOG_LEVEL: 'info',
+    }),
   'under `qbo-pipeline`, the tap is killed': async () => {
     const p = place();
     const result = await runBackfill(
-      { streams: ['invoices'], start: '2025-01-30', end: '2025-02-01', tapConfig: p.tapConfig, targetConfig: p.targetConfig(schema), stateDir: path.join(p.cwd, 'state') },
-      { cwd: p.cwd, env: cleanEnv, logger: createLogger('test', { sink: () => undefined }), onChildLog: () => undefined, onSpawn: (children) => children.tap.kill('SIGKILL') },
+      {
+        streams: ['invoices'],
+        start: '2025-01-30',
+        end: '2025-02-01',
+        tapConfig: p.tapConfig,
+        targetConfig: p.targetConfig(schema),
+        stateDir: path.join(p.cwd, 'state'),
+      },
+      {
+        cwd: p.cwd,
+        env: cleanEnv,
+        logger: createLogger('test', { sink: () => undefined }),
+        onChildLog: () => undefined,
+        onSpawn: (children) => children.tap.kill('SIGKILL'),
+      },
     );
     return { code: result.exitCode, stdout: formatSummary(result), stderr: '' };
   },

@@ -96,7 +96,9 @@ async function discoverAndSelect(config: string, streams: readonly string[]): Pr
   let text = '';
   discover.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
   expect(await exitCode(discover)).toBe(0);
-  const catalog = JSON.parse(text) as { streams: Array<{ tap_stream_id: string; metadata: Array<{ breadcrumb: string[]; metadata: Record<string, unknown> }> }> };
+  const catalog = JSON.parse(text) as {
+    streams: Array<{ tap_stream_id: string; metadata: Array<{ breadcrumb: string[]; metadata: Record<string, unknown> }> }>;
+  };
   // Meltano's select rules mark every stream's root metadata selected or not.
   for (const stream of catalog.streams) {
     const root = stream.metadata.find((m) => m.breadcrumb.length === 0);
@@ -105,8 +107,7 @@ async function discoverAndSelect(config: string, streams: readonly string[]): Pr
   return projectFile('tap.properties.json', catalog);
 }
 
-const invoiceRows = () =>
-  withClient(async (client) => (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".invoices`)).rows[0]!.n);
+const invoiceRows = () => withClient(async (client) => (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".invoices`)).rows[0]!.n);
 
 const truthBefore = (stream: string, end: string) => emulator.truth(stream).filter((row) => Date.parse(row.lastUpdated) < Date.parse(end)).length;
 

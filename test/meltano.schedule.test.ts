@@ -66,8 +66,16 @@ describe.skipIf(!peers.ok)(`meltano.yml's daily sync, run by Meltano 4.2.2${skip
     const committed = readFileSync(path.join(project, 'meltano.yml'));
     const list = await meltano(['schedule', 'list', '--format=json'], project);
     expect(list.code, list.stderr.slice(-2000)).toBe(0);
-    const schedules = (JSON.parse(list.stdout) as { schedules: { job: Array<{ name: string; interval: string; cron_interval: string; job: { name: string; tasks: string[] } }> } }).schedules.job;
-    expect(schedules.find((s) => s.name === 'qb_all_daily_sync')).toMatchObject({ interval: '15 3 * * *', cron_interval: '15 3 * * *', job: { name: 'qb_all_sync', tasks: ['tap-quickbooks target-postgres-raw'] } });
+    const schedules = (
+      JSON.parse(list.stdout) as {
+        schedules: { job: Array<{ name: string; interval: string; cron_interval: string; job: { name: string; tasks: string[] } }> };
+      }
+    ).schedules.job;
+    expect(schedules.find((s) => s.name === 'qb_all_daily_sync')).toMatchObject({
+      interval: '15 3 * * *',
+      cron_interval: '15 3 * * *',
+      job: { name: 'qb_all_sync', tasks: ['tap-quickbooks target-postgres-raw'] },
+    });
 
     const before = Date.now();
     const first = await meltano(['schedule', 'run', 'qb_all_daily_sync'], project);
@@ -101,6 +109,8 @@ describe.skipIf(!peers.ok)(`meltano.yml's daily sync, run by Meltano 4.2.2${skip
     const row = await withClient((c) => c.query<{ payload: string }>(`SELECT payload::text FROM "${schema}".invoices WHERE id = $1`, [changed!.id]));
     const now = emulator.truth('invoices').find((r) => r.id === changed!.id)!;
     expect(JSON.parse(row.rows[0]!.payload)).toEqual(JSON.parse(now.text));
-    expect(readFileSync(path.join(project, 'meltano.yml')).equals(committed), 'meltano.yml changed by Meltano: commit it in the form Meltano writes').toBe(true);
+    expect(readFileSync(path.join(project, 'meltano.yml')).equals(committed), 'meltano.yml changed by Meltano: commit it in the form Meltano writes').toBe(
+      true,
+    );
   });
 });

@@ -97,7 +97,10 @@ describe('meltano.yml', () => {
       it('declares every setting of --about with its kind, secrets sensitive, and no other', () => {
         const properties = about(name).settings.properties;
         const expected = Object.entries(properties).map(([key, property]) => expectedSetting(key, property));
-        expect(declared.settings, `meltano.yml settings of ${name} should be:\n${expected.map((s) => `    - ${JSON.stringify(s).replaceAll('"', '').replaceAll(',', ', ').replaceAll(':', ': ')}`).join('\n')}`).toEqual(expected);
+        expect(
+          declared.settings,
+          `meltano.yml settings of ${name} should be:\n${expected.map((s) => `    - ${JSON.stringify(s).replaceAll('"', '').replaceAll(',', ', ').replaceAll(':', ': ')}`).join('\n')}`,
+        ).toEqual(expected);
       });
 
       it('runs through its wrapper from another directory and through a symlink', () => {
@@ -130,7 +133,11 @@ describe('meltano.yml', () => {
     });
     // Meltano's state id is <environment>:<extractor>-to-<loader>: the sync has the backfill's blocks, so it goes on from its bookmarks.
     expect(tasks.qb_all_sync).toEqual(tasks.qb_all_backfill);
-    for (const [stream, name] of [['invoices', 'tap-quickbooks--invoices'], ['customers', 'tap-quickbooks--customers'], ['items', 'tap-quickbooks--items']] as const) {
+    for (const [stream, name] of [
+      ['invoices', 'tap-quickbooks--invoices'],
+      ['customers', 'tap-quickbooks--customers'],
+      ['items', 'tap-quickbooks--items'],
+    ] as const) {
       expect(plugin(name)).toMatchObject({ inherit_from: 'tap-quickbooks', select: [`${stream}.*`] });
     }
     for (const task of Object.values(tasks).flat()) {

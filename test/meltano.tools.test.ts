@@ -79,61 +79,69 @@ describe.skipIf(!peers.ok)(`Meltano 4.2.2 following docs/meltano.md word for wor
     expect(firstRun).toBeDefined();
   });
 
-  it('runs the first-run commands as written: install leaves meltano.yml untouched, the job loads the truth, state resumes, a second run asks QBO for nothing', { timeout: 300_000 }, async () => {
-    // .env as the page says: the secrets block verbatim, the "elsewhere" block with this test's values.
-    const values: Record<string, string> = {
-      TARGET_POSTGRES_RAW_DATABASE_URL_FILE: 'secrets/warehouse_url',
-      TARGET_POSTGRES_RAW_SCHEMA: schema,
-      TAP_QUICKBOOKS_START_DATE: START,
-      TAP_QUICKBOOKS_END_DATE: END,
-      TAP_QUICKBOOKS_BASE_URL: emulator.baseUrl,
-      TAP_QUICKBOOKS_TOKEN_URL: emulator.tokenUrl,
-    };
-    const [secretsBlock, elsewhereBlock] = envBlocks as [string[], string[]];
-    const elsewhere = elsewhereBlock.slice(1).map((line) => {
-      const name = line.split('=')[0]!;
-      expect(values, `docs/meltano.md sets ${name}; give it a value in this test`).toHaveProperty(name);
-      return `${name}=${values[name]}`;
-    });
-    writeFileSync(path.join(project, '.env'), [...secretsBlock, ...elsewhere].join('\n') + '\n');
+  it(
+    'runs the first-run commands as written: install leaves meltano.yml untouched, the job loads the truth, state resumes, a second run asks QBO for nothing',
+    { timeout: 300_000 },
+    async () => {
+      // .env as the page says: the secrets block verbatim, the "elsewhere" block with this test's values.
+      const values: Record<string, string> = {
+        TARGET_POSTGRES_RAW_DATABASE_URL_FILE: 'secrets/warehouse_url',
+        TARGET_POSTGRES_RAW_SCHEMA: schema,
+        TAP_QUICKBOOKS_START_DATE: START,
+        TAP_QUICKBOOKS_END_DATE: END,
+        TAP_QUICKBOOKS_BASE_URL: emulator.baseUrl,
+        TAP_QUICKBOOKS_TOKEN_URL: emulator.tokenUrl,
+      };
+      const [secretsBlock, elsewhereBlock] = envBlocks as [string[], string[]];
+      const elsewhere = elsewhereBlock.slice(1).map((line) => {
+        const name = line.split('=')[0]!;
+        expect(values, `docs/meltano.md sets ${name}; give it a value in this test`).toHaveProperty(name);
+        return `${name}=${values[name]}`;
+      });
+      writeFileSync(path.join(project, '.env'), [...secretsBlock, ...elsewhere].join('\n') + '\n');
 
-    const committed = readFileSync(path.join(project, 'meltano.yml'));
-    const env: Record<string, string> = {};
-    const outputs: string[] = [];
-    const queriesBefore: number[] = [];
-    for (const line of firstRun!.map(withoutComment).filter((l) => l !== '')) {
-      const exported = /^export (\w+)=(\S+)$/.exec(line);
-      if (exported) {
-        env[exported[1]!] = exported[2]!;
-        continue;
+      const committed = readFileSync(path.join(project, 'meltano.yml'));
+      const env: Record<string, string> = {};
+      const outputs: string[] = [];
+      const queriesBefore: number[] = [];
+      for (const line of firstRun!.map(withoutComment).filter((l) => l !== '')) {
+        const exported = /^export (\w+)=(\S+)$/.exec(line);
+        if (exported) {
+          env[exported[1]!] = exported[2]!;
+          continue;
+        }
+        expect(line, 'only meltano commands and exports in the first-run block').toMatch(/^meltano /);
+        queriesBefore.push(emulator.requestLog().filter((r) => r.kind === 'query').length);
+        const ran = await run(tools().meltano, line.split(/\s+/).slice(1), { cwd: project, env });
+        expect(ran.code, `${line}\n${ran.stderr.slice(-3000)}`).toBe(0);
+        outputs.push(ran.stdout);
       }
-      expect(line, 'only meltano commands and exports in the first-run block').toMatch(/^meltano /);
-      queriesBefore.push(emulator.requestLog().filter((r) => r.kind === 'query').length);
-      const ran = await run(tools().meltano, line.split(/\s+/).slice(1), { cwd: project, env });
-      expect(ran.code, `${line}\n${ran.stderr.slice(-3000)}`).toBe(0);
-      outputs.push(ran.stdout);
-    }
 
-    expect(readFileSync(path.join(project, 'meltano.yml')).equals(committed), 'meltano.yml changed by Meltano: commit it in the form Meltano writes').toBe(true);
-    // With telemetry on (a user's default; off in tests, which must not call out), Meltano adds a
-    // project_id to a meltano.yml without one and rewrites the whole file.
-    expect(committed.toString()).toMatch(/^project_id: [0-9a-f-]{36}$/m);
-    const diff = await diffWithTruth(databaseUrl(), schema, emulator, 'invoices', START, END);
-    expect(diff).toMatchObject({ missing: [], extra: [], different: [] });
-    expect(diff.rows).toBe(diff.expected);
-    expect(diff.rows).toBeGreaterThan(0);
+      expect(readFileSync(path.join(project, 'meltano.yml')).equals(committed), 'meltano.yml changed by Meltano: commit it in the form Meltano writes').toBe(
+        true,
+      );
+      // With telemetry on (a user's default; off in tests, which must not call out), Meltano adds a
+      // project_id to a meltano.yml without one and rewrites the whole file.
+      expect(committed.toString()).toMatch(/^project_id: [0-9a-f-]{36}$/m);
+      const diff = await diffWithTruth(databaseUrl(), schema, emulator, 'invoices', START, END);
+      expect(diff).toMatchObject({ missing: [], extra: [], different: [] });
+      expect(diff.rows).toBe(diff.expected);
+      expect(diff.rows).toBeGreaterThan(0);
 
-    const commands = firstRun!.map(withoutComment).filter((l) => l.startsWith('meltano'));
-    const stateGet = outputs[commands.findIndex((c) => c.startsWith('meltano state get'))]!;
-    expect(JSON.parse(stateGet)).toEqual({ singer_state: { bookmarks: { invoices: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: END } } } });
-    // The last command is the second run: resumed at END, it makes no data request.
-    expect(commands.at(-1)).toBe('meltano run qb_invoice_backfill');
-    expect(emulator.requestLog().filter((r) => r.kind === 'query').length).toBe(queriesBefore.at(-1));
-    const listed = outputs[commands.findIndex((c) => c.includes('config list'))]!;
-    expect(listed).toContain(`base_url [env: TAP_QUICKBOOKS_BASE_URL] current value: '${emulator.baseUrl}'`);
-    expect(listed).toMatch(/sandbox .*True \(from the active environment/);
-    expect(outputs.join('\n')).not.toContain(emulator.clientSecret);
-  });
+      const commands = firstRun!.map(withoutComment).filter((l) => l.startsWith('meltano'));
+      const stateGet = outputs[commands.findIndex((c) => c.startsWith('meltano state get'))]!;
+      expect(JSON.parse(stateGet)).toEqual({
+        singer_state: { bookmarks: { invoices: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: END } } },
+      });
+      // The last command is the second run: resumed at END, it makes no data request.
+      expect(commands.at(-1)).toBe('meltano run qb_invoice_backfill');
+      expect(emulator.requestLog().filter((r) => r.kind === 'query').length).toBe(queriesBefore.at(-1));
+      const listed = outputs[commands.findIndex((c) => c.includes('config list'))]!;
+      expect(listed).toContain(`base_url [env: TAP_QUICKBOOKS_BASE_URL] current value: '${emulator.baseUrl}'`);
+      expect(listed).toMatch(/sandbox .*True \(from the active environment/);
+      expect(outputs.join('\n')).not.toContain(emulator.clientSecret);
+    },
+  );
 });
 
 describe.skipIf(!peers.ok)(`the tap with other Singer tools${skipped}`, () => {
@@ -168,19 +176,34 @@ describe.skipIf(!peers.ok)(`the tap with other Singer tools${skipped}`, () => {
 
   it('loads into pipelinewise-target-postgres 2.1.2: every row, money as double precision (value kept, trailing zeros lost)', async () => {
     const config = writeJson(dir, 'pw.json', {
-      host: url().hostname, port: Number(url().port), user: decodeURIComponent(url().username), password: decodeURIComponent(url().password),
-      dbname: url().pathname.slice(1), default_target_schema: schemas.pipelinewise,
+      host: url().hostname,
+      port: Number(url().port),
+      user: decodeURIComponent(url().username),
+      password: decodeURIComponent(url().password),
+      dbname: url().pathname.slice(1),
+      default_target_schema: schemas.pipelinewise,
     });
     const loaded = await run(tools().pipelinewise, ['--config', config], { input: singer });
     expect(loaded.code, loaded.stderr.slice(-3000)).toBe(0);
     await withClient(async (client) => {
       for (const stream of streams) {
-        const ids = (await client.query<{ id: string }>(`SELECT id FROM ${pg.escapeIdentifier(schemas.pipelinewise)}.${pg.escapeIdentifier(stream)}`)).rows.map((r) => r.id);
-        expect(ids.sort(), stream).toEqual(truthOf(stream).map((r) => r.Id).sort());
+        const ids = (await client.query<{ id: string }>(`SELECT id FROM ${pg.escapeIdentifier(schemas.pipelinewise)}.${pg.escapeIdentifier(stream)}`)).rows.map(
+          (r) => r.id,
+        );
+        expect(ids.sort(), stream).toEqual(
+          truthOf(stream)
+            .map((r) => r.Id)
+            .sort(),
+        );
       }
-      const type = await client.query(`SELECT data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'invoices' AND column_name = 'totalamt'`, [schemas.pipelinewise]);
+      const type = await client.query(
+        `SELECT data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'invoices' AND column_name = 'totalamt'`,
+        [schemas.pipelinewise],
+      );
       expect(type.rows[0].data_type).toBe('double precision');
-      const rows = (await client.query<{ id: string; total: number }>(`SELECT id, totalamt AS total FROM ${pg.escapeIdentifier(schemas.pipelinewise)}.invoices`)).rows;
+      const rows = (
+        await client.query<{ id: string; total: number }>(`SELECT id, totalamt AS total FROM ${pg.escapeIdentifier(schemas.pipelinewise)}.invoices`)
+      ).rows;
       const texts = totalText();
       for (const row of rows) expect(row.total, `invoice ${row.id}`).toBe(Number(texts.get(row.id)));
       // What docs/meltano.md says it changes: a trailing zero of the text is gone.
@@ -191,16 +214,29 @@ describe.skipIf(!peers.ok)(`the tap with other Singer tools${skipped}`, () => {
   });
 
   it('loads into MeltanoLabs target-postgres 0.8.0: every row, money as numeric with every digit of the text', async () => {
-    const config = writeJson(dir, 'ml.json', { sqlalchemy_url: databaseUrl().replace(/^postgres(ql)?:/, 'postgresql+psycopg:'), default_target_schema: schemas.meltanolabs });
+    const config = writeJson(dir, 'ml.json', {
+      sqlalchemy_url: databaseUrl().replace(/^postgres(ql)?:/, 'postgresql+psycopg:'),
+      default_target_schema: schemas.meltanolabs,
+    });
     const loaded = await run(tools().meltanolabs, ['--config', config], { input: singer });
     expect(loaded.code, loaded.stderr.slice(-3000)).toBe(0);
     expect(loaded.stderr).not.toContain('No schema for record field');
     await withClient(async (client) => {
       for (const stream of streams) {
-        const ids = (await client.query<{ Id: string }>(`SELECT "Id" FROM ${pg.escapeIdentifier(schemas.meltanolabs)}.${pg.escapeIdentifier(stream)}`)).rows.map((r) => r.Id);
-        expect(ids.sort(), stream).toEqual(truthOf(stream).map((r) => r.Id).sort());
+        const ids = (
+          await client.query<{ Id: string }>(`SELECT "Id" FROM ${pg.escapeIdentifier(schemas.meltanolabs)}.${pg.escapeIdentifier(stream)}`)
+        ).rows.map((r) => r.Id);
+        expect(ids.sort(), stream).toEqual(
+          truthOf(stream)
+            .map((r) => r.Id)
+            .sort(),
+        );
       }
-      const rows = (await client.query<{ id: string; total: string }>(`SELECT "Id" AS id, "TotalAmt"::text AS total FROM ${pg.escapeIdentifier(schemas.meltanolabs)}.invoices`)).rows;
+      const rows = (
+        await client.query<{ id: string; total: string }>(
+          `SELECT "Id" AS id, "TotalAmt"::text AS total FROM ${pg.escapeIdentifier(schemas.meltanolabs)}.invoices`,
+        )
+      ).rows;
       const texts = totalText();
       for (const row of rows) expect(row.total, `invoice ${row.id}`).toBe(texts.get(row.id));
     });

@@ -19,7 +19,22 @@ afterAll(() => h?.close());
 
 async function backfill(schema: string, extra: readonly string[] = [], env: NodeJS.ProcessEnv = process.env) {
   return runCliProcess(
-    ['backfill', '--streams', 'invoices,customers', '--start', START, '--end', END, '--tap-config', h.tapConfig, '--target-config', await h.targetConfig(schema), '--state-dir', path.join(h.dir, `state-${schema}`), ...extra],
+    [
+      'backfill',
+      '--streams',
+      'invoices,customers',
+      '--start',
+      START,
+      '--end',
+      END,
+      '--tap-config',
+      h.tapConfig,
+      '--target-config',
+      await h.targetConfig(schema),
+      '--state-dir',
+      path.join(h.dir, `state-${schema}`),
+      ...extra,
+    ],
     { env },
   );
 }
@@ -37,7 +52,7 @@ describe('qbo-pipeline backfill (tap | target against the emulator and PostgreSQ
   const schema = scratchSchema('pipe');
   const stateFile = () => path.join(h.dir, `state-${schema}`, 'qb_customers_invoices.json');
 
-  it('loads exactly the emulator\'s records, keeps the committed state and prints a per-stream summary with the evidence', async () => {
+  it("loads exactly the emulator's records, keeps the committed state and prints a per-stream summary with the evidence", async () => {
     const run = await backfill(schema);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^backfill qb_customers_invoices: done in/);
@@ -48,7 +63,9 @@ describe('qbo-pipeline backfill (tap | target against the emulator and PostgreSQ
     expect(state.bookmarks.customers.replication_key_value).toBe(END_Z);
     await expectTruth(schema, ['invoices', 'customers']);
     const evidence = await withClient((c) =>
-      c.query(`SELECT stream, count(*)::int AS windows, sum(qbo_count)::int AS qbo, bool_and(extracted_equals_loaded) AS equal FROM "${schema}".evidence GROUP BY stream ORDER BY stream`),
+      c.query(
+        `SELECT stream, count(*)::int AS windows, sum(qbo_count)::int AS qbo, bool_and(extracted_equals_loaded) AS equal FROM "${schema}".evidence GROUP BY stream ORDER BY stream`,
+      ),
     );
     const truthCount = (stream: string) => h.emulator.truth(stream).filter((r) => Date.parse(r.lastUpdated) < Date.parse(END_Z)).length;
     expect(evidence.rows).toEqual([
@@ -93,7 +110,21 @@ describe('a failed backfill', () => {
     // Spans of at most 30 rows (about a day of invoices each): the 6th COUNT, of the third day, fails.
     h.emulator.setFaults({ rules: [{ fault: '503', kinds: ['count'], nth: [6] }] });
     const run = await runCliProcess(
-      ['backfill', '--streams', 'invoices', '--start', START, '--end', END, '--tap-config', h.tapConfig, '--target-config', await h.targetConfig(schema), '--state-dir', path.join(h.dir, `state-${schema}`)],
+      [
+        'backfill',
+        '--streams',
+        'invoices',
+        '--start',
+        START,
+        '--end',
+        END,
+        '--tap-config',
+        h.tapConfig,
+        '--target-config',
+        await h.targetConfig(schema),
+        '--state-dir',
+        path.join(h.dir, `state-${schema}`),
+      ],
       { env: { ...process.env, TAP_QUICKBOOKS_MAX_RETRIES: '0', TAP_QUICKBOOKS_MAX_SPAN_ROWS: '30' } },
     );
     h.emulator.setFaults({ rules: [] });
@@ -101,7 +132,9 @@ describe('a failed backfill', () => {
     expect(run.stdout).toMatch(/FAILED: .*503/);
     expect(run.stdout).toMatch(/ {2}invoices: window \[2025-02-2\dT00:00:00Z, 2025-02-2\dT00:00:00Z\) not committed/);
     const command = /resume with:\n {2}(.+)/.exec(run.stdout)?.[1];
-    expect(command).toMatch(/^node packages\/qbo-pipeline\/dist\/cli\.js backfill --job qb_invoices --streams invoices --start 2025-02-23T00:00:00Z --end 2025-03-01T00:00:00Z /);
+    expect(command).toMatch(
+      /^node packages\/qbo-pipeline\/dist\/cli\.js backfill --job qb_invoices --streams invoices --start 2025-02-23T00:00:00Z --end 2025-03-01T00:00:00Z /,
+    );
     expect(command).not.toContain('--fresh');
 
     const resumed = await new Promise<{ code: number | null; out: string }>((resolve) => {
@@ -119,12 +152,31 @@ describe('a failed backfill', () => {
 describe('one-time triggers and the scheduler', () => {
   const schema = scratchSchema('trig');
   const stateDir = () => path.join(h.dir, `state-${schema}`);
-  const addArgs = async (at: string) => ['trigger', 'add', '--at', at, '--streams', 'items', '--start', START, '--end', END, '--tap-config', h.tapConfig, '--target-config', await h.targetConfig(schema), '--state-dir', stateDir()];
+  const addArgs = async (at: string) => [
+    'trigger',
+    'add',
+    '--at',
+    at,
+    '--streams',
+    'items',
+    '--start',
+    START,
+    '--end',
+    END,
+    '--tap-config',
+    h.tapConfig,
+    '--target-config',
+    await h.targetConfig(schema),
+    '--state-dir',
+    stateDir(),
+  ];
 
   it('records a trigger given with an offset in UTC and lists it as pending', async () => {
     const run = await runCliProcess(await addArgs('2099-09-11T22:45:54-05:00'));
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/^trigger trg-20990912T034554Z-\w+: backfill qb_items \[2025-02-23T00:00:00Z, 2025-03-01T00:00:00Z\) at 2099-09-12T03:45:54Z UTC \(given as 2099-09-11T22:45:54-05:00\)/);
+    expect(run.stdout).toMatch(
+      /^trigger trg-20990912T034554Z-\w+: backfill qb_items \[2025-02-23T00:00:00Z, 2025-03-01T00:00:00Z\) at 2099-09-12T03:45:54Z UTC \(given as 2099-09-11T22:45:54-05:00\)/,
+    );
     const list = await runCliProcess(['trigger', 'list', '--state-dir', stateDir()]);
     expect(list.stdout).toMatch(/trg-20990912T034554Z-\w+ \| 2099-09-12T03:45:54Z \| pending\s+\| qb_items/);
   });
@@ -163,13 +215,32 @@ describe('one-time triggers and the scheduler', () => {
     const targetConfig = path.join(h.dir, `target-${schema}-wrong.json`);
     await writeFile(targetConfig, JSON.stringify({ database_url: wrong.toString(), schema }));
     const due = new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
-    const added = await runCliProcess(['trigger', 'add', '--at', due, '--streams', 'items', '--start', START, '--end', END, '--tap-config', h.tapConfig, '--target-config', targetConfig, '--state-dir', dir]);
+    const added = await runCliProcess([
+      'trigger',
+      'add',
+      '--at',
+      due,
+      '--streams',
+      'items',
+      '--start',
+      START,
+      '--end',
+      END,
+      '--tap-config',
+      h.tapConfig,
+      '--target-config',
+      targetConfig,
+      '--state-dir',
+      dir,
+    ]);
     expect(added.code, added.stderr).toBe(0);
     const run = await runCliProcess(['scheduler', '--once', '--state-dir', dir]);
     expect(run.code, run.stderr).toBe(2);
     expect(run.stdout).toContain('fix this first (exit 2; running again unchanged fails the same way): target-postgres-raw: PostgreSQL at ');
     const idle = await runCliProcess(['scheduler', '--once', '--state-dir', dir]);
     expect([idle.code, idle.stdout]).toEqual([0, '']);
-    expect(idle.stderr).toBe(`INFO qbo-pipeline: scheduler --once: nothing due in ${path.join(dir, 'triggers')} or ${path.join(dir, 'schedules')} (trigger list and schedule list say what comes next)\n`);
+    expect(idle.stderr).toBe(
+      `INFO qbo-pipeline: scheduler --once: nothing due in ${path.join(dir, 'triggers')} or ${path.join(dir, 'schedules')} (trigger list and schedule list say what comes next)\n`,
+    );
   });
 });

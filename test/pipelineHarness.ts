@@ -58,7 +58,14 @@ export interface TruthDiff {
  * [start, end). jsonb text output keeps numeric scale, so `payload::text` equal to the truth's
  * `::jsonb::text` means same structure, same values and the same digits (1234567.10 ≠ 1234567.1).
  */
-export async function diffWithTruth(databaseUrl: string, schema: string, emulator: Pick<EmulatedCompany, 'truth'>, stream: string, start: string, end: string): Promise<TruthDiff> {
+export async function diffWithTruth(
+  databaseUrl: string,
+  schema: string,
+  emulator: Pick<EmulatedCompany, 'truth'>,
+  stream: string,
+  start: string,
+  end: string,
+): Promise<TruthDiff> {
   const from = Date.parse(start);
   const to = Date.parse(end);
   const truth = emulator.truth(stream).filter((r) => Date.parse(r.lastUpdated) >= from && Date.parse(r.lastUpdated) < to);

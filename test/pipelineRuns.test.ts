@@ -33,10 +33,24 @@ describe('every runner run is journaled and recorded next to _load_runs', () => 
     expect(result.ok, result.failure?.reason).toBe(true);
     const journal = RunJournal.of(stateDir());
     const record = await journal.read(result.runId);
-    expect(record).toMatchObject({ status: 'succeeded', exitCode: 0, tapExit: 0, targetExit: 0, kind: 'backfill', job: 'qb_customers_invoices', streams: ['invoices', 'customers'], range: { start: START, end: END }, attempt: 1, pid: process.pid });
+    expect(record).toMatchObject({
+      status: 'succeeded',
+      exitCode: 0,
+      tapExit: 0,
+      targetExit: 0,
+      kind: 'backfill',
+      job: 'qb_customers_invoices',
+      streams: ['invoices', 'customers'],
+      range: { start: START, end: END },
+      attempt: 1,
+      pid: process.pid,
+    });
     expect(record.tapRunIds).toEqual(result.runIds);
     expect(record.tapRunIds).toHaveLength(1);
-    expect(record.progress.map((p) => [p.stream, p.complete, p.daysDone])).toEqual([['invoices', true, 3], ['customers', true, 3]]);
+    expect(record.progress.map((p) => [p.stream, p.complete, p.daysDone])).toEqual([
+      ['invoices', true, 3],
+      ['customers', true, 3],
+    ]);
     for (const p of record.progress) expect(p.wallMs).toBeLessThanOrEqual(result.durationMs);
     expect(record.resumeCommand).toBeUndefined();
     expect(record.fix).toBeUndefined();
@@ -45,17 +59,49 @@ describe('every runner run is journaled and recorded next to _load_runs', () => 
     expect(log).toMatch(/\[target\] INFO target-postgres-raw: done \(end of input\)/);
     expect(log).not.toContain(h.emulator.clientSecret);
 
-    const rows = await withClient((c) => c.query(`SELECT p.*, (SELECT array_agg(load_run_id::text) FROM "${schema}"._load_runs) AS all_load_runs FROM "${schema}"._pipeline_runs p`));
+    const rows = await withClient((c) =>
+      c.query(`SELECT p.*, (SELECT array_agg(load_run_id::text) FROM "${schema}"._load_runs) AS all_load_runs FROM "${schema}"._pipeline_runs p`),
+    );
     expect(rows.rows).toHaveLength(1);
-    expect(rows.rows[0]).toMatchObject({ run_id: result.runId, status: 'succeeded', exit_code: 0, tap_exit: 0, target_exit: 0, reason: null, tap_run_ids: result.runIds, job: 'qb_customers_invoices' });
+    expect(rows.rows[0]).toMatchObject({
+      run_id: result.runId,
+      status: 'succeeded',
+      exit_code: 0,
+      tap_exit: 0,
+      target_exit: 0,
+      reason: null,
+      tap_run_ids: result.runIds,
+      job: 'qb_customers_invoices',
+    });
     expect(rows.rows[0].load_run_ids).toEqual(rows.rows[0].all_load_runs);
     expect(rows.rows[0].finished_at_utc).toBeInstanceOf(Date);
   });
 
   it('a run whose tap is refused (exit 2): the target still reads "succeeded", _pipeline_runs says failed with the tap\'s exit and reason; the summary says what to fix, no resume command', async () => {
     const badTap = path.join(h.dir, 'tap-bad-token.json');
-    await writeFile(badTap, JSON.stringify({ ...JSON.parse(await readFile(h.tapConfig, 'utf8')), refresh_token: 'AB11-not-a-token-the-emulator-issued', token_store: path.join(h.dir, 'tokens-bad.json') }));
-    const run = await runCliProcess(['backfill', '--streams', 'invoices', '--start', START, '--end', END, '--tap-config', badTap, '--target-config', await h.targetConfig(schema), '--state-dir', stateDir()]);
+    await writeFile(
+      badTap,
+      JSON.stringify({
+        ...JSON.parse(await readFile(h.tapConfig, 'utf8')),
+        refresh_token: 'AB11-not-a-token-the-emulator-issued',
+        token_store: path.join(h.dir, 'tokens-bad.json'),
+      }),
+    );
+    const run = await runCliProcess([
+      'backfill',
+      '--streams',
+      'invoices',
+      '--start',
+      START,
+      '--end',
+      END,
+      '--tap-config',
+      badTap,
+      '--target-config',
+      await h.targetConfig(schema),
+      '--state-dir',
+      stateDir(),
+    ]);
     expect(run.code, run.stderr).toBe(2);
     expect(run.stdout).toMatch(/FAILED: tap-quickbooks: .*invalid_grant/);
     expect(run.stdout).toMatch(/fix this first \(exit 2; running again unchanged fails the same way\): tap-quickbooks: .*invalid_grant/);
@@ -66,7 +112,9 @@ describe('every runner run is journaled and recorded next to _load_runs', () => 
     const record = await RunJournal.of(stateDir()).read(runId!);
     expect(record).toMatchObject({ status: 'failed', exitCode: 2, tapExit: 2, targetExit: 0, fix: expect.stringMatching(/invalid_grant/) });
     expect(record.resumeCommand).toBeUndefined();
-    const { rows } = await withClient((c) => c.query(`SELECT status, exit_code, tap_exit, target_exit, reason FROM "${schema}"._pipeline_runs WHERE run_id = $1`, [runId]));
+    const { rows } = await withClient((c) =>
+      c.query(`SELECT status, exit_code, tap_exit, target_exit, reason FROM "${schema}"._pipeline_runs WHERE run_id = $1`, [runId]),
+    );
     expect(rows).toEqual([{ status: 'failed', exit_code: 2, tap_exit: 2, target_exit: 0, reason: expect.stringMatching(/^tap-quickbooks: .*invalid_grant/) }]);
     // What the target alone records for the same run: a clean end of input.
     const target = await withClient((c) => c.query(`SELECT status, exit_reason FROM "${schema}"._load_runs ORDER BY started_at_utc DESC LIMIT 1`));
@@ -76,7 +124,12 @@ describe('every runner run is journaled and recorded next to _load_runs', () => 
   it('a run refused before it starts (damaged state file) is journaled too, with what to fix', async () => {
     const job = 'qb_items';
     await writeFile(path.join(stateDir(), `${job}.json`), '{"bookmarks": ');
-    await expect(runBackfill({ streams: ['items'], start: START, end: END, tapConfig: h.tapConfig, targetConfig: await h.targetConfig(schema), stateDir: stateDir() }, quiet)).rejects.toThrow(/state file .* is not valid JSON/);
+    await expect(
+      runBackfill(
+        { streams: ['items'], start: START, end: END, tapConfig: h.tapConfig, targetConfig: await h.targetConfig(schema), stateDir: stateDir() },
+        quiet,
+      ),
+    ).rejects.toThrow(/state file .* is not valid JSON/);
     const [latest] = await RunJournal.of(stateDir()).list({ job, limit: 1 });
     expect(latest).toMatchObject({ status: 'failed', exitCode: 2, job, fix: expect.stringMatching(/state file .* is not valid JSON/) });
     expect(latest!.resumeCommand).toBeUndefined();
@@ -88,7 +141,12 @@ describe('every runner run is journaled and recorded next to _load_runs', () => 
     const stateFile = path.join(stateDir(), `${job}.json`);
     const release = await lock(stateFile, { realpath: false, lockfilePath: jobLockFile(stateFile) });
     try {
-      await expect(runBackfill({ job, streams: ['items'], start: START, end: END, tapConfig: h.tapConfig, targetConfig: await h.targetConfig(schema), stateDir: stateDir() }, quiet)).rejects.toThrow(JobBusyError);
+      await expect(
+        runBackfill(
+          { job, streams: ['items'], start: START, end: END, tapConfig: h.tapConfig, targetConfig: await h.targetConfig(schema), stateDir: stateDir() },
+          quiet,
+        ),
+      ).rejects.toThrow(JobBusyError);
     } finally {
       await release();
     }

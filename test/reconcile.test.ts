@@ -16,7 +16,14 @@ const END = '2025-05-11T00:00:00Z';
 let h: Harness;
 beforeAll(async () => {
   // One request at a time, so the page-shift hook lands between pages deterministically.
-  h = await startHarness({ databaseUrl: databaseUrl(), seed: 31, now: new Date(END), days: 10, counts: { invoices: 2500, customers: 20 }, tap: { max_concurrency: 1, max_requests_per_minute: 100_000 } });
+  h = await startHarness({
+    databaseUrl: databaseUrl(),
+    seed: 31,
+    now: new Date(END),
+    days: 10,
+    counts: { invoices: 2500, customers: 20 },
+    tap: { max_concurrency: 1, max_requests_per_minute: 100_000 },
+  });
 });
 afterAll(() => h?.close());
 
@@ -26,12 +33,38 @@ describe('qbo-pipeline reconcile', () => {
   const schema = scratchSchema('recon');
   const stateDir = () => path.join(h.dir, 'state-recon');
   const reconcile = async (extra: readonly string[] = [], tapConfig = h.tapConfig) =>
-    runCliProcess(['reconcile', '--streams', 'invoices,customers', '--tap-config', tapConfig, '--target-config', await h.targetConfig(schema), '--state-dir', stateDir(), ...extra]);
-  const rows = () => q<{ id: string; xmin: string; deleted_at_utc: Date | null }>(`SELECT id, xmin::text, deleted_at_utc FROM "${schema}".invoices ORDER BY id`);
+    runCliProcess([
+      'reconcile',
+      '--streams',
+      'invoices,customers',
+      '--tap-config',
+      tapConfig,
+      '--target-config',
+      await h.targetConfig(schema),
+      '--state-dir',
+      stateDir(),
+      ...extra,
+    ]);
+  const rows = () =>
+    q<{ id: string; xmin: string; deleted_at_utc: Date | null }>(`SELECT id, xmin::text, deleted_at_utc FROM "${schema}".invoices ORDER BY id`);
   let deleted: string[] = [];
 
   it('after a backfill, with 3 invoices deleted in QBO and rows shifting while paged: a dry run changes nothing and records what it found', async () => {
-    const backfill = await runCliProcess(['backfill', '--streams', 'invoices,customers', '--start', START, '--end', END, '--tap-config', h.tapConfig, '--target-config', await h.targetConfig(schema), '--state-dir', stateDir()]);
+    const backfill = await runCliProcess([
+      'backfill',
+      '--streams',
+      'invoices,customers',
+      '--start',
+      START,
+      '--end',
+      END,
+      '--tap-config',
+      h.tapConfig,
+      '--target-config',
+      await h.targetConfig(schema),
+      '--state-dir',
+      stateDir(),
+    ]);
     expect(backfill.code, backfill.stderr).toBe(0);
     const truth = h.emulator.truth('invoices');
     deleted = [truth[10]!.id, truth[1500]!.id, truth[2400]!.id].sort();
@@ -49,7 +82,16 @@ describe('qbo-pipeline reconcile', () => {
     expect(run.stdout).toContain(`invoices would be marked deleted: ${deleted.join(', ')}`);
     expect(await rows()).toEqual(before);
     const [evidence] = await q<Record<string, unknown>>(`SELECT * FROM "${schema}"._reconciliations WHERE stream = 'invoices'`);
-    expect(evidence).toMatchObject({ realm_id: h.emulator.realmId, qbo_records: 2496, live_rows: 2500, candidates: 4, missing_ids: deleted, marked: 0, deleted_at_utc: null, dry_run: true });
+    expect(evidence).toMatchObject({
+      realm_id: h.emulator.realmId,
+      qbo_records: 2496,
+      live_rows: 2500,
+      candidates: 4,
+      missing_ids: deleted,
+      marked: 0,
+      deleted_at_utc: null,
+      dry_run: true,
+    });
   });
 
   it('marks exactly the rows QBO no longer has; every other row is untouched (xmin), and the evidence says which, when and how many', async () => {
@@ -65,7 +107,10 @@ describe('qbo-pipeline reconcile', () => {
 
     const runId = /run (run-\S+)/.exec(run.stdout)![1]!;
     expect(run.stdout).toContain(`evidence: SELECT * FROM "${schema}"."_reconciliations" WHERE run_id = '${runId}'`);
-    const evidence = await q<Record<string, unknown>>(`SELECT stream, missing_ids, marked, dry_run, deleted_at_utc FROM "${schema}"._reconciliations WHERE run_id = $1 ORDER BY stream`, [runId]);
+    const evidence = await q<Record<string, unknown>>(
+      `SELECT stream, missing_ids, marked, dry_run, deleted_at_utc FROM "${schema}"._reconciliations WHERE run_id = $1 ORDER BY stream`,
+      [runId],
+    );
     const markedAt = after.find((r) => r.id === deleted[0])!.deleted_at_utc;
     expect(evidence).toEqual([
       { stream: 'customers', missing_ids: [], marked: 0, dry_run: false, deleted_at_utc: expect.any(Date) },
@@ -91,9 +136,16 @@ describe('qbo-pipeline reconcile', () => {
     const before = await rows();
     const run = await reconcile([], other);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(new RegExp(`FATAL qbo-pipeline: schema ${schema} belongs to company ${h.emulator.realmId} \\(recorded in ${schema}\\._company\\), but the tap settings name company 4620816365000000000`));
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `FATAL qbo-pipeline: schema ${schema} belongs to company ${h.emulator.realmId} \\(recorded in ${schema}\\._company\\), but the tap settings name company 4620816365000000000`,
+      ),
+    );
     expect(await rows()).toEqual(before);
-    const failed = readdirSync(path.join(stateDir(), 'runs')).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(path.join(stateDir(), 'runs', f), 'utf8'))).filter((r) => r.status === 'failed');
+    const failed = readdirSync(path.join(stateDir(), 'runs'))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => JSON.parse(readFileSync(path.join(stateDir(), 'runs', f), 'utf8')))
+      .filter((r) => r.status === 'failed');
     expect(failed).toEqual([expect.objectContaining({ kind: 'reconcile', exitCode: 2, fix: expect.stringContaining('belongs to company') })]);
   });
 });
@@ -105,7 +157,17 @@ describe('qbo-pipeline reconcile on a table from before deletions were tracked',
     await q(`CREATE SCHEMA "${schema}"`);
     await q(`CREATE TABLE "${schema}".invoices (id text PRIMARY KEY, payload jsonb NOT NULL, realm_id text)`);
     await q(`INSERT INTO "${schema}".invoices VALUES ('1', '{}', $1)`, [h.emulator.realmId]);
-    const run = await runCliProcess(['reconcile', '--streams', 'invoices', '--tap-config', h.tapConfig, '--target-config', await h.targetConfig(schema), '--state-dir', path.join(h.dir, 'state-old')]);
+    const run = await runCliProcess([
+      'reconcile',
+      '--streams',
+      'invoices',
+      '--tap-config',
+      h.tapConfig,
+      '--target-config',
+      await h.targetConfig(schema),
+      '--state-dir',
+      path.join(h.dir, 'state-old'),
+    ]);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(new RegExp(`FATAL qbo-pipeline: ${schema}\\.invoices has no deleted_at_utc column .* run a sync or backfill of invoices once`));
   });
@@ -113,9 +175,21 @@ describe('qbo-pipeline reconcile on a table from before deletions were tracked',
   it('without _company (a schema loaded before the rule), a table holding rows of another company is refused too', async () => {
     await q(`CREATE TABLE "${schema}".bills (id text PRIMARY KEY, payload jsonb NOT NULL, realm_id text, deleted_at_utc timestamptz)`);
     await q(`INSERT INTO "${schema}".bills VALUES ('1', '{}', '555')`);
-    const run = await runCliProcess(['reconcile', '--streams', 'bills', '--tap-config', h.tapConfig, '--target-config', await h.targetConfig(schema), '--state-dir', path.join(h.dir, 'state-old')]);
+    const run = await runCliProcess([
+      'reconcile',
+      '--streams',
+      'bills',
+      '--tap-config',
+      h.tapConfig,
+      '--target-config',
+      await h.targetConfig(schema),
+      '--state-dir',
+      path.join(h.dir, 'state-old'),
+    ]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(new RegExp(`FATAL qbo-pipeline: ${schema}\\.bills holds rows of company 555, but the tap settings name company ${h.emulator.realmId}`));
+    expect(run.stderr).toMatch(
+      new RegExp(`FATAL qbo-pipeline: ${schema}\\.bills holds rows of company 555, but the tap settings name company ${h.emulator.realmId}`),
+    );
     expect(await q(`SELECT count(*)::int AS n FROM "${schema}".bills WHERE deleted_at_utc IS NULL`)).toEqual([{ n: 1 }]);
   });
 });

@@ -9,7 +9,14 @@ const END = '2025-03-01T00:00:00Z';
 let firm: Firm;
 const prefix = `rco_${Math.random().toString(16).slice(2, 8)}`;
 beforeAll(async () => {
-  firm = await startFirm({ names: ['acme', 'globex'], databaseUrl: databaseUrl(), seed: 33, now: new Date(END), days: 5, counts: { invoices: 40, customers: 10, items: 6 } });
+  firm = await startFirm({
+    names: ['acme', 'globex'],
+    databaseUrl: databaseUrl(),
+    seed: 33,
+    now: new Date(END),
+    days: 5,
+    counts: { invoices: 40, customers: 10, items: 6 },
+  });
   await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: ['invoices'] }));
 });
 afterAll(async () => {
@@ -22,11 +29,13 @@ describe('reconcile with a companies file', () => {
     const before = firm.emulator.requestLog().length;
     const run = await firm.cli(['reconcile', '--companies', 'companies.yaml']);
     expect(run.code).toBe(2);
-    expect(run.stderr.split('\n')[0]).toBe('FATAL qbo-pipeline: reconcile --companies: name the company to reconcile with --company NAME (one company at a time)');
+    expect(run.stderr.split('\n')[0]).toBe(
+      'FATAL qbo-pipeline: reconcile --companies: name the company to reconcile with --company NAME (one company at a time)',
+    );
     expect(firm.emulator.requestLog().length).toBe(before);
   });
 
-  it('marks in the company\'s own schema what its company deleted; the other company, whose Ids overlap, is untouched', async () => {
+  it("marks in the company's own schema what its company deleted; the other company, whose Ids overlap, is untouched", async () => {
     const backfill = await firm.cli(['backfill', '--companies', 'companies.yaml', '--start', START, '--end', END]);
     expect(backfill.code, backfill.stderr).toBe(0);
     const victim = firm.company('acme').truth('invoices')[5]!.id;
@@ -36,7 +45,8 @@ describe('reconcile with a companies file', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(new RegExp(`^reconcile qb_company: done in .*\\ncompany ${firm.company('acme').realmId}, schema ${prefix}_acme, run run-`));
     expect(run.stdout).toContain(`invoices marked deleted: ${victim}`);
-    const deleted = async (name: string) => (await withClient((c) => c.query<{ id: string }>(`SELECT id FROM ${prefix}_${name}.invoices WHERE deleted_at_utc IS NOT NULL`))).rows.map((r) => r.id);
+    const deleted = async (name: string) =>
+      (await withClient((c) => c.query<{ id: string }>(`SELECT id FROM ${prefix}_${name}.invoices WHERE deleted_at_utc IS NOT NULL`))).rows.map((r) => r.id);
     expect(await deleted('acme')).toEqual([victim]);
     expect(await deleted('globex')).toEqual([]);
     const [evidence] = (await withClient((c) => c.query(`SELECT realm_id, missing_ids FROM ${prefix}_acme._reconciliations`))).rows;

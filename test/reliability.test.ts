@@ -53,7 +53,10 @@ beforeAll(async () => {
 afterAll(() => h?.close());
 
 async function request(schema: string, job: string, fresh: boolean, url = databaseUrl()): Promise<BackfillRequest> {
-  const targetConfig = url === databaseUrl() ? await h.targetConfig(schema, { batch_size_rows: 25 }) : await h.targetConfig(`${schema}-other`, { database_url: url, schema, batch_size_rows: 25 });
+  const targetConfig =
+    url === databaseUrl()
+      ? await h.targetConfig(schema, { batch_size_rows: 25 })
+      : await h.targetConfig(`${schema}-other`, { database_url: url, schema, batch_size_rows: 25 });
   return { job, streams: STREAMS, start: START, end: END, fresh, tapConfig: h.tapConfig, targetConfig, stateDir: path.join(h.dir, 'state') };
 }
 
@@ -110,11 +113,15 @@ describe('reliability: kill -9 at random points, then resume', () => {
           },
         });
         if (landed) killed++;
-        found.push(`set ${set + 1} trial ${trial + 1}: kill -9 ${victim} after ${afterStates} commits + ${delayMs} ms → ${landed ? `run ${result.ok ? 'still finished' : `failed (${result.failure?.reason})`}` : 'run finished before the kill'}`);
+        found.push(
+          `set ${set + 1} trial ${trial + 1}: kill -9 ${victim} after ${afterStates} commits + ${delayMs} ms → ${landed ? `run ${result.ok ? 'still finished' : `failed (${result.failure?.reason})`}` : 'run finished before the kill'}`,
+        );
       }
       await resumeToEnd(await request(schema, job, false));
       await expectTruth(schema);
-      const evidence = await withClient((c) => c.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE NOT extracted_equals_loaded)::int AS bad FROM "${schema}".evidence`));
+      const evidence = await withClient((c) =>
+        c.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE NOT extracted_equals_loaded)::int AS bad FROM "${schema}".evidence`),
+      );
       expect(evidence.rows[0].bad).toBe(0);
       // A trial whose run ended before its kill still counts as a resume, but most must land.
       expect(killed).toBeGreaterThanOrEqual(KILLS_PER_SET - 3);
@@ -165,7 +172,9 @@ describe('reliability: PostgreSQL and the QBO API misbehave', () => {
     const injected = Object.entries(h.emulator.stats().faults).reduce((n, [k, v]) => n + v - (before[k] ?? 0), 0);
     expect(injected).toBeGreaterThan(0);
     await expectTruth(schema);
-    const evidence = await withClient((c) => c.query(`SELECT sum(retries)::int AS retries, bool_and(extracted_equals_loaded) AS equal FROM "${schema}".evidence`));
+    const evidence = await withClient((c) =>
+      c.query(`SELECT sum(retries)::int AS retries, bool_and(extracted_equals_loaded) AS equal FROM "${schema}".evidence`),
+    );
     expect(evidence.rows[0]).toMatchObject({ equal: true });
     expect(evidence.rows[0].retries).toBeGreaterThan(0);
   });

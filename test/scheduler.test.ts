@@ -47,10 +47,16 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false | Pro
 const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Record<string, any>;
 const triggersIn = (stateDir: string) =>
   existsSync(path.join(stateDir, 'triggers'))
-    ? readdirSync(path.join(stateDir, 'triggers')).filter((f) => f.endsWith('.json')).map((f) => readJson(path.join(stateDir, 'triggers', f)))
+    ? readdirSync(path.join(stateDir, 'triggers'))
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => readJson(path.join(stateDir, 'triggers', f)))
     : [];
 const runsIn = (stateDir: string) =>
-  existsSync(path.join(stateDir, 'runs')) ? readdirSync(path.join(stateDir, 'runs')).filter((f) => f.endsWith('.json')).map((f) => readJson(path.join(stateDir, 'runs', f))) : [];
+  existsSync(path.join(stateDir, 'runs'))
+    ? readdirSync(path.join(stateDir, 'runs'))
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => readJson(path.join(stateDir, 'runs', f)))
+    : [];
 const dayStart = (ms: number) => new Date(Math.floor(ms / 86_400_000) * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
 
 let h: Harness;
@@ -72,7 +78,16 @@ describe('qbo-pipeline sync', () => {
   const schema = scratchSchema('sync');
   const dirs = () => ({ stateDir: path.join(h.dir, `state-${schema}`) });
   const args = async (command: string, streams: string, extra: readonly string[] = []) => [
-    command, '--streams', streams, '--tap-config', h.tapConfig, '--target-config', await h.targetConfig(schema), '--state-dir', dirs().stateDir, ...extra,
+    command,
+    '--streams',
+    streams,
+    '--tap-config',
+    h.tapConfig,
+    '--target-config',
+    await h.targetConfig(schema),
+    '--state-dir',
+    dirs().stateDir,
+    ...extra,
   ];
 
   it('without bookmarks or --start: exit 2, one line naming the streams and the state file, nothing extracted or written', async () => {
@@ -80,57 +95,80 @@ describe('qbo-pipeline sync', () => {
     const run = await runCliProcess(await args('sync', 'invoices,customers'));
     expect(run.code).toBe(2);
     const first = run.stderr.split('\n')[0];
-    expect(first).toBe(`FATAL qbo-pipeline: sync qb_customers_invoices: streams invoices, customers have no bookmark in ${path.join(dirs().stateDir, 'qb_customers_invoices.json')}; give --start for the first sync (e.g. --start 2025-01-01)`);
+    expect(first).toBe(
+      `FATAL qbo-pipeline: sync qb_customers_invoices: streams invoices, customers have no bookmark in ${path.join(dirs().stateDir, 'qb_customers_invoices.json')}; give --start for the first sync (e.g. --start 2025-01-01)`,
+    );
     expect(h.emulator.requestLog().length).toBe(before);
     expect(existsSync(path.join(dirs().stateDir, 'qb_customers_invoices.json'))).toBe(false);
   });
 
-  it('goes on from where the backfill of the same streams ended (same default job), up to now; a second sync rewrites only what changed', { timeout: 180_000 }, async () => {
-    const now = Date.now();
-    const start = dayStart(now - 3 * 86_400_000);
-    const midnight = dayStart(now);
-    const backfill = await runCliProcess(await args('backfill', 'invoices,customers', ['--start', start, '--end', midnight]));
-    expect(backfill.code, backfill.stderr).toBe(0);
-    expect(backfill.stdout).toMatch(/^backfill qb_customers_invoices: done/);
+  it(
+    'goes on from where the backfill of the same streams ended (same default job), up to now; a second sync rewrites only what changed',
+    { timeout: 180_000 },
+    async () => {
+      const now = Date.now();
+      const start = dayStart(now - 3 * 86_400_000);
+      const midnight = dayStart(now);
+      const backfill = await runCliProcess(await args('backfill', 'invoices,customers', ['--start', start, '--end', midnight]));
+      expect(backfill.code, backfill.stderr).toBe(0);
+      expect(backfill.stdout).toMatch(/^backfill qb_customers_invoices: done/);
 
-    // The other order of the streams is the same job: the sync starts at the backfill's end.
-    const sync = await runCliProcess(await args('sync', 'customers,invoices'));
-    expect(sync.code, sync.stderr).toBe(0);
-    const syncedAt = Date.now();
-    expect(sync.stdout).toMatch(new RegExp(`^sync qb_customers_invoices: done in .*\\nrange \\[${midnight}, (\\S+)\\); state file ${path.join(dirs().stateDir, 'qb_customers_invoices.json').replace(/[.]/g, '\\.')}`));
-    const end = /range \[\S+, (\S+)\)/.exec(sync.stdout)![1]!;
-    expect(Date.parse(end)).toBeGreaterThan(now - 1000);
-    expect(Date.parse(end)).toBeLessThanOrEqual(syncedAt);
-    const state = readJson(path.join(dirs().stateDir, 'qb_customers_invoices.json'));
-    expect(state.bookmarks.invoices.replication_key_value).toBe(end);
-    expect(state.bookmarks.customers.replication_key_value).toBe(end);
-    await expectTruth(schema, ['invoices', 'customers'], start, end);
-    const journal = runsIn(dirs().stateDir).find((r) => r.kind === 'sync');
-    expect(journal).toMatchObject({ kind: 'sync', job: 'qb_customers_invoices', status: 'succeeded', range: { start: midnight, end } });
+      // The other order of the streams is the same job: the sync starts at the backfill's end.
+      const sync = await runCliProcess(await args('sync', 'customers,invoices'));
+      expect(sync.code, sync.stderr).toBe(0);
+      const syncedAt = Date.now();
+      expect(sync.stdout).toMatch(
+        new RegExp(
+          `^sync qb_customers_invoices: done in .*\\nrange \\[${midnight}, (\\S+)\\); state file ${path.join(dirs().stateDir, 'qb_customers_invoices.json').replace(/[.]/g, '\\.')}`,
+        ),
+      );
+      const end = /range \[\S+, (\S+)\)/.exec(sync.stdout)![1]!;
+      expect(Date.parse(end)).toBeGreaterThan(now - 1000);
+      expect(Date.parse(end)).toBeLessThanOrEqual(syncedAt);
+      const state = readJson(path.join(dirs().stateDir, 'qb_customers_invoices.json'));
+      expect(state.bookmarks.invoices.replication_key_value).toBe(end);
+      expect(state.bookmarks.customers.replication_key_value).toBe(end);
+      await expectTruth(schema, ['invoices', 'customers'], start, end);
+      const journal = runsIn(dirs().stateDir).find((r) => r.kind === 'sync');
+      expect(journal).toMatchObject({ kind: 'sync', job: 'qb_customers_invoices', status: 'succeeded', range: { start: midnight, end } });
 
-    // Five invoices change in QBO; the next sync rewrites those five rows and no other.
-    const rows = async () =>
-      new Map((await withClient((c) => c.query<{ id: string; xmin: string }>(`SELECT id, xmin::text AS xmin FROM "${schema}".invoices`))).rows.map((r) => [r.id, r.xmin]));
-    const before = await rows();
-    const changed = h.emulator.truth('invoices').slice(0, 5).map((r) => r.id);
-    for (const id of changed) h.emulator.touch('Invoice', id);
-    await sleep(1100); // the touched rows' LastUpdatedTime is this second; the sync runs up to the next one
-    const again = await runCliProcess(await args('sync', 'invoices,customers'));
-    expect(again.code, again.stderr).toBe(0);
-    // A range of seconds reads in seconds (or minutes on a slow machine), never as 0/0 days.
-    expect(again.stdout).toMatch(/invoices\s+\| [\d.]+\/[\d.]+ (s|min)\s+\|\s+\d+ \|\s+5 \|\s+5 \|\s+5 \|\s+0 \|\s+5 \|\s+0 \|/);
-    const after = await rows();
-    expect([...after].filter(([id, xmin]) => before.get(id) !== xmin).map(([id]) => id).sort()).toEqual([...changed].sort());
-    await expectTruth(schema, ['invoices', 'customers'], start, new Date().toISOString());
+      // Five invoices change in QBO; the next sync rewrites those five rows and no other.
+      const rows = async () =>
+        new Map(
+          (await withClient((c) => c.query<{ id: string; xmin: string }>(`SELECT id, xmin::text AS xmin FROM "${schema}".invoices`))).rows.map((r) => [
+            r.id,
+            r.xmin,
+          ]),
+        );
+      const before = await rows();
+      const changed = h.emulator
+        .truth('invoices')
+        .slice(0, 5)
+        .map((r) => r.id);
+      for (const id of changed) h.emulator.touch('Invoice', id);
+      await sleep(1100); // the touched rows' LastUpdatedTime is this second; the sync runs up to the next one
+      const again = await runCliProcess(await args('sync', 'invoices,customers'));
+      expect(again.code, again.stderr).toBe(0);
+      // A range of seconds reads in seconds (or minutes on a slow machine), never as 0/0 days.
+      expect(again.stdout).toMatch(/invoices\s+\| [\d.]+\/[\d.]+ (s|min)\s+\|\s+\d+ \|\s+5 \|\s+5 \|\s+5 \|\s+0 \|\s+5 \|\s+0 \|/);
+      const after = await rows();
+      expect(
+        [...after]
+          .filter(([id, xmin]) => before.get(id) !== xmin)
+          .map(([id]) => id)
+          .sort(),
+      ).toEqual([...changed].sort());
+      await expectTruth(schema, ['invoices', 'customers'], start, new Date().toISOString());
 
-    // Nothing changed since: the next sync says it is up to date since the last one's end.
-    const againEnd = /range \[\S+, (\S+)\)/.exec(again.stdout)![1]!;
-    await sleep(1100);
-    const quiet = await runCliProcess(await args('sync', 'invoices,customers'));
-    expect(quiet.code, quiet.stderr).toBe(0);
-    expect(quiet.stdout).toMatch(new RegExp(`\\nup to date: nothing changed in QBO since ${againEnd} \\([\\d.]+ (s|min) read\\)\\n`));
-    expect(quiet.stdout).not.toMatch(/ 0\/0 /);
-  });
+      // Nothing changed since: the next sync says it is up to date since the last one's end.
+      const againEnd = /range \[\S+, (\S+)\)/.exec(again.stdout)![1]!;
+      await sleep(1100);
+      const quiet = await runCliProcess(await args('sync', 'invoices,customers'));
+      expect(quiet.code, quiet.stderr).toBe(0);
+      expect(quiet.stdout).toMatch(new RegExp(`\\nup to date: nothing changed in QBO since ${againEnd} \\([\\d.]+ (s|min) read\\)\\n`));
+      expect(quiet.stdout).not.toMatch(/ 0\/0 /);
+    },
+  );
 });
 
 describe('schedules run by a real scheduler process', () => {
@@ -140,7 +178,25 @@ describe('schedules run by a real scheduler process', () => {
   const stateDir = () => path.join(h.dir, `state-${schema}-${folder}`);
   const first = dayStart(Date.now() - 3 * 86_400_000);
   const add = async (name: string, cron: string, extra: readonly string[] = []) =>
-    runCliProcess(['schedule', 'add', '--name', name, '--cron', cron, '--streams', 'items', '--start', first, '--tap-config', h.tapConfig, '--target-config', await h.targetConfig(schema), '--state-dir', stateDir(), ...extra]);
+    runCliProcess([
+      'schedule',
+      'add',
+      '--name',
+      name,
+      '--cron',
+      cron,
+      '--streams',
+      'items',
+      '--start',
+      first,
+      '--tap-config',
+      h.tapConfig,
+      '--target-config',
+      await h.targetConfig(schema),
+      '--state-dir',
+      stateDir(),
+      ...extra,
+    ]);
 
   it('refuses a bad cron expression or time zone with one line and exit 2, writing nothing', async () => {
     folder = 'refused';
@@ -158,52 +214,69 @@ describe('schedules run by a real scheduler process', () => {
   });
 
   // Timeouts are generous: on a loaded machine a run can outlast its slot at any time (that slot is then skipped, as it should be).
-  it('a schedule every 6 s runs 3 times in 3 slots, never overlapping; a slot that comes while the last run still runs is skipped, saying so', { timeout: 300_000 }, async () => {
-    folder = 'every6s';
-    const added = await add('every6s', '*/6 * * * * *');
-    expect(added.code, added.stderr).toBe(0);
-    expect(added.stdout).toMatch(/^schedule every6s: added: sync qb_items \(items\) at "\*\/6 \* \* \* \* \*" UTC/);
-    const scheduler = startCli(['scheduler', '--state-dir', stateDir(), '--interval', '0.3']);
-    started.push(scheduler);
-    const mine = () => triggersIn(stateDir()).filter((t) => t.schedule?.name === 'every6s');
-    try {
-      // Three slots run one after the other.
-      await waitFor('three completed slots', () => mine().filter((t) => t.status === 'completed').length >= 3, 180_000);
-      // Then a run slowed down to outlast its slot: the next slot is skipped and says why.
-      h.emulator.setLatency(4000);
-      await waitFor('a skipped slot', () => mine().some((t) => t.status === 'skipped'), 90_000);
-    } finally {
-      h.emulator.setLatency(0);
-    }
-    // Paused, it starts nothing new; once the slow run is done, the scheduler stops idle.
-    const pause = await runCliProcess(['schedule', 'pause', 'every6s', '--state-dir', stateDir()]);
-    expect(pause.stdout).toBe('schedule every6s: paused\n');
-    await waitFor('the slow run to finish', () => mine().every((t) => t.status !== 'running' && t.status !== 'pending'), 90_000);
-    scheduler.child.kill('SIGTERM');
-    expect(await scheduler.exited).toBe(0);
+  it(
+    'a schedule every 6 s runs 3 times in 3 slots, never overlapping; a slot that comes while the last run still runs is skipped, saying so',
+    { timeout: 300_000 },
+    async () => {
+      folder = 'every6s';
+      const added = await add('every6s', '*/6 * * * * *');
+      expect(added.code, added.stderr).toBe(0);
+      expect(added.stdout).toMatch(/^schedule every6s: added: sync qb_items \(items\) at "\*\/6 \* \* \* \* \*" UTC/);
+      const scheduler = startCli(['scheduler', '--state-dir', stateDir(), '--interval', '0.3']);
+      started.push(scheduler);
+      const mine = () => triggersIn(stateDir()).filter((t) => t.schedule?.name === 'every6s');
+      try {
+        // Three slots run one after the other.
+        await waitFor('three completed slots', () => mine().filter((t) => t.status === 'completed').length >= 3, 180_000);
+        // Then a run slowed down to outlast its slot: the next slot is skipped and says why.
+        h.emulator.setLatency(4000);
+        await waitFor('a skipped slot', () => mine().some((t) => t.status === 'skipped'), 90_000);
+      } finally {
+        h.emulator.setLatency(0);
+      }
+      // Paused, it starts nothing new; once the slow run is done, the scheduler stops idle.
+      const pause = await runCliProcess(['schedule', 'pause', 'every6s', '--state-dir', stateDir()]);
+      expect(pause.stdout).toBe('schedule every6s: paused\n');
+      await waitFor('the slow run to finish', () => mine().every((t) => t.status !== 'running' && t.status !== 'pending'), 90_000);
+      scheduler.child.kill('SIGTERM');
+      expect(await scheduler.exited).toBe(0);
 
-    const slots = mine().sort((a, b) => a.at.localeCompare(b.at));
-    // Each slot at most once, on the 6-second grid.
-    expect(new Set(slots.map((t) => t.schedule.slot)).size).toBe(slots.length);
-    for (const t of slots) expect(new Date(t.schedule.slot).getUTCSeconds() % 6).toBe(0);
-    const skipped = slots.find((t) => t.status === 'skipped')!;
-    expect(skipped.result.message).toMatch(/^skipped: job qb_items was still running \(running in this scheduler\)$/);
-    expect(scheduler.output()).toMatch(new RegExp(`WARN qbo-pipeline scheduler: schedule every6s slot ${skipped.at} skipped: job qb_items was still running`));
-    // Never overlapping: the runs of the job, in the runs journal, one after the other.
-    const runs = runsIn(stateDir()).filter((r) => r.job === 'qb_items').sort((a, b) => a.startedAt.localeCompare(b.startedAt));
-    expect(runs.length).toBeGreaterThanOrEqual(4);
-    for (let i = 1; i < runs.length; i++) expect(Date.parse(runs[i]!.startedAt)).toBeGreaterThanOrEqual(Date.parse(runs[i - 1]!.finishedAt));
-    expect(runs.every((r) => r.status === 'succeeded' && r.kind === 'sync' && r.scheduleId === 'every6s')).toBe(true);
-    // Each completed slot says what its few seconds found, as `trigger list` and the console show it.
-    for (const t of slots.filter((s) => s.status === 'completed')) {
-      expect(t.result.message).toMatch(/^(done: items [\d.]+ (s|min|h|days?), \d+ records?|up to date: nothing changed in QBO since \S+ \([\d.]+ (s|min) read\))$/);
-    }
-    expect(slots.filter((s) => s.status === 'completed').slice(1).some((t) => t.result.message.startsWith('up to date: nothing changed in QBO since '))).toBe(true);
-    await expectTruth(schema, ['items'], first, runs[runs.length - 1]!.range.end);
+      const slots = mine().sort((a, b) => a.at.localeCompare(b.at));
+      // Each slot at most once, on the 6-second grid.
+      expect(new Set(slots.map((t) => t.schedule.slot)).size).toBe(slots.length);
+      for (const t of slots) expect(new Date(t.schedule.slot).getUTCSeconds() % 6).toBe(0);
+      const skipped = slots.find((t) => t.status === 'skipped')!;
+      expect(skipped.result.message).toMatch(/^skipped: job qb_items was still running \(running in this scheduler\)$/);
+      expect(scheduler.output()).toMatch(
+        new RegExp(`WARN qbo-pipeline scheduler: schedule every6s slot ${skipped.at} skipped: job qb_items was still running`),
+      );
+      // Never overlapping: the runs of the job, in the runs journal, one after the other.
+      const runs = runsIn(stateDir())
+        .filter((r) => r.job === 'qb_items')
+        .sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+      expect(runs.length).toBeGreaterThanOrEqual(4);
+      for (let i = 1; i < runs.length; i++) expect(Date.parse(runs[i]!.startedAt)).toBeGreaterThanOrEqual(Date.parse(runs[i - 1]!.finishedAt));
+      expect(runs.every((r) => r.status === 'succeeded' && r.kind === 'sync' && r.scheduleId === 'every6s')).toBe(true);
+      // Each completed slot says what its few seconds found, as `trigger list` and the console show it.
+      for (const t of slots.filter((s) => s.status === 'completed')) {
+        expect(t.result.message).toMatch(
+          /^(done: items [\d.]+ (s|min|h|days?), \d+ records?|up to date: nothing changed in QBO since \S+ \([\d.]+ (s|min) read\))$/,
+        );
+      }
+      expect(
+        slots
+          .filter((s) => s.status === 'completed')
+          .slice(1)
+          .some((t) => t.result.message.startsWith('up to date: nothing changed in QBO since ')),
+      ).toBe(true);
+      await expectTruth(schema, ['items'], first, runs[runs.length - 1]!.range.end);
 
-    const list = await runCliProcess(['schedule', 'list', '--state-dir', stateDir()]);
-    expect(list.stdout).toMatch(/every6s \| \*\/6 \* \* \* \* \* \| paused since \S+ \| qb_items \| items\s+\| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: (completed|skipped)[^|]*\| \(paused\)/);
-  });
+      const list = await runCliProcess(['schedule', 'list', '--state-dir', stateDir()]);
+      expect(list.stdout).toMatch(
+        /every6s \| \*\/6 \* \* \* \* \* \| paused since \S+ \| qb_items \| items\s+\| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: (completed|skipped)[^|]*\| \(paused\)/,
+      );
+    },
+  );
 
   it('a scheduler stopped for 5 slots runs the schedule once when it starts again, marked late', { timeout: 180_000 }, async () => {
     folder = 'everysecond';
@@ -240,43 +313,82 @@ describe('a scheduler killed while running a trigger', () => {
   const START = dayStart(Date.now() - 3 * 86_400_000);
   const END = dayStart(Date.now());
 
-  it('is taken over by a second scheduler once its lease expires: the trigger completes, the data equals the truth, trigger list shows both attempts', { timeout: 180_000 }, async () => {
-    const targetConfig = await h.targetConfig(schema, { batch_size_rows: 10 });
-    const due = new Date(Date.now() - 1000).toISOString().replace(/\.\d+Z$/, 'Z');
-    const added = await runCliProcess(['trigger', 'add', '--at', due, '--streams', 'invoices,customers,items', '--start', START, '--end', END, '--tap-config', h.tapConfig, '--target-config', targetConfig, '--state-dir', stateDir()]);
-    expect(added.code, added.stderr).toBe(0);
-    const id = /^trigger (trg-\S+):/.exec(added.stdout)![1]!;
-    const stateFile = path.join(stateDir(), 'qb_customers_invoices_items.json');
+  it(
+    'is taken over by a second scheduler once its lease expires: the trigger completes, the data equals the truth, trigger list shows both attempts',
+    { timeout: 180_000 },
+    async () => {
+      const targetConfig = await h.targetConfig(schema, { batch_size_rows: 10 });
+      const due = new Date(Date.now() - 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+      const added = await runCliProcess([
+        'trigger',
+        'add',
+        '--at',
+        due,
+        '--streams',
+        'invoices,customers,items',
+        '--start',
+        START,
+        '--end',
+        END,
+        '--tap-config',
+        h.tapConfig,
+        '--target-config',
+        targetConfig,
+        '--state-dir',
+        stateDir(),
+      ]);
+      expect(added.code, added.stderr).toBe(0);
+      const id = /^trigger (trg-\S+):/.exec(added.stdout)![1]!;
+      const stateFile = path.join(stateDir(), 'qb_customers_invoices_items.json');
 
-    h.emulator.setLatency(40); // slow enough to be killed in the middle
-    const first = startCli(['scheduler', '--state-dir', stateDir(), '--interval', '0.2', '--lease-seconds', '2']);
-    started.push(first);
-    await waitFor('a first commit of the trigger', () => existsSync(stateFile), 60_000);
-    process.kill(-first.child.pid!, 'SIGKILL'); // the scheduler and its tap and target, as a crashed container
-    await first.exited;
-    h.emulator.setLatency(0);
-    const stranded = readJson(path.join(stateDir(), 'triggers', `${id}.json`));
-    expect(stranded.status).toBe('running');
-    const lease = readJson(path.join(stateDir(), 'triggers', `${id}.claim`));
-    expect(lease).toMatchObject({ attempt: 1, pid: first.child.pid });
+      h.emulator.setLatency(40); // slow enough to be killed in the middle
+      const first = startCli(['scheduler', '--state-dir', stateDir(), '--interval', '0.2', '--lease-seconds', '2']);
+      started.push(first);
+      await waitFor('a first commit of the trigger', () => existsSync(stateFile), 60_000);
+      process.kill(-first.child.pid!, 'SIGKILL'); // the scheduler and its tap and target, as a crashed container
+      await first.exited;
+      h.emulator.setLatency(0);
+      const stranded = readJson(path.join(stateDir(), 'triggers', `${id}.json`));
+      expect(stranded.status).toBe('running');
+      const lease = readJson(path.join(stateDir(), 'triggers', `${id}.claim`));
+      expect(lease).toMatchObject({ attempt: 1, pid: first.child.pid });
 
-    // (That a live lease is left alone is src/scheduler/Scheduler.test.ts's; here, starting a process can outlast a 2 s lease.)
-    await sleep(Math.max(0, Date.parse(lease.expiresAt) - Date.now()) + 300);
-    const second = await runCliProcess(['scheduler', '--once', '--state-dir', stateDir(), '--lease-seconds', '2']);
-    expect(second.code, second.stderr).toBe(0);
-    expect(second.stderr).toMatch(new RegExp(`WARN qbo-pipeline scheduler: trigger ${id}: lease of attempt 1 \\(\\S+ pid ${first.child.pid}\\) expired at \\S+; taking it over as attempt 2`));
+      // (That a live lease is left alone is src/scheduler/Scheduler.test.ts's; here, starting a process can outlast a 2 s lease.)
+      await sleep(Math.max(0, Date.parse(lease.expiresAt) - Date.now()) + 300);
+      const second = await runCliProcess(['scheduler', '--once', '--state-dir', stateDir(), '--lease-seconds', '2']);
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.stderr).toMatch(
+        new RegExp(
+          `WARN qbo-pipeline scheduler: trigger ${id}: lease of attempt 1 \\(\\S+ pid ${first.child.pid}\\) expired at \\S+; taking it over as attempt 2`,
+        ),
+      );
 
-    const done = readJson(path.join(stateDir(), 'triggers', `${id}.json`));
-    expect(done).toMatchObject({ status: 'completed', enabled: false });
-    expect(done.attempts.map((a: { attempt: number; outcome: string }) => [a.attempt, a.outcome])).toEqual([[1, 'lease expired'], [2, 'completed']]);
-    await expectTruth(schema, ['invoices', 'customers', 'items'], START, END);
-    const list = await runCliProcess(['trigger', 'list', '--state-dir', stateDir()]);
-    expect(list.stdout).toMatch(new RegExp(`${id} \\| ${due} \\| completed`));
-    expect(list.stdout).toMatch(new RegExp(` {2}attempt 1 +\\| \\S+ \\| lease expired at \\S+ +\\| \\S+ pid ${first.child.pid} +\\| +\\| the scheduler on \\S+ pid ${first.child.pid} stopped renewing its lease`));
-    expect(list.stdout).toMatch(/ {2}attempt 2 +\| \S+ \| completed at \S+ +\| \S+ pid \d+ +\| +\| done: invoices/);
-    // The runs journal has both attempts of the trigger.
-    const runs = runsIn(stateDir()).filter((r) => r.triggerId === id).sort((a, b) => a.attempt - b.attempt);
-    expect(runs.map((r) => [r.attempt, r.status])).toEqual([[1, 'failed'], [2, 'succeeded']]);
-    expect(runs[0]!.reason).toMatch(new RegExp(`^its scheduler \\(\\S+ pid ${first.child.pid}\\) died: lease expired at \\S+; taken over by attempt 2 on \\S+ pid \\d+$`));
-  });
+      const done = readJson(path.join(stateDir(), 'triggers', `${id}.json`));
+      expect(done).toMatchObject({ status: 'completed', enabled: false });
+      expect(done.attempts.map((a: { attempt: number; outcome: string }) => [a.attempt, a.outcome])).toEqual([
+        [1, 'lease expired'],
+        [2, 'completed'],
+      ]);
+      await expectTruth(schema, ['invoices', 'customers', 'items'], START, END);
+      const list = await runCliProcess(['trigger', 'list', '--state-dir', stateDir()]);
+      expect(list.stdout).toMatch(new RegExp(`${id} \\| ${due} \\| completed`));
+      expect(list.stdout).toMatch(
+        new RegExp(
+          ` {2}attempt 1 +\\| \\S+ \\| lease expired at \\S+ +\\| \\S+ pid ${first.child.pid} +\\| +\\| the scheduler on \\S+ pid ${first.child.pid} stopped renewing its lease`,
+        ),
+      );
+      expect(list.stdout).toMatch(/ {2}attempt 2 +\| \S+ \| completed at \S+ +\| \S+ pid \d+ +\| +\| done: invoices/);
+      // The runs journal has both attempts of the trigger.
+      const runs = runsIn(stateDir())
+        .filter((r) => r.triggerId === id)
+        .sort((a, b) => a.attempt - b.attempt);
+      expect(runs.map((r) => [r.attempt, r.status])).toEqual([
+        [1, 'failed'],
+        [2, 'succeeded'],
+      ]);
+      expect(runs[0]!.reason).toMatch(
+        new RegExp(`^its scheduler \\(\\S+ pid ${first.child.pid}\\) died: lease expired at \\S+; taken over by attempt 2 on \\S+ pid \\d+$`),
+      );
+    },
+  );
 });

@@ -16,18 +16,39 @@ const dayStart = (ms: number) => new Date(Math.floor(ms / DAY) * DAY).toISOStrin
 let h: Harness;
 beforeAll(async () => {
   // CDC looks back 30 days from QBO's clock, so this company lives in the present.
-  h = await startHarness({ databaseUrl: databaseUrl(), seed: 41, days: 4, counts: { invoices: 200, customers: 20 }, tap: { max_requests_per_minute: 100_000 } });
+  h = await startHarness({
+    databaseUrl: databaseUrl(),
+    seed: 41,
+    days: 4,
+    counts: { invoices: 200, customers: 20 },
+    tap: { max_requests_per_minute: 100_000 },
+  });
 });
 afterAll(() => h?.close());
 
 describe('sync after a backfill: changes rewrite only their rows, deletions reach the table', () => {
   const schema = scratchSchema('del');
   const args = async (command: string, extra: readonly string[] = []) => [
-    command, '--streams', 'invoices,customers', '--tap-config', h.tapConfig, '--target-config', await h.targetConfig(schema), '--state-dir', path.join(h.dir, 'state'), ...extra,
+    command,
+    '--streams',
+    'invoices,customers',
+    '--tap-config',
+    h.tapConfig,
+    '--target-config',
+    await h.targetConfig(schema),
+    '--state-dir',
+    path.join(h.dir, 'state'),
+    ...extra,
   ];
   const rows = async () =>
     new Map(
-      (await withClient((c) => c.query<{ id: string; xmin: string; deleted_at_utc: Date | null; payload: string }>(`SELECT id, xmin::text AS xmin, deleted_at_utc, payload::text AS payload FROM "${schema}".invoices`))).rows.map((r) => [r.id, r]),
+      (
+        await withClient((c) =>
+          c.query<{ id: string; xmin: string; deleted_at_utc: Date | null; payload: string }>(
+            `SELECT id, xmin::text AS xmin, deleted_at_utc, payload::text AS payload FROM "${schema}".invoices`,
+          ),
+        )
+      ).rows.map((r) => [r.id, r]),
     );
 
   it('backfill, change 5 and delete 2 invoices in QBO, sync: 7 rows written, the 2 deleted keep their payload with deleted_at_utc, evidence shows 2 deletions', async () => {
@@ -50,19 +71,34 @@ describe('sync after a backfill: changes rewrite only their rows, deletions reac
     expect(sync.code, sync.stderr).toBe(0);
     expect(sync.stderr).toMatch(/deletions since \S+ \(CDC, 1 request\): customers 0, invoices 2/);
     const after = await rows();
-    const rewritten = [...after.values()].filter((r) => before.get(r.id)?.xmin !== r.xmin).map((r) => r.id).sort();
+    const rewritten = [...after.values()]
+      .filter((r) => before.get(r.id)?.xmin !== r.xmin)
+      .map((r) => r.id)
+      .sort();
     expect(rewritten).toEqual([...changed, ...deleted].sort());
     for (const id of deleted) {
       // The last full payload stays; the deletion instant is the stub's LastUpdatedTime (this second).
       expect(after.get(id)!.payload).toBe(before.get(id)!.payload);
       expect(Math.abs(after.get(id)!.deleted_at_utc!.getTime() - Date.now())).toBeLessThan(60_000);
     }
-    expect([...after.values()].filter((r) => r.deleted_at_utc !== null).map((r) => r.id).sort()).toEqual([...deleted].sort());
+    expect(
+      [...after.values()]
+        .filter((r) => r.deleted_at_utc !== null)
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([...deleted].sort());
     // The live rows equal QBO's records; the deleted rows are the only ones QBO no longer serves.
     const diff = await diffWithTruth(databaseUrl(), schema, h.emulator, 'invoices', start, new Date().toISOString());
-    expect({ missing: diff.missing, different: diff.different, extra: [...diff.extra].sort() }).toEqual({ missing: [], different: [], extra: [...deleted].sort() });
+    expect({ missing: diff.missing, different: diff.different, extra: [...diff.extra].sort() }).toEqual({
+      missing: [],
+      different: [],
+      extra: [...deleted].sort(),
+    });
 
-    const runIds = /run_id IN \(([^)]*)\)/.exec(sync.stdout)![1]!.split(',').map((s) => s.trim().replace(/'/g, ''));
+    const runIds = /run_id IN \(([^)]*)\)/
+      .exec(sync.stdout)![1]!
+      .split(',')
+      .map((s) => s.trim().replace(/'/g, ''));
     const evidence = await withClient((c) =>
       c.query<{ stream: string; day: string; deleted: number }>(
         `SELECT stream, to_char(day_utc, 'YYYY-MM-DD') AS day, sum(deleted)::int AS deleted FROM "${schema}".evidence WHERE run_id = ANY($1) AND deleted > 0 GROUP BY 1, 2`,

@@ -17,14 +17,22 @@ describe('tap-quickbooks authentication', () => {
   const outputs: string[] = [];
 
   beforeAll(async () => {
-    emulator = await startEmulator({ seed: 3, now: new Date(NOW), days: 2, counts: { terms: 3 }, rotation: 'every-refresh', refreshTokenHardExpiresInSeconds: 10 * 86400 });
+    emulator = await startEmulator({
+      seed: 3,
+      now: new Date(NOW),
+      days: 2,
+      counts: { terms: 3 },
+      rotation: 'every-refresh',
+      refreshTokenHardExpiresInSeconds: 10 * 86400,
+    });
     dir = tempDir();
     catalog = writeJson(dir, 'catalog.json', catalogSelecting(discoverCatalog() as never, ['terms']));
     firstToken = emulator.currentRefreshToken();
   });
   afterAll(() => emulator?.close());
 
-  const settings = (overrides: Record<string, unknown> = {}) => tapSettings(emulator, dir, { refresh_token: firstToken, start_date: '2025-03-09', end_date: NOW, ...overrides });
+  const settings = (overrides: Record<string, unknown> = {}) =>
+    tapSettings(emulator, dir, { refresh_token: firstToken, start_date: '2025-03-09', end_date: NOW, ...overrides });
 
   it('persists the rotated refresh token (0600) before use, and the next run uses it', async () => {
     const config = writeJson(dir, 'config.json', settings());
@@ -62,7 +70,9 @@ describe('tap-quickbooks authentication', () => {
     outputs.push(run.stdout, run.stderr);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
-    expect(run.stderr.split('\n')[0]).toMatch(/^FATAL tap-quickbooks: QuickBooks rejected the refresh token \(invalid_grant, intuit_tid \S+\): reconnect the app .* another process refreshed with this token first/);
+    expect(run.stderr.split('\n')[0]).toMatch(
+      /^FATAL tap-quickbooks: QuickBooks rejected the refresh token \(invalid_grant, intuit_tid \S+\): reconnect the app .* another process refreshed with this token first/,
+    );
     expect(existsSync(path.join(dir, 'elsewhere', 'tokens.json'))).toBe(false);
   });
 
@@ -102,7 +112,17 @@ describe('tap-quickbooks authentication', () => {
       retry,
       logger,
     });
-    const client = new QboClient({ transport, auth, budget: new RateBudget({ requestsPerMinute: 100, maxInFlight: 2 }), retry, logger, baseUrl: emulator.baseUrl, realmId: emulator.realmId, minorVersion: 75, sandbox: false });
+    const client = new QboClient({
+      transport,
+      auth,
+      budget: new RateBudget({ requestsPerMinute: 100, maxInFlight: 2 }),
+      retry,
+      logger,
+      baseUrl: emulator.baseUrl,
+      realmId: emulator.realmId,
+      minorVersion: 75,
+      sandbox: false,
+    });
     const stats = { attempts: 0, retries: 0 };
     await client.query('SELECT COUNT(*) FROM Term', stats);
     expect(auth.refreshes).toBe(1);
@@ -119,7 +139,17 @@ describe('tap-quickbooks authentication', () => {
     const storm = await startEmulator({ seed: 8, now: new Date(NOW), days: 3, counts: { invoices: 300 }, accessTokenMaxUses: uses, latencyMs: 10 });
     try {
       const invoices = writeJson(dir, 'catalog-invoices.json', catalogSelecting(discoverCatalog() as never, ['invoices']));
-      const config = writeJson(dir, 'config-storm.json', tapSettings(storm, dir, { token_store: path.join(dir, 'storm', 'tokens.json'), start_date: '2025-03-07', end_date: NOW, page_size: 10, max_concurrency: 5 }));
+      const config = writeJson(
+        dir,
+        'config-storm.json',
+        tapSettings(storm, dir, {
+          token_store: path.join(dir, 'storm', 'tokens.json'),
+          start_date: '2025-03-07',
+          end_date: NOW,
+          page_size: 10,
+          max_concurrency: 5,
+        }),
+      );
       const [a, b] = await Promise.all([runTapCli(['--config', config, '--catalog', invoices]), runTapCli(['--config', config, '--catalog', invoices])]);
       outputs.push(a.stderr, b.stderr);
       expect([a.code, b.code, a.stderr.match(/FATAL.*/)?.[0], b.stderr.match(/FATAL.*/)?.[0]]).toEqual([0, 0, undefined, undefined]);

@@ -36,7 +36,8 @@ describe('tap-quickbooks extracts every record of the range exactly once, where 
 
   it('emits every truth row of every entity stream, byte for byte, each Id once', () => {
     const byLine = new Map<string, string>();
-    for (const line of run.lines) if (line.startsWith('{"type":"RECORD"')) byLine.set(`${JSON.parse(line).stream}/${JSON.parse(line).record.Id ?? JSON.parse(line).record.id}`, line);
+    for (const line of run.lines)
+      if (line.startsWith('{"type":"RECORD"')) byLine.set(`${JSON.parse(line).stream}/${JSON.parse(line).record.Id ?? JSON.parse(line).record.id}`, line);
     for (const { stream, replication } of ENTITIES) {
       const truth = emulator.truth(stream).filter((row) => replication === 'FULL_TABLE' || instant(row.lastUpdated) < instant(NOW));
       const records = recordsOf(run, stream);
@@ -51,11 +52,19 @@ describe('tap-quickbooks extracts every record of the range exactly once, where 
   it('puts each record in the UTC day holding its LastUpdatedTime, including midnight, DST and crowded seconds', () => {
     const invoices = recordsOf(run, 'invoices');
     // The request payload is the request sent: its path, query and minorversion as QBO received them.
-    const sent = new Set(emulator.requestLog().map((r) => { const p = new URLSearchParams(r.query); return JSON.stringify([r.path, p.get('query'), Number(p.get('minorversion'))]); }));
+    const sent = new Set(
+      emulator.requestLog().map((r) => {
+        const p = new URLSearchParams(r.query);
+        return JSON.stringify([r.path, p.get('query'), Number(p.get('minorversion'))]);
+      }),
+    );
     for (const record of invoices) {
       const at = instant(record.MetaData.LastUpdatedTime);
       const dayStart = Math.floor(at / 86_400_000) * 86_400_000;
-      expect([instant(record._sdc_extract_window_start_utc), instant(record._sdc_extract_window_end_utc)]).toEqual([Math.max(dayStart, instant(START)), Math.min(dayStart + 86_400_000, instant(NOW))]);
+      expect([instant(record._sdc_extract_window_start_utc), instant(record._sdc_extract_window_end_utc)]).toEqual([
+        Math.max(dayStart, instant(START)),
+        Math.min(dayStart + 86_400_000, instant(NOW)),
+      ]);
       // The request is the span's query, whatever days it covers: its bounds hold the record.
       expect(record._sdc_request_payload).toMatchObject({ method: 'GET', path: `/v3/company/${emulator.realmId}/query`, minorversion: 75 });
       const { path, query, minorversion } = record._sdc_request_payload;
@@ -115,7 +124,14 @@ describe('tap-quickbooks extracts every record of the range exactly once, where 
   it('reports every stream × UTC day as _volumetry evidence agreeing with the records, and says which span read it', () => {
     const evidence = recordsOf(run, '_volumetry');
     const invoiceDays = evidence.filter((e) => e.stream === 'invoices');
-    expect(invoiceDays.map((e) => e.window_start_utc)).toEqual(['2025-03-05T00:00:00Z', '2025-03-06T00:00:00Z', '2025-03-07T00:00:00Z', '2025-03-08T00:00:00Z', '2025-03-09T00:00:00Z', '2025-03-10T00:00:00Z']);
+    expect(invoiceDays.map((e) => e.window_start_utc)).toEqual([
+      '2025-03-05T00:00:00Z',
+      '2025-03-06T00:00:00Z',
+      '2025-03-07T00:00:00Z',
+      '2025-03-08T00:00:00Z',
+      '2025-03-09T00:00:00Z',
+      '2025-03-10T00:00:00Z',
+    ]);
     const records = recordsOf(run, 'invoices');
     for (const e of invoiceDays) {
       const inDay = records.filter((r) => r._sdc_extract_window_start_utc === e.window_start_utc);
@@ -133,7 +149,15 @@ describe('tap-quickbooks extracts every record of the range exactly once, where 
     }
     // A span of several days (03-05 empty, 03-06 half a day of rows): each day its own count, the span's cost on its first day.
     const [empty, halfDay] = invoiceDays;
-    expect(empty).toMatchObject({ qbo_count: 0, extracted: 0, empty: true, span_start_utc: '2025-03-05T00:00:00Z', span_end_utc: '2025-03-07T00:00:00Z', span_qbo_count: halfDay!.extracted, spans: 1 });
+    expect(empty).toMatchObject({
+      qbo_count: 0,
+      extracted: 0,
+      empty: true,
+      span_start_utc: '2025-03-05T00:00:00Z',
+      span_end_utc: '2025-03-07T00:00:00Z',
+      span_qbo_count: halfDay!.extracted,
+      spans: 1,
+    });
     expect(empty!.requests).toBeGreaterThan(1);
     expect(empty!.pages).toBeGreaterThan(0);
     expect(halfDay).toMatchObject({ span_start_utc: '2025-03-05T00:00:00Z', span_end_utc: '2025-03-07T00:00:00Z', pages: 0, requests: 0, spans: 1 });

@@ -23,7 +23,10 @@ describe('tap-quickbooks CLI and Singer conformance (CONFORMANCE A, B, D)', () =
   it('discovers one JSON catalog, also with --state and --catalog, in either flag form (A1, A10, A11)', async () => {
     const state = writeJson(dir, 'some-state.json', { bookmarks: {} });
     const catalog = writeJson(dir, 'stale-catalog.json', { streams: [] });
-    for (const args of [['--config', config, '--discover'], [`--config=${config}`, '--state', state, '--catalog', catalog, '--discover']]) {
+    for (const args of [
+      ['--config', config, '--discover'],
+      [`--config=${config}`, '--state', state, '--catalog', catalog, '--discover'],
+    ]) {
       const run = await runTapCli(args);
       expect(run.code).toBe(0);
       const parsed = JSON.parse(run.stdout);
@@ -36,7 +39,9 @@ describe('tap-quickbooks CLI and Singer conformance (CONFORMANCE A, B, D)', () =
     expect(json.code).toBe(0);
     const about = JSON.parse(json.stdout);
     expect(about).toMatchObject({ name: 'tap-quickbooks', capabilities: ['catalog', 'discover', 'state', 'about'] });
-    expect(Object.keys(about.settings.properties)).toEqual(expect.arrayContaining(['client_id', 'refresh_token', 'realm_id', 'start_date', 'window', 'token_store', 'include_deleted']));
+    expect(Object.keys(about.settings.properties)).toEqual(
+      expect.arrayContaining(['client_id', 'refresh_token', 'realm_id', 'start_date', 'window', 'token_store', 'include_deleted']),
+    );
     expect((await runTapCli(['--about', '--format=markdown'])).stdout).toMatch(/^# tap-quickbooks/);
     expect((await runTapCli(['--about'])).code).toBe(0);
     expect((await runTapCli(['--version'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
@@ -57,7 +62,9 @@ describe('tap-quickbooks CLI and Singer conformance (CONFORMANCE A, B, D)', () =
     const { client_secret: _omit, ...rest } = tapSettings(emulator, dir, { start_date: '2025-03-08', end_date: NOW });
     const partial = writeJson(dir, 'partial.json', rest);
     const catalog = writeJson(dir, 'terms.json', catalogSelecting(discoverCatalog() as never, ['terms']));
-    const run = await runTapCli(['--config', partial, '--catalog', catalog], { env: { TAP_QUICKBOOKS_CLIENT_SECRET_FILE: secretFile, TAP_QUICKBOOKS_PAGE_SIZE: '7' } });
+    const run = await runTapCli(['--config', partial, '--catalog', catalog], {
+      env: { TAP_QUICKBOOKS_CLIENT_SECRET_FILE: secretFile, TAP_QUICKBOOKS_PAGE_SIZE: '7' },
+    });
     expect(run.stderr).not.toMatch(/FATAL/);
     expect(recordsOf(run, 'terms').every((r) => r._sdc_page_size === 7)).toBe(true);
   });
@@ -69,7 +76,10 @@ describe('tap-quickbooks CLI and Singer conformance (CONFORMANCE A, B, D)', () =
     const before = emulator.requestLog().length;
     const run = await runTapCli(['--config', config, '--catalog', writeJson(dir, 'items.json', catalog)]);
     expect(run.code).toBe(0);
-    const queried = emulator.requestLog().slice(before).map((r) => decodeURIComponent(r.query.replace(/\+/g, ' ')));
+    const queried = emulator
+      .requestLog()
+      .slice(before)
+      .map((r) => decodeURIComponent(r.query.replace(/\+/g, ' ')));
     expect(queried.some((q) => /FROM Item\b/.test(q))).toBe(true);
     expect(queried.filter((q) => /FROM (?!Item\b)\w+/.test(q))).toEqual([]);
     expect(new Set(run.messages.filter((m) => m.type !== 'STATE').map((m) => m.stream))).toEqual(new Set(['items']));
@@ -91,7 +101,11 @@ describe('tap-quickbooks CLI and Singer conformance (CONFORMANCE A, B, D)', () =
   });
 
   it('echoes the input state first and carries other bookmarks and unknown keys forward (D9–D11)', async () => {
-    const input = { bookmarks: { invoices: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: '2025-03-09T00:00:00Z' }, gone_stream: { x: 1 } }, currently_syncing: null, other: { keep: true } };
+    const input = {
+      bookmarks: { invoices: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: '2025-03-09T00:00:00Z' }, gone_stream: { x: 1 } },
+      currently_syncing: null,
+      other: { keep: true },
+    };
     const catalog = writeJson(dir, 'terms-only.json', catalogSelecting(discoverCatalog() as never, ['terms']));
     const run = await runTapCli(['--config', config, '--catalog', catalog, '--state', writeJson(dir, 'in-state.json', input)]);
     expect(run.code).toBe(0);
@@ -126,7 +140,9 @@ describe('tap-quickbooks CLI and Singer conformance (CONFORMANCE A, B, D)', () =
     expect(code).toBe(exit);
     expect(stdout.endsWith('\n')).toBe(true);
     for (const line of stdout.trimEnd().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
-    expect(stderr.trimEnd().split('\n').at(-1)).toBe(`WARN tap-quickbooks: stopped (${signal}); the last state the target printed marks where to resume (pipe: tail -n 1 of its output, then --state)`);
+    expect(stderr.trimEnd().split('\n').at(-1)).toBe(
+      `WARN tap-quickbooks: stopped (${signal}); the last state the target printed marks where to resume (pipe: tail -n 1 of its output, then --state)`,
+    );
   });
 
   it('resumes from an empty --state file (stopped before the first commit) at start_date, and says so', async () => {

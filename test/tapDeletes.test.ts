@@ -6,13 +6,17 @@ import { catalogSelecting, recordsOf, runTapCli, tapSettings, tempDir, writeJson
 const iso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 const DAY = 86_400_000;
 
-describe('tap-quickbooks deletions: CDC stubs on the entity\'s own stream with _sdc_deleted_at', () => {
+describe("tap-quickbooks deletions: CDC stubs on the entity's own stream with _sdc_deleted_at", () => {
   let emulator: Emulator;
   let dir: string;
   let catalog: string;
   const config = (extra: Record<string, unknown> = {}) =>
     // end_date ahead of now: the tap clamps it to the run start (truncated to the second).
-    writeJson(dir, `config-${Object.keys(extra).join('-') || 'default'}.json`, tapSettings(emulator, dir, { start_date: iso(Date.now() - 2 * DAY), end_date: iso(Date.now() + 3_600_000), ...extra }));
+    writeJson(
+      dir,
+      `config-${Object.keys(extra).join('-') || 'default'}.json`,
+      tapSettings(emulator, dir, { start_date: iso(Date.now() - 2 * DAY), end_date: iso(Date.now() + 3_600_000), ...extra }),
+    );
 
   beforeAll(async () => {
     // CDC looks back 30 days from QBO's clock, so this company lives in the present.
@@ -22,7 +26,7 @@ describe('tap-quickbooks deletions: CDC stubs on the entity\'s own stream with _
   });
   afterAll(() => emulator?.close());
 
-  it('emits a deleted invoice on stream invoices, the stub byte for byte plus _sdc_deleted_at, before any of the stream\'s windows and STATEs (on by default)', async () => {
+  it("emits a deleted invoice on stream invoices, the stub byte for byte plus _sdc_deleted_at, before any of the stream's windows and STATEs (on by default)", async () => {
     const victim = emulator.truth('invoices').at(-1)!.id;
     emulator.deleteTransaction('Invoice', victim);
     // The range ends at the run start truncated to the second: let the deletion's second pass.
@@ -51,7 +55,12 @@ describe('tap-quickbooks deletions: CDC stubs on the entity\'s own stream with _
       _sdc_extract_window_end_utc: iso(day + DAY),
       _sdc_page_number: null,
       _sdc_page_size: null,
-      _sdc_request_payload: { method: 'GET', path: `/v3/company/${emulator.realmId}/cdc`, query: expect.stringMatching(/^entities=Customer,Invoice&changedSince=/), minorversion: 75 },
+      _sdc_request_payload: {
+        method: 'GET',
+        path: `/v3/company/${emulator.realmId}/cdc`,
+        query: expect.stringMatching(/^entities=Customer,Invoice&changedSince=/),
+        minorversion: 75,
+      },
       _sdc_realm_id: emulator.realmId,
     });
     // Before the stream's first record and STATE; the deleted invoice is read by no window.
@@ -74,11 +83,20 @@ describe('tap-quickbooks deletions: CDC stubs on the entity\'s own stream with _
     expect(emulator.requestLog().filter((r) => r.kind === 'cdc').length).toBe(before);
   });
 
-  it('warns when a stream resumes from a bookmark older than CDC\'s 30 days, naming the gap and reconcile, and still reads the rest', async () => {
+  it("warns when a stream resumes from a bookmark older than CDC's 30 days, naming the gap and reconcile, and still reads the rest", async () => {
     const old = { bookmarks: { invoices: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: iso(Date.now() - 45 * DAY) } } };
-    const run = await runTapCli(['--config', config({ start_date: iso(Date.now() - 60 * DAY) }), '--catalog', catalog, '--state', writeJson(dir, 'old.json', old)]);
+    const run = await runTapCli([
+      '--config',
+      config({ start_date: iso(Date.now() - 60 * DAY) }),
+      '--catalog',
+      catalog,
+      '--state',
+      writeJson(dir, 'old.json', old),
+    ]);
     expect(run.code).toBe(0);
-    expect(run.stderr).toMatch(/WARN tap-quickbooks: invoices: deletions between \S+Z and \S+Z are older than QBO's 30-day change data capture and cannot be read; to mark the rows QBO no longer has, run `qbo-pipeline reconcile --streams invoices`/);
+    expect(run.stderr).toMatch(
+      /WARN tap-quickbooks: invoices: deletions between \S+Z and \S+Z are older than QBO's 30-day change data capture and cannot be read; to mark the rows QBO no longer has, run `qbo-pipeline reconcile --streams invoices`/,
+    );
     // customers has no bookmark: its rows are read now, so there is no gap to warn about.
     expect(run.stderr).not.toMatch(/customers: deletions between/);
     expect(recordsOf(run, 'invoices').filter((r) => r._sdc_deleted_at)).toHaveLength(1);
@@ -88,13 +106,20 @@ describe('tap-quickbooks deletions: CDC stubs on the entity\'s own stream with _
     // README's resume of a finished emulator pipe: bookmark = end_date, both older than CDC's 30 days.
     const end = iso(Date.now() - 45 * DAY);
     const done = { bookmarks: { invoices: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: end } } };
-    const run = await runTapCli(['--config', config({ start_date: iso(Date.now() - 60 * DAY), end_date: end }), '--catalog', catalog, '--state', writeJson(dir, 'done.json', done)]);
+    const run = await runTapCli([
+      '--config',
+      config({ start_date: iso(Date.now() - 60 * DAY), end_date: end }),
+      '--catalog',
+      catalog,
+      '--state',
+      writeJson(dir, 'done.json', done),
+    ]);
     expect(run.code).toBe(0);
     expect(run.stderr).not.toMatch(/deletions between/);
   });
 });
 
-describe('tap-quickbooks deletions beyond CDC\'s 1000-object cap', () => {
+describe("tap-quickbooks deletions beyond CDC's 1000-object cap", () => {
   it('asks entity by entity when a combined answer is full, and warns (naming reconcile) for an entity that alone fills it when its stream resumes from a bookmark', async () => {
     const emulator = await startEmulator({ seed: 10, days: 2, counts: { invoices: 1100, customers: 5 } });
     try {
@@ -105,7 +130,12 @@ describe('tap-quickbooks deletions beyond CDC\'s 1000-object cap', () => {
       const catalog = writeJson(dir, 'catalog.json', catalogSelecting(discoverCatalog() as never, ['invoices', 'customers']));
       const start = iso(Date.now() - 3 * DAY);
       const config = writeJson(dir, 'config.json', tapSettings(emulator, dir, { start_date: start, page_size: 1000 }));
-      const cdcAsked = (from: number) => emulator.requestLog().slice(from).filter((r) => r.kind === 'cdc').map((r) => decodeURIComponent(r.query).match(/entities=([^&]+)/)![1]);
+      const cdcAsked = (from: number) =>
+        emulator
+          .requestLog()
+          .slice(from)
+          .filter((r) => r.kind === 'cdc')
+          .map((r) => decodeURIComponent(r.query).match(/entities=([^&]+)/)![1]);
       // A first backfill (no bookmark): the rows it reads are current, so a full answer is no gap to warn about.
       const first = await runTapCli(['--config', config, '--catalog', catalog]);
       expect(first.code).toBe(0);
@@ -117,7 +147,9 @@ describe('tap-quickbooks deletions beyond CDC\'s 1000-object cap', () => {
       const run = await runTapCli(['--config', config, '--catalog', catalog, '--state', writeJson(dir, 'state.json', bookmark)]);
       expect(run.code).toBe(0);
       expect(cdcAsked(logged)).toEqual(['Customer,Invoice', 'Customer', 'Invoice']);
-      expect(run.stderr).toMatch(/WARN tap-quickbooks: invoices: CDC since \S+Z answered QBO's cap of 1000 changed objects; deletions beyond it may be missing — run more often, or find them with `qbo-pipeline reconcile --streams invoices`/);
+      expect(run.stderr).toMatch(
+        /WARN tap-quickbooks: invoices: CDC since \S+Z answered QBO's cap of 1000 changed objects; deletions beyond it may be missing — run more often, or find them with `qbo-pipeline reconcile --streams invoices`/,
+      );
       expect(run.stderr).not.toMatch(/customers: CDC since/);
     } finally {
       await emulator.close();

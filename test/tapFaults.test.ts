@@ -21,7 +21,12 @@ async function setup(options: EmulatorOptions, settings: Record<string, unknown>
   return { emu: emulator, dir, config, catalog };
 }
 
-const truthIds = (emu: Emulator, stream: string) => emu.truth(stream).filter((r) => instant(r.lastUpdated) < instant(NOW)).map((r) => r.id).sort();
+const truthIds = (emu: Emulator, stream: string) =>
+  emu
+    .truth(stream)
+    .filter((r) => instant(r.lastUpdated) < instant(NOW))
+    .map((r) => r.id)
+    .sort();
 const summaryRetries = (stderr: string) => {
   const match = /retries network=(\d+) timeout=(\d+) throttled=(\d+) server=(\d+)/.exec(stderr);
   expect(match, stderr).not.toBeNull();
@@ -38,7 +43,8 @@ function expectNothingPastLastState(run: TapRun) {
   expect(last).toBeGreaterThan(0);
   const bookmark = instant(run.messages[last]!.value.bookmarks.invoices.replication_key_value);
   expect(new Date(bookmark).toISOString()).toMatch(/T00:00:00\.000Z$/);
-  for (const m of run.messages.slice(last + 1).filter((m) => m.stream === 'invoices')) expect(instant(m.record.MetaData.LastUpdatedTime)).toBeGreaterThanOrEqual(bookmark);
+  for (const m of run.messages.slice(last + 1).filter((m) => m.stream === 'invoices'))
+    expect(instant(m.record.MetaData.LastUpdatedTime)).toBeGreaterThanOrEqual(bookmark);
 }
 
 describe('tap-quickbooks against a failing QBO', () => {
@@ -46,14 +52,16 @@ describe('tap-quickbooks against a failing QBO', () => {
     const kinds = ['query', 'count'] as const;
     const { emu, config, catalog } = await setup(
       {
-        faults: { rules: [
-          { fault: '500', kinds, nth: [2] },
-          { fault: '502', kinds, nth: [5] },
-          { fault: '503', kinds, nth: [8] },
-          { fault: '504', kinds, nth: [11] },
-          { fault: 'reset', kinds, nth: [14] },
-          { fault: 'stall', kinds, nth: [17] },
-        ] },
+        faults: {
+          rules: [
+            { fault: '500', kinds, nth: [2] },
+            { fault: '502', kinds, nth: [5] },
+            { fault: '503', kinds, nth: [8] },
+            { fault: '504', kinds, nth: [11] },
+            { fault: 'reset', kinds, nth: [14] },
+            { fault: 'stall', kinds, nth: [17] },
+          ],
+        },
       },
       { request_timeout_seconds: 1, max_concurrency: 4 },
       ['invoices', 'customers'],
@@ -61,7 +69,12 @@ describe('tap-quickbooks against a failing QBO', () => {
     const run = await runTapCli(['--config', config, '--catalog', catalog]);
     expect(run.stderr).not.toMatch(/FATAL/);
     expect(run.code).toBe(0);
-    for (const stream of ['invoices', 'customers']) expect(recordsOf(run, stream).map((r) => r.Id).sort()).toEqual(truthIds(emu, stream));
+    for (const stream of ['invoices', 'customers'])
+      expect(
+        recordsOf(run, stream)
+          .map((r) => r.Id)
+          .sort(),
+      ).toEqual(truthIds(emu, stream));
     const retries = summaryRetries(run.stderr);
     expect(retries.server).toBe(4);
     expect(retries.network).toBe(1);
@@ -73,7 +86,7 @@ describe('tap-quickbooks against a failing QBO', () => {
     expect(run.stderr).toMatch(/HTTP 503 \(intuit_tid [^)]+\); retry [1-5]\/5/);
   });
 
-  it('stops with exit 1 after 5 straight failures, after the last complete day\'s STATE, and resumes without repeats', async () => {
+  it("stops with exit 1 after 5 straight failures, after the last complete day's STATE, and resumes without repeats", async () => {
     // From the 9th request on QBO answers only 503: the first request to fail 6 times ends the run.
     const { emu, dir, config, catalog } = await setup(
       { faults: { rules: [{ fault: '503', kinds: ['query', 'count'], nth: Array.from({ length: 200 }, (_, i) => 9 + i) }] } },
@@ -121,7 +134,9 @@ describe('tap-quickbooks against a failing QBO', () => {
     for (let i = 0; i < 4; i++) emu.touchAfterPage({ entity: 'Invoice', afterPage: 1, count: 1 });
     const failed = await runTapCli(['--config', config, '--catalog', catalog]);
     expect(failed.code, failed.stderr).toBe(1);
-    expect(failed.stderr).toMatch(/^FATAL tap-quickbooks: invoices span \S+: read \d+ distinct rows of \d+ counted after 3 re-reads .* so the next run reads it again$/m);
+    expect(failed.stderr).toMatch(
+      /^FATAL tap-quickbooks: invoices span \S+: read \d+ distinct rows of \d+ counted after 3 re-reads .* so the next run reads it again$/m,
+    );
     expect(recordsOf(failed, 'invoices')).toEqual([]); // the span was never accepted
     const state = writeJson(dir, 'state-shifting.json', lastState(failed) ?? {});
     const resumed = await runTapCli(['--config', config, '--catalog', catalog, '--state', state]);
@@ -132,12 +147,18 @@ describe('tap-quickbooks against a failing QBO', () => {
 
   it('retries 429s (XML body) after Retry-After, counts them, and names ThrottleExceeded when they never stop', async () => {
     // 12 requests a minute at the emulator: the 13th and every retry within the minute is refused.
-    const { emu, config, catalog } = await setup({ requestsPerMinute: 12, retryAfterSeconds: 0.1 }, { max_concurrency: 1, throttle_wait_seconds: 30, max_span_rows: 30 }, ['invoices']);
+    const { emu, config, catalog } = await setup(
+      { requestsPerMinute: 12, retryAfterSeconds: 0.1 },
+      { max_concurrency: 1, throttle_wait_seconds: 30, max_span_rows: 30 },
+      ['invoices'],
+    );
     const run = await runTapCli(['--config', config, '--catalog', catalog]);
     expect(run.code).toBe(1);
     // Retry-After (0.1 s) was honoured instead of throttle_wait_seconds (30 s), else the test would time out.
     const fatal = run.stderr.split('\n').find((l) => l.startsWith('FATAL'))!;
-    expect(fatal).toMatch(/failed after 6 attempts: HTTP 429 code 3001: message=ThrottleExceeded; errorCode=003001; statusCode=429: The request limit was reached/);
+    expect(fatal).toMatch(
+      /failed after 6 attempts: HTTP 429 code 3001: message=ThrottleExceeded; errorCode=003001; statusCode=429: The request limit was reached/,
+    );
     expect(fatal).toMatch(/\(intuit_tid [0-9a-f-]{36}\)/);
     expect(emu.stats().throttled).toBe(6);
     expectNothingPastLastState(run);

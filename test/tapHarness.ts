@@ -79,7 +79,10 @@ export function withoutReserved(record: Record<string, unknown>): Record<string,
 }
 
 /** The discovered catalog with only `streams` selected (stream-level metadata). */
-export function catalogSelecting(catalog: { streams: Array<{ tap_stream_id: string; metadata: Array<{ breadcrumb: string[]; metadata: Record<string, unknown> }> }> }, streams: readonly string[]) {
+export function catalogSelecting(
+  catalog: { streams: Array<{ tap_stream_id: string; metadata: Array<{ breadcrumb: string[]; metadata: Record<string, unknown> }> }> },
+  streams: readonly string[],
+) {
   for (const stream of catalog.streams) {
     const root = stream.metadata.find((m) => m.breadcrumb.length === 0)!;
     root.metadata.selected = streams.includes(stream.tap_stream_id);

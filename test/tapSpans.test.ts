@@ -12,7 +12,7 @@ const PAGE_SIZE = 50;
 const instant = (text: string) => Date.parse(text);
 const days = Math.ceil((instant(NOW) - instant(START)) / DAY_MS);
 
-describe('tap-quickbooks plans its queries from QBO\'s counts (issue 12)', () => {
+describe("tap-quickbooks plans its queries from QBO's counts (issue 12)", () => {
   let emulator: Emulator;
   let dir: string;
   let run: TapRun;
@@ -38,13 +38,17 @@ describe('tap-quickbooks plans its queries from QBO\'s counts (issue 12)', () =>
     expect(run.code).toBe(0);
     const ideal = ENTITIES.reduce((sum, { stream }) => sum + Math.ceil(truth(stream).length / PAGE_SIZE) + 1, 0);
     expect(requests).toBeLessThanOrEqual(1.5 * ideal);
-    expect(requests).toBeLessThan(ENTITIES.length * days / 10);
+    expect(requests).toBeLessThan((ENTITIES.length * days) / 10);
   });
 
   it('emits exactly the truth of every stream, each Id once, each record in its UTC day', () => {
     for (const { stream } of ENTITIES) {
       const records = recordsOf(run, stream);
-      expect(records.map((r) => r.Id).sort(), stream).toEqual(truth(stream).map((r) => r.id).sort());
+      expect(records.map((r) => r.Id).sort(), stream).toEqual(
+        truth(stream)
+          .map((r) => r.id)
+          .sort(),
+      );
       if (stream === 'company_info') continue;
       for (const r of records) {
         const day = Math.floor(instant(r.MetaData.LastUpdatedTime) / DAY_MS) * DAY_MS;
@@ -53,7 +57,7 @@ describe('tap-quickbooks plans its queries from QBO\'s counts (issue 12)', () =>
     }
   });
 
-  it('keeps one _volumetry record per stream and UTC day, whose sums are the run\'s requests and records', () => {
+  it("keeps one _volumetry record per stream and UTC day, whose sums are the run's requests and records", () => {
     const evidence = recordsOf(run, '_volumetry');
     for (const { stream, replication } of ENTITIES) {
       if (replication === 'FULL_TABLE') continue;
@@ -66,7 +70,10 @@ describe('tap-quickbooks plans its queries from QBO\'s counts (issue 12)', () =>
       const rows = truth(stream).length;
       if (rows <= 400) {
         // Few rows: the whole year is one span, one COUNT and its pages (up to the first short one).
-        expect(mine.every((e) => e.span_start_utc === START && e.span_end_utc === NOW && e.span_qbo_count === rows), stream).toBe(true);
+        expect(
+          mine.every((e) => e.span_start_utc === START && e.span_end_utc === NOW && e.span_qbo_count === rows),
+          stream,
+        ).toBe(true);
         expect(mine[0].requests, stream).toBe(1 + (rows === 0 ? 0 : Math.floor(rows / PAGE_SIZE) + 1));
       } else {
         // Cut where the rows are: the months before the company's first row are one empty span,
@@ -105,7 +112,11 @@ describe('tap-quickbooks plans its queries from QBO\'s counts (issue 12)', () =>
     const again = recordsOf(resumed, 'invoices');
     expect(again.every((r) => instant(r.MetaData.LastUpdatedTime) >= instant(bookmark))).toBe(true);
     expect(again.every((r) => r._sdc_page_size === 1000)).toBe(true);
-    expect(again.map((r) => r.Id).sort()).toEqual(truth('invoices', bookmark).map((r) => r.id).sort());
+    expect(again.map((r) => r.Id).sort()).toEqual(
+      truth('invoices', bookmark)
+        .map((r) => r.id)
+        .sort(),
+    );
     const evidence = recordsOf(resumed, '_volumetry').filter((e) => e.stream === 'invoices');
     expect(evidence[0].window_start_utc).toBe(bookmark);
     expect(evidence.at(-1).window_end_utc).toBe(NOW);

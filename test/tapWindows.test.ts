@@ -19,18 +19,37 @@ describe('tap-quickbooks keeps memory bounded by reading crowded days in pieces'
     emulator = await startEmulator({ seed: 13, now: new Date(NOW), days: 2, counts: { invoices: 150 } });
     const dir = tempDir();
     // About 75 invoices a day, and spans of at most 20 rows.
-    const settings = parseTapSettings(tapSettings(emulator, dir, { start_date: '2025-03-08', end_date: NOW, page_size: 10, max_span_rows: 20 }), DateTime.utc());
+    const settings = parseTapSettings(
+      tapSettings(emulator, dir, { start_date: '2025-03-08', end_date: NOW, page_size: 10, max_span_rows: 20 }),
+      DateTime.utc(),
+    );
     const out = new PassThrough();
     const chunks: Buffer[] = [];
     out.on('data', (b: Buffer) => chunks.push(b));
-    await runTap({ settings, catalog: catalogSelecting(discoverCatalog() as never, ['invoices', '_volumetry']), state: undefined, out, logger: createLogger('tap', { sink: (l) => logs.push(l) }) });
-    messages = Buffer.concat(chunks).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+    await runTap({
+      settings,
+      catalog: catalogSelecting(discoverCatalog() as never, ['invoices', '_volumetry']),
+      state: undefined,
+      out,
+      logger: createLogger('tap', { sink: (l) => logs.push(l) }),
+    });
+    messages = Buffer.concat(chunks)
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
   });
   afterAll(() => emulator?.close());
 
   it('queries pieces of at most max_span_rows rows, yet keeps evidence, extract windows and STATE per UTC day', () => {
-    const counted = emulator.requestLog().filter((r) => r.kind === 'count').map((r) => decodeURIComponent(r.query.replace(/\+/g, ' ')));
-    const pieces = emulator.requestLog().filter((r) => r.kind === 'query').map((r) => decodeURIComponent(r.query.replace(/\+/g, ' ')));
+    const counted = emulator
+      .requestLog()
+      .filter((r) => r.kind === 'count')
+      .map((r) => decodeURIComponent(r.query.replace(/\+/g, ' ')));
+    const pieces = emulator
+      .requestLog()
+      .filter((r) => r.kind === 'query')
+      .map((r) => decodeURIComponent(r.query.replace(/\+/g, ' ')));
     expect(pieces.every((q) => !/>= '2025-03-09T00:00:00Z' AND MetaData.LastUpdatedTime < '2025-03-10T00:00:00Z'/.test(q))).toBe(true);
     expect(counted.length).toBeGreaterThan(6);
     expect(logs.some((l) => /invoices 2025-03-09: \d+ rows in one window, more than max_span_rows \(20\); reading it in pieces/.test(l))).toBe(true);
@@ -44,7 +63,12 @@ describe('tap-quickbooks keeps memory bounded by reading crowded days in pieces'
     const invoices = messages.filter((m) => m.type === 'RECORD' && m.stream === 'invoices').map((m) => m.record);
     const crowded = evidence[1];
     expect(crowded.spans).toBeGreaterThan(2);
-    expect(crowded).toMatchObject({ span_start_utc: '2025-03-09T00:00:00Z', span_end_utc: '2025-03-10T00:00:00Z', qbo_count: crowded.extracted, span_qbo_count: crowded.extracted });
+    expect(crowded).toMatchObject({
+      span_start_utc: '2025-03-09T00:00:00Z',
+      span_end_utc: '2025-03-10T00:00:00Z',
+      qbo_count: crowded.extracted,
+      span_qbo_count: crowded.extracted,
+    });
     expect(crowded.extracted).toBe(invoices.filter((r) => r._sdc_extract_window_start_utc === '2025-03-09T00:00:00Z').length);
     for (const r of invoices) expect(Date.parse(r._sdc_extract_window_end_utc) - Date.parse(r._sdc_extract_window_start_utc)).toBeLessThanOrEqual(DAY_MS);
 
@@ -62,6 +86,12 @@ describe('tap-quickbooks keeps memory bounded by reading crowded days in pieces'
   it('still emits every invoice of the range once', () => {
     const ids = messages.filter((m) => m.type === 'RECORD' && m.stream === 'invoices').map((m) => m.record.Id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids.sort()).toEqual(emulator.truth('invoices').filter((r) => Date.parse(r.lastUpdated) < Date.parse(NOW)).map((r) => r.id).sort());
+    expect(ids.sort()).toEqual(
+      emulator
+        .truth('invoices')
+        .filter((r) => Date.parse(r.lastUpdated) < Date.parse(NOW))
+        .map((r) => r.id)
+        .sort(),
+    );
   });
 });

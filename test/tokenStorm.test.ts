@@ -35,10 +35,27 @@ describe('401 storm: access tokens dying every 40 requests, 10 in flight', () =>
 
   it('qbo-pipeline backfill of 8 streams ends with exit 0, one refresh per dead token, and tables equal to the truth', async () => {
     const run = await runCliProcess([
-      'backfill', '--streams', STREAMS.join(','), '--start', START, '--end', END,
-      '--tap-config', h.tapConfig, '--target-config', await h.targetConfig(schema), '--state-dir', path.join(h.dir, 'state'),
+      'backfill',
+      '--streams',
+      STREAMS.join(','),
+      '--start',
+      START,
+      '--end',
+      END,
+      '--tap-config',
+      h.tapConfig,
+      '--target-config',
+      await h.targetConfig(schema),
+      '--state-dir',
+      path.join(h.dir, 'state'),
     ]);
-    expect(run.code, run.stderr.split('\n').filter((l) => /FATAL|ERROR/.test(l)).join('\n')).toBe(0);
+    expect(
+      run.code,
+      run.stderr
+        .split('\n')
+        .filter((l) => /FATAL|ERROR/.test(l))
+        .join('\n'),
+    ).toBe(0);
     for (const stream of STREAMS) {
       const diff = await diffWithTruth(databaseUrl(), schema, h.emulator, stream, START, END);
       expect({ stream, missing: diff.missing, extra: diff.extra, different: diff.different }).toEqual({ stream, missing: [], extra: [], different: [] });
@@ -59,6 +76,8 @@ describe('401 storm: access tokens dying every 40 requests, 10 in flight', () =>
     expect(run.stderr).toMatch(new RegExp(`summary: .* retries network=0 timeout=0 throttled=0 server=0 unauthorized=${rejected}\\b`));
     const retries = await withClient((c) => c.query<{ n: number }>(`SELECT sum((payload->>'retries')::int)::int AS n FROM "${schema}"._volumetry`));
     expect(retries.rows[0]?.n).toBe(rejected);
-    process.stderr.write(`token storm: ${data.length} data requests, ${rejected} answered 401, ${refreshes} token refreshes (tokens die every ${USES} requests)\n`);
+    process.stderr.write(
+      `token storm: ${data.length} data requests, ${rejected} answered 401, ${refreshes} token refreshes (tokens die every ${USES} requests)\n`,
+    );
   });
 });

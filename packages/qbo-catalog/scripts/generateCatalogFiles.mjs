@@ -17,9 +17,7 @@ const SHARED_DIR = path.join(CATALOG_DIR, '_shared');
 const REPLICATION_KEY = 'MetaData.LastUpdatedTime';
 
 /** Streams that are not QBO entities; their schemas are in catalog/_src too. */
-const EXTRA_STREAMS = [
-  { stream: '_volumetry', keyProperties: ['id'], replication: 'FULL_TABLE', replicationKey: undefined, selectedByDefault: true },
-];
+const EXTRA_STREAMS = [{ stream: '_volumetry', keyProperties: ['id'], replication: 'FULL_TABLE', replicationKey: undefined, selectedByDefault: true }];
 
 async function readJson(file) {
   return JSON.parse(await readFile(file, 'utf8'));
@@ -41,12 +39,14 @@ async function expandRefs(node, baseDir, cache) {
   if (typeof node.$ref === 'string') {
     const file = path.resolve(baseDir, node.$ref);
     if (!file.startsWith(SHARED_DIR + path.sep)) throw new Error(`$ref outside catalog/_shared: ${node.$ref}`);
-    if (!cache.has(file)) cache.set(file, readJson(file).then((shared) => expandRefs(shared, path.dirname(file), cache)));
+    if (!cache.has(file))
+      cache.set(
+        file,
+        readJson(file).then((shared) => expandRefs(shared, path.dirname(file), cache)),
+      );
     return cache.get(file);
   }
-  const entries = await Promise.all(
-    Object.entries(node).map(async ([key, value]) => [key, await expandRefs(value, baseDir, cache)]),
-  );
+  const entries = await Promise.all(Object.entries(node).map(async ([key, value]) => [key, await expandRefs(value, baseDir, cache)]));
   return Object.fromEntries(entries);
 }
 
@@ -114,9 +114,7 @@ export async function generateCatalogFiles() {
   for (const def of streamDefinitions(entities)) {
     const schema = await expandRefs(await readJson(path.join(SOURCE_DIR, `${def.stream}.json`)), SOURCE_DIR, cache);
     files.set(path.join(CATALOG_DIR, `${def.stream}.json`), jsonText(schemaFile(def.stream, schema)));
-    const discovered = def.entity
-      ? { ...schema, properties: { ...schema.properties, ...sdcFields.properties } }
-      : schema;
+    const discovered = def.entity ? { ...schema, properties: { ...schema.properties, ...sdcFields.properties } } : schema;
     streams.push(catalogEntry(def, discovered));
   }
   files.set(path.join(CATALOG_DIR, 'catalog.json'), jsonText({ streams }));

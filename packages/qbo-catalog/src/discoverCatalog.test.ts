@@ -12,9 +12,7 @@ import type { CatalogStream, JsonSchema } from './SingerCatalog.js';
 
 const catalog = discoverCatalog();
 /** The reserved fields as docs/architecture.md lists them (its table is the contract). */
-const SDC_FIELDS = [
-  ...readFileSync(path.join(CATALOG_DIR, '../docs/architecture.md'), 'utf8').matchAll(/^\| `(_sdc_\w+)` \|/gm),
-].map((match) => match[1]!);
+const SDC_FIELDS = [...readFileSync(path.join(CATALOG_DIR, '../docs/architecture.md'), 'utf8').matchAll(/^\| `(_sdc_\w+)` \|/gm)].map((match) => match[1]!);
 
 function rootMetadata(stream: CatalogStream): Record<string, unknown> {
   return stream.metadata.find((m) => m.breadcrumb.length === 0)!.metadata;
@@ -65,9 +63,7 @@ describe('discoverCatalog', () => {
       const automatic = fields.filter((m) => m.metadata.inclusion === 'automatic').map((m) => m.breadcrumb[1]);
       const expected = [...stream.key_properties];
       if (stream.replication_key) expected.push(stream.replication_key.split('.')[0]!);
-      expect(automatic.sort()).toEqual(
-        [...expected, ...Object.keys(stream.schema.properties!).filter((p) => p.startsWith('_sdc_'))].sort(),
-      );
+      expect(automatic.sort()).toEqual([...expected, ...Object.keys(stream.schema.properties!).filter((p) => p.startsWith('_sdc_'))].sort());
       for (const field of fields) {
         expect(['automatic', 'available']).toContain(field.metadata.inclusion);
         expect(field.metadata['selected-by-default']).toBe(true);

@@ -21,7 +21,9 @@ export function discoverCatalog(): SingerCatalog {
 export function streamSchema(stream: string): JsonSchema {
   const entry = load().streams.find((s) => s.tap_stream_id === stream);
   if (entry === undefined) {
-    const known = load().streams.map((s) => s.tap_stream_id).join(', ');
+    const known = load()
+      .streams.map((s) => s.tap_stream_id)
+      .join(', ');
     throw new UsageError(`unknown stream "${stream}"; known streams: ${known}`);
   }
   return structuredClone(entry.schema);

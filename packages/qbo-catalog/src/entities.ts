@@ -19,13 +19,7 @@ export interface EntityInfo {
   readonly replication: 'INCREMENTAL' | 'FULL_TABLE';
 }
 
-const row = (
-  stream: string,
-  entity: string,
-  kind: 'list' | 'txn' | 'other',
-  cdc = true,
-  replication: EntityInfo['replication'] = 'INCREMENTAL',
-): EntityInfo =>
+const row = (stream: string, entity: string, kind: 'list' | 'txn' | 'other', cdc = true, replication: EntityInfo['replication'] = 'INCREMENTAL'): EntityInfo =>
   Object.freeze({ stream, entity, nameList: kind === 'list', cdc, transaction: kind === 'txn', replication });
 
 export const ENTITIES: readonly EntityInfo[] = Object.freeze([

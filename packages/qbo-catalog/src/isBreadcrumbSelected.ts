@@ -6,10 +6,7 @@ import { breadcrumbKey, type NodeMetadata } from './parseCatalogInput.js';
  * unsupported → no, automatic → yes, then `selected`, then `selected-by-default`, then the
  * parent's value (false for the stream itself).
  */
-export function isBreadcrumbSelected(
-  metadata: ReadonlyMap<string, NodeMetadata>,
-  breadcrumb: readonly string[],
-): boolean {
+export function isBreadcrumbSelected(metadata: ReadonlyMap<string, NodeMetadata>, breadcrumb: readonly string[]): boolean {
   if (metadata.size === 0) return true;
   const parent = breadcrumb.length > 0 ? isBreadcrumbSelected(metadata, breadcrumb.slice(0, -2)) : undefined;
   if (parent === false) return false;

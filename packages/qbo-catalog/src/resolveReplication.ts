@@ -34,16 +34,9 @@ function discoveredRoot(discovered: CatalogStream): Readonly<Record<string, unkn
 export function resolveReplication(discovered: CatalogStream, choice: ReplicationChoice): ResolvedReplication {
   const name = discovered.tap_stream_id;
   const md = choice.rootMetadata;
-  const method = firstSet(
-    md['replication-method'],
-    choice.replicationMethod,
-    md['forced-replication-method'],
-    discovered.replication_method,
-  );
+  const method = firstSet(md['replication-method'], choice.replicationMethod, md['forced-replication-method'], discovered.replication_method);
   if (!(REPLICATION_METHODS as readonly unknown[]).includes(method)) {
-    throw new UsageError(
-      `catalog: stream "${name}": replication method ${JSON.stringify(method)} is not supported; use ${REPLICATION_METHODS.join(' or ')}`,
-    );
+    throw new UsageError(`catalog: stream "${name}": replication method ${JSON.stringify(method)} is not supported; use ${REPLICATION_METHODS.join(' or ')}`);
   }
   const validKeys = (discoveredRoot(discovered)['valid-replication-keys'] as readonly string[] | undefined) ?? [];
   const requestedKey = firstSet(md['replication-key'], choice.replicationKey);
@@ -57,14 +50,8 @@ export function resolveReplication(discovered: CatalogStream, choice: Replicatio
   }
   const keyProperties = firstSet(choice.keyProperties, md['table-key-properties'], md['key-properties']) ?? discovered.key_properties;
   const properties = discovered.schema.properties ?? {};
-  if (
-    !Array.isArray(keyProperties) ||
-    keyProperties.length === 0 ||
-    !keyProperties.every((key) => typeof key === 'string' && Object.hasOwn(properties, key))
-  ) {
-    throw new UsageError(
-      `catalog: stream "${name}": key properties ${JSON.stringify(keyProperties)} must be a non-empty list of top-level properties`,
-    );
+  if (!Array.isArray(keyProperties) || keyProperties.length === 0 || !keyProperties.every((key) => typeof key === 'string' && Object.hasOwn(properties, key))) {
+    throw new UsageError(`catalog: stream "${name}": key properties ${JSON.stringify(keyProperties)} must be a non-empty list of top-level properties`);
   }
   return {
     replicationMethod: method as ReplicationMethod,

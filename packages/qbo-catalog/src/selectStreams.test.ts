@@ -115,7 +115,12 @@ describe('stream selection', () => {
   });
 
   it('a stream entry without metadata is selected whole, unless its legacy selected says no', () => {
-    const catalog = { streams: [{ tap_stream_id: 'items', stream: 'items', schema: {} }, { tap_stream_id: 'terms', selected: false }] };
+    const catalog = {
+      streams: [
+        { tap_stream_id: 'items', stream: 'items', schema: {} },
+        { tap_stream_id: 'terms', selected: false },
+      ],
+    };
     const { streams } = run(catalog);
     expect(ids(streams)).toEqual(['items']);
     expect(streams[0]!.includedProperties).toBeUndefined();
@@ -141,7 +146,7 @@ describe('stream selection', () => {
     expect(warnings).toEqual(['catalog: stream "budgets" is not known to this tap; ignoring it']);
   });
 
-  it('uses the catalog\'s stream name for messages when it differs from tap_stream_id (B20)', () => {
+  it("uses the catalog's stream name for messages when it differs from tap_stream_id (B20)", () => {
     const catalog = catalogCopy();
     entry(catalog, 'invoices').stream = 'qbo_invoices';
     const invoices = only(catalog, 'invoices');
@@ -176,7 +181,7 @@ describe('field selection', () => {
     expect(only(catalog, 'invoices').schema.properties).not.toHaveProperty('InvoiceLink');
   });
 
-  it('a field without selected uses selected-by-default, then the stream\'s selection (B13)', () => {
+  it("a field without selected uses selected-by-default, then the stream's selection (B13)", () => {
     const catalog = catalogCopy();
     const invoices = entry(catalog, 'invoices');
     Object.assign(node(invoices, 'PrivateNote'), { 'selected-by-default': false });
@@ -283,9 +288,7 @@ describe('replication settings (B16, B17)', () => {
   });
 
   it('key: an unknown key in metadata is a UsageError', () => {
-    expect(() => withInvoices((e) => (node(e)['replication-key'] = 'LastUpdatedTime'))).toThrow(
-      /unknown replication key "LastUpdatedTime"/,
-    );
+    expect(() => withInvoices((e) => (node(e)['replication-key'] = 'LastUpdatedTime'))).toThrow(/unknown replication key "LastUpdatedTime"/);
   });
 
   it('key properties: top-level, then table-key-properties; must name schema properties', () => {

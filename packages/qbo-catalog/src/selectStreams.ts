@@ -68,9 +68,7 @@ function selectOne(
   const properties = discovered.schema.properties ?? {};
   // Keys and the replication key's top-level field are never dropped, whatever the catalog says.
   const forced = new Set([...replication.keyProperties, replication.replicationKey?.split('.')[0]]);
-  const included = new Set(
-    Object.keys(properties).filter((name) => forced.has(name) || isBreadcrumbSelected(metadata, ['properties', name])),
-  );
+  const included = new Set(Object.keys(properties).filter((name) => forced.has(name) || isBreadcrumbSelected(metadata, ['properties', name])));
   if (hasDeselectedNestedField(input, included)) {
     warn(`catalog: stream "${input.tapStreamId}": nested fields cannot be deselected; their top-level fields are emitted whole`);
   }

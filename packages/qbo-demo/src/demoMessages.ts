@@ -5,7 +5,8 @@ export const KEEP_RUNNING_COMMAND = 'npm run demo -- --keep-running';
 
 /** How to connect, said before the demo ends: never a URL to a server that is about to stop without saying so. */
 export function connectAdvice(server: DemoServer, url: string): string {
-  if (server === 'stopped') return `PostgreSQL stops when the demo ends (no terminal to keep it up for you). To query it afterwards: ${KEEP_RUNNING_COMMAND}, then psql '${url}'`;
+  if (server === 'stopped')
+    return `PostgreSQL stops when the demo ends (no terminal to keep it up for you). To query it afterwards: ${KEEP_RUNNING_COMMAND}, then psql '${url}'`;
   return `Connect:  psql '${url}'${server === 'kept' ? '   (PostgreSQL stays up until Ctrl-C)' : ''}`;
 }
 

@@ -125,14 +125,24 @@ async function startDemoConsole(work: string, port: number, logger: Logger): Pro
 }
 
 /** The demo proper: two backfills and what they show. 0 when the second run changed nothing. */
-async function demoSteps(d: { emulator: Emulator; now: DateTime; url: string; server: DemoServer; schema: string; work: string; out: (text: string) => void }): Promise<number> {
+async function demoSteps(d: {
+  emulator: Emulator;
+  now: DateTime;
+  url: string;
+  server: DemoServer;
+  schema: string;
+  work: string;
+  out: (text: string) => void;
+}): Promise<number> {
   const { emulator, out } = d;
   await mkdir(d.work, { recursive: true });
   // Where the tap keeps it by default (`<state-dir>/tokens/<realm>.json`): the console shows its health.
   const tokenStore = path.join(d.work, 'state', 'tokens', `${emulator.realmId}.json`);
   await rm(tokenStore, { force: true }); // a new emulator issues new tokens
   const tapConfig = path.join(d.work, 'tap.json');
-  await writeFile(tapConfig, JSON.stringify(emulator.tapSettings({ token_store: tokenStore, page_size: 1000, max_requests_per_minute: 10_000 })), { mode: 0o600 });
+  await writeFile(tapConfig, JSON.stringify(emulator.tapSettings({ token_store: tokenStore, page_size: 1000, max_requests_per_minute: 10_000 })), {
+    mode: 0o600,
+  });
   const targetConfig = path.join(d.work, 'target.json');
   await writeFile(targetConfig, JSON.stringify({ database_url: d.url, schema: d.schema }), { mode: 0o600 });
   const request: BackfillRequest = {
@@ -174,8 +184,24 @@ async function volumetryTable(url: string, schema: string, result: BackfillResul
   const warehouse = await Warehouse.open({ connectionString: url }, schema);
   try {
     const rows = await warehouse.evidenceRows(result.runIds);
-    const columns = ['day_utc', 'stream', 'qbo_count', 'extracted', 'loaded', 'inserted', 'updated', 'unchanged', 'pages', 'duration_ms', 'empty', 'extracted_equals_loaded'];
-    return formatTable(columns, rows.map((r) => columns.map((c) => asCell(r[c]))));
+    const columns = [
+      'day_utc',
+      'stream',
+      'qbo_count',
+      'extracted',
+      'loaded',
+      'inserted',
+      'updated',
+      'unchanged',
+      'pages',
+      'duration_ms',
+      'empty',
+      'extracted_equals_loaded',
+    ];
+    return formatTable(
+      columns,
+      rows.map((r) => columns.map((c) => asCell(r[c]))),
+    );
   } finally {
     await warehouse.close();
   }

@@ -72,8 +72,16 @@ function withLoaded(generated: IndexArrays, loaded: readonly LoadedRecord[]): In
   const rows = Array.from({ length: n + loaded.length }, (_, k) => k);
   const at = (k: number) =>
     k < n
-      ? { id: generated.ids[k] as number, c: generated.created[k] as number, u: generated.updated[k] as number, s: generated.syncTokens[k] as number, f: generated.flags[k] as number }
-      : ((r: LoadedRecord) => ({ id: r.id, c: r.createdSec, u: r.updatedSec, s: r.syncToken, f: LOADED | (r.active ? ACTIVE : 0) }))(loaded[k - n] as LoadedRecord);
+      ? {
+          id: generated.ids[k] as number,
+          c: generated.created[k] as number,
+          u: generated.updated[k] as number,
+          s: generated.syncTokens[k] as number,
+          f: generated.flags[k] as number,
+        }
+      : ((r: LoadedRecord) => ({ id: r.id, c: r.createdSec, u: r.updatedSec, s: r.syncToken, f: LOADED | (r.active ? ACTIVE : 0) }))(
+          loaded[k - n] as LoadedRecord,
+        );
   const all = rows.map(at).sort((a, b) => a.u - b.u || a.id - b.id);
   return {
     ids: Uint32Array.from(all, (r) => r.id),

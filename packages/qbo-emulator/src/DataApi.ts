@@ -56,12 +56,16 @@ export class DataApi {
   cdc(params: URLSearchParams): Answer {
     const now = this.nowMs();
     const invalid = (detail: string) => json(400, body.faultBody(now, 'ValidationFault', [{ message: 'Invalid Request', detail, code: '2010' }]));
-    const names = (params.get('entities') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const names = (params.get('entities') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (names.length === 0) return invalid('entities is required');
     const infos: EntityInfo[] = [];
     for (const name of names) {
       const info = entityByName(name);
-      if (!info?.cdc) return json(400, body.faultBody(now, 'ValidationFault', [body.unsupportedOperation(`Operation CDC is not supported for entity ${name}`)]));
+      if (!info?.cdc)
+        return json(400, body.faultBody(now, 'ValidationFault', [body.unsupportedOperation(`Operation CDC is not supported for entity ${name}`)]));
       infos.push(info);
     }
     const since = parseQboDateTime(params.get('changedSince') ?? '');
@@ -79,16 +83,28 @@ export class DataApi {
       if (!Array.isArray(parsed.BatchItemRequest)) throw new TypeError('BatchItemRequest must be an array');
       items = parsed.BatchItemRequest as typeof items;
     } catch (error) {
-      return json(400, body.faultBody(now, 'ValidationFault', [{ message: 'Request has invalid or unsupported property', detail: (error as Error).message, code: '2010' }]));
+      return json(
+        400,
+        body.faultBody(now, 'ValidationFault', [{ message: 'Request has invalid or unsupported property', detail: (error as Error).message, code: '2010' }]),
+      );
     }
     if (items.length > BATCH_MAX_ITEMS) {
-      return json(400, body.faultBody(now, 'ValidationFault', [{ message: 'Batch Size Exceeded', detail: `Batch size ${items.length} exceeds the maximum of ${BATCH_MAX_ITEMS}`, code: '1040' }]));
+      return json(
+        400,
+        body.faultBody(now, 'ValidationFault', [
+          { message: 'Batch Size Exceeded', detail: `Batch size ${items.length} exceeds the maximum of ${BATCH_MAX_ITEMS}`, code: '1040' },
+        ]),
+      );
     }
     let budget = BATCH_MAX_OBJECTS;
     const answers = items.map((item) => {
       const bId = typeof item.bId === 'string' ? item.bId : '';
       if (typeof item.Query !== 'string') {
-        return { bId, member: 'Fault' as const, text: body.faultObject('ValidationFault', [body.unsupportedOperation('The emulator answers Query batch items only')]) };
+        return {
+          bId,
+          member: 'Fault' as const,
+          text: body.faultObject('ValidationFault', [body.unsupportedOperation('The emulator answers Query batch items only')]),
+        };
       }
       const result = this.#execute(item.Query, budget);
       if (!result.ok) return { bId, member: 'Fault' as const, text: body.faultObject('ValidationFault', [result.error]) };

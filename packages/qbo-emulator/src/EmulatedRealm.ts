@@ -41,7 +41,10 @@ export function companySetups(options: EmulatorOptions): Array<Pick<RealmSetup, 
   for (const key of ['realmId', 'refreshToken'] as const) {
     const seen = new Set<string>();
     for (const s of setups) {
-      if (seen.has(s[key])) throw new RangeError(`companies: two companies share the ${key === 'realmId' ? 'realm id' : 'refresh token'} ${key === 'realmId' ? s.realmId : '(not shown)'}`);
+      if (seen.has(s[key]))
+        throw new RangeError(
+          `companies: two companies share the ${key === 'realmId' ? 'realm id' : 'refresh token'} ${key === 'realmId' ? s.realmId : '(not shown)'}`,
+        );
       seen.add(s[key]);
     }
   }

@@ -3,7 +3,15 @@ import { TokenAuthority, type TokenOptions } from './TokenAuthority.js';
 
 function authority(overrides: Partial<TokenOptions> = {}) {
   let now = Date.parse('2025-03-01T00:00:00Z');
-  const tokens = new TokenAuthority({ clientId: 'id', clientSecret: 'secret', refreshToken: 'RT0', accessTokenTtlSeconds: 60, rotation: 'every-refresh', now: () => now, ...overrides });
+  const tokens = new TokenAuthority({
+    clientId: 'id',
+    clientSecret: 'secret',
+    refreshToken: 'RT0',
+    accessTokenTtlSeconds: 60,
+    rotation: 'every-refresh',
+    now: () => now,
+    ...overrides,
+  });
   const basic = `Basic ${Buffer.from('id:secret').toString('base64')}`;
   const refresh = (token: string, auth: string | undefined = basic, extra: Record<string, string> = {}) =>
     tokens.refresh(new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token, ...extra }), auth);
@@ -59,7 +67,12 @@ describe('TokenAuthority', () => {
   it('with a max-uses fault, each access token dies after N requests; a new one lives its own N', () => {
     const { tokens, refresh } = authority({ accessTokenMaxUses: 2 });
     const first = `Bearer ${refresh('RT0').body.access_token}`;
-    expect([tokens.checkBearer(first), tokens.checkBearer(first), tokens.checkBearer(first), tokens.checkBearer(first)]).toEqual([undefined, undefined, 'Token expired', 'Token expired']);
+    expect([tokens.checkBearer(first), tokens.checkBearer(first), tokens.checkBearer(first), tokens.checkBearer(first)]).toEqual([
+      undefined,
+      undefined,
+      'Token expired',
+      'Token expired',
+    ]);
     const second = `Bearer ${refresh(tokens.currentRefreshToken()).body.access_token}`;
     expect(tokens.checkBearer(second)).toBeUndefined();
     tokens.setAccessTokenMaxUses(0);

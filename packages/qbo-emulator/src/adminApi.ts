@@ -31,7 +31,12 @@ export function handleAdmin(req: IncomingMessage, url: URL, posted: string, emul
     };
     const realmId = url.searchParams.get('realm_id') ?? (input.realm_id === undefined ? undefined : text('realm_id'));
     const company: EmulatedCompany = realmId === undefined ? emulator : emulator.company(realmId);
-    const credentials = (c: EmulatedCompany) => ({ realm_id: c.realmId, client_id: emulator.clientId, client_secret: emulator.clientSecret, refresh_token: c.currentRefreshToken() });
+    const credentials = (c: EmulatedCompany) => ({
+      realm_id: c.realmId,
+      client_id: emulator.clientId,
+      client_secret: emulator.clientSecret,
+      refresh_token: c.currentRefreshToken(),
+    });
     switch (route) {
       case 'GET stats':
         return ok(emulator.stats());
@@ -45,7 +50,10 @@ export function handleAdmin(req: IncomingMessage, url: URL, posted: string, emul
       case 'GET truth': {
         const rows = company.truth(url.searchParams.get('stream') ?? '');
         // Record texts are spliced in as they are, so amounts keep their digits.
-        return { status: 200, text: `[${rows.map((r) => `{"id":${JSON.stringify(r.id)},"lastUpdated":${JSON.stringify(r.lastUpdated)},"record":${r.text}}`).join(',')}]` };
+        return {
+          status: 200,
+          text: `[${rows.map((r) => `{"id":${JSON.stringify(r.id)},"lastUpdated":${JSON.stringify(r.lastUpdated)},"record":${r.text}}`).join(',')}]`,
+        };
       }
       case 'POST faults':
         emulator.setFaults(validateFaultPlan(input));

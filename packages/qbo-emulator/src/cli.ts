@@ -26,7 +26,9 @@ runCli('qbo-emulator', async () => {
   // A refresh token of this process's own: a tap whose token store still holds an earlier
   // emulator's chain sees a new configured token and starts a new chain instead of invalid_grant.
   const single = options.emulator.companies === undefined && options.emulator.refreshToken === undefined;
-  const emulatorOptions = single ? { ...options.emulator, refreshToken: `AB11emulator-refresh-token-seed-${options.emulator.seed ?? 42}-${randomBytes(4).toString('hex')}` } : options.emulator;
+  const emulatorOptions = single
+    ? { ...options.emulator, refreshToken: `AB11emulator-refresh-token-seed-${options.emulator.seed ?? 42}-${randomBytes(4).toString('hex')}` }
+    : options.emulator;
   const emulator = await startEmulator(emulatorOptions).catch((error: unknown) => {
     // Bad counts or dates in the options are usage errors; anything else (port taken…) is not.
     if (error instanceof RangeError) throw new UsageError(error.message, { cause: error });
@@ -50,12 +52,16 @@ runCli('qbo-emulator', async () => {
     ...settingsRange({ now: options.emulator.now, days: options.emulator.days ?? 90 }, startedAt),
     ...emulator.tapSettings({
       admin_url: `${emulator.baseUrl}/__admin/`,
-      ...(options.emulator.companies ? { companies: emulator.companies.map((c, i) => ({ name: names[i], realm_id: c.realmId, refresh_token: c.currentRefreshToken() })) } : {}),
+      ...(options.emulator.companies
+        ? { companies: emulator.companies.map((c, i) => ({ name: names[i], realm_id: c.realmId, refresh_token: c.currentRefreshToken() })) }
+        : {}),
     }),
   });
   await out.flush();
   const realms = emulator.companies.map((c) => c.realmId).join(', ');
-  log.info(`serving QuickBooks Online ${emulator.companies.length > 1 ? 'realms' : 'realm'} ${realms} at ${emulator.baseUrl} (token URL ${emulator.tokenUrl}); Ctrl-C stops it`);
+  log.info(
+    `serving QuickBooks Online ${emulator.companies.length > 1 ? 'realms' : 'realm'} ${realms} at ${emulator.baseUrl} (token URL ${emulator.tokenUrl}); Ctrl-C stops it`,
+  );
   await stopped;
   await emulator.close();
   log.info('stopped');

@@ -23,7 +23,8 @@ function parseCompanies(text: string): { count: number; names: string[] | undefi
   }
   const names = text.split(',').map((n) => n.trim());
   const bad = names.find((n) => !COMPANY_NAME.test(n));
-  if (bad !== undefined) throw new UsageError(`--companies: ${JSON.stringify(bad)} is not a company name (letters, digits, _ and -), nor a number of companies`);
+  if (bad !== undefined)
+    throw new UsageError(`--companies: ${JSON.stringify(bad)} is not a company name (letters, digits, _ and -), nor a number of companies`);
   if (new Set(names).size !== names.length) throw new UsageError('--companies: a name is given twice');
   return { count: names.length, names };
 }
@@ -39,8 +40,14 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
       days: { type: 'number', default: 90, describe: 'records were last updated in the last N days' },
       now: { type: 'string', describe: "the company's now (ISO 8601); default: the real now" },
       'realm-id': { type: 'string', describe: 'company (realm) id (of the first company)' },
-      companies: { type: 'string', describe: 'serve several companies whose Ids overlap: a number, or names (acme,globex); realm ids count up from --realm-id, seeds from --seed' },
-      'secrets-dir': { type: 'string', describe: 'write the credentials as secret files: DIR/client_id, DIR/client_secret, DIR/<company>/refresh_token (mode 0600)' },
+      companies: {
+        type: 'string',
+        describe: 'serve several companies whose Ids overlap: a number, or names (acme,globex); realm ids count up from --realm-id, seeds from --seed',
+      },
+      'secrets-dir': {
+        type: 'string',
+        describe: 'write the credentials as secret files: DIR/client_id, DIR/client_secret, DIR/<company>/refresh_token (mode 0600)',
+      },
       invoices: { type: 'number', describe: 'number of invoices (shorthand for --count invoices=N)' },
       count: { type: 'string', array: true, default: [] as string[], describe: 'records of a stream, e.g. --count customers=500 (repeatable)' },
       fixtures: { type: 'string', describe: 'also serve the records of <stream>[.*].json array files in this folder' },

@@ -5,7 +5,15 @@ const run = (injector: FaultInjector, kinds: RequestKind[]) => kinds.map((k) => 
 
 describe('FaultInjector', () => {
   it('fires on the nth matching requests and on the next N, counting only the kinds named', () => {
-    const injector = new FaultInjector({ rules: [{ fault: '503', kinds: ['query'], nth: [2, 4] }, { fault: 'reset', kinds: ['token'], next: 1 }] }, 1);
+    const injector = new FaultInjector(
+      {
+        rules: [
+          { fault: '503', kinds: ['query'], nth: [2, 4] },
+          { fault: 'reset', kinds: ['token'], next: 1 },
+        ],
+      },
+      1,
+    );
     expect(run(injector, ['query', 'token', 'query', 'count', 'query', 'query', 'token'])).toEqual(['-', 'reset', '503', '-', '-', '503', '-']);
   });
 
@@ -22,7 +30,12 @@ describe('FaultInjector', () => {
 
   it('limits a rule to some companies: only their requests count and fire', () => {
     const injector = new FaultInjector({ rules: [{ fault: '503', realms: ['2'], probability: 1 }] }, 1);
-    expect([injector.decide('query', '1'), injector.decide('query', '2'), injector.decide('token', '2'), injector.decide('count', undefined)]).toEqual([undefined, '503', '503', undefined]);
+    expect([injector.decide('query', '1'), injector.decide('query', '2'), injector.decide('token', '2'), injector.decide('count', undefined)]).toEqual([
+      undefined,
+      '503',
+      '503',
+      undefined,
+    ]);
     expect(() => validateFaultPlan({ rules: [{ fault: '500', realms: [7], next: 1 }] })).toThrow(/fault rule 1: realms must be a list of realm ids/);
   });
 

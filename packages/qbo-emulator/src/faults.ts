@@ -39,7 +39,8 @@ export function validateFaultPlan(value: unknown): FaultPlan {
     for (const kind of rule.kinds ?? []) {
       if (!(REQUEST_KINDS as readonly string[]).includes(kind)) throw new TypeError(`${where}: kinds must be among ${REQUEST_KINDS.join(', ')}`);
     }
-    if (rule.realms !== undefined && !(Array.isArray(rule.realms) && (rule.realms as readonly unknown[]).every((r) => typeof r === 'string' && r !== ''))) throw new TypeError(`${where}: realms must be a list of realm ids`);
+    if (rule.realms !== undefined && !(Array.isArray(rule.realms) && (rule.realms as readonly unknown[]).every((r) => typeof r === 'string' && r !== '')))
+      throw new TypeError(`${where}: realms must be a list of realm ids`);
     if (rule.nth === undefined && rule.next === undefined && rule.probability === undefined) throw new TypeError(`${where}: give nth, next or probability`);
     if (rule.probability !== undefined && !(rule.probability >= 0 && rule.probability <= 1)) throw new TypeError(`${where}: probability must be in [0, 1]`);
   });

@@ -10,7 +10,13 @@ const TEXT = `{
 describe('loaded records', () => {
   it('reads the index facts and keeps the text byte for byte, on one line', () => {
     const record = loadedRecord(TEXT, 'x.json');
-    expect(record).toMatchObject({ id: 119, syncToken: 0, active: true, updatedSec: Date.parse('2023-03-18T19:57:24Z') / 1000, createdSec: Date.parse('2023-02-18T20:57:24Z') / 1000 });
+    expect(record).toMatchObject({
+      id: 119,
+      syncToken: 0,
+      active: true,
+      updatedSec: Date.parse('2023-03-18T19:57:24Z') / 1000,
+      createdSec: Date.parse('2023-02-18T20:57:24Z') / 1000,
+    });
     expect(record.text).toContain('"Amount":275.0,"Qty":3.5');
     expect(record.text).toContain('"TotalAmt":1234567.10');
     expect(record.text).not.toContain('\n');

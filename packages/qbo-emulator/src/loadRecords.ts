@@ -45,7 +45,9 @@ export function loadedRecord(text: string, where: string): LoadedRecord {
  */
 export function loadRecordsDir(dir: string): Map<string, LoadedRecord[]> {
   const out = new Map<string, LoadedRecord[]>();
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const stream = file.split('.')[0] as string;
     if (!entityByStream(stream)) continue;
     const where = path.join(dir, file);

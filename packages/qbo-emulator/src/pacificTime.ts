@@ -50,8 +50,7 @@ export function pacificDate(epochSeconds: number): string {
   return localParts(epochSeconds * 1000)[0].slice(0, 10);
 }
 
-const DATETIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
+const DATETIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
 
 /**
  * Parses a QBO datetime literal into epoch milliseconds: `Z`, `±HH:MM`, `±HHMM`, or no offset
@@ -94,4 +93,3 @@ export function pacificOffsetChanges(fromSec: number, toSec: number): number[] {
   }
   return out;
 }
-

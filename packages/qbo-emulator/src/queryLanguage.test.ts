@@ -32,10 +32,19 @@ describe('parseQuery', () => {
   });
 
   it('accepts ORDER BY, DESC, COUNT(*), IN, LIKE, booleans, escaped quotes and lower-case keywords', () => {
-    const q = parseQuery("select count(*) from Customer where Active in (true, false) and DisplayName like '%Adam\\'s%' order by Metadata.LastUpdatedTime desc");
+    const q = parseQuery(
+      "select count(*) from Customer where Active in (true, false) and DisplayName like '%Adam\\'s%' order by Metadata.LastUpdatedTime desc",
+    );
     expect(q.count).toBe(true);
     expect(q.where).toEqual([
-      { property: 'Active', op: 'IN', values: [{ kind: 'boolean', value: true }, { kind: 'boolean', value: false }] },
+      {
+        property: 'Active',
+        op: 'IN',
+        values: [
+          { kind: 'boolean', value: true },
+          { kind: 'boolean', value: false },
+        ],
+      },
       { property: 'DisplayName', op: 'LIKE', values: [{ kind: 'string', value: "%Adam's%" }] },
     ]);
     expect(q.orderBy).toEqual({ property: 'Metadata.LastUpdatedTime', descending: true });

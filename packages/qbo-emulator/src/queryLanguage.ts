@@ -47,9 +47,25 @@ interface Token {
   readonly column: number;
 }
 
-const KEYWORDS = new Set(
-  ['SELECT', 'COUNT', 'FROM', 'WHERE', 'AND', 'OR', 'IN', 'LIKE', 'ORDERBY', 'ORDER', 'BY', 'ASC', 'DESC', 'STARTPOSITION', 'MAXRESULTS', 'TRUE', 'FALSE'],
-);
+const KEYWORDS = new Set([
+  'SELECT',
+  'COUNT',
+  'FROM',
+  'WHERE',
+  'AND',
+  'OR',
+  'IN',
+  'LIKE',
+  'ORDERBY',
+  'ORDER',
+  'BY',
+  'ASC',
+  'DESC',
+  'STARTPOSITION',
+  'MAXRESULTS',
+  'TRUE',
+  'FALSE',
+]);
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];

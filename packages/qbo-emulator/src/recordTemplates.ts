@@ -36,7 +36,21 @@ const LAST = ['Cho', 'Lauterbach', 'Platt', 'Waldron', 'Martini', 'Philip', 'Oka
 /** Real companies have accents, CJK, emoji and right-to-left names; so does ours. */
 const UNUSUAL_NAMES = ['Zoë Ångström', 'José Núñez', 'Björk Guðmundsdóttir', '東京商事', '🌮 Taco Truck', 'مطعم القدس', 'Łódź Trading', 'Crème Brûlée Café'];
 const COMPANY_WORDS = ['Sanctuary', 'Diner', 'Masonry', 'Properties', 'Landscaping', 'Supply', 'Plumbing', 'Books', 'Garden', 'Electric'];
-const ITEM_NAMES = ['Rock Fountain', 'Sprinkler Pipes', 'Pest Control', 'Concrete', 'Design', 'Gardening', 'Hours', 'Installation', 'Lighting', 'Maintenance', 'Pump', 'Soil', 'Trimming'];
+const ITEM_NAMES = [
+  'Rock Fountain',
+  'Sprinkler Pipes',
+  'Pest Control',
+  'Concrete',
+  'Design',
+  'Gardening',
+  'Hours',
+  'Installation',
+  'Lighting',
+  'Maintenance',
+  'Pump',
+  'Soil',
+  'Trimming',
+];
 const ACCOUNTS: ReadonlyArray<readonly [string, string, string, string]> = [
   ['Checking', 'Asset', 'Bank', 'Checking'],
   ['Undeposited Funds', 'Asset', 'Other Current Asset', 'UndepositedFunds'],
@@ -77,7 +91,12 @@ export function displayName(seed: number, entity: string, id: number): string {
 }
 
 const USD = ref('USD', 'United States Dollar');
-const CITIES = [['Menlo Park', 'CA', '94304'], ['Bayshore', 'CA', '94326'], ['Middlefield', 'CA', '94482'], ['Portland', 'OR', '97201']] as const;
+const CITIES = [
+  ['Menlo Park', 'CA', '94304'],
+  ['Bayshore', 'CA', '94326'],
+  ['Middlefield', 'CA', '94482'],
+  ['Portland', 'OR', '97201'],
+] as const;
 
 function address(d: Draw): string {
   const [city, state, zip] = d.rng.pick(CITIES);
@@ -98,8 +117,19 @@ const phone = (d: Draw) => obj([['FreeFormNumber', str(`(${d.rng.int(200, 999)})
 const txnDate = (d: Draw) => str(pacificDate(d.ctx.createSec));
 const docNumber = (d: Draw) => str(String(1000 + d.ctx.id));
 const customField = (d: Draw) =>
-  arr([obj([['DefinitionId', str('1')], ['Name', str('Crew #')], ['Type', str('StringType')], ['StringValue', d.rng.chance(0.5) ? str(String(d.rng.int(100, 199))) : undefined]])]);
-const linked = (id: number, type: string) => obj([['TxnId', str(String(id))], ['TxnType', str(type)]]);
+  arr([
+    obj([
+      ['DefinitionId', str('1')],
+      ['Name', str('Crew #')],
+      ['Type', str('StringType')],
+      ['StringValue', d.rng.chance(0.5) ? str(String(d.rng.int(100, 199))) : undefined],
+    ]),
+  ]);
+const linked = (id: number, type: string) =>
+  obj([
+    ['TxnId', str(String(id))],
+    ['TxnType', str(type)],
+  ]);
 
 /** Quantities in hundredths: whole and fractional, as real invoices have (`3.5`, `0.25`). */
 const QTY = [100, 100, 100, 200, 300, 400, 50, 150, 250, 350, 25];
@@ -127,16 +157,25 @@ function salesBody(d: Draw): { lines: string; tax: string; subtotal: number; tot
         ['Description', str(displayName(d.ctx.seed, 'Item', item))],
         ['Amount', d.m(amount)],
         ['DetailType', str('SalesItemLineDetail')],
-        ['SalesItemLineDetail', obj([
-          ['ItemRef', ref(item, displayName(d.ctx.seed, 'Item', item))],
-          ['UnitPrice', d.m(price)],
-          ['Qty', quantity(qty)],
-          ['TaxCodeRef', ref(isTaxable ? 'TAX' : 'NON')],
-        ])],
+        [
+          'SalesItemLineDetail',
+          obj([
+            ['ItemRef', ref(item, displayName(d.ctx.seed, 'Item', item))],
+            ['UnitPrice', d.m(price)],
+            ['Qty', quantity(qty)],
+            ['TaxCodeRef', ref(isTaxable ? 'TAX' : 'NON')],
+          ]),
+        ],
       ]),
     );
   }
-  lines.push(obj([['Amount', d.m(subtotal)], ['DetailType', str('SubTotalLineDetail')], ['SubTotalLineDetail', '{}']]));
+  lines.push(
+    obj([
+      ['Amount', d.m(subtotal)],
+      ['DetailType', str('SubTotalLineDetail')],
+      ['SubTotalLineDetail', '{}'],
+    ]),
+  );
   const totalTax = Math.round((taxable * 8) / 100);
   const tax =
     totalTax === 0
@@ -144,11 +183,24 @@ function salesBody(d: Draw): { lines: string; tax: string; subtotal: number; tot
       : obj([
           ['TxnTaxCodeRef', ref(2)],
           ['TotalTax', d.m(totalTax)],
-          ['TaxLine', arr([obj([
-            ['Amount', d.m(totalTax)],
-            ['DetailType', str('TaxLineDetail')],
-            ['TaxLineDetail', obj([['TaxRateRef', ref(3)], ['PercentBased', 'true'], ['TaxPercent', int(8)], ['NetAmountTaxable', d.m(taxable)]])],
-          ])])],
+          [
+            'TaxLine',
+            arr([
+              obj([
+                ['Amount', d.m(totalTax)],
+                ['DetailType', str('TaxLineDetail')],
+                [
+                  'TaxLineDetail',
+                  obj([
+                    ['TaxRateRef', ref(3)],
+                    ['PercentBased', 'true'],
+                    ['TaxPercent', int(8)],
+                    ['NetAmountTaxable', d.m(taxable)],
+                  ]),
+                ],
+              ]),
+            ]),
+          ],
         ]);
   return { lines: arr(lines), tax, subtotal, total: subtotal + totalTax };
 }
@@ -213,9 +265,22 @@ function expenseLines(d: Draw): { lines: string; total: number } {
         ['Description', str(d.rng.pick(['Building Lease', 'Job Materials', 'Equipment Rental', 'Fuel ⛽', 'Café supplies']))],
         ['Amount', d.m(amount)],
         ['DetailType', str(detail)],
-        [detail, byItem
-          ? obj([['BillableStatus', str('NotBillable')], ['ItemRef', d.refTo('Item')], ['UnitPrice', d.m(amount)], ['Qty', int(1)], ['TaxCodeRef', ref('NON')]])
-          : obj([['AccountRef', d.refTo('Account')], ['BillableStatus', str('NotBillable')], ['TaxCodeRef', ref('NON')]])],
+        [
+          detail,
+          byItem
+            ? obj([
+                ['BillableStatus', str('NotBillable')],
+                ['ItemRef', d.refTo('Item')],
+                ['UnitPrice', d.m(amount)],
+                ['Qty', int(1)],
+                ['TaxCodeRef', ref('NON')],
+              ])
+            : obj([
+                ['AccountRef', d.refTo('Account')],
+                ['BillableStatus', str('NotBillable')],
+                ['TaxCodeRef', ref('NON')],
+              ]),
+        ],
       ]),
     );
   }
@@ -244,7 +309,16 @@ function expenseTemplate(entity: 'Bill' | 'Purchase' | 'PurchaseOrder' | 'Vendor
         ['Line', body.lines],
         ['VendorRef', entity === 'Purchase' ? undefined : ref(vendorId, vendorName)],
         // Purchase names its payee as an EntityRef that also says what kind of entity it is.
-        ['EntityRef', entity === 'Purchase' ? obj([['value', str(String(vendorId))], ['name', str(vendorName)], ['type', str('Vendor')]]) : undefined],
+        [
+          'EntityRef',
+          entity === 'Purchase'
+            ? obj([
+                ['value', str(String(vendorId))],
+                ['name', str(vendorName)],
+                ['type', str('Vendor')],
+              ])
+            : undefined,
+        ],
         ['APAccountRef', entity === 'Bill' || entity === 'PurchaseOrder' || entity === 'VendorCredit' ? ref(33, 'Accounts Payable (A/P)') : undefined],
         ['TotalAmt', d.m(body.total)],
       ],
@@ -259,7 +333,12 @@ function linkedLines(d: Draw, type: string): { lines: string; total: number } {
   for (let i = d.rng.int(1, 3); i > 0; i--) {
     const amount = d.rng.int(100, 300000);
     total += amount;
-    lines.push(obj([['Amount', d.m(amount)], ['LinkedTxn', arr([linked(d.rng.int(1, 5000), type)])]]));
+    lines.push(
+      obj([
+        ['Amount', d.m(amount)],
+        ['LinkedTxn', arr([linked(d.rng.int(1, 5000), type)])],
+      ]),
+    );
   }
   return { lines: arr(lines), total };
 }
@@ -282,8 +361,19 @@ const TEMPLATES: Readonly<Record<string, Template>> = {
   Payment: (d) => {
     const body = linkedLines(d, 'Invoice');
     return {
-      head: [['CustomerRef', d.refTo('Customer')], ['DepositToAccountRef', d.refTo('Account')], ['TotalAmt', d.m(body.total)], ['UnappliedAmt', d.m(0)], ['ProcessPayment', 'false']],
-      tail: [['TxnDate', txnDate(d)], ['CurrencyRef', USD], ['LinkedTxn', '[]'], ['Line', body.lines]],
+      head: [
+        ['CustomerRef', d.refTo('Customer')],
+        ['DepositToAccountRef', d.refTo('Account')],
+        ['TotalAmt', d.m(body.total)],
+        ['UnappliedAmt', d.m(0)],
+        ['ProcessPayment', 'false'],
+      ],
+      tail: [
+        ['TxnDate', txnDate(d)],
+        ['CurrencyRef', USD],
+        ['LinkedTxn', '[]'],
+        ['Line', body.lines],
+      ],
     };
   },
   BillPayment: (d) => {
@@ -292,22 +382,49 @@ const TEMPLATES: Readonly<Record<string, Template>> = {
       head: [
         ['VendorRef', d.refTo('Vendor')],
         ['PayType', str('Check')],
-        ['CheckPayment', obj([['BankAccountRef', d.refTo('Account')], ['PrintStatus', str('NotSet')]])],
+        [
+          'CheckPayment',
+          obj([
+            ['BankAccountRef', d.refTo('Account')],
+            ['PrintStatus', str('NotSet')],
+          ]),
+        ],
         ['TotalAmt', d.m(body.total)],
       ],
-      tail: [['DocNumber', docNumber(d)], ['TxnDate', txnDate(d)], ['CurrencyRef', USD], ['Line', body.lines]],
+      tail: [
+        ['DocNumber', docNumber(d)],
+        ['TxnDate', txnDate(d)],
+        ['CurrencyRef', USD],
+        ['Line', body.lines],
+      ],
     };
   },
   Deposit: (d) => {
     const body = linkedLines(d, 'Payment');
     return {
-      head: [['DepositToAccountRef', d.refTo('Account')], ['TotalAmt', d.m(body.total)]],
-      tail: [['TxnDate', txnDate(d)], ['CurrencyRef', USD], ['PrivateNote', d.rng.chance(0.2) ? str('Dépôt du vendredi') : undefined], ['Line', body.lines]],
+      head: [
+        ['DepositToAccountRef', d.refTo('Account')],
+        ['TotalAmt', d.m(body.total)],
+      ],
+      tail: [
+        ['TxnDate', txnDate(d)],
+        ['CurrencyRef', USD],
+        ['PrivateNote', d.rng.chance(0.2) ? str('Dépôt du vendredi') : undefined],
+        ['Line', body.lines],
+      ],
     };
   },
   Transfer: (d) => ({
-    head: [['FromAccountRef', d.refTo('Account')], ['ToAccountRef', d.refTo('Account')], ['Amount', d.m(d.rng.int(100, 10000000))]],
-    tail: [['TxnDate', txnDate(d)], ['CurrencyRef', USD], ['PrivateNote', d.rng.chance(0.3) ? str('Opening balance transfer') : undefined]],
+    head: [
+      ['FromAccountRef', d.refTo('Account')],
+      ['ToAccountRef', d.refTo('Account')],
+      ['Amount', d.m(d.rng.int(100, 10000000))],
+    ],
+    tail: [
+      ['TxnDate', txnDate(d)],
+      ['CurrencyRef', USD],
+      ['PrivateNote', d.rng.chance(0.3) ? str('Opening balance transfer') : undefined],
+    ],
   }),
   JournalEntry: (d) => {
     const amount = d.m(d.rng.int(100, 2000000));
@@ -317,11 +434,23 @@ const TEMPLATES: Readonly<Record<string, Template>> = {
         ['Description', str(posting === 'Debit' ? 'Adjustment' : 'Contra')],
         ['Amount', amount],
         ['DetailType', str('JournalEntryLineDetail')],
-        ['JournalEntryLineDetail', obj([['PostingType', str(posting)], ['AccountRef', d.refTo('Account')]])],
+        [
+          'JournalEntryLineDetail',
+          obj([
+            ['PostingType', str(posting)],
+            ['AccountRef', d.refTo('Account')],
+          ]),
+        ],
       ]);
     return {
       head: [['Adjustment', bool(d.rng.chance(0.1))]],
-      tail: [['DocNumber', docNumber(d)], ['TxnDate', txnDate(d)], ['CurrencyRef', USD], ['Line', arr([line(0, 'Debit'), line(1, 'Credit')])], ['TxnTaxDetail', '{}']],
+      tail: [
+        ['DocNumber', docNumber(d)],
+        ['TxnDate', txnDate(d)],
+        ['CurrencyRef', USD],
+        ['Line', arr([line(0, 'Debit'), line(1, 'Credit')])],
+        ['TxnTaxDetail', '{}'],
+      ],
     };
   },
   TimeActivity: (d) => ({
@@ -361,7 +490,10 @@ const TEMPLATES: Readonly<Record<string, Template>> = {
     };
   },
   Class: (d) => ({ head: [...listCommon(d, `Class ${d.ctx.id}`), ['SubClass', 'false'], ['FullyQualifiedName', str(`Class ${d.ctx.id}`)]], tail: [] }),
-  Department: (d) => ({ head: [...listCommon(d, `Location ${d.ctx.id}`), ['SubDepartment', 'false'], ['FullyQualifiedName', str(`Location ${d.ctx.id}`)]], tail: [] }),
+  Department: (d) => ({
+    head: [...listCommon(d, `Location ${d.ctx.id}`), ['SubDepartment', 'false'], ['FullyQualifiedName', str(`Location ${d.ctx.id}`)]],
+    tail: [],
+  }),
   Customer: (d) => {
     const name = displayName(d.ctx.seed, 'Customer', d.ctx.id);
     const addr = address(d);
@@ -402,7 +534,10 @@ const TEMPLATES: Readonly<Record<string, Template>> = {
     const name = displayName(d.ctx.seed, 'Employee', d.ctx.id);
     const [given, family] = name.split(' ');
     return {
-      head: [['BillableTime', 'false'], ['BillRate', d.rng.chance(0.5) ? d.m(d.rng.int(15, 90) * 100) : undefined]],
+      head: [
+        ['BillableTime', 'false'],
+        ['BillRate', d.rng.chance(0.5) ? d.m(d.rng.int(15, 90) * 100) : undefined],
+      ],
       tail: [
         ['GivenName', str(given ?? name)],
         ['FamilyName', str(family ?? name)],
@@ -436,14 +571,34 @@ const TEMPLATES: Readonly<Record<string, Template>> = {
       tail: [],
     };
   },
-  PaymentMethod: (d) => ({ head: [...listCommon(d, `${d.rng.pick(['Visa', 'Cash', 'Check', 'MasterCard', 'Diners Club'])} ${d.ctx.id}`), ['Type', str(d.rng.pick(['CREDIT_CARD', 'NON_CREDIT_CARD']))]], tail: [] }),
+  PaymentMethod: (d) => ({
+    head: [
+      ...listCommon(d, `${d.rng.pick(['Visa', 'Cash', 'Check', 'MasterCard', 'Diners Club'])} ${d.ctx.id}`),
+      ['Type', str(d.rng.pick(['CREDIT_CARD', 'NON_CREDIT_CARD']))],
+    ],
+    tail: [],
+  }),
   TaxCode: (d) => ({
     head: [
       ...listCommon(d, `Tax code ${d.ctx.id}`),
       ['Description', str('Sales tax')],
       ['Taxable', 'true'],
       ['TaxGroup', 'true'],
-      ['SalesTaxRateList', obj([['TaxRateDetail', arr([obj([['TaxRateRef', d.refTo('TaxRate')], ['TaxTypeApplicable', str('TaxOnAmount')], ['TaxOrder', int(0)]])])]])],
+      [
+        'SalesTaxRateList',
+        obj([
+          [
+            'TaxRateDetail',
+            arr([
+              obj([
+                ['TaxRateRef', d.refTo('TaxRate')],
+                ['TaxTypeApplicable', str('TaxOnAmount')],
+                ['TaxOrder', int(0)],
+              ]),
+            ]),
+          ],
+        ]),
+      ],
       ['PurchaseTaxRateList', obj([['TaxRateDetail', '[]']])],
     ],
     tail: [],
@@ -466,7 +621,12 @@ const TEMPLATES: Readonly<Record<string, Template>> = {
   Vendor: (d) => {
     const name = displayName(d.ctx.seed, 'Vendor', d.ctx.id);
     return {
-      head: [['BillAddr', address(d)], ['Balance', d.m(d.rng.chance(0.5) ? 0 : d.rng.int(100, 500000))], ['Vendor1099', bool(d.rng.chance(0.2))], ['CurrencyRef', USD]],
+      head: [
+        ['BillAddr', address(d)],
+        ['Balance', d.m(d.rng.chance(0.5) ? 0 : d.rng.int(100, 500000))],
+        ['Vendor1099', bool(d.rng.chance(0.2))],
+        ['CurrencyRef', USD],
+      ],
       tail: [
         ['CompanyName', str(name)],
         ['DisplayName', str(name)],
@@ -478,7 +638,13 @@ const TEMPLATES: Readonly<Record<string, Template>> = {
       ],
     };
   },
-  TaxAgency: (d) => ({ head: [['TaxTrackedOnPurchases', 'false'], ['TaxTrackedOnSales', 'true']], tail: [['DisplayName', str(`Board of Equalization ${d.ctx.id}`)]] }),
+  TaxAgency: (d) => ({
+    head: [
+      ['TaxTrackedOnPurchases', 'false'],
+      ['TaxTrackedOnSales', 'true'],
+    ],
+    tail: [['DisplayName', str(`Board of Equalization ${d.ctx.id}`)]],
+  }),
   CompanyInfo: (d) => ({
     head: [
       ['CompanyName', str("Craig's Design and Landscaping Services")],
@@ -525,7 +691,13 @@ export function renderRecord(entity: string, ctx: RecordContext): string {
     ['sparse', 'false'],
     ['Id', str(String(ctx.id))],
     ['SyncToken', str(String(ctx.syncToken))],
-    ['MetaData', obj([['CreateTime', str(formatPacific(ctx.createSec))], ['LastUpdatedTime', str(formatPacific(ctx.updatedSec))]])],
+    [
+      'MetaData',
+      obj([
+        ['CreateTime', str(formatPacific(ctx.createSec))],
+        ['LastUpdatedTime', str(formatPacific(ctx.updatedSec))],
+      ]),
+    ],
     ...tail,
   ]);
 }

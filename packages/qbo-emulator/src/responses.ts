@@ -63,7 +63,13 @@ export function throttleBody(nowMs: number): string {
 }
 
 export const systemFault = (nowMs: number) =>
-  faultBody(nowMs, 'SystemFault', [{ message: 'An application error has occurred while processing your request', detail: 'System Failure Error: An unexpected error occurred while accessing or saving your data.', code: '10000' }]);
+  faultBody(nowMs, 'SystemFault', [
+    {
+      message: 'An application error has occurred while processing your request',
+      detail: 'System Failure Error: An unexpected error occurred while accessing or saving your data.',
+      code: '10000',
+    },
+  ]);
 
 /** What the gateway in front of QBO answers for 502/503/504: HTML, not JSON. */
 export function gatewayBody(status: number): string {
@@ -72,7 +78,9 @@ export function gatewayBody(status: number): string {
 }
 
 export const unknownRealmFault = (nowMs: number, realmId: string) =>
-  faultBody(nowMs, 'ValidationFault', [{ message: 'Object Not Found', detail: `Object Not Found : Company ${realmId} was not found or is not authorized for this app.`, code: '610' }]);
+  faultBody(nowMs, 'ValidationFault', [
+    { message: 'Object Not Found', detail: `Object Not Found : Company ${realmId} was not found or is not authorized for this app.`, code: '610' },
+  ]);
 
 /** A `QueryResponse` object: `{"Invoice":[…],"startPosition":1,"maxResults":<rows>}`, or `{}` when empty; record texts spliced in as they are. */
 export function queryResponseObject(entity: string, texts: readonly string[], startPosition: number): string {

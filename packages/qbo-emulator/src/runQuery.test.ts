@@ -28,8 +28,15 @@ describe('runQuery', () => {
   const customers = table('Customer');
 
   it('bounds LastUpdatedTime as instants, whatever the literal form, half-open or closed', () => {
-    expect(ids(invoices, "SELECT * FROM Invoice WHERE MetaData.LastUpdatedTime >= '2025-03-09T09:59:59Z' AND MetaData.LastUpdatedTime < '2025-03-09T10:00:01Z'")).toEqual([2, 3, 4, 5]);
-    expect(ids(invoices, "SELECT * FROM Invoice WHERE MetaData.LastUpdatedTime > '2025-03-09T01:59:59-08:00' AND MetaData.LastUpdatedTime <= '2025-03-09T03:00:00-0700'")).toEqual([4, 5]);
+    expect(
+      ids(invoices, "SELECT * FROM Invoice WHERE MetaData.LastUpdatedTime >= '2025-03-09T09:59:59Z' AND MetaData.LastUpdatedTime < '2025-03-09T10:00:01Z'"),
+    ).toEqual([2, 3, 4, 5]);
+    expect(
+      ids(
+        invoices,
+        "SELECT * FROM Invoice WHERE MetaData.LastUpdatedTime > '2025-03-09T01:59:59-08:00' AND MetaData.LastUpdatedTime <= '2025-03-09T03:00:00-0700'",
+      ),
+    ).toEqual([4, 5]);
     expect(ids(invoices, "SELECT * FROM Invoice WHERE MetaData.LastUpdatedTime > '2025-03-09T09:59:59.5Z'")).toEqual([4, 5, 6]);
     expect(ids(invoices, "SELECT * FROM Invoice WHERE MetaData.LastUpdatedTime = '2025-03-09T10:00:00Z'")).toEqual([4, 5]);
     expect(ids(invoices, "SELECT COUNT(*) FROM Invoice WHERE MetaData.LastUpdatedTime < '2025-03-09T10:00:00Z'")).toBe(3);
@@ -57,7 +64,9 @@ describe('runQuery', () => {
 
   it('rejects properties the entity does not have with a QueryValidationError', () => {
     expect(() => ids(invoices, "SELECT * FROM Invoice WHERE Nope = '1'")).toThrow(QueryValidationError);
-    expect(() => ids(invoices, "SELECT * FROM Invoice WHERE MetaData.Nope = '1'")).toThrow('QueryValidationError: Property MetaData.Nope not found for Entity Invoice');
+    expect(() => ids(invoices, "SELECT * FROM Invoice WHERE MetaData.Nope = '1'")).toThrow(
+      'QueryValidationError: Property MetaData.Nope not found for Entity Invoice',
+    );
     expect(() => ids(invoices, "SELECT * FROM Invoice WHERE MetaData.LastUpdatedTime > 'soon'")).toThrow(QueryValidationError);
   });
 });

@@ -4,7 +4,10 @@
  * "now" when one was given (records lie in [now − days, now)); without `--now` the tap's own
  * default end, the run's start, already covers them.
  */
-export function settingsRange(options: { readonly now?: Date | undefined; readonly days: number }, realNow: Date): { readonly start_date: string; readonly end_date?: string } {
+export function settingsRange(
+  options: { readonly now?: Date | undefined; readonly days: number },
+  realNow: Date,
+): { readonly start_date: string; readonly end_date?: string } {
   const now = options.now ?? realNow;
   const oldest = new Date(now.getTime() - options.days * 86_400_000);
   const start = new Date(Date.UTC(oldest.getUTCFullYear(), oldest.getUTCMonth(), oldest.getUTCDate()));

@@ -71,7 +71,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const realm = realmId === undefined ? undefined : byRealmId.get(realmId);
     // An access token works for the company it was issued for only.
     const bearer = req.headers.authorization;
-    const authProblem = realm ? realm.tokens.checkBearer(bearer) : realms.some((r) => r.tokens.checkBearer(bearer) === undefined) ? undefined : first.tokens.checkBearer(bearer);
+    const authProblem = realm
+      ? realm.tokens.checkBearer(bearer)
+      : realms.some((r) => r.tokens.checkBearer(bearer) === undefined)
+        ? undefined
+        : first.tokens.checkBearer(bearer);
     if (authProblem) return json(401, body.authenticationFault(nowMs(), authProblem), { 'www-authenticate': body.WWW_AUTHENTICATE });
     if (!realm) {
       await delay();
@@ -123,11 +127,23 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const posted = req.method === 'POST' ? await readBody(req) : undefined;
     const kind = requestKind(path, url, posted);
     // Whose request it is: the realm in the path, or for a token request its refresh token's company.
-    const realmId = kind === 'token' ? realms.find((r) => r.currentRefreshToken() === new URLSearchParams(posted ?? '').get('refresh_token'))?.realmId : DATA_PATH.exec(path)?.[1];
+    const realmId =
+      kind === 'token'
+        ? realms.find((r) => r.currentRefreshToken() === new URLSearchParams(posted ?? '').get('refresh_token'))?.realmId
+        : DATA_PATH.exec(path)?.[1];
     stats.requests++;
     res.on('close', () => {
       const status = res.headersSent ? res.statusCode : 0;
-      requests.push({ method: req.method ?? '', path, query: loggedQuery(url), status, durationMs: Math.round(performance.now() - started), kind, intuitTid, ...(realmId ? { realmId } : {}) });
+      requests.push({
+        method: req.method ?? '',
+        path,
+        query: loggedQuery(url),
+        status,
+        durationMs: Math.round(performance.now() - started),
+        kind,
+        intuitTid,
+        ...(realmId ? { realmId } : {}),
+      });
     });
     const fault = faults.decide(kind, realmId);
     const reply = fault ? await injectFault(fault, req, res) : await answer(req, res, url, kind, posted);

@@ -9,11 +9,27 @@
     const data = document.getElementById('evidence-data');
     if (!data || typeof window.Chart === 'undefined') return;
     const series = JSON.parse(data.textContent || '[]');
-    const colours = { qbo: '#8796aa', extracted: css('--accent') || '#1f5fbf', loaded: css('--ok') || '#1a7f37', bad: css('--error') || '#b42318', warn: css('--warn') || '#8a5a00', muted: css('--muted') || '#5d6b7d', text: css('--text') || '#1c2430', line: css('--line') || '#dde2e9' };
+    const colours = {
+      qbo: '#8796aa',
+      extracted: css('--accent') || '#1f5fbf',
+      loaded: css('--ok') || '#1a7f37',
+      bad: css('--error') || '#b42318',
+      warn: css('--warn') || '#8a5a00',
+      muted: css('--muted') || '#5d6b7d',
+      text: css('--text') || '#1c2430',
+      line: css('--line') || '#dde2e9',
+    };
     for (const s of series) {
       const canvas = document.querySelector(`canvas[data-stream="${CSS.escape(s.stream)}"]`);
       if (!canvas) continue;
-      const tickColour = (i) => (s.status[i] === 'lost' || s.status[i] === 'missing' ? colours.bad : s.status[i] === 'count differs' ? colours.warn : s.status[i] === 'empty' ? colours.muted : colours.text);
+      const tickColour = (i) =>
+        s.status[i] === 'lost' || s.status[i] === 'missing'
+          ? colours.bad
+          : s.status[i] === 'count differs'
+            ? colours.warn
+            : s.status[i] === 'empty'
+              ? colours.muted
+              : colours.text;
       new window.Chart(canvas, {
         type: 'bar',
         data: {

@@ -11,7 +11,9 @@ const base = { streams: ['invoices', 'customers'], start: '2025-01-01', end: '20
 describe('resolveBackfill', () => {
   it('keeps paths outside the working directory absolute in the resume command', () => {
     const r = resolveBackfill({ ...base, tapConfig: '/etc/qbo/tap.json' }, '/home/me');
-    expect(resumeCommand(r, '/repo/packages/qbo-pipeline/dist/cli.js', '/home/me')).toMatch(/^node \/repo\/packages\/qbo-pipeline\/dist\/cli\.js backfill .* --tap-config \/etc\/qbo\/tap\.json$/);
+    expect(resumeCommand(r, '/repo/packages/qbo-pipeline/dist/cli.js', '/home/me')).toMatch(
+      /^node \/repo\/packages\/qbo-pipeline\/dist\/cli\.js backfill .* --tap-config \/etc\/qbo\/tap\.json$/,
+    );
   });
 
   it('fills the job name (the stream set, alphabetical: backfill and sync share it), state file and UTC range', () => {
@@ -76,7 +78,12 @@ describe('defaultJob', () => {
     const job = defaultJob(allButOne, dir);
     expect(job).toMatch(/^qb_27_streams_[0-9a-f]{12}$/);
     expect(defaultJob([...allButOne].reverse(), dir)).toBe(job);
-    expect(defaultJob(every.filter((s) => s !== 'items'), dir)).not.toBe(job);
+    expect(
+      defaultJob(
+        every.filter((s) => s !== 'items'),
+        dir,
+      ),
+    ).not.toBe(job);
     // A name that fitted before keeps its state file.
     const eight = ['accounts', 'bills', 'customers', 'estimates', 'invoices', 'items', 'payments', 'vendors'];
     expect(defaultJob(eight, dir)).toBe(`qb_${eight.join('_')}`);

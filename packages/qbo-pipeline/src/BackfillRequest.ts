@@ -102,12 +102,11 @@ const MAX_SPELLED_JOB = 200;
 export function defaultJob(streams: readonly string[], stateDir: string): string {
   const sorted = [...new Set(streams)].sort();
   const spelled = `qb_${sorted.join('_')}`;
-  const job =
-    KNOWN_STREAMS.every((s) => sorted.includes(s))
-      ? `qb_${ALL_STREAMS}`
-      : spelled.length <= MAX_SPELLED_JOB
-        ? spelled
-        : `qb_${sorted.length}_streams_${createHash('sha256').update(sorted.join(',')).digest('hex').slice(0, 12)}`;
+  const job = KNOWN_STREAMS.every((s) => sorted.includes(s))
+    ? `qb_${ALL_STREAMS}`
+    : spelled.length <= MAX_SPELLED_JOB
+      ? spelled
+      : `qb_${sorted.length}_streams_${createHash('sha256').update(sorted.join(',')).digest('hex').slice(0, 12)}`;
   const legacy = `qb_${streams.join('_')}_backfill`;
   return !existsSync(path.join(stateDir, `${job}.json`)) && existsSync(path.join(stateDir, `${legacy}.json`)) ? legacy : job;
 }
@@ -129,11 +128,7 @@ export function jobFolder(stateRoot: string, company: Pick<CompanyRef, 'name'> |
  * companies file says (`loadCompany`): without --streams it runs the company's own streams as job
  * `qb_company`, and its files live in the company's folder.
  */
-export function resolveScope(
-  request: Pick<JobRequest, 'streams' | 'job' | 'stateDir' | 'company'>,
-  cwd: string,
-  company: Company | undefined,
-): JobScope {
+export function resolveScope(request: Pick<JobRequest, 'streams' | 'job' | 'stateDir' | 'company'>, cwd: string, company: Company | undefined): JobScope {
   if (request.company && company?.name !== request.company.name) throw new Error(`resolveScope: company ${request.company.name} was not given`);
   const streamsGiven = request.streams.some((s) => s.trim() !== '');
   const streams = resolveStreams(!streamsGiven && company ? company.streams : request.streams);
@@ -205,9 +200,11 @@ export function backfillArgs(resolved: ResolvedBackfill, cwd = process.cwd()): s
   return [
     resolved.kind,
     ...(resolved.company ? ['--companies', rel(resolved.company.ref.file), '--company', resolved.company.ref.name] : []),
-    '--job', resolved.job,
+    '--job',
+    resolved.job,
     ...(resolved.streamsGiven ? ['--streams', resolved.streams.join(',')] : []),
-    '--start', formatInstant(resolved.start),
+    '--start',
+    formatInstant(resolved.start),
     ...(resolved.kind === 'sync' ? [] : ['--end', formatInstant(resolved.end)]),
     ...(resolved.tapConfig ? ['--tap-config', rel(resolved.tapConfig)] : []),
     ...(resolved.targetConfig ? ['--target-config', rel(resolved.targetConfig)] : []),

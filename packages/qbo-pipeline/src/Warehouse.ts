@@ -15,7 +15,15 @@ import {
 } from './evidenceSql.js';
 import type { RunRecord } from './runs/RunRecord.js';
 import { createPipelineRunsSql, loadRunsOfSql, pipelineRunParams, upsertPipelineRunSql } from './runs/pipelineRunsSql.js';
-import { createReconciliationsSql, insertReconciliationSql, liveIdsSql, markDeletedSql, otherRealmsSql, recordedCompanySql, tableColumnsSql } from './reconcile/reconcileSql.js';
+import {
+  createReconciliationsSql,
+  insertReconciliationSql,
+  liveIdsSql,
+  markDeletedSql,
+  otherRealmsSql,
+  recordedCompanySql,
+  tableColumnsSql,
+} from './reconcile/reconcileSql.js';
 
 /** QBO's count, what the tap read and what the target did with it, over some windows. */
 export interface LoadCounts {
@@ -71,7 +79,14 @@ const instant = (v: unknown) => (v instanceof Date ? v.toISOString() : String(v)
 
 /** The LoadCounts columns of an evidence row. */
 function loadCountsOf(r: Record<string, unknown>): LoadCounts {
-  return { qboCount: num(r.qbo_count), extracted: num(r.extracted), loaded: num(r.loaded), inserted: num(r.inserted), updated: num(r.updated), unchanged: num(r.unchanged) };
+  return {
+    qboCount: num(r.qbo_count),
+    extracted: num(r.extracted),
+    loaded: num(r.loaded),
+    inserted: num(r.inserted),
+    updated: num(r.updated),
+    unchanged: num(r.unchanged),
+  };
 }
 
 /** A row of `newestEvidenceSql`. */
@@ -195,7 +210,9 @@ export class Warehouse {
 
   /** Whether `<schema>.evidence` can be read; created (as the runner does) when its tables exist but it does not. */
   async hasEvidence(): Promise<boolean> {
-    const found = await this.#client.query<{ view: string | null }>(`SELECT to_regclass(${escapeLiteral(`${escapeIdentifier(this.#schema)}.evidence`)})::text AS view`);
+    const found = await this.#client.query<{ view: string | null }>(
+      `SELECT to_regclass(${escapeLiteral(`${escapeIdentifier(this.#schema)}.evidence`)})::text AS view`,
+    );
     if (found.rows[0]?.view) return true;
     return this.ensureEvidenceView();
   }

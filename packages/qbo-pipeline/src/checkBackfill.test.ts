@@ -9,7 +9,16 @@ const dir = await mkdtemp(path.join(tmpdir(), 'check-backfill-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const tapConfig = path.join(dir, 'tap.json');
-await writeFile(tapConfig, JSON.stringify({ realm_id: '9341453050000000', client_id: 'id', client_secret: 'client-secret-value', refresh_token: 'refresh-token-value', token_store: path.join(dir, 'tokens.json') }));
+await writeFile(
+  tapConfig,
+  JSON.stringify({
+    realm_id: '9341453050000000',
+    client_id: 'id',
+    client_secret: 'client-secret-value',
+    refresh_token: 'refresh-token-value',
+    token_store: path.join(dir, 'tokens.json'),
+  }),
+);
 const env = { DATABASE_URL: 'postgres://loader@127.0.0.1:5432/warehouse' };
 const request = { streams: ['invoices'], start: '2025-01-01', end: '2025-02-01', tapConfig, stateDir: path.join(dir, 'state') };
 
@@ -32,7 +41,9 @@ describe('checkBackfill: what a run needs, checked when the command is given', (
     const bare = path.join(dir, 'bare.json');
     await writeFile(bare, JSON.stringify({ start_date: '2025-01-01' }));
     const error = await refusal(checkBackfill({ ...request, tapConfig: bare }, { env, cwd: dir }));
-    expect(error.message).toMatch(/^tap-quickbooks settings \(--tap-config bare\.json, TAP_QUICKBOOKS_\* and \*_FILE variables\): settings client_id, client_secret, refresh_token, realm_id are required/);
+    expect(error.message).toMatch(
+      /^tap-quickbooks settings \(--tap-config bare\.json, TAP_QUICKBOOKS_\* and \*_FILE variables\): settings client_id, client_secret, refresh_token, realm_id are required/,
+    );
   });
 
   it('refuses a run with nothing saying where PostgreSQL is, rather than let it try the defaults for two minutes', async () => {
@@ -42,7 +53,11 @@ describe('checkBackfill: what a run needs, checked when the command is given', (
     );
     // Any one of them will do, from the environment or a file.
     await writeFile(path.join(dir, 'host'), 'db.internal\n');
-    for (const named of [{ TARGET_POSTGRES_RAW_HOST: 'localhost' }, { TARGET_POSTGRES_RAW_HOST_FILE: path.join(dir, 'host') }, { TARGET_POSTGRES_RAW_DATABASE: 'warehouse' }]) {
+    for (const named of [
+      { TARGET_POSTGRES_RAW_HOST: 'localhost' },
+      { TARGET_POSTGRES_RAW_HOST_FILE: path.join(dir, 'host') },
+      { TARGET_POSTGRES_RAW_DATABASE: 'warehouse' },
+    ]) {
       await expect(checkBackfill(request, { env: named, cwd: dir })).resolves.toBeDefined();
     }
     const targetConfig = path.join(dir, 'target.json');
@@ -53,18 +68,22 @@ describe('checkBackfill: what a run needs, checked when the command is given', (
   it('refuses a range that starts after the run would (a trigger checks against its own instant)', async () => {
     const error = await refusal(checkBackfill({ ...request, start: '2025-06-01', end: '2025-07-01' }, { env, cwd: dir, at: new Date('2025-05-01T00:00:00Z') }));
     expect(error.message).toMatch(/setting start_date \(2025-06-01T00:00:00.000Z\) is in the future/);
-    await expect(checkBackfill({ ...request, start: '2025-06-01', end: '2025-07-01' }, { env, cwd: dir, at: new Date('2025-07-01T00:00:00Z') })).resolves.toBeDefined();
+    await expect(
+      checkBackfill({ ...request, start: '2025-06-01', end: '2025-07-01' }, { env, cwd: dir, at: new Date('2025-07-01T00:00:00Z') }),
+    ).resolves.toBeDefined();
   });
 
   it('refuses a damaged token store (exit 2), saying to restore or delete it', async () => {
     await writeFile(path.join(dir, 'tokens.json'), '{"refresh_tok');
     const error = await refusal(checkBackfill(request, { env, cwd: dir }));
     expect(error.exitCode).toBe(2);
-    expect(error.message).toMatch(/^token store .*tokens\.json is damaged \(.*\); restore it from a backup, or delete it to start again from the configured refresh_token$/);
+    expect(error.message).toMatch(
+      /^token store .*tokens\.json is damaged \(.*\); restore it from a backup, or delete it to start again from the configured refresh_token$/,
+    );
     await rm(path.join(dir, 'tokens.json'));
   });
 
-  it('refuses another job\'s state file, naming the right one; --fresh does not read it', async () => {
+  it("refuses another job's state file, naming the right one; --fresh does not read it", async () => {
     await mkdir(path.join(dir, 'state'), { recursive: true });
     await writeFile(path.join(dir, 'state', 'qb_invoices_backfill.json'), '{"bookmarks":{"invoices":{"replication_key_value":"2025-01-10T00:00:00Z"}}}');
     const error = await refusal(checkBackfill({ ...request, job: 'qb_invoices_backfill', streams: ['customers'] }, { env, cwd: dir }));

@@ -55,7 +55,10 @@ export type RunSettingsInput = ChildSettingsInput & { readonly start: DateTime; 
  * The tap's and target's settings exactly as the children will read them, and the tap's token
  * store: the part of `checkBackfill` a schedule (whose range is only known when it fires) needs.
  */
-export async function checkRunSettings(input: RunSettingsInput, options: CheckOptions = {}): Promise<{ readonly tap: TapSettings; readonly target: TargetSettings }> {
+export async function checkRunSettings(
+  input: RunSettingsInput,
+  options: CheckOptions = {},
+): Promise<{ readonly tap: TapSettings; readonly target: TargetSettings }> {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const at = DateTime.fromJSDate(options.at ?? new Date(), { zone: 'utc' });
@@ -102,7 +105,9 @@ function parsedTargetSettings(input: ChildSettingsInput, overrides: Record<strin
 function settingsSource(program: 'tap' | 'target', input: ChildSettingsInput, cwd: string, prefix: string): string {
   const file = program === 'tap' ? input.tapConfig : input.targetConfig;
   const company = input.company ? `company ${input.company.settings.name} (${input.company.settings.where}), ` : '';
-  return file === undefined ? `${company}no --${program}-config given, so ${prefix}_* and *_FILE variables only` : `${company}--${program}-config ${shortPath(file, cwd)}, ${prefix}_* and *_FILE variables`;
+  return file === undefined
+    ? `${company}no --${program}-config given, so ${prefix}_* and *_FILE variables only`
+    : `${company}--${program}-config ${shortPath(file, cwd)}, ${prefix}_* and *_FILE variables`;
 }
 
 /** Runs `parse`; a UsageError it throws gets `context` in front, saying whose setting and where it came from. */

@@ -22,7 +22,7 @@ describe('child configs', () => {
     expect(env).toEqual({ PATH: '/bin', TAP_QUICKBOOKS_REALM_ID: '1' });
   });
 
-  it('writes private files with the runner\'s range over the user\'s, and removes them', async () => {
+  it("writes private files with the runner's range over the user's, and removes them", async () => {
     const user = path.join(dir, 'tap.json');
     await writeFile(user, JSON.stringify({ realm_id: '1', start_date: '2019-01-01', client_secret: 'sssssss' }));
     const configs = await writeChildConfigs({ tapConfig: user, targetConfig: undefined, tapOverrides: { start_date: '2025-01-01T00:00:00Z' }, env: {} });
@@ -34,10 +34,14 @@ describe('child configs', () => {
   });
 
   it('names a config file that is missing or not an object', async () => {
-    await expect(writeChildConfigs({ tapConfig: '/nope/tap.json', targetConfig: undefined, tapOverrides: {}, env: {} })).rejects.toThrow('cannot read tap config /nope/tap.json: no such file');
+    await expect(writeChildConfigs({ tapConfig: '/nope/tap.json', targetConfig: undefined, tapOverrides: {}, env: {} })).rejects.toThrow(
+      'cannot read tap config /nope/tap.json: no such file',
+    );
     const list = path.join(dir, 'target.json');
     await writeFile(list, '[1]');
-    await expect(writeChildConfigs({ tapConfig: undefined, targetConfig: list, tapOverrides: {}, env: {} })).rejects.toThrow(`target config ${list} must hold a JSON object`);
+    await expect(writeChildConfigs({ tapConfig: undefined, targetConfig: list, tapOverrides: {}, env: {} })).rejects.toThrow(
+      `target config ${list} must hold a JSON object`,
+    );
   });
 
   it('reads the warehouse as the target would: its file, its variables, then DATABASE_URL', async () => {
@@ -46,7 +50,11 @@ describe('child configs', () => {
     const fromUrl = warehouseSettings(file, { DATABASE_URL: 'postgres://u:secret-pw-1@db:5433/x' });
     expect(fromUrl.schema).toBe('acme');
     expect(fromUrl.connection.connectionString?.reveal()).toBe('postgres://u:secret-pw-1@db:5433/x');
-    const fromHost = warehouseSettings(file, { DATABASE_URL: 'postgres://u:p@db/x', TARGET_POSTGRES_RAW_HOST: 'warehouse', TARGET_POSTGRES_RAW_SCHEMA: 'other' });
+    const fromHost = warehouseSettings(file, {
+      DATABASE_URL: 'postgres://u:p@db/x',
+      TARGET_POSTGRES_RAW_HOST: 'warehouse',
+      TARGET_POSTGRES_RAW_SCHEMA: 'other',
+    });
     expect(fromHost.connection).toMatchObject({ host: 'warehouse' });
     expect(fromHost.connection.connectionString).toBeUndefined();
     expect(fromHost.schema).toBe('other');

@@ -26,9 +26,7 @@ export function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 /** The target's config: the user's file, plus DATABASE_URL when nothing else says where the warehouse is. */
 export function targetConfig(file: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
   const named =
-    file.database_url !== undefined ||
-    file.host !== undefined ||
-    ['database_url', 'host'].some((setting) => settingInEnv(env, TARGET_ENV_PREFIX, setting));
+    file.database_url !== undefined || file.host !== undefined || ['database_url', 'host'].some((setting) => settingInEnv(env, TARGET_ENV_PREFIX, setting));
   return !named && env.DATABASE_URL ? { ...file, database_url: env.DATABASE_URL } : file;
 }
 
@@ -37,10 +35,19 @@ export function targetConfig(file: Record<string, unknown>, env: NodeJS.ProcessE
  * (DATABASE_URL included), for a company of a companies file with its settings and schema:
  * what the console reads evidence from, without writing any file. The range does not matter here.
  */
-export function warehouseSettings(targetConfig: string | undefined, env: NodeJS.ProcessEnv, company?: { readonly settings: Company; readonly stateDir: string }): TargetSettings {
+export function warehouseSettings(
+  targetConfig: string | undefined,
+  env: NodeJS.ProcessEnv,
+  company?: { readonly settings: Company; readonly stateDir: string },
+): TargetSettings {
   const now = DateTime.utc();
-  const child = childOptionsFor({ tapConfig: undefined, targetConfig, start: now, end: now, ...(company ? { company: { settings: company.settings }, stateDir: company.stateDir } : {}) }, env);
-  return parseTargetSettings(loadSettings({ specs: TARGET_SETTINGS, envPrefix: TARGET_ENV_PREFIX, overrides: childConfigValues(child).target, env: child.childEnv }));
+  const child = childOptionsFor(
+    { tapConfig: undefined, targetConfig, start: now, end: now, ...(company ? { company: { settings: company.settings }, stateDir: company.stateDir } : {}) },
+    env,
+  );
+  return parseTargetSettings(
+    loadSettings({ specs: TARGET_SETTINGS, envPrefix: TARGET_ENV_PREFIX, overrides: childConfigValues(child).target, env: child.childEnv }),
+  );
 }
 
 export interface ChildConfigs {
@@ -83,7 +90,11 @@ export function childOptionsFor(input: ChildSettingsInput, env: NodeJS.ProcessEn
   return {
     tapConfig: input.tapConfig,
     targetConfig: input.targetConfig,
-    tapOverrides: { ...company?.tap, ...(input.start ? { start_date: formatInstant(input.start) } : {}), ...(input.end ? { end_date: formatInstant(input.end) } : {}) },
+    tapOverrides: {
+      ...company?.tap,
+      ...(input.start ? { start_date: formatInstant(input.start) } : {}),
+      ...(input.end ? { end_date: formatInstant(input.end) } : {}),
+    },
     targetOverrides: company?.target ?? {},
     env: runEnv,
     childEnv: childEnv(runEnv),

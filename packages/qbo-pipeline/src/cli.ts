@@ -32,13 +32,22 @@ import { startConsole } from './console/consoleServer.js';
 const logger = createLogger('qbo-pipeline');
 
 const STATE_DIR = { type: 'string', default: 'state', describe: 'folder of state files, triggers and schedules' } as const;
-const MAX_PARALLEL = { type: 'number', describe: 'with a companies file: companies at once (default: the file\'s scheduler.max_parallel, else 2 × CPU cores, at most 8)' } as const;
+const MAX_PARALLEL = {
+  type: 'number',
+  describe: "with a companies file: companies at once (default: the file's scheduler.max_parallel, else 2 × CPU cores, at most 8)",
+} as const;
 
 /** What backfill and sync share: the streams, the job and where the settings and state are. */
 function jobOptions<T>(y: Argv<T>) {
   return companiesOptions(y)
-    .option('streams', { type: 'string', describe: 'comma-separated streams, e.g. invoices,customers,items, or all (with a companies file: default each company\'s own)' })
-    .option('job', { type: 'string', describe: 'job name; state file <state-dir>/<job>.json (default qb_<streams in alphabetical order>, qb_all for all, shared by backfill and sync)' })
+    .option('streams', {
+      type: 'string',
+      describe: "comma-separated streams, e.g. invoices,customers,items, or all (with a companies file: default each company's own)",
+    })
+    .option('job', {
+      type: 'string',
+      describe: 'job name; state file <state-dir>/<job>.json (default qb_<streams in alphabetical order>, qb_all for all, shared by backfill and sync)',
+    })
     .option('tap-config', { type: 'string', describe: 'tap-quickbooks settings (JSON); TAP_QUICKBOOKS_* env vars also work' })
     .option('target-config', { type: 'string', describe: 'target-postgres-raw settings (JSON); TARGET_POSTGRES_RAW_* env vars or DATABASE_URL also work' })
     .option('state-dir', STATE_DIR);
@@ -52,11 +61,20 @@ function backfillOptions<T>(y: Argv<T>) {
 }
 
 function syncOptions<T>(y: Argv<T>) {
-  return jobOptions(y).option('start', { type: 'string', describe: 'where a stream starts when the job has no bookmark for it yet (its first sync); ignored once it has one' });
+  return jobOptions(y).option('start', {
+    type: 'string',
+    describe: 'where a stream starts when the job has no bookmark for it yet (its first sync); ignored once it has one',
+  });
 }
 
 /** What backfill, sync and reconcile read from their arguments alike (`jobOptions`). */
-function jobRequestOf(argv: { streams?: string | undefined; job?: string | undefined; 'tap-config'?: string | undefined; 'target-config'?: string | undefined; 'state-dir': string }): JobRequest {
+function jobRequestOf(argv: {
+  streams?: string | undefined;
+  job?: string | undefined;
+  'tap-config'?: string | undefined;
+  'target-config'?: string | undefined;
+  'state-dir': string;
+}): JobRequest {
   return {
     streams: argv.streams?.split(',') ?? [],
     stateDir: argv['state-dir'],
@@ -78,12 +96,21 @@ function requestOf(argv: Parameters<typeof jobRequestOf>[0] & { start: string; e
  * `backfill` or `sync`: every company of a companies file (or the one named), or the one job;
  * summaries on stdout. Returns the exit code.
  */
-async function runJobCommand(argv: { companies?: string | undefined; company?: string | undefined; 'max-parallel'?: number | undefined }, what: CompanyRunRequest): Promise<number> {
+async function runJobCommand(
+  argv: { companies?: string | undefined; company?: string | undefined; 'max-parallel'?: number | undefined },
+  what: CompanyRunRequest,
+): Promise<number> {
   const companies = companiesFileOf(argv);
   if (companies !== undefined) {
     const commands = await companyCommands();
     const selection = await commands.selectFromFile(companies, argv.company);
-    return commands.runCompaniesCommand({ selection, what, maxParallel: maxParallelOf(argv['max-parallel']), signal: stopSignal(), ...(argv.company ? { single: { onProgress: progressHook() } } : {}) });
+    return commands.runCompaniesCommand({
+      selection,
+      what,
+      maxParallel: maxParallelOf(argv['max-parallel']),
+      signal: stopSignal(),
+      ...(argv.company ? { single: { onProgress: progressHook() } } : {}),
+    });
   }
   const hooks = { onProgress: progressHook(), signal: stopSignal() };
   const result = what.kind === 'sync' ? await runSync(what.request, hooks) : await runBackfill(what.request, hooks);
@@ -111,7 +138,8 @@ function progressHook(): BackfillHooks['onProgress'] {
 
 const triggerStore = (stateDir: string) => new TriggerStore(path.resolve(stateDir, 'triggers'));
 const scheduleStore = (stateDir: string) => new ScheduleStore(path.resolve(stateDir, 'schedules'));
-const nameArgument = <T>(y: Argv<T>) => y.positional('name', { type: 'string', demandOption: true, describe: 'the schedule\'s name (schedule list shows them)' }).option('state-dir', STATE_DIR);
+const nameArgument = <T>(y: Argv<T>) =>
+  y.positional('name', { type: 'string', demandOption: true, describe: "the schedule's name (schedule list shows them)" }).option('state-dir', STATE_DIR);
 
 /** SIGTERM (docker stop), SIGINT or SIGHUP (terminal closed): stop the children gracefully so their last commit is recorded. */
 function stopSignal(): AbortSignal {
@@ -128,16 +156,28 @@ function stopSignal(): AbortSignal {
 /** The console's options, for `console` (plain names) and `scheduler --console` (prefixed). */
 function consoleArgs<T>(y: Argv<T>, prefix: '' | 'console-') {
   return y
-    .option(`${prefix}host`, { type: 'string', default: DEFAULT_CONSOLE_HOST, describe: `console address; anything but loopback needs a password (${CONSOLE_PASSWORD_FILE_ENV})` })
+    .option(`${prefix}host`, {
+      type: 'string',
+      default: DEFAULT_CONSOLE_HOST,
+      describe: `console address; anything but loopback needs a password (${CONSOLE_PASSWORD_FILE_ENV})`,
+    })
     .option(`${prefix}port`, { type: 'number', default: DEFAULT_CONSOLE_PORT, describe: 'console port (0: any free port)' })
     .option('password-file', { type: 'string', describe: `file holding the console password (default: the file named by ${CONSOLE_PASSWORD_FILE_ENV})` })
     .option('tap-config', { type: 'string', describe: 'tap settings the triggers added in the console use' })
-    .option('target-config', { type: 'string', describe: 'target settings: the warehouse the evidence is read from (TARGET_POSTGRES_RAW_* or DATABASE_URL also work)' })
+    .option('target-config', {
+      type: 'string',
+      describe: 'target settings: the warehouse the evidence is read from (TARGET_POSTGRES_RAW_* or DATABASE_URL also work)',
+    })
     .option('zone', { type: 'string', default: 'UTC', describe: 'time zone shown beside UTC, e.g. America/Guayaquil' });
 }
 
 /** Starts the console and logs its URL; returns how to stop it. */
-async function serveConsole(argv: Record<string, unknown>, prefix: '' | 'console-', stateDir: string, companiesFile: string | undefined): Promise<() => Promise<void>> {
+async function serveConsole(
+  argv: Record<string, unknown>,
+  prefix: '' | 'console-',
+  stateDir: string,
+  companiesFile: string | undefined,
+): Promise<() => Promise<void>> {
   const text = (name: string) => (typeof argv[name] === 'string' ? argv[name] : undefined);
   const options = consoleOptions(
     {
@@ -169,7 +209,7 @@ runCli('qbo-pipeline', async () => {
     .scriptName('qbo-pipeline')
     .command(
       'backfill',
-      'run tap-quickbooks | target-postgres-raw over [start, end), resuming from the job\'s state file',
+      "run tap-quickbooks | target-postgres-raw over [start, end), resuming from the job's state file",
       (y) => backfillOptions(y).option('max-parallel', MAX_PARALLEL),
       async (argv) => {
         exitCode = await runJobCommand(argv, { kind: 'backfill', request: requestOf(argv) });
@@ -177,7 +217,7 @@ runCli('qbo-pipeline', async () => {
     )
     .command(
       'sync',
-      'run tap-quickbooks | target-postgres-raw from the job\'s bookmarks up to now (the daily run after a backfill)',
+      "run tap-quickbooks | target-postgres-raw from the job's bookmarks up to now (the daily run after a backfill)",
       (y) => syncOptions(y).option('max-parallel', MAX_PARALLEL),
       async (argv) => {
         exitCode = await runJobCommand(argv, { kind: 'sync', request: syncRequestOf(argv) });
@@ -188,11 +228,15 @@ runCli('qbo-pipeline', async () => {
       'mark rows deleted that QBO no longer has, for gaps CDC cannot cover (older than 30 days): pages every record QBO has and compares',
       (y) =>
         jobOptions(y)
-          .option('job', { type: 'string', describe: 'the job whose lock it takes, so it never runs beside that job\'s sync (default: the job a sync of these streams uses)' })
+          .option('job', {
+            type: 'string',
+            describe: "the job whose lock it takes, so it never runs beside that job's sync (default: the job a sync of these streams uses)",
+          })
           .option('dry-run', { type: 'boolean', default: false, describe: 'find and record what is gone from QBO, change no row' }),
       async (argv) => {
         const companies = companiesFileOf(argv);
-        if (companies !== undefined && argv.company === undefined) throw new UsageError('reconcile --companies: name the company to reconcile with --company NAME (one company at a time)');
+        if (companies !== undefined && argv.company === undefined)
+          throw new UsageError('reconcile --companies: name the company to reconcile with --company NAME (one company at a time)');
         const result = await runReconcile({
           ...jobRequestOf(argv),
           ...(companies !== undefined && argv.company !== undefined ? { company: { file: companies, name: argv.company } } : {}),
@@ -206,20 +250,25 @@ runCli('qbo-pipeline', async () => {
         .command(
           'add',
           'record a trigger: --at <ISO instant with Z or offset> plus the backfill arguments',
-          (yy) => backfillOptions(yy).option('at', { type: 'string', demandOption: true, describe: 'when, e.g. 2025-09-12T03:45:54Z or 2025-09-11T22:45:54-05:00' }),
+          (yy) =>
+            backfillOptions(yy).option('at', { type: 'string', demandOption: true, describe: 'when, e.g. 2025-09-12T03:45:54Z or 2025-09-11T22:45:54-05:00' }),
           async (argv) => {
             const request = requestOf(argv);
             const companies = companiesFileOf(argv);
             if (companies !== undefined) {
               const commands = await companyCommands();
               for (const { company, trigger } of await commands.addCompanyTriggers(await commands.selectFromFile(companies, argv.company), argv.at, request)) {
-                process.stdout.write(`company ${company.name}: trigger ${trigger.id}: backfill ${trigger.backfill?.job ?? ''} [${trigger.backfill?.start ?? ''}, ${trigger.backfill?.end ?? ''}) at ${trigger.at} UTC\n`);
+                process.stdout.write(
+                  `company ${company.name}: trigger ${trigger.id}: backfill ${trigger.backfill?.job ?? ''} [${trigger.backfill?.start ?? ''}, ${trigger.backfill?.end ?? ''}) at ${trigger.at} UTC\n`,
+                );
               }
               return;
             }
             const trigger = await addTrigger(triggerStore(argv['state-dir']), argv.at, request);
             const given = trigger.atGiven === trigger.at ? '' : ` (given as ${trigger.atGiven})`;
-            process.stdout.write(`trigger ${trigger.id}: backfill ${trigger.backfill?.job ?? ''} [${trigger.backfill?.start ?? ''}, ${trigger.backfill?.end ?? ''}) at ${trigger.at} UTC${given}\n`);
+            process.stdout.write(
+              `trigger ${trigger.id}: backfill ${trigger.backfill?.job ?? ''} [${trigger.backfill?.start ?? ''}, ${trigger.backfill?.end ?? ''}) at ${trigger.at} UTC${given}\n`,
+            );
             if (Date.parse(trigger.at) <= Date.now()) logger.warn(`trigger ${trigger.id} is already due: the scheduler runs it at its next pass, marked late`);
           },
         )
@@ -246,9 +295,13 @@ runCli('qbo-pipeline', async () => {
           'add a recurring sync: --cron "15 3 * * *" [--tz America/Guayaquil] --streams … [--start for the first sync]',
           (yy) =>
             syncOptions(yy)
-              .option('cron', { type: 'string', demandOption: true, describe: 'minute hour day month weekday, e.g. "15 3 * * *" (03:15 every day); 6 fields = seconds first; @hourly, @daily, …' })
+              .option('cron', {
+                type: 'string',
+                demandOption: true,
+                describe: 'minute hour day month weekday, e.g. "15 3 * * *" (03:15 every day); 6 fields = seconds first; @hourly, @daily, …',
+              })
               .option('tz', { type: 'string', default: 'UTC', describe: 'IANA time zone the cron expression is read in, e.g. America/Guayaquil' })
-              .option('name', { type: 'string', describe: 'the schedule\'s name (default: the job\'s)' })
+              .option('name', { type: 'string', describe: "the schedule's name (default: the job's)" })
               .option('if-missing', { type: 'boolean', default: false, describe: 'keep an existing schedule of that name as it is (for start-up scripts)' }),
           async (argv) => {
             const added = await addSchedule(scheduleStore(argv['state-dir']), {
@@ -260,7 +313,9 @@ runCli('qbo-pipeline', async () => {
             });
             for (const warning of added.warnings) logger.warn(warning);
             const s = added.schedule;
-            process.stdout.write(`schedule ${s.name}: ${added.created ? 'added' : 'exists, kept as it is'}: sync ${s.sync.job ?? ''} (${s.sync.streams.join(',')}) at "${s.cron}" ${s.tz}${s.paused ? ', paused' : ''}\n`);
+            process.stdout.write(
+              `schedule ${s.name}: ${added.created ? 'added' : 'exists, kept as it is'}: sync ${s.sync.job ?? ''} (${s.sync.streams.join(',')}) at "${s.cron}" ${s.tz}${s.paused ? ', paused' : ''}\n`,
+            );
             process.stdout.write(formatSchedules([s], await triggerStore(argv['state-dir']).list(), new Date()) + '\n');
           },
         )
@@ -269,10 +324,12 @@ runCli('qbo-pipeline', async () => {
           'show every schedule: state, last slot and how it went, next slot',
           (yy) => yy.option('state-dir', STATE_DIR),
           async (argv) => {
-            process.stdout.write(formatSchedules(await scheduleStore(argv['state-dir']).list(), await triggerStore(argv['state-dir']).list(), new Date()) + '\n');
+            process.stdout.write(
+              formatSchedules(await scheduleStore(argv['state-dir']).list(), await triggerStore(argv['state-dir']).list(), new Date()) + '\n',
+            );
           },
         )
-        .command('pause <name>', 'stop running a schedule\'s slots (a run in progress goes on)', nameArgument, async (argv) => {
+        .command('pause <name>', "stop running a schedule's slots (a run in progress goes on)", nameArgument, async (argv) => {
           const s = await pauseSchedule(scheduleStore(argv['state-dir']), argv.name);
           process.stdout.write(`schedule ${s.name}: paused\n`);
         })
@@ -295,19 +352,27 @@ runCli('qbo-pipeline', async () => {
           .option('max-parallel', MAX_PARALLEL)
           .option('once', { type: 'boolean', default: false, describe: 'run what is due now, wait for it, then exit' })
           .option('interval', { type: 'number', default: 5, describe: 'seconds between passes' })
-          .option('lease-seconds', { type: 'number', default: 60, describe: 'a claim not renewed for this long is taken over by another scheduler (renewed every third of it)' })
+          .option('lease-seconds', {
+            type: 'number',
+            default: 60,
+            describe: 'a claim not renewed for this long is taken over by another scheduler (renewed every third of it)',
+          })
           .option('concurrency', { type: 'number', default: 1, describe: 'runs at once (of different jobs; a job never overlaps itself)' })
           .option('console', { type: 'boolean', default: false, describe: 'also serve the console (see `console --help`)' }),
       async (argv) => {
         if (!(argv['lease-seconds'] >= 1)) throw new UsageError(`--lease-seconds: ${argv['lease-seconds']} must be at least 1`);
         if (!(argv.interval > 0)) throw new UsageError(`--interval: ${argv.interval} must be more than 0`);
-        if (!Number.isInteger(argv.concurrency) || argv.concurrency < 1) throw new UsageError(`--concurrency: ${argv.concurrency} must be a whole number of at least 1`);
+        if (!Number.isInteger(argv.concurrency) || argv.concurrency < 1)
+          throw new UsageError(`--concurrency: ${argv.concurrency} must be a whole number of at least 1`);
         const companies = companiesFileOf(argv);
         if (companies !== undefined) {
-          if (argv.company !== undefined) throw new UsageError('scheduler: one scheduler runs every company of the file; --company is for backfill, sync and trigger');
+          if (argv.company !== undefined)
+            throw new UsageError('scheduler: one scheduler runs every company of the file; --company is for backfill, sync and trigger');
           const stopConsole = argv.console && !argv.once ? await serveConsole(argv, 'console-', argv['state-dir'], companies) : undefined;
           try {
-            exitCode = await (await companyCommands()).schedulerForCompanies({
+            exitCode = await (
+              await companyCommands()
+            ).schedulerForCompanies({
               file: companies,
               stateRoot: argv['state-dir'],
               maxParallel: maxParallelOf(argv['max-parallel']),
@@ -336,7 +401,10 @@ runCli('qbo-pipeline', async () => {
         });
         if (argv.once) {
           const started = (await scheduler.pass()).filter((a) => a.kind === 'start').map((a) => a.trigger.id);
-          if (started.length === 0) logger.info(`scheduler --once: nothing due in ${triggers.dir} or ${path.resolve(argv['state-dir'], 'schedules')} (trigger list and schedule list say what comes next)`);
+          if (started.length === 0)
+            logger.info(
+              `scheduler --once: nothing due in ${triggers.dir} or ${path.resolve(argv['state-dir'], 'schedules')} (trigger list and schedule list say what comes next)`,
+            );
           await scheduler.idle();
           // The worst of the runs, as for any command: 2 when one needs a fix first, else 1 when one failed.
           const failed = (await triggers.list()).filter((t) => started.includes(t.id) && t.status === 'failed');
@@ -365,7 +433,7 @@ runCli('qbo-pipeline', async () => {
     )
     .command(
       'evidence',
-      'every company\'s evidence per stream and UTC day (newest run each), from each company\'s schema; --sql prints one query over all companies',
+      "every company's evidence per stream and UTC day (newest run each), from each company's schema; --sql prints one query over all companies",
       (y) =>
         companiesOptions(y)
           .option('state-dir', STATE_DIR)
@@ -373,12 +441,20 @@ runCli('qbo-pipeline', async () => {
           .option('until', { type: 'string', describe: 'UTC day after the last shown (default: tomorrow)' })
           .option('streams', { type: 'string', describe: 'only these streams (comma-separated)' })
           .option('problems', { type: 'boolean', default: false, describe: 'only days where extracted ≠ loaded' })
-          .option('sql', { type: 'boolean', default: false, describe: 'print the query that unions the companies\' schemas, for psql or pgAdmin, instead' })
-          .option('target-config', { type: 'string', describe: 'target-postgres-raw settings (JSON) under the companies\' own; TARGET_POSTGRES_RAW_* or DATABASE_URL also work' }),
+          .option('sql', { type: 'boolean', default: false, describe: "print the query that unions the companies' schemas, for psql or pgAdmin, instead" })
+          .option('target-config', {
+            type: 'string',
+            describe: "target-postgres-raw settings (JSON) under the companies' own; TARGET_POSTGRES_RAW_* or DATABASE_URL also work",
+          }),
       async (argv) => {
         const file = companiesFileOf(argv);
-        if (file === undefined) throw new UsageError('evidence: say which companies file (--companies FILE, or QBO_PIPELINE_COMPANIES); for one schema, query <schema>.evidence (docs/evidence.md)');
-        exitCode = await (await companyCommands()).evidenceForCompanies({
+        if (file === undefined)
+          throw new UsageError(
+            'evidence: say which companies file (--companies FILE, or QBO_PIPELINE_COMPANIES); for one schema, query <schema>.evidence (docs/evidence.md)',
+          );
+        exitCode = await (
+          await companyCommands()
+        ).evidenceForCompanies({
           file,
           company: argv.company,
           stateRoot: argv['state-dir'],
@@ -393,25 +469,37 @@ runCli('qbo-pipeline', async () => {
     )
     .command(
       'export <what>',
-      'the companies file past one machine: meltano (a file for meltano.yml\'s include_paths) or kubernetes (one CronJob per company); YAML on stdout or --out',
+      "the companies file past one machine: meltano (a file for meltano.yml's include_paths) or kubernetes (one CronJob per company); YAML on stdout or --out",
       (y) =>
         companiesOptions(y)
           .positional('what', { choices: ['meltano', 'kubernetes'] as const, demandOption: true })
           .option('out', { type: 'string', describe: 'write here instead of stdout' })
-          .option('project', { type: 'string', describe: 'the Meltano project folder (where meltano.yml is; paths are made relative to it); default: the companies file\'s folder' })
+          .option('project', {
+            type: 'string',
+            describe: "the Meltano project folder (where meltano.yml is; paths are made relative to it); default: the companies file's folder",
+          })
           .option('image', { type: 'string', describe: `kubernetes: the image with Meltano and the project (default ${KUBERNETES_DEFAULTS.image})` })
-          .option('state-claim', { type: 'string', describe: `kubernetes: the ReadWriteMany claim for state/ (token stores; default ${KUBERNETES_DEFAULTS.stateClaim})` })
+          .option('state-claim', {
+            type: 'string',
+            describe: `kubernetes: the ReadWriteMany claim for state/ (token stores; default ${KUBERNETES_DEFAULTS.stateClaim})`,
+          })
           .option('namespace', { type: 'string', describe: 'kubernetes: the namespace' }),
       async (argv) => {
         const file = companiesFileOf(argv);
         if (file === undefined) throw new UsageError(`export ${argv.what}: say which companies file (--companies FILE, or QBO_PIPELINE_COMPANIES)`);
         if (argv.company !== undefined) throw new UsageError('export: it exports every company of the file; leave out --company');
-        exitCode = await (await companyCommands()).exportCompanies({
+        exitCode = await (
+          await companyCommands()
+        ).exportCompanies({
           what: argv.what,
           file,
           projectDir: argv.project,
           out: argv.out,
-          kubernetes: { ...(argv.image ? { image: argv.image } : {}), ...(argv['state-claim'] ? { stateClaim: argv['state-claim'] } : {}), ...(argv.namespace ? { namespace: argv.namespace } : {}) },
+          kubernetes: {
+            ...(argv.image ? { image: argv.image } : {}),
+            ...(argv['state-claim'] ? { stateClaim: argv['state-claim'] } : {}),
+            ...(argv.namespace ? { namespace: argv.namespace } : {}),
+          },
         });
       },
     )
@@ -429,7 +517,10 @@ runCli('qbo-pipeline', async () => {
         )
         .demandCommand(1, 'say company list'),
     )
-    .demandCommand(1, 'say which command: backfill, sync, reconcile, trigger, schedule, scheduler, company, evidence, export or console (the demo is npm run demo)')
+    .demandCommand(
+      1,
+      'say which command: backfill, sync, reconcile, trigger, schedule, scheduler, company, evidence, export or console (the demo is npm run demo)',
+    )
     .recommendCommands()
     .strict()
     .fail((message, error) => {

@@ -107,7 +107,10 @@ export function evidenceQueryText(schema: string, runIds: readonly string[]): st
  * The company's name and realm lead each row when given, so companies' rows can be put side by
  * side (`companiesEvidenceQueryText` unions them). `qbo-pipeline evidence` and the console read it.
  */
-export function newestEvidenceSql(schema: string, options: { readonly company?: { readonly name: string; readonly realmId: string }; readonly where?: string } = {}): string {
+export function newestEvidenceSql(
+  schema: string,
+  options: { readonly company?: { readonly name: string; readonly realmId: string }; readonly where?: string } = {},
+): string {
   const { company, where } = options;
   const lead = company ? `${escapeLiteral(company.name)} AS company, ${escapeLiteral(company.realmId)} AS realm_id, ` : '';
   return `SELECT ${lead}stream, day_utc::text AS day_utc, qbo_count, extracted, loaded, inserted, updated, unchanged, rejected,

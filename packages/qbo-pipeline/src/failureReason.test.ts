@@ -3,7 +3,14 @@ import { failureReason } from './runBackfill.js';
 import type { ProcessOutcome } from './spawnPipeline.js';
 
 /** A process that exited 0 second, changed by `facts`. */
-const exited = (facts: Partial<ProcessOutcome> = {}): ProcessOutcome => ({ code: 0, signal: null, fatal: undefined, exitOrder: 2, stoppedByRunner: false, ...facts });
+const exited = (facts: Partial<ProcessOutcome> = {}): ProcessOutcome => ({
+  code: 0,
+  signal: null,
+  fatal: undefined,
+  exitOrder: 2,
+  stoppedByRunner: false,
+  ...facts,
+});
 
 describe('failureReason', () => {
   it('is undefined when both processes succeeded', () => {

@@ -23,7 +23,23 @@ const base: BackfillResult = {
   progress: [{ stream: 'invoices', doneUntil: at('2025-01-03T00:00:00Z'), doneMs: 2 * DAY, totalMs: 2 * DAY, complete: true }],
   wallMs: { invoices: 2100 },
   runIds: ['r1'],
-  totals: [{ stream: 'invoices', windows: 2, qboCount: 10, extracted: 10, loaded: 10, inserted: 7, updated: 1, unchanged: 2, pages: 2, durationMs: 800, emptyWindows: 0, extractedEqualsLoaded: true, deleted: 0 }],
+  totals: [
+    {
+      stream: 'invoices',
+      windows: 2,
+      qboCount: 10,
+      extracted: 10,
+      loaded: 10,
+      inserted: 7,
+      updated: 1,
+      unchanged: 2,
+      pages: 2,
+      durationMs: 800,
+      emptyWindows: 0,
+      extractedEqualsLoaded: true,
+      deleted: 0,
+    },
+  ],
   evidence: { query: "SELECT * FROM raw.evidence WHERE run_id IN ('r1') ORDER BY stream, window_start_utc;" },
   failure: undefined,
   resumeCommand: undefined,
@@ -44,11 +60,23 @@ const resume = 'node packages/qbo-pipeline/dist/cli.js backfill --job qb_invoice
 
 describe('formatTable', () => {
   it('pads columns and right-aligns numbers', () => {
-    expect(formatTable(['stream', 'rows'], [['invoices', 1200], ['items', 3]])).toBe(
-      ['stream   | rows', '---------+-----', 'invoices | 1200', 'items    |    3'].join('\n'),
-    );
+    expect(
+      formatTable(
+        ['stream', 'rows'],
+        [
+          ['invoices', 1200],
+          ['items', 3],
+        ],
+      ),
+    ).toBe(['stream   | rows', '---------+-----', 'invoices | 1200', 'items    |    3'].join('\n'));
   });
-  it.each([[450, '450 ms'], [2500, '2.5 s'], [185_000, '3 min 5 s'], [9_000_000, '2 h 30 min'], [58_044_600_000, '671 d 19 h']])('formats %d ms as %s', (ms, text) => {
+  it.each([
+    [450, '450 ms'],
+    [2500, '2.5 s'],
+    [185_000, '3 min 5 s'],
+    [9_000_000, '2 h 30 min'],
+    [58_044_600_000, '671 d 19 h'],
+  ])('formats %d ms as %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
   });
 });
@@ -68,7 +96,10 @@ describe('formatSummary', () => {
     ok: false,
     exitCode: 1,
     progress: [{ stream: 'invoices', doneUntil: at('2025-01-02T00:00:00Z'), doneMs: DAY, totalMs: 2 * DAY, complete: false }],
-    failure: { reason: 'target-postgres-raw: database connection lost', windows: [{ stream: 'invoices', start: '2025-01-02T00:00:00Z', end: '2025-01-03T00:00:00Z' }] },
+    failure: {
+      reason: 'target-postgres-raw: database connection lost',
+      windows: [{ stream: 'invoices', start: '2025-01-02T00:00:00Z', end: '2025-01-03T00:00:00Z' }],
+    },
     resumeCommand: resume,
   };
 
@@ -126,13 +157,20 @@ describe('formatSummary', () => {
   });
 });
 
-describe('formatDoneLine (a trigger\'s result in trigger list and the console)', () => {
+describe("formatDoneLine (a trigger's result in trigger list and the console)", () => {
   it('names per stream the span read and the records found', () => {
     expect(formatDoneLine(base)).toBe('done: invoices 2 days, 10 records');
     expect(formatDoneLine(minutes)).toBe('done: invoices 4.17 min, 3 records');
-    expect(formatDoneLine({ ...minutes, totals: [{ ...minutes.totals[0]!, extracted: 1 }, { ...minutes.totals[0]!, stream: 'customers', extracted: 0, deleted: 2 }], progress: [...minutes.progress, { ...minutes.progress[0]!, stream: 'customers' }] })).toBe(
-      'done: invoices 4.17 min, 1 record; customers 4.17 min, 0 records and 2 deleted',
-    );
+    expect(
+      formatDoneLine({
+        ...minutes,
+        totals: [
+          { ...minutes.totals[0]!, extracted: 1 },
+          { ...minutes.totals[0]!, stream: 'customers', extracted: 0, deleted: 2 },
+        ],
+        progress: [...minutes.progress, { ...minutes.progress[0]!, stream: 'customers' }],
+      }),
+    ).toBe('done: invoices 4.17 min, 1 record; customers 4.17 min, 0 records and 2 deleted');
   });
 
   it('says a sync that found nothing is up to date since its start (the bookmark)', () => {

@@ -20,7 +20,8 @@ function upToDate(result: BackfillResult): boolean {
   );
 }
 
-const upToDateLine = (result: BackfillResult) => `up to date: nothing changed in QBO since ${result.start} (${formatSpan(Date.parse(result.end) - Date.parse(result.start))} read)`;
+const upToDateLine = (result: BackfillResult) =>
+  `up to date: nothing changed in QBO since ${result.start} (${formatSpan(Date.parse(result.end) - Date.parse(result.start))} read)`;
 
 /**
  * One line for a run that succeeded, as `trigger list` and the console show a trigger's result:
@@ -49,7 +50,19 @@ export function formatSummary(result: BackfillResult): string {
   const rows = result.progress.map((p) => {
     const t = totals.get(p.stream);
     const wall = result.wallMs[p.stream];
-    return [p.stream, formatDone(p.doneMs, p.totalMs), t?.windows ?? 0, t?.qboCount ?? 0, t?.extracted ?? 0, t?.loaded ?? 0, t?.inserted ?? 0, t?.updated ?? 0, t?.unchanged ?? 0, t?.pages ?? 0, wall === undefined ? '-' : formatDuration(wall)];
+    return [
+      p.stream,
+      formatDone(p.doneMs, p.totalMs),
+      t?.windows ?? 0,
+      t?.qboCount ?? 0,
+      t?.extracted ?? 0,
+      t?.loaded ?? 0,
+      t?.inserted ?? 0,
+      t?.updated ?? 0,
+      t?.unchanged ?? 0,
+      t?.pages ?? 0,
+      wall === undefined ? '-' : formatDuration(wall),
+    ];
   });
   const verb = result.ok ? 'done in' : result.stopped ? 'stopped after' : 'FAILED after';
   const lines = [

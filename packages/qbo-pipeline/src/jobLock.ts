@@ -32,7 +32,9 @@ export async function lockJob(stateFile: string, job: string, options: { readonl
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
-      throw new JobBusyError(`job ${job} is already running: its state file ${stateFile} is locked by another runner (a lock left by a killed runner expires after ${Math.round(staleMs / 1000)} s)`);
+      throw new JobBusyError(
+        `job ${job} is already running: its state file ${stateFile} is locked by another runner (a lock left by a killed runner expires after ${Math.round(staleMs / 1000)} s)`,
+      );
     }
     throw error;
   }

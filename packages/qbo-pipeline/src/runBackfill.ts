@@ -115,7 +115,9 @@ function describeExit(name: string, outcome: PipelineOutcome[PipelineRole]): str
  */
 export function failureReason(outcome: PipelineOutcome): string | undefined {
   const names = ROLE_NAMES;
-  const failed = PIPELINE_ROLES.filter((role) => outcome[role].code !== 0 && !outcome[role].stoppedByRunner).sort((a, b) => outcome[a].exitOrder - outcome[b].exitOrder);
+  const failed = PIPELINE_ROLES.filter((role) => outcome[role].code !== 0 && !outcome[role].stoppedByRunner).sort(
+    (a, b) => outcome[a].exitOrder - outcome[b].exitOrder,
+  );
   return failed.length === 0 ? undefined : failed.map((role) => describeExit(names[role], outcome[role])).join('; then ');
 }
 
@@ -142,7 +144,11 @@ const exitOf = (p: PipelineOutcome[PipelineRole]) => shellExit(p.code, p.signal,
  */
 export async function runBackfill(request: BackfillRequest, hooks: BackfillHooks = {}): Promise<BackfillResult> {
   const cwd = hooks.cwd ?? process.cwd();
-  const job = resolveBackfill(request, cwd, request.company ? await (await import('./companies/loadCompanies.js')).loadCompany(request.company, cwd) : undefined);
+  const job = resolveBackfill(
+    request,
+    cwd,
+    request.company ? await (await import('./companies/loadCompanies.js')).loadCompany(request.company, cwd) : undefined,
+  );
   const env = hooks.env ?? process.env;
   const now = hooks.now ?? (() => new Date());
   const baseLogger = hooks.logger ?? createLogger('qbo-pipeline');
@@ -194,7 +200,9 @@ async function journaledRun(
     forward(role, line);
   };
   try {
-    const releaseRealm = job.company ? await holdRealm(job.stateDir, job.company.settings, { logger, ...(hooks.signal ? { signal: hooks.signal } : {}) }) : undefined;
+    const releaseRealm = job.company
+      ? await holdRealm(job.stateDir, job.company.settings, { logger, ...(hooks.signal ? { signal: hooks.signal } : {}) })
+      : undefined;
     try {
       return await runLocked(job, { ...hooks, env, now, logger, cwd, onChildLog }, run, command);
     } finally {
@@ -289,7 +297,9 @@ async function runLocked(
     const processFailure = failureReason(outcome);
     const reason =
       processFailure ??
-      (incomplete.length > 0 ? `tap and target finished but ${incomplete.map((p) => p.stream).join(', ')} committed only up to ${incomplete.map((p) => formatInstant(p.doneUntil)).join(', ')}` : undefined);
+      (incomplete.length > 0
+        ? `tap and target finished but ${incomplete.map((p) => p.stream).join(', ')} committed only up to ${incomplete.map((p) => formatInstant(p.doneUntil)).join(', ')}`
+        : undefined);
     const exitCode = reason === undefined ? EXIT.ok : processFailure ? exitCodeOf(outcome) : EXIT.runFailed;
     const stopped = reason !== undefined && hooks.signal?.aborted === true;
     const fix = exitCode === EXIT.usage ? fixOf(outcome) : undefined;

@@ -18,7 +18,10 @@ describe('planSync (pure: the job state, --start, now)', () => {
   });
 
   it('starts the range at the earliest bookmark: each stream goes on from its own (the tap takes the later of the two)', () => {
-    expect(plan(state({ invoices: '2025-09-11T00:00:00Z', customers: '2025-09-10T00:00:00Z' }), ['invoices', 'customers'])).toEqual(['2025-09-10T00:00:00Z', '2025-09-12T08:15:03Z']);
+    expect(plan(state({ invoices: '2025-09-11T00:00:00Z', customers: '2025-09-10T00:00:00Z' }), ['invoices', 'customers'])).toEqual([
+      '2025-09-10T00:00:00Z',
+      '2025-09-12T08:15:03Z',
+    ]);
   });
 
   it('uses --start only for a stream with no bookmark yet', () => {
@@ -29,8 +32,12 @@ describe('planSync (pure: the job state, --start, now)', () => {
 
   it('refuses, naming the streams and the state file, when a stream has neither a bookmark nor --start', () => {
     expect(() => plan(undefined, ['invoices'])).toThrow(UsageError);
-    expect(() => plan(undefined, ['invoices'])).toThrow('sync qb_invoices: stream invoices has no bookmark in /repo/state/qb_invoices.json; give --start for the first sync (e.g. --start 2025-01-01)');
-    expect(() => plan(state({ invoices: '2025-09-11T00:00:00Z' }), ['invoices', 'items', 'customers'])).toThrow(/^sync qb_customers_invoices_items: streams items, customers have no bookmark in/);
+    expect(() => plan(undefined, ['invoices'])).toThrow(
+      'sync qb_invoices: stream invoices has no bookmark in /repo/state/qb_invoices.json; give --start for the first sync (e.g. --start 2025-01-01)',
+    );
+    expect(() => plan(state({ invoices: '2025-09-11T00:00:00Z' }), ['invoices', 'items', 'customers'])).toThrow(
+      /^sync qb_customers_invoices_items: streams items, customers have no bookmark in/,
+    );
   });
 
   it('a bookmark at or after now gives a one-second range (nothing new), not an error', () => {
@@ -42,6 +49,8 @@ describe('the resume command of a failed sync', () => {
   it('is a sync of the same job and streams, with the range start as --start and no --end', async () => {
     const { resolveBackfill } = await import('./BackfillRequest.js');
     const r = resolveBackfill({ kind: 'sync', streams: ['invoices'], start: '2025-09-11T00:00:00Z', end: '2025-09-12T08:15:03Z' }, '/repo');
-    expect(resumeCommand(r, '/repo/packages/qbo-pipeline/dist/cli.js', '/repo')).toBe('node packages/qbo-pipeline/dist/cli.js sync --job qb_invoices --streams invoices --start 2025-09-11T00:00:00Z');
+    expect(resumeCommand(r, '/repo/packages/qbo-pipeline/dist/cli.js', '/repo')).toBe(
+      'node packages/qbo-pipeline/dist/cli.js sync --job qb_invoices --streams invoices --start 2025-09-11T00:00:00Z',
+    );
   });
 });

@@ -26,9 +26,18 @@ export interface ResolvedSync extends JobScope {
 export function resolveSync(request: SyncRequest, cwd = process.cwd(), company?: Company): ResolvedSync {
   const scope = resolveScope(request, cwd, company);
   const startText = request.start ?? (request.company ? company?.start : undefined);
-  const start = startText === undefined ? undefined : parseInstant(startText, request.start === undefined ? `start of company ${company?.name ?? ''} (${company?.where ?? ''})` : '--start');
+  const start =
+    startText === undefined
+      ? undefined
+      : parseInstant(startText, request.start === undefined ? `start of company ${company?.name ?? ''} (${company?.where ?? ''})` : '--start');
   const file = (f: string | undefined) => (f === undefined ? undefined : path.resolve(cwd, f));
-  return Object.freeze({ ...scope, start, startGiven: request.start !== undefined, tapConfig: file(request.tapConfig), targetConfig: file(request.targetConfig) });
+  return Object.freeze({
+    ...scope,
+    start,
+    startGiven: request.start !== undefined,
+    tapConfig: file(request.tapConfig),
+    targetConfig: file(request.targetConfig),
+  });
 }
 
 /** The request again, paths absolute and dates in UTC: what a schedule records. */
@@ -100,7 +109,11 @@ async function jobsWithBookmarks(stateDir: string, streams: readonly string[], e
  * no bookmark and no --start was given.
  */
 export async function runSync(request: SyncRequest, hooks: BackfillHooks = {}): Promise<BackfillResult> {
-  const sync = resolveSync(request, hooks.cwd, request.company ? await (await import('./companies/loadCompanies.js')).loadCompany(request.company, hooks.cwd) : undefined);
+  const sync = resolveSync(
+    request,
+    hooks.cwd,
+    request.company ? await (await import('./companies/loadCompanies.js')).loadCompany(request.company, hooks.cwd) : undefined,
+  );
   const state = await readStateFile(sync.stateFile);
   const missing = sync.streams.filter((s) => bookmarkOf(state, s) === undefined);
   const candidates = missing.length > 0 && !sync.start ? await jobsWithBookmarks(sync.stateDir, missing, sync.job) : [];

@@ -3,7 +3,14 @@ import { selectCatalog } from './selectCatalog.js';
 
 const discovered = {
   streams: [
-    { tap_stream_id: 'invoices', schema: {}, metadata: [{ breadcrumb: [], metadata: { 'table-key-properties': ['Id'], selected: false } }, { breadcrumb: ['properties', 'Id'], metadata: { inclusion: 'automatic' } }] },
+    {
+      tap_stream_id: 'invoices',
+      schema: {},
+      metadata: [
+        { breadcrumb: [], metadata: { 'table-key-properties': ['Id'], selected: false } },
+        { breadcrumb: ['properties', 'Id'], metadata: { inclusion: 'automatic' } },
+      ],
+    },
     { tap_stream_id: 'customers', schema: {}, metadata: [{ breadcrumb: [], metadata: { selected: true } }] },
     { tap_stream_id: 'items', schema: {} },
     { tap_stream_id: '_volumetry', schema: {}, metadata: [{ breadcrumb: [], metadata: {} }] },

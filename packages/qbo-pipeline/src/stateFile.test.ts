@@ -38,10 +38,15 @@ describe('state file', () => {
     expect((error as Error).message).toContain('--fresh');
   });
 
-  it('refuses a state log (the target\'s whole output) with the tail -n 1 fix', async () => {
+  it("refuses a state log (the target's whole output) with the tail -n 1 fix", async () => {
     const file = path.join(dir, 'log.json');
-    await writeFile(file, '{"bookmarks":{"invoices":{"replication_key_value":"2025-01-02T00:00:00Z"}}}\n{"bookmarks":{"invoices":{"replication_key_value":"2025-01-03T00:00:00Z"}}}\n');
-    await expect(readStateFile(file)).rejects.toThrow(`state file ${file} holds 2 lines, a log of states; a state file is only the last one: tail -n 1 ${file} > ${file}.tmp && mv ${file}.tmp ${file}`);
+    await writeFile(
+      file,
+      '{"bookmarks":{"invoices":{"replication_key_value":"2025-01-02T00:00:00Z"}}}\n{"bookmarks":{"invoices":{"replication_key_value":"2025-01-03T00:00:00Z"}}}\n',
+    );
+    await expect(readStateFile(file)).rejects.toThrow(
+      `state file ${file} holds 2 lines, a log of states; a state file is only the last one: tail -n 1 ${file} > ${file}.tmp && mv ${file}.tmp ${file}`,
+    );
   });
 
   it('moves the state aside before a fresh run, so a fresh run that fails early does not resume from it', async () => {
@@ -81,7 +86,7 @@ describe('a state file knows its job', () => {
     expect(stateJobProblem({}, job(['customers'], 'state/x.json'))).toBeUndefined();
   });
 
-  it('refuses another job\'s file (--job naming the wrong one), naming the right file and both ways out', () => {
+  it("refuses another job's file (--job naming the wrong one), naming the right file and both ways out", () => {
     expect(stateJobProblem(state('invoices'), job(['customers'], 'state/qb_invoices_backfill.json', 'state/qb_customers_backfill.json'))).toBe(
       'state file state/qb_invoices_backfill.json holds bookmarks of invoices, which this run (streams customers) does not extract: it belongs to another job. ' +
         'Use --streams invoices to continue that job, or leave out --job (streams customers keep their state in state/qb_customers_backfill.json)',

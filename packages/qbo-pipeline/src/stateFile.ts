@@ -41,7 +41,9 @@ export async function readStateFile(file: string): Promise<StateValue | undefine
   const fix = 'repair it, or run again with --fresh to start over (the file is kept as a backup)';
   const parsed = parseStateText(text);
   if (parsed.kind === 'log') {
-    throw new UsageError(`state file ${file} holds ${parsed.lines} lines, a log of states; a state file is only the last one: tail -n 1 ${file} > ${file}.tmp && mv ${file}.tmp ${file}`);
+    throw new UsageError(
+      `state file ${file} holds ${parsed.lines} lines, a log of states; a state file is only the last one: tail -n 1 ${file} > ${file}.tmp && mv ${file}.tmp ${file}`,
+    );
   }
   if (parsed.kind === 'invalid') throw new UsageError(`state file ${file} is not valid JSON (${parsed.error}); ${fix}`);
   const value = parsed.value;
@@ -60,7 +62,10 @@ export function bookmarkedStreams(state: StateValue | undefined): string[] {
  * extract was written for another job (`--job` naming the wrong one), and resuming from it
  * would merge the two jobs' bookmarks. Returns the problem, naming the file to use instead.
  */
-export function stateJobProblem(state: StateValue | undefined, job: { readonly streams: readonly string[]; readonly stateFile: string; readonly defaultStateFile: string }): string | undefined {
+export function stateJobProblem(
+  state: StateValue | undefined,
+  job: { readonly streams: readonly string[]; readonly stateFile: string; readonly defaultStateFile: string },
+): string | undefined {
   const foreign = bookmarkedStreams(state).filter((stream) => !job.streams.includes(stream));
   if (foreign.length === 0) return undefined;
   const theirs = bookmarkedStreams(state).join(',');
@@ -104,7 +109,10 @@ const STATE_FILE = /^([A-Za-z0-9][A-Za-z0-9_.-]*)\.json$/;
 /** Every job state file `<dir>/<job>.json` (not backups), each read on its own: one damaged file does not hide the others. */
 export async function listJobStates(dir: string): Promise<JobState[]> {
   const names = await readdirIfExists(dir);
-  const jobs = names.filter((n) => !n.endsWith('.bak.json')).map((n) => STATE_FILE.exec(n)?.[1]).filter((job): job is string => job !== undefined);
+  const jobs = names
+    .filter((n) => !n.endsWith('.bak.json'))
+    .map((n) => STATE_FILE.exec(n)?.[1])
+    .filter((job): job is string => job !== undefined);
   const read = jobs.sort().map(async (job): Promise<JobState> => {
     const file = path.join(dir, `${job}.json`);
     try {

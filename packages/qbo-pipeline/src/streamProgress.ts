@@ -17,12 +17,7 @@ export interface StreamProgress {
  * bookmarks. A FULL_TABLE stream (CompanyInfo, one row) has no bookmark and no range: every run
  * reads it whole, so it never holds a run back (a run that fails says so by its exit).
  */
-export function streamProgress(
-  state: StateValue | undefined,
-  streams: readonly string[],
-  start: DateTime,
-  end: DateTime,
-): StreamProgress[] {
+export function streamProgress(state: StateValue | undefined, streams: readonly string[], start: DateTime, end: DateTime): StreamProgress[] {
   return streams.map((stream) => {
     const mark = state?.bookmarks?.[stream]?.replication_key_value;
     const bookmark = typeof mark === 'string' ? DateTime.fromISO(mark, { zone: 'utc' }) : undefined;

@@ -7,8 +7,12 @@ describe('usageMessage', () => {
   });
 
   it('writes an unknown option as it was typed, and a stray word in quotes', () => {
-    expect(usageMessage('Unknown argument: stream', ['backfill', '--stream', 'invoices'])).toBe('unknown argument --stream (--help lists the commands and options)');
-    expect(usageMessage('Unknown arguments: stream, x, frobnicate', ['backfill', '--stream=invoices', '-x', 'frobnicate'])).toBe('unknown arguments --stream, -x, "frobnicate" (--help lists the commands and options)');
+    expect(usageMessage('Unknown argument: stream', ['backfill', '--stream', 'invoices'])).toBe(
+      'unknown argument --stream (--help lists the commands and options)',
+    );
+    expect(usageMessage('Unknown arguments: stream, x, frobnicate', ['backfill', '--stream=invoices', '-x', 'frobnicate'])).toBe(
+      'unknown arguments --stream, -x, "frobnicate" (--help lists the commands and options)',
+    );
   });
 
   it('names the options still to give as they are typed', () => {

@@ -8,7 +8,11 @@ export function usageMessage(message: string, args: readonly string[]): string {
   const recommended = /^Did you mean (.+)\?$/.exec(message);
   if (recommended) return `unknown command; did you mean ${recommended[1]}? (--help lists the commands)`;
   const missing = /^Missing required arguments?: (.+)$/.exec(message);
-  if (missing) return `give ${missing[1]!.split(', ').map((name) => `--${name}`).join(' and ')} (--help says what each takes)`;
+  if (missing)
+    return `give ${missing[1]!
+      .split(', ')
+      .map((name) => `--${name}`)
+      .join(' and ')} (--help says what each takes)`;
   const unknown = /^Unknown arguments?: (.+)$/.exec(message);
   if (!unknown) return message;
   const names = unknown[1]!.split(', ').map((name) => {

@@ -34,7 +34,17 @@ runCli(NAME, async () => {
   const out = new LineWriter(process.stdout);
   if (argv.about) {
     await out.writeLine(
-      formatAbout({ name: NAME, description: 'Singer tap for QuickBooks Online: every entity, complete over UTC windows, resumable', version: VERSION, capabilities: CAPABILITIES, settings: TAP_SETTINGS, envPrefix: ENV_PREFIX }, argv.format),
+      formatAbout(
+        {
+          name: NAME,
+          description: 'Singer tap for QuickBooks Online: every entity, complete over UTC windows, resumable',
+          version: VERSION,
+          capabilities: CAPABILITIES,
+          settings: TAP_SETTINGS,
+          envPrefix: ENV_PREFIX,
+        },
+        argv.format,
+      ),
     );
     await out.flush();
     return;
@@ -52,12 +62,16 @@ runCli(NAME, async () => {
   const catalog = catalogFile === undefined ? undefined : readJsonArgument(catalogFile, 'catalog file');
   const state = argv.state === undefined ? undefined : readStateArgument(argv.state);
   const logger = createLogger(NAME);
-  if (argv.state !== undefined && state === undefined) logger.info(`--state ${argv.state} is empty (nothing had been committed yet): every stream starts at start_date`);
+  if (argv.state !== undefined && state === undefined)
+    logger.info(`--state ${argv.state} is empty (nothing had been committed yet): every stream starts at start_date`);
   // stdout writes to a pipe are synchronous on Linux, so between two events no line is half
   // written: stopping here leaves whole lines, and the last STATE is a complete window's.
   // Ctrl-C reaches every program of a shell pipe: the target commits what it has and prints its
   // state, which is where the next run starts.
-  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const) {
     process.once(signal, () => {
       logger.warn(`stopped (${signal}); the last state the target printed marks where to resume (pipe: tail -n 1 of its output, then --state)`);
       process.exit(code);

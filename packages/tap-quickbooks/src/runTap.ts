@@ -70,7 +70,12 @@ async function emitSpan(runner: Runner, job: StreamJob, read: SpanRead, open: Da
   }));
   await runner.channel.writeBlock(parts);
   const done = evidence.filter((_, d) => complete[d]);
-  runner.report.spanDone(stream, { window: read.span.window, qboCount: read.qboCount, extracted: read.extracted, ...read.cost }, done.length, done.filter((e) => e.qboCount === 0).length);
+  runner.report.spanDone(
+    stream,
+    { window: read.span.window, qboCount: read.qboCount, extracted: read.extracted, ...read.cost },
+    done.length,
+    done.filter((e) => e.qboCount === 0).length,
+  );
   return complete[evidence.length - 1] ? undefined : evidence[evidence.length - 1];
 }
 
@@ -93,7 +98,10 @@ async function syncStream(runner: Runner, job: StreamJob, days: readonly Window[
     maxRows: runner.maxSpanRows,
     count: (window) => countRows(ctx, target, window, planning),
     onCut: (window, rows, crowdedDay) => {
-      if (crowdedDay) ctx.logger.info(`${target.stream} ${spanLabel(window)}: ${rows} rows in one window, more than max_span_rows (${runner.maxSpanRows}); reading it in pieces`);
+      if (crowdedDay)
+        ctx.logger.info(
+          `${target.stream} ${spanLabel(window)}: ${rows} rows in one window, more than max_span_rows (${runner.maxSpanRows}); reading it in pieces`,
+        );
     },
   });
   const next = async (): Promise<Started | undefined> => {
@@ -139,7 +147,14 @@ async function syncStream(runner: Runner, job: StreamJob, days: readonly Window[
 function toTarget(selected: SelectedStream): StreamTarget | undefined {
   const entity = selected.entity;
   if (!entity) return undefined;
-  return { stream: selected.stream, entity: entity.entity, nameList: entity.nameList, included: selected.includedProperties, fullTable: entity.replication === 'FULL_TABLE', cdc: entity.cdc };
+  return {
+    stream: selected.stream,
+    entity: entity.entity,
+    nameList: entity.nameList,
+    included: selected.includedProperties,
+    fullTable: entity.replication === 'FULL_TABLE',
+    cdc: entity.cdc,
+  };
 }
 
 /** Where each incremental stream starts, honouring its bookmark (D7, D12, D13). */
@@ -207,9 +222,17 @@ export async function runTap(options: RunTapOptions): Promise<void> {
     if (volumetry) await channel.writeSchema(volumetry.stream, volumetry.schema, volumetry.keyProperties);
 
     const endMs = settings.endDate.toMillis();
-    const starts = new Map(jobs.map((job) => [job, job.incremental ? streamStart(settings, inputState, job.target.stream, logger) : settings.startDate.toMillis()]));
+    const starts = new Map(
+      jobs.map((job) => [job, job.incremental ? streamStart(settings, inputState, job.target.stream, logger) : settings.startDate.toMillis()]),
+    );
     // A stream's deletions go out before its first window, so before any STATE that passes them.
-    if (settings.includeDeleted) await emitDeletions(runner, inputState, jobs.filter((j) => j.incremental && j.target.cdc).map((j) => ({ job: j, from: starts.get(j)! })), endMs);
+    if (settings.includeDeleted)
+      await emitDeletions(
+        runner,
+        inputState,
+        jobs.filter((j) => j.incremental && j.target.cdc).map((j) => ({ job: j, from: starts.get(j)! })),
+        endMs,
+      );
     const running: Array<Promise<void>> = [];
     for (const job of jobs) {
       const { target } = job;

@@ -4,7 +4,22 @@ import { UsageError } from 'singer-kit';
 import { parseTapSettings, PRODUCTION_BASE_URL, SANDBOX_BASE_URL } from './settings.js';
 
 const now = DateTime.fromISO('2025-02-01T12:34:56.789Z', { zone: 'utc' });
-const base = { client_id: 'client-id-1', client_secret: 'client-secret-1', refresh_token: 'refresh-token-1', realm_id: '9341', start_date: '2025-01-01', page_size: 100, window: 'P1D', max_retries: 5, request_timeout_seconds: 120, max_requests_per_minute: 500, max_concurrency: 5, minor_version: 75, throttle_wait_seconds: 60, retry_backoff_seconds: 1 };
+const base = {
+  client_id: 'client-id-1',
+  client_secret: 'client-secret-1',
+  refresh_token: 'refresh-token-1',
+  realm_id: '9341',
+  start_date: '2025-01-01',
+  page_size: 100,
+  window: 'P1D',
+  max_retries: 5,
+  request_timeout_seconds: 120,
+  max_requests_per_minute: 500,
+  max_concurrency: 5,
+  minor_version: 75,
+  throttle_wait_seconds: 60,
+  retry_backoff_seconds: 1,
+};
 
 describe('parseTapSettings', () => {
   it('accepts the date forms and defaults end_date to the run start, truncated to the second', () => {
@@ -49,7 +64,10 @@ describe('parseTapSettings', () => {
     [{ realm_id: undefined }, /^setting realm_id is required/],
     [{ realm_id: '<your realm id>' }, /^setting realm_id: "<your realm id>" is not a QuickBooks company id; use the realmId \(digits\)/],
     [{ realm_id: -1 }, /^setting realm_id: -1 is not a QuickBooks company id/],
-    [{ client_id: '', client_secret: undefined, start_date: undefined }, /^settings client_id, client_secret, start_date are required \(config file, TAP_QUICKBOOKS_<SETTING> or TAP_QUICKBOOKS_<SETTING>_FILE\)$/],
+    [
+      { client_id: '', client_secret: undefined, start_date: undefined },
+      /^settings client_id, client_secret, start_date are required \(config file, TAP_QUICKBOOKS_<SETTING> or TAP_QUICKBOOKS_<SETTING>_FILE\)$/,
+    ],
   ])('rejects %j with a UsageError', (override, message) => {
     expect(() => parseTapSettings({ ...base, ...override }, now)).toThrow(UsageError);
     expect(() => parseTapSettings({ ...base, ...override }, now)).toThrow(message);

@@ -21,24 +21,55 @@ export const TAP_SETTINGS: readonly SettingSpec[] = [
   { name: 'client_secret', kind: 'password', required: true, description: 'OAuth client secret of the Intuit app' },
   { name: 'refresh_token', kind: 'password', required: true, description: 'OAuth refresh token; the rotated one is kept in token_store and wins once present' },
   { name: 'realm_id', kind: 'string', required: true, description: 'QBO company id (realmId)' },
-  { name: 'start_date', kind: 'date_iso8601', required: true, description: 'start of the extraction range, inclusive (2025-01-01, 2025-01-01T00:00:00Z or any explicit offset)' },
+  {
+    name: 'start_date',
+    kind: 'date_iso8601',
+    required: true,
+    description: 'start of the extraction range, inclusive (2025-01-01, 2025-01-01T00:00:00Z or any explicit offset)',
+  },
   { name: 'end_date', kind: 'date_iso8601', description: 'end of the range, exclusive; default: the run start, truncated to the second' },
   { name: 'sandbox', kind: 'boolean', default: false, description: 'use the sandbox API host' },
   { name: 'base_url', kind: 'string', description: 'API root before /v3; default from sandbox' },
   { name: 'token_url', kind: 'string', default: DEFAULT_TOKEN_URL, description: 'OAuth token endpoint URL' },
   { name: 'page_size', kind: 'integer', default: 100, description: 'MAXRESULTS per query page (1–1000)' },
-  { name: 'window', kind: 'string', default: 'P1D', description: 'extraction window as an ISO 8601 duration (P1D, PT6H, …), cut on UTC boundaries: the grain of each record\'s _sdc_extract_window_*, of the _volumetry evidence and of STATE; one query spans as many windows as QBO\'s counts allow' },
-  { name: 'max_span_rows', kind: 'integer', default: MAX_SPAN_ROWS, description: `rows one query span may have before it is cut in smaller spans; a span is held in memory until complete, at most ${HELD_SPANS} spans' worth across all streams (1–100000)` },
-  { name: 'max_retries', kind: 'integer', default: 5, description: 'retries per request (token refresh and data API) on network errors, timeouts, 429, 5xx and 401 (with a new access token)' },
+  {
+    name: 'window',
+    kind: 'string',
+    default: 'P1D',
+    description:
+      "extraction window as an ISO 8601 duration (P1D, PT6H, …), cut on UTC boundaries: the grain of each record's _sdc_extract_window_*, of the _volumetry evidence and of STATE; one query spans as many windows as QBO's counts allow",
+  },
+  {
+    name: 'max_span_rows',
+    kind: 'integer',
+    default: MAX_SPAN_ROWS,
+    description: `rows one query span may have before it is cut in smaller spans; a span is held in memory until complete, at most ${HELD_SPANS} spans' worth across all streams (1–100000)`,
+  },
+  {
+    name: 'max_retries',
+    kind: 'integer',
+    default: 5,
+    description: 'retries per request (token refresh and data API) on network errors, timeouts, 429, 5xx and 401 (with a new access token)',
+  },
   { name: 'request_timeout_seconds', kind: 'number', default: 120, description: 'per-request timeout' },
   { name: 'max_requests_per_minute', kind: 'integer', default: 500, description: 'request budget per realm, shared by all streams' },
   { name: 'max_concurrency', kind: 'integer', default: 5, description: `requests in flight per realm (at most ${MAX_CONCURRENCY})` },
   { name: 'minor_version', kind: 'integer', default: 75, description: 'QBO minorversion' },
   { name: 'user_agent', kind: 'string', default: 'tap-quickbooks', description: 'User-Agent header' },
-  { name: 'include_deleted', kind: 'boolean', default: true, description: 'read deletions from QBO change data capture (30-day look-back) and emit each as a record of its entity stream with _sdc_deleted_at' },
+  {
+    name: 'include_deleted',
+    kind: 'boolean',
+    default: true,
+    description: 'read deletions from QBO change data capture (30-day look-back) and emit each as a record of its entity stream with _sdc_deleted_at',
+  },
   { name: 'token_store', kind: 'string', description: 'file holding the rotated refresh token (mode 0600); default state/tokens/<realm_id>.json' },
   { name: 'throttle_wait_seconds', kind: 'number', default: QBO_THROTTLE_WAIT_SECONDS, description: 'wait after a 429 without Retry-After' },
-  { name: 'retry_backoff_seconds', kind: 'number', default: 1, description: 'first backoff of the exponential retry schedule (doubles per attempt, with jitter)' },
+  {
+    name: 'retry_backoff_seconds',
+    kind: 'number',
+    default: 1,
+    description: 'first backoff of the exponential retry schedule (doubles per attempt, with jitter)',
+  },
 ];
 
 export interface TapSettings {
@@ -74,7 +105,8 @@ function dateSetting(value: unknown, name: string): DateTime {
 
 function secret(raw: RawSettings, name: string): Secret {
   const value = raw[name];
-  if (typeof value !== 'string' || value === '') throw new UsageError(`setting ${name} is required (config file, ${ENV_PREFIX}_${name.toUpperCase()} or ${ENV_PREFIX}_${name.toUpperCase()}_FILE)`);
+  if (typeof value !== 'string' || value === '')
+    throw new UsageError(`setting ${name} is required (config file, ${ENV_PREFIX}_${name.toUpperCase()} or ${ENV_PREFIX}_${name.toUpperCase()}_FILE)`);
   return new Secret(value);
 }
 
@@ -83,7 +115,9 @@ function realmSetting(value: unknown): string {
   if (typeof value === 'number' && Number.isInteger(value) && value > 0) return String(value);
   if (value === undefined || value === null || value === '') throw new UsageError(`setting realm_id is required (config file or ${ENV_PREFIX}_REALM_ID)`);
   if (typeof value !== 'string' || !/^\d+$/.test(value.trim())) {
-    throw new UsageError(`setting realm_id: ${JSON.stringify(value)} is not a QuickBooks company id; use the realmId (digits) that your app's connect flow or Intuit's OAuth 2.0 Playground shows`);
+    throw new UsageError(
+      `setting realm_id: ${JSON.stringify(value)} is not a QuickBooks company id; use the realmId (digits) that your app's connect flow or Intuit's OAuth 2.0 Playground shows`,
+    );
   }
   return value.trim();
 }
@@ -104,7 +138,8 @@ function positive(raw: RawSettings, name: string): number {
 
 function url(raw: RawSettings, name: string, fallback: string): string {
   const value = raw[name] ?? fallback;
-  if (typeof value !== 'string' || !/^https?:\/\/[^/]/.test(value)) throw new UsageError(`setting ${name} must be an http(s) URL, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !/^https?:\/\/[^/]/.test(value))
+    throw new UsageError(`setting ${name} must be an http(s) URL, got ${JSON.stringify(value)}`);
   return value.replace(/\/+$/, '');
 }
 
@@ -126,7 +161,8 @@ export function parseTapSettings(given: RawSettings, now: DateTime): TapSettings
   const raw: RawSettings = { ...Object.fromEntries(TAP_SETTINGS.filter((s) => s.default !== undefined).map((s) => [s.name, s.default])), ...given };
   // Several missing (a first config): name them all at once rather than one per attempt.
   const missing = REQUIRED.filter((name) => raw[name] === undefined || raw[name] === '');
-  if (missing.length > 1) throw new UsageError(`settings ${missing.join(', ')} are required (config file, ${ENV_PREFIX}_<SETTING> or ${ENV_PREFIX}_<SETTING>_FILE)`);
+  if (missing.length > 1)
+    throw new UsageError(`settings ${missing.join(', ')} are required (config file, ${ENV_PREFIX}_<SETTING> or ${ENV_PREFIX}_<SETTING>_FILE)`);
   const realm = realmSetting(raw.realm_id);
   // QBO compares at second precision; a fractional start would count rows the window then drops.
   const startDate = dateSetting(raw.start_date, 'start_date').startOf('second');
@@ -158,7 +194,9 @@ export function parseTapSettings(given: RawSettings, now: DateTime): TapSettings
     minorVersion: integer(raw, 'minor_version', 1, 1000),
     userAgent: typeof raw.user_agent === 'string' && raw.user_agent !== '' ? raw.user_agent : 'tap-quickbooks',
     includeDeleted: raw.include_deleted === true,
-    tokenStorePath: path.resolve(typeof tokenStore === 'string' && tokenStore !== '' ? tokenStore : path.join('state', 'tokens', `${realm.replace(/[^\w.-]/g, '_')}.json`)),
+    tokenStorePath: path.resolve(
+      typeof tokenStore === 'string' && tokenStore !== '' ? tokenStore : path.join('state', 'tokens', `${realm.replace(/[^\w.-]/g, '_')}.json`),
+    ),
     throttleWaitMs: positive(raw, 'throttle_wait_seconds') * 1000,
     retryBackoffMs: positive(raw, 'retry_backoff_seconds') * 1000,
   });

@@ -26,7 +26,8 @@ companies:
 ${extra}`;
 
 const quiet = createLogger('test', { sink: () => undefined });
-const done = (trigger: Trigger): BackfillResult => ({ exitCode: 0, ok: true, progress: [], runIds: [], totals: [], failure: undefined, runId: `run-${trigger.id}` }) as unknown as BackfillResult;
+const done = (trigger: Trigger): BackfillResult =>
+  ({ exitCode: 0, ok: true, progress: [], runIds: [], totals: [], failure: undefined, runId: `run-${trigger.id}` }) as unknown as BackfillResult;
 
 /** A scheduler over `folder` whose runs are stand-ins that finish when released. */
 async function harness(folder: string, clock: { now: Date }) {
@@ -53,7 +54,7 @@ async function harness(folder: string, clock: { now: Date }) {
 }
 
 describe('CompaniesScheduler', () => {
-  it('runs each company\'s schedule: from the file, at its slot in its time zone, within max_parallel, taking turns', async () => {
+  it("runs each company's schedule: from the file, at its slot in its time zone, within max_parallel, taking turns", async () => {
     const clock = { now: new Date('2025-03-01T02:00:00Z') };
     const { scheduler, started, releaseAll } = await harness('slots', clock);
     expect(await scheduler.pass()).toEqual([]);
@@ -76,7 +77,12 @@ describe('CompaniesScheduler', () => {
     expect(second).toHaveLength(1);
     expect(second[0]).not.toBe(first[0]);
     await releaseAll();
-    expect(started.map((s) => s.company).slice(2).sort()).toEqual(['a', 'b']);
+    expect(
+      started
+        .map((s) => s.company)
+        .slice(2)
+        .sort(),
+    ).toEqual(['a', 'b']);
   });
 
   it('after a restart, slots missed while no scheduler ran are run once, late; a company added to the file starts at its next slot', async () => {
@@ -99,13 +105,20 @@ describe('CompaniesScheduler', () => {
     await again.releaseAll();
     expect(await again.scheduler.pass()).toHaveLength(1);
     await again.releaseAll();
-    expect(again.started.slice(-2).map((s) => s.company).sort()).toEqual(['a', 'd']);
+    expect(
+      again.started
+        .slice(-2)
+        .map((s) => s.company)
+        .sort(),
+    ).toEqual(['a', 'd']);
   });
 
-  it('refuses to start when a company\'s secret file is missing, naming it', async () => {
+  it("refuses to start when a company's secret file is missing, naming it", async () => {
     const file = path.join(dir, 'missing.yaml');
     await writeFile(file, FILE().replace('secrets/c/refresh_token', 'secrets/nobody'));
     await expect(CompaniesScheduler.start({ file, stateRoot: path.join(dir, 'missing'), logger: quiet })).rejects.toThrow(UsageError);
-    await expect(CompaniesScheduler.start({ file, stateRoot: path.join(dir, 'missing'), logger: quiet })).rejects.toThrow(/company c: refresh_token_file secrets\/nobody does not exist/);
+    await expect(CompaniesScheduler.start({ file, stateRoot: path.join(dir, 'missing'), logger: quiet })).rejects.toThrow(
+      /company c: refresh_token_file secrets\/nobody does not exist/,
+    );
   });
 });

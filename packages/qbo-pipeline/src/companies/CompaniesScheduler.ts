@@ -173,7 +173,9 @@ export class CompaniesScheduler {
   /** The `scheduler` service: a pass every `intervalMs` until the signal aborts, then waits for the runs it started. */
   async runUntilStopped(intervalMs: number): Promise<void> {
     while (!this.#o.signal?.aborted) {
-      await this.pass().catch((error: unknown) => this.#logger.error(`scheduler pass failed (next pass in ${intervalMs / 1000} s): ${(error as Error).message}`));
+      await this.pass().catch((error: unknown) =>
+        this.#logger.error(`scheduler pass failed (next pass in ${intervalMs / 1000} s): ${(error as Error).message}`),
+      );
       await sleep(intervalMs, undefined, this.#o.signal ? { signal: this.#o.signal } : {}).catch(() => undefined);
     }
     await this.idle();

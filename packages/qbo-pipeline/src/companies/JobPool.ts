@@ -67,7 +67,7 @@ export class JobPool<T> {
   }
 
   #pump(): void {
-    for (let i = 0; i < this.#queue.length && this.#running.size < this.maxParallel; ) {
+    for (let i = 0; i < this.#queue.length && this.#running.size < this.maxParallel;) {
       const job = this.#queue[i] as PoolJob<T>;
       const realmBusy = [...this.#running.values()].some((r) => r.realm === job.realm);
       if (realmBusy) {

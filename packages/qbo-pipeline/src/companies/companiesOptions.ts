@@ -12,12 +12,15 @@ export function companiesOptions<T>(y: Argv<T>) {
 }
 
 /** The companies file a command uses, if any: `--companies`, else the environment; `--company` alone is refused. */
-export function companiesFileOf(argv: { companies?: string | undefined; company?: string | undefined }, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function companiesFileOf(
+  argv: { companies?: string | undefined; company?: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   const file = argv.companies ?? (env[COMPANIES_ENV] || undefined);
-  if (argv.company !== undefined && file === undefined) throw new UsageError(`--company ${argv.company}: say which companies file holds it (--companies FILE, or ${COMPANIES_ENV})`);
+  if (argv.company !== undefined && file === undefined)
+    throw new UsageError(`--company ${argv.company}: say which companies file holds it (--companies FILE, or ${COMPANIES_ENV})`);
   return file;
 }
-
 
 /** `--max-parallel`: a whole number of runs at least 1, or undefined for the file's or the default. */
 export function maxParallelOf(value: number | undefined): number | undefined {

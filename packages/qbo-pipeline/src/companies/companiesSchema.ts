@@ -28,11 +28,11 @@ export const SECRET_VALUE_KEYS: readonly string[] = [...new Set(Object.values(SE
 
 /** Plugin settings a companies file may not set under `tap:` / `target:`, and why. */
 export const OWNED_SETTINGS: Readonly<Record<string, string>> = {
-  realm_id: 'the realm is the company\'s own realm_id (next to its name)',
+  realm_id: "the realm is the company's own realm_id (next to its name)",
   token_store: 'each company has its own token store, <state-dir>/companies/<name>/tokens/',
   start_date: 'the range comes from the command (--start, --end)',
   end_date: 'the range comes from the command (--start, --end)',
-  schema: 'the schema is the company\'s own schema (next to its name): one company per schema',
+  schema: "the schema is the company's own schema (next to its name): one company per schema",
 };
 
 function settingsSchema(specs: readonly SettingSpec[]): object {

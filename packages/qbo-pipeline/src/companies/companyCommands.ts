@@ -58,7 +58,8 @@ function companyHooks(company: Company, signal?: AbortSignal): BackfillHooks {
 }
 
 /** What `backfill` or `sync` asks of each company: the request without its company. */
-export type CompanyRunRequest = { readonly kind: 'backfill'; readonly request: Omit<BackfillRequest, 'company'> } | { readonly kind: 'sync'; readonly request: Omit<SyncRequest, 'company'> };
+export type CompanyRunRequest =
+  { readonly kind: 'backfill'; readonly request: Omit<BackfillRequest, 'company'> } | { readonly kind: 'sync'; readonly request: Omit<SyncRequest, 'company'> };
 
 function runOne(what: CompanyRunRequest, file: string, company: Company, hooks: BackfillHooks): Promise<BackfillResult> {
   const ref = { company: { file, name: company.name } };
@@ -115,10 +116,15 @@ export async function listCompanies(file: string, name: string | undefined, stat
 }
 
 /** A company's triggers: `<state-dir>/companies/<name>/triggers/`. */
-export const companyTriggerStore = (stateRoot: string, company: Pick<Company, 'name'>) => new TriggerStore(path.join(companyStateDir(path.resolve(stateRoot), company.name), 'triggers'));
+export const companyTriggerStore = (stateRoot: string, company: Pick<Company, 'name'>) =>
+  new TriggerStore(path.join(companyStateDir(path.resolve(stateRoot), company.name), 'triggers'));
 
 /** `trigger add --companies FILE [--company NAME]`: the same trigger for each company, in its own folder. */
-export async function addCompanyTriggers(selection: CompanySelection, at: string, request: Omit<BackfillRequest, 'company'>): Promise<Array<{ company: Company; trigger: Trigger }>> {
+export async function addCompanyTriggers(
+  selection: CompanySelection,
+  at: string,
+  request: Omit<BackfillRequest, 'company'>,
+): Promise<Array<{ company: Company; trigger: Trigger }>> {
   const stateRoot = request.stateDir ?? 'state';
   // Every company's trigger is checked before any is written: a problem with one adds none.
   const when = parseInstant(at, '--at').toJSDate();
@@ -127,7 +133,12 @@ export async function addCompanyTriggers(selection: CompanySelection, at: string
   }
   const added = [];
   for (const company of selection.selected) {
-    const trigger = await addTrigger(companyTriggerStore(stateRoot, company), at, { ...request, company: { file: selection.file, name: company.name } }, { company });
+    const trigger = await addTrigger(
+      companyTriggerStore(stateRoot, company),
+      at,
+      { ...request, company: { file: selection.file, name: company.name } },
+      { company },
+    );
     added.push({ company, trigger });
   }
   return added;
@@ -170,10 +181,14 @@ export async function schedulerForCompanies(options: {
     onRun: (run) => {
       const outcome = outcomeOf(run.company, run.result ? { ok: true, value: run.result } : { ok: false, error: run.error ?? new Error('no result') });
       outcomes.push(outcome);
-      process.stdout.write(`${companyHeader(run.company)} trigger ${run.triggerId}\n${run.result ? formatSummary(run.result) : `FAILED: ${outcome.error ?? ''}`}\n\n`);
+      process.stdout.write(
+        `${companyHeader(run.company)} trigger ${run.triggerId}\n${run.result ? formatSummary(run.result) : `FAILED: ${outcome.error ?? ''}`}\n\n`,
+      );
     },
   });
-  logger.info(`scheduler for ${scheduler.companies.length} companies of ${options.file}: up to ${scheduler.maxParallel} runs at once, one per company (realm); state in ${path.resolve(options.stateRoot, 'companies')}`);
+  logger.info(
+    `scheduler for ${scheduler.companies.length} companies of ${options.file}: up to ${scheduler.maxParallel} runs at once, one per company (realm); state in ${path.resolve(options.stateRoot, 'companies')}`,
+  );
   if (!options.once) {
     await scheduler.runUntilStopped(options.intervalMs);
     return 0;
@@ -212,7 +227,10 @@ export async function evidenceForCompanies(options: {
   }
   const today = (options.now ?? new Date()).getTime();
   const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-  const range = { from: options.since ? utcDay(options.since, '--since') : day(today - 6 * 86_400_000), to: options.until ? utcDay(options.until, '--until') : day(today + 86_400_000) };
+  const range = {
+    from: options.since ? utcDay(options.since, '--since') : day(today - 6 * 86_400_000),
+    to: options.until ? utcDay(options.until, '--until') : day(today + 86_400_000),
+  };
   if (range.to <= range.from) throw new UsageError(`--until (${range.to}) must be after --since (${range.from})`);
   const evidence = await readCompaniesEvidence({
     companies,
@@ -257,7 +275,11 @@ export async function exportCompanies(options: {
     const { manifests, secretCommands } = kubernetesCronJobs(companies, projectDir, { ...KUBERNETES_DEFAULTS, ...options.kubernetes });
     const docs = manifests.map((m) => new Document(m));
     const first = docs[0] as Document;
-    first.commentBefore = [` ${generated}`, ' The secret files are not in these manifests; create the Secrets they mount from them (in the project folder):', ...secretCommands.map((c) => `   ${c}`)].join('\n');
+    first.commentBefore = [
+      ` ${generated}`,
+      ' The secret files are not in these manifests; create the Secrets they mount from them (in the project folder):',
+      ...secretCommands.map((c) => `   ${c}`),
+    ].join('\n');
     text = docs.map((d) => d.toString(YAML_1_1_SAFE)).join('---\n');
   }
   if (options.out === undefined) {

@@ -6,7 +6,8 @@ import { companyStateDir } from './companyRun.js';
 import type { Company } from './parseCompanies.js';
 
 /** One company's evidence per stream and UTC day, or why there is none. */
-export type CompanyEvidence = { readonly company: Company; readonly rows: readonly NewestEvidence[] } | { readonly company: Company; readonly unavailable: string };
+export type CompanyEvidence =
+  { readonly company: Company; readonly rows: readonly NewestEvidence[] } | { readonly company: Company; readonly unavailable: string };
 
 /**
  * Each company's evidence from its own schema (in its own warehouse, as its target would connect),
@@ -27,7 +28,12 @@ export async function readCompaniesEvidence(options: {
     let warehouse: Warehouse | undefined;
     try {
       const target = runTargetSettings(
-        { tapConfig: undefined, targetConfig: options.targetConfig, company: { settings: company }, stateDir: companyStateDir(path.resolve(options.stateRoot), company.name) },
+        {
+          tapConfig: undefined,
+          targetConfig: options.targetConfig,
+          company: { settings: company },
+          stateDir: companyStateDir(path.resolve(options.stateRoot), company.name),
+        },
         options.env ? { env: options.env } : {},
       );
       warehouse = await Warehouse.connect(target.connection, company.schema);
@@ -46,11 +52,18 @@ export async function readCompaniesEvidence(options: {
 }
 
 /** `qbo-pipeline evidence`: one table over all companies, then the days that do not add up and the companies without evidence. */
-export function formatCompaniesEvidence(evidence: readonly CompanyEvidence[], range: { readonly from: string; readonly to: string }, onlyProblems: boolean): string {
+export function formatCompaniesEvidence(
+  evidence: readonly CompanyEvidence[],
+  range: { readonly from: string; readonly to: string },
+  onlyProblems: boolean,
+): string {
   const rows = evidence.flatMap((e) => ('rows' in e ? e.rows.map((r) => ({ company: e.company, ...r })) : []));
   const problems = rows.filter((r) => !r.extractedEqualsLoaded);
   const shown = onlyProblems ? problems : rows;
-  const lines = [`evidence of ${evidence.length} ${evidence.length === 1 ? 'company' : 'companies'}, UTC days [${range.from}, ${range.to}): newest run per company, stream and day`, ''];
+  const lines = [
+    `evidence of ${evidence.length} ${evidence.length === 1 ? 'company' : 'companies'}, UTC days [${range.from}, ${range.to}): newest run per company, stream and day`,
+    '',
+  ];
   lines.push(
     shown.length === 0
       ? onlyProblems
@@ -58,10 +71,25 @@ export function formatCompaniesEvidence(evidence: readonly CompanyEvidence[], ra
         : 'no evidence in this range'
       : formatTable(
           ['company', 'stream', 'day (UTC)', 'qbo count', 'extracted', 'loaded', 'inserted', 'updated', 'unchanged', 'runs', 'extracted = loaded'],
-          shown.map((r) => [r.company.name, r.stream, r.day, r.qboCount, r.extracted, r.loaded, r.inserted, r.updated, r.unchanged, r.runs, r.extractedEqualsLoaded]),
+          shown.map((r) => [
+            r.company.name,
+            r.stream,
+            r.day,
+            r.qboCount,
+            r.extracted,
+            r.loaded,
+            r.inserted,
+            r.updated,
+            r.unchanged,
+            r.runs,
+            r.extractedEqualsLoaded,
+          ]),
         ),
   );
-  lines.push('', `${rows.length} company-stream-days, ${problems.length} where extracted ≠ loaded${problems.length > 0 ? ` (${[...new Set(problems.map((p) => p.company.name))].join(', ')})` : ''}`);
+  lines.push(
+    '',
+    `${rows.length} company-stream-days, ${problems.length} where extracted ≠ loaded${problems.length > 0 ? ` (${[...new Set(problems.map((p) => p.company.name))].join(', ')})` : ''}`,
+  );
   for (const e of evidence) if ('unavailable' in e) lines.push(`${e.company.name}: ${e.unavailable}`);
   return lines.join('\n');
 }

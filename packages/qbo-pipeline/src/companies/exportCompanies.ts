@@ -44,7 +44,10 @@ const asEnv = (value: SettingValue) => String(value);
  * their files: each plugin's `env` names them. The company's realm, token store and schema are
  * also set in `env`, so a project-wide `.env` of one company can never reach another's run.
  */
-export function meltanoCompanies(companies: Companies, projectDir: string): { readonly project: Record<string, unknown>; readonly warnings: readonly string[] } {
+export function meltanoCompanies(
+  companies: Companies,
+  projectDir: string,
+): { readonly project: Record<string, unknown>; readonly warnings: readonly string[] } {
   const stateRoot = path.join(projectDir, 'state');
   const warnings: string[] = [];
   const extractors = companies.companies.map((c) => {
@@ -76,7 +79,10 @@ export function meltanoCompanies(companies: Companies, projectDir: string): { re
   const jobs = companies.companies.map((c) => ({ name: exportNames(c).job, tasks: [`${exportNames(c).extractor} ${exportNames(c).loader}`] }));
   const schedules = companies.companies.flatMap((c) => {
     if (!c.schedule) return [];
-    if (c.schedule.tz !== 'UTC') warnings.push(`company ${c.name}: its schedule "${c.schedule.cron}" is read in ${c.schedule.tz}; Meltano has no time zone for a schedule (its orchestrator decides, usually UTC): check the interval of ${exportNames(c).schedule}`);
+    if (c.schedule.tz !== 'UTC')
+      warnings.push(
+        `company ${c.name}: its schedule "${c.schedule.cron}" is read in ${c.schedule.tz}; Meltano has no time zone for a schedule (its orchestrator decides, usually UTC): check the interval of ${exportNames(c).schedule}`,
+      );
     return [{ name: exportNames(c).schedule, interval: c.schedule.cron, job: exportNames(c).job }];
   });
   return { project: { plugins: { extractors, loaders }, jobs, ...(schedules.length > 0 ? { schedules } : {}) }, warnings };
@@ -93,7 +99,12 @@ export interface KubernetesOptions {
   readonly meltanoEnvironment?: string;
 }
 
-export const KUBERNETES_DEFAULTS: KubernetesOptions = { image: 'registry.example.com/qbo-meltano:1.0', projectPath: '/project', stateClaim: 'qbo-state', meltanoEnvironment: 'prod' };
+export const KUBERNETES_DEFAULTS: KubernetesOptions = {
+  image: 'registry.example.com/qbo-meltano:1.0',
+  projectPath: '/project',
+  stateClaim: 'qbo-state',
+  meltanoEnvironment: 'prod',
+};
 
 /** A Kubernetes Secret's key for a file: its name, in the characters keys allow. */
 const keyOf = (file: string) => path.basename(file).replace(/[^-._a-zA-Z0-9]/g, '_');
@@ -106,17 +117,24 @@ const keyOf = (file: string) => path.basename(file).replace(/[^-._a-zA-Z0-9]/g, 
  * share), and `state/` (its token store) on a claim shared by all. Also returns the `kubectl`
  * commands that create those Secrets from the files, which the manifests never contain.
  */
-export function kubernetesCronJobs(companies: Companies, projectDir: string, options: KubernetesOptions = KUBERNETES_DEFAULTS): { readonly manifests: ReadonlyArray<Record<string, unknown>>; readonly secretCommands: readonly string[] } {
+export function kubernetesCronJobs(
+  companies: Companies,
+  projectDir: string,
+  options: KubernetesOptions = KUBERNETES_DEFAULTS,
+): { readonly manifests: ReadonlyArray<Record<string, unknown>>; readonly secretCommands: readonly string[] } {
   const unscheduled = companies.companies.filter((c) => !c.schedule);
   if (unscheduled.length > 0) {
-    throw new UsageError(`a CronJob needs a schedule: companies ${unscheduled.map((c) => `${c.name} (${c.where})`).join(', ')} have no schedule: (cron) in the companies file, nor under defaults:`);
+    throw new UsageError(
+      `a CronJob needs a schedule: companies ${unscheduled.map((c) => `${c.name} (${c.where})`).join(', ')} have no schedule: (cron) in the companies file, nor under defaults:`,
+    );
   }
   // Which companies use each secret file: one company's own go in its Secret, shared ones in qbo-shared.
   const users = new Map<string, Set<string>>();
-  for (const c of companies.companies) for (const key of SECRET_FILE_KEYS) {
-    const file = c.secretFiles[key];
-    if (file) users.set(file.path, (users.get(file.path) ?? new Set()).add(c.name));
-  }
+  for (const c of companies.companies)
+    for (const key of SECRET_FILE_KEYS) {
+      const file = c.secretFiles[key];
+      if (file) users.set(file.path, (users.get(file.path) ?? new Set()).add(c.name));
+    }
   const secretOf = (file: string) => ((users.get(file)?.size ?? 0) > 1 ? 'qbo-shared' : `qbo-${[...(users.get(file) ?? [])][0]}`);
   const secretFiles = new Map<string, Map<string, string>>();
   for (const file of users.keys()) {
@@ -127,9 +145,11 @@ export function kubernetesCronJobs(companies: Companies, projectDir: string, opt
     keys.set(key, file);
     secretFiles.set(secret, keys);
   }
-  const keyIn = (secret: string, file: string) => [...(secretFiles.get(secret) ?? new Map<string, string>()).entries()].find(([, f]) => f === file)?.[0] as string;
+  const keyIn = (secret: string, file: string) =>
+    [...(secretFiles.get(secret) ?? new Map<string, string>()).entries()].find(([, f]) => f === file)?.[0] as string;
   const secretCommands = [...secretFiles.entries()].map(
-    ([secret, keys]) => `kubectl create secret generic ${secret}${options.namespace ? ` -n ${options.namespace}` : ''} ${[...keys.entries()].map(([key, file]) => `--from-file=${key}=${fromProject(file, projectDir)}`).join(' ')}`,
+    ([secret, keys]) =>
+      `kubectl create secret generic ${secret}${options.namespace ? ` -n ${options.namespace}` : ''} ${[...keys.entries()].map(([key, file]) => `--from-file=${key}=${fromProject(file, projectDir)}`).join(' ')}`,
   );
   const manifests = companies.companies.map((c) => {
     const names = exportNames(c);
@@ -142,7 +162,11 @@ export function kubernetesCronJobs(companies: Companies, projectDir: string, opt
     return {
       apiVersion: 'batch/v1',
       kind: 'CronJob',
-      metadata: { name: names.cronJob, ...(options.namespace ? { namespace: options.namespace } : {}), labels: { 'app.kubernetes.io/part-of': 'qbo-pipeline', 'qbo-pipeline/company': c.name, 'qbo-pipeline/realm': c.realmId } },
+      metadata: {
+        name: names.cronJob,
+        ...(options.namespace ? { namespace: options.namespace } : {}),
+        labels: { 'app.kubernetes.io/part-of': 'qbo-pipeline', 'qbo-pipeline/company': c.name, 'qbo-pipeline/realm': c.realmId },
+      },
       spec: {
         schedule: c.schedule?.cron,
         timeZone: c.schedule?.tz,

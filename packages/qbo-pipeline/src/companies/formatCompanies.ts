@@ -7,7 +7,11 @@ import { KNOWN_STREAMS } from './companiesSchema.js';
 import type { Company } from './parseCompanies.js';
 
 const streamsText = (streams: readonly string[]) =>
-  streams.length === KNOWN_STREAMS.length ? `all ${streams.length}` : streams.length <= 3 ? streams.join(', ') : `${streams.length}: ${streams.slice(0, 3).join(', ')}, …`;
+  streams.length === KNOWN_STREAMS.length
+    ? `all ${streams.length}`
+    : streams.length <= 3
+      ? streams.join(', ')
+      : `${streams.length}: ${streams.slice(0, 3).join(', ')}, …`;
 
 /** What went wrong for a company, in its own words; `done` when nothing did. */
 function detail(o: CompanyOutcome): string {
@@ -34,7 +38,11 @@ export function formatCompanyOutcomes(outcomes: readonly CompanyOutcome[]): stri
     return [o.company.name, o.company.realmId, o.company.schema, status(o), o.exitCode, loaded ?? null, detail(o)];
   });
   const failed = outcomes.filter((o) => o.exitCode !== EXIT.ok);
-  const lines = [`${outcomes.length} companies: ${outcomes.length - failed.length} ok, ${failed.length} failed`, '', formatTable(['company', 'realm id', 'schema', 'status', 'exit', 'loaded', 'detail'], rows)];
+  const lines = [
+    `${outcomes.length} companies: ${outcomes.length - failed.length} ok, ${failed.length} failed`,
+    '',
+    formatTable(['company', 'realm id', 'schema', 'status', 'exit', 'loaded', 'detail'], rows),
+  ];
   for (const o of failed) {
     if (o.exitCode === EXIT.usage) lines.push(`${o.company.name}: fix this first, then run again: ${o.result?.fix ?? o.error ?? ''}`);
     else if (o.result?.resumeCommand !== undefined) lines.push(`${o.company.name}: resume with: ${o.result.resumeCommand}`);
@@ -58,9 +66,24 @@ export function formatCompanyList(file: string, listings: readonly CompanyListin
     const r = path.relative(cwd, f);
     return r.startsWith('..') ? f : r;
   };
-  const last = (run: RunRecord | undefined) => (run ? `${run.status}${run.exitCode !== undefined && run.exitCode !== 0 ? ` (exit ${run.exitCode})` : ''} ${run.kind} ${run.job} ${run.finishedAt ?? run.startedAt}` : 'never ran');
-  const rows = listings.map((l) => [l.company.name, l.company.realmId, l.company.schema, streamsText(l.company.streams), l.problems.length === 0 ? 'ok' : `${l.problems.length} missing`, rel(l.stateDir), last(l.lastRun)]);
-  const lines = [`companies file ${file}: ${listings.length} companies`, '', formatTable(['company', 'realm id', 'schema', 'streams', 'secrets', 'state folder', 'last run'], rows)];
+  const last = (run: RunRecord | undefined) =>
+    run
+      ? `${run.status}${run.exitCode !== undefined && run.exitCode !== 0 ? ` (exit ${run.exitCode})` : ''} ${run.kind} ${run.job} ${run.finishedAt ?? run.startedAt}`
+      : 'never ran';
+  const rows = listings.map((l) => [
+    l.company.name,
+    l.company.realmId,
+    l.company.schema,
+    streamsText(l.company.streams),
+    l.problems.length === 0 ? 'ok' : `${l.problems.length} missing`,
+    rel(l.stateDir),
+    last(l.lastRun),
+  ]);
+  const lines = [
+    `companies file ${file}: ${listings.length} companies`,
+    '',
+    formatTable(['company', 'realm id', 'schema', 'streams', 'secrets', 'state folder', 'last run'], rows),
+  ];
   for (const l of listings) for (const p of l.problems) lines.push(p);
   return lines.join('\n');
 }

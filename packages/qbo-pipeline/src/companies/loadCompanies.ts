@@ -45,7 +45,9 @@ export async function secretProblems(company: Company): Promise<string[]> {
 export function pickCompanies(companies: Companies, name: string | undefined, shownAs: string): readonly Company[] {
   const picked = name === undefined ? companies.companies : companies.companies.filter((c) => c.name === name);
   if (picked.length === 0) {
-    throw new UsageError(`--company: no company ${JSON.stringify(name)} in companies file ${shownAs}; its companies: ${companies.companies.map((c) => c.name).join(', ')}`);
+    throw new UsageError(
+      `--company: no company ${JSON.stringify(name)} in companies file ${shownAs}; its companies: ${companies.companies.map((c) => c.name).join(', ')}`,
+    );
   }
   return picked;
 }

@@ -46,7 +46,7 @@ companies:
 `;
 
 describe('parseCompanies', () => {
-  it('applies the defaults, resolves secret files against the file\'s folder and names a schema per company', () => {
+  it("applies the defaults, resolves secret files against the file's folder and names a schema per company", () => {
     const parsed = parse(GOOD);
     expect(parsed.maxParallel).toBe(3);
     const [acme, globex] = parsed.companies;
@@ -64,7 +64,10 @@ describe('parseCompanies', () => {
       target: {},
       where: 'companies.yaml:13',
     });
-    expect(parse(GOOD.replace('  tap:\n    sandbox', '  start: 2024-01-01\n  schedule: {cron: "15 3 * * *", tz: America/New_York}\n  tap:\n    sandbox')).companies[1]).toMatchObject({ start: '2024-01-01', schedule: { cron: '15 3 * * *', tz: 'America/New_York' } });
+    expect(
+      parse(GOOD.replace('  tap:\n    sandbox', '  start: 2024-01-01\n  schedule: {cron: "15 3 * * *", tz: America/New_York}\n  tap:\n    sandbox'))
+        .companies[1],
+    ).toMatchObject({ start: '2024-01-01', schedule: { cron: '15 3 * * *', tz: 'America/New_York' } });
     expect(globex).toMatchObject({ schema: 'raw_globex_corp', streams: KNOWN_STREAMS, target: { batch_size_rows: 5000 }, where: 'companies.yaml:20' });
     expect(globex?.secretFiles.password_file?.path).toBe('/firm/secrets/globex/warehouse_password');
   });
@@ -72,37 +75,117 @@ describe('parseCompanies', () => {
   it('refuses a key that would hold a secret value, wherever it is, without showing the value', () => {
     const text = GOOD.replace('      refresh_token_file: secrets/acme/refresh_token', '      refresh_token: AB11-the-real-token');
     const message = problem(text);
-    expect(message).toBe('companies file companies.yaml:17:7: companies[0] (acme).secrets.refresh_token: would hold a secret value, and the companies file names files only: write it to a file and give refresh_token_file: <path> under secrets:');
+    expect(message).toBe(
+      'companies file companies.yaml:17:7: companies[0] (acme).secrets.refresh_token: would hold a secret value, and the companies file names files only: write it to a file and give refresh_token_file: <path> under secrets:',
+    );
     expect(message).not.toContain('AB11');
-    expect(problem(GOOD.replace('    sandbox: true', '    client_secret: hunter2hunter2'))).toMatch(/^companies file companies.yaml:8:5: defaults.tap.client_secret: would hold a secret value/);
-    expect(problem(GOOD.replace('      batch_size_rows: 5000', '      password: pw123456'))).toMatch(/^companies file companies.yaml:27:7: companies\[1\] \(globex-corp\)\.target\.password: would hold a secret value.*password_file/);
+    expect(problem(GOOD.replace('    sandbox: true', '    client_secret: hunter2hunter2'))).toMatch(
+      /^companies file companies.yaml:8:5: defaults.tap.client_secret: would hold a secret value/,
+    );
+    expect(problem(GOOD.replace('      batch_size_rows: 5000', '      password: pw123456'))).toMatch(
+      /^companies file companies.yaml:27:7: companies\[1\] \(globex-corp\)\.target\.password: would hold a secret value.*password_file/,
+    );
   });
 
   it('says where the YAML is broken', () => {
     expect(problem('companies:\n  - name: acme\n    realm_id: [1,\n')).toMatch(/^companies file companies.yaml:\d+:\d+: not valid YAML: /);
-    expect(problem('companies:\n  - name: a\n    name: b\n    realm_id: "1"\n')).toMatch(/^companies file companies.yaml:3:5: not valid YAML: Map keys must be unique/);
+    expect(problem('companies:\n  - name: a\n    name: b\n    realm_id: "1"\n')).toMatch(
+      /^companies file companies.yaml:3:5: not valid YAML: Map keys must be unique/,
+    );
   });
 
   it.each([
-    ['an unquoted realm id', GOOD.replace('"9341453050000000"', '9341453050000000'), 'companies.yaml:14:15: companies[0] (acme).realm_id: must be the realm id\'s digits in quotes, e.g. realm_id: "9341453050000000" (an unquoted number can lose digits)'],
+    [
+      'an unquoted realm id',
+      GOOD.replace('"9341453050000000"', '9341453050000000'),
+      'companies.yaml:14:15: companies[0] (acme).realm_id: must be the realm id\'s digits in quotes, e.g. realm_id: "9341453050000000" (an unquoted number can lose digits)',
+    ],
     ['a company without a realm', GOOD.replace('    realm_id: "9341453050000000"\n', ''), 'companies.yaml:13:5: companies[0] (acme): missing realm_id'],
-    ['an unknown key', GOOD.replace('    schema: raw_acme', '    schema: raw_acme\n    colour: blue'), 'companies.yaml:16:5: companies[0] (acme).colour: unknown setting "colour"; known here: name, realm_id, schema, streams, start, schedule, secrets, tap, target'],
-    ['a misspelt tap setting', GOOD.replace('    sandbox: true', '    sandbx: true'), 'companies.yaml:8:5: defaults.tap.sandbx: unknown setting "sandbx"; known here:'],
-    ['a tap setting of the wrong type', GOOD.replace('max_requests_per_minute: 300', 'max_requests_per_minute: lots'), 'companies.yaml:19:32: companies[0] (acme).tap.max_requests_per_minute: must be of type integer'],
-    ['a realm set under tap:', GOOD.replace('    sandbox: true', '    realm_id: "1"'), 'companies.yaml:8:5: defaults.tap.realm_id: realm_id cannot be set here: the realm is the company\'s own realm_id'],
-    ['a token store set under tap:', GOOD.replace('      max_requests_per_minute: 300', '      token_store: /tmp/t.json'), 'companies.yaml:19:7: companies[0] (acme).tap.token_store: token_store cannot be set here: each company has its own token store'],
-    ['the schema set under target:', GOOD.replace('      batch_size_rows: 5000', '      schema: raw'), 'companies.yaml:27:7: companies[1] (globex-corp).target.schema: schema cannot be set here: the schema is the company\'s own schema'],
-    ['an unknown stream', GOOD.replace('[invoices, customers]', '[invoices, invoice]'), 'companies.yaml:3:12: defaults.streams: unknown stream "invoice"; known streams: accounts,'],
-    ['streams neither all nor a list', GOOD.replace('streams: all', 'streams: everything'), 'companies.yaml:22:14: companies[1] (globex-corp).streams: must be all, or a list of streams'],
-    ['a bad name', GOOD.replace('name: globex-corp', 'name: Globex Corp'), 'companies.yaml:20:11: companies[1] (Globex Corp).name: must be lower-case letters, digits and "-"'],
-    ['an unknown secret file', GOOD.replace('      password_file:', '      pasword_file:'), 'companies.yaml:25:7: companies[1] (globex-corp).secrets.pasword_file: unknown secret file "pasword_file"; known: "client_id_file",'],
-    ['a company without its refresh token file', GOOD.replace('      refresh_token_file: secrets/globex/refresh_token\n', ''), 'companies.yaml:20:5: companies[1] (globex-corp): no refresh_token_file under secrets: (here or under defaults:)'],
-    ['two companies of one realm', GOOD.replace('"4620816365000000000"', '"9341453050000000"'), 'companies.yaml:21:15: companies[1] (globex-corp): realm_id 9341453050000000 is also company acme\'s (companies.yaml:13): one realm is one company'],
-    ['two companies in one schema', GOOD.replace('    streams: all', '    streams: all\n    schema: raw_acme'), 'companies.yaml:23:13: companies[1] (globex-corp): schema raw_acme is also company acme\'s (companies.yaml:13): one company per schema'],
-    ['two companies of one name', GOOD.replace('name: globex-corp', 'name: acme'), 'companies.yaml:20:11: companies[1] (acme): name acme is also company acme\'s (companies.yaml:13)'],
-    ['a start that is not a date', GOOD.replace('  streams: [invoices, customers]', '  streams: [invoices, customers]\n  start: 2025-13-01'), 'companies.yaml:4:10: defaults.start: "2025-13-01" is not an ISO 8601 date'],
-    ['a schedule that is not cron', GOOD.replace('    schema: raw_acme', '    schema: raw_acme\n    schedule: {cron: "every day"}'), 'companies.yaml:16:15: companies[0] (acme).schedule: cron: "every day" is not a cron expression'],
-    ['a schedule in no time zone', GOOD.replace('    schema: raw_acme', '    schema: raw_acme\n    schedule: {cron: "15 3 * * *", tz: Mars/Olympus}'), 'companies.yaml:16:15: companies[0] (acme).schedule: tz: "Mars/Olympus" is not an IANA time zone'],
+    [
+      'an unknown key',
+      GOOD.replace('    schema: raw_acme', '    schema: raw_acme\n    colour: blue'),
+      'companies.yaml:16:5: companies[0] (acme).colour: unknown setting "colour"; known here: name, realm_id, schema, streams, start, schedule, secrets, tap, target',
+    ],
+    [
+      'a misspelt tap setting',
+      GOOD.replace('    sandbox: true', '    sandbx: true'),
+      'companies.yaml:8:5: defaults.tap.sandbx: unknown setting "sandbx"; known here:',
+    ],
+    [
+      'a tap setting of the wrong type',
+      GOOD.replace('max_requests_per_minute: 300', 'max_requests_per_minute: lots'),
+      'companies.yaml:19:32: companies[0] (acme).tap.max_requests_per_minute: must be of type integer',
+    ],
+    [
+      'a realm set under tap:',
+      GOOD.replace('    sandbox: true', '    realm_id: "1"'),
+      "companies.yaml:8:5: defaults.tap.realm_id: realm_id cannot be set here: the realm is the company's own realm_id",
+    ],
+    [
+      'a token store set under tap:',
+      GOOD.replace('      max_requests_per_minute: 300', '      token_store: /tmp/t.json'),
+      'companies.yaml:19:7: companies[0] (acme).tap.token_store: token_store cannot be set here: each company has its own token store',
+    ],
+    [
+      'the schema set under target:',
+      GOOD.replace('      batch_size_rows: 5000', '      schema: raw'),
+      "companies.yaml:27:7: companies[1] (globex-corp).target.schema: schema cannot be set here: the schema is the company's own schema",
+    ],
+    [
+      'an unknown stream',
+      GOOD.replace('[invoices, customers]', '[invoices, invoice]'),
+      'companies.yaml:3:12: defaults.streams: unknown stream "invoice"; known streams: accounts,',
+    ],
+    [
+      'streams neither all nor a list',
+      GOOD.replace('streams: all', 'streams: everything'),
+      'companies.yaml:22:14: companies[1] (globex-corp).streams: must be all, or a list of streams',
+    ],
+    [
+      'a bad name',
+      GOOD.replace('name: globex-corp', 'name: Globex Corp'),
+      'companies.yaml:20:11: companies[1] (Globex Corp).name: must be lower-case letters, digits and "-"',
+    ],
+    [
+      'an unknown secret file',
+      GOOD.replace('      password_file:', '      pasword_file:'),
+      'companies.yaml:25:7: companies[1] (globex-corp).secrets.pasword_file: unknown secret file "pasword_file"; known: "client_id_file",',
+    ],
+    [
+      'a company without its refresh token file',
+      GOOD.replace('      refresh_token_file: secrets/globex/refresh_token\n', ''),
+      'companies.yaml:20:5: companies[1] (globex-corp): no refresh_token_file under secrets: (here or under defaults:)',
+    ],
+    [
+      'two companies of one realm',
+      GOOD.replace('"4620816365000000000"', '"9341453050000000"'),
+      "companies.yaml:21:15: companies[1] (globex-corp): realm_id 9341453050000000 is also company acme's (companies.yaml:13): one realm is one company",
+    ],
+    [
+      'two companies in one schema',
+      GOOD.replace('    streams: all', '    streams: all\n    schema: raw_acme'),
+      "companies.yaml:23:13: companies[1] (globex-corp): schema raw_acme is also company acme's (companies.yaml:13): one company per schema",
+    ],
+    [
+      'two companies of one name',
+      GOOD.replace('name: globex-corp', 'name: acme'),
+      "companies.yaml:20:11: companies[1] (acme): name acme is also company acme's (companies.yaml:13)",
+    ],
+    [
+      'a start that is not a date',
+      GOOD.replace('  streams: [invoices, customers]', '  streams: [invoices, customers]\n  start: 2025-13-01'),
+      'companies.yaml:4:10: defaults.start: "2025-13-01" is not an ISO 8601 date',
+    ],
+    [
+      'a schedule that is not cron',
+      GOOD.replace('    schema: raw_acme', '    schema: raw_acme\n    schedule: {cron: "every day"}'),
+      'companies.yaml:16:15: companies[0] (acme).schedule: cron: "every day" is not a cron expression',
+    ],
+    [
+      'a schedule in no time zone',
+      GOOD.replace('    schema: raw_acme', '    schema: raw_acme\n    schedule: {cron: "15 3 * * *", tz: Mars/Olympus}'),
+      'companies.yaml:16:15: companies[0] (acme).schedule: tz: "Mars/Olympus" is not an IANA time zone',
+    ],
     ['no companies', 'defaults: {}\n', 'companies.yaml:1:1: the file: missing companies'],
     ['an empty list', 'companies: []\n', 'companies.yaml:1:12: companies: must NOT have fewer than 1 items'],
   ])('refuses %s, naming file, line, column and what is wrong', (_what, text, expected) => {

@@ -105,7 +105,8 @@ function describe(error: ErrorObject, root: unknown): { segments: Segment[]; key
     const value = valueAt(root, streamSegments);
     if (Array.isArray(value)) {
       const unknown: unknown = value.find((s) => !KNOWN_STREAMS.includes(s as string));
-      if (unknown !== undefined) return { segments: streamSegments, message: `unknown stream ${JSON.stringify(unknown)}; known streams: ${KNOWN_STREAMS.join(', ')}` };
+      if (unknown !== undefined)
+        return { segments: streamSegments, message: `unknown stream ${JSON.stringify(unknown)}; known streams: ${KNOWN_STREAMS.join(', ')}` };
       if (value.length === 0) return { segments: streamSegments, message: 'name at least one stream, or say all' };
       return { segments: streamSegments, message: 'a stream is named twice' };
     }
@@ -118,7 +119,8 @@ function describe(error: ErrorObject, root: unknown): { segments: Segment[]; key
     case 'additionalProperties': {
       const key = (error.params as { additionalProperty: string }).additionalProperty;
       const section = typeof last === 'string' ? last : undefined;
-      if ((section === 'tap' || section === 'target') && key in OWNED_SETTINGS) return { segments, key, message: `${key} cannot be set here: ${OWNED_SETTINGS[key]}` };
+      if ((section === 'tap' || section === 'target') && key in OWNED_SETTINGS)
+        return { segments, key, message: `${key} cannot be set here: ${OWNED_SETTINGS[key]}` };
       if (section === 'secrets') return { segments, key, message: `unknown secret file ${JSON.stringify(key)}; known: ${quoteList(SECRET_FILE_KEYS)}` };
       const known = Object.keys((error.parentSchema as { properties?: object }).properties ?? {});
       return { segments, key, message: `unknown setting ${JSON.stringify(key)}; known here: ${known.join(', ')}` };
@@ -127,7 +129,10 @@ function describe(error: ErrorObject, root: unknown): { segments: Segment[]; key
       return { segments, message: PATTERN_HINTS[String(last)] ?? `does not match ${(error.params as { pattern: string }).pattern}` };
     case 'type':
       if (last === 'realm_id') return { segments, message: `${PATTERN_HINTS.realm_id} (an unquoted number can lose digits)` };
-      return { segments, message: `must be ${(error.params as { type: string }).type === 'object' ? 'a mapping (key: value lines)' : `of type ${(error.params as { type: string }).type}`}` };
+      return {
+        segments,
+        message: `must be ${(error.params as { type: string }).type === 'object' ? 'a mapping (key: value lines)' : `of type ${(error.params as { type: string }).type}`}`,
+      };
     default:
       return { segments, message: error.message ?? 'is not valid' };
   }
@@ -162,13 +167,18 @@ export function parseCompanies(text: string, file: string, shownAs = file): Comp
   const dir = path.dirname(file);
   const defaults = raw.defaults ?? {};
   const secretFile = (segments: Segment[], given: string): SecretFile => ({ path: path.resolve(dir, given), given, where: at(offsetOf(doc, segments)) });
-  const secretsOf = (segments: Segment[], secrets: Shared['secrets']) => Object.fromEntries(Object.entries(secrets ?? {}).map(([k, given]) => [k, secretFile([...segments, 'secrets', k], given)]));
+  const secretsOf = (segments: Segment[], secrets: Shared['secrets']) =>
+    Object.fromEntries(Object.entries(secrets ?? {}).map(([k, given]) => [k, secretFile([...segments, 'secrets', k], given)]));
   const defaultSecrets = secretsOf(['defaults'], defaults.secrets);
   const companies = raw.companies.map((entry, i): Company => {
     const secrets = { ...defaultSecrets, ...secretsOf(['companies', i], entry.secrets) };
     const missing = REQUIRED_SECRETS.filter((k) => secrets[k] === undefined);
     if (missing.length > 0) {
-      fail(offsetOf(doc, ['companies', i]), labelled(value, ['companies', i]), `no ${missing.join(', ')} under secrets: (here or under defaults:); the file names where each secret is, e.g. refresh_token_file: secrets/${entry.name}/refresh_token`);
+      fail(
+        offsetOf(doc, ['companies', i]),
+        labelled(value, ['companies', i]),
+        `no ${missing.join(', ')} under secrets: (here or under defaults:); the file names where each secret is, e.g. refresh_token_file: secrets/${entry.name}/refresh_token`,
+      );
     }
     const streams = entry.streams ?? defaults.streams ?? 'all';
     // Dates and cron expressions are checked here, at their line, not when a run starts.
@@ -212,7 +222,11 @@ export function parseCompanies(text: string, file: string, shownAs = file): Comp
       const first = seen.get(of(c));
       if (first !== undefined) {
         const given = field !== 'schema' || raw.companies[i]?.schema !== undefined;
-        fail(offsetOf(doc, given ? ['companies', i, field] : ['companies', i]), labelled(value, ['companies', i]), `${field} ${of(c)} is also company ${companies[first]?.name}'s (${companies[first]?.where}): ${why}`);
+        fail(
+          offsetOf(doc, given ? ['companies', i, field] : ['companies', i]),
+          labelled(value, ['companies', i]),
+          `${field} ${of(c)} is also company ${companies[first]?.name}'s (${companies[first]?.where}): ${why}`,
+        );
       }
       seen.set(of(c), i);
     });
@@ -256,7 +270,9 @@ function refuseSecretValues(doc: Document, value: unknown, fail: (offset: number
         }
       }
       const fileKey = `${key}_file`;
-      const hint = (SECRET_FILE_KEYS as readonly string[]).includes(fileKey) ? `write it to a file and give ${fileKey}: <path> under secrets:` : 'keep secrets in files, named under secrets: (client_id_file, client_secret_file, refresh_token_file, password_file, database_url_file)';
+      const hint = (SECRET_FILE_KEYS as readonly string[]).includes(fileKey)
+        ? `write it to a file and give ${fileKey}: <path> under secrets:`
+        : 'keep secrets in files, named under secrets: (client_id_file, client_secret_file, refresh_token_file, password_file, database_url_file)';
       fail(pair.key.range?.[0], labelled(value, segments, key), `would hold a secret value, and the companies file names files only: ${hint}`);
     },
   });

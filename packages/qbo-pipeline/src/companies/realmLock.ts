@@ -11,7 +11,11 @@ import type { Company } from './parseCompanies.js';
  * two can never be over it together. Waits, logging once, while another job of the realm runs;
  * a stop while waiting ends the wait.
  */
-export async function holdRealm(stateDir: string, company: Company, options: { readonly logger: Logger; readonly signal?: AbortSignal; readonly pollMs?: number }): Promise<() => Promise<void>> {
+export async function holdRealm(
+  stateDir: string,
+  company: Company,
+  options: { readonly logger: Logger; readonly signal?: AbortSignal; readonly pollMs?: number },
+): Promise<() => Promise<void>> {
   await mkdir(stateDir, { recursive: true });
   const file = path.join(stateDir, 'realm');
   let waited = false;

@@ -63,7 +63,11 @@ export class ConsoleContext {
 
   #warehouse(company?: ConsoleCompany['entry'], stateDir?: string): ConsoleCompany['warehouse'] {
     try {
-      return warehouseSettings(this.options.targetConfig, this.options.env ?? process.env, company && stateDir ? { settings: company.settings, stateDir } : undefined);
+      return warehouseSettings(
+        this.options.targetConfig,
+        this.options.env ?? process.env,
+        company && stateDir ? { settings: company.settings, stateDir } : undefined,
+      );
     } catch (error) {
       return { unavailable: (error as Error).message };
     }
@@ -79,7 +83,10 @@ export class ConsoleContext {
       if (!this.#loaded) this.#loaded = { mtimeMs: 0, companies: [{ name: DEFAULT_COMPANY, stateDir: this.stateDir, warehouse: this.#warehouse() }] };
       return this.#loaded.companies;
     }
-    const mtimeMs = await stat(file).then((s) => s.mtimeMs, () => -1);
+    const mtimeMs = await stat(file).then(
+      (s) => s.mtimeMs,
+      () => -1,
+    );
     if (this.#loaded?.mtimeMs === mtimeMs) return this.#loaded.companies;
     const loaded = loadCompanies(file);
     const companies = loaded.companies.map((settings): ConsoleCompany => {
@@ -101,7 +108,11 @@ export class ConsoleContext {
   async withWarehouse<T>(company: ConsoleCompany, read: (warehouse: Warehouse, schema: string) => Promise<T>): Promise<T> {
     const settings = company.warehouse;
     if ('unavailable' in settings) throw new Error(settings.unavailable);
-    const config = { ...clientConfig(settings.connection, 'qbo-pipeline console'), connectionTimeoutMillis: WAREHOUSE_CONNECT_TIMEOUT_MS, query_timeout: WAREHOUSE_QUERY_TIMEOUT_MS };
+    const config = {
+      ...clientConfig(settings.connection, 'qbo-pipeline console'),
+      connectionTimeoutMillis: WAREHOUSE_CONNECT_TIMEOUT_MS,
+      query_timeout: WAREHOUSE_QUERY_TIMEOUT_MS,
+    };
     const warehouse = await Warehouse.open(config, settings.schema);
     try {
       return await read(warehouse, settings.schema);
@@ -128,8 +139,14 @@ export interface ConsoleArgs {
  * A warehouse that cannot be configured does not stop the console: its evidence page says why.
  */
 export function consoleOptions(args: ConsoleArgs, env: NodeJS.ProcessEnv, logger?: Logger): ConsoleOptions {
-  const access = consoleAccess({ ...(args.host !== undefined ? { host: args.host } : {}), ...(args.port !== undefined ? { port: args.port } : {}), ...(args.passwordFile !== undefined ? { passwordFile: args.passwordFile } : {}), env });
-  if (args.zone !== undefined && !IANAZone.isValidZone(args.zone)) throw new UsageError(`--zone: ${JSON.stringify(args.zone)} is not an IANA time zone, e.g. America/Guayaquil`);
+  const access = consoleAccess({
+    ...(args.host !== undefined ? { host: args.host } : {}),
+    ...(args.port !== undefined ? { port: args.port } : {}),
+    ...(args.passwordFile !== undefined ? { passwordFile: args.passwordFile } : {}),
+    env,
+  });
+  if (args.zone !== undefined && !IANAZone.isValidZone(args.zone))
+    throw new UsageError(`--zone: ${JSON.stringify(args.zone)} is not an IANA time zone, e.g. America/Guayaquil`);
   return {
     access,
     stateDir: args.stateDir,

@@ -35,14 +35,23 @@ describe('consoleAccess', () => {
     expect(JSON.stringify(access)).not.toContain('a-long-console-password');
     expect(redact('typed a-long-console-password')).toBe('typed [redacted]');
     // --password-file wins over the environment
-    expect(consoleAccess({ passwordFile: file('pw2', 'another-long-password'), env: { [CONSOLE_PASSWORD_FILE_ENV]: file('pw3', 'third-long-password') } }).password?.reveal()).toBe('another-long-password');
+    expect(
+      consoleAccess({
+        passwordFile: file('pw2', 'another-long-password'),
+        env: { [CONSOLE_PASSWORD_FILE_ENV]: file('pw3', 'third-long-password') },
+      }).password?.reveal(),
+    ).toBe('another-long-password');
   });
 
   it('refuses a missing, empty, short or example password file, and a bad port', () => {
-    expect(() => consoleAccess({ passwordFile: path.join(dir, 'nope') })).toThrow(/--password-file: cannot read the console password file .*nope \(no such file\)/);
+    expect(() => consoleAccess({ passwordFile: path.join(dir, 'nope') })).toThrow(
+      /--password-file: cannot read the console password file .*nope \(no such file\)/,
+    );
     expect(() => consoleAccess({ passwordFile: file('empty', '\n') })).toThrow(/is empty/);
     expect(() => consoleAccess({ passwordFile: file('short', 'short') })).toThrow(/has 5 characters; use at least 12/);
-    expect(() => consoleAccess({ env: { [CONSOLE_PASSWORD_FILE_ENV]: file('example', 'changeme-and-more-words') } })).toThrow(new RegExp(`${CONSOLE_PASSWORD_FILE_ENV}: .* still holds the example value`));
+    expect(() => consoleAccess({ env: { [CONSOLE_PASSWORD_FILE_ENV]: file('example', 'changeme-and-more-words') } })).toThrow(
+      new RegExp(`${CONSOLE_PASSWORD_FILE_ENV}: .* still holds the example value`),
+    );
     expect(() => consoleAccess({ port: 70000 })).toThrow(/--port: 70000 is not a TCP port/);
     expect(() => consoleAccess({ host: ' ' })).toThrow(/--host: give an address/);
   });

@@ -29,9 +29,12 @@ export function isLoopbackHost(host: string): boolean {
 function readPassword(file: string, source: string): Secret {
   const text = readUserFile(file, (reason) => `${source}: cannot read the console password file ${file} (${reason})`);
   const value = text.replace(/\r?\n$/, '');
-  if (value.trim() === '') throw new UsageError(`${source}: the console password file ${file} is empty; put a password of at least ${MIN_PASSWORD_LENGTH} characters in it`);
-  if (/^change-?me/i.test(value)) throw new UsageError(`${source}: the console password file ${file} still holds the example value; put your own password in it`);
-  if (value.length < MIN_PASSWORD_LENGTH) throw new UsageError(`${source}: the console password in ${file} has ${value.length} characters; use at least ${MIN_PASSWORD_LENGTH}`);
+  if (value.trim() === '')
+    throw new UsageError(`${source}: the console password file ${file} is empty; put a password of at least ${MIN_PASSWORD_LENGTH} characters in it`);
+  if (/^change-?me/i.test(value))
+    throw new UsageError(`${source}: the console password file ${file} still holds the example value; put your own password in it`);
+  if (value.length < MIN_PASSWORD_LENGTH)
+    throw new UsageError(`${source}: the console password in ${file} has ${value.length} characters; use at least ${MIN_PASSWORD_LENGTH}`);
   return new Secret(value);
 }
 
@@ -40,7 +43,12 @@ function readPassword(file: string, source: string): Secret {
  * container, a LAN address) only with a password read from a file: `--password-file`, or the file
  * named by QBO_CONSOLE_PASSWORD_FILE. Every problem is a UsageError naming the setting.
  */
-export function consoleAccess(options: { readonly host?: string; readonly port?: number; readonly passwordFile?: string; readonly env?: NodeJS.ProcessEnv }): ConsoleAccess {
+export function consoleAccess(options: {
+  readonly host?: string;
+  readonly port?: number;
+  readonly passwordFile?: string;
+  readonly env?: NodeJS.ProcessEnv;
+}): ConsoleAccess {
   const host = (options.host ?? DEFAULT_CONSOLE_HOST).trim();
   const port = options.port ?? DEFAULT_CONSOLE_PORT;
   if (host === '') throw new UsageError('--host: give an address to listen on, e.g. 127.0.0.1');

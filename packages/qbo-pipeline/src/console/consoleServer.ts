@@ -14,7 +14,21 @@ import { ConsoleContext, type ConsoleOptions } from './ConsoleContext.js';
 import { isLoopbackHost } from './consoleAccess.js';
 import { html, type SafeHtml } from './html.js';
 import { page, type PageChrome } from './layout.js';
-import { addTriggerFromForm, changeSchedule, evidencePage, findRun, findTrigger, LOG_TAIL_LINES, one, overviewPage, runPage, runsPage, runTotalsOf, schedulesPage, triggerFormOf } from './pages.js';
+import {
+  addTriggerFromForm,
+  changeSchedule,
+  evidencePage,
+  findRun,
+  findTrigger,
+  LOG_TAIL_LINES,
+  one,
+  overviewPage,
+  runPage,
+  runsPage,
+  runTotalsOf,
+  schedulesPage,
+  triggerFormOf,
+} from './pages.js';
 import { runFacts, runLinks, runLog, runLogHeading, runProgress, runTotals } from './views/runsView.js';
 import { passwordMatches, Sessions } from './Sessions.js';
 import { loginView } from './views/loginView.js';
@@ -125,7 +139,10 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
 
   app.addHook('onRequest', async (request, reply) => {
     if (access.loopback && !isLoopbackHost(request.hostname)) {
-      return reply.code(421).type('text/plain; charset=utf-8').send(`This console answers only at 127.0.0.1, [::1] or localhost, not at ${request.hostname || '(no Host header)'}.\n`);
+      return reply
+        .code(421)
+        .type('text/plain; charset=utf-8')
+        .send(`This console answers only at 127.0.0.1, [::1] or localhost, not at ${request.hostname || '(no Host header)'}.\n`);
     }
     if (!access.password || isPublic(request.url) || sessionOf(request)) return;
     if (request.method === 'GET' || request.method === 'HEAD') return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303);
@@ -134,16 +151,48 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
 
   app.setErrorHandler(async (error: Error & { code?: string; statusCode?: number }, request, reply) => {
     if (error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET') {
-      return send(reply, request, { title: 'Form expired', notice: { level: 'error', text: 'This form is out of date or did not come from this console, so nothing was changed. Reload the page and try again.' } }, html`<p><a href="/">Back to the overview</a></p>`, 403);
+      return send(
+        reply,
+        request,
+        {
+          title: 'Form expired',
+          notice: {
+            level: 'error',
+            text: 'This form is out of date or did not come from this console, so nothing was changed. Reload the page and try again.',
+          },
+        },
+        html`<p><a href="/">Back to the overview</a></p>`,
+        403,
+      );
     }
     if (error instanceof UsageError || (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)) {
       const status = error instanceof UsageError ? 400 : (error.statusCode ?? 400);
-      return send(reply, request, { title: 'Not done', notice: { level: 'error', text: `${error.message} Nothing was changed.` } }, html`<p><a href="/">Back to the overview</a></p>`, status);
+      return send(
+        reply,
+        request,
+        { title: 'Not done', notice: { level: 'error', text: `${error.message} Nothing was changed.` } },
+        html`<p><a href="/">Back to the overview</a></p>`,
+        status,
+      );
     }
     logger.error(`console: ${request.method} ${request.url.split('?')[0] ?? ''}: ${redact(error.stack ?? error.message)}`);
-    return send(reply, request, { title: 'Error', notice: { level: 'error', text: `Something went wrong: ${error.message}` } }, html`<p><a href="/">Back to the overview</a></p>`, 500);
+    return send(
+      reply,
+      request,
+      { title: 'Error', notice: { level: 'error', text: `Something went wrong: ${error.message}` } },
+      html`<p><a href="/">Back to the overview</a></p>`,
+      500,
+    );
   });
-  app.setNotFoundHandler(async (request, reply) => send(reply, request, { title: 'Not found', notice: { level: 'error', text: `No page at ${request.url.split('?')[0] ?? ''}.` } }, html`<p><a href="/">Back to the overview</a></p>`, 404));
+  app.setNotFoundHandler(async (request, reply) =>
+    send(
+      reply,
+      request,
+      { title: 'Not found', notice: { level: 'error', text: `No page at ${request.url.split('?')[0] ?? ''}.` } },
+      html`<p><a href="/">Back to the overview</a></p>`,
+      404,
+    ),
+  );
 
   app.get('/healthz', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('ok\n'));
   app.get<{ Params: { name: string } }>('/assets/:name', async (request, reply) => {
@@ -182,13 +231,31 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
   // ---- pages ----------------------------------------------------------------------------
   app.get('/', async (request, reply) => send(reply, request, { title: 'Overview', section: '/' }, await overviewPage(ctx)));
 
-  app.get<{ Querystring: Record<string, unknown> }>('/runs', async (request, reply) => send(reply, request, { title: 'Runs', section: '/runs' }, await runsPage(ctx, request.query)));
+  app.get<{ Querystring: Record<string, unknown> }>('/runs', async (request, reply) =>
+    send(reply, request, { title: 'Runs', section: '/runs' }, await runsPage(ctx, request.query)),
+  );
 
   app.get<{ Params: { id: string } }>('/runs/:id', async (request, reply) => {
     const found = await findRun(ctx, request.params.id);
-    if (!found) return send(reply, request, { title: 'No such run', section: '/runs', notice: { level: 'error', text: `No run ${request.params.id} in the runs journal (finished runs beyond the newest 100 of a job are pruned).` } }, html`<p><a href="/runs">All runs</a></p>`, 404);
+    if (!found)
+      return send(
+        reply,
+        request,
+        {
+          title: 'No such run',
+          section: '/runs',
+          notice: { level: 'error', text: `No run ${request.params.id} in the runs journal (finished runs beyond the newest 100 of a job are pruned).` },
+        },
+        html`<p><a href="/runs">All runs</a></p>`,
+        404,
+      );
     const running = found.run.record.status === 'running' && !found.run.orphaned;
-    return send(reply, request, { title: `Run ${found.run.record.id}`, section: '/runs', ...(running ? { refreshSeconds: 3 } : {}) }, await runPage(ctx, found));
+    return send(
+      reply,
+      request,
+      { title: `Run ${found.run.record.id}`, section: '/runs', ...(running ? { refreshSeconds: 3 } : {}) },
+      await runPage(ctx, found),
+    );
   });
 
   // Live progress: a server-sent event whenever the run's record or log changes, until it ends.
@@ -198,7 +265,12 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
     const { journal } = found;
     const id = found.run.record.id;
     reply.hijack();
-    reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', connection: 'keep-alive' });
+    reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      connection: 'keep-alive',
+    });
     let closed = false;
     request.raw.on('close', () => {
       closed = true;
@@ -243,12 +315,21 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
     const trigger = added ? await findTrigger(ctx, added) : undefined;
     const changed = one(request.query.schedule);
     const done = SCHEDULE_DONE.get(one(request.query.done));
-    const notice = SCHEDULE_NAME.test(changed) && done
-      ? { level: 'ok' as const, text: `Schedule ${changed} ${done}.` }
-      : trigger
-      ? { level: 'ok' as const, text: html`Trigger <code>${trigger.id}</code> added: it runs at ${utc(trigger.at)}, which is ${inZone(trigger.at, zone)} in ${zone}${Date.parse(trigger.at) <= ctx.now().getTime() ? '; it is already due, so the scheduler runs it at its next pass' : ''}.` }
-      : undefined;
-    return send(reply, request, { title: 'Schedules & triggers', section: '/schedules', ...(notice ? { notice } : {}) }, await schedulesPage(ctx, { csrfToken: csrfToken(request, reply), zone }));
+    const notice =
+      SCHEDULE_NAME.test(changed) && done
+        ? { level: 'ok' as const, text: `Schedule ${changed} ${done}.` }
+        : trigger
+          ? {
+              level: 'ok' as const,
+              text: html`Trigger <code>${trigger.id}</code> added: it runs at ${utc(trigger.at)}, which is ${inZone(trigger.at, zone)} in ${zone}${Date.parse(trigger.at) <= ctx.now().getTime() ? '; it is already due, so the scheduler runs it at its next pass' : ''}.`,
+            }
+          : undefined;
+    return send(
+      reply,
+      request,
+      { title: 'Schedules & triggers', section: '/schedules', ...(notice ? { notice } : {}) },
+      await schedulesPage(ctx, { csrfToken: csrfToken(request, reply), zone }),
+    );
   });
 
   app.get<{ Querystring: Record<string, unknown> }>('/triggers/preview', async (request, reply) => {
@@ -264,7 +345,9 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
   app.post<{ Body: Record<string, unknown> }>('/triggers', { preHandler: csrfProtection }, async (request, reply) => {
     const form = triggerFormOf(request.body ?? {}, ctx.zone);
     const render = (status: number, extra: { preview?: ReturnType<typeof zonedInstant>; formError?: string }) =>
-      schedulesPage(ctx, { csrfToken: csrfToken(request, reply), zone: form.zone, form, ...extra }).then((body) => send(reply, request, { title: 'Schedules & triggers', section: '/schedules' }, body, status));
+      schedulesPage(ctx, { csrfToken: csrfToken(request, reply), zone: form.zone, form, ...extra }).then((body) =>
+        send(reply, request, { title: 'Schedules & triggers', section: '/schedules' }, body, status),
+      );
     if (one(request.body?.action) === 'preview') {
       try {
         return await render(200, { preview: zonedInstant(form.at, form.zone) });
@@ -283,12 +366,16 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
     }
   });
 
-  app.post<{ Params: { name: string; action: string }; Body: Record<string, unknown> }>('/schedules/:name/:action', { preHandler: csrfProtection }, async (request, reply) => {
-    const { name, action } = request.params;
-    const done = await changeSchedule(ctx, one(request.body?.company), name, action);
-    logger.info(`console: schedule ${name}: ${done}`);
-    return reply.redirect(`/schedules?schedule=${encodeURIComponent(name)}&done=${done}`, 303);
-  });
+  app.post<{ Params: { name: string; action: string }; Body: Record<string, unknown> }>(
+    '/schedules/:name/:action',
+    { preHandler: csrfProtection },
+    async (request, reply) => {
+      const { name, action } = request.params;
+      const done = await changeSchedule(ctx, one(request.body?.company), name, action);
+      logger.info(`console: schedule ${name}: ${done}`);
+      return reply.redirect(`/schedules?schedule=${encodeURIComponent(name)}&done=${done}`, 303);
+    },
+  );
 
   return app;
 }

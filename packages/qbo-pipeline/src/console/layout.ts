@@ -30,7 +30,9 @@ export function page(chrome: PageChrome, body: SafeHtml): SafeHtml {
     ? html`<form method="post" action="/logout" class="logout"><input type="hidden" name="_csrf" value="${chrome.csrfToken ?? ''}"><button type="submit">Sign out</button></form>`
     : '';
   const refresh = chrome.refreshSeconds ? html`<noscript><meta http-equiv="refresh" content="${chrome.refreshSeconds}"></noscript>` : '';
-  const notice = chrome.notice ? html`<p class="notice ${chrome.notice.level}" role="${chrome.notice.level === 'error' ? 'alert' : 'status'}">${chrome.notice.text}</p>` : '';
+  const notice = chrome.notice
+    ? html`<p class="notice ${chrome.notice.level}" role="${chrome.notice.level === 'error' ? 'alert' : 'status'}">${chrome.notice.text}</p>`
+    : '';
   return html`<!doctype html>
 <html lang="en">
 <head>

@@ -39,7 +39,10 @@ export function one(value: unknown): string {
 /** A query or form value as a list (repeated fields and commas both work). */
 export function many(value: unknown): string[] {
   const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
-  return list.flatMap((v) => (typeof v === 'string' ? v.split(',') : [])).map((v) => v.trim()).filter((v) => v !== '');
+  return list
+    .flatMap((v) => (typeof v === 'string' ? v.split(',') : []))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 }
 
 const triggerStore = (company: ConsoleCompany) => new TriggerStore(path.join(company.stateDir, 'triggers'));
@@ -67,10 +70,12 @@ async function companyOverview(company: ConsoleCompany, now: Date): Promise<Comp
     listJobStates(company.stateDir),
     readTokenHealth(path.join(company.stateDir, 'tokens'), now),
     triggerStore(company).scan({ setAside: false }),
-    journalOf(company).list({ limit: OVERVIEW_RUNS }).then(
-      (records) => ({ records }),
-      (error: unknown) => ({ records: [] as RunRecord[], problem: (error as Error).message }),
-    ),
+    journalOf(company)
+      .list({ limit: OVERVIEW_RUNS })
+      .then(
+        (records) => ({ records }),
+        (error: unknown) => ({ records: [] as RunRecord[], problem: (error as Error).message }),
+      ),
   ]);
   return {
     name: company.name,
@@ -100,7 +105,8 @@ const RUN_FILTER = /^[\w.-]{1,100}$/;
 
 function checkDay(value: string, what: string): string {
   if (value === '') return '';
-  if (!DAY.test(value) || !DateTime.fromISO(value, { zone: 'utc' }).isValid) throw new UsageError(`${what}: ${JSON.stringify(value)} is not a day like 2025-01-31`);
+  if (!DAY.test(value) || !DateTime.fromISO(value, { zone: 'utc' }).isValid)
+    throw new UsageError(`${what}: ${JSON.stringify(value)} is not a day like 2025-01-31`);
   return value;
 }
 
@@ -127,7 +133,8 @@ export async function evidencePage(ctx: ConsoleContext, query: Record<string, un
     return { body: evidenceView({ ...base, filter, unavailable: `${error.message}. Nothing is shown until the filter reads.` }), badInput: error.message };
   }
   const company = await ctx.company(filter.company);
-  if (!company) return { body: evidenceView({ ...base, filter, unavailable: `Company: no company ${JSON.stringify(filter.company)}.` }), badInput: 'unknown company' };
+  if (!company)
+    return { body: evidenceView({ ...base, filter, unavailable: `Company: no company ${JSON.stringify(filter.company)}.` }), badInput: 'unknown company' };
   if ('unavailable' in company.warehouse) {
     return { body: evidenceView({ ...base, filter, unavailable: `The warehouse is not configured for the console: ${company.warehouse.unavailable}` }) };
   }
@@ -137,22 +144,31 @@ export async function evidencePage(ctx: ConsoleContext, query: Record<string, un
         if (!(await warehouse.hasEvidence())) {
           return evidenceView({ ...base, filter, unavailable: `No evidence yet in schema ${schema}: it appears after the first run that loads data.` });
         }
-        const journalRuns = await journalOf(company).list({ limit: LISTED_RUNS }).catch(() => [] as RunRecord[]);
+        const journalRuns = await journalOf(company)
+          .list({ limit: LISTED_RUNS })
+          .catch(() => [] as RunRecord[]);
         const known = new Set(journalRuns.flatMap((r) => r.tapRunIds));
         const tapRuns = (await warehouse.evidenceRuns(50)).filter((r) => !known.has(r.runId));
         const runs = [
           ...journalRuns.filter((r) => r.tapRunIds.length > 0).map((r) => ({ value: r.id, label: `${r.id} · ${r.kind} ${r.job} · ${r.status}` })),
-          ...tapRuns.map((r) => ({ value: r.runId, label: `tap run ${r.runId.slice(0, 8)} · ${r.firstAt.slice(0, 16).replace('T', ' ')}Z · ${r.streams.join(', ')}` })),
+          ...tapRuns.map((r) => ({
+            value: r.runId,
+            label: `tap run ${r.runId.slice(0, 8)} · ${r.firstAt.slice(0, 16).replace('T', ' ')}Z · ${r.streams.join(', ')}`,
+          })),
         ];
         // A runner run stands for the tap runs it made; any other value is a tap run id.
-        const runIds = filter.run === '' ? undefined : RUN_ID.test(filter.run) ? (journalRuns.find((r) => r.id === filter.run)?.tapRunIds ?? ['(none)']) : [filter.run];
+        const runIds =
+          filter.run === '' ? undefined : RUN_ID.test(filter.run) ? (journalRuns.find((r) => r.id === filter.run)?.tapRunIds ?? ['(none)']) : [filter.run];
         const sql = { ...(filter.stream ? { streams: [filter.stream] } : {}), ...(runIds ? { runIds } : {}) };
         let { from, to } = filter;
         if (from === '' && to === '') {
           const newest = await warehouse.newestEvidenceDay(sql);
           if (newest) {
             to = newest;
-            from = DateTime.fromISO(newest, { zone: 'utc' }).minus({ days: DEFAULT_EVIDENCE_DAYS - 1 }).toISODate() ?? '';
+            from =
+              DateTime.fromISO(newest, { zone: 'utc' })
+                .minus({ days: DEFAULT_EVIDENCE_DAYS - 1 })
+                .toISODate() ?? '';
           }
         }
         const days = await warehouse.filteredEvidence({ ...sql, ...(from ? { from } : {}), ...(to ? { to } : {}) });
@@ -196,7 +212,12 @@ interface CompanyTriggers {
 }
 
 async function triggersOf(company: ConsoleCompany): Promise<CompanyTriggers> {
-  const [scan, runs] = await Promise.all([triggerStore(company).scan({ setAside: false }), journalOf(company).list({ limit: LISTED_RUNS }).catch(() => [] as RunRecord[])]);
+  const [scan, runs] = await Promise.all([
+    triggerStore(company).scan({ setAside: false }),
+    journalOf(company)
+      .list({ limit: LISTED_RUNS })
+      .catch(() => [] as RunRecord[]),
+  ]);
   return { company, triggers: scan.triggers, setAside: scan.setAside, runs };
 }
 
@@ -263,16 +284,21 @@ export async function schedulesPage(ctx: ConsoleContext, input: SchedulesInput):
   const scheduleProblems: string[] = [];
   const schedules = (
     await Promise.all(
-      all.map(async ({ company, triggers, runs }) =>
-        [
-          ...(await scheduleStore(company).list().catch((error: unknown) => {
-            scheduleProblems.push(`schedules of ${company.name}: ${(error as Error).message}`);
-            return [] as Schedule[];
-          })).map((schedule) => scheduleRow(company.name, schedule, triggers, runs, now)),
-          // A company's `schedule:` in the companies file: shown, changed only by editing the file.
-          ...fileSchedule(ctx, company, now).map((schedule) => ({ ...scheduleRow(company.name, schedule, triggers, runs, now), fromFile: company.entry?.settings.where ?? '' })),
-        ],
-      ),
+      all.map(async ({ company, triggers, runs }) => [
+        ...(
+          await scheduleStore(company)
+            .list()
+            .catch((error: unknown) => {
+              scheduleProblems.push(`schedules of ${company.name}: ${(error as Error).message}`);
+              return [] as Schedule[];
+            })
+        ).map((schedule) => scheduleRow(company.name, schedule, triggers, runs, now)),
+        // A company's `schedule:` in the companies file: shown, changed only by editing the file.
+        ...fileSchedule(ctx, company, now).map((schedule) => ({
+          ...scheduleRow(company.name, schedule, triggers, runs, now),
+          fromFile: company.entry?.settings.where ?? '',
+        })),
+      ]),
     )
   ).flat();
   const triggers = listedTriggers(all);
@@ -282,7 +308,9 @@ export async function schedulesPage(ctx: ConsoleContext, input: SchedulesInput):
     schedules,
     scheduleProblems,
     triggers: triggers.slice(0, LISTED_TRIGGERS),
-    unreadableTriggers: all.flatMap(({ company, setAside }) => setAside.map((a) => ({ company: company.name, file: path.basename(a.file), folder: path.dirname(a.file), problem: a.problem, when: a.when }))),
+    unreadableTriggers: all.flatMap(({ company, setAside }) =>
+      setAside.map((a) => ({ company: company.name, file: path.basename(a.file), folder: path.dirname(a.file), problem: a.problem, when: a.when })),
+    ),
     hiddenTriggers: Math.max(0, triggers.length - LISTED_TRIGGERS),
     allStreams: STREAMS,
     zones,
@@ -361,10 +389,14 @@ export async function runsPage(ctx: ConsoleContext, query: Record<string, unknow
     companies
       .filter((c) => filter.company === '' || c.name === filter.company)
       .map(async (c) =>
-        (await journalOf(c).list({ limit: LISTED_RUNS }).catch((error: unknown) => {
-          problems.push(`runs of ${c.name}: ${(error as Error).message}`);
-          return [] as RunRecord[];
-        })).map((record): ListedRun => ({ company: c.name, record, orphaned: RunJournal.orphaned(record) })),
+        (
+          await journalOf(c)
+            .list({ limit: LISTED_RUNS })
+            .catch((error: unknown) => {
+              problems.push(`runs of ${c.name}: ${(error as Error).message}`);
+              return [] as RunRecord[];
+            })
+        ).map((record): ListedRun => ({ company: c.name, record, orphaned: RunJournal.orphaned(record) })),
       ),
   );
   const all = lists.flat().sort((a, b) => b.record.startedAt.localeCompare(a.record.startedAt));
@@ -387,11 +419,14 @@ export async function findRun(ctx: ConsoleContext, id: string): Promise<{ run: L
 /** A run's totals per stream from the evidence, or a sentence saying why there are none. */
 export async function runTotalsOf(ctx: ConsoleContext, run: ListedRun): Promise<EvidenceTotals[] | string> {
   const company = await ctx.company(run.company);
-  if (run.record.tapRunIds.length === 0) return run.record.status === 'running' ? 'Counts appear here when the run ends.' : 'This run left no evidence (it committed no window).';
+  if (run.record.tapRunIds.length === 0)
+    return run.record.status === 'running' ? 'Counts appear here when the run ends.' : 'This run left no evidence (it committed no window).';
   if (!company) return `No company ${run.company} any more.`;
   if ('unavailable' in company.warehouse) return `The warehouse is not configured for the console: ${company.warehouse.unavailable}`;
   try {
-    return await ctx.withWarehouse(company, async (warehouse) => ((await warehouse.hasEvidence()) ? warehouse.totals(run.record.tapRunIds) : 'No evidence view in the warehouse yet.'));
+    return await ctx.withWarehouse(company, async (warehouse) =>
+      (await warehouse.hasEvidence()) ? warehouse.totals(run.record.tapRunIds) : 'No evidence view in the warehouse yet.',
+    );
   } catch (error) {
     return `Cannot read the warehouse: ${(error as Error).message}`;
   }

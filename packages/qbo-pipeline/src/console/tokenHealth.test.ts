@@ -19,16 +19,30 @@ const stored = (hardInDays: number | undefined, rollingInDays = 100) => ({
 describe('tokenHealth', () => {
   it('gives dates and days only, never a token', () => {
     const health = tokenHealth('9130', '/s/tokens/9130.json', stored(400), now);
-    expect(health).toMatchObject({ realmId: '9130', level: 'ok', daysToHardExpiry: 400, daysToRefreshExpiry: 100, lastRefreshAt: '2025-05-31T23:00:00.000Z', hardExpiresAt: '2026-07-06T00:00:00.000Z' });
+    expect(health).toMatchObject({
+      realmId: '9130',
+      level: 'ok',
+      daysToHardExpiry: 400,
+      daysToRefreshExpiry: 100,
+      lastRefreshAt: '2025-05-31T23:00:00.000Z',
+      hardExpiresAt: '2026-07-06T00:00:00.000Z',
+    });
     expect(JSON.stringify(health)).not.toMatch(/never-shown/);
   });
 
   it('warns under 30 days to the soonest expiry, and asks to reconnect under 7 or after it', () => {
-    expect(tokenHealth('1', 'f', stored(29), now)).toMatchObject({ level: 'warn', advice: expect.stringMatching(/expires in 29 days: reconnect the app to company 1/) });
+    expect(tokenHealth('1', 'f', stored(29), now)).toMatchObject({
+      level: 'warn',
+      advice: expect.stringMatching(/expires in 29 days: reconnect the app to company 1/),
+    });
     expect(tokenHealth('1', 'f', stored(400, 20), now).level).toBe('warn');
     expect(tokenHealth('1', 'f', stored(6), now)).toMatchObject({ level: 'error', advice: expect.stringMatching(/expires in 6 days/) });
     expect(tokenHealth('1', 'f', stored(-1), now)).toMatchObject({ level: 'error', advice: expect.stringMatching(/has expired/) });
-    expect(tokenHealth('1', 'f', stored(undefined), now)).toMatchObject({ level: 'ok', daysToHardExpiry: undefined, advice: expect.stringMatching(/has not said/) });
+    expect(tokenHealth('1', 'f', stored(undefined), now)).toMatchObject({
+      level: 'ok',
+      daysToHardExpiry: undefined,
+      advice: expect.stringMatching(/has not said/),
+    });
   });
 
   it('reads every token store of a folder, reporting a damaged one without its content', async () => {

@@ -77,7 +77,10 @@ export interface TokenProblem {
  */
 export async function readTokenHealth(dir: string, now: Date): Promise<Array<TokenHealth | TokenProblem>> {
   const names = await readdirIfExists(dir);
-  const realms = names.map((n) => /^(\w[\w-]*)\.json$/.exec(n)?.[1]).filter((r): r is string => r !== undefined).sort();
+  const realms = names
+    .map((n) => /^(\w[\w-]*)\.json$/.exec(n)?.[1])
+    .filter((r): r is string => r !== undefined)
+    .sort();
   return Promise.all(
     realms.map(async (realmId) => {
       const file = path.join(dir, `${realmId}.json`);

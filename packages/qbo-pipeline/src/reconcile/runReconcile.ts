@@ -2,7 +2,17 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { entityByStream } from 'qbo-catalog';
 import { createLogger, EXIT, formatInstant, loadSettings, teeLogger, UsageError, type Logger } from 'singer-kit';
-import { ENV_PREFIX as TAP_ENV_PREFIX, findIds, listIds, openQboSession, parseTapSettings, TAP_SETTINGS, type QboSession, type RequestStats, type TapSettings } from 'tap-quickbooks';
+import {
+  ENV_PREFIX as TAP_ENV_PREFIX,
+  findIds,
+  listIds,
+  openQboSession,
+  parseTapSettings,
+  TAP_SETTINGS,
+  type QboSession,
+  type RequestStats,
+  type TapSettings,
+} from 'tap-quickbooks';
 import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS } from 'target-postgres-raw';
 import { DateTime } from 'luxon';
 import { resolveScope, type JobRequest } from '../BackfillRequest.js';
@@ -69,7 +79,16 @@ export async function runReconcile(request: ReconcileRequest, hooks: ReconcileHo
   const env = hooks.env ?? process.env;
   const now = hooks.now ?? (() => new Date());
   const company = request.company ? await (await import('../companies/loadCompanies.js')).loadCompany(request.company, cwd) : undefined;
-  const scope = resolveScope({ streams: request.streams, stateDir: request.stateDir, ...(request.job ? { job: request.job } : {}), ...(request.company ? { company: request.company } : {}) }, cwd, company);
+  const scope = resolveScope(
+    {
+      streams: request.streams,
+      stateDir: request.stateDir,
+      ...(request.job ? { job: request.job } : {}),
+      ...(request.company ? { company: request.company } : {}),
+    },
+    cwd,
+    company,
+  );
   const { streams, job, stateDir, stateFile } = scope;
   const baseLogger = hooks.logger ?? createLogger('qbo-pipeline');
   await mkdir(stateDir, { recursive: true });
@@ -79,28 +98,67 @@ export async function runReconcile(request: ReconcileRequest, hooks: ReconcileHo
     const startedAt = now();
     const at = DateTime.fromJSDate(startedAt, { zone: 'utc' });
     const journal = RunJournal.of(stateDir, { now, onError: (error) => baseLogger.warn(`runs journal: ${error.message}; the run goes on without it`) });
-    const run = await journal.start({ kind: 'reconcile', job, ...(company ? { company: company.name } : {}), streams, range: { start: ALL_TIME, end: formatInstant(at) }, stateFile, progress: [] });
+    const run = await journal.start({
+      kind: 'reconcile',
+      job,
+      ...(company ? { company: company.name } : {}),
+      streams,
+      range: { start: ALL_TIME, end: formatInstant(at) },
+      stateFile,
+      progress: [],
+    });
     const logger = teeLogger(baseLogger, createLogger('qbo-pipeline', { sink: (line) => run.log(line) }));
     try {
       // One job per realm at a time, as for a company's backfill and sync: the realm's budget is its own.
       const releaseRealm = scope.company ? await holdRealm(stateDir, scope.company.settings, { logger }) : undefined;
       try {
         // The settings as the tap and the target read them (files, environment, DATABASE_URL, the company's).
-        const options = childOptionsFor({ tapConfig: request.tapConfig && path.resolve(cwd, request.tapConfig), targetConfig: request.targetConfig && path.resolve(cwd, request.targetConfig), start: at, end: at, company: scope.company, stateDir }, env);
+        const options = childOptionsFor(
+          {
+            tapConfig: request.tapConfig && path.resolve(cwd, request.tapConfig),
+            targetConfig: request.targetConfig && path.resolve(cwd, request.targetConfig),
+            start: at,
+            end: at,
+            company: scope.company,
+            stateDir,
+          },
+          env,
+        );
         const configs = await writeChildConfigs(options);
         let tap, target;
         try {
           tap = parseTapSettings(loadSettings({ specs: TAP_SETTINGS, envPrefix: TAP_ENV_PREFIX, configFile: configs.tap, env: options.childEnv }), at);
-          target = parseTargetSettings(loadSettings({ specs: TARGET_SETTINGS, envPrefix: TARGET_ENV_PREFIX, configFile: configs.target, env: options.childEnv }));
+          target = parseTargetSettings(
+            loadSettings({ specs: TARGET_SETTINGS, envPrefix: TARGET_ENV_PREFIX, configFile: configs.target, env: options.childEnv }),
+          );
         } finally {
           await configs.remove();
         }
         const warehouse = await Warehouse.connect(target.connection, target.schema);
         try {
-          const streamsDone = await reconcileStreams({ streams, warehouse, tap, schema: target.schema, runId: run.id, dryRun: request.dryRun ?? false, logger });
+          const streamsDone = await reconcileStreams({
+            streams,
+            warehouse,
+            tap,
+            schema: target.schema,
+            runId: run.id,
+            dryRun: request.dryRun ?? false,
+            logger,
+          });
           await run.finish({ status: 'succeeded', exitCode: EXIT.ok });
-          await warehouse.recordRun(run.record).catch((error: unknown) => logger.warn(`could not record run ${run.id} in ${target.schema}._pipeline_runs: ${(error as Error).message}`));
-          return { runId: run.id, job, schema: target.schema, realmId: tap.realmId, dryRun: request.dryRun ?? false, startedAt: startedAt.toISOString(), durationMs: now().getTime() - startedAt.getTime(), streams: streamsDone };
+          await warehouse
+            .recordRun(run.record)
+            .catch((error: unknown) => logger.warn(`could not record run ${run.id} in ${target.schema}._pipeline_runs: ${(error as Error).message}`));
+          return {
+            runId: run.id,
+            job,
+            schema: target.schema,
+            realmId: tap.realmId,
+            dryRun: request.dryRun ?? false,
+            startedAt: startedAt.toISOString(),
+            durationMs: now().getTime() - startedAt.getTime(),
+            streams: streamsDone,
+          };
         } finally {
           await warehouse.close().catch(() => undefined);
         }
@@ -165,7 +223,9 @@ async function reconcileStream(o: {
     return { ...empty, table: false };
   }
   if (!columns.has('deleted_at_utc')) {
-    throw new UsageError(`${schema}.${stream} has no deleted_at_utc column (it was loaded before deletions were tracked): run a sync or backfill of ${stream} once, which upgrades the table, then reconcile`);
+    throw new UsageError(
+      `${schema}.${stream} has no deleted_at_utc column (it was loaded before deletions were tracked): run a sync or backfill of ${stream} once, which upgrades the table, then reconcile`,
+    );
   }
   const others = await warehouse.otherRealms(stream, realmId);
   if (others.length > 0) {

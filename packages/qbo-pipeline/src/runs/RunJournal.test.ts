@@ -58,10 +58,26 @@ describe('RunJournal', () => {
   it('records a run live: running with its progress, then how it ended; the file is whole at every step', async () => {
     const journal = new RunJournal(path.join(dir, 'live'), { now: clock() });
     const run = await journal.start({ ...start(), triggerId: 'trg-1' });
-    expect(await journal.read(run.id)).toMatchObject({ id: run.id, status: 'running', job: 'qb_invoices_backfill', triggerId: 'trg-1', attempt: 1, pid: process.pid, tapRunIds: [] });
+    expect(await journal.read(run.id)).toMatchObject({
+      id: run.id,
+      status: 'running',
+      job: 'qb_invoices_backfill',
+      triggerId: 'trg-1',
+      attempt: 1,
+      pid: process.pid,
+      tapRunIds: [],
+    });
     await run.update({ progress: [{ stream: 'invoices', doneUntil: '2025-01-02T00:00:00Z', daysDone: 1, totalDays: 2, complete: false, wallMs: 1500 }] });
     expect((await journal.read(run.id)).progress[0]).toMatchObject({ daysDone: 1, wallMs: 1500 });
-    const ended = await run.finish({ status: 'failed', exitCode: 1, tapExit: 1, targetExit: 0, reason: 'tap-quickbooks: HTTP 503', tapRunIds: ['t1'], resumeCommand: 'node cli.js backfill --job x' });
+    const ended = await run.finish({
+      status: 'failed',
+      exitCode: 1,
+      tapExit: 1,
+      targetExit: 0,
+      reason: 'tap-quickbooks: HTTP 503',
+      tapRunIds: ['t1'],
+      resumeCommand: 'node cli.js backfill --job x',
+    });
     const read = await journal.read(run.id);
     expect(read).toEqual(ended);
     expect(read).toMatchObject({ status: 'failed', exitCode: 1, tapExit: 1, targetExit: 0, tapRunIds: ['t1'], resumeCommand: 'node cli.js backfill --job x' });

@@ -14,7 +14,10 @@ export type RunStart = Pick<RunRecord, 'kind' | 'job' | 'company' | 'streams' | 
   Partial<Pick<RunRecord, 'attempt'>>;
 
 /** How a run ended. `resumeCommand` only when running again can work; `fix` when the user must change something first. */
-export type RunEnd = { readonly status: Exclude<RunStatus, 'running'>; readonly exitCode: number } & Pick<RunRecord, 'tapExit' | 'targetExit' | 'reason' | 'resumeCommand' | 'fix'> &
+export type RunEnd = { readonly status: Exclude<RunStatus, 'running'>; readonly exitCode: number } & Pick<
+  RunRecord,
+  'tapExit' | 'targetExit' | 'reason' | 'resumeCommand' | 'fix'
+> &
   Partial<Pick<RunRecord, 'progress' | 'tapRunIds'>>;
 
 export interface RunJournalOptions {
@@ -182,7 +185,10 @@ export class RunJournal {
 
   async #ids(): Promise<string[]> {
     const names = await readdirIfExists(this.dir);
-    return names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -'.json'.length)).filter((id) => RUN_ID.test(id));
+    return names
+      .filter((n) => n.endsWith('.json'))
+      .map((n) => n.slice(0, -'.json'.length))
+      .filter((id) => RUN_ID.test(id));
   }
 }
 
@@ -244,7 +250,12 @@ export class RunHandle {
     const exitCode = error instanceof CliError ? error.exitCode : EXIT.runFailed;
     const reason = error instanceof Error ? error.message : String(error);
     this.log(`FATAL qbo-pipeline: ${reason}`);
-    return this.finish({ status: 'failed', exitCode, reason, ...(exitCode === EXIT.usage ? { fix: reason } : resumeCommand !== undefined ? { resumeCommand } : {}) });
+    return this.finish({
+      status: 'failed',
+      exitCode,
+      reason,
+      ...(exitCode === EXIT.usage ? { fix: reason } : resumeCommand !== undefined ? { resumeCommand } : {}),
+    });
   }
 
   /** Writes the record as it is now (after every earlier write). Never throws: a journal problem is reported, the run goes on. */

@@ -60,7 +60,10 @@ export interface RunRecord {
 
 /** `run-20250912T034554Z-1a2b3c`: sorts by start time, unique across processes. */
 export function newRunId(at: Date): string {
-  return `run-${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+  return `run-${at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
 }
 
 export const RUN_ID = /^run-\d{8}T\d{6}Z-[0-9a-f]{6}$/;

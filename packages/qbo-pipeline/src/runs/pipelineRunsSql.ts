@@ -37,13 +37,34 @@ export function createPipelineRunsSql(schema: string): { readonly schema: string
 }
 
 const COLUMNS = [
-  'run_id', 'kind', 'job', 'company', 'streams', 'range_start_utc', 'range_end_utc', 'trigger_id', 'schedule_id', 'attempt', 'host', 'pid',
-  'started_at_utc', 'finished_at_utc', 'status', 'exit_code', 'tap_exit', 'target_exit', 'reason', 'tap_run_ids', 'load_run_ids',
+  'run_id',
+  'kind',
+  'job',
+  'company',
+  'streams',
+  'range_start_utc',
+  'range_end_utc',
+  'trigger_id',
+  'schedule_id',
+  'attempt',
+  'host',
+  'pid',
+  'started_at_utc',
+  'finished_at_utc',
+  'status',
+  'exit_code',
+  'tap_exit',
+  'target_exit',
+  'reason',
+  'tap_run_ids',
+  'load_run_ids',
 ] as const;
 
 /** Inserts or replaces a run's row; parameters from `pipelineRunParams`. */
 export function upsertPipelineRunSql(schema: string): string {
-  const updates = COLUMNS.filter((c) => c !== 'run_id').map((c) => `${c} = EXCLUDED.${c}`).join(', ');
+  const updates = COLUMNS.filter((c) => c !== 'run_id')
+    .map((c) => `${c} = EXCLUDED.${c}`)
+    .join(', ');
   return `INSERT INTO ${escapeIdentifier(schema)}._pipeline_runs (${COLUMNS.join(', ')})
 VALUES (${COLUMNS.map((_c, i) => `$${i + 1}`).join(', ')})
 ON CONFLICT (run_id) DO UPDATE SET ${updates}`;

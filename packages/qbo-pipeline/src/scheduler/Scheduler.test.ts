@@ -92,7 +92,12 @@ function gate() {
 describe('one-time triggers', () => {
   it('stores the instant in UTC whatever offset it was given', async () => {
     const store = new TriggerStore(path.join(dir, 'utc'));
-    const t = await addTrigger(store, '2025-09-11T22:45:54-05:00', { ...backfill, stateDir: undefined }, { now: new Date('2025-09-01T00:00:00Z'), cwd: '/repo', env });
+    const t = await addTrigger(
+      store,
+      '2025-09-11T22:45:54-05:00',
+      { ...backfill, stateDir: undefined },
+      { now: new Date('2025-09-01T00:00:00Z'), cwd: '/repo', env },
+    );
     expect(t).toMatchObject({ at: '2025-09-12T03:45:54Z', atGiven: '2025-09-11T22:45:54-05:00', status: 'pending', enabled: true });
     expect(t.backfill).toMatchObject({ job: 'qb_invoices', start: '2025-01-01T00:00:00Z', stateDir: '/repo/state' });
     expect(await store.list()).toEqual([t]);
@@ -111,9 +116,9 @@ describe('one-time triggers', () => {
     await expect(addTrigger(store, '2025-09-12T03:45:54Z', backfill, { env: noRealm })).rejects.toThrow(
       'tap-quickbooks settings (no --tap-config given, so TAP_QUICKBOOKS_* and *_FILE variables only): setting realm_id is required',
     );
-    await expect(addTrigger(store, '2025-09-12T03:45:54Z', backfill, { env: { ...env, TAP_QUICKBOOKS_CLIENT_SECRET_FILE: path.join(dir, 'missing-secret') } })).rejects.toThrow(
-      /^tap-quickbooks settings .*: TAP_QUICKBOOKS_CLIENT_SECRET_FILE: cannot read .*missing-secret \(ENOENT\)/,
-    );
+    await expect(
+      addTrigger(store, '2025-09-12T03:45:54Z', backfill, { env: { ...env, TAP_QUICKBOOKS_CLIENT_SECRET_FILE: path.join(dir, 'missing-secret') } }),
+    ).rejects.toThrow(/^tap-quickbooks settings .*: TAP_QUICKBOOKS_CLIENT_SECRET_FILE: cannot read .*missing-secret \(ENOENT\)/);
     await expect(addTrigger(store, '2025-09-12T03:45:54Z', backfill, { env: { ...env, DATABASE_URL: 'mysql://x' } })).rejects.toThrow(
       /^target-postgres-raw settings \(no --target-config given, so TARGET_POSTGRES_RAW_\* and \*_FILE variables only\): setting database_url must start with postgres:\/\//,
     );
@@ -123,7 +128,9 @@ describe('one-time triggers', () => {
   it('refuses a schedule whose settings would fail when it fires', async () => {
     const store = new ScheduleStore(path.join(dir, 'settings-schedules'));
     const { TAP_QUICKBOOKS_REALM_ID: _realm, ...noRealm } = env;
-    await expect(addSchedule(store, { cron: '0 2 * * *', sync: { streams: ['invoices'], stateDir: path.join(dir, 'state') } }, { env: noRealm })).rejects.toThrow(/^tap-quickbooks settings .*: setting realm_id is required/);
+    await expect(
+      addSchedule(store, { cron: '0 2 * * *', sync: { streams: ['invoices'], stateDir: path.join(dir, 'state') } }, { env: noRealm }),
+    ).rejects.toThrow(/^tap-quickbooks settings .*: setting realm_id is required/);
     expect(await store.list()).toEqual([]);
   });
 
@@ -135,7 +142,14 @@ describe('one-time triggers', () => {
     await Promise.all([a.pass(), b.pass()]);
     await Promise.all([a.idle(), b.idle()]);
     expect(s.ran.map((t) => t.id)).toEqual([due.id]);
-    expect(await s.triggers.get(due.id)).toMatchObject({ status: 'completed', enabled: false, late: false, lateByMs: 2000, result: { exitCode: 0, runIds: ['run-1'] }, attempts: [{ attempt: 1, outcome: 'completed' }] });
+    expect(await s.triggers.get(due.id)).toMatchObject({
+      status: 'completed',
+      enabled: false,
+      late: false,
+      lateByMs: 2000,
+      result: { exitCode: 0, runIds: ['run-1'] },
+      attempts: [{ attempt: 1, outcome: 'completed' }],
+    });
     expect((await s.triggers.get(future.id)).status).toBe('pending');
     await a.pass();
     await a.idle();
@@ -149,7 +163,13 @@ describe('one-time triggers', () => {
     const scheduler = s.make();
     await scheduler.pass();
     await scheduler.idle();
-    expect(await s.triggers.get(t.id)).toMatchObject({ status: 'failed', enabled: false, late: true, lateByMs: 11_646_000, result: { exitCode: 1, message: 'tap-quickbooks: HTTP 503', resumeCommand: 'node cli.js backfill …' } });
+    expect(await s.triggers.get(t.id)).toMatchObject({
+      status: 'failed',
+      enabled: false,
+      late: true,
+      lateByMs: 11_646_000,
+      result: { exitCode: 1, message: 'tap-quickbooks: HTTP 503', resumeCommand: 'node cli.js backfill …' },
+    });
     expect(formatTriggers(await s.triggers.list(), s.clock.now)).toMatch(/2025-09-12T03:45:54Z \| failed \(late by 3 h 14 min\) \| qb_invoices/);
   });
 
@@ -164,7 +184,11 @@ describe('one-time triggers', () => {
     const scheduler = s.make();
     await scheduler.pass();
     await scheduler.idle();
-    expect(await s.triggers.get(t.id)).toMatchObject({ status: 'failed', late: false, result: { exitCode: 2, message: 'state file state/x.json is malformed' } });
+    expect(await s.triggers.get(t.id)).toMatchObject({
+      status: 'failed',
+      late: false,
+      result: { exitCode: 2, message: 'state file state/x.json is malformed' },
+    });
   });
 
   it('sets an unreadable trigger file aside with a clear error, and still runs the others', async () => {
@@ -175,7 +199,9 @@ describe('one-time triggers', () => {
     // A listing (trigger list, the console) reports them and moves nothing.
     expect((await s.triggers.list()).map((t) => t.id)).toEqual([good.id]);
     const listed = await s.triggers.scan({ setAside: false });
-    expect(formatTriggers(listed.triggers, s.clock.now, listed.setAside)).toMatch(/^unreadable: .*trg-damaged\.json: not valid JSON \(.*\) \(the scheduler sets it aside at its next pass\)$/m);
+    expect(formatTriggers(listed.triggers, s.clock.now, listed.setAside)).toMatch(
+      /^unreadable: .*trg-damaged\.json: not valid JSON \(.*\) \(the scheduler sets it aside at its next pass\)$/m,
+    );
     expect((await readdir(s.triggers.dir)).filter((f) => f.endsWith('.unreadable'))).toEqual([]);
     const scheduler = s.make();
     await scheduler.pass();
@@ -183,11 +209,18 @@ describe('one-time triggers', () => {
     expect(s.ran.map((t) => t.id)).toEqual([good.id]);
     expect(s.logs.filter((l) => l.startsWith('ERROR'))).toEqual([
       expect.stringMatching(/^ERROR test: trigger file set aside as .*trg-damaged\.json\.unreadable: not valid JSON \(.*\); the other triggers still run$/),
-      expect.stringMatching(/^ERROR test: trigger file set aside as .*trg-notatrigger\.json\.unreadable: no id or no valid "at"; the other triggers still run$/),
+      expect.stringMatching(
+        /^ERROR test: trigger file set aside as .*trg-notatrigger\.json\.unreadable: no id or no valid "at"; the other triggers still run$/,
+      ),
     ]);
-    expect((await readdir(s.triggers.dir)).filter((f) => f.endsWith('.unreadable')).sort()).toEqual(['trg-damaged.json.unreadable', 'trg-notatrigger.json.unreadable']);
+    expect((await readdir(s.triggers.dir)).filter((f) => f.endsWith('.unreadable')).sort()).toEqual([
+      'trg-damaged.json.unreadable',
+      'trg-notatrigger.json.unreadable',
+    ]);
     const scan = await s.triggers.scan();
-    expect(formatTriggers(scan.triggers, s.clock.now, scan.setAside)).toMatch(/^set aside \(unreadable\): .*trg-damaged\.json\.unreadable: not valid JSON \(expected property name or '}' in JSON at position 1\)$/m);
+    expect(formatTriggers(scan.triggers, s.clock.now, scan.setAside)).toMatch(
+      /^set aside \(unreadable\): .*trg-damaged\.json\.unreadable: not valid JSON \(expected property name or '}' in JSON at position 1\)$/m,
+    );
   });
 });
 
@@ -195,9 +228,23 @@ describe('leases: a scheduler that dies does not strand its trigger', () => {
   /** What a scheduler killed after claiming leaves: the trigger running, attempt 1's lease last renewed at `heartbeat`. */
   async function strand(s: ReturnType<typeof setup>, heartbeat: string, expires: string) {
     const t = await addTrigger(s.triggers, '2025-09-12T03:50:00Z', backfill, { env });
-    const lease = { owner: 'dead-owner', host: 'old-host', pid: 4242, attempt: 1, claimedAt: '2025-09-12T03:50:01Z', heartbeatAt: heartbeat, expiresAt: expires };
+    const lease = {
+      owner: 'dead-owner',
+      host: 'old-host',
+      pid: 4242,
+      attempt: 1,
+      claimedAt: '2025-09-12T03:50:01Z',
+      heartbeatAt: heartbeat,
+      expiresAt: expires,
+    };
     expect(await s.triggers.claim(t.id, lease)).toBe(true);
-    await s.triggers.save({ ...t, status: 'running', claimedBy: { pid: 4242, host: 'old-host' }, startedAt: '2025-09-12T03:50:01Z', attempts: [{ attempt: 1, owner: 'dead-owner', host: 'old-host', pid: 4242, startedAt: '2025-09-12T03:50:01Z', outcome: 'running' }] });
+    await s.triggers.save({
+      ...t,
+      status: 'running',
+      claimedBy: { pid: 4242, host: 'old-host' },
+      startedAt: '2025-09-12T03:50:01Z',
+      attempts: [{ attempt: 1, owner: 'dead-owner', host: 'old-host', pid: 4242, startedAt: '2025-09-12T03:50:01Z', outcome: 'running' }],
+    });
     return t;
   }
 
@@ -220,7 +267,16 @@ describe('leases: a scheduler that dies does not strand its trigger', () => {
     const after = await s.triggers.get(t.id);
     expect(after).toMatchObject({ status: 'completed', startedAt: '2025-09-12T03:50:01Z' });
     expect(after.attempts).toEqual([
-      expect.objectContaining({ attempt: 1, host: 'old-host', pid: 4242, outcome: 'lease expired', finishedAt: '2025-09-12T03:59:00Z', message: expect.stringMatching(/stopped renewing its lease \(last heartbeat 2025-09-12T03:58:00Z\); taken over by .* resuming from the job's state file/) }),
+      expect.objectContaining({
+        attempt: 1,
+        host: 'old-host',
+        pid: 4242,
+        outcome: 'lease expired',
+        finishedAt: '2025-09-12T03:59:00Z',
+        message: expect.stringMatching(
+          /stopped renewing its lease \(last heartbeat 2025-09-12T03:58:00Z\); taken over by .* resuming from the job's state file/,
+        ),
+      }),
       expect.objectContaining({ attempt: 2, pid: process.pid, outcome: 'completed' }),
     ]);
     expect((await s.triggers.latestLease(t.id))?.attempt).toBe(2);
@@ -245,7 +301,13 @@ describe('leases: a scheduler that dies does not strand its trigger', () => {
     const g = gate();
     const s = setup('lease-renew');
     const t = await addTrigger(s.triggers, '2025-09-12T03:59:00Z', backfill, { env });
-    const scheduler = new Scheduler({ triggers: s.triggers, now: () => new Date(), leaseMs: 300, run: g.run, logger: createLogger('test', { sink: () => undefined }) });
+    const scheduler = new Scheduler({
+      triggers: s.triggers,
+      now: () => new Date(),
+      leaseMs: 300,
+      run: g.run,
+      logger: createLogger('test', { sink: () => undefined }),
+    });
     s.clock.now = new Date();
     await scheduler.pass();
     await new Promise((r) => setTimeout(r, 700));
@@ -295,7 +357,13 @@ describe('leases: a scheduler that dies does not strand its trigger', () => {
     const next = s.make();
     await next.pass();
     await next.idle();
-    expect(await s.triggers.get(t.id)).toMatchObject({ status: 'completed', attempts: [{ attempt: 1, outcome: 'stopped' }, { attempt: 2, outcome: 'completed' }] });
+    expect(await s.triggers.get(t.id)).toMatchObject({
+      status: 'completed',
+      attempts: [
+        { attempt: 1, outcome: 'stopped' },
+        { attempt: 2, outcome: 'completed' },
+      ],
+    });
   });
 });
 
@@ -318,7 +386,11 @@ describe('schedules', () => {
     s.clock.now = new Date('2025-09-12T04:02:01Z');
     await scheduler.pass();
     expect(g.ran).toHaveLength(1);
-    expect(await s.triggers.get('sch-minutely-20250912T040200Z')).toMatchObject({ status: 'skipped', enabled: false, result: { message: expect.stringMatching(/^skipped: job qb_invoices was still running \(running in this scheduler\)$/) } });
+    expect(await s.triggers.get('sch-minutely-20250912T040200Z')).toMatchObject({
+      status: 'skipped',
+      enabled: false,
+      result: { message: expect.stringMatching(/^skipped: job qb_invoices was still running \(running in this scheduler\)$/) },
+    });
     expect(s.logs).toContainEqual(expect.stringMatching(/^WARN test: schedule minutely slot 2025-09-12T04:02:00Z skipped: job qb_invoices was still running/));
     g.release();
     await scheduler.idle();

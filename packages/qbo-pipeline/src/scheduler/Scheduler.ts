@@ -136,7 +136,10 @@ export class Scheduler {
       if (action.kind === 'slot') {
         if (!(await store.create(action.trigger))) continue; // another scheduler recorded this slot
         if (action.skipped) logger.warn(`schedule ${action.trigger.schedule?.name} slot ${action.trigger.at} ${action.skipped}`);
-        else logger.info(`schedule ${action.trigger.schedule?.name} slot ${action.trigger.at} is due${action.due.slots > 1 ? ` (${action.due.slots} slots missed while no scheduler ran; run once)` : ''}`);
+        else
+          logger.info(
+            `schedule ${action.trigger.schedule?.name} slot ${action.trigger.at} is due${action.due.slots > 1 ? ` (${action.due.slots} slots missed while no scheduler ran; run once)` : ''}`,
+          );
       } else {
         await this.#start(action.trigger.id, action.attempt, action.takeover);
       }
@@ -153,8 +156,12 @@ export class Scheduler {
   async #lockedJobs(schedules: readonly ScheduleInput[], triggers: readonly Trigger[], leases: ReadonlyMap<string, Lease>): Promise<Set<string>> {
     const now = this.#o.now().getTime();
     const files = new Map<string, { stateFile: string; staleMs: number }>();
-    const add = (request: { readonly job?: string; readonly stateDir?: string; readonly company?: CompanyRef } | undefined, staleMs = DEFAULT_LOCK_STALE_MS) => {
-      if (request?.job && request.stateDir) files.set(request.job, { stateFile: path.join(jobFolder(request.stateDir, request.company), `${request.job}.json`), staleMs });
+    const add = (
+      request: { readonly job?: string; readonly stateDir?: string; readonly company?: CompanyRef } | undefined,
+      staleMs = DEFAULT_LOCK_STALE_MS,
+    ) => {
+      if (request?.job && request.stateDir)
+        files.set(request.job, { stateFile: path.join(jobFolder(request.stateDir, request.company), `${request.job}.json`), staleMs });
     };
     for (const { schedule } of schedules) if (!schedule.paused) add(schedule.sync);
     for (const t of triggers) {
@@ -211,7 +218,9 @@ export class Scheduler {
         outcome: 'lease expired',
         message: `the scheduler on ${takeover.host} pid ${takeover.pid} stopped renewing its lease (last heartbeat ${takeover.heartbeatAt}); taken over by ${this.#host} pid ${process.pid}, resuming from the job's state file`,
       });
-      logger.warn(`trigger ${id}: lease of attempt ${takeover.attempt} (${takeover.host} pid ${takeover.pid}) expired at ${takeover.expiresAt}; taking it over as attempt ${attempt}`);
+      logger.warn(
+        `trigger ${id}: lease of attempt ${takeover.attempt} (${takeover.host} pid ${takeover.pid}) expired at ${takeover.expiresAt}; taking it over as attempt ${attempt}`,
+      );
       const stateDir = trigger.sync?.stateDir ?? trigger.backfill?.stateDir;
       if (stateDir) {
         const reason = `its scheduler (${takeover.host} pid ${takeover.pid}) died: lease expired at ${takeover.expiresAt}; taken over by attempt ${attempt} on ${this.#host} pid ${process.pid}`;
@@ -235,7 +244,9 @@ export class Scheduler {
     );
     await store.save(running);
     const what = running.sync ? `sync ${running.sync.job ?? ''}` : `backfill ${running.backfill?.job ?? ''}`;
-    logger.info(`trigger ${id} (due ${running.at}${running.late ? `, ${lateness(running.lateByMs ?? 0, running.schedule?.slots)}` : ''}): ${what} starts, attempt ${attempt}`);
+    logger.info(
+      `trigger ${id} (due ${running.at}${running.late ? `, ${lateness(running.lateByMs ?? 0, running.schedule?.slots)}` : ''}): ${what} starts, attempt ${attempt}`,
+    );
     const stop = new AbortController();
     const onStop = () => stop.abort();
     this.#o.signal?.addEventListener('abort', onStop, { once: true });
@@ -244,7 +255,11 @@ export class Scheduler {
       lease,
       stop,
       done: this.#o
-        .run(running, { signal: stop.signal, lockStaleMs: leaseMs, run: { triggerId: id, attempt, ...(running.schedule ? { scheduleId: running.schedule.name } : {}) } })
+        .run(running, {
+          signal: stop.signal,
+          lockStaleMs: leaseMs,
+          run: { triggerId: id, attempt, ...(running.schedule ? { scheduleId: running.schedule.name } : {}) },
+        })
         .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
         .then((outcome) => this.#finish(held, outcome))
         .catch((error: unknown) => logger.error(`trigger ${id}: could not record the end of attempt ${attempt}: ${(error as Error).message}`))
@@ -263,7 +278,9 @@ export class Scheduler {
     const id = held.trigger.id;
     const latest = await store.latestLease(id);
     if (latest && latest.owner !== this.owner) {
-      logger.error(`trigger ${id}: attempt ${held.lease.attempt} ended, but ${latest.host} pid ${latest.pid} took the trigger over (attempt ${latest.attempt}); leaving the record to it`);
+      logger.error(
+        `trigger ${id}: attempt ${held.lease.attempt} ended, but ${latest.host} pid ${latest.pid} took the trigger over (attempt ${latest.attempt}); leaving the record to it`,
+      );
       return;
     }
     const now = this.#o.now().toISOString();
@@ -279,13 +296,23 @@ export class Scheduler {
     const result = resultOf(outcome);
     if (held.stop.signal.aborted && result.exitCode !== EXIT.ok) {
       // Stopped with the scheduler (docker stop, Ctrl-C): not a failure; the next scheduler resumes it.
-      await store.save(withAttempt({ ...trigger, status: 'pending' }, { ...attempt, outcome: 'stopped', message: 'the scheduler was stopped; the next one resumes this trigger from the job\'s state file' }));
+      await store.save(
+        withAttempt(
+          { ...trigger, status: 'pending' },
+          { ...attempt, outcome: 'stopped', message: "the scheduler was stopped; the next one resumes this trigger from the job's state file" },
+        ),
+      );
       await store.release(id, held.lease.attempt);
       logger.info(`trigger ${id}: stopped with the scheduler; the next scheduler resumes it`);
       return;
     }
     const status = result.exitCode === EXIT.ok ? 'completed' : 'failed';
-    await store.save(withAttempt({ ...trigger, status, enabled: false, finishedAt: now, result }, { ...attempt, outcome: status, message: result.message, ...(result.runId ? { runId: result.runId } : {}) }));
+    await store.save(
+      withAttempt(
+        { ...trigger, status, enabled: false, finishedAt: now, result },
+        { ...attempt, outcome: status, message: result.message, ...(result.runId ? { runId: result.runId } : {}) },
+      ),
+    );
     logger.info(`trigger ${id} ${status}: ${result.message}`);
   }
 
@@ -306,7 +333,9 @@ export class Scheduler {
       try {
         const latest = await store.latestLease(id);
         if (latest && latest.owner !== this.owner) {
-          logger.error(`trigger ${id}: ${latest.host} pid ${latest.pid} took it over (attempt ${latest.attempt}) while this scheduler still ran it; stopping this run`);
+          logger.error(
+            `trigger ${id}: ${latest.host} pid ${latest.pid} took it over (attempt ${latest.attempt}) while this scheduler still ran it; stopping this run`,
+          );
           held.stop.abort();
           continue;
         }

@@ -15,13 +15,42 @@ const trigger = (id: string, job: string, at = '2025-09-12T04:00:00Z', extra: Pa
   enabled: true,
   ...extra,
 });
-const lease = (expiresAt: string, attempt = 1): Lease => ({ owner: 'o', host: 'h', pid: 1, attempt, claimedAt: '2025-09-12T04:00:00Z', heartbeatAt: '2025-09-12T04:00:00Z', expiresAt });
+const lease = (expiresAt: string, attempt = 1): Lease => ({
+  owner: 'o',
+  host: 'h',
+  pid: 1,
+  attempt,
+  claimedAt: '2025-09-12T04:00:00Z',
+  heartbeatAt: '2025-09-12T04:00:00Z',
+  expiresAt,
+});
 const schedule = (name: string, job: string, cron = '* * * * *'): { schedule: Schedule; cron: ReturnType<typeof parseCron> } => ({
-  schedule: { name, cron, tz: 'UTC', sync: { streams: ['invoices'], job }, paused: false, createdAt: '2025-09-12T03:58:30Z', activeSince: '2025-09-12T03:58:30Z' },
+  schedule: {
+    name,
+    cron,
+    tz: 'UTC',
+    sync: { streams: ['invoices'], job },
+    paused: false,
+    createdAt: '2025-09-12T03:58:30Z',
+    activeSince: '2025-09-12T03:58:30Z',
+  },
   cron: parseCron(cron, 'UTC'),
 });
-const input = (over: Partial<PassInput>): PassInput => ({ now, schedules: [], triggers: [], leases: new Map(), runningHere: new Set(), capacity: 1, lateAfterMs: 60_000, ...over });
-const summary = (actions: ReturnType<typeof planPass>) => actions.map((a) => `${a.kind} ${a.trigger.id}${a.kind === 'slot' && a.skipped ? ' skipped' : ''}${a.kind === 'start' ? ` #${a.attempt}${a.takeover ? ' takeover' : ''}` : ''}`);
+const input = (over: Partial<PassInput>): PassInput => ({
+  now,
+  schedules: [],
+  triggers: [],
+  leases: new Map(),
+  runningHere: new Set(),
+  capacity: 1,
+  lateAfterMs: 60_000,
+  ...over,
+});
+const summary = (actions: ReturnType<typeof planPass>) =>
+  actions.map(
+    (a) =>
+      `${a.kind} ${a.trigger.id}${a.kind === 'slot' && a.skipped ? ' skipped' : ''}${a.kind === 'start' ? ` #${a.attempt}${a.takeover ? ' takeover' : ''}` : ''}`,
+  );
 
 describe('planPass (pure: what one scheduler pass does)', () => {
   it('starts due triggers earliest first, up to the capacity, one per job', () => {
@@ -32,7 +61,10 @@ describe('planPass (pure: what one scheduler pass does)', () => {
 
   it('leaves a trigger with a live lease alone and takes over one whose lease expired, as the next attempt', () => {
     const triggers = [trigger('live', 'j1', undefined, { status: 'running' }), trigger('dead', 'j2', undefined, { status: 'running' })];
-    const leases = new Map([['live', lease('2025-09-12T04:01:00Z')], ['dead', lease('2025-09-12T04:00:29Z', 2)]]);
+    const leases = new Map([
+      ['live', lease('2025-09-12T04:01:00Z')],
+      ['dead', lease('2025-09-12T04:00:29Z', 2)],
+    ]);
     expect(summary(planPass(input({ triggers, leases, capacity: 5 })))).toEqual(['start dead #3 takeover']);
   });
 
@@ -41,7 +73,9 @@ describe('planPass (pure: what one scheduler pass does)', () => {
     const leases = new Map([['running', lease('2025-09-12T04:01:00Z')]]);
     const actions = planPass(input({ triggers, leases, schedules: [schedule('s1', 'j1'), schedule('s2', 'j2')], runningHere: new Set(['j2']), capacity: 5 }));
     expect(summary(actions)).toEqual(['slot sch-s1-20250912T040000Z skipped', 'slot sch-s2-20250912T040000Z skipped']);
-    expect(actions[0]).toMatchObject({ skipped: expect.stringMatching(/^skipped: job j1 was still running \(trigger running attempt 1 on h pid 1, since 2025-09-12T04:00:00Z\)$/) });
+    expect(actions[0]).toMatchObject({
+      skipped: expect.stringMatching(/^skipped: job j1 was still running \(trigger running attempt 1 on h pid 1, since 2025-09-12T04:00:00Z\)$/),
+    });
   });
 
   it('a job locked by another runner (a backfill by hand) makes its triggers wait and its slots skipped, without an attempt', () => {

@@ -31,7 +31,11 @@ export type PassAction =
   /** Claim attempt `attempt` of a due trigger and run it; `takeover` is the expired lease of the attempt before. */
   | { readonly kind: 'start'; readonly trigger: Trigger; readonly attempt: number; readonly takeover?: Lease };
 
-const compact = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+const compact = (d: Date) =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 
 /** The id of a schedule slot's trigger: the same in every scheduler, so only one can create it. */
 export function slotTriggerId(name: string, slot: Date): string {
@@ -89,7 +93,11 @@ export function planPass(input: PassInput): PassAction[] {
     const slot = due.slot.toISOString().replace(/\.\d+Z$/, 'Z');
     const job = schedule.sync.job ?? '';
     const waiting = queued.get(job);
-    const running = busy.has(job) ? `was still running (${busy.get(job)})` : waiting !== undefined ? `has an earlier run waiting to start (trigger ${waiting})` : undefined;
+    const running = busy.has(job)
+      ? `was still running (${busy.get(job)})`
+      : waiting !== undefined
+        ? `has an earlier run waiting to start (trigger ${waiting})`
+        : undefined;
     const base: Trigger = {
       id: slotTriggerId(schedule.name, due.slot),
       at: slot,

@@ -33,7 +33,9 @@ export class ScheduleStore {
     try {
       return JSON.parse(text) as Schedule;
     } catch (error) {
-      throw new UsageError(`schedule file ${this.#file(name)} is not valid JSON (${jsonSyntaxProblem(error)}); repair it, or remove it and add the schedule again`);
+      throw new UsageError(
+        `schedule file ${this.#file(name)} is not valid JSON (${jsonSyntaxProblem(error)}); repair it, or remove it and add the schedule again`,
+      );
     }
   }
 
@@ -42,13 +44,20 @@ export class ScheduleStore {
     const found = await this.find(name);
     if (found) return found;
     const known = (await this.list()).map((s) => s.name);
-    throw new UsageError(`no schedule ${JSON.stringify(name)} in ${this.dir}; ${known.length > 0 ? `schedules: ${known.join(', ')}` : 'there are none (add one with schedule add)'}`);
+    throw new UsageError(
+      `no schedule ${JSON.stringify(name)} in ${this.dir}; ${known.length > 0 ? `schedules: ${known.join(', ')}` : 'there are none (add one with schedule add)'}`,
+    );
   }
 
   /** Every schedule, by name. */
   async list(): Promise<Schedule[]> {
     const names = await readdirIfExists(this.dir);
-    const found = await Promise.all(names.map((n) => SCHEDULE_FILE.exec(n)?.[1]).filter((n): n is string => n !== undefined).map((n) => this.find(n)));
+    const found = await Promise.all(
+      names
+        .map((n) => SCHEDULE_FILE.exec(n)?.[1])
+        .filter((n): n is string => n !== undefined)
+        .map((n) => this.find(n)),
+    );
     return found.filter((s): s is Schedule => s !== undefined).sort((a, b) => a.name.localeCompare(b.name));
   }
 

@@ -95,12 +95,40 @@ describe('formatSchedules', () => {
     const { formatSchedules } = await import('./formatSchedules.js');
     const sync = { streams: ['invoices'], job: 'qb_invoices' };
     const schedules = [
-      { name: 'daily', cron: '15 3 * * *', tz: 'America/Guayaquil', sync, paused: false, createdAt: '2025-09-01T00:00:00Z', activeSince: '2025-09-01T00:00:00Z' },
-      { name: 'held', cron: '0 * * * *', tz: 'UTC', sync, paused: true, pausedAt: '2025-09-11T00:00:00Z', createdAt: '2025-09-01T00:00:00Z', activeSince: '2025-09-01T00:00:00Z' },
+      {
+        name: 'daily',
+        cron: '15 3 * * *',
+        tz: 'America/Guayaquil',
+        sync,
+        paused: false,
+        createdAt: '2025-09-01T00:00:00Z',
+        activeSince: '2025-09-01T00:00:00Z',
+      },
+      {
+        name: 'held',
+        cron: '0 * * * *',
+        tz: 'UTC',
+        sync,
+        paused: true,
+        pausedAt: '2025-09-11T00:00:00Z',
+        createdAt: '2025-09-01T00:00:00Z',
+        activeSince: '2025-09-01T00:00:00Z',
+      },
     ];
-    const done = { id: 'sch-daily-20250912T081500Z', at: '2025-09-12T08:15:00Z', atGiven: '', createdAt: '', sync, status: 'completed' as const, enabled: false, schedule: { name: 'daily', slot: '2025-09-12T08:15:00Z', slots: 1 } };
+    const done = {
+      id: 'sch-daily-20250912T081500Z',
+      at: '2025-09-12T08:15:00Z',
+      atGiven: '',
+      createdAt: '',
+      sync,
+      status: 'completed' as const,
+      enabled: false,
+      schedule: { name: 'daily', slot: '2025-09-12T08:15:00Z', slots: 1 },
+    };
     const text = formatSchedules(schedules, [done], new Date('2025-09-12T09:00:00Z'));
-    expect(text).toMatch(/^daily \| 15 3 \* \* \* America\/Guayaquil \| active +\| qb_invoices \| invoices \| 2025-09-12 03:15 America\/Guayaquil \(08:15Z\): completed \| 2025-09-13 03:15 America\/Guayaquil \(08:15Z\)$/m);
+    expect(text).toMatch(
+      /^daily \| 15 3 \* \* \* America\/Guayaquil \| active +\| qb_invoices \| invoices \| 2025-09-12 03:15 America\/Guayaquil \(08:15Z\): completed \| 2025-09-13 03:15 America\/Guayaquil \(08:15Z\)$/m,
+    );
     expect(text).toMatch(/^held +\| 0 \* \* \* \* +\| paused since 2025-09-11T00:00:00Z \| qb_invoices \| invoices \| none yet +\| \(paused\)$/m);
   });
 });

@@ -35,7 +35,9 @@ describe('schedule commands (the library the CLI and the console call)', () => {
       createdAt: '2025-09-12T00:00:00.000Z',
       activeSince: '2025-09-12T00:00:00.000Z',
     });
-    expect(added.warnings).toEqual([expect.stringMatching(/^job qb_invoices_items has no bookmark yet for items, invoices and no --start was given: its slots fail until a backfill/)]);
+    expect(added.warnings).toEqual([
+      expect.stringMatching(/^job qb_invoices_items has no bookmark yet for items, invoices and no --start was given: its slots fail until a backfill/),
+    ]);
     expect(await store.list()).toEqual([added.schedule]);
   });
 
@@ -52,7 +54,9 @@ describe('schedule commands (the library the CLI and the console call)', () => {
     const { store, sync } = await fresh();
     await addSchedule(store, { name: 'daily', cron: '15 3 * * *', sync }, { env });
     await pauseSchedule(store, 'daily');
-    await expect(addSchedule(store, { name: 'daily', cron: '0 4 * * *', sync }, { env })).rejects.toThrow('schedule daily exists (15 3 * * * UTC, job qb_invoices_items); remove it first (schedule remove daily) or give another --name');
+    await expect(addSchedule(store, { name: 'daily', cron: '0 4 * * *', sync }, { env })).rejects.toThrow(
+      'schedule daily exists (15 3 * * * UTC, job qb_invoices_items); remove it first (schedule remove daily) or give another --name',
+    );
     const kept = await addSchedule(store, { name: 'daily', cron: '0 4 * * *', sync, ifMissing: true }, { env });
     expect(kept).toMatchObject({ created: false, schedule: { cron: '15 3 * * *', paused: true } });
   });
@@ -73,7 +77,10 @@ describe('schedule commands (the library the CLI and the console call)', () => {
   it('pauses, resumes (slots count from the resume) and removes; an unknown name lists the known ones', async () => {
     const { store, sync } = await fresh();
     await addSchedule(store, { name: 'daily', cron: '15 3 * * *', sync }, { now: new Date('2025-09-01T00:00:00Z'), env });
-    expect(await pauseSchedule(store, 'daily', { now: new Date('2025-09-02T00:00:00Z') })).toMatchObject({ paused: true, pausedAt: '2025-09-02T00:00:00.000Z' });
+    expect(await pauseSchedule(store, 'daily', { now: new Date('2025-09-02T00:00:00Z') })).toMatchObject({
+      paused: true,
+      pausedAt: '2025-09-02T00:00:00.000Z',
+    });
     const resumed = await resumeSchedule(store, 'daily', { now: new Date('2025-09-05T00:00:00Z') });
     expect(resumed).toMatchObject({ paused: false, activeSince: '2025-09-05T00:00:00.000Z', createdAt: '2025-09-01T00:00:00.000Z' });
     expect('pausedAt' in (await store.get('daily'))).toBe(false);

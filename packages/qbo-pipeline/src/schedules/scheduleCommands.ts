@@ -43,13 +43,18 @@ export async function addSchedule(
   const sync = resolveSync(input.sync, options.cwd);
   // A sync's range is only known when it fires; the settings are checked with the day before now.
   const at = DateTime.fromJSDate(options.now ?? new Date(), { zone: 'utc' });
-  await checkRunSettings({ tapConfig: sync.tapConfig, targetConfig: sync.targetConfig, start: at.minus({ days: 1 }), end: at }, { ...options, at: at.toJSDate() });
+  await checkRunSettings(
+    { tapConfig: sync.tapConfig, targetConfig: sync.targetConfig, start: at.minus({ days: 1 }), end: at },
+    { ...options, at: at.toJSDate() },
+  );
   const name = input.name ?? sync.job;
   if (!SCHEDULE_NAME.test(name)) throw new UsageError(`--name: ${JSON.stringify(name)} may hold only letters, digits, _ and -`);
   const existing = await store.find(name);
   if (existing) {
     if (input.ifMissing) return { schedule: existing, created: false, warnings: [] };
-    throw new UsageError(`schedule ${name} exists (${existing.cron} ${existing.tz}, job ${existing.sync.job ?? '?'}); remove it first (schedule remove ${name}) or give another --name`);
+    throw new UsageError(
+      `schedule ${name} exists (${existing.cron} ${existing.tz}, job ${existing.sync.job ?? '?'}); remove it first (schedule remove ${name}) or give another --name`,
+    );
   }
   const now = (options.now ?? new Date()).toISOString();
   const schedule: Schedule = { name, cron: cron.cron, tz, sync: normaliseSync(sync), paused: false, createdAt: now, activeSince: now };
@@ -59,7 +64,9 @@ export async function addSchedule(
   const missing = sync.streams.filter((s) => bookmarkOf(state, s) === undefined);
   const warnings =
     missing.length > 0 && !sync.start
-      ? [`job ${sync.job} has no bookmark yet for ${missing.join(', ')} and no --start was given: its slots fail until a backfill of job ${sync.job} has run (or add the schedule again with --start)`]
+      ? [
+          `job ${sync.job} has no bookmark yet for ${missing.join(', ')} and no --start was given: its slots fail until a backfill of job ${sync.job} has run (or add the schedule again with --start)`,
+        ]
       : [];
   await store.save(schedule);
   return { schedule, created: true, warnings };

@@ -38,7 +38,6 @@ function shapeProblem(value: unknown): string | undefined {
   return undefined;
 }
 
-
 /** A trigger file's trigger, or what is wrong with it (`missing` when it is gone). */
 type ReadTrigger = { readonly trigger: Trigger } | { readonly problem: string; readonly missing: boolean };
 
@@ -91,7 +90,10 @@ export class TriggerStore {
   }
 
   static newId(at: Date): string {
-    return `trg-${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+    return `trg-${at
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
   }
 
   #file(id: string): string {

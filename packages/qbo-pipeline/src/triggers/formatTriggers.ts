@@ -9,8 +9,10 @@ const shown = (iso: string | undefined) => (iso ?? '?').replace(/\.\d+Z$/, 'Z');
 /** `pending`, `completed (late by 3 h 12 min)`, …: what `trigger list` shows per trigger. */
 export function triggerStatus(trigger: Trigger, now: Date): string {
   const late = trigger.late && trigger.lateByMs !== undefined ? ` (${lateness(trigger.lateByMs, trigger.schedule?.slots)})` : '';
-  if (trigger.status === 'pending' && Date.parse(trigger.at) <= now.getTime()) return `pending (due ${formatDuration(now.getTime() - Date.parse(trigger.at))} ago)`;
-  if (trigger.status === 'running') return `running since ${shown(trigger.startedAt)} on ${trigger.claimedBy?.host ?? '?'} pid ${trigger.claimedBy?.pid ?? '?'}${late}`;
+  if (trigger.status === 'pending' && Date.parse(trigger.at) <= now.getTime())
+    return `pending (due ${formatDuration(now.getTime() - Date.parse(trigger.at))} ago)`;
+  if (trigger.status === 'running')
+    return `running since ${shown(trigger.startedAt)} on ${trigger.claimedBy?.host ?? '?'} pid ${trigger.claimedBy?.pid ?? '?'}${late}`;
   return `${trigger.status}${late}`;
 }
 
@@ -20,13 +22,32 @@ export function triggerStatus(trigger: Trigger, now: Date): string {
  */
 export function formatTriggers(triggers: readonly Trigger[], now: Date, setAside: readonly SetAside[] = []): string {
   const rows = triggers.flatMap((t) => {
-    const main = [t.id, t.at, triggerStatus(t, now), triggerJob(t), t.schedule ? `schedule ${t.schedule.name}: ${triggerRange(t)}` : triggerRange(t), t.result?.message ?? ''];
-    const attempts = (t.attempts ?? []).length > 1 || (t.attempts ?? []).some((a) => a.outcome !== 'running' && a.outcome !== t.status)
-      ? (t.attempts ?? []).map((a) => [`  attempt ${a.attempt}`, shown(a.startedAt), `${a.outcome}${a.finishedAt ? ` at ${shown(a.finishedAt)}` : ''}`, `${a.host} pid ${a.pid}`, '', a.message ?? ''])
-      : [];
+    const main = [
+      t.id,
+      t.at,
+      triggerStatus(t, now),
+      triggerJob(t),
+      t.schedule ? `schedule ${t.schedule.name}: ${triggerRange(t)}` : triggerRange(t),
+      t.result?.message ?? '',
+    ];
+    const attempts =
+      (t.attempts ?? []).length > 1 || (t.attempts ?? []).some((a) => a.outcome !== 'running' && a.outcome !== t.status)
+        ? (t.attempts ?? []).map((a) => [
+            `  attempt ${a.attempt}`,
+            shown(a.startedAt),
+            `${a.outcome}${a.finishedAt ? ` at ${shown(a.finishedAt)}` : ''}`,
+            `${a.host} pid ${a.pid}`,
+            '',
+            a.message ?? '',
+          ])
+        : [];
     return [main, ...attempts];
   });
   const table = triggers.length === 0 ? 'no triggers' : formatTable(['id', 'at (UTC)', 'status', 'job', 'run', 'result'], rows);
-  const unreadable = setAside.map((a) => (a.when === 'next pass' ? `unreadable: ${a.file}: ${a.problem} (the scheduler sets it aside at its next pass)` : `set aside (unreadable): ${a.file}: ${a.problem}`));
+  const unreadable = setAside.map((a) =>
+    a.when === 'next pass'
+      ? `unreadable: ${a.file}: ${a.problem} (the scheduler sets it aside at its next pass)`
+      : `set aside (unreadable): ${a.file}: ${a.problem}`,
+  );
   return [table, ...unreadable].join('\n');
 }

@@ -67,7 +67,18 @@ function clients(transport: RequestSender, maxRetries = 5) {
   });
   const retries: string[] = [];
   const budget = new RateBudget({ requestsPerMinute: 1_000_000, maxInFlight: 10 });
-  const client = new QboClient({ transport, auth, budget, retry, logger, baseUrl: 'http://qbo.test', realmId: '123', minorVersion: 75, sandbox: false, onRetry: (r) => retries.push(r) });
+  const client = new QboClient({
+    transport,
+    auth,
+    budget,
+    retry,
+    logger,
+    baseUrl: 'http://qbo.test',
+    realmId: '123',
+    minorVersion: 75,
+    sandbox: false,
+    onRetry: (r) => retries.push(r),
+  });
   return { auth, client, retries };
 }
 
@@ -114,6 +125,8 @@ describe('401 storms: one replacement per dying token', () => {
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'fulfilled', 'rejected']);
     const error = (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason as Error;
     expect(error).toBeInstanceOf(RunError);
-    expect(error.message).toMatch(/^query "SELECT COUNT\(\*\) FROM Term" failed after 2 attempts: HTTP 401 each time, with a new access token after each \(last: intuit_tid t\d+, token \d+\.\d s old, 2 requests made with it\); .* running again resumes$/);
+    expect(error.message).toMatch(
+      /^query "SELECT COUNT\(\*\) FROM Term" failed after 2 attempts: HTTP 401 each time, with a new access token after each \(last: intuit_tid t\d+, token \d+\.\d s old, 2 requests made with it\); .* running again resumes$/,
+    );
   });
 });

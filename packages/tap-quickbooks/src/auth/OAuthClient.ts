@@ -120,14 +120,20 @@ export class OAuthClient implements AccessTokenSource {
     // token means the user reconnected the app, and the new chain starts from it.
     const chain = stored && (stored.seeded_from === configuredPrint || fingerprint(stored.refresh_token) === configuredPrint) ? stored : undefined;
     if (stored && !chain) o.logger.info(`refresh_token in the settings is new; starting a new chain in ${o.store.file}`);
-    const adoptable = chain?.access_token !== undefined && !this.#rejected.has(chain.access_token) && chain.access_token !== this.#current?.token.secret.reveal();
+    const adoptable =
+      chain?.access_token !== undefined && !this.#rejected.has(chain.access_token) && chain.access_token !== this.#current?.token.secret.reveal();
     if (adoptable && chain.access_token !== undefined && chain.access_token_expires_at !== undefined) {
       // Another process refreshed moments ago: use its access token instead of rotating again.
       const now = this.#now();
       const margin = Math.min(MAX_REFRESH_MARGIN_MS, (chain.access_token_expires_at - now) / 4);
       if (chain.access_token_expires_at - now > Math.max(margin, 10_000)) {
         const issuedAt = Date.parse(chain.updated_at);
-        const token = new AccessToken({ secret: new Secret(chain.access_token), issuedAt: Number.isNaN(issuedAt) ? now : issuedAt, expiresAt: chain.access_token_expires_at, issuedHere: false });
+        const token = new AccessToken({
+          secret: new Secret(chain.access_token),
+          issuedAt: Number.isNaN(issuedAt) ? now : issuedAt,
+          expiresAt: chain.access_token_expires_at,
+          issuedHere: false,
+        });
         return this.#adopt(token, margin);
       }
     }
@@ -163,7 +169,9 @@ export class OAuthClient implements AccessTokenSource {
     if (hardExpiresInSeconds === undefined) return;
     const ms = hardExpiresInSeconds * 1000;
     if (ms < HARD_EXPIRY_WARNING_MS) {
-      this.#o.logger.warn(`the refresh token reaches its hard expiry in ${Math.max(0, Math.floor(ms / DAY_MS))} days; reconnect the app to company ${this.#o.realmId} before then`);
+      this.#o.logger.warn(
+        `the refresh token reaches its hard expiry in ${Math.max(0, Math.floor(ms / DAY_MS))} days; reconnect the app to company ${this.#o.realmId} before then`,
+      );
     }
   }
 
@@ -190,7 +198,11 @@ export class OAuthClient implements AccessTokenSource {
           return response;
         },
         fail: ({ response, outcome, attempts }) => {
-          const cause = response ? `HTTP ${response.status} ${response.body.slice(0, 200)}` : outcome.kind === 'network' ? `network error ${outcome.code}` : 'timeout';
+          const cause = response
+            ? `HTTP ${response.status} ${response.body.slice(0, 200)}`
+            : outcome.kind === 'network'
+              ? `network error ${outcome.code}`
+              : 'timeout';
           return new RunError(`${what} failed after ${attempts} attempts: ${cause} (intuit_tid ${response?.tid ?? 'none'})`);
         },
       },
@@ -209,16 +221,26 @@ export class OAuthClient implements AccessTokenSource {
       );
     }
     if (fault?.code === 'invalid_client' || response.status === 401) {
-      throw new UsageError(`QuickBooks rejected the client credentials (${fault?.code ?? `HTTP ${response.status}`}, ${tid}): check client_id and client_secret (sandbox and production apps have different keys)`);
+      throw new UsageError(
+        `QuickBooks rejected the client credentials (${fault?.code ?? `HTTP ${response.status}`}, ${tid}): check client_id and client_secret (sandbox and production apps have different keys)`,
+      );
     }
   }
 
-  #parseTokenResponse(response: RawResponse): { access_token: string; refresh_token: string; expires_in: number; x_refresh_token_expires_in?: number; x_refresh_token_hard_expires_in?: number } {
+  #parseTokenResponse(response: RawResponse): {
+    access_token: string;
+    refresh_token: string;
+    expires_in: number;
+    x_refresh_token_expires_in?: number;
+    x_refresh_token_hard_expires_in?: number;
+  } {
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(response.body) as Record<string, unknown>;
     } catch {
-      throw new RunError(`token endpoint ${this.#o.tokenUrl} answered HTTP ${response.status} with a body that is not JSON (intuit_tid ${response.tid ?? 'none'})`);
+      throw new RunError(
+        `token endpoint ${this.#o.tokenUrl} answered HTTP ${response.status} with a body that is not JSON (intuit_tid ${response.tid ?? 'none'})`,
+      );
     }
     const access = body.access_token;
     const refresh = body.refresh_token;

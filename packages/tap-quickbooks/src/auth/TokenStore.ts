@@ -41,12 +41,17 @@ export class TokenStore {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return undefined;
       // A file we may not read, or a folder in its place: only the user can fix that (exit 2).
-      if (code === 'EACCES' || code === 'EPERM' || code === 'EISDIR') throw new UsageError(`cannot read token store ${this.file} (${code}); the user running the tap must own it (mode 0600), or set token_store to a file it can read`);
+      if (code === 'EACCES' || code === 'EPERM' || code === 'EISDIR')
+        throw new UsageError(
+          `cannot read token store ${this.file} (${code}); the user running the tap must own it (mode 0600), or set token_store to a file it can read`,
+        );
       throw new RunError(`cannot read token store ${this.file}: ${code ?? (error as Error).message}`);
     }
     // Rerunning cannot repair it: exit 2, with what to do (never an excerpt of the file: it holds tokens).
     const damaged = (why: string, cause?: unknown) =>
-      new UsageError(`token store ${this.file} is damaged (${why}); restore it from a backup, or delete it to start again from the configured refresh_token`, { cause });
+      new UsageError(`token store ${this.file} is damaged (${why}); restore it from a backup, or delete it to start again from the configured refresh_token`, {
+        cause,
+      });
     let stored: StoredTokens;
     try {
       stored = JSON.parse(text) as StoredTokens;

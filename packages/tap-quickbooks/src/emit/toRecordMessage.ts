@@ -47,7 +47,12 @@ export interface RecordFrame {
  * The frame of one page's RECORD lines. `stream`, the reserved values and `extractedAt` are taken
  * as text; in the UTF-8 byte form of the entities (see utf8ByteString) when those are.
  */
-export function recordFrame(streamJson: string, reserved: ReadonlyArray<readonly [string, string]>, extractedAt: string, included: ReadonlySet<string> | undefined): RecordFrame {
+export function recordFrame(
+  streamJson: string,
+  reserved: ReadonlyArray<readonly [string, string]>,
+  extractedAt: string,
+  included: ReadonlySet<string> | undefined,
+): RecordFrame {
   const head = `{"type":"RECORD","stream":${streamJson},"record":`;
   const members = membersText(reserved);
   const tail = `,"time_extracted":"${extractedAt}"}`;

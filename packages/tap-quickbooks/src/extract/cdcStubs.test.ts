@@ -10,17 +10,38 @@ describe('cdcStubs', () => {
     const answer = cdcStubs(body, 'CDC');
     expect(answer.objects).toBe(3);
     expect(answer.stubs).toEqual([
-      { entity: 'Invoice', id: '979', deletedAtMs: Date.parse('2025-03-09T09:55:50Z'), text: '{"domain":"QBO","status":"Deleted","Id":"979","MetaData":{"LastUpdatedTime":"2025-03-09T01:55:50-08:00"}}' },
+      {
+        entity: 'Invoice',
+        id: '979',
+        deletedAtMs: Date.parse('2025-03-09T09:55:50Z'),
+        text: '{"domain":"QBO","status":"Deleted","Id":"979","MetaData":{"LastUpdatedTime":"2025-03-09T01:55:50-08:00"}}',
+      },
     ]);
   });
 
-  it('reads Intuit\'s documented example (pretty-printed) and its no-changes answer', () => {
+  it("reads Intuit's documented example (pretty-printed) and its no-changes answer", () => {
     // developer.intuit.com, change-data-capture: the example answer (ids only for changed objects).
     const example = JSON.stringify(
-      { CDCResponse: [{ QueryResponse: [
-        { Customer: [{ Id: '63' }, { Id: '99' }], startPosition: 1, maxResults: 2 },
-        { Estimate: [{ Id: '34' }, { Id: '123' }, { domain: 'QBO', status: 'Deleted', Id: '979', MetaData: { LastUpdatedTime: '2015-12-23T12:55:50-08:00' } }], startPosition: 1, maxResults: 3, totalCount: 5 },
-      ] }], time: '2015-12-23T10:00:01-07:00' },
+      {
+        CDCResponse: [
+          {
+            QueryResponse: [
+              { Customer: [{ Id: '63' }, { Id: '99' }], startPosition: 1, maxResults: 2 },
+              {
+                Estimate: [
+                  { Id: '34' },
+                  { Id: '123' },
+                  { domain: 'QBO', status: 'Deleted', Id: '979', MetaData: { LastUpdatedTime: '2015-12-23T12:55:50-08:00' } },
+                ],
+                startPosition: 1,
+                maxResults: 3,
+                totalCount: 5,
+              },
+            ],
+          },
+        ],
+        time: '2015-12-23T10:00:01-07:00',
+      },
       null,
       2,
     );
@@ -34,6 +55,8 @@ describe('cdcStubs', () => {
   it('names the request when the answer is not what CDC sends', () => {
     expect(() => cdcStubs('{"Fault":{}}', 'CDC since X')).toThrow(new RunError('CDC since X: the answer has no CDCResponse'));
     expect(() => cdcStubs('{"CDCResponse":[', 'CDC since X')).toThrow(/^CDC since X: the answer is not valid JSON/);
-    expect(() => cdcStubs('{"CDCResponse":[{"QueryResponse":[{"Bill":[{"status":"Deleted","Id":"5"}]}]}]}', 'CDC')).toThrow(/a deleted Bill without Id or MetaData.LastUpdatedTime/);
+    expect(() => cdcStubs('{"CDCResponse":[{"QueryResponse":[{"Bill":[{"status":"Deleted","Id":"5"}]}]}]}', 'CDC')).toThrow(
+      /a deleted Bill without Id or MetaData.LastUpdatedTime/,
+    );
   });
 });

@@ -69,7 +69,13 @@ function idOf(valueText: string): string | undefined {
  * Visits each entity of a page once: its bounds in `text`, its Id, and its
  * MetaData.LastUpdatedTime (read only when `withUpdated`). Returns how many entities the page has.
  */
-function forEachEntity(text: string, entity: string, what: string, withUpdated: boolean, visit: (start: number, end: number, id: string, lastUpdated: unknown) => void): number {
+function forEachEntity(
+  text: string,
+  entity: string,
+  what: string,
+  withUpdated: boolean,
+  visit: (start: number, end: number, id: string, lastUpdated: unknown) => void,
+): number {
   let entities = 0;
   try {
     const from = entityArray(text, entity, what);
@@ -250,7 +256,6 @@ export class SpanRead {
     this.#dayStart = dayStart;
   }
 
-
   #frame(page: Page, day: number): RecordFrame {
     let frame = page.frames.get(day);
     if (frame) return frame;
@@ -265,7 +270,12 @@ export class SpanRead {
       realmId: this.#ctx.realmId,
       runId: this.#ctx.runId,
     });
-    frame = recordFrame(this.#stream, reserved.map(([k, v]) => [k, utf8ByteString(v)] as const), page.receivedAt, this.#included);
+    frame = recordFrame(
+      this.#stream,
+      reserved.map(([k, v]) => [k, utf8ByteString(v)] as const),
+      page.receivedAt,
+      this.#included,
+    );
     page.frames.set(day, frame);
     return frame;
   }
@@ -280,9 +290,10 @@ export class SpanRead {
       const frame = this.#frame(page, day);
       const start = page.starts[row]!;
       const end = page.ends[row]!;
-      const full = frame.included || !page.compact
-        ? writer.queueLine(recordLine(frame, page.bytes.toString('latin1', start, end)))
-        : queueRecord(writer, frame, page.bytes, start, end);
+      const full =
+        frame.included || !page.compact
+          ? writer.queueLine(recordLine(frame, page.bytes.toString('latin1', start, end)))
+          : queueRecord(writer, frame, page.bytes, start, end);
       if (full) await writer.flush();
     }
   }
@@ -322,7 +333,9 @@ export async function readSpan(ctx: ReadContext, target: StreamTarget, span: Spa
     }
     // Rows of this attempt stay (true when read); the re-read adds the missed ones and newer versions.
     rereads += 1;
-    ctx.logger.info(`${target.stream} ${span.window.start}..${span.window.end}: ${ids.size} distinct rows of ${expected} counted; rows moved while paging, reading the span again`);
+    ctx.logger.info(
+      `${target.stream} ${span.window.start}..${span.window.end}: ${ids.size} distinct rows of ${expected} counted; rows moved while paging, reading the span again`,
+    );
     expected = await countRows(ctx, target, span.window, stats);
   }
   return new SpanRead(ctx, target, span, received, selected, { pages: received.length, stats, rereads, durationMs: Date.now() - started });

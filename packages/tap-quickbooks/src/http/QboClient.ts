@@ -66,7 +66,13 @@ export class QboClient {
   constructor(options: QboClientOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
-    this.#loop = { retry: options.retry, logger: options.logger, sleep: options.sleep ?? sleep, now: this.#now, ...(options.random ? { random: options.random } : {}) };
+    this.#loop = {
+      retry: options.retry,
+      logger: options.logger,
+      sleep: options.sleep ?? sleep,
+      now: this.#now,
+      ...(options.random ? { random: options.random } : {}),
+    };
   }
 
   /** A SELECT (DESIGN §3). */
@@ -77,7 +83,12 @@ export class QboClient {
   /** Changes since an instant, for some entities (QBO's CDC endpoint). */
   cdc(entities: readonly string[], changedSince: string, stats: RequestStats): Promise<DataResult> {
     const params = { entities: entities.join(','), changedSince };
-    const request: RequestDescription = { method: 'GET', path: `${this.#companyPath}/cdc`, query: `entities=${params.entities}&changedSince=${changedSince}`, minorversion: this.#o.minorVersion };
+    const request: RequestDescription = {
+      method: 'GET',
+      path: `${this.#companyPath}/cdc`,
+      query: `entities=${params.entities}&changedSince=${changedSince}`,
+      minorversion: this.#o.minorVersion,
+    };
     return this.#get(request, params, `CDC since ${changedSince} for ${params.entities}`, stats);
   }
 
@@ -128,13 +139,23 @@ export class QboClient {
       this.#loop,
     );
     const { bytes } = response;
-    return { bytes, get body() { return bytes.toString('utf8'); }, tid: response.tid, receivedAt: new Date().toISOString(), request };
+    return {
+      bytes,
+      get body() {
+        return bytes.toString('utf8');
+      },
+      tid: response.tid,
+      receivedAt: new Date().toISOString(),
+      request,
+    };
   }
 
   #failure(what: string, { response, outcome, attempts, reason }: RequestFailure, token: AccessToken | undefined): Error {
     const o = this.#o;
     if (!response) {
-      return new RunError(`${what} failed after ${attempts} attempts: ${outcome.kind === 'network' ? `network error ${outcome.code}` : 'timed out'} (intuit_tid none); is ${o.baseUrl} reachable?`);
+      return new RunError(
+        `${what} failed after ${attempts} attempts: ${outcome.kind === 'network' ? `network error ${outcome.code}` : 'timed out'} (intuit_tid none); is ${o.baseUrl} reachable?`,
+      );
     }
     if (response.status === 401) {
       // Run-time, not configuration: the tokens worked, but died faster than the retries allowed.

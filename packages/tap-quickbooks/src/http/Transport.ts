@@ -85,7 +85,15 @@ export class Transport implements RequestSender {
       const headers: Record<string, string | undefined> = {};
       for (const [k, v] of Object.entries(response.headers)) headers[k.toLowerCase()] = v === undefined || v === null ? undefined : String(v);
       const bytes = Buffer.isBuffer(response.data) ? response.data : Buffer.alloc(0);
-      return { status: response.status, bytes, get body() { return bytes.toString('utf8'); }, headers, tid: headers['intuit_tid'] };
+      return {
+        status: response.status,
+        bytes,
+        get body() {
+          return bytes.toString('utf8');
+        },
+        headers,
+        tid: headers['intuit_tid'],
+      };
     } catch (error) {
       const code = (error as { code?: string }).code ?? 'ERR_NETWORK';
       if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') throw new TransportError({ kind: 'timeout' }, `timed out`);

@@ -47,7 +47,12 @@ export function parseFault(body: string): QboFault | undefined {
   }
   const errors = pick(fault, 'Error');
   const first: unknown = Array.isArray(errors) ? errors[0] : errors;
-  return { code: asText(pick(first, 'code')), message: asText(pick(first, 'Message')), detail: asText(pick(first, 'Detail')), type: asText(pick(fault, 'type')) };
+  return {
+    code: asText(pick(first, 'code')),
+    message: asText(pick(first, 'Message')),
+    detail: asText(pick(first, 'Detail')),
+    type: asText(pick(fault, 'type')),
+  };
 }
 
 export interface FailedRequest {

@@ -13,8 +13,7 @@ export const RETRY_REASONS = ['network', 'timeout', 'throttled', 'server', 'unau
 export type RetryReason = (typeof RETRY_REASONS)[number];
 
 export type RetryDecision =
-  | { readonly retry: true; readonly delayMs: number; readonly reason: RetryReason }
-  | { readonly retry: false; readonly reason?: RetryReason };
+  { readonly retry: true; readonly delayMs: number; readonly reason: RetryReason } | { readonly retry: false; readonly reason?: RetryReason };
 
 export interface RetryOptions {
   readonly maxRetries: number;

@@ -24,7 +24,12 @@ function loop(outcomes: ReadonlyArray<number | 'reset'>, maxRetries = 5) {
         return new Error('gave up');
       },
     },
-    { retry: { maxRetries, backoffMs: 100, throttleWaitMs: 60_000 }, logger: createLogger('test', { sink: (l) => lines.push(l) }), sleep: async (ms) => void sleeps.push(ms), random: () => 0 },
+    {
+      retry: { maxRetries, backoffMs: 100, throttleWaitMs: 60_000 },
+      logger: createLogger('test', { sink: (l) => lines.push(l) }),
+      sleep: async (ms) => void sleeps.push(ms),
+      random: () => 0,
+    },
   );
   return { run, sleeps, before, lines, failure: () => failure };
 }

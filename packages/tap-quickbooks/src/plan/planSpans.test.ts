@@ -48,7 +48,9 @@ describe('planSpans', () => {
   it('reads a range with few rows as one span, its days all there', async () => {
     const qbo = company([ms('2023-01-01T10:00:00Z'), ms('2025-03-20T11:59:59Z')]);
     const spans = await collect(planSpans(days, { maxRows: 100, count: qbo.count }));
-    expect(spans.map((s) => [s.window.start, s.window.end, s.count, s.days.length])).toEqual([['2022-03-20T00:00:00Z', '2025-03-20T12:00:00Z', 2, days.length]]);
+    expect(spans.map((s) => [s.window.start, s.window.end, s.count, s.days.length])).toEqual([
+      ['2022-03-20T00:00:00Z', '2025-03-20T12:00:00Z', 2, days.length],
+    ]);
   });
 
   it('cuts only where the rows are: empty halves cost one COUNT each, every span holds at most maxRows', async () => {

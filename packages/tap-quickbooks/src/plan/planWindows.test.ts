@@ -32,8 +32,16 @@ describe('planWindows', () => {
   it('splits a window into parts on whole seconds, fewer when it is short, and refuses a one-second window', () => {
     const [a, b] = splitWindow(makeWindow(ms('2025-01-01T00:00:00Z'), ms('2025-01-02T00:00:00Z')))!;
     expect([a!.start, a!.end, b!.start, b!.end]).toEqual(['2025-01-01T00:00:00Z', '2025-01-01T12:00:00Z', '2025-01-01T12:00:00Z', '2025-01-02T00:00:00Z']);
-    expect(splitWindow(makeWindow(ms('2025-01-01T00:00:00Z'), ms('2025-01-02T00:00:00Z')), 3)!.map((w) => w.end)).toEqual(['2025-01-01T08:00:00Z', '2025-01-01T16:00:00Z', '2025-01-02T00:00:00Z']);
-    expect(splitWindow(makeWindow(ms('2025-01-01T00:00:00Z'), ms('2025-01-01T00:00:03Z')), 10)!.map((w) => w.start)).toEqual(['2025-01-01T00:00:00Z', '2025-01-01T00:00:01Z', '2025-01-01T00:00:02Z']);
+    expect(splitWindow(makeWindow(ms('2025-01-01T00:00:00Z'), ms('2025-01-02T00:00:00Z')), 3)!.map((w) => w.end)).toEqual([
+      '2025-01-01T08:00:00Z',
+      '2025-01-01T16:00:00Z',
+      '2025-01-02T00:00:00Z',
+    ]);
+    expect(splitWindow(makeWindow(ms('2025-01-01T00:00:00Z'), ms('2025-01-01T00:00:03Z')), 10)!.map((w) => w.start)).toEqual([
+      '2025-01-01T00:00:00Z',
+      '2025-01-01T00:00:01Z',
+      '2025-01-01T00:00:02Z',
+    ]);
     expect(splitWindow(makeWindow(ms('2025-01-01T00:00:00Z'), ms('2025-01-01T00:00:01Z')))).toBeUndefined();
   });
 });

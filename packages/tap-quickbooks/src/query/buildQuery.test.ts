@@ -19,18 +19,24 @@ describe('buildQuery', () => {
 
   it('reads full-table entities without a time filter', () => {
     expect(buildCountQuery({ entity: 'CompanyInfo', nameList: false }, undefined)).toBe('SELECT COUNT(*) FROM CompanyInfo');
-    expect(buildPageQuery({ entity: 'CompanyInfo', nameList: false }, undefined, { number: 1, size: 1000 })).toBe('SELECT * FROM CompanyInfo STARTPOSITION 1 MAXRESULTS 1000');
+    expect(buildPageQuery({ entity: 'CompanyInfo', nameList: false }, undefined, { number: 1, size: 1000 })).toBe(
+      'SELECT * FROM CompanyInfo STARTPOSITION 1 MAXRESULTS 1000',
+    );
   });
 
   it('lists every record of an entity in a stable order (inactive name-list rows too)', () => {
     expect(buildListQuery({ entity: 'Customer', nameList: true }, { number: 2, size: 1000 })).toBe(
       'SELECT * FROM Customer WHERE Active IN (true,false) ORDERBY MetaData.LastUpdatedTime STARTPOSITION 1001 MAXRESULTS 1000',
     );
-    expect(buildListQuery({ entity: 'Invoice', nameList: false }, { number: 1, size: 1000 })).toBe('SELECT * FROM Invoice ORDERBY MetaData.LastUpdatedTime STARTPOSITION 1 MAXRESULTS 1000');
+    expect(buildListQuery({ entity: 'Invoice', nameList: false }, { number: 1, size: 1000 })).toBe(
+      'SELECT * FROM Invoice ORDERBY MetaData.LastUpdatedTime STARTPOSITION 1 MAXRESULTS 1000',
+    );
   });
 
   it('asks for Ids with quoted, escaped literals', () => {
-    expect(buildIdsQuery({ entity: 'Invoice', nameList: false }, ['1', "7'a", 'b\\c'])).toBe("SELECT * FROM Invoice WHERE Id IN ('1','7\\'a','b\\\\c') MAXRESULTS 3");
+    expect(buildIdsQuery({ entity: 'Invoice', nameList: false }, ['1', "7'a", 'b\\c'])).toBe(
+      "SELECT * FROM Invoice WHERE Id IN ('1','7\\'a','b\\\\c') MAXRESULTS 3",
+    );
     expect(buildIdsQuery({ entity: 'Item', nameList: true }, ['5'])).toBe("SELECT * FROM Item WHERE Id IN ('5') AND Active IN (true,false) MAXRESULTS 1");
     expect(() => buildIdsQuery({ entity: 'Item', nameList: true }, [])).toThrow(RangeError);
   });

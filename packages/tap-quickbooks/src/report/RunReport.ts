@@ -89,10 +89,14 @@ export class RunReport {
     this.#clearProgress();
     const seconds = (this.#now() - this.#started) / 1000;
     for (const [stream, t] of [...this.#streams.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-      this.#o.logger.info(`summary ${stream}: ${t.records} records in ${t.days} days (${t.empty} empty) read as ${t.spans} spans, ${t.pages} pages, ${t.requests} requests`);
+      this.#o.logger.info(
+        `summary ${stream}: ${t.records} records in ${t.days} days (${t.empty} empty) read as ${t.spans} spans, ${t.pages} pages, ${t.requests} requests`,
+      );
     }
     const requests = [...this.#streams.values()].reduce((sum, t) => sum + t.requests, 0);
-    const retries = Object.entries(this.retries).map(([k, v]) => `${k}=${v}`).join(' ');
+    const retries = Object.entries(this.retries)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
     this.#o.logger.info(`summary: ${this.#records()} records, ${this.#doneDays} days, ${requests} requests in ${seconds.toFixed(1)} s; retries ${retries}`);
   }
 }

@@ -16,7 +16,13 @@ export const NO_COST: ReadCost = Object.freeze({ pages: 0, requests: 0, retries:
 
 /** The two costs added up (only the cost fields of either). */
 export function addCost(a: ReadCost, b: ReadCost): ReadCost {
-  return { pages: a.pages + b.pages, requests: a.requests + b.requests, retries: a.retries + b.retries, rereads: a.rereads + b.rereads, durationMs: a.durationMs + b.durationMs };
+  return {
+    pages: a.pages + b.pages,
+    requests: a.requests + b.requests,
+    retries: a.retries + b.retries,
+    rereads: a.rereads + b.rereads,
+    durationMs: a.durationMs + b.durationMs,
+  };
 }
 
 /**

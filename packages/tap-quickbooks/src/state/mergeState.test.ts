@@ -25,14 +25,22 @@ describe('advanceBookmark', () => {
   });
 
   it('creates bookmarks for a new stream', () => {
-    expect(advanceBookmark({}, 'items', '2025-01-02T00:00:00Z')).toEqual({ bookmarks: { items: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: '2025-01-02T00:00:00Z' } } });
+    expect(advanceBookmark({}, 'items', '2025-01-02T00:00:00Z')).toEqual({
+      bookmarks: { items: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: '2025-01-02T00:00:00Z' } },
+    });
   });
 });
 
 describe('lookupBookmark', () => {
   it('finds our bookmark, reports a foreign replication key, and ignores junk', () => {
-    expect(lookupBookmark({ bookmarks: { a: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: 'v' } } }, 'a')).toEqual({ kind: 'found', value: 'v' });
-    expect(lookupBookmark({ bookmarks: { a: { replication_key: 'TxnDate', replication_key_value: 'v' } } }, 'a')).toEqual({ kind: 'other-key', key: 'TxnDate' });
+    expect(lookupBookmark({ bookmarks: { a: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: 'v' } } }, 'a')).toEqual({
+      kind: 'found',
+      value: 'v',
+    });
+    expect(lookupBookmark({ bookmarks: { a: { replication_key: 'TxnDate', replication_key_value: 'v' } } }, 'a')).toEqual({
+      kind: 'other-key',
+      key: 'TxnDate',
+    });
     expect(lookupBookmark(normaliseState(null), 'a')).toEqual({ kind: 'none' });
     expect(normaliseState([1])).toEqual({});
   });

@@ -11,9 +11,7 @@ export function normaliseState(input: unknown): TapState {
 }
 
 export type BookmarkLookup =
-  | { readonly kind: 'none' }
-  | { readonly kind: 'found'; readonly value: string }
-  | { readonly kind: 'other-key'; readonly key: string };
+  { readonly kind: 'none' } | { readonly kind: 'found'; readonly value: string } | { readonly kind: 'other-key'; readonly key: string };
 
 /** A stream's bookmark value, if it was written for our replication key (D12). */
 export function lookupBookmark(state: TapState, stream: string): BookmarkLookup {

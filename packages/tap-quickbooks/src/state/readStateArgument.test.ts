@@ -23,7 +23,9 @@ describe('--state FILE', () => {
   it('refuses a state log with the tail -n 1 fix (exit 2)', async () => {
     const file = path.join(dir, 'state.jsonl');
     await writeFile(file, '{"bookmarks":{}}\n{"bookmarks":{}}\n{"bookmarks":{}}\n');
-    expect(() => readStateArgument(file)).toThrow(`--state ${file} holds 3 lines, a log of states; pass only its last line: tail -n 1 ${file} > last-state.json, then --state last-state.json`);
+    expect(() => readStateArgument(file)).toThrow(
+      `--state ${file} holds 3 lines, a log of states; pass only its last line: tail -n 1 ${file} > last-state.json, then --state last-state.json`,
+    );
     try {
       readStateArgument(file);
     } catch (error) {

@@ -11,10 +11,13 @@ export function readStateArgument(file: string): Record<string, unknown> | undef
   if (text.trim() === '') return undefined;
   const parsed = parseStateText(text);
   if (parsed.kind === 'log') {
-    throw new UsageError(`--state ${file} holds ${parsed.lines} lines, a log of states; pass only its last line: tail -n 1 ${file} > last-state.json, then --state last-state.json`);
+    throw new UsageError(
+      `--state ${file} holds ${parsed.lines} lines, a log of states; pass only its last line: tail -n 1 ${file} > last-state.json, then --state last-state.json`,
+    );
   }
   if (parsed.kind === 'invalid') throw new UsageError(`--state ${file} is not valid JSON: ${parsed.error}`);
   const value = parsed.value;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`--state ${file} must hold a JSON object (a Singer state value such as {"bookmarks": {…}})`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new UsageError(`--state ${file} must hold a JSON object (a Singer state value such as {"bookmarks": {…}})`);
   return value as Record<string, unknown>;
 }

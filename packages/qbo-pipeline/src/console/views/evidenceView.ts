@@ -22,7 +22,13 @@ export interface EvidencePage {
   readonly unavailable?: string;
 }
 
-const STATUS_LEVEL: Readonly<Record<DayStatus, 'ok' | 'warn' | 'error' | 'muted'>> = { lost: 'error', missing: 'error', 'count differs': 'warn', empty: 'muted', ok: 'ok' };
+const STATUS_LEVEL: Readonly<Record<DayStatus, 'ok' | 'warn' | 'error' | 'muted'>> = {
+  lost: 'error',
+  missing: 'error',
+  'count differs': 'warn',
+  empty: 'muted',
+  ok: 'ok',
+};
 
 const option = (value: string, label: string, selected: string) => html`<option value="${value}"${value === selected ? html` selected` : ''}>${label}</option>`;
 
@@ -67,7 +73,9 @@ function streamTotals(series: readonly StreamEvidence[]): SafeHtml {
   return html`<table class="data totals">
 <thead><tr><th scope="col">stream</th><th scope="col" class="num">UTC days</th><th scope="col" class="num">QBO count</th><th scope="col" class="num">extracted</th><th scope="col" class="num">loaded</th><th scope="col">days by status</th></tr></thead>
 <tbody>${series.map(
-    (s) => html`<tr><th scope="row"><a href="#day-${s.stream}">${s.stream}</a></th><td class="num">${s.days.length}</td><td class="num">${count(sum(s, 'qboCount'))}</td><td class="num">${count(sum(s, 'extracted'))}</td><td class="num">${count(sum(s, 'loaded'))}</td>
+    (
+      s,
+    ) => html`<tr><th scope="row"><a href="#day-${s.stream}">${s.stream}</a></th><td class="num">${s.days.length}</td><td class="num">${count(sum(s, 'qboCount'))}</td><td class="num">${count(sum(s, 'extracted'))}</td><td class="num">${count(sum(s, 'loaded'))}</td>
 <td>${DAY_STATUSES.filter((st) => s.counts[st] > 0).map((st) => html`${pill(`${s.counts[st]} ${st}`, STATUS_LEVEL[st])} `)}</td></tr>`,
   )}</tbody></table>`;
 }
@@ -84,7 +92,9 @@ function charts(series: readonly StreamEvidence[]): SafeHtml {
 }
 
 function table(series: readonly StreamEvidence[], problemsOnly: boolean): SafeHtml {
-  const rows = series.flatMap((s) => s.days.map((d, i) => ({ stream: s.stream, first: i === 0, ...d }))).filter((r) => !problemsOnly || r.status === 'lost' || r.status === 'missing' || r.status === 'count differs');
+  const rows = series
+    .flatMap((s) => s.days.map((d, i) => ({ stream: s.stream, first: i === 0, ...d })))
+    .filter((r) => !problemsOnly || r.status === 'lost' || r.status === 'missing' || r.status === 'count differs');
   if (rows.length === 0) return html`<p class="allgood">${pill('ok')} No day needs a look in this selection.</p>`;
   return html`<table class="data evidence">
 <thead><tr><th scope="col">UTC day</th><th scope="col">stream</th><th scope="col" class="num">QBO count</th><th scope="col" class="num">extracted</th><th scope="col" class="num">loaded</th><th scope="col" class="num">inserted</th><th scope="col" class="num">updated</th><th scope="col" class="num">unchanged</th><th scope="col" class="num">rejected</th><th scope="col">status</th><th scope="col">tap run</th></tr></thead>
@@ -92,9 +102,11 @@ function table(series: readonly StreamEvidence[], problemsOnly: boolean): SafeHt
     const e = r.evidence;
     return html`<tr class="status-${r.status.replace(' ', '-')}"${r.first ? html` id="day-${r.stream}"` : ''}>
 <th scope="row">${r.day}</th><td>${r.stream}</td>
-${e
-  ? html`<td class="num">${count(e.qboCount)}</td><td class="num">${count(e.extracted)}</td><td class="num">${count(e.loaded)}</td><td class="num">${count(e.inserted)}</td><td class="num">${count(e.updated)}</td><td class="num">${count(e.unchanged)}</td><td class="num">${count(e.rejected)}</td>`
-  : html`<td colspan="7" class="muted">no evidence</td>`}
+${
+  e
+    ? html`<td class="num">${count(e.qboCount)}</td><td class="num">${count(e.extracted)}</td><td class="num">${count(e.loaded)}</td><td class="num">${count(e.inserted)}</td><td class="num">${count(e.updated)}</td><td class="num">${count(e.unchanged)}</td><td class="num">${count(e.rejected)}</td>`
+    : html`<td colspan="7" class="muted">no evidence</td>`
+}
 <td>${pill(r.status, STATUS_LEVEL[r.status])}</td>
 <td>${e ? html`<code title="read ${utc(e.extractedAt)}">${e.runId.slice(0, 8)}</code>` : ''}</td>
 </tr>`;

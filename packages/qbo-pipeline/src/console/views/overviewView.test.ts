@@ -1,8 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { attentionOf, type CompanyOverview } from './overviewView.js';
 
-const base: CompanyOverview = { name: 'acme', schema: 'raw', stateDir: '/s', streams: [], stateProblems: [], tokens: [], triggers: [], unreadableTriggers: [], runs: [] };
-const run = (id: string, job: string, status: string, reason?: string) => ({ id, job, streams: ['invoices'], status, startedAt: '2025-01-01T00:00:00Z', ...(reason ? { reason } : {}) });
+const base: CompanyOverview = {
+  name: 'acme',
+  schema: 'raw',
+  stateDir: '/s',
+  streams: [],
+  stateProblems: [],
+  tokens: [],
+  triggers: [],
+  unreadableTriggers: [],
+  runs: [],
+};
+const run = (id: string, job: string, status: string, reason?: string) => ({
+  id,
+  job,
+  streams: ['invoices'],
+  status,
+  startedAt: '2025-01-01T00:00:00Z',
+  ...(reason ? { reason } : {}),
+});
 
 describe('attentionOf', () => {
   it('is empty when all is well', () => {
@@ -14,7 +31,18 @@ describe('attentionOf', () => {
       ...base,
       runs: [run('r3', 'daily', 'failed', 'tap-quickbooks: network down'), run('r2', 'daily', 'succeeded'), run('r1', 'backfill', 'succeeded')],
       tokens: [
-        { realmId: '1', file: 'f', lastRefreshAt: undefined, accessTokenExpiresAt: undefined, refreshTokenExpiresAt: undefined, hardExpiresAt: undefined, daysToHardExpiry: 20, daysToRefreshExpiry: 90, level: 'warn', advice: 'the refresh token expires in 20 days' },
+        {
+          realmId: '1',
+          file: 'f',
+          lastRefreshAt: undefined,
+          accessTokenExpiresAt: undefined,
+          refreshTokenExpiresAt: undefined,
+          hardExpiresAt: undefined,
+          daysToHardExpiry: 20,
+          daysToRefreshExpiry: 90,
+          level: 'warn',
+          advice: 'the refresh token expires in 20 days',
+        },
         { realmId: '2', file: 'g', problem: 'token store g is damaged' },
       ],
       stateProblems: [{ file: 'x.json', problem: 'state file x.json is not valid JSON' }],
@@ -25,7 +53,11 @@ describe('attentionOf', () => {
       { level: 'error', text: 'last run of job daily failed: tap-quickbooks: network down', href: '/runs/r3' },
       { level: 'error', text: 'token store of realm 2: token store g is damaged' },
       { level: 'error', text: 'state file x.json is not valid JSON' },
-      { level: 'error', text: 'trigger file trg-x.json.unreadable was set aside as unreadable: not valid JSON (unexpected end of JSON input)', href: '/schedules' },
+      {
+        level: 'error',
+        text: 'trigger file trg-x.json.unreadable was set aside as unreadable: not valid JSON (unexpected end of JSON input)',
+        href: '/schedules',
+      },
       { level: 'warn', text: 'realm 1: the refresh token expires in 20 days' },
       { level: 'warn', text: '1 stream not refreshed for over a day and a half: items' },
     ]);

@@ -50,7 +50,8 @@ export function attentionOf(c: CompanyOverview): Attention[] {
   const lastPerJob = new Map<string, RunGlance>();
   for (const run of c.runs) if (!lastPerJob.has(run.job)) lastPerJob.set(run.job, run);
   for (const run of lastPerJob.values()) {
-    if (run.status === 'failed') out.push({ level: 'error', text: `last run of job ${run.job} failed: ${run.reason ?? 'see its log'}`, href: `/runs/${run.id}` });
+    if (run.status === 'failed')
+      out.push({ level: 'error', text: `last run of job ${run.job} failed: ${run.reason ?? 'see its log'}`, href: `/runs/${run.id}` });
   }
   for (const t of c.tokens) {
     if (isProblem(t)) out.push({ level: 'error', text: `token store of realm ${t.realmId}: ${t.problem}` });
@@ -58,14 +59,22 @@ export function attentionOf(c: CompanyOverview): Attention[] {
   }
   for (const p of c.stateProblems) out.push({ level: 'error', text: p.problem });
   for (const a of c.unreadableTriggers) {
-    out.push({ level: 'error', text: `trigger file ${path.basename(a.file)} ${a.when === 'next pass' ? 'cannot be read' : 'was set aside as unreadable'}: ${a.problem}`, href: '/schedules' });
+    out.push({
+      level: 'error',
+      text: `trigger file ${path.basename(a.file)} ${a.when === 'next pass' ? 'cannot be read' : 'was set aside as unreadable'}: ${a.problem}`,
+      href: '/schedules',
+    });
   }
   for (const t of c.triggers) {
     if (t.status === 'failed' && t.result) out.push({ level: 'warn', text: `trigger ${t.id} failed: ${t.result.message}`, href: '/schedules' });
   }
   if (c.runsProblem) out.push({ level: 'warn', text: `runs journal: ${c.runsProblem}` });
   const stale = c.streams.filter((s) => s.stale);
-  if (stale.length > 0) out.push({ level: 'warn', text: `${stale.length} stream${stale.length === 1 ? '' : 's'} not refreshed for over a day and a half: ${stale.map((s) => s.stream).join(', ')}` });
+  if (stale.length > 0)
+    out.push({
+      level: 'warn',
+      text: `${stale.length} stream${stale.length === 1 ? '' : 's'} not refreshed for over a day and a half: ${stale.map((s) => s.stream).join(', ')}`,
+    });
   return out.sort((a, b) => (a.level === b.level ? 0 : a.level === 'error' ? -1 : 1));
 }
 
@@ -75,7 +84,8 @@ function attentionList(items: readonly Attention[]): SafeHtml {
 }
 
 function streamsTable(c: CompanyOverview, now: Date): SafeHtml {
-  if (c.streams.length === 0) return html`<p class="muted">No bookmark yet: nothing has been committed from this state folder. Add a trigger under <a href="/schedules">Schedules &amp; triggers</a>, or run <code>qbo-pipeline backfill</code>.</p>`;
+  if (c.streams.length === 0)
+    return html`<p class="muted">No bookmark yet: nothing has been committed from this state folder. Add a trigger under <a href="/schedules">Schedules &amp; triggers</a>, or run <code>qbo-pipeline backfill</code>.</p>`;
   const lastRun = (stream: string) => c.runs.find((r) => r.streams.includes(stream));
   return html`<table class="data">
 <thead><tr><th scope="col">stream</th><th scope="col">bookmark (committed up to)</th><th scope="col" class="num">freshness</th><th scope="col">job</th><th scope="col">last run</th><th scope="col">outcome</th></tr></thead>
@@ -98,7 +108,8 @@ function days(n: number | undefined): SafeHtml | string {
 }
 
 function tokensTable(c: CompanyOverview, now: Date): SafeHtml {
-  if (c.tokens.length === 0) return html`<p class="muted">No token store in <code>${c.stateDir}/tokens</code> yet: the tap writes one at its first refresh.</p>`;
+  if (c.tokens.length === 0)
+    return html`<p class="muted">No token store in <code>${c.stateDir}/tokens</code> yet: the tap writes one at its first refresh.</p>`;
   return html`<table class="data">
 <thead><tr><th scope="col">realm</th><th scope="col">last refresh (rotation)</th><th scope="col">access token until</th><th scope="col" class="num">refresh token expires in</th><th scope="col" class="num">hard expiry in</th><th scope="col">health</th></tr></thead>
 <tbody>${c.tokens.map((t) =>

@@ -31,7 +31,14 @@ function origin(r: RunRecord): SafeHtml | string {
 
 const option = (value: string, label: string, selected: string) => html`<option value="${value}"${value === selected ? html` selected` : ''}>${label}</option>`;
 
-export function runsView(p: { readonly runs: readonly ListedRun[]; readonly companies: readonly string[]; readonly jobs: readonly string[]; readonly filter: RunsFilter; readonly problems: readonly string[]; readonly now: Date }): SafeHtml {
+export function runsView(p: {
+  readonly runs: readonly ListedRun[];
+  readonly companies: readonly string[];
+  readonly jobs: readonly string[];
+  readonly filter: RunsFilter;
+  readonly problems: readonly string[];
+  readonly now: Date;
+}): SafeHtml {
   const many = p.companies.length > 1;
   const running = p.runs.filter((r) => r.record.status === 'running' && !r.orphaned).length;
   return html`<h1>Runs</h1>
@@ -111,7 +118,8 @@ export function runTotals(totals: readonly EvidenceTotals[] | string): SafeHtml 
   return html`<div id="run-totals"><table class="data totals">
 <thead><tr><th scope="col">stream</th><th scope="col" class="num">windows</th><th scope="col" class="num">QBO count</th><th scope="col" class="num">extracted</th><th scope="col" class="num">loaded</th><th scope="col" class="num">inserted</th><th scope="col" class="num">updated</th><th scope="col" class="num">unchanged</th><th scope="col" class="num">empty windows</th><th scope="col">extracted = loaded</th></tr></thead>
 <tbody>${totals.map(
-    (t) => html`<tr><th scope="row">${t.stream}</th><td class="num">${t.windows}</td><td class="num">${count(t.qboCount)}</td><td class="num">${count(t.extracted)}</td><td class="num">${count(t.loaded)}</td><td class="num">${count(t.inserted)}</td><td class="num">${count(t.updated)}</td><td class="num">${count(t.unchanged)}</td><td class="num">${t.emptyWindows}</td><td>${t.extractedEqualsLoaded ? pill('yes', 'ok') : pill('no', 'error')}</td></tr>`,
+    (t) =>
+      html`<tr><th scope="row">${t.stream}</th><td class="num">${t.windows}</td><td class="num">${count(t.qboCount)}</td><td class="num">${count(t.extracted)}</td><td class="num">${count(t.loaded)}</td><td class="num">${count(t.inserted)}</td><td class="num">${count(t.updated)}</td><td class="num">${count(t.unchanged)}</td><td class="num">${t.emptyWindows}</td><td>${t.extractedEqualsLoaded ? pill('yes', 'ok') : pill('no', 'error')}</td></tr>`,
   )}</tbody></table></div>`;
 }
 

@@ -40,7 +40,13 @@ export interface SchedulesPage {
   readonly hiddenTriggers: number;
   readonly triggers: ReadonlyArray<{ readonly company: string; readonly trigger: Trigger; readonly runId?: string }>;
   /** Trigger files that cannot be read: set aside by the scheduler (`<file>.unreadable`), or to be at its next pass. */
-  readonly unreadableTriggers: ReadonlyArray<{ readonly company: string; readonly file: string; readonly folder: string; readonly problem: string; readonly when: SetAside['when'] }>;
+  readonly unreadableTriggers: ReadonlyArray<{
+    readonly company: string;
+    readonly file: string;
+    readonly folder: string;
+    readonly problem: string;
+    readonly when: SetAside['when'];
+  }>;
   readonly allStreams: readonly string[];
   readonly zones: readonly string[];
   /** Zone of the second time column and the form's default. */
@@ -123,7 +129,8 @@ function scheduleAction(p: SchedulesPage, row: ScheduleRow, action: 'pause' | 'r
 
 function schedulesTable(p: SchedulesPage): SafeHtml {
   const problems = p.scheduleProblems.map((problem) => html`<p class="notice error" role="alert">${problem}</p>`);
-  if (p.schedules.length === 0) return html`${problems}<p class="muted">No recurring schedule. Add one with <code>qbo-pipeline schedule add --cron "15 3 * * *" --tz America/Guayaquil --streams invoices,customers</code>.</p>`;
+  if (p.schedules.length === 0)
+    return html`${problems}<p class="muted">No recurring schedule. Add one with <code>qbo-pipeline schedule add --cron "15 3 * * *" --tz America/Guayaquil --streams invoices,customers</code>.</p>`;
   const many = p.companies.length > 1;
   return html`${problems}<table class="data schedules">
 <thead><tr>${many ? html`<th scope="col">company</th>` : ''}<th scope="col">schedule</th><th scope="col">when</th><th scope="col">state</th><th scope="col">job · streams</th><th scope="col">last slot</th><th scope="col">next slot</th><th scope="col">change</th></tr></thead>
@@ -156,7 +163,8 @@ function unreadableTriggers(p: SchedulesPage): SafeHtml {
 <h2 id="unreadable-h">Unreadable trigger files</h2>
 <p class="notice error" role="alert">The scheduler does not run these (the other triggers still run). Look at each file in ${folders.map((f, i) => html`${i > 0 ? ', ' : ''}<code>${f}</code>`)}: delete it, or repair it and rename it back without <code>.unreadable</code>.</p>
 <ul class="unreadable">${p.unreadableTriggers.map(
-    (u) => html`<li data-file="${u.file}">${p.companies.length > 1 ? html`${u.company}: ` : ''}<code>${u.file}</code>: ${u.when === 'next pass' ? html`${u.problem} (the scheduler sets it aside at its next pass)` : html`set aside: ${u.problem}`}</li>`,
+    (u) =>
+      html`<li data-file="${u.file}">${p.companies.length > 1 ? html`${u.company}: ` : ''}<code>${u.file}</code>: ${u.when === 'next pass' ? html`${u.problem} (the scheduler sets it aside at its next pass)` : html`set aside: ${u.problem}`}</li>`,
   )}</ul>
 </section>`;
 }
