@@ -41,7 +41,7 @@ describe('npm run demo', () => {
     expect(seen.evidence).toContain(`${3 * Number(touched)} stream-days`);
     expect(text).toMatch(
       new RegExp(
-        `invoices\\s+\\| ${DEMO_DAYS}/${DEMO_DAYS}\\s+\\|\\s+${touched} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|`,
+        `invoices\\s+\\| ${DEMO_DAYS}/${DEMO_DAYS} days\\s+\\|\\s+${touched} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|`,
       ),
     );
     expect(text).toMatch(/Volumetry per UTC day[^\n]*\nday_utc\s+\| stream\s+\| qbo_count/);
