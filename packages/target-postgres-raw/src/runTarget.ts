@@ -263,7 +263,7 @@ class TargetRun implements MessageSink {
     if (!('skipped' in row)) {
       const batch = this.#batchesTaken + 1;
       let streams = this.#writtenIn.get(batch);
-      if (!streams) this.#writtenIn.set(batch, (streams = new Map()));
+      if (!streams) this.#writtenIn.set(batch, (streams = new Map<string, Set<string>>()));
       let ids = streams.get(stream);
       if (!ids) streams.set(stream, (ids = new Set()));
       ids.add(row.id);

@@ -21,7 +21,7 @@ export class StoredHashes {
 
   constructor(options: { readonly connection: ConnectionSettings; readonly schema: string; readonly logger: Logger }) {
     this.#schema = options.schema;
-    this.#db = new Connection({ settings: options.connection, reconnectTimeoutMs: 0, logger: options.logger, prepareSession: async () => undefined });
+    this.#db = new Connection({ settings: options.connection, reconnectTimeoutMs: 0, logger: options.logger, prepareSession: () => Promise.resolve() });
   }
 
   /** The stored payload hash (hex, or null: none yet) of each of `ids` that has a row in `table`. */

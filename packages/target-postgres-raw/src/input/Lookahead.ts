@@ -30,7 +30,7 @@ export class Lookahead<W> {
   #started = false;
   #done = false;
   #stopped = false;
-  #error: unknown;
+  #error: Error | undefined;
   #wakeConsumer: (() => void) | undefined;
   #wakeProducer: (() => void) | undefined;
 
@@ -86,7 +86,7 @@ export class Lookahead<W> {
         this.#wakeConsumer?.();
       }
     } catch (error) {
-      this.#error = error;
+      this.#error = error instanceof Error ? error : new Error(String(error));
     }
     this.#done = true;
     this.#wakeConsumer?.();
