@@ -175,9 +175,17 @@ const failures = [];
 try {
   const [{ version }] = await sql(server.url, 'SELECT version()');
   console.log(`PostgreSQL: ${version} (embedded, durable: fsync on, synchronous_commit on)`);
-  console.log(`node ${process.version}, ${cpus().length} cores, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`baseline: ${PSQL ? `psql (${spawnSync('psql', ['--version'], { encoding: 'utf8' }).stdout.trim()}) with \\copy` : 'psql not found: the same SQL through pg-copy-streams'}`);
-  console.log(`target: ${CLI} settings ${JSON.stringify({ ...extraSettings })} (defaults otherwise); peak RSS via ${TIME ? '/usr/bin/time %M' : 'VmHWM polled every 20 ms'}`);
+  console.log(
+    `node ${process.version}, ${cpus().length} cores, load average at start ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    `baseline: ${PSQL ? `psql (${spawnSync('psql', ['--version'], { encoding: 'utf8' }).stdout.trim()}) with \\copy` : 'psql not found: the same SQL through pg-copy-streams'}`,
+  );
+  console.log(
+    `target: ${CLI} settings ${JSON.stringify({ ...extraSettings })} (defaults otherwise); peak RSS via ${TIME ? '/usr/bin/time %M' : 'VmHWM polled every 20 ms'}`,
+  );
   for (const n of sizes) {
     const inputs = await makeInputs(dir, n);
     console.log(`\n== ${label(n)} invoices (${inputs.note}), ${rounds} interleaved rounds ==`);
@@ -221,7 +229,11 @@ try {
     }
     for (const phase of PHASES) for (const file of Object.values(inputs[phase])) rmSync(file, { force: true });
   }
-  console.log(`\nload average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `\nload average at end ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   console.log(failures.length ? `goals missed: ${failures.join('; ')}` : 'every goal met');
 } finally {
   await server.stop();

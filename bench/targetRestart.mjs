@@ -71,12 +71,20 @@ try {
   const seconds = (performance.now() - started) / 1000;
   const client = new pg.Client({ connectionString: server.url });
   await client.connect();
-  const rows = (await client.query(`SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids, count(DISTINCT payload->>'Id')::int AS payload_ids FROM trial.invoices`)).rows[0];
+  const rows = (
+    await client.query(`SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids, count(DISTINCT payload->>'Id')::int AS payload_ids FROM trial.invoices`)
+  ).rows[0];
   const run = (await client.query(`SELECT status, commits, received::int, inserted::int, updated::int, unchanged::int FROM trial._load_runs`)).rows[0];
-  const stats = (await client.query(`SELECT sum(received)::int AS received, sum(inserted)::int AS inserted, count(DISTINCT commit_number)::int AS commits FROM trial._load_stats`)).rows[0];
+  const stats = (
+    await client.query(
+      `SELECT sum(received)::int AS received, sum(inserted)::int AS inserted, count(DISTINCT commit_number)::int AS commits FROM trial._load_stats`,
+    )
+  ).rows[0];
   await client.end();
   const lastState = stdout.trim().split('\n').at(-1);
-  console.log(`exit ${code} after ${seconds.toFixed(1)} s; pg_ctl restart -m fast: ${restarts.map((r) => `after commit ${r.afterCommit} (${r.ms} ms)`).join(', ')}`);
+  console.log(
+    `exit ${code} after ${seconds.toFixed(1)} s; pg_ctl restart -m fast: ${restarts.map((r) => `after commit ${r.afterCommit} (${r.ms} ms)`).join(', ')}`,
+  );
   console.log(`warnings/fatal: ${warnings.length}\n  ${warnings.join('\n  ')}`);
   console.log(`rows ${rows.n}, distinct ids ${rows.ids} (payload ids ${rows.payload_ids}); last state ${lastState}`);
   console.log(`_load_runs: ${JSON.stringify(run)}; _load_stats: ${JSON.stringify(stats)}`);

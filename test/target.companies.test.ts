@@ -33,7 +33,13 @@ describe('target-postgres-raw: one company per schema (issue 10, PLAN contract 2
       const config = writeJson(
         dir,
         `tap-${company.realmId}.json`,
-        tapSettings(emulator, dir, { realm_id: company.realmId, refresh_token: company.currentRefreshToken(), token_store: `${dir}/tokens-${company.realmId}.json`, start_date: START, end_date: NOW }),
+        tapSettings(emulator, dir, {
+          realm_id: company.realmId,
+          refresh_token: company.currentRefreshToken(),
+          token_store: `${dir}/tokens-${company.realmId}.json`,
+          start_date: START,
+          end_date: NOW,
+        }),
       );
       const run = await runTapCli(['--config', config]);
       expect(run.code, run.stderr).toBe(0);
@@ -46,9 +52,15 @@ describe('target-postgres-raw: one company per schema (issue 10, PLAN contract 2
   const schemaB = scratchSchema('co_b');
 
   it('two companies whose entities share Ids, each loaded into its own schema as README says: both complete and exact', async () => {
-    const shared = a.truth('invoices').map((r) => r.id).filter((id) => b.truth('invoices').some((r) => r.id === id));
+    const shared = a
+      .truth('invoices')
+      .map((r) => r.id)
+      .filter((id) => b.truth('invoices').some((r) => r.id === id));
     expect(shared.length).toBeGreaterThan(10); // the collision is real: QBO Ids are per company
-    for (const [company, schema] of [[a, schemaA], [b, schemaB]] as const) {
+    for (const [company, schema] of [
+      [a, schemaA],
+      [b, schemaB],
+    ] as const) {
       const result = await runTargetCli({ database_url: url(), schema }, output.get(company.realmId) as string);
       expect(result.code, result.stderr).toBe(0);
       for (const { stream, replication } of ENTITIES) {
@@ -60,7 +72,7 @@ describe('target-postgres-raw: one company per schema (issue 10, PLAN contract 2
     }
   });
 
-  it('the second company loaded into the first one\'s schema: exit 2, one line naming both realms, the schema and the setting; nothing changed or hidden', async () => {
+  it("the second company loaded into the first one's schema: exit 2, one line naming both realms, the schema and the setting; nothing changed or hidden", async () => {
     const before = await snapshot(schemaA);
     const result = await runTargetCli({ database_url: url(), schema: schemaA }, output.get(b.realmId) as string);
     expect(result.code).toBe(2);
@@ -95,7 +107,9 @@ describe('target-postgres-raw: the realm rule with records built by hand', () =>
     );
     const result = await runTargetCli({ database_url: url(), schema }, input);
     expect(result.code).toBe(2);
-    expect(fatal(result.stderr)).toMatch(new RegExp(`line 3: stream "invoices" record id "3" is of company \\(realm\\) 222, but schema "${schema}" holds company \\(realm\\) 111`));
+    expect(fatal(result.stderr)).toMatch(
+      new RegExp(`line 3: stream "invoices" record id "3" is of company \\(realm\\) 222, but schema "${schema}" holds company \\(realm\\) 111`),
+    );
     expect(result.stdout).toBe('');
     expect(await query(url(), `SELECT id FROM "${schema}".invoices ORDER BY id`)).toEqual([{ id: '1' }, { id: '2' }]);
   });
@@ -104,7 +118,9 @@ describe('target-postgres-raw: the realm rule with records built by hand', () =>
     const schema = scratchSchema();
     const mixed = await runTargetCli({ database_url: url(), schema }, singer(S('invoices'), rec('1', '111'), rec('1', '222')));
     expect(mixed.code).toBe(2);
-    expect(fatal(mixed.stderr)).toMatch(/line 3: .* is of company \(realm\) 222, but the same input also has company \(realm\) 111 \(line 2: stream "invoices" record id "1"/);
+    expect(fatal(mixed.stderr)).toMatch(
+      /line 3: .* is of company \(realm\) 222, but the same input also has company \(realm\) 111 \(line 2: stream "invoices" record id "1"/,
+    );
     expect(await query(url(), `SELECT realm_id FROM "${schema}"._company`)).toEqual([{ realm_id: null }]);
     const other = await runTargetCli({ database_url: url(), schema }, singer(S('invoices'), rec('9'), rec('1', '222')));
     expect(other.code).toBe(0);
@@ -114,7 +130,14 @@ describe('target-postgres-raw: the realm rule with records built by hand', () =>
 
   it('a schema loaded before the rule: its company is taken from its rows; several companies already there are named, and nothing loads until they are separated', async () => {
     const schema = scratchSchema();
-    expect((await runTargetCli({ database_url: url(), schema }, singer(S('invoices'), S('customers'), rec('1', '111'), R('customers', { Id: '5', _sdc_realm_id: '111' })))).code).toBe(0);
+    expect(
+      (
+        await runTargetCli(
+          { database_url: url(), schema },
+          singer(S('invoices'), S('customers'), rec('1', '111'), R('customers', { Id: '5', _sdc_realm_id: '111' })),
+        )
+      ).code,
+    ).toBe(0);
     await query(url(), `DROP TABLE "${schema}"._company`); // as a version without the rule left it
     expect((await runTargetCli({ database_url: url(), schema }, singer(S('invoices'), rec('2', '111')))).code).toBe(0);
     expect(await query(url(), `SELECT realm_id, recorded_by FROM "${schema}"._company`)).toEqual([{ realm_id: '111', recorded_by: 'existing rows' }]);
@@ -123,7 +146,9 @@ describe('target-postgres-raw: the realm rule with records built by hand', () =>
     const result = await runTargetCli({ database_url: url(), schema }, singer(S('invoices'), rec('3', '111')));
     expect(result.code).toBe(2);
     expect(fatal(result.stderr)).toMatch(
-      new RegExp(`^FATAL .*schema "${schema}" already holds rows of 2 companies \\(realms 111 \\(2 rows in invoices\\), 222 \\(1 row in customers\\)\\); one schema holds one company`),
+      new RegExp(
+        `^FATAL .*schema "${schema}" already holds rows of 2 companies \\(realms 111 \\(2 rows in invoices\\), 222 \\(1 row in customers\\)\\); one schema holds one company`,
+      ),
     );
     expect(await query(url(), `SELECT count(*)::int AS n FROM "${schema}".invoices`)).toEqual([{ n: 2 }]);
   });

@@ -103,7 +103,15 @@ describe('target-postgres-raw against a database that goes away (issue 9)', () =
     expect(stateLines(result.stdout).at(-1)).toEqual({ upTo: n });
     const [row] = await query(server.url, `SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids FROM "${schema}".k`);
     expect(row).toEqual({ n, ids: n });
-    expect(await loadStats(server.url, schema)).toMatchObject({ received: n, inserted: n, updated: 0, unchanged: 0, status: 'succeeded', stats_received: n, stats_inserted: n });
+    expect(await loadStats(server.url, schema)).toMatchObject({
+      received: n,
+      inserted: n,
+      updated: 0,
+      unchanged: 0,
+      status: 'succeeded',
+      stats_received: n,
+      stats_inserted: n,
+    });
   });
 
   it('a connection cut after COMMIT reached the server (outcome unknown to the target): the witness says committed, nothing is counted twice', async () => {
@@ -127,7 +135,15 @@ describe('target-postgres-raw against a database that goes away (issue 9)', () =
       expect(result.code).toBe(0);
       expect(stateLines(result.stdout).at(-1)).toEqual({ upTo: n });
       expect(await query(server.url, `SELECT count(*)::int AS n FROM "${schema}".k`)).toEqual([{ n }]);
-      expect(await loadStats(server.url, schema)).toMatchObject({ commits: 3, received: n, inserted: n, unchanged: 0, stats_received: n, stats_inserted: n, stats_commits: 3 });
+      expect(await loadStats(server.url, schema)).toMatchObject({
+        commits: 3,
+        received: n,
+        inserted: n,
+        unchanged: 0,
+        stats_received: n,
+        stats_inserted: n,
+        stats_commits: 3,
+      });
       expect(result.stderr).toMatch(/commit 2 \(.*\) in \d+ ms: received 1000, inserted 1000/);
     } finally {
       await proxy.close();

@@ -36,7 +36,9 @@ describe('target-postgres-raw: what the database answers decides the exit code (
     const result = await runTargetCli({ database_url: as(weak, wrong) }, input);
     expect(result.code).toBe(2);
     expect(fatal(result.stderr)).toMatch(
-      new RegExp(`^FATAL target-postgres-raw: PostgreSQL at ${where()}/postgres as user ${weak} refused the connection: password authentication failed for user "${weak}" \\[28P01\\]; check the password`),
+      new RegExp(
+        `^FATAL target-postgres-raw: PostgreSQL at ${where()}/postgres as user ${weak} refused the connection: password authentication failed for user "${weak}" \\[28P01\\]; check the password`,
+      ),
     );
     expect(result.stderr).not.toMatch(/reconnecting/);
     expect(result.stderr + result.stdout).not.toContain(wrong);
@@ -45,19 +47,29 @@ describe('target-postgres-raw: what the database answers decides the exit code (
   it('a database that does not exist (3D000): exit 2, naming it', async () => {
     const result = await runTargetCli({ database_url: as(weak, secret, `nodb_${suffix}`) }, input);
     expect(result.code).toBe(2);
-    expect(fatal(result.stderr)).toMatch(new RegExp(`^FATAL .*PostgreSQL at ${where()}/nodb_${suffix} as user ${weak} refused the connection: database "nodb_${suffix}" does not exist \\[3D000\\]; check the database setting`));
+    expect(fatal(result.stderr)).toMatch(
+      new RegExp(
+        `^FATAL .*PostgreSQL at ${where()}/nodb_${suffix} as user ${weak} refused the connection: database "nodb_${suffix}" does not exist \\[3D000\\]; check the database setting`,
+      ),
+    );
   });
 
   it('a user without the privilege to create the schema (42501): exit 2, saying what to grant', async () => {
     const result = await runTargetCli({ database_url: as(weak, secret), schema: `noperm_${suffix}` }, input);
     expect(result.code).toBe(2);
-    expect(fatal(result.stderr)).toMatch(new RegExp(`^FATAL .*PostgreSQL at ${where()}/postgres as user ${weak} refused preparing schema "noperm_${suffix}": permission denied for database postgres \\[42501\\]; grant this user CREATE`));
+    expect(fatal(result.stderr)).toMatch(
+      new RegExp(
+        `^FATAL .*PostgreSQL at ${where()}/postgres as user ${weak} refused preparing schema "noperm_${suffix}": permission denied for database postgres \\[42501\\]; grant this user CREATE`,
+      ),
+    );
   });
 
   it('a role that may not log in (28000): exit 2', async () => {
     const result = await runTargetCli({ database_url: as(nologin, secret) }, input);
     expect(result.code).toBe(2);
-    expect(fatal(result.stderr)).toMatch(new RegExp(`^FATAL .*as user ${nologin} refused the connection: role "${nologin}" is not permitted to log in \\[28000\\]`));
+    expect(fatal(result.stderr)).toMatch(
+      new RegExp(`^FATAL .*as user ${nologin} refused the connection: role "${nologin}" is not permitted to log in \\[28000\\]`),
+    );
   });
 
   it('a server that refuses connections is a run-time failure: retried for reconnect_timeout_seconds, then exit 1 with one line', async () => {
@@ -76,13 +88,18 @@ describe('target-postgres-raw: what the database answers decides the exit code (
     const schema = scratchSchema();
     // The administrator creates the schema and one stream's table, and lets the loader create tables in the schema only.
     expect((await runTargetCli({ database_url: databaseUrl(), schema }, singer(S('locked')))).code).toBe(0);
-    await query(databaseUrl(), `GRANT USAGE, CREATE ON SCHEMA "${schema}" TO ${weak}; GRANT SELECT, INSERT, UPDATE ON "${schema}"._load_runs, "${schema}"._load_stats, "${schema}"._company TO ${weak}`);
+    await query(
+      databaseUrl(),
+      `GRANT USAGE, CREATE ON SCHEMA "${schema}" TO ${weak}; GRANT SELECT, INSERT, UPDATE ON "${schema}"._load_runs, "${schema}"._load_stats, "${schema}"._company TO ${weak}`,
+    );
     const result = await runTargetCli(
       { database_url: as(weak, secret), schema },
       singer(S('mine'), S('locked'), { type: 'RECORD', stream: 'mine', record: { Id: '1' } }, { type: 'RECORD', stream: 'locked', record: { Id: '1' } }),
     );
     expect(result.code).toBe(2);
-    expect(fatal(result.stderr)).toMatch(new RegExp(`^FATAL .*as user ${weak} refused committing 2 records .*: permission denied for (table|relation) locked \\[42501\\]; grant this user`));
+    expect(fatal(result.stderr)).toMatch(
+      new RegExp(`^FATAL .*as user ${weak} refused committing 2 records .*: permission denied for (table|relation) locked \\[42501\\]; grant this user`),
+    );
     expect(await query(databaseUrl(), `SELECT count(*)::int AS n FROM "${schema}".mine`)).toEqual([{ n: 0 }]);
   });
 });

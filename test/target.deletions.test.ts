@@ -5,7 +5,8 @@ import { query, R, runTargetCli, S, singer, ST, stateLines } from './targetHarne
 
 const url = () => databaseUrl();
 /** A full invoice as the API returns it, and the CDC stub QBO gives once it is deleted. */
-const full = (id: string, updated: string, amount = '100.10') => `{"Id":"${id}","TotalAmt":${amount},"SyncToken":"0","MetaData":{"LastUpdatedTime":"${updated}"}}`;
+const full = (id: string, updated: string, amount = '100.10') =>
+  `{"Id":"${id}","TotalAmt":${amount},"SyncToken":"0","MetaData":{"LastUpdatedTime":"${updated}"}}`;
 const stub = (id: string, deleted: string) => `{"domain":"QBO","status":"Deleted","Id":"${id}","MetaData":{"LastUpdatedTime":"${deleted}"}}`;
 const day = (at: string) => `${at.slice(0, 10)}T00:00:00Z`;
 /** RECORD lines built as text, so payload digits stay as written. */
@@ -43,7 +44,10 @@ describe('target-postgres-raw applies deletions (issue 13, PLAN contract 1)', ()
     expect(again.code).toBe(0);
     expect(await rows(schema)).toEqual([deleted1, untouched2]);
 
-    const stats = await query(url(), `SELECT stream, received, inserted, unchanged, deleted, extract_window_start_utc::text AS day FROM "${schema}"._load_stats WHERE deleted > 0 ORDER BY committed_at_utc`);
+    const stats = await query(
+      url(),
+      `SELECT stream, received, inserted, unchanged, deleted, extract_window_start_utc::text AS day FROM "${schema}"._load_stats WHERE deleted > 0 ORDER BY committed_at_utc`,
+    );
     expect(stats).toEqual([
       { stream: 'invoices', received: 0, inserted: 0, unchanged: 0, deleted: 1, day: '2024-03-05 00:00:00+00' },
       { stream: 'invoices', received: 0, inserted: 0, unchanged: 0, deleted: 1, day: '2024-03-05 00:00:00+00' },
@@ -88,7 +92,10 @@ describe('target-postgres-raw applies deletions (issue 13, PLAN contract 1)', ()
   it('tables made before deletions existed gain deleted_at_utc (and the load tables their deleted count) on the next run', async () => {
     const schema = scratchSchema();
     expect((await runTargetCli({ database_url: url(), schema }, head + alive('1', '2024-03-01T10:00:00Z'))).code).toBe(0);
-    await query(url(), `ALTER TABLE "${schema}".invoices DROP COLUMN deleted_at_utc; ALTER TABLE "${schema}"._load_stats DROP COLUMN deleted; ALTER TABLE "${schema}"._load_runs DROP COLUMN deleted`);
+    await query(
+      url(),
+      `ALTER TABLE "${schema}".invoices DROP COLUMN deleted_at_utc; ALTER TABLE "${schema}"._load_stats DROP COLUMN deleted; ALTER TABLE "${schema}"._load_runs DROP COLUMN deleted`,
+    );
     const result = await runTargetCli({ database_url: url(), schema }, head + deletion('1', '2024-03-05T12:00:00Z'));
     expect(result.code).toBe(0);
     expect((await rows(schema))[0]).toMatchObject({ id: '1', deleted: '2024-03-05 12:00:00+00' });
@@ -98,7 +105,22 @@ describe('target-postgres-raw applies deletions (issue 13, PLAN contract 1)', ()
   it('the evidence view counts deletions per stream and UTC day, apart from what the window queries extracted', async () => {
     const schema = scratchSchema();
     const volumetry = (windowStart: string, extracted: number) =>
-      R('_volumetry', { id: `run-1/invoices/${windowStart}`, run_id: 'run-1', stream: 'invoices', window_start_utc: windowStart, window_end_utc: windowStart.replace('T00', 'T23'), qbo_count: extracted, extracted, pages: 1, requests: 2, retries: 0, rereads: 0, duration_ms: 5, empty: extracted === 0, extracted_at: '2024-03-08T00:00:00Z' });
+      R('_volumetry', {
+        id: `run-1/invoices/${windowStart}`,
+        run_id: 'run-1',
+        stream: 'invoices',
+        window_start_utc: windowStart,
+        window_end_utc: windowStart.replace('T00', 'T23'),
+        qbo_count: extracted,
+        extracted,
+        pages: 1,
+        requests: 2,
+        retries: 0,
+        rereads: 0,
+        duration_ms: 5,
+        empty: extracted === 0,
+        extracted_at: '2024-03-08T00:00:00Z',
+      });
     const input =
       head +
       singer(S('_volumetry', ['id'])) +
@@ -109,7 +131,10 @@ describe('target-postgres-raw applies deletions (issue 13, PLAN contract 1)', ()
       singer(volumetry('2024-03-05T00:00:00Z', 1), volumetry('2024-03-06T00:00:00Z', 0));
     expect((await runTargetCli({ database_url: url(), schema }, input)).code).toBe(0);
     await query(url(), evidenceViewSql(schema));
-    const evidence = await query(url(), `SELECT day_utc::text AS day, extracted::int, loaded::int, deleted::int, extracted_equals_loaded AS ok FROM "${schema}".evidence ORDER BY day_utc`);
+    const evidence = await query(
+      url(),
+      `SELECT day_utc::text AS day, extracted::int, loaded::int, deleted::int, extracted_equals_loaded AS ok FROM "${schema}".evidence ORDER BY day_utc`,
+    );
     expect(evidence).toEqual([
       { day: '2024-03-02', extracted: null, loaded: 0, deleted: 1, ok: null },
       { day: '2024-03-05', extracted: 1, loaded: 1, deleted: 2, ok: true },

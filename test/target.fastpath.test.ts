@@ -17,8 +17,15 @@ type Counts = Record<(typeof COUNTS)[number], number>;
 /** The load counts of the schema's latest target run, from _load_runs, checked against the sum of its _load_stats rows. */
 async function lastRunCounts(db: string, schema: string): Promise<Counts> {
   const cols = COUNTS.map((c) => `${c}::int`).join(', ');
-  const [run] = await query<Counts & { load_run_id: string }>(db, `SELECT load_run_id, ${cols} FROM "${schema}"._load_runs ORDER BY started_at_utc DESC LIMIT 1`);
-  const [stats] = await query<Counts>(db, `SELECT ${COUNTS.map((c) => `coalesce(sum(${c}), 0)::int AS ${c}`).join(', ')} FROM "${schema}"._load_stats WHERE load_run_id = $1`, [run?.load_run_id]);
+  const [run] = await query<Counts & { load_run_id: string }>(
+    db,
+    `SELECT load_run_id, ${cols} FROM "${schema}"._load_runs ORDER BY started_at_utc DESC LIMIT 1`,
+  );
+  const [stats] = await query<Counts>(
+    db,
+    `SELECT ${COUNTS.map((c) => `coalesce(sum(${c}), 0)::int AS ${c}`).join(', ')} FROM "${schema}"._load_stats WHERE load_run_id = $1`,
+    [run?.load_run_id],
+  );
   const totals = Object.fromEntries(COUNTS.map((c) => [c, run?.[c]])) as Counts;
   expect(stats).toEqual(totals);
   return totals;
@@ -37,7 +44,11 @@ function commits(child: ReturnType<typeof spawnTarget>, n: number): Promise<void
 describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', () => {
   it('an unchanged re-load sends nothing: rows not even locked (xmin, xmax, ctid, ingested_at_utc as they were), counted unchanged', async () => {
     const schema = scratchSchema();
-    const input = singer(S('items'), ...Array.from({ length: 30 }, (_, i) => R('items', { Id: String(i), Amount: 10.1, ...T('2024-01-01T00:00:00Z') })), ST({ n: 30 }));
+    const input = singer(
+      S('items'),
+      ...Array.from({ length: 30 }, (_, i) => R('items', { Id: String(i), Amount: 10.1, ...T('2024-01-01T00:00:00Z') })),
+      ST({ n: 30 }),
+    );
     const settings = { database_url: url(), schema, batch_size_rows: 7 };
     expect((await runTargetCli(settings, input)).code).toBe(0);
     expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 30, inserted: 30 }));
@@ -81,14 +92,26 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
     await first;
     // Another writer, between the batches: id 4 older than the target's record, 5 newer, 6 equal (and without a hash).
     const other = (id: string, v: string, updated: string) =>
-      query(url(), `INSERT INTO "${schema}".g (id, payload, ingested_at_utc, last_updated_utc) VALUES ($1, $2, now(), $3)`, [id, JSON.stringify({ Id: id, v, ...T(updated) }), updated]);
+      query(url(), `INSERT INTO "${schema}".g (id, payload, ingested_at_utc, last_updated_utc) VALUES ($1, $2, now(), $3)`, [
+        id,
+        JSON.stringify({ Id: id, v, ...T(updated) }),
+        updated,
+      ]);
     await other('4', 'other', '2024-01-01T00:00:00Z');
     await other('5', 'other', '2024-01-03T00:00:00Z');
     await other('6', 'target', '2024-01-02T00:00:00Z');
     child.stdin!.end(singer(...['4', '5', '6', '7'].map((Id) => R('g', { Id, v: 'target', ...T('2024-01-02T00:00:00Z') }))));
     expect((await done).code).toBe(0);
     expect(await query(url(), `SELECT id, payload->>'v' AS v FROM "${schema}".g ORDER BY id`)).toEqual(
-      [['1', 'target'], ['2', 'target'], ['3', 'target'], ['4', 'target'], ['5', 'other'], ['6', 'target'], ['7', 'target']].map(([id, v]) => ({ id, v })),
+      [
+        ['1', 'target'],
+        ['2', 'target'],
+        ['3', 'target'],
+        ['4', 'target'],
+        ['5', 'other'],
+        ['6', 'target'],
+        ['7', 'target'],
+      ].map(([id, v]) => ({ id, v })),
     );
     expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 7, inserted: 4, updated: 1, skipped_older: 1, unchanged: 1 }));
   });
@@ -101,13 +124,17 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
     try {
       // Not yet committed when the target reads the stored hashes: ids 2 and 3 look new to it.
       await other.query('BEGIN');
-      await other.query(`INSERT INTO "${schema}".c (id, payload, ingested_at_utc, last_updated_utc) VALUES ('2', '{"Id":"2","v":"other"}', now(), '2024-01-01T00:00:00Z'), ('3', '{"Id":"3","v":"other"}', now(), '2024-01-03T00:00:00Z')`);
+      await other.query(
+        `INSERT INTO "${schema}".c (id, payload, ingested_at_utc, last_updated_utc) VALUES ('2', '{"Id":"2","v":"other"}', now(), '2024-01-01T00:00:00Z'), ('3', '{"Id":"3","v":"other"}', now(), '2024-01-03T00:00:00Z')`,
+      );
       const child = spawnTarget({ database_url: url(), schema });
       const done = finished(child);
       child.stdin!.end(singer(S('c'), ...['1', '2', '3', '4'].map((Id) => R('c', { Id, v: 'target', ...T('2024-01-02T00:00:00Z') }))));
       // The COPY waits on the other transaction's ids.
       for (let waited = 0; ; waited += 50) {
-        const [w] = await query<{ n: number }>(url(), `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [`COPY "${schema}".%`]);
+        const [w] = await query<{ n: number }>(url(), `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [
+          `COPY "${schema}".%`,
+        ]);
         if (w?.n === 1) break;
         if (waited > 20_000) throw new Error('the target never waited on the concurrent insert');
         await new Promise((r) => setTimeout(r, 50));
@@ -120,7 +147,12 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
       await other.end();
     }
     expect(await query(url(), `SELECT id, payload->>'v' AS v FROM "${schema}".c ORDER BY id`)).toEqual(
-      [['1', 'target'], ['2', 'target'], ['3', 'other'], ['4', 'target']].map(([id, v]) => ({ id, v })),
+      [
+        ['1', 'target'],
+        ['2', 'target'],
+        ['3', 'other'],
+        ['4', 'target'],
+      ].map(([id, v]) => ({ id, v })),
     );
     expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 4, inserted: 2, updated: 1, skipped_older: 1 }));
   });
@@ -132,7 +164,10 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
     const results = await Promise.all([0, 1].map(() => runTargetCli({ database_url: url(), schema, batch_size_rows: 500 }, input)));
     expect(results.map((r) => r.code)).toEqual([0, 0]);
     expect(await query(url(), `SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids FROM "${schema}".twice`)).toEqual([{ n: 2000, ids: 2000 }]);
-    const [sums] = await query(url(), `SELECT sum(received)::int AS received, sum(inserted)::int AS inserted, sum(unchanged)::int AS unchanged, sum(updated)::int AS updated FROM "${schema}"._load_stats`);
+    const [sums] = await query(
+      url(),
+      `SELECT sum(received)::int AS received, sum(inserted)::int AS inserted, sum(unchanged)::int AS unchanged, sum(updated)::int AS updated FROM "${schema}"._load_stats`,
+    );
     expect(sums).toEqual({ received: 4000, inserted: 2000, unchanged: 2000, updated: 0 });
   });
 
@@ -166,7 +201,14 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
       { w: '2024-01-02 00:00:00+00', received: 3, inserted: 1, updated: 0, unchanged: 1, skipped_older: 0, deduplicated: 1 },
     ]);
     expect(await query(url(), `SELECT id, payload->>'v' AS v FROM "${schema}".w ORDER BY id`)).toEqual(
-      [['1', 'old'], ['2', 'new'], ['3', 'old'], ['4', 'old'], ['5', 'new'], ['6', 'y']].map(([id, v]) => ({ id, v })),
+      [
+        ['1', 'old'],
+        ['2', 'new'],
+        ['3', 'old'],
+        ['4', 'old'],
+        ['5', 'new'],
+        ['6', 'y'],
+      ].map(([id, v]) => ({ id, v })),
     );
   });
 
@@ -189,7 +231,10 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
       `CREATE TABLE "${schema}".old (id text PRIMARY KEY, payload jsonb NOT NULL, ingested_at_utc timestamptz NOT NULL, extract_window_start_utc timestamptz,
         extract_window_end_utc timestamptz, page_number integer, page_size integer, request_payload jsonb, realm_id text, extracted_at_utc timestamptz, last_updated_utc timestamptz)`,
     );
-    await query(url(), `INSERT INTO "${schema}".old (id, payload, ingested_at_utc) VALUES ('1', '{"Id":"1","v":1}', '2024-01-01T00:00:00Z'), ('2', '{"Id":"2","v":1}', '2024-01-01T00:00:00Z')`);
+    await query(
+      url(),
+      `INSERT INTO "${schema}".old (id, payload, ingested_at_utc) VALUES ('1', '{"Id":"1","v":1}', '2024-01-01T00:00:00Z'), ('2', '{"Id":"2","v":1}', '2024-01-01T00:00:00Z')`,
+    );
     // Compared in the database (no hash yet), such a row is locked (xmax) but not written.
     const row1 = `SELECT xmin::text, ctid::text, ingested_at_utc, payload_sha256 FROM "${schema}".old WHERE id = '1'`;
     const input = singer(S('old'), R('old', { Id: '1', v: 1 }), R('old', { Id: '2', v: 2 }));
@@ -199,7 +244,9 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
     expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 2, updated: 1, unchanged: 1 }));
     expect((await runTargetCli({ database_url: url(), schema }, input)).code).toBe(0);
     expect(await query(url(), row1)).toEqual([untouched]);
-    expect(await query(url(), `SELECT payload->>'v' AS v, payload_sha256 IS NOT NULL AS hashed FROM "${schema}".old WHERE id = '2'`)).toEqual([{ v: '2', hashed: true }]);
+    expect(await query(url(), `SELECT payload->>'v' AS v, payload_sha256 IS NOT NULL AS hashed FROM "${schema}".old WHERE id = '2'`)).toEqual([
+      { v: '2', hashed: true },
+    ]);
     expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 2, unchanged: 2 }));
   });
 });
@@ -231,7 +278,9 @@ function trickyInstants(): string[] {
     const digits = next(10);
     const fraction = digits === 0 ? '' : '.' + Array.from({ length: digits }, () => next(10)).join('');
     const offset = next(4) === 0 ? 'Z' : `${next(2) ? '+' : '-'}${pad(next(16), 2)}:${pad(next(60), 2)}`;
-    fixed.push(`${pad(1 + next(9999), 4)}-${pad(1 + next(12), 2)}-${pad(1 + next(28), 2)}T${pad(next(24), 2)}:${pad(next(60), 2)}:${pad(next(60), 2)}${fraction}${offset}`);
+    fixed.push(
+      `${pad(1 + next(9999), 4)}-${pad(1 + next(12), 2)}-${pad(1 + next(28), 2)}T${pad(next(24), 2)}:${pad(next(60), 2)}:${pad(next(60), 2)}${fraction}${offset}`,
+    );
   }
   return fixed;
 }
@@ -264,7 +313,12 @@ describe('record instants go to PostgreSQL as binary timestamptz, exactly the in
 describe('ids PostgreSQL text cannot hold as they are', () => {
   it('an id with NUL or a lone surrogate is stored with U+FFFD, and found again on a re-load', async () => {
     const schema = scratchSchema();
-    const input = singer(S('odd')) + String.raw`{"type":"RECORD","stream":"odd","record":{"Id":"a\u0000b","v":1}}` + '\n' + String.raw`{"type":"RECORD","stream":"odd","record":{"Id":"\ud800x","v":2}}` + '\n';
+    const input =
+      singer(S('odd')) +
+      String.raw`{"type":"RECORD","stream":"odd","record":{"Id":"a\u0000b","v":1}}` +
+      '\n' +
+      String.raw`{"type":"RECORD","stream":"odd","record":{"Id":"\ud800x","v":2}}` +
+      '\n';
     const settings = { database_url: url(), schema };
     const first = await runTargetCli(settings, input);
     expect(first.code, first.stderr).toBe(0);

@@ -11,7 +11,8 @@ const MUST_FAIL: Record<string, RegExp> = {
   'record_before_schema.singer': /line 1: RECORD for stream "test_record_before_schema" arrived before its SCHEMA/,
   'record_missing_key_property.singer': /line 2: stream "test_record_missing_key_property": record has no value for key property "id"/,
   'invalid_schema.singer': /line 1: SCHEMA for stream "test_invalid_schema" has no "properties"/,
-  'record_missing_required_property.singer': /line 2: stream "test_record_missing_required_property" record id .*: does not match its SCHEMA: record must have required property 'id'/,
+  'record_missing_required_property.singer':
+    /line 2: stream "test_record_missing_required_property" record id .*: does not match its SCHEMA: record must have required property 'id'/,
 };
 
 interface Expected {
@@ -39,7 +40,11 @@ function expectedFrom(text: string): Expected {
 }
 
 describe.skipIf(!HAVE_FIXTURES)('target-postgres-raw on every Singer SDK target test stream (CONFORMANCE E, F, G)', () => {
-  const files = HAVE_FIXTURES ? readdirSync(DIR).filter((f) => f.endsWith('.singer')).sort() : [];
+  const files = HAVE_FIXTURES
+    ? readdirSync(DIR)
+        .filter((f) => f.endsWith('.singer'))
+        .sort()
+    : [];
   // One schema per test, registered here so each is dropped after the file.
   const schemas = Array.from({ length: files.length + 4 }, () => scratchSchema('fx'));
   const nextSchema = () => schemas.pop() as string;
@@ -70,8 +75,14 @@ describe.skipIf(!HAVE_FIXTURES)('target-postgres-raw on every Singer SDK target 
   it('duplicate_records.singer: the last record per id wins inside one batch (G1)', async () => {
     const schema = nextSchema();
     await runTargetCli({ database_url: databaseUrl(), schema }, readFileSync(path.join(DIR, 'duplicate_records.singer'), 'utf8'));
-    const rows = await query<{ id: string; metric: number }>(databaseUrl(), `SELECT id, (payload->>'metric')::int AS metric FROM "${schema}".test_duplicate_records ORDER BY id`);
-    expect(rows).toEqual([{ id: '1', metric: 100 }, { id: '2', metric: 20 }]);
+    const rows = await query<{ id: string; metric: number }>(
+      databaseUrl(),
+      `SELECT id, (payload->>'metric')::int AS metric FROM "${schema}".test_duplicate_records ORDER BY id`,
+    );
+    expect(rows).toEqual([
+      { id: '1', metric: 100 },
+      { id: '2', metric: 20 },
+    ]);
   });
 
   it('record_missing_required_property.singer loads with validate_records off (E16)', async () => {
@@ -99,7 +110,11 @@ describe.skipIf(!HAVE_FIXTURES)('target-postgres-raw on every Singer SDK target 
     const schema = nextSchema();
     const text = ['special_chars_in_attributes.singer', 'camelcase.singer'].map((f) => readFileSync(path.join(DIR, f), 'utf8')).join('\n');
     expect((await runTargetCli({ database_url: databaseUrl(), schema }, text)).code).toBe(0);
-    const tables = await query<{ table_name: string }>(databaseUrl(), `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name NOT LIKE '\\_%' ORDER BY 1`, [schema]);
+    const tables = await query<{ table_name: string }>(
+      databaseUrl(),
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name NOT LIKE '\\_%' ORDER BY 1`,
+      [schema],
+    );
     expect(tables.map((t) => t.table_name)).toEqual(['TestCamelcase', 'test:SpecialChars!in?attributes']);
   });
 });

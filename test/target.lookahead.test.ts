@@ -21,15 +21,27 @@ const counts = (c: Partial<Counts>): Counts => ({ received: 0, inserted: 0, upda
 /** The load counts of the schema's latest target run, from _load_runs, checked against the sum of its _load_stats rows. */
 async function lastRunCounts(schema: string): Promise<Counts> {
   const cols = COUNTS.map((c) => `${c}::int`).join(', ');
-  const [run] = await query<Counts & { load_run_id: string }>(url(), `SELECT load_run_id, ${cols} FROM "${schema}"._load_runs ORDER BY started_at_utc DESC LIMIT 1`);
-  const [stats] = await query<Counts>(url(), `SELECT ${COUNTS.map((c) => `coalesce(sum(${c}), 0)::int AS ${c}`).join(', ')} FROM "${schema}"._load_stats WHERE load_run_id = $1`, [run?.load_run_id]);
+  const [run] = await query<Counts & { load_run_id: string }>(
+    url(),
+    `SELECT load_run_id, ${cols} FROM "${schema}"._load_runs ORDER BY started_at_utc DESC LIMIT 1`,
+  );
+  const [stats] = await query<Counts>(
+    url(),
+    `SELECT ${COUNTS.map((c) => `coalesce(sum(${c}), 0)::int AS ${c}`).join(', ')} FROM "${schema}"._load_stats WHERE load_run_id = $1`,
+    [run?.load_run_id],
+  );
   const totals = Object.fromEntries(COUNTS.map((c) => [c, run?.[c]])) as Counts;
   expect(stats).toEqual(totals);
   return totals;
 }
 
 /** Runs the target on `first`, waits for its first commit (the stream's table is ready then), then gives it `rest`; `meanwhile` runs before the input ends. */
-async function afterFirstCommit(settings: Record<string, unknown>, first: string, rest: string, meanwhile?: (commits: (n: number) => Promise<void>) => Promise<void>) {
+async function afterFirstCommit(
+  settings: Record<string, unknown>,
+  first: string,
+  rest: string,
+  meanwhile?: (commits: (n: number) => Promise<void>) => Promise<void>,
+) {
   const child = spawnTarget(settings, [], { LOG_LEVEL: 'debug' });
   const done = finished(child);
   child.stdin!.on('error', () => undefined);
@@ -61,7 +73,12 @@ async function otherWriter<T>(work: (client: pg.Client) => Promise<T>): Promise<
 }
 
 /** A SCHEMA that requires `Missing`, which the stored records lack. */
-const strict = (stream: string) => ({ type: 'SCHEMA', stream, key_properties: ['Id'], schema: { type: 'object', properties: { Missing: { type: 'string' } }, required: ['Missing'] } });
+const strict = (stream: string) => ({
+  type: 'SCHEMA',
+  stream,
+  key_properties: ['Id'],
+  schema: { type: 'object', properties: { Missing: { type: 'string' } }, required: ['Missing'] },
+});
 
 describe('target-postgres-raw lookahead: records equal to the stored payload (issue 11)', () => {
   it('records equal to the stored payload are counted unchanged without being validated; a changed record still is, and fails', async () => {
@@ -90,7 +107,11 @@ describe('target-postgres-raw lookahead: records equal to the stored payload (is
 
   it('a re-load of many lookahead windows: every record unchanged, rows untouched, and the run ends (lookups never leak a session)', async () => {
     const schema = scratchSchema();
-    const input = singer(S('many'), ...Array.from({ length: 6000 }, (_, i) => R('many', { Id: String(i), v: i, ...T('2024-01-01T00:00:00Z') })), ST({ n: 6000 }));
+    const input = singer(
+      S('many'),
+      ...Array.from({ length: 6000 }, (_, i) => R('many', { Id: String(i), v: i, ...T('2024-01-01T00:00:00Z') })),
+      ST({ n: 6000 }),
+    );
     const settings = { database_url: url(), schema, batch_size_rows: 1000 };
     expect((await runTargetCli(settings, input)).code).toBe(0);
     const snapshot = `SELECT count(*)::int AS n, sum(xmin::text::bigint)::text AS xmins FROM "${schema}".many`;
@@ -139,7 +160,15 @@ describe('target-postgres-raw lookahead: records equal to the stored payload (is
     const result = await afterFirstCommit({ database_url: url(), schema, max_batch_age_seconds: 0.2 }, singer(S('m'), rec('z', 'new', 2)), rest);
     expect(result.code).toBe(0);
     expect(await query(url(), `SELECT id, payload->>'v' AS v FROM "${schema}".m ORDER BY id`)).toEqual(
-      [['a', 'stored'], ['b', 'newer'], ['c', 'stored'], ['d', 'stored'], ['e', 'changed'], ['f', 'new'], ['z', 'new']].map(([id, v]) => ({ id, v })),
+      [
+        ['a', 'stored'],
+        ['b', 'newer'],
+        ['c', 'stored'],
+        ['d', 'stored'],
+        ['e', 'changed'],
+        ['f', 'new'],
+        ['z', 'new'],
+      ].map(([id, v]) => ({ id, v })),
     );
     expect(await lastRunCounts(schema)).toEqual(counts({ received: 10, inserted: 2, updated: 2, unchanged: 2, skipped_older: 1, deduplicated: 3 }));
   });
@@ -161,7 +190,9 @@ describe('target-postgres-raw lookahead: records equal to the stored payload (is
       expect(result.code).toBe(0);
       await other.query('COMMIT');
     });
-    expect(await query(url(), `SELECT payload->>'v' AS v, payload_sha256 IS NULL AS cleared FROM "${schema}".o WHERE id = 'x'`)).toEqual([{ v: 'other', cleared: true }]);
+    expect(await query(url(), `SELECT payload->>'v' AS v, payload_sha256 IS NULL AS cleared FROM "${schema}".o WHERE id = 'x'`)).toEqual([
+      { v: 'other', cleared: true },
+    ]);
     expect(await lastRunCounts(schema)).toEqual(counts({ received: 2, inserted: 1, unchanged: 1 }));
   });
 
@@ -171,14 +202,18 @@ describe('target-postgres-raw lookahead: records equal to the stored payload (is
     await otherWriter(async (other) => {
       // Not committed when the target reads the stored hashes: 'b' looks new, and its COPY waits on this insert.
       await other.query('BEGIN');
-      await other.query(`INSERT INTO "${schema}".n (id, payload, ingested_at_utc, last_updated_utc) VALUES ('b', '{"Id":"b","v":"other"}', now(), '2024-01-03T00:00:00Z')`);
+      await other.query(
+        `INSERT INTO "${schema}".n (id, payload, ingested_at_utc, last_updated_utc) VALUES ('b', '{"Id":"b","v":"other"}', now(), '2024-01-03T00:00:00Z')`,
+      );
       const result = await afterFirstCommit(
         { database_url: url(), schema, max_batch_age_seconds: 0.2 },
         singer(S('n'), R('n', { Id: 'first' })),
         singer(...['a', 'b', 'c'].map((Id) => R('n', { Id, v: 'target', ...T('2024-01-02T00:00:00Z') })), ST({ done: true })),
         async () => {
           for (let waited = 0; ; waited += 50) {
-            const [w] = await query<{ n: number }>(url(), `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [`COPY "${schema}".%`]);
+            const [w] = await query<{ n: number }>(url(), `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [
+              `COPY "${schema}".%`,
+            ]);
             if (w?.n === 1) break;
             if (waited > 20_000) throw new Error('the target never waited on the concurrent insert');
             await new Promise((r) => setTimeout(r, 50));
@@ -190,7 +225,12 @@ describe('target-postgres-raw lookahead: records equal to the stored payload (is
       expect(result.stderr).toMatch(/stream "n": another writer added some of 3 new ids meanwhile; they are upserted instead/);
     });
     expect(await query(url(), `SELECT id, payload->>'v' AS v FROM "${schema}".n ORDER BY id`)).toEqual(
-      [['a', 'target'], ['b', 'other'], ['c', 'target'], ['first', undefined]].map(([id, v]) => ({ id, v: v ?? null })),
+      [
+        ['a', 'target'],
+        ['b', 'other'],
+        ['c', 'target'],
+        ['first', undefined],
+      ].map(([id, v]) => ({ id, v: v ?? null })),
     );
     expect(await lastRunCounts(schema)).toEqual(counts({ received: 4, inserted: 3, skipped_older: 1 }));
   });

@@ -107,7 +107,10 @@ describe('target-postgres-raw storage semantics (DESIGN §5, CONFORMANCE G)', ()
     expect(stateLines(second.stdout)).toEqual([{ bookmarks: { items: 1 } }]);
     expect(await query(url(), snapshot)).toEqual(before);
     expect(await query(url(), `SELECT count(*)::int AS n FROM "${schema}".nokey`)).toEqual([{ n: 2 }]);
-    const [run] = await query(url(), `SELECT received::int, inserted::int, updated::int, unchanged::int FROM "${schema}"._load_runs ORDER BY started_at_utc DESC LIMIT 1`);
+    const [run] = await query(
+      url(),
+      `SELECT received::int, inserted::int, updated::int, unchanged::int FROM "${schema}"._load_runs ORDER BY started_at_utc DESC LIMIT 1`,
+    );
     expect(run).toEqual({ received: 52, inserted: 0, updated: 0, unchanged: 52 });
   });
 
@@ -129,7 +132,11 @@ describe('target-postgres-raw storage semantics (DESIGN §5, CONFORMANCE G)', ()
     );
     expect(older.code).toBe(0);
     const rows = await query(url(), `SELECT id, payload->>'v' AS v FROM "${schema}".c ORDER BY id`);
-    expect(rows).toEqual([{ id: 'a', v: 'new' }, { id: 'b', v: 'b2' }, { id: 'd', v: 'd2' }]);
+    expect(rows).toEqual([
+      { id: 'a', v: 'new' },
+      { id: 'b', v: 'b2' },
+      { id: 'd', v: 'd2' },
+    ]);
     const [stats] = await query(url(), `SELECT sum(skipped_older)::int AS older, sum(deduplicated)::int AS dedup FROM "${schema}"._load_stats`);
     expect(stats).toEqual({ older: 1, dedup: 2 });
     const newer = await runTargetCli(settings, singer(S('c'), R('c', { Id: 'a', v: 'newest', ...T('2024-01-01T18:00:01Z') })));
@@ -157,7 +164,14 @@ describe('target-postgres-raw storage semantics (DESIGN §5, CONFORMANCE G)', ()
 
   it('composite keys never collide, and `1` and "1" are one id', async () => {
     const schema = scratchSchema();
-    const input = singer(S('ck', ['a', 'b']), R('ck', { a: 'x,y', b: 'z' }), R('ck', { a: 'x', b: 'y,z' }), S('one'), R('one', { Id: 1, v: 1 }), R('one', { Id: '1', v: 2 }));
+    const input = singer(
+      S('ck', ['a', 'b']),
+      R('ck', { a: 'x,y', b: 'z' }),
+      R('ck', { a: 'x', b: 'y,z' }),
+      S('one'),
+      R('one', { Id: 1, v: 1 }),
+      R('one', { Id: '1', v: 2 }),
+    );
     expect((await runTargetCli({ database_url: url(), schema }, input)).code).toBe(0);
     expect(await query(url(), `SELECT id FROM "${schema}".ck ORDER BY id`)).toEqual([{ id: '["x","y,z"]' }, { id: '["x,y","z"]' }]);
     expect(await query(url(), `SELECT id, payload->>'v' AS v FROM "${schema}".one`)).toEqual([{ id: '1', v: '2' }]);
@@ -200,7 +214,10 @@ describe('target-postgres-raw protocol and errors (CONFORMANCE E, F)', () => {
     expect((await runTargetCli({ database_url: url(), schema, batch_size_bytes: 500 }, input)).code).toBe(0);
     const runs = await query(url(), `SELECT commits, received::int FROM "${schema}"._load_runs ORDER BY started_at_utc`);
     // rows: a full at 4, then a's 2 + b's 2, then b full at 4 → 3 commits; bytes: ~120 B a record, 500 B → at every 5th record, then the end → 3.
-    expect(runs).toEqual([{ commits: 3, received: 12 }, { commits: 3, received: 12 }]);
+    expect(runs).toEqual([
+      { commits: 3, received: 12 },
+      { commits: 3, received: 12 },
+    ]);
   });
 
   it('commits and prints the state when the oldest record reaches max_batch_age_seconds, without more input (F10)', async () => {
@@ -282,7 +299,10 @@ describe('target-postgres-raw protocol and errors (CONFORMANCE E, F)', () => {
 
   it('refuses BATCH, warns on unknown types, matches types case-insensitively (E8, E9, E10)', async () => {
     const schema = scratchSchema();
-    const ok = await runTargetCli({ database_url: url(), schema }, singer(S('u'), { type: 'FOO' }, { type: 'record', stream: 'u', record: { Id: '1' } }, { type: 'ACTIVATE_VERSION', stream: 'u', version: 1 }));
+    const ok = await runTargetCli(
+      { database_url: url(), schema },
+      singer(S('u'), { type: 'FOO' }, { type: 'record', stream: 'u', record: { Id: '1' } }, { type: 'ACTIVATE_VERSION', stream: 'u', version: 1 }),
+    );
     expect(ok.code).toBe(0);
     expect(ok.stderr).toMatch(/WARN .*line 2: unknown message type "FOO" skipped/);
     expect(ok.stdout).toBe('');

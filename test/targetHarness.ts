@@ -47,7 +47,10 @@ export async function runTargetCli(settings: Record<string, unknown>, input: str
 }
 
 export function stateLines(stdout: string): unknown[] {
-  return stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as unknown);
+  return stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as unknown);
 }
 
 /** Singer message lines from objects. */

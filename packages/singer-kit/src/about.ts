@@ -30,8 +30,7 @@ export function formatAbout(info: AboutInfo, format: AboutFormat): string {
   }
   if (format === 'markdown') {
     const rows = info.settings.map(
-      (s) =>
-        `| ${s.name} | ${s.kind} | ${s.required ? 'yes' : 'no'} | ${s.default === undefined ? '' : JSON.stringify(s.default)} | ${s.description} |`,
+      (s) => `| ${s.name} | ${s.kind} | ${s.required ? 'yes' : 'no'} | ${s.default === undefined ? '' : JSON.stringify(s.default)} | ${s.description} |`,
     );
     return [
       `# ${info.name}`,

@@ -19,7 +19,9 @@ describe('parseInstant', () => {
   });
 
   it('refuses text that is not a date, showing the forms that are', () => {
-    expect(() => parseInstant('2025-13-01', '--end')).toThrow(/^--end: "2025-13-01" is not an ISO 8601 date \(.*\); write 2025-01-31 \(midnight UTC\), 2025-01-31T00:00:00Z, or an offset such as 2025-01-31T00:00:00-05:00$/);
+    expect(() => parseInstant('2025-13-01', '--end')).toThrow(
+      /^--end: "2025-13-01" is not an ISO 8601 date \(.*\); write 2025-01-31 \(midnight UTC\), 2025-01-31T00:00:00Z, or an offset such as 2025-01-31T00:00:00-05:00$/,
+    );
     // A US-style date is not a date-time missing its zone.
     expect(() => parseInstant('01/25/2025', '--start')).toThrow(/^--start: "01\/25\/2025" is not an ISO 8601 date; write 2025-01-31 /);
     expect(() => parseInstant('yesterday', '--start')).toThrow(/is not an ISO 8601 date; write/);

@@ -12,7 +12,12 @@ const problemOf = (text: string): string => {
 
 describe('jsonSyntaxProblem', () => {
   it('never repeats the text V8 quotes around the fault', () => {
-    for (const text of ['AB11SECRETSECRETSECRET', '{"refresh_token": "AB11SECRETSECRETSECRET", "x": tru}', '{"a": "SECRET" x}', '{"refresh_token": "AB11SECRET']) {
+    for (const text of [
+      'AB11SECRETSECRETSECRET',
+      '{"refresh_token": "AB11SECRETSECRETSECRET", "x": tru}',
+      '{"a": "SECRET" x}',
+      '{"refresh_token": "AB11SECRET',
+    ]) {
       const problem = problemOf(text);
       expect(problem).not.toMatch(/SECRET|AB11/);
       expect(problem).not.toBe('');

@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { appendMembersText, arrayElements, compactJson, endOfValue, forEachMember, membersText, memberText, objectMembers, pickMembers, scanObjectArray, utf8ByteString } from './rawJson.js';
+import {
+  appendMembersText,
+  arrayElements,
+  compactJson,
+  endOfValue,
+  forEachMember,
+  membersText,
+  memberText,
+  objectMembers,
+  pickMembers,
+  scanObjectArray,
+  utf8ByteString,
+} from './rawJson.js';
 
 const invoice =
   '{"Id":"130","Line":[{"Amount":275.0,"Qty":3.5,"Description":"Tab\\t \\"quoted\\" } ] , \\\\"}],' +
@@ -39,7 +51,13 @@ describe('rawJson', () => {
   });
 
   it('appends and picks members without re-encoding values', () => {
-    const out = appendMembersText(invoice, membersText([['_sdc_page_number', '1'], ['_sdc_realm_id', '"r1"']]));
+    const out = appendMembersText(
+      invoice,
+      membersText([
+        ['_sdc_page_number', '1'],
+        ['_sdc_realm_id', '"r1"'],
+      ]),
+    );
     expect(out.endsWith(',"_sdc_page_number":1,"_sdc_realm_id":"r1"}')).toBe(true);
     expect(out).toContain('"TotalAmt":1234567.10');
     expect(appendMembersText('{}', membersText([['a', '1']]))).toBe('{"a":1}');
@@ -97,7 +115,10 @@ describe('rawJson', () => {
   });
 
   it('appends pre-built member text to any object layout', () => {
-    const text = membersText([['_sdc_page_number', '1'], ['_sdc_realm_id', '"r1"']]);
+    const text = membersText([
+      ['_sdc_page_number', '1'],
+      ['_sdc_realm_id', '"r1"'],
+    ]);
     expect(text).toBe('"_sdc_page_number":1,"_sdc_realm_id":"r1"');
     expect(appendMembersText('{ }', text)).toBe('{"_sdc_page_number":1,"_sdc_realm_id":"r1"}');
     expect(appendMembersText('{"a":1 }\n', text)).toBe('{"a":1,"_sdc_page_number":1,"_sdc_realm_id":"r1"}');

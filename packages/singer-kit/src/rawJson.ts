@@ -102,7 +102,11 @@ export function endOfValue(text: string, i: number): number {
  * is the key), and returns where the value ends, or -1 to stop. Returns the index just past the
  * object, or -1 when stopped.
  */
-export function forEachMemberAt(text: string, start: number, member: (keyStart: number, keyEnd: number, valueStart: number, plainKey: boolean) => number): number {
+export function forEachMemberAt(
+  text: string,
+  start: number,
+  member: (keyStart: number, keyEnd: number, valueStart: number, plainKey: boolean) => number,
+): number {
   let i = skipWs(text, start);
   if (text.charCodeAt(i) !== 0x7b) throw new SyntaxError('not a JSON object');
   i = skipWs(text, i + 1);
@@ -319,12 +323,7 @@ function scanObject(text: string, start: number, keys: readonly string[], spans:
  * past the array; the text after it is not read. For pages of entities: bounds and ids without
  * scanning an element twice.
  */
-export function scanObjectArray(
-  text: string,
-  from: number,
-  keys: readonly string[],
-  visit: (start: number, end: number, spans: Int32Array) => void,
-): number {
+export function scanObjectArray(text: string, from: number, keys: readonly string[], visit: (start: number, end: number, spans: Int32Array) => void): number {
   const spans = new Int32Array(keys.length * 2);
   let i = skipWs(text, from);
   if (text.charCodeAt(i) !== 0x5b) throw new SyntaxError('not a JSON array');

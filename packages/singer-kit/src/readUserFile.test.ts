@@ -13,7 +13,7 @@ describe('readUserFile', () => {
     expect(readUserFile(path.join(dir, 'a.json'), () => 'unused')).toBe('{"a":1}\n');
   });
 
-  it('refuses a missing file or a folder with a usage error (exit 2) in the caller\'s words', () => {
+  it("refuses a missing file or a folder with a usage error (exit 2) in the caller's words", () => {
     const missing = () => readUserFile(path.join(dir, 'nope.json'), (reason) => `cannot read config file nope.json: ${reason}`);
     expect(missing).toThrow(UsageError);
     expect(missing).toThrow('cannot read config file nope.json: no such file');

@@ -139,8 +139,7 @@ export function loadSettings(options: LoadSettingsOptions): RawSettings {
 export function settingsJsonSchema(specs: readonly SettingSpec[]): Record<string, unknown> {
   const properties: Record<string, unknown> = {};
   for (const spec of specs) {
-    const type =
-      spec.kind === 'password' || spec.kind === 'date_iso8601' ? 'string' : spec.kind;
+    const type = spec.kind === 'password' || spec.kind === 'date_iso8601' ? 'string' : spec.kind;
     properties[spec.name] = {
       type,
       description: spec.description,

@@ -7,7 +7,14 @@ const parse = (env: NodeJS.ProcessEnv) => parseTargetSettings(loadSettings({ spe
 describe('parseTargetSettings', () => {
   it('has documented defaults and reads the environment', () => {
     const s = parse({ TARGET_POSTGRES_RAW_DATABASE_URL: 'postgres://u:pw-in-url-1@db:6543/wh', TARGET_POSTGRES_RAW_BATCH_SIZE_ROWS: '500' });
-    expect(s).toMatchObject({ schema: 'raw', batchSizeRows: 500, batchSizeBytes: 64 * 1024 * 1024, maxBatchAgeMs: 60_000, reconnectTimeoutMs: 120_000, validateRecords: true });
+    expect(s).toMatchObject({
+      schema: 'raw',
+      batchSizeRows: 500,
+      batchSizeBytes: 64 * 1024 * 1024,
+      maxBatchAgeMs: 60_000,
+      reconnectTimeoutMs: 120_000,
+      validateRecords: true,
+    });
     expect(s.connection).toMatchObject({ host: 'db', port: 6543, user: 'u', database: 'wh' });
     expect(JSON.stringify(s)).not.toContain('pw-in-url-1');
     expect(redact('failed: pw-in-url-1')).toBe('failed: [redacted]');
@@ -32,11 +39,19 @@ describe('parseTargetSettings', () => {
         expect(error).toBeInstanceOf(UsageError);
         message = (error as Error).message;
       }
-      expect(message, url).toMatch(/^setting database_url (does not read as postgres:\/\/user:password@host:port\/database|is not a valid URL .*): a character of the user or password may need percent-encoding|; a character of the user or password may need percent-encoding/);
+      expect(message, url).toMatch(
+        /^setting database_url (does not read as postgres:\/\/user:password@host:port\/database|is not a valid URL .*): a character of the user or password may need percent-encoding|; a character of the user or password may need percent-encoding/,
+      );
       expect(message).not.toMatch(/ss-word|word-9/);
     }
     // Encoded, and an @ alone (the last @ ends the password), are fine.
-    expect(parse({ TARGET_POSTGRES_RAW_DATABASE_URL: 'postgres://loader:p%2Fss@db.internal/warehouse' }).connection).toMatchObject({ host: 'db.internal', database: 'warehouse' });
-    expect(parse({ TARGET_POSTGRES_RAW_DATABASE_URL: 'postgres://loader:p@ss@db.internal/warehouse' }).connection).toMatchObject({ host: 'db.internal', database: 'warehouse' });
+    expect(parse({ TARGET_POSTGRES_RAW_DATABASE_URL: 'postgres://loader:p%2Fss@db.internal/warehouse' }).connection).toMatchObject({
+      host: 'db.internal',
+      database: 'warehouse',
+    });
+    expect(parse({ TARGET_POSTGRES_RAW_DATABASE_URL: 'postgres://loader:p@ss@db.internal/warehouse' }).connection).toMatchObject({
+      host: 'db.internal',
+      database: 'warehouse',
+    });
   });
 });

@@ -17,7 +17,8 @@ export const TARGET_SETTINGS: readonly SettingSpec[] = [
   {
     name: 'reconnect_timeout_seconds',
     kind: 'number',
-    description: 'when the database connection is lost (restart, failover) or refused, keep reconnecting this long, then write the batch again; after that exit 1',
+    description:
+      'when the database connection is lost (restart, failover) or refused, keep reconnecting this long, then write the batch again; after that exit 1',
     default: 120,
   },
   { name: 'validate_records', kind: 'boolean', description: 'validate each record against its stream SCHEMA (JSON Schema, ajv)', default: true },
@@ -62,7 +63,8 @@ function text(raw: RawSettings, name: string): string {
 }
 
 /** What to do about a password or user whose characters break the URL; never shows a part of it, which could be the password's. */
-const ENCODE_HINT = 'a character of the user or password may need percent-encoding (/ as %2F, # as %23, ? as %3F, @ as %40), or give the password apart (setting password, TARGET_POSTGRES_RAW_PASSWORD_FILE) with host, user and database';
+const ENCODE_HINT =
+  'a character of the user or password may need percent-encoding (/ as %2F, # as %23, ? as %3F, @ as %40), or give the password apart (setting password, TARGET_POSTGRES_RAW_PASSWORD_FILE) with host, user and database';
 
 function connectionFromUrl(url: string, sslmode: SslMode): ConnectionSettings {
   let parsed: URL;

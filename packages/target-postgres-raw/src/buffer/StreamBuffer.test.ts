@@ -46,7 +46,10 @@ describe('StreamBuffer', () => {
     expect(buffer.rows).toBe(3);
     const taken = buffer.take();
     expect(taken.rows.map((r) => r.payload)).toEqual(['{"v":"full"}']);
-    expect(taken.deletions.map((r) => [r.id, r.deletedAt?.text])).toEqual([['1', '2024-01-02T00:00:00.000Z'], ['2', '2024-01-02T00:00:00.000Z']]);
+    expect(taken.deletions.map((r) => [r.id, r.deletedAt?.text])).toEqual([
+      ['1', '2024-01-02T00:00:00.000Z'],
+      ['2', '2024-01-02T00:00:00.000Z'],
+    ]);
     expect(taken.groups).toEqual([{ runId: null, windowStart: null, received: 1, deduplicated: 0, deleted: 3, skipped: 0 }]);
     expect(buffer.rows).toBe(0);
   });

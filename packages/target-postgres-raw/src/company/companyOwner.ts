@@ -30,13 +30,16 @@ export async function recordCompanyOfExistingRows(client: pg.Client, schema: str
       found.set(realm, entry);
     }
   }
-  if (found.size > 1) throw severalRealmsError(schema, [...found.values()].sort((a, b) => a.realm.localeCompare(b.realm)));
+  if (found.size > 1)
+    throw severalRealmsError(
+      schema,
+      [...found.values()].sort((a, b) => a.realm.localeCompare(b.realm)),
+    );
   const realm = [...found.keys()][0] ?? null;
-  await client.query(`INSERT INTO ${company} (realm_id, recorded_at_utc, recorded_by, load_run_id) VALUES ($1, CASE WHEN $1::text IS NULL THEN NULL ELSE now() END, $2, $3)`, [
-    realm,
-    realm === null ? null : 'existing rows',
-    realm === null ? null : loadRunId,
-  ]);
+  await client.query(
+    `INSERT INTO ${company} (realm_id, recorded_at_utc, recorded_by, load_run_id) VALUES ($1, CASE WHEN $1::text IS NULL THEN NULL ELSE now() END, $2, $3)`,
+    [realm, realm === null ? null : 'existing rows', realm === null ? null : loadRunId],
+  );
 }
 
 /**

@@ -16,7 +16,8 @@ export interface RealmSighting {
   readonly line: number;
 }
 
-const HOW_TO = 'load each company into its own schema: set the target setting schema (TARGET_POSTGRES_RAW_SCHEMA), or the company\'s schema: in the companies file';
+const HOW_TO =
+  "load each company into its own schema: set the target setting schema (TARGET_POSTGRES_RAW_SCHEMA), or the company's schema: in the companies file";
 
 const seen = (s: RealmSighting) => `line ${s.line}: stream ${JSON.stringify(s.stream)} record id ${JSON.stringify(s.id)} is of company (realm) ${s.realm}`;
 
@@ -29,14 +30,20 @@ export function checkBatchRealms(realms: ReadonlyMap<string, RealmSighting>, own
   const foreign = owner === null ? sightings[1] : sightings.find((s) => s.realm !== owner);
   if (foreign) {
     const ownerText = owner ?? (sightings[0] as RealmSighting).realm;
-    const whose = owner === null ? `the same input also has company (realm) ${ownerText} (${seen(sightings[0] as RealmSighting)})` : `schema ${JSON.stringify(schema)} holds company (realm) ${owner} (recorded in ${schema}._company)`;
+    const whose =
+      owner === null
+        ? `the same input also has company (realm) ${ownerText} (${seen(sightings[0] as RealmSighting)})`
+        : `schema ${JSON.stringify(schema)} holds company (realm) ${owner} (recorded in ${schema}._company)`;
     return refuse(`${seen(foreign)}, but ${whose}; one schema holds one company, so nothing of this batch was written; ${HOW_TO}`);
   }
   return sightings[0]?.realm;
 }
 
 /** A schema loaded before the rule that already holds several companies' rows. */
-export function severalRealmsError(schema: string, realms: ReadonlyArray<{ readonly realm: string; readonly rows: number; readonly tables: readonly string[] }>): UsageError {
+export function severalRealmsError(
+  schema: string,
+  realms: ReadonlyArray<{ readonly realm: string; readonly rows: number; readonly tables: readonly string[] }>,
+): UsageError {
   const list = realms.map((r) => `${r.realm} (${r.rows} ${r.rows === 1 ? 'row' : 'rows'} in ${r.tables.join(', ')})`).join(', ');
   return new UsageError(
     `schema ${JSON.stringify(schema)} already holds rows of ${realms.length} companies (realms ${list}); one schema holds one company: move each company's rows to a schema of its own, or load into a new schema; ${HOW_TO}`,

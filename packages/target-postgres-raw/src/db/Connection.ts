@@ -62,7 +62,9 @@ export class Connection {
         if (kind === 'config') throw toConfigError(error, connected ? what : 'the connection', this.#where);
         if (kind !== 'connection' && kind !== 'transient') throw toDatabaseError(error, what, lost);
         if (kind === 'connection') this.#drop();
-        const lead = connected ? `${kind === 'connection' ? 'database connection lost' : 'database transaction failed'} while ${what}` : `cannot connect to PostgreSQL at ${this.where}`;
+        const lead = connected
+          ? `${kind === 'connection' ? 'database connection lost' : 'database transaction failed'} while ${what}`
+          : `cannot connect to PostgreSQL at ${this.where}`;
         const reason = reasonOf(error);
         first ??= { lead, reason };
         const elapsed = Date.now() - started;
@@ -75,7 +77,9 @@ export class Connection {
           );
         }
         const wait = reconnectDelayMs(attempt, remaining);
-        this.#o.logger.warn(`${lead}: ${reason}; ${kind === 'connection' ? 'reconnecting' : 'retrying'} in ${seconds(wait)} (attempt ${attempt + 1}, giving up in ${seconds(remaining)})`);
+        this.#o.logger.warn(
+          `${lead}: ${reason}; ${kind === 'connection' ? 'reconnecting' : 'retrying'} in ${seconds(wait)} (attempt ${attempt + 1}, giving up in ${seconds(remaining)})`,
+        );
         await this.#sleep(wait);
       }
     }

@@ -57,11 +57,14 @@ export class RawTableWriter {
     const { schema, loadRunId } = options;
     try {
       await writer.#db.run(`preparing schema ${quoteIdent(schema)}`, async (client) => {
-        await ddl(client, [...schemaDdl(schema), ...loadTablesDdl(schema), ...companyTableDdl(schema)], () => recordCompanyOfExistingRows(client, schema, loadRunId));
+        await ddl(client, [...schemaDdl(schema), ...loadTablesDdl(schema), ...companyTableDdl(schema)], () =>
+          recordCompanyOfExistingRows(client, schema, loadRunId),
+        );
         // Repeated when the first attempt's reply was lost.
-        await client.query(`INSERT INTO ${qualified(schema, '_load_runs')} (load_run_id, started_at_utc, status) VALUES ($1, now(), 'running') ON CONFLICT (load_run_id) DO NOTHING`, [
-          loadRunId,
-        ]);
+        await client.query(
+          `INSERT INTO ${qualified(schema, '_load_runs')} (load_run_id, started_at_utc, status) VALUES ($1, now(), 'running') ON CONFLICT (load_run_id) DO NOTHING`,
+          [loadRunId],
+        );
       });
     } catch (error) {
       await writer.close(); // an open socket would keep the process alive after the error
@@ -97,7 +100,10 @@ export class RawTableWriter {
     const what = `committing ${batches.reduce((n, b) => n + size(b), 0)} records (${batches.map((b) => `stream ${JSON.stringify(b.stream)}: ${size(b)}`).join(', ')})`;
     const result = await this.#db.run(what, (client) =>
       inTransaction(client, async () => {
-        const witness = await client.query<{ commits: number }>(`SELECT commits FROM ${qualified(this.#schema, '_load_runs')} WHERE load_run_id = $1 FOR UPDATE`, [this.#loadRunId]);
+        const witness = await client.query<{ commits: number }>(
+          `SELECT commits FROM ${qualified(this.#schema, '_load_runs')} WHERE load_run_id = $1 FOR UPDATE`,
+          [this.#loadRunId],
+        );
         if ((witness.rows[0]?.commits ?? 0) >= commitNumber) {
           this.#logger.warn(`commit ${commitNumber} had committed before its connection was lost; it is not written again`);
           return this.#committedCounts(client, commitNumber);

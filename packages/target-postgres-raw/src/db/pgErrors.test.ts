@@ -33,7 +33,9 @@ describe('toDatabaseError', () => {
   it('is one line naming what was being done and the SQLSTATE, with the pg error as cause', () => {
     const cause = coded('57P01');
     const error = toDatabaseError(cause, 'committing', false);
-    expect(error.message).toBe('database connection lost while committing: whatever the server says [57P01]; nothing of this batch was committed and no state was printed for it');
+    expect(error.message).toBe(
+      'database connection lost while committing: whatever the server says [57P01]; nothing of this batch was committed and no state was printed for it',
+    );
     expect(error.cause).toBe(cause);
   });
 });

@@ -78,10 +78,9 @@ const CONFIG_HINTS: Record<string, string> = {
 export function toConfigError(error: unknown, what: string, where: ConnectionTarget): UsageError {
   const code = errorCode(error) ?? '';
   const hint = CONFIG_HINTS[code] ?? (code.startsWith('28') ? CONFIG_HINTS['28000'] : 'check sslmode and the server certificate');
-  return new UsageError(
-    `PostgreSQL at ${where.host}:${where.port}/${where.database} as user ${where.user} refused ${what}: ${reasonOf(error)}; ${hint}`,
-    { cause: error },
-  );
+  return new UsageError(`PostgreSQL at ${where.host}:${where.port}/${where.database} as user ${where.user} refused ${what}: ${reasonOf(error)}; ${hint}`, {
+    cause: error,
+  });
 }
 
 /** A one-line RunError for a database failure while doing `what`; the pg error stays as cause. */

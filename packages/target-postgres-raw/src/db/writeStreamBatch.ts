@@ -54,7 +54,9 @@ export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, w
   if (split.fresh.length > 0) {
     if (await copyStraightIn(ctx, batch.table, split.fresh)) copied = split.fresh;
     else {
-      ctx.logger.info(`stream ${JSON.stringify(batch.stream)}: another writer added some of ${split.fresh.length} new ids meanwhile; they are upserted instead`);
+      ctx.logger.info(
+        `stream ${JSON.stringify(batch.stream)}: another writer added some of ${split.fresh.length} new ids meanwhile; they are upserted instead`,
+      );
       staged.push(...split.fresh);
     }
   }
@@ -70,12 +72,20 @@ export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, w
     hash_unchanged: (unchangedPerGroup.get(groupKey(g)) ?? 0) + g.skipped,
     deleted: g.deleted,
   }));
-  const pending = client.query<Partial<Record<keyof LoadCounts, unknown>>>(upsertSql(schema, batch.table, received.length === 1), [ctx.loadRunId, ctx.commitNumber, batch.stream, JSON.stringify(received)]);
+  const pending = client.query<Partial<Record<keyof LoadCounts, unknown>>>(upsertSql(schema, batch.table, received.length === 1), [
+    ctx.loadRunId,
+    ctx.commitNumber,
+    batch.stream,
+    JSON.stringify(received),
+  ]);
   whileBusy?.();
   const counts = emptyCounts();
   for (const row of (await pending).rows) addCounts(counts, row);
   if (batch.deletions.length > 0) {
-    await stage(ctx, batch.deletions.map((row) => ({ row, hash: hash('sha256', row.payload, 'hex') })));
+    await stage(
+      ctx,
+      batch.deletions.map((row) => ({ row, hash: hash('sha256', row.payload, 'hex') })),
+    );
     await client.query(deletionSql(schema, batch.table));
   }
   return counts;
@@ -96,7 +106,9 @@ async function stage(ctx: CommitContext, rows: readonly HashedRow[]): Promise<vo
 async function copyStraightIn(ctx: CommitContext, table: string, rows: readonly HashedRow[]): Promise<boolean> {
   const { client } = ctx;
   if (ctx.ingestedAt === undefined) {
-    const { rows: now } = await client.query<{ micros: string }>(`SELECT ((extract(epoch FROM date_trunc('second', now()))::bigint - 946684800) * 1000000 + extract(microseconds FROM now())::bigint % 1000000)::text AS micros`);
+    const { rows: now } = await client.query<{ micros: string }>(
+      `SELECT ((extract(epoch FROM date_trunc('second', now()))::bigint - 946684800) * 1000000 + extract(microseconds FROM now())::bigint % 1000000)::text AS micros`,
+    );
     ctx.ingestedAt = BigInt(now[0]?.micros ?? '0');
   }
   await client.query(`SAVEPOINT ${SAVEPOINT}`);

@@ -107,7 +107,10 @@ export class MessageRouter {
     if (this.#validateRecords) {
       const compiled = this.#validator.compile(schema as JsonObject);
       if (typeof compiled === 'function') check = compiled;
-      else this.#log.warn(`line ${lineNumber}: SCHEMA of stream ${JSON.stringify(stream)} cannot be compiled (${compiled.error}); its records are loaded unvalidated`);
+      else
+        this.#log.warn(
+          `line ${lineNumber}: SCHEMA of stream ${JSON.stringify(stream)} cannot be compiled (${compiled.error}); its records are loaded unvalidated`,
+        );
     }
     const known = this.#streams.get(stream);
     // Unchanged keys stay the same array: the lookahead's ids found with them still hold.
@@ -121,7 +124,10 @@ export class MessageRouter {
     const table = tableNameFor(stream);
     const owner = this.#tables.get(table);
     if ((RESERVED_TABLES as readonly string[]).includes(table) || owner !== undefined) {
-      throw new MessageError(lineNumber, `stream ${JSON.stringify(stream)} would use table ${JSON.stringify(table)}, which is taken by ${owner === undefined ? 'the target itself' : `stream ${JSON.stringify(owner)}`}`);
+      throw new MessageError(
+        lineNumber,
+        `stream ${JSON.stringify(stream)} would use table ${JSON.stringify(table)}, which is taken by ${owner === undefined ? 'the target itself' : `stream ${JSON.stringify(owner)}`}`,
+      );
     }
     this.#tables.set(table, stream);
     this.#streams.set(stream, { stream, keyProperties, check });
@@ -132,7 +138,10 @@ export class MessageRouter {
     const stream = message.stream;
     const info = typeof stream === 'string' ? this.#streams.get(stream) : undefined;
     if (!info) {
-      throw new MessageError(line.number, `RECORD for stream ${JSON.stringify(stream)} arrived before its SCHEMA; the tap must send a SCHEMA message for a stream before its records`);
+      throw new MessageError(
+        line.number,
+        `RECORD for stream ${JSON.stringify(stream)} arrived before its SCHEMA; the tap must send a SCHEMA message for a stream before its records`,
+      );
     }
     const record = message.record;
     if (typeof record !== 'object' || record === null || Array.isArray(record)) {
@@ -144,7 +153,9 @@ export class MessageRouter {
       throw new MessageError(line.number, `stream ${JSON.stringify(info.stream)} record id ${JSON.stringify(row.id)}: does not match its SCHEMA: ${problem}`);
     }
     if (replaced > 0) {
-      this.#log.warn(`line ${line.number}: stream ${JSON.stringify(info.stream)} record id ${JSON.stringify(row.id)}: ${replaced} \\u0000 or unpaired surrogate escape(s) stored as U+FFFD`);
+      this.#log.warn(
+        `line ${line.number}: stream ${JSON.stringify(info.stream)} record id ${JSON.stringify(row.id)}: ${replaced} \\u0000 or unpaired surrogate escape(s) stored as U+FFFD`,
+      );
     }
     await this.#sink.record(info.stream, row);
   }
@@ -158,7 +169,8 @@ export class MessageRouter {
    */
   async #unchanged(line: RoutedLine): Promise<boolean> {
     const { scan, lookedUpId: id } = line;
-    if (scan === undefined || id === undefined || typeof scan.stream !== 'string' || typeof scan.type !== 'string' || scan.type.toUpperCase() !== 'RECORD') return false;
+    if (scan === undefined || id === undefined || typeof scan.stream !== 'string' || typeof scan.type !== 'string' || scan.type.toUpperCase() !== 'RECORD')
+      return false;
     const info = this.#streams.get(scan.stream);
     if (!info || scan.keys !== info.keyProperties || scan.replaced > 0) return false;
     const deletedAt = scan.reserved?._sdc_deleted_at;

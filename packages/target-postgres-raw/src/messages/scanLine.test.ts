@@ -24,7 +24,9 @@ function scanned(bytes: Buffer, keys: readonly string[]): { id: string; hash: st
 describe('scanLine', () => {
   it('finds exactly the id and payload hash toRow stores, whatever the record looks like', () => {
     const cases = [
-      line('{"Id":"1","Amt":1234567.10,"_sdc_page_number":3,"_sdc_request_payload":{"method":"GET"},"MetaData":{"LastUpdatedTime":"2024-01-01T10:00:00-08:00"}}'),
+      line(
+        '{"Id":"1","Amt":1234567.10,"_sdc_page_number":3,"_sdc_request_payload":{"method":"GET"},"MetaData":{"LastUpdatedTime":"2024-01-01T10:00:00-08:00"}}',
+      ),
       line('{ "Id" : "1", "n": 1.50 }'),
       line('{ "_sdc_a" : 1 , "k\\"q": [1.10, {"_sdc_b":2}], "Id": 7, "_sdc_request_payload": {"m":"GET"}, "z":"}" }'),
       line('{"Id":12345678901234567891,"é":"\\u00e9 😀 \\" \\\\ \\n","deep":[[[[[[[[[[1]]]]]]]]]],"_sdc_run_id":"r"}'),
@@ -55,7 +57,10 @@ describe('scanLine', () => {
   });
 
   it('reads the _sdc_ members and MetaData.LastUpdatedTime', () => {
-    const scan = scanLine(Buffer.from(line('{"Id":"1","MetaData":{"LastUpdatedTime":"2024-01-01T10:00:00-08:00"},"_sdc_run_id":"r","_sdc_page_size":5}').text), () => ['Id']);
+    const scan = scanLine(
+      Buffer.from(line('{"Id":"1","MetaData":{"LastUpdatedTime":"2024-01-01T10:00:00-08:00"},"_sdc_run_id":"r","_sdc_page_size":5}').text),
+      () => ['Id'],
+    );
     expect(scan?.reserved).toEqual({ _sdc_run_id: 'r', _sdc_page_size: 5 });
     expect(scan?.lastUpdatedText).toBe('2024-01-01T10:00:00-08:00');
   });

@@ -111,7 +111,9 @@ class LineScan {
     let walk: RecordWalk = record;
     const recordEnd = walk.end;
     // The message without its record: JSON.parse validates the rest of the line and reads type and stream as for the whole line.
-    const envelopeText = this.#ascii ? `${text.slice(0, recordStart)}0${text.slice(recordEnd)}` : `${this.#decode(0, recordStart)}0${this.#decode(recordEnd, text.length)}`;
+    const envelopeText = this.#ascii
+      ? `${text.slice(0, recordStart)}0${text.slice(recordEnd)}`
+      : `${this.#decode(0, recordStart)}0${this.#decode(recordEnd, text.length)}`;
     lastEnvelope = parseCached(envelopeText, lastEnvelope);
     const envelope = lastEnvelope.value;
     // A `stream` member after the record (repeated, or the only one): the record is walked again with that stream's keys.

@@ -3,7 +3,12 @@ import { hash } from 'node:crypto';
 import { memberText } from 'singer-kit';
 import { recordId } from './recordId.js';
 
-const id = (text: string, keys: string[]) => recordId(keys, (key) => memberText(text, key), () => hash('sha256', text, 'hex'));
+const id = (text: string, keys: string[]) =>
+  recordId(
+    keys,
+    (key) => memberText(text, key),
+    () => hash('sha256', text, 'hex'),
+  );
 
 describe('recordId', () => {
   it('uses the key value as text; numbers keep their source digits', () => {

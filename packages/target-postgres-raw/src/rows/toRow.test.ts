@@ -6,7 +6,9 @@ const map = (text: string, keys = ['Id']) =>
 
 describe('toRow', () => {
   it('cuts the payload out of the record text without _sdc_ members, digits untouched', () => {
-    const { row } = map('{"Id":"1","Amt":1234567.10,"_sdc_page_number":3,"_sdc_request_payload":{"method":"GET"},"MetaData":{"LastUpdatedTime":"2024-01-01T10:00:00-08:00"}}');
+    const { row } = map(
+      '{"Id":"1","Amt":1234567.10,"_sdc_page_number":3,"_sdc_request_payload":{"method":"GET"},"MetaData":{"LastUpdatedTime":"2024-01-01T10:00:00-08:00"}}',
+    );
     expect(row.payload).toBe('{"Id":"1","Amt":1234567.10,"MetaData":{"LastUpdatedTime":"2024-01-01T10:00:00-08:00"}}');
     expect(row.pageNumber).toBe(3);
     expect(row.requestPayload).toBe('{"method":"GET"}');
@@ -35,7 +37,10 @@ describe('splitReserved', () => {
     expect(end).toBe(text.length + 1);
     expect(payload).toBe('{"k\\"q": [1.10, {"_sdc_b":2}],"z":"}"}');
     expect(JSON.parse(payload)).toEqual({ 'k"q': [1.1, { _sdc_b: 2 }], z: '}' });
-    expect([...reserved]).toEqual([['_sdc_a', '1'], ['_sdc_request_payload', '{"m":"GET"}']]);
+    expect([...reserved]).toEqual([
+      ['_sdc_a', '1'],
+      ['_sdc_request_payload', '{"m":"GET"}'],
+    ]);
   });
 });
 

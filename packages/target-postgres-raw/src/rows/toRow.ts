@@ -84,7 +84,10 @@ function recordError(line: number, stream: string, id: string | undefined, what:
  * Throws a MessageError naming line, stream and record id for a missing key or a bad metadata value.
  */
 export function toRow(record: JsonObject, lineText: string, line: number, stream: string, keyProperties: readonly string[]): RowResult {
-  const { recordText, split } = cutRecord(lineText, Object.keys(record).some((k) => k.startsWith(RESERVED_PREFIX)));
+  const { recordText, split } = cutRecord(
+    lineText,
+    Object.keys(record).some((k) => k.startsWith(RESERVED_PREFIX)),
+  );
   const payloadText = split?.payload ?? recordText;
   const requestRaw = split?.reserved.get('_sdc_request_payload');
   const requestText = requestRaw === undefined || requestRaw === 'null' ? null : shareRequest(requestRaw);
@@ -139,7 +142,10 @@ export function checkId(result: RecordIdResult): CheckedId {
   const id = storableText(result.id);
   // A btree entry holds at most ~2700 bytes; a longer id would fail the whole batch inside PostgreSQL.
   if (id.length > MAX_ID_BYTES / 3 && Buffer.byteLength(id) > MAX_ID_BYTES) {
-    return { problem: `the key value is ${Buffer.byteLength(id)} bytes; ids longer than ${MAX_ID_BYTES} bytes cannot be indexed`, shown: `${id.slice(0, 40)}…` };
+    return {
+      problem: `the key value is ${Buffer.byteLength(id)} bytes; ids longer than ${MAX_ID_BYTES} bytes cannot be indexed`,
+      shown: `${id.slice(0, 40)}…`,
+    };
   }
   return { id };
 }
