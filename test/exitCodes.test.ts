@@ -40,11 +40,15 @@ function runbookRows(): Row[] {
   return rows;
 }
 
-/** A FATAL line must be the program's first FATAL line on stderr; the runner's summary lines are on stdout. */
+/**
+ * A FATAL line must be the program's first FATAL line on stderr; an ERROR line (a run that went on)
+ * is one of stderr's lines; the runner's summary lines are on stdout.
+ */
 function lineSaid(run: Said, documented: string): string | undefined {
   if (documented.startsWith('FATAL')) return run.stderr.split('\n').find((l) => l.startsWith('FATAL'));
   const pattern = documentedLine(documented);
-  return run.stdout.split('\n').find((l) => pattern.test(l)) ?? run.stdout;
+  const said = documented.startsWith('ERROR') ? run.stderr : run.stdout;
+  return said.split('\n').find((l) => pattern.test(l)) ?? said;
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'exit-codes-'));
@@ -208,6 +212,12 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
     );
     expect(first.code, first.stderr).toBe(0);
     return runTargetCli({ database_url: databaseUrl(), schema: company }, singer(S('invoices'), R('invoices', { Id: '1', _sdc_realm_id: '2222' })));
+  },
+  'a trigger file the scheduler cannot read, under `scheduler --once`': async () => {
+    const p = place();
+    mkdirSync(path.join(p.cwd, 'state', 'triggers'), { recursive: true });
+    writeFileSync(path.join(p.cwd, 'state', 'triggers', 'trg-damaged.json'), '{"id": "trg-damaged", "at": ');
+    return runner(['scheduler', '--once'], p.cwd);
   },
   'a cron expression that is not one': async () => {
     const p = place();

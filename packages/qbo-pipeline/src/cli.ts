@@ -11,7 +11,7 @@ import { runBackfill, type BackfillHooks } from './runBackfill.js';
 import type { StreamProgress } from './streamProgress.js';
 import { addTrigger } from './triggers/addTrigger.js';
 import { formatTriggers } from './triggers/formatTriggers.js';
-import { TriggerStore } from './triggers/TriggerStore.js';
+import { reportUnreadableTriggers, TriggerStore } from './triggers/TriggerStore.js';
 import { runSync, type SyncRequest } from './runSync.js';
 import { formatReconcile } from './reconcile/formatReconcile.js';
 import { runReconcile } from './reconcile/runReconcile.js';
@@ -409,6 +409,8 @@ runCli('qbo-pipeline', async () => {
           // The worst of the runs, as for any command: 2 when one needs a fix first, else 1 when one failed.
           const failed = (await triggers.list()).filter((t) => started.includes(t.id) && t.status === 'failed');
           exitCode = failed.length === 0 ? 0 : failed.some((t) => t.result?.exitCode === 2) ? 2 : 1;
+          // A trigger file it cannot read needs a person: 2, after every readable trigger ran.
+          if ((await reportUnreadableTriggers(triggers, logger)) > 0) exitCode = 2;
           return;
         }
         logger.info(`scheduler watching ${triggers.dir} and ${path.resolve(argv['state-dir'], 'schedules')} every ${argv.interval} s`);

@@ -5,7 +5,7 @@ import { addTrigger } from '../triggers/addTrigger.js';
 import { checkBackfill } from '../checkBackfill.js';
 import { formatTriggers } from '../triggers/formatTriggers.js';
 import type { Trigger } from '../triggers/Trigger.js';
-import { TriggerStore } from '../triggers/TriggerStore.js';
+import { reportUnreadableTriggers, TriggerStore } from '../triggers/TriggerStore.js';
 import { formatSummary } from '../formatSummary.js';
 import { formatStreamDone } from '../formatProgress.js';
 import { runBackfill, type BackfillHooks } from '../runBackfill.js';
@@ -195,7 +195,9 @@ export async function schedulerForCompanies(options: {
   }
   await scheduler.runOnce();
   if (outcomes.length > 0) process.stdout.write(formatCompanyOutcomes(outcomes) + '\n');
-  return combinedExitCode(outcomes);
+  let unreadable = 0;
+  for (const company of scheduler.companies) unreadable += await reportUnreadableTriggers(companyTriggerStore(options.stateRoot, company), logger);
+  return unreadable > 0 ? 2 : combinedExitCode(outcomes);
 }
 
 /** A UTC day given as a date or an instant (the day it falls in), as `YYYY-MM-DD`. */

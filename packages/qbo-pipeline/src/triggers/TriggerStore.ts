@@ -1,7 +1,7 @@
 import { link, mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { jsonSyntaxProblem, RunError, tempPathFor, writeFileAtomic } from 'singer-kit';
+import { jsonSyntaxProblem, RunError, tempPathFor, writeFileAtomic, type Logger } from 'singer-kit';
 import { TRIGGER_STATUSES, type Lease, type Trigger } from './Trigger.js';
 import { readdirIfExists } from '../ifExists.js';
 
@@ -218,4 +218,17 @@ export class TriggerStore {
       expiresAt: new Date(written.getTime() + this.#legacyLeaseMs).toISOString(),
     };
   }
+}
+
+/**
+ * `scheduler --once`'s last word on trigger files it cannot run (set aside now or earlier): one
+ * ERROR line each, saying what to do, so a cron wrapper sees exit 2 until they are dealt with.
+ * Returns how many there are.
+ */
+export async function reportUnreadableTriggers(store: TriggerStore, logger: Logger): Promise<number> {
+  const { setAside } = await store.scan({ setAside: false });
+  for (const file of setAside) {
+    logger.error(`trigger file ${file.file} cannot be read (${file.problem}); repair it and give it back its .json name, or delete it; the other triggers ran`);
+  }
+  return setAside.length;
 }
