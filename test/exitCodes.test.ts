@@ -6,7 +6,7 @@ import { createLogger } from 'singer-kit';
 import { startEmulator, type Emulator } from '../packages/qbo-emulator/src/index.js';
 import { formatSummary, runBackfill } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, REPO_ROOT, scratchSchema } from './support/db.js';
-import { runCliProcess } from './pipelineHarness.js';
+import { runCliProcess, runnerArgs } from './pipelineHarness.js';
 import { runTapCli } from './tapHarness.js';
 import { documentedLine } from './docsHarness.js';
 import { R, runTargetCli, S, singer } from './targetHarness.js';
@@ -161,19 +161,7 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
     mkdirSync(path.join(p.cwd, 'state'));
     writeFileSync(path.join(p.cwd, 'state', 'qb_invoices.json'), '{"bookmarks": {');
     return runner(
-      [
-        'backfill',
-        '--streams',
-        'invoices',
-        '--start',
-        '2025-01-30',
-        '--end',
-        '2025-02-01',
-        '--tap-config',
-        p.tapConfig,
-        '--target-config',
-        p.targetConfig(schema),
-      ],
+      runnerArgs('backfill', { streams: 'invoices', start: '2025-01-30', end: '2025-02-01', tapConfig: p.tapConfig, targetConfig: p.targetConfig(schema) }),
       p.cwd,
     );
   },
@@ -182,21 +170,14 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
     mkdirSync(path.join(p.cwd, 'state'));
     writeFileSync(path.join(p.cwd, 'state', 'qb_invoices.json'), invoicesState('2025-01-31T00:00:00Z'));
     return runner(
-      [
-        'backfill',
-        '--job',
-        'qb_invoices',
-        '--streams',
-        'customers',
-        '--start',
-        '2025-01-30',
-        '--end',
-        '2025-02-01',
-        '--tap-config',
-        p.tapConfig,
-        '--target-config',
-        p.targetConfig(schema),
-      ],
+      runnerArgs('backfill', {
+        job: 'qb_invoices',
+        streams: 'customers',
+        start: '2025-01-30',
+        end: '2025-02-01',
+        tapConfig: p.tapConfig,
+        targetConfig: p.targetConfig(schema),
+      }),
       p.cwd,
     );
   },
@@ -226,19 +207,13 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
   'under `qbo-pipeline`, a program that exits 2': async () => {
     const p = place();
     return runner(
-      [
-        'backfill',
-        '--streams',
-        'invoices',
-        '--start',
-        '2025-01-30',
-        '--end',
-        '2025-02-01',
-        '--tap-config',
-        p.tapConfig,
-        '--target-config',
-        p.targetConfig(schema, { database_url: dbUrl((u) => (u.password = 'not-the-password')) }),
-      ],
+      runnerArgs('backfill', {
+        streams: 'invoices',
+        start: '2025-01-30',
+        end: '2025-02-01',
+        tapConfig: p.tapConfig,
+        targetConfig: p.targetConfig(schema, { database_url: dbUrl((u) => (u.password = 'not-the-password')) }),
+      }),
       p.cwd,
     );
   },

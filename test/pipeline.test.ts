@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { databaseUrl, REPO_ROOT, scratchSchema, withClient } from './support/db.js';
-import { diffWithTruth, runCliProcess, startHarness, type Harness } from './pipelineHarness.js';
+import { diffWithTruth, runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
 
 const START = '2025-02-23';
 const END = '2025-03-01T00:00:00Z';
@@ -20,19 +20,14 @@ afterAll(() => h?.close());
 async function backfill(schema: string, extra: readonly string[] = [], env: NodeJS.ProcessEnv = process.env) {
   return runCliProcess(
     [
-      'backfill',
-      '--streams',
-      'invoices,customers',
-      '--start',
-      START,
-      '--end',
-      END,
-      '--tap-config',
-      h.tapConfig,
-      '--target-config',
-      await h.targetConfig(schema),
-      '--state-dir',
-      path.join(h.dir, `state-${schema}`),
+      ...runnerArgs('backfill', {
+        streams: 'invoices,customers',
+        start: START,
+        end: END,
+        tapConfig: h.tapConfig,
+        targetConfig: await h.targetConfig(schema),
+        stateDir: path.join(h.dir, `state-${schema}`),
+      }),
       ...extra,
     ],
     { env },
@@ -110,21 +105,14 @@ describe('a failed backfill', () => {
     // Spans of at most 30 rows (about a day of invoices each): the 6th COUNT, of the third day, fails.
     h.emulator.setFaults({ rules: [{ fault: '503', kinds: ['count'], nth: [6] }] });
     const run = await runCliProcess(
-      [
-        'backfill',
-        '--streams',
-        'invoices',
-        '--start',
-        START,
-        '--end',
-        END,
-        '--tap-config',
-        h.tapConfig,
-        '--target-config',
-        await h.targetConfig(schema),
-        '--state-dir',
-        path.join(h.dir, `state-${schema}`),
-      ],
+      runnerArgs('backfill', {
+        streams: 'invoices',
+        start: START,
+        end: END,
+        tapConfig: h.tapConfig,
+        targetConfig: await h.targetConfig(schema),
+        stateDir: path.join(h.dir, `state-${schema}`),
+      }),
       { env: { ...process.env, TAP_QUICKBOOKS_MAX_RETRIES: '0', TAP_QUICKBOOKS_MAX_SPAN_ROWS: '30' } },
     );
     h.emulator.setFaults({ rules: [] });
@@ -152,24 +140,16 @@ describe('a failed backfill', () => {
 describe('one-time triggers and the scheduler', () => {
   const schema = scratchSchema('trig');
   const stateDir = () => path.join(h.dir, `state-${schema}`);
-  const addArgs = async (at: string) => [
-    'trigger',
-    'add',
-    '--at',
-    at,
-    '--streams',
-    'items',
-    '--start',
-    START,
-    '--end',
-    END,
-    '--tap-config',
-    h.tapConfig,
-    '--target-config',
-    await h.targetConfig(schema),
-    '--state-dir',
-    stateDir(),
-  ];
+  const addArgs = async (at: string) =>
+    runnerArgs(['trigger', 'add'], {
+      at,
+      streams: 'items',
+      start: START,
+      end: END,
+      tapConfig: h.tapConfig,
+      targetConfig: await h.targetConfig(schema),
+      stateDir: stateDir(),
+    });
 
   it('records a trigger given with an offset in UTC and lists it as pending', async () => {
     const run = await runCliProcess(await addArgs('2099-09-11T22:45:54-05:00'));
@@ -215,24 +195,9 @@ describe('one-time triggers and the scheduler', () => {
     const targetConfig = path.join(h.dir, `target-${schema}-wrong.json`);
     await writeFile(targetConfig, JSON.stringify({ database_url: wrong.toString(), schema }));
     const due = new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
-    const added = await runCliProcess([
-      'trigger',
-      'add',
-      '--at',
-      due,
-      '--streams',
-      'items',
-      '--start',
-      START,
-      '--end',
-      END,
-      '--tap-config',
-      h.tapConfig,
-      '--target-config',
-      targetConfig,
-      '--state-dir',
-      dir,
-    ]);
+    const added = await runCliProcess(
+      runnerArgs(['trigger', 'add'], { at: due, streams: 'items', start: START, end: END, tapConfig: h.tapConfig, targetConfig, stateDir: dir }),
+    );
     expect(added.code, added.stderr).toBe(0);
     const run = await runCliProcess(['scheduler', '--once', '--state-dir', dir]);
     expect(run.code, run.stderr).toBe(2);

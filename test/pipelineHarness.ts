@@ -89,6 +89,17 @@ export async function diffWithTruth(
   }
 }
 
+/**
+ * A runner command line as a user types it: `runnerArgs('backfill', { streams: 'invoices', tapConfig })`
+ * is `backfill --streams invoices --tap-config …`; an option without a value is left out.
+ */
+export function runnerArgs(command: string | readonly string[], options: Record<string, string | undefined>): string[] {
+  const flags = Object.entries(options).flatMap(([name, value]) =>
+    value === undefined ? [] : [`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, value],
+  );
+  return [...(typeof command === 'string' ? [command] : command), ...flags];
+}
+
 /** Runs the built runner CLI as a user would. */
 export function runCliProcess(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ProcessRun> {
   return runProcess(process.execPath, [RUNNER_CLI, ...args], options);

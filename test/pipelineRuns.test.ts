@@ -6,7 +6,7 @@ import { lock } from 'proper-lockfile';
 import { JobBusyError, RunJournal, runBackfill, type BackfillHooks } from '../packages/qbo-pipeline/src/index.js';
 import { jobLockFile } from '../packages/qbo-pipeline/src/jobLock.js';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { runCliProcess, startHarness, type Harness } from './pipelineHarness.js';
+import { runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
 
 /** The runs journal (`<state-dir>/runs/`) and `<schema>._pipeline_runs`, as real runs write them. */
 const START = '2025-02-26T00:00:00Z';
@@ -87,21 +87,16 @@ describe('every runner run is journaled and recorded next to _load_runs', () => 
         token_store: path.join(h.dir, 'tokens-bad.json'),
       }),
     );
-    const run = await runCliProcess([
-      'backfill',
-      '--streams',
-      'invoices',
-      '--start',
-      START,
-      '--end',
-      END,
-      '--tap-config',
-      badTap,
-      '--target-config',
-      await h.targetConfig(schema),
-      '--state-dir',
-      stateDir(),
-    ]);
+    const run = await runCliProcess(
+      runnerArgs('backfill', {
+        streams: 'invoices',
+        start: START,
+        end: END,
+        tapConfig: badTap,
+        targetConfig: await h.targetConfig(schema),
+        stateDir: stateDir(),
+      }),
+    );
     expect(run.code, run.stderr).toBe(2);
     expect(run.stdout).toMatch(/FAILED: tap-quickbooks: .*invalid_grant/);
     expect(run.stdout).toMatch(/fix this first \(exit 2; running again unchanged fails the same way\): tap-quickbooks: .*invalid_grant/);

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { runCliProcess, startHarness, type Harness } from './pipelineHarness.js';
+import { runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
 
 /**
  * `qbo-pipeline reconcile`: for deletions CDC cannot report (older than 30 days), page every
@@ -34,15 +34,7 @@ describe('qbo-pipeline reconcile', () => {
   const stateDir = () => path.join(h.dir, 'state-recon');
   const reconcile = async (extra: readonly string[] = [], tapConfig = h.tapConfig) =>
     runCliProcess([
-      'reconcile',
-      '--streams',
-      'invoices,customers',
-      '--tap-config',
-      tapConfig,
-      '--target-config',
-      await h.targetConfig(schema),
-      '--state-dir',
-      stateDir(),
+      ...runnerArgs('reconcile', { streams: 'invoices,customers', tapConfig, targetConfig: await h.targetConfig(schema), stateDir: stateDir() }),
       ...extra,
     ]);
   const rows = () =>
@@ -50,21 +42,16 @@ describe('qbo-pipeline reconcile', () => {
   let deleted: string[] = [];
 
   it('after a backfill, with 3 invoices deleted in QBO and rows shifting while paged: a dry run changes nothing and records what it found', async () => {
-    const backfill = await runCliProcess([
-      'backfill',
-      '--streams',
-      'invoices,customers',
-      '--start',
-      START,
-      '--end',
-      END,
-      '--tap-config',
-      h.tapConfig,
-      '--target-config',
-      await h.targetConfig(schema),
-      '--state-dir',
-      stateDir(),
-    ]);
+    const backfill = await runCliProcess(
+      runnerArgs('backfill', {
+        streams: 'invoices,customers',
+        start: START,
+        end: END,
+        tapConfig: h.tapConfig,
+        targetConfig: await h.targetConfig(schema),
+        stateDir: stateDir(),
+      }),
+    );
     expect(backfill.code, backfill.stderr).toBe(0);
     const truth = h.emulator.truth('invoices');
     deleted = [truth[10]!.id, truth[1500]!.id, truth[2400]!.id].sort();
@@ -157,17 +144,14 @@ describe('qbo-pipeline reconcile on a table from before deletions were tracked',
     await q(`CREATE SCHEMA "${schema}"`);
     await q(`CREATE TABLE "${schema}".invoices (id text PRIMARY KEY, payload jsonb NOT NULL, realm_id text)`);
     await q(`INSERT INTO "${schema}".invoices VALUES ('1', '{}', $1)`, [h.emulator.realmId]);
-    const run = await runCliProcess([
-      'reconcile',
-      '--streams',
-      'invoices',
-      '--tap-config',
-      h.tapConfig,
-      '--target-config',
-      await h.targetConfig(schema),
-      '--state-dir',
-      path.join(h.dir, 'state-old'),
-    ]);
+    const run = await runCliProcess(
+      runnerArgs('reconcile', {
+        streams: 'invoices',
+        tapConfig: h.tapConfig,
+        targetConfig: await h.targetConfig(schema),
+        stateDir: path.join(h.dir, 'state-old'),
+      }),
+    );
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(new RegExp(`FATAL qbo-pipeline: ${schema}\\.invoices has no deleted_at_utc column .* run a sync or backfill of invoices once`));
   });
@@ -175,17 +159,14 @@ describe('qbo-pipeline reconcile on a table from before deletions were tracked',
   it('without _company (a schema loaded before the rule), a table holding rows of another company is refused too', async () => {
     await q(`CREATE TABLE "${schema}".bills (id text PRIMARY KEY, payload jsonb NOT NULL, realm_id text, deleted_at_utc timestamptz)`);
     await q(`INSERT INTO "${schema}".bills VALUES ('1', '{}', '555')`);
-    const run = await runCliProcess([
-      'reconcile',
-      '--streams',
-      'bills',
-      '--tap-config',
-      h.tapConfig,
-      '--target-config',
-      await h.targetConfig(schema),
-      '--state-dir',
-      path.join(h.dir, 'state-old'),
-    ]);
+    const run = await runCliProcess(
+      runnerArgs('reconcile', {
+        streams: 'bills',
+        tapConfig: h.tapConfig,
+        targetConfig: await h.targetConfig(schema),
+        stateDir: path.join(h.dir, 'state-old'),
+      }),
+    );
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(
       new RegExp(`FATAL qbo-pipeline: ${schema}\\.bills holds rows of company 555, but the tap settings name company ${h.emulator.realmId}`),

@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { diffWithTruth, RUNNER_CLI, runCliProcess, startHarness, type Harness } from './pipelineHarness.js';
+import { diffWithTruth, RUNNER_CLI, runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
 
 interface Running {
   readonly child: ChildProcess;
@@ -78,15 +78,7 @@ describe('qbo-pipeline sync', () => {
   const schema = scratchSchema('sync');
   const dirs = () => ({ stateDir: path.join(h.dir, `state-${schema}`) });
   const args = async (command: string, streams: string, extra: readonly string[] = []) => [
-    command,
-    '--streams',
-    streams,
-    '--tap-config',
-    h.tapConfig,
-    '--target-config',
-    await h.targetConfig(schema),
-    '--state-dir',
-    dirs().stateDir,
+    ...runnerArgs(command, { streams, tapConfig: h.tapConfig, targetConfig: await h.targetConfig(schema), stateDir: dirs().stateDir }),
     ...extra,
   ];
 
@@ -179,22 +171,15 @@ describe('schedules run by a real scheduler process', () => {
   const first = dayStart(Date.now() - 3 * 86_400_000);
   const add = async (name: string, cron: string, extra: readonly string[] = []) =>
     runCliProcess([
-      'schedule',
-      'add',
-      '--name',
-      name,
-      '--cron',
-      cron,
-      '--streams',
-      'items',
-      '--start',
-      first,
-      '--tap-config',
-      h.tapConfig,
-      '--target-config',
-      await h.targetConfig(schema),
-      '--state-dir',
-      stateDir(),
+      ...runnerArgs(['schedule', 'add'], {
+        name,
+        cron,
+        streams: 'items',
+        start: first,
+        tapConfig: h.tapConfig,
+        targetConfig: await h.targetConfig(schema),
+        stateDir: stateDir(),
+      }),
       ...extra,
     ]);
 
@@ -319,24 +304,17 @@ describe('a scheduler killed while running a trigger', () => {
     async () => {
       const targetConfig = await h.targetConfig(schema, { batch_size_rows: 10 });
       const due = new Date(Date.now() - 1000).toISOString().replace(/\.\d+Z$/, 'Z');
-      const added = await runCliProcess([
-        'trigger',
-        'add',
-        '--at',
-        due,
-        '--streams',
-        'invoices,customers,items',
-        '--start',
-        START,
-        '--end',
-        END,
-        '--tap-config',
-        h.tapConfig,
-        '--target-config',
-        targetConfig,
-        '--state-dir',
-        stateDir(),
-      ]);
+      const added = await runCliProcess(
+        runnerArgs(['trigger', 'add'], {
+          at: due,
+          streams: 'invoices,customers,items',
+          start: START,
+          end: END,
+          tapConfig: h.tapConfig,
+          targetConfig,
+          stateDir: stateDir(),
+        }),
+      );
       expect(added.code, added.stderr).toBe(0);
       const id = /^trigger (trg-\S+):/.exec(added.stdout)![1]!;
       const stateFile = path.join(stateDir(), 'qb_customers_invoices_items.json');

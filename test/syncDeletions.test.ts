@@ -8,7 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { diffWithTruth, runCliProcess, startHarness, type Harness } from './pipelineHarness.js';
+import { diffWithTruth, runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
 
 const DAY = 86_400_000;
 const dayStart = (ms: number) => new Date(Math.floor(ms / DAY) * DAY).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -29,15 +29,12 @@ afterAll(() => h?.close());
 describe('sync after a backfill: changes rewrite only their rows, deletions reach the table', () => {
   const schema = scratchSchema('del');
   const args = async (command: string, extra: readonly string[] = []) => [
-    command,
-    '--streams',
-    'invoices,customers',
-    '--tap-config',
-    h.tapConfig,
-    '--target-config',
-    await h.targetConfig(schema),
-    '--state-dir',
-    path.join(h.dir, 'state'),
+    ...runnerArgs(command, {
+      streams: 'invoices,customers',
+      tapConfig: h.tapConfig,
+      targetConfig: await h.targetConfig(schema),
+      stateDir: path.join(h.dir, 'state'),
+    }),
     ...extra,
   ];
   const rows = async () =>

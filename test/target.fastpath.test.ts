@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { databaseUrl, ownPostgres, scratchSchema } from './support/db.js';
-import { finished, query, R, runTargetCli, S, singer, spawnTarget, ST } from './targetHarness.js';
+import { copyWaitsOnLock, finished, query, R, runTargetCli, S, singer, spawnTarget, ST } from './targetHarness.js';
 
 // The write path's shortcuts (issue 11): a record whose payload hash equals the stored one is not
 // sent at all, new ids are copied straight into the table, the rest are upserted. Each test
@@ -131,14 +131,7 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
       const done = finished(child);
       child.stdin!.end(singer(S('c'), ...['1', '2', '3', '4'].map((Id) => R('c', { Id, v: 'target', ...T('2024-01-02T00:00:00Z') }))));
       // The COPY waits on the other transaction's ids.
-      for (let waited = 0; ; waited += 50) {
-        const [w] = await query<{ n: number }>(url(), `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [
-          `COPY "${schema}".%`,
-        ]);
-        if (w?.n === 1) break;
-        if (waited > 20_000) throw new Error('the target never waited on the concurrent insert');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await copyWaitsOnLock(url(), schema);
       await other.query('COMMIT');
       const result = await done;
       expect(result.code).toBe(0);

@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { databaseUrl, scratchSchema } from './support/db.js';
-import { finished, query, R, runTargetCli, S, singer, spawnTarget, ST } from './targetHarness.js';
+import { copyWaitsOnLock, finished, query, R, runTargetCli, S, singer, spawnTarget, ST } from './targetHarness.js';
 
 // The lookahead (issue 11): records are read ahead and the stored payload hashes of their ids
 // looked up before they are routed; a record whose payload equals the stored one is counted
@@ -210,14 +210,7 @@ describe('target-postgres-raw lookahead: records equal to the stored payload (is
         singer(S('n'), R('n', { Id: 'first' })),
         singer(...['a', 'b', 'c'].map((Id) => R('n', { Id, v: 'target', ...T('2024-01-02T00:00:00Z') })), ST({ done: true })),
         async () => {
-          for (let waited = 0; ; waited += 50) {
-            const [w] = await query<{ n: number }>(url(), `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [
-              `COPY "${schema}".%`,
-            ]);
-            if (w?.n === 1) break;
-            if (waited > 20_000) throw new Error('the target never waited on the concurrent insert');
-            await new Promise((r) => setTimeout(r, 50));
-          }
+          await copyWaitsOnLock(url(), schema);
           await other.query('COMMIT');
         },
       );

@@ -76,3 +76,15 @@ export async function query<T extends pg.QueryResultRow = Record<string, unknown
     await client.end();
   }
 }
+
+/** Waits until a target's COPY into `schema` waits on a row lock (another transaction's uncommitted ids). */
+export async function copyWaitsOnLock(url: string, schema: string): Promise<void> {
+  for (let waited = 0; ; waited += 50) {
+    const [w] = await query<{ n: number }>(url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [
+      `COPY "${schema}".%`,
+    ]);
+    if (w?.n === 1) return;
+    if (waited > 20_000) throw new Error('the target never waited on the concurrent insert');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
