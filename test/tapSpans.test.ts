@@ -75,6 +75,7 @@ describe("tap-quickbooks plans its queries from QBO's counts (issue 12)", () => 
           stream,
         ).toBe(true);
         expect(mine[0].requests, stream).toBe(1 + (rows === 0 ? 0 : Math.floor(rows / PAGE_SIZE) + 1));
+        expect(run.stderr, stream).toMatch(new RegExp(`summary ${stream}: ${rows} records in ${days} days \\(\\d+ empty\\) read as 1 span, `));
       } else {
         // Cut where the rows are: the months before the company's first row are one empty span,
         // costing the COUNT that cut the year and its own.

@@ -90,7 +90,7 @@ export class RunReport {
     const seconds = (this.#now() - this.#started) / 1000;
     for (const [stream, t] of [...this.#streams.entries()].sort(([a], [b]) => a.localeCompare(b))) {
       this.#o.logger.info(
-        `summary ${stream}: ${t.records} records in ${t.days} days (${t.empty} empty) read as ${t.spans} spans, ${t.pages} pages, ${t.requests} requests`,
+        `summary ${stream}: ${t.records} records in ${t.days} days (${t.empty} empty) read as ${t.spans} ${t.spans === 1 ? 'span' : 'spans'}, ${t.pages} pages, ${t.requests} requests`,
       );
     }
     const requests = [...this.#streams.values()].reduce((sum, t) => sum + t.requests, 0);

@@ -89,7 +89,7 @@ ${p.companiesFile ? html`<p class="muted">Tick none to run the company's own str
 <div class="row">
 <label>Start (UTC day, inclusive) <input type="date" name="start" value="${f.start}" required></label>
 <label>End (UTC day, exclusive) <input type="date" name="end" value="${f.end}" required></label>
-<label>Job <input type="text" name="job" value="${f.job}" placeholder="qb_&lt;streams&gt;_backfill" pattern="[A-Za-z0-9][A-Za-z0-9_.\\-]*"></label>
+<label>Job <input type="text" name="job" value="${f.job}" placeholder="qb_&lt;streams, sorted&gt;" pattern="[A-Za-z0-9][A-Za-z0-9_.\\-]*"></label>
 <label class="check"><input type="checkbox" name="fresh" value="1"${f.fresh ? html` checked` : ''}> fresh (ignore the job's bookmarks)</label>
 </div>
 </fieldset>
