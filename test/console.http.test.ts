@@ -91,7 +91,7 @@ describe('console over HTTP, on loopback without a password', () => {
     expect(page.status).toBe(200);
     expect(page.text).toContain('invoices');
     expect(page.text).toContain('9130355');
-    expect(page.text).toMatch(/expires in 19 days: reconnect the app to company 9130355/);
+    expect(page.text).toMatch(/expires in 19 days \(QBO(&#39;|&#x27;|')s 5-year limit\): reconnect the app to company 9130355/);
     expect(page.text).not.toContain(REFRESH_TOKEN);
     expect(page.text).not.toContain(ACCESS_TOKEN);
     expect(page.headers['content-security-policy']).toMatch(/default-src 'self';script-src 'self'.*frame-ancestors 'none'/);

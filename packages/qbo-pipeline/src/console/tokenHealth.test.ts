@@ -33,9 +33,13 @@ describe('tokenHealth', () => {
   it('warns under 30 days to the soonest expiry, and asks to reconnect under 7 or after it', () => {
     expect(tokenHealth('1', 'f', stored(29), now)).toMatchObject({
       level: 'warn',
-      advice: expect.stringMatching(/expires in 29 days: reconnect the app to company 1/),
+      advice: expect.stringMatching(/expires in 29 days \(QBO's 5-year limit\): reconnect the app to company 1/),
     });
-    expect(tokenHealth('1', 'f', stored(400, 20), now).level).toBe('warn');
+    // The rolling expiry first: no reconnect needed, a run renews it.
+    expect(tokenHealth('1', 'f', stored(400, 20), now)).toMatchObject({
+      level: 'warn',
+      advice: 'the refresh token expires in 20 days (unused for 100 days, it lapses): run a sync (any run of the tap renews it) before then',
+    });
     expect(tokenHealth('1', 'f', stored(6), now)).toMatchObject({ level: 'error', advice: expect.stringMatching(/expires in 6 days/) });
     expect(tokenHealth('1', 'f', stored(-1), now)).toMatchObject({ level: 'error', advice: expect.stringMatching(/has expired/) });
     expect(tokenHealth('1', 'f', stored(undefined), now)).toMatchObject({

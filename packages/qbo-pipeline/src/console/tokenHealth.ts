@@ -36,6 +36,10 @@ export function tokenHealth(realmId: string, file: string, stored: StoredTokens,
   const soonest = expiries.length === 0 ? undefined : Math.min(...expiries);
   const left = soonest === undefined ? undefined : soonest - now.getTime();
   const reconnect = `reconnect the app to company ${realmId} and put the new refresh token in the tap's refresh_token setting`;
+  // Only a new consent moves the 5-year limit; the rolling expiry moves with every refresh, so a run renews it.
+  const hardFirst = soonest !== undefined && soonest === stored.refresh_token_hard_expires_at;
+  const why = hardFirst ? "QBO's 5-year limit" : 'unused for 100 days, it lapses';
+  const fix = hardFirst ? reconnect : 'run a sync (any run of the tap renews it)';
   let level: HealthLevel = 'ok';
   let advice = 'refresh token valid';
   if (left !== undefined && left <= 0) {
@@ -43,10 +47,10 @@ export function tokenHealth(realmId: string, file: string, stored: StoredTokens,
     advice = `the refresh token has expired: ${reconnect}`;
   } else if (left !== undefined && left < TOKEN_CRITICAL_MS) {
     level = 'error';
-    advice = `the refresh token expires in ${Math.floor(left / DAY_MS)} days: ${reconnect}`;
+    advice = `the refresh token expires in ${Math.floor(left / DAY_MS)} days (${why}): ${fix}`;
   } else if (left !== undefined && left < HARD_EXPIRY_WARNING_MS) {
     level = 'warn';
-    advice = `the refresh token expires in ${Math.floor(left / DAY_MS)} days: ${reconnect} before then`;
+    advice = `the refresh token expires in ${Math.floor(left / DAY_MS)} days (${why}): ${fix} before then`;
   } else if (stored.refresh_token_hard_expires_at === undefined) {
     advice = 'refresh token valid; QBO has not said when its 5-year hard expiry is';
   }

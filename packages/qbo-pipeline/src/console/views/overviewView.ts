@@ -111,7 +111,7 @@ function tokensTable(c: CompanyOverview, now: Date): SafeHtml {
   if (c.tokens.length === 0)
     return html`<p class="muted">No token store in <code>${c.stateDir}/tokens</code> yet: the tap writes one at its first refresh.</p>`;
   return html`<table class="data">
-<thead><tr><th scope="col">realm</th><th scope="col">last refresh (rotation)</th><th scope="col">access token until</th><th scope="col" class="num">refresh token expires in</th><th scope="col" class="num">hard expiry in</th><th scope="col">health</th></tr></thead>
+<thead><tr><th scope="col">realm</th><th scope="col">last refresh (rotation)</th><th scope="col">access token until</th><th scope="col" class="num">rolling expiry in</th><th scope="col" class="num">5-year limit in</th><th scope="col">health</th></tr></thead>
 <tbody>${c.tokens.map((t) =>
     isProblem(t)
       ? html`<tr><th scope="row">${t.realmId}</th><td colspan="4">${t.problem}</td><td>${pill('error')}</td></tr>`
