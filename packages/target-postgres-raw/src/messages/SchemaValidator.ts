@@ -1,6 +1,7 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import formatsModule from 'ajv-formats';
 import type { JsonObject } from 'singer-kit';
+import { dateFormats } from './dateFormats.js';
 
 type FormatsPlugin = (ajv: Ajv) => Ajv;
 // ajv-formats is CommonJS: its function is the module itself, or `.default` depending on the loader.
@@ -19,6 +20,7 @@ export class SchemaValidator {
     // Singer schemas are loose draft-04/07 mixes; unknown keywords and formats must not fail a load.
     this.#ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false, addUsedSchema: false, logger: false });
     addFormats(this.#ajv);
+    for (const [name, format] of Object.entries(dateFormats)) this.#ajv.addFormat(name, format);
   }
 
   /** The checker, or the reason the schema cannot be compiled. */

@@ -39,4 +39,28 @@ describe('parseRecordInstant', () => {
     'yesterday',
     'infinity',
   ])('%s is refused, not rolled over', (text) => expect(parseRecordInstant(text)).toBeUndefined());
+
+  it('reads the usual shape (no regular expression) exactly as the general one, over mutations of tricky instants', () => {
+    const seeds = [
+      '2024-02-29T23:59:59.123456789-07:30',
+      '2024-01-01T00:00:00Z',
+      '1999-12-31T23:59:59',
+      '0001-01-01T00:00:00.5+15:59',
+      '9999-12-31T23:59:59.9999995Z',
+    ];
+    let compared = 0;
+    for (const seed of seeds) {
+      for (let i = 0; i < seed.length; i++) {
+        for (const c of ['', '0', '9', '1', '5', ':', '-', '.', 'Z', '+', seed.charAt(i) + seed.charAt(i)]) {
+          const usual = seed.slice(0, i) + c + seed.slice(i + 1);
+          // A lowercase t is not the usual shape: that text goes through the regular expression.
+          const general = parseRecordInstant(usual.replace('T', 't'));
+          const got = parseRecordInstant(usual);
+          expect({ usual, ms: got?.ms, micros: got?.micros }).toEqual({ usual, ms: general?.ms, micros: general?.micros });
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(900);
+  });
 });

@@ -46,23 +46,95 @@ function rint(x: number): number {
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-function parse(value: string): Instant | undefined {
+interface InstantFields {
+  readonly year: number;
+  readonly month: number;
+  readonly day: number;
+  readonly hour: number;
+  readonly minute: number;
+  readonly second: number;
+  /** `.` and 1–9 digits, or undefined. */
+  readonly fraction: string | undefined;
+  /** -1 or 1 with an offset, 0 for `Z`, undefined without any. */
+  readonly sign: number | undefined;
+  readonly offsetHours: number;
+  readonly offsetMinutes: number;
+}
+
+const ZERO = 48;
+const digitsAt = (s: string, at: number, count: number): number => {
+  let n = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = s.charCodeAt(i) - ZERO;
+    if (d < 0 || d > 9) return NaN;
+    n = n * 10 + d;
+  }
+  return n;
+};
+
+/**
+ * The fields of the shape records carry (`2024-05-01T12:30:00.123-07:00`, `Z`, or no offset),
+ * read without a regular expression (a record's LastUpdatedTime is read on every record); other
+ * shapes (lowercase, space, `+0700`) give undefined and are left to ISO_INSTANT.
+ */
+function usualFields(v: string): InstantFields | undefined {
+  const n = v.length;
+  if (n < 19 || v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45 || v.charCodeAt(10) !== 84 || v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58)
+    return undefined;
+  let at = 19;
+  if (v.charCodeAt(at) === 46) {
+    while (at < 28 && at + 1 < n && digitsAt(v, at + 1, 1) >= 0) at++;
+    if (at === 19) return undefined;
+    at++;
+  }
+  const fraction = at > 19 ? v.slice(19, at) : undefined;
+  let sign: number | undefined;
+  let offsetHours = 0;
+  let offsetMinutes = 0;
+  if (at === n - 1 && v.charCodeAt(at) === 90) sign = 0;
+  else if (at === n - 6 && v.charCodeAt(at + 3) === 58 && (v.charCodeAt(at) === 43 || v.charCodeAt(at) === 45)) {
+    sign = v.charCodeAt(at) === 45 ? -1 : 1;
+    offsetHours = digitsAt(v, at + 1, 2);
+    offsetMinutes = digitsAt(v, at + 4, 2);
+  } else if (at !== n) return undefined;
+  const fields = {
+    year: digitsAt(v, 0, 4),
+    month: digitsAt(v, 5, 2),
+    day: digitsAt(v, 8, 2),
+    hour: digitsAt(v, 11, 2),
+    minute: digitsAt(v, 14, 2),
+    second: digitsAt(v, 17, 2),
+    fraction,
+    sign,
+    offsetHours,
+    offsetMinutes,
+  };
+  // NaN marks a non-digit: the regular expression decides (and refuses) such text.
+  return Number.isNaN(fields.year + fields.month + fields.day + fields.hour + fields.minute + fields.second + offsetHours + offsetMinutes) ? undefined : fields;
+}
+
+function regexFields(value: string): InstantFields | undefined {
   const m = ISO_INSTANT.exec(value);
   if (!m) return undefined;
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const sign = m[9] === undefined ? (m[8] === undefined ? undefined : 0) : m[9] === '-' ? -1 : 1;
+  return { year, month, day, hour, minute, second, fraction: m[7], sign, offsetHours: Number(m[10] ?? 0), offsetMinutes: Number(m[11] ?? 0) };
+}
+
+function parse(value: string): Instant | undefined {
+  const f = usualFields(value) ?? regexFields(value);
+  if (!f) return undefined;
+  const { year, month, day, hour, minute, second } = f;
   if (year < 1 || month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return undefined;
   const daysInMonth = daysFromCivil(month === 12 ? year + 1 : year, month === 12 ? 1 : month + 1, 1) - daysFromCivil(year, month, 1);
   if (day < 1 || day > daysInMonth) return undefined;
-  let offsetSeconds = 0;
-  if (m[9] !== undefined) {
-    const [offsetHours, offsetMinutes] = [Number(m[10]), Number(m[11])];
-    if (offsetHours > 15 || offsetMinutes > 59) return undefined;
-    offsetSeconds = (m[9] === '-' ? -1 : 1) * (offsetHours * 3600 + offsetMinutes * 60);
-  }
+  if (f.offsetHours > 15 || f.offsetMinutes > 59) return undefined;
+  const offsetSeconds = (f.sign ?? 0) * (f.offsetHours * 3600 + f.offsetMinutes * 60);
   // As PostgreSQL's ParseFractionalSecond: strtod of the fraction, times 1e6, rint.
-  const fractionMicros = m[7] === undefined ? 0 : rint(Number(m[7]) * 1_000_000);
+  const fractionMicros = f.fraction === undefined ? 0 : rint(Number(f.fraction) * 1_000_000);
   const seconds = (daysFromCivil(year, month, day) - DAYS_1970_TO_2000) * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds;
-  const micros = BigInt(seconds) * 1_000_000n + BigInt(fractionMicros);
-  const text = m[8] === undefined && m[9] === undefined ? `${value}Z` : value;
+  const exact = seconds * 1_000_000 + fractionMicros;
+  const micros = Number.isSafeInteger(exact) ? BigInt(exact) : BigInt(seconds) * 1_000_000n + BigInt(fractionMicros);
+  const text = f.sign === undefined ? `${value}Z` : value;
   return { ms: seconds * 1000 + Math.floor(fractionMicros / 1000) + MS_1970_TO_2000, text, micros };
 }
