@@ -5,7 +5,7 @@ import { StreamBuffer } from './StreamBuffer.js';
 const instant = (ms: number) => ({ ms, text: new Date(ms).toISOString(), micros: BigInt(ms) * 1000n });
 const row = (id: string, v: string, lastUpdatedMs?: number, runId: string | null = null): Row => ({
   id,
-  payload: `{"v":"${v}"}`,
+  payload: Buffer.from(`{"v":"${v}"}`),
   extractWindowStart: null,
   extractWindowEnd: null,
   pageNumber: null,
@@ -30,7 +30,7 @@ describe('StreamBuffer', () => {
     buffer.add(row('3', 'b', 5));
     expect(buffer.rows).toBe(3);
     const taken = buffer.take();
-    expect(taken.rows.map((r) => r.payload)).toEqual(['{"v":"new"}', '{"v":"second"}', '{"v":"b"}']);
+    expect(taken.rows.map((r) => r.payload.toString())).toEqual(['{"v":"new"}', '{"v":"second"}', '{"v":"b"}']);
     expect(taken.groups).toEqual([{ runId: null, windowStart: null, received: 6, deduplicated: 3, deleted: 0, skipped: 0 }]);
     expect(buffer.rows).toBe(0);
     expect(buffer.bytes).toBe(0);
@@ -45,7 +45,7 @@ describe('StreamBuffer', () => {
     buffer.add(deletion('2', '2024-01-02T00:00:00Z'));
     expect(buffer.rows).toBe(3);
     const taken = buffer.take();
-    expect(taken.rows.map((r) => r.payload)).toEqual(['{"v":"full"}']);
+    expect(taken.rows.map((r) => r.payload.toString())).toEqual(['{"v":"full"}']);
     expect(taken.deletions.map((r) => [r.id, r.deletedAt?.text])).toEqual([
       ['1', '2024-01-02T00:00:00.000Z'],
       ['2', '2024-01-02T00:00:00.000Z'],

@@ -1,8 +1,8 @@
 /** The PostgreSQL types the target writes, as binary COPY sends them. */
 export type BinaryType = 'text' | 'jsonb' | 'timestamptz' | 'int4' | 'bytea';
 
-/** bytea comes as hex text (no Buffer per value: many small Buffers cost the garbage collector). */
-type BinaryValue<T extends BinaryType> = T extends 'text' | 'jsonb' | 'bytea' ? string : T extends 'timestamptz' ? bigint : number;
+/** bytea comes as hex text (no Buffer per value: many small Buffers cost the garbage collector); jsonb as text or its UTF-8 bytes. */
+type BinaryValue<T extends BinaryType> = T extends 'jsonb' ? string | Buffer : T extends 'text' | 'bytea' ? string : T extends 'timestamptz' ? bigint : number;
 
 /** One column of a COPY: its name, its type, and how a row gives its value (null: SQL NULL). */
 export type BinaryColumn<R> = {
@@ -61,7 +61,8 @@ function exactSize<R>(columns: readonly BinaryColumn<R>[], values: readonly unkn
     const type = (columns[i] as BinaryColumn<R>).type;
     const value = values[i];
     if (value === null) size += 4;
-    else if (type === 'text' || type === 'jsonb') size += 4 + (type === 'jsonb' ? 1 : 0) + Buffer.byteLength(value as string);
+    else if (type === 'text' || type === 'jsonb')
+      size += 4 + (type === 'jsonb' ? 1 : 0) + (Buffer.isBuffer(value) ? value.length : Buffer.byteLength(value as string));
     else size += 4 + sizeBound(type, value);
   }
   return size;
@@ -72,7 +73,7 @@ function sizeBound(type: BinaryType, value: unknown): number {
     case 'text':
       return (value as string).length * 3;
     case 'jsonb':
-      return 1 + (value as string).length * 3;
+      return 1 + (Buffer.isBuffer(value) ? value.length : (value as string).length * 3);
     case 'timestamptz':
       return 8;
     case 'int4':
@@ -92,7 +93,7 @@ function writeField(buf: Buffer, pos: number, type: BinaryType, value: unknown):
     }
     case 'jsonb': {
       buf[pos + 4] = JSONB_VERSION;
-      const n = buf.write(value as string, pos + 5, 'utf8');
+      const n = Buffer.isBuffer(value) ? value.copy(buf, pos + 5) : buf.write(value as string, pos + 5, 'utf8');
       buf.writeInt32BE(n + 1, pos);
       return pos + 5 + n;
     }

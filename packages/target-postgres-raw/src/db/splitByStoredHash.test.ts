@@ -5,7 +5,7 @@ import type { HashedRow } from '../rows/rowColumns.js';
 import { splitByStoredHash } from './splitByStoredHash.js';
 
 const sha = (text: string) => hash('sha256', text, 'hex');
-const hashed = (id: string, payload: string): HashedRow => ({ row: { id, payload } as Row, hash: sha(payload) });
+const hashed = (id: string, payload: string): HashedRow => ({ row: { id, payload: Buffer.from(payload) } as Row, hash: sha(payload) });
 const ids = (rows: readonly HashedRow[]) => rows.map((h) => h.row.id);
 
 describe('splitByStoredHash', () => {

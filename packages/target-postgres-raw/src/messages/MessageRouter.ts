@@ -70,7 +70,7 @@ export class MessageRouter {
     const message = parseMessageLine(line.text, line.number);
     switch (message.type) {
       case 'RECORD':
-        return this.#record(message, line);
+        return this.#record(message, line, routed.bytes);
       case 'SCHEMA':
         return this.#schema(message, line.number);
       case 'STATE':
@@ -134,7 +134,7 @@ export class MessageRouter {
     this.#sink.openStream(stream, table);
   }
 
-  async #record(message: JsonObject, line: InputLine): Promise<void> {
+  async #record(message: JsonObject, line: InputLine, bytes: Buffer): Promise<void> {
     const stream = message.stream;
     const info = typeof stream === 'string' ? this.#streams.get(stream) : undefined;
     if (!info) {
@@ -147,7 +147,7 @@ export class MessageRouter {
     if (typeof record !== 'object' || record === null || Array.isArray(record)) {
       throw new MessageError(line.number, `RECORD of stream ${JSON.stringify(info.stream)} has no "record" object`);
     }
-    const { row, replaced } = toRow(record as JsonObject, line.text, line.number, info.stream, info.keyProperties);
+    const { row, replaced } = toRow(record as JsonObject, line.text, bytes, line.number, info.stream, info.keyProperties);
     const problem = info.check?.(record as JsonObject);
     if (problem !== undefined) {
       throw new MessageError(line.number, `stream ${JSON.stringify(info.stream)} record id ${JSON.stringify(row.id)}: does not match its SCHEMA: ${problem}`);

@@ -6,10 +6,11 @@ import { scanLine } from './scanLine.js';
 
 const line = (record: string, keys: readonly string[] = ['Id']) => ({ text: `{"type":"RECORD","stream":"s","record":${record},"time_extracted":"x"}`, keys });
 
-/** What toRow stores for a line: the id and the SHA-256 of the payload text. */
-function stored(text: string, keys: readonly string[]): { id: string; hash: string } {
+/** What toRow stores for a line (its bytes): the id and the SHA-256 of the payload. */
+function stored(bytes: Buffer, keys: readonly string[]): { id: string; hash: string } {
+  const text = bytes.toString('utf8');
   const message = parseMessageLine(text, 1);
-  const { row } = toRow(message.record as JsonObject, text, 1, 's', keys);
+  const { row } = toRow(message.record as JsonObject, text, bytes, 1, 's', keys);
   return { id: row.id, hash: hash('sha256', row.payload, 'hex') };
 }
 
@@ -36,10 +37,10 @@ describe('scanLine', () => {
       line('{"Id":{"x":[1,2]},"v":1}'),
       line('{"I\\u0064":"escaped key","v":1}'),
     ];
-    for (const { text, keys } of cases) expect(scanned(Buffer.from(text), keys), text).toEqual(stored(text, keys));
+    for (const { text, keys } of cases) expect(scanned(Buffer.from(text), keys), text).toEqual(stored(Buffer.from(text), keys));
     // Invalid UTF-8 is read as U+FFFD on both paths.
     const invalid = Buffer.concat([Buffer.from('{"type":"RECORD","stream":"s","record":{"Id":"1","v":"'), Buffer.from([0xff, 0xc3]), Buffer.from('"}}')]);
-    expect(scanned(invalid, ['Id'])).toEqual(stored(invalid.toString('utf8'), ['Id']));
+    expect(scanned(invalid, ['Id'])).toEqual(stored(invalid, ['Id']));
   });
 
   it('reads type and stream as JSON.parse reads the whole line (the last of repeated members)', () => {

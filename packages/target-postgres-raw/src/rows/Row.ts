@@ -15,8 +15,8 @@ export interface RecordFacts {
 
 /** One record as it goes to PostgreSQL: null where the record had nothing. */
 export interface Row extends RecordFacts {
-  /** The entity's JSON text without `_sdc_*` members, digits exactly as received. */
-  readonly payload: string;
+  /** The entity's JSON text without `_sdc_*` members, digits exactly as received, as UTF-8 bytes. */
+  readonly payload: Buffer;
   readonly extractWindowEnd: Instant | null;
   readonly pageNumber: number | null;
   readonly pageSize: number | null;

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { splitReserved, storableText, toRow } from './toRow.js';
 
-const map = (text: string, keys = ['Id']) =>
-  toRow(JSON.parse(text) as Record<string, unknown>, `{"type":"RECORD","stream":"invoices","record": ${text} ,"time_extracted":"x"}`, 7, 'invoices', keys);
+const map = (text: string, keys = ['Id']) => {
+  const line = `{"type":"RECORD","stream":"invoices","record": ${text} ,"time_extracted":"x"}`;
+  const { row, replaced } = toRow(JSON.parse(text) as Record<string, unknown>, line, Buffer.from(line), 7, 'invoices', keys);
+  return { row: { ...row, payload: row.payload.toString('utf8') }, replaced, bytes: row.payload };
+};
 
 describe('toRow', () => {
   it('cuts the payload out of the record text without _sdc_ members, digits untouched', () => {
@@ -18,6 +21,21 @@ describe('toRow', () => {
   it('passes a record without _sdc_ members through as it came', () => {
     const text = '{ "Id" : "1", "n": 1.50 }';
     expect(map(text).row.payload).toBe(text);
+  });
+
+  it('gives the payload as a view of an ASCII line (no copy), else as the UTF-8 of the payload text', () => {
+    const bytesOf = (record: string) => {
+      const line = `{"type":"RECORD","stream":"s","record":${record}}`;
+      const lineBytes = Buffer.from(line);
+      const { row } = toRow(JSON.parse(record) as Record<string, unknown>, lineBytes.toString(), lineBytes, 1, 's', ['Id']);
+      const { buffer, byteOffset, length } = row.payload;
+      const inLine = buffer === lineBytes.buffer && byteOffset > lineBytes.byteOffset && byteOffset + length < lineBytes.byteOffset + lineBytes.length;
+      return { payload: row.payload.toString(), shared: inLine };
+    };
+    expect(bytesOf('{"Id":"1","n":1.50}')).toEqual({ payload: '{"Id":"1","n":1.50}', shared: true });
+    expect(bytesOf('{"Id":"1","name":"Zoë"}')).toEqual({ payload: '{"Id":"1","name":"Zoë"}', shared: false });
+    expect(bytesOf('{"Id":"1","_sdc_page_number":2}')).toEqual({ payload: '{"Id":"1"}', shared: false });
+    expect(bytesOf('{"Id":"1","x":"a\\u0000"}')).toEqual({ payload: '{"Id":"1","x":"a\\ufffd"}', shared: false });
   });
 
   it('names line, stream and record for a missing key or a bad metadata value', () => {

@@ -1,10 +1,11 @@
+import { isAscii } from 'node:buffer';
 import { hash } from 'node:crypto';
 import { endOfValue, forEachMember, memberText, MessageError, type JsonObject } from 'singer-kit';
 import { parseRecordInstant } from './recordInstant.js';
 import { recordId, type RecordIdResult } from './recordId.js';
 import { readMetadata } from './recordMetadata.js';
 import type { Row, SkippedRecord } from './Row.js';
-import { sanitizeJsonText } from './sanitizeJsonText.js';
+import { sanitizeJsonText, type SanitizedJson } from './sanitizeJsonText.js';
 
 /** Prefix of the reserved metadata fields the tap adds to each record (docs/architecture.md). */
 export const RESERVED_PREFIX = '_sdc_';
@@ -38,18 +39,23 @@ export function splitReserved(text: string, start = 0): SplitRecord {
   return { payload: `{${kept.join(',')}}`, reserved, end };
 }
 
-/** The `record` member of a RECORD line: its own text, and (when it has `_sdc_*` members) its split. */
-export function cutRecord(lineText: string, hasReserved: boolean): { readonly recordText: string; readonly split: SplitRecord | undefined } {
+/** The `record` member of a RECORD line: its own text and where it starts, and (when it has `_sdc_*` members) its split. */
+export function cutRecord(
+  lineText: string,
+  hasReserved: boolean,
+): { readonly recordText: string; readonly recordStart: number; readonly split: SplitRecord | undefined } {
   let recordText = '';
+  let recordStart = 0;
   let split: SplitRecord | undefined;
   forEachMember(lineText, 0, (key, _keyStart, valueStart) => {
     if (key !== 'record') return endOfValue(lineText, valueStart);
     split = hasReserved ? splitReserved(lineText, valueStart) : undefined;
     const end = split?.end ?? endOfValue(lineText, valueStart);
     recordText = lineText.slice(valueStart, end);
+    recordStart = valueStart;
     return -1; // the members after it are not needed
   });
-  return { recordText, split };
+  return { recordText, recordStart, split };
 }
 
 let lastRequest = '';
@@ -79,12 +85,12 @@ function recordError(line: number, stream: string, id: string | undefined, what:
 }
 
 /**
- * Maps one RECORD (its parsed `record` and its input line) to its row: `_sdc_*` fields to their columns, the payload as the record's own
- * text without them (numbers keep their digits), `last_updated_utc` from MetaData.LastUpdatedTime.
+ * Maps one RECORD (its parsed `record` and its input line, as text and as bytes) to its row: `_sdc_*` fields to their columns, the payload
+ * as the record's own text without them (numbers keep their digits), `last_updated_utc` from MetaData.LastUpdatedTime.
  * Throws a MessageError naming line, stream and record id for a missing key or a bad metadata value.
  */
-export function toRow(record: JsonObject, lineText: string, line: number, stream: string, keyProperties: readonly string[]): RowResult {
-  const { recordText, split } = cutRecord(
+export function toRow(record: JsonObject, lineText: string, lineBytes: Buffer, line: number, stream: string, keyProperties: readonly string[]): RowResult {
+  const { recordText, recordStart, split } = cutRecord(
     lineText,
     Object.keys(record).some((k) => k.startsWith(RESERVED_PREFIX)),
   );
@@ -111,7 +117,7 @@ export function toRow(record: JsonObject, lineText: string, line: number, stream
   return {
     row: {
       id,
-      payload: payload.text,
+      payload: payloadBytes(payload, split === undefined ? recordStart : undefined, lineBytes),
       extractWindowStart: metadata.extractWindowStart,
       extractWindowEnd: metadata.extractWindowEnd,
       pageNumber: metadata.pageNumber,
@@ -126,6 +132,16 @@ export function toRow(record: JsonObject, lineText: string, line: number, stream
     },
     replaced: payload.replaced + request.replaced,
   };
+}
+
+/**
+ * The payload's UTF-8 bytes: when it is the record's own text on an ASCII line (text offsets are
+ * byte offsets), a view of the input line, not a copy: a buffered batch then lies outside the
+ * JavaScript heap, which the garbage collector would otherwise copy and trace on every pass.
+ */
+function payloadBytes(payload: SanitizedJson, startInLine: number | undefined, lineBytes: Buffer): Buffer {
+  if (startInLine !== undefined && payload.replaced === 0 && isAscii(lineBytes)) return lineBytes.subarray(startInLine, startInLine + payload.text.length);
+  return Buffer.from(payload.text, 'utf8');
 }
 
 /** MetaData.LastUpdatedTime as an instant. The entity's own timestamp is data, not metadata: an odd one only disables the newer-wins check. */
