@@ -6,8 +6,10 @@ import {
   endOfValue,
   forEachMember,
   membersText,
+  membersSkipper,
   memberText,
   objectMembers,
+  passMembers,
   pickMembers,
   scanObjectArray,
   utf8ByteString,
@@ -28,6 +30,22 @@ describe('rawJson', () => {
     expect(members.Empty).toBe('{}');
     expect(memberText(invoice, 'Name')).toBe('"Café 😀 שלום"');
     expect(memberText(invoice, 'missing')).toBeUndefined();
+  });
+
+  it('passes over compact members in one step, stopping where the caller must look', () => {
+    const skipper = membersSkipper(['Id', 'a.b'], ['_sdc_']);
+    const stopsAt = (object: string) => object.slice(passMembers(skipper, object, 1));
+    expect(stopsAt('{"x":"a,\\"}","y":[1,{"z":[]}],"n":-1.5e+3,"t":true,"Id":"1","w":0}')).toBe('"Id":"1","w":0}');
+    expect(stopsAt('{"x":null,"_sdc_run_id":"r","w":0}')).toBe('"_sdc_run_id":"r","w":0}');
+    expect(stopsAt('{"x":1,"a.b":2}')).toBe('"a.b":2}');
+    // Keys that only look like wanted ones are passed over; a key regex characters would match is not wanted.
+    expect(stopsAt('{"Idx":1,"_sdc":2,"aXb":3,"w":0}')).toBe('"w":0}');
+    // Whitespace, an escaped key and nesting deeper than 7 levels are left to the caller, as is the last member.
+    expect(stopsAt('{"x":1, "y":2}')).toBe(' "y":2}');
+    expect(stopsAt('{"x":1,"\\u0049d":2,"y":3}')).toBe('"\\u0049d":2,"y":3}');
+    expect(stopsAt('{"x":[[[[[[[[1]]]]]]]],"y":3}')).toBe('"x":[[[[[[[[1]]]]]]]],"y":3}');
+    expect(stopsAt('{"x":[[[[[[[1]]]]]]],"y":3}')).toBe('"y":3}');
+    expect(stopsAt('{"x":1}')).toBe('"x":1}');
   });
 
   it('walks members from any offset with key and value positions, and stops when asked', () => {

@@ -29,6 +29,9 @@ function endOfString(text: string, i: number): number {
   }
 }
 
+/** Regex source of one JSON string, whatever it holds. */
+const STRING_SOURCE = '"[^"\\\\]*(?:\\\\.[^"\\\\]*)*"';
+
 /**
  * Regex source matching the content of a JSON container nested up to 6 levels deep: characters
  * outside strings, strings (whatever they hold) and whole containers, up to a closing bracket of
@@ -36,21 +39,22 @@ function endOfString(text: string, i: number): number {
  */
 const NESTED_LEVEL = (() => {
   const plain = '[^"{}[\\]]*';
-  const string = '"[^"\\\\]*(?:\\\\.[^"\\\\]*)*"';
-  let level = `${plain}(?:${string}${plain})*`;
-  for (let k = 0; k < 6; k++) level = `${plain}(?:(?:${string}|[{[]${level}[}\\]])${plain})*`;
+  let level = `${plain}(?:${STRING_SOURCE}${plain})*`;
+  for (let k = 0; k < 6; k++) level = `${plain}(?:(?:${STRING_SOURCE}|[{[]${level}[}\\]])${plain})*`;
   return level;
 })();
+/** Regex source of one container nested up to 7 levels. */
+const CONTAINER_SOURCE = `[{[]${NESTED_LEVEL}[}\\]]`;
 
 /**
  * One JSON string, or one container nested up to 7 levels: a native regex step instead of a call
  * per character. A deeper container, or text that is not JSON, does not match, and endOfValue's
  * character loop decides.
  */
-const STRING_VALUE = /"[^"\\]*(?:\\.[^"\\]*)*"/y;
+const STRING_VALUE = new RegExp(STRING_SOURCE, 'y');
 /** A JSON string without escapes. */
 const PLAIN_STRING = /"[^"\\]*"/y;
-const CONTAINER_VALUE = new RegExp(`[{[]${NESTED_LEVEL}[}\\]]`, 'y');
+const CONTAINER_VALUE = new RegExp(CONTAINER_SOURCE, 'y');
 
 /** Where `pattern` matching at `i` ends, or -1 (also when the regex engine runs out of stack on a huge value). */
 function matchEnd(pattern: RegExp, text: string, i: number): number {
@@ -60,6 +64,35 @@ function matchEnd(pattern: RegExp, text: string, i: number): number {
   } catch {
     return -1;
   }
+}
+
+/** A pattern made by membersSkipper. */
+export type MembersSkipper = RegExp & { readonly __membersSkipper: true };
+
+const escapeRegExp = (text: string) => text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+
+/**
+ * A pattern for passMembers: it passes over the members of an object written compactly
+ * (`"key":value,` — no whitespace, no escape in the key, containers nested up to 7 levels)
+ * whose key is none of `keys` and starts with none of `prefixes`.
+ */
+export function membersSkipper(keys: readonly string[], prefixes: readonly string[]): MembersSkipper {
+  const wanted = [...(keys.length > 0 ? [`(?:${keys.map(escapeRegExp).join('|')})"`] : []), ...prefixes.map(escapeRegExp)];
+  const notWanted = wanted.length > 0 ? `(?!${wanted.join('|')})` : '';
+  const value = `(?:${STRING_SOURCE}|${CONTAINER_SOURCE}|-?[0-9][-+.0-9eE]*|true|false|null)`;
+  return new RegExp(`(?:"${notWanted}[^"\\\\]*":${value},)*`, 'y') as MembersSkipper;
+}
+
+/**
+ * Passes over the members starting at `i` (a key's opening quote) that `skipper` passes over, each
+ * with the comma after it, in one native regex step: returns where the first member it stops at
+ * starts (or what follows the last comma), `i` when it passed none. It stops at a wanted member,
+ * at one it cannot pass this way (whitespace, an escaped key, deeper nesting, text that is not
+ * JSON) and at the object's last member; the caller reads those itself.
+ */
+export function passMembers(skipper: MembersSkipper, text: string, i: number): number {
+  const end = matchEnd(skipper, text, i);
+  return end < 0 ? i : end;
 }
 
 /** Index just past the JSON value that starts at `i` (after whitespace). */

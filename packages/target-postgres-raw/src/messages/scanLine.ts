@@ -1,6 +1,6 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import { hash } from 'node:crypto';
-import { endOfValue, forEachMemberAt, stringAt, utf8ByteString, type JsonObject } from 'singer-kit';
+import { endOfValue, membersSkipper, passMembers, stringAt, utf8ByteString, type JsonObject, type MembersSkipper } from 'singer-kit';
 import { recordId, type RecordIdResult } from '../rows/recordId.js';
 import { sanitizeJsonText } from '../rows/sanitizeJsonText.js';
 
@@ -51,21 +51,46 @@ export function scanLine(raw: Buffer, keysOf: KeysOf): ScannedRecord | undefined
   }
 }
 
-let lastEnvelope: { readonly text: string; readonly value: JsonObject } | undefined;
+/** The message without its record, last parsed: reused while the next line's text around its record is the same. */
+let lastEnvelope: { readonly before: string; readonly after: string; readonly value: JsonObject } | undefined;
 let lastReserved: { readonly text: string; readonly value: JsonObject } | undefined;
-
-const parseCached = (text: string, last: { readonly text: string; readonly value: JsonObject } | undefined) =>
-  last?.text === text ? last : { text, value: JSON.parse(text) as JsonObject };
 
 /** The bounds found while walking a record's members (reused from line to line). */
 const kept: number[] = [];
 const reservedSpans: number[] = [];
 
+/** Per key properties (and their UTF-8 byte forms): the members a record walk passes over in bulk, those it need not look at. */
+const skippers = { text: new WeakMap<readonly string[], MembersSkipper>(), bytes: new WeakMap<readonly string[], MembersSkipper>() };
+const NO_KEYS: readonly string[] = [];
+
+function skipperFor(keys: readonly string[], keyForms: readonly string[], form: 'text' | 'bytes'): MembersSkipper {
+  let skipper = skippers[form].get(keys);
+  if (skipper === undefined) skippers[form].set(keys, (skipper = membersSkipper([...keyForms, 'MetaData'], [RESERVED_PREFIX])));
+  return skipper;
+}
+
+const isWs = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/**
+ * Reads a line's objects member by member in one forward pass: each member's key is compared
+ * where it lies in the text (decoded only when it has escapes), and values are passed over with
+ * one native search (strings) or regex step (containers, endOfValue).
+ */
 class LineScan {
   readonly #bytes: Buffer;
   /** The bytes one char per byte (latin1): JSON's structure is ASCII, so offsets are byte offsets. */
   readonly #text: string;
   readonly #ascii: boolean;
+  /** The first backslash at or after #searchedFrom (-1: none). */
+  #backslash: number;
+  #searchedFrom = 0;
+  /** The member last read by #key: where its key starts and ends, the key decoded when it has escapes, where its value starts. */
+  #keyStart = -1;
+  #keyEnd = -1;
+  #escapedKey: string | undefined;
+  #valueStart = -1;
+  /** Index just past the object whose end #next or #first last reached. */
+  #objectEnd = -1;
 
   constructor(raw: Buffer) {
     let bytes = raw;
@@ -74,7 +99,8 @@ class LineScan {
     if (!ascii && !isUtf8(bytes)) bytes = Buffer.from(bytes.toString('utf8'), 'utf8');
     this.#bytes = bytes;
     this.#ascii = ascii;
-    this.#text = bytes.toString(ascii ? 'utf8' : 'latin1');
+    this.#text = bytes.toString('latin1');
+    this.#backslash = this.#text.indexOf('\\');
   }
 
   /** The text of bytes [start, end), decoded (a new string, not a view of the line). */
@@ -82,11 +108,86 @@ class LineScan {
     return this.#bytes.toString('utf8', start, end);
   }
 
-  /** The key between start and end (quotes included), in the one-char-per-byte form of #text. */
-  #keyForm(start: number, end: number, plain: boolean): string {
-    if (plain) return this.#text.slice(start + 1, end - 1);
-    const key = JSON.parse(this.#decode(start, end)) as string;
-    return this.#ascii ? key : utf8ByteString(key);
+  /** Whether text[from, to) holds no backslash. */
+  #noEscape(from: number, to: number): boolean {
+    let b = this.#backslash;
+    if (from < this.#searchedFrom || (b >= 0 && b < from)) {
+      b = this.#backslash = this.#text.indexOf('\\', from);
+      this.#searchedFrom = from;
+    }
+    return b < 0 || b >= to;
+  }
+
+  /** The first member's key in the object at `start` (its `{`), or -1 when the object is empty. */
+  #first(start: number): number {
+    const text = this.#text;
+    if (text.charCodeAt(start) !== 0x7b) throw new SyntaxError('not a JSON object');
+    let i = start + 1;
+    while (isWs(text.charCodeAt(i))) i++;
+    if (text.charCodeAt(i) !== 0x7d) return i;
+    this.#objectEnd = i + 1;
+    return -1;
+  }
+
+  /** After a member's value (ending at `end`): the next member's key, or -1 when the object ends there. */
+  #next(end: number): number {
+    const text = this.#text;
+    let i = end;
+    while (isWs(text.charCodeAt(i))) i++;
+    const c = text.charCodeAt(i);
+    if (c === 0x7d) {
+      this.#objectEnd = i + 1;
+      return -1;
+    }
+    if (c !== 0x2c) throw new SyntaxError('expected "," or "}" in JSON object');
+    i += 1;
+    while (isWs(text.charCodeAt(i))) i++;
+    return i;
+  }
+
+  /** Reads the key at `start` (its opening quote) and the colon after it. */
+  #key(start: number): void {
+    const text = this.#text;
+    if (text.charCodeAt(start) !== 0x22) throw new SyntaxError('expected a key in JSON object');
+    let end = text.indexOf('"', start + 1) + 1;
+    if (end === 0) throw new SyntaxError('unterminated JSON string');
+    if (this.#noEscape(start, end)) this.#escapedKey = undefined;
+    else {
+      end = endOfValue(text, start);
+      const key = JSON.parse(this.#decode(start, end)) as string;
+      this.#escapedKey = this.#ascii ? key : utf8ByteString(key);
+    }
+    this.#keyStart = start;
+    this.#keyEnd = end;
+    let i = end;
+    while (isWs(text.charCodeAt(i))) i++;
+    if (text.charCodeAt(i) !== 0x3a) throw new SyntaxError('expected ":" in JSON object');
+    i += 1;
+    while (isWs(text.charCodeAt(i))) i++;
+    this.#valueStart = i;
+  }
+
+  /** Whether the key last read is `form` (a key in the one-char-per-byte form of #text). */
+  #is(form: string): boolean {
+    if (this.#escapedKey !== undefined) return this.#escapedKey === form;
+    return this.#keyEnd - this.#keyStart - 2 === form.length && this.#text.startsWith(form, this.#keyStart + 1);
+  }
+
+  /** Whether the key last read starts with `_sdc_`. */
+  #isReserved(): boolean {
+    if (this.#escapedKey !== undefined) return this.#escapedKey.startsWith(RESERVED_PREFIX);
+    return this.#keyEnd - this.#keyStart - 2 >= RESERVED_PREFIX.length && this.#text.startsWith(RESERVED_PREFIX, this.#keyStart + 1);
+  }
+
+  /** Where the value of the member last read ends. */
+  #skipValue(): number {
+    const text = this.#text;
+    const start = this.#valueStart;
+    if (text.charCodeAt(start) === 0x22) {
+      const quote = text.indexOf('"', start + 1);
+      if (quote >= 0 && this.#noEscape(start, quote)) return quote + 1;
+    }
+    return endOfValue(text, start);
   }
 
   scan(keysOf: KeysOf): ScannedRecord | undefined {
@@ -94,34 +195,31 @@ class LineScan {
     let stream: string | undefined;
     let record: RecordWalk | undefined;
     let recordStart = -1;
-    forEachMemberAt(text, 0, (keyStart, keyEnd, valueStart, plain) => {
-      const key = this.#keyForm(keyStart, keyEnd, plain);
-      const valueEnd = key === 'record' && text.charCodeAt(valueStart) === 0x7b ? -1 : endOfValue(text, valueStart);
-      if (key === 'stream') stream = text.charCodeAt(valueStart) === 0x22 ? this.#string(valueStart, valueEnd) : undefined;
-      if (key !== 'record') return valueEnd;
-      if (valueEnd >= 0) {
-        record = undefined;
-        return valueEnd;
+    for (let i = this.#first(0); i >= 0;) {
+      this.#key(i);
+      const valueStart = this.#valueStart;
+      let valueEnd: number;
+      if (this.#is('record') && text.charCodeAt(valueStart) === 0x7b) {
+        recordStart = valueStart;
+        record = this.#walkRecord(valueStart, stream, stream === undefined ? undefined : keysOf(stream));
+        valueEnd = record.end;
+      } else {
+        const isStream = this.#is('stream');
+        if (this.#is('record')) record = undefined;
+        valueEnd = this.#skipValue();
+        if (isStream) stream = text.charCodeAt(valueStart) === 0x22 ? this.#string(valueStart, valueEnd) : undefined;
       }
-      recordStart = valueStart;
-      record = this.#walkRecord(valueStart, stream, stream === undefined ? undefined : keysOf(stream));
-      return record.end;
-    });
+      i = this.#next(valueEnd);
+    }
     if (record === undefined) return undefined;
     let walk: RecordWalk = record;
-    const recordEnd = walk.end;
-    // The message without its record: JSON.parse validates the rest of the line and reads type and stream as for the whole line.
-    const envelopeText = this.#ascii
-      ? `${text.slice(0, recordStart)}0${text.slice(recordEnd)}`
-      : `${this.#decode(0, recordStart)}0${this.#decode(recordEnd, text.length)}`;
-    lastEnvelope = parseCached(envelopeText, lastEnvelope);
-    const envelope = lastEnvelope.value;
+    const envelope = this.#envelope(recordStart, walk.end);
     // A `stream` member after the record (repeated, or the only one): the record is walked again with that stream's keys.
     if (typeof envelope.stream === 'string' && envelope.stream !== walk.stream) walk = this.#walkRecord(recordStart, envelope.stream, keysOf(envelope.stream));
     let reserved: JsonObject | undefined;
     if (walk.reservedCount > 0) {
       const inner = walk.compact && !walk.interleaved ? this.#textOf(walk.firstReserved, walk.lastReservedEnd) : this.#join(reservedSpans);
-      lastReserved = parseCached(`{${inner}}`, lastReserved);
+      if (lastReserved?.text !== inner) lastReserved = { text: inner, value: JSON.parse(`{${inner}}`) as JsonObject };
       reserved = lastReserved.value;
     }
     let replaced = 0;
@@ -152,6 +250,30 @@ class LineScan {
             ),
       lastUpdatedText,
     };
+  }
+
+  /**
+   * The message without its record (at [recordStart, recordEnd)), parsed: JSON.parse validates the
+   * rest of the line and reads type and stream as for the whole line. The lines of a window mostly
+   * differ only inside their records, so the last one is reused when the text around is the same.
+   */
+  #envelope(recordStart: number, recordEnd: number): JsonObject {
+    const text = this.#text;
+    const last = lastEnvelope;
+    if (
+      last !== undefined &&
+      last.before.length === recordStart &&
+      last.after.length === text.length - recordEnd &&
+      text.startsWith(last.before) &&
+      text.endsWith(last.after)
+    ) {
+      return last.value;
+    }
+    const before = text.slice(0, recordStart);
+    const after = text.slice(recordEnd);
+    const value = JSON.parse(this.#ascii ? `${before}0${after}` : `${this.#decode(0, recordStart)}0${this.#decode(recordEnd, text.length)}`) as JsonObject;
+    lastEnvelope = { before, after, value };
+    return value;
   }
 
   /** The JSON string whose text is at [start, end), decoded. */
@@ -199,52 +321,62 @@ class LineScan {
   /** One pass over the record's members: where each kind of member is, and where the record ends. */
   #walkRecord(start: number, stream: string | undefined, keys: readonly string[] | undefined): RecordWalk {
     const text = this.#text;
-    const keyForms = keys === undefined ? [] : this.#ascii ? keys : keys.map(utf8ByteString);
-    const keyLengths = keyForms.map((k) => k.length);
+    const keyForms = keys === undefined ? NO_KEYS : this.#ascii ? keys : keys.map(utf8ByteString);
+    const skipper = skipperFor(keys ?? NO_KEYS, keyForms, this.#ascii ? 'text' : 'bytes');
     const walk = new RecordWalk(stream, keys);
     kept.length = 0;
     reservedSpans.length = 0;
     let expected = start + 1;
-    walk.end = forEachMemberAt(text, start, (keyStart, keyEnd, valueStart, plain) => {
-      const valueEnd = endOfValue(text, valueStart);
-      if (keyStart !== expected) walk.compact = false;
+    for (let i = this.#first(start); i >= 0;) {
+      if (i === expected) {
+        // The members that are none of the above, written compactly, in one step: they stay in the payload.
+        const passed = passMembers(skipper, text, i);
+        if (passed > i) {
+          if (walk.reservedCount > 0) walk.interleaved = true;
+          kept.push(i, passed - 1);
+          expected = passed;
+          i = passed;
+          while (isWs(text.charCodeAt(i))) i++;
+        }
+      }
+      this.#key(i);
+      const valueStart = this.#valueStart;
+      const valueEnd = this.#skipValue();
+      if (i !== expected) walk.compact = false;
       expected = valueEnd + 1;
-      const length = keyEnd - keyStart - 2;
-      // A key string only for the keys that could matter: `_sdc_*`, MetaData, a key property.
-      const maybe = !plain || (length >= 5 && text.charCodeAt(keyStart + 1) === 0x5f) || length === 8 || keyLengths.includes(length);
-      const key = maybe ? this.#keyForm(keyStart, keyEnd, plain) : undefined;
-      if (key?.startsWith(RESERVED_PREFIX)) {
-        if (walk.reservedCount === 0) walk.firstReserved = keyStart;
+      if (this.#isReserved()) {
+        if (walk.reservedCount === 0) walk.firstReserved = i;
         walk.reservedCount += 1;
         walk.lastReservedEnd = valueEnd;
-        reservedSpans.push(keyStart, valueEnd);
-        return valueEnd;
+        reservedSpans.push(i, valueEnd);
+      } else {
+        if (walk.reservedCount > 0) walk.interleaved = true;
+        kept.push(i, valueEnd);
+        if (this.#is('MetaData')) walk.metaStart = text.charCodeAt(valueStart) === 0x7b ? valueStart : -1;
+        for (let k = 0; k < keyForms.length; k++) {
+          if (!this.#is(keyForms[k] as string)) continue;
+          if ((walk.keySpans[2 * k] as number) >= 0) walk.repeatedKey = true;
+          walk.keySpans[2 * k] = valueStart;
+          walk.keySpans[2 * k + 1] = valueEnd;
+          break;
+        }
       }
-      if (walk.reservedCount > 0) walk.interleaved = true;
-      kept.push(keyStart, valueEnd);
-      if (key === undefined) return valueEnd;
-      if (key === 'MetaData') walk.metaStart = text.charCodeAt(valueStart) === 0x7b ? valueStart : -1;
-      const k = keyForms.indexOf(key);
-      if (k >= 0) {
-        if ((walk.keySpans[2 * k] as number) >= 0) walk.repeatedKey = true;
-        walk.keySpans[2 * k] = valueStart;
-        walk.keySpans[2 * k + 1] = valueEnd;
-      }
-      return valueEnd;
-    });
+      i = this.#next(valueEnd);
+    }
+    walk.end = this.#objectEnd;
     return walk;
   }
 
   /** The last LastUpdatedTime member of the MetaData object at `start`, when it is a string. */
   #lastUpdatedText(start: number): string | null {
     let found: string | null = null;
-    forEachMemberAt(this.#text, start, (keyStart, keyEnd, valueStart, plain) => {
-      const valueEnd = endOfValue(this.#text, valueStart);
-      if (this.#keyForm(keyStart, keyEnd, plain) === 'LastUpdatedTime') {
-        found = this.#text.charCodeAt(valueStart) === 0x22 ? this.#string(valueStart, valueEnd) : null;
-      }
-      return valueEnd;
-    });
+    for (let i = this.#first(start); i >= 0;) {
+      this.#key(i);
+      const valueStart = this.#valueStart;
+      const valueEnd = this.#skipValue();
+      if (this.#is('LastUpdatedTime')) found = this.#text.charCodeAt(valueStart) === 0x22 ? this.#string(valueStart, valueEnd) : null;
+      i = this.#next(valueEnd);
+    }
     return found;
   }
 }
@@ -264,14 +396,15 @@ class RecordWalk {
   /** The last MetaData member's value, when it is an object. */
   metaStart = -1;
   /** Value bounds of the last member of each key property (-1: absent). */
-  readonly keySpans: Int32Array;
+  readonly keySpans: number[] = [];
 
   /** `keys`: the key properties of `stream` when the record was walked (undefined: not known then). */
   constructor(
     readonly stream: string | undefined,
     readonly keys: readonly string[] | undefined,
   ) {
-    this.keySpans = new Int32Array((keys?.length ?? 0) * 2).fill(-1);
+    // A plain array: a typed array's allocation costs more than the walk of a small record.
+    for (let k = keys?.length ?? 0; k > 0; k--) this.keySpans.push(-1, -1);
   }
 
   /** The JSON text of a key property's value (decoded by `decode`), or undefined when absent. */
