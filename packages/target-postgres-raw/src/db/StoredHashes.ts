@@ -1,7 +1,7 @@
 import type { Logger } from 'singer-kit';
 import type { ConnectionSettings } from '../settings.js';
 import { qualified } from '../sql/tableName.js';
-import { storedHashesSql } from '../sql/upsertSql.js';
+import { storedHashListSql } from '../sql/upsertSql.js';
 import { Connection } from './Connection.js';
 
 /** Per id asked: `-` no stored row, `=` a stored payload with the same SHA-256, `~` another (or no) hash. */
@@ -28,11 +28,18 @@ export class StoredHashes {
   async lookup(table: string, ids: readonly string[]): Promise<Map<string, string | null>> {
     const found = this.#last.then(() =>
       this.#db.run(`looking up stored payload hashes in ${qualified(this.#schema, table)}`, (client) =>
-        client.query<{ id: string; payload_sha256: string | null }>(storedHashesSql(this.#schema, table), [ids]),
+        client.query<{ found: string | null }>(storedHashListSql(this.#schema, table), [ids]),
       ),
     );
     this.#last = found.catch(() => undefined);
-    return new Map((await found).rows.map((r) => [r.id, r.payload_sha256]));
+    const list = (await found).rows[0]?.found?.split(',') ?? [];
+    if (list.length !== ids.length) throw new Error(`${list.length} stored payload hashes read for ${ids.length} ids`);
+    const stored = new Map<string, string | null>();
+    for (let i = 0; i < ids.length; i++) {
+      const hash = list[i] as string;
+      if (hash !== '-') stored.set(ids[i] as string, hash === '~' ? null : hash);
+    }
+    return stored;
   }
 
   /** Closes the session once the lookups started have settled. */

@@ -16,6 +16,17 @@ export function storedHashesSql(schema: string, table: string): string {
 }
 
 /**
+ * The stored payload hash of each id in $1 (text[]), in the order asked, as one text: hex hashes
+ * separated by commas, `~` for a row without a hash, `-` for no row. One result row for a whole
+ * lookup (parsing a row per id cost the target more than the lookup cost PostgreSQL); each id is
+ * found by the primary key, whatever the planner thinks of the table.
+ */
+export function storedHashListSql(schema: string, table: string): string {
+  const hashOf = `SELECT coalesce(encode(t.payload_sha256, 'hex'), '~') FROM ${qualified(schema, table)} AS t WHERE t.id = u.id`;
+  return `SELECT string_agg(coalesce((${hashOf}), '-'), ',' ORDER BY u.ord) AS found FROM unnest($1::text[]) WITH ORDINALITY AS u(id, ord)`;
+}
+
+/**
  * One statement per stream and commit: upsert the staged entity records, then write the load
  * statistics of the whole batch (rows copied straight in and rows skipped by hash come in $4 as
  * counts; deletion records, applied next by deletionSql, only add their count in `deleted`).

@@ -1,0 +1,35 @@
+import { hash } from 'node:crypto';
+import { createLogger, loadSettings } from 'singer-kit';
+import { describe, expect, it } from 'vitest';
+import { StoredHashes } from '../packages/target-postgres-raw/src/db/StoredHashes.js';
+import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS } from '../packages/target-postgres-raw/src/settings.js';
+import { databaseUrl, scratchSchema, withClient } from './support/db.js';
+
+// The lookahead's lookup of stored payload hashes (issue 11) reads a whole list of ids in one
+// result row; each id must get its own answer, in order, whatever it holds.
+
+const schema = scratchSchema('sh');
+
+describe('StoredHashes', () => {
+  it('answers each id asked, in order: its stored hash, null for a row without one, nothing for no row', async () => {
+    const odd = ['a,b', '"q"', 'back\\slash', '{x}', 'é 😀', '-', '~', ' ', 'NULL'];
+    await withClient(async (client) => {
+      await client.query(`CREATE SCHEMA "${schema}"`);
+      await client.query(`CREATE TABLE "${schema}".s (id text PRIMARY KEY, payload_sha256 bytea)`);
+      await client.query(`INSERT INTO "${schema}".s SELECT id, sha256(convert_to(id, 'UTF8')) FROM unnest($1::text[]) AS id`, [odd]);
+      await client.query(`INSERT INTO "${schema}".s VALUES ('nohash', NULL)`);
+    });
+    const env = { [`${TARGET_ENV_PREFIX}_DATABASE_URL`]: databaseUrl() };
+    const settings = parseTargetSettings(loadSettings({ specs: TARGET_SETTINGS, envPrefix: TARGET_ENV_PREFIX, env }));
+    const hashes = new StoredHashes({ connection: settings.connection, schema, logger: createLogger('test', { level: 'error' }) });
+    try {
+      const sha = (id: string) => hash('sha256', id, 'hex');
+      const asked = ['absent', ...odd, 'nohash', 'a,b', 'absent too'];
+      const stored = await hashes.lookup('s', asked);
+      expect(Object.fromEntries(stored)).toEqual({ ...Object.fromEntries(odd.map((id) => [id, sha(id)])), nohash: null });
+      expect(await hashes.lookup('s', ['absent'])).toEqual(new Map());
+    } finally {
+      await hashes.close();
+    }
+  });
+});
