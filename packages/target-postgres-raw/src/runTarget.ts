@@ -35,6 +35,7 @@ interface Window {
 
 export interface RunTargetOptions {
   readonly settings: TargetSettings;
+  /** Singer lines. Its chunks are kept, not copied, until their records are committed: a producer must not reuse a chunk it has written (stdin and files never do). */
   readonly input: Readable;
   /** Where state values go (stdout in the CLI). */
   readonly output: Writable;

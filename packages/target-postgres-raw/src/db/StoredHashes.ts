@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { Logger } from 'singer-kit';
 import type { ConnectionSettings } from '../settings.js';
 import { qualified } from '../sql/tableName.js';
@@ -27,19 +28,10 @@ export class StoredHashes {
   /** The stored payload hash (hex, or null: none yet) of each of `ids` that has a row in `table`. */
   async lookup(table: string, ids: readonly string[]): Promise<Map<string, string | null>> {
     const found = this.#last.then(() =>
-      this.#db.run(`looking up stored payload hashes in ${qualified(this.#schema, table)}`, (client) =>
-        client.query<{ found: string | null }>(storedHashListSql(this.#schema, table), [ids]),
-      ),
+      this.#db.run(`looking up stored payload hashes in ${qualified(this.#schema, table)}`, (client) => readStoredHashes(client, this.#schema, table, ids)),
     );
     this.#last = found.catch(() => undefined);
-    const list = (await found).rows[0]?.found?.split(',') ?? [];
-    if (list.length !== ids.length) throw new Error(`${list.length} stored payload hashes read for ${ids.length} ids`);
-    const stored = new Map<string, string | null>();
-    for (let i = 0; i < ids.length; i++) {
-      const hash = list[i] as string;
-      if (hash !== '-') stored.set(ids[i] as string, hash === '~' ? null : hash);
-    }
-    return stored;
+    return found;
   }
 
   /** Closes the session once the lookups started have settled. */
@@ -47,4 +39,17 @@ export class StoredHashes {
     await this.#last;
     await this.#db.close();
   }
+}
+
+/** The stored payload hash (hex, or null: none yet) of each of `ids` that has a row in `table`, read with one query (storedHashListSql). */
+export async function readStoredHashes(client: pg.Client, schema: string, table: string, ids: readonly string[]): Promise<Map<string, string | null>> {
+  const { rows } = await client.query<{ found: string | null }>(storedHashListSql(schema, table), [ids]);
+  const list = rows[0]?.found?.split(',') ?? [];
+  if (list.length !== ids.length) throw new Error(`${list.length} stored payload hashes read for ${ids.length} ids`);
+  const stored = new Map<string, string | null>();
+  for (let i = 0; i < ids.length; i++) {
+    const hash = list[i] as string;
+    if (hash !== '-') stored.set(ids[i] as string, hash === '~' ? null : hash);
+  }
+  return stored;
 }

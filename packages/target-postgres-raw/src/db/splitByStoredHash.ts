@@ -9,7 +9,7 @@ export interface Split {
   readonly staged: HashedRow[];
 }
 
-/** Sorts the rows of one batch by what their stored rows (id → payload hash as hex, or null; from storedHashesSql) ask for. */
+/** Sorts the rows of one batch by what their stored rows (id → payload hash as hex, or null; from readStoredHashes) ask for. */
 export function splitByStoredHash(rows: readonly HashedRow[], stored: ReadonlyMap<string, string | null>): Split {
   const split: Split = { fresh: [], unchanged: [], staged: [] };
   for (const h of rows) {

@@ -10,10 +10,11 @@ import type { HashedRow } from '../rows/rowColumns.js';
 import { STAGE_COLUMNS, tableColumns } from '../rows/rowColumns.js';
 import { STAGE_TABLE } from '../sql/ddl.js';
 import { quoteIdent } from '../sql/tableName.js';
-import { COPY_STAGE_SQL, copyTableSql, deletionSql, storedHashesSql, upsertSql } from '../sql/upsertSql.js';
+import { COPY_STAGE_SQL, copyTableSql, deletionSql, upsertSql } from '../sql/upsertSql.js';
 import { copyBinary } from './copyBinary.js';
 import { addCounts, emptyCounts, type LoadCounts } from './loadCounts.js';
 import { splitByStoredHash } from './splitByStoredHash.js';
+import { readStoredHashes } from './StoredHashes.js';
 
 /** What one commit's streams share: its transaction, its staging table, the time its rows get. */
 export interface CommitContext {
@@ -46,9 +47,14 @@ const UNIQUE_VIOLATION = '23505';
  */
 export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, whileBusy?: () => void): Promise<LoadCounts> {
   const { client, schema } = ctx;
-  const stored = client.query<{ id: string; payload_sha256: string | null }>(storedHashesSql(schema, batch.table), [batch.rows.map((r) => r.id)]);
+  const stored = readStoredHashes(
+    client,
+    schema,
+    batch.table,
+    batch.rows.map((r) => r.id),
+  );
   const rows: HashedRow[] = batch.rows.map((row) => ({ row, hash: hash('sha256', row.payload, 'hex') }));
-  const split = splitByStoredHash(rows, new Map((await stored).rows.map((r) => [r.id, r.payload_sha256])));
+  const split = splitByStoredHash(rows, await stored);
   let copied: HashedRow[] = [];
   const staged = split.staged;
   if (split.fresh.length > 0) {

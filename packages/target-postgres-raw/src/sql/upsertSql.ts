@@ -10,11 +10,6 @@ export function copyTableSql(schema: string, table: string): string {
   return `COPY ${qualified(schema, table)} (${ROW_COLUMN_NAMES.join(', ')}, ingested_at_utc) FROM STDIN (FORMAT binary)`;
 }
 
-/** The stored payload hash (hex) of each of the ids in $1 (text[]) that has a row. */
-export function storedHashesSql(schema: string, table: string): string {
-  return `SELECT id, encode(payload_sha256, 'hex') AS payload_sha256 FROM ${qualified(schema, table)} WHERE id = ANY($1::text[])`;
-}
-
 /**
  * The stored payload hash of each id in $1 (text[]), in the order asked, as one text: hex hashes
  * separated by commas, `~` for a row without a hash, `-` for no row. One result row for a whole
