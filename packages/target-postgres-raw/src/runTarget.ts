@@ -4,6 +4,7 @@ import { MessageError, readLineBytes, type InputLineBytes, type Logger } from 's
 import { Buffers } from './buffer/Buffers.js';
 import { collectGarbageAbove } from './buffer/collectGarbage.js';
 import { FlushPolicy } from './buffer/flushPolicy.js';
+import { PayloadArena } from './buffer/PayloadArena.js';
 import { addCounts, emptyCounts, formatCounts, type LoadCounts } from './db/loadCounts.js';
 import { RawTableWriter } from './db/RawTableWriter.js';
 import { StoredHashes } from './db/StoredHashes.js';
@@ -89,6 +90,7 @@ class TargetRun implements MessageSink {
   readonly #log: Logger;
   readonly #router: MessageRouter;
   readonly #buffers = new Buffers();
+  readonly #arena = new PayloadArena();
   readonly #policy: FlushPolicy;
   readonly #states: StatePrinter;
   #chain: Promise<void> = Promise.resolve();
@@ -256,6 +258,10 @@ class TargetRun implements MessageSink {
     });
   }
 
+  keepPayload(payload: Buffer | string): Buffer {
+    return this.#arena.keep(payload);
+  }
+
   state(value: unknown): void {
     this.#states.receive(value);
   }
@@ -282,6 +288,7 @@ class TargetRun implements MessageSink {
     this.#policy.flushed();
     const cut = this.#states.cut();
     const batch = this.#buffers.take();
+    const payloads = this.#arena.take();
     const batchNumber = ++this.#batchesTaken;
     if (batch.streams.length > 0) {
       const started = Date.now();
@@ -294,6 +301,7 @@ class TargetRun implements MessageSink {
       for (const [stream, counts] of perStream) this.#log.info(`  stream ${JSON.stringify(stream)}: ${formatCounts(counts)}`);
     }
     this.#batchesCommitted = batchNumber;
+    this.#arena.release(payloads);
     await this.#states.printCommitted(cut);
   }
 

@@ -26,6 +26,8 @@ export interface MessageSink {
   openStream(stream: string, table: string): void;
   /** A valid record, as its row, or a record equal to its stored row; may wait (a full buffer waits for the commit in flight). */
   record(stream: string, row: Row | SkippedRecord): Promise<void>;
+  /** Where a record's payload is kept until its batch is committed (PayloadArena.keep). */
+  keepPayload(payload: Buffer | string): Buffer;
   /** A STATE value, to print once the records before it are committed. */
   state(value: unknown): void;
   /** Whether a record with `id` was buffered for a batch after the first `batches` of this run (not committed when they were). */
@@ -147,7 +149,9 @@ export class MessageRouter {
     if (typeof record !== 'object' || record === null || Array.isArray(record)) {
       throw new MessageError(line.number, `RECORD of stream ${JSON.stringify(info.stream)} has no "record" object`);
     }
-    const { row, replaced } = toRow(record as JsonObject, line.text, bytes, line.number, info.stream, info.keyProperties);
+    const { row, replaced } = toRow(record as JsonObject, line.text, bytes, line.number, info.stream, info.keyProperties, (payload) =>
+      this.#sink.keepPayload(payload),
+    );
     const problem = info.check?.(record as JsonObject);
     if (problem !== undefined) {
       throw new MessageError(line.number, `stream ${JSON.stringify(info.stream)} record id ${JSON.stringify(row.id)}: does not match its SCHEMA: ${problem}`);

@@ -89,7 +89,15 @@ function recordError(line: number, stream: string, id: string | undefined, what:
  * as the record's own text without them (numbers keep their digits), `last_updated_utc` from MetaData.LastUpdatedTime.
  * Throws a MessageError naming line, stream and record id for a missing key or a bad metadata value.
  */
-export function toRow(record: JsonObject, lineText: string, lineBytes: Buffer, line: number, stream: string, keyProperties: readonly string[]): RowResult {
+export function toRow(
+  record: JsonObject,
+  lineText: string,
+  lineBytes: Buffer,
+  line: number,
+  stream: string,
+  keyProperties: readonly string[],
+  keep: KeepPayload = ownBytes,
+): RowResult {
   const { recordText, recordStart, split } = cutRecord(
     lineText,
     Object.keys(record).some((k) => k.startsWith(RESERVED_PREFIX)),
@@ -117,7 +125,7 @@ export function toRow(record: JsonObject, lineText: string, lineBytes: Buffer, l
   return {
     row: {
       id,
-      payload: payloadBytes(payload, split === undefined ? recordStart : undefined, lineBytes),
+      payload: keep(payloadBytes(payload, split === undefined ? recordStart : undefined, lineBytes)),
       extractWindowStart: metadata.extractWindowStart,
       extractWindowEnd: metadata.extractWindowEnd,
       pageNumber: metadata.pageNumber,
@@ -134,14 +142,18 @@ export function toRow(record: JsonObject, lineText: string, lineBytes: Buffer, l
   };
 }
 
+/** Where a row's payload is kept while it is buffered (PayloadArena.keep), given its UTF-8 bytes or its text. */
+export type KeepPayload = (payload: Buffer | string) => Buffer;
+
+const ownBytes: KeepPayload = (payload) => (typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload);
+
 /**
- * The payload's UTF-8 bytes: when it is the record's own text on an ASCII line (text offsets are
- * byte offsets), a view of the input line, not a copy: a buffered batch then lies outside the
- * JavaScript heap, which the garbage collector would otherwise copy and trace on every pass.
+ * The payload for `keep`: when it is the record's own text on an ASCII line (text offsets are byte
+ * offsets), a view of the input line's bytes (copied as they are, not encoded again); else its text.
  */
-function payloadBytes(payload: SanitizedJson, startInLine: number | undefined, lineBytes: Buffer): Buffer {
+function payloadBytes(payload: SanitizedJson, startInLine: number | undefined, lineBytes: Buffer): Buffer | string {
   if (startInLine !== undefined && payload.replaced === 0 && isAscii(lineBytes)) return lineBytes.subarray(startInLine, startInLine + payload.text.length);
-  return Buffer.from(payload.text, 'utf8');
+  return payload.text;
 }
 
 /** MetaData.LastUpdatedTime as an instant. The entity's own timestamp is data, not metadata: an odd one only disables the newer-wins check. */
