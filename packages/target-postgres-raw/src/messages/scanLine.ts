@@ -53,6 +53,8 @@ export function scanLine(raw: Buffer, keysOf: KeysOf): ScannedRecord | undefined
 
 /** The message without its record, last parsed: reused while the next line's text around its record is the same. */
 let lastEnvelope: { readonly before: string; readonly after: string; readonly value: JsonObject } | undefined;
+/** The last stream name read: its JSON text (one char per byte) and its value. */
+let lastStream: { readonly text: string; readonly name: string } | undefined;
 let lastReserved: { readonly text: string; readonly value: JsonObject } | undefined;
 
 /** The bounds found while walking a record's members (reused from line to line). */
@@ -207,7 +209,7 @@ class LineScan {
         const isStream = this.#is('stream');
         if (this.#is('record')) record = undefined;
         valueEnd = this.#skipValue();
-        if (isStream) stream = text.charCodeAt(valueStart) === 0x22 ? this.#string(valueStart, valueEnd) : undefined;
+        if (isStream) stream = text.charCodeAt(valueStart) === 0x22 ? this.#streamName(valueStart, valueEnd) : undefined;
       }
       i = this.#next(valueEnd);
     }
@@ -224,7 +226,7 @@ class LineScan {
     }
     let replaced = 0;
     let payload = this.#payload(recordStart, walk);
-    if (payload.indexOf('\\u') >= 0) {
+    if (!this.#noEscape(recordStart, walk.end) && payload.indexOf('\\u') >= 0) {
       const sanitized = sanitizeJsonText(payload.toString('latin1'));
       replaced = sanitized.replaced;
       if (replaced > 0) payload = Buffer.from(sanitized.text, 'latin1');
@@ -274,6 +276,15 @@ class LineScan {
     const value = JSON.parse(this.#ascii ? `${before}0${after}` : `${this.#decode(0, recordStart)}0${this.#decode(recordEnd, text.length)}`) as JsonObject;
     lastEnvelope = { before, after, value };
     return value;
+  }
+
+  /** The stream name whose JSON text is at [start, end): the last line's when its text is the same. */
+  #streamName(start: number, end: number): string {
+    const last = lastStream;
+    if (last !== undefined && last.text.length === end - start && this.#text.startsWith(last.text, start)) return last.name;
+    const name = this.#string(start, end);
+    lastStream = { text: this.#text.slice(start, end), name };
+    return name;
   }
 
   /** The JSON string whose text is at [start, end), decoded. */
