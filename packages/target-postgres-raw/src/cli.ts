@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: it must run before pg is loaded (see the file).
+import './nodeNavigator.js';
 import { createReadStream } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
