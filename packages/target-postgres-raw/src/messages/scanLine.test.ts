@@ -111,6 +111,12 @@ describe('scanLine', () => {
       stream === 't' ? ['Id'] : undefined,
     );
     expect(again?.id).toEqual({ id: '2' });
+    // Non-ASCII names and values without escapes are read as UTF-8.
+    const named = scanLine(
+      Buffer.from('{"type":"RECORD","stream":"facturé","record":{"Id":"ü","MetaData":{"LastUpdatedTime":"2024-01-01T10:00:00+01:00 ü"}}}'),
+      () => ['Id'],
+    );
+    expect([named?.stream, named?.id, named?.lastUpdatedText]).toEqual(['facturé', { id: 'ü' }, '2024-01-01T10:00:00+01:00 ü']);
   });
 
   it('leaves to JSON.parse what it cannot be sure of: no record object, broken JSON, a key property given twice', () => {

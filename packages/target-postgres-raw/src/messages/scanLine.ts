@@ -289,6 +289,8 @@ class LineScan {
 
   /** The JSON string whose text is at [start, end), decoded. */
   #string(start: number, end: number): string {
+    // Without escapes the value is the bytes between the quotes.
+    if (this.#noEscape(start, end)) return this.#bytes.toString(this.#ascii ? 'latin1' : 'utf8', start + 1, end - 1);
     const quoted = this.#decode(start, end);
     return stringAt(quoted, 0, quoted.length);
   }
