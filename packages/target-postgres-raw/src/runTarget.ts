@@ -36,7 +36,7 @@ interface Window {
 
 export interface RunTargetOptions {
   readonly settings: TargetSettings;
-  /** Singer lines. Its chunks are kept, not copied, until their records are committed: a producer must not reuse a chunk it has written (stdin and files never do). */
+  /** Singer lines. Lines are read as views of their chunks (a payload over 256 kB stays one until committed): a producer must not reuse a chunk it has written (stdin and files never do). */
   readonly input: Readable;
   /** Where state values go (stdout in the CLI). */
   readonly output: Writable;
