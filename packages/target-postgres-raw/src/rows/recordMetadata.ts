@@ -31,11 +31,12 @@ let last: { readonly reserved: JsonObject | undefined; readonly result: RecordMe
  * object (scanLine), so the last result is reused.
  */
 export function readMetadata(reserved: JsonObject | undefined): RecordMetadata | MetadataProblem {
+  if (reserved === undefined) return NO_METADATA;
   const previous = last;
   if (previous !== undefined && reserved !== undefined && previous.reserved === reserved) return previous.result;
   let result: RecordMetadata | MetadataProblem;
   try {
-    result = metadata(reserved ?? {});
+    result = metadata(reserved);
   } catch (error) {
     if (!(error instanceof Problem)) throw error;
     result = { problem: error.message };
@@ -75,3 +76,6 @@ function metadata(record: JsonObject): RecordMetadata {
     runId: str('_sdc_run_id'),
   };
 }
+
+/** The metadata of a record without `_sdc_*` members (every column null). */
+const NO_METADATA: RecordMetadata = Object.freeze(metadata({}));

@@ -1,9 +1,9 @@
 import { isAscii } from 'node:buffer';
 import { hash } from 'node:crypto';
 import { endOfValue, forEachMember, memberText, MessageError, type JsonObject } from 'singer-kit';
-import { parseRecordInstant } from './recordInstant.js';
+import { parseRecordInstant, type Instant } from './recordInstant.js';
 import { recordId, type RecordIdResult } from './recordId.js';
-import { readMetadata } from './recordMetadata.js';
+import { readMetadata, type RecordMetadata } from './recordMetadata.js';
 import type { Row, SkippedRecord } from './Row.js';
 import { sanitizeJsonText, type SanitizedJson } from './sanitizeJsonText.js';
 
@@ -185,17 +185,31 @@ export function checkId(result: RecordIdResult): CheckedId {
 export function unchangedRecord(id: string, reserved: JsonObject | undefined, lastUpdatedText: string | null, line: number, stream: string): SkippedRecord {
   const metadata = readMetadata(reserved);
   if ('problem' in metadata) throw recordError(line, stream, id, metadata.problem);
-  const { extractWindowStart, realmId, runId } = metadata;
-  return {
-    skipped: true,
-    id,
-    // Read only when a record with the same id meets it in the buffer (rare): most are never compared.
-    get lastUpdated() {
-      return lastUpdated(lastUpdatedText);
-    },
-    extractWindowStart,
-    realmId,
-    runId,
-    line,
-  };
+  return new UnchangedRecord(id, metadata, lastUpdatedText, line);
+}
+
+/** A class, not an object literal with a getter: one is made per re-loaded record, and a literal's getter is a closure each. */
+class UnchangedRecord implements SkippedRecord {
+  readonly skipped = true;
+  readonly extractWindowStart: Instant | null;
+  readonly realmId: string | null;
+  readonly runId: string | null;
+  readonly #lastUpdatedText: string | null;
+
+  constructor(
+    readonly id: string,
+    metadata: RecordMetadata,
+    lastUpdatedText: string | null,
+    readonly line: number,
+  ) {
+    this.extractWindowStart = metadata.extractWindowStart;
+    this.realmId = metadata.realmId;
+    this.runId = metadata.runId;
+    this.#lastUpdatedText = lastUpdatedText;
+  }
+
+  /** Read only when a record with the same id meets it in the buffer (rare): most are never compared. */
+  get lastUpdated(): Instant | null {
+    return lastUpdated(this.#lastUpdatedText);
+  }
 }
