@@ -160,7 +160,8 @@ class TargetRun implements MessageSink {
             stoppedBy = 'signal';
             break reading;
           }
-          await this.#router.route(line);
+          const waiting = this.#router.route(line);
+          if (waiting !== undefined) await waiting;
         }
       }
       if (stoppedBy === 'signal') this.#log.info('stop requested (signal): committing buffered records, then exiting');
@@ -266,7 +267,7 @@ class TargetRun implements MessageSink {
     this.#states.receive(value);
   }
 
-  async record(stream: string, row: Row | SkippedRecord): Promise<void> {
+  record(stream: string, row: Row | SkippedRecord): Promise<void> | undefined {
     if (!('skipped' in row)) {
       const batch = this.#batchesTaken + 1;
       let streams = this.#writtenIn.get(batch);
@@ -275,12 +276,14 @@ class TargetRun implements MessageSink {
       if (!ids) streams.set(stream, (ids = new Set()));
       ids.add(row.id);
     }
-    if (this.#policy.recordBuffered(this.#buffers.add(stream, row))) {
-      // At most one flush in flight: wait for it, then start the next without waiting for its commit.
-      await this.#chain;
-      this.#throwIfFailed();
-      this.#schedule(() => this.#flush(`stream ${stream} batch full`));
-    }
+    return this.#policy.recordBuffered(this.#buffers.add(stream, row)) ? this.#flushFull(stream) : undefined;
+  }
+
+  /** A buffer is full. At most one flush in flight: wait for it, then start the next without waiting for its commit. */
+  async #flushFull(stream: string): Promise<void> {
+    await this.#chain;
+    this.#throwIfFailed();
+    this.#schedule(() => this.#flush(`stream ${stream} batch full`));
   }
 
   /** Commits every buffer in one transaction, then prints the latest state received before it began. */

@@ -24,8 +24,8 @@ export interface RoutedLine {
 export interface MessageSink {
   /** A new stream whose records go to `table` (created before any of them is written). */
   openStream(stream: string, table: string): void;
-  /** A valid record, as its row, or a record equal to its stored row; may wait (a full buffer waits for the commit in flight). */
-  record(stream: string, row: Row | SkippedRecord): Promise<void>;
+  /** A valid record, as its row, or a record equal to its stored row; a promise when the caller must wait (a full buffer waits for the commit in flight). */
+  record(stream: string, row: Row | SkippedRecord): Promise<void> | undefined;
   /** Where a record's payload is kept until its batch is committed (PayloadArena.keep). */
   keepPayload(payload: Buffer | string): Buffer;
   /** A STATE value, to print once the records before it are committed. */
@@ -66,15 +66,23 @@ export class MessageRouter {
     return this.#streams.get(stream)?.keyProperties;
   }
 
-  async route(routed: RoutedLine): Promise<void> {
-    if (routed.found === '=' && (await this.#unchanged(routed))) return;
+  /**
+   * Routes one line. Synchronous (a promise per record would cost more than most records' routing);
+   * returns a promise only when the caller must wait for it (a full buffer waits for the commit in flight).
+   */
+  route(routed: RoutedLine): Promise<void> | undefined {
+    if (routed.found === '=') {
+      const unchanged = this.#unchanged(routed);
+      if (unchanged !== false) return unchanged;
+    }
     const line: InputLine = { text: routed.bytes.toString('utf8'), number: routed.number };
     const message = parseMessageLine(line.text, line.number);
     switch (message.type) {
       case 'RECORD':
         return this.#record(message, line, routed.bytes);
       case 'SCHEMA':
-        return this.#schema(message, line.number);
+        this.#schema(message, line.number);
+        return;
       case 'STATE':
         if (!('value' in message)) throw new MessageError(line.number, 'STATE message has no "value"');
         this.#sink.state(message.value);
@@ -136,7 +144,7 @@ export class MessageRouter {
     this.#sink.openStream(stream, table);
   }
 
-  async #record(message: JsonObject, line: InputLine, bytes: Buffer): Promise<void> {
+  #record(message: JsonObject, line: InputLine, bytes: Buffer): Promise<void> | undefined {
     const stream = message.stream;
     const info = typeof stream === 'string' ? this.#streams.get(stream) : undefined;
     if (!info) {
@@ -161,17 +169,17 @@ export class MessageRouter {
         `line ${line.number}: stream ${JSON.stringify(info.stream)} record id ${JSON.stringify(row.id)}: ${replaced} \\u0000 or unpaired surrogate escape(s) stored as U+FFFD`,
       );
     }
-    await this.#sink.record(info.stream, row);
+    return this.#sink.record(info.stream, row);
   }
 
   /**
    * Passes on a RECORD line the lookahead found equal to its stored row (same id, same payload
-   * hash) as unchanged, and returns true; false when that may no longer hold, and the line is
+   * hash) as unchanged, returning what the sink returned; false when that may no longer hold, and the line is
    * routed as any other: not a RECORD of a known stream, keys changed by a SCHEMA since it was
    * scanned, a deletion record, escapes to replace (routed to say so), or an id this run buffered
    * in a batch not committed when it was looked up (the stored row may be about to change).
    */
-  async #unchanged(line: RoutedLine): Promise<boolean> {
+  #unchanged(line: RoutedLine): Promise<void> | undefined | false {
     const { scan, lookedUpId: id } = line;
     if (scan === undefined || id === undefined || typeof scan.stream !== 'string' || typeof scan.type !== 'string' || scan.type.toUpperCase() !== 'RECORD')
       return false;
@@ -179,8 +187,7 @@ export class MessageRouter {
     if (!info || scan.keys !== info.keyProperties || scan.replaced > 0) return false;
     const deletedAt = scan.reserved?._sdc_deleted_at;
     if ((deletedAt !== undefined && deletedAt !== null) || this.#sink.writtenAfter(info.stream, id, line.lookedUpAfter)) return false;
-    await this.#sink.record(info.stream, unchangedRecord(id, scan.reserved, scan.lastUpdatedText, line.number, info.stream));
-    return true;
+    return this.#sink.record(info.stream, unchangedRecord(id, scan.reserved, scan.lastUpdatedText, line.number, info.stream));
   }
 }
 
