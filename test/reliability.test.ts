@@ -4,6 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createLogger } from 'singer-kit';
 import { runBackfill, type BackfillHooks, type BackfillRequest, type BackfillResult } from '../packages/qbo-pipeline/src/index.js';
 import { startLocalPostgres } from 'local-postgres';
+import { Rng } from 'qbo-emulator';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
 import { diffWithTruth, startHarness, type Harness } from './pipelineHarness.js';
 
@@ -17,18 +18,6 @@ const END = '2025-06-07T00:00:00Z';
 const SETS = 3;
 const KILLS_PER_SET = 7;
 const VICTIMS = ['tap', 'target', 'both'] as const;
-
-/** mulberry32: small, seeded, good enough to pick kill points. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const logs: string[] = [];
 const quiet: BackfillHooks = {
@@ -86,13 +75,13 @@ describe('reliability: kill -9 at random points, then resume', () => {
   for (let set = 0; set < SETS; set++) {
     const schema = scratchSchema(`rel${set}`);
     it(`trial set ${set + 1}: ${KILLS_PER_SET} kills then a resume give exactly the emulator's truth`, async () => {
-      const random = prng(1000 + set);
+      const rng = new Rng(1000 + set); // seeded: a failing set can be replayed
       const job = `reliability_${set}`;
       let killed = 0;
       for (let trial = 0; trial < KILLS_PER_SET; trial++) {
-        const victim = VICTIMS[Math.floor(random() * VICTIMS.length)]!;
-        const afterStates = Math.floor(random() * 3);
-        const delayMs = Math.floor(random() * 200);
+        const victim = rng.pick(VICTIMS);
+        const afterStates = rng.int(0, 2);
+        const delayMs = rng.int(0, 199);
         let states = -1; // onProgress fires once before any commit
         let children: Readonly<Record<'tap' | 'target', ChildProcess>> | undefined;
         let landed = false;

@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
+import { Rng } from 'qbo-emulator';
 import { databaseUrl, ownPostgres, scratchSchema } from './support/db.js';
 import { finished, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines } from './targetHarness.js';
 
@@ -262,14 +263,9 @@ describe('target-postgres-raw lookahead review: the unchanged shortcut never tak
   });
   it('a random re-load over few ids, fed in many small windows while commits are in flight: every id ends as the newest record (ties: the later), counts add up', async () => {
     const schema = scratchSchema();
-    // mulberry32: the same input on every run.
-    let seed = 20261205;
-    const random = (n: number) => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) % n;
-    };
+    // Seeded: the same input on every run.
+    const rng = new Rng(20261205);
+    const random = (n: number) => rng.int(0, n - 1);
     const day = (d: number) => `2024-01-0${d}T00:00:00Z`;
     const rec = (stream: string, id: number, v: string, d: number) => R(stream, { Id: String(id), v, ...T(day(d)) });
     const streams = ['ra', 'rb'];

@@ -6,3 +6,4 @@ export * from './queryLanguage.js';
 export * from './pacificTime.js';
 export { DEFAULT_COUNTS, CDC_MAX_OBJECTS, type TruthRow } from './CompanyStore.js';
 export type { RotationMode } from './TokenAuthority.js';
+export { Rng } from './rng.js';

@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { Rng } from 'qbo-emulator';
 import { parseMessageLine, type JsonObject } from 'singer-kit';
 import { checkId, toRow } from '../rows/toRow.js';
 import { scanLine } from './scanLine.js';
@@ -64,14 +65,9 @@ describe('scanLine', () => {
       '{}',
       deep(9),
     ];
-    let seed = 7;
-    const next = (n: number) => {
-      // mulberry32: a small seeded generator, so a failure can be replayed.
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) % n;
-    };
+    // Seeded (the emulator's generator), so a failure can be replayed.
+    const rng = new Rng(7);
+    const next = (n: number) => rng.int(0, n - 1);
     let compared = 0;
     for (let n = 0; n < 3000; n++) {
       const members: string[] = [];
