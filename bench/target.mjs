@@ -1,7 +1,7 @@
 // target-postgres-raw against the physical limit of a jsonb upsert on the same PostgreSQL, in the
 // same minute (issue 11). Needs the built dists (npm run build) and python3.
 //
-//   node bench/target.mjs [--sizes 10k,100k] [--1m] [--rounds N] [--pg 13|17]
+//   node bench/target.mjs [--sizes 10k,100k] [--1m] [--rounds N] [--pg 13|17 | --url URL]
 //
 // Input: ../shared/bench/gen_invoices.py (or BENCH_GEN_INVOICES=path), the QBO-like invoices of the
 // issue (1.53 kB each, a full invoice SCHEMA, STATE every 10,000 records), as a Singer file for
@@ -21,6 +21,10 @@
 // size and phase the output lists every round, the medians and the median of the per-round
 // ratios target ÷ baseline, and the target's peak RSS (ru_maxrss via /usr/bin/time, else VmHWM
 // polled from /proc).
+//
+// The server is an embedded PostgreSQL 13 (or --pg 17), durable; `--url` (or BENCH_DATABASE_URL)
+// names a running server instead (a superuser: the bench issues CHECKPOINT), e.g. the
+// PostgreSQL 15 the issue measured on. The bench creates and drops its own schemas there.
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -50,6 +54,7 @@ const sizes = option('sizes', '10k,100k').split(',').map(parseSize);
 if (args.includes('--1m') && !sizes.includes(1_000_000)) sizes.push(1_000_000);
 const rounds = Number(option('rounds', process.env.BENCH_ROUNDS ?? 3));
 const pgVersion = option('pg', '13');
+const serverUrl = option('url', process.env.BENCH_DATABASE_URL);
 const extraSettings = JSON.parse(process.env.BENCH_TARGET_SETTINGS ?? '{}');
 const PSQL = spawnSync('psql', ['--version'], { encoding: 'utf8' }).status === 0 ? 'psql' : undefined;
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
@@ -170,11 +175,17 @@ const fmt = (x) => Math.round(x).toLocaleString('en-US');
 const label = (n) => (n >= 1_000_000 ? `${n / 1_000_000}M` : `${n / 1000}k`);
 
 const dir = mkdtempSync(path.join(tmpdir(), 'bench-target-'));
-const server = await startLocalPostgres({ version: pgVersion, onLog: process.env.BENCH_PG_LOG ? (l) => console.error(String(l).trimEnd()) : undefined });
+const server = serverUrl
+  ? { url: serverUrl, stop: async () => undefined }
+  : await startLocalPostgres({ version: pgVersion, onLog: process.env.BENCH_PG_LOG ? (l) => console.error(String(l).trimEnd()) : undefined });
 const failures = [];
 try {
   const [{ version }] = await sql(server.url, 'SELECT version()');
-  console.log(`PostgreSQL: ${version} (embedded, durable: fsync on, synchronous_commit on)`);
+  const [{ durability }] = await sql(
+    server.url,
+    `SELECT 'fsync ' || current_setting('fsync') || ', synchronous_commit ' || current_setting('synchronous_commit') || ', jit ' || current_setting('jit') AS durability`,
+  );
+  console.log(`PostgreSQL: ${version} (${serverUrl ? 'given by --url' : 'embedded'}, ${durability})`);
   console.log(
     `node ${process.version}, ${cpus().length} cores, load average at start ${loadavg()
       .map((l) => l.toFixed(2))
