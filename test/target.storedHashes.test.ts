@@ -10,24 +10,42 @@ import { databaseUrl, scratchSchema, withClient } from './support/db.js';
 
 const schema = scratchSchema('sh');
 
+function openStoredHashes(): StoredHashes {
+  const env = { [`${TARGET_ENV_PREFIX}_DATABASE_URL`]: databaseUrl() };
+  const settings = parseTargetSettings(loadSettings({ specs: TARGET_SETTINGS, envPrefix: TARGET_ENV_PREFIX, env }));
+  return new StoredHashes({ connection: settings.connection, schema, logger: createLogger('test', { level: 'error' }) });
+}
+
 describe('StoredHashes', () => {
   it('answers each id asked, in order: its stored hash, null for a row without one, nothing for no row', async () => {
     const odd = ['a,b', '"q"', 'back\\slash', '{x}', 'é 😀', '-', '~', ' ', 'NULL'];
     await withClient(async (client) => {
-      await client.query(`CREATE SCHEMA "${schema}"`);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
       await client.query(`CREATE TABLE "${schema}".s (id text PRIMARY KEY, payload_sha256 bytea)`);
       await client.query(`INSERT INTO "${schema}".s SELECT id, sha256(convert_to(id, 'UTF8')) FROM unnest($1::text[]) AS id`, [odd]);
       await client.query(`INSERT INTO "${schema}".s VALUES ('nohash', NULL)`);
     });
-    const env = { [`${TARGET_ENV_PREFIX}_DATABASE_URL`]: databaseUrl() };
-    const settings = parseTargetSettings(loadSettings({ specs: TARGET_SETTINGS, envPrefix: TARGET_ENV_PREFIX, env }));
-    const hashes = new StoredHashes({ connection: settings.connection, schema, logger: createLogger('test', { level: 'error' }) });
+    const hashes = openStoredHashes();
     try {
       const sha = (id: string) => hash('sha256', id, 'hex');
       const asked = ['absent', ...odd, 'nohash', 'a,b', 'absent too'];
       const stored = await hashes.lookup('s', asked);
       expect(Object.fromEntries(stored)).toEqual({ ...Object.fromEntries(odd.map((id) => [id, sha(id)])), nohash: null });
       expect(await hashes.lookup('s', ['absent'])).toEqual(new Map());
+    } finally {
+      await hashes.close();
+    }
+  });
+
+  it('runs its lookups with jit off (compiling them cost more than running them where the server has LLVM)', async () => {
+    await withClient((client) =>
+      client.query(
+        `CREATE SCHEMA IF NOT EXISTS "${schema}"; CREATE VIEW "${schema}".session AS SELECT 'jit' AS id, convert_to(current_setting('jit'), 'UTF8') AS payload_sha256`,
+      ),
+    );
+    const hashes = openStoredHashes();
+    try {
+      expect(await hashes.lookup('session', ['jit'])).toEqual(new Map([['jit', Buffer.from('off').toString('hex')]]));
     } finally {
       await hashes.close();
     }

@@ -6,12 +6,20 @@ import { clientConfig } from './clientConfig.js';
 import { pgErrorKind, reasonOf, toConfigError, toDatabaseError, type ConnectionTarget } from './pgErrors.js';
 import { reconnectDelayMs } from './reconnectDelay.js';
 
+/**
+ * Every target session runs without JIT compilation. Our statements are many and short (an upsert
+ * per stream and commit, a lookup per window), and where the server has LLVM (PostgreSQL 11+ from
+ * Debian, Ubuntu, the official image, most clouds) compiling them cost more than running them:
+ * 3 s more database time per 100,000 changed invoices on PostgreSQL 15. Only where the setting exists.
+ */
+const JIT_OFF_SQL = `SELECT set_config('jit', 'off', false) FROM pg_settings WHERE name = 'jit'`;
+
 export interface ConnectionOptions {
   readonly settings: ConnectionSettings;
   /** How long a lost, refused or racing connection is retried before `run` fails (RunError, exit 1). */
   readonly reconnectTimeoutMs: number;
   readonly logger: Logger;
-  /** Runs on every new session before it is used (SET …, temporary tables). */
+  /** Runs on every new session before it is used (SET …, temporary tables), after JIT_OFF_SQL. */
   readonly prepareSession: (client: pg.Client) => Promise<void>;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -107,6 +115,7 @@ export class Connection {
     try {
       await client.connect();
       this.#client = client;
+      await client.query(JIT_OFF_SQL);
       await this.#o.prepareSession(client);
       return client;
     } catch (error) {
