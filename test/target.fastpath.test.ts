@@ -116,6 +116,48 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
     expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 7, inserted: 4, updated: 1, skipped_older: 1, unchanged: 1 }));
   });
 
+  it('after a batch of only new ids the next is copied without reading stored hashes; when it re-sends an id of this run, that copy is undone and the batch upserted', async () => {
+    const schema = scratchSchema();
+    const child = spawnTarget({ database_url: url(), schema, batch_size_rows: 3 }, [], { LOG_LEVEL: 'debug' });
+    const done = finished(child);
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdin!.end(
+      singer(
+        S('h'),
+        ...['1', '2', '3'].map((Id) => R('h', { Id, v: 'first', ...T('2024-01-01T00:00:00Z') })),
+        ...['4', '5', '6'].map((Id) => R('h', { Id, v: 'first', ...T('2024-01-01T00:00:00Z') })),
+        R('h', { Id: '7', v: 'first', ...T('2024-01-01T00:00:00Z') }),
+        R('h', { Id: '2', v: 'second', ...T('2024-01-02T00:00:00Z') }),
+        R('h', { Id: '5', v: 'older', ...T('2023-12-31T00:00:00Z') }),
+        ST({ done: true }),
+      ),
+    );
+    const result = await done;
+    expect(result.code).toBe(0);
+    // Batch 1 read the hashes; batch 2 (new ids only) was copied without; batch 3 tried and fell back once.
+    expect(stderr.match(/some ids of a batch expected new are stored; its stored hashes are read/g)).toHaveLength(1);
+    expect(await query(url(), `SELECT id, payload->>'v' AS v FROM "${schema}".h ORDER BY id`)).toEqual(
+      [
+        ['1', 'first'],
+        ['2', 'second'],
+        ['3', 'first'],
+        ['4', 'first'],
+        ['5', 'first'],
+        ['6', 'first'],
+        ['7', 'first'],
+      ].map(([id, v]) => ({ id, v })),
+    );
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 9, inserted: 7, updated: 1, skipped_older: 1 }));
+    expect(
+      await query(url(), `SELECT commit_number, inserted::int, updated::int, skipped_older::int FROM "${schema}"._load_stats ORDER BY commit_number`),
+    ).toEqual([
+      { commit_number: 1, inserted: 3, updated: 0, skipped_older: 0 },
+      { commit_number: 2, inserted: 3, updated: 0, skipped_older: 0 },
+      { commit_number: 3, inserted: 1, updated: 1, skipped_older: 1 },
+    ]);
+  });
+
   it('a concurrent writer adding a new id while the target copies it: the copy is undone and the batch upserted, counts exact', async () => {
     const schema = scratchSchema();
     expect((await runTargetCli({ database_url: url(), schema }, singer(S('c')))).code).toBe(0);

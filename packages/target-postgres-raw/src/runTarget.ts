@@ -16,7 +16,7 @@ import { checkId } from './rows/toRow.js';
 import type { TargetSettings } from './settings.js';
 import { StatePrinter } from './state/StatePrinter.js';
 
-/** Above this resident size each commit runs a full garbage collection (goal: flat, ≤ 200 MB). */
+/** Above this resident size each full batch starts with a full garbage collection (goal: flat, ≤ 200 MB). */
 const RSS_BUDGET_BYTES = 150 * 1024 * 1024;
 
 /**
@@ -279,8 +279,13 @@ class TargetRun implements MessageSink {
     return this.#policy.recordBuffered(this.#buffers.add(stream, row)) ? this.#flushFull(stream) : undefined;
   }
 
-  /** A buffer is full. At most one flush in flight: wait for it, then start the next without waiting for its commit. */
+  /**
+   * A buffer is full. At most one flush in flight: wait for it, then start the next without
+   * waiting for its commit. Garbage is collected first, while that commit keeps the database busy
+   * and this thread would only wait.
+   */
   async #flushFull(stream: string): Promise<void> {
+    collectGarbageAbove(RSS_BUDGET_BYTES);
     await this.#chain;
     this.#throwIfFailed();
     this.#schedule(() => this.#flush(`stream ${stream} batch full`));
@@ -295,7 +300,7 @@ class TargetRun implements MessageSink {
     const batchNumber = ++this.#batchesTaken;
     if (batch.streams.length > 0) {
       const started = Date.now();
-      const perStream = await this.#writer.commit(batch, () => collectGarbageAbove(RSS_BUDGET_BYTES));
+      const perStream = await this.#writer.commit(batch);
       this.#commits += 1;
       const total = emptyCounts();
       for (const counts of perStream.values()) addCounts(total, counts);

@@ -28,6 +28,8 @@ export class RawTableWriter {
   readonly #loadRunId: string;
   readonly #logger: Logger;
   #commits = 0;
+  /** Tables whose last committed batch had only new ids (see writeStreamBatch's expectNewIds). */
+  readonly #newIdsOnly = new Set<string>();
 
   private constructor(o: WriterOptions) {
     this.#schema = o.schema;
@@ -83,9 +85,7 @@ export class RawTableWriter {
   /**
    * One transaction over all streams: each stream's rows are written (writeStreamBatch: skipped
    * when unchanged, copied straight in when new, upserted otherwise) with their load statistics.
-   * Returns the counts per stream once COMMIT has returned. `whileBusy` runs once, while the
-   * database executes the first upsert: work put there (a garbage collection) does not keep the
-   * database waiting.
+   * Returns the counts per stream once COMMIT has returned.
    *
    * A lost connection (before or while COMMIT returns) is survived: the same batch is written
    * again on a new session. The run's `_load_runs.commits` is raised in the same transaction as
@@ -93,7 +93,7 @@ export class RawTableWriter {
    * attempt first locks that row (waiting out an earlier attempt's transaction still open on the
    * server) and, when the witness says committed, reads the counts back instead of writing again.
    */
-  async commit(batch: Batch, whileBusy?: () => void): Promise<Map<string, LoadCounts>> {
+  async commit(batch: Batch): Promise<Map<string, LoadCounts>> {
     const batches = batch.streams;
     const commitNumber = this.#commits + 1;
     const size = (b: StreamBatch) => b.rows.length + b.deletions.length;
@@ -106,16 +106,18 @@ export class RawTableWriter {
         );
         if ((witness.rows[0]?.commits ?? 0) >= commitNumber) {
           this.#logger.warn(`commit ${commitNumber} had committed before its connection was lost; it is not written again`);
-          return this.#committedCounts(client, commitNumber);
+          return { counts: await this.#committedCounts(client, commitNumber), newIdsOnly: new Map<string, boolean>() };
         }
         await claimBatchRealms(client, this.#schema, this.#loadRunId, batch.realms);
-        const counts = await this.#write(client, batches, commitNumber, whileBusy);
-        whileBusy = undefined;
-        return counts;
+        return this.#write(client, batches, commitNumber);
       }),
     );
     this.#commits = commitNumber;
-    return result;
+    for (const [table, newIdsOnly] of result.newIdsOnly) {
+      if (newIdsOnly) this.#newIdsOnly.add(table);
+      else this.#newIdsOnly.delete(table);
+    }
+    return result.counts;
   }
 
   /** Records how the run ended; best effort (one reconnect at most), the connection may be the thing that failed. */
@@ -139,15 +141,20 @@ export class RawTableWriter {
   }
 
   /** The statements of one commit, inside its transaction. */
-  async #write(client: pg.Client, batches: readonly StreamBatch[], commitNumber: number, whileBusy?: () => void): Promise<Map<string, LoadCounts>> {
+  async #write(
+    client: pg.Client,
+    batches: readonly StreamBatch[],
+    commitNumber: number,
+  ): Promise<{ counts: Map<string, LoadCounts>; newIdsOnly: Map<string, boolean> }> {
     const result = new Map<string, LoadCounts>();
+    const newIdsOnly = new Map<string, boolean>();
     const total = emptyCounts();
     const ctx: CommitContext = { client, schema: this.#schema, loadRunId: this.#loadRunId, commitNumber, logger: this.#logger, stageInUse: false };
     for (const batch of batches) {
-      const counts = await writeStreamBatch(ctx, batch, whileBusy);
-      whileBusy = undefined;
-      result.set(batch.stream, counts);
-      addCounts(total, counts);
+      const written = await writeStreamBatch(ctx, batch, this.#newIdsOnly.has(batch.table));
+      result.set(batch.stream, written.counts);
+      newIdsOnly.set(batch.table, written.newIdsOnly);
+      addCounts(total, written.counts);
     }
     const names = LOAD_COUNT_NAMES.map((n, i) => `${n} = ${n} + $${i + 3}`).join(', ');
     await client.query(`UPDATE ${qualified(this.#schema, '_load_runs')} SET commits = $2, ${names} WHERE load_run_id = $1`, [
@@ -155,7 +162,7 @@ export class RawTableWriter {
       commitNumber,
       ...LOAD_COUNT_NAMES.map((n) => total[n]),
     ]);
-    return result;
+    return { counts: result, newIdsOnly };
   }
 
   /** What commit `commitNumber` of this run wrote, per stream, from its `_load_stats` rows. */

@@ -1,11 +1,11 @@
 import { hash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Row } from '../rows/Row.js';
-import type { HashedRow } from '../rows/rowColumns.js';
+import { HashedRow } from '../rows/rowColumns.js';
 import { splitByStoredHash } from './splitByStoredHash.js';
 
 const sha = (text: string) => hash('sha256', text, 'hex');
-const hashed = (id: string, payload: string): HashedRow => ({ row: { id, payload: Buffer.from(payload) } as Row, hash: sha(payload) });
+const hashed = (id: string, payload: string): HashedRow => new HashedRow({ id, payload: Buffer.from(payload) } as Row);
 const ids = (rows: readonly HashedRow[]) => rows.map((h) => h.row.id);
 
 describe('splitByStoredHash', () => {
@@ -20,5 +20,6 @@ describe('splitByStoredHash', () => {
     expect(ids(split.fresh)).toEqual(['a', 'c']);
     expect(ids(split.unchanged)).toEqual(['b']);
     expect(ids(split.staged)).toEqual(['d', 'e']);
+    expect(split.staged.map((h) => h.hash)).toEqual([sha('{"v":3}'), sha('{"v":4}')]);
   });
 });

@@ -1,4 +1,3 @@
-import { hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
@@ -6,14 +5,13 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { Logger } from 'singer-kit';
 import { groupKey } from '../buffer/StreamBuffer.js';
 import type { StreamBatch } from '../buffer/Buffers.js';
-import type { HashedRow } from '../rows/rowColumns.js';
-import { STAGE_COLUMNS, tableColumns } from '../rows/rowColumns.js';
+import { HashedRow, STAGE_COLUMNS, tableColumns } from '../rows/rowColumns.js';
 import { STAGE_TABLE } from '../sql/ddl.js';
 import { quoteIdent } from '../sql/tableName.js';
 import { COPY_STAGE_SQL, copyTableSql, deletionSql, upsertSql } from '../sql/upsertSql.js';
 import { copyBinary } from './copyBinary.js';
 import { addCounts, emptyCounts, type LoadCounts } from './loadCounts.js';
-import { splitByStoredHash } from './splitByStoredHash.js';
+import { splitByStoredHash, type Split } from './splitByStoredHash.js';
 import { readStoredHashes } from './StoredHashes.js';
 
 /** What one commit's streams share: its transaction, its staging table, the time its rows get. */
@@ -32,6 +30,15 @@ export interface CommitContext {
 const SAVEPOINT = 'target_postgres_raw_copy';
 const UNIQUE_VIOLATION = '23505';
 
+/** What writing one stream's batch did. */
+export interface StreamBatchWritten {
+  readonly counts: LoadCounts;
+  /** Every record of the batch was new to the table (none stored, none skipped as unchanged): a first load, probably. */
+  readonly newIdsOnly: boolean;
+}
+
+const NOTHING_STORED: ReadonlyMap<string, string | null> = new Map();
+
 /**
  * Writes one stream's batch inside the commit's transaction and records its load statistics;
  * then applies its deletion records (deletionSql), so a full record and its deletion in one batch
@@ -43,30 +50,45 @@ const UNIQUE_VIOLATION = '23505';
  * the staging table and the upsert, which decides by payload and age. If another writer added
  * one of the new ids in between (a concurrent run, or a row committed since the hashes were
  * read), the copy fails on the primary key, is rolled back to its savepoint, and those rows go
- * through the upsert instead. `whileBusy` runs while the database executes the upsert.
+ * through the upsert instead.
+ * When the stream's previous batch had only new ids (`expectNewIds`), the whole batch is copied
+ * straight in without reading the stored hashes first (a round trip and the lookup of every id,
+ * while the database would wait); if an id turns out to be stored, that copy is rolled back and
+ * the batch takes the way above.
  */
-export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, whileBusy?: () => void): Promise<LoadCounts> {
+export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, expectNewIds: boolean): Promise<StreamBatchWritten> {
   const { client, schema } = ctx;
-  const stored = readStoredHashes(
-    client,
-    schema,
-    batch.table,
-    batch.rows.map((r) => r.id),
-  );
-  const rows: HashedRow[] = batch.rows.map((row) => ({ row, hash: hash('sha256', row.payload, 'hex') }));
-  const split = splitByStoredHash(rows, await stored);
+  const rows = batch.rows.map((row) => new HashedRow(row));
+  let split: Split | undefined;
   let copied: HashedRow[] = [];
-  const staged = split.staged;
-  if (split.fresh.length > 0) {
-    if (await copyStraightIn(ctx, batch.table, split.fresh)) copied = split.fresh;
-    else {
-      ctx.logger.info(
-        `stream ${JSON.stringify(batch.stream)}: another writer added some of ${split.fresh.length} new ids meanwhile; they are upserted instead`,
-      );
-      staged.push(...split.fresh);
+  if (expectNewIds && rows.length > 0) {
+    const guess = splitByStoredHash(rows, NOTHING_STORED);
+    if (await copyStraightIn(ctx, batch.table, guess.fresh)) {
+      split = guess;
+      copied = guess.fresh;
+    } else ctx.logger.debug(`stream ${JSON.stringify(batch.stream)}: some ids of a batch expected new are stored; its stored hashes are read`);
+  }
+  if (split === undefined) {
+    split = splitByStoredHash(
+      rows,
+      await readStoredHashes(
+        client,
+        schema,
+        batch.table,
+        batch.rows.map((r) => r.id),
+      ),
+    );
+    if (split.fresh.length > 0) {
+      if (await copyStraightIn(ctx, batch.table, split.fresh)) copied = split.fresh;
+      else {
+        ctx.logger.info(
+          `stream ${JSON.stringify(batch.stream)}: another writer added some of ${split.fresh.length} new ids meanwhile; they are upserted instead`,
+        );
+        split.staged.push(...split.fresh);
+      }
     }
   }
-  await stage(ctx, staged);
+  await stage(ctx, split.staged);
   const copiedPerGroup = countPerGroup(copied);
   const unchangedPerGroup = countPerGroup(split.unchanged);
   const received = batch.groups.map((g) => ({
@@ -78,23 +100,23 @@ export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, w
     hash_unchanged: (unchangedPerGroup.get(groupKey(g)) ?? 0) + g.skipped,
     deleted: g.deleted,
   }));
-  const pending = client.query<Partial<Record<keyof LoadCounts, unknown>>>(upsertSql(schema, batch.table, received.length === 1), [
+  const { rows: written } = await client.query<Partial<Record<keyof LoadCounts, unknown>>>(upsertSql(schema, batch.table, received.length === 1), [
     ctx.loadRunId,
     ctx.commitNumber,
     batch.stream,
     JSON.stringify(received),
   ]);
-  whileBusy?.();
   const counts = emptyCounts();
-  for (const row of (await pending).rows) addCounts(counts, row);
+  for (const row of written) addCounts(counts, row);
   if (batch.deletions.length > 0) {
     await stage(
       ctx,
-      batch.deletions.map((row) => ({ row, hash: hash('sha256', row.payload, 'hex') })),
+      batch.deletions.map((row) => new HashedRow(row)),
     );
     await client.query(deletionSql(schema, batch.table));
   }
-  return counts;
+  const newIdsOnly = rows.length > 0 && copied.length === rows.length && batch.groups.every((g) => g.skipped === 0);
+  return { counts, newIdsOnly };
 }
 
 /**

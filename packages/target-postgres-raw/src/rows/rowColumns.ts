@@ -1,10 +1,23 @@
+import { hash } from 'node:crypto';
 import type { BinaryColumn } from '../db/copyBinary.js';
 import type { Row } from './Row.js';
 
-/** A row with the SHA-256 of its payload text, as hex (what `payload_sha256` stores). */
-export interface HashedRow {
+/**
+ * A row with the SHA-256 of its payload text, as hex (what `payload_sha256` stores), computed
+ * when first asked: only rows with a stored row are hashed before their commit writes anything;
+ * rows copied straight in are hashed as their COPY is sent, while the database works.
+ */
+export class HashedRow {
   readonly row: Row;
-  readonly hash: string;
+  #hash: string | undefined;
+
+  constructor(row: Row) {
+    this.row = row;
+  }
+
+  get hash(): string {
+    return (this.#hash ??= hash('sha256', this.row.payload, 'hex'));
+  }
 }
 
 /** The columns a row fills in its stream table, besides `ingested_at_utc` (the transaction's time). */
