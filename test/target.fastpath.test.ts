@@ -158,6 +158,47 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
     ]);
   });
 
+  it('after a batch whose every id was stored with another payload the next is staged without reading stored hashes: an equal row stays untouched (not even locked), new ids are inserted, counts exact', async () => {
+    const schema = scratchSchema();
+    const rec = (Id: string, v: string, updated: string) => R('k', { Id, v, ...T(updated) });
+    const stored = ['1', '2', '3', '4', '5', '6'].map((Id) => rec(Id, 'stored', '2024-01-02T00:00:00Z'));
+    expect((await runTargetCli({ database_url: url(), schema }, singer(S('k'), ...stored))).code).toBe(0);
+    const rowVersion = `SELECT xmin::text, xmax::text, ctid::text, ingested_at_utc FROM "${schema}".k WHERE id = '4'`;
+    const before = await query(url(), rowVersion);
+    const child = spawnTarget({ database_url: url(), schema, batch_size_rows: 3 }, [], { LOG_LEVEL: 'debug' });
+    const done = finished(child);
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdin!.end(
+      singer(
+        S('k'),
+        // Batch 1: every id stored, every payload changed.
+        ...['1', '2', '3'].map((Id) => rec(Id, 'changed', '2024-01-03T00:00:00Z')),
+        // Batch 2, staged without the read: equal, changed, new.
+        rec('4', 'stored', '2024-01-02T00:00:00Z'),
+        rec('5', 'changed', '2024-01-03T00:00:00Z'),
+        rec('7', 'new', '2024-01-03T00:00:00Z'),
+        // Batch 3 (its previous batch mixed stored and new ids: hashes read again): older.
+        rec('6', 'older', '2024-01-01T00:00:00Z'),
+      ),
+    );
+    expect((await done).code).toBe(0);
+    expect(stderr.match(/staged without reading stored hashes/g)).toHaveLength(1);
+    expect(await query(url(), rowVersion)).toEqual(before);
+    expect(await query(url(), `SELECT id, payload->>'v' AS v FROM "${schema}".k ORDER BY id`)).toEqual(
+      [
+        ['1', 'changed'],
+        ['2', 'changed'],
+        ['3', 'changed'],
+        ['4', 'stored'],
+        ['5', 'changed'],
+        ['6', 'stored'],
+        ['7', 'new'],
+      ].map(([id, v]) => ({ id, v })),
+    );
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 7, inserted: 1, updated: 4, unchanged: 1, skipped_older: 1 }));
+  });
+
   it('a concurrent writer adding a new id while the target copies it: the copy is undone and the batch upserted, counts exact', async () => {
     const schema = scratchSchema();
     expect((await runTargetCli({ database_url: url(), schema }, singer(S('c')))).code).toBe(0);

@@ -7,7 +7,7 @@ import { CREATE_STAGE_SQL, companyTableDdl, loadTablesDdl, schemaDdl, streamTabl
 import { qualified, quoteIdent } from '../sql/tableName.js';
 import { Connection, inTransaction } from './Connection.js';
 import { addCounts, emptyCounts, LOAD_COUNT_NAMES, type LoadCounts } from './loadCounts.js';
-import { writeStreamBatch, type CommitContext } from './writeStreamBatch.js';
+import { writeStreamBatch, type BatchIds, type CommitContext } from './writeStreamBatch.js';
 
 export interface WriterOptions {
   readonly connection: ConnectionSettings;
@@ -28,8 +28,8 @@ export class RawTableWriter {
   readonly #loadRunId: string;
   readonly #logger: Logger;
   #commits = 0;
-  /** Tables whose last committed batch had only new ids (see writeStreamBatch's expectNewIds). */
-  readonly #newIdsOnly = new Set<string>();
+  /** What the ids of each table's last committed batch were (writeStreamBatch's `expected`). */
+  readonly #lastIds = new Map<string, BatchIds>();
 
   private constructor(o: WriterOptions) {
     this.#schema = o.schema;
@@ -106,17 +106,14 @@ export class RawTableWriter {
         );
         if ((witness.rows[0]?.commits ?? 0) >= commitNumber) {
           this.#logger.warn(`commit ${commitNumber} had committed before its connection was lost; it is not written again`);
-          return { counts: await this.#committedCounts(client, commitNumber), newIdsOnly: new Map<string, boolean>() };
+          return { counts: await this.#committedCounts(client, commitNumber), ids: new Map<string, BatchIds>() };
         }
         await claimBatchRealms(client, this.#schema, this.#loadRunId, batch.realms);
         return this.#write(client, batches, commitNumber);
       }),
     );
     this.#commits = commitNumber;
-    for (const [table, newIdsOnly] of result.newIdsOnly) {
-      if (newIdsOnly) this.#newIdsOnly.add(table);
-      else this.#newIdsOnly.delete(table);
-    }
+    for (const [table, ids] of result.ids) this.#lastIds.set(table, ids);
     return result.counts;
   }
 
@@ -145,15 +142,15 @@ export class RawTableWriter {
     client: pg.Client,
     batches: readonly StreamBatch[],
     commitNumber: number,
-  ): Promise<{ counts: Map<string, LoadCounts>; newIdsOnly: Map<string, boolean> }> {
+  ): Promise<{ counts: Map<string, LoadCounts>; ids: Map<string, BatchIds> }> {
     const result = new Map<string, LoadCounts>();
-    const newIdsOnly = new Map<string, boolean>();
+    const ids = new Map<string, BatchIds>();
     const total = emptyCounts();
     const ctx: CommitContext = { client, schema: this.#schema, loadRunId: this.#loadRunId, commitNumber, logger: this.#logger, stageInUse: false };
     for (const batch of batches) {
-      const written = await writeStreamBatch(ctx, batch, this.#newIdsOnly.has(batch.table));
+      const written = await writeStreamBatch(ctx, batch, this.#lastIds.get(batch.table) ?? 'mixed');
       result.set(batch.stream, written.counts);
-      newIdsOnly.set(batch.table, written.newIdsOnly);
+      ids.set(batch.table, written.ids);
       addCounts(total, written.counts);
     }
     const names = LOAD_COUNT_NAMES.map((n, i) => `${n} = ${n} + $${i + 3}`).join(', ');
@@ -162,7 +159,7 @@ export class RawTableWriter {
       commitNumber,
       ...LOAD_COUNT_NAMES.map((n) => total[n]),
     ]);
-    return { counts: result, newIdsOnly };
+    return { counts: result, ids };
   }
 
   /** What commit `commitNumber` of this run wrote, per stream, from its `_load_stats` rows. */

@@ -30,11 +30,16 @@ export interface CommitContext {
 const SAVEPOINT = 'target_postgres_raw_copy';
 const UNIQUE_VIOLATION = '23505';
 
+/**
+ * What a batch's ids turned out to be, which the stream's next batch expects: all new to the table
+ * (a first load, probably), all stored with another payload (every record changed), or neither.
+ */
+export type BatchIds = 'new' | 'stored' | 'mixed';
+
 /** What writing one stream's batch did. */
 export interface StreamBatchWritten {
   readonly counts: LoadCounts;
-  /** Every record of the batch was new to the table (none stored, none skipped as unchanged): a first load, probably. */
-  readonly newIdsOnly: boolean;
+  readonly ids: BatchIds;
 }
 
 const NOTHING_STORED: ReadonlyMap<string, string | null> = new Map();
@@ -51,33 +56,37 @@ const NOTHING_STORED: ReadonlyMap<string, string | null> = new Map();
  * one of the new ids in between (a concurrent run, or a row committed since the hashes were
  * read), the copy fails on the primary key, is rolled back to its savepoint, and those rows go
  * through the upsert instead.
- * When the stream's previous batch had only new ids (`expectNewIds`), the whole batch is copied
- * straight in without reading the stored hashes first (a round trip and the lookup of every id,
- * while the database would wait); if an id turns out to be stored, that copy is rolled back and
- * the batch takes the way above.
+ * Reading the hashes is a round trip and a lookup of every id while the database would wait, so
+ * the stream's previous batch decides whether it is worth it (`expected`): after one of only new
+ * ids the whole batch is copied straight in without it (if an id turns out to be stored, that copy
+ * is rolled back and the batch takes the way above); after one whose every id was stored with
+ * another payload the whole batch is staged without it, and the upsert leaves alone the rows whose
+ * stored hash is equal (not even locked) and inserts the new ids.
  */
-export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, expectNewIds: boolean): Promise<StreamBatchWritten> {
+export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, expected: BatchIds): Promise<StreamBatchWritten> {
   const { client, schema } = ctx;
   const rows = batch.rows.map((row) => new HashedRow(row));
   let split: Split | undefined;
   let copied: HashedRow[] = [];
-  if (expectNewIds && rows.length > 0) {
+  if (expected === 'new' && rows.length > 0) {
     const guess = splitByStoredHash(rows, NOTHING_STORED);
     if (await copyStraightIn(ctx, batch.table, guess.fresh)) {
       split = guess;
       copied = guess.fresh;
     } else ctx.logger.debug(`stream ${JSON.stringify(batch.stream)}: some ids of a batch expected new are stored; its stored hashes are read`);
+  } else if (expected === 'stored') {
+    ctx.logger.debug(`stream ${JSON.stringify(batch.stream)}: staged without reading stored hashes (every id of its previous batch was stored)`);
+    split = { fresh: [], unchanged: [], staged: rows };
   }
   if (split === undefined) {
-    split = splitByStoredHash(
-      rows,
-      await readStoredHashes(
-        client,
-        schema,
-        batch.table,
-        batch.rows.map((r) => r.id),
-      ),
+    const stored = readStoredHashes(
+      client,
+      schema,
+      batch.table,
+      batch.rows.map((r) => r.id),
     );
+    for (const row of rows) void row.hash; // while the database looks the ids up
+    split = splitByStoredHash(rows, await stored);
     if (split.fresh.length > 0) {
       if (await copyStraightIn(ctx, batch.table, split.fresh)) copied = split.fresh;
       else {
@@ -100,12 +109,10 @@ export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, e
     hash_unchanged: (unchangedPerGroup.get(groupKey(g)) ?? 0) + g.skipped,
     deleted: g.deleted,
   }));
-  const { rows: written } = await client.query<Partial<Record<keyof LoadCounts, unknown>>>(upsertSql(schema, batch.table, received.length === 1), [
-    ctx.loadRunId,
-    ctx.commitNumber,
-    batch.stream,
-    JSON.stringify(received),
-  ]);
+  const { rows: written } = await client.query<Partial<Record<keyof LoadCounts, unknown>>>(
+    upsertSql(schema, batch.table, received.length === 1, expected === 'stored'),
+    [ctx.loadRunId, ctx.commitNumber, batch.stream, JSON.stringify(received)],
+  );
   const counts = emptyCounts();
   for (const row of written) addCounts(counts, row);
   if (batch.deletions.length > 0) {
@@ -115,8 +122,7 @@ export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, e
     );
     await client.query(deletionSql(schema, batch.table));
   }
-  const newIdsOnly = rows.length > 0 && copied.length === rows.length && batch.groups.every((g) => g.skipped === 0);
-  return { counts, newIdsOnly };
+  return { counts, ids: batchIds(rows.length, copied.length, counts, batch) };
 }
 
 /**
@@ -158,4 +164,11 @@ function countPerGroup(rows: readonly HashedRow[]): Map<string, number> {
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return counts;
+}
+
+/** What the batch's ids were, from what was copied straight in and what the upsert counted. */
+function batchIds(rows: number, copied: number, counts: LoadCounts, batch: StreamBatch): BatchIds {
+  if (rows === 0 || batch.groups.some((g) => g.skipped > 0)) return 'mixed';
+  if (copied === rows) return 'new';
+  return copied === 0 && counts.inserted === 0 && counts.unchanged === 0 ? 'stored' : 'mixed';
 }

@@ -5,11 +5,11 @@ import { deletionSql, upsertSql } from './upsertSql.js';
 describe('stream table SQL', () => {
   it('quotes every identifier, so any stream name is safe', () => {
     expect(streamTableDdl('raw', 'a"b; DROP TABLE x')[0]?.sql).toContain('CREATE TABLE IF NOT EXISTS "raw"."a""b; DROP TABLE x" (');
-    expect(upsertSql('my schema', 'Invoice', true)).toContain('INSERT INTO "my schema"."Invoice" AS t');
+    expect(upsertSql('my schema', 'Invoice', true, false)).toContain('INSERT INTO "my schema"."Invoice" AS t');
   });
 
   it('updates a row only when the payload changed and the record is not older', () => {
-    const sql = upsertSql('raw', 'invoices', false);
+    const sql = upsertSql('raw', 'invoices', false, false);
     expect(sql).toContain('ON CONFLICT (id) DO UPDATE SET');
     expect(sql).toMatch(
       /WHERE t\.payload IS DISTINCT FROM EXCLUDED\.payload\s+AND \(t\.last_updated_utc IS NULL OR EXCLUDED\.last_updated_utc IS NULL OR EXCLUDED\.last_updated_utc >= t\.last_updated_utc\s+OR t\.last_updated_utc >= t\.deleted_at_utc\)/,

@@ -25,6 +25,10 @@ export function storedHashListSql(schema: string, table: string): string {
  * One statement per stream and commit: upsert the staged entity records, then write the load
  * statistics of the whole batch (rows copied straight in and rows skipped by hash come in $4 as
  * counts; deletion records, applied next by deletionSql, only add their count in `deleted`).
+ * With `hashesUnread` (the batch was staged without reading the stored hashes first, because the
+ * stream's previous batch had every id stored with another payload: writeStreamBatch), a staged row
+ * whose stored row has the same payload hash is left out before the conflict check, so that row is
+ * not even locked; otherwise the target already left such rows out.
  * A stored row changes only when the payload differs and the incoming record is not older (by
  * last_updated_utc), or when the stored payload is a deletion stub (the row was deleted before its
  * full version was ever stored: any full version is better); an unchanged record leaves the row,
@@ -42,7 +46,7 @@ export function storedHashListSql(schema: string, table: string): string {
  * Parameters: $1 load run id, $2 commit number, $3 stream, $4 jsonb [{run_id, window_start,
  * received, deduplicated, copied, hash_unchanged, deleted}].
  */
-export function upsertSql(schema: string, table: string, singleGroup: boolean): string {
+export function upsertSql(schema: string, table: string, singleGroup: boolean, hashesUnread: boolean): string {
   const t = qualified(schema, table);
   const stage = quoteIdent(STAGE_TABLE);
   const set = ROW_COLUMN_NAMES.filter((c) => c !== 'id' && c !== 'deleted_at_utc')
@@ -50,6 +54,9 @@ export function upsertSql(schema: string, table: string, singleGroup: boolean): 
     .concat('deleted_at_utc = CASE WHEN EXCLUDED.last_updated_utc <= t.deleted_at_utc THEN t.deleted_at_utc END', 'ingested_at_utc = EXCLUDED.ingested_at_utc')
     .join(', ');
   // A lookup by primary key per staged row: a join could scan the whole stream table.
+  const equalHashesLeftOut = hashesUnread
+    ? `\n  WHERE (SELECT stored.payload_sha256 FROM ${t} AS stored WHERE stored.id = s.id) IS DISTINCT FROM s.payload_sha256`
+    : '';
   const unchanged = `SELECT count(*) FROM ${stage} s WHERE (SELECT old.payload = s.payload FROM ${t} old WHERE old.id = s.id)`;
   const counts = singleGroup
     ? `SELECT r.run_id, r.window_start, w.inserted, w.updated, w.not_written,
@@ -65,7 +72,8 @@ export function upsertSql(schema: string, table: string, singleGroup: boolean): 
   GROUP BY 1, 2`;
   return `WITH up AS (
   INSERT INTO ${t} AS t (${ROW_COLUMN_NAMES.join(', ')}, ingested_at_utc)
-  SELECT ${ROW_COLUMN_NAMES.join(', ')}, now() FROM ${stage} ORDER BY id COLLATE "C"
+  SELECT ${ROW_COLUMN_NAMES.join(', ')}, now() FROM ${stage} s${equalHashesLeftOut}
+  ORDER BY id COLLATE "C"
   ON CONFLICT (id) DO UPDATE SET ${set}
   WHERE t.payload IS DISTINCT FROM EXCLUDED.payload
     AND (t.last_updated_utc IS NULL OR EXCLUDED.last_updated_utc IS NULL OR EXCLUDED.last_updated_utc >= t.last_updated_utc
