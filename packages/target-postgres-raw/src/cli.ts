@@ -41,7 +41,11 @@ runCli('target-postgres-raw', async () => {
       stop.abort();
     });
   }
-  const input = argv.input ? createReadStream(argv.input) : process.stdin;
+  // A file is read 256 kB at a time, not 64: a re-load of unchanged records waits on reading
+  // (100k invoices: 1.65-1.96 s against 1.83-2.30 s). No larger: a line that fits in a chunk is
+  // read as a view of it, and 256 kB is the largest payload the PayloadArena copies out, so a
+  // buffered record never keeps a chunk shared with other lines alive.
+  const input = argv.input ? createReadStream(argv.input, { highWaterMark: 256 * 1024 }) : process.stdin;
   try {
     const summary = await runTarget({ settings, input, output: process.stdout, logger, signal: stop.signal });
     logger.info(`done (${summary.stoppedBy}): ${summary.commits} commits, ${summary.statesPrinted} states printed, load run ${summary.loadRunId}`);
