@@ -118,11 +118,8 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
 
   it('after a batch of only new ids the next is copied without reading stored hashes; when it re-sends an id of this run, that copy is undone and the batch upserted', async () => {
     const schema = scratchSchema();
-    const child = spawnTarget({ database_url: url(), schema, batch_size_rows: 3 }, [], { LOG_LEVEL: 'debug' });
-    const done = finished(child);
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdin!.end(
+    const result = await runTargetCli(
+      { database_url: url(), schema, batch_size_rows: 3 },
       singer(
         S('h'),
         ...['1', '2', '3'].map((Id) => R('h', { Id, v: 'first', ...T('2024-01-01T00:00:00Z') })),
@@ -132,11 +129,11 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
         R('h', { Id: '5', v: 'older', ...T('2023-12-31T00:00:00Z') }),
         ST({ done: true }),
       ),
+      { LOG_LEVEL: 'debug' },
     );
-    const result = await done;
     expect(result.code).toBe(0);
     // Batch 1 read the hashes; batch 2 (new ids only) was copied without; batch 3 tried and fell back once.
-    expect(stderr.match(/some ids of a batch expected new are stored; its stored hashes are read/g)).toHaveLength(1);
+    expect(result.stderr.match(/some ids of a batch expected new are stored; its stored hashes are read/g)).toHaveLength(1);
     expect(await query(url(), `SELECT id, payload->>'v' AS v FROM "${schema}".h ORDER BY id`)).toEqual(
       [
         ['1', 'first'],
@@ -165,11 +162,8 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
     expect((await runTargetCli({ database_url: url(), schema }, singer(S('k'), ...stored))).code).toBe(0);
     const rowVersion = `SELECT xmin::text, xmax::text, ctid::text, ingested_at_utc FROM "${schema}".k WHERE id = '4'`;
     const before = await query(url(), rowVersion);
-    const child = spawnTarget({ database_url: url(), schema, batch_size_rows: 3 }, [], { LOG_LEVEL: 'debug' });
-    const done = finished(child);
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdin!.end(
+    const result = await runTargetCli(
+      { database_url: url(), schema, batch_size_rows: 3 },
       singer(
         S('k'),
         // Batch 1: every id stored, every payload changed.
@@ -181,9 +175,10 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
         // Batch 3 (its previous batch mixed stored and new ids: hashes read again): older.
         rec('6', 'older', '2024-01-01T00:00:00Z'),
       ),
+      { LOG_LEVEL: 'debug' },
     );
-    expect((await done).code).toBe(0);
-    expect(stderr.match(/staged without reading stored hashes/g)).toHaveLength(1);
+    expect(result.code).toBe(0);
+    expect(result.stderr.match(/staged without reading stored hashes/g)).toHaveLength(1);
     expect(await query(url(), rowVersion)).toEqual(before);
     expect(await query(url(), `SELECT id, payload->>'v' AS v FROM "${schema}".k ORDER BY id`)).toEqual(
       [
