@@ -6,6 +6,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ABOUT_FORMATS, createLogger, formatAbout, loadSettings, runCli, UsageError } from 'singer-kit';
 import { TARGET_ABOUT, TARGET_VERSION } from './about.js';
+import { LARGEST_COPIED_PAYLOAD_BYTES } from './buffer/PayloadArena.js';
 import { runTarget } from './runTarget.js';
 import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS } from './settings.js';
 
@@ -43,9 +44,9 @@ runCli('target-postgres-raw', async () => {
   }
   // A file is read 256 kB at a time, not 64: a re-load of unchanged records waits on reading
   // (100k invoices: 1.65-1.96 s against 1.83-2.30 s). No larger: a line that fits in a chunk is
-  // read as a view of it, and 256 kB is the largest payload the PayloadArena copies out, so a
+  // read as a view of it, and a payload up to that size is copied out into the PayloadArena, so a
   // buffered record never keeps a chunk shared with other lines alive.
-  const input = argv.input ? createReadStream(argv.input, { highWaterMark: 256 * 1024 }) : process.stdin;
+  const input = argv.input ? createReadStream(argv.input, { highWaterMark: LARGEST_COPIED_PAYLOAD_BYTES }) : process.stdin;
   try {
     const summary = await runTarget({ settings, input, output: process.stdout, logger, signal: stop.signal });
     logger.info(`done (${summary.stoppedBy}): ${summary.commits} commits, ${summary.statesPrinted} states printed, load run ${summary.loadRunId}`);

@@ -1,3 +1,8 @@
+/** The arena's block size; payloads up to a quarter of a block are copied into it (`keep`). */
+export const PAYLOAD_BLOCK_BYTES = 1024 * 1024;
+/** The largest payload copied into an arena of PAYLOAD_BLOCK_BYTES blocks; larger ones stay where they are. */
+export const LARGEST_COPIED_PAYLOAD_BYTES = PAYLOAD_BLOCK_BYTES >> 2;
+
 /** The blocks holding one taken batch's payloads, given back once that batch is committed. */
 export type ArenaBlocks = readonly Buffer[];
 
@@ -17,7 +22,7 @@ export class PayloadArena {
   #used = 0;
 
   /** `maxSpare` blocks at most are kept for reuse (more are left to the garbage collector). */
-  constructor(blockBytes = 1024 * 1024, maxSpare = 64) {
+  constructor(blockBytes = PAYLOAD_BLOCK_BYTES, maxSpare = 64) {
     this.#blockBytes = blockBytes;
     this.#maxSpare = maxSpare;
   }
