@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -285,6 +286,25 @@ describe('target-postgres-raw protocol and errors (CONFORMANCE E, F)', () => {
     expect(result.code).toBe(0);
     expect(stateLines(result.stdout)).toEqual([{ n: 1 }]);
     expect(await query(url(), `SELECT id FROM "${schema}".f`)).toEqual([{ id: '1' }]);
+  });
+
+  it('--input FILE read in chunks: payloads larger than a chunk, just under one, and small ones around them are stored byte for byte', async () => {
+    const schema = scratchSchema();
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'target-input-')), 'in.singer');
+    // Sizes around the 256 kB read chunk (and the largest payload copied into the PayloadArena).
+    const pads = [600_000, 262_000, 255_000, 10, 300_000, 20, 261_000];
+    const records = pads.map((n, i) => ({ Id: String(i), pad: 'é'.repeat(i % 2) + 'x'.repeat(n) }));
+    writeFileSync(file, singer(S('big'), ...records.map((r) => R('big', r)), ST({ n: 1 })));
+    const child = spawnTarget({ database_url: url(), schema }, ['--input', file]);
+    child.stdin!.end();
+    const result = await finished(child);
+    expect(result.code).toBe(0);
+    expect(stateLines(result.stdout)).toEqual([{ n: 1 }]);
+    const stored = await query<{ id: string; sha: string; length: number }>(
+      url(),
+      `SELECT id, encode(payload_sha256, 'hex') AS sha, length(payload->>'pad') AS length FROM "${schema}".big ORDER BY id::int`,
+    );
+    expect(stored).toEqual(records.map((r) => ({ id: r.Id, sha: createHash('sha256').update(JSON.stringify(r)).digest('hex'), length: r.pad.length })));
   });
 
   it('exits on an error while the tap still holds stdin open (it does not wait for end of input)', async () => {
