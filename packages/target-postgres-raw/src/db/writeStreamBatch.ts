@@ -69,6 +69,7 @@ export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, e
   let split: Split | undefined;
   let copied: HashedRow[] = [];
   if (expected === 'new' && rows.length > 0) {
+    // With nothing stored every row is fresh; the split is what sorts them into the shared lock order.
     const guess = splitByStoredHash(rows, NOTHING_STORED);
     if (await copyStraightIn(ctx, batch.table, guess.fresh)) {
       split = guess;
