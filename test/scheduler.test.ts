@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
@@ -303,6 +303,11 @@ describe('a scheduler killed while running a trigger', () => {
     { timeout: 180_000 },
     async () => {
       const targetConfig = await h.targetConfig(schema, { batch_size_rows: 10 });
+      // Pages of 3 records, and every query from the 20th on stalls: the first 19 pages bring
+      // enough records for commits, and the run cannot finish before the kill however slow the
+      // machine (a latency only made that likely: once, the run finished first).
+      const tapConfig = path.join(h.dir, 'tap-takeover.json');
+      writeFileSync(tapConfig, JSON.stringify({ ...readJson(h.tapConfig), page_size: 3 }));
       const due = new Date(Date.now() - 1000).toISOString().replace(/\.\d+Z$/, 'Z');
       const added = await runCliProcess(
         runnerArgs(['trigger', 'add'], {
@@ -310,7 +315,7 @@ describe('a scheduler killed while running a trigger', () => {
           streams: 'invoices,customers,items',
           start: START,
           end: END,
-          tapConfig: h.tapConfig,
+          tapConfig,
           targetConfig,
           stateDir: stateDir(),
         }),
@@ -319,15 +324,16 @@ describe('a scheduler killed while running a trigger', () => {
       const id = /^trigger (trg-\S+):/.exec(added.stdout)![1]!;
       const stateFile = path.join(stateDir(), 'qb_customers_invoices_items.json');
 
-      h.emulator.setLatency(40); // slow enough to be killed in the middle
+      h.emulator.setFaults({ rules: [{ fault: 'stall', kinds: ['query'], nth: Array.from({ length: 1000 }, (_, i) => 20 + i) }] });
       const first = startCli(['scheduler', '--state-dir', stateDir(), '--interval', '0.2', '--lease-seconds', '2']);
       started.push(first);
       await waitFor('a first commit of the trigger', () => existsSync(stateFile), 60_000);
       process.kill(-first.child.pid!, 'SIGKILL'); // the scheduler and its tap and target, as a crashed container
       await first.exited;
-      h.emulator.setLatency(0);
+      h.emulator.setFaults({ rules: [] });
       const stranded = readJson(path.join(stateDir(), 'triggers', `${id}.json`));
       expect(stranded.status).toBe('running');
+      expect(runsIn(stateDir()).map((r) => [r.triggerId, r.attempt, r.status])).toEqual([[id, 1, 'running']]);
       const lease = readJson(path.join(stateDir(), 'triggers', `${id}.claim`));
       expect(lease).toMatchObject({ attempt: 1, pid: first.child.pid });
 
