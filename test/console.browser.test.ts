@@ -73,11 +73,16 @@ describe.skipIf(!HAVE_CHROMIUM)(`the console in headless Chromium${HAVE_CHROMIUM
       days: DAYS,
       counts: { invoices: 400, customers: 60, items: 20 },
       refreshTokenHardExpiresInSeconds: 25 * 86_400,
-      latencyMs: 200, // a run of some seconds, so its page is seen running
     });
+    // The run's first query gets no answer until the tap gives up on it after 12 s and asks
+    // again: the run is seen running however slowly the browser gets to its page.
+    h.emulator.setFaults({ rules: [{ fault: 'stall', kinds: ['query'], nth: [1] }] });
     const state = path.join(h.dir, 'state');
     // The tap's token store where it keeps it by default, so the console shows its health.
-    await writeFile(h.tapConfig, JSON.stringify(h.emulator.tapSettings({ token_store: path.join(state, 'tokens', `${h.emulator.realmId}.json`) })));
+    await writeFile(
+      h.tapConfig,
+      JSON.stringify(h.emulator.tapSettings({ token_store: path.join(state, 'tokens', `${h.emulator.realmId}.json`), request_timeout_seconds: 12 })),
+    );
     scheduler = await startScheduler([
       '--state-dir',
       state,
@@ -109,7 +114,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`the console in headless Chromium${HAVE_CHROMIUM
     await page.fill('#at', wall.toFormat("yyyy-LL-dd'T'HH:mm:ss"));
     await page.selectOption('#zone', 'America/Guayaquil');
     const pair = page.locator('#at-preview');
-    await expect.poll(() => pair.locator('[data-utc]').textContent()).toBe(at.toFormat("yyyy-LL-dd HH:mm:ss'Z'"));
+    await expect.poll(() => pair.locator('[data-utc]').textContent(), { timeout: 15_000 }).toBe(at.toFormat("yyyy-LL-dd HH:mm:ss'Z'"));
     expect(await pair.locator('[data-zoned]').textContent()).toBe(`${wall.toFormat('yyyy-LL-dd HH:mm:ss')} (UTC−05:00)`);
     for (const stream of ['invoices', 'customers', 'items']) await page.check(`input[name="streams"][value="${stream}"]`);
     await page.fill('input[name="start"]', today.minus({ days: DAYS }).toISODate() ?? '');
@@ -117,7 +122,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`the console in headless Chromium${HAVE_CHROMIUM
     await page.fill('input[name="job"]', 'console_test');
     await shot(page, 'schedules-form');
     await page.click('button[value="add"]');
-    await expect.poll(() => page.locator('.notice.ok').textContent()).toMatch(/Trigger trg-\S+ added: it runs at/);
+    await expect.poll(() => page.locator('.notice.ok').textContent(), { timeout: 15_000 }).toMatch(/Trigger trg-\S+ added: it runs at/);
     expect(await page.locator('table.triggers tbody tr').count()).toBe(1);
   });
 
@@ -144,7 +149,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`the console in headless Chromium${HAVE_CHROMIUM
     expect(await page.locator('#run-links a[href^="/evidence"]').count()).toBe(1);
     expect(await page.locator('#run-progress .progress-row[data-complete="yes"]').count()).toBe(3);
     expect(await page.locator('#run-facts').textContent()).toMatch(/trigger trg-/);
-    await expect.poll(() => page.locator('#run-totals table tbody tr').count()).toBe(3);
+    await expect.poll(() => page.locator('#run-totals table tbody tr').count(), { timeout: 15_000 }).toBe(3);
     expect(await page.locator('#run-log').textContent()).toMatch(/target-postgres-raw: done/);
     await shot(page, 'run');
     await page.goto(`${scheduler.url}runs`);

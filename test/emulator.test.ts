@@ -494,7 +494,7 @@ describe('throttling and faults', () => {
   it('refuses more concurrent requests than allowed', async () => {
     const emu = await emulator({ counts: { invoices: 5 }, maxInFlight: 2 });
     const access = await accessToken(emu);
-    emu.setLatency(150);
+    emu.setLatency(2000); // the first two hold their slots until all four have arrived, even on a busy machine
     const statuses = (await Promise.all(Array.from({ length: 4 }, () => query(emu, access, 'SELECT COUNT(*) FROM Invoice')))).map((a) => a.status).sort();
     expect(statuses).toEqual([200, 200, 429, 429]);
   });

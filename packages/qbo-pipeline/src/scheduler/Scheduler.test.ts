@@ -304,17 +304,24 @@ describe('leases: a scheduler that dies does not strand its trigger', () => {
     const scheduler = new Scheduler({
       triggers: s.triggers,
       now: () => new Date(),
-      leaseMs: 300,
+      leaseMs: 3000,
       run: g.run,
       logger: createLogger('test', { sink: () => undefined }),
     });
     s.clock.now = new Date();
     await scheduler.pass();
-    await new Promise((r) => setTimeout(r, 700));
-    const lease = await s.triggers.latestLease(t.id);
-    expect(Date.parse(lease!.expiresAt)).toBeGreaterThan(Date.now());
+    const claimed = await s.triggers.latestLease(t.id);
+    // Waits for a renewal, then looks past the first lease's end: a live run is left alone
+    // because its lease was renewed, however late the renewal came on a busy machine.
+    let lease = claimed;
+    for (let waited = 0; lease!.heartbeatAt === claimed!.heartbeatAt; waited += 50) {
+      if (waited > 20_000) throw new Error('the lease was not renewed within 20 s');
+      await new Promise((r) => setTimeout(r, 50));
+      lease = await s.triggers.latestLease(t.id);
+    }
+    expect(Date.parse(lease!.expiresAt)).toBeGreaterThan(Date.parse(claimed!.expiresAt));
     const other = s.make();
-    s.clock.now = new Date();
+    s.clock.now = new Date(Date.parse(claimed!.expiresAt) + 1);
     await other.pass();
     expect(g.ran).toHaveLength(1);
     g.release();
