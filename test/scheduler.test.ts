@@ -324,7 +324,7 @@ describe('a scheduler killed while running a trigger', () => {
       const id = /^trigger (trg-\S+):/.exec(added.stdout)![1]!;
       const stateFile = path.join(stateDir(), 'qb_customers_invoices_items.json');
 
-      h.emulator.setFaults({ rules: [{ fault: 'stall', kinds: ['query'], nth: Array.from({ length: 1000 }, (_, i) => 20 + i) }] });
+      h.emulator.setFaults({ rules: [{ fault: 'stall', kinds: ['query'], from: 20 }] });
       const first = startCli(['scheduler', '--state-dir', stateDir(), '--interval', '0.2', '--lease-seconds', '2']);
       started.push(first);
       await waitFor('a first commit of the trigger', () => existsSync(stateFile), 60_000);

@@ -4,17 +4,28 @@ import { FaultInjector, validateFaultPlan, type RequestKind } from './faults.js'
 const run = (injector: FaultInjector, kinds: RequestKind[]) => kinds.map((k) => injector.decide(k) ?? '-');
 
 describe('FaultInjector', () => {
-  it('fires on the nth matching requests and on the next N, counting only the kinds named', () => {
+  it('fires on the nth matching requests, on the next N and on every one from the Nth on, counting only the kinds named', () => {
     const injector = new FaultInjector(
       {
         rules: [
           { fault: '503', kinds: ['query'], nth: [2, 4] },
           { fault: 'reset', kinds: ['token'], next: 1 },
+          { fault: 'stall', kinds: ['count'], from: 2 },
         ],
       },
       1,
     );
-    expect(run(injector, ['query', 'token', 'query', 'count', 'query', 'query', 'token'])).toEqual(['-', 'reset', '503', '-', '-', '503', '-']);
+    expect(run(injector, ['query', 'token', 'query', 'count', 'query', 'query', 'token', 'count', 'count'])).toEqual([
+      '-',
+      'reset',
+      '503',
+      '-',
+      '-',
+      '503',
+      '-',
+      'stall',
+      'stall',
+    ]);
   });
 
   it('draws probabilities from the seed: the same plan and seed give the same faults', () => {
@@ -41,7 +52,15 @@ describe('FaultInjector', () => {
 
   it('rejects plans it cannot follow, naming the rule', () => {
     expect(() => validateFaultPlan({ rules: [{ fault: '418', next: 1 }] })).toThrow(/fault rule 1: fault must be one of/);
-    expect(() => validateFaultPlan({ rules: [{ fault: '500' }] })).toThrow(/give nth, next or probability/);
+    expect(() => validateFaultPlan({ rules: [{ fault: '500' }] })).toThrow(/fault rule 1: give nth, next, from or probability/);
+    expect(() =>
+      validateFaultPlan({
+        rules: [
+          { fault: '500', next: 1 },
+          { fault: '500', from: 0 },
+        ],
+      }),
+    ).toThrow(/fault rule 2: from must be a whole number from 1/);
     expect(() => validateFaultPlan({ rules: [{ fault: '500', kinds: ['reports'], next: 1 }] })).toThrow(/kinds/);
     expect(() => validateFaultPlan([])).toThrow(/rules/);
   });

@@ -9,7 +9,8 @@ export type RequestKind = (typeof REQUEST_KINDS)[number];
 
 /**
  * One injection rule. It watches the requests of `kinds` (all when absent), counting them from
- * 1, and fires on: the `nth` of them (a list), the `next` N of them, or each with `probability`.
+ * 1, and fires on: the `nth` of them (a list), the `next` N of them, every one `from` the Nth
+ * on, or each with `probability`.
  */
 export interface FaultRule {
   readonly fault: FaultKind;
@@ -18,6 +19,8 @@ export interface FaultRule {
   readonly realms?: readonly string[];
   readonly nth?: readonly number[];
   readonly next?: number;
+  /** Every matching request from this one on (a QBO that stops answering for good, from a known point). */
+  readonly from?: number;
   readonly probability?: number;
 }
 
@@ -41,7 +44,9 @@ export function validateFaultPlan(value: unknown): FaultPlan {
     }
     if (rule.realms !== undefined && !(Array.isArray(rule.realms) && (rule.realms as readonly unknown[]).every((r) => typeof r === 'string' && r !== '')))
       throw new TypeError(`${where}: realms must be a list of realm ids`);
-    if (rule.nth === undefined && rule.next === undefined && rule.probability === undefined) throw new TypeError(`${where}: give nth, next or probability`);
+    if (rule.nth === undefined && rule.next === undefined && rule.from === undefined && rule.probability === undefined)
+      throw new TypeError(`${where}: give nth, next, from or probability`);
+    if (rule.from !== undefined && !(Number.isInteger(rule.from) && rule.from >= 1)) throw new TypeError(`${where}: from must be a whole number from 1`);
     if (rule.probability !== undefined && !(rule.probability >= 0 && rule.probability <= 1)) throw new TypeError(`${where}: probability must be in [0, 1]`);
   });
   return plan;
@@ -67,6 +72,7 @@ export class FaultInjector {
       const fires =
         (rule.nth?.includes(n) ?? false) ||
         (rule.next !== undefined && n <= rule.next) ||
+        (rule.from !== undefined && n >= rule.from) ||
         (rule.probability !== undefined && this.#rng.next() < rule.probability);
       if (fires && chosen === undefined) chosen = rule.fault;
     }
