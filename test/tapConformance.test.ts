@@ -124,7 +124,8 @@ describe('tap-quickbooks CLI and Singer conformance (CONFORMANCE A, B, D)', () =
     ['SIGTERM', 143],
     ['SIGINT', 130], // Ctrl-C on a shell pipe
   ] as const)('stops on %s mid-sync leaving only whole lines, saying where to resume (A15)', async (signal, exit) => {
-    emulator.setLatency(30);
+    // Every query after the first gets no answer: the signal lands mid-sync however late it comes.
+    emulator.setFaults({ rules: [{ fault: 'stall', kinds: ['query'], from: 2 }] });
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, [TAP_CLI, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
@@ -136,7 +137,7 @@ describe('tap-quickbooks CLI and Singer conformance (CONFORMANCE A, B, D)', () =
       });
       child.on('close', (c) => resolve({ code: c, stdout: out, stderr: err }));
     });
-    emulator.setLatency(0);
+    emulator.setFaults({ rules: [] });
     expect(code).toBe(exit);
     expect(stdout.endsWith('\n')).toBe(true);
     for (const line of stdout.trimEnd().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
