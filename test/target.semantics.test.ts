@@ -221,6 +221,15 @@ describe('target-postgres-raw protocol and errors (CONFORMANCE E, F)', () => {
     ]);
   });
 
+  it('makes the first commits of a run small, 1,000 records and doubling up to batch_size_rows, so the database starts writing early', async () => {
+    const schema = scratchSchema();
+    const records = Array.from({ length: 9_500 }, (_, i) => R('ramp', { Id: String(i) }));
+    expect((await runTargetCli({ database_url: url(), schema, batch_size_rows: 3_000 }, singer(S('ramp'), ...records))).code).toBe(0);
+    const commits = await query(url(), `SELECT commit_number, received FROM "${schema}"._load_stats ORDER BY commit_number`);
+    expect(commits).toEqual([1000, 2000, 3000, 3000, 500].map((received, i) => ({ commit_number: i + 1, received })));
+    expect(await query(url(), `SELECT count(*)::int AS n FROM "${schema}".ramp`)).toEqual([{ n: 9_500 }]);
+  });
+
   it('commits and prints the state when the oldest record reaches max_batch_age_seconds, without more input (F10)', async () => {
     const schema = scratchSchema();
     const child = spawnTarget({ database_url: url(), schema, max_batch_age_seconds: 0.3 });

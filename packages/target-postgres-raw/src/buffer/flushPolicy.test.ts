@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { bufferFull, FlushPolicy } from './flushPolicy.js';
+import { bufferFull, FIRST_COMMIT_ROWS, FlushPolicy, rowLimit } from './flushPolicy.js';
 
 describe('bufferFull', () => {
   const limits = { batchSizeRows: 3, batchSizeBytes: 100, maxBatchAgeMs: 1000 };
@@ -7,7 +7,26 @@ describe('bufferFull', () => {
     [{ rows: 2, bytes: 99 }, false],
     [{ rows: 3, bytes: 0 }, true],
     [{ rows: 1, bytes: 100 }, true],
-  ])('%o → %s', (level, full) => expect(bufferFull(level, limits)).toBe(full));
+  ])('%o → %s', (level, full) => expect(bufferFull(level, limits, 0)).toBe(full));
+
+  it('holds the first commits of a run to fewer rows than batch_size_rows', () => {
+    const big = { batchSizeRows: 10_000, batchSizeBytes: 1e9, maxBatchAgeMs: 1000 };
+    expect(bufferFull({ rows: 999, bytes: 0 }, big, 0)).toBe(false);
+    expect(bufferFull({ rows: 1000, bytes: 0 }, big, 0)).toBe(true);
+    expect(bufferFull({ rows: 1000, bytes: 0 }, big, 1)).toBe(false);
+  });
+});
+
+describe('rowLimit', () => {
+  it('starts at FIRST_COMMIT_ROWS and doubles per commit up to batch_size_rows', () => {
+    expect(FIRST_COMMIT_ROWS).toBe(1000);
+    expect([0, 1, 2, 3, 4, 5, 100].map((taken) => rowLimit(10_000, taken))).toEqual([1000, 2000, 4000, 8000, 10_000, 10_000, 10_000]);
+  });
+
+  it('never exceeds a smaller batch_size_rows', () => {
+    expect([0, 1, 2].map((taken) => rowLimit(3, taken))).toEqual([3, 3, 3]);
+    expect([0, 1, 2].map((taken) => rowLimit(1500, taken))).toEqual([1000, 1500, 1500]);
+  });
 });
 
 describe('FlushPolicy', () => {
@@ -26,6 +45,18 @@ describe('FlushPolicy', () => {
     vi.advanceTimersByTime(1);
     expect(onAge).toHaveBeenCalledTimes(1);
     expect(policy.recordBuffered({ rows: 3, bytes: 30 })).toBe(true);
+  });
+
+  it('raises the row limit with each commit taken', () => {
+    const policy = new FlushPolicy({ batchSizeRows: 5000, batchSizeBytes: 1e9, maxBatchAgeMs: 1000 }, vi.fn());
+    expect(policy.recordBuffered({ rows: 1000, bytes: 0 })).toBe(true);
+    policy.flushed();
+    expect(policy.recordBuffered({ rows: 1000, bytes: 0 })).toBe(false);
+    expect(policy.recordBuffered({ rows: 2000, bytes: 0 })).toBe(true);
+    policy.flushed();
+    policy.flushed();
+    expect(policy.recordBuffered({ rows: 4999, bytes: 0 })).toBe(false);
+    expect(policy.recordBuffered({ rows: 5000, bytes: 0 })).toBe(true);
   });
 
   it('stops the age clock at a flush; the next record starts it again', () => {

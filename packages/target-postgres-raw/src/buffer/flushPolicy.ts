@@ -11,9 +11,21 @@ export interface BufferLevel {
   readonly bytes: number;
 }
 
-/** True when a buffer is full by size and the buffers should be committed. */
-export function bufferFull(level: BufferLevel, limits: FlushLimits): boolean {
-  return level.rows >= limits.batchSizeRows || level.bytes >= limits.batchSizeBytes;
+/**
+ * Rows a stream may buffer before a run's first commit. Each later commit may hold twice as many,
+ * up to `batch_size_rows`: the database then starts writing after the first thousand records
+ * instead of idling while a whole batch is read, and it is one batch behind the reading from then on.
+ */
+export const FIRST_COMMIT_ROWS = 1_000;
+
+/** The rows a stream may buffer before commit number `taken + 1` of a run. */
+export function rowLimit(batchSizeRows: number, taken: number): number {
+  return Math.min(batchSizeRows, FIRST_COMMIT_ROWS * 2 ** Math.min(taken, 30));
+}
+
+/** True when a buffer is full by size and the buffers should be committed (`taken`: commits the run has begun). */
+export function bufferFull(level: BufferLevel, limits: FlushLimits, taken: number): boolean {
+  return level.rows >= rowLimit(limits.batchSizeRows, taken) || level.bytes >= limits.batchSizeBytes;
 }
 
 export interface Timers {
@@ -22,15 +34,17 @@ export interface Timers {
 }
 
 /**
- * When to commit: by size (`recordBuffered` says so) and by age (`onAge` is called when the
- * oldest buffered record reaches `maxBatchAgeMs`). The age is a real timer, started by the first
- * record into empty buffers, so a quiet tap still gets its commit; `flushed()` stops it.
+ * When to commit: by size (`recordBuffered` says so; the first commits of a run are smaller, see
+ * FIRST_COMMIT_ROWS) and by age (`onAge` is called when the oldest buffered record reaches
+ * `maxBatchAgeMs`). The age is a real timer, started by the first record into empty buffers, so a
+ * quiet tap still gets its commit; `flushed()` stops it.
  */
 export class FlushPolicy {
   readonly #limits: FlushLimits;
   readonly #onAge: () => void;
   readonly #timers: Timers;
   #timer: NodeJS.Timeout | undefined;
+  #taken = 0;
 
   constructor(limits: FlushLimits, onAge: () => void, timers: Timers = { setTimeout, clearTimeout }) {
     this.#limits = limits;
@@ -44,11 +58,12 @@ export class FlushPolicy {
       this.#timer = undefined;
       this.#onAge();
     }, this.#limits.maxBatchAgeMs);
-    return bufferFull(level, this.#limits);
+    return bufferFull(level, this.#limits, this.#taken);
   }
 
   /** The buffers were taken for a commit: the age clock waits for the next record. */
   flushed(): void {
+    this.#taken += 1;
     this.#timers.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
