@@ -15,7 +15,7 @@ export const TARGET_SETTINGS: readonly SettingSpec[] = [
     name: 'batch_size_rows',
     kind: 'integer',
     description: "commit when a stream buffers this many records (a run's first commits hold fewer: 1,000, doubling up to this)",
-    default: 10_000,
+    default: 5_000,
   },
   { name: 'batch_size_bytes', kind: 'integer', description: 'commit when the buffered JSON of all streams reaches this many bytes', default: 64 * 1024 * 1024 },
   { name: 'max_batch_age_seconds', kind: 'number', description: 'commit when the oldest buffered record is this old (a timer)', default: 60 },
