@@ -7,14 +7,7 @@ describe('bufferFull', () => {
     [{ rows: 2, bytes: 99 }, false],
     [{ rows: 3, bytes: 0 }, true],
     [{ rows: 1, bytes: 100 }, true],
-  ])('%o → %s', (level, full) => expect(bufferFull(level, limits, 0)).toBe(full));
-
-  it('holds the first commits of a run to fewer rows than batch_size_rows', () => {
-    const big = { batchSizeRows: 10_000, batchSizeBytes: 1e9, maxBatchAgeMs: 1000 };
-    expect(bufferFull({ rows: 999, bytes: 0 }, big, 0)).toBe(false);
-    expect(bufferFull({ rows: 1000, bytes: 0 }, big, 0)).toBe(true);
-    expect(bufferFull({ rows: 1000, bytes: 0 }, big, 1)).toBe(false);
-  });
+  ])('%o → %s', (level, full) => expect(bufferFull(level, limits.batchSizeRows, limits.batchSizeBytes)).toBe(full));
 });
 
 describe('rowLimit', () => {

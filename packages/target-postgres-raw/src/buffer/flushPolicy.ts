@@ -23,9 +23,9 @@ export function rowLimit(batchSizeRows: number, taken: number): number {
   return Math.min(batchSizeRows, FIRST_COMMIT_ROWS * 2 ** Math.min(taken, 30));
 }
 
-/** True when a buffer is full by size and the buffers should be committed (`taken`: commits the run has begun). */
-export function bufferFull(level: BufferLevel, limits: FlushLimits, taken: number): boolean {
-  return level.rows >= rowLimit(limits.batchSizeRows, taken) || level.bytes >= limits.batchSizeBytes;
+/** True when a buffer is full by size and the buffers should be committed (`rows`: the row limit of the commit being filled). */
+export function bufferFull(level: BufferLevel, rows: number, batchSizeBytes: number): boolean {
+  return level.rows >= rows || level.bytes >= batchSizeBytes;
 }
 
 export interface Timers {
@@ -45,11 +45,14 @@ export class FlushPolicy {
   readonly #timers: Timers;
   #timer: NodeJS.Timeout | undefined;
   #taken = 0;
+  /** rowLimit of the commit being filled, worked out when the previous one was taken (not per record). */
+  #rows: number;
 
   constructor(limits: FlushLimits, onAge: () => void, timers: Timers = { setTimeout, clearTimeout }) {
     this.#limits = limits;
     this.#onAge = onAge;
     this.#timers = timers;
+    this.#rows = rowLimit(limits.batchSizeRows, 0);
   }
 
   /** After a record was buffered: true when a size limit is reached. */
@@ -58,12 +61,13 @@ export class FlushPolicy {
       this.#timer = undefined;
       this.#onAge();
     }, this.#limits.maxBatchAgeMs);
-    return bufferFull(level, this.#limits, this.#taken);
+    return bufferFull(level, this.#rows, this.#limits.batchSizeBytes);
   }
 
   /** The buffers were taken for a commit: the age clock waits for the next record. */
   flushed(): void {
     this.#taken += 1;
+    this.#rows = rowLimit(this.#limits.batchSizeRows, this.#taken);
     this.#timers.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
