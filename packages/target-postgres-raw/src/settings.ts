@@ -1,4 +1,5 @@
 import { UsageError, Secret, registerSecret, type RawSettings, type SettingSpec } from 'singer-kit';
+import { FIRST_COMMIT_ROWS } from './buffer/flushPolicy.js';
 
 export const TARGET_ENV_PREFIX = 'TARGET_POSTGRES_RAW';
 
@@ -14,7 +15,7 @@ export const TARGET_SETTINGS: readonly SettingSpec[] = [
   {
     name: 'batch_size_rows',
     kind: 'integer',
-    description: "commit when a stream buffers this many records (a run's first commits hold fewer: 1,000, doubling up to this)",
+    description: `commit when a stream buffers this many records (a run's first commits hold fewer: ${FIRST_COMMIT_ROWS.toLocaleString('en-US')}, doubling up to this)`,
     default: 5_000,
   },
   { name: 'batch_size_bytes', kind: 'integer', description: 'commit when the buffered JSON of all streams reaches this many bytes', default: 64 * 1024 * 1024 },

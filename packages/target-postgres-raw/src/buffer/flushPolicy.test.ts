@@ -11,14 +11,21 @@ describe('bufferFull', () => {
 });
 
 describe('rowLimit', () => {
+  /** The limits of a run's first `n` commits. */
+  const limits = (batchSizeRows: number, n: number) => {
+    const out = [rowLimit(batchSizeRows)];
+    while (out.length < n) out.push(rowLimit(batchSizeRows, out.at(-1)));
+    return out;
+  };
+
   it('starts at FIRST_COMMIT_ROWS and doubles per commit up to batch_size_rows', () => {
     expect(FIRST_COMMIT_ROWS).toBe(1000);
-    expect([0, 1, 2, 3, 4, 5, 100].map((taken) => rowLimit(10_000, taken))).toEqual([1000, 2000, 4000, 8000, 10_000, 10_000, 10_000]);
+    expect(limits(10_000, 7)).toEqual([1000, 2000, 4000, 8000, 10_000, 10_000, 10_000]);
   });
 
   it('never exceeds a smaller batch_size_rows', () => {
-    expect([0, 1, 2].map((taken) => rowLimit(3, taken))).toEqual([3, 3, 3]);
-    expect([0, 1, 2].map((taken) => rowLimit(1500, taken))).toEqual([1000, 1500, 1500]);
+    expect(limits(3, 3)).toEqual([3, 3, 3]);
+    expect(limits(1500, 3)).toEqual([1000, 1500, 1500]);
   });
 });
 

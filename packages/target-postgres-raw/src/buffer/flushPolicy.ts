@@ -18,9 +18,9 @@ export interface BufferLevel {
  */
 export const FIRST_COMMIT_ROWS = 1_000;
 
-/** The rows a stream may buffer before commit number `taken + 1` of a run. */
-export function rowLimit(batchSizeRows: number, taken: number): number {
-  return Math.min(batchSizeRows, FIRST_COMMIT_ROWS * 2 ** Math.min(taken, 30));
+/** The rows a stream may buffer before a run's next commit, given the limit of the one before (none for the first). */
+export function rowLimit(batchSizeRows: number, previous?: number): number {
+  return Math.min(batchSizeRows, previous === undefined ? FIRST_COMMIT_ROWS : previous * 2);
 }
 
 /** True when a buffer is full by size and the buffers should be committed (`rows`: the row limit of the commit being filled). */
@@ -44,7 +44,6 @@ export class FlushPolicy {
   readonly #onAge: () => void;
   readonly #timers: Timers;
   #timer: NodeJS.Timeout | undefined;
-  #taken = 0;
   /** rowLimit of the commit being filled, worked out when the previous one was taken (not per record). */
   #rows: number;
 
@@ -52,7 +51,7 @@ export class FlushPolicy {
     this.#limits = limits;
     this.#onAge = onAge;
     this.#timers = timers;
-    this.#rows = rowLimit(limits.batchSizeRows, 0);
+    this.#rows = rowLimit(limits.batchSizeRows);
   }
 
   /** After a record was buffered: true when a size limit is reached. */
@@ -66,8 +65,7 @@ export class FlushPolicy {
 
   /** The buffers were taken for a commit: the age clock waits for the next record. */
   flushed(): void {
-    this.#taken += 1;
-    this.#rows = rowLimit(this.#limits.batchSizeRows, this.#taken);
+    this.#rows = rowLimit(this.#limits.batchSizeRows, this.#rows);
     this.#timers.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
