@@ -239,6 +239,20 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
     expect(await valuesById(schema, 'w')).toEqual({ 1: 'old', 2: 'new', 3: 'old', 4: 'old', 5: 'new', 6: 'y' });
   });
 
+  it('with equal times the payloads decide: the same members in another order are unchanged (row untouched), another value is written', async () => {
+    const schema = scratchSchema();
+    const t = T('2024-01-01T00:00:00Z');
+    expect((await runTargetCli({ database_url: url(), schema }, singer(S('o'), R('o', { Id: '1', v: 1, ...t }), R('o', { Id: '2', v: 1, ...t })))).code).toBe(0);
+    const row1 = `SELECT xmin::text, ctid::text, ingested_at_utc, payload_sha256 FROM "${schema}".o WHERE id = '1'`;
+    const [before] = await query(url(), row1);
+    // Row 1: another text (so another hash), the same jsonb. Row 2: another payload, the same time.
+    const again = singer(S('o'), R('o', { ...t, v: 1, Id: '1' }), R('o', { Id: '2', v: 2, ...t }));
+    expect((await runTargetCli({ database_url: url(), schema }, again)).code).toBe(0);
+    expect(await query(url(), row1)).toEqual([before]);
+    expect(await valuesById(schema, 'o')).toEqual({ '1': '1', '2': '2' });
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 2, updated: 1, unchanged: 1 }));
+  });
+
   it('a payload changed by another writer without its hash (an older target, a hand-made UPDATE) is not taken for unchanged', async () => {
     const schema = scratchSchema();
     const input = singer(S('h'), R('h', { Id: '1', v: 'source' }));

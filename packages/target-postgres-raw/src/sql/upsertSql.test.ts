@@ -12,7 +12,7 @@ describe('stream table SQL', () => {
     const sql = upsertSql('raw', 'invoices', false, false);
     expect(sql).toContain('ON CONFLICT (id) DO UPDATE SET');
     expect(sql).toMatch(
-      /WHERE t\.payload IS DISTINCT FROM EXCLUDED\.payload\s+AND \(t\.last_updated_utc IS NULL OR EXCLUDED\.last_updated_utc IS NULL OR EXCLUDED\.last_updated_utc >= t\.last_updated_utc\s+OR t\.last_updated_utc >= t\.deleted_at_utc\)/,
+      /WHERE \(t\.last_updated_utc IS DISTINCT FROM EXCLUDED\.last_updated_utc OR t\.payload IS DISTINCT FROM EXCLUDED\.payload\)\s+AND \(t\.last_updated_utc IS NULL OR EXCLUDED\.last_updated_utc IS NULL OR EXCLUDED\.last_updated_utc >= t\.last_updated_utc\s+OR t\.last_updated_utc >= t\.deleted_at_utc\)/,
     );
     expect(sql).toContain('deleted_at_utc = CASE WHEN EXCLUDED.last_updated_utc <= t.deleted_at_utc THEN t.deleted_at_utc END');
     expect(sql).toContain('ingested_at_utc = EXCLUDED.ingested_at_utc');

@@ -32,7 +32,10 @@ export function storedHashListSql(schema: string, table: string): string {
  * A stored row changes only when the payload differs and the incoming record is not older (by
  * last_updated_utc), or when the stored payload is a deletion stub (the row was deleted before its
  * full version was ever stored: any full version is better); an unchanged record leaves the row,
- * ingested_at_utc included, untouched. A deleted row stays deleted when the record is not newer
+ * ingested_at_utc included, untouched. A different last_updated_utc settles "the payload differs"
+ * without comparing the payloads: the target derives it from the payload (MetaData.LastUpdatedTime),
+ * so equal payloads have equal times, and comparing two invoices that differ only there walked
+ * their whole Line array (a tenth of the database's time when every record changed). A deleted row stays deleted when the record is not newer
  * than the deletion; a newer one (or one without a time: the later in the input) is alive again.
  * Every part of the statement sees the table as it was before it: a staged row whose stored
  * payload equals it was unchanged (a written row was new or had a different payload), and the
@@ -75,7 +78,7 @@ export function upsertSql(schema: string, table: string, singleGroup: boolean, h
   SELECT ${ROW_COLUMN_NAMES.join(', ')}, now() FROM ${stage} s${equalHashesLeftOut}
   ORDER BY id COLLATE "C"
   ON CONFLICT (id) DO UPDATE SET ${set}
-  WHERE t.payload IS DISTINCT FROM EXCLUDED.payload
+  WHERE (t.last_updated_utc IS DISTINCT FROM EXCLUDED.last_updated_utc OR t.payload IS DISTINCT FROM EXCLUDED.payload)
     AND (t.last_updated_utc IS NULL OR EXCLUDED.last_updated_utc IS NULL OR EXCLUDED.last_updated_utc >= t.last_updated_utc
       OR t.last_updated_utc >= t.deleted_at_utc)
   RETURNING id, (xmax = 0) AS inserted
