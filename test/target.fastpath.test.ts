@@ -242,7 +242,9 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
   it('with equal times the payloads decide: the same members in another order are unchanged (row untouched), another value is written', async () => {
     const schema = scratchSchema();
     const t = T('2024-01-01T00:00:00Z');
-    expect((await runTargetCli({ database_url: url(), schema }, singer(S('o'), R('o', { Id: '1', v: 1, ...t }), R('o', { Id: '2', v: 1, ...t })))).code).toBe(0);
+    expect((await runTargetCli({ database_url: url(), schema }, singer(S('o'), R('o', { Id: '1', v: 1, ...t }), R('o', { Id: '2', v: 1, ...t })))).code).toBe(
+      0,
+    );
     const row1 = `SELECT xmin::text, ctid::text, ingested_at_utc, payload_sha256 FROM "${schema}".o WHERE id = '1'`;
     const [before] = await query(url(), row1);
     // Row 1: another text (so another hash), the same jsonb. Row 2: another payload, the same time.
