@@ -239,7 +239,7 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
     expect(await valuesById(schema, 'w')).toEqual({ 1: 'old', 2: 'new', 3: 'old', 4: 'old', 5: 'new', 6: 'y' });
   });
 
-  it('with equal times the payloads decide: the same members in another order are unchanged (row untouched), another value is written', async () => {
+  it('with equal times the payloads decide: the same members in another order are unchanged (row not written), another value is written', async () => {
     const schema = scratchSchema();
     const t = T('2024-01-01T00:00:00Z');
     expect((await runTargetCli({ database_url: url(), schema }, singer(S('o'), R('o', { Id: '1', v: 1, ...t }), R('o', { Id: '2', v: 1, ...t })))).code).toBe(
