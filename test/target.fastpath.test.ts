@@ -255,6 +255,18 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
     expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 2, updated: 1, unchanged: 1 }));
   });
 
+  it('a stored time that does not match its payload (set by hand, the hash cleared) is written again from the equal record, which corrects it', async () => {
+    const schema = scratchSchema();
+    const input = singer(S('c'), R('c', { Id: '1', v: 1, ...T('2024-01-01T00:00:00Z') }));
+    expect((await runTargetCli({ database_url: url(), schema }, input)).code).toBe(0);
+    await query(url(), `UPDATE "${schema}".c SET last_updated_utc = '2020-01-01T00:00:00Z', payload_sha256 = NULL`);
+    expect((await runTargetCli({ database_url: url(), schema }, input)).code).toBe(0);
+    expect(await query(url(), `SELECT last_updated_utc, payload_sha256 IS NOT NULL AS hashed FROM "${schema}".c`)).toEqual([
+      { last_updated_utc: new Date('2024-01-01T00:00:00Z'), hashed: true },
+    ]);
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 1, updated: 1 }));
+  });
+
   it('a payload changed by another writer without its hash (an older target, a hand-made UPDATE) is not taken for unchanged', async () => {
     const schema = scratchSchema();
     const input = singer(S('h'), R('h', { Id: '1', v: 'source' }));

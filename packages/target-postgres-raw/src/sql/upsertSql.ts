@@ -35,13 +35,15 @@ export function storedHashListSql(schema: string, table: string): string {
  * ingested_at_utc included, untouched. A different last_updated_utc settles "the payload differs"
  * without comparing the payloads: the target derives it from the payload (MetaData.LastUpdatedTime),
  * so equal payloads have equal times, and comparing two invoices that differ only there walked
- * their whole Line array (a tenth of the database's time when every record changed). (A row that
- * another writer left with a time not matching its payload is written again, which corrects it.)
+ * their whole Line array (a tenth of the database's time when every record changed). A row whose
+ * time another writer set apart from its payload is written again, which corrects the time, when it
+ * gets here: with no stored hash, or one of another text (a time changed alone keeps the hash, so
+ * an equal record is left out before this statement).
  * A deleted row stays deleted when the record is not newer than the deletion; a newer one (or one
  * without a time: the later in the input) is alive again.
  * Every part of the statement sees the table as it was before it: a staged row whose stored
- * payload equals it was unchanged (a written row was new or had a different payload), and the
- * other rows the upsert left alone were older.
+ * payload equals it was unchanged (a written row was new, had a different payload, or had its time
+ * corrected as above), and the other rows the upsert left alone were older.
  * With one statistics group in the batch (`singleGroup`, the usual case) the RETURNING rows are
  * counted as they are, and the staging table is read a second time only if some row was left
  * alone (MATERIALIZED: that count is used twice below and must run once); with several, each
