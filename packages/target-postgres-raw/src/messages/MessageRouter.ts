@@ -1,8 +1,9 @@
-import { MessageError, parseMessageLine, type InputLine, type JsonObject, type Logger } from 'singer-kit';
+import { MessageError, type InputLine, type JsonObject, type Logger } from 'singer-kit';
 import type { StoredStatus } from '../db/StoredHashes.js';
 import type { Row, SkippedRecord } from '../rows/Row.js';
 import { toRow, unchangedRecord } from '../rows/toRow.js';
 import { RESERVED_TABLES, tableNameFor } from '../sql/tableName.js';
+import { parseLine, type RecordSpan } from './parseLine.js';
 import type { ScannedRecord } from './scanLine.js';
 import { SchemaValidator, type RecordCheck } from './SchemaValidator.js';
 
@@ -76,10 +77,10 @@ export class MessageRouter {
       if (unchanged !== false) return unchanged;
     }
     const line: InputLine = { text: routed.bytes.toString('utf8'), number: routed.number };
-    const message = parseMessageLine(line.text, line.number);
+    const { message, recordSpan } = parseLine(line.text, line.number);
     switch (message.type) {
       case 'RECORD':
-        return this.#record(message, line, routed.bytes);
+        return this.#record(message, recordSpan, line, routed.bytes);
       case 'SCHEMA':
         this.#schema(message, line.number);
         return;
@@ -144,7 +145,7 @@ export class MessageRouter {
     this.#sink.openStream(stream, table);
   }
 
-  #record(message: JsonObject, line: InputLine, bytes: Buffer): Promise<void> | undefined {
+  #record(message: JsonObject, recordSpan: RecordSpan | undefined, line: InputLine, bytes: Buffer): Promise<void> | undefined {
     const stream = message.stream;
     const info = typeof stream === 'string' ? this.#streams.get(stream) : undefined;
     if (!info) {
@@ -154,10 +155,10 @@ export class MessageRouter {
       );
     }
     const record = message.record;
-    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+    if (recordSpan === undefined || typeof record !== 'object' || record === null || Array.isArray(record)) {
       throw new MessageError(line.number, `RECORD of stream ${JSON.stringify(info.stream)} has no "record" object`);
     }
-    const { row, replaced } = toRow(record as JsonObject, line.text, bytes, line.number, info.stream, info.keyProperties, (payload) =>
+    const { row, replaced } = toRow(record as JsonObject, line.text, recordSpan, bytes, line.number, info.stream, info.keyProperties, (payload) =>
       this.#sink.keepPayload(payload),
     );
     const problem = info.check?.(record as JsonObject);

@@ -1,8 +1,9 @@
 import { hash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Rng } from 'qbo-emulator';
-import { parseMessageLine, type JsonObject } from 'singer-kit';
+import type { JsonObject } from 'singer-kit';
 import { checkId, toRow } from '../rows/toRow.js';
+import { parseLine } from './parseLine.js';
 import { scanLine } from './scanLine.js';
 
 const line = (record: string, keys: readonly string[] = ['Id']) => ({ text: `{"type":"RECORD","stream":"s","record":${record},"time_extracted":"x"}`, keys });
@@ -10,8 +11,8 @@ const line = (record: string, keys: readonly string[] = ['Id']) => ({ text: `{"t
 /** What toRow stores for a line (its bytes): the id and the SHA-256 of the payload. */
 function stored(bytes: Buffer, keys: readonly string[]): { id: string; hash: string } {
   const text = bytes.toString('utf8');
-  const message = parseMessageLine(text, 1);
-  const { row } = toRow(message.record as JsonObject, text, bytes, 1, 's', keys);
+  const { message, recordSpan } = parseLine(text, 1);
+  const { row } = toRow(message.record as JsonObject, text, recordSpan!, bytes, 1, 's', keys);
   return { id: row.id, hash: hash('sha256', row.payload, 'hex') };
 }
 

@@ -1,9 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import type { JsonObject } from 'singer-kit';
+import { parseLine } from '../messages/parseLine.js';
 import { splitReserved, storableText, toRow } from './toRow.js';
+
+/** toRow of a RECORD line, as the router calls it. */
+const rowOf = (line: string, lineBytes: Buffer, lineNumber: number, stream: string, keys: readonly string[]) => {
+  const { message, recordSpan } = parseLine(line, lineNumber);
+  return toRow(message.record as JsonObject, line, recordSpan!, lineBytes, lineNumber, stream, keys);
+};
 
 const map = (text: string, keys = ['Id']) => {
   const line = `{"type":"RECORD","stream":"invoices","record": ${text} ,"time_extracted":"x"}`;
-  const { row, replaced } = toRow(JSON.parse(text) as Record<string, unknown>, line, Buffer.from(line), 7, 'invoices', keys);
+  const { row, replaced } = rowOf(line, Buffer.from(line), 7, 'invoices', keys);
   return { row: { ...row, payload: row.payload.toString('utf8') }, replaced };
 };
 
@@ -27,7 +35,7 @@ describe('toRow', () => {
     const bytesOf = (record: string) => {
       const line = `{"type":"RECORD","stream":"s","record":${record}}`;
       const lineBytes = Buffer.from(line);
-      const { row } = toRow(JSON.parse(record) as Record<string, unknown>, lineBytes.toString(), lineBytes, 1, 's', ['Id']);
+      const { row } = rowOf(lineBytes.toString(), lineBytes, 1, 's', ['Id']);
       const { buffer, byteOffset, length } = row.payload;
       const inLine = buffer === lineBytes.buffer && byteOffset > lineBytes.byteOffset && byteOffset + length < lineBytes.byteOffset + lineBytes.length;
       return { payload: row.payload.toString(), shared: inLine };

@@ -1,6 +1,7 @@
 import { isAscii } from 'node:buffer';
 import { hash } from 'node:crypto';
 import { endOfValue, forEachMember, memberText, MessageError, type JsonObject } from 'singer-kit';
+import type { RecordSpan } from '../messages/parseLine.js';
 import { parseRecordInstant, type Instant } from './recordInstant.js';
 import { recordId, type RecordIdResult } from './recordId.js';
 import { readMetadata, type RecordMetadata } from './recordMetadata.js';
@@ -39,25 +40,6 @@ export function splitReserved(text: string, start = 0): SplitRecord {
   return { payload: `{${kept.join(',')}}`, reserved, end };
 }
 
-/** The `record` member of a RECORD line: its own text and where it starts, and (when it has `_sdc_*` members) its split. */
-export function cutRecord(
-  lineText: string,
-  hasReserved: boolean,
-): { readonly recordText: string; readonly recordStart: number; readonly split: SplitRecord | undefined } {
-  let recordText = '';
-  let recordStart = 0;
-  let split: SplitRecord | undefined;
-  forEachMember(lineText, 0, (key, _keyStart, valueStart) => {
-    if (key !== 'record') return endOfValue(lineText, valueStart);
-    split = hasReserved ? splitReserved(lineText, valueStart) : undefined;
-    const end = split?.end ?? endOfValue(lineText, valueStart);
-    recordText = lineText.slice(valueStart, end);
-    recordStart = valueStart;
-    return -1; // the members after it are not needed
-  });
-  return { recordText, recordStart, split };
-}
-
 let lastRequest = '';
 /**
  * A slice of the input line would keep the whole line alive in the buffer; records of one page
@@ -85,23 +67,23 @@ function recordError(line: number, stream: string, id: string | undefined, what:
 }
 
 /**
- * Maps one RECORD (its parsed `record` and its input line, as text and as bytes) to its row: `_sdc_*` fields to their columns, the payload
+ * Maps one RECORD (its parsed `record`, its input line as text and as bytes, and where the record lies in it) to its row: `_sdc_*` fields to their columns, the payload
  * as the record's own text without them (numbers keep their digits), `last_updated_utc` from MetaData.LastUpdatedTime.
  * Throws a MessageError naming line, stream and record id for a missing key or a bad metadata value.
  */
 export function toRow(
   record: JsonObject,
   lineText: string,
+  recordSpan: RecordSpan,
   lineBytes: Buffer,
   line: number,
   stream: string,
   keyProperties: readonly string[],
   keep: KeepPayload = ownBytes,
 ): RowResult {
-  const { recordText, recordStart, split } = cutRecord(
-    lineText,
-    Object.keys(record).some((k) => k.startsWith(RESERVED_PREFIX)),
-  );
+  const { start: recordStart } = recordSpan;
+  const split = Object.keys(record).some((k) => k.startsWith(RESERVED_PREFIX)) ? splitReserved(lineText, recordStart) : undefined;
+  const recordText = lineText.slice(recordStart, recordSpan.end);
   const payloadText = split?.payload ?? recordText;
   const requestRaw = split?.reserved.get('_sdc_request_payload');
   const requestText = requestRaw === undefined || requestRaw === 'null' ? null : shareRequest(requestRaw);

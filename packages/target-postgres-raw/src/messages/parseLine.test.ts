@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from 'qbo-emulator';
+import { parseMessageLine, type JsonObject } from 'singer-kit';
+import { parseLine } from './parseLine.js';
+
+/** What parseLine must give: JSON.parse's message, and the text of the `record` JSON.parse took. */
+function expectLikeJsonParse(text: string): void {
+  const { message, recordSpan } = parseLine(text, 1);
+  expect(message, text).toEqual(parseMessageLine(text, 1));
+  const record = (JSON.parse(text) as JsonObject).record;
+  if (typeof record === 'object' && record !== null && !Array.isArray(record)) {
+    expect(recordSpan, text).toBeDefined();
+    const recordText = text.slice(recordSpan?.start, recordSpan?.end);
+    expect(JSON.parse(recordText), text).toEqual(record);
+    expect(recordText.startsWith('{') && recordText.endsWith('}'), text).toBe(true);
+  } else expect(recordSpan, text).toBeUndefined();
+}
+
+describe('parseLine', () => {
+  it('parses a RECORD line as JSON.parse does and finds its record text', () => {
+    const text = '{"type":"record","stream":"s","record":{"Id":"1","n":1.50,"o":{"a":[1,"}"]}},"time_extracted":"2024-01-01T00:00:00Z"}';
+    const { message, recordSpan } = parseLine(text, 1);
+    expect(message.type).toBe('RECORD');
+    expect(text.slice(recordSpan?.start, recordSpan?.end)).toBe('{"Id":"1","n":1.50,"o":{"a":[1,"}"]}}');
+    expectLikeJsonParse(text);
+  });
+
+  it('finds the record wherever the message puts it, whatever follows it', () => {
+    for (const text of [
+      '{"type": "RECORD", "stream": "s", "record": {"Id": "1"}, "time_extracted": "2024-01-01T00:00:00Z"}\r',
+      '{"type":"RECORD","stream":"s","time_extracted":"x","record":{"Id":"1"}}',
+      '{"record":{"Id":"1"},"type":"RECORD","stream":"s","version":3}   ',
+      '{"type":"RECORD","stream":"s","record":{"Id":"1"},"extra":{"a":"}"}}',
+      '{"type":"RECORD","stream":"s","record":{"Id":"1"},"note":"a } b"}',
+      '{"type":"RECORD","stream":"\\"record\\":{","record":{}}',
+      '{"type":"RECORD","stream":"s","record" : { "Id" : "1" } }',
+    ])
+      expectLikeJsonParse(text);
+  });
+
+  it('takes the last of repeated record members, as JSON.parse does', () => {
+    expectLikeJsonParse('{"type":"RECORD","stream":"s","record":{"Id":"1"},"record":{"Id":"2"}}');
+    expectLikeJsonParse('{"type":"RECORD","stream":"s","record":{"Id":"1"},"time_extracted":"x","record":{"Id":"2"},"version":1}');
+    expectLikeJsonParse('{"type":"RECORD","stream":"s","record":{"Id":"1"},"record":null}');
+    expectLikeJsonParse('{"type":"RECORD","stream":"s","record":{"Id":"1"},"r\\u0065cord":{"Id":"2"}}');
+    expectLikeJsonParse('{"type":"RECORD","stream":"s","r\\u0065cord":{"Id":"1"},"record":{"Id":"2"}}');
+  });
+
+  it('gives no record text when the record is not an object, and parseMessageLine’s errors for a bad line', () => {
+    expectLikeJsonParse('{"type":"RECORD","stream":"s","record":[1]}');
+    expectLikeJsonParse('{"type":"RECORD","stream":"s"}');
+    expectLikeJsonParse('{"type":"STATE","value":{"record":{"a":1}}}');
+    expect(() => parseLine('{"type":"RECORD","stream":"s","record":{"Id":"1"}', 4)).toThrow(/^line 4: not valid JSON/);
+    expect(() => parseLine('{"type":"RECORD","stream":"s","record":{"Id":"1"}}}', 4)).toThrow(/^line 4: not valid JSON/);
+    expect(() => parseLine('{"type":"RECORD","stream":"s","record":{"Id":"1"},"x":"}', 4)).toThrow(/^line 4: not valid JSON/);
+    expect(() => parseLine('{"stream":"s","record":{"Id":"1"}}', 4)).toThrow('line 4: message has no "type" string');
+    expect(() => parseLine('[{"record":{}}]', 4)).toThrow('line 4: a Singer message must be a JSON object');
+  });
+
+  it('agrees with JSON.parse on generated lines', () => {
+    const members = [
+      '"type":"RECORD"',
+      '"type":"state"',
+      '"stream":"s"',
+      '"stream":"}{\\""',
+      '"time_extracted":"x"',
+      '"version":1',
+      '"x":{"y":"}"}',
+      '"z":[{}]',
+    ];
+    const records = ['{"Id":"1"}', '{}', '{"a":{"b":[1,{"c":"}"}]},"d":"\\"}"}', 'null', '[{}]', '7', '{"record":{"x":1}}'];
+    const spaces = ['', ' ', '\n', '\t '];
+    const rng = new Rng(11);
+    const pick = <T>(list: readonly T[]): T => list[rng.int(0, list.length - 1)] as T;
+    for (let n = 0; n < 2000; n++) {
+      const parts: string[] = [];
+      for (let m = rng.int(0, 4); m >= 0; m--)
+        parts.push(rng.int(0, 2) === 0 ? `${pick(['"record"', '"r\\u0065cord"'])}:${pick(spaces)}${pick(records)}` : pick(members));
+      if (!parts.some((p) => p.startsWith('"type"'))) parts.push('"type":"RECORD"');
+      const text = `${pick(['', ' '])}{${parts.join(`${pick(spaces)},${pick(spaces)}`)}}${pick(spaces)}`;
+      expectLikeJsonParse(text);
+    }
+  });
+});
