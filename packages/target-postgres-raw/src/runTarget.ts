@@ -10,6 +10,7 @@ import { addCounts, emptyCounts, formatCounts, type LoadCounts } from './db/load
 import { RawTableWriter } from './db/RawTableWriter.js';
 import { StoredHashes } from './db/StoredHashes.js';
 import { Lookahead, type LookaheadLimits } from './input/Lookahead.js';
+import { ScanPolicy } from './input/ScanPolicy.js';
 import { MessageRouter, type MessageSink, type RoutedLine } from './messages/MessageRouter.js';
 import { scanLine } from './messages/scanLine.js';
 import type { Row, SkippedRecord } from './rows/Row.js';
@@ -35,8 +36,6 @@ const LOOKAHEAD: LookaheadLimits = { lines: 500, bytes: 1024 * 1024, idleMs: 20,
  * PostgreSQL would sit idle between the statements of each commit.
  */
 const ROUTE_BYTES_PER_TURN = 32 * 1024;
-/** Windows not scanned after one whose records were mostly not equal to their stored rows, at most (doubling from 1). */
-const MAX_SCAN_PAUSE = 64;
 
 /** Lines read ahead, scanned, with the lookups of their stored hashes (`ready` never rejects). */
 interface Window {
@@ -116,9 +115,7 @@ class TargetRun implements MessageSink {
   #batchesCommitted = 0;
   /** Per batch number (not yet known committed to every lookup): stream → ids of the records it writes. */
   readonly #writtenIn = new Map<number, Map<string, Set<string>>>();
-  /** Windows left to pass unscanned, and the pause after the next window found mostly changed or new records. */
-  #scanPause = 0;
-  #nextPause = 1;
+  readonly #scanPolicy = new ScanPolicy();
 
   constructor(options: RunTargetOptions, writer: RawTableWriter, hashes: StoredHashes) {
     this.#o = options;
@@ -201,20 +198,17 @@ class TargetRun implements MessageSink {
   }
 
   /**
-   * Scans a window's lines and starts the lookups of their records' stored hashes, one query per
-   * table whose stream is ready. A failed lookup only means those records take the usual path.
-   * Scanning costs about a third of what routing a record costs, so while windows come with
-   * mostly changed or new records (a first load) the next ones are not scanned, a growing
-   * number of windows at a time, probing again now and then.
+   * Scans a window's lines (those ScanPolicy says) and starts the lookups of their records'
+   * stored hashes, one query per table whose stream is ready. A failed lookup only means those
+   * records take the usual path.
    */
   #prepare(lines: readonly InputLineBytes[]): Window {
     const lookedUpAfter = this.#batchesCommitted;
-    const scanning = this.#scanPause === 0;
-    if (!scanning) this.#scanPause -= 1;
+    const scanned = this.#scanPolicy.linesToScan(lines.length, this.#ready.size > 0);
     const routed: RoutedLine[] = [];
     const perTable = new Map<string, { readonly ids: string[]; readonly lines: RoutedLine[] }>();
-    for (const { bytes, number } of lines) {
-      const scan = scanning ? scanLine(bytes, (stream) => this.#router.keysOf(stream)) : undefined;
+    for (const [i, { bytes, number }] of lines.entries()) {
+      const scan = i < scanned ? scanLine(bytes, (stream) => this.#router.keysOf(stream)) : undefined;
       const line: RoutedLine = { number, bytes, scan, lookedUpAfter };
       routed.push(line);
       const table = typeof scan?.stream === 'string' ? this.#ready.get(scan.stream) : undefined;
@@ -236,23 +230,12 @@ class TargetRun implements MessageSink {
           line.found = hash === undefined ? '-' : hash === line.scan?.hash ? '=' : '~';
           if (line.found === '=') equal += 1;
         }
-        this.#judgeScanning(equal, group.lines.length);
+        this.#scanPolicy.judge(equal, group.lines.length);
       } catch (error) {
         this.#log.debug(`stored payload hashes of ${group.ids.length} records not read (${(error as Error).message}); they are compared at their commit`);
       }
     });
     return { lines: routed, lookedUpAfter, ready: Promise.all(lookups).then(() => undefined) };
-  }
-
-  /** Keeps scanning while at least a third of the records looked up were equal to their stored rows; pauses otherwise. */
-  #judgeScanning(equal: number, lookedUp: number): void {
-    if (equal * 3 >= lookedUp) {
-      this.#nextPause = 1;
-      this.#scanPause = 0;
-    } else {
-      this.#scanPause = this.#nextPause;
-      this.#nextPause = Math.min(this.#nextPause * 2, MAX_SCAN_PAUSE);
-    }
   }
 
   /** Forgets the ids of batches every window still to be routed was looked up after. */
