@@ -1,7 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { DateTime } from 'luxon';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { databaseUrl, REPO_ROOT, withClient } from './support/db.js';
 import { codeBlocks, documentedFailure, type CodeBlock } from './docsHarness.js';
@@ -71,11 +73,39 @@ function runBlock(text: string, expectSuccess: boolean): Promise<{ code: number 
   });
 }
 
+/**
+ * How long to wait before the walk's `scheduler --once` so that no company schedule of the file
+ * (`schedule: {cron: "M H * * *", tz: …}`) comes due while it runs: that nightly sync would load
+ * records past the walk's range. 0 unless a slot falls within the next `windowMs`.
+ */
+function untilSchedulesPassed(fileText: string, now: DateTime, windowMs: number): number {
+  let wait = 0;
+  for (const [, minute, hour, zone] of fileText.matchAll(/schedule: \{cron: "(\d+) (\d+) \* \* \*", tz: ([\w/]+)\}/g)) {
+    const local = now.setZone(zone);
+    let slot = local.set({ hour: Number(hour), minute: Number(minute), second: 0, millisecond: 0 });
+    if (slot < local) slot = slot.plus({ days: 1 });
+    const until = slot.toMillis() - now.toMillis();
+    if (until < windowMs) wait = Math.max(wait, until + 5_000);
+  }
+  return wait;
+}
+
 describe('docs/companies.md, word for word', () => {
+  it('waits out a nightly slot that would fall inside the scheduler step, and only then', () => {
+    const file = 'schedule: {cron: "15 3 * * *", tz: America/New_York}';
+    const at = (iso: string) => DateTime.fromISO(iso, { setZone: true });
+    // 03:15 in New York on 2025-02-01 is 08:15 UTC.
+    expect(untilSchedulesPassed(file, at('2025-02-01T08:12:00Z'), 5 * 60_000)).toBe(3 * 60_000 + 5_000);
+    expect(untilSchedulesPassed(file, at('2025-02-01T08:05:00Z'), 5 * 60_000)).toBe(0);
+    expect(untilSchedulesPassed(file, at('2025-02-01T08:16:00Z'), 5 * 60_000)).toBe(0);
+    expect(untilSchedulesPassed(readFileSync(DOC, 'utf8'), at('2025-02-01T08:14:00Z'), 5 * 60_000)).toBe(60_000 + 5_000);
+  });
+
   it('three companies from one companies file: backfill, evidence, one company revoked alone, reconnected, complete', { timeout: 900_000 }, async () => {
     const blocks = codeBlocks(DOC).filter((b) => b.lang === 'sh');
     expect(blocks.length).toBeGreaterThanOrEqual(5);
     const truth = new Map<string, Map<string, Set<string>>>();
+    let schedulerSteps = 0;
     for (const [i, block] of blocks.entries()) {
       if (i === blocks.length - 1) {
         // Before the last block stops the emulator: every company's records, by stream.
@@ -102,6 +132,10 @@ describe('docs/companies.md, word for word', () => {
         }
       }
       const failure = documentedFailure(block.text);
+      if (/ scheduler .*--once/.test(block.text)) {
+        schedulerSteps += 1;
+        await sleep(untilSchedulesPassed(readFileSync(DOC, 'utf8'), DateTime.now(), 2 * 60_000));
+      }
       const run = await runBlock(substitute(block), failure === undefined);
       const where = `${block.file}:${block.line}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
       expect(run.code, where).toBe(failure?.exit ?? 0);
@@ -111,6 +145,7 @@ describe('docs/companies.md, word for word', () => {
         expect(run.stdout, where).toMatch(/globex: fix this first, then run again: tap-quickbooks: QuickBooks rejected the refresh token \(invalid_grant/);
       }
     }
+    expect(schedulerSteps).toBe(1);
     // Each company's schema holds exactly its records of the range (every company has an Invoice "1").
     await withClient(async (c) => {
       for (const name of COMPANIES) {
