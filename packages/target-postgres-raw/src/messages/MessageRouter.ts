@@ -1,9 +1,9 @@
 import { MessageError, type InputLine, type JsonObject, type Logger } from 'singer-kit';
 import type { StoredStatus } from '../db/StoredHashes.js';
 import type { Row, SkippedRecord } from '../rows/Row.js';
-import { toRow, unchangedRecord } from '../rows/toRow.js';
+import { toRow, unchangedRecord, type RecordSpan } from '../rows/toRow.js';
 import { RESERVED_TABLES, tableNameFor } from '../sql/tableName.js';
-import { parseLine, type RecordSpan } from './parseLine.js';
+import { parseLine } from './parseLine.js';
 import type { ScannedRecord } from './scanLine.js';
 import { SchemaValidator, type RecordCheck } from './SchemaValidator.js';
 

@@ -1,10 +1,5 @@
 import { endOfValue, forEachMember, parseMessageLine, type JsonObject } from 'singer-kit';
-
-/** Where a RECORD's `record` object lies in its line: text [start, end). */
-export interface RecordSpan {
-  readonly start: number;
-  readonly end: number;
-}
+import type { RecordSpan } from '../rows/toRow.js';
 
 /** An input line parsed: the message (its type upper-cased), and where its `record` object's text lies when it has one. */
 export interface ParsedLine {

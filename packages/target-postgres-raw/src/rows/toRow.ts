@@ -1,7 +1,6 @@
 import { isAscii } from 'node:buffer';
 import { hash } from 'node:crypto';
 import { endOfValue, forEachMember, memberText, MessageError, type JsonObject } from 'singer-kit';
-import type { RecordSpan } from '../messages/parseLine.js';
 import { parseRecordInstant, type Instant } from './recordInstant.js';
 import { recordId, type RecordIdResult } from './recordId.js';
 import { readMetadata, type RecordMetadata } from './recordMetadata.js';
@@ -66,9 +65,16 @@ function recordError(line: number, stream: string, id: string | undefined, what:
   return new MessageError(line, `stream ${JSON.stringify(stream)}${id === undefined ? '' : ` record id ${JSON.stringify(id)}`}: ${what}`);
 }
 
+/** Where a RECORD's `record` object lies in its line: text [start, end). */
+export interface RecordSpan {
+  readonly start: number;
+  readonly end: number;
+}
+
 /**
- * Maps one RECORD (its parsed `record`, its input line as text and as bytes, and where the record lies in it) to its row: `_sdc_*` fields to their columns, the payload
- * as the record's own text without them (numbers keep their digits), `last_updated_utc` from MetaData.LastUpdatedTime.
+ * Maps one RECORD (its parsed `record`, its input line as text and as bytes, and where the record
+ * lies in it) to its row: `_sdc_*` fields to their columns, the payload as the record's own text
+ * without them (numbers keep their digits), `last_updated_utc` from MetaData.LastUpdatedTime.
  * Throws a MessageError naming line, stream and record id for a missing key or a bad metadata value.
  */
 export function toRow(
