@@ -1,4 +1,4 @@
-import { endOfValue, forEachMember, parseMessageLine, type JsonObject } from 'singer-kit';
+import { endOfValue, forEachMember, objectMembers, parseMessageLine, type JsonObject } from 'singer-kit';
 import type { RecordSpan } from '../rows/toRow.js';
 
 /** An input line parsed: the message (its type upper-cased), and where its `record` object's text lies when it has one. */
@@ -57,20 +57,10 @@ function parseRecordParts(text: string): ParsedLine | undefined {
   const envelope = message as JsonObject;
   if (typeof envelope !== 'object' || envelope === null || typeof envelope.type !== 'string') return undefined;
   // A later `record` member (its key perhaps escaped) would be the one JSON.parse takes.
-  if ((tail.includes('record') || tail.includes('\\')) && recordMembers(envelopeText) > 1) return undefined;
+  if ((tail.includes('record') || tail.includes('\\')) && objectMembers(envelopeText).filter(([key]) => key === 'record').length > 1) return undefined;
   envelope.type = envelope.type.toUpperCase();
   envelope.record = record;
   return { message: envelope as JsonObject & { type: string }, recordSpan: { start, end } };
-}
-
-/** How many members of the object are named `record` (keys decoded). */
-function recordMembers(objectText: string): number {
-  let count = 0;
-  forEachMember(objectText, 0, (key, _keyStart, valueStart) => {
-    if (key === 'record') count += 1;
-    return endOfValue(objectText, valueStart);
-  });
-  return count;
 }
 
 /** The line parsed whole; a `record` object's text found by walking the message's members (the last `record`, as JSON.parse takes it). */
