@@ -28,6 +28,30 @@ describe('target-postgres-raw storage semantics (DESIGN §5, CONFORMANCE G)', ()
     expect(ids.map((r) => r.id)).toEqual(['12345678901234567890', '12345678901234567891']);
   });
 
+  it('stores the record JSON.parse takes, byte for byte, wherever the line puts it and whatever follows it', async () => {
+    const schema = scratchSchema();
+    const records = {
+      '1': '{"Id":"1","v":1.50}',
+      '2': '{"Id":"2","v":"last"}',
+      '3': '{"Id": "3", "v": 2.0}',
+      '4': '{"Id":"4","o":{"a":"}"}}',
+    };
+    const input =
+      singer(S('p')) +
+      `{"type":"RECORD","stream":"p","record":${records['1']},"time_extracted":"}{"}\n` +
+      `{"type":"RECORD","stream":"p","record":{"Id":"2","v":"first"},"r\\u0065cord":${records['2']}}\n` +
+      `{"type": "RECORD", "stream": "p", "time_extracted": "x", "record": ${records['3']} }\n` +
+      `{"type":"RECORD","stream":"p","record":${records['4']},"extra":{"b":1}}\n`;
+    expect((await runTargetCli({ database_url: url(), schema }, input)).code).toBe(0);
+    const rows = await query<{ id: string; sha: string; payload: unknown }>(
+      url(),
+      `SELECT id, encode(payload_sha256, 'hex') AS sha, payload FROM "${schema}".p ORDER BY id`,
+    );
+    expect(rows).toEqual(
+      Object.entries(records).map(([id, text]) => ({ id, sha: createHash('sha256').update(text).digest('hex'), payload: JSON.parse(text) as unknown })),
+    );
+  });
+
   it('stores NUL and lone surrogates as U+FFFD and everything else exactly (string policy)', async () => {
     const schema = scratchSchema();
     const input =
