@@ -3,7 +3,7 @@ import { FIRST_COMMIT_ROWS } from './buffer/flushPolicy.js';
 
 export const TARGET_ENV_PREFIX = 'TARGET_POSTGRES_RAW';
 
-/** `1000` as `1,000`: toLocaleString would load ICU's locale data, 10 ms of every start. */
+/** `1000` as `1,000`: toLocaleString would load ICU's locale data, about 12 ms of every start. */
 const withThousands = (n: number) => String(n).replace(/\B(?=(\d{3})+$)/g, ',');
 
 export const TARGET_SETTINGS: readonly SettingSpec[] = [
