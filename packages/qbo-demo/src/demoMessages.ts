@@ -3,10 +3,13 @@ export type DemoServer = 'external' | 'kept' | 'stopped';
 
 export const KEEP_RUNNING_COMMAND = 'npm run demo -- --keep-running';
 
-/** How to connect, said before the demo ends: never a URL to a server that is about to stop without saying so. */
+/**
+ * How to connect, said before the demo ends: never a URL to a server that is about to stop. A
+ * stopped server's port is not the next run's (each run takes a free one), so none is given then.
+ */
 export function connectAdvice(server: DemoServer, url: string): string {
   if (server === 'stopped')
-    return `PostgreSQL stops when the demo ends (no terminal to keep it up for you). To query it afterwards: ${KEEP_RUNNING_COMMAND}, then psql '${url}'`;
+    return `PostgreSQL stops when the demo ends (no terminal to keep it up for you). To query it afterwards: ${KEEP_RUNNING_COMMAND}, which prints the psql command to connect with (the port changes from run to run)`;
   return `Connect:  psql '${url}'${server === 'kept' ? '   (PostgreSQL stays up until Ctrl-C)' : ''}`;
 }
 
