@@ -348,7 +348,7 @@ function readText(file: string): string | undefined {
 
 /** Example values from secrets.example/*.example, plus real local secrets when a user has created them in secrets/. */
 function knownSecretValues(): SecretValue[] {
-  return ['secrets.example', 'secrets'].flatMap((folder) => {
+  const all = ['secrets.example', 'secrets'].flatMap((folder) => {
     const dir = path.join(REPO_ROOT, folder);
     if (!existsSync(dir)) return [];
     return readdirSync(dir)
@@ -356,6 +356,8 @@ function knownSecretValues(): SecretValue[] {
       .map((f) => ({ name: `${folder}/${f}`, value: readFileSync(path.join(dir, f), 'utf8').trim() }))
       .filter((s) => s.value.length >= 8);
   });
+  // secrets/ filled from the examples (the README's first step) holds their values again: one name per value.
+  return all.filter((s, i) => all.findIndex((t) => t.value === s.value) === i);
 }
 
 interface SecretValue {
