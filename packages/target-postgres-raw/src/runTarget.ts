@@ -11,6 +11,7 @@ import { RawTableWriter } from './db/RawTableWriter.js';
 import { StoredHashes } from './db/StoredHashes.js';
 import { Lookahead, type LookaheadLimits } from './input/Lookahead.js';
 import { ScanPolicy } from './input/ScanPolicy.js';
+import { watchForEmptyInput } from './input/watchForEmptyInput.js';
 import { MessageRouter, type MessageSink, type RoutedLine } from './messages/MessageRouter.js';
 import { scanLine } from './messages/scanLine.js';
 import type { Row, SkippedRecord } from './rows/Row.js';
@@ -67,9 +68,11 @@ export interface TargetSummary {
 export async function runTarget(options: RunTargetOptions): Promise<TargetSummary> {
   const loadRunId = randomUUID();
   const { connection, schema, reconnectTimeoutMs } = options.settings;
-  const writer = await RawTableWriter.open({ connection, schema, loadRunId, reconnectTimeoutMs, logger: options.logger });
+  // Input that ends empty while the database is still unreachable (the tap failed first) stops the retries.
+  const { lines, endedEmpty } = watchForEmptyInput(readLineBytes(options.input)[Symbol.asyncIterator]());
+  const writer = await RawTableWriter.open({ connection, schema, loadRunId, reconnectTimeoutMs, stopConnecting: endedEmpty, logger: options.logger });
   const hashes = new StoredHashes({ connection, schema, logger: options.logger });
-  const run = new TargetRun(options, writer, hashes);
+  const run = new TargetRun(options, lines, writer, hashes);
   try {
     const stoppedBy = await run.consume();
     await writer.finish('succeeded', stoppedBy);
@@ -95,6 +98,7 @@ export async function runTarget(options: RunTargetOptions): Promise<TargetSummar
  */
 class TargetRun implements MessageSink {
   readonly #o: RunTargetOptions;
+  readonly #lines: AsyncIterator<InputLineBytes[]>;
   readonly #writer: RawTableWriter;
   readonly #hashes: StoredHashes;
   readonly #log: Logger;
@@ -117,8 +121,9 @@ class TargetRun implements MessageSink {
   readonly #writtenIn = new Map<number, Map<string, Set<string>>>();
   readonly #scanPolicy = new ScanPolicy();
 
-  constructor(options: RunTargetOptions, writer: RawTableWriter, hashes: StoredHashes) {
+  constructor(options: RunTargetOptions, lines: AsyncIterator<InputLineBytes[]>, writer: RawTableWriter, hashes: StoredHashes) {
     this.#o = options;
+    this.#lines = lines;
     this.#writer = writer;
     this.#hashes = hashes;
     this.#log = options.logger;
@@ -132,7 +137,7 @@ class TargetRun implements MessageSink {
   }
 
   async consume(): Promise<'end of input' | 'signal'> {
-    const lookahead = new Lookahead(readLineBytes(this.#o.input)[Symbol.asyncIterator](), (lines) => this.#prepare(lines), LOOKAHEAD);
+    const lookahead = new Lookahead(this.#lines, (lines) => this.#prepare(lines), LOOKAHEAD);
     // One waiter per read, woken by the next window, a signal or a failed flush. (Racing every read
     // against one long-lived promise would pile a reaction, and its window, onto it per read.)
     let wake: ((value: 'interrupted') => void) | undefined;

@@ -21,22 +21,31 @@ export interface ConnectionOptions {
   readonly logger: Logger;
   /** Runs on every new session before it is used (SET …, temporary tables), after JIT_OFF_SQL. */
   readonly prepareSession: (client: pg.Client) => Promise<void>;
-  readonly sleep?: (ms: number) => Promise<void>;
+  /** Waits `ms`, ending early (without error) when `signal` aborts. */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface RunOptions {
+  /** How long to retry (default reconnectTimeoutMs). */
+  readonly timeoutMs?: number;
+  /** Aborted, its reason saying why, when retrying has become pointless: `run` then fails at once. */
+  readonly stopRetrying?: AbortSignal;
 }
 
 /**
  * The target's one database session, which comes back when it is lost. `run(what, work)` hands
  * `work` a prepared client; when the connection is lost or refused (a restart, a failover) or
  * the transaction lost a race (deadlock, lock_timeout), it waits (reconnectDelayMs), opens a
- * new session if needed and runs `work` again, until `reconnectTimeoutMs` is spent. `work` must
- * therefore be safe to repeat, and must roll back what it began when it fails. A configuration
- * problem (password, database, privilege) is a UsageError at once (exit 2); any other database
- * error a RunError at once (exit 1). Calls must not overlap: they share the session.
+ * new session if needed and runs `work` again, until `reconnectTimeoutMs` is spent or the
+ * caller's `stopRetrying` aborts (RunError, exit 1). `work` must therefore be safe to repeat, and
+ * must roll back what it began when it fails. A configuration problem (password, database,
+ * privilege) is a UsageError at once (exit 2); any other database error a RunError at once
+ * (exit 1). Calls must not overlap: they share the session.
  */
 export class Connection {
   readonly #o: ConnectionOptions;
   readonly #where: ConnectionTarget;
-  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   #client: pg.Client | undefined;
   /** The current client emitted 'error' or 'end': an error without SQLSTATE means the connection is gone. */
   #lost = false;
@@ -44,7 +53,7 @@ export class Connection {
   constructor(options: ConnectionOptions) {
     this.#o = options;
     this.#where = options.settings;
-    this.#sleep = options.sleep ?? ((ms) => delay(ms));
+    this.#sleep = options.sleep ?? ((ms, signal) => delay(ms, undefined, { signal }).catch(() => undefined));
   }
 
   /** `host:port/database as user`, for messages (never the password). */
@@ -52,8 +61,9 @@ export class Connection {
     return `${this.#where.host}:${this.#where.port}/${this.#where.database} as ${this.#where.user}`;
   }
 
-  /** Runs `work` on the session, reconnecting and repeating it as described above, within `timeoutMs`. */
-  async run<T>(what: string, work: (client: pg.Client) => Promise<T>, timeoutMs = this.#o.reconnectTimeoutMs): Promise<T> {
+  /** Runs `work` on the session, reconnecting and repeating it as described above, within `timeoutMs` or until `stopRetrying` aborts. */
+  async run<T>(what: string, work: (client: pg.Client) => Promise<T>, options: RunOptions = {}): Promise<T> {
+    const { timeoutMs = this.#o.reconnectTimeoutMs, stopRetrying } = options;
     const started = Date.now();
     let first: { readonly lead: string; readonly reason: string } | undefined;
     for (let attempt = 0; ; attempt++) {
@@ -84,11 +94,15 @@ export class Connection {
             { cause: error },
           );
         }
-        const wait = reconnectDelayMs(attempt, remaining);
-        this.#o.logger.warn(
-          `${lead}: ${reason}; ${kind === 'connection' ? 'reconnecting' : 'retrying'} in ${seconds(wait)} (attempt ${attempt + 1}, giving up in ${seconds(remaining)})`,
-        );
-        await this.#sleep(wait);
+        if (!stopRetrying?.aborted) {
+          const wait = reconnectDelayMs(attempt, remaining);
+          this.#o.logger.warn(
+            `${lead}: ${reason}; ${kind === 'connection' ? 'reconnecting' : 'retrying'} in ${seconds(wait)} (attempt ${attempt + 1}, giving up in ${seconds(remaining)})`,
+          );
+          await this.#sleep(wait, stopRetrying);
+        }
+        // Checked after the wait too: the signal may abort while it lasts, and ends it.
+        if (stopRetrying?.aborted) throw new RunError(`${lead}: ${reason}; not retrying: ${String(stopRetrying.reason)}`, { cause: error });
       }
     }
   }

@@ -15,6 +15,8 @@ export interface WriterOptions {
   readonly loadRunId: string;
   /** How long a lost connection is retried (reconnect_timeout_seconds). */
   readonly reconnectTimeoutMs: number;
+  /** Aborted, its reason saying why, when `open` should stop retrying its connection (there is nothing to load). */
+  readonly stopConnecting?: AbortSignal;
   readonly logger: Logger;
 }
 
@@ -53,21 +55,25 @@ export class RawTableWriter {
     });
   }
 
-  /** Connects (retrying within the reconnect bound), creates the schema and bookkeeping tables, and records the start of this load run. */
+  /** Connects (retrying within the reconnect bound, or until `stopConnecting` aborts), creates the schema and bookkeeping tables, and records the start of this load run. */
   static async open(options: WriterOptions): Promise<RawTableWriter> {
     const writer = new RawTableWriter(options);
     const { schema, loadRunId } = options;
     try {
-      await writer.#db.run(`preparing schema ${quoteIdent(schema)}`, async (client) => {
-        await ddl(client, [...schemaDdl(schema), ...loadTablesDdl(schema), ...companyTableDdl(schema)], () =>
-          recordCompanyOfExistingRows(client, schema, loadRunId),
-        );
-        // Repeated when the first attempt's reply was lost.
-        await client.query(
-          `INSERT INTO ${qualified(schema, '_load_runs')} (load_run_id, started_at_utc, status) VALUES ($1, now(), 'running') ON CONFLICT (load_run_id) DO NOTHING`,
-          [loadRunId],
-        );
-      });
+      await writer.#db.run(
+        `preparing schema ${quoteIdent(schema)}`,
+        async (client) => {
+          await ddl(client, [...schemaDdl(schema), ...loadTablesDdl(schema), ...companyTableDdl(schema)], () =>
+            recordCompanyOfExistingRows(client, schema, loadRunId),
+          );
+          // Repeated when the first attempt's reply was lost.
+          await client.query(
+            `INSERT INTO ${qualified(schema, '_load_runs')} (load_run_id, started_at_utc, status) VALUES ($1, now(), 'running') ON CONFLICT (load_run_id) DO NOTHING`,
+            [loadRunId],
+          );
+        },
+        { stopRetrying: options.stopConnecting },
+      );
     } catch (error) {
       await writer.close(); // an open socket would keep the process alive after the error
       throw error;
@@ -128,7 +134,7 @@ export class RawTableWriter {
             status,
             reason.slice(0, 2000),
           ]),
-        0,
+        { timeoutMs: 0 },
       )
       .catch((error: Error) => this.#logger.debug(`could not record the end of the load run: ${error.message}`));
   }
