@@ -230,6 +230,11 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
     const p = place({ max_retries: 1, base_url: 'http://127.0.0.1:1' });
     return tap(['--config', p.tapConfig], p.cwd);
   },
+  'PostgreSQL cannot be reached and the input ends with no message (the tap failed first)': async () =>
+    runTargetCli({ database_url: 'postgres://loader:pw-never-used@127.0.0.1:1/warehouse', reconnect_timeout_seconds: 120 }, '', {
+      ...cleanEnv,
+      LOG_LEVEL: 'info',
+    }),
   'PostgreSQL cannot be reached beyond `reconnect_timeout_seconds`': async () =>
     runTargetCli({ database_url: 'postgres://loader:pw-never-used@127.0.0.1:1/warehouse', reconnect_timeout_seconds: 1 }, singer(S('x')), {
       ...cleanEnv,
