@@ -369,4 +369,19 @@ describe('target-postgres-raw protocol and errors (CONFORMANCE E, F)', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/batch_size_rows must be a positive integer/);
   });
+
+  it('an --input FILE that cannot be read exits 2 with one line naming it (not a stream error)', async () => {
+    const missing = path.join(mkdtempSync(path.join(tmpdir(), 'target-input-')), 'nope.singer');
+    for (const [file, reason] of [
+      [missing, 'no such file'],
+      [path.dirname(missing), 'EISDIR'],
+    ] as const) {
+      const child = spawnTarget({ database_url: url(), schema: scratchSchema() }, ['--input', file]);
+      child.stdin?.end();
+      const result = await finished(child);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr.trim()).toBe(`FATAL target-postgres-raw: cannot read --input ${file}: ${reason}`);
+      expect(result.stdout).toBe('');
+    }
+  });
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { UsageError } from './errors.js';
 
 /**
@@ -10,7 +11,27 @@ export function readUserFile(file: string, problem: (reason: string) => string):
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(problem(code === 'ENOENT' ? 'no such file' : String(code ?? error)), { cause: error });
+    throw userFileError(error, problem);
   }
+}
+
+/**
+ * A file the user named, opened for reading before anything else starts (an input read as a
+ * stream): when it cannot be, the same UsageError as readUserFile's, not a stream's late error.
+ */
+export async function openUserFile(file: string, problem: (reason: string) => string): Promise<FileHandle> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(file, 'r');
+    if ((await handle.stat()).isDirectory()) throw Object.assign(new Error(`${file} is a directory`), { code: 'EISDIR' });
+    return handle;
+  } catch (error) {
+    await handle?.close();
+    throw userFileError(error, problem);
+  }
+}
+
+function userFileError(error: unknown, problem: (reason: string) => string): UsageError {
+  const code = (error as NodeJS.ErrnoException).code;
+  return new UsageError(problem(code === 'ENOENT' ? 'no such file' : String(code ?? error)), { cause: error });
 }

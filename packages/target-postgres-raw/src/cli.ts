@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 // First: it must run before pg is loaded (see the file).
 import './nodeNavigator.js';
-import { createReadStream } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ABOUT_FORMATS, createLogger, formatAbout, loadSettings, runCli, UsageError } from 'singer-kit';
+import { ABOUT_FORMATS, createLogger, formatAbout, loadSettings, openUserFile, runCli, UsageError } from 'singer-kit';
 import { TARGET_ABOUT, TARGET_VERSION } from './about.js';
 import { LARGEST_COPIED_PAYLOAD_BYTES } from './buffer/PayloadArena.js';
 import { runTarget } from './runTarget.js';
@@ -46,7 +45,11 @@ runCli('target-postgres-raw', async () => {
   // (100k invoices: 1.65-1.96 s against 1.83-2.30 s). No larger: a line that fits in a chunk is
   // read as a view of it, and a payload up to that size is copied out into the PayloadArena, so a
   // buffered record never keeps a chunk shared with other lines alive.
-  const input = argv.input ? createReadStream(argv.input, { highWaterMark: LARGEST_COPIED_PAYLOAD_BYTES }) : process.stdin;
+  const input = argv.input
+    ? (await openUserFile(argv.input, (reason) => `cannot read --input ${argv.input}: ${reason}`)).createReadStream({
+        highWaterMark: LARGEST_COPIED_PAYLOAD_BYTES,
+      })
+    : process.stdin;
   try {
     const summary = await runTarget({ settings, input, output: process.stdout, logger, signal: stop.signal });
     logger.info(`done (${summary.stoppedBy}): ${summary.commits} commits, ${summary.statesPrinted} states printed, load run ${summary.loadRunId}`);
