@@ -39,20 +39,25 @@ async function lastRunCounts(schema: string): Promise<Counts> {
 
 /** Runs the target on `first`, waits for its first commit (the stream tables are ready then), then gives it `rest` and ends the input. */
 async function afterFirstCommit(settings: Record<string, unknown>, first: string, rest: string) {
-  return afterCommits(settings, first, rest, 1);
+  return afterCommits(settings, [first], rest);
 }
 
-/** afterFirstCommit, waiting for `n` commits and running `meanwhile` before `rest` is sent. */
-async function afterCommits(settings: Record<string, unknown>, first: string, rest: string, n: number, meanwhile?: () => Promise<void>) {
+/** Writes `parts[0]`, then each next part once one more commit is logged; after the last part's commit, runs `meanwhile`, then gives `rest` and ends the input. */
+async function afterCommits(settings: Record<string, unknown>, parts: readonly string[], rest: string, meanwhile?: () => Promise<void>) {
   const child = spawnTarget(settings, [], { LOG_LEVEL: 'debug' });
   const done = finished(child);
   child.stdin!.on('error', () => undefined);
   let seen = 0;
-  const committed = new Promise<void>((resolve) =>
-    createInterface({ input: child.stderr! }).on('line', (line) => / commit \d+ /.test(line) && ++seen === n && resolve()),
-  );
-  child.stdin!.write(first);
-  await committed;
+  const waiting: Array<{ readonly commits: number; readonly resolve: () => void }> = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    if (!/ commit \d+ /.test(line)) return;
+    seen += 1;
+    for (const w of waiting) if (seen >= w.commits) w.resolve();
+  });
+  for (const [i, part] of parts.entries()) {
+    child.stdin!.write(part);
+    await new Promise<void>((resolve) => (seen > i ? resolve() : waiting.push({ commits: i + 1, resolve })));
+  }
   await meanwhile?.();
   child.stdin!.end(rest);
   return done;
@@ -335,8 +340,12 @@ describe('target-postgres-raw lookahead review: the lookup session goes away', (
     const first = await runTargetCli(settings, singer(S('r')) + load(() => false));
     expect(first.code).toBe(0);
     const input = load((i) => i % 3 === 0);
-    const cut = input.indexOf(singer(rec(1000, 'stored')).trim());
-    const result = await afterCommits(settings, singer(S('r')) + input.slice(0, cut), input.slice(cut), 2, () => server.restart());
+    const at = (i: number) => input.indexOf(singer(rec(i, i % 3 === 0 ? 'changed' : 'stored')).trim());
+    // Records 500 to 999 come after the first commit, when the table is ready: they are looked up,
+    // so the lookup session is open when the server restarts (sent at once, they could all be
+    // read before it, and the first lookup after the restart would open a fresh session).
+    const parts = [singer(S('r')) + input.slice(0, at(500)), input.slice(at(500), at(1000))];
+    const result = await afterCommits(settings, parts, input.slice(at(1000)), () => server.restart());
     expect(result.stderr).not.toMatch(/FATAL/);
     // Both sessions saw the restart: a lookup failed (its records took the usual path) and the writer reconnected.
     expect(result.stderr).toMatch(/stored payload hashes of \d+ records not read/);
