@@ -60,8 +60,11 @@ describe('parseTapSettings', () => {
     [{ start_date: '2025-01-01T00:00:00' }, /no time zone/],
     [{ start_date: 'yesterday' }, /start_date/],
     [{ end_date: '2024-01-01' }, /before start_date/],
-    [{ refresh_token: undefined }, /^setting refresh_token is required/],
-    [{ realm_id: undefined }, /^setting realm_id is required/],
+    [{ refresh_token: undefined }, /^setting refresh_token is required \(config file, TAP_QUICKBOOKS_REFRESH_TOKEN or TAP_QUICKBOOKS_REFRESH_TOKEN_FILE\)$/],
+    [{ realm_id: undefined }, /^setting realm_id is required \(config file, TAP_QUICKBOOKS_REALM_ID or TAP_QUICKBOOKS_REALM_ID_FILE\)$/],
+    [{ realm_id: null }, /^setting realm_id is required \(config file, TAP_QUICKBOOKS_REALM_ID or TAP_QUICKBOOKS_REALM_ID_FILE\)$/],
+    [{ start_date: '' }, /^setting start_date is required \(config file, TAP_QUICKBOOKS_START_DATE or TAP_QUICKBOOKS_START_DATE_FILE\)$/],
+    [{ client_id: 42 }, /^setting client_id must be text, got number$/],
     [{ realm_id: '<your realm id>' }, /^setting realm_id: "<your realm id>" is not a QuickBooks company id; use the realmId \(digits\)/],
     [{ realm_id: -1 }, /^setting realm_id: -1 is not a QuickBooks company id/],
     [

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { DateTime, Duration } from 'luxon';
-import { parseInstant, Secret, UsageError, type RawSettings, type SettingSpec } from 'singer-kit';
+import { envFileName, envName, parseInstant, Secret, UsageError, type RawSettings, type SettingSpec } from 'singer-kit';
 
 export const ENV_PREFIX = 'TAP_QUICKBOOKS';
 export const PRODUCTION_BASE_URL = 'https://quickbooks.api.intuit.com';
@@ -103,17 +103,26 @@ function dateSetting(value: unknown, name: string): DateTime {
   return parseInstant(value, `setting ${name}`);
 }
 
+/** Required settings not given, named with every way to give them: the config file, the variable and its `_FILE` form. */
+function missingSettingsError(names: readonly string[]): UsageError {
+  if (names.length === 1) {
+    const name = names[0] as string;
+    return new UsageError(`setting ${name} is required (config file, ${envName(ENV_PREFIX, name)} or ${envFileName(ENV_PREFIX, name)})`);
+  }
+  return new UsageError(
+    `settings ${names.join(', ')} are required (config file, ${envName(ENV_PREFIX, '<SETTING>')} or ${envFileName(ENV_PREFIX, '<SETTING>')})`,
+  );
+}
+
 function secret(raw: RawSettings, name: string): Secret {
   const value = raw[name];
-  if (typeof value !== 'string' || value === '')
-    throw new UsageError(`setting ${name} is required (config file, ${ENV_PREFIX}_${name.toUpperCase()} or ${ENV_PREFIX}_${name.toUpperCase()}_FILE)`);
+  if (typeof value !== 'string') throw new UsageError(`setting ${name} must be text, got ${typeof value}`);
   return new Secret(value);
 }
 
 /** QBO's company id: digits, as text. */
 function realmSetting(value: unknown): string {
   if (typeof value === 'number' && Number.isInteger(value) && value > 0) return String(value);
-  if (value === undefined || value === null || value === '') throw new UsageError(`setting realm_id is required (config file or ${ENV_PREFIX}_REALM_ID)`);
   if (typeof value !== 'string' || !/^\d+$/.test(value.trim())) {
     throw new UsageError(
       `setting realm_id: ${JSON.stringify(value)} is not a QuickBooks company id; use the realmId (digits) that your app's connect flow or Intuit's OAuth 2.0 Playground shows`,
@@ -160,9 +169,8 @@ export function parseTapSettings(given: RawSettings, now: DateTime): TapSettings
   // loadSettings already applies defaults; library callers may pass only what they set.
   const raw: RawSettings = { ...Object.fromEntries(TAP_SETTINGS.filter((s) => s.default !== undefined).map((s) => [s.name, s.default])), ...given };
   // Several missing (a first config): name them all at once rather than one per attempt.
-  const missing = REQUIRED.filter((name) => raw[name] === undefined || raw[name] === '');
-  if (missing.length > 1)
-    throw new UsageError(`settings ${missing.join(', ')} are required (config file, ${ENV_PREFIX}_<SETTING> or ${ENV_PREFIX}_<SETTING>_FILE)`);
+  const missing = REQUIRED.filter((name) => raw[name] === undefined || raw[name] === null || raw[name] === '');
+  if (missing.length > 0) throw missingSettingsError(missing);
   const realm = realmSetting(raw.realm_id);
   // QBO compares at second precision; a fractional start would count rows the window then drops.
   const startDate = dateSetting(raw.start_date, 'start_date').startOf('second');
