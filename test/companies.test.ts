@@ -167,6 +167,23 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     expect(all.rows.every((r) => r.extracted_equals_loaded)).toBe(true);
   });
 
+  it('evidence: a company it cannot read is an error on stderr (exit 2), the others still print; one never loaded is not an error', async () => {
+    const yaml = firm.companiesYaml({ schemaPrefix: prefix, streams: STREAMS });
+    const acmeSecrets = '      refresh_token_file: secrets/acme/refresh_token';
+    await firm.writeCompanies(yaml.replace(acmeSecrets, `${acmeSecrets}\n      database_url_file: secrets/acme/gone`), 'unreadable.yaml');
+    const run = await firm.cli(['evidence', '--companies', 'unreadable.yaml', '--since', START, '--until', END, '--problems']);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toMatch(/^ERROR qbo-pipeline: acme: cannot read schema co_\w+_acme: .*secrets\/acme\/gone.*ENOENT/m);
+    expect(run.stdout).not.toContain('acme');
+    expect(run.stdout).toContain('no day where extracted ≠ loaded');
+    expect(run.stdout).toContain(`${STREAMS.length * 5} company-stream-days, 0 where extracted ≠ loaded; 1 of 2 companies could not be read`);
+
+    await firm.writeCompanies(yaml.replace(`schema: ${prefix}_globex`, `schema: ${prefix}_never_loaded`), 'fresh.yaml');
+    const fresh = await firm.cli(['evidence', '--companies', 'fresh.yaml', '--since', START, '--until', END]);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(fresh.stdout).toContain(`globex: no evidence yet: schema ${prefix}_never_loaded has no _volumetry and _load_stats`);
+  });
+
   it('--company runs one company only, resuming from its own state file', async () => {
     const before = requests();
     const run = await firm.cli(['backfill', '--companies', 'companies.yaml', '--company', 'globex', '--start', START, '--end', END]);

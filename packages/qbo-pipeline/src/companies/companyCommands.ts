@@ -14,7 +14,7 @@ import { combinedExitCode, outcomeOf, runForCompanies, type CompanyOutcome } fro
 import { CompaniesScheduler } from './CompaniesScheduler.js';
 import { Document } from 'yaml';
 import { KUBERNETES_DEFAULTS, kubernetesCronJobs, meltanoCompanies, type KubernetesOptions } from './exportCompanies.js';
-import { formatCompaniesEvidence, readCompaniesEvidence } from './companyEvidence.js';
+import { formatCompaniesEvidence, isUnreadable, readCompaniesEvidence } from './companyEvidence.js';
 import { companiesEvidenceQueryText } from '../evidenceSql.js';
 import { parseInstant } from 'singer-kit';
 import { resolveStreams } from '../BackfillRequest.js';
@@ -207,8 +207,9 @@ function utcDay(text: string, what: string): string {
 
 /**
  * `evidence --companies FILE`: every company's evidence per stream and UTC day (default the last 7
- * days), read from each company's own schema; `sql` prints instead the one query that shows all
- * companies side by side, for psql or pgAdmin.
+ * days), read from each company's own schema; exit 2 (or 1) when a company could not be read, as
+ * for a run over companies. `sql` prints instead the one query that shows all companies side by
+ * side, for psql or pgAdmin.
  */
 export async function evidenceForCompanies(options: {
   readonly file: string;
@@ -242,7 +243,10 @@ export async function evidenceForCompanies(options: {
     ...(options.targetConfig ? { targetConfig: options.targetConfig } : {}),
   });
   process.stdout.write(formatCompaniesEvidence(evidence, range, options.problems) + '\n');
-  return 0;
+  // A company that could not be read is an error, as in any command over companies: the worst exit code.
+  const unreadable = evidence.filter(isUnreadable);
+  for (const e of unreadable) logger.error(`${e.company.name}: ${e.unreadable}`);
+  return combinedExitCode(unreadable);
 }
 
 /**

@@ -1,18 +1,27 @@
 import path from 'node:path';
+import { CliError, EXIT } from 'singer-kit';
 import { runTargetSettings } from '../checkBackfill.js';
 import { formatTable } from '../formatTable.js';
 import { Warehouse, type NewestEvidence } from '../Warehouse.js';
 import { companyStateDir } from './companyRun.js';
 import type { Company } from './parseCompanies.js';
 
-/** One company's evidence per stream and UTC day, or why there is none. */
+/**
+ * One company's evidence per stream and UTC day; or that it has none yet (never loaded: not a
+ * problem); or why it could not be read (its settings, its warehouse), an error with its exit code.
+ */
 export type CompanyEvidence =
-  { readonly company: Company; readonly rows: readonly NewestEvidence[] } | { readonly company: Company; readonly unavailable: string };
+  | { readonly company: Company; readonly rows: readonly NewestEvidence[] }
+  | { readonly company: Company; readonly noneYet: string }
+  | { readonly company: Company; readonly unreadable: string; readonly exitCode: number };
+
+export const isUnreadable = (e: CompanyEvidence): e is Extract<CompanyEvidence, { unreadable: string }> => 'unreadable' in e;
 
 /**
  * Each company's evidence from its own schema (in its own warehouse, as its target would connect),
  * per stream and UTC day in `[from, to)`: the newest run's counts and how many runs read the day.
- * A company that cannot be read (never loaded, warehouse unreachable) says why; the others are read.
+ * A company never loaded says so; one that cannot be read (its settings, its warehouse) says why,
+ * and the others are read.
  */
 export async function readCompaniesEvidence(options: {
   readonly companies: readonly Company[];
@@ -38,12 +47,16 @@ export async function readCompaniesEvidence(options: {
       );
       warehouse = await Warehouse.connect(target.connection, company.schema);
       if (!(await warehouse.ensureEvidenceView())) {
-        out.push({ company, unavailable: `no evidence yet: schema ${company.schema} has no _volumetry and _load_stats (the company has not been loaded)` });
+        out.push({ company, noneYet: `no evidence yet: schema ${company.schema} has no _volumetry and _load_stats (the company has not been loaded)` });
         continue;
       }
       out.push({ company, rows: await warehouse.newestEvidence(options.from, options.to, options.streams) });
     } catch (error) {
-      out.push({ company, unavailable: `cannot read schema ${company.schema}: ${(error as Error).message}` });
+      out.push({
+        company,
+        unreadable: `cannot read schema ${company.schema}: ${(error as Error).message}`,
+        exitCode: error instanceof CliError ? error.exitCode : EXIT.runFailed,
+      });
     } finally {
       await warehouse?.close().catch(() => undefined);
     }
@@ -51,7 +64,11 @@ export async function readCompaniesEvidence(options: {
   return out;
 }
 
-/** `qbo-pipeline evidence`: one table over all companies, then the days that do not add up and the companies without evidence. */
+/**
+ * `qbo-pipeline evidence` on stdout: one table over the companies read, then the days that do not
+ * add up and the companies without evidence yet. Those that could not be read are only counted
+ * here: their errors are for stderr, so a "no day where extracted ≠ loaded" never hides them.
+ */
 export function formatCompaniesEvidence(
   evidence: readonly CompanyEvidence[],
   range: { readonly from: string; readonly to: string },
@@ -60,15 +77,18 @@ export function formatCompaniesEvidence(
   const rows = evidence.flatMap((e) => ('rows' in e ? e.rows.map((r) => ({ company: e.company, ...r })) : []));
   const problems = rows.filter((r) => !r.extractedEqualsLoaded);
   const shown = onlyProblems ? problems : rows;
+  const unreadable = evidence.filter(isUnreadable).length;
   const lines = [
     `evidence of ${evidence.length} ${evidence.length === 1 ? 'company' : 'companies'}, UTC days [${range.from}, ${range.to}): newest run per company, stream and day`,
     '',
   ];
   lines.push(
     shown.length === 0
-      ? onlyProblems
-        ? 'no day where extracted ≠ loaded'
-        : 'no evidence in this range'
+      ? unreadable === evidence.length
+        ? 'no company could be read'
+        : onlyProblems
+          ? 'no day where extracted ≠ loaded'
+          : 'no evidence in this range'
       : formatTable(
           ['company', 'stream', 'day (UTC)', 'qbo count', 'extracted', 'loaded', 'inserted', 'updated', 'unchanged', 'runs', 'extracted = loaded'],
           shown.map((r) => [
@@ -88,8 +108,9 @@ export function formatCompaniesEvidence(
   );
   lines.push(
     '',
-    `${rows.length} company-stream-days, ${problems.length} where extracted ≠ loaded${problems.length > 0 ? ` (${[...new Set(problems.map((p) => p.company.name))].join(', ')})` : ''}`,
+    `${rows.length} company-stream-days, ${problems.length} where extracted ≠ loaded${problems.length > 0 ? ` (${[...new Set(problems.map((p) => p.company.name))].join(', ')})` : ''}` +
+      (unreadable > 0 ? `; ${unreadable} of ${evidence.length} companies could not be read (the errors say why)` : ''),
   );
-  for (const e of evidence) if ('unavailable' in e) lines.push(`${e.company.name}: ${e.unavailable}`);
+  for (const e of evidence) if ('noneYet' in e) lines.push(`${e.company.name}: ${e.noneYet}`);
   return lines.join('\n');
 }
