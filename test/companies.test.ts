@@ -184,6 +184,22 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     expect(fresh.stdout).toContain(`globex: no evidence yet: schema ${prefix}_never_loaded has no _volumetry and _load_stats`);
   });
 
+  it("schedule list --companies shows each company's schedule: from the file, by company (--company: that one)", async () => {
+    const extra = '  schedule: {cron: "15 3 * * *", tz: America/New_York}';
+    await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: STREAMS, extra }), 'scheduled.yaml');
+    const run = await firm.cli(['schedule', 'list', '--companies', 'scheduled.yaml']);
+    expect(run.code, run.stderr).toBe(0);
+    for (const name of firm.names) {
+      expect(run.stdout).toMatch(
+        new RegExp(`^company ${name}:\\nname .*\\n[-+]+\\ncompany\\s+\\| 15 3 \\* \\* \\* America/New_York \\| active\\s+\\| qb_company \\|`, 'm'),
+      );
+    }
+    const one = await firm.cli(['schedule', 'list', '--companies', 'scheduled.yaml', '--company', 'globex']);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toMatch(/^company globex:\n/);
+    expect(one.stdout).not.toContain('company acme:');
+  });
+
   it('--company runs one company only, resuming from its own state file', async () => {
     const before = requests();
     const run = await firm.cli(['backfill', '--companies', 'companies.yaml', '--company', 'globex', '--start', START, '--end', END]);

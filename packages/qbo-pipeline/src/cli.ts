@@ -321,9 +321,14 @@ runCli('qbo-pipeline', async () => {
         )
         .command(
           'list',
-          'show every schedule: state, last slot and how it went, next slot',
-          (yy) => yy.option('state-dir', STATE_DIR),
+          'show every schedule: state, last slot and how it went, next slot (with a companies file: by company, its schedule: included)',
+          (yy) => companiesOptions(yy).option('state-dir', STATE_DIR),
           async (argv) => {
+            const companies = companiesFileOf(argv);
+            if (companies !== undefined) {
+              process.stdout.write((await (await companyCommands()).listCompanySchedules(companies, argv.company, argv['state-dir'], new Date())) + '\n');
+              return;
+            }
             process.stdout.write(
               formatSchedules(await scheduleStore(argv['state-dir']).list(), await triggerStore(argv['state-dir']).list(), new Date()) + '\n',
             );

@@ -11,7 +11,9 @@ import { formatStreamDone } from '../formatProgress.js';
 import { runBackfill, type BackfillHooks } from '../runBackfill.js';
 import { RunJournal } from '../runs/RunJournal.js';
 import { combinedExitCode, outcomeOf, runForCompanies, type CompanyOutcome } from './runForCompanies.js';
-import { CompaniesScheduler } from './CompaniesScheduler.js';
+import { CompaniesScheduler, companySchedule } from './CompaniesScheduler.js';
+import { formatSchedules } from '../schedules/formatSchedules.js';
+import { ScheduleStore } from '../schedules/ScheduleStore.js';
 import { Document } from 'yaml';
 import { KUBERNETES_DEFAULTS, kubernetesCronJobs, meltanoCompanies, type KubernetesOptions } from './exportCompanies.js';
 import { formatCompaniesEvidence, isUnreadable, readCompaniesEvidence } from './companyEvidence.js';
@@ -150,6 +152,22 @@ export async function listCompanyTriggers(file: string, name: string | undefined
   for (const company of pickCompanies(loadCompanies(file), name, file)) {
     const scan = await companyTriggerStore(stateRoot, company).scan({ setAside: false });
     parts.push(`company ${company.name}:\n${formatTriggers(scan.triggers, now, scan.setAside)}`);
+  }
+  return parts.join('\n\n');
+}
+
+/**
+ * `schedule list --companies FILE`: each company's schedules under its name: those in its folder
+ * and its `schedule:` in the file, each with its last slot (and how it went) and its next.
+ */
+export async function listCompanySchedules(file: string, name: string | undefined, stateRoot: string, now: Date): Promise<string> {
+  const parts = [];
+  for (const company of pickCompanies(loadCompanies(file), name, file)) {
+    const folder = new ScheduleStore(path.join(companyStateDir(path.resolve(stateRoot), company.name), 'schedules'));
+    // As the console shows it: the file's schedule as if active from now (only the scheduler records since when).
+    const own = companySchedule(path.resolve(file), path.resolve(stateRoot), company, now.toISOString());
+    const schedules = [...(await folder.list()), ...(own ? [own] : [])];
+    parts.push(`company ${company.name}:\n${formatSchedules(schedules, await companyTriggerStore(stateRoot, company).list(), now)}`);
   }
   return parts.join('\n\n');
 }
