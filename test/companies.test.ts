@@ -184,6 +184,12 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     expect(fresh.stdout).toContain(`globex: no evidence yet: schema ${prefix}_never_loaded has no _volumetry and _load_stats`);
   });
 
+  it('evidence refuses a --target-config it cannot read once, naming the file, before reading any company', async () => {
+    const run = await firm.cli(['evidence', '--companies', 'companies.yaml', '--target-config', 'target.json']);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toBe(`FATAL qbo-pipeline: cannot read target config ${path.join(firm.dir, 'target.json')}: no such file`);
+  });
+
   it("schedule list --companies shows each company's schedule: from the file, by company (--company: that one)", async () => {
     const extra = '  schedule: {cron: "15 3 * * *", tz: America/New_York}';
     await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: STREAMS, extra }), 'scheduled.yaml');

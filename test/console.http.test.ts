@@ -414,6 +414,18 @@ describe('qbo-pipeline console', () => {
     }
   });
 
+  it.each([
+    [['console', '--port', '0', '--target-config'], 'target config'],
+    [['scheduler', '--console', '--console-port', '0', '--target-config'], 'target config'],
+    [['console', '--port', '0', '--tap-config'], 'tap config'],
+  ])('refuses at start-up a settings file it cannot read (%j): exit 2, one line naming the file', { timeout: 20_000 }, async (args, what) => {
+    const missing = path.join(dir, 'no-such-settings.json');
+    const run = await runCliProcess([...args, missing, '--state-dir', dir], { env: { PATH: process.env.PATH ?? '' } });
+    expect(run.code).toBe(2);
+    expect(run.stderr.split('\n').find((l) => l.startsWith('FATAL'))).toBe(`FATAL qbo-pipeline: cannot read ${what} ${missing}: no such file`);
+    expect(run.stderr).not.toMatch(/console at http/);
+  });
+
   it('refuses to listen off this machine without a password: exit 2, one line naming the setting', async () => {
     const run = await runCliProcess(['console', '--host', '0.0.0.0', '--port', '0', '--state-dir', dir], { env: { PATH: process.env.PATH ?? '' } });
     expect(run.code).toBe(2);

@@ -11,7 +11,8 @@ import type { Company } from './companies/parseCompanies.js';
 /** Tap settings the runner decides itself (the range); the environment must not override them. */
 const RUNNER_OWNED_TAP_SETTINGS = ['start_date', 'end_date'] as const;
 
-function readObject(file: string | undefined, what: string): Record<string, unknown> {
+/** A `--tap-config` or `--target-config` file's object ({} without one); a UsageError naming the file when it cannot be read. */
+export function readConfigFile(file: string | undefined, what: string): Record<string, unknown> {
   if (file === undefined) return {};
   const value = readJsonArgument(file, what);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`${what} ${file} must hold a JSON object`);
@@ -104,8 +105,8 @@ export function childOptionsFor(input: ChildSettingsInput, env: NodeJS.ProcessEn
 /** The tap's and target's config files' contents, as the runner hands them over. */
 export function childConfigValues(options: ChildConfigOptions): { readonly tap: Record<string, unknown>; readonly target: Record<string, unknown> } {
   return {
-    tap: { ...readObject(options.tapConfig, 'tap config'), ...options.tapOverrides },
-    target: targetConfig({ ...readObject(options.targetConfig, 'target config'), ...options.targetOverrides }, options.env),
+    tap: { ...readConfigFile(options.tapConfig, 'tap config'), ...options.tapOverrides },
+    target: targetConfig({ ...readConfigFile(options.targetConfig, 'target config'), ...options.targetOverrides }, options.env),
   };
 }
 

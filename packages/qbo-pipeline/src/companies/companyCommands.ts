@@ -3,6 +3,7 @@ import { createLogger, UsageError, writeFileAtomic } from 'singer-kit';
 import type { BackfillRequest } from '../BackfillRequest.js';
 import { addTrigger } from '../triggers/addTrigger.js';
 import { checkBackfill } from '../checkBackfill.js';
+import { readConfigFile } from '../childConfigs.js';
 import { formatTriggers } from '../triggers/formatTriggers.js';
 import type { Trigger } from '../triggers/Trigger.js';
 import { reportUnreadableTriggers, TriggerStore } from '../triggers/TriggerStore.js';
@@ -253,6 +254,8 @@ export async function evidenceForCompanies(options: {
     to: options.until ? utcDay(options.until, '--until') : day(today + 86_400_000),
   };
   if (range.to <= range.from) throw new UsageError(`--until (${range.to}) must be after --since (${range.from})`);
+  // Once, before any company: a file named by mistake is one line, not an error per company.
+  if (options.targetConfig) readConfigFile(path.resolve(options.targetConfig), 'target config');
   const evidence = await readCompaniesEvidence({
     companies,
     stateRoot: options.stateRoot,

@@ -4,7 +4,7 @@ import { IANAZone } from 'luxon';
 import { UsageError, type Logger } from 'singer-kit';
 import { clientConfig, type TargetSettings } from 'target-postgres-raw';
 import { Warehouse } from '../Warehouse.js';
-import { warehouseSettings } from '../childConfigs.js';
+import { readConfigFile, warehouseSettings } from '../childConfigs.js';
 import { companyStateDir } from '../companies/companyRun.js';
 import { loadCompanies } from '../companies/loadCompanies.js';
 import type { Company } from '../companies/parseCompanies.js';
@@ -135,8 +135,10 @@ export interface ConsoleArgs {
 }
 
 /**
- * Checks the arguments (UsageError, exit 2, for where it may listen, the password, the zone).
- * A warehouse that cannot be configured does not stop the console: its evidence page says why.
+ * Checks the arguments (UsageError, exit 2, for where it may listen, the password, the zone, and a
+ * `--tap-config` or `--target-config` that cannot be read: a file named by mistake is refused at
+ * start-up, not found out on a page). A warehouse that otherwise cannot be configured (nothing
+ * says where it is) does not stop the console: its evidence page says why.
  */
 export function consoleOptions(args: ConsoleArgs, env: NodeJS.ProcessEnv, logger?: Logger): ConsoleOptions {
   const access = consoleAccess({
@@ -147,6 +149,9 @@ export function consoleOptions(args: ConsoleArgs, env: NodeJS.ProcessEnv, logger
   });
   if (args.zone !== undefined && !IANAZone.isValidZone(args.zone))
     throw new UsageError(`--zone: ${JSON.stringify(args.zone)} is not an IANA time zone, e.g. America/Guayaquil`);
+  // Read now only to refuse a bad file; each page reads it again, so an edit takes effect.
+  if (args.tapConfig) readConfigFile(path.resolve(args.tapConfig), 'tap config');
+  if (args.targetConfig) readConfigFile(path.resolve(args.targetConfig), 'target config');
   return {
     access,
     stateDir: args.stateDir,
