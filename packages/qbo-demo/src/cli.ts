@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 import path from 'node:path';
-import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { runCli, UsageError } from 'singer-kit';
+import { runCli, UsageError, yargs } from 'singer-kit';
 import { runDemo } from './runDemo.js';
 
 runCli('qbo-demo', async () => {

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import yargs from 'yargs';
-import { UsageError } from 'singer-kit';
+import { UsageError, yargs } from 'singer-kit';
 import type { EmulatorOptions } from './Emulator.js';
 import { validateFaultPlan } from './faults.js';
 

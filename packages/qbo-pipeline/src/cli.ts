@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import path from 'node:path';
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { createLogger, runCli, UsageError } from 'singer-kit';
+import { createLogger, runCli, UsageError, yargs } from 'singer-kit';
 import type { BackfillRequest, JobRequest } from './BackfillRequest.js';
 import { formatProgress, formatStreamDone } from './formatProgress.js';
 import { formatSummary } from './formatSummary.js';

@@ -13,3 +13,4 @@ export * from './instant.js';
 export * from './stateText.js';
 export * from './writeFileAtomic.js';
 export * from './readUserFile.js';
+export * from './yargs.js';

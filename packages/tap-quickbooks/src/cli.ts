@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { DateTime } from 'luxon';
-import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { createLogger, formatAbout, loadSettings, readJsonArgument, runCli, LineWriter, UsageError } from 'singer-kit';
+import { createLogger, formatAbout, loadSettings, readJsonArgument, runCli, LineWriter, UsageError, yargs } from 'singer-kit';
 import { discoverCatalog } from 'qbo-catalog';
 import { runTap } from './runTap.js';
 import { readStateArgument } from './state/readStateArgument.js';
