@@ -20,7 +20,7 @@ function help(pkg: string, args: readonly string[], columns: number) {
 /**
  * Every CLI's `--help` on a narrow and a usual terminal: no line past the width, and each long
  * text, wrapped between words only, reads whole once unwrapped (the ES-module build of yargs cut
- * words: `[sta` / `rt, end)`). target-postgres-raw is not here yet: its CLI is being changed elsewhere.
+ * words: `[sta` / `rt, end)`).
  */
 describe('--help wraps between words', () => {
   const clis: Array<[string, string[], string[]]> = [
@@ -39,6 +39,14 @@ describe('--help wraps between words', () => {
       [
         'tap-quickbooks --config FILE [--state FILE] [--catalog FILE | --properties FILE] [--discover] [--about [--format json|markdown]]',
         'settings JSON (also TAP_QUICKBOOKS_* and *_FILE)',
+      ],
+    ],
+    [
+      'target-postgres-raw',
+      [],
+      [
+        'target-postgres-raw --config FILE [--input FILE] < messages.singer > state.jsonl',
+        'JSON settings file (settings may also come from TARGET_POSTGRES_RAW_* env vars)',
       ],
     ],
     ['qbo-emulator', [], ['Serves a QuickBooks Online company on 127.0.0.1 and prints the tap settings to use (one JSON line on stdout).']],
