@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import path from 'node:path';
-import { hideBin } from 'yargs/helpers';
-import { runCli, UsageError, yargs } from 'singer-kit';
+import { runCli, UsageError, yargs, hideBin } from 'singer-kit';
 import { runDemo } from './runDemo.js';
 
 runCli('qbo-demo', async () => {

@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { createLogger, runCli, UsageError, yargs } from 'singer-kit';
+import { createLogger, runCli, UsageError, yargs, hideBin } from 'singer-kit';
 import type { BackfillRequest, JobRequest } from './BackfillRequest.js';
 import { formatProgress, formatStreamDone } from './formatProgress.js';
 import { formatSummary } from './formatSummary.js';

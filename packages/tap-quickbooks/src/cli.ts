@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { DateTime } from 'luxon';
-import { hideBin } from 'yargs/helpers';
-import { createLogger, formatAbout, loadSettings, readJsonArgument, runCli, LineWriter, UsageError, yargs } from 'singer-kit';
+import { createLogger, formatAbout, loadSettings, readJsonArgument, runCli, LineWriter, UsageError, yargs, hideBin } from 'singer-kit';
 import { discoverCatalog } from 'qbo-catalog';
 import { runTap } from './runTap.js';
 import { readStateArgument } from './state/readStateArgument.js';

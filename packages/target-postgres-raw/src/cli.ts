@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // First: it must run before pg is loaded (see the file).
 import './nodeNavigator.js';
-import { hideBin } from 'yargs/helpers';
-import { ABOUT_FORMATS, createLogger, formatAbout, loadSettings, openUserFile, runCli, UsageError, yargs } from 'singer-kit';
+import { ABOUT_FORMATS, createLogger, formatAbout, loadSettings, openUserFile, runCli, UsageError, yargs, hideBin } from 'singer-kit';
 import { TARGET_ABOUT, TARGET_VERSION } from './about.js';
 import { LARGEST_COPIED_PAYLOAD_BYTES } from './buffer/PayloadArena.js';
 import { runTarget } from './runTarget.js';
