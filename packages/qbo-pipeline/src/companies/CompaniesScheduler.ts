@@ -30,6 +30,12 @@ export function companySchedule(file: string, stateRoot: string, company: Compan
   };
 }
 
+/** A company's schedules: those in its folder (`folder`), and its `schedule:` in the companies file, active since `activeSince`. */
+export async function companySchedules(folder: ScheduleStore, file: string, stateRoot: string, company: Company, activeSince: string): Promise<Schedule[]> {
+  const own = companySchedule(file, stateRoot, company, activeSince);
+  return [...(await folder.list()), ...(own ? [own] : [])];
+}
+
 /** What ran: one line per finished run, for the caller's summary and exit code. */
 export interface CompanyRun {
   readonly company: Company;
@@ -207,10 +213,7 @@ export class CompaniesScheduler {
       scheduler: new Scheduler({
         triggers: new TriggerStore(path.join(stateDir, 'triggers')),
         schedules: {
-          list: async () => {
-            const own = companySchedule(path.resolve(this.#o.file), path.resolve(this.#o.stateRoot), entry.company, since);
-            return [...(await folder.list()), ...(own ? [own] : [])];
-          },
+          list: () => companySchedules(folder, path.resolve(this.#o.file), path.resolve(this.#o.stateRoot), entry.company, since),
         },
         run: this.#runner(() => entry.company),
         concurrency: 1,

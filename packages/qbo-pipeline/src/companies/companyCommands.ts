@@ -12,7 +12,7 @@ import { formatStreamDone } from '../formatProgress.js';
 import { runBackfill, type BackfillHooks } from '../runBackfill.js';
 import { RunJournal } from '../runs/RunJournal.js';
 import { combinedExitCode, outcomeOf, runForCompanies, type CompanyOutcome } from './runForCompanies.js';
-import { CompaniesScheduler, companySchedule } from './CompaniesScheduler.js';
+import { CompaniesScheduler, companySchedules } from './CompaniesScheduler.js';
 import { formatSchedules } from '../schedules/formatSchedules.js';
 import { ScheduleStore } from '../schedules/ScheduleStore.js';
 import { Document } from 'yaml';
@@ -166,8 +166,7 @@ export async function listCompanySchedules(file: string, name: string | undefine
   for (const company of pickCompanies(loadCompanies(file), name, file)) {
     const folder = new ScheduleStore(path.join(companyStateDir(path.resolve(stateRoot), company.name), 'schedules'));
     // As the console shows it: the file's schedule as if active from now (only the scheduler records since when).
-    const own = companySchedule(path.resolve(file), path.resolve(stateRoot), company, now.toISOString());
-    const schedules = [...(await folder.list()), ...(own ? [own] : [])];
+    const schedules = await companySchedules(folder, path.resolve(file), path.resolve(stateRoot), company, now.toISOString());
     parts.push(`company ${company.name}:\n${formatSchedules(schedules, await companyTriggerStore(stateRoot, company).list(), now)}`);
   }
   return parts.join('\n\n');
