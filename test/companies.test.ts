@@ -63,9 +63,9 @@ describe('companies file: refused before anything runs', () => {
       /^FATAL qbo-pipeline: --company: no company "initech" in companies file bad\.yaml; its companies: acme, globex$/,
     ],
     [
-      'a missing secret file',
+      'a missing secret file of the company named',
       'missing',
-      [],
+      ['--company', 'globex'],
       /^FATAL qbo-pipeline: companies file bad\.yaml:\d+:\d+: company globex: refresh_token_file secrets\/nobody\/refresh_token does not exist$/,
     ],
   ])('%s: exit 2, one line naming file, line and what, no request made, no secret printed', async (_what, text, extra, line) => {
@@ -293,5 +293,27 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     } finally {
       await writeFile(store, kept, { mode: 0o600 });
     }
+  });
+
+  it('a company whose refresh token file is missing fails alone, one line naming it and the file; the others load, and the scheduler still starts', async () => {
+    await firm.writeCompanies(
+      firm.companiesYaml({ schemaPrefix: prefix, streams: STREAMS }).replace('secrets/globex/refresh_token', 'secrets/nobody/refresh_token'),
+      'missing.yaml',
+    );
+    const line = /companies file missing\.yaml:\d+:\d+: company globex: refresh_token_file secrets\/nobody\/refresh_token does not exist/;
+    const since = new Date(Date.parse(END) - 86_400_000).toISOString().replace('.000Z', 'Z');
+    const run = await firm.cli(['backfill', '--companies', 'missing.yaml', '--start', since, '--end', END, '--fresh']);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stdout).toMatch(/2 companies: 1 ok, 1 failed/);
+    expect(run.stdout).toMatch(/acme\s+\| \d+ \| co_\w+_acme\s+\| ok\s+\|\s+0 \|/);
+    expect(run.stdout).toMatch(new RegExp(`^globex: fix this first, then run again: ${line.source}$`, 'm'));
+    await expectExact('acme');
+
+    // The scheduler of the whole firm starts (and runs the others' work); it names the company and the file.
+    const scheduler = await firm.cli(['scheduler', '--companies', 'missing.yaml', '--once']);
+    expect(scheduler.code, scheduler.stderr).toBe(0);
+    expect(scheduler.stderr).toMatch(
+      new RegExp(`ERROR qbo-pipeline scheduler: ${line.source}; its runs fail until it is there \\(the other companies go on\\)`),
+    );
   });
 });

@@ -113,12 +113,23 @@ describe('CompaniesScheduler', () => {
     ).toEqual(['a', 'd']);
   });
 
-  it("refuses to start when a company's secret file is missing, naming it", async () => {
+  it("starts when a company's secret file is missing, naming it (the other companies go on)", async () => {
     const file = path.join(dir, 'missing.yaml');
     await writeFile(file, FILE().replace('secrets/c/refresh_token', 'secrets/nobody'));
-    await expect(CompaniesScheduler.start({ file, stateRoot: path.join(dir, 'missing'), logger: quiet })).rejects.toThrow(UsageError);
-    await expect(CompaniesScheduler.start({ file, stateRoot: path.join(dir, 'missing'), logger: quiet })).rejects.toThrow(
-      /company c: refresh_token_file secrets\/nobody does not exist/,
-    );
+    const lines: string[] = [];
+    const logger = createLogger('test', { sink: (line) => lines.push(line) });
+    const scheduler = await CompaniesScheduler.start({ file, stateRoot: path.join(dir, 'missing'), logger });
+    expect(scheduler.companies.map((c) => c.name)).toEqual(['a', 'b', 'c']);
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^ERROR test: companies file .*missing\.yaml:\d+:\d+: company c: refresh_token_file secrets\/nobody does not exist; its runs fail until it is there/,
+      ),
+    ]);
+  });
+
+  it('refuses to start when the companies file itself is broken', async () => {
+    const file = path.join(dir, 'broken.yaml');
+    await writeFile(file, 'companies:\n  - name: a\n    realm_id: 1\n');
+    await expect(CompaniesScheduler.start({ file, stateRoot: path.join(dir, 'broken'), logger: quiet })).rejects.toThrow(UsageError);
   });
 });

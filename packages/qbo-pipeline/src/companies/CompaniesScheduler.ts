@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger, UsageError, writeFileAtomic, type Logger } from 'singer-kit';
+import { createLogger, writeFileAtomic, type Logger } from 'singer-kit';
 import type { BackfillHooks, BackfillResult } from '../runBackfill.js';
 import { runTrigger, Scheduler, type TriggerRunner } from '../scheduler/Scheduler.js';
 import type { Schedule } from '../schedules/Schedule.js';
@@ -108,14 +108,18 @@ export class CompaniesScheduler {
     this.#companies = companies;
   }
 
-  /** Reads the file and checks every company's secret files: a problem stops it before anything runs (UsageError). */
+  /**
+   * Reads the file (a broken file stops it: UsageError) and names every company whose secret
+   * files cannot be used: that company's runs fail with the same line, the others run.
+   */
   static async start(options: CompaniesSchedulerOptions): Promise<CompaniesScheduler> {
     const companies = loadCompanies(options.file);
+    const scheduler = new CompaniesScheduler(options, companies);
     for (const company of companies.companies) {
       const [problem] = await secretProblems(company);
-      if (problem) throw new UsageError(problem);
+      if (problem) scheduler.#logger.error(`${problem}; its runs fail until it is there (the other companies go on)`);
     }
-    return new CompaniesScheduler(options, companies);
+    return scheduler;
   }
 
   get maxParallel(): number {

@@ -26,7 +26,7 @@ import type { BackfillResult } from '../runBackfill.js';
 import { companyStateDir } from './companyRun.js';
 import { formatCompanyList, formatCompanyOutcomes } from './formatCompanies.js';
 import { defaultMaxParallel } from './JobPool.js';
-import { loadCompanies, pickCompanies, secretProblems, selectCompanies } from './loadCompanies.js';
+import { loadCompanies, pickCompanies, requireSecretFiles, secretProblems, selectCompanies } from './loadCompanies.js';
 import type { Companies, Company } from './parseCompanies.js';
 
 const logger = createLogger('qbo-pipeline');
@@ -37,7 +37,7 @@ export interface CompanySelection {
   readonly selected: readonly Company[];
 }
 
-/** Reads the file and picks the companies; everything a run needs is checked here, before anything runs. */
+/** Reads the file and picks the companies (`selectCompanies`: the one named is checked here; over all, each company's run checks its own). */
 export async function selectFromFile(file: string, name: string | undefined): Promise<CompanySelection> {
   const companies = loadCompanies(file);
   return { file, companies, selected: await selectCompanies(companies, name, file) };
@@ -131,6 +131,7 @@ export async function addCompanyTriggers(
   const stateRoot = request.stateDir ?? 'state';
   // Every company's trigger is checked before any is written: a problem with one adds none.
   const when = parseInstant(at, '--at').toJSDate();
+  await requireSecretFiles(selection.selected);
   for (const company of selection.selected) {
     await checkBackfill({ ...request, company: { file: selection.file, name: company.name } }, { company, at: new Date(Math.max(Date.now(), when.getTime())) });
   }

@@ -52,13 +52,23 @@ export function pickCompanies(companies: Companies, name: string | undefined, sh
   return picked;
 }
 
-/** The companies a command runs: one by name, or all; an unknown name or an unusable secret file stops it before anything runs. */
-export async function selectCompanies(companies: Companies, name: string | undefined, shownAs: string): Promise<readonly Company[]> {
-  const selected = pickCompanies(companies, name, shownAs);
-  for (const company of selected) {
+/** Stops with a UsageError naming the first secret file of these companies that cannot be used. */
+export async function requireSecretFiles(companies: readonly Company[]): Promise<void> {
+  for (const company of companies) {
     const [first] = await secretProblems(company);
     if (first) throw new UsageError(first);
   }
+}
+
+/**
+ * The companies a command runs: one by name, or all; an unknown name stops it before anything
+ * runs, as does an unusable secret file of the one company named. Over all companies a secret
+ * file is checked by each company's own run (`loadCompany`), so a company whose file is missing
+ * fails alone and the others still run.
+ */
+export async function selectCompanies(companies: Companies, name: string | undefined, shownAs: string): Promise<readonly Company[]> {
+  const selected = pickCompanies(companies, name, shownAs);
+  if (name !== undefined) await requireSecretFiles(selected);
   return selected;
 }
 
