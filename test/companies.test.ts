@@ -206,6 +206,29 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     expect(one.stdout).not.toContain('company acme:');
   });
 
+  it("schedule add with a companies file (given, or QBO_PIPELINE_COMPANIES) is refused, naming the file's schedule:, and adds no schedule the scheduler would never run", async () => {
+    // The single-company variables a compose scheduler also has: without the refusal, schedule add succeeds into state/schedules/.
+    const env = {
+      TAP_QUICKBOOKS_CLIENT_ID_FILE: 'secrets/qbo_client_id',
+      TAP_QUICKBOOKS_CLIENT_SECRET_FILE: 'secrets/qbo_client_secret',
+      TAP_QUICKBOOKS_REFRESH_TOKEN_FILE: 'secrets/acme/refresh_token',
+      TAP_QUICKBOOKS_REALM_ID: firm.company('acme').realmId,
+      TARGET_POSTGRES_RAW_DATABASE_URL_FILE: 'secrets/warehouse_url',
+    };
+    const add = ['schedule', 'add', '--cron', '0 12 * * *', '--streams', 'invoices', '--start', START];
+    for (const [args, extraEnv] of [
+      [['--companies', 'companies.yaml', '--company', 'acme'], {}],
+      [[], { QBO_PIPELINE_COMPANIES: 'companies.yaml' }],
+    ] as const) {
+      const run = await firm.cli([...add, ...args], { ...env, ...extraEnv });
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr.split('\n')[0]).toBe(
+        `FATAL qbo-pipeline: schedule add: with companies file companies.yaml, a company's recurring sync is its schedule: in that file (schedule: {cron: "15 3 * * *", tz: America/New_York}, under the company or defaults); edit it there: the scheduler reads it at its next pass, and schedule list --companies companies.yaml shows it`,
+      );
+      expect(existsSync(path.join(firm.dir, 'state/schedules'))).toBe(false);
+    }
+  });
+
   it('--company runs one company only, resuming from its own state file', async () => {
     const before = requests();
     const run = await firm.cli(['backfill', '--companies', 'companies.yaml', '--company', 'globex', '--start', START, '--end', END]);

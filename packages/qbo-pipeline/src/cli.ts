@@ -303,6 +303,12 @@ runCli('qbo-pipeline', async () => {
               .option('name', { type: 'string', describe: "the schedule's name (default: the job's)" })
               .option('if-missing', { type: 'boolean', default: false, describe: 'keep an existing schedule of that name as it is (for start-up scripts)' }),
           async (argv) => {
+            // The companies scheduler runs each company's schedule: from the file, never a schedule added here.
+            const companies = companiesFileOf(argv);
+            if (companies !== undefined)
+              throw new UsageError(
+                `schedule add: with companies file ${companies}, a company's recurring sync is its schedule: in that file (schedule: {cron: "15 3 * * *", tz: America/New_York}, under the company or defaults); edit it there: the scheduler reads it at its next pass, and schedule list --companies ${companies} shows it`,
+              );
             const added = await addSchedule(scheduleStore(argv['state-dir']), {
               cron: argv.cron,
               tz: argv.tz,
