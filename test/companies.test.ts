@@ -6,6 +6,8 @@ import path from 'node:path';
 import { databaseUrl, withClient } from './support/db.js';
 import { startFirm, type Firm } from './companiesHarness.js';
 import { diffWithTruth } from './pipelineHarness.js';
+import { send } from './consoleHttp.js';
+import { consoleOptions, startConsole } from '../packages/qbo-pipeline/src/index.js';
 
 /** Two emulated companies whose entities share Ids (every company has an Invoice "1"), in one warehouse. */
 const START = '2025-02-24T00:00:00Z';
@@ -248,12 +250,31 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     expect(run.stdout).toMatch(/globex\s+\| \d+ \| co_\w+_globex\s+\| ok\s+\|\s+0 \|/);
     expect(run.stdout).toMatch(/acme: fix this first, then run again: tap-quickbooks: QuickBooks rejected the refresh token \(invalid_grant/);
     await expectExact('globex');
+    // The console's token health says so too, not "refresh token valid".
+    const tokenAdvice = async () => {
+      const web = await startConsole(
+        consoleOptions({ port: 0, stateDir: path.join(firm.dir, 'state'), companiesFile: path.join(firm.dir, 'companies.yaml') }, {}),
+      );
+      try {
+        const overview = (await send(web.url, '/')).text;
+        const acme = overview.slice(overview.indexOf('id="company-acme"'), overview.indexOf('id="company-globex"'));
+        return /<h3[^>]*>Token health<\/h3>[\s\S]*?<\/table>/.exec(acme)?.[0] ?? '';
+      } finally {
+        await web.close();
+      }
+    };
+    expect(await tokenAdvice()).toMatch(
+      new RegExp(
+        `QuickBooks rejected the refresh token at \\S+ \\(invalid_grant, intuit_tid [^)]+\\): reconnect the app to company ${firm.company('acme').realmId}`,
+      ),
+    );
 
     // The company reconnects the app; its new refresh token goes in its file; the same command completes it.
     await writeFile(path.join(firm.dir, 'secrets/acme/refresh_token'), `${firm.company('acme').reconnect()}\n`);
     const again = await firm.cli(['backfill', '--companies', 'companies.yaml', '--company', 'acme', '--start', START, '--end', END]);
     expect(again.code, again.stderr).toBe(0);
     await expectExact('acme');
+    expect(await tokenAdvice()).not.toContain('rejected');
   });
 
   it('a company in a long outage (every request 503) fails alone with exit 1 and its resume command; the other completes; the resume completes it', async () => {

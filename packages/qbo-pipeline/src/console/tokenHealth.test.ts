@@ -49,6 +49,15 @@ describe('tokenHealth', () => {
     });
   });
 
+  it('says the refresh token was rejected (invalid_grant) whatever its expiries, until a new chain starts', () => {
+    const rejected = { ...stored(400), refresh_token_rejected_at: '2025-05-31T23:30:00.000Z', refresh_token_rejected_tid: 'tid-1' };
+    expect(tokenHealth('1', 'f', rejected, now)).toMatchObject({
+      level: 'error',
+      advice:
+        "QuickBooks rejected the refresh token at 2025-05-31T23:30:00.000Z (invalid_grant, intuit_tid tid-1): reconnect the app to company 1 and put the new refresh token in the tap's refresh_token setting",
+    });
+  });
+
   it('reads every token store of a folder, reporting a damaged one without its content', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'token-health-'));
     try {

@@ -42,7 +42,10 @@ export function tokenHealth(realmId: string, file: string, stored: StoredTokens,
   const fix = hardFirst ? reconnect : 'run a sync (any run of the tap renews it)';
   let level: HealthLevel = 'ok';
   let advice = 'refresh token valid';
-  if (left !== undefined && left <= 0) {
+  if (stored.refresh_token_rejected_at !== undefined) {
+    level = 'error';
+    advice = `QuickBooks rejected the refresh token at ${stored.refresh_token_rejected_at} (invalid_grant, intuit_tid ${stored.refresh_token_rejected_tid ?? 'none'}): ${reconnect}`;
+  } else if (left !== undefined && left <= 0) {
     level = 'error';
     advice = `the refresh token has expired: ${reconnect}`;
   } else if (left !== undefined && left < TOKEN_CRITICAL_MS) {

@@ -29,6 +29,16 @@ const MAX_REFRESH_MARGIN_MS = 5 * 60_000;
 /** Newly issued tokens rejected on their very first request, in a row, before the tap calls it a configuration problem. */
 export const DEAD_ON_ARRIVAL_LIMIT = 2;
 
+/** The token endpoint refused the refresh token (`invalid_grant`): only a reconnected app helps (exit 2). */
+export class RefreshTokenRejectedError extends UsageError {
+  readonly tid: string;
+
+  constructor(message: string, tid: string) {
+    super(message);
+    this.tid = tid;
+  }
+}
+
 interface Current {
   readonly token: AccessToken;
   readonly margin: number;
@@ -138,7 +148,12 @@ export class OAuthClient implements AccessTokenSource {
       }
     }
     const refreshToken = chain?.refresh_token ?? configured;
-    const response = await this.#post(refreshToken);
+    const response = await this.#post(refreshToken).catch(async (error: unknown) => {
+      // The chain is broken: the store says so (the console's token health) until a new token is configured.
+      if (error instanceof RefreshTokenRejectedError && chain)
+        await o.store.write({ ...chain, refresh_token_rejected_at: new Date(this.#now()).toISOString(), refresh_token_rejected_tid: error.tid });
+      throw error;
+    });
     const body = this.#parseTokenResponse(response);
     const now = this.#now();
     const expiresInMs = body.expires_in * 1000;
@@ -215,9 +230,10 @@ export class OAuthClient implements AccessTokenSource {
     const fault = parseFault(response.body);
     const tid = `intuit_tid ${response.tid ?? 'none'}`;
     if (fault?.code === 'invalid_grant') {
-      throw new UsageError(
+      throw new RefreshTokenRejectedError(
         `QuickBooks rejected the refresh token (invalid_grant, ${tid}): reconnect the app to company ${this.#o.realmId} and set the new refresh_token; ` +
           `if another process refreshed with this token first (a second tap run without the shared token store ${this.#o.store.file}), it has been superseded`,
+        response.tid ?? 'none',
       );
     }
     if (fault?.code === 'invalid_client' || response.status === 401) {

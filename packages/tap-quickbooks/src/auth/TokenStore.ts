@@ -15,6 +15,13 @@ export interface StoredTokens {
   /** sha256 of the configured refresh token this chain of rotations started from. */
   readonly seeded_from: string;
   readonly updated_at: string;
+  /**
+   * When QuickBooks refused this chain's refresh token (`invalid_grant`) and the refusal's
+   * intuit_tid: the chain is broken until a new refresh token is configured, which starts a new
+   * chain without them.
+   */
+  readonly refresh_token_rejected_at?: string;
+  readonly refresh_token_rejected_tid?: string;
 }
 
 export function fingerprint(token: string): string {
