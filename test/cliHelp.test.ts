@@ -69,3 +69,11 @@ describe('--help wraps between words', () => {
     },
   );
 });
+
+describe('--help says what a command does with --company', () => {
+  it('reconcile takes one company at a time (it refuses --companies alone), so its help does not say "default: all of them"', () => {
+    const out = help('qbo-pipeline', ['reconcile'], 100);
+    expect(unwrapped(out.stdout)).toContain('--company the company of the companies file to reconcile (needed with --companies: one company at a time)');
+    expect(unwrapped(out.stdout)).not.toContain('all of them');
+  });
+});

@@ -227,6 +227,7 @@ runCli('qbo-pipeline', async () => {
       'mark rows deleted that QBO no longer has, for gaps CDC cannot cover (older than 30 days): pages every record QBO has and compares',
       (y) =>
         jobOptions(y)
+          .option('company', { type: 'string', describe: 'the company of the companies file to reconcile (needed with --companies: one company at a time)' })
           .option('job', {
             type: 'string',
             describe: "the job whose lock it takes, so it never runs beside that job's sync (default: the job a sync of these streams uses)",
