@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { databaseUrl, withClient } from './support/db.js';
 import { startFirm, type Firm } from './companiesHarness.js';
-import { diffWithTruth } from './pipelineHarness.js';
+import { diffWithTruth, RUNNER_CLI } from './pipelineHarness.js';
 import { send } from './consoleHttp.js';
 import { consoleOptions, startConsole } from '../packages/qbo-pipeline/src/index.js';
 
@@ -359,5 +359,32 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     expect(scheduler.stderr).toMatch(
       new RegExp(`ERROR qbo-pipeline scheduler: ${line.source}; its runs fail until it is there \\(the other companies go on\\)`),
     );
+  });
+
+  it('company list says when the last run of a company says running but its runner was killed (kill -9), so nobody waits for it', async () => {
+    firm.emulator.setLatency(300);
+    const child = spawn(
+      process.execPath,
+      [RUNNER_CLI, 'backfill', '--companies', 'companies.yaml', '--company', 'globex', '--start', START, '--end', END, '--fresh'],
+      {
+        cwd: firm.dir,
+        env: { PATH: process.env.PATH },
+        stdio: 'ignore',
+      },
+    );
+    const runs = path.join(firm.dir, 'state/companies/globex/runs');
+    const running = () =>
+      (existsSync(runs) ? readdirSync(runs) : [])
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => JSON.parse(readFileSync(path.join(runs, f), 'utf8')) as { pid: number; status: string })
+        .some((r) => r.pid === child.pid && r.status === 'running');
+    while (!running()) await new Promise((resolve) => setTimeout(resolve, 100));
+    const gone = new Promise((resolve) => child.on('exit', resolve));
+    child.kill('SIGKILL');
+    await gone;
+    firm.emulator.setLatency(0);
+    const list = await firm.cli(['company', 'list', '--companies', 'companies.yaml', '--company', 'globex']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`running \\(runner pid ${child.pid} on \\S+ is gone: run it again to resume\\) backfill qb_company `));
   });
 });

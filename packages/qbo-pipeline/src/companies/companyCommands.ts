@@ -110,7 +110,7 @@ export async function listCompanies(file: string, name: string | undefined, stat
   for (const company of pickCompanies(companies, name, file)) {
     const stateDir = companyStateDir(path.resolve(stateRoot), company.name);
     const [lastRun] = await RunJournal.of(stateDir).list({ limit: 1 });
-    listings.push({ company, stateDir, problems: await secretProblems(company), lastRun });
+    listings.push({ company, stateDir, problems: await secretProblems(company), lastRun, lastRunGone: lastRun !== undefined && RunJournal.orphaned(lastRun) });
   }
   process.stdout.write(formatCompanyList(file, listings) + '\n');
   const broken = listings.filter((l) => l.problems.length > 0);

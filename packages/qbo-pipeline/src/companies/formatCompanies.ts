@@ -58,6 +58,8 @@ export interface CompanyListing {
   readonly problems: readonly string[];
   /** The newest run of the company, if any. */
   readonly lastRun: RunRecord | undefined;
+  /** It says running, but its runner is gone (killed, or the machine restarted): `RunJournal.orphaned`. */
+  readonly lastRunGone: boolean;
 }
 
 /** `company list`: every company, where its things are, whether it can run, how its last run went. */
@@ -66,9 +68,9 @@ export function formatCompanyList(file: string, listings: readonly CompanyListin
     const r = path.relative(cwd, f);
     return r.startsWith('..') ? f : r;
   };
-  const last = (run: RunRecord | undefined) =>
+  const last = (run: RunRecord | undefined, gone: boolean) =>
     run
-      ? `${run.status}${run.exitCode !== undefined && run.exitCode !== 0 ? ` (exit ${run.exitCode})` : ''} ${run.kind} ${run.job} ${run.finishedAt ?? run.startedAt}`
+      ? `${run.status}${gone ? ` (runner pid ${run.pid} on ${run.host} is gone: run it again to resume)` : ''}${run.exitCode !== undefined && run.exitCode !== 0 ? ` (exit ${run.exitCode})` : ''} ${run.kind} ${run.job} ${run.finishedAt ?? run.startedAt}`
       : 'never ran';
   const rows = listings.map((l) => [
     l.company.name,
@@ -77,7 +79,7 @@ export function formatCompanyList(file: string, listings: readonly CompanyListin
     streamsText(l.company.streams),
     l.problems.length === 0 ? 'ok' : `${l.problems.length} missing`,
     rel(l.stateDir),
-    last(l.lastRun),
+    last(l.lastRun, l.lastRunGone),
   ]);
   const lines = [
     `companies file ${file}: ${listings.length} companies`,
