@@ -138,7 +138,8 @@ describe('meltano.yml', () => {
       ['customers', 'tap-quickbooks--customers'],
       ['items', 'tap-quickbooks--items'],
     ] as const) {
-      expect(plugin(name)).toMatchObject({ inherit_from: 'tap-quickbooks', select: [`${stream}.*`] });
+      // The evidence stream too: a select names every stream the tap sends (docs/evidence.md).
+      expect(plugin(name)).toMatchObject({ inherit_from: 'tap-quickbooks', select: [`${stream}.*`, '_volumetry.*'] });
     }
     for (const task of Object.values(tasks).flat()) {
       for (const block of task.split(' ')) expect(plugin(block), block).toBeDefined();

@@ -127,6 +127,18 @@ describe.skipIf(!peers.ok)(`Meltano 4.2.2 following docs/meltano.md word for wor
       expect(diff).toMatchObject({ missing: [], extra: [], different: [] });
       expect(diff.rows).toBe(diff.expected);
       expect(diff.rows).toBeGreaterThan(0);
+      // The job's evidence lands beside the rows (docs/evidence.md): one _volumetry row per invoices day of the range,
+      // whose extracted counts add up to the rows. A select without _volumetry.* leaves none.
+      const evidence = await withClient(
+        async (c) =>
+          (
+            await c.query<{ days: number; extracted: number }>(
+              `SELECT count(DISTINCT payload->>'window_start_utc')::int AS days, sum((payload->>'extracted')::int)::int AS extracted
+               FROM ${pg.escapeIdentifier(schema)}._volumetry WHERE payload->>'stream' = 'invoices'`,
+            )
+          ).rows[0]!,
+      );
+      expect(evidence).toEqual({ days: (Date.parse(END) - Date.parse(START)) / 86_400_000, extracted: diff.rows });
 
       const commands = firstRun!.map(withoutComment).filter((l) => l.startsWith('meltano'));
       const stateGet = outputs[commands.findIndex((c) => c.startsWith('meltano state get'))]!;

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { envFileName, envName, UsageError } from 'singer-kit';
 import { ENV_PREFIX as TAP_ENV_PREFIX } from 'tap-quickbooks';
 import { TARGET_ENV_PREFIX } from 'target-postgres-raw';
+import { ALWAYS_SELECTED } from '../selectCatalog.js';
 import { KNOWN_STREAMS, SECRET_FILES, SECRET_FILE_KEYS } from './companiesSchema.js';
 import { companyStateDir, companyTokenStore } from './companyRun.js';
 import type { Companies, Company, SettingValue } from './parseCompanies.js';
@@ -57,7 +58,8 @@ export function meltanoCompanies(
       name: exportNames(c).extractor,
       inherit_from: 'tap-quickbooks',
       config: { ...c.tap, realm_id: c.realmId, token_store: tokenStore, ...(c.start ? { start_date: c.start } : {}) },
-      ...(all ? {} : { select: c.streams.map((s) => `${s}.*`) }),
+      // A select names every stream the tap sends: the evidence stream too, as the runner's own catalog does.
+      ...(all ? {} : { select: [...c.streams, ...ALWAYS_SELECTED].map((s) => `${s}.*`) }),
       env: {
         [envName(TAP_ENV_PREFIX, 'realm_id')]: c.realmId,
         [envName(TAP_ENV_PREFIX, 'token_store')]: tokenStore,
