@@ -9,7 +9,7 @@ import { databaseUrl, REPO_ROOT, scratchSchema } from './support/db.js';
 import { runCliProcess, runnerArgs } from './pipelineHarness.js';
 import { runTapCli } from './tapHarness.js';
 import { documentedLine } from './docsHarness.js';
-import { R, runTargetCli, S, singer } from './targetHarness.js';
+import { query, R, runTargetCli, S, singer } from './targetHarness.js';
 
 /**
  * docs/runbook.md "What each failure says": every row is brought about here, and the program
@@ -108,6 +108,7 @@ const invoicesState = (at: string) => JSON.stringify({ bookmarks: { invoices: { 
 
 const schema = scratchSchema('exit');
 const companySchema = scratchSchema('acme');
+const otherLoaderSchema = scratchSchema('peer');
 const SCENARIOS: Record<string, () => Promise<Said>> = {
   'a required setting is missing': async () => {
     const p = place();
@@ -185,6 +186,13 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
     runTargetCli({ database_url: dbUrl((u) => (u.password = 'not-the-password')), schema }, singer(S('x')), { ...cleanEnv, LOG_LEVEL: 'info' }),
   'a database that does not exist': async () =>
     runTargetCli({ database_url: dbUrl((u) => (u.pathname = '/nodb')), schema }, singer(S('x')), { ...cleanEnv, LOG_LEVEL: 'info' }),
+  "a table of the stream's name that another loader made (here MeltanoLabs target-postgres's `invoices`)": async () => {
+    await query(
+      databaseUrl(),
+      `CREATE SCHEMA "${otherLoaderSchema}"; CREATE TABLE "${otherLoaderSchema}".invoices ("Id" text PRIMARY KEY, "TotalAmt" numeric, _sdc_extracted_at timestamptz)`,
+    );
+    return runTargetCli({ database_url: databaseUrl(), schema: otherLoaderSchema }, singer(S('invoices'), R('invoices', { Id: '1', TotalAmt: 1.5 })));
+  },
   'a schema that holds another company': async () => {
     const company = companySchema;
     const first = await runTargetCli(

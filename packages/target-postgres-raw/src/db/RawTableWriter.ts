@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Logger } from 'singer-kit';
 import type { Batch, StreamBatch } from '../buffer/Buffers.js';
 import { claimBatchRealms, recordCompanyOfExistingRows } from '../company/companyOwner.js';
+import { assertStreamTable } from './assertStreamTable.js';
 import type { ConnectionSettings } from '../settings.js';
 import { CREATE_STAGE_SQL, companyTableDdl, loadTablesDdl, schemaDdl, streamTableDdl, type DdlStatement } from '../sql/ddl.js';
 import { qualified, quoteIdent } from '../sql/tableName.js';
@@ -81,11 +82,12 @@ export class RawTableWriter {
     return writer;
   }
 
-  /** Creates the stream's table if missing (DESIGN §5). */
+  /** Creates the stream's table if missing (DESIGN §5); a relation of its name made by something else is refused (exit 2). */
   async ensureTable(stream: string, table: string): Promise<void> {
-    await this.#db.run(`creating table ${qualified(this.#schema, table)} for stream ${JSON.stringify(stream)}`, (client) =>
-      ddl(client, streamTableDdl(this.#schema, table)),
-    );
+    await this.#db.run(`creating table ${qualified(this.#schema, table)} for stream ${JSON.stringify(stream)}`, async (client) => {
+      await assertStreamTable(client, this.#schema, table, stream);
+      await ddl(client, streamTableDdl(this.#schema, table));
+    });
   }
 
   /**

@@ -25,17 +25,37 @@ function addColumn(schema: string, table: string, column: string, type: string):
   };
 }
 
-/** The metadata columns a row carries besides id and payload; the stream and staging tables share them. */
-const METADATA_COLUMNS = `extract_window_start_utc timestamptz,
-  extract_window_end_utc timestamptz,
-  page_number integer,
-  page_size integer,
-  request_payload jsonb,
-  realm_id text,
-  extracted_at_utc timestamptz,
-  last_updated_utc timestamptz,
-  deleted_at_utc timestamptz,
-  payload_sha256 bytea`;
+/** The metadata columns a row carries besides id and payload, with their types; the stream and staging tables share them. */
+const METADATA_COLUMN_TYPES = {
+  extract_window_start_utc: 'timestamptz',
+  extract_window_end_utc: 'timestamptz',
+  page_number: 'integer',
+  page_size: 'integer',
+  request_payload: 'jsonb',
+  realm_id: 'text',
+  extracted_at_utc: 'timestamptz',
+  last_updated_utc: 'timestamptz',
+  deleted_at_utc: 'timestamptz',
+  payload_sha256: 'bytea',
+} as const;
+const METADATA_COLUMNS = Object.entries(METADATA_COLUMN_TYPES)
+  .map(([name, type]) => `${name} ${type}`)
+  .join(',\n  ');
+
+/** Columns added after the stream table's first version: a table made by an older target gains them. */
+const ADDED_COLUMNS = ['payload_sha256', 'deleted_at_utc'] as const;
+
+/**
+ * The columns of a stream table made by any version of the target: a relation of the stream's
+ * name without one of them was made by something else (another loader, a person), and the
+ * target must not write into it.
+ */
+export const STREAM_TABLE_COLUMNS: readonly string[] = [
+  'id',
+  'payload',
+  'ingested_at_utc',
+  ...Object.keys(METADATA_COLUMN_TYPES).filter((name) => !(ADDED_COLUMNS as readonly string[]).includes(name)),
+];
 
 /**
  * Rows up to a page are stored as they are: by default PostgreSQL compresses a row's jsonb once
@@ -71,8 +91,7 @@ export function streamTableDdl(schema: string, table: string): DdlStatement[] {
 ) ${STORAGE}`,
       skipIf: relationExists(schema, table),
     },
-    addColumn(schema, table, 'payload_sha256', 'bytea'),
-    addColumn(schema, table, 'deleted_at_utc', 'timestamptz'),
+    ...ADDED_COLUMNS.map((column) => addColumn(schema, table, column, METADATA_COLUMN_TYPES[column])),
     {
       sql: `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.payload_sha256 := NULL; RETURN NEW; END$$`,
       skipIf: `to_regprocedure(${pg.escapeLiteral(`${fn}()`)}) IS NOT NULL`,
