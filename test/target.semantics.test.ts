@@ -350,6 +350,19 @@ describe('target-postgres-raw protocol and errors (CONFORMANCE E, F)', () => {
     expect(result.stderr).toMatch(/FATAL .*line 2: RECORD for stream "nope" arrived before its SCHEMA/);
   });
 
+  it('a RECORD without a stream name is said to be one (not a record of stream undefined), after committing what came before it', async () => {
+    const schema = scratchSchema();
+    for (const stream of [undefined, '', 7]) {
+      const result = await runTargetCli(
+        { database_url: url(), schema },
+        singer(S('named'), R('named', { Id: '1' }), ST({ n: 1 }), { type: 'RECORD', stream, record: { Id: '2' } }),
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr.split('\n').find((l) => l.startsWith('FATAL'))).toBe('FATAL target-postgres-raw: line 4: RECORD message has no "stream" name');
+      expect(stateLines(result.stdout)).toEqual([{ n: 1 }]);
+    }
+  });
+
   it('refuses BATCH, warns on unknown types, matches types case-insensitively (E8, E9, E10)', async () => {
     const schema = scratchSchema();
     const ok = await runTargetCli(

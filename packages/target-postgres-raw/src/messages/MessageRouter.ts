@@ -147,7 +147,8 @@ export class MessageRouter {
 
   #record(message: JsonObject, recordSpan: RecordSpan | undefined, line: InputLine, bytes: Buffer): Promise<void> | undefined {
     const stream = message.stream;
-    const info = typeof stream === 'string' ? this.#streams.get(stream) : undefined;
+    if (typeof stream !== 'string' || stream === '') throw new MessageError(line.number, 'RECORD message has no "stream" name');
+    const info = this.#streams.get(stream);
     if (!info) {
       throw new MessageError(
         line.number,
