@@ -28,6 +28,39 @@ describe('target-postgres-raw storage semantics (DESIGN §5, CONFORMANCE G)', ()
     expect(ids.map((r) => r.id)).toEqual(['12345678901234567890', '12345678901234567891']);
   });
 
+  it('a record PostgreSQL cannot store (a number past numeric, 1e131072; nesting past its stack) fails naming its line, stream and id; nothing of its batch is committed', async () => {
+    const schema = scratchSchema();
+    const fatal = (stderr: string) => stderr.split('\n').find((l) => l.startsWith('FATAL'));
+    // Numbers up to numeric's limits keep every digit.
+    expect(
+      (
+        await runTargetCli(
+          { database_url: url(), schema },
+          singer(S('edge')) + '{"type":"RECORD","stream":"edge","record":{"Id":"1","big":1e131071,"small":1e-16383}}\n',
+        )
+      ).code,
+    ).toBe(0);
+    const cases = [
+      // a new id (copied straight into the table), a stored id (staged, then upserted), a deletion (staged)
+      ['2', '{"Id":"2","n":1e131072}', 'value overflows numeric format \\[22003\\]'],
+      ['1', '{"Id":"1","n":1e-16384}', 'value overflows numeric format \\[22003\\]'],
+      ['1', '{"Id":"1","_sdc_deleted_at":"2025-01-01T00:00:00Z","n":-1e200000}', 'value overflows numeric format \\[22003\\]'],
+      ['3', `{"Id":"3","deep":${'['.repeat(20_000)}${']'.repeat(20_000)}}`, 'stack depth limit exceeded \\[54001\\]'],
+    ] as const;
+    for (const [id, record, reason] of cases) {
+      const input = singer(S('edge'), R('edge', { Id: '9' }), ST({ n: 1 })) + `{"type":"RECORD","stream":"edge","record":${record}}\n` + singer(ST({ n: 2 }));
+      const result = await runTargetCli({ database_url: url(), schema }, input);
+      expect(result.code).toBe(1);
+      expect(fatal(result.stderr)).toMatch(
+        new RegExp(
+          `^FATAL target-postgres-raw: line 4: stream "edge" record id "${id}": PostgreSQL cannot store it \\(column payload\\): ${reason}; nothing of this batch was committed and no state was printed for it$`,
+        ),
+      );
+      expect(result.stdout).toBe('');
+    }
+    expect(await query(url(), `SELECT id FROM "${schema}".edge ORDER BY id`)).toEqual([{ id: '1' }]);
+  });
+
   it('stores the record JSON.parse takes, byte for byte, wherever the line puts it and whatever follows it', async () => {
     const schema = scratchSchema();
     const records = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pgErrorKind, toConfigError, toDatabaseError } from './pgErrors.js';
+import { pgErrorKind, refusedCopyRow, toConfigError, toDatabaseError } from './pgErrors.js';
 
 const coded = (code: string) => Object.assign(new Error('whatever the server says'), { code });
 
@@ -47,5 +47,18 @@ describe('toConfigError', () => {
       'PostgreSQL at db:5432/wh as user loader refused the connection: whatever the server says [28P01]; check the password (setting password, database_url or TARGET_POSTGRES_RAW_PASSWORD_FILE)',
     );
     expect(error.exitCode).toBe(2);
+  });
+});
+
+describe('refusedCopyRow', () => {
+  it.each([
+    ['COPY target_postgres_raw_stage, line 3, column payload', { row: 3, column: 'payload' }],
+    ['COPY "a, line 9" weird, line 12, column request_payload', { row: 12, column: 'request_payload' }],
+    ['COPY invoices, line 1', { row: 1, column: undefined }],
+    ['PL/pgSQL function f() line 1 at RETURN\nCOPY invoices, line 7, column payload', { row: 7, column: 'payload' }],
+    ['SQL statement "SELECT 1"', undefined],
+    [undefined, undefined],
+  ])('reads the refused row of %j', (where, expected) => {
+    expect(refusedCopyRow(Object.assign(new Error('x'), { where }))).toEqual(expected);
   });
 });

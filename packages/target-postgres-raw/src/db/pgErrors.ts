@@ -53,6 +53,17 @@ export function pgErrorKind(error: unknown, connectionLost: boolean): PgErrorKin
   return connectionLost ? 'connection' : 'other';
 }
 
+/**
+ * The 1-based row of a COPY that PostgreSQL refused, and its column, from the error's context
+ * (`COPY invoices, line 3, column payload`; in binary COPY a line is a row); undefined for an
+ * error that names no row.
+ */
+export function refusedCopyRow(error: unknown): { readonly row: number; readonly column: string | undefined } | undefined {
+  const where = (error as { where?: unknown } | null)?.where;
+  const found = typeof where === 'string' ? /^COPY .*, line (\d+)(?:, column ([^,:\n]+))?/m.exec(where) : null;
+  return found ? { row: Number(found[1]), column: found[2] } : undefined;
+}
+
 /** Where the target connects, for messages: never the password. */
 export interface ConnectionTarget {
   readonly host: string;

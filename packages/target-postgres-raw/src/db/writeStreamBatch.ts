@@ -2,15 +2,16 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { Logger } from 'singer-kit';
+import { RunError, type Logger } from 'singer-kit';
 import { groupKey } from '../buffer/StreamBuffer.js';
 import type { StreamBatch } from '../buffer/Buffers.js';
 import { HashedRow, STAGE_COLUMNS, tableColumns } from '../rows/rowColumns.js';
 import { STAGE_TABLE } from '../sql/ddl.js';
 import { quoteIdent } from '../sql/tableName.js';
 import { COPY_STAGE_SQL, copyTableSql, deletionSql, upsertSql } from '../sql/upsertSql.js';
-import { copyBinary } from './copyBinary.js';
+import { copyBinary, type BinaryColumn } from './copyBinary.js';
 import { addCounts, emptyCounts, type LoadCounts } from './loadCounts.js';
+import { pgErrorKind, reasonOf, refusedCopyRow } from './pgErrors.js';
 import { splitByStoredHash, type Split } from './splitByStoredHash.js';
 import { readStoredHashes } from './StoredHashes.js';
 
@@ -71,7 +72,7 @@ export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, e
   if (expected === 'new' && rows.length > 0) {
     // With nothing stored every row is fresh; the split is what sorts them into the shared lock order.
     const guess = splitByStoredHash(rows, NOTHING_STORED);
-    if (await copyStraightIn(ctx, batch.table, guess.fresh)) {
+    if (await copyStraightIn(ctx, batch, guess.fresh)) {
       split = guess;
       copied = guess.fresh;
     } else ctx.logger.debug(`stream ${JSON.stringify(batch.stream)}: some ids of a batch expected new are stored; its stored hashes are read`);
@@ -89,7 +90,7 @@ export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, e
     for (const row of rows) void row.hash; // while the database looks the ids up
     split = splitByStoredHash(rows, await stored);
     if (split.fresh.length > 0) {
-      if (await copyStraightIn(ctx, batch.table, split.fresh)) copied = split.fresh;
+      if (await copyStraightIn(ctx, batch, split.fresh)) copied = split.fresh;
       else {
         ctx.logger.info(
           `stream ${JSON.stringify(batch.stream)}: another writer added some of ${split.fresh.length} new ids meanwhile; they are upserted instead`,
@@ -98,7 +99,7 @@ export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, e
       }
     }
   }
-  await stage(ctx, split.staged);
+  await stage(ctx, batch.stream, split.staged);
   const copiedPerGroup = countPerGroup(copied);
   const unchangedPerGroup = countPerGroup(split.unchanged);
   const received = batch.groups.map((g) => ({
@@ -119,6 +120,7 @@ export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, e
   if (batch.deletions.length > 0) {
     await stage(
       ctx,
+      batch.stream,
       batch.deletions.map((row) => new HashedRow(row)),
     );
     await client.query(deletionSql(schema, batch.table));
@@ -131,14 +133,40 @@ export async function writeStreamBatch(ctx: CommitContext, batch: StreamBatch, e
  * what an earlier stream (or this stream's entity records) left there is removed first, even when
  * there is nothing new to stage.
  */
-async function stage(ctx: CommitContext, rows: readonly HashedRow[]): Promise<void> {
+async function stage(ctx: CommitContext, stream: string, rows: readonly HashedRow[]): Promise<void> {
   if (ctx.stageInUse) await ctx.client.query(`TRUNCATE ${quoteIdent(STAGE_TABLE)}`);
   ctx.stageInUse = rows.length > 0;
-  if (ctx.stageInUse) await pipeline(Readable.from(copyBinary(rows, STAGE_COLUMNS)), ctx.client.query(copyFrom(COPY_STAGE_SQL)));
+  if (ctx.stageInUse) await copyRows(ctx, COPY_STAGE_SQL, rows, STAGE_COLUMNS, stream);
+}
+
+/**
+ * COPY of `rows` by `sql`. A row PostgreSQL will not store (a number beyond the range of its
+ * numeric, 1e131072 and up; JSON nested deeper than its stack allows) fails the commit with a
+ * RunError naming that record's line, stream and id, where PostgreSQL names only the batch.
+ */
+async function copyRows(
+  ctx: CommitContext,
+  sql: string,
+  rows: readonly HashedRow[],
+  columns: readonly BinaryColumn<HashedRow>[],
+  stream: string,
+): Promise<void> {
+  try {
+    await pipeline(Readable.from(copyBinary(rows, columns)), ctx.client.query(copyFrom(sql)));
+  } catch (error) {
+    const kind = pgErrorKind(error, false);
+    const refused = kind === 'data' || kind === 'other' ? refusedCopyRow(error) : undefined;
+    const row = refused && (error as { code?: unknown }).code !== UNIQUE_VIOLATION ? rows[refused.row - 1]?.row : undefined;
+    if (!refused || !row) throw error;
+    throw new RunError(
+      `line ${row.line}: stream ${JSON.stringify(stream)} record id ${JSON.stringify(row.id)}: PostgreSQL cannot store it${refused.column ? ` (column ${refused.column})` : ''}: ${reasonOf(error)}; nothing of this batch was committed and no state was printed for it`,
+      { cause: error },
+    );
+  }
 }
 
 /** COPY of new rows into the stream table under a savepoint; false when an id turned out to exist (nothing of it stays). */
-async function copyStraightIn(ctx: CommitContext, table: string, rows: readonly HashedRow[]): Promise<boolean> {
+async function copyStraightIn(ctx: CommitContext, batch: StreamBatch, rows: readonly HashedRow[]): Promise<boolean> {
   const { client } = ctx;
   if (ctx.ingestedAt === undefined) {
     const { rows: now } = await client.query<{ micros: string }>(
@@ -148,7 +176,7 @@ async function copyStraightIn(ctx: CommitContext, table: string, rows: readonly 
   }
   await client.query(`SAVEPOINT ${SAVEPOINT}`);
   try {
-    await pipeline(Readable.from(copyBinary(rows, tableColumns(ctx.ingestedAt))), client.query(copyFrom(copyTableSql(ctx.schema, table))));
+    await copyRows(ctx, copyTableSql(ctx.schema, batch.table), rows, tableColumns(ctx.ingestedAt), batch.stream);
   } catch (error) {
     if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
     await client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
