@@ -102,6 +102,12 @@ describe('tap-quickbooks extracts every record of the range exactly once, where 
     }
   });
 
+  it('gives company_info, read whole on every run, the range of the run as its extract window (README: What lands in PostgreSQL)', () => {
+    const [info, ...more] = recordsOf(run, 'company_info');
+    expect(more).toEqual([]);
+    expect(info).toMatchObject({ _sdc_extract_window_start_utc: START, _sdc_extract_window_end_utc: NOW });
+  });
+
   it('states after each complete window, ending at end_date without progress markers (D1–D6)', () => {
     const states = statesOf(run);
     expect(states.length).toBeGreaterThan(ENTITIES.length);
