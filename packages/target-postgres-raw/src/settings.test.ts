@@ -29,6 +29,17 @@ describe('parseTargetSettings', () => {
     expect(parse({ TARGET_POSTGRES_RAW_RECONNECT_TIMEOUT_SECONDS: '0' }).reconnectTimeoutMs).toBe(0);
   });
 
+  it('refuses a schema PostgreSQL would not keep as named: past 63 bytes (cut silently) or with the pg_ prefix of its system schemas', () => {
+    expect(parse({ TARGET_POSTGRES_RAW_SCHEMA: 'é'.repeat(31) + 'x' }).schema).toBe('é'.repeat(31) + 'x');
+    expect(() => parse({ TARGET_POSTGRES_RAW_SCHEMA: 'é'.repeat(32) })).toThrow(
+      /^setting schema: "é{32}" is 64 bytes long; PostgreSQL keeps the first 63 bytes of a name and would silently use another schema/,
+    );
+    expect(() => parse({ TARGET_POSTGRES_RAW_SCHEMA: 'pg_raw' })).toThrow(
+      'setting schema: "pg_raw" starts with pg_, which PostgreSQL keeps for its system schemas; choose another name',
+    );
+    expect(() => parse({ TARGET_POSTGRES_RAW_SCHEMA: 'pg_raw' })).toThrow(UsageError);
+  });
+
   it('refuses a URL whose password was not percent-encoded, without showing any part of it', () => {
     for (const password of ['p/ss-word-9', 'p?ss@word-9', 'p#ss-word-9']) {
       const url = `postgres://loader:${password}@db.internal:5432/warehouse`;

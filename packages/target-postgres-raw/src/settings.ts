@@ -1,5 +1,6 @@
 import { UsageError, Secret, registerSecret, type RawSettings, type SettingSpec } from 'singer-kit';
 import { FIRST_COMMIT_ROWS } from './buffer/flushPolicy.js';
+import { MAX_IDENTIFIER_BYTES } from './sql/tableName.js';
 
 export const TARGET_ENV_PREFIX = 'TARGET_POSTGRES_RAW';
 
@@ -71,6 +72,22 @@ function text(raw: RawSettings, name: string): string {
   return value;
 }
 
+/**
+ * The schema setting, as PostgreSQL will keep it: a name longer than its identifiers would be cut
+ * without a word (two companies' schemas could meet in one), and `pg_` is its system schemas' prefix.
+ */
+function schemaName(raw: RawSettings): string {
+  const schema = text(raw, 'schema');
+  if (Buffer.byteLength(schema) > MAX_IDENTIFIER_BYTES) {
+    throw new UsageError(
+      `setting schema: ${JSON.stringify(schema)} is ${Buffer.byteLength(schema)} bytes long; PostgreSQL keeps the first ${MAX_IDENTIFIER_BYTES} bytes of a name and would silently use another schema, so choose a name of ${MAX_IDENTIFIER_BYTES} bytes at most`,
+    );
+  }
+  if (schema.startsWith('pg_'))
+    throw new UsageError(`setting schema: ${JSON.stringify(schema)} starts with pg_, which PostgreSQL keeps for its system schemas; choose another name`);
+  return schema;
+}
+
 /** What to do about a password or user whose characters break the URL; never shows a part of it, which could be the password's. */
 const ENCODE_HINT =
   'a character of the user or password may need percent-encoding (/ as %2F, # as %23, ? as %3F, @ as %40), or give the password apart (setting password, TARGET_POSTGRES_RAW_PASSWORD_FILE) with host, user and database';
@@ -133,7 +150,7 @@ export function parseTargetSettings(raw: RawSettings): TargetSettings {
   if (typeof validate !== 'boolean') throw new UsageError('setting validate_records must be true or false');
   return Object.freeze({
     connection: Object.freeze(connection),
-    schema: text(raw, 'schema'),
+    schema: schemaName(raw),
     batchSizeRows: positiveInteger(raw, 'batch_size_rows'),
     batchSizeBytes: positiveInteger(raw, 'batch_size_bytes'),
     maxBatchAgeMs: Math.round(age * 1000),
