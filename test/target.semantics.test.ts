@@ -24,6 +24,17 @@ describe('target-postgres-raw storage semantics (DESIGN §5, CONFORMANCE G)', ()
       `SELECT (payload->'TotalAmt')::text AS amt, (payload->'Rate')::text AS rate, (payload->'n')::text AS n, (payload->'x')::text AS x, jsonb_typeof(payload->'e') AS e FROM "${schema}".money`,
     );
     expect(row).toEqual({ amt: '1234567.10', rate: '275.0', n: '12345678901234567890', x: '0.1000000000000000055', e: 'number' });
+    // jsonb writes exponents as plain digits and drops a negative zero's sign; the value stays (README: Strings and numbers).
+    const forms = await runTargetCli(
+      { database_url: url(), schema },
+      singer(S('forms')) + '{"type":"RECORD","stream":"forms","record":{"Id":"1","a":1.50E+1,"b":1e400,"c":-0.0,"d":2.5e-3}}\n',
+    );
+    expect(forms.code).toBe(0);
+    const [stored] = await query<Record<string, string>>(
+      url(),
+      `SELECT payload->>'a' AS a, payload->>'b' AS b, payload->>'c' AS c, payload->>'d' AS d FROM "${schema}".forms`,
+    );
+    expect(stored).toEqual({ a: '15.0', b: `1${'0'.repeat(400)}`, c: '0.0', d: '0.0025' });
     const ids = await query<{ id: string }>(url(), `SELECT id FROM "${schema}".bigids ORDER BY id`);
     expect(ids.map((r) => r.id)).toEqual(['12345678901234567890', '12345678901234567891']);
   });
