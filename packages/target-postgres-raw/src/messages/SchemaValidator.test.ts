@@ -14,6 +14,21 @@ describe('SchemaValidator', () => {
     expect(check({ Id: '1', At: '2024-02-30T00:00:00Z' })).toBe('record/At must match format "date-time"');
   });
 
+  it('checks multipleOf on the decimal values, so money declared as multipleOf 0.01 passes (0.07, 19.99) and a third decimal does not', () => {
+    const check = validator.compile({
+      type: 'object',
+      properties: { Amount: { type: ['null', 'number'], multipleOf: 0.01 }, Rate: { type: 'number', multipleOf: 1e-38 } },
+    });
+    if (typeof check !== 'function') throw new Error(check.error);
+    expect(check({ Amount: 0.07, Rate: 0.3 })).toBeUndefined();
+    expect(check({ Amount: 19.99, Rate: 1234567.1 })).toBeUndefined();
+    expect(check({ Amount: null })).toBeUndefined();
+    expect(check({ Amount: 19.995 })).toBe('record/Amount must be multiple of 0.01');
+    expect(validator.compile({ type: 'object', properties: { a: { type: 'number', multipleOf: 0 } } })).toMatchObject({
+      error: expect.stringMatching(/multipleOf must be a number greater than 0/),
+    });
+  });
+
   it('compiles a repeated schema once, and reports one it cannot compile', () => {
     expect(validator.compile(structuredClone(schema))).toBe(validator.compile(schema));
     expect(validator.compile({ type: 'object', properties: { a: { $ref: '#/nowhere' } } })).toMatchObject({ error: expect.stringMatching(/nowhere/) });

@@ -1,7 +1,9 @@
 import { Ajv, type ValidateFunction } from 'ajv';
+import type { DataValidateFunction } from 'ajv/dist/types/index.js';
 import formatsModule from 'ajv-formats';
 import type { JsonObject } from 'singer-kit';
 import { dateFormats } from './dateFormats.js';
+import { isDecimalMultiple } from './decimalMultiple.js';
 
 type FormatsPlugin = (ajv: Ajv) => Ajv;
 // ajv-formats is CommonJS: its function is the module itself, or `.default` depending on the loader.
@@ -21,6 +23,22 @@ export class SchemaValidator {
     this.#ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false, addUsedSchema: false, logger: false });
     addFormats(this.#ajv);
     for (const [name, format] of Object.entries(dateFormats)) this.#ajv.addFormat(name, format);
+    // multipleOf on decimal values, not doubles: ajv's own refuses 0.07 as a multiple of 0.01.
+    this.#ajv.removeKeyword('multipleOf');
+    this.#ajv.addKeyword({
+      keyword: 'multipleOf',
+      type: 'number',
+      schemaType: 'number',
+      compile(divisor: number) {
+        if (!(divisor > 0) || !Number.isFinite(divisor)) throw new Error(`multipleOf must be a number greater than 0, got ${divisor}`);
+        const check: DataValidateFunction = (value: number) => {
+          const valid = isDecimalMultiple(value, divisor);
+          check.errors = valid ? undefined : [{ keyword: 'multipleOf', message: `must be multiple of ${divisor}`, params: { multipleOf: divisor } }];
+          return valid;
+        };
+        return check;
+      },
+    });
   }
 
   /** The checker, or the reason the schema cannot be compiled. */
