@@ -29,6 +29,13 @@ describe('SchemaValidator', () => {
     });
   });
 
+  it('takes a time of day with or without an offset, as SDK taps write a TIME column, and refuses one that is not', () => {
+    const check = validator.compile({ type: 'object', properties: { At: { type: 'string', format: 'time' } } });
+    if (typeof check !== 'function') throw new Error(check.error);
+    for (const at of ['12:30:00', '12:30:00.123456', '12:30:00Z', '23:59:59-07:00']) expect(check({ At: at }), at).toBeUndefined();
+    for (const at of ['25:00:00', '12:30', '12:30:00 PM']) expect(check({ At: at }), at).toBe('record/At must match format "time"');
+  });
+
   it('compiles a repeated schema once, and reports one it cannot compile', () => {
     expect(validator.compile(structuredClone(schema))).toBe(validator.compile(schema));
     expect(validator.compile({ type: 'object', properties: { a: { $ref: '#/nowhere' } } })).toMatchObject({ error: expect.stringMatching(/nowhere/) });

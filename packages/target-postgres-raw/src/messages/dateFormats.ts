@@ -34,4 +34,10 @@ function usualDateTime(s: string): boolean {
 export const dateFormats = {
   date: { validate: (s: string) => usualDate(s) || original.date.validate(s), compare: original.date.compare },
   'date-time': { validate: (s: string) => usualDateTime(s) || original.dateTime.validate(s), compare: original.dateTime.compare },
+  /**
+   * A time of day with or without an offset (RFC 3339 partial-time or full-time: ajv-formats'
+   * `iso-time`). Its `time` demands the offset, which the Singer SDK's taps never write for a
+   * TIME column (`12:30:00`, Python's isoformat): every record of such a stream was refused.
+   */
+  time: fullFormats['iso-time'] as FormatDefinition,
 };
