@@ -330,6 +330,17 @@ describe('target-postgres-raw protocol and errors (CONFORMANCE E, F)', () => {
     expect(await query(url(), `SELECT count(*)::int AS n FROM "${schema}".term`)).toEqual([{ n: 2 }]);
   });
 
+  it('prints a state exactly as received: a bookmark past 2^53 keeps every digit (a rounded one would resume the tap elsewhere)', async () => {
+    const schema = scratchSchema();
+    const value = '{"bookmarks":{"events":{"replication_key":"id","replication_key_value":9007199254740993}},"big":12345678901234567890,"amount":1.10}';
+    const result = await runTargetCli(
+      { database_url: url(), schema },
+      singer(S('events', ['id']), R('events', { id: '1' })) + `{"type":"STATE","value":${value}}\n`,
+    );
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`${value}\n`);
+  });
+
   it('a malformed line: exit 1 naming the line; what came before it is committed with its state, nothing after it (E11)', async () => {
     const schema = scratchSchema();
     const input =

@@ -266,8 +266,8 @@ class TargetRun implements MessageSink {
     return this.#arena.keep(payload);
   }
 
-  state(value: unknown): void {
-    this.#states.receive(value);
+  state(valueText: string): void {
+    this.#states.receive(valueText);
   }
 
   record(stream: string, row: Row | SkippedRecord): Promise<void> | undefined {

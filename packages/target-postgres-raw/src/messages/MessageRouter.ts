@@ -29,8 +29,8 @@ export interface MessageSink {
   record(stream: string, row: Row | SkippedRecord): Promise<void> | undefined;
   /** Where a record's payload is kept until its batch is committed (PayloadArena.keep). */
   keepPayload(payload: Buffer | string): Buffer;
-  /** A STATE value, to print once the records before it are committed. */
-  state(value: unknown): void;
+  /** A STATE value as received (its JSON text), to print once the records before it are committed. */
+  state(valueText: string): void;
   /** Whether a record with `id` was buffered for a batch after the first `batches` of this run (not committed when they were). */
   writtenAfter(stream: string, id: string, batches: number): boolean;
 }
@@ -77,7 +77,7 @@ export class MessageRouter {
       if (unchanged !== false) return unchanged;
     }
     const line: InputLine = { text: routed.bytes.toString('utf8'), number: routed.number };
-    const { message, recordSpan } = parseLine(line.text, line.number);
+    const { message, recordSpan, stateText } = parseLine(line.text, line.number);
     switch (message.type) {
       case 'RECORD':
         return this.#record(message, recordSpan, line, routed.bytes);
@@ -85,8 +85,8 @@ export class MessageRouter {
         this.#schema(message, line.number);
         return;
       case 'STATE':
-        if (!('value' in message)) throw new MessageError(line.number, 'STATE message has no "value"');
-        this.#sink.state(message.value);
+        if (stateText === undefined) throw new MessageError(line.number, 'STATE message has no "value"');
+        this.#sink.state(stateText);
         this.#log.debug(`line ${line.number}: STATE remembered until its records are committed`);
         return;
       case 'ACTIVATE_VERSION':

@@ -25,6 +25,18 @@ describe('parseLine', () => {
     expectLikeJsonParse(text);
   });
 
+  it("gives a STATE's value as the line wrote it: every digit, the last value member (as JSON.parse takes it)", () => {
+    const state = (text: string) => parseLine(text, 1).stateText;
+    expect(state('{"type":"STATE","value":{"bookmarks":{"t":{"replication_key_value":12345678901234567890,"f":1.10}}}}')).toBe(
+      '{"bookmarks":{"t":{"replication_key_value":12345678901234567890,"f":1.10}}}',
+    );
+    expect(state('{"type":"state", "value" : {"a": 9007199254740993} , "t":1}')).toBe('{"a": 9007199254740993}');
+    expect(state('{"value":{"a":1},"type":"STATE","value":{"a":2}}')).toBe('{"a":2}');
+    expect(state('{"type":"STATE","value":null}')).toBe('null');
+    expect(state('{"type":"STATE"}')).toBeUndefined();
+    expect(state('{"type":"RECORD","stream":"s","record":{"Id":"1"},"value":3}')).toBeUndefined();
+  });
+
   it('finds the record wherever the message puts it, whatever follows it', () => {
     for (const text of [
       '{"type": "RECORD", "stream": "s", "record": {"Id": "1"}, "time_extracted": "2024-01-01T00:00:00Z"}\r',

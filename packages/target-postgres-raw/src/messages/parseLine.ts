@@ -5,6 +5,12 @@ import type { RecordSpan } from '../rows/toRow.js';
 export interface ParsedLine {
   readonly message: JsonObject & { type: string };
   readonly recordSpan: RecordSpan | undefined;
+  /**
+   * A STATE's `value` as the line wrote it (its last `value` member, the one JSON.parse takes): the
+   * state is printed as received, so a bookmark of 12345678901234567890 keeps every digit, which
+   * JSON.parse and JSON.stringify would round to 12345678901234567000.
+   */
+  readonly stateText: string | undefined;
 }
 
 /**
@@ -59,20 +65,28 @@ function parseRecordParts(text: string): ParsedLine | undefined {
   // A later `record` member (its key perhaps escaped) would be the one JSON.parse takes.
   if ((tail.includes('record') || tail.includes('\\')) && objectMembers(envelopeText).filter(([key]) => key === 'record').length > 1) return undefined;
   envelope.type = envelope.type.toUpperCase();
+  if (envelope.type !== 'RECORD') return undefined;
   envelope.record = record;
-  return { message: envelope as JsonObject & { type: string }, recordSpan: { start, end } };
+  return { message: envelope as JsonObject & { type: string }, recordSpan: { start, end }, stateText: undefined };
 }
 
-/** The line parsed whole; a `record` object's text found by walking the message's members (the last `record`, as JSON.parse takes it). */
+/**
+ * The line parsed whole; a `record` object's text, or a STATE's `value` text, found by walking the
+ * message's members (the last of each, as JSON.parse takes it).
+ */
 function parseWhole(text: string, lineNumber: number): ParsedLine {
   const message = parseMessageLine(text, lineNumber);
   const record = message.record;
-  if (typeof record !== 'object' || record === null || Array.isArray(record)) return { message, recordSpan: undefined };
+  const hasRecord = typeof record === 'object' && record !== null && !Array.isArray(record);
+  const isState = message.type === 'STATE' && 'value' in message;
+  if (!hasRecord && !isState) return { message, recordSpan: undefined, stateText: undefined };
   let span: RecordSpan | undefined;
+  let stateText: string | undefined;
   forEachMember(text, 0, (key, _keyStart, valueStart) => {
     const end = endOfValue(text, valueStart);
-    if (key === 'record') span = { start: valueStart, end };
+    if (key === 'record' && hasRecord) span = { start: valueStart, end };
+    else if (key === 'value' && isState) stateText = text.slice(valueStart, end);
     return end;
   });
-  return { message, recordSpan: span };
+  return { message, recordSpan: span, stateText };
 }

@@ -8,9 +8,9 @@ export class StateGate {
   #latest: { readonly text: string } | undefined;
   #printed: string | undefined;
 
-  /** Remembers a received STATE value. */
-  receive(value: unknown): void {
-    this.#latest = { text: JSON.stringify(value) };
+  /** Remembers a received STATE value, as the JSON text it came in (printed as it is: every digit kept). */
+  receive(valueText: string): void {
+    this.#latest = { text: valueText };
   }
 
   /** The state to print once everything received so far is committed. */

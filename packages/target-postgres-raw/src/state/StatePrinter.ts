@@ -21,9 +21,9 @@ export class StatePrinter {
     return this.#printed;
   }
 
-  /** Remembers a received STATE value. */
-  receive(value: unknown): void {
-    this.#gate.receive(value);
+  /** Remembers a received STATE value, as its JSON text. */
+  receive(valueText: string): void {
+    this.#gate.receive(valueText);
   }
 
   /** The state covered by a commit that begins now (every record received so far is in it or committed). */
