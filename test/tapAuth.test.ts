@@ -159,9 +159,13 @@ describe('tap-quickbooks authentication', () => {
       const data = log.filter((r) => r.kind !== 'token');
       const rejected = data.filter((r) => r.status === 401).length;
       const refreshes = log.filter((r) => r.kind === 'token').length;
-      expect(rejected).toBeGreaterThan(5);
+      // Every token used up (uses successful requests each) was seen dead by a request, but perhaps the
+      // last: how many requests were in flight at each death depends on timing, so that is not counted.
+      const usedUp = Math.floor((data.length - rejected) / uses);
+      expect(usedUp).toBeGreaterThan(2);
+      expect(rejected).toBeGreaterThanOrEqual(usedUp - 1);
       // The first refresh, then one per token used up (the other process adopts it from the store).
-      expect(refreshes).toBeLessThanOrEqual(2 + Math.floor((data.length - rejected) / uses));
+      expect(refreshes).toBeLessThanOrEqual(2 + usedUp);
     } finally {
       await storm.close();
     }
