@@ -341,6 +341,24 @@ describe('target-postgres-raw protocol and errors (CONFORMANCE E, F)', () => {
     expect(result.stdout).toBe(`${value}\n`);
   });
 
+  it('loads values another tap declares as email, uri or hostname but that do not match them, as the SDK does; a bad date-time still stops the load', async () => {
+    const schema = scratchSchema();
+    const contacts = S('contacts', ['Id'], {
+      email: { type: 'string', format: 'email' },
+      site: { type: 'string', format: 'uri' },
+      host: { type: 'string', format: 'hostname' },
+      at: { type: 'string', format: 'date-time' },
+    });
+    const loose = { Id: '1', email: 'jane@localhost', site: 'www.example.com/a b', host: 'not_a_host!', at: '2025-01-01T00:00:00Z' };
+    const loaded = await runTargetCli({ database_url: url(), schema }, singer(contacts, R('contacts', loose)));
+    expect(loaded.code).toBe(0);
+    const rows = await query<{ payload: unknown }>(url(), `SELECT payload FROM "${schema}".contacts`);
+    expect(rows.map((r) => r.payload)).toEqual([loose]);
+    const badDate = await runTargetCli({ database_url: url(), schema }, singer(contacts, R('contacts', { ...loose, Id: '2', at: '2025-02-30T00:00:00Z' })));
+    expect(badDate.code).toBe(1);
+    expect(badDate.stderr).toContain('record/at must match format "date-time"');
+  });
+
   it('a malformed line: exit 1 naming the line; what came before it is committed with its state, nothing after it (E11)', async () => {
     const schema = scratchSchema();
     const input =

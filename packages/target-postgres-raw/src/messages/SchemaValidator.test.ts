@@ -36,6 +36,14 @@ describe('SchemaValidator', () => {
     for (const at of ['25:00:00', '12:30', '12:30:00 PM']) expect(check({ At: at }), at).toBe('record/At must match format "time"');
   });
 
+  it('checks no format but date, date-time and time: email, uri, hostname and the rest are annotations (the SDK checks none by default)', () => {
+    const formats = ['email', 'uri', 'hostname', 'ipv4', 'uuid', 'regex', 'no-such-format'];
+    const check = validator.compile({ type: 'object', properties: Object.fromEntries(formats.map((f) => [f, { type: 'string', format: f }])) });
+    if (typeof check !== 'function') throw new Error(check.error);
+    expect(check(Object.fromEntries(formats.map((f) => [f, 'not a valid ( value']))), 'loose values').toBeUndefined();
+    expect(check({ email: 42 })).toBe('record/email must be string');
+  });
+
   it('compiles a repeated schema once, and reports one it cannot compile', () => {
     expect(validator.compile(structuredClone(schema))).toBe(validator.compile(schema));
     expect(validator.compile({ type: 'object', properties: { a: { $ref: '#/nowhere' } } })).toMatchObject({ error: expect.stringMatching(/nowhere/) });

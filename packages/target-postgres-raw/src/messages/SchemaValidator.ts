@@ -1,18 +1,18 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { DataValidateFunction } from 'ajv/dist/types/index.js';
-import formatsModule from 'ajv-formats';
 import type { JsonObject } from 'singer-kit';
 import { dateFormats } from './dateFormats.js';
 import { isDecimalMultiple } from './decimalMultiple.js';
 
-type FormatsPlugin = (ajv: Ajv) => Ajv;
-// ajv-formats is CommonJS: its function is the module itself, or `.default` depending on the loader.
-const addFormats = ((formatsModule as unknown as { default?: FormatsPlugin }).default ?? formatsModule) as unknown as FormatsPlugin;
-
 /** A record checker: undefined when the record is valid, else what is wrong, in one line. */
 export type RecordCheck = (record: JsonObject) => string | undefined;
 
-/** Compiles each stream SCHEMA once (ajv, formats checked: a bad date-time is an error). */
+/**
+ * Compiles each stream SCHEMA once (ajv). Of the formats only `date`, `date-time` and `time` are
+ * checked (a bad date-time is an error, as an unparseable one is in the Singer SDK); the others
+ * (`email`, `uri`, `hostname`, …) are annotations, as the SDK's format checking is off by default:
+ * a raw layer keeps `jane@localhost` as the tap sent it rather than stop the load.
+ */
 export class SchemaValidator {
   readonly #ajv: Ajv;
   /** Taps may repeat a SCHEMA (per window, per batch); each distinct schema is compiled once. */
@@ -21,7 +21,6 @@ export class SchemaValidator {
   constructor() {
     // Singer schemas are loose draft-04/07 mixes; unknown keywords and formats must not fail a load.
     this.#ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false, addUsedSchema: false, logger: false });
-    addFormats(this.#ajv);
     for (const [name, format] of Object.entries(dateFormats)) this.#ajv.addFormat(name, format);
     // multipleOf on decimal values, not doubles: ajv's own refuses 0.07 as a multiple of 0.01.
     this.#ajv.removeKeyword('multipleOf');
