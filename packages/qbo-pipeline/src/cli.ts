@@ -18,7 +18,7 @@ import { runTrigger, Scheduler } from './scheduler/Scheduler.js';
 import { addSchedule, pauseSchedule, removeSchedule, resumeSchedule } from './schedules/scheduleCommands.js';
 import { formatSchedules } from './schedules/formatSchedules.js';
 import { ScheduleStore } from './schedules/ScheduleStore.js';
-import { companiesFileOf, companiesOptions, maxParallelOf } from './companies/companiesOptions.js';
+import { allCompaniesOptions, companiesFileOf, companiesOptions, maxParallelOf, refuseCompany } from './companies/companiesOptions.js';
 import { KUBERNETES_DEFAULTS } from './companies/exportCompanies.js';
 import type { CompanyRunRequest } from './companies/companyCommands.js';
 
@@ -302,7 +302,10 @@ runCli('qbo-pipeline', async () => {
               })
               .option('tz', { type: 'string', default: 'UTC', describe: 'IANA time zone the cron expression is read in, e.g. America/Guayaquil' })
               .option('name', { type: 'string', describe: "the schedule's name (default: the job's)" })
-              .option('if-missing', { type: 'boolean', default: false, describe: 'keep an existing schedule of that name as it is (for start-up scripts)' }),
+              .option('if-missing', { type: 'boolean', default: false, describe: 'keep an existing schedule of that name as it is (for start-up scripts)' })
+              // Taken only to be refused (a company's schedule is its schedule: in the file), so not offered.
+              .hide('companies')
+              .hide('company'),
           async (argv) => {
             // The companies scheduler runs each company's schedule: from the file, never a schedule added here.
             const companies = companiesFileOf(argv);
@@ -358,7 +361,7 @@ runCli('qbo-pipeline', async () => {
       'scheduler',
       'run due triggers and schedule slots, each exactly once (the docker compose service); --once for cron and tests',
       (y) =>
-        consoleArgs(companiesOptions(y), 'console-')
+        consoleArgs(allCompaniesOptions(y), 'console-')
           .option('state-dir', STATE_DIR)
           .option('max-parallel', MAX_PARALLEL)
           .option('once', { type: 'boolean', default: false, describe: 'run what is due now, wait for it, then exit' })
@@ -375,10 +378,9 @@ runCli('qbo-pipeline', async () => {
         if (!(argv.interval > 0)) throw new UsageError(`--interval: ${argv.interval} must be more than 0`);
         if (!Number.isInteger(argv.concurrency) || argv.concurrency < 1)
           throw new UsageError(`--concurrency: ${argv.concurrency} must be a whole number of at least 1`);
+        refuseCompany(argv, 'scheduler', 'one scheduler runs every company of the file');
         const companies = companiesFileOf(argv);
         if (companies !== undefined) {
-          if (argv.company !== undefined)
-            throw new UsageError('scheduler: one scheduler runs every company of the file; --company is for backfill, sync and trigger');
           const stopConsole = argv.console && !argv.once ? await serveConsole(argv, 'console-', argv['state-dir'], companies) : undefined;
           try {
             exitCode = await (
@@ -436,9 +438,9 @@ runCli('qbo-pipeline', async () => {
     .command(
       'console',
       'the web console: overview, runs, evidence, schedules and triggers (127.0.0.1:6789 by default)',
-      (y) => consoleArgs(companiesOptions(y), '').option('state-dir', STATE_DIR),
+      (y) => consoleArgs(allCompaniesOptions(y), '').option('state-dir', STATE_DIR),
       async (argv) => {
-        if (argv.company !== undefined) throw new UsageError('console: it shows every company of the file; --company is for backfill, sync and trigger');
+        refuseCompany(argv, 'console', 'it shows every company of the file');
         const stop = await serveConsole(argv, '', argv['state-dir'], companiesFileOf(argv));
         await new Promise<void>((resolve) => stopSignal().addEventListener('abort', () => resolve(), { once: true }));
         await stop();
@@ -484,7 +486,7 @@ runCli('qbo-pipeline', async () => {
       'export <what>',
       "the companies file past one machine: meltano (a file for meltano.yml's include_paths) or kubernetes (one CronJob per company); YAML on stdout or --out",
       (y) =>
-        companiesOptions(y)
+        allCompaniesOptions(y)
           .positional('what', { choices: ['meltano', 'kubernetes'] as const, demandOption: true })
           .option('out', { type: 'string', describe: 'write here instead of stdout' })
           .option('project', {
@@ -498,9 +500,9 @@ runCli('qbo-pipeline', async () => {
           })
           .option('namespace', { type: 'string', describe: 'kubernetes: the namespace' }),
       async (argv) => {
+        refuseCompany(argv, `export ${argv.what}`, 'it exports every company of the file');
         const file = companiesFileOf(argv);
         if (file === undefined) throw new UsageError(`export ${argv.what}: say which companies file (--companies FILE, or QBO_PIPELINE_COMPANIES)`);
-        if (argv.company !== undefined) throw new UsageError('export: it exports every company of the file; leave out --company');
         exitCode = await (
           await companyCommands()
         ).exportCompanies({

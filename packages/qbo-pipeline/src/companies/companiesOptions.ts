@@ -4,11 +4,30 @@ import { UsageError } from 'singer-kit';
 /** `--companies FILE`, or `QBO_PIPELINE_COMPANIES` (the compose scheduler's environment). */
 export const COMPANIES_ENV = 'QBO_PIPELINE_COMPANIES';
 
+const COMPANIES_OPTION = { type: 'string', describe: `companies file (YAML): one entry per QuickBooks company; default $${COMPANIES_ENV}` } as const;
+
 /** `--companies FILE` and `--company NAME`, shared by every command that runs or lists companies. */
 export function companiesOptions<T>(y: Argv<T>) {
   return y
-    .option('companies', { type: 'string', describe: `companies file (YAML): one entry per QuickBooks company; default $${COMPANIES_ENV}` })
+    .option('companies', COMPANIES_OPTION)
     .option('company', { type: 'string', describe: 'only this company of the companies file (default: all of them)' });
+}
+
+/** The commands that take `--company NAME`: what a command that refuses it points at. */
+export const COMPANY_COMMANDS = 'backfill, sync, reconcile, trigger add, trigger list, schedule list, evidence and company list';
+
+/**
+ * `--companies FILE` for a command over every company of the file (scheduler, console, export):
+ * its --help does not offer `--company`, which it takes only to refuse it (`refuseCompany`) with
+ * a line saying why, rather than yargs' "unknown argument".
+ */
+export function allCompaniesOptions<T>(y: Argv<T>) {
+  return y.option('companies', COMPANIES_OPTION).option('company', { type: 'string', hidden: true });
+}
+
+/** `--company` given to a command over every company (`allCompaniesOptions`): a UsageError saying why and which commands take it. */
+export function refuseCompany(argv: { company?: string | undefined }, command: string, why: string): void {
+  if (argv.company !== undefined) throw new UsageError(`${command}: ${why}; leave out --company (it is for ${COMPANY_COMMANDS})`);
 }
 
 /** The companies file a command uses, if any: `--companies`, else the environment; `--company` alone is refused. */
