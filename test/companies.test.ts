@@ -101,6 +101,22 @@ describe('companies file: refused before anything runs', () => {
     );
     expect(run.stderr + run.stdout).not.toContain(token);
   });
+
+  it('company list says what is wrong with each secret file (empty, missing), not "missing" for all', async () => {
+    await writeFile(path.join(firm.dir, 'secrets/empty_token'), '');
+    await firm.writeCompanies(
+      firm
+        .companiesYaml({ schemaPrefix: prefix, streams: STREAMS })
+        .replace('secrets/acme/refresh_token', 'secrets/empty_token')
+        .replace('secrets/globex/refresh_token', 'secrets/nobody/refresh_token'),
+      'bad.yaml',
+    );
+    const run = await firm.cli(['company', 'list', '--companies', 'bad.yaml']);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toMatch(/^acme\s+\|.*\| 1 empty\s+\| state\/companies\/acme /m);
+    expect(run.stdout).toMatch(/^globex\s+\|.*\| 1 missing\s+\| state\/companies\/globex /m);
+    expect(run.stdout).toMatch(/^companies file bad\.yaml:\d+:\d+: company acme: refresh_token_file secrets\/empty_token is empty$/m);
+  });
 });
 
 describe('two companies whose Ids overlap, loaded into one warehouse', () => {

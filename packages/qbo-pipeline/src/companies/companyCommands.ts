@@ -26,7 +26,7 @@ import type { BackfillResult } from '../runBackfill.js';
 import { companyStateDir } from './companyRun.js';
 import { formatCompanyList, formatCompanyOutcomes } from './formatCompanies.js';
 import { defaultMaxParallel } from './JobPool.js';
-import { loadCompanies, pickCompanies, requireSecretFiles, secretProblems, selectCompanies } from './loadCompanies.js';
+import { loadCompanies, pickCompanies, requireSecretFiles, secretFileProblems, selectCompanies } from './loadCompanies.js';
 import type { Companies, Company } from './parseCompanies.js';
 
 const logger = createLogger('qbo-pipeline');
@@ -110,11 +110,18 @@ export async function listCompanies(file: string, name: string | undefined, stat
   for (const company of pickCompanies(companies, name, file)) {
     const stateDir = companyStateDir(path.resolve(stateRoot), company.name);
     const [lastRun] = await RunJournal.of(stateDir).list({ limit: 1 });
-    listings.push({ company, stateDir, problems: await secretProblems(company), lastRun, lastRunGone: lastRun !== undefined && RunJournal.orphaned(lastRun) });
+    listings.push({
+      company,
+      stateDir,
+      problems: await secretFileProblems(company),
+      lastRun,
+      lastRunGone: lastRun !== undefined && RunJournal.orphaned(lastRun),
+    });
   }
   process.stdout.write(formatCompanyList(file, listings) + '\n');
   const broken = listings.filter((l) => l.problems.length > 0);
-  if (broken.length > 0) throw new UsageError(`${broken.length} of ${listings.length} companies cannot run: ${broken.map((l) => l.problems[0]).join('; ')}`);
+  if (broken.length > 0)
+    throw new UsageError(`${broken.length} of ${listings.length} companies cannot run: ${broken.map((l) => l.problems[0]?.line).join('; ')}`);
   return 0;
 }
 

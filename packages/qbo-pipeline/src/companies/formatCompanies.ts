@@ -5,6 +5,7 @@ import type { RunRecord } from '../runs/RunRecord.js';
 import type { CompanyOutcome } from './runForCompanies.js';
 import { KNOWN_STREAMS } from './companiesSchema.js';
 import type { Company } from './parseCompanies.js';
+import type { SecretProblem } from './loadCompanies.js';
 
 const streamsText = (streams: readonly string[]) =>
   streams.length === KNOWN_STREAMS.length
@@ -54,12 +55,20 @@ export function formatCompanyOutcomes(outcomes: readonly CompanyOutcome[]): stri
 export interface CompanyListing {
   readonly company: Company;
   readonly stateDir: string;
-  /** Secret files that cannot be used (`where: what`). */
-  readonly problems: readonly string[];
+  /** Secret files that cannot be used. */
+  readonly problems: readonly SecretProblem[];
   /** The newest run of the company, if any. */
   readonly lastRun: RunRecord | undefined;
   /** It says running, but its runner is gone (killed, or the machine restarted): `RunJournal.orphaned`. */
   readonly lastRunGone: boolean;
+}
+
+/** The secrets column: `ok`, or how many files are in each state (`1 missing, 1 empty`); the lines below say which. */
+function secretsText(problems: readonly SecretProblem[]): string {
+  if (problems.length === 0) return 'ok';
+  const counts = new Map<string, number>();
+  for (const p of problems) counts.set(p.state, (counts.get(p.state) ?? 0) + 1);
+  return [...counts].map(([state, n]) => `${n} ${state}`).join(', ');
 }
 
 /** `company list`: every company, where its things are, whether it can run, how its last run went. */
@@ -77,7 +86,7 @@ export function formatCompanyList(file: string, listings: readonly CompanyListin
     l.company.realmId,
     l.company.schema,
     streamsText(l.company.streams),
-    l.problems.length === 0 ? 'ok' : `${l.problems.length} missing`,
+    secretsText(l.problems),
     rel(l.stateDir),
     last(l.lastRun, l.lastRunGone),
   ]);
@@ -86,6 +95,6 @@ export function formatCompanyList(file: string, listings: readonly CompanyListin
     '',
     formatTable(['company', 'realm id', 'schema', 'streams', 'secrets', 'state folder', 'last run'], rows),
   ];
-  for (const l of listings) for (const p of l.problems) lines.push(p);
+  for (const l of listings) for (const p of l.problems) lines.push(p.line);
   return lines.join('\n');
 }

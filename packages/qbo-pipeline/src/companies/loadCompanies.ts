@@ -11,34 +11,51 @@ export function loadCompanies(file: string, cwd = process.cwd()): Companies {
   return parseCompanies(text, absolute, file);
 }
 
+/** What is wrong with a secret file: what `company list` counts per company. */
+export type SecretFileState = 'missing' | 'empty' | 'not a file' | 'unreadable';
+
+/** A secret file of a company that cannot be used: what is wrong, and the line that says where. */
+export interface SecretProblem {
+  readonly state: SecretFileState;
+  /** `companies file <file>:<line>:<col>: company <name>: <key> <path> <what>`. */
+  readonly line: string;
+}
+
 /** Why a secret file cannot be used, or undefined when it can (it is opened, never read into a message). */
-async function secretFileProblem(file: string): Promise<string | undefined> {
+async function secretFileProblem(file: string): Promise<{ state: SecretFileState; text: string } | undefined> {
   try {
     const handle = await open(file, 'r');
     try {
       const stat = await handle.stat();
-      if (!stat.isFile()) return 'is not a file';
-      if (stat.size === 0) return 'is empty';
+      if (!stat.isFile()) return { state: 'not a file', text: 'is not a file' };
+      if (stat.size === 0) return { state: 'empty', text: 'is empty' };
       return undefined;
     } finally {
       await handle.close();
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${code ?? String(error)})`;
+    if (code === 'ENOENT') return { state: 'missing', text: 'does not exist' };
+    return { state: 'unreadable', text: code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${code ?? String(error)})` };
   }
 }
 
-/** Every secret file of a company that cannot be used, as `where: what` lines (empty when all are fine). */
-export async function secretProblems(company: Company): Promise<string[]> {
-  const problems: string[] = [];
+/** Every secret file of a company that cannot be used (empty when all are fine). */
+export async function secretFileProblems(company: Company): Promise<SecretProblem[]> {
+  const problems: SecretProblem[] = [];
   for (const key of SECRET_FILE_KEYS) {
     const secret = company.secretFiles[key];
     if (!secret) continue;
     const problem = await secretFileProblem(secret.path);
-    if (problem) problems.push(`companies file ${secret.where}: company ${company.name}: ${key} ${secret.given} ${problem}`);
+    if (problem)
+      problems.push({ state: problem.state, line: `companies file ${secret.where}: company ${company.name}: ${key} ${secret.given} ${problem.text}` });
   }
   return problems;
+}
+
+/** Every secret file of a company that cannot be used, as `where: what` lines (empty when all are fine). */
+export async function secretProblems(company: Company): Promise<string[]> {
+  return (await secretFileProblems(company)).map((p) => p.line);
 }
 
 /** One company by name, or all; an unknown name is a UsageError listing the file's companies. */
