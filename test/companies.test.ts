@@ -208,14 +208,18 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     expect(run.stderr.trim()).toBe(`FATAL qbo-pipeline: cannot read target config ${path.join(firm.dir, 'target.json')}: no such file`);
   });
 
-  it("schedule list --companies shows each company's schedule: from the file, by company (--company: that one)", async () => {
+  it("schedule list --companies shows each company's schedule: from the file, and the streams it runs, by company (--company: that one)", async () => {
     const extra = '  schedule: {cron: "15 3 * * *", tz: America/New_York}';
     await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: STREAMS, extra }), 'scheduled.yaml');
     const run = await firm.cli(['schedule', 'list', '--companies', 'scheduled.yaml']);
     expect(run.code, run.stderr).toBe(0);
     for (const name of firm.names) {
       expect(run.stdout).toMatch(
-        new RegExp(`^company ${name}:\\nname .*\\n[-+]+\\ncompany\\s+\\| 15 3 \\* \\* \\* America/New_York \\| active\\s+\\| qb_company \\|`, 'm'),
+        // The streams it runs are the company's own (the schedule names none: its file says which).
+        new RegExp(
+          `^company ${name}:\\nname .*\\n[-+]+\\ncompany\\s+\\| 15 3 \\* \\* \\* America/New_York \\| active\\s+\\| qb_company \\| ${STREAMS.join(',')}\\s+\\|`,
+          'm',
+        ),
       );
     }
     const one = await firm.cli(['schedule', 'list', '--companies', 'scheduled.yaml', '--company', 'globex']);

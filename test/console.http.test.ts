@@ -376,6 +376,8 @@ describe('console over HTTP, with a companies file', () => {
       /<td>acme<\/td>\s*<th scope="row">company<\/th>\s*<td><code>15 3 \* \* \*<\/code> <small class="muted">America\/Guayaquil<\/small>/,
     );
     expect(schedules.text).toMatch(/set in the companies file \([^)]*companies\.yaml:5\); edit it there/);
+    // The company's own streams, which its schedule runs (the schedule itself names none).
+    expect(schedules.text).toMatch(/<td>qb_company<br><small class="muted">invoices, customers<\/small><\/td>/);
     expect(schedules.text).toContain('Tick none to run the company');
     const evidence = await send(web.url, '/evidence?company=globex');
     expect(evidence.text).toMatch(/<option value="globex" selected>globex<\/option>/);

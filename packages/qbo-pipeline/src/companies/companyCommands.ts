@@ -175,7 +175,7 @@ export async function listCompanySchedules(file: string, name: string | undefine
     const folder = new ScheduleStore(path.join(companyStateDir(path.resolve(stateRoot), company.name), 'schedules'));
     // As the console shows it: the file's schedule as if active from now (only the scheduler records since when).
     const schedules = await companySchedules(folder, path.resolve(file), path.resolve(stateRoot), company, now.toISOString());
-    parts.push(`company ${company.name}:\n${formatSchedules(schedules, await companyTriggerStore(stateRoot, company).list(), now)}`);
+    parts.push(`company ${company.name}:\n${formatSchedules(schedules, await companyTriggerStore(stateRoot, company).list(), now, company.streams)}`);
   }
   return parts.join('\n\n');
 }

@@ -19,7 +19,7 @@ import { streamEvidence } from './evidenceModel.js';
 import { streamFreshness } from './freshness.js';
 import type { SafeHtml } from './html.js';
 import { readTokenHealth } from './tokenHealth.js';
-import type { Schedule } from '../schedules/Schedule.js';
+import { scheduledStreams, type Schedule } from '../schedules/Schedule.js';
 import { evidenceView, type EvidenceFilterForm, type EvidencePage } from './views/evidenceView.js';
 import { overviewView, type CompanyOverview } from './views/overviewView.js';
 import { runsView, runView, type ListedRun } from './views/runsView.js';
@@ -241,7 +241,7 @@ async function allTriggers(ctx: ConsoleContext): Promise<Array<{ company: string
 }
 
 /** Pure: a schedule's row: its last slot and how it went (from the triggers), and its next slot. */
-export function scheduleRow(company: string, schedule: Schedule, triggers: readonly Trigger[], runs: readonly RunRecord[], now: Date): ScheduleRow {
+export function scheduleRow(company: ConsoleCompany, schedule: Schedule, triggers: readonly Trigger[], runs: readonly RunRecord[], now: Date): ScheduleRow {
   const last = lastSlotOf(schedule.name, triggers);
   const lastTrigger = last ? triggers.find((t) => t.schedule?.name === schedule.name && Date.parse(t.schedule.slot) === last.getTime()) : undefined;
   const runId = lastTrigger ? runOfTrigger(lastTrigger, runs) : undefined;
@@ -256,8 +256,9 @@ export function scheduleRow(company: string, schedule: Schedule, triggers: reado
     }
   }
   return {
-    company,
+    company: company.name,
     schedule,
+    streams: scheduledStreams(schedule, company.entry?.settings.streams),
     ...(last ? { last: { slot: last.toISOString(), ...(lastTrigger ? { trigger: lastTrigger } : {}), ...(runId ? { runId } : {}) } } : {}),
     next,
   };
@@ -292,10 +293,10 @@ export async function schedulesPage(ctx: ConsoleContext, input: SchedulesInput):
               scheduleProblems.push(`schedules of ${company.name}: ${(error as Error).message}`);
               return [] as Schedule[];
             })
-        ).map((schedule) => scheduleRow(company.name, schedule, triggers, runs, now)),
+        ).map((schedule) => scheduleRow(company, schedule, triggers, runs, now)),
         // A company's `schedule:` in the companies file: shown, changed only by editing the file.
         ...fileSchedule(ctx, company, now).map((schedule) => ({
-          ...scheduleRow(company.name, schedule, triggers, runs, now),
+          ...scheduleRow(company, schedule, triggers, runs, now),
           fromFile: company.entry?.settings.where ?? '',
         })),
       ]),

@@ -18,3 +18,11 @@ export interface Schedule {
   readonly activeSince: string;
   readonly pausedAt?: string;
 }
+
+/**
+ * The streams a schedule's sync runs: its own, or, for a company's schedule that names none (its
+ * `schedule:` in the companies file), the company's streams as its file says now.
+ */
+export function scheduledStreams(schedule: Schedule, companyStreams: readonly string[] | undefined): readonly string[] {
+  return schedule.sync.streams.length > 0 ? schedule.sync.streams : (companyStreams ?? []);
+}

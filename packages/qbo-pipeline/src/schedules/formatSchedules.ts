@@ -4,7 +4,7 @@ import { lastSlotOf } from '../scheduler/planPass.js';
 import { triggerStatus } from '../triggers/formatTriggers.js';
 import type { Trigger } from '../triggers/Trigger.js';
 import { nextSlot, parseCron } from './cronSlots.js';
-import type { Schedule } from './Schedule.js';
+import { scheduledStreams, type Schedule } from './Schedule.js';
 
 /** `2025-09-12 03:15 America/Guayaquil (08:15Z)`: a slot as the schedule's own zone reads it, and in UTC; seconds for a 6-field expression. */
 function local(at: Date, tz: string, seconds: boolean): string {
@@ -13,8 +13,11 @@ function local(at: Date, tz: string, seconds: boolean): string {
   return tz === 'UTC' ? `${inZone} UTC` : `${inZone} ${tz} (${utc}Z)`;
 }
 
-/** What `schedule list` shows: each schedule, its state, its last slot and how that went, its next slot. */
-export function formatSchedules(schedules: readonly Schedule[], triggers: readonly Trigger[], now: Date): string {
+/**
+ * What `schedule list` shows: each schedule, its state, its streams, its last slot and how that
+ * went, its next slot. `companyStreams`: the company's streams, which its own schedule runs.
+ */
+export function formatSchedules(schedules: readonly Schedule[], triggers: readonly Trigger[], now: Date, companyStreams?: readonly string[]): string {
   if (schedules.length === 0) return 'no schedules';
   const rows = schedules.map((s) => {
     const seconds = s.cron.split(' ').length === 6;
@@ -32,7 +35,7 @@ export function formatSchedules(schedules: readonly Schedule[], triggers: readon
       `${s.cron}${s.tz === 'UTC' ? '' : ` ${s.tz}`}`,
       s.paused ? `paused since ${s.pausedAt ?? '?'}` : 'active',
       s.sync.job ?? '',
-      s.sync.streams.join(','),
+      scheduledStreams(s, companyStreams).join(','),
       last && lastTrigger ? `${local(last, s.tz, seconds)}: ${triggerStatus(lastTrigger, now)}` : 'none yet',
       next,
     ];

@@ -22,6 +22,8 @@ export interface TriggerForm {
 export interface ScheduleRow {
   readonly company: string;
   readonly schedule: Schedule;
+  /** The streams its sync runs (`scheduledStreams`: a company's own schedule runs the company's). */
+  readonly streams: readonly string[];
   readonly last?: { readonly slot: string; readonly trigger?: Trigger; readonly runId?: string };
   /** The next slot (UTC), or why there is none. */
   readonly next: { readonly at: string } | { readonly none: string };
@@ -142,7 +144,7 @@ ${many ? html`<td>${row.company}</td>` : ''}
 <th scope="row">${s.name}</th>
 <td><code>${s.cron}</code> <small class="muted">${s.tz}</small></td>
 <td>${s.paused ? html`${pill('paused')} <small>since ${utc(s.pausedAt)}</small>` : pill('active', 'ok')}</td>
-<td>${s.sync.job ?? ''}<br><small class="muted">${s.sync.streams.join(', ')}</small></td>
+<td>${s.sync.job ?? ''}<br><small class="muted">${row.streams.join(', ')}</small></td>
 <td>${last ? html`${utc(last.slot)}<br><small>${inZone(last.slot, s.tz)} ${s.tz}</small><br>${last.trigger ? pill(last.trigger.status) : ''} ${last.runId ? html`<a href="/runs/${last.runId}">the run</a>` : ''}` : html`<span class="muted">none yet</span>`}</td>
 <td>${'at' in row.next ? html`${utc(row.next.at)}<br><small>${inZone(row.next.at, s.tz)} ${s.tz}</small>` : html`<span class="muted">${row.next.none}</span>`}</td>
 <td class="actions">${
