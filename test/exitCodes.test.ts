@@ -208,6 +208,27 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
     writeFileSync(path.join(p.cwd, 'state', 'triggers', 'trg-damaged.json'), '{"id": "trg-damaged", "at": ');
     return runner(['scheduler', '--once'], p.cwd);
   },
+  "a company's secret file that is missing, under `scheduler --companies … --once` (nothing due)": async () => {
+    const p = place();
+    mkdirSync(path.join(p.cwd, 'secrets'));
+    for (const name of ['client_id', 'client_secret', 'acme_refresh']) writeFileSync(path.join(p.cwd, 'secrets', name), `${name}-dummy\n`);
+    writeFileSync(
+      path.join(p.cwd, 'companies.yaml'),
+      [
+        'defaults:',
+        '  secrets: {client_id_file: secrets/client_id, client_secret_file: secrets/client_secret}',
+        'companies:',
+        '  - name: acme',
+        '    realm_id: "9341453050000000"',
+        '    secrets: {refresh_token_file: secrets/acme_refresh}',
+        '  - name: globex',
+        '    realm_id: "4620816365000000000"',
+        '    secrets: {refresh_token_file: secrets/globex_refresh}',
+        '',
+      ].join('\n'),
+    );
+    return runner(['scheduler', '--companies', 'companies.yaml', '--once'], p.cwd);
+  },
   'a cron expression that is not one': async () => {
     const p = place();
     return runner(['schedule', 'add', '--cron', 'every day', '--streams', 'invoices', '--tap-config', p.tapConfig], p.cwd, { DATABASE_URL: databaseUrl() });

@@ -101,6 +101,7 @@ export class CompaniesScheduler {
   #companies: Companies;
   #fileProblem: string | undefined;
   #turn = 0;
+  #cannotRun: ReadonlyArray<{ readonly company: Company; readonly problem: string }> = [];
 
   private constructor(options: CompaniesSchedulerOptions, companies: Companies) {
     this.#o = options;
@@ -115,11 +116,20 @@ export class CompaniesScheduler {
   static async start(options: CompaniesSchedulerOptions): Promise<CompaniesScheduler> {
     const companies = loadCompanies(options.file);
     const scheduler = new CompaniesScheduler(options, companies);
+    const cannotRun = [];
     for (const company of companies.companies) {
       const [problem] = await secretProblems(company);
-      if (problem) scheduler.#logger.error(`${problem}; its runs fail until it is there (the other companies go on)`);
+      if (!problem) continue;
+      scheduler.#logger.error(`${problem}; its runs fail until it is there (the other companies go on)`);
+      cannotRun.push({ company, problem });
     }
+    scheduler.#cannotRun = cannotRun;
     return scheduler;
+  }
+
+  /** The companies whose secret files could not be used when it started (named then): they cannot run, due or not. */
+  get cannotRun(): ReadonlyArray<{ readonly company: Company; readonly problem: string }> {
+    return this.#cannotRun;
   }
 
   get maxParallel(): number {

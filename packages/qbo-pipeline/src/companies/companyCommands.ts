@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { createLogger, UsageError, writeFileAtomic } from 'singer-kit';
+import { createLogger, EXIT, UsageError, writeFileAtomic } from 'singer-kit';
 import type { BackfillRequest } from '../BackfillRequest.js';
 import { addTrigger } from '../triggers/addTrigger.js';
 import { checkBackfill } from '../checkBackfill.js';
@@ -185,7 +185,8 @@ const companyHeader = (company: Company) => `== company ${company.name} (realm $
 /**
  * `scheduler --companies FILE`: one scheduler for every company (see CompaniesScheduler). With
  * `once`, it runs what is due, waits, prints one table of the runs and returns the worst exit
- * code (2 when a company needs fixing); otherwise it runs until the signal.
+ * code: 2 when a company needs fixing, also one with a secret file it cannot use though nothing
+ * of it was due (its runs cannot work); otherwise it runs until the signal.
  */
 export async function schedulerForCompanies(options: {
   readonly file: string;
@@ -223,7 +224,14 @@ export async function schedulerForCompanies(options: {
   if (outcomes.length > 0) process.stdout.write(formatCompanyOutcomes(outcomes) + '\n');
   let unreadable = 0;
   for (const company of scheduler.companies) unreadable += await reportUnreadableTriggers(companyTriggerStore(options.stateRoot, company), logger);
-  return unreadable > 0 ? 2 : combinedExitCode(outcomes);
+  // A company that cannot run needs a person, due or not: 2, as for an unreadable trigger file, after the others ran.
+  const cannotRun = scheduler.cannotRun;
+  if (cannotRun.length > 0) {
+    logger.error(
+      `scheduler --once: ${cannotRun.length} of ${scheduler.companies.length} companies cannot run (${cannotRun.map((c) => c.company.name).join(', ')}): fix their secret files (company list says which), then run again`,
+    );
+  }
+  return unreadable > 0 || cannotRun.length > 0 ? EXIT.usage : combinedExitCode(outcomes);
 }
 
 /** A UTC day given as a date or an instant (the day it falls in), as `YYYY-MM-DD`. */
