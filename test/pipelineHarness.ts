@@ -104,3 +104,21 @@ export function runnerArgs(command: string | readonly string[], options: Record<
 export function runCliProcess(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ProcessRun> {
   return runProcess(process.execPath, [RUNNER_CLI, ...args], options);
 }
+
+/**
+ * One cell of the tables the runner prints (`formatTable`: a header line, a rule, then rows): the
+ * value in `column` of the first row, in any table with that column, whose first cell is `row`.
+ */
+export function tableCell(text: string, row: string, column: string): string | undefined {
+  const lines = text.split('\n');
+  const cells = (line: string) => line.split('|').map((c) => c.trim());
+  for (const [header, line] of lines.entries()) {
+    const at = cells(line).indexOf(column);
+    if (at < 0 || !/^[-+]+$/.test(lines[header + 1] ?? '')) continue;
+    for (const body of lines.slice(header + 2)) {
+      if (!body.includes('|')) break;
+      if (cells(body)[0] === row) return cells(body)[at];
+    }
+  }
+  return undefined;
+}

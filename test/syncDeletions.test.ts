@@ -8,7 +8,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { diffWithTruth, runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
+import { diffWithTruth, runCliProcess, runnerArgs, startHarness, tableCell, type Harness } from './pipelineHarness.js';
+import { startFirm } from './companiesHarness.js';
 
 const DAY = 86_400_000;
 const dayStart = (ms: number) => new Date(Math.floor(ms / DAY) * DAY).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -67,6 +68,10 @@ describe('sync after a backfill: changes rewrite only their rows, deletions reac
     const sync = await runCliProcess(await args('sync'));
     expect(sync.code, sync.stderr).toBe(0);
     expect(sync.stderr).toMatch(/deletions since \S+ \(CDC, 1 request\): customers 0, invoices 2/);
+    // The summary counts them: deletions are not part of extracted and loaded.
+    expect(tableCell(sync.stdout, 'invoices', 'deleted'), sync.stdout).toBe('2');
+    expect(tableCell(sync.stdout, 'invoices', 'loaded')).toBe('5');
+    expect(tableCell(sync.stdout, 'customers', 'deleted')).toBe('0');
     const after = await rows();
     const rewritten = [...after.values()]
       .filter((r) => before.get(r.id)?.xmin !== r.xmin)
@@ -103,5 +108,40 @@ describe('sync after a backfill: changes rewrite only their rows, deletions reac
       ),
     );
     expect(evidence.rows).toEqual([{ stream: 'invoices', day: after.get(deleted[0]!)!.deleted_at_utc!.toISOString().slice(0, 10), deleted: 2 }]);
+  });
+});
+
+describe('with a companies file: a sync that only applied deletions says so', () => {
+  it('the per-company summary, the last table and evidence --companies show the deletion, not only "loaded 0"', async () => {
+    const prefix = `cd_${Math.random().toString(16).slice(2, 8)}`;
+    const firm = await startFirm({ names: ['acme'], databaseUrl: databaseUrl(), seed: 43, days: 3, counts: { invoices: 30 } });
+    try {
+      await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: ['invoices'] }));
+      const start = dayStart(Date.now() - 4 * DAY);
+      const backfill = await firm.cli(['backfill', '--companies', 'companies.yaml', '--start', start, '--end', dayStart(Date.now())]);
+      expect(backfill.code, backfill.stderr).toBe(0);
+      const first = await firm.cli(['sync', '--companies', 'companies.yaml']);
+      expect(first.code, first.stderr).toBe(0);
+      const gone = firm.company('acme').truth('invoices')[7]!.id;
+      firm.company('acme').deleteTransaction('Invoice', gone);
+      await sleep(1100);
+
+      const sync = await firm.cli(['sync', '--companies', 'companies.yaml']);
+      expect(sync.code, sync.stderr).toBe(0);
+      // The company's own summary, then the table over companies.
+      expect(tableCell(sync.stdout, 'invoices', 'loaded'), sync.stdout).toBe('0');
+      expect(tableCell(sync.stdout, 'invoices', 'deleted')).toBe('1');
+      expect(sync.stdout).toMatch(/^1 companies: 1 ok, 0 failed$/m);
+      expect(tableCell(sync.stdout, 'acme', 'loaded')).toBe('0');
+      expect(tableCell(sync.stdout, 'acme', 'deleted')).toBe('1');
+
+      const today = new Date().toISOString().slice(0, 10);
+      const evidence = await firm.cli(['evidence', '--companies', 'companies.yaml', '--since', today]);
+      expect(evidence.code, evidence.stderr).toBe(0);
+      expect(tableCell(evidence.stdout, 'acme', 'deleted'), evidence.stdout).toBe('1');
+    } finally {
+      await withClient((c) => c.query(`DROP SCHEMA IF EXISTS ${prefix}_acme CASCADE`));
+      await firm.close();
+    }
   });
 });

@@ -54,6 +54,8 @@ export interface NewestEvidence extends LoadCounts {
   readonly stream: string;
   /** YYYY-MM-DD, UTC. */
   readonly day: string;
+  /** Deletion records of the day (from CDC, so not part of `extracted`). */
+  readonly deleted: number;
   readonly rejected: number;
   /** The run's windows on this day (1 with the default one-day window). */
   readonly windows: number;
@@ -96,6 +98,7 @@ function newestEvidenceOf(r: Record<string, unknown>): NewestEvidence {
     stream: String(r.stream),
     day: String(r.day_utc),
     ...loadCountsOf(r),
+    deleted: num(r.deleted),
     rejected: num(r.rejected),
     windows: num(r.windows),
     empty: r.empty === true,

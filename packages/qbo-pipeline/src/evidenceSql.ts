@@ -113,7 +113,7 @@ export function newestEvidenceSql(
 ): string {
   const { company, where } = options;
   const lead = company ? `${escapeLiteral(company.name)} AS company, ${escapeLiteral(company.realmId)} AS realm_id, ` : '';
-  return `SELECT ${lead}stream, day_utc::text AS day_utc, qbo_count, extracted, loaded, inserted, updated, unchanged, rejected,
+  return `SELECT ${lead}stream, day_utc::text AS day_utc, qbo_count, extracted, loaded, inserted, updated, unchanged, deleted, rejected,
        windows, empty, runs, extracted_equals_loaded, run_id, extracted_at_utc
 FROM (
   SELECT per_run.*, count(*) OVER (PARTITION BY stream, day_utc)::int AS runs,
@@ -122,7 +122,7 @@ FROM (
     SELECT run_id, stream, day_utc,
            sum(qbo_count)::bigint AS qbo_count, sum(extracted)::bigint AS extracted, sum(loaded)::bigint AS loaded,
            sum(inserted)::bigint AS inserted, sum(updated)::bigint AS updated, sum(unchanged)::bigint AS unchanged,
-           sum(rejected)::bigint AS rejected, count(*)::int AS windows,
+           sum(deleted)::bigint AS deleted, sum(rejected)::bigint AS rejected, count(*)::int AS windows,
            bool_and(empty) AS empty, bool_and(extracted_equals_loaded) AS extracted_equals_loaded,
            max(extracted_at_utc) AS extracted_at_utc
     FROM ${escapeIdentifier(schema)}.evidence${where ? `\n    WHERE ${where}` : ''}

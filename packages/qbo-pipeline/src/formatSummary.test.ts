@@ -82,11 +82,11 @@ describe('formatTable', () => {
 });
 
 describe('formatSummary', () => {
-  it('shows per stream days, counts, pages and wall time (never longer than the run), and where the evidence is', () => {
-    const text = formatSummary(base);
+  it('shows per stream days, counts, deletions, pages and wall time (never longer than the run), and where the evidence is', () => {
+    const text = formatSummary({ ...base, totals: [{ ...base.totals[0]!, deleted: 3 }] });
     expect(text).toMatch(/^backfill qb_invoices: done in 2.5 s \(run run-20250101T000000Z-abcdef\)/);
-    expect(text).toMatch(/\| pages \| wall time\n/);
-    expect(text).toMatch(/invoices \| 2\/2 days \|\s+2 \|\s+10 \|\s+10 \|\s+10 \|\s+7 \|\s+1 \|\s+2 \|\s+2 \| 2.1 s/);
+    expect(text).toMatch(/\| unchanged \| deleted \| pages \| wall time\n/);
+    expect(text).toMatch(/invoices \| 2\/2 days \|\s+2 \|\s+10 \|\s+10 \|\s+10 \|\s+7 \|\s+1 \|\s+2 \|\s+3 \|\s+2 \| 2.1 s/);
     expect(text).toContain("evidence: SELECT * FROM raw.evidence WHERE run_id IN ('r1')");
     expect(text).not.toContain('resume with');
   });

@@ -40,7 +40,8 @@ export function formatDoneLine(result: BackfillResult): string {
 }
 
 /**
- * The final summary a person reads after `backfill`: per stream, where the evidence is, and on
+ * The final summary a person reads after `backfill`: per stream (`deleted`: the deletions from
+ * QBO's CDC it marked, which are not part of extracted and loaded), where the evidence is, and on
  * failure either the command that resumes (exit 1) or what to fix first (exit 2).
  * `wall time` is from the run's start to the stream's last commit: streams run side by side,
  * so each is at most the run's own duration.
@@ -60,6 +61,7 @@ export function formatSummary(result: BackfillResult): string {
       t?.inserted ?? 0,
       t?.updated ?? 0,
       t?.unchanged ?? 0,
+      t?.deleted ?? 0,
       t?.pages ?? 0,
       wall === undefined ? '-' : formatDuration(wall),
     ];
@@ -69,7 +71,7 @@ export function formatSummary(result: BackfillResult): string {
     `${result.kind} ${result.job}: ${verb} ${formatDuration(result.durationMs)} (run ${result.runId})`,
     `range [${result.start}, ${result.end}); state file ${result.stateFile}${result.backupFile ? ` (previous state kept as ${result.backupFile})` : ''}`,
     '',
-    formatTable(['stream', 'done', 'windows', 'qbo count', 'extracted', 'loaded', 'inserted', 'updated', 'unchanged', 'pages', 'wall time'], rows),
+    formatTable(['stream', 'done', 'windows', 'qbo count', 'extracted', 'loaded', 'inserted', 'updated', 'unchanged', 'deleted', 'pages', 'wall time'], rows),
     '',
     'query' in result.evidence ? `evidence: ${result.evidence.query}` : `evidence: ${result.evidence.unavailable}`,
   ];

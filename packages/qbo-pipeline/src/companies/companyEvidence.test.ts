@@ -26,6 +26,7 @@ const day = (extracted: number, loaded: number): NewestEvidence => ({
   inserted: loaded,
   updated: 0,
   unchanged: 0,
+  deleted: 0,
   rejected: 0,
   windows: 1,
   empty: false,

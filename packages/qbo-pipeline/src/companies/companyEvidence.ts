@@ -90,7 +90,7 @@ export function formatCompaniesEvidence(
           ? 'no day where extracted ≠ loaded'
           : 'no evidence in this range'
       : formatTable(
-          ['company', 'stream', 'day (UTC)', 'qbo count', 'extracted', 'loaded', 'inserted', 'updated', 'unchanged', 'runs', 'extracted = loaded'],
+          ['company', 'stream', 'day (UTC)', 'qbo count', 'extracted', 'loaded', 'inserted', 'updated', 'unchanged', 'deleted', 'runs', 'extracted = loaded'],
           shown.map((r) => [
             r.company.name,
             r.stream,
@@ -101,6 +101,7 @@ export function formatCompaniesEvidence(
             r.inserted,
             r.updated,
             r.unchanged,
+            r.deleted,
             r.runs,
             r.extractedEqualsLoaded,
           ]),

@@ -30,19 +30,20 @@ function status(o: CompanyOutcome): string {
 }
 
 /**
- * The last lines of a many-companies command: one row per company (status, exit, rows loaded,
- * why it failed), then what to do: fix (exit 2) or resume (exit 1) per company.
+ * The last lines of a many-companies command: one row per company (status, exit, rows loaded and
+ * marked deleted, why it failed), then what to do: fix (exit 2) or resume (exit 1) per company.
  */
 export function formatCompanyOutcomes(outcomes: readonly CompanyOutcome[]): string {
   const rows = outcomes.map((o) => {
     const loaded = o.result?.totals.reduce((n, t) => n + t.loaded, 0);
-    return [o.company.name, o.company.realmId, o.company.schema, status(o), o.exitCode, loaded ?? null, detail(o)];
+    const deleted = o.result?.totals.reduce((n, t) => n + t.deleted, 0);
+    return [o.company.name, o.company.realmId, o.company.schema, status(o), o.exitCode, loaded ?? null, deleted ?? null, detail(o)];
   });
   const failed = outcomes.filter((o) => o.exitCode !== EXIT.ok);
   const lines = [
     `${outcomes.length} companies: ${outcomes.length - failed.length} ok, ${failed.length} failed`,
     '',
-    formatTable(['company', 'realm id', 'schema', 'status', 'exit', 'loaded', 'detail'], rows),
+    formatTable(['company', 'realm id', 'schema', 'status', 'exit', 'loaded', 'deleted', 'detail'], rows),
   ];
   for (const o of failed) {
     if (o.exitCode === EXIT.usage) lines.push(`${o.company.name}: fix this first, then run again: ${o.result?.fix ?? o.error ?? ''}`);

@@ -12,6 +12,7 @@ const day = (stream: string, d: string, qbo: number, extracted: number, loaded: 
   inserted: loaded,
   updated: 0,
   unchanged: 0,
+  deleted: 0,
   rejected: 0,
   windows: 1,
   empty: extracted === 0,
