@@ -52,4 +52,30 @@ describe('reconcile with a companies file', () => {
     const [evidence] = (await withClient((c) => c.query(`SELECT realm_id, missing_ids FROM ${prefix}_acme._reconciliations`))).rows;
     expect(evidence).toEqual({ realm_id: firm.company('acme').realmId, missing_ids: [victim] });
   });
+
+  it("a sync past CDC's 30 days names the exact reconcile command for each company (--companies, --company, its job); pasted, it runs", async () => {
+    // The emulator's clock stands at END: to the tap, whose clock is today, every bookmark is older than CDC's 30 days.
+    const victim = firm.company('acme').truth('invoices')[9]!.id;
+    firm.company('acme').deleteTransaction('Invoice', victim);
+    const run = await firm.cli(['sync', '--companies', 'companies.yaml']);
+    expect(run.code, run.stderr).toBe(0);
+    // The tap's advice, rewritten where the runner prints the tap's lines: no command a person would have to complete.
+    expect(run.stderr).not.toContain('`qbo-pipeline reconcile');
+    const command = (name: string) => `node \\S+cli\\.js reconcile --companies companies\\.yaml --company ${name} --job qb_company --streams invoices`;
+    for (const name of firm.names) {
+      expect(run.stderr).toMatch(
+        new RegExp(
+          `^\\[${name} tap\\] WARN tap-quickbooks: invoices: deletions between \\S+ and \\S+ are older than QBO's 30-day change data capture and cannot be read; to mark the rows QBO no longer has, run \`${command(name)}\`$`,
+          'm',
+        ),
+      );
+      expect(run.stdout).toMatch(
+        new RegExp(`^${name}: WARNING: deletions QBO's change data capture could not give .*; to mark the rows QBO no longer has, run: ${command(name)}$`, 'm'),
+      );
+    }
+    const pasted = new RegExp(`^acme: WARNING: .* run: (${command('acme')})$`, 'm').exec(run.stdout)![1]!;
+    const reconcile = await firm.cli(pasted.split(' ').slice(2));
+    expect(reconcile.code, reconcile.stderr).toBe(0);
+    expect(reconcile.stdout).toContain(`invoices marked deleted: ${victim}`);
+  });
 });

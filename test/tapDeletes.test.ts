@@ -93,13 +93,35 @@ describe("tap-quickbooks deletions: CDC stubs on the entity's own stream with _s
       '--state',
       writeJson(dir, 'old.json', old),
     ]);
-    expect(run.code).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(
       /WARN tap-quickbooks: invoices: deletions between \S+Z and \S+Z are older than QBO's 30-day change data capture and cannot be read; to mark the rows QBO no longer has, run `qbo-pipeline reconcile --streams invoices`/,
     );
     // customers has no bookmark: its rows are read now, so there is no gap to warn about.
     expect(run.stderr).not.toMatch(/customers: deletions between/);
     expect(recordsOf(run, 'invoices').filter((r) => r._sdc_deleted_at)).toHaveLength(1);
+  });
+
+  it('warns once for every stream with a gap (after an outage, all of them), with one reconcile command for them all', async () => {
+    const bookmark = (days: number) => ({ replication_key: 'MetaData.LastUpdatedTime', replication_key_value: iso(Date.now() - days * DAY) });
+    const old = { bookmarks: { invoices: bookmark(45), customers: bookmark(40) } };
+    const run = await runTapCli([
+      '--config',
+      config({ start_date: iso(Date.now() - 60 * DAY) }),
+      '--catalog',
+      catalog,
+      '--state',
+      writeJson(dir, 'outage.json', old),
+    ]);
+    expect(run.code).toBe(0);
+    const warnings = run.stderr.split('\n').filter((l) => l.includes('deletions between'));
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^WARN tap-quickbooks: customers, invoices: deletions between ${iso(Date.now() - 45 * DAY).slice(0, 13)}\\S+Z and \\S+Z are older than QBO's 30-day change data capture and cannot be read; to mark the rows QBO no longer has, run \`qbo-pipeline reconcile --streams customers,invoices\`$`,
+        ),
+      ),
+    ]);
   });
 
   it('does not warn for a stream whose old bookmark is already at the end of the range: there is no gap left to read', async () => {

@@ -196,16 +196,28 @@ const shellQuote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${ar
  * a stream without a bookmark yet.
  */
 export function backfillArgs(resolved: ResolvedBackfill, cwd = process.cwd()): string[] {
-  const rel = (f: string) => shortPath(f, cwd);
   return [
     resolved.kind,
-    ...(resolved.company ? ['--companies', rel(resolved.company.ref.file), '--company', resolved.company.ref.name] : []),
+    ...companyArgs(resolved, cwd),
     '--job',
     resolved.job,
     ...(resolved.streamsGiven ? ['--streams', resolved.streams.join(',')] : []),
     '--start',
     formatInstant(resolved.start),
     ...(resolved.kind === 'sync' ? [] : ['--end', formatInstant(resolved.end)]),
+    ...settingsArgs(resolved, cwd),
+  ];
+}
+
+/** `--companies FILE --company NAME` of a company's run (paths relative to `cwd`). */
+function companyArgs(resolved: ResolvedBackfill, cwd: string): string[] {
+  return resolved.company ? ['--companies', shortPath(resolved.company.ref.file, cwd), '--company', resolved.company.ref.name] : [];
+}
+
+/** Where a run's settings and state are: `--tap-config`, `--target-config`, `--state-dir` when not the default. */
+function settingsArgs(resolved: ResolvedBackfill, cwd: string): string[] {
+  const rel = (f: string) => shortPath(f, cwd);
+  return [
     ...(resolved.tapConfig ? ['--tap-config', rel(resolved.tapConfig)] : []),
     ...(resolved.targetConfig ? ['--target-config', rel(resolved.targetConfig)] : []),
     ...(resolved.stateRoot !== path.resolve(cwd, 'state') ? ['--state-dir', rel(resolved.stateRoot)] : []),
@@ -215,4 +227,25 @@ export function backfillArgs(resolved: ResolvedBackfill, cwd = process.cwd()): s
 /** The one command that resumes this run from its state file (never with --fresh). */
 export function resumeCommand(resolved: ResolvedBackfill, cliPath: string, cwd = process.cwd()): string {
   return ['node', shortPath(cliPath, cwd), ...backfillArgs(resolved, cwd)].map(shellQuote).join(' ');
+}
+
+/**
+ * The command that reconciles `streams` for this run: its company, its job (whose lock reconcile
+ * takes), its settings and state folder. What the tap's advice (`qbo-pipeline reconcile --streams
+ * …`, which knows none of these) becomes under the runner.
+ */
+export function reconcileCommand(resolved: ResolvedBackfill, streams: readonly string[], cliPath: string, cwd = process.cwd()): string {
+  return [
+    'node',
+    shortPath(cliPath, cwd),
+    'reconcile',
+    ...companyArgs(resolved, cwd),
+    '--job',
+    resolved.job,
+    '--streams',
+    streams.join(','),
+    ...settingsArgs(resolved, cwd),
+  ]
+    .map(shellQuote)
+    .join(' ');
 }

@@ -44,6 +44,7 @@ const base: BackfillResult = {
   failure: undefined,
   resumeCommand: undefined,
   fix: undefined,
+  reconcileCommand: undefined,
 };
 // A sync a few minutes after the last one: its range is minutes, not days.
 const minutes: BackfillResult = {

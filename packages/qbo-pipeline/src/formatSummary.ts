@@ -39,6 +39,10 @@ export function formatDoneLine(result: BackfillResult): string {
   return `done: ${result.progress.map(stream).join('; ')}`;
 }
 
+/** After a run whose tap could not read some deletions from QBO's CDC: the command that finds them. */
+export const reconcileLine = (command: string) =>
+  `WARNING: deletions QBO's change data capture could not give (older than 30 days, or past its cap) may be missing; to mark the rows QBO no longer has, run: ${command}`;
+
 /**
  * The final summary a person reads after `backfill`: per stream (`deleted`: the deletions from
  * QBO's CDC it marked, which are not part of extracted and loaded), where the evidence is, and on
@@ -77,6 +81,7 @@ export function formatSummary(result: BackfillResult): string {
   ];
   const mismatched = result.totals.filter((t) => !t.extractedEqualsLoaded).map((t) => t.stream);
   if (mismatched.length > 0) lines.push(`WARNING: extracted ≠ loaded for ${mismatched.join(', ')}; see the evidence query`);
+  if (result.reconcileCommand !== undefined) lines.push(reconcileLine(result.reconcileCommand));
   if (result.failure) {
     lines.push('', `${result.stopped ? 'STOPPED' : 'FAILED'}: ${result.failure.reason}`);
     for (const w of result.failure.windows) lines.push(`  ${w.stream}: window [${w.start}, ${w.end}) not committed`);

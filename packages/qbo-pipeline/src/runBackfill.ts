@@ -5,7 +5,8 @@ import { mkdir } from 'node:fs/promises';
 import { discoverCatalog } from 'qbo-catalog';
 import { createLogger, RunError, EXIT, teeLogger, type Logger } from 'singer-kit';
 import type { ConnectionSettings } from 'target-postgres-raw';
-import { resolveBackfill, resumeCommand, type BackfillRequest, type ResolvedBackfill } from './BackfillRequest.js';
+import { findReconcileAdvice } from 'tap-quickbooks';
+import { reconcileCommand, resolveBackfill, resumeCommand, type BackfillRequest, type ResolvedBackfill } from './BackfillRequest.js';
 import { childOptionsFor, writeChildConfigs } from './childConfigs.js';
 import { lockJob } from './jobLock.js';
 import { adoptLegacyTokenStore } from './companies/adoptLegacyTokenStore.js';
@@ -95,6 +96,11 @@ export interface BackfillResult {
   readonly resumeCommand: string | undefined;
   /** What the user must fix before running again (exit 2): the refusing program's own words. */
   readonly fix: string | undefined;
+  /**
+   * When the tap warned that deletions could not be read from QBO's CDC (a gap older than its 30
+   * days, or past its cap): the exact command that finds them, for every stream it named.
+   */
+  readonly reconcileCommand: string | undefined;
 }
 
 /** Exit statuses the tap and target give when a signal asked them to stop (128 + its number). */
@@ -272,6 +278,14 @@ async function runLocked(
       hooks.onProgress?.(progress);
     });
     hooks.onProgress?.(previous);
+    // The tap's advice to reconcile knows no company, job or settings file: the run's exact command replaces it.
+    const unreconciled = new Set<string>();
+    const onLog = (role: PipelineRole, line: string) => {
+      const advice = role === 'tap' ? findReconcileAdvice(line) : undefined;
+      if (!advice) return hooks.onChildLog(role, line);
+      for (const stream of advice.streams) unreconciled.add(stream);
+      hooks.onChildLog(role, line.replace(advice.text, `\`${reconcileCommand(job, advice.streams, RUNNER_CLI, hooks.cwd)}\``));
+    };
     const outcome = await spawnPipeline({
       tap: { command: process.execPath, args: [tapCli, '--config', configs.tap, '--catalog', catalog, ...stateArgs] },
       target: { command: process.execPath, args: [hooks.targetCli ?? DEFAULT_TARGET_CLI, '--config', configs.target] },
@@ -282,7 +296,7 @@ async function runLocked(
         running = spawned;
         hooks.onSpawn?.(spawned);
       },
-      onLog: hooks.onChildLog,
+      onLog,
       onTargetLine: async (line) => {
         if (!(await recorder.record(line))) {
           running?.tap.kill('SIGTERM');
@@ -349,6 +363,7 @@ async function runLocked(
             },
       resumeCommand: resume,
       fix,
+      reconcileCommand: unreconciled.size > 0 ? reconcileCommand(job, [...unreconciled].sort(), RUNNER_CLI, hooks.cwd) : undefined,
     };
   } finally {
     await configs.remove();

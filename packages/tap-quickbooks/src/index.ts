@@ -16,6 +16,7 @@ export * from './extract/readSpan.js';
 export * from './extract/RowBudget.js';
 export * from './plan/planSpans.js';
 export * from './extract/readDeletions.js';
+export * from './reconcileAdvice.js';
 export * from './extract/cdcStubs.js';
 export * from './extract/readIds.js';
 export * from './emit/toRecordMessage.js';

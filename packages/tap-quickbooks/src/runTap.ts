@@ -15,6 +15,7 @@ import { RunReport } from './report/RunReport.js';
 import { dayComplete, spanEvidence, spanLabel, VOLUMETRY_STREAM, volumetryRecord, type DayEvidence } from './report/volumetryRecord.js';
 import { HELD_SPANS, type TapSettings } from './settings.js';
 import { lookupBookmark, normaliseState, REPLICATION_KEY, type TapState } from './state/mergeState.js';
+import { reconcileAdvice } from './reconcileAdvice.js';
 
 export interface RunTapOptions {
   readonly settings: TapSettings;
@@ -275,27 +276,30 @@ async function firstFailure(jobs: ReadonlyArray<Promise<void>>, stop: () => void
 /**
  * Deletions on each stream's own records, from QBO's CDC, for `[from, end)` of each stream. CDC
  * looks back 30 days: an older resume point leaves a gap that only `qbo-pipeline reconcile` can
- * close, and says so.
+ * close, and one warning says so for every stream with a gap (after an outage, all of them).
  */
 async function emitDeletions(runner: Runner, state: TapState, streams: ReadonlyArray<{ job: StreamJob; from: number }>, endMs: number): Promise<void> {
   const { logger } = runner.ctx;
   const oldest = Math.ceil((Date.now() - CDC_LOOKBACK_MS) / 1000) * 1000;
   const ranges: DeletionRange[] = [];
+  const gaps: Array<{ stream: string; from: number }> = [];
+  // Only a stream that resumes from a bookmark has rows in the table that may have been deleted
+  // unseen, and only a range left to read that starts before CDC reaches has a gap (a stream
+  // whose bookmark is already at the end has none).
+  const gapEnd = Math.min(oldest, endMs);
   for (const { job, from } of streams) {
     const stream = job.target.stream;
-    // Only a stream that resumes from a bookmark has rows in the table that may have been deleted
-    // unseen, and only a range left to read that starts before CDC reaches has a gap (a stream
-    // whose bookmark is already at the end has none).
-    const gapEnd = Math.min(oldest, endMs);
     const resumed = lookupBookmark(state, stream).kind === 'found';
-    if (from < gapEnd && resumed) {
-      logger.warn(
-        `${stream}: deletions between ${isoZ(from)} and ${isoZ(gapEnd)} are older than QBO's 30-day change data capture and cannot be read; ` +
-          `to mark the rows QBO no longer has, run \`qbo-pipeline reconcile --streams ${stream}\``,
-      );
-    }
+    if (from < gapEnd && resumed) gaps.push({ stream, from });
     const fromMs = Math.max(from, oldest);
     if (fromMs < endMs) ranges.push({ stream, entity: job.target.entity, fromMs, resumed });
+  }
+  if (gaps.length > 0) {
+    const names = gaps.map((g) => g.stream);
+    logger.warn(
+      `${names.join(', ')}: deletions between ${isoZ(Math.min(...gaps.map((g) => g.from)))} and ${isoZ(gapEnd)} are older than QBO's 30-day change data capture and cannot be read; ` +
+        `to mark the rows QBO no longer has, run ${reconcileAdvice(names)}`,
+    );
   }
   if (ranges.length === 0) return;
   const sinceMs = Math.min(...ranges.map((r) => r.fromMs));

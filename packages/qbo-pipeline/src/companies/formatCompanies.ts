@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { EXIT } from 'singer-kit';
 import { formatDuration, formatTable } from '../formatTable.js';
+import { reconcileLine } from '../formatSummary.js';
 import type { RunRecord } from '../runs/RunRecord.js';
 import type { CompanyOutcome } from './runForCompanies.js';
 import { KNOWN_STREAMS } from './companiesSchema.js';
@@ -31,7 +32,8 @@ function status(o: CompanyOutcome): string {
 
 /**
  * The last lines of a many-companies command: one row per company (status, exit, rows loaded and
- * marked deleted, why it failed), then what to do: fix (exit 2) or resume (exit 1) per company.
+ * marked deleted, why it failed), then what to do: reconcile (deletions CDC could not give), fix
+ * (exit 2) or resume (exit 1) per company.
  */
 export function formatCompanyOutcomes(outcomes: readonly CompanyOutcome[]): string {
   const rows = outcomes.map((o) => {
@@ -45,6 +47,7 @@ export function formatCompanyOutcomes(outcomes: readonly CompanyOutcome[]): stri
     '',
     formatTable(['company', 'realm id', 'schema', 'status', 'exit', 'loaded', 'deleted', 'detail'], rows),
   ];
+  for (const o of outcomes) if (o.result?.reconcileCommand !== undefined) lines.push(`${o.company.name}: ${reconcileLine(o.result.reconcileCommand)}`);
   for (const o of failed) {
     if (o.exitCode === EXIT.usage) lines.push(`${o.company.name}: fix this first, then run again: ${o.result?.fix ?? o.error ?? ''}`);
     else if (o.result?.resumeCommand !== undefined) lines.push(`${o.company.name}: resume with: ${o.result.resumeCommand}`);

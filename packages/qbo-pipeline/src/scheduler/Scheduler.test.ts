@@ -49,6 +49,7 @@ function fakeResult(trigger: Trigger, ok: boolean): BackfillResult {
     failure: ok ? undefined : { reason: 'tap-quickbooks: HTTP 503', windows: [] },
     resumeCommand: ok ? undefined : 'node cli.js backfill …',
     fix: undefined,
+    reconcileCommand: undefined,
   };
 }
 

@@ -3,6 +3,7 @@ import { recordFrame, recordLine, reservedMembers } from '../emit/toRecordMessag
 import type { QboClient, RequestDescription, RequestStats } from '../http/QboClient.js';
 import { isoZ } from '../plan/planWindows.js';
 import { cdcStubs, type DeletionStub } from './cdcStubs.js';
+import { reconcileAdvice } from '../reconcileAdvice.js';
 
 /** QBO's CDC answers at most this many objects per call (across all entities asked for). */
 export const CDC_CAP = 1000;
@@ -84,14 +85,13 @@ export async function readDeletions(ctx: DeletionsContext, ranges: readonly Dele
     answers = [];
     for (const entity of entities) answers.push(await ask(ctx, [entity], since, stats));
   }
-  // Now one answer per range, in order.
-  answers.forEach((answer, i) => {
-    const { stream, resumed } = ranges[i]!;
-    if (answer.objects < CDC_CAP || !resumed) return;
+  // Now one answer per range, in order; one warning for every stream whose answer was full.
+  const capped = answers.flatMap((answer, i) => (answer.objects >= CDC_CAP && ranges[i]!.resumed ? [ranges[i]!.stream] : []));
+  if (capped.length > 0) {
     ctx.logger.warn(
-      `${stream}: CDC since ${since} answered QBO's cap of ${CDC_CAP} changed objects; deletions beyond it may be missing — run more often, or find them with \`qbo-pipeline reconcile --streams ${stream}\``,
+      `${capped.join(', ')}: CDC since ${since} answered QBO's cap of ${CDC_CAP} changed objects; deletions beyond it may be missing — run more often, or find them with ${reconcileAdvice(capped)}`,
     );
-  });
+  }
   const byEntity = new Map(ranges.map((r) => [r.entity.toLowerCase(), r]));
   const perStream = new Map<string, Map<string, { at: number; line: string }>>(ranges.map((r) => [r.stream, new Map()]));
   for (const answer of answers) {
