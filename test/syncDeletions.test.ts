@@ -108,6 +108,15 @@ describe('sync after a backfill: changes rewrite only their rows, deletions reac
       ),
     );
     expect(evidence.rows).toEqual([{ stream: 'invoices', day: after.get(deleted[0]!)!.deleted_at_utc!.toISOString().slice(0, 10), deleted: 2 }]);
+    // The sync resumed mid-day (the first sync's bookmark): the deletions join the window it read
+    // from there, so every evidence row of the run has its check, none a row of its own.
+    const checks = await withClient((c) =>
+      c.query<{ stream: string; check: boolean | null; deleted: number }>(
+        `SELECT stream, extracted_equals_loaded AS check, deleted::int FROM "${schema}".evidence WHERE run_id = ANY($1) AND (deleted > 0 OR extracted_equals_loaded IS NOT TRUE)`,
+        [runIds],
+      ),
+    );
+    expect(checks.rows).toEqual([{ stream: 'invoices', check: true, deleted: 2 }]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discoverCatalog } from 'qbo-catalog';
 import { startEmulator, type Emulator } from 'qbo-emulator';
-import { catalogSelecting, recordsOf, runTapCli, tapSettings, tempDir, writeJson } from './tapHarness.js';
+import { catalogSelecting, lastState, recordsOf, runTapCli, tapSettings, tempDir, writeJson } from './tapHarness.js';
 
 const iso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 const DAY = 86_400_000;
@@ -50,9 +50,11 @@ describe("tap-quickbooks deletions: CDC stubs on the entity's own stream with _s
     const line = run.lines.find((l) => l.startsWith('{"type":"RECORD"') && l.includes('"_sdc_deleted_at"'))!;
     expect(line.startsWith(`{"type":"RECORD","stream":"invoices","record":${stub},"_sdc_extract_window_start_utc":`)).toBe(true);
     const day = Math.floor(deletedAt / DAY) * DAY;
+    // The run's window holding it: its UTC day, ending where the run's range ends (the run start).
+    expect(Date.parse(deletion._sdc_extract_window_end_utc)).toBeGreaterThan(deletedAt);
+    expect(Date.parse(deletion._sdc_extract_window_end_utc)).toBeLessThanOrEqual(day + DAY);
     expect(deletion).toMatchObject({
       _sdc_extract_window_start_utc: iso(day),
-      _sdc_extract_window_end_utc: iso(day + DAY),
       _sdc_page_number: null,
       _sdc_page_size: null,
       _sdc_request_payload: {
@@ -138,6 +140,24 @@ describe("tap-quickbooks deletions: CDC stubs on the entity's own stream with _s
     ]);
     expect(run.code).toBe(0);
     expect(run.stderr).not.toMatch(/deletions between/);
+  });
+
+  it("puts a deletion in the run's window that holds it, so its evidence joins that window's: a run resumed mid-day has its first window start at the bookmark", async () => {
+    const withVolumetry = writeJson(dir, 'catalog-volumetry.json', catalogSelecting(discoverCatalog() as never, ['invoices', '_volumetry']));
+    const first = await runTapCli(['--config', config(), '--catalog', withVolumetry]);
+    expect(first.code).toBe(0);
+    const victim = emulator.truth('invoices')[0]!.id;
+    emulator.deleteTransaction('Invoice', victim);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const state = writeJson(dir, 'state-resume.json', lastState(first));
+    const resumed = await runTapCli(['--config', config(), '--catalog', withVolumetry, '--state', state]);
+    expect(resumed.code).toBe(0);
+    const deletion = recordsOf(resumed, 'invoices').find((r) => r.Id === victim && r._sdc_deleted_at);
+    const windows = recordsOf(resumed, '_volumetry')
+      .filter((v) => v.stream === 'invoices')
+      .map((v) => [v.window_start_utc, v.window_end_utc]);
+    expect(windows).toContainEqual([deletion?._sdc_extract_window_start_utc, deletion?._sdc_extract_window_end_utc]);
+    expect(deletion?._sdc_extract_window_start_utc).not.toMatch(/T00:00:00Z$/);
   });
 });
 

@@ -6,9 +6,9 @@ import { escapeIdentifier, escapeLiteral } from 'pg';
  * the target did (`_load_stats`, summed over the commits that carried the window).
  * `loaded` = received − rejected; `extracted_equals_loaded` is the "nothing lost" check.
  * `deleted` (last, so an older view can be replaced in place) counts the deletion records of the
- * run, stream and UTC day of the deletion (they come from CDC, not from the window's query, so they
- * are not part of `extracted`/`loaded`); deletions on a day the run read no window of get a row of
- * their own, with no volumetry and `extracted_equals_loaded` null.
+ * run, stream and window holding the deletion (they come from CDC, not from the window's query, so
+ * they are not part of `extracted`/`loaded`); deletions of a window the run did not reach (it
+ * stopped first) get a row of their own, with no volumetry and `extracted_equals_loaded` null.
  * This is the one place the SQL lives; README quotes it.
  */
 export function evidenceViewSql(schema: string): string {
@@ -103,7 +103,8 @@ export function evidenceQueryText(schema: string, runIds: readonly string[]): st
  * Per stream and UTC day, the newest run's evidence: its windows of that day summed (a window
  * shorter than a day gives several), and how many runs read the day. `where` (on the evidence
  * view's columns, with parameters of the caller's) narrows the rows before the newest is chosen:
- * the console's filter by run. Without it the text has no parameters, so a person can paste it.
+ * the console's filter by run; a run that stopped before the day's window (only deletions, no
+ * extraction time) never hides one that read it. Without it the text has no parameters, so a person can paste it.
  * The company's name and realm lead each row when given, so companies' rows can be put side by
  * side (`companiesEvidenceQueryText` unions them). `qbo-pipeline evidence` and the console read it.
  */
@@ -117,7 +118,7 @@ export function newestEvidenceSql(
        windows, empty, runs, extracted_equals_loaded, run_id, extracted_at_utc
 FROM (
   SELECT per_run.*, count(*) OVER (PARTITION BY stream, day_utc)::int AS runs,
-         row_number() OVER (PARTITION BY stream, day_utc ORDER BY extracted_at_utc DESC) AS newest
+         row_number() OVER (PARTITION BY stream, day_utc ORDER BY extracted_at_utc DESC NULLS LAST) AS newest
   FROM (
     SELECT run_id, stream, day_utc,
            sum(qbo_count)::bigint AS qbo_count, sum(extracted)::bigint AS extracted, sum(loaded)::bigint AS loaded,
@@ -170,6 +171,6 @@ export function evidenceRunsSql(schema: string): string {
        array_agg(DISTINCT stream ORDER BY stream) AS streams, count(*)::int AS windows
 FROM ${escapeIdentifier(schema)}.evidence
 GROUP BY run_id
-ORDER BY max(extracted_at_utc) DESC
+ORDER BY max(extracted_at_utc) DESC NULLS LAST
 LIMIT $1`;
 }

@@ -1,3 +1,4 @@
+import type { Duration } from 'luxon';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Writable } from 'node:stream';
@@ -9,7 +10,7 @@ import { RowBudget } from './extract/RowBudget.js';
 import { countRows, readSpan, type ReadContext, type SpanRead, type StreamTarget } from './extract/readSpan.js';
 import type { RequestStats } from './http/QboClient.js';
 import { planSpans, type Span } from './plan/planSpans.js';
-import { isoZ, makeWindow, planWindows, resolveStart, type Window } from './plan/planWindows.js';
+import { isoZ, makeWindow, planWindows, resolveStart, windowHolding, type Window } from './plan/planWindows.js';
 import { openQboSession } from './QboSession.js';
 import { RunReport } from './report/RunReport.js';
 import { dayComplete, spanEvidence, spanLabel, VOLUMETRY_STREAM, volumetryRecord, type DayEvidence } from './report/volumetryRecord.js';
@@ -233,6 +234,7 @@ export async function runTap(options: RunTapOptions): Promise<void> {
         inputState,
         jobs.filter((j) => j.incremental && j.target.cdc).map((j) => ({ job: j, from: starts.get(j)! })),
         endMs,
+        settings.window,
       );
     const running: Array<Promise<void>> = [];
     for (const job of jobs) {
@@ -278,7 +280,13 @@ async function firstFailure(jobs: ReadonlyArray<Promise<void>>, stop: () => void
  * looks back 30 days: an older resume point leaves a gap that only `qbo-pipeline reconcile` can
  * close, and one warning says so for every stream with a gap (after an outage, all of them).
  */
-async function emitDeletions(runner: Runner, state: TapState, streams: ReadonlyArray<{ job: StreamJob; from: number }>, endMs: number): Promise<void> {
+async function emitDeletions(
+  runner: Runner,
+  state: TapState,
+  streams: ReadonlyArray<{ job: StreamJob; from: number }>,
+  endMs: number,
+  window: Duration,
+): Promise<void> {
   const { logger } = runner.ctx;
   const oldest = Math.ceil((Date.now() - CDC_LOOKBACK_MS) / 1000) * 1000;
   const ranges: DeletionRange[] = [];
@@ -292,7 +300,8 @@ async function emitDeletions(runner: Runner, state: TapState, streams: ReadonlyA
     const resumed = lookupBookmark(state, stream).kind === 'found';
     if (from < gapEnd && resumed) gaps.push({ stream, from });
     const fromMs = Math.max(from, oldest);
-    if (fromMs < endMs) ranges.push({ stream, entity: job.target.entity, fromMs, resumed });
+    const windowOf = (atMs: number) => windowHolding(atMs, from, endMs, window);
+    if (fromMs < endMs) ranges.push({ stream, entity: job.target.entity, fromMs, windowOf, resumed });
   }
   if (gaps.length > 0) {
     const names = gaps.map((g) => g.stream);

@@ -1,13 +1,12 @@
 import { utf8ByteString, type Logger } from 'singer-kit';
 import { recordFrame, recordLine, reservedMembers } from '../emit/toRecordMessage.js';
 import type { QboClient, RequestDescription, RequestStats } from '../http/QboClient.js';
-import { isoZ } from '../plan/planWindows.js';
+import { isoZ, type Window } from '../plan/planWindows.js';
 import { cdcStubs, type DeletionStub } from './cdcStubs.js';
 import { reconcileAdvice } from '../reconcileAdvice.js';
 
 /** QBO's CDC answers at most this many objects per call (across all entities asked for). */
 export const CDC_CAP = 1000;
-const DAY_MS = 86_400_000;
 
 /** One stream whose deletions are wanted from `fromMs` on (its resume point). */
 export interface DeletionRange {
@@ -15,6 +14,8 @@ export interface DeletionRange {
   /** The QBO entity, as CDC names it. */
   readonly entity: string;
   readonly fromMs: number;
+  /** The run's window of this stream that holds an instant: a deletion's extract window. */
+  readonly windowOf: (atMs: number) => Window;
   /**
    * The stream resumes from a bookmark, so its table may hold rows deleted unseen: a deletion
    * beyond CDC's cap is worth a warning. A stream read from its start gets current rows anyway
@@ -52,12 +53,12 @@ async function ask(ctx: DeletionsContext, entities: readonly string[], since: st
   return { stubs, objects, receivedAt, request };
 }
 
-/** A deletion as a RECORD line of its entity's stream: the stub as QBO sent it, `_sdc_deleted_at`, and the extraction fields of its UTC day. */
-function deletionLine(ctx: DeletionsContext, stream: string, stub: DeletionStub, asked: Asked): string {
-  const day = Math.floor(stub.deletedAtMs / DAY_MS) * DAY_MS;
+/** A deletion as a RECORD line of its entity's stream: the stub as QBO sent it, `_sdc_deleted_at`, and the extraction fields of the run's window holding it. */
+function deletionLine(ctx: DeletionsContext, range: DeletionRange, stub: DeletionStub, asked: Asked): string {
+  const window = range.windowOf(stub.deletedAtMs);
   const reserved = reservedMembers({
-    windowStart: isoZ(day),
-    windowEnd: isoZ(day + DAY_MS),
+    windowStart: window.start,
+    windowEnd: window.end,
     pageNumber: null,
     pageSize: null,
     request: asked.request,
@@ -67,7 +68,7 @@ function deletionLine(ctx: DeletionsContext, stream: string, stub: DeletionStub,
   });
   const members = [...reserved, ['_sdc_deleted_at', JSON.stringify(isoZ(stub.deletedAtMs))] as const].map(([k, v]) => [k, utf8ByteString(v)] as const);
   // No catalog property selection: a stub is passed on whole.
-  return recordLine(recordFrame(utf8ByteString(JSON.stringify(stream)), members, asked.receivedAt, undefined), stub.text);
+  return recordLine(recordFrame(utf8ByteString(JSON.stringify(range.stream)), members, asked.receivedAt, undefined), stub.text);
 }
 
 /**
@@ -98,7 +99,7 @@ export async function readDeletions(ctx: DeletionsContext, ranges: readonly Dele
     for (const stub of answer.stubs) {
       const range = byEntity.get(stub.entity.toLowerCase());
       if (!range || stub.deletedAtMs < range.fromMs || stub.deletedAtMs >= endMs) continue;
-      perStream.get(range.stream)!.set(stub.id, { at: stub.deletedAtMs, line: deletionLine(ctx, range.stream, stub, answer) });
+      perStream.get(range.stream)!.set(stub.id, { at: stub.deletedAtMs, line: deletionLine(ctx, range, stub, answer) });
     }
   }
   const lines = new Map([...perStream].map(([stream, byId]) => [stream, [...byId.values()].sort((a, b) => a.at - b.at).map((d) => d.line)] as const));

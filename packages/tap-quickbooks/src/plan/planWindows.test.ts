@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DateTime, Duration } from 'luxon';
-import { planWindows, resolveStart, splitWindow, makeWindow } from './planWindows.js';
+import { planWindows, resolveStart, splitWindow, makeWindow, windowHolding } from './planWindows.js';
 
 const ms = (iso: string) => Date.parse(iso);
 
@@ -18,6 +18,20 @@ describe('planWindows', () => {
     const windows = planWindows(ms('2025-03-08T00:00:00Z'), ms('2025-03-11T00:00:00Z'), Duration.fromISO('P1D'));
     expect(windows.every((w) => w.endMs - w.startMs === 86_400_000)).toBe(true);
     expect(windows).toHaveLength(3);
+  });
+
+  it('windowHolding finds the very window planWindows plans around an instant, partial ends and other steps included', () => {
+    const cases: Array<[string, string, string]> = [
+      ['2025-03-08T12:00:00Z', '2025-03-10T06:00:00Z', 'P1D'],
+      ['2025-01-01T01:30:00Z', '2025-01-03T13:00:00Z', 'PT6H'],
+      ['2025-01-01T00:00:00Z', '2025-02-01T00:00:00Z', 'P1W'],
+    ];
+    for (const [from, to, step] of cases) {
+      const duration = Duration.fromISO(step);
+      for (const window of planWindows(ms(from), ms(to), duration))
+        for (const at of [window.startMs, Math.floor((window.startMs + window.endMs) / 2), window.endMs - 1])
+          expect(windowHolding(at, ms(from), ms(to), duration), `${step} ${new Date(at).toISOString()}`).toEqual(window);
+    }
   });
 
   it('honours other steps and returns nothing for an empty range', () => {

@@ -35,6 +35,17 @@ export function planWindows(startMs: number, endMs: number, step: Duration): Win
 }
 
 /**
+ * The window of `planWindows(startMs, endMs, step)` that holds `atMs` (in `[startMs, endMs)`),
+ * without planning them all: a deletion goes out in the window the run read, so its evidence
+ * joins that window's (a resumed run's first window starts at its bookmark, not at midnight).
+ */
+export function windowHolding(atMs: number, startMs: number, endMs: number, step: Duration): Window {
+  const stepMs = step.as('milliseconds');
+  const gridStart = Math.floor(atMs / stepMs) * stepMs;
+  return makeWindow(Math.max(gridStart, startMs), Math.min(gridStart + stepMs, endMs));
+}
+
+/**
  * A window cut into `parts` (at least 2) about equal windows on whole seconds (QBO's timestamp
  * precision); fewer when it is too short for that many, undefined when it cannot be cut at all.
  */
