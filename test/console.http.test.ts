@@ -356,6 +356,9 @@ describe('console over HTTP, with a companies file', () => {
         '  - name: globex',
         '    realm_id: "4620816365000000000"',
         '    secrets: {refresh_token_file: secrets/globex_refresh}',
+        '  - name: hooli',
+        '    realm_id: "4620816365000000001"',
+        '    secrets: {refresh_token_file: secrets/hooli_refresh}',
         '',
       ].join('\n'),
     );
@@ -382,6 +385,17 @@ describe('console over HTTP, with a companies file', () => {
     const evidence = await send(web.url, '/evidence?company=globex');
     expect(evidence.text).toMatch(/<option value="globex" selected>globex<\/option>/);
     expect(evidence.text).toContain('No evidence yet in schema raw_globex');
+  });
+
+  it('puts a company whose secret file is missing first among what needs you, naming the file and never its value', async () => {
+    const page = await send(web.url, '/');
+    const section = (name: string) =>
+      /<section class="company"[^>]*>[\s\S]*?<\/section>/.exec(page.text.slice(page.text.indexOf(`id="company-${name}"`) - 80))?.[0] ?? '';
+    expect(section('hooli')).toMatch(
+      /<ul class="attention"><li class="error"><span class="pill error">needs action<\/span> companies file [^<]*companies\.yaml:\d+:\d+: company hooli: refresh_token_file secrets\/hooli_refresh does not exist: its runs fail until this is fixed<\/li>/,
+    );
+    expect(section('acme')).toContain('Nothing needs you');
+    expect(page.text).not.toContain('dummy-value');
   });
 
   it('adds a trigger for one company in its own folder, running its own streams when none is ticked', async () => {

@@ -13,6 +13,7 @@ import { nextSlot, parseCron } from '../schedules/cronSlots.js';
 import { pauseSchedule, removeSchedule, resumeSchedule } from '../schedules/scheduleCommands.js';
 import { SCHEDULE_NAME, ScheduleStore } from '../schedules/ScheduleStore.js';
 import { companySchedule } from '../companies/CompaniesScheduler.js';
+import { secretProblems } from '../companies/loadCompanies.js';
 import type { EvidenceTotals } from '../Warehouse.js';
 import type { ConsoleCompany, ConsoleContext } from './ConsoleContext.js';
 import { streamEvidence } from './evidenceModel.js';
@@ -66,7 +67,7 @@ async function companyOrFail(ctx: ConsoleContext, name: string, what: string): P
 // ---- overview -------------------------------------------------------------------------------
 
 async function companyOverview(company: ConsoleCompany, now: Date): Promise<CompanyOverview> {
-  const [jobs, tokens, triggers, runs] = await Promise.all([
+  const [jobs, tokens, triggers, runs, secrets] = await Promise.all([
     listJobStates(company.stateDir),
     readTokenHealth(path.join(company.stateDir, 'tokens'), now),
     triggerStore(company).scan({ setAside: false }),
@@ -76,6 +77,7 @@ async function companyOverview(company: ConsoleCompany, now: Date): Promise<Comp
         (records) => ({ records }),
         (error: unknown) => ({ records: [] as RunRecord[], problem: (error as Error).message }),
       ),
+    company.entry ? secretProblems(company.entry.settings) : [],
   ]);
   return {
     name: company.name,
@@ -83,6 +85,7 @@ async function companyOverview(company: ConsoleCompany, now: Date): Promise<Comp
     schema: 'unavailable' in company.warehouse ? undefined : company.warehouse.schema,
     stateDir: company.stateDir,
     streams: streamFreshness(jobs, now),
+    secretProblems: secrets,
     stateProblems: jobs.filter((j) => j.problem !== undefined).map((j) => ({ file: j.file, problem: j.problem ?? '' })),
     tokens,
     triggers: triggers.triggers,

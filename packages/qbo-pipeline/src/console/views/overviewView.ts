@@ -24,6 +24,8 @@ export interface CompanyOverview {
   readonly schema: string | undefined;
   readonly stateDir: string;
   readonly streams: readonly StreamFreshness[];
+  /** Secret files of its companies-file entry that cannot be used (missing, empty, unreadable): its runs fail until they can. */
+  readonly secretProblems?: readonly string[];
   /** State files that could not be read: the file and why. */
   readonly stateProblems: ReadonlyArray<{ readonly file: string; readonly problem: string }>;
   readonly tokens: ReadonlyArray<TokenHealth | TokenProblem>;
@@ -53,6 +55,7 @@ export function attentionOf(c: CompanyOverview): Attention[] {
     if (run.status === 'failed')
       out.push({ level: 'error', text: `last run of job ${run.job} failed: ${run.reason ?? 'see its log'}`, href: `/runs/${run.id}` });
   }
+  for (const problem of c.secretProblems ?? []) out.push({ level: 'error', text: `${problem}: its runs fail until this is fixed` });
   for (const t of c.tokens) {
     if (isProblem(t)) out.push({ level: 'error', text: `token store of realm ${t.realmId}: ${t.problem}` });
     else if (t.level !== 'ok') out.push({ level: t.level, text: `realm ${t.realmId}: ${t.advice}` });
