@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { addSchedule, consoleOptions, ScheduleStore, startConsole, type RunningConsole } from '../packages/qbo-pipeline/src/index.js';
 import { runCliProcess } from './pipelineHarness.js';
@@ -234,6 +235,49 @@ describe('console over HTTP, on loopback without a password', () => {
     expect(run.status).toBe(404);
     expect(run.text).toContain('No run run-20250101T000000Z-abcdef');
     expect((await send(web.url, '/nowhere')).status).toBe(404);
+  });
+
+  it('says a run whose runner is gone ran for an unknown time, not the time since it started', async () => {
+    const killed = path.join(dir, 'killed');
+    await mkdir(path.join(killed, 'runs'), { recursive: true });
+    // A runner that is gone: a process that has exited, on this host.
+    const runner = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => runner.once('exit', resolve));
+    const startedAt = new Date(Date.now() - 3 * 3_600_000).toISOString();
+    const id = 'run-20250101T000000Z-dead01';
+    await writeFile(
+      path.join(killed, 'runs', `${id}.json`),
+      JSON.stringify({
+        id,
+        kind: 'backfill',
+        job: 'nightly',
+        streams: ['invoices'],
+        range: { start: '2025-01-01T00:00:00Z', end: '2025-01-02T00:00:00Z' },
+        attempt: 1,
+        pid: runner.pid,
+        host: hostname(),
+        startedAt,
+        updatedAt: startedAt,
+        status: 'running',
+        progress: [{ stream: 'invoices', doneUntil: '2025-01-01T00:00:00Z', daysDone: 0, totalDays: 1, complete: false }],
+        tapRunIds: [],
+        stateFile: path.join(killed, 'nightly.json'),
+        logFile: path.join(killed, 'runs', `${id}.log`),
+      }),
+    );
+    const gone = await startConsole(consoleOptions({ port: 0, stateDir: killed }, {}));
+    try {
+      const list = await send(gone.url, '/runs');
+      const row = /<tr data-run="run-20250101T000000Z-dead01">[\s\S]*?<\/tr>/.exec(list.text)?.[0] ?? '';
+      expect(row).toContain('runner gone');
+      expect(row).toMatch(/<td class="num"><span class="muted" title="[^"]*">unknown<\/span><\/td>/);
+      expect(row).not.toMatch(/<td class="num">3 h/);
+      const one = await send(gone.url, `/runs/${id}`);
+      expect(one.text).toContain('how long it ran is unknown (its runner is gone)');
+      expect(one.text).not.toMatch(/took 3 h/);
+    } finally {
+      await gone.close();
+    }
   });
 
   it('lists trigger files the scheduler set aside as unreadable (or will), with the file name and why, never their contents', async () => {

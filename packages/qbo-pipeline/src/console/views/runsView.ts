@@ -17,7 +17,12 @@ export interface RunsFilter {
   readonly status: string;
 }
 
-const durationOf = (r: RunRecord, now: Date) => age((r.finishedAt ? Date.parse(r.finishedAt) : now.getTime()) - Date.parse(r.startedAt));
+/** How long a run took, or has been running; unknown for one whose runner is gone (it ended without saying when). */
+function durationOf(run: ListedRun, now: Date): SafeHtml | string {
+  const r = run.record;
+  if (run.orphaned) return html`<span class="muted" title="its runner is gone: it ended without saying when">unknown</span>`;
+  return age((r.finishedAt ? Date.parse(r.finishedAt) : now.getTime()) - Date.parse(r.startedAt));
+}
 
 function statusPill(run: ListedRun): SafeHtml {
   return run.orphaned ? html`${pill('running', 'warn')} <small>runner gone</small>` : pill(run.record.status);
@@ -64,7 +69,7 @@ ${many ? html`<td>${run.company}</td>` : ''}
 <td>${run.record.job}</td>
 <td>${run.record.streams.join(', ')}</td>
 <td class="when">${time(run.record.startedAt, p.now)} <small class="muted">${relative(run.record.startedAt, p.now)}</small></td>
-<td class="num">${durationOf(run.record, p.now)}</td>
+<td class="num">${durationOf(run, p.now)}</td>
 <td>${origin(run.record)}</td>
 <td><small>${run.record.reason ?? ''}</small></td>
 </tr>`,
@@ -85,7 +90,7 @@ export function runFacts(run: ListedRun, now: Date): SafeHtml {
 <dt>started by</dt><dd>${origin(r)}${r.attempt > 1 ? html` · attempt ${r.attempt}` : ''}</dd>
 <dt>where</dt><dd>pid ${r.pid} on ${r.host}</dd>
 <dt>started</dt><dd>${time(r.startedAt, now)}</dd>
-<dt>${r.finishedAt ? 'finished' : 'last update'}</dt><dd>${time(r.finishedAt ?? r.updatedAt, now)} · took ${durationOf(r, now)}</dd>
+<dt>${r.finishedAt ? 'finished' : 'last update'}</dt><dd>${time(r.finishedAt ?? r.updatedAt, now)} · ${run.orphaned ? 'how long it ran is unknown (its runner is gone)' : html`${r.finishedAt ? 'took' : 'running for'} ${durationOf(run, now)}`}</dd>
 ${r.reason ? html`<dt>why</dt><dd>${r.reason}</dd>` : ''}
 ${r.fix ? html`<dt>fix first</dt><dd>${r.fix}</dd>` : ''}
 ${r.resumeCommand ? html`<dt>resume with</dt><dd><pre class="command"><code>${r.resumeCommand}</code></pre></dd>` : ''}
