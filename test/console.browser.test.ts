@@ -192,4 +192,22 @@ describe.skipIf(!HAVE_CHROMIUM)(`the console in headless Chromium${HAVE_CHROMIUM
     expect(await page.locator('ul.attention').textContent()).toMatch(/realm \S+: the refresh token expires in 2[45] days/);
     await shot(page, 'overview');
   });
+
+  it('fits every page in the window, a 390 px phone included: wide tables scroll in their own box', async () => {
+    const runPath = new URL(runUrl).pathname;
+    const paths = ['/', '/runs', runPath, `/evidence?run=${runPath.split('/').at(-1) ?? ''}`, '/schedules'];
+    for (const width of [390, 1280]) {
+      const narrow = await browser.newPage({ viewport: { width, height: 800 } });
+      try {
+        for (const at of paths) {
+          await narrow.goto(new URL(at, scheduler.url).href);
+          const wider = await narrow.evaluate(() => document.documentElement.scrollWidth);
+          expect(wider, `${at} at ${width} px`).toBeLessThanOrEqual(width);
+        }
+        if (width === 390) await shot(narrow, 'overview-390');
+      } finally {
+        await narrow.close();
+      }
+    }
+  });
 });

@@ -70,14 +70,14 @@ function chartData(series: readonly StreamEvidence[]) {
 
 function streamTotals(series: readonly StreamEvidence[]): SafeHtml {
   const sum = (s: StreamEvidence, key: 'qboCount' | 'extracted' | 'loaded') => s.days.reduce((n, d) => n + (d.evidence?.[key] ?? 0), 0);
-  return html`<table class="data totals">
+  return html`<div class="table-scroll"><table class="data totals">
 <thead><tr><th scope="col">stream</th><th scope="col" class="num">UTC days</th><th scope="col" class="num">QBO count</th><th scope="col" class="num">extracted</th><th scope="col" class="num">loaded</th><th scope="col">days by status</th></tr></thead>
 <tbody>${series.map(
     (
       s,
     ) => html`<tr><th scope="row"><a href="#day-${s.stream}">${s.stream}</a></th><td class="num">${s.days.length}</td><td class="num">${count(sum(s, 'qboCount'))}</td><td class="num">${count(sum(s, 'extracted'))}</td><td class="num">${count(sum(s, 'loaded'))}</td>
 <td>${DAY_STATUSES.filter((st) => s.counts[st] > 0).map((st) => html`${pill(`${s.counts[st]} ${st}`, STATUS_LEVEL[st])} `)}</td></tr>`,
-  )}</tbody></table>`;
+  )}</tbody></table></div>`;
 }
 
 function charts(series: readonly StreamEvidence[]): SafeHtml {
@@ -96,7 +96,7 @@ function table(series: readonly StreamEvidence[], problemsOnly: boolean): SafeHt
     .flatMap((s) => s.days.map((d, i) => ({ stream: s.stream, first: i === 0, ...d })))
     .filter((r) => !problemsOnly || r.status === 'lost' || r.status === 'missing' || r.status === 'count differs');
   if (rows.length === 0) return html`<p class="allgood">${pill('ok')} No day needs a look in this selection.</p>`;
-  return html`<table class="data evidence">
+  return html`<div class="table-scroll"><table class="data evidence">
 <thead><tr><th scope="col">UTC day</th><th scope="col">stream</th><th scope="col" class="num">QBO count</th><th scope="col" class="num">extracted</th><th scope="col" class="num">loaded</th><th scope="col" class="num">inserted</th><th scope="col" class="num">updated</th><th scope="col" class="num">unchanged</th><th scope="col" class="num">rejected</th><th scope="col">status</th><th scope="col">tap run</th></tr></thead>
 <tbody>${rows.map((r) => {
     const e = r.evidence;
@@ -110,7 +110,7 @@ ${
 <td>${pill(r.status, STATUS_LEVEL[r.status])}</td>
 <td>${e ? html`<code title="read ${utc(e.extractedAt)}">${e.runId.slice(0, 8)}</code>` : ''}</td>
 </tr>`;
-  })}</tbody></table>`;
+  })}</tbody></table></div>`;
 }
 
 export function evidenceView(p: EvidencePage): SafeHtml {

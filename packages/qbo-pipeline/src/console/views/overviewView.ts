@@ -90,7 +90,7 @@ function streamsTable(c: CompanyOverview, now: Date): SafeHtml {
   if (c.streams.length === 0)
     return html`<p class="muted">No bookmark yet: nothing has been committed from this state folder. Add a trigger under <a href="/schedules">Schedules &amp; triggers</a>, or run <code>qbo-pipeline backfill</code>.</p>`;
   const lastRun = (stream: string) => c.runs.find((r) => r.streams.includes(stream));
-  return html`<table class="data">
+  return html`<div class="table-scroll"><table class="data">
 <thead><tr><th scope="col">stream</th><th scope="col">bookmark (committed up to)</th><th scope="col" class="num">freshness</th><th scope="col">job</th><th scope="col">last run</th><th scope="col">outcome</th></tr></thead>
 <tbody>${c.streams.map((s) => {
     const run = lastRun(s.stream);
@@ -102,7 +102,7 @@ function streamsTable(c: CompanyOverview, now: Date): SafeHtml {
 <td>${run ? html`<a href="/runs/${run.id}">${relative(run.finishedAt ?? run.startedAt, now)}</a>` : html`<span class="muted">–</span>`}</td>
 <td>${run ? pill(run.status) : html`<span class="muted">–</span>`}</td>
 </tr>`;
-  })}</tbody></table>`;
+  })}</tbody></table></div>`;
 }
 
 function days(n: number | undefined): SafeHtml | string {
@@ -113,7 +113,7 @@ function days(n: number | undefined): SafeHtml | string {
 function tokensTable(c: CompanyOverview, now: Date): SafeHtml {
   if (c.tokens.length === 0)
     return html`<p class="muted">No token store in <code>${c.stateDir}/tokens</code> yet: the tap writes one at its first refresh.</p>`;
-  return html`<table class="data">
+  return html`<div class="table-scroll"><table class="data">
 <thead><tr><th scope="col">realm</th><th scope="col">last refresh (rotation)</th><th scope="col">access token until</th><th scope="col" class="num">rolling expiry in</th><th scope="col" class="num">5-year limit in</th><th scope="col">health</th></tr></thead>
 <tbody>${c.tokens.map((t) =>
     isProblem(t)
@@ -126,7 +126,7 @@ function tokensTable(c: CompanyOverview, now: Date): SafeHtml {
 <td class="num" title="${t.hardExpiresAt ?? ''}">${days(t.daysToHardExpiry)}</td>
 <td>${pill(t.level === 'ok' ? 'ok' : t.level === 'warn' ? 'expires soon' : 'reconnect', t.level)} <span class="advice">${t.advice}</span></td>
 </tr>`,
-  )}</tbody></table>`;
+  )}</tbody></table></div>`;
 }
 
 function triggersLine(c: CompanyOverview, now: Date): SafeHtml {

@@ -58,7 +58,7 @@ ${p.problems.map((problem) => html`<p class="notice error" role="alert">${proble
 ${
   p.runs.length === 0
     ? html`<p class="muted">No run here yet. Runs appear as soon as a backfill starts, by hand, from a trigger or from a schedule.</p>`
-    : html`<table class="data runs">
+    : html`<div class="table-scroll"><table class="data runs">
 <thead><tr><th scope="col">run</th>${many ? html`<th scope="col">company</th>` : ''}<th scope="col">status</th><th scope="col">kind</th><th scope="col">job</th><th scope="col">streams</th><th scope="col">started</th><th scope="col" class="num">took</th><th scope="col">started by</th><th scope="col">why it failed or stopped</th></tr></thead>
 <tbody>${p.runs.map(
         (run) => html`<tr data-run="${run.record.id}">
@@ -73,7 +73,7 @@ ${many ? html`<td>${run.company}</td>` : ''}
 <td>${origin(run.record)}</td>
 <td><small>${run.record.reason ?? ''}</small></td>
 </tr>`,
-      )}</tbody></table>`
+      )}</tbody></table></div>`
 }`;
 }
 
@@ -120,12 +120,12 @@ export function runLog(lines: readonly string[]): SafeHtml {
 /** What the run moved per stream, from the evidence; or why that cannot be shown. */
 export function runTotals(totals: readonly EvidenceTotals[] | string): SafeHtml {
   if (typeof totals === 'string') return html`<div id="run-totals"><p class="muted">${totals}</p></div>`;
-  return html`<div id="run-totals"><table class="data totals">
+  return html`<div id="run-totals"><div class="table-scroll"><table class="data totals">
 <thead><tr><th scope="col">stream</th><th scope="col" class="num">windows</th><th scope="col" class="num">QBO count</th><th scope="col" class="num">extracted</th><th scope="col" class="num">loaded</th><th scope="col" class="num">inserted</th><th scope="col" class="num">updated</th><th scope="col" class="num">unchanged</th><th scope="col" class="num">empty windows</th><th scope="col">extracted = loaded</th></tr></thead>
 <tbody>${totals.map(
     (t) =>
       html`<tr><th scope="row">${t.stream}</th><td class="num">${t.windows}</td><td class="num">${count(t.qboCount)}</td><td class="num">${count(t.extracted)}</td><td class="num">${count(t.loaded)}</td><td class="num">${count(t.inserted)}</td><td class="num">${count(t.updated)}</td><td class="num">${count(t.unchanged)}</td><td class="num">${t.emptyWindows}</td><td>${t.extractedEqualsLoaded ? pill('yes', 'ok') : pill('no', 'error')}</td></tr>`,
-  )}</tbody></table></div>`;
+  )}</tbody></table></div></div>`;
 }
 
 /** Links from a run: to the list, and to its evidence once it has some. */

@@ -104,7 +104,7 @@ ${p.companiesFile ? html`<p class="muted">Tick none to run the company's own str
 
 function triggersTable(p: SchedulesPage): SafeHtml {
   if (p.triggers.length === 0) return html`<p class="muted">No trigger yet.</p>`;
-  return html`<table class="data triggers">
+  return html`<div class="table-scroll"><table class="data triggers">
 <thead><tr>${p.companies.length > 1 ? html`<th scope="col">company</th>` : ''}<th scope="col">trigger</th><th scope="col">at (UTC)</th><th scope="col">at (${p.zone})</th><th scope="col">status</th><th scope="col">job</th><th scope="col">streams</th><th scope="col">range</th><th scope="col">result</th></tr></thead>
 <tbody>${p.triggers.map(({ company, trigger: t, runId }) => {
     const status = triggerStatus(t, p.now);
@@ -119,7 +119,7 @@ ${p.companies.length > 1 ? html`<td>${company}</td>` : ''}
 <td class="when">${t.backfill ? range(t.backfill.start, t.backfill.end) : html`sync to its start${t.schedule ? html`<br><small class="muted">slot of schedule ${t.schedule.name}</small>` : ''}`}</td>
 <td>${runId ? html`<a href="/runs/${runId}">${t.status === 'running' ? 'follow the run' : 'the run'}</a> ` : ''}<small>${t.result?.message ?? ''}</small></td>
 </tr>`;
-  })}</tbody></table>${p.hiddenTriggers > 0 ? html`<p class="muted">${p.hiddenTriggers} older triggers are not shown (<code>qbo-pipeline trigger list</code> lists them all).</p>` : ''}`;
+  })}</tbody></table></div>${p.hiddenTriggers > 0 ? html`<p class="muted">${p.hiddenTriggers} older triggers are not shown (<code>qbo-pipeline trigger list</code> lists them all).</p>` : ''}`;
 }
 
 /** A button that changes a schedule: its own small form, with the CSRF token. */
@@ -134,7 +134,7 @@ function schedulesTable(p: SchedulesPage): SafeHtml {
   if (p.schedules.length === 0)
     return html`${problems}<p class="muted">No recurring schedule. Add one with <code>qbo-pipeline schedule add --cron "15 3 * * *" --tz America/Guayaquil --streams invoices,customers</code>.</p>`;
   const many = p.companies.length > 1;
-  return html`${problems}<table class="data schedules">
+  return html`${problems}<div class="table-scroll"><table class="data schedules">
 <thead><tr>${many ? html`<th scope="col">company</th>` : ''}<th scope="col">schedule</th><th scope="col">when</th><th scope="col">state</th><th scope="col">job · streams</th><th scope="col">last slot</th><th scope="col">next slot</th><th scope="col">change</th></tr></thead>
 <tbody>${p.schedules.map((row) => {
     const s = row.schedule;
@@ -154,7 +154,7 @@ ${many ? html`<td>${row.company}</td>` : ''}
 <details class="remove"><summary>Remove…</summary><p><small>The schedule stops for good; its past triggers and runs stay.</small></p>${scheduleAction(p, row, 'remove', `Remove ${s.name}`, 'danger')}</details>`
     }</td>
 </tr>`;
-  })}</tbody></table>`;
+  })}</tbody></table></div>`;
 }
 
 /** Trigger files the scheduler cannot read, as `trigger list` shows them: the file's name and why, never its text. */
