@@ -442,6 +442,33 @@ describe('console over HTTP, with a companies file', () => {
     expect(page.text).not.toContain('dummy-value');
   });
 
+  it('tells a company whose refresh token QuickBooks rejected to put the new one in its refresh_token_file, not in a tap setting it does not use', async () => {
+    const tokens = path.join(root, 'companies', 'globex', 'tokens');
+    await mkdir(tokens, { recursive: true });
+    const now = Date.now();
+    await writeFile(
+      path.join(tokens, '4620816365000000000.json'),
+      JSON.stringify({
+        refresh_token: REFRESH_TOKEN,
+        access_token: ACCESS_TOKEN,
+        access_token_expires_at: now + 3_600_000,
+        refresh_token_expires_at: now + 100 * 86_400_000,
+        refresh_token_rejected_at: new Date(now - 60_000).toISOString(),
+        refresh_token_rejected_tid: 'tid-globex',
+        seeded_from: 'x',
+        updated_at: new Date(now - 86_400_000).toISOString(),
+      }),
+      { mode: 0o600 },
+    );
+    const page = await send(web.url, '/');
+    expect(page.text).toMatch(
+      /realm 4620816365000000000: QuickBooks rejected the refresh token at [^<]*\(invalid_grant, intuit_tid tid-globex\): reconnect the app to company 4620816365000000000 and put the new refresh token in its refresh_token_file secrets\/globex_refresh \(companies file [^)]*companies\.yaml:\d+:\d+\)/,
+    );
+    expect(page.text).not.toContain('tap&#39;s refresh_token setting');
+    expect(page.text).not.toContain(REFRESH_TOKEN);
+    expect(page.text).not.toContain(ACCESS_TOKEN);
+  });
+
   it('adds a trigger for one company in its own folder, running its own streams when none is ticked', async () => {
     const jar = new CookieJar();
     const token = csrfTokenIn((await send(web.url, '/schedules', { jar })).text);

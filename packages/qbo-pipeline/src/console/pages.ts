@@ -66,10 +66,16 @@ async function companyOrFail(ctx: ConsoleContext, name: string, what: string): P
 
 // ---- overview -------------------------------------------------------------------------------
 
+/** Where a company's new refresh token goes after a reconnect: its refresh_token_file when the companies file names one. */
+function newRefreshTokenGoes(company: ConsoleCompany): string | undefined {
+  const secret = company.entry?.settings.secretFiles.refresh_token_file;
+  return secret ? `its refresh_token_file ${secret.given} (companies file ${secret.where})` : undefined;
+}
+
 async function companyOverview(company: ConsoleCompany, now: Date): Promise<CompanyOverview> {
   const [jobs, tokens, triggers, runs, secrets] = await Promise.all([
     listJobStates(company.stateDir),
-    readTokenHealth(path.join(company.stateDir, 'tokens'), now),
+    readTokenHealth(path.join(company.stateDir, 'tokens'), now, newRefreshTokenGoes(company)),
     triggerStore(company).scan({ setAside: false }),
     journalOf(company)
       .list({ limit: OVERVIEW_RUNS })

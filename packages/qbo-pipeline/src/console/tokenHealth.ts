@@ -30,12 +30,18 @@ export interface TokenHealth {
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 const daysLeft = (ms: number | undefined, now: Date) => (ms === undefined ? undefined : Math.floor((ms - now.getTime()) / DAY_MS));
 
-/** Pure: the health of stored tokens at `now`. The soonest of the two refresh-token expiries decides. */
-export function tokenHealth(realmId: string, file: string, stored: StoredTokens, now: Date): TokenHealth {
+/** Where a new refresh token goes when none is named: the tap's setting (a companies file names the company's file). */
+export const TAP_REFRESH_TOKEN_SETTING = "the tap's refresh_token setting";
+
+/**
+ * Pure: the health of stored tokens at `now`. The soonest of the two refresh-token expiries decides.
+ * `newTokenGoes` says where a person puts a new refresh token (the advice after a reconnect).
+ */
+export function tokenHealth(realmId: string, file: string, stored: StoredTokens, now: Date, newTokenGoes = TAP_REFRESH_TOKEN_SETTING): TokenHealth {
   const expiries = [stored.refresh_token_hard_expires_at, stored.refresh_token_expires_at].filter((ms): ms is number => ms !== undefined);
   const soonest = expiries.length === 0 ? undefined : Math.min(...expiries);
   const left = soonest === undefined ? undefined : soonest - now.getTime();
-  const reconnect = `reconnect the app to company ${realmId} and put the new refresh token in the tap's refresh_token setting`;
+  const reconnect = `reconnect the app to company ${realmId} and put the new refresh token in ${newTokenGoes}`;
   // Only a new consent moves the 5-year limit; the rolling expiry moves with every refresh, so a run renews it.
   const hardFirst = soonest !== undefined && soonest === stored.refresh_token_hard_expires_at;
   const why = hardFirst ? "QBO's 5-year limit" : 'unused for 100 days, it lapses';
@@ -82,7 +88,7 @@ export interface TokenProblem {
  * The health of every token store in a folder (`<state-dir>/tokens/<realm_id>.json`, the tap's
  * default). Read through the tap's own TokenStore, which registers each token for redaction.
  */
-export async function readTokenHealth(dir: string, now: Date): Promise<Array<TokenHealth | TokenProblem>> {
+export async function readTokenHealth(dir: string, now: Date, newTokenGoes?: string): Promise<Array<TokenHealth | TokenProblem>> {
   const names = await readdirIfExists(dir);
   const realms = names
     .map((n) => /^(\w[\w-]*)\.json$/.exec(n)?.[1])
@@ -93,7 +99,7 @@ export async function readTokenHealth(dir: string, now: Date): Promise<Array<Tok
       const file = path.join(dir, `${realmId}.json`);
       try {
         const stored = await new TokenStore(file).read();
-        return stored ? tokenHealth(realmId, file, stored, now) : { realmId, file, problem: 'gone' };
+        return stored ? tokenHealth(realmId, file, stored, now, newTokenGoes) : { realmId, file, problem: 'gone' };
       } catch (error) {
         return { realmId, file, problem: (error as Error).message };
       }
