@@ -76,7 +76,7 @@ function triggerForm(p: SchedulesPage): SafeHtml {
   const f = p.form;
   return html`<form method="post" action="/triggers" class="trigger-form" novalidate>
 <input type="hidden" name="_csrf" value="${p.csrfToken}">
-${p.formError ? html`<p class="notice error" role="alert" id="form-error">${p.formError} Nothing was saved.</p>` : ''}
+${p.formError ? html`<p class="notice error" role="alert" id="form-error">${sentence(p.formError)} Nothing was saved.</p>` : ''}
 ${p.companies.length > 1 ? html`<label>Company <select name="company">${p.companies.map((c) => option(c, f.company))}</select></label>` : html`<input type="hidden" name="company" value="${f.company}">`}
 <fieldset><legend>When</legend>
 <div class="row">
@@ -170,6 +170,9 @@ function unreadableTriggers(p: SchedulesPage): SafeHtml {
   )}</ul>
 </section>`;
 }
+
+/** A message as a sentence of its own: ends with a full stop, so what follows reads apart. */
+const sentence = (text: string) => (/[.!?]$/.test(text) ? text : `${text}.`);
 
 export function schedulesView(p: SchedulesPage): SafeHtml {
   return html`<h1>Schedules &amp; triggers</h1>
