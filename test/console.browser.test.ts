@@ -193,6 +193,31 @@ describe.skipIf(!HAVE_CHROMIUM)(`the console in headless Chromium${HAVE_CHROMIUM
     await shot(page, 'overview');
   });
 
+  it('writes every status label at a contrast of at least 4.5:1 to its background (WCAG AA for its small bold text)', async () => {
+    const runPath = new URL(runUrl).pathname;
+    const low: string[] = [];
+    for (const at of ['/', '/runs', runPath, `/evidence?run=${runPath.split('/').at(-1) ?? ''}`, '/schedules']) {
+      await page.goto(new URL(at, scheduler.url).href);
+      const pills = await page.evaluate(() => {
+        const luminance = (css: string) => {
+          const [r = 0, g = 0, b = 0] = (css.match(/[\d.]+/g) ?? []).map(Number).map((v) => {
+            const c = v / 255;
+            return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+          });
+          return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+        };
+        return [...document.querySelectorAll('.pill')].map((pill) => {
+          const style = getComputedStyle(pill);
+          const [light, dark] = [luminance(style.color), luminance(style.backgroundColor)].sort((a, b) => b - a) as [number, number];
+          return { text: pill.textContent ?? '', level: pill.className, ratio: (light + 0.05) / (dark + 0.05) };
+        });
+      });
+      expect(pills.length, at).toBeGreaterThan(0);
+      for (const p of pills) if (p.ratio < 4.5) low.push(`${at}: "${p.text}" (${p.level}) ${p.ratio.toFixed(2)}:1`);
+    }
+    expect(low).toEqual([]);
+  });
+
   it('fits every page in the window, a 390 px phone included: wide tables scroll in their own box', async () => {
     const runPath = new URL(runUrl).pathname;
     const paths = ['/', '/runs', runPath, `/evidence?run=${runPath.split('/').at(-1) ?? ''}`, '/schedules'];
