@@ -18,6 +18,10 @@ describe("tap-quickbooks deletions: CDC stubs on the entity's own stream with _s
       tapSettings(emulator, dir, { start_date: iso(Date.now() - 2 * DAY), end_date: iso(Date.now() + 3_600_000), ...extra }),
     );
 
+  /** A run over the last 60 days that resumes from `state` (written as `name`). */
+  const resumeFrom = (name: string, state: object) =>
+    runTapCli(['--config', config({ start_date: iso(Date.now() - 60 * DAY) }), '--catalog', catalog, '--state', writeJson(dir, name, state)]);
+
   beforeAll(async () => {
     // CDC looks back 30 days from QBO's clock, so this company lives in the present.
     emulator = await startEmulator({ seed: 9, days: 3, counts: { invoices: 30, customers: 10 } });
@@ -87,14 +91,7 @@ describe("tap-quickbooks deletions: CDC stubs on the entity's own stream with _s
 
   it("warns when a stream resumes from a bookmark older than CDC's 30 days, naming the gap and reconcile, and still reads the rest", async () => {
     const old = { bookmarks: { invoices: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: iso(Date.now() - 45 * DAY) } } };
-    const run = await runTapCli([
-      '--config',
-      config({ start_date: iso(Date.now() - 60 * DAY) }),
-      '--catalog',
-      catalog,
-      '--state',
-      writeJson(dir, 'old.json', old),
-    ]);
+    const run = await resumeFrom('old.json', old);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(
       /WARN tap-quickbooks: invoices: deletions between \S+Z and \S+Z are older than QBO's 30-day change data capture and cannot be read; to mark the rows QBO no longer has, run `qbo-pipeline reconcile --streams invoices`/,
@@ -107,14 +104,7 @@ describe("tap-quickbooks deletions: CDC stubs on the entity's own stream with _s
   it('warns once for every stream with a gap (after an outage, all of them), with one reconcile command for them all', async () => {
     const bookmark = (days: number) => ({ replication_key: 'MetaData.LastUpdatedTime', replication_key_value: iso(Date.now() - days * DAY) });
     const old = { bookmarks: { invoices: bookmark(45), customers: bookmark(40) } };
-    const run = await runTapCli([
-      '--config',
-      config({ start_date: iso(Date.now() - 60 * DAY) }),
-      '--catalog',
-      catalog,
-      '--state',
-      writeJson(dir, 'outage.json', old),
-    ]);
+    const run = await resumeFrom('outage.json', old);
     expect(run.code).toBe(0);
     const warnings = run.stderr.split('\n').filter((l) => l.includes('deletions between'));
     expect(warnings).toEqual([
