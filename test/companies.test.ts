@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { databaseUrl, withClient } from './support/db.js';
@@ -356,6 +356,33 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
       for (const name of firm.names) expect(existsSync(path.join(firm.dir, 'state/companies', name, 'triggers'))).toBe(false);
     } finally {
       await writeFile(store, kept, { mode: 0o600 });
+    }
+  });
+
+  it('trigger add for one company prints its instant in UTC once, with its Z, as trigger list and the ranges do', async () => {
+    const triggers = path.join(firm.dir, 'state/companies/acme/triggers');
+    try {
+      const run = await firm.cli([
+        'trigger',
+        'add',
+        '--companies',
+        'companies.yaml',
+        '--company',
+        'acme',
+        '--at',
+        '2099-09-11T22:45:54-05:00',
+        '--start',
+        START,
+        '--end',
+        END,
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(
+        /^company acme: trigger trg-20990912T034554Z-\w+: backfill \S+ \[2025-02-24T00:00:00Z, 2025-03-01T00:00:00Z\) at 2099-09-12T03:45:54Z \(given as 2099-09-11T22:45:54-05:00\)$/m,
+      );
+      expect(run.stdout).not.toContain('UTC');
+    } finally {
+      await rm(triggers, { recursive: true, force: true });
     }
   });
 

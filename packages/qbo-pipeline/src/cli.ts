@@ -9,7 +9,7 @@ import { usageMessage } from './usageMessage.js';
 import { runBackfill, type BackfillHooks } from './runBackfill.js';
 import type { StreamProgress } from './streamProgress.js';
 import { addTrigger } from './triggers/addTrigger.js';
-import { formatTriggers } from './triggers/formatTriggers.js';
+import { formatTriggers, triggerAdded } from './triggers/formatTriggers.js';
 import { reportUnreadableTriggers, TriggerStore } from './triggers/TriggerStore.js';
 import { runSync, type SyncRequest } from './runSync.js';
 import { formatReconcile } from './reconcile/formatReconcile.js';
@@ -258,17 +258,12 @@ runCli('qbo-pipeline', async () => {
             if (companies !== undefined) {
               const commands = await companyCommands();
               for (const { company, trigger } of await commands.addCompanyTriggers(await commands.selectFromFile(companies, argv.company), argv.at, request)) {
-                process.stdout.write(
-                  `company ${company.name}: trigger ${trigger.id}: backfill ${trigger.backfill?.job ?? ''} [${trigger.backfill?.start ?? ''}, ${trigger.backfill?.end ?? ''}) at ${trigger.at} UTC\n`,
-                );
+                process.stdout.write(`company ${company.name}: ${triggerAdded(trigger)}\n`);
               }
               return;
             }
             const trigger = await addTrigger(triggerStore(argv['state-dir']), argv.at, request);
-            const given = trigger.atGiven === trigger.at ? '' : ` (given as ${trigger.atGiven})`;
-            process.stdout.write(
-              `trigger ${trigger.id}: backfill ${trigger.backfill?.job ?? ''} [${trigger.backfill?.start ?? ''}, ${trigger.backfill?.end ?? ''}) at ${trigger.at} UTC${given}\n`,
-            );
+            process.stdout.write(`${triggerAdded(trigger)}\n`);
             if (Date.parse(trigger.at) <= Date.now()) logger.warn(`trigger ${trigger.id} is already due: the scheduler runs it at its next pass, marked late`);
           },
         )

@@ -6,6 +6,15 @@ import type { SetAside } from './TriggerStore.js';
 /** An instant as lists show it: UTC, to the second. */
 const shown = (iso: string | undefined) => (iso ?? '?').replace(/\.\d+Z$/, 'Z');
 
+/**
+ * `trigger trg-…: backfill qb_items [2025-02-23T00:00:00Z, 2025-03-01T00:00:00Z) at 2099-09-12T03:45:54Z (given as …)`:
+ * what `trigger add` prints. Instants in UTC with their Z, as `trigger list` and every range show them.
+ */
+export function triggerAdded(trigger: Trigger): string {
+  const given = trigger.atGiven === trigger.at ? '' : ` (given as ${trigger.atGiven})`;
+  return `trigger ${trigger.id}: backfill ${trigger.backfill?.job ?? ''} [${trigger.backfill?.start ?? ''}, ${trigger.backfill?.end ?? ''}) at ${trigger.at}${given}`;
+}
+
 /** `pending`, `completed (late by 3 h 12 min)`, …: what `trigger list` shows per trigger. */
 export function triggerStatus(trigger: Trigger, now: Date): string {
   const late = trigger.late && trigger.lateByMs !== undefined ? ` (${lateness(trigger.lateByMs, trigger.schedule?.slots)})` : '';
