@@ -285,7 +285,7 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     };
     expect(await tokenAdvice()).toMatch(
       new RegExp(
-        `QuickBooks rejected the refresh token at \\S+ \\(invalid_grant, intuit_tid [^)]+\\): reconnect the app to company ${firm.company('acme').realmId}`,
+        `QuickBooks rejected the refresh token at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ \\(invalid_grant, intuit_tid [^)]+\\): reconnect the app to company ${firm.company('acme').realmId}`,
       ),
     );
 

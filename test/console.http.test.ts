@@ -462,7 +462,7 @@ describe('console over HTTP, with a companies file', () => {
     );
     const page = await send(web.url, '/');
     expect(page.text).toMatch(
-      /realm 4620816365000000000: QuickBooks rejected the refresh token at [^<]*\(invalid_grant, intuit_tid tid-globex\): reconnect the app to company 4620816365000000000 and put the new refresh token in its refresh_token_file secrets\/globex_refresh \(companies file [^)]*companies\.yaml:\d+:\d+\)/,
+      /realm 4620816365000000000: QuickBooks rejected the refresh token at \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(invalid_grant, intuit_tid tid-globex\): reconnect the app to company 4620816365000000000 and put the new refresh token in its refresh_token_file secrets\/globex_refresh \(companies file [^)]*companies\.yaml:\d+:\d+\)/,
     );
     expect(page.text).not.toContain('tap&#39;s refresh_token setting');
     expect(page.text).not.toContain(REFRESH_TOKEN);

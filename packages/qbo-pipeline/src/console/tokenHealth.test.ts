@@ -54,7 +54,7 @@ describe('tokenHealth', () => {
     expect(tokenHealth('1', 'f', rejected, now)).toMatchObject({
       level: 'error',
       advice:
-        "QuickBooks rejected the refresh token at 2025-05-31T23:30:00.000Z (invalid_grant, intuit_tid tid-1): reconnect the app to company 1 and put the new refresh token in the tap's refresh_token setting",
+        "QuickBooks rejected the refresh token at 2025-05-31 23:30:00Z (invalid_grant, intuit_tid tid-1): reconnect the app to company 1 and put the new refresh token in the tap's refresh_token setting",
     });
   });
 

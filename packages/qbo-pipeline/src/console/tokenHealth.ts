@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { HARD_EXPIRY_WARNING_MS, TokenStore, type StoredTokens } from 'tap-quickbooks';
 import { readdirIfExists } from '../ifExists.js';
+import { utc } from './views/format.js';
 
 const DAY_MS = 86_400_000;
 /** Under a week to a hard stop is an emergency; under HARD_EXPIRY_WARNING_MS (30 days, as the tap warns) a warning. */
@@ -50,7 +51,7 @@ export function tokenHealth(realmId: string, file: string, stored: StoredTokens,
   let advice = 'refresh token valid';
   if (stored.refresh_token_rejected_at !== undefined) {
     level = 'error';
-    advice = `QuickBooks rejected the refresh token at ${stored.refresh_token_rejected_at} (invalid_grant, intuit_tid ${stored.refresh_token_rejected_tid ?? 'none'}): ${reconnect}`;
+    advice = `QuickBooks rejected the refresh token at ${utc(stored.refresh_token_rejected_at)} (invalid_grant, intuit_tid ${stored.refresh_token_rejected_tid ?? 'none'}): ${reconnect}`;
   } else if (left !== undefined && left <= 0) {
     level = 'error';
     advice = `the refresh token has expired: ${reconnect}`;
