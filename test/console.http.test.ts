@@ -481,6 +481,9 @@ describe('console over HTTP, with a companies file', () => {
       backfill: { streams: [], company: { name: 'globex' } },
     });
     expect(await triggerFiles(path.join(root, 'companies', 'acme'))).toEqual([]);
+    // Its row names the streams it runs, the company's (an empty cell said nothing).
+    const row = new RegExp(`<tr data-trigger="${(file ?? '').replace(/\.json$/, '')}">[\\s\\S]*?</tr>`).exec((await send(web.url, '/schedules')).text)?.[0];
+    expect(row).toMatch(/<td>qb_company<\/td>\s*<td>invoices, customers<\/td>/);
     expect((await send(web.url, '/triggers', { form: form(token, { company: 'initech' }), jar })).text).toContain('Company: no company &quot;initech&quot;');
   });
 });

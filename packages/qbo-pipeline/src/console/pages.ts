@@ -7,7 +7,7 @@ import { RUN_ID, type RunRecord } from '../runs/RunRecord.js';
 import { listJobStates } from '../stateFile.js';
 import { addTrigger } from '../triggers/addTrigger.js';
 import { TriggerStore, type SetAside } from '../triggers/TriggerStore.js';
-import type { Trigger } from '../triggers/Trigger.js';
+import { triggerStreams, type Trigger } from '../triggers/Trigger.js';
 import { lastSlotOf } from '../scheduler/planPass.js';
 import { nextSlot, parseCron } from '../schedules/cronSlots.js';
 import { pauseSchedule, removeSchedule, resumeSchedule } from '../schedules/scheduleCommands.js';
@@ -234,18 +234,18 @@ async function triggersOf(company: ConsoleCompany): Promise<CompanyTriggers> {
 const runOfTrigger = (trigger: Trigger, runs: readonly RunRecord[]) => trigger.result?.runId ?? runs.find((r) => r.triggerId === trigger.id)?.id;
 
 /** Every trigger of every company, newest instant first, with the run it started. */
-function listedTriggers(all: readonly CompanyTriggers[]): Array<{ company: string; trigger: Trigger; runId?: string }> {
+function listedTriggers(all: readonly CompanyTriggers[]): Array<{ company: string; trigger: Trigger; streams: readonly string[]; runId?: string }> {
   return all
     .flatMap(({ company, triggers, runs }) =>
       triggers.map((trigger) => {
         const runId = runOfTrigger(trigger, runs);
-        return { company: company.name, trigger, ...(runId ? { runId } : {}) };
+        return { company: company.name, trigger, streams: triggerStreams(trigger, company.entry?.settings.streams), ...(runId ? { runId } : {}) };
       }),
     )
     .sort((a, b) => b.trigger.at.localeCompare(a.trigger.at));
 }
 
-async function allTriggers(ctx: ConsoleContext): Promise<Array<{ company: string; trigger: Trigger; runId?: string }>> {
+async function allTriggers(ctx: ConsoleContext): Promise<Array<{ company: string; trigger: Trigger; streams: readonly string[]; runId?: string }>> {
   return listedTriggers(await Promise.all((await ctx.companies()).map(triggersOf)));
 }
 

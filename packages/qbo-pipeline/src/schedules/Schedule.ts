@@ -24,5 +24,13 @@ export interface Schedule {
  * `schedule:` in the companies file), the company's streams as its file says now.
  */
 export function scheduledStreams(schedule: Schedule, companyStreams: readonly string[] | undefined): readonly string[] {
-  return schedule.sync.streams.length > 0 ? schedule.sync.streams : (companyStreams ?? []);
+  return streamsRun(schedule.sync.streams, companyStreams);
+}
+
+/**
+ * The streams a run of a request runs: those it names, or, when it names none (a company's
+ * schedule, a trigger added for a company with no --streams), the company's as its file says now.
+ */
+export function streamsRun(requested: readonly string[], companyStreams: readonly string[] | undefined): readonly string[] {
+  return requested.length > 0 ? requested : (companyStreams ?? []);
 }

@@ -1,5 +1,6 @@
 import type { BackfillRequest } from '../BackfillRequest.js';
 import type { SyncRequest } from '../runSync.js';
+import { streamsRun } from '../schedules/Schedule.js';
 
 /**
  * `pending` until due and claimed; `running` while a scheduler holds its lease; then `completed`,
@@ -91,6 +92,11 @@ export interface Trigger {
 /** The job a trigger runs (its state file's name). */
 export function triggerJob(trigger: Trigger): string {
   return trigger.backfill?.job ?? trigger.sync?.job ?? '';
+}
+
+/** The streams a trigger's run runs: its own, or its company's when it names none (`streamsRun`). */
+export function triggerStreams(trigger: Trigger, companyStreams: readonly string[] | undefined): readonly string[] {
+  return streamsRun((trigger.backfill ?? trigger.sync)?.streams ?? [], companyStreams);
 }
 
 /** `backfill [start, end)` or `sync from the bookmarks`: what `trigger list` shows as the range. */

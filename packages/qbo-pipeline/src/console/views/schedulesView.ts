@@ -40,7 +40,13 @@ export interface SchedulesPage {
   readonly scheduleProblems: readonly string[];
   /** Triggers left out of the list (only the newest are shown). */
   readonly hiddenTriggers: number;
-  readonly triggers: ReadonlyArray<{ readonly company: string; readonly trigger: Trigger; readonly runId?: string }>;
+  readonly triggers: ReadonlyArray<{
+    readonly company: string;
+    readonly trigger: Trigger;
+    /** The streams it runs (`triggerStreams`: with none named, its company's). */
+    readonly streams: readonly string[];
+    readonly runId?: string;
+  }>;
   /** Trigger files that cannot be read: set aside by the scheduler (`<file>.unreadable`), or to be at its next pass. */
   readonly unreadableTriggers: ReadonlyArray<{
     readonly company: string;
@@ -106,7 +112,7 @@ function triggersTable(p: SchedulesPage): SafeHtml {
   if (p.triggers.length === 0) return html`<p class="muted">No trigger yet.</p>`;
   return html`<div class="table-scroll"><table class="data triggers">
 <thead><tr>${p.companies.length > 1 ? html`<th scope="col">company</th>` : ''}<th scope="col">trigger</th><th scope="col">at (UTC)</th><th scope="col">at (${p.zone})</th><th scope="col">status</th><th scope="col">job</th><th scope="col">streams</th><th scope="col">range</th><th scope="col">result</th></tr></thead>
-<tbody>${p.triggers.map(({ company, trigger: t, runId }) => {
+<tbody>${p.triggers.map(({ company, trigger: t, streams, runId }) => {
     const status = triggerStatus(t, p.now);
     return html`<tr data-trigger="${t.id}">
 ${p.companies.length > 1 ? html`<td>${company}</td>` : ''}
@@ -115,7 +121,7 @@ ${p.companies.length > 1 ? html`<td>${company}</td>` : ''}
 <td>${inZone(t.at, p.zone)}</td>
 <td>${pill(t.status)}${t.status === 'running' && t.startedAt ? html` <small>since ${utc(t.startedAt)} on ${t.claimedBy?.host ?? '?'}</small>` : status !== t.status ? html` <small>${status.slice(t.status.length).trim()}</small>` : ''}</td>
 <td>${triggerJob(t)}</td>
-<td>${(t.backfill ?? t.sync)?.streams.join(', ') ?? ''}</td>
+<td>${streams.join(', ')}</td>
 <td class="when">${t.backfill ? range(t.backfill.start, t.backfill.end) : html`sync to its start${t.schedule ? html`<br><small class="muted">slot of schedule ${t.schedule.name}</small>` : ''}`}</td>
 <td>${runId ? html`<a href="/runs/${runId}">${t.status === 'running' ? 'follow the run' : 'the run'}</a> ` : ''}<small>${t.result?.message ?? ''}</small></td>
 </tr>`;
