@@ -359,6 +359,30 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     }
   });
 
+  it("trigger add for a company refuses a stream its streams: do not list, as the console's form does: exit 2, one line naming them", async () => {
+    const run = await firm.cli([
+      'trigger',
+      'add',
+      '--companies',
+      'companies.yaml',
+      '--company',
+      'acme',
+      '--streams',
+      'invoices,bills',
+      '--at',
+      '2099-01-01T00:00:00Z',
+      '--start',
+      START,
+      '--end',
+      END,
+    ]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.split('\n')[0]).toBe(
+      `FATAL qbo-pipeline: --streams: "bills" is not among company acme's streams (its streams: in the companies file): ${STREAMS.join(', ')}`,
+    );
+    expect(existsSync(path.join(firm.dir, 'state/companies/acme/triggers'))).toBe(false);
+  });
+
   it('trigger add for one company prints its instant in UTC once, with its Z, as trigger list and the ranges do', async () => {
     const triggers = path.join(firm.dir, 'state/companies/acme/triggers');
     try {

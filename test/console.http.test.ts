@@ -469,6 +469,17 @@ describe('console over HTTP, with a companies file', () => {
     expect(page.text).not.toContain(ACCESS_TOKEN);
   });
 
+  it("refuses a stream the company's streams: do not list, naming the field and the streams it has, and saves nothing", async () => {
+    const jar = new CookieJar();
+    const token = csrfTokenIn((await send(web.url, '/schedules', { jar })).text);
+    const refused = await send(web.url, '/triggers', { form: form(token, { company: 'globex', streams: ['invoices', 'bills'] }), jar });
+    expect(refused.status).toBe(400);
+    expect(refused.text).toMatch(
+      /<p[^>]*role="alert"[^>]*>Streams: &quot;bills&quot; is not among company globex&#39;s streams \(its streams: in the companies file\): invoices, customers\. Nothing was saved\.<\/p>/,
+    );
+    expect(await triggerFiles(path.join(root, 'companies', 'globex'))).toEqual([]);
+  });
+
   it('adds a trigger for one company in its own folder, running its own streams when none is ticked', async () => {
     const jar = new CookieJar();
     const token = csrfTokenIn((await send(web.url, '/schedules', { jar })).text);

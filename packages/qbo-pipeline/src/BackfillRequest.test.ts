@@ -97,6 +97,15 @@ describe('resolveStreams', () => {
     expect(() => resolveStreams(['all', 'invoice'])).toThrow(/^--streams: unknown stream "invoice"; known streams: accounts, .* \(or all\)$/);
   });
 
+  it('takes for a company only its streams: (all: those), and names them when a stream is not one of them', () => {
+    const acme = { name: 'acme', streams: ['invoices', 'customers'] };
+    expect(resolveStreams(['all'], acme)).toEqual(['invoices', 'customers']);
+    expect(resolveStreams(['customers'], acme)).toEqual(['customers']);
+    expect(() => resolveStreams(['invoices', 'bills', 'invoice'], acme)).toThrow(
+      /^--streams: "bills", "invoice" are not among company acme's streams \(its streams: in the companies file\): invoices, customers$/,
+    );
+  });
+
   it('runs a backfill of every stream as job qb_all, with a state file a file system can hold', () => {
     const r = resolveBackfill({ ...base, streams: ['all'] }, '/repo');
     expect(r.job).toBe('qb_all');

@@ -78,15 +78,26 @@ const KNOWN_STREAMS = ENTITIES.map((e) => e.stream);
 /** `--streams all`: every stream of the catalog. */
 export const ALL_STREAMS = 'all';
 
-/** The streams of `--streams`, trimmed and without repeats (`all`: every stream); unknown names are a UsageError listing the known ones. */
-export function resolveStreams(requested: readonly string[]): string[] {
+/**
+ * The streams of `--streams`, trimmed and without repeats (`all`: every stream there is to take).
+ * A name outside those is a UsageError listing them: the catalog's streams, or, for a company of a
+ * companies file, its `streams:` there (a run of a stream it does not list would load data its
+ * schedule never keeps fresh). One check for the CLI and the console's trigger form.
+ */
+export function resolveStreams(requested: readonly string[], company?: Pick<Company, 'name' | 'streams'>): string[] {
   const names = [...new Set(requested.map((s) => s.trim()).filter((s) => s !== ''))];
   if (names.length === 0) throw new UsageError('--streams: name at least one stream, e.g. --streams invoices,customers,items (or --streams all)');
-  const unknown = names.filter((s) => s !== ALL_STREAMS && !KNOWN_STREAMS.includes(s));
-  if (unknown.length > 0) {
-    throw new UsageError(`--streams: unknown stream ${unknown.map((s) => JSON.stringify(s)).join(', ')}; known streams: ${KNOWN_STREAMS.join(', ')} (or all)`);
+  const allowed = company?.streams ?? KNOWN_STREAMS;
+  const refused = names.filter((s) => s !== ALL_STREAMS && !allowed.includes(s));
+  if (refused.length > 0) {
+    const listed = refused.map((s) => JSON.stringify(s)).join(', ');
+    throw new UsageError(
+      company
+        ? `--streams: ${listed} ${refused.length === 1 ? 'is' : 'are'} not among company ${company.name}'s streams (its streams: in the companies file): ${allowed.join(', ')}`
+        : `--streams: unknown stream ${listed}; known streams: ${allowed.join(', ')} (or all)`,
+    );
   }
-  return names.includes(ALL_STREAMS) ? [...KNOWN_STREAMS] : names;
+  return names.includes(ALL_STREAMS) ? [...allowed] : names;
 }
 
 /** Longest default job name spelled out: its files (`<job>.json`, `.lock`, a `--fresh` backup `<job>.<instant>.bak.json`) stay within the 255 bytes a file name may have. */
@@ -131,7 +142,7 @@ export function jobFolder(stateRoot: string, company: Pick<CompanyRef, 'name'> |
 export function resolveScope(request: Pick<JobRequest, 'streams' | 'job' | 'stateDir' | 'company'>, cwd: string, company: Company | undefined): JobScope {
   if (request.company && company?.name !== request.company.name) throw new Error(`resolveScope: company ${request.company.name} was not given`);
   const streamsGiven = request.streams.some((s) => s.trim() !== '');
-  const streams = resolveStreams(!streamsGiven && company ? company.streams : request.streams);
+  const streams = resolveStreams(!streamsGiven && company ? company.streams : request.streams, request.company && company);
   const stateRoot = path.resolve(cwd, request.stateDir ?? 'state');
   const stateDir = jobFolder(stateRoot, request.company && company);
   const ownJob = request.company && !streamsGiven ? COMPANY_JOB : defaultJob(streams, stateDir);
