@@ -226,6 +226,14 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     expect(one.code, one.stderr).toBe(0);
     expect(one.stdout).toMatch(/^company globex:\n/);
     expect(one.stdout).not.toContain('company acme:');
+
+    // A company of every stream (streams: all): 'all 28', in schedule list as in company list, not 28 names.
+    await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, extra }), 'scheduled-all.yaml');
+    const all = await firm.cli(['schedule', 'list', '--companies', 'scheduled-all.yaml', '--company', 'acme']);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toMatch(/\| qb_company \| all 28\s+\|/);
+    const list = await firm.cli(['company', 'list', '--companies', 'scheduled-all.yaml']);
+    expect(list.stdout).toMatch(/^acme\s+\|.*\| all 28\s+\|/m);
   });
 
   it("schedule add with a companies file (given, or QBO_PIPELINE_COMPANIES) is refused, naming the file's schedule:, and adds no schedule the scheduler would never run", async () => {

@@ -384,7 +384,7 @@ describe('console over HTTP, with a companies file', () => {
   beforeAll(async () => {
     const firm = path.join(dir, 'firm');
     await mkdir(path.join(firm, 'secrets'), { recursive: true });
-    for (const name of ['client_id', 'client_secret', 'acme_refresh', 'globex_refresh'])
+    for (const name of ['client_id', 'client_secret', 'acme_refresh', 'globex_refresh', 'umbrella_refresh'])
       await writeFile(path.join(firm, 'secrets', name), `${name}-dummy-value\n`);
     await writeFile(
       path.join(firm, 'companies.yaml'),
@@ -403,6 +403,11 @@ describe('console over HTTP, with a companies file', () => {
         '  - name: hooli',
         '    realm_id: "4620816365000000001"',
         '    secrets: {refresh_token_file: secrets/hooli_refresh}',
+        '  - name: umbrella',
+        '    realm_id: "4620816365000000002"',
+        '    streams: all',
+        '    schedule: {cron: "0 4 * * *"}',
+        '    secrets: {refresh_token_file: secrets/umbrella_refresh}',
         '',
       ].join('\n'),
     );
@@ -425,6 +430,8 @@ describe('console over HTTP, with a companies file', () => {
     expect(schedules.text).toMatch(/set in the companies file \([^)]*companies\.yaml:5\); edit it there/);
     // The company's own streams, which its schedule runs (the schedule itself names none).
     expect(schedules.text).toMatch(/<td>qb_company<br><small class="muted">invoices, customers<\/small><\/td>/);
+    // Every stream (streams: all) reads 'all 28', as company list and schedule list say, not 28 names.
+    expect(schedules.text).toMatch(/<td>umbrella<\/td>[\s\S]*?<td>qb_company<br><small class="muted">all 28<\/small><\/td>/);
     expect(schedules.text).toContain('Tick none to run the company');
     const evidence = await send(web.url, '/evidence?company=globex');
     expect(evidence.text).toMatch(/<option value="globex" selected>globex<\/option>/);

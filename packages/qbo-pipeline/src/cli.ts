@@ -10,6 +10,7 @@ import { runBackfill, type BackfillHooks } from './runBackfill.js';
 import type { StreamProgress } from './streamProgress.js';
 import { addTrigger } from './triggers/addTrigger.js';
 import { formatTriggers, triggerAdded } from './triggers/formatTriggers.js';
+import { streamsText } from './streamsText.js';
 import { reportUnreadableTriggers, TriggerStore } from './triggers/TriggerStore.js';
 import { runSync, type SyncRequest } from './runSync.js';
 import { formatReconcile } from './reconcile/formatReconcile.js';
@@ -318,7 +319,7 @@ runCli('qbo-pipeline', async () => {
             for (const warning of added.warnings) logger.warn(warning);
             const s = added.schedule;
             process.stdout.write(
-              `schedule ${s.name}: ${added.created ? 'added' : 'exists, kept as it is'}: sync ${s.sync.job ?? ''} (${s.sync.streams.join(',')}) at "${s.cron}" ${s.tz}${s.paused ? ', paused' : ''}\n`,
+              `schedule ${s.name}: ${added.created ? 'added' : 'exists, kept as it is'}: sync ${s.sync.job ?? ''} (${streamsText(s.sync.streams, ',')}) at "${s.cron}" ${s.tz}${s.paused ? ', paused' : ''}\n`,
             );
             process.stdout.write(formatSchedules([s], await triggerStore(argv['state-dir']).list(), new Date()) + '\n');
           },

@@ -4,16 +4,13 @@ import { formatDuration, formatTable } from '../formatTable.js';
 import { reconcileLine } from '../formatSummary.js';
 import type { RunRecord } from '../runs/RunRecord.js';
 import type { CompanyOutcome } from './runForCompanies.js';
-import { KNOWN_STREAMS } from './companiesSchema.js';
+import { isEveryStream, streamsText } from '../streamsText.js';
 import type { Company } from './parseCompanies.js';
 import type { SecretProblem } from './loadCompanies.js';
 
-const streamsText = (streams: readonly string[]) =>
-  streams.length === KNOWN_STREAMS.length
-    ? `all ${streams.length}`
-    : streams.length <= 3
-      ? streams.join(', ')
-      : `${streams.length}: ${streams.slice(0, 3).join(', ')}, …`;
+/** `all 28`, `invoices, customers`, or, past 3, `5: invoices, customers, items, …` (a column of its own width). */
+const companyStreams = (streams: readonly string[]) =>
+  isEveryStream(streams) || streams.length <= 3 ? streamsText(streams) : `${streams.length}: ${streams.slice(0, 3).join(', ')}, …`;
 
 /** What went wrong for a company, in its own words; `done` when nothing did. */
 function detail(o: CompanyOutcome): string {
@@ -89,7 +86,7 @@ export function formatCompanyList(file: string, listings: readonly CompanyListin
     l.company.name,
     l.company.realmId,
     l.company.schema,
-    streamsText(l.company.streams),
+    companyStreams(l.company.streams),
     secretsText(l.problems),
     rel(l.stateDir),
     last(l.lastRun, l.lastRunGone),

@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import { formatTable } from '../formatTable.js';
+import { streamsText } from '../streamsText.js';
 import { lastSlotOf } from '../scheduler/planPass.js';
 import { triggerStatus } from '../triggers/formatTriggers.js';
 import type { Trigger } from '../triggers/Trigger.js';
@@ -35,7 +36,7 @@ export function formatSchedules(schedules: readonly Schedule[], triggers: readon
       `${s.cron}${s.tz === 'UTC' ? '' : ` ${s.tz}`}`,
       s.paused ? `paused since ${s.pausedAt ?? '?'}` : 'active',
       s.sync.job ?? '',
-      scheduledStreams(s, companyStreams).join(','),
+      streamsText(scheduledStreams(s, companyStreams), ','),
       last && lastTrigger ? `${local(last, s.tz, seconds)}: ${triggerStatus(lastTrigger, now)}` : 'none yet',
       next,
     ];

@@ -1,6 +1,7 @@
 import { formatDone, formatSpan } from '../../formatSpan.js';
 import type { RunRecord } from '../../runs/RunRecord.js';
 import type { EvidenceTotals } from '../../Warehouse.js';
+import { streamsText } from '../../streamsText.js';
 import { html, type SafeHtml } from '../html.js';
 import { age, count, pill, range, relative, time } from './format.js';
 
@@ -67,7 +68,7 @@ ${many ? html`<td>${run.company}</td>` : ''}
 <td>${statusPill(run)}</td>
 <td>${run.record.kind}</td>
 <td>${run.record.job}</td>
-<td>${run.record.streams.join(', ')}</td>
+<td>${streamsText(run.record.streams)}</td>
 <td class="when">${time(run.record.startedAt, p.now)} <small class="muted">${relative(run.record.startedAt, p.now)}</small></td>
 <td class="num">${durationOf(run, p.now)}</td>
 <td>${origin(run.record)}</td>

@@ -2,6 +2,7 @@ import type { Schedule } from '../../schedules/Schedule.js';
 import { triggerJob, type Trigger } from '../../triggers/Trigger.js';
 import { triggerStatus } from '../../triggers/formatTriggers.js';
 import type { SetAside } from '../../triggers/TriggerStore.js';
+import { streamsText } from '../../streamsText.js';
 import { html, type SafeHtml } from '../html.js';
 import type { ZonedInstant } from '../zonedInstant.js';
 import { inZone, pill, range, time, utc } from './format.js';
@@ -121,7 +122,7 @@ ${p.companies.length > 1 ? html`<td>${company}</td>` : ''}
 <td>${inZone(t.at, p.zone)}</td>
 <td>${pill(t.status)}${t.status === 'running' && t.startedAt ? html` <small>since ${utc(t.startedAt)} on ${t.claimedBy?.host ?? '?'}</small>` : status !== t.status ? html` <small>${status.slice(t.status.length).trim()}</small>` : ''}</td>
 <td>${triggerJob(t)}</td>
-<td>${streams.join(', ')}</td>
+<td>${streamsText(streams)}</td>
 <td class="when">${t.backfill ? range(t.backfill.start, t.backfill.end) : html`sync to its start${t.schedule ? html`<br><small class="muted">slot of schedule ${t.schedule.name}</small>` : ''}`}</td>
 <td>${runId ? html`<a href="/runs/${runId}">${t.status === 'running' ? 'follow the run' : 'the run'}</a> ` : ''}<small>${t.result?.message ?? ''}</small></td>
 </tr>`;
@@ -150,7 +151,7 @@ ${many ? html`<td>${row.company}</td>` : ''}
 <th scope="row">${s.name}</th>
 <td><code>${s.cron}</code> <small class="muted">${s.tz}</small></td>
 <td>${s.paused ? html`${pill('paused')} <small>since ${utc(s.pausedAt)}</small>` : pill('active', 'ok')}</td>
-<td>${s.sync.job ?? ''}<br><small class="muted">${row.streams.join(', ')}</small></td>
+<td>${s.sync.job ?? ''}<br><small class="muted">${streamsText(row.streams)}</small></td>
 <td>${last ? html`${utc(last.slot)}<br><small>${inZone(last.slot, s.tz)} ${s.tz}</small><br>${last.trigger ? pill(last.trigger.status) : ''} ${last.runId ? html`<a href="/runs/${last.runId}">the run</a>` : ''}` : html`<span class="muted">none yet</span>`}</td>
 <td>${'at' in row.next ? html`${utc(row.next.at)}<br><small>${inZone(row.next.at, s.tz)} ${s.tz}</small>` : html`<span class="muted">${row.next.none}</span>`}</td>
 <td class="actions">${
