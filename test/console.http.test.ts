@@ -280,6 +280,71 @@ describe('console over HTTP, on loopback without a password', () => {
     }
   });
 
+  it('says once what failed and what to fix: a run page shows a reason that is its fix in one row, the overview names a failed trigger by its run', async () => {
+    const failed = path.join(dir, 'failed');
+    await mkdir(path.join(failed, 'runs'), { recursive: true });
+    await mkdir(path.join(failed, 'triggers'), { recursive: true });
+    const reason = `companies file c.yaml:9:7: company acme: refresh_token_file secrets/acme does not exist`;
+    const startedAt = new Date(Date.now() - 3_600_000).toISOString();
+    const id = 'run-20250101T000000Z-fa1101';
+    const triggerId = 'trg-20250101T000000Z-fa1101';
+    const range = { start: '2025-01-01T00:00:00Z', end: '2025-01-02T00:00:00Z' };
+    await writeFile(
+      path.join(failed, 'runs', `${id}.json`),
+      JSON.stringify({
+        id,
+        kind: 'backfill',
+        job: 'nightly',
+        streams: ['invoices'],
+        range,
+        triggerId,
+        attempt: 1,
+        pid: 1,
+        host: hostname(),
+        startedAt,
+        updatedAt: startedAt,
+        finishedAt: startedAt,
+        status: 'failed',
+        exitCode: 2,
+        reason,
+        fix: reason,
+        progress: [{ stream: 'invoices', doneUntil: range.start, daysDone: 0, totalDays: 1, complete: false }],
+        tapRunIds: [],
+        stateFile: path.join(failed, 'nightly.json'),
+        logFile: path.join(failed, 'runs', `${id}.log`),
+      }),
+    );
+    await writeFile(
+      path.join(failed, 'triggers', `${triggerId}.json`),
+      JSON.stringify({
+        id: triggerId,
+        at: startedAt.replace(/\.\d+Z$/, 'Z'),
+        atGiven: startedAt,
+        createdAt: startedAt,
+        backfill: { streams: ['invoices'], ...range, job: 'nightly' },
+        status: 'failed',
+        enabled: false,
+        result: { exitCode: 2, message: reason, runId: id, runIds: [id], fix: reason },
+      }),
+    );
+    const web = await startConsole(consoleOptions({ port: 0, stateDir: failed }, {}));
+    try {
+      const times = (text: string) => text.split('refresh_token_file secrets/acme does not exist').length - 1;
+      const facts = /<dl class="facts" id="run-facts">[\s\S]*?<\/dl>/.exec((await send(web.url, `/runs/${id}`)).text)?.[0] ?? '';
+      expect(facts).toMatch(
+        /<dt>why · fix this first<\/dt><dd>companies file c\.yaml:9:7: company acme: refresh_token_file secrets\/acme does not exist<\/dd>/,
+      );
+      expect(times(facts)).toBe(1);
+      const attention = /<ul class="attention">[\s\S]*?<\/ul>/.exec((await send(web.url, '/')).text)?.[0] ?? '';
+      expect(attention).toMatch(
+        new RegExp(`<a href="/runs/${id}">last run of job nightly failed \\(started by trigger ${triggerId}\\): companies file c\\.yaml:9:7`),
+      );
+      expect(times(attention)).toBe(1);
+    } finally {
+      await web.close();
+    }
+  });
+
   it('lists trigger files the scheduler set aside as unreadable (or will), with the file name and why, never their contents', async () => {
     const triggers = path.join(state, 'triggers');
     await mkdir(triggers, { recursive: true });

@@ -15,6 +15,8 @@ export interface RunGlance {
   readonly startedAt: string;
   readonly finishedAt?: string;
   readonly reason?: string;
+  /** The trigger (or schedule slot) that started it. */
+  readonly triggerId?: string;
 }
 
 export interface CompanyOverview {
@@ -51,9 +53,10 @@ export function attentionOf(c: CompanyOverview): Attention[] {
   const out: Attention[] = [];
   const lastPerJob = new Map<string, RunGlance>();
   for (const run of c.runs) if (!lastPerJob.has(run.job)) lastPerJob.set(run.job, run);
-  for (const run of lastPerJob.values()) {
-    if (run.status === 'failed')
-      out.push({ level: 'error', text: `last run of job ${run.job} failed: ${run.reason ?? 'see its log'}`, href: `/runs/${run.id}` });
+  const failedRuns = [...lastPerJob.values()].filter((run) => run.status === 'failed');
+  for (const run of failedRuns) {
+    const by = run.triggerId ? ` (started by trigger ${run.triggerId})` : '';
+    out.push({ level: 'error', text: `last run of job ${run.job} failed${by}: ${run.reason ?? 'see its log'}`, href: `/runs/${run.id}` });
   }
   for (const problem of c.secretProblems ?? []) out.push({ level: 'error', text: `${problem}: its runs fail until this is fixed` });
   for (const t of c.tokens) {
@@ -69,7 +72,9 @@ export function attentionOf(c: CompanyOverview): Attention[] {
     });
   }
   for (const t of c.triggers) {
-    if (t.status === 'failed' && t.result) out.push({ level: 'warn', text: `trigger ${t.id} failed: ${t.result.message}`, href: '/schedules' });
+    // A trigger whose run is named above failed for the reason said there: once is enough.
+    const named = failedRuns.some((run) => run.id === t.result?.runId || run.triggerId === t.id);
+    if (t.status === 'failed' && t.result && !named) out.push({ level: 'warn', text: `trigger ${t.id} failed: ${t.result.message}`, href: '/schedules' });
   }
   if (c.runsProblem) out.push({ level: 'warn', text: `runs journal: ${c.runsProblem}` });
   const stale = c.streams.filter((s) => s.stale);

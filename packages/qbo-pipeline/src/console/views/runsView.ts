@@ -92,8 +92,8 @@ export function runFacts(run: ListedRun, now: Date): SafeHtml {
 <dt>where</dt><dd>pid ${r.pid} on ${r.host}</dd>
 <dt>started</dt><dd>${time(r.startedAt, now)}</dd>
 <dt>${r.finishedAt ? 'finished' : 'last update'}</dt><dd>${time(r.finishedAt ?? r.updatedAt, now)} · ${run.orphaned ? 'how long it ran is unknown (its runner is gone)' : html`${r.finishedAt ? 'took' : 'running for'} ${durationOf(run, now)}`}</dd>
-${r.reason ? html`<dt>why</dt><dd>${r.reason}</dd>` : ''}
-${r.fix ? html`<dt>fix first</dt><dd>${r.fix}</dd>` : ''}
+${r.reason && r.reason !== r.fix ? html`<dt>why</dt><dd>${r.reason}</dd>` : ''}
+${r.fix ? html`<dt>${r.fix === r.reason ? 'why · fix this first' : 'fix first'}</dt><dd>${r.fix}</dd>` : ''}
 ${r.resumeCommand ? html`<dt>resume with</dt><dd><pre class="command"><code>${r.resumeCommand}</code></pre></dd>` : ''}
 ${run.orphaned ? html`<dt>note</dt><dd>This run says running, but its runner (pid ${r.pid}) is gone: it was killed or the machine restarted. Run the job again to resume from its state file.</dd>` : ''}
 </dl>`;
