@@ -95,6 +95,8 @@ describe('console over HTTP, on loopback without a password', () => {
     expect(page.text).toMatch(/expires in 19 days \(QBO(&#39;|&#x27;|')s 5-year limit\): reconnect the app to company 9130355/);
     expect(page.text).not.toContain(REFRESH_TOKEN);
     expect(page.text).not.toContain(ACCESS_TOKEN);
+    // The footer's time reads as every other time on the page does.
+    expect(page.text).toMatch(/Page made \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\./);
     expect(page.headers['content-security-policy']).toMatch(/default-src 'self';script-src 'self'.*frame-ancestors 'none'/);
     expect(page.headers['x-content-type-options']).toBe('nosniff');
     expect(page.headers['cache-control']).toBe('no-store');

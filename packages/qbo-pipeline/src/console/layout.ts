@@ -1,4 +1,5 @@
 import { html, type HtmlValue, type SafeHtml } from './html.js';
+import { utc } from './views/format.js';
 
 export const NAV = [
   { path: '/', label: 'Overview' },
@@ -54,7 +55,7 @@ ${refresh}
 ${notice}
 ${body}
 </main>
-<footer>Times in UTC unless marked. Page made ${chrome.now.toISOString().replace(/\.\d+Z$/, 'Z')}.</footer>
+<footer>Times in UTC unless marked. Page made ${utc(chrome.now.toISOString())}.</footer>
 ${(chrome.scripts ?? []).map((s) => html`<script src="/assets/${s}" defer></script>`)}
 <script src="/assets/console.js" defer></script>
 </body>
