@@ -44,7 +44,7 @@ export const DEMO_DAYS = 30;
 /** A sample company: a few thousand invoices over the 30 days. */
 export const DEMO_COUNTS = { invoices: 3000, customers: 300, items: 120 } as const;
 export const DEMO_QUERIES = [
-  `SELECT stream, run_id, sum(qbo_count) AS qbo, sum(extracted) AS extracted, sum(loaded) AS loaded, bool_and(extracted_equals_loaded) AS all_equal\n  FROM raw.evidence\n  WHERE (stream, run_id) IN (SELECT DISTINCT ON (stream) stream, run_id FROM raw.evidence ORDER BY stream, extracted_at_utc DESC)\n  GROUP BY stream, run_id;`,
+  `SELECT stream, run_id, sum(qbo_count) AS qbo, sum(extracted) AS extracted, sum(loaded) AS loaded, bool_and(extracted_equals_loaded) AS all_equal\n  FROM raw.evidence\n  WHERE (stream, run_id) IN (SELECT DISTINCT ON (stream) stream, run_id FROM raw.evidence ORDER BY stream, extracted_at_utc DESC NULLS LAST)\n  GROUP BY stream, run_id;`,
   `SELECT id, payload->>'DocNumber' AS doc, payload->'TotalAmt' AS total, last_updated_utc\n  FROM raw.invoices ORDER BY last_updated_utc DESC LIMIT 5;`,
   `SELECT payload->>'DisplayName' AS customer, payload->'Balance' AS balance\n  FROM raw.customers ORDER BY (payload->>'Balance')::numeric DESC LIMIT 5;`,
 ] as const;
