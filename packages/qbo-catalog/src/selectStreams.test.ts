@@ -211,10 +211,9 @@ describe('Meltano-style catalogs (B15)', () => {
     );
     expect(invoices.replicationKey).toBe('MetaData.LastUpdatedTime');
     expect(streams.find((s) => s.stream === 'customers')!.includedProperties).toBeUndefined();
-    expect(warnings).toEqual([
-      'catalog: stream "customers": nested fields cannot be deselected; their top-level fields are emitted whole',
-      'catalog: stream "invoices": nested fields cannot be deselected; their top-level fields are emitted whole',
-    ]);
+    // customers selects MetaData and deselects its CreateTime; invoices gets MetaData only because
+    // its replication key is there, so what the catalog says of its nested fields is not a choice.
+    expect(warnings).toEqual(['catalog: stream "customers": nested fields cannot be deselected; their top-level fields are emitted whole']);
   });
 });
 

@@ -46,10 +46,11 @@ function isStreamSelected(input: CatalogInputStream, metadata: ReadonlyMap<strin
   return isBreadcrumbSelected(metadata, []);
 }
 
-function hasDeselectedNestedField(input: CatalogInputStream, included: ReadonlySet<string>): boolean {
+/** Whether the catalog deselects a nested field of a top-level field it selects (`chosen`). */
+function hasDeselectedNestedField(input: CatalogInputStream, chosen: ReadonlySet<string>): boolean {
   return [...input.metadata].some(([key, node]) => {
     const breadcrumb = JSON.parse(key) as string[];
-    return breadcrumb.length > 2 && included.has(breadcrumb[1] ?? '') && node.selected === false;
+    return breadcrumb.length > 2 && chosen.has(breadcrumb[1] ?? '') && node.selected === false;
   });
 }
 
@@ -69,7 +70,11 @@ function selectOne(
   // Keys and the replication key's top-level field are never dropped, whatever the catalog says.
   const forced = new Set([...replication.keyProperties, replication.replicationKey?.split('.')[0]]);
   const included = new Set(Object.keys(properties).filter((name) => forced.has(name) || isBreadcrumbSelected(metadata, ['properties', name])));
-  if (hasDeselectedNestedField(input, included)) {
+  // A field kept though the catalog deselects it (MetaData, automatic for the replication key, when
+  // Meltano selects only `customers.Id`) was not the user's choice: that its nested fields come
+  // whole is no news worth a warning.
+  const chosen = new Set([...included].filter((name) => metadata.get(breadcrumbKey(['properties', name]))?.selected !== false));
+  if (hasDeselectedNestedField(input, chosen)) {
     warn(`catalog: stream "${input.tapStreamId}": nested fields cannot be deselected; their top-level fields are emitted whole`);
   }
   const everything = included.size === Object.keys(properties).length;
