@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { rm, symlink, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { databaseUrl, withClient } from './support/db.js';
@@ -116,6 +116,19 @@ describe('companies file: refused before anything runs', () => {
     expect(run.stdout).toMatch(/^acme\s+\|.*\| 1 empty\s+\| state\/companies\/acme /m);
     expect(run.stdout).toMatch(/^globex\s+\|.*\| 1 missing\s+\| state\/companies\/globex /m);
     expect(run.stdout).toMatch(/^companies file bad\.yaml:\d+:\d+: company acme: refresh_token_file secrets\/empty_token is empty$/m);
+  });
+
+  it('company list says "unreadable" for a secret file that exists but cannot be opened (a symbolic link loop)', async () => {
+    // Tests run as root, who reads any file whatever its mode; a link to itself fails for root too (ELOOP).
+    await symlink('token_loop', path.join(firm.dir, 'secrets/token_loop'));
+    await firm.writeCompanies(
+      firm.companiesYaml({ schemaPrefix: prefix, streams: STREAMS }).replace('secrets/globex/refresh_token', 'secrets/token_loop'),
+      'loop.yaml',
+    );
+    const run = await firm.cli(['company', 'list', '--companies', 'loop.yaml']);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toMatch(/^globex\s+\|.*\| 1 unreadable\s+\| state\/companies\/globex /m);
+    expect(run.stdout).toMatch(/^companies file loop\.yaml:\d+:\d+: company globex: refresh_token_file secrets\/token_loop cannot be read \(ELOOP\)$/m);
   });
 });
 
