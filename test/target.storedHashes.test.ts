@@ -13,7 +13,7 @@ const schema = scratchSchema('sh');
 function openStoredHashes(): StoredHashes {
   const env = { [`${TARGET_ENV_PREFIX}_DATABASE_URL`]: databaseUrl() };
   const settings = parseTargetSettings(loadSettings({ specs: TARGET_SETTINGS, envPrefix: TARGET_ENV_PREFIX, env }));
-  return new StoredHashes({ connection: settings.connection, schema, logger: createLogger('test', { level: 'error' }) });
+  return new StoredHashes({ connection: settings.connection, schema, reconnectTimeoutMs: 120_000, logger: createLogger('test', { level: 'error' }) });
 }
 
 describe('StoredHashes', () => {

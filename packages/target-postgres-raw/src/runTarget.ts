@@ -71,7 +71,7 @@ export async function runTarget(options: RunTargetOptions): Promise<TargetSummar
   // Input that ends empty while the database is still unreachable (the tap failed first) stops the retries.
   const { lines, endedEmpty } = watchForEmptyInput(readLineBytes(options.input)[Symbol.asyncIterator]());
   const writer = await RawTableWriter.open({ connection, schema, loadRunId, reconnectTimeoutMs, stopConnecting: endedEmpty, logger: options.logger });
-  const hashes = new StoredHashes({ connection, schema, logger: options.logger });
+  const hashes = new StoredHashes({ connection, schema, reconnectTimeoutMs, logger: options.logger });
   const run = new TargetRun(options, lines, writer, hashes);
   try {
     const stoppedBy = await run.consume();

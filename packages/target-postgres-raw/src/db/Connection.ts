@@ -3,7 +3,7 @@ import pg from 'pg';
 import { CliError, RunError, type Logger } from 'singer-kit';
 import type { ConnectionSettings } from '../settings.js';
 import { clientConfig } from './clientConfig.js';
-import { pgErrorKind, reasonOf, toConfigError, toDatabaseError, type ConnectionTarget } from './pgErrors.js';
+import { pgErrorKind, reasonOf, runtimeHint, toConfigError, toDatabaseError, type ConnectionTarget } from './pgErrors.js';
 import { reconnectDelayMs } from './reconnectDelay.js';
 
 /**
@@ -78,7 +78,7 @@ export class Connection {
         const lost = this.#lost || !connected;
         const kind = pgErrorKind(error, lost);
         if (kind === 'config') throw toConfigError(error, connected ? what : 'the connection', this.#where);
-        if (kind !== 'connection' && kind !== 'transient') throw toDatabaseError(error, what, lost);
+        if (kind !== 'connection' && kind !== 'transient') throw toDatabaseError(error, what, lost, this.#where);
         if (kind === 'connection') this.#drop();
         const lead = connected
           ? `${kind === 'connection' ? 'database connection lost' : 'database transaction failed'} while ${what}`
@@ -90,7 +90,7 @@ export class Connection {
         if (remaining <= 0) {
           const last = reason === first.reason ? '' : `; last error: ${lead === first.lead ? '' : `${lead}: `}${reason}`;
           throw new RunError(
-            `${first.lead}: ${first.reason}; still failing after ${seconds(elapsed)} of retrying (reconnect_timeout_seconds ${seconds(timeoutMs)})${last}; no state was printed for anything not committed; run again to resume`,
+            `${first.lead}: ${first.reason}; still failing after ${seconds(elapsed)} of retrying (reconnect_timeout_seconds ${seconds(timeoutMs)})${last}${runtimeHint(error, this.#where)}; no state was printed for anything not committed; run again to resume`,
             { cause: error },
           );
         }
@@ -146,6 +146,16 @@ export class Connection {
     // Not awaited: a connection whose server went away may take long to say goodbye.
     if (client) void client.end().catch(() => undefined);
   }
+}
+
+/**
+ * The `SET lock_timeout` of every target session: one wait for a lock another session holds (an
+ * analyst's open transaction, a VACUUM FULL, an ALTER TABLE) lasts at most 60 s, and never longer
+ * than `reconnect_timeout_seconds`, the bound of all retrying (at least 1 s: 0 would mean no
+ * limit). Without it a lock held for hours stops the load for hours, without a word.
+ */
+export function lockTimeoutSql(reconnectTimeoutMs: number): string {
+  return `SET lock_timeout = '${Math.round(Math.min(60_000, Math.max(1_000, reconnectTimeoutMs)))}ms'`;
 }
 
 /** Runs `work` in a transaction on `client`: COMMIT after it, ROLLBACK (best effort) when it fails. */

@@ -6,7 +6,7 @@ import { assertStreamTable } from './assertStreamTable.js';
 import type { ConnectionSettings } from '../settings.js';
 import { CREATE_STAGE_SQL, companyTableDdl, loadTablesDdl, schemaDdl, streamTableDdl, type DdlStatement } from '../sql/ddl.js';
 import { qualified, quoteIdent } from '../sql/tableName.js';
-import { Connection, inTransaction } from './Connection.js';
+import { Connection, inTransaction, lockTimeoutSql } from './Connection.js';
 import { addCounts, emptyCounts, LOAD_COUNT_NAMES, type LoadCounts } from './loadCounts.js';
 import { writeStreamBatch, type BatchIds, type CommitContext } from './writeStreamBatch.js';
 
@@ -47,9 +47,10 @@ export class RawTableWriter {
         // A batch (10,000 records ≈ 25 MB staged) is staged and sorted in memory rather than in temp
         // files: the defaults (8 MB temp_buffers, 4 MB work_mem) spill it. temp_buffers must be set
         // before the session first touches a temp table. A transaction left open by a session
-        // that lost its client (a network cut) holds its locks at most a minute.
+        // that lost its client (a network cut) holds its locks at most a minute. A lock another
+        // session holds is waited for at most lockTimeoutSql says, then retried like a lost connection.
         await client.query(
-          `SET TIME ZONE 'UTC'; SET synchronous_commit = on; SET lock_timeout = '60s'; SET idle_in_transaction_session_timeout = '60s'; SET temp_buffers = '64MB'; SET work_mem = '64MB'`,
+          `SET TIME ZONE 'UTC'; SET synchronous_commit = on; ${lockTimeoutSql(o.reconnectTimeoutMs)}; SET idle_in_transaction_session_timeout = '60s'; SET temp_buffers = '64MB'; SET work_mem = '64MB'`,
         );
         await client.query(CREATE_STAGE_SQL);
       },

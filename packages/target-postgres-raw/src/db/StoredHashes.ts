@@ -3,7 +3,7 @@ import type { Logger } from 'singer-kit';
 import type { ConnectionSettings } from '../settings.js';
 import { qualified } from '../sql/tableName.js';
 import { storedHashListSql } from '../sql/upsertSql.js';
-import { Connection } from './Connection.js';
+import { Connection, lockTimeoutSql } from './Connection.js';
 
 /** Per id asked: `-` no stored row, `=` a stored payload with the same SHA-256, `~` another (or no) hash. */
 export type StoredStatus = '-' | '=' | '~';
@@ -20,9 +20,25 @@ export class StoredHashes {
   /** The lookup last started (settled, never rejected): the next one waits for it. */
   #last: Promise<unknown> = Promise.resolve();
 
-  constructor(options: { readonly connection: ConnectionSettings; readonly schema: string; readonly logger: Logger }) {
+  constructor(options: {
+    readonly connection: ConnectionSettings;
+    readonly schema: string;
+    readonly logger: Logger;
+    /** reconnect_timeout_seconds: bounds a lookup's wait for a lock, as the writer's (lockTimeoutSql). */
+    readonly reconnectTimeoutMs: number;
+  }) {
     this.#schema = options.schema;
-    this.#db = new Connection({ settings: options.connection, reconnectTimeoutMs: 0, logger: options.logger, prepareSession: () => Promise.resolve() });
+    // A lookup waits for a table lock another session holds no longer than a commit would: a
+    // lookup that gives up only sends its records the usual way (whose wait is bounded, and retried).
+    const lockTimeout = lockTimeoutSql(options.reconnectTimeoutMs);
+    this.#db = new Connection({
+      settings: options.connection,
+      reconnectTimeoutMs: 0,
+      logger: options.logger,
+      prepareSession: async (client) => {
+        await client.query(lockTimeout);
+      },
+    });
   }
 
   /** The stored payload hash (hex, or null: none yet) of each of `ids` that has a row in `table`. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pgErrorKind, refusedCopyRow, toConfigError, toDatabaseError } from './pgErrors.js';
+import { pgErrorKind, refusedCopyRow, runtimeHint, toConfigError, toDatabaseError } from './pgErrors.js';
 
 const coded = (code: string) => Object.assign(new Error('whatever the server says'), { code });
 
@@ -37,6 +37,21 @@ describe('toDatabaseError', () => {
       'database connection lost while committing: whatever the server says [57P01]; nothing of this batch was committed and no state was printed for it',
     );
     expect(error.cause).toBe(cause);
+  });
+});
+
+describe('runtimeHint', () => {
+  const where = { host: 'db', port: 5432, database: 'wh', user: 'loader' };
+  it('says what to do about a statement the server cancelled (57014), naming database and user', () => {
+    expect(toDatabaseError(coded('57014'), 'committing', false, where).message).toBe(
+      'database error while committing: whatever the server says [57014]; the server cancelled the statement: a statement_timeout set for database wh or user loader (raise it: ALTER ROLE loader SET statement_timeout = 0; or lower batch_size_rows), or an administrator cancelled it; nothing of this batch was committed and no state was printed for it',
+    );
+  });
+  it('says how to find the session holding a lock (55P03), and nothing for other failures', () => {
+    expect(runtimeHint(coded('55P03'), where)).toMatch(
+      /^; another session holds a lock on a table this needs \(find it: SELECT pid, usename, state, query FROM pg_stat_activity /,
+    );
+    expect(runtimeHint(coded('57P01'), where)).toBe('');
   });
 });
 

@@ -94,12 +94,29 @@ export function toConfigError(error: unknown, what: string, where: ConnectionTar
   });
 }
 
+/**
+ * What to do about a failure that is neither configuration nor data, by SQLSTATE: a lock another
+ * session would not give up (55P03, after the retries), a statement the server cancelled (57014:
+ * a statement_timeout set for the database or user, or an administrator). Empty for the rest.
+ */
+export function runtimeHint(error: unknown, where: ConnectionTarget): string {
+  const code = errorCode(error);
+  if (code === '55P03') {
+    return `; another session holds a lock on a table this needs (find it: SELECT pid, usename, state, query FROM pg_stat_activity WHERE cardinality(pg_blocking_pids(pid)) > 0 OR state = 'idle in transaction'), end it or let it finish`;
+  }
+  if (code === '57014') {
+    return `; the server cancelled the statement: a statement_timeout set for database ${where.database} or user ${where.user} (raise it: ALTER ROLE ${where.user} SET statement_timeout = 0; or lower batch_size_rows), or an administrator cancelled it`;
+  }
+  return '';
+}
+
 /** A one-line RunError for a database failure while doing `what`; the pg error stays as cause. */
-export function toDatabaseError(error: unknown, what: string, connectionLost: boolean): RunError {
+export function toDatabaseError(error: unknown, what: string, connectionLost: boolean, where?: ConnectionTarget): RunError {
   const kind = pgErrorKind(error, connectionLost);
   const detail = (error as { detail?: string }).detail;
   const lead = kind === 'connection' ? 'database connection lost' : 'database error';
-  return new RunError(`${lead} while ${what}: ${reasonOf(error)}; nothing of this batch was committed and no state was printed for it`, {
+  const hint = where ? runtimeHint(error, where) : '';
+  return new RunError(`${lead} while ${what}: ${reasonOf(error)}${hint}; nothing of this batch was committed and no state was printed for it`, {
     cause: error,
     ...(detail ? { details: `detail: ${detail}` } : {}),
   });

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import pg from 'pg';
+import { databaseUrl, scratchSchema } from './support/db.js';
+import { diffWithTruth, runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
+
+/**
+ * What an on-call engineer meets in the warehouse at night: another session holding a lock on a
+ * raw table. The run must stop with one line saying so (exit 1) instead of waiting without a word
+ * for as long as the lock is held, and the printed command must resume it with nothing lost.
+ */
+const START = '2025-02-23';
+const START_Z = '2025-02-23T00:00:00Z';
+const END_Z = '2025-03-01T00:00:00Z';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ databaseUrl: databaseUrl(), seed: 28, now: new Date(END_Z), days: 6, counts: { invoices: 120, customers: 20 } });
+});
+afterAll(() => h?.close());
+
+describe('qbo-pipeline when another session holds a lock on a raw table', () => {
+  const schema = scratchSchema('lockheld');
+  const stateDir = () => path.join(h.dir, `state-${schema}`);
+  const args = async (extra: Record<string, string | undefined> = {}) =>
+    runnerArgs('backfill', {
+      streams: 'invoices,customers',
+      start: START,
+      end: END_Z,
+      tapConfig: h.tapConfig,
+      // The lock is waited for at most reconnect_timeout_seconds (here 1 s) per attempt, as long as retrying lasts.
+      targetConfig: await h.targetConfig(schema, { reconnect_timeout_seconds: 1 }),
+      stateDir: stateDir(),
+      ...extra,
+    });
+
+  it('stops with exit 1 and a line naming the lock, writes no state past it, and the resume command then loads everything once', async () => {
+    const first = await runCliProcess(await args());
+    expect(first.code, first.stderr).toBe(0);
+
+    // An analyst's session that took a lock on raw invoices and went to lunch.
+    const holder = new pg.Client({ connectionString: databaseUrl() });
+    await holder.connect();
+    let locked: Awaited<ReturnType<typeof runCliProcess>>;
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`LOCK TABLE ${pg.escapeIdentifier(schema)}.invoices IN ACCESS EXCLUSIVE MODE`);
+      locked = await runCliProcess([...(await args()), '--fresh']);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end();
+    }
+    expect(locked.code, locked.stderr).toBe(1);
+    const failed = locked.stdout.split('\n').find((l) => l.startsWith('FAILED: '));
+    expect(failed).toMatch(
+      /^FAILED: target-postgres-raw: database transaction failed while .*lock timeout \[55P03\].*another session holds a lock on a table this needs/,
+    );
+    const resume = locked.stdout.split('\n')[locked.stdout.split('\n').indexOf('resume with:') + 1]?.trim();
+    expect(resume).toMatch(/ backfill --job qb_customers_invoices /);
+
+    // The lock is gone: the printed command resumes, and the tables equal the emulator's records.
+    const rerun = await runCliProcess((resume as string).split(' ').slice(2));
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stdout).toMatch(/^backfill qb_customers_invoices: done in/);
+    for (const stream of ['invoices', 'customers']) {
+      const diff = await diffWithTruth(databaseUrl(), schema, h.emulator, stream, START_Z, END_Z);
+      expect(diff.expected).toBeGreaterThan(0);
+      expect({ stream, missing: diff.missing, extra: diff.extra, different: diff.different }).toEqual({ stream, missing: [], extra: [], different: [] });
+    }
+  });
+});
