@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { databaseUrl, scratchSchema } from './support/db.js';
+import { createLogger } from 'singer-kit';
+import { runBackfill, type BackfillHooks } from '../packages/qbo-pipeline/src/index.js';
+import { databaseUrl, scratchSchema, withClient } from './support/db.js';
 import { diffWithTruth, runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
 
 /**
@@ -62,6 +65,51 @@ describe('qbo-pipeline when another session holds a lock on a raw table', () => 
     const rerun = await runCliProcess((resume as string).split(' ').slice(2));
     expect(rerun.code, rerun.stderr).toBe(0);
     expect(rerun.stdout).toMatch(/^backfill qb_customers_invoices: done in/);
+    for (const stream of ['invoices', 'customers']) {
+      const diff = await diffWithTruth(databaseUrl(), schema, h.emulator, stream, START_Z, END_Z);
+      expect(diff.expected).toBeGreaterThan(0);
+      expect({ stream, missing: diff.missing, extra: diff.extra, different: diff.different }).toEqual({ stream, missing: [], extra: [], different: [] });
+    }
+  });
+});
+
+describe('qbo-pipeline when its state file cannot be written (a full disk, a read-only folder)', () => {
+  const schema = scratchSchema('statefull');
+  const stateDir = () => path.join(h.dir, `state-${schema}`);
+  const request = async () => ({
+    streams: ['invoices', 'customers'],
+    start: START,
+    end: END_Z,
+    tapConfig: h.tapConfig,
+    targetConfig: await h.targetConfig(schema),
+    stateDir: stateDir(),
+  });
+  const quiet: BackfillHooks = { logger: createLogger('qbo-pipeline', { sink: () => undefined }), onChildLog: () => undefined };
+
+  it('fails like any run (exit 1, what and where, the resume command), and says so in _pipeline_runs instead of "running" for ever', async () => {
+    const stateFile = path.join(stateDir(), 'qb_customers_invoices.json');
+    // Once tap and target run, the state file's name is taken by a folder that is not empty: every write of it fails.
+    const result = await runBackfill(await request(), {
+      ...quiet,
+      onSpawn: () => {
+        mkdirSync(stateFile, { recursive: true });
+        writeFileSync(path.join(stateFile, 'in-the-way'), '');
+      },
+    });
+    expect(result.ok).toBe(false);
+    expect(result.exitCode).toBe(1);
+    expect(result.failure?.reason.startsWith(`cannot write state file ${stateFile}: `)).toBe(true);
+    expect(result.failure?.reason).toMatch(/; free space there or make .* writable, then run again: it resumes/);
+    expect(result.resumeCommand).toMatch(/ backfill --job qb_customers_invoices /);
+    const rows = await withClient((c) =>
+      c.query(`SELECT status, exit_code, reason FROM ${pg.escapeIdentifier(schema)}._pipeline_runs WHERE run_id = $1`, [result.runId]),
+    );
+    expect(rows.rows).toEqual([{ status: 'failed', exit_code: 1, reason: result.failure?.reason }]);
+
+    // Fixed: the run resumes (here from nothing, as no state was kept) and the tables equal the emulator's records.
+    rmSync(stateFile, { recursive: true });
+    const again = await runBackfill(await request(), quiet);
+    expect(again.ok, again.failure?.reason).toBe(true);
     for (const stream of ['invoices', 'customers']) {
       const diff = await diffWithTruth(databaseUrl(), schema, h.emulator, stream, START_Z, END_Z);
       expect(diff.expected).toBeGreaterThan(0);

@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { mkdir } from 'node:fs/promises';
 import { discoverCatalog } from 'qbo-catalog';
-import { createLogger, RunError, EXIT, teeLogger, type Logger } from 'singer-kit';
+import { createLogger, EXIT, teeLogger, type Logger } from 'singer-kit';
 import type { ConnectionSettings } from 'target-postgres-raw';
 import { findReconcileAdvice } from 'tap-quickbooks';
 import { reconcileCommand, resolveBackfill, resumeCommand, type BackfillRequest, type ResolvedBackfill } from './BackfillRequest.js';
@@ -304,17 +304,22 @@ async function runLocked(
         }
       },
     });
-    if (recorder.failure) throw new RunError(`cannot write state file ${job.stateFile}: ${recorder.failure.message}`);
+    // A state file that cannot be written (a full disk, a folder made read-only) stopped the run
+    // (the runner ended tap and target): a failure like any other, resumable once the disk is fixed.
+    // The state file keeps the last state written, behind what was committed, never ahead of it.
+    const stateFailure = recorder.failure
+      ? `cannot write state file ${job.stateFile}: ${recorder.failure.message}; free space there or make ${job.stateDir} writable, then run again: it resumes from the last state written (rows committed since are read again and left unchanged)`
+      : undefined;
 
     const progress = progressOf(recorder.latest);
     const incomplete = progress.filter((p) => !p.complete);
-    const processFailure = failureReason(outcome);
+    const processFailure = stateFailure ?? failureReason(outcome);
     const reason =
       processFailure ??
       (incomplete.length > 0
         ? `tap and target finished but ${incomplete.map((p) => p.stream).join(', ')} committed only up to ${incomplete.map((p) => formatInstant(p.doneUntil)).join(', ')}`
         : undefined);
-    const exitCode = reason === undefined ? EXIT.ok : processFailure ? exitCodeOf(outcome) : EXIT.runFailed;
+    const exitCode = reason === undefined ? EXIT.ok : stateFailure === undefined && processFailure ? exitCodeOf(outcome) : EXIT.runFailed;
     const stopped = reason !== undefined && hooks.signal?.aborted === true;
     const fix = exitCode === EXIT.usage ? fixOf(outcome) : undefined;
     const resume = exitCode === EXIT.runFailed ? command : undefined;
