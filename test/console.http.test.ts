@@ -7,7 +7,8 @@ import path from 'node:path';
 import { addSchedule, consoleOptions, ScheduleStore, startConsole, type RunningConsole } from '../packages/qbo-pipeline/src/index.js';
 import { runCliProcess } from './pipelineHarness.js';
 import { CookieJar, csrfTokenIn, send } from './consoleHttp.js';
-import { databaseUrl, scratchSchema } from './support/db.js';
+import { databaseUrl, scratchSchema, withClient } from './support/db.js';
+import { startFirm, type Firm } from './companiesHarness.js';
 
 // Values that must never reach a page: a token store's tokens and the console's password.
 const REFRESH_TOKEN = 'AB11console-refresh-token-must-not-show';
@@ -570,6 +571,90 @@ describe('console over HTTP, with a companies file', () => {
     const row = new RegExp(`<tr data-trigger="${(file ?? '').replace(/\.json$/, '')}">[\\s\\S]*?</tr>`).exec((await send(web.url, '/schedules')).text)?.[0];
     expect(row).toMatch(/<td>qb_company<\/td>\s*<td>invoices, customers<\/td>/);
     expect((await send(web.url, '/triggers', { form: form(token, { company: 'initech' }), jar })).text).toContain('Company: no company &quot;initech&quot;');
+  });
+});
+
+describe('console over HTTP, after a night whose run applied deletions and could not read all of them', () => {
+  // The emulator's clock stands an hour before today's UTC midnight, so a deletion falls inside a run that ends today.
+  const today = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
+  const day = (n: number) => new Date(today.getTime() + n * 86_400_000).toISOString().slice(0, 10);
+  const prefix = `cnn_${Math.random().toString(16).slice(2, 8)}`;
+  let firm: Firm;
+  let web: RunningConsole;
+  let triggerList = '';
+  let runId = '';
+  const command = 'node \\S+cli\\.js reconcile --companies companies\\.yaml --company acme --job qb_company --streams invoices';
+  beforeAll(async () => {
+    firm = await startFirm({
+      names: ['acme'],
+      databaseUrl: databaseUrl(),
+      seed: 61,
+      now: new Date(today.getTime() - 3_600_000),
+      days: 5,
+      counts: { invoices: 30 },
+    });
+    await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: ['invoices'] }));
+    const first = await firm.cli(['backfill', '--companies', 'companies.yaml', '--start', day(-5), '--end', day(-3)]);
+    expect(first.code, first.stderr).toBe(0);
+    // The scheduler was down for 40 days: the job's bookmark is older than QBO's 30-day change data capture.
+    const stateFile = path.join(firm.dir, 'state', 'companies', 'acme', 'qb_company.json');
+    const state = JSON.parse(await readFile(stateFile, 'utf8'));
+    state.bookmarks.invoices.replication_key_value = `${day(-40)}T00:00:00Z`;
+    await writeFile(stateFile, JSON.stringify(state));
+    firm.company('acme').deleteTransaction('Invoice', firm.company('acme').truth('invoices')[3]!.id);
+    const added = await firm.cli(['trigger', 'add', '--companies', 'companies.yaml', '--at', new Date().toISOString(), '--start', day(-45), '--end', day(0)]);
+    expect(added.code, added.stderr).toBe(0);
+    const night = await firm.cli(['scheduler', '--companies', 'companies.yaml', '--once']);
+    expect(night.code, night.stderr).toBe(0);
+    triggerList = (await firm.cli(['trigger', 'list', '--companies', 'companies.yaml'])).stdout;
+    web = await startConsole(consoleOptions({ port: 0, stateDir: path.join(firm.dir, 'state'), companiesFile: path.join(firm.dir, 'companies.yaml') }, {}));
+    const runs = await send(web.url, '/runs');
+    runId = /<tr data-run="(run-[^"]+)">/.exec(runs.text)?.[1] ?? '';
+  }, 120_000);
+  afterAll(async () => {
+    await web?.close();
+    await withClient((c) => c.query(`DROP SCHEMA IF EXISTS ${prefix}_acme CASCADE`));
+    await firm?.close();
+  });
+
+  it('trigger list ends with the exact reconcile command of the run that could not read every deletion, and its result counts the deletion', () => {
+    expect(triggerList).toMatch(
+      new RegExp(`^trg-\\S+: WARNING: deletions QBO's change data capture could not give .*; to mark the rows QBO no longer has, run: ${command}$`, 'm'),
+    );
+    expect(triggerList).toMatch(/done: invoices 45 days, \d+ records and 1 deleted/);
+  });
+
+  it('the runs table counts what each run loaded and deleted, and points to the reconcile', async () => {
+    const rows = (await send(web.url, '/runs')).text.match(/<tr data-run="[^"]+">[\s\S]*?<\/tr>/g) ?? [];
+    expect(rows).toHaveLength(2);
+    // The night's run: loaded and deleted, then the backfill before it.
+    expect(rows[0]).toMatch(
+      /<td class="num">\d+<\/td>\s*<td class="num">1<\/td>\s*<td><small>deletions may be missing: <a href="\/runs\/run-[^"]+#reconcile">reconcile<\/a><\/small><\/td>/,
+    );
+    expect(rows[1]).toMatch(/<td class="num">\d+<\/td>\s*<td class="num">0<\/td>\s*<td><small><\/small><\/td>/);
+    const trigger = /<tr data-trigger="[^"]+">[\s\S]*?<\/tr>/.exec((await send(web.url, '/schedules')).text)?.[0] ?? '';
+    expect(trigger).toContain(`<a href="/runs/${runId}#reconcile">reconcile</a>`);
+  });
+
+  it('a run page shows the deletions it applied, and the same reconcile command trigger list prints', async () => {
+    const page = (await send(web.url, `/runs/${runId}`)).text;
+    const totals = /<table class="data totals">[\s\S]*?<\/table>/.exec(page)?.[0] ?? '';
+    expect(totals).toMatch(/<th scope="col" class="num"[^>]*>deleted<\/th>/);
+    expect(totals).toMatch(/<th scope="row">invoices<\/th>(<td class="num">[^<]*<\/td>){7}<td class="num">1<\/td>/);
+    const pasted = new RegExp(`run: (${command})$`, 'm').exec(triggerList)?.[1] ?? 'none';
+    expect(page).toContain(
+      `<dt id="reconcile">reconcile</dt><dd>deletions QBO&#39;s change data capture could not give (older than 30 days, or past its cap) may be missing; to mark the rows QBO no longer has, run:<pre class="command"><code>${pasted}</code></pre></dd>`,
+    );
+  });
+
+  it('the pasted reconcile command runs, and its row in the runs table counts the rows it marked deleted', async () => {
+    // Gone from QBO where CDC was not read: only the reconcile finds it.
+    firm.company('acme').deleteTransaction('Invoice', firm.company('acme').truth('invoices')[5]!.id);
+    const pasted = new RegExp(`run: (${command})$`, 'm').exec(triggerList)?.[1] ?? 'none';
+    const reconcile = await firm.cli(pasted.split(' ').slice(2));
+    expect(reconcile.code, reconcile.stderr).toBe(0);
+    const row = /<tr data-run="[^"]+">[\s\S]*?<\/tr>/.exec((await send(web.url, '/runs')).text)?.[0] ?? '';
+    expect(row).toMatch(/<td>reconcile<\/td>[\s\S]*<td class="num">0<\/td>\s*<td class="num">1<\/td>/);
   });
 });
 

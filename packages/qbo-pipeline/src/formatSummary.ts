@@ -39,9 +39,12 @@ export function formatDoneLine(result: BackfillResult): string {
   return `done: ${result.progress.map(stream).join('; ')}`;
 }
 
+/** Why a run advises a reconcile, as every place that shows its command says it (the summaries, `trigger list`, the console). */
+export const RECONCILE_WHY =
+  "deletions QBO's change data capture could not give (older than 30 days, or past its cap) may be missing; to mark the rows QBO no longer has, run";
+
 /** After a run whose tap could not read some deletions from QBO's CDC: the command that finds them. */
-export const reconcileLine = (command: string) =>
-  `WARNING: deletions QBO's change data capture could not give (older than 30 days, or past its cap) may be missing; to mark the rows QBO no longer has, run: ${command}`;
+export const reconcileLine = (command: string) => `WARNING: ${RECONCILE_WHY}: ${command}`;
 
 /**
  * The final summary a person reads after `backfill`: per stream (`deleted`: the deletions from

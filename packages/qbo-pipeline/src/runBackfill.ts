@@ -325,6 +325,11 @@ async function runLocked(
     const resume = exitCode === EXIT.runFailed ? command : undefined;
 
     const evidence = await collectEvidence(target.connection, target.schema, startedAt, job.streams, logger);
+    const reconcile = unreconciled.size > 0 ? reconcileCommand(job, [...unreconciled].sort(), RUNNER_CLI, hooks.cwd) : undefined;
+    const moved =
+      'query' in evidence.evidence
+        ? { loaded: evidence.totals.reduce((n, t) => n + t.loaded, 0), deleted: evidence.totals.reduce((n, t) => n + t.deleted, 0) }
+        : undefined;
     const end: RunEnd = {
       status: reason === undefined ? 'succeeded' : stopped ? 'stopped' : 'failed',
       exitCode,
@@ -335,6 +340,8 @@ async function runLocked(
       tapRunIds: evidence.runIds,
       ...(resume !== undefined ? { resumeCommand: resume } : {}),
       ...(fix !== undefined ? { fix } : {}),
+      ...(moved !== undefined ? { moved } : {}),
+      ...(reconcile !== undefined ? { reconcileCommand: reconcile } : {}),
     };
     await run.finish(end);
     await recordInWarehouse(target.connection, target.schema, run, logger);
@@ -368,7 +375,7 @@ async function runLocked(
             },
       resumeCommand: resume,
       fix,
-      reconcileCommand: unreconciled.size > 0 ? reconcileCommand(job, [...unreconciled].sort(), RUNNER_CLI, hooks.cwd) : undefined,
+      reconcileCommand: reconcile,
     };
   } finally {
     await configs.remove();

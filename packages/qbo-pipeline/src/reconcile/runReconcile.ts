@@ -145,7 +145,8 @@ export async function runReconcile(request: ReconcileRequest, hooks: ReconcileHo
             dryRun: request.dryRun ?? false,
             logger,
           });
-          await run.finish({ status: 'succeeded', exitCode: EXIT.ok });
+          const marked = streamsDone.reduce((n, s) => n + s.markedIds.length, 0);
+          await run.finish({ status: 'succeeded', exitCode: EXIT.ok, moved: { loaded: 0, deleted: marked } });
           await warehouse
             .recordRun(run.record)
             .catch((error: unknown) => logger.warn(`could not record run ${run.id} in ${target.schema}._pipeline_runs: ${(error as Error).message}`));

@@ -56,6 +56,13 @@ export interface RunRecord {
   readonly resumeCommand?: string;
   /** What the user must fix before running again (exit 2). */
   readonly fix?: string;
+  /**
+   * What the run did, once finished, when the warehouse could say: rows loaded, and rows marked
+   * deleted (QBO's change data capture, or a reconcile), which are not part of `loaded`.
+   */
+  readonly moved?: { readonly loaded: number; readonly deleted: number };
+  /** When the tap could not read some deletions from QBO's CDC (older than 30 days, past its cap): the exact command that finds them. */
+  readonly reconcileCommand?: string;
 }
 
 /** `run-20250912T034554Z-1a2b3c`: sorts by start time, unique across processes. */

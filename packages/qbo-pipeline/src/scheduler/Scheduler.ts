@@ -62,6 +62,7 @@ function resultOf(outcome: BackfillResult | Error): NonNullable<Trigger['result'
     runIds: outcome.runIds,
     ...(outcome.resumeCommand !== undefined ? { resumeCommand: outcome.resumeCommand } : {}),
     ...(outcome.fix !== undefined ? { fix: outcome.fix } : {}),
+    ...(outcome.reconcileCommand !== undefined ? { reconcileCommand: outcome.reconcileCommand } : {}),
   };
 }
 

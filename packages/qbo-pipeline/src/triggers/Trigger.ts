@@ -86,6 +86,8 @@ export interface Trigger {
     readonly resumeCommand?: string;
     /** Present when the user must fix something first (exit 2). */
     readonly fix?: string;
+    /** Present when the run's tap could not read some deletions from QBO's CDC: the exact command that finds them. */
+    readonly reconcileCommand?: string;
   };
 }
 

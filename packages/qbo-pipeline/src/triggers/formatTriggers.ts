@@ -1,3 +1,4 @@
+import { reconcileLine } from '../formatSummary.js';
 import { formatDuration, formatTable } from '../formatTable.js';
 import { lateness } from '../scheduler/planPass.js';
 import { triggerJob, triggerRange, type Trigger } from './Trigger.js';
@@ -53,10 +54,12 @@ export function formatTriggers(triggers: readonly Trigger[], now: Date, setAside
     return [main, ...attempts];
   });
   const table = triggers.length === 0 ? 'no triggers' : formatTable(['id', 'at (UTC)', 'status', 'job', 'run', 'result'], rows);
+  // A command is too wide for the table: under it, as the table over companies ends with it.
+  const reconcile = triggers.flatMap((t) => (t.result?.reconcileCommand !== undefined ? [`${t.id}: ${reconcileLine(t.result.reconcileCommand)}`] : []));
   const unreadable = setAside.map((a) =>
     a.when === 'next pass'
       ? `unreadable: ${a.file}: ${a.problem} (the scheduler sets it aside at its next pass)`
       : `set aside (unreadable): ${a.file}: ${a.problem}`,
   );
-  return [table, ...unreadable].join('\n');
+  return [table, ...reconcile, ...unreadable].join('\n');
 }

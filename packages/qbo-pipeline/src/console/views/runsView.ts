@@ -1,6 +1,7 @@
 import { formatDone, formatSpan } from '../../formatSpan.js';
 import type { RunRecord } from '../../runs/RunRecord.js';
 import type { EvidenceTotals } from '../../Warehouse.js';
+import { RECONCILE_WHY } from '../../formatSummary.js';
 import { streamsText } from '../../streamsText.js';
 import { html, type SafeHtml } from '../html.js';
 import { age, count, pill, range, relative, time } from './format.js';
@@ -60,7 +61,7 @@ ${
   p.runs.length === 0
     ? html`<p class="muted">No run here yet. Runs appear as soon as a backfill starts, by hand, from a trigger or from a schedule.</p>`
     : html`<div class="table-scroll"><table class="data runs">
-<thead><tr><th scope="col">run</th>${many ? html`<th scope="col">company</th>` : ''}<th scope="col">status</th><th scope="col">kind</th><th scope="col">job</th><th scope="col">streams</th><th scope="col">started</th><th scope="col" class="num">took</th><th scope="col">started by</th><th scope="col">why it failed or stopped</th></tr></thead>
+<thead><tr><th scope="col">run</th>${many ? html`<th scope="col">company</th>` : ''}<th scope="col">status</th><th scope="col">kind</th><th scope="col">job</th><th scope="col">streams</th><th scope="col">started</th><th scope="col" class="num">took</th><th scope="col">started by</th><th scope="col" class="num">loaded</th><th scope="col" class="num">deleted</th><th scope="col">why it failed or stopped · to do</th></tr></thead>
 <tbody>${p.runs.map(
         (run) => html`<tr data-run="${run.record.id}">
 <th scope="row"><a href="/runs/${run.record.id}">${run.record.id}</a>${run.record.attempt > 1 ? html` <small>attempt ${run.record.attempt}</small>` : ''}</th>
@@ -72,7 +73,9 @@ ${many ? html`<td>${run.company}</td>` : ''}
 <td class="when">${time(run.record.startedAt, p.now)} <small class="muted">${relative(run.record.startedAt, p.now)}</small></td>
 <td class="num">${durationOf(run, p.now)}</td>
 <td>${origin(run.record)}</td>
-<td><small>${run.record.reason ?? ''}</small></td>
+<td class="num">${run.record.moved ? count(run.record.moved.loaded) : html`<span class="muted">–</span>`}</td>
+<td class="num">${run.record.moved ? count(run.record.moved.deleted) : html`<span class="muted">–</span>`}</td>
+<td><small>${run.record.reason ?? ''}${run.record.reconcileCommand ? html`${run.record.reason ? html`<br>` : ''}deletions may be missing: <a href="/runs/${run.record.id}#reconcile">reconcile</a>` : ''}</small></td>
 </tr>`,
       )}</tbody></table></div>`
 }`;
@@ -95,6 +98,7 @@ export function runFacts(run: ListedRun, now: Date): SafeHtml {
 ${r.reason && r.reason !== r.fix ? html`<dt>why</dt><dd>${r.reason}</dd>` : ''}
 ${r.fix ? html`<dt>${r.fix === r.reason ? 'why · fix this first' : 'fix first'}</dt><dd>${r.fix}</dd>` : ''}
 ${r.resumeCommand ? html`<dt>resume with</dt><dd><pre class="command"><code>${r.resumeCommand}</code></pre></dd>` : ''}
+${r.reconcileCommand ? html`<dt id="reconcile">reconcile</dt><dd>${RECONCILE_WHY}:<pre class="command"><code>${r.reconcileCommand}</code></pre></dd>` : ''}
 ${run.orphaned ? html`<dt>note</dt><dd>This run says running, but its runner (pid ${r.pid}) is gone: it was killed or the machine restarted. Run the job again to resume from its state file.</dd>` : ''}
 </dl>`;
 }
@@ -122,10 +126,10 @@ export function runLog(lines: readonly string[]): SafeHtml {
 export function runTotals(totals: readonly EvidenceTotals[] | string): SafeHtml {
   if (typeof totals === 'string') return html`<div id="run-totals"><p class="muted">${totals}</p></div>`;
   return html`<div id="run-totals"><div class="table-scroll"><table class="data totals">
-<thead><tr><th scope="col">stream</th><th scope="col" class="num">windows</th><th scope="col" class="num">QBO count</th><th scope="col" class="num">extracted</th><th scope="col" class="num">loaded</th><th scope="col" class="num">inserted</th><th scope="col" class="num">updated</th><th scope="col" class="num">unchanged</th><th scope="col" class="num">empty windows</th><th scope="col">extracted = loaded</th></tr></thead>
+<thead><tr><th scope="col">stream</th><th scope="col" class="num">windows</th><th scope="col" class="num">QBO count</th><th scope="col" class="num">extracted</th><th scope="col" class="num">loaded</th><th scope="col" class="num">inserted</th><th scope="col" class="num">updated</th><th scope="col" class="num">unchanged</th><th scope="col" class="num" title="deletions from QBO's change data capture the target marked: not part of extracted and loaded">deleted</th><th scope="col" class="num">empty windows</th><th scope="col">extracted = loaded</th></tr></thead>
 <tbody>${totals.map(
     (t) =>
-      html`<tr><th scope="row">${t.stream}</th><td class="num">${t.windows}</td><td class="num">${count(t.qboCount)}</td><td class="num">${count(t.extracted)}</td><td class="num">${count(t.loaded)}</td><td class="num">${count(t.inserted)}</td><td class="num">${count(t.updated)}</td><td class="num">${count(t.unchanged)}</td><td class="num">${t.emptyWindows}</td><td>${t.extractedEqualsLoaded ? pill('yes', 'ok') : pill('no', 'error')}</td></tr>`,
+      html`<tr><th scope="row">${t.stream}</th><td class="num">${t.windows}</td><td class="num">${count(t.qboCount)}</td><td class="num">${count(t.extracted)}</td><td class="num">${count(t.loaded)}</td><td class="num">${count(t.inserted)}</td><td class="num">${count(t.updated)}</td><td class="num">${count(t.unchanged)}</td><td class="num">${count(t.deleted)}</td><td class="num">${t.emptyWindows}</td><td>${t.extractedEqualsLoaded ? pill('yes', 'ok') : pill('no', 'error')}</td></tr>`,
   )}</tbody></table></div></div>`;
 }
 

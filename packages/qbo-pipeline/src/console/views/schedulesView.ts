@@ -124,7 +124,9 @@ ${p.companies.length > 1 ? html`<td>${company}</td>` : ''}
 <td>${triggerJob(t)}</td>
 <td>${streamsText(streams)}</td>
 <td class="when">${t.backfill ? range(t.backfill.start, t.backfill.end) : html`sync to its start${t.schedule ? html`<br><small class="muted">slot of schedule ${t.schedule.name}</small>` : ''}`}</td>
-<td>${runId ? html`<a href="/runs/${runId}">${t.status === 'running' ? 'follow the run' : 'the run'}</a> ` : ''}<small>${t.result?.message ?? ''}</small></td>
+<td>${runId ? html`<a href="/runs/${runId}">${t.status === 'running' ? 'follow the run' : 'the run'}</a> ` : ''}<small>${t.result?.message ?? ''}</small>${
+      t.result?.reconcileCommand && runId ? html`<br><small>deletions may be missing: <a href="/runs/${runId}#reconcile">reconcile</a></small>` : ''
+    }</td>
 </tr>`;
   })}</tbody></table></div>${p.hiddenTriggers > 0 ? html`<p class="muted">${p.hiddenTriggers} older triggers are not shown (<code>qbo-pipeline trigger list</code> lists them all).</p>` : ''}`;
 }
