@@ -656,6 +656,32 @@ describe('console over HTTP, after a night whose run applied deletions and could
     const row = /<tr data-run="[^"]+">[\s\S]*?<\/tr>/.exec((await send(web.url, '/runs')).text)?.[0] ?? '';
     expect(row).toMatch(/<td>reconcile<\/td>[\s\S]*<td class="num">0<\/td>\s*<td class="num">1<\/td>/);
   });
+
+  it('while a --fresh backfill has not committed yet, lists its streams as running with no bookmark yet, not "nothing has been committed" and an advice to run a backfill', async () => {
+    // Slow answers keep the run before its first commit long enough to look at it.
+    firm.emulator.setLatency(1_500);
+    const fresh = firm.cli(['backfill', '--companies', 'companies.yaml', '--company', 'acme', '--start', day(-5), '--end', day(0), '--fresh']);
+    try {
+      let section = '';
+      for (let i = 0; i < 100 && !section.includes('pill info'); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        section = /<section class="company"[\s\S]*?<\/section>/.exec((await send(web.url, '/')).text)?.[0] ?? '';
+      }
+      expect(section).not.toContain('No bookmark yet');
+      expect(section).not.toContain('nothing has been committed');
+      const row = /<tr data-stream="invoices">[\s\S]*?<\/tr>/.exec(section)?.[0] ?? '';
+      expect(row).toMatch(/<td><span class="muted">none yet: this run commits it<\/span><\/td>/);
+      expect(row).toMatch(
+        /<td>qb_company<\/td>\s*<td><a href="\/runs\/run-[^"]+">started [^<]+ ago<\/a><\/td>\s*<td><span class="pill info">running<\/span><\/td>/,
+      );
+    } finally {
+      firm.emulator.setLatency(0);
+      expect((await fresh).code).toBe(0);
+    }
+    const after = /<tr data-stream="invoices">[\s\S]*?<\/tr>/.exec((await send(web.url, '/')).text)?.[0] ?? '';
+    expect(after).toMatch(new RegExp(`<td><time datetime="${day(0)}T00:00:00Z"`));
+    expect(after).toContain('succeeded');
+  });
 });
 
 describe('qbo-pipeline console', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attentionOf, type CompanyOverview } from './overviewView.js';
+import { attentionOf, streamRows, type CompanyOverview } from './overviewView.js';
 
 const base: CompanyOverview = {
   name: 'acme',
@@ -61,5 +61,29 @@ describe('attentionOf', () => {
       { level: 'warn', text: 'realm 1: the refresh token expires in 20 days' },
       { level: 'warn', text: '1 stream not refreshed for over a day and a half: items' },
     ]);
+  });
+});
+
+describe('streamRows', () => {
+  const items = { stream: 'items', bookmark: '2025-01-01T00:00:00Z', job: 'daily', ageMs: 1, stale: false };
+  it('lists the bookmarked streams and, without a bookmark, the streams of the newest run of each job (a first or --fresh run)', () => {
+    const rows = streamRows({
+      ...base,
+      streams: [items],
+      runs: [
+        { ...run('r3', 'qb_company', 'running'), streams: ['invoices', 'items'] },
+        { ...run('r2', 'qb_company', 'succeeded'), streams: ['bills'] },
+        { ...run('r1', 'other', 'failed'), streams: ['customers'] },
+      ],
+    });
+    expect(rows).toEqual([
+      { stream: 'customers', job: 'other' },
+      { stream: 'invoices', job: 'qb_company' },
+      { stream: 'items', freshness: items, job: 'daily' },
+    ]);
+  });
+
+  it('is empty only when no job has a bookmark and no run is in the journal', () => {
+    expect(streamRows(base)).toEqual([]);
   });
 });

@@ -91,20 +91,36 @@ function attentionList(items: readonly Attention[]): SafeHtml {
   return html`<ul class="attention">${items.map((a) => html`<li class="${a.level}">${pill(a.level === 'error' ? 'needs action' : 'check', a.level)} ${a.href ? html`<a href="${a.href}">${a.text}</a>` : a.text}</li>`)}</ul>`;
 }
 
+/**
+ * Pure: the streams the overview lists: those with a bookmark, and those the newest run of a job
+ * covers that have none yet (a first run, or one that started its job over with --fresh, which
+ * sets the old state file aside): that run says where they stand, where a missing row said nothing.
+ */
+export function streamRows(c: CompanyOverview): Array<{ readonly stream: string; readonly freshness?: StreamFreshness; readonly job?: string }> {
+  const rows = new Map<string, { stream: string; freshness?: StreamFreshness; job?: string }>(
+    c.streams.map((s) => [s.stream, { stream: s.stream, freshness: s, job: s.job }]),
+  );
+  const newestPerJob = new Map<string, RunGlance>();
+  for (const run of c.runs) if (!newestPerJob.has(run.job)) newestPerJob.set(run.job, run);
+  for (const run of newestPerJob.values()) for (const stream of run.streams) if (!rows.has(stream)) rows.set(stream, { stream, job: run.job });
+  return [...rows.values()].sort((a, b) => a.stream.localeCompare(b.stream));
+}
+
 function streamsTable(c: CompanyOverview, now: Date): SafeHtml {
-  if (c.streams.length === 0)
-    return html`<p class="muted">No bookmark yet: nothing has been committed from this state folder. Add a trigger under <a href="/schedules">Schedules &amp; triggers</a>, or run <code>qbo-pipeline backfill</code>.</p>`;
+  const rows = streamRows(c);
+  if (rows.length === 0)
+    return html`<p class="muted">Nothing loaded yet: no run of this ${c.realmId ? 'company' : 'state folder'} is in its runs journal and no job has a bookmark. Add a trigger under <a href="/schedules">Schedules &amp; triggers</a>, or run <code>qbo-pipeline backfill</code>.</p>`;
   const lastRun = (stream: string) => c.runs.find((r) => r.streams.includes(stream));
   return html`<div class="table-scroll"><table class="data">
 <thead><tr><th scope="col">stream</th><th scope="col">bookmark (committed up to)</th><th scope="col" class="num">freshness</th><th scope="col">job</th><th scope="col">last run</th><th scope="col">outcome</th></tr></thead>
-<tbody>${c.streams.map((s) => {
-    const run = lastRun(s.stream);
-    return html`<tr>
-<th scope="row">${s.stream}</th>
-<td>${time(s.bookmark, now)}</td>
-<td class="num">${s.stale ? pill(age(s.ageMs), 'warn') : age(s.ageMs)}</td>
-<td>${s.job}</td>
-<td>${run ? html`<a href="/runs/${run.id}">${relative(run.finishedAt ?? run.startedAt, now)}</a>` : html`<span class="muted">–</span>`}</td>
+<tbody>${rows.map(({ stream, freshness: s, job }) => {
+    const run = lastRun(stream);
+    return html`<tr data-stream="${stream}">
+<th scope="row">${stream}</th>
+<td>${s ? time(s.bookmark, now) : html`<span class="muted">none yet${run?.status === 'running' ? ': this run commits it' : ''}</span>`}</td>
+<td class="num">${s ? (s.stale ? pill(age(s.ageMs), 'warn') : age(s.ageMs)) : html`<span class="muted">–</span>`}</td>
+<td>${job ?? ''}</td>
+<td>${run ? html`<a href="/runs/${run.id}">${run.status === 'running' ? `started ${relative(run.startedAt, now)}` : relative(run.finishedAt ?? run.startedAt, now)}</a>` : html`<span class="muted">–</span>`}</td>
 <td>${run ? pill(run.status) : html`<span class="muted">–</span>`}</td>
 </tr>`;
   })}</tbody></table></div>`;
