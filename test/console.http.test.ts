@@ -682,6 +682,23 @@ describe('console over HTTP, after a night whose run applied deletions and could
     expect(after).toMatch(new RegExp(`<td><time datetime="${day(0)}T00:00:00Z"`));
     expect(after).toContain('succeeded');
   });
+
+  it('after invalid_grant says once what failed and where the new refresh token goes, linked to the run; after the fix, nothing', async () => {
+    firm.company('acme').revokeTokens();
+    const failed = await firm.cli(['sync', '--companies', 'companies.yaml']);
+    expect(failed.code).toBe(2);
+    const attention = () => send(web.url, '/').then((page) => /<ul class="attention">[\s\S]*?<\/ul>/.exec(page.text)?.[0] ?? '');
+    const items = (await attention()).match(/<li[\s\S]*?<\/li>/g) ?? [];
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatch(
+      /<a href="\/runs\/run-[^"]+">last run of job qb_company failed: QuickBooks rejected the refresh token at [^(]+\(invalid_grant, intuit_tid [\w-]+\): reconnect the app to company \d+ and put the new refresh token in its refresh_token_file secrets\/acme\/refresh_token \(companies file [^)]+\)<\/a>/,
+    );
+    expect(items[0]?.split('invalid_grant').length).toBe(2);
+    await writeFile(path.join(firm.dir, 'secrets', 'acme', 'refresh_token'), `${firm.company('acme').reconnect()}\n`);
+    const fixed = await firm.cli(['sync', '--companies', 'companies.yaml']);
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect((await send(web.url, '/')).text).toContain('Nothing needs you');
+  });
 });
 
 describe('qbo-pipeline console', () => {

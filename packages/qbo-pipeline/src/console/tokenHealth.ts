@@ -26,6 +26,8 @@ export interface TokenHealth {
   readonly level: HealthLevel;
   /** One line a person reads: what is wrong, and what to do. */
   readonly advice: string;
+  /** When QuickBooks rejected the refresh token (invalid_grant), and the intuit_tid of that answer. */
+  readonly rejected?: { readonly at: string; readonly tid: string | undefined };
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -75,6 +77,7 @@ export function tokenHealth(realmId: string, file: string, stored: StoredTokens,
     daysToRefreshExpiry: daysLeft(stored.refresh_token_expires_at, now),
     level,
     advice,
+    ...(stored.refresh_token_rejected_at !== undefined ? { rejected: { at: stored.refresh_token_rejected_at, tid: stored.refresh_token_rejected_tid } } : {}),
   };
 }
 

@@ -87,3 +87,35 @@ describe('streamRows', () => {
     expect(streamRows(base)).toEqual([]);
   });
 });
+
+describe('attentionOf after invalid_grant', () => {
+  const token = (tid: string) => ({
+    realmId: '9',
+    file: 'f',
+    lastRefreshAt: undefined,
+    accessTokenExpiresAt: undefined,
+    refreshTokenExpiresAt: undefined,
+    hardExpiresAt: undefined,
+    daysToHardExpiry: undefined,
+    daysToRefreshExpiry: undefined,
+    level: 'error' as const,
+    advice: `QuickBooks rejected the refresh token at 2025-01-01 00:00:01Z (invalid_grant, intuit_tid ${tid}): reconnect the app to company 9 and put the new refresh token in its refresh_token_file s/acme`,
+    rejected: { at: '2025-01-01T00:00:01Z', tid },
+  });
+  const failed = run(
+    'r1',
+    'daily',
+    'failed',
+    'tap-quickbooks: QuickBooks rejected the refresh token (invalid_grant, intuit_tid t-1): reconnect the app to company 9 and set the new refresh_token',
+  );
+
+  it('says the run and the token store that tell of the same rejection once: what failed, and where the new token goes', () => {
+    expect(attentionOf({ ...base, runs: [failed], tokens: [token('t-1')] })).toEqual([
+      { level: 'error', text: `last run of job daily failed: ${token('t-1').advice}`, href: '/runs/r1' },
+    ]);
+  });
+
+  it('keeps both when they tell of different answers', () => {
+    expect(attentionOf({ ...base, runs: [failed], tokens: [token('t-2')] })).toHaveLength(2);
+  });
+});

@@ -48,20 +48,40 @@ export interface Attention {
 
 const isProblem = (t: TokenHealth | TokenProblem): t is TokenProblem => 'problem' in t;
 
+/**
+ * The token store whose recorded rejection is the one a failed run's reason tells of: the same
+ * QuickBooks answer (its intuit_tid), or, without one, an invalid_grant recorded while the run ran.
+ */
+function rejectionOf(run: RunGlance, tokens: CompanyOverview['tokens']): TokenHealth | undefined {
+  const reason = run.reason ?? '';
+  if (!reason.includes('invalid_grant')) return undefined;
+  return tokens.find((t): t is TokenHealth => {
+    if (isProblem(t) || !t.rejected) return false;
+    if (t.rejected.tid !== undefined) return reason.includes(`intuit_tid ${t.rejected.tid}`);
+    const at = Date.parse(t.rejected.at);
+    return at >= Date.parse(run.startedAt) && at <= Date.parse(run.finishedAt ?? t.rejected.at);
+  });
+}
+
 /** Pure: what needs a person, most urgent first. Empty means all is well. */
 export function attentionOf(c: CompanyOverview): Attention[] {
   const out: Attention[] = [];
   const lastPerJob = new Map<string, RunGlance>();
   for (const run of c.runs) if (!lastPerJob.has(run.job)) lastPerJob.set(run.job, run);
   const failedRuns = [...lastPerJob.values()].filter((run) => run.status === 'failed');
+  // A run that failed because QuickBooks rejected the refresh token, and the token store that recorded it, are one
+  // event: one line, saying what failed and where the new token goes (the token store knows the company's file).
+  const told = new Set<TokenHealth>();
   for (const run of failedRuns) {
     const by = run.triggerId ? ` (started by trigger ${run.triggerId})` : '';
-    out.push({ level: 'error', text: `last run of job ${run.job} failed${by}: ${run.reason ?? 'see its log'}`, href: `/runs/${run.id}` });
+    const rejection = rejectionOf(run, c.tokens);
+    if (rejection) told.add(rejection);
+    out.push({ level: 'error', text: `last run of job ${run.job} failed${by}: ${rejection?.advice ?? run.reason ?? 'see its log'}`, href: `/runs/${run.id}` });
   }
   for (const problem of c.secretProblems ?? []) out.push({ level: 'error', text: `${problem}: its runs fail until this is fixed` });
   for (const t of c.tokens) {
     if (isProblem(t)) out.push({ level: 'error', text: `token store of realm ${t.realmId}: ${t.problem}` });
-    else if (t.level !== 'ok') out.push({ level: t.level, text: `realm ${t.realmId}: ${t.advice}` });
+    else if (t.level !== 'ok' && !told.has(t)) out.push({ level: t.level, text: `realm ${t.realmId}: ${t.advice}` });
   }
   for (const p of c.stateProblems) out.push({ level: 'error', text: p.problem });
   for (const a of c.unreadableTriggers) {
