@@ -609,7 +609,7 @@ describe('console over HTTP, after a night whose run applied deletions and could
     triggerList = (await firm.cli(['trigger', 'list', '--companies', 'companies.yaml'])).stdout;
     web = await startConsole(consoleOptions({ port: 0, stateDir: path.join(firm.dir, 'state'), companiesFile: path.join(firm.dir, 'companies.yaml') }, {}));
     const runs = await send(web.url, '/runs');
-    runId = /<tr data-run="(run-[^"]+)">/.exec(runs.text)?.[1] ?? '';
+    runId = /<tr data-run="(run-[^"]+)"/.exec(runs.text)?.[1] ?? '';
   }, 120_000);
   afterAll(async () => {
     await web?.close();
@@ -625,13 +625,13 @@ describe('console over HTTP, after a night whose run applied deletions and could
   });
 
   it('the runs table counts what each run loaded and deleted, and points to the reconcile', async () => {
-    const rows = (await send(web.url, '/runs')).text.match(/<tr data-run="[^"]+">[\s\S]*?<\/tr>/g) ?? [];
+    const rows = (await send(web.url, '/runs')).text.match(/<tr data-run="[^"]+"[^>]*>[\s\S]*?<\/tr>(<tr class="run-note"[\s\S]*?<\/tr>)?/g) ?? [];
     expect(rows).toHaveLength(2);
-    // The night's run: loaded and deleted, then the backfill before it.
+    // The night's run: loaded and deleted, and under it the reconcile it advised; then the backfill before it.
     expect(rows[0]).toMatch(
-      /<td class="num">\d+<\/td>\s*<td class="num">1<\/td>\s*<td><small>deletions may be missing: <a href="\/runs\/run-[^"]+#reconcile">reconcile<\/a><\/small><\/td>/,
+      /<td class="num">\d+<\/td>\s*<td class="num">1<\/td>\s*<\/tr><tr class="run-note" data-run-note="run-[^"]+"><td colspan="9"><small>deletions may be missing: <a href="\/runs\/run-[^"]+#reconcile">reconcile<\/a><\/small><\/td><\/tr>$/,
     );
-    expect(rows[1]).toMatch(/<td class="num">\d+<\/td>\s*<td class="num">0<\/td>\s*<td><small><\/small><\/td>/);
+    expect(rows[1]).toMatch(/<td class="num">\d+<\/td>\s*<td class="num">0<\/td>\s*<\/tr>$/);
     const trigger = /<tr data-trigger="[^"]+">[\s\S]*?<\/tr>/.exec((await send(web.url, '/schedules')).text)?.[0] ?? '';
     expect(trigger).toContain(`<a href="/runs/${runId}#reconcile">reconcile</a>`);
   });
@@ -653,8 +653,8 @@ describe('console over HTTP, after a night whose run applied deletions and could
     const pasted = new RegExp(`run: (${command})$`, 'm').exec(triggerList)?.[1] ?? 'none';
     const reconcile = await firm.cli(pasted.split(' ').slice(2));
     expect(reconcile.code, reconcile.stderr).toBe(0);
-    const row = /<tr data-run="[^"]+">[\s\S]*?<\/tr>/.exec((await send(web.url, '/runs')).text)?.[0] ?? '';
-    expect(row).toMatch(/<td>reconcile<\/td>[\s\S]*<td class="num">0<\/td>\s*<td class="num">1<\/td>/);
+    const row = /<tr data-run="[^"]+"[^>]*>[\s\S]*?<\/tr>/.exec((await send(web.url, '/runs')).text)?.[0] ?? '';
+    expect(row).toMatch(/<td>reconcile<br>[\s\S]*<td class="num">0<\/td>\s*<td class="num">1<\/td>/);
   });
 
   it('while a --fresh backfill has not committed yet, lists its streams as running with no bookmark yet, not "nothing has been committed" and an advice to run a backfill', async () => {

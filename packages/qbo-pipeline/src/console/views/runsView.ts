@@ -61,23 +61,31 @@ ${
   p.runs.length === 0
     ? html`<p class="muted">No run here yet. Runs appear as soon as a backfill starts, by hand, from a trigger or from a schedule.</p>`
     : html`<div class="table-scroll"><table class="data runs">
-<thead><tr><th scope="col">run</th>${many ? html`<th scope="col">company</th>` : ''}<th scope="col">status</th><th scope="col">kind</th><th scope="col">job</th><th scope="col">streams</th><th scope="col">started</th><th scope="col" class="num">took</th><th scope="col">started by</th><th scope="col" class="num">loaded</th><th scope="col" class="num">deleted</th><th scope="col">why it failed or stopped · to do</th></tr></thead>
-<tbody>${p.runs.map(
-        (run) => html`<tr data-run="${run.record.id}">
-<th scope="row"><a href="/runs/${run.record.id}">${run.record.id}</a>${run.record.attempt > 1 ? html` <small>attempt ${run.record.attempt}</small>` : ''}</th>
+<thead><tr><th scope="col">run</th>${many ? html`<th scope="col">company</th>` : ''}<th scope="col">status</th><th scope="col">kind · job</th><th scope="col">streams</th><th scope="col">started</th><th scope="col" class="num">took</th><th scope="col">started by</th><th scope="col" class="num">loaded</th><th scope="col" class="num">deleted</th></tr></thead>
+<tbody>${p.runs.map((run) => {
+        const r = run.record;
+        // Why it failed, and a reconcile to run, take the row's whole width under it: squeezed into a last column they were off the screen.
+        const note =
+          r.reason || r.reconcileCommand
+            ? html`<tr class="run-note" data-run-note="${r.id}"><td colspan="${many ? 10 : 9}">${r.reason ? html`<small>${r.status === 'failed' || r.status === 'running' ? 'why it failed' : `why it ${r.status}`}: ${r.reason}</small>` : ''}${
+                r.reconcileCommand
+                  ? html`${r.reason ? html`<br>` : ''}<small>deletions may be missing: <a href="/runs/${r.id}#reconcile">reconcile</a></small>`
+                  : ''
+              }</td></tr>`
+            : '';
+        return html`<tr data-run="${r.id}"${note ? html` class="has-note"` : ''}>
+<th scope="row"><a href="/runs/${r.id}">${r.id}</a>${r.attempt > 1 ? html` <small>attempt ${r.attempt}</small>` : ''}</th>
 ${many ? html`<td>${run.company}</td>` : ''}
 <td>${statusPill(run)}</td>
-<td>${run.record.kind}</td>
-<td>${run.record.job}</td>
-<td>${streamsText(run.record.streams)}</td>
-<td class="when">${time(run.record.startedAt, p.now)} <small class="muted">${relative(run.record.startedAt, p.now)}</small></td>
+<td>${r.kind}<br><span class="muted job">${r.job}</span></td>
+<td>${streamsText(r.streams)}</td>
+<td class="when">${time(r.startedAt, p.now)} <small class="muted">${relative(r.startedAt, p.now)}</small></td>
 <td class="num">${durationOf(run, p.now)}</td>
-<td>${origin(run.record)}</td>
-<td class="num">${run.record.moved ? count(run.record.moved.loaded) : html`<span class="muted">–</span>`}</td>
-<td class="num">${run.record.moved ? count(run.record.moved.deleted) : html`<span class="muted">–</span>`}</td>
-<td><small>${run.record.reason ?? ''}${run.record.reconcileCommand ? html`${run.record.reason ? html`<br>` : ''}deletions may be missing: <a href="/runs/${run.record.id}#reconcile">reconcile</a>` : ''}</small></td>
-</tr>`,
-      )}</tbody></table></div>`
+<td>${origin(r)}</td>
+<td class="num">${r.moved ? count(r.moved.loaded) : html`<span class="muted">–</span>`}</td>
+<td class="num">${r.moved ? count(r.moved.deleted) : html`<span class="muted">–</span>`}</td>
+</tr>${note}`;
+      })}</tbody></table></div>`
 }`;
 }
 
