@@ -662,8 +662,10 @@ describe('console over HTTP, after a night whose run applied deletions and could
     firm.emulator.setLatency(1_500);
     const fresh = firm.cli(['backfill', '--companies', 'companies.yaml', '--company', 'acme', '--start', day(-5), '--end', day(0), '--fresh']);
     try {
+      // The run is in the journal a moment before it sets the old state file aside: wait for both.
       let section = '';
-      for (let i = 0; i < 100 && !section.includes('pill info'); i++) {
+      const invoices = () => /<tr data-stream="invoices">[\s\S]*?<\/tr>/.exec(section)?.[0] ?? '';
+      for (let i = 0; i < 100 && !(invoices().includes('pill info') && !invoices().includes('<time')); i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));
         section = /<section class="company"[\s\S]*?<\/section>/.exec((await send(web.url, '/')).text)?.[0] ?? '';
       }
