@@ -657,33 +657,37 @@ describe('console over HTTP, after a night whose run applied deletions and could
     expect(row).toMatch(/<td>reconcile<br>[\s\S]*<td class="num">0<\/td>\s*<td class="num">1<\/td>/);
   });
 
-  it('while a --fresh backfill has not committed yet, lists its streams as running with no bookmark yet, not "nothing has been committed" and an advice to run a backfill', async () => {
-    // Slow answers keep the run before its first commit long enough to look at it.
-    firm.emulator.setLatency(1_500);
-    const fresh = firm.cli(['backfill', '--companies', 'companies.yaml', '--company', 'acme', '--start', day(-5), '--end', day(0), '--fresh']);
-    try {
-      // The run is in the journal a moment before it sets the old state file aside: wait for both.
-      let section = '';
-      const invoices = () => /<tr data-stream="invoices">[\s\S]*?<\/tr>/.exec(section)?.[0] ?? '';
-      for (let i = 0; i < 100 && !(invoices().includes('pill info') && !invoices().includes('<time')); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        section = /<section class="company"[\s\S]*?<\/section>/.exec((await send(web.url, '/')).text)?.[0] ?? '';
+  it(
+    'while a --fresh backfill has not committed yet, lists its streams as running with no bookmark yet, not "nothing has been committed" and an advice to run a backfill',
+    { timeout: 90_000 },
+    async () => {
+      // Slow answers keep the run before its first commit long enough to look at it.
+      firm.emulator.setLatency(3_000);
+      const fresh = firm.cli(['backfill', '--companies', 'companies.yaml', '--company', 'acme', '--start', day(-5), '--end', day(0), '--fresh']);
+      try {
+        // The run is in the journal a moment before it sets the old state file aside: wait for both.
+        let section = '';
+        const invoices = () => /<tr data-stream="invoices">[\s\S]*?<\/tr>/.exec(section)?.[0] ?? '';
+        for (let i = 0; i < 300 && !(invoices().includes('pill info') && !invoices().includes('<time')); i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          section = /<section class="company"[\s\S]*?<\/section>/.exec((await send(web.url, '/')).text)?.[0] ?? '';
+        }
+        expect(section).not.toContain('No bookmark yet');
+        expect(section).not.toContain('nothing has been committed');
+        const row = /<tr data-stream="invoices">[\s\S]*?<\/tr>/.exec(section)?.[0] ?? '';
+        expect(row).toMatch(/<td><span class="muted">none yet: this run commits it<\/span><\/td>/);
+        expect(row).toMatch(
+          /<td>qb_company<\/td>\s*<td><a href="\/runs\/run-[^"]+">started [^<]+ ago<\/a><\/td>\s*<td><span class="pill info">running<\/span><\/td>/,
+        );
+      } finally {
+        firm.emulator.setLatency(0);
+        expect((await fresh).code).toBe(0);
       }
-      expect(section).not.toContain('No bookmark yet');
-      expect(section).not.toContain('nothing has been committed');
-      const row = /<tr data-stream="invoices">[\s\S]*?<\/tr>/.exec(section)?.[0] ?? '';
-      expect(row).toMatch(/<td><span class="muted">none yet: this run commits it<\/span><\/td>/);
-      expect(row).toMatch(
-        /<td>qb_company<\/td>\s*<td><a href="\/runs\/run-[^"]+">started [^<]+ ago<\/a><\/td>\s*<td><span class="pill info">running<\/span><\/td>/,
-      );
-    } finally {
-      firm.emulator.setLatency(0);
-      expect((await fresh).code).toBe(0);
-    }
-    const after = /<tr data-stream="invoices">[\s\S]*?<\/tr>/.exec((await send(web.url, '/')).text)?.[0] ?? '';
-    expect(after).toMatch(new RegExp(`<td><time datetime="${day(0)}T00:00:00Z"`));
-    expect(after).toContain('succeeded');
-  });
+      const after = /<tr data-stream="invoices">[\s\S]*?<\/tr>/.exec((await send(web.url, '/')).text)?.[0] ?? '';
+      expect(after).toMatch(new RegExp(`<td><time datetime="${day(0)}T00:00:00Z"`));
+      expect(after).toContain('succeeded');
+    },
+  );
 
   it('after invalid_grant says once what failed and where the new refresh token goes, linked to the run; after the fix, nothing', async () => {
     firm.company('acme').revokeTokens();
