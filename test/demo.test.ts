@@ -32,7 +32,9 @@ describe('npm run demo', () => {
     expect(code, text).toBe(0);
     // It ends with the console's URL, and the console showed the demo's two runs and their evidence.
     expect(lines.at(-1)).toBe(`Console: ${seen.url} (it stopped with the demo; npm run demo -- --keep-running keeps it up until Ctrl-C)`);
-    expect(seen.runs?.match(/<tr data-run="run-[^"]+">[\s\S]*?<span class="pill ok">succeeded<\/span>[\s\S]*?<td>demo<\/td>/g)).toHaveLength(2);
+    expect(
+      seen.runs?.match(/<tr data-run="run-[^"]+"[^>]*>[\s\S]*?<span class="pill ok">succeeded<\/span>[\s\S]*?<span class="muted job">demo<\/span>/g),
+    ).toHaveLength(2);
     expect(seen.evidence).toContain('<span class="pill ok">all loaded</span>');
     // The range the demo printed, and the UTC days it touches: 31 from the hour, 30 when it starts at midnight.
     const [, from, to] = /: \[(\S+), (\S+)\)/.exec(text) ?? [];
