@@ -11,6 +11,7 @@ import { childOptionsFor, writeChildConfigs } from './childConfigs.js';
 import { lockJob } from './jobLock.js';
 import { adoptLegacyTokenStore } from './companies/adoptLegacyTokenStore.js';
 import { holdRealm } from './companies/realmLock.js';
+import { withCompanyTokenAdvice } from './companies/companyRun.js';
 import { evidenceQueryText } from './evidenceSql.js';
 import { formatInstant } from 'singer-kit';
 import { daysOf } from './formatSpan.js';
@@ -279,10 +280,12 @@ async function runLocked(
     });
     hooks.onProgress?.(previous);
     // The tap's advice to reconcile knows no company, job or settings file: the run's exact command replaces it.
+    // Nor does it know where a company's new refresh token goes: its refresh_token_file does.
+    const forJob = (text: string) => (job.company ? withCompanyTokenAdvice(text, job.company.settings) : text);
     const unreconciled = new Set<string>();
     const onLog = (role: PipelineRole, line: string) => {
       const advice = role === 'tap' ? findReconcileAdvice(line) : undefined;
-      if (!advice) return hooks.onChildLog(role, line);
+      if (!advice) return hooks.onChildLog(role, role === 'tap' ? forJob(line) : line);
       for (const stream of advice.streams) unreconciled.add(stream);
       hooks.onChildLog(role, line.replace(advice.text, `\`${reconcileCommand(job, advice.streams, RUNNER_CLI, hooks.cwd)}\``));
     };
@@ -313,7 +316,8 @@ async function runLocked(
 
     const progress = progressOf(recorder.latest);
     const incomplete = progress.filter((p) => !p.complete);
-    const processFailure = stateFailure ?? failureReason(outcome);
+    const failed = failureReason(outcome);
+    const processFailure = stateFailure ?? (failed === undefined ? undefined : forJob(failed));
     const reason =
       processFailure ??
       (incomplete.length > 0
@@ -321,7 +325,8 @@ async function runLocked(
         : undefined);
     const exitCode = reason === undefined ? EXIT.ok : stateFailure === undefined && processFailure ? exitCodeOf(outcome) : EXIT.runFailed;
     const stopped = reason !== undefined && hooks.signal?.aborted === true;
-    const fix = exitCode === EXIT.usage ? fixOf(outcome) : undefined;
+    const refused = exitCode === EXIT.usage ? fixOf(outcome) : undefined;
+    const fix = refused === undefined ? undefined : forJob(refused);
     const resume = exitCode === EXIT.runFailed ? command : undefined;
 
     const evidence = await collectEvidence(target.connection, target.schema, startedAt, job.streams, logger);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { envFileName, withoutSettingEnv } from 'singer-kit';
-import { ENV_PREFIX as TAP_ENV_PREFIX } from 'tap-quickbooks';
+import { SET_NEW_REFRESH_TOKEN, ENV_PREFIX as TAP_ENV_PREFIX } from 'tap-quickbooks';
 import { TARGET_ENV_PREFIX } from 'target-postgres-raw';
 import { SECRET_FILES, SECRET_FILE_KEYS } from './companiesSchema.js';
 import type { Company, SettingValue } from './parseCompanies.js';
@@ -41,4 +41,19 @@ export function companyChildSettings(company: Company, stateDir: string, env: No
     childEnv = { ...withoutSettingEnv(childEnv, prefix, [setting]), [envFileName(prefix, setting)]: file.path };
   }
   return { tap, target, env: childEnv };
+}
+
+/** Where a company's new refresh token goes after a reconnect: its refresh_token_file, as the companies file names it. */
+export function newRefreshTokenGoes(company: Pick<Company, 'secretFiles'>): string | undefined {
+  const secret = company.secretFiles.refresh_token_file;
+  return secret ? `its refresh_token_file ${secret.given} (companies file ${secret.where})` : undefined;
+}
+
+/**
+ * The tap's words after invalid_grant, for a company's run: "set the new refresh_token" names a
+ * setting its runs never read; the company's refresh_token_file is where the new token goes.
+ */
+export function withCompanyTokenAdvice(text: string, company: Pick<Company, 'secretFiles'>): string {
+  const goes = newRefreshTokenGoes(company);
+  return goes ? text.replace(SET_NEW_REFRESH_TOKEN, `put the new refresh token in ${goes}`) : text;
 }

@@ -14,6 +14,7 @@ import { pauseSchedule, removeSchedule, resumeSchedule } from '../schedules/sche
 import { SCHEDULE_NAME, ScheduleStore } from '../schedules/ScheduleStore.js';
 import { companySchedule } from '../companies/CompaniesScheduler.js';
 import { secretProblems } from '../companies/loadCompanies.js';
+import { newRefreshTokenGoes } from '../companies/companyRun.js';
 import type { EvidenceTotals } from '../Warehouse.js';
 import type { ConsoleCompany, ConsoleContext } from './ConsoleContext.js';
 import { streamEvidence } from './evidenceModel.js';
@@ -66,16 +67,10 @@ async function companyOrFail(ctx: ConsoleContext, name: string, what: string): P
 
 // ---- overview -------------------------------------------------------------------------------
 
-/** Where a company's new refresh token goes after a reconnect: its refresh_token_file when the companies file names one. */
-function newRefreshTokenGoes(company: ConsoleCompany): string | undefined {
-  const secret = company.entry?.settings.secretFiles.refresh_token_file;
-  return secret ? `its refresh_token_file ${secret.given} (companies file ${secret.where})` : undefined;
-}
-
 async function companyOverview(company: ConsoleCompany, now: Date): Promise<CompanyOverview> {
   const [jobs, tokens, triggers, runs, secrets] = await Promise.all([
     listJobStates(company.stateDir),
-    readTokenHealth(path.join(company.stateDir, 'tokens'), now, newRefreshTokenGoes(company)),
+    readTokenHealth(path.join(company.stateDir, 'tokens'), now, company.entry && newRefreshTokenGoes(company.entry.settings)),
     triggerStore(company).scan({ setAside: false }),
     journalOf(company)
       .list({ limit: OVERVIEW_RUNS })

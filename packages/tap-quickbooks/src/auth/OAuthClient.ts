@@ -5,6 +5,12 @@ import { sendWithRetries } from '../http/sendWithRetries.js';
 import { sleep } from '../http/sleep.js';
 import type { RawResponse, RequestSender } from '../http/Transport.js';
 import { AccessToken, type AccessTokenSource } from './AccessToken.js';
+
+/**
+ * Where the tap, which knows only its settings, says a new refresh token goes after invalid_grant.
+ * qbo-pipeline, which knows a company's refresh_token_file, puts that in its place.
+ */
+export const SET_NEW_REFRESH_TOKEN = 'set the new refresh_token';
 import { fingerprint, type StoredTokens, type TokenStore } from './TokenStore.js';
 
 export interface OAuthClientOptions {
@@ -231,7 +237,7 @@ export class OAuthClient implements AccessTokenSource {
     const tid = `intuit_tid ${response.tid ?? 'none'}`;
     if (fault?.code === 'invalid_grant') {
       throw new RefreshTokenRejectedError(
-        `QuickBooks rejected the refresh token (invalid_grant, ${tid}): reconnect the app to company ${this.#o.realmId} and set the new refresh_token; ` +
+        `QuickBooks rejected the refresh token (invalid_grant, ${tid}): reconnect the app to company ${this.#o.realmId} and ${SET_NEW_REFRESH_TOKEN}; ` +
           `if another process refreshed with this token first (a second tap run without the shared token store ${this.#o.store.file}), it has been superseded`,
         response.tid ?? 'none',
       );
