@@ -120,6 +120,31 @@ describe('tap-quickbooks CLI and Singer conformance (CONFORMANCE A, B, D)', () =
     expect(states.at(-1).bookmarks.terms.replication_key_value).toBe(NOW);
   });
 
+  it('carries what it does not own digit for digit: big integers and exact decimals in other keys stay as given (D10, D11)', async () => {
+    // 9007199254740993 is 2^53 + 1: JSON.parse gives 9007199254740992, and 1.10 comes back as 1.1.
+    const inputText =
+      '{"bookmarks":{"invoices":{"replication_key":"MetaData.LastUpdatedTime","replication_key_value":"2025-03-09T00:00:00Z","cursor":9007199254740993},' +
+      '"terms":{"replication_key":"MetaData.LastUpdatedTime","replication_key_value":"2025-03-08T00:00:00Z","partition":12345678901234567891,"progress_markers":{"n":1}}},' +
+      '"other_tap":{"offset":9007199254740993,"amount":1.10,"e":1E+2}}';
+    const stateFile = path.join(dir, 'big-state.json');
+    writeFileSync(stateFile, `${inputText}\n`);
+    const catalog = writeJson(dir, 'terms-only-big.json', catalogSelecting(discoverCatalog() as never, ['terms']));
+    const run = await runTapCli(['--config', config, '--catalog', catalog, '--state', stateFile]);
+    expect(run.code, run.stderr).toBe(0);
+    const stateLines = run.lines.filter((l) => l.startsWith('{"type":"STATE"'));
+    expect(stateLines[0]).toBe(`{"type":"STATE","value":${inputText}}`);
+    expect(stateLines.length).toBeGreaterThan(2);
+    for (const line of stateLines.slice(1)) {
+      expect(line).toContain(
+        '"invoices":{"replication_key":"MetaData.LastUpdatedTime","replication_key_value":"2025-03-09T00:00:00Z","cursor":9007199254740993}',
+      );
+      expect(line).toContain('"other_tap":{"offset":9007199254740993,"amount":1.10,"e":1E+2}');
+      // The advanced stream keeps its own other keys exactly, and drops the SDK's transient ones.
+      expect(line).toMatch(/"terms":\{"replication_key":"MetaData\.LastUpdatedTime","replication_key_value":"[^"]+","partition":12345678901234567891\}/);
+    }
+    expect(JSON.parse(stateLines.at(-1)!).value.bookmarks.terms.replication_key_value).toBe(NOW);
+  });
+
   it.each([
     ['SIGTERM', 143],
     ['SIGINT', 130], // Ctrl-C on a shell pipe

@@ -4,7 +4,7 @@ import { DateTime } from 'luxon';
 import { createLogger, formatAbout, loadSettings, readJsonArgument, runCli, LineWriter, UsageError, yargs, hideBin } from 'singer-kit';
 import { discoverCatalog } from 'qbo-catalog';
 import { runTap } from './runTap.js';
-import { readStateArgument } from './state/readStateArgument.js';
+import { readStateArgumentText } from './state/readStateArgument.js';
 import { ENV_PREFIX, parseTapSettings, TAP_SETTINGS } from './settings.js';
 
 const NAME = 'tap-quickbooks';
@@ -58,7 +58,8 @@ runCli(NAME, async () => {
   const raw = loadSettings({ specs: TAP_SETTINGS, envPrefix: ENV_PREFIX, configFile: argv.config });
   const settings = parseTapSettings(raw, DateTime.utc());
   const catalog = catalogFile === undefined ? undefined : readJsonArgument(catalogFile, 'catalog file');
-  const state = argv.state === undefined ? undefined : readStateArgument(argv.state);
+  const given = argv.state === undefined ? undefined : readStateArgumentText(argv.state);
+  const state = given?.value;
   const logger = createLogger(NAME);
   if (argv.state !== undefined && state === undefined)
     logger.info(`--state ${argv.state} is empty (nothing had been committed yet): every stream starts at start_date`);
@@ -75,5 +76,5 @@ runCli(NAME, async () => {
       process.exit(code);
     });
   }
-  await runTap({ settings, catalog, state, out: process.stdout, logger, tty: process.stderr.isTTY ? process.stderr : undefined });
+  await runTap({ settings, catalog, state, stateText: given?.text, out: process.stdout, logger, tty: process.stderr.isTTY ? process.stderr : undefined });
 });

@@ -2,7 +2,7 @@ import type { Duration } from 'luxon';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Writable } from 'node:stream';
-import { LineWriter, type Logger } from 'singer-kit';
+import { compactJson, LineWriter, type Logger } from 'singer-kit';
 import { discoverCatalog, selectStreams, type SelectedStream } from 'qbo-catalog';
 import { OutputChannel, type BlockPart } from './emit/OutputChannel.js';
 import { readDeletions, type DeletionRange } from './extract/readDeletions.js';
@@ -24,6 +24,8 @@ export interface RunTapOptions {
   readonly catalog: unknown;
   /** The parsed --state file, if given. */
   readonly state: unknown;
+  /** The --state file's text (whose value is `state`): what the tap carries forward is copied from it exactly. */
+  readonly stateText?: string | undefined;
   readonly out: Writable;
   readonly logger: Logger;
   /** stderr when it is a terminal: enables the live progress line. */
@@ -186,7 +188,9 @@ export async function runTap(options: RunTapOptions): Promise<void> {
   // latin1: the channel's lines are UTF-8 byte strings, so each char goes out as the byte it stands
   // for; records are copied from the pages' bytes. The default 64 KiB chunks: what a pipe holds.
   const writer = new LineWriter(options.out, { encoding: 'latin1' });
-  const channel = new OutputChannel(writer, inputState);
+  // The given text only when it is the state used (normaliseState takes anything but an object as none).
+  const inputText = options.stateText !== undefined && inputState === options.state ? compactJson(options.stateText.trim()) : undefined;
+  const channel = new OutputChannel(writer, inputState, inputText);
   if (options.state !== undefined) await channel.writeState(); // D9: echo the input state first
 
   const abort = new AbortController();

@@ -1,5 +1,5 @@
 import { utf8ByteString, type LineWriter } from 'singer-kit';
-import { advanceBookmark, type TapState } from '../state/mergeState.js';
+import { advanceBookmark, advanceBookmarkText, type TapState } from '../state/mergeState.js';
 
 /** Part of a block: one day's records, its evidence, and the STATE after it. */
 export interface BlockPart {
@@ -20,12 +20,20 @@ export interface BlockPart {
 export class OutputChannel {
   readonly #writer: LineWriter;
   #state: TapState;
+  /** The state as JSON text: the input's own text, with only the bookmarks the tap advanced rewritten. */
+  #stateText: string;
   #tail: Promise<void> = Promise.resolve();
   #closed = false;
 
-  constructor(writer: LineWriter, initialState: TapState) {
+  /** `initialText`: the input state's JSON text, when the tap was given one (its value is `initialState`). */
+  constructor(writer: LineWriter, initialState: TapState, initialText: string = JSON.stringify(initialState)) {
     this.#writer = writer;
     this.#state = initialState;
+    this.#stateText = initialText;
+  }
+
+  #writeStateLine(): Promise<void> {
+    return this.#writer.writeLine(utf8ByteString(`{"type":"STATE","value":${this.#stateText}}`));
   }
 
   #writeJson(value: unknown): Promise<void> {
@@ -48,7 +56,7 @@ export class OutputChannel {
   }
 
   writeState(): Promise<void> {
-    return this.#serial(() => this.#writeJson({ type: 'STATE', value: this.#state }));
+    return this.#serial(() => this.#writeStateLine());
   }
 
   writeSchema(stream: string, schema: unknown, keyProperties: readonly string[]): Promise<void> {
@@ -66,7 +74,8 @@ export class OutputChannel {
         for (const e of part.extra) await this.#writeJson({ type: 'RECORD', stream: e.stream, record: e.record });
         if (part.bookmark) {
           this.#state = advanceBookmark(this.#state, part.bookmark.stream, part.bookmark.value);
-          await this.#writeJson({ type: 'STATE', value: this.#state });
+          this.#stateText = advanceBookmarkText(this.#stateText, part.bookmark.stream, part.bookmark.value);
+          await this.#writeStateLine();
         }
       }
       await this.#writer.flush();

@@ -1,3 +1,5 @@
+import { compactJson, objectMembers } from 'singer-kit';
+
 export const REPLICATION_KEY = 'MetaData.LastUpdatedTime';
 
 export type TapState = { readonly bookmarks?: Readonly<Record<string, Readonly<Record<string, unknown>>>>; readonly [key: string]: unknown };
@@ -34,4 +36,35 @@ export function advanceBookmark(state: TapState, stream: string, value: string):
     ...state,
     bookmarks: { ...state.bookmarks, [stream]: { ...kept, replication_key: REPLICATION_KEY, replication_key_value: value } },
   };
+}
+
+/** An object's members as raw value texts, as JSON.parse reads them: a repeated key keeps its first place and its last value. */
+function membersOf(objectText: string): Map<string, string> {
+  const members = new Map<string, string>();
+  for (const [key, raw] of objectMembers(objectText)) members.set(key, raw);
+  return members;
+}
+
+const isObjectText = (raw: string | undefined): raw is string => raw !== undefined && raw.trimStart().startsWith('{');
+const objectText = (members: ReadonlyMap<string, string>) => `{${[...members].map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
+
+/**
+ * advanceBookmark on the state's JSON text: what the tap does not own (other bookmarks, other
+ * keys of the stream's bookmark, every other top-level key) is carried as the very text it was
+ * given, so a number such as 9007199254740993 keeps its digits, which a JSON.parse and
+ * JSON.stringify round trip would round. `stateText` must be one JSON object (as normaliseState
+ * accepted it); the result is on one line.
+ */
+export function advanceBookmarkText(stateText: string, stream: string, value: string): string {
+  const top = membersOf(compactJson(stateText.trim()));
+  const bookmarksRaw = top.get('bookmarks');
+  const bookmarks = isObjectText(bookmarksRaw) ? membersOf(bookmarksRaw) : new Map<string, string>();
+  const oldRaw = bookmarks.get(stream);
+  const bookmark = isObjectText(oldRaw) ? membersOf(oldRaw) : new Map<string, string>();
+  for (const key of TRANSIENT_KEYS) bookmark.delete(key);
+  bookmark.set('replication_key', JSON.stringify(REPLICATION_KEY));
+  bookmark.set('replication_key_value', JSON.stringify(value));
+  bookmarks.set(stream, objectText(bookmark));
+  top.set('bookmarks', objectText(bookmarks));
+  return objectText(top);
 }

@@ -7,6 +7,11 @@ import { parseStateText, readUserFile, UsageError } from 'singer-kit';
  * stopped before the target committed anything, so resuming it starts at `start_date`.
  */
 export function readStateArgument(file: string): Record<string, unknown> | undefined {
+  return readStateArgumentText(file)?.value;
+}
+
+/** readStateArgument with the file's text too: the tap carries what it does not own forward as that text, digit for digit. */
+export function readStateArgumentText(file: string): { readonly value: Record<string, unknown>; readonly text: string } | undefined {
   const text = readUserFile(file, (reason) => `cannot read --state ${file}: ${reason}`);
   if (text.trim() === '') return undefined;
   const parsed = parseStateText(text);
@@ -19,5 +24,5 @@ export function readStateArgument(file: string): Record<string, unknown> | undef
   const value = parsed.value;
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new UsageError(`--state ${file} must hold a JSON object (a Singer state value such as {"bookmarks": {…}})`);
-  return value as Record<string, unknown>;
+  return { value: value as Record<string, unknown>, text };
 }
