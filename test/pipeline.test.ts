@@ -77,6 +77,21 @@ describe('qbo-pipeline backfill (tap | target against the emulator and PostgreSQ
     expect(h.emulator.requestLog().filter((r) => r.kind === 'query' || r.kind === 'count').length).toBe(before);
   });
 
+  it('carries what it does not own in the state file digit for digit through the tap and target (9007199254740993, 1.10)', async () => {
+    // A day left to read, and keys of others (a person, another tool) next to the bookmarks.
+    const foreign = '"other_tool":{"cursor":9007199254740993,"rate":1.10,"e":1E+2}';
+    const kept = '"customers":{"replication_key":"MetaData.LastUpdatedTime","replication_key_value":"2025-03-01T00:00:00Z","partition":12345678901234567891}';
+    await writeFile(
+      stateFile(),
+      `{"bookmarks":{"invoices":{"replication_key":"MetaData.LastUpdatedTime","replication_key_value":"2025-02-28T00:00:00Z","page":9007199254740993},${kept}},${foreign}}\n`,
+    );
+    const run = await backfill(schema);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await readFile(stateFile(), 'utf8')).toBe(
+      `{"bookmarks":{"invoices":{"replication_key":"MetaData.LastUpdatedTime","replication_key_value":"${END_Z}","page":9007199254740993},${kept}},${foreign}}\n`,
+    );
+  });
+
   it('--fresh extracts the whole range again, keeps a backup of the state, and changes no row', async () => {
     const run = await backfill(schema, ['--fresh']);
     expect(run.code, run.stderr).toBe(0);

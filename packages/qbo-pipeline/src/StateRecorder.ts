@@ -1,5 +1,5 @@
 import type { Logger } from 'singer-kit';
-import { stateProblem, writeStateFile, type StateValue } from './stateFile.js';
+import { stateProblem, writeStateText, type StateValue } from './stateFile.js';
 
 /**
  * Receives the target's stdout, one line at a time: each line is a committed state value and
@@ -46,7 +46,8 @@ export class StateRecorder {
       return true;
     }
     try {
-      await writeStateFile(this.#file, value as StateValue);
+      // The line as the target printed it (it prints the tap's text verbatim): the value, digit for digit.
+      await writeStateText(this.#file, line);
     } catch (error) {
       this.#failure = error as Error;
       return false;

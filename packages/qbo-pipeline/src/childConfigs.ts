@@ -57,6 +57,8 @@ export interface ChildConfigs {
   readonly target: string;
   /** Writes another file in the same private folder. */
   write(name: string, value: unknown): Promise<string>;
+  /** Writes `text` as it is (e.g. a state file's own text, whose numbers JSON.parse could round). */
+  writeText(name: string, text: string): Promise<string>;
   remove(): Promise<void>;
 }
 
@@ -117,16 +119,18 @@ export function childConfigValues(options: ChildConfigOptions): { readonly tap: 
 export async function writeChildConfigs(options: ChildConfigOptions): Promise<ChildConfigs> {
   const { tap, target } = childConfigValues(options);
   const dir = await mkdtemp(path.join(tmpdir(), 'qbo-pipeline-'));
-  const write = async (name: string, value: unknown) => {
+  const writeText = async (name: string, text: string) => {
     const file = path.join(dir, name);
-    await writeFile(file, JSON.stringify(value), { mode: 0o600 });
+    await writeFile(file, text, { mode: 0o600 });
     return file;
   };
+  const write = (name: string, value: unknown) => writeText(name, JSON.stringify(value));
   return {
     dir,
     tap: await write('tap.json', tap),
     target: await write('target.json', target),
     write,
+    writeText,
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { discoverCatalog } from 'qbo-catalog';
 import { createLogger, EXIT, teeLogger, type Logger } from 'singer-kit';
 import type { ConnectionSettings } from 'target-postgres-raw';
@@ -263,7 +263,9 @@ async function runLocked(
     const window = checked.tap.window;
     const tapCli = hooks.tapCli ?? DEFAULT_TAP_CLI;
     const catalog = await configs.write('catalog.json', selectCatalog(discoverCatalog(), job.streams));
-    const stateArgs = initial ? ['--state', await configs.write('state.json', initial)] : [];
+    // The state file's own text (the job's lock is held, so it is the one checked): JSON.stringify
+    // of its parsed value would round numbers in keys the runner and tap do not own.
+    const stateArgs = initial ? ['--state', await configs.writeText('state.json', await readFile(job.stateFile, 'utf8'))] : [];
     // The run is in the warehouse from its start: a runner killed mid-run leaves a row saying `running`.
     await recordInWarehouse(target.connection, target.schema, run, logger);
 

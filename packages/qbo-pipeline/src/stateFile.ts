@@ -78,8 +78,17 @@ export function stateJobProblem(
 
 /** Writes one committed state value (one line of the target's stdout) atomically. */
 export async function writeStateFile(file: string, value: StateValue): Promise<void> {
+  await writeStateText(file, JSON.stringify(value));
+}
+
+/**
+ * Writes a state value given as its JSON text (one line, as the target printed it), unchanged:
+ * a number in a key the runner does not own (9007199254740993, 1.10) keeps its digits, which a
+ * JSON.parse and JSON.stringify round trip would not.
+ */
+export async function writeStateText(file: string, text: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFileAtomic(file, JSON.stringify(value) + '\n');
+  await writeFileAtomic(file, text.trim() + '\n');
 }
 
 /**
