@@ -362,6 +362,46 @@ describe('page shift, touch and delete', () => {
   });
 });
 
+describe('a user at work: the clock, create, edit, void (what the soak drives)', () => {
+  it('sets the clock; creates with a new Id (never a deleted one), edits members by their exact text, voids; all served as edited', async () => {
+    const emu = await emulator({ counts: { invoices: 5 } });
+    const midnight = new Date('2025-03-21T00:00:00Z');
+    emu.setNow(midnight);
+    // A token issued before the jump would have expired: access tokens live an hour of the clock.
+    const access = await accessToken(emu);
+    expect(Math.abs(emu.now().getTime() - midnight.getTime())).toBeLessThan(1000);
+    emu.deleteTransaction('Invoice', '5');
+    const created = emu.create('Invoice');
+    expect(created).toBe('6');
+    emu.update('Invoice', '2', { TotalAmt: '98765432109876.1234567890', PrivateNote: '"on the boundary"' });
+    emu.voidTransaction('Invoice', '3');
+    const answer = await query(emu, access, "SELECT * FROM Invoice WHERE MetaData.LastUpdatedTime >= '2025-03-21T00:00:00Z' ORDERBY MetaData.LastUpdatedTime");
+    expect(answer.status, answer.text).toBe(200);
+    const ids = rows(answer, 'Invoice').map((r) => r.Id);
+    expect(ids.sort()).toEqual(['2', '3', '6']);
+    // The text as served: the amount's digits, the note added, LastUpdatedTime on the second set, in Pacific time.
+    expect(answer.text).toContain('"TotalAmt":98765432109876.1234567890');
+    expect(answer.text).toContain('"PrivateNote":"on the boundary"');
+    expect(answer.text).toContain('"PrivateNote":"Voided"');
+    const voided = JSON.parse(emu.truth('invoices').find((r) => r.id === '3')!.text) as Record<string, unknown>;
+    expect([voided.TotalAmt, voided.Balance]).toEqual([0, 0]);
+    expect(emu.truth('invoices').find((r) => r.id === '2')!.lastUpdated).toBe('2025-03-20T17:00:00-07:00');
+    // The same over the admin API, for an emulator started by the CLI.
+    const admin = (route: string, body?: unknown) =>
+      fetch(`${emu.baseUrl}/__admin/${route}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) }).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as Record<string, unknown>,
+      }));
+    expect(await admin('now', { now: '2025-03-22T00:00:00Z' })).toEqual({ status: 200, body: { now: expect.stringMatching(/^2025-03-22T00:00:0/) } });
+    expect(await admin('create', { entity: 'Invoice' })).toEqual({ status: 200, body: { id: '7' } });
+    expect((await admin('update', { entity: 'Invoice', id: '7', members: { TotalAmt: '0.10' } })).status).toBe(200);
+    expect((await admin('update', { entity: 'Invoice', id: '7', members: { TotalAmt: 0.1 } })).status).toBe(400);
+    expect((await admin('update', { entity: 'Invoice', id: '7', members: { TotalAmt: '0.1.0' } })).status).toBe(400);
+    expect((await admin('void', { entity: 'Invoice', id: '7' })).status).toBe(200);
+    expect(emu.truth('invoices').find((r) => r.id === '7')!.text).toContain('"PrivateNote":"Voided"');
+  });
+});
+
 describe('CDC', () => {
   let emu: Emulator;
   let access: string;

@@ -145,11 +145,28 @@ export class CompanyStore {
     table.touch(i, sec);
   }
 
+  /** Edits a record at `sec`: `members` (raw JSON texts) replace or extend its top-level members. */
+  edit(entity: string, id: string, sec: number, members: Readonly<Record<string, string>>): void {
+    const { table, i } = this.#position(entity, id);
+    table.edit(i, sec, members);
+  }
+
+  /** Creates a record at `sec`; returns its Id. */
+  create(entity: string, sec: number): string {
+    return String(this.tableByStream(entity).create(sec));
+  }
+
   /** Transactions are hard-deleted (a CDC stub remains); name-list records are deactivated, as QBO does. */
   delete(entity: string, id: string, sec: number): void {
     const { table, i } = this.#position(entity, id);
     if (table.info.nameList) table.touch(i, sec, true);
     else table.delete(i, sec);
+  }
+
+  /** One record's text as served now. */
+  truthRow(entity: string, id: string): string {
+    const { table, i } = this.#position(entity, id);
+    return table.textAt(i);
   }
 
   *truth(stream: string): Generator<TruthRow> {

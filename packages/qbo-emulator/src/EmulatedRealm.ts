@@ -107,6 +107,22 @@ export class EmulatedRealm implements EmulatedCompany {
     this.store.touch(entity, id, this.#nowSec());
   }
 
+  create(entity: string): string {
+    return this.store.create(entity, this.#nowSec());
+  }
+
+  update(entity: string, id: string, members: Readonly<Record<string, string>>): void {
+    this.store.edit(entity, id, this.#nowSec(), members);
+  }
+
+  voidTransaction(entity: string, id: string): void {
+    // As QBO voids: the amounts become zero, the document stays (same Id), with a note.
+    const text = this.store.truthRow(entity, id);
+    const zero: Record<string, string> = {};
+    for (const key of ['TotalAmt', 'Balance', 'HomeTotalAmt', 'HomeBalance', 'UnappliedAmt']) if (text.includes(`"${key}":`)) zero[key] = '0';
+    this.store.edit(entity, id, this.#nowSec(), { ...zero, PrivateNote: '"Voided"' });
+  }
+
   deleteTransaction(entity: string, id: string): void {
     this.store.delete(entity, id, this.#nowSec());
   }

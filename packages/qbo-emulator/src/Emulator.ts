@@ -93,6 +93,15 @@ export interface EmulatedCompany {
   touchAfterPage(opts: { entity: string; afterPage: number; count?: number }): void;
   /** Bumps one record's LastUpdatedTime to now and its SyncToken. */
   touch(entity: string, id: string): void;
+  /** A user creates a record now: the next Id (never a deleted one's), a generated body; returns the Id. */
+  create(entity: string): string;
+  /**
+   * A user edits a record now: each of `members` (raw JSON texts, e.g. `{"TotalAmt": "1234567.105"}`,
+   * so amounts keep every digit) replaces that top-level member or is added; LastUpdatedTime and SyncToken move on.
+   */
+  update(entity: string, id: string, members: Readonly<Record<string, string>>): void;
+  /** A user voids a transaction now: its amounts become 0 and PrivateNote "Voided"; it stays in queries with the same Id. */
+  voidTransaction(entity: string, id: string): void;
   /** Hard delete: gone from queries, a CDC `Deleted` stub (name-list entities are deactivated instead). */
   deleteTransaction(entity: string, id: string): void;
   /** Every record currently served, in (LastUpdatedTime, Id) order, as exact JSON text. */
@@ -121,6 +130,10 @@ export interface Emulator extends EmulatedCompany {
    * the refresh token valid now), with `extra` added: what the CLI prints and tests write as a config.
    */
   tapSettings(extra?: Record<string, unknown>): Record<string, unknown>;
+  /** The companies' clock (it runs on in real time from the options' `now`). */
+  now(): Date;
+  /** Sets the companies' clock to `at`, from where it runs on: a test's days pass in an instant. */
+  setNow(at: Date): void;
   setFaults(plan: FaultPlan): void;
   setLatency(ms: number): void;
   requestLog(): RequestLogEntry[];

@@ -3,6 +3,7 @@ import { ACTIVE, LOADED, type IndexArrays } from './generateIndex.js';
 import { formatPacific } from './pacificTime.js';
 import { renderRecord } from './recordTemplates.js';
 import { rewriteMetaData } from './loadRecords.js';
+import { objectMembers } from 'singer-kit';
 
 /** A hard-deleted transaction, remembered for CDC. */
 export interface DeletedRow {
@@ -16,11 +17,11 @@ export interface DeletedRow {
  * its new place; deleting one removes it (a name-list record is deactivated instead).
  */
 export class EntityTable {
-  readonly #ids: Uint32Array;
-  readonly #created: Uint32Array;
-  readonly #updated: Uint32Array;
-  readonly #syncTokens: Uint16Array;
-  readonly #flags: Uint8Array;
+  #ids: Uint32Array;
+  #created: Uint32Array;
+  #updated: Uint32Array;
+  #syncTokens: Uint16Array;
+  #flags: Uint8Array;
   #size: number;
   readonly #loaded: Map<number, string>;
   readonly #deleted: DeletedRow[] = [];
@@ -105,6 +106,53 @@ export class EntityTable {
     let at = this.lowerBound(sec);
     while (at < this.#size && this.#updated[at] === sec && (this.#ids[at] as number) < id) at++;
     this.#insertAt(at, id, created, sec, syncToken, flags);
+  }
+
+  /**
+   * Edits row `i` as a user saving it in QBO: each of `members` (raw JSON texts, so amounts keep
+   * every digit) replaces the member of that name or is added at the end, then the row is
+   * touched (LastUpdatedTime `sec`, next SyncToken). From then on the row's body is that text.
+   */
+  edit(i: number, sec: number, members: Readonly<Record<string, string>>): void {
+    const id = this.idAt(i);
+    const current = objectMembers(this.textAt(i));
+    const given = new Map(Object.entries(members));
+    // Each must be one JSON value, or every page serving the row would be broken.
+    for (const [key, raw] of given) {
+      try {
+        JSON.parse(raw);
+      } catch {
+        throw new SyntaxError(`${this.info.entity} ${id}: ${key} must be a JSON value's text, got ${raw}`);
+      }
+    }
+    const edited = current.map(([key, raw]): [string, string] => [key, given.get(key) ?? raw]);
+    for (const [key, raw] of given) if (!current.some(([k]) => k === key)) edited.push([key, raw]);
+    this.#loaded.set(id, `{${edited.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`);
+    this.#flags[i] = (this.#flags[i] as number) | LOADED;
+    this.touch(i, sec);
+  }
+
+  /** A new record created at `sec` with the next Id (QBO never reuses one, not even a deleted one's); returns its Id. */
+  create(sec: number): number {
+    let id = 1;
+    for (let k = 0; k < this.#size; k++) id = Math.max(id, (this.#ids[k] as number) + 1);
+    for (const d of this.#deleted) id = Math.max(id, d.id + 1);
+    if (this.#size === this.#ids.length) {
+      const grow = <T extends Uint32Array | Uint16Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+        const bigger = make(Math.max(8, a.length * 2));
+        bigger.set(a);
+        return bigger;
+      };
+      this.#ids = grow(this.#ids, (n) => new Uint32Array(n));
+      this.#created = grow(this.#created, (n) => new Uint32Array(n));
+      this.#updated = grow(this.#updated, (n) => new Uint32Array(n));
+      this.#syncTokens = grow(this.#syncTokens, (n) => new Uint16Array(n));
+      this.#flags = grow(this.#flags, (n) => new Uint8Array(n));
+    }
+    let at = this.lowerBound(sec);
+    while (at < this.#size && this.#updated[at] === sec && (this.#ids[at] as number) < id) at++;
+    this.#insertAt(at, id, sec, sec, 0, ACTIVE);
+    return id;
   }
 
   /** Hard delete: the row is gone from queries and becomes a CDC `Deleted` stub. */

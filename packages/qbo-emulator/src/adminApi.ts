@@ -15,6 +15,8 @@ export interface AdminAnswer {
  *   POST /__admin/faults {"rules":[…]}      POST /__admin/latency {"ms":200}
  *   POST /__admin/touch {"entity","id"}     POST /__admin/touch-after-page {"entity","afterPage","count"}
  *   POST /__admin/delete {"entity","id"}    POST /__admin/expire-access-tokens
+ *   POST /__admin/create {"entity"} → {"id"}   POST /__admin/update {"entity","id","members":{"TotalAmt":"1.005"}}
+ *   POST /__admin/void {"entity","id"}      GET|POST /__admin/now {"now":"2025-02-01T00:00:00Z"} (the clock, set)
  *   POST /__admin/access-token-max-uses {"uses":40}   ({"uses":null} turns the fault off)
  *   POST /__admin/revoke                    POST /__admin/reconnect
  * Company routes act on the first company unless `realm_id` is given (query string or body).
@@ -70,6 +72,26 @@ export function handleAdmin(req: IncomingMessage, url: URL, posted: string, emul
       case 'POST delete':
         company.deleteTransaction(text('entity'), text('id'));
         return ok();
+      case 'POST create':
+        return ok({ id: company.create(text('entity')) });
+      case 'POST update': {
+        const members = input.members as Record<string, unknown> | undefined;
+        if (typeof members !== 'object' || members === null || Object.values(members).some((v) => typeof v !== 'string'))
+          throw new TypeError('"members" must map member names to raw JSON texts, e.g. {"TotalAmt":"1234567.105"}');
+        company.update(text('entity'), text('id'), members as Record<string, string>);
+        return ok();
+      }
+      case 'POST void':
+        company.voidTransaction(text('entity'), text('id'));
+        return ok();
+      case 'GET now':
+        return ok({ now: emulator.now().toISOString() });
+      case 'POST now': {
+        const at = new Date(text('now'));
+        if (Number.isNaN(at.getTime())) throw new TypeError('"now" must be an ISO 8601 instant');
+        emulator.setNow(at);
+        return ok({ now: emulator.now().toISOString() });
+      }
       case 'POST expire-access-tokens':
         company.expireAccessTokens();
         return ok();

@@ -39,7 +39,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const seed = options.seed ?? 42;
   const startedReal = Date.now();
   // The companies' clock starts at `now` and runs on in real time.
-  const nowMs = options.now ? () => (options.now as Date).getTime() + (Date.now() - startedReal) : () => Date.now();
+  const realNowMs = options.now ? () => (options.now as Date).getTime() + (Date.now() - startedReal) : () => Date.now();
+  let shiftMs = 0; // setNow
+  const nowMs = () => realNowMs() + shiftMs;
   const clientId = options.clientId ?? `emulator-client-${seed}`;
   const clientSecret = options.clientSecret ?? `emulator-secret-${seed}-0000`;
   registerSecret(clientSecret);
@@ -191,6 +193,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     currentRefreshToken: () => first.currentRefreshToken(),
     revokeTokens: () => first.revokeTokens(),
     reconnect: () => first.reconnect(),
+    now: () => new Date(nowMs()),
+    setNow: (at: Date) => {
+      shiftMs = at.getTime() - realNowMs();
+    },
     setFaults: (plan: FaultPlan) => {
       faults = new FaultInjector(plan, seed);
     },
@@ -199,6 +205,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     touchAfterPage: (opts) => first.touchAfterPage(opts),
     touch: (entity, id) => first.touch(entity, id),
+    create: (entity) => first.create(entity),
+    update: (entity, id, members) => first.update(entity, id, members),
+    voidTransaction: (entity, id) => first.voidTransaction(entity, id),
     deleteTransaction: (entity, id) => first.deleteTransaction(entity, id),
     truth: (stream) => first.truth(stream),
     truthIterator: (stream) => first.truthIterator(stream),
