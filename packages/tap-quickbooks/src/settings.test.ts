@@ -36,9 +36,21 @@ describe('parseTapSettings', () => {
     expect(parseTapSettings({ ...base, start_date: '2025-01-01T00:00:00.500Z' }, now).startDate.toISO()).toBe('2025-01-01T00:00:00.000Z');
   });
 
-  it('takes the realm id as text, from a string or a number that is exact', () => {
+  it('takes the realm id as text, from a string or a number that cannot have lost a digit', () => {
     expect(parseTapSettings({ ...base, realm_id: ' 4620816365000000001 ' }, now).realmId).toBe('4620816365000000001');
-    expect(parseTapSettings({ ...base, realm_id: 9130357766900000 }, now).realmId).toBe('9130357766900000');
+    expect(parseTapSettings({ ...base, realm_id: 123146247429234 }, now).realmId).toBe('123146247429234');
+    expect(parseTapSettings({ ...base, realm_id: 9007199254740991 }, now).realmId).toBe('9007199254740991');
+  });
+
+  it('refuses a realm id given as a JSON number past 2^53: JSON.parse has rounded it, maybe to another company (exit 2, quote it)', () => {
+    // "realm_id": 9341453050000001 in a config file reads as 9341453050000000: another company's realm.
+    const config = JSON.parse('{"realm_id": 9341453050000001}') as { realm_id: number };
+    expect(config.realm_id).toBe(9341453050000000);
+    for (const realm_id of [config.realm_id, 9007199254740992, 9130357766900000]) {
+      expect(() => parseTapSettings({ ...base, realm_id }, now)).toThrow(
+        new RegExp(`^setting realm_id: ${realm_id} is a JSON number too large to keep every digit .*write it in quotes: "realm_id": "<the digits>"$`),
+      );
+    }
   });
 
   it('picks the API host from sandbox unless base_url is given', () => {

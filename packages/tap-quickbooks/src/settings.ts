@@ -122,7 +122,14 @@ function secret(raw: RawSettings, name: string): Secret {
 
 /** QBO's company id: digits, as text. */
 function realmSetting(value: unknown): string {
-  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return String(value);
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return String(value);
+  // Past 2^53 a JSON number has already been rounded when we see it (9341453050000001 reads as
+  // …000): the digits may be another company's realm id, so only the text is trusted.
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0) {
+    throw new UsageError(
+      `setting realm_id: ${String(value)} is a JSON number too large to keep every digit (a number above ${Number.MAX_SAFE_INTEGER} may be another company's realm id once read); write it in quotes: "realm_id": "<the digits>"`,
+    );
+  }
   if (typeof value !== 'string' || !/^\d+$/.test(value.trim())) {
     throw new UsageError(
       `setting realm_id: ${JSON.stringify(value)} is not a QuickBooks company id; use the realmId (digits) that your app's connect flow or Intuit's OAuth 2.0 Playground shows`,
