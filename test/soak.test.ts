@@ -366,7 +366,8 @@ async function mutate(spec: Spec, day: number, lastSync: number): Promise<void> 
   firm.emulator.setNow(new Date(midnight + 3_600_000 + day * 1000));
   for (const stream of spec.streams) {
     const entity = ENTITY[stream]!;
-    for (let k = rng.int(1, 2); k > 0; k--) company.create(entity);
+    // More entered than deleted, so a long soak never runs out of records.
+    for (let k = rng.int(2, 3); k > 0; k--) company.create(entity);
     edit(stream, pick(stream).id, true);
     edit(stream, pick(stream).id, rng.chance(0.5));
     // A record last changed long before the bookmark.

@@ -87,6 +87,7 @@ describe('rawJson', () => {
     const pretty = '{\n  "a": "x  y",\n  "b": [\n    1.0\n  ]\n}';
     expect(compactJson(pretty)).toBe('{"a":"x  y","b":[1.0]}');
     expect(compactJson(invoice)).toBe(invoice);
+    expect(compactJson('{"a": "x  y", "b": [1.0]}', true)).toBe('{"a":"x  y","b":[1.0]}');
   });
 
   it('agrees with JSON.parse on every real member', () => {

@@ -228,10 +228,13 @@ export function arrayElements(arrayText: string): string[] {
   }
 }
 
-/** Removes whitespace outside strings so a value fits on one line; cheap when already compact. */
-export function compactJson(text: string): string {
+/**
+ * Removes whitespace outside strings so a value fits on one line; cheap when already on one line,
+ * which it then leaves as it is unless `everySpace` (also `{"a": 1}` becomes `{"a":1}`).
+ */
+export function compactJson(text: string, everySpace = false): string {
   // includes() is much faster than a regex test on long texts, and this is on every record.
-  if (!text.includes('\n') && !text.includes('\r')) return text;
+  if (!everySpace && !text.includes('\n') && !text.includes('\r')) return text;
   let out = '';
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

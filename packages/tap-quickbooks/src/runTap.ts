@@ -189,7 +189,7 @@ export async function runTap(options: RunTapOptions): Promise<void> {
   // for; records are copied from the pages' bytes. The default 64 KiB chunks: what a pipe holds.
   const writer = new LineWriter(options.out, { encoding: 'latin1' });
   // The given text only when it is the state used (normaliseState takes anything but an object as none).
-  const inputText = options.stateText !== undefined && inputState === options.state ? compactJson(options.stateText.trim()) : undefined;
+  const inputText = options.stateText !== undefined && inputState === options.state ? compactJson(options.stateText.trim(), true) : undefined;
   const channel = new OutputChannel(writer, inputState, inputText);
   if (options.state !== undefined) await channel.writeState(); // D9: echo the input state first
 

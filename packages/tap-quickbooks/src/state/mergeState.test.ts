@@ -70,6 +70,10 @@ describe('advanceBookmarkText', () => {
       const next = advanceBookmarkText(JSON.stringify(value), 'items', '2025-01-02T00:00:00Z');
       expect(JSON.parse(next)).toEqual(advanceBookmark(normaliseState(value) as never, 'items', '2025-01-02T00:00:00Z'));
     }
+    // A state on one line with spaces (Python's json.dumps, as Meltano writes it) comes out compact too.
+    expect(advanceBookmarkText('{"x": 1.10, "bookmarks": {}}', 'a', 'v')).toBe(
+      '{"x":1.10,"bookmarks":{"a":{"replication_key":"MetaData.LastUpdatedTime","replication_key_value":"v"}}}',
+    );
     expect(JSON.parse(advanceBookmarkText('{"x":1,"bookmarks":{},"x":2}', 'a', 'v'))).toEqual({
       x: 2,
       bookmarks: { a: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: 'v' } },

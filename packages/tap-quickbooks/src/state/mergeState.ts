@@ -56,7 +56,7 @@ const objectText = (members: ReadonlyMap<string, string>) => `{${[...members].ma
  * accepted it); the result is on one line.
  */
 export function advanceBookmarkText(stateText: string, stream: string, value: string): string {
-  const top = membersOf(compactJson(stateText.trim()));
+  const top = membersOf(compactJson(stateText.trim(), true));
   const bookmarksRaw = top.get('bookmarks');
   const bookmarks = isObjectText(bookmarksRaw) ? membersOf(bookmarksRaw) : new Map<string, string>();
   const oldRaw = bookmarks.get(stream);
