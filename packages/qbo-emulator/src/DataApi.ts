@@ -8,7 +8,8 @@ import { QueryValidationError, runQuery } from './runQuery.js';
 /** An HTTP answer: status and body text (JSON unless said otherwise). */
 export interface Answer {
   readonly status: number;
-  readonly text: string;
+  /** Bytes only for a fault that cuts an answer mid-character. */
+  readonly text: string | Buffer;
   readonly contentType?: string;
   readonly headers?: Readonly<Record<string, string>>;
 }

@@ -1,7 +1,13 @@
 import { Rng } from './rng.js';
 
-export const FAULT_KINDS = ['500', '502', '503', '504', 'reset', 'stall'] as const;
-/** `500`…`504`: that status; `reset`: the connection is destroyed; `stall`: no answer until the client gives up. */
+export const FAULT_KINDS = ['500', '502', '503', '504', 'reset', 'stall', '200-truncated', '200-html', '200-empty', '200-json'] as const;
+/**
+ * `500`…`504`: that status; `reset`: the connection is destroyed; `stall`: no answer until the
+ * client gives up. The `200-…` faults answer HTTP 200 with a body that is not what was asked for,
+ * as a proxy or a failing QBO node can: `200-truncated` the real answer cut in half (for a token
+ * request the refresh token has rotated all the same), `200-html` an HTML page, `200-empty` no
+ * body, `200-json` JSON of the wrong shape (no QueryResponse, CDCResponse or access_token).
+ */
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export const REQUEST_KINDS = ['query', 'count', 'cdc', 'batch', 'token', 'other'] as const;

@@ -77,6 +77,11 @@ export function gatewayBody(status: number): string {
   return `<html><head><title>${status} ${text}</title></head><body><center><h1>${status} ${text}</h1></center></body></html>\n`;
 }
 
+/** A page a proxy in front of QBO answers with HTTP 200 (a login or maintenance page). */
+export function proxyPage(): string {
+  return '<!DOCTYPE html>\n<html><head><title>Maintenance</title></head><body><h1>We will be back shortly</h1></body></html>\n';
+}
+
 export const unknownRealmFault = (nowMs: number, realmId: string) =>
   faultBody(nowMs, 'ValidationFault', [
     { message: 'Object Not Found', detail: `Object Not Found : Company ${realmId} was not found or is not authorized for this app.`, code: '610' },

@@ -99,7 +99,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return json(400, body.faultBody(nowMs(), 'ValidationFault', [body.unsupportedOperation(`The emulator does not serve ${req.method} ${url.pathname}`)]));
   }
 
-  async function injectFault(fault: FaultKind, req: IncomingMessage, res: ServerResponse): Promise<Answer | undefined> {
+  async function injectFault(
+    fault: FaultKind,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    kind: RequestKind,
+    posted: string | undefined,
+  ): Promise<Answer | undefined> {
     stats.faults[fault] = (stats.faults[fault] ?? 0) + 1;
     if (fault === 'reset') {
       req.socket.destroy();
@@ -110,8 +117,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       res.on('close', () => stalled.delete(res));
       return undefined;
     }
-    const status = Number(fault);
+    if (fault === '200-truncated') {
+      // The real answer (its effects too: a token request rotates the refresh token), cut in half.
+      const real = await answer(req, res, url, kind, posted);
+      if (real.status !== 200) return real;
+      const bytes = typeof real.text === 'string' ? Buffer.from(real.text, 'utf8') : real.text;
+      return { ...real, text: bytes.subarray(0, Math.floor(bytes.length / 2)) };
+    }
     await delay();
+    if (fault === '200-html') return { status: 200, text: body.proxyPage(), contentType: 'text/html' };
+    if (fault === '200-empty') return { status: 200, text: '', contentType: 'application/json;charset=UTF-8' };
+    if (fault === '200-json') return json(200, JSON.stringify({ time: new Date(nowMs()).toISOString() }));
+    const status = Number(fault);
     return status === 500 ? json(500, body.systemFault(nowMs())) : { status, text: body.gatewayBody(status), contentType: 'text/html' };
   }
 
@@ -148,7 +165,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       });
     });
     const fault = faults.decide(kind, realmId);
-    const reply = fault ? await injectFault(fault, req, res) : await answer(req, res, url, kind, posted);
+    const reply = fault ? await injectFault(fault, req, res, url, kind, posted) : await answer(req, res, url, kind, posted);
     if (!reply) return;
     res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/plain', ...reply.headers });
     res.end(reply.text);
