@@ -1,4 +1,5 @@
-import { RunError, Secret, UsageError, registerSecret, type Logger } from 'singer-kit';
+import { jsonSyntaxProblem, RunError, Secret, UsageError, registerSecret, type Logger } from 'singer-kit';
+import { describeGarbled, objectBodyProblem } from '../http/GarbledBody.js';
 import { parseFault } from '../http/qboErrors.js';
 import type { RetryOptions } from '../http/retryPolicy.js';
 import { sendWithRetries } from '../http/sendWithRetries.js';
@@ -256,19 +257,24 @@ export class OAuthClient implements AccessTokenSource {
     x_refresh_token_expires_in?: number;
     x_refresh_token_hard_expires_in?: number;
   } {
+    // A garbled 200 is not retried, unlike the data API's: its lost body may have carried the
+    // rotated refresh token, and the one sent may be dead already (QBO can invalidate it at once).
+    const garbled = (problem: string) =>
+      new RunError(
+        `token refresh at ${this.#o.tokenUrl} failed: ${describeGarbled(response, problem)}; not retried, as the lost answer may have held a rotated refresh token; ` +
+          `running again refreshes with the same refresh token (the newest in ${this.#o.store.file}, else the configured one) and resumes (if QuickBooks then answers invalid_grant, the rotated token was lost: reconnect the app to company ${this.#o.realmId})`,
+      );
+    const problem = objectBodyProblem(response.bytes);
+    if (problem) throw garbled(problem);
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(response.body) as Record<string, unknown>;
-    } catch {
-      throw new RunError(
-        `token endpoint ${this.#o.tokenUrl} answered HTTP ${response.status} with a body that is not JSON (intuit_tid ${response.tid ?? 'none'})`,
-      );
+    } catch (error) {
+      throw garbled(`not valid JSON (${jsonSyntaxProblem(error)})`);
     }
     const access = body.access_token;
     const refresh = body.refresh_token;
-    if (typeof access !== 'string' || typeof refresh !== 'string') {
-      throw new RunError(`token endpoint ${this.#o.tokenUrl} answered without access_token/refresh_token (intuit_tid ${response.tid ?? 'none'})`);
-    }
+    if (typeof access !== 'string' || typeof refresh !== 'string') throw garbled('JSON without access_token or refresh_token');
     // Register before anything could log them.
     registerSecret(access);
     registerSecret(refresh);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RunError } from 'singer-kit';
+import { GarbledBody } from '../http/GarbledBody.js';
 import { cdcStubs } from './cdcStubs.js';
 
 describe('cdcStubs', () => {
@@ -7,7 +7,7 @@ describe('cdcStubs', () => {
     const body =
       '{"CDCResponse":[{"QueryResponse":[{"Customer":[{"Id":"63","DisplayName":"Amy\'s 🐦","Balance":1234567.10}],"startPosition":1,"maxResults":1},' +
       '{"Invoice":[{"domain":"QBO","status":"Deleted","Id":"979","MetaData":{"LastUpdatedTime":"2025-03-09T01:55:50-08:00"}},{"Id":"980","TotalAmt":275.0}],"startPosition":1,"maxResults":2,"totalCount":2}]}],"time":"2025-03-10T10:00:01-07:00"}';
-    const answer = cdcStubs(body, 'CDC');
+    const answer = cdcStubs(body);
     expect(answer.objects).toBe(3);
     expect(answer.stubs).toEqual([
       {
@@ -45,18 +45,20 @@ describe('cdcStubs', () => {
       null,
       2,
     );
-    const doc = cdcStubs(example, 'CDC');
+    const doc = cdcStubs(example);
     expect(doc.objects).toBe(5);
     expect(doc.stubs.map((s) => [s.entity, s.id, new Date(s.deletedAtMs).toISOString()])).toEqual([['Estimate', '979', '2015-12-23T20:55:50.000Z']]);
     expect(JSON.parse(doc.stubs[0]!.text)).toEqual({ domain: 'QBO', status: 'Deleted', Id: '979', MetaData: { LastUpdatedTime: '2015-12-23T12:55:50-08:00' } });
-    expect(cdcStubs('{"CDCResponse":[{"QueryResponse":[{}]}],"time":"2015-12-23T10:00:01-07:00"}', 'CDC')).toEqual({ stubs: [], objects: 0 });
+    expect(cdcStubs('{"CDCResponse":[{"QueryResponse":[{}]}],"time":"2015-12-23T10:00:01-07:00"}')).toEqual({ stubs: [], objects: 0 });
   });
 
-  it('names the request when the answer is not what CDC sends', () => {
-    expect(() => cdcStubs('{"Fault":{}}', 'CDC since X')).toThrow(new RunError('CDC since X: the answer has no CDCResponse'));
-    expect(() => cdcStubs('{"CDCResponse":[', 'CDC since X')).toThrow(/^CDC since X: the answer is not valid JSON/);
-    expect(() => cdcStubs('{"CDCResponse":[{"QueryResponse":[{"Bill":[{"status":"Deleted","Id":"5"}]}]}]}', 'CDC')).toThrow(
-      /a deleted Bill without Id or MetaData.LastUpdatedTime/,
+  it('throws GarbledBody saying what is wrong, never quoting the answer, when it is not what CDC sends (the client asks again)', () => {
+    expect(() => cdcStubs('{"Fault":{}}')).toThrow(new GarbledBody('JSON without CDCResponse'));
+    expect(() => cdcStubs('{"CDCResponse":[{"QueryResponse":[{"Bill":[{"Id":"5","secret":"x"')).toThrow(
+      new GarbledBody('not valid JSON (unterminated JSON container)'),
+    );
+    expect(() => cdcStubs('{"CDCResponse":[{"QueryResponse":[{"Bill":[{"status":"Deleted","Id":"5"}]}]}]}')).toThrow(
+      new GarbledBody('a deleted Bill without Id or MetaData.LastUpdatedTime'),
     );
   });
 });

@@ -1,4 +1,5 @@
-import { arrayElements, memberText, objectMembers, RunError } from 'singer-kit';
+import { arrayElements, jsonSyntaxProblem, memberText, objectMembers } from 'singer-kit';
+import { GarbledBody } from '../http/GarbledBody.js';
 
 /** A `"status":"Deleted"` stub from a CDC answer: its exact text and what the tap reads of it. */
 export interface DeletionStub {
@@ -27,14 +28,15 @@ const stringValue = (text: string | undefined): string | undefined => {
  * Pure: the deletion stubs of a CDC answer,
  * `{"CDCResponse":[{"QueryResponse":[{"<Entity>":[…],"startPosition":…},…]}],"time":…}`, cut out
  * by text so each stub stays byte for byte what QBO returned. Changed objects (full records)
- * are only counted.
+ * are only counted. An answer it cannot read throws GarbledBody (never quoting it: it holds
+ * the company's records), so the client asks again.
  */
-export function cdcStubs(body: string, what: string): CdcAnswer {
+export function cdcStubs(body: string): CdcAnswer {
   const stubs: DeletionStub[] = [];
   let objects = 0;
   try {
     const responses = memberText(body, 'CDCResponse');
-    if (responses === undefined) throw new RunError(`${what}: the answer has no CDCResponse`);
+    if (responses === undefined) throw new GarbledBody('JSON without CDCResponse');
     for (const response of arrayElements(responses)) {
       const groups = memberText(response, 'QueryResponse');
       for (const group of groups === undefined ? [] : arrayElements(groups)) {
@@ -47,17 +49,15 @@ export function cdcStubs(body: string, what: string): CdcAnswer {
             const meta = memberText(object, 'MetaData');
             const lastUpdated = stringValue(meta === undefined ? undefined : memberText(meta, 'LastUpdatedTime'));
             const deletedAtMs = lastUpdated === undefined ? Number.NaN : Date.parse(lastUpdated);
-            if (id === undefined || Number.isNaN(deletedAtMs)) {
-              throw new RunError(`${what}: a deleted ${entity} without Id or MetaData.LastUpdatedTime: ${object.slice(0, 200)}`);
-            }
+            if (id === undefined || Number.isNaN(deletedAtMs)) throw new GarbledBody(`a deleted ${entity} without Id or MetaData.LastUpdatedTime`);
             stubs.push({ entity, id, deletedAtMs, text: object });
           }
         }
       }
     }
   } catch (error) {
-    if (error instanceof RunError) throw error;
-    throw new RunError(`${what}: the answer is not valid JSON (${(error as Error).message}): ${body.slice(0, 120)}`);
+    if (error instanceof GarbledBody) throw error;
+    throw new GarbledBody(`not valid JSON (${jsonSyntaxProblem(error)})`);
   }
   return { stubs, objects };
 }

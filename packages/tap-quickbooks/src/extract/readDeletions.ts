@@ -47,10 +47,12 @@ interface Asked {
 }
 
 async function ask(ctx: DeletionsContext, entities: readonly string[], since: string, stats: RequestStats): Promise<Asked> {
-  const { bytes, receivedAt, request } = await ctx.client.cdc(entities, since, stats);
-  // One char per byte: a stub's text goes out as the bytes QBO sent (see utf8ByteString).
-  const { stubs, objects } = cdcStubs(bytes.toString('latin1'), `CDC ${request.query}`);
-  return { stubs, objects, receivedAt, request };
+  // Read inside the client's retry loop: an answer cdcStubs cannot read is asked for again.
+  return ctx.client.cdc(entities, since, stats, ({ bytes, receivedAt, request }) => {
+    // One char per byte: a stub's text goes out as the bytes QBO sent (see utf8ByteString).
+    const { stubs, objects } = cdcStubs(bytes.toString('latin1'));
+    return { stubs, objects, receivedAt, request };
+  });
 }
 
 /** A deletion as a RECORD line of its entity's stream: the stub as QBO sent it, `_sdc_deleted_at`, and the extraction fields of the run's window holding it. */

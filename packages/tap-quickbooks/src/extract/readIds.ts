@@ -1,5 +1,5 @@
-import { RunError } from 'singer-kit';
-import type { QboClient, RequestStats } from '../http/QboClient.js';
+import { GarbledBody } from '../http/GarbledBody.js';
+import type { AnswerReader, QboClient, RequestStats } from '../http/QboClient.js';
 import { buildIdsQuery, buildListQuery, type QueryTarget } from '../query/buildQuery.js';
 import { countRecords, queryResponse } from './queryAnswer.js';
 import { MAX_PAGE_SIZE } from '../settings.js';
@@ -7,16 +7,18 @@ import { MAX_PAGE_SIZE } from '../settings.js';
 /** Ids asked for per `Id IN (…)` query: short enough for any URL, few enough requests. */
 export const IDS_PER_QUERY = 100;
 
-/** The Ids of one answer's entities (none on an empty page). */
-function idsOf(body: string, entity: string, what: string): string[] {
-  const response = queryResponse(body, what);
-  const key = Object.keys(response).find((k) => k.toLowerCase() === entity.toLowerCase());
-  const rows = key === undefined ? [] : response[key];
-  if (!Array.isArray(rows)) throw new RunError(`${what}: ${key} is not an array`);
-  return rows.map((row: { Id?: unknown }) => {
-    if (typeof row?.Id !== 'string' && typeof row?.Id !== 'number') throw new RunError(`${what}: a ${entity} without Id in the answer`);
-    return String(row.Id);
-  });
+/** The Ids of one answer's entities (none on an empty page); read inside the client's retry loop. */
+function idsOf(entity: string): AnswerReader<string[]> {
+  return ({ body }) => {
+    const response = queryResponse(body);
+    const key = Object.keys(response).find((k) => k.toLowerCase() === entity.toLowerCase());
+    const rows = key === undefined ? [] : response[key];
+    if (!Array.isArray(rows)) throw new GarbledBody(`QueryResponse.${key} is not an array`);
+    return rows.map((row: { Id?: unknown }) => {
+      if (typeof row?.Id !== 'string' && typeof row?.Id !== 'number') throw new GarbledBody(`a ${entity} without Id`);
+      return String(row.Id);
+    });
+  };
 }
 
 /**
@@ -27,10 +29,7 @@ function idsOf(body: string, entity: string, what: string): string[] {
  */
 export async function listIds(client: QboClient, target: QueryTarget, stats: RequestStats, pageSize = MAX_PAGE_SIZE): Promise<Set<string>> {
   const total = await countRecords(client, target, undefined, stats);
-  const page = async (number: number) => {
-    const query = buildListQuery(target, { number, size: pageSize });
-    return idsOf((await client.query(query, stats)).body, target.entity, query);
-  };
+  const page = (number: number) => client.query(buildListQuery(target, { number, size: pageSize }), stats, idsOf(target.entity));
   const pages = await Promise.all(Array.from({ length: Math.max(1, Math.ceil(total / pageSize)) }, (_, i) => page(i + 1)));
   while (pages.at(-1)!.length >= pageSize) pages.push(await page(pages.length + 1));
   return new Set(pages.flat());
@@ -39,11 +38,6 @@ export async function listIds(client: QboClient, target: QueryTarget, stats: Req
 /** Of `ids`, the ones QBO still returns when asked by Id (`IDS_PER_QUERY` per query). */
 export async function findIds(client: QboClient, target: QueryTarget, ids: readonly string[], stats: RequestStats): Promise<Set<string>> {
   const chunks = Array.from({ length: Math.ceil(ids.length / IDS_PER_QUERY) }, (_, i) => ids.slice(i * IDS_PER_QUERY, (i + 1) * IDS_PER_QUERY));
-  const found = await Promise.all(
-    chunks.map(async (chunk) => {
-      const query = buildIdsQuery(target, chunk);
-      return idsOf((await client.query(query, stats)).body, target.entity, query);
-    }),
-  );
+  const found = await Promise.all(chunks.map((chunk) => client.query(buildIdsQuery(target, chunk), stats, idsOf(target.entity))));
   return new Set(found.flat());
 }

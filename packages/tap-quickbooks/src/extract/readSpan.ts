@@ -1,4 +1,5 @@
-import { endOfValue, forEachMember, memberText, RunError, scanObjectArray, utf8ByteString, type LineWriter, type Logger } from 'singer-kit';
+import { endOfValue, forEachMember, jsonSyntaxProblem, memberText, RunError, scanObjectArray, utf8ByteString, type LineWriter, type Logger } from 'singer-kit';
+import { GarbledBody } from '../http/GarbledBody.js';
 import type { QboClient, RequestDescription, RequestStats } from '../http/QboClient.js';
 import type { Span } from '../plan/planSpans.js';
 import type { Window } from '../plan/planWindows.js';
@@ -44,12 +45,12 @@ function memberValue(text: string, from: number, wanted: (key: string) => boolea
 }
 
 /** Where the page's entity array starts in `text` (undefined for an empty page). */
-function entityArray(text: string, entity: string, what: string): number | undefined {
+function entityArray(text: string, entity: string): number | undefined {
   const name = entity.toLowerCase();
   const head = PAGE_HEAD.exec(text.slice(0, 256));
   if (head && head[1]!.toLowerCase() === name) return head[0].length;
   const response = memberValue(text, 0, (key) => key === 'QueryResponse');
-  if (response < 0 || text.charCodeAt(response) !== 0x7b) throw new RunError(`${what}: the response has no QueryResponse`);
+  if (response < 0 || text.charCodeAt(response) !== 0x7b) throw new GarbledBody('JSON without QueryResponse');
   const array = memberValue(text, response, (key) => key.toLowerCase() === name);
   return array < 0 ? undefined : array;
 }
@@ -68,31 +69,31 @@ function idOf(valueText: string): string | undefined {
 /**
  * Visits each entity of a page once: its bounds in `text`, its Id, and its
  * MetaData.LastUpdatedTime (read only when `withUpdated`). Returns how many entities the page has.
+ * A body that is not a page (cut short, another shape) throws GarbledBody, which never quotes
+ * it: the client asks for the page again.
  */
 function forEachEntity(
   text: string,
   entity: string,
-  what: string,
   withUpdated: boolean,
   visit: (start: number, end: number, id: string, lastUpdated: unknown) => void,
 ): number {
   let entities = 0;
   try {
-    const from = entityArray(text, entity, what);
+    const from = entityArray(text, entity);
     if (from === undefined) return 0;
     // scanObjectArray stops at the array's closing bracket, so the rest of the body is not scanned.
     scanObjectArray(text, from, IDENTITY_KEYS, (start, end, spans) => {
       entities += 1;
       const id = spans[0]! < 0 ? undefined : idOf(text.slice(spans[0], spans[1]));
-      if (id === undefined) throw new RunError(`${what}: a ${entity} without Id in the response`);
+      if (id === undefined) throw new GarbledBody(`a ${entity} without Id`);
       const meta = withUpdated && spans[2]! >= 0 ? memberText(text.slice(spans[2], spans[3]), 'LastUpdatedTime') : undefined;
       visit(start, end, id, meta === undefined ? undefined : JSON.parse(meta));
     });
     return entities;
   } catch (error) {
-    if (error instanceof RunError) throw error;
-    const preview = Buffer.from(text.slice(0, 120), 'latin1').toString('utf8');
-    throw new RunError(`${what}: the response is not valid JSON (${(error as Error).message}): ${preview}`);
+    if (error instanceof GarbledBody) throw error;
+    throw new GarbledBody(`not valid JSON (${jsonSyntaxProblem(error)})`);
   }
 }
 
@@ -142,33 +143,35 @@ interface Page {
 /** Rows per page are packed with their page's index into one integer (page size is at most 1000). */
 const ROW_BITS = 10;
 
-async function readPage(ctx: ReadContext, target: StreamTarget, span: Span, number: number, stats: RequestStats): Promise<Page> {
+function readPage(ctx: ReadContext, target: StreamTarget, span: Span, number: number, stats: RequestStats): Promise<Page> {
   const timeWindow = target.fullTable ? undefined : span.window;
   const query = buildPageQuery(target, timeWindow, { number, size: ctx.pageSize });
-  const { bytes, receivedAt, request } = await ctx.client.query(query, stats);
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const days: number[] = [];
-  const ids: string[] = [];
-  let day = 0;
-  // One char per byte: the structural characters JSON is scanned for are all ASCII, and the
-  // offsets found are the entities' byte offsets in `bytes`.
-  const text = bytes.toString('latin1');
-  const returned = forEachEntity(text, target.entity, query, timeWindow !== undefined, (start, end, id, lastUpdated) => {
-    if (timeWindow) {
-      // Compared as instants: QBO answers with Pacific offsets, the span is in UTC.
-      const at = Date.parse(String(lastUpdated));
-      if (!(at >= timeWindow.startMs && at < timeWindow.endMs)) return;
-      day = dayIndex(span.days, at, day);
-    }
-    starts.push(start);
-    ends.push(end);
-    days.push(day);
-    ids.push(id);
+  // Read inside the client's retry loop: a page forEachEntity cannot read is asked for again.
+  return ctx.client.query(query, stats, ({ bytes, receivedAt, request }): Page => {
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const days: number[] = [];
+    const ids: string[] = [];
+    let day = 0;
+    // One char per byte: the structural characters JSON is scanned for are all ASCII, and the
+    // offsets found are the entities' byte offsets in `bytes`.
+    const text = bytes.toString('latin1');
+    const returned = forEachEntity(text, target.entity, timeWindow !== undefined, (start, end, id, lastUpdated) => {
+      if (timeWindow) {
+        // Compared as instants: QBO answers with Pacific offsets, the span is in UTC.
+        const at = Date.parse(String(lastUpdated));
+        if (!(at >= timeWindow.startMs && at < timeWindow.endMs)) return;
+        day = dayIndex(span.days, at, day);
+      }
+      starts.push(start);
+      ends.push(end);
+      days.push(day);
+      ids.push(id);
+    });
+    if (returned >= 1 << ROW_BITS) throw new RunError(`${query}: ${returned} entities in one page, more than MAXRESULTS ${ctx.pageSize}`);
+    const compact = !text.includes('\n') && !text.includes('\r');
+    return { number, request, receivedAt, bytes, compact, starts, ends, days, ids, returned, frames: new Map() };
   });
-  if (returned >= 1 << ROW_BITS) throw new RunError(`${query}: ${returned} entities in one page, more than MAXRESULTS ${ctx.pageSize}`);
-  const compact = !text.includes('\n') && !text.includes('\r');
-  return { number, request, receivedAt, bytes, compact, starts, ends, days, ids, returned, frames: new Map() };
 }
 
 /**

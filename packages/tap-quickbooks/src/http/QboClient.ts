@@ -1,11 +1,12 @@
 import { RunError, type Logger } from 'singer-kit';
 import type { AccessToken, AccessTokenSource } from '../auth/AccessToken.js';
+import { describeGarbled, GarbledBody, objectBodyProblem } from './GarbledBody.js';
 import { requestError } from './qboErrors.js';
 import type { RateBudget } from './RateBudget.js';
 import type { RetryOptions, RetryReason } from './retryPolicy.js';
 import { sendWithRetries, type RequestFailure, type RetryLoopOptions } from './sendWithRetries.js';
 import { sleep } from './sleep.js';
-import type { RequestSender } from './Transport.js';
+import type { RawResponse, RequestSender } from './Transport.js';
 
 /** Facts about one logical request (all its attempts), for `_volumetry` and the run summary. */
 export interface RequestStats {
@@ -53,10 +54,14 @@ export interface QboClientOptions {
   readonly onRetry?: (reason: RetryReason) => void;
 }
 
+/** Reads a data answer; throws GarbledBody when its body is not what was asked for (then it is asked again). */
+export type AnswerReader<T> = (answer: DataResult) => T;
+
 /**
  * Data API calls for one realm: bearer token, minorversion, the shared rate budget, and retries
- * (network, timeout, 429, 5xx, and 401 with a new token) through the one retry loop. Callers
- * never retry.
+ * (network, timeout, 429, 5xx, a 200 whose body is garbled, and 401 with a new token) through
+ * the one retry loop. Callers never retry: a caller's reader runs inside the loop, so a body it
+ * cannot read (GarbledBody) is asked for again like a 5xx, within the same retries and budget.
  */
 export class QboClient {
   readonly #o: QboClientOptions;
@@ -75,13 +80,16 @@ export class QboClient {
     };
   }
 
-  /** A SELECT (DESIGN §3). */
-  query(query: string, stats: RequestStats): Promise<DataResult> {
-    return this.#get({ method: 'GET', path: `${this.#companyPath}/query`, query, minorversion: this.#o.minorVersion }, { query }, `query "${query}"`, stats);
+  /** A SELECT (DESIGN §3), read by `read` (by default only checked to be a whole JSON object). */
+  query(query: string, stats: RequestStats): Promise<DataResult>;
+  query<T>(query: string, stats: RequestStats, read: AnswerReader<T>): Promise<T>;
+  query<T>(query: string, stats: RequestStats, read?: AnswerReader<T>): Promise<T | DataResult> {
+    const request: RequestDescription = { method: 'GET', path: `${this.#companyPath}/query`, query, minorversion: this.#o.minorVersion };
+    return this.#get<T | DataResult>(request, { query }, `query "${query}"`, stats, read ?? ((answer) => answer));
   }
 
   /** Changes since an instant, for some entities (QBO's CDC endpoint). */
-  cdc(entities: readonly string[], changedSince: string, stats: RequestStats): Promise<DataResult> {
+  cdc<T>(entities: readonly string[], changedSince: string, stats: RequestStats, read: AnswerReader<T>): Promise<T> {
     const params = { entities: entities.join(','), changedSince };
     const request: RequestDescription = {
       method: 'GET',
@@ -89,7 +97,7 @@ export class QboClient {
       query: `entities=${params.entities}&changedSince=${changedSince}`,
       minorversion: this.#o.minorVersion,
     };
-    return this.#get(request, params, `CDC since ${changedSince} for ${params.entities}`, stats);
+    return this.#get(request, params, `CDC since ${changedSince} for ${params.entities}`, stats, read);
   }
 
   get #companyPath(): string {
@@ -97,11 +105,11 @@ export class QboClient {
   }
 
   /** Sends `request` (its path and minorversion, with `params`) and returns the answer with it. */
-  async #get(request: RequestDescription, params: Readonly<Record<string, string>>, what: string, stats: RequestStats): Promise<DataResult> {
+  async #get<T>(request: RequestDescription, params: Readonly<Record<string, string>>, what: string, stats: RequestStats, read: AnswerReader<T>): Promise<T> {
     const o = this.#o;
     const url = `${o.baseUrl}${request.path}`;
     let token: AccessToken | undefined;
-    const response = await sendWithRetries(
+    return sendWithRetries(
       what,
       {
         send: async () => {
@@ -134,20 +142,16 @@ export class QboClient {
           // Every request that saw this token die shares its one replacement.
           if (reason === 'unauthorized' && token) await o.auth.replaceRejected(token, answer?.tid);
         },
+        // Every answer is one JSON object: a body that is not (empty, an HTML page, cut short) is garbled before `read` sees it.
+        read: (response) => {
+          const problem = objectBodyProblem(response.bytes);
+          if (problem) throw new GarbledBody(problem);
+          return read(dataResult(response, request));
+        },
         fail: (failure) => this.#failure(what, failure, token),
       },
       this.#loop,
     );
-    const { bytes } = response;
-    return {
-      bytes,
-      get body() {
-        return bytes.toString('utf8');
-      },
-      tid: response.tid,
-      receivedAt: new Date().toISOString(),
-      request,
-    };
   }
 
   #failure(what: string, { response, outcome, attempts, reason }: RequestFailure, token: AccessToken | undefined): Error {
@@ -155,6 +159,11 @@ export class QboClient {
     if (!response) {
       return new RunError(
         `${what} failed after ${attempts} attempts: ${outcome.kind === 'network' ? `network error ${outcome.code}` : 'timed out'} (intuit_tid none); is ${o.baseUrl} reachable?`,
+      );
+    }
+    if (outcome.kind === 'garbled') {
+      return new RunError(
+        `${what} failed after ${attempts} attempts: ${describeGarbled(response, outcome.problem)}; QBO or a proxy in front of it answered so ${attempts === 1 ? 'once' : 'each time'}; running again resumes`,
       );
     }
     if (response.status === 401) {
@@ -167,4 +176,17 @@ export class QboClient {
     const failed = { what, status: response.status, body: response.body, tid: response.tid, realmId: o.realmId, sandbox: o.sandbox };
     return requestError(reason ? { ...failed, attempts } : failed);
   }
+}
+
+function dataResult(response: RawResponse, request: RequestDescription): DataResult {
+  const { bytes } = response;
+  return {
+    bytes,
+    get body() {
+      return bytes.toString('utf8');
+    },
+    tid: response.tid,
+    receivedAt: new Date().toISOString(),
+    request,
+  };
 }

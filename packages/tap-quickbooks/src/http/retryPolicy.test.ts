@@ -9,6 +9,7 @@ describe('decideRetry', () => {
     [{ kind: 'timeout' } as const, 'timeout'],
     [{ kind: 'http', status: 500 } as const, 'server'],
     [{ kind: 'http', status: 503 } as const, 'server'],
+    [{ kind: 'garbled', status: 200, problem: 'empty body' } as const, 'garbled'],
   ])('retries %j with exponential backoff and jitter', (outcome, reason) => {
     expect(decideRetry(outcome, 1, options, 0)).toEqual({ retry: true, delayMs: 500, reason });
     expect(decideRetry(outcome, 3, options, 0.999)).toMatchObject({ retry: true, reason });

@@ -2,14 +2,17 @@
 export type AttemptOutcome =
   | { readonly kind: 'network'; readonly code: string }
   | { readonly kind: 'timeout' }
-  | { readonly kind: 'http'; readonly status: number; readonly retryAfter?: string | undefined };
+  | { readonly kind: 'http'; readonly status: number; readonly retryAfter?: string | undefined }
+  /** A 2xx answer whose body is not what was asked for (see GarbledBody); `problem` never quotes the body. */
+  | { readonly kind: 'garbled'; readonly status: number; readonly problem: string };
 
 /**
  * Fault classes counted in the run summary and in `_volumetry.retries`. `unauthorized` is a 401
  * from the data API: the access token died (expired, or invalidated mid-run); retried at once
- * with a new token.
+ * with a new token. `garbled` is a 2xx answer whose body is not what was asked for (truncated,
+ * an HTML page, empty, JSON of another shape); retried like a 5xx.
  */
-export const RETRY_REASONS = ['network', 'timeout', 'throttled', 'server', 'unauthorized'] as const;
+export const RETRY_REASONS = ['network', 'timeout', 'throttled', 'server', 'unauthorized', 'garbled'] as const;
 export type RetryReason = (typeof RETRY_REASONS)[number];
 
 export type RetryDecision =
@@ -36,6 +39,7 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
 function reasonOf(outcome: AttemptOutcome): RetryReason | undefined {
   if (outcome.kind === 'network') return 'network';
   if (outcome.kind === 'timeout') return 'timeout';
+  if (outcome.kind === 'garbled') return 'garbled';
   if (outcome.status === 429) return 'throttled';
   if (outcome.status === 401) return 'unauthorized';
   if (outcome.status >= 500) return 'server';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from 'singer-kit';
 import { sendWithRetries, type RequestFailure } from './sendWithRetries.js';
+import { GarbledBody, objectBodyProblem } from './GarbledBody.js';
 import { TransportError, type RawResponse } from './Transport.js';
 
 const answer = (status: number): RawResponse => ({ status, bytes: Buffer.from('{}'), body: '{}', headers: {}, tid: `tid-${status}` });
@@ -56,5 +57,49 @@ describe('sendWithRetries', () => {
     await expect(bad.run).rejects.toThrow('gave up');
     expect(bad.failure()).toMatchObject({ attempts: 1, reason: undefined, response: { status: 400 } });
     expect(bad.before).toEqual([]);
+  });
+
+  it('retries a 200 whose body its reader finds garbled like a 5xx, logging what is safe (never the body), and gives up with the last one', async () => {
+    const secret = '{"QueryResponse":{"Invoice":[{"Id":"1","CustomerRef":{"name":"Amy secret';
+    const garbled: RawResponse = { status: 200, bytes: Buffer.from(secret), body: secret, headers: { 'content-type': 'application/json' }, tid: 'tid-g' };
+    const run = (answers: number, maxRetries: number) => {
+      const lines: string[] = [];
+      const before: string[] = [];
+      let failure: RequestFailure | undefined;
+      let attempt = 0;
+      const result = sendWithRetries(
+        'query "SELECT * FROM Invoice"',
+        {
+          send: async () => (++attempt <= answers ? garbled : answer(200)),
+          read: (response) => {
+            const problem = objectBodyProblem(response.bytes);
+            if (problem) throw new GarbledBody(problem);
+            return response.status;
+          },
+          beforeRetry: (reason, delayMs) => void before.push(`${reason}:${delayMs}`),
+          fail: (f) => {
+            failure = f;
+            return new Error('gave up');
+          },
+        },
+        {
+          retry: { maxRetries, backoffMs: 100, throttleWaitMs: 60_000 },
+          logger: createLogger('test', { sink: (l) => lines.push(l) }),
+          sleep: async () => undefined,
+          random: () => 0,
+        },
+      );
+      return { result, lines, before, failure: () => failure };
+    };
+    const recovered = run(2, 5);
+    expect(await recovered.result).toBe(200);
+    expect(recovered.before).toEqual(['garbled:50', 'garbled:100']);
+    expect(recovered.lines[0]).toBe(
+      `WARN test: query "SELECT * FROM Invoice": HTTP 200 with a garbled body: truncated JSON (it does not end with "}") (content-type application/json, ${secret.length} bytes, intuit_tid tid-g); retry 1/5 in 0.1 s`,
+    );
+    expect(recovered.lines.join('\n')).not.toMatch(/Amy|secret|CustomerRef/);
+    const spent = run(9, 2);
+    await expect(spent.result).rejects.toThrow('gave up');
+    expect(spent.failure()).toMatchObject({ attempts: 3, reason: 'garbled', outcome: { kind: 'garbled', status: 200 } });
   });
 });

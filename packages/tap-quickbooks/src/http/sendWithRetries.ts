@@ -1,4 +1,5 @@
 import type { Logger } from 'singer-kit';
+import { describeGarbled, GarbledBody } from './GarbledBody.js';
 import { decideRetry, type AttemptOutcome, type RetryOptions, type RetryReason } from './retryPolicy.js';
 import { TransportError, type RawResponse } from './Transport.js';
 
@@ -12,9 +13,15 @@ export interface RequestFailure {
   readonly reason: RetryReason | undefined;
 }
 
-export interface RetriedRequest {
+export interface RetriedRequest<T = RawResponse> {
   /** One attempt. An HTTP answer of any status, or a TransportError; anything else thrown ends the loop as it is. */
   send(attempt: number): Promise<RawResponse>;
+  /**
+   * Reads a 2xx answer into what the caller wants. A GarbledBody thrown here (the body is not
+   * what was asked for) is retried like a 5xx; anything else thrown ends the loop as it is.
+   * Without it the answer itself is returned.
+   */
+  read?(response: RawResponse): T;
   /** Runs before each retry, e.g. to get a new access token after a 401 or pause the budget after a 429. */
   beforeRetry?(reason: RetryReason, delayMs: number, response: RawResponse | undefined): Promise<void> | void;
   /** The error to throw when the request is not retried (any more). */
@@ -30,16 +37,18 @@ export interface RetryLoopOptions {
 }
 
 function causeOf(response: RawResponse | undefined, outcome: AttemptOutcome): string {
+  if (response && outcome.kind === 'garbled') return describeGarbled(response, outcome.problem);
   if (response) return `HTTP ${response.status} (intuit_tid ${response.tid ?? 'none'})`;
   return outcome.kind === 'network' ? `network error ${outcome.code}` : 'timeout';
 }
 
 /**
  * The one retry loop, for the token endpoint and the data API: send, and on a failure
- * `decideRetry` says whether and when to try again (network, timeout, 429, 5xx, and 401 with a
- * new token), up to `max_retries`. Returns the first 2xx answer.
+ * `decideRetry` says whether and when to try again (network, timeout, 429, 5xx, a 2xx whose body
+ * `read` finds garbled, and 401 with a new token), up to `max_retries`. Returns the first 2xx
+ * answer, as `read` reads it.
  */
-export async function sendWithRetries(what: string, request: RetriedRequest, options: RetryLoopOptions): Promise<RawResponse> {
+export async function sendWithRetries<T = RawResponse>(what: string, request: RetriedRequest<T>, options: RetryLoopOptions): Promise<T> {
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
   for (let attempt = 1; ; attempt++) {
@@ -52,7 +61,15 @@ export async function sendWithRetries(what: string, request: RetriedRequest, opt
       if (!(error instanceof TransportError)) throw error;
       outcome = error.outcome;
     }
-    if (response && response.status >= 200 && response.status < 300) return response;
+    if (response && response.status >= 200 && response.status < 300) {
+      if (!request.read) return response as T;
+      try {
+        return request.read(response);
+      } catch (error) {
+        if (!(error instanceof GarbledBody)) throw error;
+        outcome = { kind: 'garbled', status: response.status, problem: error.message };
+      }
+    }
     const decision = decideRetry(outcome, attempt, options.retry, random(), now());
     if (!decision.retry) throw request.fail({ response, outcome, attempts: attempt, reason: decision.reason });
     await request.beforeRetry?.(decision.reason, decision.delayMs, response);

@@ -28,7 +28,7 @@ export class RunReport {
   readonly #now: () => number;
   readonly #started: number;
   readonly #streams = new Map<string, StreamTotals>();
-  readonly retries: Record<RetryReason, number> = { network: 0, timeout: 0, throttled: 0, server: 0, unauthorized: 0 };
+  readonly retries: Record<RetryReason, number> = { network: 0, timeout: 0, throttled: 0, server: 0, unauthorized: 0, garbled: 0 };
   #plannedDays = 0;
   #doneDays = 0;
   #lastDraw = 0;
