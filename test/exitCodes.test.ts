@@ -255,6 +255,15 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
       emulator.setFaults({ rules: [] });
     }
   },
+  'QuickBooks (or a proxy in front of it) keeps answering HTTP 200 with a garbled body beyond `max_retries`': async () => {
+    const p = place({ max_retries: 1 });
+    emulator.setFaults({ rules: [{ fault: '200-html', kinds: ['count'], probability: 1 }] });
+    try {
+      return await tap(['--config', p.tapConfig], p.cwd);
+    } finally {
+      emulator.setFaults({ rules: [] });
+    }
+  },
   'QuickBooks cannot be reached': async () => {
     const p = place({ max_retries: 1, base_url: 'http://127.0.0.1:1' });
     return tap(['--config', p.tapConfig], p.cwd);

@@ -49,7 +49,8 @@ export const TAP_SETTINGS: readonly SettingSpec[] = [
     name: 'max_retries',
     kind: 'integer',
     default: 5,
-    description: 'retries per request (token refresh and data API) on network errors, timeouts, 429, 5xx and 401 (with a new access token)',
+    description:
+      'retries per request (token refresh and data API) on network errors, timeouts, 429, 5xx, 401 (with a new access token) and a garbled 200 from the data API',
   },
   { name: 'request_timeout_seconds', kind: 'number', default: 120, description: 'per-request timeout' },
   { name: 'max_requests_per_minute', kind: 'integer', default: 500, description: 'request budget per realm, shared by all streams' },
