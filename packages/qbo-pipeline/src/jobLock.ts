@@ -4,6 +4,16 @@ import { RunError, type Logger } from 'singer-kit';
 /** How long a job's lock outlives a runner that stopped renewing it (killed), unless the runner says otherwise. */
 export const DEFAULT_LOCK_STALE_MS = 30_000;
 
+/**
+ * How often a runner touches the lock it holds, whatever staleness it was given. A lock is judged
+ * stale by whoever wants it, with that one's own staleness (a backfill by hand 30 s, a scheduler's
+ * run its lease, which may be 2 s or 10 min), so every holder must refresh faster than the shortest
+ * of them: a scheduler with a 10-minute lease refreshing every 5 minutes would look dead to a
+ * backfill by hand after 30 s, and two runners would work on the job at once (and the second would
+ * close the first's run as one whose runner is gone). 1 s is proper-lockfile's shortest.
+ */
+export const LOCK_REFRESH_MS = 1_000;
+
 /** The lock beside a job's state file (`<job>.lock`): held by the one runner working on the job. */
 export function jobLockFile(stateFile: string): string {
   return stateFile.replace(/\.json$/, '.lock');
@@ -28,6 +38,7 @@ export async function lockJob(stateFile: string, job: string, options: { readonl
       realpath: false,
       lockfilePath: jobLockFile(stateFile),
       stale: staleMs,
+      update: LOCK_REFRESH_MS,
       onCompromised: (error) => options.logger.warn(`lock of job ${job} lost: ${error.message}`),
     });
   } catch (error) {
