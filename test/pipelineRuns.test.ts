@@ -1,12 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFile, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from 'singer-kit';
 import { lock } from 'proper-lockfile';
 import { JobBusyError, RunJournal, runBackfill, type BackfillHooks } from '../packages/qbo-pipeline/src/index.js';
 import { jobLockFile } from '../packages/qbo-pipeline/src/jobLock.js';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
+import { RUNNER_CLI, runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
+import type { RunRecord } from '../packages/qbo-pipeline/src/runs/RunRecord.js';
 
 /** The runs journal (`<state-dir>/runs/`) and `<schema>._pipeline_runs`, as real runs write them. */
 const START = '2025-02-26T00:00:00Z';
@@ -146,5 +150,91 @@ describe('every runner run is journaled and recorded next to _load_runs', () => 
       await release();
     }
     expect(await RunJournal.of(stateDir()).list({ job })).toEqual([]);
+  });
+
+  it("a run whose runner was killed says running until the job's next run, which closes it in the journal and _pipeline_runs: failed, exit and end unknown; a live runner's run is never closed", async () => {
+    const job = 'qb_killed';
+    const targetConfig = await h.targetConfig(schema);
+    const journal = RunJournal.of(stateDir());
+    const request = { job, streams: ['invoices'], start: START, end: END, tapConfig: h.tapConfig, targetConfig, stateDir: stateDir() };
+    const rowOf = async (runId: string) =>
+      (
+        await withClient((c) =>
+          c.query(`SELECT status, exit_code, finished_at_utc, reason FROM "${schema}"._pipeline_runs WHERE run_id = $1`, [runId]).catch(() => ({ rows: [] })),
+        )
+      ).rows[0] as { status: string; exit_code: number | null; finished_at_utc: Date | null; reason: string | null } | undefined;
+
+    // A runner in its own process group, its tap stuck on a QBO that does not answer, once its run is in the journal and the warehouse.
+    h.emulator.setFaults({ rules: [{ fault: 'stall', from: 1 }] });
+    const runner = spawn(process.execPath, [RUNNER_CLI, ...runnerArgs('backfill', { ...request, streams: 'invoices' })], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => runner.on('close', resolve));
+    let killed: RunRecord | undefined;
+    try {
+      for (;;) {
+        [killed] = await journal.list({ job });
+        if (killed && (await rowOf(killed.id))?.status === 'running') break;
+        await sleep(100);
+      }
+      // While it lives, the job is its own: another run is refused and closes nothing.
+      await expect(runBackfill(request, { ...quiet, lockStaleMs: 2_000 })).rejects.toThrow(JobBusyError);
+      expect((await journal.read(killed.id)).status).toBe('running');
+    } finally {
+      process.kill(-runner.pid!, 'SIGKILL'); // the runner, its tap and target: kill -9, as the OOM killer would
+      await exited;
+      h.emulator.setFaults({ rules: [] });
+    }
+    expect(killed.pid).toBe(runner.pid);
+    expect((await journal.read(killed.id)).status).toBe('running');
+    expect((await rowOf(killed.id))?.status).toBe('running');
+
+    // A run of the job whose runner still exists on this host (one that lost the lock by stalling past its staleness) is left alone.
+    const alive = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120_000)'], { stdio: 'ignore' });
+    const aliveId = 'run-20250101T000000Z-a11ce0';
+    await mkdir(journal.dir, { recursive: true });
+    await writeFile(
+      journal.recordFile(aliveId),
+      JSON.stringify({ ...killed, id: aliveId, pid: alive.pid, host: hostname(), logFile: journal.logFile(aliveId) }),
+    );
+    await appendFile(journal.logFile(aliveId), '');
+
+    let result;
+    try {
+      // The killed runner's lock goes stale 2 s after its last refresh; until then the job is busy.
+      for (;;) {
+        result = await runBackfill(request, { ...quiet, lockStaleMs: 2_000 }).catch((error: unknown) => {
+          if (error instanceof JobBusyError) return undefined;
+          throw error;
+        });
+        if (result) break;
+        await sleep(200);
+      }
+    } finally {
+      alive.kill('SIGKILL');
+    }
+    expect(result.ok, result.failure?.reason).toBe(true);
+
+    const closed = await journal.read(killed.id);
+    expect(closed).toMatchObject({
+      status: 'failed',
+      runnerGone: { byRun: result.runId, lastSignOfLife: killed.updatedAt },
+      reason: `its runner (pid ${runner.pid} on ${hostname()}) was gone (killed, or its machine restarted) before the run ended; when it stopped is unknown (last sign of life ${killed.updatedAt}); run ${result.runId} went on from the job's state file`,
+    });
+    expect(closed.exitCode).toBeUndefined();
+    expect(closed.finishedAt).toBeUndefined();
+    expect(await journal.tail(killed.id, 1)).toEqual([expect.stringContaining(`ERROR qbo-pipeline: ${closed.reason}`)]);
+    expect(await rowOf(killed.id)).toEqual({ status: 'failed', exit_code: null, finished_at_utc: null, reason: closed.reason });
+    expect(logs).toContainEqual(
+      expect.stringContaining(`WARN qbo-pipeline: run ${killed.id} of job ${job} (started ${killed.startedAt}) still said running, but its runner`),
+    );
+    expect(await journal.tail(result.runId, 200)).toContainEqual(expect.stringContaining(`run ${killed.id} of job ${job}`));
+
+    expect((await journal.read(aliveId)).status).toBe('running');
+    expect(logs).toContainEqual(
+      expect.stringContaining(`run ${aliveId} of job ${job} says running and its runner (pid ${alive.pid}) still exists on this host`),
+    );
+    expect(await rowOf(result.runId)).toMatchObject({ status: 'succeeded', exit_code: 0 });
   });
 });

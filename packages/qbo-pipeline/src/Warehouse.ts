@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { clientConfig, type ConnectionSettings } from 'target-postgres-raw';
@@ -13,8 +14,9 @@ import {
   runsSinceSql,
   type EvidenceFilter,
 } from './evidenceSql.js';
-import type { RunRecord } from './runs/RunRecord.js';
-import { createPipelineRunsSql, loadRunsOfSql, pipelineRunParams, upsertPipelineRunSql } from './runs/pipelineRunsSql.js';
+import type { RunKind, RunRecord } from './runs/RunRecord.js';
+import { goneReason, RunJournal } from './runs/RunJournal.js';
+import { closeGoneRunSql, createPipelineRunsSql, loadRunsOfSql, pipelineRunParams, runningRunsOfJobSql, upsertPipelineRunSql } from './runs/pipelineRunsSql.js';
 import {
   createReconciliationsSql,
   insertReconciliationSql,
@@ -175,6 +177,36 @@ export class Warehouse {
         ? (await this.#client.query<{ load_run_id: string }>(loadRunsOfSql(this.#schema), [run.tapRunIds])).rows.map((r) => r.load_run_id)
         : [];
     await this.#client.query(upsertPipelineRunSql(this.#schema), pipelineRunParams(run, loadRunIds));
+  }
+
+  /**
+   * As run `current` starts, holding its job's lock, the job's other rows that still say running
+   * are brought up to date: from the run's journal record when it has one (closed by
+   * `RunJournal.closeGone` as this run started, or finished while the warehouse could not be
+   * written), left alone when that record still says running (its runner is alive); a row with no
+   * record in this journal is closed only when its runner was on this host and its process is gone
+   * (a row of another state folder's runner may be live). Returns the run ids of the rows changed.
+   */
+  async closeGoneRuns(current: RunRecord, journal: RunJournal): Promise<string[]> {
+    if (!(await this.#tablesExist(['_pipeline_runs']))) return [];
+    const running = await this.#client.query<{ run_id: string; kind: RunKind; host: string; pid: number }>(runningRunsOfJobSql(this.#schema), [
+      current.job,
+      current.id,
+      current.company ?? null,
+    ]);
+    const changed: string[] = [];
+    for (const row of running.rows) {
+      const record = await journal.read(row.run_id).catch(() => undefined);
+      if (record) {
+        if (record.status === 'running') continue;
+        await this.recordRun(record);
+      } else {
+        if (row.host !== hostname() || RunJournal.runnerAliveHere(row)) continue;
+        await this.#client.query(closeGoneRunSql(this.#schema), [row.run_id, goneReason(row, { id: current.id, kind: current.kind })]);
+      }
+      changed.push(row.run_id);
+    }
+    return changed;
   }
 
   /** Tap runs that wrote evidence for these streams since an instant. */

@@ -186,6 +186,7 @@ async function journaledRun(
       if (!journalWarned) baseLogger.warn(`runs journal ${RunJournal.of(job.stateDir).dir}: ${error.message}; the run goes on without it`);
       journalWarned = true;
     },
+    onNotice: (line) => baseLogger.warn(line),
   });
   const context = hooks.run ?? {};
   const run = await journal.start({
@@ -266,8 +267,9 @@ async function runLocked(
     // The state file's own text (the job's lock is held, so it is the one checked): JSON.stringify
     // of its parsed value would round numbers in keys the runner and tap do not own.
     const stateArgs = initial ? ['--state', await configs.writeText('state.json', await readFile(job.stateFile, 'utf8'))] : [];
-    // The run is in the warehouse from its start: a runner killed mid-run leaves a row saying `running`.
-    await recordInWarehouse(target.connection, target.schema, run, logger);
+    // The run is in the warehouse from its start: a runner killed mid-run leaves a row saying `running`,
+    // which the job's next run closes here (it holds the job's lock), as its journal record was as it started.
+    await recordInWarehouse(target.connection, target.schema, run, logger, RunJournal.of(job.stateDir));
 
     let running: Readonly<Record<PipelineRole, ChildProcess>> | undefined;
     const recorder = new StateRecorder(job.stateFile, initial, logger, (state) => {
@@ -389,12 +391,17 @@ async function runLocked(
   }
 }
 
-/** Writes the run's row in `<schema>._pipeline_runs`; a warehouse that cannot be reached is a warning (the target reports it). */
-async function recordInWarehouse(connection: ConnectionSettings, schema: string, run: RunHandle, logger: Logger): Promise<void> {
+/**
+ * Writes the run's row in `<schema>._pipeline_runs`; at its start (`journal` given) also closes the
+ * job's rows whose runner is gone (`Warehouse.closeGoneRuns`). A warehouse that cannot be reached is
+ * a warning (the target reports it).
+ */
+async function recordInWarehouse(connection: ConnectionSettings, schema: string, run: RunHandle, logger: Logger, journal?: RunJournal): Promise<void> {
   let warehouse: Warehouse | undefined;
   try {
     warehouse = await Warehouse.connect(connection, schema);
     await warehouse.recordRun(run.record);
+    if (journal) await warehouse.closeGoneRuns(run.record, journal);
   } catch (error) {
     logger.warn(`could not record run ${run.id} in ${schema}._pipeline_runs: ${error instanceof Error ? error.message : String(error)}`);
   } finally {

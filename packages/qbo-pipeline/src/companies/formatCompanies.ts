@@ -80,7 +80,7 @@ export function formatCompanyList(file: string, listings: readonly CompanyListin
   };
   const last = (run: RunRecord | undefined, gone: boolean) =>
     run
-      ? `${run.status}${gone ? ` (runner pid ${run.pid} on ${run.host} is gone: run it again to resume)` : ''}${run.exitCode !== undefined && run.exitCode !== 0 ? ` (exit ${run.exitCode})` : ''} ${run.kind} ${run.job} ${run.finishedAt ?? run.startedAt}`
+      ? `${run.status}${gone ? ` (runner pid ${run.pid} on ${run.host} is gone: run it again to resume)` : ''}${run.runnerGone ? ` (runner pid ${run.pid} on ${run.host} was gone; closed by run ${run.runnerGone.byRun})` : ''}${run.exitCode !== undefined && run.exitCode !== 0 ? ` (exit ${run.exitCode})` : ''} ${run.kind} ${run.job} ${run.finishedAt ?? run.startedAt}`
       : 'never ran';
   const rows = listings.map((l) => [
     l.company.name,

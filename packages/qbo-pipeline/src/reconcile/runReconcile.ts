@@ -97,7 +97,11 @@ export async function runReconcile(request: ReconcileRequest, hooks: ReconcileHo
   try {
     const startedAt = now();
     const at = DateTime.fromJSDate(startedAt, { zone: 'utc' });
-    const journal = RunJournal.of(stateDir, { now, onError: (error) => baseLogger.warn(`runs journal: ${error.message}; the run goes on without it`) });
+    const journal = RunJournal.of(stateDir, {
+      now,
+      onError: (error) => baseLogger.warn(`runs journal: ${error.message}; the run goes on without it`),
+      onNotice: (line) => baseLogger.warn(line),
+    });
     const run = await journal.start({
       kind: 'reconcile',
       job,
@@ -136,6 +140,10 @@ export async function runReconcile(request: ReconcileRequest, hooks: ReconcileHo
         }
         const warehouse = await Warehouse.connect(target.connection, target.schema);
         try {
+          // The job's runs whose runner is gone, closed in the journal as this one started (it holds the job's lock): in the warehouse too.
+          await warehouse
+            .closeGoneRuns(run.record, journal)
+            .catch((error: unknown) => logger.warn(`could not close the job's earlier runs in ${target.schema}._pipeline_runs: ${(error as Error).message}`));
           const streamsDone = await reconcileStreams({
             streams,
             warehouse,

@@ -3,7 +3,7 @@ import { appendFile, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { CliError, EXIT, redact, RunError, writeFileAtomic } from 'singer-kit';
-import { newRunId, RUN_ID, runsToPrune, type RunRecord, type RunStatus } from './RunRecord.js';
+import { newRunId, RUN_ID, runsToPrune, type RunKind, type RunRecord, type RunStatus } from './RunRecord.js';
 import { ifExists, readdirIfExists } from '../ifExists.js';
 
 /** Finished runs kept per job; older ones (record and log) are deleted when a new run of the job starts. */
@@ -25,6 +25,8 @@ export interface RunJournalOptions {
   readonly now?: () => Date;
   /** Where a failure to write the journal is reported; the run itself goes on. */
   readonly onError?: (error: Error) => void;
+  /** Where a new run tells what it found of the job's earlier runs (closed as their runner was gone, or left running); also in its log. */
+  readonly onNotice?: (line: string) => void;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -40,12 +42,14 @@ export class RunJournal {
   readonly #keep: number;
   readonly #now: () => Date;
   readonly #onError: (error: Error) => void;
+  readonly #onNotice: (line: string) => void;
 
   constructor(dir: string, options: RunJournalOptions = {}) {
     this.dir = dir;
     this.#keep = options.keepPerJob ?? DEFAULT_RUNS_KEPT_PER_JOB;
     this.#now = options.now ?? (() => new Date());
     this.#onError = options.onError ?? (() => undefined);
+    this.#onNotice = options.onNotice ?? (() => undefined);
   }
 
   /** The journal of a state folder (a company's folder when there are companies). */
@@ -61,12 +65,20 @@ export class RunJournal {
     return path.join(this.dir, `${id}.log`);
   }
 
-  /** Records a new run (status running), after pruning the job's old runs. */
+  /**
+   * Records a new run (status running), after closing the job's runs whose runner is gone
+   * (`closeGone`) and pruning the job's old runs. The caller holds the job's lock (`lockJob`), as
+   * `runBackfill` and `runReconcile` do: that is what proves those runners gone.
+   */
   async start(start: RunStart): Promise<RunHandle> {
     await mkdir(this.dir, { recursive: true });
-    await this.prune().catch((error: unknown) => this.#onError(error as Error));
     const at = this.#now();
     const id = newRunId(at);
+    const gone = await this.closeGone(start.job, { id, kind: start.kind }).catch((error: unknown) => {
+      this.#onError(error as Error);
+      return { closed: [], alive: [] };
+    });
+    await this.prune().catch((error: unknown) => this.#onError(error as Error));
     const record: RunRecord = {
       id,
       kind: start.kind,
@@ -88,6 +100,10 @@ export class RunJournal {
       logFile: this.logFile(id),
     };
     const handle = new RunHandle(this.recordFile(id), record, createWriteStream(this.logFile(id), { flags: 'a', mode: 0o600 }), this.#now, this.#onError);
+    for (const line of goneLines(gone)) {
+      handle.log(`WARN qbo-pipeline: ${line}`);
+      this.#onNotice(line);
+    }
     await handle.flush();
     return handle;
   }
@@ -155,21 +171,53 @@ export class RunJournal {
   }
 
   /**
-   * Closes the record of a run whose runner died without finishing it (a scheduler killed
-   * mid-run, found by its expired lease): `failed`, with why, and its log says so. Returns the
-   * closed records (none when the run had finished after all, or left no record).
+   * True when a run's runner is alive on this host: a process of its pid exists, and it is not
+   * this process (which, holding the job's lock, runs no other run of the job: a record of its
+   * pid is one of an earlier process that had the same pid, as a container's pid 1 after a restart).
    */
-  async abandon(match: { readonly triggerId: string; readonly attempt: number }, reason: string): Promise<RunRecord[]> {
+  static runnerAliveHere(record: Pick<RunRecord, 'host' | 'pid'>, host = hostname()): boolean {
+    if (record.host !== host || record.pid === process.pid) return false;
+    try {
+      process.kill(record.pid, 0);
+      return true;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+    }
+  }
+
+  /**
+   * Closes every run of `job` the journal still says is running, as run `by` of the job starts.
+   * Only for a caller holding the job's lock: every runner of the job holds it while it runs and
+   * refreshes it every second, so a run still `running` is one whose runner died without ending it
+   * (kill -9, out of memory, a lost machine), on this host or on another sharing the state folder.
+   * It becomes `failed` with why, no exit code and no `finishedAt` (when it stopped is unknown:
+   * after `updatedAt`, its last sign of life), and `runnerGone`; its log says so. A runner on this
+   * host whose process still exists is left running all the same (it lost the lock by stalling
+   * past its staleness, or its pid was reused): `alive`. Returns the runs closed and those left.
+   */
+  async closeGone(job: string, by: { readonly id: string; readonly kind: RunKind }): Promise<{ closed: RunRecord[]; alive: RunRecord[] }> {
     const closed: RunRecord[] = [];
-    for (const record of await this.list()) {
-      if (record.status !== 'running' || record.triggerId !== match.triggerId || record.attempt !== match.attempt) continue;
+    const alive: RunRecord[] = [];
+    for (const record of await this.list({ job })) {
+      if (record.status !== 'running' || record.id === by.id) continue;
+      if (RunJournal.runnerAliveHere(record)) {
+        alive.push(record);
+        continue;
+      }
       const now = this.#now().toISOString();
-      const end: RunRecord = { ...record, status: 'failed', reason, finishedAt: now, updatedAt: now };
+      const { finishedAt: _unknown, exitCode: _none, ...rest } = record;
+      const end: RunRecord = {
+        ...rest,
+        status: 'failed',
+        reason: goneReason(record, by),
+        updatedAt: now,
+        runnerGone: { foundAt: now, byRun: by.id, lastSignOfLife: record.updatedAt },
+      };
       await writeFileAtomic(this.recordFile(record.id), redact(JSON.stringify(end, null, 2)) + '\n', 0o644);
-      await appendFile(this.logFile(record.id), `${now} ${redact(`ERROR qbo-pipeline: ${reason}`)}\n`, { mode: 0o600 });
+      await appendFile(this.logFile(record.id), `${now} ${redact(`ERROR qbo-pipeline: ${end.reason ?? ''}`)}\n`, { mode: 0o600 });
       closed.push(end);
     }
-    return closed;
+    return { closed, alive };
   }
 
   /** Deletes each job's finished runs beyond the newest `keepPerJob`; returns their ids. */
@@ -264,4 +312,33 @@ export class RunHandle {
     this.#writes = this.#writes.then(() => writeFileAtomic(this.#file, text, 0o644)).catch((error: unknown) => this.#onError(error as Error));
     return this.#writes;
   }
+}
+
+/** Why a run whose runner is gone was closed, and how its job goes on. */
+export function goneReason(
+  record: Pick<RunRecord, 'pid' | 'host' | 'kind'> & Partial<Pick<RunRecord, 'updatedAt'>>,
+  by: { readonly id: string; readonly kind: RunKind },
+): string {
+  const resumes = by.kind !== 'reconcile' && record.kind !== 'reconcile';
+  return (
+    `its runner (pid ${record.pid} on ${record.host}) was gone (killed, or its machine restarted) before the run ended; ` +
+    `when it stopped is unknown${record.updatedAt ? ` (last sign of life ${record.updatedAt})` : ''}; ` +
+    (resumes
+      ? `run ${by.id} went on from the job's state file`
+      : `found by run ${by.id} (${by.kind}) of the job; ${record.kind === 'reconcile' ? 'run the reconcile again' : 'run the job again: it resumes from its state file'}`)
+  );
+}
+
+/** What a new run says of the job's earlier runs it found running. */
+function goneLines(gone: { readonly closed: readonly RunRecord[]; readonly alive: readonly RunRecord[] }): string[] {
+  return [
+    ...gone.closed.map(
+      (r) =>
+        `run ${r.id} of job ${r.job} (started ${r.startedAt}) still said running, but its runner (pid ${r.pid} on ${r.host}) was gone; closed it as failed`,
+    ),
+    ...gone.alive.map(
+      (r) =>
+        `run ${r.id} of job ${r.job} says running and its runner (pid ${r.pid}) still exists on this host, though this run holds the job's lock; left as it is (it ends its own record)`,
+    ),
+  ];
 }

@@ -101,3 +101,15 @@ export function pipelineRunParams(run: RunRecord, loadRunIds: readonly string[])
 export function loadRunsOfSql(schema: string): string {
   return `SELECT DISTINCT load_run_id::text AS load_run_id FROM ${escapeIdentifier(schema)}._load_stats WHERE tap_run_id = ANY($1) ORDER BY 1`;
 }
+
+/** The other rows of a job (and company) that still say running: $1 job, $2 the run starting, $3 company or null. */
+export function runningRunsOfJobSql(schema: string): string {
+  return `SELECT run_id, kind, host, pid FROM ${escapeIdentifier(schema)}._pipeline_runs
+WHERE job = $1 AND status = 'running' AND run_id <> $2 AND company IS NOT DISTINCT FROM $3 ORDER BY run_id`;
+}
+
+/** Closes a row whose runner is gone: failed, why ($2), exit code and end unknown. */
+export function closeGoneRunSql(schema: string): string {
+  return `UPDATE ${escapeIdentifier(schema)}._pipeline_runs SET status = 'failed', reason = $2, exit_code = NULL, finished_at_utc = NULL
+WHERE run_id = $1 AND status = 'running'`;
+}

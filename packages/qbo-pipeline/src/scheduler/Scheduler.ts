@@ -7,7 +7,6 @@ import { DEFAULT_LOCK_STALE_MS, isJobLocked } from '../jobLock.js';
 import { jobFolder, type CompanyRef } from '../BackfillRequest.js';
 import { runBackfill, JobBusyError, type BackfillHooks, type BackfillResult } from '../runBackfill.js';
 import { formatDoneLine } from '../formatSummary.js';
-import { RunJournal } from '../runs/RunJournal.js';
 import { runSync } from '../runSync.js';
 import { parseCron } from '../schedules/cronSlots.js';
 import type { ScheduleStore } from '../schedules/ScheduleStore.js';
@@ -222,13 +221,8 @@ export class Scheduler {
       logger.warn(
         `trigger ${id}: lease of attempt ${takeover.attempt} (${takeover.host} pid ${takeover.pid}) expired at ${takeover.expiresAt}; taking it over as attempt ${attempt}`,
       );
-      const stateDir = trigger.sync?.stateDir ?? trigger.backfill?.stateDir;
-      if (stateDir) {
-        const reason = `its scheduler (${takeover.host} pid ${takeover.pid}) died: lease expired at ${takeover.expiresAt}; taken over by attempt ${attempt} on ${this.#host} pid ${process.pid}`;
-        await RunJournal.of(stateDir)
-          .abandon({ triggerId: id, attempt: takeover.attempt }, reason)
-          .catch((error: unknown) => logger.warn(`runs journal: could not close attempt ${takeover.attempt}'s run: ${(error as Error).message}`));
-      }
+      // The dead attempt's run is closed in the journal and the warehouse by the new attempt's run as it
+      // starts, holding the job's lock (RunJournal.closeGone), as any run of a job closes those whose runner is gone.
     }
     const lateByMs = now.getTime() - Date.parse(trigger.schedule?.firstSlot ?? trigger.at);
     const late = lateByMs > this.#o.lateAfterMs || (trigger.schedule?.slots ?? 1) > 1;

@@ -19,15 +19,16 @@ export interface RunsFilter {
   readonly status: string;
 }
 
-/** How long a run took, or has been running; unknown for one whose runner is gone (it ended without saying when). */
+/** How long a run took, or has been running; unknown for one whose runner is gone (it ended without saying when), closed or not yet. */
 function durationOf(run: ListedRun, now: Date): SafeHtml | string {
   const r = run.record;
-  if (run.orphaned) return html`<span class="muted" title="its runner is gone: it ended without saying when">unknown</span>`;
+  if (run.orphaned || r.runnerGone) return html`<span class="muted" title="its runner is gone: it ended without saying when">unknown</span>`;
   return age((r.finishedAt ? Date.parse(r.finishedAt) : now.getTime()) - Date.parse(r.startedAt));
 }
 
 function statusPill(run: ListedRun): SafeHtml {
-  return run.orphaned ? html`${pill('running', 'warn')} <small>runner gone</small>` : pill(run.record.status);
+  if (run.orphaned) return html`${pill('running', 'warn')} <small>runner gone</small>`;
+  return run.record.runnerGone ? html`${pill(run.record.status)} <small>runner gone</small>` : pill(run.record.status);
 }
 
 function origin(r: RunRecord): SafeHtml | string {
@@ -102,11 +103,12 @@ export function runFacts(run: ListedRun, now: Date): SafeHtml {
 <dt>started by</dt><dd>${origin(r)}${r.attempt > 1 ? html` · attempt ${r.attempt}` : ''}</dd>
 <dt>where</dt><dd>pid ${r.pid} on ${r.host}</dd>
 <dt>started</dt><dd>${time(r.startedAt, now)}</dd>
-<dt>${r.finishedAt ? 'finished' : 'last update'}</dt><dd>${time(r.finishedAt ?? r.updatedAt, now)} · ${run.orphaned ? 'how long it ran is unknown (its runner is gone)' : html`${r.finishedAt ? 'took' : 'running for'} ${durationOf(run, now)}`}</dd>
+<dt>${r.finishedAt ? 'finished' : r.runnerGone ? 'last sign of life' : 'last update'}</dt><dd>${time(r.runnerGone ? r.runnerGone.lastSignOfLife : (r.finishedAt ?? r.updatedAt), now)} · ${run.orphaned || r.runnerGone ? 'how long it ran is unknown (its runner is gone)' : html`${r.finishedAt ? 'took' : 'running for'} ${durationOf(run, now)}`}</dd>
 ${r.reason && r.reason !== r.fix ? html`<dt>why</dt><dd>${r.reason}</dd>` : ''}
 ${r.fix ? html`<dt>${r.fix === r.reason ? 'why · fix this first' : 'fix first'}</dt><dd>${r.fix}</dd>` : ''}
 ${r.resumeCommand ? html`<dt>resume with</dt><dd><pre class="command"><code>${r.resumeCommand}</code></pre></dd>` : ''}
 ${r.reconcileCommand ? html`<dt id="reconcile">reconcile</dt><dd>${RECONCILE_WHY}:<pre class="command"><code>${r.reconcileCommand}</code></pre></dd>` : ''}
+${r.runnerGone ? html`<dt>note</dt><dd>Its runner (pid ${r.pid} on ${r.host}) was gone, killed or its machine restarted, before the run ended; run <a href="/runs/${r.runnerGone.byRun}">${r.runnerGone.byRun}</a> of the job found it so ${time(r.runnerGone.foundAt, now)} and closed it.</dd>` : ''}
 ${run.orphaned ? html`<dt>note</dt><dd>This run says running, but its runner (pid ${r.pid}) is gone: it was killed or the machine restarted. Run the job again to resume from its state file.</dd>` : ''}
 </dl>`;
 }
