@@ -283,6 +283,53 @@ describe('console over HTTP, on loopback without a password', () => {
     }
   });
 
+  it('shows a run closed because its runner was gone as failed, runner gone, for an unknown time, with the run that closed it', async () => {
+    const closedDir = path.join(dir, 'closed');
+    await mkdir(path.join(closedDir, 'runs'), { recursive: true });
+    const startedAt = new Date(Date.now() - 9 * 3_600_000).toISOString();
+    const lastSignOfLife = new Date(Date.now() - 8 * 3_600_000).toISOString();
+    const foundAt = new Date(Date.now() - 60_000).toISOString();
+    const id = 'run-20250101T000000Z-c105ed';
+    const byRun = 'run-20250101T080000Z-0a0b0c';
+    await writeFile(
+      path.join(closedDir, 'runs', `${id}.json`),
+      JSON.stringify({
+        id,
+        kind: 'sync',
+        job: 'nightly',
+        streams: ['invoices'],
+        range: { start: '2025-01-01T00:00:00Z', end: '2025-01-02T00:00:00Z' },
+        attempt: 1,
+        pid: 4242,
+        host: 'old-host',
+        startedAt,
+        updatedAt: foundAt,
+        status: 'failed',
+        reason: `its runner (pid 4242 on old-host) was gone (killed, or its machine restarted) before the run ended; when it stopped is unknown (last sign of life ${lastSignOfLife}); run ${byRun} went on from the job's state file`,
+        runnerGone: { foundAt, byRun, lastSignOfLife },
+        progress: [{ stream: 'invoices', doneUntil: '2025-01-01T00:00:00Z', daysDone: 0, totalDays: 1, complete: false }],
+        tapRunIds: [],
+        stateFile: path.join(closedDir, 'nightly.json'),
+        logFile: path.join(closedDir, 'runs', `${id}.log`),
+      }),
+    );
+    const web2 = await startConsole(consoleOptions({ port: 0, stateDir: closedDir }, {}));
+    try {
+      const list = await send(web2.url, '/runs?status=failed');
+      const row = new RegExp(`<tr data-run="${id}"[^>]*>[\\s\\S]*?</tr>`).exec(list.text)?.[0] ?? '';
+      expect(row).toContain('failed');
+      expect(row).toContain('runner gone');
+      expect(row).toMatch(/<td class="num"><span class="muted" title="[^"]*">unknown<\/span><\/td>/);
+      expect(row).not.toMatch(/<td class="num">9 h/);
+      const one = await send(web2.url, `/runs/${id}`);
+      expect(one.text).toContain('how long it ran is unknown (its runner is gone)');
+      expect(one.text).toContain('last sign of life');
+      expect(one.text).toContain(`<a href="/runs/${byRun}">${byRun}</a>`);
+    } finally {
+      await web2.close();
+    }
+  });
+
   it('says once what failed and what to fix: a run page shows a reason that is its fix in one row, the overview names a failed trigger by its run', async () => {
     const failed = path.join(dir, 'failed');
     await mkdir(path.join(failed, 'runs'), { recursive: true });
