@@ -77,7 +77,7 @@ async function emitSpan(runner: Runner, job: StreamJob, read: SpanRead, open: Da
   runner.report.spanDone(
     stream,
     { window: read.span.window, qboCount: read.qboCount, extracted: read.extracted, ...read.cost },
-    done.length,
+    done.map((e) => e.day.endMs),
     done.filter((e) => e.qboCount === 0).length,
   );
   return complete[evidence.length - 1] ? undefined : evidence[evidence.length - 1];

@@ -31,6 +31,12 @@ export class RunReport {
   readonly retries: Record<RetryReason, number> = { network: 0, timeout: 0, throttled: 0, server: 0, unauthorized: 0, garbled: 0 };
   #plannedDays = 0;
   #doneDays = 0;
+  /**
+   * End instants of the days complete in any stream: the summary's days, where `#doneDays` counts
+   * each stream's. Ends, not starts: a stream's first day starts at its own bookmark, but every
+   * stream's days end on the same UTC midnights (and the last at the run's end).
+   */
+  readonly #distinctDays = new Set<number>();
   #lastDraw = 0;
 
   constructor(options: RunReportOptions) {
@@ -48,8 +54,10 @@ export class RunReport {
     this.retries[reason] += 1;
   }
 
-  /** A span was read and written: `days` of the stream are now complete, `emptyDays` of them without records. */
-  spanDone(stream: string, read: ReadDone, days: number, emptyDays: number): void {
+  /** A span was read and written: `completeDays` of the stream are now complete (their end instants), `emptyDays` of them without records. */
+  spanDone(stream: string, read: ReadDone, completeDays: readonly number[], emptyDays: number): void {
+    const days = completeDays.length;
+    for (const start of completeDays) this.#distinctDays.add(start);
     const totals = this.#streams.get(stream) ?? { days: 0, empty: 0, spans: 0, records: 0, pages: 0, requests: 0 };
     totals.days += days;
     totals.empty += emptyDays;
@@ -90,13 +98,22 @@ export class RunReport {
     const seconds = (this.#now() - this.#started) / 1000;
     for (const [stream, t] of [...this.#streams.entries()].sort(([a], [b]) => a.localeCompare(b))) {
       this.#o.logger.info(
-        `summary ${stream}: ${t.records} records in ${t.days} days (${t.empty} empty) read as ${t.spans} ${t.spans === 1 ? 'span' : 'spans'}, ${t.pages} pages, ${t.requests} requests`,
+        `summary ${stream}: ${t.records} records in ${plural(t.days, 'day')} (${t.empty} empty) read as ${t.spans} ${t.spans === 1 ? 'span' : 'spans'}, ${t.pages} pages, ${t.requests} requests`,
       );
     }
     const requests = [...this.#streams.values()].reduce((sum, t) => sum + t.requests, 0);
     const retries = Object.entries(this.retries)
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
-    this.#o.logger.info(`summary: ${this.#records()} records, ${this.#doneDays} days, ${requests} requests in ${seconds.toFixed(1)} s; retries ${retries}`);
+    // Days as a reader counts them (a sync of three streams minutes after the last reads one day, not
+    // three), and, when streams overlap, the sum over streams that the progress line counts.
+    const distinct = this.#distinctDays.size;
+    const days = `${plural(distinct, 'day')}${this.#doneDays !== distinct ? ` (${this.#doneDays} stream-days)` : ''}`;
+    this.#o.logger.info(`summary: ${this.#records()} records, ${days}, ${requests} requests in ${seconds.toFixed(1)} s; retries ${retries}`);
   }
+}
+
+/** `1 day`, `0 days`, `3 days`. */
+function plural(n: number, one: string): string {
+  return `${n} ${n === 1 ? one : `${one}s`}`;
 }
