@@ -303,11 +303,13 @@ describe('a scheduler killed while running a trigger', () => {
     { timeout: 180_000 },
     async () => {
       const targetConfig = await h.targetConfig(schema, { batch_size_rows: 10 });
-      // Pages of 3 records, and every query from the 20th on stalls: the first 19 pages bring
-      // enough records for commits, and the run cannot finish before the kill however slow the
-      // machine (a latency only made that likely: once, the run finished first).
+      // Pages of 3 records, spans of at most 6 rows, and every query from the 20th on stalls: the
+      // first 19 pages complete spans (a span's records and state come out only when it is whole)
+      // and bring enough records for commits, whatever the time of day (a span of the whole range,
+      // after midnight, needed 30 pages and never committed), and the run cannot finish before the
+      // kill however slow the machine (a latency only made that likely: once, the run finished first).
       const tapConfig = path.join(h.dir, 'tap-takeover.json');
-      writeFileSync(tapConfig, JSON.stringify({ ...readJson(h.tapConfig), page_size: 3 }));
+      writeFileSync(tapConfig, JSON.stringify({ ...readJson(h.tapConfig), page_size: 3, max_span_rows: 6 }));
       const due = new Date(Date.now() - 1000).toISOString().replace(/\.\d+Z$/, 'Z');
       const added = await runCliProcess(
         runnerArgs(['trigger', 'add'], {
