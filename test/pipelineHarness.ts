@@ -3,10 +3,24 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { startEmulator, type EmulatedCompany, type Emulator, type EmulatorOptions } from '../packages/qbo-emulator/src/index.js';
+import { createLogger } from 'singer-kit';
+import type { BackfillHooks } from '../packages/qbo-pipeline/src/index.js';
 import { REPO_ROOT } from './support/db.js';
 import { runProcess, type ProcessRun } from './support/runProcess.js';
 
 /** Shared by the pipeline and reliability suites: an emulator, configs in a temp folder, truth checks. */
+/** Hooks for runBackfill that keep the runner's lines and its children's (`[tap] …`) in `logs`, off the test's output. */
+export function loggedHooks(): { readonly logs: string[]; readonly hooks: BackfillHooks } {
+  const logs: string[] = [];
+  return {
+    logs,
+    hooks: {
+      logger: createLogger('qbo-pipeline', { sink: (line) => logs.push(line) }),
+      onChildLog: (role, line) => logs.push(`[${role}] ${line}`),
+    },
+  };
+}
+
 export const RUNNER_CLI = path.join(REPO_ROOT, 'packages/qbo-pipeline/dist/cli.js');
 
 export interface Harness {

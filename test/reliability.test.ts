@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { createLogger } from 'singer-kit';
 import { runBackfill, type BackfillHooks, type BackfillRequest, type BackfillResult } from '../packages/qbo-pipeline/src/index.js';
 import { startLocalPostgres } from 'local-postgres';
 import { Rng } from 'qbo-emulator';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { diffWithTruth, startHarness, type Harness } from './pipelineHarness.js';
+import { diffWithTruth, loggedHooks, startHarness, type Harness } from './pipelineHarness.js';
 
 /**
  * Crash trials: kill -9 of the tap, the target or both at seeded random points of a 3-stream
@@ -19,11 +18,7 @@ const SETS = 3;
 const KILLS_PER_SET = 7;
 const VICTIMS = ['tap', 'target', 'both'] as const;
 
-const logs: string[] = [];
-const quiet: BackfillHooks = {
-  logger: createLogger('qbo-pipeline', { sink: (line) => logs.push(line) }),
-  onChildLog: (role, line) => logs.push(`[${role}] ${line}`),
-};
+const { hooks: quiet } = loggedHooks();
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from 'singer-kit';
 import { discoverCatalog } from 'qbo-catalog';
 import { startEmulator, type Emulator } from 'qbo-emulator';
-import { runBackfill, type BackfillHooks } from '../packages/qbo-pipeline/src/index.js';
+import { runBackfill } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { diffWithTruth, startHarness, type Harness } from './pipelineHarness.js';
+import { diffWithTruth, loggedHooks, startHarness, type Harness } from './pipelineHarness.js';
 import { catalogSelecting, lastState, recordsOf, runTapCli, tapSettings, tempDir, writeJson, type TapRun } from './tapHarness.js';
 
 /**
@@ -25,11 +24,7 @@ describe('a garbled 200 from QBO, now and then: retried, and the loaded tables e
   const STREAMS = ['invoices', 'customers'] as const;
   const START = iso(TODAY - 4 * DAY);
   const END = iso(TODAY);
-  const logs: string[] = [];
-  const hooks: BackfillHooks = {
-    logger: createLogger('qbo-pipeline', { sink: (line) => logs.push(line) }),
-    onChildLog: (role, line) => logs.push(`[${role}] ${line}`),
-  };
+  const { logs, hooks } = loggedHooks();
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({
