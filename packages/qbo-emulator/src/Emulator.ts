@@ -136,6 +136,11 @@ export interface Emulator extends EmulatedCompany {
   setNow(at: Date): void;
   setFaults(plan: FaultPlan): void;
   setLatency(ms: number): void;
+  /**
+   * Holds every answer (token and data requests alike) until the returned function is called, so
+   * a test can look at a run that has started but cannot have read, or committed, anything yet.
+   */
+  holdAnswers(): () => void;
   requestLog(): RequestLogEntry[];
   stats(): EmulatorStats;
   close(): Promise<void>;

@@ -57,6 +57,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const delay = async () => {
     if (latencyMs > 0) await sleep(latencyMs);
   };
+  /** While set (holdAnswers), every request waits for it before it is answered. */
+  let held: Promise<void> | undefined;
 
   /** Token grant, or a data request: authentication, then the realm's limits, then the answer. */
   async function answer(req: IncomingMessage, res: ServerResponse, url: URL, kind: RequestKind, posted: string | undefined): Promise<Answer> {
@@ -164,6 +166,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         ...(realmId ? { realmId } : {}),
       });
     });
+    while (held) await held;
     const fault = faults.decide(kind, realmId);
     const reply = fault ? await injectFault(fault, req, res, url, kind, posted) : await answer(req, res, url, kind, posted);
     if (!reply) return;
@@ -219,6 +222,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     setLatency: (ms: number) => {
       latencyMs = Math.max(0, ms);
+    },
+    holdAnswers: () => {
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      held = gate;
+      return () => {
+        if (held === gate) held = undefined;
+        release();
+      };
     },
     touchAfterPage: (opts) => first.touchAfterPage(opts),
     touch: (entity, id) => first.touch(entity, id),
