@@ -121,21 +121,27 @@ describe('a garbled 200 from QBO that never stops', () => {
       .filter((r) => instant(r.lastUpdated) < instant(NOW))
       .map((r) => r.id)
       .sort();
-  const fatalOf = (run: TapRun) => run.stderr.split('\n').filter((l) => l.startsWith('FATAL'));
+  /** Runs the tap, which must exit 1 with exactly one FATAL line, matching `fatal`; returns the run and that line. */
+  async function runFailing(config: string, catalog: string, fatal: RegExp): Promise<{ failed: TapRun; line: string }> {
+    const failed = await runTapCli(['--config', config, '--catalog', catalog]);
+    expect(failed.code, failed.stderr).toBe(1);
+    const lines = failed.stderr.split('\n').filter((l) => l.startsWith('FATAL'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(fatal);
+    return { failed, line: lines[0]! };
+  }
 
   it('exits 1 with one line naming the query, what is wrong with the body and its intuit_tid, the bookmark never ahead, and a rerun resumes exactly', async () => {
     const { emu, dir, config, catalog } = await setup();
     // From the 9th query on (pages and COUNTs) a proxy answers with its HTML page.
     emu.setFaults({ rules: [{ fault: '200-html', kinds: ['query', 'count'], from: 9 }] });
-    const failed = await runTapCli(['--config', config, '--catalog', catalog]);
-    expect(failed.code, failed.stderr).toBe(1);
-    const fatal = fatalOf(failed);
-    expect(fatal).toHaveLength(1);
-    expect(fatal[0]).toMatch(
+    const { failed, line } = await runFailing(
+      config,
+      catalog,
       /^FATAL tap-quickbooks: query "SELECT .* FROM Invoice WHERE MetaData\.LastUpdatedTime >= '\S+Z' AND MetaData\.LastUpdatedTime < '\S+Z'[^"]*" failed after 6 attempts: HTTP 200 with a garbled body: not JSON \(an HTML or XML page\) \(content-type text\/html, \d+ bytes, intuit_tid ([0-9a-f-]{36})\); .*running again resumes$/,
     );
     // The tid is the last garbled answer's, as QBO support would need it.
-    const tid = /intuit_tid ([0-9a-f-]{36})/.exec(fatal[0]!)![1];
+    const tid = /intuit_tid ([0-9a-f-]{36})/.exec(line)![1];
     expect(emu.requestLog().at(-1)).toMatchObject({ intuitTid: tid, status: 200, kind: expect.stringMatching(/^(query|count)$/) });
     expect(failed.stderr).not.toMatch(/Maintenance|<html/i);
     expect(emu.stats().faults['200-html']).toBe(6);
@@ -161,11 +167,9 @@ describe('a garbled 200 from QBO that never stops', () => {
   it('a CDC answer that stays garbled exits 1 naming the CDC request and what is wrong, before any STATE moves', async () => {
     const { emu, config, catalog } = await setup();
     emu.setFaults({ rules: [{ fault: '200-json', kinds: ['cdc'], from: 1 }] });
-    const failed = await runTapCli(['--config', config, '--catalog', catalog]);
-    expect(failed.code, failed.stderr).toBe(1);
-    const fatal = fatalOf(failed);
-    expect(fatal).toHaveLength(1);
-    expect(fatal[0]).toMatch(
+    const { failed } = await runFailing(
+      config,
+      catalog,
       /^FATAL tap-quickbooks: CDC since \S+ for Invoice failed after 6 attempts: HTTP 200 with a garbled body: JSON without CDCResponse \(content-type application\/json;charset=UTF-8, \d+ bytes, intuit_tid [0-9a-f-]{36}\); .*running again resumes$/,
     );
     expect(recordsOf(failed, 'invoices')).toEqual([]);
@@ -174,11 +178,9 @@ describe('a garbled 200 from QBO that never stops', () => {
   it('a garbled answer of the token endpoint is not sent again (it may have held a rotated refresh token), and says why', async () => {
     const { emu, dir, config, catalog } = await setup();
     emu.setFaults({ rules: [{ fault: '200-html', kinds: ['token'], next: 1 }] });
-    const failed = await runTapCli(['--config', config, '--catalog', catalog]);
-    expect(failed.code, failed.stderr).toBe(1);
-    const fatal = fatalOf(failed);
-    expect(fatal).toHaveLength(1);
-    expect(fatal[0]).toMatch(
+    await runFailing(
+      config,
+      catalog,
       /^FATAL tap-quickbooks: token refresh at \S+ failed: HTTP 200 with a garbled body: not JSON \(an HTML or XML page\) \(content-type text\/html, \d+ bytes, intuit_tid [0-9a-f-]{36}\); not retried, as the lost answer may have held a rotated refresh token; running again .* resumes/,
     );
     expect(emu.requestLog().filter((r) => r.kind === 'token')).toHaveLength(1);

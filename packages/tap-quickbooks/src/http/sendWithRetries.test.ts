@@ -6,19 +6,23 @@ import { TransportError, type RawResponse } from './Transport.js';
 
 const answer = (status: number): RawResponse => ({ status, bytes: Buffer.from('{}'), body: '{}', headers: {}, tid: `tid-${status}` });
 
-function loop(outcomes: ReadonlyArray<number | 'reset'>, maxRetries = 5) {
+type Answer = number | 'reset' | RawResponse;
+
+/** A retry loop answering `answers` in turn (then 200), recording its sleeps, retries, log lines and failure; `read` as the tap's reader. */
+function loop(answers: readonly Answer[], options: { readonly maxRetries?: number; readonly read?: (response: RawResponse) => unknown } = {}) {
   const sleeps: number[] = [];
   const before: string[] = [];
   const lines: string[] = [];
   let failure: RequestFailure | undefined;
-  const run = sendWithRetries(
+  const run = sendWithRetries<unknown>(
     'test request',
     {
       send: async (attempt) => {
-        const outcome = outcomes[attempt - 1] ?? 200;
-        if (outcome === 'reset') throw new TransportError({ kind: 'network', code: 'ECONNRESET' }, 'reset');
-        return answer(outcome);
+        const next = answers[attempt - 1] ?? 200;
+        if (next === 'reset') throw new TransportError({ kind: 'network', code: 'ECONNRESET' }, 'reset');
+        return typeof next === 'number' ? answer(next) : next;
       },
+      ...(options.read ? { read: options.read } : {}),
       beforeRetry: (reason, delayMs) => void before.push(`${reason}:${delayMs}`),
       fail: (f) => {
         failure = f;
@@ -26,7 +30,7 @@ function loop(outcomes: ReadonlyArray<number | 'reset'>, maxRetries = 5) {
       },
     },
     {
-      retry: { maxRetries, backoffMs: 100, throttleWaitMs: 60_000 },
+      retry: { maxRetries: options.maxRetries ?? 5, backoffMs: 100, throttleWaitMs: 60_000 },
       logger: createLogger('test', { sink: (l) => lines.push(l) }),
       sleep: async (ms) => void sleeps.push(ms),
       random: () => 0,
@@ -38,7 +42,7 @@ function loop(outcomes: ReadonlyArray<number | 'reset'>, maxRetries = 5) {
 describe('sendWithRetries', () => {
   it('retries network errors and 5xx with backoff, 429 after the throttle wait, 401 at once, then returns the 2xx answer', async () => {
     const l = loop(['reset', 503, 429, 401, 200]);
-    expect((await l.run).status).toBe(200);
+    expect(await l.run).toMatchObject({ status: 200 });
     expect(l.before).toEqual(['network:50', 'server:100', 'throttled:60000', 'unauthorized:0']);
     expect(l.sleeps).toEqual([50, 100, 60_000]);
     expect(l.lines).toEqual([
@@ -50,7 +54,7 @@ describe('sendWithRetries', () => {
   });
 
   it('gives up after max_retries with the last answer, and at once on other 4xx', async () => {
-    const spent = loop([401, 401, 401], 2);
+    const spent = loop([401, 401, 401], { maxRetries: 2 });
     await expect(spent.run).rejects.toThrow('gave up');
     expect(spent.failure()).toMatchObject({ attempts: 3, reason: 'unauthorized', response: { status: 401 } });
     const bad = loop([400]);
@@ -62,44 +66,20 @@ describe('sendWithRetries', () => {
   it('retries a 200 whose body its reader finds garbled like a 5xx, logging what is safe (never the body), and gives up with the last one', async () => {
     const secret = '{"QueryResponse":{"Invoice":[{"Id":"1","CustomerRef":{"name":"Amy secret';
     const garbled: RawResponse = { status: 200, bytes: Buffer.from(secret), body: secret, headers: { 'content-type': 'application/json' }, tid: 'tid-g' };
-    const run = (answers: number, maxRetries: number) => {
-      const lines: string[] = [];
-      const before: string[] = [];
-      let failure: RequestFailure | undefined;
-      let attempt = 0;
-      const result = sendWithRetries(
-        'query "SELECT * FROM Invoice"',
-        {
-          send: async () => (++attempt <= answers ? garbled : answer(200)),
-          read: (response) => {
-            const problem = objectBodyProblem(response.bytes);
-            if (problem) throw new GarbledBody(problem);
-            return response.status;
-          },
-          beforeRetry: (reason, delayMs) => void before.push(`${reason}:${delayMs}`),
-          fail: (f) => {
-            failure = f;
-            return new Error('gave up');
-          },
-        },
-        {
-          retry: { maxRetries, backoffMs: 100, throttleWaitMs: 60_000 },
-          logger: createLogger('test', { sink: (l) => lines.push(l) }),
-          sleep: async () => undefined,
-          random: () => 0,
-        },
-      );
-      return { result, lines, before, failure: () => failure };
+    const read = (response: RawResponse) => {
+      const problem = objectBodyProblem(response.bytes);
+      if (problem) throw new GarbledBody(problem);
+      return response.status;
     };
-    const recovered = run(2, 5);
-    expect(await recovered.result).toBe(200);
+    const recovered = loop([garbled, garbled], { read });
+    expect(await recovered.run).toBe(200);
     expect(recovered.before).toEqual(['garbled:50', 'garbled:100']);
     expect(recovered.lines[0]).toBe(
-      `WARN test: query "SELECT * FROM Invoice": HTTP 200 with a garbled body: truncated JSON (it does not end with "}") (content-type application/json, ${secret.length} bytes, intuit_tid tid-g); retry 1/5 in 0.1 s`,
+      `WARN test: test request: HTTP 200 with a garbled body: truncated JSON (it does not end with "}") (content-type application/json, ${secret.length} bytes, intuit_tid tid-g); retry 1/5 in 0.1 s`,
     );
     expect(recovered.lines.join('\n')).not.toMatch(/Amy|secret|CustomerRef/);
-    const spent = run(9, 2);
-    await expect(spent.result).rejects.toThrow('gave up');
+    const spent = loop([garbled, garbled, garbled], { maxRetries: 2, read });
+    await expect(spent.run).rejects.toThrow('gave up');
     expect(spent.failure()).toMatchObject({ attempts: 3, reason: 'garbled', outcome: { kind: 'garbled', status: 200 } });
   });
 });
