@@ -79,6 +79,9 @@ describe('every runner run is journaled and recorded next to _load_runs', () => 
     });
     expect(rows.rows[0].load_run_ids).toEqual(rows.rows[0].all_load_runs);
     expect(rows.rows[0].finished_at_utc).toBeInstanceOf(Date);
+    // What it moved, exactly: every invoice and customer of the 3 days; no deletion, so no reconcile to advise.
+    expect(record.moved).toEqual({ loaded: 72, deleted: 0 });
+    expect(rows.rows[0]).toMatchObject({ rows_loaded: '72', rows_deleted: '0', reconcile_command: null });
   });
 
   it('a run whose tap is refused (exit 2): the target still reads "succeeded", _pipeline_runs says failed with the tap\'s exit and reason; the summary says what to fix, no resume command', async () => {
@@ -236,5 +239,55 @@ describe('every runner run is journaled and recorded next to _load_runs', () => 
       expect.stringContaining(`run ${aliveId} of job ${job} says running and its runner (pid ${alive.pid}) still exists on this host`),
     );
     expect(await rowOf(result.runId)).toMatchObject({ status: 'succeeded', exit_code: 0 });
+  });
+});
+
+describe('a _pipeline_runs made by an older runner', () => {
+  const schema = scratchSchema('runs_old');
+  /** The table as runners wrote it before it had rows_loaded, rows_deleted and reconcile_command. */
+  const OLD_TABLE = `CREATE TABLE "${schema}"._pipeline_runs (
+  run_id text PRIMARY KEY, kind text NOT NULL, job text NOT NULL, company text, streams text[] NOT NULL,
+  range_start_utc timestamptz NOT NULL, range_end_utc timestamptz NOT NULL, trigger_id text, schedule_id text,
+  attempt integer NOT NULL, host text NOT NULL, pid integer NOT NULL, started_at_utc timestamptz NOT NULL,
+  finished_at_utc timestamptz, status text NOT NULL, exit_code integer, tap_exit integer, target_exit integer, reason text,
+  tap_run_ids text[] NOT NULL DEFAULT '{}', load_run_ids uuid[] NOT NULL DEFAULT '{}')`;
+  /** An older runner's row, as its upsert wrote it (every column it knew). */
+  const oldRow = (runId: string) =>
+    withClient((c) =>
+      c.query(
+        `INSERT INTO "${schema}"._pipeline_runs (run_id, kind, job, company, streams, range_start_utc, range_end_utc, trigger_id, schedule_id, attempt, host, pid, started_at_utc, finished_at_utc, status, exit_code, tap_exit, target_exit, reason, tap_run_ids, load_run_ids)
+VALUES ($1, 'sync', 'qb_invoices', NULL, '{invoices}', '2025-02-01T00:00:00Z', '2025-02-02T00:00:00Z', NULL, NULL, 1, 'old-host', 4242, '2025-02-02T03:00:00Z', '2025-02-02T03:01:00Z', 'succeeded', 0, 0, 0, NULL, '{tap-run-old}', '{}')`,
+        [runId],
+      ),
+    );
+  const rowsOf = async () =>
+    (await withClient((c) => c.query(`SELECT * FROM "${schema}"._pipeline_runs ORDER BY run_id`))).rows as Array<Record<string, unknown>>;
+
+  it('gains the new columns on the next run, in place: its rows stay as they were (null in the new columns), and an older runner can still write its rows', async () => {
+    await withClient(async (c) => {
+      await c.query(`CREATE SCHEMA "${schema}"`);
+      await c.query(OLD_TABLE);
+    });
+    await oldRow('run-20250202T030000Z-0000a1');
+    const [before] = await rowsOf();
+    const result = await runBackfill(
+      {
+        job: 'qb_invoices',
+        streams: ['invoices'],
+        start: START,
+        end: END,
+        tapConfig: h.tapConfig,
+        targetConfig: await h.targetConfig(schema),
+        stateDir: path.join(h.dir, `state-${schema}`),
+      },
+      quiet,
+    );
+    expect(result.ok, result.failure?.reason).toBe(true);
+    const [old, run] = await rowsOf();
+    expect(old).toEqual({ ...before, rows_loaded: null, rows_deleted: null, reconcile_command: null });
+    expect(run).toMatchObject({ run_id: result.runId, status: 'succeeded', rows_loaded: '60', rows_deleted: '0', reconcile_command: null });
+    // A runner from before the columns, still running somewhere, writes its row as it always did.
+    await oldRow('run-20250203T030000Z-0000a2');
+    expect((await rowsOf())[1]).toMatchObject({ run_id: 'run-20250203T030000Z-0000a2', rows_loaded: null, reconcile_command: null });
   });
 });

@@ -16,7 +16,15 @@ import {
 } from './evidenceSql.js';
 import type { RunKind, RunRecord } from './runs/RunRecord.js';
 import { goneReason, RunJournal } from './runs/RunJournal.js';
-import { closeGoneRunSql, createPipelineRunsSql, loadRunsOfSql, pipelineRunParams, runningRunsOfJobSql, upsertPipelineRunSql } from './runs/pipelineRunsSql.js';
+import {
+  closeGoneRunSql,
+  createPipelineRunsSql,
+  loadRunsOfSql,
+  PIPELINE_RUNS_ADDED_COLUMNS,
+  pipelineRunParams,
+  runningRunsOfJobSql,
+  upsertPipelineRunSql,
+} from './runs/pipelineRunsSql.js';
 import {
   createReconciliationsSql,
   insertReconciliationSql,
@@ -170,6 +178,9 @@ export class Warehouse {
     const schema = await this.#client.query<{ oid: string | null }>('SELECT to_regnamespace($1)::oid AS oid', [escapeIdentifier(this.#schema)]);
     if (schema.rows[0]?.oid === null) await this.#client.query(create.schema);
     await this.#client.query(create.table);
+    // A table made by an older runner gains the newer columns, its rows kept (null there: not known).
+    const columns = await this.tableColumns('_pipeline_runs');
+    if (PIPELINE_RUNS_ADDED_COLUMNS.some((c) => !columns.has(c))) await this.#client.query(create.addColumns);
     // Next to the runs, the evidence of reconciles: there to query (empty) before the first one.
     await this.#client.query(createReconciliationsSql(this.#schema));
     const loadRunIds =

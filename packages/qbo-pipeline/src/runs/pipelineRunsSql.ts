@@ -1,12 +1,31 @@
 import { escapeIdentifier } from 'pg';
+import { redact } from 'singer-kit';
 import type { RunRecord } from './RunRecord.js';
+
+/**
+ * Columns added to `_pipeline_runs` after its first version. A table made before them gains them
+ * in place (`addColumns`); a runner older than them writes its rows and leaves them null, as an
+ * unknown, and they are all nullable so that its inserts still work.
+ */
+const ADDED_COLUMNS = {
+  // What the run moved, once finished, when the warehouse could say (the run's `moved`): rows loaded, and rows marked deleted (not part of loaded).
+  rows_loaded: 'bigint',
+  rows_deleted: 'bigint',
+  // The exact command that finds the deletions QBO's CDC could not give this run (`reconcileCommand`).
+  reconcile_command: 'text',
+} as const;
+type AddedColumn = keyof typeof ADDED_COLUMNS;
+
+/** The added columns' names, to see whether a table still needs them. */
+export const PIPELINE_RUNS_ADDED_COLUMNS = Object.keys(ADDED_COLUMNS) as readonly AddedColumn[];
+const added = Object.entries(ADDED_COLUMNS);
 
 /**
  * `<schema>._pipeline_runs`: one row per runner run, next to the target's `_load_runs`. It says
  * what the target alone cannot: whether the tap finished (`tap_exit`), and so whether the run
  * as a whole succeeded. `load_run_ids` links the target runs that committed this run's records.
  */
-export function createPipelineRunsSql(schema: string): { readonly schema: string; readonly table: string } {
+export function createPipelineRunsSql(schema: string): { readonly schema: string; readonly table: string; readonly addColumns: string } {
   const s = escapeIdentifier(schema);
   return {
     schema: `CREATE SCHEMA IF NOT EXISTS ${s}`,
@@ -31,12 +50,15 @@ export function createPipelineRunsSql(schema: string): { readonly schema: string
   target_exit integer,
   reason text,
   tap_run_ids text[] NOT NULL DEFAULT '{}',
-  load_run_ids uuid[] NOT NULL DEFAULT '{}'
+  load_run_ids uuid[] NOT NULL DEFAULT '{}',
+${added.map(([name, type]) => `  ${name} ${type}`).join(',\n')}
 )`,
+    // Takes the table's exclusive lock even when there is nothing to add: only for a table that lacks one.
+    addColumns: `ALTER TABLE ${s}._pipeline_runs ${added.map(([name, type]) => `ADD COLUMN IF NOT EXISTS ${name} ${type}`).join(', ')}`,
   };
 }
 
-const COLUMNS = [
+const BASE_COLUMNS = [
   'run_id',
   'kind',
   'job',
@@ -59,6 +81,7 @@ const COLUMNS = [
   'tap_run_ids',
   'load_run_ids',
 ] as const;
+const COLUMNS: ReadonlyArray<(typeof BASE_COLUMNS)[number] | AddedColumn> = [...BASE_COLUMNS, ...PIPELINE_RUNS_ADDED_COLUMNS];
 
 /** Inserts or replaces a run's row; parameters from `pipelineRunParams`. */
 export function upsertPipelineRunSql(schema: string): string {
@@ -93,6 +116,10 @@ export function pipelineRunParams(run: RunRecord, loadRunIds: readonly string[])
     reason: run.reason ?? null,
     tap_run_ids: run.tapRunIds,
     load_run_ids: loadRunIds,
+    rows_loaded: run.moved?.loaded ?? null,
+    rows_deleted: run.moved?.deleted ?? null,
+    // Made of the job's names and paths, never a setting's value; redacted as the journal is, all the same.
+    reconcile_command: run.reconcileCommand === undefined ? null : redact(run.reconcileCommand),
   };
   return COLUMNS.map((c) => values[c]);
 }
