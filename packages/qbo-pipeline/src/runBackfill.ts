@@ -334,7 +334,8 @@ async function runLocked(
     const resume = exitCode === EXIT.runFailed ? command : undefined;
 
     const evidence = await collectEvidence(target.connection, target.schema, startedAt, job.streams, logger);
-    const reconcile = unreconciled.size > 0 ? reconcileCommand(job, [...unreconciled].sort(), RUNNER_CLI, hooks.cwd) : undefined;
+    const reconcileStreams = [...unreconciled].sort();
+    const reconcile = unreconciled.size > 0 ? reconcileCommand(job, reconcileStreams, RUNNER_CLI, hooks.cwd) : undefined;
     const moved =
       'query' in evidence.evidence
         ? { loaded: evidence.totals.reduce((n, t) => n + t.loaded, 0), deleted: evidence.totals.reduce((n, t) => n + t.deleted, 0) }
@@ -350,7 +351,7 @@ async function runLocked(
       ...(resume !== undefined ? { resumeCommand: resume } : {}),
       ...(fix !== undefined ? { fix } : {}),
       ...(moved !== undefined ? { moved } : {}),
-      ...(reconcile !== undefined ? { reconcileCommand: reconcile } : {}),
+      ...(reconcile !== undefined ? { reconcileCommand: reconcile, reconcileStreams } : {}),
     };
     await run.finish(end);
     await recordInWarehouse(target.connection, target.schema, run, logger);

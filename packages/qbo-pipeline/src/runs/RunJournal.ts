@@ -16,7 +16,7 @@ export type RunStart = Pick<RunRecord, 'kind' | 'job' | 'company' | 'streams' | 
 /** How a run ended. `resumeCommand` only when running again can work; `fix` when the user must change something first. */
 export type RunEnd = { readonly status: Exclude<RunStatus, 'running'>; readonly exitCode: number } & Pick<
   RunRecord,
-  'tapExit' | 'targetExit' | 'reason' | 'resumeCommand' | 'fix' | 'moved' | 'reconcileCommand'
+  'tapExit' | 'targetExit' | 'reason' | 'resumeCommand' | 'fix' | 'moved' | 'reconcileCommand' | 'reconcileStreams' | 'dryRun'
 > &
   Partial<Pick<RunRecord, 'progress' | 'tapRunIds'>>;
 

@@ -63,6 +63,10 @@ export interface RunRecord {
   readonly moved?: { readonly loaded: number; readonly deleted: number };
   /** When the tap could not read some deletions from QBO's CDC (older than 30 days, past its cap): the exact command that finds them. */
   readonly reconcileCommand?: string;
+  /** The streams that command reconciles (the ones the tap named). */
+  readonly reconcileStreams?: readonly string[];
+  /** A reconcile run with --dry-run: it found what is missing and marked nothing. */
+  readonly dryRun?: boolean;
   /**
    * Set when the run's runner died before finishing it (killed, out of memory, its machine
    * restarted) and a later run of the job, holding the job's lock, closed it: when that run found

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attentionOf, streamRows, type CompanyOverview } from './overviewView.js';
+import { attentionOf, overviewView, streamRows, type CompanyOverview } from './overviewView.js';
 
 const base: CompanyOverview = {
   name: 'acme',
@@ -117,5 +117,29 @@ describe('attentionOf after invalid_grant', () => {
 
   it('keeps both when they tell of different answers', () => {
     expect(attentionOf({ ...base, runs: [failed], tokens: [token('t-2')] })).toHaveLength(2);
+  });
+});
+
+describe('attentionOf with a reconcile a run advised', () => {
+  const command = "node cli.js reconcile --job daily --streams invoices --tap-config 'my tap.json'";
+  const advised = { ...run('r1', 'daily', 'succeeded'), kind: 'sync' as const, reconcileCommand: command, reconcileStreams: ['invoices'] };
+  const reconciled = { ...run('r2', 'daily', 'succeeded'), kind: 'reconcile' as const, startedAt: '2025-01-01T01:00:00Z' };
+
+  it('asks for it with its exact command, linked to the run that advised it, until a reconcile does it', () => {
+    const c = { ...base, runs: [advised] };
+    expect(attentionOf(c)).toEqual([
+      {
+        level: 'error',
+        text: "invoices of job daily (run r1): deletions QBO's change data capture could not give (older than 30 days, or past its cap) may be missing; to mark the rows QBO no longer has, run",
+        href: '/runs/r1#reconcile',
+        command,
+      },
+    ]);
+    const page = overviewView([c], new Date('2025-01-02T00:00:00Z')).toString();
+    expect(page).toContain(`<a href="/runs/r1#reconcile">invoices of job daily (run r1): deletions QBO&#39;s`);
+    expect(page).toContain(
+      `<pre class="command"><code>node cli.js reconcile --job daily --streams invoices --tap-config &#39;my tap.json&#39;</code></pre></li>`,
+    );
+    expect(attentionOf({ ...base, runs: [reconciled, advised] })).toEqual([]);
   });
 });

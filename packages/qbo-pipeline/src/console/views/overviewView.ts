@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { RECONCILE_WHY } from '../../formatSummary.js';
+import { outstandingReconciles, type ReconcileRunFacts } from '../../reconcile/outstandingReconciles.js';
 import type { Trigger } from '../../triggers/Trigger.js';
 import type { SetAside } from '../../triggers/TriggerStore.js';
 import type { StreamFreshness } from '../freshness.js';
@@ -7,12 +9,7 @@ import type { TokenHealth, TokenProblem } from '../tokenHealth.js';
 import { age, pill, relative, time } from './format.js';
 
 /** What the overview needs of a run (a runs-journal record has it). */
-export interface RunGlance {
-  readonly id: string;
-  readonly job: string;
-  readonly streams: readonly string[];
-  readonly status: string;
-  readonly startedAt: string;
+export interface RunGlance extends ReconcileRunFacts {
   readonly finishedAt?: string;
   readonly reason?: string;
   /** The trigger (or schedule slot) that started it. */
@@ -44,6 +41,8 @@ export interface Attention {
   readonly level: 'warn' | 'error';
   readonly text: string;
   readonly href?: string;
+  /** A command to paste, shown whole under the text. */
+  readonly command?: string;
 }
 
 const isProblem = (t: TokenHealth | TokenProblem): t is TokenProblem => 'problem' in t;
@@ -78,6 +77,15 @@ export function attentionOf(c: CompanyOverview): Attention[] {
     if (rejection) told.add(rejection);
     out.push({ level: 'error', text: `last run of job ${run.job} failed${by}: ${rejection?.advice ?? run.reason ?? 'see its log'}`, href: `/runs/${run.id}` });
   }
+  // Rows QBO deleted may still be live in the warehouse until the reconcile a run advised is done.
+  for (const o of outstandingReconciles(c.runs)) {
+    out.push({
+      level: 'error',
+      text: `${o.streams.join(', ')} of job ${o.job} (run ${o.runId}): ${RECONCILE_WHY}`,
+      href: `/runs/${o.runId}#reconcile`,
+      command: o.command,
+    });
+  }
   for (const problem of c.secretProblems ?? []) out.push({ level: 'error', text: `${problem}: its runs fail until this is fixed` });
   for (const t of c.tokens) {
     if (isProblem(t)) out.push({ level: 'error', text: `token store of realm ${t.realmId}: ${t.problem}` });
@@ -107,8 +115,12 @@ export function attentionOf(c: CompanyOverview): Attention[] {
 }
 
 function attentionList(items: readonly Attention[]): SafeHtml {
-  if (items.length === 0) return html`<p class="allgood">${pill('ok')} Nothing needs you: no failed run, no token near expiry, no stale stream.</p>`;
-  return html`<ul class="attention">${items.map((a) => html`<li class="${a.level}">${pill(a.level === 'error' ? 'needs action' : 'check', a.level)} ${a.href ? html`<a href="${a.href}">${a.text}</a>` : a.text}</li>`)}</ul>`;
+  if (items.length === 0)
+    return html`<p class="allgood">${pill('ok')} Nothing needs you: no failed run, no reconcile to run, no token near expiry, no stale stream.</p>`;
+  return html`<ul class="attention">${items.map(
+    (a) =>
+      html`<li class="${a.level}">${pill(a.level === 'error' ? 'needs action' : 'check', a.level)} ${a.href ? html`<a href="${a.href}">${a.text}</a>` : a.text}${a.command ? html`<pre class="command"><code>${a.command}</code></pre>` : ''}</li>`,
+  )}</ul>`;
 }
 
 /**
