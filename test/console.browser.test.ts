@@ -3,28 +3,14 @@
 // page.evaluate callbacks run in the browser
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DateTime } from 'luxon';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { RUNNER_CLI, startHarness, type Harness } from './pipelineHarness.js';
+import { HAVE_CHROMIUM, launchChromium, NO_CHROMIUM_REASON } from './support/chromium.js';
 import { databaseUrl, REPO_ROOT, scratchSchema } from './support/db.js';
 
-// Debian's chromium (apt-get install chromium; .ci/run installs it), never a downloaded browser.
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const NO_CHROMIUM_REASON = `${CHROMIUM} not installed (apt-get install chromium); skipping the browser tests`;
-/** As root Chromium needs --no-sandbox; the rest keep it off a network this machine does not have. */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 /** Screenshots a person looks at (git-ignored). */
 const SHOTS = path.join(REPO_ROOT, 'test-artifacts', 'console');
 
@@ -93,7 +79,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`the console in headless Chromium${HAVE_CHROMIUM
       '--zone',
       'America/Guayaquil',
     ]);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('pageerror', (error) => {
       throw error;

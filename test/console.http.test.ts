@@ -9,6 +9,8 @@ import { runCliProcess } from './pipelineHarness.js';
 import { CookieJar, csrfTokenIn, send } from './consoleHttp.js';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
 import { startFirm, type Firm } from './companiesHarness.js';
+import { HAVE_CHROMIUM, launchChromium, NO_CHROMIUM_REASON } from './support/chromium.js';
+import type { Browser } from 'playwright-core';
 
 // Values that must never reach a page: a token store's tokens and the console's password.
 const REFRESH_TOKEN = 'AB11console-refresh-token-must-not-show';
@@ -630,7 +632,33 @@ describe('console over HTTP, after a night whose run applied deletions and could
   let web: RunningConsole;
   let triggerList = '';
   let runId = '';
+  let browser: Browser | undefined;
   const command = 'node \\S+cli\\.js reconcile --companies companies\\.yaml --company acme --job qb_company --streams invoices';
+  const pastedCommand = () => new RegExp(`run: (${command})$`, 'm').exec(triggerList)?.[1] ?? 'none';
+  /** The warehouse's row of a run: what analysts query. */
+  const pipelineRun = async (id: string) =>
+    (await withClient((c) => c.query(`SELECT p.*, row_to_json(p)::text AS whole FROM ${prefix}_acme._pipeline_runs p WHERE run_id = $1`, [id]))).rows[0] as
+      Record<string, unknown> | undefined;
+  /** The overview's "what needs you" items that ask for a reconcile, as Chromium shows them. */
+  const reconcileAdvice = async () => {
+    const page = await browser!.newPage();
+    try {
+      await page.goto(web.url);
+      const items = page.locator('ul.attention li', { hasText: 'may be missing' });
+      const out = [];
+      for (let i = 0; i < (await items.count()); i++) {
+        const item = items.nth(i);
+        out.push({
+          text: await item.locator('a').textContent(),
+          href: await item.locator('a').getAttribute('href'),
+          command: await item.locator('pre.command code').textContent(),
+        });
+      }
+      return out;
+    } finally {
+      await page.close();
+    }
+  };
   beforeAll(async () => {
     firm = await startFirm({
       names: ['acme'],
@@ -657,8 +685,10 @@ describe('console over HTTP, after a night whose run applied deletions and could
     web = await startConsole(consoleOptions({ port: 0, stateDir: path.join(firm.dir, 'state'), companiesFile: path.join(firm.dir, 'companies.yaml') }, {}));
     const runs = await send(web.url, '/runs');
     runId = /<tr data-run="(run-[^"]+)"/.exec(runs.text)?.[1] ?? '';
+    if (HAVE_CHROMIUM) browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
+    await browser?.close();
     await web?.close();
     await withClient((c) => c.query(`DROP SCHEMA IF EXISTS ${prefix}_acme CASCADE`));
     await firm?.close();
@@ -688,20 +718,56 @@ describe('console over HTTP, after a night whose run applied deletions and could
     const totals = /<table class="data totals">[\s\S]*?<\/table>/.exec(page)?.[0] ?? '';
     expect(totals).toMatch(/<th scope="col" class="num"[^>]*>deleted<\/th>/);
     expect(totals).toMatch(/<th scope="row">invoices<\/th>(<td class="num">[^<]*<\/td>){7}<td class="num">1<\/td>/);
-    const pasted = new RegExp(`run: (${command})$`, 'm').exec(triggerList)?.[1] ?? 'none';
+    const pasted = pastedCommand();
     expect(page).toContain(
       `<dt id="reconcile">reconcile</dt><dd>deletions QBO&#39;s change data capture could not give (older than 30 days, or past its cap) may be missing; to mark the rows QBO no longer has, run:<pre class="command"><code>${pasted}</code></pre></dd>`,
     );
   });
 
+  it("the warehouse's _pipeline_runs row of the run holds exactly what it loaded and deleted, and the same reconcile command, with no secret", async () => {
+    const row = await pipelineRun(runId);
+    // Every invoice QBO has (the bookmark 40 days back reads them all again) and the one deletion CDC gave.
+    expect(row).toMatchObject({ status: 'succeeded', rows_loaded: String(firm.company('acme').truth('invoices').length), rows_deleted: '1' });
+    expect(row?.reconcile_command).toBe(pastedCommand());
+    const refreshToken = (await readFile(path.join(firm.dir, 'secrets', 'acme', 'refresh_token'), 'utf8')).trim();
+    for (const secret of [firm.emulator.clientSecret, refreshToken, firm.company('acme').currentRefreshToken(), databaseUrl()])
+      expect(row?.whole).not.toContain(secret);
+  });
+
+  it.skipIf(!HAVE_CHROMIUM)(
+    `the overview lists the reconcile the run advised, with the exact command to paste, linked to the run; a dry run does not do it${HAVE_CHROMIUM ? '' : ` (${NO_CHROMIUM_REASON})`}`,
+    async () => {
+      const advice = [
+        {
+          text: `invoices of job qb_company (run ${runId}): deletions QBO's change data capture could not give (older than 30 days, or past its cap) may be missing; to mark the rows QBO no longer has, run`,
+          href: `/runs/${runId}#reconcile`,
+          command: pastedCommand(),
+        },
+      ];
+      expect(await reconcileAdvice()).toEqual(advice);
+      // The long command scrolls in its own box: the page still fits a 390 px phone.
+      const phone = await browser!.newPage({ viewport: { width: 390, height: 800 } });
+      await phone.goto(web.url);
+      expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await phone.close();
+      const dry = await firm.cli([...pastedCommand().split(' ').slice(2), '--dry-run']);
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(await reconcileAdvice()).toEqual(advice);
+    },
+  );
+
   it('the pasted reconcile command runs, and its row in the runs table counts the rows it marked deleted', async () => {
     // Gone from QBO where CDC was not read: only the reconcile finds it.
     firm.company('acme').deleteTransaction('Invoice', firm.company('acme').truth('invoices')[5]!.id);
-    const pasted = new RegExp(`run: (${command})$`, 'm').exec(triggerList)?.[1] ?? 'none';
-    const reconcile = await firm.cli(pasted.split(' ').slice(2));
+    const reconcile = await firm.cli(pastedCommand().split(' ').slice(2));
     expect(reconcile.code, reconcile.stderr).toBe(0);
-    const row = /<tr data-run="[^"]+"[^>]*>[\s\S]*?<\/tr>/.exec((await send(web.url, '/runs')).text)?.[0] ?? '';
-    expect(row).toMatch(/<td>reconcile<br>[\s\S]*<td class="num">0<\/td>\s*<td class="num">1<\/td>/);
+    const row = /<tr data-run="([^"]+)"[^>]*>[\s\S]*?<\/tr>/.exec((await send(web.url, '/runs')).text);
+    expect(row?.[0]).toMatch(/<td>reconcile<br>[\s\S]*<td class="num">0<\/td>\s*<td class="num">1<\/td>/);
+    expect(await pipelineRun(row?.[1] ?? '')).toMatchObject({ kind: 'reconcile', rows_loaded: '0', rows_deleted: '1', reconcile_command: null });
+  });
+
+  it.skipIf(!HAVE_CHROMIUM)(`once the pasted command has run, the overview no longer lists it${HAVE_CHROMIUM ? '' : ` (${NO_CHROMIUM_REASON})`}`, async () => {
+    expect(await reconcileAdvice()).toEqual([]);
   });
 
   it(
