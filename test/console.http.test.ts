@@ -285,6 +285,48 @@ describe('console over HTTP, on loopback without a password', () => {
     }
   });
 
+  it('lists a reconcile advised more than 200 runs ago, as long as it is still to do', async () => {
+    const busy = path.join(dir, 'busy');
+    await mkdir(path.join(busy, 'runs'), { recursive: true });
+    const command = 'node cli.js reconcile --job nightly --streams invoices';
+    // The advising run, then 210 hourly runs of three jobs: more than the 200 newest runs the overview once read.
+    for (let i = 0; i <= 210; i++) {
+      const at = new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString();
+      const id = `run-${at.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${i.toString(16).padStart(6, '0')}`;
+      const job = i === 0 ? 'nightly' : ['nightly', 'hourly', 'weekly'][i % 3];
+      await writeFile(
+        path.join(busy, 'runs', `${id}.json`),
+        JSON.stringify({
+          id,
+          kind: 'sync',
+          job,
+          streams: ['invoices'],
+          range: { start: at, end: at },
+          attempt: 1,
+          pid: 1,
+          host: 'elsewhere',
+          startedAt: at,
+          updatedAt: at,
+          finishedAt: at,
+          status: 'succeeded',
+          progress: [],
+          tapRunIds: [],
+          stateFile: path.join(busy, `${job}.json`),
+          logFile: path.join(busy, 'runs', `${id}.log`),
+          ...(i === 0 ? { reconcileCommand: command, reconcileStreams: ['invoices'] } : {}),
+        }),
+      );
+    }
+    const web2 = await startConsole(consoleOptions({ port: 0, stateDir: busy }, {}));
+    try {
+      const attention = /<ul class="attention">[\s\S]*?<\/ul>/.exec((await send(web2.url, '/')).text)?.[0] ?? '';
+      expect(attention).toContain(`<a href="/runs/run-20250101T000000Z-000000#reconcile">invoices of job nightly (run run-20250101T000000Z-000000)`);
+      expect(attention).toContain(`<pre class="command"><code>${command}</code></pre>`);
+    } finally {
+      await web2.close();
+    }
+  });
+
   it('shows a run closed because its runner was gone as failed, runner gone, for an unknown time, with the run that closed it', async () => {
     const closedDir = path.join(dir, 'closed');
     await mkdir(path.join(closedDir, 'runs'), { recursive: true });

@@ -52,8 +52,6 @@ export const journalOf = (company: ConsoleCompany) => RunJournal.of(company.stat
 const scheduleStore = (company: ConsoleCompany) => new ScheduleStore(path.join(company.stateDir, 'schedules'));
 /** Triggers the schedules page lists (schedules add one per slot; `trigger list` has them all). */
 export const LISTED_TRIGGERS = 100;
-/** Runs the overview reads per company to find each stream's last run. */
-const OVERVIEW_RUNS = 200;
 /** Runs the runs page lists. */
 export const LISTED_RUNS = 200;
 /** Log lines a run page shows. */
@@ -72,8 +70,9 @@ async function companyOverview(company: ConsoleCompany, now: Date): Promise<Comp
     listJobStates(company.stateDir),
     readTokenHealth(path.join(company.stateDir, 'tokens'), now, company.entry && newRefreshTokenGoes(company.entry.settings)),
     triggerStore(company).scan({ setAside: false }),
+    // Every run the journal keeps (its pruning bounds them): a reconcile still to do may have been advised many runs ago.
     journalOf(company)
-      .list({ limit: OVERVIEW_RUNS })
+      .list()
       .then(
         (records) => ({ records }),
         (error: unknown) => ({ records: [] as RunRecord[], problem: (error as Error).message }),

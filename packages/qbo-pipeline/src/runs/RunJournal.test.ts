@@ -152,3 +152,28 @@ describe('RunJournal', () => {
     expect(await journal.tail(broken.id)).toEqual([expect.stringMatching(/ FATAL qbo-pipeline: network down$/)]);
   });
 });
+
+describe('RunJournal pruning and an advised reconcile', () => {
+  it('keeps a run whose advised reconcile is still to do beyond keepPerJob, and lets it go once a reconcile has done it', async () => {
+    const journal = new RunJournal(path.join(dir, 'advice'), { now: clock(), keepPerJob: 1 });
+    const advising = await journal.start(start('daily'));
+    await advising.finish({
+      status: 'succeeded',
+      exitCode: 0,
+      reconcileCommand: 'node cli.js reconcile --job daily --streams invoices',
+      reconcileStreams: ['invoices'],
+    });
+    const plain = [];
+    for (let i = 0; i < 2; i++) {
+      const run = await journal.start(start('daily'));
+      plain.push(run.id);
+      await run.finish({ status: 'succeeded', exitCode: 0 });
+    }
+    const reconcile = await journal.start({ ...start('daily'), kind: 'reconcile' });
+    // Each start pruned the job to its newest finished run, but for the one whose advice is still to do.
+    expect((await journal.list()).map((r) => r.id)).toEqual([reconcile.id, plain[1], advising.id]);
+    await reconcile.finish({ status: 'succeeded', exitCode: 0 });
+    const next = await journal.start(start('daily'));
+    expect((await journal.list()).map((r) => r.id)).toEqual([next.id, reconcile.id]);
+  });
+});

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { CliError, EXIT, redact, RunError, writeFileAtomic } from 'singer-kit';
 import { newRunId, RUN_ID, runsToPrune, type RunKind, type RunRecord, type RunStatus } from './RunRecord.js';
 import { ifExists, readdirIfExists } from '../ifExists.js';
+import { outstandingReconciles } from '../reconcile/outstandingReconciles.js';
 
 /** Finished runs kept per job; older ones (record and log) are deleted when a new run of the job starts. */
 export const DEFAULT_RUNS_KEPT_PER_JOB = 100;
@@ -220,10 +221,14 @@ export class RunJournal {
     return { closed, alive };
   }
 
-  /** Deletes each job's finished runs beyond the newest `keepPerJob`; returns their ids. */
+  /**
+   * Deletes each job's finished runs beyond the newest `keepPerJob`, but never one whose advised
+   * reconcile is still to do (the console lists it from here until it is done); returns their ids.
+   */
   async prune(): Promise<string[]> {
     const records = await this.list();
-    const doomed = runsToPrune(records, this.#keep);
+    const advising = new Set(outstandingReconciles(records).map((o) => o.runId));
+    const doomed = runsToPrune(records, this.#keep).filter((id) => !advising.has(id));
     for (const id of doomed) {
       await rm(this.recordFile(id), { force: true });
       await rm(this.logFile(id), { force: true });
