@@ -15,7 +15,7 @@ import {
   type EvidenceFilter,
 } from './evidenceSql.js';
 import type { RunKind, RunRecord } from './runs/RunRecord.js';
-import { goneReason, RunJournal } from './runs/RunJournal.js';
+import { goneReason, RunJournal, type GoneFinder } from './runs/RunJournal.js';
 import {
   closeGoneRunSql,
   createPipelineRunsSql,
@@ -191,19 +191,20 @@ export class Warehouse {
   }
 
   /**
-   * As run `current` starts, holding its job's lock, the job's other rows that still say running
-   * are brought up to date: from the run's journal record when it has one (closed by
-   * `RunJournal.closeGone` as this run started, or finished while the warehouse could not be
-   * written), left alone when that record still says running (its runner is alive); a row with no
-   * record in this journal is closed only when its runner was on this host and its process is gone
-   * (a row of another state folder's runner may be live). Returns the run ids of the rows changed.
+   * As run `by` of a job starts, holding its job's lock (or after a scheduler's sweep closed the
+   * job's runs in the journal, `RunSweeper`), the job's rows that still say running are brought up
+   * to date: from the run's journal record when it has one (closed by `RunJournal.closeGone`, or
+   * finished while the warehouse could not be written), left alone when that record still says
+   * running (its runner is alive); a row with no record in this journal is closed only when its
+   * runner was on this host and its process is gone (a row of another state folder's runner may be
+   * live). Returns the run ids of the rows changed.
    */
-  async closeGoneRuns(current: RunRecord, journal: RunJournal): Promise<string[]> {
+  async closeGoneRuns(of: Pick<RunRecord, 'job' | 'company'>, by: GoneFinder, journal: RunJournal): Promise<string[]> {
     if (!(await this.#tablesExist(['_pipeline_runs']))) return [];
     const running = await this.#client.query<{ run_id: string; kind: RunKind; host: string; pid: number }>(runningRunsOfJobSql(this.#schema), [
-      current.job,
-      current.id,
-      current.company ?? null,
+      of.job,
+      'id' in by ? by.id : '',
+      of.company ?? null,
     ]);
     const changed: string[] = [];
     for (const row of running.rows) {
@@ -213,7 +214,7 @@ export class Warehouse {
         await this.recordRun(record);
       } else {
         if (row.host !== hostname() || RunJournal.runnerAliveHere(row)) continue;
-        await this.#client.query(closeGoneRunSql(this.#schema), [row.run_id, goneReason(row, { id: current.id, kind: current.kind })]);
+        await this.#client.query(closeGoneRunSql(this.#schema), [row.run_id, goneReason(row, by)]);
       }
       changed.push(row.run_id);
     }

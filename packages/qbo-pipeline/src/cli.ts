@@ -16,6 +16,9 @@ import { runSync, type SyncRequest } from './runSync.js';
 import { formatReconcile } from './reconcile/formatReconcile.js';
 import { runReconcile } from './reconcile/runReconcile.js';
 import { runTrigger, Scheduler } from './scheduler/Scheduler.js';
+import { RunJournal } from './runs/RunJournal.js';
+import { RunSweeper } from './runs/RunSweeper.js';
+import { warehouseSettings } from './childConfigs.js';
 import { addSchedule, pauseSchedule, removeSchedule, resumeSchedule } from './schedules/scheduleCommands.js';
 import { formatSchedules } from './schedules/formatSchedules.js';
 import { ScheduleStore } from './schedules/ScheduleStore.js';
@@ -166,10 +169,15 @@ function consoleArgs<T>(y: Argv<T>, prefix: '' | 'console-') {
     .option('tap-config', { type: 'string', describe: 'tap settings the triggers added in the console use' })
     .option('target-config', {
       type: 'string',
-      describe: 'target settings: the warehouse the evidence is read from (TARGET_POSTGRES_RAW_* or DATABASE_URL also work)',
+      describe:
+        'target settings: the warehouse the evidence is read from, and where a scheduler closes the runs whose runner died (TARGET_POSTGRES_RAW_* or DATABASE_URL also work)',
     })
     .option('zone', { type: 'string', default: 'UTC', describe: 'time zone shown beside UTC, e.g. America/Guayaquil' });
 }
+
+/** `--target-config`, as an absolute path (a scheduler's sweeps read it again each time). */
+const targetConfigOf = (argv: { readonly 'target-config'?: string | undefined }) =>
+  argv['target-config'] === undefined ? undefined : path.resolve(argv['target-config']);
 
 /** Starts the console and logs its URL; returns how to stop it. */
 async function serveConsole(
@@ -389,6 +397,7 @@ runCli('qbo-pipeline', async () => {
               intervalMs: argv.interval * 1000,
               once: argv.once,
               signal: stopSignal(),
+              targetConfig: targetConfigOf(argv),
             });
           } finally {
             await stopConsole?.();
@@ -402,6 +411,12 @@ runCli('qbo-pipeline', async () => {
           signal: stopSignal(),
           leaseMs: argv['lease-seconds'] * 1000,
           concurrency: argv.concurrency,
+          sweeper: new RunSweeper({
+            journal: RunJournal.of(argv['state-dir']),
+            staleMs: argv['lease-seconds'] * 1000,
+            warehouse: () => warehouseSettings(targetConfigOf(argv), process.env),
+            logger,
+          }),
           run: async (trigger, hooks) => {
             const result = await runTrigger(trigger, hooks);
             process.stdout.write(formatSummary(result) + '\n');

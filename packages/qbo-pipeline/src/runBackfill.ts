@@ -402,7 +402,7 @@ async function recordInWarehouse(connection: ConnectionSettings, schema: string,
   try {
     warehouse = await Warehouse.connect(connection, schema);
     await warehouse.recordRun(run.record);
-    if (journal) await warehouse.closeGoneRuns(run.record, journal);
+    if (journal) await warehouse.closeGoneRuns(run.record, run.record, journal);
   } catch (error) {
     logger.warn(`could not record run ${run.id} in ${schema}._pipeline_runs: ${error instanceof Error ? error.message : String(error)}`);
   } finally {

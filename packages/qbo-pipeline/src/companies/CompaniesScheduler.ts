@@ -11,7 +11,10 @@ import { companyStateDir } from './companyRun.js';
 import { defaultMaxParallel } from './JobPool.js';
 import { loadCompanies, secretProblems } from './loadCompanies.js';
 import type { Companies, Company } from './parseCompanies.js';
-import { TriggerStore } from '../triggers/TriggerStore.js';
+import { DEFAULT_LEASE_MS, TriggerStore } from '../triggers/TriggerStore.js';
+import { RunJournal } from '../runs/RunJournal.js';
+import { RunSweeper } from '../runs/RunSweeper.js';
+import { warehouseSettings } from '../childConfigs.js';
 
 /** The schedule a company's `schedule:` in the companies file stands for (triggers `sch-company-<slot>`). */
 export const COMPANY_SCHEDULE = 'company';
@@ -60,6 +63,8 @@ export interface CompaniesSchedulerOptions {
   readonly onRun?: (run: CompanyRun) => void;
   /** Runs a trigger (default: its sync or backfill, `runTrigger`); tests put a stand-in here. */
   readonly runTrigger?: TriggerRunner;
+  /** Target settings under each company's own (`--target-config`): where its runs' rows are closed when their runner died. */
+  readonly targetConfig?: string;
 }
 
 interface Entry {
@@ -236,6 +241,12 @@ export class CompaniesScheduler {
         ...(this.#o.leaseMs !== undefined ? { leaseMs: this.#o.leaseMs } : {}),
         ...(this.#o.signal ? { signal: this.#o.signal } : {}),
         ...(this.#o.now ? { now: this.#o.now } : {}),
+        sweeper: new RunSweeper({
+          journal: RunJournal.of(stateDir),
+          staleMs: this.#o.leaseMs ?? DEFAULT_LEASE_MS,
+          warehouse: () => warehouseSettings(this.#o.targetConfig, process.env, { settings: entry.company, stateDir }),
+          logger: this.#logger.child(company.name),
+        }),
       }),
     };
     this.#entries.set(company.name, entry);

@@ -109,13 +109,14 @@ export async function listCompanies(file: string, name: string | undefined, stat
   const listings = [];
   for (const company of pickCompanies(companies, name, file)) {
     const stateDir = companyStateDir(path.resolve(stateRoot), company.name);
-    const [lastRun] = await RunJournal.of(stateDir).list({ limit: 1 });
+    const journal = RunJournal.of(stateDir);
+    const [lastRun] = await journal.list({ limit: 1 });
     listings.push({
       company,
       stateDir,
       problems: await secretFileProblems(company),
       lastRun,
-      lastRunGone: lastRun !== undefined && RunJournal.orphaned(lastRun),
+      lastRunMissing: lastRun && (await journal.runnerMissing(lastRun)),
     });
   }
   process.stdout.write(formatCompanyList(file, listings) + '\n');
@@ -196,6 +197,7 @@ export async function schedulerForCompanies(options: {
   readonly intervalMs: number;
   readonly once: boolean;
   readonly signal: AbortSignal;
+  readonly targetConfig: string | undefined;
 }): Promise<number> {
   const outcomes: CompanyOutcome[] = [];
   const scheduler = await CompaniesScheduler.start({
@@ -203,6 +205,7 @@ export async function schedulerForCompanies(options: {
     stateRoot: options.stateRoot,
     leaseMs: options.leaseMs,
     signal: options.signal,
+    ...(options.targetConfig !== undefined ? { targetConfig: options.targetConfig } : {}),
     ...(options.maxParallel !== undefined ? { maxParallel: options.maxParallel } : {}),
     hooksFor: (company) => companyHooks(company),
     onRun: (run) => {

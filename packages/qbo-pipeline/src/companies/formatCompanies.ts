@@ -3,6 +3,7 @@ import { EXIT } from 'singer-kit';
 import { formatDuration, formatTable } from '../formatTable.js';
 import { reconcileLine } from '../formatSummary.js';
 import type { RunRecord } from '../runs/RunRecord.js';
+import { missingRunnerText, type RunnerMissing } from '../runs/RunJournal.js';
 import type { CompanyOutcome } from './runForCompanies.js';
 import { isEveryStream, streamsText } from '../streamsText.js';
 import type { Company } from './parseCompanies.js';
@@ -60,8 +61,8 @@ export interface CompanyListing {
   readonly problems: readonly SecretProblem[];
   /** The newest run of the company, if any. */
   readonly lastRun: RunRecord | undefined;
-  /** It says running, but its runner is gone (killed, or the machine restarted): `RunJournal.orphaned`. */
-  readonly lastRunGone: boolean;
+  /** It says running, but its runner is missing (killed, or the machine restarted): `RunJournal.runnerMissing`. */
+  readonly lastRunMissing: RunnerMissing | undefined;
 }
 
 /** The secrets column: `ok`, or how many files are in each state (`1 missing, 1 empty`); the lines below say which. */
@@ -78,9 +79,9 @@ export function formatCompanyList(file: string, listings: readonly CompanyListin
     const r = path.relative(cwd, f);
     return r.startsWith('..') ? f : r;
   };
-  const last = (run: RunRecord | undefined, gone: boolean) =>
+  const last = (run: RunRecord | undefined, missing: RunnerMissing | undefined) =>
     run
-      ? `${run.status}${gone ? ` (runner pid ${run.pid} on ${run.host} is gone: run it again to resume)` : ''}${run.runnerGone ? ` (runner pid ${run.pid} on ${run.host} was gone; closed by run ${run.runnerGone.byRun})` : ''}${run.exitCode !== undefined && run.exitCode !== 0 ? ` (exit ${run.exitCode})` : ''} ${run.kind} ${run.job} ${run.finishedAt ?? run.startedAt}`
+      ? `${run.status}${missing ? ` (${missingRunnerText(run, missing)}: run it again to resume)` : ''}${run.runnerGone ? ` (runner pid ${run.pid} on ${run.host} was gone; closed by ${run.runnerGone.byRun ? `run ${run.runnerGone.byRun}` : (run.runnerGone.bySweeper ?? 'a scheduler')})` : ''}${run.exitCode !== undefined && run.exitCode !== 0 ? ` (exit ${run.exitCode})` : ''} ${run.kind} ${run.job} ${run.finishedAt ?? run.startedAt}`
       : 'never ran';
   const rows = listings.map((l) => [
     l.company.name,
@@ -89,7 +90,7 @@ export function formatCompanyList(file: string, listings: readonly CompanyListin
     companyStreams(l.company.streams),
     secretsText(l.problems),
     rel(l.stateDir),
-    last(l.lastRun, l.lastRunGone),
+    last(l.lastRun, l.lastRunMissing),
   ]);
   const lines = [
     `companies file ${file}: ${listings.length} companies`,

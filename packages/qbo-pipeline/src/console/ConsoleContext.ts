@@ -2,8 +2,9 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { IANAZone } from 'luxon';
 import { UsageError, type Logger } from 'singer-kit';
-import { clientConfig, type TargetSettings } from 'target-postgres-raw';
-import { Warehouse } from '../Warehouse.js';
+import type { TargetSettings } from 'target-postgres-raw';
+import type { Warehouse } from '../Warehouse.js';
+import { visitWarehouse } from '../visitWarehouse.js';
 import { readConfigFile, warehouseSettings } from '../childConfigs.js';
 import { companyStateDir } from '../companies/companyRun.js';
 import { loadCompanies } from '../companies/loadCompanies.js';
@@ -39,8 +40,6 @@ export interface ConsoleOptions {
   readonly logger?: Logger;
 }
 
-const WAREHOUSE_CONNECT_TIMEOUT_MS = 5_000;
-const WAREHOUSE_QUERY_TIMEOUT_MS = 20_000;
 /** The name of the one company when there is no companies file. */
 export const DEFAULT_COMPANY = 'default';
 
@@ -108,17 +107,7 @@ export class ConsoleContext {
   async withWarehouse<T>(company: ConsoleCompany, read: (warehouse: Warehouse, schema: string) => Promise<T>): Promise<T> {
     const settings = company.warehouse;
     if ('unavailable' in settings) throw new Error(settings.unavailable);
-    const config = {
-      ...clientConfig(settings.connection, 'qbo-pipeline console'),
-      connectionTimeoutMillis: WAREHOUSE_CONNECT_TIMEOUT_MS,
-      query_timeout: WAREHOUSE_QUERY_TIMEOUT_MS,
-    };
-    const warehouse = await Warehouse.open(config, settings.schema);
-    try {
-      return await read(warehouse, settings.schema);
-    } finally {
-      await warehouse.close().catch(() => undefined);
-    }
+    return visitWarehouse(settings, 'qbo-pipeline console', read);
   }
 }
 

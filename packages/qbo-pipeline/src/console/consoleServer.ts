@@ -249,7 +249,8 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
         html`<p><a href="/runs">All runs</a></p>`,
         404,
       );
-    const running = found.run.record.status === 'running' && !found.run.orphaned;
+    // A run whose runner is only missing (`silent`) is still followed: a scheduler's sweep closes it.
+    const running = found.run.record.status === 'running' && found.run.orphaned !== 'gone';
     return send(
       reply,
       request,
@@ -282,7 +283,7 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
       const log = await journal.tail(id, LOG_TAIL_LINES);
       const version = `${current.run.record.updatedAt}|${current.run.orphaned}|${log.length}|${log.at(-1) ?? ''}`;
       const now = ctx.now();
-      const ended = current.run.record.status !== 'running' || current.run.orphaned;
+      const ended = current.run.record.status !== 'running' || current.run.orphaned === 'gone';
       if (version !== seen) {
         seen = version;
         const parts: Record<string, string> = {

@@ -2,7 +2,7 @@ import { DateTime } from 'luxon';
 import path from 'node:path';
 import { ENTITIES } from 'qbo-catalog';
 import { UsageError } from 'singer-kit';
-import { RunJournal } from '../runs/RunJournal.js';
+import { missingRunnerText, RunJournal } from '../runs/RunJournal.js';
 import { RUN_ID, type RunRecord } from '../runs/RunRecord.js';
 import { listJobStates } from '../stateFile.js';
 import { addTrigger } from '../triggers/addTrigger.js';
@@ -65,6 +65,13 @@ async function companyOrFail(ctx: ConsoleContext, name: string, what: string): P
 
 // ---- overview -------------------------------------------------------------------------------
 
+/** A run as the overview counts it: one that says running but has no runner (`RunJournal.runnerMissing`) failed, and why. */
+async function withMissingRunner(journal: RunJournal, r: RunRecord): Promise<RunRecord> {
+  const missing = await journal.runnerMissing(r);
+  if (missing === undefined) return r;
+  return { ...r, status: 'failed', reason: missingRunnerText(r, missing) };
+}
+
 async function companyOverview(company: ConsoleCompany, now: Date): Promise<CompanyOverview> {
   const [jobs, tokens, triggers, runs, secrets] = await Promise.all([
     listJobStates(company.stateDir),
@@ -74,7 +81,7 @@ async function companyOverview(company: ConsoleCompany, now: Date): Promise<Comp
     journalOf(company)
       .list()
       .then(
-        (records) => ({ records }),
+        async (records) => ({ records: await Promise.all(records.map((r) => withMissingRunner(journalOf(company), r))) }),
         (error: unknown) => ({ records: [] as RunRecord[], problem: (error as Error).message }),
       ),
     company.entry ? secretProblems(company.entry.settings) : [],
@@ -90,7 +97,7 @@ async function companyOverview(company: ConsoleCompany, now: Date): Promise<Comp
     tokens,
     triggers: triggers.triggers,
     unreadableTriggers: triggers.setAside,
-    runs: runs.records.map((r) => (RunJournal.orphaned(r) ? { ...r, status: 'failed', reason: `its runner (pid ${r.pid} on ${r.host}) is gone` } : r)),
+    runs: runs.records,
     ...('problem' in runs && runs.problem ? { runsProblem: runs.problem } : {}),
   };
 }
@@ -385,6 +392,12 @@ export async function addTriggerFromForm(ctx: ConsoleContext, form: TriggerForm)
 
 // ---- runs -----------------------------------------------------------------------------------
 
+const listedRun = async (company: ConsoleCompany, record: RunRecord): Promise<ListedRun> => ({
+  company: company.name,
+  record,
+  orphaned: await journalOf(company).runnerMissing(record),
+});
+
 export async function runsPage(ctx: ConsoleContext, query: Record<string, unknown>): Promise<SafeHtml> {
   const companies = await ctx.companies();
   const filter = { company: one(query.company), job: one(query.job), status: one(query.status) };
@@ -393,14 +406,16 @@ export async function runsPage(ctx: ConsoleContext, query: Record<string, unknow
     companies
       .filter((c) => filter.company === '' || c.name === filter.company)
       .map(async (c) =>
-        (
-          await journalOf(c)
-            .list({ limit: LISTED_RUNS })
-            .catch((error: unknown) => {
-              problems.push(`runs of ${c.name}: ${(error as Error).message}`);
-              return [] as RunRecord[];
-            })
-        ).map((record): ListedRun => ({ company: c.name, record, orphaned: RunJournal.orphaned(record) })),
+        Promise.all(
+          (
+            await journalOf(c)
+              .list({ limit: LISTED_RUNS })
+              .catch((error: unknown) => {
+                problems.push(`runs of ${c.name}: ${(error as Error).message}`);
+                return [] as RunRecord[];
+              })
+          ).map((record) => listedRun(c, record)),
+        ),
       ),
   );
   const all = lists.flat().sort((a, b) => b.record.startedAt.localeCompare(a.record.startedAt));
@@ -415,7 +430,7 @@ export async function findRun(ctx: ConsoleContext, id: string): Promise<{ run: L
   for (const company of await ctx.companies()) {
     const journal = journalOf(company);
     const record = await journal.read(id).catch(() => undefined);
-    if (record) return { run: { company: company.name, record, orphaned: RunJournal.orphaned(record) }, journal };
+    if (record) return { run: await listedRun(company, record), journal };
   }
   return undefined;
 }

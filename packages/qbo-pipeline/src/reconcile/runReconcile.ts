@@ -142,7 +142,7 @@ export async function runReconcile(request: ReconcileRequest, hooks: ReconcileHo
         try {
           // The job's runs whose runner is gone, closed in the journal as this one started (it holds the job's lock): in the warehouse too.
           await warehouse
-            .closeGoneRuns(run.record, journal)
+            .closeGoneRuns(run.record, run.record, journal)
             .catch((error: unknown) => logger.warn(`could not close the job's earlier runs in ${target.schema}._pipeline_runs: ${(error as Error).message}`));
           const streamsDone = await reconcileStreams({
             streams,

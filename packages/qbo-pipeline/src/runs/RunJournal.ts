@@ -5,6 +5,7 @@ import path from 'node:path';
 import { CliError, EXIT, redact, RunError, writeFileAtomic } from 'singer-kit';
 import { newRunId, RUN_ID, runsToPrune, type RunKind, type RunRecord, type RunStatus } from './RunRecord.js';
 import { ifExists, readdirIfExists } from '../ifExists.js';
+import { DEFAULT_LOCK_STALE_MS, isJobLocked } from '../jobLock.js';
 import { outstandingReconciles } from '../reconcile/outstandingReconciles.js';
 
 /** Finished runs kept per job; older ones (record and log) are deleted when a new run of the job starts. */
@@ -31,6 +32,24 @@ export interface RunJournalOptions {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * Who finds a run's runner gone and closes the run, holding the job's lock: a run of the job as
+ * it starts (its id and kind), or a scheduler's sweep between runs (`sweeper`: which scheduler).
+ */
+export type GoneFinder = { readonly id: string; readonly kind: RunKind } | { readonly sweeper: string };
+
+/**
+ * Why a run that says running has no runner: `gone` when it ran on this host and its process no
+ * longer exists; `silent` when its job's lock has gone unrefreshed (every runner refreshes it every
+ * second while it runs), so nothing shows it alive, wherever it ran.
+ */
+export type RunnerMissing = 'gone' | 'silent';
+
+/** What a run that says running shows when its runner is missing: `runner pid 12 on h is gone`, `runner gone? no sign of life since …`. */
+export function missingRunnerText(record: Pick<RunRecord, 'pid' | 'host' | 'updatedAt'>, missing: RunnerMissing): string {
+  return missing === 'gone' ? `runner pid ${record.pid} on ${record.host} is gone` : `runner gone? no sign of life since ${record.updatedAt}`;
+}
 
 /**
  * The runs journal: `<state-dir>/runs/<run-id>.json` (the run, rewritten atomically as its
@@ -64,6 +83,11 @@ export class RunJournal {
 
   logFile(id: string): string {
     return path.join(this.dir, `${id}.log`);
+  }
+
+  /** A job's state file, whose lock its runner holds: `<state-dir>/<job>.json` beside this journal (`<state-dir>/runs/`). */
+  jobStateFile(job: string): string {
+    return path.join(path.dirname(this.dir), `${job}.json`);
   }
 
   /**
@@ -187,7 +211,21 @@ export class RunJournal {
   }
 
   /**
-   * Closes every run of `job` the journal still says is running, as run `by` of the job starts.
+   * Whether a run that says running has lost its runner (`RunnerMissing`), or undefined (it has
+   * one, or it is not running). The job's lock is judged with `staleMs` (default 30 s, as a
+   * runner by hand judges it); a run found so is read again, since a run that ends writes its
+   * record before it lets go of the lock.
+   */
+  async runnerMissing(record: RunRecord, staleMs = DEFAULT_LOCK_STALE_MS): Promise<RunnerMissing | undefined> {
+    if (record.status !== 'running') return undefined;
+    if (RunJournal.orphaned(record)) return 'gone';
+    if (await isJobLocked(this.jobStateFile(record.job), staleMs)) return undefined;
+    return (await this.read(record.id).catch(() => undefined))?.status === 'running' ? 'silent' : undefined;
+  }
+
+  /**
+   * Closes every run of `job` the journal still says is running, as run `by` of the job starts
+   * (or as a scheduler sweeps, `RunSweeper`).
    * Only for a caller holding the job's lock: every runner of the job holds it while it runs and
    * refreshes it every second, so a run still `running` is one whose runner died without ending it
    * (kill -9, out of memory, a lost machine), on this host or on another sharing the state folder.
@@ -196,11 +234,11 @@ export class RunJournal {
    * host whose process still exists is left running all the same (it lost the lock by stalling
    * past its staleness, or its pid was reused): `alive`. Returns the runs closed and those left.
    */
-  async closeGone(job: string, by: { readonly id: string; readonly kind: RunKind }): Promise<{ closed: RunRecord[]; alive: RunRecord[] }> {
+  async closeGone(job: string, by: GoneFinder): Promise<{ closed: RunRecord[]; alive: RunRecord[] }> {
     const closed: RunRecord[] = [];
     const alive: RunRecord[] = [];
     for (const record of await this.list({ job })) {
-      if (record.status !== 'running' || record.id === by.id) continue;
+      if (record.status !== 'running' || ('id' in by && record.id === by.id)) continue;
       if (RunJournal.runnerAliveHere(record)) {
         alive.push(record);
         continue;
@@ -212,7 +250,7 @@ export class RunJournal {
         status: 'failed',
         reason: goneReason(record, by),
         updatedAt: now,
-        runnerGone: { foundAt: now, byRun: by.id, lastSignOfLife: record.updatedAt },
+        runnerGone: { foundAt: now, ...('id' in by ? { byRun: by.id } : { bySweeper: by.sweeper }), lastSignOfLife: record.updatedAt },
       };
       await writeFileAtomic(this.recordFile(record.id), redact(JSON.stringify(end, null, 2)) + '\n', 0o644);
       await appendFile(this.logFile(record.id), `${now} ${redact(`ERROR qbo-pipeline: ${end.reason ?? ''}`)}\n`, { mode: 0o600 });
@@ -320,17 +358,16 @@ export class RunHandle {
 }
 
 /** Why a run whose runner is gone was closed, and how its job goes on. */
-export function goneReason(
-  record: Pick<RunRecord, 'pid' | 'host' | 'kind'> & Partial<Pick<RunRecord, 'updatedAt'>>,
-  by: { readonly id: string; readonly kind: RunKind },
-): string {
-  const resumes = by.kind !== 'reconcile' && record.kind !== 'reconcile';
+export function goneReason(record: Pick<RunRecord, 'pid' | 'host' | 'kind'> & Partial<Pick<RunRecord, 'updatedAt'>>, by: GoneFinder): string {
+  const again = record.kind === 'reconcile' ? 'run the reconcile again' : 'run the job again: it resumes from its state file';
   return (
     `its runner (pid ${record.pid} on ${record.host}) was gone (killed, or its machine restarted) before the run ended; ` +
     `when it stopped is unknown${record.updatedAt ? ` (last sign of life ${record.updatedAt})` : ''}; ` +
-    (resumes
-      ? `run ${by.id} went on from the job's state file`
-      : `found by run ${by.id} (${by.kind}) of the job; ${record.kind === 'reconcile' ? 'run the reconcile again' : 'run the job again: it resumes from its state file'}`)
+    ('sweeper' in by
+      ? `found by ${by.sweeper} while no runner held the job's lock; ${again}`
+      : by.kind !== 'reconcile' && record.kind !== 'reconcile'
+        ? `run ${by.id} went on from the job's state file`
+        : `found by run ${by.id} (${by.kind}) of the job; ${again}`)
   );
 }
 

@@ -69,12 +69,12 @@ export interface RunRecord {
   readonly dryRun?: boolean;
   /**
    * Set when the run's runner died before finishing it (killed, out of memory, its machine
-   * restarted) and a later run of the job, holding the job's lock, closed it: when that run found
-   * it so, which run it was, and the run's last sign of life (its `updatedAt` then). The run is then
-   * `failed` with no `exitCode` and no `finishedAt`: when it stopped is unknown, somewhere between
-   * its last sign of life and `foundAt`.
+   * restarted) and, holding the job's lock, a later run of the job (`byRun`) or a scheduler's sweep
+   * between runs (`bySweeper`: which scheduler) closed it: when it was found so, by whom, and the
+   * run's last sign of life (its `updatedAt` then). The run is then `failed` with no `exitCode` and
+   * no `finishedAt`: when it stopped is unknown, somewhere between its last sign of life and `foundAt`.
    */
-  readonly runnerGone?: { readonly foundAt: string; readonly byRun: string; readonly lastSignOfLife: string };
+  readonly runnerGone?: { readonly foundAt: string; readonly byRun?: string; readonly bySweeper?: string; readonly lastSignOfLife: string };
 }
 
 /** `run-20250912T034554Z-1a2b3c`: sorts by start time, unique across processes. */

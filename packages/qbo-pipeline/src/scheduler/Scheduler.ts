@@ -13,6 +13,7 @@ import type { ScheduleStore } from '../schedules/ScheduleStore.js';
 import { FINAL_STATUSES, triggerJob, type Attempt, type Lease, type Trigger } from '../triggers/Trigger.js';
 import { DEFAULT_LEASE_MS, type TriggerStore } from '../triggers/TriggerStore.js';
 import { lateness, planPass, type PassAction, type ScheduleInput } from './planPass.js';
+import type { RunSweeper } from '../runs/RunSweeper.js';
 
 /** A run that starts more than this after its instant is marked late (the scheduler polls every few seconds). */
 export const LATE_AFTER_MS = 60_000;
@@ -40,6 +41,8 @@ export interface SchedulerOptions {
   readonly concurrency?: number;
   /** Runs this scheduler may start now under a limit it shares with others in the process (one scheduler per company). */
   readonly sharedCapacity?: () => number;
+  /** Closes the state folder's runs whose runner is gone, first thing at each pass (`RunSweeper`). */
+  readonly sweeper?: Pick<RunSweeper, 'sweep'>;
 }
 
 interface Held {
@@ -74,11 +77,13 @@ const withAttempt = (trigger: Trigger, attempt: Attempt): Trigger => ({
  * The scheduler: each pass asks `planPass` what is due and does it — records schedule slots as
  * triggers, claims due triggers with a lease and runs them in the background, takes over those
  * whose lease expired (their scheduler died: the run resumes from the job's state file), and
- * renews its own leases. `companies` and the console build on `pass`, `idle` and `planPass`.
+ * renews its own leases; first, its `sweeper` closes the runs whose runner died between runs of
+ * their job. `companies` and the console build on `pass`, `idle` and `planPass`.
  */
 export class Scheduler {
   readonly owner = randomUUID();
-  readonly #o: Required<Omit<SchedulerOptions, 'schedules' | 'signal' | 'sharedCapacity'>> & Pick<SchedulerOptions, 'schedules' | 'signal' | 'sharedCapacity'>;
+  readonly #o: Required<Omit<SchedulerOptions, 'schedules' | 'signal' | 'sharedCapacity' | 'sweeper'>> &
+    Pick<SchedulerOptions, 'schedules' | 'signal' | 'sharedCapacity' | 'sweeper'>;
   readonly #held = new Map<string, Held>();
   readonly #host = hostname();
   #heartbeat: NodeJS.Timeout | undefined;
@@ -103,6 +108,8 @@ export class Scheduler {
   /** One pass: what is due now is recorded, claimed and started (runs go on in the background; see `idle`). */
   async pass(): Promise<PassAction[]> {
     const { triggers: store, logger } = this.#o;
+    // A run whose runner died says failed within a lease of its death, not at its job's next run.
+    await this.#o.sweeper?.sweep().catch((error: unknown) => logger.warn(`could not close the runs whose runner is gone: ${(error as Error).message}`));
     const scan = await store.scan();
     for (const aside of scan.setAside.filter((a) => a.when === 'now')) {
       logger.error(`trigger file set aside as ${aside.file}: ${aside.problem}; the other triggers still run`);

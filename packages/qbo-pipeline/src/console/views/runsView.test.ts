@@ -21,7 +21,7 @@ const record = (start: string, end: string, doneUntil: string, complete: boolean
   logFile: 'r.log',
 });
 
-const shown = (r: RunRecord) => runProgress({ company: 'default', record: r, orphaned: false }).toString();
+const shown = (r: RunRecord) => runProgress({ company: 'default', record: r, orphaned: undefined }).toString();
 
 describe('runProgress', () => {
   it('shows a sync of a few minutes in minutes, its bar full when done, never 0/0 days', () => {

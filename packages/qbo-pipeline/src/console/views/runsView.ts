@@ -1,16 +1,17 @@
 import { formatDone, formatSpan } from '../../formatSpan.js';
 import type { RunRecord } from '../../runs/RunRecord.js';
+import { missingRunnerText, type RunnerMissing } from '../../runs/RunJournal.js';
 import type { EvidenceTotals } from '../../Warehouse.js';
 import { RECONCILE_WHY } from '../../formatSummary.js';
 import { streamsText } from '../../streamsText.js';
 import { html, type SafeHtml } from '../html.js';
-import { age, count, pill, range, relative, time } from './format.js';
+import { age, count, pill, range, relative, time, utc } from './format.js';
 
-/** A run as listed: the record, its company, and whether its runner is gone while it says running. */
+/** A run as listed: the record, its company, and, while it says running, whether its runner is missing (`RunJournal.runnerMissing`). */
 export interface ListedRun {
   readonly company: string;
   readonly record: RunRecord;
-  readonly orphaned: boolean;
+  readonly orphaned: RunnerMissing | undefined;
 }
 
 export interface RunsFilter {
@@ -27,7 +28,8 @@ function durationOf(run: ListedRun, now: Date): SafeHtml | string {
 }
 
 function statusPill(run: ListedRun): SafeHtml {
-  if (run.orphaned) return html`${pill('running', 'warn')} <small>runner gone</small>`;
+  if (run.orphaned === 'gone') return html`${pill('running', 'warn')} <small>runner gone</small>`;
+  if (run.orphaned === 'silent') return html`${pill('running', 'warn')} <small>${missingRunnerText({ ...run.record, updatedAt: utc(run.record.updatedAt) }, 'silent')}</small>`;
   return run.record.runnerGone ? html`${pill(run.record.status)} <small>runner gone</small>` : pill(run.record.status);
 }
 
@@ -103,13 +105,14 @@ export function runFacts(run: ListedRun, now: Date): SafeHtml {
 <dt>started by</dt><dd>${origin(r)}${r.attempt > 1 ? html` · attempt ${r.attempt}` : ''}</dd>
 <dt>where</dt><dd>pid ${r.pid} on ${r.host}</dd>
 <dt>started</dt><dd>${time(r.startedAt, now)}</dd>
-<dt>${r.finishedAt ? 'finished' : r.runnerGone ? 'last sign of life' : 'last update'}</dt><dd>${time(r.runnerGone ? r.runnerGone.lastSignOfLife : (r.finishedAt ?? r.updatedAt), now)} · ${run.orphaned || r.runnerGone ? 'how long it ran is unknown (its runner is gone)' : html`${r.finishedAt ? 'took' : 'running for'} ${durationOf(run, now)}`}</dd>
+<dt>${r.finishedAt ? 'finished' : r.runnerGone || run.orphaned ? 'last sign of life' : 'last update'}</dt><dd>${time(r.runnerGone ? r.runnerGone.lastSignOfLife : (r.finishedAt ?? r.updatedAt), now)} · ${run.orphaned || r.runnerGone ? 'how long it ran is unknown (its runner is gone)' : html`${r.finishedAt ? 'took' : 'running for'} ${durationOf(run, now)}`}</dd>
 ${r.reason && r.reason !== r.fix ? html`<dt>why</dt><dd>${r.reason}</dd>` : ''}
 ${r.fix ? html`<dt>${r.fix === r.reason ? 'why · fix this first' : 'fix first'}</dt><dd>${r.fix}</dd>` : ''}
 ${r.resumeCommand ? html`<dt>resume with</dt><dd><pre class="command"><code>${r.resumeCommand}</code></pre></dd>` : ''}
 ${r.reconcileCommand ? html`<dt id="reconcile">reconcile</dt><dd>${RECONCILE_WHY}:<pre class="command"><code>${r.reconcileCommand}</code></pre></dd>` : ''}
-${r.runnerGone ? html`<dt>note</dt><dd>Its runner (pid ${r.pid} on ${r.host}) was gone, killed or its machine restarted, before the run ended; run <a href="/runs/${r.runnerGone.byRun}">${r.runnerGone.byRun}</a> of the job found it so ${time(r.runnerGone.foundAt, now)} and closed it.</dd>` : ''}
-${run.orphaned ? html`<dt>note</dt><dd>This run says running, but its runner (pid ${r.pid}) is gone: it was killed or the machine restarted. Run the job again to resume from its state file.</dd>` : ''}
+${r.runnerGone ? html`<dt>note</dt><dd>Its runner (pid ${r.pid} on ${r.host}) was gone, killed or its machine restarted, before the run ended; ${r.runnerGone.byRun ? html`run <a href="/runs/${r.runnerGone.byRun}">${r.runnerGone.byRun}</a> of the job` : (r.runnerGone.bySweeper ?? 'a scheduler')} found it so ${time(r.runnerGone.foundAt, now)} and closed it.</dd>` : ''}
+${run.orphaned === 'gone' ? html`<dt>note</dt><dd>This run says running, but its runner (pid ${r.pid}) is gone: it was killed or the machine restarted. Run the job again to resume from its state file.</dd>` : ''}
+${run.orphaned === 'silent' ? html`<dt>note</dt><dd>This run says running, but no runner holds its job's lock (a runner refreshes it every second): its runner (pid ${r.pid} on ${r.host}) was probably killed, or its machine restarted. A running scheduler closes it as failed; so does the job's next run, which resumes from its state file.</dd>` : ''}
 </dl>`;
 }
 
