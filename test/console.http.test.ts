@@ -5,6 +5,8 @@ import { spawn } from 'node:child_process';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { addSchedule, consoleOptions, ScheduleStore, startConsole, type RunningConsole } from '../packages/qbo-pipeline/src/index.js';
+import { createLogger } from 'singer-kit';
+import { lockJob } from '../packages/qbo-pipeline/src/jobLock.js';
 import { runCliProcess } from './pipelineHarness.js';
 import { CookieJar, csrfTokenIn, send } from './consoleHttp.js';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
@@ -324,6 +326,66 @@ describe('console over HTTP, on loopback without a password', () => {
       expect(attention).toContain(`<pre class="command"><code>${command}</code></pre>`);
     } finally {
       await web2.close();
+    }
+  });
+
+  it("a console alone (no scheduler sweeping) calls a running run whose job's lock nobody holds runner gone?, not running; held, it is running", async () => {
+    const silent = path.join(dir, 'silent');
+    await mkdir(path.join(silent, 'runs'), { recursive: true });
+    // Its runner ran on another machine sharing the state folder: only the job's lock can tell it is gone.
+    const startedAt = new Date(Date.now() - 5 * 3_600_000).toISOString();
+    const updatedAt = new Date(Date.now() - 4 * 3_600_000).toISOString();
+    const id = 'run-20250101T000000Z-5113e7';
+    await writeFile(
+      path.join(silent, 'runs', `${id}.json`),
+      JSON.stringify({
+        id,
+        kind: 'sync',
+        job: 'nightly',
+        streams: ['invoices'],
+        range: { start: '2025-01-01T00:00:00Z', end: '2025-01-02T00:00:00Z' },
+        attempt: 1,
+        pid: 4242,
+        host: 'another-host',
+        startedAt,
+        updatedAt,
+        status: 'running',
+        progress: [{ stream: 'invoices', doneUntil: '2025-01-01T00:00:00Z', daysDone: 0, totalDays: 1, complete: false }],
+        tapRunIds: [],
+        stateFile: '/elsewhere/state/nightly.json',
+        logFile: path.join(silent, 'runs', `${id}.log`),
+      }),
+    );
+    const shownAt = updatedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+    const web3 = await startConsole(consoleOptions({ port: 0, stateDir: silent }, {}));
+    try {
+      const list = await send(web3.url, '/runs');
+      const row = new RegExp(`<tr data-run="${id}"[^>]*>[\\s\\S]*?</tr>`).exec(list.text)?.[0] ?? '';
+      expect(row).toContain(`<span class="pill warn">running</span> <small>runner gone? no sign of life since ${shownAt}</small>`);
+      expect(row).toMatch(/<td class="num"><span class="muted" title="[^"]*">unknown<\/span><\/td>/);
+      expect(list.text).not.toMatch(/1 running/);
+      const one = await send(web3.url, `/runs/${id}`);
+      expect(one.text).toContain("no runner holds its job's lock");
+      expect(one.text).toContain('how long it ran is unknown (its runner is gone)');
+      expect(one.text).not.toContain(' · live');
+      const overview = await send(web3.url, '/');
+      expect(overview.text).toContain(`last run of job nightly failed: runner gone? no sign of life since ${updatedAt}`);
+      // Nothing was written: the console only reads.
+      expect((JSON.parse(await readFile(path.join(silent, 'runs', `${id}.json`), 'utf8')) as { status: string }).status).toBe('running');
+
+      // A runner holding the job's lock (refreshing it every second) is alive, wherever it runs: plain running.
+      const release = await lockJob(path.join(silent, 'nightly.json'), 'nightly', { logger: createLogger('test', { sink: () => undefined }) });
+      try {
+        const held = await send(web3.url, '/runs');
+        const heldRow = new RegExp(`<tr data-run="${id}"[^>]*>[\\s\\S]*?</tr>`).exec(held.text)?.[0] ?? '';
+        expect(heldRow).toContain('<td><span class="pill info">running</span></td>');
+        expect(heldRow).not.toContain('runner gone');
+        expect((await send(web3.url, '/')).text).not.toContain('last run of job nightly failed');
+      } finally {
+        await release();
+      }
+    } finally {
+      await web3.close();
     }
   });
 

@@ -1,10 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { registerSecret, RunError, UsageError } from 'singer-kit';
-import { RunJournal, type RunStart } from './RunJournal.js';
+import { createLogger, registerSecret, RunError, UsageError } from 'singer-kit';
+import { hostname, tmpdir } from 'node:os';
+import { lockJob } from '../jobLock.js';
+import { missingRunnerText, RunJournal, type RunStart } from './RunJournal.js';
 import { newRunId, RUN_ID, runsToPrune, shellExit } from './RunRecord.js';
 
 const dir = await mkdtemp(path.join(tmpdir(), 'run-journal-'));
@@ -139,6 +140,48 @@ describe('RunJournal', () => {
     expect(RunJournal.orphaned({ ...run.record, pid: Number(dead.stdout.toString()), host: 'elsewhere' })).toBe(false);
     await run.finish({ status: 'succeeded', exitCode: 0 });
     expect(RunJournal.orphaned(await journal.read(run.id))).toBe(false);
+  });
+
+  it("says a running run's runner is missing: gone when its process here exited, silent when nobody holds its job's lock; a finished run has none missing", async () => {
+    const folder = path.join(dir, 'missing');
+    const journal = RunJournal.of(folder, { now: clock() });
+    const quiet = createLogger('test', { sink: () => undefined });
+    const job = 'qb_nightly';
+    await mkdir(folder, { recursive: true });
+    const release = await lockJob(journal.jobStateFile(job), job, { logger: quiet });
+    const run = await journal.start(start(job));
+    expect(journal.jobStateFile(job)).toBe(path.join(folder, `${job}.json`));
+    // Held by its runner (this process): alive, here or as seen from anywhere.
+    expect(await journal.runnerMissing(run.record)).toBeUndefined();
+    expect(await journal.runnerMissing({ ...run.record, host: 'elsewhere' })).toBeUndefined();
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    expect(await journal.runnerMissing({ ...run.record, pid: Number(dead.stdout.toString()) })).toBe('gone');
+    await release();
+    // Nobody holds the lock: from another host's runner, nothing shows it alive.
+    expect(await journal.runnerMissing({ ...run.record, host: 'elsewhere' })).toBe('silent');
+    expect(missingRunnerText(run.record, 'silent')).toBe(`runner gone? no sign of life since ${run.record.updatedAt}`);
+    expect(missingRunnerText(run.record, 'gone')).toBe(`runner pid ${process.pid} on ${hostname()} is gone`);
+    // A run that ended (its record is written before the lock is let go) has no runner missing, even read before it ended.
+    await run.finish({ status: 'succeeded', exitCode: 0 });
+    expect(await journal.runnerMissing({ ...run.record, status: 'running', host: 'elsewhere' })).toBeUndefined();
+    expect(await journal.runnerMissing(await journal.read(run.id))).toBeUndefined();
+  });
+
+  it('a sweep closes the running runs of a job whose runner is gone, saying which scheduler found them', async () => {
+    const journal = new RunJournal(path.join(dir, 'swept'), { now: clock() });
+    const run = await journal.start(start('daily'));
+    const sweeper = 'the scheduler (pid 7 on box)';
+    const { closed, alive } = await journal.closeGone('daily', { sweeper });
+    expect(alive).toEqual([]);
+    // (RunSweeper holds the job's lock for this call; the run's pid, this process's, is one runnerAliveHere never counts.)
+    expect(closed.map((r) => r.id)).toEqual([run.id]);
+    expect(await journal.read(run.id)).toMatchObject({
+      status: 'failed',
+      runnerGone: { bySweeper: sweeper, lastSignOfLife: run.record.updatedAt },
+      reason: expect.stringMatching(
+        /; found by the scheduler \(pid 7 on box\) while no runner held the job's lock; run the job again: it resumes from its state file$/,
+      ),
+    });
   });
 
   it('a run stopped by an error records it: the fix for exit 2, how to resume otherwise', async () => {

@@ -29,7 +29,8 @@ function durationOf(run: ListedRun, now: Date): SafeHtml | string {
 
 function statusPill(run: ListedRun): SafeHtml {
   if (run.orphaned === 'gone') return html`${pill('running', 'warn')} <small>runner gone</small>`;
-  if (run.orphaned === 'silent') return html`${pill('running', 'warn')} <small>${missingRunnerText({ ...run.record, updatedAt: utc(run.record.updatedAt) }, 'silent')}</small>`;
+  if (run.orphaned === 'silent')
+    return html`${pill('running', 'warn')} <small>${missingRunnerText({ ...run.record, updatedAt: utc(run.record.updatedAt) }, 'silent')}</small>`;
   return run.record.runnerGone ? html`${pill(run.record.status)} <small>runner gone</small>` : pill(run.record.status);
 }
 

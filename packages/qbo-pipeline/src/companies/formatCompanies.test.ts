@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import type { RunRecord } from '../runs/RunRecord.js';
+import { formatCompanyList, type CompanyListing } from './formatCompanies.js';
+import type { Company } from './parseCompanies.js';
+
+const company = { name: 'acme', realmId: '9130355', schema: 'raw_acme', streams: ['invoices'] } as unknown as Company;
+const run = {
+  id: 'run-20250912T034554Z-1a2b3c',
+  kind: 'sync',
+  job: 'qb_company',
+  pid: 4242,
+  host: 'box',
+  startedAt: '2025-09-12T03:45:54Z',
+  updatedAt: '2025-09-12T03:50:00Z',
+  status: 'running',
+} as unknown as RunRecord;
+const lastRun = (listing: Partial<CompanyListing>) =>
+  formatCompanyList('companies.yaml', [{ company, stateDir: '/state/companies/acme', problems: [], lastRun: run, lastRunMissing: undefined, ...listing }]);
+
+describe('company list: the last run', () => {
+  it('says running only while a runner holds the job, and what is known of a runner that is missing', () => {
+    expect(lastRun({})).toContain('| running sync qb_company 2025-09-12T03:45:54Z');
+    expect(lastRun({ lastRunMissing: 'gone' })).toContain('| running (runner pid 4242 on box is gone: run it again to resume) sync qb_company');
+    expect(lastRun({ lastRunMissing: 'silent' })).toContain(
+      '| running (runner gone? no sign of life since 2025-09-12T03:50:00Z: run it again to resume) sync qb_company',
+    );
+  });
+
+  it('names what closed a run whose runner was gone: the run of its job, or a scheduler', () => {
+    const closed = { ...run, status: 'failed' as const, runnerGone: { foundAt: '2025-09-12T04:00:00Z', lastSignOfLife: run.updatedAt } };
+    expect(lastRun({ lastRun: { ...closed, runnerGone: { ...closed.runnerGone, byRun: 'run-20250913T031500Z-0a0b0c' } } })).toContain(
+      '| failed (runner pid 4242 on box was gone; closed by run run-20250913T031500Z-0a0b0c) sync',
+    );
+    expect(lastRun({ lastRun: { ...closed, runnerGone: { ...closed.runnerGone, bySweeper: 'the scheduler (pid 7 on box)' } } })).toContain(
+      '| failed (runner pid 4242 on box was gone; closed by the scheduler (pid 7 on box)) sync',
+    );
+  });
+});

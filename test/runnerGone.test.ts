@@ -1,0 +1,167 @@
+/**
+ * A runner killed with SIGKILL mid-run, with a real `scheduler --console` process running beside
+ * it: the scheduler's next passes close the run (failed, runner gone) within a few seconds in the
+ * runs journal, the console and `_pipeline_runs`, instead of the run saying `running` until its
+ * job's next run (a day later for a nightly sync). Live runs, of another job and of the same job
+ * on the lock, are never closed. Every wait polls with a deadline; none races the 1 s lock refresh.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RunJournal } from '../packages/qbo-pipeline/src/index.js';
+import type { RunRecord } from '../packages/qbo-pipeline/src/runs/RunRecord.js';
+import { send } from './consoleHttp.js';
+import { databaseUrl, scratchSchema, withClient } from './support/db.js';
+import { RUNNER_CLI, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
+
+const START = '2025-02-26T00:00:00Z';
+const END = '2025-03-01T00:00:00Z';
+/** The scheduler judges a job's lock free after its lease: short here, so a dead runner's run is closed in seconds. */
+const LEASE_SECONDS = 3;
+
+let h: Harness;
+const children: ChildProcess[] = [];
+beforeAll(async () => {
+  h = await startHarness({ databaseUrl: databaseUrl(), seed: 32, now: new Date(END), days: 3, counts: { invoices: 30 } });
+});
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+  h?.emulator.setFaults({ rules: [] });
+  await h?.close();
+});
+
+/** A process of the runner CLI in its own process group (a kill reaches its tap and target), its output kept. */
+function startCli(args: readonly string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; output: () => string; exited: Promise<unknown> } {
+  const child = spawn(process.execPath, [RUNNER_CLI, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  return { child, output: () => output, exited: new Promise((resolve) => child.on('close', resolve)) };
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, output?: () => string): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${output ? `\n${output()}` : ''}`);
+    await sleep(100);
+  }
+}
+
+describe('a run whose runner was killed (kill -9) while a scheduler runs', () => {
+  const schema = scratchSchema('gone');
+  const stateDir = () => path.join(h.dir, `state-${schema}`);
+  const journal = () => RunJournal.of(stateDir());
+  const rowOf = async (runId: string) =>
+    (
+      await withClient((c) =>
+        c.query(`SELECT status, exit_code, finished_at_utc, reason FROM "${schema}"._pipeline_runs WHERE run_id = $1`, [runId]).catch(() => ({ rows: [] })),
+      )
+    ).rows[0] as { status: string; exit_code: number | null; finished_at_utc: Date | null; reason: string | null } | undefined;
+
+  /** A backfill by hand of `job`, its tap stuck on a QBO that does not answer; resolves once its run is in the journal and the warehouse. */
+  async function liveRunner(job: string, targetConfig: string, notRun?: string): Promise<{ child: ChildProcess; run: RunRecord; exited: Promise<unknown> }> {
+    const runner = startCli(
+      runnerArgs('backfill', { job, streams: 'invoices', start: START, end: END, tapConfig: h.tapConfig, targetConfig, stateDir: stateDir() }),
+    );
+    const run = await waitFor(
+      `job ${job}'s run to say running in the journal and _pipeline_runs`,
+      async () => {
+        const [newest] = await journal().list({ job, limit: 1 });
+        return newest && newest.id !== notRun && newest.pid === runner.child.pid && (await rowOf(newest.id))?.status === 'running' && newest;
+      },
+      60_000,
+      runner.output,
+    );
+    return { child: runner.child, run, exited: runner.exited };
+  }
+
+  const kill9 = async (runner: { child: ChildProcess; exited: Promise<unknown> }) => {
+    process.kill(-runner.child.pid!, 'SIGKILL'); // the runner, its tap and target: as the OOM killer would
+    await runner.exited;
+  };
+
+  it(
+    'is closed as failed, runner gone, within seconds, in the journal, the console and _pipeline_runs; live runs of another job and of the same job are left running',
+    { timeout: 240_000 },
+    async () => {
+      const targetConfig = await h.targetConfig(schema);
+      h.emulator.setFaults({ rules: [{ fault: 'stall', from: 1 }] });
+      const doomed = await liveRunner('qb_doomed', targetConfig);
+      const other = await liveRunner('qb_other', targetConfig);
+
+      const scheduler = startCli(
+        ['scheduler', '--state-dir', stateDir(), '--interval', '0.5', '--lease-seconds', String(LEASE_SECONDS), '--console', '--console-port', '0'],
+        // Where its sweeps close rows: the warehouse its environment names, as under docker compose.
+        { ...process.env, TARGET_POSTGRES_RAW_DATABASE_URL: databaseUrl(), TARGET_POSTGRES_RAW_SCHEMA: schema },
+      );
+      const consoleUrl = await waitFor('the console', async () => /console at (http:\/\/\S+)/.exec(scheduler.output())?.[1], 30_000, scheduler.output);
+
+      const killedAt = Date.now();
+      await kill9(doomed);
+      // The scheduler's lease (3 s) for the lock to go stale, then its next pass (every 0.5 s).
+      const closed = await waitFor(
+        'the sweep to close the killed run in the journal',
+        async () => {
+          const record = await journal().read(doomed.run.id);
+          return record.status !== 'running' && record;
+        },
+        30_000,
+        scheduler.output,
+      );
+      expect(Date.now() - killedAt).toBeLessThan(20_000);
+      expect(closed).toMatchObject({
+        status: 'failed',
+        runnerGone: { bySweeper: `the scheduler (pid ${scheduler.child.pid} on ${doomed.run.host})`, lastSignOfLife: doomed.run.updatedAt },
+        reason: `its runner (pid ${doomed.child.pid} on ${doomed.run.host}) was gone (killed, or its machine restarted) before the run ended; when it stopped is unknown (last sign of life ${doomed.run.updatedAt}); found by the scheduler (pid ${scheduler.child.pid} on ${doomed.run.host}) while no runner held the job's lock; run the job again: it resumes from its state file`,
+      });
+      expect(closed.exitCode).toBeUndefined();
+      expect(closed.finishedAt).toBeUndefined();
+      expect(closed.runnerGone?.byRun).toBeUndefined();
+      expect(await journal().tail(doomed.run.id, 1)).toEqual([expect.stringContaining(`ERROR qbo-pipeline: ${closed.reason}`)]);
+      expect(
+        await waitFor('its row in _pipeline_runs to be closed', async () => (await rowOf(doomed.run.id))?.status === 'failed' && rowOf(doomed.run.id), 15_000),
+      ).toEqual({ status: 'failed', exit_code: null, finished_at_utc: null, reason: closed.reason });
+      expect(scheduler.output()).toMatch(
+        new RegExp(
+          `WARN qbo-pipeline: run ${doomed.run.id} of job qb_doomed \\(started \\S+\\) still said running, but its runner \\(pid ${doomed.child.pid} on \\S+\\) was gone`,
+        ),
+      );
+
+      // The console says so: failed, runner gone, and who found it; the other job's live run is running, nothing more.
+      const runs = await send(consoleUrl, '/runs');
+      const rowHtml = (id: string) => new RegExp(`<tr data-run="${id}"[^>]*>[\\s\\S]*?</tr>`).exec(runs.text)?.[0] ?? '';
+      expect(rowHtml(doomed.run.id)).toMatch(/<span class="pill error">failed<\/span> <small>runner gone<\/small>/);
+      expect(rowHtml(other.run.id)).toMatch(/<span class="pill info">running<\/span><\/td>/);
+      const page = await send(consoleUrl, `/runs/${doomed.run.id}`);
+      expect(page.text).toContain(`the scheduler (pid ${scheduler.child.pid} on ${doomed.run.host}) found it so`);
+
+      // The other job's runner lived through those sweeps: its run was never closed.
+      expect((await journal().read(other.run.id)).status).toBe('running');
+      expect((await rowOf(other.run.id))?.status).toBe('running');
+
+      // The same job runs again, on the lock: the sweeps that close the other job's run once it is killed leave it alone.
+      const again = await liveRunner('qb_doomed', targetConfig, doomed.run.id);
+      await kill9(other);
+      await waitFor(
+        "the sweep to close the other job's killed run",
+        async () => (await journal().read(other.run.id)).status === 'failed',
+        30_000,
+        scheduler.output,
+      );
+      expect(await journal().read(again.run.id)).toMatchObject({ status: 'running' });
+      expect((await journal().read(again.run.id)).runnerGone).toBeUndefined();
+      expect((await rowOf(again.run.id))?.status).toBe('running');
+      const later = await send(consoleUrl, '/runs');
+      expect(new RegExp(`<tr data-run="${again.run.id}"[^>]*>[\\s\\S]*?</tr>`).exec(later.text)?.[0]).toMatch(/<span class="pill info">running<\/span><\/td>/);
+
+      await kill9(again);
+      h.emulator.setFaults({ rules: [] });
+      scheduler.child.kill('SIGTERM');
+      await scheduler.exited;
+    },
+  );
+});
