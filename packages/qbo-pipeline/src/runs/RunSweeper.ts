@@ -47,11 +47,14 @@ export class RunSweeper {
     this.#o = options;
   }
 
-  /** One sweep: the runs it closed in the journal (their rows follow, or at a later sweep). */
-  async sweep(): Promise<RunRecord[]> {
+  /**
+   * One sweep: the runs it closed in the journal (their rows follow, or at a later sweep). Jobs in
+   * `except` are left to the run about to start for them, which closes them as it starts.
+   */
+  async sweep(except: ReadonlySet<string> = new Set()): Promise<RunRecord[]> {
     const { journal, staleMs, logger } = this.#o;
     const jobs = new Map<string, string | undefined>();
-    for (const r of await journal.list()) if (r.status === 'running') jobs.set(r.job, r.company);
+    for (const r of await journal.list()) if (r.status === 'running' && !except.has(r.job)) jobs.set(r.job, r.company);
     const closed: RunRecord[] = [];
     for (const [job, company] of jobs) {
       let release: () => Promise<void>;

@@ -104,6 +104,34 @@ describe('one-time triggers', () => {
     expect(await store.list()).toEqual([t]);
   });
 
+  it('sweeps the runs whose runner is gone before it starts anything, leaving the jobs it starts to their run; a failed sweep stops no run', async () => {
+    const triggers = new TriggerStore(path.join(dir, 'sweep', 'triggers'));
+    const t = await addTrigger(triggers, '2025-09-12T03:45:54Z', backfill, { now: new Date('2025-09-01T00:00:00Z'), env });
+    const seen: Array<{ except: string[]; ran: number }> = [];
+    const ran: Trigger[] = [];
+    const logs: string[] = [];
+    const scheduler = new Scheduler({
+      triggers,
+      now: () => new Date('2025-09-12T04:00:00Z'),
+      logger: createLogger('test', { sink: (line) => logs.push(line) }),
+      run: async (trigger) => {
+        ran.push(trigger);
+        return fakeResult(trigger, true);
+      },
+      sweeper: {
+        sweep: async (except = new Set()) => {
+          seen.push({ except: [...except], ran: ran.length });
+          throw new Error('EACCES: permission denied, mkdir state/qb_invoices.lock');
+        },
+      },
+    });
+    expect((await scheduler.pass()).map((a) => a.kind)).toEqual(['start']);
+    await scheduler.idle();
+    expect(seen).toEqual([{ except: [t.backfill!.job], ran: 0 }]);
+    expect(ran.map((r) => r.id)).toEqual([t.id]);
+    expect(logs).toContainEqual(expect.stringContaining('WARN test: could not close the runs whose runner is gone: EACCES: permission denied'));
+  });
+
   it('checks the backfill arguments when the trigger is added, not when it fires', async () => {
     const store = new TriggerStore(path.join(dir, 'bad'));
     await expect(addTrigger(store, '2025-09-12T03:45:54Z', { ...backfill, streams: ['nope'] }, { env })).rejects.toThrow(UsageError);

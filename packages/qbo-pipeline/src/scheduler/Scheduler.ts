@@ -77,8 +77,8 @@ const withAttempt = (trigger: Trigger, attempt: Attempt): Trigger => ({
  * The scheduler: each pass asks `planPass` what is due and does it — records schedule slots as
  * triggers, claims due triggers with a lease and runs them in the background, takes over those
  * whose lease expired (their scheduler died: the run resumes from the job's state file), and
- * renews its own leases; first, its `sweeper` closes the runs whose runner died between runs of
- * their job. `companies` and the console build on `pass`, `idle` and `planPass`.
+ * renews its own leases; before it starts anything, its `sweeper` closes the runs whose runner
+ * died between runs of their job. `companies` and the console build on `pass`, `idle` and `planPass`.
  */
 export class Scheduler {
   readonly owner = randomUUID();
@@ -108,8 +108,6 @@ export class Scheduler {
   /** One pass: what is due now is recorded, claimed and started (runs go on in the background; see `idle`). */
   async pass(): Promise<PassAction[]> {
     const { triggers: store, logger } = this.#o;
-    // A run whose runner died says failed within a lease of its death, not at its job's next run.
-    await this.#o.sweeper?.sweep().catch((error: unknown) => logger.warn(`could not close the runs whose runner is gone: ${(error as Error).message}`));
     const scan = await store.scan();
     for (const aside of scan.setAside.filter((a) => a.when === 'now')) {
       logger.error(`trigger file set aside as ${aside.file}: ${aside.problem}; the other triggers still run`);
@@ -139,6 +137,10 @@ export class Scheduler {
           capacity: Math.min(this.#o.concurrency - this.#held.size, this.#o.sharedCapacity?.() ?? Number.POSITIVE_INFINITY),
           lateAfterMs: this.#o.lateAfterMs,
         });
+    // A run whose runner died says failed within a lease of its death, not at its job's next run; the
+    // jobs this pass starts are left to their run, which closes them as it starts and says it went on.
+    const starting = new Set(actions.flatMap((a) => (a.kind === 'start' ? [triggerJob(a.trigger)] : [])));
+    await this.#o.sweeper?.sweep(starting).catch((error: unknown) => logger.warn(`could not close the runs whose runner is gone: ${(error as Error).message}`));
     for (const action of actions) {
       if (action.kind === 'slot') {
         if (!(await store.create(action.trigger))) continue; // another scheduler recorded this slot
