@@ -3,7 +3,7 @@
 // page.evaluate callbacks run in the browser
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import type { Browser, Page } from 'playwright-core';
@@ -228,5 +228,54 @@ describe.skipIf(!HAVE_CHROMIUM)(`the console in headless Chromium${HAVE_CHROMIUM
         await narrow.close();
       }
     }
+  });
+  it("shows a run whose job's lock nobody holds as runner gone?, follows it, and sees the scheduler close it as failed, runner gone", async () => {
+    // A run of a runner on another machine sharing the state folder, killed: its lock was last touched 35 s ago,
+    // past the console's 30 s but within the scheduler's 60 s lease, so the console doubts it before the scheduler closes it.
+    const state = path.join(h.dir, 'state');
+    const id = 'run-20250101T000000Z-5113e7';
+    const updatedAt = new Date(Date.now() - 10 * 60_000).toISOString();
+    await writeFile(
+      path.join(state, 'runs', `${id}.json`),
+      JSON.stringify({
+        id,
+        kind: 'sync',
+        job: 'remote_job',
+        streams: ['invoices'],
+        range: { start: today.minus({ days: 1 }).toISO(), end: today.toISO() },
+        attempt: 1,
+        pid: 4242,
+        host: 'another-host',
+        startedAt: new Date(Date.now() - 20 * 60_000).toISOString(),
+        updatedAt,
+        status: 'running',
+        progress: [{ stream: 'invoices', doneUntil: today.minus({ days: 1 }).toISO(), daysDone: 0, totalDays: 1, complete: false }],
+        tapRunIds: [],
+        stateFile: path.join(state, 'remote_job.json'),
+        logFile: path.join(state, 'runs', `${id}.log`),
+      }),
+    );
+    const lockDir = path.join(state, 'remote_job.lock');
+    await mkdir(lockDir);
+    const touched = (ago: number) => utimes(lockDir, new Date(Date.now() - ago), new Date(Date.now() - ago));
+    await touched(35_000);
+    await page.goto(`${scheduler.url}runs/${id}`);
+    const root = page.locator('[data-run-events]');
+    expect(await root.getAttribute('data-status')).toBe('running');
+    expect(await page.locator('#run-facts [data-status]').textContent()).toContain(
+      `runner gone? no sign of life since ${updatedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}`,
+    );
+    expect(await page.locator('#run-facts').textContent()).toContain("no runner holds its job's lock");
+    expect(await page.locator('#run-log-heading').textContent()).not.toContain('live');
+    await shot(page, 'run-runner-gone');
+    await page.evaluate(() => Object.assign(window, { notReloaded: true }));
+    // The lock's last touch passes the lease: the scheduler's next pass (every second) closes the run, and the page follows.
+    await touched(120_000);
+    await expect.poll(() => root.getAttribute('data-status'), { timeout: 30_000, interval: 250 }).toBe('failed');
+    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    const facts = await page.locator('#run-facts').textContent();
+    expect(facts).toMatch(/failed\s+runner gone/);
+    expect(facts).toMatch(new RegExp(`the scheduler \\(pid ${scheduler.child.pid} on \\S+\\) found it so`));
+    expect(existsSync(lockDir)).toBe(false);
   });
 });
