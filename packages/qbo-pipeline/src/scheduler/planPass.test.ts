@@ -84,10 +84,25 @@ describe('planPass (pure: what one scheduler pass does)', () => {
     expect(actions[0]).toMatchObject({ skipped: 'skipped: job j1 was still running (its state file is locked by another runner)' });
   });
 
-  it('skips a slot whose job already has a due run waiting to start (no capacity, or a stopped run to resume)', () => {
-    const actions = planPass(input({ triggers: [trigger('waiting', 'j1')], schedules: [schedule('s1', 'j1')], capacity: 0 }));
+  it('skips a slot whose job already has a due sync waiting to start (no capacity, or a stopped run to resume)', () => {
+    const waiting = trigger('waiting', 'j1', undefined, { backfill: undefined, sync: { streams: ['invoices'], job: 'j1' } });
+    const actions = planPass(input({ triggers: [waiting], schedules: [schedule('s1', 'j1')], capacity: 0 }));
     expect(summary(actions)).toEqual(['slot sch-s1-20250912T040000Z skipped']);
     expect(actions[0]).toMatchObject({ skipped: 'skipped: job j1 has an earlier run waiting to start (trigger waiting)' });
+  });
+
+  it("a due backfill waiting to start does not swallow the night's sync: the slot waits its turn behind it", () => {
+    // A one-time backfill of an old range (say, one left pending while its company was out of the
+    // companies file) reads that range only; skipping the slot would leave the night unsynced.
+    const backfill = trigger('old-range', 'j1', '2025-09-11T06:00:00Z');
+    const first = planPass(input({ triggers: [backfill], schedules: [schedule('s1', 'j1')], capacity: 5 }));
+    expect(summary(first)).toEqual(['slot sch-s1-20250912T040000Z', 'start old-range #1']);
+    const slot = first[0]!.trigger;
+    const leases = new Map([['old-range', lease('2025-09-12T04:01:00Z')]]);
+    const running: Trigger = { ...backfill, status: 'running' };
+    expect(summary(planPass(input({ triggers: [running, slot], leases, schedules: [schedule('s1', 'j1')], capacity: 5 })))).toEqual([]);
+    const done: Trigger = { ...backfill, status: 'completed', enabled: false };
+    expect(summary(planPass(input({ triggers: [done, slot], schedules: [schedule('s1', 'j1')], capacity: 5 })))).toEqual(['start sch-s1-20250912T040000Z #1']);
   });
 
   it('records a due slot once and starts it in the same pass; the next pass finds it recorded', () => {

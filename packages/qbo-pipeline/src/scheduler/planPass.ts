@@ -59,9 +59,10 @@ const live = (lease: Lease | undefined, now: Date) => lease !== undefined && Dat
  * One pass of the scheduler as a pure function: which schedule slots are due (each once; slots
  * missed while no scheduler ran collapse into one, marked late), which are skipped because their
  * job still runs (a job never overlaps itself), and which due triggers to start or take over (a
- * lease that expired means its scheduler died). A slot is skipped too when a due run of its job
- * waits to start: a second sync up to now would repeat the first. Triggers start earliest first,
- * one per job, up to `capacity`; a trigger whose job is busy waits for a later pass.
+ * lease that expired means its scheduler died). A slot is skipped too when a due sync of its job
+ * waits to start: a second sync up to now would repeat the first (behind a waiting backfill, the
+ * slot waits its turn). Triggers start earliest first, one per job, up to `capacity`; a trigger
+ * whose job is busy waits for a later pass.
  */
 export function planPass(input: PassInput): PassAction[] {
   const { now } = input;
@@ -76,10 +77,12 @@ export function planPass(input: PassInput): PassAction[] {
     }
   }
 
-  // Due triggers that wait to start (capacity, a stopped run to resume): a new slot of their job would only queue behind them.
+  // Due syncs that wait to start (capacity, a stopped run to resume): a new slot of their job would only repeat them.
+  // A waiting backfill reads its own range only: the slot's sync queues behind it instead of being lost.
   const queued = new Map<string, string>();
   for (const t of input.triggers) {
-    if (FINAL_STATUSES.includes(t.status) || !t.enabled || Date.parse(t.at) > now.getTime() || live(input.leases.get(t.id), now)) continue;
+    if (t.sync === undefined || FINAL_STATUSES.includes(t.status) || !t.enabled || Date.parse(t.at) > now.getTime() || live(input.leases.get(t.id), now))
+      continue;
     if (!queued.has(triggerJob(t))) queued.set(triggerJob(t), t.id);
   }
 
