@@ -173,6 +173,21 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     expect(readdirSync(path.join(firm.dir, 'state'))).toEqual(['companies']);
   });
 
+  it('company list says what became of a company taken out of the file: nothing runs it, its folder and rows are kept', async () => {
+    const yaml = firm.companiesYaml({ schemaPrefix: prefix, streams: STREAMS });
+    await firm.writeCompanies(yaml.replace(/^ {2}- name: globex\n(?: {4}.*\n)+/m, ''), 'acme-only.yaml');
+    const run = await firm.cli(['company', 'list', '--companies', 'acme-only.yaml']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^companies file acme-only\.yaml: 1 companies$/m);
+    expect(run.stdout).toMatch(
+      /^company globex is not in companies file acme-only\.yaml any more: nothing of it runs \(its pending triggers wait, unrun\); its state folder state\/companies\/globex \(bookmarks, token store, runs\) and its rows are kept\. Put it back in the file to go on from its bookmarks, or delete the folder and drop the schema to forget it$/m,
+    );
+    expect(readdirSync(path.join(firm.dir, 'state/companies/globex'))).toContain('qb_company.json');
+    // One company asked for: only it.
+    const one = await firm.cli(['company', 'list', '--companies', 'acme-only.yaml', '--company', 'acme']);
+    expect(one.stdout).not.toContain('globex');
+  });
+
   it("evidence answers per company, stream and UTC day, from each company's schema; --sql is one query over all of them", async () => {
     const run = await firm.cli(['evidence', '--companies', 'companies.yaml', '--since', START, '--until', END]);
     expect(run.code, run.stderr).toBe(0);

@@ -113,6 +113,33 @@ describe('CompaniesScheduler', () => {
     ).toEqual(['a', 'd']);
   });
 
+  it('names a company taken out of the file once, saying nothing of it runs and its folder and schema are kept; it runs no more', async () => {
+    const clock = { now: new Date('2025-03-01T02:00:00Z') };
+    const file = path.join(dir, 'leaves.yaml');
+    await writeFile(file, FILE());
+    const lines: string[] = [];
+    const started: string[] = [];
+    const scheduler = await CompaniesScheduler.start({
+      file,
+      stateRoot: path.join(dir, 'leaves'),
+      logger: createLogger('test', { sink: (line) => lines.push(line) }),
+      now: () => clock.now,
+      runTrigger: (trigger) => {
+        started.push(trigger.sync?.company?.name ?? '?');
+        return Promise.resolve(done(trigger));
+      },
+    });
+    await scheduler.pass();
+    await writeFile(file, FILE().replace(/^ {2}- \{name: a, .*\n/m, ''));
+    clock.now = new Date('2025-03-01T03:00:30Z'); // a's slot
+    expect(await scheduler.pass()).toEqual([]);
+    await scheduler.pass();
+    expect(started).toEqual([]);
+    expect(lines).toEqual([
+      `WARN test: company a is not in companies file ${file} any more: nothing of it runs (its pending triggers wait, unrun); its state folder ${path.join(dir, 'leaves/companies/a')} (bookmarks, token store, runs) and its rows in schema raw_a are kept. Put it back in the file to go on from its bookmarks, or delete the folder and drop the schema to forget it`,
+    ]);
+  });
+
   it("starts when a company's secret file is missing, naming it (the other companies go on)", async () => {
     const file = path.join(dir, 'missing.yaml');
     await writeFile(file, FILE().replace('secrets/c/refresh_token', 'secrets/nobody'));

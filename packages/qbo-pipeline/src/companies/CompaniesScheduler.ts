@@ -7,7 +7,7 @@ import { runTrigger, Scheduler, type TriggerRunner } from '../scheduler/Schedule
 import type { Schedule } from '../schedules/Schedule.js';
 import { ScheduleStore } from '../schedules/ScheduleStore.js';
 import { COMPANY_JOB } from '../BackfillRequest.js';
-import { companyStateDir } from './companyRun.js';
+import { companyStateDir, notInFile } from './companyRun.js';
 import { defaultMaxParallel } from './JobPool.js';
 import { loadCompanies, secretProblems } from './loadCompanies.js';
 import type { Companies, Company } from './parseCompanies.js';
@@ -95,8 +95,8 @@ export async function companyScheduleSince(stateDir: string, now: Date): Promise
  * its own folder (triggers, schedules, and the `schedule:` of its file entry), running one job at
  * a time: a realm's jobs never overlap, so each has the realm's whole request budget. Together
  * they start at most `maxParallel` runs, taking turns so no company waits behind the others. The
- * file is read again at every pass (a company added or changed takes effect; a file broken by an
- * edit is reported and the last good one kept). A company's failure is its own: its runs fail with
+ * file is read again at every pass (a company added or changed takes effect; one taken out is
+ * named once, with what became of it; a file broken by an edit is reported and the last good one kept). A company's failure is its own: its runs fail with
  * their reason, and its pass failing is logged for it while the others go on.
  */
 export class CompaniesScheduler {
@@ -208,7 +208,12 @@ export class CompaniesScheduler {
 
   #reload(): void {
     try {
+      const before = this.#companies.companies;
       this.#companies = loadCompanies(this.#o.file);
+      const now = new Set(this.#companies.companies.map((c) => c.name));
+      for (const gone of before.filter((c) => !now.has(c.name))) {
+        this.#logger.warn(notInFile(gone.name, this.#o.file, companyStateDir(path.resolve(this.#o.stateRoot), gone.name), gone.schema));
+      }
       if (this.#fileProblem !== undefined) this.#logger.info(`companies file ${this.#o.file} reads again`);
       this.#fileProblem = undefined;
     } catch (error) {

@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createLogger, EXIT, UsageError, writeFileAtomic } from 'singer-kit';
 import type { BackfillRequest } from '../BackfillRequest.js';
@@ -24,6 +25,7 @@ import { resolveStreams } from '../BackfillRequest.js';
 import { runSync, type SyncRequest } from '../runSync.js';
 import type { BackfillResult } from '../runBackfill.js';
 import { companyStateDir } from './companyRun.js';
+import { ifExists } from '../ifExists.js';
 import { formatCompanyList, formatCompanyOutcomes } from './formatCompanies.js';
 import { defaultMaxParallel } from './JobPool.js';
 import { loadCompanies, pickCompanies, requireSecretFiles, secretFileProblems, selectCompanies } from './loadCompanies.js';
@@ -119,7 +121,14 @@ export async function listCompanies(file: string, name: string | undefined, stat
       lastRunMissing: lastRun && (await journal.runnerMissing(lastRun)),
     });
   }
-  process.stdout.write(formatCompanyList(file, listings) + '\n');
+  // State folders of companies taken out of the file: say what became of them.
+  const listed = new Set(companies.companies.map((c) => c.name));
+  const folders = name === undefined ? ((await ifExists(() => readdir(companyStateDir(path.resolve(stateRoot), ''), { withFileTypes: true }))) ?? []) : [];
+  const gone = folders
+    .filter((f) => f.isDirectory() && !listed.has(f.name))
+    .map((f) => ({ name: f.name, stateDir: companyStateDir(path.resolve(stateRoot), f.name) }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  process.stdout.write(formatCompanyList(file, listings, gone) + '\n');
   const broken = listings.filter((l) => l.problems.length > 0);
   if (broken.length > 0)
     throw new UsageError(`${broken.length} of ${listings.length} companies cannot run: ${broken.map((l) => l.problems[0]?.line).join('; ')}`);

@@ -10,6 +10,19 @@ export function companyStateDir(stateRoot: string, name: string): string {
   return path.join(stateRoot, 'companies', name);
 }
 
+/**
+ * What became of a company taken out of the companies file (`company list` and the scheduler say
+ * it): nothing runs it, and nothing of it is deleted. `folder` is its state folder as shown,
+ * `schema` its schema when known.
+ */
+export function notInFile(name: string, file: string, folder: string, schema?: string): string {
+  return (
+    `company ${name} is not in companies file ${file} any more: nothing of it runs (its pending triggers wait, unrun); ` +
+    `its state folder ${folder} (bookmarks, token store, runs) and its rows${schema === undefined ? '' : ` in schema ${schema}`} are kept. ` +
+    `Put it back in the file to go on from its bookmarks, or delete the folder and drop the schema to forget it`
+  );
+}
+
 /** The company's token store: one per realm, in its state folder (the tap's default layout, `tokens/<realm_id>.json`). */
 export function companyTokenStore(stateDir: string, company: Pick<Company, 'realmId'>): string {
   return path.join(stateDir, 'tokens', `${company.realmId}.json`);

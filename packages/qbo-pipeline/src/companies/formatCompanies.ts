@@ -7,6 +7,7 @@ import { missingRunnerText, type RunnerMissing } from '../runs/RunJournal.js';
 import type { CompanyOutcome } from './runForCompanies.js';
 import { isEveryStream, streamsText } from '../streamsText.js';
 import type { Company } from './parseCompanies.js';
+import { notInFile } from './companyRun.js';
 import type { SecretProblem } from './loadCompanies.js';
 
 /** `all 28`, `invoices, customers`, or, past 3, `5: invoices, customers, items, …` (a column of its own width). */
@@ -73,8 +74,16 @@ function secretsText(problems: readonly SecretProblem[]): string {
   return [...counts].map(([state, n]) => `${n} ${state}`).join(', ');
 }
 
-/** `company list`: every company, where its things are, whether it can run, how its last run went. */
-export function formatCompanyList(file: string, listings: readonly CompanyListing[], cwd = process.cwd()): string {
+/**
+ * `company list`: every company, where its things are, whether it can run, how its last run went;
+ * then what became of each company whose state folder is there but which the file no longer lists (`gone`).
+ */
+export function formatCompanyList(
+  file: string,
+  listings: readonly CompanyListing[],
+  gone: ReadonlyArray<{ readonly name: string; readonly stateDir: string }> = [],
+  cwd = process.cwd(),
+): string {
   const rel = (f: string) => {
     const r = path.relative(cwd, f);
     return r.startsWith('..') ? f : r;
@@ -98,5 +107,6 @@ export function formatCompanyList(file: string, listings: readonly CompanyListin
     formatTable(['company', 'realm id', 'schema', 'streams', 'secrets', 'state folder', 'last run'], rows),
   ];
   for (const l of listings) for (const p of l.problems) lines.push(p.line);
+  for (const g of gone) lines.push(notInFile(g.name, file, rel(g.stateDir)));
   return lines.join('\n');
 }
