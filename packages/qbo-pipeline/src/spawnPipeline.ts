@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readLines } from 'singer-kit';
+import { PARENT_PID_ENV, readLines } from 'singer-kit';
 
 export const PIPELINE_ROLES = ['tap', 'target'] as const;
 export type PipelineRole = (typeof PIPELINE_ROLES)[number];
@@ -45,7 +45,8 @@ export type PipelineOutcome = Readonly<Record<PipelineRole, ProcessOutcome>>;
  * and every line they printed has been handled.
  */
 export async function spawnPipeline(spec: PipelineSpec): Promise<PipelineOutcome> {
-  const base = { env: spec.env, cwd: spec.cwd, windowsHide: true } as const;
+  // Both stop once this process is gone (kill -9 leaves them no other word of it): never a second run beside the next one.
+  const base = { env: { ...spec.env, [PARENT_PID_ENV]: String(process.pid) }, cwd: spec.cwd, windowsHide: true } as const;
   const tap = spawn(spec.tap.command, spec.tap.args, { ...base, stdio: ['ignore', 'pipe', 'pipe'] });
   let target: ChildProcess;
   try {
