@@ -9,12 +9,27 @@ import { redact } from './redact.js';
  */
 export const PARENT_PID_ENV = 'SINGER_PARENT_PID';
 
-/** Exits (1) once the process named by PARENT_PID_ENV is no longer this one's parent; nothing when it is not set. */
+let exitHeld = 0;
+
+/**
+ * Runs `work` with the exit for a gone parent held off until it settles: a rotated refresh token
+ * between QBO's answer and the token store is never cut off (the old one no longer works).
+ */
+export async function holdingExit<T>(work: () => Promise<T>): Promise<T> {
+  exitHeld += 1;
+  try {
+    return await work();
+  } finally {
+    exitHeld -= 1;
+  }
+}
+
+/** Exits (1) once the process named by PARENT_PID_ENV is no longer this one's parent (outside `holdingExit`); nothing when it is not set. */
 function exitWithParent(name: string, write: (text: string) => void): void {
   const parent = Number(process.env[PARENT_PID_ENV]);
   if (!Number.isInteger(parent) || parent <= 0) return;
   setInterval(() => {
-    if (process.ppid === parent) return;
+    if (process.ppid === parent || exitHeld > 0) return;
     write(`FATAL ${name}: the process that started it (pid ${parent}, ${PARENT_PID_ENV}) is gone; stopping`);
     process.exit(EXIT.runFailed);
   }, 1000).unref();

@@ -1,4 +1,4 @@
-import { jsonSyntaxProblem, RunError, Secret, UsageError, registerSecret, type Logger } from 'singer-kit';
+import { holdingExit, jsonSyntaxProblem, RunError, Secret, UsageError, registerSecret, type Logger } from 'singer-kit';
 import { describeGarbled, objectBodyProblem } from '../http/GarbledBody.js';
 import { parseFault } from '../http/qboErrors.js';
 import type { RetryOptions } from '../http/retryPolicy.js';
@@ -120,8 +120,9 @@ export class OAuthClient implements AccessTokenSource {
   }
 
   #refresh(): Promise<AccessToken> {
+    // Not cut off by the runner's death (holdingExit): QBO's answer may rotate the refresh token.
     this.#refreshing ??= this.#o.store
-      .withLock(() => this.#refreshLocked())
+      .withLock(() => holdingExit(() => this.#refreshLocked()))
       .finally(() => {
         this.#refreshing = undefined;
       });
