@@ -96,8 +96,9 @@ export async function companyScheduleSince(stateDir: string, now: Date): Promise
  * a time: a realm's jobs never overlap, so each has the realm's whole request budget. Together
  * they start at most `maxParallel` runs, taking turns so no company waits behind the others. The
  * file is read again at every pass (a company added or changed takes effect; one taken out is
- * named once, with what became of it; a file broken by an edit is reported and the last good one kept). A company's failure is its own: its runs fail with
- * their reason, and its pass failing is logged for it while the others go on.
+ * named once, with what became of it; a file broken by an edit is reported and the last good one
+ * kept). A company's failure is its own: its runs fail with their reason, and its pass failing is
+ * logged for it while the others go on.
  */
 export class CompaniesScheduler {
   readonly #o: CompaniesSchedulerOptions;

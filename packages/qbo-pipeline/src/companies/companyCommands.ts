@@ -24,7 +24,7 @@ import { parseInstant } from 'singer-kit';
 import { resolveStreams } from '../BackfillRequest.js';
 import { runSync, type SyncRequest } from '../runSync.js';
 import type { BackfillResult } from '../runBackfill.js';
-import { companyStateDir } from './companyRun.js';
+import { companiesStateDir, companyStateDir } from './companyRun.js';
 import { ifExists } from '../ifExists.js';
 import { formatCompanyList, formatCompanyOutcomes } from './formatCompanies.js';
 import { defaultMaxParallel } from './JobPool.js';
@@ -123,7 +123,7 @@ export async function listCompanies(file: string, name: string | undefined, stat
   }
   // State folders of companies taken out of the file: say what became of them.
   const listed = new Set(companies.companies.map((c) => c.name));
-  const folders = name === undefined ? ((await ifExists(() => readdir(companyStateDir(path.resolve(stateRoot), ''), { withFileTypes: true }))) ?? []) : [];
+  const folders = name === undefined ? ((await ifExists(() => readdir(companiesStateDir(path.resolve(stateRoot)), { withFileTypes: true }))) ?? []) : [];
   const gone = folders
     .filter((f) => f.isDirectory() && !listed.has(f.name))
     .map((f) => ({ name: f.name, stateDir: companyStateDir(path.resolve(stateRoot), f.name) }))
@@ -226,7 +226,7 @@ export async function schedulerForCompanies(options: {
     },
   });
   logger.info(
-    `scheduler for ${scheduler.companies.length} companies of ${options.file}: up to ${scheduler.maxParallel} runs at once, one per company (realm); state in ${path.resolve(options.stateRoot, 'companies')}`,
+    `scheduler for ${scheduler.companies.length} companies of ${options.file}: up to ${scheduler.maxParallel} runs at once, one per company (realm); state in ${companiesStateDir(path.resolve(options.stateRoot))}`,
   );
   if (!options.once) {
     await scheduler.runUntilStopped(options.intervalMs);

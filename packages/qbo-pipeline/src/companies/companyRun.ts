@@ -5,9 +5,14 @@ import { TARGET_ENV_PREFIX } from 'target-postgres-raw';
 import { SECRET_FILES, SECRET_FILE_KEYS } from './companiesSchema.js';
 import type { Company, SettingValue } from './parseCompanies.js';
 
+/** The folder holding every company's state folder. */
+export function companiesStateDir(stateRoot: string): string {
+  return path.join(stateRoot, 'companies');
+}
+
 /** A company's own state folder: job state files, triggers, runs and its token store. */
 export function companyStateDir(stateRoot: string, name: string): string {
-  return path.join(stateRoot, 'companies', name);
+  return path.join(companiesStateDir(stateRoot), name);
 }
 
 /**
