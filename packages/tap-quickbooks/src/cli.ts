@@ -4,7 +4,7 @@ import { DateTime } from 'luxon';
 import { createLogger, formatAbout, loadSettings, readJsonArgument, runCli, LineWriter, UsageError, yargs, hideBin } from 'singer-kit';
 import { discoverCatalog } from 'qbo-catalog';
 import { runTap } from './runTap.js';
-import { readStateArgumentText } from './state/readStateArgument.js';
+import { readStateArgument } from './state/readStateArgument.js';
 import { ENV_PREFIX, parseTapSettings, TAP_SETTINGS } from './settings.js';
 
 const NAME = 'tap-quickbooks';
@@ -58,7 +58,7 @@ runCli(NAME, async () => {
   const raw = loadSettings({ specs: TAP_SETTINGS, envPrefix: ENV_PREFIX, configFile: argv.config });
   const settings = parseTapSettings(raw, DateTime.utc());
   const catalog = catalogFile === undefined ? undefined : readJsonArgument(catalogFile, 'catalog file');
-  const given = argv.state === undefined ? undefined : readStateArgumentText(argv.state);
+  const given = argv.state === undefined ? undefined : readStateArgument(argv.state);
   const state = given?.value;
   const logger = createLogger(NAME);
   if (argv.state !== undefined && state === undefined)

@@ -8,10 +8,14 @@ const dir = await mkdtemp(path.join(tmpdir(), 'state-arg-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('--state FILE', () => {
-  it('reads a state value', async () => {
+  it('reads a state value, and keeps its text digit for digit', async () => {
     const file = path.join(dir, 'last-state.json');
-    await writeFile(file, '{"bookmarks":{"invoices":{"replication_key_value":"2025-01-03T00:00:00Z"}}}\n');
-    expect(readStateArgument(file)).toEqual({ bookmarks: { invoices: { replication_key_value: '2025-01-03T00:00:00Z' } } });
+    const text = '{"bookmarks":{"invoices":{"replication_key_value":"2025-01-03T00:00:00Z"}},"other":1.10}\n';
+    await writeFile(file, text);
+    expect(readStateArgument(file)).toEqual({
+      value: { bookmarks: { invoices: { replication_key_value: '2025-01-03T00:00:00Z' } }, other: 1.1 },
+      text,
+    });
   });
 
   it('reads an empty file as no state: a run stopped before its first commit resumes from start_date', async () => {

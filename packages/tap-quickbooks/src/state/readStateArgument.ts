@@ -1,17 +1,13 @@
 import { parseStateText, readUserFile, UsageError } from 'singer-kit';
 
 /**
- * The state value given with `--state FILE`. A state log (every line the target printed, e.g.
+ * The state value given with `--state FILE`, and the file's text: the tap carries what it does not
+ * own forward as that text, digit for digit. A state log (every line the target printed, e.g.
  * `state.jsonl`) is refused with the fix, rather than read as broken JSON or as no state.
  * An empty file is no state (`undefined`): what `tail -n 1 state.jsonl` gives when a run was
  * stopped before the target committed anything, so resuming it starts at `start_date`.
  */
-export function readStateArgument(file: string): Record<string, unknown> | undefined {
-  return readStateArgumentText(file)?.value;
-}
-
-/** readStateArgument with the file's text too: the tap carries what it does not own forward as that text, digit for digit. */
-export function readStateArgumentText(file: string): { readonly value: Record<string, unknown>; readonly text: string } | undefined {
+export function readStateArgument(file: string): { readonly value: Record<string, unknown>; readonly text: string } | undefined {
   const text = readUserFile(file, (reason) => `cannot read --state ${file}: ${reason}`);
   if (text.trim() === '') return undefined;
   const parsed = parseStateText(text);
