@@ -73,11 +73,6 @@ export const recordsOf = (run: TapRun, stream: string) => run.messages.filter((m
 export const statesOf = (run: TapRun) => run.messages.filter((m) => m.type === 'STATE').map((m) => m.value);
 export const lastState = (run: TapRun) => statesOf(run).at(-1);
 
-/** The entity without the tap's reserved fields, as compact JSON: comparable with the emulator's truth text. */
-export function withoutReserved(record: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(record).filter(([k]) => !k.startsWith('_sdc_')));
-}
-
 /** The discovered catalog with only `streams` selected (stream-level metadata). */
 export function catalogSelecting(
   catalog: { streams: Array<{ tap_stream_id: string; metadata: Array<{ breadcrumb: string[]; metadata: Record<string, unknown> }> }> },
