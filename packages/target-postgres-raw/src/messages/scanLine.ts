@@ -3,9 +3,7 @@ import { hash } from 'node:crypto';
 import { endOfValue, membersSkipper, passMembers, stringAt, utf8ByteString, type JsonObject, type MembersSkipper } from 'singer-kit';
 import { recordId, type RecordIdResult } from '../rows/recordId.js';
 import { sanitizeJsonText } from '../rows/sanitizeJsonText.js';
-
-/** Prefix of the reserved metadata fields the tap adds to each record (docs/architecture.md). */
-export const RESERVED_PREFIX = '_sdc_';
+import { RESERVED_PREFIX } from '../rows/toRow.js';
 
 /**
  * What the lookahead needs of a line holding a `record` object, found by scanning its bytes once,
