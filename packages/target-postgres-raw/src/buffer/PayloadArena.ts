@@ -1,5 +1,5 @@
 /** The arena's block size; payloads up to a quarter of a block are copied into it (`keep`). */
-export const PAYLOAD_BLOCK_BYTES = 1024 * 1024;
+const PAYLOAD_BLOCK_BYTES = 1024 * 1024;
 /** The largest payload copied into an arena of PAYLOAD_BLOCK_BYTES blocks; larger ones stay where they are. */
 export const LARGEST_COPIED_PAYLOAD_BYTES = PAYLOAD_BLOCK_BYTES >> 2;
 

@@ -1,7 +1,7 @@
 import type { RecordFacts, Row, SkippedRecord } from '../rows/Row.js';
 
 /** Counts of one load-statistics group (stream × tap run id × extract window start). */
-export interface GroupKey {
+interface GroupKey {
   readonly runId: string | null;
   readonly windowStart: string | null;
 }
@@ -23,7 +23,7 @@ export function groupKey(group: { readonly runId: string | null; readonly window
 }
 
 /** True when `next` should replace `held` (same id): newer, or equal/unknown and later in input. */
-export function supersedes(next: RecordFacts, held: RecordFacts): boolean {
+function supersedes(next: RecordFacts, held: RecordFacts): boolean {
   if (next.lastUpdated === null || held.lastUpdated === null) return true;
   return next.lastUpdated.micros >= held.lastUpdated.micros;
 }

@@ -1,5 +1,5 @@
 /** The PostgreSQL types the target writes, as binary COPY sends them. */
-export type BinaryType = 'text' | 'jsonb' | 'timestamptz' | 'int4' | 'bytea';
+type BinaryType = 'text' | 'jsonb' | 'timestamptz' | 'int4' | 'bytea';
 
 /** bytea comes as hex text (no Buffer per value: many small Buffers cost the garbage collector); jsonb as text or its UTF-8 bytes. */
 type BinaryValue<T extends BinaryType> = T extends 'jsonb' ? string | Buffer : T extends 'text' | 'bytea' ? string : T extends 'timestamptz' ? bigint : number;

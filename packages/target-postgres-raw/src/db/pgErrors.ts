@@ -7,7 +7,7 @@ import { RunError, UsageError } from 'singer-kit';
  * - `config`: the user must fix a setting or a grant (exit 2).
  * - `data`, `other`: the batch cannot be written as it is (exit 1).
  */
-export const PG_ERROR_KINDS = ['connection', 'transient', 'config', 'data', 'other'] as const;
+const PG_ERROR_KINDS = ['connection', 'transient', 'config', 'data', 'other'] as const;
 export type PgErrorKind = (typeof PG_ERROR_KINDS)[number];
 
 /** Socket errnos (Node) that mean the server cannot be reached or the connection broke. */
