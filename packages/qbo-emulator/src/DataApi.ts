@@ -23,8 +23,8 @@ export const json = (status: number, text: string, headers?: Record<string, stri
 
 const CDC_LOOKBACK_DAYS = 30;
 /** Batch limits: items per request, objects per response. */
-export const BATCH_MAX_ITEMS = 30;
-export const BATCH_MAX_OBJECTS = 1000;
+const BATCH_MAX_ITEMS = 30;
+const BATCH_MAX_OBJECTS = 1000;
 
 type Executed = { readonly ok: true; readonly queryResponse: string; readonly objects: number } | { readonly ok: false; readonly error: body.FaultError };
 

@@ -30,7 +30,7 @@ const REFRESH_TOKEN_EXPIRES_IN = 8726400;
 
 const invalidGrant: TokenResponse = { status: 400, body: { error_description: 'Incorrect or invalid refresh token', error: 'invalid_grant' } };
 
-export const newRefreshToken = (): string => `AB11${Date.now()}${randomBytes(18).toString('base64url')}`;
+const newRefreshToken = (): string => `AB11${Date.now()}${randomBytes(18).toString('base64url')}`;
 const newAccessToken = (): string => `eyJlbmMiOiJBMTI4Q0JDLUhTMjU2IiwiYWxnIjoiZGlyIn0..${randomBytes(32).toString('base64url')}`;
 
 /**

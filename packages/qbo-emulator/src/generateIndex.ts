@@ -31,7 +31,7 @@ export interface GenerateIndexOptions {
  * Seconds where real extractors break: exact UTC midnights and the second before, both
  * sides of each DST switch, and a few random seconds. Many rows share each of these.
  */
-export function burstSeconds(rng: Rng, fromSec: number, toSec: number): number[] {
+function burstSeconds(rng: Rng, fromSec: number, toSec: number): number[] {
   const day = 86400;
   const firstMidnight = Math.floor(fromSec / day) * day + day;
   const out = [firstMidnight, firstMidnight - 1, firstMidnight + day * 7, firstMidnight + day * 7 - 1];

@@ -67,7 +67,7 @@ function personName(rng: Rng): [given: string, family: string] {
 }
 
 /** The display name of record `id` of `entity`; both the record and references to it use this. */
-export function displayName(seed: number, entity: string, id: number): string {
+function displayName(seed: number, entity: string, id: number): string {
   const rng = Rng.of(seed, entity, id, 'name');
   switch (entity) {
     case 'Customer': {

@@ -2,7 +2,7 @@
  * A small seeded PRNG (mulberry32) and a string hash to derive independent streams from
  * (seed, stream, id): every generated record depends only on these, never on generation order.
  */
-export function hashParts(...parts: ReadonlyArray<string | number>): number {
+function hashParts(...parts: ReadonlyArray<string | number>): number {
   let h = 0x811c9dc5;
   for (const part of parts) {
     const text = `${part}\u0000`;
