@@ -1,7 +1,7 @@
 /** Where the demo's PostgreSQL is when the demo ends: the caller's, kept up until Ctrl-C, or stopped with the demo. */
 export type DemoServer = 'external' | 'kept' | 'stopped';
 
-export const KEEP_RUNNING_COMMAND = 'npm run demo -- --keep-running';
+const KEEP_RUNNING_COMMAND = 'npm run demo -- --keep-running';
 
 /**
  * How to connect, said before the demo ends: never a URL to a server that is about to stop. A

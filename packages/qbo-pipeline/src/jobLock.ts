@@ -12,7 +12,7 @@ export const DEFAULT_LOCK_STALE_MS = 30_000;
  * backfill by hand after 30 s, and two runners would work on the job at once (and the second would
  * close the first's run as one whose runner is gone). 1 s is proper-lockfile's shortest.
  */
-export const LOCK_REFRESH_MS = 1_000;
+const LOCK_REFRESH_MS = 1_000;
 
 /** The lock beside a job's state file (`<job>.lock`): held by the one runner working on the job. */
 export function jobLockFile(stateFile: string): string {

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Secret } from 'singer-kit';
 
 /** How long a sign-in lasts. */
-export const SESSION_TTL_MS = 12 * 3_600_000;
+const SESSION_TTL_MS = 12 * 3_600_000;
 /** At most this many live sessions; signing in past it ends the oldest. */
 export const MAX_SESSIONS = 1000;
 

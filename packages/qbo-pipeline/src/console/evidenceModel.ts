@@ -21,7 +21,7 @@ export function dayStatus(day: NewestEvidence): DayStatus {
   return 'ok';
 }
 
-export interface EvidenceCell {
+interface EvidenceCell {
   readonly day: string;
   readonly status: DayStatus;
   /** Absent for a missing day. */

@@ -20,7 +20,7 @@ const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;
  * Escapes text for an HTML element or a quoted attribute, after one last pass of secret
  * redaction: a value the process knows to be secret never reaches a page, whatever carried it.
  */
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return redact(text).replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
 }
 

@@ -1,7 +1,7 @@
 import { html, type HtmlValue, type SafeHtml } from './html.js';
 import { utc } from './views/format.js';
 
-export const NAV = [
+const NAV = [
   { path: '/', label: 'Overview' },
   { path: '/runs', label: 'Runs' },
   { path: '/evidence', label: 'Evidence' },

@@ -5,10 +5,10 @@ import { utc } from './views/format.js';
 
 const DAY_MS = 86_400_000;
 /** Under a week to a hard stop is an emergency; under HARD_EXPIRY_WARNING_MS (30 days, as the tap warns) a warning. */
-export const TOKEN_CRITICAL_MS = 7 * DAY_MS;
+const TOKEN_CRITICAL_MS = 7 * DAY_MS;
 
-export const HEALTH_LEVELS = ['ok', 'warn', 'error'] as const;
-export type HealthLevel = (typeof HEALTH_LEVELS)[number];
+const HEALTH_LEVELS = ['ok', 'warn', 'error'] as const;
+type HealthLevel = (typeof HEALTH_LEVELS)[number];
 
 /** What the console says about one token store: dates and days only, never a token. */
 export interface TokenHealth {
@@ -34,7 +34,7 @@ const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date
 const daysLeft = (ms: number | undefined, now: Date) => (ms === undefined ? undefined : Math.floor((ms - now.getTime()) / DAY_MS));
 
 /** Where a new refresh token goes when none is named: the tap's setting (a companies file names the company's file). */
-export const TAP_REFRESH_TOKEN_SETTING = "the tap's refresh_token setting";
+const TAP_REFRESH_TOKEN_SETTING = "the tap's refresh_token setting";
 
 /**
  * Pure: the health of stored tokens at `now`. The soonest of the two refresh-token expiries decides.

@@ -35,7 +35,7 @@ export function time(iso: string | undefined, now: Date): SafeHtml {
   return html`<time datetime="${iso}" title="${relative(iso, now)}">${utc(iso)}</time>`;
 }
 
-export const STATUS_LEVEL: Readonly<Record<string, 'ok' | 'warn' | 'error' | 'info' | 'muted'>> = {
+const STATUS_LEVEL: Readonly<Record<string, 'ok' | 'warn' | 'error' | 'info' | 'muted'>> = {
   succeeded: 'ok',
   completed: 'ok',
   ok: 'ok',

@@ -72,7 +72,7 @@ export interface SchedulesPage {
 const option = (value: string, selected: string) => html`<option${value === selected ? html` selected` : ''}>${value}</option>`;
 
 /** UTC and the chosen zone side by side: the one thing a person must not get wrong. */
-export function instantPair(preview: ZonedInstant | undefined, zone: string): SafeHtml {
+function instantPair(preview: ZonedInstant | undefined, zone: string): SafeHtml {
   return html`<output class="instant-pair" id="at-preview" for="at zone" aria-live="polite">
 <span><b>UTC</b> <span data-utc>${preview ? preview.utc.replace('T', ' ') : '–'}</span></span>
 <span><b data-zone-name>${preview?.zone ?? zone}</b> <span data-zoned>${preview ? `${preview.wallClock} (UTC${preview.offset})` : '–'}</span></span>
