@@ -16,7 +16,7 @@ export interface TargetResult {
 }
 
 /** A config file for the target (in a fresh temp dir). */
-export function writeConfig(settings: Record<string, unknown>): string {
+function writeConfig(settings: Record<string, unknown>): string {
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'target-cfg-')), 'config.json');
   writeFileSync(file, JSON.stringify(settings));
   return file;

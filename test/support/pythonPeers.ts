@@ -10,10 +10,10 @@ import path from 'node:path';
 import { lock } from 'proper-lockfile';
 import { REPO_ROOT } from './db.js';
 
-export const PYTHON_PEERS_TOOLS_DIR = path.resolve(REPO_ROOT, '../shared/tools/python-peers');
-export const PYTHON_PEERS_PREFIX = path.join(REPO_ROOT, '.data', 'python-peers');
+const PYTHON_PEERS_TOOLS_DIR = path.resolve(REPO_ROOT, '../shared/tools/python-peers');
+const PYTHON_PEERS_PREFIX = path.join(REPO_ROOT, '.data', 'python-peers');
 
-export interface PythonPeers {
+interface PythonPeers {
   readonly meltano: string;
   /** pipelinewise-target-postgres 2.1.2 */
   readonly pipelinewise: string;

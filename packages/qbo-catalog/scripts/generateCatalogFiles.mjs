@@ -10,7 +10,7 @@ import ts from 'typescript';
 
 const PACKAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const REPO_ROOT = path.resolve(PACKAGE_DIR, '../..');
-export const CATALOG_DIR = path.join(REPO_ROOT, 'catalog');
+const CATALOG_DIR = path.join(REPO_ROOT, 'catalog');
 const SOURCE_DIR = path.join(CATALOG_DIR, '_src');
 const SHARED_DIR = path.join(CATALOG_DIR, '_shared');
 
