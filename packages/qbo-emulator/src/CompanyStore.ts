@@ -6,7 +6,7 @@ import { loadRecordsDir, type LoadedRecord } from './loadRecords.js';
 import { formatPacific } from './pacificTime.js';
 
 /** Small defaults so a first run is quick and still has every entity; override per stream. */
-export const DEFAULT_COUNTS: Readonly<Record<string, number>> = Object.freeze({
+const DEFAULT_COUNTS: Readonly<Record<string, number>> = Object.freeze({
   invoices: 250,
   customers: 60,
   items: 30,

@@ -4,7 +4,7 @@ import type { EmulatedCompany, EmulatedCompanyOptions, EmulatorOptions } from '.
 import { RequestBudget } from './RequestBudget.js';
 import { TokenAuthority } from './TokenAuthority.js';
 
-export const DEFAULT_REALM_ID = '9341453050000000';
+const DEFAULT_REALM_ID = '9341453050000000';
 
 /** What one realm needs: its own options, filled in from the emulator's. */
 export interface RealmSetup {

@@ -2,4 +2,4 @@ export * from './settings.js';
 export * from './about.js';
 export * from './runTarget.js';
 export { clientConfig } from './db/clientConfig.js';
-export { LOAD_COUNT_NAMES, type LoadCounts } from './db/loadCounts.js';
+export type { LoadCounts } from './db/loadCounts.js';
