@@ -24,8 +24,10 @@ export interface RetryOptions {
   readonly backoffMs: number;
   /** Wait after a 429 without Retry-After (QBO says 60 s). */
   readonly throttleWaitMs: number;
-  readonly maxBackoffMs?: number;
 }
+
+/** No backoff waits longer than this, however many attempts. */
+const MAX_BACKOFF_MS = 60_000;
 
 /** Retry-After as seconds or an HTTP date; undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
@@ -60,7 +62,6 @@ export function decideRetry(outcome: AttemptOutcome, attempt: number, options: R
     return { retry: true, delayMs: after ?? options.throttleWaitMs, reason };
   }
   if (reason === 'unauthorized') return { retry: true, delayMs: 0, reason };
-  const cap = options.maxBackoffMs ?? 60_000;
-  const base = Math.min(cap, options.backoffMs * 2 ** (attempt - 1));
+  const base = Math.min(MAX_BACKOFF_MS, options.backoffMs * 2 ** (attempt - 1));
   return { retry: true, delayMs: Math.round(base / 2 + (base / 2) * random), reason };
 }
