@@ -98,14 +98,12 @@ export interface KubernetesOptions {
   /** The ReadWriteMany claim holding `state/` (every company's token store), shared by all jobs. */
   readonly stateClaim: string;
   readonly namespace?: string;
-  readonly meltanoEnvironment?: string;
 }
 
 export const KUBERNETES_DEFAULTS: KubernetesOptions = {
   image: 'registry.example.com/qbo-meltano:1.0',
   projectPath: '/project',
   stateClaim: 'qbo-state',
-  meltanoEnvironment: 'prod',
 };
 
 /** A Kubernetes Secret's key for a file: its name, in the characters keys allow. */
@@ -186,7 +184,7 @@ export function kubernetesCronJobs(
                     image: options.image,
                     workingDir: options.projectPath,
                     args: ['run', names.job],
-                    env: [{ name: 'MELTANO_ENVIRONMENT', value: options.meltanoEnvironment ?? 'prod' }],
+                    env: [{ name: 'MELTANO_ENVIRONMENT', value: 'prod' }],
                     volumeMounts: [
                       ...files.map((f) => ({ name: secretOf(f.path), mountPath: mountPath(f.path), subPath: keyIn(secretOf(f.path), f.path), readOnly: true })),
                       { name: 'state', mountPath: path.posix.join(options.projectPath, 'state') },
