@@ -5,6 +5,7 @@ import {
   compactJson,
   endOfValue,
   forEachMember,
+  isJsonWhitespace,
   membersText,
   membersSkipper,
   memberText,
@@ -152,5 +153,15 @@ describe('rawJson', () => {
     expect(utf8ByteString(invoice)).toBe(bytes.toString('latin1'));
     expect(Buffer.from(utf8ByteString(invoice), 'latin1').equals(bytes)).toBe(true);
     expect(utf8ByteString('plain ascii')).toBe('plain ascii');
+  });
+});
+
+describe('isJsonWhitespace', () => {
+  it("is true for JSON's four whitespace characters only, by char code or byte", () => {
+    expect([' ', '\n', '\r', '\t'].map((c) => isJsonWhitespace(c.charCodeAt(0)))).toEqual([true, true, true, true]);
+    expect(['\f', '\v', '\u00a0', '\u2028', 'x', '{'].map((c) => isJsonWhitespace(c.charCodeAt(0)))).toEqual([false, false, false, false, false, false]);
+    const bytes = Buffer.from(' {');
+    expect([isJsonWhitespace(bytes[0]), isJsonWhitespace(bytes[1]), isJsonWhitespace(bytes[2])]).toEqual([true, false, false]);
+    expect(isJsonWhitespace(''.charCodeAt(0))).toBe(false);
   });
 });

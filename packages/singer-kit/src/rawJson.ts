@@ -5,13 +5,16 @@
  * tracks strings and nesting.
  */
 
-// Comparisons, not a Set: this runs on every byte of every page.
-function isWs(c: number): boolean {
+/**
+ * JSON's whitespace (space, LF, CR, tab), by char code or byte; undefined (past the end of a
+ * Buffer) is not. Comparisons, not a Set: this runs on every byte of every page.
+ */
+export function isJsonWhitespace(c: number | undefined): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
 function skipWs(text: string, i: number): number {
-  while (i < text.length && isWs(text.charCodeAt(i))) i++;
+  while (i < text.length && isJsonWhitespace(text.charCodeAt(i))) i++;
   return i;
 }
 
@@ -121,7 +124,7 @@ export function endOfValue(text: string, i: number): number {
   let j = i;
   while (j < text.length) {
     const d = text.charCodeAt(j);
-    if (d === 0x2c || d === 0x7d || d === 0x5d || isWs(d)) break;
+    if (d === 0x2c || d === 0x7d || d === 0x5d || isJsonWhitespace(d)) break;
     j++;
   }
   if (j === i) throw new SyntaxError(`unexpected character at ${i}`);
@@ -153,11 +156,11 @@ export function forEachMemberAt(
     if (text.charCodeAt(colon) !== 0x3a) colon = skipWs(text, colon);
     if (text.charCodeAt(colon) !== 0x3a) throw new SyntaxError('expected ":" in JSON object');
     let valueStart = colon + 1;
-    if (isWs(text.charCodeAt(valueStart))) valueStart = skipWs(text, valueStart);
+    if (isJsonWhitespace(text.charCodeAt(valueStart))) valueStart = skipWs(text, valueStart);
     const valueEnd = member(i, keyEnd, valueStart, plainKey);
     if (valueEnd < 0) return -1;
     i = valueEnd;
-    if (isWs(text.charCodeAt(i))) i = skipWs(text, i);
+    if (isJsonWhitespace(text.charCodeAt(i))) i = skipWs(text, i);
     const sep = text.charCodeAt(i);
     if (sep === 0x7d) return i + 1;
     if (sep !== 0x2c) throw new SyntaxError('expected "," or "}" in JSON object');
@@ -242,7 +245,7 @@ export function compactJson(text: string, everySpace = false): string {
       const end = endOfString(text, i);
       out += text.slice(i, end);
       i = end - 1;
-    } else if (!isWs(c)) out += text[i];
+    } else if (!isJsonWhitespace(c)) out += text[i];
   }
   return out;
 }
@@ -258,7 +261,7 @@ export function appendMembersText(objectText: string, members: string): string {
   const close = objectText.lastIndexOf('}');
   if (close < 0) throw new SyntaxError('not a JSON object');
   let last = close - 1;
-  while (last >= 0 && isWs(objectText.charCodeAt(last))) last--;
+  while (last >= 0 && isJsonWhitespace(objectText.charCodeAt(last))) last--;
   const empty = objectText.charCodeAt(last) === 0x7b;
   return objectText.slice(0, last + 1) + (empty ? members : `,${members}`) + '}';
 }
@@ -340,7 +343,7 @@ function scanObject(text: string, start: number, keys: readonly string[], spans:
     } else if (c === 0x7d || c === 0x5d || (c === 0x2c && depth === 1)) {
       if (depth === 1 && reading >= 0) {
         let valueEnd = j;
-        while (isWs(text.charCodeAt(valueEnd - 1))) valueEnd--;
+        while (isJsonWhitespace(text.charCodeAt(valueEnd - 1))) valueEnd--;
         spans[2 * reading + 1] = valueEnd;
         reading = -1;
       }

@@ -1,4 +1,4 @@
-import { appendMembersText, compactJson, membersText, pickMembers, type LineWriter } from 'singer-kit';
+import { appendMembersText, compactJson, isJsonWhitespace, membersText, pickMembers, type LineWriter } from 'singer-kit';
 import type { RequestDescription } from '../http/QboClient.js';
 
 /** What the tap knows about the page a record came from (DESIGN §2, the reserved fields). */
@@ -78,8 +78,6 @@ export function recordLine(frame: RecordFrame, entityText: string): string {
   return frame.head + appendMembersText(body, frame.reserved) + frame.tail;
 }
 
-const isWs = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-
 /**
  * Queues the RECORD line of the entity `page[start, end)` (an object, its `}` at end - 1) on
  * `writer`: the same bytes as recordLine, made without building the line as a string. For
@@ -88,7 +86,7 @@ const isWs = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d |
  */
 export function queueRecord(writer: LineWriter, frame: RecordFrame, page: Buffer, start: number, end: number): boolean {
   let last = end - 2;
-  while (last > start && isWs(page[last])) last--;
+  while (last > start && isJsonWhitespace(page[last])) last--;
   const { head, close, closeEmpty } = frame.bytes;
   return writer.queueParts(head, page, start, last + 1, page[last] === 0x7b ? closeEmpty : close);
 }

@@ -1,4 +1,4 @@
-import { endOfValue, forEachMember, objectMembers, parseMessageLine, type JsonObject } from 'singer-kit';
+import { endOfValue, forEachMember, isJsonWhitespace, objectMembers, parseMessageLine, type JsonObject } from 'singer-kit';
 import type { RecordSpan } from '../rows/toRow.js';
 
 /** An input line parsed: the message (its type upper-cased), and where its `record` object's text lies when it has one. */
@@ -23,8 +23,6 @@ export function parseLine(text: string, lineNumber: number): ParsedLine {
   return parseRecordParts(text) ?? parseWhole(text, lineNumber);
 }
 
-const isWs = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-
 /**
  * The line as its record and the rest, when the record's text ends at the last `}` before the
  * message's own: the record is its text from the first `record` key's value on, the message is
@@ -47,7 +45,7 @@ function parseRecordParts(text: string): ParsedLine | undefined {
   }
   if (start < 0 || text.charCodeAt(start) !== 0x7b) return undefined;
   let last = text.length - 1;
-  while (last > start && isWs(text.charCodeAt(last))) last--;
+  while (last > start && isJsonWhitespace(text.charCodeAt(last))) last--;
   const end = text.lastIndexOf('}', last - 1) + 1;
   if (text.charCodeAt(last) !== 0x7d || end <= start) return undefined;
   const tail = text.slice(end);

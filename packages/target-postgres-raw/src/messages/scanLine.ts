@@ -1,6 +1,6 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import { hash } from 'node:crypto';
-import { endOfValue, membersSkipper, passMembers, stringAt, utf8ByteString, type JsonObject, type MembersSkipper } from 'singer-kit';
+import { endOfValue, isJsonWhitespace, membersSkipper, passMembers, stringAt, utf8ByteString, type JsonObject, type MembersSkipper } from 'singer-kit';
 import { recordId, type RecordIdResult } from '../rows/recordId.js';
 import { sanitizeJsonText } from '../rows/sanitizeJsonText.js';
 import { RESERVED_PREFIX } from '../rows/toRow.js';
@@ -69,8 +69,6 @@ function skipperFor(keys: readonly string[], keyForms: readonly string[], form: 
   return skipper;
 }
 
-const isWs = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-
 /**
  * Reads a line's objects member by member in one forward pass: each member's key is compared
  * where it lies in the text (decoded only when it has escapes), and values are passed over with
@@ -123,7 +121,7 @@ class LineScan {
     const text = this.#text;
     if (text.charCodeAt(start) !== 0x7b) throw new SyntaxError('not a JSON object');
     let i = start + 1;
-    while (isWs(text.charCodeAt(i))) i++;
+    while (isJsonWhitespace(text.charCodeAt(i))) i++;
     if (text.charCodeAt(i) !== 0x7d) return i;
     this.#objectEnd = i + 1;
     return -1;
@@ -133,7 +131,7 @@ class LineScan {
   #next(end: number): number {
     const text = this.#text;
     let i = end;
-    while (isWs(text.charCodeAt(i))) i++;
+    while (isJsonWhitespace(text.charCodeAt(i))) i++;
     const c = text.charCodeAt(i);
     if (c === 0x7d) {
       this.#objectEnd = i + 1;
@@ -141,7 +139,7 @@ class LineScan {
     }
     if (c !== 0x2c) throw new SyntaxError('expected "," or "}" in JSON object');
     i += 1;
-    while (isWs(text.charCodeAt(i))) i++;
+    while (isJsonWhitespace(text.charCodeAt(i))) i++;
     return i;
   }
 
@@ -160,10 +158,10 @@ class LineScan {
     this.#keyStart = start;
     this.#keyEnd = end;
     let i = end;
-    while (isWs(text.charCodeAt(i))) i++;
+    while (isJsonWhitespace(text.charCodeAt(i))) i++;
     if (text.charCodeAt(i) !== 0x3a) throw new SyntaxError('expected ":" in JSON object');
     i += 1;
-    while (isWs(text.charCodeAt(i))) i++;
+    while (isJsonWhitespace(text.charCodeAt(i))) i++;
     this.#valueStart = i;
   }
 
@@ -347,7 +345,7 @@ class LineScan {
           kept.push(i, passed - 1);
           expected = passed;
           i = passed;
-          while (isWs(text.charCodeAt(i))) i++;
+          while (isJsonWhitespace(text.charCodeAt(i))) i++;
         }
       }
       this.#key(i);
