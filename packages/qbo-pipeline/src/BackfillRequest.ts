@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { DateTime } from 'luxon';
-import { ENTITIES } from 'qbo-catalog';
-import { UsageError } from 'singer-kit';
-import { formatInstant, parseInstant } from 'singer-kit';
+import { formatInstant, parseInstant, UsageError } from 'singer-kit';
+import { KNOWN_STREAMS } from './companies/companiesSchema.js';
 import { companyStateDir } from './companies/companyRun.js';
 import type { Company } from './companies/parseCompanies.js';
 import type { RunKind } from './runs/RunRecord.js';
@@ -73,7 +72,6 @@ export interface ResolvedBackfill extends JobScope {
 export const COMPANY_JOB = 'qb_company';
 
 const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const KNOWN_STREAMS = ENTITIES.map((e) => e.stream);
 
 /** `--streams all`: every stream of the catalog. */
 export const ALL_STREAMS = 'all';
