@@ -1,10 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runDemo, DEMO_COUNTS, DEMO_DAYS, DEMO_QUERIES } from 'qbo-demo';
-import { databaseUrl, REPO_ROOT, scratchSchema, withClient } from './support/db.js';
+import { databaseUrl, scratchSchema, withClient } from './support/db.js';
 
 const dir = await mkdtemp(path.join(tmpdir(), 'demo-test-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -70,11 +69,5 @@ describe('npm run demo', () => {
     );
     expect(results[1]).toHaveLength(5);
     expect(results[2]).toHaveLength(5);
-  });
-
-  it('is its own command: an unknown option is a usage error (exit 2) naming it', () => {
-    const run = spawnSync(process.execPath, [path.join(REPO_ROOT, 'packages/qbo-demo/dist/cli.js'), '--bogus'], { encoding: 'utf8' });
-    expect(run.status).toBe(2);
-    expect(run.stderr.trim().split('\n')[0]).toBe('FATAL qbo-demo: Unknown argument: bogus');
   });
 });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import path from 'node:path';
-import { runCli, UsageError, yargs, hideBin } from 'singer-kit';
+import { runCli, yargs, hideBin, failWithUsageError } from 'singer-kit';
 import { runDemo } from './runDemo.js';
 
 runCli('qbo-demo', async () => {
@@ -14,9 +14,7 @@ runCli('qbo-demo', async () => {
     .strict()
     .version(false)
     .help()
-    .fail((message, error) => {
-      throw error ?? new UsageError(message);
-    })
+    .fail(failWithUsageError)
     .parse();
   return runDemo({ dataDir: path.resolve(argv['data-dir']), ...(argv['keep-running'] === undefined ? {} : { keepRunning: argv['keep-running'] }) });
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { DateTime } from 'luxon';
-import { createLogger, formatAbout, loadSettings, readJsonArgument, runCli, LineWriter, UsageError, yargs, hideBin } from 'singer-kit';
+import { createLogger, formatAbout, loadSettings, readJsonArgument, runCli, LineWriter, UsageError, yargs, hideBin, failWithUsageError } from 'singer-kit';
 import { discoverCatalog } from 'qbo-catalog';
 import { runTap } from './runTap.js';
 import { readStateArgument } from './state/readStateArgument.js';
@@ -24,9 +24,7 @@ runCli(NAME, async () => {
     .option('format', { choices: ['text', 'json', 'markdown'] as const, default: 'text' as const, description: 'output of --about' })
     .version(VERSION)
     .strict()
-    .fail((message, error) => {
-      throw error ?? new UsageError(message);
-    })
+    .fail(failWithUsageError)
     .parseAsync();
 
   const out = new LineWriter(process.stdout);

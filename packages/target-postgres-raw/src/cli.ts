@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // First: it must run before pg is loaded (see the file).
 import './nodeNavigator.js';
-import { ABOUT_FORMATS, createLogger, formatAbout, loadSettings, openUserFile, runCli, UsageError, yargs, hideBin } from 'singer-kit';
+import { ABOUT_FORMATS, createLogger, formatAbout, loadSettings, openUserFile, runCli, yargs, hideBin, failWithUsageError } from 'singer-kit';
 import { TARGET_ABOUT, TARGET_VERSION } from './about.js';
 import { LARGEST_COPIED_PAYLOAD_BYTES } from './buffer/PayloadArena.js';
 import { runTarget } from './runTarget.js';
@@ -17,9 +17,7 @@ runCli('target-postgres-raw', async () => {
     .option('format', { choices: ABOUT_FORMATS, default: 'text' as const, describe: 'format of --about' })
     .version(TARGET_VERSION)
     .strict()
-    .fail((message, error) => {
-      throw error ?? new UsageError(message);
-    })
+    .fail(failWithUsageError)
     .parse();
   if (argv.about) {
     process.stdout.write(formatAbout(TARGET_ABOUT, argv.format) + '\n');
