@@ -7,8 +7,7 @@ const DAY_MS = 86_400_000;
 /** Under a week to a hard stop is an emergency; under HARD_EXPIRY_WARNING_MS (30 days, as the tap warns) a warning. */
 const TOKEN_CRITICAL_MS = 7 * DAY_MS;
 
-const HEALTH_LEVELS = ['ok', 'warn', 'error'] as const;
-type HealthLevel = (typeof HEALTH_LEVELS)[number];
+type HealthLevel = 'ok' | 'warn' | 'error';
 
 /** What the console says about one token store: dates and days only, never a token. */
 export interface TokenHealth {

@@ -7,8 +7,7 @@ import { RunError, UsageError } from 'singer-kit';
  * - `config`: the user must fix a setting or a grant (exit 2).
  * - `data`, `other`: the batch cannot be written as it is (exit 1).
  */
-const PG_ERROR_KINDS = ['connection', 'transient', 'config', 'data', 'other'] as const;
-export type PgErrorKind = (typeof PG_ERROR_KINDS)[number];
+export type PgErrorKind = 'connection' | 'transient' | 'config' | 'data' | 'other';
 
 /** Socket errnos (Node) that mean the server cannot be reached or the connection broke. */
 const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
