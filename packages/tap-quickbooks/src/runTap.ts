@@ -33,8 +33,11 @@ export interface RunTapOptions {
 }
 
 const MAX_REREADS = 3;
-/** CDC looks back at most 30 days; keep a few minutes of margin for clock differences. */
-const CDC_LOOKBACK_MS = 30 * 86_400_000 - 10 * 60_000;
+/**
+ * CDC looks back at most 30 days; keep a few minutes of margin for clock differences. A stream
+ * resumed from a bookmark older than this (now − bookmark > it) has deletions CDC cannot give.
+ */
+export const CDC_LOOKBACK_MS = 30 * 86_400_000 - 10 * 60_000;
 
 interface Runner {
   readonly ctx: ReadContext;

@@ -27,6 +27,8 @@ import type { BackfillResult } from '../runBackfill.js';
 import { companiesStateDir, companyStateDir } from './companyRun.js';
 import { ifExists } from '../ifExists.js';
 import { formatCompanyList, formatCompanyOutcomes } from './formatCompanies.js';
+import { cdcWindows, streamFreshness } from '../console/freshness.js';
+import { listJobStates } from '../stateFile.js';
 import { defaultMaxParallel } from './JobPool.js';
 import { loadCompanies, pickCompanies, requireSecretFiles, secretFileProblems, selectCompanies } from './loadCompanies.js';
 import type { Companies, Company } from './parseCompanies.js';
@@ -105,9 +107,13 @@ export async function runCompaniesCommand(options: {
   return combinedExitCode(outcomes);
 }
 
-/** `company list`: every company with its realm, schema, streams, state folder, secret files and last run; exit 2 when one cannot run. */
+/**
+ * `company list`: every company with its realm, schema, streams, state folder, secret files and last run, and the streams
+ * whose deletions QBO's change data capture soon stops reaching; exit 2 when one cannot run.
+ */
 export async function listCompanies(file: string, name: string | undefined, stateRoot: string): Promise<number> {
   const companies = loadCompanies(file);
+  const now = new Date();
   const listings = [];
   for (const company of pickCompanies(companies, name, file)) {
     const stateDir = companyStateDir(path.resolve(stateRoot), company.name);
@@ -119,6 +125,7 @@ export async function listCompanies(file: string, name: string | undefined, stat
       problems: await secretFileProblems(company),
       lastRun,
       lastRunMissing: lastRun && (await journal.runnerMissing(lastRun)),
+      cdc: cdcWindows(streamFreshness(await listJobStates(stateDir), now)),
     });
   }
   // State folders of companies taken out of the file: say what became of them.

@@ -15,7 +15,7 @@ const run = {
   status: 'running',
 } as unknown as RunRecord;
 const lastRun = (listing: Partial<CompanyListing>) =>
-  formatCompanyList('companies.yaml', [{ company, stateDir: '/state/companies/acme', problems: [], lastRun: run, lastRunMissing: undefined, ...listing }]);
+  formatCompanyList('companies.yaml', [{ company, stateDir: '/state/companies/acme', problems: [], lastRun: run, lastRunMissing: undefined, cdc: [], ...listing }]);
 
 describe('company list: the last run', () => {
   it('says running only while a runner holds the job, and what is known of a runner that is missing', () => {
@@ -34,5 +34,19 @@ describe('company list: the last run', () => {
     expect(lastRun({ lastRun: { ...closed, runnerGone: { ...closed.runnerGone, bySweeper: 'the scheduler (pid 7 on box)' } } })).toContain(
       '| failed (runner pid 4242 on box was gone; closed by the scheduler (pid 7 on box)) sync',
     );
+  });
+});
+
+describe("company list: QBO's change data capture closing", () => {
+  it('says under the table, per company, how long a sync can still read the deletions since old bookmarks, and once past, what the next sync does', () => {
+    const cdc = [
+      { closed: false, streams: ['invoices'], since: '2025-01-08T00:00:00Z', until: '2025-02-06T23:50:00.000Z', leftMs: 5.7 * 86_400_000 },
+      { closed: true, streams: ['items'], since: '2024-12-20T00:00:00Z', until: '2025-01-18T23:50:00.000Z', leftMs: -13 * 86_400_000 },
+    ];
+    expect(lastRun({ cdc }).split('\n').slice(-2)).toEqual([
+      "acme: invoices: deletions since 2025-01-08 00:00:00Z can be read from QBO's change data capture for 5 more days (until 2025-02-06 23:50:00Z); after that a reconcile is needed: sync before then",
+      "acme: items: deletions since 2024-12-20 00:00:00Z are older than QBO's 30-day change data capture (it reached them until 2025-01-18 23:50:00Z): the next sync will advise a reconcile to mark the rows QBO no longer has",
+    ]);
+    expect(lastRun({ cdc: [] })).not.toContain('change data capture');
   });
 });

@@ -9,6 +9,7 @@ import { isEveryStream, streamsText } from '../streamsText.js';
 import type { Company } from './parseCompanies.js';
 import { notInFile } from './companyRun.js';
 import type { SecretProblem } from './loadCompanies.js';
+import { cdcWindowText, type CdcWindow } from '../console/freshness.js';
 
 /** `all 28`, `invoices, customers`, or, past 3, `5: invoices, customers, items, …` (a column of its own width). */
 const companyStreams = (streams: readonly string[]) =>
@@ -64,6 +65,8 @@ export interface CompanyListing {
   readonly lastRun: RunRecord | undefined;
   /** It says running, but its runner is missing (killed, or the machine restarted): `RunJournal.runnerMissing`. */
   readonly lastRunMissing: RunnerMissing | undefined;
+  /** Its streams whose deletions QBO's change data capture soon stops reaching, or no longer reaches (`cdcWindows`). */
+  readonly cdc: readonly CdcWindow[];
 }
 
 /** The secrets column: `ok`, or how many files are in each state (`1 missing, 1 empty`); the lines below say which. */
@@ -76,7 +79,7 @@ function secretsText(problems: readonly SecretProblem[]): string {
 
 /**
  * `company list`: every company, where its things are, whether it can run, how its last run went;
- * then what became of each company whose state folder is there but which the file no longer lists (`gone`).
+ * then, under it, streams whose deletions QBO's change data capture is about to stop reaching; then what became of each company whose state folder is there but which the file no longer lists (`gone`).
  */
 export function formatCompanyList(
   file: string,
@@ -107,6 +110,7 @@ export function formatCompanyList(
     formatTable(['company', 'realm id', 'schema', 'streams', 'secrets', 'state folder', 'last run'], rows),
   ];
   for (const l of listings) for (const p of l.problems) lines.push(p.line);
+  for (const l of listings) for (const w of l.cdc) lines.push(`${l.company.name}: ${cdcWindowText(w)}`);
   for (const g of gone) lines.push(notInFile(g.name, file, rel(g.stateDir)));
   return lines.join('\n');
 }

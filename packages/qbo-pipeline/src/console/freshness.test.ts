@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { STALE_AFTER_MS, streamFreshness } from './freshness.js';
+import { CDC_LOOKBACK_MS } from 'tap-quickbooks';
+import { CDC_WARN_AFTER_MS, cdcWindows, cdcWindowText, STALE_AFTER_MS, streamFreshness } from './freshness.js';
 
 const now = new Date('2025-02-01T06:00:00Z');
 const job = (name: string, bookmarks: Record<string, string>) => ({
@@ -25,5 +26,40 @@ describe('streamFreshness', () => {
     const edge = new Date(now.getTime() - STALE_AFTER_MS).toISOString();
     expect(streamFreshness([job('a', { customers: edge })], now)[0]?.stale).toBe(false);
     expect(streamFreshness([{ job: 'broken', file: 'broken.json', state: undefined, problem: 'not JSON' }, job('b', { x: 'not a date' })], now)).toEqual([]);
+  });
+});
+
+describe('cdcWindows', () => {
+  const at = (ms: number) => new Date(now.getTime() - ms).toISOString();
+  const windows = (bookmarks: Record<string, string>) => cdcWindows(streamFreshness([job('daily', bookmarks)], now));
+
+  it('names nothing while every bookmark is younger than the threshold, and only streams CDC covers', () => {
+    expect(windows({ invoices: at(CDC_WARN_AFTER_MS), customers: at(3_600_000) })).toEqual([]);
+    // tax_codes and company_info are not in CDC: their deletions never come from it, old or not.
+    expect(windows({ tax_codes: at(40 * 86_400_000), company_info: at(40 * 86_400_000), nowhere: at(40 * 86_400_000) })).toEqual([]);
+  });
+
+  it('tells the days left until the tap’s own cut-off, from the oldest bookmark of the streams past the threshold', () => {
+    const result = windows({ invoices: '2025-01-10T00:00:00Z', bills: '2025-01-08T00:00:00Z', customers: '2025-01-31T00:00:00Z', tax_codes: '2025-01-01T00:00:00Z' });
+    expect(result).toEqual([
+      { closed: false, streams: ['bills', 'invoices'], since: '2025-01-08T00:00:00Z', until: '2025-02-06T23:50:00.000Z', leftMs: 5 * 86_400_000 + 17 * 3_600_000 + 50 * 60_000 },
+    ]);
+    expect(result.map(cdcWindowText)).toEqual([
+      "bills, invoices: deletions since 2025-01-08 00:00:00Z can be read from QBO's change data capture for 5 more days (until 2025-02-06 23:50:00Z); after that a reconcile is needed: sync before then",
+    ]);
+  });
+
+  it('is still open exactly at the cut-off (the tap reads CDC then), and closed a millisecond after, when the next sync advises a reconcile', () => {
+    expect(windows({ invoices: at(CDC_LOOKBACK_MS) })).toMatchObject([{ closed: false, streams: ['invoices'], leftMs: 0 }]);
+    expect(cdcWindowText(windows({ invoices: at(CDC_LOOKBACK_MS) })[0]!)).toContain('for less than a day more (until 2025-02-01 06:00:00Z)');
+    expect(cdcWindowText(windows({ invoices: at(CDC_LOOKBACK_MS - 86_400_000) })[0]!)).toContain('for 1 more day (');
+    const past = windows({ invoices: at(CDC_LOOKBACK_MS + 1), items: '2024-12-01T00:00:00Z', bills: at(25 * 86_400_000) });
+    expect(past.map((w) => [w.closed, w.streams])).toEqual([
+      [false, ['bills']],
+      [true, ['invoices', 'items']],
+    ]);
+    expect(cdcWindowText(past[1]!)).toBe(
+      "invoices, items: deletions since 2024-12-01 00:00:00Z are older than QBO's 30-day change data capture (it reached them until 2024-12-30 23:50:00Z): the next sync will advise a reconcile to mark the rows QBO no longer has",
+    );
   });
 });

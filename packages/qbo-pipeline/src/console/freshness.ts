@@ -1,6 +1,10 @@
+import { entityByStream } from 'qbo-catalog';
+import { CDC_LOOKBACK_MS } from 'tap-quickbooks';
 import type { JobState } from '../stateFile.js';
+import { utc } from './views/format.js';
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 /** A daily sync keeps every bookmark within a day and a bit; past this a stream is called stale. */
 export const STALE_AFTER_MS = 36 * HOUR_MS;
 
@@ -34,4 +38,61 @@ export function streamFreshness(jobs: readonly JobState[], now: Date): StreamFre
       const ageMs = now.getTime() - at;
       return { stream, bookmark, job, ageMs, stale: ageMs > STALE_AFTER_MS };
     });
+}
+
+/** A stream whose bookmark is older than this is told how long QBO's change data capture still reaches back to it. */
+export const CDC_WARN_AFTER_MS = 20 * DAY_MS;
+
+/**
+ * Streams whose deletions QBO's change data capture (CDC) reaches for a short while more
+ * (`closed: false`), or no longer (`closed: true`): a sync from their bookmarks then advises a reconcile.
+ */
+export interface CdcWindow {
+  readonly closed: boolean;
+  /** Alphabetical. */
+  readonly streams: readonly string[];
+  /** The oldest of their bookmarks: deletions since it are the ones at stake. */
+  readonly since: string;
+  /** When CDC stops reaching it: the tap's cut-off (`CDC_LOOKBACK_MS`) after `since`. */
+  readonly until: string;
+  /** until − now (negative once closed): `CDC_LOOKBACK_MS` − the oldest bookmark's age. */
+  readonly leftMs: number;
+}
+
+/**
+ * Pure: the streams that get their deletions from CDC and whose bookmark is older than
+ * `CDC_WARN_AFTER_MS`, as at most two groups, still open first. The tap reads a stream's deletions
+ * since its bookmark only while now − bookmark ≤ `CDC_LOOKBACK_MS` (the same constant, margin
+ * included); past it, it warns and advises a reconcile. Streams CDC does not cover (tax_codes,
+ * company_info, …) never get their deletions from it, so they are never named.
+ */
+export function cdcWindows(streams: readonly StreamFreshness[]): CdcWindow[] {
+  const old = streams.filter((s) => entityByStream(s.stream)?.cdc === true && s.ageMs > CDC_WARN_AFTER_MS);
+  return [false, true].flatMap((closed) => {
+    const group = old.filter((s) => s.ageMs > CDC_LOOKBACK_MS === closed);
+    if (group.length === 0) return [];
+    const oldest = group.reduce((a, b) => (b.ageMs > a.ageMs ? b : a));
+    return [
+      {
+        closed,
+        streams: group.map((s) => s.stream).sort(),
+        since: oldest.bookmark,
+        until: new Date(Date.parse(oldest.bookmark) + CDC_LOOKBACK_MS).toISOString(),
+        leftMs: CDC_LOOKBACK_MS - oldest.ageMs,
+      },
+    ];
+  });
+}
+
+const daysLeft = (ms: number) => {
+  const days = Math.floor(ms / DAY_MS);
+  return days === 0 ? 'less than a day more' : `${days} more day${days === 1 ? '' : 's'}`;
+};
+
+/** What a person reads of a `CdcWindow`: the console's overview and `company list` say the same. */
+export function cdcWindowText(w: CdcWindow): string {
+  const what = `${w.streams.join(', ')}: deletions since ${utc(w.since)}`;
+  return w.closed
+    ? `${what} are older than QBO's 30-day change data capture (it reached them until ${utc(w.until)}): the next sync will advise a reconcile to mark the rows QBO no longer has`
+    : `${what} can be read from QBO's change data capture for ${daysLeft(w.leftMs)} (until ${utc(w.until)}); after that a reconcile is needed: sync before then`;
 }

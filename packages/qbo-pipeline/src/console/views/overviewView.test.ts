@@ -143,3 +143,36 @@ describe('attentionOf with a reconcile a run advised', () => {
     expect(attentionOf({ ...base, runs: [reconciled, advised] })).toEqual([]);
   });
 });
+
+describe("QBO's change data capture closing on old bookmarks", () => {
+  const now = new Date('2025-02-01T06:00:00Z');
+  const day = 86_400_000;
+  const stream = (name: string, bookmark: string) => ({ stream: name, bookmark, job: 'daily', ageMs: now.getTime() - Date.parse(bookmark), stale: true });
+  const c = { ...base, streams: [stream('invoices', '2025-01-08T00:00:00Z'), stream('items', '2024-12-20T00:00:00Z'), stream('tax_codes', '2024-12-20T00:00:00Z')] };
+
+  it('says how many days are left before a sync must run, and once past, that the next sync advises a reconcile', () => {
+    expect(attentionOf(c).filter((a) => a.text.includes('change data capture'))).toEqual([
+      {
+        level: 'error',
+        text: "items: deletions since 2024-12-20 00:00:00Z are older than QBO's 30-day change data capture (it reached them until 2025-01-18 23:50:00Z): the next sync will advise a reconcile to mark the rows QBO no longer has",
+      },
+      {
+        level: 'warn',
+        text: "invoices: deletions since 2025-01-08 00:00:00Z can be read from QBO's change data capture for 5 more days (until 2025-02-06 23:50:00Z); after that a reconcile is needed: sync before then",
+      },
+    ]);
+    expect(attentionOf({ ...c, streams: [stream('invoices', new Date(now.getTime() - 20 * day).toISOString())] })).toEqual([
+      { level: 'warn', text: '1 stream not refreshed for over a day and a half: invoices' },
+    ]);
+  });
+
+  it('marks each such stream in the streams table, and no stream CDC does not cover', () => {
+    const page = overviewView([c], now).toString();
+    const row = (name: string) => new RegExp(`<tr data-stream="${name}">[\\s\\S]*?</tr>`).exec(page)?.[0] ?? '';
+    expect(row('invoices')).toContain(
+      '<br><small class="cdc">deletions via change data capture until <time datetime="2025-02-06T23:50:00.000Z" title="in 5 days">2025-02-06 23:50:00Z</time></small></td>',
+    );
+    expect(row('items')).toContain('<br><small class="cdc">deletions past change data capture: the next sync advises a reconcile</small></td>');
+    expect(row('tax_codes')).not.toContain('change data capture');
+  });
+});

@@ -3,7 +3,7 @@ import { RECONCILE_WHY } from '../../formatSummary.js';
 import { outstandingReconciles, type ReconcileRunFacts } from '../../reconcile/outstandingReconciles.js';
 import type { Trigger } from '../../triggers/Trigger.js';
 import type { SetAside } from '../../triggers/TriggerStore.js';
-import type { StreamFreshness } from '../freshness.js';
+import { cdcWindows, cdcWindowText, type StreamFreshness } from '../freshness.js';
 import { html, type SafeHtml } from '../html.js';
 import type { TokenHealth, TokenProblem } from '../tokenHealth.js';
 import { age, pill, relative, time } from './format.js';
@@ -105,6 +105,8 @@ export function attentionOf(c: CompanyOverview): Attention[] {
     if (t.status === 'failed' && t.result && !named) out.push({ level: 'warn', text: `trigger ${t.id} failed: ${t.result.message}`, href: '/schedules' });
   }
   if (c.runsProblem) out.push({ level: 'warn', text: `runs journal: ${c.runsProblem}` });
+  // Before the reconcile is advised: while QBO's change data capture still reaches the bookmarks, a sync is enough.
+  for (const w of cdcWindows(c.streams)) out.push({ level: w.closed ? 'error' : 'warn', text: cdcWindowText(w) });
   const stale = c.streams.filter((s) => s.stale);
   if (stale.length > 0)
     out.push({
@@ -143,6 +145,12 @@ function streamsTable(c: CompanyOverview, now: Date): SafeHtml {
   if (rows.length === 0)
     return html`<p class="muted">Nothing loaded yet: no run of this ${c.realmId ? 'company' : 'state folder'} is in its runs journal and no job has a bookmark. Add a trigger under <a href="/schedules">Schedules &amp; triggers</a>, or run <code>qbo-pipeline backfill</code>.</p>`;
   const lastRun = (stream: string) => c.runs.find((r) => r.streams.includes(stream));
+  const cdc = new Map(cdcWindows(c.streams).flatMap((w) => w.streams.map((stream) => [stream, w] as const)));
+  const cdcNote = (stream: string) => {
+    const w = cdc.get(stream);
+    if (!w) return '';
+    return html`<br><small class="cdc">${w.closed ? 'deletions past change data capture: the next sync advises a reconcile' : html`deletions via change data capture until ${time(w.until, now)}`}</small>`;
+  };
   return html`<div class="table-scroll"><table class="data">
 <thead><tr><th scope="col">stream</th><th scope="col">bookmark (committed up to)</th><th scope="col" class="num">freshness</th><th scope="col">job</th><th scope="col">last run</th><th scope="col">outcome</th></tr></thead>
 <tbody>${rows.map(({ stream, freshness: s, job }) => {
@@ -150,7 +158,7 @@ function streamsTable(c: CompanyOverview, now: Date): SafeHtml {
     return html`<tr data-stream="${stream}">
 <th scope="row">${stream}</th>
 <td>${s ? time(s.bookmark, now) : html`<span class="muted">none yet${run?.status === 'running' ? ': this run commits it' : ''}</span>`}</td>
-<td class="num">${s ? (s.stale ? pill(age(s.ageMs), 'warn') : age(s.ageMs)) : html`<span class="muted">–</span>`}</td>
+<td class="num">${s ? (s.stale ? pill(age(s.ageMs), 'warn') : age(s.ageMs)) : html`<span class="muted">–</span>`}${cdcNote(stream)}</td>
 <td>${job ?? ''}</td>
 <td>${run ? html`<a href="/runs/${run.id}">${run.status === 'running' ? `started ${relative(run.startedAt, now)}` : relative(run.finishedAt ?? run.startedAt, now)}</a>` : html`<span class="muted">–</span>`}</td>
 <td>${run ? pill(run.status) : html`<span class="muted">–</span>`}</td>
