@@ -6,6 +6,7 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { addSchedule, consoleOptions, ScheduleStore, startConsole, type RunningConsole } from '../packages/qbo-pipeline/src/index.js';
 import { createLogger } from 'singer-kit';
+import { CDC_LOOKBACK_MS } from 'tap-quickbooks';
 import { lockJob } from '../packages/qbo-pipeline/src/jobLock.js';
 import { runCliProcess } from './pipelineHarness.js';
 import { CookieJar, csrfTokenIn, send } from './consoleHttp.js';
@@ -737,6 +738,8 @@ describe('console over HTTP, after a night whose run applied deletions and could
   let triggerList = '';
   let runId = '';
   let browser: Browser | undefined;
+  /** Before the night's run: the overview's company section and company list, 25 and then 40 days after the bookmark. */
+  const outage: Record<25 | 40, { bookmark: Date; section: string; list: string }> = {} as never;
   const command = 'node \\S+cli\\.js reconcile --companies companies\\.yaml --company acme --job qb_company --streams invoices';
   const pastedCommand = () => new RegExp(`run: (${command})$`, 'm').exec(triggerList)?.[1] ?? 'none';
   /** The warehouse's row of a run: what analysts query. */
@@ -775,18 +778,25 @@ describe('console over HTTP, after a night whose run applied deletions and could
     await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: ['invoices'] }));
     const first = await firm.cli(['backfill', '--companies', 'companies.yaml', '--start', day(-5), '--end', day(-3)]);
     expect(first.code, first.stderr).toBe(0);
-    // The scheduler was down for 40 days: the job's bookmark is older than QBO's 30-day change data capture.
+    web = await startConsole(consoleOptions({ port: 0, stateDir: path.join(firm.dir, 'state'), companiesFile: path.join(firm.dir, 'companies.yaml') }, {}));
+    // The scheduler was down for 25 days, then for 40: the job's bookmark nears, then passes QBO's 30-day change data capture.
     const stateFile = path.join(firm.dir, 'state', 'companies', 'acme', 'qb_company.json');
     const state = JSON.parse(await readFile(stateFile, 'utf8'));
-    state.bookmarks.invoices.replication_key_value = `${day(-40)}T00:00:00Z`;
-    await writeFile(stateFile, JSON.stringify(state));
+    for (const [days, bookmark] of [
+      [25, new Date(Math.floor((Date.now() - 25 * 86_400_000) / 1000) * 1000)],
+      [40, new Date(`${day(-40)}T00:00:00Z`)],
+    ] as const) {
+      state.bookmarks.invoices.replication_key_value = bookmark.toISOString().replace('.000Z', 'Z');
+      await writeFile(stateFile, JSON.stringify(state));
+      const section = /<section class="company"[\s\S]*?<\/section>/.exec((await send(web.url, '/')).text)?.[0] ?? '';
+      outage[days] = { bookmark, section, list: (await firm.cli(['company', 'list', '--companies', 'companies.yaml'])).stdout };
+    }
     firm.company('acme').deleteTransaction('Invoice', firm.company('acme').truth('invoices')[3]!.id);
     const added = await firm.cli(['trigger', 'add', '--companies', 'companies.yaml', '--at', new Date().toISOString(), '--start', day(-45), '--end', day(0)]);
     expect(added.code, added.stderr).toBe(0);
     const night = await firm.cli(['scheduler', '--companies', 'companies.yaml', '--once']);
     expect(night.code, night.stderr).toBe(0);
     triggerList = (await firm.cli(['trigger', 'list', '--companies', 'companies.yaml'])).stdout;
-    web = await startConsole(consoleOptions({ port: 0, stateDir: path.join(firm.dir, 'state'), companiesFile: path.join(firm.dir, 'companies.yaml') }, {}));
     const runs = await send(web.url, '/runs');
     runId = /<tr data-run="(run-[^"]+)"/.exec(runs.text)?.[1] ?? '';
     if (HAVE_CHROMIUM) browser = await launchChromium();
@@ -796,6 +806,19 @@ describe('console over HTTP, after a night whose run applied deletions and could
     await web?.close();
     await withClient((c) => c.query(`DROP SCHEMA IF EXISTS ${prefix}_acme CASCADE`));
     await firm?.close();
+  });
+
+  it("during the outage, the overview and company list say until when a sync can still read the deletions from QBO's change data capture, then that the next sync advises a reconcile", async () => {
+    const utc = (d: Date) => d.toISOString().replace(/T(.{8}).*/, ' $1Z');
+    const closing = `invoices: deletions since ${utc(outage[25].bookmark)} can be read from QBO&#39;s change data capture for 4 more days (until ${utc(new Date(outage[25].bookmark.getTime() + CDC_LOOKBACK_MS))}); after that a reconcile is needed: sync before then`;
+    expect(outage[25].section).toContain(`<li class="warn"><span class="pill warn">check</span> ${closing}</li>`);
+    expect(outage[25].section).toMatch(/<tr data-stream="invoices">[\s\S]*<small class="cdc">deletions via change data capture until <time /);
+    expect(outage[25].list).toContain(`\nacme: ${closing.replace('&#39;', "'")}\n`);
+    const closed = `invoices: deletions since ${day(-40)} 00:00:00Z are older than QBO&#39;s 30-day change data capture (it reached them until ${utc(new Date(outage[40].bookmark.getTime() + CDC_LOOKBACK_MS))}): the next sync will advise a reconcile to mark the rows QBO no longer has`;
+    expect(outage[40].section).toContain(`<li class="error"><span class="pill error">needs action</span> ${closed}</li>`);
+    expect(outage[40].list).toContain(`\nacme: ${closed.replace('&#39;', "'")}\n`);
+    // The night's sync did advise it (below); its bookmark is today's now, and the window it read is no longer named.
+    expect((await send(web.url, '/')).text).not.toContain('deletions since');
   });
 
   it('trigger list ends with the exact reconcile command of the run that could not read every deletion, and its result counts the deletion', () => {
