@@ -15,7 +15,9 @@ const run = {
   status: 'running',
 } as unknown as RunRecord;
 const lastRun = (listing: Partial<CompanyListing>) =>
-  formatCompanyList('companies.yaml', [{ company, stateDir: '/state/companies/acme', problems: [], lastRun: run, lastRunMissing: undefined, cdc: [], ...listing }]);
+  formatCompanyList('companies.yaml', [
+    { company, stateDir: '/state/companies/acme', problems: [], lastRun: run, lastRunMissing: undefined, cdc: [], ...listing },
+  ]);
 
 describe('company list: the last run', () => {
   it('says running only while a runner holds the job, and what is known of a runner that is missing', () => {

@@ -40,9 +40,20 @@ describe('cdcWindows', () => {
   });
 
   it('tells the days left until the tap’s own cut-off, from the oldest bookmark of the streams past the threshold', () => {
-    const result = windows({ invoices: '2025-01-10T00:00:00Z', bills: '2025-01-08T00:00:00Z', customers: '2025-01-31T00:00:00Z', tax_codes: '2025-01-01T00:00:00Z' });
+    const result = windows({
+      invoices: '2025-01-10T00:00:00Z',
+      bills: '2025-01-08T00:00:00Z',
+      customers: '2025-01-31T00:00:00Z',
+      tax_codes: '2025-01-01T00:00:00Z',
+    });
     expect(result).toEqual([
-      { closed: false, streams: ['bills', 'invoices'], since: '2025-01-08T00:00:00Z', until: '2025-02-06T23:50:00.000Z', leftMs: 5 * 86_400_000 + 17 * 3_600_000 + 50 * 60_000 },
+      {
+        closed: false,
+        streams: ['bills', 'invoices'],
+        since: '2025-01-08T00:00:00Z',
+        until: '2025-02-06T23:50:00.000Z',
+        leftMs: 5 * 86_400_000 + 17 * 3_600_000 + 50 * 60_000,
+      },
     ]);
     expect(result.map(cdcWindowText)).toEqual([
       "bills, invoices: deletions since 2025-01-08 00:00:00Z can be read from QBO's change data capture for 5 more days (until 2025-02-06 23:50:00Z); after that a reconcile is needed: sync before then",

@@ -148,7 +148,10 @@ describe("QBO's change data capture closing on old bookmarks", () => {
   const now = new Date('2025-02-01T06:00:00Z');
   const day = 86_400_000;
   const stream = (name: string, bookmark: string) => ({ stream: name, bookmark, job: 'daily', ageMs: now.getTime() - Date.parse(bookmark), stale: true });
-  const c = { ...base, streams: [stream('invoices', '2025-01-08T00:00:00Z'), stream('items', '2024-12-20T00:00:00Z'), stream('tax_codes', '2024-12-20T00:00:00Z')] };
+  const c = {
+    ...base,
+    streams: [stream('invoices', '2025-01-08T00:00:00Z'), stream('items', '2024-12-20T00:00:00Z'), stream('tax_codes', '2024-12-20T00:00:00Z')],
+  };
 
   it('says how many days are left before a sync must run, and once past, that the next sync advises a reconcile', () => {
     expect(attentionOf(c).filter((a) => a.text.includes('change data capture'))).toEqual([
