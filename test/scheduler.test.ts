@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
+import { TriggerStore } from '../packages/qbo-pipeline/src/index.js';
 import { diffWithTruth, RUNNER_CLI, runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
 
 interface Running {
@@ -297,6 +298,34 @@ describe('a scheduler killed while running a trigger', () => {
   const stateDir = () => path.join(h.dir, `state-${schema}`);
   const START = dayStart(Date.now() - 3 * 86_400_000);
   const END = dayStart(Date.now());
+
+  it('scheduler --once within its lease starts nothing, exits 0, and says once until when the lease holds the trigger', async () => {
+    const dir = path.join(h.dir, `state-${schema}-held`);
+    const added = await runCliProcess(
+      runnerArgs(['trigger', 'add'], {
+        at: new Date(Date.now() - 1000).toISOString(),
+        streams: 'invoices',
+        start: START,
+        end: END,
+        tapConfig: h.tapConfig,
+        targetConfig: await h.targetConfig(schema),
+        stateDir: dir,
+      }),
+    );
+    expect(added.code, added.stderr).toBe(0);
+    const id = /^trigger (trg-\S+):/.exec(added.stdout)![1]!;
+    // What a scheduler killed a moment after claiming it leaves: its lease, running for another hour.
+    const heartbeat = new Date(Date.now() - 1000).toISOString();
+    const expires = new Date(Date.now() + 3_600_000).toISOString();
+    const lease = { owner: 'killed', host: 'old-host', pid: 4242, attempt: 1, claimedAt: heartbeat, heartbeatAt: heartbeat, expiresAt: expires };
+    expect(await new TriggerStore(path.join(dir, 'triggers')).claim(id, lease)).toBe(true);
+    const once = await runCliProcess(['scheduler', '--once', '--state-dir', dir]);
+    expect(once.code, once.stderr).toBe(0);
+    expect(once.stderr.trim().split('\n')).toEqual([
+      `INFO qbo-pipeline scheduler: trigger ${id}: attempt 1 is held by the scheduler on old-host pid 4242 (last heartbeat ${heartbeat}), whose lease expires at ${expires} unless renewed; if that scheduler is gone, a pass after then takes the trigger over and resumes its run`,
+    ]);
+    expect(readJson(path.join(dir, 'triggers', `${id}.json`)).status).toBe('pending');
+  });
 
   it(
     'is taken over by a second scheduler once its lease expires: the trigger completes, the data equals the truth, trigger list shows both attempts',

@@ -425,7 +425,8 @@ runCli('qbo-pipeline', async () => {
         });
         if (argv.once) {
           const started = (await scheduler.pass()).filter((a) => a.kind === 'start').map((a) => a.trigger.id);
-          if (started.length === 0)
+          // A trigger held by another scheduler's lease was said by the pass, with when the lease expires.
+          if (started.length === 0 && scheduler.heldElsewhere.length === 0)
             logger.info(
               `scheduler --once: nothing due in ${triggers.dir} or ${path.resolve(argv['state-dir'], 'schedules')} (trigger list and schedule list say what comes next)`,
             );

@@ -277,13 +277,18 @@ describe('leases: a scheduler that dies does not strand its trigger', () => {
     return t;
   }
 
-  it('a live lease is left alone: the trigger is not run twice', async () => {
+  it('a live lease is left alone: the trigger is not run twice, and the scheduler says once until when the lease holds it', async () => {
     const s = setup('lease-live');
-    await strand(s, '2025-09-12T03:59:50Z', '2025-09-12T04:00:50Z');
+    const t = await strand(s, '2025-09-12T03:59:50Z', '2025-09-12T04:00:50Z');
     const scheduler = s.make();
+    await scheduler.pass();
     await scheduler.pass();
     await scheduler.idle();
     expect(s.ran).toEqual([]);
+    expect(scheduler.heldElsewhere).toEqual([t.id]);
+    expect(s.logs.filter((l) => l.includes(t.id))).toEqual([
+      `INFO test: trigger ${t.id}: attempt 1 is held by the scheduler on old-host pid 4242 (last heartbeat 2025-09-12T03:59:50Z), whose lease expires at 2025-09-12T04:00:50Z unless renewed; if that scheduler is gone, a pass after then takes the trigger over and resumes its run`,
+    ]);
   });
 
   it('an expired lease is taken over: the run resumes as attempt 2 and both attempts are recorded', async () => {

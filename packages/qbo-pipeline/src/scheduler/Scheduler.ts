@@ -87,6 +87,9 @@ export class Scheduler {
   readonly #held = new Map<string, Held>();
   readonly #host = hostname();
   #heartbeat: NodeJS.Timeout | undefined;
+  /** `<trigger>#<attempt>` of the leases of other schedulers already logged: each is said once. */
+  readonly #toldHeld = new Set<string>();
+  #heldElsewhere: readonly string[] = [];
 
   constructor(options: SchedulerOptions) {
     this.#o = {
@@ -105,7 +108,16 @@ export class Scheduler {
     return new Set([...this.#held.values()].map((h) => triggerJob(h.trigger)));
   }
 
-  /** One pass: what is due now is recorded, claimed and started (runs go on in the background; see `idle`). */
+  /** Triggers that, at the last pass, were held by another scheduler's live lease (it may have died: see `pass`). */
+  get heldElsewhere(): readonly string[] {
+    return this.#heldElsewhere;
+  }
+
+  /**
+   * One pass: what is due now is recorded, claimed and started (runs go on in the background; see `idle`).
+   * A trigger another scheduler holds by a live lease is left to it, and said once per attempt, with when
+   * its lease expires: a scheduler killed a moment ago holds it until then, and only a pass after then takes it over.
+   */
   async pass(): Promise<PassAction[]> {
     const { triggers: store, logger } = this.#o;
     const scan = await store.scan();
@@ -125,10 +137,23 @@ export class Scheduler {
       const lease = await store.latestLease(t.id);
       if (lease) leases.set(t.id, lease);
     }
+    const now = this.#o.now();
+    this.#heldElsewhere = scan.triggers.flatMap((t) => {
+      const lease = leases.get(t.id);
+      return lease && !this.#held.has(t.id) && Date.parse(lease.expiresAt) > now.getTime() ? [t.id] : [];
+    });
+    for (const id of this.#heldElsewhere) {
+      const lease = leases.get(id)!;
+      if (this.#toldHeld.has(`${id}#${lease.attempt}`)) continue;
+      this.#toldHeld.add(`${id}#${lease.attempt}`);
+      logger.info(
+        `trigger ${id}: attempt ${lease.attempt} is held by the scheduler on ${lease.host} pid ${lease.pid} (last heartbeat ${lease.heartbeatAt}), whose lease expires at ${lease.expiresAt} unless renewed; if that scheduler is gone, a pass after then takes the trigger over and resumes its run`,
+      );
+    }
     const actions = this.#o.signal?.aborted
       ? []
       : planPass({
-          now: this.#o.now(),
+          now,
           schedules,
           triggers: scan.triggers,
           leases,
