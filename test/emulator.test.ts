@@ -794,11 +794,26 @@ describe('several companies in one emulator', () => {
     const { mkdtempSync, statSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const dir = mkdtempSync(path.join(tmpdir(), 'emulator-secrets-'));
-    const child = spawn(
-      process.execPath,
-      [path.join(REPO_ROOT, 'packages/qbo-emulator/dist/cli.js'), '--companies', 'acme,globex', '--secrets-dir', dir, '--invoices', '5'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const start = () =>
+      spawn(
+        process.execPath,
+        [path.join(REPO_ROOT, 'packages/qbo-emulator/dist/cli.js'), '--companies', 'acme,globex', '--secrets-dir', dir, '--invoices', '5'],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+    const stop = async (emulatorProcess: ReturnType<typeof start>) => {
+      const exit = new Promise<number | null>((resolve) => emulatorProcess.on('exit', resolve));
+      emulatorProcess.kill('SIGTERM');
+      expect(await exit).toBe(0);
+    };
+    // A restarted emulator (docs/companies.md walked twice) gives every company a new refresh
+    // token, so a token store still holding the last one's chain starts a new chain.
+    const earlier = start();
+    const firstLine = (await createInterface({ input: earlier.stdout })[Symbol.asyncIterator]().next()).value as string;
+    await stop(earlier);
+    const earlierTokens = (JSON.parse(firstLine) as { companies: Array<{ refresh_token: string }> }).companies.map((c) => c.refresh_token);
+    const child = start();
     try {
       const [line] = (await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next()).value.split('\n');
       const settings = JSON.parse(line) as {
@@ -815,10 +830,13 @@ describe('several companies in one emulator', () => {
       expect(readFileSync(path.join(dir, 'globex/refresh_token'), 'utf8')).toBe(`${settings.companies[1]?.refresh_token}\n`);
       expect(readFileSync(path.join(dir, 'client_secret'), 'utf8')).toBe(`${settings.client_secret}\n`);
       expect(statSync(path.join(dir, 'acme/refresh_token')).mode & 0o777).toBe(0o600);
+      expect(settings.companies.map((c) => c.refresh_token)).toEqual([
+        expect.stringMatching(/^AB11emulator-refresh-token-seed-42-[0-9a-f]{8}$/),
+        expect.stringMatching(/^AB11emulator-refresh-token-seed-43-[0-9a-f]{8}$/),
+      ]);
+      for (const [i, token] of earlierTokens.entries()) expect(settings.companies[i]?.refresh_token).not.toBe(token);
     } finally {
-      const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
-      child.kill('SIGTERM');
-      expect(await exit).toBe(0);
+      await stop(child);
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -23,12 +23,15 @@ runCli('qbo-emulator', async () => {
   const options = parseCliOptions(process.argv.slice(2));
   const log = createLogger('qbo-emulator');
   const startedAt = new Date();
-  // A refresh token of this process's own: a tap whose token store still holds an earlier
-  // emulator's chain sees a new configured token and starts a new chain instead of invalid_grant.
-  const single = options.emulator.companies === undefined && options.emulator.refreshToken === undefined;
-  const emulatorOptions = single
-    ? { ...options.emulator, refreshToken: `AB11emulator-refresh-token-seed-${options.emulator.seed ?? 42}-${randomBytes(4).toString('hex')}` }
-    : options.emulator;
+  // A refresh token of this process's own for every company (but one given with --refresh-token):
+  // a tap whose token store still holds an earlier emulator's chain sees a new configured token
+  // and starts a new chain instead of invalid_grant.
+  const { seed = 42, refreshToken, companies } = options.emulator;
+  const thisProcess = randomBytes(4).toString('hex');
+  const own = (index: number) => `AB11emulator-refresh-token-seed-${seed + index}-${thisProcess}`;
+  const emulatorOptions = companies
+    ? { ...options.emulator, companies: companies.map((c, i) => ({ ...c, refreshToken: c.refreshToken ?? (i === 0 ? refreshToken : undefined) ?? own(i) })) }
+    : { ...options.emulator, refreshToken: refreshToken ?? own(0) };
   const emulator = await startEmulator(emulatorOptions).catch((error: unknown) => {
     // Bad counts or dates in the options are usage errors; anything else (port taken…) is not.
     if (error instanceof RangeError) throw new UsageError(error.message, { cause: error });
