@@ -3,7 +3,7 @@ import { EXIT } from 'singer-kit';
 import { formatDuration, formatTable } from '../formatTable.js';
 import { reconcileLine } from '../formatSummary.js';
 import type { RunRecord } from '../runs/RunRecord.js';
-import { missingRunnerText, type RunnerMissing } from '../runs/RunJournal.js';
+import { missingRunnerAdvice, type RunnerMissing } from '../runs/RunJournal.js';
 import type { CompanyOutcome } from './runForCompanies.js';
 import { isEveryStream, streamsText } from '../streamsText.js';
 import type { Company } from './parseCompanies.js';
@@ -93,7 +93,7 @@ export function formatCompanyList(
   };
   const last = (run: RunRecord | undefined, missing: RunnerMissing | undefined) =>
     run
-      ? `${run.status}${missing ? ` (${missingRunnerText(run, missing)}: run it again to resume)` : ''}${run.runnerGone ? ` (runner pid ${run.pid} on ${run.host} was gone; closed by ${run.runnerGone.byRun ? `run ${run.runnerGone.byRun}` : (run.runnerGone.bySweeper ?? 'a scheduler')})` : ''}${run.exitCode !== undefined && run.exitCode !== 0 ? ` (exit ${run.exitCode})` : ''} ${run.kind} ${run.job} ${run.finishedAt ?? run.startedAt}`
+      ? `${run.status}${missing ? ` (${missingRunnerAdvice(run, missing)})` : ''}${run.runnerGone ? ` (runner pid ${run.pid} on ${run.host} was gone; closed by ${run.runnerGone.byRun ? `run ${run.runnerGone.byRun}` : (run.runnerGone.bySweeper ?? 'a scheduler')})` : ''}${run.exitCode !== undefined && run.exitCode !== 0 ? ` (exit ${run.exitCode})` : ''} ${run.kind} ${run.job} ${run.finishedAt ?? run.startedAt}`
       : 'never ran';
   const rows = listings.map((l) => [
     l.company.name,

@@ -2,7 +2,7 @@ import { DateTime } from 'luxon';
 import path from 'node:path';
 import { ENTITIES } from 'qbo-catalog';
 import { UsageError } from 'singer-kit';
-import { missingRunnerText, RunJournal } from '../runs/RunJournal.js';
+import { missingRunnerAdvice, RunJournal } from '../runs/RunJournal.js';
 import { RUN_ID, type RunRecord } from '../runs/RunRecord.js';
 import { listJobStates } from '../stateFile.js';
 import { addTrigger } from '../triggers/addTrigger.js';
@@ -69,7 +69,7 @@ async function companyOrFail(ctx: ConsoleContext, name: string, what: string): P
 async function withMissingRunner(journal: RunJournal, r: RunRecord): Promise<RunRecord> {
   const missing = await journal.runnerMissing(r);
   if (missing === undefined) return r;
-  return { ...r, status: 'failed', reason: missingRunnerText(r, missing) };
+  return { ...r, status: 'failed', reason: missingRunnerAdvice(r, missing) };
 }
 
 async function companyOverview(company: ConsoleCompany, now: Date): Promise<CompanyOverview> {

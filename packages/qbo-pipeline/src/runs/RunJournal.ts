@@ -51,6 +51,11 @@ export function missingRunnerText(record: Pick<RunRecord, 'pid' | 'host' | 'upda
   return missing === 'gone' ? `runner pid ${record.pid} on ${record.host} is gone` : `runner gone? no sign of life since ${record.updatedAt}`;
 }
 
+/** The same, with what to do: the job's next run resumes from its state file and closes this one. */
+export function missingRunnerAdvice(record: Pick<RunRecord, 'pid' | 'host' | 'updatedAt'>, missing: RunnerMissing): string {
+  return `${missingRunnerText(record, missing)}: run it again to resume`;
+}
+
 /**
  * The runs journal: `<state-dir>/runs/<run-id>.json` (the run, rewritten atomically as its
  * states commit) and `<run-id>.log` (the runner's and the children's stderr lines, secrets
