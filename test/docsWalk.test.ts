@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { databaseUrl, REPO_ROOT, scratchSchema, withClient } from './support/db.js';
@@ -160,6 +160,33 @@ describe('README and runbook, word for word', () => {
         await expect(c.query(text), `${block.file}:${block.line}`).resolves.toBeDefined();
       }
     });
+  });
+});
+
+describe("the secrets folder's permission lines, as written", () => {
+  // The compose walk (needs Docker) is skipped above, but its secrets lines run anywhere. A firm
+  // that followed docs/companies.md first has folders in secrets/ (secrets/acme/refresh_token):
+  // the files must become readable by the containers' users and the folders stay enterable.
+  it.each(['README.md', 'docs/compose.md', 'secrets.example/README.md'])('%s', (file) => {
+    const lines = codeBlocks(file)
+      .filter((b) => b.lang === 'sh')
+      .flatMap((b) => b.text.split('\n'))
+      .filter((l) => /^(mkdir -p secrets|chmod 700 secrets)\b/.test(l));
+    expect(lines).toHaveLength(2);
+    const dir = mkdtempSync(path.join(tmpdir(), 'secrets-walk-'));
+    try {
+      symlinkSync(path.join(REPO_ROOT, 'secrets.example'), path.join(dir, 'secrets.example'));
+      mkdirSync(path.join(dir, 'secrets', 'acme'), { recursive: true, mode: 0o700 });
+      writeFileSync(path.join(dir, 'secrets', 'acme', 'refresh_token'), 'token\n', { mode: 0o600 });
+      execFileSync('bash', ['-ec', lines.join('\n')], { cwd: dir });
+      const mode = (p: string) => statSync(path.join(dir, p)).mode & 0o777;
+      expect(mode('secrets')).toBe(0o700);
+      expect(mode('secrets/postgres_password')).toBe(0o644);
+      expect(mode('secrets/acme/refresh_token')).toBe(0o644);
+      expect(mode('secrets/acme') & 0o100).toBe(0o100);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
