@@ -1,6 +1,5 @@
 import { DateTime } from 'luxon';
 import path from 'node:path';
-import { ENTITIES } from 'qbo-catalog';
 import { UsageError } from 'singer-kit';
 import { missingRunnerAdvice, RunJournal } from '../runs/RunJournal.js';
 import { RUN_ID, type RunRecord } from '../runs/RunRecord.js';
@@ -13,6 +12,7 @@ import { nextSlot, parseCron } from '../schedules/cronSlots.js';
 import { pauseSchedule, removeSchedule, resumeSchedule } from '../schedules/scheduleCommands.js';
 import { SCHEDULE_NAME, ScheduleStore } from '../schedules/ScheduleStore.js';
 import { companySchedule } from '../companies/CompaniesScheduler.js';
+import { KNOWN_STREAMS } from '../companies/companiesSchema.js';
 import { secretProblems } from '../companies/loadCompanies.js';
 import { newRefreshTokenGoes } from '../companies/companyRun.js';
 import type { EvidenceTotals } from '../Warehouse.js';
@@ -28,9 +28,8 @@ import { runsView, runView, type ListedRun } from './views/runsView.js';
 import { schedulesView, type ScheduleRow, type TriggerForm } from './views/schedulesView.js';
 import { timeZones, zonedInstant, type ZonedInstant } from './zonedInstant.js';
 
-export const STREAMS: readonly string[] = ENTITIES.map((e) => e.stream);
 /** Days the evidence page shows when no date is given: the newest day with evidence and the 30 before it. */
-export const DEFAULT_EVIDENCE_DAYS = 31;
+const DEFAULT_EVIDENCE_DAYS = 31;
 
 /** A query or form value as one string ('' when absent; the last one when repeated). */
 export function one(value: unknown): string {
@@ -39,7 +38,7 @@ export function one(value: unknown): string {
 }
 
 /** A query or form value as a list (repeated fields and commas both work). */
-export function many(value: unknown): string[] {
+function many(value: unknown): string[] {
   const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
   return list
     .flatMap((v) => (typeof v === 'string' ? v.split(',') : []))
@@ -48,12 +47,12 @@ export function many(value: unknown): string[] {
 }
 
 const triggerStore = (company: ConsoleCompany) => new TriggerStore(path.join(company.stateDir, 'triggers'));
-export const journalOf = (company: ConsoleCompany) => RunJournal.of(company.stateDir);
+const journalOf = (company: ConsoleCompany) => RunJournal.of(company.stateDir);
 const scheduleStore = (company: ConsoleCompany) => new ScheduleStore(path.join(company.stateDir, 'schedules'));
 /** Triggers the schedules page lists (schedules add one per slot; `trigger list` has them all). */
-export const LISTED_TRIGGERS = 100;
+const LISTED_TRIGGERS = 100;
 /** Runs the runs page lists. */
-export const LISTED_RUNS = 200;
+const LISTED_RUNS = 200;
 /** Log lines a run page shows. */
 export const LOG_TAIL_LINES = 200;
 
@@ -121,9 +120,9 @@ function checkDay(value: string, what: string): string {
 }
 
 /** Reads and checks the evidence filter from the query string; a UsageError names the bad field. */
-export function evidenceFilterOf(query: Record<string, unknown>): EvidenceFilterForm {
+function evidenceFilterOf(query: Record<string, unknown>): EvidenceFilterForm {
   const stream = one(query.stream);
-  if (stream !== '' && !STREAMS.includes(stream)) throw new UsageError(`Stream: no stream ${JSON.stringify(stream)}; pick one from the list`);
+  if (stream !== '' && !KNOWN_STREAMS.includes(stream)) throw new UsageError(`Stream: no stream ${JSON.stringify(stream)}; pick one from the list`);
   const run = one(query.run);
   if (run !== '' && !RUN_FILTER.test(run)) throw new UsageError(`Run: ${JSON.stringify(run.slice(0, 40))} is not a run id`);
   const from = checkDay(one(query.from), 'From');
@@ -135,7 +134,7 @@ export function evidenceFilterOf(query: Record<string, unknown>): EvidenceFilter
 export async function evidencePage(ctx: ConsoleContext, query: Record<string, unknown>): Promise<{ body: SafeHtml; badInput?: string }> {
   const companies = (await ctx.companies()).map((c) => c.name);
   let filter: EvidenceFilterForm = { company: one(query.company) || (companies[0] ?? ''), stream: '', run: '', from: '', to: '', problems: false };
-  const base: Omit<EvidencePage, 'filter'> = { companies, streams: STREAMS, runs: [], series: [] };
+  const base: Omit<EvidencePage, 'filter'> = { companies, streams: KNOWN_STREAMS, runs: [], series: [] };
   try {
     filter = { ...evidenceFilterOf(query), company: filter.company };
   } catch (error) {
@@ -209,7 +208,7 @@ export function triggerFormOf(body: Record<string, unknown>, zone: string): Trig
   };
 }
 
-export function emptyTriggerForm(company: string, zone: string): TriggerForm {
+function emptyTriggerForm(company: string, zone: string): TriggerForm {
   return { company, at: '', zone, streams: [], start: '', end: '', job: '', fresh: false };
 }
 
@@ -251,7 +250,7 @@ async function allTriggers(ctx: ConsoleContext): Promise<Array<{ company: string
 }
 
 /** Pure: a schedule's row: its last slot and how it went (from the triggers), and its next slot. */
-export function scheduleRow(company: ConsoleCompany, schedule: Schedule, triggers: readonly Trigger[], runs: readonly RunRecord[], now: Date): ScheduleRow {
+function scheduleRow(company: ConsoleCompany, schedule: Schedule, triggers: readonly Trigger[], runs: readonly RunRecord[], now: Date): ScheduleRow {
   const last = lastSlotOf(schedule.name, triggers);
   const lastTrigger = last ? triggers.find((t) => t.schedule?.name === schedule.name && Date.parse(t.schedule.slot) === last.getTime()) : undefined;
   const runId = lastTrigger ? runOfTrigger(lastTrigger, runs) : undefined;
@@ -323,7 +322,7 @@ export async function schedulesPage(ctx: ConsoleContext, input: SchedulesInput):
       setAside.map((a) => ({ company: company.name, file: path.basename(a.file), folder: path.dirname(a.file), problem: a.problem, when: a.when })),
     ),
     hiddenTriggers: Math.max(0, triggers.length - LISTED_TRIGGERS),
-    allStreams: STREAMS,
+    allStreams: KNOWN_STREAMS,
     zones,
     zone,
     form: input.form ?? emptyTriggerForm(companies[0]?.name ?? '', zone),
@@ -340,7 +339,7 @@ function fileSchedule(ctx: ConsoleContext, company: ConsoleCompany, now: Date): 
   return schedule ? [schedule] : [];
 }
 
-export const SCHEDULE_ACTIONS = ['pause', 'resume', 'remove'] as const;
+const SCHEDULE_ACTIONS = ['pause', 'resume', 'remove'] as const;
 export type ScheduleAction = (typeof SCHEDULE_ACTIONS)[number];
 
 /** Pauses, resumes or removes a schedule through the runner's own commands; a UsageError names what is wrong. */
