@@ -11,7 +11,7 @@ import type { StreamProgress } from './streamProgress.js';
 import { addTrigger } from './triggers/addTrigger.js';
 import { formatTriggers, triggerAdded } from './triggers/formatTriggers.js';
 import { streamsText } from './streamsText.js';
-import { reportUnreadableTriggers, TriggerStore } from './triggers/TriggerStore.js';
+import { reportUnreadableTriggers, triggerStore } from './triggers/TriggerStore.js';
 import { runSync, type SyncRequest } from './runSync.js';
 import { formatReconcile } from './reconcile/formatReconcile.js';
 import { runReconcile } from './reconcile/runReconcile.js';
@@ -21,7 +21,7 @@ import { RunSweeper } from './runs/RunSweeper.js';
 import { warehouseSettings } from './childConfigs.js';
 import { addSchedule, pauseSchedule, removeSchedule, resumeSchedule } from './schedules/scheduleCommands.js';
 import { formatSchedules } from './schedules/formatSchedules.js';
-import { ScheduleStore } from './schedules/ScheduleStore.js';
+import { scheduleStore } from './schedules/ScheduleStore.js';
 import { allCompaniesOptions, companiesFileOf, companiesOptions, maxParallelOf, refuseCompany } from './companies/companiesOptions.js';
 import { KUBERNETES_DEFAULTS } from './companies/exportCompanies.js';
 import type { CompanyRunRequest } from './companies/companyCommands.js';
@@ -139,8 +139,6 @@ function progressHook(): BackfillHooks['onProgress'] {
   };
 }
 
-const triggerStore = (stateDir: string) => new TriggerStore(path.resolve(stateDir, 'triggers'));
-const scheduleStore = (stateDir: string) => new ScheduleStore(path.resolve(stateDir, 'schedules'));
 const nameArgument = <T>(y: Argv<T>) =>
   y.positional('name', { type: 'string', demandOption: true, describe: "the schedule's name (schedule list shows them)" }).option('state-dir', STATE_DIR);
 

@@ -5,13 +5,13 @@ import { createLogger, writeFileAtomic, type Logger } from 'singer-kit';
 import type { BackfillHooks, BackfillResult } from '../runBackfill.js';
 import { runTrigger, Scheduler, type TriggerRunner } from '../scheduler/Scheduler.js';
 import type { Schedule } from '../schedules/Schedule.js';
-import { ScheduleStore } from '../schedules/ScheduleStore.js';
+import { scheduleStore, type ScheduleStore } from '../schedules/ScheduleStore.js';
 import { COMPANY_JOB } from '../BackfillRequest.js';
 import { companyStateDir, notInFile } from './companyRun.js';
 import { defaultMaxParallel } from './JobPool.js';
 import { loadCompanies, secretProblems } from './loadCompanies.js';
 import type { Companies, Company } from './parseCompanies.js';
-import { DEFAULT_LEASE_MS, TriggerStore } from '../triggers/TriggerStore.js';
+import { DEFAULT_LEASE_MS, triggerStore } from '../triggers/TriggerStore.js';
 import { RunJournal } from '../runs/RunJournal.js';
 import { RunSweeper } from '../runs/RunSweeper.js';
 import { warehouseSettings } from '../childConfigs.js';
@@ -231,12 +231,12 @@ export class CompaniesScheduler {
       return existing;
     }
     const stateDir = companyStateDir(path.resolve(this.#o.stateRoot), company.name);
-    const folder = new ScheduleStore(path.join(stateDir, 'schedules'));
+    const folder = scheduleStore(stateDir);
     const since = await companyScheduleSince(stateDir, this.#o.now?.() ?? new Date());
     const entry: Entry = {
       company,
       scheduler: new Scheduler({
-        triggers: new TriggerStore(path.join(stateDir, 'triggers')),
+        triggers: triggerStore(stateDir),
         schedules: {
           list: () => companySchedules(folder, path.resolve(this.#o.file), path.resolve(this.#o.stateRoot), entry.company, since),
         },

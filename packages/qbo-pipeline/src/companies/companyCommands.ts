@@ -7,7 +7,7 @@ import { checkBackfill } from '../checkBackfill.js';
 import { readConfigFile } from '../childConfigs.js';
 import { formatTriggers } from '../triggers/formatTriggers.js';
 import type { Trigger } from '../triggers/Trigger.js';
-import { reportUnreadableTriggers, TriggerStore } from '../triggers/TriggerStore.js';
+import { reportUnreadableTriggers, triggerStore } from '../triggers/TriggerStore.js';
 import { formatSummary } from '../formatSummary.js';
 import { formatStreamDone } from '../formatProgress.js';
 import { runBackfill, type BackfillHooks } from '../runBackfill.js';
@@ -15,7 +15,7 @@ import { RunJournal } from '../runs/RunJournal.js';
 import { combinedExitCode, outcomeOf, runForCompanies, type CompanyOutcome } from './runForCompanies.js';
 import { CompaniesScheduler, companySchedules } from './CompaniesScheduler.js';
 import { formatSchedules } from '../schedules/formatSchedules.js';
-import { ScheduleStore } from '../schedules/ScheduleStore.js';
+import { scheduleStore } from '../schedules/ScheduleStore.js';
 import { Document } from 'yaml';
 import { KUBERNETES_DEFAULTS, kubernetesCronJobs, meltanoCompanies, type KubernetesOptions } from './exportCompanies.js';
 import { formatCompaniesEvidence, isUnreadable, readCompaniesEvidence } from './companyEvidence.js';
@@ -143,8 +143,7 @@ export async function listCompanies(file: string, name: string | undefined, stat
 }
 
 /** A company's triggers: `<state-dir>/companies/<name>/triggers/`. */
-export const companyTriggerStore = (stateRoot: string, company: Pick<Company, 'name'>) =>
-  new TriggerStore(path.join(companyStateDir(path.resolve(stateRoot), company.name), 'triggers'));
+export const companyTriggerStore = (stateRoot: string, company: Pick<Company, 'name'>) => triggerStore(companyStateDir(path.resolve(stateRoot), company.name));
 
 /** `trigger add --companies FILE [--company NAME]`: the same trigger for each company, in its own folder. */
 export async function addCompanyTriggers(
@@ -189,7 +188,7 @@ export async function listCompanyTriggers(file: string, name: string | undefined
 export async function listCompanySchedules(file: string, name: string | undefined, stateRoot: string, now: Date): Promise<string> {
   const parts = [];
   for (const company of pickCompanies(loadCompanies(file), name, file)) {
-    const folder = new ScheduleStore(path.join(companyStateDir(path.resolve(stateRoot), company.name), 'schedules'));
+    const folder = scheduleStore(companyStateDir(path.resolve(stateRoot), company.name));
     // As the console shows it: the file's schedule as if active from now (only the scheduler records since when).
     const schedules = await companySchedules(folder, path.resolve(file), path.resolve(stateRoot), company, now.toISOString());
     parts.push(`company ${company.name}:\n${formatSchedules(schedules, await companyTriggerStore(stateRoot, company).list(), now, company.streams)}`);

@@ -5,12 +5,12 @@ import { missingRunnerAdvice, RunJournal } from '../runs/RunJournal.js';
 import { RUN_ID, type RunRecord } from '../runs/RunRecord.js';
 import { listJobStates } from '../stateFile.js';
 import { addTrigger } from '../triggers/addTrigger.js';
-import { TriggerStore, type SetAside } from '../triggers/TriggerStore.js';
+import { triggerStore, type SetAside } from '../triggers/TriggerStore.js';
 import { triggerStreams, type Trigger } from '../triggers/Trigger.js';
 import { lastSlotOf } from '../scheduler/planPass.js';
 import { nextSlot, parseCron } from '../schedules/cronSlots.js';
 import { pauseSchedule, removeSchedule, resumeSchedule } from '../schedules/scheduleCommands.js';
-import { SCHEDULE_NAME, ScheduleStore } from '../schedules/ScheduleStore.js';
+import { SCHEDULE_NAME, scheduleStore } from '../schedules/ScheduleStore.js';
 import { companySchedule } from '../companies/CompaniesScheduler.js';
 import { KNOWN_STREAMS } from '../companies/companiesSchema.js';
 import { secretProblems } from '../companies/loadCompanies.js';
@@ -46,9 +46,7 @@ function many(value: unknown): string[] {
     .filter((v) => v !== '');
 }
 
-const triggerStore = (company: ConsoleCompany) => new TriggerStore(path.join(company.stateDir, 'triggers'));
 const journalOf = (company: ConsoleCompany) => RunJournal.of(company.stateDir);
-const scheduleStore = (company: ConsoleCompany) => new ScheduleStore(path.join(company.stateDir, 'schedules'));
 /** Triggers the schedules page lists (schedules add one per slot; `trigger list` has them all). */
 const LISTED_TRIGGERS = 100;
 /** Runs the runs page lists. */
@@ -75,7 +73,7 @@ async function companyOverview(company: ConsoleCompany, now: Date): Promise<Comp
   const [jobs, tokens, triggers, runs, secrets] = await Promise.all([
     listJobStates(company.stateDir),
     readTokenHealth(path.join(company.stateDir, 'tokens'), now, company.entry && newRefreshTokenGoes(company.entry.settings)),
-    triggerStore(company).scan({ setAside: false }),
+    triggerStore(company.stateDir).scan({ setAside: false }),
     // Every run the journal keeps (its pruning bounds them): a reconcile still to do may have been advised many runs ago.
     journalOf(company)
       .list()
@@ -222,7 +220,7 @@ interface CompanyTriggers {
 
 async function triggersOf(company: ConsoleCompany): Promise<CompanyTriggers> {
   const [scan, runs] = await Promise.all([
-    triggerStore(company).scan({ setAside: false }),
+    triggerStore(company.stateDir).scan({ setAside: false }),
     journalOf(company)
       .list({ limit: LISTED_RUNS })
       .catch(() => [] as RunRecord[]),
@@ -296,7 +294,7 @@ export async function schedulesPage(ctx: ConsoleContext, input: SchedulesInput):
     await Promise.all(
       all.map(async ({ company, triggers, runs }) => [
         ...(
-          await scheduleStore(company)
+          await scheduleStore(company.stateDir)
             .list()
             .catch((error: unknown) => {
               scheduleProblems.push(`schedules of ${company.name}: ${(error as Error).message}`);
@@ -349,7 +347,7 @@ export async function changeSchedule(ctx: ConsoleContext, companyName: string, n
   // The name becomes a file name: only a schedule's own name may reach the store.
   if (!SCHEDULE_NAME.test(name)) throw new UsageError(`${JSON.stringify(name)} is not a schedule name`);
   const company = await companyOrFail(ctx, companyName, 'Company');
-  const store = scheduleStore(company);
+  const store = scheduleStore(company.stateDir);
   if (known === 'pause') await pauseSchedule(store, name, { now: ctx.now() });
   else if (known === 'resume') await resumeSchedule(store, name, { now: ctx.now() });
   else await removeSchedule(store, name);
@@ -366,7 +364,7 @@ export async function addTriggerFromForm(ctx: ConsoleContext, form: TriggerForm)
     if (form.start === '') throw new UsageError('Start: give the first UTC day of the range');
     if (form.end === '') throw new UsageError('End: give the UTC day after the last one of the range');
     const trigger = await addTrigger(
-      triggerStore(company),
+      triggerStore(company.stateDir),
       at.given,
       {
         streams: form.streams,

@@ -7,6 +7,9 @@ import { ifExists, readdirIfExists } from '../ifExists.js';
 const SCHEDULE_FILE = /^([A-Za-z0-9][A-Za-z0-9_.-]*)\.json$/;
 export const SCHEDULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
+/** The schedules of a state folder (a job's `--state-dir`, or a company's folder under it): `<stateDir>/schedules/`. */
+export const scheduleStore = (stateDir: string) => new ScheduleStore(path.resolve(stateDir, 'schedules'));
+
 /** Schedules as files in `state/schedules/`, one per name, rewritten atomically. */
 export class ScheduleStore {
   readonly dir: string;

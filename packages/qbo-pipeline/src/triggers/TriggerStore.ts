@@ -73,6 +73,9 @@ async function createExclusive(file: string, text: string): Promise<boolean> {
   }
 }
 
+/** The triggers of a state folder (a job's `--state-dir`, or a company's folder under it): `<stateDir>/triggers/`. */
+export const triggerStore = (stateDir: string) => new TriggerStore(path.resolve(stateDir, 'triggers'));
+
 /**
  * Triggers as files in `state/triggers/`: `<id>.json` (atomic rewrites) and, for each attempt to
  * run one, a lease file created exclusively (`<id>.claim` for the first, `<id>.claim.<n>` after).
