@@ -1,6 +1,6 @@
 import { DAY_STATUS_MEANING, DAY_STATUSES, type DayStatus, type StreamEvidence } from '../evidenceModel.js';
 import { html, jsonForScript, type SafeHtml } from '../html.js';
-import { count, pill, utc } from './format.js';
+import { count, option, pill, utc } from './format.js';
 
 export interface EvidenceFilterForm {
   readonly company: string;
@@ -29,8 +29,6 @@ const STATUS_LEVEL: Readonly<Record<DayStatus, 'ok' | 'warn' | 'error' | 'muted'
   empty: 'muted',
   ok: 'ok',
 };
-
-const option = (value: string, label: string, selected: string) => html`<option value="${value}"${value === selected ? html` selected` : ''}>${label}</option>`;
 
 function filterForm(p: EvidencePage): SafeHtml {
   const f = p.filter;

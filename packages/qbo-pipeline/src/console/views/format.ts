@@ -60,3 +60,7 @@ export function range(start: string, end: string): string {
   const midnight = (iso: string) => /^\d{4}-\d{2}-\d{2}T00:00:00(\.0+)?Z$/.test(iso);
   return midnight(start) && midnight(end) ? `[${start.slice(0, 10)}, ${end.slice(0, 10)})` : `[${utc(start)}, ${utc(end)})`;
 }
+
+/** A `<select>`'s option, selected when its value is the one chosen. */
+export const option = (value: string, label: string, selected: string): SafeHtml =>
+  html`<option value="${value}"${value === selected ? html` selected` : ''}>${label}</option>`;

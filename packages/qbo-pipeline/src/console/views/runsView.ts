@@ -5,7 +5,7 @@ import type { EvidenceTotals } from '../../Warehouse.js';
 import { RECONCILE_WHY } from '../../formatSummary.js';
 import { streamsText } from '../../streamsText.js';
 import { html, type SafeHtml } from '../html.js';
-import { age, count, pill, range, relative, time, utc } from './format.js';
+import { age, count, option, pill, range, relative, time, utc } from './format.js';
 
 /** A run as listed: the record, its company, and, while it says running, whether its runner is missing (`RunJournal.runnerMissing`). */
 export interface ListedRun {
@@ -39,8 +39,6 @@ function origin(r: RunRecord): SafeHtml | string {
   if (r.scheduleId) return html`schedule <code>${r.scheduleId}</code>`;
   return 'by hand';
 }
-
-const option = (value: string, label: string, selected: string) => html`<option value="${value}"${value === selected ? html` selected` : ''}>${label}</option>`;
 
 export function runsView(p: {
   readonly runs: readonly ListedRun[];

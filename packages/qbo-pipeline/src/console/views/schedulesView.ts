@@ -5,7 +5,7 @@ import type { SetAside } from '../../triggers/TriggerStore.js';
 import { streamsText } from '../../streamsText.js';
 import { html, type SafeHtml } from '../html.js';
 import type { ZonedInstant } from '../zonedInstant.js';
-import { inZone, pill, range, time, utc } from './format.js';
+import { inZone, option, pill, range, time, utc } from './format.js';
 
 /** The trigger form as the person filled it (echoed back on a preview or an error). */
 export interface TriggerForm {
@@ -69,8 +69,6 @@ export interface SchedulesPage {
   readonly now: Date;
 }
 
-const option = (value: string, selected: string) => html`<option${value === selected ? html` selected` : ''}>${value}</option>`;
-
 /** UTC and the chosen zone side by side: the one thing a person must not get wrong. */
 function instantPair(preview: ZonedInstant | undefined, zone: string): SafeHtml {
   return html`<output class="instant-pair" id="at-preview" for="at zone" aria-live="polite">
@@ -84,11 +82,11 @@ function triggerForm(p: SchedulesPage): SafeHtml {
   return html`<form method="post" action="/triggers" class="trigger-form" novalidate>
 <input type="hidden" name="_csrf" value="${p.csrfToken}">
 ${p.formError ? html`<p class="notice error" role="alert" id="form-error">${sentence(p.formError)} Nothing was saved.</p>` : ''}
-${p.companies.length > 1 ? html`<label>Company <select name="company">${p.companies.map((c) => option(c, f.company))}</select></label>` : html`<input type="hidden" name="company" value="${f.company}">`}
+${p.companies.length > 1 ? html`<label>Company <select name="company">${p.companies.map((c) => option(c, c, f.company))}</select></label>` : html`<input type="hidden" name="company" value="${f.company}">`}
 <fieldset><legend>When</legend>
 <div class="row">
 <label>Date and time <input type="datetime-local" name="at" id="at" step="1" value="${f.at}" required></label>
-<label>in time zone <select name="zone" id="zone">${p.zones.map((z) => option(z, f.zone))}</select></label>
+<label>in time zone <select name="zone" id="zone">${p.zones.map((z) => option(z, z, f.zone))}</select></label>
 </div>
 ${instantPair(p.preview, f.zone)}
 </fieldset>
@@ -191,7 +189,7 @@ ${schedulesTable(p)}
 </section>
 <section aria-labelledby="triggers-h">
 <h2 id="triggers-h">One-time triggers</h2>
-<form method="get" action="/schedules" class="inline"><label>Show times also in <select name="zone">${p.zones.map((z) => option(z, p.zone))}</select></label> <button type="submit" class="secondary">Show</button></form>
+<form method="get" action="/schedules" class="inline"><label>Show times also in <select name="zone">${p.zones.map((z) => option(z, z, p.zone))}</select></label> <button type="submit" class="secondary">Show</button></form>
 ${triggersTable(p)}
 </section>
 ${unreadableTriggers(p)}
