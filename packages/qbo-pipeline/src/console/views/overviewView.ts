@@ -9,7 +9,7 @@ import type { TokenHealth, TokenProblem } from '../tokenHealth.js';
 import { age, pill, relative, time } from './format.js';
 
 /** What the overview needs of a run (a runs-journal record has it). */
-export interface RunGlance extends ReconcileRunFacts {
+interface RunGlance extends ReconcileRunFacts {
   readonly finishedAt?: string;
   readonly reason?: string;
   /** The trigger (or schedule slot) that started it. */
