@@ -27,8 +27,8 @@ import { shellExit, type RunKind, type RunStreamProgress } from './runs/RunRecor
 
 const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
 /** The built CLIs of the sibling packages (same depth from src/ and dist/). */
-export const DEFAULT_TAP_CLI = here('../../tap-quickbooks/dist/cli.js');
-export const DEFAULT_TARGET_CLI = here('../../target-postgres-raw/dist/cli.js');
+const TAP_CLI = here('../../tap-quickbooks/dist/cli.js');
+const TARGET_CLI = here('../../target-postgres-raw/dist/cli.js');
 export const RUNNER_CLI = here('../dist/cli.js');
 
 /** Who started a run and why, as the runs journal records it. */
@@ -43,10 +43,6 @@ export interface RunContext {
 
 export interface BackfillHooks {
   readonly run?: RunContext;
-  /** Finished runs the journal keeps per job (default DEFAULT_RUNS_KEPT_PER_JOB). */
-  readonly keepRunsPerJob?: number;
-  readonly tapCli?: string;
-  readonly targetCli?: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly cwd?: string;
   readonly logger?: Logger;
@@ -181,7 +177,6 @@ async function journaledRun(
   let journalWarned = false;
   const journal = RunJournal.of(job.stateDir, {
     now,
-    ...(hooks.keepRunsPerJob !== undefined ? { keepPerJob: hooks.keepRunsPerJob } : {}),
     onError: (error) => {
       if (!journalWarned) baseLogger.warn(`runs journal ${RunJournal.of(job.stateDir).dir}: ${error.message}; the run goes on without it`);
       journalWarned = true;
@@ -262,7 +257,6 @@ async function runLocked(
   try {
     const target = checked.target;
     const window = checked.tap.window;
-    const tapCli = hooks.tapCli ?? DEFAULT_TAP_CLI;
     const catalog = await configs.write('catalog.json', selectCatalog(discoverCatalog(), job.streams));
     // The state file's own text (the job's lock is held, so it is the one checked): JSON.stringify
     // of its parsed value would round numbers in keys the runner and tap do not own.
@@ -294,8 +288,8 @@ async function runLocked(
       hooks.onChildLog(role, line.replace(advice.text, `\`${reconcileCommand(job, advice.streams, RUNNER_CLI, hooks.cwd)}\``));
     };
     const outcome = await spawnPipeline({
-      tap: { command: process.execPath, args: [tapCli, '--config', configs.tap, '--catalog', catalog, ...stateArgs] },
-      target: { command: process.execPath, args: [hooks.targetCli ?? DEFAULT_TARGET_CLI, '--config', configs.target] },
+      tap: { command: process.execPath, args: [TAP_CLI, '--config', configs.tap, '--catalog', catalog, ...stateArgs] },
+      target: { command: process.execPath, args: [TARGET_CLI, '--config', configs.target] },
       env: children,
       cwd: hooks.cwd,
       ...(hooks.signal ? { signal: hooks.signal } : {}),
