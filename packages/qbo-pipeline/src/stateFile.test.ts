@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UsageError } from 'singer-kit';
-import { backupStateFile, listJobStates, readStateFile, stateJobProblem, writeStateFile } from './stateFile.js';
+import { backupStateFile, listJobStates, readStateFile, stateJobProblem, writeStateText } from './stateFile.js';
 
 const dir = await mkdtemp(path.join(tmpdir(), 'state-file-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -17,7 +17,7 @@ describe('state file', () => {
   it('round-trips a committed state value, written atomically with no temp file left', async () => {
     const file = path.join(dir, 'sub', 'job.json');
     const value = { bookmarks: { invoices: { replication_key_value: '2025-01-02T00:00:00Z' } }, other: 1 };
-    await writeStateFile(file, value);
+    await writeStateText(file, JSON.stringify(value));
     expect(await readStateFile(file)).toEqual(value);
     expect(await readdir(path.dirname(file))).toEqual(['job.json']);
   });
@@ -62,7 +62,7 @@ describe('state file', () => {
   it('lists every job state of a folder, not backups, each read on its own', async () => {
     const folder = path.join(dir, 'listed');
     expect(await listJobStates(folder)).toEqual([]);
-    await writeStateFile(path.join(folder, 'daily.json'), { bookmarks: { invoices: { replication_key_value: '2025-01-02T00:00:00Z' } } });
+    await writeStateText(path.join(folder, 'daily.json'), JSON.stringify({ bookmarks: { invoices: { replication_key_value: '2025-01-02T00:00:00Z' } } }));
     await writeFile(path.join(folder, 'broken.json'), '{');
     await writeFile(path.join(folder, 'daily.20250101T000000Z.bak.json'), '{}');
     await writeFile(path.join(folder, 'daily.lock'), '');

@@ -76,11 +76,6 @@ export function stateJobProblem(
   return `state file ${job.stateFile} holds bookmarks of ${foreign.join(', ')}, which this run (streams ${job.streams.join(',')}) does not extract: it belongs to another job. Use --streams ${theirs} to continue that job, or ${own}`;
 }
 
-/** Writes one committed state value (one line of the target's stdout) atomically. */
-export async function writeStateFile(file: string, value: StateValue): Promise<void> {
-  await writeStateText(file, JSON.stringify(value));
-}
-
 /**
  * Writes a state value given as its JSON text (one line, as the target printed it), unchanged:
  * a number in a key the runner does not own (9007199254740993, 1.10) keeps its digits, which a
