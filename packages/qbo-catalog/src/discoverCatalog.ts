@@ -17,7 +17,10 @@ export function discoverCatalog(): SingerCatalog {
   return structuredClone(load());
 }
 
-/** A stream's discovered schema: the entity schema plus the reserved `_sdc_*` fields. A fresh copy. */
+/**
+ * A stream's discovered schema: the entity schema plus the reserved `_sdc_*` fields. A fresh copy.
+ * @public in README.md for users of the library; nothing here calls it.
+ */
 export function streamSchema(stream: string): JsonSchema {
   const entry = load().streams.find((s) => s.tap_stream_id === stream);
   if (entry === undefined) {

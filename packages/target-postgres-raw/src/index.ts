@@ -2,4 +2,5 @@ export * from './settings.js';
 export * from './about.js';
 export * from './runTarget.js';
 export { clientConfig } from './db/clientConfig.js';
+/** @public the type of `counts` in runTarget's result */
 export type { LoadCounts } from './db/loadCounts.js';
