@@ -1,12 +1,14 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { DateTime } from 'luxon';
-import { formatInstant, loadSettings, readJsonArgument, settingInEnv, UsageError, withoutSettingEnv } from 'singer-kit';
+import { formatInstant, loadSettings, readJsonArgument, settingInEnv, UsageError, withoutSettingEnv, type Logger } from 'singer-kit';
 import { ENV_PREFIX as TAP_ENV_PREFIX } from 'tap-quickbooks';
 import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS, type TargetSettings } from 'target-postgres-raw';
 import { companyChildSettings } from './companies/companyRun.js';
 import type { Company } from './companies/parseCompanies.js';
+import { ifExists, readdirIfExists } from './ifExists.js';
 
 /** Tap settings the runner decides itself (the range); the environment must not override them. */
 const RUNNER_OWNED_TAP_SETTINGS = ['start_date', 'end_date'] as const;
@@ -113,12 +115,91 @@ export function childConfigValues(options: ChildConfigOptions): { readonly tap: 
 }
 
 /**
+ * A run's config folder in the temporary folder: `qbo-pipeline-<host>-<pid>-<start>-XXXXXX`, named
+ * after the process that made it, its host, pid and start (clock ticks since boot, Linux's
+ * /proc/<pid>/stat; `x` elsewhere), so that a run on the same host can tell when it is gone.
+ */
+const CONFIG_DIR = /^qbo-pipeline-(.+)-(\d+)-(\d+|x)-[A-Za-z0-9]{6}$/;
+
+/** The host as a config folder's name holds it. */
+export function configDirHost(host = hostname()): string {
+  return host.replace(/[^A-Za-z0-9.-]/g, '_').slice(0, 64);
+}
+
+/** What the host says of a pid now: undefined when no process has it (or only a zombie), else the process and, when known, its start. */
+export type ProcessLookup = (pid: number) => { readonly start?: string } | undefined;
+
+/**
+ * The config folders (names) whose runner is gone: made on `host` by a pid that no process has
+ * now, or that a process started since has (its start differs: the pid was reused, as a
+ * container's pid 1 after a restart). Folders of other hosts (a shared temporary folder), of
+ * unknown names, and of a live process (a runner, or a scheduler running runs) are never named.
+ */
+export function abandonedConfigDirs(names: readonly string[], host: string, processOf: ProcessLookup): string[] {
+  return names.filter((name) => {
+    const match = CONFIG_DIR.exec(name);
+    if (!match || match[1] !== host) return false;
+    const owner = processOf(Number(match[2]));
+    return owner === undefined || (owner.start !== undefined && match[3] !== 'x' && owner.start !== match[3]);
+  });
+}
+
+/** The process of `pid` on this host: its start from /proc on Linux; elsewhere only whether it exists. */
+const processOnThisHost: ProcessLookup = (pid) => {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && process.platform === 'linux') return undefined;
+    try {
+      process.kill(pid, 0);
+      return {};
+    } catch (killError) {
+      return (killError as NodeJS.ErrnoException).code === 'ESRCH' ? undefined : {};
+    }
+  }
+  // After the command's closing parenthesis: state (field 3) … starttime (field 22).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields[0] === 'Z' ? undefined : { start: fields[19] };
+};
+
+/** This process's start as its config folders' names hold it. */
+const ownStart = () => processOnThisHost(process.pid)?.start ?? 'x';
+
+/**
+ * Removes the config folders, in the temporary folder, of runners on this host that are gone
+ * (`abandonedConfigDirs`): a runner or scheduler killed with kill -9 or by the OOM killer never
+ * removed its own, and `tap.json` holds the client secret and a refresh token. Every run does it as
+ * it writes its own, and a scheduler at each pass. Only this user's folders; never throws (a folder
+ * it cannot remove is a warning). Returns the folders removed.
+ */
+export async function removeAbandonedConfigDirs(logger?: Logger): Promise<string[]> {
+  const dir = tmpdir();
+  const removed: string[] = [];
+  try {
+    for (const name of abandonedConfigDirs(await readdirIfExists(dir), configDirHost(), processOnThisHost)) {
+      const folder = path.join(dir, name);
+      const info = await ifExists(() => lstat(folder));
+      if (!info?.isDirectory() || info.uid !== process.getuid?.()) continue;
+      await rm(folder, { recursive: true, force: true });
+      removed.push(folder);
+      logger?.info(`removed ${folder}: the config files (secrets included) of a runner on this host that is gone (killed)`);
+    }
+  } catch (error) {
+    logger?.warn(`could not remove the config folders of gone runners in ${dir}: ${(error as Error).message}`);
+  }
+  return removed;
+}
+
+/**
  * Config files for one tap | target run in a private temporary folder (0700, files 0600):
  * secrets reach the children through files or their inherited environment, never argv.
+ * The folder's name says whose it is; first, the folders of runners that are gone are removed.
  */
-export async function writeChildConfigs(options: ChildConfigOptions): Promise<ChildConfigs> {
+export async function writeChildConfigs(options: ChildConfigOptions, logger?: Logger): Promise<ChildConfigs> {
   const { tap, target } = childConfigValues(options);
-  const dir = await mkdtemp(path.join(tmpdir(), 'qbo-pipeline-'));
+  await removeAbandonedConfigDirs(logger);
+  const dir = await mkdtemp(path.join(tmpdir(), `qbo-pipeline-${configDirHost()}-${process.pid}-${ownStart()}-`));
   const writeText = async (name: string, text: string) => {
     const file = path.join(dir, name);
     await writeFile(file, text, { mode: 0o600 });

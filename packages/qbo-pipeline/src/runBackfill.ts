@@ -253,7 +253,7 @@ async function runLocked(
   // A company's run: its realm, schema, token store, settings and secret files win over the environment.
   const childOptions = childOptionsFor(job, env);
   const children = childOptions.childEnv;
-  const configs = await writeChildConfigs(childOptions);
+  const configs = await writeChildConfigs(childOptions, logger);
   try {
     const target = checked.target;
     const window = checked.tap.window;

@@ -128,7 +128,7 @@ export async function runReconcile(request: ReconcileRequest, hooks: ReconcileHo
           },
           env,
         );
-        const configs = await writeChildConfigs(options);
+        const configs = await writeChildConfigs(options, logger);
         let tap, target;
         try {
           tap = parseTapSettings(loadSettings({ specs: TAP_SETTINGS, envPrefix: TAP_ENV_PREFIX, configFile: configs.tap, env: options.childEnv }), at);

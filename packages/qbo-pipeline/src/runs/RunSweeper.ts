@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'singer-kit';
 import type { TargetSettings } from 'target-postgres-raw';
+import { removeAbandonedConfigDirs } from '../childConfigs.js';
 import { JobBusyError, lockJob } from '../jobLock.js';
 import { visitWarehouse } from '../visitWarehouse.js';
 import type { RunJournal } from './RunJournal.js';
@@ -49,10 +50,13 @@ export class RunSweeper {
 
   /**
    * One sweep: the runs it closed in the journal (their rows follow, or at a later sweep). Jobs in
-   * `except` are left to the run about to start for them, which closes them as it starts.
+   * `except` are left to the run about to start for them, which closes them as it starts. First,
+   * the config folders (secrets included) that runners on this host left as they died are removed
+   * (`removeAbandonedConfigDirs`), also those of a scheduler killed with its runs.
    */
   async sweep(except: ReadonlySet<string> = new Set()): Promise<RunRecord[]> {
     const { journal, staleMs, logger } = this.#o;
+    await removeAbandonedConfigDirs(logger);
     const jobs = new Map<string, string | undefined>();
     for (const r of await journal.list()) if (r.status === 'running' && !except.has(r.job)) jobs.set(r.job, r.company);
     const closed: RunRecord[] = [];
