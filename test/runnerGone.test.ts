@@ -3,10 +3,12 @@
  * it: the scheduler's next passes close the run (failed, runner gone) within a few seconds in the
  * runs journal, the console and `_pipeline_runs`, instead of the run saying `running` until its
  * job's next run (a day later for a nightly sync). Live runs, of another job and of the same job
- * on the lock, are never closed. Every wait polls with a deadline; none races the 1 s lock refresh.
+ * on the lock, are never closed. The sweep also removes the dead runner's config folder (its client
+ * secret and refresh token) from the temporary folder, never a live runner's. Every wait polls with a deadline; none races the 1 s lock refresh.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RunJournal } from '../packages/qbo-pipeline/src/index.js';
@@ -24,7 +26,12 @@ let h: Harness;
 const children: ChildProcess[] = [];
 beforeAll(async () => {
   h = await startHarness({ databaseUrl: databaseUrl(), seed: 32, now: new Date(END), days: 3, counts: { invoices: 30 } });
+  // The temporary folder of the runners and the scheduler: only this suite's config folders are there.
+  process.env.TMPDIR = path.join(h.dir, 'tmp');
+  mkdirSync(process.env.TMPDIR);
 });
+/** The runners' config folders in the temporary folder. */
+const configDirs = () => readdirSync(process.env.TMPDIR!).filter((n) => n.startsWith('qbo-pipeline-'));
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
   h?.emulator.setFaults({ rules: [] });
@@ -63,7 +70,12 @@ describe('a run whose runner was killed (kill -9) while a scheduler runs', () =>
     ).rows[0] as { status: string; exit_code: number | null; finished_at_utc: Date | null; reason: string | null } | undefined;
 
   /** A backfill by hand of `job`, its tap stuck on a QBO that does not answer; resolves once its run is in the journal and the warehouse. */
-  async function liveRunner(job: string, targetConfig: string, notRun?: string): Promise<{ child: ChildProcess; run: RunRecord; exited: Promise<unknown> }> {
+  async function liveRunner(
+    job: string,
+    targetConfig: string,
+    notRun?: string,
+  ): Promise<{ child: ChildProcess; run: RunRecord; exited: Promise<unknown>; configDir: string }> {
+    const before = configDirs();
     const runner = startCli(
       runnerArgs('backfill', { job, streams: 'invoices', start: START, end: END, tapConfig: h.tapConfig, targetConfig, stateDir: stateDir() }),
     );
@@ -76,7 +88,10 @@ describe('a run whose runner was killed (kill -9) while a scheduler runs', () =>
       60_000,
       runner.output,
     );
-    return { child: runner.child, run, exited: runner.exited };
+    // Its config folder was written before its run went into the warehouse.
+    const [configDir, ...more] = configDirs().filter((n) => !before.includes(n));
+    expect(more).toEqual([]);
+    return { child: runner.child, run, exited: runner.exited, configDir: configDir! };
   }
 
   const kill9 = async (runner: { child: ChildProcess; exited: Promise<unknown> }) => {
@@ -118,6 +133,7 @@ describe('a run whose runner was killed (kill -9) while a scheduler runs', () =>
         runnerGone: { bySweeper: `the scheduler (pid ${scheduler.child.pid} on ${doomed.run.host})`, lastSignOfLife: doomed.run.updatedAt },
         reason: `its runner (pid ${doomed.child.pid} on ${doomed.run.host}) was gone (killed, or its machine restarted) before the run ended; when it stopped is unknown (last sign of life ${doomed.run.updatedAt}); found by the scheduler (pid ${scheduler.child.pid} on ${doomed.run.host}) while no runner held the job's lock; run the job again: it resumes from its state file`,
       });
+      expect(configDirs(), "the killed runner's config folder is gone, the live runner's stays").toEqual([other.configDir]);
       expect(closed.exitCode).toBeUndefined();
       expect(closed.finishedAt).toBeUndefined();
       expect(closed.runnerGone?.byRun).toBeUndefined();
@@ -152,6 +168,7 @@ describe('a run whose runner was killed (kill -9) while a scheduler runs', () =>
         30_000,
         scheduler.output,
       );
+      expect(configDirs()).toEqual([again.configDir]);
       expect(await journal().read(again.run.id)).toMatchObject({ status: 'running' });
       expect((await journal().read(again.run.id)).runnerGone).toBeUndefined();
       expect((await rowOf(again.run.id))?.status).toBe('running');

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { runBackfill } from '../packages/qbo-pipeline/src/index.js';
@@ -10,7 +10,9 @@ import { diffWithTruth, loggedHooks, RUNNER_CLI, runnerArgs, startHarness, type 
 /**
  * A runner killed alone with SIGKILL (`kill -9 <pid>`, the OOM killer: not its process group)
  * cannot stop its tap and target. They stop themselves within a second or two, so no orphan goes
- * on loading beside the job's next run, and that run makes the table exact.
+ * on loading beside the job's next run, and that run makes the table exact. Nor does its folder of
+ * config files (the client secret and refresh token in tap.json) stay in the temporary folder:
+ * the next run removes it, and never a live runner's.
  */
 const START = '2025-02-26T00:00:00Z';
 const END = '2025-03-01T00:00:00Z';
@@ -18,6 +20,9 @@ const END = '2025-03-01T00:00:00Z';
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({ databaseUrl: databaseUrl(), seed: 34, now: new Date(END), days: 3, counts: { invoices: 40 }, tap: { request_timeout_seconds: 60 } });
+  // The runners' temporary folder (theirs, spawned, and this process's): only this suite's config folders are there.
+  process.env.TMPDIR = path.join(h.dir, 'tmp');
+  mkdirSync(process.env.TMPDIR);
 });
 afterAll(() => h?.close());
 
@@ -43,6 +48,22 @@ const alive = (pid: number) => {
   }
 };
 
+/** The folder of the config file a process was started with (`--config <folder>/tap.json`), from its command line. */
+function configDirOf(pid: number): string {
+  const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  return path.dirname(args[args.indexOf('--config') + 1]!);
+}
+
+/** A runner of `request` spawned alone (`detached`, no output), once its tap and target run (the tap waiting on a stalled QBO). */
+async function stalledRunner(request: Record<string, string | undefined>): Promise<{ pid: number; children: number[]; exited: Promise<unknown> }> {
+  const runner = spawn(process.execPath, [RUNNER_CLI, ...runnerArgs('backfill', request)], { detached: true, stdio: 'ignore' });
+  const exited = new Promise((resolve) => runner.on('close', resolve));
+  let children: number[] = [];
+  for (let k = 0; k < 300 && !((h.emulator.stats().faults.stall ?? 0) > 0 && (children = childrenOf(runner.pid!)).length === 2); k++) await sleep(50);
+  expect(children, 'the tap and target run, the tap waiting on QBO').toHaveLength(2);
+  return { pid: runner.pid!, children, exited };
+}
+
 describe.skipIf(process.platform !== 'linux')('a runner killed with kill -9', () => {
   it('leaves no tap or target running: they stop once their runner is gone, and the next run is exact', async () => {
     const schema = scratchSchema('orphan');
@@ -56,13 +77,12 @@ describe.skipIf(process.platform !== 'linux')('a runner killed with kill -9', ()
     };
     // QBO does not answer: the tap waits (up to its 60 s timeout, then retries).
     h.emulator.setFaults({ rules: [{ fault: 'stall', kinds: ['query', 'count', 'cdc'], from: 1 }] });
-    const runner = spawn(process.execPath, [RUNNER_CLI, ...runnerArgs('backfill', { ...request, streams: 'invoices' })], { detached: true, stdio: 'ignore' });
-    const exited = new Promise((resolve) => runner.on('close', resolve));
     let children: number[] = [];
     try {
-      for (let k = 0; k < 300 && !((h.emulator.stats().faults.stall ?? 0) > 0 && (children = childrenOf(runner.pid!)).length === 2); k++) await sleep(50);
-      expect(children, 'the tap and target run, the tap waiting on QBO').toHaveLength(2);
-      process.kill(runner.pid!, 'SIGKILL'); // the runner alone
+      const runner = await stalledRunner({ ...request, streams: 'invoices' });
+      children = runner.children;
+      const exited = runner.exited;
+      process.kill(runner.pid, 'SIGKILL'); // the runner alone
       await exited;
       for (let k = 0; k < 50 && children.some(alive); k++) await sleep(100);
       expect(children.filter(alive), 'tap or target still running 5 s after their runner was killed').toEqual([]);
@@ -83,4 +103,45 @@ describe.skipIf(process.platform !== 'linux')('a runner killed with kill -9', ()
       rows: diff.expected,
     });
   });
+
+  it(
+    "leaves no secrets in the temporary folder: the job's next run removes the killed runner's config folder, not a live runner's",
+    { timeout: 120_000 },
+    async () => {
+      const schema = scratchSchema('orphan_secrets');
+      const stateDir = path.join(h.dir, 'state-secrets');
+      const request = { streams: 'invoices', start: START, end: END, tapConfig: h.tapConfig, targetConfig: await h.targetConfig(schema), stateDir };
+      h.emulator.setFaults({ rules: [{ fault: 'stall', kinds: ['query', 'count', 'cdc'], from: 1 }] });
+      const killed = await stalledRunner({ ...request, job: 'qb_killed' });
+      const live = await stalledRunner({ ...request, job: 'qb_live' });
+      try {
+        const killedDir = configDirOf(killed.children[0]!);
+        const liveDir = configDirOf(live.children[0]!);
+        expect(readFileSync(path.join(killedDir, 'tap.json'), 'utf8')).toContain('client_secret');
+        process.kill(killed.pid, 'SIGKILL'); // the runner alone, as the OOM killer
+        await killed.exited;
+        for (let k = 0; k < 50 && killed.children.some(alive); k++) await sleep(100);
+        expect(existsSync(killedDir), 'the killed runner could not remove its own folder').toBe(true);
+
+        // The job's next run, once the killed runner's lock is stale (the live runner's tap still waits on its stalled request).
+        h.emulator.setFaults({ rules: [] });
+        await sleep(2_500);
+        const { hooks, logs } = loggedHooks();
+        const result = await runBackfill(
+          { ...request, job: 'qb_killed', streams: ['invoices'], tapConfig: h.tapConfig, targetConfig: request.targetConfig },
+          { ...hooks, lockStaleMs: 2_000 },
+        );
+        expect(result.ok, result.failure?.reason).toBe(true);
+        expect(existsSync(killedDir), "the killed runner's config folder, with its client secret and refresh token").toBe(false);
+        expect(logs.join('\n')).toContain(`removed ${killedDir}: the config files (secrets included) of a runner on this host that is gone (killed)`);
+        expect(alive(live.pid), 'the live runner still runs').toBe(true);
+        expect(existsSync(path.join(liveDir, 'tap.json')), "the live runner's config folder").toBe(true);
+        // Nor did the run leave its own.
+        expect(readdirSync(process.env.TMPDIR!).filter((n) => n.startsWith('qbo-pipeline-'))).toEqual([path.basename(liveDir)]);
+      } finally {
+        for (const pid of [killed.pid, ...killed.children, live.pid, ...live.children]) if (alive(pid)) process.kill(pid, 'SIGKILL');
+        h.emulator.setFaults({ rules: [] });
+      }
+    },
+  );
 });
