@@ -3,11 +3,12 @@
  * recurring schedules run by a real `scheduler` process (a cron expression with seconds, so three
  * slots take seconds, not minutes: the slot logic is the same function either way and is tested
  * minute by minute on an injected clock in src/schedules and src/scheduler), and a scheduler
- * SIGKILLed in the middle of a trigger whose run a second scheduler takes over.
+ * SIGKILLed in the middle of a trigger whose run a second scheduler takes over (and whose run's
+ * config folder, secrets included, it deletes).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
@@ -64,7 +65,12 @@ let h: Harness;
 beforeAll(async () => {
   // The company's clock is the real one: a sync runs up to now.
   h = await startHarness({ databaseUrl: databaseUrl(), seed: 23, days: 3, counts: { invoices: 90, customers: 24, items: 9 } });
+  // The temporary folder of the runners and schedulers: only this suite's config folders are there.
+  process.env.TMPDIR = path.join(h.dir, 'tmp');
+  mkdirSync(process.env.TMPDIR);
 });
+/** The runs' config folders in the temporary folder. */
+const configDirs = () => readdirSync(process.env.TMPDIR!).filter((n) => n.startsWith('qbo-pipeline-'));
 afterAll(() => h?.close());
 
 async function expectTruth(schema: string, streams: readonly string[], start: string, end: string) {
@@ -356,12 +362,15 @@ describe('a scheduler killed while running a trigger', () => {
       const stateFile = path.join(stateDir(), 'qb_customers_invoices_items.json');
 
       h.emulator.setFaults({ rules: [{ fault: 'stall', kinds: ['query'], from: 20 }] });
+      const before = configDirs();
       const first = startCli(['scheduler', '--state-dir', stateDir(), '--interval', '0.2', '--lease-seconds', '2']);
       started.push(first);
       await waitFor('a first commit of the trigger', () => existsSync(stateFile), 60_000);
       process.kill(-first.child.pid!, 'SIGKILL'); // the scheduler and its tap and target, as a crashed container
       await first.exited;
       h.emulator.setFaults({ rules: [] });
+      // Its run's config folder (the client secret and refresh token) outlived it: it could not delete it.
+      expect(configDirs().filter((n) => !before.includes(n))).toHaveLength(1);
       const stranded = readJson(path.join(stateDir(), 'triggers', `${id}.json`));
       expect(stranded.status).toBe('running');
       expect(runsIn(stateDir()).map((r) => [r.triggerId, r.attempt, r.status])).toEqual([[id, 1, 'running']]);
@@ -378,6 +387,7 @@ describe('a scheduler killed while running a trigger', () => {
         ),
       );
 
+      expect(configDirs(), "the killed scheduler's run's config folder, deleted by the second; and the second's own").toEqual([]);
       const done = readJson(path.join(stateDir(), 'triggers', `${id}.json`));
       expect(done).toMatchObject({ status: 'completed', enabled: false });
       expect(done.attempts.map((a: { attempt: number; outcome: string }) => [a.attempt, a.outcome])).toEqual([
