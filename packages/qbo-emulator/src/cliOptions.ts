@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { UsageError, yargs } from 'singer-kit';
+import { UsageError, cliYargs } from 'singer-kit';
 import type { EmulatorOptions } from './Emulator.js';
 import { validateFaultPlan } from './faults.js';
 
@@ -30,7 +30,7 @@ function parseCompanies(text: string): { count: number; names: string[] | undefi
 
 /** argv → the emulator's options and the CLI's own; any problem is a UsageError naming the option. */
 export function parseCliOptions(argv: readonly string[]): CliOptions {
-  const args = yargs([...argv])
+  const args = cliYargs(argv)
     .scriptName('qbo-emulator')
     .usage('$0 [options]\n\nServes a QuickBooks Online company on 127.0.0.1 and prints the tap settings to use (one JSON line on stdout).')
     .options({
@@ -63,12 +63,8 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
       latency: { type: 'number', describe: 'milliseconds added to every response' },
       faults: { type: 'string', describe: 'fault plan: JSON text or a file holding it, e.g. {"rules":[{"fault":"503","probability":0.05}]}' },
     })
-    .strict()
     .version(false)
     .help()
-    .fail((message, error) => {
-      throw new UsageError(message ?? error?.message ?? 'bad arguments');
-    })
     .parseSync();
 
   const counts: Record<string, number> = {};

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { createLogger, runCli, UsageError, yargs, hideBin } from 'singer-kit';
+import { createLogger, runCli, UsageError, cliYargs, hideBin } from 'singer-kit';
 import type { BackfillRequest, JobRequest } from './BackfillRequest.js';
 import { formatProgress, formatStreamDone } from './formatProgress.js';
 import { formatSummary } from './formatSummary.js';
@@ -211,7 +211,7 @@ async function serveConsole(
 
 runCli('qbo-pipeline', async () => {
   let exitCode = 0;
-  await yargs(hideBin(process.argv))
+  await cliYargs(hideBin(process.argv))
     .scriptName('qbo-pipeline')
     .command(
       'backfill',
@@ -547,7 +547,6 @@ runCli('qbo-pipeline', async () => {
       'say which command: backfill, sync, reconcile, trigger, schedule, scheduler, company, evidence, export or console (the demo is npm run demo)',
     )
     .recommendCommands()
-    .strict()
     .fail((message, error) => {
       throw error ?? new UsageError(usageMessage(message, hideBin(process.argv)));
     })

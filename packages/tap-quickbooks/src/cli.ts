@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { DateTime } from 'luxon';
-import { createLogger, formatAbout, loadSettings, readJsonArgument, runCli, LineWriter, UsageError, yargs, hideBin, failWithUsageError } from 'singer-kit';
+import { createLogger, formatAbout, loadSettings, readJsonArgument, runCli, LineWriter, UsageError, cliYargs, hideBin } from 'singer-kit';
 import { discoverCatalog } from 'qbo-catalog';
 import { runTap } from './runTap.js';
 import { readStateArgument } from './state/readStateArgument.js';
@@ -12,7 +12,7 @@ const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 export const CAPABILITIES = ['catalog', 'discover', 'state', 'about'] as const;
 
 runCli(NAME, async () => {
-  const argv = await yargs(hideBin(process.argv))
+  const argv = await cliYargs(hideBin(process.argv))
     .scriptName(NAME)
     .usage(`${NAME} --config FILE [--state FILE] [--catalog FILE | --properties FILE] [--discover] [--about [--format json|markdown]]`)
     .option('config', { alias: 'c', type: 'string', description: 'settings JSON (also TAP_QUICKBOOKS_* and *_FILE)' })
@@ -23,8 +23,6 @@ runCli(NAME, async () => {
     .option('about', { type: 'boolean', description: 'print name, version, capabilities and settings' })
     .option('format', { choices: ['text', 'json', 'markdown'] as const, default: 'text' as const, description: 'output of --about' })
     .version(VERSION)
-    .strict()
-    .fail(failWithUsageError)
     .parseAsync();
 
   const out = new LineWriter(process.stdout);

@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // First: it must run before pg is loaded (see the file).
 import './nodeNavigator.js';
-import { ABOUT_FORMATS, createLogger, formatAbout, loadSettings, openUserFile, runCli, yargs, hideBin, failWithUsageError } from 'singer-kit';
+import { ABOUT_FORMATS, createLogger, formatAbout, loadSettings, openUserFile, runCli, cliYargs, hideBin } from 'singer-kit';
 import { TARGET_ABOUT, TARGET_VERSION } from './about.js';
 import { LARGEST_COPIED_PAYLOAD_BYTES } from './buffer/PayloadArena.js';
 import { runTarget } from './runTarget.js';
 import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS } from './settings.js';
 
 runCli('target-postgres-raw', async () => {
-  const argv = await yargs(hideBin(process.argv))
+  const argv = await cliYargs(hideBin(process.argv))
     .scriptName('target-postgres-raw')
     .usage('$0 --config FILE [--input FILE] < messages.singer > state.jsonl')
     .option('config', { type: 'string', describe: 'JSON settings file (settings may also come from TARGET_POSTGRES_RAW_* env vars)' })
@@ -16,8 +16,6 @@ runCli('target-postgres-raw', async () => {
     .option('about', { type: 'boolean', describe: 'print what this target is and its settings' })
     .option('format', { choices: ABOUT_FORMATS, default: 'text' as const, describe: 'format of --about' })
     .version(TARGET_VERSION)
-    .strict()
-    .fail(failWithUsageError)
     .parse();
   if (argv.about) {
     process.stdout.write(formatAbout(TARGET_ABOUT, argv.format) + '\n');
