@@ -10,6 +10,7 @@ import { DateTime } from 'luxon';
 import type { Browser, Page } from 'playwright-core';
 import { RUNNER_CLI, startHarness, type Harness } from './pipelineHarness.js';
 import { HAVE_CHROMIUM, launchChromium, NO_CHROMIUM_REASON } from './support/chromium.js';
+import { writeRunRecord } from './support/runRecords.js';
 import { databaseUrl, REPO_ROOT, scratchSchema } from './support/db.js';
 
 /** Screenshots a person looks at (git-ignored). */
@@ -236,26 +237,13 @@ describe.skipIf(!HAVE_CHROMIUM)(`the console in headless Chromium${HAVE_CHROMIUM
     const state = path.join(h.dir, 'state');
     const id = 'run-20250101T000000Z-5113e7';
     const updatedAt = new Date(Date.now() - 10 * 60_000).toISOString();
-    await writeFile(
-      path.join(state, 'runs', `${id}.json`),
-      JSON.stringify({
-        id,
-        kind: 'sync',
-        job: 'remote_job',
-        streams: ['invoices'],
-        range: { start: today.minus({ days: 1 }).toISO(), end: today.toISO() },
-        attempt: 1,
-        pid: 4242,
-        host: 'another-host',
-        startedAt: new Date(Date.now() - 20 * 60_000).toISOString(),
-        updatedAt,
-        status: 'running',
-        progress: [{ stream: 'invoices', doneUntil: today.minus({ days: 1 }).toISO(), daysDone: 0, totalDays: 1, complete: false }],
-        tapRunIds: [],
-        stateFile: path.join(state, 'remote_job.json'),
-        logFile: path.join(state, 'runs', `${id}.log`),
-      }),
-    );
+    await writeRunRecord(state, {
+      id,
+      job: 'remote_job',
+      range: { start: today.minus({ days: 1 }).toISO(), end: today.toISO() },
+      startedAt: new Date(Date.now() - 20 * 60_000).toISOString(),
+      updatedAt,
+    });
     const lockDir = path.join(state, 'remote_job.lock');
     await mkdir(lockDir);
     const touched = (ago: number) => utimes(lockDir, new Date(Date.now() - ago), new Date(Date.now() - ago));

@@ -13,6 +13,7 @@ import { CookieJar, csrfTokenIn, send } from './consoleHttp.js';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
 import { startFirm, type Firm } from './companiesHarness.js';
 import { HAVE_CHROMIUM, launchChromium, NO_CHROMIUM_REASON } from './support/chromium.js';
+import { writeRunRecord } from './support/runRecords.js';
 import type { Browser } from 'playwright-core';
 
 // Values that must never reach a page: a token store's tokens and the console's password.
@@ -247,32 +248,12 @@ describe('console over HTTP, on loopback without a password', () => {
 
   it('says a run whose runner is gone ran for an unknown time, not the time since it started', async () => {
     const killed = path.join(dir, 'killed');
-    await mkdir(path.join(killed, 'runs'), { recursive: true });
     // A runner that is gone: a process that has exited, on this host.
     const runner = spawn(process.execPath, ['-e', '']);
     await new Promise((resolve) => runner.once('exit', resolve));
     const startedAt = new Date(Date.now() - 3 * 3_600_000).toISOString();
     const id = 'run-20250101T000000Z-dead01';
-    await writeFile(
-      path.join(killed, 'runs', `${id}.json`),
-      JSON.stringify({
-        id,
-        kind: 'backfill',
-        job: 'nightly',
-        streams: ['invoices'],
-        range: { start: '2025-01-01T00:00:00Z', end: '2025-01-02T00:00:00Z' },
-        attempt: 1,
-        pid: runner.pid,
-        host: hostname(),
-        startedAt,
-        updatedAt: startedAt,
-        status: 'running',
-        progress: [{ stream: 'invoices', doneUntil: '2025-01-01T00:00:00Z', daysDone: 0, totalDays: 1, complete: false }],
-        tapRunIds: [],
-        stateFile: path.join(killed, 'nightly.json'),
-        logFile: path.join(killed, 'runs', `${id}.log`),
-      }),
-    );
+    await writeRunRecord(killed, { id, kind: 'backfill', pid: runner.pid!, host: hostname(), startedAt });
     const gone = await startConsole(consoleOptions({ port: 0, stateDir: killed }, {}));
     try {
       const list = await send(gone.url, '/runs');
@@ -290,35 +271,22 @@ describe('console over HTTP, on loopback without a password', () => {
 
   it('lists a reconcile advised more than 200 runs ago, as long as it is still to do', async () => {
     const busy = path.join(dir, 'busy');
-    await mkdir(path.join(busy, 'runs'), { recursive: true });
     const command = 'node cli.js reconcile --job nightly --streams invoices';
     // The advising run, then 210 hourly runs of three jobs: more than the 200 newest runs the overview once read.
     for (let i = 0; i <= 210; i++) {
       const at = new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString();
-      const id = `run-${at.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${i.toString(16).padStart(6, '0')}`;
-      const job = i === 0 ? 'nightly' : ['nightly', 'hourly', 'weekly'][i % 3];
-      await writeFile(
-        path.join(busy, 'runs', `${id}.json`),
-        JSON.stringify({
-          id,
-          kind: 'sync',
-          job,
-          streams: ['invoices'],
-          range: { start: at, end: at },
-          attempt: 1,
-          pid: 1,
-          host: 'elsewhere',
-          startedAt: at,
-          updatedAt: at,
-          finishedAt: at,
-          status: 'succeeded',
-          progress: [],
-          tapRunIds: [],
-          stateFile: path.join(busy, `${job}.json`),
-          logFile: path.join(busy, 'runs', `${id}.log`),
-          ...(i === 0 ? { reconcileCommand: command, reconcileStreams: ['invoices'] } : {}),
-        }),
-      );
+      await writeRunRecord(busy, {
+        id: `run-${at.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${i.toString(16).padStart(6, '0')}`,
+        job: i === 0 ? 'nightly' : ['nightly', 'hourly', 'weekly'][i % 3]!,
+        range: { start: at, end: at },
+        pid: 1,
+        host: 'elsewhere',
+        startedAt: at,
+        finishedAt: at,
+        status: 'succeeded',
+        progress: [],
+        ...(i === 0 ? { reconcileCommand: command, reconcileStreams: ['invoices'] } : {}),
+      });
     }
     const web2 = await startConsole(consoleOptions({ port: 0, stateDir: busy }, {}));
     try {
@@ -332,31 +300,11 @@ describe('console over HTTP, on loopback without a password', () => {
 
   it("a console alone (no scheduler sweeping) calls a running run whose job's lock nobody holds runner gone?, not running; held, it is running", async () => {
     const silent = path.join(dir, 'silent');
-    await mkdir(path.join(silent, 'runs'), { recursive: true });
     // Its runner ran on another machine sharing the state folder: only the job's lock can tell it is gone.
     const startedAt = new Date(Date.now() - 5 * 3_600_000).toISOString();
     const updatedAt = new Date(Date.now() - 4 * 3_600_000).toISOString();
     const id = 'run-20250101T000000Z-5113e7';
-    await writeFile(
-      path.join(silent, 'runs', `${id}.json`),
-      JSON.stringify({
-        id,
-        kind: 'sync',
-        job: 'nightly',
-        streams: ['invoices'],
-        range: { start: '2025-01-01T00:00:00Z', end: '2025-01-02T00:00:00Z' },
-        attempt: 1,
-        pid: 4242,
-        host: 'another-host',
-        startedAt,
-        updatedAt,
-        status: 'running',
-        progress: [{ stream: 'invoices', doneUntil: '2025-01-01T00:00:00Z', daysDone: 0, totalDays: 1, complete: false }],
-        tapRunIds: [],
-        stateFile: '/elsewhere/state/nightly.json',
-        logFile: path.join(silent, 'runs', `${id}.log`),
-      }),
-    );
+    await writeRunRecord(silent, { id, startedAt, updatedAt, stateFile: '/elsewhere/state/nightly.json' });
     const shownAt = updatedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
     const web3 = await startConsole(consoleOptions({ port: 0, stateDir: silent }, {}));
     try {
@@ -392,34 +340,20 @@ describe('console over HTTP, on loopback without a password', () => {
 
   it('shows a run closed because its runner was gone as failed, runner gone, for an unknown time, with the run that closed it', async () => {
     const closedDir = path.join(dir, 'closed');
-    await mkdir(path.join(closedDir, 'runs'), { recursive: true });
     const startedAt = new Date(Date.now() - 9 * 3_600_000).toISOString();
     const lastSignOfLife = new Date(Date.now() - 8 * 3_600_000).toISOString();
     const foundAt = new Date(Date.now() - 60_000).toISOString();
     const id = 'run-20250101T000000Z-c105ed';
     const byRun = 'run-20250101T080000Z-0a0b0c';
-    await writeFile(
-      path.join(closedDir, 'runs', `${id}.json`),
-      JSON.stringify({
-        id,
-        kind: 'sync',
-        job: 'nightly',
-        streams: ['invoices'],
-        range: { start: '2025-01-01T00:00:00Z', end: '2025-01-02T00:00:00Z' },
-        attempt: 1,
-        pid: 4242,
-        host: 'old-host',
-        startedAt,
-        updatedAt: foundAt,
-        status: 'failed',
-        reason: `its runner (pid 4242 on old-host) was gone (killed, or its machine restarted) before the run ended; when it stopped is unknown (last sign of life ${lastSignOfLife}); run ${byRun} went on from the job's state file`,
-        runnerGone: { foundAt, byRun, lastSignOfLife },
-        progress: [{ stream: 'invoices', doneUntil: '2025-01-01T00:00:00Z', daysDone: 0, totalDays: 1, complete: false }],
-        tapRunIds: [],
-        stateFile: path.join(closedDir, 'nightly.json'),
-        logFile: path.join(closedDir, 'runs', `${id}.log`),
-      }),
-    );
+    await writeRunRecord(closedDir, {
+      id,
+      host: 'old-host',
+      startedAt,
+      updatedAt: foundAt,
+      status: 'failed',
+      reason: `its runner (pid 4242 on old-host) was gone (killed, or its machine restarted) before the run ended; when it stopped is unknown (last sign of life ${lastSignOfLife}); run ${byRun} went on from the job's state file`,
+      runnerGone: { foundAt, byRun, lastSignOfLife },
+    });
     const web2 = await startConsole(consoleOptions({ port: 0, stateDir: closedDir }, {}));
     try {
       const list = await send(web2.url, '/runs?status=failed');

@@ -5,21 +5,10 @@ const CMD = 'node cli.js reconcile --companies companies.yaml --company acme --j
 let clock = 0;
 /** Runs in the order given, an hour apart. */
 const at = () => new Date(Date.UTC(2025, 0, 1) + clock++ * 3_600_000).toISOString();
-const advising = (id: string, extra: Partial<ReconcileRunFacts> = {}): ReconcileRunFacts => ({
+/** A succeeded run of job daily of acme, the next hour; `sync` and `advising` over three streams. */
+const run = (id: string, kind: ReconcileRunFacts['kind'], streams: readonly string[], extra: Partial<ReconcileRunFacts>): ReconcileRunFacts => ({
   id,
-  kind: 'sync',
-  job: 'daily',
-  company: 'acme',
-  status: 'succeeded',
-  startedAt: at(),
-  streams: ['customers', 'invoices', 'items'],
-  reconcileCommand: CMD,
-  reconcileStreams: ['customers', 'invoices'],
-  ...extra,
-});
-const reconcile = (id: string, streams: readonly string[], extra: Partial<ReconcileRunFacts> = {}): ReconcileRunFacts => ({
-  id,
-  kind: 'reconcile',
+  kind,
   job: 'daily',
   company: 'acme',
   status: 'succeeded',
@@ -27,16 +16,11 @@ const reconcile = (id: string, streams: readonly string[], extra: Partial<Reconc
   streams,
   ...extra,
 });
-const sync = (id: string, extra: Partial<ReconcileRunFacts> = {}): ReconcileRunFacts => ({
-  id,
-  kind: 'sync',
-  job: 'daily',
-  company: 'acme',
-  status: 'succeeded',
-  startedAt: at(),
-  streams: ['customers', 'invoices', 'items'],
-  ...extra,
-});
+const STREAMS = ['customers', 'invoices', 'items'];
+const sync = (id: string, extra: Partial<ReconcileRunFacts> = {}) => run(id, 'sync', STREAMS, extra);
+const advising = (id: string, extra: Partial<ReconcileRunFacts> = {}) =>
+  sync(id, { reconcileCommand: CMD, reconcileStreams: ['customers', 'invoices'], ...extra });
+const reconcile = (id: string, streams: readonly string[], extra: Partial<ReconcileRunFacts> = {}) => run(id, 'reconcile', streams, extra);
 /** The rule sees runs newest first, as the journal lists them; it must not depend on it. */
 const rule = (oldestFirst: readonly ReconcileRunFacts[]) => {
   const newestFirst = outstandingReconciles([...oldestFirst].reverse());
