@@ -318,7 +318,7 @@ describe('console over HTTP, on loopback without a password', () => {
       expect(one.text).toContain('how long it ran is unknown (its runner is gone)');
       expect(one.text).not.toContain(' · live');
       const overview = await send(web3.url, '/');
-      expect(overview.text).toContain(`last run of job nightly failed: runner gone? no sign of life since ${updatedAt}: run it again to resume`);
+      expect(overview.text).toContain(`last run of job nightly failed: runner gone? no sign of life since ${shownAt}: run it again to resume`);
       // Nothing was written: the console only reads.
       expect((JSON.parse(await readFile(path.join(silent, 'runs', `${id}.json`), 'utf8')) as { status: string }).status).toBe('running');
 
