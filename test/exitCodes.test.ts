@@ -116,6 +116,11 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
     writeFileSync(p.tapConfig, JSON.stringify(settings));
     return tap(['--config', p.tapConfig], p.cwd);
   },
+  'an option given without its value (`--config` with nothing after it; also an empty value, a word for a number, a single-value option given twice)':
+    async () => {
+      const p = place();
+      return tap(['--config'], p.cwd);
+    },
   'a date without a time zone': async () => {
     const p = place({ start_date: '2025-01-01T00:00:00' });
     return tap(['--config', p.tapConfig], p.cwd);
