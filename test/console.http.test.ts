@@ -50,6 +50,19 @@ async function stateFolder(name: string): Promise<string> {
 }
 
 /** Settings a trigger's run would use (the console checks them as `trigger add` does). */
+/** A console on `stateDir` alone (defaults otherwise) while `look` reads it. */
+async function withConsole(stateDir: string, look: (web: RunningConsole) => Promise<void>): Promise<void> {
+  const web = await startConsole(consoleOptions({ port: 0, stateDir }, {}));
+  try {
+    await look(web);
+  } finally {
+    await web.close();
+  }
+}
+
+/** The runs table's row of run `id` in a page's HTML, or '' when it has none. */
+const runRow = (html: string, id: string) => new RegExp(`<tr data-run="${id}"[^>]*>[\\s\\S]*?</tr>`).exec(html)?.[0] ?? '';
+
 async function configs(state: string): Promise<{ tapConfig: string; targetConfig: string }> {
   const tapConfig = path.join(state, 'tap.json');
   const targetConfig = path.join(state, 'target.json');
@@ -254,19 +267,16 @@ describe('console over HTTP, on loopback without a password', () => {
     const startedAt = new Date(Date.now() - 3 * 3_600_000).toISOString();
     const id = 'run-20250101T000000Z-dead01';
     await writeRunRecord(killed, { id, kind: 'backfill', pid: runner.pid!, host: hostname(), startedAt });
-    const gone = await startConsole(consoleOptions({ port: 0, stateDir: killed }, {}));
-    try {
+    await withConsole(killed, async (gone) => {
       const list = await send(gone.url, '/runs');
-      const row = /<tr data-run="run-20250101T000000Z-dead01">[\s\S]*?<\/tr>/.exec(list.text)?.[0] ?? '';
+      const row = runRow(list.text, id);
       expect(row).toContain('runner gone');
       expect(row).toMatch(/<td class="num"><span class="muted" title="[^"]*">unknown<\/span><\/td>/);
       expect(row).not.toMatch(/<td class="num">3 h/);
       const one = await send(gone.url, `/runs/${id}`);
       expect(one.text).toContain('how long it ran is unknown (its runner is gone)');
       expect(one.text).not.toMatch(/took 3 h/);
-    } finally {
-      await gone.close();
-    }
+    });
   });
 
   it('lists a reconcile advised more than 200 runs ago, as long as it is still to do', async () => {
@@ -288,14 +298,11 @@ describe('console over HTTP, on loopback without a password', () => {
         ...(i === 0 ? { reconcileCommand: command, reconcileStreams: ['invoices'] } : {}),
       });
     }
-    const web2 = await startConsole(consoleOptions({ port: 0, stateDir: busy }, {}));
-    try {
+    await withConsole(busy, async (web2) => {
       const attention = /<ul class="attention">[\s\S]*?<\/ul>/.exec((await send(web2.url, '/')).text)?.[0] ?? '';
       expect(attention).toContain(`<a href="/runs/run-20250101T000000Z-000000#reconcile">invoices of job nightly (run run-20250101T000000Z-000000)`);
       expect(attention).toContain(`<pre class="command"><code>${command}</code></pre>`);
-    } finally {
-      await web2.close();
-    }
+    });
   });
 
   it("a console alone (no scheduler sweeping) calls a running run whose job's lock nobody holds runner gone?, not running; held, it is running", async () => {
@@ -306,10 +313,9 @@ describe('console over HTTP, on loopback without a password', () => {
     const id = 'run-20250101T000000Z-5113e7';
     await writeRunRecord(silent, { id, startedAt, updatedAt, stateFile: '/elsewhere/state/nightly.json' });
     const shownAt = updatedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-    const web3 = await startConsole(consoleOptions({ port: 0, stateDir: silent }, {}));
-    try {
+    await withConsole(silent, async (web3) => {
       const list = await send(web3.url, '/runs');
-      const row = new RegExp(`<tr data-run="${id}"[^>]*>[\\s\\S]*?</tr>`).exec(list.text)?.[0] ?? '';
+      const row = runRow(list.text, id);
       expect(row).toContain(`<span class="pill warn">running</span> <small>runner gone? no sign of life since ${shownAt}</small>`);
       expect(row).toMatch(/<td class="num"><span class="muted" title="[^"]*">unknown<\/span><\/td>/);
       expect(list.text).not.toMatch(/1 running/);
@@ -326,16 +332,14 @@ describe('console over HTTP, on loopback without a password', () => {
       const release = await lockJob(path.join(silent, 'nightly.json'), 'nightly', { logger: createLogger('test', { sink: () => undefined }) });
       try {
         const held = await send(web3.url, '/runs');
-        const heldRow = new RegExp(`<tr data-run="${id}"[^>]*>[\\s\\S]*?</tr>`).exec(held.text)?.[0] ?? '';
+        const heldRow = runRow(held.text, id);
         expect(heldRow).toContain('<td><span class="pill info">running</span></td>');
         expect(heldRow).not.toContain('runner gone');
         expect((await send(web3.url, '/')).text).not.toContain('last run of job nightly failed');
       } finally {
         await release();
       }
-    } finally {
-      await web3.close();
-    }
+    });
   });
 
   it('shows a run closed because its runner was gone as failed, runner gone, for an unknown time, with the run that closed it', async () => {
@@ -354,10 +358,9 @@ describe('console over HTTP, on loopback without a password', () => {
       reason: `its runner (pid 4242 on old-host) was gone (killed, or its machine restarted) before the run ended; when it stopped is unknown (last sign of life ${lastSignOfLife}); run ${byRun} went on from the job's state file`,
       runnerGone: { foundAt, byRun, lastSignOfLife },
     });
-    const web2 = await startConsole(consoleOptions({ port: 0, stateDir: closedDir }, {}));
-    try {
+    await withConsole(closedDir, async (web2) => {
       const list = await send(web2.url, '/runs?status=failed');
-      const row = new RegExp(`<tr data-run="${id}"[^>]*>[\\s\\S]*?</tr>`).exec(list.text)?.[0] ?? '';
+      const row = runRow(list.text, id);
       expect(row).toContain('failed');
       expect(row).toContain('runner gone');
       expect(row).toMatch(/<td class="num"><span class="muted" title="[^"]*">unknown<\/span><\/td>/);
@@ -366,9 +369,7 @@ describe('console over HTTP, on loopback without a password', () => {
       expect(one.text).toContain('how long it ran is unknown (its runner is gone)');
       expect(one.text).toContain('last sign of life');
       expect(one.text).toContain(`<a href="/runs/${byRun}">${byRun}</a>`);
-    } finally {
-      await web2.close();
-    }
+    });
   });
 
   it('says once what failed and what to fix: a run page shows a reason that is its fix in one row, the overview names a failed trigger by its run', async () => {
@@ -418,8 +419,7 @@ describe('console over HTTP, on loopback without a password', () => {
         result: { exitCode: 2, message: reason, runId: id, runIds: [id], fix: reason },
       }),
     );
-    const web = await startConsole(consoleOptions({ port: 0, stateDir: failed }, {}));
-    try {
+    await withConsole(failed, async (web) => {
       const times = (text: string) => text.split('refresh_token_file secrets/acme does not exist').length - 1;
       const facts = /<dl class="facts" id="run-facts">[\s\S]*?<\/dl>/.exec((await send(web.url, `/runs/${id}`)).text)?.[0] ?? '';
       expect(facts).toMatch(
@@ -431,9 +431,7 @@ describe('console over HTTP, on loopback without a password', () => {
         new RegExp(`<a href="/runs/${id}">last run of job nightly failed \\(started by trigger ${triggerId}\\): companies file c\\.yaml:9:7`),
       );
       expect(times(attention)).toBe(1);
-    } finally {
-      await web.close();
-    }
+    });
   });
 
   it('lists trigger files the scheduler set aside as unreadable (or will), with the file name and why, never their contents', async () => {
