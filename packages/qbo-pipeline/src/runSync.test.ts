@@ -40,6 +40,13 @@ describe('planSync (pure: the job state, --start, now)', () => {
     );
   });
 
+  it('needs no bookmark for company_info (FULL_TABLE: read whole by every run, never bookmarked): a job with it syncs after its backfill', () => {
+    expect(plan(state({ invoices: '2025-09-11T00:00:00Z' }), ['company_info', 'invoices'])).toEqual(['2025-09-11T00:00:00Z', '2025-09-12T08:15:03Z']);
+    expect(plan(undefined, ['company_info'])).toEqual(['2025-09-12T08:15:02Z', '2025-09-12T08:15:03Z']);
+    expect(plan(undefined, ['company_info'], '2025-01-01')).toEqual(['2025-01-01T00:00:00Z', '2025-09-12T08:15:03Z']);
+    expect(() => plan(undefined, ['company_info', 'invoices'])).toThrow(/^sync qb_company_info_invoices: stream invoices has no bookmark in/);
+  });
+
   it('a bookmark at or after now gives a one-second range (nothing new), not an error', () => {
     expect(plan(state({ invoices: '2025-09-12T08:15:03Z' }), ['invoices'])).toEqual(['2025-09-12T08:15:03Z', '2025-09-12T08:15:04Z']);
   });

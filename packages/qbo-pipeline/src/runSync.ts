@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DateTime } from 'luxon';
+import { entityByStream } from 'qbo-catalog';
 import { formatInstant, parseInstant, UsageError } from 'singer-kit';
 import { resolveScope, type JobRequest, type JobScope } from './BackfillRequest.js';
 import type { Company } from './companies/parseCompanies.js';
@@ -55,11 +56,24 @@ export function normaliseSync(resolved: ResolvedSync): SyncRequest {
 }
 
 /** A stream's bookmark as an instant, when the state has a usable one. */
-export function bookmarkOf(state: StateValue | undefined, stream: string): DateTime<true> | undefined {
+function bookmarkOf(state: StateValue | undefined, stream: string): DateTime<true> | undefined {
   const mark = state?.bookmarks?.[stream]?.replication_key_value;
   if (typeof mark !== 'string') return undefined;
   const at = DateTime.fromISO(mark, { zone: 'utc' });
   return at.isValid ? at : undefined;
+}
+
+/**
+ * The streams of a sync that go on from a bookmark: all but FULL_TABLE ones (CompanyInfo, one
+ * row), which every run reads whole and which therefore never have a bookmark.
+ */
+function incrementalStreams(streams: readonly string[]): string[] {
+  return streams.filter((s) => entityByStream(s)?.replication !== 'FULL_TABLE');
+}
+
+/** The streams a sync cannot start without `--start`: incremental ones the job has no bookmark for yet. */
+export function streamsWithoutBookmark(state: StateValue | undefined, streams: readonly string[]): string[] {
+  return incrementalStreams(streams).filter((s) => bookmarkOf(state, s) === undefined);
 }
 
 /**
@@ -74,14 +88,16 @@ export function planSync(
   now: Date,
   hint = '',
 ): { readonly start: DateTime<true>; readonly end: DateTime<true> } {
-  const missing = sync.streams.filter((s) => bookmarkOf(state, s) === undefined);
+  const incremental = incrementalStreams(sync.streams);
+  const missing = streamsWithoutBookmark(state, sync.streams);
   if (missing.length > 0 && sync.start === undefined) {
     const which = missing.length === 1 ? `stream ${missing[0]} has` : `streams ${missing.join(', ')} have`;
     throw new UsageError(`sync ${sync.job}: ${which} no bookmark in ${sync.stateFile}; give --start for the first sync (e.g. --start 2025-01-01)${hint}`);
   }
-  const starts = sync.streams.map((s) => bookmarkOf(state, s) ?? (sync.start as DateTime<true>));
-  const start = DateTime.min(...starts) as DateTime<true>;
   const nowSecond = DateTime.fromMillis(Math.floor(now.getTime() / 1000) * 1000, { zone: 'utc' }) as DateTime<true>;
+  const starts = incremental.map((s) => bookmarkOf(state, s) ?? (sync.start as DateTime<true>));
+  // Only FULL_TABLE streams: read whole whatever the range, so a second's range does.
+  const start = starts.length > 0 ? (DateTime.min(...starts) as DateTime<true>) : (sync.start ?? nowSecond.minus({ seconds: 1 }));
   // Bookmarks at or after now (a second sync within the same second, or a clock set back): a
   // one-second range; the tap clamps it to its own start and finds nothing new.
   const end = nowSecond > start ? nowSecond : start.plus({ seconds: 1 });
@@ -115,7 +131,7 @@ export async function runSync(request: SyncRequest, hooks: BackfillHooks = {}): 
     request.company ? await (await import('./companies/loadCompanies.js')).loadCompany(request.company, hooks.cwd) : undefined,
   );
   const state = await readStateFile(sync.stateFile);
-  const missing = sync.streams.filter((s) => bookmarkOf(state, s) === undefined);
+  const missing = streamsWithoutBookmark(state, sync.streams);
   const candidates = missing.length > 0 && !sync.start ? await jobsWithBookmarks(sync.stateDir, missing, sync.job) : [];
   const hint =
     (candidates.length > 0 ? `, or --job ${candidates[0]} (its state file has bookmarks for ${missing.join(', ')})` : '') +

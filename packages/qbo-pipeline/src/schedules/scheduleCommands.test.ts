@@ -48,6 +48,10 @@ describe('schedule commands (the library the CLI and the console call)', () => {
     const mark = { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: '2025-09-01T00:00:00Z' };
     await writeFile(path.join(sync.stateDir, 'qb_invoices_items.json'), JSON.stringify({ bookmarks: { items: mark, invoices: mark } }));
     expect((await addSchedule(store, { name: 'b', cron: '@daily', sync }, { env })).warnings).toEqual([]);
+    // company_info is read whole by every run and never has a bookmark: the backfill's bookmarks are all the job needs.
+    await writeFile(path.join(sync.stateDir, 'qb_company_info_invoices_items.json'), JSON.stringify({ bookmarks: { items: mark, invoices: mark } }));
+    const withCompanyInfo = { ...sync, streams: ['company_info', 'items', 'invoices'] };
+    expect((await addSchedule(store, { name: 'c', cron: '@daily', sync: withCompanyInfo }, { env })).warnings).toEqual([]);
   });
 
   it('refuses a name already taken (unless --if-missing, which keeps the existing one as it is), writing nothing', async () => {

@@ -3,7 +3,7 @@ import { DateTime } from 'luxon';
 import { UsageError } from 'singer-kit';
 import { defaultJob } from '../BackfillRequest.js';
 import { checkRunSettings } from '../checkBackfill.js';
-import { normaliseSync, resolveSync, bookmarkOf, type SyncRequest } from '../runSync.js';
+import { normaliseSync, resolveSync, streamsWithoutBookmark, type SyncRequest } from '../runSync.js';
 import { readStateFile, stateJobProblem } from '../stateFile.js';
 import { parseCron } from './cronSlots.js';
 import type { Schedule } from './Schedule.js';
@@ -61,7 +61,7 @@ export async function addSchedule(
   const state = await readStateFile(sync.stateFile);
   const problem = stateJobProblem(state, { ...sync, defaultStateFile: path.join(sync.stateDir, `${defaultJob(sync.streams, sync.stateDir)}.json`) });
   if (problem) throw new UsageError(problem);
-  const missing = sync.streams.filter((s) => bookmarkOf(state, s) === undefined);
+  const missing = streamsWithoutBookmark(state, sync.streams);
   const warnings =
     missing.length > 0 && !sync.start
       ? [
