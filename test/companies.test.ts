@@ -2,11 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { rm, symlink, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { databaseUrl, withClient } from './support/db.js';
 import { startFirm, type Firm } from './companiesHarness.js';
 import { diffWithTruth, RUNNER_CLI } from './pipelineHarness.js';
 import { send } from './consoleHttp.js';
+import { writeRunRecord } from './support/runRecords.js';
 import { consoleOptions, startConsole } from '../packages/qbo-pipeline/src/index.js';
 
 /** Two emulated companies whose entities share Ids (every company has an Invoice "1"), in one warehouse. */
@@ -501,5 +503,32 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     const list = await firm.cli(['company', 'list', '--companies', 'companies.yaml', '--company', 'globex']);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(new RegExp(`running \\(runner pid ${child.pid} on \\S+ is gone: run it again to resume\\) backfill qb_company `));
+  });
+
+  it('company list and the console call a run runner gone once its pid belongs to another process (one started at another time), not running', async () => {
+    // Its runner died and the pid went to another process since: a sleep, whose start is not the one the run recorded.
+    const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const folder = path.join(firm.dir, 'state/companies/acme');
+    const id = 'run-20990101T000000Z-a1b2c3'; // the newest run of the company
+    await writeRunRecord(folder, { id, job: 'qb_company', company: 'acme', pid: other.pid!, pidStart: '1', host: hostname() });
+    const web = await startConsole(
+      consoleOptions({ port: 0, stateDir: path.join(firm.dir, 'state'), companiesFile: path.join(firm.dir, 'companies.yaml') }, {}),
+    );
+    try {
+      const gone = `runner pid ${other.pid} on ${hostname()} is gone`;
+      const list = await firm.cli(['company', 'list', '--companies', 'companies.yaml', '--company', 'acme']);
+      expect(list.code, list.stderr).toBe(0);
+      expect(list.stdout).toContain(`running (${gone}: run it again to resume) sync qb_company `);
+      const runs = (await send(web.url, '/runs?company=acme')).text;
+      expect(new RegExp(`<tr data-run="${id}"[^>]*>[\\s\\S]*?</tr>`).exec(runs)?.[0]).toContain(
+        '<span class="pill warn">running</span> <small>runner gone</small>',
+      );
+      expect((await send(web.url, `/runs/${id}`)).text).toContain(`This run says running, but its runner (pid ${other.pid}) is gone`);
+      expect((await send(web.url, '/')).text).toContain(`last run of job qb_company failed: ${gone}: run it again to resume`);
+    } finally {
+      await web.close();
+      other.kill('SIGKILL');
+      await rm(path.join(folder, 'runs', `${id}.json`));
+    }
   });
 });

@@ -8,6 +8,7 @@ import { createLogger } from 'singer-kit';
 import { lock } from 'proper-lockfile';
 import { JobBusyError, RunJournal, runBackfill, type BackfillHooks } from '../packages/qbo-pipeline/src/index.js';
 import { jobLockFile } from '../packages/qbo-pipeline/src/jobLock.js';
+import { processOnThisHost } from '../packages/qbo-pipeline/src/processOnHost.js';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
 import { RUNNER_CLI, runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
 import type { RunRecord } from '../packages/qbo-pipeline/src/runs/RunRecord.js';
@@ -199,7 +200,15 @@ describe('every runner run is journaled and recorded next to _load_runs', () => 
     await mkdir(journal.dir, { recursive: true });
     await writeFile(
       journal.recordFile(aliveId),
-      JSON.stringify({ ...killed, id: aliveId, pid: alive.pid, host: hostname(), logFile: journal.logFile(aliveId) }),
+      // Its own process and start: a process that only has the pid of a gone runner is no runner (another start: runner gone).
+      JSON.stringify({
+        ...killed,
+        id: aliveId,
+        pid: alive.pid,
+        pidStart: processOnThisHost(alive.pid!)?.start,
+        host: hostname(),
+        logFile: journal.logFile(aliveId),
+      }),
     );
     await appendFile(journal.logFile(aliveId), '');
 

@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { abandonedConfigDirs, childEnv, configDirHost, targetConfig, warehouseSettings, writeChildConfigs, type ProcessLookup } from './childConfigs.js';
+import { abandonedConfigDirs, childEnv, configDirHost, targetConfig, warehouseSettings, writeChildConfigs } from './childConfigs.js';
+import type { ProcessLookup } from './processOnHost.js';
 
 const dir = await mkdtemp(path.join(tmpdir(), 'child-configs-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));

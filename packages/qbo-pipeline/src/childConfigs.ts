@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,6 +8,7 @@ import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS, type TargetSet
 import { companyChildSettings } from './companies/companyRun.js';
 import type { Company } from './companies/parseCompanies.js';
 import { ifExists, readdirIfExists } from './ifExists.js';
+import { ownStart, processGone, processOnThisHost, type ProcessLookup } from './processOnHost.js';
 
 /** Tap settings the runner decides itself (the range); the environment must not override them. */
 const RUNNER_OWNED_TAP_SETTINGS = ['start_date', 'end_date'] as const;
@@ -126,9 +126,6 @@ export function configDirHost(host = hostname()): string {
   return host.replace(/[^A-Za-z0-9.-]/g, '_').slice(0, 64);
 }
 
-/** What the host says of a pid now: undefined when no process has it (or only a zombie), else the process and, when known, its start. */
-export type ProcessLookup = (pid: number) => { readonly start?: string } | undefined;
-
 /**
  * The config folders (names) whose runner is gone: made on `host` by a pid that no process has
  * now, or that a process started since has (its start differs: the pid was reused, as a
@@ -139,32 +136,9 @@ export function abandonedConfigDirs(names: readonly string[], host: string, proc
   return names.filter((name) => {
     const match = CONFIG_DIR.exec(name);
     if (!match || match[1] !== host) return false;
-    const owner = processOf(Number(match[2]));
-    return owner === undefined || (owner.start !== undefined && match[3] !== 'x' && owner.start !== match[3]);
+    return processGone(Number(match[2]), match[3] === 'x' ? undefined : match[3], processOf);
   });
 }
-
-/** The process of `pid` on this host: its start from /proc on Linux; elsewhere only whether it exists. */
-const processOnThisHost: ProcessLookup = (pid) => {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && process.platform === 'linux') return undefined;
-    try {
-      process.kill(pid, 0);
-      return {};
-    } catch (killError) {
-      return (killError as NodeJS.ErrnoException).code === 'ESRCH' ? undefined : {};
-    }
-  }
-  // After the command's closing parenthesis: state (field 3) … starttime (field 22).
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return fields[0] === 'Z' ? undefined : { start: fields[19] };
-};
-
-/** This process's start as its config folders' names hold it. */
-const ownStart = () => processOnThisHost(process.pid)?.start ?? 'x';
 
 /**
  * Removes the config folders, in the temporary folder, of runners on this host that are gone
@@ -199,7 +173,7 @@ export async function removeAbandonedConfigDirs(logger?: Logger): Promise<string
 export async function writeChildConfigs(options: ChildConfigOptions, logger?: Logger): Promise<ChildConfigs> {
   const { tap, target } = childConfigValues(options);
   await removeAbandonedConfigDirs(logger);
-  const dir = await mkdtemp(path.join(tmpdir(), `qbo-pipeline-${configDirHost()}-${process.pid}-${ownStart()}-`));
+  const dir = await mkdtemp(path.join(tmpdir(), `qbo-pipeline-${configDirHost()}-${process.pid}-${ownStart() ?? 'x'}-`));
   const writeText = async (name: string, text: string) => {
     const file = path.join(dir, name);
     await writeFile(file, text, { mode: 0o600 });

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createLogger, registerSecret, RunError, UsageError } from 'singer-kit';
 import { hostname, tmpdir } from 'node:os';
@@ -140,6 +140,29 @@ describe('RunJournal', () => {
     expect(RunJournal.orphaned({ ...run.record, pid: Number(dead.stdout.toString()), host: 'elsewhere' })).toBe(false);
     await run.finish({ status: 'succeeded', exitCode: 0 });
     expect(RunJournal.orphaned(await journal.read(run.id))).toBe(false);
+  });
+
+  it('tells a runner whose pid another process has now (another start) as gone, and a sweep closes its run', async () => {
+    const journal = new RunJournal(path.join(dir, 'reused'), { now: clock() });
+    const run = await journal.start(start('daily'));
+    // The runner's own start is recorded with it (Linux: /proc/<pid>/stat).
+    expect(run.record.pidStart).toMatch(/^\d+$/);
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      const reused = { ...run.record, pid: other.pid!, pidStart: '1' };
+      expect(RunJournal.orphaned(reused), 'a live process of the pid, started at another time').toBe(true);
+      expect(RunJournal.runnerAliveHere(reused)).toBe(false);
+      // The same pid with no start recorded (an older runner's record): a live process counts as the runner.
+      const { pidStart: _unknown, ...older } = reused;
+      expect(RunJournal.orphaned(older)).toBe(false);
+      expect(RunJournal.runnerAliveHere(older)).toBe(true);
+      await writeFile(journal.recordFile(run.id), JSON.stringify(reused));
+      const { closed, alive } = await journal.closeGone('daily', { sweeper: 'the scheduler (pid 7 on box)' });
+      expect(alive).toEqual([]);
+      expect(closed).toMatchObject([{ id: run.id, status: 'failed', runnerGone: { bySweeper: 'the scheduler (pid 7 on box)' } }]);
+    } finally {
+      other.kill('SIGKILL');
+    }
   });
 
   it("says a running run's runner is missing: gone when its process here exited, silent when nobody holds its job's lock; a finished run has none missing", async () => {

@@ -7,6 +7,7 @@ import { newRunId, RUN_ID, runsToPrune, type RunKind, type RunRecord, type RunSt
 import { ifExists, readdirIfExists } from '../ifExists.js';
 import { DEFAULT_LOCK_STALE_MS, isJobLocked } from '../jobLock.js';
 import { outstandingReconciles } from '../reconcile/outstandingReconciles.js';
+import { ownStart, processGone } from '../processOnHost.js';
 
 /** Finished runs kept per job; older ones (record and log) are deleted when a new run of the job starts. */
 export const DEFAULT_RUNS_KEPT_PER_JOB = 100;
@@ -120,6 +121,7 @@ export class RunJournal {
       ...(start.scheduleId !== undefined ? { scheduleId: start.scheduleId } : {}),
       attempt: start.attempt ?? 1,
       pid: process.pid,
+      ...(ownStart() !== undefined ? { pidStart: ownStart() } : {}),
       host: hostname(),
       startedAt: at.toISOString(),
       updatedAt: at.toISOString(),
@@ -187,32 +189,22 @@ export class RunJournal {
   }
 
   /**
-   * True when a run says `running` but its runner is gone (killed, machine restarted): a
-   * runner on this host whose process no longer exists. Runs of other hosts cannot be told.
+   * True when a run says `running` but its runner is gone (killed, machine restarted): a runner on
+   * this host whose process no longer exists, or whose pid another process has now (its start
+   * differs from the record's `pidStart`: `processGone`). Runs of other hosts cannot be told.
    */
   static orphaned(record: RunRecord, host = hostname()): boolean {
-    if (record.status !== 'running' || record.host !== host) return false;
-    try {
-      process.kill(record.pid, 0);
-      return false;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'ESRCH';
-    }
+    return record.status === 'running' && record.host === host && processGone(record.pid, record.pidStart);
   }
 
   /**
-   * True when a run's runner is alive on this host: a process of its pid exists, and it is not
-   * this process (which, holding the job's lock, runs no other run of the job: a record of its
-   * pid is one of an earlier process that had the same pid, as a container's pid 1 after a restart).
+   * True when a run's runner is alive on this host: its process still exists (`processGone`: the
+   * same pid and, when the record says, the same start), and it is not this process (which,
+   * holding the job's lock, runs no other run of the job: a record of its pid is one of an earlier
+   * process that had the same pid, as a container's pid 1 after a restart).
    */
-  static runnerAliveHere(record: Pick<RunRecord, 'host' | 'pid'>, host = hostname()): boolean {
-    if (record.host !== host || record.pid === process.pid) return false;
-    try {
-      process.kill(record.pid, 0);
-      return true;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-    }
+  static runnerAliveHere(record: Pick<RunRecord, 'host' | 'pid' | 'pidStart'>, host = hostname()): boolean {
+    return record.host === host && record.pid !== process.pid && !processGone(record.pid, record.pidStart);
   }
 
   /**
@@ -236,8 +228,8 @@ export class RunJournal {
    * (kill -9, out of memory, a lost machine), on this host or on another sharing the state folder.
    * It becomes `failed` with why, no exit code and no `finishedAt` (when it stopped is unknown:
    * after `updatedAt`, its last sign of life), and `runnerGone`; its log says so. A runner on this
-   * host whose process still exists is left running all the same (it lost the lock by stalling
-   * past its staleness, or its pid was reused): `alive`. Returns the runs closed and those left.
+   * host whose process still exists (the same pid and start) is left running all the same (it lost
+   * the lock by stalling past its staleness): `alive`. Returns the runs closed and those left.
    */
   async closeGone(job: string, by: GoneFinder): Promise<{ closed: RunRecord[]; alive: RunRecord[] }> {
     const closed: RunRecord[] = [];

@@ -36,6 +36,12 @@ export interface RunRecord {
   /** 1 for a first run; more when a run is taken over after its runner died. */
   readonly attempt: number;
   readonly pid: number;
+  /**
+   * When the runner's process started on its host (`processOnThisHost`: clock ticks since boot on
+   * Linux; absent where the host does not say, and in records of older runners): a process that
+   * has its pid but another start is not the runner (`processGone`).
+   */
+  readonly pidStart?: string;
   readonly host: string;
   readonly startedAt: string;
   readonly updatedAt: string;
