@@ -249,7 +249,8 @@ async function runLocked(
   // Wall time from the run's start to each stream's last commit: what a person waited for it.
   const wallMs: Record<string, number> = {};
   let previous = progressOf(initial);
-  await run.update({ progress: runProgress(previous, wallMs) });
+  // Whether its tap reads QBO's CDC: the console and `company list` warn of a closing CDC window only for a job that does.
+  await run.update({ progress: runProgress(previous, wallMs), readsDeletions: checked.tap.includeDeleted });
   // A company's run: its realm, schema, token store, settings and secret files win over the environment.
   const childOptions = childOptionsFor(job, env);
   const children = childOptions.childEnv;

@@ -27,7 +27,7 @@ import type { BackfillResult } from '../runBackfill.js';
 import { companiesStateDir, companyStateDir } from './companyRun.js';
 import { ifExists } from '../ifExists.js';
 import { formatCompanyList, formatCompanyOutcomes } from './formatCompanies.js';
-import { cdcWindows, streamFreshness } from '../console/freshness.js';
+import { cdcWindows, readsDeletionsOf, streamFreshness } from '../console/freshness.js';
 import { listJobStates } from '../stateFile.js';
 import { defaultMaxParallel } from './JobPool.js';
 import { loadCompanies, pickCompanies, requireSecretFiles, secretFileProblems, selectCompanies } from './loadCompanies.js';
@@ -118,14 +118,15 @@ export async function listCompanies(file: string, name: string | undefined, stat
   for (const company of pickCompanies(companies, name, file)) {
     const stateDir = companyStateDir(path.resolve(stateRoot), company.name);
     const journal = RunJournal.of(stateDir);
-    const [lastRun] = await journal.list({ limit: 1 });
+    const runs = await journal.list();
+    const [lastRun] = runs;
     listings.push({
       company,
       stateDir,
       problems: await secretFileProblems(company),
       lastRun,
       lastRunMissing: lastRun && (await journal.runnerMissing(lastRun)),
-      cdc: cdcWindows(streamFreshness(await listJobStates(stateDir), now)),
+      cdc: cdcWindows(streamFreshness(await listJobStates(stateDir), now), readsDeletionsOf(company.tap, runs)),
     });
   }
   // State folders of companies taken out of the file: say what became of them.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CDC_LOOKBACK_MS } from 'tap-quickbooks';
-import { CDC_WARN_AFTER_MS, cdcWindows, cdcWindowText, STALE_AFTER_MS, streamFreshness } from './freshness.js';
+import { CDC_WARN_AFTER_MS, cdcWindows, cdcWindowText, readsDeletionsOf, STALE_AFTER_MS, streamFreshness } from './freshness.js';
 
 const now = new Date('2025-02-01T06:00:00Z');
 const job = (name: string, bookmarks: Record<string, string>) => ({
@@ -31,7 +31,7 @@ describe('streamFreshness', () => {
 
 describe('cdcWindows', () => {
   const at = (ms: number) => new Date(now.getTime() - ms).toISOString();
-  const windows = (bookmarks: Record<string, string>) => cdcWindows(streamFreshness([job('daily', bookmarks)], now));
+  const windows = (bookmarks: Record<string, string>) => cdcWindows(streamFreshness([job('daily', bookmarks)], now), () => true);
 
   it('names nothing while every bookmark is younger than the threshold, and only streams CDC covers', () => {
     expect(windows({ invoices: at(CDC_WARN_AFTER_MS), customers: at(3_600_000) })).toEqual([]);
@@ -72,5 +72,31 @@ describe('cdcWindows', () => {
     expect(cdcWindowText(past[1]!)).toBe(
       "invoices, items: deletions since 2024-12-01 00:00:00Z are older than QBO's 30-day change data capture (it reached them until 2024-12-30 23:50:00Z): the next sync will advise a reconcile to mark the rows QBO no longer has",
     );
+  });
+
+  it('names no stream of a job whose runs do not read deletions (include_deleted false): its sync would read none', () => {
+    const old = '2025-01-08T00:00:00Z';
+    const freshness = streamFreshness([job('daily', { invoices: old }), job('weekly', { bills: old })], now);
+    expect(cdcWindows(freshness, (j) => j !== 'daily').map((w) => w.streams)).toEqual([['bills']]);
+  });
+});
+
+describe('readsDeletionsOf', () => {
+  const runs = [
+    { job: 'daily' }, // the newest run of daily: refused before its settings were checked, so it says nothing
+    { job: 'daily', readsDeletions: false },
+    { job: 'daily', readsDeletions: true },
+    { job: 'weekly', readsDeletions: true },
+  ];
+
+  it("takes the company's own include_deleted from the companies file first, which wins in each of its runs", () => {
+    expect(readsDeletionsOf({ include_deleted: false }, runs)('weekly')).toBe(false);
+    expect(readsDeletionsOf({ include_deleted: true }, runs)('daily')).toBe(true);
+  });
+
+  it("else the newest run of the job that recorded it, else the tap's default (on)", () => {
+    const of = readsDeletionsOf({ base_url: 'x' }, runs);
+    expect([of('daily'), of('weekly'), of('never-ran')]).toEqual([false, true, true]);
+    expect(readsDeletionsOf(undefined, [])('daily')).toBe(true);
   });
 });

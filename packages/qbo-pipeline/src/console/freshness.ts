@@ -1,5 +1,6 @@
 import { entityByStream } from 'qbo-catalog';
 import { CDC_LOOKBACK_MS } from 'tap-quickbooks';
+import type { RunRecord } from '../runs/RunRecord.js';
 import type { JobState } from '../stateFile.js';
 import { utc } from './views/format.js';
 
@@ -60,14 +61,32 @@ export interface CdcWindow {
 }
 
 /**
+ * Pure: whether a job's runs read deletions from QBO's CDC (the tap's `include_deleted`, on by
+ * default), as the runs themselves do: the company's own setting in the companies file when it
+ * gives one (`tap:` of the company or of `defaults:`, which wins over every other source in each of
+ * its runs); else what the job's newest run recorded as its settings were checked
+ * (`RunRecord.readsDeletions`: from its --tap-config and environment, which a console or
+ * `company list` may not share); else the tap's default. `runs` newest first, as the journal lists them.
+ */
+export function readsDeletionsOf(
+  companyTap: Readonly<Record<string, unknown>> | undefined,
+  runs: readonly Pick<RunRecord, 'job' | 'readsDeletions'>[],
+): (job: string) => boolean {
+  const setting = companyTap?.include_deleted;
+  if (typeof setting === 'boolean') return () => setting;
+  return (job) => runs.find((r) => r.job === job && r.readsDeletions !== undefined)?.readsDeletions ?? true;
+}
+
+/**
  * Pure: the streams that get their deletions from CDC and whose bookmark is older than
  * `CDC_WARN_AFTER_MS`, as at most two groups, still open first. The tap reads a stream's deletions
  * since its bookmark only while now − bookmark ≤ `CDC_LOOKBACK_MS` (the same constant, margin
  * included); past it, it warns and advises a reconcile. Streams CDC does not cover (tax_codes,
- * company_info, …) never get their deletions from it, so they are never named.
+ * company_info, …), and those of a job whose runs do not read deletions (`readsDeletionsOf`), never
+ * get their deletions from it, so they are never named.
  */
-export function cdcWindows(streams: readonly StreamFreshness[]): CdcWindow[] {
-  const old = streams.filter((s) => entityByStream(s.stream)?.cdc === true && s.ageMs > CDC_WARN_AFTER_MS);
+export function cdcWindows(streams: readonly StreamFreshness[], readsDeletions: (job: string) => boolean): CdcWindow[] {
+  const old = streams.filter((s) => entityByStream(s.stream)?.cdc === true && s.ageMs > CDC_WARN_AFTER_MS && readsDeletions(s.job));
   return [false, true].flatMap((closed) => {
     const group = old.filter((s) => s.ageMs > CDC_LOOKBACK_MS === closed);
     if (group.length === 0) return [];

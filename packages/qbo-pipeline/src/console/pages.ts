@@ -18,7 +18,7 @@ import { newRefreshTokenGoes } from '../companies/companyRun.js';
 import type { EvidenceTotals } from '../Warehouse.js';
 import type { ConsoleCompany, ConsoleContext } from './ConsoleContext.js';
 import { streamEvidence } from './evidenceModel.js';
-import { streamFreshness } from './freshness.js';
+import { cdcWindows, readsDeletionsOf, streamFreshness } from './freshness.js';
 import type { SafeHtml } from './html.js';
 import { readTokenHealth } from './tokenHealth.js';
 import { scheduledStreams, type Schedule } from '../schedules/Schedule.js';
@@ -85,12 +85,14 @@ async function companyOverview(company: ConsoleCompany, now: Date): Promise<Comp
       ),
     company.entry ? secretProblems(company.entry.settings) : [],
   ]);
+  const streams = streamFreshness(jobs, now);
   return {
     name: company.name,
     ...(company.entry ? { realmId: company.entry.settings.realmId } : {}),
     schema: 'unavailable' in company.warehouse ? undefined : company.warehouse.schema,
     stateDir: company.stateDir,
-    streams: streamFreshness(jobs, now),
+    streams,
+    cdc: cdcWindows(streams, readsDeletionsOf(company.entry?.settings.tap, runs.records)),
     secretProblems: secrets,
     stateProblems: jobs.filter((j) => j.problem !== undefined).map((j) => ({ file: j.file, problem: j.problem ?? '' })),
     tokens,

@@ -313,8 +313,8 @@ export class RunHandle {
     if (!this.#logFailed) this.#log.write(`${this.#now().toISOString()} ${redact(line)}\n`);
   }
 
-  /** Progress and tap run ids as they become known; the file is rewritten (atomically) in order. */
-  update(patch: Partial<Pick<RunRecord, 'progress' | 'tapRunIds' | 'reason'>>): Promise<void> {
+  /** Progress, tap run ids and settings as they become known; the file is rewritten (atomically) in order. */
+  update(patch: Partial<Pick<RunRecord, 'progress' | 'tapRunIds' | 'reason' | 'readsDeletions'>>): Promise<void> {
     Object.assign(this.#record, patch, { updatedAt: this.#now().toISOString() });
     return this.flush();
   }

@@ -71,6 +71,12 @@ export interface RunRecord {
   readonly reconcileCommand?: string;
   /** The streams that command reconciles (the ones the tap named). */
   readonly reconcileStreams?: readonly string[];
+  /**
+   * Whether its tap reads deletions from QBO's change data capture (its `include_deleted` setting,
+   * as its --tap-config, environment and companies file gave it), once its settings were checked;
+   * absent before that, for a reconcile (it reads no CDC), and in records of older runners.
+   */
+  readonly readsDeletions?: boolean;
   /** A reconcile run with --dry-run: it found what is missing and marked nothing. */
   readonly dryRun?: boolean;
   /**

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { cdcWindows } from '../freshness.js';
 import { attentionOf, overviewView, streamRows, type CompanyOverview } from './overviewView.js';
 
 const base: CompanyOverview = {
@@ -6,6 +7,7 @@ const base: CompanyOverview = {
   schema: 'raw',
   stateDir: '/s',
   streams: [],
+  cdc: [],
   stateProblems: [],
   tokens: [],
   triggers: [],
@@ -148,10 +150,8 @@ describe("QBO's change data capture closing on old bookmarks", () => {
   const now = new Date('2025-02-01T06:00:00Z');
   const day = 86_400_000;
   const stream = (name: string, bookmark: string) => ({ stream: name, bookmark, job: 'daily', ageMs: now.getTime() - Date.parse(bookmark), stale: true });
-  const c = {
-    ...base,
-    streams: [stream('invoices', '2025-01-08T00:00:00Z'), stream('items', '2024-12-20T00:00:00Z'), stream('tax_codes', '2024-12-20T00:00:00Z')],
-  };
+  const withCdc = (streams: CompanyOverview['streams']) => ({ ...base, streams, cdc: cdcWindows(streams, () => true) });
+  const c = withCdc([stream('invoices', '2025-01-08T00:00:00Z'), stream('items', '2024-12-20T00:00:00Z'), stream('tax_codes', '2024-12-20T00:00:00Z')]);
 
   it('says how many days are left before a sync must run, and once past, that the next sync advises a reconcile', () => {
     expect(attentionOf(c).filter((a) => a.text.includes('change data capture'))).toEqual([
@@ -164,7 +164,7 @@ describe("QBO's change data capture closing on old bookmarks", () => {
         text: "invoices: deletions since 2025-01-08 00:00:00Z can be read from QBO's change data capture for 5 more days (until 2025-02-06 23:50:00Z); after that a reconcile is needed: sync before then",
       },
     ]);
-    expect(attentionOf({ ...c, streams: [stream('invoices', new Date(now.getTime() - 20 * day).toISOString())] })).toEqual([
+    expect(attentionOf(withCdc([stream('invoices', new Date(now.getTime() - 20 * day).toISOString())]))).toEqual([
       { level: 'warn', text: '1 stream not refreshed for over a day and a half: invoices' },
     ]);
   });

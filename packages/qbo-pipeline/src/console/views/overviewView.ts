@@ -3,7 +3,7 @@ import { RECONCILE_WHY } from '../../formatSummary.js';
 import { outstandingReconciles, type ReconcileRunFacts } from '../../reconcile/outstandingReconciles.js';
 import type { Trigger } from '../../triggers/Trigger.js';
 import type { SetAside } from '../../triggers/TriggerStore.js';
-import { cdcWindows, cdcWindowText, type StreamFreshness } from '../freshness.js';
+import { cdcWindowText, type CdcWindow, type StreamFreshness } from '../freshness.js';
 import { html, type SafeHtml } from '../html.js';
 import type { TokenHealth, TokenProblem } from '../tokenHealth.js';
 import { age, pill, relative, time } from './format.js';
@@ -23,6 +23,8 @@ export interface CompanyOverview {
   readonly schema: string | undefined;
   readonly stateDir: string;
   readonly streams: readonly StreamFreshness[];
+  /** Its streams whose deletions QBO's change data capture soon stops reaching, or no longer reaches, for jobs whose runs read it (`cdcWindows`). */
+  readonly cdc: readonly CdcWindow[];
   /** Secret files of its companies-file entry that cannot be used (missing, empty, unreadable): its runs fail until they can. */
   readonly secretProblems?: readonly string[];
   /** State files that could not be read: the file and why. */
@@ -106,7 +108,7 @@ export function attentionOf(c: CompanyOverview): Attention[] {
   }
   if (c.runsProblem) out.push({ level: 'warn', text: `runs journal: ${c.runsProblem}` });
   // Before the reconcile is advised: while QBO's change data capture still reaches the bookmarks, a sync is enough.
-  for (const w of cdcWindows(c.streams)) out.push({ level: w.closed ? 'error' : 'warn', text: cdcWindowText(w) });
+  for (const w of c.cdc) out.push({ level: w.closed ? 'error' : 'warn', text: cdcWindowText(w) });
   const stale = c.streams.filter((s) => s.stale);
   if (stale.length > 0)
     out.push({
@@ -145,7 +147,7 @@ function streamsTable(c: CompanyOverview, now: Date): SafeHtml {
   if (rows.length === 0)
     return html`<p class="muted">Nothing loaded yet: no run of this ${c.realmId ? 'company' : 'state folder'} is in its runs journal and no job has a bookmark. Add a trigger under <a href="/schedules">Schedules &amp; triggers</a>, or run <code>qbo-pipeline backfill</code>.</p>`;
   const lastRun = (stream: string) => c.runs.find((r) => r.streams.includes(stream));
-  const cdc = new Map(cdcWindows(c.streams).flatMap((w) => w.streams.map((stream) => [stream, w] as const)));
+  const cdc = new Map(c.cdc.flatMap((w) => w.streams.map((stream) => [stream, w] as const)));
   const cdcNote = (stream: string) => {
     const w = cdc.get(stream);
     if (!w) return '';
