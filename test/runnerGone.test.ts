@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RunJournal } from '../packages/qbo-pipeline/src/index.js';
@@ -62,18 +62,19 @@ describe('a run whose runner was killed (kill -9) while a scheduler runs', () =>
   const schema = scratchSchema('gone');
   const stateDir = () => path.join(h.dir, `state-${schema}`);
   const journal = () => RunJournal.of(stateDir());
-  const rowOf = async (runId: string) =>
+  const rowOf = async (runId: string, inSchema = schema) =>
     (
       await withClient((c) =>
-        c.query(`SELECT status, exit_code, finished_at_utc, reason FROM "${schema}"._pipeline_runs WHERE run_id = $1`, [runId]).catch(() => ({ rows: [] })),
+        c.query(`SELECT status, exit_code, finished_at_utc, reason FROM "${inSchema}"._pipeline_runs WHERE run_id = $1`, [runId]).catch(() => ({ rows: [] })),
       )
     ).rows[0] as { status: string; exit_code: number | null; finished_at_utc: Date | null; reason: string | null } | undefined;
 
-  /** A backfill by hand of `job`, its tap stuck on a QBO that does not answer; resolves once its run is in the journal and the warehouse. */
+  /** A backfill by hand of `job`, its tap stuck on a QBO that does not answer; resolves once its run is in the journal and the warehouse (`rowSchema`'s). */
   async function liveRunner(
     job: string,
     targetConfig: string,
     notRun?: string,
+    rowSchema = schema,
   ): Promise<{ child: ChildProcess; run: RunRecord; exited: Promise<unknown>; configDir: string }> {
     const before = configDirs();
     const runner = startCli(
@@ -83,7 +84,7 @@ describe('a run whose runner was killed (kill -9) while a scheduler runs', () =>
       `job ${job}'s run to say running in the journal and _pipeline_runs`,
       async () => {
         const [newest] = await journal().list({ job, limit: 1 });
-        return newest && newest.id !== notRun && newest.pid === runner.child.pid && (await rowOf(newest.id))?.status === 'running' && newest;
+        return newest && newest.id !== notRun && newest.pid === runner.child.pid && (await rowOf(newest.id, rowSchema))?.status === 'running' && newest;
       },
       60_000,
       runner.output,
@@ -176,6 +177,57 @@ describe('a run whose runner was killed (kill -9) while a scheduler runs', () =>
       expect(new RegExp(`<tr data-run="${again.run.id}"[^>]*>[\\s\\S]*?</tr>`).exec(later.text)?.[0]).toMatch(/<span class="pill info">running<\/span><\/td>/);
 
       await kill9(again);
+      h.emulator.setFaults({ rules: [] });
+      scheduler.child.kill('SIGTERM');
+      await scheduler.exited;
+    },
+  );
+
+  it(
+    "closes the _pipeline_runs row of a run that loaded elsewhere with its own --target-config, connecting as that file says (the scheduler's own settings name another server)",
+    { timeout: 120_000 },
+    async () => {
+      const own = scratchSchema('gone_own');
+      const ownConfig = await h.targetConfig(own);
+      // The scheduler's warehouse is another PostgreSQL altogether (nothing listens there): its settings cannot reach the run's row.
+      const elsewhere = path.join(h.dir, 'target-elsewhere.json');
+      writeFileSync(elsewhere, JSON.stringify({ database_url: 'postgres://nobody@127.0.0.1:1/nowhere', schema }));
+      h.emulator.setFaults({ rules: [{ fault: 'stall', from: 1 }] });
+      const doomed = await liveRunner('qb_own', ownConfig, undefined, own);
+      const where = new URL(databaseUrl());
+      // Where its row went, and the file that said so: no user, no password.
+      expect(doomed.run.warehouse).toEqual({
+        host: where.hostname,
+        port: Number(where.port || 5432),
+        database: where.pathname.slice(1),
+        schema: own,
+        targetConfig: ownConfig,
+      });
+      if (where.password) expect(readFileSync(journal().recordFile(doomed.run.id), 'utf8')).not.toContain(where.password);
+
+      const { TARGET_POSTGRES_RAW_DATABASE_URL: _url, TARGET_POSTGRES_RAW_SCHEMA: _schema, ...env } = process.env;
+      const scheduler = startCli(
+        ['scheduler', '--state-dir', stateDir(), '--interval', '0.5', '--lease-seconds', String(LEASE_SECONDS), '--target-config', elsewhere],
+        env,
+      );
+      await kill9(doomed);
+      await waitFor(
+        'the sweep to close the killed run in the journal',
+        async () => (await journal().read(doomed.run.id)).status === 'failed',
+        30_000,
+        scheduler.output,
+      );
+      const closed = await journal().read(doomed.run.id);
+      expect(
+        await waitFor(
+          'its row in its own warehouse to be closed',
+          async () => (await rowOf(doomed.run.id, own))?.status === 'failed' && rowOf(doomed.run.id, own),
+          15_000,
+          scheduler.output,
+        ),
+      ).toEqual({ status: 'failed', exit_code: null, finished_at_utc: null, reason: closed.reason });
+      expect(scheduler.output()).not.toContain('could not close');
+
       h.emulator.setFaults({ rules: [] });
       scheduler.child.kill('SIGTERM');
       await scheduler.exited;

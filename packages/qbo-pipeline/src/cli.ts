@@ -412,7 +412,7 @@ runCli('qbo-pipeline', async () => {
           sweeper: new RunSweeper({
             journal: RunJournal.of(argv['state-dir']),
             staleMs: argv['lease-seconds'] * 1000,
-            warehouse: () => warehouseSettings(targetConfigOf(argv), process.env),
+            warehouse: (targetConfig = targetConfigOf(argv)) => warehouseSettings(targetConfig, process.env),
             logger,
           }),
           run: async (trigger, hooks) => {

@@ -23,7 +23,7 @@ import { StateRecorder } from './StateRecorder.js';
 import { nextWindow, streamProgress, type StreamProgress } from './streamProgress.js';
 import { Warehouse, type EvidenceTotals } from './Warehouse.js';
 import { RunJournal, type RunEnd, type RunHandle } from './runs/RunJournal.js';
-import { shellExit, type RunKind, type RunStreamProgress } from './runs/RunRecord.js';
+import { runWarehouse, shellExit, type RunKind, type RunStreamProgress } from './runs/RunRecord.js';
 
 const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
 /** The built CLIs of the sibling packages (same depth from src/ and dist/). */
@@ -250,7 +250,12 @@ async function runLocked(
   const wallMs: Record<string, number> = {};
   let previous = progressOf(initial);
   // Whether its tap reads QBO's CDC: the console and `company list` warn of a closing CDC window only for a job that does.
-  await run.update({ progress: runProgress(previous, wallMs), readsDeletions: checked.tap.includeDeleted });
+  // Where its _pipeline_runs row goes: a scheduler's sweep closes it there if its runner dies.
+  await run.update({
+    progress: runProgress(previous, wallMs),
+    readsDeletions: checked.tap.includeDeleted,
+    warehouse: runWarehouse(checked.target, job.targetConfig),
+  });
   // A company's run: its realm, schema, token store, settings and secret files win over the environment.
   const childOptions = childOptionsFor(job, env);
   const children = childOptions.childEnv;

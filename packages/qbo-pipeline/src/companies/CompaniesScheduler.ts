@@ -250,7 +250,7 @@ export class CompaniesScheduler {
         sweeper: new RunSweeper({
           journal: RunJournal.of(stateDir),
           staleMs: this.#o.leaseMs ?? DEFAULT_LEASE_MS,
-          warehouse: () => warehouseSettings(this.#o.targetConfig, process.env, { settings: entry.company, stateDir }),
+          warehouse: (targetConfig = this.#o.targetConfig) => warehouseSettings(targetConfig, process.env, { settings: entry.company, stateDir }),
           logger: this.#logger.child(company.name),
         }),
       }),

@@ -20,6 +20,7 @@ import { childOptionsFor, writeChildConfigs } from '../childConfigs.js';
 import { holdRealm } from '../companies/realmLock.js';
 import { lockJob } from '../jobLock.js';
 import { RunJournal } from '../runs/RunJournal.js';
+import { runWarehouse } from '../runs/RunRecord.js';
 import { Warehouse } from '../Warehouse.js';
 import { RECONCILIATIONS_TABLE } from './reconcileSql.js';
 
@@ -138,6 +139,8 @@ export async function runReconcile(request: ReconcileRequest, hooks: ReconcileHo
         } finally {
           await configs.remove();
         }
+        // Where its _pipeline_runs row goes: a scheduler's sweep closes it there if its runner dies.
+        await run.update({ warehouse: runWarehouse(target, options.targetConfig) });
         const warehouse = await Warehouse.connect(target.connection, target.schema);
         try {
           // The job's runs whose runner is gone, closed in the journal as this one started (it holds the job's lock): in the warehouse too.

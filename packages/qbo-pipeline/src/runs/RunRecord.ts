@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { TargetSettings } from 'target-postgres-raw';
 
 export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'stopped'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -17,6 +18,29 @@ export interface RunStreamProgress {
   readonly complete: boolean;
   /** Wall time from the run's start to this stream's last commit in this run (absent before its first). */
   readonly wallMs?: number;
+}
+
+/**
+ * Where a run's row in `<schema>._pipeline_runs` goes: its target's PostgreSQL and schema, never a
+ * user or a secret, and the `--target-config` file the run was given (a path; absent without one).
+ */
+export interface RunWarehouse {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly schema: string;
+  readonly targetConfig?: string;
+}
+
+/** A run's `RunWarehouse`, from its target's checked settings and its `--target-config` (absolute). */
+export function runWarehouse(target: TargetSettings, targetConfig: string | undefined): RunWarehouse {
+  const { host, port, database } = target.connection;
+  return { host, port, database, schema: target.schema, ...(targetConfig !== undefined ? { targetConfig } : {}) };
+}
+
+/** `host:port/database schema`: a `RunWarehouse` as messages name it. */
+export function warehouseText(w: Omit<RunWarehouse, 'targetConfig'>): string {
+  return `${w.host}:${w.port}/${w.database} schema ${w.schema}`;
 }
 
 /**
@@ -71,6 +95,11 @@ export interface RunRecord {
   readonly reconcileCommand?: string;
   /** The streams that command reconciles (the ones the tap named). */
   readonly reconcileStreams?: readonly string[];
+  /**
+   * Where its `_pipeline_runs` row goes, once its settings were checked (absent before that, and in
+   * records of older runners): a scheduler's sweep closes the row there (`RunSweeper`).
+   */
+  readonly warehouse?: RunWarehouse;
   /**
    * Whether its tap reads deletions from QBO's change data capture (its `include_deleted` setting,
    * as its --tap-config, environment and companies file gave it), once its settings were checked;

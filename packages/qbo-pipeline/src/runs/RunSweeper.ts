@@ -5,7 +5,7 @@ import { removeAbandonedConfigDirs } from '../childConfigs.js';
 import { JobBusyError, lockJob } from '../jobLock.js';
 import { visitWarehouse } from '../visitWarehouse.js';
 import type { RunJournal } from './RunJournal.js';
-import type { RunRecord } from './RunRecord.js';
+import { warehouseText, type RunRecord, type RunWarehouse } from './RunRecord.js';
 
 export interface RunSweeperOptions {
   /** The state folder's runs journal (a company's, with a companies file). */
@@ -13,10 +13,11 @@ export interface RunSweeperOptions {
   /** A job's lock not refreshed for this long has no runner: the scheduler's lease (`--lease-seconds`). */
   readonly staleMs: number;
   /**
-   * The warehouse whose `_pipeline_runs` the folder's runs write, as the console works it out
-   * (TARGET_POSTGRES_RAW_*, DATABASE_URL, a company's settings); throws when nothing says.
+   * The warehouse a run's target would load into with `targetConfig` (default: the scheduler's own
+   * --target-config) and the scheduler's environment (TARGET_POSTGRES_RAW_*, DATABASE_URL) and, for
+   * a company, its settings, as the console works it out; throws when nothing says where it is.
    */
-  readonly warehouse: () => TargetSettings;
+  readonly warehouse: (targetConfig?: string) => TargetSettings;
   readonly logger: Logger;
 }
 
@@ -36,13 +37,15 @@ export interface RunSweeperOptions {
  * runner's. Holding it, `RunJournal.closeGone` closes the job's running runs, and the lock is let
  * go at once; then `Warehouse.closeGoneRuns` brings their rows up to date (from the closed records,
  * which nothing changes any more), again at the next sweep while the warehouse cannot be reached.
+ * A run's row is closed where the run recorded it went (`RunRecord.warehouse`: a backfill by hand
+ * with its own --target-config may load elsewhere), connected as `#settingsFor` says.
  */
 export class RunSweeper {
   /** Names the sweeper in what it closes: `the scheduler (pid 12 on host)`. */
   readonly name = `the scheduler (pid ${process.pid} on ${hostname()})`;
   readonly #o: RunSweeperOptions;
-  /** Jobs (and their company) whose rows in `_pipeline_runs` are still to be closed; `true` once a failure to was logged. */
-  readonly #rows = new Map<string, { readonly company: string | undefined; warned: boolean }>();
+  /** Jobs (and their company) whose rows in `_pipeline_runs` are still to be closed, per warehouse the rows went to; `warned` once a failure to was logged. */
+  readonly #rows = new Map<string, { readonly job: string; readonly company: string | undefined; readonly where: RunWarehouse | undefined; warned: boolean }>();
 
   constructor(options: RunSweeperOptions) {
     this.#o = options;
@@ -75,7 +78,10 @@ export class RunSweeper {
             `run ${r.id} of job ${job} (started ${r.startedAt}) still said running, but its runner (pid ${r.pid} on ${r.host}) was gone and no runner held the job's lock; closed it as failed`,
           );
         }
-        if (gone.closed.length > 0) this.#rows.set(job, { company, warned: false });
+        for (const r of gone.closed) {
+          const key = JSON.stringify([job, r.warehouse ?? null]);
+          if (!this.#rows.has(key)) this.#rows.set(key, { job, company, where: r.warehouse, warned: false });
+        }
         closed.push(...gone.closed);
       } finally {
         await release();
@@ -86,18 +92,46 @@ export class RunSweeper {
   }
 
   async #closeRows(): Promise<void> {
-    for (const [job, pending] of this.#rows) {
+    for (const [key, pending] of this.#rows) {
+      const { job, company, where } = pending;
       try {
-        const settings = this.#o.warehouse();
-        await visitWarehouse(settings, 'qbo-pipeline scheduler', (warehouse) =>
-          warehouse.closeGoneRuns({ job, company: pending.company }, { sweeper: this.name }, this.#o.journal),
+        await visitWarehouse(this.#settingsFor(where), 'qbo-pipeline scheduler', (warehouse) =>
+          warehouse.closeGoneRuns({ job, company }, { sweeper: this.name }, this.#o.journal),
         );
-        this.#rows.delete(job);
+        this.#rows.delete(key);
       } catch (error) {
         if (!pending.warned)
-          this.#o.logger.warn(`could not close the runs of job ${job} in _pipeline_runs: ${(error as Error).message}; the scheduler tries again at each pass`);
+          this.#o.logger.warn(
+            `could not close the runs of job ${job} in _pipeline_runs${where ? ` of ${warehouseText(where)}` : ''}: ${(error as Error).message}; the scheduler tries again at each pass`,
+          );
         pending.warned = true;
       }
     }
+  }
+
+  /**
+   * How to reach the PostgreSQL a run's row went to (`where`; unknown for an older runner's run:
+   * the scheduler's own warehouse, as before). Credentials only ever go to the server they were
+   * given for: the scheduler's own settings when they name that server (host, port, database; the
+   * run's schema then), else the run's own --target-config as this scheduler reads it, when it
+   * names that server still. Otherwise the error says what each of them names instead.
+   */
+  #settingsFor(where: RunWarehouse | undefined): TargetSettings {
+    if (where === undefined) return this.#o.warehouse();
+    const problems: string[] = [];
+    for (const targetConfig of [undefined, ...(where.targetConfig !== undefined ? [where.targetConfig] : [])]) {
+      const whose = targetConfig === undefined ? "this scheduler's target settings" : `the run's --target-config ${targetConfig}`;
+      try {
+        const settings = this.#o.warehouse(targetConfig);
+        const { host, port, database } = settings.connection;
+        if (host === where.host && port === where.port && database === where.database) return { ...settings, schema: where.schema };
+        problems.push(`${whose} name ${host}:${port}/${database}`);
+      } catch (error) {
+        problems.push(`${whose}: ${(error as Error).message}`);
+      }
+    }
+    throw new Error(
+      `no settings of this scheduler reach it (${problems.join('; ')}): give the scheduler that warehouse's settings, or run the job again with the same target settings, which closes the row`,
+    );
   }
 }
