@@ -779,7 +779,7 @@ describe('console over HTTP, after a night whose run applied deletions and could
     expect(totals).toMatch(/<th scope="row">invoices<\/th>(<td class="num">[^<]*<\/td>){7}<td class="num">1<\/td>/);
     const pasted = pastedCommand();
     expect(page).toContain(
-      `<dt id="reconcile">reconcile</dt><dd>deletions QBO&#39;s change data capture could not give (older than 30 days, or past its cap) may be missing; to mark the rows QBO no longer has, run:<pre class="command"><code>${pasted}</code></pre></dd>`,
+      `<dt id="reconcile">reconcile</dt><dd>deletions QBO&#39;s change data capture could not give (older than 30 days, past its cap, or from before the table tracked deletions) may be missing; to mark the rows QBO no longer has, run:<pre class="command"><code>${pasted}</code></pre></dd>`,
     );
   });
 
@@ -798,7 +798,7 @@ describe('console over HTTP, after a night whose run applied deletions and could
     async () => {
       const advice = [
         {
-          text: `invoices of job qb_company (run ${runId}): deletions QBO's change data capture could not give (older than 30 days, or past its cap) may be missing; to mark the rows QBO no longer has, run`,
+          text: `invoices of job qb_company (run ${runId}): deletions QBO's change data capture could not give (older than 30 days, past its cap, or from before the table tracked deletions) may be missing; to mark the rows QBO no longer has, run`,
           href: `/runs/${runId}#reconcile`,
           command: pastedCommand(),
         },

@@ -27,6 +27,7 @@ import {
 } from './runs/pipelineRunsSql.js';
 import {
   createReconciliationsSql,
+  hasRowsSql,
   insertReconciliationSql,
   liveIdsSql,
   markDeletedSql,
@@ -298,6 +299,23 @@ export class Warehouse {
   async tableColumns(stream: string): Promise<Set<string>> {
     const result = await this.#client.query<{ column_name: string }>(tableColumnsSql, [this.#schema, stream]);
     return new Set(result.rows.map((r) => r.column_name));
+  }
+
+  /**
+   * Of these streams, those whose table holds rows but has no `deleted_at_utc`: loaded by a version
+   * from before deletions reached the tables, so QBO's deletions of that time are not marked there,
+   * and a sync, whose change data capture starts at the bookmarks, never reads them. The target adds
+   * the column as it opens the stream; a reconcile finds those deletions.
+   */
+  async loadedBeforeDeletions(streams: readonly string[]): Promise<string[]> {
+    const found: string[] = [];
+    for (const stream of streams) {
+      const columns = await this.tableColumns(stream);
+      if (columns.size === 0 || columns.has('deleted_at_utc')) continue;
+      const rows = await this.#client.query<{ found: boolean }>(hasRowsSql(this.#schema, stream));
+      if (rows.rows[0]?.found === true) found.push(stream);
+    }
+    return found.sort();
   }
 
   /** The company (realm) the target recorded for the schema in `_company`; undefined when none is. */

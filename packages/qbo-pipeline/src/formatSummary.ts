@@ -41,7 +41,7 @@ export function formatDoneLine(result: BackfillResult): string {
 
 /** Why a run advises a reconcile, as every place that shows its command says it (the summaries, `trigger list`, the console). */
 export const RECONCILE_WHY =
-  "deletions QBO's change data capture could not give (older than 30 days, or past its cap) may be missing; to mark the rows QBO no longer has, run";
+  "deletions QBO's change data capture could not give (older than 30 days, past its cap, or from before the table tracked deletions) may be missing; to mark the rows QBO no longer has, run";
 
 /** After a run whose tap could not read some deletions from QBO's CDC: the command that finds them. */
 export const reconcileLine = (command: string) => `WARNING: ${RECONCILE_WHY}: ${command}`;

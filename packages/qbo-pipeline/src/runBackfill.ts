@@ -95,7 +95,8 @@ export interface BackfillResult {
   readonly fix: string | undefined;
   /**
    * When the tap warned that deletions could not be read from QBO's CDC (a gap older than its 30
-   * days, or past its cap): the exact command that finds them, for every stream it named.
+   * days, or past its cap), or a stream's table was loaded by an earlier version before deletions
+   * were tracked: the exact command that finds them, for every stream concerned.
    */
   readonly reconcileCommand: string | undefined;
 }
@@ -270,6 +271,12 @@ async function runLocked(
     // The run is in the warehouse from its start: a runner killed mid-run leaves a row saying `running`,
     // which the job's next run closes here (it holds the job's lock), as its journal record was as it started.
     await recordInWarehouse(target.connection, target.schema, run, logger, RunJournal.of(job.stateDir));
+    const beforeDeletions = await loadedBeforeDeletions(target.connection, target.schema, job.streams, logger);
+    if (beforeDeletions.length > 0) {
+      logger.warn(
+        `${beforeDeletions.join(', ')}: loaded by an earlier version, before deletions were tracked (the table had no deleted_at_utc), so deletions QBO made then are not marked, and no sync can read them; to find them, run once: ${reconcileCommand(job, beforeDeletions, RUNNER_CLI, hooks.cwd)}`,
+      );
+    }
 
     let running: Readonly<Record<PipelineRole, ChildProcess>> | undefined;
     const recorder = new StateRecorder(job.stateFile, initial, logger, (state) => {
@@ -286,7 +293,8 @@ async function runLocked(
     // The tap's advice to reconcile knows no company, job or settings file: the run's exact command replaces it.
     // Nor does it know where a company's new refresh token goes: its refresh_token_file does.
     const forJob = (text: string) => (job.company ? withCompanyTokenAdvice(text, job.company.settings) : text);
-    const unreconciled = new Set<string>();
+    // Tables an earlier version loaded before deletions reached them (no deleted_at_utc) lack the deletions of that time.
+    const unreconciled = new Set(beforeDeletions);
     const onLog = (role: PipelineRole, line: string) => {
       const advice = role === 'tap' ? findReconcileAdvice(line) : undefined;
       if (!advice) return hooks.onChildLog(role, role === 'tap' ? forJob(line) : line);
@@ -405,6 +413,23 @@ async function recordInWarehouse(connection: ConnectionSettings, schema: string,
     if (journal) await warehouse.closeGoneRuns(run.record, run.record, journal);
   } catch (error) {
     logger.warn(`could not record run ${run.id} in ${schema}._pipeline_runs: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    await warehouse?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * The streams whose tables an earlier version loaded before deletions were tracked
+ * (`Warehouse.loadedBeforeDeletions`); none when the warehouse cannot be read (the target says why).
+ */
+async function loadedBeforeDeletions(connection: ConnectionSettings, schema: string, streams: readonly string[], logger: Logger): Promise<string[]> {
+  let warehouse: Warehouse | undefined;
+  try {
+    warehouse = await Warehouse.connect(connection, schema);
+    return await warehouse.loadedBeforeDeletions(streams);
+  } catch (error) {
+    logger.warn(`could not check ${schema}'s tables for deletions an earlier version did not track: ${error instanceof Error ? error.message : String(error)}`);
+    return [];
   } finally {
     await warehouse?.close().catch(() => undefined);
   }

@@ -27,6 +27,11 @@ export function createReconciliationsSql(schema: string): string {
 /** Whether the stream's table exists, and has the deletion column (tables written before deletions were tracked do not). */
 export const tableColumnsSql = `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`;
 
+/** Whether the stream's table holds any row. */
+export function hasRowsSql(schema: string, stream: string): string {
+  return `SELECT EXISTS (SELECT 1 FROM ${table(schema, stream)}) AS found`;
+}
+
 /** The company the target recorded for the schema (`_company`, one row), when it did. */
 export function recordedCompanySql(schema: string): string {
   return `SELECT realm_id FROM ${table(schema, '_company')} WHERE realm_id IS NOT NULL`;

@@ -91,9 +91,12 @@ export interface RunRecord {
    * deleted (QBO's change data capture, or a reconcile), which are not part of `loaded`.
    */
   readonly moved?: { readonly loaded: number; readonly deleted: number };
-  /** When the tap could not read some deletions from QBO's CDC (older than 30 days, past its cap): the exact command that finds them. */
+  /**
+   * When the tap could not read some deletions from QBO's CDC (older than 30 days, past its cap), or
+   * a table was loaded before deletions were tracked (an earlier version): the exact command that finds them.
+   */
   readonly reconcileCommand?: string;
-  /** The streams that command reconciles (the ones the tap named). */
+  /** The streams that command reconciles (the ones the tap named, and those tables). */
   readonly reconcileStreams?: readonly string[];
   /**
    * Where its `_pipeline_runs` row goes, once its settings were checked (absent before that, and in

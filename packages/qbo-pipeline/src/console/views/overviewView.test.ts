@@ -132,7 +132,7 @@ describe('attentionOf with a reconcile a run advised', () => {
     expect(attentionOf(c)).toEqual([
       {
         level: 'error',
-        text: "invoices of job daily (run r1): deletions QBO's change data capture could not give (older than 30 days, or past its cap) may be missing; to mark the rows QBO no longer has, run",
+        text: "invoices of job daily (run r1): deletions QBO's change data capture could not give (older than 30 days, past its cap, or from before the table tracked deletions) may be missing; to mark the rows QBO no longer has, run",
         href: '/runs/r1#reconcile',
         command,
       },
