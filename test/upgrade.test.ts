@@ -14,14 +14,15 @@
  * gives `_pipeline_runs` its columns, and advises the one reconcile that finds the deletion of the
  * earlier version's time; the console's overview lists it until the reconcile has run.
  */
-import { spawn } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleOptions, startConsole } from '../packages/qbo-pipeline/src/index.js';
 import { send } from './consoleHttp.js';
+import { codeBlocks } from './docsHarness.js';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
 import { diffWithTruth, runCliProcess, runnerArgs, startHarness, tableCell, type Harness } from './pipelineHarness.js';
 
@@ -226,5 +227,28 @@ describe('upgrading: an earlier version state folder, journal and tables, then t
     expect(customers).toMatchObject({ missing: [], different: [], extra: [] });
     const deleted = await withClient((c) => c.query<{ id: string }>(`SELECT id FROM "${schema}".invoices WHERE deleted_at_utc IS NOT NULL ORDER BY id`));
     expect(deleted.rows.map((r) => r.id)).toEqual([goneThen, goneNow].sort());
+  });
+});
+
+describe("upgrading: the runbook's line that deletes the config folders killed runners of earlier versions left", () => {
+  it('deletes the folders of the earlier naming (qbo-pipeline-XXXXXX), never one of the naming today runners sweep themselves, nor a file', async () => {
+    const line = codeBlocks('docs/runbook.md')
+      .filter((b) => b.lang === 'sh')
+      .map((b) => b.text.trim())
+      .find((t) => t.startsWith('find "${TMPDIR:-/tmp}"'));
+    expect(line).toBeDefined();
+    const tmp = await mkdtemp(path.join(tmpdir(), 'upgrade-tmp-'));
+    try {
+      const earlier = 'qbo-pipeline-PupXB2';
+      await mkdir(path.join(tmp, earlier));
+      await writeFile(path.join(tmp, earlier, 'tap.json'), '{"client_secret":"s"}');
+      const today = [`qbo-pipeline-${hostname()}-4242-123456-Ab12Cd`, `qbo-pipeline-${hostname()}-4242-x-Ab12Cd`];
+      for (const name of today) await mkdir(path.join(tmp, name));
+      await writeFile(path.join(tmp, 'qbo-pipeline-ZZ99zz'), 'a file of another program');
+      execFileSync('bash', ['-ec', line!], { env: { ...process.env, TMPDIR: tmp } });
+      expect((await readdir(tmp)).sort()).toEqual([...today, 'qbo-pipeline-ZZ99zz'].sort());
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 });
