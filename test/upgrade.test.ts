@@ -21,6 +21,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleOptions, startConsole } from '../packages/qbo-pipeline/src/index.js';
+import { Warehouse } from '../packages/qbo-pipeline/src/Warehouse.js';
 import { send } from './consoleHttp.js';
 import { codeBlocks } from './docsHarness.js';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
@@ -249,6 +250,29 @@ describe("upgrading: the runbook's line that deletes the config folders killed r
       expect((await readdir(tmp)).sort()).toEqual([...today, 'qbo-pipeline-ZZ99zz'].sort());
     } finally {
       await rm(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('which tables an earlier version loaded before deletions were tracked', () => {
+  const schema = scratchSchema('before_del');
+
+  it("the target's tables of its first shape that hold rows; not an empty one, one of today's shape, another program's, nor a missing one", async () => {
+    const first =
+      'id text PRIMARY KEY, payload jsonb NOT NULL, ingested_at_utc timestamptz NOT NULL, extract_window_start_utc timestamptz, extract_window_end_utc timestamptz, page_number integer, page_size integer, request_payload jsonb, realm_id text, extracted_at_utc timestamptz, last_updated_utc timestamptz';
+    await withClient(async (c) => {
+      await c.query(`CREATE SCHEMA "${schema}"`);
+      for (const table of ['invoices', 'customers', 'items']) await c.query(`CREATE TABLE "${schema}".${table} (${first})`);
+      await c.query(`ALTER TABLE "${schema}".items ADD COLUMN deleted_at_utc timestamptz`);
+      await c.query(`CREATE TABLE "${schema}".bills (id text PRIMARY KEY, amount numeric)`);
+      for (const table of ['invoices', 'items']) await c.query(`INSERT INTO "${schema}".${table} (id, payload, ingested_at_utc) VALUES ('1', '{}', now())`);
+      await c.query(`INSERT INTO "${schema}".bills VALUES ('1', 1)`);
+    });
+    const warehouse = await Warehouse.open({ connectionString: databaseUrl() }, schema);
+    try {
+      expect(await warehouse.loadedBeforeDeletions(['bills', 'customers', 'invoices', 'items', 'payments'])).toEqual(['invoices']);
+    } finally {
+      await warehouse.close();
     }
   });
 });

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
-import { clientConfig, type ConnectionSettings } from 'target-postgres-raw';
+import { clientConfig, STREAM_TABLE_COLUMNS, type ConnectionSettings } from 'target-postgres-raw';
 import {
   EVIDENCE_FILTER_WHERE,
   evidenceFilterParams,
@@ -302,16 +302,17 @@ export class Warehouse {
   }
 
   /**
-   * Of these streams, those whose table holds rows but has no `deleted_at_utc`: loaded by a version
-   * from before deletions reached the tables, so QBO's deletions of that time are not marked there,
-   * and a sync, whose change data capture starts at the bookmarks, never reads them. The target adds
-   * the column as it opens the stream; a reconcile finds those deletions.
+   * Of these streams, those whose table (made by the target: every column of its first version)
+   * holds rows but has no `deleted_at_utc`: loaded by a version from before deletions reached the
+   * tables, so QBO's deletions of that time are not marked there, and a sync, whose change data
+   * capture starts at the bookmarks, never reads them. The target adds the column as it opens the
+   * stream; a reconcile finds those deletions. (A table the target did not make, it refuses.)
    */
   async loadedBeforeDeletions(streams: readonly string[]): Promise<string[]> {
     const found: string[] = [];
     for (const stream of streams) {
       const columns = await this.tableColumns(stream);
-      if (columns.size === 0 || columns.has('deleted_at_utc')) continue;
+      if (columns.has('deleted_at_utc') || !STREAM_TABLE_COLUMNS.every((c) => columns.has(c))) continue;
       const rows = await this.#client.query<{ found: boolean }>(hasRowsSql(this.#schema, stream));
       if (rows.rows[0]?.found === true) found.push(stream);
     }
