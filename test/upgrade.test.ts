@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleOptions, startConsole } from '../packages/qbo-pipeline/src/index.js';
 import { Warehouse } from '../packages/qbo-pipeline/src/Warehouse.js';
 import { send } from './consoleHttp.js';
-import { codeBlocks } from './docsHarness.js';
+import { codeBlocks, documentedLine } from './docsHarness.js';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
 import { diffWithTruth, runCliProcess, runnerArgs, startHarness, tableCell, type Harness } from './pipelineHarness.js';
 
@@ -177,7 +177,12 @@ describe('upgrading: an earlier version state folder, journal and tables, then t
     expect(closed.status).toBe('failed');
     expect(closed.runnerGone).toBeDefined();
     // The deletion of the earlier version's time: no sync can read it, so the run says how to find it.
-    expect(night.stderr).toContain(`customers, invoices: loaded by an earlier version, before deletions were tracked (the table had no deleted_at_utc)`);
+    // As the runbook's Upgrading section shows it (the command's paths are this test's).
+    const documented = codeBlocks('docs/runbook.md')
+      .flatMap((b) => b.text.split('\n'))
+      .find((l) => l.startsWith('WARN qbo-pipeline: customers, invoices: loaded by an earlier version'));
+    expect(documented).toBeDefined();
+    expect(night.stderr.split('\n')).toContainEqual(expect.stringMatching(documentedLine(documented!.replace(/run once: .*/, 'run once: …'))));
     const advised = /run once: node (\S+) (reconcile .*)$/m.exec(night.stderr);
     expect(advised?.[2], night.stderr).toMatch(
       new RegExp(`^reconcile --job ${job} --streams customers,invoices --tap-config \\S+ --target-config \\S+ --state-dir \\S+$`),
