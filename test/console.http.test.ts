@@ -4,7 +4,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
-import { addSchedule, consoleOptions, ScheduleStore, startConsole, type RunningConsole } from '../packages/qbo-pipeline/src/index.js';
+import { addSchedule, consoleOptions, ScheduleStore, startConsole, type RunningConsole, type RunRecord } from '../packages/qbo-pipeline/src/index.js';
+import { RUNS_PER_PAGE } from '../packages/qbo-pipeline/src/console/pages.js';
 import { createLogger } from 'singer-kit';
 import { CDC_LOOKBACK_MS } from 'tap-quickbooks';
 import { lockJob } from '../packages/qbo-pipeline/src/jobLock.js';
@@ -58,6 +59,28 @@ async function withConsole(stateDir: string, look: (web: RunningConsole) => Prom
   } finally {
     await web.close();
   }
+}
+
+/** `count` finished hourly runs from 2025-01-01 00:00Z on into `stateDir`'s journal, `fields(i)` added to the i-th; their ids, oldest first. */
+async function writeHourlyRuns(stateDir: string, count: number, fields: (i: number) => Partial<RunRecord> = () => ({})): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString();
+    const id = `run-${at.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${i.toString(16).padStart(6, '0')}`;
+    await writeRunRecord(stateDir, {
+      id,
+      range: { start: at, end: at },
+      pid: 1,
+      host: 'elsewhere',
+      startedAt: at,
+      finishedAt: at,
+      status: 'succeeded',
+      progress: [],
+      ...fields(i),
+    });
+    ids.push(id);
+  }
+  return ids;
 }
 
 /** The runs table's row of run `id` in a page's HTML, or '' when it has none. */
@@ -283,25 +306,43 @@ describe('console over HTTP, on loopback without a password', () => {
     const busy = path.join(dir, 'busy');
     const command = 'node cli.js reconcile --job nightly --streams invoices';
     // The advising run, then 210 hourly runs of three jobs: more than the 200 newest runs the overview once read.
-    for (let i = 0; i <= 210; i++) {
-      const at = new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString();
-      await writeRunRecord(busy, {
-        id: `run-${at.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${i.toString(16).padStart(6, '0')}`,
-        job: i === 0 ? 'nightly' : ['nightly', 'hourly', 'weekly'][i % 3]!,
-        range: { start: at, end: at },
-        pid: 1,
-        host: 'elsewhere',
-        startedAt: at,
-        finishedAt: at,
-        status: 'succeeded',
-        progress: [],
-        ...(i === 0 ? { reconcileCommand: command, reconcileStreams: ['invoices'] } : {}),
-      });
-    }
+    await writeHourlyRuns(busy, 211, (i) => ({
+      job: i === 0 ? 'nightly' : ['nightly', 'hourly', 'weekly'][i % 3]!,
+      ...(i === 0 ? { reconcileCommand: command, reconcileStreams: ['invoices'] } : {}),
+    }));
     await withConsole(busy, async (web2) => {
       const attention = /<ul class="attention">[\s\S]*?<\/ul>/.exec((await send(web2.url, '/')).text)?.[0] ?? '';
       expect(attention).toContain(`<a href="/runs/run-20250101T000000Z-000000#reconcile">invoices of job nightly (run run-20250101T000000Z-000000)`);
       expect(attention).toContain(`<pre class="command"><code>${command}</code></pre>`);
+    });
+  });
+
+  it(`lists a long journal ${RUNS_PER_PAGE} runs at a time, newest first, saying how many there are, with a link to the older ones`, async () => {
+    const year = path.join(dir, 'year');
+    // A journal as thirty companies' hourly syncs leave it is thousands of runs; 250 show the pages.
+    const ids = await writeHourlyRuns(year, 250, (i) => (i % 50 === 7 ? { status: 'failed', reason: 'QBO answered HTTP 503 5 times' } : {}));
+    const newestFirst = [...ids].reverse();
+    const listed = (page: string) => [...page.matchAll(/<tr data-run="(run-[^"]+)"/g)].map((m) => m[1]);
+    const older = (page: string) => /<a href="([^"]+)" rel="next">older runs<\/a>/.exec(page)?.[1]?.replaceAll('&amp;', '&');
+    await withConsole(year, async (web2) => {
+      const first = (await send(web2.url, '/runs')).text;
+      expect(listed(first)).toEqual(newestFirst.slice(0, RUNS_PER_PAGE));
+      expect(first).toContain('Runs 1–100 of 250, newest first');
+      const second = (await send(web2.url, older(first)!)).text;
+      expect(listed(second)).toEqual(newestFirst.slice(RUNS_PER_PAGE, 2 * RUNS_PER_PAGE));
+      expect(second).toContain('Runs 101–200 of 250, newest first');
+      const last = (await send(web2.url, older(second)!)).text;
+      expect(listed(last)).toEqual(newestFirst.slice(2 * RUNS_PER_PAGE));
+      expect(older(last)).toBeUndefined();
+      expect(last).toContain('<a href="/runs">newest runs</a>');
+      // The failures of the whole journal on one page, the filter kept as it pages.
+      const failed = (await send(web2.url, '/runs?status=failed')).text;
+      expect(listed(failed)).toEqual(newestFirst.filter((_, k) => (249 - k) % 50 === 7));
+      expect(failed).not.toContain('older runs');
+      const bad = await send(web2.url, '/runs?before=yesterday');
+      expect(bad.status).toBe(400);
+      expect(bad.text).toContain('Older than: &quot;yesterday&quot; is not a run id like run-20250912T034554Z-1a2b3c');
+      expect(listed(bad.text)).toEqual([]);
     });
   });
 

@@ -231,9 +231,10 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
   // ---- pages ----------------------------------------------------------------------------
   app.get('/', async (request, reply) => send(reply, request, { title: 'Overview', section: '/' }, await overviewPage(ctx)));
 
-  app.get<{ Querystring: Record<string, unknown> }>('/runs', async (request, reply) =>
-    send(reply, request, { title: 'Runs', section: '/runs' }, await runsPage(ctx, request.query)),
-  );
+  app.get<{ Querystring: Record<string, unknown> }>('/runs', async (request, reply) => {
+    const { body, badInput } = await runsPage(ctx, request.query);
+    return send(reply, request, { title: 'Runs', section: '/runs' }, body, badInput ? 400 : 200);
+  });
 
   app.get<{ Params: { id: string } }>('/runs/:id', async (request, reply) => {
     const found = await findRun(ctx, request.params.id);

@@ -50,7 +50,7 @@ function many(value: unknown): string[] {
 const journalOf = (company: ConsoleCompany) => RunJournal.of(company.stateDir);
 /** Triggers the schedules page lists (schedules add one per slot; `trigger list` has them all). */
 const LISTED_TRIGGERS = 100;
-/** Runs the runs page lists. */
+/** A company's newest runs that the evidence page's run filter offers and the schedules page finds a trigger's run among. */
 const LISTED_RUNS = 200;
 /** Log lines a run page shows. */
 export const LOG_TAIL_LINES = 200;
@@ -399,30 +399,50 @@ const listedRun = async (company: ConsoleCompany, record: RunRecord): Promise<Li
   orphaned: await journalOf(company).runnerMissing(record),
 });
 
-export async function runsPage(ctx: ConsoleContext, query: Record<string, unknown>): Promise<SafeHtml> {
+/** Runs the runs page lists at once, newest first; older ones are a link away (`before`: the last run id shown). */
+export const RUNS_PER_PAGE = 100;
+
+/**
+ * The runs page: the runs of every company's journal (their pruning bounds them), filtered, newest
+ * first, `RUNS_PER_PAGE` at a time from `before` (a run id: only runs that started before it). A
+ * `before` that is not a run id is bad input: the page says so and lists nothing.
+ */
+export async function runsPage(ctx: ConsoleContext, query: Record<string, unknown>): Promise<{ body: SafeHtml; badInput?: string }> {
   const companies = await ctx.companies();
   const filter = { company: one(query.company), job: one(query.job), status: one(query.status) };
+  const before = one(query.before);
+  const view = { companies: companies.map((c) => c.name), filter, now: ctx.now() };
+  if (before !== '' && !RUN_ID.test(before)) {
+    const badInput = `Older than: ${JSON.stringify(before.slice(0, 40))} is not a run id like run-20250912T034554Z-1a2b3c`;
+    return { body: runsView({ ...view, runs: [], jobs: [], page: { total: 0, skipped: 0 }, problems: [badInput] }), badInput };
+  }
   const problems: string[] = [];
   const lists = await Promise.all(
     companies
       .filter((c) => filter.company === '' || c.name === filter.company)
-      .map(async (c) =>
-        Promise.all(
-          (
-            await journalOf(c)
-              .list({ limit: LISTED_RUNS })
-              .catch((error: unknown) => {
-                problems.push(`runs of ${c.name}: ${(error as Error).message}`);
-                return [] as RunRecord[];
-              })
-          ).map((record) => listedRun(c, record)),
-        ),
+      .map(async (company) =>
+        (
+          await journalOf(company)
+            .list()
+            .catch((error: unknown) => {
+              problems.push(`runs of ${company.name}: ${(error as Error).message}`);
+              return [] as RunRecord[];
+            })
+        ).map((record) => ({ company, record })),
       ),
   );
-  const all = lists.flat().sort((a, b) => b.record.startedAt.localeCompare(a.record.startedAt));
-  const runs = all.filter((r) => (filter.job === '' || r.record.job === filter.job) && (filter.status === '' || r.record.status === filter.status));
+  // Run ids sort by start time, and are unique: the order, and the place `before` names in it.
+  const all = lists.flat().sort((a, b) => b.record.id.localeCompare(a.record.id));
+  const matching = all.filter((r) => (filter.job === '' || r.record.job === filter.job) && (filter.status === '' || r.record.status === filter.status));
+  const older = before === '' ? matching : matching.filter((r) => r.record.id < before);
+  const shown = await Promise.all(older.slice(0, RUNS_PER_PAGE).map(({ company, record }) => listedRun(company, record)));
   const jobs = [...new Set(all.map((r) => r.record.job))].sort();
-  return runsView({ runs, companies: companies.map((c) => c.name), jobs, filter, problems, now: ctx.now() });
+  const page = {
+    total: matching.length,
+    skipped: matching.length - older.length,
+    ...(older.length > RUNS_PER_PAGE ? { olderThan: shown.at(-1)?.record.id ?? '' } : {}),
+  };
+  return { body: runsView({ ...view, runs: shown, jobs, page, problems }) };
 }
 
 /** A run by id, from whichever company's journal has it; undefined when none does. */

@@ -40,11 +40,40 @@ function origin(r: RunRecord): SafeHtml | string {
   return 'by hand';
 }
 
+/** Where a page of runs lies among those the filter matches: `skipped` newer ones before it, and the last run shown when there are older ones. */
+export interface RunsPage {
+  readonly total: number;
+  readonly skipped: number;
+  readonly olderThan?: string;
+}
+
+/** The runs page's address for the filter, from `before` (a run id) when given. */
+function runsHref(filter: RunsFilter, before?: string): string {
+  const query = new URLSearchParams(Object.entries({ ...filter, ...(before ? { before } : {}) }).filter(([, v]) => v !== '')).toString();
+  return query ? `/runs?${query}` : '/runs';
+}
+
+/** Which runs of how many the page shows, and the links to older and to the newest ones. */
+function pager(p: { readonly runs: readonly ListedRun[]; readonly page: RunsPage; readonly filter: RunsFilter }): SafeHtml | string {
+  const { total, skipped, olderThan } = p.page;
+  if (skipped === 0 && total <= p.runs.length) return '';
+  if (p.runs.length === 0)
+    return html`<nav class="pager" aria-label="More runs"><p>No run older than that · <a href="${runsHref(p.filter)}">newest runs</a></p></nav>`;
+  return html`<nav class="pager" aria-label="More runs"><p>Runs ${count(skipped + 1)}–${count(skipped + p.runs.length)} of ${count(total)}, newest first${
+    olderThan ? html` · <a href="${runsHref(p.filter, olderThan)}" rel="next">older runs</a>` : ''
+  }${skipped > 0 ? html` · <a href="${runsHref(p.filter)}">newest runs</a>` : ''}${
+    skipped === 0
+      ? html` <small class="muted">(a company, job or status above narrows them: <a href="${runsHref({ ...p.filter, status: 'failed' })}">failed runs only</a>)</small>`
+      : ''
+  }</p></nav>`;
+}
+
 export function runsView(p: {
   readonly runs: readonly ListedRun[];
   readonly companies: readonly string[];
   readonly jobs: readonly string[];
   readonly filter: RunsFilter;
+  readonly page: RunsPage;
   readonly problems: readonly string[];
   readonly now: Date;
 }): SafeHtml {
@@ -59,6 +88,7 @@ ${many ? html`<label>Company <select name="company">${option('', 'all companies'
 <button type="submit">Show</button>
 </form>
 ${p.problems.map((problem) => html`<p class="notice error" role="alert">${problem}</p>`)}
+${pager(p)}
 ${
   p.runs.length === 0
     ? html`<p class="muted">No run here yet. Runs appear as soon as a backfill starts, by hand, from a trigger or from a schedule.</p>`
@@ -87,7 +117,8 @@ ${many ? html`<td>${run.company}</td>` : ''}
 <td class="num">${r.moved ? count(r.moved.loaded) : html`<span class="muted">–</span>`}</td>
 <td class="num">${r.moved ? count(r.moved.deleted) : html`<span class="muted">–</span>`}</td>
 </tr>${note}`;
-      })}</tbody></table></div>`
+      })}</tbody></table></div>
+${pager(p)}`
 }`;
 }
 
