@@ -179,3 +179,33 @@ describe("QBO's change data capture closing on old bookmarks", () => {
     expect(row('tax_codes')).not.toContain('change data capture');
   });
 });
+
+describe('the overview of thirty companies', () => {
+  const now = new Date('2025-03-02T09:00:00Z');
+  const at = (iso: string, r: ReturnType<typeof run>) => ({ ...r, startedAt: iso });
+  const companies: CompanyOverview[] = Array.from({ length: 30 }, (_, i) => ({
+    ...base,
+    name: `client-${String(i + 1).padStart(2, '0')}`,
+    runs: [at('2025-03-02T08:05:00Z', run(`r${i}-2`, 'qb_company', 'succeeded')), at('2025-03-02T03:05:00Z', run(`r${i}-1`, 'qb_company', 'succeeded'))],
+  }));
+  // Last night client-07's 03:05 run failed and the 04:05 one went through; client-19's last run failed; client-24's failed two days ago.
+  companies[6] = { ...companies[6]!, runs: [companies[6]!.runs[0]!, at('2025-03-02T03:05:00Z', run('r6-1', 'qb_company', 'failed', 'HTTP 503'))] };
+  companies[18] = { ...companies[18]!, runs: [at('2025-03-02T08:05:00Z', run('r18-2', 'qb_company', 'failed', 'HTTP 503')), companies[18]!.runs[1]!] };
+  companies[23] = { ...companies[23]!, runs: [companies[23]!.runs[0]!, at('2025-02-28T03:05:00Z', run('r23-1', 'qb_company', 'failed', 'HTTP 503'))] };
+
+  it("puts the companies to look at in one table before the thirty sections, last night's failures among them, and counts the others", () => {
+    const page = overviewView(companies, now).toString();
+    const summary = /<section class="panel" aria-labelledby="at-a-glance">[\s\S]*?<\/section>/.exec(page)?.[0] ?? '';
+    expect(page.indexOf(summary)).toBeLessThan(page.indexOf('<section class="company"'));
+    expect(summary).toContain('2 of 30 companies to look at');
+    expect([...summary.matchAll(/<tr data-company="([^"]+)"/g)].map((m) => m[1])).toEqual(['client-19', 'client-07']);
+    expect(summary).toContain('<a href="/runs?company=client-07&amp;status=failed">1</a>');
+    expect(summary).toContain('28 other companies: nothing needs you, no run failed in the last 24 h');
+  });
+
+  it('says in one line when all is well, and nothing of the kind for one company', () => {
+    const well = companies.filter((_, i) => ![6, 18].includes(i));
+    expect(overviewView(well, now).toString()).toContain('28 companies: nothing needs you, no run failed in the last 24 h.');
+    expect(overviewView([companies[6]!], now).toString()).not.toContain('companies to look at');
+  });
+});

@@ -199,8 +199,53 @@ function triggersLine(c: CompanyOverview, now: Date): SafeHtml {
   return html`<p>${pending.length} pending trigger${pending.length === 1 ? '' : 's'}${next ? html`, next ${time(next.at, now)} (${relative(next.at, now)})` : ''}; ${running.length} running. <a href="/schedules">Schedules &amp; triggers</a></p>`;
 }
 
+/** How far back the overview's summary counts failed runs: last night, whatever the runs after them did. */
+const RECENT_FAILURES_MS = 86_400_000;
+
+/** Pure: a company's line in the summary: what needs action, what to check, and its runs that failed in the last 24 h. */
+function companyGlance(
+  c: CompanyOverview,
+  now: Date,
+): { readonly name: string; readonly errors: number; readonly warnings: number; readonly failed: number } {
+  const items = attentionOf(c);
+  const since = now.getTime() - RECENT_FAILURES_MS;
+  return {
+    name: c.name,
+    errors: items.filter((a) => a.level === 'error').length,
+    warnings: items.filter((a) => a.level === 'warn').length,
+    failed: c.runs.filter((r) => r.status === 'failed' && Date.parse(r.startedAt) >= since).length,
+  };
+}
+
+/**
+ * With several companies, one table first: the companies with something to look at (most urgent
+ * first, each linked to its section and its failed runs), and how many others are all well. Thirty
+ * companies' sections run to many screens; this is what finds last night's failures in one look.
+ */
+function companiesSummary(companies: readonly CompanyOverview[], now: Date): SafeHtml | string {
+  if (companies.length < 2) return '';
+  const glances = companies.map((c) => companyGlance(c, now));
+  const look = glances
+    .filter((g) => g.errors + g.warnings + g.failed > 0)
+    .sort((a, b) => b.errors - a.errors || b.failed - a.failed || b.warnings - a.warnings);
+  const well = glances.length - look.length;
+  const wellText = `${well} ${look.length > 0 ? 'other ' : ''}compan${well === 1 ? 'y' : 'ies'}: nothing needs you, no run failed in the last 24 h`;
+  if (look.length === 0) return html`<p class="allgood">${pill('ok')} ${wellText}.</p>`;
+  return html`<section class="panel" aria-labelledby="at-a-glance"><h2 id="at-a-glance">${look.length} of ${glances.length} companies to look at</h2>
+<div class="table-scroll"><table class="data">
+<thead><tr><th scope="col">company</th><th scope="col" class="num">needs action</th><th scope="col" class="num">check</th><th scope="col" class="num">runs failed in the last 24 h</th></tr></thead>
+<tbody>${look.map(
+    (g) => html`<tr data-company="${g.name}"><th scope="row"><a href="#company-${g.name}">${g.name}</a></th>
+<td class="num">${g.errors ? pill(String(g.errors), 'error') : '0'}</td>
+<td class="num">${g.warnings ? pill(String(g.warnings), 'warn') : '0'}</td>
+<td class="num">${g.failed ? html`<a href="/runs?${new URLSearchParams({ company: g.name, status: 'failed' }).toString()}">${g.failed}</a>` : '0'}</td></tr>`,
+  )}</tbody></table></div>
+${well > 0 ? html`<p class="muted">${wellText}.</p>` : ''}</section>`;
+}
+
 export function overviewView(companies: readonly CompanyOverview[], now: Date): SafeHtml {
   return html`<h1>Overview</h1>
+${companiesSummary(companies, now)}
 ${companies.map(
   (c) => html`<section class="company" aria-labelledby="company-${c.name}">
 <h2 id="company-${c.name}">${c.name} <small>${c.realmId ? html`realm <code>${c.realmId}</code> · ` : ''}${c.schema ? html`schema <code>${c.schema}</code> · ` : ''}state <code>${c.stateDir}</code></small></h2>
