@@ -12,6 +12,7 @@ import {
   evidenceViewSql,
   newestEvidenceSql,
   runsSinceSql,
+  volumetryRunIndexSql,
   type EvidenceFilter,
 } from './evidenceSql.js';
 import type { RunKind, RunRecord } from './runs/RunRecord.js';
@@ -165,9 +166,13 @@ export class Warehouse {
     return tables.rows[0]?.n === names.length;
   }
 
-  /** Creates or refreshes `<schema>.evidence` when both tables it joins exist; says whether it did. */
+  /** Creates or refreshes `<schema>.evidence` (and, when missing, the index it finds a run's volumetry by) when both tables it joins exist; says whether it did. */
   async ensureEvidenceView(): Promise<boolean> {
     if (!(await this.#tablesExist(['_volumetry', '_load_stats']))) return false;
+    const index = volumetryRunIndexSql(this.#schema);
+    // Only when missing: CREATE INDEX, even IF NOT EXISTS, locks the table against writes (a target may be loading).
+    const found = await this.#client.query<{ oid: string | null }>('SELECT to_regclass($1)::oid AS oid', [index.name]);
+    if (found.rows[0]?.oid === null) await this.#client.query(index.create);
     await this.#client.query(evidenceViewSql(this.#schema));
     return true;
   }

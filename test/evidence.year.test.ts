@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { evidenceTotalsSql, Warehouse } from '../packages/qbo-pipeline/src/index.js';
+import { makeWindow, volumetryRecord } from '../packages/tap-quickbooks/src/index.js';
+import { runTargetCli, singer } from './targetHarness.js';
+import { databaseUrl, scratchSchema, withClient } from './support/db.js';
+
+const schema = scratchSchema('evidence_year');
+const HOUR = 3_600_000;
+const STREAMS = ['invoices', 'customers', 'payments'];
+
+/** A day of hourly tap runs as the tap hands them to the target: each stream's `_volumetry` record of its day, and one invoice. */
+function hourlyRuns(hours: number): { lines: string; runIds: string[] } {
+  const day = makeWindow(Date.UTC(2025, 2, 1), Date.UTC(2025, 2, 2));
+  const runIds: string[] = [];
+  const messages: object[] = [
+    { type: 'SCHEMA', stream: '_volumetry', key_properties: ['id'], schema: { type: 'object', properties: { id: { type: 'string' } } } },
+    { type: 'SCHEMA', stream: 'invoices', key_properties: ['Id'], schema: { type: 'object', properties: { Id: { type: 'string' } } } },
+  ];
+  for (let h = 0; h < hours; h++) {
+    const runId = `hour-${String(h).padStart(2, '0')}`;
+    runIds.push(runId);
+    const at = day.startMs + h * HOUR;
+    const evidence = { day, qboCount: 1, extracted: 1, extractedAt: new Date(at).toISOString(), span: makeWindow(at, at + HOUR), spanQboCount: 1, spans: 1 };
+    const cost = { pages: 1, requests: 2, retries: 0, rereads: 0, durationMs: 90 };
+    for (const stream of STREAMS) messages.push({ type: 'RECORD', stream: '_volumetry', record: volumetryRecord(runId, stream, { ...evidence, ...cost }) });
+    messages.push({
+      type: 'RECORD',
+      stream: 'invoices',
+      record: { Id: String(h), MetaData: { LastUpdatedTime: new Date(at).toISOString() }, _sdc_run_id: runId, _sdc_extract_window_start_utc: day.start },
+    });
+  }
+  return { lines: singer(...messages, { type: 'STATE', value: { done: true } }), runIds };
+}
+
+/** Every node of a JSON plan, depth first. */
+const nodes = (plan: Record<string, unknown>): Array<Record<string, unknown>> => [
+  plan,
+  ...((plan.Plans as Array<Record<string, unknown>> | undefined) ?? []).flatMap(nodes),
+];
+
+describe('the evidence of a year of hourly runs', () => {
+  it("reads one run's totals from that run's rows, never every run's volumetry (which a year of hourly syncs makes ~90,000 rows)", async () => {
+    const { lines, runIds } = hourlyRuns(24);
+    const loaded = await runTargetCli({ database_url: databaseUrl(), schema }, lines);
+    expect(loaded.code).toBe(0);
+    const warehouse = await Warehouse.open({ connectionString: databaseUrl() }, schema);
+    try {
+      expect(await warehouse.ensureEvidenceView()).toBe(true);
+      const one = runIds[7]!;
+      expect((await warehouse.totals([one])).map((t) => [t.stream, t.extracted, t.loaded])).toEqual([
+        ['customers', 1, 0],
+        ['invoices', 1, 1],
+        ['payments', 1, 0],
+      ]);
+    } finally {
+      await warehouse.close();
+    }
+    // Whether the plan can reach a run's rows without reading all of them, told without a clock: sequential scans made dear.
+    const plan = await withClient(async (client) => {
+      await client.query('SET enable_seqscan = off');
+      const explained = await client.query<{ 'QUERY PLAN': Array<{ Plan: Record<string, unknown> }> }>(`EXPLAIN (FORMAT JSON) ${evidenceTotalsSql(schema)}`, [
+        [runIds[7]],
+      ]);
+      return explained.rows[0]!['QUERY PLAN'][0]!.Plan;
+    });
+    const volumetryReads = nodes(plan).filter((n) => n['Relation Name'] === '_volumetry');
+    expect(volumetryReads.length).toBeGreaterThan(0);
+    expect(volumetryReads.map((n) => n['Node Type'])).not.toContain('Seq Scan');
+  });
+});
