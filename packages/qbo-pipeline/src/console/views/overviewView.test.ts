@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Trigger } from '../../triggers/Trigger.js';
 import { cdcWindows } from '../freshness.js';
 import { attentionOf, overviewView, streamRows, type CompanyOverview } from './overviewView.js';
 
@@ -207,5 +208,28 @@ describe('the overview of thirty companies', () => {
     const well = companies.filter((_, i) => ![6, 18].includes(i));
     expect(overviewView(well, now).toString()).toContain('28 companies: nothing needs you, no run failed in the last 24 h.');
     expect(overviewView([companies[6]!], now).toString()).not.toContain('companies to look at');
+  });
+});
+
+describe('attentionOf with an hourly schedule', () => {
+  const slot = (hour: number, status: Trigger['status']): Trigger => {
+    const at = new Date(Date.UTC(2025, 2, 1, hour, 5)).toISOString();
+    return {
+      id: `sch-company-${hour}`,
+      at,
+      atGiven: at,
+      createdAt: at,
+      sync: { streams: [], job: 'qb_company', stateDir: '/s' },
+      schedule: { name: 'company', slot: at, slots: 1 },
+      status,
+      enabled: false,
+      ...(status === 'failed' ? { result: { exitCode: 1, message: 'QBO answered HTTP 503 5 times', runIds: [] } } : {}),
+    };
+  };
+
+  it('forgets a failed slot once a later slot of its schedule went through, and names one still the newest', () => {
+    const texts = (triggers: Trigger[]) => attentionOf({ ...base, triggers }).map((a) => a.text);
+    expect(texts([slot(3, 'failed'), slot(4, 'completed'), slot(5, 'completed')])).toEqual([]);
+    expect(texts([slot(3, 'completed'), slot(4, 'failed')])).toEqual(['trigger sch-company-4 failed: QBO answered HTTP 503 5 times']);
   });
 });

@@ -101,10 +101,15 @@ export function attentionOf(c: CompanyOverview): Attention[] {
       href: '/schedules',
     });
   }
+  // A schedule's failed slot is past once a later slot of it went through (an hourly schedule keeps 100 slots).
+  const lastDone = new Map<string, string>();
+  for (const t of c.triggers) if (t.schedule && t.status === 'completed' && t.at > (lastDone.get(t.schedule.name) ?? '')) lastDone.set(t.schedule.name, t.at);
   for (const t of c.triggers) {
     // A trigger whose run is named above failed for the reason said there: once is enough.
     const named = failedRuns.some((run) => run.id === t.result?.runId || run.triggerId === t.id);
-    if (t.status === 'failed' && t.result && !named) out.push({ level: 'warn', text: `trigger ${t.id} failed: ${t.result.message}`, href: '/schedules' });
+    const past = t.schedule !== undefined && t.at < (lastDone.get(t.schedule.name) ?? '');
+    if (t.status === 'failed' && t.result && !named && !past)
+      out.push({ level: 'warn', text: `trigger ${t.id} failed: ${t.result.message}`, href: '/schedules' });
   }
   if (c.runsProblem) out.push({ level: 'warn', text: `runs journal: ${c.runsProblem}` });
   // Before the reconcile is advised: while QBO's change data capture still reaches the bookmarks, a sync is enough.
@@ -203,10 +208,7 @@ function triggersLine(c: CompanyOverview, now: Date): SafeHtml {
 const RECENT_FAILURES_MS = 86_400_000;
 
 /** Pure: a company's line in the summary: what needs action, what to check, and its runs that failed in the last 24 h. */
-function companyGlance(
-  c: CompanyOverview,
-  now: Date,
-): { readonly name: string; readonly errors: number; readonly warnings: number; readonly failed: number } {
+function companyGlance(c: CompanyOverview, now: Date): { readonly name: string; readonly errors: number; readonly warnings: number; readonly failed: number } {
   const items = attentionOf(c);
   const since = now.getTime() - RECENT_FAILURES_MS;
   return {
