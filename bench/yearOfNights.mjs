@@ -437,7 +437,8 @@ async function measure(root, label) {
     });
     consoleProcess.on('close', () => reject(new Error(`console exited: ${text}`)));
   });
-  const runId = readdirSync(path.join(companyStateDir(stateRoot, names[0]), 'runs'))
+  // The company the sync above ran for: that sync made its evidence view this checkout's (a runner run refreshes it).
+  const runId = readdirSync(path.join(companyStateDir(stateRoot, names[1]), 'runs'))
     .filter((n) => n.endsWith('.json'))
     .sort()
     .at(-1)
@@ -448,7 +449,7 @@ async function measure(root, label) {
     ['runs of one company', `/runs?company=${names[Math.min(6, COUNT - 1)]}`],
     ['failed runs', '/runs?status=failed'],
     ['a run', `/runs/${runId}`],
-    ['evidence (one company)', `/evidence?company=${names[0]}`],
+    ['evidence (one company)', `/evidence?company=${names[1]}`],
     ['schedules & triggers', '/schedules'],
     ['trigger preview (JSON)', '/triggers/preview?at=2030-01-01T10:00&zone=UTC'],
   ];
