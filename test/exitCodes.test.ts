@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -104,6 +106,17 @@ const dbUrl = (change: (url: URL) => void) => {
   change(url);
   return url.toString();
 };
+/** Runs `run` as a login role of its own, made with `attributes` then `settings` (ALTER ROLE … SET), dropped after. */
+async function asRole(attributes: string, settings: string, run: (url: string) => Promise<Said>): Promise<Said> {
+  const role = `exit_${randomBytes(4).toString('hex')}`;
+  const password = `pw-${role}`;
+  await query(databaseUrl(), `CREATE ROLE ${role} LOGIN PASSWORD '${password}' ${attributes}; ${settings.replace(/ROLE/g, `ROLE ${role}`)}`);
+  try {
+    return await run(dbUrl((u) => ((u.username = role), (u.password = password))));
+  } finally {
+    await query(databaseUrl(), `DROP ROLE ${role}`);
+  }
+}
 const invoicesState = (at: string) => JSON.stringify({ bookmarks: { invoices: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: at } } });
 
 const schema = scratchSchema('exit');
@@ -283,6 +296,28 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
       ...cleanEnv,
       LOG_LEVEL: 'info',
     }),
+  'PostgreSQL accepts the connection but never answers, beyond `reconnect_timeout_seconds`': async () => {
+    const swallower = net.createServer((socket) => socket.on('data', () => undefined));
+    await new Promise<void>((resolve) => swallower.listen(0, '127.0.0.1', resolve));
+    const { port } = swallower.address() as net.AddressInfo;
+    try {
+      return await runTargetCli(
+        { database_url: `postgres://loader:pw-never-used@127.0.0.1:${port}/warehouse`, connect_timeout_seconds: 0.5, reconnect_timeout_seconds: 1 },
+        singer(S('x')),
+        { ...cleanEnv, LOG_LEVEL: 'info' },
+      );
+    } finally {
+      swallower.close();
+    }
+  },
+  'the database takes no writes (a standby, `default_transaction_read_only`) beyond `reconnect_timeout_seconds`': async () =>
+    asRole('', 'ALTER ROLE SET default_transaction_read_only = on', (url) =>
+      runTargetCli({ database_url: url, schema, reconnect_timeout_seconds: 1 }, singer(S('x')), { ...cleanEnv, LOG_LEVEL: 'info' }),
+    ),
+  'the server lets no more sessions in (`CONNECTION LIMIT`, `max_connections`) beyond `reconnect_timeout_seconds`': async () =>
+    asRole('CONNECTION LIMIT 0', '', (url) =>
+      runTargetCli({ database_url: url, schema, reconnect_timeout_seconds: 1 }, singer(S('x')), { ...cleanEnv, LOG_LEVEL: 'info' }),
+    ),
   'under `qbo-pipeline`, the tap is killed': async () => {
     const p = place();
     const result = await runBackfill(

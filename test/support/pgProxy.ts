@@ -10,6 +10,14 @@ export interface PgProxy {
    * on. The client cannot know whether its COMMIT happened. Resolves when the cut happened.
    */
   cutAfterNextCommit(): Promise<void>;
+  /**
+   * The server stops answering without closing anything (a hung host, a network that stopped
+   * passing bytes): from now on, until `thaw`, every byte either way is dropped, on open
+   * connections and on new ones, which are accepted.
+   */
+  freeze(): void;
+  /** New connections pass again (those opened or used while frozen stay broken). */
+  thaw(): void;
   /** The database goes away: open connections are cut and new ones refused (ECONNREFUSED). */
   close(): Promise<void>;
 }
@@ -20,12 +28,16 @@ const COMMIT_QUERY = Buffer.concat([Buffer.from('Q'), Buffer.from([0, 0, 0, 11])
 export async function startPgProxy(targetUrl: string): Promise<PgProxy> {
   const target = new URL(targetUrl);
   let armed: (() => void) | undefined;
+  let frozen = false;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(target.port), target.hostname);
     sockets.add(client).add(upstream);
     let cutting: (() => void) | undefined;
+    let broken = frozen;
     client.on('data', (chunk: Buffer) => {
+      broken ||= frozen;
+      if (broken) return;
       if (armed && chunk.includes(COMMIT_QUERY)) {
         cutting = armed;
         armed = undefined;
@@ -33,6 +45,8 @@ export async function startPgProxy(targetUrl: string): Promise<PgProxy> {
       upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
+      broken ||= frozen;
+      if (broken) return;
       if (cutting) {
         client.destroy();
         upstream.destroy();
@@ -56,6 +70,12 @@ export async function startPgProxy(targetUrl: string): Promise<PgProxy> {
   return {
     url: url.toString(),
     cutAfterNextCommit: () => new Promise<void>((resolve) => (armed = resolve)),
+    freeze: () => {
+      frozen = true;
+    },
+    thaw: () => {
+      frozen = false;
+    },
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
-import { clientConfig, STREAM_TABLE_COLUMNS, type ConnectionSettings } from 'target-postgres-raw';
+import { connectClient, STREAM_TABLE_COLUMNS, type ConnectionSettings } from 'target-postgres-raw';
 import {
   EVIDENCE_FILTER_WHERE,
   evidenceFilterParams,
@@ -146,9 +146,11 @@ export class Warehouse {
     this.#schema = schema;
   }
 
-  /** Connects as the target does, from its parsed connection settings. */
-  static connect(connection: ConnectionSettings, schema: string): Promise<Warehouse> {
-    return Warehouse.open(clientConfig(connection, 'qbo-pipeline'), schema);
+  /** Connects as the target does, from its parsed connection settings, its waits bounded by connect_timeout_seconds and query_timeout_seconds. */
+  static async connect(connection: ConnectionSettings, schema: string): Promise<Warehouse> {
+    const client = await connectClient(connection, 'qbo-pipeline');
+    client.on('error', () => undefined); // a dropped idle connection surfaces on the next query
+    return new Warehouse(client, schema);
   }
 
   static async open(config: pg.ClientConfig, schema: string): Promise<Warehouse> {

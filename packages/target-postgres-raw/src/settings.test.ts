@@ -27,6 +27,8 @@ describe('parseTargetSettings', () => {
     expect(() => parse({ TARGET_POSTGRES_RAW_MAX_BATCH_AGE_SECONDS: '-1' })).toThrow(/max_batch_age_seconds/);
     expect(() => parse({ TARGET_POSTGRES_RAW_RECONNECT_TIMEOUT_SECONDS: '-5' })).toThrow(/reconnect_timeout_seconds must be a number of seconds, 0 or more/);
     expect(parse({ TARGET_POSTGRES_RAW_RECONNECT_TIMEOUT_SECONDS: '0' }).reconnectTimeoutMs).toBe(0);
+    expect(() => parse({ TARGET_POSTGRES_RAW_CONNECT_TIMEOUT_SECONDS: '0' })).toThrow(/connect_timeout_seconds must be a positive number of seconds, got 0/);
+    expect(parse({ TARGET_POSTGRES_RAW_QUERY_TIMEOUT_SECONDS: '2.5' }).connection).toMatchObject({ connectTimeoutMs: 30_000, queryTimeoutMs: 2_500 });
   });
 
   it('refuses a schema PostgreSQL would not keep as named: past 63 bytes (cut silently) or with the pg_ prefix of its system schemas', () => {

@@ -31,6 +31,19 @@ export const TARGET_SETTINGS: readonly SettingSpec[] = [
       'when the database connection is lost (restart, failover) or refused, keep reconnecting this long, then write the batch again; after that exit 1',
     default: 120,
   },
+  {
+    name: 'connect_timeout_seconds',
+    kind: 'number',
+    description: 'give up a connection attempt the server does not answer within this long (then retried as reconnect_timeout_seconds says)',
+    default: 30,
+  },
+  {
+    name: 'query_timeout_seconds',
+    kind: 'number',
+    description:
+      'a statement PostgreSQL gives no answer to within this long (a server or network that stopped answering) counts as a lost connection: reconnect and write the batch again',
+    default: 300,
+  },
   { name: 'validate_records', kind: 'boolean', description: 'validate each record against its stream SCHEMA (JSON Schema, ajv)', default: true },
 ];
 
@@ -45,6 +58,10 @@ export interface ConnectionSettings {
   readonly password?: Secret;
   readonly database: string;
   readonly sslmode: SslMode;
+  /** A connection attempt the server does not answer within this long fails (connect_timeout_seconds). */
+  readonly connectTimeoutMs: number;
+  /** A statement the server does not answer within this long breaks the connection (query_timeout_seconds). */
+  readonly queryTimeoutMs: number;
 }
 
 export interface TargetSettings {
@@ -92,7 +109,16 @@ function schemaName(raw: RawSettings): string {
 const ENCODE_HINT =
   'a character of the user or password may need percent-encoding (/ as %2F, # as %23, ? as %3F, @ as %40), or give the password apart (setting password, TARGET_POSTGRES_RAW_PASSWORD_FILE) with host, user and database';
 
-function connectionFromUrl(url: string, sslmode: SslMode): ConnectionSettings {
+/** A setting in seconds, more than 0, in milliseconds. */
+function positiveSeconds(raw: RawSettings, name: string): number {
+  const value = raw[name];
+  if (typeof value !== 'number' || !(value > 0)) throw new UsageError(`setting ${name} must be a positive number of seconds, got ${JSON.stringify(value)}`);
+  return Math.round(value * 1000);
+}
+
+type Timeouts = Pick<ConnectionSettings, 'connectTimeoutMs' | 'queryTimeoutMs'>;
+
+function connectionFromUrl(url: string, sslmode: SslMode, timeouts: Timeouts): ConnectionSettings {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -116,6 +142,7 @@ function connectionFromUrl(url: string, sslmode: SslMode): ConnectionSettings {
     user: decodeURIComponent(parsed.username),
     database: decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'postgres',
     sslmode,
+    ...timeouts,
   };
 }
 
@@ -127,15 +154,20 @@ export function parseTargetSettings(raw: RawSettings): TargetSettings {
   }
   const url = raw.database_url;
   const password = raw.password;
+  const timeouts: Timeouts = {
+    connectTimeoutMs: positiveSeconds(raw, 'connect_timeout_seconds'),
+    queryTimeoutMs: positiveSeconds(raw, 'query_timeout_seconds'),
+  };
   const connection =
     typeof url === 'string' && url !== ''
-      ? connectionFromUrl(url, sslmode as SslMode)
+      ? connectionFromUrl(url, sslmode as SslMode, timeouts)
       : {
           host: text(raw, 'host'),
           port: positiveInteger(raw, 'port'),
           user: text(raw, 'user'),
           database: text(raw, 'database'),
           sslmode: sslmode as SslMode,
+          ...timeouts,
           ...(typeof password === 'string' && password !== '' ? { password: new Secret(password) } : {}),
         };
   const age = raw.max_batch_age_seconds;

@@ -2,8 +2,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { CliError, RunError, type Logger } from 'singer-kit';
 import type { ConnectionSettings } from '../settings.js';
-import { clientConfig } from './clientConfig.js';
-import { pgErrorKind, reasonOf, runtimeHint, toConfigError, toDatabaseError, type ConnectionTarget } from './pgErrors.js';
+import { connectClient } from './connectClient.js';
+import { isReadOnly, pgErrorKind, reasonOf, runtimeHint, toConfigError, toDatabaseError, type ConnectionTarget } from './pgErrors.js';
 import { reconnectDelayMs } from './reconnectDelay.js';
 
 /**
@@ -80,9 +80,8 @@ export class Connection {
         if (kind === 'config') throw toConfigError(error, connected ? what : 'the connection', this.#where);
         if (kind !== 'connection' && kind !== 'transient') throw toDatabaseError(error, what, lost, this.#where);
         if (kind === 'connection') this.#drop();
-        const lead = connected
-          ? `${kind === 'connection' ? 'database connection lost' : 'database transaction failed'} while ${what}`
-          : `cannot connect to PostgreSQL at ${this.where}`;
+        const trouble = kind === 'transient' ? 'database transaction failed' : isReadOnly(error) ? 'database is read-only' : 'database connection lost';
+        const lead = connected ? `${trouble} while ${what}` : `cannot connect to PostgreSQL at ${this.where}`;
         const reason = reasonOf(error);
         first ??= { lead, reason };
         const elapsed = Date.now() - started;
@@ -114,7 +113,7 @@ export class Connection {
   }
 
   async #connect(): Promise<pg.Client> {
-    const client = new pg.Client(clientConfig(this.#o.settings));
+    const client = await connectClient(this.#o.settings);
     this.#lost = false;
     // A connection dropped while idle is reported by the next statement; the listeners keep it
     // from crashing the process and mark errors without SQLSTATE as a lost connection. They stay
@@ -126,15 +125,13 @@ export class Connection {
     client.on('end', () => {
       if (client === this.#client) this.#lost = true;
     });
+    this.#client = client;
     try {
-      await client.connect();
-      this.#client = client;
       await client.query(JIT_OFF_SQL);
       await this.#o.prepareSession(client);
       return client;
     } catch (error) {
       if (this.#client === client) this.#drop();
-      else void client.end().catch(() => undefined);
       throw error;
     }
   }

@@ -20,8 +20,12 @@ const TLS_CONFIG_CODES = new Set([
   'CERT_HAS_EXPIRED',
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
-/** SQLSTATEs of a transaction that lost a race: deadlock, serialization failure, lock_timeout. */
-const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '55P03']);
+/**
+ * SQLSTATEs of a transaction that lost a race (deadlock, serialization failure, lock_timeout) or
+ * whose statement the server cancelled (57014: an administrator's pg_cancel_backend, or a
+ * statement_timeout set for the database or user, which a later attempt may not reach).
+ */
+const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '55P03', '57014']);
 
 /** SQLSTATE of a server error, or errno of a socket error; undefined for neither. */
 function errorCode(error: unknown): string | undefined {
@@ -38,8 +42,17 @@ export function pgErrorKind(error: unknown, connectionLost: boolean): PgErrorKin
   const code = errorCode(error);
   if (code !== undefined) {
     // 08: connection exception; 57P01–03: admin/crash shutdown, cannot connect now (starting up);
-    // 53300: too many connections (another client will leave).
-    if (CONNECTION_ERRNOS.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') {
+    // 53300: too many connections (another client will leave); 25006: a read-only session (after a
+    // failover, a new session may find the new primary; a database set read-only may be set back).
+    if (
+      CONNECTION_ERRNOS.has(code) ||
+      code.startsWith('08') ||
+      code === '57P01' ||
+      code === '57P02' ||
+      code === '57P03' ||
+      code === '53300' ||
+      code === '25006'
+    ) {
       return 'connection';
     }
     if (TRANSIENT_SQLSTATES.has(code)) return 'transient';
@@ -50,6 +63,11 @@ export function pgErrorKind(error: unknown, connectionLost: boolean): PgErrorKin
     if (code.startsWith('22') || code.startsWith('23') || code === '54000') return 'data';
   }
   return connectionLost ? 'connection' : 'other';
+}
+
+/** The server refused a write because the session is read-only (25006): a standby, or default_transaction_read_only. */
+export function isReadOnly(error: unknown): boolean {
+  return errorCode(error) === '25006';
 }
 
 /**
@@ -96,7 +114,8 @@ export function toConfigError(error: unknown, what: string, where: ConnectionTar
 /**
  * What to do about a failure that is neither configuration nor data, by SQLSTATE: a lock another
  * session would not give up (55P03, after the retries), a statement the server cancelled (57014:
- * a statement_timeout set for the database or user, or an administrator). Empty for the rest.
+ * a statement_timeout set for the database or user, or an administrator), a server that takes no
+ * writes (25006) or no more sessions (53300). Empty for the rest.
  */
 export function runtimeHint(error: unknown, where: ConnectionTarget): string {
   const code = errorCode(error);
@@ -105,6 +124,12 @@ export function runtimeHint(error: unknown, where: ConnectionTarget): string {
   }
   if (code === '57014') {
     return `; the server cancelled the statement: a statement_timeout set for database ${where.database} or user ${where.user} (raise it: ALTER ROLE ${where.user} SET statement_timeout = 0; or lower batch_size_rows), or an administrator cancelled it`;
+  }
+  if (code === '25006') {
+    return `; the server takes no writes: it is a standby (a failover under way, or the settings name a replica: SELECT pg_is_in_recovery()), or default_transaction_read_only is on for database ${where.database} or user ${where.user} (SHOW default_transaction_read_only; whoever set it resets it: ALTER DATABASE ${where.database} RESET default_transaction_read_only, or ALTER ROLE ${where.user} RESET default_transaction_read_only; a cloud database sets it at its storage limit: free space)`;
+  }
+  if (code === '53300') {
+    return `; the server lets no more sessions in: max_connections, or a CONNECTION LIMIT on database ${where.database} or user ${where.user} (the target needs 2 sessions, qbo-pipeline 1 more; who holds them: SELECT usename, datname, count(*) FROM pg_stat_activity GROUP BY 1, 2)`;
   }
   return '';
 }

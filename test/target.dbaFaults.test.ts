@@ -1,0 +1,210 @@
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseUrl, ownPostgres, scratchSchema } from './support/db.js';
+import { startPgProxy } from './support/pgProxy.js';
+import { copyWaitsOnLock, finished, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines } from './targetHarness.js';
+
+/**
+ * What a DBA or a cloud database does to the warehouse under a running target: stop answering,
+ * turn read-only, cancel or end its statement, let no more sessions in. Each either passes (the
+ * target retries and loads everything once) or stops with one line saying what to do.
+ */
+
+/** The first FATAL line of a run's stderr. */
+const fatal = (stderr: string) => stderr.split('\n').find((l) => l.startsWith('FATAL'));
+
+/** Resolves once the child's stderr has printed a line matching `pattern`. */
+function stderrShows(child: ChildProcess, pattern: RegExp): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (pattern.test(seen)) resolve();
+    });
+  });
+}
+
+async function rowsIn(url: string, table: string): Promise<number> {
+  for (;;) {
+    const found = await query<{ n: number }>(url, `SELECT count(*)::int AS n FROM ${table}`).catch(() => [{ n: 0 }]);
+    if (found[0]!.n > 0) return found[0]!.n;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const records = (ids: string[]) => ids.map((Id) => R('x', { Id, v: Id }));
+
+describe('target-postgres-raw when PostgreSQL stops answering (accepts TCP, never replies)', () => {
+  let swallower: net.Server;
+  let port = 0;
+  beforeAll(async () => {
+    swallower = net.createServer((socket) => socket.on('data', () => undefined));
+    await new Promise<void>((resolve) => swallower.listen(0, '127.0.0.1', resolve));
+    port = (swallower.address() as net.AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => swallower.close(() => resolve())));
+
+  it('at start: each connection attempt gives up after connect_timeout_seconds, retried within reconnect_timeout_seconds, then exit 1 with one line', async () => {
+    const started = Date.now();
+    const result = await runTargetCli(
+      { database_url: `postgres://loader:pw@127.0.0.1:${port}/warehouse`, connect_timeout_seconds: 0.5, reconnect_timeout_seconds: 1 },
+      singer(S('x'), ...records(['1'])),
+    );
+    expect(result.code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(fatal(result.stderr)).toMatch(
+      new RegExp(
+        `^FATAL target-postgres-raw: cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${port}/warehouse as loader: PostgreSQL gave no answer to the connection attempt within connect_timeout_seconds \\(0\\.5 s\\) \\[ETIMEDOUT\\]; still failing after .* \\(reconnect_timeout_seconds 1 s\\); no state was printed`,
+      ),
+    );
+    expect(result.stdout).toBe('');
+  }, 15_000);
+
+  it('mid-run: a statement without an answer for query_timeout_seconds counts as a lost connection; once the server answers again the batch is written once', async () => {
+    const schema = scratchSchema('frozen');
+    const proxy = await startPgProxy(databaseUrl());
+    try {
+      const child = spawnTarget({
+        database_url: proxy.url,
+        schema,
+        batch_size_rows: 2,
+        connect_timeout_seconds: 0.5,
+        query_timeout_seconds: 1,
+        reconnect_timeout_seconds: 30,
+      });
+      const done = finished(child);
+      child.stdin!.write(singer(S('x'), ...records(['1', '2']), ST({ at: 2 })));
+      expect(await rowsIn(databaseUrl(), `"${schema}".x`)).toBe(2);
+      proxy.freeze();
+      const noAnswer = stderrShows(child, /no answer to a statement within query_timeout_seconds \(1 s\) \[ETIMEDOUT\]; reconnecting/);
+      child.stdin!.write(singer(...records(['3', '4']), ST({ at: 4 })));
+      await noAnswer;
+      proxy.thaw();
+      child.stdin!.end();
+      const result = await done;
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toMatch(
+        /WARN .*database connection lost while committing 2 records .*PostgreSQL gave no answer to a statement within query_timeout_seconds/,
+      );
+      expect(stateLines(result.stdout).at(-1)).toEqual({ at: 4 });
+    } finally {
+      await proxy.close();
+    }
+    expect(await query(databaseUrl(), `SELECT id FROM "${schema}".x ORDER BY id`)).toEqual(['1', '2', '3', '4'].map((id) => ({ id })));
+  }, 30_000);
+});
+
+describe('target-postgres-raw when its statement is cancelled or its session ended (pg_cancel_backend 57014, pg_terminate_backend 57P01)', () => {
+  it.each([
+    ['pg_cancel_backend', /WARN .*database transaction failed while committing .*\[57014\]; retrying/],
+    ['pg_terminate_backend', /WARN .*database connection lost while committing .*\[57P01\]; reconnecting/],
+  ])('%s mid-COPY: retried, the batch committed once, exit 0', async (kill, warned) => {
+    const schema = scratchSchema('cancel');
+    expect((await runTargetCli({ database_url: databaseUrl(), schema }, singer(S('x')))).code).toBe(0);
+    const other = new pg.Client({ connectionString: databaseUrl() });
+    await other.connect();
+    let result;
+    try {
+      // An uncommitted row of id 2 makes the target's COPY wait, so it is caught in the middle.
+      await other.query('BEGIN');
+      await other.query(`INSERT INTO "${schema}".x (id, payload, ingested_at_utc) VALUES ('2', '{"Id":"2","v":"other"}', now())`);
+      const child = spawnTarget({ database_url: databaseUrl(), schema, reconnect_timeout_seconds: 30 });
+      const done = finished(child);
+      child.stdin!.end(singer(S('x'), ...records(['1', '2', '3']), ST({ at: 3 })));
+      await copyWaitsOnLock(databaseUrl(), schema);
+      await other.query(`SELECT ${kill}(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [`COPY "${schema}".%`]);
+      await other.query('ROLLBACK');
+      result = await done;
+    } finally {
+      await other.end();
+    }
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(warned);
+    expect(stateLines(result.stdout)).toEqual([{ at: 3 }]);
+    expect(await query(databaseUrl(), `SELECT id, payload->>'v' AS v FROM "${schema}".x ORDER BY id`)).toEqual(['1', '2', '3'].map((id) => ({ id, v: id })));
+  });
+});
+
+describe('target-postgres-raw when the database takes no writes or no more sessions', () => {
+  const suffix = randomBytes(4).toString('hex');
+  const readOnly = `readonly_${suffix}`;
+  const full = `full_${suffix}`;
+  const secret = `Pw-${suffix}`;
+  const as = (user: string) => {
+    const url = new URL(databaseUrl());
+    url.username = user;
+    url.password = secret;
+    return url.toString();
+  };
+  beforeAll(async () => {
+    await query(databaseUrl(), `CREATE ROLE ${readOnly} LOGIN PASSWORD '${secret}'; ALTER ROLE ${readOnly} SET default_transaction_read_only = on`);
+    await query(databaseUrl(), `CREATE ROLE ${full} LOGIN PASSWORD '${secret}' CONNECTION LIMIT 0`);
+  });
+  afterAll(async () => {
+    await query(databaseUrl(), `DROP ROLE IF EXISTS ${readOnly}; DROP ROLE IF EXISTS ${full}`);
+  });
+
+  it('read-only at start (25006: default_transaction_read_only set for the user, or a standby): retried, then exit 1 saying how to tell which', async () => {
+    const result = await runTargetCli(
+      { database_url: as(readOnly), schema: scratchSchema('ro'), reconnect_timeout_seconds: 1 },
+      singer(S('x'), ...records(['1'])),
+    );
+    expect(result.code).toBe(1);
+    expect(fatal(result.stderr)).toMatch(
+      new RegExp(
+        `^FATAL .*cannot connect to PostgreSQL at .* as ${readOnly}: cannot execute CREATE TABLE in a read-only transaction \\[25006\\]; still failing after .*; the server takes no writes: it is a standby .*SELECT pg_is_in_recovery\\(\\).*, or default_transaction_read_only is on for database \\S+ or user ${readOnly} `,
+      ),
+    );
+    expect(result.stdout).toBe('');
+  });
+
+  it('too many connections at start (53300: a CONNECTION LIMIT, max_connections): retried, then exit 1 saying who holds the sessions', async () => {
+    const result = await runTargetCli({ database_url: as(full), reconnect_timeout_seconds: 1 }, singer(S('x'), ...records(['1'])));
+    expect(result.code).toBe(1);
+    expect(fatal(result.stderr)).toMatch(
+      new RegExp(
+        `^FATAL .*cannot connect to PostgreSQL at .* as ${full}: too many connections for role "${full}" \\[53300\\]; still failing after .*; the server lets no more sessions in: max_connections, or a CONNECTION LIMIT on database \\S+ or user ${full} .*pg_stat_activity`,
+      ),
+    );
+  });
+});
+
+describe('target-postgres-raw when the server turns read-only under it (a cloud database at its storage limit, a failover)', () => {
+  const own = ownPostgres('13');
+
+  it('a commit refused with 25006 reconnects and retries; once writable again the batch is written once, exit 0', async () => {
+    const url = own().url;
+    const admin = async (sql: string) => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query('SET default_transaction_read_only = off');
+        await client.query(sql);
+        await client.query('SELECT pg_reload_conf()');
+      } finally {
+        await client.end();
+      }
+    };
+    const child = spawnTarget({ database_url: url, schema: 'raw', batch_size_rows: 2, reconnect_timeout_seconds: 30 });
+    const done = finished(child);
+    child.stdin!.write(singer(S('x'), ...records(['1', '2']), ST({ at: 2 })));
+    expect(await rowsIn(url, 'raw.x')).toBe(2);
+    // What a provider does at its storage limit: the whole server read-only, open sessions included.
+    await admin('ALTER SYSTEM SET default_transaction_read_only = on');
+    const refused = stderrShows(child, /\[25006\]; reconnecting/);
+    child.stdin!.write(singer(...records(['3', '4']), ST({ at: 4 })));
+    await refused;
+    await admin('ALTER SYSTEM RESET default_transaction_read_only');
+    child.stdin!.end();
+    const result = await done;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(
+      /WARN .*database is read-only while committing 2 records .*: cannot execute SELECT FOR UPDATE in a read-only transaction \[25006\]; reconnecting/,
+    );
+    expect(stateLines(result.stdout).at(-1)).toEqual({ at: 4 });
+    expect(await query(url, `SELECT id FROM raw.x ORDER BY id`)).toEqual(['1', '2', '3', '4'].map((id) => ({ id })));
+  }, 60_000);
+});
