@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { createLogger } from 'singer-kit';
@@ -116,4 +117,45 @@ describe('qbo-pipeline when its state file cannot be written (a full disk, a rea
       expect({ stream, missing: diff.missing, extra: diff.extra, different: diff.different }).toEqual({ stream, missing: [], extra: [], different: [] });
     }
   });
+});
+
+describe('qbo-pipeline when the warehouse accepts connections but never answers (a hung host, a proxy that swallows bytes)', () => {
+  it('fails within the timeouts it was given (exit 1, the line naming what did not answer, the resume command), instead of hanging the night', async () => {
+    const swallower = net.createServer((socket) => socket.on('data', () => undefined));
+    await new Promise<void>((resolve) => swallower.listen(0, '127.0.0.1', resolve));
+    const { port } = swallower.address() as net.AddressInfo;
+    const schema = 'raw';
+    const started = Date.now();
+    let result: Awaited<ReturnType<typeof runCliProcess>>;
+    try {
+      result = await runCliProcess(
+        runnerArgs('backfill', {
+          streams: 'invoices',
+          start: START,
+          end: END_Z,
+          tapConfig: h.tapConfig,
+          targetConfig: await h.targetConfig(`swallowed-${port}`, {
+            database_url: `postgres://loader:pw@127.0.0.1:${port}/warehouse`,
+            schema,
+            connect_timeout_seconds: 0.5,
+            reconnect_timeout_seconds: 1,
+          }),
+          stateDir: path.join(h.dir, `state-swallowed-${port}`),
+        }),
+      );
+    } finally {
+      swallower.close();
+    }
+    expect(result.code, result.stderr).toBe(1);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(result.stderr).toMatch(
+      /could not record run \S+ in raw\._pipeline_runs: PostgreSQL gave no answer to the connection attempt within connect_timeout_seconds \(0\.5 s\)/,
+    );
+    expect(result.stdout.split('\n').find((l) => l.startsWith('FAILED: '))).toMatch(
+      new RegExp(
+        `^FAILED: target-postgres-raw: cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${port}/warehouse as loader: PostgreSQL gave no answer to the connection attempt within connect_timeout_seconds \\(0\\.5 s\\) \\[ETIMEDOUT\\]; still failing after`,
+      ),
+    );
+    expect(result.stdout).toMatch(/resume with:\n\s+\S.* backfill --job qb_invoices /);
+  }, 30_000);
 });
