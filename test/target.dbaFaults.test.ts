@@ -208,3 +208,51 @@ describe('target-postgres-raw when the server turns read-only under it (a cloud 
     expect(await query(url, `SELECT id FROM raw.x ORDER BY id`)).toEqual(['1', '2', '3', '4'].map((id) => ({ id })));
   }, 60_000);
 });
+
+describe('target-postgres-raw when someone drops or renames a raw table, or drops its primary key', () => {
+  const gone =
+    /WARN .*stream "x": its table "\S+"\."x" is gone \(dropped or renamed\) though earlier load runs inserted (\d+) rows into it, the last at \S+; it is made anew .*backfill from the start/;
+
+  it('between two runs: the table is made anew, with a warning naming how many rows were in it and how to get them back', async () => {
+    const schema = scratchSchema('dropped');
+    expect((await runTargetCli({ database_url: databaseUrl(), schema }, singer(S('x'), ...records(['1', '2', '3'])))).code).toBe(0);
+    await query(databaseUrl(), `ALTER TABLE "${schema}".x RENAME TO x_kept`);
+    const result = await runTargetCli({ database_url: databaseUrl(), schema }, singer(S('x'), ...records(['4'])));
+    expect(result.code, result.stderr).toBe(0);
+    expect(gone.exec(result.stderr)?.[1]).toBe('3');
+    expect(await query(databaseUrl(), `SELECT id FROM "${schema}".x`)).toEqual([{ id: '4' }]);
+    // A stream loaded for the first time is no news.
+    expect((await runTargetCli({ database_url: databaseUrl(), schema }, singer(S('y')))).stderr).not.toMatch(/is gone/);
+  });
+
+  it('mid-run: the commit fails (42P01, exit 1) saying what happened and what to do; no state past the last commit; the next run warns and loads the rest once', async () => {
+    const schema = scratchSchema('dropmid');
+    const child = spawnTarget({ database_url: databaseUrl(), schema, batch_size_rows: 2 });
+    const done = finished(child);
+    child.stdin!.write(singer(S('x'), ...records(['1', '2'])));
+    expect(await rowsIn(databaseUrl(), `"${schema}".x`)).toBe(2);
+    await query(databaseUrl(), `DROP TABLE "${schema}".x`);
+    child.stdin!.end(singer(ST({ at: 2 }), ...records(['3', '4']), ST({ at: 4 })));
+    const result = await done;
+    expect(result.code).toBe(1);
+    expect(fatal(result.stderr)).toMatch(
+      /^FATAL target-postgres-raw: database error while committing 2 records \(stream "x": 2\): relation "\S+\.x" does not exist \[42P01\]; a table this run writes \(or its schema\) was dropped or renamed by someone meanwhile: run again to make it anew .*backfill from the start/,
+    );
+    expect(stateLines(result.stdout)).not.toContainEqual({ at: 4 });
+    const again = await runTargetCli({ database_url: databaseUrl(), schema }, singer(S('x'), ...records(['3', '4'])));
+    expect(again.code, again.stderr).toBe(0);
+    expect(gone.exec(again.stderr)?.[1]).toBe('2');
+    expect(await query(databaseUrl(), `SELECT id FROM "${schema}".x ORDER BY id`)).toEqual([{ id: '3' }, { id: '4' }]);
+  });
+
+  it('its primary key dropped: exit 2, saying how to put it back', async () => {
+    const schema = scratchSchema('nokey');
+    expect((await runTargetCli({ database_url: databaseUrl(), schema }, singer(S('x'), ...records(['1'])))).code).toBe(0);
+    await query(databaseUrl(), `ALTER TABLE "${schema}".x DROP CONSTRAINT x_pkey`);
+    const result = await runTargetCli({ database_url: databaseUrl(), schema }, singer(S('x'), ...records(['2'])));
+    expect(result.code).toBe(2);
+    expect(fatal(result.stderr)).toBe(
+      `FATAL target-postgres-raw: stream "x" cannot be loaded: its table "${schema}"."x" exists but its id is not unique (no primary key on id); if it is this target's table, put its key back (ALTER TABLE "${schema}"."x" ADD PRIMARY KEY (id)), else load into another schema (setting schema, TARGET_POSTGRES_RAW_SCHEMA) or move that relation away`,
+    );
+  });
+});

@@ -83,12 +83,29 @@ export class RawTableWriter {
     return writer;
   }
 
-  /** Creates the stream's table if missing (DESIGN §5); a relation of its name made by something else is refused (exit 2). */
+  /**
+   * Creates the stream's table if missing (DESIGN §5); a relation of its name made by something else
+   * is refused (exit 2). A missing table that earlier load runs inserted rows into was dropped or
+   * renamed by someone: it is made anew, with a warning, as only a backfill can bring those rows back.
+   */
   async ensureTable(stream: string, table: string): Promise<void> {
     await this.#db.run(`creating table ${qualified(this.#schema, table)} for stream ${JSON.stringify(stream)}`, async (client) => {
-      await assertStreamTable(client, this.#schema, table, stream);
+      if (!(await assertStreamTable(client, this.#schema, table, stream))) await this.#warnIfLoadedBefore(client, stream, table);
       await ddl(client, streamTableDdl(this.#schema, table));
     });
+  }
+
+  async #warnIfLoadedBefore(client: pg.Client, stream: string, table: string): Promise<void> {
+    const { rows } = await client.query<{ inserted: string | null; last: Date | null }>(
+      `SELECT sum(inserted)::bigint AS inserted, max(committed_at_utc) AS last FROM ${qualified(this.#schema, '_load_stats')} WHERE stream = $1`,
+      [stream],
+    );
+    const inserted = Number(rows[0]?.inserted ?? 0);
+    if (inserted === 0) return;
+    this.#logger.warn(
+      `stream ${JSON.stringify(stream)}: its table ${qualified(this.#schema, table)} is gone (dropped or renamed) though earlier load runs inserted ${inserted} rows into it, the last at ${rows[0]?.last?.toISOString() ?? '?'}; ` +
+        'it is made anew and holds only what is loaded from now on: if it was renamed by mistake, stop and rename it back; otherwise load the earlier rows again with a backfill from the start (qbo-pipeline backfill --fresh)',
+    );
   }
 
   /**

@@ -20,9 +20,10 @@ const RELATION_KINDS: Readonly<Record<string, string>> = {
  * table: a view or an index (ours too: `<table>_pkey`), or a table another loader or a person
  * made (without `payload` and the other columns of STREAM_TABLE_COLUMNS, or without a unique `id`). Writing into it could only
  * fail later with PostgreSQL's own words ("column new.payload does not exist") or, worse, fill
- * someone else's table. Nothing to say when the name is free or the table is one of ours.
+ * someone else's table. Nothing to say when the name is free or the table is one of ours; says
+ * whether it is there.
  */
-export async function assertStreamTable(client: pg.Client, schema: string, table: string, stream: string): Promise<void> {
+export async function assertStreamTable(client: pg.Client, schema: string, table: string, stream: string): Promise<boolean> {
   const found = await client.query<{ kind: string; columns: string[]; id_unique: boolean }>(
     `SELECT c.relkind::text AS kind,
             ARRAY(SELECT attname::text FROM pg_attribute WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped) AS columns,
@@ -32,19 +33,18 @@ export async function assertStreamTable(client: pg.Client, schema: string, table
     [qualified(schema, table)],
   );
   const relation = found.rows[0];
-  if (relation === undefined) return;
+  if (relation === undefined) return false;
   const missing = STREAM_TABLE_COLUMNS.filter((column) => !relation.columns.includes(column));
+  const elsewhere = 'load into another schema (setting schema, TARGET_POSTGRES_RAW_SCHEMA) or move that relation away';
   const problem =
     relation.kind in RELATION_KINDS
-      ? `is taken by ${RELATION_KINDS[relation.kind]}`
+      ? `is taken by ${RELATION_KINDS[relation.kind]}; ${elsewhere}`
       : missing.length > 0
-        ? `exists but is not a target-postgres-raw table (no column ${missing.join(', ')})`
+        ? `exists but is not a target-postgres-raw table (no column ${missing.join(', ')}); ${elsewhere}`
         : relation.id_unique
           ? undefined
-          : 'exists but its id is not unique (no primary key on id)';
-  if (problem === undefined) return;
-  throw new UsageError(
-    `stream ${JSON.stringify(stream)} cannot be loaded: its table ${qualified(schema, table)} ${problem}; ` +
-      'load into another schema (setting schema, TARGET_POSTGRES_RAW_SCHEMA) or move that relation away',
-  );
+          : // All our columns: most likely ours, its primary key dropped by someone.
+            `exists but its id is not unique (no primary key on id); if it is this target's table, put its key back (ALTER TABLE ${qualified(schema, table)} ADD PRIMARY KEY (id)), else ${elsewhere}`;
+  if (problem === undefined) return true;
+  throw new UsageError(`stream ${JSON.stringify(stream)} cannot be loaded: its table ${qualified(schema, table)} ${problem}`);
 }
