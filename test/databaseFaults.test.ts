@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -158,4 +159,57 @@ describe('qbo-pipeline when the warehouse accepts connections but never answers 
     );
     expect(result.stdout).toMatch(/resume with:\n\s+\S.* backfill --job qb_invoices /);
   }, 30_000);
+});
+
+describe('qbo-pipeline when the warehouse takes no writes (a standby after a failover, default_transaction_read_only)', () => {
+  const schema = scratchSchema('readonly');
+  const role = `readonly_${randomBytes(4).toString('hex')}`;
+  const url = () => {
+    const u = new URL(databaseUrl());
+    u.username = role;
+    u.password = `pw-${role}`;
+    return u.toString();
+  };
+  beforeAll(async () => {
+    const database = new URL(databaseUrl()).pathname.slice(1) || 'postgres';
+    await withClient((c) => c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw-${role}'; GRANT CREATE ON DATABASE ${pg.escapeIdentifier(database)} TO ${role}`));
+  });
+  afterAll(async () => {
+    await withClient((c) => c.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`));
+  });
+
+  it('fails with exit 1 and a line saying how to tell a standby from a read-only setting; once writable, the resume command loads everything once', async () => {
+    await withClient((c) => c.query(`ALTER ROLE ${role} SET default_transaction_read_only = on`));
+    const stateDir = path.join(h.dir, `state-${schema}`);
+    const failed = await runCliProcess(
+      runnerArgs('backfill', {
+        streams: 'invoices,customers',
+        start: START,
+        end: END_Z,
+        tapConfig: h.tapConfig,
+        targetConfig: await h.targetConfig(schema, { database_url: url(), reconnect_timeout_seconds: 1 }),
+        stateDir,
+      }),
+    );
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(failed.stdout.split('\n').find((l) => l.startsWith('FAILED: '))).toMatch(
+      new RegExp(
+        `^FAILED: target-postgres-raw: cannot connect to PostgreSQL at .* as ${role}: cannot execute CREATE TABLE in a read-only transaction \\[25006\\]; still failing after .*; the server takes no writes: it is a standby .*pg_is_in_recovery\\(\\).*, or default_transaction_read_only is on for database \\S+ or user ${role} `,
+      ),
+    );
+    expect(failed.stderr).toMatch(new RegExp(`could not record run \\S+ in ${schema}\\._pipeline_runs: .*read-only transaction`));
+    const resume = failed.stdout.split('\n')[failed.stdout.split('\n').indexOf('resume with:') + 1]?.trim();
+    expect(resume).toMatch(/ backfill --job qb_customers_invoices /);
+
+    await withClient((c) => c.query(`ALTER ROLE ${role} RESET default_transaction_read_only`));
+    const rerun = await runCliProcess((resume as string).split(' ').slice(2));
+    expect(rerun.code, rerun.stderr).toBe(0);
+    for (const stream of ['invoices', 'customers']) {
+      const diff = await diffWithTruth(databaseUrl(), schema, h.emulator, stream, START_Z, END_Z);
+      expect(diff.expected).toBeGreaterThan(0);
+      expect({ stream, missing: diff.missing, extra: diff.extra, different: diff.different }).toEqual({ stream, missing: [], extra: [], different: [] });
+    }
+    const runs = await withClient((c) => c.query(`SELECT status, exit_code FROM ${pg.escapeIdentifier(schema)}._pipeline_runs ORDER BY started_at_utc`));
+    expect(runs.rows.at(-1)).toEqual({ status: 'succeeded', exit_code: 0 });
+  });
 });
