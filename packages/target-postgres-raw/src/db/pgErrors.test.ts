@@ -55,6 +55,12 @@ describe('runtimeHint', () => {
     );
     expect(runtimeHint(coded('57P01'), where)).toBe('');
   });
+  it('says whose disk to free when the server has no space left (53100: it does not clear by itself, so no retrying, exit 1)', () => {
+    expect(pgErrorKind(coded('53100'), false)).toBe('other');
+    expect(toDatabaseError(coded('53100'), 'committing', false, where).message).toBe(
+      'database error while committing: whatever the server says [53100]; the disk of the PostgreSQL server at db:5432 is full: free space there or grow its volume, then run again: it resumes; nothing of this batch was committed and no state was printed for it',
+    );
+  });
 });
 
 describe('toConfigError', () => {

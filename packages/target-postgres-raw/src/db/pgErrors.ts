@@ -115,7 +115,7 @@ export function toConfigError(error: unknown, what: string, where: ConnectionTar
  * What to do about a failure that is neither configuration nor data, by SQLSTATE: a lock another
  * session would not give up (55P03, after the retries), a statement the server cancelled (57014:
  * a statement_timeout set for the database or user, or an administrator), a server that takes no
- * writes (25006) or no more sessions (53300), a table dropped under the run (42P01). Empty for the rest.
+ * writes (25006) or no more sessions (53300), a table dropped under the run (42P01), a full disk (53100). Empty for the rest.
  */
 export function runtimeHint(error: unknown, where: ConnectionTarget): string {
   const code = errorCode(error);
@@ -124,6 +124,9 @@ export function runtimeHint(error: unknown, where: ConnectionTarget): string {
   }
   if (code === '57014') {
     return `; the server cancelled the statement: a statement_timeout set for database ${where.database} or user ${where.user} (raise it: ALTER ROLE ${where.user} SET statement_timeout = 0; or lower batch_size_rows), or an administrator cancelled it`;
+  }
+  if (code === '53100') {
+    return `; the disk of the PostgreSQL server at ${where.host}:${where.port} is full: free space there or grow its volume, then run again: it resumes`;
   }
   if (code === '42P01') {
     return `; a table this run writes (or its schema) was dropped or renamed by someone meanwhile: run again to make it anew (it then holds only what is loaded from then on), and load its earlier rows again with a backfill from the start (qbo-pipeline backfill --fresh)`;
