@@ -213,3 +213,37 @@ describe('qbo-pipeline when the warehouse takes no writes (a standby after a fai
     expect(runs.rows.at(-1)).toEqual({ status: 'succeeded', exit_code: 0 });
   });
 });
+
+describe('qbo-pipeline when someone dropped the warehouse schema between two runs', () => {
+  const schema = scratchSchema('schemagone');
+  const args = async (...extra: string[]) => [
+    ...runnerArgs('backfill', {
+      streams: 'invoices,customers',
+      start: START,
+      end: END_Z,
+      tapConfig: h.tapConfig,
+      targetConfig: await h.targetConfig(schema),
+      stateDir: path.join(h.dir, `state-${schema}`),
+    }),
+    ...extra,
+  ];
+
+  it('the next run warns that the schema is made anew behind the bookmarks, and --fresh loads everything again', async () => {
+    expect((await runCliProcess(await args())).code).toBe(0);
+    await withClient((c) => c.query(`DROP SCHEMA ${pg.escapeIdentifier(schema)} CASCADE`));
+    const next = await runCliProcess(await args());
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).toMatch(
+      new RegExp(
+        `WARN .*schema ${schema} did not exist \\(dropped or renamed, or a new one in the settings\\), though state file \\S+qb_customers_invoices\\.json says this job loaded up to (customers|invoices) \\S+, (customers|invoices) \\S+: it is made anew .*otherwise load everything again with --fresh`,
+      ),
+    );
+    const fresh = await runCliProcess(await args('--fresh'));
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(fresh.stderr).not.toMatch(/did not exist/);
+    for (const stream of ['invoices', 'customers']) {
+      const diff = await diffWithTruth(databaseUrl(), schema, h.emulator, stream, START_Z, END_Z);
+      expect({ stream, missing: diff.missing, extra: diff.extra, different: diff.different }).toEqual({ stream, missing: [], extra: [], different: [] });
+    }
+  });
+});

@@ -179,12 +179,16 @@ export class Warehouse {
     return true;
   }
 
-  /** Writes (or rewrites) a runner run's row in `<schema>._pipeline_runs`, with the target runs that loaded its records. */
-  async recordRun(run: RunRecord): Promise<void> {
+  /**
+   * Writes (or rewrites) a runner run's row in `<schema>._pipeline_runs`, with the target runs that
+   * loaded its records. Says whether it had to create the schema.
+   */
+  async recordRun(run: RunRecord): Promise<{ readonly schemaCreated: boolean }> {
     const create = createPipelineRunsSql(this.#schema);
     // Only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when it exists.
     const schema = await this.#client.query<{ oid: string | null }>('SELECT to_regnamespace($1)::oid AS oid', [escapeIdentifier(this.#schema)]);
-    if (schema.rows[0]?.oid === null) await this.#client.query(create.schema);
+    const schemaCreated = schema.rows[0]?.oid === null;
+    if (schemaCreated) await this.#client.query(create.schema);
     await this.#client.query(create.table);
     // A table made by an older runner gains the newer columns, its rows kept (null there: not known).
     const columns = await this.tableColumns('_pipeline_runs');
@@ -196,6 +200,7 @@ export class Warehouse {
         ? (await this.#client.query<{ load_run_id: string }>(loadRunsOfSql(this.#schema), [run.tapRunIds])).rows.map((r) => r.load_run_id)
         : [];
     await this.#client.query(upsertPipelineRunSql(this.#schema), pipelineRunParams(run, loadRunIds));
+    return { schemaCreated };
   }
 
   /**

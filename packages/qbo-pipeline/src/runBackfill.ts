@@ -270,7 +270,7 @@ async function runLocked(
     const stateArgs = initial ? ['--state', await configs.writeText('state.json', await readFile(job.stateFile, 'utf8'))] : [];
     // The run is in the warehouse from its start: a runner killed mid-run leaves a row saying `running`,
     // which the job's next run closes here (it holds the job's lock), as its journal record was as it started.
-    await recordInWarehouse(target.connection, target.schema, run, logger, RunJournal.of(job.stateDir));
+    await recordInWarehouse(target.connection, target.schema, run, logger, { journal: RunJournal.of(job.stateDir), stateFile: job.stateFile, state: initial });
     const beforeDeletions = await loadedBeforeDeletions(target.connection, target.schema, job.streams, logger);
     if (beforeDeletions.length > 0) {
       logger.warn(
@@ -401,16 +401,32 @@ async function runLocked(
 }
 
 /**
- * Writes the run's row in `<schema>._pipeline_runs`; at its start (`journal` given) also closes the
- * job's rows whose runner is gone (`Warehouse.closeGoneRuns`). A warehouse that cannot be reached is
- * a warning (the target reports it).
+ * Writes the run's row in `<schema>._pipeline_runs`; at its start (`start` given) also closes the
+ * job's rows whose runner is gone (`Warehouse.closeGoneRuns`), and warns when the schema had to be
+ * made though the state file holds bookmarks: someone dropped or renamed it (or the settings name
+ * a new one), so the rows before those bookmarks are not there and only --fresh brings them. A
+ * warehouse that cannot be reached is a warning (the target reports it).
  */
-async function recordInWarehouse(connection: ConnectionSettings, schema: string, run: RunHandle, logger: Logger, journal?: RunJournal): Promise<void> {
+async function recordInWarehouse(
+  connection: ConnectionSettings,
+  schema: string,
+  run: RunHandle,
+  logger: Logger,
+  start?: { readonly journal: RunJournal; readonly stateFile: string; readonly state: StateValue | undefined },
+): Promise<void> {
   let warehouse: Warehouse | undefined;
   try {
     warehouse = await Warehouse.connect(connection, schema);
-    await warehouse.recordRun(run.record);
-    if (journal) await warehouse.closeGoneRuns(run.record, run.record, journal);
+    const { schemaCreated } = await warehouse.recordRun(run.record);
+    const bookmarks = Object.entries(start?.state?.bookmarks ?? {}).flatMap(([stream, b]) =>
+      typeof b?.replication_key_value === 'string' ? [`${stream} ${b.replication_key_value}`] : [],
+    );
+    if (start && schemaCreated && bookmarks.length > 0) {
+      logger.warn(
+        `schema ${schema} did not exist (dropped or renamed, or a new one in the settings), though state file ${start.stateFile} says this job loaded up to ${bookmarks.join(', ')}: it is made anew and holds only what is loaded from those bookmarks on; if it was dropped or renamed by mistake, stop and restore it; otherwise load everything again with --fresh`,
+      );
+    }
+    if (start) await warehouse.closeGoneRuns(run.record, run.record, start.journal);
   } catch (error) {
     logger.warn(`could not record run ${run.id} in ${schema}._pipeline_runs: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
