@@ -172,6 +172,50 @@ describe('target-postgres-raw when the database takes no writes or no more sessi
   });
 });
 
+describe('target-postgres-raw when no session is free as it reconnects (53300)', () => {
+  const role = `limited_${randomBytes(4).toString('hex')}`;
+  const url = () => {
+    const u = new URL(databaseUrl());
+    u.username = role;
+    u.password = `pw-${role}`;
+    return u.toString();
+  };
+  beforeAll(async () => {
+    const database = new URL(databaseUrl()).pathname.slice(1) || 'postgres';
+    await query(databaseUrl(), `CREATE ROLE ${role} LOGIN PASSWORD 'pw-${role}' CONNECTION LIMIT 2; GRANT CREATE ON DATABASE "${database}" TO ${role}`);
+  });
+  afterAll(async () => {
+    await query(databaseUrl(), `DROP OWNED BY ${role}; DROP ROLE ${role}`);
+  });
+
+  it('its sessions ended and their places taken by others: it keeps reconnecting, and once a place is free the batch is written once', async () => {
+    const schema = scratchSchema('limited');
+    const child = spawnTarget({ database_url: url(), schema, batch_size_rows: 2, reconnect_timeout_seconds: 30 });
+    const done = finished(child);
+    child.stdin!.write(singer(S('x'), ...records(['1', '2'])));
+    expect(await rowsIn(databaseUrl(), `"${schema}".x`)).toBe(2);
+    // Its sessions end (an administrator, a failover) and two other clients of its user take the places.
+    await query(databaseUrl(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [role]);
+    const others: pg.Client[] = [];
+    while (others.length < 2) {
+      const other = new pg.Client({ connectionString: url() });
+      await other.connect().then(
+        () => others.push(other),
+        () => new Promise((r) => setTimeout(r, 50)), // a terminated session still counted for a moment
+      );
+    }
+    const refused = stderrShows(child, /too many connections for role "[^"]+" \[53300\]; reconnecting/);
+    child.stdin!.write(singer(...records(['3', '4']), ST({ at: 4 })));
+    await refused;
+    await Promise.all(others.map((o) => o.end()));
+    child.stdin!.end();
+    const result = await done;
+    expect(result.code, result.stderr).toBe(0);
+    expect(stateLines(result.stdout).at(-1)).toEqual({ at: 4 });
+    expect(await query(databaseUrl(), `SELECT id FROM "${schema}".x ORDER BY id`)).toEqual(['1', '2', '3', '4'].map((id) => ({ id })));
+  });
+});
+
 describe('target-postgres-raw when the server turns read-only under it (a cloud database at its storage limit, a failover)', () => {
   const own = ownPostgres('13');
 
