@@ -63,6 +63,26 @@ describe('target-postgres-raw when PostgreSQL stops answering (accepts TCP, neve
     expect(result.stdout).toBe('');
   }, 15_000);
 
+  it('at start, SIGTERM while it retries the connection stops the retrying at once (exit 1, nothing to commit)', async () => {
+    const child = spawnTarget({
+      database_url: `postgres://loader:pw@127.0.0.1:${port}/warehouse`,
+      connect_timeout_seconds: 0.5,
+      reconnect_timeout_seconds: 60,
+    });
+    const done = finished(child);
+    child.stdin!.write(singer(S('x'), ...records(['1'])));
+    await stderrShows(child, /WARN .*cannot connect to PostgreSQL .*; reconnecting in/);
+    const stopped = Date.now();
+    child.kill('SIGTERM');
+    const result = await done;
+    expect(result.code).toBe(1);
+    expect(Date.now() - stopped).toBeLessThan(5_000);
+    expect(fatal(result.stderr)).toMatch(
+      /^FATAL target-postgres-raw: cannot connect to PostgreSQL at .*: PostgreSQL gave no answer to the connection attempt within connect_timeout_seconds \(0\.5 s\) \[ETIMEDOUT\]; not retrying: SIGTERM received$/,
+    );
+    expect(result.stdout).toBe('');
+  }, 15_000);
+
   it('mid-run: a statement without an answer for query_timeout_seconds counts as a lost connection; once the server answers again the batch is written once', async () => {
     const schema = scratchSchema('frozen');
     const proxy = await startPgProxy(databaseUrl());

@@ -32,7 +32,7 @@ runCli('target-postgres-raw', async () => {
         process.exit(1);
       }
       logger.info(`${signal} received`);
-      stop.abort();
+      stop.abort(`${signal} received`);
     });
   }
   // A file is read 256 kB at a time, not 64: a re-load of unchanged records waits on reading

@@ -52,7 +52,7 @@ export interface RunTargetOptions {
   /** Where state values go (stdout in the CLI). */
   readonly output: Writable;
   readonly logger: Logger;
-  /** Aborted on SIGTERM/SIGINT: stop reading, commit what is buffered, print its state, finish. */
+  /** Aborted on SIGTERM/SIGINT, its reason naming the signal: stop reading, commit what is buffered, print its state, finish (before the first connection: stop retrying it, exit 1). */
   readonly signal?: AbortSignal;
 }
 
@@ -68,9 +68,11 @@ export interface TargetSummary {
 export async function runTarget(options: RunTargetOptions): Promise<TargetSummary> {
   const loadRunId = randomUUID();
   const { connection, schema, reconnectTimeoutMs } = options.settings;
-  // Input that ends empty while the database is still unreachable (the tap failed first) stops the retries.
+  // Input that ends empty while the database is still unreachable (the tap failed first) stops the
+  // retries, and so does a stop requested then (nothing is buffered yet that a commit could keep).
   const { lines, endedEmpty } = watchForEmptyInput(readLineBytes(options.input)[Symbol.asyncIterator]());
-  const writer = await RawTableWriter.open({ connection, schema, loadRunId, reconnectTimeoutMs, stopConnecting: endedEmpty, logger: options.logger });
+  const stopConnecting = options.signal ? AbortSignal.any([endedEmpty, options.signal]) : endedEmpty;
+  const writer = await RawTableWriter.open({ connection, schema, loadRunId, reconnectTimeoutMs, stopConnecting, logger: options.logger });
   const hashes = new StoredHashes({ connection, schema, reconnectTimeoutMs, logger: options.logger });
   const run = new TargetRun(options, lines, writer, hashes);
   try {
