@@ -192,6 +192,73 @@ describe('target-postgres-raw when the database takes no writes or no more sessi
   });
 });
 
+describe("target-postgres-raw under a DBA's timeouts set on its user", () => {
+  const suffix = randomBytes(4).toString('hex');
+  const strict = `strict_${suffix}`; // lock_timeout and idle_in_transaction_session_timeout of 1 ms
+  const hurried = `hurried_${suffix}`; // statement_timeout of 300 ms
+  const as = (user: string) => {
+    const u = new URL(databaseUrl());
+    u.username = user;
+    u.password = `pw-${user}`;
+    return u.toString();
+  };
+  beforeAll(async () => {
+    const database = new URL(databaseUrl()).pathname.slice(1) || 'postgres';
+    for (const [role, settings] of [
+      [strict, [`lock_timeout = '1ms'`, `idle_in_transaction_session_timeout = '1ms'`]],
+      [hurried, [`statement_timeout = '300ms'`]],
+    ] as const) {
+      await query(
+        databaseUrl(),
+        `CREATE ROLE ${role} LOGIN PASSWORD 'pw-${role}'; GRANT CREATE ON DATABASE "${database}" TO ${role}; ${settings.map((x) => `ALTER ROLE ${role} SET ${x}`).join('; ')}`,
+      );
+    }
+  });
+  afterAll(async () => {
+    await query(databaseUrl(), `DROP OWNED BY ${strict}; DROP ROLE ${strict}; DROP OWNED BY ${hurried}; DROP ROLE ${hurried}`);
+  });
+
+  it('lock_timeout and idle_in_transaction_session_timeout (55P03, 25P03) never reach its sessions, which set their own: a big load passes', async () => {
+    const schema = scratchSchema('strict');
+    const ids = Array.from({ length: 6000 }, (_, i) => String(i));
+    const result = await runTargetCli({ database_url: as(strict), schema, batch_size_rows: 2000 }, singer(S('x'), ...records(ids), ST({ at: 'end' })));
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).not.toMatch(/WARN/);
+    expect(await query(databaseUrl(), `SELECT count(*)::int AS n FROM "${schema}".x`)).toEqual([{ n: 6000 }]);
+  });
+
+  it('a statement_timeout shorter than a commit (57014): each attempt is cancelled and retried, then exit 1 saying to raise it, no state printed', async () => {
+    const schema = scratchSchema('hurried');
+    expect((await runTargetCli({ database_url: as(hurried), schema }, singer(S('x')))).code).toBe(0);
+    const other = new pg.Client({ connectionString: databaseUrl() });
+    await other.connect();
+    let result;
+    try {
+      // An uncommitted row of id 2 holds every commit longer than the user's statement_timeout.
+      await other.query('BEGIN');
+      await other.query(`INSERT INTO "${schema}".x (id, payload, ingested_at_utc) VALUES ('2', '{"Id":"2"}', now())`);
+      result = await runTargetCli(
+        { database_url: as(hurried), schema, reconnect_timeout_seconds: 2 },
+        singer(S('x'), ...records(['1', '2', '3']), ST({ at: 3 })),
+      );
+    } finally {
+      await other.query('ROLLBACK');
+      await other.end();
+    }
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /WARN .*database transaction failed while committing 3 records .*canceling statement due to statement timeout \[57014\]; retrying in/,
+    );
+    expect(fatal(result.stderr)).toMatch(
+      new RegExp(
+        `^FATAL .*canceling statement due to statement timeout \\[57014\\]; still failing after .*; the server cancelled the statement: a statement_timeout set for database \\S+ or user ${hurried} \\(raise it: ALTER ROLE ${hurried} SET statement_timeout = 0; or lower batch_size_rows\\)`,
+      ),
+    );
+    expect(result.stdout).toBe('');
+    expect(await query(databaseUrl(), `SELECT count(*)::int AS n FROM "${schema}".x`)).toEqual([{ n: 0 }]);
+  });
+});
+
 describe('target-postgres-raw when no session is free as it reconnects (53300)', () => {
   const role = `limited_${randomBytes(4).toString('hex')}`;
   const url = () => {
