@@ -52,6 +52,8 @@ function companyHooks(company: Company, signal?: AbortSignal): BackfillHooks {
   const done = new Set<string>();
   return {
     ...(signal ? { signal } : {}),
+    // The run's own lines (a run found gone and closed, a reconcile advised) name the company, as its children's do.
+    logger: logger.child(company.name),
     onChildLog: (role, line) => process.stderr.write(`[${company.name} ${role}] ${line}\n`),
     onProgress: (progress) => {
       for (const p of progress) {
