@@ -1,4 +1,5 @@
-import { check, lock } from 'proper-lockfile';
+import { stat } from 'node:fs/promises';
+import { lock } from 'proper-lockfile';
 import { RunError, type Logger } from 'singer-kit';
 
 /** How long a job's lock outlives a runner that stopped renewing it (killed), unless the runner says otherwise. */
@@ -19,9 +20,21 @@ export function jobLockFile(stateFile: string): string {
   return stateFile.replace(/\.json$/, '.lock');
 }
 
+/**
+ * Until when the job's lock holds if its runner stops refreshing it now: its last refresh plus
+ * `staleMs`, judged as the lock itself judges it; undefined when no runner holds it (no lock, or
+ * one that went stale by `staleMs`).
+ */
+export async function jobLockedUntil(stateFile: string, staleMs = DEFAULT_LOCK_STALE_MS, now = new Date()): Promise<Date | undefined> {
+  const refreshed = await stat(jobLockFile(stateFile)).catch(() => undefined);
+  // proper-lockfile never judges a lock stale under 2 s.
+  const until = refreshed && new Date(refreshed.mtime.getTime() + Math.max(staleMs, 2_000));
+  return until && until > now ? until : undefined;
+}
+
 /** Whether some runner holds the job's lock now (a backfill by hand, a runner of another scheduler). */
 export async function isJobLocked(stateFile: string, staleMs = DEFAULT_LOCK_STALE_MS): Promise<boolean> {
-  return check(stateFile, { realpath: false, lockfilePath: jobLockFile(stateFile), stale: staleMs }).catch(() => false);
+  return (await jobLockedUntil(stateFile, staleMs)) !== undefined;
 }
 
 /** The job's state file is locked by another runner: nothing was run; try again when it is done. */

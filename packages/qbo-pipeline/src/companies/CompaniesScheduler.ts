@@ -59,7 +59,7 @@ export interface CompaniesSchedulerOptions {
   readonly now?: () => Date;
   /** Hooks for one company's runs (its log prefix, progress), on top of the scheduler's. */
   readonly hooksFor?: (company: Company) => Partial<BackfillHooks>;
-  /** Hears every run that ends. */
+  /** Hears every trigger whose run ended it (completed or failed); not an attempt that found its job busy, or stopped with the scheduler. */
   readonly onRun?: (run: CompanyRun) => void;
   /** Runs a trigger (default: its sync or backfill, `runTrigger`); tests put a stand-in here. */
   readonly runTrigger?: TriggerRunner;
@@ -240,7 +240,14 @@ export class CompaniesScheduler {
         schedules: {
           list: () => companySchedules(folder, path.resolve(this.#o.file), path.resolve(this.#o.stateRoot), entry.company, since),
         },
-        run: this.#runner(() => entry.company),
+        run: (trigger, hooks) => (this.#o.runTrigger ?? runTrigger)(trigger, { ...this.#o.hooksFor?.(entry.company), ...hooks }),
+        onFinished: (trigger, outcome) =>
+          this.#o.onRun?.({
+            company: entry.company,
+            triggerId: trigger.id,
+            result: outcome instanceof Error ? undefined : outcome,
+            error: outcome instanceof Error ? outcome : undefined,
+          }),
         concurrency: 1,
         sharedCapacity: () => this.maxParallel - this.running,
         logger: this.#logger.child(company.name),
@@ -257,20 +264,5 @@ export class CompaniesScheduler {
     };
     this.#entries.set(company.name, entry);
     return entry;
-  }
-
-  #runner(companyOf: () => Company): TriggerRunner {
-    return async (trigger, hooks) => {
-      const company = companyOf();
-      const all: BackfillHooks = { ...this.#o.hooksFor?.(company), ...hooks };
-      try {
-        const result = await (this.#o.runTrigger ?? runTrigger)(trigger, all);
-        this.#o.onRun?.({ company, triggerId: trigger.id, result, error: undefined });
-        return result;
-      } catch (error) {
-        this.#o.onRun?.({ company, triggerId: trigger.id, result: undefined, error: error instanceof Error ? error : new Error(String(error)) });
-        throw error;
-      }
-    };
   }
 }

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DateTime } from 'luxon';
@@ -9,7 +9,7 @@ import { addSchedule } from '../schedules/scheduleCommands.js';
 import { ScheduleStore } from '../schedules/ScheduleStore.js';
 import { addTrigger } from '../triggers/addTrigger.js';
 import { formatTriggers } from '../triggers/formatTriggers.js';
-import type { Trigger } from '../triggers/Trigger.js';
+import { triggerJob, type Trigger } from '../triggers/Trigger.js';
 import { TriggerStore } from '../triggers/TriggerStore.js';
 import { Scheduler, type TriggerRunner } from './Scheduler.js';
 
@@ -372,6 +372,27 @@ describe('leases: a scheduler that dies does not strand its trigger', () => {
     await scheduler.idle();
     expect(await s.triggers.get(t.id)).toMatchObject({ status: 'pending', enabled: true, attempts: [{ attempt: 1, outcome: 'job busy' }] });
     expect(await s.triggers.latestLease(t.id)).toBeUndefined();
+  });
+
+  it("a job whose lock a killed runner left, not yet stale by this scheduler's lease: no attempt, said once with until when", async () => {
+    const s = setup('locked');
+    const stateDir = path.join(dir, 'locked', 'state');
+    const t = await addTrigger(s.triggers, '2025-09-12T03:59:00Z', { ...backfill, stateDir }, { env });
+    // The lock as a runner killed 40 s ago left it: past a backfill's 30 s, within the scheduler's 60 s lease (its run's staleness).
+    const lock = path.join(stateDir, `${triggerJob(t)}.lock`);
+    await mkdir(lock, { recursive: true });
+    const refreshed = new Date(Date.now() - 40_000);
+    await utimes(lock, refreshed, refreshed);
+    const scheduler = s.make();
+    await scheduler.pass();
+    await scheduler.pass();
+    await scheduler.idle();
+    expect(s.ran).toEqual([]);
+    expect((await s.triggers.get(t.id)).attempts).toBeUndefined();
+    expect(scheduler.heldElsewhere).toEqual([t.id]);
+    expect(s.logs.filter((l) => l.includes(t.id))).toEqual([
+      `WARN test: trigger ${t.id} (due 2025-09-12T03:59:00Z) waits: job ${triggerJob(t)} is locked by a runner its runs journal does not name, until ${new Date(refreshed.getTime() + 60_000).toISOString()} unless its runner refreshes it; a scheduler pass after then runs it`,
+    ]);
   });
 
   it('a scheduler stopped mid-run gives the trigger back for the next scheduler to resume', async () => {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError, createLogger, EXIT, type Logger } from 'singer-kit';
-import { DEFAULT_LOCK_STALE_MS, isJobLocked } from '../jobLock.js';
+import { DEFAULT_LOCK_STALE_MS, jobLockedUntil } from '../jobLock.js';
 import { jobFolder, type CompanyRef } from '../BackfillRequest.js';
 import { runBackfill, JobBusyError, type BackfillHooks, type BackfillResult } from '../runBackfill.js';
 import { formatDoneLine } from '../formatSummary.js';
@@ -14,6 +14,7 @@ import { FINAL_STATUSES, triggerJob, type Attempt, type Lease, type Trigger } fr
 import { DEFAULT_LEASE_MS, type TriggerStore } from '../triggers/TriggerStore.js';
 import { lateness, planPass, type PassAction, type ScheduleInput } from './planPass.js';
 import type { RunSweeper } from '../runs/RunSweeper.js';
+import { RunJournal } from '../runs/RunJournal.js';
 
 /** A run that starts more than this after its instant is marked late (the scheduler polls every few seconds). */
 export const LATE_AFTER_MS = 60_000;
@@ -43,6 +44,11 @@ export interface SchedulerOptions {
   readonly sharedCapacity?: () => number;
   /** Closes the state folder's runs whose runner is gone, first thing at each pass (`RunSweeper`). */
   readonly sweeper?: Pick<RunSweeper, 'sweep'>;
+  /**
+   * Hears each trigger this scheduler finished (completed or failed) and its run's outcome; not an
+   * attempt that found its job busy or was stopped with the scheduler: that trigger waits for a later pass.
+   */
+  readonly onFinished?: (trigger: Trigger, outcome: BackfillResult | Error) => void;
 }
 
 interface Held {
@@ -82,12 +88,12 @@ const withAttempt = (trigger: Trigger, attempt: Attempt): Trigger => ({
  */
 export class Scheduler {
   readonly owner = randomUUID();
-  readonly #o: Required<Omit<SchedulerOptions, 'schedules' | 'signal' | 'sharedCapacity' | 'sweeper'>> &
-    Pick<SchedulerOptions, 'schedules' | 'signal' | 'sharedCapacity' | 'sweeper'>;
+  readonly #o: Required<Omit<SchedulerOptions, 'schedules' | 'signal' | 'sharedCapacity' | 'sweeper' | 'onFinished'>> &
+    Pick<SchedulerOptions, 'schedules' | 'signal' | 'sharedCapacity' | 'sweeper' | 'onFinished'>;
   readonly #held = new Map<string, Held>();
   readonly #host = hostname();
   #heartbeat: NodeJS.Timeout | undefined;
-  /** `<trigger>#<attempt>` of the leases of other schedulers already logged: each is said once. */
+  /** `<trigger>#<attempt>` of the leases of other schedulers, and `<trigger> <holder>` of the job locks, already logged: each is said once. */
   readonly #toldHeld = new Set<string>();
   #heldElsewhere: readonly string[] = [];
 
@@ -108,7 +114,10 @@ export class Scheduler {
     return new Set([...this.#held.values()].map((h) => triggerJob(h.trigger)));
   }
 
-  /** Triggers that, at the last pass, were held by another scheduler's live lease (it may have died: see `pass`). */
+  /**
+   * Due triggers that, at the last pass, were left to another runner: held by another scheduler's
+   * live lease (it may have died: see `pass`), or waiting for the lock of their job another runner holds.
+   */
   get heldElsewhere(): readonly string[] {
     return this.#heldElsewhere;
   }
@@ -150,6 +159,7 @@ export class Scheduler {
         `trigger ${id}: attempt ${lease.attempt} is held by the scheduler on ${lease.host} pid ${lease.pid} (last heartbeat ${lease.heartbeatAt}), whose lease expires at ${lease.expiresAt} unless renewed; if that scheduler is gone, a pass after then takes the trigger over and resumes its run`,
       );
     }
+    const locks = await this.#lockedJobs(schedules, scan.triggers, leases);
     const actions = this.#o.signal?.aborted
       ? []
       : planPass({
@@ -158,7 +168,7 @@ export class Scheduler {
           triggers: scan.triggers,
           leases,
           runningHere: this.runningJobs,
-          lockedJobs: await this.#lockedJobs(schedules, scan.triggers, leases),
+          lockedJobs: new Map([...locks].map(([job, lock]) => [job, `${lock.holder}, until ${lock.until.toISOString()} unless its runner refreshes it`])),
           capacity: Math.min(this.#o.concurrency - this.#held.size, this.#o.sharedCapacity?.() ?? Number.POSITIVE_INFINITY),
           lateAfterMs: this.#o.lateAfterMs,
         });
@@ -174,6 +184,15 @@ export class Scheduler {
           logger.info(
             `schedule ${action.trigger.schedule?.name} slot ${action.trigger.at} is due${action.due.slots > 1 ? ` (${action.due.slots} slots missed while no scheduler ran; run once)` : ''}`,
           );
+      } else if (action.kind === 'wait') {
+        // Starting it would only find the job busy: no attempt, one line per trigger and holder.
+        this.#heldElsewhere = [...this.#heldElsewhere, action.trigger.id];
+        const told = `${action.trigger.id} ${locks.get(triggerJob(action.trigger))?.holder ?? ''}`;
+        if (this.#toldHeld.has(told)) continue;
+        this.#toldHeld.add(told);
+        logger.warn(
+          `trigger ${action.trigger.id} (due ${action.trigger.at}) waits: job ${triggerJob(action.trigger)} is locked by ${action.lock}; a scheduler pass after then runs it`,
+        );
       } else {
         await this.#start(action.trigger.id, action.attempt, action.takeover);
       }
@@ -185,17 +204,23 @@ export class Scheduler {
   /**
    * Jobs of the schedules and waiting triggers whose lock a runner we hold no live lease for has:
    * a backfill by hand (its lock goes stale after 30 s), or a dead scheduler's run (stale after
-   * that scheduler's lease length, which may end a little after its lease: we wait for both).
+   * that scheduler's lease length, which may end a little after its lease: we wait for both) —
+   * with who holds it (the job's running run in its runs journal) and until when.
    */
-  async #lockedJobs(schedules: readonly ScheduleInput[], triggers: readonly Trigger[], leases: ReadonlyMap<string, Lease>): Promise<Set<string>> {
+  async #lockedJobs(
+    schedules: readonly ScheduleInput[],
+    triggers: readonly Trigger[],
+    leases: ReadonlyMap<string, Lease>,
+  ): Promise<Map<string, { readonly holder: string; readonly until: Date }>> {
     const now = this.#o.now().getTime();
-    const files = new Map<string, { stateFile: string; staleMs: number }>();
+    const files = new Map<string, { stateFile: string; folder: string; staleMs: number }>();
     const add = (
       request: { readonly job?: string; readonly stateDir?: string; readonly company?: CompanyRef } | undefined,
       staleMs = DEFAULT_LOCK_STALE_MS,
     ) => {
-      if (request?.job && request.stateDir)
-        files.set(request.job, { stateFile: path.join(jobFolder(request.stateDir, request.company), `${request.job}.json`), staleMs });
+      if (!request?.job || !request.stateDir) return;
+      const folder = jobFolder(request.stateDir, request.company);
+      files.set(request.job, { stateFile: path.join(folder, `${request.job}.json`), folder, staleMs });
     };
     for (const { schedule } of schedules) if (!schedule.paused) add(schedule.sync);
     for (const t of triggers) {
@@ -203,9 +228,21 @@ export class Scheduler {
       if (FINAL_STATUSES.includes(t.status) || (lease && Date.parse(lease.expiresAt) > now)) continue;
       add(t.sync ?? t.backfill, lease ? Date.parse(lease.expiresAt) - Date.parse(lease.heartbeatAt) : DEFAULT_LOCK_STALE_MS);
     }
-    const locked = new Set<string>();
-    for (const [job, { stateFile, staleMs }] of files) {
-      if (!this.runningJobs.has(job) && (await isJobLocked(stateFile, staleMs))) locked.add(job);
+    const locked = new Map<string, { holder: string; until: Date }>();
+    for (const [job, { stateFile, folder, staleMs }] of files) {
+      if (this.runningJobs.has(job)) continue;
+      // The run this pass would start takes the lock only once it is stale by this scheduler's lease (its
+      // lockStaleMs): a lock judged free by less would start a run that only finds the job busy.
+      const until = await jobLockedUntil(stateFile, Math.max(staleMs, this.#o.leaseMs));
+      if (!until) continue;
+      const [run] = await RunJournal.of(folder)
+        .list({ job, limit: 1 })
+        .catch(() => []);
+      const holder =
+        run?.status === 'running'
+          ? `run ${run.id} (${run.kind}, pid ${run.pid} on ${run.host}, last sign of life ${run.updatedAt})`
+          : 'a runner its runs journal does not name';
+      locked.set(job, { holder, until });
     }
     return locked;
   }
@@ -343,6 +380,7 @@ export class Scheduler {
       ),
     );
     logger.info(`trigger ${id} ${status}: ${result.message}`);
+    this.#o.onFinished?.(trigger, outcome);
   }
 
   #startHeartbeat(): void {

@@ -79,9 +79,13 @@ describe('planPass (pure: what one scheduler pass does)', () => {
   });
 
   it('a job locked by another runner (a backfill by hand) makes its triggers wait and its slots skipped, without an attempt', () => {
-    const actions = planPass(input({ triggers: [trigger('waiting', 'j1')], schedules: [schedule('s1', 'j1')], lockedJobs: new Set(['j1']), capacity: 5 }));
-    expect(summary(actions)).toEqual(['slot sch-s1-20250912T040000Z skipped']);
-    expect(actions[0]).toMatchObject({ skipped: 'skipped: job j1 was still running (its state file is locked by another runner)' });
+    const lock = 'run r1 (backfill, pid 7 on h) until 2025-09-12T04:00:30Z unless renewed';
+    const actions = planPass(
+      input({ triggers: [trigger('waiting', 'j1')], schedules: [schedule('s1', 'j1')], lockedJobs: new Map([['j1', lock]]), capacity: 5 }),
+    );
+    expect(summary(actions)).toEqual(['slot sch-s1-20250912T040000Z skipped', 'wait waiting']);
+    expect(actions[0]).toMatchObject({ skipped: `skipped: job j1 was still running (its state file is locked by ${lock})` });
+    expect(actions[1]).toMatchObject({ kind: 'wait', lock });
   });
 
   it('skips a slot whose job already has a due sync waiting to start (no capacity, or a stopped run to resume)', () => {

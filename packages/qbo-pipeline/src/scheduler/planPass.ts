@@ -17,8 +17,8 @@ export interface PassInput {
   readonly leases: ReadonlyMap<string, Lease>;
   /** Jobs this scheduler process is running right now. */
   readonly runningHere: ReadonlySet<string>;
-  /** Jobs whose lock another runner holds (a backfill by hand), with who, when known. */
-  readonly lockedJobs?: ReadonlySet<string>;
+  /** Jobs whose lock another runner holds (a backfill by hand, a killed runner's lock not yet stale): who holds it, and until when. */
+  readonly lockedJobs?: ReadonlyMap<string, string>;
   /** How many more runs this scheduler may start now. */
   readonly capacity: number;
   /** A run that starts more than this after its instant is marked late. */
@@ -29,7 +29,9 @@ export type PassAction =
   /** A schedule slot came: record it as a trigger (`pending`, or `skipped` when its job still runs). */
   | { readonly kind: 'slot'; readonly trigger: Trigger; readonly due: DueSlot; readonly skipped?: string }
   /** Claim attempt `attempt` of a due trigger and run it; `takeover` is the expired lease of the attempt before. */
-  | { readonly kind: 'start'; readonly trigger: Trigger; readonly attempt: number; readonly takeover?: Lease };
+  | { readonly kind: 'start'; readonly trigger: Trigger; readonly attempt: number; readonly takeover?: Lease }
+  /** A due trigger left for a later pass, without an attempt: another runner holds its job's lock (`lock`: who, until when). */
+  | { readonly kind: 'wait'; readonly trigger: Trigger; readonly lock: string };
 
 const compact = (d: Date) =>
   d
@@ -62,14 +64,15 @@ const live = (lease: Lease | undefined, now: Date) => lease !== undefined && Dat
  * lease that expired means its scheduler died). A slot is skipped too when a due sync of its job
  * waits to start: a second sync up to now would repeat the first (behind a waiting backfill, the
  * slot waits its turn). Triggers start earliest first, one per job, up to `capacity`; a trigger
- * whose job is busy waits for a later pass.
+ * whose job is busy waits for a later pass, and is said to wait (`wait`) when another runner
+ * holds its job's lock: starting it would only find the job busy.
  */
 export function planPass(input: PassInput): PassAction[] {
   const { now } = input;
   const actions: PassAction[] = [];
   const busy = new Map<string, string>();
   for (const job of input.runningHere) busy.set(job, 'running in this scheduler');
-  for (const job of input.lockedJobs ?? []) if (!busy.has(job)) busy.set(job, 'its state file is locked by another runner');
+  for (const [job, lock] of input.lockedJobs ?? []) if (!busy.has(job)) busy.set(job, `its state file is locked by ${lock}`);
   for (const t of input.triggers) {
     const lease = input.leases.get(t.id);
     if (!FINAL_STATUSES.includes(t.status) && live(lease, now) && !busy.has(triggerJob(t))) {
@@ -131,9 +134,14 @@ export function planPass(input: PassInput): PassAction[] {
     .filter((t) => !FINAL_STATUSES.includes(t.status) && t.enabled && Date.parse(t.at) <= now.getTime())
     .sort((a, b) => a.at.localeCompare(b.at) || a.id.localeCompare(b.id));
   for (const trigger of candidates) {
-    if (capacity <= 0) break;
     const lease = input.leases.get(trigger.id);
-    if (live(lease, now) || busy.has(triggerJob(trigger))) continue;
+    if (live(lease, now)) continue;
+    const lock = input.lockedJobs?.get(triggerJob(trigger));
+    if (lock !== undefined && !input.runningHere.has(triggerJob(trigger))) {
+      actions.push({ kind: 'wait', trigger, lock });
+      continue;
+    }
+    if (capacity <= 0 || busy.has(triggerJob(trigger))) continue;
     const attempt = Math.max(lease?.attempt ?? 0, trigger.attempts?.length ?? 0) + 1;
     actions.push({ kind: 'start', trigger, attempt, ...(lease ? { takeover: lease } : {}) });
     busy.set(triggerJob(trigger), `trigger ${trigger.id}`);

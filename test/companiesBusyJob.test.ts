@@ -1,0 +1,135 @@
+/**
+ * A company's job whose lock a runner killed a moment ago still holds (kill -9: the lock stays until
+ * it goes stale), and a scheduler over the companies file started then. Each pass leaves the job's
+ * due trigger alone and says so once — the company, the job, the killed run holding the lock and until
+ * when — with no attempt in the trigger's file; `--once` exits 0, as the single-company scheduler does
+ * for a job busy elsewhere; the long-running scheduler does the same at every pass. Once the lock is
+ * stale, the trigger runs, and the run's line that closes the killed run names the company.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, utimesSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RunJournal, type Trigger } from '../packages/qbo-pipeline/src/index.js';
+import { databaseUrl, withClient } from './support/db.js';
+import { startFirm, type Firm } from './companiesHarness.js';
+import { diffWithTruth, RUNNER_CLI } from './pipelineHarness.js';
+
+const START = '2025-02-27T00:00:00Z';
+const END = '2025-03-01T00:00:00Z';
+const prefix = `busy_${Math.random().toString(16).slice(2, 8)}`;
+
+let firm: Firm;
+const children: ChildProcess[] = [];
+beforeAll(async () => {
+  firm = await startFirm({ names: ['acme', 'globex'], databaseUrl: databaseUrl(), seed: 46, now: new Date(END), days: 2, counts: { invoices: 20 } });
+  await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: ['invoices'] }));
+});
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+  await withClient((c) => c.query(`DROP SCHEMA IF EXISTS ${prefix}_acme CASCADE; DROP SCHEMA IF EXISTS ${prefix}_globex CASCADE;`));
+  await firm?.close();
+});
+
+/** The runner CLI in the firm's folder, in its own process group (a kill -9 reaches its tap and target), its output kept. */
+function startCli(args: readonly string[]): { child: ChildProcess; output: () => string; exited: Promise<unknown> } {
+  const child = spawn(process.execPath, [RUNNER_CLI, ...args], { cwd: firm.dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  return { child, output: () => output, exited: new Promise((resolve) => child.on('close', resolve)) };
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, output?: () => string): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${output ? `\n${output()}` : ''}`);
+    await sleep(100);
+  }
+}
+
+describe("a scheduler over a companies file, started while a killed runner's lock still holds a company's job", () => {
+  it(
+    'leaves the busy job for a later pass with one line naming company, job, holder and until when, no attempt, exit 0; runs it once the lock is stale',
+    { timeout: 300_000 },
+    async () => {
+      const acme = path.join(firm.dir, 'state/companies/acme');
+      const triggerOf = (id: string) => JSON.parse(readFileSync(path.join(acme, 'triggers', `${id}.json`), 'utf8')) as Trigger;
+      const due = new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+      const added = await firm.cli(['trigger', 'add', '--companies', 'companies.yaml', '--at', due, '--start', START, '--end', END]);
+      expect(added.code, added.stderr).toBe(0);
+      const trigger = /^company acme: trigger (trg-[^:]+):/m.exec(added.stdout)?.[1] ?? '';
+      expect(trigger, added.stdout).not.toBe('');
+
+      // acme's backfill by hand, its tap waiting on a QBO that does not answer, killed with kill -9.
+      firm.emulator.setFaults({ rules: [{ fault: 'stall', from: 1, realms: [firm.company('acme').realmId] }] });
+      const runner = startCli(['backfill', '--companies', 'companies.yaml', '--company', 'acme', '--start', START, '--end', END]);
+      const killed = await waitFor(
+        "acme's backfill running, its tap waiting on QBO",
+        async () => {
+          const [run] = await RunJournal.of(acme).list({ limit: 1 });
+          return run?.status === 'running' && (firm.emulator.stats().faults.stall ?? 0) > 0 && run;
+        },
+        60_000,
+        runner.output,
+      );
+      process.kill(-runner.child.pid!, 'SIGKILL');
+      await runner.exited;
+      firm.emulator.setFaults({ rules: [] });
+      // Its locks (the job's, and the company's realm) as 40 s after the kill, a lock being judged by its age:
+      // past a backfill's 30 s, within the scheduler's 60 s lease.
+      const age = (seconds: number) => {
+        const then = new Date(Date.now() - seconds * 1000);
+        for (const lock of ['qb_company.lock', 'realm.lock']) utimesSync(path.join(acme, lock), then, then);
+      };
+      age(40);
+
+      const once = await firm.cli(['scheduler', '--companies', 'companies.yaml', '--once']);
+      expect(once.code, once.stderr).toBe(0);
+      expect(triggerOf(trigger)).toMatchObject({ status: 'pending', enabled: true });
+      expect(triggerOf(trigger).attempts ?? []).toEqual([]);
+      const about = once.stderr.split('\n').filter((l) => l.includes(trigger));
+      expect(about).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^WARN qbo-pipeline scheduler acme: trigger ${trigger} \\(due ${due}\\) waits: job qb_company is locked by run ${killed.id} \\(backfill, pid ${runner.child.pid} on \\S+, last sign of life \\S+\\), until \\S+Z unless its runner refreshes it; a scheduler pass after then runs it$`,
+          ),
+        ),
+      ]);
+      expect(once.stdout).not.toMatch(/acme/);
+      expect(once.stdout).toMatch(/1 companies: 1 ok, 0 failed/);
+
+      // The long-running scheduler: pass after pass, the same one line and still no attempt.
+      const service = startCli(['scheduler', '--companies', 'companies.yaml', '--interval', '0.3']);
+      await waitFor('the service to pass a few times', async () => /waits: job qb_company/.test(service.output()), 30_000, service.output);
+      await sleep(2_000);
+      service.child.kill('SIGTERM');
+      await service.exited;
+      expect(
+        service
+          .output()
+          .split('\n')
+          .filter((l) => l.includes(trigger)),
+      ).toHaveLength(1);
+      expect(triggerOf(trigger).attempts ?? []).toEqual([]);
+
+      // Stale (as 70 s after the kill, past the lease): the next --once runs it, and closes the killed run naming the company.
+      age(70);
+      const later = await firm.cli(['scheduler', '--companies', 'companies.yaml', '--once']);
+      expect(later.code, later.stderr).toBe(0);
+      expect(triggerOf(trigger)).toMatchObject({ status: 'completed', attempts: [expect.objectContaining({ attempt: 1, outcome: 'completed' })] });
+      expect(later.stderr).toMatch(
+        new RegExp(
+          `^WARN qbo-pipeline acme: run ${killed.id} of job qb_company \\(started \\S+\\) still said running, but its runner \\(pid ${runner.child.pid}`,
+          'm',
+        ),
+      );
+      const diff = await diffWithTruth(databaseUrl(), `${prefix}_acme`, firm.company('acme'), 'invoices', START, END);
+      expect({ missing: diff.missing.length, extra: diff.extra.length, different: diff.different.length }).toEqual({ missing: 0, extra: 0, different: 0 });
+    },
+  );
+});
