@@ -4,17 +4,20 @@
  * due trigger alone and says so once — the company, the job, the killed run holding the lock and until
  * when — with no attempt in the trigger's file; `--once` exits 0, as the single-company scheduler does
  * for a job busy elsewhere; the long-running scheduler does the same at every pass. Once the lock is
- * stale, the trigger runs, and the run's line that closes the killed run names the company.
+ * stale, the trigger runs, and the run's line that closes the killed run names the company. The
+ * single-company scheduler does the same. (A lock is judged by its age, so the test ages the killed
+ * runner's locks to stand for the seconds after the kill.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RunJournal, type Trigger } from '../packages/qbo-pipeline/src/index.js';
+import type { Emulator } from '../packages/qbo-emulator/src/index.js';
+import { RunJournal, type RunRecord, type Trigger } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, withClient } from './support/db.js';
 import { startFirm, type Firm } from './companiesHarness.js';
-import { diffWithTruth, RUNNER_CLI } from './pipelineHarness.js';
+import { diffWithTruth, RUNNER_CLI, runCliProcess, runnerArgs, startHarness } from './pipelineHarness.js';
 
 const START = '2025-02-27T00:00:00Z';
 const END = '2025-03-01T00:00:00Z';
@@ -28,13 +31,13 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
-  await withClient((c) => c.query(`DROP SCHEMA IF EXISTS ${prefix}_acme CASCADE; DROP SCHEMA IF EXISTS ${prefix}_globex CASCADE;`));
+  await withClient((c) => c.query(['acme', 'globex', 'single'].map((n) => `DROP SCHEMA IF EXISTS ${prefix}_${n} CASCADE;`).join('\n')));
   await firm?.close();
 });
 
 /** The runner CLI in the firm's folder, in its own process group (a kill -9 reaches its tap and target), its output kept. */
-function startCli(args: readonly string[]): { child: ChildProcess; output: () => string; exited: Promise<unknown> } {
-  const child = spawn(process.execPath, [RUNNER_CLI, ...args], { cwd: firm.dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+function startCli(args: readonly string[], cwd: string): { child: ChildProcess; output: () => string; exited: Promise<unknown> } {
+  const child = spawn(process.execPath, [RUNNER_CLI, ...args], { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
@@ -52,6 +55,40 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined | fal
   }
 }
 
+/**
+ * A runner of `args` whose tap waits on a QBO that does not answer (the realm's requests stall),
+ * killed with kill -9 (the OOM killer) once its run is in the journal of `stateDir`: its job's lock stays.
+ */
+async function killedMidRun(
+  emulator: Emulator,
+  realmId: string,
+  stateDir: string,
+  args: readonly string[],
+  cwd: string,
+): Promise<{ killed: RunRecord; pid: number }> {
+  emulator.setFaults({ rules: [{ fault: 'stall', from: 1, realms: [realmId] }] });
+  const runner = startCli(args, cwd);
+  const killed = await waitFor(
+    'the run going on, its tap waiting on QBO',
+    async () => {
+      const [run] = await RunJournal.of(stateDir).list({ limit: 1 });
+      return run?.status === 'running' && (emulator.stats().faults.stall ?? 0) > 0 && run;
+    },
+    60_000,
+    runner.output,
+  );
+  process.kill(-runner.child.pid!, 'SIGKILL');
+  await runner.exited;
+  emulator.setFaults({ rules: [] });
+  return { killed, pid: runner.child.pid! };
+}
+
+/** The locks in `folder` as a runner killed `seconds` ago left them (a lock is judged by its age). */
+function ageLocks(folder: string, locks: readonly string[], seconds: number): void {
+  const then = new Date(Date.now() - seconds * 1000);
+  for (const lock of locks) utimesSync(path.join(folder, lock), then, then);
+}
+
 describe("a scheduler over a companies file, started while a killed runner's lock still holds a company's job", () => {
   it(
     'leaves the busy job for a later pass with one line naming company, job, holder and until when, no attempt, exit 0; runs it once the lock is stale',
@@ -66,26 +103,14 @@ describe("a scheduler over a companies file, started while a killed runner's loc
       expect(trigger, added.stdout).not.toBe('');
 
       // acme's backfill by hand, its tap waiting on a QBO that does not answer, killed with kill -9.
-      firm.emulator.setFaults({ rules: [{ fault: 'stall', from: 1, realms: [firm.company('acme').realmId] }] });
-      const runner = startCli(['backfill', '--companies', 'companies.yaml', '--company', 'acme', '--start', START, '--end', END]);
-      const killed = await waitFor(
-        "acme's backfill running, its tap waiting on QBO",
-        async () => {
-          const [run] = await RunJournal.of(acme).list({ limit: 1 });
-          return run?.status === 'running' && (firm.emulator.stats().faults.stall ?? 0) > 0 && run;
-        },
-        60_000,
-        runner.output,
+      const { killed, pid } = await killedMidRun(
+        firm.emulator,
+        firm.company('acme').realmId,
+        acme,
+        ['backfill', '--companies', 'companies.yaml', '--company', 'acme', '--start', START, '--end', END],
+        firm.dir,
       );
-      process.kill(-runner.child.pid!, 'SIGKILL');
-      await runner.exited;
-      firm.emulator.setFaults({ rules: [] });
-      // Its locks (the job's, and the company's realm) as 40 s after the kill, a lock being judged by its age:
-      // past a backfill's 30 s, within the scheduler's 60 s lease.
-      const age = (seconds: number) => {
-        const then = new Date(Date.now() - seconds * 1000);
-        for (const lock of ['qb_company.lock', 'realm.lock']) utimesSync(path.join(acme, lock), then, then);
-      };
+      const age = (seconds: number) => ageLocks(acme, ['qb_company.lock', 'realm.lock'], seconds);
       age(40);
 
       const once = await firm.cli(['scheduler', '--companies', 'companies.yaml', '--once']);
@@ -96,7 +121,7 @@ describe("a scheduler over a companies file, started while a killed runner's loc
       expect(about).toEqual([
         expect.stringMatching(
           new RegExp(
-            `^WARN qbo-pipeline scheduler acme: trigger ${trigger} \\(due ${due}\\) waits: job qb_company is locked by run ${killed.id} \\(backfill, pid ${runner.child.pid} on \\S+, last sign of life \\S+\\), until \\S+Z unless its runner refreshes it; a scheduler pass after then runs it$`,
+            `^WARN qbo-pipeline scheduler acme: trigger ${trigger} \\(due ${due}\\) waits: job qb_company is locked by run ${killed.id} \\(backfill, pid ${pid} on \\S+, last sign of life \\S+\\), until \\S+Z unless its runner refreshes it; a scheduler pass after then runs it$`,
           ),
         ),
       ]);
@@ -104,7 +129,7 @@ describe("a scheduler over a companies file, started while a killed runner's loc
       expect(once.stdout).toMatch(/1 companies: 1 ok, 0 failed/);
 
       // The long-running scheduler: pass after pass, the same one line and still no attempt.
-      const service = startCli(['scheduler', '--companies', 'companies.yaml', '--interval', '0.3']);
+      const service = startCli(['scheduler', '--companies', 'companies.yaml', '--interval', '0.3'], firm.dir);
       await waitFor('the service to pass a few times', async () => /waits: job qb_company/.test(service.output()), 30_000, service.output);
       await sleep(2_000);
       service.child.kill('SIGTERM');
@@ -123,13 +148,39 @@ describe("a scheduler over a companies file, started while a killed runner's loc
       expect(later.code, later.stderr).toBe(0);
       expect(triggerOf(trigger)).toMatchObject({ status: 'completed', attempts: [expect.objectContaining({ attempt: 1, outcome: 'completed' })] });
       expect(later.stderr).toMatch(
-        new RegExp(
-          `^WARN qbo-pipeline acme: run ${killed.id} of job qb_company \\(started \\S+\\) still said running, but its runner \\(pid ${runner.child.pid}`,
-          'm',
-        ),
+        new RegExp(`^WARN qbo-pipeline acme: run ${killed.id} of job qb_company \\(started \\S+\\) still said running, but its runner \\(pid ${pid}`, 'm'),
       );
       const diff = await diffWithTruth(databaseUrl(), `${prefix}_acme`, firm.company('acme'), 'invoices', START, END);
       expect({ missing: diff.missing.length, extra: diff.extra.length, different: diff.different.length }).toEqual({ missing: 0, extra: 0, different: 0 });
     },
   );
+
+  it('the single-company scheduler --once does the same: no attempt, one line, exit 0', { timeout: 120_000 }, async () => {
+    const h = await startHarness({ databaseUrl: databaseUrl(), seed: 47, now: new Date(END), days: 2, counts: { invoices: 10 } });
+    try {
+      const stateDir = path.join(h.dir, 'state');
+      const request = { streams: 'invoices', start: START, end: END, tapConfig: h.tapConfig, targetConfig: await h.targetConfig(`${prefix}_single`), stateDir };
+      const added = await runCliProcess(runnerArgs(['trigger', 'add'], { at: new Date(Date.now() - 60_000).toISOString(), ...request }));
+      expect(added.code, added.stderr).toBe(0);
+      const trigger = /^trigger (trg-[^:]+):/.exec(added.stdout)?.[1] ?? '';
+      const { killed, pid } = await killedMidRun(h.emulator, h.emulator.companies[0]!.realmId, stateDir, runnerArgs('backfill', request), h.dir);
+      ageLocks(stateDir, ['qb_invoices.lock'], 40);
+
+      const once = await runCliProcess(['scheduler', '--once', '--state-dir', stateDir]);
+      expect(once.code, once.stderr).toBe(0);
+      expect(once.stderr.split('\n').filter((l) => l.includes(trigger))).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^WARN qbo-pipeline scheduler: trigger ${trigger} \\(due \\S+\\) waits: job qb_invoices is locked by run ${killed.id} \\(backfill, pid ${pid} on `,
+          ),
+        ),
+      ]);
+      expect(once.stderr).not.toContain('nothing due');
+      const file = JSON.parse(readFileSync(path.join(stateDir, 'triggers', `${trigger}.json`), 'utf8')) as Trigger;
+      expect(file).toMatchObject({ status: 'pending' });
+      expect(file.attempts ?? []).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
 });
