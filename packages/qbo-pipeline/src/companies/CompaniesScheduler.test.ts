@@ -3,7 +3,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger, UsageError } from 'singer-kit';
-import type { BackfillResult } from '../runBackfill.js';
+import { JobBusyError, type BackfillResult } from '../runBackfill.js';
+import { triggerStore } from '../triggers/TriggerStore.js';
 import type { Trigger } from '../triggers/Trigger.js';
 import { CompaniesScheduler, COMPANY_SCHEDULE } from './CompaniesScheduler.js';
 
@@ -138,6 +139,31 @@ describe('CompaniesScheduler', () => {
     expect(lines).toEqual([
       `WARN test: company a is not in companies file ${file} any more: nothing of it runs (its pending triggers wait, unrun); its state folder ${path.join(dir, 'leaves/companies/a')} (bookmarks, token store, runs) and its rows in schema raw_a are kept. Put it back in the file to go on from its bookmarks, or delete the folder and drop the schema to forget it`,
     ]);
+  });
+
+  it('reports the runs that finished their trigger, not an attempt that found its job busy (its trigger waits, pending)', async () => {
+    const clock = { now: new Date('2025-03-01T02:00:00Z') };
+    const file = path.join(dir, 'busy.yaml');
+    await writeFile(file, FILE());
+    const runs: Array<{ company: string; ok: boolean }> = [];
+    const scheduler = await CompaniesScheduler.start({
+      file,
+      stateRoot: path.join(dir, 'busy'),
+      logger: quiet,
+      maxParallel: 3,
+      now: () => clock.now,
+      runTrigger: (trigger) =>
+        trigger.sync?.company?.name === 'a' ? Promise.reject(new JobBusyError('job qb_company is already running')) : Promise.resolve(done(trigger)),
+      onRun: (run) => runs.push({ company: run.company.name, ok: run.error === undefined }),
+    });
+    await scheduler.pass(); // first sight of the companies: their schedules count from now
+    clock.now = new Date('2025-03-01T08:00:30Z'); // after a's slot (03:00 UTC) and b's (03:00 New York)
+    await scheduler.runOnce(10);
+    expect(runs).toEqual([{ company: 'b', ok: true }]);
+    const [a] = await triggerStore(path.join(dir, 'busy/companies/a')).list();
+    expect(a?.status).toBe('pending');
+    expect(a?.attempts?.map((t) => t.outcome)).toContain('job busy');
+    expect(a?.attempts?.filter((t) => t.outcome !== 'job busy')).toEqual([]);
   });
 
   it("starts when a company's secret file is missing, naming it (the other companies go on)", async () => {
