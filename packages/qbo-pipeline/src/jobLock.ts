@@ -25,11 +25,11 @@ export function jobLockFile(stateFile: string): string {
  * `staleMs`, judged as the lock itself judges it; undefined when no runner holds it (no lock, or
  * one that went stale by `staleMs`).
  */
-export async function jobLockedUntil(stateFile: string, staleMs = DEFAULT_LOCK_STALE_MS, now = new Date()): Promise<Date | undefined> {
+export async function jobLockedUntil(stateFile: string, staleMs = DEFAULT_LOCK_STALE_MS): Promise<Date | undefined> {
   const refreshed = await stat(jobLockFile(stateFile)).catch(() => undefined);
   // proper-lockfile never judges a lock stale under 2 s.
   const until = refreshed && new Date(refreshed.mtime.getTime() + Math.max(staleMs, 2_000));
-  return until && until > now ? until : undefined;
+  return until && until.getTime() > Date.now() ? until : undefined;
 }
 
 /** Whether some runner holds the job's lock now (a backfill by hand, a runner of another scheduler). */
