@@ -4,7 +4,16 @@ import { createServer, type AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
-import { addSchedule, consoleOptions, ScheduleStore, startConsole, type RunningConsole, type RunRecord } from '../packages/qbo-pipeline/src/index.js';
+import {
+  addSchedule,
+  consoleOptions,
+  ScheduleStore,
+  slotTriggerId,
+  startConsole,
+  TriggerStore,
+  type RunningConsole,
+  type RunRecord,
+} from '../packages/qbo-pipeline/src/index.js';
 import { RUNS_PER_PAGE } from '../packages/qbo-pipeline/src/console/pages.js';
 import { createLogger } from 'singer-kit';
 import { CDC_LOOKBACK_MS } from 'tap-quickbooks';
@@ -346,6 +355,76 @@ describe('console over HTTP, on loopback without a password', () => {
     });
   });
 
+  it('lists a schedule of 150 kept hourly slots as one row that counts them and links to them, the one-time triggers not buried under them', async () => {
+    const hourly = path.join(dir, 'hourly-slots');
+    await mkdir(hourly, { recursive: true });
+    await addSchedule(new ScheduleStore(path.join(hourly, 'schedules')), {
+      name: 'hourly',
+      cron: '5 * * * *',
+      tz: 'UTC',
+      sync: { streams: ['invoices'], start: '2031-01-01', stateDir: hourly, ...(await configs(hourly)) },
+    });
+    const store = new TriggerStore(path.join(hourly, 'triggers'));
+    const first = Date.parse('2031-03-01T00:05:00Z');
+    for (let i = 0; i < 150; i++) {
+      const slot = new Date(first + i * 3_600_000);
+      const at = slot.toISOString();
+      await store.create({
+        id: slotTriggerId('hourly', slot),
+        at,
+        atGiven: at,
+        createdAt: at,
+        sync: { streams: ['invoices'], stateDir: hourly },
+        schedule: { name: 'hourly', slot: at, slots: 1 },
+        status: i === 40 || i === 120 ? 'failed' : 'completed',
+        enabled: false,
+        finishedAt: at,
+      });
+    }
+    await store.create({
+      id: 'trg-month-end',
+      at: '2031-02-01T03:00:00Z',
+      atGiven: '2031-02-01T03:00:00Z',
+      createdAt: '2031-01-01T00:00:00Z',
+      backfill: { streams: ['invoices'], start: '2031-01-01', end: '2031-02-01', stateDir: hourly },
+      status: 'pending',
+      enabled: true,
+    });
+    const rows = (page: string) => [...page.matchAll(/<tr data-trigger="([^"]+)"/g)].map((m) => m[1]);
+    await withConsole(hourly, async (web2) => {
+      const page = (await send(web2.url, '/schedules')).text;
+      // The one-time trigger alone: the 150 slots are counted in their schedule's row, which links to them.
+      expect(rows(page)).toEqual(['trg-month-end']);
+      expect(page).toContain("150 other slot triggers are counted in their schedule's row above");
+      const link = /<a href="([^"]+)">150 slots kept<\/a>: 148 completed, 2 failed/.exec(page)?.[1]?.replaceAll('&amp;', '&');
+      expect(link).toBe('/schedules?company=default&slots=hourly&zone=UTC#triggers-h');
+      // Its slots: the failed ones first, then the newest; 100 of them, saying how many more there are.
+      const slots = (await send(web2.url, link!)).text;
+      expect(slots).toContain('Slot triggers of schedule hourly');
+      const listed = rows(slots);
+      expect(listed).toHaveLength(100);
+      expect(listed.slice(0, 3)).toEqual([
+        slotTriggerId('hourly', new Date(first + 120 * 3_600_000)),
+        slotTriggerId('hourly', new Date(first + 40 * 3_600_000)),
+        slotTriggerId('hourly', new Date(first + 149 * 3_600_000)),
+      ]);
+      expect(slots).toContain('50 older triggers are not shown');
+      expect(slots).toContain('<a href="/schedules?zone=UTC">Back to the one-time triggers</a>');
+      // Pause and Remove still on the schedule's row.
+      expect(page).toMatch(/action="\/schedules\/hourly\/pause"[\s\S]*action="\/schedules\/hourly\/remove"/);
+    });
+  });
+
+  it('shows a run of 10 streams as one short line in the runs table, every name in its tooltip', async () => {
+    const ten = path.join(dir, 'ten-streams');
+    const streams = ['invoices', 'customers', 'payments', 'bills', 'vendors', 'items', 'accounts', 'estimates', 'credit_memos', 'journal_entries'];
+    await writeRunRecord(ten, { id: 'run-20310301T000500Z-abc123', streams, status: 'succeeded', finishedAt: new Date().toISOString() });
+    await withConsole(ten, async (web2) => {
+      const row = /<tr data-run="run-20310301T000500Z-abc123"[\s\S]*?<\/tr>/.exec((await send(web2.url, '/runs')).text)?.[0];
+      expect(row).toContain(`<td><span class="streams-brief" title="${streams.join(', ')}">10 streams</span></td>`);
+    });
+  });
+
   it("a console alone (no scheduler sweeping) calls a running run whose job's lock nobody holds runner gone?, not running; held, it is running", async () => {
     const silent = path.join(dir, 'silent');
     // Its runner ran on another machine sharing the state folder: only the job's lock can tell it is gone.
@@ -626,7 +705,9 @@ describe('console over HTTP, with a companies file', () => {
     // The company's own streams, which its schedule runs (the schedule itself names none).
     expect(schedules.text).toMatch(/<td>qb_company<br><small class="muted">invoices, customers<\/small><\/td>/);
     // Every stream (streams: all) reads 'all 28', as company list and schedule list say, not 28 names.
-    expect(schedules.text).toMatch(/<td>umbrella<\/td>[\s\S]*?<td>qb_company<br><small class="muted">all 28<\/small><\/td>/);
+    expect(schedules.text).toMatch(
+      /<td>umbrella<\/td>[\s\S]*?<td>qb_company<br><small class="muted"><span class="streams-brief" title="[a-z_, ]+">all 28<\/span><\/small><\/td>/,
+    );
     expect(schedules.text).toContain('Tick none to run the company');
     const evidence = await send(web.url, '/evidence?company=globex');
     expect(evidence.text).toMatch(/<option value="globex" selected>globex<\/option>/);

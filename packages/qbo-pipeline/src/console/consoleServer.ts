@@ -330,7 +330,11 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
       reply,
       request,
       { title: 'Schedules & triggers', section: '/schedules', ...(notice ? { notice } : {}) },
-      await schedulesPage(ctx, { csrfToken: csrfToken(request, reply), zone }),
+      await schedulesPage(ctx, {
+        csrfToken: csrfToken(request, reply),
+        zone,
+        ...(one(request.query.slots) ? { slotsOf: { company: one(request.query.company), schedule: one(request.query.slots) } } : {}),
+      }),
     );
   });
 

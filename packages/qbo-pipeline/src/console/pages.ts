@@ -25,7 +25,7 @@ import { scheduledStreams, type Schedule } from '../schedules/Schedule.js';
 import { evidenceView, type EvidenceFilterForm, type EvidencePage } from './views/evidenceView.js';
 import { overviewView, type CompanyOverview } from './views/overviewView.js';
 import { runsView, runView, type ListedRun } from './views/runsView.js';
-import { schedulesView, type ScheduleRow, type TriggerForm } from './views/schedulesView.js';
+import { schedulesView, type ScheduleRow, type SlotsOf, type TriggerForm } from './views/schedulesView.js';
 import { timeZones, zonedInstant, type ZonedInstant } from './zonedInstant.js';
 import { utc } from './views/format.js';
 
@@ -48,7 +48,7 @@ function many(value: unknown): string[] {
 }
 
 const journalOf = (company: ConsoleCompany) => RunJournal.of(company.stateDir);
-/** Triggers the schedules page lists (schedules add one per slot; `trigger list` has them all). */
+/** Triggers the schedules page lists at most (a schedule's slots are listed apart, from its row; `trigger list` has them all). */
 const LISTED_TRIGGERS = 100;
 /** A company's newest runs that the evidence page's run filter offers and the schedules page finds a trigger's run among. */
 const LISTED_RUNS = 200;
@@ -266,10 +266,13 @@ function scheduleRow(company: ConsoleCompany, schedule: Schedule, triggers: read
       next = { none: `cannot run: ${(error as Error).message}` };
     }
   }
+  const slots: Record<string, number> = {};
+  for (const t of triggers) if (t.schedule?.name === schedule.name) slots[t.status] = (slots[t.status] ?? 0) + 1;
   return {
     company: company.name,
     schedule,
     streams: scheduledStreams(schedule, company.entry?.settings.streams),
+    slots,
     ...(last ? { last: { slot: last.toISOString(), ...(lastTrigger ? { trigger: lastTrigger } : {}), ...(runId ? { runId } : {}) } } : {}),
     next,
   };
@@ -285,6 +288,21 @@ export interface SchedulesInput {
   readonly form?: TriggerForm;
   readonly preview?: ZonedInstant;
   readonly formError?: string;
+  /** List this schedule's slot triggers instead of the one-time triggers. */
+  readonly slotsOf?: SlotsOf;
+}
+
+/** What needs a look first: what runs now, what is to run, what failed; then the rest, each newest first. */
+const TRIGGER_ORDER: readonly string[] = ['running', 'pending', 'failed'];
+const triggerRank = (status: string) => (TRIGGER_ORDER.includes(status) ? TRIGGER_ORDER.indexOf(status) : TRIGGER_ORDER.length);
+
+/** The triggers the page lists: one schedule's slots, or the one-time triggers with the slots now pending or running (the others are counted in their schedule's row). */
+function shownTriggers<T extends { readonly company: string; readonly trigger: Trigger }>(listed: readonly T[], slotsOf: SlotsOf | undefined): T[] {
+  return listed
+    .filter(({ company, trigger: t }) =>
+      slotsOf ? company === slotsOf.company && t.schedule?.name === slotsOf.schedule : !t.schedule || t.status === 'pending' || t.status === 'running',
+    )
+    .sort((a, b) => triggerRank(a.trigger.status) - triggerRank(b.trigger.status));
 }
 
 export async function schedulesPage(ctx: ConsoleContext, input: SchedulesInput): Promise<SafeHtml> {
@@ -313,7 +331,8 @@ export async function schedulesPage(ctx: ConsoleContext, input: SchedulesInput):
       ]),
     )
   ).flat();
-  const triggers = listedTriggers(all);
+  const listed = listedTriggers(all);
+  const triggers = shownTriggers(listed, input.slotsOf);
   return schedulesView({
     companies: companies.map((c) => c.name),
     companiesFile: ctx.options.companiesFile !== undefined,
@@ -324,6 +343,7 @@ export async function schedulesPage(ctx: ConsoleContext, input: SchedulesInput):
       setAside.map((a) => ({ company: company.name, file: path.basename(a.file), folder: path.dirname(a.file), problem: a.problem, when: a.when })),
     ),
     hiddenTriggers: Math.max(0, triggers.length - LISTED_TRIGGERS),
+    ...(input.slotsOf ? { slotsOf: input.slotsOf } : { foldedSlots: listed.length - triggers.length }),
     allStreams: KNOWN_STREAMS,
     zones,
     zone,

@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import { formatDuration } from '../../formatTable.js';
 import { html, type SafeHtml } from '../html.js';
+import { isEveryStream } from '../../streamsText.js';
 
 /** `2025-02-01 06:00:00Z`: an instant as a person reads it in a table (UTC). */
 export function utc(iso: string | undefined): string {
@@ -64,3 +65,9 @@ export function range(start: string, end: string): string {
 /** A `<select>`'s option, selected when its value is the one chosen. */
 export const option = (value: string, label: string, selected: string): SafeHtml =>
   html`<option value="${value}"${value === selected ? html` selected` : ''}>${label}</option>`;
+
+/** Streams in one short line of a table: up to 3 names, else `10 streams` (`all 28`: every one) with every name in its tooltip. */
+export function streamsCell(streams: readonly string[]): SafeHtml | string {
+  if (streams.length <= 3) return streams.join(', ');
+  return html`<span class="streams-brief" title="${streams.join(', ')}">${isEveryStream(streams) ? `all ${streams.length}` : `${streams.length} streams`}</span>`;
+}

@@ -3,9 +3,8 @@ import type { RunRecord } from '../../runs/RunRecord.js';
 import { missingRunnerText, type RunnerMissing } from '../../runs/RunJournal.js';
 import type { EvidenceTotals } from '../../Warehouse.js';
 import { RECONCILE_WHY } from '../../formatSummary.js';
-import { streamsText } from '../../streamsText.js';
 import { html, type SafeHtml } from '../html.js';
-import { age, count, option, pill, range, relative, time, utc } from './format.js';
+import { age, count, option, pill, range, relative, streamsCell, time, utc } from './format.js';
 
 /** A run as listed: the record, its company, and, while it says running, whether its runner is missing (`RunJournal.runnerMissing`). */
 export interface ListedRun {
@@ -110,7 +109,7 @@ ${
 ${many ? html`<td>${run.company}</td>` : ''}
 <td>${statusPill(run)}</td>
 <td>${r.kind}<br><span class="muted job">${r.job}</span></td>
-<td>${streamsText(r.streams)}</td>
+<td>${streamsCell(r.streams)}</td>
 <td class="when">${time(r.startedAt, p.now)} <small class="muted">${relative(r.startedAt, p.now)}</small></td>
 <td class="num">${durationOf(run, p.now)}</td>
 <td>${origin(r)}</td>

@@ -2,10 +2,9 @@ import type { Schedule } from '../../schedules/Schedule.js';
 import { triggerJob, type Trigger } from '../../triggers/Trigger.js';
 import { triggerStatus } from '../../triggers/formatTriggers.js';
 import type { SetAside } from '../../triggers/TriggerStore.js';
-import { streamsText } from '../../streamsText.js';
 import { html, type SafeHtml } from '../html.js';
 import type { ZonedInstant } from '../zonedInstant.js';
-import { inZone, option, pill, range, time, utc } from './format.js';
+import { count, inZone, option, pill, range, streamsCell, time, utc } from './format.js';
 
 /** The trigger form as the person filled it (echoed back on a preview or an error). */
 export interface TriggerForm {
@@ -28,8 +27,16 @@ export interface ScheduleRow {
   readonly last?: { readonly slot: string; readonly trigger?: Trigger; readonly runId?: string };
   /** The next slot (UTC), or why there is none. */
   readonly next: { readonly at: string } | { readonly none: string };
+  /** How many of its slot triggers are kept, per status. */
+  readonly slots: Readonly<Record<string, number>>;
   /** Set for a company's `schedule:` in the companies file (where): changed by editing the file, not here. */
   readonly fromFile?: string;
+}
+
+/** A schedule whose slot triggers the page lists. */
+export interface SlotsOf {
+  readonly company: string;
+  readonly schedule: string;
 }
 
 export interface SchedulesPage {
@@ -41,6 +48,10 @@ export interface SchedulesPage {
   readonly scheduleProblems: readonly string[];
   /** Triggers left out of the list (only the newest are shown). */
   readonly hiddenTriggers: number;
+  /** The triggers listed are this schedule's slots; else the one-time triggers and the slots pending or running. */
+  readonly slotsOf?: SlotsOf;
+  /** Slot triggers not listed (each schedule's row counts its own and links to them). */
+  readonly foldedSlots?: number;
   readonly triggers: ReadonlyArray<{
     readonly company: string;
     readonly trigger: Trigger;
@@ -108,7 +119,7 @@ ${p.companiesFile ? html`<p class="muted">Tick none to run the company's own str
 }
 
 function triggersTable(p: SchedulesPage): SafeHtml {
-  if (p.triggers.length === 0) return html`<p class="muted">No trigger yet.</p>`;
+  if (p.triggers.length === 0) return html`<p class="muted">${p.slotsOf ? 'No slot trigger of this schedule is kept.' : 'No trigger yet.'}</p>`;
   return html`<div class="table-scroll"><table class="data triggers">
 <thead><tr>${p.companies.length > 1 ? html`<th scope="col">company</th>` : ''}<th scope="col">trigger</th><th scope="col">at (UTC)</th><th scope="col">at (${p.zone})</th><th scope="col">status</th><th scope="col">job</th><th scope="col">streams</th><th scope="col">range</th><th scope="col">result</th></tr></thead>
 <tbody>${p.triggers.map(({ company, trigger: t, streams, runId }) => {
@@ -120,13 +131,26 @@ ${p.companies.length > 1 ? html`<td>${company}</td>` : ''}
 <td>${inZone(t.at, p.zone)}</td>
 <td>${pill(t.status)}${t.status === 'running' && t.startedAt ? html` <small>since ${utc(t.startedAt)} on ${t.claimedBy?.host ?? '?'}</small>` : status !== t.status ? html` <small>${status.slice(t.status.length).trim()}</small>` : ''}</td>
 <td>${triggerJob(t)}</td>
-<td>${streamsText(streams)}</td>
+<td>${streamsCell(streams)}</td>
 <td class="when">${t.backfill ? range(t.backfill.start, t.backfill.end) : html`sync to its start${t.schedule ? html`<br><small class="muted">slot of schedule ${t.schedule.name}</small>` : ''}`}</td>
 <td>${runId ? html`<a href="/runs/${runId}">${t.status === 'running' ? 'follow the run' : 'the run'}</a> ` : ''}<small>${t.result?.message ?? ''}</small>${
       t.result?.reconcileCommand && runId ? html`<br><small>deletions may be missing: <a href="/runs/${runId}#reconcile">reconcile</a></small>` : ''
     }</td>
 </tr>`;
   })}</tbody></table></div>${p.hiddenTriggers > 0 ? html`<p class="muted">${p.hiddenTriggers} older triggers are not shown (<code>qbo-pipeline trigger list</code> lists them all).</p>` : ''}`;
+}
+
+/** The page listing a schedule's slot triggers. */
+const slotsHref = (of: SlotsOf, zone: string) => `/schedules?${new URLSearchParams({ company: of.company, slots: of.schedule, zone }).toString()}#triggers-h`;
+
+/** How many slot triggers of the schedule are kept, how they went, and the link to them. */
+function slotCounts(row: ScheduleRow, zone = 'UTC'): SafeHtml | string {
+  const kept = Object.values(row.slots).reduce((a, b) => a + b, 0);
+  if (kept === 0) return '';
+  const statuses = Object.entries(row.slots).sort(([a], [b]) => a.localeCompare(b));
+  return html`<br><small class="slot-counts"><a href="${slotsHref({ company: row.company, schedule: row.schedule.name }, zone)}">${count(kept)} slot${kept === 1 ? '' : 's'} kept</a>: ${statuses.map(
+    ([status, n], i) => html`${i > 0 ? ', ' : ''}${count(n)} ${status}`,
+  )}</small>`;
 }
 
 /** A button that changes a schedule: its own small form, with the CSRF token. */
@@ -151,8 +175,8 @@ ${many ? html`<td>${row.company}</td>` : ''}
 <th scope="row">${s.name}</th>
 <td><code>${s.cron}</code> <small class="muted">${s.tz}</small></td>
 <td>${s.paused ? html`${pill('paused')} <small>since ${utc(s.pausedAt)}</small>` : pill('active', 'ok')}</td>
-<td>${s.sync.job ?? ''}<br><small class="muted">${streamsText(row.streams)}</small></td>
-<td>${last ? html`${utc(last.slot)}<br><small>${inZone(last.slot, s.tz)} ${s.tz}</small><br>${last.trigger ? pill(last.trigger.status) : ''} ${last.runId ? html`<a href="/runs/${last.runId}">the run</a>` : ''}` : html`<span class="muted">none yet</span>`}</td>
+<td>${s.sync.job ?? ''}<br><small class="muted">${streamsCell(row.streams)}</small></td>
+<td>${last ? html`${utc(last.slot)}<br><small>${inZone(last.slot, s.tz)} ${s.tz}</small><br>${last.trigger ? pill(last.trigger.status) : ''} ${last.runId ? html`<a href="/runs/${last.runId}">the run</a>` : ''}` : html`<span class="muted">none yet</span>`}${slotCounts(row, p.zone)}</td>
 <td>${'at' in row.next ? html`${utc(row.next.at)}<br><small>${inZone(row.next.at, s.tz)} ${s.tz}</small>` : html`<span class="muted">${row.next.none}</span>`}</td>
 <td class="actions">${
       row.fromFile !== undefined
@@ -188,8 +212,18 @@ export function schedulesView(p: SchedulesPage): SafeHtml {
 ${schedulesTable(p)}
 </section>
 <section aria-labelledby="triggers-h">
-<h2 id="triggers-h">One-time triggers</h2>
-<form method="get" action="/schedules" class="inline"><label>Show times also in <select name="zone">${p.zones.map((z) => option(z, z, p.zone))}</select></label> <button type="submit" class="secondary">Show</button></form>
+${
+  p.slotsOf
+    ? html`<h2 id="triggers-h">Slot triggers of schedule ${p.slotsOf.schedule}${p.companies.length > 1 ? html` <small>${p.slotsOf.company}</small>` : ''}</h2>
+<p class="lead">Running, pending and failed slots first, then the others, newest first. <a href="/schedules?zone=${encodeURIComponent(p.zone)}">Back to the one-time triggers</a></p>`
+    : html`<h2 id="triggers-h">One-time triggers</h2>
+<p class="lead">Running, pending and failed first, then the others, newest first${
+        p.foldedSlots
+          ? html`; a schedule's slots only while pending or running (${count(p.foldedSlots)} other slot trigger${p.foldedSlots === 1 ? ' is' : 's are'} counted in their schedule's row above, which links to them)`
+          : ''
+      }.</p>`
+}
+<form method="get" action="/schedules" class="inline">${p.slotsOf ? html`<input type="hidden" name="company" value="${p.slotsOf.company}"><input type="hidden" name="slots" value="${p.slotsOf.schedule}">` : ''}<label>Show times also in <select name="zone">${p.zones.map((z) => option(z, z, p.zone))}</select></label> <button type="submit" class="secondary">Show</button></form>
 ${triggersTable(p)}
 </section>
 ${unreadableTriggers(p)}
