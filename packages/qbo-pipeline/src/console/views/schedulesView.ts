@@ -140,6 +140,9 @@ ${p.companies.length > 1 ? html`<td>${company}</td>` : ''}
   })}</tbody></table></div>${p.hiddenTriggers > 0 ? html`<p class="muted">${p.hiddenTriggers} older triggers are not shown (<code>qbo-pipeline trigger list</code> lists them all).</p>` : ''}`;
 }
 
+/** A slot on its schedule's wall clock, under its UTC instant (nothing more to say for a schedule in UTC). */
+const onWallClock = (iso: string, tz: string) => (tz === 'UTC' ? '' : html`<br><small>${inZone(iso, tz)} ${tz}</small>`);
+
 /** The page listing a schedule's slot triggers. */
 const slotsHref = (of: SlotsOf, zone: string) => `/schedules?${new URLSearchParams({ company: of.company, slots: of.schedule, zone }).toString()}#triggers-h`;
 
@@ -176,8 +179,8 @@ ${many ? html`<td>${row.company}</td>` : ''}
 <td><code>${s.cron}</code> <small class="muted">${s.tz}</small></td>
 <td>${s.paused ? html`${pill('paused')} <small>since ${utc(s.pausedAt)}</small>` : pill('active', 'ok')}</td>
 <td>${s.sync.job ?? ''}<br><small class="muted">${streamsCell(row.streams)}</small></td>
-<td>${last ? html`${utc(last.slot)}<br><small>${inZone(last.slot, s.tz)} ${s.tz}</small><br>${last.trigger ? pill(last.trigger.status) : ''} ${last.runId ? html`<a href="/runs/${last.runId}">the run</a>` : ''}` : html`<span class="muted">none yet</span>`}${slotCounts(row, p.zone)}</td>
-<td>${'at' in row.next ? html`${utc(row.next.at)}<br><small>${inZone(row.next.at, s.tz)} ${s.tz}</small>` : html`<span class="muted">${row.next.none}</span>`}</td>
+<td>${last ? html`${utc(last.slot)}${onWallClock(last.slot, s.tz)}<br>${last.trigger ? pill(last.trigger.status) : ''} ${last.runId ? html`<a href="/runs/${last.runId}">the run</a>` : ''}` : html`<span class="muted">none yet</span>`}${slotCounts(row, p.zone)}</td>
+<td>${'at' in row.next ? html`${utc(row.next.at)}${onWallClock(row.next.at, s.tz)}` : html`<span class="muted">${row.next.none}</span>`}</td>
 <td class="actions">${
       row.fromFile !== undefined
         ? html`<small class="muted">set in the companies file (${row.fromFile}); edit it there</small>`
