@@ -71,3 +71,8 @@ export function streamsCell(streams: readonly string[]): SafeHtml | string {
   if (streams.length <= 3) return streams.join(', ');
   return html`<span class="streams-brief" title="${streams.join(', ')}">${isEveryStream(streams) ? `all ${streams.length}` : `${streams.length} streams`}</span>`;
 }
+
+/** The schedules page listing one schedule's slot triggers (times also in `zone`). */
+export function slotsHref(of: { readonly company: string; readonly schedule: string }, zone?: string): string {
+  return `/schedules?${new URLSearchParams({ company: of.company, slots: of.schedule, ...(zone ? { zone } : {}) }).toString()}#triggers-h`;
+}

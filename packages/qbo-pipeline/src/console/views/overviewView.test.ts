@@ -232,4 +232,9 @@ describe('attentionOf with an hourly schedule', () => {
     expect(texts([slot(3, 'failed'), slot(4, 'completed'), slot(5, 'completed')])).toEqual([]);
     expect(texts([slot(3, 'completed'), slot(4, 'failed')])).toEqual(['trigger sch-company-4 failed: QBO answered HTTP 503 5 times']);
   });
+
+  it("links a failed slot to its schedule's slots (the schedules page lists no finished slot itself)", () => {
+    const [failed] = attentionOf({ ...base, name: 'client-07', triggers: [slot(3, 'completed'), slot(4, 'failed')] });
+    expect(failed?.href).toBe('/schedules?company=client-07&slots=company#triggers-h');
+  });
 });

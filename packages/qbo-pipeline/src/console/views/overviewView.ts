@@ -6,7 +6,7 @@ import type { SetAside } from '../../triggers/TriggerStore.js';
 import { cdcWindowText, type CdcWindow, type StreamFreshness } from '../freshness.js';
 import { html, type SafeHtml } from '../html.js';
 import type { TokenHealth, TokenProblem } from '../tokenHealth.js';
-import { age, pill, relative, time } from './format.js';
+import { age, pill, relative, slotsHref, time } from './format.js';
 
 /** What the overview needs of a run (a runs-journal record has it). */
 interface RunGlance extends ReconcileRunFacts {
@@ -109,7 +109,11 @@ export function attentionOf(c: CompanyOverview): Attention[] {
     const named = failedRuns.some((run) => run.id === t.result?.runId || run.triggerId === t.id);
     const past = t.schedule !== undefined && t.at < (lastDone.get(t.schedule.name) ?? '');
     if (t.status === 'failed' && t.result && !named && !past)
-      out.push({ level: 'warn', text: `trigger ${t.id} failed: ${t.result.message}`, href: '/schedules' });
+      out.push({
+        level: 'warn',
+        text: `trigger ${t.id} failed: ${t.result.message}`,
+        href: t.schedule ? slotsHref({ company: c.name, schedule: t.schedule.name }) : '/schedules',
+      });
   }
   if (c.runsProblem) out.push({ level: 'warn', text: `runs journal: ${c.runsProblem}` });
   // Before the reconcile is advised: while QBO's change data capture still reaches the bookmarks, a sync is enough.

@@ -4,7 +4,7 @@ import { triggerStatus } from '../../triggers/formatTriggers.js';
 import type { SetAside } from '../../triggers/TriggerStore.js';
 import { html, type SafeHtml } from '../html.js';
 import type { ZonedInstant } from '../zonedInstant.js';
-import { count, inZone, option, pill, range, streamsCell, time, utc } from './format.js';
+import { count, inZone, option, pill, range, slotsHref, streamsCell, time, utc } from './format.js';
 
 /** The trigger form as the person filled it (echoed back on a preview or an error). */
 export interface TriggerForm {
@@ -143,11 +143,8 @@ ${p.companies.length > 1 ? html`<td>${company}</td>` : ''}
 /** A slot on its schedule's wall clock, under its UTC instant (nothing more to say for a schedule in UTC). */
 const onWallClock = (iso: string, tz: string) => (tz === 'UTC' ? '' : html`<br><small>${inZone(iso, tz)} ${tz}</small>`);
 
-/** The page listing a schedule's slot triggers. */
-const slotsHref = (of: SlotsOf, zone: string) => `/schedules?${new URLSearchParams({ company: of.company, slots: of.schedule, zone }).toString()}#triggers-h`;
-
 /** How many slot triggers of the schedule are kept, how they went, and the link to them. */
-function slotCounts(row: ScheduleRow, zone = 'UTC'): SafeHtml | string {
+function slotCounts(row: ScheduleRow, zone: string): SafeHtml | string {
   const kept = Object.values(row.slots).reduce((a, b) => a + b, 0);
   if (kept === 0) return '';
   const statuses = Object.entries(row.slots).sort(([a], [b]) => a.localeCompare(b));
