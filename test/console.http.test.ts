@@ -422,6 +422,25 @@ describe('console over HTTP, on loopback without a password', () => {
     await withConsole(ten, async (web2) => {
       const row = /<tr data-run="run-20310301T000500Z-abc123"[\s\S]*?<\/tr>/.exec((await send(web2.url, '/runs')).text)?.[0];
       expect(row).toContain(`<td><span class="streams-brief" title="${streams.join(', ')}">10 streams</span></td>`);
+      if (!HAVE_CHROMIUM) return;
+      // In Chromium at a laptop's 1280 px: one line of streams, and the table needs no sideways scrolling.
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+        await page.goto(new URL('/runs', web2.url).href);
+        const cell = page.locator('tr[data-run="run-20310301T000500Z-abc123"] td').nth(2);
+        // Its text's lines, however tall the row is made by the cells beside it.
+        const lines = await cell.evaluate((td) => {
+          const text = document.createRange();
+          text.selectNodeContents(td);
+          return new Set([...text.getClientRects()].map((r) => Math.round(r.top))).size;
+        });
+        expect(lines).toBe(1);
+        const box = await page.locator('.table-scroll').evaluate((b) => ({ scroll: b.scrollWidth, client: b.clientWidth }));
+        expect(box.scroll).toBeLessThanOrEqual(box.client);
+      } finally {
+        await browser.close();
+      }
     });
   });
 
