@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { evidenceTotalsSql, Warehouse } from '../packages/qbo-pipeline/src/index.js';
+import {
+  evidenceRunsSql,
+  evidenceTotalsSql,
+  extractedAtEndsSql,
+  extractedAtFloor,
+  newestRunsSinceSql,
+  runsSinceSql,
+  Warehouse,
+} from '../packages/qbo-pipeline/src/index.js';
 import { makeWindow, volumetryRecord } from '../packages/tap-quickbooks/src/index.js';
 import { runTargetCli, singer } from './targetHarness.js';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
@@ -8,8 +16,8 @@ const schema = scratchSchema('evidence_year');
 const HOUR = 3_600_000;
 const STREAMS = ['invoices', 'customers', 'payments'];
 
-/** A day of hourly tap runs as the tap hands them to the target: each stream's `_volumetry` record of its day, and one invoice. */
-function hourlyRuns(hours: number): { lines: string; runIds: string[] } {
+/** Tap runs `every` apart (a day of hourly runs by default) as the tap hands them to the target: each stream's `_volumetry` record of its day, and one invoice. */
+function hourlyRuns(hours: number, every = HOUR): { lines: string; runIds: string[] } {
   const day = makeWindow(Date.UTC(2025, 2, 1), Date.UTC(2025, 2, 2));
   const runIds: string[] = [];
   const messages: object[] = [
@@ -19,7 +27,7 @@ function hourlyRuns(hours: number): { lines: string; runIds: string[] } {
   for (let h = 0; h < hours; h++) {
     const runId = `hour-${String(h).padStart(2, '0')}`;
     runIds.push(runId);
-    const at = day.startMs + h * HOUR;
+    const at = day.startMs + h * every;
     const evidence = { day, qboCount: 1, extracted: 1, extractedAt: new Date(at).toISOString(), span: makeWindow(at, at + HOUR), spanQboCount: 1, spans: 1 };
     const cost = { pages: 1, requests: 2, retries: 0, rereads: 0, durationMs: 90 };
     for (const stream of STREAMS) messages.push({ type: 'RECORD', stream: '_volumetry', record: volumetryRecord(runId, stream, { ...evidence, ...cost }) });
@@ -38,6 +46,25 @@ const nodes = (plan: Record<string, unknown>): Array<Record<string, unknown>> =>
   ...((plan.Plans as Array<Record<string, unknown>> | undefined) ?? []).flatMap(nodes),
 ];
 
+/**
+ * How a query reads `_volumetry`, told without a clock: its plan's nodes on the table, sequential
+ * scans made dear. A node that reads the whole table (a sequential scan, or an index walked end to
+ * end with no condition on it) is `whole <type>`.
+ */
+async function volumetryReads(sql: string, params: unknown[]): Promise<string[]> {
+  const plan = await withClient(async (client) => {
+    await client.query('SET enable_seqscan = off');
+    const explained = await client.query<{ 'QUERY PLAN': Array<{ Plan: Record<string, unknown> }> }>(`EXPLAIN (FORMAT JSON) ${sql}`, params);
+    return explained.rows[0]!['QUERY PLAN'][0]!.Plan;
+  });
+  return nodes(plan)
+    .filter((n) => n['Relation Name'] === '_volumetry')
+    .map((n) => {
+      const type = String(n['Node Type']);
+      return n['Index Cond'] === undefined && n['Recheck Cond'] === undefined ? `whole ${type}` : type;
+    });
+}
+
 describe('the evidence of a year of hourly runs', () => {
   it("reads one run's totals from that run's rows, never every run's volumetry (which a year of hourly syncs makes ~90,000 rows)", async () => {
     const { lines, runIds } = hourlyRuns(24);
@@ -55,16 +82,38 @@ describe('the evidence of a year of hourly runs', () => {
     } finally {
       await warehouse.close();
     }
-    // Whether the plan can reach a run's rows without reading all of them, told without a clock: sequential scans made dear.
-    const plan = await withClient(async (client) => {
-      await client.query('SET enable_seqscan = off');
-      const explained = await client.query<{ 'QUERY PLAN': Array<{ Plan: Record<string, unknown> }> }>(`EXPLAIN (FORMAT JSON) ${evidenceTotalsSql(schema)}`, [
-        [runIds[7]],
-      ]);
-      return explained.rows[0]!['QUERY PLAN'][0]!.Plan;
-    });
-    const volumetryReads = nodes(plan).filter((n) => n['Relation Name'] === '_volumetry');
-    expect(volumetryReads.length).toBeGreaterThan(0);
-    expect(volumetryReads.map((n) => n['Node Type'])).not.toContain('Seq Scan');
+    // Whether the plan can reach a run's rows without reading all of them.
+    const reads = await volumetryReads(evidenceTotalsSql(schema), [[runIds[7]]]);
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.filter((r) => r.startsWith('whole'))).toEqual([]);
+  });
+
+  it("finds a run's tap runs and the console's newest runs from the newest extractions, never every run's volumetry", async () => {
+    const spread = scratchSchema('evidence_year_runs');
+    // 24 runs 20 hours apart: 20 days, so the newest ten are found by reading further back than the last two days.
+    const { lines, runIds } = hourlyRuns(24, 20 * HOUR);
+    expect((await runTargetCli({ database_url: databaseUrl(), schema: spread }, lines)).code).toBe(0);
+    const warehouse = await Warehouse.open({ connectionString: databaseUrl() }, spread);
+    try {
+      expect(await warehouse.ensureEvidenceView()).toBe(true);
+      const newestTen = runIds.slice(-10).reverse();
+      expect((await warehouse.evidenceRuns(10)).map((r) => r.runId)).toEqual(newestTen);
+      expect((await warehouse.evidenceRuns(100)).map((r) => r.runId)).toEqual([...runIds].reverse());
+      const since = new Date(Date.UTC(2025, 2, 1) + 20 * 20 * HOUR);
+      expect(await warehouse.runsSince(since, STREAMS)).toEqual(runIds.slice(20));
+    } finally {
+      await warehouse.close();
+    }
+    const since = new Date(Date.UTC(2025, 2, 17));
+    for (const [sql, params] of [
+      [runsSinceSql(spread), [since.toISOString(), STREAMS, extractedAtFloor(since)]],
+      [extractedAtEndsSql(spread), []],
+      [newestRunsSinceSql(spread), [extractedAtFloor(since), 10]],
+      [evidenceRunsSql(spread), [runIds.slice(-10)]],
+    ] as const) {
+      const reads = await volumetryReads(sql, [...params]);
+      expect(reads.length, sql).toBeGreaterThan(0);
+      expect(reads.filter((r) => r.startsWith('whole')), sql).toEqual([]);
+    }
   });
 });

@@ -10,9 +10,12 @@ import {
   evidenceRunsSql,
   evidenceTotalsSql,
   evidenceViewSql,
+  extractedAtEndsSql,
+  extractedAtFloor,
   newestEvidenceSql,
+  newestRunsSinceSql,
   runsSinceSql,
-  volumetryRunIndexSql,
+  volumetryIndexesSql,
   type EvidenceFilter,
 } from './evidenceSql.js';
 import type { RunKind, RunRecord } from './runs/RunRecord.js';
@@ -168,13 +171,14 @@ export class Warehouse {
     return tables.rows[0]?.n === names.length;
   }
 
-  /** Creates or refreshes `<schema>.evidence` (and, when missing, the index it finds a run's volumetry by) when both tables it joins exist; says whether it did. */
+  /** Creates or refreshes `<schema>.evidence` (and, when missing, the indexes it finds volumetry by) when both tables it joins exist; says whether it did. */
   async ensureEvidenceView(): Promise<boolean> {
     if (!(await this.#tablesExist(['_volumetry', '_load_stats']))) return false;
-    const index = volumetryRunIndexSql(this.#schema);
-    // Only when missing: CREATE INDEX, even IF NOT EXISTS, locks the table against writes (a target may be loading).
-    const found = await this.#client.query<{ oid: string | null }>('SELECT to_regclass($1)::oid AS oid', [index.name]);
-    if (found.rows[0]?.oid === null) await this.#client.query(index.create);
+    for (const index of volumetryIndexesSql(this.#schema)) {
+      // Only when missing: CREATE INDEX, even IF NOT EXISTS, locks the table against writes (a target may be loading).
+      const found = await this.#client.query<{ oid: string | null }>('SELECT to_regclass($1)::oid AS oid', [index.name]);
+      if (found.rows[0]?.oid === null) await this.#client.query(index.create);
+    }
     await this.#client.query(evidenceViewSql(this.#schema));
     return true;
   }
@@ -236,7 +240,7 @@ export class Warehouse {
 
   /** Tap runs that wrote evidence for these streams since an instant. */
   async runsSince(since: Date, streams: readonly string[]): Promise<string[]> {
-    const result = await this.#client.query<{ run_id: string }>(runsSinceSql(this.#schema), [since.toISOString(), streams]);
+    const result = await this.#client.query<{ run_id: string }>(runsSinceSql(this.#schema), [since.toISOString(), streams, extractedAtFloor(since)]);
     return result.rows.map((r) => r.run_id).sort();
   }
 
@@ -292,8 +296,15 @@ export class Warehouse {
     return result.rows[0]?.day_utc ?? undefined;
   }
 
+  /**
+   * The `limit` tap runs with the newest evidence, newest first. Read from the newest extractions
+   * back, a window four times longer each time, until the window holds `limit` runs known to be
+   * the newest (or the whole table): a year of hourly runs is not read to list the last fifty.
+   * (A tap run with no volumetry, stopped before its first window, is not among them.)
+   */
   async evidenceRuns(limit: number): Promise<EvidenceRun[]> {
-    const result = await this.#client.query<Record<string, unknown>>(evidenceRunsSql(this.#schema), [limit]);
+    const runIds = await this.#newestRunIds(limit);
+    const result = await this.#client.query<Record<string, unknown>>(evidenceRunsSql(this.#schema), [runIds]);
     return result.rows.map((r) => ({
       runId: String(r.run_id),
       firstAt: instant(r.first_at),
@@ -301,6 +312,22 @@ export class Warehouse {
       streams: (r.streams as string[] | null) ?? [],
       windows: num(r.windows),
     }));
+  }
+
+  async #newestRunIds(limit: number): Promise<string[]> {
+    const ends = (await this.#client.query<{ oldest: string | null; newest: string | null }>(extractedAtEndsSql(this.#schema))).rows[0];
+    if (!ends?.oldest || !ends.newest) return [];
+    const newest = Date.parse(`${ends.newest.slice(0, 10)}T00:00:00Z`);
+    for (let days = 2; ; days *= 4) {
+      // Every row extracted since `since` is read, so a run last extracted since then has its true last time.
+      const since = newest - days * 86_400_000;
+      // A newest text that is no date: the floor '' reads the whole table.
+      const floor = Number.isNaN(since) ? '' : extractedAtFloor(since);
+      const found = await this.#client.query<{ run_id: string; last_at: Date }>(newestRunsSinceSql(this.#schema), [floor, limit]);
+      const whole = ends.oldest >= floor;
+      const runIds = found.rows.filter((r) => whole || r.last_at.getTime() >= since).map((r) => r.run_id);
+      if (whole || runIds.length >= limit) return runIds;
+    }
   }
 
   async close(): Promise<void> {

@@ -11,7 +11,7 @@ import { escapeIdentifier, escapeLiteral } from 'pg';
  * stopped first) get a row of their own, with no volumetry and `extracted_equals_loaded` null.
  * Its two parts are `NOT MATERIALIZED` (each is read twice, which would make PostgreSQL compute
  * them whole first): a query for some runs or days reads only their rows (with
- * `volumetryRunIndexSql`, through an index), not every run of every hour since the first, which a
+ * `volumetryIndexesSql`, through an index), not every run of every hour since the first, which a
  * year of hourly syncs makes ~90,000 rows per company, read at the end of every run and on every run page.
  * This is the one place the SQL lives; README quotes it.
  */
@@ -65,13 +65,28 @@ WHERE l.deleted > 0 AND l.received = 0
   AND NOT EXISTS (SELECT 1 FROM volumetry v WHERE v.run_id = l.run_id AND v.stream = l.stream AND v.window_start_utc = l.window_start_utc)`;
 }
 
-/** The index that finds a tap run's `_volumetry` rows (`run_id` in the payload): the evidence view's queries by run use it. */
-export function volumetryRunIndexSql(schema: string): { readonly name: string; readonly create: string } {
+/**
+ * The indexes the runner keeps on `_volumetry` (made once each, when missing): by tap run (the
+ * evidence view's queries by run) and by extraction time (the runs of one runner invocation, the
+ * console's newest runs), both on the payload's text.
+ */
+export function volumetryIndexesSql(schema: string): ReadonlyArray<{ readonly name: string; readonly create: string }> {
   const s = escapeIdentifier(schema);
-  return {
-    name: `${s}."_volumetry_run_id"`,
-    create: `CREATE INDEX IF NOT EXISTS "_volumetry_run_id" ON ${s}._volumetry ((payload->>'run_id'))`,
-  };
+  return [
+    { name: `${s}."_volumetry_run_id"`, create: `CREATE INDEX IF NOT EXISTS "_volumetry_run_id" ON ${s}._volumetry ((payload->>'run_id'))` },
+    { name: `${s}."_volumetry_extracted_at"`, create: `CREATE INDEX IF NOT EXISTS "_volumetry_extracted_at" ON ${s}._volumetry ((payload->>'extracted_at'))` },
+  ];
+}
+
+/**
+ * A text below every `extracted_at` of an instant at or after `since`, so `payload->>'extracted_at'
+ * >= floor` lets the index find a superset of the rows, which the instants then decide (a cast to
+ * timestamptz cannot be indexed). `extracted_at` is RFC 3339 (the tap writes `toISOString()`): it
+ * starts with its local date, never more than a day before its UTC date, and a text that starts
+ * with a date sorts at or after that date alone.
+ */
+export function extractedAtFloor(since: Date | number): string {
+  return new Date(new Date(since).getTime() - 86_400_000).toISOString().slice(0, 10);
 }
 
 /** Per stream totals of the evidence rows of some tap runs: what the runner's summary prints. */
@@ -89,10 +104,10 @@ GROUP BY stream
 ORDER BY stream`;
 }
 
-/** The tap runs whose evidence was written since an instant: the runs of one runner invocation. */
+/** The tap runs whose evidence was written since an instant (`$1`, `$3` its `extractedAtFloor`): the runs of one runner invocation. */
 export function runsSinceSql(schema: string): string {
   return `SELECT DISTINCT payload->>'run_id' AS run_id FROM ${escapeIdentifier(schema)}._volumetry
-WHERE (payload->>'extracted_at')::timestamptz >= $1 AND payload->>'stream' = ANY($2)`;
+WHERE payload->>'extracted_at' >= $3 AND (payload->>'extracted_at')::timestamptz >= $1 AND payload->>'stream' = ANY($2)`;
 }
 
 /** Evidence rows of some tap runs, one per stream and UTC day: the demo's volumetry table. */
@@ -178,12 +193,32 @@ export function evidenceNewestDaySql(schema: string): string {
   return `SELECT max(day_utc)::text AS day_utc FROM ${escapeIdentifier(schema)}.evidence WHERE ${EVIDENCE_FILTER_WHERE}`;
 }
 
-/** Tap runs that left evidence, newest first: what the console's run filter offers besides the runs journal. */
+/** The first and last `extracted_at` texts of `_volumetry` (each an end of its index). */
+export function extractedAtEndsSql(schema: string): string {
+  const v = `${escapeIdentifier(schema)}._volumetry`;
+  return `SELECT (SELECT min(payload->>'extracted_at') FROM ${v}) AS oldest, (SELECT max(payload->>'extracted_at') FROM ${v}) AS newest`;
+}
+
+/**
+ * Of the tap runs with evidence extracted at or after a floor (`$1`, an `extractedAtFloor`), the
+ * `$2` newest by their last extraction among those rows: exact for a run whose last extraction is
+ * a day past the floor or later (all its rows from then on are read).
+ */
+export function newestRunsSinceSql(schema: string): string {
+  return `SELECT payload->>'run_id' AS run_id, max((payload->>'extracted_at')::timestamptz) AS last_at
+FROM ${escapeIdentifier(schema)}._volumetry
+WHERE payload->>'extracted_at' >= $1
+GROUP BY 1
+ORDER BY 2 DESC
+LIMIT $2`;
+}
+
+/** Some tap runs' evidence in short (`$1` their ids), newest first: what the console's run filter offers besides the runs journal. */
 export function evidenceRunsSql(schema: string): string {
   return `SELECT run_id, min(extracted_at_utc) AS first_at, max(extracted_at_utc) AS last_at,
        array_agg(DISTINCT stream ORDER BY stream) AS streams, count(*)::int AS windows
 FROM ${escapeIdentifier(schema)}.evidence
+WHERE run_id = ANY($1)
 GROUP BY run_id
-ORDER BY max(extracted_at_utc) DESC NULLS LAST
-LIMIT $1`;
+ORDER BY max(extracted_at_utc) DESC NULLS LAST`;
 }
