@@ -11,11 +11,14 @@ import {
   evidenceTotalsSql,
   evidenceViewSql,
   extractedAtEndsSql,
-  extractedAtFloor,
+  instantTextCeiling,
+  instantTextFloor,
   newestEvidenceSql,
   newestRunsSinceSql,
+  runsOfWindowsSql,
   runsSinceSql,
-  volumetryIndexesSql,
+  evidenceIndexesSql,
+  windowStartEndsSql,
   type EvidenceFilter,
 } from './evidenceSql.js';
 import type { RunKind, RunRecord } from './runs/RunRecord.js';
@@ -91,6 +94,7 @@ export interface EvidenceRun {
   readonly windows: number;
 }
 
+const DAY = 86_400_000;
 const num = (v: unknown) => Number(v ?? 0);
 const instant = (v: unknown) => (v instanceof Date ? v.toISOString() : String(v));
 
@@ -171,10 +175,10 @@ export class Warehouse {
     return tables.rows[0]?.n === names.length;
   }
 
-  /** Creates or refreshes `<schema>.evidence` (and, when missing, the indexes it finds volumetry by) when both tables it joins exist; says whether it did. */
+  /** Creates or refreshes `<schema>.evidence` (and, when missing, the indexes it finds evidence by) when both tables it joins exist; says whether it did. */
   async ensureEvidenceView(): Promise<boolean> {
     if (!(await this.#tablesExist(['_volumetry', '_load_stats']))) return false;
-    for (const index of volumetryIndexesSql(this.#schema)) {
+    for (const index of evidenceIndexesSql(this.#schema)) {
       // Only when missing: CREATE INDEX, even IF NOT EXISTS, locks the table against writes (a target may be loading).
       const found = await this.#client.query<{ oid: string | null }>('SELECT to_regclass($1)::oid AS oid', [index.name]);
       if (found.rows[0]?.oid === null) await this.#client.query(index.create);
@@ -240,7 +244,7 @@ export class Warehouse {
 
   /** Tap runs that wrote evidence for these streams since an instant. */
   async runsSince(since: Date, streams: readonly string[]): Promise<string[]> {
-    const result = await this.#client.query<{ run_id: string }>(runsSinceSql(this.#schema), [since.toISOString(), streams, extractedAtFloor(since)]);
+    const result = await this.#client.query<{ run_id: string }>(runsSinceSql(this.#schema), [since.toISOString(), streams, instantTextFloor(since)]);
     return result.rows.map((r) => r.run_id).sort();
   }
 
@@ -283,25 +287,63 @@ export class Warehouse {
 
   /** Per stream and UTC day, the newest run's evidence among the rows the console's filter keeps (a run filter picks that run's days). */
   async filteredEvidence(filter: EvidenceFilter): Promise<NewestEvidence[]> {
+    const narrowed = await this.#narrowed(filter);
+    if (!narrowed) return [];
     const result = await this.#client.query<Record<string, unknown>>(
       `${newestEvidenceSql(this.#schema, { where: EVIDENCE_FILTER_WHERE })}\nORDER BY stream, day_utc`,
-      evidenceFilterParams(filter),
+      evidenceFilterParams(narrowed),
     );
     return result.rows.map(newestEvidenceOf);
   }
 
-  /** The newest UTC day with evidence under a filter (`YYYY-MM-DD`), if any. */
+  /**
+   * The newest UTC day with evidence under a filter (`YYYY-MM-DD`), if any. With no run nor days,
+   * looked for in the days before the newest window start, four times more days each time, so a
+   * year of evidence is not read for the last day.
+   */
   async newestEvidenceDay(filter: EvidenceFilter): Promise<string | undefined> {
-    const result = await this.#client.query<{ day_utc: string | null }>(evidenceNewestDaySql(this.#schema), evidenceFilterParams(filter));
+    if (filter.runIds?.length || filter.from || filter.to) return this.#newestDayUnder(filter);
+    const ends = (await this.#client.query<Record<string, string | Date | null>>(windowStartEndsSql(this.#schema))).rows[0] ?? {};
+    // The window starts' UTC days, widened by a day where only a text's local date is known.
+    const dayOf = (v: unknown, textShift: number) =>
+      v instanceof Date ? v.getTime() - (v.getTime() % DAY) : typeof v === 'string' ? Date.parse(`${v.slice(0, 10)}T00:00:00Z`) + textShift : NaN;
+    const known = (days: number[]) => days.filter((d) => !Number.isNaN(d));
+    const newest = Math.max(...known([dayOf(ends.newest_text, DAY), dayOf(ends.newest_load, 0)]));
+    const oldest = Math.min(...known([dayOf(ends.oldest_text, -DAY), dayOf(ends.oldest_load, 0)]));
+    // No evidence, or a window start that is no date: the whole table is looked at.
+    if (!Number.isFinite(newest) || !Number.isFinite(oldest)) return ends.newest_text === null && ends.newest_load === null ? undefined : this.#newestDayUnder(filter);
+    const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    for (let days = 2; ; days *= 4) {
+      const from = newest - days * DAY;
+      const found = await this.#newestDayUnder({ ...filter, from: isoDay(from), to: isoDay(newest) });
+      if (found !== undefined || from <= oldest) return found;
+    }
+  }
+
+  async #newestDayUnder(filter: EvidenceFilter): Promise<string | undefined> {
+    const narrowed = await this.#narrowed(filter);
+    if (!narrowed) return undefined;
+    const result = await this.#client.query<{ day_utc: string | null }>(evidenceNewestDaySql(this.#schema), evidenceFilterParams(narrowed));
     return result.rows[0]?.day_utc ?? undefined;
   }
 
   /**
-   * The `limit` tap runs with the newest evidence, newest first. Read from the newest extractions
-   * back, a window four times longer each time, until the window holds `limit` runs known to be
-   * the newest (or the whole table): a year of hourly runs is not read to list the last fifty.
-   * (A tap run with no volumetry, stopped before its first window, is not among them.)
+   * The filter with days and no run narrowed to the runs with evidence on those days (found through
+   * the window starts' indexes), so the view reads only their rows; undefined when none has.
    */
+  async #narrowed(filter: EvidenceFilter): Promise<EvidenceFilter | undefined> {
+    if (filter.runIds?.length || !filter.from || !filter.to) return filter;
+    const start = Date.parse(`${filter.from}T00:00:00Z`);
+    const end = Date.parse(`${filter.to}T00:00:00Z`) + DAY;
+    const found = await this.#client.query<{ run_id: string }>(runsOfWindowsSql(this.#schema), [
+      instantTextFloor(start),
+      instantTextCeiling(end),
+      new Date(start),
+      new Date(end),
+    ]);
+    return found.rows.length > 0 ? { ...filter, runIds: found.rows.map((r) => r.run_id) } : undefined;
+  }
+
   async evidenceRuns(limit: number): Promise<EvidenceRun[]> {
     const runIds = await this.#newestRunIds(limit);
     const result = await this.#client.query<Record<string, unknown>>(evidenceRunsSql(this.#schema), [runIds]);
@@ -320,9 +362,9 @@ export class Warehouse {
     const newest = Date.parse(`${ends.newest.slice(0, 10)}T00:00:00Z`);
     for (let days = 2; ; days *= 4) {
       // Every row extracted since `since` is read, so a run last extracted since then has its true last time.
-      const since = newest - days * 86_400_000;
+      const since = newest - days * DAY;
       // A newest text that is no date: the floor '' reads the whole table.
-      const floor = Number.isNaN(since) ? '' : extractedAtFloor(since);
+      const floor = Number.isNaN(since) ? '' : instantTextFloor(since);
       const found = await this.#client.query<{ run_id: string; last_at: Date }>(newestRunsSinceSql(this.#schema), [floor, limit]);
       const whole = ends.oldest >= floor;
       const runIds = found.rows.filter((r) => whole || r.last_at.getTime() >= since).map((r) => r.run_id);

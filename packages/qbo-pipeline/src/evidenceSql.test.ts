@@ -7,7 +7,7 @@ describe('evidence SQL', () => {
     expect(sql).toMatch(/^CREATE OR REPLACE VIEW "raw"\.evidence AS/);
     expect(sql).toContain('FROM "raw"._volumetry');
     expect(sql).toContain('FROM "raw"._load_stats');
-    expect(sql).toContain('LEFT JOIN loads l USING (run_id, stream, window_start_utc)');
+    expect(sql).toContain('WHERE tap_run_id = v.run_id AND stream = v.stream AND extract_window_start_utc = v.window_start_utc');
     expect(sql).toContain('sum(deleted) AS deleted');
   });
 

@@ -10,8 +10,10 @@ import { escapeIdentifier, escapeLiteral } from 'pg';
  * they are not part of `extracted`/`loaded`); deletions of a window the run did not reach (it
  * stopped first) get a row of their own, with no volumetry and `extracted_equals_loaded` null.
  * Its two parts are `NOT MATERIALIZED` (each is read twice, which would make PostgreSQL compute
- * them whole first): a query for some runs or days reads only their rows (with
- * `volumetryIndexesSql`, through an index), not every run of every hour since the first, which a
+ * them whole first), and a window's loads are summed for its volumetry row (`_load_stats`'
+ * `(tap_run_id, stream, extract_window_start_utc)` index; a join with every window's sums would
+ * sum all of them first): a query for some runs or days reads only their rows (with
+ * `evidenceIndexesSql`, through an index), not every run of every hour since the first, which a
  * year of hourly syncs makes ~90,000 rows per company, read at the end of every run and on every run page.
  * This is the one place the SQL lives; README quotes it.
  */
@@ -35,9 +37,7 @@ WITH volumetry AS NOT MATERIALIZED (
   FROM ${s}._volumetry
 ), loads AS NOT MATERIALIZED (
   SELECT tap_run_id AS run_id, stream, extract_window_start_utc AS window_start_utc,
-         sum(received) AS received, sum(inserted) AS inserted, sum(updated) AS updated,
-         sum(unchanged) AS unchanged, sum(skipped_older) AS skipped_older,
-         sum(deduplicated) AS deduplicated, sum(rejected) AS rejected, sum(deleted) AS deleted
+         sum(received) AS received, sum(deleted) AS deleted
   FROM ${s}._load_stats
   GROUP BY 1, 2, 3
 )
@@ -54,7 +54,13 @@ SELECT v.run_id, v.stream,
        v.extracted_at_utc,
        coalesce(l.deleted, 0) AS deleted
 FROM volumetry v
-LEFT JOIN loads l USING (run_id, stream, window_start_utc)
+CROSS JOIN LATERAL (
+  SELECT sum(received) AS received, sum(inserted) AS inserted, sum(updated) AS updated,
+         sum(unchanged) AS unchanged, sum(skipped_older) AS skipped_older,
+         sum(deduplicated) AS deduplicated, sum(rejected) AS rejected, sum(deleted) AS deleted
+  FROM ${s}._load_stats
+  WHERE tap_run_id = v.run_id AND stream = v.stream AND extract_window_start_utc = v.window_start_utc
+) l
 UNION ALL
 SELECT l.run_id, l.stream, (l.window_start_utc AT TIME ZONE 'UTC')::date, l.window_start_utc, NULL::timestamptz,
        NULL::bigint, NULL::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint,
@@ -66,27 +72,36 @@ WHERE l.deleted > 0 AND l.received = 0
 }
 
 /**
- * The indexes the runner keeps on `_volumetry` (made once each, when missing): by tap run (the
- * evidence view's queries by run) and by extraction time (the runs of one runner invocation, the
- * console's newest runs), both on the payload's text.
+ * The indexes the runner keeps for the evidence (made once each, when missing): `_volumetry` by tap
+ * run (the view's queries by run), by extraction time (the runs of one runner invocation, the
+ * console's newest runs) and by window start (a range of days), all on the payload's text, and
+ * `_load_stats` by window start (the days of deletions a run left no volumetry for).
  */
-export function volumetryIndexesSql(schema: string): ReadonlyArray<{ readonly name: string; readonly create: string }> {
+export function evidenceIndexesSql(schema: string): ReadonlyArray<{ readonly name: string; readonly create: string }> {
   const s = escapeIdentifier(schema);
+  const index = (name: string, table: string, on: string) => ({ name: `${s}."${name}"`, create: `CREATE INDEX IF NOT EXISTS "${name}" ON ${s}.${table} (${on})` });
   return [
-    { name: `${s}."_volumetry_run_id"`, create: `CREATE INDEX IF NOT EXISTS "_volumetry_run_id" ON ${s}._volumetry ((payload->>'run_id'))` },
-    { name: `${s}."_volumetry_extracted_at"`, create: `CREATE INDEX IF NOT EXISTS "_volumetry_extracted_at" ON ${s}._volumetry ((payload->>'extracted_at'))` },
+    index('_volumetry_run_id', '_volumetry', "(payload->>'run_id')"),
+    index('_volumetry_extracted_at', '_volumetry', "(payload->>'extracted_at')"),
+    index('_volumetry_window_start', '_volumetry', "(payload->>'window_start_utc')"),
+    index('_load_stats_window_start', '_load_stats', 'extract_window_start_utc'),
   ];
 }
 
 /**
- * A text below every `extracted_at` of an instant at or after `since`, so `payload->>'extracted_at'
- * >= floor` lets the index find a superset of the rows, which the instants then decide (a cast to
- * timestamptz cannot be indexed). `extracted_at` is RFC 3339 (the tap writes `toISOString()`): it
- * starts with its local date, never more than a day before its UTC date, and a text that starts
- * with a date sorts at or after that date alone.
+ * A text below the RFC 3339 text of every instant at or after `since`, so `payload->>'…' >= floor`
+ * lets an index find a superset of the rows, which their instants then decide (a cast to
+ * timestamptz cannot be indexed). The tap writes `extracted_at` and `window_start_utc` as
+ * `toISOString()`; any RFC 3339 text starts with its local date, never more than a day from its
+ * UTC date, and a text that starts with a date sorts at or after that date alone.
  */
-export function extractedAtFloor(since: Date | number): string {
+export function instantTextFloor(since: Date | number): string {
   return new Date(new Date(since).getTime() - 86_400_000).toISOString().slice(0, 10);
+}
+
+/** A text above the RFC 3339 text of every instant before `until` (see `instantTextFloor`). */
+export function instantTextCeiling(until: Date | number): string {
+  return new Date(new Date(until).getTime() + 86_400_000).toISOString().slice(0, 10);
 }
 
 /** Per stream totals of the evidence rows of some tap runs: what the runner's summary prints. */
@@ -104,7 +119,7 @@ GROUP BY stream
 ORDER BY stream`;
 }
 
-/** The tap runs whose evidence was written since an instant (`$1`, `$3` its `extractedAtFloor`): the runs of one runner invocation. */
+/** The tap runs whose evidence was written since an instant (`$1`, `$3` its `instantTextFloor`): the runs of one runner invocation. */
 export function runsSinceSql(schema: string): string {
   return `SELECT DISTINCT payload->>'run_id' AS run_id FROM ${escapeIdentifier(schema)}._volumetry
 WHERE payload->>'extracted_at' >= $3 AND (payload->>'extracted_at')::timestamptz >= $1 AND payload->>'stream' = ANY($2)`;
@@ -193,6 +208,27 @@ export function evidenceNewestDaySql(schema: string): string {
   return `SELECT max(day_utc)::text AS day_utc FROM ${escapeIdentifier(schema)}.evidence WHERE ${EVIDENCE_FILTER_WHERE}`;
 }
 
+/**
+ * The tap runs with evidence of a window starting in `[$3, $4)`, the volumetry's found through its
+ * index with `$1`, `$2` their `instantTextFloor` and `instantTextCeiling`: the runs of some days.
+ */
+export function runsOfWindowsSql(schema: string): string {
+  const s = escapeIdentifier(schema);
+  return `SELECT payload->>'run_id' AS run_id FROM ${s}._volumetry
+WHERE payload->>'window_start_utc' >= $1 AND payload->>'window_start_utc' < $2
+  AND (payload->>'window_start_utc')::timestamptz >= $3 AND (payload->>'window_start_utc')::timestamptz < $4
+UNION
+SELECT tap_run_id FROM ${s}._load_stats WHERE extract_window_start_utc >= $3 AND extract_window_start_utc < $4`;
+}
+
+/** The first and last window starts of the evidence: `_volumetry`'s texts and `_load_stats`' instants (each an end of an index). */
+export function windowStartEndsSql(schema: string): string {
+  const s = escapeIdentifier(schema);
+  const v = `${s}._volumetry`;
+  return `SELECT (SELECT min(payload->>'window_start_utc') FROM ${v}) AS oldest_text, (SELECT max(payload->>'window_start_utc') FROM ${v}) AS newest_text,
+       (SELECT min(extract_window_start_utc) FROM ${s}._load_stats) AS oldest_load, (SELECT max(extract_window_start_utc) FROM ${s}._load_stats) AS newest_load`;
+}
+
 /** The first and last `extracted_at` texts of `_volumetry` (each an end of its index). */
 export function extractedAtEndsSql(schema: string): string {
   const v = `${escapeIdentifier(schema)}._volumetry`;
@@ -200,7 +236,7 @@ export function extractedAtEndsSql(schema: string): string {
 }
 
 /**
- * Of the tap runs with evidence extracted at or after a floor (`$1`, an `extractedAtFloor`), the
+ * Of the tap runs with evidence extracted at or after a floor (`$1`, an `instantTextFloor`), the
  * `$2` newest by their last extraction among those rows: exact for a run whose last extraction is
  * a day past the floor or later (all its rows from then on are read).
  */
