@@ -15,6 +15,7 @@ import {
   instantTextFloor,
   newestEvidenceSql,
   newestRunsSinceSql,
+  pruneEvidenceSql,
   runsOfWindowsSql,
   runsSinceSql,
   evidenceIndexesSql,
@@ -125,6 +126,14 @@ function newestEvidenceOf(r: Record<string, unknown>): NewestEvidence {
     extractedEqualsLoaded: r.extracted_equals_loaded === true,
     extractedAt: instant(r.extracted_at_utc),
   };
+}
+
+/** What `evidence prune` deleted (or, in a dry run, would delete) from each table. */
+export interface PrunedEvidence {
+  readonly volumetry: number;
+  readonly loadStats: number;
+  readonly loadRuns: number;
+  readonly pipelineRuns: number;
 }
 
 /** One stream's reconcile, as `_reconciliations` records it. */
@@ -414,6 +423,33 @@ export class Warehouse {
   /** Ids of the stream's rows not marked deleted. */
   async liveIds(stream: string): Promise<string[]> {
     return (await this.#client.query<{ id: string }>(liveIdsSql(this.#schema, stream))).rows.map((r) => r.id);
+  }
+
+  /**
+   * In one transaction, the evidence and run rows older than `cutOff` that no day needs
+   * (`pruneEvidenceSql`); a dry run does the same and rolls it back, so its counts are the real ones.
+   */
+  async pruneEvidence(cutOff: Date, dryRun: boolean): Promise<PrunedEvidence> {
+    const client = this.#client;
+    const sql = pruneEvidenceSql(this.#schema);
+    const hasEvidence = await this.ensureEvidenceView();
+    const [hasLoadRuns, hasPipelineRuns] = [await this.#tablesExist(['_load_runs']), await this.#tablesExist(['_pipeline_runs'])];
+    await client.query('BEGIN');
+    try {
+      const evidence = hasEvidence ? (await client.query<{ volumetry: number; load_stats: number }>(sql.evidence, [cutOff])).rows[0] : undefined;
+      const deleted = async (has: boolean, text: string) => (has ? ((await client.query<{ deleted: number }>(text, [cutOff])).rows[0]?.deleted ?? 0) : 0);
+      const pruned = {
+        volumetry: evidence?.volumetry ?? 0,
+        loadStats: evidence?.load_stats ?? 0,
+        pipelineRuns: await deleted(hasPipelineRuns && hasEvidence, sql.pipelineRuns),
+        loadRuns: await deleted(hasLoadRuns && hasEvidence, sql.loadRuns(hasPipelineRuns)),
+      };
+      await client.query(dryRun ? 'ROLLBACK' : 'COMMIT');
+      return pruned;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
   }
 
   /**

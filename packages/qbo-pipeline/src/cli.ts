@@ -7,6 +7,7 @@ import { formatProgress, formatStreamDone } from './formatProgress.js';
 import { formatSummary } from './formatSummary.js';
 import { usageMessage } from './usageMessage.js';
 import { runBackfill, type BackfillHooks } from './runBackfill.js';
+import { pruneEvidence } from './pruneEvidence.js';
 import type { StreamProgress } from './streamProgress.js';
 import { addTrigger } from './triggers/addTrigger.js';
 import { formatTriggers, triggerAdded } from './triggers/formatTriggers.js';
@@ -470,7 +471,25 @@ runCli('qbo-pipeline', async () => {
           .option('target-config', {
             type: 'string',
             describe: "target-postgres-raw settings (JSON) under the companies' own; TARGET_POSTGRES_RAW_* or DATABASE_URL also work",
-          }),
+          })
+          .command(
+            'prune',
+            'delete evidence and run rows older than --older-than that no day needs (the newest run of every stream and UTC day stays), one transaction per schema',
+            (yy) =>
+              yy
+                .option('older-than', { type: 'string', demandOption: true, describe: 'age in days of the rows to delete, e.g. 400d' })
+                .option('dry-run', { type: 'boolean', default: false, describe: 'say what would be deleted, change nothing' }),
+            async (argv) => {
+              exitCode = await pruneEvidence({
+                olderThan: argv['older-than'],
+                dryRun: argv['dry-run'],
+                file: companiesFileOf(argv),
+                company: argv.company,
+                stateRoot: argv['state-dir'],
+                targetConfig: argv['target-config'],
+              });
+            },
+          ),
       async (argv) => {
         const file = companiesFileOf(argv);
         if (file === undefined)

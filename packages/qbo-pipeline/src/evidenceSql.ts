@@ -258,3 +258,64 @@ WHERE run_id = ANY($1)
 GROUP BY run_id
 ORDER BY max(extracted_at_utc) DESC NULLS LAST`;
 }
+
+/**
+ * `evidence prune`, in one transaction, `$1` the cut-off instant: first the evidence of a tap run,
+ * stream and UTC day that is older than the cut-off (its last extraction; the commit for a day of
+ * deletions only) and is not the day's newest run (as `newestEvidenceSql` picks it: that one
+ * stays, however old, so every day keeps its evidence), from `_volumetry` and `_load_stats`, and
+ * the older `_load_stats` rows of no tap run (the `_volumetry` stream's own commits: no day's
+ * evidence); then the runner runs older than the cut-off whose tap runs have no evidence left,
+ * and the target runs older than it that no `_load_stats` row or runner run left names. A row
+ * still running stays; the stream tables are never read or changed.
+ */
+export function pruneEvidenceSql(schema: string): {
+  readonly evidence: string;
+  readonly loadRuns: (withPipelineRuns: boolean) => string;
+  readonly pipelineRuns: string;
+} {
+  const s = escapeIdentifier(schema);
+  return {
+    evidence: `WITH per_run AS (
+  SELECT e.run_id, e.stream, e.day_utc, max(e.extracted_at_utc) AS extracted_at,
+         coalesce(max(e.extracted_at_utc), (SELECT max(c.committed_at_utc) FROM ${s}._load_stats c
+           WHERE c.tap_run_id = e.run_id AND c.stream = e.stream AND (c.extract_window_start_utc AT TIME ZONE 'UTC')::date = e.day_utc)) AS at
+  FROM ${s}.evidence e
+  WHERE e.run_id IS NOT NULL
+  GROUP BY 1, 2, 3
+), doomed AS (
+  SELECT run_id, stream, day_utc FROM (
+    SELECT per_run.*, row_number() OVER (PARTITION BY stream, day_utc ORDER BY extracted_at DESC NULLS LAST) AS newest FROM per_run
+  ) ranked
+  WHERE newest > 1 AND at < $1
+), volumetry AS (
+  DELETE FROM ${s}._volumetry v USING doomed d
+  WHERE v.payload->>'run_id' = d.run_id AND v.payload->>'stream' = d.stream
+    AND ((v.payload->>'window_start_utc')::timestamptz AT TIME ZONE 'UTC')::date = d.day_utc
+  RETURNING 1
+), loads AS (
+  DELETE FROM ${s}._load_stats l USING doomed d
+  WHERE l.tap_run_id = d.run_id AND l.stream = d.stream AND (l.extract_window_start_utc AT TIME ZONE 'UTC')::date = d.day_utc
+  RETURNING 1
+), runless AS (
+  DELETE FROM ${s}._load_stats l WHERE l.tap_run_id IS NULL AND l.deleted = 0 AND l.committed_at_utc < $1
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM volumetry)::int AS volumetry, ((SELECT count(*) FROM loads) + (SELECT count(*) FROM runless))::int AS load_stats`,
+    loadRuns: (withPipelineRuns: boolean) => `WITH gone AS (
+  DELETE FROM ${s}._load_runs r
+  WHERE r.status <> 'running' AND r.started_at_utc < $1 AND NOT EXISTS (SELECT 1 FROM ${s}._load_stats l WHERE l.load_run_id = r.load_run_id)${
+    withPipelineRuns ? `
+    AND NOT EXISTS (SELECT 1 FROM ${s}._pipeline_runs p WHERE r.load_run_id = ANY (p.load_run_ids))` : ''
+  }
+  RETURNING 1
+) SELECT count(*)::int AS deleted FROM gone`,
+    pipelineRuns: `WITH gone AS (
+  DELETE FROM ${s}._pipeline_runs p
+  WHERE p.status <> 'running' AND p.started_at_utc < $1
+    AND NOT EXISTS (SELECT 1 FROM ${s}._volumetry v WHERE v.payload->>'run_id' = ANY (p.tap_run_ids))
+    AND NOT EXISTS (SELECT 1 FROM ${s}._load_stats l WHERE l.tap_run_id = ANY (p.tap_run_ids))
+  RETURNING 1
+) SELECT count(*)::int AS deleted FROM gone`,
+  };
+}
