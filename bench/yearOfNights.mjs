@@ -12,7 +12,7 @@
 // Then it measures, and prints (never asserts): the state folder's size and files, `company
 // list`, a `scheduler --once` pass (30 real syncs against the QBO emulator), a sync's start-up
 // (spawn → its first request to QBO), each console page over HTTP (median of 5) and in headless
-// Chromium (rows shown), and the console's memory.
+// Chromium (rows shown), the console's memory, and `evidence prune --dry-run` over the companies.
 //
 //   npm run build && node bench/yearOfNights.mjs [companies] [days]
 //   DATABASE_URL=postgres://… node bench/yearOfNights.mjs      (else an embedded PostgreSQL 13)
@@ -533,6 +533,14 @@ if (pass.code !== 0)
 // BASELINE=<another checkout, built>: the same measures with its code first, on the same state and warehouse.
 if (process.env.BASELINE) await measure(path.resolve(process.env.BASELINE), 'baseline');
 await measure(ROOT, 'this checkout');
+
+// evidence prune as a dry run (the same deletes, rolled back): what a year leaves to delete, and how long each company's transaction takes.
+out('');
+for (const age of ['400d', '90d']) {
+  const prune = await cli(ROOT, ['evidence', 'prune', '--companies', 'companies.yaml', '--state-dir', 'state', '--older-than', age, '--dry-run']);
+  out(`evidence prune --older-than ${age} --dry-run (${COUNT} companies): ${(prune.ms / 1000).toFixed(1)} s, exit ${prune.code}`);
+  out(prune.code === 0 ? prune.stdout.split('\n')[0] : prune.stderr.split('\n')[0]);
+}
 
 if (!process.env.KEEP) for (const name of names) await check.query(`DROP SCHEMA IF EXISTS "${schemaOf(name)}" CASCADE`);
 await check.end();

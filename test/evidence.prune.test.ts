@@ -38,10 +38,24 @@ function tapRun(runId: string, at: string, reads: ReadonlyArray<readonly [string
  */
 async function yearOfRuns(schema: string): Promise<void> {
   const runs: Array<[string, string, Array<[string, string]>]> = [
-    ['r1', '2025-03-01T06:00:00.000Z', [['invoices', '2025-03-01'], ['customers', '2025-03-01']]],
+    [
+      'r1',
+      '2025-03-01T06:00:00.000Z',
+      [
+        ['invoices', '2025-03-01'],
+        ['customers', '2025-03-01'],
+      ],
+    ],
     ['r2', '2025-03-01T18:00:00.000Z', [['invoices', '2025-03-01']]],
     ['r3', '2025-03-02T06:00:00.000Z', [['invoices', '2025-03-02']]],
-    ['r4', '2025-03-20T06:00:00.000Z', [['invoices', '2025-03-01'], ['invoices', '2025-03-20']]],
+    [
+      'r4',
+      '2025-03-20T06:00:00.000Z',
+      [
+        ['invoices', '2025-03-01'],
+        ['invoices', '2025-03-20'],
+      ],
+    ],
   ];
   const loadRunOf = new Map<string, string[]>();
   for (const [runId, at, reads] of runs) {
@@ -49,9 +63,15 @@ async function yearOfRuns(schema: string): Promise<void> {
     // The target run as if it had run then, with its tap run.
     await withClient(async (client) => {
       const [runs, stats] = [`"${schema}"._load_runs`, `"${schema}"._load_stats`];
-      const { rows } = await client.query<{ id: string }>(`UPDATE ${runs} SET started_at_utc = $1, finished_at_utc = $1 WHERE started_at_utc > $1 RETURNING load_run_id AS id`, [at]);
+      const { rows } = await client.query<{ id: string }>(
+        `UPDATE ${runs} SET started_at_utc = $1, finished_at_utc = $1 WHERE started_at_utc > $1 RETURNING load_run_id AS id`,
+        [at],
+      );
       await client.query(`UPDATE ${stats} SET committed_at_utc = $1 WHERE load_run_id = ANY ($2)`, [at, rows.map((r) => r.id)]);
-      loadRunOf.set(runId, rows.map((r) => r.id));
+      loadRunOf.set(
+        runId,
+        rows.map((r) => r.id),
+      );
     });
   }
   await withClient(async (client) => {
@@ -136,17 +156,25 @@ describe('evidence prune', () => {
     const env = { ...process.env, DATABASE_URL: databaseUrl(), TARGET_POSTGRES_RAW_SCHEMA: schema };
     const dry = await runCliProcess(['evidence', 'prune', '--older-than', '1d', '--dry-run'], { env });
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toMatch(new RegExp(`^schema ${schema}: would delete 2 _volumetry, 6 _load_stats, 1 _load_runs and 1 _pipeline_runs rows older than .*; dry run, nothing changed\\n$`));
+    expect(dry.stdout).toMatch(
+      new RegExp(
+        `^schema ${schema}: would delete 2 _volumetry, 6 _load_stats, 1 _load_runs and 1 _pipeline_runs rows older than .*; dry run, nothing changed\\n$`,
+      ),
+    );
     expect(await left(schema)).toEqual(before);
     for (const bad of ['400', '0d', '-3d', '4OOd', '2w']) {
       const refused = await runCliProcess(['evidence', 'prune', `--older-than=${bad}`], { env });
       expect(refused.code, bad).toBe(2);
-      expect(refused.stderr.trim().split('\n'), bad).toEqual([`FATAL qbo-pipeline: --older-than ${JSON.stringify(bad)}: give a whole number of days followed by d, e.g. 400d (at least 1d)`]);
+      expect(refused.stderr.trim().split('\n'), bad).toEqual([
+        `FATAL qbo-pipeline: --older-than ${JSON.stringify(bad)}: give a whole number of days followed by d, e.g. 400d (at least 1d)`,
+      ]);
     }
     expect(await left(schema)).toEqual(before);
     const done = await runCliProcess(['evidence', 'prune', '--older-than', '1d'], { env });
     expect(done.code).toBe(0);
-    expect(done.stdout).toMatch(/: deleted 2 _volumetry, 6 _load_stats, 1 _load_runs and 1 _pipeline_runs rows older than .*\(the newest run of every stream and UTC day stays\)\n$/);
+    expect(done.stdout).toMatch(
+      /: deleted 2 _volumetry, 6 _load_stats, 1 _load_runs and 1 _pipeline_runs rows older than .*\(the newest run of every stream and UTC day stays\)\n$/,
+    );
     expect((await left(schema)).volumetry).toHaveLength(4);
   });
 });

@@ -137,7 +137,10 @@ describe('the evidence of a year of hourly runs', () => {
     ] as const) {
       const reads = await evidenceReads(sql, [...params]);
       expect(reads.length, sql).toBeGreaterThan(0);
-      expect(reads.filter((r) => r.startsWith('whole')), sql).toEqual([]);
+      expect(
+        reads.filter((r) => r.startsWith('whole')),
+        sql,
+      ).toEqual([]);
     }
   });
 });

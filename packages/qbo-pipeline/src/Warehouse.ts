@@ -320,7 +320,8 @@ export class Warehouse {
     const newest = Math.max(...known([dayOf(ends.newest_text, DAY), dayOf(ends.newest_load, 0)]));
     const oldest = Math.min(...known([dayOf(ends.oldest_text, -DAY), dayOf(ends.oldest_load, 0)]));
     // No evidence, or a window start that is no date: the whole table is looked at.
-    if (!Number.isFinite(newest) || !Number.isFinite(oldest)) return ends.newest_text === null && ends.newest_load === null ? undefined : this.#newestDayUnder(filter);
+    if (!Number.isFinite(newest) || !Number.isFinite(oldest))
+      return ends.newest_text === null && ends.newest_load === null ? undefined : this.#newestDayUnder(filter);
     const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
     for (let days = 2; ; days *= 4) {
       const from = newest - days * DAY;

@@ -79,7 +79,10 @@ WHERE l.deleted > 0 AND l.received = 0
  */
 export function evidenceIndexesSql(schema: string): ReadonlyArray<{ readonly name: string; readonly create: string }> {
   const s = escapeIdentifier(schema);
-  const index = (name: string, table: string, on: string) => ({ name: `${s}."${name}"`, create: `CREATE INDEX IF NOT EXISTS "${name}" ON ${s}.${table} (${on})` });
+  const index = (name: string, table: string, on: string) => ({
+    name: `${s}."${name}"`,
+    create: `CREATE INDEX IF NOT EXISTS "${name}" ON ${s}.${table} (${on})`,
+  });
   return [
     index('_volumetry_run_id', '_volumetry', "(payload->>'run_id')"),
     index('_volumetry_extracted_at', '_volumetry', "(payload->>'extracted_at')"),
@@ -305,8 +308,10 @@ SELECT (SELECT count(*) FROM volumetry)::int AS volumetry, ((SELECT count(*) FRO
     loadRuns: (withPipelineRuns: boolean) => `WITH gone AS (
   DELETE FROM ${s}._load_runs r
   WHERE r.status <> 'running' AND r.started_at_utc < $1 AND NOT EXISTS (SELECT 1 FROM ${s}._load_stats l WHERE l.load_run_id = r.load_run_id)${
-    withPipelineRuns ? `
-    AND NOT EXISTS (SELECT 1 FROM ${s}._pipeline_runs p WHERE r.load_run_id = ANY (p.load_run_ids))` : ''
+    withPipelineRuns
+      ? `
+    AND NOT EXISTS (SELECT 1 FROM ${s}._pipeline_runs p WHERE r.load_run_id = ANY (p.load_run_ids))`
+      : ''
   }
   RETURNING 1
 ) SELECT count(*)::int AS deleted FROM gone`,

@@ -9,14 +9,14 @@ const logger = createLogger('qbo-pipeline');
 const DAY = 86_400_000;
 
 /** `--older-than`: a whole number of days, at least 1, written `400d`. */
-export function olderThanDays(text: string): number {
+function olderThanDays(text: string): number {
   const days = /^([1-9][0-9]{0,5})d$/.exec(text.trim());
   if (!days) throw new UsageError(`--older-than ${JSON.stringify(text)}: give a whole number of days followed by d, e.g. 400d (at least 1d)`);
   return Number(days[1]);
 }
 
 /** One line per schema: what was (or, in a dry run, would be) deleted. */
-export function formatPruned(where: string, cutOff: Date, pruned: PrunedEvidence, dryRun: boolean): string {
+function formatPruned(where: string, cutOff: Date, pruned: PrunedEvidence, dryRun: boolean): string {
   return (
     `${where}: ${dryRun ? 'would delete' : 'deleted'} ${pruned.volumetry} _volumetry, ${pruned.loadStats} _load_stats, ` +
     `${pruned.loadRuns} _load_runs and ${pruned.pipelineRuns} _pipeline_runs rows older than ${cutOff.toISOString()} ` +
