@@ -276,13 +276,10 @@ export class Warehouse {
     return (await this.#client.query<Record<string, string | number | boolean | null>>(evidenceRowsSql(this.#schema), [runIds])).rows;
   }
 
-  /** Per stream and UTC day in `[from, to)`, the newest run's evidence (`newestEvidenceSql`); `streams` null for all. */
+  /** Per stream and UTC day in `[from, to)` (`YYYY-MM-DD`), the newest run's evidence (`newestEvidenceSql`); `streams` null for all. */
   async newestEvidence(from: string, to: string, streams: readonly string[] | null): Promise<NewestEvidence[]> {
-    const result = await this.#client.query<Record<string, unknown>>(
-      `SELECT * FROM (${newestEvidenceSql(this.#schema)}) x WHERE day_utc::date >= $1::date AND day_utc::date < $2::date AND ($3::text[] IS NULL OR stream = ANY($3)) ORDER BY stream, day_utc`,
-      [from, to, streams],
-    );
-    return result.rows.map(newestEvidenceOf);
+    const last = new Date(Date.parse(`${to}T00:00:00Z`) - DAY).toISOString().slice(0, 10);
+    return this.filteredEvidence({ from, to: last, ...(streams ? { streams } : {}) });
   }
 
   /** Whether `<schema>.evidence` can be read; created (as the runner does) when its tables exist but it does not. */
