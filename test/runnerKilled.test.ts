@@ -19,7 +19,14 @@ const END = '2025-03-01T00:00:00Z';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ databaseUrl: databaseUrl(), seed: 34, now: new Date(END), days: 3, counts: { invoices: 40 }, tap: { request_timeout_seconds: 60 } });
+  h = await startHarness({
+    databaseUrl: databaseUrl(),
+    seed: 34,
+    now: new Date(END),
+    days: 3,
+    counts: { invoices: 40 },
+    tap: { request_timeout_seconds: 60, max_concurrency: 1 },
+  });
   // The runners' temporary folder (theirs, spawned, and this process's): only this suite's config folders are there.
   process.env.TMPDIR = path.join(h.dir, 'tmp');
   mkdirSync(process.env.TMPDIR);
@@ -48,19 +55,37 @@ const alive = (pid: number) => {
   }
 };
 
+/** A process's command line (none once gone); a child between fork and exec still shows its parent's. */
+function argsOf(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
+}
+const execedWithConfig = (pid: number) => argsOf(pid).includes('--config');
+
 /** The folder of the config file a process was started with (`--config <folder>/tap.json`), from its command line. */
 function configDirOf(pid: number): string {
-  const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  const args = argsOf(pid);
   return path.dirname(args[args.indexOf('--config') + 1]!);
 }
 
-/** A runner of `request` spawned alone (`detached`, no output), once its tap and target run (the tap waiting on a stalled QBO). */
+/**
+ * A runner of `request` spawned alone (`detached`, no output), once its tap and target run and QBO
+ * stalled one more request than before it started: its tap's, as another runner's tap, one request
+ * in flight (`max_concurrency: 1`), waits on its stalled one for 60 s.
+ */
 async function stalledRunner(request: Record<string, string | undefined>): Promise<{ pid: number; children: number[]; exited: Promise<unknown> }> {
+  const stalls = () => h.emulator.stats().faults.stall ?? 0;
+  const stalledBefore = stalls();
   const runner = spawn(process.execPath, [RUNNER_CLI, ...runnerArgs('backfill', request)], { detached: true, stdio: 'ignore' });
   const exited = new Promise((resolve) => runner.on('close', resolve));
   let children: number[] = [];
-  for (let k = 0; k < 300 && !((h.emulator.stats().faults.stall ?? 0) > 0 && (children = childrenOf(runner.pid!)).length === 2); k++) await sleep(50);
-  expect(children, 'the tap and target run, the tap waiting on QBO').toHaveLength(2);
+  const ready = () => stalls() > stalledBefore && (children = childrenOf(runner.pid!)).length === 2 && children.every(execedWithConfig);
+  for (let k = 0; k < 600 && !ready(); k++) await sleep(50);
+  expect(children.filter(execedWithConfig), 'the tap and target run, the tap waiting on QBO').toHaveLength(2);
+  expect(stalls(), "QBO stalled the runner's tap").toBeGreaterThan(stalledBefore);
   return { pid: runner.pid!, children, exited };
 }
 
