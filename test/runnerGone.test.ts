@@ -138,7 +138,18 @@ describe('a run whose runner was killed (kill -9) while a scheduler runs', () =>
       expect(closed.exitCode).toBeUndefined();
       expect(closed.finishedAt).toBeUndefined();
       expect(closed.runnerGone?.byRun).toBeUndefined();
-      expect(await journal().tail(doomed.run.id, 1)).toEqual([expect.stringContaining(`ERROR qbo-pipeline: ${closed.reason}`)]);
+      // Its log says so: the sweep appends the line just after it rewrites the record.
+      expect(
+        await waitFor(
+          "the killed run's log to say why it was closed",
+          async () => {
+            const tail = await journal().tail(doomed.run.id, 1);
+            return tail.some((line) => line.includes('ERROR qbo-pipeline: ')) && tail;
+          },
+          15_000,
+          scheduler.output,
+        ),
+      ).toEqual([expect.stringContaining(`ERROR qbo-pipeline: ${closed.reason}`)]);
       expect(
         await waitFor('its row in _pipeline_runs to be closed', async () => (await rowOf(doomed.run.id))?.status === 'failed' && rowOf(doomed.run.id), 15_000),
       ).toEqual({ status: 'failed', exit_code: null, finished_at_utc: null, reason: closed.reason });
