@@ -801,6 +801,62 @@ describe('console over HTTP, with a companies file', () => {
   });
 });
 
+describe('console over HTTP, thirty companies of which three need you', () => {
+  it('opens with the three, expanded and first; each of the others is one folded line that opens to its streams without JavaScript', async () => {
+    const firm = path.join(dir, 'thirty');
+    const names = Array.from({ length: 30 }, (_, i) => `client-${String(i + 1).padStart(2, '0')}`);
+    await mkdir(path.join(firm, 'secrets'), { recursive: true });
+    for (const secret of ['client_id', 'client_secret', ...names]) await writeFile(path.join(firm, 'secrets', secret), `${secret}-dummy-value\n`);
+    await writeFile(
+      path.join(firm, 'companies.yaml'),
+      [
+        'defaults:',
+        '  secrets: {client_id_file: secrets/client_id, client_secret_file: secrets/client_secret}',
+        'companies:',
+        ...names.flatMap((name, i) => [`  - name: ${name}`, `    realm_id: "${9_130_000 + i}"`, `    secrets: {refresh_token_file: secrets/${name}}`]),
+        '',
+      ].join('\n'),
+    );
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    // Last night client-07, client-19 and client-24 failed; the others' last run went through.
+    const failing = new Set(['client-07', 'client-19', 'client-24']);
+    for (const name of names) {
+      const state = path.join(firm, 'state', 'companies', name);
+      await mkdir(state, { recursive: true });
+      await writeFile(path.join(state, 'qb_company.json'), JSON.stringify({ bookmarks: { invoices: { replication_key_value: hourAgo } } }));
+      await writeRunRecord(state, {
+        id: `run-20250101T000000Z-${name.slice(-2)}0000`,
+        job: 'qb_company',
+        startedAt: hourAgo,
+        finishedAt: hourAgo,
+        pid: 1,
+        progress: [],
+        ...(failing.has(name) ? { status: 'failed', reason: 'QBO answered HTTP 503 5 times' } : { status: 'succeeded' }),
+      });
+    }
+    const web = await startConsole(consoleOptions({ port: 0, stateDir: path.join(firm, 'state'), companiesFile: path.join(firm, 'companies.yaml') }, {}));
+    try {
+      const page = (await send(web.url, '/')).text;
+      const sections = [...page.matchAll(/<section class="company( folded)?" aria-labelledby="company-([^"]+)">/g)].map((m) => ({
+        name: m[2],
+        folded: !!m[1],
+      }));
+      expect(sections.slice(0, 3)).toEqual(['client-07', 'client-19', 'client-24'].map((name) => ({ name, folded: false })));
+      expect(sections.slice(3)).toEqual(names.filter((n) => !failing.has(n)).map((name) => ({ name, folded: true })));
+      // A folded company: one line saying it is well, its streams table (and all else) inside its <details>, closed.
+      const folded = /<section class="company folded" aria-labelledby="company-client-01">[\s\S]*?<\/section>/.exec(page)?.[0] ?? '';
+      expect(folded).toMatch(
+        /^<section[^>]*><details><summary><h2 id="company-client-01">[\s\S]*1 stream, oldest bookmark [^<]+ old<\/small><\/h2><\/summary>/,
+      );
+      expect(folded).toContain('<tr data-stream="invoices">');
+      expect(page).toContain('<a href="#all-well">27 other companies</a>: nothing needs you');
+      expect(page).toContain('<div id="all-well">');
+    } finally {
+      await web.close();
+    }
+  });
+});
+
 describe('console over HTTP, after a night whose run applied deletions and could not read all of them', () => {
   // The emulator's clock stands an hour before today's UTC midnight, so a deletion falls inside a run that ends today.
   const today = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');

@@ -201,12 +201,12 @@ describe('the overview of thirty companies', () => {
     expect(summary).toContain('2 of 30 companies to look at');
     expect([...summary.matchAll(/<tr data-company="([^"]+)"/g)].map((m) => m[1])).toEqual(['client-19', 'client-07']);
     expect(summary).toContain('<a href="/runs?company=client-07&amp;status=failed">1</a>');
-    expect(summary).toContain('28 other companies: nothing needs you, no run failed in the last 24 h');
+    expect(summary).toContain('<a href="#all-well">28 other companies</a>: nothing needs you, no run failed in the last 24 h');
   });
 
   it('says in one line when all is well, and nothing of the kind for one company', () => {
     const well = companies.filter((_, i) => ![6, 18].includes(i));
-    expect(overviewView(well, now).toString()).toContain('28 companies: nothing needs you, no run failed in the last 24 h.');
+    expect(overviewView(well, now).toString()).toContain('<a href="#all-well">28 companies</a>: nothing needs you, no run failed in the last 24 h.');
     expect(overviewView([companies[6]!], now).toString()).not.toContain('companies to look at');
   });
 });

@@ -212,10 +212,14 @@ function triggersLine(c: CompanyOverview, now: Date): SafeHtml {
 const RECENT_FAILURES_MS = 86_400_000;
 
 /** Pure: a company's line in the summary: what needs action, what to check, and its runs that failed in the last 24 h. */
-function companyGlance(c: CompanyOverview, now: Date): { readonly name: string; readonly errors: number; readonly warnings: number; readonly failed: number } {
+function companyGlance(
+  c: CompanyOverview,
+  now: Date,
+): { readonly company: CompanyOverview; readonly name: string; readonly errors: number; readonly warnings: number; readonly failed: number } {
   const items = attentionOf(c);
   const since = now.getTime() - RECENT_FAILURES_MS;
   return {
+    company: c,
     name: c.name,
     errors: items.filter((a) => a.level === 'error').length,
     warnings: items.filter((a) => a.level === 'warn').length,
@@ -223,21 +227,20 @@ function companyGlance(c: CompanyOverview, now: Date): { readonly name: string; 
   };
 }
 
+/** Pure: the companies with something to look at, most urgent first. */
+const toLook = (glances: ReadonlyArray<ReturnType<typeof companyGlance>>) =>
+  glances.filter((g) => g.errors + g.warnings + g.failed > 0).sort((a, b) => b.errors - a.errors || b.failed - a.failed || b.warnings - a.warnings);
+
 /**
  * With several companies, one table first: the companies with something to look at (most urgent
- * first, each linked to its section and its failed runs), and how many others are all well. Thirty
- * companies' sections run to many screens; this is what finds last night's failures in one look.
+ * first, each linked to its section and its failed runs), and how many others are all well (linked
+ * to their folded sections). This is what finds last night's failures in one look.
  */
-function companiesSummary(companies: readonly CompanyOverview[], now: Date): SafeHtml | string {
-  if (companies.length < 2) return '';
-  const glances = companies.map((c) => companyGlance(c, now));
-  const look = glances
-    .filter((g) => g.errors + g.warnings + g.failed > 0)
-    .sort((a, b) => b.errors - a.errors || b.failed - a.failed || b.warnings - a.warnings);
-  const well = glances.length - look.length;
-  const wellText = `${well} ${look.length > 0 ? 'other ' : ''}compan${well === 1 ? 'y' : 'ies'}: nothing needs you, no run failed in the last 24 h`;
+function companiesSummary(look: ReturnType<typeof toLook>, companies: number): SafeHtml {
+  const well = companies - look.length;
+  const wellText = html`<a href="#all-well">${well} ${look.length > 0 ? 'other ' : ''}compan${well === 1 ? 'y' : 'ies'}</a>: nothing needs you, no run failed in the last 24 h`;
   if (look.length === 0) return html`<p class="allgood">${pill('ok')} ${wellText}.</p>`;
-  return html`<section class="panel" aria-labelledby="at-a-glance"><h2 id="at-a-glance">${look.length} of ${glances.length} companies to look at</h2>
+  return html`<section class="panel" aria-labelledby="at-a-glance"><h2 id="at-a-glance">${look.length} of ${companies} companies to look at</h2>
 <div class="table-scroll"><table class="data">
 <thead><tr><th scope="col">company</th><th scope="col" class="num">needs action</th><th scope="col" class="num">check</th><th scope="col" class="num">runs failed in the last 24 h</th></tr></thead>
 <tbody>${look.map(
@@ -249,19 +252,50 @@ function companiesSummary(companies: readonly CompanyOverview[], now: Date): Saf
 ${well > 0 ? html`<p class="muted">${wellText}.</p>` : ''}</section>`;
 }
 
-export function overviewView(companies: readonly CompanyOverview[], now: Date): SafeHtml {
-  return html`<h1>Overview</h1>
-${companiesSummary(companies, now)}
-${companies.map(
-  (c) => html`<section class="company" aria-labelledby="company-${c.name}">
-<h2 id="company-${c.name}">${c.name} <small>${c.realmId ? html`realm <code>${c.realmId}</code> · ` : ''}${c.schema ? html`schema <code>${c.schema}</code> · ` : ''}state <code>${c.stateDir}</code></small></h2>
-${attentionList(attentionOf(c))}
+function companyHeading(c: CompanyOverview, extra: SafeHtml | string = ''): SafeHtml {
+  return html`<h2 id="company-${c.name}">${c.name} <small>${c.realmId ? html`realm <code>${c.realmId}</code> · ` : ''}${c.schema ? html`schema <code>${c.schema}</code> · ` : ''}state <code>${c.stateDir}</code></small>${extra}</h2>`;
+}
+
+/** What the overview says of a company below its heading: what needs you, its streams, token health and triggers. */
+function companyDetails(c: CompanyOverview, now: Date): SafeHtml {
+  return html`${attentionList(attentionOf(c))}
 <h3>Streams</h3>
 ${streamsTable(c, now)}
 <h3>Token health</h3>
 ${tokensTable(c, now)}
 <h3>Triggers</h3>
-${triggersLine(c, now)}
-</section>`,
-)}`;
+${triggersLine(c, now)}`;
+}
+
+const companySection = (c: CompanyOverview, now: Date) =>
+  html`<section class="company" aria-labelledby="company-${c.name}">
+${companyHeading(c)}
+${companyDetails(c, now)}
+</section>`;
+
+/** An all-well company among several: one line (how many streams, the oldest bookmark's age) that opens to its whole section, without JavaScript. */
+function foldedCompany(c: CompanyOverview, now: Date): SafeHtml {
+  const oldest = Math.max(...c.streams.map((s) => s.ageMs));
+  const glance =
+    c.streams.length === 0 ? 'no stream yet' : `${c.streams.length} stream${c.streams.length === 1 ? '' : 's'}, oldest bookmark ${age(oldest)} old`;
+  return html`<section class="company folded" aria-labelledby="company-${c.name}"><details><summary>${companyHeading(c, html` <small class="glance">${pill('ok')} ${glance}</small>`)}</summary>
+${companyDetails(c, now)}
+</details></section>`;
+}
+
+/**
+ * One company: its section. Several: the summary table, then the sections of the companies to
+ * look at (in its order, open), then one line per all-well company, each opening to its section:
+ * thirty companies' open sections ran to 28 screens and buried the few that need you.
+ */
+export function overviewView(companies: readonly CompanyOverview[], now: Date): SafeHtml {
+  if (companies.length < 2)
+    return html`<h1>Overview</h1>
+${companies.map((c) => companySection(c, now))}`;
+  const look = toLook(companies.map((c) => companyGlance(c, now)));
+  const first = new Set(look.map((g) => g.company));
+  return html`<h1>Overview</h1>
+${companiesSummary(look, companies.length)}
+${look.map((g) => companySection(g.company, now))}
+<div id="all-well">${companies.filter((c) => !first.has(c)).map((c) => foldedCompany(c, now))}</div>`;
 }
