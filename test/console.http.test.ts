@@ -735,8 +735,9 @@ describe('console over HTTP, with a companies file', () => {
 
   it('puts a company whose secret file is missing first among what needs you, naming the file and never its value', async () => {
     const page = await send(web.url, '/');
+    // acme, all well, is folded to a line that opens to the same section.
     const section = (name: string) =>
-      /<section class="company"[^>]*>[\s\S]*?<\/section>/.exec(page.text.slice(page.text.indexOf(`id="company-${name}"`) - 80))?.[0] ?? '';
+      new RegExp(`<section class="company[^"]*" aria-labelledby="company-${name}">[\\s\\S]*?</section>`).exec(page.text)?.[0] ?? '';
     expect(section('hooli')).toMatch(
       /<ul class="attention"><li class="error"><span class="pill error">needs action<\/span> companies file [^<]*companies\.yaml:\d+:\d+: company hooli: refresh_token_file secrets\/hooli_refresh does not exist: its runs fail until this is fixed<\/li>/,
     );
@@ -818,7 +819,7 @@ describe('console over HTTP, thirty companies of which three need you', () => {
       ].join('\n'),
     );
     const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
-    // Last night client-07, client-19 and client-24 failed; the others' last run went through.
+    // Last night client-07, client-19 and client-24 failed; the others' last run went through, client-02's after one that failed.
     const failing = new Set(['client-07', 'client-19', 'client-24']);
     for (const name of names) {
       const state = path.join(firm, 'state', 'companies', name);
@@ -834,6 +835,17 @@ describe('console over HTTP, thirty companies of which three need you', () => {
         ...(failing.has(name) ? { status: 'failed', reason: 'QBO answered HTTP 503 5 times' } : { status: 'succeeded' }),
       });
     }
+    const twoHoursAgo = new Date(Date.now() - 7_200_000).toISOString();
+    await writeRunRecord(path.join(firm, 'state', 'companies', 'client-02'), {
+      id: 'run-20241231T230000Z-020000',
+      job: 'qb_company',
+      startedAt: twoHoursAgo,
+      finishedAt: twoHoursAgo,
+      pid: 1,
+      progress: [],
+      status: 'failed',
+      reason: 'QBO answered HTTP 503 5 times',
+    });
     const web = await startConsole(consoleOptions({ port: 0, stateDir: path.join(firm, 'state'), companiesFile: path.join(firm, 'companies.yaml') }, {}));
     try {
       const page = (await send(web.url, '/')).text;
@@ -849,7 +861,12 @@ describe('console over HTTP, thirty companies of which three need you', () => {
         /^<section[^>]*><details><summary><h2 id="company-client-01">[\s\S]*1 stream, oldest bookmark [^<]+ old<\/small><\/h2><\/summary>/,
       );
       expect(folded).toContain('<tr data-stream="invoices">');
-      expect(page).toContain('<a href="#all-well">27 other companies</a>: nothing needs you');
+      // client-02 is in the summary table for its failed run, yet needs nothing of you: folded, its failed run linked on its line.
+      expect([...page.matchAll(/<tr data-company="([^"]+)"/g)].map((m) => m[1])).toEqual(['client-07', 'client-19', 'client-24', 'client-02']);
+      expect(page).toContain(
+        '<small class="glance"><span class="pill ok">ok</span> 1 stream, oldest bookmark 60 min 0 s old · <a href="/runs?company=client-02&amp;status=failed">1 run failed in the last 24 h</a></small></h2></summary>',
+      );
+      expect(page).toContain('<a href="#all-well">26 other companies</a>: nothing needs you');
       expect(page).toContain('<div id="all-well">');
     } finally {
       await web.close();

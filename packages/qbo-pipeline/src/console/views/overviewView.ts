@@ -227,6 +227,9 @@ function companyGlance(
   };
 }
 
+/** The runs page's list of a company's failed runs. */
+const failedRunsHref = (company: string) => `/runs?${new URLSearchParams({ company, status: 'failed' }).toString()}`;
+
 /** Pure: the companies with something to look at, most urgent first. */
 const toLook = (glances: ReadonlyArray<ReturnType<typeof companyGlance>>) =>
   glances.filter((g) => g.errors + g.warnings + g.failed > 0).sort((a, b) => b.errors - a.errors || b.failed - a.failed || b.warnings - a.warnings);
@@ -247,7 +250,7 @@ function companiesSummary(look: ReturnType<typeof toLook>, companies: number): S
     (g) => html`<tr data-company="${g.name}"><th scope="row"><a href="#company-${g.name}">${g.name}</a></th>
 <td class="num">${g.errors ? pill(String(g.errors), 'error') : '0'}</td>
 <td class="num">${g.warnings ? pill(String(g.warnings), 'warn') : '0'}</td>
-<td class="num">${g.failed ? html`<a href="/runs?${new URLSearchParams({ company: g.name, status: 'failed' }).toString()}">${g.failed}</a>` : '0'}</td></tr>`,
+<td class="num">${g.failed ? html`<a href="${failedRunsHref(g.name)}">${g.failed}</a>` : '0'}</td></tr>`,
   )}</tbody></table></div>
 ${well > 0 ? html`<p class="muted">${wellText}.</p>` : ''}</section>`;
 }
@@ -273,29 +276,35 @@ ${companyHeading(c)}
 ${companyDetails(c, now)}
 </section>`;
 
-/** An all-well company among several: one line (how many streams, the oldest bookmark's age) that opens to its whole section, without JavaScript. */
-function foldedCompany(c: CompanyOverview, now: Date): SafeHtml {
+/**
+ * A company among several that needs nothing of you: one line (how many streams, the oldest
+ * bookmark's age, runs that failed in the last 24 h though a later one went through) that opens to
+ * its whole section, without JavaScript.
+ */
+function foldedCompany(g: ReturnType<typeof companyGlance>, now: Date): SafeHtml {
+  const c = g.company;
   const oldest = Math.max(...c.streams.map((s) => s.ageMs));
-  const glance =
+  const streams =
     c.streams.length === 0 ? 'no stream yet' : `${c.streams.length} stream${c.streams.length === 1 ? '' : 's'}, oldest bookmark ${age(oldest)} old`;
-  return html`<section class="company folded" aria-labelledby="company-${c.name}"><details><summary>${companyHeading(c, html` <small class="glance">${pill('ok')} ${glance}</small>`)}</summary>
+  const failed = g.failed ? html` · <a href="${failedRunsHref(c.name)}">${g.failed} run${g.failed === 1 ? '' : 's'} failed in the last 24 h</a>` : '';
+  return html`<section class="company folded" aria-labelledby="company-${c.name}"><details><summary>${companyHeading(c, html` <small class="glance">${pill('ok')} ${streams}${failed}</small>`)}</summary>
 ${companyDetails(c, now)}
 </details></section>`;
 }
 
 /**
- * One company: its section. Several: the summary table, then the sections of the companies to
- * look at (in its order, open), then one line per all-well company, each opening to its section:
+ * One company: its section. Several: the summary table, then the sections of the companies that
+ * need you (in its order, open), then one line for each of the others, opening to its section:
  * thirty companies' open sections ran to 28 screens and buried the few that need you.
  */
 export function overviewView(companies: readonly CompanyOverview[], now: Date): SafeHtml {
   if (companies.length < 2)
     return html`<h1>Overview</h1>
 ${companies.map((c) => companySection(c, now))}`;
-  const look = toLook(companies.map((c) => companyGlance(c, now)));
-  const first = new Set(look.map((g) => g.company));
+  const glances = companies.map((c) => companyGlance(c, now));
+  const needsYou = (g: ReturnType<typeof companyGlance>) => g.errors + g.warnings > 0;
   return html`<h1>Overview</h1>
-${companiesSummary(look, companies.length)}
-${look.map((g) => companySection(g.company, now))}
-<div id="all-well">${companies.filter((c) => !first.has(c)).map((c) => foldedCompany(c, now))}</div>`;
+${companiesSummary(toLook(glances), companies.length)}
+${toLook(glances.filter(needsYou)).map((g) => companySection(g.company, now))}
+<div id="all-well">${glances.filter((g) => !needsYou(g)).map((g) => foldedCompany(g, now))}</div>`;
 }
