@@ -9,7 +9,6 @@
  * runner's locks to stand for the seconds after the kill.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,43 +16,22 @@ import type { Emulator } from '../packages/qbo-emulator/src/index.js';
 import { RunJournal, type RunRecord, type Trigger } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, withClient } from './support/db.js';
 import { startFirm, type Firm } from './companiesHarness.js';
-import { diffWithTruth, RUNNER_CLI, runCliProcess, runnerArgs, startHarness } from './pipelineHarness.js';
+import { diffWithTruth, killRunningClis, runCliProcess, runnerArgs, startHarness, startRunnerCli, waitFor } from './pipelineHarness.js';
 
 const START = '2025-02-27T00:00:00Z';
 const END = '2025-03-01T00:00:00Z';
 const prefix = `busy_${Math.random().toString(16).slice(2, 8)}`;
 
 let firm: Firm;
-const children: ChildProcess[] = [];
 beforeAll(async () => {
   firm = await startFirm({ names: ['acme', 'globex'], databaseUrl: databaseUrl(), seed: 46, now: new Date(END), days: 2, counts: { invoices: 20 } });
   await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: ['invoices'] }));
 });
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+  killRunningClis();
   await withClient((c) => c.query(['acme', 'globex', 'single'].map((n) => `DROP SCHEMA IF EXISTS ${prefix}_${n} CASCADE;`).join('\n')));
   await firm?.close();
 });
-
-/** The runner CLI in the firm's folder, in its own process group (a kill -9 reaches its tap and target), its output kept. */
-function startCli(args: readonly string[], cwd: string): { child: ChildProcess; output: () => string; exited: Promise<unknown> } {
-  const child = spawn(process.execPath, [RUNNER_CLI, ...args], { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  return { child, output: () => output, exited: new Promise((resolve) => child.on('close', resolve)) };
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, output?: () => string): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${output ? `\n${output()}` : ''}`);
-    await sleep(100);
-  }
-}
 
 /**
  * A runner of `args` whose tap waits on a QBO that does not answer (the realm's requests stall),
@@ -67,7 +45,7 @@ async function killedMidRun(
   cwd: string,
 ): Promise<{ killed: RunRecord; pid: number }> {
   emulator.setFaults({ rules: [{ fault: 'stall', from: 1, realms: [realmId] }] });
-  const runner = startCli(args, cwd);
+  const runner = startRunnerCli(args, { cwd });
   const killed = await waitFor(
     'the run going on, its tap waiting on QBO',
     async () => {
@@ -129,7 +107,7 @@ describe("a scheduler over a companies file, started while a killed runner's loc
       expect(once.stdout).toMatch(/1 companies: 1 ok, 0 failed/);
 
       // The long-running scheduler: pass after pass, the same one line and still no attempt.
-      const service = startCli(['scheduler', '--companies', 'companies.yaml', '--interval', '0.3'], firm.dir);
+      const service = startRunnerCli(['scheduler', '--companies', 'companies.yaml', '--interval', '0.3'], { cwd: firm.dir });
       await waitFor('the service to pass a few times', async () => /waits: job qb_company/.test(service.output()), 30_000, service.output);
       await sleep(2_000);
       service.child.kill('SIGTERM');

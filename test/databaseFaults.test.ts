@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { createLogger } from 'singer-kit';
 import { runBackfill, type BackfillHooks } from '../packages/qbo-pipeline/src/index.js';
-import { databaseUrl, scratchSchema, withClient } from './support/db.js';
+import { databaseUrl, scratchRole, scratchSchema, withClient } from './support/db.js';
 import { diffWithTruth, runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
 
 /**
@@ -163,20 +162,7 @@ describe('qbo-pipeline when the warehouse accepts connections but never answers 
 
 describe('qbo-pipeline when the warehouse takes no writes (a standby after a failover, default_transaction_read_only)', () => {
   const schema = scratchSchema('readonly');
-  const role = `readonly_${randomBytes(4).toString('hex')}`;
-  const url = () => {
-    const u = new URL(databaseUrl());
-    u.username = role;
-    u.password = `pw-${role}`;
-    return u.toString();
-  };
-  beforeAll(async () => {
-    const database = new URL(databaseUrl()).pathname.slice(1) || 'postgres';
-    await withClient((c) => c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw-${role}'; GRANT CREATE ON DATABASE ${pg.escapeIdentifier(database)} TO ${role}`));
-  });
-  afterAll(async () => {
-    await withClient((c) => c.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`));
-  });
+  const { name: role, url } = scratchRole('readonly');
 
   it('fails with exit 1 and a line saying how to tell a standby from a read-only setting; once writable, the resume command loads everything once', async () => {
     await withClient((c) => c.query(`ALTER ROLE ${role} SET default_transaction_read_only = on`));

@@ -1,6 +1,8 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { startEmulator, type EmulatedCompany, type Emulator, type EmulatorOptions } from '../packages/qbo-emulator/src/index.js';
 import { createLogger } from 'singer-kit';
@@ -117,6 +119,55 @@ export function runnerArgs(command: string | readonly string[], options: Record<
 /** Runs the built runner CLI as a user would. */
 export function runCliProcess(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ProcessRun> {
   return runProcess(process.execPath, [RUNNER_CLI, ...args], options);
+}
+
+/** A runner CLI process that runs until it ends or is killed, its stdout and stderr kept together. */
+export interface RunningCli {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+const runningClis: RunningCli[] = [];
+
+/**
+ * The built runner CLI as a long-running process (a scheduler, a runner to kill) in its own process
+ * group, so a kill of the group reaches its tap and target too. `killRunningClis` ends those left.
+ */
+export function startRunnerCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): RunningCli {
+  const child = spawn(process.execPath, [RUNNER_CLI, ...args], {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const running = { child, output: () => output, exited: new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code))) };
+  runningClis.push(running);
+  return running;
+}
+
+/** Kills (with their taps and targets) the processes of `startRunnerCli` still running: for a suite's afterAll. */
+export function killRunningClis(): void {
+  for (const { child } of runningClis) if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+}
+
+/** Polls `probe` every 100 ms until it gives a value; after `timeoutMs`, fails naming `what` (with `output`, a process's lines, when given). */
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  output?: () => string,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${output ? `\n${output()}` : ''}`);
+    await sleep(100);
+  }
 }
 
 /**

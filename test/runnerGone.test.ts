@@ -7,15 +7,14 @@
  * secret and refresh token) from the temporary folder, never a live runner's. Every wait polls with a deadline; none races the 1 s lock refresh.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { RunJournal } from '../packages/qbo-pipeline/src/index.js';
 import type { RunRecord } from '../packages/qbo-pipeline/src/runs/RunRecord.js';
 import { send } from './consoleHttp.js';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { RUNNER_CLI, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
+import { killRunningClis, runnerArgs, startHarness, startRunnerCli, waitFor, type Harness } from './pipelineHarness.js';
 
 const START = '2025-02-26T00:00:00Z';
 const END = '2025-03-01T00:00:00Z';
@@ -23,7 +22,6 @@ const END = '2025-03-01T00:00:00Z';
 const LEASE_SECONDS = 3;
 
 let h: Harness;
-const children: ChildProcess[] = [];
 beforeAll(async () => {
   h = await startHarness({ databaseUrl: databaseUrl(), seed: 32, now: new Date(END), days: 3, counts: { invoices: 30 } });
   // The temporary folder of the runners and the scheduler: only this suite's config folders are there.
@@ -33,30 +31,10 @@ beforeAll(async () => {
 /** The runners' config folders in the temporary folder. */
 const configDirs = () => readdirSync(process.env.TMPDIR!).filter((n) => n.startsWith('qbo-pipeline-'));
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+  killRunningClis();
   h?.emulator.setFaults({ rules: [] });
   await h?.close();
 });
-
-/** A process of the runner CLI in its own process group (a kill reaches its tap and target), its output kept. */
-function startCli(args: readonly string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; output: () => string; exited: Promise<unknown> } {
-  const child = spawn(process.execPath, [RUNNER_CLI, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  return { child, output: () => output, exited: new Promise((resolve) => child.on('close', resolve)) };
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, output?: () => string): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${output ? `\n${output()}` : ''}`);
-    await sleep(100);
-  }
-}
 
 describe('a run whose runner was killed (kill -9) while a scheduler runs', () => {
   const schema = scratchSchema('gone');
@@ -75,9 +53,9 @@ describe('a run whose runner was killed (kill -9) while a scheduler runs', () =>
     targetConfig: string,
     notRun?: string,
     rowSchema = schema,
-  ): Promise<{ child: ChildProcess; run: RunRecord; exited: Promise<unknown>; configDir: string }> {
+  ): Promise<{ child: ChildProcess; run: RunRecord; exited: Promise<number | null>; configDir: string }> {
     const before = configDirs();
-    const runner = startCli(
+    const runner = startRunnerCli(
       runnerArgs('backfill', { job, streams: 'invoices', start: START, end: END, tapConfig: h.tapConfig, targetConfig, stateDir: stateDir() }),
     );
     const run = await waitFor(
@@ -95,7 +73,7 @@ describe('a run whose runner was killed (kill -9) while a scheduler runs', () =>
     return { child: runner.child, run, exited: runner.exited, configDir: configDir! };
   }
 
-  const kill9 = async (runner: { child: ChildProcess; exited: Promise<unknown> }) => {
+  const kill9 = async (runner: { child: ChildProcess; exited: Promise<number | null> }) => {
     process.kill(-runner.child.pid!, 'SIGKILL'); // the runner, its tap and target: as the OOM killer would
     await runner.exited;
   };
@@ -109,10 +87,10 @@ describe('a run whose runner was killed (kill -9) while a scheduler runs', () =>
       const doomed = await liveRunner('qb_doomed', targetConfig);
       const other = await liveRunner('qb_other', targetConfig);
 
-      const scheduler = startCli(
+      const scheduler = startRunnerCli(
         ['scheduler', '--state-dir', stateDir(), '--interval', '0.5', '--lease-seconds', String(LEASE_SECONDS), '--console', '--console-port', '0'],
         // Where its sweeps close rows: the warehouse its environment names, as under docker compose.
-        { ...process.env, TARGET_POSTGRES_RAW_DATABASE_URL: databaseUrl(), TARGET_POSTGRES_RAW_SCHEMA: schema },
+        { env: { ...process.env, TARGET_POSTGRES_RAW_DATABASE_URL: databaseUrl(), TARGET_POSTGRES_RAW_SCHEMA: schema } },
       );
       const consoleUrl = await waitFor('the console', async () => /console at (http:\/\/\S+)/.exec(scheduler.output())?.[1], 30_000, scheduler.output);
 
@@ -217,9 +195,9 @@ describe('a run whose runner was killed (kill -9) while a scheduler runs', () =>
       if (where.password) expect(readFileSync(journal().recordFile(doomed.run.id), 'utf8')).not.toContain(where.password);
 
       const { TARGET_POSTGRES_RAW_DATABASE_URL: _url, TARGET_POSTGRES_RAW_SCHEMA: _schema, ...env } = process.env;
-      const scheduler = startCli(
+      const scheduler = startRunnerCli(
         ['scheduler', '--state-dir', stateDir(), '--interval', '0.5', '--lease-seconds', String(LEASE_SECONDS), '--target-config', elsewhere],
-        env,
+        { env },
       );
       await kill9(doomed);
       await waitFor(

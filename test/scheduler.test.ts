@@ -7,44 +7,14 @@
  * config folder, secrets included, it deletes).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
 import { TriggerStore } from '../packages/qbo-pipeline/src/index.js';
-import { diffWithTruth, RUNNER_CLI, runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
+import { diffWithTruth, killRunningClis, runCliProcess, runnerArgs, startHarness, startRunnerCli, waitFor, type Harness } from './pipelineHarness.js';
 
-interface Running {
-  readonly child: ChildProcess;
-  readonly output: () => string;
-  readonly exited: Promise<number | null>;
-}
-
-/** A long-running runner process (the scheduler) in its own process group, so a kill reaches its tap and target too. */
-function startCli(args: readonly string[]): Running {
-  const child = spawn(process.execPath, [RUNNER_CLI, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
-
-const started: Running[] = [];
-afterAll(() => {
-  for (const r of started) if (r.child.exitCode === null && r.child.signalCode === null) process.kill(-r.child.pid!, 'SIGKILL');
-});
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+afterAll(killRunningClis);
 
 const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Record<string, any>;
 const triggersIn = (stateDir: string) =>
@@ -214,8 +184,7 @@ describe('schedules run by a real scheduler process', () => {
       const added = await add('every6s', '*/6 * * * * *');
       expect(added.code, added.stderr).toBe(0);
       expect(added.stdout).toMatch(/^schedule every6s: added: sync qb_items \(items\) at "\*\/6 \* \* \* \* \*" UTC/);
-      const scheduler = startCli(['scheduler', '--state-dir', stateDir(), '--interval', '0.3']);
-      started.push(scheduler);
+      const scheduler = startRunnerCli(['scheduler', '--state-dir', stateDir(), '--interval', '0.3']);
       const mine = () => triggersIn(stateDir()).filter((t) => t.schedule?.name === 'every6s');
       try {
         // Three slots run one after the other.
@@ -363,8 +332,7 @@ describe('a scheduler killed while running a trigger', () => {
 
       h.emulator.setFaults({ rules: [{ fault: 'stall', kinds: ['query'], from: 20 }] });
       const before = configDirs();
-      const first = startCli(['scheduler', '--state-dir', stateDir(), '--interval', '0.2', '--lease-seconds', '2']);
-      started.push(first);
+      const first = startRunnerCli(['scheduler', '--state-dir', stateDir(), '--interval', '0.2', '--lease-seconds', '2']);
       await waitFor('a first commit of the trigger', () => existsSync(stateFile), 60_000);
       process.kill(-first.child.pid!, 'SIGKILL'); // the scheduler and its tap and target, as a crashed container
       await first.exited;

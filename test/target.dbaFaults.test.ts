@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databaseUrl, ownPostgres, scratchSchema } from './support/db.js';
+import { databaseUrl, ownPostgres, scratchRole, scratchSchema } from './support/db.js';
 import { startPgProxy } from './support/pgProxy.js';
 import { copyWaitsOnLock, finished, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines } from './targetHarness.js';
 
@@ -149,79 +148,43 @@ describe('target-postgres-raw when its statement is cancelled or its session end
 });
 
 describe('target-postgres-raw when the database takes no writes or no more sessions', () => {
-  const suffix = randomBytes(4).toString('hex');
-  const readOnly = `readonly_${suffix}`;
-  const full = `full_${suffix}`;
-  const secret = `Pw-${suffix}`;
-  const as = (user: string) => {
-    const url = new URL(databaseUrl());
-    url.username = user;
-    url.password = secret;
-    return url.toString();
-  };
-  beforeAll(async () => {
-    await query(databaseUrl(), `CREATE ROLE ${readOnly} LOGIN PASSWORD '${secret}'; ALTER ROLE ${readOnly} SET default_transaction_read_only = on`);
-    await query(databaseUrl(), `CREATE ROLE ${full} LOGIN PASSWORD '${secret}' CONNECTION LIMIT 0`);
-  });
-  afterAll(async () => {
-    await query(databaseUrl(), `DROP ROLE IF EXISTS ${readOnly}; DROP ROLE IF EXISTS ${full}`);
-  });
+  const readOnly = scratchRole('readonly', { settings: ['default_transaction_read_only = on'] });
+  const full = scratchRole('full', { attributes: 'CONNECTION LIMIT 0' });
 
   it('read-only at start (25006: default_transaction_read_only set for the user, or a standby): retried, then exit 1 saying how to tell which', async () => {
     const result = await runTargetCli(
-      { database_url: as(readOnly), schema: scratchSchema('ro'), reconnect_timeout_seconds: 1 },
+      { database_url: readOnly.url(), schema: scratchSchema('ro'), reconnect_timeout_seconds: 1 },
       singer(S('x'), ...records(['1'])),
     );
     expect(result.code).toBe(1);
     expect(fatal(result.stderr)).toMatch(
       new RegExp(
-        `^FATAL .*cannot connect to PostgreSQL at .* as ${readOnly}: cannot execute CREATE TABLE in a read-only transaction \\[25006\\]; still failing after .*; the server takes no writes: it is a standby .*SELECT pg_is_in_recovery\\(\\).*, or default_transaction_read_only is on for database \\S+ or user ${readOnly} `,
+        `^FATAL .*cannot connect to PostgreSQL at .* as ${readOnly.name}: cannot execute CREATE TABLE in a read-only transaction \\[25006\\]; still failing after .*; the server takes no writes: it is a standby .*SELECT pg_is_in_recovery\\(\\).*, or default_transaction_read_only is on for database \\S+ or user ${readOnly.name} `,
       ),
     );
     expect(result.stdout).toBe('');
   });
 
   it('too many connections at start (53300: a CONNECTION LIMIT, max_connections): retried, then exit 1 saying who holds the sessions', async () => {
-    const result = await runTargetCli({ database_url: as(full), reconnect_timeout_seconds: 1 }, singer(S('x'), ...records(['1'])));
+    const result = await runTargetCli({ database_url: full.url(), reconnect_timeout_seconds: 1 }, singer(S('x'), ...records(['1'])));
     expect(result.code).toBe(1);
     expect(fatal(result.stderr)).toMatch(
       new RegExp(
-        `^FATAL .*cannot connect to PostgreSQL at .* as ${full}: too many connections for role "${full}" \\[53300\\]; still failing after .*; the server lets no more sessions in: max_connections, or a CONNECTION LIMIT on database \\S+ or user ${full} .*pg_stat_activity`,
+        `^FATAL .*cannot connect to PostgreSQL at .* as ${full.name}: too many connections for role "${full.name}" \\[53300\\]; still failing after .*; the server lets no more sessions in: max_connections, or a CONNECTION LIMIT on database \\S+ or user ${full.name} .*pg_stat_activity`,
       ),
     );
   });
 });
 
 describe("target-postgres-raw under a DBA's timeouts set on its user", () => {
-  const suffix = randomBytes(4).toString('hex');
-  const strict = `strict_${suffix}`; // lock_timeout and idle_in_transaction_session_timeout of 1 ms
-  const hurried = `hurried_${suffix}`; // statement_timeout of 300 ms
-  const as = (user: string) => {
-    const u = new URL(databaseUrl());
-    u.username = user;
-    u.password = `pw-${user}`;
-    return u.toString();
-  };
-  beforeAll(async () => {
-    const database = new URL(databaseUrl()).pathname.slice(1) || 'postgres';
-    for (const [role, settings] of [
-      [strict, [`lock_timeout = '1ms'`, `idle_in_transaction_session_timeout = '1ms'`]],
-      [hurried, [`statement_timeout = '300ms'`]],
-    ] as const) {
-      await query(
-        databaseUrl(),
-        `CREATE ROLE ${role} LOGIN PASSWORD 'pw-${role}'; GRANT CREATE ON DATABASE "${database}" TO ${role}; ${settings.map((x) => `ALTER ROLE ${role} SET ${x}`).join('; ')}`,
-      );
-    }
-  });
-  afterAll(async () => {
-    await query(databaseUrl(), `DROP OWNED BY ${strict}; DROP ROLE ${strict}; DROP OWNED BY ${hurried}; DROP ROLE ${hurried}`);
-  });
+  // A DBA's timeouts on the target's user: lock and idle-in-transaction of 1 ms; a statement of 300 ms.
+  const strict = scratchRole('strict', { settings: [`lock_timeout = '1ms'`, `idle_in_transaction_session_timeout = '1ms'`] });
+  const hurried = scratchRole('hurried', { settings: [`statement_timeout = '300ms'`] });
 
   it('lock_timeout and idle_in_transaction_session_timeout (55P03, 25P03) never reach its sessions, which set their own: a big load passes', async () => {
     const schema = scratchSchema('strict');
     const ids = Array.from({ length: 6000 }, (_, i) => String(i));
-    const result = await runTargetCli({ database_url: as(strict), schema, batch_size_rows: 2000 }, singer(S('x'), ...records(ids), ST({ at: 'end' })));
+    const result = await runTargetCli({ database_url: strict.url(), schema, batch_size_rows: 2000 }, singer(S('x'), ...records(ids), ST({ at: 'end' })));
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).not.toMatch(/WARN/);
     expect(await query(databaseUrl(), `SELECT count(*)::int AS n FROM "${schema}".x`)).toEqual([{ n: 6000 }]);
@@ -229,7 +192,7 @@ describe("target-postgres-raw under a DBA's timeouts set on its user", () => {
 
   it('a statement_timeout shorter than a commit (57014): each attempt is cancelled and retried, then exit 1 saying to raise it, no state printed', async () => {
     const schema = scratchSchema('hurried');
-    expect((await runTargetCli({ database_url: as(hurried), schema }, singer(S('x')))).code).toBe(0);
+    expect((await runTargetCli({ database_url: hurried.url(), schema }, singer(S('x')))).code).toBe(0);
     const other = new pg.Client({ connectionString: databaseUrl() });
     await other.connect();
     let result;
@@ -238,7 +201,7 @@ describe("target-postgres-raw under a DBA's timeouts set on its user", () => {
       await other.query('BEGIN');
       await other.query(`INSERT INTO "${schema}".x (id, payload, ingested_at_utc) VALUES ('2', '{"Id":"2"}', now())`);
       result = await runTargetCli(
-        { database_url: as(hurried), schema, reconnect_timeout_seconds: 2 },
+        { database_url: hurried.url(), schema, reconnect_timeout_seconds: 2 },
         singer(S('x'), ...records(['1', '2', '3']), ST({ at: 3 })),
       );
     } finally {
@@ -251,7 +214,7 @@ describe("target-postgres-raw under a DBA's timeouts set on its user", () => {
     );
     expect(fatal(result.stderr)).toMatch(
       new RegExp(
-        `^FATAL .*canceling statement due to statement timeout \\[57014\\]; still failing after .*; the server cancelled the statement: a statement_timeout set for database \\S+ or user ${hurried} \\(raise it: ALTER ROLE ${hurried} SET statement_timeout = 0; or lower batch_size_rows\\)`,
+        `^FATAL .*canceling statement due to statement timeout \\[57014\\]; still failing after .*; the server cancelled the statement: a statement_timeout set for database \\S+ or user ${hurried.name} \\(raise it: ALTER ROLE ${hurried.name} SET statement_timeout = 0; or lower batch_size_rows\\)`,
       ),
     );
     expect(result.stdout).toBe('');
@@ -260,20 +223,7 @@ describe("target-postgres-raw under a DBA's timeouts set on its user", () => {
 });
 
 describe('target-postgres-raw when no session is free as it reconnects (53300)', () => {
-  const role = `limited_${randomBytes(4).toString('hex')}`;
-  const url = () => {
-    const u = new URL(databaseUrl());
-    u.username = role;
-    u.password = `pw-${role}`;
-    return u.toString();
-  };
-  beforeAll(async () => {
-    const database = new URL(databaseUrl()).pathname.slice(1) || 'postgres';
-    await query(databaseUrl(), `CREATE ROLE ${role} LOGIN PASSWORD 'pw-${role}' CONNECTION LIMIT 2; GRANT CREATE ON DATABASE "${database}" TO ${role}`);
-  });
-  afterAll(async () => {
-    await query(databaseUrl(), `DROP OWNED BY ${role}; DROP ROLE ${role}`);
-  });
+  const { name: role, url } = scratchRole('limited', { attributes: 'CONNECTION LIMIT 2' });
 
   it('its sessions ended and their places taken by others: it keeps reconnecting, and once a place is free the batch is written once', async () => {
     const schema = scratchSchema('limited');

@@ -34,6 +34,41 @@ export function scratchSchema(prefix = 't'): string {
   return name;
 }
 
+/**
+ * A login role of its own for one describe (`<prefix>_<random>`, password `pw-<name>`, allowed to
+ * create schemas in the suite's database; `attributes` such as `CONNECTION LIMIT 2` and role
+ * `settings` such as `statement_timeout = '300ms'` as a DBA would set them), dropped with all it
+ * owns after the describe's tests. `url()` signs in as it.
+ */
+export function scratchRole(
+  prefix: string,
+  options: { readonly attributes?: string; readonly settings?: readonly string[] } = {},
+): { readonly name: string; readonly url: () => string } {
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+  beforeAll(async () => {
+    const database = new URL(databaseUrl()).pathname.slice(1) || 'postgres';
+    await withClient((c) =>
+      c.query(
+        [
+          `CREATE ROLE ${name} LOGIN PASSWORD 'pw-${name}' ${options.attributes ?? ''}`,
+          `GRANT CREATE ON DATABASE ${pg.escapeIdentifier(database)} TO ${name}`,
+          ...(options.settings ?? []).map((setting) => `ALTER ROLE ${name} SET ${setting}`),
+        ].join('; '),
+      ),
+    );
+  });
+  afterAll(async () => {
+    await withClient((c) => c.query(`DROP OWNED BY ${name}; DROP ROLE ${name}`));
+  });
+  const url = () => {
+    const u = new URL(databaseUrl());
+    u.username = name;
+    u.password = `pw-${name}`;
+    return u.toString();
+  };
+  return { name, url };
+}
+
 export async function withClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: databaseUrl() });
   await client.connect();
