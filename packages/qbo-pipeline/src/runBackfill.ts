@@ -270,8 +270,13 @@ async function runLocked(
     const stateArgs = initial ? ['--state', await configs.writeText('state.json', await readFile(job.stateFile, 'utf8'))] : [];
     // The run is in the warehouse from its start: a runner killed mid-run leaves a row saying `running`,
     // which the job's next run closes here (it holds the job's lock), as its journal record was as it started.
-    await recordInWarehouse(target.connection, target.schema, run, logger, { journal: RunJournal.of(job.stateDir), stateFile: job.stateFile, state: initial });
-    const beforeDeletions = await loadedBeforeDeletions(target.connection, target.schema, job.streams, logger);
+    // Tables an earlier version loaded before deletions reached them (no deleted_at_utc) lack the deletions of that time.
+    const beforeDeletions = await recordInWarehouse(target.connection, target.schema, run, logger, {
+      journal: RunJournal.of(job.stateDir),
+      stateFile: job.stateFile,
+      state: initial,
+      streams: job.streams,
+    });
     if (beforeDeletions.length > 0) {
       logger.warn(
         `${beforeDeletions.join(', ')}: loaded by an earlier version, before deletions were tracked (the table had no deleted_at_utc), so deletions QBO made then are not marked, and no sync can read them; to find them, run once: ${reconcileCommand(job, beforeDeletions, RUNNER_CLI, hooks.cwd)}`,
@@ -293,7 +298,6 @@ async function runLocked(
     // The tap's advice to reconcile knows no company, job or settings file: the run's exact command replaces it.
     // Nor does it know where a company's new refresh token goes: its refresh_token_file does.
     const forJob = (text: string) => (job.company ? withCompanyTokenAdvice(text, job.company.settings) : text);
-    // Tables an earlier version loaded before deletions reached them (no deleted_at_utc) lack the deletions of that time.
     const unreconciled = new Set(beforeDeletions);
     const onLog = (role: PipelineRole, line: string) => {
       const advice = role === 'tap' ? findReconcileAdvice(line) : undefined;
@@ -401,19 +405,21 @@ async function runLocked(
 }
 
 /**
- * Writes the run's row in `<schema>._pipeline_runs`; at its start (`start` given) also closes the
- * job's rows whose runner is gone (`Warehouse.closeGoneRuns`), and warns when the schema had to be
- * made though the state file holds bookmarks: someone dropped or renamed it (or the settings name
- * a new one), so the rows before those bookmarks are not there and only --fresh brings them. A
- * warehouse that cannot be reached is a warning (the target reports it).
+ * Writes the run's row in `<schema>._pipeline_runs`. At its start (`start` given), over the same
+ * session, it also closes the job's rows whose runner is gone (`Warehouse.closeGoneRuns`); warns
+ * when the schema had to be made though the state file holds bookmarks: someone dropped or renamed
+ * it (or the settings name a new one), so the rows before those bookmarks are not there and only
+ * --fresh brings them; and returns the streams whose tables an earlier version loaded before
+ * deletions were tracked (`Warehouse.loadedBeforeDeletions`). A warehouse that cannot be reached,
+ * or a step that fails, is a warning (the target reports why), and then no stream is returned.
  */
 async function recordInWarehouse(
   connection: ConnectionSettings,
   schema: string,
   run: RunHandle,
   logger: Logger,
-  start?: { readonly journal: RunJournal; readonly stateFile: string; readonly state: StateValue | undefined },
-): Promise<void> {
+  start?: { readonly journal: RunJournal; readonly stateFile: string; readonly state: StateValue | undefined; readonly streams: readonly string[] },
+): Promise<string[]> {
   let warehouse: Warehouse | undefined;
   try {
     warehouse = await Warehouse.connect(connection, schema);
@@ -429,20 +435,9 @@ async function recordInWarehouse(
     if (start) await warehouse.closeGoneRuns(run.record, run.record, start.journal);
   } catch (error) {
     logger.warn(`could not record run ${run.id} in ${schema}._pipeline_runs: ${error instanceof Error ? error.message : String(error)}`);
-  } finally {
-    await warehouse?.close().catch(() => undefined);
   }
-}
-
-/**
- * The streams whose tables an earlier version loaded before deletions were tracked
- * (`Warehouse.loadedBeforeDeletions`); none when the warehouse cannot be read (the target says why).
- */
-async function loadedBeforeDeletions(connection: ConnectionSettings, schema: string, streams: readonly string[], logger: Logger): Promise<string[]> {
-  let warehouse: Warehouse | undefined;
   try {
-    warehouse = await Warehouse.connect(connection, schema);
-    return await warehouse.loadedBeforeDeletions(streams);
+    return start && warehouse ? await warehouse.loadedBeforeDeletions(start.streams) : [];
   } catch (error) {
     logger.warn(`could not check ${schema}'s tables for deletions an earlier version did not track: ${error instanceof Error ? error.message : String(error)}`);
     return [];
