@@ -153,8 +153,8 @@ export class CompaniesScheduler {
     return n;
   }
 
-  /** One pass over every company, starting with a different one each time; returns the trigger ids it started. */
-  async pass(): Promise<string[]> {
+  /** One pass over every company, starting with a different one each time; returns the trigger ids it started (never one in `skip`). */
+  async pass(skip: ReadonlySet<string> = new Set()): Promise<string[]> {
     this.#reload();
     const entries: Entry[] = [];
     for (const company of this.#companies.companies) {
@@ -168,7 +168,7 @@ export class CompaniesScheduler {
     const started: string[] = [];
     for (const entry of [...entries.slice(turn), ...entries.slice(0, turn)]) {
       try {
-        for (const action of await entry.scheduler.pass()) if (action.kind === 'start') started.push(action.trigger.id);
+        for (const action of await entry.scheduler.pass(skip)) if (action.kind === 'start') started.push(action.trigger.id);
       } catch (error) {
         this.#logger.error(`company ${entry.company.name}: scheduler pass failed (the other companies go on): ${(error as Error).message}`);
       }
@@ -183,11 +183,13 @@ export class CompaniesScheduler {
   /**
    * `scheduler --once`: runs what is due now and waits for it; passes go on while runs end and free
    * places for due work that had to wait (the limit), and stop when a pass starts nothing new.
+   * Each trigger is attempted once: one whose job turned out busy waits for a later scheduler,
+   * instead of being started again at every pass while the job's holder runs.
    */
   async runOnce(pollMs = 200): Promise<void> {
     const attempted = new Set<string>();
     for (;;) {
-      const fresh = (await this.pass()).filter((id) => !attempted.has(id));
+      const fresh = await this.pass(attempted);
       for (const id of fresh) attempted.add(id);
       if (fresh.length === 0 && this.running === 0) return;
       if (this.#o.signal?.aborted) break;

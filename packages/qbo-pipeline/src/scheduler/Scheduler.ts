@@ -126,8 +126,9 @@ export class Scheduler {
    * One pass: what is due now is recorded, claimed and started (runs go on in the background; see `idle`).
    * A trigger another scheduler holds by a live lease is left to it, and said once per attempt, with when
    * its lease expires: a scheduler killed a moment ago holds it until then, and only a pass after then takes it over.
+   * Triggers in `skip` are not started (`scheduler --once` attempts each trigger once: one whose job was busy waits).
    */
-  async pass(): Promise<PassAction[]> {
+  async pass(skip: ReadonlySet<string> = new Set()): Promise<PassAction[]> {
     const { triggers: store, logger } = this.#o;
     const scan = await store.scan();
     for (const aside of scan.setAside.filter((a) => a.when === 'now')) {
@@ -160,7 +161,7 @@ export class Scheduler {
       );
     }
     const locks = await this.#lockedJobs(schedules, scan.triggers, leases);
-    const actions = this.#o.signal?.aborted
+    const planned = this.#o.signal?.aborted
       ? []
       : planPass({
           now,
@@ -172,6 +173,7 @@ export class Scheduler {
           capacity: Math.min(this.#o.concurrency - this.#held.size, this.#o.sharedCapacity?.() ?? Number.POSITIVE_INFINITY),
           lateAfterMs: this.#o.lateAfterMs,
         });
+    const actions = planned.filter((a) => a.kind !== 'start' || !skip.has(a.trigger.id));
     // A run whose runner died says failed within a lease of its death, not at its job's next run; the
     // jobs this pass starts are left to their run, which closes them as it starts and says it went on.
     const starting = new Set(actions.flatMap((a) => (a.kind === 'start' ? [triggerJob(a.trigger)] : [])));
