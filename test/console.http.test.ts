@@ -350,7 +350,7 @@ describe('console over HTTP, on loopback without a password', () => {
       expect(failed).not.toContain('older runs');
       const bad = await send(web2.url, '/runs?before=yesterday');
       expect(bad.status).toBe(400);
-      expect(bad.text).toContain('Older than: &quot;yesterday&quot; is not a run id like run-20250912T034554Z-1a2b3c');
+      expect(bad.text).toContain('Older than: &quot;yesterday&quot; is not a run id like run-20250912T034554.123Z-1a2b3c');
       expect(listed(bad.text)).toEqual([]);
     });
   });

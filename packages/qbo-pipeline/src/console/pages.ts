@@ -2,7 +2,7 @@ import { DateTime } from 'luxon';
 import path from 'node:path';
 import { UsageError } from 'singer-kit';
 import { missingRunnerAdvice, RunJournal } from '../runs/RunJournal.js';
-import { RUN_ID, type RunRecord } from '../runs/RunRecord.js';
+import { RUN_ID, RUN_ID_EXAMPLE, type RunRecord } from '../runs/RunRecord.js';
 import { listJobStates } from '../stateFile.js';
 import { addTrigger } from '../triggers/addTrigger.js';
 import { triggerStore, type SetAside } from '../triggers/TriggerStore.js';
@@ -433,7 +433,7 @@ export async function runsPage(ctx: ConsoleContext, query: Record<string, unknow
   const before = one(query.before);
   const view = { companies: companies.map((c) => c.name), filter, now: ctx.now() };
   if (before !== '' && !RUN_ID.test(before)) {
-    const badInput = `Older than: ${JSON.stringify(before.slice(0, 40))} is not a run id like run-20250912T034554Z-1a2b3c`;
+    const badInput = `Older than: ${JSON.stringify(before.slice(0, 40))} is not a run id like ${RUN_ID_EXAMPLE}`;
     return { body: runsView({ ...view, runs: [], jobs: [], page: { total: 0, skipped: 0 }, problems: [badInput] }), badInput };
   }
   const problems: string[] = [];

@@ -27,12 +27,15 @@ function clock(from = Date.parse('2025-09-12T03:45:54Z')) {
 }
 
 describe('RunRecord', () => {
-  it('run ids sort by start time and say so', () => {
+  it('run ids sort by start time to the millisecond and say so; ids recorded before they had milliseconds still read', () => {
     const a = newRunId(new Date('2025-09-12T03:45:54.123Z'));
-    const b = newRunId(new Date('2025-09-12T03:45:55Z'));
-    expect(a).toMatch(/^run-20250912T034554Z-[0-9a-f]{6}$/);
-    expect(RUN_ID.test(a)).toBe(true);
-    expect([b, a].sort()).toEqual([a, b]);
+    const b = newRunId(new Date('2025-09-12T03:45:54.124Z'));
+    const c = newRunId(new Date('2025-09-12T03:45:55Z'));
+    expect(a).toMatch(/^run-20250912T034554\.123Z-[0-9a-f]{6}$/);
+    for (let i = 0; i < 20; i++) expect([c, b, newRunId(new Date('2025-09-12T03:45:54.123Z'))].sort().slice(1)).toEqual([b, c]);
+    expect([a, b, c].every((id) => RUN_ID.test(id))).toBe(true);
+    expect(RUN_ID.test('run-20250912T034554Z-1a2b3c')).toBe(true);
+    expect(RUN_ID.test('run-20250912T034554.1Z-1a2b3c')).toBe(false);
   });
 
   it('a killed process exits as a shell reports it (128 + signal number)', () => {

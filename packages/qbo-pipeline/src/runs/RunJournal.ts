@@ -3,7 +3,7 @@ import { appendFile, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { CliError, EXIT, redact, RunError, writeFileAtomic } from 'singer-kit';
-import { newRunId, RUN_ID, runsToPrune, type RunKind, type RunRecord, type RunStatus } from './RunRecord.js';
+import { newRunId, RUN_ID, RUN_ID_EXAMPLE, runsToPrune, type RunKind, type RunRecord, type RunStatus } from './RunRecord.js';
 import { ifExists, readdirIfExists } from '../ifExists.js';
 import { DEFAULT_LOCK_STALE_MS, isJobLocked } from '../jobLock.js';
 import { outstandingReconciles } from '../reconcile/outstandingReconciles.js';
@@ -141,7 +141,7 @@ export class RunJournal {
   }
 
   async read(id: string): Promise<RunRecord> {
-    if (!RUN_ID.test(id)) throw new RunError(`no run ${JSON.stringify(id)}: run ids look like run-20250912T034554Z-1a2b3c`);
+    if (!RUN_ID.test(id)) throw new RunError(`no run ${JSON.stringify(id)}: run ids look like ${RUN_ID_EXAMPLE}`);
     try {
       return JSON.parse(await readFile(this.recordFile(id), 'utf8')) as RunRecord;
     } catch (error) {

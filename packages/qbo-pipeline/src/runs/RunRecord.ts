@@ -121,15 +121,19 @@ export interface RunRecord {
   readonly runnerGone?: { readonly foundAt: string; readonly byRun?: string; readonly bySweeper?: string; readonly lastSignOfLife: string };
 }
 
-/** `run-20250912T034554Z-1a2b3c`: sorts by start time, unique across processes. */
+/**
+ * `run-20250912T034554.123Z-1a2b3c`: sorts by start time, to the millisecond (two runs of one
+ * second, a dry run then the real one, list in the order they started), unique across processes.
+ */
 export function newRunId(at: Date): string {
-  return `run-${at
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+  return `run-${at.toISOString().replace(/[-:]/g, '')}-${randomBytes(3).toString('hex')}`;
 }
 
-export const RUN_ID = /^run-\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+/** Also the ids of runs recorded before they had milliseconds (`run-20250912T034554Z-1a2b3c`). */
+export const RUN_ID = /^run-\d{8}T\d{6}(\.\d{3})?Z-[0-9a-f]{6}$/;
+
+/** What a run id looks like, for error messages. */
+export const RUN_ID_EXAMPLE = 'run-20250912T034554.123Z-1a2b3c';
 
 /** An exit as a shell reports it: the code, or 128 + the signal's number for a killed process. */
 export function shellExit(code: number | null, signal: NodeJS.Signals | null, signals: Readonly<Record<string, number>>): number | undefined {
