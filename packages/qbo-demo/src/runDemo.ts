@@ -2,7 +2,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { startEmulator, type Emulator } from 'qbo-emulator';
-import { startLocalPostgres } from 'local-postgres';
+import { LocalPostgresError, startLocalPostgres, type LocalPostgres } from 'local-postgres';
 import {
   consoleAccess,
   DEFAULT_CONSOLE_HOST,
@@ -20,7 +20,7 @@ import {
   type Cell,
   type RunningConsole,
 } from 'qbo-pipeline';
-import { createLogger, formatInstant, type Logger } from 'singer-kit';
+import { CliError, createLogger, EXIT, formatInstant, type Logger } from 'singer-kit';
 import { connectAdvice, consoleLine, serverEndLine, type DemoServer } from './demoMessages.js';
 
 export interface DemoOptions {
@@ -60,6 +60,17 @@ const progressLine: BackfillHooks['onProgress'] = (progress) => {
 
 const asCell = (v: unknown): Cell => (typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : (v as Cell));
 
+/** The demo's PostgreSQL in `dataDir`; one FATAL line (exit 2, or 1 when PostgreSQL itself failed) when it cannot start. */
+async function startDemoPostgres(dataDir: string): Promise<LocalPostgres> {
+  try {
+    return await startLocalPostgres({ dataDir, persistent: true });
+  } catch (error) {
+    if (!(error instanceof LocalPostgresError)) throw error;
+    const hint = error.reason === 'in-use' ? ' (a demo kept running stops on Ctrl-C; npm run demo -- --data-dir DIR runs this one in another folder)' : '';
+    throw new CliError(`the demo's PostgreSQL: ${error.message}${hint}`, error.reason === 'failed' ? EXIT.runFailed : EXIT.usage);
+  }
+}
+
 /**
  * `npm run demo`: a QBO emulator with a sample company, an embedded PostgreSQL 13 in
  * `<dataDir>/pg`, a 30-day backfill of invoices, customers and items with progress, the
@@ -70,7 +81,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const logger = createLogger('qbo-demo');
   const pgDir = path.join(options.dataDir, 'pg');
   out(options.databaseUrl ? 'Starting the QBO emulator…' : `Starting PostgreSQL 13 (data in ${pgDir}) and the QBO emulator…`);
-  const pg = options.databaseUrl === undefined ? await startLocalPostgres({ dataDir: pgDir, persistent: true }) : undefined;
+  const pg = options.databaseUrl === undefined ? await startDemoPostgres(pgDir) : undefined;
   const keep = options.keepRunning ?? process.stdin.isTTY === true;
   const server: DemoServer = pg === undefined ? 'external' : keep ? 'kept' : 'stopped';
   let consoleUrl: string | undefined;
