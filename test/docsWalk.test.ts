@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { databaseUrl, REPO_ROOT, scratchSchema, withClient } from './support/db.js';
@@ -14,7 +14,9 @@ import { blockId, codeBlocks, documentedFailure, documentedLine, pipesIn, type C
  * Then every SQL block of docs/evidence.md and the runbook runs against what they loaded.
  *
  * The documented substitutions, and nothing else:
- * - `npm install && npm run build` is skipped: the suite runs on a built checkout;
+ * - `npm install && npm run build` is skipped: the suite runs on a built checkout; so is the build
+ *   of `npm run demo` (it runs as `node packages/qbo-demo/dist/cli.js`, its embedded PostgreSQL
+ *   and all), and `npm test` is this suite;
  * - the example database URL `postgres://warehouse:<password>@localhost:5432/warehouse` is the
  *   test PostgreSQL, and `TARGET_POSTGRES_RAW_SCHEMA` (and `raw.` in SQL) a scratch schema.
  * Blocks that need what a test machine lacks (a QuickBooks company, Meltano, Docker) are named
@@ -23,12 +25,12 @@ import { blockId, codeBlocks, documentedFailure, documentedLine, pipesIn, type C
 const WALKED = ['README.md', 'docs/runbook.md'] as const;
 /** The blocks walked, by their first command. */
 const WALK = [
+  'npm install && npm run demo',
   'npm install && npm run build',
   'node packages/qbo-pipeline/dist/cli.js schedule list',
   'bin/tap-quickbooks --config emulator.json --state state.jsonl | bin/target-postgres-raw',
 ];
 const SKIPPED: Record<string, string> = {
-  'npm install && npm run demo': 'the demo is test/demo.test.ts, and npm test is this suite',
   "cat > tap.json <<'EOF'": 'needs a QuickBooks company and its app; the emulator block above runs the same commands',
   'node packages/qbo-pipeline/dist/cli.js backfill --streams invoices,customers,items \\':
     'needs a QuickBooks company (tap.json); the emulator block above runs the same commands',
@@ -49,8 +51,10 @@ const SKIPPED: Record<string, string> = {
 };
 const DATABASE_EXAMPLE = 'postgres://warehouse:<password>@localhost:5432/warehouse';
 const BUILD = 'npm install && npm run build';
+const DEMO = 'npm install && npm run demo';
 
 const work = mkdtempSync(path.join(tmpdir(), 'first-hour-'));
+chmodSync(work, 0o755); // as root, the demo's PostgreSQL runs as user postgres, which must enter it
 for (const dir of ['packages', 'bin']) symlinkSync(path.join(REPO_ROOT, dir), path.join(work, dir));
 const envFile = path.join(work, '.walk-env');
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -71,6 +75,7 @@ function nameOf(block: CodeBlock): string {
 function substitute(block: CodeBlock): string {
   let text = block.text;
   if (text.includes(BUILD)) text = text.replace(BUILD, ': the suite runs on a built checkout');
+  if (text.includes(DEMO)) text = text.replace(DEMO, 'node packages/qbo-demo/dist/cli.js').replace(/^npm test\b.*$/m, ': npm test is this suite');
   if (text.includes(DATABASE_EXAMPLE)) text = text.replaceAll(DATABASE_EXAMPLE, databaseUrl());
   return text;
 }
@@ -124,12 +129,14 @@ describe('README and runbook, word for word', () => {
     expect([...WALK, ...Object.keys(SKIPPED)].filter((name) => !names.has(name))).toEqual([]);
   });
 
-  it('the emulator walk-through and the runbook examples run as written and do what they say', { timeout: 600_000 }, async () => {
+  it('the demo, the emulator walk-through and the runbook examples run as written and do what they say', { timeout: 600_000 }, async () => {
     const walked = blocks.filter((b) => WALK.includes(nameOf(b)));
     expect(walked.map(nameOf)).toEqual(WALK);
+    const outputs = new Map<string, BlockRun>();
     for (const block of walked) {
       const failure = documentedFailure(block.text);
       const run = await runBlock(substitute(block), failure === undefined);
+      outputs.set(nameOf(block), run);
       const where = `${block.file}:${block.line} (${nameOf(block)})\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
       if (failure === undefined) {
         expect(run.code, where).toBe(0);
@@ -142,6 +149,14 @@ describe('README and runbook, word for word', () => {
           where,
         ).toMatch(documentedLine(failure.fatal));
     }
+    // The demo, without a terminal: its backfill twice (the second changes nothing), then it stops
+    // its PostgreSQL, says so, and ends with the console's URL. It ran with the walk's
+    // TARGET_POSTGRES_RAW_SCHEMA exported: its rows stay in its own PostgreSQL (the runs below
+    // are the walk's only), where they once went to that schema and the demo died reading raw.evidence.
+    const demo = outputs.get(DEMO)?.stdout.trim().split('\n') ?? [];
+    expect(demo).toContain('Second run: 0 rows inserted or updated, 3420 unchanged.');
+    expect(demo.at(-2)).toMatch(/^PostgreSQL has stopped; its data stays in .*\/\.data\/pg for the next demo/);
+    expect(demo.at(-1)).toMatch(/^Console: http:\/\/127\.0\.0\.1:\d+\/ \(it stopped with the demo; npm run demo -- --keep-running keeps it up until Ctrl-C\)$/);
     // What the walk-through left: the data, each stream complete, and the runs of qbo-pipeline recorded.
     expect(readFileSync(path.join(work, 'state.jsonl'), 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(2);
     expect(existsSync(path.join(work, 'state', 'qb_customers_invoices_items.json'))).toBe(true);

@@ -19,6 +19,7 @@ import {
   type BackfillResult,
   type Cell,
   type RunningConsole,
+  withoutPluginEnv,
 } from 'qbo-pipeline';
 import { CliError, createLogger, EXIT, formatInstant, type Logger } from 'singer-kit';
 import { connectAdvice, consoleLine, serverEndLine, type DemoServer } from './demoMessages.js';
@@ -48,6 +49,13 @@ export const DEMO_QUERIES = [
   `SELECT id, payload->>'DocNumber' AS doc, payload->'TotalAmt' AS total, last_updated_utc\n  FROM raw.invoices ORDER BY last_updated_utc DESC LIMIT 5;`,
   `SELECT payload->>'DisplayName' AS customer, payload->'Balance' AS balance\n  FROM raw.customers ORDER BY (payload->>'Balance')::numeric DESC LIMIT 5;`,
 ] as const;
+
+/**
+ * The demo's settings are all in its config files: a TAP_QUICKBOOKS_* or TARGET_POSTGRES_RAW_*
+ * variable of the user's shell (say the walk-through's, or their warehouse's URL) would win over
+ * them and send the demo's rows to another database or schema.
+ */
+const DEMO_ENV = withoutPluginEnv(process.env);
 
 /** Child log lines worth showing in a demo: warnings and errors, not the per-window chatter. */
 const quietChildLog: BackfillHooks['onChildLog'] = (role, line) => {
@@ -124,6 +132,7 @@ async function startDemoConsole(work: string, port: number, logger: Logger): Pro
     stateDir: path.join(work, 'state'),
     tapConfig: path.join(work, 'tap.json'),
     targetConfig: path.join(work, 'target.json'),
+    env: DEMO_ENV,
     logger,
   };
   try {
@@ -166,7 +175,7 @@ async function demoSteps(d: {
     targetConfig,
     stateDir: path.join(d.work, 'state'),
   };
-  const hooks: BackfillHooks = { onChildLog: quietChildLog, onProgress: progressLine };
+  const hooks: BackfillHooks = { onChildLog: quietChildLog, onProgress: progressLine, env: DEMO_ENV };
 
   out(`\n1) Backfill ${DEMO_STREAMS.join(', ')} for the last ${DEMO_DAYS} days: [${request.start}, ${request.end})`);
   const first = await runBackfill(request, hooks);

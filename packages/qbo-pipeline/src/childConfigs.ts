@@ -3,7 +3,7 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { formatInstant, loadSettings, readJsonArgument, settingInEnv, UsageError, withoutSettingEnv, type Logger } from 'singer-kit';
-import { ENV_PREFIX as TAP_ENV_PREFIX } from 'tap-quickbooks';
+import { ENV_PREFIX as TAP_ENV_PREFIX, TAP_SETTINGS } from 'tap-quickbooks';
 import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS, type TargetSettings } from 'target-postgres-raw';
 import { companyChildSettings } from './companies/companyRun.js';
 import type { Company } from './companies/parseCompanies.js';
@@ -24,6 +24,15 @@ export function readConfigFile(file: string | undefined, what: string): Record<s
 /** The children's environment: ours, minus what the runner sets in their config files. */
 export function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return withoutSettingEnv(env, TAP_ENV_PREFIX, RUNNER_OWNED_TAP_SETTINGS);
+}
+
+/**
+ * The environment without any TAP_QUICKBOOKS_* / TARGET_POSTGRES_RAW_* setting (nor its *_FILE),
+ * for runs whose config files say everything (the demo's): the environment would win over them.
+ */
+export function withoutPluginEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const names = (specs: readonly { readonly name: string }[]) => specs.map((spec) => spec.name);
+  return withoutSettingEnv(withoutSettingEnv(env, TAP_ENV_PREFIX, names(TAP_SETTINGS)), TARGET_ENV_PREFIX, names(TARGET_SETTINGS));
 }
 
 /** The target's config: the user's file, plus DATABASE_URL when nothing else says where the warehouse is. */
