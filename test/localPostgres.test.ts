@@ -38,7 +38,9 @@ describe('a local PostgreSQL that cannot start says why', () => {
     const error = await refusal(startLocalPostgres({ dataDir, persistent: true, fast: true }));
     expect(error.reason).toBe('in-use');
     expect(error.message).toMatch(
-      new RegExp(`^data folder ${dataDir} is in use by another PostgreSQL \\(pid \\d+, its postmaster.pid\\): stop that server first, or use another data folder$`),
+      new RegExp(
+        `^data folder ${dataDir} is in use by another PostgreSQL \\(pid \\d+, its postmaster.pid\\): stop that server first, or use another data folder$`,
+      ),
     );
     const client = new pg.Client({ connectionString: holder.url });
     await client.connect();
@@ -57,6 +59,14 @@ describe('a local PostgreSQL that cannot start says why', () => {
       ),
     ]);
     expect(run.code).toBe(2);
+  });
+
+  it("otherwise PostgreSQL's own reason: a port another server listens on (was a rejection with nothing)", async () => {
+    const error = await refusal(startLocalPostgres({ port: servers[0]!.port, fast: true }));
+    expect(error.reason).toBe('failed');
+    expect(error.message).toMatch(
+      /^PostgreSQL 13 did not start from \S+: Is another postmaster already running on port \d+\?.*; could not create any TCP\/IP sockets$/,
+    );
   });
 
   it.skipIf(process.getuid?.() !== 0)(

