@@ -1,6 +1,8 @@
 // knip (run by `npm run lint`): no unused file, dependency, export or type comes back. Two passes:
-//   knip                                                              every file, test and script included
+//   knip --include-entry-exports                                      every file, test and script included
 //   knip --production --include-entry-exports --include exports,types  what only tests use, package roots included
+// Without --include-entry-exports the first pass let through even an export nothing imports at all, and
+// one only its own file uses passed the second: 65 such exports had piled up unseen.
 // Everything listed below is used in a way knip cannot see; each line says how. A package-root export
 // that only a README or another package's tests use says so beside it with a `@public` tag.
 
@@ -12,6 +14,11 @@ const production = process.argv.includes('--production');
 /** @type {import('knip').KnipConfig} */
 export default {
   ignoreExportsUsedInFile: production,
+  // Being changed by the lead as this pass landed (exports only their own file uses); drop once they are not exported.
+  ignoreIssues: {
+    'packages/qbo-pipeline/src/runs/RunRecord.ts': ['exports'],
+    'packages/qbo-pipeline/src/companies/CompaniesScheduler.ts': ['exports', 'types'],
+  },
   workspaces: {
     '.': {
       entry: [

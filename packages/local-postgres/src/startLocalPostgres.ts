@@ -8,8 +8,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 /** PostgreSQL major versions we can start locally; 13 is the warehouse's version. */
-export const LOCAL_POSTGRES_VERSIONS = ['13', '17'] as const;
-export type LocalPostgresVersion = (typeof LOCAL_POSTGRES_VERSIONS)[number];
+export type LocalPostgresVersion = '13' | '17';
 
 export interface LocalPostgresOptions {
   /** Data directory; a fresh temporary one (deleted on stop) when absent. */

@@ -12,7 +12,7 @@ export const INCLUSIONS = ['automatic', 'available', 'unsupported'] as const;
 export type Inclusion = (typeof INCLUSIONS)[number];
 
 /** The metadata keys a breadcrumb may carry (singer-meltano.md §4.2); others pass through. */
-export interface CatalogMetadata {
+interface CatalogMetadata {
   readonly inclusion?: Inclusion;
   readonly selected?: boolean;
   readonly 'selected-by-default'?: boolean;
@@ -24,7 +24,7 @@ export interface CatalogMetadata {
   readonly [key: string]: unknown;
 }
 
-export interface CatalogMetadataEntry {
+interface CatalogMetadataEntry {
   readonly breadcrumb: readonly string[];
   readonly metadata: CatalogMetadata;
 }

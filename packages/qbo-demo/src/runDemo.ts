@@ -40,6 +40,7 @@ export interface DemoOptions {
   readonly onConsole?: (url: string) => Promise<void>;
 }
 
+/** @public in the package README, for users of the library: the streams the demo extracts */
 export const DEMO_STREAMS = ['invoices', 'customers', 'items'] as const;
 export const DEMO_DAYS = 30;
 /** A sample company: a few thousand invoices over the 30 days. */

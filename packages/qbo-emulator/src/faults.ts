@@ -1,6 +1,6 @@
 import { Rng } from './rng.js';
 
-export const FAULT_KINDS = ['500', '502', '503', '504', 'reset', 'stall', '200-truncated', '200-html', '200-empty', '200-json'] as const;
+const FAULT_KINDS = ['500', '502', '503', '504', 'reset', 'stall', '200-truncated', '200-html', '200-empty', '200-json'] as const;
 /**
  * `500`…`504`: that status; `reset`: the connection is destroyed; `stall`: no answer until the
  * client gives up. The `200-…` faults answer HTTP 200 with a body that is not what was asked for,
@@ -10,7 +10,7 @@ export const FAULT_KINDS = ['500', '502', '503', '504', 'reset', 'stall', '200-t
  */
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-export const REQUEST_KINDS = ['query', 'count', 'cdc', 'batch', 'token', 'other'] as const;
+const REQUEST_KINDS = ['query', 'count', 'cdc', 'batch', 'token', 'other'] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
 /**

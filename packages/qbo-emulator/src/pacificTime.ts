@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 
 /** QBO writes every timestamp in US-Pacific time, whatever the company's own zone. */
-export const QBO_ZONE = 'America/Los_Angeles';
+const QBO_ZONE = 'America/Los_Angeles';
 
 /** Per UTC year: the Pacific offset (minutes) at its start and each change within it. */
 const yearOffsets = new Map<number, { readonly start: number; readonly changes: ReadonlyArray<readonly [sec: number, offset: number]> }>();
@@ -10,7 +10,7 @@ const yearOffsets = new Map<number, { readonly start: number; readonly changes: 
  * The Pacific offset in minutes at an instant. Luxon answers it once per year (its zone
  * lookups cost ~50 µs each, too slow for a page of 1000 records); the rest is a table.
  */
-export function pacificOffsetMinutes(epochSeconds: number): number {
+function pacificOffsetMinutes(epochSeconds: number): number {
   const year = new Date(epochSeconds * 1000).getUTCFullYear();
   let entry = yearOffsets.get(year);
   if (!entry) {

@@ -4,8 +4,8 @@
  * line 1, column 29.`). Semantic checks (entity, properties) belong to the caller.
  */
 
-export const OPERATORS = ['=', '<', '>', '<=', '>=', 'IN', 'LIKE'] as const;
-export type Operator = (typeof OPERATORS)[number];
+const OPERATORS = ['=', '<', '>', '<=', '>=', 'IN', 'LIKE'] as const;
+type Operator = (typeof OPERATORS)[number];
 
 export type Literal = { readonly kind: 'string'; readonly value: string } | { readonly kind: 'boolean'; readonly value: boolean };
 
@@ -27,7 +27,7 @@ export interface ParsedQuery {
   readonly maxResults: number;
 }
 
-export const DEFAULT_MAX_RESULTS = 100;
+const DEFAULT_MAX_RESULTS = 100;
 export const MAX_MAX_RESULTS = 1000;
 
 export class QueryParseError extends Error {

@@ -10,7 +10,7 @@ import type { Emulator, EmulatorOptions, EmulatorStats, RequestLogEntry } from '
 import { FaultInjector, type FaultKind, type FaultPlan, type RequestKind } from './faults.js';
 import * as body from './responses.js';
 
-export const TOKEN_PATH = '/oauth2/v1/tokens/bearer';
+const TOKEN_PATH = '/oauth2/v1/tokens/bearer';
 /** Query-string parameters never copied into the request log. */
 const SECRET_PARAMS = /token|secret|password|code|authorization/i;
 const DATA_PATH = /^\/v3\/company\/([^/]+)\/([^/]+)$/;

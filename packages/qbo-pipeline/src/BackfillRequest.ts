@@ -74,7 +74,7 @@ export const COMPANY_JOB = 'qb_company';
 const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /** `--streams all`: every stream of the catalog. */
-export const ALL_STREAMS = 'all';
+const ALL_STREAMS = 'all';
 
 /**
  * The streams of `--streams`, trimmed and without repeats (`all`: every stream there is to take).
@@ -121,7 +121,7 @@ export function defaultJob(streams: readonly string[], stateDir: string): string
 }
 
 /** `--job` as given, or the stream set's default; a name that is not a plain file name is a UsageError. */
-export function resolveJob(job: string | undefined, streams: readonly string[], stateDir: string): string {
+function resolveJob(job: string | undefined, streams: readonly string[], stateDir: string): string {
   const name = job ?? defaultJob(streams, stateDir);
   if (!JOB_NAME.test(name)) throw new UsageError(`--job: ${JSON.stringify(name)} may hold only letters, digits, _ . and -`);
   return name;
@@ -204,7 +204,7 @@ const shellQuote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${ar
  * on from the bookmarks up to its own start, so it takes no --end; its --start only matters to
  * a stream without a bookmark yet.
  */
-export function backfillArgs(resolved: ResolvedBackfill, cwd = process.cwd()): string[] {
+function backfillArgs(resolved: ResolvedBackfill, cwd = process.cwd()): string[] {
   return [
     resolved.kind,
     ...companyArgs(resolved, cwd),

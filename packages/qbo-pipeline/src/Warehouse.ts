@@ -45,7 +45,7 @@ import {
 } from './reconcile/reconcileSql.js';
 
 /** QBO's count, what the tap read and what the target did with it, over some windows. */
-export interface LoadCounts {
+interface LoadCounts {
   readonly qboCount: number;
   readonly extracted: number;
   readonly loaded: number;

@@ -29,10 +29,10 @@ const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.u
 /** The built CLIs of the sibling packages (same depth from src/ and dist/). */
 const TAP_CLI = here('../../tap-quickbooks/dist/cli.js');
 const TARGET_CLI = here('../../target-postgres-raw/dist/cli.js');
-export const RUNNER_CLI = here('../dist/cli.js');
+const RUNNER_CLI = here('../dist/cli.js');
 
 /** Who started a run and why, as the runs journal records it. */
-export interface RunContext {
+interface RunContext {
   /** Default `backfill`. */
   readonly kind?: RunKind;
   readonly triggerId?: string;
@@ -60,7 +60,7 @@ export interface BackfillHooks {
 
 export { JobBusyError } from './jobLock.js';
 
-export interface FailedWindow {
+interface FailedWindow {
   readonly stream: string;
   readonly start: string;
   readonly end: string;

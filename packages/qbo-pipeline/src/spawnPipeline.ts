@@ -5,7 +5,7 @@ import { PARENT_PID_ENV, readLines } from 'singer-kit';
 export const PIPELINE_ROLES = ['tap', 'target'] as const;
 export type PipelineRole = (typeof PIPELINE_ROLES)[number];
 
-export interface ProcessSpec {
+interface ProcessSpec {
   /** Executable, e.g. process.execPath. */
   readonly command: string;
   readonly args: readonly string[];

@@ -53,7 +53,7 @@ export async function readStateFile(file: string): Promise<StateValue | undefine
 }
 
 /** Streams with a bookmark in a state value. */
-export function bookmarkedStreams(state: StateValue | undefined): string[] {
+function bookmarkedStreams(state: StateValue | undefined): string[] {
   return Object.keys(state?.bookmarks ?? {});
 }
 

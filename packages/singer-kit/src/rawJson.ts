@@ -138,11 +138,7 @@ export function endOfValue(text: string, i: number): number {
  * is the key), and returns where the value ends, or -1 to stop. Returns the index just past the
  * object, or -1 when stopped.
  */
-export function forEachMemberAt(
-  text: string,
-  start: number,
-  member: (keyStart: number, keyEnd: number, valueStart: number, plainKey: boolean) => number,
-): number {
+function forEachMemberAt(text: string, start: number, member: (keyStart: number, keyEnd: number, valueStart: number, plainKey: boolean) => number): number {
   let i = skipWs(text, start);
   if (text.charCodeAt(i) !== 0x7b) throw new SyntaxError('not a JSON object');
   i = skipWs(text, i + 1);

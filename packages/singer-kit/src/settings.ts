@@ -5,8 +5,7 @@ import { readUserFile } from './readUserFile.js';
 import { jsonSyntaxProblem } from './jsonSyntax.js';
 
 /** Kinds follow Meltano's setting kinds so meltano.yml and --about agree with the code. */
-export const SETTING_KINDS = ['string', 'password', 'integer', 'number', 'boolean', 'date_iso8601', 'object', 'array'] as const;
-export type SettingKind = (typeof SETTING_KINDS)[number];
+type SettingKind = 'string' | 'password' | 'integer' | 'number' | 'boolean' | 'date_iso8601' | 'object' | 'array';
 
 export interface SettingSpec {
   readonly name: string;

@@ -9,7 +9,7 @@ import { ENV_PREFIX, parseTapSettings, TAP_SETTINGS } from './settings.js';
 
 const NAME = 'tap-quickbooks';
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-export const CAPABILITIES = ['catalog', 'discover', 'state', 'about'] as const;
+const CAPABILITIES = ['catalog', 'discover', 'state', 'about'] as const;
 
 runCli(NAME, async () => {
   const argv = await cliYargs(hideBin(process.argv))

@@ -5,14 +5,14 @@ import { envFileName, envName, parseInstant, Secret, UsageError, type RawSetting
 export const ENV_PREFIX = 'TAP_QUICKBOOKS';
 export const PRODUCTION_BASE_URL = 'https://quickbooks.api.intuit.com';
 export const SANDBOX_BASE_URL = 'https://sandbox-quickbooks.api.intuit.com';
-export const DEFAULT_TOKEN_URL = 'https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer';
+const DEFAULT_TOKEN_URL = 'https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer';
 /** QBO's own answer to a 429 without Retry-After: wait a minute. */
-export const QBO_THROTTLE_WAIT_SECONDS = 60;
+const QBO_THROTTLE_WAIT_SECONDS = 60;
 export const MAX_PAGE_SIZE = 1000;
 /** QBO allows 10 concurrent requests per realm and app. */
-export const MAX_CONCURRENCY = 10;
+const MAX_CONCURRENCY = 10;
 /** A span with more rows is cut (between days, or a crowded day into pieces) rather than held whole. */
-export const MAX_SPAN_ROWS = 10_000;
+const MAX_SPAN_ROWS = 10_000;
 /** At most this many spans' worth of rows (max_span_rows each) are held at once, across all streams. */
 export const HELD_SPANS = 3;
 
@@ -161,7 +161,7 @@ function url(raw: RawSettings, name: string, fallback: string): string {
 }
 
 /** Only fixed-length durations: windows are cut on a UTC grid of equal steps. */
-export function parseWindow(value: unknown): Duration {
+function parseWindow(value: unknown): Duration {
   const duration = typeof value === 'string' ? Duration.fromISO(value) : Duration.invalid('not a string');
   if (!duration.isValid || duration.years !== 0 || duration.quarters !== 0 || duration.months !== 0 || duration.as('seconds') < 1) {
     throw new UsageError(`setting window must be an ISO 8601 duration in weeks, days, hours, minutes or seconds (P1D, PT6H), got ${JSON.stringify(value)}`);

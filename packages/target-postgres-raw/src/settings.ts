@@ -47,8 +47,8 @@ export const TARGET_SETTINGS: readonly SettingSpec[] = [
   { name: 'validate_records', kind: 'boolean', description: 'validate each record against its stream SCHEMA (JSON Schema, ajv)', default: true },
 ];
 
-export const SSL_MODES = ['disable', 'require', 'verify-full'] as const;
-export type SslMode = (typeof SSL_MODES)[number];
+const SSL_MODES = ['disable', 'require', 'verify-full'] as const;
+type SslMode = (typeof SSL_MODES)[number];
 
 export interface ConnectionSettings {
   readonly connectionString?: Secret;

@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { UsageError } from 'singer-kit';
 
 /** `--companies FILE`, or `QBO_PIPELINE_COMPANIES` (the compose scheduler's environment). */
-export const COMPANIES_ENV = 'QBO_PIPELINE_COMPANIES';
+const COMPANIES_ENV = 'QBO_PIPELINE_COMPANIES';
 
 const COMPANIES_OPTION = { type: 'string', describe: `companies file (YAML): one entry per QuickBooks company; default $${COMPANIES_ENV}` } as const;
 
@@ -14,7 +14,7 @@ export function companiesOptions<T>(y: Argv<T>) {
 }
 
 /** The commands that take `--company NAME`: what a command that refuses it points at. */
-export const COMPANY_COMMANDS = 'backfill, sync, reconcile, trigger add, trigger list, schedule list, evidence and company list';
+const COMPANY_COMMANDS = 'backfill, sync, reconcile, trigger add, trigger list, schedule list, evidence and company list';
 
 /**
  * `--companies FILE` for a command over every company of the file (scheduler, console, export):

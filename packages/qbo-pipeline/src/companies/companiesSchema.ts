@@ -4,10 +4,10 @@ import { ENV_PREFIX as TAP_ENV_PREFIX, TAP_SETTINGS } from 'tap-quickbooks';
 import { TARGET_ENV_PREFIX, TARGET_SETTINGS } from 'target-postgres-raw';
 
 /** A company's name: a folder, a Meltano plugin suffix and a Kubernetes name, so a DNS label. */
-export const COMPANY_NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
+const COMPANY_NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 /** A PostgreSQL identifier that needs no quoting in the queries people type. */
-export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-export const REALM_ID = /^[0-9]{1,30}$/;
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const REALM_ID = /^[0-9]{1,30}$/;
 export const KNOWN_STREAMS: readonly string[] = ENTITIES.map((e) => e.stream);
 
 /** Where each secret comes from: a `*_file` key in `secrets:` → the plugin setting read from it (`<PREFIX>_<SETTING>_FILE`). */

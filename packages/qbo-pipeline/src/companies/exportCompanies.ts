@@ -8,7 +8,7 @@ import { companyStateDir, companyTokenStore } from './companyRun.js';
 import type { Companies, Company, SettingValue } from './parseCompanies.js';
 
 /** The names a company's things have past one machine (Meltano plugins, job, schedule; Kubernetes objects). */
-export function exportNames(company: Pick<Company, 'name'>) {
+function exportNames(company: Pick<Company, 'name'>) {
   return {
     extractor: `tap-quickbooks--${company.name}`,
     loader: `target-postgres-raw--${company.name}`,

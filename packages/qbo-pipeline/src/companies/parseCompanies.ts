@@ -37,7 +37,7 @@ export interface Company {
   readonly where: string;
 }
 
-export interface SecretFile {
+interface SecretFile {
   /** Absolute. */
   readonly path: string;
   /** As the file gives it. */

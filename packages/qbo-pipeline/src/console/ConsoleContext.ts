@@ -41,7 +41,7 @@ export interface ConsoleOptions {
 }
 
 /** The name of the one company when there is no companies file. */
-export const DEFAULT_COMPANY = 'default';
+const DEFAULT_COMPANY = 'default';
 
 /** The console's read access to its state and warehouse. */
 export class ConsoleContext {

@@ -6,7 +6,7 @@ export const CONSOLE_PASSWORD_FILE_ENV = 'QBO_CONSOLE_PASSWORD_FILE';
 export const DEFAULT_CONSOLE_HOST = '127.0.0.1';
 export const DEFAULT_CONSOLE_PORT = 6789;
 /** Shorter passwords are refused: the console can start backfills. */
-export const MIN_PASSWORD_LENGTH = 12;
+const MIN_PASSWORD_LENGTH = 12;
 
 /** Where the console listens and whether it asks for a password. */
 export interface ConsoleAccess {

@@ -37,8 +37,8 @@ import { zonedInstant } from './zonedInstant.js';
 import { triggerJob } from '../triggers/Trigger.js';
 import { SCHEDULE_NAME } from '../schedules/ScheduleStore.js';
 
-export const SESSION_COOKIE = 'qbo_console_session';
-export const CSRF_COOKIE = 'qbo_console_csrf';
+const SESSION_COOKIE = 'qbo_console_session';
+const CSRF_COOKIE = 'qbo_console_csrf';
 /** What the page says after a schedule was changed (the query names the change; only these texts are shown). */
 const SCHEDULE_DONE = new Map([
   ['pause', 'paused: no slot runs until it is resumed (a run in progress goes on)'],
@@ -47,9 +47,9 @@ const SCHEDULE_DONE = new Map([
 ]);
 
 /** How often a live run page's event stream looks at the run's files. */
-export const RUN_EVENTS_INTERVAL_MS = 1000;
+const RUN_EVENTS_INTERVAL_MS = 1000;
 /** Sign-in attempts allowed per client address and minute. */
-export const LOGIN_ATTEMPTS_PER_MINUTE = 10;
+const LOGIN_ATTEMPTS_PER_MINUTE = 10;
 
 const ASSETS_DIR = fileURLToPath(new URL('../../assets/', import.meta.url));
 const CHART_JS = path.join(path.dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
@@ -71,7 +71,7 @@ const PUBLIC_PATHS = new Set(['/login', '/healthz']);
 const isPublic = (url: string) => PUBLIC_PATHS.has(url.split('?')[0] ?? '') || url.startsWith('/assets/');
 
 /** Where to go after signing in: a path of this console only (never another site). */
-export function safeNext(next: string): string {
+function safeNext(next: string): string {
   return /^\/(?![/\\])[\x21-\x7e]*$/.test(next) ? next : '/';
 }
 
@@ -81,7 +81,7 @@ export function safeNext(next: string): string {
  * every page but /login wants a session cookie (HttpOnly, SameSite=Strict); every POST wants
  * the CSRF token of its form; pages are sent with a strict Content-Security-Policy.
  */
-export async function buildConsole(options: ConsoleOptions): Promise<FastifyInstance> {
+async function buildConsole(options: ConsoleOptions): Promise<FastifyInstance> {
   const ctx = new ConsoleContext(options);
   await ctx.companies(); // a companies file that cannot be read stops the console before it listens
   const logger = options.logger ?? createLogger('qbo-pipeline console');

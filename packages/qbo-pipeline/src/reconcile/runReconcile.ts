@@ -39,7 +39,7 @@ export interface ReconcileHooks {
   readonly lockStaleMs?: number;
 }
 
-export interface ReconcileStreamResult {
+interface ReconcileStreamResult {
   readonly stream: string;
   /** False: the stream has no table yet, so there was nothing to reconcile. */
   readonly table: boolean;

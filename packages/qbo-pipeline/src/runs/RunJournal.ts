@@ -10,7 +10,7 @@ import { outstandingReconciles } from '../reconcile/outstandingReconciles.js';
 import { ownStart, processGone } from '../processOnHost.js';
 
 /** Finished runs kept per job; older ones (record and log) are deleted when a new run of the job starts. */
-export const DEFAULT_RUNS_KEPT_PER_JOB = 100;
+const DEFAULT_RUNS_KEPT_PER_JOB = 100;
 
 /** What a run is, as known when it starts (a first attempt unless `attempt` says otherwise). */
 export type RunStart = Pick<RunRecord, 'kind' | 'job' | 'company' | 'streams' | 'range' | 'triggerId' | 'scheduleId' | 'stateFile' | 'progress'> &

@@ -17,9 +17,9 @@ import type { RunSweeper } from '../runs/RunSweeper.js';
 import { RunJournal } from '../runs/RunJournal.js';
 
 /** A run that starts more than this after its instant is marked late (the scheduler polls every few seconds). */
-export const LATE_AFTER_MS = 60_000;
+const LATE_AFTER_MS = 60_000;
 /** Finished triggers kept per schedule (older slots' triggers are deleted). */
-export const KEEP_PER_SCHEDULE = 100;
+const KEEP_PER_SCHEDULE = 100;
 
 /** Runs one trigger's backfill or sync; the scheduler passes the stop signal and its lease as the job lock's staleness. */
 export type TriggerRunner = (trigger: Trigger, hooks: Pick<BackfillHooks, 'signal' | 'lockStaleMs' | 'run'>) => Promise<BackfillResult>;

@@ -22,8 +22,7 @@ export interface Lease {
   readonly expiresAt: string;
 }
 
-export const ATTEMPT_OUTCOMES = ['running', 'completed', 'failed', 'lease expired', 'job busy', 'stopped'] as const;
-export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+type AttemptOutcome = 'running' | 'completed' | 'failed' | 'lease expired' | 'job busy' | 'stopped';
 
 /** One scheduler's go at a trigger; a trigger taken over after a crash has two or more. */
 export interface Attempt {
@@ -41,7 +40,7 @@ export interface Attempt {
 }
 
 /** The schedule slot a trigger was made for. */
-export interface SlotOrigin {
+interface SlotOrigin {
   readonly name: string;
   /** The slot's instant, UTC. */
   readonly slot: string;

@@ -34,10 +34,10 @@ const DAY_MS = 86_400_000;
 export const HARD_EXPIRY_WARNING_MS = 30 * DAY_MS;
 const MAX_REFRESH_MARGIN_MS = 5 * 60_000;
 /** Newly issued tokens rejected on their very first request, in a row, before the tap calls it a configuration problem. */
-export const DEAD_ON_ARRIVAL_LIMIT = 2;
+const DEAD_ON_ARRIVAL_LIMIT = 2;
 
 /** The token endpoint refused the refresh token (`invalid_grant`): only a reconnected app helps (exit 2). */
-export class RefreshTokenRejectedError extends UsageError {
+class RefreshTokenRejectedError extends UsageError {
   readonly tid: string;
 
   constructor(message: string, tid: string) {

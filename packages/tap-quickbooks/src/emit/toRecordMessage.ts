@@ -14,7 +14,7 @@ export interface PageFacts {
   readonly runId: string;
 }
 
-export const RESERVED_FIELDS = [
+const RESERVED_FIELDS = [
   '_sdc_extract_window_start_utc',
   '_sdc_extract_window_end_utc',
   '_sdc_page_number',

@@ -6,7 +6,7 @@ import { cdcStubs, type DeletionStub } from './cdcStubs.js';
 import { reconcileAdvice } from '../reconcileAdvice.js';
 
 /** QBO's CDC answers at most this many objects per call (across all entities asked for). */
-export const CDC_CAP = 1000;
+const CDC_CAP = 1000;
 
 /** One stream whose deletions are wanted from `fromMs` on (its resume point). */
 export interface DeletionRange {

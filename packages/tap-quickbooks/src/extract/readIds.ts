@@ -5,7 +5,7 @@ import { countRecords, queryResponse } from './queryAnswer.js';
 import { MAX_PAGE_SIZE } from '../settings.js';
 
 /** Ids asked for per `Id IN (…)` query: short enough for any URL, few enough requests. */
-export const IDS_PER_QUERY = 100;
+const IDS_PER_QUERY = 100;
 
 /** The Ids of one answer's entities (none on an empty page); read inside the client's retry loop. */
 function idsOf(entity: string): AnswerReader<string[]> {

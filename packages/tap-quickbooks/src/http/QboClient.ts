@@ -14,7 +14,7 @@ export interface RequestStats {
   retries: number;
 }
 
-export interface CallResult {
+interface CallResult {
   /** The body as received; `body` is it decoded as UTF-8. */
   readonly bytes: Buffer;
   readonly body: string;

@@ -70,7 +70,7 @@ const SANDBOX_HINT = (sandbox: boolean) =>
   `check that the sandbox setting (now ${sandbox}) matches your credentials and realm: sandbox keys only work with sandbox companies, production keys with production companies`;
 
 /** A hint for the failures users can fix themselves (auth mix-ups, unknown realm). */
-export function hintFor(status: number | undefined, fault: QboFault | undefined, realmId: string, sandbox: boolean): string | undefined {
+function hintFor(status: number | undefined, fault: QboFault | undefined, realmId: string, sandbox: boolean): string | undefined {
   const code = fault?.code;
   if (code === '3100' || (status === 403 && code !== '3201')) return SANDBOX_HINT(sandbox);
   if (code === '3201') return `the app is not authorised for company ${realmId}; reconnect the app to this company`;

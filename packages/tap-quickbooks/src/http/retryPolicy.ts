@@ -12,8 +12,7 @@ export type AttemptOutcome =
  * with a new token. `garbled` is a 2xx answer whose body is not what was asked for (truncated,
  * an HTML page, empty, JSON of another shape); retried like a 5xx.
  */
-export const RETRY_REASONS = ['network', 'timeout', 'throttled', 'server', 'unauthorized', 'garbled'] as const;
-export type RetryReason = (typeof RETRY_REASONS)[number];
+export type RetryReason = 'network' | 'timeout' | 'throttled' | 'server' | 'unauthorized' | 'garbled';
 
 export type RetryDecision =
   { readonly retry: true; readonly delayMs: number; readonly reason: RetryReason } | { readonly retry: false; readonly reason?: RetryReason };

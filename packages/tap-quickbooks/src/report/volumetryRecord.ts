@@ -12,10 +12,10 @@ export interface ReadCost {
   readonly durationMs: number;
 }
 
-export const NO_COST: ReadCost = Object.freeze({ pages: 0, requests: 0, retries: 0, rereads: 0, durationMs: 0 });
+const NO_COST: ReadCost = Object.freeze({ pages: 0, requests: 0, retries: 0, rereads: 0, durationMs: 0 });
 
 /** The two costs added up (only the cost fields of either). */
-export function addCost(a: ReadCost, b: ReadCost): ReadCost {
+function addCost(a: ReadCost, b: ReadCost): ReadCost {
   return {
     pages: a.pages + b.pages,
     requests: a.requests + b.requests,
