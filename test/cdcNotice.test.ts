@@ -9,7 +9,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { consoleOptions, startConsole, type RunningConsole } from '../packages/qbo-pipeline/src/index.js';
 import { send } from './consoleHttp.js';
-import { databaseUrl, withClient } from './support/db.js';
+import { databaseUrl } from './support/db.js';
 import { startFirm, type Firm } from './companiesHarness.js';
 
 const today = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
@@ -59,7 +59,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await web?.close();
-  await withClient((c) => c.query(NAMES.map((n) => `DROP SCHEMA IF EXISTS ${prefix}_${n} CASCADE`).join('; ')));
   await firm?.close();
 });
 

@@ -29,10 +29,7 @@ beforeAll(async () => {
   });
   await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: STREAMS }));
 });
-afterAll(async () => {
-  await withClient((c) => c.query(`DROP SCHEMA IF EXISTS ${prefix}_acme CASCADE; DROP SCHEMA IF EXISTS ${prefix}_globex CASCADE`));
-  await firm?.close();
-});
+afterAll(() => firm?.close());
 
 const requests = () => firm.emulator.requestLog().length;
 const schemaOf = (name: string) => `${prefix}_${name}`;

@@ -29,7 +29,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   killRunningClis();
-  await withClient((c) => c.query(['acme', 'globex', 'single'].map((n) => `DROP SCHEMA IF EXISTS ${prefix}_${n} CASCADE;`).join('\n')));
+  await withClient((c) => c.query(`DROP SCHEMA IF EXISTS ${prefix}_single CASCADE`));
   await firm?.close();
 });
 

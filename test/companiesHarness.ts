@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startEmulator, type EmulatedCompany, type Emulator, type EmulatorOptions } from '../packages/qbo-emulator/src/index.js';
 import { runCliProcess } from './pipelineHarness.js';
+import { query } from './targetHarness.js';
 import type { ProcessRun } from './support/runProcess.js';
 
 /**
@@ -21,6 +22,7 @@ export interface Firm {
   /** The companies file the README shows for these companies, with `schemaPrefix` to keep test schemas apart. */
   companiesYaml(options: { readonly schemaPrefix: string; readonly streams?: readonly string[]; readonly extra?: string }): string;
   cli(args: readonly string[], env?: NodeJS.ProcessEnv): Promise<ProcessRun>;
+  /** Stops the emulator, removes the folder and drops every schema a `companiesYaml` named. */
   close(): Promise<void>;
 }
 
@@ -43,6 +45,12 @@ export async function startFirm(options: EmulatorOptions & { readonly names: rea
   await secret('secrets/warehouse_url', databaseUrl);
   for (const [i, name] of names.entries()) await secret(`secrets/${name}/refresh_token`, emulator.companies[i]!.currentRefreshToken());
   const company = (name: string) => emulator.companies[names.indexOf(name)] as EmulatedCompany;
+  const schemas = new Set<string>();
+  const schemaOf = (schemaPrefix: string, name: string) => {
+    const schema = `${schemaPrefix}_${name.replace(/-/g, '_')}`;
+    schemas.add(schema);
+    return schema;
+  };
   return {
     emulator,
     dir,
@@ -70,7 +78,7 @@ export async function startFirm(options: EmulatorOptions & { readonly names: rea
         ...names.flatMap((name) => [
           `  - name: ${name}`,
           `    realm_id: "${company(name).realmId}"`,
-          `    schema: ${schemaPrefix}_${name.replace(/-/g, '_')}`,
+          `    schema: ${schemaOf(schemaPrefix, name)}`,
           '    secrets:',
           `      refresh_token_file: secrets/${name}/refresh_token`,
         ]),
@@ -79,6 +87,7 @@ export async function startFirm(options: EmulatorOptions & { readonly names: rea
     },
     cli: (args, env = {}) => runCliProcess(args, { cwd: dir, env: { ...cleanEnv(), ...env } }),
     async close() {
+      if (schemas.size > 0) await query(databaseUrl, [...schemas].map((s) => `DROP SCHEMA IF EXISTS "${s}" CASCADE;`).join('\n'));
       await emulator.close();
       await rm(dir, { recursive: true, force: true });
     },

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ENTITIES } from 'qbo-catalog';
-import { databaseUrl, withClient } from './support/db.js';
+import { databaseUrl } from './support/db.js';
 import { startFirm, type Firm } from './companiesHarness.js';
 import { diffWithTruth } from './pipelineHarness.js';
 
@@ -33,10 +33,7 @@ beforeAll(async () => {
   });
   await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, extra: 'scheduler:\n  max_parallel: 3' }));
 });
-afterAll(async () => {
-  await withClient((c) => c.query(NAMES.map((n) => `DROP SCHEMA IF EXISTS ${prefix}_${n.replace(/-/g, '_')} CASCADE;`).join('\n')));
-  await firm?.close();
-});
+afterAll(() => firm?.close());
 
 /** The largest number of runs (from the companies' runs journals) that were going on at one instant. */
 function maxOverlap(intervals: ReadonlyArray<readonly [number, number]>): number {

@@ -149,7 +149,6 @@ describe('with a companies file: a sync that only applied deletions says so', ()
       expect(evidence.code, evidence.stderr).toBe(0);
       expect(tableCell(evidence.stdout, 'acme', 'deleted'), evidence.stdout).toBe('1');
     } finally {
-      await withClient((c) => c.query(`DROP SCHEMA IF EXISTS ${prefix}_acme CASCADE`));
       await firm.close();
     }
   });
