@@ -2,7 +2,7 @@ import net from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databaseUrl, ownPostgres, scratchRole, scratchSchema } from './support/db.js';
+import { databaseUrl, ownPostgres, scratchRole, scratchSchema, withClient } from './support/db.js';
 import { startPgProxy } from './support/pgProxy.js';
 import { copyWaitsOnLock, finished, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines } from './targetHarness.js';
 
@@ -123,10 +123,7 @@ describe('target-postgres-raw when its statement is cancelled or its session end
   ])('%s mid-COPY: retried, the batch committed once, exit 0', async (kill, warned) => {
     const schema = scratchSchema('cancel');
     expect((await runTargetCli({ database_url: databaseUrl(), schema }, singer(S('x')))).code).toBe(0);
-    const other = new pg.Client({ connectionString: databaseUrl() });
-    await other.connect();
-    let result;
-    try {
+    const result = await withClient(async (other) => {
       // An uncommitted row of id 2 makes the target's COPY wait, so it is caught in the middle.
       await other.query('BEGIN');
       await other.query(`INSERT INTO "${schema}".x (id, payload, ingested_at_utc) VALUES ('2', '{"Id":"2","v":"other"}', now())`);
@@ -136,10 +133,8 @@ describe('target-postgres-raw when its statement is cancelled or its session end
       await copyWaitsOnLock(databaseUrl(), schema);
       await other.query(`SELECT ${kill}(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [`COPY "${schema}".%`]);
       await other.query('ROLLBACK');
-      result = await done;
-    } finally {
-      await other.end();
-    }
+      return done;
+    });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(warned);
     expect(stateLines(result.stdout)).toEqual([{ at: 3 }]);
@@ -193,21 +188,19 @@ describe("target-postgres-raw under a DBA's timeouts set on its user", () => {
   it('a statement_timeout shorter than a commit (57014): each attempt is cancelled and retried, then exit 1 saying to raise it, no state printed', async () => {
     const schema = scratchSchema('hurried');
     expect((await runTargetCli({ database_url: hurried.url(), schema }, singer(S('x')))).code).toBe(0);
-    const other = new pg.Client({ connectionString: databaseUrl() });
-    await other.connect();
-    let result;
-    try {
+    const result = await withClient(async (other) => {
       // An uncommitted row of id 2 holds every commit longer than the user's statement_timeout.
       await other.query('BEGIN');
       await other.query(`INSERT INTO "${schema}".x (id, payload, ingested_at_utc) VALUES ('2', '{"Id":"2"}', now())`);
-      result = await runTargetCli(
-        { database_url: hurried.url(), schema, reconnect_timeout_seconds: 2 },
-        singer(S('x'), ...records(['1', '2', '3']), ST({ at: 3 })),
-      );
-    } finally {
-      await other.query('ROLLBACK');
-      await other.end();
-    }
+      try {
+        return await runTargetCli(
+          { database_url: hurried.url(), schema, reconnect_timeout_seconds: 2 },
+          singer(S('x'), ...records(['1', '2', '3']), ST({ at: 3 })),
+        );
+      } finally {
+        await other.query('ROLLBACK');
+      }
+    });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
       /WARN .*database transaction failed while committing 3 records .*canceling statement due to statement timeout \[57014\]; retrying in/,

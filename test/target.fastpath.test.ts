@@ -1,7 +1,6 @@
 import { createInterface } from 'node:readline';
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { databaseUrl, ownPostgres, scratchSchema } from './support/db.js';
+import { databaseUrl, ownPostgres, scratchSchema, withClient } from './support/db.js';
 import { copyWaitsOnLock, finished, query, R, runTargetCli, S, singer, spawnTarget, ST } from './targetHarness.js';
 
 // The write path's shortcuts (issue 11): a record whose payload hash equals the stored one is not
@@ -169,9 +168,7 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
   it('a concurrent writer adding a new id while the target copies it: the copy is undone and the batch upserted, counts exact', async () => {
     const schema = scratchSchema();
     expect((await runTargetCli({ database_url: url(), schema }, singer(S('c')))).code).toBe(0);
-    const other = new pg.Client({ connectionString: url() });
-    await other.connect();
-    try {
+    await withClient(async (other) => {
       // Not yet committed when the target reads the stored hashes: ids 2 and 3 look new to it.
       await other.query('BEGIN');
       await other.query(
@@ -186,9 +183,7 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
       const result = await done;
       expect(result.code).toBe(0);
       expect(result.stderr).toMatch(/stream "c": another writer added some of 4 new ids meanwhile; they are upserted instead/);
-    } finally {
-      await other.end();
-    }
+    });
     expect(await valuesById(schema, 'c')).toEqual({ 1: 'target', 2: 'target', 3: 'other', 4: 'target' });
     expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 4, inserted: 2, updated: 1, skipped_older: 1 }));
   });

@@ -1,7 +1,6 @@
 import { createInterface } from 'node:readline';
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { databaseUrl, scratchSchema } from './support/db.js';
+import { databaseUrl, scratchSchema, withClient } from './support/db.js';
 import { copyWaitsOnLock, finished, query, R, runTargetCli, S, singer, spawnTarget, ST } from './targetHarness.js';
 
 // The lookahead (issue 11): records are read ahead and the stored payload hashes of their ids
@@ -59,17 +58,6 @@ async function afterFirstCommit(
   await meanwhile?.(commits);
   child.stdin!.end();
   return done;
-}
-
-/** Runs `work` with a client of its own, in an open transaction the caller commits. */
-async function otherWriter<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url() });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
 
 /** A SCHEMA that requires `Missing`, which the stored records lack. */
@@ -177,7 +165,7 @@ describe('target-postgres-raw lookahead: records equal to the stored payload (is
     const schema = scratchSchema();
     const stored = { Id: 'x', v: 'stored', ...T('2024-01-01T00:00:00Z') };
     expect((await runTargetCli({ database_url: url(), schema }, singer(S('o'), R('o', stored)))).code).toBe(0);
-    await otherWriter(async (other) => {
+    await withClient(async (other) => {
       // Uncommitted while the target reads the stored hash (it sees the stored row) and commits.
       await other.query('BEGIN');
       await other.query(`UPDATE "${schema}".o SET payload = '{"Id":"x","v":"other"}', last_updated_utc = '2024-01-02T00:00:00Z' WHERE id = 'x'`);
@@ -217,7 +205,7 @@ describe('target-postgres-raw lookahead: records equal to the stored payload (is
     async ({ stored, said, counts: expected }) => {
       const schema = scratchSchema();
       expect((await runTargetCli({ database_url: url(), schema }, singer(S('n'), ...(stored ? [R('n', { Id: 'first' })] : [])))).code).toBe(0);
-      await otherWriter(async (other) => {
+      await withClient(async (other) => {
         // Not committed when the target reads the stored hashes: 'b' looks new, and its COPY waits on this insert.
         await other.query('BEGIN');
         await other.query(
