@@ -169,6 +169,12 @@ describe('evidence prune', () => {
         `FATAL qbo-pipeline: --older-than ${JSON.stringify(bad)}: give a whole number of days followed by d, e.g. 400d (at least 1d)`,
       ]);
     }
+    // It deletes by age over every stream: the listing's own options are refused, never ignored (--streams invoices pruned every stream).
+    for (const listing of [['--streams', 'invoices'], ['--since', '2025-03-01'], ['--until', '2025-03-02'], ['--problems'], ['--sql']]) {
+      const refused = await runCliProcess(['evidence', 'prune', '--older-than', '1d', ...listing], { env });
+      expect(refused.code, listing[0]).toBe(2);
+      expect(refused.stderr.trim().split('\n')).toEqual([`FATAL qbo-pipeline: unknown argument ${listing[0]} (--help lists the commands and options)`]);
+    }
     expect(await left(schema)).toEqual(before);
     const done = await runCliProcess(['evidence', 'prune', '--older-than', '1d'], { env });
     expect(done.code).toBe(0);

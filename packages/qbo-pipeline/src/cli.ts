@@ -463,15 +463,46 @@ runCli('qbo-pipeline', async () => {
       (y) =>
         companiesOptions(y)
           .option('state-dir', STATE_DIR)
-          .option('since', { type: 'string', describe: 'first UTC day shown (default: 6 days ago)' })
-          .option('until', { type: 'string', describe: 'UTC day after the last shown (default: tomorrow)' })
-          .option('streams', { type: 'string', describe: 'only these streams (comma-separated)' })
-          .option('problems', { type: 'boolean', default: false, describe: 'only days where extracted ≠ loaded' })
-          .option('sql', { type: 'boolean', default: false, describe: "print the query that unions the companies' schemas, for psql or pgAdmin, instead" })
           .option('target-config', {
             type: 'string',
             describe: "target-postgres-raw settings (JSON) under the companies' own; TARGET_POSTGRES_RAW_* or DATABASE_URL also work",
           })
+          // The listing's own options are the default command's, so prune (which deletes by age, over every stream) does not take them.
+          .command(
+            '$0',
+            false,
+            (yy) =>
+              yy
+                .option('since', { type: 'string', describe: 'first UTC day shown (default: 6 days ago)' })
+                .option('until', { type: 'string', describe: 'UTC day after the last shown (default: tomorrow)' })
+                .option('streams', { type: 'string', describe: 'only these streams (comma-separated)' })
+                .option('problems', { type: 'boolean', default: false, describe: 'only days where extracted ≠ loaded' })
+                .option('sql', {
+                  type: 'boolean',
+                  default: false,
+                  describe: "print the query that unions the companies' schemas, for psql or pgAdmin, instead",
+                }),
+            async (argv) => {
+              const file = companiesFileOf(argv);
+              if (file === undefined)
+                throw new UsageError(
+                  'evidence: say which companies file (--companies FILE, or QBO_PIPELINE_COMPANIES); for one schema, query <schema>.evidence (docs/evidence.md)',
+                );
+              exitCode = await (
+                await companyCommands()
+              ).evidenceForCompanies({
+                file,
+                company: argv.company,
+                stateRoot: argv['state-dir'],
+                since: argv.since,
+                until: argv.until,
+                streams: argv.streams,
+                problems: argv.problems,
+                sql: argv.sql,
+                targetConfig: argv['target-config'],
+              });
+            },
+          )
           .command(
             'prune',
             'delete evidence and run rows older than --older-than that no day needs (the newest run of every stream and UTC day stays), one transaction per schema',
@@ -490,26 +521,6 @@ runCli('qbo-pipeline', async () => {
               });
             },
           ),
-      async (argv) => {
-        const file = companiesFileOf(argv);
-        if (file === undefined)
-          throw new UsageError(
-            'evidence: say which companies file (--companies FILE, or QBO_PIPELINE_COMPANIES); for one schema, query <schema>.evidence (docs/evidence.md)',
-          );
-        exitCode = await (
-          await companyCommands()
-        ).evidenceForCompanies({
-          file,
-          company: argv.company,
-          stateRoot: argv['state-dir'],
-          since: argv.since,
-          until: argv.until,
-          streams: argv.streams,
-          problems: argv.problems,
-          sql: argv.sql,
-          targetConfig: argv['target-config'],
-        });
-      },
     )
     .command(
       'export <what>',
