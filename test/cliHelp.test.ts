@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from './support/db.js';
 
@@ -90,5 +91,71 @@ describe('--help says what a command does with --company', () => {
     expect(run.stderr).toMatch(
       /^FATAL qbo-pipeline: (scheduler|console|export meltano): .* every company of the file; leave out --company \(it is for backfill, sync, reconcile, trigger add, trigger list, schedule list, evidence and company list\)$/m,
     );
+  });
+});
+
+/** Every qbo-pipeline command, subcommands included, as its --help lists them (`trigger add`, `evidence prune`, …). */
+function pipelineCommands(args: readonly string[] = []): string[][] {
+  const listed = [...help('qbo-pipeline', args, 200).stdout.matchAll(/^ {2}qbo-pipeline ([a-z]+(?: [a-z]+)*)/gm)].map((m) => (m[1] as string).split(' '));
+  const own = listed.filter((command) => command.length === args.length + 1);
+  return own.flatMap((command) => [command, ...pipelineCommands(command)]);
+}
+const options = new Map<string, string[]>();
+/** The options a command's --help lists (but --help and --version). */
+function optionsOf(pkg: string, args: readonly string[]): string[] {
+  const key = [pkg, ...args].join(' ');
+  if (!options.has(key))
+    options.set(
+      key,
+      [...help(pkg, args, 200).stdout.matchAll(/^ +(?:-\w, )?(--[a-z-]+)/gm)].map((m) => m[1] as string).filter((o) => o !== '--help' && o !== '--version'),
+    );
+  return options.get(key) as string[];
+}
+const DOCS = [
+  'README.md',
+  ...readdirSync(path.join(REPO_ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+  ...readdirSync(path.join(REPO_ROOT, 'packages'))
+    .map((p) => `packages/${p}/README.md`)
+    .filter((f) => existsSync(path.join(REPO_ROOT, f))),
+];
+const docText = (file: string) => readFileSync(path.join(REPO_ROOT, file), 'utf8');
+const named = (text: string, option: string) => new RegExp(`${option}(?![\\w-])`).test(text);
+
+/** What --help lists and what the README and docs say are the same options. */
+describe('every CLI option is in the docs, and the docs name only options the command takes', () => {
+  const commands = pipelineCommands();
+  it('finds the commands', () =>
+    expect(commands.map((c) => c.join(' '))).toEqual(expect.arrayContaining(['backfill', 'trigger add', 'evidence prune', 'company list'])));
+
+  it.each(commands.map((c) => c.join(' ')))('qbo-pipeline %s: each option is documented somewhere', (command) => {
+    const docs = DOCS.map(docText).join('\n');
+    expect(optionsOf('qbo-pipeline', command.split(' ')).filter((o) => !named(docs, o))).toEqual([]);
+  });
+
+  it.each(['tap-quickbooks', 'target-postgres-raw', 'qbo-emulator', 'qbo-demo'])('%s: each option is in its README', (pkg) => {
+    const readme = docText(`packages/${pkg}/README.md`);
+    expect(optionsOf(pkg, []).filter((o) => !named(readme, o))).toEqual([]);
+  });
+
+  it('a documented qbo-pipeline command line names only options of that command', () => {
+    const taken = new Map(commands.map((c) => [c.join(' '), new Set(optionsOf('qbo-pipeline', c))]));
+    const wrong: string[] = [];
+    for (const file of DOCS) {
+      docText(file)
+        .replace(/\\\n\s*/g, ' ')
+        .split('\n')
+        .forEach((line, i) => {
+          for (const m of line.matchAll(/(?:qbo-pipeline|qbo-pipeline\/dist\/cli\.js) ([a-z]+(?: [a-z]+)?)([^`|;&#]*)/g)) {
+            const [first, second] = (m[1] as string).split(' ');
+            const command = taken.has(`${first} ${second}`) ? `${first} ${second}` : (first as string);
+            const options = taken.get(command);
+            if (!options) continue; // prose: "qbo-pipeline is …"
+            for (const [option] of (m[2] as string).matchAll(/--[a-z-]+/g)) if (!options.has(option)) wrong.push(`${file}:${i + 1}: ${command} ${option}`);
+          }
+        });
+    }
+    expect(wrong).toEqual([]);
   });
 });
