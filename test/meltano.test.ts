@@ -168,4 +168,32 @@ describe('docs/settings.md', () => {
     };
     expect(readFileSync(SETTINGS_DOC, 'utf8'), 'docs/settings.md is stale: run node docs/render-settings.mjs').toBe(renderSettings());
   });
+
+  /** The `| setting | default | … |` rows of a package README's Settings section: each name of a row with its default cell. */
+  function readmeDefaults(pkg: string): Map<string, string> {
+    const text = readFileSync(path.join(REPO_ROOT, 'packages', pkg, 'README.md'), 'utf8');
+    const section = text.slice(text.indexOf('\n## Settings'), text.indexOf('\n## ', text.indexOf('\n## Settings') + 1));
+    const rows = new Map<string, string>();
+    for (const line of section.split('\n').filter((l) => /^\| `/.test(l))) {
+      const [names = '', defaults = ''] = line.split(' | ').map((cell) => cell.replace(/^\| /, ''));
+      const each = names.split(', ').map((n) => n.replace(/`/g, ''));
+      const cells = defaults.split(', ');
+      for (const [i, name] of each.entries()) rows.set(name, (cells.length === each.length ? cells[i] : defaults) as string);
+    }
+    return rows;
+  }
+
+  it.each(['tap-quickbooks', 'target-postgres-raw'])("%s's README table lists every setting, with the default --about gives", (pkg) => {
+    const about = spawnSync(process.execPath, [path.join(REPO_ROOT, 'packages', pkg, 'dist/cli.js'), '--about', '--format', 'json'], { encoding: 'utf8' });
+    const properties = (JSON.parse(about.stdout) as { settings: { properties: Record<string, { default?: string | number | boolean }> } }).settings.properties;
+    const rows = readmeDefaults(pkg);
+    expect([...rows.keys()].sort()).toEqual(Object.keys(properties).sort());
+    // A default short enough for a table cell is written there as it is (a URL may be named instead: "Intuit's").
+    const shown = Object.entries(properties).filter(([, p]) => p.default !== undefined && String(p.default).length <= 20);
+    expect(
+      shown
+        .filter(([name, p]) => rows.get(name)?.replace(/`/g, '') !== String(p.default))
+        .map(([name, p]) => `${name}: ${rows.get(name)} ≠ ${String(p.default)}`),
+    ).toEqual([]);
+  });
 });
