@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { databaseUrl, REPO_ROOT, scratchSchema, withClient } from './support/db.js';
 import { blockId, codeBlocks, documentedFailure, documentedLine, pipesIn, type CodeBlock } from './docsHarness.js';
+import { fatalLine } from './support/runProcess.js';
 
 /**
  * A new user's first hour, word for word: the shell blocks of README.md and docs/runbook.md run
@@ -143,11 +144,7 @@ describe('README and runbook, word for word', () => {
         continue;
       }
       expect(run.code, where).toBe(failure.exit);
-      if (failure.fatal !== undefined)
-        expect(
-          run.stderr.split('\n').find((l) => l.startsWith('FATAL')),
-          where,
-        ).toMatch(documentedLine(failure.fatal));
+      if (failure.fatal !== undefined) expect(fatalLine(run.stderr), where).toMatch(documentedLine(failure.fatal));
     }
     // The demo, without a terminal: its backfill twice (the second changes nothing), then it stops
     // its PostgreSQL, says so, and ends with the console's URL. It ran with the walk's

@@ -12,6 +12,7 @@ import { runCliProcess, runnerArgs } from './pipelineHarness.js';
 import { runTapCli } from './tapHarness.js';
 import { documentedLine } from './docsHarness.js';
 import { query, R, runTargetCli, S, singer } from './targetHarness.js';
+import { fatalLine } from './support/runProcess.js';
 
 /**
  * docs/runbook.md "What each failure says": every row is brought about here, and the program
@@ -47,7 +48,7 @@ function runbookRows(): Row[] {
  * is one of stderr's lines; the runner's summary lines are on stdout.
  */
 function lineSaid(run: Said, documented: string): string | undefined {
-  if (documented.startsWith('FATAL')) return run.stderr.split('\n').find((l) => l.startsWith('FATAL'));
+  if (documented.startsWith('FATAL')) return fatalLine(run.stderr);
   const pattern = documentedLine(documented);
   const said = documented.startsWith('ERROR') ? run.stderr : run.stdout;
   return said.split('\n').find((l) => pattern.test(l)) ?? said;

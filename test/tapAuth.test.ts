@@ -6,6 +6,7 @@ import { createLogger, Secret } from 'singer-kit';
 import { startEmulator, type Emulator } from 'qbo-emulator';
 import { OAuthClient, QboClient, RateBudget, TokenStore, Transport } from 'tap-quickbooks';
 import { catalogSelecting, recordsOf, runTapCli, tapSettings, tempDir, writeJson } from './tapHarness.js';
+import { fatalLine } from './support/runProcess.js';
 
 const NOW = '2025-03-10T12:00:00Z';
 
@@ -178,7 +179,7 @@ describe('tap-quickbooks authentication', () => {
       const run = await runTapCli(['--config', writeJson(dir, 'config-first-use.json', fresh), '--catalog', catalog]);
       outputs.push(run.stdout, run.stderr);
       expect(run.code).toBe(2);
-      expect(run.stderr.split('\n').find((l) => l.startsWith('FATAL'))).toMatch(
+      expect(fatalLine(run.stderr)).toMatch(
         /^FATAL tap-quickbooks: QuickBooks rejected 2 newly issued access tokens in a row on their very first request \(HTTP 401; intuit_tid [0-9a-f-]{36}, token \d+\.\d s old, \d+ requests? made with it; intuit_tid [0-9a-f-]{36}, token \d+\.\d s old, \d+ requests? made with it\): .*check that base_url \(or sandbox\) and token_url belong together/,
       );
       expect(recordsOf(run, 'terms')).toEqual([]);

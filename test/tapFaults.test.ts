@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { discoverCatalog } from 'qbo-catalog';
 import { startEmulator, type Emulator, type EmulatorOptions } from 'qbo-emulator';
 import { catalogSelecting, lastState, recordsOf, runTapCli, tapSettings, tempDir, writeJson, type TapRun } from './tapHarness.js';
+import { fatalLine } from './support/runProcess.js';
 
 const NOW = '2025-03-10T12:00:00Z';
 const START = '2025-03-06T00:00:00Z';
@@ -97,7 +98,7 @@ describe('tap-quickbooks against a failing QBO', () => {
     );
     const failed = await runTapCli(['--config', config, '--catalog', catalog]);
     expect(failed.code).toBe(1);
-    const fatal = failed.stderr.split('\n').find((l) => l.startsWith('FATAL'))!;
+    const fatal = fatalLine(failed.stderr)!;
     expect(fatal).toMatch(/^FATAL tap-quickbooks: query "SELECT .* FROM Invoice .*" failed after 6 attempts: HTTP 503 .*\(intuit_tid \S+\)$/);
     expect(failed.lines.every((l) => JSON.parse(l))).toBe(true);
     expectNothingPastLastState(failed);
@@ -156,7 +157,7 @@ describe('tap-quickbooks against a failing QBO', () => {
     const run = await runTapCli(['--config', config, '--catalog', catalog]);
     expect(run.code).toBe(1);
     // Retry-After (0.1 s) was honoured instead of throttle_wait_seconds (30 s), else the test would time out.
-    const fatal = run.stderr.split('\n').find((l) => l.startsWith('FATAL'))!;
+    const fatal = fatalLine(run.stderr)!;
     expect(fatal).toMatch(
       /failed after 6 attempts: HTTP 429 code 3001: message=ThrottleExceeded; errorCode=003001; statusCode=429: The request limit was reached/,
     );

@@ -5,11 +5,11 @@ import { databaseUrl, scratchSchema } from './support/db.js';
 import { diffWithTruth } from './pipelineHarness.js';
 import { runTapCli, tapSettings, tempDir, writeJson } from './tapHarness.js';
 import { query, R, runTargetCli, S, singer, ST } from './targetHarness.js';
+import { fatalLine } from './support/runProcess.js';
 
 const NOW = '2025-03-10T12:00:00Z';
 const START = '2025-03-07T00:00:00Z';
 const url = () => databaseUrl();
-const fatal = (stderr: string) => stderr.split('\n').find((l) => l.startsWith('FATAL'));
 
 /** Every row of every table of a schema, with xmin: a second company must change and hide none of it. */
 async function snapshot(schema: string): Promise<unknown[]> {
@@ -76,7 +76,7 @@ describe('target-postgres-raw: one company per schema (issue 10, PLAN contract 2
     const before = await snapshot(schemaA);
     const result = await runTargetCli({ database_url: url(), schema: schemaA }, output.get(b.realmId) as string);
     expect(result.code).toBe(2);
-    expect(fatal(result.stderr)).toMatch(
+    expect(fatalLine(result.stderr)).toMatch(
       new RegExp(
         `^FATAL target-postgres-raw: line \\d+: stream "\\w+" record id "[^"]+" is of company \\(realm\\) ${b.realmId}, but schema "${schemaA}" holds company \\(realm\\) ${a.realmId} \\(recorded in ${schemaA}\\._company\\); one schema holds one company, so nothing of this batch was written; load each company into its own schema: set the target setting schema \\(TARGET_POSTGRES_RAW_SCHEMA\\), or the company's schema: in the companies file$`,
       ),
@@ -107,7 +107,7 @@ describe('target-postgres-raw: the realm rule with records built by hand', () =>
     );
     const result = await runTargetCli({ database_url: url(), schema }, input);
     expect(result.code).toBe(2);
-    expect(fatal(result.stderr)).toMatch(
+    expect(fatalLine(result.stderr)).toMatch(
       new RegExp(`line 3: stream "invoices" record id "3" is of company \\(realm\\) 222, but schema "${schema}" holds company \\(realm\\) 111`),
     );
     expect(result.stdout).toBe('');
@@ -118,7 +118,7 @@ describe('target-postgres-raw: the realm rule with records built by hand', () =>
     const schema = scratchSchema();
     const mixed = await runTargetCli({ database_url: url(), schema }, singer(S('invoices'), rec('1', '111'), rec('1', '222')));
     expect(mixed.code).toBe(2);
-    expect(fatal(mixed.stderr)).toMatch(
+    expect(fatalLine(mixed.stderr)).toMatch(
       /line 3: .* is of company \(realm\) 222, but the same input also has company \(realm\) 111 \(line 2: stream "invoices" record id "1"/,
     );
     expect(await query(url(), `SELECT realm_id FROM "${schema}"._company`)).toEqual([{ realm_id: null }]);
@@ -145,7 +145,7 @@ describe('target-postgres-raw: the realm rule with records built by hand', () =>
     await query(url(), `DROP TABLE "${schema}"._company; UPDATE "${schema}".customers SET realm_id = '222'`); // an old collision
     const result = await runTargetCli({ database_url: url(), schema }, singer(S('invoices'), rec('3', '111')));
     expect(result.code).toBe(2);
-    expect(fatal(result.stderr)).toMatch(
+    expect(fatalLine(result.stderr)).toMatch(
       new RegExp(
         `^FATAL .*schema "${schema}" already holds rows of 2 companies \\(realms 111 \\(2 rows in invoices\\), 222 \\(1 row in customers\\)\\); one schema holds one company`,
       ),

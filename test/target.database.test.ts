@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseUrl, scratchSchema } from './support/db.js';
 import { query, R, runTargetCli, S, singer } from './targetHarness.js';
+import { fatalLine } from './support/runProcess.js';
 
 /** The first FATAL line of a run's stderr. */
-const fatal = (stderr: string) => stderr.split('\n').find((l) => l.startsWith('FATAL'));
 
 describe('target-postgres-raw: what the database answers decides the exit code (PLAN exit-code table)', () => {
   const suffix = randomBytes(4).toString('hex');
@@ -35,7 +35,7 @@ describe('target-postgres-raw: what the database answers decides the exit code (
     const wrong = `${secret}-wrong`;
     const result = await runTargetCli({ database_url: as(weak, wrong) }, input);
     expect(result.code).toBe(2);
-    expect(fatal(result.stderr)).toMatch(
+    expect(fatalLine(result.stderr)).toMatch(
       new RegExp(
         `^FATAL target-postgres-raw: PostgreSQL at ${where()}/postgres as user ${weak} refused the connection: password authentication failed for user "${weak}" \\[28P01\\]; check the password`,
       ),
@@ -47,7 +47,7 @@ describe('target-postgres-raw: what the database answers decides the exit code (
   it('a database that does not exist (3D000): exit 2, naming it', async () => {
     const result = await runTargetCli({ database_url: as(weak, secret, `nodb_${suffix}`) }, input);
     expect(result.code).toBe(2);
-    expect(fatal(result.stderr)).toMatch(
+    expect(fatalLine(result.stderr)).toMatch(
       new RegExp(
         `^FATAL .*PostgreSQL at ${where()}/nodb_${suffix} as user ${weak} refused the connection: database "nodb_${suffix}" does not exist \\[3D000\\]; check the database setting`,
       ),
@@ -57,7 +57,7 @@ describe('target-postgres-raw: what the database answers decides the exit code (
   it('a user without the privilege to create the schema (42501): exit 2, saying what to grant', async () => {
     const result = await runTargetCli({ database_url: as(weak, secret), schema: `noperm_${suffix}` }, input);
     expect(result.code).toBe(2);
-    expect(fatal(result.stderr)).toMatch(
+    expect(fatalLine(result.stderr)).toMatch(
       new RegExp(
         `^FATAL .*PostgreSQL at ${where()}/postgres as user ${weak} refused preparing schema "noperm_${suffix}": permission denied for database postgres \\[42501\\]; grant this user CREATE`,
       ),
@@ -67,7 +67,7 @@ describe('target-postgres-raw: what the database answers decides the exit code (
   it('a role that may not log in (28000): exit 2', async () => {
     const result = await runTargetCli({ database_url: as(nologin, secret) }, input);
     expect(result.code).toBe(2);
-    expect(fatal(result.stderr)).toMatch(
+    expect(fatalLine(result.stderr)).toMatch(
       new RegExp(`^FATAL .*as user ${nologin} refused the connection: role "${nologin}" is not permitted to log in \\[28000\\]`),
     );
   });
@@ -78,11 +78,11 @@ describe('target-postgres-raw: what the database answers decides the exit code (
     expect(result.code).toBe(1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
     expect(result.stderr).toMatch(/WARN .*cannot connect to PostgreSQL at 127\.0\.0\.1:1\/warehouse as loader: connect ECONNREFUSED .*; reconnecting in/);
-    expect(fatal(result.stderr)).toMatch(
+    expect(fatalLine(result.stderr)).toMatch(
       /^FATAL .*cannot connect to PostgreSQL at 127\.0\.0\.1:1\/warehouse as loader: connect ECONNREFUSED 127\.0\.0\.1:1 \[ECONNREFUSED\]; still failing after \d+(\.\d)? s of retrying \(reconnect_timeout_seconds 1\.5 s\); no state was printed/,
     );
     // As long as it took (a busy machine makes the last attempt late), never less than the setting.
-    expect(Number(/still failing after (\S+) s/.exec(fatal(result.stderr) ?? '')![1])).toBeGreaterThanOrEqual(1.5);
+    expect(Number(/still failing after (\S+) s/.exec(fatalLine(result.stderr) ?? '')![1])).toBeGreaterThanOrEqual(1.5);
     expect(result.stderr + result.stdout).not.toContain(secret);
   });
 
@@ -99,7 +99,7 @@ describe('target-postgres-raw: what the database answers decides the exit code (
       singer(S('mine'), S('locked'), { type: 'RECORD', stream: 'mine', record: { Id: '1' } }, { type: 'RECORD', stream: 'locked', record: { Id: '1' } }),
     );
     expect(result.code).toBe(2);
-    expect(fatal(result.stderr)).toMatch(
+    expect(fatalLine(result.stderr)).toMatch(
       new RegExp(`^FATAL .*as user ${weak} refused committing 2 records .*: permission denied for (table|relation) locked \\[42501\\]; grant this user`),
     );
     expect(await query(databaseUrl(), `SELECT count(*)::int AS n FROM "${schema}".mine`)).toEqual([{ n: 0 }]);

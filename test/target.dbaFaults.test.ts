@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseUrl, ownPostgres, scratchRole, scratchSchema, withClient } from './support/db.js';
 import { startPgProxy } from './support/pgProxy.js';
 import { copyWaitsOnLock, finished, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines } from './targetHarness.js';
+import { fatalLine } from './support/runProcess.js';
 
 /**
  * What a DBA or a cloud database does to the warehouse under a running target: stop answering,
@@ -13,7 +14,6 @@ import { copyWaitsOnLock, finished, query, R, runTargetCli, S, singer, spawnTarg
  */
 
 /** The first FATAL line of a run's stderr. */
-const fatal = (stderr: string) => stderr.split('\n').find((l) => l.startsWith('FATAL'));
 
 /** Resolves once the child's stderr has printed a line matching `pattern`. */
 function stderrShows(child: ChildProcess, pattern: RegExp): Promise<void> {
@@ -54,7 +54,7 @@ describe('target-postgres-raw when PostgreSQL stops answering (accepts TCP, neve
     );
     expect(result.code).toBe(1);
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect(fatal(result.stderr)).toMatch(
+    expect(fatalLine(result.stderr)).toMatch(
       new RegExp(
         `^FATAL target-postgres-raw: cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${port}/warehouse as loader: PostgreSQL gave no answer to the connection attempt within connect_timeout_seconds \\(0\\.5 s\\) \\[ETIMEDOUT\\]; still failing after .* \\(reconnect_timeout_seconds 1 s\\); no state was printed`,
       ),
@@ -76,7 +76,7 @@ describe('target-postgres-raw when PostgreSQL stops answering (accepts TCP, neve
     const result = await done;
     expect(result.code).toBe(1);
     expect(Date.now() - stopped).toBeLessThan(5_000);
-    expect(fatal(result.stderr)).toMatch(
+    expect(fatalLine(result.stderr)).toMatch(
       /^FATAL target-postgres-raw: cannot connect to PostgreSQL at .*: PostgreSQL gave no answer to the connection attempt within connect_timeout_seconds \(0\.5 s\) \[ETIMEDOUT\]; not retrying: SIGTERM received$/,
     );
     expect(result.stdout).toBe('');
@@ -152,7 +152,7 @@ describe('target-postgres-raw when the database takes no writes or no more sessi
       singer(S('x'), ...records(['1'])),
     );
     expect(result.code).toBe(1);
-    expect(fatal(result.stderr)).toMatch(
+    expect(fatalLine(result.stderr)).toMatch(
       new RegExp(
         `^FATAL .*cannot connect to PostgreSQL at .* as ${readOnly.name}: cannot execute CREATE TABLE in a read-only transaction \\[25006\\]; still failing after .*; the server takes no writes: it is a standby .*SELECT pg_is_in_recovery\\(\\).*, or default_transaction_read_only is on for database \\S+ or user ${readOnly.name} `,
       ),
@@ -163,7 +163,7 @@ describe('target-postgres-raw when the database takes no writes or no more sessi
   it('too many connections at start (53300: a CONNECTION LIMIT, max_connections): retried, then exit 1 saying who holds the sessions', async () => {
     const result = await runTargetCli({ database_url: full.url(), reconnect_timeout_seconds: 1 }, singer(S('x'), ...records(['1'])));
     expect(result.code).toBe(1);
-    expect(fatal(result.stderr)).toMatch(
+    expect(fatalLine(result.stderr)).toMatch(
       new RegExp(
         `^FATAL .*cannot connect to PostgreSQL at .* as ${full.name}: too many connections for role "${full.name}" \\[53300\\]; still failing after .*; the server lets no more sessions in: max_connections, or a CONNECTION LIMIT on database \\S+ or user ${full.name} .*pg_stat_activity`,
       ),
@@ -205,7 +205,7 @@ describe("target-postgres-raw under a DBA's timeouts set on its user", () => {
     expect(result.stderr).toMatch(
       /WARN .*database transaction failed while committing 3 records .*canceling statement due to statement timeout \[57014\]; retrying in/,
     );
-    expect(fatal(result.stderr)).toMatch(
+    expect(fatalLine(result.stderr)).toMatch(
       new RegExp(
         `^FATAL .*canceling statement due to statement timeout \\[57014\\]; still failing after .*; the server cancelled the statement: a statement_timeout set for database \\S+ or user ${hurried.name} \\(raise it: ALTER ROLE ${hurried.name} SET statement_timeout = 0; or lower batch_size_rows\\)`,
       ),
@@ -309,7 +309,7 @@ describe('target-postgres-raw when someone drops or renames a raw table, or drop
     child.stdin!.end(singer(ST({ at: 2 }), ...records(['3', '4']), ST({ at: 4 })));
     const result = await done;
     expect(result.code).toBe(1);
-    expect(fatal(result.stderr)).toMatch(
+    expect(fatalLine(result.stderr)).toMatch(
       /^FATAL target-postgres-raw: database error while committing 2 records \(stream "x": 2\): relation "\S+\.x" does not exist \[42P01\]; a table this run writes \(or its schema\) was dropped or renamed by someone meanwhile: run again to make it anew .*backfill from the start/,
     );
     expect(stateLines(result.stdout)).not.toContainEqual({ at: 4 });
@@ -325,7 +325,7 @@ describe('target-postgres-raw when someone drops or renames a raw table, or drop
     await query(databaseUrl(), `ALTER TABLE "${schema}".x DROP CONSTRAINT x_pkey`);
     const result = await runTargetCli({ database_url: databaseUrl(), schema }, singer(S('x'), ...records(['2'])));
     expect(result.code).toBe(2);
-    expect(fatal(result.stderr)).toBe(
+    expect(fatalLine(result.stderr)).toBe(
       `FATAL target-postgres-raw: stream "x" cannot be loaded: its table "${schema}"."x" exists but its id is not unique (no primary key on id); if it is this target's table, put its key back (ALTER TABLE "${schema}"."x" ADD PRIMARY KEY (id)), else load into another schema (setting schema, TARGET_POSTGRES_RAW_SCHEMA) or move that relation away`,
     );
   });

@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { Rng } from 'qbo-emulator';
 import { databaseUrl, ownPostgres, scratchSchema } from './support/db.js';
-import { finished, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines } from './targetHarness.js';
+import { counts, finished, lastRunCounts, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines, T } from './targetHarness.js';
 
 // Review of the lookahead (issue 11): a record whose payload bytes hash-equal the stored payload is
 // counted unchanged without being parsed. Each test builds a case where taking that shortcut on a
@@ -11,32 +11,6 @@ import { finished, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLine
 // looked up once its table is ready, so the records that matter come after the target's first commit.
 
 const url = () => databaseUrl();
-const T = (updated: string) => ({ MetaData: { LastUpdatedTime: updated } });
-const COUNTS = ['received', 'inserted', 'updated', 'unchanged', 'skipped_older', 'deduplicated', 'deleted'] as const;
-type Counts = Record<(typeof COUNTS)[number], number>;
-const counts = (c: Partial<Counts>): Counts => ({ received: 0, inserted: 0, updated: 0, unchanged: 0, skipped_older: 0, deduplicated: 0, deleted: 0, ...c });
-
-/** The load counts of the schema's latest target run (sum of its _load_stats rows, which must equal _load_runs' totals but for `deleted`). */
-async function lastRunCounts(schema: string): Promise<Counts> {
-  const [run] = await query<{ load_run_id: string }>(url(), `SELECT load_run_id FROM "${schema}"._load_runs ORDER BY started_at_utc DESC LIMIT 1`);
-  const [stats] = await query<Counts>(
-    url(),
-    `SELECT ${COUNTS.map((c) => `coalesce(sum(${c}), 0)::int AS ${c}`).join(', ')} FROM "${schema}"._load_stats WHERE load_run_id = $1`,
-    [run?.load_run_id],
-  );
-  const totals = await query<Counts>(
-    url(),
-    `SELECT ${COUNTS.filter((c) => c !== 'deleted')
-      .map((c) => `${c}::int`)
-      .join(', ')} FROM "${schema}"._load_runs WHERE load_run_id = $1`,
-    [run?.load_run_id],
-  );
-  expect({ ...stats, deleted: 0 }).toEqual({ ...totals[0], deleted: 0 });
-  const s = stats as Counts;
-  expect(s.received).toBe(s.inserted + s.updated + s.unchanged + s.skipped_older + s.deduplicated);
-  return s;
-}
-
 /** Runs the target on `first`, waits for its first commit (the stream tables are ready then), then gives it `rest` and ends the input. */
 async function afterFirstCommit(settings: Record<string, unknown>, first: string, rest: string) {
   return afterCommits(settings, [first], rest);
@@ -88,7 +62,7 @@ describe('target-postgres-raw lookahead review: the unchanged shortcut never tak
       { id: '2', v: a },
       { id: 'first', v: { Id: 'first' } },
     ]);
-    expect(await lastRunCounts(schema)).toEqual(counts({ received: 3, inserted: 1, unchanged: 1, updated: 1 }));
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 3, inserted: 1, unchanged: 1, updated: 1 }));
   });
 
   it('keys changed and changed back: records scanned with the first keys are not skipped on that answer', async () => {
@@ -109,7 +83,7 @@ describe('target-postgres-raw lookahead review: the unchanged shortcut never tak
       { id: '2', v: 'b' },
       { id: 'first', v: null },
     ]);
-    expect(await lastRunCounts(schema)).toEqual(counts({ received: 4, inserted: 1, unchanged: 1, updated: 2 }));
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 4, inserted: 1, unchanged: 1, updated: 2 }));
   });
 
   it('a deletion record whose body equals the stored payload is applied (never counted unchanged), and an equal record after it keeps the row deleted', async () => {
@@ -132,7 +106,7 @@ describe('target-postgres-raw lookahead review: the unchanged shortcut never tak
       deleted_at_utc: new Date('2024-02-01T00:00:00Z'),
     });
     expect(after.find((r) => r.id === 'y')).toEqual(before.find((r) => r.id === 'y'));
-    expect(await lastRunCounts(schema)).toEqual(counts({ received: 3, inserted: 1, unchanged: 2, deleted: 1 }));
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 3, inserted: 1, unchanged: 2, deleted: 1 }));
   });
 
   it('streams interleaved with the same ids: an id changed in one stream and sent again as stored is written last; the other stream is skipped', async () => {
@@ -149,7 +123,7 @@ describe('target-postgres-raw lookahead review: the unchanged shortcut never tak
     expect(result.stdout).toBe('{"done":true}\n');
     expect(await query(url(), `SELECT payload->>'v' AS v FROM "${schema}".sa WHERE id = 'x'`)).toEqual([{ v: 'stored' }]);
     expect((await rows(schema, 'sb')).filter((r) => r.id === 'x')).toEqual(beforeB);
-    expect(await lastRunCounts(schema)).toEqual(counts({ received: 7, inserted: 2, updated: 2, unchanged: 3 }));
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 7, inserted: 2, updated: 2, unchanged: 3 }));
   });
 
   it('NUL, lone surrogates, escapes and emoji in ids and payloads: a re-load changes nothing and counts every record unchanged; the U+FFFD form is the same row', async () => {
@@ -169,14 +143,14 @@ describe('target-postgres-raw lookahead review: the unchanged shortcut never tak
     expect(again.code).toBe(0);
     expect(again.stdout).toBe('{"done":1}\n');
     expect(await rows(schema, 'u')).toEqual(before);
-    expect(await lastRunCounts(schema)).toEqual(counts({ received: 5, unchanged: 5 }));
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 5, unchanged: 5 }));
     // The stored form of the NUL record (escapes already U+FFFD) is equal; a changed one with that spelling of its id updates the same row.
     const stored = '{"type":"RECORD","stream":"u","record":{"Id":"a\\ufffdb","v":"nul \\ufffd here"}}';
     const changed = '{"type":"RECORD","stream":"u","record":{"Id":"a\\ufffdb","v":"changed"}}';
     const third = await afterFirstCommit(settings, singer(S('u'), R('u', { Id: 'first' })), `${stored}\n${changed}\n`);
     expect(third.code).toBe(0);
     expect(await query(url(), `SELECT id, payload->>'v' AS v FROM "${schema}".u WHERE id LIKE 'a%'`)).toEqual([{ id: 'a\ufffdb', v: 'changed' }]);
-    expect(await lastRunCounts(schema)).toEqual(counts({ received: 3, unchanged: 2, updated: 1 }));
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 3, unchanged: 2, updated: 1 }));
   });
 
   it('a line of several megabytes: re-loaded it is unchanged; one byte changed at its end is written exactly', async () => {
@@ -188,13 +162,13 @@ describe('target-postgres-raw lookahead review: the unchanged shortcut never tak
     const again = await afterFirstCommit(settings, head, singer(R('big', { Id: 'b', big, end: 'a' }), ST(1)));
     expect(again.code).toBe(0);
     expect(again.stdout).toBe('1\n');
-    expect(await lastRunCounts(schema)).toEqual(counts({ received: 2, unchanged: 2 }));
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 2, unchanged: 2 }));
     const changed = await afterFirstCommit(settings, head, singer(R('big', { Id: 'b', big, end: 'b' }), ST(2)));
     expect(changed.code).toBe(0);
     expect(await query(url(), `SELECT length(payload->>'big')::int AS n, payload->>'end' AS e FROM "${schema}".big WHERE id = 'b'`)).toEqual([
       { n: big.length, e: 'b' },
     ]);
-    expect(await lastRunCounts(schema)).toEqual(counts({ received: 2, unchanged: 1, updated: 1 }));
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 2, unchanged: 1, updated: 1 }));
   });
 
   it('an equal record still has its metadata checked: a bad _sdc_ date stops the run at its line; what came before is committed and its state printed', async () => {
@@ -246,7 +220,7 @@ describe('target-postgres-raw lookahead review: the unchanged shortcut never tak
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/FATAL target-postgres-raw: line 7: not valid JSON/);
     expect(stateLines(result.stdout)).toEqual([{ at: 1 }, { at: 2 }]);
-    expect(await lastRunCounts(schema)).toEqual(counts({ received: 3, unchanged: 3 }));
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 3, unchanged: 3 }));
   });
   it('a stream whose table appears mid-run, without key properties: a replayed record lands once, equal ones are counted unchanged once each', async () => {
     const schema = scratchSchema();
@@ -259,12 +233,12 @@ describe('target-postgres-raw lookahead review: the unchanged shortcut never tak
     expect(stateLines(first.stdout).at(-1)).toBe(2);
     const ids = await query<{ n: number }>(url(), `SELECT count(*)::int AS n FROM "${schema}".nk`);
     expect(ids).toEqual([{ n: 3 }]);
-    expect(await lastRunCounts(schema)).toEqual(counts({ received: 6, inserted: 4, unchanged: 2 }));
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 6, inserted: 4, unchanged: 2 }));
     const again = await afterFirstCommit(settings, head, singer(S('nk', []), m(3), m(2), m(1), m(1), m(4), ST(3)));
     expect(again.code).toBe(0);
     expect(again.stdout).toBe('3\n');
     expect(await query(url(), `SELECT count(*)::int AS n FROM "${schema}".nk`)).toEqual([{ n: 4 }]);
-    expect(await lastRunCounts(schema)).toEqual(counts({ received: 6, inserted: 1, unchanged: 5 }));
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 6, inserted: 1, unchanged: 5 }));
   });
   it('a random re-load over few ids, fed in many small windows while commits are in flight: every id ends as the newest record (ties: the later), counts add up', async () => {
     const schema = scratchSchema();
@@ -320,7 +294,7 @@ describe('target-postgres-raw lookahead review: the unchanged shortcut never tak
         .join(' UNION ALL '),
     );
     expect(new Map(stored.map((r) => [r.k, { v: r.v, d: Number(r.d.slice(9, 10)) }]))).toEqual(model);
-    const c = await lastRunCounts(schema);
+    const c = await lastRunCounts(url(), schema);
     expect(c.received).toBe(n + streams.length * ids);
     expect(c.inserted).toBe(0);
   });

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { databaseUrl, ownPostgres, scratchSchema, withClient } from './support/db.js';
-import { copyWaitsOnLock, finished, query, R, runTargetCli, S, singer, spawnTarget, ST } from './targetHarness.js';
+import { copyWaitsOnLock, counts, finished, lastRunCounts, query, R, runTargetCli, S, singer, spawnTarget, ST, T } from './targetHarness.js';
 
 // The write path's shortcuts (issue 11): a record whose payload hash equals the stored one is not
 // sent at all, new ids are copied straight into the table, the rest are upserted. Each test
@@ -9,29 +9,6 @@ import { copyWaitsOnLock, finished, query, R, runTargetCli, S, singer, spawnTarg
 // _load_stats says.
 
 const url = () => databaseUrl();
-const T = (updated: string) => ({ MetaData: { LastUpdatedTime: updated } });
-const COUNTS = ['received', 'inserted', 'updated', 'unchanged', 'skipped_older', 'deduplicated'] as const;
-type Counts = Record<(typeof COUNTS)[number], number>;
-
-/** The load counts of the schema's latest target run, from _load_runs, checked against the sum of its _load_stats rows. */
-async function lastRunCounts(db: string, schema: string): Promise<Counts> {
-  const cols = COUNTS.map((c) => `${c}::int`).join(', ');
-  const [run] = await query<Counts & { load_run_id: string }>(
-    db,
-    `SELECT load_run_id, ${cols} FROM "${schema}"._load_runs ORDER BY started_at_utc DESC LIMIT 1`,
-  );
-  const [stats] = await query<Counts>(
-    db,
-    `SELECT ${COUNTS.map((c) => `coalesce(sum(${c}), 0)::int AS ${c}`).join(', ')} FROM "${schema}"._load_stats WHERE load_run_id = $1`,
-    [run?.load_run_id],
-  );
-  const totals = Object.fromEntries(COUNTS.map((c) => [c, run?.[c]])) as Counts;
-  expect(stats).toEqual(totals);
-  return totals;
-}
-
-const counts = (c: Partial<Counts>): Counts => ({ received: 0, inserted: 0, updated: 0, unchanged: 0, skipped_older: 0, deduplicated: 0, ...c });
-
 /** The payload member `v` of every row of the table, by id (the primary key: one entry per row). */
 async function valuesById(schema: string, table: string): Promise<Record<string, string>> {
   const rows = await query<{ id: string; v: string }>(url(), `SELECT id, payload->>'v' AS v FROM "${schema}".${table}`);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { databaseUrl, FIXTURES_DIR, HAVE_FIXTURES, NO_FIXTURES_REASON, scratchSchema } from './support/db.js';
 import { query, runTargetCli, stateLines } from './targetHarness.js';
+import { fatalLine } from './support/runProcess.js';
 
 const DIR = path.join(FIXTURES_DIR, 'singer-target-tests');
 
@@ -56,7 +57,7 @@ describe.skipIf(!HAVE_FIXTURES)('target-postgres-raw on every Singer SDK target 
     const failure = MUST_FAIL[file];
     if (failure) {
       expect(result.code).toBe(1);
-      expect(result.stderr.split('\n').find((l) => l.startsWith('FATAL'))).toMatch(failure);
+      expect(fatalLine(result.stderr)).toMatch(failure);
       expect(result.stdout).toBe('');
       return;
     }

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { copyWaitsOnLock, finished, query, R, runTargetCli, S, singer, spawnTarget, ST } from './targetHarness.js';
+import { copyWaitsOnLock, counts, finished, lastRunCounts, query, R, runTargetCli, S, singer, spawnTarget, ST, T } from './targetHarness.js';
 
 // The lookahead (issue 11): records are read ahead and the stored payload hashes of their ids
 // looked up before they are routed; a record whose payload equals the stored one is counted
@@ -12,28 +12,6 @@ import { copyWaitsOnLock, finished, query, R, runTargetCli, S, singer, spawnTarg
 // (batch_size_rows 1) before the records that matter arrive.
 
 const url = () => databaseUrl();
-const T = (updated: string) => ({ MetaData: { LastUpdatedTime: updated } });
-const COUNTS = ['received', 'inserted', 'updated', 'unchanged', 'skipped_older', 'deduplicated'] as const;
-type Counts = Record<(typeof COUNTS)[number], number>;
-const counts = (c: Partial<Counts>): Counts => ({ received: 0, inserted: 0, updated: 0, unchanged: 0, skipped_older: 0, deduplicated: 0, ...c });
-
-/** The load counts of the schema's latest target run, from _load_runs, checked against the sum of its _load_stats rows. */
-async function lastRunCounts(schema: string): Promise<Counts> {
-  const cols = COUNTS.map((c) => `${c}::int`).join(', ');
-  const [run] = await query<Counts & { load_run_id: string }>(
-    url(),
-    `SELECT load_run_id, ${cols} FROM "${schema}"._load_runs ORDER BY started_at_utc DESC LIMIT 1`,
-  );
-  const [stats] = await query<Counts>(
-    url(),
-    `SELECT ${COUNTS.map((c) => `coalesce(sum(${c}), 0)::int AS ${c}`).join(', ')} FROM "${schema}"._load_stats WHERE load_run_id = $1`,
-    [run?.load_run_id],
-  );
-  const totals = Object.fromEntries(COUNTS.map((c) => [c, run?.[c]])) as Counts;
-  expect(stats).toEqual(totals);
-  return totals;
-}
-
 /** Runs the target on `first`, waits for its first commit (the stream's table is ready then), then gives it `rest`; `meanwhile` runs before the input ends. */
 async function afterFirstCommit(
   settings: Record<string, unknown>,
@@ -84,7 +62,7 @@ describe('target-postgres-raw lookahead: records equal to the stored payload (is
     expect(again.code).toBe(0);
     expect(again.stdout).toBe('{"at":40}\n');
     expect(await query(url(), `SELECT id, xmin::text, ctid::text FROM "${schema}".items WHERE id <> 'new' ORDER BY id`)).toEqual(before);
-    expect(await lastRunCounts(schema)).toEqual(counts({ received: 41, inserted: 1, unchanged: 40 }));
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 41, inserted: 1, unchanged: 40 }));
 
     // A record that differs from the stored one is parsed and validated as always.
     const changed = await afterFirstCommit(settings, first, singer(...all.slice(0, 5), rec(5, 'b'), ST({ at: 6 })));
@@ -108,7 +86,7 @@ describe('target-postgres-raw lookahead: records equal to the stored payload (is
     expect(again.code).toBe(0);
     expect(again.stdout).toBe('{"n":6000}\n');
     expect(await query(url(), snapshot)).toEqual(before);
-    expect(await lastRunCounts(schema)).toEqual(counts({ received: 6000, unchanged: 6000 }));
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 6000, unchanged: 6000 }));
   });
 
   it('an id still pending in an earlier batch of this run, not committed when it was looked up, is never skipped on that answer', async () => {
@@ -125,7 +103,7 @@ describe('target-postgres-raw lookahead: records equal to the stored payload (is
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('{"done":true}\n');
     expect(await query(url(), `SELECT payload->>'v' AS v FROM "${schema}".p WHERE id = 'x'`)).toEqual([{ v: 'stored' }]);
-    expect(await lastRunCounts(schema)).toEqual(counts({ received: 3, inserted: 1, updated: 2 }));
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 3, inserted: 1, updated: 2 }));
   });
 
   it('statistics stay exact when one batch mixes skipped, new, changed, older and duplicated records', async () => {
@@ -158,7 +136,7 @@ describe('target-postgres-raw lookahead: records equal to the stored payload (is
         ['z', 'new'],
       ].map(([id, v]) => ({ id, v })),
     );
-    expect(await lastRunCounts(schema)).toEqual(counts({ received: 10, inserted: 2, updated: 2, unchanged: 2, skipped_older: 1, deduplicated: 3 }));
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 10, inserted: 2, updated: 2, unchanged: 2, skipped_older: 1, deduplicated: 3 }));
   });
 
   it('a row another writer changes after the lookup found it equal: the record is counted unchanged and the other change stays', async () => {
@@ -181,7 +159,7 @@ describe('target-postgres-raw lookahead: records equal to the stored payload (is
     expect(await query(url(), `SELECT payload->>'v' AS v, payload_sha256 IS NULL AS cleared FROM "${schema}".o WHERE id = 'x'`)).toEqual([
       { v: 'other', cleared: true },
     ]);
-    expect(await lastRunCounts(schema)).toEqual(counts({ received: 2, inserted: 1, unchanged: 1 }));
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 2, inserted: 1, unchanged: 1 }));
   });
 
   // The commit reads the stored hashes of its ids when the stream's previous batch mixed new and
@@ -232,7 +210,7 @@ describe('target-postgres-raw lookahead: records equal to the stored payload (is
           ['second', 'new'],
         ].map(([id, v]) => ({ id, v })),
       );
-      expect(await lastRunCounts(schema)).toEqual(counts(expected));
+      expect(await lastRunCounts(url(), schema)).toEqual(counts(expected));
     },
   );
 });

@@ -5,10 +5,10 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { databaseUrl, scratchSchema } from './support/db.js';
-import { finished, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines } from './targetHarness.js';
+import { finished, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines, T } from './targetHarness.js';
+import { fatalLine } from './support/runProcess.js';
 
 const url = () => databaseUrl();
-const T = (updated: string) => ({ MetaData: { LastUpdatedTime: updated } });
 
 describe('target-postgres-raw storage semantics (DESIGN §5, CONFORMANCE G)', () => {
   it('keeps every digit of every number in payload and ids (E13)', async () => {
@@ -41,7 +41,6 @@ describe('target-postgres-raw storage semantics (DESIGN §5, CONFORMANCE G)', ()
 
   it('a record PostgreSQL cannot store (a number past numeric, 1e131072; nesting past its stack) fails naming its line, stream and id; nothing of its batch is committed', async () => {
     const schema = scratchSchema();
-    const fatal = (stderr: string) => stderr.split('\n').find((l) => l.startsWith('FATAL'));
     // Numbers up to numeric's limits keep every digit.
     expect(
       (
@@ -62,7 +61,7 @@ describe('target-postgres-raw storage semantics (DESIGN §5, CONFORMANCE G)', ()
       const input = singer(S('edge'), R('edge', { Id: '9' }), ST({ n: 1 })) + `{"type":"RECORD","stream":"edge","record":${record}}\n` + singer(ST({ n: 2 }));
       const result = await runTargetCli({ database_url: url(), schema }, input);
       expect(result.code).toBe(1);
-      expect(fatal(result.stderr)).toMatch(
+      expect(fatalLine(result.stderr)).toMatch(
         new RegExp(
           `^FATAL target-postgres-raw: line 4: stream "edge" record id "${id}": PostgreSQL cannot store it \\(column payload\\): ${reason}; nothing of this batch was committed and no state was printed for it$`,
         ),
@@ -431,7 +430,7 @@ describe('target-postgres-raw protocol and errors (CONFORMANCE E, F)', () => {
         singer(S('named'), R('named', { Id: '1' }), ST({ n: 1 }), { type: 'RECORD', stream, record: { Id: '2' } }),
       );
       expect(result.code).toBe(1);
-      expect(result.stderr.split('\n').find((l) => l.startsWith('FATAL'))).toBe('FATAL target-postgres-raw: line 4: RECORD message has no "stream" name');
+      expect(fatalLine(result.stderr)).toBe('FATAL target-postgres-raw: line 4: RECORD message has no "stream" name');
       expect(stateLines(result.stdout)).toEqual([{ n: 1 }]);
     }
   });

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { expect } from 'vitest';
 import { REPO_ROOT } from './support/db.js';
 
 /** The built CLI; end-to-end tests run what users run. */
@@ -66,6 +67,8 @@ export const S = (stream: string, keys: string[] = ['Id'], properties: object = 
 });
 export const R = (stream: string, record: object): object => ({ type: 'RECORD', stream, record });
 export const ST = (value: unknown): object => ({ type: 'STATE', value });
+/** A record's `MetaData.LastUpdatedTime`, to spread into it: `R('items', { Id: '1', ...T('2024-01-01T00:00:00Z') })`. */
+export const T = (updated: string) => ({ MetaData: { LastUpdatedTime: updated } });
 
 export async function query<T extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
@@ -87,4 +90,44 @@ export async function copyWaitsOnLock(url: string, schema: string): Promise<void
     if (waited > 20_000) throw new Error('the target never waited on the concurrent insert');
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+const LOAD_COUNTS = ['received', 'inserted', 'updated', 'unchanged', 'skipped_older', 'deduplicated', 'deleted'] as const;
+/** What a target run did with the records it received, as `_load_stats` counts it. */
+export type LoadCounts = Record<(typeof LOAD_COUNTS)[number], number>;
+/** Load counts, zero but for those given. */
+export const counts = (c: Partial<LoadCounts>): LoadCounts => ({
+  received: 0,
+  inserted: 0,
+  updated: 0,
+  unchanged: 0,
+  skipped_older: 0,
+  deduplicated: 0,
+  deleted: 0,
+  ...c,
+});
+
+/**
+ * The load counts of the schema's latest target run: the sum of its `_load_stats` rows, checked
+ * against the run's totals in `_load_runs` (which has no `deleted`), and every record received
+ * counted once as inserted, updated, unchanged, skipped as older or deduplicated.
+ */
+export async function lastRunCounts(url: string, schema: string): Promise<LoadCounts> {
+  const [run] = await query<{ load_run_id: string }>(url, `SELECT load_run_id FROM "${schema}"._load_runs ORDER BY started_at_utc DESC LIMIT 1`);
+  const [stats] = await query<LoadCounts>(
+    url,
+    `SELECT ${LOAD_COUNTS.map((c) => `coalesce(sum(${c}), 0)::int AS ${c}`).join(', ')} FROM "${schema}"._load_stats WHERE load_run_id = $1`,
+    [run?.load_run_id],
+  );
+  const [totals] = await query<Omit<LoadCounts, 'deleted'>>(
+    url,
+    `SELECT ${LOAD_COUNTS.filter((c) => c !== 'deleted')
+      .map((c) => `${c}::int`)
+      .join(', ')} FROM "${schema}"._load_runs WHERE load_run_id = $1`,
+    [run?.load_run_id],
+  );
+  const s = stats as LoadCounts;
+  expect({ ...totals, deleted: s.deleted }).toEqual(s);
+  expect(s.received).toBe(s.inserted + s.updated + s.unchanged + s.skipped_older + s.deduplicated);
+  return s;
 }

@@ -7,6 +7,9 @@ export interface ProcessRun {
   readonly stderr: string;
 }
 
+/** The first FATAL line a program wrote on stderr (the one line every failure must start with). */
+export const fatalLine = (stderr: string): string | undefined => stderr.split('\n').find((l) => l.startsWith('FATAL'));
+
 /** Runs a program to its end, keeping its output; `input` is written to its stdin (empty when absent). */
 export function runProcess(
   command: string,
