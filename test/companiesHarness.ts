@@ -4,7 +4,7 @@ import path from 'node:path';
 import { startEmulator, type EmulatedCompany, type Emulator, type EmulatorOptions } from '../packages/qbo-emulator/src/index.js';
 import { runCliProcess } from './pipelineHarness.js';
 import { query } from './targetHarness.js';
-import type { ProcessRun } from './support/runProcess.js';
+import { userEnv, type ProcessRun } from './support/runProcess.js';
 
 /**
  * An accounting firm's setup against one multi-company emulator: a folder with `secrets/`
@@ -24,12 +24,6 @@ export interface Firm {
   cli(args: readonly string[], env?: NodeJS.ProcessEnv): Promise<ProcessRun>;
   /** Stops the emulator, removes the folder and drops every schema a `companiesYaml` named. */
   close(): Promise<void>;
-}
-
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(TAP_QUICKBOOKS_|TARGET_POSTGRES_RAW_|QBO_PIPELINE_)/.test(k) && k !== 'DATABASE_URL'),
-  );
 }
 
 export async function startFirm(options: EmulatorOptions & { readonly names: readonly string[]; readonly databaseUrl: string }): Promise<Firm> {
@@ -85,7 +79,7 @@ export async function startFirm(options: EmulatorOptions & { readonly names: rea
         '',
       ].join('\n');
     },
-    cli: (args, env = {}) => runCliProcess(args, { cwd: dir, env: { ...cleanEnv(), ...env } }),
+    cli: (args, env = {}) => runCliProcess(args, { cwd: dir, env: { ...userEnv(), ...env } }),
     async close() {
       if (schemas.size > 0) await query(databaseUrl, [...schemas].map((s) => `DROP SCHEMA IF EXISTS "${s}" CASCADE;`).join('\n'));
       await emulator.close();

@@ -1,12 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
-import { databaseUrl, REPO_ROOT, withClient } from './support/db.js';
-import { codeBlocks, documentedFailure, type CodeBlock } from './docsHarness.js';
+import { REPO_ROOT, withClient } from './support/db.js';
+import { codeBlocks, documentedFailure, shellWalk, substituteDocumented, type CodeBlock } from './docsHarness.js';
+import { userEnv } from './support/runProcess.js';
 
 /**
  * An accounting firm's three companies, word for word: the shell blocks of docs/companies.md run
@@ -19,8 +19,6 @@ import { codeBlocks, documentedFailure, type CodeBlock } from './docsHarness.js'
  * raw_acme, raw_globex and raw_initech get a prefix of this run (the database may be yours).
  */
 const DOC = 'docs/companies.md';
-const BUILD = 'npm install && npm run build';
-const DATABASE_EXAMPLE = 'postgres://warehouse:<password>@localhost:5432/warehouse';
 const COMPANIES = ['acme', 'globex', 'initech'] as const;
 const prefix = `walk_${Math.random().toString(16).slice(2, 8)}`;
 const schemaOf = (name: string) => `${prefix}_${name}`;
@@ -42,36 +40,13 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const cleanEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([k]) => !/^(TAP_QUICKBOOKS_|TARGET_POSTGRES_RAW_|QBO_PIPELINE_|DATABASE_URL$|LOG_LEVEL$)/.test(k)),
-);
-
 function substitute(block: CodeBlock): string {
-  let text = block.text.replace(BUILD, ': the suite runs on a built checkout').replaceAll(DATABASE_EXAMPLE, databaseUrl());
+  let text = substituteDocumented(block.text);
   for (const name of COMPANIES) text = text.replaceAll(`raw_${name}`, schemaOf(name));
   return text;
 }
 
-/**
- * One block in bash in the walk's folder, with the variables earlier blocks exported; under
- * `set -e` when it should succeed. Background processes (the emulator) outlive the block, as in
- * a terminal, until the walk stops them.
- */
-function runBlock(text: string, expectSuccess: boolean): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const script = [`[ -f ${envFile} ] && . ${envFile}`, expectSuccess ? 'set -e' : '', text, '__walk_rc=$?', `export -p > ${envFile}`, 'exit $__walk_rc'].join(
-    '\n',
-  );
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { cwd: work, env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    // Not 'close': the emulator left running keeps the pipes open.
-    child.on('exit', (code) => setTimeout(() => resolve({ code, stdout, stderr }), 200));
-  });
-}
+const runBlock = shellWalk({ dir: work, envFile, env: userEnv(), background: 'kept' });
 
 /**
  * How long to wait before the walk's `scheduler --once` so that no company schedule of the file

@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from './support/db.js';
+import { databaseUrl, REPO_ROOT } from './support/db.js';
+import type { ProcessRun } from './support/runProcess.js';
 
 /** A fenced code block of a Markdown file. */
 export interface CodeBlock {
@@ -71,4 +73,57 @@ export function documentedLine(line: string): RegExp {
       .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
       .join('.*')}$`,
   );
+}
+
+/**
+ * The documented substitutions of a walk, and nothing else: `npm install && npm run build` is
+ * skipped (the suite runs on a built checkout), so is the build of `npm run demo` (it runs as
+ * `node packages/qbo-demo/dist/cli.js`, its embedded PostgreSQL and all) and `npm test` (this
+ * suite), and the example database URL is the test PostgreSQL.
+ */
+export function substituteDocumented(text: string): string {
+  const DEMO = 'npm install && npm run demo';
+  const walked = text.includes(DEMO) ? text.replace(DEMO, 'node packages/qbo-demo/dist/cli.js').replace(/^npm test\b.*$/m, ': npm test is this suite') : text;
+  return walked
+    .replace('npm install && npm run build', ': the suite runs on a built checkout')
+    .replaceAll('postgres://warehouse:<password>@localhost:5432/warehouse', databaseUrl());
+}
+
+/**
+ * Runs shell blocks as a reader pasting them into one terminal in `dir`: each in bash with the
+ * variables earlier blocks exported (kept in `envFile`), under `set -e` when it should succeed.
+ * `background: 'ended'` ends what a block leaves running (its process group) once it exits;
+ * `'kept'` leaves it running, as a terminal does, until the walk stops it (the emulator).
+ */
+export function shellWalk(options: {
+  readonly dir: string;
+  readonly envFile: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly background: 'ended' | 'kept';
+}): (text: string, expectSuccess: boolean) => Promise<ProcessRun> {
+  const { dir, envFile, env, background } = options;
+  return (text, expectSuccess) => {
+    const script = [`[ -f ${envFile} ] && . ${envFile}`, expectSuccess ? 'set -e' : '', text, '__walk_rc=$?', `export -p > ${envFile}`, 'exit $__walk_rc'].join(
+      '\n',
+    );
+    return new Promise((resolve, reject) => {
+      const child = spawn('bash', ['-c', script], { cwd: dir, env, detached: background === 'ended', stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', reject);
+      // Not 'close': a process left running keeps the pipes open.
+      child.on('exit', (code) => {
+        if (background === 'ended') {
+          try {
+            process.kill(-(child.pid as number), 'SIGTERM');
+          } catch {
+            // the group is gone: nothing was left running
+          }
+        }
+        setTimeout(() => resolve({ code, stdout, stderr }), 200);
+      });
+    });
+  };
 }

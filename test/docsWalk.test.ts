@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { databaseUrl, REPO_ROOT, scratchSchema, withClient } from './support/db.js';
-import { blockId, codeBlocks, documentedFailure, documentedLine, pipesIn, type CodeBlock } from './docsHarness.js';
-import { fatalLine } from './support/runProcess.js';
+import { REPO_ROOT, scratchSchema, withClient } from './support/db.js';
+import { blockId, codeBlocks, documentedFailure, documentedLine, pipesIn, shellWalk, substituteDocumented, type CodeBlock } from './docsHarness.js';
+import { fatalLine, userEnv, type ProcessRun } from './support/runProcess.js';
 
 /**
  * A new user's first hour, word for word: the shell blocks of README.md and docs/runbook.md run
@@ -50,8 +50,6 @@ const SKIPPED: Record<string, string> = {
   'node packages/qbo-pipeline/dist/cli.js company list --companies companies.yaml':
     'needs QuickBooks companies; the same commands run against three emulated companies in docs/companies.md, walked by test/companiesWalk.test.ts',
 };
-const DATABASE_EXAMPLE = 'postgres://warehouse:<password>@localhost:5432/warehouse';
-const BUILD = 'npm install && npm run build';
 const DEMO = 'npm install && npm run demo';
 
 const work = mkdtempSync(path.join(tmpdir(), 'first-hour-'));
@@ -60,9 +58,6 @@ for (const dir of ['packages', 'bin']) symlinkSync(path.join(REPO_ROOT, dir), pa
 const envFile = path.join(work, '.walk-env');
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const schema = scratchSchema('walk');
-
-/** The shell of someone who has not exported any of the plugins' variables. */
-const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TAP_QUICKBOOKS_|TARGET_POSTGRES_RAW_|DATABASE_URL$|LOG_LEVEL$)/.test(k)));
 
 /** A block is named by its first command, without its comment; `set -o pipefail`, which starts many, does not count. */
 function nameOf(block: CodeBlock): string {
@@ -73,51 +68,7 @@ function nameOf(block: CodeBlock): string {
   return (/^set -o pipefail$/.test(lines[0] ?? '') ? lines[1] : lines[0]) ?? '';
 }
 
-function substitute(block: CodeBlock): string {
-  let text = block.text;
-  if (text.includes(BUILD)) text = text.replace(BUILD, ': the suite runs on a built checkout');
-  if (text.includes(DEMO)) text = text.replace(DEMO, 'node packages/qbo-demo/dist/cli.js').replace(/^npm test\b.*$/m, ': npm test is this suite');
-  if (text.includes(DATABASE_EXAMPLE)) text = text.replaceAll(DATABASE_EXAMPLE, databaseUrl());
-  return text;
-}
-
-interface BlockRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/**
- * Runs one block in bash in the walk's folder, with the variables earlier blocks exported. A
- * block expected to succeed runs under `set -e`, so any command of it that fails fails it.
- * Background processes it leaves behind (its process group) are ended afterwards.
- */
-function runBlock(text: string, expectSuccess: boolean): Promise<BlockRun> {
-  const script = [`[ -f ${envFile} ] && . ${envFile}`, expectSuccess ? 'set -e' : '', text, '__walk_rc=$?', `export -p > ${envFile}`, 'exit $__walk_rc'].join(
-    '\n',
-  );
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], {
-      cwd: work,
-      env: { ...cleanEnv, TARGET_POSTGRES_RAW_SCHEMA: schema },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      try {
-        process.kill(-(child.pid as number), 'SIGTERM');
-      } catch {
-        // the group is gone: nothing was left running
-      }
-      setTimeout(() => resolve({ code, stdout, stderr }), 200);
-    });
-  });
-}
+const runBlock = shellWalk({ dir: work, envFile, env: { ...userEnv(), TARGET_POSTGRES_RAW_SCHEMA: schema }, background: 'ended' });
 
 describe('README and runbook, word for word', () => {
   const blocks = WALKED.flatMap((file) => codeBlocks(file)).filter((b) => b.lang === 'sh');
@@ -133,10 +84,10 @@ describe('README and runbook, word for word', () => {
   it('the demo, the emulator walk-through and the runbook examples run as written and do what they say', { timeout: 600_000 }, async () => {
     const walked = blocks.filter((b) => WALK.includes(nameOf(b)));
     expect(walked.map(nameOf)).toEqual(WALK);
-    const outputs = new Map<string, BlockRun>();
+    const outputs = new Map<string, ProcessRun>();
     for (const block of walked) {
       const failure = documentedFailure(block.text);
-      const run = await runBlock(substitute(block), failure === undefined);
+      const run = await runBlock(substituteDocumented(block.text), failure === undefined);
       outputs.set(nameOf(block), run);
       const where = `${block.file}:${block.line} (${nameOf(block)})\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
       if (failure === undefined) {

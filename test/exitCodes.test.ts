@@ -12,7 +12,7 @@ import { runCliProcess, runnerArgs } from './pipelineHarness.js';
 import { runTapCli } from './tapHarness.js';
 import { documentedLine } from './docsHarness.js';
 import { query, R, runTargetCli, S, singer } from './targetHarness.js';
-import { fatalLine } from './support/runProcess.js';
+import { fatalLine, userEnv } from './support/runProcess.js';
 
 /**
  * docs/runbook.md "What each failure says": every row is brought about here, and the program
@@ -56,8 +56,6 @@ function lineSaid(run: Said, documented: string): string | undefined {
 
 const dir = mkdtempSync(path.join(tmpdir(), 'exit-codes-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-/** The environment of a shell without any of the plugins' variables. */
-const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TAP_QUICKBOOKS_|TARGET_POSTGRES_RAW_|DATABASE_URL$)/.test(k)));
 let emulator: Emulator;
 let n = 0;
 beforeAll(async () => {
@@ -100,8 +98,8 @@ function place(tap: Record<string, unknown> = {}): {
   return { cwd, tapConfig, targetConfig };
 }
 
-const tap = (args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}) => runTapCli(args, { cwd, env: { ...cleanEnv, ...env } });
-const runner = (args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}) => runCliProcess(args, { cwd, env: { ...cleanEnv, ...env } });
+const tap = (args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}) => runTapCli(args, { cwd, env: { ...userEnv(), ...env } });
+const runner = (args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}) => runCliProcess(args, { cwd, env: { ...userEnv(), ...env } });
 const dbUrl = (change: (url: URL) => void) => {
   const url = new URL(databaseUrl());
   change(url);
@@ -202,9 +200,9 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
     );
   },
   'a wrong database password': async () =>
-    runTargetCli({ database_url: dbUrl((u) => (u.password = 'not-the-password')), schema }, singer(S('x')), { ...cleanEnv, LOG_LEVEL: 'info' }),
+    runTargetCli({ database_url: dbUrl((u) => (u.password = 'not-the-password')), schema }, singer(S('x')), { ...userEnv(), LOG_LEVEL: 'info' }),
   'a database that does not exist': async () =>
-    runTargetCli({ database_url: dbUrl((u) => (u.pathname = '/nodb')), schema }, singer(S('x')), { ...cleanEnv, LOG_LEVEL: 'info' }),
+    runTargetCli({ database_url: dbUrl((u) => (u.pathname = '/nodb')), schema }, singer(S('x')), { ...userEnv(), LOG_LEVEL: 'info' }),
   "a table of the stream's name that another loader made (here MeltanoLabs target-postgres's `invoices`)": async () => {
     await query(
       databaseUrl(),
@@ -289,12 +287,12 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
   },
   'PostgreSQL cannot be reached and the input ends with no message (the tap failed first)': async () =>
     runTargetCli({ database_url: 'postgres://loader:pw-never-used@127.0.0.1:1/warehouse', reconnect_timeout_seconds: 120 }, '', {
-      ...cleanEnv,
+      ...userEnv(),
       LOG_LEVEL: 'info',
     }),
   'PostgreSQL cannot be reached beyond `reconnect_timeout_seconds`': async () =>
     runTargetCli({ database_url: 'postgres://loader:pw-never-used@127.0.0.1:1/warehouse', reconnect_timeout_seconds: 1 }, singer(S('x')), {
-      ...cleanEnv,
+      ...userEnv(),
       LOG_LEVEL: 'info',
     }),
   'PostgreSQL accepts the connection but never answers, beyond `reconnect_timeout_seconds`': async () => {
@@ -305,7 +303,7 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
       return await runTargetCli(
         { database_url: `postgres://loader:pw-never-used@127.0.0.1:${port}/warehouse`, connect_timeout_seconds: 0.5, reconnect_timeout_seconds: 1 },
         singer(S('x')),
-        { ...cleanEnv, LOG_LEVEL: 'info' },
+        { ...userEnv(), LOG_LEVEL: 'info' },
       );
     } finally {
       swallower.close();
@@ -313,11 +311,11 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
   },
   'the database takes no writes (a standby, `default_transaction_read_only`) beyond `reconnect_timeout_seconds`': async () =>
     asRole('', 'ALTER ROLE SET default_transaction_read_only = on', (url) =>
-      runTargetCli({ database_url: url, schema, reconnect_timeout_seconds: 1 }, singer(S('x')), { ...cleanEnv, LOG_LEVEL: 'info' }),
+      runTargetCli({ database_url: url, schema, reconnect_timeout_seconds: 1 }, singer(S('x')), { ...userEnv(), LOG_LEVEL: 'info' }),
     ),
   'the server lets no more sessions in (`CONNECTION LIMIT`, `max_connections`) beyond `reconnect_timeout_seconds`': async () =>
     asRole('CONNECTION LIMIT 0', '', (url) =>
-      runTargetCli({ database_url: url, schema, reconnect_timeout_seconds: 1 }, singer(S('x')), { ...cleanEnv, LOG_LEVEL: 'info' }),
+      runTargetCli({ database_url: url, schema, reconnect_timeout_seconds: 1 }, singer(S('x')), { ...userEnv(), LOG_LEVEL: 'info' }),
     ),
   'under `qbo-pipeline`, the tap is killed': async () => {
     const p = place();
@@ -332,7 +330,7 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
       },
       {
         cwd: p.cwd,
-        env: cleanEnv,
+        env: userEnv(),
         logger: createLogger('test', { sink: () => undefined }),
         onChildLog: () => undefined,
         onSpawn: (children) => children.tap.kill('SIGKILL'),

@@ -7,6 +7,14 @@ export interface ProcessRun {
   readonly stderr: string;
 }
 
+/**
+ * The shell of a user who has set none of this project's variables: process.env without
+ * TAP_QUICKBOOKS_*, TARGET_POSTGRES_RAW_*, QBO_PIPELINE_*, DATABASE_URL and LOG_LEVEL.
+ */
+export function userEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TAP_QUICKBOOKS_|TARGET_POSTGRES_RAW_|QBO_PIPELINE_|DATABASE_URL$|LOG_LEVEL$)/.test(k)));
+}
+
 /** The first FATAL line a program wrote on stderr (the one line every failure must start with). */
 export const fatalLine = (stderr: string): string | undefined => stderr.split('\n').find((l) => l.startsWith('FATAL'));
 
