@@ -10,7 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from 'qbo-emulator';
-import { diffWithTruth } from './pipelineHarness.js';
+import { dayStart, diffWithTruth } from './pipelineHarness.js';
 import { databaseUrl, REPO_ROOT, scratchSchema, withClient } from './support/db.js';
 import { PYTHON_TOOLS_ENV, pythonPeers } from './support/pythonPeers.js';
 import { runProcess, type ProcessRun } from './support/runProcess.js';
@@ -25,7 +25,7 @@ function meltano(args: readonly string[], cwd: string): Promise<ProcessRun> {
 
 describe.skipIf(!peers.ok)(`meltano.yml's daily sync, run by Meltano 4.2.2${skipped}`, () => {
   const schema = scratchSchema('meltano_daily');
-  const start = new Date(Math.floor((Date.now() - 2 * 86_400_000) / 86_400_000) * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const start = dayStart(Date.now() - 2 * 86_400_000);
   let emulator: Emulator;
   let project: string;
 

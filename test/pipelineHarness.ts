@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,6 +25,12 @@ export function loggedHooks(): { readonly logs: string[]; readonly hooks: Backfi
 }
 
 export const RUNNER_CLI = path.join(REPO_ROOT, 'packages/qbo-pipeline/dist/cli.js');
+
+/** The start of the UTC day holding `ms`, as a runner's --start/--end takes it: `2025-03-01T00:00:00Z`. */
+export const dayStart = (ms: number): string => new Date(Math.floor(ms / 86_400_000) * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
+
+/** The runners' config folders (`qbo-pipeline-<host>-<pid>-…`) in the temporary folder a suite set as TMPDIR. */
+export const configDirs = (): string[] => readdirSync(process.env.TMPDIR!).filter((n) => n.startsWith('qbo-pipeline-'));
 
 export interface Harness {
   readonly emulator: Emulator;

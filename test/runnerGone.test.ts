@@ -8,13 +8,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RunJournal } from '../packages/qbo-pipeline/src/index.js';
 import type { RunRecord } from '../packages/qbo-pipeline/src/runs/RunRecord.js';
 import { send } from './consoleHttp.js';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { killRunningClis, runnerArgs, startHarness, startRunnerCli, waitFor, type Harness } from './pipelineHarness.js';
+import { configDirs, killRunningClis, runnerArgs, startHarness, startRunnerCli, waitFor, type Harness } from './pipelineHarness.js';
 
 const START = '2025-02-26T00:00:00Z';
 const END = '2025-03-01T00:00:00Z';
@@ -28,8 +28,6 @@ beforeAll(async () => {
   process.env.TMPDIR = path.join(h.dir, 'tmp');
   mkdirSync(process.env.TMPDIR);
 });
-/** The runners' config folders in the temporary folder. */
-const configDirs = () => readdirSync(process.env.TMPDIR!).filter((n) => n.startsWith('qbo-pipeline-'));
 afterAll(async () => {
   killRunningClis();
   h?.emulator.setFaults({ rules: [] });

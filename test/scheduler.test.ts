@@ -12,7 +12,18 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
 import { TriggerStore } from '../packages/qbo-pipeline/src/index.js';
-import { diffWithTruth, killRunningClis, runCliProcess, runnerArgs, startHarness, startRunnerCli, waitFor, type Harness } from './pipelineHarness.js';
+import {
+  configDirs,
+  dayStart,
+  diffWithTruth,
+  killRunningClis,
+  runCliProcess,
+  runnerArgs,
+  startHarness,
+  startRunnerCli,
+  waitFor,
+  type Harness,
+} from './pipelineHarness.js';
 
 afterAll(killRunningClis);
 
@@ -29,7 +40,6 @@ const runsIn = (stateDir: string) =>
         .filter((f) => f.endsWith('.json'))
         .map((f) => readJson(path.join(stateDir, 'runs', f)))
     : [];
-const dayStart = (ms: number) => new Date(Math.floor(ms / 86_400_000) * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
 
 let h: Harness;
 beforeAll(async () => {
@@ -39,8 +49,6 @@ beforeAll(async () => {
   process.env.TMPDIR = path.join(h.dir, 'tmp');
   mkdirSync(process.env.TMPDIR);
 });
-/** The runs' config folders in the temporary folder. */
-const configDirs = () => readdirSync(process.env.TMPDIR!).filter((n) => n.startsWith('qbo-pipeline-'));
 afterAll(() => h?.close());
 
 async function expectTruth(schema: string, streams: readonly string[], start: string, end: string) {

@@ -8,11 +8,10 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { diffWithTruth, runCliProcess, runnerArgs, startHarness, tableCell, type Harness } from './pipelineHarness.js';
+import { dayStart, diffWithTruth, runCliProcess, runnerArgs, startHarness, tableCell, type Harness } from './pipelineHarness.js';
 import { startFirm } from './companiesHarness.js';
 
 const DAY = 86_400_000;
-const dayStart = (ms: number) => new Date(Math.floor(ms / DAY) * DAY).toISOString().replace(/\.\d+Z$/, 'Z');
 
 let h: Harness;
 beforeAll(async () => {

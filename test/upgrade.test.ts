@@ -25,10 +25,9 @@ import { Warehouse } from '../packages/qbo-pipeline/src/Warehouse.js';
 import { send } from './consoleHttp.js';
 import { codeBlocks, documentedLine } from './docsHarness.js';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { diffWithTruth, runCliProcess, runnerArgs, startHarness, tableCell, type Harness } from './pipelineHarness.js';
+import { dayStart, diffWithTruth, runCliProcess, runnerArgs, startHarness, tableCell, type Harness } from './pipelineHarness.js';
 
 const DAY = 86_400_000;
-const utcDay = (ms: number) => new Date(Math.floor(ms / DAY) * DAY).toISOString().replace(/\.\d+Z$/, 'Z');
 const second = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
 
 let h: Harness;
@@ -82,7 +81,7 @@ describe('upgrading: an earlier version state folder, journal and tables, then t
     targetConfig = await h.targetConfig(schema);
     const job = 'qb_customers_invoices';
     const stateFile = path.join(stateDir, `${job}.json`);
-    const start = utcDay(Date.now() - 5 * DAY);
+    const start = dayStart(Date.now() - 5 * DAY);
 
     // The earlier version's nights: a backfill loaded every record (its rows are what any version
     // stored), then QBO deleted an invoice, and its sync moved the bookmarks past the deletion
