@@ -1,9 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { databaseUrl, ownPostgres, scratchSchema } from './support/db.js';
 import { startPgProxy } from './support/pgProxy.js';
-import { finished, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines } from './targetHarness.js';
+import { finished, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines, watchCommits } from './targetHarness.js';
 
 const N = 3000;
 /** N records of stream `k` with a STATE after every 100, so each state says how many records precede it. */
@@ -70,14 +69,6 @@ async function loadStats(url: string, schema: string): Promise<Record<string, nu
   return row as Record<string, number>;
 }
 
-/** Resolves when the child's stderr has shown `n` commit lines. */
-function afterCommits(child: ChildProcess, n: number): Promise<void> {
-  return new Promise((resolve) => {
-    let seen = 0;
-    createInterface({ input: child.stderr! }).on('line', (l) => / commit \d+ /.test(l) && ++seen === n && resolve());
-  });
-}
-
 describe('target-postgres-raw against a database that goes away (issue 9)', () => {
   const own = ownPostgres('13');
 
@@ -92,7 +83,7 @@ describe('target-postgres-raw against a database that goes away (issue 9)', () =
     const last = lines.splice(-3).join('\n'); // the last record, its STATE and the final newline
     child.stdin!.write(lines.join('\n') + '\n');
     // Commits 3… are being written while the server stops and starts again.
-    await afterCommits(child, 2);
+    await watchCommits(child)(2);
     await server.restart();
     child.stdin!.end(last);
     const result = await done;
@@ -125,7 +116,7 @@ describe('target-postgres-raw against a database that goes away (issue 9)', () =
       child.stdin!.on('error', () => undefined);
       const lines = numberedInput(n).split('\n');
       const last = lines.splice(-3).join('\n');
-      const cut = afterCommits(child, 1).then(() => proxy.cutAfterNextCommit());
+      const cut = watchCommits(child)(1).then(() => proxy.cutAfterNextCommit());
       child.stdin!.write(lines.join('\n') + '\n');
       await cut;
       child.stdin!.end(last);
@@ -157,7 +148,7 @@ describe('target-postgres-raw against a database that goes away (issue 9)', () =
     const child = spawnTarget({ database_url: proxy.url, schema, batch_size_rows: 50, reconnect_timeout_seconds: 2 });
     const done = finished(child);
     child.stdin!.on('error', () => undefined);
-    const twoCommits = afterCommits(child, 2);
+    const twoCommits = watchCommits(child)(2);
     child.stdin!.write(numberedInput(100));
     await twoCommits;
     await proxy.close();

@@ -1,8 +1,7 @@
-import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { Rng } from 'qbo-emulator';
 import { databaseUrl, ownPostgres, scratchSchema } from './support/db.js';
-import { counts, finished, lastRunCounts, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines, T } from './targetHarness.js';
+import { counts, finished, lastRunCounts, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines, T, watchCommits } from './targetHarness.js';
 
 // Review of the lookahead (issue 11): a record whose payload bytes hash-equal the stored payload is
 // counted unchanged without being parsed. Each test builds a case where taking that shortcut on a
@@ -21,16 +20,10 @@ async function afterCommits(settings: Record<string, unknown>, parts: readonly s
   const child = spawnTarget(settings, [], { LOG_LEVEL: 'debug' });
   const done = finished(child);
   child.stdin!.on('error', () => undefined);
-  let seen = 0;
-  const waiting: Array<{ readonly commits: number; readonly resolve: () => void }> = [];
-  createInterface({ input: child.stderr! }).on('line', (line) => {
-    if (!/ commit \d+ /.test(line)) return;
-    seen += 1;
-    for (const w of waiting) if (seen >= w.commits) w.resolve();
-  });
+  const commits = watchCommits(child);
   for (const [i, part] of parts.entries()) {
     child.stdin!.write(part);
-    await new Promise<void>((resolve) => (seen > i ? resolve() : waiting.push({ commits: i + 1, resolve })));
+    await commits(i + 1);
   }
   await meanwhile?.();
   child.stdin!.end(rest);

@@ -1,7 +1,6 @@
-import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { databaseUrl, ownPostgres, scratchSchema, withClient } from './support/db.js';
-import { copyWaitsOnLock, counts, finished, lastRunCounts, query, R, runTargetCli, S, singer, spawnTarget, ST, T } from './targetHarness.js';
+import { copyWaitsOnLock, counts, finished, lastRunCounts, query, R, runTargetCli, S, singer, spawnTarget, ST, T, watchCommits } from './targetHarness.js';
 
 // The write path's shortcuts (issue 11): a record whose payload hash equals the stored one is not
 // sent at all, new ids are copied straight into the table, the rest are upserted. Each test
@@ -13,14 +12,6 @@ const url = () => databaseUrl();
 async function valuesById(schema: string, table: string): Promise<Record<string, string>> {
   const rows = await query<{ id: string; v: string }>(url(), `SELECT id, payload->>'v' AS v FROM "${schema}".${table}`);
   return Object.fromEntries(rows.map((row) => [row.id, row.v]));
-}
-
-/** Resolves once the target has logged its `n`-th commit. */
-function commits(child: ReturnType<typeof spawnTarget>, n: number): Promise<void> {
-  return new Promise((resolve) => {
-    let seen = 0;
-    createInterface({ input: child.stderr! }).on('line', (line) => / commit \d+ /.test(line) && ++seen === n && resolve());
-  });
 }
 
 describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', () => {
@@ -65,7 +56,7 @@ describe('target-postgres-raw write shortcuts keep every guarantee (issue 11)', 
     const schema = scratchSchema();
     const child = spawnTarget({ database_url: url(), schema, batch_size_rows: 3 });
     const done = finished(child);
-    const first = commits(child, 1);
+    const first = watchCommits(child)(1);
     child.stdin!.write(singer(S('g'), ...['1', '2', '3'].map((Id) => R('g', { Id, v: 'target', ...T('2024-01-02T00:00:00Z') }))));
     await first;
     // Another writer, between the batches: id 4 older than the target's record, 5 newer, 6 equal (and without a hash).

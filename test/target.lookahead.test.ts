@@ -1,7 +1,6 @@
-import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { copyWaitsOnLock, counts, finished, lastRunCounts, query, R, runTargetCli, S, singer, spawnTarget, ST, T } from './targetHarness.js';
+import { copyWaitsOnLock, counts, finished, lastRunCounts, query, R, runTargetCli, S, singer, spawnTarget, ST, T, watchCommits } from './targetHarness.js';
 
 // The lookahead (issue 11): records are read ahead and the stored payload hashes of their ids
 // looked up before they are routed; a record whose payload equals the stored one is counted
@@ -22,14 +21,7 @@ async function afterFirstCommit(
   const child = spawnTarget(settings, [], { LOG_LEVEL: 'debug' });
   const done = finished(child);
   child.stdin!.on('error', () => undefined);
-  let seen = 0;
-  const waiting: { n: number; resolve: () => void }[] = [];
-  createInterface({ input: child.stderr! }).on('line', (line) => {
-    if (!/ commit \d+ /.test(line)) return;
-    seen += 1;
-    for (const w of waiting) if (w.n <= seen) w.resolve();
-  });
-  const commits = (n: number) => new Promise<void>((resolve) => (n <= seen ? resolve() : waiting.push({ n, resolve })));
+  const commits = watchCommits(child);
   child.stdin!.write(first);
   await commits(1);
   child.stdin!.write(rest);

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { expect } from 'vitest';
 import { REPO_ROOT } from './support/db.js';
@@ -45,6 +46,18 @@ export async function runTargetCli(settings: Record<string, unknown>, input: str
   child.stdin?.on('error', () => undefined); // the target may stop reading after a bad line
   child.stdin?.end(input);
   return done;
+}
+
+/** Counts the commits a running target logs from now on: the function returned resolves once it has logged its `n`-th. */
+export function watchCommits(child: ChildProcess): (n: number) => Promise<void> {
+  let seen = 0;
+  const waiting: Array<{ readonly n: number; readonly resolve: () => void }> = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    if (!/ commit \d+ /.test(line)) return;
+    seen += 1;
+    for (const w of waiting) if (w.n <= seen) w.resolve();
+  });
+  return (n) => new Promise((resolve) => (n <= seen ? resolve() : waiting.push({ n, resolve })));
 }
 
 export function stateLines(stdout: string): unknown[] {
