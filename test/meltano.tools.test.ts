@@ -11,6 +11,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from 'qbo-emulator';
 import { diffWithTruth } from './pipelineHarness.js';
+import { codeBlocks } from './docsHarness.js';
 import { databaseUrl, REPO_ROOT, scratchSchema, withClient } from './support/db.js';
 import { PYTHON_TOOLS_ENV, pythonPeers } from './support/pythonPeers.js';
 import { runProcess, type ProcessRun } from './support/runProcess.js';
@@ -33,17 +34,11 @@ function run(command: string, args: readonly string[], options: { cwd?: string; 
   return runProcess(command, args, { ...options, env: { ...process.env, ...PYTHON_TOOLS_ENV, ...options.env } });
 }
 
-/** The fenced blocks of a Markdown file, each as its lines. */
-function codeBlocks(markdown: string): string[][] {
-  return [...markdown.matchAll(/```\w*\n([\s\S]*?)```/g)].map((m) => m[1]!.replace(/\n$/, '').split('\n'));
-}
-
 const withoutComment = (line: string) => line.replace(/\s+#.*$/, '').trim();
 
 describe.skipIf(!peers.ok)(`Meltano 4.2.2 following docs/meltano.md word for word${skipped}`, () => {
   const schema = scratchSchema('meltano_real');
-  const doc = readFileSync(path.join(REPO_ROOT, 'docs/meltano.md'), 'utf8');
-  const blocks = codeBlocks(doc);
+  const blocks = codeBlocks('docs/meltano.md').map((block) => block.text.split('\n'));
   const envBlocks = blocks.filter((lines) => lines[0]?.startsWith('# .env'));
   const firstRun = blocks.find((lines) => lines.some((l) => l.startsWith('meltano install')));
   let emulator: Emulator;
