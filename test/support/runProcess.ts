@@ -12,7 +12,9 @@ export interface ProcessRun {
  * TAP_QUICKBOOKS_*, TARGET_POSTGRES_RAW_*, QBO_PIPELINE_*, DATABASE_URL and LOG_LEVEL.
  */
 export function userEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TAP_QUICKBOOKS_|TARGET_POSTGRES_RAW_|QBO_PIPELINE_|DATABASE_URL$|LOG_LEVEL$)/.test(k)));
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(TAP_QUICKBOOKS_|TARGET_POSTGRES_RAW_|QBO_PIPELINE_|DATABASE_URL$|LOG_LEVEL$)/.test(k)),
+  );
 }
 
 /** The first FATAL line a program wrote on stderr (the one line every failure must start with). */
