@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { databaseUrl, withClient } from './support/db.js';
 import { startFirm, type Firm } from './companiesHarness.js';
-import { diffWithTruth, RUNNER_CLI } from './pipelineHarness.js';
+import { expectExactly, RUNNER_CLI } from './pipelineHarness.js';
 import { send } from './consoleHttp.js';
 import { writeRunRecord } from './support/runRecords.js';
 import { consoleOptions, startConsole } from '../packages/qbo-pipeline/src/index.js';
@@ -34,20 +34,7 @@ afterAll(() => firm?.close());
 const requests = () => firm.emulator.requestLog().length;
 const schemaOf = (name: string) => `${prefix}_${name}`;
 
-async function expectExact(name: string) {
-  for (const stream of STREAMS) {
-    const diff = await diffWithTruth(databaseUrl(), schemaOf(name), firm.company(name), stream, START, END);
-    expect({ name, stream, missing: diff.missing, extra: diff.extra, different: diff.different }).toEqual({
-      name,
-      stream,
-      missing: [],
-      extra: [],
-      different: [],
-    });
-    expect(diff.rows).toBe(diff.expected);
-    expect(diff.expected).toBeGreaterThan(0);
-  }
-}
+const expectExact = (name: string) => expectExactly(databaseUrl(), schemaOf(name), firm.company(name), STREAMS, START, END);
 
 describe('companies file: refused before anything runs', () => {
   it.each([

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { expect } from 'vitest';
 import { startEmulator, type EmulatedCompany, type Emulator, type EmulatorOptions } from '../packages/qbo-emulator/src/index.js';
 import { createLogger } from 'singer-kit';
 import type { BackfillHooks } from '../packages/qbo-pipeline/src/index.js';
@@ -109,6 +110,33 @@ export async function diffWithTruth(
     return { expected: truth.length, rows: count.rows[0]?.n ?? 0, missing: of('missing'), extra: of('extra'), different: of('different') };
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * Each stream's table in `<schema>` holds exactly the company's records of [start, end) (none
+ * missing, extra or different, digits included), and the range had some: a check that cannot
+ * pass on an empty range by accident.
+ */
+export async function expectExactly(
+  databaseUrl: string,
+  schema: string,
+  emulator: Pick<EmulatedCompany, 'truth'>,
+  streams: readonly string[],
+  start: string,
+  end: string,
+): Promise<void> {
+  for (const stream of streams) {
+    const diff = await diffWithTruth(databaseUrl, schema, emulator, stream, start, end);
+    expect({ schema, stream, missing: diff.missing, extra: diff.extra, different: diff.different }).toEqual({
+      schema,
+      stream,
+      missing: [],
+      extra: [],
+      different: [],
+    });
+    expect(diff.rows, `${schema}.${stream}`).toBe(diff.expected);
+    expect(diff.expected, `${schema}.${stream}: no records in the range`).toBeGreaterThan(0);
   }
 }
 
