@@ -14,11 +14,6 @@ const production = process.argv.includes('--production');
 /** @type {import('knip').KnipConfig} */
 export default {
   ignoreExportsUsedInFile: production,
-  // Being changed by the lead as this pass landed (exports only their own file uses); drop once they are not exported.
-  ignoreIssues: {
-    'packages/qbo-pipeline/src/runs/RunRecord.ts': ['exports'],
-    'packages/qbo-pipeline/src/companies/CompaniesScheduler.ts': ['exports', 'types'],
-  },
   workspaces: {
     '.': {
       entry: [

@@ -40,7 +40,7 @@ export async function companySchedules(folder: ScheduleStore, file: string, stat
 }
 
 /** What ran: one line per finished run, for the caller's summary and exit code. */
-export interface CompanyRun {
+interface CompanyRun {
   readonly company: Company;
   readonly triggerId: string;
   readonly result: BackfillResult | undefined;
@@ -77,7 +77,7 @@ interface Entry {
  * kept in `<company folder>/schedule-since.json` so slots missed while no scheduler ran are still
  * run once (late) after a restart, and a company added to the file starts at its next slot.
  */
-export async function companyScheduleSince(stateDir: string, now: Date): Promise<string> {
+async function companyScheduleSince(stateDir: string, now: Date): Promise<string> {
   const file = path.join(stateDir, 'schedule-since.json');
   try {
     const since = (JSON.parse(await readFile(file, 'utf8')) as { since?: unknown }).since;

@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { TargetSettings } from 'target-postgres-raw';
 
-export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'stopped'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'stopped';
 
 /** What started a run: the command a person typed, or the scheduler acting for a trigger or a schedule. */
-export const RUN_KINDS = ['backfill', 'sync', 'reconcile'] as const;
-export type RunKind = (typeof RUN_KINDS)[number];
+export type RunKind = 'backfill' | 'sync' | 'reconcile';
 
 /** How far one stream got, as its committed state says. */
 export interface RunStreamProgress {
