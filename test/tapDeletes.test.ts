@@ -110,7 +110,7 @@ describe("tap-quickbooks deletions: CDC stubs on the entity's own stream with _s
     expect(warnings).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^WARN tap-quickbooks: customers, invoices: deletions between ${iso(Date.now() - 45 * DAY).slice(0, 13)}\\S+Z and \\S+Z are older than QBO's 30-day change data capture and cannot be read; to mark the rows QBO no longer has, run \`qbo-pipeline reconcile --streams customers,invoices\`$`,
+          `^WARN tap-quickbooks: customers, invoices: deletions between ${old.bookmarks.invoices.replication_key_value} and \\S+Z are older than QBO's 30-day change data capture and cannot be read; to mark the rows QBO no longer has, run \`qbo-pipeline reconcile --streams customers,invoices\`$`,
         ),
       ),
     ]);
