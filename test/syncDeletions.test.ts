@@ -131,6 +131,8 @@ describe('with a companies file: a sync that only applied deletions says so', ()
       const first = await firm.cli(['sync', '--companies', 'companies.yaml']);
       expect(first.code, first.stderr).toBe(0);
       const gone = firm.company('acme').truth('invoices')[7]!.id;
+      // The UTC day of the deletion, or the day before: the day may turn while the sync runs.
+      const deletedOn = new Date().toISOString().slice(0, 10);
       firm.company('acme').deleteTransaction('Invoice', gone);
       await sleep(1100);
 
@@ -143,8 +145,7 @@ describe('with a companies file: a sync that only applied deletions says so', ()
       expect(tableCell(sync.stdout, 'acme', 'loaded')).toBe('0');
       expect(tableCell(sync.stdout, 'acme', 'deleted')).toBe('1');
 
-      const today = new Date().toISOString().slice(0, 10);
-      const evidence = await firm.cli(['evidence', '--companies', 'companies.yaml', '--since', today]);
+      const evidence = await firm.cli(['evidence', '--companies', 'companies.yaml', '--since', deletedOn]);
       expect(evidence.code, evidence.stderr).toBe(0);
       expect(tableCell(evidence.stdout, 'acme', 'deleted'), evidence.stdout).toBe('1');
     } finally {
