@@ -23,6 +23,14 @@ describe('failureReason', () => {
     expect(failureReason({ tap, target })).toBe('tap-quickbooks was killed by SIGKILL; then target-postgres-raw: line 346: not valid JSON');
   });
 
+  it('puts the target first when the tap failed only because the target stopped reading (broken pipe), though its exit was seen first', () => {
+    const tap = exited({ code: 1, fatal: 'FATAL tap-quickbooks: stdout was closed by the reading process (broken pipe); stopping', exitOrder: 1 });
+    const target = exited({ code: 1, fatal: 'FATAL target-postgres-raw: cannot connect to PostgreSQL' });
+    expect(failureReason({ tap, target })).toBe(
+      'target-postgres-raw: cannot connect to PostgreSQL; then tap-quickbooks: stdout was closed by the reading process (broken pipe); stopping',
+    );
+  });
+
   it('leaves out a tap the runner stopped because the target was gone', () => {
     const tap = exited({ code: null, signal: 'SIGTERM', stoppedByRunner: true });
     const target = exited({ code: 1, fatal: 'FATAL target-postgres-raw: database connection lost', exitOrder: 1 });

@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { mkdir, readFile } from 'node:fs/promises';
 import { discoverCatalog } from 'qbo-catalog';
-import { createLogger, EXIT, teeLogger, type Logger } from 'singer-kit';
+import { createLogger, EXIT, OutputClosedError, teeLogger, type Logger } from 'singer-kit';
 import type { ConnectionSettings } from 'target-postgres-raw';
 import { findReconcileAdvice } from 'tap-quickbooks';
 import { reconcileCommand, resolveBackfill, resumeCommand, type BackfillRequest, type ResolvedBackfill } from './BackfillRequest.js';
@@ -112,15 +112,20 @@ function describeExit(name: string, outcome: PipelineOutcome[PipelineRole]): str
   return `${name} exited with status ${outcome.code}`;
 }
 
+/** The tap's FATAL line when the target stopped reading (EPIPE): always a consequence of the target's end. */
+const OUTPUT_CLOSED = new OutputClosedError().message;
+
 /**
  * Why a run failed: each failed process's own error, the first to exit first, since that is
- * usually the cause (a dead target makes the tap fail with EPIPE; a killed tap can leave the
- * target a cut line).
+ * usually the cause (a killed tap can leave the target a cut line). A tap that failed because the
+ * target stopped reading comes after the target whatever the order the two exits were seen in: on
+ * a busy machine both may have exited before the runner looked, and then the order is the runner's.
  */
 export function failureReason(outcome: PipelineOutcome): string | undefined {
   const names = ROLE_NAMES;
+  const afterReader = (role: PipelineRole) => (outcome[role].fatal?.endsWith(OUTPUT_CLOSED) ? 1 : 0);
   const failed = PIPELINE_ROLES.filter((role) => outcome[role].code !== 0 && !outcome[role].stoppedByRunner).sort(
-    (a, b) => outcome[a].exitOrder - outcome[b].exitOrder,
+    (a, b) => afterReader(a) - afterReader(b) || outcome[a].exitOrder - outcome[b].exitOrder,
   );
   return failed.length === 0 ? undefined : failed.map((role) => describeExit(names[role], outcome[role])).join('; then ');
 }
