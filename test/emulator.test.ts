@@ -8,6 +8,7 @@ import formatsModule from 'ajv-formats';
 import { CATALOG_DIR, ENTITIES, streamSchema } from 'qbo-catalog';
 import { startEmulator, type Emulator, type EmulatorOptions } from 'qbo-emulator';
 import { FIXTURES_DIR, HAVE_FIXTURES, NO_FIXTURES_REASON, REPO_ROOT } from './support/db.js';
+import { runProcess } from './support/runProcess.js';
 import { undeclaredFields } from './support/undeclaredFields.js';
 
 // ajv-formats is CommonJS: its function is the module itself, or `.default`, depending on the loader.
@@ -701,12 +702,8 @@ describe('CLI', () => {
   });
 
   it('exits 2 with one line for bad usage', async () => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'packages/qbo-emulator/dist/cli.js'), '--count', 'widgets=3'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    // Read to the end of its output (not only to its exit, which can come before its last line reaches us).
+    const { code, stderr } = await runProcess(process.execPath, [path.join(REPO_ROOT, 'packages/qbo-emulator/dist/cli.js'), '--count', 'widgets=3']);
     expect(code).toBe(2);
     expect(stderr.trim().split('\n')[0]).toBe('FATAL qbo-emulator: unknown stream in counts: widgets');
   });
