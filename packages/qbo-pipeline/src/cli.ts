@@ -23,7 +23,14 @@ import { warehouseSettings } from './childConfigs.js';
 import { addSchedule, pauseSchedule, removeSchedule, resumeSchedule } from './schedules/scheduleCommands.js';
 import { formatSchedules } from './schedules/formatSchedules.js';
 import { scheduleStore } from './schedules/ScheduleStore.js';
-import { allCompaniesOptions, companiesFileOf, companiesOptions, maxParallelOf, refuseCompany } from './companies/companiesOptions.js';
+import {
+  allCompaniesOptions,
+  companiesFileOf,
+  companiesOptions,
+  DEFAULT_VIEWS_SCHEMA,
+  maxParallelOf,
+  refuseCompany,
+} from './companies/companiesOptions.js';
 import { KUBERNETES_DEFAULTS } from './companies/exportCompanies.js';
 import type { CompanyRunRequest } from './companies/companyCommands.js';
 
@@ -523,6 +530,26 @@ runCli('qbo-pipeline', async () => {
           ),
     )
     .command(
+      'views',
+      "make or replace <schema>.<stream> views over every company of the file that has the stream's table, with its name and schema as columns company and company_schema",
+      (y) =>
+        allCompaniesOptions(y)
+          .option('schema', { type: 'string', describe: `the views' schema (default: the file's views.schema, else ${DEFAULT_VIEWS_SCHEMA})` })
+          .option('state-dir', STATE_DIR)
+          .option('target-config', {
+            type: 'string',
+            describe: "target-postgres-raw settings (JSON) under the companies' own; TARGET_POSTGRES_RAW_* or DATABASE_URL also work",
+          }),
+      async (argv) => {
+        refuseCompany(argv, 'views', 'its views take every company of the file');
+        const file = companiesFileOf(argv);
+        if (file === undefined) throw new UsageError('views: say which companies file (--companies FILE, or QBO_PIPELINE_COMPANIES)');
+        exitCode = await (
+          await companyCommands()
+        ).viewsForCompanies({ file, schema: argv.schema, stateRoot: argv['state-dir'], targetConfig: argv['target-config'] });
+      },
+    )
+    .command(
       'export <what>',
       "the companies file past one machine: meltano (a file for meltano.yml's include_paths) or kubernetes (one CronJob per company); YAML on stdout or --out",
       (y) =>
@@ -574,7 +601,7 @@ runCli('qbo-pipeline', async () => {
     )
     .demandCommand(
       1,
-      'say which command: backfill, sync, reconcile, trigger, schedule, scheduler, company, evidence, export or console (the demo is npm run demo)',
+      'say which command: backfill, sync, reconcile, trigger, schedule, scheduler, company, evidence, views, export or console (the demo is npm run demo)',
     )
     .recommendCommands()
     .fail((message, error) => {

@@ -10,6 +10,7 @@ import { COMPANY_JOB } from '../BackfillRequest.js';
 import { companyStateDir, notInFile } from './companyRun.js';
 import { defaultMaxParallel } from './JobPool.js';
 import { loadCompanies, secretProblems } from './loadCompanies.js';
+import { companiesByWarehouse, refreshViews } from './companyViews.js';
 import type { Companies, Company } from './parseCompanies.js';
 import { DEFAULT_LEASE_MS, triggerStore } from '../triggers/TriggerStore.js';
 import { RunJournal } from '../runs/RunJournal.js';
@@ -108,6 +109,8 @@ export class CompaniesScheduler {
   #fileProblem: string | undefined;
   #turn = 0;
   #cannotRun: ReadonlyArray<{ readonly company: Company; readonly problem: string }> = [];
+  /** The views' refreshes, one after another (`#refreshViewsAfter`). */
+  #views: Promise<void> = Promise.resolve();
 
   private constructor(options: CompaniesSchedulerOptions, companies: Companies) {
     this.#o = options;
@@ -176,8 +179,40 @@ export class CompaniesScheduler {
     return started;
   }
 
+  /** Resolves when every run started has finished, and the views refreshed after them. */
   async idle(): Promise<void> {
     await Promise.all([...this.#entries.values()].map((e) => e.scheduler.idle()));
+    await this.#views;
+  }
+
+  /**
+   * After a company's run, when the file says `views: {schema: …}`: the views over the companies of
+   * its database (`refreshViews`), one refresh at a time. A refresh that finds every view as
+   * planned (no table, company or column came or went) writes nothing. Its failure is one warning
+   * line: the run's data is loaded and its outcome stands; the next run tries again.
+   */
+  #refreshViewsAfter(company: Company): void {
+    const schema = this.#companies.viewsSchema;
+    if (schema === undefined) return;
+    this.#views = this.#views.then(async () => {
+      try {
+        const warehouse = companiesByWarehouse(this.#companies.companies, {
+          stateRoot: this.#o.stateRoot,
+          targetConfig: this.#o.targetConfig,
+        }).find((w) => w.companies.some((c) => c.name === company.name));
+        if (!warehouse) return;
+        const outcome = await refreshViews(warehouse, schema);
+        const changed = outcome.views.filter((v) => v.change !== 'unchanged');
+        if (changed.length > 0)
+          this.#logger.info(
+            `views in schema ${schema} at ${outcome.where}: ${changed.map((v) => `${v.stream} ${v.change} (${v.companies.join(', ') || 'no company any more'})`).join(', ')}`,
+          );
+      } catch (error) {
+        this.#logger.warn(
+          `after company ${company.name}'s run (its data is loaded; the next run tries again, or run qbo-pipeline views --companies ${this.#o.file}): ${(error as Error).message}`,
+        );
+      }
+    });
   }
 
   /**
@@ -191,7 +226,7 @@ export class CompaniesScheduler {
     for (;;) {
       const fresh = await this.pass(attempted);
       for (const id of fresh) attempted.add(id);
-      if (fresh.length === 0 && this.running === 0) return;
+      if (fresh.length === 0 && this.running === 0) break;
       if (this.#o.signal?.aborted) break;
       await sleep(pollMs, undefined, this.#o.signal ? { signal: this.#o.signal } : {}).catch(() => undefined);
     }
@@ -243,13 +278,15 @@ export class CompaniesScheduler {
           list: () => companySchedules(folder, path.resolve(this.#o.file), path.resolve(this.#o.stateRoot), entry.company, since),
         },
         run: (trigger, hooks) => (this.#o.runTrigger ?? runTrigger)(trigger, { ...this.#o.hooksFor?.(entry.company), ...hooks }),
-        onFinished: (trigger, outcome) =>
+        onFinished: (trigger, outcome) => {
           this.#o.onRun?.({
             company: entry.company,
             triggerId: trigger.id,
             result: outcome instanceof Error ? undefined : outcome,
             error: outcome instanceof Error ? outcome : undefined,
-          }),
+          });
+          this.#refreshViewsAfter(entry.company);
+        },
         concurrency: 1,
         sharedCapacity: () => this.maxParallel - this.running,
         logger: this.#logger.child(company.name),

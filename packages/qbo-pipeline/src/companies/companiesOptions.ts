@@ -13,6 +13,9 @@ export function companiesOptions<T>(y: Argv<T>) {
     .option('company', { type: 'string', describe: 'only this company of the companies file (default: all of them)' });
 }
 
+/** The schema of the views over every company (`qbo-pipeline views`) when neither `--schema` nor the file's `views.schema` says. */
+export const DEFAULT_VIEWS_SCHEMA = 'qbo_all';
+
 /** The commands that take `--company NAME`: what a command that refuses it points at. */
 const COMPANY_COMMANDS = 'backfill, sync, reconcile, trigger add, trigger list, schedule list, evidence and company list';
 

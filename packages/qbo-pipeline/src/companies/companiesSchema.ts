@@ -6,7 +6,7 @@ import { TARGET_ENV_PREFIX, TARGET_SETTINGS } from 'target-postgres-raw';
 /** A company's name: a folder, a Meltano plugin suffix and a Kubernetes name, so a DNS label. */
 const COMPANY_NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 /** A PostgreSQL identifier that needs no quoting in the queries people type. */
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const REALM_ID = /^[0-9]{1,30}$/;
 export const KNOWN_STREAMS: readonly string[] = ENTITIES.map((e) => e.stream);
 
@@ -77,6 +77,13 @@ export const COMPANIES_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       properties: { max_parallel: { type: 'integer', minimum: 1, maximum: 64 } },
+    },
+    /** `views: {schema: qbo_all}`: the scheduler keeps `<schema>.<stream>` views over every company current (`qbo-pipeline views`). */
+    views: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['schema'],
+      properties: { schema: { type: 'string', pattern: SCHEMA_NAME.source } },
     },
     companies: {
       type: 'array',

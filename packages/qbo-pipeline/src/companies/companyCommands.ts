@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { createLogger, EXIT, UsageError, writeFileAtomic } from 'singer-kit';
+import { CliError, createLogger, EXIT, UsageError, writeFileAtomic } from 'singer-kit';
 import type { BackfillRequest } from '../BackfillRequest.js';
 import { addTrigger } from '../triggers/addTrigger.js';
 import { checkBackfill } from '../checkBackfill.js';
@@ -30,6 +30,9 @@ import { formatCompanyList, formatCompanyOutcomes } from './formatCompanies.js';
 import { cdcWindows, readsDeletionsOf, streamFreshness } from '../console/freshness.js';
 import { listJobStates } from '../stateFile.js';
 import { defaultMaxParallel } from './JobPool.js';
+import { companiesByWarehouse, formatViews, refreshViews } from './companyViews.js';
+import { DEFAULT_VIEWS_SCHEMA } from './companiesOptions.js';
+import { SCHEMA_NAME } from './companiesSchema.js';
 import { loadCompanies, pickCompanies, requireSecretFiles, secretFileProblems, selectCompanies } from './loadCompanies.js';
 import type { Companies, Company } from './parseCompanies.js';
 
@@ -304,6 +307,42 @@ export async function evidenceForCompanies(options: {
   const unreadable = evidence.filter(isUnreadable);
   for (const e of unreadable) logger.error(`${e.company.name}: ${e.unreadable}`);
   return combinedExitCode(unreadable);
+}
+
+/**
+ * `views --companies FILE [--schema NAME]`: in each database the companies load into, makes or
+ * replaces `<schema>.<stream>` views over every company of the file that has the stream's table
+ * (`refreshViews`); one table per database on stdout. A database that cannot be written says why
+ * on stderr and stops no other; the exit code is the worst.
+ */
+export async function viewsForCompanies(options: {
+  readonly file: string;
+  readonly schema: string | undefined;
+  readonly stateRoot: string;
+  readonly targetConfig: string | undefined;
+}): Promise<number> {
+  const companies = loadCompanies(options.file);
+  const schema = options.schema ?? companies.viewsSchema ?? DEFAULT_VIEWS_SCHEMA;
+  if (!SCHEMA_NAME.test(schema)) throw new UsageError(`--schema ${JSON.stringify(schema)}: must be a lower-case PostgreSQL name (letters, digits, _), e.g. ${DEFAULT_VIEWS_SCHEMA}`);
+  const owner = companies.companies.find((c) => c.schema === schema);
+  if (owner) throw new UsageError(`--schema ${schema}: it is company ${owner.name}'s schema (${owner.where}); the views need a schema of their own, e.g. ${DEFAULT_VIEWS_SCHEMA}`);
+  if (options.targetConfig) readConfigFile(path.resolve(options.targetConfig), 'target config');
+  const outcomes: Array<{ exitCode: number }> = [];
+  for (const warehouse of companiesByWarehouse(companies.companies, options)) {
+    try {
+      process.stdout.write(formatViews(await refreshViews(warehouse, schema)) + '\n');
+      outcomes.push({ exitCode: EXIT.ok });
+    } catch (error) {
+      logger.error((error as Error).message);
+      outcomes.push({ exitCode: error instanceof CliError ? error.exitCode : EXIT.runFailed });
+    }
+  }
+  const exitCode = combinedExitCode(outcomes);
+  if (exitCode === EXIT.ok && companies.viewsSchema !== schema)
+    logger.info(
+      `the scheduler keeps these views current after each company's run when ${options.file} says so: views: {schema: ${schema}}; until then, run views again after a company or stream is added`,
+    );
+  return exitCode;
 }
 
 /**

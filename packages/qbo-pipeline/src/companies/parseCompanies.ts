@@ -52,6 +52,8 @@ export interface Companies {
   readonly companies: readonly Company[];
   /** `scheduler.max_parallel`, when the file sets it. */
   readonly maxParallel: number | undefined;
+  /** `views.schema`, when the file sets it: the scheduler keeps the views over every company there current. */
+  readonly viewsSchema: string | undefined;
 }
 
 interface Shared {
@@ -65,6 +67,7 @@ interface Shared {
 interface RawFile {
   defaults?: Shared;
   scheduler?: { max_parallel?: number };
+  views?: { schema: string };
   companies: Array<Shared & { name: string; realm_id: string; schema?: string }>;
 }
 
@@ -231,7 +234,14 @@ export function parseCompanies(text: string, file: string, shownAs = file): Comp
       seen.set(of(c), i);
     });
   }
-  return Object.freeze({ file, companies: Object.freeze(companies), maxParallel: raw.scheduler?.max_parallel });
+  const viewsOwner = companies.find((c) => c.schema === raw.views?.schema);
+  if (viewsOwner)
+    fail(
+      offsetOf(doc, ['views', 'schema']),
+      'views.schema',
+      `${viewsOwner.schema} is company ${viewsOwner.name}'s schema (${viewsOwner.where}): the views over every company need a schema of their own, e.g. qbo_all`,
+    );
+  return Object.freeze({ file, companies: Object.freeze(companies), maxParallel: raw.scheduler?.max_parallel, viewsSchema: raw.views?.schema });
 }
 
 /** `companies[1] (globex).secrets.refresh_token_file`: the path, with the company's name when it has one. */

@@ -46,6 +46,18 @@ const METADATA_COLUMNS = Object.entries(METADATA_COLUMN_TYPES)
 const ADDED_COLUMNS = ['payload_sha256', 'deleted_at_utc'] as const;
 
 /**
+ * Every column of a stream table the target makes now, in its order, with its type: what a view
+ * over stream tables of several schemas names one by one (a table upgraded in place has the
+ * added columns at its end, so `*` differs between tables).
+ */
+export const STREAM_TABLE_COLUMN_TYPES: ReadonlyArray<readonly [name: string, type: string]> = [
+  ['id', 'text'],
+  ['payload', 'jsonb'],
+  ['ingested_at_utc', 'timestamptz'],
+  ...Object.entries(METADATA_COLUMN_TYPES),
+];
+
+/**
  * The columns of a stream table made by any version of the target: a relation of the stream's
  * name without one of them was made by something else (another loader, a person), and the
  * target must not write into it.

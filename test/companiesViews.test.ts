@@ -1,0 +1,218 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { startFirm, type Firm } from './companiesHarness.js';
+import { databaseUrl, scratchRole, withClient } from './support/db.js';
+
+/**
+ * `qbo-pipeline views`: an accounting firm's three companies loaded from the emulator, one of them
+ * with its invoices table upgraded in place (`payload_sha256` and `deleted_at_utc` in the other
+ * order than a new table's), payments loaded by one company only. The views must hold exactly the
+ * rows of the companies' tables (ids, payload text, metadata, money to the digit), follow the file
+ * as companies come and go, write nothing when nothing changed, refuse a role without the rights
+ * with one line naming the schema and the grant, and be kept by the scheduler when the file says
+ * `views:` — a view that cannot be made never failing the run.
+ */
+const NAMES = ['acme', 'globex', 'initech'] as const;
+const tag = randomBytes(3).toString('hex');
+const PREFIX = `vw_${tag}`;
+const VIEWS = `qbo_all_${tag}`;
+const schemaOf = (name: string) => `${PREFIX}_${name}`;
+const BIG = '9876543210987654.31';
+/** The stream table's columns the views carry, as text for exact comparison. */
+const COLUMNS = [
+  'realm_id',
+  'id',
+  'payload',
+  'ingested_at_utc',
+  'extract_window_start_utc',
+  'extract_window_end_utc',
+  'page_number',
+  'page_size',
+  'request_payload',
+  'extracted_at_utc',
+  'last_updated_utc',
+  'deleted_at_utc',
+];
+const asText = COLUMNS.map((c) => `${c}::text AS ${c}`).join(', ');
+
+let firm: Firm;
+/** The companies file over some of the companies (initech also loads payments), with `extra` at its top level. */
+function companiesFile(names: readonly string[], extra = '', url = 'secrets/warehouse_url'): string {
+  const all = firm.companiesYaml({ schemaPrefix: PREFIX, streams: ['invoices', 'customers'], extra });
+  const [head, entries] = all.split('\ncompanies:\n') as [string, string];
+  const kept = entries
+    .split(/(?=^ {2}- name: )/m)
+    .filter((entry) => names.some((n) => entry.startsWith(`  - name: ${n}\n`)))
+    .map((entry) => (entry.startsWith('  - name: initech\n') ? entry.replace(/\n$/, '\n    streams: [invoices, customers, payments]\n') : entry));
+  return `${head.replace('secrets/warehouse_url', url)}\ncompanies:\n${kept.join('')}`;
+}
+
+const rowsOf = async (sql: string): Promise<string[]> =>
+  withClient(async (c) => (await c.query<Record<string, unknown>>(sql)).rows.map((r) => JSON.stringify(r)).sort());
+/** The view's rows, as text. */
+const viewRows = (schema: string, stream: string) => rowsOf(`SELECT company, company_schema, ${asText} FROM "${schema}"."${stream}"`);
+/** The same rows read from each company's own table. */
+const unionOf = async (stream: string, names: readonly string[]) =>
+  (
+    await Promise.all(
+      names.map((n) => rowsOf(`SELECT '${n}'::text AS company, '${schemaOf(n)}'::text AS company_schema, ${asText} FROM "${schemaOf(n)}"."${stream}"`)),
+    )
+  )
+    .flat()
+    .sort();
+const viewXmin = (schema: string, stream: string) =>
+  withClient(async (c) => (await c.query<{ xmin: string }>(`SELECT xmin::text AS xmin FROM pg_class WHERE oid = to_regclass($1)`, [`"${schema}"."${stream}"`])).rows[0]?.xmin);
+const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
+
+beforeAll(async () => {
+  const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+  firm = await startFirm({ names: NAMES, databaseUrl: databaseUrl(), seed: 56, now, days: 3, counts: { invoices: 12, customers: 5, payments: 6 } });
+  firm.company('acme').update('Invoice', '5', { TotalAmt: BIG, Balance: BIG });
+  await firm.writeCompanies(companiesFile(NAMES));
+  const end = new Date(Math.ceil((firm.emulator.now().getTime() + 1) / 1000) * 1000).toISOString();
+  const start = new Date(now.getTime() - 4 * 86_400_000).toISOString().slice(0, 10);
+  const backfill = await firm.cli(['backfill', '--companies', 'companies.yaml', '--start', start, '--end', end]);
+  expect(backfill.code, backfill.stderr.slice(-3000)).toBe(0);
+  // globex's invoices as an earlier target left them, then upgraded in place: the columns added at the end, in the upgrade's order.
+  await withClient(async (c) => {
+    const t = `"${schemaOf('globex')}".invoices`;
+    await c.query(`DROP TRIGGER target_postgres_raw_payload_sha256 ON ${t}`);
+    await c.query(`ALTER TABLE ${t} DROP COLUMN payload_sha256, DROP COLUMN deleted_at_utc`);
+    await c.query(`ALTER TABLE ${t} ADD COLUMN payload_sha256 bytea, ADD COLUMN deleted_at_utc timestamptz`);
+    await c.query(`UPDATE ${t} SET deleted_at_utc = '2026-12-01T10:11:12.345678Z' WHERE id = '3'`);
+  });
+}, 300_000);
+
+afterAll(async () => {
+  await withClient((c) => c.query(`DROP SCHEMA IF EXISTS "${VIEWS}" CASCADE; DROP SCHEMA IF EXISTS "${VIEWS}_s" CASCADE; DROP SCHEMA IF EXISTS "${VIEWS}_t" CASCADE`));
+  await firm?.close();
+});
+
+describe('qbo-pipeline views', () => {
+  it('unions exactly the tables of the companies in the file, follows the file, and writes nothing when nothing changed', { timeout: 120_000 }, async () => {
+    // The tables really differ in order: SELECT * UNION ALL would pair payload_sha256 with deleted_at_utc.
+    const order = async (name: string) =>
+      (await rowsOf(`SELECT string_agg(attname, ',' ORDER BY attnum) AS cols FROM pg_attribute WHERE attrelid = '"${schemaOf(name)}".invoices'::regclass AND attnum > 0 AND NOT attisdropped`))[0];
+    expect(await order('globex')).not.toEqual(await order('acme'));
+    // A view left by the DO block of an earlier docs/querying.md (other columns) is made again.
+    await withClient((c) =>
+      c.query(
+        `CREATE SCHEMA "${VIEWS}"; CREATE VIEW "${VIEWS}".customers AS SELECT 'x'::text AS company_schema, realm_id, id, payload, deleted_at_utc, last_updated_utc, ingested_at_utc FROM "${schemaOf('acme')}".customers`,
+      ),
+    );
+
+    // Two companies in the file: initech's tables (its payments too) are not in the views.
+    await firm.writeCompanies(companiesFile(['acme', 'globex']));
+    const first = await firm.cli(['views', '--companies', 'companies.yaml', '--schema', VIEWS]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(new RegExp(`views in schema ${VIEWS} at .*, over 2 companies \\(acme, globex\\): 1 created, 1 replaced, 0 unchanged`));
+    expect(await viewRows(VIEWS, 'invoices')).toEqual(await unionOf('invoices', ['acme', 'globex']));
+    expect(await viewRows(VIEWS, 'customers')).toEqual(await unionOf('customers', ['acme', 'globex']));
+    expect(await withClient(async (c) => (await c.query(`SELECT to_regclass('"${VIEWS}".payments') AS v`)).rows[0].v)).toBeNull();
+
+    // initech added to the file: it gets in, and payments (only initech has it) gets a view.
+    await firm.writeCompanies(companiesFile(NAMES));
+    const added = await firm.cli(['views', '--companies', 'companies.yaml', '--schema', VIEWS]);
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toMatch(/2 replaced, 0 unchanged/);
+    expect(added.stdout).toMatch(new RegExp(`${VIEWS}\\.payments +\\| initech +\\| created`));
+    for (const stream of ['invoices', 'customers']) expect(await viewRows(VIEWS, stream)).toEqual(await unionOf(stream, NAMES));
+    expect(await viewRows(VIEWS, 'payments')).toEqual(await unionOf('payments', ['initech']));
+    // The emulator's truth, through the view: every id of every company, money to the digit, the deletion where it was set.
+    const ids = await withClient(
+      async (c) => (await c.query<{ company: string; id: string }>(`SELECT company, id FROM "${VIEWS}".invoices`)).rows.map((r) => `${r.company}/${r.id}`).sort(),
+    );
+    expect(ids).toEqual(NAMES.flatMap((n) => firm.company(n).truth('invoices').map((t) => `${n}/${t.id}`)).sort());
+    const picked = await withClient(
+      async (c) =>
+        (
+          await c.query(
+            `SELECT company, id, payload->>'TotalAmt' AS total, (payload->>'TotalAmt')::numeric = ${BIG} AS exact, deleted_at_utc IS NOT NULL AS deleted
+             FROM "${VIEWS}".invoices WHERE (company, id) IN (('acme', '5'), ('globex', '3'), ('globex', '4')) ORDER BY company, id`,
+          )
+        ).rows,
+    );
+    expect(picked).toEqual([
+      { company: 'acme', id: '5', total: BIG, exact: true, deleted: false },
+      expect.objectContaining({ company: 'globex', id: '3', deleted: true }),
+      expect.objectContaining({ company: 'globex', id: '4', deleted: false }),
+    ]);
+
+    // Nothing changed: nothing written.
+    const before = await viewXmin(VIEWS, 'invoices');
+    const again = await firm.cli(['views', '--companies', 'companies.yaml', '--schema', VIEWS]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/0 created, 0 replaced, 3 unchanged/);
+    expect(await viewXmin(VIEWS, 'invoices')).toBe(before);
+
+    // globex out of the file: out of the views; initech out too: payments is kept, with no row, for what is built on it.
+    await firm.writeCompanies(companiesFile(['acme']));
+    const removed = await firm.cli(['views', '--companies', 'companies.yaml', '--schema', VIEWS]);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(await viewRows(VIEWS, 'invoices')).toEqual(await unionOf('invoices', ['acme']));
+    expect(await viewRows(VIEWS, 'payments')).toEqual([]);
+    expect(removed.stdout).toMatch(new RegExp(`${VIEWS}\\.payments +\\| \\(none any more: no row\\) +\\| replaced`));
+  });
+
+  it('refuses a schema of a company, a bad name and --company, each in one line', async () => {
+    await firm.writeCompanies(companiesFile(NAMES));
+    for (const [args, message] of [
+      [['--schema', schemaOf('acme')], `--schema ${schemaOf('acme')}: it is company acme's schema`],
+      [['--schema', 'Qbo-All'], '--schema "Qbo-All": must be a lower-case PostgreSQL name'],
+      [['--company', 'acme'], 'views: its views take every company of the file; leave out --company'],
+    ] as const) {
+      const run = await firm.cli(['views', '--companies', 'companies.yaml', ...args]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(lines(run.stderr)).toHaveLength(1);
+      expect(run.stderr).toContain(message);
+    }
+  });
+});
+
+describe('views made by a role with narrower rights', () => {
+  const role = scratchRole('views_loader');
+  const schema = `${VIEWS}_s`;
+
+  it('says which schema and which grant it needs, in one line, and works once granted', { timeout: 60_000 }, async () => {
+    const file = path.join(firm.dir, 'secrets', 'loader_url');
+    await writeFile(file, `${role.url()}\n`, { mode: 0o600 });
+    await firm.writeCompanies(companiesFile(NAMES, '', 'secrets/loader_url'), 'loader.yaml');
+    const views = () => firm.cli(['views', '--companies', 'loader.yaml', '--schema', schema]);
+    const database = new URL(databaseUrl()).pathname.slice(1) || 'postgres';
+    const refused = async (...texts: string[]) => {
+      const run = await views();
+      expect(run.code, run.stderr).toBe(2);
+      expect(lines(run.stderr)).toHaveLength(1);
+      for (const text of texts) expect(run.stderr).toContain(text);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    };
+
+    await withClient((c) => c.query(`REVOKE CREATE ON DATABASE "${database}" FROM ${role.name}`));
+    await refused(`schema ${schema} does not exist, and role ${role.name} may not create it: that needs CREATE on database ${database}`);
+    await withClient((c) => c.query(`CREATE SCHEMA "${schema}"`));
+    await refused(`role ${role.name} may not create views in schema ${schema}: that needs CREATE on it`);
+    await withClient((c) => c.query(`GRANT USAGE, CREATE ON SCHEMA "${schema}" TO ${role.name}`));
+    await refused(
+      `role ${role.name} may not read ${schemaOf('acme')}.customers, and a view reads its tables with its owner's rights: that needs USAGE on schema ${schemaOf('acme')} and SELECT on its tables`,
+    );
+    await withClient((c) =>
+      c.query(NAMES.map((n) => `GRANT USAGE ON SCHEMA "${schemaOf(n)}" TO ${role.name}; GRANT SELECT ON ALL TABLES IN SCHEMA "${schemaOf(n)}" TO ${role.name}`).join('; ')),
+    );
+    const run = await views();
+    expect(run.code, run.stderr).toBe(0);
+    // The views belong to the role, and read the companies' tables with its rights.
+    expect(await rowsOf(`SELECT viewowner::text AS owner, count(*)::int AS n FROM pg_views WHERE schemaname = '${schema}' GROUP BY 1`)).toEqual([
+      JSON.stringify({ owner: role.name, n: 3 }),
+    ]);
+    expect(await viewRows(schema, 'invoices')).toEqual(await unionOf('invoices', NAMES));
+
+    // Views another role made (the first describe's, over acme alone) are replaced only by their owner.
+    await withClient((c) => c.query(`GRANT USAGE, CREATE ON SCHEMA "${VIEWS}" TO ${role.name}`));
+    const other = await firm.cli(['views', '--companies', 'loader.yaml', '--schema', VIEWS]);
+    expect(other.code, other.stderr).toBe(2);
+    expect(lines(other.stderr)).toHaveLength(1);
+    expect(other.stderr).toMatch(new RegExp(`view ${VIEWS}\\.customers belongs to role \\w+, and only its owner may replace it`));
+  });
+});
