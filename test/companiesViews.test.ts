@@ -63,7 +63,10 @@ const unionOf = async (stream: string, names: readonly string[]) =>
     .flat()
     .sort();
 const viewXmin = (schema: string, stream: string) =>
-  withClient(async (c) => (await c.query<{ xmin: string }>(`SELECT xmin::text AS xmin FROM pg_class WHERE oid = to_regclass($1)`, [`"${schema}"."${stream}"`])).rows[0]?.xmin);
+  withClient(
+    async (c) =>
+      (await c.query<{ xmin: string }>(`SELECT xmin::text AS xmin FROM pg_class WHERE oid = to_regclass($1)`, [`"${schema}"."${stream}"`])).rows[0]?.xmin,
+  );
 const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
 
 beforeAll(async () => {
@@ -86,7 +89,9 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await withClient((c) => c.query(`DROP SCHEMA IF EXISTS "${VIEWS}" CASCADE; DROP SCHEMA IF EXISTS "${VIEWS}_s" CASCADE; DROP SCHEMA IF EXISTS "${VIEWS}_t" CASCADE`));
+  await withClient((c) =>
+    c.query(`DROP SCHEMA IF EXISTS "${VIEWS}" CASCADE; DROP SCHEMA IF EXISTS "${VIEWS}_s" CASCADE; DROP SCHEMA IF EXISTS "${VIEWS}_t" CASCADE`),
+  );
   await firm?.close();
 });
 
@@ -94,7 +99,11 @@ describe('qbo-pipeline views', () => {
   it('unions exactly the tables of the companies in the file, follows the file, and writes nothing when nothing changed', { timeout: 120_000 }, async () => {
     // The tables really differ in order: SELECT * UNION ALL would pair payload_sha256 with deleted_at_utc.
     const order = async (name: string) =>
-      (await rowsOf(`SELECT string_agg(attname, ',' ORDER BY attnum) AS cols FROM pg_attribute WHERE attrelid = '"${schemaOf(name)}".invoices'::regclass AND attnum > 0 AND NOT attisdropped`))[0];
+      (
+        await rowsOf(
+          `SELECT string_agg(attname, ',' ORDER BY attnum) AS cols FROM pg_attribute WHERE attrelid = '"${schemaOf(name)}".invoices'::regclass AND attnum > 0 AND NOT attisdropped`,
+        )
+      )[0];
     expect(await order('globex')).not.toEqual(await order('acme'));
     // A view left by the DO block of an earlier docs/querying.md (other columns) is made again.
     await withClient((c) =>
@@ -121,10 +130,17 @@ describe('qbo-pipeline views', () => {
     for (const stream of ['invoices', 'customers']) expect(await viewRows(VIEWS, stream)).toEqual(await unionOf(stream, NAMES));
     expect(await viewRows(VIEWS, 'payments')).toEqual(await unionOf('payments', ['initech']));
     // The emulator's truth, through the view: every id of every company, money to the digit, the deletion where it was set.
-    const ids = await withClient(
-      async (c) => (await c.query<{ company: string; id: string }>(`SELECT company, id FROM "${VIEWS}".invoices`)).rows.map((r) => `${r.company}/${r.id}`).sort(),
+    const ids = await withClient(async (c) =>
+      (await c.query<{ company: string; id: string }>(`SELECT company, id FROM "${VIEWS}".invoices`)).rows.map((r) => `${r.company}/${r.id}`).sort(),
     );
-    expect(ids).toEqual(NAMES.flatMap((n) => firm.company(n).truth('invoices').map((t) => `${n}/${t.id}`)).sort());
+    expect(ids).toEqual(
+      NAMES.flatMap((n) =>
+        firm
+          .company(n)
+          .truth('invoices')
+          .map((t) => `${n}/${t.id}`),
+      ).sort(),
+    );
     const picked = await withClient(
       async (c) =>
         (
@@ -198,7 +214,11 @@ describe('views made by a role with narrower rights', () => {
       `role ${role.name} may not read ${schemaOf('acme')}.customers, and a view reads its tables with its owner's rights: that needs USAGE on schema ${schemaOf('acme')} and SELECT on its tables`,
     );
     await withClient((c) =>
-      c.query(NAMES.map((n) => `GRANT USAGE ON SCHEMA "${schemaOf(n)}" TO ${role.name}; GRANT SELECT ON ALL TABLES IN SCHEMA "${schemaOf(n)}" TO ${role.name}`).join('; ')),
+      c.query(
+        NAMES.map((n) => `GRANT USAGE ON SCHEMA "${schemaOf(n)}" TO ${role.name}; GRANT SELECT ON ALL TABLES IN SCHEMA "${schemaOf(n)}" TO ${role.name}`).join(
+          '; ',
+        ),
+      ),
     );
     const run = await views();
     expect(run.code, run.stderr).toBe(0);
@@ -214,5 +234,78 @@ describe('views made by a role with narrower rights', () => {
     expect(other.code, other.stderr).toBe(2);
     expect(lines(other.stderr)).toHaveLength(1);
     expect(other.stderr).toMatch(new RegExp(`view ${VIEWS}\\.customers belongs to role \\w+, and only its owner may replace it`));
+  });
+});
+
+describe('the scheduler keeps the views when the file says views:', () => {
+  const schema = `${VIEWS}_t`;
+  const dueTrigger = async (company: string) => {
+    const at = new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const day = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const added = await firm.cli([
+      'trigger',
+      'add',
+      '--companies',
+      'companies.yaml',
+      '--company',
+      company,
+      '--at',
+      at,
+      '--start',
+      day,
+      '--end',
+      new Date().toISOString().slice(0, 10),
+    ]);
+    expect(added.code, added.stderr).toBe(0);
+  };
+  const scheduler = () => firm.cli(['scheduler', '--companies', 'companies.yaml', '--once']);
+
+  it('after a run, only when a table or company came or went; a view it cannot make is one warning and the run stands', { timeout: 180_000 }, async () => {
+    await firm.writeCompanies(companiesFile(NAMES, `views:\n  schema: ${schema}`));
+    await dueTrigger('initech');
+    const first = await scheduler();
+    expect(first.code, first.stderr.slice(-3000)).toBe(0);
+    expect(first.stderr).toMatch(
+      new RegExp(
+        `views in schema ${schema} at \\S+: customers created \\(acme, globex, initech\\), invoices created \\(acme, globex, initech\\), payments created \\(initech\\)`,
+      ),
+    );
+    for (const stream of ['invoices', 'customers']) expect(await viewRows(schema, stream)).toEqual(await unionOf(stream, NAMES));
+
+    // Nothing came or went: the next run leaves the views as they are.
+    const before = await viewXmin(schema, 'invoices');
+    await dueTrigger('acme');
+    const second = await scheduler();
+    expect(second.code, second.stderr.slice(-3000)).toBe(0);
+    expect(second.stderr).not.toMatch(/views in schema/);
+    expect(await viewXmin(schema, 'invoices')).toBe(before);
+
+    // globex leaves the file, and a table stands where the payments view was: the refresh is refused, the run is not.
+    await firm.writeCompanies(companiesFile(['acme', 'initech'], `views:\n  schema: ${schema}`));
+    await withClient((c) => c.query(`DROP VIEW "${schema}".payments; CREATE TABLE "${schema}".payments (id text)`));
+    await dueTrigger('acme');
+    const refused = await scheduler();
+    expect(refused.code, refused.stderr.slice(-3000)).toBe(0);
+    expect(refused.stdout).toMatch(/1 companies: 1 ok, 0 failed|1 company: 1 ok, 0 failed/);
+    const warnings = lines(refused.stderr).filter((l) => l.includes('views in schema'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      new RegExp(
+        `^ ?WARN .*after company acme's run \\(its data is loaded; the next run tries again.*\\): views in schema ${schema} at \\S+: ${schema}\\.payments is not a view`,
+      ),
+    );
+    expect(await viewRows(schema, 'invoices')).toEqual(await unionOf('invoices', NAMES));
+
+    // Taken away, the next run's refresh drops globex out.
+    await withClient((c) => c.query(`DROP TABLE "${schema}".payments`));
+    await dueTrigger('initech');
+    const fixed = await scheduler();
+    expect(fixed.code, fixed.stderr.slice(-3000)).toBe(0);
+    expect(fixed.stderr).toMatch(
+      new RegExp(
+        `views in schema ${schema} at \\S+: customers replaced \\(acme, initech\\), invoices replaced \\(acme, initech\\), payments created \\(initech\\)`,
+      ),
+    );
+    expect(await viewRows(schema, 'invoices')).toEqual(await unionOf('invoices', ['acme', 'initech']));
   });
 });

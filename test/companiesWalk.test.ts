@@ -16,12 +16,15 @@ import { userEnv } from './support/runProcess.js';
  *
  * The documented substitutions, and nothing else: `npm install && npm run build` is skipped (the
  * suite runs on a built checkout); the example database URL is the test PostgreSQL; the schemas
- * raw_acme, raw_globex and raw_initech get a prefix of this run (the database may be yours).
+ * raw_acme, raw_globex and raw_initech get a prefix of this run (the database may be yours), and
+ * so does the schema of `views` (`--schema <prefix>_all`).
  */
 const DOC = 'docs/companies.md';
 const COMPANIES = ['acme', 'globex', 'initech'] as const;
 const prefix = `walk_${Math.random().toString(16).slice(2, 8)}`;
 const schemaOf = (name: string) => `${prefix}_${name}`;
+/** The views' schema of this run (the documented default, qbo_all, may be the database's own). */
+const VIEWS = `${prefix}_all`;
 
 const work = mkdtempSync(path.join(tmpdir(), 'firm-walk-'));
 for (const dir of ['packages', 'bin']) symlinkSync(path.join(REPO_ROOT, dir), path.join(work, dir));
@@ -36,14 +39,14 @@ afterAll(async () => {
       // already stopped
     }
   }
-  await withClient((c) => c.query(COMPANIES.map((n) => `DROP SCHEMA IF EXISTS ${schemaOf(n)} CASCADE;`).join('\n')));
+  await withClient((c) => c.query([...COMPANIES.map(schemaOf), VIEWS].map((s) => `DROP SCHEMA IF EXISTS ${s} CASCADE;`).join('\n')));
   rmSync(work, { recursive: true, force: true });
 });
 
 function substitute(block: CodeBlock): string {
   let text = substituteDocumented(block.text);
   for (const name of COMPANIES) text = text.replaceAll(`raw_${name}`, schemaOf(name));
-  return text;
+  return text.replace(/ views --companies companies\.yaml/g, `$& --schema ${VIEWS}`);
 }
 
 const runBlock = shellWalk({ dir: work, envFile, env: userEnv(), background: 'kept' });
@@ -137,6 +140,11 @@ describe('docs/companies.md, word for word', () => {
         `SELECT count(DISTINCT payload::text)::int AS n FROM (${COMPANIES.map((n) => `SELECT payload FROM ${schemaOf(n)}.invoices WHERE id = '1'`).join(' UNION ALL ')}) x`,
       );
       expect(invoiceOne.rows[0].n).toBe(3);
+      // The views `views` made over the three companies read every company's rows, each under its name.
+      const viewed = await c.query<{ row: string }>(`SELECT company || '/' || id AS row FROM ${VIEWS}.invoices`);
+      expect(viewed.rows.map((r) => r.row).sort()).toEqual(
+        COMPANIES.flatMap((n) => [...(truth.get(n)?.get('invoices') ?? [])].map((id) => `${n}/${id}`)).sort(),
+      );
     });
     // The trigger of globex failed with what to fix; the others completed; its state and token store are its own.
     for (const name of COMPANIES) {

@@ -23,14 +23,7 @@ import { warehouseSettings } from './childConfigs.js';
 import { addSchedule, pauseSchedule, removeSchedule, resumeSchedule } from './schedules/scheduleCommands.js';
 import { formatSchedules } from './schedules/formatSchedules.js';
 import { scheduleStore } from './schedules/ScheduleStore.js';
-import {
-  allCompaniesOptions,
-  companiesFileOf,
-  companiesOptions,
-  DEFAULT_VIEWS_SCHEMA,
-  maxParallelOf,
-  refuseCompany,
-} from './companies/companiesOptions.js';
+import { allCompaniesOptions, companiesFileOf, companiesOptions, DEFAULT_VIEWS_SCHEMA, maxParallelOf, refuseCompany } from './companies/companiesOptions.js';
 import { KUBERNETES_DEFAULTS } from './companies/exportCompanies.js';
 import type { CompanyRunRequest } from './companies/companyCommands.js';
 

@@ -323,9 +323,13 @@ export async function viewsForCompanies(options: {
 }): Promise<number> {
   const companies = loadCompanies(options.file);
   const schema = options.schema ?? companies.viewsSchema ?? DEFAULT_VIEWS_SCHEMA;
-  if (!SCHEMA_NAME.test(schema)) throw new UsageError(`--schema ${JSON.stringify(schema)}: must be a lower-case PostgreSQL name (letters, digits, _), e.g. ${DEFAULT_VIEWS_SCHEMA}`);
+  if (!SCHEMA_NAME.test(schema))
+    throw new UsageError(`--schema ${JSON.stringify(schema)}: must be a lower-case PostgreSQL name (letters, digits, _), e.g. ${DEFAULT_VIEWS_SCHEMA}`);
   const owner = companies.companies.find((c) => c.schema === schema);
-  if (owner) throw new UsageError(`--schema ${schema}: it is company ${owner.name}'s schema (${owner.where}); the views need a schema of their own, e.g. ${DEFAULT_VIEWS_SCHEMA}`);
+  if (owner)
+    throw new UsageError(
+      `--schema ${schema}: it is company ${owner.name}'s schema (${owner.where}); the views need a schema of their own, e.g. ${DEFAULT_VIEWS_SCHEMA}`,
+    );
   if (options.targetConfig) readConfigFile(path.resolve(options.targetConfig), 'target config');
   const outcomes: Array<{ exitCode: number }> = [];
   for (const warehouse of companiesByWarehouse(companies.companies, options)) {

@@ -49,6 +49,8 @@ describe('parseCompanies', () => {
   it("applies the defaults, resolves secret files against the file's folder and names a schema per company", () => {
     const parsed = parse(GOOD);
     expect(parsed.maxParallel).toBe(3);
+    expect(parsed.viewsSchema).toBeUndefined();
+    expect(parse(GOOD.replace('companies:\n', 'views:\n  schema: qbo_all\ncompanies:\n')).viewsSchema).toBe('qbo_all');
     const [acme, globex] = parsed.companies;
     expect(acme).toEqual({
       name: 'acme',
@@ -101,6 +103,16 @@ describe('parseCompanies', () => {
       'companies.yaml:14:15: companies[0] (acme).realm_id: must be the realm id\'s digits in quotes, e.g. realm_id: "9341453050000000" (an unquoted number can lose digits)',
     ],
     ['a company without a realm', GOOD.replace('    realm_id: "9341453050000000"\n', ''), 'companies.yaml:13:5: companies[0] (acme): missing realm_id'],
+    [
+      "the views in a company's schema",
+      GOOD.replace('companies:\n', 'views:\n  schema: raw_globex_corp\ncompanies:\n'),
+      "companies.yaml:13:11: views.schema: raw_globex_corp is company globex-corp's schema (companies.yaml:22): the views over every company need a schema of their own, e.g. qbo_all",
+    ],
+    [
+      'a views schema that needs quoting',
+      GOOD.replace('companies:\n', 'views: {schema: Qbo-All}\ncompanies:\n'),
+      'companies.yaml:12:17: views.schema: must be a lower-case PostgreSQL name',
+    ],
     [
       'an unknown key',
       GOOD.replace('    schema: raw_acme', '    schema: raw_acme\n    colour: blue'),

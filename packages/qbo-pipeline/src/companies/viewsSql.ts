@@ -20,7 +20,7 @@ export interface SourceTable {
 }
 
 /** A relation already in the views' schema under a stream's name (`viewsSchemaSql`). */
-export interface ViewsRelation {
+interface ViewsRelation {
   readonly name: string;
   /** pg_class.relkind: `v` for a view. */
   readonly kind: string;
@@ -66,12 +66,16 @@ export interface ViewsPlan {
 /** What the views add in front of every stream table column. */
 const COMPANY_COLUMNS = ['company', 'company_schema'] as const;
 /**
- * The stream table's columns a view carries, named one by one in the table's order: all but
- * `payload_sha256`, the target's own bookkeeping (emptied when another writer changes a payload).
+ * The stream table's columns a view carries, named one by one: the company's `realm_id` first,
+ * then the others in the table's order, all but `payload_sha256`, the target's own bookkeeping
+ * (emptied when another writer changes a payload).
  */
-const TABLE_COLUMNS = STREAM_TABLE_COLUMN_TYPES.filter(([name]) => name !== 'payload_sha256');
+const TABLE_COLUMNS = [
+  ...STREAM_TABLE_COLUMN_TYPES.filter(([name]) => name === 'realm_id'),
+  ...STREAM_TABLE_COLUMN_TYPES.filter(([name]) => name !== 'realm_id' && name !== 'payload_sha256'),
+];
 /** Every column of a view, in its order. */
-export const VIEW_COLUMNS: readonly string[] = [...COMPANY_COLUMNS, ...TABLE_COLUMNS.map(([name]) => name)];
+const VIEW_COLUMNS: readonly string[] = [...COMPANY_COLUMNS, ...TABLE_COLUMNS.map(([name]) => name)];
 
 /** The mark a view made here carries as its comment: what it unions and a hash of its definition, so an unchanged one is left alone. */
 const MARK = 'qbo-pipeline views';
@@ -152,7 +156,9 @@ export function planViews(schema: string, companies: readonly ViewCompany[], sou
     if (parts.length === 0 && !existing) continue;
     const name = qualified(schema, stream);
     if (existing && existing.kind !== 'v')
-      refuse(`${schema}.${stream} is not a view (relkind ${existing.kind}): the views need a schema where nothing else is named after a stream; give another --schema`);
+      refuse(
+        `${schema}.${stream} is not a view (relkind ${existing.kind}): the views need a schema where nothing else is named after a stream; give another --schema`,
+      );
     const body = parts.length === 0 ? selectOf(undefined) : parts.map((p) => selectOf(p)).join('\nUNION ALL\n');
     const names = parts.map((p) => p.company.name);
     const hash = createHash('sha256').update(body).digest('hex').slice(0, 16);
