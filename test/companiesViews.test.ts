@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import pg from 'pg';
 import { startFirm, type Firm } from './companiesHarness.js';
 import { databaseUrl, scratchRole, withClient } from './support/db.js';
 
@@ -90,7 +91,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await withClient((c) =>
-    c.query(`DROP SCHEMA IF EXISTS "${VIEWS}" CASCADE; DROP SCHEMA IF EXISTS "${VIEWS}_s" CASCADE; DROP SCHEMA IF EXISTS "${VIEWS}_t" CASCADE`),
+    c.query(
+      `DROP SCHEMA IF EXISTS "${VIEWS}" CASCADE; DROP SCHEMA IF EXISTS "${VIEWS}_s" CASCADE; DROP SCHEMA IF EXISTS "${VIEWS}_t" CASCADE; DROP SCHEMA IF EXISTS "${VIEWS}_d" CASCADE`,
+    ),
   );
   await firm?.close();
 });
@@ -183,6 +186,60 @@ describe('qbo-pipeline views', () => {
       expect(run.code, run.stderr).toBe(2);
       expect(lines(run.stderr)).toHaveLength(1);
       expect(run.stderr).toContain(message);
+    }
+  });
+});
+
+describe('companies in two databases', () => {
+  const second = `views_${tag}`;
+  const secondUrl = () => {
+    const url = new URL(databaseUrl());
+    url.pathname = `/${second}`;
+    return url.toString();
+  };
+  afterAll(() => withClient((c) => c.query(`DROP DATABASE IF EXISTS ${second}`)));
+
+  it('each database gets views over its own companies', { timeout: 120_000 }, async () => {
+    await withClient((c) => c.query(`CREATE DATABASE ${second}`));
+    await writeFile(path.join(firm.dir, 'secrets', 'second_url'), `${secondUrl()}\n`, { mode: 0o600 });
+    const file = companiesFile(NAMES).replace(
+      '      refresh_token_file: secrets/initech/refresh_token\n',
+      '      refresh_token_file: secrets/initech/refresh_token\n      database_url_file: secrets/second_url\n',
+    );
+    await firm.writeCompanies(file, 'two.yaml');
+    // Its own job (state file), the company's token store: initech's tables in the second database.
+    const day = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const load = await firm.cli([
+      'backfill',
+      '--companies',
+      'two.yaml',
+      '--company',
+      'initech',
+      '--job',
+      'second_database',
+      '--start',
+      day,
+      '--end',
+      new Date(Math.floor(Date.now() / 1000) * 1000).toISOString(),
+    ]);
+    expect(load.code, load.stdout + load.stderr.slice(-500)).toBe(0);
+    const run = await firm.cli(['views', '--companies', 'two.yaml', '--schema', `${VIEWS}_d`]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`views in schema ${VIEWS}_d at \\S+/postgres, over 2 companies \\(acme, globex\\)`));
+    expect(run.stdout).toMatch(new RegExp(`views in schema ${VIEWS}_d at \\S+/${second}, over 1 company \\(initech\\)`));
+    expect(await viewRows(`${VIEWS}_d`, 'invoices')).toEqual(await unionOf('invoices', ['acme', 'globex']));
+    const client = new pg.Client({ connectionString: secondUrl() });
+    await client.connect();
+    try {
+      const found = await client.query(
+        `SELECT (SELECT array_agg(DISTINCT company) FROM "${VIEWS}_d".invoices) AS companies,
+                (SELECT array_agg(id ORDER BY id) FROM "${VIEWS}_d".payments) = (SELECT array_agg(id ORDER BY id) FROM "${schemaOf('initech')}".payments) AS same,
+                (SELECT count(*)::int FROM "${VIEWS}_d".payments) AS payments`,
+      );
+      expect(found.rows[0]).toEqual({ companies: ['initech'], same: true, payments: expect.any(Number) });
+      expect(found.rows[0].payments).toBeGreaterThan(0);
+    } finally {
+      await client.end();
     }
   });
 });
