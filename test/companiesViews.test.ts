@@ -117,6 +117,14 @@ describe('qbo-pipeline views', () => {
 
     // Two companies in the file: initech's tables (its payments too) are not in the views.
     await firm.writeCompanies(companiesFile(['acme', 'globex']));
+    // An analyst's view built on the old one: it cannot be dropped, so nothing is changed, and the line says what depends on it.
+    await withClient((c) => c.query(`CREATE VIEW "${VIEWS}".my_report AS SELECT company_schema, id FROM "${VIEWS}".customers`));
+    const blocked = await firm.cli(['views', '--companies', 'companies.yaml', '--schema', VIEWS]);
+    expect(blocked.code, blocked.stderr).toBe(2);
+    expect(lines(blocked.stderr)).toHaveLength(1);
+    expect(blocked.stderr).toContain(`objects depend on it (view ${VIEWS}.my_report depends on view ${VIEWS}.customers): drop them, run views again`);
+    expect(await withClient(async (c) => (await c.query(`SELECT to_regclass('"${VIEWS}".invoices') AS v`)).rows[0].v)).toBeNull();
+    await withClient((c) => c.query(`DROP VIEW "${VIEWS}".my_report`));
     const first = await firm.cli(['views', '--companies', 'companies.yaml', '--schema', VIEWS]);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(new RegExp(`views in schema ${VIEWS} at .*, over 2 companies \\(acme, globex\\): 1 created, 1 replaced, 0 unchanged`));
