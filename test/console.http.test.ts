@@ -974,14 +974,35 @@ describe('console over HTTP, after a night whose run applied deletions and could
     expect(triggerList).toMatch(/done: invoices 45 days, \d+ records and 1 deleted/);
   });
 
-  it('the runs table counts what each run loaded and deleted, and points to the reconcile', async () => {
+  it('the runs table says what each run did: the rows it read, which were new or unchanged, and what it deleted; and points to the reconcile', async () => {
     const rows = (await send(web.url, '/runs')).text.match(/<tr data-run="[^"]+"[^>]*>[\s\S]*?<\/tr>(<tr class="run-note"[\s\S]*?<\/tr>)?/g) ?? [];
     expect(rows).toHaveLength(2);
-    // The night's run: loaded and deleted, and under it the reconcile it advised; then the backfill before it.
+    const did = (row = '') =>
+      /<td class="outcome">([\s\S]*?)<\/td>/
+        .exec(row)?.[1]
+        ?.replace(/<br>/g, ' / ')
+        .replace(/<[^>]+>/g, '');
+    // The first backfill read 2 of the 5 days; the night's run read every invoice again (its bookmark 40 days back): those rows
+    // it already had are unchanged, not loaded again. Under it, the reconcile it advised.
+    const invoices = firm.company('acme').truth('invoices').length;
+    const first = Number(/^(\d+) new \/ read \1$/.exec(did(rows[1]) ?? '')?.[1]);
+    expect(first).toBeGreaterThan(0);
+    const night =
+      /^(\d+) new · 1 deleted \/ read (\d+) · (\d+) unchanged$/
+        .exec(did(rows[0]) ?? '')
+        ?.slice(1)
+        .map(Number) ?? [];
+    expect(did(rows[0])).toMatch(/^\d+ new · 1 deleted \/ read \d+ · \d+ unchanged$/);
+    // What the first backfill loaded, less the invoice deleted since (which it may have loaded), is unchanged; the rest new.
+    const [added = 0, read = 0, unchanged = 0] = night;
+    expect({ read, sum: added + unchanged }).toEqual({ read: invoices, sum: invoices });
+    expect(first - unchanged).toBeGreaterThanOrEqual(0);
+    expect(first - unchanged).toBeLessThanOrEqual(1);
     expect(rows[0]).toMatch(
-      /<td class="num">\d+<\/td>\s*<td class="num">1<\/td>\s*<\/tr><tr class="run-note" data-run-note="run-[^"]+"><td colspan="9"><small>deletions may be missing: <a href="\/runs\/run-[^"]+#reconcile">reconcile<\/a><\/small><\/td><\/tr>$/,
+      /<\/tr><tr class="run-note" data-run-note="run-[^"]+"><td colspan="8"><small>deletions may be missing: <a href="\/runs\/run-[^"]+#reconcile">reconcile<\/a><\/small><\/td><\/tr>$/,
     );
-    expect(rows[1]).toMatch(/<td class="num">\d+<\/td>\s*<td class="num">0<\/td>\s*<\/tr>$/);
+    expect(rows[0]).toMatch(/<td class="by"><span title="trigger (trg-[^"]+)">trigger<br><small class="muted">\1<\/small><\/span><\/td>/);
+    expect(rows[1]).toContain('<td class="by">by hand</td>');
     const trigger = /<tr data-trigger="[^"]+">[\s\S]*?<\/tr>/.exec((await send(web.url, '/schedules')).text)?.[0] ?? '';
     expect(trigger).toContain(`<a href="/runs/${runId}#reconcile">reconcile</a>`);
   });
@@ -1035,7 +1056,7 @@ describe('console over HTTP, after a night whose run applied deletions and could
     const reconcile = await firm.cli(pastedCommand().split(' ').slice(2));
     expect(reconcile.code, reconcile.stderr).toBe(0);
     const row = /<tr data-run="([^"]+)"[^>]*>[\s\S]*?<\/tr>/.exec((await send(web.url, '/runs')).text);
-    expect(row?.[0]).toMatch(/<td>reconcile<br>[\s\S]*<td class="num">0<\/td>\s*<td class="num">1<\/td>/);
+    expect(row?.[0]).toMatch(/<td>reconcile<br>[\s\S]*<td class="outcome">1 marked deleted<\/td>/);
     expect(await pipelineRun(row?.[1] ?? '')).toMatchObject({ kind: 'reconcile', rows_loaded: '0', rows_deleted: '1', reconcile_command: null });
   });
 

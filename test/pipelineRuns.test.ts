@@ -80,8 +80,8 @@ describe('every runner run is journaled and recorded next to _load_runs', () => 
     });
     expect(rows.rows[0].load_run_ids).toEqual(rows.rows[0].all_load_runs);
     expect(rows.rows[0].finished_at_utc).toBeInstanceOf(Date);
-    // What it moved, exactly: every invoice and customer of the 3 days; no deletion, so no reconcile to advise.
-    expect(record.moved).toEqual({ loaded: 72, deleted: 0 });
+    // What it moved, exactly: every invoice and customer of the 3 days, read and new; no deletion, so no reconcile to advise.
+    expect(record.moved).toEqual({ loaded: 72, deleted: 0, read: 72, inserted: 72, updated: 0, unchanged: 0 });
     expect(rows.rows[0]).toMatchObject({ rows_loaded: '72', rows_deleted: '0', reconcile_command: null });
   });
 

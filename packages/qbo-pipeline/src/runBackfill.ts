@@ -23,7 +23,7 @@ import { StateRecorder } from './StateRecorder.js';
 import { nextWindow, streamProgress, type StreamProgress } from './streamProgress.js';
 import { Warehouse, type EvidenceTotals } from './Warehouse.js';
 import { RunJournal, type RunEnd, type RunHandle } from './runs/RunJournal.js';
-import { runWarehouse, shellExit, type RunKind, type RunStreamProgress } from './runs/RunRecord.js';
+import { runWarehouse, shellExit, type RunKind, type RunMoved, type RunStreamProgress } from './runs/RunRecord.js';
 
 const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
 /** The built CLIs of the sibling packages (same depth from src/ and dist/). */
@@ -353,9 +353,17 @@ async function runLocked(
     const evidence = await collectEvidence(target.connection, target.schema, startedAt, job.streams, logger);
     const reconcileStreams = [...unreconciled].sort();
     const reconcile = unreconciled.size > 0 ? reconcileCommand(job, reconcileStreams, RUNNER_CLI, hooks.cwd) : undefined;
-    const moved =
+    const sum = (count: 'extracted' | 'loaded' | 'inserted' | 'updated' | 'unchanged' | 'deleted') => evidence.totals.reduce((n, t) => n + t[count], 0);
+    const moved: RunMoved | undefined =
       'query' in evidence.evidence
-        ? { loaded: evidence.totals.reduce((n, t) => n + t.loaded, 0), deleted: evidence.totals.reduce((n, t) => n + t.deleted, 0) }
+        ? {
+            loaded: sum('loaded'),
+            deleted: sum('deleted'),
+            read: sum('extracted'),
+            inserted: sum('inserted'),
+            updated: sum('updated'),
+            unchanged: sum('unchanged'),
+          }
         : undefined;
     const end: RunEnd = {
       status: reason === undefined ? 'succeeded' : stopped ? 'stopped' : 'failed',

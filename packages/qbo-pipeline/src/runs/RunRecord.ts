@@ -42,6 +42,21 @@ export function warehouseText(w: Omit<RunWarehouse, 'targetConfig'>): string {
 }
 
 /**
+ * What a finished run did, from the evidence of its tap runs. `loaded` counts every record the
+ * target took, unchanged ones included; a backfill or sync also says how many records it read
+ * from QBO and which of them were new, changed or unchanged rows (absent in a reconcile's record,
+ * which reads no records, and in records of older runners).
+ */
+export interface RunMoved {
+  readonly loaded: number;
+  readonly deleted: number;
+  readonly read?: number;
+  readonly inserted?: number;
+  readonly updated?: number;
+  readonly unchanged?: number;
+}
+
+/**
  * One runner run, as `<state-dir>/runs/<id>.json` holds it (rewritten atomically as it goes).
  * Exit codes follow the shell: a process killed by a signal counts 128 + the signal's number.
  */
@@ -88,7 +103,7 @@ export interface RunRecord {
    * What the run did, once finished, when the warehouse could say: rows loaded, and rows marked
    * deleted (QBO's change data capture, or a reconcile), which are not part of `loaded`.
    */
-  readonly moved?: { readonly loaded: number; readonly deleted: number };
+  readonly moved?: RunMoved;
   /**
    * When the tap could not read some deletions from QBO's CDC (older than 30 days, past its cap), or
    * a table was loaded before deletions were tracked (an earlier version): the exact command that finds them.

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCron } from '../schedules/cronSlots.js';
 import type { Schedule } from '../schedules/Schedule.js';
 import type { Lease, Trigger } from '../triggers/Trigger.js';
-import { planPass, type PassInput } from './planPass.js';
+import { planPass, slotOfTriggerId, slotTriggerId, type PassInput } from './planPass.js';
 
 const now = new Date('2025-09-12T04:00:30Z');
 const trigger = (id: string, job: string, at = '2025-09-12T04:00:00Z', extra: Partial<Trigger> = {}): Trigger => ({
@@ -114,5 +114,13 @@ describe('planPass (pure: what one scheduler pass does)', () => {
     expect(summary(first)).toEqual(['slot sch-s1-20250912T040000Z', 'start sch-s1-20250912T040000Z #1']);
     const recorded = first[0]!.trigger;
     expect(summary(planPass(input({ schedules: [schedule('s1', 'j1')], triggers: [{ ...recorded, status: 'completed', enabled: false }] })))).toEqual([]);
+  });
+});
+
+describe('slotOfTriggerId', () => {
+  it("reads back the schedule and slot of a slot trigger's id, a schedule name with dashes included, and nothing of another id", () => {
+    const slot = new Date('2025-09-12T02:00:00Z');
+    expect(slotOfTriggerId(slotTriggerId('nightly-eu', slot))).toEqual({ schedule: 'nightly-eu', slot });
+    expect(slotOfTriggerId('trg-20250912T020000Z-1a2b3c')).toBeUndefined();
   });
 });

@@ -44,6 +44,15 @@ export function slotTriggerId(name: string, slot: Date): string {
   return `sch-${name}-${compact(slot)}`;
 }
 
+/** The schedule and slot a `slotTriggerId` names; undefined for any other trigger id. */
+export function slotOfTriggerId(id: string): { readonly schedule: string; readonly slot: Date } | undefined {
+  const m = /^sch-(.+)-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(id);
+  if (!m) return undefined;
+  const [, schedule = '', y, mo, d, h, mi, s] = m;
+  const slot = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}Z`);
+  return Number.isNaN(slot.getTime()) ? undefined : { schedule, slot };
+}
+
 /** The latest slot of `name` that has a trigger (run, running or skipped). */
 export function lastSlotOf(name: string, triggers: readonly Trigger[]): Date | undefined {
   let last: number | undefined;

@@ -2,6 +2,8 @@ import { DateTime } from 'luxon';
 import { formatDuration } from '../../formatTable.js';
 import { html, type SafeHtml } from '../html.js';
 import { isEveryStream } from '../../streamsText.js';
+import { slotOfTriggerId } from '../../scheduler/planPass.js';
+import type { RunRecord } from '../../runs/RunRecord.js';
 
 /** `2025-02-01 06:00:00Z`: an instant as a person reads it in a table (UTC). */
 export function utc(iso: string | undefined): string {
@@ -75,4 +77,30 @@ export function streamsCell(streams: readonly string[]): SafeHtml | string {
 /** The schedules page listing one schedule's slot triggers (times also in `zone`). */
 export function slotsHref(of: { readonly company: string; readonly schedule: string }, zone?: string): string {
   return `/schedules?${new URLSearchParams({ company: of.company, slots: of.schedule, ...(zone ? { zone } : {}) }).toString()}#triggers-h`;
+}
+
+/**
+ * What started a run, short enough for a table cell: `schedule nightly` over its slot, `02:00 UTC
+ * slot` (with the day when the run started on another UTC day); `trigger` over its id; `by hand`.
+ * `full` says it in one line, for a tooltip, the run's page and the overview (with the slot's trigger id beside it).
+ */
+export function startedBy(r: Pick<RunRecord, 'triggerId' | 'scheduleId' | 'startedAt'>): {
+  readonly short: string;
+  readonly detail?: string;
+  readonly full: string;
+  /** A schedule slot's trigger id, which `full` leaves out. */
+  readonly slotTrigger?: string;
+} {
+  if (r.triggerId === undefined)
+    return r.scheduleId ? { short: `schedule ${r.scheduleId}`, full: `schedule ${r.scheduleId}` } : { short: 'by hand', full: 'by hand' };
+  const slot = slotOfTriggerId(r.triggerId);
+  if (!slot) return { short: 'trigger', detail: r.triggerId, full: `trigger ${r.triggerId}` };
+  const at = DateTime.fromJSDate(slot.slot, { zone: 'utc' });
+  const schedule = r.scheduleId ?? slot.schedule;
+  return {
+    short: `schedule ${schedule}`,
+    detail: `${at.toFormat(at.toISODate() === r.startedAt.slice(0, 10) ? 'HH:mm' : 'yyyy-LL-dd HH:mm')} UTC slot`,
+    full: `schedule ${schedule}, its ${utc(at.toISO() ?? '')} slot`,
+    slotTrigger: r.triggerId,
+  };
 }

@@ -6,7 +6,7 @@ import type { SetAside } from '../../triggers/TriggerStore.js';
 import { cdcWindowText, type CdcWindow, type StreamFreshness } from '../freshness.js';
 import { html, type SafeHtml } from '../html.js';
 import type { TokenHealth, TokenProblem } from '../tokenHealth.js';
-import { age, pill, relative, slotsHref, time } from './format.js';
+import { age, pill, relative, slotsHref, startedBy, time } from './format.js';
 
 /** What the overview needs of a run (a runs-journal record has it). */
 interface RunGlance extends ReconcileRunFacts {
@@ -14,6 +14,7 @@ interface RunGlance extends ReconcileRunFacts {
   readonly reason?: string;
   /** The trigger (or schedule slot) that started it. */
   readonly triggerId?: string;
+  readonly scheduleId?: string;
 }
 
 export interface CompanyOverview {
@@ -74,7 +75,7 @@ export function attentionOf(c: CompanyOverview): Attention[] {
   // event: one line, saying what failed and where the new token goes (the token store knows the company's file).
   const told = new Set<TokenHealth>();
   for (const run of failedRuns) {
-    const by = run.triggerId ? ` (started by trigger ${run.triggerId})` : '';
+    const by = run.triggerId ? ` (started by ${startedBy(run).full})` : '';
     const rejection = rejectionOf(run, c.tokens);
     if (rejection) told.add(rejection);
     out.push({ level: 'error', text: `last run of job ${run.job} failed${by}: ${rejection?.advice ?? run.reason ?? 'see its log'}`, href: `/runs/${run.id}` });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../runs/RunRecord.js';
-import { runProgress } from './runsView.js';
+import type { SafeHtml } from '../html.js';
+import { runFacts, runOutcome, runProgress, runsView } from './runsView.js';
 
 const record = (start: string, end: string, doneUntil: string, complete: boolean): RunRecord => ({
   id: 'run-1',
@@ -35,5 +36,87 @@ describe('runProgress', () => {
     const page = shown(record('2025-01-01T00:00:00Z', '2025-01-31T00:00:00Z', '2025-01-13T00:00:00Z', false));
     expect(page).toContain('aria-label="invoices: 12/30 days committed"');
     expect(page).toMatch(/<span>12\/30 days <small/);
+  });
+});
+
+const finished = (fields: Partial<RunRecord>): RunRecord => ({
+  ...record('2025-01-03T00:00:00Z', '2025-01-04T00:00:00Z', '2025-01-04T00:00:00Z', true),
+  startedAt: '2025-01-04T02:00:03.120Z',
+  ...fields,
+});
+const listed = (r: RunRecord) =>
+  runsView({
+    runs: [{ company: 'default', record: r, orphaned: undefined }],
+    companies: ['default'],
+    jobs: [r.job],
+    filter: { company: '', job: '', status: '' },
+    page: { total: 1, skipped: 0 },
+    problems: [],
+    now: new Date('2025-01-04T03:00:00Z'),
+  }).toString();
+/** A runs-table cell as a person reads it: its text, tags dropped. */
+const text = (cell: SafeHtml) =>
+  cell
+    .toString()
+    .replace(/<br>/g, ' / ')
+    .replace(/<[^>]+>/g, '');
+
+describe('runOutcome', () => {
+  it('says a sync that read 3,420 records it already had changed nothing, never that it loaded 3,420', () => {
+    const r = finished({ moved: { loaded: 3420, deleted: 0, read: 3420, inserted: 0, updated: 0, unchanged: 3420 } });
+    expect(text(runOutcome(r))).toBe('nothing changed / read 3,420 · 3,420 unchanged');
+    expect(listed(r)).toContain('<th scope="col">what it did</th>');
+    expect(listed(r)).not.toMatch(/>loaded<|>3,420<\/td>/);
+  });
+
+  it('names what a run wrote: new, changed and deleted rows, over what it read', () => {
+    expect(text(runOutcome(finished({ moved: { loaded: 40, deleted: 2, read: 40, inserted: 3, updated: 1, unchanged: 36 } })))).toBe(
+      '3 new · 1 changed · 2 deleted / read 40 · 36 unchanged',
+    );
+    // A sync that only applied deletions (from QBO's change data capture, not part of what it read).
+    expect(text(runOutcome(finished({ moved: { loaded: 0, deleted: 2, read: 0, inserted: 0, updated: 0, unchanged: 0 } })))).toBe('2 deleted');
+    expect(text(runOutcome(finished({ moved: { loaded: 0, deleted: 0, read: 0, inserted: 0, updated: 0, unchanged: 0 } })))).toBe('nothing new');
+    const failed = finished({ status: 'failed', moved: { loaded: 0, deleted: 0, read: 0, inserted: 0, updated: 0, unchanged: 0 } });
+    expect(text(runOutcome(failed))).toBe('nothing loaded');
+  });
+
+  it('says in red when records read were not loaded', () => {
+    const cell = runOutcome(finished({ moved: { loaded: 38, deleted: 0, read: 40, inserted: 38, updated: 0, unchanged: 0 } })).toString();
+    expect(cell).toContain('<span class="pill error">2 read, not loaded</span>');
+  });
+
+  it('counts what a reconcile marked, and a dry run as marking nothing', () => {
+    const reconcile = finished({ kind: 'reconcile', moved: { loaded: 0, deleted: 3 } });
+    expect(text(runOutcome(reconcile))).toBe('3 marked deleted');
+    expect(text(runOutcome({ ...reconcile, dryRun: true }))).toBe('dry run: nothing marked');
+  });
+
+  it("says of an older runner's record only what it kept: rows taken in, not split into new and unchanged", () => {
+    const old = runOutcome(finished({ moved: { loaded: 3420, deleted: 1 } }));
+    expect(text(old)).toBe('3,420 taken in · 1 deleted');
+    const cell = old.toString();
+    expect(cell).toContain(`title="rows taken in, new, changed or unchanged: this run's runner did not record which"`);
+    expect(text(runOutcome(finished({ status: 'running' })))).toBe('–');
+  });
+});
+
+describe('the runs table says what started a run, short', () => {
+  it("shows a schedule slot's run as its schedule and slot, the slot trigger's whole id in the tooltip and on the run page", () => {
+    const r = finished({ triggerId: 'sch-nightly-20250104T020000Z', scheduleId: 'nightly' });
+    expect(listed(r)).toContain(
+      '<td class="by"><span title="schedule nightly, its 2025-01-04 02:00:00Z slot (trigger sch-nightly-20250104T020000Z)">schedule nightly<br><small class="muted">02:00 UTC slot</small></span></td>',
+    );
+    // A slot run late, on the next UTC day, names the slot's day too.
+    expect(listed({ ...r, triggerId: 'sch-nightly-20250103T230000Z' })).toContain('<small class="muted">2025-01-03 23:00 UTC slot</small>');
+    expect(runFacts({ company: 'default', record: r, orphaned: undefined }, new Date()).toString()).toContain(
+      '<dt>started by</dt><dd>schedule nightly, its 2025-01-04 02:00:00Z slot · trigger <code>sch-nightly-20250104T020000Z</code>',
+    );
+  });
+
+  it('shows a one-time trigger by its id under the word, and a run by hand as such', () => {
+    expect(listed(finished({ triggerId: 'trg-20250104T020000Z-1a2b3c' }))).toContain(
+      '<td class="by"><span title="trigger trg-20250104T020000Z-1a2b3c">trigger<br><small class="muted">trg-20250104T020000Z-1a2b3c</small></span></td>',
+    );
+    expect(listed(finished({}))).toContain('<td class="by">by hand</td>');
   });
 });

@@ -4,7 +4,7 @@ import { missingRunnerText, type RunnerMissing } from '../../runs/RunJournal.js'
 import type { EvidenceTotals } from '../../Warehouse.js';
 import { RECONCILE_WHY } from '../../formatSummary.js';
 import { html, type SafeHtml } from '../html.js';
-import { age, count, option, pill, range, relative, streamsCell, time, utc } from './format.js';
+import { age, count, option, pill, range, relative, startedBy, streamsCell, time, utc } from './format.js';
 
 /** A run as listed: the record, its company, and, while it says running, whether its runner is missing (`RunJournal.runnerMissing`). */
 export interface ListedRun {
@@ -33,10 +33,52 @@ function statusPill(run: ListedRun): SafeHtml {
   return run.record.runnerGone ? html`${pill(run.record.status)} <small>runner gone</small>` : pill(run.record.status);
 }
 
+/** A run id that may break after its start time, where a narrow table needs it to: `run-20250912T034554.123Z-` `1a2b3c`. */
+function runIdText(id: string): SafeHtml {
+  const at = id.lastIndexOf('-') + 1;
+  return html`<span class="run-id">${id.slice(0, at)}</span><wbr><span class="run-id">${id.slice(at)}</span>`;
+}
+
+/** What started it, short, over a detail (a schedule's slot, a trigger's id); the whole of it in its tooltip (`startedBy`). */
 function origin(r: RunRecord): SafeHtml | string {
-  if (r.triggerId) return html`trigger <code>${r.triggerId}</code>`;
-  if (r.scheduleId) return html`schedule <code>${r.scheduleId}</code>`;
-  return 'by hand';
+  const by = startedBy(r);
+  return by.detail
+    ? html`<span title="${by.full}${by.slotTrigger ? ` (trigger ${by.slotTrigger})` : ''}">${by.short}<br><small class="muted">${by.detail}</small></span>`
+    : by.short;
+}
+
+/** What started it, in full, for the run's page: a schedule slot's trigger by its whole id too. */
+function startedByFacts(r: RunRecord): SafeHtml {
+  const by = startedBy(r);
+  return html`${by.full}${by.slotTrigger ? html` · trigger <code>${by.slotTrigger}</code>` : ''}`;
+}
+
+/**
+ * Pure: what a run did to the warehouse, in words a person reads right, from its record only:
+ * `2 new · 1 changed · 1 deleted` over `read 3,420 · 3,417 unchanged`; a sync that read rows it
+ * already had says `nothing changed`, never that it loaded them. Records it read but did not load
+ * are said in red. A record of an older runner knows only rows taken in and deleted, and says so.
+ */
+export function runOutcome(r: RunRecord): SafeHtml {
+  const m = r.moved;
+  if (!m) {
+    const why = r.status === 'running' ? 'counted when it ends' : 'the warehouse could not say after the run';
+    return html`<span class="muted" title="${why}">–</span>`;
+  }
+  const n = (value: number, what: string) => (value > 0 ? [`${count(value)} ${what}`] : []);
+  if (r.kind === 'reconcile')
+    return r.dryRun ? html`<span class="muted">dry run: nothing marked</span>` : html`${n(m.deleted, 'marked deleted')[0] ?? 'nothing to mark'}`;
+  if (m.read === undefined) {
+    return html`<span title="rows taken in, new, changed or unchanged: this run's runner did not record which">${count(m.loaded)} taken in</span>${m.deleted > 0 ? html` · ${count(m.deleted)} deleted` : ''}`;
+  }
+  const done = [...n(m.inserted ?? 0, 'new'), ...n(m.updated ?? 0, 'changed'), ...n(m.deleted, 'deleted')];
+  const main = done.length > 0 ? done : [m.read > 0 ? 'nothing changed' : r.status === 'succeeded' ? 'nothing new' : 'nothing loaded'];
+  const detail = m.read > 0 ? [`read ${count(m.read)}`, ...n(m.unchanged ?? 0, 'unchanged')] : [];
+  const parts = (list: readonly string[]) => list.map((part, i) => html`${i > 0 ? ' · ' : ''}<span class="part">${part}</span>`);
+  const lost = m.read - m.loaded;
+  return html`${parts(main)}${detail.length > 0 ? html`<br><small class="muted">${parts(detail)}</small>` : ''}${
+    lost > 0 ? html`<br>${pill(`${count(lost)} read, not loaded`, 'error')}` : ''
+  }`;
 }
 
 /** Where a page of runs lies among those the filter matches: `skipped` newer ones before it, and the last run shown when there are older ones. */
@@ -92,29 +134,28 @@ ${
   p.runs.length === 0
     ? html`<p class="muted">No run here yet. Runs appear as soon as a backfill starts, by hand, from a trigger or from a schedule.</p>`
     : html`<div class="table-scroll"><table class="data runs">
-<thead><tr><th scope="col">run</th>${many ? html`<th scope="col">company</th>` : ''}<th scope="col">status</th><th scope="col">kind · job</th><th scope="col">streams</th><th scope="col">started</th><th scope="col" class="num">took</th><th scope="col">started by</th><th scope="col" class="num">loaded</th><th scope="col" class="num">deleted</th></tr></thead>
+<thead><tr><th scope="col">run</th>${many ? html`<th scope="col">company</th>` : ''}<th scope="col">status</th><th scope="col">kind · job</th><th scope="col">streams</th><th scope="col">started</th><th scope="col" class="num">took</th><th scope="col">started by</th><th scope="col">what it did</th></tr></thead>
 <tbody>${p.runs.map((run) => {
         const r = run.record;
         // Why it failed, and a reconcile to run, take the row's whole width under it: squeezed into a last column they were off the screen.
         const note =
           r.reason || r.reconcileCommand
-            ? html`<tr class="run-note" data-run-note="${r.id}"><td colspan="${many ? 10 : 9}">${r.reason ? html`<small>${r.status === 'failed' || r.status === 'running' ? 'why it failed' : `why it ${r.status}`}: ${r.reason}</small>` : ''}${
+            ? html`<tr class="run-note" data-run-note="${r.id}"><td colspan="${many ? 9 : 8}">${r.reason ? html`<small>${r.status === 'failed' || r.status === 'running' ? 'why it failed' : `why it ${r.status}`}: ${r.reason}</small>` : ''}${
                 r.reconcileCommand
                   ? html`${r.reason ? html`<br>` : ''}<small>deletions may be missing: <a href="/runs/${r.id}#reconcile">reconcile</a></small>`
                   : ''
               }</td></tr>`
             : '';
         return html`<tr data-run="${r.id}"${note ? html` class="has-note"` : ''}>
-<th scope="row"><a href="/runs/${r.id}">${r.id}</a>${r.attempt > 1 ? html` <small>attempt ${r.attempt}</small>` : ''}</th>
+<th scope="row"><a href="/runs/${r.id}">${runIdText(r.id)}</a>${r.attempt > 1 ? html` <small>attempt ${r.attempt}</small>` : ''}</th>
 ${many ? html`<td>${run.company}</td>` : ''}
 <td>${statusPill(run)}</td>
 <td>${r.kind}<br><span class="muted job">${r.job}</span></td>
 <td>${streamsCell(r.streams)}</td>
 <td class="when">${time(r.startedAt, p.now)} <small class="muted">${relative(r.startedAt, p.now)}</small></td>
 <td class="num">${durationOf(run, p.now)}</td>
-<td>${origin(r)}</td>
-<td class="num">${r.moved ? count(r.moved.loaded) : html`<span class="muted">–</span>`}</td>
-<td class="num">${r.moved ? count(r.moved.deleted) : html`<span class="muted">–</span>`}</td>
+<td class="by">${origin(r)}</td>
+<td class="outcome">${runOutcome(r)}</td>
 </tr>${note}`;
       })}</tbody></table></div>
 ${pager(p)}`
@@ -131,7 +172,8 @@ export function runFacts(run: ListedRun, now: Date): SafeHtml {
 <dt>status</dt><dd data-status="${r.status}">${statusPill(run)}${r.exitCode !== undefined ? html` exit ${r.exitCode}` : ''}${exits ? html` <small class="muted">(${exits})</small>` : ''}</dd>
 <dt>kind · job</dt><dd>${r.kind} · ${r.job}${r.company ? html` · company ${r.company}` : ''}</dd>
 <dt>range</dt><dd>${range(r.range.start, r.range.end)}</dd>
-<dt>started by</dt><dd>${origin(r)}${r.attempt > 1 ? html` · attempt ${r.attempt}` : ''}</dd>
+<dt>started by</dt><dd>${startedByFacts(r)}${r.attempt > 1 ? html` · attempt ${r.attempt}` : ''}</dd>
+${r.moved ? html`<dt>what it did</dt><dd>${runOutcome(r)}</dd>` : ''}
 <dt>where</dt><dd>pid ${r.pid} on ${r.host}</dd>
 <dt>started</dt><dd>${time(r.startedAt, now)}</dd>
 <dt>${r.finishedAt ? 'finished' : r.runnerGone || run.orphaned ? 'last sign of life' : 'last update'}</dt><dd>${time(r.runnerGone ? r.runnerGone.lastSignOfLife : (r.finishedAt ?? r.updatedAt), now)} · ${run.orphaned || r.runnerGone ? 'how long it ran is unknown (its runner is gone)' : html`${r.finishedAt ? 'took' : 'running for'} ${durationOf(run, now)}`}</dd>
