@@ -376,9 +376,11 @@ describe('console over HTTP, on loopback without a password', () => {
         createdAt: at,
         sync: { streams: ['invoices'], stateDir: hourly },
         schedule: { name: 'hourly', slot: at, slots: 1 },
-        status: i === 40 || i === 120 ? 'failed' : 'completed',
+        status: i === 40 || i === 120 ? 'failed' : i === 149 ? 'skipped' : 'completed',
         enabled: false,
         finishedAt: at,
+        // The last slot came while the slot before it still waited to start: it ran no run, and says why.
+        ...(i === 149 ? { result: { exitCode: 0, message: 'skipped: job qb_invoices has an earlier run waiting to start (trigger x)', runIds: [] } } : {}),
       });
     }
     await store.create({
@@ -396,7 +398,9 @@ describe('console over HTTP, on loopback without a password', () => {
       // The one-time trigger alone: the 150 slots are counted in their schedule's row, which links to them.
       expect(rows(page)).toEqual(['trg-month-end']);
       expect(page).toContain("150 other slot triggers are counted in their schedule's row above");
-      const link = /<a href="([^"]+)">150 slots kept<\/a>: 148 completed, 2 failed/.exec(page)?.[1]?.replaceAll('&amp;', '&');
+      // Its last slot ran no run: the row says why, not just skipped.
+      expect(page).toContain('<span class="pill muted">skipped</span> <small>skipped: job qb_invoices has an earlier run waiting to start (trigger x)</small>');
+      const link = /<a href="([^"]+)">150 slots kept<\/a>: 147 completed, 2 failed, 1 skipped/.exec(page)?.[1]?.replaceAll('&amp;', '&');
       expect(link).toBe('/schedules?company=default&slots=hourly&zone=UTC#triggers-h');
       // Its slots: the failed ones first, then the newest; 100 of them, saying how many more there are.
       const slots = (await send(web2.url, link!)).text;

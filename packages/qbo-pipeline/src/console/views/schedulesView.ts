@@ -176,7 +176,18 @@ ${many ? html`<td>${row.company}</td>` : ''}
 <td><code>${s.cron}</code> <small class="muted">${s.tz}</small></td>
 <td>${s.paused ? html`${pill('paused')} <small>since ${utc(s.pausedAt)}</small>` : pill('active', 'ok')}</td>
 <td>${s.sync.job ?? ''}<br><small class="muted">${streamsCell(row.streams)}</small></td>
-<td>${last ? html`${utc(last.slot)}${onWallClock(last.slot, s.tz)}<br>${last.trigger ? pill(last.trigger.status) : ''} ${last.runId ? html`<a href="/runs/${last.runId}">the run</a>` : ''}` : html`<span class="muted">none yet</span>`}${slotCounts(row, p.zone)}</td>
+<td>${
+      last
+        ? html`${utc(last.slot)}${onWallClock(last.slot, s.tz)}<br>${last.trigger ? pill(last.trigger.status) : ''} ${
+            // A slot that started no run (skipped, or refused before it could) says why here: there is no run to open.
+            last.runId
+              ? html`<a href="/runs/${last.runId}">the run</a>`
+              : last.trigger?.result?.message
+                ? html`<small>${last.trigger.result.message}</small>`
+                : ''
+          }`
+        : html`<span class="muted">none yet</span>`
+    }${slotCounts(row, p.zone)}</td>
 <td>${'at' in row.next ? html`${utc(row.next.at)}${onWallClock(row.next.at, s.tz)}` : html`<span class="muted">${row.next.none}</span>`}</td>
 <td class="actions">${
       row.fromFile !== undefined
