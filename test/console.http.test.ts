@@ -1116,6 +1116,16 @@ describe('console over HTTP, after a night whose run applied deletions and could
     expect(fixed.code, fixed.stderr).toBe(0);
     expect((await send(web.url, '/')).text).toContain('Nothing needs you');
   });
+
+  it('the evidence page counts the deletions a run marked, and says of a day a sync read only part of which part, not that QBO had nothing that day', async () => {
+    const night = (await send(web.url, `/evidence?run=${runId}&stream=invoices`)).text;
+    expect(night).toMatch(/<th scope="col" class="num" title="[^"]+">deleted<\/th>/);
+    expect(night).toMatch(/<th scope="row"><a href="#day-invoices">invoices<\/a><\/th>(<td class="num">[^<]*<\/td>){4}<td class="num">1<\/td>/);
+    // The sync after the fix read today from its bookmark, midnight, up to when it ran: the day's row says so.
+    const page = (await send(web.url, '/evidence?stream=invoices')).text;
+    const today = new RegExp(`<th scope="row">(${day(0)}[^]*?)</th>`).exec(page)?.[1];
+    expect(today).toMatch(new RegExp(`^${day(0)}<small class="muted part-of-day" title="[^"]+">only 00:00:00–\\d\\d:\\d\\d:\\d\\dZ</small>$`));
+  });
 });
 
 describe('qbo-pipeline console', () => {

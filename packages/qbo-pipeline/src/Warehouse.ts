@@ -84,6 +84,9 @@ export interface NewestEvidence extends LoadCounts {
   readonly extractedEqualsLoaded: boolean;
   /** When the newest run read the day. */
   readonly extractedAt: string;
+  /** The part of the day the newest run's windows cover, `[readFrom, readUntil)` (absent for a run that only applied deletions there). */
+  readonly readFrom?: string;
+  readonly readUntil?: string;
 }
 
 /** A tap run that left evidence. */
@@ -125,6 +128,7 @@ function newestEvidenceOf(r: Record<string, unknown>): NewestEvidence {
     runs: num(r.runs),
     extractedEqualsLoaded: r.extracted_equals_loaded === true,
     extractedAt: instant(r.extracted_at_utc),
+    ...(r.read_from_utc != null && r.read_until_utc != null ? { readFrom: instant(r.read_from_utc), readUntil: instant(r.read_until_utc) } : {}),
   };
 }
 

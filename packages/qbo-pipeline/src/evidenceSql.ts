@@ -147,7 +147,8 @@ export function evidenceQueryText(schema: string, runIds: readonly string[]): st
 
 /**
  * Per stream and UTC day, the newest run's evidence: its windows of that day summed (a window
- * shorter than a day gives several), and how many runs read the day. `where` (on the evidence
+ * shorter than a day gives several), the span they cover (`read_from_utc`, `read_until_utc`: a
+ * sync reads only the part of a day since the run before it), and how many runs read the day. `where` (on the evidence
  * view's columns, with parameters of the caller's) narrows the rows before the newest is chosen:
  * the console's filter by run; a run that stopped before the day's window (only deletions, no
  * extraction time) never hides one that read it. Without it the text has no parameters, so a person can paste it.
@@ -161,7 +162,7 @@ export function newestEvidenceSql(
   const { company, where } = options;
   const lead = company ? `${escapeLiteral(company.name)} AS company, ${escapeLiteral(company.realmId)} AS realm_id, ` : '';
   return `SELECT ${lead}stream, day_utc::text AS day_utc, qbo_count, extracted, loaded, inserted, updated, unchanged, deleted, rejected,
-       windows, empty, runs, extracted_equals_loaded, run_id, extracted_at_utc
+       windows, empty, runs, extracted_equals_loaded, run_id, extracted_at_utc, read_from_utc, read_until_utc
 FROM (
   SELECT per_run.*, count(*) OVER (PARTITION BY stream, day_utc)::int AS runs,
          row_number() OVER (PARTITION BY stream, day_utc ORDER BY extracted_at_utc DESC NULLS LAST) AS newest
@@ -171,7 +172,8 @@ FROM (
            sum(inserted)::bigint AS inserted, sum(updated)::bigint AS updated, sum(unchanged)::bigint AS unchanged,
            sum(deleted)::bigint AS deleted, sum(rejected)::bigint AS rejected, count(*)::int AS windows,
            bool_and(empty) AS empty, bool_and(extracted_equals_loaded) AS extracted_equals_loaded,
-           max(extracted_at_utc) AS extracted_at_utc
+           max(extracted_at_utc) AS extracted_at_utc,
+           min(window_start_utc) AS read_from_utc, max(window_end_utc) AS read_until_utc
     FROM ${escapeIdentifier(schema)}.evidence${where ? `\n    WHERE ${where}` : ''}
     GROUP BY run_id, stream, day_utc
   ) per_run

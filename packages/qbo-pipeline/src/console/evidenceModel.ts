@@ -9,7 +9,7 @@ export const DAY_STATUS_MEANING: Readonly<Record<DayStatus, string>> = {
   lost: 'extracted ≠ loaded: records the tap read did not reach the table',
   missing: 'no run read this day, though days around it were read',
   'count differs': "extracted ≠ QBO's count taken before paging (rows edited while read move to a later day)",
-  empty: 'QBO had nothing for this day',
+  empty: 'QBO had nothing for this day, or for the part of it the run read (a sync reads only the part since the run before it)',
   ok: 'QBO count = extracted = loaded',
 };
 

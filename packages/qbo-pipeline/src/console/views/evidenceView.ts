@@ -66,14 +66,17 @@ function chartData(series: readonly StreamEvidence[]) {
   }));
 }
 
+/** Deleted rows' header: they come from QBO's change data capture, not from what the day's query read. */
+const DELETED_TH = html`<th scope="col" class="num" title="deletions from QBO's change data capture the target marked: not part of extracted and loaded">deleted</th>`;
+
 function streamTotals(series: readonly StreamEvidence[]): SafeHtml {
-  const sum = (s: StreamEvidence, key: 'qboCount' | 'extracted' | 'loaded') => s.days.reduce((n, d) => n + (d.evidence?.[key] ?? 0), 0);
+  const sum = (s: StreamEvidence, key: 'qboCount' | 'extracted' | 'loaded' | 'deleted') => s.days.reduce((n, d) => n + (d.evidence?.[key] ?? 0), 0);
   return html`<div class="table-scroll"><table class="data totals">
-<thead><tr><th scope="col">stream</th><th scope="col" class="num">UTC days</th><th scope="col" class="num">QBO count</th><th scope="col" class="num">extracted</th><th scope="col" class="num">loaded</th><th scope="col">days by status</th></tr></thead>
+<thead><tr><th scope="col">stream</th><th scope="col" class="num">UTC days</th><th scope="col" class="num">QBO count</th><th scope="col" class="num">extracted</th><th scope="col" class="num">loaded</th>${DELETED_TH}<th scope="col">days by status</th></tr></thead>
 <tbody>${series.map(
     (
       s,
-    ) => html`<tr><th scope="row"><a href="#day-${s.stream}">${s.stream}</a></th><td class="num">${s.days.length}</td><td class="num">${count(sum(s, 'qboCount'))}</td><td class="num">${count(sum(s, 'extracted'))}</td><td class="num">${count(sum(s, 'loaded'))}</td>
+    ) => html`<tr><th scope="row"><a href="#day-${s.stream}">${s.stream}</a></th><td class="num">${s.days.length}</td><td class="num">${count(sum(s, 'qboCount'))}</td><td class="num">${count(sum(s, 'extracted'))}</td><td class="num">${count(sum(s, 'loaded'))}</td><td class="num">${count(sum(s, 'deleted'))}</td>
 <td>${DAY_STATUSES.filter((st) => s.counts[st] > 0).map((st) => html`${pill(`${s.counts[st]} ${st}`, STATUS_LEVEL[st])} `)}</td></tr>`,
   )}</tbody></table></div>`;
 }
@@ -89,21 +92,36 @@ function charts(series: readonly StreamEvidence[]): SafeHtml {
 <script type="application/json" id="evidence-data">${jsonForScript(chartData(series))}</script>`;
 }
 
+/**
+ * Under a day that its newest run read only part of (a sync reads the part since the run before
+ * it): which part, and how many runs read the day; its numbers are that part's, not the day's.
+ */
+function partOfDay(day: string, e: NonNullable<StreamEvidence['days'][number]['evidence']>): SafeHtml | string {
+  if (e.readFrom === undefined || e.readUntil === undefined) return '';
+  const start = Date.parse(`${day}T00:00:00Z`);
+  const from = Date.parse(e.readFrom);
+  const until = Date.parse(e.readUntil);
+  if (from <= start && until >= start + 86_400_000) return '';
+  const clock = (ms: number) => (ms >= start + 86_400_000 ? '24:00:00' : new Date(ms).toISOString().slice(11, 19));
+  const runs = e.runs > 1 ? ` · newest of ${e.runs} runs` : '';
+  return html`<small class="muted part-of-day" title="the numbers are what the day's newest run read of it${runs ? `; the run filter shows each of the ${e.runs} runs` : ''}">only ${clock(Math.max(from, start))}–${clock(until)}Z${runs}</small>`;
+}
+
 function table(series: readonly StreamEvidence[], problemsOnly: boolean): SafeHtml {
   const rows = series
     .flatMap((s) => s.days.map((d, i) => ({ stream: s.stream, first: i === 0, ...d })))
     .filter((r) => !problemsOnly || r.status === 'lost' || r.status === 'missing' || r.status === 'count differs');
   if (rows.length === 0) return html`<p class="allgood">${pill('ok')} No day needs a look in this selection.</p>`;
   return html`<div class="table-scroll"><table class="data evidence">
-<thead><tr><th scope="col">UTC day</th><th scope="col">stream</th><th scope="col" class="num">QBO count</th><th scope="col" class="num">extracted</th><th scope="col" class="num">loaded</th><th scope="col" class="num">inserted</th><th scope="col" class="num">updated</th><th scope="col" class="num">unchanged</th><th scope="col" class="num">rejected</th><th scope="col">status</th><th scope="col">tap run</th></tr></thead>
+<thead><tr><th scope="col">UTC day</th><th scope="col">stream</th><th scope="col" class="num">QBO count</th><th scope="col" class="num">extracted</th><th scope="col" class="num">loaded</th><th scope="col" class="num">inserted</th><th scope="col" class="num">updated</th><th scope="col" class="num">unchanged</th>${DELETED_TH}<th scope="col" class="num">rejected</th><th scope="col">status</th><th scope="col">tap run</th></tr></thead>
 <tbody>${rows.map((r) => {
     const e = r.evidence;
     return html`<tr class="status-${r.status.replace(' ', '-')}"${r.first ? html` id="day-${r.stream}"` : ''}>
-<th scope="row">${r.day}</th><td>${r.stream}</td>
+<th scope="row">${r.day}${e ? partOfDay(r.day, e) : ''}</th><td>${r.stream}</td>
 ${
   e
-    ? html`<td class="num">${count(e.qboCount)}</td><td class="num">${count(e.extracted)}</td><td class="num">${count(e.loaded)}</td><td class="num">${count(e.inserted)}</td><td class="num">${count(e.updated)}</td><td class="num">${count(e.unchanged)}</td><td class="num">${count(e.rejected)}</td>`
-    : html`<td colspan="7" class="muted">no evidence</td>`
+    ? html`<td class="num">${count(e.qboCount)}</td><td class="num">${count(e.extracted)}</td><td class="num">${count(e.loaded)}</td><td class="num">${count(e.inserted)}</td><td class="num">${count(e.updated)}</td><td class="num">${count(e.unchanged)}</td><td class="num">${count(e.deleted)}</td><td class="num">${count(e.rejected)}</td>`
+    : html`<td colspan="8" class="muted">no evidence</td>`
 }
 <td>${pill(r.status, STATUS_LEVEL[r.status])}</td>
 <td>${e ? html`<code title="read ${utc(e.extractedAt)}">${e.runId.slice(0, 8)}</code>` : ''}</td>
