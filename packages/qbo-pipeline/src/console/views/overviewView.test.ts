@@ -238,3 +238,39 @@ describe('attentionOf with an hourly schedule', () => {
     expect(failed?.href).toBe('/schedules?company=client-07&slots=company#triggers-h');
   });
 });
+
+describe('attentionOf with an hourly schedule failing all night', () => {
+  const slot = (hour: number, status: Trigger['status'], runId = `run-${hour}`): Trigger => {
+    const at = new Date(Date.UTC(2025, 2, 1, hour, 5)).toISOString();
+    return {
+      id: `sch-company-${hour}`,
+      at,
+      atGiven: at,
+      createdAt: at,
+      sync: { streams: [], job: 'qb_company', stateDir: '/s' },
+      schedule: { name: 'company', slot: at, slots: 1 },
+      status,
+      enabled: false,
+      ...(status === 'failed' ? { result: { exitCode: 2, message: 'QuickBooks rejected the refresh token', runIds: [runId], runId } } : {}),
+    };
+  };
+  const night = [slot(1, 'completed'), ...[2, 3, 4, 5, 6].map((h) => slot(h, 'failed'))];
+
+  it('says its failed slots in one line, not one line each repeating the reason', () => {
+    expect(attentionOf({ ...base, triggers: night }).map((a) => a.text)).toEqual([
+      'schedule company: 5 slots failed since 2025-03-01 02:05:00Z, the newest at 2025-03-01 06:05:00Z: QuickBooks rejected the refresh token',
+    ]);
+  });
+
+  it('leaves the reason to the failed last run it names above, once', () => {
+    const lastRun = {
+      ...run('run-6', 'qb_company', 'failed', 'QuickBooks rejected the refresh token'),
+      startedAt: '2025-03-01T06:05:01Z',
+      triggerId: 'sch-company-6',
+    };
+    const items = attentionOf({ ...base, triggers: night, runs: [lastRun] }).map((a) => a.text);
+    expect(items).toHaveLength(2);
+    expect(items[1]).toBe('schedule company: 5 slots failed since 2025-03-01 02:05:00Z, the newest at 2025-03-01 06:05:00Z (its run, above, says why)');
+    expect(items.join('\n').split('rejected the refresh token')).toHaveLength(2);
+  });
+});

@@ -6,7 +6,7 @@ import type { SetAside } from '../../triggers/TriggerStore.js';
 import { cdcWindowText, type CdcWindow, type StreamFreshness } from '../freshness.js';
 import { html, type SafeHtml } from '../html.js';
 import type { TokenHealth, TokenProblem } from '../tokenHealth.js';
-import { age, pill, relative, slotsHref, startedBy, time } from './format.js';
+import { age, pill, relative, slotsHref, startedBy, time, utc } from './format.js';
 
 /** What the overview needs of a run (a runs-journal record has it). */
 interface RunGlance extends ReconcileRunFacts {
@@ -105,16 +105,29 @@ export function attentionOf(c: CompanyOverview): Attention[] {
   // A schedule's failed slot is past once a later slot of it went through (an hourly schedule keeps 100 slots).
   const lastDone = new Map<string, string>();
   for (const t of c.triggers) if (t.schedule && t.status === 'completed' && t.at > (lastDone.get(t.schedule.name) ?? '')) lastDone.set(t.schedule.name, t.at);
+  // A trigger whose run is named above failed for the reason said there: once is enough.
+  const named = (t: Trigger) => failedRuns.some((run) => run.id === t.result?.runId || run.triggerId === t.id);
+  // A schedule's failed slots are one item: a night of hourly slots failing for one reason is one line, not a screen of them.
+  const failedSlots = new Map<string, Trigger[]>();
   for (const t of c.triggers) {
-    // A trigger whose run is named above failed for the reason said there: once is enough.
-    const named = failedRuns.some((run) => run.id === t.result?.runId || run.triggerId === t.id);
-    const past = t.schedule !== undefined && t.at < (lastDone.get(t.schedule.name) ?? '');
-    if (t.status === 'failed' && t.result && !named && !past)
-      out.push({
-        level: 'warn',
-        text: `trigger ${t.id} failed: ${t.result.message}`,
-        href: t.schedule ? slotsHref({ company: c.name, schedule: t.schedule.name }) : '/schedules',
-      });
+    if (t.status !== 'failed' || !t.result) continue;
+    if (!t.schedule) {
+      if (!named(t)) out.push({ level: 'warn', text: `trigger ${t.id} failed: ${t.result.message}`, href: '/schedules' });
+    } else if (t.at >= (lastDone.get(t.schedule.name) ?? '')) failedSlots.set(t.schedule.name, [...(failedSlots.get(t.schedule.name) ?? []), t]);
+  }
+  for (const [schedule, slots] of failedSlots) {
+    const sorted = [...slots].sort((a, b) => a.at.localeCompare(b.at));
+    const newest = sorted.at(-1)!;
+    const why = named(newest) ? ' (its run, above, says why)' : `: ${newest.result?.message ?? ''}`;
+    if (sorted.length === 1 && named(newest)) continue;
+    out.push({
+      level: 'warn',
+      text:
+        sorted.length === 1
+          ? `trigger ${newest.id} failed${why}`
+          : `schedule ${schedule}: ${sorted.length} slots failed since ${utc(sorted[0]!.at)}, the newest at ${utc(newest.at)}${why}`,
+      href: slotsHref({ company: c.name, schedule }),
+    });
   }
   if (c.runsProblem) out.push({ level: 'warn', text: `runs journal: ${c.runsProblem}` });
   // Before the reconcile is advised: while QBO's change data capture still reaches the bookmarks, a sync is enough.
