@@ -230,6 +230,50 @@ describe.skipIf(!HAVE_CHROMIUM)(`the console in headless Chromium${HAVE_CHROMIUM
       }
     }
   });
+  it('says in the runs table, on a laptop, what a scheduled sync that changed nothing did and which slot started it, each in at most two short lines', async () => {
+    const state = path.join(h.dir, 'state');
+    const slot = today.minus({ days: 1 }).set({ hour: 2 });
+    await writeRunRecord(state, {
+      id: 'run-20250102T020003Z-5c4ed0',
+      job: 'nightly_sync',
+      streams: ['invoices', 'customers', 'items'],
+      triggerId: `sch-nightly-${slot.toFormat("yyyyLLdd'T'HHmmss'Z'")}`,
+      scheduleId: 'nightly',
+      startedAt: slot.plus({ seconds: 3 }).toISO() ?? '',
+      finishedAt: slot.plus({ seconds: 40 }).toISO() ?? '',
+      status: 'succeeded',
+      exitCode: 0,
+      moved: { loaded: 3420, deleted: 0, read: 3420, inserted: 0, updated: 0, unchanged: 3420 },
+    });
+    const laptop = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    try {
+      await laptop.goto(new URL('/runs?job=nightly_sync', scheduler.url).href);
+      const row = laptop.locator('tr[data-run="run-20250102T020003Z-5c4ed0"]');
+      // Lines of text a cell's content takes (the cell itself is as tall as its row).
+      const lines = (cell: string) =>
+        row.locator(cell).evaluate((td) => {
+          const tops = new Set<number>();
+          const texts = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+          for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+            const range = document.createRange();
+            range.selectNodeContents(node);
+            for (const r of range.getClientRects()) if (r.width > 0) tops.add(Math.round(r.top / 8));
+          }
+          return tops.size;
+        });
+      expect(await row.locator('td.by').innerText()).toBe('schedule nightly\n02:00 UTC slot');
+      expect(await row.locator('td.by span').getAttribute('title')).toBe(
+        `schedule nightly, its ${slot.toFormat("yyyy-LL-dd HH:mm:ss'Z'")} slot (trigger sch-nightly-${slot.toFormat("yyyyLLdd'T'HHmmss'Z'")})`,
+      );
+      expect(await row.locator('td.outcome').innerText()).toBe('nothing changed\nread 3,420');
+      expect(await lines('td.by')).toBeLessThanOrEqual(2);
+      expect(await lines('td.outcome')).toBeLessThanOrEqual(2);
+      await shot(laptop, 'runs-scheduled');
+    } finally {
+      await laptop.close();
+    }
+  });
+
   it("shows a run whose job's lock nobody holds as runner gone?, follows it, and sees the scheduler close it as failed, runner gone", async () => {
     // A run of a runner on another machine sharing the state folder, killed: its lock was last touched 35 s ago,
     // past the console's 30 s but within the scheduler's 60 s lease, so the console doubts it before the scheduler closes it.

@@ -56,7 +56,7 @@ function startedByFacts(r: RunRecord): SafeHtml {
 /**
  * Pure: what a run did to the warehouse, in words a person reads right, from its record only:
  * `2 new · 1 changed · 1 deleted` over `read 3,420 · 3,417 unchanged`; a sync that read rows it
- * already had says `nothing changed`, never that it loaded them. Records it read but did not load
+ * already had says `nothing changed` over `read 3,420`, never that it loaded them. Records it read but did not load
  * are said in red. A record of an older runner knows only rows taken in and deleted, and says so.
  */
 export function runOutcome(r: RunRecord): SafeHtml {
@@ -73,7 +73,8 @@ export function runOutcome(r: RunRecord): SafeHtml {
   }
   const done = [...n(m.inserted ?? 0, 'new'), ...n(m.updated ?? 0, 'changed'), ...n(m.deleted, 'deleted')];
   const main = done.length > 0 ? done : [m.read > 0 ? 'nothing changed' : r.status === 'succeeded' ? 'nothing new' : 'nothing loaded'];
-  const detail = m.read > 0 ? [`read ${count(m.read)}`, ...n(m.unchanged ?? 0, 'unchanged')] : [];
+  // Beside `nothing changed`, what it read was all unchanged: saying so again would only make the line longer.
+  const detail = m.read > 0 ? [`read ${count(m.read)}`, ...(done.length > 0 ? n(m.unchanged ?? 0, 'unchanged') : [])] : [];
   const parts = (list: readonly string[]) => list.map((part, i) => html`${i > 0 ? ' · ' : ''}<span class="part">${part}</span>`);
   const lost = m.read - m.loaded;
   return html`${parts(main)}${detail.length > 0 ? html`<br><small class="muted">${parts(detail)}</small>` : ''}${
