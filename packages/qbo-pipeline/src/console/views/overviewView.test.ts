@@ -15,6 +15,8 @@ const base: CompanyOverview = {
   unreadableTriggers: [],
   runs: [],
 };
+/** When the overview is read, for the checks that depend on it (a trigger long due). */
+const NOW = new Date('2025-03-01T07:00:00Z');
 const run = (id: string, job: string, status: string, reason?: string) => ({
   id,
   job,
@@ -26,32 +28,35 @@ const run = (id: string, job: string, status: string, reason?: string) => ({
 
 describe('attentionOf', () => {
   it('is empty when all is well', () => {
-    expect(attentionOf({ ...base, runs: [run('r2', 'daily', 'succeeded'), run('r1', 'daily', 'failed', 'old')] })).toEqual([]);
+    expect(attentionOf({ ...base, runs: [run('r2', 'daily', 'succeeded'), run('r1', 'daily', 'failed', 'old')] }, NOW)).toEqual([]);
   });
 
   it('names what needs a person, errors first: the last failed run of each job, tokens, unreadable files, stale streams', () => {
-    const items = attentionOf({
-      ...base,
-      runs: [run('r3', 'daily', 'failed', 'tap-quickbooks: network down'), run('r2', 'daily', 'succeeded'), run('r1', 'backfill', 'succeeded')],
-      tokens: [
-        {
-          realmId: '1',
-          file: 'f',
-          lastRefreshAt: undefined,
-          accessTokenExpiresAt: undefined,
-          refreshTokenExpiresAt: undefined,
-          hardExpiresAt: undefined,
-          daysToHardExpiry: 20,
-          daysToRefreshExpiry: 90,
-          level: 'warn',
-          advice: 'the refresh token expires in 20 days',
-        },
-        { realmId: '2', file: 'g', problem: 'token store g is damaged' },
-      ],
-      stateProblems: [{ file: 'x.json', problem: 'state file x.json is not valid JSON' }],
-      unreadableTriggers: [{ file: '/s/triggers/trg-x.json.unreadable', problem: 'not valid JSON (unexpected end of JSON input)', when: 'earlier' }],
-      streams: [{ stream: 'items', bookmark: '2025-01-01T00:00:00Z', job: 'daily', ageMs: 3 * 86_400_000, stale: true }],
-    });
+    const items = attentionOf(
+      {
+        ...base,
+        runs: [run('r3', 'daily', 'failed', 'tap-quickbooks: network down'), run('r2', 'daily', 'succeeded'), run('r1', 'backfill', 'succeeded')],
+        tokens: [
+          {
+            realmId: '1',
+            file: 'f',
+            lastRefreshAt: undefined,
+            accessTokenExpiresAt: undefined,
+            refreshTokenExpiresAt: undefined,
+            hardExpiresAt: undefined,
+            daysToHardExpiry: 20,
+            daysToRefreshExpiry: 90,
+            level: 'warn',
+            advice: 'the refresh token expires in 20 days',
+          },
+          { realmId: '2', file: 'g', problem: 'token store g is damaged' },
+        ],
+        stateProblems: [{ file: 'x.json', problem: 'state file x.json is not valid JSON' }],
+        unreadableTriggers: [{ file: '/s/triggers/trg-x.json.unreadable', problem: 'not valid JSON (unexpected end of JSON input)', when: 'earlier' }],
+        streams: [{ stream: 'items', bookmark: '2025-01-01T00:00:00Z', job: 'daily', ageMs: 3 * 86_400_000, stale: true }],
+      },
+      NOW,
+    );
     expect(items).toEqual([
       { level: 'error', text: 'last run of job daily failed: tap-quickbooks: network down', href: '/runs/r3' },
       { level: 'error', text: 'token store of realm 2: token store g is damaged' },
@@ -113,13 +118,13 @@ describe('attentionOf after invalid_grant', () => {
   );
 
   it('says the run and the token store that tell of the same rejection once: what failed, and where the new token goes', () => {
-    expect(attentionOf({ ...base, runs: [failed], tokens: [token('t-1')] })).toEqual([
+    expect(attentionOf({ ...base, runs: [failed], tokens: [token('t-1')] }, NOW)).toEqual([
       { level: 'error', text: `last run of job daily failed: ${token('t-1').advice}`, href: '/runs/r1' },
     ]);
   });
 
   it('keeps both when they tell of different answers', () => {
-    expect(attentionOf({ ...base, runs: [failed], tokens: [token('t-2')] })).toHaveLength(2);
+    expect(attentionOf({ ...base, runs: [failed], tokens: [token('t-2')] }, NOW)).toHaveLength(2);
   });
 });
 
@@ -130,7 +135,7 @@ describe('attentionOf with a reconcile a run advised', () => {
 
   it('asks for it with its exact command, linked to the run that advised it, until a reconcile does it', () => {
     const c = { ...base, runs: [advised] };
-    expect(attentionOf(c)).toEqual([
+    expect(attentionOf(c, NOW)).toEqual([
       {
         level: 'error',
         text: "invoices of job daily (run r1): deletions QBO's change data capture could not give (older than 30 days, past its cap, or from before the table tracked deletions) may be missing; to mark the rows QBO no longer has, run",
@@ -143,7 +148,7 @@ describe('attentionOf with a reconcile a run advised', () => {
     expect(page).toContain(
       `<pre class="command"><code>node cli.js reconcile --job daily --streams invoices --tap-config &#39;my tap.json&#39;</code></pre></li>`,
     );
-    expect(attentionOf({ ...base, runs: [reconciled, advised] })).toEqual([]);
+    expect(attentionOf({ ...base, runs: [reconciled, advised] }, NOW)).toEqual([]);
   });
 });
 
@@ -155,7 +160,7 @@ describe("QBO's change data capture closing on old bookmarks", () => {
   const c = withCdc([stream('invoices', '2025-01-08T00:00:00Z'), stream('items', '2024-12-20T00:00:00Z'), stream('tax_codes', '2024-12-20T00:00:00Z')]);
 
   it('says how many days are left before a sync must run, and once past, that the next sync advises a reconcile', () => {
-    expect(attentionOf(c).filter((a) => a.text.includes('change data capture'))).toEqual([
+    expect(attentionOf(c, NOW).filter((a) => a.text.includes('change data capture'))).toEqual([
       {
         level: 'error',
         text: "items: deletions since 2024-12-20 00:00:00Z are older than QBO's 30-day change data capture (it reached them until 2025-01-18 23:50:00Z): the next sync will advise a reconcile to mark the rows QBO no longer has",
@@ -165,7 +170,7 @@ describe("QBO's change data capture closing on old bookmarks", () => {
         text: "invoices: deletions since 2025-01-08 00:00:00Z can be read from QBO's change data capture for 5 more days (until 2025-02-06 23:50:00Z); after that a reconcile is needed: sync before then",
       },
     ]);
-    expect(attentionOf(withCdc([stream('invoices', new Date(now.getTime() - 20 * day).toISOString())]))).toEqual([
+    expect(attentionOf(withCdc([stream('invoices', new Date(now.getTime() - 20 * day).toISOString())]), NOW)).toEqual([
       { level: 'warn', text: '1 stream not refreshed for over a day and a half: invoices' },
     ]);
   });
@@ -228,13 +233,13 @@ describe('attentionOf with an hourly schedule', () => {
   };
 
   it('forgets a failed slot once a later slot of its schedule went through, and names one still the newest', () => {
-    const texts = (triggers: Trigger[]) => attentionOf({ ...base, triggers }).map((a) => a.text);
+    const texts = (triggers: Trigger[]) => attentionOf({ ...base, triggers }, NOW).map((a) => a.text);
     expect(texts([slot(3, 'failed'), slot(4, 'completed'), slot(5, 'completed')])).toEqual([]);
     expect(texts([slot(3, 'completed'), slot(4, 'failed')])).toEqual(['trigger sch-company-4 failed: QBO answered HTTP 503 5 times']);
   });
 
   it("links a failed slot to its schedule's slots (the schedules page lists no finished slot itself)", () => {
-    const [failed] = attentionOf({ ...base, name: 'client-07', triggers: [slot(3, 'completed'), slot(4, 'failed')] });
+    const [failed] = attentionOf({ ...base, name: 'client-07', triggers: [slot(3, 'completed'), slot(4, 'failed')] }, NOW);
     expect(failed?.href).toBe('/schedules?company=client-07&slots=company#triggers-h');
   });
 });
@@ -257,7 +262,7 @@ describe('attentionOf with an hourly schedule failing all night', () => {
   const night = [slot(1, 'completed'), ...[2, 3, 4, 5, 6].map((h) => slot(h, 'failed'))];
 
   it('says its failed slots in one line, not one line each repeating the reason', () => {
-    expect(attentionOf({ ...base, triggers: night }).map((a) => a.text)).toEqual([
+    expect(attentionOf({ ...base, triggers: night }, NOW).map((a) => a.text)).toEqual([
       'schedule company: 5 slots failed since 2025-03-01 02:05:00Z, the newest at 2025-03-01 06:05:00Z: QuickBooks rejected the refresh token',
     ]);
   });
@@ -268,9 +273,38 @@ describe('attentionOf with an hourly schedule failing all night', () => {
       startedAt: '2025-03-01T06:05:01Z',
       triggerId: 'sch-company-6',
     };
-    const items = attentionOf({ ...base, triggers: night, runs: [lastRun] }).map((a) => a.text);
+    const items = attentionOf({ ...base, triggers: night, runs: [lastRun] }, NOW).map((a) => a.text);
     expect(items).toHaveLength(2);
     expect(items[1]).toBe('schedule company: 5 slots failed since 2025-03-01 02:05:00Z, the newest at 2025-03-01 06:05:00Z (its run, above, says why)');
     expect(items.join('\n').split('rejected the refresh token')).toHaveLength(2);
+  });
+});
+
+describe('attentionOf with a trigger long due', () => {
+  const pending = (at: string, extra: Partial<Trigger> = {}): Trigger => ({
+    id: 'sch-company-20250301T060000Z',
+    at,
+    atGiven: at,
+    createdAt: at,
+    sync: { streams: [], job: 'qb_company', stateDir: '/s' },
+    schedule: { name: 'company', slot: at, slots: 1 },
+    status: 'pending',
+    enabled: true,
+    ...extra,
+  });
+
+  it("asks whether a scheduler runs a slot due for over 15 minutes that has not started: last night's run did not happen, though nothing failed", () => {
+    const [item, ...rest] = attentionOf({ ...base, name: 'hooli', triggers: [pending('2025-03-01T06:00:00Z')] }, NOW);
+    expect(rest).toEqual([]);
+    expect(item).toEqual({
+      level: 'warn',
+      text: "schedule company's 2025-03-01 06:00:00Z slot was due 60 min 0 s ago and has not started: is a scheduler running for this state folder? (A due trigger also waits while another run holds its job or company, or while max_parallel runs are busy.)",
+      href: '/schedules?company=hooli&slots=company#triggers-h',
+    });
+  });
+
+  it('says nothing of a trigger due minutes ago, one not due yet, or one disabled', () => {
+    const triggers = [pending('2025-03-01T06:50:00Z'), pending('2025-03-01T08:00:00Z'), pending('2025-03-01T05:00:00Z', { enabled: false })];
+    expect(attentionOf({ ...base, triggers }, NOW)).toEqual([]);
   });
 });

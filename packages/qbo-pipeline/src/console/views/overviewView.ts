@@ -65,8 +65,11 @@ function rejectionOf(run: RunGlance, tokens: CompanyOverview['tokens']): TokenHe
   });
 }
 
-/** Pure: what needs a person, most urgent first. Empty means all is well. */
-export function attentionOf(c: CompanyOverview): Attention[] {
+/** How long a due trigger may wait to start before the overview asks whether a scheduler runs it. */
+const OVERDUE_MS = 15 * 60_000;
+
+/** Pure: what needs a person at `now`, most urgent first. Empty means all is well. */
+export function attentionOf(c: CompanyOverview, now: Date): Attention[] {
   const out: Attention[] = [];
   const lastPerJob = new Map<string, RunGlance>();
   for (const run of c.runs) if (!lastPerJob.has(run.job)) lastPerJob.set(run.job, run);
@@ -127,6 +130,16 @@ export function attentionOf(c: CompanyOverview): Attention[] {
           ? `trigger ${newest.id} failed${why}`
           : `schedule ${schedule}: ${sorted.length} slots failed since ${utc(sorted[0]!.at)}, the newest at ${utc(newest.at)}${why}`,
       href: slotsHref({ company: c.name, schedule }),
+    });
+  }
+  // A trigger long due that no scheduler started: last night's slot did not run, though nothing failed.
+  for (const t of c.triggers) {
+    if (t.status !== 'pending' || !t.enabled || now.getTime() - Date.parse(t.at) < OVERDUE_MS) continue;
+    const what = t.schedule ? `schedule ${t.schedule.name}'s ${utc(t.schedule.slot)} slot` : `trigger ${t.id}`;
+    out.push({
+      level: 'warn',
+      text: `${what} was due ${relative(t.at, now)} and has not started: is a scheduler running for this state folder? (A due trigger also waits while another run holds its job or company, or while max_parallel runs are busy.)`,
+      href: t.schedule ? slotsHref({ company: c.name, schedule: t.schedule.name }) : '/schedules',
     });
   }
   if (c.runsProblem) out.push({ level: 'warn', text: `runs journal: ${c.runsProblem}` });
@@ -230,7 +243,7 @@ function companyGlance(
   c: CompanyOverview,
   now: Date,
 ): { readonly company: CompanyOverview; readonly name: string; readonly errors: number; readonly warnings: number; readonly failed: number } {
-  const items = attentionOf(c);
+  const items = attentionOf(c, now);
   const since = now.getTime() - RECENT_FAILURES_MS;
   return {
     company: c,
@@ -275,7 +288,7 @@ function companyHeading(c: CompanyOverview, extra: SafeHtml | string = ''): Safe
 
 /** What the overview says of a company below its heading: what needs you, its streams, token health and triggers. */
 function companyDetails(c: CompanyOverview, now: Date): SafeHtml {
-  return html`${attentionList(attentionOf(c))}
+  return html`${attentionList(attentionOf(c, now))}
 <h3>Streams</h3>
 ${streamsTable(c, now)}
 <h3>Token health</h3>
