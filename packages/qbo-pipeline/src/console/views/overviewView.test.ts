@@ -303,6 +303,17 @@ describe('attentionOf with a trigger long due', () => {
     });
   });
 
+  it("says of the first pending trigger in its company's section that it is late, not that it comes next", () => {
+    const page = overviewView([{ ...base, triggers: [pending('2025-03-01T06:00:00Z'), pending('2025-03-01T08:00:00Z')] }], NOW).toString();
+    expect(page).toContain(
+      '<p>2 pending triggers, the first due <time datetime="2025-03-01T06:00:00Z" title="60 min 0 s ago">2025-03-01 06:00:00Z</time> (60 min 0 s ago, not started yet); 0 running.',
+    );
+    const later = overviewView([{ ...base, triggers: [pending('2025-03-01T08:00:00Z')] }], NOW).toString();
+    expect(later).toContain(
+      '<p>1 pending trigger, next <time datetime="2025-03-01T08:00:00Z" title="in 60 min 0 s">2025-03-01 08:00:00Z</time> (in 60 min 0 s); 0 running.',
+    );
+  });
+
   it('says nothing of a trigger due minutes ago, one not due yet, or one disabled', () => {
     const triggers = [pending('2025-03-01T06:50:00Z'), pending('2025-03-01T08:00:00Z'), pending('2025-03-01T05:00:00Z', { enabled: false })];
     expect(attentionOf({ ...base, triggers }, NOW)).toEqual([]);

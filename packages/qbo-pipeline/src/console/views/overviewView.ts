@@ -232,7 +232,9 @@ function triggersLine(c: CompanyOverview, now: Date): SafeHtml {
   const pending = c.triggers.filter((t) => t.status === 'pending' && t.enabled);
   const running = c.triggers.filter((t) => t.status === 'running');
   const next = pending[0];
-  return html`<p>${pending.length} pending trigger${pending.length === 1 ? '' : 's'}${next ? html`, next ${time(next.at, now)} (${relative(next.at, now)})` : ''}; ${running.length} running. <a href="/schedules">Schedules &amp; triggers</a></p>`;
+  // The first one may be past its time (no scheduler ran it yet): then it is not what comes next, but what is late.
+  const late = next !== undefined && Date.parse(next.at) <= now.getTime();
+  return html`<p>${pending.length} pending trigger${pending.length === 1 ? '' : 's'}${next ? html`, ${late ? 'the first due' : 'next'} ${time(next.at, now)} (${relative(next.at, now)}${late ? ', not started yet' : ''})` : ''}; ${running.length} running. <a href="/schedules">Schedules &amp; triggers</a></p>`;
 }
 
 /** How far back the overview's summary counts failed runs: last night, whatever the runs after them did. */
