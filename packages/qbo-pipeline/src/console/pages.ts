@@ -183,7 +183,9 @@ export async function evidencePage(ctx: ConsoleContext, query: Record<string, un
           }
         }
         const days = await warehouse.filteredEvidence({ ...sql, ...(from ? { from } : {}), ...(to ? { to } : {}) });
-        return evidenceView({ ...base, runs, filter: { ...filter, from, to }, series: streamEvidence(days) });
+        // Each day's tap run links to the runner run that made it, when the journal still has it.
+        const runnerRuns = new Map(journalRuns.flatMap((r) => r.tapRunIds.map((tap) => [tap, r.id] as const)));
+        return evidenceView({ ...base, runs, runnerRuns, filter: { ...filter, from, to }, series: streamEvidence(days) });
       }),
     };
   } catch (error) {

@@ -16,6 +16,8 @@ export interface EvidencePage {
   readonly streams: readonly string[];
   /** Choices for the run filter: value and label, newest first. */
   readonly runs: ReadonlyArray<{ readonly value: string; readonly label: string }>;
+  /** The runner run (runs journal) of each tap run id it knows, which the table links to. */
+  readonly runnerRuns?: ReadonlyMap<string, string>;
   readonly filter: EvidenceFilterForm;
   readonly series: readonly StreamEvidence[];
   /** Why there is nothing to show (no warehouse, no evidence yet). */
@@ -107,7 +109,13 @@ function partOfDay(day: string, e: NonNullable<StreamEvidence['days'][number]['e
   return html`<small class="muted part-of-day" title="the numbers are what the day's newest run read of it${runs ? `; the run filter shows each of the ${e.runs} runs` : ''}">only ${clock(Math.max(from, start))}–${clock(until)}Z${runs}</small>`;
 }
 
-function table(series: readonly StreamEvidence[], problemsOnly: boolean): SafeHtml {
+/** A tap run, short, linked to the page of the runner run that made it when the journal has it. */
+function tapRun(runId: string, extractedAt: string, runnerRun: string | undefined): SafeHtml {
+  const code = html`<code title="tap run ${runId}, read ${utc(extractedAt)}">${runId.slice(0, 8)}</code>`;
+  return runnerRun ? html`<a href="/runs/${runnerRun}">${code}</a>` : code;
+}
+
+function table(series: readonly StreamEvidence[], problemsOnly: boolean, runnerRuns: ReadonlyMap<string, string>): SafeHtml {
   const rows = series
     .flatMap((s) => s.days.map((d, i) => ({ stream: s.stream, first: i === 0, ...d })))
     .filter((r) => !problemsOnly || r.status === 'lost' || r.status === 'missing' || r.status === 'count differs');
@@ -124,7 +132,7 @@ ${
     : html`<td colspan="8" class="muted">no evidence</td>`
 }
 <td>${pill(r.status, STATUS_LEVEL[r.status])}</td>
-<td>${e ? html`<code title="read ${utc(e.extractedAt)}">${e.runId.slice(0, 8)}</code>` : ''}</td>
+<td>${e ? tapRun(e.runId, e.extractedAt, runnerRuns.get(e.runId)) : ''}</td>
 </tr>`;
   })}</tbody></table></div>`;
 }
@@ -134,7 +142,7 @@ export function evidenceView(p: EvidencePage): SafeHtml {
     ? html`<p class="notice error" role="alert">${p.unavailable}</p>`
     : p.series.length === 0
       ? html`<p class="muted">No evidence in this selection: widen the dates, or pick another stream or run.</p>`
-      : html`${summary(p.series)}${streamTotals(p.series)}${charts(p.series)}<h2>Per stream and UTC day</h2>${table(p.series, p.filter.problems)}`;
+      : html`${summary(p.series)}${streamTotals(p.series)}${charts(p.series)}<h2>Per stream and UTC day</h2>${table(p.series, p.filter.problems, p.runnerRuns ?? new Map())}`;
   return html`<h1>Evidence</h1>
 <p class="lead">Per stream and UTC day: QBO's own count, what the tap extracted, and what the target loaded. They must agree.</p>
 ${filterForm(p)}
