@@ -423,13 +423,12 @@ runCli('qbo-pipeline', async () => {
           },
         });
         if (argv.once) {
-          const started = (await scheduler.pass()).filter((a) => a.kind === 'start').map((a) => a.trigger.id);
+          const started = await scheduler.runOnce();
           // A trigger held by another scheduler's lease was said by the pass, with when the lease expires.
           if (started.length === 0 && scheduler.heldElsewhere.length === 0)
             logger.info(
               `scheduler --once: nothing due in ${triggers.dir} or ${path.resolve(argv['state-dir'], 'schedules')} (trigger list and schedule list say what comes next)`,
             );
-          await scheduler.idle();
           // The worst of the runs, as for any command: 2 when one needs a fix first, else 1 when one failed.
           const failed = (await triggers.list()).filter((t) => started.includes(t.id) && t.status === 'failed');
           exitCode = failed.length === 0 ? 0 : failed.some((t) => t.result?.exitCode === 2) ? 2 : 1;

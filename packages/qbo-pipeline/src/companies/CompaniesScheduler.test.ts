@@ -169,6 +169,40 @@ describe('CompaniesScheduler', () => {
     expect(a?.attempts?.map((t) => t.outcome)).toEqual(['job busy']);
   });
 
+  it('--once runs every due trigger, however the runs holding max_parallel end during a pass (one that saw no room must not be the last)', async () => {
+    // The first run ends at the k-th look at the clock after it started: somewhere in a later pass,
+    // before or after that pass looked for room for the waiting company. Each k is one night.
+    for (let k = 1; k <= 16; k++) {
+      const folder = `once-room-${k}`;
+      const file = path.join(dir, `${folder}.yaml`);
+      await writeFile(file, FILE());
+      const clock = { now: new Date('2025-03-01T02:00:00Z') };
+      let looks = -1;
+      let endFirst: (() => void) | undefined;
+      const started: string[] = [];
+      const scheduler = await CompaniesScheduler.start({
+        file,
+        stateRoot: path.join(dir, folder),
+        logger: quiet,
+        maxParallel: 1,
+        now: () => {
+          if (looks >= 0 && ++looks === k) endFirst?.();
+          return clock.now;
+        },
+        runTrigger: (trigger) => {
+          started.push(trigger.sync?.company?.name ?? '?');
+          if (started.length > 1) return Promise.resolve(done(trigger));
+          looks = 0;
+          return new Promise((resolve) => (endFirst = () => resolve(done(trigger))));
+        },
+      });
+      await scheduler.pass(); // first sight of the companies: their schedules count from now
+      clock.now = new Date('2025-03-01T08:00:30Z'); // a's slot (03:00 UTC) and b's (03:00 New York) are both due
+      await scheduler.runOnce(1);
+      expect({ k, started: started.sort() }).toEqual({ k, started: ['a', 'b'] });
+    }
+  });
+
   it("starts when a company's secret file is missing, naming it (the other companies go on)", async () => {
     const file = path.join(dir, 'missing.yaml');
     await writeFile(file, FILE().replace('secrets/c/refresh_token', 'secrets/nobody'));

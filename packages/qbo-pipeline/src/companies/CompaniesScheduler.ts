@@ -11,6 +11,7 @@ import { companyStateDir, notInFile } from './companyRun.js';
 import { defaultMaxParallel } from './JobPool.js';
 import { loadCompanies, secretProblems } from './loadCompanies.js';
 import { companiesByWarehouse, refreshViews } from './companyViews.js';
+import { runDueOnce } from '../scheduler/runDueOnce.js';
 import type { Companies, Company } from './parseCompanies.js';
 import { DEFAULT_LEASE_MS, triggerStore } from '../triggers/TriggerStore.js';
 import { RunJournal } from '../runs/RunJournal.js';
@@ -156,8 +157,8 @@ export class CompaniesScheduler {
     return n;
   }
 
-  /** One pass over every company, starting with a different one each time; returns the trigger ids it started (never one in `skip`). */
-  async pass(skip: ReadonlySet<string> = new Set()): Promise<string[]> {
+  /** One pass over every company, starting with a different one each time; returns the trigger ids it started (never one in `skip`, nor one due after `dueBy`). */
+  async pass(skip: ReadonlySet<string> = new Set(), dueBy?: Date): Promise<string[]> {
     this.#reload();
     const entries: Entry[] = [];
     for (const company of this.#companies.companies) {
@@ -171,7 +172,7 @@ export class CompaniesScheduler {
     const started: string[] = [];
     for (const entry of [...entries.slice(turn), ...entries.slice(0, turn)]) {
       try {
-        for (const action of await entry.scheduler.pass(skip)) if (action.kind === 'start') started.push(action.trigger.id);
+        for (const action of await entry.scheduler.pass(skip, dueBy)) if (action.kind === 'start') started.push(action.trigger.id);
       } catch (error) {
         this.#logger.error(`company ${entry.company.name}: scheduler pass failed (the other companies go on): ${(error as Error).message}`);
       }
@@ -215,22 +216,10 @@ export class CompaniesScheduler {
     });
   }
 
-  /**
-   * `scheduler --once`: runs what is due now and waits for it; passes go on while runs end and free
-   * places for due work that had to wait (the limit), and stop when a pass starts nothing new.
-   * Each trigger is attempted once: one whose job turned out busy waits for a later scheduler,
-   * instead of being started again at every pass while the job's holder runs.
-   */
+  /** `scheduler --once` (runDueOnce): every trigger due now of every company, within max_parallel; waits for them. */
   async runOnce(pollMs = 200): Promise<void> {
-    const attempted = new Set<string>();
-    for (;;) {
-      const fresh = await this.pass(attempted);
-      for (const id of fresh) attempted.add(id);
-      if (fresh.length === 0 && this.running === 0) break;
-      if (this.#o.signal?.aborted) break;
-      await sleep(pollMs, undefined, this.#o.signal ? { signal: this.#o.signal } : {}).catch(() => undefined);
-    }
-    await this.idle();
+    const dueBy = this.#o.now?.() ?? new Date();
+    await runDueOnce({ pass: (skip) => this.pass(skip, dueBy), running: () => this.running, idle: () => this.idle() }, pollMs, this.#o.signal);
   }
 
   /** The `scheduler` service: a pass every `intervalMs` until the signal aborts, then waits for the runs it started. */

@@ -185,6 +185,23 @@ describe('one-time triggers', () => {
     expect(s.ran).toHaveLength(1);
   });
 
+  it('--once runs every due trigger within its concurrency, one after another, and returns them; one pass starts only as many as it has room for', async () => {
+    const s = setup('once-all');
+    const invoices = await addTrigger(s.triggers, '2025-09-12T03:59:00Z', backfill, { env });
+    const customers = await addTrigger(s.triggers, '2025-09-12T03:59:30Z', { ...backfill, streams: ['customers'] }, { env });
+    const future = await addTrigger(s.triggers, '2025-09-12T05:00:00Z', backfill, { env });
+    const onePass = s.make();
+    expect((await onePass.pass()).filter((a) => a.kind === 'start')).toHaveLength(1); // concurrency 1: no room for the other
+    await onePass.idle();
+    expect(s.ran.map((t) => t.id)).toEqual([invoices.id]);
+    expect((await s.triggers.get(customers.id)).status).toBe('pending');
+    expect(await s.make().runOnce(1)).toEqual([customers.id]);
+    expect(s.ran.map((t) => t.id)).toEqual([invoices.id, customers.id]);
+    expect((await s.triggers.get(customers.id)).status).toBe('completed');
+    expect((await s.triggers.get(future.id)).status).toBe('pending');
+    expect(await s.make().runOnce(1)).toEqual([]);
+  });
+
   it('a trigger missed while the scheduler was down runs once at start-up, marked late by how much; a failure keeps its reason', async () => {
     const s = setup('late', { run: async (t) => fakeResult(t, false) });
     const t = await addTrigger(s.triggers, '2025-09-12T03:45:54Z', backfill, { env });
@@ -457,6 +474,22 @@ describe('schedules', () => {
     await scheduler.pass();
     await scheduler.idle();
     expect(g.ran.map((t) => t.schedule?.slot)).toEqual(['2025-09-12T04:01:00Z', '2025-09-12T04:03:00Z']);
+  });
+
+  it('--once runs the slot due when it began and ends, though a schedule every second has another slot due when its run ends', async () => {
+    const s = setup('once-every-second');
+    s.clock.now = new Date('2025-09-12T04:00:30Z');
+    await addSchedule(s.schedules, { name: 'everysecond', cron: '* * * * * *', sync }, { now: s.clock.now, env });
+    s.clock.now = new Date('2025-09-12T04:00:32.500Z');
+    const ran: string[] = [];
+    const scheduler = s.make(async (trigger) => {
+      ran.push(trigger.id);
+      s.clock.now = new Date(s.clock.now.getTime() + 2000); // each run takes two seconds
+      return fakeResult(trigger, true);
+    });
+    expect(await scheduler.runOnce(1)).toEqual(['sch-everysecond-20250912T040032Z']);
+    expect(ran).toEqual(['sch-everysecond-20250912T040032Z']);
+    expect((await s.triggers.list()).map((t) => t.id)).toEqual(['sch-everysecond-20250912T040032Z']);
   });
 
   it('slots missed while no scheduler ran run once at start-up, marked late', async () => {

@@ -15,6 +15,7 @@ import { DEFAULT_LEASE_MS, type TriggerStore } from '../triggers/TriggerStore.js
 import { lateness, planPass, type PassAction, type ScheduleInput } from './planPass.js';
 import type { RunSweeper } from '../runs/RunSweeper.js';
 import { RunJournal } from '../runs/RunJournal.js';
+import { runDueOnce } from './runDueOnce.js';
 
 /** A run that starts more than this after its instant is marked late (the scheduler polls every few seconds). */
 const LATE_AFTER_MS = 60_000;
@@ -126,9 +127,10 @@ export class Scheduler {
    * One pass: what is due now is recorded, claimed and started (runs go on in the background; see `idle`).
    * A trigger another scheduler holds by a live lease is left to it, and said once per attempt, with when
    * its lease expires: a scheduler killed a moment ago holds it until then, and only a pass after then takes it over.
-   * Triggers in `skip` are not started (`scheduler --once` attempts each trigger once: one whose job was busy waits).
+   * Triggers in `skip` are not started (`scheduler --once` attempts each trigger once: one whose job was busy waits);
+   * with `dueBy`, neither are slots and triggers due after it (planPass).
    */
-  async pass(skip: ReadonlySet<string> = new Set()): Promise<PassAction[]> {
+  async pass(skip: ReadonlySet<string> = new Set(), dueBy?: Date): Promise<PassAction[]> {
     const { triggers: store, logger } = this.#o;
     const scan = await store.scan();
     for (const aside of scan.setAside.filter((a) => a.when === 'now')) {
@@ -172,6 +174,7 @@ export class Scheduler {
           lockedJobs: new Map([...locks].map(([job, lock]) => [job, `${lock.holder}, until ${lock.until.toISOString()} unless its runner refreshes it`])),
           capacity: Math.min(this.#o.concurrency - this.#held.size, this.#o.sharedCapacity?.() ?? Number.POSITIVE_INFINITY),
           lateAfterMs: this.#o.lateAfterMs,
+          ...(dueBy ? { dueBy } : {}),
         });
     const actions = planned.filter((a) => a.kind !== 'start' || !skip.has(a.trigger.id));
     // A run whose runner died says failed within a lease of its death, not at its job's next run; the
@@ -247,6 +250,20 @@ export class Scheduler {
       locked.set(job, { holder, until });
     }
     return locked;
+  }
+
+  /** `scheduler --once` (runDueOnce): every trigger due now, within `concurrency`; waits for them and returns the ids started. */
+  runOnce(pollMs = 200): Promise<string[]> {
+    const dueBy = this.#o.now();
+    return runDueOnce(
+      {
+        pass: async (skip) => (await this.pass(skip, dueBy)).flatMap((a) => (a.kind === 'start' ? [a.trigger.id] : [])),
+        running: () => this.#held.size,
+        idle: () => this.idle(),
+      },
+      pollMs,
+      this.#o.signal,
+    );
   }
 
   /** Resolves when every run this scheduler started has finished. */

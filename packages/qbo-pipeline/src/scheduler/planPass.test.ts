@@ -53,6 +53,26 @@ const summary = (actions: ReturnType<typeof planPass>) =>
   );
 
 describe('planPass (pure: what one scheduler pass does)', () => {
+  it('with dueBy (scheduler --once), leaves slots and triggers due after it to a later scheduler; leases are judged by now', () => {
+    const dueBy = new Date('2025-09-12T04:00:05Z'); // the pass is at 04:00:30
+    const triggers = [trigger('a', 'j1'), trigger('b', 'j2', '2025-09-12T04:00:10Z'), trigger('c', 'j3', '2025-09-12T03:59:00Z', {})];
+    const leases = new Map([['c', lease('2025-09-12T04:00:20Z')]]); // expired by now, not by dueBy
+    const every = schedule('every', 'j4', '* * * * * *');
+    expect(summary(planPass(input({ triggers, leases, schedules: [every], capacity: 5, dueBy })))).toEqual([
+      'slot sch-every-20250912T040005Z',
+      'start c #2 takeover',
+      'start a #1',
+      'start sch-every-20250912T040005Z #1',
+    ]);
+    expect(summary(planPass(input({ triggers, leases, schedules: [every], capacity: 5 })))).toEqual([
+      'slot sch-every-20250912T040030Z',
+      'start c #2 takeover',
+      'start a #1',
+      'start b #1',
+      'start sch-every-20250912T040030Z #1',
+    ]);
+  });
+
   it('starts due triggers earliest first, up to the capacity, one per job', () => {
     const triggers = [trigger('b', 'j1', '2025-09-12T04:00:10Z'), trigger('a', 'j1'), trigger('c', 'j2'), trigger('d', 'j3', '2025-09-12T05:00:00Z')];
     expect(summary(planPass(input({ triggers, capacity: 5 })))).toEqual(['start a #1', 'start c #1']);

@@ -23,6 +23,12 @@ export interface PassInput {
   readonly capacity: number;
   /** A run that starts more than this after its instant is marked late. */
   readonly lateAfterMs: number;
+  /**
+   * When `scheduler --once` began: slots and triggers due after it are left to a later scheduler, so
+   * that its passes, which go on while its runs free room, end (a schedule every second would
+   * otherwise always have a slot due).
+   */
+  readonly dueBy?: Date;
 }
 
 export type PassAction =
@@ -78,6 +84,7 @@ const live = (lease: Lease | undefined, now: Date) => lease !== undefined && Dat
  */
 export function planPass(input: PassInput): PassAction[] {
   const { now } = input;
+  const dueUntil = Math.min(now.getTime(), input.dueBy?.getTime() ?? Number.POSITIVE_INFINITY);
   const actions: PassAction[] = [];
   const busy = new Map<string, string>();
   for (const job of input.runningHere) busy.set(job, 'running in this scheduler');
@@ -93,8 +100,7 @@ export function planPass(input: PassInput): PassAction[] {
   // A waiting backfill reads its own range only: the slot's sync queues behind it instead of being lost.
   const queued = new Map<string, string>();
   for (const t of input.triggers) {
-    if (t.sync === undefined || FINAL_STATUSES.includes(t.status) || !t.enabled || Date.parse(t.at) > now.getTime() || live(input.leases.get(t.id), now))
-      continue;
+    if (t.sync === undefined || FINAL_STATUSES.includes(t.status) || !t.enabled || Date.parse(t.at) > dueUntil || live(input.leases.get(t.id), now)) continue;
     if (!queued.has(triggerJob(t))) queued.set(triggerJob(t), t.id);
   }
 
@@ -103,7 +109,7 @@ export function planPass(input: PassInput): PassAction[] {
     if (schedule.paused) continue;
     const last = lastSlotOf(schedule.name, input.triggers);
     const since = new Date(Math.max(Date.parse(schedule.activeSince), last?.getTime() ?? 0));
-    const due = dueSlot(cron, since, now, input.lateAfterMs);
+    const due = dueSlot(cron, since, new Date(dueUntil), input.lateAfterMs);
     if (!due) continue;
     const slot = due.slot.toISOString().replace(/\.\d+Z$/, 'Z');
     const job = schedule.sync.job ?? '';
@@ -140,7 +146,7 @@ export function planPass(input: PassInput): PassAction[] {
 
   let capacity = input.capacity;
   const candidates = [...input.triggers, ...created]
-    .filter((t) => !FINAL_STATUSES.includes(t.status) && t.enabled && Date.parse(t.at) <= now.getTime())
+    .filter((t) => !FINAL_STATUSES.includes(t.status) && t.enabled && Date.parse(t.at) <= dueUntil)
     .sort((a, b) => a.at.localeCompare(b.at) || a.id.localeCompare(b.id));
   for (const trigger of candidates) {
     const lease = input.leases.get(trigger.id);
