@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { databaseUrl, ownPostgres, scratchRole, scratchSchema, withClient } from './support/db.js';
 import { startPgProxy } from './support/pgProxy.js';
 import { copyWaitsOnLock, finished, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines } from './targetHarness.js';
@@ -47,40 +47,38 @@ describe('target-postgres-raw when PostgreSQL stops answering (accepts TCP, neve
   afterAll(() => new Promise<void>((resolve) => swallower.close(() => resolve())));
 
   it('at start: each connection attempt gives up after connect_timeout_seconds, retried within reconnect_timeout_seconds, then exit 1 with one line', async () => {
-    const started = Date.now();
     const result = await runTargetCli(
       { database_url: `postgres://loader:pw@127.0.0.1:${port}/warehouse`, connect_timeout_seconds: 0.5, reconnect_timeout_seconds: 1 },
       singer(S('x'), ...records(['1'])),
     );
     expect(result.code).toBe(1);
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect(fatalLine(result.stderr)).toMatch(
       new RegExp(
         `^FATAL target-postgres-raw: cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${port}/warehouse as loader: PostgreSQL gave no answer to the connection attempt within connect_timeout_seconds \\(0\\.5 s\\) \\[ETIMEDOUT\\]; still failing after .* \\(reconnect_timeout_seconds 1 s\\); no state was printed`,
       ),
     );
     expect(result.stdout).toBe('');
-  }, 15_000);
+  });
 
   it('at start, SIGTERM while it retries the connection stops the retrying at once (exit 1, nothing to commit)', async () => {
+    // An hour to retry for: only the signal can end the run.
     const child = spawnTarget({
       database_url: `postgres://loader:pw@127.0.0.1:${port}/warehouse`,
       connect_timeout_seconds: 0.5,
-      reconnect_timeout_seconds: 60,
+      reconnect_timeout_seconds: 3600,
     });
+    onTestFinished(() => void child.kill('SIGKILL'));
     const done = finished(child);
     child.stdin!.write(singer(S('x'), ...records(['1'])));
     await stderrShows(child, /WARN .*cannot connect to PostgreSQL .*; reconnecting in/);
-    const stopped = Date.now();
     child.kill('SIGTERM');
     const result = await done;
     expect(result.code).toBe(1);
-    expect(Date.now() - stopped).toBeLessThan(5_000);
     expect(fatalLine(result.stderr)).toMatch(
       /^FATAL target-postgres-raw: cannot connect to PostgreSQL at .*: PostgreSQL gave no answer to the connection attempt within connect_timeout_seconds \(0\.5 s\) \[ETIMEDOUT\]; not retrying: SIGTERM received$/,
     );
     expect(result.stdout).toBe('');
-  }, 15_000);
+  });
 
   it('mid-run: a statement without an answer for query_timeout_seconds counts as a lost connection; once the server answers again the batch is written once', async () => {
     const schema = scratchSchema('frozen');
