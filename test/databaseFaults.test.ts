@@ -117,7 +117,6 @@ describe('qbo-pipeline when the warehouse accepts connections but never answers 
     await new Promise<void>((resolve) => swallower.listen(0, '127.0.0.1', resolve));
     const { port } = swallower.address() as net.AddressInfo;
     const schema = 'raw';
-    const started = Date.now();
     let result: Awaited<ReturnType<typeof runCliProcess>>;
     try {
       result = await runCliProcess(
@@ -138,8 +137,8 @@ describe('qbo-pipeline when the warehouse accepts connections but never answers 
     } finally {
       swallower.close();
     }
+    // A run that waited on the silent server (no connect_timeout_seconds) would never end: the test's timeout fails it.
     expect(result.code, result.stderr).toBe(1);
-    expect(Date.now() - started).toBeLessThan(20_000);
     expect(result.stderr).toMatch(
       /could not record run \S+ in raw\._pipeline_runs: PostgreSQL gave no answer to the connection attempt within connect_timeout_seconds \(0\.5 s\)/,
     );
@@ -149,7 +148,7 @@ describe('qbo-pipeline when the warehouse accepts connections but never answers 
       ),
     );
     expect(result.stdout).toMatch(/resume with:\n\s+\S.* backfill --job qb_invoices /);
-  }, 30_000);
+  });
 });
 
 describe('qbo-pipeline when the warehouse takes no writes (a standby after a failover, default_transaction_read_only)', () => {
