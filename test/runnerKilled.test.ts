@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { runBackfill } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, scratchSchema } from './support/db.js';
-import { diffWithTruth, loggedHooks, RUNNER_CLI, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
+import { diffWithTruth, loggedHooks, RUNNER_CLI, runnerArgs, startHarness, waitFor, type Harness } from './pipelineHarness.js';
 
 /**
  * A runner killed alone with SIGKILL (`kill -9 <pid>`, the OOM killer: not its process group)
@@ -83,9 +83,7 @@ async function stalledRunner(request: Record<string, string | undefined>): Promi
   const exited = new Promise((resolve) => runner.on('close', resolve));
   let children: number[] = [];
   const ready = () => stalls() > stalledBefore && (children = childrenOf(runner.pid!)).length === 2 && children.every(execedWithConfig);
-  for (let k = 0; k < 600 && !ready(); k++) await sleep(50);
-  expect(children.filter(execedWithConfig), 'the tap and target run, the tap waiting on QBO').toHaveLength(2);
-  expect(stalls(), "QBO stalled the runner's tap").toBeGreaterThan(stalledBefore);
+  await waitFor('the runner to run its tap and target, and QBO to stall its tap', ready);
   return { pid: runner.pid!, children, exited };
 }
 
@@ -109,8 +107,7 @@ describe.skipIf(process.platform !== 'linux')('a runner killed with kill -9', ()
       const exited = runner.exited;
       process.kill(runner.pid, 'SIGKILL'); // the runner alone
       await exited;
-      for (let k = 0; k < 50 && children.some(alive); k++) await sleep(100);
-      expect(children.filter(alive), 'tap or target still running 5 s after their runner was killed').toEqual([]);
+      await waitFor('the tap and target to stop once their runner is gone', () => !children.some(alive));
     } finally {
       for (const pid of children) if (alive(pid)) process.kill(pid, 'SIGKILL');
       h.emulator.setFaults({ rules: [] });
@@ -145,7 +142,7 @@ describe.skipIf(process.platform !== 'linux')('a runner killed with kill -9', ()
         expect(readFileSync(path.join(killedDir, 'tap.json'), 'utf8')).toContain('client_secret');
         process.kill(killed.pid, 'SIGKILL'); // the runner alone, as the OOM killer
         await killed.exited;
-        for (let k = 0; k < 50 && killed.children.some(alive); k++) await sleep(100);
+        await waitFor("the killed runner's tap and target to stop", () => !killed.children.some(alive));
         expect(existsSync(killedDir), 'the killed runner could not remove its own folder').toBe(true);
 
         // The job's next run, once the killed runner's lock is stale (the live runner's tap still waits on its stalled request).
