@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { databaseUrl, withClient } from './support/db.js';
 import { startFirm, type Firm } from './companiesHarness.js';
-import { expectExactly, RUNNER_CLI } from './pipelineHarness.js';
+import { expectExactly, RUNNER_CLI, tableCell } from './pipelineHarness.js';
 import { send } from './consoleHttp.js';
 import { writeRunRecord } from './support/runRecords.js';
 import { consoleOptions, startConsole } from '../packages/qbo-pipeline/src/index.js';
@@ -135,6 +135,12 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/== company acme \(realm \d+, schema co_\w+_acme\) ==\nbackfill qb_company: done in/);
     expect(run.stdout).toMatch(/2 companies: 2 ok, 0 failed/);
+    // The table over companies: a first load's records are all new rows.
+    for (const name of ['acme', 'globex']) {
+      expect(Number(tableCell(run.stdout, name, 'loaded')), run.stdout).toBeGreaterThan(0);
+      expect(tableCell(run.stdout, name, 'new')).toBe(tableCell(run.stdout, name, 'loaded'));
+      expect(tableCell(run.stdout, name, 'changed')).toBe('0');
+    }
     await expectExact('acme');
     await expectExact('globex');
     const one = await withClient((c) =>

@@ -146,6 +146,8 @@ describe('with a companies file: a sync that only applied deletions says so', ()
       expect(tableCell(sync.stdout, 'invoices', 'deleted')).toBe('1');
       expect(sync.stdout).toMatch(/^1 companies: 1 ok, 0 failed$/m);
       expect(tableCell(sync.stdout, 'acme', 'loaded')).toBe('0');
+      expect(tableCell(sync.stdout, 'acme', 'new')).toBe('0');
+      expect(tableCell(sync.stdout, 'acme', 'changed')).toBe('0');
       expect(tableCell(sync.stdout, 'acme', 'deleted')).toBe('1');
 
       const evidence = await firm.cli(['evidence', '--companies', 'companies.yaml', '--since', deletedOn]);

@@ -31,21 +31,32 @@ function status(o: CompanyOutcome): string {
 }
 
 /**
- * The last lines of a many-companies command: one row per company (status, exit, rows loaded and
- * marked deleted, why it failed), then what to do: reconcile (deletions CDC could not give), fix
+ * The last lines of a many-companies command: one row per company (status, exit, records loaded, of
+ * which new and changed rows (the rest were unchanged: a sync that re-read rows it had loads them
+ * all and changes nothing), rows marked deleted, why it failed), then what to do: reconcile (deletions CDC could not give), fix
  * (exit 2) or resume (exit 1) per company.
  */
 export function formatCompanyOutcomes(outcomes: readonly CompanyOutcome[]): string {
   const rows = outcomes.map((o) => {
-    const loaded = o.result?.totals.reduce((n, t) => n + t.loaded, 0);
-    const deleted = o.result?.totals.reduce((n, t) => n + t.deleted, 0);
-    return [o.company.name, o.company.realmId, o.company.schema, status(o), o.exitCode, loaded ?? null, deleted ?? null, detail(o)];
+    const sum = (count: 'loaded' | 'inserted' | 'updated' | 'deleted') => o.result?.totals.reduce((n, t) => n + t[count], 0) ?? null;
+    return [
+      o.company.name,
+      o.company.realmId,
+      o.company.schema,
+      status(o),
+      o.exitCode,
+      sum('loaded'),
+      sum('inserted'),
+      sum('updated'),
+      sum('deleted'),
+      detail(o),
+    ];
   });
   const failed = outcomes.filter((o) => o.exitCode !== EXIT.ok);
   const lines = [
     `${outcomes.length} companies: ${outcomes.length - failed.length} ok, ${failed.length} failed`,
     '',
-    formatTable(['company', 'realm id', 'schema', 'status', 'exit', 'loaded', 'deleted', 'detail'], rows),
+    formatTable(['company', 'realm id', 'schema', 'status', 'exit', 'loaded', 'new', 'changed', 'deleted', 'detail'], rows),
   ];
   for (const o of outcomes) if (o.result?.reconcileCommand !== undefined) lines.push(`${o.company.name}: ${reconcileLine(o.result.reconcileCommand)}`);
   for (const o of failed) {
