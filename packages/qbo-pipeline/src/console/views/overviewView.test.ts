@@ -216,21 +216,25 @@ describe('the overview of thirty companies', () => {
   });
 });
 
-describe('attentionOf with an hourly schedule', () => {
-  const slot = (hour: number, status: Trigger['status']): Trigger => {
-    const at = new Date(Date.UTC(2025, 2, 1, hour, 5)).toISOString();
-    return {
-      id: `sch-company-${hour}`,
-      at,
-      atGiven: at,
-      createdAt: at,
-      sync: { streams: [], job: 'qb_company', stateDir: '/s' },
-      schedule: { name: 'company', slot: at, slots: 1 },
-      status,
-      enabled: false,
-      ...(status === 'failed' ? { result: { exitCode: 1, message: 'QBO answered HTTP 503 5 times', runIds: [] } } : {}),
-    };
+/** A slot trigger of the hourly schedule `company`, at hh:05 on 2025-03-01; a failed one says why (`failure`). */
+function hourlySlot(hour: number, status: Trigger['status'], failure?: NonNullable<Trigger['result']>): Trigger {
+  const at = new Date(Date.UTC(2025, 2, 1, hour, 5)).toISOString();
+  return {
+    id: `sch-company-${hour}`,
+    at,
+    atGiven: at,
+    createdAt: at,
+    sync: { streams: [], job: 'qb_company', stateDir: '/s' },
+    schedule: { name: 'company', slot: at, slots: 1 },
+    status,
+    enabled: false,
+    ...(status === 'failed' && failure ? { result: failure } : {}),
   };
+}
+
+describe('attentionOf with an hourly schedule', () => {
+  const slot = (hour: number, status: Trigger['status']): Trigger =>
+    hourlySlot(hour, status, { exitCode: 1, message: 'QBO answered HTTP 503 5 times', runIds: [] });
 
   it('forgets a failed slot once a later slot of its schedule went through, and names one still the newest', () => {
     const texts = (triggers: Trigger[]) => attentionOf({ ...base, triggers }, NOW).map((a) => a.text);
@@ -245,20 +249,8 @@ describe('attentionOf with an hourly schedule', () => {
 });
 
 describe('attentionOf with an hourly schedule failing all night', () => {
-  const slot = (hour: number, status: Trigger['status'], runId = `run-${hour}`): Trigger => {
-    const at = new Date(Date.UTC(2025, 2, 1, hour, 5)).toISOString();
-    return {
-      id: `sch-company-${hour}`,
-      at,
-      atGiven: at,
-      createdAt: at,
-      sync: { streams: [], job: 'qb_company', stateDir: '/s' },
-      schedule: { name: 'company', slot: at, slots: 1 },
-      status,
-      enabled: false,
-      ...(status === 'failed' ? { result: { exitCode: 2, message: 'QuickBooks rejected the refresh token', runIds: [runId], runId } } : {}),
-    };
-  };
+  const slot = (hour: number, status: Trigger['status'], runId = `run-${hour}`): Trigger =>
+    hourlySlot(hour, status, { exitCode: 2, message: 'QuickBooks rejected the refresh token', runIds: [runId], runId });
   const night = [slot(1, 'completed'), ...[2, 3, 4, 5, 6].map((h) => slot(h, 'failed'))];
 
   it('says its failed slots in one line, not one line each repeating the reason', () => {
