@@ -91,9 +91,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await withClient((c) =>
-    c.query(
-      `DROP SCHEMA IF EXISTS "${VIEWS}" CASCADE; DROP SCHEMA IF EXISTS "${VIEWS}_s" CASCADE; DROP SCHEMA IF EXISTS "${VIEWS}_t" CASCADE; DROP SCHEMA IF EXISTS "${VIEWS}_d" CASCADE`,
-    ),
+    c.query(['', '_s', '_t', '_t2', '_d', '_q', '_c', '_o', '_n', '_x', '_y'].map((s) => `DROP SCHEMA IF EXISTS "${VIEWS}${s}" CASCADE`).join('; ')),
   );
   await firm?.close();
 });
@@ -293,12 +291,175 @@ describe('views made by a role with narrower rights', () => {
     ]);
     expect(await viewRows(schema, 'invoices')).toEqual(await unionOf('invoices', NAMES));
 
-    // Views another role made (the first describe's, over acme alone) are replaced only by their owner.
+    // Views another role made (the first describe's, over acme alone, for companies.yaml: taken over) are replaced only by their owner.
     await withClient((c) => c.query(`GRANT USAGE, CREATE ON SCHEMA "${VIEWS}" TO ${role.name}`));
-    const other = await firm.cli(['views', '--companies', 'loader.yaml', '--schema', VIEWS]);
+    const other = await firm.cli(['views', '--companies', 'loader.yaml', '--schema', VIEWS, '--take-over']);
     expect(other.code, other.stderr).toBe(2);
     expect(lines(other.stderr)).toHaveLength(1);
     expect(other.stderr).toMatch(new RegExp(`view ${VIEWS}\\.customers belongs to role \\w+, and only its owner may replace it`));
+  });
+});
+
+/** Every row of the catalogs a refresh writes (relations, schemas, comments), as one hash: equal when nothing was created, replaced or dropped. */
+const catalogHash = () =>
+  withClient(
+    async (c) =>
+      (
+        await c.query<{ hash: string }>(
+          `SELECT md5((SELECT string_agg(format('%s:%s:%s', oid, xmin, relname), ',' ORDER BY oid) FROM pg_class)
+                   || (SELECT string_agg(format('%s:%s', oid, xmin), ',' ORDER BY oid) FROM pg_namespace)
+                   || (SELECT coalesce(string_agg(format('%s:%s', objoid, xmin), ',' ORDER BY objoid, objsubid), '') FROM pg_description)) AS hash`,
+        )
+      ).rows[0]?.hash,
+  );
+/** Each view of a schema: its definition as PostgreSQL keeps it and its comment, with the companies file it names as FILE. */
+const definitions = (schema: string) =>
+  rowsOf(
+    `SELECT c.relname AS name, pg_get_viewdef(c.oid) AS definition, regexp_replace(obj_description(c.oid, 'pg_class'), 'companies file .*$', 'companies file FILE') AS comment
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '${schema}' AND c.relkind = 'v'`,
+  );
+const exists = (relation: string) => withClient(async (c) => (await c.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [relation])).rows[0].e as boolean);
+
+describe('views --sql, for a DBA who runs the statements himself', () => {
+  const reader = scratchRole('views_reader');
+  const schema = `${VIEWS}_q`;
+
+  it(
+    'prints the transaction the command would run, read with a role that may read nothing but the catalog, and changes nothing',
+    { timeout: 60_000 },
+    async () => {
+      const database = new URL(databaseUrl()).pathname.slice(1) || 'postgres';
+      await withClient((c) => c.query(`REVOKE CREATE ON DATABASE "${database}" FROM ${reader.name}`));
+      await writeFile(path.join(firm.dir, 'secrets', 'reader_url'), `${reader.url()}\n`, { mode: 0o600 });
+      await firm.writeCompanies(companiesFile(NAMES, '', 'secrets/reader_url'), 'reader.yaml');
+      const before = await catalogHash();
+      const printed = await firm.cli(['views', '--companies', 'reader.yaml', '--schema', schema, '--sql']);
+      expect(printed.code, printed.stderr).toBe(0);
+      expect(printed.stderr).toBe('');
+      expect(await catalogHash()).toBe(before);
+      expect(await exists(`"${schema}".invoices`)).toBe(false);
+      const statements = lines(printed.stdout).filter((l) => !l.startsWith('-- '));
+      expect(printed.stdout).toMatch(
+        new RegExp(`^-- views in schema ${schema} at \\S+, over 3 companies \\(acme, globex, initech\\): 3 created, 0 replaced, 0 unchanged\n`),
+      );
+      expect(statements.slice(0, 4)).toEqual([
+        'BEGIN;',
+        'SET LOCAL lock_timeout = 10000;',
+        `SELECT pg_advisory_xact_lock(hashtext('qbo-pipeline views'), hashtext('${schema}'));`,
+        `CREATE SCHEMA "${schema}";`,
+      ]);
+      expect(statements.at(-1)).toBe('COMMIT;');
+
+      // A superuser runs it as printed: the views are the command's own, to the definition and the comment.
+      await withClient((c) => c.query(printed.stdout));
+      const made = await firm.cli(['views', '--companies', 'companies.yaml', '--schema', `${VIEWS}_c`]);
+      expect(made.code, made.stderr).toBe(0);
+      expect(await definitions(schema)).toEqual(await definitions(`${VIEWS}_c`));
+      expect(await definitions(schema)).toHaveLength(3);
+      for (const stream of ['invoices', 'customers']) expect(await viewRows(schema, stream)).toEqual(await unionOf(stream, NAMES));
+      // The role's refresh (the scheduler's) finds them as planned: nothing to write, no right needed; --sql then prints an empty transaction.
+      const kept = await firm.cli(['views', '--companies', 'reader.yaml', '--schema', schema]);
+      expect(kept.code, kept.stderr).toBe(0);
+      expect(kept.stdout).toMatch(/0 created, 0 replaced, 3 unchanged/);
+      const none = await firm.cli(['views', '--companies', 'reader.yaml', '--schema', schema, '--sql']);
+      expect(lines(none.stdout).filter((l) => !l.startsWith('-- '))).toEqual([
+        'BEGIN;',
+        'SET LOCAL lock_timeout = 10000;',
+        `SELECT pg_advisory_xact_lock(hashtext('qbo-pipeline views'), hashtext('${schema}'));`,
+        'COMMIT;',
+      ]);
+    },
+  );
+});
+
+describe("views.schema changed: the old schema's views", () => {
+  const old = `${VIEWS}_o`;
+  const now = `${VIEWS}_n`;
+
+  it('are named, dropped only with --drop-stale, never one something depends on or one the product did not make', { timeout: 60_000 }, async () => {
+    // The views companies.yaml made above with --schema would be its views in other schemas too.
+    await withClient((c) => c.query(`DROP SCHEMA IF EXISTS "${VIEWS}" CASCADE; DROP SCHEMA IF EXISTS "${VIEWS}_c" CASCADE`));
+    await firm.writeCompanies(companiesFile(NAMES, `views:\n  schema: ${old}`));
+    const first = await firm.cli(['views', '--companies', 'companies.yaml']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/3 created/);
+    await withClient((c) =>
+      c.query(
+        `CREATE VIEW "${old}".my_report AS SELECT company, id FROM "${old}".invoices; CREATE VIEW "${old}".by_hand AS SELECT company, id FROM "${old}".customers`,
+      ),
+    );
+    await withClient((c) => c.query(`DROP VIEW "${old}".by_hand; CREATE VIEW "${old}".by_hand AS SELECT id FROM "${schemaOf('acme')}".customers`));
+
+    await firm.writeCompanies(companiesFile(NAMES, `views:\n  schema: ${now}`));
+    const moved = await firm.cli(['views', '--companies', 'companies.yaml']);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stdout).toMatch(new RegExp(`views in schema ${now} at .*: 3 created`));
+    expect(moved.stdout).toContain(
+      `this companies file's views in another schema, no longer kept current and left as they were (something may still read them): ${old}.customers, ${old}.invoices, ${old}.payments; views --drop-stale drops them`,
+    );
+    for (const v of ['customers', 'invoices', 'payments']) expect(await exists(`"${old}".${v}`)).toBe(true);
+
+    const pruned = await firm.cli(['views', '--companies', 'companies.yaml', '--drop-stale']);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(pruned.stdout).toMatch(/0 created, 0 replaced, 3 unchanged/);
+    expect(pruned.stdout).toContain(`dropped this companies file's views in another schema, no longer kept current: ${old}.customers, ${old}.payments`);
+    expect(lines(pruned.stdout).filter((l) => l.startsWith('kept '))).toEqual([
+      `kept ${old}.invoices: view ${old}.my_report depends on it: drop or re-point that first, then run views --drop-stale again`,
+    ]);
+    expect([await exists(`"${old}".invoices`), await exists(`"${old}".my_report`), await exists(`"${old}".by_hand`)]).toEqual([true, true, true]);
+    expect([await exists(`"${old}".customers`), await exists(`"${old}".payments`)]).toEqual([false, false]);
+
+    await withClient((c) => c.query(`DROP VIEW "${old}".my_report`));
+    const last = await firm.cli(['views', '--companies', 'companies.yaml', '--drop-stale']);
+    expect(last.code, last.stderr).toBe(0);
+    expect(last.stdout).toContain(`dropped this companies file's views in another schema, no longer kept current: ${old}.invoices`);
+    expect(await exists(`"${old}".invoices`)).toBe(false);
+    // What the product did not make stays, and so does the schema.
+    expect(await exists(`"${old}".by_hand`)).toBe(true);
+    const again = await firm.cli(['views', '--companies', 'companies.yaml', '--drop-stale']);
+    expect(again.stdout).not.toMatch(/dropped|kept|another schema/);
+  });
+});
+
+describe('two companies files, one views schema', () => {
+  const shared = `${VIEWS}_x`;
+
+  it("the second is refused in one line naming the first and the fix, by hand and in its scheduler; the first's views stay", { timeout: 90_000 }, async () => {
+    await firm.writeCompanies(companiesFile(['acme', 'globex'], `views:\n  schema: ${shared}`));
+    await firm.writeCompanies(companiesFile(['initech'], `views:\n  schema: ${shared}`), 'other.yaml');
+    const first = await firm.cli(['views', '--companies', 'companies.yaml']);
+    expect(first.code, first.stderr).toBe(0);
+    const before = await catalogHash();
+    const other = path.join(firm.dir, 'other.yaml');
+    const fix = `give each file its own views.schema (views: {schema: …}, or --schema), or, if ${path.join(firm.dir, 'companies.yaml')} is this same file moved`;
+    const second = await firm.cli(['views', '--companies', 'other.yaml']);
+    expect(second.code, second.stderr).toBe(2);
+    expect(lines(second.stderr)).toHaveLength(1);
+    expect(second.stderr).toContain(
+      `schema ${shared} holds the views of companies file ${path.join(firm.dir, 'companies.yaml')}: this file (${other}) would replace them`,
+    );
+    expect(second.stderr).toContain(fix);
+    expect(await catalogHash()).toBe(before);
+
+    // other.yaml's scheduler: its run stands, the refresh is one warning, acme and globex keep their views.
+    const at = new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const day = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const added = await firm.cli(['trigger', 'add', '--companies', 'other.yaml', '--at', at, '--start', day, '--end', new Date().toISOString().slice(0, 10)]);
+    expect(added.code, added.stderr).toBe(0);
+    const scheduled = await firm.cli(['scheduler', '--companies', 'other.yaml', '--once']);
+    expect(scheduled.code, scheduled.stderr.slice(-3000)).toBe(0);
+    const warnings = lines(scheduled.stderr).filter((l) => l.includes('views in schema'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^ ?WARN .*after company initech's run/);
+    expect(warnings[0]).toContain(fix);
+    expect(await viewRows(shared, 'invoices')).toEqual(await unionOf('invoices', ['acme', 'globex']));
+
+    // The fix: a schema of its own.
+    await firm.writeCompanies(companiesFile(['initech'], `views:\n  schema: ${VIEWS}_y`), 'other.yaml');
+    const own = await firm.cli(['views', '--companies', 'other.yaml']);
+    expect(own.code, own.stderr).toBe(0);
+    expect(await viewRows(`${VIEWS}_y`, 'invoices')).toEqual(await unionOf('invoices', ['initech']));
+    expect(await viewRows(shared, 'invoices')).toEqual(await unionOf('invoices', ['acme', 'globex']));
   });
 });
 
@@ -369,6 +530,20 @@ describe('the scheduler keeps the views when the file says views:', () => {
     expect(fixed.stderr).toMatch(
       new RegExp(
         `views in schema ${schema} at \\S+: customers replaced \\(acme, initech\\), invoices replaced \\(acme, initech\\), payments created \\(initech\\)`,
+      ),
+    );
+    expect(await viewRows(schema, 'invoices')).toEqual(await unionOf('invoices', ['acme', 'initech']));
+
+    // views.schema changed: the next run makes the views there, and names the old ones, dropping none.
+    await firm.writeCompanies(companiesFile(['acme', 'initech'], `views:\n  schema: ${schema}2`));
+    await dueTrigger('acme');
+    const moved = await scheduler();
+    expect(moved.code, moved.stderr.slice(-3000)).toBe(0);
+    const line = lines(moved.stderr).find((l) => l.includes(`views in schema ${schema}2 `)) ?? '';
+    expect(line).toMatch(/customers created \(acme, initech\), invoices created \(acme, initech\), payments created \(initech\)/);
+    expect(line).toMatch(
+      new RegExp(
+        `; this companies file's views in another schema, no longer kept current and left as they were \\(something may still read them\\): .*${schema}\\.customers, ${schema}\\.invoices, ${schema}\\.payments.*; views --drop-stale drops them$`,
       ),
     );
     expect(await viewRows(schema, 'invoices')).toEqual(await unionOf('invoices', ['acme', 'initech']));

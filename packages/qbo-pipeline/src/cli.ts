@@ -527,6 +527,21 @@ runCli('qbo-pipeline', async () => {
       (y) =>
         allCompaniesOptions(y)
           .option('schema', { type: 'string', describe: `the views' schema (default: the file's views.schema, else ${DEFAULT_VIEWS_SCHEMA})` })
+          .option('drop-stale', {
+            type: 'boolean',
+            default: false,
+            describe: "drop this file's views left in other schemas (after views.schema changed), except one that something depends on",
+          })
+          .option('take-over', {
+            type: 'boolean',
+            default: false,
+            describe: 'replace views that another companies file made in the schema (this file moved, or seen at another path)',
+          })
+          .option('sql', {
+            type: 'boolean',
+            default: false,
+            describe: 'print the SQL it would run (one transaction per database), for psql, instead; changes nothing, needs only to read the catalog',
+          })
           .option('state-dir', STATE_DIR)
           .option('target-config', {
             type: 'string',
@@ -538,7 +553,15 @@ runCli('qbo-pipeline', async () => {
         if (file === undefined) throw new UsageError('views: say which companies file (--companies FILE, or QBO_PIPELINE_COMPANIES)');
         exitCode = await (
           await companyCommands()
-        ).viewsForCompanies({ file, schema: argv.schema, stateRoot: argv['state-dir'], targetConfig: argv['target-config'] });
+        ).viewsForCompanies({
+          file,
+          schema: argv.schema,
+          stateRoot: argv['state-dir'],
+          targetConfig: argv['target-config'],
+          dropStale: argv['drop-stale'],
+          takeOver: argv['take-over'],
+          sql: argv.sql,
+        });
       },
     )
     .command(

@@ -10,7 +10,7 @@ import { COMPANY_JOB } from '../BackfillRequest.js';
 import { companyStateDir, notInFile } from './companyRun.js';
 import { defaultMaxParallel } from './JobPool.js';
 import { loadCompanies, secretProblems } from './loadCompanies.js';
-import { companiesByWarehouse, refreshViews } from './companyViews.js';
+import { companiesByWarehouse, companiesFileIdentity, refreshViews, staleLines } from './companyViews.js';
 import { runDueOnce } from '../scheduler/runDueOnce.js';
 import type { Companies, Company } from './parseCompanies.js';
 import { DEFAULT_LEASE_MS, triggerStore } from '../triggers/TriggerStore.js';
@@ -202,11 +202,15 @@ export class CompaniesScheduler {
           targetConfig: this.#o.targetConfig,
         }).find((w) => w.companies.some((c) => c.name === company.name));
         if (!warehouse) return;
-        const outcome = await refreshViews(warehouse, schema);
+        const outcome = await refreshViews(warehouse, { schema, file: companiesFileIdentity(this.#o.file) });
         const changed = outcome.views.filter((v) => v.change !== 'unchanged');
+        // This file's views left in another schema (views.schema changed) are named with the change, not at every run.
         if (changed.length > 0)
           this.#logger.info(
-            `views in schema ${schema} at ${outcome.where}: ${changed.map((v) => `${v.stream} ${v.change} (${v.companies.join(', ') || 'no company any more'})`).join(', ')}`,
+            [
+              `views in schema ${schema} at ${outcome.where}: ${changed.map((v) => `${v.stream} ${v.change} (${v.companies.join(', ') || 'no company any more'})`).join(', ')}`,
+              ...staleLines(outcome.stale),
+            ].join('; '),
           );
       } catch (error) {
         this.#logger.warn(

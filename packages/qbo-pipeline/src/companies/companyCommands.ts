@@ -30,7 +30,7 @@ import { formatCompanyList, formatCompanyOutcomes } from './formatCompanies.js';
 import { cdcWindows, readsDeletionsOf, streamFreshness } from '../console/freshness.js';
 import { listJobStates } from '../stateFile.js';
 import { defaultMaxParallel } from './JobPool.js';
-import { companiesByWarehouse, formatViews, refreshViews } from './companyViews.js';
+import { companiesByWarehouse, companiesFileIdentity, formatViews, refreshViews, viewsScript } from './companyViews.js';
 import { DEFAULT_VIEWS_SCHEMA } from './companiesOptions.js';
 import { SCHEMA_NAME } from './companiesSchema.js';
 import { loadCompanies, pickCompanies, requireSecretFiles, secretFileProblems, selectCompanies } from './loadCompanies.js';
@@ -310,16 +310,20 @@ export async function evidenceForCompanies(options: {
 }
 
 /**
- * `views --companies FILE [--schema NAME]`: in each database the companies load into, makes or
- * replaces `<schema>.<stream>` views over every company of the file that has the stream's table
- * (`refreshViews`); one table per database on stdout. A database that cannot be written says why
- * on stderr and stops no other; the exit code is the worst.
+ * `views --companies FILE [--schema NAME] [--drop-stale] [--take-over] [--sql]`: in each database
+ * the companies load into, makes or replaces `<schema>.<stream>` views over every company of the
+ * file that has the stream's table (`refreshViews`); one table per database on stdout. With
+ * `sql`, prints each database's transaction instead and changes nothing (`viewsScript`). A
+ * database that cannot be written says why on stderr and stops no other; the exit code is the worst.
  */
 export async function viewsForCompanies(options: {
   readonly file: string;
   readonly schema: string | undefined;
   readonly stateRoot: string;
   readonly targetConfig: string | undefined;
+  readonly dropStale: boolean;
+  readonly takeOver: boolean;
+  readonly sql: boolean;
 }): Promise<number> {
   const companies = loadCompanies(options.file);
   const schema = options.schema ?? companies.viewsSchema ?? DEFAULT_VIEWS_SCHEMA;
@@ -332,9 +336,10 @@ export async function viewsForCompanies(options: {
     );
   if (options.targetConfig) readConfigFile(path.resolve(options.targetConfig), 'target config');
   const outcomes: Array<{ exitCode: number }> = [];
+  const request = { schema, file: companiesFileIdentity(companies.file), dropStale: options.dropStale, takeOver: options.takeOver };
   for (const warehouse of companiesByWarehouse(companies.companies, options)) {
     try {
-      process.stdout.write(formatViews(await refreshViews(warehouse, schema)) + '\n');
+      process.stdout.write((options.sql ? await viewsScript(warehouse, request) : formatViews(await refreshViews(warehouse, request))) + '\n');
       outcomes.push({ exitCode: EXIT.ok });
     } catch (error) {
       logger.error((error as Error).message);
@@ -342,7 +347,7 @@ export async function viewsForCompanies(options: {
     }
   }
   const exitCode = combinedExitCode(outcomes);
-  if (exitCode === EXIT.ok && companies.viewsSchema !== schema)
+  if (exitCode === EXIT.ok && !options.sql && companies.viewsSchema !== schema)
     logger.info(
       `the scheduler keeps these views current after each company's run when ${options.file} says so: views: {schema: ${schema}}; until then, run views again after a company or stream is added`,
     );

@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { CliError, RunError, UsageError } from 'singer-kit';
@@ -8,13 +9,18 @@ import { companyStateDir } from './companyRun.js';
 import { KNOWN_STREAMS } from './companiesSchema.js';
 import type { Company } from './parseCompanies.js';
 import {
+  markedViewsSql,
   planViews,
   viewsLockSql,
   viewsSchemaSql,
   viewsSourcesSql,
+  type MarkedView,
   type PlannedView,
   type SourceTable,
+  type StaleView,
   type ViewCompany,
+  type ViewsPlan,
+  type ViewsRequest,
   type ViewsSchemaFacts,
 } from './viewsSql.js';
 
@@ -35,7 +41,16 @@ export interface ViewsOutcome {
   readonly schema: string;
   readonly companies: readonly Company[];
   readonly views: readonly PlannedView[];
+  readonly stale: readonly StaleView[];
   readonly notes: readonly string[];
+}
+
+/**
+ * The companies file as the views' comments record it: its real path (links resolved), so that the
+ * file's own views are told from another file's, in this schema and in others.
+ */
+export function companiesFileIdentity(file: string): string {
+  return realpathSync(path.resolve(file));
 }
 
 /**
@@ -86,6 +101,7 @@ async function readFacts(client: pg.Client, schema: string, companies: readonly 
     }>(viewsSchemaSql, [schema, KNOWN_STREAMS])
   ).rows[0];
   if (!row) throw new Error('the catalog query returned no row');
+  const elsewhere = await client.query<MarkedView>(markedViewsSql, [schema]);
   return {
     sources: sources.rows,
     facts: {
@@ -96,6 +112,7 @@ async function readFacts(client: pg.Client, schema: string, companies: readonly 
       createIn: row.create_in,
       holdsCompany: row.holds_company,
       relations: row.relations,
+      elsewhere: elsewhere.rows,
     },
   };
 }
@@ -120,27 +137,28 @@ function refreshError(error: unknown, schema: string, where: string): CliError {
   return new RunError(`${lead}: ${reason}`, { cause: error });
 }
 
+/** What a refresh runs before it reads the catalog: its transaction, how long it waits for a lock, and the schema's lock. */
+const viewsPrelude = (schema: string) => ['BEGIN', `SET LOCAL lock_timeout = ${LOCK_TIMEOUT_MS}`, viewsLockSql(schema)];
+
 /**
- * Makes `<schema>.<stream>` views over the companies' stream tables in one database (`planViews`),
- * in one transaction, one session at a time per schema: a view as planned is left alone, so a
- * refresh that finds nothing changed writes nothing. Privileges the role lacks are one line
- * naming the schema and the grant (UsageError), checked before anything is written.
+ * Plans the views of one database inside a transaction (`planViews`) and hands the plan to `act`;
+ * commits when the request writes, rolls back for `forSql`, which reads in a READ ONLY
+ * transaction and takes no lock. A plan that cannot be carried out is one line (UsageError),
+ * before anything is written.
  */
-export async function refreshViews(warehouse: WarehouseCompanies, schema: string): Promise<ViewsOutcome> {
+async function withPlan<T>(warehouse: WarehouseCompanies, request: ViewsRequest, act: (client: pg.Client, plan: ViewsPlan) => Promise<T>): Promise<T> {
+  const { schema } = request;
   let client: pg.Client | undefined;
   try {
     client = await connectClient(warehouse.connection, 'qbo-pipeline views');
     client.on('error', () => undefined); // a dropped connection surfaces on the next query
-    await client.query('BEGIN');
-    await client.query(`SET LOCAL lock_timeout = ${LOCK_TIMEOUT_MS}`);
-    await client.query(viewsLockSql, [schema]);
+    for (const statement of request.forSql ? ['BEGIN READ ONLY'] : viewsPrelude(schema)) await client.query(statement);
     const { sources, facts } = await readFacts(client, schema, warehouse.companies);
-    const plan = planViews(schema, warehouse.companies, sources, facts);
+    const plan = planViews(request, warehouse.companies, sources, facts);
     if (plan.problem !== undefined) throw new UsageError(`views in schema ${schema} at ${warehouse.where}: ${plan.problem}`);
-    if (plan.createSchema !== undefined) await client.query(plan.createSchema);
-    for (const view of plan.views) for (const statement of view.statements) await client.query(statement);
-    await client.query('COMMIT');
-    return { where: warehouse.where, schema, companies: warehouse.companies, views: plan.views, notes: plan.notes };
+    const result = await act(client, plan);
+    await client.query(request.forSql ? 'ROLLBACK' : 'COMMIT');
+    return result;
   } catch (error) {
     await client?.query('ROLLBACK').catch(() => undefined);
     throw refreshError(error, schema, warehouse.where);
@@ -149,11 +167,74 @@ export async function refreshViews(warehouse: WarehouseCompanies, schema: string
   }
 }
 
+const outcomeOf = (warehouse: WarehouseCompanies, schema: string, plan: ViewsPlan): ViewsOutcome => ({
+  where: warehouse.where,
+  schema,
+  companies: warehouse.companies,
+  views: plan.views,
+  stale: plan.stale,
+  notes: plan.notes,
+});
+
+/**
+ * Makes `<schema>.<stream>` views over the companies' stream tables in one database (`planViews`),
+ * in one transaction, one session at a time per schema: a view as planned is left alone, so a
+ * refresh that finds nothing changed writes nothing. Privileges the role lacks are one line
+ * naming the schema and the grant (UsageError), checked before anything is written.
+ */
+export async function refreshViews(warehouse: WarehouseCompanies, request: Omit<ViewsRequest, 'forSql'>): Promise<ViewsOutcome> {
+  return withPlan(warehouse, { ...request, forSql: false }, async (client, plan) => {
+    for (const statement of plan.statements) await client.query(statement);
+    return outcomeOf(warehouse, request.schema, plan);
+  });
+}
+
+/**
+ * `views --sql`: the transaction `refreshViews` would run in this database, as a script for psql
+ * (its statements, in its order, between its BEGIN and COMMIT), read with nothing but the catalog
+ * and written nowhere. Whoever runs it owns the views: the connected role's rights are not checked.
+ */
+export async function viewsScript(warehouse: WarehouseCompanies, request: Omit<ViewsRequest, 'forSql'>): Promise<string> {
+  return withPlan(warehouse, { ...request, forSql: true }, async (_client, plan) => {
+    const outcome = outcomeOf(warehouse, request.schema, plan);
+    return [
+      `-- ${summaryOf(outcome)}`,
+      `-- run in database ${warehouse.connection.database} (psql -v ON_ERROR_STOP=1 -f FILE) as the role that is to own the views: it needs CREATE on the schema (on the database while the schema does not exist), USAGE and SELECT on the companies' schemas and tables, and to own the views it replaces or drops`,
+      ...[...outcome.notes, ...staleLines(outcome.stale)].map((line) => `-- ${line}`),
+      ...[...viewsPrelude(request.schema), ...plan.statements, 'COMMIT'].map((statement) => `${statement};`),
+    ].join('\n');
+  });
+}
+
+/** The first line of a refresh's report: where, over which companies, and what changed. */
+function summaryOf(outcome: ViewsOutcome): string {
+  const count = (change: PlannedView['change']) => outcome.views.filter((v) => v.change === change).length;
+  return `views in schema ${outcome.schema} at ${outcome.where}, over ${outcome.companies.length} ${outcome.companies.length === 1 ? 'company' : 'companies'} (${outcome.companies.map((c) => c.name).join(', ')}): ${count('created')} created, ${count('replaced')} replaced, ${count('unchanged')} unchanged`;
+}
+
+/** What became of this file's views in other schemas: one line for those left or dropped, one per view kept and why. */
+export function staleLines(stale: readonly StaleView[]): string[] {
+  const names = (action: StaleView['action']) =>
+    stale
+      .filter((v) => v.action === action)
+      .map((v) => v.view)
+      .join(', ');
+  return [
+    ...(names('left')
+      ? [
+          `this companies file's views in another schema, no longer kept current and left as they were (something may still read them): ${names('left')}; views --drop-stale drops them`,
+        ]
+      : []),
+    ...(names('dropped') ? [`dropped this companies file's views in another schema, no longer kept current: ${names('dropped')}`] : []),
+    ...stale.filter((v) => v.action === 'kept').map((v) => `kept ${v.view}: ${v.reason ?? ''}`),
+  ];
+}
+
 /** `qbo-pipeline views` on stdout: per database, what each view unions and what was done to it, then the notes. */
 export function formatViews(outcome: ViewsOutcome): string {
-  const count = (change: PlannedView['change']) => outcome.views.filter((v) => v.change === change).length;
+  const more = [...outcome.notes, ...staleLines(outcome.stale)];
   return [
-    `views in schema ${outcome.schema} at ${outcome.where}, over ${outcome.companies.length} ${outcome.companies.length === 1 ? 'company' : 'companies'} (${outcome.companies.map((c) => c.name).join(', ')}): ${count('created')} created, ${count('replaced')} replaced, ${count('unchanged')} unchanged`,
+    summaryOf(outcome),
     '',
     outcome.views.length === 0
       ? 'no view: no company has a stream table yet'
@@ -161,6 +242,6 @@ export function formatViews(outcome: ViewsOutcome): string {
           ['view', 'companies', 'change'],
           outcome.views.map((v) => [`${outcome.schema}.${v.stream}`, v.companies.length === 0 ? '(none any more: no row)' : v.companies.join(', '), v.change]),
         ),
-    ...(outcome.notes.length > 0 ? ['', ...outcome.notes] : []),
+    ...(more.length > 0 ? ['', ...more] : []),
   ].join('\n');
 }
