@@ -146,7 +146,7 @@ const viewsPrelude = (schema: string) => ['BEGIN', `SET LOCAL lock_timeout = ${L
  * transaction and takes no lock. A plan that cannot be carried out is one line (UsageError),
  * before anything is written.
  */
-async function withPlan<T>(warehouse: WarehouseCompanies, request: ViewsRequest, act: (client: pg.Client, plan: ViewsPlan) => Promise<T>): Promise<T> {
+async function withPlan<T>(warehouse: WarehouseCompanies, request: ViewsRequest, act: (client: pg.Client, plan: ViewsPlan) => T | Promise<T>): Promise<T> {
   const { schema } = request;
   let client: pg.Client | undefined;
   try {
@@ -195,7 +195,7 @@ export async function refreshViews(warehouse: WarehouseCompanies, request: Omit<
  * and written nowhere. Whoever runs it owns the views: the connected role's rights are not checked.
  */
 export async function viewsScript(warehouse: WarehouseCompanies, request: Omit<ViewsRequest, 'forSql'>): Promise<string> {
-  return withPlan(warehouse, { ...request, forSql: true }, async (_client, plan) => {
+  return withPlan(warehouse, { ...request, forSql: true }, (_client, plan) => {
     const outcome = outcomeOf(warehouse, request.schema, plan);
     return [
       `-- ${summaryOf(outcome)}`,
