@@ -107,3 +107,33 @@ describe('an option without a usable value: exit 2, one FATAL line naming it, no
     });
   });
 });
+
+/**
+ * A company's recurring sync is its `schedule:` in the companies file. `schedule add` refused a
+ * companies file with that line, but pause, resume and remove answered `unknown argument
+ * --companies`, leaving a firm that wants to pause a client's nightly sync with no way forward.
+ */
+describe('schedule add, pause, resume and remove with a companies file: exit 2, one line saying the schedule is in the file, nothing done', () => {
+  const refusal = (command: string) =>
+    `FATAL qbo-pipeline: schedule ${command}: with companies file companies.yaml, a company's recurring sync is its schedule: in that file (schedule: {cron: "15 3 * * *", tz: America/New_York}, under the company or defaults); edit it there: the scheduler reads it at its next pass, and schedule list --companies companies.yaml shows it\n`;
+  it.each([
+    [['schedule', 'add', '--cron', '15 3 * * *', '--streams', 'invoices', '--companies', 'companies.yaml'], 'add'],
+    [['schedule', 'pause', 'qb_company', '--companies', 'companies.yaml'], 'pause'],
+    [['schedule', 'resume', 'qb_company', '--companies', 'companies.yaml', '--company', 'acme'], 'resume'],
+    [['schedule', 'remove', 'qb_company', '--companies', 'companies.yaml'], 'remove'],
+  ])('%j', (args, command) => {
+    const result = run('qbo-pipeline', args);
+    expect({ status: result.status, stderr: result.stderr, stdout: result.stdout, left: result.left }).toEqual({
+      status: 2,
+      stderr: refusal(command),
+      stdout: '',
+      left: [],
+    });
+  });
+
+  it('--company without a companies file says which file it needs', () => {
+    const result = run('qbo-pipeline', ['schedule', 'pause', 'qb_company', '--company', 'acme']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe('FATAL qbo-pipeline: --company acme: say which companies file holds it (--companies FILE, or QBO_PIPELINE_COMPANIES)\n');
+  });
+});

@@ -141,7 +141,28 @@ function progressHook(): BackfillHooks['onProgress'] {
 }
 
 const nameArgument = <T>(y: Argv<T>) =>
-  y.positional('name', { type: 'string', demandOption: true, describe: "the schedule's name (schedule list shows them)" }).option('state-dir', STATE_DIR);
+  y
+    .positional('name', { type: 'string', demandOption: true, describe: "the schedule's name (schedule list shows them)" })
+    .option('state-dir', STATE_DIR)
+    // Taken only to be refused (refuseCompanySchedule), so not offered.
+    .option('companies', { type: 'string', hidden: true })
+    .option('company', { type: 'string', hidden: true });
+
+/**
+ * A company's recurring sync is its `schedule:` in the companies file: `schedule add|pause|resume|remove`
+ * refuse a companies file, saying so, rather than act on `state/schedules/`, which the companies
+ * scheduler never reads.
+ */
+function refuseCompanySchedule(command: string, file: string | undefined): void {
+  if (file !== undefined)
+    throw new UsageError(
+      `schedule ${command}: with companies file ${file}, a company's recurring sync is its schedule: in that file (schedule: {cron: "15 3 * * *", tz: America/New_York}, under the company or defaults); edit it there: the scheduler reads it at its next pass, and schedule list --companies ${file} shows it`,
+    );
+}
+
+/** pause, resume and remove act on the state folder's schedules; only a companies file named on their command line is refused (QBO_PIPELINE_COMPANIES alone is not: those schedules are still there to remove). */
+const namedCompaniesFile = (argv: { companies?: string | undefined; company?: string | undefined }) =>
+  argv.companies !== undefined || argv.company !== undefined ? companiesFileOf(argv) : undefined;
 
 /** SIGTERM (docker stop), SIGINT or SIGHUP (terminal closed): stop the children gracefully so their last commit is recorded. */
 function stopSignal(): AbortSignal {
@@ -311,11 +332,7 @@ runCli('qbo-pipeline', async () => {
               .hide('company'),
           async (argv) => {
             // The companies scheduler runs each company's schedule: from the file, never a schedule added here.
-            const companies = companiesFileOf(argv);
-            if (companies !== undefined)
-              throw new UsageError(
-                `schedule add: with companies file ${companies}, a company's recurring sync is its schedule: in that file (schedule: {cron: "15 3 * * *", tz: America/New_York}, under the company or defaults); edit it there: the scheduler reads it at its next pass, and schedule list --companies ${companies} shows it`,
-              );
+            refuseCompanySchedule('add', companiesFileOf(argv));
             const added = await addSchedule(scheduleStore(argv['state-dir']), {
               cron: argv.cron,
               tz: argv.tz,
@@ -347,14 +364,17 @@ runCli('qbo-pipeline', async () => {
           },
         )
         .command('pause <name>', "stop running a schedule's slots (a run in progress goes on)", nameArgument, async (argv) => {
+          refuseCompanySchedule('pause', namedCompaniesFile(argv));
           const s = await pauseSchedule(scheduleStore(argv['state-dir']), argv.name);
           process.stdout.write(`schedule ${s.name}: paused\n`);
         })
         .command('resume <name>', 'run a paused schedule again from its next slot', nameArgument, async (argv) => {
+          refuseCompanySchedule('resume', namedCompaniesFile(argv));
           const s = await resumeSchedule(scheduleStore(argv['state-dir']), argv.name);
           process.stdout.write(`schedule ${s.name}: active\n`);
         })
         .command('remove <name>', 'delete a schedule (the triggers of its past slots stay)', nameArgument, async (argv) => {
+          refuseCompanySchedule('remove', namedCompaniesFile(argv));
           await removeSchedule(scheduleStore(argv['state-dir']), argv.name);
           process.stdout.write(`schedule ${argv.name}: removed\n`);
         })
