@@ -61,6 +61,11 @@ describe('one scheduler for ten companies', () => {
       expect(run.stdout).toMatch(
         new RegExp(`${REVOKED}: fix this first, then run again: tap-quickbooks: QuickBooks rejected the refresh token \\(invalid_grant`),
       );
+      // Its summary says what runs it again once fixed: not the scheduler, which never runs a trigger twice (below).
+      expect(run.stdout).toMatch(
+        /then run the job again, by hand or with a new trigger \(trigger trg-\S+ ran once and does not run again\): it resumes from the state file/,
+      );
+      expect(run.stdout).not.toContain('then run the same command again');
       expect(run.stderr).toMatch(/scheduler for 10 companies of companies.yaml: up to 3 runs at once/);
 
       for (const name of NAMES.filter((n) => n !== REVOKED)) {

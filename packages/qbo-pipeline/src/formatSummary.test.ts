@@ -120,6 +120,20 @@ describe('formatSummary', () => {
     expect(text).toContain(`fix this first (exit 2; running again unchanged fails the same way): ${fix}`);
     expect(text).not.toContain('resume with');
     expect(text).not.toContain('--job');
+    expect(text).toContain('then run the same command again: it resumes from the state file');
+  });
+
+  it("after a trigger's run that needs a fix (exit 2) says what runs the job again: not the scheduler, since a trigger runs once; a schedule's next slot", () => {
+    const fix = 'tap-quickbooks: QuickBooks rejected the refresh token (invalid_grant)';
+    const needsFix = { ...failed, exitCode: 2, failure: { ...failed.failure!, reason: fix }, resumeCommand: undefined, fix };
+    const once = formatSummary({ ...needsFix, startedBy: { triggerId: 'trg-20250201T020000Z-9f84a8' } });
+    expect(once).toContain(
+      'then run the job again, by hand or with a new trigger (trigger trg-20250201T020000Z-9f84a8 ran once and does not run again): it resumes from the state file',
+    );
+    expect(once).not.toContain('the same command');
+    const slot = formatSummary({ ...needsFix, startedBy: { triggerId: 'sch-nightly-20250201T020000Z', scheduleId: 'nightly' } });
+    expect(slot).toContain('then the next slot of schedule nightly runs it: it resumes from the state file');
+    expect(slot).not.toContain('the same command');
   });
 
   it('a stopped run says stopped, not failed, and how to resume', () => {

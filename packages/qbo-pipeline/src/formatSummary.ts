@@ -47,6 +47,17 @@ export const RECONCILE_WHY =
 export const reconcileLine = (command: string) => `WARNING: ${RECONCILE_WHY}: ${command}`;
 
 /**
+ * What runs the job again once the fix is made: the command by hand; a schedule's next slot; a
+ * one-time trigger does not run again (running the scheduler again would start nothing).
+ */
+function afterTheFix(startedBy: BackfillResult['startedBy']): string {
+  if (startedBy?.scheduleId !== undefined) return `then the next slot of schedule ${startedBy.scheduleId} runs it: it resumes from the state file`;
+  if (startedBy !== undefined)
+    return `then run the job again, by hand or with a new trigger (trigger ${startedBy.triggerId} ran once and does not run again): it resumes from the state file`;
+  return 'then run the same command again: it resumes from the state file';
+}
+
+/**
  * The final summary a person reads after `backfill`: per stream (`deleted`: the deletions from
  * QBO's CDC it marked, which are not part of extracted and loaded), where the evidence is, and on
  * failure either the command that resumes (exit 1) or what to fix first (exit 2).
@@ -90,7 +101,7 @@ export function formatSummary(result: BackfillResult): string {
     for (const w of result.failure.windows) lines.push(`  ${w.stream}: window [${w.start}, ${w.end}) not committed`);
     if (result.fix !== undefined) {
       lines.push(`fix this first (exit ${result.exitCode}; running again unchanged fails the same way): ${result.fix}`);
-      lines.push('then run the same command again: it resumes from the state file');
+      lines.push(afterTheFix(result.startedBy));
     } else if (result.resumeCommand !== undefined) {
       lines.push('resume with:', `  ${result.resumeCommand}`);
     }

@@ -93,6 +93,8 @@ export interface BackfillResult {
   readonly resumeCommand: string | undefined;
   /** What the user must fix before running again (exit 2): the refusing program's own words. */
   readonly fix: string | undefined;
+  /** The trigger that ran it (and the schedule whose slot that trigger is): absent for a run by hand. */
+  readonly startedBy?: { readonly triggerId: string; readonly scheduleId?: string };
   /**
    * When the tap warned that deletions could not be read from QBO's CDC (a gap older than its 30
    * days, or past its cap), or a stream's table was loaded by an earlier version before deletions
@@ -243,7 +245,7 @@ async function runLocked(
   run: RunHandle,
   command: string,
 ): Promise<BackfillResult> {
-  const { env, now, logger } = hooks;
+  const { env, now, logger, run: context } = hooks;
   const startedAt = now();
   // A company that ran before it was in a companies file: its token store comes to its folder.
   if (job.company) await adoptLegacyTokenStore(job.stateRoot, job.stateDir, job.company.settings, logger);
@@ -411,6 +413,9 @@ async function runLocked(
       resumeCommand: resume,
       fix,
       reconcileCommand: reconcile,
+      ...(context?.triggerId !== undefined
+        ? { startedBy: { triggerId: context.triggerId, ...(context.scheduleId !== undefined ? { scheduleId: context.scheduleId } : {}) } }
+        : {}),
     };
   } finally {
     await configs.remove();
