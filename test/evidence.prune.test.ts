@@ -114,6 +114,35 @@ async function left(schema: string): Promise<Left> {
   });
 }
 
+describe('evidence without a companies file', () => {
+  it("lists the target settings' schema as company default, and makes its evidence view, which a pipe or Meltano leaves none of; --sql prints its query", async () => {
+    const schema = scratchSchema('evidence_cli');
+    await yearOfRuns(schema);
+    const view = () => withClient(async (c) => (await c.query<{ v: string | null }>(`SELECT to_regclass('"${schema}".evidence')::text AS v`)).rows[0]?.v);
+    expect(await view()).toBeNull();
+    const env = { ...process.env, DATABASE_URL: databaseUrl(), TARGET_POSTGRES_RAW_SCHEMA: schema };
+    const listed = await runCliProcess(['evidence', '--since', '2025-03-01', '--until', '2025-03-21'], { env });
+    expect(listed.code, listed.stderr).toBe(0);
+    const days = listed.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('default '))
+      .map((line) =>
+        line
+          .split('|')
+          .slice(1, 3)
+          .map((cell) => cell.trim())
+          .join(' '),
+      );
+    expect(days.sort()).toEqual(['customers 2025-03-01', 'invoices 2025-03-01', 'invoices 2025-03-02', 'invoices 2025-03-20']);
+    expect(listed.stdout).toContain('4 company-stream-days, 0 where extracted ≠ loaded');
+    expect(await view()).not.toBeNull();
+    const sql = await runCliProcess(['evidence', '--sql'], { env });
+    expect(sql.code, sql.stderr).toBe(0);
+    const rows = await withClient(async (c) => (await c.query<{ stream: string; day_utc: string }>(sql.stdout)).rows);
+    expect(rows.map((r) => `${r.stream} ${r.day_utc}`)).toEqual(['customers 2025-03-01', 'invoices 2025-03-01', 'invoices 2025-03-02', 'invoices 2025-03-20']);
+  });
+});
+
 describe('evidence prune', () => {
   it("deletes what is older than the cut-off and no day needs: every stream's day keeps its newest run, the stream tables keep every row", async () => {
     const schema = scratchSchema('prune');

@@ -478,7 +478,7 @@ runCli('qbo-pipeline', async () => {
     )
     .command(
       'evidence',
-      "every company's evidence per stream and UTC day (newest run each), from each company's schema; --sql prints one query over all companies",
+      "every company's evidence per stream and UTC day (newest run each), from each company's schema (without a companies file, the target settings' schema); --sql prints one query over all companies",
       (y) =>
         companiesOptions(y)
           .option('state-dir', STATE_DIR)
@@ -502,15 +502,10 @@ runCli('qbo-pipeline', async () => {
                   describe: "print the query that unions the companies' schemas, for psql or pgAdmin, instead",
                 }),
             async (argv) => {
-              const file = companiesFileOf(argv);
-              if (file === undefined)
-                throw new UsageError(
-                  'evidence: say which companies file (--companies FILE, or QBO_PIPELINE_COMPANIES); for one schema, query <schema>.evidence (docs/evidence.md)',
-                );
               exitCode = await (
                 await companyCommands()
               ).evidenceForCompanies({
-                file,
+                file: companiesFileOf(argv),
                 company: argv.company,
                 stateRoot: argv['state-dir'],
                 since: argv.since,

@@ -13,6 +13,9 @@ export function companiesOptions<T>(y: Argv<T>) {
     .option('company', { type: 'string', describe: 'only this company of the companies file (default: all of them)' });
 }
 
+/** The name of the one company when there is no companies file (the console, `evidence`). */
+export const DEFAULT_COMPANY = 'default';
+
 /** The schema of the views over every company (`qbo-pipeline views`) when neither `--schema` nor the file's `views.schema` says. */
 export const DEFAULT_VIEWS_SCHEMA = 'qbo_all';
 

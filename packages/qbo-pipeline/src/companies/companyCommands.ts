@@ -3,7 +3,7 @@ import path from 'node:path';
 import { CliError, createLogger, EXIT, UsageError, writeFileAtomic } from 'singer-kit';
 import type { BackfillRequest } from '../BackfillRequest.js';
 import { addTrigger } from '../triggers/addTrigger.js';
-import { checkBackfill } from '../checkBackfill.js';
+import { checkBackfill, runTargetSettings } from '../checkBackfill.js';
 import { readConfigFile } from '../childConfigs.js';
 import { formatTriggers } from '../triggers/formatTriggers.js';
 import type { Trigger } from '../triggers/Trigger.js';
@@ -19,7 +19,7 @@ import { scheduleStore } from '../schedules/ScheduleStore.js';
 import { Document } from 'yaml';
 import { KUBERNETES_DEFAULTS, kubernetesCronJobs, meltanoCompanies, type KubernetesOptions } from './exportCompanies.js';
 import { formatCompaniesEvidence, isUnreadable, readCompaniesEvidence } from './companyEvidence.js';
-import { companiesEvidenceQueryText } from '../evidenceSql.js';
+import { companiesEvidenceQueryText, newestEvidenceSql } from '../evidenceSql.js';
 import { parseInstant } from 'singer-kit';
 import { resolveStreams } from '../BackfillRequest.js';
 import { runSync, type SyncRequest } from '../runSync.js';
@@ -31,7 +31,7 @@ import { cdcWindows, readsDeletionsOf, streamFreshness } from '../console/freshn
 import { listJobStates } from '../stateFile.js';
 import { defaultMaxParallel } from './JobPool.js';
 import { companiesByWarehouse, companiesFileIdentity, formatViews, refreshViews, viewsScript } from './companyViews.js';
-import { DEFAULT_VIEWS_SCHEMA } from './companiesOptions.js';
+import { DEFAULT_COMPANY, DEFAULT_VIEWS_SCHEMA } from './companiesOptions.js';
 import { SCHEMA_NAME } from './companiesSchema.js';
 import { loadCompanies, pickCompanies, requireSecretFiles, secretFileProblems, selectCompanies } from './loadCompanies.js';
 import type { Companies, Company } from './parseCompanies.js';
@@ -264,13 +264,14 @@ function utcDay(text: string, what: string): string {
 }
 
 /**
- * `evidence --companies FILE`: every company's evidence per stream and UTC day (default the last 7
- * days), read from each company's own schema; exit 2 (or 1) when a company could not be read, as
- * for a run over companies. `sql` prints instead the one query that shows all companies side by
- * side, for psql or pgAdmin.
+ * `evidence [--companies FILE]`: every company's evidence per stream and UTC day (default the last
+ * 7 days), read from each company's own schema; without a companies file, the target settings'
+ * one schema, as company `default` (the console's name for it). Exit 2 (or 1) when a company could
+ * not be read, as for a run over companies. `sql` prints instead the one query that shows all
+ * companies side by side (or the one schema's), for psql or pgAdmin.
  */
 export async function evidenceForCompanies(options: {
-  readonly file: string;
+  readonly file: string | undefined;
   readonly company: string | undefined;
   readonly stateRoot: string;
   readonly since: string | undefined;
@@ -281,9 +282,16 @@ export async function evidenceForCompanies(options: {
   readonly targetConfig: string | undefined;
   readonly now?: Date;
 }): Promise<number> {
-  const companies = pickCompanies(loadCompanies(options.file), options.company, options.file);
+  const { file, targetConfig } = options;
+  const targetOf = (company?: Company) => () =>
+    runTargetSettings({
+      tapConfig: undefined,
+      targetConfig,
+      ...(company ? { company: { settings: company }, stateDir: companyStateDir(path.resolve(options.stateRoot), company.name) } : {}),
+    });
+  const companies = file === undefined ? undefined : pickCompanies(loadCompanies(file), options.company, file);
   if (options.sql) {
-    process.stdout.write(companiesEvidenceQueryText(companies) + '\n');
+    process.stdout.write((companies ? companiesEvidenceQueryText(companies) : `${newestEvidenceSql(targetOf()().schema)}\nORDER BY stream, day_utc;`) + '\n');
     return 0;
   }
   const today = (options.now ?? new Date()).getTime();
@@ -294,13 +302,13 @@ export async function evidenceForCompanies(options: {
   };
   if (range.to <= range.from) throw new UsageError(`--until (${range.to}) must be after --since (${range.from})`);
   // Once, before any company: a file named by mistake is one line, not an error per company.
-  if (options.targetConfig) readConfigFile(path.resolve(options.targetConfig), 'target config');
+  if (targetConfig) readConfigFile(path.resolve(targetConfig), 'target config');
   const evidence = await readCompaniesEvidence({
-    companies,
-    stateRoot: options.stateRoot,
+    sources: companies
+      ? companies.map((company) => ({ company, schema: company.schema, target: targetOf(company) }))
+      : [{ company: { name: DEFAULT_COMPANY }, schema: undefined, target: targetOf() }],
     ...range,
     streams: options.streams ? resolveStreams(options.streams.split(',')) : null,
-    ...(options.targetConfig ? { targetConfig: options.targetConfig } : {}),
   });
   process.stdout.write(formatCompaniesEvidence(evidence, range, options.problems) + '\n');
   // A company that could not be read is an error, as in any command over companies: the worst exit code.

@@ -1,60 +1,59 @@
-import path from 'node:path';
 import { CliError, EXIT } from 'singer-kit';
-import { runTargetSettings } from '../checkBackfill.js';
+import type { TargetSettings } from 'target-postgres-raw';
 import { formatTable } from '../formatTable.js';
 import { Warehouse, type NewestEvidence } from '../Warehouse.js';
-import { companyStateDir } from './companyRun.js';
-import type { Company } from './parseCompanies.js';
+
+/**
+ * A schema whose evidence is read: a company of the companies file (its schema known from the
+ * file), or without one the target settings' schema, named `default` as the console names it.
+ */
+export interface EvidenceSource {
+  readonly company: { readonly name: string };
+  readonly schema: string | undefined;
+  /** Its target's settings, as its runs' target would connect (throws when they are wrong). */
+  readonly target: () => TargetSettings;
+}
 
 /**
  * One company's evidence per stream and UTC day; or that it has none yet (never loaded: not a
  * problem); or why it could not be read (its settings, its warehouse), an error with its exit code.
  */
 export type CompanyEvidence =
-  | { readonly company: Company; readonly rows: readonly NewestEvidence[] }
-  | { readonly company: Company; readonly noneYet: string }
-  | { readonly company: Company; readonly unreadable: string; readonly exitCode: number };
+  | { readonly company: { readonly name: string }; readonly rows: readonly NewestEvidence[] }
+  | { readonly company: { readonly name: string }; readonly noneYet: string }
+  | { readonly company: { readonly name: string }; readonly unreadable: string; readonly exitCode: number };
 
 export const isUnreadable = (e: CompanyEvidence): e is Extract<CompanyEvidence, { unreadable: string }> => 'unreadable' in e;
 
 /**
- * Each company's evidence from its own schema (in its own warehouse, as its target would connect),
+ * Each source's evidence from its own schema (in its own warehouse, as its target would connect),
  * per stream and UTC day in `[from, to)`: the newest run's counts and how many runs read the day.
  * A company never loaded says so; one that cannot be read (its settings, its warehouse) says why,
  * and the others are read.
  */
 export async function readCompaniesEvidence(options: {
-  readonly companies: readonly Company[];
-  readonly stateRoot: string;
+  readonly sources: readonly EvidenceSource[];
   readonly from: string;
   readonly to: string;
   readonly streams: readonly string[] | null;
-  readonly targetConfig?: string;
-  readonly env?: NodeJS.ProcessEnv;
 }): Promise<CompanyEvidence[]> {
   const out: CompanyEvidence[] = [];
-  for (const company of options.companies) {
+  for (const { company, ...source } of options.sources) {
     let warehouse: Warehouse | undefined;
+    let schema = source.schema;
     try {
-      const target = runTargetSettings(
-        {
-          tapConfig: undefined,
-          targetConfig: options.targetConfig,
-          company: { settings: company },
-          stateDir: companyStateDir(path.resolve(options.stateRoot), company.name),
-        },
-        options.env ? { env: options.env } : {},
-      );
-      warehouse = await Warehouse.connect(target.connection, company.schema);
+      const target = source.target();
+      schema = target.schema;
+      warehouse = await Warehouse.connect(target.connection, schema);
       if (!(await warehouse.ensureEvidenceView())) {
-        out.push({ company, noneYet: `no evidence yet: schema ${company.schema} has no _volumetry and _load_stats (the company has not been loaded)` });
+        out.push({ company, noneYet: `no evidence yet: schema ${schema} has no _volumetry and _load_stats (the company has not been loaded)` });
         continue;
       }
       out.push({ company, rows: await warehouse.newestEvidence(options.from, options.to, options.streams) });
     } catch (error) {
       out.push({
         company,
-        unreadable: `cannot read schema ${company.schema}: ${(error as Error).message}`,
+        unreadable: `cannot read ${schema === undefined ? 'the evidence' : `schema ${schema}`}: ${(error as Error).message}`,
         exitCode: error instanceof CliError ? error.exitCode : EXIT.runFailed,
       });
     } finally {

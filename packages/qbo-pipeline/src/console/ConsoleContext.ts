@@ -6,6 +6,7 @@ import type { TargetSettings } from 'target-postgres-raw';
 import type { Warehouse } from '../Warehouse.js';
 import { visitWarehouse } from '../visitWarehouse.js';
 import { readConfigFile, warehouseSettings } from '../childConfigs.js';
+import { DEFAULT_COMPANY } from '../companies/companiesOptions.js';
 import { companyStateDir } from '../companies/companyRun.js';
 import { loadCompanies } from '../companies/loadCompanies.js';
 import type { Company } from '../companies/parseCompanies.js';
@@ -39,9 +40,6 @@ export interface ConsoleOptions {
   readonly now?: () => Date;
   readonly logger?: Logger;
 }
-
-/** The name of the one company when there is no companies file. */
-const DEFAULT_COMPANY = 'default';
 
 /** The console's read access to its state and warehouse. */
 export class ConsoleContext {
