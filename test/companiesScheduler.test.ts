@@ -66,6 +66,9 @@ describe('one scheduler for ten companies', () => {
         /then run the job again, by hand or with a new trigger \(trigger trg-\S+ ran once and does not run again\): it resumes from the state file/,
       );
       expect(run.stdout).not.toContain('then run the same command again');
+      // Nothing of the revoked company was committed, so no line says so (company_info, read whole on every run, once did).
+      expect(run.stderr).not.toMatch(new RegExp(`qbo-pipeline: ${REVOKED}: \\w+: all .* committed`));
+      expect(run.stderr).toMatch(/qbo-pipeline: client-01: invoices: all 2 days committed/);
       expect(run.stderr).toMatch(/scheduler for 10 companies of companies.yaml: up to 3 runs at once/);
 
       for (const name of NAMES.filter((n) => n !== REVOKED)) {

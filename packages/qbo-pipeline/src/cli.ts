@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Argv } from 'yargs';
 import { createLogger, runCli, UsageError, cliYargs, hideBin } from 'singer-kit';
 import type { BackfillRequest, JobRequest } from './BackfillRequest.js';
-import { formatProgress, formatStreamDone } from './formatProgress.js';
+import { formatProgress, streamsDoneLines } from './formatProgress.js';
 import { formatSummary } from './formatSummary.js';
 import { usageMessage } from './usageMessage.js';
 import { runBackfill, type BackfillHooks } from './runBackfill.js';
@@ -131,12 +131,7 @@ function progressHook(): BackfillHooks['onProgress'] {
       if (progress.every((p) => p.complete)) process.stderr.write('\n');
       return;
     }
-    for (const p of progress) {
-      if (p.complete && !done.has(p.stream)) {
-        done.add(p.stream);
-        logger.info(formatStreamDone(p));
-      }
-    }
+    for (const line of streamsDoneLines(progress, done)) logger.info(line);
   };
 }
 

@@ -1,3 +1,4 @@
+import { entityByStream } from 'qbo-catalog';
 import { formatDone, formatSpan } from './formatSpan.js';
 import type { StreamProgress } from './streamProgress.js';
 
@@ -13,5 +14,18 @@ export function formatProgress(progress: readonly StreamProgress[]): string {
     .join('  ');
 }
 
-/** The line logged when a stream has committed its whole range: `invoices: all 30 days committed`, `invoices: all 4.17 min committed`. */
-export const formatStreamDone = (p: StreamProgress): string => `${p.stream}: all ${formatSpan(p.totalMs)} committed`;
+/**
+ * The lines logged as streams commit their whole range, each stream once (`said` remembers them):
+ * `invoices: all 30 days committed`, `invoices: all 4.17 min committed`. A FULL_TABLE stream
+ * (company_info) has no range: it reads complete before the run has read anything (a run whose
+ * refresh token is refused included), so nothing is said of it; the summary has its row.
+ */
+export function streamsDoneLines(progress: readonly StreamProgress[], said: Set<string>): string[] {
+  const lines: string[] = [];
+  for (const p of progress) {
+    if (!p.complete || said.has(p.stream) || entityByStream(p.stream)?.replication === 'FULL_TABLE') continue;
+    said.add(p.stream);
+    lines.push(`${p.stream}: all ${formatSpan(p.totalMs)} committed`);
+  }
+  return lines;
+}

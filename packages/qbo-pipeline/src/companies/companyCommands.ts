@@ -9,7 +9,7 @@ import { formatTriggers } from '../triggers/formatTriggers.js';
 import type { Trigger } from '../triggers/Trigger.js';
 import { reportUnreadableTriggers, triggerStore } from '../triggers/TriggerStore.js';
 import { formatSummary } from '../formatSummary.js';
-import { formatStreamDone } from '../formatProgress.js';
+import { streamsDoneLines } from '../formatProgress.js';
 import { runBackfill, type BackfillHooks } from '../runBackfill.js';
 import { RunJournal } from '../runs/RunJournal.js';
 import { combinedExitCode, outcomeOf, runForCompanies, type CompanyOutcome } from './runForCompanies.js';
@@ -59,12 +59,7 @@ function companyHooks(company: Company, signal?: AbortSignal): BackfillHooks {
     logger: logger.child(company.name),
     onChildLog: (role, line) => process.stderr.write(`[${company.name} ${role}] ${line}\n`),
     onProgress: (progress) => {
-      for (const p of progress) {
-        if (p.complete && !done.has(p.stream)) {
-          done.add(p.stream);
-          logger.info(`${company.name}: ${formatStreamDone(p)}`);
-        }
-      }
+      for (const line of streamsDoneLines(progress, done)) logger.info(`${company.name}: ${line}`);
     },
   };
 }
