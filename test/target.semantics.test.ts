@@ -1,16 +1,30 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { databaseUrl, scratchSchema } from './support/db.js';
+import { databaseUrl, REPO_ROOT, scratchSchema } from './support/db.js';
 import { finished, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines, T } from './targetHarness.js';
 import { fatalLine } from './support/runProcess.js';
 
 const url = () => databaseUrl();
 
 describe('target-postgres-raw storage semantics (DESIGN §5, CONFORMANCE G)', () => {
+  it("names every column of a stream's table in the README's What lands in PostgreSQL (payload_sha256 was left out)", async () => {
+    const schema = scratchSchema();
+    expect((await runTargetCli({ database_url: url(), schema }, singer(S('invoices'), R('invoices', { Id: '1', ...T('2025-01-01T00:00:00Z') })))).code).toBe(0);
+    const columns = await query<{ name: string }>(
+      url(),
+      `SELECT column_name AS name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'invoices' ORDER BY ordinal_position`,
+      [schema],
+    );
+    const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## What lands in PostgreSQL'), readme.indexOf('\n## ', readme.indexOf('## What lands in PostgreSQL') + 1));
+    expect(columns.length).toBeGreaterThan(8);
+    expect(columns.map((c) => c.name).filter((name) => !section.includes(`\`${name}\``))).toEqual([]);
+  });
+
   it('keeps every digit of every number in payload and ids (E13)', async () => {
     const schema = scratchSchema();
     const input =
