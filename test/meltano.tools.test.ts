@@ -135,6 +135,15 @@ describe.skipIf(!peers.ok)(`Meltano 4.2.2 following docs/meltano.md word for wor
       );
       expect(evidence).toEqual({ days: (Date.parse(END) - Date.parse(START)) / 86_400_000, extracted: diff.rows });
 
+      // The view over that evidence is qbo-pipeline's: the page's command, with the settings of .env, makes it and lists the days.
+      const evidenceCommand = blocks.flat().find((line) => line.includes('cli.js evidence'));
+      expect(evidenceCommand).toBeDefined();
+      symlinkSync(path.join(REPO_ROOT, 'packages'), path.join(project, 'packages'));
+      const days = await run('bash', ['-c', evidenceCommand!], { cwd: project });
+      expect(days.code, days.stderr).toBe(0);
+      expect(days.stdout).toMatch(/^default \| invoices /m);
+      expect(days.stdout).toContain(' 0 where extracted ≠ loaded');
+
       const commands = firstRun!.map(withoutComment).filter((l) => l.startsWith('meltano'));
       const stateGet = outputs[commands.findIndex((c) => c.startsWith('meltano state get'))]!;
       expect(JSON.parse(stateGet)).toEqual({
