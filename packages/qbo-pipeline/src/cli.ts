@@ -32,6 +32,8 @@ const companyCommands = () => import('./companies/companyCommands.js');
 import { consoleOptions } from './console/ConsoleContext.js';
 import { CONSOLE_PASSWORD_FILE_ENV, DEFAULT_CONSOLE_HOST, DEFAULT_CONSOLE_PORT } from './console/consoleAccess.js';
 import { startConsole } from './console/consoleServer.js';
+import { Notifier, NOTIFY_EVERY_MS } from './notify/Notifier.js';
+import { NOTIFY_WEBHOOK_FILE_ENV } from './notify/notifySettings.js';
 
 const logger = createLogger('qbo-pipeline');
 
@@ -189,6 +191,25 @@ function consoleArgs<T>(y: Argv<T>, prefix: '' | 'console-') {
     })
     .option('zone', { type: 'string', default: 'UTC', describe: 'time zone shown beside UTC, e.g. America/Guayaquil' });
 }
+
+const NOTIFY_WEBHOOK_FILE = {
+  type: 'string',
+  describe: `file holding the webhook URL (Slack, Teams or any http(s) endpoint) the scheduler notifies (default: ${NOTIFY_WEBHOOK_FILE_ENV}, else the companies file's notify.webhook_url_file)`,
+} as const;
+
+/** The scheduler's (or `notify test`'s) notifier, when a webhook is configured. */
+const notifierOf = (
+  argv: { readonly 'state-dir': string; readonly 'notify-webhook-file'?: string | undefined; readonly 'target-config'?: string | undefined },
+  companies: string | undefined,
+) =>
+  Notifier.configured({
+    stateDir: argv['state-dir'],
+    companiesFile: companies,
+    webhookFile: argv['notify-webhook-file'],
+    targetConfig: targetConfigOf(argv),
+    env: process.env,
+    logger: logger.child('notify'),
+  });
 
 /** `--target-config`, as an absolute path (a scheduler's sweeps read it again each time). */
 const targetConfigOf = (argv: { readonly 'target-config'?: string | undefined }) =>
@@ -390,7 +411,8 @@ runCli('qbo-pipeline', async () => {
             describe: 'a claim not renewed for this long is taken over by another scheduler (renewed every third of it)',
           })
           .option('concurrency', { type: 'number', default: 1, describe: 'runs at once (of different jobs; a job never overlaps itself)' })
-          .option('console', { type: 'boolean', default: false, describe: 'also serve the console (see `console --help`)' }),
+          .option('console', { type: 'boolean', default: false, describe: 'also serve the console (see `console --help`)' })
+          .option('notify-webhook-file', NOTIFY_WEBHOOK_FILE),
       async (argv) => {
         if (!(argv['lease-seconds'] >= 1)) throw new UsageError(`--lease-seconds: ${argv['lease-seconds']} must be at least 1`);
         if (!(argv.interval > 0)) throw new UsageError(`--interval: ${argv.interval} must be more than 0`);
@@ -398,6 +420,8 @@ runCli('qbo-pipeline', async () => {
           throw new UsageError(`--concurrency: ${argv.concurrency} must be a whole number of at least 1`);
         refuseCompany(argv, 'scheduler', 'one scheduler runs every company of the file');
         const companies = companiesFileOf(argv);
+        const notifier = notifierOf(argv, companies);
+        const signal = stopSignal();
         if (companies !== undefined) {
           const stopConsole = argv.console && !argv.once ? await serveConsole(argv, 'console-', argv['state-dir'], companies) : undefined;
           try {
@@ -410,8 +434,9 @@ runCli('qbo-pipeline', async () => {
               leaseMs: argv['lease-seconds'] * 1000,
               intervalMs: argv.interval * 1000,
               once: argv.once,
-              signal: stopSignal(),
+              signal,
               targetConfig: targetConfigOf(argv),
+              notifier,
             });
           } finally {
             await stopConsole?.();
@@ -422,7 +447,7 @@ runCli('qbo-pipeline', async () => {
         const scheduler = new Scheduler({
           triggers,
           schedules: scheduleStore(argv['state-dir']),
-          signal: stopSignal(),
+          signal,
           leaseMs: argv['lease-seconds'] * 1000,
           concurrency: argv.concurrency,
           sweeper: new RunSweeper({
@@ -436,9 +461,11 @@ runCli('qbo-pipeline', async () => {
             process.stdout.write(formatSummary(result) + '\n');
             return result;
           },
+          onFinished: () => void notifier?.check(),
         });
         if (argv.once) {
           const started = await scheduler.runOnce();
+          await notifier?.check();
           // A trigger held by another scheduler's lease was said by the pass, with when the lease expires.
           if (started.length === 0 && scheduler.heldElsewhere.length === 0)
             logger.info(
@@ -454,11 +481,30 @@ runCli('qbo-pipeline', async () => {
         logger.info(`scheduler watching ${triggers.dir} and ${path.resolve(argv['state-dir'], 'schedules')} every ${argv.interval} s`);
         const stopConsole = argv.console ? await serveConsole(argv, 'console-', argv['state-dir'], undefined) : undefined;
         try {
-          await scheduler.runUntilStopped(argv.interval * 1000);
+          await Promise.all([scheduler.runUntilStopped(argv.interval * 1000), notifier?.watch(NOTIFY_EVERY_MS, signal)]);
         } finally {
           await stopConsole?.();
         }
       },
+    )
+    .command('notify', 'the notifications the scheduler posts to a webhook (Slack, Teams, any http(s) endpoint)', (y) =>
+      y
+        .command(
+          'test',
+          'post one test message to the webhook the scheduler would use, to check the setup',
+          (t) => allCompaniesOptions(t).option('state-dir', STATE_DIR).option('notify-webhook-file', NOTIFY_WEBHOOK_FILE),
+          async (argv) => {
+            refuseCompany(argv, 'notify test', "the webhook is the whole file's");
+            const notifier = notifierOf(argv, companiesFileOf(argv));
+            if (!notifier)
+              throw new UsageError(
+                `notify test: no webhook to test: give --notify-webhook-file FILE, set ${NOTIFY_WEBHOOK_FILE_ENV}, or add notify: {webhook_url_file: FILE} to the companies file`,
+              );
+            await notifier.sendTest();
+            process.stdout.write('notify test: the webhook answered; check that the message arrived\n');
+          },
+        )
+        .demandCommand(1, 'say notify test'),
     )
     .command(
       'console',
@@ -626,7 +672,7 @@ runCli('qbo-pipeline', async () => {
     )
     .demandCommand(
       1,
-      'say which command: backfill, sync, reconcile, trigger, schedule, scheduler, company, evidence, views, export or console (the demo is npm run demo)',
+      'say which command: backfill, sync, reconcile, trigger, schedule, scheduler, company, evidence, views, export, notify or console (the demo is npm run demo)',
     )
     .recommendCommands()
     .fail((message, error) => {

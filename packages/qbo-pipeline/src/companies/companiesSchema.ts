@@ -24,7 +24,13 @@ export const SECRET_FILE_KEYS = Object.keys(SECRET_FILES) as SecretFileKey[];
 export const REQUIRED_SECRETS: readonly SecretFileKey[] = ['client_id_file', 'client_secret_file', 'refresh_token_file'];
 
 /** Keys that would hold a secret value: refused anywhere in the file, which names files only. */
-export const SECRET_VALUE_KEYS: readonly string[] = [...new Set(Object.values(SECRET_FILES).map((s) => s.setting)), 'access_token', 'secret', 'token'];
+export const SECRET_VALUE_KEYS: readonly string[] = [
+  ...new Set(Object.values(SECRET_FILES).map((s) => s.setting)),
+  'access_token',
+  'secret',
+  'token',
+  'webhook_url',
+];
 
 /** Plugin settings a companies file may not set under `tap:` / `target:`, and why. */
 export const OWNED_SETTINGS: Readonly<Record<string, string>> = {
@@ -84,6 +90,13 @@ export const COMPANIES_SCHEMA = {
       additionalProperties: false,
       required: ['schema'],
       properties: { schema: { type: 'string', pattern: SCHEMA_NAME.source } },
+    },
+    /** `notify: {webhook_url_file: …, console_url: …}`: the scheduler posts what needs a person there (`notify/`). */
+    notify: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['webhook_url_file'],
+      properties: { webhook_url_file: { type: 'string', minLength: 1 }, console_url: { type: 'string', pattern: '^https?://' } },
     },
     companies: {
       type: 'array',

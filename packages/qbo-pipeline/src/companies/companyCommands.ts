@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { CliError, createLogger, EXIT, UsageError, writeFileAtomic } from 'singer-kit';
 import type { BackfillRequest } from '../BackfillRequest.js';
+import { NOTIFY_EVERY_MS, type Notifier } from '../notify/Notifier.js';
 import { addTrigger } from '../triggers/addTrigger.js';
 import { checkBackfill, runTargetSettings } from '../checkBackfill.js';
 import { readConfigFile } from '../childConfigs.js';
@@ -214,8 +215,11 @@ export async function schedulerForCompanies(options: {
   readonly once: boolean;
   readonly signal: AbortSignal;
   readonly targetConfig: string | undefined;
+  /** Told after each run, and every NOTIFY_EVERY_MS, to notify what needs a person (when a webhook is configured). */
+  readonly notifier: Notifier | undefined;
 }): Promise<number> {
   const outcomes: CompanyOutcome[] = [];
+  const notifier = options.notifier;
   const scheduler = await CompaniesScheduler.start({
     file: options.file,
     stateRoot: options.stateRoot,
@@ -230,16 +234,18 @@ export async function schedulerForCompanies(options: {
       process.stdout.write(
         `${companyHeader(run.company)} trigger ${run.triggerId}\n${run.result ? formatSummary(run.result) : `FAILED: ${outcome.error ?? ''}`}\n\n`,
       );
+      void notifier?.check();
     },
   });
   logger.info(
     `scheduler for ${scheduler.companies.length} companies of ${options.file}: up to ${scheduler.maxParallel} runs at once, one per company (realm); state in ${companiesStateDir(path.resolve(options.stateRoot))}`,
   );
   if (!options.once) {
-    await scheduler.runUntilStopped(options.intervalMs);
+    await Promise.all([scheduler.runUntilStopped(options.intervalMs), notifier?.watch(NOTIFY_EVERY_MS, options.signal)]);
     return 0;
   }
   await scheduler.runOnce();
+  await notifier?.check();
   if (outcomes.length > 0) process.stdout.write(formatCompanyOutcomes(outcomes) + '\n');
   let unreadable = 0;
   for (const company of scheduler.companies) unreadable += await reportUnreadableTriggers(companyTriggerStore(options.stateRoot, company), logger);

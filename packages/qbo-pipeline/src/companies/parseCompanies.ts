@@ -54,6 +54,8 @@ export interface Companies {
   readonly maxParallel: number | undefined;
   /** `views.schema`, when the file sets it: the scheduler keeps the views over every company there current. */
   readonly viewsSchema: string | undefined;
+  /** `notify:`, when the file sets it: where the scheduler posts what needs a person (`notifySettings`). */
+  readonly notify: { readonly webhookUrlFile: SecretFile; readonly consoleUrl: string | undefined } | undefined;
 }
 
 interface Shared {
@@ -68,6 +70,7 @@ interface RawFile {
   defaults?: Shared;
   scheduler?: { max_parallel?: number };
   views?: { schema: string };
+  notify?: { webhook_url_file: string; console_url?: string };
   companies: Array<Shared & { name: string; realm_id: string; schema?: string }>;
 }
 
@@ -241,7 +244,16 @@ export function parseCompanies(text: string, file: string, shownAs = file): Comp
       'views.schema',
       `${viewsOwner.schema} is company ${viewsOwner.name}'s schema (${viewsOwner.where}): the views over every company need a schema of their own, e.g. qbo_all`,
     );
-  return Object.freeze({ file, companies: Object.freeze(companies), maxParallel: raw.scheduler?.max_parallel, viewsSchema: raw.views?.schema });
+  return Object.freeze({
+    file,
+    companies: Object.freeze(companies),
+    maxParallel: raw.scheduler?.max_parallel,
+    viewsSchema: raw.views?.schema,
+    notify: raw.notify && {
+      webhookUrlFile: secretFile(['notify', 'webhook_url_file'], raw.notify.webhook_url_file),
+      consoleUrl: raw.notify.console_url,
+    },
+  });
 }
 
 /** `companies[1] (globex).secrets.refresh_token_file`: the path, with the company's name when it has one. */
@@ -282,7 +294,9 @@ function refuseSecretValues(doc: Document, value: unknown, fail: (offset: number
       const fileKey = `${key}_file`;
       const hint = (SECRET_FILE_KEYS as readonly string[]).includes(fileKey)
         ? `write it to a file and give ${fileKey}: <path> under secrets:`
-        : 'keep secrets in files, named under secrets: (client_id_file, client_secret_file, refresh_token_file, password_file, database_url_file)';
+        : key === 'webhook_url'
+          ? 'write it to a file and give webhook_url_file: <path> under notify:'
+          : 'keep secrets in files, named under secrets: (client_id_file, client_secret_file, refresh_token_file, password_file, database_url_file)';
       fail(pair.key.range?.[0], labelled(value, segments, key), `would hold a secret value, and the companies file names files only: ${hint}`);
     },
   });

@@ -24,8 +24,12 @@ export interface ConsoleCompany {
 }
 
 /** Everything the console reads, and the defaults of the triggers it adds. */
-export interface ConsoleOptions {
+export interface ConsoleOptions extends ConsoleReading {
   readonly access: ConsoleAccess;
+}
+
+/** What the console's pages read (the scheduler's notifications read the same, `notify/`). */
+export interface ConsoleReading {
   /** The runner's state folder (`--state-dir`); with a companies file, each company's is `companies/<name>/` in it. */
   readonly stateDir: string;
   /** The companies file (`--companies` or QBO_PIPELINE_COMPANIES): one company each; without it, one company of the state folder. */
@@ -43,12 +47,12 @@ export interface ConsoleOptions {
 
 /** The console's read access to its state and warehouse. */
 export class ConsoleContext {
-  readonly options: ConsoleOptions;
+  readonly options: ConsoleReading;
   readonly stateDir: string;
   readonly zone: string;
   #loaded: { readonly mtimeMs: number; readonly companies: readonly ConsoleCompany[] } | undefined;
 
-  constructor(options: ConsoleOptions) {
+  constructor(options: ConsoleReading) {
     this.options = options;
     this.stateDir = path.resolve(options.stateDir);
     this.zone = options.zone ?? 'UTC';

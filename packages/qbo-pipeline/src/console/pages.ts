@@ -71,7 +71,8 @@ async function withMissingRunner(journal: RunJournal, r: RunRecord): Promise<Run
   return { ...r, status: 'failed', reason: missingRunnerAdvice({ ...r, updatedAt: utc(r.updatedAt) }, missing) };
 }
 
-async function companyOverview(company: ConsoleCompany, now: Date): Promise<CompanyOverview> {
+/** What the overview (and the scheduler's notifications, `notify/`) knows of a company at `now`. */
+export async function companyOverview(company: ConsoleCompany, now: Date): Promise<CompanyOverview> {
   const [jobs, tokens, triggers, runs, secrets] = await Promise.all([
     listJobStates(company.stateDir),
     readTokenHealth(path.join(company.stateDir, 'tokens'), now, company.entry && newRefreshTokenGoes(company.entry.settings)),

@@ -58,7 +58,12 @@ describe('attentionOf', () => {
       NOW,
     );
     expect(items).toEqual([
-      { level: 'error', text: 'last run of job daily failed: tap-quickbooks: network down', href: '/runs/r3' },
+      {
+        level: 'error',
+        text: 'last run of job daily failed: tap-quickbooks: network down',
+        href: '/runs/r3',
+        about: { kind: 'run-failed', key: 'run-failed daily', job: 'daily', runId: 'r3' },
+      },
       { level: 'error', text: 'token store of realm 2: token store g is damaged' },
       { level: 'error', text: 'state file x.json is not valid JSON' },
       {
@@ -66,7 +71,7 @@ describe('attentionOf', () => {
         text: 'trigger file trg-x.json.unreadable was set aside as unreadable: not valid JSON (unexpected end of JSON input)',
         href: '/schedules',
       },
-      { level: 'warn', text: 'realm 1: the refresh token expires in 20 days' },
+      { level: 'warn', text: 'realm 1: the refresh token expires in 20 days', about: { kind: 'token', key: 'token 1 warn' } },
       { level: 'warn', text: '1 stream not refreshed for over a day and a half: items' },
     ]);
   });
@@ -119,7 +124,12 @@ describe('attentionOf after invalid_grant', () => {
 
   it('says the run and the token store that tell of the same rejection once: what failed, and where the new token goes', () => {
     expect(attentionOf({ ...base, runs: [failed], tokens: [token('t-1')] }, NOW)).toEqual([
-      { level: 'error', text: `last run of job daily failed: ${token('t-1').advice}`, href: '/runs/r1' },
+      {
+        level: 'error',
+        text: `last run of job daily failed: ${token('t-1').advice}`,
+        href: '/runs/r1',
+        about: { kind: 'run-failed', key: 'run-failed daily', job: 'daily', runId: 'r1' },
+      },
     ]);
   });
 
@@ -141,6 +151,7 @@ describe('attentionOf with a reconcile a run advised', () => {
         text: "invoices of job daily (run r1): deletions QBO's change data capture could not give (older than 30 days, past its cap, or from before the table tracked deletions) may be missing; to mark the rows QBO no longer has, run",
         href: '/runs/r1#reconcile',
         command,
+        about: { kind: 'reconcile', key: 'reconcile r1', job: 'daily', runId: 'r1' },
       },
     ]);
     const page = overviewView([c], new Date('2025-01-02T00:00:00Z')).toString();
@@ -292,6 +303,7 @@ describe('attentionOf with a trigger long due', () => {
       level: 'warn',
       text: "schedule company's 2025-03-01 06:00:00Z slot was due 60 min 0 s ago and has not started: is a scheduler running for this state folder? (A due trigger also waits while another run holds its job or company, or while max_parallel runs are busy.)",
       href: '/schedules?company=hooli&slots=company#triggers-h',
+      about: { kind: 'overdue', key: 'overdue sch-company-20250301T060000Z' },
     });
   });
 

@@ -40,12 +40,21 @@ export interface CompanyOverview {
   readonly runsProblem?: string;
 }
 
+/** The items a scheduler also pushes to its webhook (`notify/`): each once, while it lasts. */
+export const NOTIFIED_KINDS = ['run-failed', 'token', 'reconcile', 'overdue'] as const;
+export type NotifiedKind = (typeof NOTIFIED_KINDS)[number];
+
 export interface Attention {
   readonly level: 'warn' | 'error';
   readonly text: string;
   readonly href?: string;
   /** A command to paste, shown whole under the text. */
   readonly command?: string;
+  /**
+   * What the item is about, the same from one look to the next (its text tells times relative to
+   * now): a failing job, a token past a threshold, a reconcile advised, an overdue trigger.
+   */
+  readonly about?: { readonly kind: NotifiedKind; readonly key: string; readonly job?: string; readonly runId?: string };
 }
 
 const isProblem = (t: TokenHealth | TokenProblem): t is TokenProblem => 'problem' in t;
@@ -81,7 +90,13 @@ export function attentionOf(c: CompanyOverview, now: Date): Attention[] {
     const by = run.triggerId ? ` (started by ${startedBy(run).full})` : '';
     const rejection = rejectionOf(run, c.tokens);
     if (rejection) told.add(rejection);
-    out.push({ level: 'error', text: `last run of job ${run.job} failed${by}: ${rejection?.advice ?? run.reason ?? 'see its log'}`, href: `/runs/${run.id}` });
+    out.push({
+      level: 'error',
+      text: `last run of job ${run.job} failed${by}: ${rejection?.advice ?? run.reason ?? 'see its log'}`,
+      href: `/runs/${run.id}`,
+      // One item per job while its newest run failed: an hourly schedule failing all night is one failure.
+      about: { kind: 'run-failed', key: `run-failed ${run.job}`, job: run.job, runId: run.id },
+    });
   }
   // Rows QBO deleted may still be live in the warehouse until the reconcile a run advised is done.
   for (const o of outstandingReconciles(c.runs)) {
@@ -90,12 +105,19 @@ export function attentionOf(c: CompanyOverview, now: Date): Attention[] {
       text: `${o.streams.join(', ')} of job ${o.job} (run ${o.runId}): ${RECONCILE_WHY}`,
       href: `/runs/${o.runId}#reconcile`,
       command: o.command,
+      about: { kind: 'reconcile', key: `reconcile ${o.runId}`, job: o.job, runId: o.runId },
     });
   }
   for (const problem of c.secretProblems ?? []) out.push({ level: 'error', text: `${problem}: its runs fail until this is fixed` });
   for (const t of c.tokens) {
     if (isProblem(t)) out.push({ level: 'error', text: `token store of realm ${t.realmId}: ${t.problem}` });
-    else if (t.level !== 'ok' && !told.has(t)) out.push({ level: t.level, text: `realm ${t.realmId}: ${t.advice}` });
+    else if (t.level !== 'ok' && !told.has(t))
+      // Under 30 days, under 7 (or expired), rejected: each threshold is its own item.
+      out.push({
+        level: t.level,
+        text: `realm ${t.realmId}: ${t.advice}`,
+        about: { kind: 'token', key: `token ${t.realmId} ${t.rejected ? 'rejected' : t.level}` },
+      });
   }
   for (const p of c.stateProblems) out.push({ level: 'error', text: p.problem });
   for (const a of c.unreadableTriggers) {
@@ -140,6 +162,7 @@ export function attentionOf(c: CompanyOverview, now: Date): Attention[] {
       level: 'warn',
       text: `${what} was due ${relative(t.at, now)} and has not started: is a scheduler running for this state folder? (A due trigger also waits while another run holds its job or company, or while max_parallel runs are busy.)`,
       href: t.schedule ? slotsHref({ company: c.name, schedule: t.schedule.name }) : '/schedules',
+      about: { kind: 'overdue', key: `overdue ${t.id}` },
     });
   }
   if (c.runsProblem) out.push({ level: 'warn', text: `runs journal: ${c.runsProblem}` });

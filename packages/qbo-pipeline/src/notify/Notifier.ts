@@ -1,0 +1,175 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RunError, writeFileAtomic, type Logger } from 'singer-kit';
+import { loadCompanies } from '../companies/loadCompanies.js';
+import { ConsoleContext } from '../console/ConsoleContext.js';
+import { companyOverview } from '../console/pages.js';
+import { attentionOf } from '../console/views/overviewView.js';
+import { decideNotifications, type CompanyLook, type NotifyEvent, type SentState } from './decideNotifications.js';
+import { notifySettings, type NotifySettings } from './notifySettings.js';
+import { postWebhook, webhookBody } from './postWebhook.js';
+
+/** How often the scheduler looks for what needs a person besides after each run (an overdue slot, a token's days). */
+export const NOTIFY_EVERY_MS = 60_000;
+/** Undelivered notifications kept at most (the oldest go first): a receiver down for weeks does not grow the file forever. */
+const OUTBOX_LIMIT = 200;
+
+interface Queued {
+  readonly event: NotifyEvent;
+  /** Its first failed delivery was said (once: the next passes try again quietly). */
+  readonly warned?: boolean;
+}
+
+/** `<state-dir>/notify/notifications.json`: what was notified, and what waits to be delivered. */
+interface NotifyState {
+  readonly sent: SentState;
+  readonly outbox: readonly Queued[];
+}
+
+/**
+ * The scheduler's notifications: at each `check`, the console's overview items of every company
+ * (`attentionOf`: the console and the notifications never disagree) are compared with those already
+ * sent (`decideNotifications`); what is new goes to the outbox, which is written (atomically) before
+ * anything is posted, so a restart neither sends an item again nor loses one. A delivery that fails
+ * is one WARN line naming the notification, and waits for the next check. Nothing here ever fails a
+ * run or a pass: a check that cannot read a company's state skips it until it can.
+ */
+export class Notifier {
+  readonly #settings: NotifySettings;
+  readonly #context: ConsoleContext;
+  readonly #logger: Logger;
+  readonly #file: string;
+  #checking: Promise<void> = Promise.resolve();
+  #queued = false;
+
+  /**
+   * The notifier of a scheduler (or `notify test`) over a state folder and, if given, a companies
+   * file, or undefined when no webhook is configured (`notifySettings`; a bad one is a UsageError).
+   */
+  static configured(options: {
+    readonly stateDir: string;
+    readonly companiesFile: string | undefined;
+    readonly webhookFile: string | undefined;
+    readonly targetConfig: string | undefined;
+    readonly env: NodeJS.ProcessEnv;
+    readonly logger: Logger;
+  }): Notifier | undefined {
+    const companiesFile = options.companiesFile === undefined ? undefined : path.resolve(options.companiesFile);
+    const settings = notifySettings({
+      webhookFile: options.webhookFile,
+      companies: companiesFile === undefined ? undefined : loadCompanies(companiesFile),
+      env: options.env,
+    });
+    if (!settings) return undefined;
+    const context = new ConsoleContext({
+      stateDir: options.stateDir,
+      env: options.env,
+      ...(companiesFile !== undefined ? { companiesFile } : {}),
+      ...(options.targetConfig !== undefined ? { targetConfig: options.targetConfig } : {}),
+    });
+    return new Notifier(settings, context, options.logger);
+  }
+
+  constructor(settings: NotifySettings, context: ConsoleContext, logger: Logger) {
+    this.#settings = settings;
+    this.#context = context;
+    this.#logger = logger;
+    this.#file = path.join(context.stateDir, 'notify', 'notifications.json');
+  }
+
+  /** Looks now, after the check going on (one waiting check stands for any number asked meanwhile). */
+  check(): Promise<void> {
+    if (this.#queued) return this.#checking;
+    this.#queued = true;
+    this.#checking = this.#checking.then(async () => {
+      this.#queued = false;
+      await this.#check().catch((error: unknown) => this.#logger.warn(`notifications: could not look at what needs a person: ${(error as Error).message}`));
+    });
+    return this.#checking;
+  }
+
+  /** A check every `everyMs` until the signal aborts, then waits for the one going on. */
+  async watch(everyMs: number, signal: AbortSignal | undefined): Promise<void> {
+    while (!signal?.aborted) {
+      await this.check();
+      await sleep(everyMs, undefined, signal ? { signal } : {}).catch(() => undefined);
+    }
+    await this.#checking;
+  }
+
+  /** `notify test`: one message, now; a delivery that fails is a RunError naming where the URL came from. */
+  async sendTest(): Promise<void> {
+    const event: NotifyEvent = {
+      kind: 'test',
+      level: 'ok',
+      company: (await this.#context.companies()).map((c) => c.name).join(', '),
+      reason:
+        'test notification from qbo-pipeline notify test: the scheduler posts here when a run fails (and when its job recovers), a refresh token needs a reconnect or nears its expiry, a reconcile is advised, or a due run has not started',
+      href: '/',
+      at: new Date().toISOString(),
+    };
+    const problem = await postWebhook(this.#settings.webhook, webhookBody(event, this.#settings.consoleUrl));
+    if (problem !== undefined) throw new RunError(`notify test: the webhook (${this.#settings.from}) was not reached: ${problem}`);
+  }
+
+  async #check(): Promise<void> {
+    const now = this.#context.now();
+    const looks: CompanyLook[] = [];
+    for (const company of await this.#context.companies()) {
+      // A company whose state cannot be read is looked at again next time; the console says why.
+      const overview = await companyOverview(company, now).catch(() => undefined);
+      if (overview) looks.push({ company: company.name, attention: attentionOf(overview, now), runs: overview.runs });
+    }
+    const state = await this.#read();
+    const decided = decideNotifications(state.sent, looks, now);
+    let outbox = [...state.outbox, ...decided.events.map((event) => ({ event }))];
+    if (outbox.length > OUTBOX_LIMIT) {
+      this.#logger.warn(
+        `notifications: ${outbox.length - OUTBOX_LIMIT} undelivered notifications dropped (the oldest; ${OUTBOX_LIMIT} wait): is the webhook (${this.#settings.from}) reachable?`,
+      );
+      outbox = outbox.slice(-OUTBOX_LIMIT);
+    }
+    if (decided.events.length > 0 || decided.sent !== state.sent) await this.#write({ sent: decided.sent, outbox });
+    while (outbox.length > 0) {
+      const [head, ...rest] = outbox as [Queued, ...Queued[]];
+      const problem = await postWebhook(this.#settings.webhook, webhookBody(head.event, this.#settings.consoleUrl));
+      if (problem !== undefined) {
+        if (!head.warned) {
+          this.#logger.warn(
+            `notification ${describe(head.event)} not delivered to the webhook (${this.#settings.from}): ${problem}; ${rest.length > 0 ? `it and ${rest.length} more wait` : 'it waits'} for the next check`,
+          );
+          outbox = [{ ...head, warned: true }, ...rest];
+          await this.#write({ sent: decided.sent, outbox });
+        }
+        return;
+      }
+      if (head.warned) this.#logger.info(`notification ${describe(head.event)} delivered`);
+      outbox = rest;
+      await this.#write({ sent: decided.sent, outbox });
+    }
+  }
+
+  async #read(): Promise<NotifyState> {
+    try {
+      const state = JSON.parse(await readFile(this.#file, 'utf8')) as Partial<NotifyState>;
+      return { sent: state.sent ?? {}, outbox: state.outbox ?? [] };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { sent: {}, outbox: [] };
+      if (!(error instanceof SyntaxError)) throw error;
+      this.#logger.warn(`notifications: ${this.#file} cannot be read (${error.message}); starting over: what needs a person now is notified again`);
+      return { sent: {}, outbox: [] };
+    }
+  }
+
+  async #write(state: NotifyState): Promise<void> {
+    await mkdir(path.dirname(this.#file), { recursive: true });
+    await writeFileAtomic(this.#file, JSON.stringify(state, null, 2) + '\n');
+  }
+}
+
+/** `run-failed for company acme (job company, run 2025…)`: the notification, never the URL. */
+function describe(event: NotifyEvent): string {
+  const of = [event.job !== undefined ? `job ${event.job}` : '', event.runId !== undefined ? `run ${event.runId}` : ''].filter((s) => s !== '').join(', ');
+  return `${event.kind} for company ${event.company}${of ? ` (${of})` : ''}`;
+}

@@ -1,0 +1,69 @@
+import path from 'node:path';
+import { readUserFile, Secret, UsageError } from 'singer-kit';
+import type { Companies } from '../companies/parseCompanies.js';
+
+/** The webhook URL itself (a Slack or Teams URL is a credential: prefer the _FILE variable). */
+export const NOTIFY_WEBHOOK_ENV = 'QBO_PIPELINE_NOTIFY_WEBHOOK_URL';
+/** A file holding the webhook URL (Docker secrets). */
+export const NOTIFY_WEBHOOK_FILE_ENV = `${NOTIFY_WEBHOOK_ENV}_FILE`;
+/** The console's address as the people notified open it; each notification links to its page there. */
+export const CONSOLE_URL_ENV = 'QBO_PIPELINE_CONSOLE_URL';
+
+/** Where the scheduler posts what needs a person. The URL is a `Secret`: it prints as [redacted]. */
+export interface NotifySettings {
+  readonly webhook: Secret;
+  /** Where the URL was read, for messages: a file or a variable, never the URL. */
+  readonly from: string;
+  readonly consoleUrl: string | undefined;
+}
+
+const httpUrl = (text: string) => {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+};
+
+function webhookFrom(text: string, from: string): Secret {
+  const value = text.trim();
+  if (value === '') throw new UsageError(`${from} is empty: put the webhook URL (Slack, Teams or any http(s) endpoint) there`);
+  // Its value is never shown: a mistyped URL may still be a working credential.
+  if (!httpUrl(value)) throw new UsageError(`${from} does not hold an http(s) URL: put the webhook URL there, e.g. https://hooks.slack.com/services/…`);
+  return new Secret(value);
+}
+
+/**
+ * The notification settings, or undefined when none is given: `--notify-webhook-file`, else
+ * QBO_PIPELINE_NOTIFY_WEBHOOK_URL_FILE, else QBO_PIPELINE_NOTIFY_WEBHOOK_URL, else the companies
+ * file's `notify: {webhook_url_file}`; the console URL from QBO_PIPELINE_CONSOLE_URL, else
+ * `notify: {console_url}`. A file that cannot be read, or holds no URL, is a UsageError naming it.
+ */
+export function notifySettings(options: {
+  readonly webhookFile?: string | undefined;
+  readonly companies?: Companies | undefined;
+  readonly env: NodeJS.ProcessEnv;
+}): NotifySettings | undefined {
+  const { env, companies } = options;
+  const fromFile = (file: string, from: string) =>
+    webhookFrom(
+      readUserFile(path.resolve(file), (reason) => `${from}: ${reason}`),
+      from,
+    );
+  const named = companies?.notify?.webhookUrlFile;
+  const webhook =
+    options.webhookFile !== undefined
+      ? { secret: fromFile(options.webhookFile, `--notify-webhook-file ${options.webhookFile}`), from: `--notify-webhook-file ${options.webhookFile}` }
+      : env[NOTIFY_WEBHOOK_FILE_ENV]
+        ? { secret: fromFile(env[NOTIFY_WEBHOOK_FILE_ENV], `${NOTIFY_WEBHOOK_FILE_ENV} (${env[NOTIFY_WEBHOOK_FILE_ENV]})`), from: NOTIFY_WEBHOOK_FILE_ENV }
+        : env[NOTIFY_WEBHOOK_ENV]
+          ? { secret: webhookFrom(env[NOTIFY_WEBHOOK_ENV], NOTIFY_WEBHOOK_ENV), from: NOTIFY_WEBHOOK_ENV }
+          : named
+            ? { secret: fromFile(named.path, `notify.webhook_url_file ${named.given} (${named.where})`), from: `notify.webhook_url_file ${named.given}` }
+            : undefined;
+  if (!webhook) return undefined;
+  const consoleUrl = env[CONSOLE_URL_ENV] || companies?.notify?.consoleUrl;
+  if (consoleUrl !== undefined && !httpUrl(consoleUrl)) throw new UsageError(`${CONSOLE_URL_ENV}: ${JSON.stringify(consoleUrl)} is not an http(s) URL`);
+  return Object.freeze({ webhook: webhook.secret, from: webhook.from, consoleUrl });
+}
