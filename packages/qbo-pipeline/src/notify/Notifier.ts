@@ -42,6 +42,8 @@ export class Notifier {
   readonly #file: string;
   #checking: Promise<void> = Promise.resolve();
   #queued = false;
+  /** After a delivery failed, the checks before then only queue (a run's end does not wait on a dead webhook again). */
+  #quietUntil = 0;
 
   /**
    * The notifier of a scheduler (or `notify test`) over a state folder and, if given, a companies
@@ -131,10 +133,12 @@ export class Notifier {
       outbox = outbox.slice(-OUTBOX_LIMIT);
     }
     if (decided.events.length > 0 || decided.sent !== state.sent) await this.#write({ sent: decided.sent, outbox });
+    if (Date.now() < this.#quietUntil) return;
     while (outbox.length > 0) {
       const [head, ...rest] = outbox as [Queued, ...Queued[]];
       const problem = await postWebhook(this.#settings.webhook, webhookBody(head.event, this.#settings.consoleUrl));
       if (problem !== undefined) {
+        this.#quietUntil = Date.now() + NOTIFY_EVERY_MS;
         if (!head.warned) {
           this.#logger.warn(
             `notification ${describe(head.event)} not delivered to the webhook (${this.#settings.from}): ${problem}; ${rest.length > 0 ? `it and ${rest.length} more wait` : 'it waits'} for the next check`,
