@@ -78,18 +78,18 @@ describe('--help says what a command does with --company', () => {
     expect(unwrapped(out.stdout)).not.toContain('all of them');
   });
 
-  it.each(['scheduler', 'console', 'export meltano', 'views', 'schedule add'])('%s does not offer --company, which it refuses', (command) => {
+  it.each(['scheduler', 'console', 'export meltano', 'views', 'schedule add', 'notify test'])('%s does not offer --company, which it refuses', (command) => {
     const out = help('qbo-pipeline', command.split(' '), 100);
     expect(out.status, out.stderr).toBe(0);
     expect(out.stdout).not.toMatch(/--company\b(?!ies)/);
   });
 
-  it.each(['scheduler --once', 'console', 'export meltano', 'views'])('%s refuses --company naming every command that takes it', (command) => {
+  it.each(['scheduler --once', 'console', 'export meltano', 'views', 'notify test'])('%s refuses --company naming every command that takes it', (command) => {
     const cli = path.join(REPO_ROOT, 'packages/qbo-pipeline/dist/cli.js');
     const run = spawnSync(process.execPath, [cli, ...command.split(' '), '--companies', 'companies.yaml', '--company', 'acme'], { encoding: 'utf8' });
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(
-      /^FATAL qbo-pipeline: (scheduler|console|export meltano|views): .* every company of the file; leave out --company \(it is for backfill, sync, reconcile, trigger add, trigger list, schedule list, evidence and company list\)$/m,
+      /^FATAL qbo-pipeline: (scheduler|console|export meltano|views|notify test): .* every company of the file; leave out --company \(it is for backfill, sync, reconcile, trigger add, trigger list, schedule list, evidence and company list\)$/m,
     );
   });
 });

@@ -96,7 +96,9 @@ describe('the scheduler notifies a webhook', () => {
     expect(received).toHaveLength(1);
     const failed = received[0]!;
     expect(failed).toMatchObject({ kind: 'run-failed', level: 'error', company: 'acme', job: 'qb_company' });
-    expect(failed.reason).toMatch(/^last run of job qb_company failed \(started by trigger \S+\): tap-quickbooks: QuickBooks rejected the refresh token \(invalid_grant/);
+    expect(failed.reason).toMatch(
+      /^last run of job qb_company failed \(started by trigger \S+\): tap-quickbooks: QuickBooks rejected the refresh token \(invalid_grant/,
+    );
     expect(failed.reason).toContain('reconnect the app to company');
     expect(failed.text).toBe(`qbo-pipeline: company acme: ${failed.reason}\nhttps://console.example.com/runs/${failed.run_id}`);
     expect(failed.console_url).toBe(`https://console.example.com/runs/${failed.run_id}`);
@@ -173,7 +175,9 @@ describe('the scheduler notifies a webhook', () => {
     await walk(path.join(firm.dir, 'state'));
     expect(files.some((f) => f.endsWith(path.join('notify', 'notifications.json')))).toBe(true);
     expect(files.some((f) => f.includes(`${path.sep}runs${path.sep}`))).toBe(true);
-    const web = await startConsole(consoleOptions({ port: 0, stateDir: path.join(firm.dir, 'state'), companiesFile: path.join(firm.dir, 'companies.yaml') }, {}));
+    const web = await startConsole(
+      consoleOptions({ port: 0, stateDir: path.join(firm.dir, 'state'), companiesFile: path.join(firm.dir, 'companies.yaml') }, {}),
+    );
     try {
       const pages = [(await send(web.url, '/')).text, (await send(web.url, `/runs/${received[0]!.run_id}`)).text];
       expect(pages[0]).toContain('acme');

@@ -494,7 +494,7 @@ runCli('qbo-pipeline', async () => {
           'post one test message to the webhook the scheduler would use, to check the setup',
           (t) => allCompaniesOptions(t).option('state-dir', STATE_DIR).option('notify-webhook-file', NOTIFY_WEBHOOK_FILE),
           async (argv) => {
-            refuseCompany(argv, 'notify test', "the webhook is the whole file's");
+            refuseCompany(argv, 'notify test', 'one webhook serves every company of the file');
             const notifier = notifierOf(argv, companiesFileOf(argv));
             if (!notifier)
               throw new UsageError(
