@@ -51,6 +51,13 @@ describe('parseCompanies', () => {
     expect(parsed.maxParallel).toBe(3);
     expect(parsed.viewsSchema).toBeUndefined();
     expect(parse(GOOD.replace('companies:\n', 'views:\n  schema: qbo_all\ncompanies:\n')).viewsSchema).toBe('qbo_all');
+    expect(parsed.notify).toBeUndefined();
+    expect(
+      parse(GOOD.replace('companies:\n', 'notify:\n  webhook_url_file: secrets/notify_webhook\n  console_url: https://qbo.example.com/\ncompanies:\n')).notify,
+    ).toEqual({
+      webhookUrlFile: { path: '/firm/secrets/notify_webhook', given: 'secrets/notify_webhook', where: 'companies.yaml:13:21' },
+      consoleUrl: 'https://qbo.example.com/',
+    });
     const [acme, globex] = parsed.companies;
     expect(acme).toEqual({
       name: 'acme',
@@ -112,6 +119,11 @@ describe('parseCompanies', () => {
       'a views schema that needs quoting',
       GOOD.replace('companies:\n', 'views: {schema: Qbo-All}\ncompanies:\n'),
       'companies.yaml:12:17: views.schema: must be a lower-case PostgreSQL name',
+    ],
+    [
+      'a webhook URL as a value: it is a credential',
+      GOOD.replace('companies:\n', 'notify:\n  webhook_url: https://hooks.slack.com/services/T0/B0/secretpath\ncompanies:\n'),
+      'companies.yaml:13:3: notify.webhook_url: would hold a secret value, and the companies file names files only: write it to a file and give webhook_url_file: <path> under notify:',
     ],
     [
       'an unknown key',
