@@ -86,6 +86,10 @@ describe('the scheduler notifies a webhook', () => {
     expect(received).toHaveLength(1);
     expect(received[0]).toMatchObject({ kind: 'test', company: 'acme, globex', console_url: 'https://console.example.com/' });
     expect(received[0]!.text).toMatch(/^qbo-pipeline: company acme, globex: test notification/);
+    // One company, no companies file: the option names the file.
+    const alone = await cli(['notify', 'test', '--notify-webhook-file', 'secrets/notify_webhook']);
+    expect(alone.code, alone.stderr).toBe(0);
+    expect(received[1]).toMatchObject({ kind: 'test', company: 'default' });
     received.length = 0;
   });
 

@@ -44,6 +44,7 @@ export class Notifier {
   #queued = false;
   /** After a delivery failed, the checks before then only queue (a run's end does not wait on a dead webhook again). */
   #quietUntil = 0;
+  #problem: string | undefined;
 
   /**
    * The notifier of a scheduler (or `notify test`) over a state folder and, if given, a companies
@@ -86,7 +87,15 @@ export class Notifier {
     this.#queued = true;
     this.#checking = this.#checking.then(async () => {
       this.#queued = false;
-      await this.#check().catch((error: unknown) => this.#logger.warn(`notifications: could not look at what needs a person: ${(error as Error).message}`));
+      await this.#check().then(
+        () => (this.#problem = undefined),
+        (error: unknown) => {
+          // Said once while it lasts (a companies file broken by an edit is also said by the scheduler).
+          const problem = `notifications: could not look at what needs a person: ${(error as Error).message}`;
+          if (problem !== this.#problem) this.#logger.warn(problem);
+          this.#problem = problem;
+        },
+      );
     });
     return this.#checking;
   }

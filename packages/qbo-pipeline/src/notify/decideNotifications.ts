@@ -2,7 +2,7 @@ import type { Attention, NotifiedKind } from '../console/views/overviewView.js';
 import { utc } from '../console/views/format.js';
 
 /** What a notification is about: an overview item that came up, a failing job that recovered, a `notify test`. */
-export type NotifyKind = NotifiedKind | 'recovered' | 'test';
+type NotifyKind = NotifiedKind | 'recovered' | 'test';
 
 /** One notification: what the webhook receives (`webhookBody`), kept in the outbox until it is delivered. */
 export interface NotifyEvent {
@@ -20,7 +20,7 @@ export interface NotifyEvent {
 }
 
 /** An item already notified, per company and `Attention.about.key`. */
-export interface Sent {
+interface Sent {
   readonly kind: NotifiedKind;
   readonly job?: string;
   readonly at: string;

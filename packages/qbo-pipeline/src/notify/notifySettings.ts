@@ -3,11 +3,11 @@ import { readUserFile, Secret, UsageError } from 'singer-kit';
 import type { Companies } from '../companies/parseCompanies.js';
 
 /** The webhook URL itself (a Slack or Teams URL is a credential: prefer the _FILE variable). */
-export const NOTIFY_WEBHOOK_ENV = 'QBO_PIPELINE_NOTIFY_WEBHOOK_URL';
+const NOTIFY_WEBHOOK_ENV = 'QBO_PIPELINE_NOTIFY_WEBHOOK_URL';
 /** A file holding the webhook URL (Docker secrets). */
 export const NOTIFY_WEBHOOK_FILE_ENV = `${NOTIFY_WEBHOOK_ENV}_FILE`;
 /** The console's address as the people notified open it; each notification links to its page there. */
-export const CONSOLE_URL_ENV = 'QBO_PIPELINE_CONSOLE_URL';
+const CONSOLE_URL_ENV = 'QBO_PIPELINE_CONSOLE_URL';
 
 /** Where the scheduler posts what needs a person. The URL is a `Secret`: it prints as [redacted]. */
 export interface NotifySettings {

@@ -41,8 +41,7 @@ export interface CompanyOverview {
 }
 
 /** The items a scheduler also pushes to its webhook (`notify/`): each once, while it lasts. */
-export const NOTIFIED_KINDS = ['run-failed', 'token', 'reconcile', 'overdue'] as const;
-export type NotifiedKind = (typeof NOTIFIED_KINDS)[number];
+export type NotifiedKind = 'run-failed' | 'token' | 'reconcile' | 'overdue';
 
 export interface Attention {
   readonly level: 'warn' | 'error';
