@@ -7,6 +7,8 @@ import { consoleOptions, startConsole } from '../packages/qbo-pipeline/src/index
 import { databaseUrl } from './support/db.js';
 import { startFirm, type Firm } from './companiesHarness.js';
 import { send } from './consoleHttp.js';
+import { killRunningClis, startRunnerCli } from './pipelineHarness.js';
+import { userEnv } from './support/runProcess.js';
 import { query } from './targetHarness.js';
 
 /**
@@ -73,6 +75,7 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
+  killRunningClis();
   for (const r of hung) r.destroy();
   receiver?.closeAllConnections();
   receiver?.close();
@@ -165,6 +168,21 @@ describe('the scheduler notifies a webhook', () => {
     mode = 'ok';
     await cli(['scheduler', '--companies', 'companies.yaml', '--once']);
     expect(received.map((r) => r.kind)).toEqual(['run-failed', 'recovered', 'run-failed', 'recovered']);
+  });
+
+  it('a running scheduler (the compose service) tells a failure as its run ends, and stops cleanly', async () => {
+    firm.company('acme').revokeTokens();
+    const due = new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const added = await cli(['trigger', 'add', '--companies', 'companies.yaml', '--company', 'acme', '--at', due, '--start', START, '--end', END, '--fresh']);
+    expect(added.code, added.stderr).toBe(0);
+    const before = received.length;
+    const scheduler = startRunnerCli(['scheduler', '--companies', 'companies.yaml', '--interval', '1'], { cwd: firm.dir, env: userEnv() });
+    const deadline = Date.now() + 60_000;
+    while (received.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    process.kill(-scheduler.child.pid!, 'SIGTERM');
+    expect(await scheduler.exited).toBe(0);
+    outputs.push(scheduler.output());
+    expect(received.slice(before)).toEqual([expect.objectContaining({ kind: 'run-failed', company: 'acme' })]);
   });
 
   it('never shows the webhook URL: not in any output, state file, runs journal or console page', async () => {
