@@ -141,7 +141,7 @@ export class Notifier {
       );
       outbox = outbox.slice(-OUTBOX_LIMIT);
     }
-    if (decided.events.length > 0 || decided.sent !== state.sent) await this.#write({ sent: decided.sent, outbox });
+    if (decided.events.length > 0 || JSON.stringify(decided.sent) !== JSON.stringify(state.sent)) await this.#write({ sent: decided.sent, outbox });
     if (Date.now() < this.#quietUntil) return;
     while (outbox.length > 0) {
       const [head, ...rest] = outbox as [Queued, ...Queued[]];
