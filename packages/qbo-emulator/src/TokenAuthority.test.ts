@@ -62,6 +62,9 @@ describe('TokenAuthority', () => {
     expect(refresh('RT0').body.x_refresh_token_hard_expires_in).toBe(100);
     advance(100_000);
     expect(refresh(tokens.currentRefreshToken()).body.error).toBe('invalid_grant');
+    // A reconnect is a new consent: its chain has the whole hard expiry again.
+    advance(40_000);
+    expect(refresh(tokens.reconnect()).body.x_refresh_token_hard_expires_in).toBe(100);
   });
 
   it('with a max-uses fault, each access token dies after N requests; a new one lives its own N', () => {

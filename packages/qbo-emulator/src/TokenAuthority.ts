@@ -8,7 +8,7 @@ export interface TokenOptions {
   readonly refreshToken: string;
   readonly accessTokenTtlSeconds: number;
   readonly rotation: RotationMode;
-  /** When set, refresh tokens die this many seconds after the emulator starts, and responses say so. */
+  /** When set, refresh tokens die this many seconds after the consent (the emulator's start, or the last `reconnect`), and responses say so. */
   readonly refreshTokenHardExpiresInSeconds?: number;
   /**
    * Fault: each access token dies after this many API requests made with it (the next one gets
@@ -41,13 +41,14 @@ const newAccessToken = (): string => `eyJlbmMiOiJBMTI4Q0JDLUhTMjU2IiwiYWxnIjoiZG
 export class TokenAuthority {
   #refresh: { value: string; issuedAt: number };
   readonly #accessTokens = new Map<string, { readonly expiresAt: number; uses: number; dead: boolean }>();
-  readonly #startedAt: number;
+  /** The consent the refresh-token chain comes from: the hard expiry counts from it. */
+  #consentAt: number;
   #maxUses: number | undefined;
   #revoked = false;
 
   constructor(private readonly options: TokenOptions) {
-    this.#startedAt = options.now();
-    this.#refresh = { value: options.refreshToken, issuedAt: this.#startedAt };
+    this.#consentAt = options.now();
+    this.#refresh = { value: options.refreshToken, issuedAt: this.#consentAt };
     this.setAccessTokenMaxUses(options.accessTokenMaxUses);
   }
 
@@ -72,10 +73,11 @@ export class TokenAuthority {
     this.#accessTokens.clear();
   }
 
-  /** The company connects the app again (OAuth consent): a new chain starts with a new refresh token. */
+  /** The company connects the app again (OAuth consent): a new chain starts with a new refresh token, and a new hard expiry. */
   reconnect(): string {
     this.#revoked = false;
-    this.#refresh = { value: newRefreshToken(), issuedAt: this.options.now() };
+    this.#consentAt = this.options.now();
+    this.#refresh = { value: newRefreshToken(), issuedAt: this.#consentAt };
     return this.#refresh.value;
   }
 
@@ -97,7 +99,7 @@ export class TokenAuthority {
     if (this.#revoked || presented !== this.#refresh.value) return invalidGrant;
     const now = this.options.now();
     const hard = this.options.refreshTokenHardExpiresInSeconds;
-    const hardLeft = hard === undefined ? undefined : Math.floor((this.#startedAt + hard * 1000 - now) / 1000);
+    const hardLeft = hard === undefined ? undefined : Math.floor((this.#consentAt + hard * 1000 - now) / 1000);
     if (hardLeft !== undefined && hardLeft <= 0) return invalidGrant;
 
     const rotation = this.options.rotation;

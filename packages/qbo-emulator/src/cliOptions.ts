@@ -55,7 +55,7 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
       'refresh-token': { type: 'string', describe: 'initial refresh token' },
       'access-token-ttl': { type: 'number', describe: 'access token lifetime in seconds (default 3600)' },
       'rotate-every-hours': { type: 'number', describe: 'rotate the refresh token at most once per N hours (default: on every refresh)' },
-      'refresh-token-hard-expiry': { type: 'number', describe: 'refresh tokens die N seconds after start' },
+      'refresh-token-hard-expiry': { type: 'number', describe: 'refresh tokens die N seconds after start (or after a reconnect)' },
       'access-token-max-uses': { type: 'number', describe: 'fault: each access token dies after N API requests made with it (401 storms)' },
       'requests-per-minute': { type: 'number', describe: 'per-realm limit (default 500)' },
       'max-in-flight': { type: 'number', describe: 'per-realm concurrent requests (default 10)' },

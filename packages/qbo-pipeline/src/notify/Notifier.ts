@@ -25,6 +25,8 @@ interface Queued {
 interface NotifyState {
   readonly sent: SentState;
   readonly outbox: readonly Queued[];
+  /** No file (notifications just turned on, or the file was deleted or unreadable): nothing was sent yet. */
+  readonly first?: true;
 }
 
 /**
@@ -45,6 +47,8 @@ export class Notifier {
   /** After a delivery failed, the checks before then only queue (a run's end does not wait on a dead webhook again). */
   #quietUntil = 0;
   #problem: string | undefined;
+  /** When this scheduler started: at the first look ever, what already needed a person before then is one summary. */
+  readonly #startedAt: Date;
 
   /**
    * The notifier of a scheduler (or `notify test`) over a state folder and, if given, a companies
@@ -79,6 +83,7 @@ export class Notifier {
     this.#context = context;
     this.#logger = logger;
     this.#file = path.join(context.stateDir, 'notify', 'notifications.json');
+    this.#startedAt = context.now();
   }
 
   /** Looks now, after the check going on (one waiting check stands for any number asked meanwhile). */
@@ -133,7 +138,7 @@ export class Notifier {
       if (overview) looks.push({ company: company.name, attention: attentionOf(overview, now), runs: overview.runs });
     }
     const state = await this.#read();
-    const decided = decideNotifications(state.sent, looks, now);
+    const decided = decideNotifications(state.sent, looks, now, state.first ? this.#startedAt : undefined);
     let outbox = [...state.outbox, ...decided.events.map((event) => ({ event }))];
     if (outbox.length > OUTBOX_LIMIT) {
       this.#logger.warn(
@@ -168,10 +173,10 @@ export class Notifier {
       const state = JSON.parse(await readFile(this.#file, 'utf8')) as Partial<NotifyState>;
       return { sent: state.sent ?? {}, outbox: state.outbox ?? [] };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { sent: {}, outbox: [] };
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { sent: {}, outbox: [], first: true };
       if (!(error instanceof SyntaxError)) throw error;
-      this.#logger.warn(`notifications: ${this.#file} cannot be read (${error.message}); starting over: what needs a person now is notified again`);
-      return { sent: {}, outbox: [] };
+      this.#logger.warn(`notifications: ${this.#file} cannot be read (${error.message}); starting over: what needs a person now is notified again, in one message`);
+      return { sent: {}, outbox: [], first: true };
     }
   }
 

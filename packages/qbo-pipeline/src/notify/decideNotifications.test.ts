@@ -95,4 +95,21 @@ describe('decideNotifications', () => {
       at: '2025-03-01T00:00:00.000Z',
     });
   });
+
+  it('turned on over a history: what needed you before is one summary; what came up since, and later, one message each', () => {
+    const old = look([failed('r1'), token('warn', 29)], [{ id: 'r1', job: 'company', status: 'failed', startedAt: at(0).toISOString() }]);
+    const first = decideNotifications({}, [old, { company: 'globex', attention: [token('error', 3)], runs: [] }], at(2), at(1));
+    expect(first.events.map((e) => [e.kind, e.level, e.company])).toEqual([['summary', 'error', 'acme, globex']]);
+    expect(first.events[0]!.reason).toBe(
+      "notifications are on; 3 items already needed you before then (the console's overview keeps them; from now on each new one is sent as it comes up):" +
+        '\n- acme: last run of job company failed: tap-quickbooks: QuickBooks rejected the refresh token (invalid_grant)' +
+        '\n- acme: realm 9: the refresh token expires in 29 days\n- globex: realm 9: the refresh token expires in 3 days',
+    );
+    // Nothing more until something changes: the next threshold is told.
+    expect(decideNotifications(first.sent, [old], at(3)).events).toEqual([]);
+    expect(decideNotifications(first.sent, [look([failed('r1'), token('error', 6)], old.runs)], at(3)).events.map((e) => e.kind)).toEqual(['token']);
+    // A run started after notifications were turned on is told on its own, even at the first look.
+    const since = decideNotifications({}, [look([failed('r2')], [{ id: 'r2', job: 'company', status: 'failed', startedAt: at(1).toISOString() }])], at(2), at(1));
+    expect(since.events.map((e) => e.kind)).toEqual(['run-failed']);
+  });
 });

@@ -1,8 +1,11 @@
 import type { Attention, NotifiedKind } from '../console/views/overviewView.js';
 import { utc } from '../console/views/format.js';
 
-/** What a notification is about: an overview item that came up, a failing job that recovered, a `notify test`. */
-type NotifyKind = NotifiedKind | 'recovered' | 'test';
+/**
+ * What a notification is about: an overview item that came up, a failing job that recovered, what
+ * already needed a person when notifications were turned on (`summary`), a `notify test`.
+ */
+type NotifyKind = NotifiedKind | 'recovered' | 'summary' | 'test';
 
 /** One notification: what the webhook receives (`webhookBody`), kept in the outbox until it is delivered. */
 export interface NotifyEvent {
@@ -32,7 +35,7 @@ export interface CompanyLook {
   readonly company: string;
   readonly attention: readonly Attention[];
   /** The newest run of each job (the journal lists newest first). */
-  readonly runs: ReadonlyArray<{ readonly id: string; readonly job: string; readonly status: string }>;
+  readonly runs: ReadonlyArray<{ readonly id: string; readonly job: string; readonly status: string; readonly startedAt?: string }>;
 }
 
 /**
@@ -43,10 +46,26 @@ export interface CompanyLook {
  * it is forgotten only when the job's newest run succeeded, with one `recovered` notification —
  * a run of it going on, or gone from the journal, keeps the streak. Companies not looked at now
  * (their state could not be read, or they left the file) keep what was sent.
+ *
+ * `turnedOnAt` is given at the first look ever (nothing was sent yet): as alerting tools do, only
+ * what changes from then on is told one by one. What already needed a person before then (a run
+ * that started earlier, a token or an overdue trigger already there) is one `summary` message
+ * listing it all, not a flood of old items.
  */
-export function decideNotifications(sent: SentState, looks: readonly CompanyLook[], now: Date): { events: NotifyEvent[]; sent: SentState } {
+export function decideNotifications(
+  sent: SentState,
+  looks: readonly CompanyLook[],
+  now: Date,
+  turnedOnAt?: Date,
+): { events: NotifyEvent[]; sent: SentState } {
   const at = now.toISOString();
   const events: NotifyEvent[] = [];
+  const older: Array<{ readonly company: string; readonly item: Attention }> = [];
+  const olderThanTurnOn = (look: CompanyLook, runId: string | undefined) => {
+    if (turnedOnAt === undefined) return false;
+    const startedAt = look.runs.find((r) => r.id === runId)?.startedAt;
+    return startedAt === undefined || Date.parse(startedAt) < turnedOnAt.getTime();
+  };
   const next: Record<string, Readonly<Record<string, Sent>>> = { ...sent };
   for (const look of looks) {
     const before = sent[look.company] ?? {};
@@ -56,6 +75,10 @@ export function decideNotifications(sent: SentState, looks: readonly CompanyLook
       const about = item.about!;
       after[key] = before[key] ?? { kind: about.kind, ...(about.job !== undefined ? { job: about.job } : {}), at };
       if (before[key]) continue;
+      if (olderThanTurnOn(look, about.runId)) {
+        older.push({ company: look.company, item });
+        continue;
+      }
       events.push({
         kind: about.kind,
         level: item.level,
@@ -87,5 +110,14 @@ export function decideNotifications(sent: SentState, looks: readonly CompanyLook
     }
     next[look.company] = after;
   }
+  if (older.length > 0)
+    events.unshift({
+      kind: 'summary',
+      level: older.some((o) => o.item.level === 'error') ? 'error' : 'warn',
+      company: [...new Set(older.map((o) => o.company))].join(', '),
+      reason: `notifications are on; ${older.length === 1 ? '1 item' : `${older.length} items`} already needed you before then (the console's overview keeps them; from now on each new one is sent as it comes up):${older.map((o) => `\n- ${o.company}: ${o.item.text}`).join('')}`,
+      href: '/',
+      at,
+    });
   return { events, sent: next };
 }

@@ -1,0 +1,218 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { databaseUrl } from './support/db.js';
+import { startFirm, type Firm } from './companiesHarness.js';
+import { killRunningClis, startRunnerCli, waitFor } from './pipelineHarness.js';
+import { userEnv } from './support/runProcess.js';
+
+/**
+ * A firm of five companies turns notifications on over a state folder with history, then meets,
+ * night after night, each event the scheduler tells besides a failed run: its refresh tokens
+ * crossing 30 and then 7 days before QBO's 5-year limit, a reconnect and a later crossing, a
+ * reconcile a sync advised (done, then advised again), a trigger overdue behind a backfill by hand.
+ * Each is one message with the company and the console's own text, never again after a restart.
+ * The days pass on the emulator's clock (`setNow`): the tap stores the expiry QBO answers.
+ */
+const START = '2025-02-27T00:00:00Z';
+const END = '2025-03-01T00:00:00Z';
+const DAY = 86_400_000;
+const T0 = Date.parse(END);
+/** QBO's 5-year limit, shortened: 40 days from the consent (the emulator's start, or a reconnect). */
+const HARD_DAYS = 40;
+const NAMES = ['acme', 'globex', 'initech', 'umbrella', 'hooli'];
+const prefix = `nev_${Math.random().toString(16).slice(2, 8)}`;
+const SECRET_PATH = '/services/T0/B0/eventsWebhookPath';
+
+const received: Array<Record<string, string>> = [];
+let receiver: Server;
+let firm: Firm;
+
+const cli = (args: readonly string[]) => firm.cli(args);
+/** What the webhook received since `from`, as [kind, company]. */
+const since = (from: number) => received.slice(from).map((r) => [r.kind, r.company]);
+/** The emulator's clock at `days` after its start, an hour early: the tap is told a whole number of days and some. */
+const dayOf = (days: number) => firm.emulator.setNow(new Date(T0 + days * DAY - 3_600_000));
+const scheduler = async () => {
+  const run = await cli(['scheduler', '--companies', 'companies.yaml', '--once']);
+  expect(run.stderr).not.toMatch(/not delivered|could not look/);
+  return run;
+};
+
+/** A trigger per company (or for those of `extra`) due now, and a scheduler --once over it: a night (`--fresh`: its run asks QBO, refreshing the token). */
+async function night(...extra: string[]) {
+  const due = new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const added = await cli(['trigger', 'add', '--companies', 'companies.yaml', '--at', due, '--start', START, '--end', END, '--fresh', ...extra]);
+  expect(added.code, added.stderr).toBe(0);
+  return scheduler();
+}
+
+const companiesYaml = (notify: boolean) =>
+  firm.companiesYaml({
+    schemaPrefix: prefix,
+    streams: ['invoices'],
+    extra: notify ? 'notify:\n  webhook_url_file: secrets/notify_webhook\n  console_url: https://console.example.com/' : '',
+  });
+
+beforeAll(async () => {
+  receiver = createServer((request: IncomingMessage, response: ServerResponse) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      if (request.url !== SECRET_PATH) return void response.writeHead(404).end();
+      received.push(JSON.parse(body) as Record<string, string>);
+      response.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  firm = await startFirm({
+    names: NAMES,
+    databaseUrl: databaseUrl(),
+    seed: 61,
+    now: new Date(END),
+    days: 2,
+    counts: { invoices: 6 },
+    refreshTokenHardExpiresInSeconds: HARD_DAYS * 86_400,
+  });
+  await writeFile(path.join(firm.dir, 'secrets/notify_webhook'), `http://127.0.0.1:${(receiver.address() as AddressInfo).port}${SECRET_PATH}\n`);
+  await firm.writeCompanies(companiesYaml(false));
+});
+afterAll(async () => {
+  killRunningClis();
+  receiver?.closeAllConnections();
+  receiver?.close();
+  await firm?.close();
+});
+
+const realm = (name: string) => firm.company(name).realmId;
+/** The console's token line: where the new token goes names the companies file (an absolute path) and the line of the company's entry. */
+const tokenText = (name: string, days: number, then = '') =>
+  new RegExp(
+    `^realm ${realm(name)}: the refresh token expires in ${days} days \\(QBO's 5-year limit\\): reconnect the app to company ${realm(name)} and put the new refresh token in its refresh_token_file secrets/${name}/refresh_token \\(companies file \\S+/companies\\.yaml:\\d+:\\d+\\)${then}$`,
+  );
+
+describe('the notifications of a firm of five companies', () => {
+  it('turned on over a history (a failed company, four tokens under 30 days): one summary of what already needed you, not five messages', async () => {
+    firm.company('acme').revokeTokens();
+    dayOf(HARD_DAYS - 29);
+    const history = await night();
+    expect(history.code, history.stderr.slice(-2000)).toBe(2);
+    expect(received).toEqual([]);
+
+    await firm.writeCompanies(companiesYaml(true));
+    const on = await scheduler();
+    expect(on.code, on.stderr).toBe(0);
+    expect(since(0)).toEqual([['summary', NAMES.join(', ')]]);
+    const lines = received[0]!.reason!.split('\n');
+    expect(lines[0]).toBe(
+      "notifications are on; 5 items already needed you before then (the console's overview keeps them; from now on each new one is sent as it comes up):",
+    );
+    expect(lines[1]).toMatch(/^- acme: last run of job qb_company failed \(started by trigger \S+\): tap-quickbooks: QuickBooks rejected the refresh token/);
+    expect(lines).toHaveLength(6);
+    for (const [i, name] of NAMES.slice(1).entries()) {
+      expect(lines[2 + i]!.startsWith(`- ${name}: `)).toBe(true);
+      expect(lines[2 + i]!.slice(`- ${name}: `.length)).toMatch(tokenText(name, 29, ' before then'));
+    }
+    expect(received[0]).toMatchObject({ level: 'error', console_url: 'https://console.example.com/' });
+
+    // A restart: nothing is told again.
+    await scheduler();
+    expect(received).toHaveLength(1);
+  });
+
+  it('tokens crossing 7 days: one message per company, none after a restart; a reconnect, then 30 days again: one more', async () => {
+    dayOf(HARD_DAYS - 6);
+    const before = received.length;
+    expect((await night()).code).toBe(2);
+    // acme's failure goes on: nothing new; the four others' tokens are under 7 days now.
+    expect(since(before)).toEqual(NAMES.slice(1).map((name) => ['token', name]));
+    for (const [i, name] of NAMES.slice(1).entries())
+      expect(received[before + i]).toMatchObject({ level: 'error', reason: expect.stringMatching(tokenText(name, 6)) });
+    await scheduler();
+    expect(received).toHaveLength(before + 4);
+
+    // globex reconnects (a new consent: 40 days again): its token is fine, nothing to tell.
+    await writeFile(path.join(firm.dir, 'secrets/globex/refresh_token'), `${firm.company('globex').reconnect()}\n`);
+    expect((await night('--company', 'globex')).code).toBe(0);
+    expect(received).toHaveLength(before + 4);
+    // 11 days later its new token crosses 30 days: told again, once.
+    dayOf(HARD_DAYS - 6 + 11);
+    expect((await night('--company', 'globex')).code).toBe(0);
+    expect(since(before + 4)).toEqual([['token', 'globex']]);
+    expect(received.at(-1)).toMatchObject({ level: 'warn', reason: expect.stringMatching(tokenText('globex', 29, ' before then')) });
+    await scheduler();
+    expect(received).toHaveLength(before + 5);
+  });
+
+  it('a reconcile a sync advised: one message with the command; done, it goes; advised again, one more', async () => {
+    // A backfill up to END, then a sync: to the tap, whose clock is today, its bookmark is older than CDC's 30 days.
+    const sync = async () => {
+      const backfill = await cli(['backfill', '--companies', 'companies.yaml', '--company', 'globex', '--start', START, '--end', END, '--fresh']);
+      expect(backfill.code, backfill.stderr.slice(-2000)).toBe(0);
+      const run = await cli(['sync', '--companies', 'companies.yaml', '--company', 'globex']);
+      expect(run.code, run.stderr.slice(-2000)).toBe(0);
+      expect(run.stdout).toMatch(/WARNING: deletions QBO's change data capture could not give/);
+    };
+    const before = received.length;
+    await sync();
+    await scheduler();
+    expect(since(before)).toEqual([['reconcile', 'globex']]);
+    const advised = received.at(-1)!;
+    expect(advised).toMatchObject({ level: 'error', job: 'qb_company' });
+    expect(advised.reason).toMatch(new RegExp(`^invoices of job qb_company \\(run ${advised.run_id}\\): `));
+    expect(advised.console_url).toBe(`https://console.example.com/runs/${advised.run_id}#reconcile`);
+    await scheduler();
+    expect(received).toHaveLength(before + 1);
+
+    const reconcile = await cli(['reconcile', '--companies', 'companies.yaml', '--company', 'globex', '--job', 'qb_company', '--streams', 'invoices']);
+    expect(reconcile.code, reconcile.stderr.slice(-2000)).toBe(0);
+    await scheduler();
+    expect(received).toHaveLength(before + 1);
+
+    await sync();
+    await scheduler();
+    expect(since(before + 1)).toEqual([['reconcile', 'globex']]);
+    expect(received.at(-1)!.run_id).not.toBe(advised.run_id);
+  });
+
+  it('a trigger overdue behind a backfill by hand: one message; a restart tells nothing more; once it ran, nothing', async () => {
+    const release = firm.emulator.holdAnswers();
+    const backfill = startRunnerCli(['backfill', '--companies', 'companies.yaml', '--company', 'globex', '--start', START, '--end', END, '--fresh'], {
+      cwd: firm.dir,
+      env: userEnv(),
+    });
+    try {
+      const runs = path.join(firm.dir, 'state/companies/globex/runs');
+      await waitFor('the backfill by hand running', () =>
+        readdirSync(runs)
+          .filter((f) => f.endsWith('.json'))
+          .some((f) => {
+            const run = JSON.parse(readFileSync(path.join(runs, f), 'utf8')) as { pid: number; status: string };
+            return run.pid === backfill.child.pid && run.status === 'running';
+          }),
+      );
+      const due = new Date(Date.now() - 20 * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+      const added = await cli(['trigger', 'add', '--companies', 'companies.yaml', '--company', 'globex', '--at', due, '--start', START, '--end', END]);
+      expect(added.code, added.stderr).toBe(0);
+      const trigger = /trg-[\w-]+/.exec(added.stdout + added.stderr)![0];
+      const before = received.length;
+      const waits = await scheduler();
+      expect(waits.code, waits.stderr).toBe(0);
+      expect(since(before)).toEqual([['overdue', 'globex']]);
+      expect(received.at(-1)!.reason).toMatch(
+        new RegExp(`^trigger ${trigger} was due 20 min[^:]* ago and has not started: is a scheduler running for this state folder\\? `),
+      );
+      await scheduler();
+      expect(received).toHaveLength(before + 1);
+    } finally {
+      release();
+    }
+    expect(await backfill.exited).toBe(0);
+    const before = received.length;
+    expect((await scheduler()).code).toBe(0);
+    expect(received).toHaveLength(before);
+  });
+});
