@@ -164,10 +164,14 @@ describe('the notifications of a firm of five companies', () => {
     expect(advised).toMatchObject({ level: 'error', job: 'qb_company' });
     expect(advised.reason).toMatch(new RegExp(`^invoices of job qb_company \\(run ${advised.run_id}\\): `));
     expect(advised.console_url).toBe(`https://console.example.com/runs/${advised.run_id}#reconcile`);
+    // The command to paste, as the overview shows it under the text: the message is no sentence ending in "run".
+    expect(advised.command).toMatch(/^node \S+cli\.js reconcile --companies companies\.yaml --company globex --job qb_company --streams invoices$/);
+    expect(advised.text).toBe(`qbo-pipeline: company globex: ${advised.reason}: ${advised.command}\n${advised.console_url}`);
     await scheduler();
     expect(received).toHaveLength(before + 1);
 
-    const reconcile = await cli(['reconcile', '--companies', 'companies.yaml', '--company', 'globex', '--job', 'qb_company', '--streams', 'invoices']);
+    // Pasted from the message, it runs; done, the item goes, and nothing is told.
+    const reconcile = await cli(advised.command!.split(' ').slice(2));
     expect(reconcile.code, reconcile.stderr.slice(-2000)).toBe(0);
     await scheduler();
     expect(received).toHaveLength(before + 1);

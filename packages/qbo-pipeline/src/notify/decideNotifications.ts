@@ -16,6 +16,8 @@ export interface NotifyEvent {
   readonly runId?: string;
   /** One line a person reads: the console overview's own text. */
   readonly reason: string;
+  /** The command the item asks to run (a reconcile), shown whole after the text, as the overview does. */
+  readonly command?: string;
   /** The console page that says more (`/runs/<id>`). */
   readonly href?: string;
   /** When it was decided. */
@@ -86,6 +88,7 @@ export function decideNotifications(
         ...(about.job !== undefined ? { job: about.job } : {}),
         ...(about.runId !== undefined ? { runId: about.runId } : {}),
         reason: item.text,
+        ...(item.command !== undefined ? { command: item.command } : {}),
         ...(item.href !== undefined ? { href: item.href } : {}),
         at,
       });
@@ -115,7 +118,7 @@ export function decideNotifications(
       kind: 'summary',
       level: older.some((o) => o.item.level === 'error') ? 'error' : 'warn',
       company: [...new Set(older.map((o) => o.company))].join(', '),
-      reason: `notifications are on; ${older.length === 1 ? '1 item' : `${older.length} items`} already needed you before then (the console's overview keeps them; from now on each new one is sent as it comes up):${older.map((o) => `\n- ${o.company}: ${o.item.text}`).join('')}`,
+      reason: `notifications are on; ${older.length === 1 ? '1 item' : `${older.length} items`} already needed you before then (the console's overview keeps them; from now on each new one is sent as it comes up):${older.map((o) => `\n- ${o.company}: ${o.item.text}${o.item.command !== undefined ? `: ${o.item.command}` : ''}`).join('')}`,
       href: '/',
       at,
     });

@@ -9,19 +9,20 @@ const TIMEOUT_MS = 5_000;
 const WAITS_MS = [500, 1_500] as const;
 
 /**
- * What the webhook receives: Slack's and Teams' `text` (one line, then the console link), and the
- * same facts as fields for any other receiver.
+ * What the webhook receives: Slack's and Teams' `text` (one line, with the command to paste if
+ * the item has one, then the console link), and the same facts as fields for any other receiver.
  */
 export function webhookBody(event: NotifyEvent, consoleUrl: string | undefined): Record<string, string> {
   const link = consoleUrl !== undefined && event.href !== undefined ? new URL(event.href, consoleUrl).toString() : undefined;
   return {
-    text: `qbo-pipeline: company ${event.company}: ${event.reason}${link ? `\n${link}` : ''}`,
+    text: `qbo-pipeline: company ${event.company}: ${event.reason}${event.command !== undefined ? `: ${event.command}` : ''}${link ? `\n${link}` : ''}`,
     kind: event.kind,
     level: event.level,
     company: event.company,
     ...(event.job !== undefined ? { job: event.job } : {}),
     ...(event.runId !== undefined ? { run_id: event.runId } : {}),
     reason: event.reason,
+    ...(event.command !== undefined ? { command: event.command } : {}),
     ...(link ? { console_url: link } : {}),
     at: event.at,
   };
