@@ -219,4 +219,24 @@ describe('the notifications of a firm of five companies', () => {
     expect((await scheduler()).code).toBe(0);
     expect(received).toHaveLength(before);
   });
+
+  it('a scheduler started after a night down runs the trigger it missed, and does not call it overdue as it starts it', async () => {
+    const due = new Date(Date.now() - 20 * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const added = await cli(['trigger', 'add', '--companies', 'companies.yaml', '--company', 'globex', '--at', due, '--start', START, '--end', END, '--fresh']);
+    expect(added.code, added.stderr).toBe(0);
+    const trigger = /trg-[\w-]+/.exec(added.stdout + added.stderr)![0];
+    const before = received.length;
+    // QBO answers nothing meanwhile: the run goes on until the scheduler is stopped.
+    const release = firm.emulator.holdAnswers();
+    const running = startRunnerCli(['scheduler', '--companies', 'companies.yaml', '--interval', '1'], { cwd: firm.dir, env: userEnv() });
+    try {
+      const file = path.join(firm.dir, 'state/companies/globex/triggers', `${trigger}.json`);
+      await waitFor('the missed trigger started', () => (JSON.parse(readFileSync(file, 'utf8')) as { status: string }).status === 'running', 60_000, running.output);
+    } finally {
+      process.kill(-running.child.pid!, 'SIGTERM');
+      release();
+    }
+    expect(await running.exited).toBe(0);
+    expect(since(before)).toEqual([]);
+  });
 });

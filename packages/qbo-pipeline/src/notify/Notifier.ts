@@ -105,11 +105,16 @@ export class Notifier {
     return this.#checking;
   }
 
-  /** A check every `everyMs` until the signal aborts, then waits for the one going on. */
+  /**
+   * A check every `everyMs` until the signal aborts, then waits for the one going on. The first
+   * comes after `everyMs`, not at start: by then the scheduler's first pass has started what was
+   * due while it was down, which is not overdue (each run's end is a check anyway).
+   */
   async watch(everyMs: number, signal: AbortSignal | undefined): Promise<void> {
-    while (!signal?.aborted) {
-      await this.check();
+    for (;;) {
       await sleep(everyMs, undefined, signal ? { signal } : {}).catch(() => undefined);
+      if (signal?.aborted) break;
+      await this.check();
     }
     await this.#checking;
   }
