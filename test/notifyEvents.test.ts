@@ -87,6 +87,16 @@ afterAll(async () => {
   await firm?.close();
 });
 
+/** The runs journal of `company` has a run of process `pid` going on. */
+const runningRun = (company: string, pid: number) => {
+  const runs = path.join(firm.dir, 'state/companies', company, 'runs');
+  return readdirSync(runs)
+    .filter((f) => f.endsWith('.json'))
+    .some((f) => {
+      const run = JSON.parse(readFileSync(path.join(runs, f), 'utf8')) as { pid: number; status: string };
+      return run.pid === pid && run.status === 'running';
+    });
+};
 const realm = (name: string) => firm.company(name).realmId;
 /** The console's token line: where the new token goes names the companies file (an absolute path) and the line of the company's entry. */
 const tokenText = (name: string, days: number, then = '') =>
@@ -96,6 +106,8 @@ const tokenText = (name: string, days: number, then = '') =>
 
 describe('the notifications of a firm of five companies', () => {
   it('turned on over a history (a failed company, four tokens under 30 days): one summary of what already needed you, not five messages', async () => {
+    // Months of nights: every company loads; then acme disconnects the app, and every other token nears QBO's limit.
+    expect((await night()).code).toBe(0);
     firm.company('acme').revokeTokens();
     dayOf(HARD_DAYS - 29);
     const history = await night();
@@ -110,7 +122,9 @@ describe('the notifications of a firm of five companies', () => {
     expect(lines[0]).toBe(
       "notifications are on; 5 items already needed you before then (the console's overview keeps them; from now on each new one is sent as it comes up):",
     );
-    expect(lines[1]).toMatch(/^- acme: last run of job qb_company failed \(started by trigger \S+\): tap-quickbooks: QuickBooks rejected the refresh token/);
+    expect(lines[1]).toMatch(
+      /^- acme: last run of job qb_company failed \(started by trigger \S+\): QuickBooks rejected the refresh token at [^(]+ \(invalid_grant, intuit_tid \S+\): reconnect the app to company \d+ and put the new refresh token in its refresh_token_file secrets\/acme\/refresh_token /,
+    );
     expect(lines).toHaveLength(6);
     for (const [i, name] of NAMES.slice(1).entries()) {
       expect(lines[2 + i]!.startsWith(`- ${name}: `)).toBe(true);
@@ -128,9 +142,10 @@ describe('the notifications of a firm of five companies', () => {
     const before = received.length;
     expect((await night()).code).toBe(2);
     // acme's failure goes on: nothing new; the four others' tokens are under 7 days now.
-    expect(since(before)).toEqual(NAMES.slice(1).map((name) => ['token', name]));
-    for (const [i, name] of NAMES.slice(1).entries())
-      expect(received[before + i]).toMatchObject({ level: 'error', reason: expect.stringMatching(tokenText(name, 6)) });
+    // In the order the runs ended.
+    const crossed = received.slice(before).sort((a, b) => NAMES.indexOf(a.company!) - NAMES.indexOf(b.company!));
+    expect(crossed.map((r) => [r.kind, r.company])).toEqual(NAMES.slice(1).map((name) => ['token', name]));
+    for (const [i, name] of NAMES.slice(1).entries()) expect(crossed[i]).toMatchObject({ level: 'error', reason: expect.stringMatching(tokenText(name, 6)) });
     await scheduler();
     expect(received).toHaveLength(before + 4);
 
@@ -145,6 +160,27 @@ describe('the notifications of a firm of five companies', () => {
     expect(received.at(-1)).toMatchObject({ level: 'warn', reason: expect.stringMatching(tokenText('globex', 29, ' before then')) });
     await scheduler();
     expect(received).toHaveLength(before + 5);
+  });
+
+  it("a revoked company's next run going on is no news: its token's rejection was told with the failure, not again alone each night", async () => {
+    const before = received.length;
+    for (const night of [1, 2]) {
+      const release = firm.emulator.holdAnswers();
+      const retry = startRunnerCli(['backfill', '--companies', 'companies.yaml', '--company', 'acme', '--start', START, '--end', END, '--fresh'], {
+        cwd: firm.dir,
+        env: userEnv(),
+      });
+      try {
+        await waitFor(`acme's run of night ${night} going on`, () => runningRun('acme', retry.child.pid!));
+        // A look while it runs (another company's run ended, the minute's look): the console shows the rejection alone now.
+        await scheduler();
+      } finally {
+        release();
+      }
+      expect(await retry.exited).toBe(2);
+      await scheduler();
+    }
+    expect(since(before)).toEqual([]);
   });
 
   it('a reconcile a sync advised: one message with the command; done, it goes; advised again, one more', async () => {
@@ -189,15 +225,7 @@ describe('the notifications of a firm of five companies', () => {
       env: userEnv(),
     });
     try {
-      const runs = path.join(firm.dir, 'state/companies/globex/runs');
-      await waitFor('the backfill by hand running', () =>
-        readdirSync(runs)
-          .filter((f) => f.endsWith('.json'))
-          .some((f) => {
-            const run = JSON.parse(readFileSync(path.join(runs, f), 'utf8')) as { pid: number; status: string };
-            return run.pid === backfill.child.pid && run.status === 'running';
-          }),
-      );
+      await waitFor('the backfill by hand running', () => runningRun('globex', backfill.child.pid!));
       const due = new Date(Date.now() - 20 * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
       const added = await cli(['trigger', 'add', '--companies', 'companies.yaml', '--company', 'globex', '--at', due, '--start', START, '--end', END]);
       expect(added.code, added.stderr).toBe(0);

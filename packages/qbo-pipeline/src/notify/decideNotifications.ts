@@ -75,6 +75,8 @@ export function decideNotifications(
     const current = new Map(look.attention.flatMap((a) => (a.about ? [[a.about.key, a] as const] : [])));
     for (const [key, item] of current) {
       const about = item.about!;
+      // A rejected token told by the run it failed: while a run of the job goes on, the token's own item is no news.
+      if (about.covers !== undefined) after[about.covers] = before[about.covers] ?? { kind: 'token', at };
       after[key] = before[key] ?? { kind: about.kind, ...(about.job !== undefined ? { job: about.job } : {}), at };
       if (before[key]) continue;
       if (olderThanTurnOn(look, about.runId)) {

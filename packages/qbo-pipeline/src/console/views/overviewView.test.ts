@@ -128,7 +128,8 @@ describe('attentionOf after invalid_grant', () => {
         level: 'error',
         text: `last run of job daily failed: ${token('t-1').advice}`,
         href: '/runs/r1',
-        about: { kind: 'run-failed', key: 'run-failed daily', job: 'daily', runId: 'r1' },
+        // Told with the failure, the rejection is not news when the token's own item shows (while the next run goes on).
+        about: { kind: 'run-failed', key: 'run-failed daily', job: 'daily', runId: 'r1', covers: 'token 9 rejected' },
       },
     ]);
   });

@@ -53,8 +53,18 @@ export interface Attention {
    * What the item is about, the same from one look to the next (its text tells times relative to
    * now): a failing job, a token past a threshold, a reconcile advised, an overdue trigger.
    */
-  readonly about?: { readonly kind: NotifiedKind; readonly key: string; readonly job?: string; readonly runId?: string };
+  readonly about?: {
+    readonly kind: NotifiedKind;
+    readonly key: string;
+    readonly job?: string;
+    readonly runId?: string;
+    /** The key of another item this one also tells (a failed run the token's rejection failed): told here, it is not told again alone. */
+    readonly covers?: string;
+  };
 }
+
+/** A token item's identity: each threshold (under 30 days, under 7 or expired, rejected) is its own. */
+const tokenKey = (t: TokenHealth) => `token ${t.realmId} ${t.rejected ? 'rejected' : t.level}`;
 
 const isProblem = (t: TokenHealth | TokenProblem): t is TokenProblem => 'problem' in t;
 
@@ -94,7 +104,7 @@ export function attentionOf(c: CompanyOverview, now: Date): Attention[] {
       text: `last run of job ${run.job} failed${by}: ${rejection?.advice ?? run.reason ?? 'see its log'}`,
       href: `/runs/${run.id}`,
       // One item per job while its newest run failed: an hourly schedule failing all night is one failure.
-      about: { kind: 'run-failed', key: `run-failed ${run.job}`, job: run.job, runId: run.id },
+      about: { kind: 'run-failed', key: `run-failed ${run.job}`, job: run.job, runId: run.id, ...(rejection ? { covers: tokenKey(rejection) } : {}) },
     });
   }
   // Rows QBO deleted may still be live in the warehouse until the reconcile a run advised is done.
@@ -115,7 +125,7 @@ export function attentionOf(c: CompanyOverview, now: Date): Attention[] {
       out.push({
         level: t.level,
         text: `realm ${t.realmId}: ${t.advice}`,
-        about: { kind: 'token', key: `token ${t.realmId} ${t.rejected ? 'rejected' : t.level}` },
+        about: { kind: 'token', key: tokenKey(t) },
       });
   }
   for (const p of c.stateProblems) out.push({ level: 'error', text: p.problem });
