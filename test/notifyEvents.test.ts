@@ -259,7 +259,12 @@ describe('the notifications of a firm of five companies', () => {
     const running = startRunnerCli(['scheduler', '--companies', 'companies.yaml', '--interval', '1'], { cwd: firm.dir, env: userEnv() });
     try {
       const file = path.join(firm.dir, 'state/companies/globex/triggers', `${trigger}.json`);
-      await waitFor('the missed trigger started', () => (JSON.parse(readFileSync(file, 'utf8')) as { status: string }).status === 'running', 60_000, running.output);
+      await waitFor(
+        'the missed trigger started',
+        () => (JSON.parse(readFileSync(file, 'utf8')) as { status: string }).status === 'running',
+        60_000,
+        running.output,
+      );
     } finally {
       process.kill(-running.child.pid!, 'SIGTERM');
       release();

@@ -180,7 +180,9 @@ export class Notifier {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { sent: {}, outbox: [], first: true };
       if (!(error instanceof SyntaxError)) throw error;
-      this.#logger.warn(`notifications: ${this.#file} cannot be read (${error.message}); starting over: what needs a person now is notified again, in one message`);
+      this.#logger.warn(
+        `notifications: ${this.#file} cannot be read (${error.message}); starting over: what needs a person now is notified again, in one message`,
+      );
       return { sent: {}, outbox: [], first: true };
     }
   }

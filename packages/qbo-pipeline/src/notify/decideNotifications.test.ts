@@ -109,7 +109,12 @@ describe('decideNotifications', () => {
     expect(decideNotifications(first.sent, [old], at(3)).events).toEqual([]);
     expect(decideNotifications(first.sent, [look([failed('r1'), token('error', 6)], old.runs)], at(3)).events.map((e) => e.kind)).toEqual(['token']);
     // A run started after notifications were turned on is told on its own, even at the first look.
-    const since = decideNotifications({}, [look([failed('r2')], [{ id: 'r2', job: 'company', status: 'failed', startedAt: at(1).toISOString() }])], at(2), at(1));
+    const since = decideNotifications(
+      {},
+      [look([failed('r2')], [{ id: 'r2', job: 'company', status: 'failed', startedAt: at(1).toISOString() }])],
+      at(2),
+      at(1),
+    );
     expect(since.events.map((e) => e.kind)).toEqual(['run-failed']);
   });
 });

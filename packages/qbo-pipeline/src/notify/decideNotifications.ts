@@ -54,12 +54,7 @@ export interface CompanyLook {
  * that started earlier, a token or an overdue trigger already there) is one `summary` message
  * listing it all, not a flood of old items.
  */
-export function decideNotifications(
-  sent: SentState,
-  looks: readonly CompanyLook[],
-  now: Date,
-  turnedOnAt?: Date,
-): { events: NotifyEvent[]; sent: SentState } {
+export function decideNotifications(sent: SentState, looks: readonly CompanyLook[], now: Date, turnedOnAt?: Date): { events: NotifyEvent[]; sent: SentState } {
   const at = now.toISOString();
   const events: NotifyEvent[] = [];
   const older: Array<{ readonly company: string; readonly item: Attention }> = [];
