@@ -117,4 +117,20 @@ describe('decideNotifications', () => {
     );
     expect(since.events.map((e) => e.kind)).toEqual(['run-failed']);
   });
+
+  it('a rejection told with the run it failed is not told again by the token item shown while the next run goes on', () => {
+    const rejectedRun: Attention = { ...failed('r1'), about: { ...failed('r1').about!, covers: 'token 9 rejected' } };
+    const rejectedToken: Attention = {
+      level: 'error',
+      text: 'realm 9: QuickBooks rejected the refresh token',
+      about: { kind: 'token', key: 'token 9 rejected' },
+    };
+    const { told } = passes(
+      [look([rejectedRun], [{ id: 'r1', job: 'company', status: 'failed' }])],
+      [look([rejectedToken], [{ id: 'r2', job: 'company', status: 'running' }])],
+      [look([{ ...rejectedRun, about: { ...rejectedRun.about!, runId: 'r2' } }], [{ id: 'r2', job: 'company', status: 'failed' }])],
+      [look([rejectedToken], [{ id: 'r3', job: 'company', status: 'running' }])],
+    );
+    expect(told.map((t) => t.split(':')[0])).toEqual(['run-failed']);
+  });
 });
