@@ -26,6 +26,9 @@ companies:
   - {name: c, realm_id: "3", secrets: {refresh_token_file: secrets/c/refresh_token}}
 ${extra}`;
 
+/** A fourth company on a's schedule (03:00 UTC). */
+const D = '  - {name: d, realm_id: "4", schedule: {cron: "0 3 * * *"}, secrets: {refresh_token_file: secrets/a/refresh_token}}';
+
 const quiet = createLogger('test', { sink: () => undefined });
 const done = (trigger: Trigger): BackfillResult =>
   ({ exitCode: 0, ok: true, progress: [], runIds: [], totals: [], failure: undefined, runId: `run-${trigger.id}` }) as unknown as BackfillResult;
@@ -60,7 +63,7 @@ describe('CompaniesScheduler', () => {
     const { scheduler, started, releaseAll } = await harness('slots', clock);
     expect(await scheduler.pass()).toEqual([]);
     clock.now = new Date('2025-03-01T03:00:30Z'); // a's 03:00 UTC slot; b's is 08:00 UTC (03:00 in New York)
-    expect(await scheduler.pass()).toEqual([`sch-${COMPANY_SCHEDULE}-20250301T030000Z`]);
+    expect(await scheduler.pass()).toEqual([`a/sch-${COMPANY_SCHEDULE}-20250301T030000Z`]);
     expect(started[0]?.company).toBe('a');
     expect(started[0]?.trigger.sync).toMatchObject({ streams: [], job: 'qb_company', company: { name: 'a', file: expect.stringMatching(/slots\.yaml$/) } });
     await releaseAll();
@@ -92,11 +95,11 @@ describe('CompaniesScheduler', () => {
     await first.scheduler.pass(); // the companies are seen: their slots count from now
     clock.now = new Date('2025-03-04T10:00:00Z'); // three days down
     const again = await harness('restart', clock);
-    expect((await again.scheduler.pass()).sort()).toEqual([`sch-${COMPANY_SCHEDULE}-20250304T030000Z`]);
+    expect((await again.scheduler.pass()).sort()).toEqual([`a/sch-${COMPANY_SCHEDULE}-20250304T030000Z`]);
     expect(again.started[0]?.trigger.schedule).toMatchObject({ slots: 4, firstSlot: '2025-03-01T03:00:00Z' });
     expect(again.started[0]?.trigger.late).toBe(true);
     await again.releaseAll();
-    await writeFile(again.file, FILE('  - {name: d, realm_id: "4", schedule: {cron: "0 3 * * *"}, secrets: {refresh_token_file: secrets/a/refresh_token}}'));
+    await writeFile(again.file, FILE(D));
     expect(await again.scheduler.pass()).toHaveLength(1); // b's missed slots, run once
     expect(again.started.at(-1)?.company).toBe('b');
     await again.releaseAll();
@@ -171,35 +174,43 @@ describe('CompaniesScheduler', () => {
 
   it('--once runs every due trigger, however the runs holding max_parallel end during a pass (one that saw no room must not be the last)', async () => {
     // The first run ends at the k-th look at the clock after it started: somewhere in a later pass,
-    // before or after that pass looked for room for the waiting company. Each k is one night.
-    for (let k = 1; k <= 16; k++) {
-      const folder = `once-room-${k}`;
-      const file = path.join(dir, `${folder}.yaml`);
-      await writeFile(file, FILE());
-      const clock = { now: new Date('2025-03-01T02:00:00Z') };
-      let looks = -1;
-      let endFirst: (() => void) | undefined;
-      const started: string[] = [];
-      const scheduler = await CompaniesScheduler.start({
-        file,
-        stateRoot: path.join(dir, folder),
-        logger: quiet,
-        maxParallel: 1,
-        now: () => {
-          if (looks >= 0 && ++looks === k) endFirst?.();
-          return clock.now;
-        },
-        runTrigger: (trigger) => {
-          started.push(trigger.sync?.company?.name ?? '?');
-          if (started.length > 1) return Promise.resolve(done(trigger));
-          looks = 0;
-          return new Promise((resolve) => (endFirst = () => resolve(done(trigger))));
-        },
-      });
-      await scheduler.pass(); // first sight of the companies: their schedules count from now
-      clock.now = new Date('2025-03-01T08:00:30Z'); // a's slot (03:00 UTC) and b's (03:00 New York) are both due
-      await scheduler.runOnce(1);
-      expect({ k, started: started.sort() }).toEqual({ k, started: ['a', 'b'] });
+    // before or after that pass looked for room for the waiting company. Each k is one night: a's
+    // slot (03:00 UTC) and b's (03:00 New York); then a's and d's, both 03:00 UTC, whose triggers
+    // have the same id in their own folders (sch-company-<slot>).
+    const nights = [
+      { name: 'ab', text: FILE(), at: '2025-03-01T08:00:30Z', companies: ['a', 'b'] },
+      { name: 'ad', text: FILE(D), at: '2025-03-01T03:00:30Z', companies: ['a', 'd'] },
+    ];
+    for (const night of nights) {
+      for (let k = 1; k <= 16; k++) {
+        const folder = `once-room-${night.name}-${k}`;
+        const file = path.join(dir, `${folder}.yaml`);
+        await writeFile(file, night.text);
+        const clock = { now: new Date('2025-03-01T02:00:00Z') };
+        let looks = -1;
+        let endFirst: (() => void) | undefined;
+        const started: string[] = [];
+        const scheduler = await CompaniesScheduler.start({
+          file,
+          stateRoot: path.join(dir, folder),
+          logger: quiet,
+          maxParallel: 1,
+          now: () => {
+            if (looks >= 0 && ++looks === k) endFirst?.();
+            return clock.now;
+          },
+          runTrigger: (trigger) => {
+            started.push(trigger.sync?.company?.name ?? '?');
+            if (started.length > 1) return Promise.resolve(done(trigger));
+            looks = 0;
+            return new Promise((resolve) => (endFirst = () => resolve(done(trigger))));
+          },
+        });
+        await scheduler.pass(); // first sight of the companies: their schedules count from now
+        clock.now = new Date(night.at);
+        await scheduler.runOnce(1);
+        expect({ night: night.name, k, started: started.sort() }).toEqual({ night: night.name, k, started: night.companies });
+      }
     }
   });
 

@@ -157,7 +157,11 @@ export class CompaniesScheduler {
     return n;
   }
 
-  /** One pass over every company, starting with a different one each time; returns the trigger ids it started (never one in `skip`, nor one due after `dueBy`). */
+  /**
+   * One pass over every company, starting with a different one each time; returns the triggers it
+   * started as `<company>/<trigger id>` (never one in `skip`, given the same way, nor one due after
+   * `dueBy`): a trigger id alone repeats across companies, every company's slot being `sch-company-<slot>`.
+   */
   async pass(skip: ReadonlySet<string> = new Set(), dueBy?: Date): Promise<string[]> {
     this.#reload();
     const entries: Entry[] = [];
@@ -172,7 +176,9 @@ export class CompaniesScheduler {
     const started: string[] = [];
     for (const entry of [...entries.slice(turn), ...entries.slice(0, turn)]) {
       try {
-        for (const action of await entry.scheduler.pass(skip, dueBy)) if (action.kind === 'start') started.push(action.trigger.id);
+        const prefix = `${entry.company.name}/`;
+        const own = new Set([...skip].flatMap((key) => (key.startsWith(prefix) ? [key.slice(prefix.length)] : [])));
+        for (const action of await entry.scheduler.pass(own, dueBy)) if (action.kind === 'start') started.push(prefix + action.trigger.id);
       } catch (error) {
         this.#logger.error(`company ${entry.company.name}: scheduler pass failed (the other companies go on): ${(error as Error).message}`);
       }
