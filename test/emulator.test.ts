@@ -534,6 +534,19 @@ describe('throttling and faults', () => {
     expect((await refresh(emu)).status).toBe(200); // the token endpoint is not the realm's API
   });
 
+  it('throttles at will: a 429 fault is the same answer as a spent budget (XML, Retry-After), counted as a fault', async () => {
+    const emu = await emulator({ counts: { invoices: 5 }, retryAfterSeconds: 3 });
+    const access = await accessToken(emu);
+    emu.setFaults({ rules: [{ fault: '429', kinds: ['query'], next: 2 }] });
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await query(emu, access, 'SELECT * FROM Invoice'));
+    expect(answers.map((a) => a.status)).toEqual([429, 429, 200]);
+    expect(answers[0]!.headers.get('content-type')).toBe('application/xml');
+    expect(answers[0]!.headers.get('retry-after')).toBe('3');
+    expect(answers[0]!.text).toContain('ThrottleExceeded');
+    expect(emu.stats()).toMatchObject({ throttled: 0, faults: { 429: 2 } });
+  });
+
   it('refuses more concurrent requests than allowed', async () => {
     const emu = await emulator({ counts: { invoices: 5 }, maxInFlight: 2 });
     const access = await accessToken(emu);

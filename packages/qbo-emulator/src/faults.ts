@@ -1,7 +1,8 @@
 import { Rng } from './rng.js';
 
-const FAULT_KINDS = ['500', '502', '503', '504', 'reset', 'stall', '200-truncated', '200-html', '200-empty', '200-json'] as const;
+const FAULT_KINDS = ['429', '500', '502', '503', '504', 'reset', 'stall', '200-truncated', '200-html', '200-empty', '200-json'] as const;
 /**
+ * `429`: QBO's throttling answer (as when the realm's budget is spent: a storm of them, at will);
  * `500`…`504`: that status; `reset`: the connection is destroyed; `stall`: no answer until the
  * client gives up. The `200-…` faults answer HTTP 200 with a body that is not what was asked for,
  * as a proxy or a failing QBO node can: `200-truncated` the real answer cut in half (for a token

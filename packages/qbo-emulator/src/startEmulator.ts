@@ -89,8 +89,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
     if (realm.budget.tryStart(nowMs())) {
       stats.throttled++;
-      const headers: Record<string, string> = options.retryAfterSeconds === undefined ? {} : { 'retry-after': String(options.retryAfterSeconds) };
-      return { status: 429, text: body.throttleBody(nowMs()), contentType: 'application/xml', headers };
+      return throttled();
     }
     res.on('close', () => realm.budget.finish());
     // The latency is spent in flight, so it counts against the realm's concurrency as slow QBO answers do.
@@ -99,6 +98,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (kind === 'cdc') return realm.data.cdc(url.searchParams);
     if (kind === 'batch') return realm.data.batch(posted);
     return json(400, body.faultBody(nowMs(), 'ValidationFault', [body.unsupportedOperation(`The emulator does not serve ${req.method} ${url.pathname}`)]));
+  }
+
+  /** QBO's 429, in XML even when JSON was asked for, with `Retry-After` when the options give one. */
+  function throttled(): Answer {
+    const headers: Record<string, string> = options.retryAfterSeconds === undefined ? {} : { 'retry-after': String(options.retryAfterSeconds) };
+    return { status: 429, text: body.throttleBody(nowMs()), contentType: 'application/xml', headers };
   }
 
   async function injectFault(
@@ -130,6 +135,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (fault === '200-html') return { status: 200, text: body.proxyPage(), contentType: 'text/html' };
     if (fault === '200-empty') return { status: 200, text: '', contentType: 'application/json;charset=UTF-8' };
     if (fault === '200-json') return json(200, JSON.stringify({ time: new Date(nowMs()).toISOString() }));
+    if (fault === '429') return throttled();
     const status = Number(fault);
     return status === 500 ? json(500, body.systemFault(nowMs())) : { status, text: body.gatewayBody(status), contentType: 'text/html' };
   }
