@@ -1,0 +1,464 @@
+// A firm's nights with faults: `scheduler --companies FILE --once` at each night's slot, for N
+// nights, over C companies (max_parallel P), while faults land at random points of the night: the
+// scheduler, a tap or a target killed with SIGKILL, the warehouse (an embedded PostgreSQL of its
+// own) restarted, QBO answering 5xx and resets, or 429 to a third of all requests, one company's
+// refresh token revoked (reconnected the next night, as the README says), records created, edited
+// (amounts with many digits), voided and deleted between nights. A "night" is a minute: the
+// companies' schedule is `* * * * *`, on the real clock (a shifted clock would make the runners
+// misjudge the age of the locks a killed runner leaves, stamped by the file system's clock).
+//
+// After each night it checks, per company: every row against the emulator's truth up to the
+// stream's bookmark (ids, payload as jsonb, many-digit amounts as text, deletions marked at their
+// instant; no row QBO never had), so state is never ahead of committed rows; no run left
+// `running` (journal or `_pipeline_runs`) once the night is over; the night's trigger, its runs in
+// the journal and `_pipeline_runs`, and the scheduler's table agree on ok/failed; a company no
+// fault touched is ok. The last night has no faults: every table then equals the truth.
+// Prints one line per night and every discrepancy; exits 1 when there was one.
+//
+//   npm run build && node bench/faultyNights.mjs [seed] [nights] [companies] [max_parallel]
+//   (defaults 1 6 4 2; a night a minute, two for a killed scheduler)   KEEP=1 keeps the folder, VERBOSE=1 prints each scheduler's log
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { startEmulator, Rng } from '../packages/qbo-emulator/dist/index.js';
+import { startLocalPostgres } from '../packages/local-postgres/dist/index.js';
+
+const SEED = Number(process.argv[2] ?? 1);
+const NIGHTS = Number(process.argv[3] ?? 6);
+const COUNT = Number(process.argv[4] ?? 4);
+const PARALLEL = Number(process.argv[5] ?? 2);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = path.join(ROOT, 'packages/qbo-pipeline/dist/cli.js');
+const MINUTE = 60_000;
+const START = new Date(Date.now() - 5 * 86_400_000).toISOString().slice(0, 10);
+const LEASE_SECONDS = 10;
+const STREAMS = ['invoices', 'customers', 'payments', 'items'];
+const ENTITY = { invoices: 'Invoice', customers: 'Customer', payments: 'Payment', items: 'Item' };
+const NAME_LISTS = new Set(['customers', 'items']);
+const MONEY = ['TotalAmt', 'Balance', 'UnitPrice'];
+/** Each night draws one of each: what QBO does, and what happens to the processes and the warehouse. */
+const QBO_FAULTS = ['qbo-5xx', 'qbo-429-storm', 'revoke', 'none'];
+const HOST_FAULTS = ['kill-scheduler', 'kill-tap', 'kill-target', 'restart-postgres', 'none'];
+
+const rng = new Rng(SEED);
+const names = Array.from({ length: COUNT }, (_, i) => `firm-${i + 1}`);
+const problems = [];
+const problem = (night, text) => {
+  problems.push(`night ${night}: ${text}`);
+  console.log(`  PROBLEM night ${night}: ${text}`);
+};
+const dir = await mkdtemp(path.join(tmpdir(), 'faulty-nights-'));
+await mkdir(path.join(dir, 'tmp'));
+const warehouse = await startLocalPostgres({ version: '13', fast: true });
+const emulator = await startEmulator({
+  seed: SEED,
+  days: 10,
+  counts: { invoices: 30, customers: 10, payments: 15, items: 8 },
+  companies: names.map((_, i) => ({ seed: SEED * 100 + i })),
+});
+const company = (name) => emulator.companies[names.indexOf(name)];
+/** The soak's own session; made anew after a restart of the warehouse. */
+let db;
+const query = async (text, params) => {
+  if (!db) {
+    db = new pg.Client({ connectionString: warehouse.url });
+    await db.connect();
+  }
+  return db.query(text, params);
+};
+
+const secret = async (file, value) => {
+  await mkdir(path.dirname(path.join(dir, file)), { recursive: true, mode: 0o700 });
+  await writeFile(path.join(dir, file), `${value}\n`, { mode: 0o600 });
+};
+await secret('secrets/client_id', emulator.clientId);
+await secret('secrets/client_secret', emulator.clientSecret);
+await secret('secrets/warehouse_url', warehouse.url);
+for (const name of names) await secret(`secrets/${name}/refresh_token`, company(name).currentRefreshToken());
+const schemaOf = (name) => `raw_${name.replace(/-/g, '_')}`;
+await writeFile(
+  path.join(dir, 'companies.yaml'),
+  [
+    'defaults:',
+    `  streams: [${STREAMS.join(', ')}]`,
+    `  start: ${START}`,
+    '  schedule: {cron: "* * * * *", tz: UTC}',
+    '  secrets: {client_id_file: secrets/client_id, client_secret_file: secrets/client_secret, database_url_file: secrets/warehouse_url}',
+    `  tap: {base_url: "${emulator.baseUrl}", token_url: "${emulator.tokenUrl}", retry_backoff_seconds: 0.05, throttle_wait_seconds: 0.1, request_timeout_seconds: 20, max_concurrency: 5}`,
+    '  target: {max_batch_age_seconds: 0.2, reconnect_timeout_seconds: 30}',
+    `scheduler: {max_parallel: ${PARALLEL}}`,
+    'companies:',
+    ...names.map(
+      (name) =>
+        `  - {name: ${name}, realm_id: "${company(name).realmId}", schema: ${schemaOf(name)}, secrets: {refresh_token_file: secrets/${name}/refresh_token}}`,
+    ),
+    '',
+  ].join('\n'),
+);
+
+const env = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TAP_QUICKBOOKS_|TARGET_POSTGRES_RAW_|QBO_PIPELINE_|DATABASE_URL$|LOG_LEVEL$)/.test(k))),
+  TMPDIR: path.join(dir, 'tmp'),
+};
+/** `scheduler --once`; `child.kill(signal)` reaches it alone (its tap and target must notice). */
+function scheduler() {
+  const child = spawn(process.execPath, [CLI, 'scheduler', '--companies', 'companies.yaml', '--once', '--lease-seconds', String(LEASE_SECONDS)], {
+    cwd: dir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (t) => (stdout += t));
+  child.stderr.setEncoding('utf8').on('data', (t) => (stderr += t));
+  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code: signal ? signal : code, stdout, stderr })));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+  void exited.then(() => clearTimeout(timer));
+  return { child, exited };
+}
+
+/** Another qbo-pipeline command in the folder; its stdout. */
+async function command(args) {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (t) => (stdout += t));
+  await new Promise((resolve) => child.on('close', resolve));
+  return stdout;
+}
+
+/** Living processes (not zombies) whose command line mentions `text`: this soak's taps and targets, by their config folder. */
+function processesWith(text) {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .flatMap((d) => {
+      try {
+        if (readFileSync(`/proc/${d}/stat`, 'utf8').includes(') Z ')) return [];
+        const args = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+        return args.some((a) => a.includes(text)) ? [{ pid: Number(d), args }] : [];
+      } catch {
+        return [];
+      }
+    });
+}
+const children = (kind) => processesWith(path.join(dir, 'tmp')).filter((p) => p.args.some((a) => a.includes(kind)));
+
+/** Per company: deletions (stream → id → second), many-digit amounts (stream → id → text). */
+const models = new Map(names.map((n) => [n, { deletions: new Map(), exact: new Map() }]));
+
+function mutate(name, night) {
+  const c = company(name);
+  const model = models.get(name);
+  const r = new Rng(SEED * 1000 + night * 10 + names.indexOf(name));
+  const pick = (stream, filter = () => true) => {
+    const rows = c.truth(stream).filter((t) => filter(t.text));
+    return rows.length === 0 ? undefined : rows[r.int(0, rows.length - 1)];
+  };
+  for (const stream of STREAMS) {
+    const entity = ENTITY[stream];
+    for (let k = r.int(1, 3); k > 0; k--) c.create(entity);
+    const edited = pick(stream);
+    const key = MONEY.find((k) => edited.text.includes(`"${k}":`));
+    if (key) {
+      const amount = `${r.int(1, 9_999_999)}${r.int(1_000_000, 9_999_999)}.${String(r.int(0, 99_999_999)).padStart(8, '0')}${r.int(1, 9)}0`;
+      c.update(entity, edited.id, { [key]: amount });
+      if (!model.exact.has(stream)) model.exact.set(stream, new Map());
+      model.exact.get(stream).set(edited.id, amount);
+    } else c.update(entity, edited.id, { PrivateNote: JSON.stringify(`night ${night}`) });
+    if (NAME_LISTS.has(stream)) {
+      const active = pick(stream, (t) => t.includes('"Active":true'));
+      if (active) c.deleteTransaction(entity, active.id);
+      continue;
+    }
+    const victim = pick(stream);
+    if (victim) {
+      c.deleteTransaction(entity, victim.id);
+      if (!model.deletions.has(stream)) model.deletions.set(stream, new Map());
+      model.deletions.get(stream).set(victim.id, Math.floor(emulator.now().getTime() / 1000) * 1000);
+    }
+    if (stream === 'invoices') {
+      const v = pick(stream, (t) => !t.includes('"Voided"'));
+      if (v) c.voidTransaction(entity, v.id);
+    }
+  }
+}
+
+function bookmarksOf(name) {
+  try {
+    const state = JSON.parse(readFileSync(path.join(dir, 'state/companies', name, 'qb_company.json'), 'utf8'));
+    return Object.fromEntries(Object.entries(state.bookmarks ?? {}).map(([s, b]) => [s, Date.parse(b.replication_key_value)]));
+  } catch {
+    return {};
+  }
+}
+
+/** Rows vs the truth up to each stream's bookmark (state never ahead of committed rows); returns the bookmarks. */
+async function checkRows(night, name) {
+  const c = company(name);
+  const model = models.get(name);
+  const bookmarks = bookmarksOf(name);
+  for (const stream of STREAMS) {
+    const table = `${pg.escapeIdentifier(schemaOf(name))}.${pg.escapeIdentifier(stream)}`;
+    const exists = (await query('SELECT to_regclass($1) IS NOT NULL AS ok', [table])).rows[0].ok;
+    const rows = exists
+      ? new Map(
+          (await query(`SELECT id, payload::text AS p, deleted_at_utc AS d, realm_id AS realm FROM ${table}`)).rows.map((row) => [
+            row.id,
+            { payload: row.p, deleted: row.d?.getTime() ?? null, realm: row.realm },
+          ]),
+        )
+      : new Map();
+    const truth = c.truth(stream);
+    const deletions = model.deletions.get(stream) ?? new Map();
+    const known = new Set([...truth.map((t) => t.id), ...deletions.keys()]);
+    const at = `${name}.${stream}`;
+    const strangers = [...rows.keys()].filter((id) => !known.has(id));
+    if (strangers.length > 0) problem(night, `${at}: rows QBO never had: ${strangers.join(', ')}`);
+    if ([...rows.values()].some((r) => r.realm !== c.realmId)) problem(night, `${at}: rows of another realm`);
+    const bookmark = bookmarks[stream];
+    if (bookmark === undefined) continue;
+    const due = truth.filter((t) => Date.parse(t.lastUpdated) < bookmark && Date.parse(t.lastUpdated) >= Date.parse(`${START}T00:00:00Z`));
+    const texts = (await query('SELECT t::jsonb::text AS t FROM unnest($1::text[]) WITH ORDINALITY u(t, n) ORDER BY n', [due.map((t) => t.text)])).rows;
+    const wrong = due.flatMap((t, k) => {
+      const row = rows.get(t.id);
+      if (!row) return [`${t.id} missing`];
+      if (row.deleted !== null) return [`${t.id} marked deleted`];
+      return row.payload === texts[k].t ? [] : [`${t.id} differs`];
+    });
+    if (wrong.length > 0) problem(night, `${at}: before its bookmark ${new Date(bookmark).toISOString()}: ${wrong.join(', ')}`);
+    for (const [id, ms] of deletions) {
+      if (ms >= bookmark || !rows.has(id)) continue; // a record deleted before it was ever loaded has no row (CDC gives deletions of the last sync's range)
+      const row = rows.get(id);
+      if (!row) problem(night, `${at}: deleted ${id} has no row`);
+      else if (row.deleted !== ms)
+        problem(
+          night,
+          `${at}: deleted ${id}: deleted_at_utc ${row.deleted && new Date(row.deleted).toISOString()}, QBO deleted it at ${new Date(ms).toISOString()}`,
+        );
+    }
+    for (const [id, amount] of model.exact.get(stream) ?? []) {
+      const t = due.find((d) => d.id === id);
+      const key = t && MONEY.find((k) => t.text.includes(`"${k}":${amount}`));
+      if (!key) continue;
+      const v = (await query(`SELECT payload->>$2 AS v FROM ${table} WHERE id = $1`, [id, key])).rows[0]?.v;
+      if (v !== amount) problem(night, `${at}: ${id}.${key} is ${v}, QBO says ${amount}`);
+    }
+  }
+  return bookmarks;
+}
+
+const jsonFiles = (folder) => {
+  try {
+    return readdirSync(folder)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => JSON.parse(readFileSync(path.join(folder, f), 'utf8')));
+  } catch {
+    return [];
+  }
+};
+
+/**
+ * What the night's triggers, the journal, `_pipeline_runs` and the scheduler's tables say: every
+ * trigger recorded since `since` is final, no run says running, and the last of them that ran
+ * agrees with its run in the journal and in `_pipeline_runs`, and with the scheduler's table.
+ * Returns its outcome ('ok' | 'failed') and the slot it ran for.
+ */
+async function checkTruthTold(night, name, since, tables) {
+  const folder = path.join(dir, 'state/companies', name);
+  const runs = jsonFiles(path.join(folder, 'runs'));
+  for (const run of runs.filter((r) => r.status === 'running')) problem(night, `${name}: journal run ${run.id} still says running after the night`);
+  const schema = pg.escapeIdentifier(schemaOf(name));
+  const stillRunning = await query(`SELECT run_id FROM ${schema}._pipeline_runs WHERE status = 'running'`).catch(() => ({ rows: [] }));
+  for (const r of stillRunning.rows) problem(night, `${name}: _pipeline_runs ${r.run_id} still says running after the night`);
+  const triggers = jsonFiles(path.join(folder, 'triggers')).filter((t) => Date.parse(t.createdAt) >= since);
+  for (const t of triggers.filter((t) => !['completed', 'failed', 'skipped'].includes(t.status)))
+    problem(night, `${name}: trigger ${t.id} is ${t.status} after the night`);
+  const ran = triggers
+    .filter((t) => t.status !== 'skipped')
+    .sort((x, y) => x.at.localeCompare(y.at))
+    .at(-1);
+  if (!ran) {
+    problem(night, `${name}: no run this night (triggers: ${triggers.map((t) => `${t.id} ${t.status}`).join(', ') || 'none'})`);
+    return { status: 'failed' };
+  }
+  const ok = ran.status === 'completed';
+  const last = ran.result?.runId;
+  const journalLast = runs.find((r) => r.id === last);
+  const dbLast = last && (await query(`SELECT status FROM ${schema}._pipeline_runs WHERE run_id = $1`, [last]).catch(() => ({ rows: [] }))).rows[0];
+  if (journalLast && (journalLast.status === 'succeeded') !== ok)
+    problem(night, `${name}: trigger ${ran.id} ${ran.status} but its run ${last} says ${journalLast.status} in the journal`);
+  if (dbLast && (dbLast.status === 'succeeded') !== ok)
+    problem(night, `${name}: trigger ${ran.id} ${ran.status} but its run ${last} says ${dbLast.status} in _pipeline_runs`);
+  if (ok && !dbLast) problem(night, `${name}: completed run ${last} is not in _pipeline_runs`);
+  const line = tables
+    .split('\n')
+    .filter((l) => l.startsWith(`${name} `))
+    .at(-1);
+  const status = line?.split('|')[3]?.trim();
+  if (!line) problem(night, `${name}: not in the scheduler's tables, though trigger ${ran.id} ${ran.status}`);
+  else if ((status === 'ok') !== ok) problem(night, `${name}: the scheduler's table says ${status}, trigger ${ran.id} ${ran.status}: ${line}`);
+  return { status: ok ? 'ok' : 'failed', slot: Date.parse(ran.at) };
+}
+
+/** Resolves a second into the next minute: a night's slot. */
+async function nextSlot() {
+  const slot = Math.floor(Date.now() / MINUTE) * MINUTE + MINUTE;
+  await sleep(slot + 1000 - Date.now());
+  return slot;
+}
+
+const t0 = performance.now();
+let reconnect;
+console.log(`faulty nights: seed ${SEED}, ${NIGHTS} nights, ${COUNT} companies, max_parallel ${PARALLEL}, folder ${dir}`);
+try {
+  // The scheduler first starts the minute before night 1: each company's schedule is active from then.
+  const first = await scheduler().exited;
+  if (first.code !== 0) problem(0, `the first scheduler --once: exit ${first.code}: ${first.stderr}`);
+  for (let night = 1; night <= NIGHTS; night++) {
+    for (const name of names) mutate(name, night);
+    if (reconnect) {
+      await secret(`secrets/${reconnect}/refresh_token`, company(reconnect).reconnect());
+      reconnect = undefined;
+    }
+    const slot = await nextSlot();
+    const qboFault = night === NIGHTS ? 'none' : QBO_FAULTS[rng.int(0, QBO_FAULTS.length - 1)];
+    const fault = night === NIGHTS ? 'none' : HOST_FAULTS[rng.int(0, HOST_FAULTS.length - 1)];
+    const before = emulator.stats();
+    const victim = names[rng.int(0, COUNT - 1)];
+    const delayMs = rng.int(100, 2500);
+    if (qboFault === 'revoke') {
+      company(victim).revokeTokens();
+      reconnect = victim;
+    }
+    if (qboFault === 'qbo-5xx')
+      emulator.setFaults({
+        seed: SEED + night,
+        rules: [
+          { fault: '503', probability: 0.08 },
+          { fault: 'reset', kinds: ['query', 'count'], probability: 0.04 },
+          { fault: '500', kinds: ['cdc'], probability: 0.1 },
+        ],
+      });
+    // Every company throttled on a third of its requests all night (each 429 waits throttle_wait_seconds, 0.1 s here).
+    if (qboFault === 'qbo-429-storm') emulator.setFaults({ seed: SEED + night, rules: [{ fault: '429', probability: 0.3 }] });
+    let run = scheduler();
+    let killed = '';
+    if (fault.startsWith('kill') || fault === 'restart-postgres') {
+      await sleep(delayMs);
+      if (fault === 'kill-scheduler') {
+        run.child.kill('SIGKILL');
+        killed = 'the scheduler';
+      } else if (fault === 'restart-postgres') {
+        await db?.end().catch(() => undefined);
+        db = undefined;
+        await warehouse.restart();
+        killed = 'postgres restarted';
+      } else {
+        const kind = fault === 'kill-tap' ? 'tap-quickbooks' : 'target-postgres-raw';
+        for (let k = 0; k < 40 && children(kind).length === 0; k++) await sleep(100);
+        const running = children(kind);
+        const target = running[rng.int(0, Math.max(0, running.length - 1))];
+        if (target) {
+          process.kill(target.pid, 'SIGKILL');
+          const cfg = target.args.find((a) => a.includes(path.join(dir, 'tmp')));
+          killed = `${kind} pid ${target.pid} (${cfg})`;
+        } else killed = `no ${kind} running`;
+      }
+    }
+    let result = await run.exited;
+    let log = result.stderr;
+    let tables = result.stdout;
+    if (fault === 'kill-scheduler') {
+      // cron starts it again a few minutes later: the lease has expired, the run resumes from the state file.
+      for (const p of [...children('tap-quickbooks'), ...children('target-postgres-raw')]) {
+        for (let k = 0; k < 100 && existsProc(p.pid); k++) await sleep(100);
+        if (existsProc(p.pid)) problem(night, `${p.args.join(' ')} still runs 10 s after its scheduler was killed`);
+      }
+      // Right after the kill, too: no bookmark ahead of the rows committed.
+      for (const name of names) await checkRows(night, name);
+      // Its lease (LEASE_SECONDS) and the locks its runs held (30 s) must expire first.
+      await sleep(32_000);
+      run = scheduler();
+      result = await run.exited;
+      log += result.stderr;
+      tables += result.stdout;
+    }
+    emulator.setFaults({ rules: [] });
+    if (process.env.VERBOSE) console.log(log);
+    if (fault === 'none' && qboFault === 'none' && result.code !== 0)
+      problem(night, `scheduler exit ${result.code} on a night without faults:\n${result.stderr.slice(-2000)}`);
+    for (const p of [...children('tap-quickbooks'), ...children('target-postgres-raw')]) problem(night, `left running after the night: ${p.args.join(' ')}`);
+    const after = emulator.stats();
+    const statuses = {};
+    for (const name of names) {
+      const bookmarks = await checkRows(night, name);
+      const told = await checkTruthTold(night, name, slot, tables);
+      statuses[name] = told.status;
+      if (told.status === 'ok' && STREAMS.some((s) => !(bookmarks[s] >= told.slot)))
+        problem(night, `${name} ok but its bookmarks ${JSON.stringify(bookmarks)} are before its slot`);
+    }
+    // `company list` (what a person asks first in the morning) tells each company's last run as it went.
+    const listed = await command(['company', 'list', '--companies', 'companies.yaml']);
+    for (const name of names) {
+      const lastRun =
+        listed
+          .split('\n')
+          .find((l) => l.startsWith(`${name} `))
+          ?.split('|')
+          .at(-1)
+          ?.trim() ?? '';
+      if (lastRun.startsWith('succeeded') !== (statuses[name] === 'ok')) problem(night, `${name}: company list says "${lastRun}", the night ${statuses[name]}`);
+    }
+    // Only the company whose token was revoked, or whose tap or target was killed, may fail: every
+    // other fault is retried, reconnected or taken over, and the night still ends done.
+    const failed = names.filter((n) => statuses[n] !== 'ok');
+    const mayFail = [
+      ...(qboFault === 'revoke' ? [victim] : []),
+      ...(fault === 'kill-tap' || fault === 'kill-target' ? failed.filter((n) => qboFault !== 'revoke' || n !== victim).slice(0, 1) : []),
+    ];
+    for (const name of failed.filter((n) => !mayFail.includes(n))) {
+      problem(
+        night,
+        `${name} failed on a night no fault of its own touched: ${
+          tables
+            .split('\n')
+            .filter((l) => l.startsWith(`${name} `))
+            .at(-1) ?? ''
+        }`,
+      );
+    }
+    console.log(
+      `night ${night} (${new Date(slot).toISOString().slice(11, 16)}): ${qboFault}${qboFault === 'revoke' ? ` ${victim}` : ''} + ${fault}${killed ? ` after ${delayMs} ms: ${killed}` : ''}; QBO answered ${after.requests - before.requests} requests (faults ${faultsBetween(before, after)}); exit ${result.code}; ${names.map((n) => `${n} ${statuses[n]}`).join(', ')} (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+    );
+  }
+} finally {
+  await db?.end().catch(() => undefined);
+  await emulator.close();
+  await warehouse.stop();
+  if (!process.env.KEEP) await rm(dir, { recursive: true, force: true });
+}
+console.log(problems.length === 0 ? `no discrepancy in ${NIGHTS} nights (seed ${SEED})` : `${problems.length} discrepancies (seed ${SEED})`);
+process.exitCode = problems.length === 0 ? 0 : 1;
+
+/** The faults QBO answered between two of the emulator's stats, e.g. `429 ×12, reset ×2`, or `none`. */
+function faultsBetween(before, after) {
+  const counts = Object.entries(after.faults).map(([kind, n]) => [kind, n - (before.faults[kind] ?? 0)]);
+  return (
+    counts
+      .filter(([, n]) => n > 0)
+      .map(([kind, n]) => `${kind} ×${n}`)
+      .join(', ') || 'none'
+  );
+}
+
+function existsProc(pid) {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
