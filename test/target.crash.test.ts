@@ -141,6 +141,24 @@ describe('target-postgres-raw against a database that goes away (issue 9)', () =
     }
   });
 
+  it('a PostgreSQL shutting down as the session starts (57P01 in the packet of its ReadyForQuery): reconnects, exit 0, every row once', async () => {
+    const server = own();
+    const proxy = await startPgProxy(server.url);
+    try {
+      const schema = 'startup_shutdown';
+      const shutdown = proxy.shutdownAtNextStartup();
+      const result = await runTargetCli({ database_url: proxy.url, schema, reconnect_timeout_seconds: 30 }, numberedInput(300));
+      await shutdown;
+      expect(result.stderr).not.toMatch(/Unhandled 'error' event/);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toMatch(/WARN target-postgres-raw: .*terminating connection due to administrator command.*; reconnecting in /);
+      expect(stateLines(result.stdout).at(-1)).toEqual({ upTo: 300 });
+      expect(await query(server.url, `SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM "${schema}".k`)).toEqual([{ n: 300, d: 300 }]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('a database that stays away past reconnect_timeout_seconds: exit 1 with one clear line, no state for uncommitted records', async () => {
     const server = own();
     const proxy = await startPgProxy(server.url);

@@ -15,7 +15,7 @@ function noAnswer(what: string, setting: string, ms: number): Error {
  * (the peer's kernel still acknowledges) ends it. The socket is destroyed when it stays silent for
  * `connectTimeoutMs` while connecting, or for `queryTimeoutMs` while a statement awaits its answer
  * (the client is not ready for the next query); an idle session waits as long as it likes.
- * The pending statement then fails with ETIMEDOUT.
+ * The pending statement then fails with ETIMEDOUT. The caller listens for the client's 'error' events.
  */
 export async function connectClient(c: ConnectionSettings, applicationName?: string): Promise<pg.Client> {
   const socket = new net.Socket();
@@ -28,12 +28,21 @@ export async function connectClient(c: ConnectionSettings, applicationName?: str
     if (connecting) socket.destroy(noAnswer('to the connection attempt', 'connect_timeout_seconds', c.connectTimeoutMs));
     else if (awaitingAnswer()) socket.destroy(noAnswer('to a statement', 'query_timeout_seconds', c.queryTimeoutMs));
   });
+  // An error the server sends in the packet of its ReadyForQuery (one shutting down as the session
+  // starts: 57P01) is emitted before connect() resolves, so before a caller can listen: kept here,
+  // it fails this connection attempt, which callers retry, instead of crashing the process as an
+  // unhandled 'error' event. Later errors are the caller's, who listens from the moment it has the client.
+  let early: Error | undefined;
+  const keep = (error: Error) => (early ??= error);
+  client.on('error', keep);
   try {
     await client.connect();
+    if (early) throw early;
   } catch (error) {
-    socket.destroy();
+    socket.destroy(); // the listener stays: the closing of a client given up may still emit
     throw error;
   }
+  client.off('error', keep);
   connecting = false;
   socket.setTimeout(c.queryTimeoutMs);
   return client;
