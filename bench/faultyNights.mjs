@@ -16,7 +16,8 @@
 // Prints one line per night and every discrepancy; exits 1 when there was one.
 //
 //   npm run build && node bench/faultyNights.mjs [seed] [nights] [companies] [max_parallel]
-//   (defaults 1 6 4 2; a night a minute, two for a killed scheduler)   KEEP=1 keeps the folder, VERBOSE=1 prints each scheduler's log
+//   (defaults 1 6 4 2; a night a minute, two for a killed scheduler)   SERVICE=1 runs the scheduler as a service (a pass a
+//   second, SIGTERM once the night's runs have ended) instead of --once   KEEP=1 keeps the folder, VERBOSE=1 prints each scheduler's log
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -32,6 +33,7 @@ const SEED = Number(process.argv[2] ?? 1);
 const NIGHTS = Number(process.argv[3] ?? 6);
 const COUNT = Number(process.argv[4] ?? 4);
 const PARALLEL = Number(process.argv[5] ?? 2);
+const SERVICE = process.env.SERVICE === '1';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = path.join(ROOT, 'packages/qbo-pipeline/dist/cli.js');
 const MINUTE = 60_000;
@@ -105,9 +107,14 @@ const env = {
   ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TAP_QUICKBOOKS_|TARGET_POSTGRES_RAW_|QBO_PIPELINE_|DATABASE_URL$|LOG_LEVEL$)/.test(k))),
   TMPDIR: path.join(dir, 'tmp'),
 };
-/** `scheduler --once`; `child.kill(signal)` reaches it alone (its tap and target must notice). */
-function scheduler() {
-  const child = spawn(process.execPath, [CLI, 'scheduler', '--companies', 'companies.yaml', '--once', '--lease-seconds', String(LEASE_SECONDS)], {
+/**
+ * `scheduler --once`, or with SERVICE=1 the scheduler as the compose service runs it (a pass a
+ * second) until every company's run of the night since `since` has ended, then SIGTERM.
+ * `child.kill(signal)` reaches it alone (its tap and target must notice).
+ */
+function scheduler(since) {
+  const mode = SERVICE ? ['--interval', '1'] : ['--once'];
+  const child = spawn(process.execPath, [CLI, 'scheduler', '--companies', 'companies.yaml', ...mode, '--lease-seconds', String(LEASE_SECONDS)], {
     cwd: dir,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -119,7 +126,21 @@ function scheduler() {
   const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code: signal ? signal : code, stdout, stderr })));
   const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
   void exited.then(() => clearTimeout(timer));
+  if (SERVICE) void nightOver(since, exited).then(() => child.kill('SIGTERM'));
   return { child, exited };
+}
+
+/** Resolves once every company has a trigger recorded since `since` and all of those are final (at once without `since`), or the scheduler exited. */
+async function nightOver(since, exited) {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const over = () =>
+    names.every((name) => {
+      const triggers = jsonFiles(path.join(dir, 'state/companies', name, 'triggers')).filter((t) => Date.parse(t.createdAt) >= since);
+      return triggers.length > 0 && triggers.every((t) => ['completed', 'failed', 'skipped'].includes(t.status));
+    });
+  await sleep(1500);
+  while (since !== undefined && !gone && !over()) await sleep(500);
 }
 
 /** Another qbo-pipeline command in the folder; its stdout. */
@@ -294,13 +315,16 @@ async function checkTruthTold(night, name, since, tables) {
   if (dbLast && (dbLast.status === 'succeeded') !== ok)
     problem(night, `${name}: trigger ${ran.id} ${ran.status} but its run ${last} says ${dbLast.status} in _pipeline_runs`);
   if (ok && !dbLast) problem(night, `${name}: completed run ${last} is not in _pipeline_runs`);
-  const line = tables
-    .split('\n')
-    .filter((l) => l.startsWith(`${name} `))
-    .at(-1);
+  // The service prints no table (--once does, at its end).
+  const line = SERVICE
+    ? undefined
+    : tables
+        .split('\n')
+        .filter((l) => l.startsWith(`${name} `))
+        .at(-1);
   const status = line?.split('|')[3]?.trim();
-  if (!line) problem(night, `${name}: not in the scheduler's tables, though trigger ${ran.id} ${ran.status}`);
-  else if ((status === 'ok') !== ok) problem(night, `${name}: the scheduler's table says ${status}, trigger ${ran.id} ${ran.status}: ${line}`);
+  if (!line && !SERVICE) problem(night, `${name}: not in the scheduler's tables, though trigger ${ran.id} ${ran.status}`);
+  else if (line && (status === 'ok') !== ok) problem(night, `${name}: the scheduler's table says ${status}, trigger ${ran.id} ${ran.status}: ${line}`);
   return { status: ok ? 'ok' : 'failed', slot: Date.parse(ran.at) };
 }
 
@@ -345,7 +369,7 @@ try {
       });
     // Every company throttled on a third of its requests all night (each 429 waits throttle_wait_seconds, 0.1 s here).
     if (qboFault === 'qbo-429-storm') emulator.setFaults({ seed: SEED + night, rules: [{ fault: '429', probability: 0.3 }] });
-    let run = scheduler();
+    let run = scheduler(slot);
     let killed = '';
     if (fault.startsWith('kill') || fault === 'restart-postgres') {
       await sleep(delayMs);
@@ -382,7 +406,7 @@ try {
       for (const name of names) await checkRows(night, name);
       // Its lease (LEASE_SECONDS) and the locks its runs held (30 s) must expire first.
       await sleep(32_000);
-      run = scheduler();
+      run = scheduler(slot);
       result = await run.exited;
       log += result.stderr;
       tables += result.stdout;
