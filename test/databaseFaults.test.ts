@@ -4,9 +4,10 @@ import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { createLogger } from 'singer-kit';
-import { runBackfill, type BackfillHooks } from '../packages/qbo-pipeline/src/index.js';
+import { RunJournal, runBackfill, type BackfillHooks } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, scratchRole, scratchSchema, withClient } from './support/db.js';
-import { expectExactly, runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
+import { startPgProxy, type PgProxy } from './support/pgProxy.js';
+import { expectExactly, runCliProcess, runnerArgs, startHarness, waitFor, type Harness } from './pipelineHarness.js';
 
 /**
  * What an on-call engineer meets in the warehouse at night: another session holding a lock on a
@@ -215,5 +216,63 @@ describe('qbo-pipeline when someone dropped the warehouse schema between two run
     expect(fresh.code, fresh.stderr).toBe(0);
     expect(fresh.stderr).not.toMatch(/did not exist/);
     await expectExactly(databaseUrl(), schema, h.emulator, ['invoices', 'customers'], START_Z, END_Z);
+  });
+});
+
+describe('a run that ends while the warehouse is down (a PostgreSQL restart failed it)', () => {
+  const schema = scratchSchema('rowbehind');
+  const stateDir = () => path.join(h.dir, `state-${schema}`);
+  const quiet: BackfillHooks = { logger: createLogger('qbo-pipeline', { sink: () => undefined }), onChildLog: () => undefined };
+  const rowOf = async (runId: string) =>
+    (
+      await withClient((c) =>
+        c.query(`SELECT status, exit_code, finished_at_utc, reason FROM ${pg.escapeIdentifier(schema)}._pipeline_runs WHERE run_id = $1`, [runId]),
+      )
+    ).rows[0] as { status: string; exit_code: number | null; finished_at_utc: Date | null; reason: string | null } | undefined;
+
+  it("its _pipeline_runs row, left running, says failed with the journal's reason and end after the scheduler's next pass once the warehouse is back", async () => {
+    // The warehouse the run knows is this proxy's address: it goes away mid-run, and comes back at the same address.
+    const proxy = await startPgProxy(databaseUrl());
+    const port = Number(new URL(proxy.url).port);
+    let back: PgProxy | undefined;
+    // QBO's answers wait until the warehouse is gone: the run is under way, its row says running.
+    const answer = h.emulator.holdAnswers();
+    try {
+      const journal = RunJournal.of(stateDir());
+      const targetConfig = await h.targetConfig(schema, { database_url: proxy.url, reconnect_timeout_seconds: 1 });
+      const ended = runBackfill({ streams: ['invoices'], start: START, end: END_Z, tapConfig: h.tapConfig, targetConfig, stateDir: stateDir() }, quiet);
+      const runId = await waitFor(
+        'the run to say running in _pipeline_runs',
+        async () => {
+          const [run] = await journal.list({ limit: 1 });
+          return run !== undefined && (await rowOf(run.id).catch(() => undefined))?.status === 'running' && run.id;
+        },
+        60_000,
+      );
+      await proxy.close();
+      answer();
+      const result = await ended;
+      expect(result.ok).toBe(false);
+      const record = await journal.read(runId);
+      expect(record).toMatchObject({ status: 'failed', exitCode: 1, rowBehind: true });
+      expect(record.reason).toMatch(/^target-postgres-raw: /);
+      // Its end could not reach the warehouse: the row still says running, as the journal says it is behind.
+      expect(await rowOf(runId)).toMatchObject({ status: 'running' });
+
+      // The warehouse is back; the scheduler's next pass (not the job's next run) copies the journal's outcome in.
+      back = await startPgProxy(databaseUrl(), port);
+      const pass = await runCliProcess(['scheduler', '--once', '--state-dir', stateDir()], {
+        env: { ...process.env, TARGET_POSTGRES_RAW_DATABASE_URL: back.url, TARGET_POSTGRES_RAW_SCHEMA: schema },
+      });
+      expect(pass.code, pass.stderr).toBe(0);
+      expect(await rowOf(runId)).toEqual({ status: 'failed', exit_code: 1, finished_at_utc: new Date(record.finishedAt!), reason: record.reason });
+      const { rowBehind, ...caughtUp } = await journal.read(runId);
+      expect(rowBehind).toBeUndefined();
+      expect(caughtUp).toEqual((({ rowBehind: _behind, ...rest }) => rest)(record));
+    } finally {
+      answer();
+      await proxy.close().catch(() => undefined);
+      await back?.close();
+    }
   });
 });

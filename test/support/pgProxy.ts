@@ -42,7 +42,8 @@ function errorResponse(fields: Record<string, string>): Buffer {
 }
 const ADMIN_SHUTDOWN = errorResponse({ S: 'FATAL', V: 'FATAL', C: '57P01', M: 'terminating connection due to administrator command' });
 
-export async function startPgProxy(targetUrl: string): Promise<PgProxy> {
+/** `port`: where it listens (default: a free port the OS picks), e.g. a closed proxy's again, as a restarted server comes back where it was. */
+export async function startPgProxy(targetUrl: string, port = 0): Promise<PgProxy> {
   const target = new URL(targetUrl);
   let armed: (() => void) | undefined;
   let shutdownArmed: (() => void) | undefined;
@@ -92,7 +93,7 @@ export async function startPgProxy(targetUrl: string): Promise<PgProxy> {
     client.on('close', end).on('error', end);
     upstream.on('close', end).on('error', end);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const url = new URL(targetUrl);
   url.port = String((server.address() as net.AddressInfo).port);
   return {

@@ -278,7 +278,7 @@ async function runLocked(
     // The run is in the warehouse from its start: a runner killed mid-run leaves a row saying `running`,
     // which the job's next run closes here (it holds the job's lock), as its journal record was as it started.
     // Tables an earlier version loaded before deletions reached them (no deleted_at_utc) lack the deletions of that time.
-    const beforeDeletions = await recordInWarehouse(target.connection, target.schema, run, logger, {
+    const { beforeDeletions } = await recordInWarehouse(target.connection, target.schema, run, logger, {
       journal: RunJournal.of(job.stateDir),
       stateFile: job.stateFile,
       state: initial,
@@ -381,7 +381,8 @@ async function runLocked(
       ...(reconcile !== undefined ? { reconcileCommand: reconcile, reconcileStreams } : {}),
     };
     await run.finish(end);
-    await recordInWarehouse(target.connection, target.schema, run, logger);
+    // A warehouse gone as the run ends (a restart that failed it): the record says the row is behind, for a scheduler's next pass to copy it in.
+    if (!(await recordInWarehouse(target.connection, target.schema, run, logger)).recorded) await run.update({ rowBehind: true });
     return {
       kind: job.kind,
       ok: reason === undefined,
@@ -429,7 +430,8 @@ async function runLocked(
  * it (or the settings name a new one), so the rows before those bookmarks are not there and only
  * --fresh brings them; and returns the streams whose tables an earlier version loaded before
  * deletions were tracked (`Warehouse.loadedBeforeDeletions`). A warehouse that cannot be reached,
- * or a step that fails, is a warning (the target reports why), and then no stream is returned.
+ * or a step that fails, is a warning (the target reports why), and then no stream is returned;
+ * `recorded` says whether the row was written.
  */
 async function recordInWarehouse(
   connection: ConnectionSettings,
@@ -437,11 +439,13 @@ async function recordInWarehouse(
   run: RunHandle,
   logger: Logger,
   start?: { readonly journal: RunJournal; readonly stateFile: string; readonly state: StateValue | undefined; readonly streams: readonly string[] },
-): Promise<string[]> {
+): Promise<{ readonly recorded: boolean; readonly beforeDeletions: string[] }> {
   let warehouse: Warehouse | undefined;
+  let recorded = false;
   try {
     warehouse = await Warehouse.connect(connection, schema);
     const { schemaCreated } = await warehouse.recordRun(run.record);
+    recorded = true;
     const bookmarks = Object.entries(start?.state?.bookmarks ?? {}).flatMap(([stream, b]) =>
       typeof b?.replication_key_value === 'string' ? [`${stream} ${b.replication_key_value}`] : [],
     );
@@ -455,10 +459,10 @@ async function recordInWarehouse(
     logger.warn(`could not record run ${run.id} in ${schema}._pipeline_runs: ${error instanceof Error ? error.message : String(error)}`);
   }
   try {
-    return start && warehouse ? await warehouse.loadedBeforeDeletions(start.streams) : [];
+    return { recorded, beforeDeletions: start && warehouse ? await warehouse.loadedBeforeDeletions(start.streams) : [] };
   } catch (error) {
     logger.warn(`could not check ${schema}'s tables for deletions an earlier version did not track: ${error instanceof Error ? error.message : String(error)}`);
-    return [];
+    return { recorded, beforeDeletions: [] };
   } finally {
     await warehouse?.close().catch(() => undefined);
   }

@@ -158,9 +158,11 @@ export async function runReconcile(request: ReconcileRequest, hooks: ReconcileHo
           });
           const marked = streamsDone.reduce((n, s) => n + s.markedIds.length, 0);
           await run.finish({ status: 'succeeded', exitCode: EXIT.ok, moved: { loaded: 0, deleted: marked }, ...(request.dryRun ? { dryRun: true } : {}) });
-          await warehouse
-            .recordRun(run.record)
-            .catch((error: unknown) => logger.warn(`could not record run ${run.id} in ${target.schema}._pipeline_runs: ${(error as Error).message}`));
+          await warehouse.recordRun(run.record).catch(async (error: unknown) => {
+            logger.warn(`could not record run ${run.id} in ${target.schema}._pipeline_runs: ${(error as Error).message}`);
+            // A scheduler's next pass copies the record in (`RunSweeper`).
+            await run.update({ rowBehind: true });
+          });
           return {
             runId: run.id,
             job,

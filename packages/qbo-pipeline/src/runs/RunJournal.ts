@@ -256,6 +256,12 @@ export class RunJournal {
     return { closed, alive };
   }
 
+  /** A finished run's `_pipeline_runs` row was brought up to this record (`RunSweeper`): it no longer says `rowBehind`. */
+  async rowCaughtUp(id: string): Promise<void> {
+    const { rowBehind, ...rest } = await this.read(id);
+    if (rowBehind) await writeFileAtomic(this.recordFile(id), redact(JSON.stringify(rest, null, 2)) + '\n', 0o644);
+  }
+
   /**
    * Deletes each job's finished runs beyond the newest `keepPerJob`, but never one whose advised
    * reconcile is still to do (the console lists it from here until it is done); returns their ids.
@@ -314,7 +320,7 @@ export class RunHandle {
   }
 
   /** Progress, tap run ids and settings as they become known; the file is rewritten (atomically) in order. */
-  update(patch: Partial<Pick<RunRecord, 'progress' | 'tapRunIds' | 'reason' | 'readsDeletions' | 'warehouse'>>): Promise<void> {
+  update(patch: Partial<Pick<RunRecord, 'progress' | 'tapRunIds' | 'reason' | 'readsDeletions' | 'warehouse' | 'rowBehind'>>): Promise<void> {
     Object.assign(this.#record, patch, { updatedAt: this.#now().toISOString() });
     return this.flush();
   }

@@ -117,6 +117,13 @@ export interface RunRecord {
    */
   readonly warehouse?: RunWarehouse;
   /**
+   * Set when the run ended but its `_pipeline_runs` row could not be written then (the warehouse
+   * was unreachable as it ended, a PostgreSQL restart that failed the run, say), so the row still
+   * says less than this record: a scheduler's next pass copies this record in (`RunSweeper`, as the
+   * job's next run would) and removes the mark.
+   */
+  readonly rowBehind?: boolean;
+  /**
    * Whether its tap reads deletions from QBO's change data capture (its `include_deleted` setting,
    * as its --tap-config, environment and companies file gave it), once its settings were checked;
    * absent before that, for a reconcile (it reads no CDC), and in records of older runners.

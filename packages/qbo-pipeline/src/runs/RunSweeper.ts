@@ -39,13 +39,23 @@ export interface RunSweeperOptions {
  * which nothing changes any more), again at the next sweep while the warehouse cannot be reached.
  * A run's row is closed where the run recorded it went (`RunRecord.warehouse`: a backfill by hand
  * with its own --target-config may load elsewhere), connected as `#settingsFor` says.
+ *
+ * A run that ended while its warehouse could not be reached (its record says `rowBehind`) left a
+ * row saying running: the same `Warehouse.closeGoneRuns` copies its record in (no lock needed, the
+ * record is final), and then the record's mark is removed.
  */
 export class RunSweeper {
   /** Names the sweeper in what it closes: `the scheduler (pid 12 on host)`. */
   readonly name = `the scheduler (pid ${process.pid} on ${hostname()})`;
   readonly #o: RunSweeperOptions;
-  /** Jobs (and their company) whose rows in `_pipeline_runs` are still to be closed, per warehouse the rows went to; `warned` once a failure to was logged. */
-  readonly #rows = new Map<string, { readonly job: string; readonly company: string | undefined; readonly where: RunWarehouse | undefined; warned: boolean }>();
+  /**
+   * Jobs (and their company) whose rows in `_pipeline_runs` are still to be closed, per warehouse the
+   * rows went to; `behind`, the finished runs among them whose record says `rowBehind`; `warned` once a failure to was logged.
+   */
+  readonly #rows = new Map<
+    string,
+    { readonly job: string; readonly company: string | undefined; readonly where: RunWarehouse | undefined; readonly behind: Set<string>; warned: boolean }
+  >();
 
   constructor(options: RunSweeperOptions) {
     this.#o = options;
@@ -61,7 +71,12 @@ export class RunSweeper {
     const { journal, staleMs, logger } = this.#o;
     await removeAbandonedConfigDirs(logger);
     const jobs = new Map<string, string | undefined>();
-    for (const r of await journal.list()) if (r.status === 'running' && !except.has(r.job)) jobs.set(r.job, r.company);
+    for (const r of await journal.list()) {
+      if (except.has(r.job)) continue;
+      if (r.status === 'running') jobs.set(r.job, r.company);
+      // A run that ended while its warehouse was down: its row still says running until this record is copied in.
+      else if (r.rowBehind) this.#pending(r).behind.add(r.id);
+    }
     const closed: RunRecord[] = [];
     for (const [job, company] of jobs) {
       let release: () => Promise<void>;
@@ -78,10 +93,7 @@ export class RunSweeper {
             `run ${r.id} of job ${job} (started ${r.startedAt}) still said running, but its runner (pid ${r.pid} on ${r.host}) was gone and no runner held the job's lock; closed it as failed`,
           );
         }
-        for (const r of gone.closed) {
-          const key = JSON.stringify([job, r.warehouse ?? null]);
-          if (!this.#rows.has(key)) this.#rows.set(key, { job, company, where: r.warehouse, warned: false });
-        }
+        for (const r of gone.closed) this.#pending(r);
         closed.push(...gone.closed);
       } finally {
         await release();
@@ -91,14 +103,23 @@ export class RunSweeper {
     return closed;
   }
 
+  /** The rows still to close of a run's job in the warehouse the run's row went to. */
+  #pending(r: RunRecord) {
+    const key = JSON.stringify([r.job, r.warehouse ?? null]);
+    const pending = this.#rows.get(key) ?? { job: r.job, company: r.company, where: r.warehouse, behind: new Set<string>(), warned: false };
+    this.#rows.set(key, pending);
+    return pending;
+  }
+
   async #closeRows(): Promise<void> {
     for (const [key, pending] of this.#rows) {
-      const { job, company, where } = pending;
+      const { job, company, where, behind } = pending;
       try {
         await visitWarehouse(this.#settingsFor(where), 'qbo-pipeline scheduler', (warehouse) =>
           warehouse.closeGoneRuns({ job, company }, { sweeper: this.name }, this.#o.journal),
         );
         this.#rows.delete(key);
+        for (const id of behind) await this.#o.journal.rowCaughtUp(id);
       } catch (error) {
         if (!pending.warned)
           this.#o.logger.warn(
