@@ -70,15 +70,15 @@ export class RunSweeper {
   async sweep(except: ReadonlySet<string> = new Set()): Promise<RunRecord[]> {
     const { journal, staleMs, logger } = this.#o;
     await removeAbandonedConfigDirs(logger);
-    const jobs = new Map<string, string | undefined>();
+    const jobs = new Set<string>();
     for (const r of await journal.list()) {
       if (except.has(r.job)) continue;
-      if (r.status === 'running') jobs.set(r.job, r.company);
+      if (r.status === 'running') jobs.add(r.job);
       // A run that ended while its warehouse was down: its row still says running until this record is copied in.
       else if (r.rowBehind) this.#pending(r).behind.add(r.id);
     }
     const closed: RunRecord[] = [];
-    for (const [job, company] of jobs) {
+    for (const job of jobs) {
       let release: () => Promise<void>;
       try {
         release = await lockJob(journal.jobStateFile(job), job, { staleMs, logger });
