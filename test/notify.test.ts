@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { consoleOptions, startConsole } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl } from './support/db.js';
@@ -9,6 +7,7 @@ import { startFirm, type Firm } from './companiesHarness.js';
 import { send } from './consoleHttp.js';
 import { killRunningClis, startRunnerCli } from './pipelineHarness.js';
 import { userEnv } from './support/runProcess.js';
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhookReceiver.js';
 import { query } from './targetHarness.js';
 
 /**
@@ -25,12 +24,7 @@ const prefix = `ntf_${Math.random().toString(16).slice(2, 8)}`;
 /** The path is the credential, as in a Slack incoming-webhook URL. */
 const SECRET_PATH = '/services/T0SECRET/B0SECRET/xoxSecretWebhookPath';
 
-type Mode = 'ok' | '500' | 'hang';
-let mode: Mode = 'ok';
-const received: Array<Record<string, string>> = [];
-const hung: ServerResponse[] = [];
-let receiver: Server;
-let webhookUrl: string;
+let receiver: WebhookReceiver;
 let firm: Firm;
 const outputs: string[] = [];
 
@@ -51,21 +45,9 @@ async function night(...extra: string[]) {
 const warnings = (stderr: string) => stderr.split('\n').filter((l) => l.includes('not delivered'));
 
 beforeAll(async () => {
-  receiver = createServer((request: IncomingMessage, response: ServerResponse) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      if (request.url !== SECRET_PATH) return void response.writeHead(404).end();
-      if (mode === 'hang') return void hung.push(response);
-      if (mode === '500') return void response.writeHead(500).end('oops');
-      received.push(JSON.parse(body) as Record<string, string>);
-      response.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  webhookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}${SECRET_PATH}`;
+  receiver = await startWebhookReceiver(SECRET_PATH);
   firm = await startFirm({ names: ['acme', 'globex'], databaseUrl: databaseUrl(), seed: 7, now: new Date(END), days: 2, counts: { customers: 5 } });
-  await writeFile(path.join(firm.dir, 'secrets/notify_webhook'), `${webhookUrl}\n`, { mode: 0o600 });
+  await writeFile(path.join(firm.dir, 'secrets/notify_webhook'), `${receiver.url}\n`, { mode: 0o600 });
   await firm.writeCompanies(
     firm.companiesYaml({
       schemaPrefix: prefix,
@@ -76,8 +58,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   killRunningClis();
-  for (const r of hung) r.destroy();
-  receiver?.closeAllConnections();
   receiver?.close();
   await firm?.close();
 });
@@ -86,22 +66,22 @@ describe('the scheduler notifies a webhook', () => {
   it('notify test posts one message to the configured webhook', async () => {
     const run = await cli(['notify', 'test', '--companies', 'companies.yaml']);
     expect(run.code, run.stderr).toBe(0);
-    expect(received).toHaveLength(1);
-    expect(received[0]).toMatchObject({ kind: 'test', company: 'acme, globex', console_url: 'https://console.example.com/' });
-    expect(received[0]!.text).toMatch(/^qbo-pipeline: company acme, globex: test notification/);
+    expect(receiver.received).toHaveLength(1);
+    expect(receiver.received[0]).toMatchObject({ kind: 'test', company: 'acme, globex', console_url: 'https://console.example.com/' });
+    expect(receiver.received[0]!.text).toMatch(/^qbo-pipeline: company acme, globex: test notification/);
     // One company, no companies file: the option names the file.
     const alone = await cli(['notify', 'test', '--notify-webhook-file', 'secrets/notify_webhook']);
     expect(alone.code, alone.stderr).toBe(0);
-    expect(received[1]).toMatchObject({ kind: 'test', company: 'default' });
-    received.length = 0;
+    expect(receiver.received[1]).toMatchObject({ kind: 'test', company: 'default' });
+    receiver.received.length = 0;
   });
 
   it('a revoked company: one failure message naming it and why; a second failed night and a restart tell nothing more; a fixed token one "recovered"', async () => {
     firm.company('acme').revokeTokens();
     const first = await night();
     expect(first.code, first.stderr.slice(-2000)).toBe(2);
-    expect(received).toHaveLength(1);
-    const failed = received[0]!;
+    expect(receiver.received).toHaveLength(1);
+    const failed = receiver.received[0]!;
     expect(failed).toMatchObject({ kind: 'run-failed', level: 'error', company: 'acme', job: 'qb_company' });
     expect(failed.reason).toMatch(
       /^last run of job qb_company failed \(started by trigger \S+\): tap-quickbooks: QuickBooks rejected the refresh token \(invalid_grant/,
@@ -113,23 +93,23 @@ describe('the scheduler notifies a webhook', () => {
     // Another night (a new scheduler process: a restart), still failing: nothing new to tell.
     const second = await night();
     expect(second.code).toBe(2);
-    expect(received).toHaveLength(1);
+    expect(receiver.received).toHaveLength(1);
 
     await writeFile(path.join(firm.dir, 'secrets/acme/refresh_token'), `${firm.company('acme').reconnect()}\n`);
     const fixed = await night();
     expect(fixed.code, fixed.stderr.slice(-2000)).toBe(0);
-    expect(received).toHaveLength(2);
-    expect(received[1]).toMatchObject({ kind: 'recovered', level: 'ok', company: 'acme', job: 'qb_company' });
-    expect(received[1]!.reason).toMatch(/^job qb_company recovered: run \S+ succeeded/);
+    expect(receiver.received).toHaveLength(2);
+    expect(receiver.received[1]).toMatchObject({ kind: 'recovered', level: 'ok', company: 'acme', job: 'qb_company' });
+    expect(receiver.received[1]!.reason).toMatch(/^job qb_company recovered: run \S+ succeeded/);
 
     const quiet = await cli(['scheduler', '--companies', 'companies.yaml', '--once']);
     expect(quiet.code).toBe(0);
-    expect(received).toHaveLength(2);
+    expect(receiver.received).toHaveLength(2);
   });
 
   it('a receiver that never answers, then answers 500: the load completes with the same exit code, one WARN, delivered by a later pass', async () => {
     firm.company('acme').revokeTokens();
-    mode = 'hang';
+    receiver.answer = 'hang';
     const run = await night('--fresh');
     // The same as without notifications: acme needs a fix first (2); globex loaded.
     expect(run.code, run.stdout + run.stderr).toBe(2);
@@ -141,22 +121,22 @@ describe('the scheduler notifies a webhook', () => {
         /^WARN qbo-pipeline notify: notification run-failed for company acme \(job qb_company, run \S+\) not delivered to the webhook \(notify\.webhook_url_file secrets\/notify_webhook\): no answer within 5 s; it waits for the next check$/,
       ),
     ]);
-    expect(received).toHaveLength(2);
+    expect(receiver.received).toHaveLength(2);
 
-    mode = '500';
+    receiver.answer = '500';
     const again = await cli(['scheduler', '--companies', 'companies.yaml', '--once']);
     expect(again.code).toBe(0);
     expect(warnings(again.stderr)).toEqual([]);
-    expect(received).toHaveLength(2);
+    expect(receiver.received).toHaveLength(2);
 
-    mode = 'ok';
+    receiver.answer = 'ok';
     const later = await cli(['scheduler', '--companies', 'companies.yaml', '--once']);
     expect(later.stderr).toMatch(/INFO qbo-pipeline notify: notification run-failed for company acme \(job qb_company, run \S+\) delivered/);
-    expect(received).toHaveLength(3);
-    expect(received[2]).toMatchObject({ kind: 'run-failed', company: 'acme' });
+    expect(receiver.received).toHaveLength(3);
+    expect(receiver.received[2]).toMatchObject({ kind: 'run-failed', company: 'acme' });
 
     // The fix's "recovered" meets a receiver that answers 500: the same, said once, delivered later.
-    mode = '500';
+    receiver.answer = '500';
     await writeFile(path.join(firm.dir, 'secrets/acme/refresh_token'), `${firm.company('acme').reconnect()}\n`);
     const fixed = await night('--fresh');
     expect(fixed.code, fixed.stderr.slice(-2000)).toBe(0);
@@ -165,9 +145,9 @@ describe('the scheduler notifies a webhook', () => {
         /^WARN qbo-pipeline notify: notification recovered for company acme \(job qb_company, run \S+\) not delivered to the webhook \(notify\.webhook_url_file secrets\/notify_webhook\): HTTP 500; it waits for the next check$/,
       ),
     ]);
-    mode = 'ok';
+    receiver.answer = 'ok';
     await cli(['scheduler', '--companies', 'companies.yaml', '--once']);
-    expect(received.map((r) => r.kind)).toEqual(['run-failed', 'recovered', 'run-failed', 'recovered']);
+    expect(receiver.received.map((r) => r.kind)).toEqual(['run-failed', 'recovered', 'run-failed', 'recovered']);
   });
 
   it('a running scheduler (the compose service) tells a failure as its run ends, and stops cleanly', async () => {
@@ -175,14 +155,14 @@ describe('the scheduler notifies a webhook', () => {
     const due = new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
     const added = await cli(['trigger', 'add', '--companies', 'companies.yaml', '--company', 'acme', '--at', due, '--start', START, '--end', END, '--fresh']);
     expect(added.code, added.stderr).toBe(0);
-    const before = received.length;
+    const before = receiver.received.length;
     const scheduler = startRunnerCli(['scheduler', '--companies', 'companies.yaml', '--interval', '1'], { cwd: firm.dir, env: userEnv() });
     const deadline = Date.now() + 60_000;
-    while (received.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while (receiver.received.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     process.kill(-scheduler.child.pid!, 'SIGTERM');
     expect(await scheduler.exited).toBe(0);
     outputs.push(scheduler.output());
-    expect(received.slice(before)).toEqual([expect.objectContaining({ kind: 'run-failed', company: 'acme' })]);
+    expect(receiver.received.slice(before)).toEqual([expect.objectContaining({ kind: 'run-failed', company: 'acme' })]);
   });
 
   it('never shows the webhook URL: not in any output, state file, runs journal or console page', async () => {
@@ -201,7 +181,7 @@ describe('the scheduler notifies a webhook', () => {
       consoleOptions({ port: 0, stateDir: path.join(firm.dir, 'state'), companiesFile: path.join(firm.dir, 'companies.yaml') }, {}),
     );
     try {
-      const pages = [(await send(web.url, '/')).text, (await send(web.url, `/runs/${received[0]!.run_id}`)).text];
+      const pages = [(await send(web.url, '/')).text, (await send(web.url, `/runs/${receiver.received[0]!.run_id}`)).text];
       expect(pages[0]).toContain('acme');
       for (const text of [...outputs, ...pages, ...(await Promise.all(files.map((f) => readFile(f, 'utf8'))))]) {
         expect(text).not.toContain('xoxSecretWebhookPath');

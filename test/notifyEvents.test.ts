@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { databaseUrl } from './support/db.js';
 import { startFirm, type Firm } from './companiesHarness.js';
 import { killRunningClis, startRunnerCli, waitFor } from './pipelineHarness.js';
 import { userEnv } from './support/runProcess.js';
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhookReceiver.js';
 
 /**
  * A firm of five companies turns notifications on over a state folder with history, then meets,
@@ -27,13 +26,12 @@ const NAMES = ['acme', 'globex', 'initech', 'umbrella', 'hooli'];
 const prefix = `nev_${Math.random().toString(16).slice(2, 8)}`;
 const SECRET_PATH = '/services/T0/B0/eventsWebhookPath';
 
-const received: Array<Record<string, string>> = [];
-let receiver: Server;
+let receiver: WebhookReceiver;
 let firm: Firm;
 
 const cli = (args: readonly string[]) => firm.cli(args);
-/** What the webhook received since `from`, as [kind, company]. */
-const since = (from: number) => received.slice(from).map((r) => [r.kind, r.company]);
+/** What the webhook receiver.received since `from`, as [kind, company]. */
+const since = (from: number) => receiver.received.slice(from).map((r) => [r.kind, r.company]);
 /** The emulator's clock at `days` after its start, an hour early: the tap is told a whole number of days and some. */
 const dayOf = (days: number) => firm.emulator.setNow(new Date(T0 + days * DAY - 3_600_000));
 const scheduler = async () => {
@@ -58,16 +56,7 @@ const companiesYaml = (notify: boolean) =>
   });
 
 beforeAll(async () => {
-  receiver = createServer((request: IncomingMessage, response: ServerResponse) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      if (request.url !== SECRET_PATH) return void response.writeHead(404).end();
-      received.push(JSON.parse(body) as Record<string, string>);
-      response.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiver = await startWebhookReceiver(SECRET_PATH);
   firm = await startFirm({
     names: NAMES,
     databaseUrl: databaseUrl(),
@@ -77,12 +66,11 @@ beforeAll(async () => {
     counts: { invoices: 6 },
     refreshTokenHardExpiresInSeconds: HARD_DAYS * 86_400,
   });
-  await writeFile(path.join(firm.dir, 'secrets/notify_webhook'), `http://127.0.0.1:${(receiver.address() as AddressInfo).port}${SECRET_PATH}\n`);
+  await writeFile(path.join(firm.dir, 'secrets/notify_webhook'), `${receiver.url}\n`);
   await firm.writeCompanies(companiesYaml(false));
 });
 afterAll(async () => {
   killRunningClis();
-  receiver?.closeAllConnections();
   receiver?.close();
   await firm?.close();
 });
@@ -112,13 +100,13 @@ describe('the notifications of a firm of five companies', () => {
     dayOf(HARD_DAYS - 29);
     const history = await night();
     expect(history.code, history.stderr.slice(-2000)).toBe(2);
-    expect(received).toEqual([]);
+    expect(receiver.received).toEqual([]);
 
     await firm.writeCompanies(companiesYaml(true));
     const on = await scheduler();
     expect(on.code, on.stderr).toBe(0);
     expect(since(0)).toEqual([['summary', NAMES.join(', ')]]);
-    const lines = received[0]!.reason!.split('\n');
+    const lines = receiver.received[0]!.reason!.split('\n');
     expect(lines[0]).toBe(
       "notifications are on; 5 items already needed you before then (the console's overview keeps them; from now on each new one is sent as it comes up):",
     );
@@ -130,40 +118,40 @@ describe('the notifications of a firm of five companies', () => {
       expect(lines[2 + i]!.startsWith(`- ${name}: `)).toBe(true);
       expect(lines[2 + i]!.slice(`- ${name}: `.length)).toMatch(tokenText(name, 29, ' before then'));
     }
-    expect(received[0]).toMatchObject({ level: 'error', console_url: 'https://console.example.com/' });
+    expect(receiver.received[0]).toMatchObject({ level: 'error', console_url: 'https://console.example.com/' });
 
     // A restart: nothing is told again.
     await scheduler();
-    expect(received).toHaveLength(1);
+    expect(receiver.received).toHaveLength(1);
   });
 
   it('tokens crossing 7 days: one message per company, none after a restart; a reconnect, then 30 days again: one more', async () => {
     dayOf(HARD_DAYS - 6);
-    const before = received.length;
+    const before = receiver.received.length;
     expect((await night()).code).toBe(2);
     // acme's failure goes on: nothing new; the four others' tokens are under 7 days now.
     // In the order the runs ended.
-    const crossed = received.slice(before).sort((a, b) => NAMES.indexOf(a.company!) - NAMES.indexOf(b.company!));
+    const crossed = receiver.received.slice(before).sort((a, b) => NAMES.indexOf(a.company!) - NAMES.indexOf(b.company!));
     expect(crossed.map((r) => [r.kind, r.company])).toEqual(NAMES.slice(1).map((name) => ['token', name]));
     for (const [i, name] of NAMES.slice(1).entries()) expect(crossed[i]).toMatchObject({ level: 'error', reason: expect.stringMatching(tokenText(name, 6)) });
     await scheduler();
-    expect(received).toHaveLength(before + 4);
+    expect(receiver.received).toHaveLength(before + 4);
 
     // globex reconnects (a new consent: 40 days again): its token is fine, nothing to tell.
     await writeFile(path.join(firm.dir, 'secrets/globex/refresh_token'), `${firm.company('globex').reconnect()}\n`);
     expect((await night('--company', 'globex')).code).toBe(0);
-    expect(received).toHaveLength(before + 4);
+    expect(receiver.received).toHaveLength(before + 4);
     // 11 days later its new token crosses 30 days: told again, once.
     dayOf(HARD_DAYS - 6 + 11);
     expect((await night('--company', 'globex')).code).toBe(0);
     expect(since(before + 4)).toEqual([['token', 'globex']]);
-    expect(received.at(-1)).toMatchObject({ level: 'warn', reason: expect.stringMatching(tokenText('globex', 29, ' before then')) });
+    expect(receiver.received.at(-1)).toMatchObject({ level: 'warn', reason: expect.stringMatching(tokenText('globex', 29, ' before then')) });
     await scheduler();
-    expect(received).toHaveLength(before + 5);
+    expect(receiver.received).toHaveLength(before + 5);
   });
 
   it("a revoked company's next run going on is no news: its token's rejection was told with the failure, not again alone each night", async () => {
-    const before = received.length;
+    const before = receiver.received.length;
     for (const night of [1, 2]) {
       const release = firm.emulator.holdAnswers();
       const retry = startRunnerCli(['backfill', '--companies', 'companies.yaml', '--company', 'acme', '--start', START, '--end', END, '--fresh'], {
@@ -192,11 +180,11 @@ describe('the notifications of a firm of five companies', () => {
       expect(run.code, run.stderr.slice(-2000)).toBe(0);
       expect(run.stdout).toMatch(/WARNING: deletions QBO's change data capture could not give/);
     };
-    const before = received.length;
+    const before = receiver.received.length;
     await sync();
     await scheduler();
     expect(since(before)).toEqual([['reconcile', 'globex']]);
-    const advised = received.at(-1)!;
+    const advised = receiver.received.at(-1)!;
     expect(advised).toMatchObject({ level: 'error', job: 'qb_company' });
     expect(advised.reason).toMatch(new RegExp(`^invoices of job qb_company \\(run ${advised.run_id}\\): `));
     expect(advised.console_url).toBe(`https://console.example.com/runs/${advised.run_id}#reconcile`);
@@ -204,18 +192,18 @@ describe('the notifications of a firm of five companies', () => {
     expect(advised.command).toMatch(/^node \S+cli\.js reconcile --companies companies\.yaml --company globex --job qb_company --streams invoices$/);
     expect(advised.text).toBe(`qbo-pipeline: company globex: ${advised.reason}: ${advised.command}\n${advised.console_url}`);
     await scheduler();
-    expect(received).toHaveLength(before + 1);
+    expect(receiver.received).toHaveLength(before + 1);
 
     // Pasted from the message, it runs; done, the item goes, and nothing is told.
     const reconcile = await cli(advised.command!.split(' ').slice(2));
     expect(reconcile.code, reconcile.stderr.slice(-2000)).toBe(0);
     await scheduler();
-    expect(received).toHaveLength(before + 1);
+    expect(receiver.received).toHaveLength(before + 1);
 
     await sync();
     await scheduler();
     expect(since(before + 1)).toEqual([['reconcile', 'globex']]);
-    expect(received.at(-1)!.run_id).not.toBe(advised.run_id);
+    expect(receiver.received.at(-1)!.run_id).not.toBe(advised.run_id);
   });
 
   it('a trigger overdue behind a backfill by hand: one message; a restart tells nothing more; once it ran, nothing', async () => {
@@ -230,22 +218,22 @@ describe('the notifications of a firm of five companies', () => {
       const added = await cli(['trigger', 'add', '--companies', 'companies.yaml', '--company', 'globex', '--at', due, '--start', START, '--end', END]);
       expect(added.code, added.stderr).toBe(0);
       const trigger = /trg-[\w-]+/.exec(added.stdout + added.stderr)![0];
-      const before = received.length;
+      const before = receiver.received.length;
       const waits = await scheduler();
       expect(waits.code, waits.stderr).toBe(0);
       expect(since(before)).toEqual([['overdue', 'globex']]);
-      expect(received.at(-1)!.reason).toMatch(
+      expect(receiver.received.at(-1)!.reason).toMatch(
         new RegExp(`^trigger ${trigger} was due 20 min[^:]* ago and has not started: is a scheduler running for this state folder\\? `),
       );
       await scheduler();
-      expect(received).toHaveLength(before + 1);
+      expect(receiver.received).toHaveLength(before + 1);
     } finally {
       release();
     }
     expect(await backfill.exited).toBe(0);
-    const before = received.length;
+    const before = receiver.received.length;
     expect((await scheduler()).code).toBe(0);
-    expect(received).toHaveLength(before);
+    expect(receiver.received).toHaveLength(before);
   });
 
   it('a scheduler started after a night down runs the trigger it missed, and does not call it overdue as it starts it', async () => {
@@ -253,7 +241,7 @@ describe('the notifications of a firm of five companies', () => {
     const added = await cli(['trigger', 'add', '--companies', 'companies.yaml', '--company', 'globex', '--at', due, '--start', START, '--end', END, '--fresh']);
     expect(added.code, added.stderr).toBe(0);
     const trigger = /trg-[\w-]+/.exec(added.stdout + added.stderr)![0];
-    const before = received.length;
+    const before = receiver.received.length;
     // QBO answers nothing meanwhile: the run goes on until the scheduler is stopped.
     const release = firm.emulator.holdAnswers();
     const running = startRunnerCli(['scheduler', '--companies', 'companies.yaml', '--interval', '1'], { cwd: firm.dir, env: userEnv() });

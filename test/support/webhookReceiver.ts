@@ -1,0 +1,41 @@
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local HTTP server standing in for a Slack or Teams incoming webhook, over real HTTP: what it
+ * was posted at `secretPath` (the path is the credential, as in Slack's URLs; any other path is a
+ * 404), and how it answers: `ok` (200), `500`, or `hang` (never, until closed).
+ */
+export interface WebhookReceiver {
+  readonly url: string;
+  readonly received: Array<Record<string, string>>;
+  answer: 'ok' | '500' | 'hang';
+  close(): void;
+}
+
+export async function startWebhookReceiver(secretPath: string): Promise<WebhookReceiver> {
+  const hung: ServerResponse[] = [];
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      if (request.url !== secretPath) return void response.writeHead(404).end();
+      if (receiver.answer === 'hang') return void hung.push(response);
+      if (receiver.answer === '500') return void response.writeHead(500).end('oops');
+      receiver.received.push(JSON.parse(body) as Record<string, string>);
+      response.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const receiver: WebhookReceiver = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${secretPath}`,
+    received: [],
+    answer: 'ok',
+    close() {
+      for (const response of hung) response.destroy();
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+  return receiver;
+}
