@@ -278,12 +278,13 @@ async function runLocked(
     // The run is in the warehouse from its start: a runner killed mid-run leaves a row saying `running`,
     // which the job's next run closes here (it holds the job's lock), as its journal record was as it started.
     // Tables an earlier version loaded before deletions reached them (no deleted_at_utc) lack the deletions of that time.
-    const { beforeDeletions } = await recordInWarehouse(target.connection, target.schema, run, logger, {
+    const started = await recordInWarehouse(target.connection, target.schema, run, logger, {
       journal: RunJournal.of(job.stateDir),
       stateFile: job.stateFile,
       state: initial,
       streams: job.streams,
     });
+    const { beforeDeletions } = started;
     if (beforeDeletions.length > 0) {
       logger.warn(
         `${beforeDeletions.join(', ')}: loaded by an earlier version, before deletions were tracked (the table had no deleted_at_utc), so deletions QBO made then are not marked, and no sync can read them; to find them, run once: ${reconcileCommand(job, beforeDeletions, RUNNER_CLI, hooks.cwd)}`,
@@ -381,8 +382,11 @@ async function runLocked(
       ...(reconcile !== undefined ? { reconcileCommand: reconcile, reconcileStreams } : {}),
     };
     await run.finish(end);
-    // A warehouse gone as the run ends (a restart that failed it): the record says the row is behind, for a scheduler's next pass to copy it in.
-    if (!(await recordInWarehouse(target.connection, target.schema, run, logger)).recorded) await run.update({ rowBehind: true });
+    // A row written as the run started but not as it ended (a warehouse gone then, a restart that failed
+    // the run): the record says the row is behind, for a scheduler's next pass to copy it in. A row never
+    // written (the warehouse refused the run from its start: a wrong password) is none to mend.
+    const ended = await recordInWarehouse(target.connection, target.schema, run, logger);
+    if (started.recorded && !ended.recorded) await run.update({ rowBehind: true });
     return {
       kind: job.kind,
       ok: reason === undefined,
