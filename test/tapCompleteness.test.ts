@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENTITIES } from 'qbo-catalog';
+import { discoverCatalog, ENTITIES } from 'qbo-catalog';
 import { startEmulator, type Emulator } from 'qbo-emulator';
-import { lastState, recordsOf, runTapCli, statesOf, tapSettings, tempDir, writeJson, type TapRun } from './tapHarness.js';
+import { catalogSelecting, lastState, recordsOf, runTapCli, statesOf, tapSettings, tempDir, writeJson, type TapRun } from './tapHarness.js';
 
 // Four days of data around the US spring-forward switch (2025-03-09 10:00 UTC).
 const NOW = '2025-03-10T12:00:00Z';
@@ -191,5 +191,34 @@ describe('tap-quickbooks extracts every record of the range exactly once, where 
     expect(third.code).toBe(0);
     expect(recordsOf(third, 'invoices').map((r) => r.Id)).toEqual([touchedId]);
     expect(recordsOf(third, 'customers')).toEqual([]);
+  });
+
+  it('resumes from a bookmark another tool wrote, with milliseconds or without an offset, at the UTC second it names (D13)', async () => {
+    const catalog = writeJson(dir, 'catalog-invoices.json', catalogSelecting(discoverCatalog() as never, ['invoices']));
+    const resumeFrom = async (bookmark: string, env: NodeJS.ProcessEnv = {}) => {
+      const state = writeJson(dir, 'state-other-tool.json', {
+        bookmarks: { invoices: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: bookmark } },
+      });
+      const resumed = await runTapCli(['--config', config, '--catalog', catalog, '--state', state], { env });
+      expect(resumed.stderr).not.toMatch(/FATAL|stopping before this span/);
+      expect(resumed.code).toBe(0);
+      return recordsOf(resumed, 'invoices')
+        .map((r) => r.Id as string)
+        .sort();
+    };
+    const since = (from: number) =>
+      emulator
+        .truth('invoices')
+        .filter((row) => instant(row.lastUpdated) >= from && instant(row.lastUpdated) < instant(NOW))
+        .map((row) => row.id)
+        .sort();
+    // Half a second into the second of an invoice: QBO's answer holds that second, so the run reads it whole.
+    const crowded = emulator.truth('invoices').find((row) => instant(row.lastUpdated) > instant('2025-03-08T00:00:00Z'))!;
+    const second = instant(crowded.lastUpdated);
+    expect(await resumeFrom(new Date(second + 500).toISOString())).toEqual(since(second));
+    // No offset is UTC, as for start_date and the target, whatever the machine's time zone.
+    const midnight = '2025-03-08T00:00:00';
+    expect(since(instant(`${midnight}Z`)).length).toBeGreaterThan(since(instant(`${midnight}-08:00`)).length);
+    expect(await resumeFrom(midnight, { TZ: 'America/Los_Angeles' })).toEqual(since(instant(`${midnight}Z`)));
   });
 });

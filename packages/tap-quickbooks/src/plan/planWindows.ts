@@ -59,9 +59,15 @@ export function splitWindow(window: Window, parts = 2): Window[] | undefined {
   return cuts.map((from, i) => makeWindow(from, cuts[i + 1] ?? window.endMs));
 }
 
-/** Where a stream resumes: the later of start_date and its bookmark (D13). */
+/**
+ * Where a stream resumes: the later of start_date and its bookmark (D13). A bookmark another tool
+ * or a person wrote is read as start_date is: without an offset it is UTC (not the machine's
+ * zone, which would skip the hours between), and it is cut to its second, since QBO's answer for
+ * `>= '<that second>'` holds the whole second and a window starting inside it would drop those
+ * rows while QBO still counts them.
+ */
 export function resolveStart(startDate: DateTime, bookmark: string | undefined): number {
   if (bookmark === undefined) return startDate.toMillis();
-  const parsed = DateTime.fromISO(bookmark, { setZone: true });
-  return parsed.isValid ? Math.max(startDate.toMillis(), parsed.toMillis()) : startDate.toMillis();
+  const parsed = DateTime.fromISO(bookmark, { zone: 'utc' });
+  return parsed.isValid ? Math.max(startDate.toMillis(), parsed.startOf('second').toMillis()) : startDate.toMillis();
 }
