@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { DateTime } from 'luxon';
+import { parseTapSettings } from 'tap-quickbooks';
 import { formatInstant, UsageError } from 'singer-kit';
 import { resumeCommand } from './BackfillRequest.js';
 import { planSync, resolveSync } from './runSync.js';
@@ -49,6 +51,11 @@ describe('planSync (pure: the job state, --start, now)', () => {
 
   it('a bookmark at or after now gives a one-second range (nothing new), not an error', () => {
     expect(plan(state({ invoices: '2025-09-12T08:15:03Z' }), ['invoices'])).toEqual(['2025-09-12T08:15:03Z', '2025-09-12T08:15:04Z']);
+    // Written while the clock was ahead (set back since): the range still starts by now, or the tap refuses start_date as in the future.
+    const ahead = plan(state({ invoices: '2025-09-12T08:20:00Z' }), ['invoices']);
+    expect(ahead).toEqual(['2025-09-12T08:15:03Z', '2025-09-12T08:15:04Z']);
+    const required = { client_id: 'c', client_secret: 's', refresh_token: 'r', realm_id: '1' };
+    expect(() => parseTapSettings({ ...required, start_date: ahead[0], end_date: ahead[1] }, DateTime.fromJSDate(now))).not.toThrow();
   });
 });
 

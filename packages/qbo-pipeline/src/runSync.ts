@@ -95,11 +95,17 @@ export function planSync(
     throw new UsageError(`sync ${sync.job}: ${which} no bookmark in ${sync.stateFile}; give --start for the first sync (e.g. --start 2025-01-01)${hint}`);
   }
   const nowSecond = DateTime.fromMillis(Math.floor(now.getTime() / 1000) * 1000, { zone: 'utc' }) as DateTime<true>;
-  const starts = incremental.map((s) => bookmarkOf(state, s) ?? (sync.start as DateTime<true>));
+  // A bookmark after now was written while the clock was ahead (set back since): the range starts
+  // by now, as the tap refuses a start_date after its own start; the stream still starts at its
+  // bookmark and finds nothing new. (A --start after now stays the error the tap names.)
+  const starts = incremental.map((s) => {
+    const bookmark = bookmarkOf(state, s);
+    return bookmark ? (DateTime.min(bookmark, nowSecond) as DateTime<true>) : (sync.start as DateTime<true>);
+  });
   // Only FULL_TABLE streams: read whole whatever the range, so a second's range does.
   const start = starts.length > 0 ? (DateTime.min(...starts) as DateTime<true>) : (sync.start ?? nowSecond.minus({ seconds: 1 }));
   // Bookmarks at or after now (a second sync within the same second, or a clock set back): a
-  // one-second range; the tap clamps it to its own start and finds nothing new.
+  // one-second range from now.
   const end = nowSecond > start ? nowSecond : start.plus({ seconds: 1 });
   return { start, end };
 }
