@@ -221,4 +221,18 @@ describe('tap-quickbooks extracts every record of the range exactly once, where 
     expect(since(instant(`${midnight}Z`)).length).toBeGreaterThan(since(instant(`${midnight}-08:00`)).length);
     expect(await resumeFrom(midnight, { TZ: 'America/Los_Angeles' })).toEqual(since(instant(`${midnight}Z`)));
   });
+
+  it('refuses a bookmark that is no ISO 8601 instant, naming the stream, before printing or asking anything (exit 2)', async () => {
+    const requests = emulator.requestLog().length;
+    const state = writeJson(dir, 'state-unreadable.json', {
+      bookmarks: { invoices: { replication_key: 'MetaData.LastUpdatedTime', replication_key_value: '2025-03-08 00:00:00Z' } },
+    });
+    const refused = await runTapCli(['--config', config, '--state', state]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.split('\n')[0]).toBe(
+      'FATAL tap-quickbooks: --state: the bookmark of stream invoices, "2025-03-08 00:00:00Z", is not an ISO 8601 instant such as 2025-01-01T00:00:00Z; correct it, or remove that stream\'s bookmark to read the stream from start_date',
+    );
+    expect(refused.lines).toEqual([]);
+    expect(emulator.requestLog().length).toBe(requests);
+  });
 });

@@ -2,7 +2,7 @@ import type { Duration } from 'luxon';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Writable } from 'node:stream';
-import { compactJson, LineWriter, type Logger } from 'singer-kit';
+import { compactJson, LineWriter, UsageError, type Logger } from 'singer-kit';
 import { discoverCatalog, selectStreams, type SelectedStream } from 'qbo-catalog';
 import { OutputChannel, type BlockPart } from './emit/OutputChannel.js';
 import { readDeletions, type DeletionRange } from './extract/readDeletions.js';
@@ -10,7 +10,7 @@ import { RowBudget } from './extract/RowBudget.js';
 import { countRows, readSpan, type ReadContext, type SpanRead, type StreamTarget } from './extract/readSpan.js';
 import type { RequestStats } from './http/QboClient.js';
 import { planSpans, type Span } from './plan/planSpans.js';
-import { isoZ, makeWindow, planWindows, resolveStart, windowHolding, type Window } from './plan/planWindows.js';
+import { bookmarkInstant, isoZ, makeWindow, planWindows, resolveStart, windowHolding, type Window } from './plan/planWindows.js';
 import { openQboSession } from './QboSession.js';
 import { RunReport } from './report/RunReport.js';
 import { dayComplete, spanEvidence, spanLabel, VOLUMETRY_STREAM, volumetryRecord, type DayEvidence } from './report/volumetryRecord.js';
@@ -164,13 +164,24 @@ function toTarget(selected: SelectedStream): StreamTarget | undefined {
   };
 }
 
-/** Where each incremental stream starts, honouring its bookmark (D7, D12, D13). */
+/**
+ * Where each incremental stream starts, honouring its bookmark (D7, D12, D13). A bookmark that is
+ * no instant is refused: starting that stream from start_date instead would read it all again
+ * unasked (hours of a backfill's requests).
+ */
 function streamStart(settings: TapSettings, state: TapState, stream: string, logger: Logger): number {
   const bookmark = lookupBookmark(state, stream);
   if (bookmark.kind === 'other-key') {
     logger.warn(`${stream}: the state's bookmark is for replication key ${bookmark.key}, not ${REPLICATION_KEY}; starting from start_date`);
   }
-  return resolveStart(settings.startDate, bookmark.kind === 'found' ? bookmark.value : undefined);
+  if (bookmark.kind !== 'found') return resolveStart(settings.startDate, undefined);
+  const at = bookmarkInstant(bookmark.value);
+  if (at === undefined) {
+    throw new UsageError(
+      `--state: the bookmark of stream ${stream}, ${JSON.stringify(bookmark.value)}, is not an ISO 8601 instant such as 2025-01-01T00:00:00Z; correct it, or remove that stream's bookmark to read the stream from start_date`,
+    );
+  }
+  return resolveStart(settings.startDate, at);
 }
 
 /**
@@ -187,6 +198,10 @@ export async function runTap(options: RunTapOptions): Promise<void> {
     return target ? [{ selected: s, target, incremental: s.replicationMethod === 'INCREMENTAL' && !target.fullTable }] : [];
   });
   const volumetry = selected.find((s) => s.stream === VOLUMETRY_STREAM);
+  // Before anything is printed or requested: an unreadable bookmark is the user's to fix.
+  const starts = new Map(
+    jobs.map((job) => [job, job.incremental ? streamStart(settings, inputState, job.target.stream, logger) : settings.startDate.toMillis()]),
+  );
 
   // latin1: the channel's lines are UTF-8 byte strings, so each char goes out as the byte it stands
   // for; records are copied from the pages' bytes. The default 64 KiB chunks: what a pipe holds.
@@ -231,9 +246,6 @@ export async function runTap(options: RunTapOptions): Promise<void> {
     if (volumetry) await channel.writeSchema(volumetry.stream, volumetry.schema, volumetry.keyProperties);
 
     const endMs = settings.endDate.toMillis();
-    const starts = new Map(
-      jobs.map((job) => [job, job.incremental ? streamStart(settings, inputState, job.target.stream, logger) : settings.startDate.toMillis()]),
-    );
     // A stream's deletions go out before its first window, so before any STATE that passes them.
     if (settings.includeDeleted)
       await emitDeletions(

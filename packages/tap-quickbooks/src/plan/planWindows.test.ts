@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DateTime, Duration, Settings } from 'luxon';
-import { planWindows, resolveStart, splitWindow, makeWindow, windowHolding } from './planWindows.js';
+import { bookmarkInstant, planWindows, resolveStart, splitWindow, makeWindow, windowHolding } from './planWindows.js';
 
 const ms = (iso: string) => Date.parse(iso);
 
@@ -62,22 +62,27 @@ describe('planWindows', () => {
 
 describe('resolveStart', () => {
   const start = DateTime.fromISO('2025-01-01T00:00:00Z', { zone: 'utc' });
+  const resume = (bookmark: string | undefined) => resolveStart(start, bookmark === undefined ? undefined : bookmarkInstant(bookmark));
   it('takes the later of start_date and the bookmark, comparing instants', () => {
-    expect(resolveStart(start, undefined)).toBe(ms('2025-01-01T00:00:00Z'));
-    expect(resolveStart(start, '2025-01-05T00:00:00Z')).toBe(ms('2025-01-05T00:00:00Z'));
-    expect(resolveStart(start, '2024-12-31T20:00:00-08:00')).toBe(ms('2025-01-01T04:00:00Z'));
-    expect(resolveStart(start, '2024-06-01T00:00:00Z')).toBe(ms('2025-01-01T00:00:00Z'));
+    expect(resume(undefined)).toBe(ms('2025-01-01T00:00:00Z'));
+    expect(resume('2025-01-05T00:00:00Z')).toBe(ms('2025-01-05T00:00:00Z'));
+    expect(resume('2024-12-31T20:00:00-08:00')).toBe(ms('2025-01-01T04:00:00Z'));
+    expect(resume('2024-06-01T00:00:00Z')).toBe(ms('2025-01-01T00:00:00Z'));
   });
   it('reads a bookmark without an offset as UTC whatever the zone of the machine, and from the start of its second', () => {
     const machineZone = Settings.defaultZone;
     Settings.defaultZone = 'America/Los_Angeles';
     try {
-      expect(resolveStart(start, '2025-01-05T00:00:00')).toBe(ms('2025-01-05T00:00:00Z'));
-      expect(resolveStart(start, '2025-01-05')).toBe(ms('2025-01-05T00:00:00Z'));
+      expect(resume('2025-01-05T00:00:00')).toBe(ms('2025-01-05T00:00:00Z'));
+      expect(resume('2025-01-05')).toBe(ms('2025-01-05T00:00:00Z'));
     } finally {
       Settings.defaultZone = machineZone;
     }
-    expect(resolveStart(start, '2025-01-05T10:20:30.999Z')).toBe(ms('2025-01-05T10:20:30Z'));
-    expect(resolveStart(start, '2025-01-05T02:20:30.5-08:00')).toBe(ms('2025-01-05T10:20:30Z'));
+    expect(resume('2025-01-05T10:20:30.999Z')).toBe(ms('2025-01-05T10:20:30Z'));
+    expect(resume('2025-01-05T02:20:30.5-08:00')).toBe(ms('2025-01-05T10:20:30Z'));
+  });
+  it('finds no instant in a bookmark that is not ISO 8601', () => {
+    expect(bookmarkInstant('2025-01-05 00:00:00Z')).toBeUndefined();
+    expect(bookmarkInstant('yesterday')).toBeUndefined();
   });
 });

@@ -60,14 +60,18 @@ export function splitWindow(window: Window, parts = 2): Window[] | undefined {
 }
 
 /**
- * Where a stream resumes: the later of start_date and its bookmark (D13). A bookmark another tool
- * or a person wrote is read as start_date is: without an offset it is UTC (not the machine's
- * zone, which would skip the hours between), and it is cut to its second, since QBO's answer for
- * `>= '<that second>'` holds the whole second and a window starting inside it would drop those
- * rows while QBO still counts them.
+ * A bookmark's instant (epoch ms), or undefined when it is not an ISO 8601 instant. A bookmark
+ * another tool or a person wrote is read as start_date is: without an offset it is UTC (not the
+ * machine's zone, which would skip the hours between), and it is cut to its second, since QBO's
+ * answer for `>= '<that second>'` holds the whole second and a window starting inside it would
+ * drop those rows while QBO still counts them.
  */
-export function resolveStart(startDate: DateTime, bookmark: string | undefined): number {
-  if (bookmark === undefined) return startDate.toMillis();
+export function bookmarkInstant(bookmark: string): number | undefined {
   const parsed = DateTime.fromISO(bookmark, { zone: 'utc' });
-  return parsed.isValid ? Math.max(startDate.toMillis(), parsed.startOf('second').toMillis()) : startDate.toMillis();
+  return parsed.isValid ? parsed.startOf('second').toMillis() : undefined;
+}
+
+/** Where a stream resumes: the later of start_date and its bookmark's instant (D13). */
+export function resolveStart(startDate: DateTime, bookmarkMs: number | undefined): number {
+  return bookmarkMs === undefined ? startDate.toMillis() : Math.max(startDate.toMillis(), bookmarkMs);
 }
