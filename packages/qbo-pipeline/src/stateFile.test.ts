@@ -27,6 +27,12 @@ describe('state file', () => {
     ['not an object', '[1,2]', /is malformed: it must hold a JSON object/],
     ['bookmarks not an object', '{"bookmarks": 3}', /"bookmarks" must be an object/],
     ['a bookmark that is no instant', '{"bookmarks": {"invoices": {"replication_key_value": "yesterday"}}}', /stream "invoices" .* not an ISO 8601 instant/],
+    // Date.parse takes it (in the machine's zone); the tap, reading ISO 8601 only, would refuse the state the runner handed it.
+    [
+      'a bookmark that is no ISO 8601',
+      '{"bookmarks": {"invoices": {"replication_key_value": "2025-01-02 00:00:00"}}}',
+      /stream "invoices" .* not an ISO 8601 instant/,
+    ],
   ])('refuses a malformed file (%s) with an error naming it, never as "no state"', async (_name, text, message) => {
     const file = path.join(dir, 'bad.json');
     await writeFile(file, text);

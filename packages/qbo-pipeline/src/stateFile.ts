@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { parseStateText, UsageError, writeFileAtomic } from 'singer-kit';
+import { bookmarkInstant } from 'tap-quickbooks';
 import { ifExists, readdirIfExists } from './ifExists.js';
 
 /** A Singer state value as the tap reads it with --state (DESIGN §4). */
@@ -18,7 +19,8 @@ export function stateProblem(value: unknown): string | undefined {
   for (const [stream, bookmark] of Object.entries(bookmarks)) {
     if (typeof bookmark !== 'object' || bookmark === null || Array.isArray(bookmark)) return `bookmark of stream "${stream}" must be an object`;
     const at = bookmark.replication_key_value;
-    if (at !== undefined && (typeof at !== 'string' || Number.isNaN(Date.parse(at)))) {
+    // Read as the tap reads it, so a state the runner accepts is one the tap resumes from.
+    if (at !== undefined && (typeof at !== 'string' || bookmarkInstant(at) === undefined)) {
       return `bookmark of stream "${stream}" has replication_key_value ${JSON.stringify(at)}, not an ISO 8601 instant`;
     }
   }
