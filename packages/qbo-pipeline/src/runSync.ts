@@ -100,7 +100,7 @@ export function planSync(
   // bookmark and finds nothing new. (A --start after now stays the error the tap names.)
   const starts = incremental.map((s) => {
     const bookmark = bookmarkOf(state, s);
-    return bookmark ? (DateTime.min(bookmark, nowSecond) as DateTime<true>) : (sync.start as DateTime<true>);
+    return bookmark !== undefined && bookmark > nowSecond ? nowSecond : (bookmark ?? (sync.start as DateTime<true>));
   });
   // Only FULL_TABLE streams: read whole whatever the range, so a second's range does.
   const start = starts.length > 0 ? (DateTime.min(...starts) as DateTime<true>) : (sync.start ?? nowSecond.minus({ seconds: 1 }));
