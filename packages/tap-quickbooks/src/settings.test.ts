@@ -69,6 +69,7 @@ describe('parseTapSettings', () => {
     [{ page_size: 1001 }, /page_size/],
     [{ max_concurrency: 11 }, /max_concurrency/],
     [{ window: 'P1M' }, /window/],
+    [{ window: 'PT1.5S' }, /window must be .* whole seconds/],
     [{ start_date: '2025-01-01T00:00:00' }, /no time zone/],
     [{ start_date: 'yesterday' }, /start_date/],
     [{ end_date: '2024-01-01' }, /before start_date/],

@@ -163,8 +163,13 @@ function url(raw: RawSettings, name: string, fallback: string): string {
 /** Only fixed-length durations: windows are cut on a UTC grid of equal steps. */
 function parseWindow(value: unknown): Duration {
   const duration = typeof value === 'string' ? Duration.fromISO(value) : Duration.invalid('not a string');
-  if (!duration.isValid || duration.years !== 0 || duration.quarters !== 0 || duration.months !== 0 || duration.as('seconds') < 1) {
-    throw new UsageError(`setting window must be an ISO 8601 duration in weeks, days, hours, minutes or seconds (P1D, PT6H), got ${JSON.stringify(value)}`);
+  // Whole seconds, as QBO's timestamps and the query's literals: a window ending inside a second
+  // (PT1.5S) would count rows of that second that its records then leave to the next window.
+  const seconds = duration.as('seconds');
+  if (!duration.isValid || duration.years !== 0 || duration.quarters !== 0 || duration.months !== 0 || !Number.isInteger(seconds) || seconds < 1) {
+    throw new UsageError(
+      `setting window must be an ISO 8601 duration in weeks, days, hours, minutes or whole seconds (P1D, PT6H), got ${JSON.stringify(value)}`,
+    );
   }
   return duration;
 }
