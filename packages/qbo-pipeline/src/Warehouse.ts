@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
-import { connectClient, STREAM_TABLE_COLUMNS, type ConnectionSettings } from 'target-postgres-raw';
+import { connectClient, isDiskFull, STREAM_TABLE_COLUMNS, type ConnectionSettings } from 'target-postgres-raw';
 import {
   EVIDENCE_FILTER_WHERE,
   evidenceFilterParams,
@@ -101,6 +101,10 @@ export interface EvidenceRun {
 const DAY = 86_400_000;
 const num = (v: unknown) => Number(v ?? 0);
 const instant = (v: unknown) => (v instanceof Date ? v.toISOString() : String(v));
+/** Lets a statement fail only because the disk is full (53100): for what a later call can do as well. */
+const unlessDiskFull = (error: unknown) => {
+  if (!isDiskFull(error)) throw error;
+};
 
 /** The LoadCounts columns of an evidence row. */
 function loadCountsOf(r: Record<string, unknown>): LoadCounts {
@@ -194,7 +198,8 @@ export class Warehouse {
     for (const index of evidenceIndexesSql(this.#schema)) {
       // Only when missing: CREATE INDEX, even IF NOT EXISTS, locks the table against writes (a target may be loading).
       const found = await this.#client.query<{ oid: string | null }>('SELECT to_regclass($1)::oid AS oid', [index.name]);
-      if (found.rows[0]?.oid === null) await this.#client.query(index.create);
+      // Made later when the disk is full now: the view works without its indexes, only slower.
+      if (found.rows[0]?.oid === null) await this.#client.query(index.create).catch(unlessDiskFull);
     }
     await this.#client.query(evidenceViewSql(this.#schema));
     return true;

@@ -494,7 +494,7 @@ async function collectEvidence(
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     logger.warn(`could not read the evidence from the warehouse: ${message}`);
-    return { runIds: [], totals: [], evidence: { unavailable: `warehouse not reachable after the run: ${message}` } };
+    return { runIds: [], totals: [], evidence: { unavailable: `could not read it from the warehouse after the run: ${message}` } };
   } finally {
     await warehouse?.close().catch(() => undefined);
   }

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Logger } from 'singer-kit';
+import { CliError, FixFirstError, type Logger } from 'singer-kit';
 import type { Batch, StreamBatch } from '../buffer/Buffers.js';
 import { claimBatchRealms, recordCompanyOfExistingRows } from '../company/companyOwner.js';
 import { assertStreamTable } from './assertStreamTable.js';
@@ -8,6 +8,7 @@ import { CREATE_STAGE_SQL, companyTableDdl, loadTablesDdl, schemaDdl, streamTabl
 import { qualified, quoteIdent } from '../sql/tableName.js';
 import { Connection, inTransaction, lockTimeoutSql } from './Connection.js';
 import { addCounts, emptyCounts, LOAD_COUNT_NAMES, type LoadCounts } from './loadCounts.js';
+import { diskFullAdvice, isDiskFull, reasonOf } from './pgErrors.js';
 import { writeStreamBatch, type BatchIds, type CommitContext } from './writeStreamBatch.js';
 
 export interface WriterOptions {
@@ -30,14 +31,19 @@ export class RawTableWriter {
   readonly #schema: string;
   readonly #loadRunId: string;
   readonly #logger: Logger;
+  /** `host:port` of the server, for messages. */
+  readonly #server: string;
   #commits = 0;
   /** What the ids of each table's last committed batch were (writeStreamBatch's `expected`). */
   readonly #lastIds = new Map<string, BatchIds>();
+  /** The stream whose table the commit in progress writes, for the message of a full disk. */
+  #writing: { readonly stream: string; readonly table: string } | undefined;
 
   private constructor(o: WriterOptions) {
     this.#schema = o.schema;
     this.#loadRunId = o.loadRunId;
     this.#logger = o.logger;
+    this.#server = `${o.connection.host}:${o.connection.port}`;
     this.#db = new Connection({
       settings: o.connection,
       reconnectTimeoutMs: o.reconnectTimeoutMs,
@@ -124,20 +130,25 @@ export class RawTableWriter {
     const commitNumber = this.#commits + 1;
     const size = (b: StreamBatch) => b.rows.length + b.deletions.length;
     const what = `committing ${batches.reduce((n, b) => n + size(b), 0)} records (${batches.map((b) => `stream ${JSON.stringify(b.stream)}: ${size(b)}`).join(', ')})`;
-    const result = await this.#db.run(what, (client) =>
-      inTransaction(client, async () => {
-        const witness = await client.query<{ commits: number }>(
-          `SELECT commits FROM ${qualified(this.#schema, '_load_runs')} WHERE load_run_id = $1 FOR UPDATE`,
-          [this.#loadRunId],
-        );
-        if ((witness.rows[0]?.commits ?? 0) >= commitNumber) {
-          this.#logger.warn(`commit ${commitNumber} had committed before its connection was lost; it is not written again`);
-          return { counts: await this.#committedCounts(client, commitNumber), ids: new Map<string, BatchIds>() };
-        }
-        await claimBatchRealms(client, this.#schema, this.#loadRunId, batch.realms);
-        return this.#write(client, batches, commitNumber);
-      }),
-    );
+    this.#writing = undefined;
+    const result = await this.#db
+      .run(what, (client) =>
+        inTransaction(client, async () => {
+          const witness = await client.query<{ commits: number }>(
+            `SELECT commits FROM ${qualified(this.#schema, '_load_runs')} WHERE load_run_id = $1 FOR UPDATE`,
+            [this.#loadRunId],
+          );
+          if ((witness.rows[0]?.commits ?? 0) >= commitNumber) {
+            this.#logger.warn(`commit ${commitNumber} had committed before its connection was lost; it is not written again`);
+            return { counts: await this.#committedCounts(client, commitNumber), ids: new Map<string, BatchIds>() };
+          }
+          await claimBatchRealms(client, this.#schema, this.#loadRunId, batch.realms);
+          return this.#write(client, batches, commitNumber);
+        }),
+      )
+      .catch(async (error: unknown) => {
+        throw (await this.#diskFullError(error)) ?? error;
+      });
     this.#commits = commitNumber;
     for (const [table, ids] of result.ids) this.#lastIds.set(table, ids);
     return result.counts;
@@ -174,11 +185,13 @@ export class RawTableWriter {
     const total = emptyCounts();
     const ctx: CommitContext = { client, schema: this.#schema, loadRunId: this.#loadRunId, commitNumber, logger: this.#logger, stageInUse: false };
     for (const batch of batches) {
+      this.#writing = { stream: batch.stream, table: batch.table };
       const written = await writeStreamBatch(ctx, batch, this.#lastIds.get(batch.table) ?? 'mixed');
       result.set(batch.stream, written.counts);
       ids.set(batch.table, written.ids);
       addCounts(total, written.counts);
     }
+    this.#writing = undefined;
     const names = LOAD_COUNT_NAMES.map((n, i) => `${n} = ${n} + $${i + 3}`).join(', ');
     await client.query(`UPDATE ${qualified(this.#schema, '_load_runs')} SET commits = $2, ${names} WHERE load_run_id = $1`, [
       this.#loadRunId,
@@ -186,6 +199,37 @@ export class RawTableWriter {
       ...LOAD_COUNT_NAMES.map((n) => total[n]),
     ]);
     return { counts: result, ids };
+  }
+
+  /**
+   * A commit that failed because the disk under the stream table it wrote is full (53100), as one
+   * line naming the table, where its disk is (its tablespace and that one's folder on the server,
+   * looked up once the transaction is rolled back; left out when that fails too) and what to do;
+   * undefined for any other failure. PostgreSQL's own message names only a file.
+   */
+  async #diskFullError(error: unknown): Promise<FixFirstError | undefined> {
+    const cause = error instanceof CliError ? error.cause : error;
+    const writing = this.#writing;
+    if (!isDiskFull(cause) || writing === undefined) return undefined;
+    const table = qualified(this.#schema, writing.table);
+    const place = await this.#db
+      .run(
+        `finding the tablespace of ${table}`,
+        (client) =>
+          client.query<{ name: string; folder: string }>(
+            `SELECT t.spcname AS name, pg_tablespace_location(t.oid) AS folder
+             FROM pg_class c, pg_database d, pg_tablespace t
+             WHERE c.oid = to_regclass($1) AND d.datname = current_database() AND t.oid = coalesce(nullif(c.reltablespace, 0), d.dattablespace)`,
+            [table],
+          ),
+        { timeoutMs: 0 },
+      )
+      .then(({ rows: [found] }) => (found ? ` (tablespace ${found.name}, ${found.folder ? `in ${found.folder}` : 'in its data folder'})` : ''))
+      .catch(() => '');
+    return new FixFirstError(
+      `stream ${JSON.stringify(writing.stream)}: PostgreSQL has no space left for table ${table}: ${reasonOf(cause)}; ${diskFullAdvice(`the disk of the PostgreSQL server at ${this.#server}${place}`)}; nothing of this batch was committed and no state was printed for it`,
+      { cause },
+    );
   }
 
   /** What commit `commitNumber` of this run wrote, per stream, from its `_load_stats` rows. */

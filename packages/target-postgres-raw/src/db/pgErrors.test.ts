@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pgErrorKind, refusedCopyRow, runtimeHint, toConfigError, toDatabaseError } from './pgErrors.js';
+import { isDiskFull, pgErrorKind, refusedCopyRow, runtimeHint, toConfigError, toDatabaseError } from './pgErrors.js';
 
 const coded = (code: string) => Object.assign(new Error('whatever the server says'), { code });
 
@@ -55,11 +55,15 @@ describe('runtimeHint', () => {
     );
     expect(runtimeHint(coded('57P01'), where)).toBe('');
   });
-  it('says whose disk to free when the server has no space left (53100: it does not clear by itself, so no retrying, exit 1)', () => {
+  it('says whose disk to free when the server has no space left (53100: it does not clear by itself, so no retrying, and a person must act: exit 2)', () => {
     expect(pgErrorKind(coded('53100'), false)).toBe('other');
-    expect(toDatabaseError(coded('53100'), 'committing', false, where).message).toBe(
+    const error = toDatabaseError(coded('53100'), 'committing', false, where);
+    expect(error.message).toBe(
       'database error while committing: whatever the server says [53100]; the disk of the PostgreSQL server at db:5432 is full: free space there or grow its volume, then run again: it resumes; nothing of this batch was committed and no state was printed for it',
     );
+    expect(error.exitCode).toBe(2);
+    expect(isDiskFull(coded('53100'))).toBe(true);
+    expect(toDatabaseError(coded('42P01'), 'committing', false, where).exitCode).toBe(1);
   });
 });
 

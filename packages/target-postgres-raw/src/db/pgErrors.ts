@@ -1,4 +1,4 @@
-import { RunError, UsageError } from 'singer-kit';
+import { FixFirstError, RunError, UsageError, type CliError } from 'singer-kit';
 
 /**
  * What a database failure asks for:
@@ -65,6 +65,14 @@ export function pgErrorKind(error: unknown, connectionLost: boolean): PgErrorKin
   return connectionLost ? 'connection' : 'other';
 }
 
+/**
+ * The server could not grow a file (53100 disk_full): the disk of the tablespace written is full.
+ * It does not clear by itself (a retry meets it again), and no record is to blame for it.
+ */
+export function isDiskFull(error: unknown): boolean {
+  return errorCode(error) === '53100';
+}
+
 /** The server refused a write because the session is read-only (25006): a standby, or default_transaction_read_only. */
 export function isReadOnly(error: unknown): boolean {
   return errorCode(error) === '25006';
@@ -125,9 +133,7 @@ export function runtimeHint(error: unknown, where: ConnectionTarget): string {
   if (code === '57014') {
     return `; the server cancelled the statement: a statement_timeout set for database ${where.database} or user ${where.user} (raise it: ALTER ROLE ${where.user} SET statement_timeout = 0; or lower batch_size_rows), or an administrator cancelled it`;
   }
-  if (code === '53100') {
-    return `; the disk of the PostgreSQL server at ${where.host}:${where.port} is full: free space there or grow its volume, then run again: it resumes`;
-  }
+  if (code === '53100') return `; ${diskFullAdvice(`the disk of the PostgreSQL server at ${where.host}:${where.port}`)}`;
   if (code === '42P01') {
     return `; a table this run writes (or its schema) was dropped or renamed by someone meanwhile: run again to make it anew (it then holds only what is loaded from then on), and load its earlier rows again with a backfill from the start (qbo-pipeline backfill --fresh)`;
   }
@@ -140,13 +146,20 @@ export function runtimeHint(error: unknown, where: ConnectionTarget): string {
   return '';
 }
 
-/** A one-line RunError for a database failure while doing `what`; the pg error stays as cause. */
-export function toDatabaseError(error: unknown, what: string, connectionLost: boolean, where?: ConnectionTarget): RunError {
+/** What to do about a full disk (53100), `disk` saying which; a person must act, so the error is a FixFirstError (exit 2). */
+export const diskFullAdvice = (disk: string) => `${disk} is full: free space there or grow its volume, then run again: it resumes`;
+
+/**
+ * A one-line error for a database failure while doing `what`, the pg error kept as cause: a
+ * RunError (exit 1), or for a full disk a FixFirstError (exit 2: running again meets it again).
+ */
+export function toDatabaseError(error: unknown, what: string, connectionLost: boolean, where?: ConnectionTarget): CliError {
   const kind = pgErrorKind(error, connectionLost);
   const detail = (error as { detail?: string }).detail;
   const lead = kind === 'connection' ? 'database connection lost' : 'database error';
   const hint = where ? runtimeHint(error, where) : '';
-  return new RunError(`${lead} while ${what}: ${reasonOf(error)}${hint}; nothing of this batch was committed and no state was printed for it`, {
+  const Failure = isDiskFull(error) ? FixFirstError : RunError;
+  return new Failure(`${lead} while ${what}: ${reasonOf(error)}${hint}; nothing of this batch was committed and no state was printed for it`, {
     cause: error,
     ...(detail ? { details: `detail: ${detail}` } : {}),
   });

@@ -11,7 +11,7 @@ import { quoteIdent } from '../sql/tableName.js';
 import { COPY_STAGE_SQL, copyTableSql, deletionSql, upsertSql } from '../sql/upsertSql.js';
 import { copyBinary, type BinaryColumn } from './copyBinary.js';
 import { addCounts, emptyCounts, type LoadCounts } from './loadCounts.js';
-import { pgErrorKind, reasonOf, refusedCopyRow } from './pgErrors.js';
+import { isDiskFull, pgErrorKind, reasonOf, refusedCopyRow } from './pgErrors.js';
 import { splitByStoredHash, type Split } from './splitByStoredHash.js';
 import { readStoredHashes } from './StoredHashes.js';
 
@@ -142,7 +142,8 @@ async function stage(ctx: CommitContext, stream: string, rows: readonly HashedRo
 /**
  * COPY of `rows` by `sql`. A row PostgreSQL will not store (a number beyond the range of its
  * numeric, 1e131072 and up; JSON nested deeper than its stack allows) fails the commit with a
- * RunError naming that record's line, stream and id, where PostgreSQL names only the batch.
+ * RunError naming that record's line, stream and id, where PostgreSQL names only the batch. A full
+ * disk names the row it was copying too, but no row is to blame: it goes up as it is.
  */
 async function copyRows(
   ctx: CommitContext,
@@ -155,7 +156,7 @@ async function copyRows(
     await pipeline(Readable.from(copyBinary(rows, columns)), ctx.client.query(copyFrom(sql)));
   } catch (error) {
     const kind = pgErrorKind(error, false);
-    const refused = kind === 'data' || kind === 'other' ? refusedCopyRow(error) : undefined;
+    const refused = (kind === 'data' || kind === 'other') && !isDiskFull(error) ? refusedCopyRow(error) : undefined;
     const row = refused && (error as { code?: unknown }).code !== UNIQUE_VIOLATION ? rows[refused.row - 1]?.row : undefined;
     if (!refused || !row) throw error;
     throw new RunError(

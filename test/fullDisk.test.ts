@@ -1,0 +1,179 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
+import { RunJournal } from '../packages/qbo-pipeline/src/index.js';
+import { ownPostgres } from './support/db.js';
+import { noSmallVolumeReason, smallVolume } from './support/smallVolume.js';
+import { dayStart, diffWithTruth, expectExactly, runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
+
+/**
+ * A warehouse disk that fills up, for real: the warehouse's tables live on a 4 MiB tmpfs (a
+ * tablespace on it, the database's default), and 3,000 invoices do not fit. What a person must
+ * read at night: one line naming the full disk, the table and what to do; a run that says a fix is
+ * needed (exit 2), not that running again will do; nothing lost, no state ahead of the rows; and
+ * once there is room, the same command loading exactly the truth.
+ */
+const END = dayStart(Date.now());
+const START = dayStart(Date.parse(END) - 28 * 86_400_000);
+const STREAMS = ['invoices', 'customers'];
+
+const CANNOT_MOUNT = noSmallVolumeReason();
+if (CANNOT_MOUNT) console.warn(CANNOT_MOUNT);
+
+/** A run's lines without `    at …`: a full disk is a condition to report, never a crash. */
+const noStackTrace = (text: string) => expect(text.split('\n').filter((l) => /^\s+at /.test(l))).toEqual([]);
+
+describe.skipIf(CANNOT_MOUNT !== undefined)(`a warehouse whose disk fills up${CANNOT_MOUNT ? ` (${CANNOT_MOUNT})` : ''}`, () => {
+  const server = ownPostgres('13');
+  const volume = smallVolume(server, 4);
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ databaseUrl: server().url, seed: 65, now: new Date(END), days: 28, counts: { invoices: 3000, customers: 200 } });
+  });
+  afterAll(() => h?.close());
+
+  const query = async <T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> => {
+    const client = new pg.Client({ connectionString: volume().url });
+    await client.connect();
+    try {
+      return (await client.query<T>(text, values)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+
+  /** Every record before each stream's bookmark in the state file is in its table, as the emulator has it. */
+  const expectStateNotAhead = async (stateFile: string, schema: string) => {
+    const state = JSON.parse(await readFile(stateFile, 'utf8')) as { bookmarks: Record<string, { replication_key_value: string }> };
+    for (const stream of STREAMS) {
+      const bookmark = state.bookmarks[stream]?.replication_key_value;
+      if (bookmark === undefined) continue;
+      const diff = await diffWithTruth(volume().url, schema, h.emulator, stream, START, bookmark);
+      expect({ stream, bookmark, missing: diff.missing, different: diff.different }).toEqual({ stream, bookmark, missing: [], different: [] });
+    }
+  };
+
+  it('a first load that fills the disk mid-way: one line naming the full disk and table, exit 2 (fix first), nothing ahead of the rows; grown, the same command loads the truth', async () => {
+    const schema = 'raw';
+    const stateDir = path.join(h.dir, 'state-by-hand');
+    const stateFile = path.join(stateDir, 'qb_customers_invoices.json');
+    const args = runnerArgs('backfill', {
+      streams: STREAMS.join(','),
+      start: START,
+      end: END,
+      tapConfig: h.tapConfig,
+      targetConfig: await h.targetConfig(schema, { database_url: volume().url }),
+      stateDir,
+    });
+    const full = await runCliProcess(args);
+    expect(full.code, full.stdout + full.stderr).toBe(2);
+    noStackTrace(full.stdout + full.stderr);
+    const fatal = full.stderr.split('\n').filter((l) => l.includes('FATAL'));
+    const why = new RegExp(
+      `^target-postgres-raw: stream "invoices": PostgreSQL has no space left for table "raw"\\."invoices": could not extend file "[^"]+": No space left on device \\[53100\\]; the disk of the PostgreSQL server at 127\\.0\\.0\\.1:${server().port} \\(tablespace ${volume().tablespace}, in ${volume().mountPoint}\\) is full: free space there or grow its volume, then run again: it resumes; nothing of this batch was committed and no state was printed for it$`,
+    );
+    expect(fatal.map((l) => l.replace(/^\[target\] FATAL /, ''))).toEqual([expect.stringMatching(why)]);
+    const lines = full.stdout.split('\n');
+    expect(lines.find((l) => l.startsWith('FAILED: '))).toMatch(/^FAILED: target-postgres-raw: stream "invoices": PostgreSQL has no space left/);
+    expect(lines.find((l) => l.startsWith('fix this first'))).toMatch(
+      /^fix this first \(exit 2; running again unchanged fails the same way\): target-postgres-raw: stream "invoices": PostgreSQL has no space left for table "raw"\."invoices"/,
+    );
+    expect(lines).toContain('then run the same command again: it resumes from the state file');
+    expect(lines).not.toContain('resume with:');
+
+    // What was committed before the disk filled is in the summary, from the evidence, and the state is not ahead of it.
+    expect(full.stdout).toMatch(/^customers +\| 28\/28 days \| +\d+ \| +200 \| +200 \| +200 \|/m);
+    expect(full.stdout).not.toMatch(/^evidence: could not read/m);
+    await expectStateNotAhead(stateFile, schema);
+    const [committed] = await query<{ n: number }>('SELECT count(*)::int AS n FROM raw.invoices');
+    expect(committed?.n).toBeGreaterThan(0);
+    expect(committed?.n).toBeLessThan(3000);
+
+    // The run is failed with that reason everywhere a person looks: the journal (console, company list) and _pipeline_runs.
+    const [record] = await RunJournal.of(stateDir).list({});
+    expect(record).toMatchObject({ status: 'failed', exitCode: 2, targetExit: 2, reason: expect.stringMatching(why), fix: expect.stringMatching(why) });
+    expect(record?.resumeCommand).toBeUndefined();
+    expect(await query('SELECT status, exit_code, reason FROM raw._pipeline_runs')).toEqual([
+      { status: 'failed', exit_code: 2, reason: expect.stringMatching(why) },
+    ]);
+
+    // The volume is grown: the same command resumes and the tables equal the emulator's records, money to the digit.
+    volume().resize(64);
+    const again = await runCliProcess(args);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    await expectExactly(volume().url, schema, h.emulator, STREAMS, START, END);
+  });
+
+  it('a scheduled run on a disk full to the brim: the trigger failed with what to fix (scheduler --once exits 2), and once a filler is dropped the next run loads the truth', async () => {
+    const schema = 'scheduled';
+    const stateDir = path.join(h.dir, 'state-scheduled');
+    // A disk of 64 MiB, which what else lives on it takes all but 2 MiB of: fillers of 1 MiB until the disk refuses one, then two dropped.
+    volume().resize(64);
+    let fillers = 0;
+    for (;;) {
+      const refused = await query(`CREATE TABLE filler_${fillers} AS SELECT repeat('x', 1000) AS t FROM generate_series(1, 1000)`).then(
+        () => undefined,
+        (error: { code?: string }) => error,
+      );
+      if (refused) {
+        expect(refused.code).toBe('53100');
+        break;
+      }
+      fillers++;
+    }
+    await query(`DROP TABLE filler_${fillers - 1}, filler_${fillers - 2}`);
+    fillers -= 2;
+
+    const addTrigger = async () => {
+      const added = await runCliProcess(
+        runnerArgs(['trigger', 'add'], {
+          at: new Date(Date.now() - 1000).toISOString(),
+          streams: STREAMS.join(','),
+          start: START,
+          end: END,
+          tapConfig: h.tapConfig,
+          targetConfig: await h.targetConfig(schema, { database_url: volume().url }),
+          stateDir,
+        }),
+      );
+      expect(added.code, added.stderr).toBe(0);
+      return /^trigger (trg-\S+):/.exec(added.stdout)![1]!;
+    };
+    const id = await addTrigger();
+    const once = await runCliProcess(['scheduler', '--once', '--state-dir', stateDir]);
+    expect(once.code, once.stdout + once.stderr).toBe(2);
+    noStackTrace(once.stdout + once.stderr);
+    const fix =
+      /^fix this first \(exit 2; running again unchanged fails the same way\): target-postgres-raw: .*\[53100\].* is full: free space there or grow its volume, then run again: it resumes; /;
+    expect(once.stdout.split('\n').find((l) => l.startsWith('fix this first'))).toMatch(fix);
+    expect(once.stdout).toMatch(
+      new RegExp(
+        `^then run the job again, by hand or with a new trigger \\(trigger ${id} ran once and does not run again\\): it resumes from the state file$`,
+        'm',
+      ),
+    );
+    expect(once.stdout).not.toMatch(/^resume with:/m);
+    expect(once.stderr).toMatch(new RegExp(`INFO qbo-pipeline scheduler: trigger ${id} failed: target-postgres-raw: .*\\[53100\\]`));
+    const trigger = JSON.parse(await readFile(path.join(stateDir, 'triggers', `${id}.json`), 'utf8')) as {
+      status: string;
+      result: { exitCode: number; fix?: string; resumeCommand?: string };
+    };
+    expect(trigger).toMatchObject({
+      status: 'failed',
+      result: { exitCode: 2, fix: expect.stringMatching(/\[53100\].* is full: free space there or grow its volume/) },
+    });
+    expect(trigger.result.resumeCommand).toBeUndefined();
+    await expectStateNotAhead(path.join(stateDir, 'qb_customers_invoices.json'), schema).catch((error: { code?: string }) => {
+      if (error.code !== 'ENOENT') throw error; // no commit at all: no state file
+    });
+
+    // Space is freed (the fillers dropped): a new trigger resumes, and the tables equal the truth.
+    await query(Array.from({ length: fillers }, (_, i) => `DROP TABLE filler_${i}`).join('; '));
+    const retried = await addTrigger();
+    const fixed = await runCliProcess(['scheduler', '--once', '--state-dir', stateDir]);
+    expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
+    expect(fixed.stderr).toMatch(new RegExp(`trigger ${retried} completed`));
+    await expectExactly(volume().url, schema, h.emulator, STREAMS, START, END);
+  });
+});
