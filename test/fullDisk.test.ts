@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { RunJournal } from '../packages/qbo-pipeline/src/index.js';
+import { consoleOptions, RunJournal, startConsole } from '../packages/qbo-pipeline/src/index.js';
+import { send } from './consoleHttp.js';
 import { ownPostgres } from './support/db.js';
 import { noSmallVolumeReason, smallVolume } from './support/smallVolume.js';
 import { dayStart, diffWithTruth, expectExactly, runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
@@ -98,6 +99,25 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`a warehouse whose disk fills up${CA
       { status: 'failed', exit_code: 2, reason: expect.stringMatching(why) },
     ]);
 
+    // The console's overview (what a notification says) and the run's page say it too, the run's page as what to fix first.
+    const web = await startConsole(consoleOptions({ port: 0, stateDir }, {}));
+    try {
+      const unescaped = (html: string) =>
+        html
+          .replace(/&quot;/g, '"')
+          .replace(/&#39;/g, "'")
+          .replace(/&amp;/g, '&');
+      expect(unescaped((await send(web.url, '/')).text)).toMatch(
+        /last run of job qb_customers_invoices failed[^:]*: target-postgres-raw: stream "invoices": PostgreSQL has no space left for table "raw"\."invoices"/,
+      );
+      const page = unescaped((await send(web.url, `/runs/${record!.id}`)).text);
+      expect(page).toMatch(
+        /<dt>why · fix this first<\/dt><dd>target-postgres-raw: stream "invoices": PostgreSQL has no space left .* is full: free space there or grow its volume/,
+      );
+    } finally {
+      await web.close();
+    }
+
     // The volume is grown: the same command resumes and the tables equal the emulator's records, money to the digit.
     volume().resize(64);
     const again = await runCliProcess(args);
@@ -164,6 +184,7 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`a warehouse whose disk fills up${CA
       result: { exitCode: 2, fix: expect.stringMatching(/\[53100\].* is full: free space there or grow its volume/) },
     });
     expect(trigger.result.resumeCommand).toBeUndefined();
+    expect(await query(`SELECT status, exit_code FROM ${schema}._pipeline_runs`)).toEqual([{ status: 'failed', exit_code: 2 }]);
     await expectStateNotAhead(path.join(stateDir, 'qb_customers_invoices.json'), schema).catch((error: { code?: string }) => {
       if (error.code !== 'ENOENT') throw error; // no commit at all: no state file
     });
@@ -175,5 +196,9 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`a warehouse whose disk fills up${CA
     expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
     expect(fixed.stderr).toMatch(new RegExp(`trigger ${retried} completed`));
     await expectExactly(volume().url, schema, h.emulator, STREAMS, START, END);
+    expect(await query(`SELECT status, exit_code FROM ${schema}._pipeline_runs ORDER BY started_at_utc`)).toEqual([
+      { status: 'failed', exit_code: 2 },
+      { status: 'succeeded', exit_code: 0 },
+    ]);
   });
 });

@@ -6,11 +6,11 @@ import { afterAll, beforeAll } from 'vitest';
 import pg from 'pg';
 import type { LocalPostgres } from 'local-postgres';
 
-/** Runs `mount`/`umount`; the first line it said when it failed. */
+/** Runs `mount`/`umount`; when it failed, the first line it said (`mount: …: permission denied.`). */
 function run(command: string, args: readonly string[]): string | undefined {
   const done = spawnSync(command, args, { encoding: 'utf8' });
   if (done.status === 0) return undefined;
-  return `${command} ${args.join(' ')}: ${(done.stderr || done.error?.message || `exit ${done.status}`).split('\n')[0]}`;
+  return done.stderr.split('\n')[0] || `${command} ${args.join(' ')}: ${done.error?.message ?? `exit ${done.status}`}`;
 }
 
 /**
@@ -23,7 +23,7 @@ export function noSmallVolumeReason(): string | undefined {
   const dir = mkdtempSync(path.join(tmpdir(), 'tmpfs-probe-'));
   try {
     const refused = run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]);
-    if (refused) return `${refused}; skipping the full-disk tests`;
+    if (refused) return `cannot mount a size-limited tmpfs (${refused}); skipping the full-disk tests`;
     run('umount', [dir]);
     return undefined;
   } finally {
