@@ -44,6 +44,16 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`a warehouse whose disk fills up${CA
     }
   };
 
+  /** The options of the job both tests run (a backfill, a trigger) into `schema` of the small disk. */
+  const jobOptions = async (schema: string, stateDir: string) => ({
+    streams: STREAMS.join(','),
+    start: START,
+    end: END,
+    tapConfig: h.tapConfig,
+    targetConfig: await h.targetConfig(schema, { database_url: volume().url }),
+    stateDir,
+  });
+
   /** Every record before each stream's bookmark in the state file is in its table, as the emulator has it. */
   const expectStateNotAhead = async (stateFile: string, schema: string) => {
     const state = JSON.parse(await readFile(stateFile, 'utf8')) as { bookmarks: Record<string, { replication_key_value: string }> };
@@ -59,14 +69,7 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`a warehouse whose disk fills up${CA
     const schema = 'raw';
     const stateDir = path.join(h.dir, 'state-by-hand');
     const stateFile = path.join(stateDir, 'qb_customers_invoices.json');
-    const args = runnerArgs('backfill', {
-      streams: STREAMS.join(','),
-      start: START,
-      end: END,
-      tapConfig: h.tapConfig,
-      targetConfig: await h.targetConfig(schema, { database_url: volume().url }),
-      stateDir,
-    });
+    const args = runnerArgs('backfill', await jobOptions(schema, stateDir));
     const full = await runCliProcess(args);
     expect(full.code, full.stdout + full.stderr).toBe(2);
     noStackTrace(full.stdout + full.stderr);
@@ -147,15 +150,7 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`a warehouse whose disk fills up${CA
 
     const addTrigger = async () => {
       const added = await runCliProcess(
-        runnerArgs(['trigger', 'add'], {
-          at: new Date(Date.now() - 1000).toISOString(),
-          streams: STREAMS.join(','),
-          start: START,
-          end: END,
-          tapConfig: h.tapConfig,
-          targetConfig: await h.targetConfig(schema, { database_url: volume().url }),
-          stateDir,
-        }),
+        runnerArgs(['trigger', 'add'], { at: new Date(Date.now() - 1000).toISOString(), ...(await jobOptions(schema, stateDir)) }),
       );
       expect(added.code, added.stderr).toBe(0);
       return /^trigger (trg-\S+):/.exec(added.stdout)![1]!;
