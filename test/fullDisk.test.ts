@@ -11,9 +11,9 @@ import { dayStart, diffWithTruth, expectExactly, runCliProcess, runnerArgs, star
 /**
  * A warehouse disk that fills up, for real: the warehouse's tables live on a 4 MiB tmpfs (a
  * tablespace on it, the database's default), and 3,000 invoices do not fit. What a person must
- * read at night: one line naming the full disk, the table and what to do; a run that says a fix is
- * needed (exit 2), not that running again will do; nothing lost, no state ahead of the rows; and
- * once there is room, the same command loading exactly the truth.
+ * read at night: one line naming the full disk, the table and what to do (a run-time failure, exit
+ * 1, not a record to blame); nothing lost, no state ahead of the rows; and once there is room, the
+ * same command loading exactly the truth.
  */
 const END = dayStart(Date.now());
 const START = dayStart(Date.parse(END) - 28 * 86_400_000);
@@ -65,13 +65,13 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`a warehouse whose disk fills up${CA
     }
   };
 
-  it('a first load that fills the disk mid-way: one line naming the full disk and table, exit 2 (fix first), nothing ahead of the rows; grown, the same command loads the truth', async () => {
+  it('a first load that fills the disk mid-way: one line naming the full disk and table, exit 1, nothing ahead of the rows; grown, the same command loads the truth', async () => {
     const schema = 'raw';
     const stateDir = path.join(h.dir, 'state-by-hand');
     const stateFile = path.join(stateDir, 'qb_customers_invoices.json');
     const args = runnerArgs('backfill', await jobOptions(schema, stateDir));
     const full = await runCliProcess(args);
-    expect(full.code, full.stdout + full.stderr).toBe(2);
+    expect(full.code, full.stdout + full.stderr).toBe(1);
     noStackTrace(full.stdout + full.stderr);
     const fatal = full.stderr.split('\n').filter((l) => l.includes('FATAL'));
     const why = new RegExp(
@@ -80,11 +80,8 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`a warehouse whose disk fills up${CA
     expect(fatal.map((l) => l.replace(/^\[target\] FATAL /, ''))).toEqual([expect.stringMatching(why)]);
     const lines = full.stdout.split('\n');
     expect(lines.find((l) => l.startsWith('FAILED: '))).toMatch(/^FAILED: target-postgres-raw: stream "invoices": PostgreSQL has no space left/);
-    expect(lines.find((l) => l.startsWith('fix this first'))).toMatch(
-      /^fix this first \(exit 2; running again unchanged fails the same way\): target-postgres-raw: stream "invoices": PostgreSQL has no space left for table "raw"\."invoices"/,
-    );
-    expect(lines).toContain('then run the same command again: it resumes from the state file');
-    expect(lines).not.toContain('resume with:');
+    expect(lines[lines.indexOf('resume with:') + 1]).toMatch(/^ {2}\S.* backfill --job qb_customers_invoices /);
+    expect(lines.find((l) => l.startsWith('fix this first'))).toBeUndefined();
 
     // What was committed before the disk filled is in the summary, from the evidence, and the state is not ahead of it.
     expect(full.stdout).toMatch(/^customers +\| 28\/28 days \| +\d+ \| +200 \| +200 \| +200 \|/m);
@@ -96,13 +93,13 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`a warehouse whose disk fills up${CA
 
     // The run is failed with that reason everywhere a person looks: the journal (console, company list) and _pipeline_runs.
     const [record] = await RunJournal.of(stateDir).list({});
-    expect(record).toMatchObject({ status: 'failed', exitCode: 2, targetExit: 2, reason: expect.stringMatching(why), fix: expect.stringMatching(why) });
-    expect(record?.resumeCommand).toBeUndefined();
+    expect(record).toMatchObject({ status: 'failed', exitCode: 1, targetExit: 1, reason: expect.stringMatching(why), resumeCommand: expect.any(String) });
+    expect(record?.fix).toBeUndefined();
     expect(await query('SELECT status, exit_code, reason FROM raw._pipeline_runs')).toEqual([
-      { status: 'failed', exit_code: 2, reason: expect.stringMatching(why) },
+      { status: 'failed', exit_code: 1, reason: expect.stringMatching(why) },
     ]);
 
-    // The console's overview (what a notification says) and the run's page say it too, the run's page as what to fix first.
+    // The console's overview (what a notification says) and the run's page say it too, with the command that resumes.
     const web = await startConsole(consoleOptions({ port: 0, stateDir }, {}));
     try {
       const unescaped = (html: string) =>
@@ -115,7 +112,7 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`a warehouse whose disk fills up${CA
       );
       const page = unescaped((await send(web.url, `/runs/${record!.id}`)).text);
       expect(page).toMatch(
-        /<dt>why · fix this first<\/dt><dd>target-postgres-raw: stream "invoices": PostgreSQL has no space left .* is full: free space there or grow its volume/,
+        /<dt>why<\/dt><dd>target-postgres-raw: stream "invoices": PostgreSQL has no space left .* is full: free space there or grow its volume/,
       );
     } finally {
       await web.close();
@@ -128,7 +125,7 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`a warehouse whose disk fills up${CA
     await expectExactly(volume().url, schema, h.emulator, STREAMS, START, END);
   });
 
-  it('a scheduled run on a disk full to the brim: the trigger failed with what to fix (scheduler --once exits 2), and once a filler is dropped the next run loads the truth', async () => {
+  it('a scheduled run on a disk full to the brim: the trigger failed saying so (scheduler --once exits 1), and once a filler is dropped the next run loads the truth', async () => {
     const schema = 'scheduled';
     const stateDir = path.join(h.dir, 'state-scheduled');
     // A disk of 64 MiB, which what else lives on it takes all but 2 MiB of: fillers of 1 MiB until the disk refuses one, then two dropped.
@@ -157,18 +154,13 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`a warehouse whose disk fills up${CA
     };
     const id = await addTrigger();
     const once = await runCliProcess(['scheduler', '--once', '--state-dir', stateDir]);
-    expect(once.code, once.stdout + once.stderr).toBe(2);
+    expect(once.code, once.stdout + once.stderr).toBe(1);
     noStackTrace(once.stdout + once.stderr);
-    const fix =
-      /^fix this first \(exit 2; running again unchanged fails the same way\): target-postgres-raw: .*\[53100\].* is full: free space there or grow its volume, then run again: it resumes; /;
-    expect(once.stdout.split('\n').find((l) => l.startsWith('fix this first'))).toMatch(fix);
-    expect(once.stdout).toMatch(
-      new RegExp(
-        `^then run the job again, by hand or with a new trigger \\(trigger ${id} ran once and does not run again\\): it resumes from the state file$`,
-        'm',
-      ),
+    const onceLines = once.stdout.split('\n');
+    expect(onceLines.find((l) => l.startsWith('FAILED: '))).toMatch(
+      /^FAILED: target-postgres-raw: .*\[53100\].* is full: free space there or grow its volume, then run again: it resumes; /,
     );
-    expect(once.stdout).not.toMatch(/^resume with:/m);
+    expect(onceLines[onceLines.indexOf('resume with:') + 1]).toMatch(/^ {2}\S.* backfill --job qb_customers_invoices /);
     expect(once.stderr).toMatch(new RegExp(`INFO qbo-pipeline scheduler: trigger ${id} failed: target-postgres-raw: .*\\[53100\\]`));
     const trigger = JSON.parse(await readFile(path.join(stateDir, 'triggers', `${id}.json`), 'utf8')) as {
       status: string;
@@ -176,10 +168,10 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`a warehouse whose disk fills up${CA
     };
     expect(trigger).toMatchObject({
       status: 'failed',
-      result: { exitCode: 2, fix: expect.stringMatching(/\[53100\].* is full: free space there or grow its volume/) },
+      result: { exitCode: 1, resumeCommand: expect.stringContaining('backfill --job qb_customers_invoices ') },
     });
-    expect(trigger.result.resumeCommand).toBeUndefined();
-    expect(await query(`SELECT status, exit_code FROM ${schema}._pipeline_runs`)).toEqual([{ status: 'failed', exit_code: 2 }]);
+    expect(trigger.result.fix).toBeUndefined();
+    expect(await query(`SELECT status, exit_code FROM ${schema}._pipeline_runs`)).toEqual([{ status: 'failed', exit_code: 1 }]);
     await expectStateNotAhead(path.join(stateDir, 'qb_customers_invoices.json'), schema).catch((error: { code?: string }) => {
       if (error.code !== 'ENOENT') throw error; // no commit at all: no state file
     });
@@ -192,7 +184,7 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`a warehouse whose disk fills up${CA
     expect(fixed.stderr).toMatch(new RegExp(`trigger ${retried} completed`));
     await expectExactly(volume().url, schema, h.emulator, STREAMS, START, END);
     expect(await query(`SELECT status, exit_code FROM ${schema}._pipeline_runs ORDER BY started_at_utc`)).toEqual([
-      { status: 'failed', exit_code: 2 },
+      { status: 'failed', exit_code: 1 },
       { status: 'succeeded', exit_code: 0 },
     ]);
   });

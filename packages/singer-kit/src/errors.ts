@@ -26,16 +26,6 @@ export class UsageError extends CliError {
   }
 }
 
-/**
- * A condition outside the settings that a person must change before a run can succeed, which
- * running again would only meet again (a full disk): exit 2, as for configuration.
- */
-export class FixFirstError extends CliError {
-  constructor(message: string, options: CliErrorOptions = {}) {
-    super(message, EXIT.usage, options);
-  }
-}
-
 /** A failure while running (source or database unavailable, bad input data): exit 1. */
 export class RunError extends CliError {
   constructor(message: string, options: CliErrorOptions = {}) {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { CliError, FixFirstError, type Logger } from 'singer-kit';
+import { CliError, RunError, type Logger } from 'singer-kit';
 import type { Batch, StreamBatch } from '../buffer/Buffers.js';
 import { claimBatchRealms, recordCompanyOfExistingRows } from '../company/companyOwner.js';
 import { assertStreamTable } from './assertStreamTable.js';
@@ -207,7 +207,7 @@ export class RawTableWriter {
    * looked up once the transaction is rolled back; left out when that fails too) and what to do;
    * undefined for any other failure. PostgreSQL's own message names only a file.
    */
-  async #diskFullError(error: unknown): Promise<FixFirstError | undefined> {
+  async #diskFullError(error: unknown): Promise<RunError | undefined> {
     const cause = error instanceof CliError ? error.cause : error;
     const writing = this.#writing;
     if (!isDiskFull(cause) || writing === undefined) return undefined;
@@ -226,7 +226,7 @@ export class RawTableWriter {
       )
       .then(({ rows: [found] }) => (found ? ` (tablespace ${found.name}, ${found.folder ? `in ${found.folder}` : 'in its data folder'})` : ''))
       .catch(() => '');
-    return new FixFirstError(
+    return new RunError(
       `stream ${JSON.stringify(writing.stream)}: PostgreSQL has no space left for table ${table}: ${reasonOf(cause)}; ${diskFullAdvice(`the disk of the PostgreSQL server at ${this.#server}${place}`)}; nothing of this batch was committed and no state was printed for it`,
       { cause },
     );

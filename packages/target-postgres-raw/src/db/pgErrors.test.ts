@@ -55,13 +55,13 @@ describe('runtimeHint', () => {
     );
     expect(runtimeHint(coded('57P01'), where)).toBe('');
   });
-  it('says whose disk to free when the server has no space left (53100: it does not clear by itself, so no retrying, and a person must act: exit 2)', () => {
+  it('says whose disk to free when the server has no space left (53100: it does not clear by itself, so no retrying: exit 1, and the same command resumes once there is room)', () => {
     expect(pgErrorKind(coded('53100'), false)).toBe('other');
     const error = toDatabaseError(coded('53100'), 'committing', false, where);
     expect(error.message).toBe(
       'database error while committing: whatever the server says [53100]; the disk of the PostgreSQL server at db:5432 is full: free space there or grow its volume, then run again: it resumes; nothing of this batch was committed and no state was printed for it',
     );
-    expect(error.exitCode).toBe(2);
+    expect(error.exitCode).toBe(1);
     expect(isDiskFull(coded('53100'))).toBe(true);
     expect(toDatabaseError(coded('42P01'), 'committing', false, where).exitCode).toBe(1);
   });

@@ -1,4 +1,4 @@
-import { FixFirstError, RunError, UsageError, type CliError } from 'singer-kit';
+import { RunError, UsageError } from 'singer-kit';
 
 /**
  * What a database failure asks for:
@@ -146,20 +146,16 @@ export function runtimeHint(error: unknown, where: ConnectionTarget): string {
   return '';
 }
 
-/** What to do about a full disk (53100), `disk` saying which; a person must act, so the error is a FixFirstError (exit 2). */
+/** What to do about a full disk (53100), `disk` saying which. */
 export const diskFullAdvice = (disk: string) => `${disk} is full: free space there or grow its volume, then run again: it resumes`;
 
-/**
- * A one-line error for a database failure while doing `what`, the pg error kept as cause: a
- * RunError (exit 1), or for a full disk a FixFirstError (exit 2: running again meets it again).
- */
-export function toDatabaseError(error: unknown, what: string, connectionLost: boolean, where?: ConnectionTarget): CliError {
+/** A one-line RunError for a database failure while doing `what`; the pg error stays as cause. */
+export function toDatabaseError(error: unknown, what: string, connectionLost: boolean, where?: ConnectionTarget): RunError {
   const kind = pgErrorKind(error, connectionLost);
   const detail = (error as { detail?: string }).detail;
   const lead = kind === 'connection' ? 'database connection lost' : 'database error';
   const hint = where ? runtimeHint(error, where) : '';
-  const Failure = isDiskFull(error) ? FixFirstError : RunError;
-  return new Failure(`${lead} while ${what}: ${reasonOf(error)}${hint}; nothing of this batch was committed and no state was printed for it`, {
+  return new RunError(`${lead} while ${what}: ${reasonOf(error)}${hint}; nothing of this batch was committed and no state was printed for it`, {
     cause: error,
     ...(detail ? { details: `detail: ${detail}` } : {}),
   });
