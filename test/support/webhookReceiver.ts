@@ -4,17 +4,21 @@ import type { AddressInfo } from 'node:net';
 /**
  * A local HTTP server standing in for a Slack or Teams incoming webhook, over real HTTP: what it
  * was posted at `secretPath` (the path is the credential, as in Slack's URLs; any other path is a
- * 404), and how it answers: `ok` (200), `500`, or `hang` (never, until closed).
+ * 404), and how it answers: `ok` (200), `500`, or `hang` (never, until closed). `holdNext` catches a
+ * sender mid-delivery: the next POST is received, but answered (200) only when released.
  */
 export interface WebhookReceiver {
   readonly url: string;
   readonly received: Array<Record<string, string>>;
   answer: 'ok' | '500' | 'hang';
+  /** The next POST is received and held unanswered; the function returned answers it. */
+  holdNext(): () => void;
   close(): void;
 }
 
 export async function startWebhookReceiver(secretPath: string): Promise<WebhookReceiver> {
   const hung: ServerResponse[] = [];
+  let holdingNext: ((response: ServerResponse) => void) | undefined;
   const server = createServer((request, response) => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -23,6 +27,11 @@ export async function startWebhookReceiver(secretPath: string): Promise<WebhookR
       if (receiver.answer === 'hang') return void hung.push(response);
       if (receiver.answer === '500') return void response.writeHead(500).end('oops');
       receiver.received.push(JSON.parse(body) as Record<string, string>);
+      if (holdingNext) {
+        holdingNext(response);
+        holdingNext = undefined;
+        return;
+      }
       response.writeHead(200).end('ok');
     });
   });
@@ -31,6 +40,20 @@ export async function startWebhookReceiver(secretPath: string): Promise<WebhookR
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${secretPath}`,
     received: [],
     answer: 'ok',
+    holdNext() {
+      let held: ServerResponse | undefined;
+      let released = false;
+      const answer = () => held?.writeHead(200).end('ok');
+      holdingNext = (response) => {
+        held = response;
+        hung.push(response);
+        if (released) answer();
+      };
+      return () => {
+        released = true;
+        answer();
+      };
+    },
     close() {
       for (const response of hung) response.destroy();
       server.closeAllConnections();

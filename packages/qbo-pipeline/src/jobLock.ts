@@ -15,7 +15,7 @@ export const DEFAULT_LOCK_STALE_MS = 30_000;
  */
 const LOCK_REFRESH_MS = 1_000;
 
-/** The lock beside a job's state file (`<job>.lock`): held by the one runner working on the job. */
+/** The lock beside a state file (`<job>.lock`, `notifications.lock`): held by the one process working on it. */
 export function jobLockFile(stateFile: string): string {
   return stateFile.replace(/\.json$/, '.lock');
 }
@@ -41,25 +41,38 @@ export async function isJobLocked(stateFile: string, staleMs = DEFAULT_LOCK_STAL
 export class JobBusyError extends RunError {}
 
 /**
+ * Takes the lock beside a state file (`<name>.lock`) for this process: refreshed every
+ * LOCK_REFRESH_MS while held, so it holds however long the holder works, and taken over from a
+ * holder that stopped refreshing it `staleMs` ago (killed). Undefined when another process holds
+ * it; else the release. A lock lost meanwhile (its file removed or taken over) is `onCompromised`.
+ */
+export async function lockStateFile(
+  stateFile: string,
+  options: { readonly staleMs?: number; readonly onCompromised: (error: Error) => void },
+): Promise<(() => Promise<void>) | undefined> {
+  try {
+    return await lock(stateFile, {
+      realpath: false,
+      lockfilePath: jobLockFile(stateFile),
+      stale: options.staleMs ?? DEFAULT_LOCK_STALE_MS,
+      update: LOCK_REFRESH_MS,
+      onCompromised: options.onCompromised,
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') return undefined;
+    throw error;
+  }
+}
+
+/**
  * Takes the job's lock for the one runner that may work on it now (a backfill, sync or
  * reconcile of the job); JobBusyError when another holds it. Returns the release.
  */
 export async function lockJob(stateFile: string, job: string, options: { readonly staleMs?: number; readonly logger: Logger }): Promise<() => Promise<void>> {
   const staleMs = options.staleMs ?? DEFAULT_LOCK_STALE_MS;
-  try {
-    return await lock(stateFile, {
-      realpath: false,
-      lockfilePath: jobLockFile(stateFile),
-      stale: staleMs,
-      update: LOCK_REFRESH_MS,
-      onCompromised: (error) => options.logger.warn(`lock of job ${job} lost: ${error.message}`),
-    });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
-      throw new JobBusyError(
-        `job ${job} is already running: its state file ${stateFile} is locked by another runner (a lock left by a killed runner expires after ${Math.round(staleMs / 1000)} s)`,
-      );
-    }
-    throw error;
-  }
+  const release = await lockStateFile(stateFile, { staleMs, onCompromised: (error) => options.logger.warn(`lock of job ${job} lost: ${error.message}`) });
+  if (release) return release;
+  throw new JobBusyError(
+    `job ${job} is already running: its state file ${stateFile} is locked by another runner (a lock left by a killed runner expires after ${Math.round(staleMs / 1000)} s)`,
+  );
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RunError, writeFileAtomic, type Logger } from 'singer-kit';
 import { loadCompanies } from '../companies/loadCompanies.js';
+import { jobLockFile, lockStateFile } from '../jobLock.js';
 import { ConsoleContext } from '../console/ConsoleContext.js';
 import { companyOverview } from '../console/pages.js';
 import { attentionOf } from '../console/views/overviewView.js';
@@ -33,7 +34,8 @@ interface NotifyState {
  * The scheduler's notifications: at each `check`, the console's overview items of every company
  * (`attentionOf`: the console and the notifications never disagree) are compared with those already
  * sent (`decideNotifications`); what is new goes to the outbox, which is written (atomically) before
- * anything is posted, so a restart neither sends an item again nor loses one. A delivery that fails
+ * anything is posted, so a restart neither sends an item again nor loses one. A look holds the lock
+ * beside the file from its read to its last post, so two schedulers of one state folder send once. A delivery that fails
  * is one WARN line naming the notification, and waits for the next check. Nothing here ever fails a
  * run or a pass: a check that cannot read a company's state skips it until it can.
  */
@@ -134,7 +136,37 @@ export class Notifier {
     if (problem !== undefined) throw new RunError(`notify test: the webhook (${this.#settings.from}) was not reached: ${problem}`);
   }
 
+  /**
+   * One look, under the lock beside the notifications file: two schedulers over one state folder
+   * (a compose service and a `scheduler --once` from cron, two hosts on a shared volume) would
+   * otherwise both decide a new item, or both post the same outbox entry, and the people would get
+   * it twice. The posts happen inside the lock for that reason; it is refreshed while held, so a
+   * webhook taking its 5 s × 3 tries per message never lets it go stale, and one left by a killed
+   * scheduler is taken over after DEFAULT_LOCK_STALE_MS. A look that finds it held waits for
+   * nothing: the holder is sending, and this scheduler's next look sends whatever is left.
+   */
   async #check(): Promise<void> {
+    await mkdir(path.dirname(this.#file), { recursive: true });
+    const lockFile = jobLockFile(this.#file);
+    const release = await lockStateFile(this.#file, {
+      onCompromised: (error) =>
+        this.#logger.warn(`notifications: the lock ${lockFile} was lost (${error.message}); another scheduler may send what this one sends`),
+    });
+    if (!release) {
+      this.#logger.info(
+        `notifications: another scheduler of this state folder is sending them now (${lockFile} is held); this look is skipped, the next one sends what is left`,
+      );
+      return;
+    }
+    try {
+      await this.#lookAndSend();
+    } finally {
+      // A lock lost while held was said by onCompromised; its release has nothing left to free.
+      await release().catch(() => undefined);
+    }
+  }
+
+  async #lookAndSend(): Promise<void> {
     const now = this.#context.now();
     const looks: CompanyLook[] = [];
     for (const company of await this.#context.companies()) {
@@ -188,7 +220,6 @@ export class Notifier {
   }
 
   async #write(state: NotifyState): Promise<void> {
-    await mkdir(path.dirname(this.#file), { recursive: true });
     await writeFileAtomic(this.#file, JSON.stringify(state, null, 2) + '\n');
   }
 }
