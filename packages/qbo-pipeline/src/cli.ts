@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { createLogger, runCli, UsageError, cliYargs, hideBin } from 'singer-kit';
+import { createLogger, runCli, RunError, UsageError, cliYargs, hideBin } from 'singer-kit';
 import type { BackfillRequest, JobRequest } from './BackfillRequest.js';
 import { formatProgress, streamsDoneLines } from './formatProgress.js';
 import { formatSummary } from './formatSummary.js';
@@ -487,21 +487,24 @@ runCli('qbo-pipeline', async () => {
         }
       },
     )
-    .command('notify', 'the notifications the scheduler posts to a webhook (Slack, Teams, any http(s) endpoint)', (y) =>
+    .command('notify', 'the notifications the scheduler posts to a webhook (Slack, Teams, any http(s) endpoint) or gives a command', (y) =>
       y
         .command(
           'test',
-          'post one test message to the webhook the scheduler would use, to check the setup',
+          'send one test message to the webhook and the command the scheduler would use, to check the setup',
           (t) => allCompaniesOptions(t).option('state-dir', STATE_DIR).option('notify-webhook-file', NOTIFY_WEBHOOK_FILE),
           async (argv) => {
             refuseCompany(argv, 'notify test', 'one webhook serves every company of the file');
             const notifier = notifierOf(argv, companiesFileOf(argv));
             if (!notifier)
               throw new UsageError(
-                `notify test: no webhook to test: give --notify-webhook-file FILE, set ${NOTIFY_WEBHOOK_FILE_ENV}, or add notify: {webhook_url_file: FILE} to the companies file`,
+                `notify test: nothing to test: give --notify-webhook-file FILE, set ${NOTIFY_WEBHOOK_FILE_ENV}, or add notify: {webhook_url_file: FILE} or notify: {command: [program, args…]} to the companies file`,
               );
-            await notifier.sendTest();
-            process.stdout.write('notify test: the webhook answered; check that the message arrived\n');
+            const results = await notifier.sendTest();
+            for (const { to } of results.filter((r) => r.problem === undefined))
+              process.stdout.write(`notify test: ${to} ${to.startsWith('the webhook') ? 'answered' : 'exited 0'}; check that the message arrived\n`);
+            const failed = results.filter((r) => r.problem !== undefined);
+            if (failed.length > 0) throw new RunError(`notify test: ${failed.map((r) => `${r.to} was not reached: ${r.problem}`).join('; ')}`);
           },
         )
         .demandCommand(1, 'say notify test'),

@@ -91,12 +91,15 @@ export const COMPANIES_SCHEMA = {
       required: ['schema'],
       properties: { schema: { type: 'string', pattern: SCHEMA_NAME.source } },
     },
-    /** `notify: {webhook_url_file: …, console_url: …}`: the scheduler posts what needs a person there (`notify/`). */
+    /** `notify: {webhook_url_file: …, command: [argv…], console_url: …}`: the scheduler tells what needs a person there (`notify/`). */
     notify: {
       type: 'object',
       additionalProperties: false,
-      required: ['webhook_url_file'],
-      properties: { webhook_url_file: { type: 'string', minLength: 1 }, console_url: { type: 'string', pattern: '^https?://' } },
+      properties: {
+        webhook_url_file: { type: 'string', minLength: 1 },
+        command: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+        console_url: { type: 'string', pattern: '^https?://' },
+      },
     },
     companies: {
       type: 'array',

@@ -55,7 +55,14 @@ export interface Companies {
   /** `views.schema`, when the file sets it: the scheduler keeps the views over every company there current. */
   readonly viewsSchema: string | undefined;
   /** `notify:`, when the file sets it: where the scheduler posts what needs a person (`notifySettings`). */
-  readonly notify: { readonly webhookUrlFile: SecretFile; readonly consoleUrl: string | undefined } | undefined;
+  readonly notify:
+    | {
+        readonly webhookUrlFile: SecretFile | undefined;
+        /** The argv of a command given each notification's JSON on stdin (never a shell string). */
+        readonly command: readonly string[] | undefined;
+        readonly consoleUrl: string | undefined;
+      }
+    | undefined;
 }
 
 interface Shared {
@@ -70,7 +77,7 @@ interface RawFile {
   defaults?: Shared;
   scheduler?: { max_parallel?: number };
   views?: { schema: string };
-  notify?: { webhook_url_file: string; console_url?: string };
+  notify?: { webhook_url_file?: string; command?: string[]; console_url?: string };
   companies: Array<Shared & { name: string; realm_id: string; schema?: string }>;
 }
 
@@ -244,13 +251,16 @@ export function parseCompanies(text: string, file: string, shownAs = file): Comp
       'views.schema',
       `${viewsOwner.schema} is company ${viewsOwner.name}'s schema (${viewsOwner.where}): the views over every company need a schema of their own, e.g. qbo_all`,
     );
+  if (raw.notify && raw.notify.webhook_url_file === undefined && raw.notify.command === undefined)
+    fail(offsetOf(doc, ['notify']), 'notify', 'says nowhere to notify: give webhook_url_file: <file holding the URL>, command: [program, args…], or both');
   return Object.freeze({
     file,
     companies: Object.freeze(companies),
     maxParallel: raw.scheduler?.max_parallel,
     viewsSchema: raw.views?.schema,
     notify: raw.notify && {
-      webhookUrlFile: secretFile(['notify', 'webhook_url_file'], raw.notify.webhook_url_file),
+      webhookUrlFile: raw.notify.webhook_url_file === undefined ? undefined : secretFile(['notify', 'webhook_url_file'], raw.notify.webhook_url_file),
+      command: raw.notify.command && Object.freeze([...raw.notify.command]),
       consoleUrl: raw.notify.console_url,
     },
   });

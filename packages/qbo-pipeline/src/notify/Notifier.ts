@@ -1,15 +1,16 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RunError, writeFileAtomic, type Logger } from 'singer-kit';
+import { writeFileAtomic, type Logger } from 'singer-kit';
 import { loadCompanies } from '../companies/loadCompanies.js';
 import { jobLockFile, lockStateFile } from '../jobLock.js';
 import { ConsoleContext } from '../console/ConsoleContext.js';
 import { companyOverview } from '../console/pages.js';
 import { attentionOf } from '../console/views/overviewView.js';
 import { decideNotifications, type CompanyLook, type NotifyEvent, type SentState } from './decideNotifications.js';
-import { notifySettings, type NotifySettings } from './notifySettings.js';
+import { NOTIFY_CHANNELS, notifySettings, type NotifyChannel, type NotifySettings } from './notifySettings.js';
 import { postWebhook, webhookBody } from './postWebhook.js';
+import { runNotifyCommand } from './runNotifyCommand.js';
 
 /** How often the scheduler looks for what needs a person besides after each run (an overdue slot, a token's days). */
 export const NOTIFY_EVERY_MS = 60_000;
@@ -18,8 +19,20 @@ const OUTBOX_LIMIT = 200;
 
 interface Queued {
   readonly event: NotifyEvent;
-  /** Its first failed delivery was said (once: the next passes try again quietly). */
-  readonly warned?: boolean;
+  /** The channels it has not reached yet (the webhook may have taken it while the command failed). */
+  readonly pending: readonly NotifyChannel[];
+  /** The channels whose failed delivery of it was said (once: the next passes try again quietly). */
+  readonly warned: readonly NotifyChannel[];
+}
+
+/**
+ * An outbox entry as stored: files of versions before the command channel have no `pending` (it
+ * waits for every channel: it reached none) and `warned: true` (said for the webhook).
+ */
+interface StoredQueued {
+  readonly event: NotifyEvent;
+  readonly pending?: readonly NotifyChannel[];
+  readonly warned?: boolean | readonly NotifyChannel[];
 }
 
 /** `<state-dir>/notify/notifications.json`: what was notified, and what waits to be delivered. */
@@ -28,6 +41,8 @@ interface NotifyState {
   readonly outbox: readonly Queued[];
   /** No file (notifications just turned on, or the file was deleted or unreadable): nothing was sent yet. */
   readonly first?: true;
+  /** Written by an earlier version (no per-channel `pending`): written again in this shape. */
+  readonly reshaped?: true;
 }
 
 /**
@@ -46,8 +61,9 @@ export class Notifier {
   readonly #file: string;
   #checking: Promise<void> = Promise.resolve();
   #queued = false;
-  /** After a delivery failed, the checks before then only queue (a run's end does not wait on a dead webhook again). */
-  #quietUntil = 0;
+  /** After a channel's delivery failed, the checks before then only queue for it (a run's end does not wait on a dead webhook again). */
+  readonly #quietUntil = new Map<NotifyChannel, number>();
+  readonly #channels: readonly NotifyChannel[];
   #problem: string | undefined;
   /** When this scheduler started: at the first look ever, what already needed a person before then is one summary. */
   readonly #startedAt: Date;
@@ -85,6 +101,7 @@ export class Notifier {
     this.#context = context;
     this.#logger = logger;
     this.#file = path.join(context.stateDir, 'notify', 'notifications.json');
+    this.#channels = NOTIFY_CHANNELS.filter((channel) => settings[channel] !== undefined);
     this.#startedAt = context.now();
   }
 
@@ -121,8 +138,8 @@ export class Notifier {
     await this.#checking;
   }
 
-  /** `notify test`: one message, now; a delivery that fails is a RunError naming where the URL came from. */
-  async sendTest(): Promise<void> {
+  /** `notify test`: one message, now, to each channel; what each did (`problem` undefined: delivered). */
+  async sendTest(): Promise<Array<{ readonly to: string; readonly problem: string | undefined }>> {
     const event: NotifyEvent = {
       kind: 'test',
       level: 'ok',
@@ -132,8 +149,19 @@ export class Notifier {
       href: '/',
       at: new Date().toISOString(),
     };
-    const problem = await postWebhook(this.#settings.webhook, webhookBody(event, this.#settings.consoleUrl));
-    if (problem !== undefined) throw new RunError(`notify test: the webhook (${this.#settings.from}) was not reached: ${problem}`);
+    const results = [];
+    for (const channel of this.#channels) results.push({ to: this.#to(channel), problem: await this.#deliver(channel, event) });
+    return results;
+  }
+
+  /** `the webhook (notify.webhook_url_file …)`, `the command (notify.command msmtp)`: never the URL. */
+  #to(channel: NotifyChannel): string {
+    return `the ${channel} (${this.#settings[channel]!.from})`;
+  }
+
+  #deliver(channel: NotifyChannel, event: NotifyEvent): Promise<string | undefined> {
+    const body = webhookBody(event, this.#settings.consoleUrl);
+    return channel === 'webhook' ? postWebhook(this.#settings.webhook!.url, body) : runNotifyCommand(this.#settings.command!, body, this.#logger);
   }
 
   /**
@@ -176,39 +204,45 @@ export class Notifier {
     }
     const state = await this.#read();
     const decided = decideNotifications(state.sent, looks, now, state.first ? this.#startedAt : undefined);
-    let outbox = [...state.outbox, ...decided.events.map((event) => ({ event }))];
+    let outbox: Queued[] = [...state.outbox, ...decided.events.map((event) => ({ event, pending: this.#channels, warned: [] }))];
     if (outbox.length > OUTBOX_LIMIT) {
       this.#logger.warn(
-        `notifications: ${outbox.length - OUTBOX_LIMIT} undelivered notifications dropped (the oldest; ${OUTBOX_LIMIT} wait): is the webhook (${this.#settings.from}) reachable?`,
+        `notifications: ${outbox.length - OUTBOX_LIMIT} undelivered notifications dropped (the oldest; ${OUTBOX_LIMIT} wait): is ${this.#channels.map((c) => this.#to(c)).join(' or ')} working?`,
       );
       outbox = outbox.slice(-OUTBOX_LIMIT);
     }
-    if (decided.events.length > 0 || JSON.stringify(decided.sent) !== JSON.stringify(state.sent)) await this.#write({ sent: decided.sent, outbox });
-    if (Date.now() < this.#quietUntil) return;
-    while (outbox.length > 0) {
-      const [head, ...rest] = outbox as [Queued, ...Queued[]];
-      const problem = await postWebhook(this.#settings.webhook, webhookBody(head.event, this.#settings.consoleUrl));
-      if (problem !== undefined) {
-        this.#quietUntil = Date.now() + NOTIFY_EVERY_MS;
-        if (!head.warned) {
-          this.#logger.warn(
-            `notification ${describe(head.event)} not delivered to the webhook (${this.#settings.from}): ${problem}; ${rest.length > 0 ? `it and ${rest.length} more wait` : 'it waits'} for the next check`,
-          );
-          outbox = [{ ...head, warned: true }, ...rest];
-          await this.#write({ sent: decided.sent, outbox });
+    const write = () => this.#write({ sent: decided.sent, outbox: outbox.filter((q) => q.pending.length > 0) });
+    if (decided.events.length > 0 || JSON.stringify(decided.sent) !== JSON.stringify(state.sent) || state.reshaped) await write();
+    // Each channel in turn, its own deliveries: a webhook that took a message is not posted it again because the command failed.
+    for (const channel of this.#channels) {
+      if (Date.now() < (this.#quietUntil.get(channel) ?? 0)) continue;
+      for (const [i, queued] of outbox.entries()) {
+        if (!queued.pending.includes(channel)) continue;
+        const problem = await this.#deliver(channel, queued.event);
+        if (problem !== undefined) {
+          this.#quietUntil.set(channel, Date.now() + NOTIFY_EVERY_MS);
+          if (!queued.warned.includes(channel)) {
+            const more = outbox.slice(i + 1).filter((q) => q.pending.includes(channel)).length;
+            this.#logger.warn(
+              `notification ${describe(queued.event)} not delivered to ${this.#to(channel)}: ${problem}; ${more > 0 ? `it and ${more} more wait` : 'it waits'} for the next check`,
+            );
+            outbox[i] = { ...queued, warned: [...queued.warned, channel] };
+            await write();
+          }
+          break;
         }
-        return;
+        if (queued.warned.includes(channel)) this.#logger.info(`notification ${describe(queued.event)} delivered to ${this.#to(channel)}`);
+        outbox[i] = { ...queued, pending: queued.pending.filter((c) => c !== channel), warned: queued.warned.filter((c) => c !== channel) };
+        await write();
       }
-      if (head.warned) this.#logger.info(`notification ${describe(head.event)} delivered`);
-      outbox = rest;
-      await this.#write({ sent: decided.sent, outbox });
     }
   }
 
   async #read(): Promise<NotifyState> {
     try {
-      const state = JSON.parse(await readFile(this.#file, 'utf8')) as Partial<NotifyState>;
-      return { sent: state.sent ?? {}, outbox: state.outbox ?? [] };
+      const state = JSON.parse(await readFile(this.#file, 'utf8')) as { sent?: SentState; outbox?: readonly StoredQueued[] };
+      const outbox = (state.outbox ?? []).map((q) => this.#stored(q)).filter((q) => q.pending.length > 0);
+      return { sent: state.sent ?? {}, outbox, ...(state.outbox?.some((q) => q.pending === undefined) ? { reshaped: true as const } : {}) };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { sent: {}, outbox: [], first: true };
       if (!(error instanceof SyntaxError)) throw error;
@@ -217,6 +251,16 @@ export class Notifier {
       );
       return { sent: {}, outbox: [], first: true };
     }
+  }
+
+  /** A stored entry, for the channels configured now (one no longer configured is not waited for). */
+  #stored(stored: StoredQueued): Queued {
+    const warned = stored.warned === true ? (['webhook'] as const) : stored.warned === false || stored.warned === undefined ? [] : stored.warned;
+    return {
+      event: stored.event,
+      pending: (stored.pending ?? this.#channels).filter((c) => this.#channels.includes(c)),
+      warned: warned.filter((c) => this.#channels.includes(c)),
+    };
   }
 
   async #write(state: NotifyState): Promise<void> {

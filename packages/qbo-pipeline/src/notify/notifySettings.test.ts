@@ -42,13 +42,13 @@ describe('notifySettings', () => {
     file('named', `${URL_TEXT}/named\n`);
     const withNotify = companies('notify: {webhook_url_file: named, console_url: "https://qbo.example.com/"}\n');
     const env = { QBO_PIPELINE_NOTIFY_WEBHOOK_URL_FILE: variable };
-    expect(notifySettings({ webhookFile: option, env, companies: withNotify })?.webhook.reveal()).toBe(`${URL_TEXT}/option`);
-    expect(notifySettings({ env, companies: withNotify })?.webhook.reveal()).toBe(`${URL_TEXT}/variable`);
-    expect(notifySettings({ env: { QBO_PIPELINE_NOTIFY_WEBHOOK_URL: `${URL_TEXT}/value` }, companies: withNotify })?.from).toBe(
+    expect(notifySettings({ webhookFile: option, env, companies: withNotify })?.webhook?.url.reveal()).toBe(`${URL_TEXT}/option`);
+    expect(notifySettings({ env, companies: withNotify })?.webhook?.url.reveal()).toBe(`${URL_TEXT}/variable`);
+    expect(notifySettings({ env: { QBO_PIPELINE_NOTIFY_WEBHOOK_URL: `${URL_TEXT}/value` }, companies: withNotify })?.webhook?.from).toBe(
       'QBO_PIPELINE_NOTIFY_WEBHOOK_URL',
     );
     const fromFile = notifySettings({ env: {}, companies: withNotify })!;
-    expect(fromFile).toMatchObject({ from: 'notify.webhook_url_file named', consoleUrl: 'https://qbo.example.com/' });
+    expect(fromFile).toMatchObject({ webhook: { from: 'notify.webhook_url_file named' }, command: undefined, consoleUrl: 'https://qbo.example.com/' });
     expect(JSON.stringify(fromFile)).not.toContain('notifySettingsSecret');
     expect(redact(`posting to ${URL_TEXT}/named`)).toBe('posting to [redacted]');
     expect(notifySettings({ env: { QBO_PIPELINE_CONSOLE_URL: 'http://console:6789/' }, companies: withNotify })?.consoleUrl).toBe('http://console:6789/');
@@ -66,5 +66,20 @@ describe('notifySettings', () => {
     expect(refusal(() => notifySettings({ env: {}, companies: companies('notify: {webhook_url_file: bad}\n') }))).toBe(
       'notify.webhook_url_file bad (companies.yaml:1:28) does not hold an http(s) URL: put the webhook URL there, e.g. https://hooks.slack.com/services/…',
     );
+  });
+
+  it("a command (an argv list, run in the companies file's folder) alone or beside a webhook; a notify: with neither, or a shell string, is refused", () => {
+    expect(notifySettings({ env: {}, companies: companies('notify: {command: [msmtp, -a, ops, alerts@firm.example]}\n') })).toEqual({
+      webhook: undefined,
+      command: { argv: ['msmtp', '-a', 'ops', 'alerts@firm.example'], cwd: dir, from: 'notify.command msmtp' },
+      consoleUrl: undefined,
+    });
+    file('both', `${URL_TEXT}/both\n`);
+    const both = notifySettings({ env: {}, companies: companies('notify: {webhook_url_file: both, command: [./alert.sh]}\n') })!;
+    expect([both.webhook?.from, both.command?.from]).toEqual(['notify.webhook_url_file both', 'notify.command ./alert.sh']);
+    expect(() => companies('notify: {console_url: "https://qbo.example.com/"}\n')).toThrow(
+      'companies.yaml:1:9: notify: says nowhere to notify: give webhook_url_file: <file holding the URL>, command: [program, args…], or both',
+    );
+    expect(() => companies('notify: {command: "mail -s alert ops@firm.example"}\n')).toThrow(/notify\.command/);
   });
 });

@@ -9,11 +9,16 @@ export const NOTIFY_WEBHOOK_FILE_ENV = `${NOTIFY_WEBHOOK_ENV}_FILE`;
 /** The console's address as the people notified open it; each notification links to its page there. */
 const CONSOLE_URL_ENV = 'QBO_PIPELINE_CONSOLE_URL';
 
-/** Where the scheduler posts what needs a person. The URL is a `Secret`: it prints as [redacted]. */
+/** The ways a notification goes out; each tracks its own deliveries (`Notifier`). */
+export const NOTIFY_CHANNELS = ['webhook', 'command'] as const;
+export type NotifyChannel = (typeof NOTIFY_CHANNELS)[number];
+
+/** Where the scheduler tells what needs a person: a webhook, a command, or both. */
 export interface NotifySettings {
-  readonly webhook: Secret;
-  /** Where the URL was read, for messages: a file or a variable, never the URL. */
-  readonly from: string;
+  /** The URL is a `Secret` (it prints as [redacted]); `from` is where it was read, for messages: a file or a variable, never the URL. */
+  readonly webhook: { readonly url: Secret; readonly from: string } | undefined;
+  /** A program given each notification's JSON on stdin, run in the companies file's folder; `from` names it for messages. */
+  readonly command: { readonly argv: readonly string[]; readonly cwd: string; readonly from: string } | undefined;
   readonly consoleUrl: string | undefined;
 }
 
@@ -35,9 +40,10 @@ function webhookFrom(text: string, from: string): Secret {
 }
 
 /**
- * The notification settings, or undefined when none is given: `--notify-webhook-file`, else
- * QBO_PIPELINE_NOTIFY_WEBHOOK_URL_FILE, else QBO_PIPELINE_NOTIFY_WEBHOOK_URL, else the companies
- * file's `notify: {webhook_url_file}`; the console URL from QBO_PIPELINE_CONSOLE_URL, else
+ * The notification settings, or undefined when none is given. The webhook: `--notify-webhook-file`,
+ * else QBO_PIPELINE_NOTIFY_WEBHOOK_URL_FILE, else QBO_PIPELINE_NOTIFY_WEBHOOK_URL, else the
+ * companies file's `notify: {webhook_url_file}`; the command: the companies file's
+ * `notify: {command: [argv…]}`; the console URL from QBO_PIPELINE_CONSOLE_URL, else
  * `notify: {console_url}`. A file that cannot be read, or holds no URL, is a UsageError naming it.
  */
 export function notifySettings(options: {
@@ -54,16 +60,18 @@ export function notifySettings(options: {
   const named = companies?.notify?.webhookUrlFile;
   const webhook =
     options.webhookFile !== undefined
-      ? { secret: fromFile(options.webhookFile, `--notify-webhook-file ${options.webhookFile}`), from: `--notify-webhook-file ${options.webhookFile}` }
+      ? { url: fromFile(options.webhookFile, `--notify-webhook-file ${options.webhookFile}`), from: `--notify-webhook-file ${options.webhookFile}` }
       : env[NOTIFY_WEBHOOK_FILE_ENV]
-        ? { secret: fromFile(env[NOTIFY_WEBHOOK_FILE_ENV], `${NOTIFY_WEBHOOK_FILE_ENV} (${env[NOTIFY_WEBHOOK_FILE_ENV]})`), from: NOTIFY_WEBHOOK_FILE_ENV }
+        ? { url: fromFile(env[NOTIFY_WEBHOOK_FILE_ENV], `${NOTIFY_WEBHOOK_FILE_ENV} (${env[NOTIFY_WEBHOOK_FILE_ENV]})`), from: NOTIFY_WEBHOOK_FILE_ENV }
         : env[NOTIFY_WEBHOOK_ENV]
-          ? { secret: webhookFrom(env[NOTIFY_WEBHOOK_ENV], NOTIFY_WEBHOOK_ENV), from: NOTIFY_WEBHOOK_ENV }
+          ? { url: webhookFrom(env[NOTIFY_WEBHOOK_ENV], NOTIFY_WEBHOOK_ENV), from: NOTIFY_WEBHOOK_ENV }
           : named
-            ? { secret: fromFile(named.path, `notify.webhook_url_file ${named.given} (${named.where})`), from: `notify.webhook_url_file ${named.given}` }
+            ? { url: fromFile(named.path, `notify.webhook_url_file ${named.given} (${named.where})`), from: `notify.webhook_url_file ${named.given}` }
             : undefined;
-  if (!webhook) return undefined;
+  const argv = companies?.notify?.command;
+  const command = argv && companies && { argv, cwd: path.dirname(companies.file), from: `notify.command ${argv[0]}` };
+  if (!webhook && !command) return undefined;
   const consoleUrl = env[CONSOLE_URL_ENV] || companies?.notify?.consoleUrl;
   if (consoleUrl !== undefined && !httpUrl(consoleUrl)) throw new UsageError(`${CONSOLE_URL_ENV}: ${JSON.stringify(consoleUrl)} is not an http(s) URL`);
-  return Object.freeze({ webhook: webhook.secret, from: webhook.from, consoleUrl });
+  return Object.freeze({ webhook, command, consoleUrl });
 }
