@@ -33,7 +33,7 @@ import { consoleOptions } from './console/ConsoleContext.js';
 import { CONSOLE_PASSWORD_FILE_ENV, DEFAULT_CONSOLE_HOST, DEFAULT_CONSOLE_PORT } from './console/consoleAccess.js';
 import { startConsole } from './console/consoleServer.js';
 import { Notifier, NOTIFY_EVERY_MS } from './notify/Notifier.js';
-import { NOTIFY_WEBHOOK_FILE_ENV } from './notify/notifySettings.js';
+import { NOTIFY_COMMAND_ENV, NOTIFY_WEBHOOK_FILE_ENV } from './notify/notifySettings.js';
 
 const logger = createLogger('qbo-pipeline');
 
@@ -197,15 +197,26 @@ const NOTIFY_WEBHOOK_FILE = {
   describe: `file holding the webhook URL (Slack, Teams or any http(s) endpoint) the scheduler notifies (default: ${NOTIFY_WEBHOOK_FILE_ENV}, else the companies file's notify.webhook_url_file)`,
 } as const;
 
-/** The scheduler's (or `notify test`'s) notifier, when a webhook is configured. */
+const NOTIFY_COMMAND = {
+  type: 'string',
+  describe: `a program the scheduler gives each notification's JSON on stdin, as a JSON list: '["msmtp", "-a", "ops", "alerts@firm.example"]' (default: ${NOTIFY_COMMAND_ENV}, else the companies file's notify.command)`,
+} as const;
+
+/** The scheduler's (or `notify test`'s) notifier, when a webhook or command is configured. */
 const notifierOf = (
-  argv: { readonly 'state-dir': string; readonly 'notify-webhook-file'?: string | undefined; readonly 'target-config'?: string | undefined },
+  argv: {
+    readonly 'state-dir': string;
+    readonly 'notify-webhook-file'?: string | undefined;
+    readonly 'notify-command'?: string | undefined;
+    readonly 'target-config'?: string | undefined;
+  },
   companies: string | undefined,
 ) =>
   Notifier.configured({
     stateDir: argv['state-dir'],
     companiesFile: companies,
     webhookFile: argv['notify-webhook-file'],
+    command: argv['notify-command'],
     targetConfig: targetConfigOf(argv),
     env: process.env,
     logger: logger.child('notify'),
@@ -412,7 +423,8 @@ runCli('qbo-pipeline', async () => {
           })
           .option('concurrency', { type: 'number', default: 1, describe: 'runs at once (of different jobs; a job never overlaps itself)' })
           .option('console', { type: 'boolean', default: false, describe: 'also serve the console (see `console --help`)' })
-          .option('notify-webhook-file', NOTIFY_WEBHOOK_FILE),
+          .option('notify-webhook-file', NOTIFY_WEBHOOK_FILE)
+          .option('notify-command', NOTIFY_COMMAND),
       async (argv) => {
         if (!(argv['lease-seconds'] >= 1)) throw new UsageError(`--lease-seconds: ${argv['lease-seconds']} must be at least 1`);
         if (!(argv.interval > 0)) throw new UsageError(`--interval: ${argv.interval} must be more than 0`);
@@ -492,13 +504,14 @@ runCli('qbo-pipeline', async () => {
         .command(
           'test',
           'send one test message to the webhook and the command the scheduler would use, to check the setup',
-          (t) => allCompaniesOptions(t).option('state-dir', STATE_DIR).option('notify-webhook-file', NOTIFY_WEBHOOK_FILE),
+          (t) =>
+            allCompaniesOptions(t).option('state-dir', STATE_DIR).option('notify-webhook-file', NOTIFY_WEBHOOK_FILE).option('notify-command', NOTIFY_COMMAND),
           async (argv) => {
             refuseCompany(argv, 'notify test', 'one webhook serves every company of the file');
             const notifier = notifierOf(argv, companiesFileOf(argv));
             if (!notifier)
               throw new UsageError(
-                `notify test: nothing to test: give --notify-webhook-file FILE, set ${NOTIFY_WEBHOOK_FILE_ENV}, or add notify: {webhook_url_file: FILE} or notify: {command: [program, args…]} to the companies file`,
+                `notify test: nothing to test: give --notify-webhook-file FILE or --notify-command '[program, args…]', set ${NOTIFY_WEBHOOK_FILE_ENV} or ${NOTIFY_COMMAND_ENV}, or add notify: {webhook_url_file: FILE} or notify: {command: [program, args…]} to the companies file`,
               );
             const results = await notifier.sendTest();
             for (const { to } of results.filter((r) => r.problem === undefined))

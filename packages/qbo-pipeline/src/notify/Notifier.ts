@@ -76,6 +76,7 @@ export class Notifier {
     readonly stateDir: string;
     readonly companiesFile: string | undefined;
     readonly webhookFile: string | undefined;
+    readonly command: string | undefined;
     readonly targetConfig: string | undefined;
     readonly env: NodeJS.ProcessEnv;
     readonly logger: Logger;
@@ -83,6 +84,7 @@ export class Notifier {
     const companiesFile = options.companiesFile === undefined ? undefined : path.resolve(options.companiesFile);
     const settings = notifySettings({
       webhookFile: options.webhookFile,
+      command: options.command,
       companies: companiesFile === undefined ? undefined : loadCompanies(companiesFile),
       env: options.env,
     });

@@ -82,4 +82,21 @@ describe('notifySettings', () => {
     );
     expect(() => companies('notify: {command: "mail -s alert ops@firm.example"}\n')).toThrow(/notify\.command/);
   });
+
+  it('the command from --notify-command, else QBO_PIPELINE_NOTIFY_COMMAND, else the companies file: a JSON list, a shell line refused', () => {
+    const inFile = companies('notify: {command: [msmtp, ops@firm.example]}\n');
+    const env = { QBO_PIPELINE_NOTIFY_COMMAND: '["pd-send", "-k", "routing"]' };
+    expect(notifySettings({ command: '["./alert.sh"]', env, companies: inFile })?.command).toEqual({
+      argv: ['./alert.sh'],
+      cwd: dir,
+      from: '--notify-command',
+    });
+    expect(notifySettings({ env, companies: inFile })?.command).toMatchObject({ argv: ['pd-send', '-k', 'routing'], from: 'QBO_PIPELINE_NOTIFY_COMMAND' });
+    expect(notifySettings({ env })?.command).toMatchObject({ argv: ['pd-send', '-k', 'routing'], cwd: process.cwd() });
+    expect(notifySettings({ env: {}, companies: inFile })?.command?.from).toBe('notify.command msmtp');
+    expect(refusal(() => notifySettings({ command: 'mail -s alert ops@firm.example', env: {} }))).toBe(
+      '--notify-command is not a JSON list of the program and its arguments, e.g. ["msmtp", "-a", "ops", "alerts@firm.example"] (no shell line)',
+    );
+    expect(refusal(() => notifySettings({ env: { QBO_PIPELINE_NOTIFY_COMMAND: '[]' } }))).toMatch(/^QBO_PIPELINE_NOTIFY_COMMAND is not a JSON list/);
+  });
 });

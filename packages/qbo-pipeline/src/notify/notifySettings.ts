@@ -6,6 +6,8 @@ import type { Companies } from '../companies/parseCompanies.js';
 const NOTIFY_WEBHOOK_ENV = 'QBO_PIPELINE_NOTIFY_WEBHOOK_URL';
 /** A file holding the webhook URL (Docker secrets). */
 export const NOTIFY_WEBHOOK_FILE_ENV = `${NOTIFY_WEBHOOK_ENV}_FILE`;
+/** The notification command, as a JSON list: the program, then its arguments. */
+export const NOTIFY_COMMAND_ENV = 'QBO_PIPELINE_NOTIFY_COMMAND';
 /** The console's address as the people notified open it; each notification links to its page there. */
 const CONSOLE_URL_ENV = 'QBO_PIPELINE_CONSOLE_URL';
 
@@ -20,6 +22,19 @@ export interface NotifySettings {
   /** A program given each notification's JSON on stdin, run in the companies file's folder; `from` names it for messages. */
   readonly command: { readonly argv: readonly string[]; readonly cwd: string; readonly from: string } | undefined;
   readonly consoleUrl: string | undefined;
+}
+
+/** `["msmtp", "-a", "ops"]` given as text (an option, a variable): a list of strings, never a shell line. */
+function commandFrom(text: string, from: string): readonly string[] {
+  let argv: unknown;
+  try {
+    argv = JSON.parse(text);
+  } catch {
+    argv = undefined;
+  }
+  if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === 'string' && a !== ''))
+    throw new UsageError(`${from} is not a JSON list of the program and its arguments, e.g. ["msmtp", "-a", "ops", "alerts@firm.example"] (no shell line)`);
+  return Object.freeze(argv as string[]);
 }
 
 const httpUrl = (text: string) => {
@@ -42,12 +57,14 @@ function webhookFrom(text: string, from: string): Secret {
 /**
  * The notification settings, or undefined when none is given. The webhook: `--notify-webhook-file`,
  * else QBO_PIPELINE_NOTIFY_WEBHOOK_URL_FILE, else QBO_PIPELINE_NOTIFY_WEBHOOK_URL, else the
- * companies file's `notify: {webhook_url_file}`; the command: the companies file's
- * `notify: {command: [argv…]}`; the console URL from QBO_PIPELINE_CONSOLE_URL, else
+ * companies file's `notify: {webhook_url_file}`; the command: `--notify-command`, else
+ * QBO_PIPELINE_NOTIFY_COMMAND (each a JSON list), else the companies file's `notify: {command}`,
+ * run in the companies file's folder (else the current one); the console URL from QBO_PIPELINE_CONSOLE_URL, else
  * `notify: {console_url}`. A file that cannot be read, or holds no URL, is a UsageError naming it.
  */
 export function notifySettings(options: {
   readonly webhookFile?: string | undefined;
+  readonly command?: string | undefined;
   readonly companies?: Companies | undefined;
   readonly env: NodeJS.ProcessEnv;
 }): NotifySettings | undefined {
@@ -68,8 +85,13 @@ export function notifySettings(options: {
           : named
             ? { url: fromFile(named.path, `notify.webhook_url_file ${named.given} (${named.where})`), from: `notify.webhook_url_file ${named.given}` }
             : undefined;
-  const argv = companies?.notify?.command;
-  const command = argv && companies && { argv, cwd: path.dirname(companies.file), from: `notify.command ${argv[0]}` };
+  const cwd = companies ? path.dirname(companies.file) : process.cwd();
+  const command =
+    options.command !== undefined
+      ? { argv: commandFrom(options.command, '--notify-command'), cwd, from: '--notify-command' }
+      : env[NOTIFY_COMMAND_ENV]
+        ? { argv: commandFrom(env[NOTIFY_COMMAND_ENV], NOTIFY_COMMAND_ENV), cwd, from: NOTIFY_COMMAND_ENV }
+        : companies?.notify?.command && { argv: companies.notify.command, cwd, from: `notify.command ${companies.notify.command[0]}` };
   if (!webhook && !command) return undefined;
   const consoleUrl = env[CONSOLE_URL_ENV] || companies?.notify?.consoleUrl;
   if (consoleUrl !== undefined && !httpUrl(consoleUrl)) throw new UsageError(`${CONSOLE_URL_ENV}: ${JSON.stringify(consoleUrl)} is not an http(s) URL`);
