@@ -25,7 +25,7 @@
 //   (defaults 1 6 4 2; a night a minute, two for a killed scheduler)   SERVICE=1 runs the scheduler as a service (a pass a
 //   second, SIGTERM once the night's runs have ended) instead of --once   KEEP=1 keeps the folder, VERBOSE=1 prints each scheduler's log
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -53,7 +53,7 @@ const MONEY = ['TotalAmt', 'Balance', 'UnitPrice'];
 const QBO_FAULTS = ['qbo-5xx', 'qbo-429-storm', 'revoke', 'none'];
 const HOST_FAULTS = ['kill-scheduler', 'kill-tap', 'kill-target', 'restart-postgres', 'none'];
 /** And one thing the firm does: a command by hand for one company, an edit of the companies file. Drawn apart, so a seed's QBO and host faults stay what they were. */
-const FIRM_EVENTS = ['hand-backfill', 'hand-reconcile', 'company-out', 'max-parallel', 'none'];
+const FIRM_EVENTS = ['hand-backfill', 'hand-reconcile', 'hand-sync', 'company-out', 'max-parallel', 'none'];
 const VIEWS = 'qbo_all';
 
 const rng = new Rng(SEED);
@@ -146,17 +146,23 @@ function scheduler(since) {
   return { child, exited };
 }
 
-/** Resolves once every company has a trigger recorded since `since` and all of those are final (at once without `since`), or the scheduler exited. */
+/**
+ * Resolves once every company has a trigger recorded since `since` and all of those are final, or
+ * the scheduler exited. Without `since` (the first scheduler), once it has seen every company:
+ * their schedules count slots from then (`schedule-since.json`), so night 1's slot is due.
+ */
 async function nightOver(since, exited) {
   let gone = false;
   void exited.then(() => (gone = true));
+  const folder = (name) => path.join(dir, 'state/companies', name);
   const over = () =>
     inFile().every((name) => {
-      const triggers = jsonFiles(path.join(dir, 'state/companies', name, 'triggers')).filter((t) => Date.parse(t.createdAt) >= since);
+      if (since === undefined) return existsSync(path.join(folder(name), 'schedule-since.json'));
+      const triggers = jsonFiles(path.join(folder(name), 'triggers')).filter((t) => Date.parse(t.createdAt) >= since);
       return triggers.length > 0 && triggers.every((t) => ['completed', 'failed', 'skipped'].includes(t.status));
     });
   await sleep(1500);
-  while (since !== undefined && !gone && !over()) await sleep(500);
+  while (!gone && !over()) await sleep(500);
 }
 
 /** Another qbo-pipeline command in the folder: its exit (a code, or the signal that ended it), stdout and stderr. */
@@ -329,16 +335,25 @@ const jsonFiles = (folder) => {
  * agrees with its run in the journal and in `_pipeline_runs`, and with the scheduler's table.
  * Returns its outcome ('ok' | 'failed') and the slot it ran for.
  */
-async function checkTruthTold(night, name, since, tables, killedPid) {
+async function checkTruthTold(night, name, since, tables, killedPid, handHeldJob) {
   const folder = path.join(dir, 'state/companies', name);
   const runs = jsonFiles(path.join(folder, 'runs'));
   for (const run of runs.filter((r) => r.status === 'running')) problem(night, `${name}: journal run ${run.id} still says running after the night`);
   const schema = pg.escapeIdentifier(schemaOf(name));
   const stillRunning = await query(`SELECT run_id FROM ${schema}._pipeline_runs WHERE status = 'running'`).catch(() => ({ rows: [] }));
   for (const r of stillRunning.rows) problem(night, `${name}: _pipeline_runs ${r.run_id} still says running after the night`);
-  const triggers = jsonFiles(path.join(folder, 'triggers')).filter((t) => Date.parse(t.createdAt) >= since);
-  for (const t of triggers.filter((t) => !['completed', 'failed', 'skipped'].includes(t.status)))
-    problem(night, `${name}: trigger ${t.id} is ${t.status} after the night`);
+  // Tonight's slot, and a slot an earlier night left waiting (it runs tonight, and tonight's slot is skipped behind it).
+  const triggers = jsonFiles(path.join(folder, 'triggers')).filter((t) => Date.parse(t.createdAt) >= since || Date.parse(t.finishedAt ?? since) >= since);
+  const waiting = triggers.filter((t) => !['completed', 'failed', 'skipped'].includes(t.status));
+  // `scheduler --once` leaves a slot whose job a sync by hand held to a later scheduler: never started, or found busy.
+  if (
+    handHeldJob &&
+    !SERVICE &&
+    waiting.length > 0 &&
+    waiting.every((t) => t.status === 'pending' && (t.attempts ?? []).every((a) => a.outcome === 'job busy'))
+  )
+    return { status: 'waits' };
+  for (const t of waiting) problem(night, `${name}: trigger ${t.id} is ${t.status} after the night`);
   const ran = triggers
     .filter((t) => t.status !== 'skipped')
     .sort((x, y) => x.at.localeCompare(y.at))
@@ -470,17 +485,19 @@ try {
     // What the firm does meanwhile, beside the scheduler: a command by hand for one company (its own job:
     // the scheduler's run of the company waits for the realm, or makes it wait), or max_parallel edited.
     const byHand = (async () => {
-      if (firmEvent !== 'hand-backfill' && firmEvent !== 'hand-reconcile' && firmEvent !== 'max-parallel') return undefined;
+      if (!firmEvent.startsWith('hand-') && firmEvent !== 'max-parallel') return undefined;
       await sleep(firmDelayMs);
       if (firmEvent === 'max-parallel') {
         maxParallel = 1 + ((maxParallel + firmRng.int(0, COUNT - 2)) % COUNT);
         await writeCompaniesFile(out, maxParallel);
         return undefined;
       }
-      const which = ['--companies', 'companies.yaml', '--company', firmVictim, '--streams', 'invoices,payments'];
+      const which = ['--companies', 'companies.yaml', '--company', firmVictim];
+      if (firmEvent === 'hand-sync') return command(['sync', ...which]); // the company's own job, the scheduler's
+      const ownJob = [...which, '--streams', 'invoices,payments'];
       return firmEvent === 'hand-backfill'
-        ? command(['backfill', ...which, '--start', START, '--end', new Date(slot).toISOString(), '--fresh'])
-        : command(['reconcile', ...which]);
+        ? command(['backfill', ...ownJob, '--start', START, '--end', new Date(slot).toISOString(), '--fresh'])
+        : command(['reconcile', ...ownJob]);
     })();
     let killed = '';
     let killedPid;
@@ -531,7 +548,9 @@ try {
     // The command by hand succeeds unless a fault of its own stopped it: its company's token revoked,
     // its tap or target killed, the warehouse restarted under it (a reconcile works in one session).
     const handMayFail = (qboFault === 'revoke' && victim === firmVictim) || ['kill-tap', 'kill-target', 'restart-postgres'].includes(fault);
-    if (handRun && handRun.code !== 0 && !handMayFail)
+    // A sync by hand of the job the scheduler's run holds is refused, as it says.
+    const refusedBusy = firmEvent === 'hand-sync' && handRun?.code === 1 && handRun.stderr.includes('is already running');
+    if (handRun && handRun.code !== 0 && !handMayFail && !refusedBusy)
       problem(night, `${firmEvent} of ${firmVictim}: exit ${handRun.code} on a night no fault of its own touched:\n${handRun.stderr.slice(-2000)}`);
     if (fault === 'none' && qboFault === 'none' && result.code !== 0)
       problem(night, `scheduler exit ${result.code} on a night without faults:\n${result.stderr.slice(-2000)}`);
@@ -549,7 +568,11 @@ try {
         statuses[name] = 'out';
         continue;
       }
-      const told = await checkTruthTold(night, name, slot, tables, killedPid);
+      const told = await checkTruthTold(night, name, slot, tables, killedPid, firmEvent === 'hand-sync' && name === firmVictim);
+      if (told.status === 'waits') {
+        statuses[name] = told.status;
+        continue;
+      }
       if (back.includes(name) && !(told.slots >= 2))
         problem(night, `${name} is back in the companies file, but its run took ${told.slots} slot(s), not the one it missed too`);
       statuses[name] = told.status;
@@ -558,7 +581,7 @@ try {
     }
     // `company list` (what a person asks first in the morning) tells each company's last run as it went.
     const listed = (await command(['company', 'list', '--companies', 'companies.yaml'])).stdout;
-    for (const name of inFile()) {
+    for (const name of inFile().filter((n) => statuses[n] !== 'waits')) {
       const lastRun =
         listed
           .split('\n')
@@ -570,7 +593,7 @@ try {
     }
     // Only the company whose token was revoked, or whose tap or target was killed, may fail: every
     // other fault is retried, reconnected or taken over, and the night still ends done.
-    const failed = inFile().filter((n) => statuses[n] !== 'ok');
+    const failed = inFile().filter((n) => statuses[n] !== 'ok' && statuses[n] !== 'waits');
     const mayFail = [
       ...(qboFault === 'revoke' ? [victim] : []),
       ...(fault === 'kill-tap' || fault === 'kill-target' ? failed.filter((n) => qboFault !== 'revoke' || n !== victim).slice(0, 1) : []),
