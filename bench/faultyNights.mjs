@@ -412,6 +412,12 @@ async function checkViews(night, strict) {
   }
 }
 
+/** Rows the company's reconciles since `since` marked deleted (before its sync's CDC did). */
+async function reconcileMarked(name, since) {
+  const sql = `SELECT coalesce(sum(marked), 0) AS n FROM ${pg.escapeIdentifier(schemaOf(name))}._reconciliations WHERE finished_at_utc >= $1`;
+  return (await query(sql, [new Date(since)]).catch(() => ({ rows: [{ n: '?' }] }))).rows[0].n;
+}
+
 /** The most runs the schedulers ran at once since `since`, by the runs journal (runs with a trigger). */
 function mostRunsAtOnce(since) {
   const edges = names.flatMap((name) =>
@@ -624,7 +630,7 @@ try {
           ? ` + max_parallel ${parallelBefore} → ${maxParallel} after ${firmDelayMs} ms`
           : firmEvent === 'company-out'
             ? ` + ${firmVictim} out of the file`
-            : ` + ${firmEvent} ${firmVictim} after ${firmDelayMs} ms: exit ${handRun?.code}`;
+            : ` + ${firmEvent} ${firmVictim} after ${firmDelayMs} ms: exit ${handRun?.code}${firmEvent === 'hand-reconcile' ? `, ${await reconcileMarked(firmVictim, slot)} rows marked deleted` : ''}`;
     console.log(
       `night ${night} (${new Date(slot).toISOString().slice(11, 16)}): ${qboFault}${qboFault === 'revoke' ? ` ${victim}` : ''} + ${fault}${killed ? ` after ${delayMs} ms: ${killed}` : ''}${firmSaid}${back.length > 0 ? ` (${back.join(', ')} back in the file)` : ''}; QBO answered ${after.requests - before.requests} requests (faults ${faultsBetween(before, after)}); exit ${result.code}; ${names.map((n) => `${n} ${statuses[n]}`).join(', ')} (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
     );
