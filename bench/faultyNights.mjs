@@ -165,7 +165,7 @@ async function nightOver(since, exited) {
   while (!gone && !over()) await sleep(500);
 }
 
-/** Another qbo-pipeline command in the folder: its exit (a code, or the signal that ended it), stdout and stderr. */
+/** Another qbo-pipeline command in the folder: its exit (a code, or the signal that ended it), pid, stdout and stderr. */
 async function command(args) {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -173,7 +173,7 @@ async function command(args) {
   child.stdout.setEncoding('utf8').on('data', (t) => (stdout += t));
   child.stderr.setEncoding('utf8').on('data', (t) => (stderr += t));
   const code = await new Promise((resolve) => child.on('close', (code, signal) => resolve(signal ?? code)));
-  return { code, stdout, stderr };
+  return { code, pid: child.pid, stdout, stderr };
 }
 
 /** Living processes (not zombies) whose command line mentions `text`: this soak's taps and targets, by their config folder. */
@@ -587,9 +587,20 @@ try {
       if (told.status === 'ok' && STREAMS.some((s) => !(bookmarks[s] >= told.slot)))
         problem(night, `${name} ok but its bookmarks ${JSON.stringify(bookmarks)} are before its slot`);
     }
-    // `company list` (what a person asks first in the morning) tells each company's last run as it went.
+    // The run by hand says in the journal what its exit said.
+    const handRecord =
+      handRun &&
+      jsonFiles(path.join(dir, 'state/companies', firmVictim, 'runs')).find((r) => !r.triggerId && Date.parse(r.startedAt) >= slot && r.pid === handRun.pid);
+    if (handRecord && (handRecord.status === 'succeeded') !== (handRun.code === 0))
+      problem(night, `${firmEvent} of ${firmVictim} exited ${handRun.code}, its run ${handRecord.id} says ${handRecord.status}`);
+    // `company list` (what a person asks first in the morning) tells each company's last run as it went:
+    // the night's, or the run by hand when that one started later.
     const listed = (await command(['company', 'list', '--companies', 'companies.yaml'])).stdout;
     for (const name of inFile().filter((n) => statuses[n] !== 'waits')) {
+      const latest = jsonFiles(path.join(dir, 'state/companies', name, 'runs'))
+        .sort((x, y) => x.startedAt.localeCompare(y.startedAt))
+        .at(-1);
+      const expected = handRecord && latest?.id === handRecord.id ? (handRun.code === 0 ? 'ok' : 'failed') : statuses[name];
       const lastRun =
         listed
           .split('\n')
@@ -597,7 +608,11 @@ try {
           ?.split('|')
           .at(-1)
           ?.trim() ?? '';
-      if (lastRun.startsWith('succeeded') !== (statuses[name] === 'ok')) problem(night, `${name}: company list says "${lastRun}", the night ${statuses[name]}`);
+      if (lastRun.startsWith('succeeded') !== (expected === 'ok'))
+        problem(
+          night,
+          `${name}: company list says "${lastRun}", the night ${statuses[name]}${expected === statuses[name] ? '' : `, the run by hand ${expected}`}`,
+        );
     }
     // Only the company whose token was revoked, or whose tap or target was killed, may fail: every
     // other fault is retried, reconnected or taken over, and the night still ends done.
