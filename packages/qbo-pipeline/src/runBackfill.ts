@@ -37,6 +37,8 @@ interface RunContext {
   readonly kind?: RunKind;
   readonly triggerId?: string;
   readonly scheduleId?: string;
+  /** A slot's run that starts late: how late, and why (`RunRecord.late`). */
+  readonly late?: string;
   /** 1 unless the run takes over from a runner that died. */
   readonly attempt?: number;
 }
@@ -200,6 +202,7 @@ async function journaledRun(
     range: { start: formatInstant(job.start), end: formatInstant(job.end) },
     ...(context.triggerId !== undefined ? { triggerId: context.triggerId } : {}),
     ...(context.scheduleId !== undefined ? { scheduleId: context.scheduleId } : {}),
+    ...(context.late !== undefined ? { late: context.late } : {}),
     ...(context.attempt !== undefined ? { attempt: context.attempt } : {}),
     stateFile: job.stateFile,
     progress: runProgress(streamProgress(undefined, job.streams, job.start, job.end), {}),

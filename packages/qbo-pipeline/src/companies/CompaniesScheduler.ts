@@ -226,10 +226,15 @@ export class CompaniesScheduler {
     });
   }
 
-  /** `scheduler --once` (runDueOnce): every trigger due now of every company, within max_parallel; waits for them. */
+  /** `scheduler --once` (runDueOnce): every trigger due now of every company, within max_parallel, and the slots it queued behind a busy job; waits for them. */
   async runOnce(pollMs = 200): Promise<void> {
     const dueBy = this.#o.now?.() ?? new Date();
-    await runDueOnce({ pass: (skip) => this.pass(skip, dueBy), running: () => this.running, idle: () => this.idle() }, pollMs, this.#o.signal);
+    const queued = async () => {
+      let n = 0;
+      for (const e of this.#entries.values()) n += await e.scheduler.queuedWaiting();
+      return n;
+    };
+    await runDueOnce({ pass: (skip) => this.pass(skip, dueBy), running: () => this.running, queued, idle: () => this.idle() }, pollMs, this.#o.signal);
   }
 
   /** The `scheduler` service: a pass every `intervalMs` until the signal aborts, then waits for the runs it started. */

@@ -104,7 +104,7 @@ export function formatCompanyList(
   };
   const last = (run: RunRecord | undefined, missing: RunnerMissing | undefined) =>
     run
-      ? `${run.status}${missing ? ` (${missingRunnerAdvice(run, missing)})` : ''}${run.runnerGone ? ` (runner pid ${run.pid} on ${run.host} was gone; closed by ${run.runnerGone.byRun ? `run ${run.runnerGone.byRun}` : (run.runnerGone.bySweeper ?? 'a scheduler')})` : ''}${run.exitCode !== undefined && run.exitCode !== 0 ? ` (exit ${run.exitCode})` : ''} ${run.kind} ${run.job} ${run.finishedAt ?? run.startedAt}`
+      ? `${run.status}${run.late ? ` (${run.late})` : ''}${missing ? ` (${missingRunnerAdvice(run, missing)})` : ''}${run.runnerGone ? ` (runner pid ${run.pid} on ${run.host} was gone; closed by ${run.runnerGone.byRun ? `run ${run.runnerGone.byRun}` : (run.runnerGone.bySweeper ?? 'a scheduler')})` : ''}${run.exitCode !== undefined && run.exitCode !== 0 ? ` (exit ${run.exitCode})` : ''} ${run.kind} ${run.job} ${run.finishedAt ?? run.startedAt}`
       : 'never ran';
   const rows = listings.map((l) => [
     l.company.name,

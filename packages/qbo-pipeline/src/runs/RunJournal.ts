@@ -13,7 +13,7 @@ import { ownStart, processGone } from '../processOnHost.js';
 const DEFAULT_RUNS_KEPT_PER_JOB = 100;
 
 /** What a run is, as known when it starts (a first attempt unless `attempt` says otherwise). */
-export type RunStart = Pick<RunRecord, 'kind' | 'job' | 'company' | 'streams' | 'range' | 'triggerId' | 'scheduleId' | 'stateFile' | 'progress'> &
+export type RunStart = Pick<RunRecord, 'kind' | 'job' | 'company' | 'streams' | 'range' | 'triggerId' | 'scheduleId' | 'late' | 'stateFile' | 'progress'> &
   Partial<Pick<RunRecord, 'attempt'>>;
 
 /** How a run ended. `resumeCommand` only when running again can work; `fix` when the user must change something first. */
@@ -119,6 +119,7 @@ export class RunJournal {
       range: start.range,
       ...(start.triggerId !== undefined ? { triggerId: start.triggerId } : {}),
       ...(start.scheduleId !== undefined ? { scheduleId: start.scheduleId } : {}),
+      ...(start.late !== undefined ? { late: start.late } : {}),
       attempt: start.attempt ?? 1,
       pid: process.pid,
       ...(ownStart() !== undefined ? { pidStart: ownStart() } : {}),

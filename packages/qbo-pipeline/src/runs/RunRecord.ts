@@ -70,6 +70,8 @@ export interface RunRecord {
   readonly range: { readonly start: string; readonly end: string };
   readonly triggerId?: string;
   readonly scheduleId?: string;
+  /** A schedule slot's run that started late: how late and why (`late by 3 h, queued behind run … (backfill, …)`: its job was busy at the slot). */
+  readonly late?: string;
   /** 1 for a first run; more when a run is taken over after its runner died. */
   readonly attempt: number;
   readonly pid: number;

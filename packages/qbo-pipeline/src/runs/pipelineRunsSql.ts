@@ -13,6 +13,8 @@ const ADDED_COLUMNS = {
   rows_deleted: 'bigint',
   // The exact command that finds the deletions QBO's CDC could not give this run (`reconcileCommand`).
   reconcile_command: 'text',
+  // A schedule slot's run that started late: how late and why (`late`), e.g. queued behind a run by hand that held its job.
+  late: 'text',
 } as const;
 type AddedColumn = keyof typeof ADDED_COLUMNS;
 
@@ -120,6 +122,7 @@ export function pipelineRunParams(run: RunRecord, loadRunIds: readonly string[])
     rows_deleted: run.moved?.deleted ?? null,
     // Made of the job's names and paths, never a setting's value; redacted as the journal is, all the same.
     reconcile_command: run.reconcileCommand === undefined ? null : redact(run.reconcileCommand),
+    late: run.late ?? null,
   };
   return COLUMNS.map((c) => values[c]);
 }

@@ -446,12 +446,16 @@ describe('leases: a scheduler that dies does not strand its trigger', () => {
 describe('schedules', () => {
   const sync = { streams: ['invoices'], start: '2025-01-01', stateDir: path.join(dir, 'state') };
 
-  it('runs each due slot once, and skips a slot that comes while the last run still runs, saying so', async () => {
+  it('runs each due slot once; a slot that comes while the last run still runs is queued and runs when it ends, late and saying why; the next slot replaces one still queued', async () => {
     const g = gate();
     const s = setup('every-minute');
     s.clock.now = new Date('2025-09-12T04:00:30Z');
     await addSchedule(s.schedules, { name: 'minutely', cron: '* * * * *', sync }, { now: s.clock.now, env });
-    const scheduler = s.make(g.run);
+    const late: Array<string | undefined> = [];
+    const scheduler = s.make((trigger, hooks) => {
+      late.push(hooks.run?.late);
+      return g.run(trigger, hooks);
+    });
     await scheduler.pass();
     expect(g.ran).toEqual([]);
     s.clock.now = new Date('2025-09-12T04:01:02Z');
@@ -463,17 +467,67 @@ describe('schedules', () => {
     await scheduler.pass();
     expect(g.ran).toHaveLength(1);
     expect(await s.triggers.get('sch-minutely-20250912T040200Z')).toMatchObject({
-      status: 'skipped',
-      enabled: false,
-      result: { message: expect.stringMatching(/^skipped: job qb_invoices was still running \(running in this scheduler\)$/) },
+      status: 'pending',
+      enabled: true,
+      queued: { behind: 'running in this scheduler', until: '2025-09-12T04:03:00Z' },
     });
-    expect(s.logs).toContainEqual(expect.stringMatching(/^WARN test: schedule minutely slot 2025-09-12T04:02:00Z skipped: job qb_invoices was still running/));
+    expect(s.logs).toContainEqual(
+      'WARN test: schedule minutely slot 2025-09-12T04:02:00Z is due; queued: job qb_invoices is busy (running in this scheduler), the slot runs when that ends (its next slot, 2025-09-12T04:03:00Z, replaces it if it still waits then)',
+    );
+    expect(formatTriggers(await s.triggers.list(), s.clock.now)).toContain('pending (due 1.0 s ago, queued behind running in this scheduler)');
+    // Still running at the next slot: that slot replaces the queued one, and stands for both.
+    s.clock.now = new Date('2025-09-12T04:03:01Z');
+    await scheduler.pass();
+    expect((await s.triggers.list()).map((t) => `${t.id} ${t.status}`)).toEqual([
+      'sch-minutely-20250912T040100Z running',
+      'sch-minutely-20250912T040300Z pending',
+    ]);
+    expect(s.logs.at(-1)).toMatch(
+      /^WARN test: schedule minutely slot 2025-09-12T04:03:00Z is due \(it replaces slot 2025-09-12T04:02:00Z, still queued: 2 slots run once\); queued:/,
+    );
     g.release();
     await scheduler.idle();
-    s.clock.now = new Date('2025-09-12T04:03:00Z');
+    s.clock.now = new Date('2025-09-12T04:03:05Z');
     await scheduler.pass();
     await scheduler.idle();
     expect(g.ran.map((t) => t.schedule?.slot)).toEqual(['2025-09-12T04:01:00Z', '2025-09-12T04:03:00Z']);
+    const ranLate = await s.triggers.get('sch-minutely-20250912T040300Z');
+    expect(ranLate).toMatchObject({ status: 'completed', late: true, lateByMs: 65_000, schedule: { slots: 2, firstSlot: '2025-09-12T04:02:00Z' } });
+    expect(late).toEqual([undefined, 'late by 65.0 s, 2 slots run once, queued behind running in this scheduler']);
+    expect(formatTriggers([ranLate], s.clock.now)).toContain('completed (late by 65.0 s, 2 slots run once, queued behind running in this scheduler)');
+  });
+
+  it('--once waits for a slot it queued behind a job locked elsewhere and runs it when the job frees; at its next slot, it leaves it to the next scheduler', async () => {
+    const s = setup('once-queued');
+    s.clock.now = new Date('2025-09-12T04:00:30Z');
+    await addSchedule(s.schedules, { name: 'minutely', cron: '* * * * *', sync }, { now: s.clock.now, env });
+    // A sync by hand holds the job: its lock file, fresh.
+    const lock = path.join(dir, 'state', 'qb_invoices.lock');
+    await mkdir(lock, { recursive: true });
+    s.clock.now = new Date('2025-09-12T04:01:02Z');
+    const ran: string[] = [];
+    const scheduler = s.make(async (trigger) => {
+      ran.push(trigger.id);
+      return fakeResult(trigger, true);
+    });
+    const once = scheduler.runOnce(1, 5);
+    await vi.waitFor(async () => expect((await s.triggers.list()).map((t) => `${t.id} ${t.status}`)).toEqual(['sch-minutely-20250912T040100Z pending']));
+    expect(ran).toEqual([]);
+    await rm(lock, { recursive: true }); // the sync by hand ends
+    expect(await once).toEqual(['sch-minutely-20250912T040100Z']);
+    expect(await s.triggers.get('sch-minutely-20250912T040100Z')).toMatchObject({ status: 'completed', late: true, queued: { until: '2025-09-12T04:02:00Z' } });
+
+    // The next slot, the job locked again, and the lock still held at the slot after: --once leaves the slot queued, and says so.
+    await mkdir(lock, { recursive: true });
+    s.clock.now = new Date('2025-09-12T04:02:01Z');
+    const second = scheduler.runOnce(1, 5);
+    await vi.waitFor(async () => expect((await s.triggers.list()).map((t) => t.status)).toEqual(['completed', 'pending']));
+    s.clock.now = new Date('2025-09-12T04:03:00Z');
+    expect(await second).toEqual([]);
+    expect(s.logs.at(-1)).toMatch(
+      /^WARN test: trigger sch-minutely-20250912T040200Z \(due 2025-09-12T04:02:00Z\) still waits for job qb_invoices \(its state file is locked by .*\) at its schedule's next slot, 2025-09-12T04:03:00Z: it is left to the next scheduler, whose pass replaces it by that slot$/,
+    );
+    await rm(lock, { recursive: true });
   });
 
   it('--once runs the slot due when it began and ends, though a schedule every second has another slot due when its run ends', async () => {

@@ -15,7 +15,7 @@ import { DEFAULT_LEASE_MS, type TriggerStore } from '../triggers/TriggerStore.js
 import { lateness, planPass, type PassAction, type ScheduleInput } from './planPass.js';
 import type { RunSweeper } from '../runs/RunSweeper.js';
 import { RunJournal } from '../runs/RunJournal.js';
-import { runDueOnce } from './runDueOnce.js';
+import { QUEUED_POLL_MS, runDueOnce } from './runDueOnce.js';
 
 /** A run that starts more than this after its instant is marked late (the scheduler polls every few seconds). */
 const LATE_AFTER_MS = 60_000;
@@ -97,6 +97,8 @@ export class Scheduler {
   /** `<trigger>#<attempt>` of the leases of other schedulers, and `<trigger> <holder>` of the job locks, already logged: each is said once. */
   readonly #toldHeld = new Set<string>();
   #heldElsewhere: readonly string[] = [];
+  /** Under `scheduler --once`: the slots it queued behind a busy job, and each one's next slot (see `queuedWaiting`). */
+  readonly #queuedHere = new Map<string, string>();
 
   constructor(options: SchedulerOptions) {
     this.#o = {
@@ -184,11 +186,21 @@ export class Scheduler {
     for (const action of actions) {
       if (action.kind === 'slot') {
         if (!(await store.create(action.trigger))) continue; // another scheduler recorded this slot
-        if (action.skipped) logger.warn(`schedule ${action.trigger.schedule?.name} slot ${action.trigger.at} ${action.skipped}`);
-        else
-          logger.info(
-            `schedule ${action.trigger.schedule?.name} slot ${action.trigger.at} is due${action.due.slots > 1 ? ` (${action.due.slots} slots missed while no scheduler ran; run once)` : ''}`,
+        const { trigger, due, replaces } = action;
+        const replaced = replaces !== undefined && (await this.#replace(replaces));
+        const why = replaced
+          ? ` (it replaces slot ${replaces.at}, still queued: ${trigger.schedule?.slots ?? 1} slots run once)`
+          : due.slots > 1
+            ? ` (${due.slots} slots missed while no scheduler ran; run once)`
+            : '';
+        if (trigger.queued) {
+          if (dueBy && trigger.queued.until) this.#queuedHere.set(trigger.id, trigger.queued.until);
+          const lock = locks.get(triggerJob(trigger));
+          if (lock) this.#toldHeld.add(`${trigger.id} ${lock.holder}`); // this line says who holds the job: no second `waits` line for it
+          logger.warn(
+            `schedule ${trigger.schedule?.name} slot ${trigger.at} is due${why}; queued: job ${triggerJob(trigger)} is busy (${trigger.queued.behind}), the slot runs when that ends${trigger.queued.until ? ` (its next slot, ${trigger.queued.until}, replaces it if it still waits then)` : ''}`,
           );
+        } else logger.info(`schedule ${trigger.schedule?.name} slot ${trigger.at} is due${why}`);
       } else if (action.kind === 'wait') {
         // Starting it would only find the job busy: no attempt, one line per trigger and holder.
         this.#heldElsewhere = [...this.#heldElsewhere, action.trigger.id];
@@ -204,6 +216,28 @@ export class Scheduler {
     }
     if (this.#o.schedules) await this.#prune(scan.triggers);
     return actions;
+  }
+
+  /**
+   * Takes a queued slot's place by its next slot: claims its first attempt (so no scheduler starts it
+   * meanwhile) and deletes it; the next slot's trigger stands for both. False when another scheduler
+   * claimed it first: it runs, and the next slot waits behind it.
+   */
+  async #replace(queued: Trigger): Promise<boolean> {
+    const now = this.#o.now();
+    const at = now.toISOString();
+    const lease: Lease = {
+      owner: this.owner,
+      host: this.#host,
+      pid: process.pid,
+      attempt: 1,
+      claimedAt: at,
+      heartbeatAt: at,
+      expiresAt: new Date(now.getTime() + this.#o.leaseMs).toISOString(),
+    };
+    if (!(await this.#o.triggers.claim(queued.id, lease))) return false;
+    await this.#o.triggers.remove(queued.id);
+    return true;
   }
 
   /**
@@ -252,17 +286,41 @@ export class Scheduler {
     return locked;
   }
 
-  /** `scheduler --once` (runDueOnce): every trigger due now, within `concurrency`; waits for them and returns the ids started. */
-  runOnce(pollMs = 200): Promise<string[]> {
+  /**
+   * How many slots this `scheduler --once` queued still wait for their job: pending, never attempted
+   * (one found busy as it started waits for a later scheduler), and before their next slot. One
+   * that reaches its next slot still waiting is left, said once: the next scheduler's pass
+   * replaces it by that slot.
+   */
+  async queuedWaiting(): Promise<number> {
+    if (this.#queuedHere.size === 0) return 0;
+    const now = this.#o.now().getTime();
+    const triggers = await this.#o.triggers.list();
+    for (const [id, until] of this.#queuedHere) {
+      const trigger = triggers.find((t) => t.id === id);
+      if (trigger?.status === 'pending' && (trigger.attempts ?? []).length === 0 && Date.parse(until) > now) continue;
+      this.#queuedHere.delete(id);
+      if (trigger?.status === 'pending' && Date.parse(until) <= now)
+        this.#o.logger.warn(
+          `trigger ${id} (due ${trigger.at}) still waits for job ${triggerJob(trigger)} (${trigger.queued?.behind ?? 'busy'}) at its schedule's next slot, ${until}: it is left to the next scheduler, whose pass replaces it by that slot`,
+        );
+    }
+    return this.#queuedHere.size;
+  }
+
+  /** `scheduler --once` (runDueOnce): every trigger due now, within `concurrency`, and the slots it queued (`queuedWaiting`); waits for them and returns the ids started. */
+  runOnce(pollMs = 200, queuedPollMs = QUEUED_POLL_MS): Promise<string[]> {
     const dueBy = this.#o.now();
     return runDueOnce(
       {
         pass: async (skip) => (await this.pass(skip, dueBy)).flatMap((a) => (a.kind === 'start' ? [a.trigger.id] : [])),
         running: () => this.#held.size,
+        queued: () => this.queuedWaiting(),
         idle: () => this.idle(),
       },
       pollMs,
       this.#o.signal,
+      queuedPollMs,
     );
   }
 
@@ -315,7 +373,8 @@ export class Scheduler {
       // starts, holding the job's lock (RunJournal.closeGone), as any run of a job closes those whose runner is gone.
     }
     const lateByMs = now.getTime() - Date.parse(trigger.schedule?.firstSlot ?? trigger.at);
-    const late = lateByMs > this.#o.lateAfterMs || (trigger.schedule?.slots ?? 1) > 1;
+    // A queued slot is late whatever the wait: it says so, and why, wherever its run is shown.
+    const late = lateByMs > this.#o.lateAfterMs || (trigger.schedule?.slots ?? 1) > 1 || trigger.queued !== undefined;
     const running: Trigger = withAttempt(
       {
         ...trigger,
@@ -329,9 +388,8 @@ export class Scheduler {
     );
     await store.save(running);
     const what = running.sync ? `sync ${running.sync.job ?? ''}` : `backfill ${running.backfill?.job ?? ''}`;
-    logger.info(
-      `trigger ${id} (due ${running.at}${running.late ? `, ${lateness(running.lateByMs ?? 0, running.schedule?.slots)}` : ''}): ${what} starts, attempt ${attempt}`,
-    );
+    const lateNote = running.late ? lateness(running.lateByMs ?? 0, running.schedule?.slots, running.queued) : undefined;
+    logger.info(`trigger ${id} (due ${running.at}${lateNote ? `, ${lateNote}` : ''}): ${what} starts, attempt ${attempt}`);
     const stop = new AbortController();
     const onStop = () => stop.abort();
     this.#o.signal?.addEventListener('abort', onStop, { once: true });
@@ -343,7 +401,7 @@ export class Scheduler {
         .run(running, {
           signal: stop.signal,
           lockStaleMs: leaseMs,
-          run: { triggerId: id, attempt, ...(running.schedule ? { scheduleId: running.schedule.name } : {}) },
+          run: { triggerId: id, attempt, ...(running.schedule ? { scheduleId: running.schedule.name } : {}), ...(lateNote ? { late: lateNote } : {}) },
         })
         .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
         .then((outcome) => this.#finish(held, outcome))

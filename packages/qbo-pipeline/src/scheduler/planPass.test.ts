@@ -49,7 +49,7 @@ const input = (over: Partial<PassInput>): PassInput => ({
 const summary = (actions: ReturnType<typeof planPass>) =>
   actions.map(
     (a) =>
-      `${a.kind} ${a.trigger.id}${a.kind === 'slot' && a.skipped ? ' skipped' : ''}${a.kind === 'start' ? ` #${a.attempt}${a.takeover ? ' takeover' : ''}` : ''}`,
+      `${a.kind} ${a.trigger.id}${a.kind === 'slot' && a.trigger.queued ? ' queued' : ''}${a.kind === 'slot' && a.replaces ? ` replaces ${a.replaces.id}` : ''}${a.kind === 'start' ? ` #${a.attempt}${a.takeover ? ' takeover' : ''}` : ''}`,
   );
 
 describe('planPass (pure: what one scheduler pass does)', () => {
@@ -88,31 +88,64 @@ describe('planPass (pure: what one scheduler pass does)', () => {
     expect(summary(planPass(input({ triggers, leases, capacity: 5 })))).toEqual(['start dead #3 takeover']);
   });
 
-  it('a job busy elsewhere (a live lease, or running here) makes its triggers wait and its schedule slots skipped', () => {
+  it('a slot whose job is busy (a live lease elsewhere, or running here) is recorded pending, queued behind what holds the job, until its next slot', () => {
     const triggers = [trigger('running', 'j1', '2025-09-12T03:00:00Z', { status: 'running' }), trigger('waiting', 'j1')];
     const leases = new Map([['running', lease('2025-09-12T04:01:00Z')]]);
     const actions = planPass(input({ triggers, leases, schedules: [schedule('s1', 'j1'), schedule('s2', 'j2')], runningHere: new Set(['j2']), capacity: 5 }));
-    expect(summary(actions)).toEqual(['slot sch-s1-20250912T040000Z skipped', 'slot sch-s2-20250912T040000Z skipped']);
-    expect(actions[0]).toMatchObject({
-      skipped: expect.stringMatching(/^skipped: job j1 was still running \(trigger running attempt 1 on h pid 1, since 2025-09-12T04:00:00Z\)$/),
+    expect(summary(actions)).toEqual(['slot sch-s1-20250912T040000Z queued', 'slot sch-s2-20250912T040000Z queued']);
+    expect(actions[0]!.trigger).toMatchObject({
+      status: 'pending',
+      enabled: true,
+      queued: { behind: 'trigger running attempt 1 on h pid 1, since 2025-09-12T04:00:00Z', at: now.toISOString(), until: '2025-09-12T04:01:00Z' },
     });
+    expect(actions[1]!.trigger.queued).toMatchObject({ behind: 'running in this scheduler' });
   });
 
-  it('a job locked by another runner (a backfill by hand) makes its triggers wait and its slots skipped, without an attempt', () => {
-    const lock = 'run r1 (backfill, pid 7 on h) until 2025-09-12T04:00:30Z unless renewed';
-    const actions = planPass(
-      input({ triggers: [trigger('waiting', 'j1')], schedules: [schedule('s1', 'j1')], lockedJobs: new Map([['j1', lock]]), capacity: 5 }),
-    );
-    expect(summary(actions)).toEqual(['slot sch-s1-20250912T040000Z skipped', 'wait waiting']);
-    expect(actions[0]).toMatchObject({ skipped: `skipped: job j1 was still running (its state file is locked by ${lock})` });
-    expect(actions[1]).toMatchObject({ kind: 'wait', lock });
+  it('a slot whose job another runner has locked (a sync by hand) is queued, and waits without an attempt; it starts at the first pass that finds the job free', () => {
+    const lock = 'run r1 (sync, pid 7 on h) until 2025-09-12T04:00:30Z unless renewed';
+    const first = planPass(input({ schedules: [schedule('s1', 'j1')], lockedJobs: new Map([['j1', lock]]), capacity: 5 }));
+    expect(summary(first)).toEqual(['slot sch-s1-20250912T040000Z queued', 'wait sch-s1-20250912T040000Z']);
+    expect(first[0]!.trigger.queued).toMatchObject({ behind: `its state file is locked by ${lock}` });
+    expect(first[1]).toMatchObject({ kind: 'wait', lock });
+    const queued = first[0]!.trigger;
+    const later = { now: new Date('2025-09-12T04:00:50Z'), schedules: [schedule('s1', 'j1')], triggers: [queued], capacity: 5 };
+    expect(summary(planPass(input({ ...later, lockedJobs: new Map([['j1', lock]]) })))).toEqual(['wait sch-s1-20250912T040000Z']);
+    expect(summary(planPass(input(later)))).toEqual(['start sch-s1-20250912T040000Z #1']);
   });
 
-  it('skips a slot whose job already has a due sync waiting to start (no capacity, or a stopped run to resume)', () => {
+  it('a queued slot takes no room of the capacity while it waits: a trigger of another job starts', () => {
+    const queued = trigger('sch-s1-20250912T040000Z', 'j1', undefined, {
+      backfill: undefined,
+      sync: { streams: ['invoices'], job: 'j1' },
+      schedule: { name: 's1', slot: '2025-09-12T04:00:00Z', slots: 1 },
+      queued: { behind: 'running in this scheduler', at: '2025-09-12T04:00:01Z' },
+    });
+    expect(summary(planPass(input({ triggers: [queued, trigger('other', 'j2')], runningHere: new Set(['j1']), capacity: 1 })))).toEqual(['start other #1']);
+  });
+
+  it("the schedule's next slot replaces a slot still queued and never attempted: one run stands for both, late from the first", () => {
+    const queued = planPass(input({ schedules: [schedule('s1', 'j1')], runningHere: new Set(['j1']) }))[0]!.trigger;
+    const next = { now: new Date('2025-09-12T04:01:10Z'), schedules: [schedule('s1', 'j1')], triggers: [queued] };
+    const stillBusy = planPass(input({ ...next, runningHere: new Set(['j1']) }));
+    expect(summary(stillBusy)).toEqual(['slot sch-s1-20250912T040100Z queued replaces sch-s1-20250912T040000Z']);
+    expect(stillBusy[0]!.trigger).toMatchObject({
+      schedule: { slot: '2025-09-12T04:01:00Z', slots: 3, firstSlot: '2025-09-12T03:59:00Z' }, // the queued one stood for 03:59 and 04:00 (the schedule is active since 03:58:30)
+      queued: { behind: 'running in this scheduler', at: '2025-09-12T04:01:10.000Z', until: '2025-09-12T04:02:00Z' },
+    });
+    // The job free at the next slot (say the queued one waited for capacity): the next slot replaces it and starts, the queued one does not.
+    const free = planPass(input(next));
+    expect(summary(free)).toEqual(['slot sch-s1-20250912T040100Z queued replaces sch-s1-20250912T040000Z', 'start sch-s1-20250912T040100Z #1']);
+    expect(free[0]!.trigger.queued).toMatchObject({ behind: 'running in this scheduler', until: '2025-09-12T04:02:00Z' });
+    // One that was attempted (found busy as it started, or stopped with its scheduler) is kept: it resumes, and the next slot queues behind it.
+    const attempted: Trigger = { ...queued, attempts: [{ attempt: 1, owner: 'o', host: 'h', pid: 1, startedAt: '2025-09-12T04:00:02Z', outcome: 'job busy' }] };
+    expect(summary(planPass(input({ ...next, triggers: [attempted] })))).toEqual(['slot sch-s1-20250912T040100Z queued', 'start sch-s1-20250912T040000Z #2']);
+  });
+
+  it('queues a slot behind a due sync of its job that waits to start (no capacity, or a stopped run to resume)', () => {
     const waiting = trigger('waiting', 'j1', undefined, { backfill: undefined, sync: { streams: ['invoices'], job: 'j1' } });
     const actions = planPass(input({ triggers: [waiting], schedules: [schedule('s1', 'j1')], capacity: 0 }));
-    expect(summary(actions)).toEqual(['slot sch-s1-20250912T040000Z skipped']);
-    expect(actions[0]).toMatchObject({ skipped: 'skipped: job j1 has an earlier run waiting to start (trigger waiting)' });
+    expect(summary(actions)).toEqual(['slot sch-s1-20250912T040000Z queued']);
+    expect(actions[0]!.trigger.queued).toMatchObject({ behind: 'an earlier run waits to start (trigger waiting)' });
   });
 
   it("a due backfill waiting to start does not swallow the night's sync: the slot waits its turn behind it", () => {

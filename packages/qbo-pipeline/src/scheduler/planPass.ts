@@ -1,5 +1,5 @@
 import { formatDuration } from '../formatTable.js';
-import { dueSlot, type CronSchedule, type DueSlot } from '../schedules/cronSlots.js';
+import { dueSlot, nextSlot, type CronSchedule, type DueSlot } from '../schedules/cronSlots.js';
 import type { Schedule } from '../schedules/Schedule.js';
 import { FINAL_STATUSES, triggerJob, type Lease, type Trigger } from '../triggers/Trigger.js';
 
@@ -32,12 +32,18 @@ export interface PassInput {
 }
 
 export type PassAction =
-  /** A schedule slot came: record it as a trigger (`pending`, or `skipped` when its job still runs). */
-  | { readonly kind: 'slot'; readonly trigger: Trigger; readonly due: DueSlot; readonly skipped?: string }
+  /**
+   * A schedule slot came: record it as a `pending` trigger (`queued` when its job was busy: it runs when
+   * the job frees). `replaces`: the schedule's earlier slot that still waited, never attempted; this one
+   * runs for both (`schedule.slots`), so that one goes.
+   */
+  | { readonly kind: 'slot'; readonly trigger: Trigger; readonly due: DueSlot; readonly replaces?: Trigger }
   /** Claim attempt `attempt` of a due trigger and run it; `takeover` is the expired lease of the attempt before. */
   | { readonly kind: 'start'; readonly trigger: Trigger; readonly attempt: number; readonly takeover?: Lease }
   /** A due trigger left for a later pass, without an attempt: another runner holds its job's lock (`lock`: who, until when). */
   | { readonly kind: 'wait'; readonly trigger: Trigger; readonly lock: string };
+
+const iso = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
 
 const compact = (d: Date) =>
   d
@@ -59,7 +65,7 @@ export function slotOfTriggerId(id: string): { readonly schedule: string; readon
   return Number.isNaN(slot.getTime()) ? undefined : { schedule, slot };
 }
 
-/** The latest slot of `name` that has a trigger (run, running or skipped). */
+/** The latest slot of `name` that has a trigger (run, running, queued, or skipped by an older version). */
 export function lastSlotOf(name: string, triggers: readonly Trigger[]): Date | undefined {
   let last: number | undefined;
   for (const t of triggers) {
@@ -74,13 +80,16 @@ const live = (lease: Lease | undefined, now: Date) => lease !== undefined && Dat
 
 /**
  * One pass of the scheduler as a pure function: which schedule slots are due (each once; slots
- * missed while no scheduler ran collapse into one, marked late), which are skipped because their
- * job still runs (a job never overlaps itself), and which due triggers to start or take over (a
- * lease that expired means its scheduler died). A slot is skipped too when a due sync of its job
- * waits to start: a second sync up to now would repeat the first (behind a waiting backfill, the
- * slot waits its turn). Triggers start earliest first, one per job, up to `capacity`; a trigger
- * whose job is busy waits for a later pass, and is said to wait (`wait`) when another runner
- * holds its job's lock: starting it would only find the job busy.
+ * missed while no scheduler ran collapse into one, marked late), and which due triggers to start
+ * or take over (a lease that expired means its scheduler died). A job never overlaps itself: a
+ * slot that comes while its job is busy (running here or under another scheduler's lease, its
+ * lock held by a run by hand, or an earlier sync of it waiting to start) is recorded `pending`
+ * and `queued` behind what holds the job, and starts at the first pass that finds the job free.
+ * A queued slot waits until the schedule's next slot at most: that one replaces it (one run for
+ * both, as for missed slots; a sync covers everything up to its start). Triggers start earliest
+ * first, one per job, up to `capacity` (a waiting trigger takes none of it); a trigger whose job
+ * is busy waits for a later pass, and is said to wait (`wait`) when another runner holds its
+ * job's lock: starting it would only find the job busy.
  */
 export function planPass(input: PassInput): PassAction[] {
   const { now } = input;
@@ -96,57 +105,53 @@ export function planPass(input: PassInput): PassAction[] {
     }
   }
 
-  // Due syncs that wait to start (capacity, a stopped run to resume): a new slot of their job would only repeat them.
-  // A waiting backfill reads its own range only: the slot's sync queues behind it instead of being lost.
-  const queued = new Map<string, string>();
+  // Due syncs that wait to start (capacity, a stopped run to resume): a new slot of their job queues behind them.
+  const waitingSyncs = new Map<string, string[]>();
   for (const t of input.triggers) {
     if (t.sync === undefined || FINAL_STATUSES.includes(t.status) || !t.enabled || Date.parse(t.at) > dueUntil || live(input.leases.get(t.id), now)) continue;
-    if (!queued.has(triggerJob(t))) queued.set(triggerJob(t), t.id);
+    waitingSyncs.set(triggerJob(t), [...(waitingSyncs.get(triggerJob(t)) ?? []), t.id]);
   }
 
   const created: Trigger[] = [];
+  const replaced = new Set<string>();
   for (const { schedule, cron } of input.schedules) {
     if (schedule.paused) continue;
     const last = lastSlotOf(schedule.name, input.triggers);
     const since = new Date(Math.max(Date.parse(schedule.activeSince), last?.getTime() ?? 0));
     const due = dueSlot(cron, since, new Date(dueUntil), input.lateAfterMs);
     if (!due) continue;
-    const slot = due.slot.toISOString().replace(/\.\d+Z$/, 'Z');
+    const slot = iso(due.slot);
     const job = schedule.sync.job ?? '';
-    const waiting = queued.get(job);
-    const running = busy.has(job)
-      ? `was still running (${busy.get(job)})`
-      : waiting !== undefined
-        ? `has an earlier run waiting to start (trigger ${waiting})`
-        : undefined;
-    const base: Trigger = {
+    // The schedule's earlier slot still waiting, never attempted: this slot's sync covers its range too, so it runs once for both.
+    const earlier = input.triggers.find(
+      (t) => t.schedule?.name === schedule.name && t.status === 'pending' && t.enabled && (t.attempts ?? []).length === 0 && !input.leases.has(t.id),
+    );
+    const waiting = waitingSyncs.get(job)?.find((id) => id !== earlier?.id);
+    const behind = busy.get(job) ?? (waiting !== undefined ? `an earlier run waits to start (trigger ${waiting})` : undefined);
+    const until = nextSlot(cron, due.slot);
+    const bound = until ? { until: iso(until) } : {};
+    const queued = behind !== undefined ? { behind, at: now.toISOString(), ...bound } : earlier?.queued ? { ...earlier.queued, ...bound } : undefined;
+    const firstSlot = earlier ? (earlier.schedule?.firstSlot ?? earlier.at) : due.slots > 1 ? iso(due.firstMissed) : undefined;
+    const trigger: Trigger = {
       id: slotTriggerId(schedule.name, due.slot),
       at: slot,
       atGiven: `${slot} (schedule ${schedule.name}: ${schedule.cron}${schedule.tz === 'UTC' ? '' : ` ${schedule.tz}`})`,
       createdAt: now.toISOString(),
       sync: schedule.sync,
-      schedule: { name: schedule.name, slot, slots: due.slots, ...(due.slots > 1 ? { firstSlot: due.firstMissed.toISOString().replace(/\.\d+Z$/, 'Z') } : {}) },
+      schedule: { name: schedule.name, slot, slots: due.slots + (earlier?.schedule?.slots ?? 0), ...(firstSlot !== undefined ? { firstSlot } : {}) },
       status: 'pending',
       enabled: true,
+      ...(queued ? { queued } : {}),
     };
-    if (running !== undefined) {
-      const skipped = `skipped: job ${job} ${running}`;
-      actions.push({
-        kind: 'slot',
-        trigger: { ...base, status: 'skipped', enabled: false, finishedAt: now.toISOString(), result: { exitCode: 0, message: skipped, runIds: [] } },
-        due,
-        skipped,
-      });
-      continue;
-    }
-    actions.push({ kind: 'slot', trigger: base, due });
-    created.push(base);
-    queued.set(job, base.id);
+    actions.push({ kind: 'slot', trigger, due, ...(earlier ? { replaces: earlier } : {}) });
+    if (earlier) replaced.add(earlier.id);
+    created.push(trigger);
+    waitingSyncs.set(job, [...(waitingSyncs.get(job) ?? []), trigger.id]);
   }
 
   let capacity = input.capacity;
   const candidates = [...input.triggers, ...created]
-    .filter((t) => !FINAL_STATUSES.includes(t.status) && t.enabled && Date.parse(t.at) <= dueUntil)
+    .filter((t) => !FINAL_STATUSES.includes(t.status) && t.enabled && Date.parse(t.at) <= dueUntil && !replaced.has(t.id))
     .sort((a, b) => a.at.localeCompare(b.at) || a.id.localeCompare(b.id));
   for (const trigger of candidates) {
     const lease = input.leases.get(trigger.id);
@@ -165,7 +170,11 @@ export function planPass(input: PassInput): PassAction[] {
   return actions;
 }
 
-/** `late by 5 min, 5 slots run once`: how a late start reads in logs and lists. */
-export function lateness(lateByMs: number, slots = 1): string {
-  return `late by ${formatDuration(lateByMs)}${slots > 1 ? `, ${slots >= 1000 ? 'at least 1000' : slots} slots run once` : ''}`;
+/**
+ * `late by 5 min, 5 slots run once`, `late by 3 h, queued behind run … (backfill, …)`: how a late
+ * start reads in logs, lists, the console and the runs journal — how late, and why.
+ */
+export function lateness(lateByMs: number, slots = 1, queued?: Trigger['queued']): string {
+  const many = slots > 1 ? `, ${slots >= 1000 ? 'at least 1000' : slots} slots run once` : '';
+  return `late by ${formatDuration(lateByMs)}${many}${queued ? `, queued behind ${queued.behind}` : ''}`;
 }

@@ -3,8 +3,9 @@ import type { SyncRequest } from '../runSync.js';
 import { streamsRun } from '../schedules/Schedule.js';
 
 /**
- * `pending` until due and claimed; `running` while a scheduler holds its lease; then `completed`,
- * `failed`, or `skipped` (a schedule slot that came while its job was still running).
+ * `pending` until due and claimed (a schedule slot that came while its job was busy waits `queued`);
+ * `running` while a scheduler holds its lease; then `completed` or `failed`. `skipped` is only read:
+ * versions before queued slots recorded a slot that came while its job was busy as skipped.
  */
 export const TRIGGER_STATUSES = ['pending', 'running', 'completed', 'failed', 'skipped'] as const;
 export type TriggerStatus = (typeof TRIGGER_STATUSES)[number];
@@ -44,10 +45,20 @@ interface SlotOrigin {
   readonly name: string;
   /** The slot's instant, UTC. */
   readonly slot: string;
-  /** Slots this one run stands for (more than 1 when the scheduler was down). */
+  /** Slots this one run stands for (more than 1 when the scheduler was down, or a queued slot was replaced by the next). */
   readonly slots: number;
   /** The oldest of them, when more than one: lateness counts from it. */
   readonly firstSlot?: string;
+}
+
+/** Why a schedule slot waited past its instant: its job was busy when the slot came. */
+interface Queued {
+  /** What held the job: a run of this scheduler or another's (its lease), a run by hand (the job's lock), an earlier run waiting to start. */
+  readonly behind: string;
+  /** When the slot was queued, UTC. */
+  readonly at: string;
+  /** The schedule's next slot: a slot still waiting then is replaced by it (one run for both); `scheduler --once` waits for the slots it queued until then. */
+  readonly until?: string;
 }
 
 /**
@@ -64,6 +75,8 @@ export interface Trigger {
   readonly backfill?: BackfillRequest;
   readonly sync?: SyncRequest;
   readonly schedule?: SlotOrigin;
+  /** Present when the slot came while its job was busy: it ran (or runs) when the job freed, late, and this says why. */
+  readonly queued?: Queued;
   readonly status: TriggerStatus;
   /** False once it has run (completed, failed or skipped): a one-time trigger never runs twice. */
   readonly enabled: boolean;

@@ -16,11 +16,11 @@ export function triggerAdded(trigger: Trigger): string {
   return `trigger ${trigger.id}: backfill ${trigger.backfill?.job ?? ''} [${trigger.backfill?.start ?? ''}, ${trigger.backfill?.end ?? ''}) at ${trigger.at}${given}`;
 }
 
-/** `pending`, `completed (late by 3 h 12 min)`, …: what `trigger list` shows per trigger. */
+/** `pending`, `pending (due 2 min ago, queued behind …)`, `completed (late by 3 h 12 min, queued behind …)`, …: what `trigger list` shows per trigger. */
 export function triggerStatus(trigger: Trigger, now: Date): string {
-  const late = trigger.late && trigger.lateByMs !== undefined ? ` (${lateness(trigger.lateByMs, trigger.schedule?.slots)})` : '';
+  const late = trigger.late && trigger.lateByMs !== undefined ? ` (${lateness(trigger.lateByMs, trigger.schedule?.slots, trigger.queued)})` : '';
   if (trigger.status === 'pending' && Date.parse(trigger.at) <= now.getTime())
-    return `pending (due ${formatDuration(now.getTime() - Date.parse(trigger.at))} ago)`;
+    return `pending (due ${formatDuration(now.getTime() - Date.parse(trigger.at))} ago${trigger.queued ? `, queued behind ${trigger.queued.behind}` : ''})`;
   if (trigger.status === 'running')
     return `running since ${shown(trigger.startedAt)} on ${trigger.claimedBy?.host ?? '?'} pid ${trigger.claimedBy?.pid ?? '?'}${late}`;
   return `${trigger.status}${late}`;

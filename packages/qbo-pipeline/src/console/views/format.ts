@@ -84,7 +84,7 @@ export function slotsHref(of: { readonly company: string; readonly schedule: str
  * slot` (with the day when the run started on another UTC day); `trigger` over its id; `by hand`.
  * `full` says it in one line, for a tooltip, the run's page and the overview (with the slot's trigger id beside it).
  */
-export function startedBy(r: Pick<RunRecord, 'triggerId' | 'scheduleId' | 'startedAt'>): {
+export function startedBy(r: Pick<RunRecord, 'triggerId' | 'scheduleId' | 'startedAt' | 'late'>): {
   readonly short: string;
   readonly detail?: string;
   readonly full: string;
@@ -100,7 +100,7 @@ export function startedBy(r: Pick<RunRecord, 'triggerId' | 'scheduleId' | 'start
   return {
     short: `schedule ${schedule}`,
     detail: `${at.toFormat(at.toISODate() === r.startedAt.slice(0, 10) ? 'HH:mm' : 'yyyy-LL-dd HH:mm')} UTC slot`,
-    full: `schedule ${schedule}, its ${utc(at.toISO() ?? '')} slot`,
+    full: `schedule ${schedule}, its ${utc(at.toISO() ?? '')} slot${r.late ? `, ${r.late}` : ''}`,
     slotTrigger: r.triggerId,
   };
 }

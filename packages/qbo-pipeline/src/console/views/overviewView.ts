@@ -169,7 +169,10 @@ export function attentionOf(c: CompanyOverview, now: Date): Attention[] {
     const what = t.schedule ? `schedule ${t.schedule.name}'s ${utc(t.schedule.slot)} slot` : `trigger ${t.id}`;
     out.push({
       level: 'warn',
-      text: `${what} was due ${relative(t.at, now)} and has not started: is a scheduler running for this state folder? (A due trigger also waits while another run holds its job or company, or while max_parallel runs are busy.)`,
+      // A slot queued behind a busy job knows why it waits: say that, not "is a scheduler running?".
+      text: t.queued
+        ? `${what} was due ${relative(t.at, now)} and is queued behind ${t.queued.behind}: it runs when that ends`
+        : `${what} was due ${relative(t.at, now)} and has not started: is a scheduler running for this state folder? (A due trigger also waits while another run holds its job or company, or while max_parallel runs are busy.)`,
       href: t.schedule ? slotsHref({ company: c.name, schedule: t.schedule.name }) : '/schedules',
       about: { kind: 'overdue', key: `overdue ${t.id}` },
     });

@@ -1,6 +1,7 @@
 import type { Schedule } from '../../schedules/Schedule.js';
 import { triggerJob, type Trigger } from '../../triggers/Trigger.js';
 import { triggerStatus } from '../../triggers/formatTriggers.js';
+import { lateness } from '../../scheduler/planPass.js';
 import type { SetAside } from '../../triggers/TriggerStore.js';
 import { html, type SafeHtml } from '../html.js';
 import type { ZonedInstant } from '../zonedInstant.js';
@@ -179,12 +180,14 @@ ${many ? html`<td>${row.company}</td>` : ''}
 <td>${
       last
         ? html`${utc(last.slot)}${onWallClock(last.slot, s.tz)}<br>${last.trigger ? pill(last.trigger.status) : ''} ${
-            // A slot that started no run (skipped, or refused before it could) says why here: there is no run to open.
+            // A slot that started no run (queued behind a busy job, refused before it could, skipped by an older version) says why here: there is no run to open.
             last.runId
-              ? html`<a href="/runs/${last.runId}">the run</a>`
+              ? html`<a href="/runs/${last.runId}">the run</a>${last.trigger?.late && last.trigger.lateByMs !== undefined ? html` <small>${lateness(last.trigger.lateByMs, last.trigger.schedule?.slots, last.trigger.queued)}</small>` : ''}`
               : last.trigger?.result?.message
                 ? html`<small>${last.trigger.result.message}</small>`
-                : ''
+                : last.trigger?.queued
+                  ? html`<small>queued behind ${last.trigger.queued.behind}</small>`
+                  : ''
           }`
         : html`<span class="muted">none yet</span>`
     }${slotCounts(row, p.zone)}</td>
