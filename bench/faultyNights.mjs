@@ -342,20 +342,25 @@ async function checkTruthTold(night, name, since, tables, killedPid, syncByHand)
   const schema = pg.escapeIdentifier(schemaOf(name));
   const stillRunning = await query(`SELECT run_id FROM ${schema}._pipeline_runs WHERE status = 'running'`).catch(() => ({ rows: [] }));
   for (const r of stillRunning.rows) problem(night, `${name}: _pipeline_runs ${r.run_id} still says running after the night`);
-  // Tonight's slot, and a slot an earlier night left waiting (it runs tonight, and tonight's slot is skipped behind it).
+  // Tonight's slot, and a slot an earlier night left waiting (it runs tonight, and tonight's slot queues behind it and runs after it).
   const triggers = jsonFiles(path.join(folder, 'triggers')).filter((t) => Date.parse(t.createdAt) >= since || Date.parse(t.finishedAt ?? since) >= since);
   const waiting = triggers.filter((t) => !['completed', 'failed', 'skipped'].includes(t.status));
-  // `scheduler --once` leaves a slot whose job a sync by hand held to a later scheduler: never started, or found busy.
-  if (syncByHand && !SERVICE && waiting.length > 0 && waiting.every((t) => t.status === 'pending' && (t.attempts ?? []).every((a) => a.outcome === 'job busy')))
-    return { status: 'waits' };
+  // A slot due while a sync by hand held its job is queued behind it, and `scheduler --once` waits for it and runs it when
+  // the sync ends. It leaves to a later scheduler only a slot that found the job busy as it started (the sync by hand
+  // took the lock between the pass and the run), or one still queued at its next slot (the sync by hand outlasted the night).
+  const leftForLater = (t) =>
+    t.status === 'pending' &&
+    ((t.attempts ?? []).length > 0
+      ? t.attempts.every((a) => a.outcome === 'job busy')
+      : t.queued?.until !== undefined && Date.parse(t.queued.until) <= Date.now());
+  if (syncByHand && !SERVICE && waiting.length > 0 && waiting.every(leftForLater)) return { status: 'waits' };
   for (const t of waiting) problem(night, `${name}: trigger ${t.id} is ${t.status} after the night`);
   const ran = triggers
     .filter((t) => t.status !== 'skipped')
     .sort((x, y) => x.at.localeCompare(y.at))
     .at(-1);
-  // A slot due while a sync by hand held its job is skipped: that sync, up to its start (after the slot), is the night's run.
-  if (!ran && syncByHand && triggers.length > 0 && triggers.every((t) => t.result?.message?.includes('its state file is locked by')))
-    return { status: syncByHand.code === 0 ? 'ok' : 'failed', slot: since };
+  if (triggers.some((t) => t.status === 'skipped'))
+    problem(night, `${name}: a slot was skipped (a busy job queues it): ${triggers.map((t) => `${t.id} ${t.status}`).join(', ')}`);
   if (!ran) {
     problem(night, `${name}: no run this night (triggers: ${triggers.map((t) => `${t.id} ${t.status}`).join(', ') || 'none'})`);
     return { status: 'failed' };
@@ -369,6 +374,9 @@ async function checkTruthTold(night, name, since, tables, killedPid, syncByHand)
   if (dbLast && (dbLast.status === 'succeeded') !== ok)
     problem(night, `${name}: trigger ${ran.id} ${ran.status} but its run ${last} says ${dbLast.status} in _pipeline_runs`);
   if (ok && !dbLast) problem(night, `${name}: completed run ${last} is not in _pipeline_runs`);
+  // A slot that waited behind a busy job says so where its run is read: late, and behind what.
+  if (ran.queued && journalLast && !/^late by .*, queued behind /.test(journalLast.late ?? ''))
+    problem(night, `${name}: trigger ${ran.id} was queued behind ${ran.queued.behind}, but its run ${last} says late ${JSON.stringify(journalLast.late)}`);
   // The service prints no table (--once does, at its end).
   const line = SERVICE
     ? undefined

@@ -253,7 +253,7 @@ describe('every runner run is journaled and recorded next to _load_runs', () => 
 
 describe('a _pipeline_runs made by an older runner', () => {
   const schema = scratchSchema('runs_old');
-  /** The table as runners wrote it before it had rows_loaded, rows_deleted and reconcile_command. */
+  /** The table as runners wrote it before it had rows_loaded, rows_deleted, reconcile_command and late. */
   const OLD_TABLE = `CREATE TABLE "${schema}"._pipeline_runs (
   run_id text PRIMARY KEY, kind text NOT NULL, job text NOT NULL, company text, streams text[] NOT NULL,
   range_start_utc timestamptz NOT NULL, range_end_utc timestamptz NOT NULL, trigger_id text, schedule_id text,
@@ -293,8 +293,8 @@ VALUES ($1, 'sync', 'qb_invoices', NULL, '{invoices}', '2025-02-01T00:00:00Z', '
     );
     expect(result.ok, result.failure?.reason).toBe(true);
     const [old, run] = await rowsOf();
-    expect(old).toEqual({ ...before, rows_loaded: null, rows_deleted: null, reconcile_command: null });
-    expect(run).toMatchObject({ run_id: result.runId, status: 'succeeded', rows_loaded: '60', rows_deleted: '0', reconcile_command: null });
+    expect(old).toEqual({ ...before, rows_loaded: null, rows_deleted: null, reconcile_command: null, late: null });
+    expect(run).toMatchObject({ run_id: result.runId, status: 'succeeded', rows_loaded: '60', rows_deleted: '0', reconcile_command: null, late: null });
     // A runner from before the columns, still running somewhere, writes its row as it always did.
     await oldRow('run-20250203T030000Z-0000a2');
     expect((await rowsOf())[1]).toMatchObject({ run_id: 'run-20250203T030000Z-0000a2', rows_loaded: null, reconcile_command: null });

@@ -175,9 +175,9 @@ describe('schedules run by a real scheduler process', () => {
     expect(existsSync(path.join(stateDir(), 'schedules'))).toBe(false);
   });
 
-  // Timeouts are generous: on a loaded machine a run can outlast its slot at any time (that slot is then skipped, as it should be).
+  // Timeouts are generous: on a loaded machine a run can outlast its slot at any time (that slot then queues behind it, as it should).
   it(
-    'a schedule every 6 s runs 3 times in 3 slots, never overlapping; a slot that comes while the last run still runs is skipped, saying so',
+    'a schedule every 6 s runs 3 times in 3 slots, never overlapping; a slot that comes while the last run still runs is queued, saying so, and runs when it ends, late',
     { timeout: 300_000 },
     async () => {
       folder = 'every6s';
@@ -189,9 +189,9 @@ describe('schedules run by a real scheduler process', () => {
       try {
         // Three slots run one after the other.
         await waitFor('three completed slots', () => mine().filter((t) => t.status === 'completed').length >= 3, 180_000);
-        // Then a run slowed down to outlast its slot: the next slot is skipped and says why.
+        // Then a run slowed down to outlast its slot: the next slot is queued behind it and says why.
         h.emulator.setLatency(4000);
-        await waitFor('a skipped slot', () => mine().some((t) => t.status === 'skipped'), 90_000);
+        await waitFor('a queued slot', () => mine().some((t) => t.queued !== undefined), 90_000);
       } finally {
         h.emulator.setLatency(0);
       }
@@ -206,10 +206,14 @@ describe('schedules run by a real scheduler process', () => {
       // Each slot at most once, on the 6-second grid.
       expect(new Set(slots.map((t) => t.schedule.slot)).size).toBe(slots.length);
       for (const t of slots) expect(new Date(t.schedule.slot).getUTCSeconds() % 6).toBe(0);
-      const skipped = slots.find((t) => t.status === 'skipped')!;
-      expect(skipped.result.message).toMatch(/^skipped: job qb_items was still running \(running in this scheduler\)$/);
+      // A queued slot ran once its job was free, late and saying why; none was skipped.
+      const queued = slots.find((t) => t.queued !== undefined)!;
+      expect(queued).toMatchObject({ status: 'completed', late: true, queued: { behind: "this scheduler's run of the job" } });
+      expect(slots.every((t) => t.status === 'completed')).toBe(true);
       expect(scheduler.output()).toMatch(
-        new RegExp(`WARN qbo-pipeline scheduler: schedule every6s slot ${skipped.at} skipped: job qb_items was still running`),
+        new RegExp(
+          `WARN qbo-pipeline scheduler: schedule every6s slot ${queued.at} is due(?: \\([^)]*\\))?; queued: job qb_items is busy \\(this scheduler's run of the job\\), the slot runs when that ends`,
+        ),
       );
       // Never overlapping: the runs of the job, in the runs journal, one after the other.
       const runs = runsIn(stateDir())
@@ -218,6 +222,7 @@ describe('schedules run by a real scheduler process', () => {
       expect(runs.length).toBeGreaterThanOrEqual(4);
       for (let i = 1; i < runs.length; i++) expect(Date.parse(runs[i]!.startedAt)).toBeGreaterThanOrEqual(Date.parse(runs[i - 1]!.finishedAt));
       expect(runs.every((r) => r.status === 'succeeded' && r.kind === 'sync' && r.scheduleId === 'every6s')).toBe(true);
+      expect(runs.find((r) => r.triggerId === queued.id)?.late).toMatch(/^late by .*, queued behind this scheduler's run of the job$/);
       // Each completed slot says what its few seconds found, as `trigger list` and the console show it.
       for (const t of slots.filter((s) => s.status === 'completed')) {
         expect(t.result.message).toMatch(
@@ -234,7 +239,7 @@ describe('schedules run by a real scheduler process', () => {
 
       const list = await runCliProcess(['schedule', 'list', '--state-dir', stateDir()]);
       expect(list.stdout).toMatch(
-        /every6s \| \*\/6 \* \* \* \* \* \| paused since \S+ \| qb_items \| items\s+\| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: (completed|skipped)[^|]*\| \(paused\)/,
+        /every6s \| \*\/6 \* \* \* \* \* \| paused since \S+ \| qb_items \| items\s+\| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: completed[^|]*\| \(paused\)/,
       );
     },
   );

@@ -4,7 +4,7 @@
  * warehouse are built here in the shapes the version of 2026-12-04 (0d2b0e8, the first with
  * `sync`, the runs journal and schedules) left them: stream tables without `payload_sha256` and
  * `deleted_at_utc` (it did not track deletions), `_pipeline_runs` without `rows_loaded`,
- * `rows_deleted` and `reconcile_command`, `_load_runs`/`_load_stats` without `deleted`, no
+ * `rows_deleted`, `reconcile_command` and `late`, `_load_runs`/`_load_stats` without `deleted`, no
  * `_company`; run records without `moved` or reconcile fields, one of them still `running` though
  * its runner is gone; a schedule and a pending slot of it. A deletion happened in QBO while it ran,
  * which it could not mark.
@@ -56,7 +56,7 @@ async function toEarlierShapes(schema: string): Promise<void> {
     await c.query(`DROP FUNCTION ${q('_target_postgres_raw_payload_changed')}()`);
     await c.query(`ALTER TABLE ${q('_load_runs')} DROP COLUMN deleted`);
     await c.query(`ALTER TABLE ${q('_load_stats')} DROP COLUMN deleted`);
-    await c.query(`ALTER TABLE ${q('_pipeline_runs')} DROP COLUMN rows_loaded, DROP COLUMN rows_deleted, DROP COLUMN reconcile_command`);
+    await c.query(`ALTER TABLE ${q('_pipeline_runs')} DROP COLUMN rows_loaded, DROP COLUMN rows_deleted, DROP COLUMN reconcile_command, DROP COLUMN late`);
     await c.query(`DROP TABLE ${q('_company')}, ${q('_reconciliations')}`);
   });
 }

@@ -469,12 +469,12 @@ describe('schedules', () => {
     expect(await s.triggers.get('sch-minutely-20250912T040200Z')).toMatchObject({
       status: 'pending',
       enabled: true,
-      queued: { behind: 'running in this scheduler', until: '2025-09-12T04:03:00Z' },
+      queued: { behind: "this scheduler's run of the job", until: '2025-09-12T04:03:00Z' },
     });
     expect(s.logs).toContainEqual(
-      'WARN test: schedule minutely slot 2025-09-12T04:02:00Z is due; queued: job qb_invoices is busy (running in this scheduler), the slot runs when that ends (its next slot, 2025-09-12T04:03:00Z, replaces it if it still waits then)',
+      "WARN test: schedule minutely slot 2025-09-12T04:02:00Z is due; queued: job qb_invoices is busy (this scheduler's run of the job), the slot runs when that ends (its next slot, 2025-09-12T04:03:00Z, replaces it if it still waits then)",
     );
-    expect(formatTriggers(await s.triggers.list(), s.clock.now)).toContain('pending (due 1.0 s ago, queued behind running in this scheduler)');
+    expect(formatTriggers(await s.triggers.list(), s.clock.now)).toContain("pending (due 1.0 s ago, queued behind this scheduler's run of the job)");
     // Still running at the next slot: that slot replaces the queued one, and stands for both.
     s.clock.now = new Date('2025-09-12T04:03:01Z');
     await scheduler.pass();
@@ -493,8 +493,8 @@ describe('schedules', () => {
     expect(g.ran.map((t) => t.schedule?.slot)).toEqual(['2025-09-12T04:01:00Z', '2025-09-12T04:03:00Z']);
     const ranLate = await s.triggers.get('sch-minutely-20250912T040300Z');
     expect(ranLate).toMatchObject({ status: 'completed', late: true, lateByMs: 65_000, schedule: { slots: 2, firstSlot: '2025-09-12T04:02:00Z' } });
-    expect(late).toEqual([undefined, 'late by 65.0 s, 2 slots run once, queued behind running in this scheduler']);
-    expect(formatTriggers([ranLate], s.clock.now)).toContain('completed (late by 65.0 s, 2 slots run once, queued behind running in this scheduler)');
+    expect(late).toEqual([undefined, "late by 65.0 s, 2 slots run once, queued behind this scheduler's run of the job"]);
+    expect(formatTriggers([ranLate], s.clock.now)).toContain("completed (late by 65.0 s, 2 slots run once, queued behind this scheduler's run of the job)");
   });
 
   it('--once waits for a slot it queued behind a job locked elsewhere and runs it when the job frees; at its next slot, it leaves it to the next scheduler', async () => {
@@ -525,7 +525,7 @@ describe('schedules', () => {
     s.clock.now = new Date('2025-09-12T04:03:00Z');
     expect(await second).toEqual([]);
     expect(s.logs.at(-1)).toMatch(
-      /^WARN test: trigger sch-minutely-20250912T040200Z \(due 2025-09-12T04:02:00Z\) still waits for job qb_invoices \(its state file is locked by .*\) at its schedule's next slot, 2025-09-12T04:03:00Z: it is left to the next scheduler, whose pass replaces it by that slot$/,
+      /^WARN test: trigger sch-minutely-20250912T040200Z \(due 2025-09-12T04:02:00Z\) still waits for job qb_invoices \(a runner its runs journal does not name, until .*\) at its schedule's next slot, 2025-09-12T04:03:00Z: it is left to the next scheduler, whose pass replaces it by that slot$/,
     );
     await rm(lock, { recursive: true });
   });

@@ -98,14 +98,14 @@ describe('planPass (pure: what one scheduler pass does)', () => {
       enabled: true,
       queued: { behind: 'trigger running attempt 1 on h pid 1, since 2025-09-12T04:00:00Z', at: now.toISOString(), until: '2025-09-12T04:01:00Z' },
     });
-    expect(actions[1]!.trigger.queued).toMatchObject({ behind: 'running in this scheduler' });
+    expect(actions[1]!.trigger.queued).toMatchObject({ behind: "this scheduler's run of the job" });
   });
 
   it('a slot whose job another runner has locked (a sync by hand) is queued, and waits without an attempt; it starts at the first pass that finds the job free', () => {
     const lock = 'run r1 (sync, pid 7 on h) until 2025-09-12T04:00:30Z unless renewed';
     const first = planPass(input({ schedules: [schedule('s1', 'j1')], lockedJobs: new Map([['j1', lock]]), capacity: 5 }));
     expect(summary(first)).toEqual(['slot sch-s1-20250912T040000Z queued', 'wait sch-s1-20250912T040000Z']);
-    expect(first[0]!.trigger.queued).toMatchObject({ behind: `its state file is locked by ${lock}` });
+    expect(first[0]!.trigger.queued).toMatchObject({ behind: lock });
     expect(first[1]).toMatchObject({ kind: 'wait', lock });
     const queued = first[0]!.trigger;
     const later = { now: new Date('2025-09-12T04:00:50Z'), schedules: [schedule('s1', 'j1')], triggers: [queued], capacity: 5 };
@@ -118,7 +118,7 @@ describe('planPass (pure: what one scheduler pass does)', () => {
       backfill: undefined,
       sync: { streams: ['invoices'], job: 'j1' },
       schedule: { name: 's1', slot: '2025-09-12T04:00:00Z', slots: 1 },
-      queued: { behind: 'running in this scheduler', at: '2025-09-12T04:00:01Z' },
+      queued: { behind: "this scheduler's run of the job", at: '2025-09-12T04:00:01Z' },
     });
     expect(summary(planPass(input({ triggers: [queued, trigger('other', 'j2')], runningHere: new Set(['j1']), capacity: 1 })))).toEqual(['start other #1']);
   });
@@ -130,12 +130,12 @@ describe('planPass (pure: what one scheduler pass does)', () => {
     expect(summary(stillBusy)).toEqual(['slot sch-s1-20250912T040100Z queued replaces sch-s1-20250912T040000Z']);
     expect(stillBusy[0]!.trigger).toMatchObject({
       schedule: { slot: '2025-09-12T04:01:00Z', slots: 3, firstSlot: '2025-09-12T03:59:00Z' }, // the queued one stood for 03:59 and 04:00 (the schedule is active since 03:58:30)
-      queued: { behind: 'running in this scheduler', at: '2025-09-12T04:01:10.000Z', until: '2025-09-12T04:02:00Z' },
+      queued: { behind: "this scheduler's run of the job", at: '2025-09-12T04:01:10.000Z', until: '2025-09-12T04:02:00Z' },
     });
     // The job free at the next slot (say the queued one waited for capacity): the next slot replaces it and starts, the queued one does not.
     const free = planPass(input(next));
     expect(summary(free)).toEqual(['slot sch-s1-20250912T040100Z queued replaces sch-s1-20250912T040000Z', 'start sch-s1-20250912T040100Z #1']);
-    expect(free[0]!.trigger.queued).toMatchObject({ behind: 'running in this scheduler', until: '2025-09-12T04:02:00Z' });
+    expect(free[0]!.trigger.queued).toMatchObject({ behind: "this scheduler's run of the job", until: '2025-09-12T04:02:00Z' });
     // One that was attempted (found busy as it started, or stopped with its scheduler) is kept: it resumes, and the next slot queues behind it.
     const attempted: Trigger = { ...queued, attempts: [{ attempt: 1, owner: 'o', host: 'h', pid: 1, startedAt: '2025-09-12T04:00:02Z', outcome: 'job busy' }] };
     expect(summary(planPass(input({ ...next, triggers: [attempted] })))).toEqual(['slot sch-s1-20250912T040100Z queued', 'start sch-s1-20250912T040000Z #2']);
@@ -145,7 +145,7 @@ describe('planPass (pure: what one scheduler pass does)', () => {
     const waiting = trigger('waiting', 'j1', undefined, { backfill: undefined, sync: { streams: ['invoices'], job: 'j1' } });
     const actions = planPass(input({ triggers: [waiting], schedules: [schedule('s1', 'j1')], capacity: 0 }));
     expect(summary(actions)).toEqual(['slot sch-s1-20250912T040000Z queued']);
-    expect(actions[0]!.trigger.queued).toMatchObject({ behind: 'an earlier run waits to start (trigger waiting)' });
+    expect(actions[0]!.trigger.queued).toMatchObject({ behind: 'trigger waiting, due earlier and waiting to start' });
   });
 
   it("a due backfill waiting to start does not swallow the night's sync: the slot waits its turn behind it", () => {

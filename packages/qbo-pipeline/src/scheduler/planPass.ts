@@ -96,8 +96,9 @@ export function planPass(input: PassInput): PassAction[] {
   const dueUntil = Math.min(now.getTime(), input.dueBy?.getTime() ?? Number.POSITIVE_INFINITY);
   const actions: PassAction[] = [];
   const busy = new Map<string, string>();
-  for (const job of input.runningHere) busy.set(job, 'running in this scheduler');
-  for (const [job, lock] of input.lockedJobs ?? []) if (!busy.has(job)) busy.set(job, `its state file is locked by ${lock}`);
+  // What holds each busy job, as a slot queued behind it names it: `queued behind run … (backfill, pid …), until …`.
+  for (const job of input.runningHere) busy.set(job, "this scheduler's run of the job");
+  for (const [job, lock] of input.lockedJobs ?? []) if (!busy.has(job)) busy.set(job, lock);
   for (const t of input.triggers) {
     const lease = input.leases.get(t.id);
     if (!FINAL_STATUSES.includes(t.status) && live(lease, now) && !busy.has(triggerJob(t))) {
@@ -127,7 +128,7 @@ export function planPass(input: PassInput): PassAction[] {
       (t) => t.schedule?.name === schedule.name && t.status === 'pending' && t.enabled && (t.attempts ?? []).length === 0 && !input.leases.has(t.id),
     );
     const waiting = waitingSyncs.get(job)?.find((id) => id !== earlier?.id);
-    const behind = busy.get(job) ?? (waiting !== undefined ? `an earlier run waits to start (trigger ${waiting})` : undefined);
+    const behind = busy.get(job) ?? (waiting !== undefined ? `trigger ${waiting}, due earlier and waiting to start` : undefined);
     const until = nextSlot(cron, due.slot);
     const bound = until ? { until: iso(until) } : {};
     const queued = behind !== undefined ? { behind, at: now.toISOString(), ...bound } : earlier?.queued ? { ...earlier.queued, ...bound } : undefined;

@@ -308,6 +308,16 @@ describe('attentionOf with a trigger long due', () => {
     });
   });
 
+  it('says of a slot queued behind a busy job what it waits for, instead of asking whether a scheduler runs', () => {
+    const queued = { behind: 'run run-x (backfill, pid 7 on h)', at: '2025-03-01T06:00:01Z' };
+    const [item] = attentionOf({ ...base, name: 'hooli', triggers: [pending('2025-03-01T06:00:00Z', { queued })] }, NOW);
+    expect(item).toMatchObject({
+      level: 'warn',
+      text: "schedule company's 2025-03-01 06:00:00Z slot was due 60 min 0 s ago and is queued behind run run-x (backfill, pid 7 on h): it runs when that ends",
+      about: { kind: 'overdue', key: 'overdue sch-company-20250301T060000Z' },
+    });
+  });
+
   it("says of the first pending trigger in its company's section that it is late, not that it comes next", () => {
     const page = overviewView([{ ...base, triggers: [pending('2025-03-01T06:00:00Z'), pending('2025-03-01T08:00:00Z')] }], NOW).toString();
     expect(page).toContain(

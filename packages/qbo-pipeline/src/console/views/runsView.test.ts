@@ -113,6 +113,15 @@ describe('the runs table says what started a run, short', () => {
     );
   });
 
+  it('says of a slot run that started late how late and why, in the tooltip and on the run page', () => {
+    const late = 'late by 2 h 5 min, queued behind run run-20250104T010000.000Z-1a2b3c (backfill, pid 7 on h, last sign of life x)';
+    const r = finished({ triggerId: 'sch-nightly-20250104T020000Z', scheduleId: 'nightly', late });
+    expect(listed(r)).toContain(`<span title="schedule nightly, its 2025-01-04 02:00:00Z slot, ${late} (trigger sch-nightly-20250104T020000Z)">`);
+    expect(runFacts({ company: 'default', record: r, orphaned: undefined }, new Date()).toString()).toContain(
+      `<dt>started by</dt><dd>schedule nightly, its 2025-01-04 02:00:00Z slot, ${late} · trigger`,
+    );
+  });
+
   it('shows a one-time trigger by its id under the word, and a run by hand as such', () => {
     expect(listed(finished({ triggerId: 'trg-20250104T020000Z-1a2b3c' }))).toContain(
       '<td class="by"><span title="trigger trg-20250104T020000Z-1a2b3c">trigger<br><small class="muted">trg-20250104T020000Z-1a2b3c</small></span></td>',
