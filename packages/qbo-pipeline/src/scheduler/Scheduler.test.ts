@@ -530,6 +530,35 @@ describe('schedules', () => {
     await rm(lock, { recursive: true });
   });
 
+  it('--once waits too for a slot that, waiting for room, found its job taken by a run by hand; its run says behind what', async () => {
+    const s = setup('once-taken');
+    s.clock.now = new Date('2025-09-12T04:00:30Z');
+    await addSchedule(s.schedules, { name: 'minutely', cron: '* * * * *', sync }, { now: s.clock.now, env });
+    // A backfill of another job, due first, takes the one room (concurrency 1): the slot waits for room, its job free.
+    await addTrigger(s.triggers, '2025-09-12T04:00:50Z', { ...backfill, streams: ['items'] }, { now: s.clock.now, cwd: dir, env });
+    s.clock.now = new Date('2025-09-12T04:01:02Z');
+    const g = gate();
+    const scheduler = s.make(g.run);
+    const once = scheduler.runOnce(1, 5);
+    await vi.waitFor(() => expect(g.ran.map(triggerJob)).toEqual(['qb_items']));
+    expect(await s.triggers.get('sch-minutely-20250912T040100Z')).toMatchObject({ status: 'pending' });
+    expect((await s.triggers.get('sch-minutely-20250912T040100Z')).queued).toBeUndefined();
+    // Meanwhile a sync by hand takes the slot's job; the backfill ends, and the slot waits for the sync.
+    const lock = path.join(dir, 'state', 'qb_invoices.lock');
+    await mkdir(lock, { recursive: true });
+    g.release();
+    await vi.waitFor(() =>
+      expect(s.logs.some((l) => l.includes('sch-minutely-20250912T040100Z (due 2025-09-12T04:01:00Z) waits: job qb_invoices is locked'))).toBe(true),
+    );
+    await rm(lock, { recursive: true }); // the sync by hand ends
+    expect(await once).toEqual([expect.stringMatching(/^trg-/), 'sch-minutely-20250912T040100Z']);
+    expect(await s.triggers.get('sch-minutely-20250912T040100Z')).toMatchObject({
+      status: 'completed',
+      late: true,
+      queued: { behind: expect.stringMatching(/^a runner its runs journal does not name, until /) },
+    });
+  });
+
   it('--once runs the slot due when it began and ends, though a schedule every second has another slot due when its run ends', async () => {
     const s = setup('once-every-second');
     s.clock.now = new Date('2025-09-12T04:00:30Z');

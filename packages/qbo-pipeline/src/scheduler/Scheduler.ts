@@ -97,8 +97,13 @@ export class Scheduler {
   /** `<trigger>#<attempt>` of the leases of other schedulers, and `<trigger> <holder>` of the job locks, already logged: each is said once. */
   readonly #toldHeld = new Set<string>();
   #heldElsewhere: readonly string[] = [];
-  /** Under `scheduler --once`: the slots it queued behind a busy job, and each one's next slot (see `queuedWaiting`). */
-  readonly #queuedHere = new Map<string, string>();
+  /** Under `scheduler --once`: the slots it recorded, and each one's next slot (see `queuedWaiting`). */
+  readonly #slotsHere = new Map<string, string>();
+  /**
+   * Slots recorded while their job was free that then waited for a runner elsewhere (a run by hand took
+   * the job while the slot waited for room): what held the job, first seen; their run says so, as a queued slot's does.
+   */
+  readonly #waitedBehind = new Map<string, NonNullable<Trigger['queued']>>();
 
   constructor(options: SchedulerOptions) {
     this.#o = {
@@ -187,6 +192,7 @@ export class Scheduler {
       if (action.kind === 'slot') {
         if (!(await store.create(action.trigger))) continue; // another scheduler recorded this slot
         const { trigger, due, replaces } = action;
+        if (dueBy && action.nextSlot) this.#slotsHere.set(trigger.id, action.nextSlot);
         const replaced = replaces !== undefined && (await this.#replace(replaces));
         const why = replaced
           ? ` (it replaces slot ${replaces.at}, still queued: ${trigger.schedule?.slots ?? 1} slots run once)`
@@ -194,7 +200,6 @@ export class Scheduler {
             ? ` (${due.slots} slots missed while no scheduler ran; run once)`
             : '';
         if (trigger.queued) {
-          if (dueBy && trigger.queued.until) this.#queuedHere.set(trigger.id, trigger.queued.until);
           const lock = locks.get(triggerJob(trigger));
           if (lock) this.#toldHeld.add(`${trigger.id} ${lock.holder}`); // this line says who holds the job: no second `waits` line for it
           logger.warn(
@@ -204,6 +209,8 @@ export class Scheduler {
       } else if (action.kind === 'wait') {
         // Starting it would only find the job busy: no attempt, one line per trigger and holder.
         this.#heldElsewhere = [...this.#heldElsewhere, action.trigger.id];
+        if (action.trigger.schedule && !action.trigger.queued && !this.#waitedBehind.has(action.trigger.id))
+          this.#waitedBehind.set(action.trigger.id, { behind: action.lock, at: now.toISOString() });
         const told = `${action.trigger.id} ${locks.get(triggerJob(action.trigger))?.holder ?? ''}`;
         if (this.#toldHeld.has(told)) continue;
         this.#toldHeld.add(told);
@@ -287,25 +294,26 @@ export class Scheduler {
   }
 
   /**
-   * How many slots this `scheduler --once` queued still wait for their job: pending, never attempted
-   * (one found busy as it started waits for a later scheduler), and before their next slot. One
-   * that reaches its next slot still waiting is left, said once: the next scheduler's pass
-   * replaces it by that slot.
+   * How many slots this `scheduler --once` recorded still wait for their job: pending, never
+   * attempted (one found busy as it started waits for a later scheduler), and before their next
+   * slot — queued behind a busy job as the slot came, or behind a run by hand that took the job
+   * while the slot waited for room (`max_parallel`). One that reaches its next slot still waiting
+   * is left, said once: the next scheduler's pass replaces it by that slot.
    */
   async queuedWaiting(): Promise<number> {
-    if (this.#queuedHere.size === 0) return 0;
+    if (this.#slotsHere.size === 0) return 0;
     const now = this.#o.now().getTime();
     const triggers = await this.#o.triggers.list();
-    for (const [id, until] of this.#queuedHere) {
+    for (const [id, until] of this.#slotsHere) {
       const trigger = triggers.find((t) => t.id === id);
       if (trigger?.status === 'pending' && (trigger.attempts ?? []).length === 0 && Date.parse(until) > now) continue;
-      this.#queuedHere.delete(id);
+      this.#slotsHere.delete(id);
       if (trigger?.status === 'pending' && Date.parse(until) <= now)
         this.#o.logger.warn(
-          `trigger ${id} (due ${trigger.at}) still waits for job ${triggerJob(trigger)} (${trigger.queued?.behind ?? 'busy'}) at its schedule's next slot, ${until}: it is left to the next scheduler, whose pass replaces it by that slot`,
+          `trigger ${id} (due ${trigger.at}) still waits for job ${triggerJob(trigger)} (${trigger.queued?.behind ?? this.#waitedBehind.get(id)?.behind ?? 'busy'}) at its schedule's next slot, ${until}: it is left to the next scheduler, whose pass replaces it by that slot`,
         );
     }
-    return this.#queuedHere.size;
+    return this.#slotsHere.size;
   }
 
   /** `scheduler --once` (runDueOnce): every trigger due now, within `concurrency`, and the slots it queued (`queuedWaiting`); waits for them and returns the ids started. */
@@ -372,6 +380,9 @@ export class Scheduler {
       // The dead attempt's run is closed in the journal and the warehouse by the new attempt's run as it
       // starts, holding the job's lock (RunJournal.closeGone), as any run of a job closes those whose runner is gone.
     }
+    const waited = this.#waitedBehind.get(id);
+    this.#waitedBehind.delete(id);
+    if (!trigger.queued && waited) trigger = { ...trigger, queued: waited };
     const lateByMs = now.getTime() - Date.parse(trigger.schedule?.firstSlot ?? trigger.at);
     // A queued slot is late whatever the wait: it says so, and why, wherever its run is shown.
     const late = lateByMs > this.#o.lateAfterMs || (trigger.schedule?.slots ?? 1) > 1 || trigger.queued !== undefined;

@@ -34,10 +34,11 @@ export interface PassInput {
 export type PassAction =
   /**
    * A schedule slot came: record it as a `pending` trigger (`queued` when its job was busy: it runs when
-   * the job frees). `replaces`: the schedule's earlier slot that still waited, never attempted; this one
-   * runs for both (`schedule.slots`), so that one goes.
+   * the job frees). `nextSlot`: the schedule's slot after it, which replaces it if it still waits then.
+   * `replaces`: the schedule's earlier slot that still waited, never attempted; this one runs for both
+   * (`schedule.slots`), so that one goes.
    */
-  | { readonly kind: 'slot'; readonly trigger: Trigger; readonly due: DueSlot; readonly replaces?: Trigger }
+  | { readonly kind: 'slot'; readonly trigger: Trigger; readonly due: DueSlot; readonly nextSlot?: string; readonly replaces?: Trigger }
   /** Claim attempt `attempt` of a due trigger and run it; `takeover` is the expired lease of the attempt before. */
   | { readonly kind: 'start'; readonly trigger: Trigger; readonly attempt: number; readonly takeover?: Lease }
   /** A due trigger left for a later pass, without an attempt: another runner holds its job's lock (`lock`: who, until when). */
@@ -129,8 +130,8 @@ export function planPass(input: PassInput): PassAction[] {
     );
     const waiting = waitingSyncs.get(job)?.find((id) => id !== earlier?.id);
     const behind = busy.get(job) ?? (waiting !== undefined ? `trigger ${waiting}, due earlier and waiting to start` : undefined);
-    const until = nextSlot(cron, due.slot);
-    const bound = until ? { until: iso(until) } : {};
+    const next = nextSlot(cron, due.slot);
+    const bound = next ? { until: iso(next) } : {};
     const queued = behind !== undefined ? { behind, at: now.toISOString(), ...bound } : earlier?.queued ? { ...earlier.queued, ...bound } : undefined;
     const firstSlot = earlier ? (earlier.schedule?.firstSlot ?? earlier.at) : due.slots > 1 ? iso(due.firstMissed) : undefined;
     const trigger: Trigger = {
@@ -144,7 +145,7 @@ export function planPass(input: PassInput): PassAction[] {
       enabled: true,
       ...(queued ? { queued } : {}),
     };
-    actions.push({ kind: 'slot', trigger, due, ...(earlier ? { replaces: earlier } : {}) });
+    actions.push({ kind: 'slot', trigger, due, ...(next ? { nextSlot: iso(next) } : {}), ...(earlier ? { replaces: earlier } : {}) });
     if (earlier) replaced.add(earlier.id);
     created.push(trigger);
     waitingSyncs.set(job, [...(waitingSyncs.get(job) ?? []), trigger.id]);
