@@ -414,7 +414,11 @@ runCli('qbo-pipeline', async () => {
         consoleArgs(allCompaniesOptions(y), 'console-')
           .option('state-dir', STATE_DIR)
           .option('max-parallel', MAX_PARALLEL)
-          .option('once', { type: 'boolean', default: false, describe: 'run what is due now, wait for it, then exit' })
+          .option('once', {
+            type: 'boolean',
+            default: false,
+            describe: "run what is due now, wait for it (and for a slot it queued behind a busy job, until that slot's next), then exit",
+          })
           .option('interval', { type: 'number', default: 5, describe: 'seconds between passes' })
           .option('lease-seconds', {
             type: 'number',
