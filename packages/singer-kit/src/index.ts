@@ -12,5 +12,6 @@ export * from './jsonSyntax.js';
 export * from './instant.js';
 export * from './stateText.js';
 export * from './writeFileAtomic.js';
+export * from './diskFull.js';
 export * from './readUserFile.js';
 export * from './yargs.js';

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempPathFor, writeFileAtomic } from './writeFileAtomic.js';
+import { reserveFileAtomic, tempPathFor, writeFileAtomic } from './writeFileAtomic.js';
 
 describe('writeFileAtomic', () => {
   let dir = '';
@@ -33,5 +33,38 @@ describe('writeFileAtomic', () => {
     expect(path.dirname(a)).toBe('/x/y');
     expect(path.basename(a)).toMatch(/^\.state\.json\.\d+\.[0-9a-f]{8}\.tmp$/);
     expect(tempPathFor('/x/y/state.json')).not.toBe(a);
+  });
+});
+
+describe('reserveFileAtomic', () => {
+  let dir = '';
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'reserve-'));
+  });
+  afterEach(async () => rm(dir, { recursive: true, force: true }));
+
+  it('holds the space in a hidden temporary file, then replaces the file with the text alone', async () => {
+    const file = path.join(dir, 'tokens.json');
+    await writeFileAtomic(file, 'old\n');
+    const reserved = await reserveFileAtomic(file, 4096);
+    const [temp] = (await readdir(dir)).filter((n) => n.endsWith('.tmp'));
+    expect((await stat(path.join(dir, temp!))).size).toBe(4096);
+    expect(await readFile(file, 'utf8')).toBe('old\n');
+    await reserved.write('new\n');
+    await reserved.discard();
+    expect(await readFile(file, 'utf8')).toBe('new\n');
+    expect((await stat(file)).mode & 0o077).toBe(0);
+    expect(await readdir(dir)).toEqual(['tokens.json']);
+  });
+
+  it('gives the space back unused, and refuses a text larger than it, leaving the file as it was', async () => {
+    const file = path.join(dir, 'state.json');
+    await writeFileAtomic(file, 'old\n');
+    await (await reserveFileAtomic(file, 100)).discard();
+    expect(await readdir(dir)).toEqual(['state.json']);
+    const small = await reserveFileAtomic(file, 3);
+    await expect(small.write('too long\n')).rejects.toThrow(/9 bytes for .*state\.json, more than the 3 reserved/);
+    expect(await readFile(file, 'utf8')).toBe('old\n');
+    expect(await readdir(dir)).toEqual(['state.json']);
   });
 });
