@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { holdingExit, jsonSyntaxProblem, RunError, Secret, UsageError, registerSecret, type Logger } from 'singer-kit';
 import { describeGarbled, objectBodyProblem } from '../http/GarbledBody.js';
 import { parseFault } from '../http/qboErrors.js';
@@ -12,7 +13,7 @@ import { AccessToken, type AccessTokenSource } from './AccessToken.js';
  * qbo-pipeline, which knows a company's refresh_token_file, puts that in its place.
  */
 export const SET_NEW_REFRESH_TOKEN = 'set the new refresh_token';
-import { fingerprint, type StoredTokens, type TokenStore } from './TokenStore.js';
+import { fingerprint, type ReservedTokenWrite, type StoredTokens, type TokenStore } from './TokenStore.js';
 
 export interface OAuthClientOptions {
   readonly clientId: Secret;
@@ -44,6 +45,15 @@ class RefreshTokenRejectedError extends UsageError {
     super(message);
     this.tid = tid;
   }
+}
+
+/** The token endpoint's answer, as the tap keeps it. */
+interface TokenAnswer {
+  readonly access_token: string;
+  readonly refresh_token: string;
+  readonly expires_in: number;
+  readonly x_refresh_token_expires_in?: number;
+  readonly x_refresh_token_hard_expires_in?: number;
 }
 
 interface Current {
@@ -156,13 +166,27 @@ export class OAuthClient implements AccessTokenSource {
       }
     }
     const refreshToken = chain?.refresh_token ?? configured;
-    const response = await this.#post(refreshToken).catch(async (error: unknown) => {
-      // The chain is broken: the store says so (the console's token health) until a new token is configured.
-      if (error instanceof RefreshTokenRejectedError && chain)
-        await o.store.write({ ...chain, refresh_token_rejected_at: new Date(this.#now()).toISOString(), refresh_token_rejected_tid: error.tid });
-      throw error;
-    });
-    const body = this.#parseTokenResponse(response);
+    // The store's disk space first: once QuickBooks answers, the rotated token must reach the disk.
+    const reserved = await o.store.reserve();
+    try {
+      const response = await this.#post(refreshToken).catch(async (error: unknown) => {
+        // The chain is broken: the store says so (the console's token health) until a new token is configured.
+        // Its own failure must not hide the refusal, which says what to do.
+        if (error instanceof RefreshTokenRejectedError && chain)
+          await reserved
+            .write({ ...chain, refresh_token_rejected_at: new Date(this.#now()).toISOString(), refresh_token_rejected_tid: error.tid })
+            .catch(() => undefined);
+        throw error;
+      });
+      return await this.#keep(this.#parseTokenResponse(response), refreshToken, reserved, chain?.seeded_from ?? configuredPrint);
+    } finally {
+      await reserved.discard();
+    }
+  }
+
+  /** Saves a token answer in the space reserved for it, before its access token is used (persist before use). */
+  async #keep(body: TokenAnswer, sent: string, reserved: ReservedTokenWrite, seededFrom: string): Promise<AccessToken> {
+    const o = this.#o;
     const now = this.#now();
     const expiresInMs = body.expires_in * 1000;
     const tokens: StoredTokens = {
@@ -171,13 +195,19 @@ export class OAuthClient implements AccessTokenSource {
       access_token_expires_at: now + expiresInMs,
       ...(body.x_refresh_token_expires_in !== undefined ? { refresh_token_expires_at: now + body.x_refresh_token_expires_in * 1000 } : {}),
       ...(body.x_refresh_token_hard_expires_in !== undefined ? { refresh_token_hard_expires_at: now + body.x_refresh_token_hard_expires_in * 1000 } : {}),
-      seeded_from: chain?.seeded_from ?? configuredPrint,
+      seeded_from: seededFrom,
       updated_at: new Date(now).toISOString(),
     };
-    // Persist before use: if the process dies right after, the next run has the rotated token.
-    await o.store.write(tokens);
+    await reserved.write(tokens).catch((error: unknown) => {
+      // Not for want of space (that was taken before the request): the disk failing, the folder made read-only meanwhile.
+      throw new UsageError(
+        `QuickBooks issued a new refresh token that could not be saved in token store ${o.store.file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); ` +
+          `the one stored may no longer work: make ${path.dirname(o.store.file)} writable, then reconnect the app to company ${o.realmId} and ${SET_NEW_REFRESH_TOKEN}`,
+        { cause: error },
+      );
+    });
     this.refreshes += 1;
-    if (body.refresh_token !== refreshToken) o.logger.info(`refresh token rotated; saved to ${o.store.file}`);
+    if (body.refresh_token !== sent) o.logger.info(`refresh token rotated; saved to ${o.store.file}`);
     this.#warnExpiry(body.x_refresh_token_hard_expires_in);
     const token = new AccessToken({ secret: new Secret(body.access_token), issuedAt: now, expiresAt: now + expiresInMs, issuedHere: true });
     return this.#adopt(token, Math.min(MAX_REFRESH_MARGIN_MS, expiresInMs / 4));
@@ -251,13 +281,7 @@ export class OAuthClient implements AccessTokenSource {
     }
   }
 
-  #parseTokenResponse(response: RawResponse): {
-    access_token: string;
-    refresh_token: string;
-    expires_in: number;
-    x_refresh_token_expires_in?: number;
-    x_refresh_token_hard_expires_in?: number;
-  } {
+  #parseTokenResponse(response: RawResponse): TokenAnswer {
     // A garbled 200 is not retried, unlike the data API's: its lost body may have carried the
     // rotated refresh token, and the one sent may be dead already (QBO can invalidate it at once).
     const garbled = (problem: string) =>

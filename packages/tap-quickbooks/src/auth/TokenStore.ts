@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
-import { jsonSyntaxProblem, RunError, UsageError, registerSecret, writeFileAtomic } from 'singer-kit';
+import { diskFullText, jsonSyntaxProblem, registerSecret, reserveFileAtomic, RunError, UsageError, type ReservedFileWrite } from 'singer-kit';
 
 /** What is kept per realm. Tokens are plain strings only inside this file (mode 0600). */
 export interface StoredTokens {
@@ -23,6 +23,19 @@ export interface StoredTokens {
   readonly refresh_token_rejected_at?: string;
   readonly refresh_token_rejected_tid?: string;
 }
+
+/** Disk held for the store's next write: a stored chain is under 2 KiB. */
+const RESERVED_BYTES = 16 * 1024;
+
+/** The store's next write, its disk space already taken (`TokenStore.reserve`). */
+export interface ReservedTokenWrite {
+  /** Replaces the store with `tokens`, atomically; once. Fails only if the disk itself does (an I/O error, a folder made read-only meanwhile). */
+  write(tokens: StoredTokens): Promise<void>;
+  /** Gives the space back when nothing is to be written. */
+  discard(): Promise<void>;
+}
+
+const errorCode = (error: unknown): string => (error as NodeJS.ErrnoException).code ?? (error as Error).message;
 
 export function fingerprint(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -71,13 +84,29 @@ export class TokenStore {
     return stored;
   }
 
-  async write(tokens: StoredTokens): Promise<void> {
-    await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
+  /**
+   * Takes the disk space of the store's next write, before QuickBooks is asked for new tokens:
+   * a refresh rotates the refresh token, the old one may die at once, and the new one exists only
+   * in that answer, so a disk that is full (or a folder that is not writable) must refuse before
+   * the request, while the stored token still works. A RunError saying so, naming the file.
+   */
+  async reserve(): Promise<ReservedTokenWrite> {
+    const dir = path.dirname(this.file);
+    let reserved: ReservedFileWrite;
     try {
-      await writeFileAtomic(this.file, JSON.stringify(tokens, null, 2) + '\n', 0o600);
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      reserved = await reserveFileAtomic(this.file, RESERVED_BYTES, 0o600);
     } catch (error) {
-      throw new RunError(`cannot write token store ${this.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      const problem = diskFullText(error, dir) ?? `${errorCode(error)}: the user running the tap must be able to write in ${dir}; fix that`;
+      throw new RunError(
+        `cannot save a new refresh token in token store ${this.file}: ${problem}, then run again: it resumes; the refresh token was not used, so the one stored still works`,
+        { cause: error },
+      );
     }
+    return {
+      write: (tokens) => reserved.write(JSON.stringify(tokens, null, 2) + '\n'),
+      discard: () => reserved.discard(),
+    };
   }
 
   async withLock<T>(fn: () => Promise<T>): Promise<T> {
@@ -90,7 +119,14 @@ export class TokenStore {
         retries: { retries: 60, minTimeout: 100, maxTimeout: 1000 },
       });
     } catch (error) {
-      throw new RunError(`cannot lock token store ${this.file} (another tap for this realm holds it): ${(error as Error).message}`);
+      const dir = path.dirname(this.file);
+      const held = (error as NodeJS.ErrnoException).code === 'ELOCKED';
+      throw new RunError(
+        held
+          ? `cannot lock token store ${this.file} (another tap for this realm holds it): ${(error as Error).message}`
+          : `cannot lock token store ${this.file}: ${diskFullText(error, dir) ?? `${errorCode(error)}: the user running the tap must be able to write in ${dir}; fix that`}, then run again: it resumes`,
+        { cause: error },
+      );
     }
     try {
       return await fn();
