@@ -120,6 +120,7 @@ async function runJobCommand(
   }
   const hooks = { onProgress: progressHook(), signal: stopSignal() };
   const result = what.kind === 'sync' ? await runSync(what.request, hooks) : await runBackfill(what.request, hooks);
+  if (result.runnerFailure !== undefined) process.stderr.write(`FATAL qbo-pipeline: ${result.runnerFailure}\n`);
   process.stdout.write(formatSummary(result) + '\n');
   return result.exitCode;
 }

@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { mkdir, readFile } from 'node:fs/promises';
 import { discoverCatalog } from 'qbo-catalog';
-import { createLogger, EXIT, OutputClosedError, teeLogger, type Logger } from 'singer-kit';
+import { createLogger, diskFullText, EXIT, OutputClosedError, teeLogger, type Logger } from 'singer-kit';
 import type { ConnectionSettings } from 'target-postgres-raw';
 import { findReconcileAdvice } from 'tap-quickbooks';
 import { reconcileCommand, resolveBackfill, resumeCommand, type BackfillRequest, type ResolvedBackfill } from './BackfillRequest.js';
@@ -91,6 +91,8 @@ export interface BackfillResult {
   readonly evidence: { readonly query: string } | { readonly unavailable: string };
   /** Present when the run did not finish: why, and the window each unfinished stream stopped at. */
   readonly failure: { readonly reason: string; readonly windows: readonly FailedWindow[] } | undefined;
+  /** Why the runner itself stopped the run (its state file could not be written): its FATAL line; the children's failures are theirs. */
+  readonly runnerFailure?: string | undefined;
   /** The command that resumes the job: only when running again can work (exit 1). */
   readonly resumeCommand: string | undefined;
   /** What the user must fix before running again (exit 2): the refusing program's own words. */
@@ -338,8 +340,9 @@ async function runLocked(
     // (the runner ended tap and target): a failure like any other, resumable once the disk is fixed.
     // The state file keeps the last state written, behind what was committed, never ahead of it.
     const stateFailure = recorder.failure
-      ? `cannot write state file ${job.stateFile}: ${recorder.failure.message}; free space there or make ${job.stateDir} writable, then run again: it resumes from the last state written (rows committed since are read again and left unchanged)`
+      ? `cannot write state file ${job.stateFile}: ${diskFullText(recorder.failure, job.stateDir) ?? `${recorder.failure.message}; make ${job.stateDir} writable`}, then run again: it resumes from the last state written (rows committed since are read again and left unchanged)`
       : undefined;
+    if (stateFailure) run.log(`FATAL qbo-pipeline: ${stateFailure}`);
 
     const progress = progressOf(recorder.latest);
     const incomplete = progress.filter((p) => !p.complete);
@@ -418,6 +421,7 @@ async function runLocked(
                 return { stream: p.stream, start: formatInstant(w.start), end: formatInstant(w.end) };
               }),
             },
+      runnerFailure: stateFailure,
       resumeCommand: resume,
       fix,
       reconcileCommand: reconcile,

@@ -2,12 +2,15 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { appendFile, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { CliError, EXIT, redact, RunError, writeFileAtomic } from 'singer-kit';
+import { CliError, EXIT, redact, reserveFileAtomic, RunError, writeFileAtomic, type ReservedFileWrite } from 'singer-kit';
 import { newRunId, RUN_ID, RUN_ID_EXAMPLE, runsToPrune, type RunKind, type RunRecord, type RunStatus } from './RunRecord.js';
 import { ifExists, readdirIfExists } from '../ifExists.js';
 import { DEFAULT_LOCK_STALE_MS, isJobLocked } from '../jobLock.js';
 import { outstandingReconciles } from '../reconcile/outstandingReconciles.js';
 import { ownStart, processGone } from '../processOnHost.js';
+
+/** Disk space held from a run's start for its record's last write: a record is a few kB (its progress, one line per stream). */
+const RESERVED_FOR_END = 32 * 1024;
 
 /** Finished runs kept per job; older ones (record and log) are deleted when a new run of the job starts. */
 const DEFAULT_RUNS_KEPT_PER_JOB = 100;
@@ -132,7 +135,17 @@ export class RunJournal {
       stateFile: start.stateFile,
       logFile: this.logFile(id),
     };
-    const handle = new RunHandle(this.recordFile(id), record, createWriteStream(this.logFile(id), { flags: 'a', mode: 0o600 }), this.#now, this.#onError);
+    // The disk space of the record's last write, taken while there is some: a run stopped by a full
+    // disk still ends its record with why, not `running` until a later run calls its runner gone.
+    const ending = await reserveFileAtomic(this.recordFile(id), RESERVED_FOR_END, 0o644).catch((error: unknown) => {
+      this.#onError(error as Error);
+      return undefined;
+    });
+    const handle = new RunHandle(this.recordFile(id), record, createWriteStream(this.logFile(id), { flags: 'a', mode: 0o600 }), {
+      now: this.#now,
+      onError: this.#onError,
+      ending,
+    });
     for (const line of goneLines(gone)) {
       handle.log(`WARN qbo-pipeline: ${line}`);
       this.#onNotice(line);
@@ -297,14 +310,23 @@ export class RunHandle {
   #record: Mutable<RunRecord>;
   #writes: Promise<void> = Promise.resolve();
   #logFailed = false;
+  /** The space reserved for the record's last write (`finish`), if it could be taken. */
+  readonly #ending: ReservedFileWrite | undefined;
 
-  constructor(file: string, record: RunRecord, log: WriteStream, now: () => Date, onError: (error: Error) => void) {
+  constructor(
+    file: string,
+    record: RunRecord,
+    log: WriteStream,
+    options: { readonly now: () => Date; readonly onError: (error: Error) => void; readonly ending?: ReservedFileWrite | undefined },
+  ) {
+    const { now, onError } = options;
     this.id = record.id;
     this.#file = file;
     this.#record = { ...record };
     this.#log = log;
     this.#now = now;
     this.#onError = onError;
+    this.#ending = options.ending;
     log.on('error', (error) => {
       if (!this.#logFailed) onError(error);
       this.#logFailed = true;
@@ -331,7 +353,7 @@ export class RunHandle {
     const now = this.#now().toISOString();
     const { progress, tapRunIds, ...rest } = end;
     Object.assign(this.#record, rest, { finishedAt: now, updatedAt: now }, progress ? { progress } : {}, tapRunIds ? { tapRunIds } : {});
-    await this.flush();
+    await this.flush(this.#ending);
     await new Promise<void>((resolve) => this.#log.end(resolve));
     return this.#record;
   }
@@ -353,10 +375,18 @@ export class RunHandle {
     });
   }
 
-  /** Writes the record as it is now (after every earlier write). Never throws: a journal problem is reported, the run goes on. */
-  flush(): Promise<void> {
+  /**
+   * Writes the record as it is now (after every earlier write), into `reserved` space when given
+   * (a record larger than it is written as any other). Never throws: a journal problem is
+   * reported, the run goes on.
+   */
+  flush(reserved?: ReservedFileWrite): Promise<void> {
     const text = redact(JSON.stringify(this.#record, null, 2)) + '\n';
-    this.#writes = this.#writes.then(() => writeFileAtomic(this.#file, text, 0o644)).catch((error: unknown) => this.#onError(error as Error));
+    const write = () => writeFileAtomic(this.#file, text, 0o644);
+    this.#writes = this.#writes
+      .then(() => (reserved && Buffer.byteLength(text) <= RESERVED_FOR_END ? reserved.write(text) : write()))
+      .catch((error: unknown) => this.#onError(error as Error))
+      .finally(() => reserved?.discard());
     return this.#writes;
   }
 }
