@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { RunJournal } from '../packages/qbo-pipeline/src/index.js';
+import { databaseUrl, scratchSchema } from './support/db.js';
+import { noSmallVolumeReason, smallFolder } from './support/smallVolume.js';
+import { diffWithTruth, expectExactly, runCliProcess, runnerArgs, startHarness, startRunnerCli, waitFor, type Harness } from './pipelineHarness.js';
+
+/**
+ * The runner's own disk fills up, for real: its state folder (state files, runs journal, locks,
+ * and the token store in `tokens/`, as by default) is an 8 MiB tmpfs, filled to the last byte at
+ * the moment that matters. What a person must read: one FATAL line naming the folder, the file it
+ * could not write and what to do (exit 1, a run-time failure; no record blamed, no stack trace);
+ * nothing lost (a state file never ahead of the rows, never half-written, no temporary file left
+ * filling the disk; a rotated refresh token never lost); and once there is room, the same command
+ * resuming to exactly the emulator's truth.
+ */
+const CANNOT_MOUNT = noSmallVolumeReason();
+if (CANNOT_MOUNT) console.warn(CANNOT_MOUNT);
+
+const DAY = 86_400_000;
+const NOW = Date.now();
+const START = new Date(Math.floor(NOW / DAY) * DAY - 20 * DAY).toISOString().replace(/\.\d+Z$/, 'Z');
+/** After every record the emulator serves (their LastUpdatedTime lies before its now, which runs on from NOW). */
+const FAR = '2100-01-01T00:00:00Z';
+const STREAMS = ['customers', 'invoices'];
+const JOB = 'qb_customers_invoices';
+
+/** A run's lines without `    at …`: a full disk is a condition to report, never a crash. */
+const noStackTrace = (text: string) => expect(text.split('\n').filter((l) => /^\s+at /.test(l))).toEqual([]);
+
+describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk that fills up${CANNOT_MOUNT ? ` (${CANNOT_MOUNT})` : ''}`, () => {
+  const volume = smallFolder(8);
+  const schema = scratchSchema('statedisk');
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      databaseUrl: databaseUrl(),
+      seed: 69,
+      now: new Date(NOW),
+      days: 20,
+      counts: { invoices: 1500, customers: 150 },
+      // Many small spans and commits: a state line every few hundred rows, so a run has many.
+      tap: { max_span_rows: 200 },
+    });
+  });
+  afterAll(() => h?.close());
+
+  const stateDir = () => path.join(volume().mountPoint, 'state');
+  const stateFile = () => path.join(stateDir(), `${JOB}.json`);
+  const tokenStore = () => path.join(stateDir(), 'tokens', `${h.emulator.realmId}.json`);
+  const syncArgs = async () =>
+    runnerArgs('sync', {
+      streams: STREAMS.join(','),
+      start: START,
+      tapConfig: await tapConfig(),
+      targetConfig: await h.targetConfig(schema, { batch_size_rows: 100 }),
+      stateDir: stateDir(),
+    });
+  /** The harness's tap settings with the token store in the state folder, where qbo-pipeline keeps it by default. */
+  const tapConfig = async () => {
+    const file = path.join(h.dir, 'tap-state-disk.json');
+    const settings = JSON.parse(await readFile(h.tapConfig, 'utf8')) as Record<string, unknown>;
+    await import('node:fs/promises').then((fs) => fs.writeFile(file, JSON.stringify({ ...settings, token_store: tokenStore() })));
+    return file;
+  };
+  /** Temporary files a write left behind (`.<name>.<pid>.<random>.tmp`), anywhere in the state folder. */
+  const leftovers = async () => (await readdir(stateDir(), { recursive: true })).filter((n) => n.endsWith('.tmp'));
+  /** Every record before each stream's bookmark in the state file is in its table, as the emulator has it. */
+  const expectStateNotAhead = async () => {
+    const text = await readFile(stateFile(), 'utf8');
+    const state = JSON.parse(text) as { bookmarks: Record<string, { replication_key_value: string }> };
+    for (const stream of STREAMS) {
+      const bookmark = state.bookmarks[stream]?.replication_key_value;
+      if (bookmark === undefined) continue;
+      const diff = await diffWithTruth(databaseUrl(), schema, h.emulator, stream, START, bookmark);
+      expect({ stream, bookmark, missing: diff.missing, different: diff.different }).toEqual({ stream, bookmark, missing: [], different: [] });
+    }
+    return text;
+  };
+
+  it('the disk fills between two state lines of a sync: one FATAL line naming the state file and the folder, exit 1, the state file whole and behind the rows; freed, the same command loads the truth', async () => {
+    const args = await syncArgs();
+    const running = startRunnerCli(args);
+    // The first state of the run is in the state file: the disk fills now, with the run's next commits still to come.
+    const first = await waitFor('the first state in the state file', () => readFile(stateFile(), 'utf8').catch(() => undefined), 60_000, running.output);
+    const release = h.emulator.holdAnswers();
+    volume().fill();
+    release();
+    const code = await running.exited;
+    const output = running.output();
+    expect(code, output).toBe(1);
+    noStackTrace(output);
+    const fatal = output.split('\n').filter((l) => l.includes('FATAL'));
+    expect(fatal).toEqual([
+      `FATAL qbo-pipeline: cannot write state file ${stateFile()}: the disk of ${stateDir()} is full (ENOSPC): free space there or grow its volume, then run again: it resumes from the last state written (rows committed since are read again and left unchanged)`,
+    ]);
+    expect(output).toMatch(/^FAILED: cannot write state file .*: the disk of .* is full \(ENOSPC\)/m);
+    expect(output.split('\n')[output.split('\n').indexOf('resume with:') + 1]).toMatch(/^ {2}\S.* sync --job qb_customers_invoices /);
+    // Whole (the last state written before the disk filled, or a later one), behind the rows, and no temporary file left taking space.
+    expect(await leftovers()).toEqual([]);
+    expect(JSON.parse(first)).toHaveProperty('bookmarks');
+    await expectStateNotAhead();
+
+    volume().free();
+    const again = await runCliProcess(args);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    await expectExactly(databaseUrl(), schema, h.emulator, STREAMS, START, FAR);
+    // The journal (console, notifications) says why the full run failed: its last record was written into space held from its start.
+    const [succeeded, failed] = await RunJournal.of(stateDir()).list({});
+    expect(failed).toMatchObject({ status: 'failed', exitCode: 1, reason: fatal[0]!.replace('FATAL qbo-pipeline: ', ''), resumeCommand: expect.any(String) });
+    expect(failed?.runnerGone).toBeUndefined();
+    expect(succeeded).toMatchObject({ status: 'succeeded', exitCode: 0 });
+  });
+
+  it('a full disk where the token store is: the refresh token is not rotated away unsaved; one FATAL line saying so, exit 1; freed, the same command goes on with the same chain', async () => {
+    const args = await syncArgs();
+    // Work for the sync: records a user made since the last one.
+    for (let i = 0; i < 5; i++) h.emulator.create('Invoice');
+    const before = h.emulator.currentRefreshToken();
+    volume().fill();
+    // The access token the store holds dies: the run must refresh, and QuickBooks rotates the refresh token on every refresh.
+    h.emulator.expireAccessTokens();
+    const full = await runCliProcess(args);
+    const output = full.stdout + full.stderr;
+    expect(full.code, output).toBe(1);
+    noStackTrace(output);
+    const tokens = path.dirname(tokenStore());
+    expect(output.split('\n').filter((l) => l.includes('FATAL'))).toEqual([
+      `[tap] FATAL tap-quickbooks: cannot save a new refresh token in token store ${tokenStore()}: the disk of ${tokens} is full (ENOSPC): free space there or grow its volume, then run again: it resumes; the refresh token was not used, so the one stored still works`,
+    ]);
+    expect(full.stdout).toMatch(/^FAILED: tap-quickbooks: cannot save a new refresh token/m);
+    // Not rotated: the token in the store is the one QuickBooks takes, and nothing was left on the disk.
+    expect(h.emulator.currentRefreshToken()).toBe(before);
+    expect((JSON.parse(await readFile(tokenStore(), 'utf8')) as { refresh_token: string }).refresh_token).toBe(before);
+    expect(await leftovers()).toEqual([]);
+
+    volume().free();
+    const again = await runCliProcess(args);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    await expectExactly(databaseUrl(), schema, h.emulator, STREAMS, START, FAR);
+  });
+});
