@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { RunJournal } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, scratchSchema } from './support/db.js';
@@ -61,7 +61,7 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
   const tapConfig = async () => {
     const file = path.join(h.dir, 'tap-state-disk.json');
     const settings = JSON.parse(await readFile(h.tapConfig, 'utf8')) as Record<string, unknown>;
-    await import('node:fs/promises').then((fs) => fs.writeFile(file, JSON.stringify({ ...settings, token_store: tokenStore() })));
+    await writeFile(file, JSON.stringify({ ...settings, token_store: tokenStore() }));
     return file;
   };
   /** Temporary files a write left behind (`.<name>.<pid>.<random>.tmp`), anywhere in the state folder. */
@@ -137,6 +137,34 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
 
     volume().free();
     const again = await runCliProcess(args);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    await expectExactly(databaseUrl(), schema, h.emulator, STREAMS, START, FAR);
+  });
+
+  it("a full temporary folder, where the runner writes the tap's and target's config files: one FATAL line naming it, exit 1, nothing started and nothing left there; freed, the same command goes on", async () => {
+    const tmp = path.join(volume().mountPoint, 'tmp');
+    await mkdir(tmp, { recursive: true });
+    const env = { ...process.env, TMPDIR: tmp };
+    // The state folder elsewhere: only the temporary folder is full.
+    const args = runnerArgs('sync', {
+      streams: STREAMS.join(','),
+      start: START,
+      tapConfig: await tapConfig(),
+      targetConfig: await h.targetConfig(schema),
+      stateDir: path.join(h.dir, 'state-tmp-full'),
+    });
+    for (let i = 0; i < 5; i++) h.emulator.create('Invoice');
+    volume().fill();
+    const full = await runCliProcess(args, { env });
+    const output = full.stdout + full.stderr;
+    expect(full.code, output).toBe(1);
+    noStackTrace(output);
+    expect(output.split('\n').filter((l) => l.includes('FATAL'))).toEqual([
+      `FATAL qbo-pipeline: cannot write the tap's and target's config files in ${tmp}: the disk of ${tmp} is full (ENOSPC): free space there or grow its volume, then run again: it resumes`,
+    ]);
+    expect(await readdir(tmp)).toEqual([]);
+    volume().free();
+    const again = await runCliProcess(args, { env });
     expect(again.code, again.stdout + again.stderr).toBe(0);
     await expectExactly(databaseUrl(), schema, h.emulator, STREAMS, START, FAR);
   });

@@ -2,7 +2,7 @@ import { lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { DateTime } from 'luxon';
-import { formatInstant, loadSettings, readJsonArgument, settingInEnv, UsageError, withoutSettingEnv, type Logger } from 'singer-kit';
+import { diskFullText, formatInstant, loadSettings, readJsonArgument, RunError, settingInEnv, UsageError, withoutSettingEnv, type Logger } from 'singer-kit';
 import { ENV_PREFIX as TAP_ENV_PREFIX, TAP_SETTINGS } from 'tap-quickbooks';
 import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS, type TargetSettings } from 'target-postgres-raw';
 import { companyChildSettings } from './companies/companyRun.js';
@@ -182,10 +182,22 @@ export async function removeAbandonedConfigDirs(logger?: Logger): Promise<string
 export async function writeChildConfigs(options: ChildConfigOptions, logger?: Logger): Promise<ChildConfigs> {
   const { tap, target } = childConfigValues(options);
   await removeAbandonedConfigDirs(logger);
-  const dir = await mkdtemp(path.join(tmpdir(), `qbo-pipeline-${configDirHost()}-${process.pid}-${ownStart() ?? 'x'}-`));
+  const parent = tmpdir();
+  // A failure here is the temporary folder's (full, not writable): one line saying so, no stack, and no half-written folder left.
+  const cannotWrite = (error: unknown) =>
+    new RunError(
+      `cannot write the tap's and target's config files in ${parent}: ${diskFullText(error, parent) ?? `${(error as Error).message}; make it writable (TMPDIR names it)`}, then run again: it resumes`,
+      { cause: error },
+    );
+  const dir = await mkdtemp(path.join(parent, `qbo-pipeline-${configDirHost()}-${process.pid}-${ownStart() ?? 'x'}-`)).catch((error: unknown) => {
+    throw cannotWrite(error);
+  });
   const writeText = async (name: string, text: string) => {
     const file = path.join(dir, name);
-    await writeFile(file, text, { mode: 0o600 });
+    await writeFile(file, text, { mode: 0o600 }).catch(async (error: unknown) => {
+      await rm(dir, { recursive: true, force: true });
+      throw cannotWrite(error);
+    });
     return file;
   };
   const write = (name: string, value: unknown) => writeText(name, JSON.stringify(value));
