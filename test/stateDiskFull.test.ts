@@ -21,6 +21,8 @@ if (CANNOT_MOUNT) console.warn(CANNOT_MOUNT);
 const DAY = 86_400_000;
 const NOW = Date.now();
 const START = new Date(Math.floor(NOW / DAY) * DAY - 20 * DAY).toISOString().replace(/\.\d+Z$/, 'Z');
+/** Midnight UTC today: the end of the scheduled backfill's range. */
+const TODAY = new Date(Math.floor(NOW / DAY) * DAY).toISOString().replace(/\.\d+Z$/, 'Z');
 /** After every record the emulator serves (their LastUpdatedTime lies before its now, which runs on from NOW). */
 const FAR = '2100-01-01T00:00:00Z';
 const STREAMS = ['customers', 'invoices'];
@@ -167,5 +169,39 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
     const again = await runCliProcess(args, { env });
     expect(again.code, again.stdout + again.stderr).toBe(0);
     await expectExactly(databaseUrl(), schema, h.emulator, STREAMS, START, FAR);
+  });
+
+  it('scheduler --once on a full state folder: one FATAL line naming the lease file it could not write, exit 1, the trigger left due; freed, the next pass runs it to the truth', async () => {
+    const added = await runCliProcess(
+      runnerArgs(['trigger', 'add'], {
+        at: new Date(Date.now() - 1000).toISOString(),
+        streams: STREAMS.join(','),
+        start: START,
+        end: TODAY,
+        tapConfig: await tapConfig(),
+        targetConfig: await h.targetConfig(schema),
+        stateDir: stateDir(),
+      }),
+    );
+    expect(added.code, added.stderr).toBe(0);
+    const id = /^trigger (trg-\S+):/.exec(added.stdout)![1]!;
+    const triggers = path.join(stateDir(), 'triggers');
+    volume().fill();
+    const once = await runCliProcess(['scheduler', '--once', '--state-dir', stateDir()]);
+    const output = once.stdout + once.stderr;
+    expect(once.code, output).toBe(1);
+    noStackTrace(output);
+    expect(output.split('\n').filter((l) => l.includes('FATAL'))).toEqual([
+      `FATAL qbo-pipeline: cannot write ${path.join(triggers, `${id}.claim`)}: the disk of ${triggers} is full (ENOSPC): free space there or grow its volume, then run again: the trigger is left as it was, for a later pass`,
+    ]);
+    expect(await readdir(triggers)).toEqual([`${id}.json`]);
+    expect(JSON.parse(await readFile(path.join(triggers, `${id}.json`), 'utf8'))).toMatchObject({ status: 'pending' });
+    expect(await leftovers()).toEqual([]);
+
+    volume().free();
+    const fixed = await runCliProcess(['scheduler', '--once', '--state-dir', stateDir()]);
+    expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
+    expect(fixed.stderr).toMatch(new RegExp(`trigger ${id} completed`));
+    await expectExactly(databaseUrl(), schema, h.emulator, STREAMS, START, TODAY);
   });
 });

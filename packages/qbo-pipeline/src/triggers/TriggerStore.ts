@@ -1,7 +1,7 @@
 import { link, mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { jsonSyntaxProblem, RunError, tempPathFor, writeFileAtomic, type Logger } from 'singer-kit';
+import { diskFullText, jsonSyntaxProblem, RunError, tempPathFor, writeFileAtomic, type Logger } from 'singer-kit';
 import { TRIGGER_STATUSES, type Lease, type Trigger } from './Trigger.js';
 import { readdirIfExists } from '../ifExists.js';
 
@@ -58,6 +58,22 @@ async function readTrigger(file: string): Promise<ReadTrigger> {
   return problem === undefined ? { trigger: value as Trigger } : { problem, missing: false };
 }
 
+/**
+ * `write` of `file`, whose failure (a full disk, a folder not writable) is one line naming the file
+ * and the folder with what to do, not a stack: the trigger stays as it was, due for a later pass.
+ */
+async function writingTriggerFile<T>(file: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    const dir = path.dirname(file);
+    throw new RunError(
+      `cannot write ${file}: ${diskFullText(error, dir) ?? `${(error as Error).message}; make ${dir} writable`}, then run again: the trigger is left as it was, for a later pass`,
+      { cause: error },
+    );
+  }
+}
+
 /** Creates `file` with `text` only if it does not exist, never showing a partial file: a private temp file, then link(2). */
 async function createExclusive(file: string, text: string): Promise<boolean> {
   const temp = tempPathFor(file);
@@ -108,14 +124,20 @@ export class TriggerStore {
   }
 
   async save(trigger: Trigger): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    await writeFileAtomic(this.#file(trigger.id), JSON.stringify(trigger, null, 2) + '\n', 0o644);
+    const file = this.#file(trigger.id);
+    await writingTriggerFile(file, async () => {
+      await mkdir(this.dir, { recursive: true });
+      await writeFileAtomic(file, JSON.stringify(trigger, null, 2) + '\n', 0o644);
+    });
   }
 
   /** Saves a new trigger unless one with its id exists (two schedulers making the same slot's trigger); false then. */
   async create(trigger: Trigger): Promise<boolean> {
-    await mkdir(this.dir, { recursive: true });
-    return createExclusive(this.#file(trigger.id), JSON.stringify(trigger, null, 2) + '\n');
+    const file = this.#file(trigger.id);
+    return writingTriggerFile(file, async () => {
+      await mkdir(this.dir, { recursive: true });
+      return createExclusive(file, JSON.stringify(trigger, null, 2) + '\n');
+    });
   }
 
   async get(id: string): Promise<Trigger> {
@@ -176,8 +198,11 @@ export class TriggerStore {
 
   /** Takes attempt `lease.attempt` of the trigger; false when another scheduler already has (or had) that attempt. */
   async claim(id: string, lease: Lease): Promise<boolean> {
-    await mkdir(this.dir, { recursive: true });
-    return createExclusive(this.#leaseFile(id, lease.attempt), JSON.stringify(lease) + '\n');
+    const file = this.#leaseFile(id, lease.attempt);
+    return writingTriggerFile(file, async () => {
+      await mkdir(this.dir, { recursive: true });
+      return createExclusive(file, JSON.stringify(lease) + '\n');
+    });
   }
 
   /** Renews a lease held by this process (heartbeat). */
