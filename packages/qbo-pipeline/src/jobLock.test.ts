@@ -1,9 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from 'singer-kit';
+import { createLogger, RunError } from 'singer-kit';
 import { isJobLocked, JobBusyError, lockJob } from './jobLock.js';
 
 describe('lockJob', () => {
@@ -19,6 +19,23 @@ describe('lockJob', () => {
       await expect(lockJob(stateFile, 'qb_invoices', { staleMs: 2_500, logger })).rejects.toThrow(JobBusyError);
     } finally {
       await release();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a folder that refuses the lock (here a file where the state folder should be) is one line naming the lock and the folder, not another runner', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'job-lock-'));
+    const notAFolder = path.join(dir, 'state');
+    await writeFile(notAFolder, '');
+    const logger = createLogger('qbo-pipeline', { sink: () => undefined });
+    try {
+      const refused = lockJob(path.join(notAFolder, 'qb_invoices.json'), 'qb_invoices', { logger });
+      await expect(refused).rejects.toThrow(RunError);
+      await expect(refused).rejects.not.toThrow(JobBusyError);
+      await expect(refused).rejects.toThrow(
+        `cannot take the lock of job qb_invoices (${notAFolder}/qb_invoices.lock): ENOTDIR: not a directory, mkdir '${notAFolder}/qb_invoices.lock'; make ${notAFolder} writable, then run again: it resumes`,
+      );
+    } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { lock } from 'proper-lockfile';
-import { RunError, type Logger } from 'singer-kit';
+import { diskFullText, RunError, type Logger } from 'singer-kit';
 
 /** How long a job's lock outlives a runner that stopped renewing it (killed), unless the runner says otherwise. */
 export const DEFAULT_LOCK_STALE_MS = 30_000;
@@ -70,7 +71,17 @@ export async function lockStateFile(
  */
 export async function lockJob(stateFile: string, job: string, options: { readonly staleMs?: number; readonly logger: Logger }): Promise<() => Promise<void>> {
   const staleMs = options.staleMs ?? DEFAULT_LOCK_STALE_MS;
-  const release = await lockStateFile(stateFile, { staleMs, onCompromised: (error) => options.logger.warn(`lock of job ${job} lost: ${error.message}`) });
+  const lockFile = jobLockFile(stateFile);
+  const release = await lockStateFile(stateFile, { staleMs, onCompromised: (error) => options.logger.warn(`lock of job ${job} lost: ${error.message}`) }).catch(
+    (error: unknown) => {
+      // Not another runner: the folder refused the lock (a full disk, not writable), which a person must hear of in one line.
+      const dir = path.dirname(lockFile);
+      throw new RunError(
+        `cannot take the lock of job ${job} (${lockFile}): ${diskFullText(error, dir) ?? `${(error as Error).message}; make ${dir} writable`}, then run again: it resumes`,
+        { cause: error },
+      );
+    },
+  );
   if (release) return release;
   throw new JobBusyError(
     `job ${job} is already running: its state file ${stateFile} is locked by another runner (a lock left by a killed runner expires after ${Math.round(staleMs / 1000)} s)`,
