@@ -126,6 +126,10 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
     h.emulator.expireAccessTokens();
     const full = await runCliProcess(args);
     const output = full.stdout + full.stderr;
+    // Not rotated: the token in the store is the one QuickBooks takes, and nothing was left on the disk.
+    expect(h.emulator.currentRefreshToken()).toBe(before);
+    expect((JSON.parse(await readFile(tokenStore(), 'utf8')) as { refresh_token: string }).refresh_token).toBe(before);
+    expect(await leftovers()).toEqual([]);
     expect(full.code, output).toBe(1);
     noStackTrace(output);
     const tokens = path.dirname(tokenStore());
@@ -133,10 +137,6 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
       `[tap] FATAL tap-quickbooks: cannot save a new refresh token in token store ${tokenStore()}: the disk of ${tokens} is full (ENOSPC): free space there or grow its volume, then run again: it resumes; the refresh token was not used, so the one stored still works`,
     ]);
     expect(full.stdout).toMatch(/^FAILED: tap-quickbooks: cannot save a new refresh token/m);
-    // Not rotated: the token in the store is the one QuickBooks takes, and nothing was left on the disk.
-    expect(h.emulator.currentRefreshToken()).toBe(before);
-    expect((JSON.parse(await readFile(tokenStore(), 'utf8')) as { refresh_token: string }).refresh_token).toBe(before);
-    expect(await leftovers()).toEqual([]);
 
     volume().free();
     const again = await runCliProcess(args);
