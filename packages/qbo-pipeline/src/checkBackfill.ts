@@ -1,6 +1,6 @@
-import { DateTime } from 'luxon';
+import { DateTime, type Duration } from 'luxon';
 import { loadSettings, UsageError } from 'singer-kit';
-import { ENV_PREFIX as TAP_ENV_PREFIX, parseTapSettings, TAP_SETTINGS, TokenStore, type TapSettings } from 'tap-quickbooks';
+import { endLagSetting, ENV_PREFIX as TAP_ENV_PREFIX, parseTapSettings, TAP_SETTINGS, TokenStore, type TapSettings } from 'tap-quickbooks';
 import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS, type TargetSettings } from 'target-postgres-raw';
 import { resolveBackfill, shortPath, type BackfillRequest, type ResolvedBackfill } from './BackfillRequest.js';
 import { childConfigValues, childOptionsFor, type ChildSettingsInput } from './childConfigs.js';
@@ -87,6 +87,19 @@ function namesWarehouse(overrides: Record<string, unknown>, env: NodeJS.ProcessE
   const specs = TARGET_SETTINGS.filter((spec) => WAREHOUSE_SETTINGS.includes(spec.name)).map(({ default: _default, ...spec }) => spec);
   const given = loadSettings({ specs, envPrefix: TARGET_ENV_PREFIX, overrides, env });
   return WAREHOUSE_SETTINGS.some((name) => given[name] !== undefined && given[name] !== '');
+}
+
+/**
+ * The tap's `end_lag` as a run's tap would read it (config file, environment, the company's
+ * `tap:`), before the range is known: a sync ends its range that long before its start, as the
+ * tap's own default end does. Only that setting is read, so any other problem is still named
+ * where the run's settings are checked.
+ */
+export function runEndLag(input: ChildSettingsInput, options: Pick<CheckOptions, 'env' | 'cwd'> = {}): Duration {
+  const child = childOptionsFor(input, options.env ?? process.env);
+  const specs = TAP_SETTINGS.filter((spec) => spec.name === 'end_lag');
+  const given = loadSettings({ specs, envPrefix: TAP_ENV_PREFIX, overrides: childConfigValues(child).tap, env: child.childEnv });
+  return explained(`tap-quickbooks settings (${settingsSource('tap', input, options.cwd ?? process.cwd(), TAP_ENV_PREFIX)})`, () => endLagSetting(given));
 }
 
 /** The target's settings alone, as a run's target would read them (the warehouse of a company, for its evidence). */

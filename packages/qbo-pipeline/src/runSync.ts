@@ -1,9 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DateTime } from 'luxon';
+import { DateTime, type Duration } from 'luxon';
 import { entityByStream } from 'qbo-catalog';
+import { bookmarkInstant, defaultRangeEnd } from 'tap-quickbooks';
 import { formatInstant, parseInstant, UsageError } from 'singer-kit';
 import { resolveScope, type JobRequest, type JobScope } from './BackfillRequest.js';
+import { runEndLag } from './checkBackfill.js';
 import type { Company } from './companies/parseCompanies.js';
 import { runBackfill, type BackfillHooks, type BackfillResult } from './runBackfill.js';
 import { readStateFile, type StateValue } from './stateFile.js';
@@ -55,12 +57,11 @@ export function normaliseSync(resolved: ResolvedSync): SyncRequest {
   };
 }
 
-/** A stream's bookmark as an instant, when the state has a usable one. */
+/** A stream's bookmark as an instant, when the state has a usable one: as the tap reads it (`bookmarkInstant`). */
 function bookmarkOf(state: StateValue | undefined, stream: string): DateTime<true> | undefined {
   const mark = state?.bookmarks?.[stream]?.replication_key_value;
-  if (typeof mark !== 'string') return undefined;
-  const at = DateTime.fromISO(mark, { zone: 'utc' });
-  return at.isValid ? at : undefined;
+  const at = typeof mark === 'string' ? bookmarkInstant(mark) : undefined;
+  return at === undefined ? undefined : (DateTime.fromMillis(at, { zone: 'utc' }) as DateTime<true>);
 }
 
 /**
@@ -77,15 +78,18 @@ export function streamsWithoutBookmark(state: StateValue | undefined, streams: r
 }
 
 /**
- * The range of one sync, a pure function of the job's state and now: from the earliest stream
- * bookmark (a stream without one starts at `start`) up to now, to the second. The tap starts each
- * stream at max(range start, its bookmark), so every stream goes on from its own bookmark.
- * A stream with neither is a UsageError naming it (`hint` says where a bookmark may be).
+ * The range of one sync, a pure function of the job's state, now and the tap's `end_lag`: from the
+ * earliest stream bookmark (a stream without one starts at `start`) up to now minus the lag, to
+ * the second (`defaultRangeEnd`, as the tap's own default end), so a change QBO shows a little
+ * after its LastUpdatedTime is read by a later run rather than left behind the bookmark. The tap
+ * starts each stream at max(range start, its bookmark), so every stream goes on from its own
+ * bookmark. A stream with neither is a UsageError naming it (`hint` says where a bookmark may be).
  */
 export function planSync(
   state: StateValue | undefined,
   sync: Pick<ResolvedSync, 'streams' | 'start' | 'job' | 'stateFile'>,
   now: Date,
+  endLag: Duration,
   hint = '',
 ): { readonly start: DateTime<true>; readonly end: DateTime<true> } {
   const incremental = incrementalStreams(sync.streams);
@@ -95,19 +99,19 @@ export function planSync(
     throw new UsageError(`sync ${sync.job}: ${which} no bookmark in ${sync.stateFile}; give --start for the first sync (e.g. --start 2025-01-01)${hint}`);
   }
   const nowSecond = DateTime.fromMillis(Math.floor(now.getTime() / 1000) * 1000, { zone: 'utc' }) as DateTime<true>;
-  // A bookmark after now was written while the clock was ahead (set back since): the range starts
-  // by now, as the tap refuses a start_date after its own start; the stream still starts at its
-  // bookmark and finds nothing new. (A --start after now stays the error the tap names.)
-  const starts = incremental.map((s) => {
-    const bookmark = bookmarkOf(state, s);
-    return bookmark !== undefined && bookmark > nowSecond ? nowSecond : (bookmark ?? (sync.start as DateTime<true>));
-  });
+  const end = defaultRangeEnd(nowSecond, endLag) as DateTime<true>;
+  const starts = incremental.map((s) => bookmarkOf(state, s) ?? (sync.start as DateTime<true>));
   // Only FULL_TABLE streams: read whole whatever the range, so a second's range does.
-  const start = starts.length > 0 ? (DateTime.min(...starts) as DateTime<true>) : (sync.start ?? nowSecond.minus({ seconds: 1 }));
-  // Bookmarks at or after now (a second sync within the same second, or a clock set back): a
-  // one-second range from now.
-  const end = nowSecond > start ? nowSecond : start.plus({ seconds: 1 });
-  return { start, end };
+  const start = starts.length > 0 ? (DateTime.min(...starts) as DateTime<true>) : (sync.start ?? end.minus({ seconds: 1 }));
+  if (start < end) return { start, end };
+  // A --start after now, for a stream that needs it, is a mistake the tap names (start_date in the future), not a range to skip.
+  const givenStart = sync.start !== undefined && (missing.length > 0 || incremental.length === 0) ? sync.start : undefined;
+  if (givenStart !== undefined && givenStart > nowSecond) return { start: givenStart, end: givenStart.plus({ seconds: 1 }) };
+  // Every bookmark at or after the end: a second sync within the lag, a lag raised or a backfill's
+  // --end closer to now since, a clock set back since they were written. A one-second range
+  // ending there: the tap refuses a start_date after its own start, and each stream starts at its
+  // own bookmark, so it reads nothing new and moves no bookmark back.
+  return { start: end.minus({ seconds: 1 }), end };
 }
 
 /** Other jobs in the state folder whose bookmarks cover `streams`: where a sync without --start may belong. */
@@ -142,7 +146,7 @@ export async function runSync(request: SyncRequest, hooks: BackfillHooks = {}): 
   const hint =
     (candidates.length > 0 ? `, or --job ${candidates[0]} (its state file has bookmarks for ${missing.join(', ')})` : '') +
     (sync.company ? `, or give the company a start: in ${sync.company.settings.where}` : '');
-  const range = planSync(state, sync, (hooks.now ?? (() => new Date()))(), hint);
+  const range = planSync(state, sync, (hooks.now ?? (() => new Date()))(), runEndLag(sync, hooks), hint);
   return runBackfill(
     {
       kind: 'sync',

@@ -259,6 +259,13 @@ export async function runTap(options: RunTapOptions): Promise<void> {
     for (const job of jobs) {
       const { target } = job;
       const from = starts.get(job)!;
+      if (job.incremental && from >= endMs) {
+        // Its bookmark is at or after the end (a run within end_lag of the last one, a lag raised
+        // since): nothing to read, and the bookmark stays where it is, never moved back.
+        logger.info(
+          `${target.stream}: nothing to read, it resumes at ${isoZ(from)}, at or after the range end ${isoZ(endMs)} (end_date, else the run start minus end_lag ${settings.endLag.toISO() ?? ''}); its bookmark stays`,
+        );
+      }
       const days = target.fullTable ? [makeWindow(from, endMs)] : planWindows(from, endMs, settings.window);
       report.plan(days.length);
       running.push(syncStream(runner, job, days));

@@ -22,11 +22,25 @@ const base = {
 };
 
 describe('parseTapSettings', () => {
-  it('accepts the date forms and defaults end_date to the run start, truncated to the second', () => {
+  it('accepts the date forms and defaults end_date to the run start, truncated to the second, minus end_lag (5 minutes by default)', () => {
     for (const start of ['2025-01-01', '2025-01-01T00:00:00Z', '2025-01-01T00:00:00+00:00', '2024-12-31T16:00:00-08:00']) {
       expect(parseTapSettings({ ...base, start_date: start }, now).startDate.toISO()).toBe('2025-01-01T00:00:00.000Z');
     }
-    expect(parseTapSettings(base, now).endDate.toISO()).toBe('2025-02-01T12:34:56.000Z');
+    expect(parseTapSettings(base, now).endLag.toISO()).toBe('PT5M');
+    expect(parseTapSettings(base, now).endDate.toISO()).toBe('2025-02-01T12:29:56.000Z');
+    expect(parseTapSettings({ ...base, end_lag: 'PT0S' }, now).endDate.toISO()).toBe('2025-02-01T12:34:56.000Z');
+    expect(parseTapSettings({ ...base, end_lag: 'PT90S' }, now).endDate.toISO()).toBe('2025-02-01T12:33:26.000Z');
+    expect(parseTapSettings({ ...base, end_lag: 'P1D' }, now).endDate.toISO()).toBe('2025-01-31T12:34:56.000Z');
+  });
+
+  it('uses an explicit end_date as given, whatever end_lag says (a future one is still the run start)', () => {
+    expect(parseTapSettings({ ...base, end_lag: 'PT1H', end_date: '2025-02-01T12:34:00Z' }, now).endDate.toISO()).toBe('2025-02-01T12:34:00.000Z');
+    expect(parseTapSettings({ ...base, end_lag: 'PT1H', end_date: '2030-01-01' }, now).endDate.toISO()).toBe('2025-02-01T12:34:56.000Z');
+  });
+
+  it('gives an empty range, not an error, when start_date falls within end_lag of the run start (the next run reads it)', () => {
+    const settings = parseTapSettings({ ...base, start_date: '2025-02-01T12:33:00Z' }, now);
+    expect([settings.startDate.toISO(), settings.endDate.toISO()]).toEqual(['2025-02-01T12:33:00.000Z', '2025-02-01T12:33:00.000Z']);
   });
 
   it('clamps a future end_date to the run start and refuses a future start_date (a bookmark must never pass what was read)', () => {
@@ -70,6 +84,15 @@ describe('parseTapSettings', () => {
     [{ max_concurrency: 11 }, /max_concurrency/],
     [{ window: 'P1M' }, /window/],
     [{ window: 'PT1.5S' }, /window must be .* whole seconds/],
+    [
+      { end_lag: '-PT5M' },
+      /^setting end_lag must be an ISO 8601 duration in weeks, days, hours, minutes or whole seconds \(PT5M, PT0S\), from PT0S to P1D, got "-PT5M"$/,
+    ],
+    [{ end_lag: 'PT0.5S' }, /^setting end_lag must be an ISO 8601 duration .* got "PT0.5S"$/],
+    [{ end_lag: 'five minutes' }, /^setting end_lag must be an ISO 8601 duration .* got "five minutes"$/],
+    [{ end_lag: 300 }, /^setting end_lag must be an ISO 8601 duration .* got 300$/],
+    [{ end_lag: 'P1M' }, /^setting end_lag must be .* got "P1M"$/],
+    [{ end_lag: 'PT25H' }, /^setting end_lag must be .* from PT0S to P1D, got "PT25H"$/],
     [{ start_date: '2025-01-01T00:00:00' }, /no time zone/],
     [{ start_date: 'yesterday' }, /start_date/],
     [{ end_date: '2024-01-01' }, /before start_date/],

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { DateTime, Duration } from 'luxon';
 import { envFileName, envName, parseInstant, Secret, UsageError, type RawSettings, type SettingSpec } from 'singer-kit';
+import { defaultRangeEnd } from './plan/planWindows.js';
 
 export const ENV_PREFIX = 'TAP_QUICKBOOKS';
 export const PRODUCTION_BASE_URL = 'https://quickbooks.api.intuit.com';
@@ -15,6 +16,16 @@ const MAX_CONCURRENCY = 10;
 const MAX_SPAN_ROWS = 10_000;
 /** At most this many spans' worth of rows (max_span_rows each) are held at once, across all streams. */
 export const HELD_SPANS = 3;
+/**
+ * How long before the run start the default range ends. QBO stamps LastUpdatedTime when a change
+ * is saved, but its queries may show the record a little later; a range ending at the run start
+ * would put a record stamped a moment before it, shown a moment after, behind the bookmark for
+ * good. Five minutes is far above that delay (seconds), and a daily sync's changes of the last
+ * five minutes simply go with the next run.
+ */
+const DEFAULT_END_LAG = 'PT5M';
+/** A lag of more than a day would keep every bookmark a day behind: a unit typed wrong (PT5H for PT5M), far more likely than a wish. */
+const MAX_END_LAG_SECONDS = 86_400;
 
 export const TAP_SETTINGS: readonly SettingSpec[] = [
   { name: 'client_id', kind: 'password', required: true, description: 'OAuth client id of the Intuit app' },
@@ -27,7 +38,18 @@ export const TAP_SETTINGS: readonly SettingSpec[] = [
     required: true,
     description: 'start of the extraction range, inclusive (2025-01-01, 2025-01-01T00:00:00Z or any explicit offset)',
   },
-  { name: 'end_date', kind: 'date_iso8601', description: 'end of the range, exclusive; default: the run start, truncated to the second' },
+  {
+    name: 'end_date',
+    kind: 'date_iso8601',
+    description: 'end of the range, exclusive, used as given (a future one is the run start); default: the run start, truncated to the second, minus end_lag',
+  },
+  {
+    name: 'end_lag',
+    kind: 'string',
+    default: DEFAULT_END_LAG,
+    description:
+      'how long before the run start the range ends when end_date is not given, as an ISO 8601 duration in whole seconds (PT5M, PT0S; at most P1D): QBO may show a change some seconds after its LastUpdatedTime, and one shown after the range ended would be behind the bookmark for good; changes of the lag wait for the next run',
+  },
   { name: 'sandbox', kind: 'boolean', default: false, description: 'use the sandbox API host' },
   { name: 'base_url', kind: 'string', description: 'API root before /v3; default from sandbox' },
   { name: 'token_url', kind: 'string', default: DEFAULT_TOKEN_URL, description: 'OAuth token endpoint URL' },
@@ -80,6 +102,8 @@ export interface TapSettings {
   readonly realmId: string;
   readonly startDate: DateTime;
   readonly endDate: DateTime;
+  /** What `end_date`'s default leaves out before the run start (zero or more whole seconds). */
+  readonly endLag: Duration;
   readonly baseUrl: string;
   readonly tokenUrl: string;
   readonly sandbox: boolean;
@@ -160,18 +184,41 @@ function url(raw: RawSettings, name: string, fallback: string): string {
   return value.replace(/\/+$/, '');
 }
 
-/** Only fixed-length durations: windows are cut on a UTC grid of equal steps. */
-function parseWindow(value: unknown): Duration {
+/**
+ * A fixed-length duration in whole seconds from `minSeconds` to `maxSeconds` (`window`, `end_lag`):
+ * windows are cut on a UTC grid of equal steps, and QBO's timestamps and the query's literals are
+ * whole seconds, so a bound inside a second (PT1.5S) would count rows of that second that its
+ * records then leave to the next window.
+ */
+function durationSetting(value: unknown, name: string, minSeconds: number, maxSeconds: number, examples: string): Duration {
   const duration = typeof value === 'string' ? Duration.fromISO(value) : Duration.invalid('not a string');
-  // Whole seconds, as QBO's timestamps and the query's literals: a window ending inside a second
-  // (PT1.5S) would count rows of that second that its records then leave to the next window.
   const seconds = duration.as('seconds');
-  if (!duration.isValid || duration.years !== 0 || duration.quarters !== 0 || duration.months !== 0 || !Number.isInteger(seconds) || seconds < 1) {
+  if (
+    !duration.isValid ||
+    duration.years !== 0 ||
+    duration.quarters !== 0 ||
+    duration.months !== 0 ||
+    !Number.isInteger(seconds) ||
+    seconds < minSeconds ||
+    seconds > maxSeconds
+  ) {
+    const bounds =
+      maxSeconds === Infinity
+        ? ''
+        : `, from ${Duration.fromObject({ seconds: minSeconds }).toISO()} to ${Duration.fromObject({ seconds: maxSeconds }).rescale().toISO()}`;
     throw new UsageError(
-      `setting window must be an ISO 8601 duration in weeks, days, hours, minutes or whole seconds (P1D, PT6H), got ${JSON.stringify(value)}`,
+      `setting ${name} must be an ISO 8601 duration in weeks, days, hours, minutes or whole seconds (${examples})${bounds}, got ${JSON.stringify(value)}`,
     );
   }
   return duration;
+}
+
+/**
+ * `end_lag` as the tap reads it (its default when not given): also for the runner, which gives a
+ * sync's tap its end (`defaultRangeEnd`) and so must leave out the same lag.
+ */
+export function endLagSetting(raw: RawSettings): Duration {
+  return durationSetting(raw.end_lag ?? DEFAULT_END_LAG, 'end_lag', 0, MAX_END_LAG_SECONDS, 'PT5M, PT0S');
 }
 
 /** The settings without a default that every run needs. */
@@ -189,9 +236,15 @@ export function parseTapSettings(given: RawSettings, now: DateTime): TapSettings
   const startDate = dateSetting(raw.start_date, 'start_date').startOf('second');
   const runStart = now.toUTC().startOf('second');
   if (startDate > runStart) throw new UsageError(`setting start_date (${startDate.toISO()}) is in the future; nothing can have changed after now`);
+  const endLag = endLagSetting(raw);
   // A future end_date is clamped to the run start: a bookmark past what was read would make the
-  // next run skip every change made until that date.
-  const endDate = raw.end_date === undefined || raw.end_date === '' ? runStart : DateTime.min(dateSetting(raw.end_date, 'end_date'), runStart);
+  // next run skip every change made until that date. The default end leaves end_lag out; a
+  // start_date within it gives an empty range (the next run reads it), not an error about an
+  // end_date nobody gave.
+  const endDate =
+    raw.end_date === undefined || raw.end_date === ''
+      ? DateTime.max(defaultRangeEnd(runStart, endLag), startDate)
+      : DateTime.min(dateSetting(raw.end_date, 'end_date'), runStart);
   if (endDate < startDate) throw new UsageError(`setting end_date (${endDate.toISO()}) is before start_date (${startDate.toISO()})`);
   const sandbox = raw.sandbox === true;
   const tokenStore = raw.token_store;
@@ -202,11 +255,12 @@ export function parseTapSettings(given: RawSettings, now: DateTime): TapSettings
     realmId: realm,
     startDate,
     endDate,
+    endLag,
     sandbox,
     baseUrl: url(raw, 'base_url', sandbox ? SANDBOX_BASE_URL : PRODUCTION_BASE_URL),
     tokenUrl: url(raw, 'token_url', DEFAULT_TOKEN_URL),
     pageSize: integer(raw, 'page_size', 1, MAX_PAGE_SIZE),
-    window: parseWindow(raw.window),
+    window: durationSetting(raw.window, 'window', 1, Infinity, 'P1D, PT6H'),
     maxSpanRows: integer(raw, 'max_span_rows', 1, 100_000),
     maxRetries: integer(raw, 'max_retries', 0, 20),
     requestTimeoutMs: positive(raw, 'request_timeout_seconds') * 1000,

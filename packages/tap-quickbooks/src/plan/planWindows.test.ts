@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DateTime, Duration, Settings } from 'luxon';
-import { bookmarkInstant, planWindows, resolveStart, splitWindow, makeWindow, windowHolding } from './planWindows.js';
+import { bookmarkInstant, defaultRangeEnd, planWindows, resolveStart, splitWindow, makeWindow, windowHolding } from './planWindows.js';
 
 const ms = (iso: string) => Date.parse(iso);
 
@@ -84,5 +84,14 @@ describe('resolveStart', () => {
   it('finds no instant in a bookmark that is not ISO 8601', () => {
     expect(bookmarkInstant('2025-01-05 00:00:00Z')).toBeUndefined();
     expect(bookmarkInstant('yesterday')).toBeUndefined();
+  });
+});
+
+describe('defaultRangeEnd', () => {
+  it('is the run start, cut to its second, minus end_lag, in UTC', () => {
+    const runStart = DateTime.fromISO('2025-02-01T04:34:56.789-08:00', { setZone: true });
+    expect(defaultRangeEnd(runStart, Duration.fromISO('PT5M')).toISO()).toBe('2025-02-01T12:29:56.000Z');
+    expect(defaultRangeEnd(runStart, Duration.fromISO('PT0S')).toISO()).toBe('2025-02-01T12:34:56.000Z');
+    expect(defaultRangeEnd(runStart, Duration.fromISO('P1D')).toISO()).toBe('2025-01-31T12:34:56.000Z');
   });
 });

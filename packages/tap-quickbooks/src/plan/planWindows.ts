@@ -75,3 +75,12 @@ export function bookmarkInstant(bookmark: string): number | undefined {
 export function resolveStart(startDate: DateTime, bookmarkMs: number | undefined): number {
   return bookmarkMs === undefined ? startDate.toMillis() : Math.max(startDate.toMillis(), bookmarkMs);
 }
+
+/**
+ * Where a range ends when no end is given: the run start, to the second, minus `endLag` (the
+ * tap's `end_lag`). The one place this is computed: the tap's default `end_date`, and the
+ * runner's sync, which gives the tap its end.
+ */
+export function defaultRangeEnd(runStart: DateTime, endLag: Duration): DateTime {
+  return runStart.toUTC().startOf('second').minus(endLag);
+}
