@@ -38,6 +38,7 @@ export class DataApi {
   constructor(
     private readonly store: CompanyStore,
     private readonly nowMs: () => number,
+    private readonly visibilityDelaySeconds: () => number = () => 0,
   ) {}
 
   /** After page `afterPage` of a query on `entity` is served, its first `count` rows are bumped to now (once). */
@@ -128,7 +129,9 @@ export class DataApi {
     if (!table) return { ok: false, error: body.queryValidationError(`QueryValidationError: Entity ${parsed.entity} not found`) };
     let outcome;
     try {
-      outcome = runQuery(table, { ...parsed, maxResults: Math.min(parsed.maxResults, maxObjects) });
+      const delay = this.visibilityDelaySeconds();
+      const newestVisibleSec = delay > 0 ? Math.floor(this.nowMs() / 1000) - delay : undefined;
+      outcome = runQuery(table, { ...parsed, maxResults: Math.min(parsed.maxResults, maxObjects) }, newestVisibleSec);
     } catch (error) {
       if (error instanceof QueryValidationError) return { ok: false, error: body.queryValidationError(error.detail) };
       throw error;

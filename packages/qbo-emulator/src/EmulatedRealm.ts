@@ -17,6 +17,8 @@ export interface RealmSetup {
   readonly clientSecret: string;
   /** Epoch milliseconds, the emulator's clock. */
   readonly nowMs: () => number;
+  /** Seconds after its LastUpdatedTime before a record shows in queries (the emulator's, as set now). */
+  readonly visibilityDelaySeconds: () => number;
 }
 
 /**
@@ -73,7 +75,7 @@ export class EmulatedRealm implements EmulatedCompany {
       ...(counts ? { counts } : {}),
       ...(fixturesDir ? { fixturesDir } : {}),
     });
-    this.data = new DataApi(this.store, setup.nowMs);
+    this.data = new DataApi(this.store, setup.nowMs, setup.visibilityDelaySeconds);
     this.tokens = new TokenAuthority({
       clientId: setup.clientId,
       clientSecret: setup.clientSecret,

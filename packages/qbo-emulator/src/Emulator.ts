@@ -57,6 +57,12 @@ export interface EmulatorOptions {
   retryAfterSeconds?: number;
   /** Added to every API and token response. */
   latencyMs?: number;
+  /**
+   * Seconds after its LastUpdatedTime before a created or changed record shows in queries and
+   * COUNTs (default 0), as QBO's indexes catch up with a saved change: a run that ends its range
+   * at its own start misses, for good, a record stamped just before it.
+   */
+  visibilityDelaySeconds?: number;
   faults?: FaultPlan;
 }
 
@@ -136,6 +142,8 @@ export interface Emulator extends EmulatedCompany {
   setNow(at: Date): void;
   setFaults(plan: FaultPlan): void;
   setLatency(ms: number): void;
+  /** From now on, records show in queries and COUNTs only `seconds` after their LastUpdatedTime (0: at once). */
+  setVisibilityDelay(seconds: number): void;
   /**
    * Holds every answer (token and data requests alike) until the returned function is called, so
    * a test can look at a run that has started but cannot have read, or committed, anything yet.

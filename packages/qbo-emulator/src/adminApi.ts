@@ -13,6 +13,7 @@ export interface AdminAnswer {
  *
  *   GET  /__admin/stats | /__admin/log | /__admin/credentials | /__admin/truth?stream=invoices | /__admin/companies
  *   POST /__admin/faults {"rules":[…]}      POST /__admin/latency {"ms":200}
+ *   POST /__admin/visibility-delay {"seconds":30}   (records show in queries that long after their LastUpdatedTime)
  *   POST /__admin/touch {"entity","id"}     POST /__admin/touch-after-page {"entity","afterPage","count"}
  *   POST /__admin/delete {"entity","id"}    POST /__admin/expire-access-tokens
  *   POST /__admin/create {"entity"} → {"id"}   POST /__admin/update {"entity","id","members":{"TotalAmt":"1.005"}}
@@ -62,6 +63,9 @@ export function handleAdmin(req: IncomingMessage, url: URL, posted: string, emul
         return ok();
       case 'POST latency':
         emulator.setLatency(Number(input.ms ?? 0));
+        return ok();
+      case 'POST visibility-delay':
+        emulator.setVisibilityDelay(Number(input.seconds ?? 0));
         return ok();
       case 'POST touch':
         company.touch(text('entity'), text('id'));

@@ -61,6 +61,7 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
       'max-in-flight': { type: 'number', describe: 'per-realm concurrent requests (default 10)' },
       'retry-after': { type: 'number', describe: 'send Retry-After: N with 429 answers' },
       latency: { type: 'number', describe: 'milliseconds added to every response' },
+      'visibility-delay': { type: 'number', describe: 'seconds after its LastUpdatedTime before a record shows in queries and COUNTs (default 0)' },
       faults: { type: 'string', describe: 'fault plan: JSON text or a file holding it, e.g. {"rules":[{"fault":"503","probability":0.05}]}' },
     })
     .version(false)
@@ -78,6 +79,10 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
   if (args.now !== undefined) {
     now = new Date(args.now);
     if (Number.isNaN(now.getTime())) throw new UsageError(`--now is not a date-time: "${args.now}"`);
+  }
+  const visibilityDelay = args['visibility-delay'];
+  if (visibilityDelay !== undefined && !(Number.isInteger(visibilityDelay) && visibilityDelay >= 0)) {
+    throw new UsageError(`--visibility-delay must be whole seconds, 0 or more, got ${String(visibilityDelay)}`);
   }
   let faults: EmulatorOptions['faults'];
   if (args.faults !== undefined) {
@@ -107,6 +112,7 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
     maxInFlight: args['max-in-flight'],
     retryAfterSeconds: args['retry-after'],
     latencyMs: args.latency,
+    visibilityDelaySeconds: args['visibility-delay'],
     faults,
   }).filter(([, v]) => v !== undefined);
   const companies = args.companies === undefined ? undefined : parseCompanies(args.companies);

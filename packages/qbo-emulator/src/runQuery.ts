@@ -98,10 +98,13 @@ function predicate(condition: Condition): (row: Row) => boolean {
 const RANGE_OPS = new Set(['>=', '>', '<', '<=', '=']);
 const coveredByRange = (c: Condition) => c.property.toLowerCase() === LAST_UPDATED && RANGE_OPS.has(c.op);
 
-/** Positions [lo, hi) that can match the query's LastUpdatedTime bounds (binary search on the index). */
-function timeRange(table: EntityTable, where: readonly Condition[]): [number, number] {
+/**
+ * Positions [lo, hi) that can match the query's LastUpdatedTime bounds (binary search on the
+ * index), and that are visible: stamped at or before `newestVisibleSec` when given.
+ */
+function timeRange(table: EntityTable, where: readonly Condition[], newestVisibleSec: number | undefined): [number, number] {
   let lo = 0;
-  let hi = table.size;
+  let hi = newestVisibleSec === undefined ? table.size : table.lowerBound(newestVisibleSec + 1);
   for (const c of where) {
     if (!coveredByRange(c)) continue;
     const ms = literalFor(LAST_UPDATED, c.values[0] as Literal) as number;
@@ -118,9 +121,10 @@ function timeRange(table: EntityTable, where: readonly Condition[]): [number, nu
  * CreateTime, Id, Active) cost no rendering; others render and parse the candidate rows
  * (only while walking, never stored),
  * which is fine for small companies. Name-list entities answer only active rows unless the
- * query filters on Active itself, as QBO does.
+ * query filters on Active itself, as QBO does. With `newestVisibleSec`, rows stamped after it are
+ * not shown yet (the emulator's visibility delay).
  */
-export function runQuery(table: EntityTable, query: ParsedQuery): QueryOutcome {
+export function runQuery(table: EntityTable, query: ParsedQuery, newestVisibleSec?: number): QueryOutcome {
   validate(table, query);
   const where = [...query.where];
   // Bounds on LastUpdatedTime are applied exactly by the binary search in timeRange.
@@ -146,7 +150,7 @@ export function runQuery(table: EntityTable, query: ParsedQuery): QueryOutcome {
     return (!activeOnly || table.isActive(i)) && predicates.every((p) => p(row));
   };
 
-  const [lo, hi] = timeRange(table, where);
+  const [lo, hi] = timeRange(table, where, newestVisibleSec);
   const order = query.orderBy?.property.toLowerCase() ?? LAST_UPDATED;
   const descending = query.orderBy?.descending ?? false;
   const skip = query.startPosition - 1;

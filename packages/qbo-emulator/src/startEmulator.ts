@@ -45,7 +45,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const clientId = options.clientId ?? `emulator-client-${seed}`;
   const clientSecret = options.clientSecret ?? `emulator-secret-${seed}-0000`;
   registerSecret(clientSecret);
-  const realms = companySetups(options).map((setup) => new EmulatedRealm({ ...setup, emulator: options, clientId, clientSecret, nowMs }));
+  let visibilityDelaySeconds = options.visibilityDelaySeconds ?? 0;
+  const realms = companySetups(options).map(
+    (setup) => new EmulatedRealm({ ...setup, emulator: options, clientId, clientSecret, nowMs, visibilityDelaySeconds: () => visibilityDelaySeconds }),
+  );
   const byRealmId = new Map(realms.map((r) => [r.realmId, r]));
   const first = realms[0] as EmulatedRealm;
   let faults = new FaultInjector(options.faults ?? { rules: [] }, seed);
@@ -228,6 +231,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     setLatency: (ms: number) => {
       latencyMs = Math.max(0, ms);
+    },
+    setVisibilityDelay: (seconds: number) => {
+      visibilityDelaySeconds = Math.max(0, Math.floor(seconds));
     },
     holdAnswers: () => {
       let release: () => void = () => undefined;
