@@ -20,7 +20,7 @@ export interface Firm {
   /** Writes `companies.yaml` (or another name) in the folder; returns its name. */
   writeCompanies(text: string, file?: string): Promise<string>;
   /** The companies file the README shows for these companies, with `schemaPrefix` to keep test schemas apart. */
-  companiesYaml(options: { readonly schemaPrefix: string; readonly streams?: readonly string[]; readonly extra?: string }): string;
+  companiesYaml(options: { readonly schemaPrefix: string; readonly streams?: readonly string[]; readonly extra?: string; readonly endLag?: string }): string;
   cli(args: readonly string[], env?: NodeJS.ProcessEnv): Promise<ProcessRun>;
   /** Stops the emulator, removes the folder and drops every schema a `companiesYaml` named. */
   close(): Promise<void>;
@@ -54,7 +54,7 @@ export async function startFirm(options: EmulatorOptions & { readonly names: rea
       await writeFile(path.join(dir, file), text);
       return file;
     },
-    companiesYaml({ schemaPrefix, streams, extra = '' }) {
+    companiesYaml({ schemaPrefix, streams, extra = '', endLag }) {
       return [
         'defaults:',
         `  streams: ${streams ? `[${streams.join(', ')}]` : 'all'}`,
@@ -67,6 +67,7 @@ export async function startFirm(options: EmulatorOptions & { readonly names: rea
         `    token_url: ${emulator.tokenUrl}`,
         '    retry_backoff_seconds: 0.01',
         '    throttle_wait_seconds: 0.1',
+        ...(endLag === undefined ? [] : [`    end_lag: ${endLag}`]),
         extra,
         'companies:',
         ...names.flatMap((name) => [

@@ -43,8 +43,8 @@ const runsIn = (stateDir: string) =>
 
 let h: Harness;
 beforeAll(async () => {
-  // The company's clock is the real one: a sync runs up to now.
-  h = await startHarness({ databaseUrl: databaseUrl(), seed: 23, days: 3, counts: { invoices: 90, customers: 24, items: 9 } });
+  // The company's clock is the real one, and QBO shows a change at once: a sync runs up to now (no end_lag; test/endLag has the lag).
+  h = await startHarness({ databaseUrl: databaseUrl(), seed: 23, days: 3, counts: { invoices: 90, customers: 24, items: 9 }, tap: { end_lag: 'PT0S' } });
   // The temporary folder of the runners and schedulers: only this suite's config folders are there.
   process.env.TMPDIR = path.join(h.dir, 'tmp');
   mkdirSync(process.env.TMPDIR);

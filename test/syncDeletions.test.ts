@@ -21,7 +21,8 @@ beforeAll(async () => {
     seed: 41,
     days: 4,
     counts: { invoices: 200, customers: 20 },
-    tap: { max_requests_per_minute: 100_000 },
+    // QBO's change is synced right after it is made: no end_lag (a record shown late is test/endLag's).
+    tap: { max_requests_per_minute: 100_000, end_lag: 'PT0S' },
   });
 });
 afterAll(() => h?.close());
@@ -127,7 +128,8 @@ describe('with a companies file: a sync that only applied deletions says so', ()
     const prefix = `cd_${Math.random().toString(16).slice(2, 8)}`;
     const firm = await startFirm({ names: ['acme'], databaseUrl: databaseUrl(), seed: 43, days: 3, counts: { invoices: 30 } });
     try {
-      await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: ['invoices'] }));
+      // The deletion is synced right after it is made: no end_lag, set where a company sets it.
+      await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: ['invoices'], endLag: 'PT0S' }));
       const start = dayStart(Date.now() - 4 * DAY);
       const backfill = await firm.cli(['backfill', '--companies', 'companies.yaml', '--start', start, '--end', dayStart(Date.now())]);
       expect(backfill.code, backfill.stderr).toBe(0);
