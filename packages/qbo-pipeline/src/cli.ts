@@ -273,7 +273,7 @@ runCli('qbo-pipeline', async () => {
     )
     .command(
       'sync',
-      "run tap-quickbooks | target-postgres-raw from the job's bookmarks up to now (the daily run after a backfill)",
+      "run tap-quickbooks | target-postgres-raw from the job's bookmarks up to now minus the tap's end_lag (the daily run after a backfill)",
       (y) => syncOptions(y).option('max-parallel', MAX_PARALLEL),
       async (argv) => {
         exitCode = await runJobCommand(argv, { kind: 'sync', request: syncRequestOf(argv) });
