@@ -33,7 +33,11 @@ describe('--help wraps between words', () => {
         'start, inclusive: 2025-01-01 (midnight UTC), 2025-01-01T00:00:00Z or any offset',
       ],
     ],
-    ['qbo-pipeline', [], ["run tap-quickbooks | target-postgres-raw from the job's bookmarks up to now minus the tap's end_lag (the daily run after a backfill)"]],
+    [
+      'qbo-pipeline',
+      [],
+      ["run tap-quickbooks | target-postgres-raw from the job's bookmarks up to now minus the tap's end_lag (the daily run after a backfill)"],
+    ],
     [
       'tap-quickbooks',
       [],
