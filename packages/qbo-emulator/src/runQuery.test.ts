@@ -27,6 +27,18 @@ describe('runQuery', () => {
   const invoices = table('Invoice');
   const customers = table('Customer');
 
+  it('with a visibility delay, shows no row stamped after the newest visible second, in pages, COUNTs and filtered walks alike', () => {
+    const visible = (text: string, newest: number) => {
+      const outcome = runQuery(invoices, parseQuery(text), newest);
+      return outcome.kind === 'page' ? outcome.positions.map((i) => invoices.idAt(i)) : outcome.totalCount;
+    };
+    expect(visible('SELECT * FROM Invoice', T0 + 1)).toEqual([1, 2, 3]);
+    expect(visible('SELECT COUNT(*) FROM Invoice', T0 + 1)).toBe(3);
+    expect(visible("SELECT * FROM Invoice WHERE MetaData.LastUpdatedTime >= '2025-03-09T09:59:59Z'", T0 + 2)).toEqual([2, 3, 4, 5]);
+    expect(visible("SELECT * FROM Invoice WHERE Id IN ('4', '6')", T0 + 2)).toEqual([4]);
+    expect(visible('SELECT COUNT(*) FROM Invoice', T0 - 1)).toBe(0);
+  });
+
   it('bounds LastUpdatedTime as instants, whatever the literal form, half-open or closed', () => {
     expect(
       ids(invoices, "SELECT * FROM Invoice WHERE MetaData.LastUpdatedTime >= '2025-03-09T09:59:59Z' AND MetaData.LastUpdatedTime < '2025-03-09T10:00:01Z'"),
