@@ -122,6 +122,18 @@ describe('end_lag: a record QBO shows late is never skipped', () => {
     expect(await loadedIds(schema)).toEqual(rows);
   });
 
+  it('a wrong end_lag stops a sync before it starts: exit 2, one line naming the setting, where it came from and the value; no state written', async () => {
+    for (const value of ['-PT5M', 'PT1.5S', 'five minutes']) {
+      const args = runnerArgs('sync', { streams: 'invoices', start: '2025-01-01', tapConfig: h.tapConfig, stateDir: path.join(h.dir, 'state') });
+      const run = await runCliProcess(args, { env: { ...userEnv(), TAP_QUICKBOOKS_END_LAG: value } });
+      expect(run.code).toBe(2);
+      expect(run.stderr.split('\n')[0]).toBe(
+        `FATAL qbo-pipeline: tap-quickbooks settings (--tap-config ${h.tapConfig}, TAP_QUICKBOOKS_* and *_FILE variables): setting end_lag must be an ISO 8601 duration in weeks, days, hours, minutes or whole seconds (PT5M, PT0S), from PT0S to P1D, got ${JSON.stringify(value)}`,
+      );
+    }
+    await expect(readFile(path.join(h.dir, 'state', 'qb_invoices.json'))).rejects.toThrow(/ENOENT/);
+  });
+
   it('the tap alone (as Meltano runs it, no end_date): two runs, each from the state of the one before, emit the late record once, in the second', async () => {
     const dir = h.dir;
     const t0 = Math.floor(h.emulator.now().getTime() / SECOND) * SECOND;
