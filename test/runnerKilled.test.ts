@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
-import { runBackfill } from '../packages/qbo-pipeline/src/index.js';
+import { RunJournal, runBackfill } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, scratchSchema } from './support/db.js';
 import { diffWithTruth, loggedHooks, RUNNER_CLI, runnerArgs, startHarness, waitFor, type Harness } from './pipelineHarness.js';
 
@@ -127,7 +127,7 @@ describe.skipIf(process.platform !== 'linux')('a runner killed with kill -9', ()
   });
 
   it(
-    "leaves no secrets in the temporary folder: the job's next run removes the killed runner's config folder, not a live runner's",
+    "leaves no secrets in the temporary folder nor disk held in the state folder: the job's next run removes the killed runner's config folder and the space its run held for its end, not a live runner's",
     { timeout: 120_000 },
     async () => {
       const schema = scratchSchema('orphan_secrets');
@@ -140,6 +140,17 @@ describe.skipIf(process.platform !== 'linux')('a runner killed with kill -9', ()
         const killedDir = configDirOf(killed.children[0]!);
         const liveDir = configDirOf(live.children[0]!);
         expect(readFileSync(path.join(killedDir, 'tap.json'), 'utf8')).toContain('client_secret');
+        // Each run holds 32 KiB beside its record from its start, for its last write: `.<run-id>.json.<pid>.<random>.tmp`.
+        const journal = RunJournal.of(stateDir);
+        const runOf = async (job: string) => (await journal.list({ job }))[0]!.id;
+        /** The reserves in the journal's folder, as `.<run-id>.json.<pid>.` (their random part cut). */
+        const reserves = () =>
+          readdirSync(journal.dir)
+            .filter((n) => n.endsWith('.tmp'))
+            .map((n) => n.replace(/[0-9a-f]{8}\.tmp$/, ''));
+        const killedRun = await runOf('qb_killed');
+        const liveReserve = `.${await runOf('qb_live')}.json.${live.pid}.`;
+        expect(reserves().sort()).toEqual([`.${killedRun}.json.${killed.pid}.`, liveReserve].sort());
         process.kill(killed.pid, 'SIGKILL'); // the runner alone, as the OOM killer
         await killed.exited;
         await waitFor("the killed runner's tap and target to stop", () => !killed.children.some(alive));
@@ -158,6 +169,9 @@ describe.skipIf(process.platform !== 'linux')('a runner killed with kill -9', ()
         expect(logs.join('\n')).toContain(`removed ${killedDir}: the config files (secrets included) of a runner on this host that is gone (killed)`);
         expect(alive(live.pid), 'the live runner still runs').toBe(true);
         expect(existsSync(path.join(liveDir, 'tap.json')), "the live runner's config folder").toBe(true);
+        // The killed run, closed as its runner gone, holds no disk any more; the live run still holds its own.
+        expect((await journal.read(killedRun)).runnerGone).toBeDefined();
+        expect(reserves()).toEqual([liveReserve]);
         // Nor did the run leave its own.
         expect(readdirSync(process.env.TMPDIR!).filter((n) => n.startsWith('qbo-pipeline-'))).toEqual([path.basename(liveDir)]);
       } finally {

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { reserveFileAtomic, tempPathFor, writeFileAtomic } from './writeFileAtomic.js';
+import { isTempOf, reserveFileAtomic, tempPathFor, writeFileAtomic } from './writeFileAtomic.js';
 
 describe('writeFileAtomic', () => {
   let dir = '';
@@ -33,6 +33,16 @@ describe('writeFileAtomic', () => {
     expect(path.dirname(a)).toBe('/x/y');
     expect(path.basename(a)).toMatch(/^\.state\.json\.\d+\.[0-9a-f]{8}\.tmp$/);
     expect(tempPathFor('/x/y/state.json')).not.toBe(a);
+  });
+
+  it("tells a file's temporary files of one process from any other name in its folder", () => {
+    const mine = path.basename(tempPathFor('/x/y/state.json'));
+    expect(isTempOf(mine, '/x/y/state.json', process.pid)).toBe(true);
+    expect(isTempOf(mine, '/x/y/state.json', process.pid + 1)).toBe(false);
+    expect(isTempOf(mine, '/x/y/stat.json', process.pid)).toBe(false);
+    expect(isTempOf(`.state.json.${process.pid}.0123456789.tmp`, '/x/y/state.json', process.pid)).toBe(false);
+    expect(isTempOf(`.state.json.${process.pid}1.0123abcd.tmp`, '/x/y/state.json', process.pid)).toBe(false);
+    expect(isTempOf('state.json', '/x/y/state.json', process.pid)).toBe(false);
   });
 });
 

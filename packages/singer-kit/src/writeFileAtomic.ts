@@ -7,6 +7,16 @@ export function tempPathFor(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
+/**
+ * Whether `name`, a name in `file`'s folder, is a temporary file `tempPathFor(file)` made in
+ * process `pid`: one left there by that process (killed before it renamed or removed it) is to be
+ * removed once that process is known gone, and only then.
+ */
+export function isTempOf(name: string, file: string, pid: number): boolean {
+  const prefix = `.${path.basename(file)}.${pid}.`;
+  return name.startsWith(prefix) && /^[0-9a-f]{8}\.tmp$/.test(name.slice(prefix.length));
+}
+
 /** Writes `bytes` at the start of `handle`'s file, cuts it there and flushes it to the disk. */
 async function writeWhole(handle: FileHandle, bytes: Buffer): Promise<void> {
   await handle.write(bytes, 0, bytes.length, 0);

@@ -193,14 +193,25 @@ describe('RunJournal', () => {
     expect(await journal.runnerMissing(await journal.read(run.id))).toBeUndefined();
   });
 
-  it('a sweep closes the running runs of a job whose runner is gone, saying which scheduler found them', async () => {
+  it('a sweep closes the running runs of a job whose runner is gone, saying which scheduler found them, and gives back the disk their runner held', async () => {
     const journal = new RunJournal(path.join(dir, 'swept'), { now: clock() });
     const run = await journal.start(start('daily'));
+    const otherJob = await journal.start(start('weekly'));
+    // A temporary file of the run's record by another process than its runner: not the closed run's runner's to give back.
+    const foreign = `.${run.id}.json.${process.pid + 1}.0123abcd.tmp`;
+    await writeFile(path.join(journal.dir, foreign), '');
+    /** The temporary files beside a run's record. */
+    const tempsOf = async (id: string) => (await readdir(journal.dir)).filter((n) => n.startsWith(`.${id}.json.`) && n.endsWith('.tmp'));
+    expect(await tempsOf(run.id)).toHaveLength(2);
+    expect(await tempsOf(otherJob.id)).toHaveLength(1);
     const sweeper = 'the scheduler (pid 7 on box)';
     const { closed, alive } = await journal.closeGone('daily', { sweeper });
     expect(alive).toEqual([]);
     // (RunSweeper holds the job's lock for this call; the run's pid, this process's, is one runnerAliveHere never counts.)
     expect(closed.map((r) => r.id)).toEqual([run.id]);
+    // The space the closed run held for its end is given back; the other job's running run keeps its own.
+    expect(await tempsOf(run.id)).toEqual([foreign]);
+    expect(await tempsOf(otherJob.id)).toHaveLength(1);
     expect(await journal.read(run.id)).toMatchObject({
       status: 'failed',
       runnerGone: { bySweeper: sweeper, lastSignOfLife: run.record.updatedAt },

@@ -2,7 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { appendFile, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { CliError, EXIT, redact, reserveFileAtomic, RunError, writeFileAtomic, type ReservedFileWrite } from 'singer-kit';
+import { CliError, EXIT, isTempOf, redact, reserveFileAtomic, RunError, writeFileAtomic, type ReservedFileWrite } from 'singer-kit';
 import { newRunId, RUN_ID, RUN_ID_EXAMPLE, runsToPrune, type RunKind, type RunRecord, type RunStatus } from './RunRecord.js';
 import { ifExists, readdirIfExists } from '../ifExists.js';
 import { DEFAULT_LOCK_STALE_MS, isJobLocked } from '../jobLock.js';
@@ -241,7 +241,8 @@ export class RunJournal {
    * refreshes it every second, so a run still `running` is one whose runner died without ending it
    * (kill -9, out of memory, a lost machine), on this host or on another sharing the state folder.
    * It becomes `failed` with why, no exit code and no `finishedAt` (when it stopped is unknown:
-   * after `updatedAt`, its last sign of life), and `runnerGone`; its log says so. A runner on this
+   * after `updatedAt`, its last sign of life), and `runnerGone`; its log says so; the temporary
+   * files its runner left beside its record (the space held for its end) are removed. A runner on this
    * host whose process still exists (the same pid and start) is left running all the same (it lost
    * the lock by stalling past its staleness): `alive`. Returns the runs closed and those left.
    */
@@ -265,9 +266,20 @@ export class RunJournal {
       };
       await writeFileAtomic(this.recordFile(record.id), redact(JSON.stringify(end, null, 2)) + '\n', 0o644);
       await appendFile(this.logFile(record.id), `${now} ${redact(`ERROR qbo-pipeline: ${end.reason ?? ''}`)}\n`, { mode: 0o600 });
+      await this.#removeLeftBehind(record);
       closed.push(end);
     }
     return { closed, alive };
+  }
+
+  /**
+   * Removes the temporary files a gone run's runner left beside its record: the space it held for
+   * its last write (`RESERVED_FOR_END`), or a write it was killed in. Only its process's (the
+   * record's pid): a file of any other process, such as a runner still writing, is not its to lose.
+   */
+  async #removeLeftBehind(record: Pick<RunRecord, 'id' | 'pid'>): Promise<void> {
+    const file = this.recordFile(record.id);
+    for (const name of await readdirIfExists(this.dir)) if (isTempOf(name, file, record.pid)) await rm(path.join(this.dir, name), { force: true });
   }
 
   /** A finished run's `_pipeline_runs` row was brought up to this record (`RunSweeper`): it no longer says `rowBehind`. */
