@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { userEnv } from './support/runProcess.js';
 import path from 'node:path';
 import { RunJournal } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, scratchSchema } from './support/db.js';
@@ -35,6 +36,7 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
   const volume = smallFolder(8);
   const schema = scratchSchema('statedisk');
   const scheduledSchema = scratchSchema('statedisk_scheduled');
+  const companySchema = scratchSchema('statedisk_company');
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({
@@ -207,5 +209,63 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
     expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
     expect(fixed.stderr).toMatch(new RegExp(`trigger ${id} completed`));
     await expectExactly(databaseUrl(), scheduledSchema, h.emulator, STREAMS, START, TODAY);
+  });
+
+  // Last: its first refresh rotates the realm's refresh token, which the runs above keep in their token store.
+  it('sync --companies: a state file the disk refuses is the same one FATAL line, naming the company, beside its FAILED: line; freed, the same command loads the truth', async () => {
+    // A firm's folder of one company (this realm) with its secrets, as companies.md shows; its state under the full folder.
+    const firm = path.join(h.dir, 'firm');
+    const settings = JSON.parse(await readFile(h.tapConfig, 'utf8')) as Record<string, string>;
+    const secrets = {
+      qbo_client_id: settings.client_id,
+      qbo_client_secret: settings.client_secret,
+      warehouse_url: databaseUrl(),
+      refresh_token: h.emulator.currentRefreshToken(),
+    };
+    await mkdir(path.join(firm, 'secrets'), { recursive: true });
+    for (const [name, value] of Object.entries(secrets)) await writeFile(path.join(firm, 'secrets', name), `${value}\n`, { mode: 0o600 });
+    await writeFile(
+      path.join(firm, 'companies.yaml'),
+      [
+        'defaults:',
+        `  streams: [${STREAMS.join(', ')}]`,
+        '  secrets:',
+        '    client_id_file: secrets/qbo_client_id',
+        '    client_secret_file: secrets/qbo_client_secret',
+        '    database_url_file: secrets/warehouse_url',
+        '  tap:',
+        `    base_url: ${settings.base_url}`,
+        `    token_url: ${settings.token_url}`,
+        // Many small spans and commits, as above: a state line every few hundred rows.
+        '    max_span_rows: 200',
+        'companies:',
+        '  - name: acme',
+        `    realm_id: "${settings.realm_id}"`,
+        `    schema: ${companySchema}`,
+        '    secrets:',
+        '      refresh_token_file: secrets/refresh_token',
+        '',
+      ].join('\n'),
+    );
+    const companyState = path.join(stateDir(), 'companies', 'acme');
+    const companyStateFile = path.join(companyState, 'qb_company.json');
+    const args = ['sync', '--companies', 'companies.yaml', '--start', START, '--state-dir', stateDir()];
+    const running = startRunnerCli(args, { cwd: firm, env: userEnv() });
+    await waitFor('the first state in the state file', () => readFile(companyStateFile, 'utf8').catch(() => undefined), 60_000, running.output);
+    const release = h.emulator.holdAnswers();
+    volume().fill();
+    release();
+    const code = await running.exited;
+    const output = running.output();
+    expect(code, output).toBe(1);
+    noStackTrace(output);
+    const reason = `cannot write state file ${companyStateFile}: the disk of ${companyState} is full (ENOSPC): free space there or grow its volume, then run again: it resumes from the last state written (rows committed since are read again and left unchanged)`;
+    expect(output.split('\n').filter((l) => l.includes('FATAL'))).toEqual([`FATAL qbo-pipeline acme: ${reason}`]);
+    expect(output).toContain(`FAILED: ${reason}`);
+
+    volume().free();
+    const again = await runCliProcess(args, { cwd: firm, env: userEnv() });
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    await expectExactly(databaseUrl(), companySchema, h.emulator, STREAMS, START, FAR);
   });
 });

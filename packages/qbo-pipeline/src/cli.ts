@@ -4,7 +4,7 @@ import type { Argv } from 'yargs';
 import { createLogger, runCli, RunError, UsageError, cliYargs, hideBin } from 'singer-kit';
 import type { BackfillRequest, JobRequest } from './BackfillRequest.js';
 import { formatProgress, streamsDoneLines } from './formatProgress.js';
-import { formatSummary } from './formatSummary.js';
+import { formatSummary, printRunnerFailure } from './formatSummary.js';
 import { usageMessage } from './usageMessage.js';
 import { runBackfill, type BackfillHooks } from './runBackfill.js';
 import { pruneEvidence } from './pruneEvidence.js';
@@ -120,7 +120,7 @@ async function runJobCommand(
   }
   const hooks = { onProgress: progressHook(), signal: stopSignal() };
   const result = what.kind === 'sync' ? await runSync(what.request, hooks) : await runBackfill(what.request, hooks);
-  if (result.runnerFailure !== undefined) process.stderr.write(`FATAL qbo-pipeline: ${result.runnerFailure}\n`);
+  printRunnerFailure(result);
   process.stdout.write(formatSummary(result) + '\n');
   return result.exitCode;
 }

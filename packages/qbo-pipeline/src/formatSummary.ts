@@ -58,6 +58,16 @@ function afterTheFix(startedBy: BackfillResult['startedBy']): string {
 }
 
 /**
+ * The runner's own failure (`runnerFailure`: a state file it could not write) as the one FATAL
+ * line on stderr, said as its summary is printed: `FATAL qbo-pipeline: …`, or, for one company
+ * among many run side by side, with its name as its other lines have it (`FATAL qbo-pipeline
+ * acme: …`). The tap's and target's failures they say themselves.
+ */
+export function printRunnerFailure(result: Pick<BackfillResult, 'runnerFailure'>, company?: string): void {
+  if (result.runnerFailure !== undefined) process.stderr.write(`FATAL qbo-pipeline${company !== undefined ? ` ${company}` : ''}: ${result.runnerFailure}\n`);
+}
+
+/**
  * The final summary a person reads after `backfill`: per stream (`deleted`: the deletions from
  * QBO's CDC it marked, which are not part of extracted and loaded), where the evidence is, and on
  * failure either the command that resumes (exit 1) or what to fix first (exit 2).

@@ -9,7 +9,7 @@ import { readConfigFile } from '../childConfigs.js';
 import { formatTriggers } from '../triggers/formatTriggers.js';
 import type { Trigger } from '../triggers/Trigger.js';
 import { reportUnreadableTriggers, triggerStore } from '../triggers/TriggerStore.js';
-import { formatSummary } from '../formatSummary.js';
+import { formatSummary, printRunnerFailure } from '../formatSummary.js';
 import { streamsDoneLines } from '../formatProgress.js';
 import { runBackfill, type BackfillHooks } from '../runBackfill.js';
 import { RunJournal } from '../runs/RunJournal.js';
@@ -89,12 +89,14 @@ export async function runCompaniesCommand(options: {
   const { selection, what, signal } = options;
   if (options.single && selection.selected.length === 1) {
     const result = await runOne(what, selection.file, selection.selected[0] as Company, { ...options.single, signal });
+    printRunnerFailure(result);
     process.stdout.write(formatSummary(result) + '\n');
     return result.exitCode;
   }
   const maxParallel = options.maxParallel ?? selection.companies.maxParallel ?? defaultMaxParallel();
   logger.info(`${what.kind} of ${selection.selected.length} companies from ${selection.file}, up to ${maxParallel} at once (one job per realm)`);
   const print = (o: CompanyOutcome) => {
+    if (o.result) printRunnerFailure(o.result, o.company.name);
     process.stdout.write(`${companyHeader(o.company)}\n${o.result ? formatSummary(o.result) : `FAILED: ${o.error}`}\n\n`);
   };
   const outcomes = await runForCompanies({
