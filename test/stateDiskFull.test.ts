@@ -5,7 +5,17 @@ import path from 'node:path';
 import { RunJournal } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, scratchSchema } from './support/db.js';
 import { noSmallVolumeReason, smallFolder } from './support/smallVolume.js';
-import { diffWithTruth, expectExactly, runCliProcess, runnerArgs, startHarness, startRunnerCli, waitFor, type Harness } from './pipelineHarness.js';
+import {
+  diffWithTruth,
+  expectExactly,
+  runCliProcess,
+  runnerArgs,
+  startHarness,
+  startRunnerCli,
+  waitFor,
+  type Harness,
+  type RunningCli,
+} from './pipelineHarness.js';
 
 /**
  * The runner's own disk fills up, for real: its state folder (state files, runs journal, locks,
@@ -85,11 +95,13 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
     return text;
   };
 
-  it('the disk fills between two state lines of a sync: one FATAL line naming the state file and the folder, exit 1, the state file whole and behind the rows; freed, the same command loads the truth', async () => {
-    const args = await syncArgs();
-    const running = startRunnerCli(args);
-    // The first state of the run is in the state file: the disk fills now, with the run's next commits still to come.
-    const first = await waitFor('the first state in the state file', () => readFile(stateFile(), 'utf8').catch(() => undefined), 60_000, running.output);
+  /**
+   * Fills the disk once the first state of a running sync is in its state `file`, with its next
+   * commits still to come; returns that state and the sync's output once it stopped as it must:
+   * exit 1, no stack trace.
+   */
+  const fillAfterFirstState = async (running: RunningCli, file: string) => {
+    const first = await waitFor('the first state in the state file', () => readFile(file, 'utf8').catch(() => undefined), 60_000, running.output);
     const release = h.emulator.holdAnswers();
     volume().fill();
     release();
@@ -97,6 +109,12 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
     const output = running.output();
     expect(code, output).toBe(1);
     noStackTrace(output);
+    return { first, output };
+  };
+
+  it('the disk fills between two state lines of a sync: one FATAL line naming the state file and the folder, exit 1, the state file whole and behind the rows; freed, the same command loads the truth', async () => {
+    const args = await syncArgs();
+    const { first, output } = await fillAfterFirstState(startRunnerCli(args), stateFile());
     const fatal = output.split('\n').filter((l) => l.includes('FATAL'));
     expect(fatal).toEqual([
       `FATAL qbo-pipeline: cannot write state file ${stateFile()}: the disk of ${stateDir()} is full (ENOSPC): free space there or grow its volume, then run again: it resumes from the last state written (rows committed since are read again and left unchanged)`,
@@ -250,15 +268,7 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
     const companyState = path.join(stateDir(), 'companies', 'acme');
     const companyStateFile = path.join(companyState, 'qb_company.json');
     const args = ['sync', '--companies', 'companies.yaml', '--start', START, '--state-dir', stateDir()];
-    const running = startRunnerCli(args, { cwd: firm, env: userEnv() });
-    await waitFor('the first state in the state file', () => readFile(companyStateFile, 'utf8').catch(() => undefined), 60_000, running.output);
-    const release = h.emulator.holdAnswers();
-    volume().fill();
-    release();
-    const code = await running.exited;
-    const output = running.output();
-    expect(code, output).toBe(1);
-    noStackTrace(output);
+    const { output } = await fillAfterFirstState(startRunnerCli(args, { cwd: firm, env: userEnv() }), companyStateFile);
     const reason = `cannot write state file ${companyStateFile}: the disk of ${companyState} is full (ENOSPC): free space there or grow its volume, then run again: it resumes from the last state written (rows committed since are read again and left unchanged)`;
     expect(output.split('\n').filter((l) => l.includes('FATAL'))).toEqual([`FATAL qbo-pipeline acme: ${reason}`]);
     expect(output).toContain(`FAILED: ${reason}`);
