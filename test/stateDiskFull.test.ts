@@ -254,8 +254,9 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
         '  tap:',
         `    base_url: ${settings.base_url}`,
         `    token_url: ${settings.token_url}`,
-        // Many small spans and commits, as above: a state line every few hundred rows.
+        // Many small spans and commits, as above: a state line every few hundred rows; no end_lag, as above.
         '    max_span_rows: 200',
+        '    end_lag: PT0S',
         'companies:',
         '  - name: acme',
         `    realm_id: "${settings.realm_id}"`,
