@@ -103,7 +103,8 @@ const writeCompaniesFile = (out = new Set(), maxParallel = PARALLEL) =>
       `  start: ${START}`,
       '  schedule: {cron: "* * * * *", tz: UTC}',
       '  secrets: {client_id_file: secrets/client_id, client_secret_file: secrets/client_secret, database_url_file: secrets/warehouse_url}',
-      `  tap: {base_url: "${emulator.baseUrl}", token_url: "${emulator.tokenUrl}", retry_backoff_seconds: 0.05, throttle_wait_seconds: 0.1, request_timeout_seconds: 20, max_concurrency: 5}`,
+      // Nights a minute apart, from an emulator that shows a change at once: no end_lag, so a night reads up to its slot (test/endLag has the lag).
+      `  tap: {base_url: "${emulator.baseUrl}", token_url: "${emulator.tokenUrl}", retry_backoff_seconds: 0.05, throttle_wait_seconds: 0.1, request_timeout_seconds: 20, max_concurrency: 5, end_lag: PT0S}`,
       '  target: {max_batch_age_seconds: 0.2, reconnect_timeout_seconds: 30}',
       `scheduler: {max_parallel: ${maxParallel}}`,
       `views: {schema: ${VIEWS}}`,
