@@ -97,7 +97,8 @@ describe('qbo-pipeline when its state file cannot be written (a full disk, a rea
     expect(result.ok).toBe(false);
     expect(result.exitCode).toBe(1);
     expect(result.failure?.reason.startsWith(`cannot write state file ${stateFile}: `)).toBe(true);
-    expect(result.failure?.reason).toMatch(/; free space there or make .* writable, then run again: it resumes/);
+    // Not a full disk (a folder in the way): the line says what to make writable; a full disk is test/stateDiskFull's.
+    expect(result.failure?.reason).toMatch(/: EISDIR: .*; make .* writable, then run again: it resumes/);
     expect(result.resumeCommand).toMatch(/ backfill --job qb_customers_invoices /);
     const rows = await withClient((c) =>
       c.query(`SELECT status, exit_code, reason FROM ${pg.escapeIdentifier(schema)}._pipeline_runs WHERE run_id = $1`, [result.runId]),
