@@ -47,6 +47,7 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
   const schema = scratchSchema('statedisk');
   const scheduledSchema = scratchSchema('statedisk_scheduled');
   const companySchema = scratchSchema('statedisk_company');
+  const scheduledStateSchema = scratchSchema('statedisk_scheduled_state');
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({
@@ -227,6 +228,38 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
     expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
     expect(fixed.stderr).toMatch(new RegExp(`trigger ${id} completed`));
     await expectExactly(databaseUrl(), scheduledSchema, h.emulator, STREAMS, START, TODAY);
+  });
+
+  it("scheduler --once whose run's state file the disk refuses: the same one FATAL line as sync, once, exit 1, no stack trace; freed, the printed command resumes it to the truth", async () => {
+    const job = 'qb_scheduled_state';
+    const added = await runCliProcess(
+      runnerArgs(['trigger', 'add'], {
+        at: new Date(Date.now() - 1000).toISOString(),
+        streams: STREAMS.join(','),
+        job,
+        start: START,
+        end: TODAY,
+        tapConfig: await tapConfig(),
+        targetConfig: await h.targetConfig(scheduledStateSchema, { batch_size_rows: 100 }),
+        stateDir: stateDir(),
+      }),
+    );
+    expect(added.code, added.stderr).toBe(0);
+    const file = path.join(stateDir(), `${job}.json`);
+    const { output } = await fillAfterFirstState(startRunnerCli(['scheduler', '--once', '--state-dir', stateDir()]), file);
+    expect(output.split('\n').filter((l) => l.includes('FATAL'))).toEqual([
+      `FATAL qbo-pipeline: cannot write state file ${file}: the disk of ${stateDir()} is full (ENOSPC): free space there or grow its volume, then run again: it resumes from the last state written (rows committed since are read again and left unchanged)`,
+    ]);
+    expect(output).toMatch(/^FAILED: cannot write state file .*: the disk of .* is full \(ENOSPC\)/m);
+    expect(await leftovers()).toEqual([]);
+
+    // Freed, the printed command resumes the trigger's job to the truth.
+    volume().free();
+    const resume = output.split('\n')[output.split('\n').indexOf('resume with:') + 1]!.trim();
+    expect(resume).toMatch(new RegExp(` backfill --job ${job} `));
+    const again = await runCliProcess(resume.split(' ').slice(2));
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    await expectExactly(databaseUrl(), scheduledStateSchema, h.emulator, STREAMS, START, TODAY);
   });
 
   // Last: its first refresh rotates the realm's refresh token, which the runs above keep in their token store.

@@ -26,6 +26,7 @@ import { scheduleStore } from './schedules/ScheduleStore.js';
 import { allCompaniesOptions, companiesFileOf, companiesOptions, DEFAULT_VIEWS_SCHEMA, maxParallelOf, refuseCompany } from './companies/companiesOptions.js';
 import { KUBERNETES_DEFAULTS } from './companies/exportCompanies.js';
 import type { CompanyRunRequest } from './companies/companyCommands.js';
+import { combinedExitCode, exitCodeOf } from './companies/runForCompanies.js';
 
 /** The companies commands, loaded only when a companies file is given (they bring the YAML parser). */
 const companyCommands = () => import('./companies/companyCommands.js');
@@ -461,6 +462,7 @@ runCli('qbo-pipeline', async () => {
           return;
         }
         const triggers = triggerStore(argv['state-dir']);
+        const ended: Array<{ readonly exitCode: number }> = [];
         const scheduler = new Scheduler({
           triggers,
           schedules: scheduleStore(argv['state-dir']),
@@ -475,10 +477,14 @@ runCli('qbo-pipeline', async () => {
           }),
           run: async (trigger, hooks) => {
             const result = await runTrigger(trigger, hooks);
+            printRunnerFailure(result);
             process.stdout.write(formatSummary(result) + '\n');
             return result;
           },
-          onFinished: () => void notifier?.check(),
+          onFinished: (_trigger, outcome) => {
+            ended.push({ exitCode: exitCodeOf(outcome) });
+            void notifier?.check();
+          },
         });
         if (argv.once) {
           const started = await scheduler.runOnce();
@@ -488,9 +494,9 @@ runCli('qbo-pipeline', async () => {
             logger.info(
               `scheduler --once: nothing due in ${triggers.dir} or ${path.resolve(argv['state-dir'], 'schedules')} (trigger list and schedule list say what comes next)`,
             );
-          // The worst of the runs, as for any command: 2 when one needs a fix first, else 1 when one failed.
-          const failed = (await triggers.list()).filter((t) => started.includes(t.id) && t.status === 'failed');
-          exitCode = failed.length === 0 ? 0 : failed.some((t) => t.result?.exitCode === 2) ? 2 : 1;
+          // The worst of the runs, as for any command: 2 when one needs a fix first, else 1 when one failed
+          // (heard from the runs themselves: a full state folder may have kept a trigger file from saying so).
+          exitCode = combinedExitCode(ended);
           // A trigger file it cannot read needs a person: 2, after every readable trigger ran.
           if ((await reportUnreadableTriggers(triggers, logger)) > 0) exitCode = 2;
           return;

@@ -233,6 +233,7 @@ export async function schedulerForCompanies(options: {
     onRun: (run) => {
       const outcome = outcomeOf(run.company, run.result ? { ok: true, value: run.result } : { ok: false, error: run.error ?? new Error('no result') });
       outcomes.push(outcome);
+      if (run.result) printRunnerFailure(run.result, run.company.name);
       process.stdout.write(
         `${companyHeader(run.company)} trigger ${run.triggerId}\n${run.result ? formatSummary(run.result) : `FAILED: ${outcome.error ?? ''}`}\n\n`,
       );

@@ -18,9 +18,15 @@ export function combinedExitCode(outcomes: readonly Pick<CompanyOutcome, 'exitCo
   return outcomes.some((o) => o.exitCode !== EXIT.ok) ? EXIT.runFailed : EXIT.ok;
 }
 
+/** A run's exit code: its result's, or for an error that kept it from running, 2 for one to fix first, else 1. */
+export function exitCodeOf(outcome: BackfillResult | Error): number {
+  if (!(outcome instanceof Error)) return outcome.exitCode;
+  return outcome instanceof CliError ? outcome.exitCode : EXIT.runFailed;
+}
+
 export function outcomeOf(company: Company, outcome: { ok: true; value: BackfillResult } | { ok: false; error: Error }): CompanyOutcome {
-  if (outcome.ok) return { company, exitCode: outcome.value.exitCode, result: outcome.value };
-  return { company, exitCode: outcome.error instanceof CliError ? outcome.error.exitCode : EXIT.runFailed, error: outcome.error.message };
+  if (outcome.ok) return { company, exitCode: exitCodeOf(outcome.value), result: outcome.value };
+  return { company, exitCode: exitCodeOf(outcome.error), error: outcome.error.message };
 }
 
 /**

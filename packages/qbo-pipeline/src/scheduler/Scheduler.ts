@@ -461,14 +461,18 @@ export class Scheduler {
       return;
     }
     const status = result.exitCode === EXIT.ok ? 'completed' : 'failed';
-    await store.save(
-      withAttempt(
-        { ...trigger, status, enabled: false, finishedAt: now, result },
-        { ...attempt, outcome: status, message: result.message, ...(result.runId ? { runId: result.runId } : {}) },
-      ),
-    );
-    logger.info(`trigger ${id} ${status}: ${result.message}`);
-    this.#o.onFinished?.(trigger, outcome);
+    try {
+      await store.save(
+        withAttempt(
+          { ...trigger, status, enabled: false, finishedAt: now, result },
+          { ...attempt, outcome: status, message: result.message, ...(result.runId ? { runId: result.runId } : {}) },
+        ),
+      );
+      logger.info(`trigger ${id} ${status}: ${result.message}`);
+    } finally {
+      // Heard even when the trigger file could not take its end (a full state folder): the run ended so all the same, and its exit code stands.
+      this.#o.onFinished?.(trigger, outcome);
+    }
   }
 
   #startHeartbeat(): void {
