@@ -8,11 +8,11 @@ import { jobFolder, type CompanyRef } from '../BackfillRequest.js';
 import { runBackfill, JobBusyError, type BackfillHooks, type BackfillResult } from '../runBackfill.js';
 import { formatDoneLine } from '../formatSummary.js';
 import { runSync } from '../runSync.js';
-import { parseCron } from '../schedules/cronSlots.js';
+import { nextSlot, parseCron } from '../schedules/cronSlots.js';
 import type { ScheduleStore } from '../schedules/ScheduleStore.js';
 import { FINAL_STATUSES, triggerJob, type Attempt, type Lease, type Trigger } from '../triggers/Trigger.js';
 import { DEFAULT_LEASE_MS, type TriggerStore } from '../triggers/TriggerStore.js';
-import { lateness, planPass, type PassAction, type ScheduleInput } from './planPass.js';
+import { afterBusyStart, lateness, neverRan, planPass, type PassAction, type ScheduleInput } from './planPass.js';
 import type { RunSweeper } from '../runs/RunSweeper.js';
 import { RunJournal } from '../runs/RunJournal.js';
 import { QUEUED_POLL_MS, runDueOnce } from './runDueOnce.js';
@@ -75,6 +75,22 @@ function resultOf(outcome: BackfillResult | Error): NonNullable<Trigger['result'
   };
 }
 
+/** Who holds a job's lock (`run … (sync, pid … on …, last sign of life …)`) and until when. */
+interface JobLock {
+  readonly holder: string;
+  readonly until: Date;
+}
+
+/** A job's lock as a slot queued behind it names it. */
+const lockText = (lock: JobLock) => `${lock.holder}, until ${lock.until.toISOString()} unless its runner refreshes it`;
+
+/** The state file and folder of a trigger's or schedule's job. */
+function jobFiles(request: { readonly job?: string; readonly stateDir?: string; readonly company?: CompanyRef } | undefined) {
+  if (!request?.job || !request.stateDir) return undefined;
+  const folder = jobFolder(request.stateDir, request.company);
+  return { job: request.job, stateFile: path.join(folder, `${request.job}.json`), folder };
+}
+
 const withAttempt = (trigger: Trigger, attempt: Attempt): Trigger => ({
   ...trigger,
   attempts: [...(trigger.attempts ?? []).filter((a) => a.attempt !== attempt.attempt), attempt].sort((a, b) => a.attempt - b.attempt),
@@ -99,6 +115,12 @@ export class Scheduler {
   #heldElsewhere: readonly string[] = [];
   /** Under `scheduler --once`: the slots it recorded, and each one's next slot (see `queuedWaiting`). */
   readonly #slotsHere = new Map<string, string>();
+  /**
+   * Of those, the ones whose start found their job taken and whose job's lock was seen held since: started
+   * again once it is free. One whose holder was never seen (gone at once) is left to a later scheduler,
+   * rather than started at every pass while something this scheduler cannot see holds the job.
+   */
+  readonly #lockSeen = new Set<string>();
   /**
    * Slots recorded while their job was free that then waited for a runner elsewhere (a run by hand took
    * the job while the slot waited for room): what held the job, first seen; their run says so, as a queued slot's does.
@@ -134,7 +156,8 @@ export class Scheduler {
    * One pass: what is due now is recorded, claimed and started (runs go on in the background; see `idle`).
    * A trigger another scheduler holds by a live lease is left to it, and said once per attempt, with when
    * its lease expires: a scheduler killed a moment ago holds it until then, and only a pass after then takes it over.
-   * Triggers in `skip` are not started (`scheduler --once` attempts each trigger once: one whose job was busy waits);
+   * Triggers in `skip` are not started (`scheduler --once` attempts each trigger once: one whose job was busy waits),
+   * but for a slot this `--once` recorded that is queued (one whose start found its job taken runs when the job frees);
    * with `dueBy`, neither are slots and triggers due after it (planPass).
    */
   async pass(skip: ReadonlySet<string> = new Set(), dueBy?: Date): Promise<PassAction[]> {
@@ -178,12 +201,13 @@ export class Scheduler {
           triggers: scan.triggers,
           leases,
           runningHere: this.runningJobs,
-          lockedJobs: new Map([...locks].map(([job, lock]) => [job, `${lock.holder}, until ${lock.until.toISOString()} unless its runner refreshes it`])),
+          lockedJobs: new Map([...locks].map(([job, lock]) => [job, lockText(lock)])),
           capacity: Math.min(this.#o.concurrency - this.#held.size, this.#o.sharedCapacity?.() ?? Number.POSITIVE_INFINITY),
           lateAfterMs: this.#o.lateAfterMs,
           ...(dueBy ? { dueBy } : {}),
         });
-    const actions = planned.filter((a) => a.kind !== 'start' || !skip.has(a.trigger.id));
+    // A slot this `--once` queued is run when its job frees, though an attempt of it found the job taken as it started.
+    const actions = planned.filter((a) => a.kind !== 'start' || !skip.has(a.trigger.id) || this.#lockSeen.has(a.trigger.id));
     // A run whose runner died says failed within a lease of its death, not at its job's next run; the
     // jobs this pass starts are left to their run, which closes them as it starts and says it went on.
     const starting = new Set(actions.flatMap((a) => (a.kind === 'start' ? [triggerJob(a.trigger)] : [])));
@@ -209,6 +233,7 @@ export class Scheduler {
       } else if (action.kind === 'wait') {
         // Starting it would only find the job busy: no attempt, one line per trigger and holder.
         this.#heldElsewhere = [...this.#heldElsewhere, action.trigger.id];
+        if (this.#slotsHere.has(action.trigger.id)) this.#lockSeen.add(action.trigger.id);
         if (action.trigger.schedule && !action.trigger.queued && !this.#waitedBehind.has(action.trigger.id))
           this.#waitedBehind.set(action.trigger.id, { behind: action.lock, at: now.toISOString() });
         const told = `${action.trigger.id} ${locks.get(triggerJob(action.trigger))?.holder ?? ''}`;
@@ -218,6 +243,7 @@ export class Scheduler {
           `trigger ${action.trigger.id} (due ${action.trigger.at}) waits: job ${triggerJob(action.trigger)} is locked by ${action.lock}; a scheduler pass after then runs it`,
         );
       } else {
+        this.#lockSeen.delete(action.trigger.id);
         await this.#start(action.trigger.id, action.attempt, action.takeover);
       }
     }
@@ -237,7 +263,8 @@ export class Scheduler {
       owner: this.owner,
       host: this.#host,
       pid: process.pid,
-      attempt: 1,
+      // The attempt a scheduler starting it would claim: after those that found its job busy.
+      attempt: (queued.attempts?.length ?? 0) + 1,
       claimedAt: at,
       heartbeatAt: at,
       expiresAt: new Date(now.getTime() + this.#o.leaseMs).toISOString(),
@@ -253,20 +280,12 @@ export class Scheduler {
    * that scheduler's lease length, which may end a little after its lease: we wait for both) —
    * with who holds it (the job's running run in its runs journal) and until when.
    */
-  async #lockedJobs(
-    schedules: readonly ScheduleInput[],
-    triggers: readonly Trigger[],
-    leases: ReadonlyMap<string, Lease>,
-  ): Promise<Map<string, { readonly holder: string; readonly until: Date }>> {
+  async #lockedJobs(schedules: readonly ScheduleInput[], triggers: readonly Trigger[], leases: ReadonlyMap<string, Lease>): Promise<Map<string, JobLock>> {
     const now = this.#o.now().getTime();
-    const files = new Map<string, { stateFile: string; folder: string; staleMs: number }>();
-    const add = (
-      request: { readonly job?: string; readonly stateDir?: string; readonly company?: CompanyRef } | undefined,
-      staleMs = DEFAULT_LOCK_STALE_MS,
-    ) => {
-      if (!request?.job || !request.stateDir) return;
-      const folder = jobFolder(request.stateDir, request.company);
-      files.set(request.job, { stateFile: path.join(folder, `${request.job}.json`), folder, staleMs });
+    const files = new Map<string, NonNullable<ReturnType<typeof jobFiles>> & { staleMs: number }>();
+    const add = (request: Parameters<typeof jobFiles>[0], staleMs = DEFAULT_LOCK_STALE_MS) => {
+      const job = jobFiles(request);
+      if (job) files.set(job.job, { ...job, staleMs });
     };
     for (const { schedule } of schedules) if (!schedule.paused) add(schedule.sync);
     for (const t of triggers) {
@@ -274,30 +293,51 @@ export class Scheduler {
       if (FINAL_STATUSES.includes(t.status) || (lease && Date.parse(lease.expiresAt) > now)) continue;
       add(t.sync ?? t.backfill, lease ? Date.parse(lease.expiresAt) - Date.parse(lease.heartbeatAt) : DEFAULT_LOCK_STALE_MS);
     }
-    const locked = new Map<string, { holder: string; until: Date }>();
-    for (const [job, { stateFile, folder, staleMs }] of files) {
+    const locked = new Map<string, JobLock>();
+    for (const [job, jobFile] of files) {
       if (this.runningJobs.has(job)) continue;
-      // The run this pass would start takes the lock only once it is stale by this scheduler's lease (its
-      // lockStaleMs): a lock judged free by less would start a run that only finds the job busy.
-      const until = await jobLockedUntil(stateFile, Math.max(staleMs, this.#o.leaseMs));
-      if (!until) continue;
-      const [run] = await RunJournal.of(folder)
-        .list({ job, limit: 1 })
-        .catch(() => []);
-      const holder =
-        run?.status === 'running'
-          ? `run ${run.id} (${run.kind}, pid ${run.pid} on ${run.host}, last sign of life ${run.updatedAt})`
-          : 'a runner its runs journal does not name';
-      locked.set(job, { holder, until });
+      const lock = await this.#lockOf(jobFile);
+      if (lock) locked.set(job, lock);
     }
     return locked;
   }
 
+  /** Who holds a job's lock, named by the job's running run in its runs journal, and until when; undefined when free. */
+  async #lockOf({ job, stateFile, folder, staleMs }: NonNullable<ReturnType<typeof jobFiles>> & { readonly staleMs: number }): Promise<JobLock | undefined> {
+    // The run this pass would start takes the lock only once it is stale by this scheduler's lease (its
+    // lockStaleMs): a lock judged free by less would start a run that only finds the job busy.
+    const until = await jobLockedUntil(stateFile, Math.max(staleMs, this.#o.leaseMs));
+    if (!until) return undefined;
+    const [run] = await RunJournal.of(folder)
+      .list({ job, limit: 1 })
+      .catch(() => []);
+    const holder =
+      run?.status === 'running'
+        ? `run ${run.id} (${run.kind}, pid ${run.pid} on ${run.host}, last sign of life ${run.updatedAt})`
+        : 'a runner its runs journal does not name';
+    return { holder, until };
+  }
+
+  /** The slot after a schedule slot trigger's, from its schedule as it is now; undefined for a one-time trigger. */
+  async #nextSlotOf(trigger: Trigger): Promise<string | undefined> {
+    const origin = trigger.schedule;
+    if (!origin) return undefined;
+    const schedule = ((await this.#o.schedules?.list()) ?? []).find((s) => s.name === origin.name);
+    if (!schedule) return undefined;
+    try {
+      return nextSlot(parseCron(schedule.cron, schedule.tz), new Date(origin.slot))
+        ?.toISOString()
+        .replace(/\.\d+Z$/, 'Z');
+    } catch {
+      return undefined; // a cron it cannot read is said at every pass
+    }
+  }
+
   /**
-   * How many slots this `scheduler --once` recorded still wait for their job: pending, never
-   * attempted (one found busy as it started waits for a later scheduler), and before their next
-   * slot — queued behind a busy job as the slot came, or behind a run by hand that took the job
-   * while the slot waited for room (`max_parallel`). One that reaches its next slot still waiting
+   * How many slots this `scheduler --once` recorded still wait for their job: pending, never run,
+   * and before their next slot — queued behind a busy job as the slot came, or as its start found
+   * the job taken by a run by hand (whose lock it saw held: `#lockSeen`), or behind a run by hand
+   * that took the job while the slot waited for room (`max_parallel`). One that reaches its next slot still waiting
    * is left, said once: the next scheduler's pass replaces it by that slot.
    */
   async queuedWaiting(): Promise<number> {
@@ -306,8 +346,10 @@ export class Scheduler {
     const triggers = await this.#o.triggers.list();
     for (const [id, until] of this.#slotsHere) {
       const trigger = triggers.find((t) => t.id === id);
-      if (trigger?.status === 'pending' && (trigger.attempts ?? []).length === 0 && Date.parse(until) > now) continue;
+      const waits = trigger?.status === 'pending' && neverRan(trigger) && ((trigger.attempts ?? []).length === 0 || this.#lockSeen.has(id));
+      if (waits && Date.parse(until) > now) continue;
       this.#slotsHere.delete(id);
+      this.#lockSeen.delete(id);
       if (trigger?.status === 'pending' && Date.parse(until) <= now)
         this.#o.logger.warn(
           `trigger ${id} (due ${trigger.at}) still waits for job ${triggerJob(trigger)} (${trigger.queued?.behind ?? this.#waitedBehind.get(id)?.behind ?? 'busy'}) at its schedule's next slot, ${until}: it is left to the next scheduler, whose pass replaces it by that slot`,
@@ -441,10 +483,23 @@ export class Scheduler {
     const trigger = await store.get(id);
     const attempt = { attempt: held.lease.attempt, owner: this.owner, host: this.#host, pid: process.pid, startedAt: held.lease.claimedAt, finishedAt: now };
     if (outcome instanceof JobBusyError) {
-      // Someone runs the job by hand (or a scheduler we cannot see): try again at a later pass.
-      await store.save(withAttempt({ ...trigger, status: 'pending' }, { ...attempt, outcome: 'job busy', message: outcome.message }));
+      // A run by hand took the job after the pass saw it free: a slot is queued behind it (it runs when
+      // the job frees); a one-time trigger waits for a later pass.
+      const job = jobFiles(trigger.sync ?? trigger.backfill);
+      const lock = job && (await this.#lockOf({ ...job, staleMs: DEFAULT_LOCK_STALE_MS }));
+      const holder = lock ? lockText(lock) : `the runner that took job ${triggerJob(trigger)} as this attempt started`;
+      const waiting = afterBusyStart(trigger, holder, this.#o.now(), await this.#nextSlotOf(trigger));
+      await store.save(withAttempt(waiting, { ...attempt, outcome: 'job busy', message: outcome.message }));
       await store.release(id, held.lease.attempt);
-      logger.warn(`trigger ${id}: ${outcome.message}; it waits for a later pass`);
+      if (!waiting.queued) {
+        logger.warn(`trigger ${id}: ${outcome.message}; it waits for a later pass`);
+        return;
+      }
+      if (lock) this.#toldHeld.add(`${id} ${lock.holder}`); // this line says who holds the job: no second `waits` line for it
+      if (lock && this.#slotsHere.has(id)) this.#lockSeen.add(id);
+      logger.warn(
+        `trigger ${id}: ${outcome.message}; queued: job ${triggerJob(trigger)} is busy (${waiting.queued.behind}), the slot runs when that ends${waiting.queued.until ? ` (its next slot, ${waiting.queued.until}, replaces it if it still waits then)` : ''}`,
+      );
       return;
     }
     const result = resultOf(outcome);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCron } from '../schedules/cronSlots.js';
 import type { Schedule } from '../schedules/Schedule.js';
 import type { Lease, Trigger } from '../triggers/Trigger.js';
-import { planPass, slotOfTriggerId, slotTriggerId, type PassInput } from './planPass.js';
+import { afterBusyStart, planPass, slotOfTriggerId, slotTriggerId, type PassInput } from './planPass.js';
 
 const now = new Date('2025-09-12T04:00:30Z');
 const trigger = (id: string, job: string, at = '2025-09-12T04:00:00Z', extra: Partial<Trigger> = {}): Trigger => ({
@@ -123,7 +123,7 @@ describe('planPass (pure: what one scheduler pass does)', () => {
     expect(summary(planPass(input({ triggers: [queued, trigger('other', 'j2')], runningHere: new Set(['j1']), capacity: 1 })))).toEqual(['start other #1']);
   });
 
-  it("the schedule's next slot replaces a slot still queued and never attempted: one run stands for both, late from the first", () => {
+  it("the schedule's next slot replaces a slot still queued and never run: one run stands for both, late from the first", () => {
     const queued = planPass(input({ schedules: [schedule('s1', 'j1')], runningHere: new Set(['j1']) }))[0]!.trigger;
     const next = { now: new Date('2025-09-12T04:01:10Z'), schedules: [schedule('s1', 'j1')], triggers: [queued] };
     const stillBusy = planPass(input({ ...next, runningHere: new Set(['j1']) }));
@@ -136,9 +136,15 @@ describe('planPass (pure: what one scheduler pass does)', () => {
     const free = planPass(input(next));
     expect(summary(free)).toEqual(['slot sch-s1-20250912T040100Z queued replaces sch-s1-20250912T040000Z', 'start sch-s1-20250912T040100Z #1']);
     expect(free[0]!.trigger.queued).toMatchObject({ behind: "this scheduler's run of the job", until: '2025-09-12T04:02:00Z' });
-    // One that was attempted (found busy as it started, or stopped with its scheduler) is kept: it resumes, and the next slot queues behind it.
-    const attempted: Trigger = { ...queued, attempts: [{ attempt: 1, owner: 'o', host: 'h', pid: 1, startedAt: '2025-09-12T04:00:02Z', outcome: 'job busy' }] };
-    expect(summary(planPass(input({ ...next, triggers: [attempted] })))).toEqual(['slot sch-s1-20250912T040100Z queued', 'start sch-s1-20250912T040000Z #2']);
+    // One whose only attempt found its job taken as it started never ran: replaced the same way.
+    const busyAttempt = { attempt: 1, owner: 'o', host: 'h', pid: 1, startedAt: '2025-09-12T04:00:02Z', outcome: 'job busy' } as const;
+    expect(summary(planPass(input({ ...next, triggers: [{ ...queued, attempts: [busyAttempt] }] })))).toEqual([
+      'slot sch-s1-20250912T040100Z queued replaces sch-s1-20250912T040000Z',
+      'start sch-s1-20250912T040100Z #1',
+    ]);
+    // One that ran (stopped with its scheduler) is kept: it resumes, and the next slot queues behind it.
+    const stopped: Trigger = { ...queued, attempts: [busyAttempt, { ...busyAttempt, attempt: 2, outcome: 'stopped' }] };
+    expect(summary(planPass(input({ ...next, triggers: [stopped] })))).toEqual(['slot sch-s1-20250912T040100Z queued', 'start sch-s1-20250912T040000Z #3']);
   });
 
   it('queues a slot behind a due sync of its job that waits to start (no capacity, or a stopped run to resume)', () => {
@@ -167,6 +173,50 @@ describe('planPass (pure: what one scheduler pass does)', () => {
     expect(summary(first)).toEqual(['slot sch-s1-20250912T040000Z', 'start sch-s1-20250912T040000Z #1']);
     const recorded = first[0]!.trigger;
     expect(summary(planPass(input({ schedules: [schedule('s1', 'j1')], triggers: [{ ...recorded, status: 'completed', enabled: false }] })))).toEqual([]);
+  });
+});
+
+describe('afterBusyStart (pure: a start that found its job taken meanwhile)', () => {
+  const holder = 'run run-x (sync, pid 7 on h, last sign of life 2025-09-12T04:00:31Z), until 2025-09-12T04:01:01.000Z unless its runner refreshes it';
+  const busyAt = new Date('2025-09-12T04:00:31Z');
+  // The slot as its start left it in its file: running, claimed, started on time.
+  const started = (extra: Partial<Trigger> = {}): Trigger =>
+    trigger('sch-s1-20250912T040000Z', 'j1', '2025-09-12T04:00:00Z', {
+      backfill: undefined,
+      sync: { streams: ['invoices'], job: 'j1' },
+      schedule: { name: 's1', slot: '2025-09-12T04:00:00Z', slots: 1 },
+      status: 'running',
+      claimedBy: { pid: 1, host: 'h', owner: 'o' },
+      startedAt: '2025-09-12T04:00:30.000Z',
+      lateByMs: 30_000,
+      late: false,
+      ...extra,
+    });
+
+  it('queues a schedule slot behind the run that took its job, as a slot that came while its job was busy, until its next slot; nothing of the start stays', () => {
+    const waiting = afterBusyStart(started(), holder, busyAt, '2025-09-12T04:01:00Z');
+    expect(waiting).toEqual({
+      ...started(),
+      status: 'pending',
+      claimedBy: undefined,
+      startedAt: undefined,
+      lateByMs: undefined,
+      late: undefined,
+      queued: { behind: holder, at: '2025-09-12T04:00:31.000Z', until: '2025-09-12T04:01:00Z' },
+    });
+    // Its start once the job frees is then the first, late and saying why: nothing of this one counts.
+    expect(Object.keys(waiting)).not.toContain('startedAt');
+    expect(Object.keys(waiting)).not.toContain('late');
+  });
+
+  it('a slot already queued stays queued since it was first, behind the new holder, with its bound', () => {
+    const queued = { behind: 'the old holder', at: '2025-09-12T04:00:00.000Z', until: '2025-09-12T04:01:00Z' };
+    expect(afterBusyStart(started({ queued }), holder, busyAt, undefined).queued).toEqual({ ...queued, behind: holder });
+  });
+
+  it('a one-time trigger is only pending again, for a later pass: no queue', () => {
+    const oneTime = trigger('trg-1', 'j1', '2025-09-12T04:00:00Z', { status: 'running', startedAt: '2025-09-12T04:00:30.000Z' });
+    expect(afterBusyStart(oneTime, holder, busyAt, undefined)).toEqual({ ...trigger('trg-1', 'j1'), status: 'pending' });
   });
 });
 

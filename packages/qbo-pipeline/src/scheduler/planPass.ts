@@ -35,7 +35,7 @@ export type PassAction =
   /**
    * A schedule slot came: record it as a `pending` trigger (`queued` when its job was busy: it runs when
    * the job frees). `nextSlot`: the schedule's slot after it, which replaces it if it still waits then.
-   * `replaces`: the schedule's earlier slot that still waited, never attempted; this one runs for both
+   * `replaces`: the schedule's earlier slot that still waited, never run; this one runs for both
    * (`schedule.slots`), so that one goes.
    */
   | { readonly kind: 'slot'; readonly trigger: Trigger; readonly due: DueSlot; readonly nextSlot?: string; readonly replaces?: Trigger }
@@ -79,6 +79,26 @@ export function lastSlotOf(name: string, triggers: readonly Trigger[]): Date | u
 
 const live = (lease: Lease | undefined, now: Date) => lease !== undefined && Date.parse(lease.expiresAt) > now.getTime();
 
+/** Whether a trigger never ran: no attempt, or only attempts that found its job busy as they started (they did nothing). */
+export function neverRan(trigger: Trigger): boolean {
+  return (trigger.attempts ?? []).every((a) => a.outcome === 'job busy');
+}
+
+/**
+ * What a trigger becomes when its attempt found its job busy as it started (a run by hand took the
+ * job's lock after the pass saw the job free): pending again, as if never started, and a schedule
+ * slot queued behind `holder` as one that came while its job was busy (see `planPass`) — it runs
+ * when the job frees, and `until` (its schedule's next slot) replaces it if it still waits then —
+ * instead of waiting for a later scheduler, a night later for a nightly `scheduler --once`. A
+ * one-time trigger waits for a later pass.
+ */
+export function afterBusyStart(trigger: Trigger, holder: string, now: Date, until: string | undefined): Trigger {
+  const { claimedBy: _none, startedAt: _notStarted, lateByMs: _notLate, late: _unknown, ...waiting } = trigger;
+  if (!trigger.schedule) return { ...waiting, status: 'pending' };
+  const bound = until ?? trigger.queued?.until;
+  return { ...waiting, status: 'pending', queued: { behind: holder, at: trigger.queued?.at ?? now.toISOString(), ...(bound ? { until: bound } : {}) } };
+}
+
 /**
  * One pass of the scheduler as a pure function: which schedule slots are due (each once; slots
  * missed while no scheduler ran collapse into one, marked late), and which due triggers to start
@@ -86,6 +106,7 @@ const live = (lease: Lease | undefined, now: Date) => lease !== undefined && Dat
  * slot that comes while its job is busy (running here or under another scheduler's lease, its
  * lock held by a run by hand, or an earlier sync of it waiting to start) is recorded `pending`
  * and `queued` behind what holds the job, and starts at the first pass that finds the job free.
+ * A slot whose start found its job taken meanwhile is queued the same way (`afterBusyStart`).
  * A queued slot waits until the schedule's next slot at most: that one replaces it (one run for
  * both, as for missed slots; a sync covers everything up to its start). Triggers start earliest
  * first, one per job, up to `capacity` (a waiting trigger takes none of it); a trigger whose job
@@ -124,9 +145,9 @@ export function planPass(input: PassInput): PassAction[] {
     if (!due) continue;
     const slot = iso(due.slot);
     const job = schedule.sync.job ?? '';
-    // The schedule's earlier slot still waiting, never attempted: this slot's sync covers its range too, so it runs once for both.
+    // The schedule's earlier slot still waiting, never run: this slot's sync covers its range too, so it runs once for both.
     const earlier = input.triggers.find(
-      (t) => t.schedule?.name === schedule.name && t.status === 'pending' && t.enabled && (t.attempts ?? []).length === 0 && !input.leases.has(t.id),
+      (t) => t.schedule?.name === schedule.name && t.status === 'pending' && t.enabled && neverRan(t) && !input.leases.has(t.id),
     );
     const waiting = waitingSyncs.get(job)?.find((id) => id !== earlier?.id);
     const behind = busy.get(job) ?? (waiting !== undefined ? `trigger ${waiting}, due earlier and waiting to start` : undefined);

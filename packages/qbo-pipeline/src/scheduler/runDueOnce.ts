@@ -23,9 +23,10 @@ export const QUEUED_POLL_MS = 2_000;
  * schedule's next slot at most, which replaces it (`queued`). The last pass is one that began with
  * nothing running (all the room there is), started nothing and left no queued slot waiting: a run
  * that ends during a pass may end after that pass looked for room for a waiting trigger, which the
- * next pass then starts. Each trigger is attempted once: one whose job turned out busy as it
- * started waits for a later scheduler, instead of being started again at every pass while the
- * job's holder runs. Returns the ids of the triggers started.
+ * next pass then starts. Each trigger is attempted once (`skip`): one whose job turned out busy as
+ * it started waits for a later scheduler, instead of being started again at every pass while the
+ * job's holder runs — but a slot it queued, which the pass starts again once the job's lock is
+ * free (the passes between see the lock and only wait). Returns the ids of the triggers started.
  */
 export async function runDueOnce(passes: OncePasses, pollMs: number, signal?: AbortSignal, queuedPollMs = QUEUED_POLL_MS): Promise<string[]> {
   const attempted = new Set<string>();
