@@ -78,6 +78,8 @@ function resultOf(outcome: BackfillResult | Error): NonNullable<Trigger['result'
 /** Who holds a job's lock (`run … (sync, pid … on …, last sign of life …)`) and until when. */
 interface JobLock {
   readonly holder: string;
+  /** The holder as it stays while it runs (`run …`, without its last sign of life): what a line about it is said once for. */
+  readonly who: string;
   readonly until: Date;
 }
 
@@ -225,7 +227,7 @@ export class Scheduler {
             : '';
         if (trigger.queued) {
           const lock = locks.get(triggerJob(trigger));
-          if (lock) this.#toldHeld.add(`${trigger.id} ${lock.holder}`); // this line says who holds the job: no second `waits` line for it
+          if (lock) this.#toldHeld.add(`${trigger.id} ${lock.who}`); // this line says who holds the job: no second `waits` line for it
           logger.warn(
             `schedule ${trigger.schedule?.name} slot ${trigger.at} is due${why}; queued: job ${triggerJob(trigger)} is busy (${trigger.queued.behind}), the slot runs when that ends${trigger.queued.until ? ` (its next slot, ${trigger.queued.until}, replaces it if it still waits then)` : ''}`,
           );
@@ -236,7 +238,7 @@ export class Scheduler {
         if (this.#slotsHere.has(action.trigger.id)) this.#lockSeen.add(action.trigger.id);
         if (action.trigger.schedule && !action.trigger.queued && !this.#waitedBehind.has(action.trigger.id))
           this.#waitedBehind.set(action.trigger.id, { behind: action.lock, at: now.toISOString() });
-        const told = `${action.trigger.id} ${locks.get(triggerJob(action.trigger))?.holder ?? ''}`;
+        const told = `${action.trigger.id} ${locks.get(triggerJob(action.trigger))?.who ?? ''}`;
         if (this.#toldHeld.has(told)) continue;
         this.#toldHeld.add(told);
         logger.warn(
@@ -311,11 +313,9 @@ export class Scheduler {
     const [run] = await RunJournal.of(folder)
       .list({ job, limit: 1 })
       .catch(() => []);
-    const holder =
-      run?.status === 'running'
-        ? `run ${run.id} (${run.kind}, pid ${run.pid} on ${run.host}, last sign of life ${run.updatedAt})`
-        : 'a runner its runs journal does not name';
-    return { holder, until };
+    const unnamed = 'a runner its runs journal does not name';
+    if (run?.status !== 'running') return { holder: unnamed, who: unnamed, until };
+    return { holder: `run ${run.id} (${run.kind}, pid ${run.pid} on ${run.host}, last sign of life ${run.updatedAt})`, who: `run ${run.id}`, until };
   }
 
   /** The slot after a schedule slot trigger's, from its schedule as it is now; undefined for a one-time trigger. */
@@ -495,7 +495,7 @@ export class Scheduler {
         logger.warn(`trigger ${id}: ${outcome.message}; it waits for a later pass`);
         return;
       }
-      if (lock) this.#toldHeld.add(`${id} ${lock.holder}`); // this line says who holds the job: no second `waits` line for it
+      if (lock) this.#toldHeld.add(`${id} ${lock.who}`); // this line says who holds the job: no second `waits` line for it
       if (lock && this.#slotsHere.has(id)) this.#lockSeen.add(id);
       logger.warn(
         `trigger ${id}: ${outcome.message}; queued: job ${triggerJob(trigger)} is busy (${waiting.queued.behind}), the slot runs when that ends${waiting.queued.until ? ` (its next slot, ${waiting.queued.until}, replaces it if it still waits then)` : ''}`,
