@@ -308,13 +308,50 @@ describe('attentionOf with a trigger long due', () => {
     });
   });
 
-  it('says of a slot queued behind a busy job what it waits for, instead of asking whether a scheduler runs', () => {
-    const queued = { behind: 'run run-x (backfill, pid 7 on h)', at: '2025-03-01T06:00:01Z' };
-    const [item] = attentionOf({ ...base, name: 'hooli', triggers: [pending('2025-03-01T06:00:00Z', { queued })] }, NOW);
-    expect(item).toMatchObject({
-      level: 'warn',
-      text: "schedule company's 2025-03-01 06:00:00Z slot was due 60 min 0 s ago and is queued behind run run-x (backfill, pid 7 on h): it runs when that ends",
-      about: { kind: 'overdue', key: 'overdue sch-company-20250301T060000Z' },
+  describe('a slot queued behind a busy job (notified as overdue only when something is wrong)', () => {
+    const queued = { behind: 'run run-x (backfill, pid 7 on h)', at: '2025-03-01T06:00:01Z', until: '2025-03-02T06:00:00Z' };
+    const slot = (extra: Partial<Trigger> = {}) => pending('2025-03-01T06:00:00Z', { queued, ...extra });
+    const backfill = (status: string, extra: Record<string, string> = {}) => ({ ...run('run-x', 'qb_company', status), ...extra });
+    const overdue = (c: Partial<CompanyOverview>, at = NOW) => attentionOf({ ...base, name: 'hooli', ...c }, at).filter((a) => a.about?.kind === 'overdue');
+
+    it('is nothing to tell while the run it waits for is alive, however long it takes: it runs when that ends', () => {
+      expect(overdue({ triggers: [slot()], runs: [backfill('running')] })).toEqual([]);
+      expect(overdue({ triggers: [slot()], runs: [backfill('running')] }, new Date('2025-03-02T05:59:00Z'))).toEqual([]);
+    });
+
+    it("is overdue once its schedule's next slot came and it still waits (or was replaced by it): a night without its sync", () => {
+      const text =
+        "schedule company's 2025-03-01 06:00:00Z slot was due 24 h 0 min ago and is queued behind run run-x (backfill, pid 7 on h): its schedule's next slot came and it has not run; the run it waits for outlasts the schedule's interval";
+      expect(overdue({ triggers: [slot()], runs: [backfill('running')] }, new Date('2025-03-02T06:00:00Z'))).toEqual([
+        {
+          level: 'warn',
+          text,
+          href: '/schedules?company=hooli&slots=company#triggers-h',
+          about: { kind: 'overdue', key: 'overdue sch-company-20250301T060000Z' },
+        },
+      ]);
+      const replaced = slot({ schedule: { name: 'company', slot: '2025-03-01T06:00:00Z', slots: 2, firstSlot: '2025-02-28T06:00:00Z' } });
+      expect(overdue({ triggers: [replaced], runs: [backfill('running')] })[0]?.text).toMatch(
+        /its schedule's next slot came and it has not run \(2 slots wait as one\)/,
+      );
+    });
+
+    it('is overdue at once when the run it waits for died (its runner gone: failed, no end)', () => {
+      expect(overdue({ triggers: [slot()], runs: [backfill('failed', { reason: 'runner pid 7 on h is gone' })] }).map((a) => a.text)).toEqual([
+        "schedule company's 2025-03-01 06:00:00Z slot was due 60 min 0 s ago and is queued behind run run-x (backfill, pid 7 on h), but the job's run run-x lost its runner (killed, or its machine restarted): a scheduler pass runs the slot once the job's lock is stale; is a scheduler running for this state folder?",
+      ]);
+    });
+
+    it('once the run it waits for ended, is overdue 15 minutes after that end if it has not started', () => {
+      const ended = (at: string) => [backfill('succeeded', { finishedAt: at })];
+      expect(overdue({ triggers: [slot()], runs: ended('2025-03-01T06:50:00Z') })).toEqual([]);
+      expect(overdue({ triggers: [slot()], runs: ended('2025-03-01T06:40:00Z') }).map((a) => a.text)).toEqual([
+        "schedule company's 2025-03-01 06:00:00Z slot was due 60 min 0 s ago and is queued behind run run-x (backfill, pid 7 on h); the job's run run-x ended 20 min 0 s ago, and the slot has not started: is a scheduler running for this state folder? (A due trigger also waits while another run holds its job or company, or while max_parallel runs are busy.)",
+      ]);
+      // Nothing of its job in the journal (queued behind a trigger waiting to start): 15 minutes after it was due, as any trigger.
+      expect(overdue({ triggers: [slot()] }).map((a) => a.text)).toEqual([
+        "schedule company's 2025-03-01 06:00:00Z slot was due 60 min 0 s ago and is queued behind run run-x (backfill, pid 7 on h) and has not started: is a scheduler running for this state folder? (A due trigger also waits while another run holds its job or company, or while max_parallel runs are busy.)",
+      ]);
     });
   });
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { RECONCILE_WHY } from '../../formatSummary.js';
 import { outstandingReconciles, type ReconcileRunFacts } from '../../reconcile/outstandingReconciles.js';
-import type { Trigger } from '../../triggers/Trigger.js';
+import { triggerJob, type Trigger } from '../../triggers/Trigger.js';
 import type { SetAside } from '../../triggers/TriggerStore.js';
 import { cdcWindowText, type CdcWindow, type StreamFreshness } from '../freshness.js';
 import { html, type SafeHtml } from '../html.js';
@@ -86,6 +86,30 @@ function rejectionOf(run: RunGlance, tokens: CompanyOverview['tokens']): TokenHe
 /** How long a due trigger may wait to start before the overview asks whether a scheduler runs it. */
 const OVERDUE_MS = 15 * 60_000;
 
+/**
+ * Why a pending trigger is overdue at `now` (the end of the overview's line), or undefined while it
+ * is not. A trigger is overdue once due for OVERDUE_MS without starting. A schedule slot queued
+ * behind a busy job (`queued`) is not, while the job's newest run (`newest`) is alive — it runs when
+ * that ends, however long a backfill takes — and until its bound: once its schedule's next slot came
+ * (`until` passed, or it was replaced by that slot: it stands for more than one), a night went by
+ * without its sync. Once the run it waited for died (its runner gone), it is at once; once that run
+ * ended, OVERDUE_MS after its end (the next scheduler pass starts it).
+ */
+function overdueWhy(t: Trigger, newest: RunGlance | undefined, now: Date): string | undefined {
+  const stalled = `has not started: is a scheduler running for this state folder? (A due trigger also waits while another run holds its job or company, or while max_parallel runs are busy.)`;
+  if (!t.queued) return now.getTime() - Date.parse(t.at) < OVERDUE_MS ? undefined : stalled;
+  const behind = `is queued behind ${t.queued.behind}`;
+  if ((t.schedule?.slots ?? 1) > 1 || (t.queued.until !== undefined && now.getTime() >= Date.parse(t.queued.until)))
+    return `${behind}: its schedule's next slot came and it has not run${(t.schedule?.slots ?? 1) > 1 ? ` (${t.schedule!.slots} slots wait as one)` : ''}; the run it waits for outlasts the schedule's interval`;
+  if (newest?.status === 'running') return undefined;
+  // Closed as runner gone (or running with no runner): no end time.
+  if (newest !== undefined && newest.finishedAt === undefined)
+    return `${behind}, but the job's run ${newest.id} lost its runner (killed, or its machine restarted): a scheduler pass runs the slot once the job's lock is stale; is a scheduler running for this state folder?`;
+  const ended = newest?.finishedAt !== undefined && Date.parse(newest.finishedAt) > Date.parse(t.at) ? newest.finishedAt : undefined;
+  if (now.getTime() - Date.parse(ended ?? t.at) < OVERDUE_MS) return undefined;
+  return `${behind}${ended ? `; the job's run ${newest!.id} ended ${relative(ended, now)}, and the slot` : ' and'} ${stalled}`;
+}
+
 /** Pure: what needs a person at `now`, most urgent first. Empty means all is well. */
 export function attentionOf(c: CompanyOverview, now: Date): Attention[] {
   const out: Attention[] = [];
@@ -165,14 +189,13 @@ export function attentionOf(c: CompanyOverview, now: Date): Attention[] {
   }
   // A trigger long due that no scheduler started: last night's slot did not run, though nothing failed.
   for (const t of c.triggers) {
-    if (t.status !== 'pending' || !t.enabled || now.getTime() - Date.parse(t.at) < OVERDUE_MS) continue;
+    if (t.status !== 'pending' || !t.enabled) continue;
+    const why = overdueWhy(t, lastPerJob.get(triggerJob(t)), now);
+    if (why === undefined) continue;
     const what = t.schedule ? `schedule ${t.schedule.name}'s ${utc(t.schedule.slot)} slot` : `trigger ${t.id}`;
     out.push({
       level: 'warn',
-      // A slot queued behind a busy job knows why it waits: say that, not "is a scheduler running?".
-      text: t.queued
-        ? `${what} was due ${relative(t.at, now)} and is queued behind ${t.queued.behind}: it runs when that ends`
-        : `${what} was due ${relative(t.at, now)} and has not started: is a scheduler running for this state folder? (A due trigger also waits while another run holds its job or company, or while max_parallel runs are busy.)`,
+      text: `${what} was due ${relative(t.at, now)} and ${why}`,
       href: t.schedule ? slotsHref({ company: c.name, schedule: t.schedule.name }) : '/schedules',
       about: { kind: 'overdue', key: `overdue ${t.id}` },
     });
