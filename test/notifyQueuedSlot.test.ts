@@ -1,0 +1,131 @@
+/**
+ * A firm's nightly slot queued behind a long backfill by hand, with notifications on (a webhook):
+ * nobody is woken while the backfill it waits for is alive, since the slot runs when it ends; one
+ * `overdue` message once that backfill dies (kill -9: its runner gone), since then the night's sync
+ * waits for a scheduler to notice; and nothing more once the slot ran. Real processes throughout:
+ * the schedulers (`scheduler --once`, as cron starts them, each looking at what needs a person as
+ * it ends), the backfill by hand, the emulator over HTTP, PostgreSQL, the webhook receiver.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { RunJournal, type Trigger } from '../packages/qbo-pipeline/src/index.js';
+import { databaseUrl } from './support/db.js';
+import { startFirm, type Firm } from './companiesHarness.js';
+import { killRunningClis, startRunnerCli, waitFor } from './pipelineHarness.js';
+import { userEnv } from './support/runProcess.js';
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhookReceiver.js';
+
+const prefix = `nqs_${Math.random().toString(16).slice(2, 8)}`;
+const SECRET_PATH = '/services/T0/B0/queuedSlotPath';
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const today = Date.parse(`${day(Date.now())}T00:00:00Z`);
+const START = `${day(today - 3 * 86_400_000)}T00:00:00Z`;
+const END = `${day(today - 86_400_000)}T00:00:00Z`;
+/** Today's 00:00 UTC slot of a daily schedule: due for hours already (the overdue rule is 15 minutes); its next is tomorrow's. */
+const SLOT = `${day(today)}T00:00:00Z`;
+const TRIGGER = `sch-company-${SLOT.replace(/[-:]/g, '')}`;
+/** The console's (and notifications') judgement of a runner that stopped refreshing its job's lock. */
+const RUNNER_SILENT_MS = 30_000;
+
+let receiver: WebhookReceiver;
+let firm: Firm;
+beforeAll(async () => {
+  receiver = await startWebhookReceiver(SECRET_PATH);
+  firm = await startFirm({ names: ['acme'], databaseUrl: databaseUrl(), seed: 74, days: 3, counts: { invoices: 20 } });
+  writeFileSync(path.join(firm.dir, 'secrets/notify_webhook'), `${receiver.url}\n`);
+  await firm.writeCompanies(
+    firm.companiesYaml({
+      schemaPrefix: prefix,
+      streams: ['invoices'],
+      endLag: 'PT0S',
+      extra: `  start: ${START.slice(0, 10)}\n  schedule: {cron: "0 0 * * *", tz: UTC}\nnotify:\n  webhook_url_file: secrets/notify_webhook`,
+    }),
+  );
+});
+afterAll(async () => {
+  killRunningClis();
+  receiver?.close();
+  await firm?.close();
+});
+
+describe('a nightly slot queued behind a long backfill by hand, with notifications on', () => {
+  it('tells nothing while the backfill runs; one overdue message when it dies; nothing more once the slot ran', { timeout: 300_000 }, async () => {
+    const acme = path.join(firm.dir, 'state/companies/acme');
+    const env = { ...userEnv() };
+    const kinds = (from: number) => receiver.received.slice(from).map((r) => [r.kind, r.company]);
+    const scheduler = async (...more: string[]) => {
+      const run = await firm.cli(['scheduler', '--companies', 'companies.yaml', '--once', ...more]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).not.toMatch(/not delivered|could not look/);
+      return run;
+    };
+    const backfill = ['backfill', '--companies', 'companies.yaml', '--company', 'acme', '--start', START, '--end', END];
+
+    // The company's first load (its token store then holds a live access token: the backfill killed below has no refresh in flight),
+    // and notifications turned on with nothing to tell.
+    const first = await firm.cli(backfill);
+    expect(first.code, first.stderr).toBe(0);
+    await scheduler();
+    expect(receiver.received).toEqual([]);
+    // The schedule counts slots from just before today's slot: due for hours.
+    mkdirSync(acme, { recursive: true });
+    writeFileSync(path.join(acme, 'schedule-since.json'), `${JSON.stringify({ since: new Date(today - 1000).toISOString() })}\n`);
+
+    // A long backfill by hand (QBO answers nothing meanwhile) holds the company's job.
+    const release = firm.emulator.holdAnswers();
+    try {
+      const long = startRunnerCli([...backfill, '--fresh'], { cwd: firm.dir, env });
+      const handRun = await waitFor(
+        'the backfill by hand running',
+        async () => (await RunJournal.of(acme).list({ limit: 1 })).find((r) => r.status === 'running' && r.pid === long.child.pid),
+        60_000,
+        long.output,
+      );
+      // The scheduler cron started at the slot queues it behind that backfill and waits (a long lease: it starts nothing below).
+      const waiting = startRunnerCli(['scheduler', '--companies', 'companies.yaml', '--once', '--lease-seconds', '600'], { cwd: firm.dir, env });
+      const triggerFile = path.join(acme, 'triggers', `${TRIGGER}.json`);
+      const triggerNow = () => JSON.parse(readFileSync(triggerFile, 'utf8')) as Trigger;
+      await waitFor('the slot queued', () => existsSync(triggerFile) && triggerNow().queued !== undefined, 60_000, waiting.output);
+      expect(triggerNow().queued?.behind).toContain(`run ${handRun.id} (backfill, `);
+
+      // Another scheduler looks at what needs a person: the slot, due for hours, waits for a live backfill: nothing to tell.
+      // (Old versions sent `overdue` here, waking someone though the slot runs when the backfill ends.)
+      const before = receiver.received.length;
+      await scheduler();
+      expect(kinds(before)).toEqual([]);
+
+      // The backfill dies (kill -9, with its tap and target): once its lock has gone unrefreshed as long as a runner is
+      // given, the slot waits for nothing that will end: one overdue message, saying so.
+      process.kill(-long.child.pid!, 'SIGKILL');
+      await long.exited;
+      const lock = path.join(acme, 'qb_company.lock');
+      await waitFor(
+        'the killed backfill silent',
+        () => !existsSync(lock) || statSync(lock).mtimeMs + RUNNER_SILENT_MS + 1000 < Date.now(),
+        RUNNER_SILENT_MS + 30_000,
+      );
+      await scheduler('--lease-seconds', '600');
+      const overdue = receiver.received.slice(before).filter((r) => r.kind === 'overdue');
+      expect(overdue.map((r) => [r.kind, r.company])).toEqual([['overdue', 'acme']]);
+      expect(overdue[0]!.reason).toMatch(
+        new RegExp(
+          `^schedule company's .* slot was due .* ago and is queued behind run ${handRun.id} \\(backfill, .*, but the job's run ${handRun.id} lost its runner \\(killed, or its machine restarted\\)`,
+        ),
+      );
+
+      // The waiting scheduler is stopped; the next one runs the slot (its lock long stale): nothing more is overdue.
+      process.kill(-waiting.child.pid!, 'SIGTERM');
+      await waiting.exited;
+      release();
+      const after = receiver.received.length;
+      await scheduler('--lease-seconds', '2');
+      expect(triggerNow()).toMatchObject({ status: 'completed', late: true });
+      expect(kinds(after).filter(([kind]) => kind === 'overdue')).toEqual([]);
+      await scheduler();
+      expect(kinds(after).filter(([kind]) => kind === 'overdue')).toEqual([]);
+    } finally {
+      release();
+    }
+  });
+});
