@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -85,6 +86,30 @@ export async function startFirm(options: EmulatorOptions & { readonly names: rea
       if (schemas.size > 0) await query(databaseUrl, [...schemas].map((s) => `DROP SCHEMA IF EXISTS "${s}" CASCADE;`).join('\n'));
       await emulator.close();
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The slot at today's 00:00 UTC of a daily company schedule (`schedule`, for a companies file's
+ * defaults): due for hours whenever a test runs, its next slot tomorrow's, so a wait for it is never
+ * cut short; `start` and `end` are whole days before it, and `trigger` is its trigger's id.
+ * `countFromJustBefore(folder)` makes the company's schedule count its slots from just before it,
+ * as if a scheduler had first seen the company then, so the slot is due.
+ */
+export function todaysDailySlot() {
+  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  const today = Date.parse(`${day(Date.now())}T00:00:00Z`);
+  const slot = `${day(today)}T00:00:00Z`;
+  return {
+    start: `${day(today - 3 * 86_400_000)}T00:00:00Z`,
+    end: `${day(today - 86_400_000)}T00:00:00Z`,
+    slot,
+    trigger: `sch-company-${slot.replace(/[-:]/g, '')}`,
+    schedule: '  schedule: {cron: "0 0 * * *", tz: UTC}',
+    countFromJustBefore(companyFolder: string): void {
+      mkdirSync(companyFolder, { recursive: true });
+      writeFileSync(path.join(companyFolder, 'schedule-since.json'), `${JSON.stringify({ since: new Date(today - 1000).toISOString() })}\n`);
     },
   };
 }

@@ -8,22 +8,19 @@
  * waited is in the table, and every row equals QBO's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RunJournal, type Trigger } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, withClient } from './support/db.js';
-import { startFirm, type Firm } from './companiesHarness.js';
+import { startFirm, todaysDailySlot, type Firm } from './companiesHarness.js';
 import { diffWithTruth, killRunningClis, startRunnerCli, tableCell, waitFor } from './pipelineHarness.js';
 import { userEnv } from './support/runProcess.js';
 
 const prefix = `queued_${Math.random().toString(16).slice(2, 8)}`;
-const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-const today = Date.parse(`${day(Date.now())}T00:00:00Z`);
-const START = `${day(today - 3 * 86_400_000)}T00:00:00Z`;
 /** The slot: today's 00:00 UTC of a daily schedule; its next is tomorrow's, so the wait is never cut short here. */
-const SLOT = `${day(today)}T00:00:00Z`;
-const TRIGGER = `sch-company-${SLOT.replace(/[-:]/g, '')}`;
+const daily = todaysDailySlot();
+const { start: START, slot: SLOT, trigger: TRIGGER } = daily;
 
 let firm: Firm;
 beforeAll(async () => {
@@ -34,7 +31,7 @@ beforeAll(async () => {
       schemaPrefix: prefix,
       streams: ['invoices'],
       endLag: 'PT0S',
-      extra: `  start: ${START.slice(0, 10)}\n  schedule: {cron: "0 0 * * *", tz: UTC}`,
+      extra: `  start: ${START.slice(0, 10)}\n${daily.schedule}`,
     }),
   );
 });
@@ -47,8 +44,7 @@ describe("a company's slot that comes while a sync by hand holds its job", () =>
   it('is queued behind that run and runs once it has ended, late and saying why everywhere; its rows are in the table', { timeout: 300_000 }, async () => {
     const acme = path.join(firm.dir, 'state/companies/acme');
     // The schedule counts slots from the first time a scheduler saw the company: just before today's slot.
-    mkdirSync(acme, { recursive: true });
-    writeFileSync(path.join(acme, 'schedule-since.json'), `${JSON.stringify({ since: new Date(today - 1000).toISOString() })}\n`);
+    daily.countFromJustBefore(acme);
     const triggerFile = path.join(acme, 'triggers', `${TRIGGER}.json`);
     const triggerNow = () => JSON.parse(readFileSync(triggerFile, 'utf8')) as Trigger;
 

@@ -10,23 +10,19 @@
  * up to date, which this test holds with a lock on that table while the sync by hand starts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { RunJournal, type Trigger } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl } from './support/db.js';
-import { startFirm, type Firm } from './companiesHarness.js';
+import { startFirm, todaysDailySlot, type Firm } from './companiesHarness.js';
 import { diffWithTruth, killRunningClis, startRunnerCli, waitFor } from './pipelineHarness.js';
 import { userEnv } from './support/runProcess.js';
 
 const prefix = `lostrace_${Math.random().toString(16).slice(2, 8)}`;
-const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-const today = Date.parse(`${day(Date.now())}T00:00:00Z`);
-const START = `${day(today - 3 * 86_400_000)}T00:00:00Z`;
-const END = `${day(today - 86_400_000)}T00:00:00Z`;
 /** Today's 00:00 UTC slot of a daily schedule; its next is tomorrow's, so the wait is never cut short here. */
-const SLOT = `${day(today)}T00:00:00Z`;
-const TRIGGER = `sch-company-${SLOT.replace(/[-:]/g, '')}`;
+const daily = todaysDailySlot();
+const { start: START, end: END, slot: SLOT, trigger: TRIGGER } = daily;
 /** A short lease: the killed backfill's lock is stale for the scheduler's sweep two seconds after its death. */
 const LEASE_SECONDS = 2;
 
@@ -39,7 +35,7 @@ beforeAll(async () => {
       schemaPrefix: prefix,
       streams: ['invoices'],
       endLag: 'PT0S',
-      extra: `  start: ${START.slice(0, 10)}\n  schedule: {cron: "0 0 * * *", tz: UTC}`,
+      extra: `  start: ${START.slice(0, 10)}\n${daily.schedule}`,
     }),
   );
 });
@@ -65,8 +61,7 @@ describe("a company's slot whose start loses the job's lock to a sync by hand", 
       const first = await firm.cli(other);
       expect(first.code, first.stderr).toBe(0);
       // The schedule counts slots from the first time a scheduler saw the company: just before today's slot.
-      mkdirSync(acme, { recursive: true });
-      writeFileSync(path.join(acme, 'schedule-since.json'), `${JSON.stringify({ since: new Date(today - 1000).toISOString() })}\n`);
+      daily.countFromJustBefore(acme);
 
       // QBO answers nothing until the slot is queued: no run by hand can end meanwhile.
       const release = firm.emulator.holdAnswers();

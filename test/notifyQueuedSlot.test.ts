@@ -7,24 +7,20 @@
  * it ends), the backfill by hand, the emulator over HTTP, PostgreSQL, the webhook receiver.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RunJournal, type Trigger } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl } from './support/db.js';
-import { startFirm, type Firm } from './companiesHarness.js';
+import { startFirm, todaysDailySlot, type Firm } from './companiesHarness.js';
 import { killRunningClis, startRunnerCli, waitFor } from './pipelineHarness.js';
 import { userEnv } from './support/runProcess.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhookReceiver.js';
 
 const prefix = `nqs_${Math.random().toString(16).slice(2, 8)}`;
 const SECRET_PATH = '/services/T0/B0/queuedSlotPath';
-const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-const today = Date.parse(`${day(Date.now())}T00:00:00Z`);
-const START = `${day(today - 3 * 86_400_000)}T00:00:00Z`;
-const END = `${day(today - 86_400_000)}T00:00:00Z`;
 /** Today's 00:00 UTC slot of a daily schedule: due for hours already (the overdue rule is 15 minutes); its next is tomorrow's. */
-const SLOT = `${day(today)}T00:00:00Z`;
-const TRIGGER = `sch-company-${SLOT.replace(/[-:]/g, '')}`;
+const daily = todaysDailySlot();
+const { start: START, end: END, trigger: TRIGGER } = daily;
 /** The console's (and notifications') judgement of a runner that stopped refreshing its job's lock. */
 const RUNNER_SILENT_MS = 30_000;
 
@@ -39,7 +35,7 @@ beforeAll(async () => {
       schemaPrefix: prefix,
       streams: ['invoices'],
       endLag: 'PT0S',
-      extra: `  start: ${START.slice(0, 10)}\n  schedule: {cron: "0 0 * * *", tz: UTC}\nnotify:\n  webhook_url_file: secrets/notify_webhook`,
+      extra: `  start: ${START.slice(0, 10)}\n${daily.schedule}\nnotify:\n  webhook_url_file: secrets/notify_webhook`,
     }),
   );
 });
@@ -69,8 +65,7 @@ describe('a nightly slot queued behind a long backfill by hand, with notificatio
     await scheduler();
     expect(receiver.received).toEqual([]);
     // The schedule counts slots from just before today's slot: due for hours.
-    mkdirSync(acme, { recursive: true });
-    writeFileSync(path.join(acme, 'schedule-since.json'), `${JSON.stringify({ since: new Date(today - 1000).toISOString() })}\n`);
+    daily.countFromJustBefore(acme);
 
     // A long backfill by hand (QBO answers nothing meanwhile) holds the company's job.
     const release = firm.emulator.holdAnswers();
