@@ -263,7 +263,7 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
   });
 
   // Last: its first refresh rotates the realm's refresh token, which the runs above keep in their token store.
-  it('sync --companies: a state file the disk refuses is the same one FATAL line, naming the company, beside its FAILED: line; freed, the same command loads the truth', async () => {
+  it('sync --companies (and scheduler --companies --once): a state file the disk refuses is the same one FATAL line, naming the company, beside its FAILED: line; freed, the same command loads the truth', async () => {
     // A firm's folder of one company (this realm) with its secrets, as companies.md shows; its state under the full folder.
     const firm = path.join(h.dir, 'firm');
     const settings = JSON.parse(await readFile(h.tapConfig, 'utf8')) as Record<string, string>;
@@ -311,5 +311,35 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
     const again = await runCliProcess(args, { cwd: firm, env: userEnv() });
     expect(again.code, again.stdout + again.stderr).toBe(0);
     await expectExactly(databaseUrl(), companySchema, h.emulator, STREAMS, START, FAR);
+
+    // The same under scheduler --companies --once: a trigger's backfill of a job of its own, its state file refused.
+    const job = 'qb_company_scheduled';
+    const added = await runCliProcess(
+      [
+        'trigger',
+        'add',
+        '--companies',
+        'companies.yaml',
+        '--at',
+        new Date(Date.now() - 1000).toISOString(),
+        '--job',
+        job,
+        '--start',
+        START,
+        '--end',
+        TODAY,
+        '--state-dir',
+        stateDir(),
+      ],
+      { cwd: firm, env: userEnv() },
+    );
+    expect(added.code, added.stderr).toBe(0);
+    const scheduledFile = path.join(companyState, `${job}.json`);
+    const once = ['scheduler', '--companies', 'companies.yaml', '--once', '--state-dir', stateDir()];
+    const scheduled = await fillAfterFirstState(startRunnerCli(once, { cwd: firm, env: userEnv() }), scheduledFile);
+    expect(scheduled.output.split('\n').filter((l) => l.includes('FATAL'))).toEqual([
+      `FATAL qbo-pipeline acme: ${reason.replace(companyStateFile, scheduledFile)}`,
+    ]);
+    volume().free();
   });
 });
