@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { userEnv } from './support/runProcess.js';
 import path from 'node:path';
 import { RunJournal } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, scratchSchema } from './support/db.js';
 import { noSmallVolumeReason, smallFolder } from './support/smallVolume.js';
+import { startWebhookReceiver } from './support/webhookReceiver.js';
 import {
   diffWithTruth,
   expectExactly,
+  killRunningClis,
   runCliProcess,
   runnerArgs,
   startHarness,
@@ -48,6 +50,7 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
   const scheduledSchema = scratchSchema('statedisk_scheduled');
   const companySchema = scratchSchema('statedisk_company');
   const scheduledStateSchema = scratchSchema('statedisk_scheduled_state');
+  const notifiedSchema = scratchSchema('statedisk_notified');
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({
@@ -61,7 +64,10 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
       tap: { max_span_rows: 200, end_lag: 'PT0S' },
     });
   });
-  afterAll(() => h?.close());
+  afterAll(() => {
+    killRunningClis();
+    return h?.close();
+  });
 
   const stateDir = () => path.join(volume().mountPoint, 'state');
   const stateFile = () => path.join(stateDir(), `${JOB}.json`);
@@ -96,16 +102,22 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
     return text;
   };
 
+  /** Fills the disk once the first state of a running sync is in its state `file`, its next commits still to come; returns that state. */
+  const fillOnceStateWritten = async (running: RunningCli, file: string) => {
+    const first = await waitFor('the first state in the state file', () => readFile(file, 'utf8').catch(() => undefined), 60_000, running.output);
+    const release = h.emulator.holdAnswers();
+    volume().fill();
+    release();
+    return first;
+  };
+
   /**
    * Fills the disk once the first state of a running sync is in its state `file`, with its next
    * commits still to come; returns that state and the sync's output once it stopped as it must:
    * exit 1, no stack trace.
    */
   const fillAfterFirstState = async (running: RunningCli, file: string) => {
-    const first = await waitFor('the first state in the state file', () => readFile(file, 'utf8').catch(() => undefined), 60_000, running.output);
-    const release = h.emulator.holdAnswers();
-    volume().fill();
-    release();
+    const first = await fillOnceStateWritten(running, file);
     const code = await running.exited;
     const output = running.output();
     expect(code, output).toBe(1);
@@ -261,6 +273,92 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
     expect(again.code, again.stdout + again.stderr).toBe(0);
     await expectExactly(databaseUrl(), scheduledStateSchema, h.emulator, STREAMS, START, TODAY);
   });
+
+  it("a scheduler's run fails on the full disk, which stays full: its alert reaches the webhook all the same, one WARN says the notifications file could not be written, the scheduler goes on; freed, its next look writes the file and sends nothing twice", async () => {
+    const receiver = await startWebhookReceiver('/services/T0/B0/stateDiskWebhookPath');
+    const notifications = path.join(stateDir(), 'notify', 'notifications.json');
+    const notifyLock = path.join(stateDir(), 'notify', 'notifications.lock');
+    try {
+      const webhookFile = path.join(h.dir, 'notify_webhook');
+      await writeFile(webhookFile, `${receiver.url}\n`, { mode: 0o600 });
+      const job = 'qb_notified';
+      const addTrigger = async () => {
+        const added = await runCliProcess(
+          runnerArgs(['trigger', 'add'], {
+            at: new Date(Date.now() - 1000).toISOString(),
+            streams: STREAMS.join(','),
+            job,
+            start: START,
+            end: TODAY,
+            tapConfig: await tapConfig(),
+            targetConfig: await h.targetConfig(notifiedSchema, { batch_size_rows: 100 }),
+            stateDir: stateDir(),
+          }),
+        );
+        expect(added.code, added.stderr).toBe(0);
+      };
+      const alerts = (kind: string) => receiver.received.filter((r) => r.kind === kind && r.job === job);
+      await addTrigger();
+      // The look at the run's end finds the notifications lock held (as by another scheduler sending),
+      // so the next look, the minute's, comes after the disk is full again: the run's end gave back the
+      // space its journal held, which a disk that something keeps filling does not keep.
+      await mkdir(notifyLock, { recursive: true });
+      const scheduler = startRunnerCli(['scheduler', '--state-dir', stateDir(), '--interval', '1', '--notify-webhook-file', webhookFile]);
+      await fillOnceStateWritten(scheduler, path.join(stateDir(), `${job}.json`));
+      await waitFor(
+        "the look at the run's end, skipped",
+        () => scheduler.output().includes('another scheduler of this state folder is sending them now'),
+        60_000,
+        scheduler.output,
+      );
+      volume().fill();
+      await rm(notifyLock, { recursive: true });
+      const [failed] = await waitFor(
+        "the alert of the failed run (the minute's look)",
+        () => alerts('run-failed').length > 0 && alerts('run-failed'),
+        90_000,
+        scheduler.output,
+      );
+      expect(failed!.reason).toMatch(
+        /^last run of job qb_notified failed \(started by trigger \S+\): cannot write state file \S+: the disk of \S+ is full \(ENOSPC\)/,
+      );
+      expect(
+        scheduler
+          .output()
+          .split('\n')
+          .filter((l) => l.includes(notifications)),
+      ).toEqual([
+        `WARN qbo-pipeline notify: notifications: cannot write ${notifications}: the disk of ${path.dirname(notifications)} is full (ENOSPC): free space there or grow its volume; notifications are sent all the same (those waiting are kept in memory), and the file is written at the first look once there is room (a scheduler stopped before then sends them once more)`,
+      ]);
+      expect(scheduler.child.exitCode).toBeNull();
+
+      volume().free();
+      await addTrigger();
+      await waitFor('the alert of the recovery', () => alerts('recovered').length > 0, 60_000, scheduler.output);
+      const written = await waitFor(
+        'the notifications file, nothing waiting',
+        async () => {
+          const file = JSON.parse(await readFile(notifications, 'utf8').catch(() => '{}')) as { sent?: unknown; outbox?: unknown[] };
+          return file.outbox?.length === 0 && file;
+        },
+        30_000,
+        scheduler.output,
+      );
+      // Written from what this scheduler kept: the failure told and then its recovery, nothing left to send.
+      expect(written).toEqual({ sent: { default: {} }, outbox: [] });
+      expect(alerts('run-failed')).toHaveLength(1);
+      expect(alerts('recovered')).toHaveLength(1);
+      process.kill(-scheduler.child.pid!, 'SIGTERM');
+      expect(await scheduler.exited).toBe(0);
+      noStackTrace(scheduler.output());
+      expect(await leftovers()).toEqual([]);
+    } finally {
+      volume().free();
+      await rm(notifyLock, { recursive: true, force: true });
+      receiver.close();
+    }
+    // The minute's look is waited for.
+  }, 240_000);
 
   // Last: its first refresh rotates the realm's refresh token, which the runs above keep in their token store.
   it('sync --companies (and scheduler --companies --once): a state file the disk refuses is the same one FATAL line, naming the company, beside its FAILED: line; freed, the same command loads the truth', async () => {

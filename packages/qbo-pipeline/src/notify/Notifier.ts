@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { writeFileAtomic, type Logger } from 'singer-kit';
+import { diskFullText, writeFileAtomic, type Logger } from 'singer-kit';
 import { loadCompanies } from '../companies/loadCompanies.js';
 import { jobLockFile, lockStateFile } from '../jobLock.js';
 import { ConsoleContext } from '../console/ConsoleContext.js';
@@ -67,6 +67,13 @@ export class Notifier {
   #problem: string | undefined;
   /** When this scheduler started: at the first look ever, what already needed a person before then is one summary. */
   readonly #startedAt: Date;
+  /**
+   * What the notifications file should say while it cannot be written (a full disk), and the file's
+   * text it was meant to replace: the next looks go on from it, not from the file left behind, so a
+   * notification delivered meanwhile is not sent again at every look. A file changed since (another
+   * scheduler wrote it once there was room) is read instead.
+   */
+  #unwritten: { readonly basis: string | undefined; readonly state: NotifyState } | undefined;
 
   /**
    * The notifier of a scheduler (or `notify test`) over a state folder and, if given, a companies
@@ -204,7 +211,8 @@ export class Notifier {
       const overview = await companyOverview(company, now).catch(() => undefined);
       if (overview) looks.push({ company: company.name, attention: attentionOf(overview, now), runs: overview.runs });
     }
-    const state = await this.#read();
+    const text = await this.#readText();
+    const state = this.#unwritten !== undefined && this.#unwritten.basis === text ? this.#unwritten.state : this.#parse(text);
     const decided = decideNotifications(state.sent, looks, now, state.first ? this.#startedAt : undefined);
     let outbox: Queued[] = [...state.outbox, ...decided.events.map((event) => ({ event, pending: this.#channels, warned: [] }))];
     if (outbox.length > OUTBOX_LIMIT) {
@@ -213,8 +221,8 @@ export class Notifier {
       );
       outbox = outbox.slice(-OUTBOX_LIMIT);
     }
-    const write = () => this.#write({ sent: decided.sent, outbox: outbox.filter((q) => q.pending.length > 0) });
-    if (decided.events.length > 0 || JSON.stringify(decided.sent) !== JSON.stringify(state.sent) || state.reshaped) await write();
+    const write = () => this.#write({ sent: decided.sent, outbox: outbox.filter((q) => q.pending.length > 0) }, text);
+    if (decided.events.length > 0 || JSON.stringify(decided.sent) !== JSON.stringify(state.sent) || state.reshaped || this.#unwritten) await write();
     // Each channel in turn, its own deliveries: a webhook that took a message is not posted it again because the command failed.
     for (const channel of this.#channels) {
       if (Date.now() < (this.#quietUntil.get(channel) ?? 0)) continue;
@@ -240,13 +248,21 @@ export class Notifier {
     }
   }
 
-  async #read(): Promise<NotifyState> {
+  /** The notifications file's text; undefined when there is none. */
+  async #readText(): Promise<string | undefined> {
+    return readFile(this.#file, 'utf8').catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    });
+  }
+
+  #parse(text: string | undefined): NotifyState {
+    if (text === undefined) return { sent: {}, outbox: [], first: true };
     try {
-      const state = JSON.parse(await readFile(this.#file, 'utf8')) as { sent?: SentState; outbox?: readonly StoredQueued[] };
+      const state = JSON.parse(text) as { sent?: SentState; outbox?: readonly StoredQueued[] };
       const outbox = (state.outbox ?? []).map((q) => this.#stored(q)).filter((q) => q.pending.length > 0);
       return { sent: state.sent ?? {}, outbox, ...(state.outbox?.some((q) => q.pending === undefined) ? { reshaped: true as const } : {}) };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { sent: {}, outbox: [], first: true };
       if (!(error instanceof SyntaxError)) throw error;
       this.#logger.warn(
         `notifications: ${this.#file} cannot be read (${error.message}); starting over: what needs a person now is notified again, in one message`,
@@ -265,8 +281,27 @@ export class Notifier {
     };
   }
 
-  async #write(state: NotifyState): Promise<void> {
-    await writeFileAtomic(this.#file, JSON.stringify(state, null, 2) + '\n');
+  /**
+   * Writes the notifications file (over `basis`, the text this look read). One it cannot write (a
+   * full disk: the night's failure may be just that) holds up no delivery: people hear of the
+   * failure now, from memory, rather than once a person has made room; said once while it lasts.
+   * The file then lags behind what was delivered, so a scheduler stopped before there is room
+   * leaves its next look to send those once more: one duplicate, never a loss.
+   */
+  async #write(state: NotifyState, basis: string | undefined): Promise<void> {
+    try {
+      await writeFileAtomic(this.#file, JSON.stringify(state, null, 2) + '\n');
+    } catch (error) {
+      const dir = path.dirname(this.#file);
+      if (this.#unwritten === undefined)
+        this.#logger.warn(
+          `notifications: cannot write ${this.#file}: ${diskFullText(error, dir) ?? `${(error as Error).message}; make ${dir} writable`}; notifications are sent all the same (those waiting are kept in memory), and the file is written at the first look once there is room (a scheduler stopped before then sends them once more)`,
+        );
+      this.#unwritten = { basis, state };
+      return;
+    }
+    if (this.#unwritten !== undefined) this.#logger.info(`notifications: ${this.#file} written again: it has what was sent while it could not be`);
+    this.#unwritten = undefined;
   }
 }
 
