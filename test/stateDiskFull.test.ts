@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { userEnv } from './support/runProcess.js';
 import path from 'node:path';
 import { RunJournal } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, scratchSchema } from './support/db.js';
 import { noSmallVolumeReason, smallFolder } from './support/smallVolume.js';
-import { startWebhookReceiver } from './support/webhookReceiver.js';
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhookReceiver.js';
 import {
   diffWithTruth,
   expectExactly,
@@ -274,71 +274,89 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
     await expectExactly(databaseUrl(), scheduledStateSchema, h.emulator, STREAMS, START, TODAY);
   });
 
-  it("a scheduler's run fails on the full disk, which stays full: its alert reaches the webhook all the same, one WARN says the notifications file could not be written, the scheduler goes on; freed, its next look writes the file and sends nothing twice", async () => {
-    const receiver = await startWebhookReceiver('/services/T0/B0/stateDiskWebhookPath');
-    const notifications = path.join(stateDir(), 'notify', 'notifications.json');
-    const notifyLock = path.join(stateDir(), 'notify', 'notifications.lock');
-    try {
-      const webhookFile = path.join(h.dir, 'notify_webhook');
-      await writeFile(webhookFile, `${receiver.url}\n`, { mode: 0o600 });
-      const job = 'qb_notified';
-      const addTrigger = async () => {
-        const added = await runCliProcess(
-          runnerArgs(['trigger', 'add'], {
-            at: new Date(Date.now() - 1000).toISOString(),
-            streams: STREAMS.join(','),
-            job,
-            start: START,
-            end: TODAY,
-            tapConfig: await tapConfig(),
-            targetConfig: await h.targetConfig(notifiedSchema, { batch_size_rows: 100 }),
-            stateDir: stateDir(),
-          }),
-        );
-        expect(added.code, added.stderr).toBe(0);
-      };
-      const alerts = (kind: string) => receiver.received.filter((r) => r.kind === kind && r.job === job);
-      await addTrigger();
-      // The look at the run's end finds the notifications lock held (as by another scheduler sending),
-      // so the next look, the minute's, comes after the disk is full again: the run's end gave back the
-      // space its journal held, which a disk that something keeps filling does not keep.
-      await mkdir(notifyLock, { recursive: true });
-      const scheduler = startRunnerCli(['scheduler', '--state-dir', stateDir(), '--interval', '1', '--notify-webhook-file', webhookFile]);
-      await fillOnceStateWritten(scheduler, path.join(stateDir(), `${job}.json`));
-      await waitFor(
-        "the look at the run's end, skipped",
-        () => scheduler.output().includes('another scheduler of this state folder is sending them now'),
-        60_000,
-        scheduler.output,
+  describe("a scheduler's alerts while the disk stays full", () => {
+    let receiver: WebhookReceiver;
+    const webhookFile = () => path.join(h.dir, 'notify_webhook');
+    beforeAll(async () => {
+      receiver = await startWebhookReceiver('/services/T0/B0/stateDiskWebhookPath');
+      await writeFile(webhookFile(), `${receiver.url}\n`, { mode: 0o600 });
+    });
+    afterAll(() => receiver?.close());
+    const notifications = () => path.join(stateDir(), 'notify', 'notifications.json');
+    const notifyLock = () => path.join(stateDir(), 'notify', 'notifications.lock');
+    const schedulerArgs = (...extra: string[]) => ['scheduler', '--state-dir', stateDir(), '--notify-webhook-file', webhookFile(), ...extra];
+    const addTrigger = async (job: string) => {
+      const added = await runCliProcess(
+        runnerArgs(['trigger', 'add'], {
+          at: new Date(Date.now() - 1000).toISOString(),
+          streams: STREAMS.join(','),
+          job,
+          start: START,
+          end: TODAY,
+          tapConfig: await tapConfig(),
+          targetConfig: await h.targetConfig(notifiedSchema, { batch_size_rows: 100 }),
+          stateDir: stateDir(),
+        }),
       );
+      expect(added.code, added.stderr).toBe(0);
+    };
+    const alerts = (kind: string, job: string) => receiver.received.filter((r) => r.kind === kind && r.job === job);
+    const notificationsWarning = () =>
+      `WARN qbo-pipeline notify: notifications: cannot write ${notifications()}: the disk of ${path.dirname(notifications())} is full (ENOSPC): free space there or grow its volume; notifications are sent all the same (those waiting are kept in memory), and the file is written at the first look once there is room (a scheduler stopped before then sends them once more)`;
+    const failedReason = (job: string) =>
+      new RegExp(`^last run of job ${job} failed \\(started by trigger \\S+\\): cannot write state file \\S+: the disk of \\S+ is full \\(ENOSPC\\)`);
+    /**
+     * Runs a trigger of `job` in the scheduler `start` starts and fills the disk after its first
+     * state, so the run fails; its looks at the run's end (`looked`: they are done) find the
+     * notifications lock held (as by another scheduler sending), and the disk is filled again behind
+     * them: the run's end gave back the space its journal held, which a disk that something keeps
+     * filling does not keep. The scheduler's next look is on a full disk.
+     */
+    const failOnFullDisk = async (job: string, start: () => RunningCli, looked: (scheduler: RunningCli) => Promise<unknown>) => {
+      await addTrigger(job);
+      await mkdir(notifyLock(), { recursive: true });
+      const scheduler = start();
+      await fillOnceStateWritten(scheduler, path.join(stateDir(), `${job}.json`));
+      await looked(scheduler);
+      expect(scheduler.output()).toContain('another scheduler of this state folder is sending them now');
       volume().fill();
-      await rm(notifyLock, { recursive: true });
+      await rm(notifyLock(), { recursive: true });
+      return scheduler;
+    };
+    afterEach(async () => {
+      volume().free();
+      await rm(notifyLock(), { recursive: true, force: true });
+    });
+
+    it('a running scheduler: the alert reaches the webhook all the same, one WARN says the notifications file could not be written, the scheduler goes on; freed, its next look writes the file and sends nothing twice', async () => {
+      const job = 'qb_notified';
+      const scheduler = await failOnFullDisk(
+        job,
+        () => startRunnerCli(schedulerArgs('--interval', '1')),
+        (running) => waitFor("the look at the run's end", () => running.output().includes('another scheduler of this state folder'), 60_000, running.output),
+      );
       const [failed] = await waitFor(
         "the alert of the failed run (the minute's look)",
-        () => alerts('run-failed').length > 0 && alerts('run-failed'),
+        () => alerts('run-failed', job).length > 0 && alerts('run-failed', job),
         90_000,
         scheduler.output,
       );
-      expect(failed!.reason).toMatch(
-        /^last run of job qb_notified failed \(started by trigger \S+\): cannot write state file \S+: the disk of \S+ is full \(ENOSPC\)/,
-      );
+      expect(failed!.reason).toMatch(failedReason(job));
       expect(
         scheduler
           .output()
           .split('\n')
-          .filter((l) => l.includes(notifications)),
-      ).toEqual([
-        `WARN qbo-pipeline notify: notifications: cannot write ${notifications}: the disk of ${path.dirname(notifications)} is full (ENOSPC): free space there or grow its volume; notifications are sent all the same (those waiting are kept in memory), and the file is written at the first look once there is room (a scheduler stopped before then sends them once more)`,
-      ]);
+          .filter((l) => l.includes(notifications())),
+      ).toEqual([notificationsWarning()]);
       expect(scheduler.child.exitCode).toBeNull();
 
       volume().free();
-      await addTrigger();
-      await waitFor('the alert of the recovery', () => alerts('recovered').length > 0, 60_000, scheduler.output);
+      await addTrigger(job);
+      await waitFor('the alert of the recovery', () => alerts('recovered', job).length > 0, 60_000, scheduler.output);
       const written = await waitFor(
         'the notifications file, nothing waiting',
         async () => {
-          const file = JSON.parse(await readFile(notifications, 'utf8').catch(() => '{}')) as { sent?: unknown; outbox?: unknown[] };
+          const file = JSON.parse(await readFile(notifications(), 'utf8').catch(() => '{}')) as { outbox?: unknown[] };
           return file.outbox?.length === 0 && file;
         },
         30_000,
@@ -346,19 +364,44 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
       );
       // Written from what this scheduler kept: the failure told and then its recovery, nothing left to send.
       expect(written).toEqual({ sent: { default: {} }, outbox: [] });
-      expect(alerts('run-failed')).toHaveLength(1);
-      expect(alerts('recovered')).toHaveLength(1);
+      expect(alerts('run-failed', job)).toHaveLength(1);
+      expect(alerts('recovered', job)).toHaveLength(1);
       process.kill(-scheduler.child.pid!, 'SIGTERM');
       expect(await scheduler.exited).toBe(0);
       noStackTrace(scheduler.output());
       expect(await leftovers()).toEqual([]);
-    } finally {
+      // The minute's look is waited for.
+    }, 240_000);
+
+    it('scheduler --once: the failed run exits 1; the next --once on the full disk delivers the alert with the one WARN, exit 0; freed, the next sends it once more (its memory went with it) and writes the file, then nothing', async () => {
+      const job = 'qb_notified_once';
+      // The notifications file is there before (a first look ever would sum up the failure instead).
+      expect((await runCliProcess(schedulerArgs('--once'))).code).toBe(0);
+      const failing = await failOnFullDisk(
+        job,
+        () => startRunnerCli(schedulerArgs('--once')),
+        (running) => running.exited,
+      );
+      expect(await failing.exited, failing.output()).toBe(1);
+      expect(alerts('run-failed', job)).toEqual([]);
+
+      const full = await runCliProcess(schedulerArgs('--once'));
+      const output = full.stdout + full.stderr;
+      expect(full.code, output).toBe(0);
+      noStackTrace(output);
+      expect(alerts('run-failed', job)).toEqual([expect.objectContaining({ reason: expect.stringMatching(failedReason(job)) })]);
+      expect(output.split('\n').filter((l) => l.includes(notifications()))).toEqual([notificationsWarning()]);
+      expect(await leftovers()).toEqual([]);
+
       volume().free();
-      await rm(notifyLock, { recursive: true, force: true });
-      receiver.close();
-    }
-    // The minute's look is waited for.
-  }, 240_000);
+      const freed = await runCliProcess(schedulerArgs('--once'));
+      expect(freed.code, freed.stderr).toBe(0);
+      expect(alerts('run-failed', job)).toHaveLength(2);
+      expect(JSON.parse(await readFile(notifications(), 'utf8'))).toMatchObject({ outbox: [] });
+      expect((await runCliProcess(schedulerArgs('--once'))).code).toBe(0);
+      expect(alerts('run-failed', job)).toHaveLength(2);
+    });
+  });
 
   // Last: its first refresh rotates the realm's refresh token, which the runs above keep in their token store.
   it('sync --companies (and scheduler --companies --once): a state file the disk refuses is the same one FATAL line, naming the company, beside its FAILED: line; freed, the same command loads the truth', async () => {
