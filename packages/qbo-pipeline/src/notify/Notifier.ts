@@ -49,7 +49,7 @@ interface NotifyState {
  * The scheduler's notifications: at each `check`, the console's overview items of every company
  * (`attentionOf`: the console and the notifications never disagree) are compared with those already
  * sent (`decideNotifications`); what is new goes to the outbox, which is written (atomically) before
- * anything is posted, so a restart neither sends an item again nor loses one. A look holds the lock
+ * anything is posted, so a restart neither sends an item again nor loses one (one the disk refuses is kept in memory instead: `#write`). A look holds the lock
  * beside the file from its read to its last post, so two schedulers of one state folder send once. A delivery that fails
  * is one WARN line naming the notification, and waits for the next check. Nothing here ever fails a
  * run or a pass: a check that cannot read a company's state skips it until it can.
