@@ -21,6 +21,8 @@ export default {
         'bench/*.mjs',
         // loaded with `node --import` by test/soak.test.ts (a shifted clock in child processes)
         'test/support/shiftClock.mjs',
+        // loaded with `node --import` by test/cliStartup.test.ts (records the files a CLI loads)
+        'test/support/recordModules.mjs',
       ],
       ignoreUnresolved: [
         // test/meltano.run.test.ts spawns the repository's bin/ scripts from a Meltano project folder (cwd), not a path under test/

@@ -3,38 +3,30 @@ import path from 'node:path';
 import type { Argv } from 'yargs';
 import { createLogger, runCli, RunError, UsageError, cliYargs, hideBin } from 'singer-kit';
 import type { BackfillRequest, JobRequest } from './BackfillRequest.js';
-import { formatProgress, streamsDoneLines } from './formatProgress.js';
-import { formatSummary, printRunnerFailure } from './formatSummary.js';
 import { usageMessage } from './usageMessage.js';
-import { runBackfill, type BackfillHooks } from './runBackfill.js';
-import { pruneEvidence } from './pruneEvidence.js';
+import type { BackfillHooks } from './runBackfill.js';
 import type { StreamProgress } from './streamProgress.js';
-import { addTrigger } from './triggers/addTrigger.js';
-import { formatTriggers, triggerAdded } from './triggers/formatTriggers.js';
-import { streamsText } from './streamsText.js';
-import { reportUnreadableTriggers, triggerStore } from './triggers/TriggerStore.js';
-import { runSync, type SyncRequest } from './runSync.js';
-import { formatReconcile } from './reconcile/formatReconcile.js';
-import { runReconcile } from './reconcile/runReconcile.js';
-import { runTrigger, Scheduler } from './scheduler/Scheduler.js';
-import { RunJournal } from './runs/RunJournal.js';
-import { RunSweeper } from './runs/RunSweeper.js';
-import { warehouseSettings } from './childConfigs.js';
-import { addSchedule, pauseSchedule, removeSchedule, resumeSchedule } from './schedules/scheduleCommands.js';
-import { formatSchedules } from './schedules/formatSchedules.js';
-import { scheduleStore } from './schedules/ScheduleStore.js';
+import type { SyncRequest } from './runSync.js';
 import { allCompaniesOptions, companiesFileOf, companiesOptions, DEFAULT_VIEWS_SCHEMA, maxParallelOf, refuseCompany } from './companies/companiesOptions.js';
-import { KUBERNETES_DEFAULTS } from './companies/exportCompanies.js';
+import { KUBERNETES_DEFAULTS } from './companies/kubernetesOptions.js';
 import type { CompanyRunRequest } from './companies/companyCommands.js';
-import { combinedExitCode, exitCodeOf } from './companies/runForCompanies.js';
+import { CONSOLE_PASSWORD_FILE_ENV, DEFAULT_CONSOLE_HOST, DEFAULT_CONSOLE_PORT } from './console/consoleAccess.js';
+import { NOTIFY_COMMAND_ENV, NOTIFY_WEBHOOK_FILE_ENV } from './notify/notifySettings.js';
+
+// What builds the commands and their --help is imported above; what a command runs is imported by its handler
+// (`await import`), so --help, a usage error or one command never loads another's modules (the console's fastify,
+// the runner's, the YAML parser...): every start of the CLI, by a user, cron or the scheduler, pays only for its own.
 
 /** The companies commands, loaded only when a companies file is given (they bring the YAML parser). */
 const companyCommands = () => import('./companies/companyCommands.js');
-import { consoleOptions } from './console/ConsoleContext.js';
-import { CONSOLE_PASSWORD_FILE_ENV, DEFAULT_CONSOLE_HOST, DEFAULT_CONSOLE_PORT } from './console/consoleAccess.js';
-import { startConsole } from './console/consoleServer.js';
-import { Notifier, NOTIFY_EVERY_MS } from './notify/Notifier.js';
-import { NOTIFY_COMMAND_ENV, NOTIFY_WEBHOOK_FILE_ENV } from './notify/notifySettings.js';
+/** What the schedule commands use: the schedule and trigger stores and their listing. */
+const scheduleModules = async () => ({
+  ...(await import('./schedules/scheduleCommands.js')),
+  ...(await import('./schedules/ScheduleStore.js')),
+  ...(await import('./schedules/formatSchedules.js')),
+  ...(await import('./triggers/TriggerStore.js')),
+  ...(await import('./streamsText.js')),
+});
 
 const logger = createLogger('qbo-pipeline');
 
@@ -116,18 +108,23 @@ async function runJobCommand(
       what,
       maxParallel: maxParallelOf(argv['max-parallel']),
       signal: stopSignal(),
-      ...(argv.company ? { single: { onProgress: progressHook() } } : {}),
+      ...(argv.company ? { single: { onProgress: await progressHook() } } : {}),
     });
   }
-  const hooks = { onProgress: progressHook(), signal: stopSignal() };
-  const result = what.kind === 'sync' ? await runSync(what.request, hooks) : await runBackfill(what.request, hooks);
+  const hooks = { onProgress: await progressHook(), signal: stopSignal() };
+  const result =
+    what.kind === 'sync'
+      ? await (await import('./runSync.js')).runSync(what.request, hooks)
+      : await (await import('./runBackfill.js')).runBackfill(what.request, hooks);
+  const { formatSummary, printRunnerFailure } = await import('./formatSummary.js');
   printRunnerFailure(result);
   process.stdout.write(formatSummary(result) + '\n');
   return result.exitCode;
 }
 
 /** Progress on stderr: one rewritten line on a terminal, a line per finished stream otherwise. */
-function progressHook(): BackfillHooks['onProgress'] {
+async function progressHook(): Promise<BackfillHooks['onProgress']> {
+  const { formatProgress, streamsDoneLines } = await import('./formatProgress.js');
   const done = new Set<string>();
   return (progress: readonly StreamProgress[]) => {
     if (process.stderr.isTTY) {
@@ -205,7 +202,7 @@ const NOTIFY_COMMAND = {
 } as const;
 
 /** The scheduler's (or `notify test`'s) notifier, when a webhook or command is configured. */
-const notifierOf = (
+const notifierOf = async (
   argv: {
     readonly 'state-dir': string;
     readonly 'notify-webhook-file'?: string | undefined;
@@ -214,7 +211,7 @@ const notifierOf = (
   },
   companies: string | undefined,
 ) =>
-  Notifier.configured({
+  (await import('./notify/Notifier.js')).Notifier.configured({
     stateDir: argv['state-dir'],
     companiesFile: companies,
     webhookFile: argv['notify-webhook-file'],
@@ -235,6 +232,8 @@ async function serveConsole(
   stateDir: string,
   companiesFile: string | undefined,
 ): Promise<() => Promise<void>> {
+  const { consoleOptions } = await import('./console/ConsoleContext.js');
+  const { startConsole } = await import('./console/consoleServer.js');
   const text = (name: string) => (typeof argv[name] === 'string' ? argv[name] : undefined);
   const options = consoleOptions(
     {
@@ -295,6 +294,8 @@ runCli('qbo-pipeline', async () => {
         const companies = companiesFileOf(argv);
         if (companies !== undefined && argv.company === undefined)
           throw new UsageError('reconcile --companies: name the company to reconcile with --company NAME (one company at a time)');
+        const { runReconcile } = await import('./reconcile/runReconcile.js');
+        const { formatReconcile } = await import('./reconcile/formatReconcile.js');
         const result = await runReconcile({
           ...jobRequestOf(argv),
           ...(companies !== undefined && argv.company !== undefined ? { company: { file: companies, name: argv.company } } : {}),
@@ -313,6 +314,7 @@ runCli('qbo-pipeline', async () => {
           async (argv) => {
             const request = requestOf(argv);
             const companies = companiesFileOf(argv);
+            const { triggerAdded } = await import('./triggers/formatTriggers.js');
             if (companies !== undefined) {
               const commands = await companyCommands();
               for (const { company, trigger } of await commands.addCompanyTriggers(await commands.selectFromFile(companies, argv.company), argv.at, request)) {
@@ -320,6 +322,8 @@ runCli('qbo-pipeline', async () => {
               }
               return;
             }
+            const { addTrigger } = await import('./triggers/addTrigger.js');
+            const { triggerStore } = await import('./triggers/TriggerStore.js');
             const trigger = await addTrigger(triggerStore(argv['state-dir']), argv.at, request);
             process.stdout.write(`${triggerAdded(trigger)}\n`);
             if (Date.parse(trigger.at) <= Date.now()) logger.warn(`trigger ${trigger.id} is already due: the scheduler runs it at its next pass, marked late`);
@@ -335,6 +339,8 @@ runCli('qbo-pipeline', async () => {
               process.stdout.write((await (await companyCommands()).listCompanyTriggers(companies, argv.company, argv['state-dir'], new Date())) + '\n');
               return;
             }
+            const { triggerStore } = await import('./triggers/TriggerStore.js');
+            const { formatTriggers } = await import('./triggers/formatTriggers.js');
             const scan = await triggerStore(argv['state-dir']).scan({ setAside: false });
             process.stdout.write(formatTriggers(scan.triggers, new Date(), scan.setAside) + '\n');
           },
@@ -362,6 +368,7 @@ runCli('qbo-pipeline', async () => {
           async (argv) => {
             // The companies scheduler runs each company's schedule: from the file, never a schedule added here.
             refuseCompanySchedule('add', companiesFileOf(argv));
+            const { addSchedule, formatSchedules, scheduleStore, streamsText, triggerStore } = await scheduleModules();
             const added = await addSchedule(scheduleStore(argv['state-dir']), {
               cron: argv.cron,
               tz: argv.tz,
@@ -387,6 +394,7 @@ runCli('qbo-pipeline', async () => {
               process.stdout.write((await (await companyCommands()).listCompanySchedules(companies, argv.company, argv['state-dir'], new Date())) + '\n');
               return;
             }
+            const { formatSchedules, scheduleStore, triggerStore } = await scheduleModules();
             process.stdout.write(
               formatSchedules(await scheduleStore(argv['state-dir']).list(), await triggerStore(argv['state-dir']).list(), new Date()) + '\n',
             );
@@ -394,16 +402,19 @@ runCli('qbo-pipeline', async () => {
         )
         .command('pause <name>', "stop running a schedule's slots (a run in progress goes on)", nameArgument, async (argv) => {
           refuseCompanySchedule('pause', namedCompaniesFile(argv));
+          const { pauseSchedule, scheduleStore } = await scheduleModules();
           const s = await pauseSchedule(scheduleStore(argv['state-dir']), argv.name);
           process.stdout.write(`schedule ${s.name}: paused\n`);
         })
         .command('resume <name>', 'run a paused schedule again from its next slot', nameArgument, async (argv) => {
           refuseCompanySchedule('resume', namedCompaniesFile(argv));
+          const { resumeSchedule, scheduleStore } = await scheduleModules();
           const s = await resumeSchedule(scheduleStore(argv['state-dir']), argv.name);
           process.stdout.write(`schedule ${s.name}: active\n`);
         })
         .command('remove <name>', 'delete a schedule (the triggers of its past slots stay)', nameArgument, async (argv) => {
           refuseCompanySchedule('remove', namedCompaniesFile(argv));
+          const { removeSchedule, scheduleStore } = await scheduleModules();
           await removeSchedule(scheduleStore(argv['state-dir']), argv.name);
           process.stdout.write(`schedule ${argv.name}: removed\n`);
         })
@@ -438,7 +449,7 @@ runCli('qbo-pipeline', async () => {
           throw new UsageError(`--concurrency: ${argv.concurrency} must be a whole number of at least 1`);
         refuseCompany(argv, 'scheduler', 'one scheduler runs every company of the file');
         const companies = companiesFileOf(argv);
-        const notifier = notifierOf(argv, companies);
+        const notifier = await notifierOf(argv, companies);
         const signal = stopSignal();
         if (companies !== undefined) {
           const stopConsole = argv.console && !argv.once ? await serveConsole(argv, 'console-', argv['state-dir'], companies) : undefined;
@@ -461,6 +472,15 @@ runCli('qbo-pipeline', async () => {
           }
           return;
         }
+        const { runTrigger, Scheduler } = await import('./scheduler/Scheduler.js');
+        const { RunJournal } = await import('./runs/RunJournal.js');
+        const { RunSweeper } = await import('./runs/RunSweeper.js');
+        const { warehouseSettings } = await import('./childConfigs.js');
+        const { formatSummary, printRunnerFailure } = await import('./formatSummary.js');
+        const { combinedExitCode, exitCodeOf } = await import('./companies/runForCompanies.js');
+        const { reportUnreadableTriggers, triggerStore } = await import('./triggers/TriggerStore.js');
+        const { NOTIFY_EVERY_MS } = await import('./notify/Notifier.js');
+        const { scheduleStore } = await import('./schedules/ScheduleStore.js');
         const triggers = triggerStore(argv['state-dir']);
         const ended: Array<{ readonly exitCode: number }> = [];
         const scheduler = new Scheduler({
@@ -519,7 +539,7 @@ runCli('qbo-pipeline', async () => {
             allCompaniesOptions(t).option('state-dir', STATE_DIR).option('notify-webhook-file', NOTIFY_WEBHOOK_FILE).option('notify-command', NOTIFY_COMMAND),
           async (argv) => {
             refuseCompany(argv, 'notify test', 'one webhook serves every company of the file');
-            const notifier = notifierOf(argv, companiesFileOf(argv));
+            const notifier = await notifierOf(argv, companiesFileOf(argv));
             if (!notifier)
               throw new UsageError(
                 `notify test: nothing to test: give --notify-webhook-file FILE or --notify-command '[program, args…]', set ${NOTIFY_WEBHOOK_FILE_ENV} or ${NOTIFY_COMMAND_ENV}, or add notify: {webhook_url_file: FILE} or notify: {command: [program, args…]} to the companies file`,
@@ -593,6 +613,7 @@ runCli('qbo-pipeline', async () => {
                 .option('older-than', { type: 'string', demandOption: true, describe: 'age in days of the rows to delete, e.g. 400d' })
                 .option('dry-run', { type: 'boolean', default: false, describe: 'say what would be deleted, change nothing' }),
             async (argv) => {
+              const { pruneEvidence } = await import('./pruneEvidence.js');
               exitCode = await pruneEvidence({
                 olderThan: argv['older-than'],
                 dryRun: argv['dry-run'],

@@ -6,6 +6,7 @@ import { ALWAYS_SELECTED } from '../selectCatalog.js';
 import { KNOWN_STREAMS, SECRET_FILES, SECRET_FILE_KEYS } from './companiesSchema.js';
 import { companyStateDir, companyTokenStore } from './companyRun.js';
 import type { Companies, Company, SettingValue } from './parseCompanies.js';
+import { KUBERNETES_DEFAULTS, type KubernetesOptions } from './kubernetesOptions.js';
 
 /** The names a company's things have past one machine (Meltano plugins, job, schedule; Kubernetes objects). */
 function exportNames(company: Pick<Company, 'name'>) {
@@ -89,22 +90,6 @@ export function meltanoCompanies(
   });
   return { project: { plugins: { extractors, loaders }, jobs, ...(schedules.length > 0 ? { schedules } : {}) }, warnings };
 }
-
-export interface KubernetesOptions {
-  /** The image: this repository with Meltano and the project, built as docs/scaling.md shows. */
-  readonly image: string;
-  /** Where the project is in the image (the plugins' working directory). */
-  readonly projectPath: string;
-  /** The ReadWriteMany claim holding `state/` (every company's token store), shared by all jobs. */
-  readonly stateClaim: string;
-  readonly namespace?: string;
-}
-
-export const KUBERNETES_DEFAULTS: KubernetesOptions = {
-  image: 'registry.example.com/qbo-meltano:1.0',
-  projectPath: '/project',
-  stateClaim: 'qbo-state',
-};
 
 /** A Kubernetes Secret's key for a file: its name, in the characters keys allow. */
 const keyOf = (file: string) => path.basename(file).replace(/[^-._a-zA-Z0-9]/g, '_');

@@ -1,0 +1,49 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { REPO_ROOT } from './support/db.js';
+
+const RECORD_MODULES = pathToFileURL(path.join(REPO_ROOT, 'test/support/recordModules.mjs')).href;
+const PIPELINE = path.join(REPO_ROOT, 'packages/qbo-pipeline/dist/cli.js');
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'cli-startup-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Runs qbo-pipeline with these arguments; returns its exit code and every file it loaded. */
+function loadedBy(args: readonly string[]) {
+  const to = path.join(scratch, `${args.join('_').replace(/[^\w.-]/g, '_')}.txt`);
+  const result = spawnSync(process.execPath, ['--import', RECORD_MODULES, PIPELINE, ...args], {
+    cwd: scratch,
+    input: '',
+    encoding: 'utf8',
+    timeout: 20_000,
+    env: { ...process.env, RECORD_MODULES_TO: to },
+  });
+  return { status: result.status, files: new Set(readFileSync(to, 'utf8').split('\n').filter(Boolean)) };
+}
+
+/** What only some commands need: the console's web server, the runner's HTTP client and database driver, the YAML parser, ajv. */
+const HEAVY = ['fastify', 'axios', 'pg', 'yaml', 'ajv'].map((name) => `${path.sep}node_modules${path.sep}${name}${path.sep}`);
+const heavyIn = (files: ReadonlySet<string>) => [...files].filter((file) => HEAVY.some((dir) => file.includes(dir)));
+
+/**
+ * Every start of qbo-pipeline (a user, cron, the scheduler's children, hundreds in the tests) pays for
+ * the modules it loads: --help and a usage error load none of any command's (the console's fastify above all).
+ */
+describe('qbo-pipeline starts with only what the command needs', () => {
+  it.each([
+    ['--help', ['--help'], 0],
+    ['a usage error', ['no-such-command'], 2],
+    ['console --help', ['console', '--help'], 0],
+  ] as const)('%s loads no command module', (_, args, status) => {
+    const run = loadedBy(args);
+    expect(run.status).toBe(status);
+    // The recording worked: the CLI itself is in it.
+    expect(run.files).toContain(PIPELINE);
+    expect(heavyIn(run.files)).toEqual([]);
+    expect([...run.files].filter((file) => file.includes(`qbo-pipeline${path.sep}dist${path.sep}console${path.sep}consoleServer.js`))).toEqual([]);
+  });
+});
