@@ -8,18 +8,21 @@ import { REPO_ROOT } from './support/db.js';
 
 const RECORD_MODULES = pathToFileURL(path.join(REPO_ROOT, 'test/support/recordModules.mjs')).href;
 const PIPELINE = path.join(REPO_ROOT, 'packages/qbo-pipeline/dist/cli.js');
+const TAP = path.join(REPO_ROOT, 'packages/tap-quickbooks/dist/cli.js');
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'cli-startup-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** Runs qbo-pipeline with these arguments; returns its exit code and every file it loaded. */
-function loadedBy(args: readonly string[]) {
-  const to = path.join(scratch, `${args.join('_').replace(/[^\w.-]/g, '_')}.txt`);
-  const result = spawnSync(process.execPath, ['--import', RECORD_MODULES, PIPELINE, ...args], {
+/** Runs the CLI with these arguments; returns its exit code and every file it loaded. */
+function loadedBy(cli: string, args: readonly string[]) {
+  const to = path.join(scratch, `${path.basename(path.dirname(path.dirname(cli)))}_${args.join('_').replace(/[^\w.-]/g, '_')}.txt`);
+  const result = spawnSync(process.execPath, ['--import', RECORD_MODULES, cli, ...args], {
     cwd: scratch,
     input: '',
     encoding: 'utf8',
     timeout: 20_000,
+    // --discover prints the whole catalog, more than spawnSync's default 1 MB
+    maxBuffer: 64 * 1024 * 1024,
     env: { ...process.env, RECORD_MODULES_TO: to },
   });
   return { status: result.status, files: new Set(readFileSync(to, 'utf8').split('\n').filter(Boolean)) };
@@ -39,11 +42,21 @@ describe('qbo-pipeline starts with only what the command needs', () => {
     ['a usage error', ['no-such-command'], 2],
     ['console --help', ['console', '--help'], 0],
   ] as const)('%s loads no command module', (_, args, status) => {
-    const run = loadedBy(args);
+    const run = loadedBy(PIPELINE, args);
     expect(run.status).toBe(status);
     // The recording worked: the CLI itself is in it.
     expect(run.files).toContain(PIPELINE);
     expect(heavyIn(run.files)).toEqual([]);
     expect([...run.files].filter((file) => file.includes(`qbo-pipeline${path.sep}dist${path.sep}console${path.sep}consoleServer.js`))).toEqual([]);
+  });
+});
+
+/** Meltano asks the tap for --about and --discover often; neither makes a request, so neither loads the HTTP client. */
+describe('tap-quickbooks starts with only what the command needs', () => {
+  it.each([['--about'], ['--discover']] as const)('%s loads no HTTP client', (arg) => {
+    const run = loadedBy(TAP, [arg]);
+    expect(run.status).toBe(0);
+    expect(run.files).toContain(TAP);
+    expect(heavyIn(run.files)).toEqual([]);
   });
 });

@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { DateTime } from 'luxon';
 import { createLogger, formatAbout, loadSettings, readJsonArgument, runCli, LineWriter, UsageError, cliYargs, hideBin } from 'singer-kit';
 import { discoverCatalog } from 'qbo-catalog';
-import { runTap } from './runTap.js';
 import { readStateArgument } from './state/readStateArgument.js';
 import { ENV_PREFIX, parseTapSettings, TAP_SETTINGS } from './settings.js';
 
@@ -72,5 +71,7 @@ runCli(NAME, async () => {
       process.exit(code);
     });
   }
+  // Imported only here: --about, --discover and a bad setting never load the HTTP client and the sync (0.2 s a start).
+  const { runTap } = await import('./runTap.js');
   await runTap({ settings, catalog, state, stateText: given?.text, out: process.stdout, logger, tty: process.stderr.isTTY ? process.stderr : undefined });
 });
