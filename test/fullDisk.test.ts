@@ -25,7 +25,9 @@ if (CANNOT_MOUNT) console.warn(CANNOT_MOUNT);
 /** A run's lines without `    at …`: a full disk is a condition to report, never a crash. */
 const noStackTrace = (text: string) => expect(text.split('\n').filter((l) => /^\s+at /.test(l))).toEqual([]);
 
-describe.skipIf(CANNOT_MOUNT !== undefined)(`a warehouse whose disk fills up${CANNOT_MOUNT ? ` (${CANNOT_MOUNT})` : ''}`, () => {
+// Each test here runs the runner's CLIs several times over (a scheduler, taps and targets): 20-50 s on a
+// loaded 2-core machine with one test file at a time; beside another file, the default minute is too short.
+describe.skipIf(CANNOT_MOUNT !== undefined)(`a warehouse whose disk fills up${CANNOT_MOUNT ? ` (${CANNOT_MOUNT})` : ''}`, { timeout: 180_000 }, () => {
   const server = ownPostgres('13');
   const volume = smallVolume(server, 4);
   let h: Harness;

@@ -62,7 +62,9 @@ afterAll(async () => {
   await firm?.close();
 });
 
-describe('the scheduler notifies a webhook', () => {
+// Each test here runs the runner's CLIs several times over (a scheduler, taps and targets): 20-50 s on a
+// loaded 2-core machine with one test file at a time; beside another file, the default minute is too short.
+describe('the scheduler notifies a webhook', { timeout: 180_000 }, () => {
   it('notify test posts one message to the configured webhook', async () => {
     const run = await cli(['notify', 'test', '--companies', 'companies.yaml']);
     expect(run.code, run.stderr).toBe(0);

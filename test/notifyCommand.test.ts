@@ -73,7 +73,9 @@ afterAll(async () => {
   await firm?.close();
 });
 
-describe('a notification command', () => {
+// Each test here runs the runner's CLIs several times over (a scheduler, taps and targets): 20-50 s on a
+// loaded 2-core machine with one test file at a time; beside another file, the default minute is too short.
+describe('a notification command', { timeout: 180_000 }, () => {
   it('notify test runs it; a revoked company is one run-failed on its stdin, with the webhook body fields; a fixed token one recovered', async () => {
     const test = await cli(['notify', 'test', '--companies', 'companies.yaml']);
     expect(test.code, test.stderr).toBe(0);
