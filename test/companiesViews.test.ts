@@ -300,15 +300,23 @@ describe('views made by a role with narrower rights', () => {
   });
 });
 
-/** Every row of the catalogs a refresh writes (relations, schemas, comments), as one hash: equal when nothing was created, replaced or dropped. */
+/**
+ * Every row of the catalogs a refresh writes (relations, schemas, comments) in this file's schemas
+ * (named with its tag) and public, as one hash: equal when nothing was created, replaced or dropped
+ * there. Not the whole database's: other test files, running at the same time, make and drop schemas of their own in it.
+ */
 const catalogHash = () =>
   withClient(
     async (c) =>
       (
         await c.query<{ hash: string }>(
-          `SELECT md5((SELECT string_agg(format('%s:%s:%s', oid, xmin, relname), ',' ORDER BY oid) FROM pg_class)
-                   || (SELECT string_agg(format('%s:%s', oid, xmin), ',' ORDER BY oid) FROM pg_namespace)
-                   || (SELECT coalesce(string_agg(format('%s:%s', objoid, xmin), ',' ORDER BY objoid, objsubid), '') FROM pg_description)) AS hash`,
+          `WITH ours AS (SELECT oid, xmin, nspname FROM pg_namespace WHERE nspname = 'public' OR strpos(nspname, $1) > 0),
+                relations AS (SELECT c.oid, c.xmin, c.relname FROM pg_class c JOIN ours ON ours.oid = c.relnamespace)
+           SELECT md5((SELECT coalesce(string_agg(format('%s:%s:%s', oid, xmin, relname), ',' ORDER BY oid), '') FROM relations)
+                   || (SELECT string_agg(format('%s:%s:%s', oid, xmin, nspname), ',' ORDER BY oid) FROM ours)
+                   || (SELECT coalesce(string_agg(format('%s:%s', objoid, xmin), ',' ORDER BY objoid, objsubid), '') FROM pg_description
+                       WHERE objoid IN (SELECT oid FROM relations UNION ALL SELECT oid FROM ours))) AS hash`,
+          [tag],
         )
       ).rows[0]?.hash,
   );
