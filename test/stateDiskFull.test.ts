@@ -324,6 +324,8 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
       return scheduler;
     };
     afterEach(async () => {
+      // A scheduler a failed test left running would look at the next test's state folder too.
+      killRunningClis();
       volume().free();
       await rm(notifyLock(), { recursive: true, force: true });
     });
