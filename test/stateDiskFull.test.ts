@@ -71,6 +71,23 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
 
   const stateDir = () => path.join(volume().mountPoint, 'state');
   const stateFile = () => path.join(stateDir(), `${JOB}.json`);
+  /** A trigger due now of `job` over the whole range into `schema`, added by the CLI; its output (the id) is returned. */
+  const addTriggerNow = async (job: string, schema: string, target: Record<string, unknown> = {}) => {
+    const added = await runCliProcess(
+      runnerArgs(['trigger', 'add'], {
+        at: new Date(Date.now() - 1000).toISOString(),
+        streams: STREAMS.join(','),
+        job,
+        start: START,
+        end: TODAY,
+        tapConfig: await tapConfig(),
+        targetConfig: await h.targetConfig(schema, target),
+        stateDir: stateDir(),
+      }),
+    );
+    expect(added.code, added.stderr).toBe(0);
+    return added;
+  };
   const tokenStore = () => path.join(stateDir(), 'tokens', `${h.emulator.realmId}.json`);
   const syncArgs = async () =>
     runnerArgs('sync', {
@@ -207,20 +224,8 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
   });
 
   it('scheduler --once on a full state folder: one FATAL line naming the lease file it could not write, exit 1, the trigger left due; freed, the next pass runs it to the truth', async () => {
-    const added = await runCliProcess(
-      runnerArgs(['trigger', 'add'], {
-        at: new Date(Date.now() - 1000).toISOString(),
-        streams: STREAMS.join(','),
-        // A job and schema of its own: the runs above hold the others' rows and bookmarks up to now.
-        job: 'qb_scheduled',
-        start: START,
-        end: TODAY,
-        tapConfig: await tapConfig(),
-        targetConfig: await h.targetConfig(scheduledSchema),
-        stateDir: stateDir(),
-      }),
-    );
-    expect(added.code, added.stderr).toBe(0);
+    // A job and schema of its own: the runs above hold the others' rows and bookmarks up to now.
+    const added = await addTriggerNow('qb_scheduled', scheduledSchema);
     const id = /^trigger (trg-\S+):/.exec(added.stdout)![1]!;
     const triggers = path.join(stateDir(), 'triggers');
     volume().fill();
@@ -244,19 +249,7 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
 
   it("scheduler --once whose run's state file the disk refuses: the same one FATAL line as sync, once, exit 1, no stack trace; freed, the printed command resumes it to the truth", async () => {
     const job = 'qb_scheduled_state';
-    const added = await runCliProcess(
-      runnerArgs(['trigger', 'add'], {
-        at: new Date(Date.now() - 1000).toISOString(),
-        streams: STREAMS.join(','),
-        job,
-        start: START,
-        end: TODAY,
-        tapConfig: await tapConfig(),
-        targetConfig: await h.targetConfig(scheduledStateSchema, { batch_size_rows: 100 }),
-        stateDir: stateDir(),
-      }),
-    );
-    expect(added.code, added.stderr).toBe(0);
+    await addTriggerNow(job, scheduledStateSchema, { batch_size_rows: 100 });
     const file = path.join(stateDir(), `${job}.json`);
     const { output } = await fillAfterFirstState(startRunnerCli(['scheduler', '--once', '--state-dir', stateDir()]), file);
     expect(output.split('\n').filter((l) => l.includes('FATAL'))).toEqual([
@@ -285,21 +278,7 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
     const notifications = () => path.join(stateDir(), 'notify', 'notifications.json');
     const notifyLock = () => path.join(stateDir(), 'notify', 'notifications.lock');
     const schedulerArgs = (...extra: string[]) => ['scheduler', '--state-dir', stateDir(), '--notify-webhook-file', webhookFile(), ...extra];
-    const addTrigger = async (job: string) => {
-      const added = await runCliProcess(
-        runnerArgs(['trigger', 'add'], {
-          at: new Date(Date.now() - 1000).toISOString(),
-          streams: STREAMS.join(','),
-          job,
-          start: START,
-          end: TODAY,
-          tapConfig: await tapConfig(),
-          targetConfig: await h.targetConfig(notifiedSchema, { batch_size_rows: 100 }),
-          stateDir: stateDir(),
-        }),
-      );
-      expect(added.code, added.stderr).toBe(0);
-    };
+    const addTrigger = (job: string) => addTriggerNow(job, notifiedSchema, { batch_size_rows: 100 });
     const alerts = (kind: string, job: string) => receiver.received.filter((r) => r.kind === kind && r.job === job);
     const notificationsWarning = () =>
       `WARN qbo-pipeline notify: notifications: cannot write ${notifications()}: the disk of ${path.dirname(notifications())} is full (ENOSPC): free space there or grow its volume; notifications are sent all the same (those waiting are kept in memory), and the file is written at the first look once there is room (a scheduler stopped before then sends them once more)`;
