@@ -107,6 +107,17 @@ export function todaysDailySlot() {
     slot,
     trigger: `sch-company-${slot.replace(/[-:]/g, '')}`,
     schedule: '  schedule: {cron: "0 0 * * *", tz: UTC}',
+    /**
+     * Writes `firm`'s companies file: its invoices from the start, on this daily schedule (`more`
+     * appended). Records are synced as soon as a test makes them, from an emulator that shows them at
+     * once: no end_lag (test/endLag has the lag).
+     */
+    writeCompanies(firm: Firm, schemaPrefix: string, more = ''): Promise<string> {
+      const start = `${day(today - 3 * 86_400_000)}`;
+      return firm.writeCompanies(
+        firm.companiesYaml({ schemaPrefix, streams: ['invoices'], endLag: 'PT0S', extra: `  start: ${start}\n${this.schedule}${more}` }),
+      );
+    },
     countFromJustBefore(companyFolder: string): void {
       mkdirSync(companyFolder, { recursive: true });
       writeFileSync(path.join(companyFolder, 'schedule-since.json'), `${JSON.stringify({ since: new Date(today - 1000).toISOString() })}\n`);

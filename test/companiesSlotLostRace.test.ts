@@ -29,15 +29,7 @@ const LEASE_SECONDS = 2;
 let firm: Firm;
 beforeAll(async () => {
   firm = await startFirm({ names: ['acme'], databaseUrl: databaseUrl(), seed: 73, days: 3, counts: { invoices: 30 } });
-  // Records are synced as soon as they are made, from an emulator that shows them at once: no end_lag (test/endLag has the lag).
-  await firm.writeCompanies(
-    firm.companiesYaml({
-      schemaPrefix: prefix,
-      streams: ['invoices'],
-      endLag: 'PT0S',
-      extra: `  start: ${START.slice(0, 10)}\n${daily.schedule}`,
-    }),
-  );
+  await daily.writeCompanies(firm, prefix);
 });
 afterAll(async () => {
   killRunningClis();

@@ -30,14 +30,7 @@ beforeAll(async () => {
   receiver = await startWebhookReceiver(SECRET_PATH);
   firm = await startFirm({ names: ['acme'], databaseUrl: databaseUrl(), seed: 74, days: 3, counts: { invoices: 20 } });
   writeFileSync(path.join(firm.dir, 'secrets/notify_webhook'), `${receiver.url}\n`);
-  await firm.writeCompanies(
-    firm.companiesYaml({
-      schemaPrefix: prefix,
-      streams: ['invoices'],
-      endLag: 'PT0S',
-      extra: `  start: ${START.slice(0, 10)}\n${daily.schedule}\nnotify:\n  webhook_url_file: secrets/notify_webhook`,
-    }),
-  );
+  await daily.writeCompanies(firm, prefix, '\nnotify:\n  webhook_url_file: secrets/notify_webhook');
 });
 afterAll(async () => {
   killRunningClis();
