@@ -263,10 +263,12 @@ async function runLocked(
   const wallMs: Record<string, number> = {};
   let previous = progressOf(initial);
   // Whether its tap reads QBO's CDC: the console and `company list` warn of a closing CDC window only for a job that does.
+  // Its end_lag: they say how far behind its start a run's bookmarks are by design.
   // Where its _pipeline_runs row goes: a scheduler's sweep closes it there if its runner dies.
   await run.update({
     progress: runProgress(previous, wallMs),
     readsDeletions: checked.tap.includeDeleted,
+    endLag: checked.tap.endLag.toISO() ?? 'PT0S',
     warehouse: runWarehouse(checked.target, job.targetConfig),
   });
   // A company's run: its realm, schema, token store, settings and secret files win over the environment.

@@ -29,7 +29,7 @@ import type { BackfillResult } from '../runBackfill.js';
 import { companiesStateDir, companyStateDir } from './companyRun.js';
 import { ifExists } from '../ifExists.js';
 import { formatCompanyList, formatCompanyOutcomes } from './formatCompanies.js';
-import { cdcWindows, readsDeletionsOf, streamFreshness } from '../console/freshness.js';
+import { cdcWindows, endLagOf, readsDeletionsOf, streamFreshness } from '../console/freshness.js';
 import { listJobStates } from '../stateFile.js';
 import { defaultMaxParallel } from './JobPool.js';
 import { companiesByWarehouse, companiesFileIdentity, formatViews, refreshViews, viewsScript } from './companyViews.js';
@@ -124,13 +124,17 @@ export async function listCompanies(file: string, name: string | undefined, stat
     const journal = RunJournal.of(stateDir);
     const runs = await journal.list();
     const [lastRun] = runs;
+    const endLag = endLagOf(company, runs);
+    const streams = streamFreshness(await listJobStates(stateDir), now, endLag.ms);
     listings.push({
       company,
       stateDir,
       problems: await secretFileProblems(company),
       lastRun,
       lastRunMissing: lastRun && (await journal.runnerMissing(lastRun)),
-      cdc: cdcWindows(streamFreshness(await listJobStates(stateDir), now), readsDeletionsOf(company.tap, runs)),
+      streams,
+      endLag,
+      cdc: cdcWindows(streams, readsDeletionsOf(company.tap, runs)),
     });
   }
   // State folders of companies taken out of the file: say what became of them.
@@ -140,7 +144,7 @@ export async function listCompanies(file: string, name: string | undefined, stat
     .filter((f) => f.isDirectory() && !listed.has(f.name))
     .map((f) => ({ name: f.name, stateDir: companyStateDir(path.resolve(stateRoot), f.name) }))
     .sort((a, b) => a.name.localeCompare(b.name));
-  process.stdout.write(formatCompanyList(file, listings, gone) + '\n');
+  process.stdout.write(formatCompanyList(file, listings, now, gone) + '\n');
   const broken = listings.filter((l) => l.problems.length > 0);
   if (broken.length > 0)
     throw new UsageError(`${broken.length} of ${listings.length} companies cannot run: ${broken.map((l) => l.problems[0]?.line).join('; ')}`);

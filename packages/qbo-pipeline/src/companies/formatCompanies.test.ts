@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../runs/RunRecord.js';
-import { formatCompanyList, type CompanyListing } from './formatCompanies.js';
+import { COMPLETE_UP_TO_NOTE, formatCompanyList, type CompanyListing } from './formatCompanies.js';
 import type { Company } from './parseCompanies.js';
 
 const company = { name: 'acme', realmId: '9130355', schema: 'raw_acme', streams: ['invoices'] } as unknown as Company;
@@ -14,10 +14,26 @@ const run = {
   updatedAt: '2025-09-12T03:50:00Z',
   status: 'running',
 } as unknown as RunRecord;
+const DEFAULT_LAG = { iso: 'PT5M', ms: 300_000 };
+const NOW = new Date('2025-09-12T04:00:00Z');
 const lastRun = (listing: Partial<CompanyListing>) =>
-  formatCompanyList('companies.yaml', [
-    { company, stateDir: '/state/companies/acme', problems: [], lastRun: run, lastRunMissing: undefined, cdc: [], ...listing },
-  ]);
+  formatCompanyList(
+    'companies.yaml',
+    [
+      {
+        company,
+        stateDir: '/state/companies/acme',
+        problems: [],
+        lastRun: run,
+        lastRunMissing: undefined,
+        streams: [],
+        endLag: DEFAULT_LAG,
+        cdc: [],
+        ...listing,
+      },
+    ],
+    NOW,
+  );
 
 describe('company list: the last run', () => {
   it('says running only while a runner holds the job, and what is known of a runner that is missing', () => {
@@ -50,5 +66,29 @@ describe("company list: QBO's change data capture closing", () => {
       "acme: items: deletions since 2024-12-20 00:00:00Z are older than QBO's 30-day change data capture (it reached them until 2025-01-18 23:50:00Z): the next sync will advise a reconcile to mark the rows QBO no longer has",
     ]);
     expect(lastRun({ cdc: [] })).not.toContain('change data capture');
+  });
+});
+
+describe('company list: complete up to, and end_lag', () => {
+  const bookmark = (stream: string, ageMs: number, stale = false) => ({
+    stream,
+    bookmark: new Date(NOW.getTime() - ageMs).toISOString(),
+    job: 'qb_company',
+    ageMs,
+    stale,
+  });
+
+  it("shows the oldest bookmark, its age and the company's end_lag in words, and says once under the table why that lag is on time", () => {
+    const text = lastRun({ streams: [bookmark('invoices', 65 * 60_000), bookmark('items', 62 * 60_000)], endLag: { iso: 'PT1H', ms: 3_600_000 } });
+    expect(text).toMatch(/\| 2025-09-12 02:55:00Z, 65 min 0 s ago \| 1 hour$/m);
+    expect(text).toContain(`\n${COMPLETE_UP_TO_NOTE}`);
+    expect(text.split('end_lag before they start').length - 1).toBe(1);
+    expect(lastRun({})).toMatch(/\| nothing yet +\| 5 minutes$/m);
+  });
+
+  it('names the stale streams, and an end_lag of the companies file the tap refuses', () => {
+    expect(lastRun({ streams: [bookmark('invoices', 40 * 3_600_000, true)] })).toContain('2025-09-10 12:00:00Z, 40 h 0 min ago (stale: invoices)');
+    const problem = 'companies file companies.yaml:12: company acme: setting end_lag must be an ISO 8601 duration, got "an hour"';
+    expect(lastRun({ endLag: { ...DEFAULT_LAG, problem } })).toContain(`\n${problem} (shown: the tap's default; its runs fail until this is fixed)`);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CDC_LOOKBACK_MS } from 'tap-quickbooks';
-import { CDC_WARN_AFTER_MS, cdcWindows, cdcWindowText, readsDeletionsOf, STALE_AFTER_MS, streamFreshness } from './freshness.js';
+import { CDC_WARN_AFTER_MS, cdcWindows, cdcWindowText, endLagOf, endLagText, readsDeletionsOf, STALE_AFTER_MS, streamFreshness } from './freshness.js';
 
 const now = new Date('2025-02-01T06:00:00Z');
 const job = (name: string, bookmarks: Record<string, string>) => ({
@@ -15,6 +15,7 @@ describe('streamFreshness', () => {
     const result = streamFreshness(
       [job('backfill_2024', { invoices: '2025-01-01T00:00:00Z', items: '2025-01-01T00:00:00Z' }), job('daily', { invoices: '2025-02-01T00:00:00+00:00' })],
       now,
+      0,
     );
     expect(result).toEqual([
       { stream: 'invoices', bookmark: '2025-02-01T00:00:00Z', job: 'daily', ageMs: 6 * 3_600_000, stale: false },
@@ -24,14 +25,48 @@ describe('streamFreshness', () => {
 
   it('is stale only past the threshold, and skips jobs without a usable state', () => {
     const edge = new Date(now.getTime() - STALE_AFTER_MS).toISOString();
-    expect(streamFreshness([job('a', { customers: edge })], now)[0]?.stale).toBe(false);
-    expect(streamFreshness([{ job: 'broken', file: 'broken.json', state: undefined, problem: 'not JSON' }, job('b', { x: 'not a date' })], now)).toEqual([]);
+    expect(streamFreshness([job('a', { customers: edge })], now, 0)[0]?.stale).toBe(false);
+    expect(streamFreshness([{ job: 'broken', file: 'broken.json', state: undefined, problem: 'not JSON' }, job('b', { x: 'not a date' })], now, 0)).toEqual([]);
+  });
+});
+
+describe('streamFreshness and end_lag', () => {
+  it('counts the company’s end_lag as on time: stale only past the threshold beyond it', () => {
+    const HOUR = 3_600_000;
+    const at = (ageMs: number) => streamFreshness([job('a', { invoices: new Date(now.getTime() - ageMs).toISOString() })], now, HOUR)[0];
+    expect(at(STALE_AFTER_MS + HOUR)).toMatchObject({ ageMs: STALE_AFTER_MS + HOUR, stale: false });
+    expect(at(STALE_AFTER_MS + HOUR + 1000)?.stale).toBe(true);
+  });
+});
+
+describe('endLagOf', () => {
+  const company = (tap: Record<string, string> = {}) => ({ name: 'acme', tap, where: 'companies.yaml:12' });
+
+  it('takes the companies file’s end_lag first, else the newest run’s recorded one, else the tap’s default PT5M', () => {
+    const runs = [{}, { endLag: 'PT30M' }, { endLag: 'PT2H' }];
+    expect(endLagOf(company({ end_lag: 'PT1H' }), runs)).toEqual({ iso: 'PT1H', ms: 3_600_000 });
+    expect(endLagOf(company(), runs)).toEqual({ iso: 'PT30M', ms: 1_800_000 });
+    expect(endLagOf(undefined, [])).toEqual({ iso: 'PT5M', ms: 300_000 });
+  });
+
+  it('names a companies-file end_lag the tap refuses, where it is, and shows the default meanwhile', () => {
+    expect(endLagOf(company({ end_lag: 'an hour' }), [{ endLag: 'PT1H' }])).toEqual({
+      iso: 'PT5M',
+      ms: 300_000,
+      problem: expect.stringMatching(/^companies file companies\.yaml:12: company acme: setting end_lag must be an ISO 8601 duration .*got "an hour"$/),
+    });
+  });
+
+  it('says it in words', () => {
+    expect(endLagText({ iso: 'PT5M', ms: 300_000 })).toBe('runs read up to 5 minutes before they start (end_lag PT5M)');
+    expect(endLagText({ iso: 'PT1H30M', ms: 5_400_000 })).toBe('runs read up to 1 hour, 30 minutes before they start (end_lag PT1H30M)');
+    expect(endLagText({ iso: 'PT0S', ms: 0 })).toBe('runs read up to the moment they start (end_lag PT0S)');
   });
 });
 
 describe('cdcWindows', () => {
   const at = (ms: number) => new Date(now.getTime() - ms).toISOString();
-  const windows = (bookmarks: Record<string, string>) => cdcWindows(streamFreshness([job('daily', bookmarks)], now), () => true);
+  const windows = (bookmarks: Record<string, string>) => cdcWindows(streamFreshness([job('daily', bookmarks)], now, 0), () => true);
 
   it('names nothing while every bookmark is younger than the threshold, and only streams CDC covers', () => {
     expect(windows({ invoices: at(CDC_WARN_AFTER_MS), customers: at(3_600_000) })).toEqual([]);
@@ -76,7 +111,7 @@ describe('cdcWindows', () => {
 
   it('names no stream of a job whose runs do not read deletions (include_deleted false): its sync would read none', () => {
     const old = '2025-01-08T00:00:00Z';
-    const freshness = streamFreshness([job('daily', { invoices: old }), job('weekly', { bills: old })], now);
+    const freshness = streamFreshness([job('daily', { invoices: old }), job('weekly', { bills: old })], now, 0);
     expect(cdcWindows(freshness, (j) => j !== 'daily').map((w) => w.streams)).toEqual([['bills']]);
   });
 });

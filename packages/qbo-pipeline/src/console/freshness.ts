@@ -1,13 +1,66 @@
+import { Duration } from 'luxon';
 import { entityByStream } from 'qbo-catalog';
-import { CDC_LOOKBACK_MS } from 'tap-quickbooks';
+import { UsageError } from 'singer-kit';
+import { CDC_LOOKBACK_MS, endLagSetting } from 'tap-quickbooks';
+import type { Company } from '../companies/parseCompanies.js';
 import type { RunRecord } from '../runs/RunRecord.js';
 import type { JobState } from '../stateFile.js';
 import { utc } from './views/format.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
-/** A daily sync keeps every bookmark within a day and a bit; past this a stream is called stale. */
+/**
+ * A daily sync keeps every bookmark within a day and a bit of its start; past this (beyond the
+ * company's end_lag, which every bookmark is behind by design) a stream is called stale.
+ */
 export const STALE_AFTER_MS = 36 * HOUR_MS;
+
+/**
+ * The tap's `end_lag` a company's runs use: each run reads up to that long before its start (QBO
+ * shows a change a little after it is made), so even a bookmark a run has just committed is that
+ * far behind it.
+ */
+export interface EndLag {
+  /** ISO 8601, as the setting is written (`PT5M`). */
+  readonly iso: string;
+  readonly ms: number;
+  /** Why the companies file's value is not the one shown (its runs fail on it): the tap's default is. */
+  readonly problem?: string;
+}
+
+const endLag = (lag: Duration): EndLag => ({ iso: lag.toISO() ?? 'PT0S', ms: lag.toMillis() });
+
+/**
+ * Pure: the end_lag a company's runs use, as `readsDeletionsOf` finds include_deleted: the
+ * company's own setting in the companies file (`tap:` of the company or of `defaults:`, which wins
+ * over every other source in its runs); else what its newest run recorded as its settings were
+ * checked (`RunRecord.endLag`: from its --tap-config and environment, which a console or `company
+ * list` may not share); else the tap's default. `runs` newest first, as the journal lists them.
+ */
+export function endLagOf(company: Pick<Company, 'name' | 'tap' | 'where'> | undefined, runs: readonly Pick<RunRecord, 'endLag'>[]): EndLag {
+  const given = company?.tap.end_lag;
+  if (given !== undefined) {
+    try {
+      return endLag(endLagSetting({ end_lag: given }));
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      return { ...endLag(endLagSetting({})), problem: `companies file ${company!.where}: company ${company!.name}: ${error.message}` };
+    }
+  }
+  const recorded = runs.find((r) => r.endLag !== undefined)?.endLag;
+  const lag = recorded === undefined ? undefined : Duration.fromISO(recorded);
+  return endLag(lag?.isValid ? lag : endLagSetting({}));
+}
+
+/** An end_lag in words: `5 minutes`, `1 hour, 30 minutes`, `none`. */
+export function endLagWords(lag: EndLag): string {
+  return lag.ms === 0 ? 'none' : Duration.fromMillis(lag.ms, { locale: 'en-US' }).rescale().toHuman();
+}
+
+/** What a person reads of an `EndLag`: `runs read up to 5 minutes before they start (end_lag PT5M)`. */
+export function endLagText(lag: EndLag): string {
+  return `runs read up to ${lag.ms === 0 ? 'the moment' : `${endLagWords(lag)} before`} they start (end_lag ${lag.iso})`;
+}
 
 /** How fresh one stream's data is: its newest bookmark over every job of the state folder. */
 export interface StreamFreshness {
@@ -18,11 +71,16 @@ export interface StreamFreshness {
   readonly job: string;
   /** now − bookmark. */
   readonly ageMs: number;
+  /** Older than `STALE_AFTER_MS` beyond the company's end_lag: the lag is expected, not late. */
   readonly stale: boolean;
 }
 
-/** Pure: per stream, the newest bookmark of all job states, newest data first within the stream list order (alphabetical). */
-export function streamFreshness(jobs: readonly JobState[], now: Date): StreamFreshness[] {
+/**
+ * Pure: per stream, the newest bookmark of all job states, newest data first within the stream list
+ * order (alphabetical); `endLagMs`, the company's end_lag (`endLagOf`), is the part of each age its
+ * runs leave behind by design.
+ */
+export function streamFreshness(jobs: readonly JobState[], now: Date, endLagMs: number): StreamFreshness[] {
   const newest = new Map<string, { bookmark: string; at: number; job: string }>();
   for (const { job, state } of jobs) {
     for (const [stream, mark] of Object.entries(state?.bookmarks ?? {})) {
@@ -37,7 +95,7 @@ export function streamFreshness(jobs: readonly JobState[], now: Date): StreamFre
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([stream, { bookmark, at, job }]) => {
       const ageMs = now.getTime() - at;
-      return { stream, bookmark, job, ageMs, stale: ageMs > STALE_AFTER_MS };
+      return { stream, bookmark, job, ageMs, stale: ageMs - endLagMs > STALE_AFTER_MS };
     });
 }
 

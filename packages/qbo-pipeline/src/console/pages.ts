@@ -18,7 +18,7 @@ import { newRefreshTokenGoes } from '../companies/companyRun.js';
 import type { EvidenceTotals } from '../Warehouse.js';
 import type { ConsoleCompany, ConsoleContext } from './ConsoleContext.js';
 import { streamEvidence } from './evidenceModel.js';
-import { cdcWindows, readsDeletionsOf, streamFreshness } from './freshness.js';
+import { cdcWindows, endLagOf, readsDeletionsOf, streamFreshness } from './freshness.js';
 import type { SafeHtml } from './html.js';
 import { readTokenHealth } from './tokenHealth.js';
 import { scheduledStreams, type Schedule } from '../schedules/Schedule.js';
@@ -86,13 +86,15 @@ export async function companyOverview(company: ConsoleCompany, now: Date): Promi
       ),
     company.entry ? secretProblems(company.entry.settings) : [],
   ]);
-  const streams = streamFreshness(jobs, now);
+  const endLag = endLagOf(company.entry?.settings, runs.records);
+  const streams = streamFreshness(jobs, now, endLag.ms);
   return {
     name: company.name,
     ...(company.entry ? { realmId: company.entry.settings.realmId } : {}),
     schema: 'unavailable' in company.warehouse ? undefined : company.warehouse.schema,
     stateDir: company.stateDir,
     streams,
+    endLag,
     cdc: cdcWindows(streams, readsDeletionsOf(company.entry?.settings.tap, runs.records)),
     secretProblems: secrets,
     stateProblems: jobs.filter((j) => j.problem !== undefined).map((j) => ({ file: j.file, problem: j.problem ?? '' })),

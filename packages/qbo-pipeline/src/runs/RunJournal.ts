@@ -355,7 +355,7 @@ export class RunHandle {
   }
 
   /** Progress, tap run ids and settings as they become known; the file is rewritten (atomically) in order. */
-  update(patch: Partial<Pick<RunRecord, 'progress' | 'tapRunIds' | 'reason' | 'readsDeletions' | 'warehouse' | 'rowBehind'>>): Promise<void> {
+  update(patch: Partial<Pick<RunRecord, 'progress' | 'tapRunIds' | 'reason' | 'readsDeletions' | 'endLag' | 'warehouse' | 'rowBehind'>>): Promise<void> {
     Object.assign(this.#record, patch, { updatedAt: this.#now().toISOString() });
     return this.flush();
   }

@@ -131,6 +131,13 @@ export interface RunRecord {
    * absent before that, for a reconcile (it reads no CDC), and in records of older runners.
    */
   readonly readsDeletions?: boolean;
+  /**
+   * Its tap's `end_lag` (ISO 8601, `PT5M`), as its --tap-config, environment and companies file
+   * gave it, once its settings were checked: a sync reads up to that long before it starts, so the
+   * console says its bookmarks are that far behind by design (`endLagOf`). Absent before that, and
+   * in records of older runners.
+   */
+  readonly endLag?: string;
   /** A reconcile run with --dry-run: it found what is missing and marked nothing. */
   readonly dryRun?: boolean;
   /**

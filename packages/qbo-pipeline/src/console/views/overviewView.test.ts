@@ -8,6 +8,7 @@ const base: CompanyOverview = {
   schema: 'raw',
   stateDir: '/s',
   streams: [],
+  endLag: { iso: 'PT5M', ms: 300_000 },
   cdc: [],
   stateProblems: [],
   tokens: [],
@@ -72,7 +73,7 @@ describe('attentionOf', () => {
         href: '/schedules',
       },
       { level: 'warn', text: 'realm 1: the refresh token expires in 20 days', about: { kind: 'token', key: 'token 1 warn' } },
-      { level: 'warn', text: '1 stream not refreshed for over a day and a half: items' },
+      { level: 'warn', text: '1 stream not refreshed for over a day and a half beyond end_lag PT5M: items' },
     ]);
   });
 });
@@ -183,7 +184,7 @@ describe("QBO's change data capture closing on old bookmarks", () => {
       },
     ]);
     expect(attentionOf(withCdc([stream('invoices', new Date(now.getTime() - 20 * day).toISOString())]), NOW)).toEqual([
-      { level: 'warn', text: '1 stream not refreshed for over a day and a half: invoices' },
+      { level: 'warn', text: '1 stream not refreshed for over a day and a half beyond end_lag PT5M: invoices' },
     ]);
   });
 
@@ -225,6 +226,37 @@ describe('the overview of thirty companies', () => {
     const well = companies.filter((_, i) => ![6, 18].includes(i));
     expect(overviewView(well, now).toString()).toContain('<a href="#all-well">28 companies</a>: nothing needs you, no run failed in the last 24 h.');
     expect(overviewView([companies[6]!], now).toString()).not.toContain('companies to look at');
+  });
+});
+
+describe('the overview and end_lag', () => {
+  const now = new Date('2025-03-02T09:00:00Z');
+  const lagged: CompanyOverview = {
+    ...base,
+    name: 'lagged',
+    endLag: { iso: 'PT1H', ms: 3_600_000 },
+    streams: [{ stream: 'invoices', bookmark: '2025-03-02T07:55:00Z', job: 'qb_company', ageMs: 65 * 60_000, stale: false }],
+  };
+
+  it('says once, above the streams, how far before its start a run reads, so a bookmark that far behind reads as on time', () => {
+    const page = overviewView([lagged], now).toString();
+    expect(page).toContain(
+      '<p class="end-lag">Each bookmark is what the warehouse is complete up to. Runs read up to 1 hour before they start (end_lag PT1H), since QBO shows a change a little after it is made: right after a sync a bookmark is that far behind, which is on time.</p>',
+    );
+    expect(page.split('end_lag PT1H').length - 1).toBe(1);
+    expect(attentionOf(lagged, now)).toEqual([]);
+  });
+
+  it('says it on the folded line of a company among several that needs nothing', () => {
+    const page = overviewView([lagged, { ...base, name: 'other' }], now).toString();
+    expect(page).toContain('1 stream, oldest bookmark 65 min 0 s old; runs read up to 1 hour before they start (end_lag PT1H)');
+  });
+
+  it('needs action for an end_lag of the companies file the tap refuses', () => {
+    const problem = 'companies file companies.yaml:12: company lagged: setting end_lag must be an ISO 8601 duration, got "an hour"';
+    expect(attentionOf({ ...lagged, endLag: { iso: 'PT5M', ms: 300_000, problem } }, now)).toEqual([
+      { level: 'error', text: `${problem}: its runs fail until this is fixed` },
+    ]);
   });
 });
 

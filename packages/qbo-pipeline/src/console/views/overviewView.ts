@@ -3,7 +3,7 @@ import { RECONCILE_WHY } from '../../formatSummary.js';
 import { outstandingReconciles, type ReconcileRunFacts } from '../../reconcile/outstandingReconciles.js';
 import { triggerJob, type Trigger } from '../../triggers/Trigger.js';
 import type { SetAside } from '../../triggers/TriggerStore.js';
-import { cdcWindowText, type CdcWindow, type StreamFreshness } from '../freshness.js';
+import { cdcWindowText, endLagText, type CdcWindow, type EndLag, type StreamFreshness } from '../freshness.js';
 import { html, type SafeHtml } from '../html.js';
 import type { TokenHealth, TokenProblem } from '../tokenHealth.js';
 import { age, pill, relative, slotsHref, startedBy, time, utc } from './format.js';
@@ -24,6 +24,8 @@ export interface CompanyOverview {
   readonly schema: string | undefined;
   readonly stateDir: string;
   readonly streams: readonly StreamFreshness[];
+  /** The end_lag its runs use (`endLagOf`): every bookmark is that far behind its run by design. */
+  readonly endLag: EndLag;
   /** Its streams whose deletions QBO's change data capture soon stops reaching, or no longer reaches, for jobs whose runs read it (`cdcWindows`). */
   readonly cdc: readonly CdcWindow[];
   /** Secret files of its companies-file entry that cannot be used (missing, empty, unreadable): its runs fail until they can. */
@@ -141,7 +143,8 @@ export function attentionOf(c: CompanyOverview, now: Date): Attention[] {
       about: { kind: 'reconcile', key: `reconcile ${o.runId}`, job: o.job, runId: o.runId },
     });
   }
-  for (const problem of c.secretProblems ?? []) out.push({ level: 'error', text: `${problem}: its runs fail until this is fixed` });
+  for (const problem of [...(c.secretProblems ?? []), ...(c.endLag.problem ? [c.endLag.problem] : [])])
+    out.push({ level: 'error', text: `${problem}: its runs fail until this is fixed` });
   for (const t of c.tokens) {
     if (isProblem(t)) out.push({ level: 'error', text: `token store of realm ${t.realmId}: ${t.problem}` });
     else if (t.level !== 'ok' && !told.has(t))
@@ -207,7 +210,7 @@ export function attentionOf(c: CompanyOverview, now: Date): Attention[] {
   if (stale.length > 0)
     out.push({
       level: 'warn',
-      text: `${stale.length} stream${stale.length === 1 ? '' : 's'} not refreshed for over a day and a half: ${stale.map((s) => s.stream).join(', ')}`,
+      text: `${stale.length} stream${stale.length === 1 ? '' : 's'} not refreshed for over a day and a half beyond end_lag ${c.endLag.iso}: ${stale.map((s) => s.stream).join(', ')}`,
     });
   return out.sort((a, b) => (a.level === b.level ? 0 : a.level === 'error' ? -1 : 1));
 }
@@ -236,6 +239,8 @@ export function streamRows(c: CompanyOverview): Array<{ readonly stream: string;
   return [...rows.values()].sort((a, b) => a.stream.localeCompare(b.stream));
 }
 
+const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
 function streamsTable(c: CompanyOverview, now: Date): SafeHtml {
   const rows = streamRows(c);
   if (rows.length === 0)
@@ -247,7 +252,8 @@ function streamsTable(c: CompanyOverview, now: Date): SafeHtml {
     if (!w) return '';
     return html`<br><small class="cdc">${w.closed ? 'deletions past change data capture: the next sync advises a reconcile' : html`deletions via change data capture until ${time(w.until, now)}`}</small>`;
   };
-  return html`<div class="table-scroll"><table class="data">
+  return html`<p class="end-lag">Each bookmark is what the warehouse is complete up to. ${capitalized(endLagText(c.endLag))}, since QBO shows a change a little after it is made: right after a sync a bookmark is that far behind, which is on time.</p>
+<div class="table-scroll"><table class="data">
 <thead><tr><th scope="col">stream</th><th scope="col">bookmark (committed up to)</th><th scope="col" class="num">freshness</th><th scope="col">job</th><th scope="col">last run</th><th scope="col">outcome</th></tr></thead>
 <tbody>${rows.map(({ stream, freshness: s, job }) => {
     const run = lastRun(stream);
@@ -372,7 +378,9 @@ function foldedCompany(g: ReturnType<typeof companyGlance>, now: Date): SafeHtml
   const c = g.company;
   const oldest = Math.max(...c.streams.map((s) => s.ageMs));
   const streams =
-    c.streams.length === 0 ? 'no stream yet' : `${c.streams.length} stream${c.streams.length === 1 ? '' : 's'}, oldest bookmark ${age(oldest)} old`;
+    c.streams.length === 0
+      ? 'no stream yet'
+      : `${c.streams.length} stream${c.streams.length === 1 ? '' : 's'}, oldest bookmark ${age(oldest)} old; ${endLagText(c.endLag)}`;
   const failed = g.failed ? html` · <a href="${failedRunsHref(c.name)}">${g.failed} run${g.failed === 1 ? '' : 's'} failed in the last 24 h</a>` : '';
   return html`<section class="company folded" aria-labelledby="company-${c.name}"><details><summary>${companyHeading(c, html` <small class="glance">${pill('ok')} ${streams}${failed}</small>`)}</summary>
 ${companyDetails(c, now)}
