@@ -708,7 +708,7 @@ runCli('qbo-pipeline', async () => {
       y
         .command(
           'list',
-          'every company: realm, schema, streams, state folder, whether its secret files are there, its last run (exit 2 when one cannot run)',
+          'every company: realm, schema, streams, state folder, whether its secret files are there, its last run, what it is complete up to and its end_lag (exit 2 when one cannot run)',
           (yy) => companiesOptions(yy).option('state-dir', STATE_DIR),
           async (argv) => {
             const file = companiesFileOf(argv);

@@ -112,7 +112,7 @@ export async function runCompaniesCommand(options: {
 }
 
 /**
- * `company list`: every company with its realm, schema, streams, state folder, secret files and last run, and the streams
+ * `company list`: every company with its realm, schema, streams, state folder, secret files, last run, what it is complete up to and its end_lag, and the streams
  * whose deletions QBO's change data capture soon stops reaching; exit 2 when one cannot run.
  */
 export async function listCompanies(file: string, name: string | undefined, stateRoot: string): Promise<number> {

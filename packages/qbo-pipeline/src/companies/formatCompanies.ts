@@ -106,8 +106,8 @@ function secretsText(problems: readonly SecretProblem[]): string {
 }
 
 /**
- * `company list`: every company, where its things are, whether it can run, how its last run went;
- * then, under it, streams whose deletions QBO's change data capture is about to stop reaching; then what became of each company whose state folder is there but which the file no longer lists (`gone`).
+ * `company list`: every company, where its things are, whether it can run, how its last run went,
+ * what it is complete up to and its end_lag; then, under it, once what those two mean, streams whose deletions QBO's change data capture is about to stop reaching; then what became of each company whose state folder is there but which the file no longer lists (`gone`).
  */
 export function formatCompanyList(
   file: string,
