@@ -77,7 +77,7 @@ describe('the CDC window notice with a 25-day-old bookmark', () => {
       expect(list, name).not.toMatch(new RegExp(`^${name}: .*change data capture`, 'm'));
     }
     // The bookmark is old all the same: a stream not refreshed for a day and a half is still named.
-    expect(sections.bravo).toContain('1 stream not refreshed for over a day and a half: invoices');
+    expect(sections.bravo).toContain('1 stream not refreshed for over a day and a half beyond end_lag PT5M: invoices');
   });
 
   it('records in each run whether its tap read deletions, as its settings said', async () => {
