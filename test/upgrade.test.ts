@@ -136,10 +136,12 @@ describe('upgrading: an earlier version state folder, journal and tables, then t
     await mkdir(path.join(stateDir, 'triggers'), { recursive: true });
     const sync = { streams: ['invoices', 'customers'], job, tapConfig: h.tapConfig, targetConfig, stateDir };
     const createdAt = new Date().toISOString();
-    // Due on 1 January only: no slot of its own comes due while the test runs.
+    // Due on the 1st of the month half a year away only: no slot of its own comes due while the test
+    // runs (a fixed 1 January was, for a test started on 31 December just before midnight).
+    const cron = `0 0 1 ${((new Date().getUTCMonth() + 6) % 12) + 1} *`;
     await writeFile(
       path.join(stateDir, 'schedules', 'nightly.json'),
-      JSON.stringify({ name: 'nightly', cron: '0 0 1 1 *', tz: 'UTC', sync, paused: false, createdAt, activeSince: createdAt }),
+      JSON.stringify({ name: 'nightly', cron, tz: 'UTC', sync, paused: false, createdAt, activeSince: createdAt }),
     );
     const slot = second(Date.now() - 60_000);
     const slotId = `sch-nightly-${slot.replace(/[-:]/g, '')}`;
@@ -148,7 +150,7 @@ describe('upgrading: an earlier version state folder, journal and tables, then t
       JSON.stringify({
         id: slotId,
         at: slot,
-        atGiven: `${slot} (schedule nightly: 0 0 1 1 *)`,
+        atGiven: `${slot} (schedule nightly: ${cron})`,
         createdAt,
         sync,
         schedule: { name: 'nightly', slot, slots: 1 },
