@@ -91,36 +91,42 @@ export async function startFirm(options: EmulatorOptions & { readonly names: rea
 }
 
 /**
- * The slot at today's 00:00 UTC of a daily company schedule (`schedule`, for a companies file's
- * defaults): due for hours whenever a test runs, its next slot tomorrow's, so a wait for it is never
- * cut short; `start` and `end` are whole days before it, and `trigger` is its trigger's id.
- * `countFromJustBefore(folder)` makes the company's schedule count its slots from just before it,
- * as if a scheduler had first seen the company then, so the slot is due.
+ * A slot of a daily company schedule (`schedule`, for a companies file's defaults) at the whole
+ * hour 12 to 13 hours before the test starts, whatever time of day it is: due for hours (past the
+ * 15-minute overdue rule), and its next slot 11 to 12 hours away, so a wait for it is never cut short
+ * and no other slot comes due while the test runs (a slot at today's 00:00 was replaced by
+ * tomorrow's in a test started just before midnight).
+ * `start` and `end` are whole UTC days before the test's day, and `trigger` is the slot's trigger's
+ * id. `countFromJustBefore(folder)` makes the company's schedule count its slots from just before
+ * it, as if a scheduler had first seen the company then, so the slot is due.
  */
-export function todaysDailySlot() {
+export function pastDailySlot() {
+  const HOUR = 3_600_000;
+  const DAY = 24 * HOUR;
   const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-  const today = Date.parse(`${day(Date.now())}T00:00:00Z`);
-  const slot = `${day(today)}T00:00:00Z`;
+  const now = Date.now();
+  const today = Math.floor(now / DAY) * DAY;
+  const slotMs = Math.floor(now / HOUR) * HOUR - 12 * HOUR;
+  const slot = new Date(slotMs).toISOString().replace('.000Z', 'Z');
   return {
-    start: `${day(today - 3 * 86_400_000)}T00:00:00Z`,
-    end: `${day(today - 86_400_000)}T00:00:00Z`,
+    start: `${day(today - 3 * DAY)}T00:00:00Z`,
+    end: `${day(today - DAY)}T00:00:00Z`,
     slot,
     trigger: `sch-company-${slot.replace(/[-:]/g, '')}`,
-    schedule: '  schedule: {cron: "0 0 * * *", tz: UTC}',
+    schedule: `  schedule: {cron: "0 ${new Date(slotMs).getUTCHours()} * * *", tz: UTC}`,
     /**
      * Writes `firm`'s companies file: its invoices from the start, on this daily schedule (`more`
      * appended). Records are synced as soon as a test makes them, from an emulator that shows them at
      * once: no end_lag (test/endLag has the lag).
      */
     writeCompanies(firm: Firm, schemaPrefix: string, more = ''): Promise<string> {
-      const start = `${day(today - 3 * 86_400_000)}`;
       return firm.writeCompanies(
-        firm.companiesYaml({ schemaPrefix, streams: ['invoices'], endLag: 'PT0S', extra: `  start: ${start}\n${this.schedule}${more}` }),
+        firm.companiesYaml({ schemaPrefix, streams: ['invoices'], endLag: 'PT0S', extra: `  start: ${day(today - 3 * DAY)}\n${this.schedule}${more}` }),
       );
     },
     countFromJustBefore(companyFolder: string): void {
       mkdirSync(companyFolder, { recursive: true });
-      writeFileSync(path.join(companyFolder, 'schedule-since.json'), `${JSON.stringify({ since: new Date(today - 1000).toISOString() })}\n`);
+      writeFileSync(path.join(companyFolder, 'schedule-since.json'), `${JSON.stringify({ since: new Date(slotMs - 1000).toISOString() })}\n`);
     },
   };
 }

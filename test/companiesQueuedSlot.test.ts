@@ -13,13 +13,13 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RunJournal, type Trigger } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, withClient } from './support/db.js';
-import { startFirm, todaysDailySlot, type Firm } from './companiesHarness.js';
+import { startFirm, pastDailySlot, type Firm } from './companiesHarness.js';
 import { diffWithTruth, killRunningClis, startRunnerCli, tableCell, waitFor } from './pipelineHarness.js';
 import { userEnv } from './support/runProcess.js';
 
 const prefix = `queued_${Math.random().toString(16).slice(2, 8)}`;
-/** The slot: today's 00:00 UTC of a daily schedule; its next is tomorrow's, so the wait is never cut short here. */
-const daily = todaysDailySlot();
+/** The slot of a daily schedule, due for 12 hours; its next is 11 hours away, so the wait is never cut short here. */
+const daily = pastDailySlot();
 const { start: START, slot: SLOT, trigger: TRIGGER } = daily;
 
 let firm: Firm;
@@ -35,7 +35,7 @@ afterAll(async () => {
 describe("a company's slot that comes while a sync by hand holds its job", () => {
   it('is queued behind that run and runs once it has ended, late and saying why everywhere; its rows are in the table', { timeout: 300_000 }, async () => {
     const acme = path.join(firm.dir, 'state/companies/acme');
-    // The schedule counts slots from the first time a scheduler saw the company: just before today's slot.
+    // The schedule counts slots from the first time a scheduler saw the company: just before the slot.
     daily.countFromJustBefore(acme);
     const triggerFile = path.join(acme, 'triggers', `${TRIGGER}.json`);
     const triggerNow = () => JSON.parse(readFileSync(triggerFile, 'utf8')) as Trigger;

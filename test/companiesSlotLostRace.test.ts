@@ -15,13 +15,13 @@ import path from 'node:path';
 import pg from 'pg';
 import { RunJournal, type Trigger } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl } from './support/db.js';
-import { startFirm, todaysDailySlot, type Firm } from './companiesHarness.js';
+import { startFirm, pastDailySlot, type Firm } from './companiesHarness.js';
 import { diffWithTruth, killRunningClis, startRunnerCli, waitFor } from './pipelineHarness.js';
 import { userEnv } from './support/runProcess.js';
 
 const prefix = `lostrace_${Math.random().toString(16).slice(2, 8)}`;
-/** Today's 00:00 UTC slot of a daily schedule; its next is tomorrow's, so the wait is never cut short here. */
-const daily = todaysDailySlot();
+/** The slot of a daily schedule, due for 12 hours; its next is 11 hours away, so the wait is never cut short here. */
+const daily = pastDailySlot();
 const { start: START, end: END, slot: SLOT, trigger: TRIGGER } = daily;
 /** A short lease: the killed backfill's lock is stale for the scheduler's sweep two seconds after its death. */
 const LEASE_SECONDS = 2;
@@ -52,7 +52,7 @@ describe("a company's slot whose start loses the job's lock to a sync by hand", 
       const other = ['backfill', '--companies', 'companies.yaml', '--company', 'acme', '--job', 'qb_other', '--start', START, '--end', END];
       const first = await firm.cli(other);
       expect(first.code, first.stderr).toBe(0);
-      // The schedule counts slots from the first time a scheduler saw the company: just before today's slot.
+      // The schedule counts slots from the first time a scheduler saw the company: just before the slot.
       daily.countFromJustBefore(acme);
 
       // QBO answers nothing until the slot is queued: no run by hand can end meanwhile.

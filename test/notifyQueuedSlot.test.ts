@@ -11,15 +11,15 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RunJournal, type Trigger } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl } from './support/db.js';
-import { startFirm, todaysDailySlot, type Firm } from './companiesHarness.js';
+import { startFirm, pastDailySlot, type Firm } from './companiesHarness.js';
 import { killRunningClis, startRunnerCli, waitFor } from './pipelineHarness.js';
 import { userEnv } from './support/runProcess.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhookReceiver.js';
 
 const prefix = `nqs_${Math.random().toString(16).slice(2, 8)}`;
 const SECRET_PATH = '/services/T0/B0/queuedSlotPath';
-/** Today's 00:00 UTC slot of a daily schedule: due for hours already (the overdue rule is 15 minutes); its next is tomorrow's. */
-const daily = todaysDailySlot();
+/** The slot of a daily schedule: due for 12 hours already (the overdue rule is 15 minutes); its next is 11 hours away. */
+const daily = pastDailySlot();
 const { start: START, end: END, trigger: TRIGGER } = daily;
 /** The console's (and notifications') judgement of a runner that stopped refreshing its job's lock. */
 const RUNNER_SILENT_MS = 30_000;
@@ -57,7 +57,7 @@ describe('a nightly slot queued behind a long backfill by hand, with notificatio
     expect(first.code, first.stderr).toBe(0);
     await scheduler();
     expect(receiver.received).toEqual([]);
-    // The schedule counts slots from just before today's slot: due for hours.
+    // The schedule counts slots from just before the slot: due for hours.
     daily.countFromJustBefore(acme);
 
     // A long backfill by hand (QBO answers nothing meanwhile) holds the company's job.
