@@ -89,6 +89,7 @@ describe('an option without a usable value: exit 2, one FATAL line naming it, no
     ['qbo-pipeline', ['schedule', 'remove', 'daily', '--state-dir'], '--state-dir needs a value'],
     ['qbo-pipeline', ['scheduler', '--once', '--lease-seconds', 'x'], '--lease-seconds needs a number, got "x"'],
     ['qbo-pipeline', ['scheduler', '--once', '--interval'], '--interval needs a value'],
+    ['qbo-pipeline', ['scheduler', '--once', '--notify-interval', '0'], '--notify-interval: 0 must be more than 0'],
     ['qbo-pipeline', ['scheduler', '--once', '--concurrency', '1', '--concurrency', '2'], '--concurrency is given 2 times; give it once'],
     ['qbo-pipeline', ['scheduler', '--once', '--state-dir'], '--state-dir needs a value'],
     ['qbo-pipeline', ['console', '--port', 'abc'], '--port needs a number, got "abc"'],

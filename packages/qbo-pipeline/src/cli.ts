@@ -11,7 +11,7 @@ import { allCompaniesOptions, companiesFileOf, companiesOptions, DEFAULT_VIEWS_S
 import { KUBERNETES_DEFAULTS } from './companies/kubernetesOptions.js';
 import type { CompanyRunRequest } from './companies/companyCommands.js';
 import { CONSOLE_PASSWORD_FILE_ENV, DEFAULT_CONSOLE_HOST, DEFAULT_CONSOLE_PORT } from './console/consoleAccess.js';
-import { NOTIFY_COMMAND_ENV, NOTIFY_WEBHOOK_FILE_ENV } from './notify/notifySettings.js';
+import { NOTIFY_COMMAND_ENV, NOTIFY_EVERY_MS, NOTIFY_WEBHOOK_FILE_ENV } from './notify/notifySettings.js';
 
 // What builds the commands and their --help is imported above; what a command runs is imported by its handler
 // (`await import`), so --help, a usage error or one command never loads another's modules (the console's fastify,
@@ -433,6 +433,12 @@ runCli('qbo-pipeline', async () => {
             describe: "run what is due now, wait for it (and for a slot it queued behind a busy job, until that slot's next), then exit",
           })
           .option('interval', { type: 'number', default: 5, describe: 'seconds between passes' })
+          .option('notify-interval', {
+            type: 'number',
+            default: NOTIFY_EVERY_MS / 1000,
+            describe:
+              "with notifications on, seconds between looks for what needs a person besides the look after each run (a trigger overdue, a token's days)",
+          })
           .option('lease-seconds', {
             type: 'number',
             default: 60,
@@ -445,6 +451,7 @@ runCli('qbo-pipeline', async () => {
       async (argv) => {
         if (!(argv['lease-seconds'] >= 1)) throw new UsageError(`--lease-seconds: ${argv['lease-seconds']} must be at least 1`);
         if (!(argv.interval > 0)) throw new UsageError(`--interval: ${argv.interval} must be more than 0`);
+        if (!(argv['notify-interval'] > 0)) throw new UsageError(`--notify-interval: ${argv['notify-interval']} must be more than 0`);
         if (!Number.isInteger(argv.concurrency) || argv.concurrency < 1)
           throw new UsageError(`--concurrency: ${argv.concurrency} must be a whole number of at least 1`);
         refuseCompany(argv, 'scheduler', 'one scheduler runs every company of the file');
@@ -466,6 +473,7 @@ runCli('qbo-pipeline', async () => {
               signal,
               targetConfig: targetConfigOf(argv),
               notifier,
+              notifyEveryMs: argv['notify-interval'] * 1000,
             });
           } finally {
             await stopConsole?.();
@@ -479,7 +487,6 @@ runCli('qbo-pipeline', async () => {
         const { formatSummary, printRunnerFailure } = await import('./formatSummary.js');
         const { combinedExitCode, exitCodeOf } = await import('./companies/runForCompanies.js');
         const { reportUnreadableTriggers, triggerStore } = await import('./triggers/TriggerStore.js');
-        const { NOTIFY_EVERY_MS } = await import('./notify/Notifier.js');
         const { scheduleStore } = await import('./schedules/ScheduleStore.js');
         const triggers = triggerStore(argv['state-dir']);
         const ended: Array<{ readonly exitCode: number }> = [];
@@ -524,7 +531,7 @@ runCli('qbo-pipeline', async () => {
         logger.info(`scheduler watching ${triggers.dir} and ${path.resolve(argv['state-dir'], 'schedules')} every ${argv.interval} s`);
         const stopConsole = argv.console ? await serveConsole(argv, 'console-', argv['state-dir'], undefined) : undefined;
         try {
-          await Promise.all([scheduler.runUntilStopped(argv.interval * 1000), notifier?.watch(NOTIFY_EVERY_MS, signal)]);
+          await Promise.all([scheduler.runUntilStopped(argv.interval * 1000), notifier?.watch(argv['notify-interval'] * 1000, signal)]);
         } finally {
           await stopConsole?.();
         }

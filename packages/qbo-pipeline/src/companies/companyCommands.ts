@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { CliError, createLogger, EXIT, UsageError, writeFileAtomic } from 'singer-kit';
 import type { BackfillRequest } from '../BackfillRequest.js';
-import { NOTIFY_EVERY_MS, type Notifier } from '../notify/Notifier.js';
+import type { Notifier } from '../notify/Notifier.js';
 import { addTrigger } from '../triggers/addTrigger.js';
 import { checkBackfill, runTargetSettings } from '../checkBackfill.js';
 import { readConfigFile } from '../childConfigs.js';
@@ -222,8 +222,9 @@ export async function schedulerForCompanies(options: {
   readonly once: boolean;
   readonly signal: AbortSignal;
   readonly targetConfig: string | undefined;
-  /** Told after each run, and every NOTIFY_EVERY_MS, to notify what needs a person (when a webhook is configured). */
+  /** Told after each run, and every `notifyEveryMs`, to notify what needs a person (when a webhook is configured). */
   readonly notifier: Notifier | undefined;
+  readonly notifyEveryMs: number;
 }): Promise<number> {
   const outcomes: CompanyOutcome[] = [];
   const notifier = options.notifier;
@@ -249,7 +250,7 @@ export async function schedulerForCompanies(options: {
     `scheduler for ${scheduler.companies.length} companies of ${options.file}: up to ${scheduler.maxParallel} runs at once, one per company (realm); state in ${companiesStateDir(path.resolve(options.stateRoot))}`,
   );
   if (!options.once) {
-    await Promise.all([scheduler.runUntilStopped(options.intervalMs), notifier?.watch(NOTIFY_EVERY_MS, options.signal)]);
+    await Promise.all([scheduler.runUntilStopped(options.intervalMs), notifier?.watch(options.notifyEveryMs, options.signal)]);
     return 0;
   }
   await scheduler.runOnce();

@@ -8,12 +8,10 @@ import { ConsoleContext } from '../console/ConsoleContext.js';
 import { companyOverview } from '../console/pages.js';
 import { attentionOf } from '../console/views/overviewView.js';
 import { decideNotifications, type CompanyLook, type NotifyEvent, type SentState } from './decideNotifications.js';
-import { NOTIFY_CHANNELS, notifySettings, type NotifyChannel, type NotifySettings } from './notifySettings.js';
+import { NOTIFY_CHANNELS, NOTIFY_EVERY_MS, notifySettings, type NotifyChannel, type NotifySettings } from './notifySettings.js';
 import { postWebhook, webhookBody } from './postWebhook.js';
 import { runNotifyCommand } from './runNotifyCommand.js';
 
-/** How often the scheduler looks for what needs a person besides after each run (an overdue slot, a token's days). */
-export const NOTIFY_EVERY_MS = 60_000;
 /** Undelivered notifications kept at most (the oldest go first): a receiver down for weeks does not grow the file forever. */
 const OUTBOX_LIMIT = 200;
 

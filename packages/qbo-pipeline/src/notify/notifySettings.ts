@@ -11,6 +11,12 @@ export const NOTIFY_COMMAND_ENV = 'QBO_PIPELINE_NOTIFY_COMMAND';
 /** The console's address as the people notified open it; each notification links to its page there. */
 const CONSOLE_URL_ENV = 'QBO_PIPELINE_CONSOLE_URL';
 
+/**
+ * How often a running scheduler looks for what needs a person besides the look after each run (an
+ * overdue slot, a token's days), unless `scheduler --notify-interval` says otherwise.
+ */
+export const NOTIFY_EVERY_MS = 60_000;
+
 /** The ways a notification goes out; each tracks its own deliveries (`Notifier`). */
 export const NOTIFY_CHANNELS = ['webhook', 'command'] as const;
 export type NotifyChannel = (typeof NOTIFY_CHANNELS)[number];
