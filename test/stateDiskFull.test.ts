@@ -32,8 +32,10 @@ const CANNOT_MOUNT = noSmallVolumeReason();
 if (CANNOT_MOUNT) console.warn(CANNOT_MOUNT);
 
 const DAY = 86_400_000;
+/** The company's history, from START: a few spans of invoices at 75 a day (max_span_rows below), so a run writes several states. */
+const DAYS = 8;
 const NOW = Date.now();
-const START = new Date(Math.floor(NOW / DAY) * DAY - 20 * DAY).toISOString().replace(/\.\d+Z$/, 'Z');
+const START = new Date(Math.floor(NOW / DAY) * DAY - DAYS * DAY).toISOString().replace(/\.\d+Z$/, 'Z');
 /** Midnight UTC today: the end of the scheduled backfill's range. */
 const TODAY = new Date(Math.floor(NOW / DAY) * DAY).toISOString().replace(/\.\d+Z$/, 'Z');
 /** After every record the emulator serves (their LastUpdatedTime lies before its now, which runs on from NOW). */
@@ -57,8 +59,8 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
       databaseUrl: databaseUrl(),
       seed: 69,
       now: new Date(NOW),
-      days: 20,
-      counts: { invoices: 1500, customers: 150 },
+      days: DAYS,
+      counts: { invoices: DAYS * 75, customers: DAYS * 8 },
       // Many small spans and commits: a state line every few hundred rows, so a run has many. The
       // records a test makes are synced at once, from an emulator that shows them at once: no end_lag (test/endLag has the lag).
       tap: { max_span_rows: 200, end_lag: 'PT0S' },
@@ -416,9 +418,11 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
         '  tap:',
         `    base_url: ${settings.base_url}`,
         `    token_url: ${settings.token_url}`,
-        // Many small spans and commits, as above: a state line every few hundred rows; no end_lag, as above.
+        // Many small spans and commits, as above: a state line every few hundred rows (a commit every 100
+        // rows: a run's first commit would otherwise wait for 1,000, more than this history holds); no end_lag, as above.
         '    max_span_rows: 200',
         '    end_lag: PT0S',
+        '  target: {batch_size_rows: 100}',
         'companies:',
         '  - name: acme',
         `    realm_id: "${settings.realm_id}"`,
