@@ -7,15 +7,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { databaseUrl, REPO_ROOT, scratchSchema, withClient } from './support/db.js';
+import { databaseUrl, scratchSchema, withClient } from './support/db.js';
+import { shiftedClockEnv } from './support/shiftedClockEnv.js';
 import { discoverCatalog } from 'qbo-catalog';
 import { userEnv } from './support/runProcess.js';
 import { dayStart, expectExactly, runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
 import { catalogSelecting, lastState, recordsOf, runTapCli, tapSettings, writeJson } from './tapHarness.js';
 
-const SHIFT_CLOCK = pathToFileURL(path.join(REPO_ROOT, 'test/support/shiftClock.mjs')).href;
 const SECOND = 1000;
 const DAY = 86_400_000;
 /** How long after its LastUpdatedTime the emulator shows a record: seconds, as QBO's indexes catch up. */
@@ -30,7 +29,7 @@ afterEach(() => h?.close());
 /** Moves the emulator's clock to `at`; the runner started next lives on the same clock. */
 function clockAt(at: number): NodeJS.ProcessEnv {
   h.emulator.setNow(new Date(at));
-  return { NODE_OPTIONS: `--import=${SHIFT_CLOCK}`, QBO_TEST_CLOCK_OFFSET_MS: String(at - Date.now()) };
+  return shiftedClockEnv(at - Date.now());
 }
 
 async function sync(schema: string, env: NodeJS.ProcessEnv, start?: string) {

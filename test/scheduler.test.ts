@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
+import { shiftedClockEnv } from './support/shiftedClockEnv.js';
 import { TriggerStore } from '../packages/qbo-pipeline/src/index.js';
 import {
   configDirs,
@@ -187,9 +188,9 @@ describe('schedules run by a real scheduler process', () => {
       const scheduler = startRunnerCli(['scheduler', '--state-dir', stateDir(), '--interval', '0.3']);
       const mine = () => triggersIn(stateDir()).filter((t) => t.schedule?.name === 'every6s');
       try {
-        // Three slots run one after the other.
-        await waitFor('three completed slots', () => mine().filter((t) => t.status === 'completed').length >= 3, 180_000);
-        // Then a run slowed down to outlast its slot: the next slot is queued behind it and says why.
+        // Three slots run one after the other, the third slowed down to outlast its slot (set once two
+        // ran, not three: a slot less to wait for): the next slot is queued behind it and says why.
+        await waitFor('two completed slots', () => mine().filter((t) => t.status === 'completed').length >= 2, 180_000);
         h.emulator.setLatency(4000);
         await waitFor('a queued slot', () => mine().some((t) => t.queued !== undefined), 90_000);
       } finally {
@@ -249,16 +250,16 @@ describe('schedules run by a real scheduler process', () => {
     const added = await add('everysecond', '* * * * * *');
     expect(added.code, added.stderr).toBe(0);
     const mine = () => triggersIn(stateDir()).filter((t) => t.schedule?.name === 'everysecond');
-    await sleep(1100);
+    // The seconds pass on the schedulers' clock (test/support/shiftClock.mjs), not in the test: 1.1 s after the schedule was added, then 5.5 s more.
+    const passed = (ms: number) => ({ env: { ...process.env, ...shiftedClockEnv(ms) } });
     // A scheduler runs the slot that is due (the latest, if the command took more than a second to start), then stops.
-    const before = await runCliProcess(['scheduler', '--once', '--state-dir', stateDir()]);
+    const before = await runCliProcess(['scheduler', '--once', '--state-dir', stateDir()], passed(1100));
     expect(before.code, before.stderr).toBe(0);
     expect(mine()).toHaveLength(1);
     expect(mine()[0]).toMatchObject({ status: 'completed' });
-    const stoppedAt = Date.now();
-    await sleep(5_500);
+    const stoppedAt = Date.now() + 1100;
 
-    const restarted = await runCliProcess(['scheduler', '--once', '--state-dir', stateDir()]);
+    const restarted = await runCliProcess(['scheduler', '--once', '--state-dir', stateDir()], passed(1100 + 5_500));
     expect(restarted.code, restarted.stderr).toBe(0);
     const made = mine().filter((t) => Date.parse(t.createdAt) >= stoppedAt);
     expect(made).toHaveLength(1);

@@ -26,14 +26,14 @@
 import { spawn } from 'node:child_process';
 import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatPacific, Rng } from '../packages/qbo-emulator/src/index.js';
 import { startFirm, type Firm } from './companiesHarness.js';
 import { RUNNER_CLI } from './pipelineHarness.js';
-import { databaseUrl, REPO_ROOT } from './support/db.js';
+import { databaseUrl } from './support/db.js';
+import { shiftedClockEnv } from './support/shiftedClockEnv.js';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2025-03-03T00:00:00Z');
@@ -54,7 +54,6 @@ const DAYS = Math.max(8, Number(process.env.SOAK_DAYS ?? REJOIN_DAY));
 const MIDREAD_DAY = 6;
 /** Put in acme's state file on FOREIGN_DAY by someone else (a person, another tool): carried, never rewritten. */
 const FOREIGN = '"firm_note":{"batch":9007199254740993,"rate":0.10}';
-const SHIFT_CLOCK = pathToFileURL(path.join(REPO_ROOT, 'test/support/shiftClock.mjs')).href;
 
 interface Spec {
   readonly name: string;
@@ -150,7 +149,7 @@ function companiesYaml(active: readonly Spec[]): string {
 
 /** The runner's environment: the emulator's clock. */
 function clockEnv(): NodeJS.ProcessEnv {
-  return { NODE_OPTIONS: `--import=${SHIFT_CLOCK}`, QBO_TEST_CLOCK_OFFSET_MS: String(firm.emulator.now().getTime() - Date.now()) };
+  return shiftedClockEnv(firm.emulator.now().getTime() - Date.now());
 }
 
 async function stateOf(name: string): Promise<Record<string, number>> {
