@@ -59,7 +59,10 @@ export class Notifier {
   readonly #file: string;
   #checking: Promise<void> = Promise.resolve();
   #queued = false;
-  /** After a channel's delivery failed, the checks before then only queue for it (a run's end does not wait on a dead webhook again). */
+  /**
+   * After a channel's delivery failed, the checks before then (a minute, NOTIFY_EVERY_MS, whatever
+   * `--notify-interval` says) only queue for it (a run's end does not wait on a dead webhook again).
+   */
   readonly #quietUntil = new Map<NotifyChannel, number>();
   readonly #channels: readonly NotifyChannel[];
   #problem: string | undefined;
