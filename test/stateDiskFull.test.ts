@@ -33,7 +33,7 @@ if (CANNOT_MOUNT) console.warn(CANNOT_MOUNT);
 
 const DAY = 86_400_000;
 /** The company's history, from START: a few spans of invoices at 75 a day (max_span_rows below), so a run writes several states. */
-const DAYS = 8;
+const DAYS = 5;
 const NOW = Date.now();
 const START = new Date(Math.floor(NOW / DAY) * DAY - DAYS * DAY).toISOString().replace(/\.\d+Z$/, 'Z');
 /** Midnight UTC today: the end of the scheduled backfill's range. */
