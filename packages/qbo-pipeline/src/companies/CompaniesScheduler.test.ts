@@ -228,6 +228,31 @@ describe('CompaniesScheduler', () => {
     ]);
   });
 
+  it('keeps the companies it had when an edit breaks the file (an end_lag the tap refuses), saying so once; takes the file once it reads again', async () => {
+    const file = path.join(dir, 'edited.yaml');
+    await writeFile(file, FILE());
+    const lines: string[] = [];
+    const scheduler = await CompaniesScheduler.start({
+      file,
+      stateRoot: path.join(dir, 'edited'),
+      logger: createLogger('test', { sink: (line) => lines.push(line) }),
+      now: () => new Date('2025-03-01T02:00:00Z'),
+    });
+    await scheduler.pass();
+    // d added in the same edit: it waits for the file to read again.
+    await writeFile(file, FILE(D).replace('{name: b, realm_id: "2",', '{name: b, realm_id: "2", tap: {end_lag: soon},'));
+    await scheduler.pass();
+    await scheduler.pass();
+    expect(scheduler.companies.map((c) => c.name)).toEqual(['a', 'b', 'c']);
+    expect(lines).toEqual([
+      `ERROR test: companies file ${file}:8:45: companies[1] (b).tap.end_lag: must be an ISO 8601 duration in weeks, days, hours, minutes or whole seconds (PT5M, PT0S), from PT0S to P1D, got "soon"; going on with the companies as they were`,
+    ]);
+    await writeFile(file, FILE(D));
+    await scheduler.pass();
+    expect(scheduler.companies.map((c) => c.name)).toEqual(['a', 'b', 'c', 'd']);
+    expect(lines.slice(1)).toEqual([`INFO test: companies file ${file} reads again`]);
+  });
+
   it('refuses to start when the companies file itself is broken', async () => {
     const file = path.join(dir, 'broken.yaml');
     await writeFile(file, 'companies:\n  - name: a\n    realm_id: 1\n');

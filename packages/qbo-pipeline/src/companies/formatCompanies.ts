@@ -142,7 +142,6 @@ export function formatCompanyList(
     COMPLETE_UP_TO_NOTE,
   ];
   for (const l of listings) for (const p of l.problems) lines.push(p.line);
-  for (const l of listings) if (l.endLag.problem) lines.push(`${l.endLag.problem} (shown: the tap's default; its runs fail until this is fixed)`);
   for (const l of listings) for (const w of l.cdc) lines.push(`${l.company.name}: ${cdcWindowText(w)}`);
   for (const g of gone) lines.push(notInFile(g.name, file, rel(g.stateDir)));
   return lines.join('\n');

@@ -45,6 +45,9 @@ companies:
       batch_size_rows: 5000
 `;
 
+/** What tap-quickbooks says an end_lag must be (its `endLagSetting`): the file says the same. */
+const END_LAG_ACCEPTS = 'must be an ISO 8601 duration in weeks, days, hours, minutes or whole seconds (PT5M, PT0S), from PT0S to P1D';
+
 describe('parseCompanies', () => {
   it("applies the defaults, resolves secret files against the file's folder and names a schema per company", () => {
     const parsed = parse(GOOD);
@@ -94,6 +97,13 @@ describe('parseCompanies', () => {
     expect(problem(GOOD.replace('      batch_size_rows: 5000', '      password: pw123456'))).toMatch(
       /^companies file companies.yaml:27:7: companies\[1\] \(globex-corp\)\.target\.password: would hold a secret value.*password_file/,
     );
+  });
+
+  it("keeps an end_lag the tap takes, the company's over the defaults'", () => {
+    const parsed = parse(
+      GOOD.replace('    sandbox: true', '    sandbox: true\n    end_lag: PT0S').replace('      max_requests_per_minute: 300', '      end_lag: PT1H'),
+    );
+    expect(parsed.companies.map((c) => c.tap.end_lag)).toEqual(['PT1H', 'PT0S']);
   });
 
   it('says where the YAML is broken', () => {
@@ -209,6 +219,26 @@ describe('parseCompanies', () => {
       'a schedule in no time zone',
       GOOD.replace('    schema: raw_acme', '    schema: raw_acme\n    schedule: {cron: "15 3 * * *", tz: Mars/Olympus}'),
       'companies.yaml:16:15: companies[0] (acme).schedule: tz: "Mars/Olympus" is not an IANA time zone',
+    ],
+    [
+      "an end_lag the tap refuses (the tap's own message: what it accepts)",
+      GOOD.replace('      max_requests_per_minute: 300', '      max_requests_per_minute: 300\n      end_lag: soon'),
+      `companies.yaml:20:16: companies[0] (acme).tap.end_lag: ${END_LAG_ACCEPTS}, got "soon"`,
+    ],
+    [
+      'a negative end_lag under defaults:, for every company',
+      GOOD.replace('    sandbox: true', '    sandbox: true\n    end_lag: -PT5M'),
+      `companies.yaml:9:14: defaults.tap.end_lag: ${END_LAG_ACCEPTS}, got "-PT5M"`,
+    ],
+    [
+      'an end_lag over a day (a unit typed wrong)',
+      GOOD.replace('      max_requests_per_minute: 300', '      max_requests_per_minute: 300\n      end_lag: P2D'),
+      `companies.yaml:20:16: companies[0] (acme).tap.end_lag: ${END_LAG_ACCEPTS}, got "P2D"`,
+    ],
+    [
+      'an end_lag that is a bare number',
+      GOOD.replace('      max_requests_per_minute: 300', '      max_requests_per_minute: 300\n      end_lag: 5'),
+      `companies.yaml:20:16: companies[0] (acme).tap.end_lag: ${END_LAG_ACCEPTS}, got 5`,
     ],
     ['no companies', 'defaults: {}\n', 'companies.yaml:1:1: the file: missing companies'],
     ['an empty list', 'companies: []\n', 'companies.yaml:1:12: companies: must NOT have fewer than 1 items'],

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { parseInstant, UsageError } from 'singer-kit';
+import { endLagSetting } from 'tap-quickbooks';
 import { parseCron } from '../schedules/cronSlots.js';
 import {
   COMPANIES_SCHEMA,
@@ -142,6 +143,11 @@ function describe(error: ErrorObject, root: unknown): { segments: Segment[]; key
       return { segments, message: PATTERN_HINTS[String(last)] ?? `does not match ${(error.params as { pattern: string }).pattern}` };
     case 'type':
       if (last === 'realm_id') return { segments, message: `${PATTERN_HINTS.realm_id} (an unquoted number can lose digits)` };
+      // `end_lag: 5`: what the tap accepts, not just "a string".
+      if (last === 'end_lag') {
+        const endLag = endLagProblem(valueAt(root, segments));
+        if (endLag !== undefined) return { segments, message: endLag };
+      }
       return {
         segments,
         message: `must be ${(error.params as { type: string }).type === 'object' ? 'a mapping (key: value lines)' : `of type ${(error.params as { type: string }).type}`}`,
@@ -194,8 +200,9 @@ export function parseCompanies(text: string, file: string, shownAs = file): Comp
       );
     }
     const streams = entry.streams ?? defaults.streams ?? 'all';
-    // Dates and cron expressions are checked here, at their line, not when a run starts.
-    const from = (key: 'start' | 'schedule') => (entry[key] !== undefined ? ['companies', i, key] : ['defaults', key]);
+    // Dates, cron expressions and the tap's end_lag are checked here, at their line, not when a run
+    // starts: every command reading the file stops on them (a run, a list, the console, an export).
+    const from = (...key: string[]) => (valueAt(entry, key) !== undefined ? ['companies', i, ...key] : ['defaults', ...key]);
     const start = entry.start ?? defaults.start;
     if (start !== undefined) {
       try {
@@ -212,6 +219,9 @@ export function parseCompanies(text: string, file: string, shownAs = file): Comp
         fail(offsetOf(doc, from('schedule')), labelled(value, from('schedule')), (error as Error).message.replace(/^--(cron|tz): /, '$1: '));
       }
     }
+    const tap = { ...defaults.tap, ...entry.tap };
+    const endLag = endLagProblem(tap.end_lag);
+    if (endLag !== undefined) fail(offsetOf(doc, from('tap', 'end_lag')), labelled(value, from('tap', 'end_lag')), endLag);
     return Object.freeze({
       name: entry.name,
       realmId: entry.realm_id,
@@ -220,7 +230,7 @@ export function parseCompanies(text: string, file: string, shownAs = file): Comp
       start,
       schedule: schedule === undefined ? undefined : { cron: schedule.cron, tz: schedule.tz ?? 'UTC' },
       secretFiles: secrets,
-      tap: { ...defaults.tap, ...entry.tap },
+      tap,
       target: { ...defaults.target, ...entry.target },
       where: `${shownAs}:${lineCounter.linePos((doc.getIn(['companies', i], true) as Node).range?.[0] ?? 0).line}`,
     });
@@ -264,6 +274,22 @@ export function parseCompanies(text: string, file: string, shownAs = file): Comp
       consoleUrl: raw.notify.console_url,
     },
   });
+}
+
+/**
+ * Why the tap would refuse this `end_lag` (its own parser, so the file accepts exactly what a run
+ * does), as what follows the key: `must be an ISO 8601 duration … got "soon"`; undefined when it is
+ * fine or not given.
+ */
+function endLagProblem(given: unknown): string | undefined {
+  if (given === undefined) return undefined;
+  try {
+    endLagSetting({ end_lag: given });
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    return error.message.replace(/^setting end_lag /, '');
+  }
 }
 
 /** `companies[1] (globex).secrets.refresh_token_file`: the path, with the company's name when it has one. */

@@ -1,6 +1,5 @@
 import { Duration } from 'luxon';
 import { entityByStream } from 'qbo-catalog';
-import { UsageError } from 'singer-kit';
 import { CDC_LOOKBACK_MS, endLagSetting } from 'tap-quickbooks';
 import type { Company } from '../companies/parseCompanies.js';
 import type { RunRecord } from '../runs/RunRecord.js';
@@ -24,8 +23,6 @@ export interface EndLag {
   /** ISO 8601, as the setting is written (`PT5M`). */
   readonly iso: string;
   readonly ms: number;
-  /** Why the companies file's value is not the one shown (its runs fail on it): the tap's default is. */
-  readonly problem?: string;
 }
 
 const endLag = (lag: Duration): EndLag => ({ iso: lag.toISO() ?? 'PT0S', ms: lag.toMillis() });
@@ -33,20 +30,14 @@ const endLag = (lag: Duration): EndLag => ({ iso: lag.toISO() ?? 'PT0S', ms: lag
 /**
  * Pure: the end_lag a company's runs use, as `readsDeletionsOf` finds include_deleted: the
  * company's own setting in the companies file (`tap:` of the company or of `defaults:`, which wins
- * over every other source in its runs); else what its newest run recorded as its settings were
+ * over every other source in its runs; `parseCompanies` refused the file if the tap would not take
+ * it); else what its newest run recorded as its settings were
  * checked (`RunRecord.endLag`: from its --tap-config and environment, which a console or `company
  * list` may not share); else the tap's default. `runs` newest first, as the journal lists them.
  */
-export function endLagOf(company: Pick<Company, 'name' | 'tap' | 'where'> | undefined, runs: readonly Pick<RunRecord, 'endLag'>[]): EndLag {
+export function endLagOf(company: Pick<Company, 'tap'> | undefined, runs: readonly Pick<RunRecord, 'endLag'>[]): EndLag {
   const given = company?.tap.end_lag;
-  if (given !== undefined) {
-    try {
-      return endLag(endLagSetting({ end_lag: given }));
-    } catch (error) {
-      if (!(error instanceof UsageError)) throw error;
-      return { ...endLag(endLagSetting({})), problem: `companies file ${company!.where}: company ${company!.name}: ${error.message}` };
-    }
-  }
+  if (given !== undefined) return endLag(endLagSetting({ end_lag: given }));
   const recorded = runs.find((r) => r.endLag !== undefined)?.endLag;
   const lag = recorded === undefined ? undefined : Duration.fromISO(recorded);
   return endLag(lag?.isValid ? lag : endLagSetting({}));

@@ -251,13 +251,6 @@ describe('the overview and end_lag', () => {
     const page = overviewView([lagged, { ...base, name: 'other' }], now).toString();
     expect(page).toContain('1 stream, oldest bookmark 65 min 0 s old; runs read up to 1 hour before they start (end_lag PT1H)');
   });
-
-  it('needs action for an end_lag of the companies file the tap refuses', () => {
-    const problem = 'companies file companies.yaml:12: company lagged: setting end_lag must be an ISO 8601 duration, got "an hour"';
-    expect(attentionOf({ ...lagged, endLag: { iso: 'PT5M', ms: 300_000, problem } }, now)).toEqual([
-      { level: 'error', text: `${problem}: its runs fail until this is fixed` },
-    ]);
-  });
 });
 
 /** A slot trigger of the hourly schedule `company`, at hh:05 on 2025-03-01; a failed one says why (`failure`). */

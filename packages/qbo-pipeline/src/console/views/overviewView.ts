@@ -143,8 +143,7 @@ export function attentionOf(c: CompanyOverview, now: Date): Attention[] {
       about: { kind: 'reconcile', key: `reconcile ${o.runId}`, job: o.job, runId: o.runId },
     });
   }
-  for (const problem of [...(c.secretProblems ?? []), ...(c.endLag.problem ? [c.endLag.problem] : [])])
-    out.push({ level: 'error', text: `${problem}: its runs fail until this is fixed` });
+  for (const problem of c.secretProblems ?? []) out.push({ level: 'error', text: `${problem}: its runs fail until this is fixed` });
   for (const t of c.tokens) {
     if (isProblem(t)) out.push({ level: 'error', text: `token store of realm ${t.realmId}: ${t.problem}` });
     else if (t.level !== 'ok' && !told.has(t))
