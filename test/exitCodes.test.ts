@@ -98,6 +98,33 @@ function place(tap: Record<string, unknown> = {}): {
   return { cwd, tapConfig, targetConfig };
 }
 
+/**
+ * A folder with a companies file of two companies, acme (`acmeMore`: lines added to its entry) and
+ * globex, whose refresh token file is missing; the secret files are dummies. Returns the folder.
+ */
+function firmPlace(acmeMore?: string): string {
+  const p = place();
+  mkdirSync(path.join(p.cwd, 'secrets'));
+  for (const name of ['client_id', 'client_secret', 'acme_refresh']) writeFileSync(path.join(p.cwd, 'secrets', name), `${name}-dummy\n`);
+  writeFileSync(
+    path.join(p.cwd, 'companies.yaml'),
+    [
+      'defaults:',
+      '  secrets: {client_id_file: secrets/client_id, client_secret_file: secrets/client_secret}',
+      'companies:',
+      '  - name: acme',
+      '    realm_id: "9341453050000000"',
+      '    secrets: {refresh_token_file: secrets/acme_refresh}',
+      ...(acmeMore === undefined ? [] : [acmeMore]),
+      '  - name: globex',
+      '    realm_id: "4620816365000000000"',
+      '    secrets: {refresh_token_file: secrets/globex_refresh}',
+      '',
+    ].join('\n'),
+  );
+  return p.cwd;
+}
+
 const tap = (args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}) => runTapCli(args, { cwd, env: { ...userEnv(), ...env } });
 const runner = (args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}) => runCliProcess(args, { cwd, env: { ...userEnv(), ...env } });
 const dbUrl = (change: (url: URL) => void) => {
@@ -225,27 +252,10 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
     writeFileSync(path.join(p.cwd, 'state', 'triggers', 'trg-damaged.json'), '{"id": "trg-damaged", "at": ');
     return runner(['scheduler', '--once'], p.cwd);
   },
-  "a company's secret file that is missing, under `scheduler --companies … --once` (nothing due)": async () => {
-    const p = place();
-    mkdirSync(path.join(p.cwd, 'secrets'));
-    for (const name of ['client_id', 'client_secret', 'acme_refresh']) writeFileSync(path.join(p.cwd, 'secrets', name), `${name}-dummy\n`);
-    writeFileSync(
-      path.join(p.cwd, 'companies.yaml'),
-      [
-        'defaults:',
-        '  secrets: {client_id_file: secrets/client_id, client_secret_file: secrets/client_secret}',
-        'companies:',
-        '  - name: acme',
-        '    realm_id: "9341453050000000"',
-        '    secrets: {refresh_token_file: secrets/acme_refresh}',
-        '  - name: globex',
-        '    realm_id: "4620816365000000000"',
-        '    secrets: {refresh_token_file: secrets/globex_refresh}',
-        '',
-      ].join('\n'),
-    );
-    return runner(['scheduler', '--companies', 'companies.yaml', '--once'], p.cwd);
-  },
+  "a company's secret file that is missing, under `scheduler --companies … --once` (nothing due)": async () =>
+    runner(['scheduler', '--companies', 'companies.yaml', '--once'], firmPlace()),
+  "a companies file value not of its form (here the tap's `end_lag`; also a `realm_id`, `start`, `schedule`)": async () =>
+    runner(['company', 'list', '--companies', 'companies.yaml'], firmPlace('    tap: {end_lag: soon}')),
   'a cron expression that is not one': async () => {
     const p = place();
     return runner(['schedule', 'add', '--cron', 'every day', '--streams', 'invoices', '--tap-config', p.tapConfig], p.cwd, { DATABASE_URL: databaseUrl() });
