@@ -868,7 +868,7 @@ describe('console over HTTP, thirty companies of which three need you', () => {
       // client-02 is in the summary table for its failed run, yet needs nothing of you: folded, its failed run linked on its line.
       expect([...page.matchAll(/<tr data-company="([^"]+)"/g)].map((m) => m[1])).toEqual(['client-07', 'client-19', 'client-24', 'client-02']);
       expect(page).toContain(
-        '<small class="glance"><span class="pill ok">ok</span> 1 stream, oldest bookmark 60 min 0 s old; runs read up to 5 minutes before they start (end_lag PT5M) · <a href="/runs?company=client-02&amp;status=failed">1 run failed in the last 24 h</a></small></h2></summary>',
+        '<small class="glance"><span class="pill ok">ok</span> 1 stream, oldest bookmark 1 h 0 min old; runs read up to 5 minutes before they start (end_lag PT5M) · <a href="/runs?company=client-02&amp;status=failed">1 run failed in the last 24 h</a></small></h2></summary>',
       );
       expect(page).toContain('<a href="#all-well">26 other companies</a>: nothing needs you');
       expect(page).toContain('<div id="all-well">');

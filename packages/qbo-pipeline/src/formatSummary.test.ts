@@ -75,6 +75,11 @@ describe('formatTable', () => {
     [450, '450 ms'],
     [2500, '2.5 s'],
     [185_000, '3 min 5 s'],
+    [3_599_400, '59 min 59 s'],
+    // 3,599.6 s is 3,600 s once rounded: an hour, never `59 min 60 s`.
+    [3_599_600, '1 h 0 min'],
+    [3_604_000, '1 h 0 min'],
+    [7_199_000, '1 h 59 min'],
     [9_000_000, '2 h 30 min'],
     [58_044_600_000, '671 d 19 h'],
   ])('formats %d ms as %s', (ms, text) => {

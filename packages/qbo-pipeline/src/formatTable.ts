@@ -13,12 +13,18 @@ export function formatTable(headers: readonly string[], rows: ReadonlyArray<read
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map((r) => line(headers.map((_h, i) => text(r[i]))))].join('\n');
 }
 
-/** 1234 ms → `1.2 s`; long spans in minutes, hours, then days. */
+/**
+ * 1234 ms → `1.2 s`; long spans in minutes and seconds, from an hour in hours and minutes
+ * (`1 h 0 min`, not `60 min 4 s`), from two days in days and hours. Used by the CLI's tables and
+ * the console's ages alike.
+ */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
-  const minutes = Math.floor(ms / 60_000);
-  if (minutes < 120) return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+  // Whole seconds first, so a remainder never rounds up to `60 s`.
+  const seconds = Math.round(ms / 1000);
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${seconds % 60} s`;
   const hours = Math.floor(minutes / 60);
   if (hours < 48) return `${hours} h ${minutes % 60} min`;
   return `${Math.floor(hours / 24)} d ${hours % 24} h`;

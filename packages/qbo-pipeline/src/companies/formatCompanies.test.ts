@@ -80,7 +80,7 @@ describe('company list: complete up to, and end_lag', () => {
 
   it("shows the oldest bookmark, its age and the company's end_lag in words, and says once under the table why that lag is on time", () => {
     const text = lastRun({ streams: [bookmark('invoices', 65 * 60_000), bookmark('items', 62 * 60_000)], endLag: { iso: 'PT1H', ms: 3_600_000 } });
-    expect(text).toMatch(/\| 2025-09-12 02:55:00Z, 65 min 0 s ago \| 1 hour$/m);
+    expect(text).toMatch(/\| 2025-09-12 02:55:00Z, 1 h 5 min ago \| 1 hour$/m);
     expect(text).toContain(`\n${COMPLETE_UP_TO_NOTE}`);
     expect(text.split('end_lag before they start').length - 1).toBe(1);
     expect(lastRun({})).toMatch(/\| nothing yet +\| 5 minutes$/m);

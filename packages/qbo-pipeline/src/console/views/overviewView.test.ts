@@ -249,7 +249,7 @@ describe('the overview and end_lag', () => {
 
   it('says it on the folded line of a company among several that needs nothing', () => {
     const page = overviewView([lagged, { ...base, name: 'other' }], now).toString();
-    expect(page).toContain('1 stream, oldest bookmark 65 min 0 s old; runs read up to 1 hour before they start (end_lag PT1H)');
+    expect(page).toContain('1 stream, oldest bookmark 1 h 5 min old; runs read up to 1 hour before they start (end_lag PT1H)');
   });
 });
 
@@ -327,7 +327,7 @@ describe('attentionOf with a trigger long due', () => {
     expect(rest).toEqual([]);
     expect(item).toEqual({
       level: 'warn',
-      text: "schedule company's 2025-03-01 06:00:00Z slot was due 60 min 0 s ago and has not started: is a scheduler running for this state folder? (A due trigger also waits while another run holds its job or company, or while max_parallel runs are busy.)",
+      text: "schedule company's 2025-03-01 06:00:00Z slot was due 1 h 0 min ago and has not started: is a scheduler running for this state folder? (A due trigger also waits while another run holds its job or company, or while max_parallel runs are busy.)",
       href: '/schedules?company=hooli&slots=company#triggers-h',
       about: { kind: 'overdue', key: 'overdue sch-company-20250301T060000Z' },
     });
@@ -363,7 +363,7 @@ describe('attentionOf with a trigger long due', () => {
 
     it('is overdue at once when the run it waits for died (its runner gone: failed, no end)', () => {
       expect(overdue({ triggers: [slot()], runs: [backfill('failed', { reason: 'runner pid 7 on h is gone' })] }).map((a) => a.text)).toEqual([
-        "schedule company's 2025-03-01 06:00:00Z slot was due 60 min 0 s ago and is queued behind run run-x (backfill, pid 7 on h), but the job's run run-x lost its runner (killed, or its machine restarted): a scheduler pass runs the slot once the job's lock is stale; is a scheduler running for this state folder?",
+        "schedule company's 2025-03-01 06:00:00Z slot was due 1 h 0 min ago and is queued behind run run-x (backfill, pid 7 on h), but the job's run run-x lost its runner (killed, or its machine restarted): a scheduler pass runs the slot once the job's lock is stale; is a scheduler running for this state folder?",
       ]);
     });
 
@@ -371,11 +371,11 @@ describe('attentionOf with a trigger long due', () => {
       const ended = (at: string) => [backfill('succeeded', { finishedAt: at })];
       expect(overdue({ triggers: [slot()], runs: ended('2025-03-01T06:50:00Z') })).toEqual([]);
       expect(overdue({ triggers: [slot()], runs: ended('2025-03-01T06:40:00Z') }).map((a) => a.text)).toEqual([
-        "schedule company's 2025-03-01 06:00:00Z slot was due 60 min 0 s ago and is queued behind run run-x (backfill, pid 7 on h); the job's run run-x ended 20 min 0 s ago, and the slot has not started: is a scheduler running for this state folder? (A due trigger also waits while another run holds its job or company, or while max_parallel runs are busy.)",
+        "schedule company's 2025-03-01 06:00:00Z slot was due 1 h 0 min ago and is queued behind run run-x (backfill, pid 7 on h); the job's run run-x ended 20 min 0 s ago, and the slot has not started: is a scheduler running for this state folder? (A due trigger also waits while another run holds its job or company, or while max_parallel runs are busy.)",
       ]);
       // Nothing of its job in the journal (queued behind a trigger waiting to start): 15 minutes after it was due, as any trigger.
       expect(overdue({ triggers: [slot()] }).map((a) => a.text)).toEqual([
-        "schedule company's 2025-03-01 06:00:00Z slot was due 60 min 0 s ago and is queued behind run run-x (backfill, pid 7 on h) and has not started: is a scheduler running for this state folder? (A due trigger also waits while another run holds its job or company, or while max_parallel runs are busy.)",
+        "schedule company's 2025-03-01 06:00:00Z slot was due 1 h 0 min ago and is queued behind run run-x (backfill, pid 7 on h) and has not started: is a scheduler running for this state folder? (A due trigger also waits while another run holds its job or company, or while max_parallel runs are busy.)",
       ]);
     });
   });
@@ -383,11 +383,11 @@ describe('attentionOf with a trigger long due', () => {
   it("says of the first pending trigger in its company's section that it is late, not that it comes next", () => {
     const page = overviewView([{ ...base, triggers: [pending('2025-03-01T06:00:00Z'), pending('2025-03-01T08:00:00Z')] }], NOW).toString();
     expect(page).toContain(
-      '<p>2 pending triggers, the first due <time datetime="2025-03-01T06:00:00Z" title="60 min 0 s ago">2025-03-01 06:00:00Z</time> (60 min 0 s ago, not started yet); 0 running.',
+      '<p>2 pending triggers, the first due <time datetime="2025-03-01T06:00:00Z" title="1 h 0 min ago">2025-03-01 06:00:00Z</time> (1 h 0 min ago, not started yet); 0 running.',
     );
     const later = overviewView([{ ...base, triggers: [pending('2025-03-01T08:00:00Z')] }], NOW).toString();
     expect(later).toContain(
-      '<p>1 pending trigger, next <time datetime="2025-03-01T08:00:00Z" title="in 60 min 0 s">2025-03-01 08:00:00Z</time> (in 60 min 0 s); 0 running.',
+      '<p>1 pending trigger, next <time datetime="2025-03-01T08:00:00Z" title="in 1 h 0 min">2025-03-01 08:00:00Z</time> (in 1 h 0 min); 0 running.',
     );
   });
 
