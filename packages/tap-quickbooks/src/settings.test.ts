@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
 import { UsageError } from 'singer-kit';
-import { parseTapSettings, PRODUCTION_BASE_URL, SANDBOX_BASE_URL } from './settings.js';
+import { checkTapSetting, parseTapSettings, PRODUCTION_BASE_URL, SANDBOX_BASE_URL } from './settings.js';
 
 const now = DateTime.fromISO('2025-02-01T12:34:56.789Z', { zone: 'utc' });
 const base = {
@@ -93,6 +93,8 @@ describe('parseTapSettings', () => {
     [{ end_lag: 300 }, /^setting end_lag must be an ISO 8601 duration .* got 300$/],
     [{ end_lag: 'P1M' }, /^setting end_lag must be .* got "P1M"$/],
     [{ end_lag: 'PT25H' }, /^setting end_lag must be .* from PT0S to P1D, got "PT25H"$/],
+    [{ sandbox: 'true' }, /^setting sandbox must be true or false, got "true"$/],
+    [{ include_deleted: 'no' }, /^setting include_deleted must be true or false, got "no"$/],
     [{ start_date: '2025-01-01T00:00:00' }, /no time zone/],
     [{ start_date: 'yesterday' }, /start_date/],
     [{ end_date: '2024-01-01' }, /before start_date/],
@@ -110,5 +112,49 @@ describe('parseTapSettings', () => {
   ])('rejects %j with a UsageError', (override, message) => {
     expect(() => parseTapSettings({ ...base, ...override }, now)).toThrow(UsageError);
     expect(() => parseTapSettings({ ...base, ...override }, now)).toThrow(message);
+  });
+});
+
+describe('checkTapSetting', () => {
+  // One value each, wrong for its own reason; a run (parseTapSettings) refuses it with the very same line.
+  it.each([
+    ['end_lag', 'soon'],
+    ['sandbox', 'yes'],
+    ['base_url', 'ftp://qbo.example'],
+    ['token_url', 'tokens'],
+    ['page_size', 5000],
+    ['window', 'PT0S'],
+    ['max_span_rows', 0],
+    ['max_retries', 2.5],
+    ['request_timeout_seconds', -1],
+    ['max_requests_per_minute', '500'],
+    ['max_concurrency', 11],
+    ['minor_version', 0],
+    ['include_deleted', 1],
+    ['throttle_wait_seconds', 'a minute'],
+    ['retry_backoff_seconds', -0.5],
+  ])('refuses %s: %j alone, as a run would', (name, value) => {
+    let runSays: unknown;
+    try {
+      parseTapSettings({ ...base, [name]: value }, now);
+    } catch (error) {
+      runSays = error;
+    }
+    expect(runSays).toBeInstanceOf(UsageError);
+    expect(() => checkTapSetting(name, value)).toThrow(new UsageError((runSays as Error).message));
+  });
+
+  it('takes what a run takes, and leaves settings not read alone (secrets, realm, dates, token store, user agent, unknown keys) to the run', () => {
+    for (const [name, value] of Object.entries({
+      end_lag: 'PT0S',
+      sandbox: false,
+      base_url: 'http://127.0.0.1:9/',
+      page_size: 1000,
+      window: 'PT6H',
+      request_timeout_seconds: 0.5,
+    }))
+      expect(() => checkTapSetting(name, value)).not.toThrow();
+    for (const name of ['client_secret', 'realm_id', 'start_date', 'token_store', 'user_agent', 'not_a_setting'])
+      expect(() => checkTapSetting(name, 42)).not.toThrow();
   });
 });

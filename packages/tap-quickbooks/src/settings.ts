@@ -177,6 +177,17 @@ function positive(raw: RawSettings, name: string): number {
   return value;
 }
 
+/**
+ * `sandbox`, `include_deleted`: true or false (the environment's yes, no, 1, 0… are turned into one
+ * when it is read). Text such as "true" is refused, not read as false: a sandbox app sent to the
+ * production host fails at its first refresh, far from the setting that caused it.
+ */
+function booleanSetting(raw: RawSettings, name: string): boolean {
+  const value = raw[name];
+  if (typeof value !== 'boolean') throw new UsageError(`setting ${name} must be true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
 function url(raw: RawSettings, name: string, fallback: string): string {
   const value = raw[name] ?? fallback;
   if (typeof value !== 'string' || !/^https?:\/\/[^/]/.test(value))
@@ -221,6 +232,41 @@ export function endLagSetting(raw: RawSettings): Duration {
   return durationSetting(raw.end_lag ?? DEFAULT_END_LAG, 'end_lag', 0, MAX_END_LAG_SECONDS, 'PT5M, PT0S');
 }
 
+/**
+ * The settings a run reads each on its own, by a rule of its own (a range, a duration, a URL, true
+ * or false), from settings with their defaults applied: `parseTapSettings` builds its result from
+ * these, and `checkTapSetting` holds a single value to the same rule. Not here: the secrets, which
+ * are read from files at run time; `realm_id` and the dates, read together; and `token_store` and
+ * `user_agent`, which take any text.
+ */
+const READ_ALONE = {
+  end_lag: endLagSetting,
+  sandbox: (raw: RawSettings) => booleanSetting(raw, 'sandbox'),
+  base_url: (raw: RawSettings) => url(raw, 'base_url', raw.sandbox === true ? SANDBOX_BASE_URL : PRODUCTION_BASE_URL),
+  token_url: (raw: RawSettings) => url(raw, 'token_url', DEFAULT_TOKEN_URL),
+  page_size: (raw: RawSettings) => integer(raw, 'page_size', 1, MAX_PAGE_SIZE),
+  window: (raw: RawSettings) => durationSetting(raw.window, 'window', 1, Infinity, 'P1D, PT6H'),
+  max_span_rows: (raw: RawSettings) => integer(raw, 'max_span_rows', 1, 100_000),
+  max_retries: (raw: RawSettings) => integer(raw, 'max_retries', 0, 20),
+  request_timeout_seconds: (raw: RawSettings) => positive(raw, 'request_timeout_seconds'),
+  max_requests_per_minute: (raw: RawSettings) => integer(raw, 'max_requests_per_minute', 1, 100_000),
+  max_concurrency: (raw: RawSettings) => integer(raw, 'max_concurrency', 1, MAX_CONCURRENCY),
+  minor_version: (raw: RawSettings) => integer(raw, 'minor_version', 1, 1000),
+  include_deleted: (raw: RawSettings) => booleanSetting(raw, 'include_deleted'),
+  throttle_wait_seconds: (raw: RawSettings) => positive(raw, 'throttle_wait_seconds'),
+  retry_backoff_seconds: (raw: RawSettings) => positive(raw, 'retry_backoff_seconds'),
+} as const;
+
+/**
+ * Throws the UsageError a run would give for this value of the setting (`setting page_size must be
+ * an integer from 1 to 1000, got 5000`), without reading anything else: a settings file of the
+ * runner's checks each value it carries when it is read, to exactly the tap's rules. A setting not
+ * read on its own (`READ_ALONE`) passes.
+ */
+export function checkTapSetting(name: string, value: unknown): void {
+  if (Object.hasOwn(READ_ALONE, name)) READ_ALONE[name as keyof typeof READ_ALONE]({ [name]: value });
+}
+
 /** The settings without a default that every run needs. */
 const REQUIRED = ['client_id', 'client_secret', 'refresh_token', 'realm_id', 'start_date'] as const;
 
@@ -236,7 +282,7 @@ export function parseTapSettings(given: RawSettings, now: DateTime): TapSettings
   const startDate = dateSetting(raw.start_date, 'start_date').startOf('second');
   const runStart = now.toUTC().startOf('second');
   if (startDate > runStart) throw new UsageError(`setting start_date (${startDate.toISO()}) is in the future; nothing can have changed after now`);
-  const endLag = endLagSetting(raw);
+  const endLag = READ_ALONE.end_lag(raw);
   // A future end_date is clamped to the run start: a bookmark past what was read would make the
   // next run skip every change made until that date. The default end leaves end_lag out; a
   // start_date within it gives an empty range (the next run reads it), not an error about an
@@ -246,7 +292,7 @@ export function parseTapSettings(given: RawSettings, now: DateTime): TapSettings
       ? DateTime.max(defaultRangeEnd(runStart, endLag), startDate)
       : DateTime.min(dateSetting(raw.end_date, 'end_date'), runStart);
   if (endDate < startDate) throw new UsageError(`setting end_date (${endDate.toISO()}) is before start_date (${startDate.toISO()})`);
-  const sandbox = raw.sandbox === true;
+  const sandbox = READ_ALONE.sandbox(raw);
   const tokenStore = raw.token_store;
   return Object.freeze({
     clientId: secret(raw, 'client_id'),
@@ -257,22 +303,22 @@ export function parseTapSettings(given: RawSettings, now: DateTime): TapSettings
     endDate,
     endLag,
     sandbox,
-    baseUrl: url(raw, 'base_url', sandbox ? SANDBOX_BASE_URL : PRODUCTION_BASE_URL),
-    tokenUrl: url(raw, 'token_url', DEFAULT_TOKEN_URL),
-    pageSize: integer(raw, 'page_size', 1, MAX_PAGE_SIZE),
-    window: durationSetting(raw.window, 'window', 1, Infinity, 'P1D, PT6H'),
-    maxSpanRows: integer(raw, 'max_span_rows', 1, 100_000),
-    maxRetries: integer(raw, 'max_retries', 0, 20),
-    requestTimeoutMs: positive(raw, 'request_timeout_seconds') * 1000,
-    maxRequestsPerMinute: integer(raw, 'max_requests_per_minute', 1, 100_000),
-    maxConcurrency: integer(raw, 'max_concurrency', 1, MAX_CONCURRENCY),
-    minorVersion: integer(raw, 'minor_version', 1, 1000),
+    baseUrl: READ_ALONE.base_url(raw),
+    tokenUrl: READ_ALONE.token_url(raw),
+    pageSize: READ_ALONE.page_size(raw),
+    window: READ_ALONE.window(raw),
+    maxSpanRows: READ_ALONE.max_span_rows(raw),
+    maxRetries: READ_ALONE.max_retries(raw),
+    requestTimeoutMs: READ_ALONE.request_timeout_seconds(raw) * 1000,
+    maxRequestsPerMinute: READ_ALONE.max_requests_per_minute(raw),
+    maxConcurrency: READ_ALONE.max_concurrency(raw),
+    minorVersion: READ_ALONE.minor_version(raw),
     userAgent: typeof raw.user_agent === 'string' && raw.user_agent !== '' ? raw.user_agent : 'tap-quickbooks',
-    includeDeleted: raw.include_deleted === true,
+    includeDeleted: READ_ALONE.include_deleted(raw),
     tokenStorePath: path.resolve(
       typeof tokenStore === 'string' && tokenStore !== '' ? tokenStore : path.join('state', 'tokens', `${realm.replace(/[^\w.-]/g, '_')}.json`),
     ),
-    throttleWaitMs: positive(raw, 'throttle_wait_seconds') * 1000,
-    retryBackoffMs: positive(raw, 'retry_backoff_seconds') * 1000,
+    throttleWaitMs: READ_ALONE.throttle_wait_seconds(raw) * 1000,
+    retryBackoffMs: READ_ALONE.retry_backoff_seconds(raw) * 1000,
   });
 }
