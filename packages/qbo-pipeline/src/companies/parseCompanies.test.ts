@@ -99,6 +99,28 @@ describe('parseCompanies', () => {
     );
   });
 
+  it("keeps each tap setting the tap takes, the company's over the defaults'", () => {
+    const parsed = parse(
+      GOOD.replace('    sandbox: true', '    sandbox: false\n    window: PT6H\n    page_size: 1000').replace(
+        '      max_requests_per_minute: 300',
+        '      window: P1D\n      base_url: http://127.0.0.1:9\n      include_deleted: false\n      request_timeout_seconds: 0.5\n      max_concurrency: 10',
+      ),
+    );
+    expect(parsed.companies.map((c) => c.tap)).toEqual([
+      {
+        sandbox: false,
+        window: 'P1D',
+        page_size: 1000,
+        max_requests_per_minute: 450,
+        base_url: 'http://127.0.0.1:9',
+        include_deleted: false,
+        request_timeout_seconds: 0.5,
+        max_concurrency: 10,
+      },
+      { sandbox: false, window: 'PT6H', page_size: 1000, max_requests_per_minute: 450 },
+    ]);
+  });
+
   it("keeps an end_lag the tap takes, the company's over the defaults'", () => {
     const parsed = parse(
       GOOD.replace('    sandbox: true', '    sandbox: true\n    end_lag: PT0S').replace('      max_requests_per_minute: 300', '      end_lag: PT1H'),
@@ -148,7 +170,7 @@ describe('parseCompanies', () => {
     [
       'a tap setting of the wrong type',
       GOOD.replace('max_requests_per_minute: 300', 'max_requests_per_minute: lots'),
-      'companies.yaml:19:32: companies[0] (acme).tap.max_requests_per_minute: must be of type integer',
+      'companies.yaml:19:32: companies[0] (acme).tap.max_requests_per_minute: must be an integer from 1 to 100000, got "lots"',
     ],
     [
       'a realm set under tap:',
@@ -239,6 +261,48 @@ describe('parseCompanies', () => {
       'an end_lag that is a bare number',
       GOOD.replace('      max_requests_per_minute: 300', '      max_requests_per_minute: 300\n      end_lag: 5'),
       `companies.yaml:20:16: companies[0] (acme).tap.end_lag: ${END_LAG_ACCEPTS}, got 5`,
+    ],
+    [
+      'a window the tap refuses (its own message, as for every setting of a fixed form)',
+      GOOD.replace('      max_requests_per_minute: 300', '      max_requests_per_minute: 300\n      window: soon'),
+      'companies.yaml:20:15: companies[0] (acme).tap.window: must be an ISO 8601 duration in weeks, days, hours, minutes or whole seconds (P1D, PT6H), got "soon"',
+    ],
+    [
+      "a page size over QBO's 1000 under defaults:, for every company",
+      GOOD.replace('    sandbox: true', '    sandbox: true\n    page_size: 5000'),
+      'companies.yaml:9:16: defaults.tap.page_size: must be an integer from 1 to 1000, got 5000',
+    ],
+    [
+      'more requests in flight than QBO allows',
+      GOOD.replace('      max_requests_per_minute: 300', '      max_concurrency: 11'),
+      'companies.yaml:19:24: companies[0] (acme).tap.max_concurrency: must be an integer from 1 to 10, got 11',
+    ],
+    [
+      'a base_url that is not http(s)',
+      GOOD.replace('      max_requests_per_minute: 300', '      base_url: ftp://qbo.example'),
+      'companies.yaml:19:17: companies[0] (acme).tap.base_url: must be an http(s) URL, got "ftp://qbo.example"',
+    ],
+    [
+      'a negative request timeout',
+      GOOD.replace('      max_requests_per_minute: 300', '      request_timeout_seconds: -1'),
+      'companies.yaml:19:32: companies[0] (acme).tap.request_timeout_seconds: must be a number ≥ 0, got -1',
+    ],
+    [
+      'a sandbox that is text, not true or false',
+      GOOD.replace('    sandbox: true', '    sandbox: "yes"'),
+      'companies.yaml:8:14: defaults.tap.sandbox: must be true or false, got "yes"',
+    ],
+    [
+      'a default the tap refuses, though every company sets its own (still a mistake in the file, at its line)',
+      GOOD.replace('    sandbox: true', '    sandbox: true\n    window: P0D')
+        .replace('      max_requests_per_minute: 300', '      window: PT6H')
+        .replace('    target:\n', '    tap:\n      window: PT6H\n    target:\n'),
+      'companies.yaml:9:13: defaults.tap.window: must be an ISO 8601 duration in weeks, days, hours, minutes or whole seconds (P1D, PT6H), got "P0D"',
+    ],
+    [
+      'a tap setting it does not know (refused by name, as before)',
+      GOOD.replace('      max_requests_per_minute: 300', '      pagesize: 100'),
+      'companies.yaml:19:7: companies[0] (acme).tap.pagesize: unknown setting "pagesize"; known here: end_lag, sandbox, base_url, token_url, page_size, window,',
     ],
     ['no companies', 'defaults: {}\n', 'companies.yaml:1:1: the file: missing companies'],
     ['an empty list', 'companies: []\n', 'companies.yaml:1:12: companies: must NOT have fewer than 1 items'],

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { parseInstant, UsageError } from 'singer-kit';
-import { endLagSetting } from 'tap-quickbooks';
+import { checkTapSetting } from 'tap-quickbooks';
 import { parseCron } from '../schedules/cronSlots.js';
 import {
   COMPANIES_SCHEMA,
@@ -143,10 +143,10 @@ function describe(error: ErrorObject, root: unknown): { segments: Segment[]; key
       return { segments, message: PATTERN_HINTS[String(last)] ?? `does not match ${(error.params as { pattern: string }).pattern}` };
     case 'type':
       if (last === 'realm_id') return { segments, message: `${PATTERN_HINTS.realm_id} (an unquoted number can lose digits)` };
-      // `end_lag: 5`: what the tap accepts, not just "a string".
-      if (last === 'end_lag') {
-        const endLag = endLagProblem(valueAt(root, segments));
-        if (endLag !== undefined) return { segments, message: endLag };
+      // `end_lag: 5`, `page_size: 5.5`: what the tap accepts, not just "a string" or "an integer".
+      if (segments.at(-2) === 'tap' && typeof last === 'string') {
+        const tapSays = tapSettingProblem(last, valueAt(root, segments));
+        if (tapSays !== undefined) return { segments, message: tapSays };
       }
       return {
         segments,
@@ -185,6 +185,17 @@ export function parseCompanies(text: string, file: string, shownAs = file): Comp
   const raw = value as RawFile;
   const dir = path.dirname(file);
   const defaults = raw.defaults ?? {};
+  // The tap's settings are checked here, each at its own line, not when a company's run starts:
+  // every command reading the file stops on them (a run of all companies, a list, the console, an
+  // export that would write the value on). Where it is written: a default every company overrides
+  // is still a mistake in the file.
+  const checkTap = (segments: Segment[], tap: Shared['tap']) => {
+    for (const [key, given] of Object.entries(tap ?? {})) {
+      const tapSays = tapSettingProblem(key, given);
+      if (tapSays !== undefined) fail(offsetOf(doc, [...segments, 'tap', key]), labelled(value, [...segments, 'tap', key]), tapSays);
+    }
+  };
+  checkTap(['defaults'], defaults.tap);
   const secretFile = (segments: Segment[], given: string): SecretFile => ({ path: path.resolve(dir, given), given, where: at(offsetOf(doc, segments)) });
   const secretsOf = (segments: Segment[], secrets: Shared['secrets']) =>
     Object.fromEntries(Object.entries(secrets ?? {}).map(([k, given]) => [k, secretFile([...segments, 'secrets', k], given)]));
@@ -200,8 +211,7 @@ export function parseCompanies(text: string, file: string, shownAs = file): Comp
       );
     }
     const streams = entry.streams ?? defaults.streams ?? 'all';
-    // Dates, cron expressions and the tap's end_lag are checked here, at their line, not when a run
-    // starts: every command reading the file stops on them (a run, a list, the console, an export).
+    // Its start and schedule too, as they apply to it (its own, else the defaults'), at their line.
     const from = (...key: string[]) => (valueAt(entry, key) !== undefined ? ['companies', i, ...key] : ['defaults', ...key]);
     const start = entry.start ?? defaults.start;
     if (start !== undefined) {
@@ -219,9 +229,7 @@ export function parseCompanies(text: string, file: string, shownAs = file): Comp
         fail(offsetOf(doc, from('schedule')), labelled(value, from('schedule')), (error as Error).message.replace(/^--(cron|tz): /, '$1: '));
       }
     }
-    const tap = { ...defaults.tap, ...entry.tap };
-    const endLag = endLagProblem(tap.end_lag);
-    if (endLag !== undefined) fail(offsetOf(doc, from('tap', 'end_lag')), labelled(value, from('tap', 'end_lag')), endLag);
+    checkTap(['companies', i], entry.tap);
     return Object.freeze({
       name: entry.name,
       realmId: entry.realm_id,
@@ -230,7 +238,7 @@ export function parseCompanies(text: string, file: string, shownAs = file): Comp
       start,
       schedule: schedule === undefined ? undefined : { cron: schedule.cron, tz: schedule.tz ?? 'UTC' },
       secretFiles: secrets,
-      tap,
+      tap: { ...defaults.tap, ...entry.tap },
       target: { ...defaults.target, ...entry.target },
       where: `${shownAs}:${lineCounter.linePos((doc.getIn(['companies', i], true) as Node).range?.[0] ?? 0).line}`,
     });
@@ -277,18 +285,17 @@ export function parseCompanies(text: string, file: string, shownAs = file): Comp
 }
 
 /**
- * Why the tap would refuse this `end_lag` (its own parser, so the file accepts exactly what a run
- * does), as what follows the key: `must be an ISO 8601 duration … got "soon"`; undefined when it is
- * fine or not given.
+ * Why a run would refuse this value of a tap setting (the tap's own rule, `checkTapSetting`, so the
+ * file accepts exactly what a run does), as what follows the key: `must be an integer from 1 to
+ * 1000, got 5000`; undefined when the tap takes it.
  */
-function endLagProblem(given: unknown): string | undefined {
-  if (given === undefined) return undefined;
+function tapSettingProblem(key: string, given: unknown): string | undefined {
   try {
-    endLagSetting({ end_lag: given });
+    checkTapSetting(key, given);
     return undefined;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    return error.message.replace(/^setting end_lag /, '');
+    return error.message.replace(`setting ${key} `, '');
   }
 }
 
