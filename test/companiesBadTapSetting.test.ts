@@ -1,9 +1,10 @@
 /**
- * A companies file whose `tap: end_lag` the tap would refuse (`soon`, `-PT5M`, `5`) is refused when
- * it is read, like every other mistake in the file: each command that reads it stops with exit 2
- * and one line naming the file, the line and column, the company's key and what the tap accepts,
- * before any request to QuickBooks and without a state folder. A scheduler or console already
- * running when an edit breaks the file says so and goes on. The built CLI against the emulator.
+ * A companies file with a tap setting the tap would refuse (`end_lag: soon`, `window: soon`,
+ * `page_size: 5000`, `sandbox: "yes"`, …) is refused when it is read, like every other mistake in
+ * the file: each command that reads it stops with exit 2 and one line naming the file, the line and
+ * column, the company's key and what the tap accepts, before any request to QuickBooks, without a
+ * state folder, and with no file exported. A scheduler or console already running when an edit
+ * breaks the file says so and goes on. The built CLI against the emulator.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -16,14 +17,16 @@ import { userEnv } from './support/runProcess.js';
 
 /** What tap-quickbooks says an end_lag must be (its `endLagSetting`). */
 const ACCEPTS = 'must be an ISO 8601 duration in weeks, days, hours, minutes or whole seconds (PT5M, PT0S), from PT0S to P1D';
+/** What tap-quickbooks says a window must be. */
+const WINDOW_ACCEPTS = 'must be an ISO 8601 duration in weeks, days, hours, minutes or whole seconds (P1D, PT6H)';
 
 let firm: Firm;
 const prefix = `bl_${Math.random().toString(16).slice(2, 8)}`;
-/** The firm's file; `globexLag` puts `end_lag: <it>` under globex's own `tap:` (line 21, its value at column 16). */
-const companies = (globexLag?: string) => {
+/** The firm's file; `globexTap` (`end_lag: soon`) goes under globex's own `tap:`, on line 21. */
+const companies = (globexTap?: string) => {
   const good = firm.companiesYaml({ schemaPrefix: prefix, streams: ['invoices'], extra: '  start: 2025-02-01' });
-  if (globexLag === undefined) return good;
-  return good.replace('  - name: globex\n', `  - name: globex\n    tap:\n      end_lag: ${globexLag}\n`);
+  if (globexTap === undefined) return good;
+  return good.replace('  - name: globex\n', `  - name: globex\n    tap:\n      ${globexTap}\n`);
 };
 
 beforeAll(async () => {
@@ -37,38 +40,60 @@ afterAll(async () => {
 const requests = () => firm.emulator.requestLog().length;
 /** The one line: `bad.yaml`, as given (the scheduler and the console name the file by its absolute path). */
 const firstLine = (output: string) => output.split('\n')[0]?.replace(`${firm.dir}/`, '');
-/** What the tap says of globex's `end_lag: <value>` (a number unquoted, as the tap quotes it). */
-const refused = (file: string, value: string) =>
-  `FATAL qbo-pipeline: companies file ${file}:21:16: companies[1] (globex).tap.end_lag: ${ACCEPTS}, got ${/^\d+$/.test(value) ? value : JSON.stringify(value)}`;
+/** What the tap says of globex's `<key>: <value>` (`says`: its message after the key), at the value's column. */
+const refused = (file: string, setting: string, says: string) => {
+  const key = setting.split(':')[0] as string;
+  return `FATAL qbo-pipeline: companies file ${file}:21:${7 + key.length + 2}: companies[1] (globex).tap.${key}: ${says}`;
+};
 
-describe('a companies file with an end_lag the tap refuses: every command that reads it stops, before anything runs', () => {
-  // Each command with one of the values (the tap refuses each for its own reason: not a duration, negative, a number).
+describe('a companies file with a tap setting the tap refuses: every command that reads it stops, before anything runs', () => {
+  // Each command with one of the settings (the tap refuses each for its own reason: not a duration,
+  // negative, a number, out of range, not a URL, not true or false).
   it.each([
-    ['company list', ['company', 'list'], 'soon'],
-    ['sync of one company', ['sync', '--company', 'globex'], '-PT5M'],
-    ['sync of every company (acme, whose own settings are fine, does not run either)', ['sync'], '5'],
-    ['backfill of every company', ['backfill', '--start', '2025-02-20', '--end', '2025-02-21'], 'soon'],
-    ['trigger add', ['trigger', 'add', '--start', '2025-02-20', '--end', '2025-02-21', '--at', '2031-01-01T00:00:00Z'], '-PT5M'],
-    ['scheduler --once', ['scheduler', '--once'], '5'],
-    ['schedule list', ['schedule', 'list'], 'soon'],
-    ['export meltano (which would write the value into meltano.yml)', ['export', 'meltano'], '-PT5M'],
-    ['evidence', ['evidence'], '5'],
-  ])('%s: exit 2, one line naming the file, line, column, company, key and what is accepted; no request, no state', async (_what, args, value) => {
-    await firm.writeCompanies(companies(value), 'bad.yaml');
-    const before = requests();
-    const run = await firm.cli([...args, '--companies', 'bad.yaml']);
-    expect(run.code, run.stderr).toBe(2);
-    expect(firstLine(run.stderr)).toBe(refused('bad.yaml', value));
-    expect(run.stdout).toBe('');
-    expect(requests()).toBe(before);
-    expect(existsSync(path.join(firm.dir, 'state')), 'no state folder').toBe(false);
-  });
+    ['company list', ['company', 'list'], 'end_lag: soon', `${ACCEPTS}, got "soon"`],
+    ['sync of one company', ['sync', '--company', 'globex'], 'end_lag: -PT5M', `${ACCEPTS}, got "-PT5M"`],
+    ['sync of every company (acme, whose own settings are fine, does not run either)', ['sync'], 'window: soon', `${WINDOW_ACCEPTS}, got "soon"`],
+    [
+      'backfill of every company',
+      ['backfill', '--start', '2025-02-20', '--end', '2025-02-21'],
+      'page_size: 5000',
+      'must be an integer from 1 to 1000, got 5000',
+    ],
+    [
+      'trigger add',
+      ['trigger', 'add', '--start', '2025-02-20', '--end', '2025-02-21', '--at', '2031-01-01T00:00:00Z'],
+      'max_concurrency: 11',
+      'must be an integer from 1 to 10, got 11',
+    ],
+    ['scheduler --once', ['scheduler', '--once'], 'end_lag: 5', `${ACCEPTS}, got 5`],
+    ['schedule list', ['schedule', 'list'], 'base_url: ftp://qbo.example', 'must be an http(s) URL, got "ftp://qbo.example"'],
+    [
+      'export meltano (which would write the value into the Meltano file)',
+      ['export', 'meltano', '--out', 'meltano-companies.yml'],
+      'window: soon',
+      `${WINDOW_ACCEPTS}, got "soon"`,
+    ],
+    ['evidence', ['evidence'], 'sandbox: "yes"', 'must be true or false, got "yes"'],
+  ])(
+    '%s: exit 2, one line naming the file, line, column, company, key and what is accepted; no request, no state, nothing written',
+    async (_what, args, setting, says) => {
+      await firm.writeCompanies(companies(setting), 'bad.yaml');
+      const before = requests();
+      const run = await firm.cli([...args, '--companies', 'bad.yaml']);
+      expect(run.code, run.stderr).toBe(2);
+      expect(firstLine(run.stderr)).toBe(refused('bad.yaml', setting, says));
+      expect(run.stdout).toBe('');
+      expect(requests()).toBe(before);
+      expect(existsSync(path.join(firm.dir, 'state')), 'no state folder').toBe(false);
+      expect(existsSync(path.join(firm.dir, 'meltano-companies.yml')), 'no Meltano file').toBe(false);
+    },
+  );
 
   it('console: exit 2 with that line, and it never listens', async () => {
-    await firm.writeCompanies(companies('soon'), 'bad.yaml');
+    await firm.writeCompanies(companies('end_lag: soon'), 'bad.yaml');
     const web = startRunnerCli(['console', '--companies', 'bad.yaml', '--port', '0'], { cwd: firm.dir, env: userEnv() });
     expect(await web.exited, web.output()).toBe(2);
-    expect(firstLine(web.output())).toBe(refused('bad.yaml', 'soon'));
+    expect(firstLine(web.output())).toBe(refused('bad.yaml', 'end_lag: soon', `${ACCEPTS}, got "soon"`));
     expect(web.output()).not.toContain('console at');
   });
 });
@@ -87,12 +112,12 @@ describe('an edit that breaks the file under a running scheduler or console', ()
       env: userEnv(),
     });
     await waitFor('the scheduler', () => scheduler.output().includes('scheduler for 2 companies of running.yaml'), 30_000, scheduler.output);
-    const broken = `ERROR qbo-pipeline scheduler: companies file running.yaml:21:16: companies[1] (globex).tap.end_lag: ${ACCEPTS}, got "-PT5M"; going on with the companies as they were`;
+    const broken = `ERROR qbo-pipeline scheduler: companies file running.yaml:21:18: companies[1] (globex).tap.page_size: must be an integer from 1 to 1000, got 5000; going on with the companies as they were`;
     const saidBroken = saysNext(scheduler, broken);
-    await firm.writeCompanies(companies('-PT5M'), 'running.yaml');
+    await firm.writeCompanies(companies('page_size: 5000'), 'running.yaml');
     await saidBroken;
     const readsAgain = saysNext(scheduler, 'INFO qbo-pipeline scheduler: companies file running.yaml reads again');
-    await firm.writeCompanies(companies('PT1M'), 'running.yaml');
+    await firm.writeCompanies(companies('page_size: 500'), 'running.yaml');
     await readsAgain;
     expect(scheduler.output().split(broken).length - 1, 'said once, not at every pass').toBe(1);
     scheduler.child.kill('SIGTERM');
@@ -104,13 +129,13 @@ describe('an edit that breaks the file under a running scheduler or console', ()
     const web = startRunnerCli(['console', '--companies', 'console.yaml', '--state-dir', 'console-state', '--port', '0'], { cwd: firm.dir, env: userEnv() });
     const url = await waitFor('the console', () => /console at (http:\/\/\S+)/.exec(web.output())?.[1], 30_000, web.output);
     expect((await send(url, '/')).status).toBe(200);
-    await firm.writeCompanies(companies('soon'), 'console.yaml');
+    await firm.writeCompanies(companies('end_lag: soon'), 'console.yaml');
     const page = await send(url, '/');
     expect(page.status).toBe(400);
     expect(page.text.replace(`${firm.dir}/`, '')).toContain(
       `companies file console.yaml:21:16: companies[1] (globex).tap.end_lag: ${ACCEPTS}, got &quot;soon&quot; Nothing was changed.`,
     );
-    await firm.writeCompanies(companies('PT1M'), 'console.yaml');
+    await firm.writeCompanies(companies('end_lag: PT1M'), 'console.yaml');
     const fixed = await send(url, '/');
     expect(fixed.status).toBe(200);
     expect(fixed.text).toContain('<h2 id="company-globex">');

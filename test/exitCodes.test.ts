@@ -254,8 +254,8 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
   },
   "a company's secret file that is missing, under `scheduler --companies … --once` (nothing due)": async () =>
     runner(['scheduler', '--companies', 'companies.yaml', '--once'], firmPlace()),
-  "a companies file value not of its form (here the tap's `end_lag`; also a `realm_id`, `start`, `schedule`)": async () =>
-    runner(['company', 'list', '--companies', 'companies.yaml'], firmPlace('    tap: {end_lag: soon}')),
+  "a companies file value not of its form (here the tap's `end_lag`; also any other tap setting such as `window`, `page_size` or `sandbox`, a `realm_id`, `start`, `schedule`)":
+    async () => runner(['company', 'list', '--companies', 'companies.yaml'], firmPlace('    tap: {end_lag: soon}')),
   'a cron expression that is not one': async () => {
     const p = place();
     return runner(['schedule', 'add', '--cron', 'every day', '--streams', 'invoices', '--tap-config', p.tapConfig], p.cwd, { DATABASE_URL: databaseUrl() });
