@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { databaseUrl, REPO_ROOT, scratchSchema } from './support/db.js';
-import { finished, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines, T } from './targetHarness.js';
+import { databaseUrl, REPO_ROOT, scratchSchema, withClient } from './support/db.js';
+import { copyWaitsOnLock, finished, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines, T } from './targetHarness.js';
 import { fatalLine } from './support/runProcess.js';
 
 const url = () => databaseUrl();
@@ -424,6 +424,40 @@ describe('target-postgres-raw protocol and errors (CONFORMANCE E, F)', () => {
       `SELECT id, encode(payload_sha256, 'hex') AS sha, length(payload->>'pad') AS length FROM "${schema}".big ORDER BY id::int`,
     );
     expect(stored).toEqual(records.map((r) => ({ id: r.Id, sha: createHash('sha256').update(JSON.stringify(r)).digest('hex'), length: r.pad.length })));
+  });
+
+  it('stores every payload of large batches exactly while its COPY waits with megabytes queued on the socket (COPY chunk buffers are reused only once written)', async () => {
+    const schema = scratchSchema();
+    expect((await runTargetCli({ database_url: url(), schema }, singer(S('q')))).code).toBe(0);
+    // 7,000 distinct payloads of ~2.6 kB: commits of 1,000, 2,000 and 4,000 records, each COPY many 512 kB chunks.
+    const records = Array.from({ length: 7000 }, (_, i) => ({
+      Id: String(i).padStart(5, '0'),
+      n: i,
+      pad: createHash('sha256').update(String(i)).digest('hex').repeat(40),
+    }));
+    const texts = records.map((r) => JSON.stringify(r));
+    await withClient(async (other) => {
+      // The first id of the third commit, not yet committed by another session: that COPY waits on
+      // it after its first rows, while the target writes the other ~10 MB of it until the socket is full.
+      await other.query('BEGIN');
+      await other.query(`INSERT INTO "${schema}".q (id, payload, ingested_at_utc) VALUES ('03000', '{}', now())`);
+      const child = spawnTarget({ database_url: url(), schema });
+      const done = finished(child);
+      child.stdin!.end(singer(S('q'), ...records.map((r) => R('q', r)), ST({ n: 1 })));
+      await copyWaitsOnLock(url(), schema);
+      await other.query('ROLLBACK');
+      const result = await done;
+      expect(result.code, result.stderr).toBe(0);
+      expect(stateLines(result.stdout)).toEqual([{ n: 1 }]);
+    });
+    const differing = await query<{ id: string }>(
+      url(),
+      `SELECT e.id FROM unnest($1::text[], $2::text[]) AS e(id, text) LEFT JOIN "${schema}".q USING (id)
+       WHERE payload IS DISTINCT FROM e.text::jsonb OR payload_sha256 IS DISTINCT FROM sha256(convert_to(e.text, 'UTF8')) ORDER BY e.id LIMIT 5`,
+      [records.map((r) => r.Id), texts],
+    );
+    expect(differing).toEqual([]);
+    expect(await query(url(), `SELECT count(*)::int AS n FROM "${schema}".q`)).toEqual([{ n: records.length }]);
   });
 
   it('exits on an error while the tap still holds stdin open (it does not wait for end of input)', async () => {

@@ -7,6 +7,7 @@ import type { ConnectionSettings } from '../settings.js';
 import { CREATE_STAGE_SQL, companyTableDdl, loadTablesDdl, schemaDdl, streamTableDdl, type DdlStatement } from '../sql/ddl.js';
 import { qualified, quoteIdent } from '../sql/tableName.js';
 import { Connection, inTransaction, lockTimeoutSql } from './Connection.js';
+import { CopyChunks } from './CopyChunks.js';
 import { addCounts, emptyCounts, LOAD_COUNT_NAMES, type LoadCounts } from './loadCounts.js';
 import { diskFullAdvice, isDiskFull, reasonOf } from './pgErrors.js';
 import { writeStreamBatch, type BatchIds, type CommitContext } from './writeStreamBatch.js';
@@ -34,6 +35,8 @@ export class RawTableWriter {
   /** `host:port` of the server, for messages. */
   readonly #server: string;
   #commits = 0;
+  /** The COPY chunk buffers of its connection, reused COPY after COPY. */
+  readonly #copyChunks = new CopyChunks();
   /** What the ids of each table's last committed batch were (writeStreamBatch's `expected`). */
   readonly #lastIds = new Map<string, BatchIds>();
   /** The stream whose table the commit in progress writes, for the message of a full disk. */
@@ -183,7 +186,15 @@ export class RawTableWriter {
     const result = new Map<string, LoadCounts>();
     const ids = new Map<string, BatchIds>();
     const total = emptyCounts();
-    const ctx: CommitContext = { client, schema: this.#schema, loadRunId: this.#loadRunId, commitNumber, logger: this.#logger, stageInUse: false };
+    const ctx: CommitContext = {
+      client,
+      schema: this.#schema,
+      loadRunId: this.#loadRunId,
+      commitNumber,
+      logger: this.#logger,
+      copyChunks: this.#copyChunks,
+      stageInUse: false,
+    };
     for (const batch of batches) {
       this.#writing = { stream: batch.stream, table: batch.table };
       const written = await writeStreamBatch(ctx, batch, this.#lastIds.get(batch.table) ?? 'mixed');

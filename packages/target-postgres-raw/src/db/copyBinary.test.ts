@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { copyBinary, type BinaryColumn } from './copyBinary.js';
+import { CopyChunks } from './CopyChunks.js';
 
 interface R {
   readonly id: string;
@@ -15,7 +16,7 @@ const COLUMNS: readonly BinaryColumn<R>[] = [
   { name: 'n', type: 'int4', get: (r) => r.n },
   { name: 'hash', type: 'bytea', get: (r) => r.hash },
 ];
-const all = (rows: R[], chunk?: number) => Buffer.concat([...copyBinary(rows, COLUMNS, chunk)]);
+const all = (rows: R[]) => Buffer.concat([...copyBinary(rows, COLUMNS)]);
 const int16 = (n: number) => Buffer.from([(n >> 8) & 0xff, n & 0xff]);
 const int32 = (n: number) => {
   const b = Buffer.alloc(4);
@@ -75,7 +76,7 @@ describe('copyBinary (COPY binary format)', () => {
     }));
     const whole = all(rows);
     for (const size of [1, 64, 300, 4096]) {
-      const chunks = [...copyBinary(rows, COLUMNS, size)];
+      const chunks = [...copyBinary(rows, COLUMNS, new CopyChunks(size))];
       expect(Buffer.concat(chunks).equals(whole)).toBe(true);
       if (size >= 300) expect(chunks.length).toBeLessThan(rows.length);
     }

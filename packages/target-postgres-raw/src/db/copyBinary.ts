@@ -1,3 +1,5 @@
+import { CopyChunks } from './CopyChunks.js';
+
 /** The PostgreSQL types the target writes, as binary COPY sends them. */
 type BinaryType = 'text' | 'jsonb' | 'timestamptz' | 'int4' | 'bytea';
 
@@ -16,15 +18,16 @@ const JSONB_VERSION = 1;
 
 /**
  * Rows in PostgreSQL's binary COPY format (`COPY … FROM STDIN (FORMAT binary)`), as chunks of
- * about `chunkBytes`: pg-copy-streams is slow with one write per row. The server then neither
- * splits nor unescapes the text (a quarter of its COPY time for these rows), and Node writes
- * each string straight into the chunk instead of building COPY text first.
+ * about `chunks.bytes`, in buffers `chunks` gives: pg-copy-streams is slow with one write per
+ * row. The server then neither splits nor unescapes the text (a quarter of its COPY time for
+ * these rows), and Node writes each string straight into the chunk instead of building COPY text first.
  * Text columns cannot hold NUL: it becomes U+FFFD (as in COPY text). A timestamptz is
  * microseconds since 2000-01-01 UTC (Instant.micros); jsonb is its version byte and the JSON text;
  * bytea is given as hex text.
  */
-export function* copyBinary<R>(rows: Iterable<R>, columns: readonly BinaryColumn<R>[], chunkBytes = 512 * 1024): Generator<Buffer> {
-  let buf = Buffer.allocUnsafe(Math.max(chunkBytes, HEADER.length));
+export function* copyBinary<R>(rows: Iterable<R>, columns: readonly BinaryColumn<R>[], chunks = new CopyChunks()): Generator<Buffer> {
+  const chunkBytes = chunks.bytes;
+  let buf = chunkBytes < HEADER.length ? Buffer.allocUnsafe(HEADER.length) : chunks.take();
   let pos = HEADER.copy(buf, 0);
   const values: unknown[] = new Array(columns.length);
   for (const row of rows) {
@@ -40,7 +43,7 @@ export function* copyBinary<R>(rows: Iterable<R>, columns: readonly BinaryColumn
     if (pos + bound > buf.length) {
       if (pos > 0) yield buf.subarray(0, pos);
       // A row larger than a chunk gets a buffer of its exact size, not three times its characters.
-      buf = Buffer.allocUnsafe(bound > chunkBytes ? exactSize(columns, values) : chunkBytes);
+      buf = bound > chunkBytes ? Buffer.allocUnsafe(exactSize(columns, values)) : chunks.take();
       pos = 0;
     }
     pos = buf.writeInt16BE(columns.length, pos);

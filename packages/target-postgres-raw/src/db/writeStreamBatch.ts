@@ -1,5 +1,3 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { RunError, type Logger } from 'singer-kit';
@@ -10,6 +8,7 @@ import { STAGE_TABLE } from '../sql/ddl.js';
 import { quoteIdent } from '../sql/tableName.js';
 import { COPY_STAGE_SQL, copyTableSql, deletionSql, upsertSql } from '../sql/upsertSql.js';
 import { copyBinary, type BinaryColumn } from './copyBinary.js';
+import type { CopyChunks } from './CopyChunks.js';
 import { addCounts, emptyCounts, type LoadCounts } from './loadCounts.js';
 import { isDiskFull, pgErrorKind, reasonOf, refusedCopyRow } from './pgErrors.js';
 import { splitByStoredHash, type Split } from './splitByStoredHash.js';
@@ -22,6 +21,8 @@ export interface CommitContext {
   readonly loadRunId: string;
   readonly commitNumber: number;
   readonly logger: Logger;
+  /** The connection's COPY chunk buffers. */
+  readonly copyChunks: CopyChunks;
   /** The transaction's now() as microseconds since 2000 (ingested_at_utc of rows copied straight in), read once. */
   ingestedAt?: bigint;
   /** Whether an earlier stream of this commit left rows in the staging table. */
@@ -153,7 +154,7 @@ async function copyRows(
   stream: string,
 ): Promise<void> {
   try {
-    await pipeline(Readable.from(copyBinary(rows, columns)), ctx.client.query(copyFrom(sql)));
+    await ctx.copyChunks.send(ctx.client.query(copyFrom(sql)), copyBinary(rows, columns, ctx.copyChunks));
   } catch (error) {
     const kind = pgErrorKind(error, false);
     const refused = (kind === 'data' || kind === 'other') && !isDiskFull(error) ? refusedCopyRow(error) : undefined;
