@@ -15,8 +15,8 @@ const MAX_SPARE = 4;
 /**
  * The chunk buffers of one connection's binary COPYs (copyBinary), reused once the socket has
  * written them: a fresh 512 kB buffer per chunk is fresh memory each time (above malloc's mmap
- * threshold), and faulting its pages in cost the first load of 100k invoices ~10,000 page faults,
- * a write of every payload into memory no cache held, and more garbage collections.
+ * threshold), which cost a first load of 100k invoices ~9,000 of its ~51,000 minor page faults,
+ * and every payload was written into memory no cache held.
  */
 export class CopyChunks {
   /** The size of a chunk. */
