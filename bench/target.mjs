@@ -20,7 +20,9 @@
 // phase by phase, alternating which goes first; a CHECKPOINT precedes every measured run. Per
 // size and phase the output lists every round, the medians and the median of the per-round
 // ratios target ÷ baseline, and the target's peak RSS (ru_maxrss via /usr/bin/time, else VmHWM
-// polled from /proc).
+// polled from /proc). With /usr/bin/time, a line after each round's and each phase's summary gives
+// the target's CPU seconds (user + sys) and minor page faults: on a machine of two cores the
+// target's own CPU is what limits it, and CPU time varies less than wall time on a shared one.
 //
 // The server is an embedded PostgreSQL 13 (or --pg 17), durable; `--url` (or BENCH_DATABASE_URL)
 // names a running server instead (a superuser: the bench issues CHECKPOINT), e.g. the
@@ -139,14 +141,17 @@ async function runBaseline(url, schema, tsv, dir) {
   return (performance.now() - started) / 1000;
 }
 
-/** The target CLI loading `singer` into `schema`; returns wall seconds and peak RSS. */
+/** The target CLI loading `singer` into `schema`; returns wall seconds, peak RSS, and (with /usr/bin/time) CPU seconds and minor faults. */
 async function runTarget(url, schema, singer, dir) {
   const config = path.join(dir, `${schema}.json`);
   writeFileSync(config, JSON.stringify({ database_url: url, schema, ...extraSettings }));
   const argv = [CLI, '--config', config, '--input', singer];
   const started = performance.now();
   const child = TIME
-    ? spawn(TIME, ['-f', 'bench-maxrss-kb=%M', process.execPath, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } })
+    ? spawn(TIME, ['-f', 'bench-maxrss-kb=%M bench-cpu=%U+%S bench-minflt=%R', process.execPath, ...argv], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, LOG_LEVEL: 'warn' },
+      })
     : spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
@@ -163,8 +168,12 @@ async function runTarget(url, schema, singer, dir) {
   const seconds = (performance.now() - started) / 1000;
   clearInterval(poll);
   if (code !== 0) throw new Error(`target exited ${code}: ${stderr}`);
-  const timed = /bench-maxrss-kb=(\d+)/.exec(stderr);
-  return { seconds, peakMb: (timed ? Number(timed[1]) : polledKb) / 1024 };
+  const timed = /bench-maxrss-kb=(\d+) bench-cpu=([\d.]+)\+([\d.]+) bench-minflt=(\d+)/.exec(stderr);
+  return {
+    seconds,
+    peakMb: (timed ? Number(timed[1]) : polledKb) / 1024,
+    cpu: timed ? { user: Number(timed[2]), sys: Number(timed[3]), minflt: Number(timed[4]) } : undefined,
+  };
 }
 
 const median = (xs) => {
@@ -216,6 +225,7 @@ try {
             const run = await runTarget(server.url, t, inputs[phase].singer, dir);
             r.target = n / run.seconds;
             r.rss = run.peakMb;
+            r.cpu = run.cpu;
           }
         }
         r.ratio = r.target / r.baseline;
@@ -223,6 +233,10 @@ try {
         console.log(
           `round ${round} ${phase.padEnd(9)} baseline ${fmt(r.baseline).padStart(7)} rec/s  target ${fmt(r.target).padStart(7)} rec/s  ratio ${r.ratio.toFixed(2)}  target peak RSS ${r.rss.toFixed(0)} MB  (${order[0]} first, load ${loadavg()[0].toFixed(2)})`,
         );
+        if (r.cpu)
+          console.log(
+            `  target CPU ${(r.cpu.user + r.cpu.sys).toFixed(2)} s (user ${r.cpu.user.toFixed(2)}, sys ${r.cpu.sys.toFixed(2)}), ${fmt(r.cpu.minflt)} minor page faults`,
+          );
       }
       await sql(server.url, `DROP SCHEMA ${b} CASCADE; DROP SCHEMA ${t} CASCADE`);
     }
@@ -237,6 +251,12 @@ try {
       console.log(
         `${phase.padEnd(9)} baseline ${fmt(median(rs.map((r) => r.baseline))).padStart(7)} rec/s  target ${fmt(median(rs.map((r) => r.target))).padStart(7)} rec/s  ratio ${ratio.toFixed(2)} (goal ≥ ${GOALS[phase]}${ok ? '' : ', MISSED'}; rounds ${rs.map((r) => r.ratio.toFixed(2)).join(' ')})  peak RSS ≤ ${rss.toFixed(0)} MB`,
       );
+      const cpus = rs.flatMap((r) => (r.cpu ? [r.cpu] : []));
+      if (cpus.length === rs.length) {
+        console.log(
+          `  target CPU median ${median(cpus.map((c) => c.user + c.sys)).toFixed(2)} s (user ${median(cpus.map((c) => c.user)).toFixed(2)}, sys ${median(cpus.map((c) => c.sys)).toFixed(2)}), minor page faults median ${fmt(median(cpus.map((c) => c.minflt)))}`,
+        );
+      }
     }
     for (const phase of PHASES) for (const file of Object.values(inputs[phase])) rmSync(file, { force: true });
   }
