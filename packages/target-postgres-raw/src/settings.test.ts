@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadSettings, redact, UsageError } from 'singer-kit';
-import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS } from './settings.js';
+import { checkTargetSetting, parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS } from './settings.js';
 
 const parse = (env: NodeJS.ProcessEnv) => parseTargetSettings(loadSettings({ specs: TARGET_SETTINGS, envPrefix: TARGET_ENV_PREFIX, env }));
 
@@ -29,6 +29,12 @@ describe('parseTargetSettings', () => {
     expect(parse({ TARGET_POSTGRES_RAW_RECONNECT_TIMEOUT_SECONDS: '0' }).reconnectTimeoutMs).toBe(0);
     expect(() => parse({ TARGET_POSTGRES_RAW_CONNECT_TIMEOUT_SECONDS: '0' })).toThrow(/connect_timeout_seconds must be a positive number of seconds, got 0/);
     expect(parse({ TARGET_POSTGRES_RAW_QUERY_TIMEOUT_SECONDS: '2.5' }).connection).toMatchObject({ connectTimeoutMs: 30_000, queryTimeoutMs: 2_500 });
+  });
+
+  it('refuses a port no TCP connection can use at once (exit 2), not after retrying it as a database that is down', () => {
+    expect(() => parse({ TARGET_POSTGRES_RAW_PORT: '70000' })).toThrow(new UsageError('setting port must be an integer from 1 to 65535, got 70000'));
+    expect(() => parse({ TARGET_POSTGRES_RAW_PORT: '0' })).toThrow(new UsageError('setting port must be an integer from 1 to 65535, got 0'));
+    expect(parse({ TARGET_POSTGRES_RAW_PORT: '65535' }).connection.port).toBe(65_535);
   });
 
   it('refuses a schema PostgreSQL would not keep as named: past 63 bytes (cut silently) or with the pg_ prefix of its system schemas', () => {
@@ -66,5 +72,55 @@ describe('parseTargetSettings', () => {
       host: 'db.internal',
       database: 'warehouse',
     });
+  });
+});
+
+describe('checkTargetSetting', () => {
+  /** The settings a run is given, defaults applied, with no database_url: host, port, user and database are read. */
+  const defaults = loadSettings({ specs: TARGET_SETTINGS, envPrefix: TARGET_ENV_PREFIX, env: {} });
+
+  // One value each, wrong for its own reason; a run (parseTargetSettings) refuses it with the very same line.
+  it.each([
+    ['host', ''],
+    ['port', 0],
+    ['port', 70_000],
+    ['port', '5432'],
+    ['user', 5],
+    ['database', ''],
+    ['sslmode', 'maybe'],
+    ['schema', 'pg_raw'],
+    ['schema', 'é'.repeat(32)],
+    ['batch_size_rows', 0],
+    ['batch_size_rows', 2.5],
+    ['batch_size_bytes', -1],
+    ['max_batch_age_seconds', -1],
+    ['reconnect_timeout_seconds', -5],
+    ['connect_timeout_seconds', 0],
+    ['query_timeout_seconds', '300'],
+    ['validate_records', 'yes'],
+  ])('refuses %s: %j alone, as a run would', (name, value) => {
+    let runSays: unknown;
+    try {
+      parseTargetSettings({ ...defaults, [name]: value });
+    } catch (error) {
+      runSays = error;
+    }
+    expect(runSays).toBeInstanceOf(UsageError);
+    expect(() => checkTargetSetting(name, value)).toThrow(new UsageError((runSays as Error).message));
+  });
+
+  it('takes what a run takes, and leaves the secrets (never read here) and unknown keys to the run', () => {
+    for (const [name, value] of Object.entries({
+      host: 'db.internal',
+      port: 65_535,
+      sslmode: 'verify-full',
+      schema: 'raw_acme',
+      batch_size_rows: 1,
+      max_batch_age_seconds: 0.5,
+      reconnect_timeout_seconds: 0,
+      validate_records: false,
+    }))
+      expect(() => checkTargetSetting(name, value)).not.toThrow();
+    for (const name of ['database_url', 'password', 'not_a_setting']) expect(() => checkTargetSetting(name, 42)).not.toThrow();
   });
 });

@@ -83,10 +83,29 @@ function positiveInteger(raw: RawSettings, name: string): number {
   return value;
 }
 
+const MAX_PORT = 65_535;
+
+/** A TCP port: node refuses one past 65535 only when it connects, which a run would retry for reconnect_timeout_seconds and then fail as if the server were down. */
+function portSetting(raw: RawSettings): number {
+  const value = raw.port;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_PORT) {
+    throw new UsageError(`setting port must be an integer from 1 to ${MAX_PORT}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 function text(raw: RawSettings, name: string): string {
   const value = raw[name];
-  if (typeof value !== 'string' || value === '') throw new UsageError(`setting ${name} must be a non-empty string`);
+  if (typeof value !== 'string' || value === '') throw new UsageError(`setting ${name} must be a non-empty string, got ${JSON.stringify(value)}`);
   return value;
+}
+
+function sslModeSetting(raw: RawSettings): SslMode {
+  const sslmode = text(raw, 'sslmode');
+  if (!(SSL_MODES as readonly string[]).includes(sslmode)) {
+    throw new UsageError(`setting sslmode must be one of ${SSL_MODES.join(', ')}, got ${JSON.stringify(sslmode)}`);
+  }
+  return sslmode as SslMode;
 }
 
 /**
@@ -105,16 +124,64 @@ function schemaName(raw: RawSettings): string {
   return schema;
 }
 
-/** What to do about a password or user whose characters break the URL; never shows a part of it, which could be the password's. */
-const ENCODE_HINT =
-  'a character of the user or password may need percent-encoding (/ as %2F, # as %23, ? as %3F, @ as %40), or give the password apart (setting password, TARGET_POSTGRES_RAW_PASSWORD_FILE) with host, user and database';
-
 /** A setting in seconds, more than 0, in milliseconds. */
 function positiveSeconds(raw: RawSettings, name: string): number {
   const value = raw[name];
   if (typeof value !== 'number' || !(value > 0)) throw new UsageError(`setting ${name} must be a positive number of seconds, got ${JSON.stringify(value)}`);
   return Math.round(value * 1000);
 }
+
+/** `reconnect_timeout_seconds`, in milliseconds: 0 is one attempt, no retrying. */
+function reconnectTimeout(raw: RawSettings): number {
+  const value = raw.reconnect_timeout_seconds;
+  if (typeof value !== 'number' || !(value >= 0)) {
+    throw new UsageError(`setting reconnect_timeout_seconds must be a number of seconds, 0 or more, got ${JSON.stringify(value)}`);
+  }
+  return Math.round(value * 1000);
+}
+
+function booleanSetting(raw: RawSettings, name: string): boolean {
+  const value = raw[name];
+  if (typeof value !== 'boolean') throw new UsageError(`setting ${name} must be true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/**
+ * The settings a run reads each on its own, by a rule of its own, from settings with their defaults
+ * applied: `parseTargetSettings` builds its result from these, and `checkTargetSetting` holds a
+ * single value to the same rule. Not here: the secrets (`database_url`, `password`), read only by a
+ * run. `host`, `port`, `user` and `database` are read by a run only without a `database_url`, but a
+ * value of theirs that could never connect is wrong wherever it is written.
+ */
+const READ_ALONE = {
+  host: (raw: RawSettings) => text(raw, 'host'),
+  port: portSetting,
+  user: (raw: RawSettings) => text(raw, 'user'),
+  database: (raw: RawSettings) => text(raw, 'database'),
+  sslmode: sslModeSetting,
+  schema: schemaName,
+  batch_size_rows: (raw: RawSettings) => positiveInteger(raw, 'batch_size_rows'),
+  batch_size_bytes: (raw: RawSettings) => positiveInteger(raw, 'batch_size_bytes'),
+  max_batch_age_seconds: (raw: RawSettings) => positiveSeconds(raw, 'max_batch_age_seconds'),
+  reconnect_timeout_seconds: reconnectTimeout,
+  connect_timeout_seconds: (raw: RawSettings) => positiveSeconds(raw, 'connect_timeout_seconds'),
+  query_timeout_seconds: (raw: RawSettings) => positiveSeconds(raw, 'query_timeout_seconds'),
+  validate_records: (raw: RawSettings) => booleanSetting(raw, 'validate_records'),
+} as const;
+
+/**
+ * Throws the UsageError a run would give for this value of the setting (`setting batch_size_rows
+ * must be a positive integer, got 0`), without reading anything else: a settings file of the
+ * runner's checks each value it carries when it is read, to exactly the target's rules. A setting
+ * not read on its own (`READ_ALONE`: the secrets, unknown keys) passes, unread.
+ */
+export function checkTargetSetting(name: string, value: unknown): void {
+  if (Object.hasOwn(READ_ALONE, name)) READ_ALONE[name as keyof typeof READ_ALONE]({ [name]: value });
+}
+
+/** What to do about a password or user whose characters break the URL; never shows a part of it, which could be the password's. */
+const ENCODE_HINT =
+  'a character of the user or password may need percent-encoding (/ as %2F, # as %23, ? as %3F, @ as %40), or give the password apart (setting password, TARGET_POSTGRES_RAW_PASSWORD_FILE) with host, user and database';
 
 type Timeouts = Pick<ConnectionSettings, 'connectTimeoutMs' | 'queryTimeoutMs'>;
 
@@ -148,45 +215,32 @@ function connectionFromUrl(url: string, sslmode: SslMode, timeouts: Timeouts): C
 
 /** Typed, frozen target settings from the merged raw settings; any problem is a UsageError (exit 2). */
 export function parseTargetSettings(raw: RawSettings): TargetSettings {
-  const sslmode = text(raw, 'sslmode');
-  if (!(SSL_MODES as readonly string[]).includes(sslmode)) {
-    throw new UsageError(`setting sslmode must be one of ${SSL_MODES.join(', ')}, got ${JSON.stringify(sslmode)}`);
-  }
+  const sslmode = READ_ALONE.sslmode(raw);
   const url = raw.database_url;
   const password = raw.password;
   const timeouts: Timeouts = {
-    connectTimeoutMs: positiveSeconds(raw, 'connect_timeout_seconds'),
-    queryTimeoutMs: positiveSeconds(raw, 'query_timeout_seconds'),
+    connectTimeoutMs: READ_ALONE.connect_timeout_seconds(raw),
+    queryTimeoutMs: READ_ALONE.query_timeout_seconds(raw),
   };
   const connection =
     typeof url === 'string' && url !== ''
-      ? connectionFromUrl(url, sslmode as SslMode, timeouts)
+      ? connectionFromUrl(url, sslmode, timeouts)
       : {
-          host: text(raw, 'host'),
-          port: positiveInteger(raw, 'port'),
-          user: text(raw, 'user'),
-          database: text(raw, 'database'),
-          sslmode: sslmode as SslMode,
+          host: READ_ALONE.host(raw),
+          port: READ_ALONE.port(raw),
+          user: READ_ALONE.user(raw),
+          database: READ_ALONE.database(raw),
+          sslmode,
           ...timeouts,
           ...(typeof password === 'string' && password !== '' ? { password: new Secret(password) } : {}),
         };
-  const age = raw.max_batch_age_seconds;
-  if (typeof age !== 'number' || !(age > 0)) {
-    throw new UsageError(`setting max_batch_age_seconds must be a positive number, got ${JSON.stringify(age)}`);
-  }
-  const reconnect = raw.reconnect_timeout_seconds;
-  if (typeof reconnect !== 'number' || !(reconnect >= 0)) {
-    throw new UsageError(`setting reconnect_timeout_seconds must be a number of seconds, 0 or more, got ${JSON.stringify(reconnect)}`);
-  }
-  const validate = raw.validate_records;
-  if (typeof validate !== 'boolean') throw new UsageError('setting validate_records must be true or false');
   return Object.freeze({
     connection: Object.freeze(connection),
-    schema: schemaName(raw),
-    batchSizeRows: positiveInteger(raw, 'batch_size_rows'),
-    batchSizeBytes: positiveInteger(raw, 'batch_size_bytes'),
-    maxBatchAgeMs: Math.round(age * 1000),
-    reconnectTimeoutMs: Math.round(reconnect * 1000),
-    validateRecords: validate,
+    schema: READ_ALONE.schema(raw),
+    batchSizeRows: READ_ALONE.batch_size_rows(raw),
+    batchSizeBytes: READ_ALONE.batch_size_bytes(raw),
+    maxBatchAgeMs: READ_ALONE.max_batch_age_seconds(raw),
+    reconnectTimeoutMs: READ_ALONE.reconnect_timeout_seconds(raw),
+    validateRecords: READ_ALONE.validate_records(raw),
   });
 }
