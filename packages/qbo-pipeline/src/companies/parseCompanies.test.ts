@@ -121,6 +121,27 @@ describe('parseCompanies', () => {
     ]);
   });
 
+  it("keeps each target setting the target takes, the company's over the defaults'", () => {
+    const parsed = parse(
+      GOOD.replace('scheduler:\n', '  target:\n    sslmode: require\n    port: 6543\n    batch_size_rows: 1000\nscheduler:\n').replace(
+        '      batch_size_rows: 5000',
+        '      batch_size_rows: 5000\n      host: db.internal\n      max_batch_age_seconds: 0.5\n      reconnect_timeout_seconds: 0\n      validate_records: false',
+      ),
+    );
+    expect(parsed.companies.map((c) => c.target)).toEqual([
+      { sslmode: 'require', port: 6543, batch_size_rows: 1000 },
+      {
+        sslmode: 'require',
+        port: 6543,
+        batch_size_rows: 5000,
+        host: 'db.internal',
+        max_batch_age_seconds: 0.5,
+        reconnect_timeout_seconds: 0,
+        validate_records: false,
+      },
+    ]);
+  });
+
   it("keeps an end_lag the tap takes, the company's over the defaults'", () => {
     const parsed = parse(
       GOOD.replace('    sandbox: true', '    sandbox: true\n    end_lag: PT0S').replace('      max_requests_per_minute: 300', '      end_lag: PT1H'),
@@ -303,6 +324,56 @@ describe('parseCompanies', () => {
       'a tap setting it does not know (refused by name, as before)',
       GOOD.replace('      max_requests_per_minute: 300', '      pagesize: 100'),
       'companies.yaml:19:7: companies[0] (acme).tap.pagesize: unknown setting "pagesize"; known here: end_lag, sandbox, base_url, token_url, page_size, window,',
+    ],
+    [
+      "a batch size the target refuses (the target's own rule and words, as for the tap's settings)",
+      GOOD.replace('      batch_size_rows: 5000', '      batch_size_rows: 0'),
+      'companies.yaml:27:24: companies[1] (globex-corp).target.batch_size_rows: must be a positive integer, got 0',
+    ],
+    [
+      'a batch age below zero',
+      GOOD.replace('      batch_size_rows: 5000', '      batch_size_rows: 5000\n      max_batch_age_seconds: -1'),
+      'companies.yaml:28:30: companies[1] (globex-corp).target.max_batch_age_seconds: must be a positive number of seconds, got -1',
+    ],
+    [
+      'an sslmode libpq does not have, under defaults:, for every company',
+      GOOD.replace('scheduler:\n', '  target:\n    sslmode: maybe\nscheduler:\n'),
+      'companies.yaml:11:14: defaults.target.sslmode: must be one of disable, require, verify-full, got "maybe"',
+    ],
+    [
+      'a connect timeout of 0',
+      GOOD.replace('      batch_size_rows: 5000', '      connect_timeout_seconds: 0'),
+      'companies.yaml:27:32: companies[1] (globex-corp).target.connect_timeout_seconds: must be a positive number of seconds, got 0',
+    ],
+    [
+      'a port past 65535 (a run would retry it as a database that is down)',
+      GOOD.replace('      batch_size_rows: 5000', '      port: 70000'),
+      'companies.yaml:27:13: companies[1] (globex-corp).target.port: must be an integer from 1 to 65535, got 70000',
+    ],
+    [
+      "a port in quotes: the target's words, not just the type's",
+      GOOD.replace('      batch_size_rows: 5000', '      port: "5432"'),
+      'companies.yaml:27:13: companies[1] (globex-corp).target.port: must be an integer from 1 to 65535, got "5432"',
+    ],
+    [
+      'validate_records as text',
+      GOOD.replace('      batch_size_rows: 5000', '      validate_records: "no"'),
+      'companies.yaml:27:25: companies[1] (globex-corp).target.validate_records: must be true or false, got "no"',
+    ],
+    [
+      'a default the target refuses, though every company sets its own',
+      GOOD.replace('scheduler:\n', '  target:\n    reconnect_timeout_seconds: -5\nscheduler:\n')
+        .replace(
+          '    tap:\n      max_requests_per_minute: 300',
+          '    tap:\n      max_requests_per_minute: 300\n    target:\n      reconnect_timeout_seconds: 0',
+        )
+        .replace('      batch_size_rows: 5000', '      reconnect_timeout_seconds: 0'),
+      'companies.yaml:11:32: defaults.target.reconnect_timeout_seconds: must be a number of seconds, 0 or more, got -5',
+    ],
+    [
+      "a company schema with PostgreSQL's pg_ prefix (the target's schema rule)",
+      GOOD.replace('    schema: raw_acme', '    schema: pg_acme'),
+      'companies.yaml:15:13: companies[0] (acme).schema: "pg_acme" starts with pg_, which PostgreSQL keeps for its system schemas; choose another name',
     ],
     ['no companies', 'defaults: {}\n', 'companies.yaml:1:1: the file: missing companies'],
     ['an empty list', 'companies: []\n', 'companies.yaml:1:12: companies: must NOT have fewer than 1 items'],

@@ -3,6 +3,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { parseInstant, UsageError } from 'singer-kit';
 import { checkTapSetting } from 'tap-quickbooks';
+import { checkTargetSetting } from 'target-postgres-raw';
 import { parseCron } from '../schedules/cronSlots.js';
 import {
   COMPANIES_SCHEMA,
@@ -141,17 +142,20 @@ function describe(error: ErrorObject, root: unknown): { segments: Segment[]; key
     }
     case 'pattern':
       return { segments, message: PATTERN_HINTS[String(last)] ?? `does not match ${(error.params as { pattern: string }).pattern}` };
-    case 'type':
+    case 'type': {
       if (last === 'realm_id') return { segments, message: `${PATTERN_HINTS.realm_id} (an unquoted number can lose digits)` };
-      // `end_lag: 5`, `page_size: 5.5`: what the tap accepts, not just "a string" or "an integer".
-      if (segments.at(-2) === 'tap' && typeof last === 'string') {
-        const tapSays = tapSettingProblem(last, valueAt(root, segments));
-        if (tapSays !== undefined) return { segments, message: tapSays };
+      // `end_lag: 5`, `page_size: 5.5`, `port: "5432"`: what the tap or target accepts, not just
+      // "a string" or "an integer".
+      const section = segments.at(-2);
+      if (isPluginSection(section) && typeof last === 'string') {
+        const pluginSays = settingProblem(section, last, valueAt(root, segments));
+        if (pluginSays !== undefined) return { segments, message: pluginSays };
       }
       return {
         segments,
         message: `must be ${(error.params as { type: string }).type === 'object' ? 'a mapping (key: value lines)' : `of type ${(error.params as { type: string }).type}`}`,
       };
+    }
     default:
       return { segments, message: error.message ?? 'is not valid' };
   }
@@ -185,17 +189,19 @@ export function parseCompanies(text: string, file: string, shownAs = file): Comp
   const raw = value as RawFile;
   const dir = path.dirname(file);
   const defaults = raw.defaults ?? {};
-  // The tap's settings are checked here, each at its own line, not when a company's run starts:
-  // every command reading the file stops on them (a run of all companies, a list, the console, an
-  // export that would write the value on). Where it is written: a default every company overrides
-  // is still a mistake in the file.
-  const checkTap = (segments: Segment[], tap: Shared['tap']) => {
-    for (const [key, given] of Object.entries(tap ?? {})) {
-      const tapSays = tapSettingProblem(key, given);
-      if (tapSays !== undefined) fail(offsetOf(doc, [...segments, 'tap', key]), labelled(value, [...segments, 'tap', key]), tapSays);
-    }
+  // The tap's and the target's settings are checked here, each at its own line, not when a
+  // company's run starts: every command reading the file stops on them (a run of all companies, a
+  // list, the console, an export that would write the value on). Where it is written: a default
+  // every company overrides is still a mistake in the file.
+  const checkSetting = (segments: Segment[], section: PluginSection, key: string, given: unknown) => {
+    const pluginSays = settingProblem(section, key, given);
+    if (pluginSays !== undefined) fail(offsetOf(doc, segments), labelled(value, segments), pluginSays);
   };
-  checkTap(['defaults'], defaults.tap);
+  const checkPlugins = (at: Segment[], shared: Shared) => {
+    for (const section of PLUGIN_SECTIONS)
+      for (const [key, given] of Object.entries(shared[section] ?? {})) checkSetting([...at, section, key], section, key, given);
+  };
+  checkPlugins(['defaults'], defaults);
   const secretFile = (segments: Segment[], given: string): SecretFile => ({ path: path.resolve(dir, given), given, where: at(offsetOf(doc, segments)) });
   const secretsOf = (segments: Segment[], secrets: Shared['secrets']) =>
     Object.fromEntries(Object.entries(secrets ?? {}).map(([k, given]) => [k, secretFile([...segments, 'secrets', k], given)]));
@@ -229,7 +235,9 @@ export function parseCompanies(text: string, file: string, shownAs = file): Comp
         fail(offsetOf(doc, from('schedule')), labelled(value, from('schedule')), (error as Error).message.replace(/^--(cron|tz): /, '$1: '));
       }
     }
-    checkTap(['companies', i], entry.tap);
+    checkPlugins(['companies', i], entry);
+    // Its schema is the target's schema setting: held to the target's rule too (not pg_…).
+    if (entry.schema !== undefined) checkSetting(['companies', i, 'schema'], 'target', 'schema', entry.schema);
     return Object.freeze({
       name: entry.name,
       realmId: entry.realm_id,
@@ -284,18 +292,25 @@ export function parseCompanies(text: string, file: string, shownAs = file): Comp
   });
 }
 
+/** The sections of a company (or `defaults:`) holding a plugin's settings, each checked by its plugin's own rules. */
+const PLUGIN_CHECKS = { tap: checkTapSetting, target: checkTargetSetting } as const;
+type PluginSection = keyof typeof PLUGIN_CHECKS;
+const PLUGIN_SECTIONS = Object.keys(PLUGIN_CHECKS) as PluginSection[];
+const isPluginSection = (segment: Segment | undefined): segment is PluginSection => typeof segment === 'string' && Object.hasOwn(PLUGIN_CHECKS, segment);
+
 /**
- * Why a run would refuse this value of a tap setting (the tap's own rule, `checkTapSetting`, so the
- * file accepts exactly what a run does), as what follows the key: `must be an integer from 1 to
- * 1000, got 5000`; undefined when the tap takes it.
+ * Why a run would refuse this value of a tap or target setting (the plugin's own rule,
+ * `checkTapSetting` / `checkTargetSetting`, so the file accepts exactly what a run does), as what
+ * follows the key: `must be an integer from 1 to 1000, got 5000`; undefined when the plugin takes it.
  */
-function tapSettingProblem(key: string, given: unknown): string | undefined {
+function settingProblem(section: PluginSection, key: string, given: unknown): string | undefined {
   try {
-    checkTapSetting(key, given);
+    PLUGIN_CHECKS[section](key, given);
     return undefined;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    return error.message.replace(`setting ${key} `, '');
+    // `setting page_size must be…`, `setting schema: "pg_x" starts with…`: what follows the name.
+    return error.message.replace(`setting ${key}`, '').replace(/^:? /, '');
   }
 }
 
