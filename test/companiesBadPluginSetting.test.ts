@@ -1,9 +1,10 @@
 /**
  * A companies file with a tap setting the tap would refuse (`end_lag: soon`, `window: soon`,
- * `page_size: 5000`, `sandbox: "yes"`, …) is refused when it is read, like every other mistake in
- * the file: each command that reads it stops with exit 2 and one line naming the file, the line and
- * column, the company's key and what the tap accepts, before any request to QuickBooks, without a
- * state folder, and with no file exported. A scheduler or console already running when an edit
+ * `page_size: 5000`, `sandbox: "yes"`, …) or a target setting the target would refuse
+ * (`batch_size_rows: 0`, `sslmode: maybe`, `port: 70000`, …) is refused when it is read, like every
+ * other mistake in the file: each command that reads it stops with exit 2 and one line naming the
+ * file, the line and column, the company's key and what the plugin accepts, before any request to
+ * QuickBooks, without a state folder or a row in the warehouse, and with no file exported. A scheduler or console already running when an edit
  * breaks the file says so and goes on. The built CLI against the emulator.
  */
 import { existsSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { startFirm, type Firm } from './companiesHarness.js';
 import { send } from './consoleHttp.js';
 import { killRunningClis, startRunnerCli, waitFor, type RunningCli } from './pipelineHarness.js';
 import { userEnv } from './support/runProcess.js';
+import { query } from './targetHarness.js';
 
 /** What tap-quickbooks says an end_lag must be (its `endLagSetting`). */
 const ACCEPTS = 'must be an ISO 8601 duration in weeks, days, hours, minutes or whole seconds (PT5M, PT0S), from PT0S to P1D';
@@ -22,11 +24,12 @@ const WINDOW_ACCEPTS = 'must be an ISO 8601 duration in weeks, days, hours, minu
 
 let firm: Firm;
 const prefix = `bl_${Math.random().toString(16).slice(2, 8)}`;
-/** The firm's file; `globexTap` (`end_lag: soon`) goes under globex's own `tap:`, on line 21. */
-const companies = (globexTap?: string) => {
+type Section = 'tap' | 'target';
+/** The firm's file; `globexSetting` (`end_lag: soon`) goes under globex's own `tap:` (or `target:`), on line 21. */
+const companies = (globexSetting?: string, section: Section = 'tap') => {
   const good = firm.companiesYaml({ schemaPrefix: prefix, streams: ['invoices'], extra: '  start: 2025-02-01' });
-  if (globexTap === undefined) return good;
-  return good.replace('  - name: globex\n', `  - name: globex\n    tap:\n      ${globexTap}\n`);
+  if (globexSetting === undefined) return good;
+  return good.replace('  - name: globex\n', `  - name: globex\n    ${section}:\n      ${globexSetting}\n`);
 };
 
 beforeAll(async () => {
@@ -38,13 +41,30 @@ afterAll(async () => {
 });
 
 const requests = () => firm.emulator.requestLog().length;
+/** Whether anything made a schema of this test's in the warehouse (a company's run would, at its first load). */
+const schemasMade = async () =>
+  (await query<{ n: number }>(databaseUrl(), 'SELECT count(*)::int AS n FROM pg_namespace WHERE starts_with(nspname, $1)', [`${prefix}_`]))[0]?.n;
 /** The one line: `bad.yaml`, as given (the scheduler and the console name the file by its absolute path). */
 const firstLine = (output: string) => output.split('\n')[0]?.replace(`${firm.dir}/`, '');
-/** What the tap says of globex's `<key>: <value>` (`says`: its message after the key), at the value's column. */
-const refused = (file: string, setting: string, says: string) => {
+/** What the tap (or target) says of globex's `<key>: <value>` (`says`: its message after the key), at the value's column. */
+const refused = (file: string, setting: string, says: string, section: Section = 'tap') => {
   const key = setting.split(':')[0] as string;
-  return `FATAL qbo-pipeline: companies file ${file}:21:${7 + key.length + 2}: companies[1] (globex).tap.${key}: ${says}`;
+  return `FATAL qbo-pipeline: companies file ${file}:21:${7 + key.length + 2}: companies[1] (globex).${section}.${key}: ${says}`;
 };
+
+/** Runs the CLI on `text` as bad.yaml: exit 2, `line` first, and nothing asked of QuickBooks, kept, loaded or exported. */
+async function refusedBeforeAnything(args: readonly string[], text: string, line: string): Promise<void> {
+  await firm.writeCompanies(text, 'bad.yaml');
+  const before = requests();
+  const run = await firm.cli([...args, '--companies', 'bad.yaml']);
+  expect(run.code, run.stderr).toBe(2);
+  expect(firstLine(run.stderr)).toBe(line);
+  expect(run.stdout).toBe('');
+  expect(requests()).toBe(before);
+  expect(existsSync(path.join(firm.dir, 'state')), 'no state folder').toBe(false);
+  expect(existsSync(path.join(firm.dir, 'meltano-companies.yml')), 'no Meltano file').toBe(false);
+  expect(await schemasMade(), 'no schema in the warehouse').toBe(0);
+}
 
 describe('a companies file with a tap setting the tap refuses: every command that reads it stops, before anything runs', () => {
   // Each command with one of the settings (the tap refuses each for its own reason: not a duration,
@@ -76,18 +96,32 @@ describe('a companies file with a tap setting the tap refuses: every command tha
     ['evidence', ['evidence'], 'sandbox: "yes"', 'must be true or false, got "yes"'],
   ])(
     '%s: exit 2, one line naming the file, line, column, company, key and what is accepted; no request, no state, nothing written',
-    async (_what, args, setting, says) => {
-      await firm.writeCompanies(companies(setting), 'bad.yaml');
-      const before = requests();
-      const run = await firm.cli([...args, '--companies', 'bad.yaml']);
-      expect(run.code, run.stderr).toBe(2);
-      expect(firstLine(run.stderr)).toBe(refused('bad.yaml', setting, says));
-      expect(run.stdout).toBe('');
-      expect(requests()).toBe(before);
-      expect(existsSync(path.join(firm.dir, 'state')), 'no state folder').toBe(false);
-      expect(existsSync(path.join(firm.dir, 'meltano-companies.yml')), 'no Meltano file').toBe(false);
-    },
+    (_what, args, setting, says) => refusedBeforeAnything(args, companies(setting), refused('bad.yaml', setting, says)),
   );
+
+  // The target's settings likewise, by the target's rule (a run of every company used to run acme
+  // and fail globex alone; export wrote the value into the Meltano file).
+  it.each([
+    ['sync of every company (acme, whose own settings are fine, does not run either)', ['sync'], 'batch_size_rows: 0', 'must be a positive integer, got 0'],
+    [
+      'backfill of every company (a port the warehouse URL would have left unread at run time)',
+      ['backfill', '--start', '2025-02-20', '--end', '2025-02-21'],
+      'port: 70000',
+      'must be an integer from 1 to 65535, got 70000',
+    ],
+    ['company list', ['company', 'list'], 'max_batch_age_seconds: -1', 'must be a positive number of seconds, got -1'],
+    ['scheduler --once', ['scheduler', '--once'], 'connect_timeout_seconds: 0', 'must be a positive number of seconds, got 0'],
+    ['export meltano', ['export', 'meltano', '--out', 'meltano-companies.yml'], 'sslmode: maybe', 'must be one of disable, require, verify-full, got "maybe"'],
+  ])('%s, on a target setting: exit 2 and the one line; no request, no state, no schema, nothing written', (_what, args, setting, says) =>
+    refusedBeforeAnything(args, companies(setting, 'target'), refused('bad.yaml', setting, says, 'target')),
+  );
+
+  it('export meltano, on a target setting under defaults: (every company takes it): exit 2 at its line, no file', () =>
+    refusedBeforeAnything(
+      ['export', 'meltano', '--out', 'meltano-companies.yml'],
+      companies().replace('companies:\n', '  target:\n    batch_size_bytes: 0\ncompanies:\n'),
+      'FATAL qbo-pipeline: companies file bad.yaml:14:23: defaults.target.batch_size_bytes: must be a positive integer, got 0',
+    ));
 
   it('console: exit 2 with that line, and it never listens', async () => {
     await firm.writeCompanies(companies('end_lag: soon'), 'bad.yaml');
