@@ -254,7 +254,7 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
   },
   "a company's secret file that is missing, under `scheduler --companies … --once` (nothing due)": async () =>
     runner(['scheduler', '--companies', 'companies.yaml', '--once'], firmPlace()),
-  "a companies file value not of its form (here the tap's `end_lag`; also any other tap setting such as `window`, `page_size` or `sandbox`, a `realm_id`, `start`, `schedule`)":
+  "a companies file value not of its form (here the tap's `end_lag`; also any other tap setting such as `window`, `page_size` or `sandbox`, a target setting such as `batch_size_rows`, `sslmode` or `port`, a `realm_id`, `start`, `schedule`)":
     async () => runner(['company', 'list', '--companies', 'companies.yaml'], firmPlace('    tap: {end_lag: soon}')),
   'a cron expression that is not one': async () => {
     const p = place();
