@@ -173,7 +173,7 @@ const READ_ALONE = {
  * Throws the UsageError a run would give for this value of the setting (`setting batch_size_rows
  * must be a positive integer, got 0`), without reading anything else: a settings file of the
  * runner's checks each value it carries when it is read, to exactly the target's rules. A setting
- * not read on its own (`READ_ALONE`: the secrets, unknown keys) passes, unread.
+ * not in `READ_ALONE` (a secret, an unknown key) passes, unread.
  */
 export function checkTargetSetting(name: string, value: unknown): void {
   if (Object.hasOwn(READ_ALONE, name)) READ_ALONE[name as keyof typeof READ_ALONE]({ [name]: value });
