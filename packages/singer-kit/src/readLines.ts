@@ -18,13 +18,13 @@ const CR = 0x0d;
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 /**
- * The lines of a stream as bytes, in order, whatever the chunk boundaries, yielded as the lines
+ * The lines of a stream (or of any chunks of bytes) as bytes, in order, whatever the chunk boundaries, yielded as the lines
  * each chunk completes (one await per chunk, not per line). Blank lines are skipped, `\r\n` and a
  * leading UTF-8 BOM are accepted. A line inside one chunk is a view of that chunk (no copy). Pulls
  * chunks only as fast as the caller consumes them, so a slow consumer (a database) holds the
  * producer back instead of filling memory.
  */
-export async function* readLineBytes(input: Readable): AsyncGenerator<InputLineBytes[]> {
+export async function* readLineBytes(input: Readable | AsyncIterable<Buffer>): AsyncGenerator<InputLineBytes[]> {
   let pending: Buffer[] = [];
   let number = 0;
   const line = (raw: Buffer): InputLineBytes | undefined => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Readable, Writable } from 'node:stream';
+import type { FileHandle } from 'node:fs/promises';
+import { Readable, type Writable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { MessageError, readLineBytes, type InputLineBytes, type Logger } from 'singer-kit';
 import { Buffers } from './buffer/Buffers.js';
@@ -9,6 +10,7 @@ import { PayloadArena } from './buffer/PayloadArena.js';
 import { addCounts, emptyCounts, formatCounts, type LoadCounts } from './db/loadCounts.js';
 import { RawTableWriter } from './db/RawTableWriter.js';
 import { StoredHashes } from './db/StoredHashes.js';
+import { FileLines, type InputLines } from './input/FileLines.js';
 import { Lookahead, type LookaheadLimits } from './input/Lookahead.js';
 import { ScanPolicy } from './input/ScanPolicy.js';
 import { watchForEmptyInput } from './input/watchForEmptyInput.js';
@@ -47,8 +49,11 @@ interface Window {
 
 export interface RunTargetOptions {
   readonly settings: TargetSettings;
-  /** Singer lines. Lines are read as views of their chunks (a payload over 256 kB stays one until committed): a producer must not reuse a chunk it has written (stdin and files never do). */
-  readonly input: Readable;
+  /**
+   * Singer lines: a stream, or a file, read into chunk buffers reused once no line refers to them (FileLines).
+   * A stream's lines are read as views of its chunks (a payload over 256 kB stays one until committed): its producer must not reuse a chunk it has written (stdin never does).
+   */
+  readonly input: Readable | FileHandle;
   /** Where state values go (stdout in the CLI). */
   readonly output: Writable;
   readonly logger: Logger;
@@ -70,11 +75,15 @@ export async function runTarget(options: RunTargetOptions): Promise<TargetSummar
   const { connection, schema, reconnectTimeoutMs } = options.settings;
   // Input that ends empty while the database is still unreachable (the tap failed first) stops the
   // retries, and so does a stop requested then (nothing is buffered yet that a commit could keep).
-  const { lines, endedEmpty } = watchForEmptyInput(readLineBytes(options.input)[Symbol.asyncIterator]());
+  const input: InputLines =
+    options.input instanceof Readable
+      ? { lines: readLineBytes(options.input)[Symbol.asyncIterator](), doneThrough: () => undefined }
+      : new FileLines(options.input);
+  const { lines, endedEmpty } = watchForEmptyInput(input.lines);
   const stopConnecting = options.signal ? AbortSignal.any([endedEmpty, options.signal]) : endedEmpty;
   const writer = await RawTableWriter.open({ connection, schema, loadRunId, reconnectTimeoutMs, stopConnecting, logger: options.logger });
   const hashes = new StoredHashes({ connection, schema, reconnectTimeoutMs, logger: options.logger });
-  const run = new TargetRun(options, lines, writer, hashes);
+  const run = new TargetRun(options, { lines, doneThrough: (line) => input.doneThrough(line) }, writer, hashes);
   try {
     const stoppedBy = await run.consume();
     await writer.finish('succeeded', stoppedBy);
@@ -100,7 +109,7 @@ export async function runTarget(options: RunTargetOptions): Promise<TargetSummar
  */
 class TargetRun implements MessageSink {
   readonly #o: RunTargetOptions;
-  readonly #lines: AsyncIterator<InputLineBytes[]>;
+  readonly #input: InputLines;
   readonly #writer: RawTableWriter;
   readonly #hashes: StoredHashes;
   readonly #log: Logger;
@@ -123,9 +132,9 @@ class TargetRun implements MessageSink {
   readonly #writtenIn = new Map<number, Map<string, Set<string>>>();
   readonly #scanPolicy = new ScanPolicy();
 
-  constructor(options: RunTargetOptions, lines: AsyncIterator<InputLineBytes[]>, writer: RawTableWriter, hashes: StoredHashes) {
+  constructor(options: RunTargetOptions, input: InputLines, writer: RawTableWriter, hashes: StoredHashes) {
     this.#o = options;
-    this.#lines = lines;
+    this.#input = input;
     this.#writer = writer;
     this.#hashes = hashes;
     this.#log = options.logger;
@@ -139,7 +148,7 @@ class TargetRun implements MessageSink {
   }
 
   async consume(): Promise<'end of input' | 'signal'> {
-    const lookahead = new Lookahead(this.#lines, (lines) => this.#prepare(lines), LOOKAHEAD);
+    const lookahead = new Lookahead(this.#input.lines, (lines) => this.#prepare(lines), LOOKAHEAD);
     // One waiter per read, woken by the next window, a signal or a failed flush. (Racing every read
     // against one long-lived promise would pile a reaction, and its window, onto it per read.)
     let wake: ((value: 'interrupted') => void) | undefined;
@@ -182,6 +191,9 @@ class TargetRun implements MessageSink {
           await (waiting ?? nextTurn());
           routedBytes = 0;
         }
+        // What buffered records keep of these lines is copied out (PayloadArena): their chunks may be read into again.
+        const last = next.lines.at(-1);
+        if (last !== undefined) this.#input.doneThrough(last.number);
       }
       if (stoppedBy === 'signal') this.#log.info('stop requested (signal): committing buffered records, then exiting');
       this.#schedule(() => this.#flush(stoppedBy));
