@@ -5,10 +5,20 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { databaseUrl, REPO_ROOT, scratchSchema, withClient } from './support/db.js';
-import { copyWaitsOnLock, finished, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines, T } from './targetHarness.js';
+import { copyWaitsOnLock, counts, finished, lastRunCounts, query, R, runTargetCli, S, singer, spawnTarget, ST, stateLines, T } from './targetHarness.js';
 import { fatalLine } from './support/runProcess.js';
 
 const url = () => databaseUrl();
+
+/** Ids (five at most) of `records` whose row in `table` does not hold the record's JSON text as payload and its SHA-256 as payload_sha256. */
+async function storedOtherwise(schema: string, table: string, records: ReadonlyArray<{ readonly Id: string }>): Promise<Array<{ id: string }>> {
+  return query<{ id: string }>(
+    url(),
+    `SELECT e.id FROM unnest($1::text[], $2::text[]) AS e(id, text) LEFT JOIN "${schema}"."${table}" USING (id)
+     WHERE payload IS DISTINCT FROM e.text::jsonb OR payload_sha256 IS DISTINCT FROM sha256(convert_to(e.text, 'UTF8')) ORDER BY e.id LIMIT 5`,
+    [records.map((r) => r.Id), records.map((r) => JSON.stringify(r))],
+  );
+}
 
 describe('target-postgres-raw storage semantics (DESIGN §5, CONFORMANCE G)', () => {
   it("names every column of a stream's table in the README's What lands in PostgreSQL (payload_sha256 was left out)", async () => {
@@ -426,6 +436,33 @@ describe('target-postgres-raw protocol and errors (CONFORMANCE E, F)', () => {
     expect(stored).toEqual(records.map((r) => ({ id: r.Id, sha: createHash('sha256').update(JSON.stringify(r)).digest('hex'), length: r.pad.length })));
   });
 
+  it('--input FILE of many chunks: every payload is stored as read, and found unchanged on a re-load, while its chunk buffers are read into again', async () => {
+    const schema = scratchSchema();
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'target-input-')), 'in.singer');
+    // ~16 MB, 6,000 distinct payloads of 64 B to 5 kB (some not ASCII): about 60 chunks of 256 kB read into a
+    // few buffers, while lines of earlier ones wait in the lookahead and their payloads in the batch being filled.
+    const records = Array.from({ length: 6000 }, (_, i) => ({
+      Id: String(i).padStart(5, '0'),
+      n: i,
+      pad:
+        (i % 7 === 0 ? 'é' : '') +
+        createHash('sha256')
+          .update(String(i))
+          .digest('hex')
+          .repeat(1 + (i % 80)),
+    }));
+    writeFileSync(file, singer(S('chunks'), ...records.map((r) => R('chunks', r)), ST({ n: 1 })));
+    for (const expected of [{ inserted: records.length }, { unchanged: records.length }]) {
+      const child = spawnTarget({ database_url: url(), schema }, ['--input', file]);
+      child.stdin!.end();
+      const result = await finished(child);
+      expect(result.code, result.stderr).toBe(0);
+      expect(stateLines(result.stdout)).toEqual([{ n: 1 }]);
+      expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: records.length, ...expected }));
+      expect(await storedOtherwise(schema, 'chunks', records)).toEqual([]);
+    }
+  });
+
   it('stores every payload of large batches exactly while its COPY waits with megabytes queued on the socket (COPY chunk buffers are reused only once written)', async () => {
     const schema = scratchSchema();
     expect((await runTargetCli({ database_url: url(), schema }, singer(S('q')))).code).toBe(0);
@@ -435,7 +472,6 @@ describe('target-postgres-raw protocol and errors (CONFORMANCE E, F)', () => {
       n: i,
       pad: createHash('sha256').update(String(i)).digest('hex').repeat(40),
     }));
-    const texts = records.map((r) => JSON.stringify(r));
     await withClient(async (other) => {
       // The first id of the third commit, not yet committed by another session: that COPY waits on
       // it after its first rows, while the target writes the other ~10 MB of it until the socket is full.
@@ -450,13 +486,7 @@ describe('target-postgres-raw protocol and errors (CONFORMANCE E, F)', () => {
       expect(result.code, result.stderr).toBe(0);
       expect(stateLines(result.stdout)).toEqual([{ n: 1 }]);
     });
-    const differing = await query<{ id: string }>(
-      url(),
-      `SELECT e.id FROM unnest($1::text[], $2::text[]) AS e(id, text) LEFT JOIN "${schema}".q USING (id)
-       WHERE payload IS DISTINCT FROM e.text::jsonb OR payload_sha256 IS DISTINCT FROM sha256(convert_to(e.text, 'UTF8')) ORDER BY e.id LIMIT 5`,
-      [records.map((r) => r.Id), texts],
-    );
-    expect(differing).toEqual([]);
+    expect(await storedOtherwise(schema, 'q', records)).toEqual([]);
     expect(await query(url(), `SELECT count(*)::int AS n FROM "${schema}".q`)).toEqual([{ n: records.length }]);
   });
 
