@@ -17,7 +17,9 @@ interface ReadChunk {
 /**
  * The lines of a file (readLineBytes), read into chunk buffers that are filled again once no line
  * refers to them. fs.ReadStream reads each chunk into fresh memory, whose pages the kernel maps
- * anew at each first touch; here the same few buffers, warm, take the whole file.
+ * anew at each first touch; here the same few buffers, warm, take the whole file (re-loads of 100k
+ * invoices, unchanged or all changed: ~4,000 fewer of ~30,000-47,000 minor faults, 0.15-0.2 s less
+ * CPU; a first load showed no difference within its noise).
  *
  * A line inside a chunk is a view of it (a longer one is a copy, joined from pieces of several),
  * and a chunk may be filled again only once every line it holds is done with. The consumer says
