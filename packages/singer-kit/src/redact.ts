@@ -1,9 +1,11 @@
 /**
  * Process-wide list of secret values that must never be printed. Every secret that enters
  * the process through settings or a token refresh is registered here, and the logger and
- * error printer pass their text through `redact` as a last line of defence.
+ * error printer pass their text through `redact` as a last line of defence. Longest first: a
+ * secret that contains another (a refresh token that contains the client secret) is redacted
+ * whole before the shorter one could cut it into visible pieces.
  */
-const secrets = new Set<string>();
+let secrets: readonly string[] = [];
 
 // Well-known default passwords (local and demo databases) are ordinary words in our own log
 // lines ("target-postgres-raw"); redacting them would garble every line and protect nothing.
@@ -11,7 +13,8 @@ const NOT_SECRET = new Set(['postgres', 'password', 'changeme', 'admin123']);
 
 export function registerSecret(value: string | undefined | null): void {
   // Very short values would redact ordinary words; real secrets are long.
-  if (value && value.length >= 6 && !NOT_SECRET.has(value.toLowerCase())) secrets.add(value);
+  if (!value || value.length < 6 || NOT_SECRET.has(value.toLowerCase()) || secrets.includes(value)) return;
+  secrets = [...secrets, value].sort((a, b) => b.length - a.length);
 }
 
 export function redact(text: string): string {
