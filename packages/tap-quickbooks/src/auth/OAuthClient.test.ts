@@ -12,6 +12,13 @@ import { TokenStore } from './TokenStore.js';
 const dir = mkdtempSync(path.join(tmpdir(), 'oauth-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let stores = 0;
+/**
+ * Secrets go into singer-kit's process-wide redaction list, which other test files share when
+ * vitest runs them in one process (the unit project, isolate: false): values no other text
+ * contains, so no other file's message is redacted by them (a plain "secret" was, mid-word).
+ */
+const CLIENT_SECRET = 'oauth-test-client-secret-value';
+const REFRESH_TOKEN = 'oauth-test-refresh-token-value';
 
 const answer = (status: number, body: unknown, tid: string): RawResponse => {
   const bytes = Buffer.from(JSON.stringify(body));
@@ -35,7 +42,7 @@ function fakeQbo(options: { maxUses: number; okDelayMs?: number }): RequestSende
         fake.refreshes += 1;
         const access = `access-${fake.refreshes}`;
         uses.set(access, 0);
-        return answer(200, { access_token: access, refresh_token: 'refresh', expires_in: 3600 }, `t${tid}`);
+        return answer(200, { access_token: access, refresh_token: REFRESH_TOKEN, expires_in: 3600 }, `t${tid}`);
       }
       const bearer = String(request.headers?.Authorization).replace('Bearer ', '');
       const used = (uses.get(bearer) ?? Infinity) + 1;
@@ -56,8 +63,8 @@ function clients(transport: RequestSender, maxRetries = 5) {
   const retry = { maxRetries, backoffMs: 1, throttleWaitMs: 1 };
   const auth = new OAuthClient({
     clientId: new Secret('id'),
-    clientSecret: new Secret('secret'),
-    refreshToken: new Secret('refresh'),
+    clientSecret: new Secret(CLIENT_SECRET),
+    refreshToken: new Secret(REFRESH_TOKEN),
     tokenUrl: 'http://qbo.test/token',
     realmId: '123',
     store: new TokenStore(path.join(dir, `tokens-${++stores}.json`)),
