@@ -9,13 +9,13 @@
  * runner's locks to stand for the seconds after the kill.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, utimesSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Emulator } from '../packages/qbo-emulator/src/index.js';
 import { RunJournal, type RunRecord, type Trigger } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, withClient } from './support/db.js';
-import { startFirm, type Firm } from './companiesHarness.js';
+import { ageLocks, startFirm, type Firm } from './companiesHarness.js';
 import { diffWithTruth, killRunningClis, runCliProcess, runnerArgs, startHarness, startRunnerCli, waitFor } from './pipelineHarness.js';
 
 const START = '2025-02-27T00:00:00Z';
@@ -59,12 +59,6 @@ async function killedMidRun(
   await runner.exited;
   emulator.setFaults({ rules: [] });
   return { killed, pid: runner.child.pid! };
-}
-
-/** The locks in `folder` as a runner killed `seconds` ago left them (a lock is judged by its age). */
-function ageLocks(folder: string, locks: readonly string[], seconds: number): void {
-  const then = new Date(Date.now() - seconds * 1000);
-  for (const lock of locks) utimesSync(path.join(folder, lock), then, then);
 }
 
 describe("a scheduler over a companies file, started while a killed runner's lock still holds a company's job", () => {

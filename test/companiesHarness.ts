@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -129,4 +129,14 @@ export function pastDailySlot() {
       writeFileSync(path.join(companyFolder, 'schedule-since.json'), `${JSON.stringify({ since: new Date(slotMs - 1000).toISOString() })}\n`);
     },
   };
+}
+
+/**
+ * The locks in `folder` as a runner killed `seconds` ago left them (a lock is judged by the age of
+ * its last refresh, and nothing refreshes the locks of a dead runner): rather than waiting that out.
+ * A lock that is not there was not taken yet (a run says running before it takes its realm's lock).
+ */
+export function ageLocks(folder: string, locks: readonly string[], seconds: number): void {
+  const then = new Date(Date.now() - seconds * 1000);
+  for (const lock of locks.map((name) => path.join(folder, name)).filter((file) => existsSync(file))) utimesSync(lock, then, then);
 }

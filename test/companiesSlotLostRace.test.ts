@@ -10,12 +10,12 @@
  * up to date, which this test holds with a lock on that table while the sync by hand starts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { RunJournal, type Trigger } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl } from './support/db.js';
-import { startFirm, pastDailySlot, type Firm } from './companiesHarness.js';
+import { ageLocks, startFirm, pastDailySlot, type Firm } from './companiesHarness.js';
 import { diffWithTruth, killRunningClis, startRunnerCli, waitFor } from './pipelineHarness.js';
 import { userEnv } from './support/runProcess.js';
 
@@ -63,10 +63,9 @@ describe("a company's slot whose start loses the job's lock to a sync by hand", 
         await waitFor('the backfill to kill running', running('qb_other'), 60_000, killed.output);
         process.kill(-killed.child.pid!, 'SIGKILL');
         await killed.exited;
-        // Its realm's lock, which every run of the company takes, is stale 30 s after its last refresh, and nothing
-        // refreshes it now: set that old rather than waited out (by the sync by hand below, 30 s of this test).
-        const realmSilentSince = new Date(Date.now() - 31_000);
-        utimesSync(path.join(acme, 'realm.lock'), realmSilentSince, realmSilentSince);
+        // Its realm's lock, which every run of the company takes, is stale 30 s after its last refresh: aged rather
+        // than waited out (by the sync by hand below, 30 s of this test, when the backfill was killed holding it).
+        ageLocks(acme, ['realm.lock'], 31);
         const lock = path.join(acme, 'qb_other.lock');
         await waitFor('its lock stale by the scheduler lease', () => !existsSync(lock) || statSync(lock).mtimeMs + LEASE_SECONDS * 1000 + 500 < Date.now());
 

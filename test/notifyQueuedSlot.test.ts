@@ -7,11 +7,11 @@
  * it ends), the backfill by hand, the emulator over HTTP, PostgreSQL, the webhook receiver.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RunJournal, type Trigger } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl } from './support/db.js';
-import { startFirm, pastDailySlot, type Firm } from './companiesHarness.js';
+import { ageLocks, startFirm, pastDailySlot, type Firm } from './companiesHarness.js';
 import { killRunningClis, startRunnerCli, waitFor } from './pipelineHarness.js';
 import { userEnv } from './support/runProcess.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhookReceiver.js';
@@ -89,8 +89,7 @@ describe('a nightly slot queued behind a long backfill by hand, with notificatio
       // that long ago rather than waited out (half of this test's time).
       process.kill(-long.child.pid!, 'SIGKILL');
       await long.exited;
-      const silentSince = new Date(Date.now() - RUNNER_SILENT_MS - 1000);
-      for (const lock of ['qb_company.lock', 'realm.lock']) utimesSync(path.join(acme, lock), silentSince, silentSince);
+      ageLocks(acme, ['qb_company.lock', 'realm.lock'], RUNNER_SILENT_MS / 1000 + 1);
       await scheduler('--lease-seconds', '600');
       const overdue = receiver.received.slice(before).filter((r) => r.kind === 'overdue');
       expect(overdue.map((r) => [r.kind, r.company])).toEqual([['overdue', 'acme']]);
