@@ -15,9 +15,9 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          // The packages' unit tests share their workers' processes (isolate: false): a process per
-          // file spent more CPU on starting and importing than on the tests (the 104 files: ~100 CPU-s
-          // and 107 s alone, 25 CPU-s and 25 s shared). They start no servers, and restore what they
+          // The packages' unit tests share their workers' processes (isolate: false): with a process
+          // per file, starting and importing made the 105 files cost 83-98 CPU-s (80-100 s run alone),
+          // against 21-23 CPU-s (19-26 s) shared. They start no servers, and restore what they
           // change; what stays is process-wide by design (singer-kit's list of secrets to redact), so
           // a test's secrets are values no other text contains.
           name: 'unit',
