@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
-import { formatDuration, formatTable } from './formatTable.js';
+import { formatAge, formatDuration, formatTable } from './formatTable.js';
 import { formatDoneLine, formatSummary } from './formatSummary.js';
 import type { BackfillResult } from './runBackfill.js';
 
@@ -84,6 +84,20 @@ describe('formatTable', () => {
     [58_044_600_000, '671 d 19 h'],
   ])('formats %d ms as %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
+  });
+  // An age sits beside others on a page (a freshness of `7 min 13 s`): whole seconds, and minutes from one minute on.
+  it.each([
+    [450, '0 s'],
+    [16_700, '17 s'],
+    [59_400, '59 s'],
+    // 59.6 s is a minute once rounded, never `60 s`.
+    [59_600, '1 min 0 s'],
+    [114_300, '1 min 54 s'],
+    [433_000, '7 min 13 s'],
+    [3_604_000, '1 h 0 min'],
+    [58_044_600_000, '671 d 19 h'],
+  ])('says an age of %d ms as %s', (ms, text) => {
+    expect(formatAge(ms)).toBe(text);
   });
 });
 

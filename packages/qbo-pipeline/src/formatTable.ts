@@ -16,13 +16,26 @@ export function formatTable(headers: readonly string[], rows: ReadonlyArray<read
 /**
  * 1234 ms → `1.2 s`; long spans in minutes and seconds, from an hour in hours and minutes
  * (`1 h 0 min`, not `60 min 4 s`), from two days in days and hours. Used by the CLI's tables and
- * the console's ages alike.
+ * the console for how long something took.
  */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
-  // Whole seconds first, so a remainder never rounds up to `60 s`.
+  return wholeUnits(Math.round(ms / 1000));
+}
+
+/**
+ * How long ago, or how long until: `45 s`, then from a minute `1 min 54 s` (never `114.3 s`
+ * beside a freshness of `7 min 13 s`), `1 h 0 min`, `3 d 2 h`. Tenths of a second say nothing of
+ * an instant read off a page or a table.
+ */
+export function formatAge(ms: number): string {
   const seconds = Math.round(ms / 1000);
+  return seconds < 60 ? `${seconds} s` : wholeUnits(seconds);
+}
+
+/** From a minute on, in the two largest units; whole seconds in, so a remainder never reads `60 s`. */
+function wholeUnits(seconds: number): string {
   const minutes = Math.floor(seconds / 60);
   if (minutes < 60) return `${minutes} min ${seconds % 60} s`;
   const hours = Math.floor(minutes / 60);

@@ -474,7 +474,7 @@ describe('schedules', () => {
     expect(s.logs).toContainEqual(
       "WARN test: schedule minutely slot 2025-09-12T04:02:00Z is due; queued: job qb_invoices is busy (this scheduler's run of the job), the slot runs when that ends (its next slot, 2025-09-12T04:03:00Z, replaces it if it still waits then)",
     );
-    expect(formatTriggers(await s.triggers.list(), s.clock.now)).toContain("pending (due 1.0 s ago, queued behind this scheduler's run of the job)");
+    expect(formatTriggers(await s.triggers.list(), s.clock.now)).toContain("pending (due 1 s ago, queued behind this scheduler's run of the job)");
     // Still running at the next slot: that slot replaces the queued one, and stands for both.
     s.clock.now = new Date('2025-09-12T04:03:01Z');
     await scheduler.pass();

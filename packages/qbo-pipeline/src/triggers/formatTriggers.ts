@@ -1,5 +1,5 @@
 import { reconcileLine } from '../formatSummary.js';
-import { formatDuration, formatTable } from '../formatTable.js';
+import { formatAge, formatTable } from '../formatTable.js';
 import { lateness } from '../scheduler/planPass.js';
 import { triggerJob, triggerRange, type Trigger } from './Trigger.js';
 import type { SetAside } from './TriggerStore.js';
@@ -20,7 +20,7 @@ export function triggerAdded(trigger: Trigger): string {
 export function triggerStatus(trigger: Trigger, now: Date): string {
   const late = trigger.late && trigger.lateByMs !== undefined ? ` (${lateness(trigger.lateByMs, trigger.schedule?.slots, trigger.queued)})` : '';
   if (trigger.status === 'pending' && Date.parse(trigger.at) <= now.getTime())
-    return `pending (due ${formatDuration(now.getTime() - Date.parse(trigger.at))} ago${trigger.queued ? `, queued behind ${trigger.queued.behind}` : ''})`;
+    return `pending (due ${formatAge(now.getTime() - Date.parse(trigger.at))} ago${trigger.queued ? `, queued behind ${trigger.queued.behind}` : ''})`;
   if (trigger.status === 'running')
     return `running since ${shown(trigger.startedAt)} on ${trigger.claimedBy?.host ?? '?'} pid ${trigger.claimedBy?.pid ?? '?'}${late}`;
   return `${trigger.status}${late}`;

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { formatDuration } from '../../formatTable.js';
+import { formatAge } from '../../formatTable.js';
 import { html, type SafeHtml } from '../html.js';
 import { isEveryStream } from '../../streamsText.js';
 import { slotOfTriggerId } from '../../scheduler/planPass.js';
@@ -26,10 +26,10 @@ export function relative(iso: string | undefined, now: Date): string {
   return ms >= 0 ? `${age(ms)} ago` : `in ${age(-ms)}`;
 }
 
-/** A duration in the largest unit that reads well: `45 s`, `12 min 3 s`, `5 h 2 min`, `3 days`. */
+/** How old, in the largest unit that reads well: `45 s`, `1 min 54 s`, `5 h 2 min`, `3 days`. */
 export function age(ms: number): string {
   if (ms >= 2 * 86_400_000) return `${Math.floor(ms / 86_400_000)} days`;
-  return formatDuration(ms);
+  return formatAge(ms);
 }
 
 /** An instant in a `<time>` element: UTC text, relative time as its tooltip. */

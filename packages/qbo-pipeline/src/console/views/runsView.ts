@@ -5,7 +5,8 @@ import type { EvidenceTotals } from '../../Warehouse.js';
 import { RECONCILE_WHY } from '../../formatSummary.js';
 import { endLagOf, endLagText } from '../freshness.js';
 import { html, type SafeHtml } from '../html.js';
-import { age, count, option, pill, range, relative, startedBy, streamsCell, time, utc } from './format.js';
+import { formatDuration } from '../../formatTable.js';
+import { count, option, pill, range, relative, startedBy, streamsCell, time, utc } from './format.js';
 
 /** A run as listed: the record, its company, and, while it says running, whether its runner is missing (`RunJournal.runnerMissing`). */
 export interface ListedRun {
@@ -24,7 +25,7 @@ export interface RunsFilter {
 function durationOf(run: ListedRun, now: Date): SafeHtml | string {
   const r = run.record;
   if (run.orphaned || r.runnerGone) return html`<span class="muted" title="its runner is gone: it ended without saying when">unknown</span>`;
-  return age((r.finishedAt ? Date.parse(r.finishedAt) : now.getTime()) - Date.parse(r.startedAt));
+  return formatDuration((r.finishedAt ? Date.parse(r.finishedAt) : now.getTime()) - Date.parse(r.startedAt));
 }
 
 function statusPill(run: ListedRun): SafeHtml {
