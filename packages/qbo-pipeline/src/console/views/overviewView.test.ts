@@ -100,6 +100,16 @@ describe('streamRows', () => {
   it('is empty only when no job has a bookmark and no run is in the journal', () => {
     expect(streamRows(base)).toEqual([]);
   });
+
+  it('says company_info, read whole at every run, has no bookmark to wait for, and a stream a run has not committed yet that it has none yet', () => {
+    const page = overviewView(
+      [{ ...base, streams: [items], runs: [{ ...run('r1', 'qb_company', 'succeeded'), streams: ['company_info', 'invoices', 'items'] }] }],
+      NOW,
+    ).toString();
+    const bookmarkCell = (stream: string) => new RegExp(`<tr data-stream="${stream}">\\s*<th scope="row">${stream}</th>\\s*<td>(.*?)</td>`).exec(page)?.[1];
+    expect(bookmarkCell('company_info')).toBe('<span class="muted">none: read whole at every run</span>');
+    expect(bookmarkCell('invoices')).toBe('<span class="muted">none yet</span>');
+  });
 });
 
 describe('attentionOf after invalid_grant', () => {

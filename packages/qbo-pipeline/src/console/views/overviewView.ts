@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { entityByStream } from 'qbo-catalog';
 import { RECONCILE_WHY } from '../../formatSummary.js';
 import { outstandingReconciles, type ReconcileRunFacts } from '../../reconcile/outstandingReconciles.js';
 import { triggerJob, type Trigger } from '../../triggers/Trigger.js';
@@ -238,6 +239,12 @@ export function streamRows(c: CompanyOverview): Array<{ readonly stream: string;
   return [...rows.values()].sort((a, b) => a.stream.localeCompare(b.stream));
 }
 
+/** What a stream without a bookmark says instead: company_info, one row read whole at every run, never has one to wait for. */
+function noBookmark(stream: string, run: RunGlance | undefined): string {
+  if (entityByStream(stream)?.replication === 'FULL_TABLE') return 'none: read whole at every run';
+  return `none yet${run?.status === 'running' ? ': this run commits it' : ''}`;
+}
+
 const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 function streamsTable(c: CompanyOverview, now: Date): SafeHtml {
@@ -258,7 +265,7 @@ function streamsTable(c: CompanyOverview, now: Date): SafeHtml {
     const run = lastRun(stream);
     return html`<tr data-stream="${stream}">
 <th scope="row">${stream}</th>
-<td>${s ? time(s.bookmark, now) : html`<span class="muted">none yet${run?.status === 'running' ? ': this run commits it' : ''}</span>`}</td>
+<td>${s ? time(s.bookmark, now) : html`<span class="muted">${noBookmark(stream, run)}</span>`}</td>
 <td class="num">${s ? (s.stale ? pill(age(s.ageMs), 'warn') : age(s.ageMs)) : html`<span class="muted">–</span>`}${cdcNote(stream)}</td>
 <td>${job ?? ''}</td>
 <td>${run ? html`<a href="/runs/${run.id}">${run.status === 'running' ? `started ${relative(run.startedAt, now)}` : relative(run.finishedAt ?? run.startedAt, now)}</a>` : html`<span class="muted">–</span>`}</td>
