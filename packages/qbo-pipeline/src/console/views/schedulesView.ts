@@ -121,15 +121,17 @@ ${p.companiesFile ? html`<p class="muted">Tick none to run the company's own str
 
 function triggersTable(p: SchedulesPage): SafeHtml {
   if (p.triggers.length === 0) return html`<p class="muted">${p.slotsOf ? 'No slot trigger of this schedule is kept.' : 'No trigger yet.'}</p>`;
+  // In UTC the second column would repeat the first (and push the result off a laptop's table).
+  const alsoInZone = p.zone !== 'UTC';
   return html`<div class="table-scroll"><table class="data triggers">
-<thead><tr>${p.companies.length > 1 ? html`<th scope="col">company</th>` : ''}<th scope="col">trigger</th><th scope="col">at (UTC)</th><th scope="col">at (${p.zone})</th><th scope="col">status</th><th scope="col">job</th><th scope="col">streams</th><th scope="col">range</th><th scope="col">result</th></tr></thead>
+<thead><tr>${p.companies.length > 1 ? html`<th scope="col">company</th>` : ''}<th scope="col">trigger</th><th scope="col">at (UTC)</th>${alsoInZone ? html`<th scope="col">at (${p.zone})</th>` : ''}<th scope="col">status</th><th scope="col">job</th><th scope="col">streams</th><th scope="col">range</th><th scope="col">result</th></tr></thead>
 <tbody>${p.triggers.map(({ company, trigger: t, streams, runId }) => {
     const status = triggerStatus(t, p.now);
     return html`<tr data-trigger="${t.id}">
 ${p.companies.length > 1 ? html`<td>${company}</td>` : ''}
 <th scope="row"><code>${t.id}</code></th>
 <td><span title="given as ${t.atGiven}">${time(t.at, p.now)}</span></td>
-<td>${inZone(t.at, p.zone)}</td>
+${alsoInZone ? html`<td>${inZone(t.at, p.zone)}</td>` : ''}
 <td>${pill(t.status)}${t.status === 'running' && t.startedAt ? html` <small>since ${utc(t.startedAt)} on ${t.claimedBy?.host ?? '?'}</small>` : status !== t.status ? html` <small>${status.slice(t.status.length).trim()}</small>` : ''}</td>
 <td>${triggerJob(t)}</td>
 <td>${streamsCell(streams)}</td>

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import type { Trigger } from '../../triggers/Trigger.js';
+import { schedulesView, type SchedulesPage } from './schedulesView.js';
+
+const trigger: Trigger = {
+  id: 'trg-20250201T020000Z-d2ba27',
+  at: '2025-02-01T02:00:00Z',
+  atGiven: '2025-02-01T02:00:00Z',
+  createdAt: '2025-01-31T12:00:00Z',
+  backfill: { streams: ['invoices'], start: '2025-01-29T00:00:00Z', end: '2025-02-01T00:00:00Z', job: 'qb_invoices', fresh: false },
+  status: 'pending',
+  enabled: true,
+};
+
+const page = (zone: string): SchedulesPage => ({
+  companies: ['default'],
+  companiesFile: false,
+  schedules: [],
+  scheduleProblems: [],
+  hiddenTriggers: 0,
+  triggers: [{ company: 'default', trigger, streams: ['invoices'] }],
+  unreadableTriggers: [],
+  allStreams: ['invoices'],
+  zones: ['UTC', 'America/Guayaquil'],
+  zone,
+  form: { company: 'default', at: '', zone, streams: [], start: '', end: '', job: '', fresh: false },
+  csrfToken: 'token',
+  now: new Date('2025-01-31T12:00:00Z'),
+});
+
+const headers = (html: string) =>
+  [...(/<table class="data triggers">\s*<thead>(.*?)<\/thead>/s.exec(html)?.[1] ?? '').matchAll(/<th scope="col">(.*?)<\/th>/g)].map((m) => m[1]);
+
+describe('the one-time triggers table', () => {
+  it("shows a trigger's instant in UTC and beside it in the zone chosen", () => {
+    const html = schedulesView(page('America/Guayaquil')).toString();
+    expect(headers(html)).toEqual(['trigger', 'at (UTC)', 'at (America/Guayaquil)', 'status', 'job', 'streams', 'range', 'result']);
+    expect(html).toContain('<td>2025-01-31 21:00:00 (UTC−05:00)</td>');
+  });
+
+  it('shows it once when the zone chosen is UTC: two columns saying the same instant read as two different times', () => {
+    const html = schedulesView(page('UTC')).toString();
+    expect(headers(html)).toEqual(['trigger', 'at (UTC)', 'status', 'job', 'streams', 'range', 'result']);
+    expect(html).not.toContain('(UTC+00:00)');
+  });
+});
