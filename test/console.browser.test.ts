@@ -207,7 +207,32 @@ describe.skipIf(!HAVE_CHROMIUM)(`the console in headless Chromium${HAVE_CHROMIUM
 
   it('fits every page in the window, a 390 px phone included: wide tables scroll in their own box', async () => {
     const runPath = new URL(runUrl).pathname;
-    const paths = ['/', '/runs', runPath, `/evidence?run=${runPath.split('/').at(-1) ?? ''}`, '/schedules'];
+    // A sync that advised a reconcile of every stream: its command, one long line, made the run page 3,291 px wide on a 1400 px screen.
+    const streams = [
+      'accounts',
+      'bill_payments',
+      'bills',
+      'classes',
+      'credit_memos',
+      'customers',
+      'departments',
+      'deposits',
+      'employees',
+      'estimates',
+      'invoices',
+      'items',
+    ];
+    const advised = await writeRunRecord(path.join(h.dir, 'state'), {
+      id: 'run-20250102T031500Z-a11ce5',
+      job: 'advised_sync',
+      streams,
+      status: 'succeeded',
+      exitCode: 0,
+      finishedAt: new Date().toISOString(),
+      reconcileCommand: `node packages/qbo-pipeline/dist/cli.js reconcile --job advised_sync --streams ${streams.join(',')} --tap-config tap.json`,
+      reconcileStreams: streams,
+    });
+    const paths = ['/', '/runs', runPath, `/runs/${advised.id}`, `/evidence?run=${runPath.split('/').at(-1) ?? ''}`, '/schedules'];
     for (const width of [390, 1280]) {
       const narrow = await browser.newPage({ viewport: { width, height: 800 } });
       try {
