@@ -37,6 +37,12 @@ describe('RunReport summary', () => {
     expect(lines[1]).toMatch(/summary: 3 records, 1 day, 2 requests in /);
   });
 
+  it('says 1 record and 1 page, not 1 records and 1 pages (a sync minutes after the last reads one)', () => {
+    const lines = summaryOf([['invoices', read(day(0), day(1), 1), [day(1)]]]);
+    expect(lines[0]).toMatch(/summary invoices: 1 record in 1 day \(0 empty\) read as 1 span, 1 page, 2 requests$/);
+    expect(lines[1]).toMatch(/summary: 1 record, 1 day, 2 requests in /);
+  });
+
   it('counts the days a sync of three streams read once, with the sum over streams beside them', () => {
     const lines = summaryOf([
       // Each from its own bookmark, all up to the same end: the days end together.

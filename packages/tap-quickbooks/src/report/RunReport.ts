@@ -98,7 +98,7 @@ export class RunReport {
     const seconds = (this.#now() - this.#started) / 1000;
     for (const [stream, t] of [...this.#streams.entries()].sort(([a], [b]) => a.localeCompare(b))) {
       this.#o.logger.info(
-        `summary ${stream}: ${t.records} records in ${plural(t.days, 'day')} (${t.empty} empty) read as ${t.spans} ${t.spans === 1 ? 'span' : 'spans'}, ${t.pages} pages, ${t.requests} requests`,
+        `summary ${stream}: ${plural(t.records, 'record')} in ${plural(t.days, 'day')} (${t.empty} empty) read as ${plural(t.spans, 'span')}, ${plural(t.pages, 'page')}, ${plural(t.requests, 'request')}`,
       );
     }
     const requests = [...this.#streams.values()].reduce((sum, t) => sum + t.requests, 0);
@@ -109,11 +109,13 @@ export class RunReport {
     // three), and, when streams overlap, the sum over streams that the progress line counts.
     const distinct = this.#distinctDays.size;
     const days = `${plural(distinct, 'day')}${this.#doneDays !== distinct ? ` (${this.#doneDays} stream-days)` : ''}`;
-    this.#o.logger.info(`summary: ${this.#records()} records, ${days}, ${requests} requests in ${seconds.toFixed(1)} s; retries ${retries}`);
+    this.#o.logger.info(
+      `summary: ${plural(this.#records(), 'record')}, ${days}, ${plural(requests, 'request')} in ${seconds.toFixed(1)} s; retries ${retries}`,
+    );
   }
 }
 
-/** `1 day`, `0 days`, `3 days`. */
+/** `1 day`, `0 days`, `3 days`; `1 record`, `1 page`. */
 function plural(n: number, one: string): string {
   return `${n} ${n === 1 ? one : `${one}s`}`;
 }
