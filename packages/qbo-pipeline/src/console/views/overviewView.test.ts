@@ -24,6 +24,7 @@ const run = (id: string, job: string, status: string, reason?: string) => ({
   streams: ['invoices'],
   status,
   startedAt: '2025-01-01T00:00:00Z',
+  range: { start: '2024-12-31T00:00:00Z', end: '2025-01-01T00:00:00Z' },
   ...(reason ? { reason } : {}),
 });
 
@@ -278,6 +279,30 @@ function hourlySlot(hour: number, status: Trigger['status'], failure?: NonNullab
     ...(status === 'failed' && failure ? { result: failure } : {}),
   };
 }
+
+describe('attentionOf with a failed one-time trigger', () => {
+  const trigger: Trigger = {
+    id: 'trg-1',
+    at: '2025-01-01T02:00:00Z',
+    atGiven: '2025-01-01T02:00:00Z',
+    createdAt: '2025-01-01T01:00:00Z',
+    backfill: { streams: ['invoices'], job: 'daily', stateDir: '/s', start: '2024-12-31T00:00:00Z', end: '2025-01-01T00:00:00Z' },
+    status: 'failed',
+    enabled: false,
+    finishedAt: '2025-01-01T02:00:05Z',
+    result: { exitCode: 2, message: 'invalid_grant', runId: 'r1', runIds: ['r1'] },
+  };
+  const failed = { ...run('r1', 'daily', 'failed', 'invalid_grant'), startedAt: '2025-01-01T02:00:01Z' };
+  const texts = (...runs: Array<ReturnType<typeof run>>) => attentionOf({ ...base, triggers: [trigger], runs }, NOW).map((a) => a.text);
+
+  it('keeps it (with its failure) until a later run of its job covered its streams and range, then drops it', () => {
+    expect(texts({ ...run('r2', 'daily', 'failed', 'invalid_grant'), startedAt: '2025-01-01T09:00:00Z' }, failed)).toEqual([
+      'last run of job daily failed: invalid_grant',
+      'trigger trg-1 failed: invalid_grant',
+    ]);
+    expect(texts({ ...run('r2', 'daily', 'succeeded'), startedAt: '2025-01-01T09:00:00Z' }, failed)).toEqual([]);
+  });
+});
 
 describe('attentionOf with an hourly schedule', () => {
   const slot = (hour: number, status: Trigger['status']): Trigger =>

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { entityByStream } from 'qbo-catalog';
 import { RECONCILE_WHY } from '../../formatSummary.js';
 import { outstandingReconciles, type ReconcileRunFacts } from '../../reconcile/outstandingReconciles.js';
+import { isFailurePast, type CoveringRunFacts } from '../../triggers/failurePast.js';
 import { triggerJob, type Trigger } from '../../triggers/Trigger.js';
 import type { SetAside } from '../../triggers/TriggerStore.js';
 import { cdcWindowText, endLagText, type CdcWindow, type EndLag, type StreamFreshness } from '../freshness.js';
@@ -10,7 +11,7 @@ import type { TokenHealth, TokenProblem } from '../tokenHealth.js';
 import { age, pill, relative, slotsHref, startedBy, time, utc } from './format.js';
 
 /** What the overview needs of a run (a runs-journal record has it). */
-interface RunGlance extends ReconcileRunFacts {
+interface RunGlance extends ReconcileRunFacts, CoveringRunFacts {
   readonly finishedAt?: string;
   readonly reason?: string;
   /** The trigger (or schedule slot) that started it. */
@@ -163,18 +164,16 @@ export function attentionOf(c: CompanyOverview, now: Date): Attention[] {
       href: '/schedules',
     });
   }
-  // A schedule's failed slot is past once a later slot of it went through (an hourly schedule keeps 100 slots).
-  const lastDone = new Map<string, string>();
-  for (const t of c.triggers) if (t.schedule && t.status === 'completed' && t.at > (lastDone.get(t.schedule.name) ?? '')) lastDone.set(t.schedule.name, t.at);
   // A trigger whose run is named above failed for the reason said there: once is enough.
   const named = (t: Trigger) => failedRuns.some((run) => run.id === t.result?.runId || run.triggerId === t.id);
   // A schedule's failed slots are one item: a night of hourly slots failing for one reason is one line, not a screen of them.
   const failedSlots = new Map<string, Trigger[]>();
   for (const t of c.triggers) {
-    if (t.status !== 'failed' || !t.result) continue;
+    // Past once a later success did what it was for (a later slot of its schedule, a later run covering it).
+    if (t.status !== 'failed' || !t.result || isFailurePast(t, c.triggers, c.runs)) continue;
     if (!t.schedule) {
       if (!named(t)) out.push({ level: 'warn', text: `trigger ${t.id} failed: ${t.result.message}`, href: '/schedules' });
-    } else if (t.at >= (lastDone.get(t.schedule.name) ?? '')) failedSlots.set(t.schedule.name, [...(failedSlots.get(t.schedule.name) ?? []), t]);
+    } else failedSlots.set(t.schedule.name, [...(failedSlots.get(t.schedule.name) ?? []), t]);
   }
   for (const [schedule, slots] of failedSlots) {
     const sorted = [...slots].sort((a, b) => a.at.localeCompare(b.at));

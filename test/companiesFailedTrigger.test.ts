@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { databaseUrl } from './support/db.js';
+import { startFirm, type Firm } from './companiesHarness.js';
+import { send } from './consoleHttp.js';
+import { consoleOptions, startConsole } from '../packages/qbo-pipeline/src/index.js';
+
+/** docs/companies.md's walk, narrowed to two companies: a one-time trigger each, one company's token revoked. */
+const START = '2025-02-26T00:00:00Z';
+const END = '2025-03-01T00:00:00Z';
+
+let firm: Firm;
+beforeAll(async () => {
+  firm = await startFirm({ names: ['acme', 'globex'], databaseUrl: databaseUrl(), seed: 88, now: new Date(END), days: 3, counts: { invoices: 12 } });
+  await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: `ft_${Math.random().toString(16).slice(2, 8)}`, streams: ['invoices'] }));
+});
+afterAll(() => firm?.close());
+
+/** What the console's overview says needs a person about `company`, as its HTML. */
+async function needsYou(company: string): Promise<string> {
+  const web = await startConsole(consoleOptions({ port: 0, stateDir: path.join(firm.dir, 'state'), companiesFile: path.join(firm.dir, 'companies.yaml') }, {}));
+  try {
+    const page = (await send(web.url, '/')).text;
+    const section = page.slice(page.indexOf(`id="company-${company}"`));
+    return section.slice(0, section.indexOf('<h3'));
+  } finally {
+    await web.close();
+  }
+}
+
+describe("a company's failed one-time trigger", () => {
+  it(
+    'needs you after its run failed, and no longer once a later backfill of its company took its streams and range; trigger list keeps it',
+    { timeout: 300_000 },
+    async () => {
+      firm.company('globex').revokeTokens();
+      const added = await firm.cli([
+        'trigger',
+        'add',
+        '--companies',
+        'companies.yaml',
+        '--at',
+        '2025-03-01T02:00:00Z',
+        '--start',
+        START,
+        '--end',
+        END,
+        '--fresh',
+      ]);
+      expect(added.code, added.stderr).toBe(0);
+      const scheduler = await firm.cli(['scheduler', '--companies', 'companies.yaml', '--once']);
+      expect(scheduler.code, scheduler.stdout).toBe(2);
+      // Its run's failure is the item (it names the trigger: once is enough).
+      const failed = await needsYou('globex');
+      const trigger = /started by trigger (trg-\S+)\): [^<]*invalid_grant/.exec(failed)?.[1];
+      expect(trigger, failed).toBeDefined();
+
+      // Reconnected, its company backfilled by hand over the trigger's range, then synced: the trigger's work is done.
+      await writeFile(path.join(firm.dir, 'secrets/globex/refresh_token'), `${firm.company('globex').reconnect()}\n`);
+      const backfill = await firm.cli(['backfill', '--companies', 'companies.yaml', '--company', 'globex', '--start', START, '--end', END]);
+      expect(backfill.code, backfill.stderr).toBe(0);
+      expect(await needsYou('globex')).not.toContain(`trigger ${trigger}`);
+      const sync = await firm.cli(['sync', '--companies', 'companies.yaml', '--company', 'globex']);
+      expect(sync.code, sync.stderr).toBe(0);
+      expect(await needsYou('globex')).not.toContain(`trigger ${trigger}`);
+
+      // The trigger itself and its failure stay where triggers are listed.
+      const list = await firm.cli(['trigger', 'list', '--companies', 'companies.yaml']);
+      expect(list.stdout).toMatch(new RegExp(`${trigger}[^\\n]*failed`));
+    },
+  );
+});
