@@ -37,7 +37,7 @@ const lastRun = (listing: Partial<CompanyListing>) =>
 
 describe('company list: the last run', () => {
   it('says running only while a runner holds the job, and what is known of a runner that is missing', () => {
-    expect(lastRun({})).toContain('| running sync qb_company 2025-09-12T03:45:54Z');
+    expect(lastRun({})).toContain('| running sync qb_company 2025-09-12 03:45:54Z, 14 min 6 s ago |');
     expect(lastRun({ lastRunMissing: 'gone' })).toContain('| running (runner pid 4242 on box is gone: run it again to resume) sync qb_company');
     expect(lastRun({ lastRunMissing: 'silent' })).toContain(
       '| running (runner gone? no sign of life since 2025-09-12T03:50:00Z: run it again to resume) sync qb_company',
@@ -52,6 +52,11 @@ describe('company list: the last run', () => {
     expect(lastRun({ lastRun: { ...closed, runnerGone: { ...closed.runnerGone, bySweeper: 'the scheduler (pid 7 on box)' } } })).toContain(
       '| failed (runner pid 4242 on box was gone; closed by the scheduler (pid 7 on box)) sync',
     );
+  });
+
+  it('reads the instant it ended as the complete up to column does: to the second, and how long ago', () => {
+    const finished = { ...run, status: 'succeeded' as const, exitCode: 0, finishedAt: '2025-09-12T03:54:38.342Z' };
+    expect(lastRun({ lastRun: finished })).toContain('| succeeded sync qb_company 2025-09-12 03:54:38Z, 5 min 22 s ago |');
   });
 });
 

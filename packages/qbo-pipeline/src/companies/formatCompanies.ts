@@ -120,9 +120,11 @@ export function formatCompanyList(
     const r = path.relative(cwd, f);
     return r.startsWith('..') ? f : r;
   };
+  /** As the `complete up to` column reads an instant: `2025-09-12 03:45:54Z, 14 min 6 s ago`. */
+  const at = (iso: string) => `${utc(iso)}, ${relative(iso, now)}`;
   const last = (run: RunRecord | undefined, missing: RunnerMissing | undefined) =>
     run
-      ? `${run.status}${run.late ? ` (${run.late})` : ''}${missing ? ` (${missingRunnerAdvice(run, missing)})` : ''}${run.runnerGone ? ` (runner pid ${run.pid} on ${run.host} was gone; closed by ${run.runnerGone.byRun ? `run ${run.runnerGone.byRun}` : (run.runnerGone.bySweeper ?? 'a scheduler')})` : ''}${run.exitCode !== undefined && run.exitCode !== 0 ? ` (exit ${run.exitCode})` : ''} ${run.kind} ${run.job} ${run.finishedAt ?? run.startedAt}`
+      ? `${run.status}${run.late ? ` (${run.late})` : ''}${missing ? ` (${missingRunnerAdvice(run, missing)})` : ''}${run.runnerGone ? ` (runner pid ${run.pid} on ${run.host} was gone; closed by ${run.runnerGone.byRun ? `run ${run.runnerGone.byRun}` : (run.runnerGone.bySweeper ?? 'a scheduler')})` : ''}${run.exitCode !== undefined && run.exitCode !== 0 ? ` (exit ${run.exitCode})` : ''} ${run.kind} ${run.job} ${at(run.finishedAt ?? run.startedAt)}`
       : 'never ran';
   const rows = listings.map((l) => [
     l.company.name,
