@@ -1120,8 +1120,13 @@ describe('console over HTTP, after a night whose run applied deletions and could
   it('the evidence page counts the deletions a run marked, links each day to the run that read it, and says of a day a sync read only part of which part, not that QBO had nothing that day', async () => {
     const night = (await send(web.url, `/evidence?run=${runId}&stream=invoices`)).text;
     expect(night).toMatch(/<th scope="col" class="num" title="[^"]+">deleted<\/th>/);
-    // Each day's tap run links to the run that made it.
-    expect(night).toMatch(new RegExp(`<td><a href="/runs/${runId}"><code title="tap run [0-9a-f-]{36}, read [^"]+">[0-9a-f]{8}</code></a></td>`));
+    // Each day's run is named as the Runs page names it, the page its link leads to, the tap run id in its tooltip.
+    const [stamp, suffix] = [runId.slice(0, runId.lastIndexOf('-') + 1), runId.slice(runId.lastIndexOf('-') + 1)];
+    expect(night).toMatch(
+      new RegExp(
+        `<td><a href="/runs/${runId}" title="tap run [0-9a-f-]{36}, read [^"]+"><span class="run-id">${stamp}</span><wbr><span class="run-id">${suffix}</span></a></td>`,
+      ),
+    );
     expect(night).toMatch(/<th scope="row"><a href="#day-invoices">invoices<\/a><\/th>(<td class="num">[^<]*<\/td>){4}<td class="num">1<\/td>/);
     // The sync after the fix read today from its bookmark, midnight, up to when it ran: the day's row says so.
     const page = (await send(web.url, '/evidence?stream=invoices')).text;

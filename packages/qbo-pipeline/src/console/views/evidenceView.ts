@@ -1,6 +1,6 @@
 import { DAY_STATUS_MEANING, DAY_STATUSES, type DayStatus, type StreamEvidence } from '../evidenceModel.js';
 import { html, jsonForScript, type SafeHtml } from '../html.js';
-import { count, option, pill, utc } from './format.js';
+import { count, option, pill, runIdText, utc } from './format.js';
 
 export interface EvidenceFilterForm {
   readonly company: string;
@@ -109,10 +109,16 @@ function partOfDay(day: string, e: NonNullable<StreamEvidence['days'][number]['e
   return html`<small class="muted part-of-day" title="the numbers are what the day's newest run read of it${runs ? `; the run filter shows each of the ${e.runs} runs` : ''}">only ${clock(Math.max(from, start))}–${clock(until)}Z${runs}</small>`;
 }
 
-/** A tap run, short, linked to the page of the runner run that made it when the journal has it. */
-function tapRun(runId: string, extractedAt: string, runnerRun: string | undefined): SafeHtml {
-  const code = html`<code title="tap run ${runId}, read ${utc(extractedAt)}">${runId.slice(0, 8)}</code>`;
-  return runnerRun ? html`<a href="/runs/${runnerRun}">${code}</a>` : code;
+/**
+ * The run that read a day: the runner's run as the Runs page names it, linked to its page, while the
+ * runs journal keeps it; after that only the tap's own run id is known, named as the run filter
+ * names it. The tap run id stays in the tooltip, as it is in the warehouse's evidence rows.
+ */
+function readBy(tapRunId: string, extractedAt: string, runnerRun: string | undefined): SafeHtml {
+  const title = `tap run ${tapRunId}, read ${utc(extractedAt)}`;
+  return runnerRun
+    ? html`<a href="/runs/${runnerRun}" title="${title}">${runIdText(runnerRun)}</a>`
+    : html`<span title="${title}">tap run <code>${tapRunId.slice(0, 8)}</code></span>`;
 }
 
 function table(series: readonly StreamEvidence[], problemsOnly: boolean, runnerRuns: ReadonlyMap<string, string>): SafeHtml {
@@ -121,7 +127,7 @@ function table(series: readonly StreamEvidence[], problemsOnly: boolean, runnerR
     .filter((r) => !problemsOnly || r.status === 'lost' || r.status === 'missing' || r.status === 'count differs');
   if (rows.length === 0) return html`<p class="allgood">${pill('ok')} No day needs a look in this selection.</p>`;
   return html`<div class="table-scroll"><table class="data evidence">
-<thead><tr><th scope="col">UTC day</th><th scope="col">stream</th><th scope="col" class="num">QBO count</th><th scope="col" class="num">extracted</th><th scope="col" class="num">loaded</th><th scope="col" class="num">inserted</th><th scope="col" class="num">updated</th><th scope="col" class="num">unchanged</th>${DELETED_TH}<th scope="col" class="num">rejected</th><th scope="col">status</th><th scope="col">tap run</th></tr></thead>
+<thead><tr><th scope="col">UTC day</th><th scope="col">stream</th><th scope="col" class="num">QBO count</th><th scope="col" class="num">extracted</th><th scope="col" class="num">loaded</th><th scope="col" class="num">inserted</th><th scope="col" class="num">updated</th><th scope="col" class="num">unchanged</th>${DELETED_TH}<th scope="col" class="num">rejected</th><th scope="col">status</th><th scope="col">run</th></tr></thead>
 <tbody>${rows.map((r) => {
     const e = r.evidence;
     return html`<tr class="status-${r.status.replace(' ', '-')}"${r.first ? html` id="day-${r.stream}"` : ''}>
@@ -132,7 +138,7 @@ ${
     : html`<td colspan="8" class="muted">no evidence</td>`
 }
 <td>${pill(r.status, STATUS_LEVEL[r.status])}</td>
-<td>${e ? tapRun(e.runId, e.extractedAt, runnerRuns.get(e.runId)) : ''}</td>
+<td>${e ? readBy(e.runId, e.extractedAt, runnerRuns.get(e.runId)) : ''}</td>
 </tr>`;
   })}</tbody></table></div>`;
 }

@@ -104,3 +104,9 @@ export function startedBy(r: Pick<RunRecord, 'triggerId' | 'scheduleId' | 'start
     slotTrigger: r.triggerId,
   };
 }
+
+/** A run id that may break after its start time, where a narrow table needs it to: `run-20250912T034554.123Z-` `1a2b3c`. */
+export function runIdText(id: string): SafeHtml {
+  const at = id.lastIndexOf('-') + 1;
+  return html`<span class="run-id">${id.slice(0, at)}</span><wbr><span class="run-id">${id.slice(at)}</span>`;
+}

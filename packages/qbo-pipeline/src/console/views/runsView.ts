@@ -6,7 +6,7 @@ import { RECONCILE_WHY } from '../../formatSummary.js';
 import { endLagOf, endLagText } from '../freshness.js';
 import { html, type SafeHtml } from '../html.js';
 import { formatDuration } from '../../formatTable.js';
-import { count, option, pill, range, relative, startedBy, streamsCell, time, utc } from './format.js';
+import { count, option, pill, range, relative, runIdText, startedBy, streamsCell, time, utc } from './format.js';
 
 /** A run as listed: the record, its company, and, while it says running, whether its runner is missing (`RunJournal.runnerMissing`). */
 export interface ListedRun {
@@ -33,12 +33,6 @@ function statusPill(run: ListedRun): SafeHtml {
   if (run.orphaned === 'silent')
     return html`${pill('running', 'warn')} <small>${missingRunnerText({ ...run.record, updatedAt: utc(run.record.updatedAt) }, 'silent')}</small>`;
   return run.record.runnerGone ? html`${pill(run.record.status)} <small>runner gone</small>` : pill(run.record.status);
-}
-
-/** A run id that may break after its start time, where a narrow table needs it to: `run-20250912T034554.123Z-` `1a2b3c`. */
-function runIdText(id: string): SafeHtml {
-  const at = id.lastIndexOf('-') + 1;
-  return html`<span class="run-id">${id.slice(0, at)}</span><wbr><span class="run-id">${id.slice(at)}</span>`;
 }
 
 /** What started it, short, over a detail (a schedule's slot, a trigger's id); the whole of it in its tooltip (`startedBy`). */

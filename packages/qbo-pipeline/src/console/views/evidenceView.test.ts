@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import type { NewestEvidence } from '../../Warehouse.js';
+import { streamEvidence } from '../evidenceModel.js';
+import { evidenceView } from './evidenceView.js';
+
+const TAP_RUN = '437b5642-0c1d-4e2f-9a8b-7c6d5e4f3a2b';
+const RUNNER_RUN = 'run-20261207T063251Z-d1681c';
+const day = (d: string): NewestEvidence => ({
+  runId: TAP_RUN,
+  stream: 'invoices',
+  day: d,
+  qboCount: 2,
+  extracted: 2,
+  loaded: 2,
+  inserted: 2,
+  updated: 0,
+  unchanged: 0,
+  deleted: 0,
+  rejected: 0,
+  windows: 1,
+  empty: false,
+  runs: 1,
+  extractedEqualsLoaded: true,
+  extractedAt: '2026-12-07T06:33:01Z',
+});
+const page = (runnerRuns: ReadonlyMap<string, string>) =>
+  evidenceView({
+    companies: ['default'],
+    streams: ['invoices'],
+    runs: [],
+    runnerRuns,
+    filter: { company: 'default', stream: '', run: '', from: '', to: '', problems: false },
+    series: streamEvidence([day('2026-12-06')]),
+  }).toString();
+
+describe('evidence table: the run that read a day', () => {
+  it('names the run as the Runs page does, the one its link leads to, with the tap run id in its tooltip', () => {
+    const row = /<td><a href="\/runs\/[^"]+"[^>]*>.*?<\/a><\/td>/.exec(page(new Map([[TAP_RUN, RUNNER_RUN]])))?.[0];
+    expect(row).toBe(
+      `<td><a href="/runs/${RUNNER_RUN}" title="tap run ${TAP_RUN}, read 2026-12-07 06:33:01Z"><span class="run-id">run-20261207T063251Z-</span><wbr><span class="run-id">d1681c</span></a></td>`,
+    );
+  });
+
+  it('once the runs journal no longer has that run, names the tap run as the run filter does, unlinked', () => {
+    const html = page(new Map());
+    expect(html).not.toContain('href="/runs/');
+    expect(html).toContain(`<td><span title="tap run ${TAP_RUN}, read 2026-12-07 06:33:01Z">tap run <code>437b5642</code></span></td>`);
+  });
+});
