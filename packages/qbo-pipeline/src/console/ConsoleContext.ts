@@ -32,7 +32,10 @@ export interface ConsoleOptions extends ConsoleReading {
 export interface ConsoleReading {
   /** The runner's state folder (`--state-dir`); with a companies file, each company's is `companies/<name>/` in it. */
   readonly stateDir: string;
-  /** The companies file (`--companies` or QBO_PIPELINE_COMPANIES): one company each; without it, one company of the state folder. */
+  /**
+   * The companies file (`--companies` or QBO_PIPELINE_COMPANIES): one company each; without it, one
+   * company of the state folder. As given, so its errors name it as the other commands do.
+   */
   readonly companiesFile?: string;
   /** Passed to the triggers added through the form, as `trigger add --tap-config/--target-config` would; the target's also names the warehouse. */
   readonly tapConfig?: string;
@@ -147,7 +150,7 @@ export function consoleOptions(args: ConsoleArgs, env: NodeJS.ProcessEnv, logger
     access,
     stateDir: args.stateDir,
     env,
-    ...(args.companiesFile ? { companiesFile: path.resolve(args.companiesFile) } : {}),
+    ...(args.companiesFile ? { companiesFile: args.companiesFile } : {}),
     ...(args.tapConfig ? { tapConfig: path.resolve(args.tapConfig) } : {}),
     ...(args.targetConfig ? { targetConfig: path.resolve(args.targetConfig) } : {}),
     ...(args.zone ? { zone: args.zone } : {}),

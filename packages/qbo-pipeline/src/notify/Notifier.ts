@@ -89,7 +89,8 @@ export class Notifier {
     readonly env: NodeJS.ProcessEnv;
     readonly logger: Logger;
   }): Notifier | undefined {
-    const companiesFile = options.companiesFile === undefined ? undefined : path.resolve(options.companiesFile);
+    // As given, so its errors name it as the other commands do; loadCompanies resolves it to read it.
+    const { companiesFile } = options;
     const settings = notifySettings({
       webhookFile: options.webhookFile,
       command: options.command,
