@@ -89,7 +89,7 @@ const realm = (name: string) => firm.company(name).realmId;
 /** The console's token line: where the new token goes names the companies file (an absolute path) and the line of the company's entry. */
 const tokenText = (name: string, days: number, then = '') =>
   new RegExp(
-    `^realm ${realm(name)}: the refresh token expires in ${days} days \\(QBO's 5-year limit\\): reconnect the app to company ${realm(name)} and put the new refresh token in its refresh_token_file secrets/${name}/refresh_token \\(companies file \\S+/companies\\.yaml:\\d+:\\d+\\)${then}$`,
+    `^realm ${realm(name)}: the refresh token expires in ${days} days \\(QBO's 5-year limit\\): reconnect the app to company ${realm(name)} and put the new refresh token in its refresh_token_file secrets/${name}/refresh_token \\(companies file companies\\.yaml:\\d+:\\d+\\)${then}$`,
   );
 
 // A test here is nights in a row, each a scheduler process and five companies' taps and targets: 25-30 s
