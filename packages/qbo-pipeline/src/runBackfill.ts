@@ -204,6 +204,7 @@ async function journaledRun(
     range: { start: formatInstant(job.start), end: formatInstant(job.end) },
     ...(context.triggerId !== undefined ? { triggerId: context.triggerId } : {}),
     ...(context.scheduleId !== undefined ? { scheduleId: context.scheduleId } : {}),
+    ...(job.fresh ? { fresh: true } : {}),
     ...(context.late !== undefined ? { late: context.late } : {}),
     ...(context.attempt !== undefined ? { attempt: context.attempt } : {}),
     stateFile: job.stateFile,

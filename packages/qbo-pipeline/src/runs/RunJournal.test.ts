@@ -7,6 +7,9 @@ import { hostname, tmpdir } from 'node:os';
 import { lockJob } from '../jobLock.js';
 import { missingRunnerText, RunJournal, type RunStart } from './RunJournal.js';
 import { newRunId, RUN_ID, runsToPrune, shellExit } from './RunRecord.js';
+import { isFailurePast } from '../triggers/failurePast.js';
+import type { Trigger } from '../triggers/Trigger.js';
+import { triggerStore } from '../triggers/TriggerStore.js';
 
 const dir = await mkdtemp(path.join(tmpdir(), 'run-journal-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -255,5 +258,39 @@ describe('RunJournal pruning and an advised reconcile', () => {
     await reconcile.finish({ status: 'succeeded', exitCode: 0 });
     const next = await journal.start(start('daily'));
     expect((await journal.list()).map((r) => r.id)).toEqual([next.id, reconcile.id]);
+  });
+});
+
+describe('RunJournal pruning and a failed one-time trigger', () => {
+  it("keeps the run that covered a failed trigger, and the trigger's failed run, beyond keepPerJob: its failure stays past", async () => {
+    const stateDir = path.join(dir, 'failed-trigger');
+    const journal = RunJournal.of(stateDir, { now: clock(), keepPerJob: 2 });
+    const failed = await journal.start(start('daily'));
+    await failed.finish({ status: 'failed', exitCode: 2, reason: 'QuickBooks rejected the refresh token (invalid_grant)' });
+    const trigger: Trigger = {
+      id: 'trg-20250912T034500Z-abcdef',
+      at: failed.record.startedAt,
+      atGiven: failed.record.startedAt,
+      createdAt: failed.record.startedAt,
+      backfill: { streams: ['invoices'], job: 'daily', ...start().range },
+      status: 'failed',
+      enabled: false,
+      finishedAt: failed.record.finishedAt!,
+      result: { exitCode: 2, message: 'QuickBooks rejected the refresh token (invalid_grant)', runId: failed.id, runIds: [failed.id] },
+    };
+    await triggerStore(stateDir).save(trigger);
+    const covering = await journal.start(start('daily'));
+    await covering.finish({ status: 'succeeded', exitCode: 0 });
+    const newer = [];
+    for (let i = 0; i < 4; i++) {
+      const run = await journal.start(start('daily'));
+      newer.push(run.id);
+      await run.finish({ status: 'succeeded', exitCode: 0 });
+    }
+    const next = await journal.start(start('daily'));
+    // Each start pruned the job to its newest 2 finished runs, but for the two the trigger's verdict reads.
+    const runs = await journal.list();
+    expect(runs.map((r) => r.id)).toEqual([next.id, newer[3], newer[2], covering.id, failed.id]);
+    expect(isFailurePast(trigger, [trigger], runs)).toBe(true);
   });
 });

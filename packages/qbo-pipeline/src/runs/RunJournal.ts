@@ -8,6 +8,8 @@ import { ifExists, readdirIfExists } from '../ifExists.js';
 import { DEFAULT_LOCK_STALE_MS, isJobLocked } from '../jobLock.js';
 import { outstandingReconciles } from '../reconcile/outstandingReconciles.js';
 import { ownStart, processGone } from '../processOnHost.js';
+import { runsKeepingFailuresPast } from '../triggers/failurePast.js';
+import { triggerStore } from '../triggers/TriggerStore.js';
 
 /** Disk space held from a run's start for its record's last write: a record is a few kB (its progress, one line per stream). */
 const RESERVED_FOR_END = 32 * 1024;
@@ -17,7 +19,7 @@ const DEFAULT_RUNS_KEPT_PER_JOB = 100;
 
 /** What a run is, as known when it starts (a first attempt unless `attempt` says otherwise). */
 export type RunStart = Pick<RunRecord, 'kind' | 'job' | 'company' | 'streams' | 'range' | 'triggerId' | 'scheduleId' | 'late' | 'stateFile' | 'progress'> &
-  Partial<Pick<RunRecord, 'attempt'>>;
+  Partial<Pick<RunRecord, 'attempt' | 'fresh'>>;
 
 /** How a run ended. `resumeCommand` only when running again can work; `fix` when the user must change something first. */
 export type RunEnd = { readonly status: Exclude<RunStatus, 'running'>; readonly exitCode: number } & Pick<
@@ -122,6 +124,7 @@ export class RunJournal {
       range: start.range,
       ...(start.triggerId !== undefined ? { triggerId: start.triggerId } : {}),
       ...(start.scheduleId !== undefined ? { scheduleId: start.scheduleId } : {}),
+      ...(start.fresh ? { fresh: true } : {}),
       ...(start.late !== undefined ? { late: start.late } : {}),
       attempt: start.attempt ?? 1,
       pid: process.pid,
@@ -289,13 +292,16 @@ export class RunJournal {
   }
 
   /**
-   * Deletes each job's finished runs beyond the newest `keepPerJob`, but never one whose advised
-   * reconcile is still to do (the console lists it from here until it is done); returns their ids.
+   * Deletes each job's finished runs beyond the newest `keepPerJob`, but never one the console
+   * still reads a verdict from: a run whose advised reconcile is still to do (it lists it from here
+   * until it is done), nor the runs that show a failed one-time trigger of this state folder past
+   * (`runsKeepingFailuresPast`: it would need you again without them). Returns the ids deleted.
    */
   async prune(): Promise<string[]> {
     const records = await this.list();
-    const advising = new Set(outstandingReconciles(records).map((o) => o.runId));
-    const doomed = runsToPrune(records, this.#keep).filter((id) => !advising.has(id));
+    const { triggers } = await triggerStore(path.dirname(this.dir)).scan({ setAside: false });
+    const kept = new Set([...outstandingReconciles(records).map((o) => o.runId), ...runsKeepingFailuresPast(triggers, records)]);
+    const doomed = runsToPrune(records, this.#keep).filter((id) => !kept.has(id));
     for (const id of doomed) {
       await rm(this.recordFile(id), { force: true });
       await rm(this.logFile(id), { force: true });

@@ -70,6 +70,12 @@ export interface RunRecord {
   readonly range: { readonly start: string; readonly end: string };
   readonly triggerId?: string;
   readonly scheduleId?: string;
+  /**
+   * Set when the run started its job over (`--fresh`): it set the state file aside and read its
+   * whole range from QBO, where a run without it goes on from the bookmarks. Absent otherwise, and
+   * in records of older runners.
+   */
+  readonly fresh?: true;
   /** A schedule slot's run that started late: how late and why (`late by 3 h, queued behind run … (backfill, …)`: its job was busy at the slot). */
   readonly late?: string;
   /** 1 for a first run; more when a run is taken over after its runner died. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isFailurePast, type CoveringRunFacts } from './failurePast.js';
+import { coveringRun, isFailurePast, runsKeepingFailuresPast, type CoveringRunFacts } from './failurePast.js';
 import type { Trigger } from './Trigger.js';
 
 /** A one-time trigger of globex's that failed at 02:00 (its refresh token revoked): a backfill or a sync. */
@@ -16,8 +16,10 @@ const failedOneTime = {
 /** Its backfill [2025-01-29, 2025-02-01). */
 const failedBackfill: Trigger = {
   ...failedOneTime,
-  backfill: { streams: [], job: 'qb_company', stateDir: '/s/globex', start: '2025-01-29T00:00:00Z', end: '2025-02-01T00:00:00Z', fresh: true },
+  backfill: { streams: [], job: 'qb_company', stateDir: '/s/globex', start: '2025-01-29T00:00:00Z', end: '2025-02-01T00:00:00Z' },
 };
+/** The same with --fresh: read the range anew, the state file set aside. */
+const failedFreshBackfill: Trigger = { ...failedBackfill, backfill: { ...failedBackfill.backfill!, fresh: true } };
 const failedRun: CoveringRunFacts = {
   id: 'r-failed',
   job: 'qb_company',
@@ -59,6 +61,31 @@ describe('isFailurePast, a one-time backfill', () => {
   it('is past after a sync of its job whose range took it in whole, from bookmarks before its start to past its end', () => {
     const sync = later({ range: { start: '2025-01-28T00:00:00Z', end: '2025-02-01T08:55:00Z' } });
     expect(isFailurePast(failedBackfill, [], [sync, failedRun])).toBe(true);
+  });
+});
+
+describe('isFailurePast, a one-time --fresh backfill', () => {
+  it('is past only once a later run that started over too (--fresh) covered it: a plain one goes on from the bookmarks', () => {
+    expect(isFailurePast(failedFreshBackfill, [], [later(), failedRun])).toBe(false);
+    expect(isFailurePast(failedFreshBackfill, [], [later({ fresh: true }), failedRun])).toBe(true);
+    // A trigger without --fresh is covered by either.
+    expect(isFailurePast(failedBackfill, [], [later({ fresh: true }), failedRun])).toBe(true);
+  });
+});
+
+describe('coveringRun and the runs the journal keeps', () => {
+  it('names the earliest covering run, so newer runs do not change it, and keeps it with the failed run', () => {
+    const first = later({ id: 'r-first', startedAt: '2025-02-01T05:00:00Z' });
+    const second = later({ id: 'r-second', startedAt: '2025-02-01T06:00:00Z' });
+    expect(coveringRun(failedBackfill, [second, first, failedRun])?.id).toBe('r-first');
+    expect(runsKeepingFailuresPast([failedBackfill], [second, first, failedRun])).toEqual(['r-first', 'r-failed']);
+  });
+
+  it('keeps nothing for a trigger still failed, a trigger that did not fail, or a schedule slot', () => {
+    expect(runsKeepingFailuresPast([failedBackfill], [later({ status: 'failed' }), failedRun])).toEqual([]);
+    expect(runsKeepingFailuresPast([{ ...failedBackfill, status: 'completed' }], [later(), failedRun])).toEqual([]);
+    const slot: Trigger = { ...failedBackfill, schedule: { name: 'nightly', slot: failedBackfill.at, slots: 1 } };
+    expect(runsKeepingFailuresPast([slot], [later(), failedRun])).toEqual([]);
   });
 });
 
