@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeWindow } from '../plan/planWindows.js';
-import { dayComplete, spanEvidence, type SpanFacts } from './volumetryRecord.js';
+import { dayComplete, spanEvidence, spanLine, type SpanFacts } from './volumetryRecord.js';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2025-03-05T00:00:00Z');
@@ -31,5 +31,15 @@ describe('spanEvidence', () => {
     expect(whole).toMatchObject({ qboCount: 10, extracted: 10, pages: 6, requests: 10, retries: 2, rereads: 2, durationMs: 1400, spanQboCount: 10, spans: 2 });
     expect(whole!.span).toEqual(day(0));
     expect(dayComplete(whole!)).toBe(true);
+  });
+});
+
+describe('spanLine', () => {
+  it('says each count as key=value, an empty span too, so one request never reads "1 requests"', () => {
+    const read = { window: makeWindow(T0, T0 + 2 * DAY), pages: 0, requests: 1, retries: 0, rereads: 0, durationMs: 110 };
+    expect(spanLine('terms', { ...read, qboCount: 0, extracted: 0 })).toBe('terms [2025-03-05, 2025-03-07) 2 days: no data (qbo_count=0 requests=1 0.11 s)');
+    expect(spanLine('terms', { ...read, qboCount: 1, extracted: 1, pages: 1, requests: 2 })).toBe(
+      'terms [2025-03-05, 2025-03-07) 2 days: qbo_count=1 extracted=1 pages=1 requests=2 0.11 s',
+    );
   });
 });

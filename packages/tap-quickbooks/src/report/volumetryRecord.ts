@@ -138,11 +138,14 @@ export function spanLabel(window: Window): string {
   return days === 1 ? window.start.slice(0, 10) : `[${window.start.slice(0, 10)}, ${window.end.slice(0, 10)}) ${days} days`;
 }
 
-/** The stderr line for one span read: what was queried, QBO's count, extracted, pages, requests, time. */
+/**
+ * The stderr line for one span read: what was queried, QBO's count, extracted, pages, requests,
+ * time, each as key=value (`requests=1`, never `1 requests`), an empty span's too.
+ */
 export function spanLine(stream: string, read: ReadDone): string {
   const label = spanLabel(read.window);
   const seconds = (read.durationMs / 1000).toFixed(2);
-  if (read.qboCount === 0 && read.extracted === 0) return `${stream} ${label}: no data (qbo_count=0, ${read.requests} requests, ${seconds} s)`;
+  if (read.qboCount === 0 && read.extracted === 0) return `${stream} ${label}: no data (qbo_count=0 requests=${read.requests} ${seconds} s)`;
   const extras = [read.retries ? `retries=${read.retries}` : '', read.rereads ? `rereads=${read.rereads}` : ''].filter(Boolean).join(' ');
   return `${stream} ${label}: qbo_count=${read.qboCount} extracted=${read.extracted} pages=${read.pages} requests=${read.requests}${extras ? ' ' + extras : ''} ${seconds} s`;
 }
