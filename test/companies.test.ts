@@ -495,6 +495,20 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     expect(list.stdout).toMatch(new RegExp(`running \\(runner pid ${child.pid} on \\S+ is gone: run it again to resume\\) backfill qb_company `));
   });
 
+  it("company list reads a silent runner's last sign of life as every instant reads (2025-03-01 04:00:00Z), not raw ISO", async () => {
+    // A run of another host that nothing shows alive: no runner holds its job's lock.
+    const folder = path.join(firm.dir, 'state/companies/acme');
+    const id = 'run-20990101T000000Z-d4e5f6'; // the newest run of the company
+    await writeRunRecord(folder, { id, job: 'qb_company', company: 'acme', startedAt: '2025-03-01T04:00:00.123Z' });
+    try {
+      const list = await firm.cli(['company', 'list', '--companies', 'companies.yaml', '--company', 'acme']);
+      expect(list.code, list.stderr).toBe(0);
+      expect(list.stdout).toContain('running (runner gone? no sign of life since 2025-03-01 04:00:00Z: run it again to resume) sync qb_company ');
+    } finally {
+      await rm(path.join(folder, 'runs', `${id}.json`));
+    }
+  });
+
   it('company list and the console call a run runner gone once its pid belongs to another process (one started at another time), not running', async () => {
     // Its runner died and the pid went to another process since: a sleep, whose start is not the one the run recorded.
     const other = spawn('sleep', ['60'], { stdio: 'ignore' });

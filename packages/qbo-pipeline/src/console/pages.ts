@@ -27,7 +27,6 @@ import { overviewView, type CompanyOverview } from './views/overviewView.js';
 import { runsView, runView, type ListedRun } from './views/runsView.js';
 import { schedulesView, type ScheduleRow, type SlotsOf, type TriggerForm } from './views/schedulesView.js';
 import { timeZones, zonedInstant, type ZonedInstant } from './zonedInstant.js';
-import { utc } from './views/format.js';
 
 /** Days the evidence page shows when no date is given: the newest day with evidence and the 30 before it. */
 const DEFAULT_EVIDENCE_DAYS = 31;
@@ -67,8 +66,7 @@ async function companyOrFail(ctx: ConsoleContext, name: string, what: string): P
 async function withMissingRunner(journal: RunJournal, r: RunRecord): Promise<RunRecord> {
   const missing = await journal.runnerMissing(r);
   if (missing === undefined) return r;
-  // Its last sign of life as every time on the page reads (runsView does the same).
-  return { ...r, status: 'failed', reason: missingRunnerAdvice({ ...r, updatedAt: utc(r.updatedAt) }, missing) };
+  return { ...r, status: 'failed', reason: missingRunnerAdvice(r, missing) };
 }
 
 /** What the overview (and the scheduler's notifications, `notify/`) knows of a company at `now`. */

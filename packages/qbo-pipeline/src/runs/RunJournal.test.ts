@@ -188,7 +188,10 @@ describe('RunJournal', () => {
     await release();
     // Nobody holds the lock: from another host's runner, nothing shows it alive.
     expect(await journal.runnerMissing({ ...run.record, host: 'elsewhere' })).toBe('silent');
-    expect(missingRunnerText(run.record, 'silent')).toBe(`runner gone? no sign of life since ${run.record.updatedAt}`);
+    // Its last sign of life as every instant reads (2025-09-12 03:45:55Z), not raw ISO with milliseconds.
+    expect(missingRunnerText({ ...run.record, updatedAt: '2025-09-12T03:45:55.123Z' }, 'silent')).toBe(
+      'runner gone? no sign of life since 2025-09-12 03:45:55Z',
+    );
     expect(missingRunnerText(run.record, 'gone')).toBe(`runner pid ${process.pid} on ${hostname()} is gone`);
     // A run that ended (its record is written before the lock is let go) has no runner missing, even read before it ended.
     await run.finish({ status: 'succeeded', exitCode: 0 });

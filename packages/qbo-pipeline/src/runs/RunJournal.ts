@@ -6,6 +6,7 @@ import { CliError, EXIT, isTempOf, redact, reserveFileAtomic, RunError, writeFil
 import { newRunId, RUN_ID, RUN_ID_EXAMPLE, runsToPrune, type RunKind, type RunRecord, type RunStatus } from './RunRecord.js';
 import { ifExists, readdirIfExists } from '../ifExists.js';
 import { DEFAULT_LOCK_STALE_MS, isJobLocked } from '../jobLock.js';
+import { utc } from '../console/views/format.js';
 import { outstandingReconciles } from '../reconcile/outstandingReconciles.js';
 import { ownStart, processGone } from '../processOnHost.js';
 import { runsKeepingFailuresPast } from '../triggers/failurePast.js';
@@ -52,9 +53,13 @@ export type GoneFinder = { readonly id: string; readonly kind: RunKind } | { rea
  */
 export type RunnerMissing = 'gone' | 'silent';
 
-/** What a run that says running shows when its runner is missing: `runner pid 12 on h is gone`, `runner gone? no sign of life since …`. */
+/**
+ * What a run that says running shows when its runner is missing: `runner pid 12 on h is gone`,
+ * `runner gone? no sign of life since 2025-09-12 03:45:54Z` (its last sign of life as every
+ * instant reads in the console and `company list`).
+ */
 export function missingRunnerText(record: Pick<RunRecord, 'pid' | 'host' | 'updatedAt'>, missing: RunnerMissing): string {
-  return missing === 'gone' ? `runner pid ${record.pid} on ${record.host} is gone` : `runner gone? no sign of life since ${record.updatedAt}`;
+  return missing === 'gone' ? `runner pid ${record.pid} on ${record.host} is gone` : `runner gone? no sign of life since ${utc(record.updatedAt)}`;
 }
 
 /** The same, with what to do: the job's next run resumes from its state file and closes this one. */

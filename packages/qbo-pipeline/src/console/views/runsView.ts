@@ -6,7 +6,7 @@ import { RECONCILE_WHY } from '../../formatSummary.js';
 import { endLagOf, endLagText } from '../freshness.js';
 import { html, type SafeHtml } from '../html.js';
 import { formatDuration } from '../../formatTable.js';
-import { count, option, pill, range, relative, runIdText, startedBy, streamsCell, time, utc } from './format.js';
+import { count, option, pill, range, relative, runIdText, startedBy, streamsCell, time } from './format.js';
 
 /** A run as listed: the record, its company, and, while it says running, whether its runner is missing (`RunJournal.runnerMissing`). */
 export interface ListedRun {
@@ -30,8 +30,7 @@ function durationOf(run: ListedRun, now: Date): SafeHtml | string {
 
 function statusPill(run: ListedRun): SafeHtml {
   if (run.orphaned === 'gone') return html`${pill('running', 'warn')} <small>runner gone</small>`;
-  if (run.orphaned === 'silent')
-    return html`${pill('running', 'warn')} <small>${missingRunnerText({ ...run.record, updatedAt: utc(run.record.updatedAt) }, 'silent')}</small>`;
+  if (run.orphaned === 'silent') return html`${pill('running', 'warn')} <small>${missingRunnerText(run.record, 'silent')}</small>`;
   return run.record.runnerGone ? html`${pill(run.record.status)} <small>runner gone</small>` : pill(run.record.status);
 }
 
