@@ -47,3 +47,24 @@ describe('evidence table: the run that read a day', () => {
     expect(html).toContain(`<td><span title="tap run ${TAP_RUN}, read 2026-12-07 06:33:01Z">tap run <code>437b5642</code></span></td>`);
   });
 });
+
+describe('evidence table: a day its newest run read only part of', () => {
+  const partOf = (readFrom: string, readUntil: string, runs = 1) =>
+    /<small class="muted part-of-day"[^>]*>([^<]*)<\/small>/.exec(
+      evidenceView({
+        companies: ['default'],
+        streams: ['invoices'],
+        runs: [],
+        filter: { company: 'default', stream: '', run: '', from: '', to: '', problems: false },
+        series: streamEvidence([{ ...day('2026-12-06'), readFrom, readUntil, runs }]),
+      }).toString(),
+    )?.[1];
+
+  it('says the part in UTC as every instant reads, naming only the bound inside the day: from 06:00:00Z, until 10:03:04Z', () => {
+    // A backfill from 06:00 reads the rest of its first day: never "06:00:00–24:00:00Z".
+    expect(partOf('2026-12-06T06:00:00Z', '2026-12-07T00:00:00Z')).toBe('only from 06:00:00Z');
+    expect(partOf('2026-12-06T00:00:00Z', '2026-12-06T10:03:04Z')).toBe('only until 10:03:04Z');
+    expect(partOf('2026-12-06T09:59:03Z', '2026-12-06T10:03:04Z', 3)).toBe('only 09:59:03Z–10:03:04Z · newest of 3 runs');
+    expect(partOf('2026-12-06T00:00:00Z', '2026-12-07T00:00:00Z')).toBeUndefined();
+  });
+});

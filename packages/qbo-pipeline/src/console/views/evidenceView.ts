@@ -1,6 +1,6 @@
 import { DAY_STATUS_MEANING, DAY_STATUSES, type DayStatus, type StreamEvidence } from '../evidenceModel.js';
 import { html, jsonForScript, type SafeHtml } from '../html.js';
-import { count, option, pill, runIdText, utc } from './format.js';
+import { count, option, pill, runIdText, utc, utcClock } from './format.js';
 
 export interface EvidenceFilterForm {
   readonly company: string;
@@ -97,16 +97,19 @@ function charts(series: readonly StreamEvidence[]): SafeHtml {
 /**
  * Under a day that its newest run read only part of (a sync reads the part since the run before
  * it): which part, and how many runs read the day; its numbers are that part's, not the day's.
+ * A part that reaches the day's start or end says only its other bound (`only from 06:00:00Z`,
+ * `only until 10:03:04Z`), as the day is already said; else both (`only 09:59:03Z–10:03:04Z`).
  */
 function partOfDay(day: string, e: NonNullable<StreamEvidence['days'][number]['evidence']>): SafeHtml | string {
   if (e.readFrom === undefined || e.readUntil === undefined) return '';
   const start = Date.parse(`${day}T00:00:00Z`);
+  const end = start + 86_400_000;
   const from = Date.parse(e.readFrom);
   const until = Date.parse(e.readUntil);
-  if (from <= start && until >= start + 86_400_000) return '';
-  const clock = (ms: number) => (ms >= start + 86_400_000 ? '24:00:00' : new Date(ms).toISOString().slice(11, 19));
+  if (from <= start && until >= end) return '';
+  const part = from <= start ? `until ${utcClock(until)}` : until >= end ? `from ${utcClock(from)}` : `${utcClock(from)}–${utcClock(until)}`;
   const runs = e.runs > 1 ? ` · newest of ${e.runs} runs` : '';
-  return html`<small class="muted part-of-day" title="the numbers are what the day's newest run read of it${runs ? `; the run filter shows each of the ${e.runs} runs` : ''}">only ${clock(Math.max(from, start))}–${clock(until)}Z${runs}</small>`;
+  return html`<small class="muted part-of-day" title="the numbers are what the day's newest run read of it${runs ? `; the run filter shows each of the ${e.runs} runs` : ''}">only ${part}${runs}</small>`;
 }
 
 /**

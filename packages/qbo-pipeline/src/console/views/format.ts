@@ -5,11 +5,19 @@ import { isEveryStream } from '../../streamsText.js';
 import { slotOfTriggerId } from '../../scheduler/planPass.js';
 import type { RunRecord } from '../../runs/RunRecord.js';
 
+/** The time of day in every UTC instant a person reads: `06:00:00Z`. */
+const UTC_CLOCK = "HH:mm:ss'Z'";
+
 /** `2025-02-01 06:00:00Z`: an instant as a person reads it in a table (UTC). */
 export function utc(iso: string | undefined): string {
   if (iso === undefined) return '–';
   const at = DateTime.fromISO(iso, { zone: 'utc' });
-  return at.isValid ? at.toFormat("yyyy-LL-dd HH:mm:ss'Z'") : iso;
+  return at.isValid ? at.toFormat(`yyyy-LL-dd ${UTC_CLOCK}`) : iso;
+}
+
+/** `06:00:00Z`: an instant's time of day as `utc` reads it, where its UTC day is already said (an evidence row's). */
+export function utcClock(ms: number): string {
+  return DateTime.fromMillis(ms, { zone: 'utc' }).toFormat(UTC_CLOCK);
 }
 
 /** The same instant on a zone's wall clock, with its offset: `2025-01-31 20:00:00 (UTC−05:00)`. */
