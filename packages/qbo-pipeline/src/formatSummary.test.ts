@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
 import { formatAge, formatDuration, formatTable } from './formatTable.js';
-import { formatDoneLine, formatSummary } from './formatSummary.js';
+import { doneDetail, formatDoneLine, formatSummary } from './formatSummary.js';
+import { KNOWN_STREAMS } from './companies/companiesSchema.js';
 import type { BackfillResult } from './runBackfill.js';
 
 const at = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' });
@@ -205,6 +206,30 @@ describe("formatDoneLine (a trigger's result in trigger list and the console)", 
         progress: [...minutes.progress, { ...minutes.progress[0]!, stream: 'customers' }],
       }),
     ).toBe('done: invoices 4.17 min, 1 record; customers 4.17 min, 0 records and 2 deleted');
+  });
+
+  it('over more than three streams counts them in one short line, all 28 too; doneDetail names each, as the line over three does', () => {
+    const over = (streams: readonly string[], totalMs: (i: number) => number = () => 2 * DAY): BackfillResult => ({
+      ...base,
+      progress: streams.map((stream, i) => ({ ...base.progress[0]!, stream, totalMs: totalMs(i), doneMs: totalMs(i) })),
+      totals: streams.map((stream, i) => ({ ...base.totals[0]!, stream, extracted: i, deleted: i === 1 ? 2 : 0 })),
+    });
+    const all = over(KNOWN_STREAMS);
+    expect(KNOWN_STREAMS).toHaveLength(28);
+    expect(formatDoneLine(all)).toBe(`done: all 28 streams over 2 days, ${(27 * 28) / 2} records and 2 deleted`);
+    expect(doneDetail(all)).toMatch(/^accounts 2 days, 0 records; bill_payments 2 days, 1 record and 2 deleted; .*; vendors 2 days, 27 records$/);
+    // A sync reads each stream from its own bookmark: the spans differ.
+    const four = over(['invoices', 'customers', 'items', 'payments'], (i) => (i + 1) * 250_000);
+    expect(formatDoneLine(four)).toBe('done: 4 streams over 4.17 min to 16.67 min, 6 records and 2 deleted');
+    expect(doneDetail(four)).toBe(
+      'invoices 4.17 min, 0 records; customers 8.33 min, 1 record and 2 deleted; items 12.5 min, 2 records; payments 16.67 min, 3 records',
+    );
+    // Three streams are named in the line itself: nothing is left for a detail.
+    expect(formatDoneLine(over(['invoices', 'customers', 'items']))).toBe(
+      'done: invoices 2 days, 0 records; customers 2 days, 1 record and 2 deleted; items 2 days, 2 records',
+    );
+    expect(doneDetail(over(['invoices', 'customers', 'items']))).toBeUndefined();
+    expect(doneDetail(nothing)).toBeUndefined();
   });
 
   it('says a sync that found nothing is up to date since its start (the bookmark)', () => {

@@ -1,6 +1,7 @@
 import { formatDone, formatSpan } from './formatSpan.js';
 import { formatDuration, formatTable } from './formatTable.js';
 import type { BackfillResult } from './runBackfill.js';
+import { isEveryStream } from './streamsText.js';
 
 const records = (n: number) => `${n} ${n === 1 ? 'record' : 'records'}`;
 
@@ -23,20 +24,47 @@ function upToDate(result: BackfillResult): boolean {
 const upToDateLine = (result: BackfillResult) =>
   `up to date: nothing changed in QBO since ${result.start} (${formatSpan(Date.parse(result.end) - Date.parse(result.start))} read)`;
 
+/** Up to this many streams a done line names each; past it, it counts them (as the Runs page and `company list` do). */
+const NAMED_STREAMS = 3;
+
+/** `, 3 records and 1 deleted`: what the evidence says was found; nothing without evidence. */
+const found = (totals: ReadonlyArray<Pick<BackfillResult['totals'][number], 'extracted' | 'deleted'>>) => {
+  if (totals.length === 0) return '';
+  const deleted = totals.reduce((n, t) => n + t.deleted, 0);
+  return `, ${records(totals.reduce((n, t) => n + t.extracted, 0))}${deleted > 0 ? ` and ${deleted} deleted` : ''}`;
+};
+
+/** Per stream, the span read and the records found: `invoices 4.17 min, 3 records; customers 4.17 min, 0 records and 2 deleted`. */
+function perStream(result: BackfillResult): string {
+  const totals = new Map(result.totals.map((t) => [t.stream, t]));
+  return result.progress.map((p) => `${p.stream} ${formatSpan(p.totalMs)}${found([totals.get(p.stream)].filter((t) => t !== undefined))}`).join('; ');
+}
+
+/** `all 28 streams over 2 days` or `10 streams over 4.17 min to 2 days` (a sync reads each stream from its own bookmark). */
+function streamsOver(result: BackfillResult): string {
+  const streams = result.progress.map((p) => p.stream);
+  const spans = result.progress.map((p) => p.totalMs);
+  const [shortest, longest] = [Math.min(...spans), Math.max(...spans)];
+  const over = shortest === longest ? formatSpan(longest) : `${formatSpan(shortest)} to ${formatSpan(longest)}`;
+  return `${isEveryStream(streams) ? 'all ' : ''}${streams.length} streams over ${over}`;
+}
+
 /**
  * One line for a run that succeeded, as `trigger list` and the console show a trigger's result:
- * per stream the span read and the records found (`done: invoices 4.17 min, 3 records`), or for a
- * sync that found nothing, that it is up to date since its start.
+ * per stream the span read and the records found (`done: invoices 4.17 min, 3 records`); over more
+ * than three streams, counted, not named, so that a run of all 28 is one short line
+ * (`done: all 28 streams over 2 days, 120 records`: `doneDetail` names them); or, for a sync that
+ * found nothing, that it is up to date since its start.
  */
 export function formatDoneLine(result: BackfillResult): string {
   if (upToDate(result)) return upToDateLine(result);
-  const totals = new Map(result.totals.map((t) => [t.stream, t]));
-  const stream = (p: BackfillResult['progress'][number]) => {
-    const t = totals.get(p.stream);
-    const found = t === undefined ? '' : `, ${records(t.extracted)}${t.deleted > 0 ? ` and ${t.deleted} deleted` : ''}`;
-    return `${p.stream} ${formatSpan(p.totalMs)}${found}`;
-  };
-  return `done: ${result.progress.map(stream).join('; ')}`;
+  if (result.progress.length <= NAMED_STREAMS) return `done: ${perStream(result)}`;
+  return `done: ${streamsOver(result)}${found(result.totals)}`;
+}
+
+/** What a done line that counts its streams leaves out: each stream's span and records (undefined when the line names them). */
+export function doneDetail(result: BackfillResult): string | undefined {
+  return upToDate(result) || result.progress.length <= NAMED_STREAMS ? undefined : perStream(result);
 }
 
 /** Why a run advises a reconcile, as every place that shows its command says it (the summaries, `trigger list`, the console). */

@@ -6,7 +6,7 @@ import { CliError, createLogger, EXIT, type Logger } from 'singer-kit';
 import { DEFAULT_LOCK_STALE_MS, jobLockedUntil } from '../jobLock.js';
 import { jobFolder, type CompanyRef } from '../BackfillRequest.js';
 import { runBackfill, JobBusyError, type BackfillHooks, type BackfillResult } from '../runBackfill.js';
-import { formatDoneLine } from '../formatSummary.js';
+import { doneDetail, formatDoneLine } from '../formatSummary.js';
 import { runSync } from '../runSync.js';
 import { nextSlot, parseCron } from '../schedules/cronSlots.js';
 import type { ScheduleStore } from '../schedules/ScheduleStore.js';
@@ -64,9 +64,11 @@ function resultOf(outcome: BackfillResult | Error): NonNullable<Trigger['result'
     const exitCode = outcome instanceof CliError ? outcome.exitCode : EXIT.runFailed;
     return { exitCode, message: outcome.message, runIds: [], ...(exitCode === EXIT.usage ? { fix: outcome.message } : {}) };
   }
+  const detail = outcome.failure ? undefined : doneDetail(outcome);
   return {
     exitCode: outcome.exitCode,
     message: outcome.failure ? outcome.failure.reason : formatDoneLine(outcome),
+    ...(detail !== undefined ? { detail } : {}),
     runId: outcome.runId,
     runIds: outcome.runIds,
     ...(outcome.resumeCommand !== undefined ? { resumeCommand: outcome.resumeCommand } : {}),

@@ -91,6 +91,8 @@ export interface Trigger {
   readonly result?: {
     readonly exitCode: number;
     readonly message: string;
+    /** What a message over more than three streams counts rather than names (`done: all 28 streams …`): each stream's span and records. */
+    readonly detail?: string;
     /** The run in the runs journal (`<state-dir>/runs/<runId>.json`). */
     readonly runId?: string;
     readonly runIds: readonly string[];

@@ -44,3 +44,23 @@ describe('the one-time triggers table', () => {
     expect(html).not.toContain('(UTC+00:00)');
   });
 });
+
+describe("a trigger's result", () => {
+  it('over every stream is its one short line, each stream named in its tooltip', () => {
+    const done: Trigger = {
+      ...trigger,
+      status: 'completed',
+      enabled: false,
+      result: {
+        exitCode: 0,
+        message: 'done: all 28 streams over 3 days, 120 records',
+        detail: 'accounts 3 days, 3 records; bill_payments 3 days, 4 records; …',
+        runIds: ['r1'],
+      },
+    };
+    const html = schedulesView({ ...page('UTC'), triggers: [{ company: 'default', trigger: done, streams: ['invoices'] }] }).toString();
+    expect(html).toContain(
+      '<td><small title="accounts 3 days, 3 records; bill_payments 3 days, 4 records; …">done: all 28 streams over 3 days, 120 records</small></td>',
+    );
+  });
+});

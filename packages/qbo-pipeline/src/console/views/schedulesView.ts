@@ -119,6 +119,11 @@ ${p.companiesFile ? html`<p class="muted">Tick none to run the company's own str
 </form>`;
 }
 
+/** A trigger's result line; one that counts its streams (`done: all 28 streams …`) names each in its tooltip, as the run's page does. */
+function resultText(result: Trigger['result']): SafeHtml {
+  return result?.detail ? html`<small title="${result.detail}">${result.message}</small>` : html`<small>${result?.message ?? ''}</small>`;
+}
+
 function triggersTable(p: SchedulesPage): SafeHtml {
   if (p.triggers.length === 0) return html`<p class="muted">${p.slotsOf ? 'No slot trigger of this schedule is kept.' : 'No trigger yet.'}</p>`;
   // In UTC the second column would repeat the first (and push the result off a laptop's table).
@@ -136,7 +141,7 @@ ${alsoInZone ? html`<td>${inZone(t.at, p.zone)}</td>` : ''}
 <td>${triggerJob(t)}</td>
 <td>${streamsCell(streams)}</td>
 <td class="when">${t.backfill ? range(t.backfill.start, t.backfill.end) : html`sync to its start${t.schedule ? html`<br><small class="muted">slot of schedule ${t.schedule.name}</small>` : ''}`}</td>
-<td>${runId ? html`<a href="/runs/${runId}">${t.status === 'running' ? 'follow the run' : 'the run'}</a> ` : ''}<small>${t.result?.message ?? ''}</small>${
+<td>${runId ? html`<a href="/runs/${runId}">${t.status === 'running' ? 'follow the run' : 'the run'}</a> ` : ''}${resultText(t.result)}${
       t.result?.reconcileCommand && runId ? html`<br><small>deletions may be missing: <a href="/runs/${runId}#reconcile">reconcile</a></small>` : ''
     }</td>
 </tr>`;
@@ -186,7 +191,7 @@ ${many ? html`<td>${row.company}</td>` : ''}
             last.runId
               ? html`<a href="/runs/${last.runId}">the run</a>${last.trigger?.late && last.trigger.lateByMs !== undefined ? html` <small>${lateness(last.trigger.lateByMs, last.trigger.schedule?.slots, last.trigger.queued)}</small>` : ''}`
               : last.trigger?.result?.message
-                ? html`<small>${last.trigger.result.message}</small>`
+                ? resultText(last.trigger.result)
                 : last.trigger?.queued
                   ? html`<small>queued behind ${last.trigger.queued.behind}</small>`
                   : ''
