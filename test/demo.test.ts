@@ -13,7 +13,8 @@ describe('npm run demo', () => {
 
   it('backfills 30 days of invoices, customers and items, shows the volumetry, and a re-run changes no row', async () => {
     const lines: string[] = [];
-    const seen: { runs?: string; evidence?: string; url?: string } = {};
+    const seen: { runs?: string; evidence?: string; overview?: string; url?: string } = {};
+    const began = Date.now();
     const code = await runDemo({
       dataDir: dir,
       databaseUrl: databaseUrl(),
@@ -25,6 +26,7 @@ describe('npm run demo', () => {
         seen.url = url;
         seen.runs = await (await fetch(`${url}runs`)).text();
         seen.evidence = await (await fetch(`${url}evidence`)).text();
+        seen.overview = await (await fetch(url)).text();
       },
     });
     const text = lines.join('\n');
@@ -35,16 +37,27 @@ describe('npm run demo', () => {
       seen.runs?.match(/<tr data-run="run-[^"]+"[^>]*>[\s\S]*?<span class="pill ok">succeeded<\/span>[\s\S]*?<span class="muted job">demo<\/span>/g),
     ).toHaveLength(2);
     expect(seen.evidence).toContain('<span class="pill ok">all loaded</span>');
-    // The range the demo printed, and the UTC days it touches: 31 from the hour, 30 when it starts at midnight.
+    // The range the demo printed: 30 whole UTC days from a midnight and today's part, a window each, so the
+    // days it counts (30.38) and its windows (31) agree; and it ends end_lag (5 min) before the demo began, as a sync
+    // does, so that right after it each bookmark is that far behind, on time, not the time since the hour.
     const [, from, to] = /: \[(\S+), (\S+)\)/.exec(text) ?? [];
+    expect(text).toContain(`over the last ${DEMO_DAYS} whole UTC days and today up to end_lag (PT5M) ago, one window per UTC day: [${from}, ${to})`);
     const DAY_MS = 86_400_000;
+    expect(Date.parse(from!) % DAY_MS).toBe(0);
+    expect(Date.parse(to!)).toBeGreaterThanOrEqual(Math.floor((began - 5 * 60_000) / 1000) * 1000);
     const touched = (Math.ceil(Date.parse(to!) / DAY_MS) - Math.floor(Date.parse(from!) / DAY_MS)).toString();
+    expect(touched).toBe(String(DEMO_DAYS + 1));
+    const days = Math.round(((Date.parse(to!) - Date.parse(from!)) / DAY_MS) * 100) / 100;
     expect(seen.evidence).toContain(`${3 * Number(touched)} stream-days`);
     expect(text).toMatch(
       new RegExp(
-        `invoices\\s+\\| ${DEMO_DAYS}/${DEMO_DAYS} days\\s+\\|\\s+${touched} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|`,
+        `invoices\\s+\\| ${days}/${days} days\\s+\\|\\s+${touched} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|\\s+${DEMO_COUNTS.invoices} \\|`,
       ),
     );
+    // The console's overview: each stream's bookmark is the range's end, and its freshness minutes, not marked stale.
+    const invoices = /<tr data-stream="invoices">([\s\S]*?)<\/tr>/.exec(seen.overview ?? '')?.[1] ?? '';
+    expect(invoices).toContain(`<time datetime="${to}"`);
+    expect(invoices).toMatch(/<td class="num">[5-9] min \d+ s<\/td>/);
     expect(text).toMatch(/Volumetry per UTC day[^\n]*\nday_utc\s+\| stream\s+\| qbo_count/);
     const total = DEMO_COUNTS.invoices + DEMO_COUNTS.customers + DEMO_COUNTS.items;
     expect(text).toContain(`Second run: 0 rows inserted or updated, ${total} unchanged.`);

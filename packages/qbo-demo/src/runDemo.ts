@@ -1,6 +1,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DateTime } from 'luxon';
+import { DateTime, type Duration } from 'luxon';
 import { startEmulator, type Emulator } from 'qbo-emulator';
 import { LocalPostgresError, startLocalPostgres, type LocalPostgres } from 'local-postgres';
 import {
@@ -11,7 +11,9 @@ import {
   formatProgress,
   formatSummary,
   formatTable,
+  planSync,
   runBackfill,
+  runEndLag,
   startConsole,
   Warehouse,
   type BackfillHooks,
@@ -95,13 +97,13 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const server: DemoServer = pg === undefined ? 'external' : keep ? 'kept' : 'stopped';
   let consoleUrl: string | undefined;
   try {
+    const range = demoRange(new Date());
     // On the hour: two demos within the same hour see the very same company (same seed, same clock).
-    const now = DateTime.utc().startOf('hour');
-    const emulator = await startEmulator({ seed: 42, now: now.toJSDate(), days: DEMO_DAYS, counts: DEMO_COUNTS, requestsPerMinute: 10_000 });
+    const emulator = await startEmulator({ seed: 42, now: range.companyNow.toJSDate(), days: DEMO_DAYS, counts: DEMO_COUNTS, requestsPerMinute: 10_000 });
     const work = path.join(options.dataDir, 'demo');
     let code: number;
     try {
-      code = await demoSteps({ emulator, now, url: pg?.url ?? options.databaseUrl ?? '', server, schema: options.schema ?? 'raw', work, out });
+      code = await demoSteps({ emulator, range, url: pg?.url ?? options.databaseUrl ?? '', server, schema: options.schema ?? 'raw', work, out });
     } finally {
       await emulator.close();
     }
@@ -126,6 +128,30 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   }
 }
 
+/** What the demo reads: the company's records, and the range its backfills read. */
+interface DemoRange {
+  /** The emulated company's now: its records were last updated in the DEMO_DAYS before it. */
+  readonly companyNow: DateTime;
+  readonly start: DateTime;
+  readonly end: DateTime;
+  readonly endLag: Duration;
+}
+
+/**
+ * The range a first sync from DEMO_DAYS whole UTC days back reads at `now`: from a midnight (a
+ * partial first day would be one window more than the days it counts) to end_lag before now, as
+ * every sync ends, so that right after the demo each bookmark is end_lag behind, which the
+ * console reads as on time, not as stale by the time past the hour. Its company's records end on
+ * the hour before that end, so the range holds them all. The end_lag is the one the demo's tap
+ * reads (its config file sets none: the tap's default).
+ */
+export function demoRange(now: Date): DemoRange {
+  const endLag = runEndLag({ tapConfig: undefined, targetConfig: undefined }, { env: DEMO_ENV });
+  const companyNow = DateTime.fromJSDate(now, { zone: 'utc' }).minus(endLag).startOf('hour') as DateTime<true>;
+  const sync = { streams: DEMO_STREAMS, start: companyNow.minus({ days: DEMO_DAYS }).startOf('day'), job: 'demo', stateFile: 'demo.json' };
+  return { companyNow, ...planSync(undefined, sync, now, endLag), endLag };
+}
+
 /** The console on the demo's state folder and warehouse: 127.0.0.1 only, no password. */
 async function startDemoConsole(work: string, port: number, logger: Logger): Promise<RunningConsole> {
   const options = {
@@ -148,7 +174,7 @@ async function startDemoConsole(work: string, port: number, logger: Logger): Pro
 /** The demo proper: two backfills and what they show. 0 when the second run changed nothing. */
 async function demoSteps(d: {
   emulator: Emulator;
-  now: DateTime;
+  range: DemoRange;
   url: string;
   server: DemoServer;
   schema: string;
@@ -169,8 +195,8 @@ async function demoSteps(d: {
   const request: BackfillRequest = {
     job: 'demo',
     streams: DEMO_STREAMS,
-    start: formatInstant(d.now.minus({ days: DEMO_DAYS })),
-    end: formatInstant(d.now),
+    start: formatInstant(d.range.start),
+    end: formatInstant(d.range.end),
     fresh: true,
     tapConfig,
     targetConfig,
@@ -178,7 +204,9 @@ async function demoSteps(d: {
   };
   const hooks: BackfillHooks = { onChildLog: quietChildLog, onProgress: progressLine, env: DEMO_ENV };
 
-  out(`\n1) Backfill ${DEMO_STREAMS.join(', ')} for the last ${DEMO_DAYS} days: [${request.start}, ${request.end})`);
+  out(
+    `\n1) Backfill ${DEMO_STREAMS.join(', ')} over the last ${DEMO_DAYS} whole UTC days and today up to end_lag (${d.range.endLag.toISO() ?? ''}) ago, one window per UTC day: [${request.start}, ${request.end})`,
+  );
   const first = await runBackfill(request, hooks);
   out(formatSummary(first));
   if (!first.ok) return first.exitCode;
