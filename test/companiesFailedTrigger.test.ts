@@ -72,7 +72,8 @@ describe("a company's failed one-time trigger", () => {
       const backfill = ['backfill', '--companies', 'companies.yaml', '--company', 'globex', '--start', START, '--end', END];
       const plain = await firm.cli(backfill);
       expect(plain.code, plain.stderr).toBe(0);
-      expect(await needsYou('globex')).toContain(`trigger ${trigger} failed`);
+      expect(await needsYou('globex')).toContain(`trigger ${trigger} failed: tap-quickbooks: QuickBooks rejected the refresh token`);
+      expect(await needsYou('globex')).toContain(`it asked to read its range anew: a backfill --fresh over [${START}, ${END}) does its work`);
       // Started over too, it did the trigger's work; a sync after it changes nothing.
       const fresh = await firm.cli([...backfill, '--fresh']);
       expect(fresh.code, fresh.stderr).toBe(0);

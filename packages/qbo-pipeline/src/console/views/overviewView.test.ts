@@ -302,6 +302,16 @@ describe('attentionOf with a failed one-time trigger', () => {
     ]);
     expect(texts({ ...run('r2', 'daily', 'succeeded'), startedAt: '2025-01-01T09:00:00Z' }, failed)).toEqual([]);
   });
+
+  it('of a --fresh trigger, says what ends it while a plain run that covered its range does not', () => {
+    const fresh = { ...trigger, backfill: { ...trigger.backfill!, fresh: true } };
+    const plain = { ...run('r2', 'daily', 'succeeded'), startedAt: '2025-01-01T09:00:00Z' };
+    const texts = (...runs: CompanyOverview['runs']) => attentionOf({ ...base, triggers: [fresh], runs }, NOW).map((a) => a.text);
+    expect(texts(plain, failed)).toEqual([
+      'trigger trg-1 failed: invalid_grant; it asked to read its range anew: a backfill --fresh over [2024-12-31T00:00:00Z, 2025-01-01T00:00:00Z) does its work',
+    ]);
+    expect(texts({ ...plain, fresh: true }, failed)).toEqual([]);
+  });
 });
 
 describe('attentionOf with an hourly schedule', () => {

@@ -172,7 +172,11 @@ export function attentionOf(c: CompanyOverview, now: Date): Attention[] {
     // Past once a later success did what it was for (a later slot of its schedule, a later run covering it).
     if (t.status !== 'failed' || !t.result || isFailurePast(t, c.triggers, c.runs)) continue;
     if (!t.schedule) {
-      if (!named(t)) out.push({ level: 'warn', text: `trigger ${t.id} failed: ${t.result.message}`, href: '/schedules' });
+      // A plain run over its range does not end a --fresh trigger's item (`coveringRun`): say what does.
+      const fresh = t.backfill?.fresh
+        ? `; it asked to read its range anew: a backfill --fresh over [${t.backfill.start}, ${t.backfill.end}) does its work`
+        : '';
+      if (!named(t)) out.push({ level: 'warn', text: `trigger ${t.id} failed: ${t.result.message}${fresh}`, href: '/schedules' });
     } else failedSlots.set(t.schedule.name, [...(failedSlots.get(t.schedule.name) ?? []), t]);
   }
   for (const [schedule, slots] of failedSlots) {

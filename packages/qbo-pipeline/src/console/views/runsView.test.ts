@@ -129,3 +129,12 @@ describe('the runs table says what started a run, short', () => {
     expect(listed(finished({}))).toContain('<td class="by">by hand</td>');
   });
 });
+
+describe('runFacts of a run that started over', () => {
+  it('says a --fresh run set its state file aside and read its whole range anew (what a --fresh trigger waits for); a plain run says nothing of it', () => {
+    const backfill = { ...record('2025-01-01T00:00:00Z', '2025-01-31T00:00:00Z', '2025-01-31T00:00:00Z', true), kind: 'backfill' as const };
+    const facts = (r: RunRecord) => runFacts({ company: 'default', record: r, orphaned: undefined }, new Date('2025-02-01T00:00:00Z')).toString();
+    expect(facts({ ...backfill, fresh: true })).toContain('· started over (--fresh): its state file set aside, the whole range read anew');
+    expect(facts(backfill)).not.toContain('started over');
+  });
+});

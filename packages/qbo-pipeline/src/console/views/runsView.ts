@@ -167,7 +167,7 @@ export function runFacts(run: ListedRun, now: Date): SafeHtml {
   return html`<dl class="facts" id="run-facts">
 <dt>status</dt><dd data-status="${r.status}">${statusPill(run)}${r.exitCode !== undefined ? html` exit ${r.exitCode}` : ''}${exits ? html` <small class="muted">(${exits})</small>` : ''}</dd>
 <dt>kind · job</dt><dd>${r.kind} · ${r.job}${r.company ? html` · company ${r.company}` : ''}</dd>
-<dt>range</dt><dd>${range(r.range.start, r.range.end)}${r.kind === 'sync' && r.endLag !== undefined ? html` <small class="end-lag">· ${endLagText(endLagOf(undefined, [r]))}</small>` : ''}</dd>
+<dt>range</dt><dd>${range(r.range.start, r.range.end)}${r.kind === 'sync' && r.endLag !== undefined ? html` <small class="end-lag">· ${endLagText(endLagOf(undefined, [r]))}</small>` : ''}${r.fresh ? html` <small>· started over (--fresh): its state file set aside, the whole range read anew</small>` : ''}</dd>
 <dt>started by</dt><dd>${startedByFacts(r)}${r.attempt > 1 ? html` · attempt ${r.attempt}` : ''}</dd>
 ${r.moved ? html`<dt>what it did</dt><dd>${runOutcome(r)}</dd>` : ''}
 <dt>where</dt><dd>pid ${r.pid} on ${r.host}</dd>
