@@ -40,7 +40,7 @@ describe('company list: the last run', () => {
     expect(lastRun({})).toContain('| running sync qb_company 2025-09-12 03:45:54Z, 14 min 6 s ago |');
     expect(lastRun({ lastRunMissing: 'gone' })).toContain('| running (runner pid 4242 on box is gone: run it again to resume) sync qb_company');
     expect(lastRun({ lastRunMissing: 'silent' })).toContain(
-      '| running (runner gone? no sign of life since 2025-09-12T03:50:00Z: run it again to resume) sync qb_company',
+      '| running (runner gone? no sign of life since 2025-09-12 03:50:00Z: run it again to resume) sync qb_company',
     );
   });
 
