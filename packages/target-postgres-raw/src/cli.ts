@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // First: it must run before pg is loaded (see the file).
 import './nodeNavigator.js';
-import { Readable } from 'node:stream';
 import { ABOUT_FORMATS, createLogger, formatAbout, loadSettings, openUserFile, runCli, cliYargs, hideBin } from 'singer-kit';
 import { TARGET_ABOUT, TARGET_VERSION } from './about.js';
 import { runTarget } from './runTarget.js';
@@ -35,15 +34,12 @@ runCli('target-postgres-raw', async () => {
       stop.abort(`${signal} received`);
     });
   }
-  // A file is read into reused chunk buffers (FileLines).
-  const input = argv.input ? await openUserFile(argv.input, (reason) => `cannot read --input ${argv.input}: ${reason}`) : process.stdin;
+  const input = argv.input ? await openUserFile(argv.input, (reason) => `cannot read --input ${argv.input}: ${reason}`) : 'stdin';
   try {
     const summary = await runTarget({ settings, input, output: process.stdout, logger, signal: stop.signal });
     logger.info(`done (${summary.stoppedBy}): ${summary.commits} commits, ${summary.statesPrinted} states printed, load run ${summary.loadRunId}`);
     return 0;
   } finally {
-    // After a signal or an error stdin may still be open; it must not keep the process alive.
-    if (input instanceof Readable) input.destroy();
-    else await input.close();
+    if (input !== 'stdin') await input.close();
   }
 });

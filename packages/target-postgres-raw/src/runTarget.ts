@@ -10,8 +10,9 @@ import { PayloadArena } from './buffer/PayloadArena.js';
 import { addCounts, emptyCounts, formatCounts, type LoadCounts } from './db/loadCounts.js';
 import { RawTableWriter } from './db/RawTableWriter.js';
 import { StoredHashes } from './db/StoredHashes.js';
-import { FileLines, type InputLines } from './input/FileLines.js';
+import { fileReader, stdinReader } from './input/chunkReaders.js';
 import { Lookahead, type LookaheadLimits } from './input/Lookahead.js';
+import { PooledLines, type InputLines } from './input/PooledLines.js';
 import { ScanPolicy } from './input/ScanPolicy.js';
 import { watchForEmptyInput } from './input/watchForEmptyInput.js';
 import { MessageRouter, type MessageSink, type RoutedLine } from './messages/MessageRouter.js';
@@ -50,10 +51,12 @@ interface Window {
 export interface RunTargetOptions {
   readonly settings: TargetSettings;
   /**
-   * Singer lines: a stream, or a file, read into chunk buffers reused once no line refers to them (FileLines).
-   * A stream's lines are read as views of its chunks (a payload over 256 kB stays one until committed): its producer must not reuse a chunk it has written (stdin never does).
+   * Singer lines: a stream; a file opened by the caller (who closes it); or `'stdin'`, the process's
+   * fd 0 whatever it is (a file, a pipe, a socket, a terminal), closed at the end of the run. A file
+   * and stdin are read into chunk buffers reused once no line refers to them (PooledLines).
+   * A stream's lines are read as views of its chunks (a payload over 256 kB stays one until committed): its producer must not reuse a chunk it has written.
    */
-  readonly input: Readable | FileHandle;
+  readonly input: Readable | FileHandle | 'stdin';
   /** Where state values go (stdout in the CLI). */
   readonly output: Writable;
   readonly logger: Logger;
@@ -71,14 +74,24 @@ export interface TargetSummary {
 
 /** Reads Singer messages from `input` and loads them into PostgreSQL; see the package README. */
 export async function runTarget(options: RunTargetOptions): Promise<TargetSummary> {
+  const from = options.input;
+  const input: InputLines & { close(): void } =
+    from instanceof Readable
+      ? { lines: readLineBytes(from)[Symbol.asyncIterator](), doneThrough: () => undefined, close: () => undefined }
+      : new PooledLines(from === 'stdin' ? stdinReader : (target) => fileReader(from.fd, target));
+  try {
+    return await load(options, input);
+  } finally {
+    // After a signal or an error stdin may still be open; it must not keep the process alive.
+    input.close();
+  }
+}
+
+async function load(options: RunTargetOptions, input: InputLines): Promise<TargetSummary> {
   const loadRunId = randomUUID();
   const { connection, schema, reconnectTimeoutMs } = options.settings;
   // Input that ends empty while the database is still unreachable (the tap failed first) stops the
   // retries, and so does a stop requested then (nothing is buffered yet that a commit could keep).
-  const input: InputLines =
-    options.input instanceof Readable
-      ? { lines: readLineBytes(options.input)[Symbol.asyncIterator](), doneThrough: () => undefined }
-      : new FileLines(options.input);
   const { lines, endedEmpty } = watchForEmptyInput(input.lines);
   const stopConnecting = options.signal ? AbortSignal.any([endedEmpty, options.signal]) : endedEmpty;
   const writer = await RawTableWriter.open({ connection, schema, loadRunId, reconnectTimeoutMs, stopConnecting, logger: options.logger });
