@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -436,32 +436,38 @@ describe('target-postgres-raw protocol and errors (CONFORMANCE E, F)', () => {
     expect(stored).toEqual(records.map((r) => ({ id: r.Id, sha: createHash('sha256').update(JSON.stringify(r)).digest('hex'), length: r.pad.length })));
   });
 
-  it('--input FILE of many chunks: every payload is stored as read, and found unchanged on a re-load, while its chunk buffers are read into again', async () => {
-    const schema = scratchSchema();
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'target-input-')), 'in.singer');
-    // ~16 MB, 6,000 distinct payloads of 64 B to 5 kB (some not ASCII): about 60 chunks of 256 kB read into a
-    // few buffers, while lines of earlier ones wait in the lookahead and their payloads in the batch being filled.
-    const records = Array.from({ length: 6000 }, (_, i) => ({
-      Id: String(i).padStart(5, '0'),
-      n: i,
-      pad:
-        (i % 7 === 0 ? 'é' : '') +
-        createHash('sha256')
-          .update(String(i))
-          .digest('hex')
-          .repeat(1 + (i % 80)),
-    }));
-    writeFileSync(file, singer(S('chunks'), ...records.map((r) => R('chunks', r)), ST({ n: 1 })));
-    for (const expected of [{ inserted: records.length }, { unchanged: records.length }]) {
-      const child = spawnTarget({ database_url: url(), schema }, ['--input', file]);
-      child.stdin!.end();
-      const result = await finished(child);
-      expect(result.code, result.stderr).toBe(0);
-      expect(stateLines(result.stdout)).toEqual([{ n: 1 }]);
-      expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: records.length, ...expected }));
-      expect(await storedOtherwise(schema, 'chunks', records)).toEqual([]);
-    }
-  });
+  it.each(['--input FILE', 'stdin, a pipe', 'stdin, a file (< FILE)'] as const)(
+    '%s of many chunks: every payload is stored as read, and found unchanged on a re-load, while its chunk buffers are read into again',
+    async (how) => {
+      const schema = scratchSchema();
+      const file = path.join(mkdtempSync(path.join(tmpdir(), 'target-input-')), 'in.singer');
+      // ~16 MB, 6,000 distinct payloads of 64 B to 5 kB (some not ASCII): about 60 chunks of 256 kB read into a
+      // few buffers, while lines of earlier ones wait in the lookahead and their payloads in the batch being filled.
+      const records = Array.from({ length: 6000 }, (_, i) => ({
+        Id: String(i).padStart(5, '0'),
+        n: i,
+        pad:
+          (i % 7 === 0 ? 'é' : '') +
+          createHash('sha256')
+            .update(String(i))
+            .digest('hex')
+            .repeat(1 + (i % 80)),
+      }));
+      writeFileSync(file, singer(S('chunks'), ...records.map((r) => R('chunks', r)), ST({ n: 1 })));
+      for (const expected of [{ inserted: records.length }, { unchanged: records.length }]) {
+        const fd = how === 'stdin, a file (< FILE)' ? openSync(file, 'r') : undefined;
+        const child = spawnTarget({ database_url: url(), schema }, how === '--input FILE' ? ['--input', file] : [], {}, fd);
+        if (fd !== undefined) closeSync(fd);
+        // A pipe's reads come as the kernel has them, a few kB to 200 kB: lines end anywhere in a read and in a chunk.
+        child.stdin?.end(how === 'stdin, a pipe' ? readFileSync(file) : undefined);
+        const result = await finished(child);
+        expect(result.code, result.stderr).toBe(0);
+        expect(stateLines(result.stdout)).toEqual([{ n: 1 }]);
+        expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: records.length, ...expected }));
+        expect(await storedOtherwise(schema, 'chunks', records)).toEqual([]);
+      }
+    },
+  );
 
   it('stores every payload of large batches exactly while its COPY waits with megabytes queued on the socket (COPY chunk buffers are reused only once written)', async () => {
     const schema = scratchSchema();

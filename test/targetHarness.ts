@@ -24,9 +24,15 @@ function writeConfig(settings: Record<string, unknown>): string {
   return file;
 }
 
-export function spawnTarget(settings: Record<string, unknown>, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): ChildProcess {
+/** The target CLI on `settings`; its stdin a pipe, or `stdin`, a file descriptor (of a file, say: `target < FILE`). */
+export function spawnTarget(
+  settings: Record<string, unknown>,
+  extraArgs: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  stdin: 'pipe' | number = 'pipe',
+): ChildProcess {
   return spawn(process.execPath, [TARGET_CLI, '--config', writeConfig(settings), ...extraArgs], {
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: [stdin, 'pipe', 'pipe'],
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
   });
 }
