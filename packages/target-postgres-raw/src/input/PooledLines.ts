@@ -36,9 +36,9 @@ interface ReadChunk {
  * whose pages the kernel maps anew at each first touch; here the same few buffers, warm, take the
  * whole input (re-loads of 100k invoices from a file, unchanged or all changed: ~4,000 fewer of
  * ~30,000-47,000 minor faults, 0.15-0.2 s less CPU; a first load showed no difference within its noise).
- * From stdin, against Node's process.stdin (12 rounds each, `cat FILE |`): an unchanged re-load
- * 0.13-0.18 s less CPU of ~2.7 s, ~3,700 fewer minor faults, 10 MB less resident; a first load
- * 0.07-0.13 s less of ~4.4 s. As `< FILE` (10 rounds): 0.3 s and 0.47 s less.
+ * From stdin, against Node's process.stdin (22 rounds each, `cat FILE |`): an unchanged re-load
+ * 0.19 s less CPU of ~2.8 s (19 rounds of 22 lower), ~3,700 fewer minor faults, 9 MB less resident;
+ * a first load 0.1-0.13 s less of ~4.4 s (15 of 22). As `< FILE` (10 rounds): 0.3 s and 0.47 s less.
  *
  * A ChunkReader reads into the space it is given: the rest of the chunk being filled while at least
  * a quarter of it is left (a pipe's reads come a few kB at a time), else a free chunk. Reads into one
