@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -17,6 +18,28 @@ const servers: LocalPostgres[] = [];
 afterAll(async () => {
   for (const server of servers) await server.stop();
 });
+
+/** A TCP server on a port of loopback the system chose, as another program on a busy machine holds one. */
+async function portHolder(): Promise<Server & { readonly port: number }> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  holders.push(server);
+  return Object.assign(server, { port: (server.address() as { port: number }).port });
+}
+const holders: Server[] = [];
+afterAll(() => {
+  for (const holder of holders) holder.close();
+});
+
+/** A port free now: held by a holder that lets it go at once. */
+async function freePort(): Promise<number> {
+  const holder = await portHolder();
+  await new Promise((resolve) => holder.close(resolve));
+  return holder.port;
+}
+
+/** The temporary data folders of servers started without one. */
+const temporaryDataDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith('qbo-pg13-'));
 
 async function refusal(start: Promise<LocalPostgres>): Promise<LocalPostgresError> {
   const error = await start.then(
@@ -61,12 +84,57 @@ describe('a local PostgreSQL that cannot start says why', () => {
     expect(run.code).toBe(2);
   });
 
-  it("otherwise PostgreSQL's own reason: a port another server listens on (was a rejection with nothing)", async () => {
-    const error = await refusal(startLocalPostgres({ port: servers[0]!.port, fast: true }));
-    expect(error.reason).toBe('failed');
-    expect(error.message).toMatch(
-      /^PostgreSQL 13 did not start from \S+: Is another postmaster already running on port \d+\?.*; could not create any TCP\/IP sockets$/,
+  it('a port the caller gave that another process holds: one line naming it, no other port tried, no data folder left (was the HINT and FATAL of PostgreSQL)', async () => {
+    const holder = await portHolder();
+    const before = temporaryDataDirs();
+    const picked: number[] = [];
+    const pickPort = async () => {
+      const port = await freePort();
+      picked.push(port);
+      return port;
+    };
+    const error = await refusal(startLocalPostgres({ port: holder.port, pickPort, fast: true }));
+    expect(error.reason).toBe('port-taken');
+    expect(error.message).toBe(
+      `port ${holder.port} on 127.0.0.1 is taken by another process: PostgreSQL 13 cannot listen on it; give another port, or none to have a free one picked`,
     );
+    expect(picked).toEqual([]);
+    expect(temporaryDataDirs()).toEqual(before);
+  });
+
+  it('a port picked free that another process takes before PostgreSQL binds it: another is picked, and the URL names the one it listens on (CI-13: "could not create any TCP/IP sockets")', async () => {
+    const taken = await portHolder();
+    const picked: number[] = [];
+    const pickPort = async () => {
+      const port = picked.length === 0 ? taken.port : await freePort();
+      picked.push(port);
+      return port;
+    };
+    const server = await startLocalPostgres({ pickPort, fast: true });
+    servers.push(server);
+    expect(picked).toEqual([taken.port, expect.any(Number)]);
+    expect(picked[1]).not.toBe(taken.port);
+    expect(server.port).toBe(picked[1]);
+    expect(new URL(server.url).port).toBe(String(picked[1]));
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    await expect(client.query('SELECT 1 AS one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
+    await client.end();
+  });
+
+  it('every port picked taken in turn: one line naming them all after a few, no data folder left', async () => {
+    const taken = await Promise.all([1, 2, 3, 4, 5, 6].map(() => portHolder()));
+    const before = temporaryDataDirs();
+    let picks = 0;
+    const pickPort = async () => taken[picks++]!.port;
+    const error = await refusal(startLocalPostgres({ pickPort, fast: true }));
+    expect(error.reason).toBe('port-taken');
+    const tried = taken.slice(0, 5).map((holder) => holder.port);
+    expect(error.message).toBe(
+      `PostgreSQL 13 could not listen on 127.0.0.1: each port picked free (${tried.join(', ')}) was taken by another process before it bound it`,
+    );
+    expect(picks).toBe(5);
+    expect(temporaryDataDirs()).toEqual(before);
   });
 
   it.skipIf(process.getuid?.() !== 0)(

