@@ -3,7 +3,6 @@
 import './nodeNavigator.js';
 import { ABOUT_FORMATS, createLogger, formatAbout, loadSettings, openUserFile, runCli, cliYargs, hideBin } from 'singer-kit';
 import { TARGET_ABOUT, TARGET_VERSION } from './about.js';
-import { runTarget } from './runTarget.js';
 import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS } from './settings.js';
 
 runCli('target-postgres-raw', async () => {
@@ -20,6 +19,8 @@ runCli('target-postgres-raw', async () => {
     process.stdout.write(formatAbout(TARGET_ABOUT, argv.format) + '\n');
     return 0;
   }
+  // Loaded only to run: --help and --about (Meltano asks for it) need neither pg nor ajv.
+  const { runTarget } = await import('./runTarget.js');
   const settings = parseTargetSettings(loadSettings({ specs: TARGET_SETTINGS, envPrefix: TARGET_ENV_PREFIX, configFile: argv.config }));
   const logger = createLogger('target-postgres-raw');
   const stop = new AbortController();
