@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from 'singer-kit';
-import { KNOWN_STREAMS } from './companiesSchema.js';
-import { parseCompanies } from './parseCompanies.js';
+import { Ajv } from 'ajv';
+import { COMPANIES_SCHEMA, KNOWN_STREAMS } from './companiesSchema.js';
+import { COMPANIES_AJV_OPTIONS, parseCompanies } from './parseCompanies.js';
 
 const FILE = '/firm/companies.yaml';
 const parse = (text: string) => parseCompanies(text, FILE, 'companies.yaml');
@@ -49,6 +50,11 @@ companies:
 const END_LAG_ACCEPTS = 'must be an ISO 8601 duration in weeks, days, hours, minutes or whole seconds (PT5M, PT0S), from PT0S to P1D';
 
 describe('parseCompanies', () => {
+  it('checks the file with a schema JSON Schema itself accepts (not checked at each start)', () => {
+    const ajv = new Ajv({ ...COMPANIES_AJV_OPTIONS, validateSchema: true });
+    expect(ajv.validateSchema(COMPANIES_SCHEMA), ajv.errorsText()).toBe(true);
+  });
+
   it("applies the defaults, resolves secret files against the file's folder and names a schema per company", () => {
     const parsed = parse(GOOD);
     expect(parsed.maxParallel).toBe(3);
