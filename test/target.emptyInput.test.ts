@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { databaseUrl, scratchSchema } from './support/db.js';
-import { finished, query, runTargetCli, S, singer, spawnTarget, type TargetResult } from './targetHarness.js';
+import { finished, query, R, runTargetCli, S, singer, spawnTarget, ST, T, type TargetResult } from './targetHarness.js';
 
 // A tap that fails at once (a placeholder realm_id) leaves the target an empty input; with no
 // PostgreSQL reachable it used to retry for reconnect_timeout_seconds (120 s), its WARN lines
@@ -78,5 +78,14 @@ describe('target-postgres-raw: an input that ends with no message while the data
     expect(await query(databaseUrl(), `SELECT status, commits, exit_reason FROM "${schema}"._load_runs`)).toEqual([
       { status: 'succeeded', commits: 0, exit_reason: 'end of input' },
     ]);
+  });
+});
+
+describe('target-postgres-raw: the line that ends a run', () => {
+  it('counts its commits and states in words that agree with the number: 1 commit, 1 state', async () => {
+    const input = singer(S('invoices'), R('invoices', { Id: '1', ...T('2025-01-01T00:00:00Z') }), ST({ bookmarks: { invoices: 1 } }));
+    const result = await runTargetCli({ database_url: databaseUrl(), schema: scratchSchema() }, input);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/^INFO .*done \(end of input\): 1 commit, 1 state printed, load run /m);
   });
 });

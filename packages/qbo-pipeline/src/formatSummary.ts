@@ -1,9 +1,8 @@
+import { plural } from 'singer-kit';
 import { formatDone, formatSpan } from './formatSpan.js';
 import { formatDuration, formatTable } from './formatTable.js';
 import type { BackfillResult } from './runBackfill.js';
 import { isEveryStream } from './streamsText.js';
-
-const records = (n: number) => `${n} ${n === 1 ? 'record' : 'records'}`;
 
 /**
  * A sync that succeeded and found nothing: every stream's evidence says QBO had no changed and no
@@ -31,7 +30,10 @@ const NAMED_STREAMS = 3;
 const found = (totals: ReadonlyArray<Pick<BackfillResult['totals'][number], 'extracted' | 'deleted'>>) => {
   if (totals.length === 0) return '';
   const deleted = totals.reduce((n, t) => n + t.deleted, 0);
-  return `, ${records(totals.reduce((n, t) => n + t.extracted, 0))}${deleted > 0 ? ` and ${deleted} deleted` : ''}`;
+  return `, ${plural(
+    totals.reduce((n, t) => n + t.extracted, 0),
+    'record',
+  )}${deleted > 0 ? ` and ${deleted} deleted` : ''}`;
 };
 
 /** Per stream, the span read and the records found: `invoices 4.17 min, 3 records; customers 4.17 min, 0 records and 2 deleted`. */

@@ -13,5 +13,6 @@ export * from './instant.js';
 export * from './stateText.js';
 export * from './writeFileAtomic.js';
 export * from './diskFull.js';
+export * from './plural.js';
 export * from './readUserFile.js';
 export * from './yargs.js';

@@ -2,7 +2,7 @@ import type { Duration } from 'luxon';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Writable } from 'node:stream';
-import { compactJson, LineWriter, UsageError, type Logger } from 'singer-kit';
+import { compactJson, LineWriter, plural, UsageError, type Logger } from 'singer-kit';
 import { discoverCatalog, selectStreams, type SelectedStream } from 'qbo-catalog';
 import { OutputChannel, type BlockPart } from './emit/OutputChannel.js';
 import { readDeletions, type DeletionRange } from './extract/readDeletions.js';
@@ -349,5 +349,5 @@ async function emitDeletions(
     }
   }
   const counts = ranges.map((r) => `${r.stream} ${read.lines.get(r.stream)?.length ?? 0}`).join(', ');
-  logger.info(`deletions since ${isoZ(sinceMs)} (CDC, ${read.requests} request${read.requests === 1 ? '' : 's'}): ${counts}`);
+  logger.info(`deletions since ${isoZ(sinceMs)} (CDC, ${plural(read.requests, 'request')}): ${counts}`);
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // First: it must run before pg is loaded (see the file).
 import './nodeNavigator.js';
-import { ABOUT_FORMATS, createLogger, formatAbout, loadSettings, openUserFile, runCli, cliYargs, hideBin } from 'singer-kit';
+import { ABOUT_FORMATS, createLogger, formatAbout, loadSettings, openUserFile, plural, runCli, cliYargs, hideBin } from 'singer-kit';
 import { TARGET_ABOUT, TARGET_VERSION } from './about.js';
 import { parseTargetSettings, TARGET_ENV_PREFIX, TARGET_SETTINGS } from './settings.js';
 
@@ -38,7 +38,9 @@ runCli('target-postgres-raw', async () => {
   const input = argv.input ? await openUserFile(argv.input, (reason) => `cannot read --input ${argv.input}: ${reason}`) : 'stdin';
   try {
     const summary = await runTarget({ settings, input, output: process.stdout, logger, signal: stop.signal });
-    logger.info(`done (${summary.stoppedBy}): ${summary.commits} commits, ${summary.statesPrinted} states printed, load run ${summary.loadRunId}`);
+    logger.info(
+      `done (${summary.stoppedBy}): ${plural(summary.commits, 'commit')}, ${plural(summary.statesPrinted, 'state')} printed, load run ${summary.loadRunId}`,
+    );
     return 0;
   } finally {
     if (input !== 'stdin') await input.close();

@@ -1,5 +1,6 @@
 import { Duration } from 'luxon';
 import { entityByStream } from 'qbo-catalog';
+import { plural } from 'singer-kit';
 import { CDC_LOOKBACK_MS, endLagSetting } from 'tap-quickbooks';
 import type { Company } from '../companies/parseCompanies.js';
 import type { RunRecord } from '../runs/RunRecord.js';
@@ -154,7 +155,7 @@ export function cdcWindows(streams: readonly StreamFreshness[], readsDeletions: 
 
 const daysLeft = (ms: number) => {
   const days = Math.floor(ms / DAY_MS);
-  return days === 0 ? 'less than a day more' : `${days} more day${days === 1 ? '' : 's'}`;
+  return days === 0 ? 'less than a day more' : `${plural(days, 'more day')}`;
 };
 
 /** What a person reads of a `CdcWindow`: the console's overview and `company list` say the same. */

@@ -1,3 +1,4 @@
+import { plural } from 'singer-kit';
 import type { Attention, NotifiedKind } from '../console/views/overviewView.js';
 import { utc } from '../console/views/format.js';
 
@@ -115,7 +116,7 @@ export function decideNotifications(sent: SentState, looks: readonly CompanyLook
       kind: 'summary',
       level: older.some((o) => o.item.level === 'error') ? 'error' : 'warn',
       company: [...new Set(older.map((o) => o.company))].join(', '),
-      reason: `notifications are on; ${older.length === 1 ? '1 item' : `${older.length} items`} already needed you before then (the console's overview keeps them; from now on each new one is sent as it comes up):${older.map((o) => `\n- ${o.company}: ${o.item.text}${o.item.command !== undefined ? `: ${o.item.command}` : ''}`).join('')}`,
+      reason: `notifications are on; ${plural(older.length, 'item')} already needed you before then (the console's overview keeps them; from now on each new one is sent as it comes up):${older.map((o) => `\n- ${o.company}: ${o.item.text}${o.item.command !== undefined ? `: ${o.item.command}` : ''}`).join('')}`,
       href: '/',
       at,
     });

@@ -1,4 +1,4 @@
-import type { Secret } from 'singer-kit';
+import { plural, type Secret } from 'singer-kit';
 
 /** What the data API's answer to a request made with a token said. */
 interface Answer {
@@ -56,7 +56,7 @@ export class AccessToken {
 
   /** The evidence for a message: `intuit_tid …, token 0.4 s old, 3 requests`. */
   describe(now: number, tid: string | undefined): string {
-    return `intuit_tid ${tid ?? 'none'}, token ${((now - this.issuedAt) / 1000).toFixed(1)} s old, ${this.#uses} request${this.#uses === 1 ? '' : 's'} made with it`;
+    return `intuit_tid ${tid ?? 'none'}, token ${((now - this.issuedAt) / 1000).toFixed(1)} s old, ${plural(this.#uses, 'request')} made with it`;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Logger } from 'singer-kit';
+import { plural, type Logger } from 'singer-kit';
 import type { RetryReason } from '../http/retryPolicy.js';
 import { spanLine, type ReadDone } from './volumetryRecord.js';
 
@@ -113,9 +113,4 @@ export class RunReport {
       `summary: ${plural(this.#records(), 'record')}, ${days}, ${plural(requests, 'request')} in ${seconds.toFixed(1)} s; retries ${retries}`,
     );
   }
-}
-
-/** `1 day`, `0 days`, `3 days`; `1 record`, `1 page`. */
-function plural(n: number, one: string): string {
-  return `${n} ${n === 1 ? one : `${one}s`}`;
 }

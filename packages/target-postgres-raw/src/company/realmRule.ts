@@ -1,4 +1,4 @@
-import { UsageError } from 'singer-kit';
+import { plural, UsageError } from 'singer-kit';
 
 /**
  * One company (QBO realm) per schema (PLAN contract 2). QBO Ids are per company, so two companies
@@ -44,7 +44,7 @@ export function severalRealmsError(
   schema: string,
   realms: ReadonlyArray<{ readonly realm: string; readonly rows: number; readonly tables: readonly string[] }>,
 ): UsageError {
-  const list = realms.map((r) => `${r.realm} (${r.rows} ${r.rows === 1 ? 'row' : 'rows'} in ${r.tables.join(', ')})`).join(', ');
+  const list = realms.map((r) => `${r.realm} (${plural(r.rows, 'row')} in ${r.tables.join(', ')})`).join(', ');
   return new UsageError(
     `schema ${JSON.stringify(schema)} already holds rows of ${realms.length} companies (realms ${list}); one schema holds one company: move each company's rows to a schema of its own, or load into a new schema; ${HOW_TO}`,
   );

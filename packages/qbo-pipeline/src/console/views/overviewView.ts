@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { entityByStream } from 'qbo-catalog';
+import { plural } from 'singer-kit';
 import { RECONCILE_WHY } from '../../formatSummary.js';
 import { outstandingReconciles, type ReconcileRunFacts } from '../../reconcile/outstandingReconciles.js';
 import { isFailurePast, type CoveringRunFacts } from '../../triggers/failurePast.js';
@@ -213,7 +214,7 @@ export function attentionOf(c: CompanyOverview, now: Date): Attention[] {
   if (stale.length > 0)
     out.push({
       level: 'warn',
-      text: `${stale.length} stream${stale.length === 1 ? '' : 's'} not refreshed for over a day and a half beyond end_lag ${c.endLag.iso}: ${stale.map((s) => s.stream).join(', ')}`,
+      text: `${plural(stale.length, 'stream')} not refreshed for over a day and a half beyond end_lag ${c.endLag.iso}: ${stale.map((s) => s.stream).join(', ')}`,
     });
   return out.sort((a, b) => (a.level === b.level ? 0 : a.level === 'error' ? -1 : 1));
 }
@@ -307,7 +308,7 @@ function triggersLine(c: CompanyOverview, now: Date): SafeHtml {
   const next = pending[0];
   // The first one may be past its time (no scheduler ran it yet): then it is not what comes next, but what is late.
   const late = next !== undefined && Date.parse(next.at) <= now.getTime();
-  return html`<p>${pending.length} pending trigger${pending.length === 1 ? '' : 's'}${next ? html`, ${late ? 'the first due' : 'next'} ${time(next.at, now)} (${relative(next.at, now)}${late ? ', not started yet' : ''})` : ''}; ${running.length} running. <a href="/schedules">Schedules &amp; triggers</a></p>`;
+  return html`<p>${plural(pending.length, 'pending trigger')}${next ? html`, ${late ? 'the first due' : 'next'} ${time(next.at, now)} (${relative(next.at, now)}${late ? ', not started yet' : ''})` : ''}; ${running.length} running. <a href="/schedules">Schedules &amp; triggers</a></p>`;
 }
 
 /** How far back the overview's summary counts failed runs: last night, whatever the runs after them did. */
@@ -387,10 +388,8 @@ function foldedCompany(g: ReturnType<typeof companyGlance>, now: Date): SafeHtml
   const c = g.company;
   const oldest = Math.max(...c.streams.map((s) => s.ageMs));
   const streams =
-    c.streams.length === 0
-      ? 'no stream yet'
-      : `${c.streams.length} stream${c.streams.length === 1 ? '' : 's'}, oldest bookmark ${age(oldest)} old; ${endLagText(c.endLag)}`;
-  const failed = g.failed ? html` · <a href="${failedRunsHref(c.name)}">${g.failed} run${g.failed === 1 ? '' : 's'} failed in the last 24 h</a>` : '';
+    c.streams.length === 0 ? 'no stream yet' : `${plural(c.streams.length, 'stream')}, oldest bookmark ${age(oldest)} old; ${endLagText(c.endLag)}`;
+  const failed = g.failed ? html` · <a href="${failedRunsHref(c.name)}">${plural(g.failed, 'run')} failed in the last 24 h</a>` : '';
   return html`<section class="company folded" aria-labelledby="company-${c.name}"><details><summary>${companyHeading(c, html` <small class="glance">${pill('ok')} ${streams}${failed}</small>`)}</summary>
 ${companyDetails(c, now)}
 </details></section>`;

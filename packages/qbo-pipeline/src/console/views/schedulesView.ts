@@ -1,3 +1,4 @@
+import { plural } from 'singer-kit';
 import type { Schedule } from '../../schedules/Schedule.js';
 import { triggerJob, type Trigger } from '../../triggers/Trigger.js';
 import { triggerStatus } from '../../triggers/formatTriggers.js';
@@ -156,7 +157,7 @@ function slotCounts(row: ScheduleRow, zone: string): SafeHtml | string {
   const kept = Object.values(row.slots).reduce((a, b) => a + b, 0);
   if (kept === 0) return '';
   const statuses = Object.entries(row.slots).sort(([a], [b]) => a.localeCompare(b));
-  return html`<br><small class="slot-counts"><a href="${slotsHref({ company: row.company, schedule: row.schedule.name }, zone)}">${count(kept)} slot${kept === 1 ? '' : 's'} kept</a>: ${statuses.map(
+  return html`<br><small class="slot-counts"><a href="${slotsHref({ company: row.company, schedule: row.schedule.name }, zone)}">${plural(kept, 'slot', count)} kept</a>: ${statuses.map(
     ([status, n], i) => html`${i > 0 ? ', ' : ''}${count(n)} ${status}`,
   )}</small>`;
 }

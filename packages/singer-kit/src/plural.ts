@@ -1,0 +1,7 @@
+/**
+ * A count and its noun for a log line or page: `1 record`, `0 records`, `3 days`. `shown` writes
+ * the number (e.g. with thousands separators); the noun follows the count itself.
+ */
+export function plural(n: number, one: string, shown: (n: number) => string = String): string {
+  return `${shown(n)} ${n === 1 ? one : `${one}s`}`;
+}
