@@ -129,6 +129,47 @@ describe('PooledLines', () => {
     expect((await consume('', source, 1, false)).lines).toEqual([]);
   });
 
+  it('reads into a chunk again only once the line after its last one is done with: that line may begin in it', async () => {
+    // Chunk by chunk: line 1 and the start of line 2, two chunks of line 2, its end and line 3. Once it
+    // has line 1, the consumer says it is done with it before each read (as the target's router
+    // finishes a window while its Lookahead reads on): line 1 is the first chunk's last line, yet
+    // line 2's pieces (readLineBytes' pending views) refer to that chunk's last bytes until its end
+    // is read, so the chunk must not be read into until line 2 is done with.
+    const line1 = `{"n":1,"pad":"${'a'.repeat(44)}"}`;
+    const line2 = `{"n":2,"pad":"${'b'.repeat(280)}"}`;
+    const line3 = `{"n":3,"pad":"${'c'.repeat(60)}"}`;
+    const text = Buffer.from(`${line1}\n${line2}\n${line3}\n`);
+    expect(line1.length + 1).toBeLessThan(CHUNK_BYTES - 4);
+    expect(line1.length + 1 + line2.length + 1).toBeGreaterThan(3 * CHUNK_BYTES);
+    let doneWith = 0;
+    let at = 0;
+    const input = new PooledLines(
+      (target) => ({
+        // A chunk's worth a read, each one waiting to be handed on before the next (read() says stop).
+        resume: () => {
+          input.doneThrough(doneWith);
+          while (at < text.length) {
+            const space = target.space();
+            const bytes = space.subarray(0, text.copy(space, 0, at, at + CHUNK_BYTES));
+            at += bytes.length;
+            if (!target.read(bytes)) return;
+          }
+          target.ended();
+        },
+        close: () => undefined,
+      }),
+      CHUNK_BYTES,
+    );
+    const lines: string[] = [];
+    for (let read = await input.lines.next(); read.done !== true; read = await input.lines.next()) {
+      for (const { bytes, number } of read.value) {
+        lines.push(bytes.toString('utf8'));
+        doneWith = number;
+      }
+    }
+    expect(lines).toEqual([line1, line2, line3]);
+  });
+
   it('stops its reader once a chunk’s worth waits to be handed on, and resumes it as the lines are asked for', async () => {
     // An endless input whose reader reads 30 bytes (three lines) each time, on at once until told to stop.
     const LINE = '{"a":123}\n';
