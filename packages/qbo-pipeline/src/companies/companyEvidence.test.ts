@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { NewestEvidence } from '../Warehouse.js';
+import { evidenceDay } from '../evidenceDay.fixture.js';
 import { formatCompaniesEvidence, isUnreadable, type CompanyEvidence } from './companyEvidence.js';
 import type { Company } from './parseCompanies.js';
 
@@ -16,24 +16,8 @@ const company = (name: string): Company => ({
   where: 'companies.yaml:1',
 });
 
-const day = (extracted: number, loaded: number): NewestEvidence => ({
-  runId: 'run-1',
-  stream: 'invoices',
-  day: '2025-02-24',
-  qboCount: extracted,
-  extracted,
-  loaded,
-  inserted: loaded,
-  updated: 0,
-  unchanged: 0,
-  deleted: 0,
-  rejected: 0,
-  windows: 1,
-  empty: false,
-  runs: 1,
-  extractedEqualsLoaded: extracted === loaded,
-  extractedAt: '2025-02-25T00:00:00Z',
-});
+const day = (extracted: number, loaded: number) =>
+  evidenceDay({ qboCount: extracted, extracted, loaded, inserted: loaded, extractedEqualsLoaded: extracted === loaded });
 
 const range = { from: '2025-02-24', to: '2025-03-01' };
 const read: CompanyEvidence = { company: company('globex'), rows: [day(3, 3)] };

@@ -1,25 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import type { NewestEvidence } from '../Warehouse.js';
+import { evidenceDay } from '../evidenceDay.fixture.js';
 import { dayStatus, streamEvidence } from './evidenceModel.js';
 
-const day = (stream: string, d: string, qbo: number, extracted: number, loaded: number): NewestEvidence => ({
-  runId: 'r1',
-  stream,
-  day: d,
-  qboCount: qbo,
-  extracted,
-  loaded,
-  inserted: loaded,
-  updated: 0,
-  unchanged: 0,
-  deleted: 0,
-  rejected: 0,
-  windows: 1,
-  empty: extracted === 0,
-  runs: 1,
-  extractedEqualsLoaded: extracted === loaded,
-  extractedAt: `${d}T12:00:00Z`,
-});
+const day = (stream: string, d: string, qbo: number, extracted: number, loaded: number) =>
+  evidenceDay({
+    runId: 'r1',
+    stream,
+    day: d,
+    qboCount: qbo,
+    extracted,
+    loaded,
+    inserted: loaded,
+    empty: extracted === 0,
+    extractedEqualsLoaded: extracted === loaded,
+    extractedAt: `${d}T12:00:00Z`,
+  });
 
 describe('evidence model', () => {
   it('marks each day: lost before a count difference before empty before ok', () => {

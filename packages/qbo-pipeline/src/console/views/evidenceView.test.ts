@@ -1,28 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { NewestEvidence } from '../../Warehouse.js';
+import { evidenceDay } from '../../evidenceDay.fixture.js';
 import { streamEvidence } from '../evidenceModel.js';
 import { evidenceView } from './evidenceView.js';
 
 const TAP_RUN = '437b5642-0c1d-4e2f-9a8b-7c6d5e4f3a2b';
 const RUNNER_RUN = 'run-20261207T063251Z-d1681c';
-const day = (d: string): NewestEvidence => ({
-  runId: TAP_RUN,
-  stream: 'invoices',
-  day: d,
-  qboCount: 2,
-  extracted: 2,
-  loaded: 2,
-  inserted: 2,
-  updated: 0,
-  unchanged: 0,
-  deleted: 0,
-  rejected: 0,
-  windows: 1,
-  empty: false,
-  runs: 1,
-  extractedEqualsLoaded: true,
-  extractedAt: '2026-12-07T06:33:01Z',
-});
+const day = (d: string) => evidenceDay({ runId: TAP_RUN, day: d, extractedAt: '2026-12-07T06:33:01Z' });
 const page = (runnerRuns: ReadonlyMap<string, string>) =>
   evidenceView({
     companies: ['default'],
