@@ -42,6 +42,8 @@ const TODAY = new Date(Math.floor(NOW / DAY) * DAY).toISOString().replace(/\.\d+
 const FAR = '2100-01-01T00:00:00Z';
 const STREAMS = ['customers', 'invoices'];
 const JOB = 'qb_customers_invoices';
+/** How long each emulator answer takes while a test waits for a run's first state (fillOnceStateWritten). */
+const ANSWER_MS = 250;
 
 /** A run's lines without `    at …`: a full disk is a condition to report, never a crash. */
 const noStackTrace = (text: string) => expect(text.split('\n').filter((l) => /^\s+at /.test(l))).toEqual([]);
@@ -63,7 +65,8 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
       counts: { invoices: DAYS * 75, customers: DAYS * 8 },
       // Many small spans and commits: a state line every few hundred rows, so a run has many. The
       // records a test makes are synced at once, from an emulator that shows them at once: no end_lag (test/endLag has the lag).
-      tap: { max_span_rows: 200, end_lag: 'PT0S' },
+      // One request at a time: see fillOnceStateWritten.
+      tap: { max_span_rows: 200, end_lag: 'PT0S', max_concurrency: 1 },
     });
   });
   afterAll(() => {
@@ -121,13 +124,23 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
     return text;
   };
 
-  /** Fills the disk once the first state of a running sync is in its state `file`, its next commits still to come; returns that state. */
+  /**
+   * Fills the disk once the first state of a running sync is in its state `file`, its next commits
+   * still to come; returns that state. Until then each answer takes ANSWER_MS, one at a time
+   * (max_concurrency 1 above): a run whose rows are all unchanged otherwise read and committed
+   * everything between two looks at the file, and ended on a disk never filled (it did in CI).
+   */
   const fillOnceStateWritten = async (running: RunningCli, file: string) => {
-    const first = await waitFor('the first state in the state file', () => readFile(file, 'utf8').catch(() => undefined), 60_000, running.output);
-    const release = h.emulator.holdAnswers();
-    volume().fill();
-    release();
-    return first;
+    h.emulator.setLatency(ANSWER_MS);
+    try {
+      const first = await waitFor('the first state in the state file', () => readFile(file, 'utf8').catch(() => undefined), 60_000, running.output);
+      const release = h.emulator.holdAnswers();
+      volume().fill();
+      release();
+      return first;
+    } finally {
+      h.emulator.setLatency(0);
+    }
   };
 
   /**
@@ -421,6 +434,7 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
         // Many small spans and commits, as above: a state line every few hundred rows (a commit every 100
         // rows: a run's first commit would otherwise wait for 1,000, more than this history holds); no end_lag, as above.
         '    max_span_rows: 200',
+        '    max_concurrency: 1', // as above: see fillOnceStateWritten
         '    end_lag: PT0S',
         '  target: {batch_size_rows: 100}',
         'companies:',
