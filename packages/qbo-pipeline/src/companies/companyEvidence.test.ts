@@ -36,7 +36,7 @@ describe('formatCompaniesEvidence', () => {
   it('shows the companies read beside one that could not be read, and counts that one', () => {
     const text = formatCompaniesEvidence([unreadable, read], range, false);
     expect(text).toMatch(/^globex\s+\| invoices\s+\| 2025-02-24 \|/m);
-    expect(text).toContain('1 company-stream-days, 0 where extracted ≠ loaded; 1 of 2 companies could not be read');
+    expect(text).toContain('1 company-stream-day, 0 where extracted ≠ loaded; 1 of 2 companies could not be read');
     expect(text).not.toContain('acme');
   });
 

@@ -1,4 +1,4 @@
-import { CliError, EXIT } from 'singer-kit';
+import { CliError, EXIT, plural } from 'singer-kit';
 import type { TargetSettings } from 'target-postgres-raw';
 import { formatTable } from '../formatTable.js';
 import { Warehouse, type NewestEvidence } from '../Warehouse.js';
@@ -108,7 +108,7 @@ export function formatCompaniesEvidence(
   );
   lines.push(
     '',
-    `${rows.length} company-stream-days, ${problems.length} where extracted ≠ loaded${problems.length > 0 ? ` (${[...new Set(problems.map((p) => p.company.name))].join(', ')})` : ''}` +
+    `${plural(rows.length, 'company-stream-day')}, ${problems.length} where extracted ≠ loaded${problems.length > 0 ? ` (${[...new Set(problems.map((p) => p.company.name))].join(', ')})` : ''}` +
       (unreadable > 0 ? `; ${unreadable} of ${evidence.length} companies could not be read (the errors say why)` : ''),
   );
   for (const e of evidence) if ('noneYet' in e) lines.push(`${e.company.name}: ${e.noneYet}`);
