@@ -94,4 +94,12 @@ describe('company list: complete up to, and end_lag', () => {
   it('names the stale streams', () => {
     expect(lastRun({ streams: [bookmark('invoices', 40 * 3_600_000, true)] })).toContain('2025-09-10 12:00:00Z, 40 h 0 min ago (stale: invoices)');
   });
+
+  it('counts the stale streams past 3 instead of naming them all, so the table keeps its width', () => {
+    const names = ['accounts', 'bills', 'customers', 'invoices', 'items'];
+    const stale = (n: number) => lastRun({ streams: names.map((s, i) => bookmark(s, 40 * 3_600_000, i < n)) });
+    expect(stale(5)).toContain('40 h 0 min ago (stale: every stream) |');
+    expect(stale(4)).toContain('40 h 0 min ago (stale: 4 streams: accounts, bills, customers, …) |');
+    expect(stale(3)).toContain('40 h 0 min ago (stale: accounts, bills, customers) |');
+  });
 });

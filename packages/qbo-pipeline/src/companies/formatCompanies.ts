@@ -89,12 +89,21 @@ export interface CompanyListing {
 export const COMPLETE_UP_TO_NOTE =
   "complete up to: the oldest bookmark of the company's streams. Runs read up to end_lag before they start, since QBO shows a change a little after it is made: right after a sync a company is end_lag behind, which is on time; stale: over a day and a half behind beyond its end_lag";
 
+/**
+ * The stale streams in a cell: up to 3 by name, else how many (`every stream` when all are) and the
+ * first 3, so that a company back after a month does not widen the table by 27 names.
+ */
+function staleText(stale: readonly string[], bookmarked: number): string {
+  if (stale.length <= 3) return stale.join(', ');
+  return stale.length === bookmarked ? 'every stream' : `${stale.length} streams: ${stale.slice(0, 3).join(', ')}, …`;
+}
+
 /** The `complete up to` column: the bookmark that holds the company back (its oldest), how old, and `stale` when past `STALE_AFTER_MS` beyond its end_lag. */
 function completeUpTo(streams: readonly StreamFreshness[], now: Date): string {
   if (streams.length === 0) return 'nothing yet';
   const oldest = streams.reduce((a, b) => (b.ageMs > a.ageMs ? b : a));
   const stale = streams.filter((s) => s.stale).map((s) => s.stream);
-  return `${utc(oldest.bookmark)}, ${relative(oldest.bookmark, now)}${stale.length > 0 ? ` (stale: ${stale.join(', ')})` : ''}`;
+  return `${utc(oldest.bookmark)}, ${relative(oldest.bookmark, now)}${stale.length > 0 ? ` (stale: ${staleText(stale, streams.length)})` : ''}`;
 }
 
 /** The secrets column: `ok`, or how many files are in each state (`1 missing, 1 empty`); the lines below say which. */
