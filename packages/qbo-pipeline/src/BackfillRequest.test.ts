@@ -52,6 +52,13 @@ describe('resolveBackfill', () => {
       "node packages/qbo-pipeline/dist/cli.js backfill --job qb_customers_invoices --streams invoices,customers --start 2025-01-01T00:00:00Z --end 2025-02-01T00:00:00Z --target-config 'my dir/target.json'",
     );
   });
+
+  it('says --streams all in the resume command of a run of every stream, as it was typed', () => {
+    const r = resolveBackfill({ ...base, streams: resolveStreams(['all']) }, '/repo');
+    expect(resumeCommand(r, '/repo/packages/qbo-pipeline/dist/cli.js', '/repo')).toBe(
+      'node packages/qbo-pipeline/dist/cli.js backfill --job qb_all --streams all --start 2025-01-01T00:00:00Z --end 2025-02-01T00:00:00Z',
+    );
+  });
 });
 
 describe('defaultJob', () => {

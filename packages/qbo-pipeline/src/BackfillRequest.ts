@@ -7,6 +7,7 @@ import { KNOWN_STREAMS } from './companies/companiesSchema.js';
 import { companyStateDir } from './companies/companyRun.js';
 import type { Company } from './companies/parseCompanies.js';
 import type { RunKind } from './runs/RunRecord.js';
+import { isEveryStream } from './streamsText.js';
 
 /** One company of a companies file, by name: what `--companies FILE --company NAME` says. */
 export interface CompanyRef {
@@ -210,7 +211,8 @@ function backfillArgs(resolved: ResolvedBackfill, cwd = process.cwd()): string[]
     ...companyArgs(resolved, cwd),
     '--job',
     resolved.job,
-    ...(resolved.streamsGiven ? ['--streams', resolved.streams.join(',')] : []),
+    // Every stream is `all`, as typed: 28 names say less, and make a line no one reads before pasting.
+    ...(resolved.streamsGiven ? ['--streams', isEveryStream(resolved.streams) ? ALL_STREAMS : resolved.streams.join(',')] : []),
     '--start',
     formatInstant(resolved.start),
     ...(resolved.kind === 'sync' ? [] : ['--end', formatInstant(resolved.end)]),
