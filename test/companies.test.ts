@@ -102,6 +102,22 @@ describe('companies file: refused before anything runs', () => {
     expect(run.stdout).toMatch(/^acme\s+\|.*\| 1 empty\s+\| state\/companies\/acme /m);
     expect(run.stdout).toMatch(/^globex\s+\|.*\| 1 missing\s+\| state\/companies\/globex /m);
     expect(run.stdout).toMatch(/^companies file bad\.yaml:\d+:\d+: company acme: refresh_token_file secrets\/empty_token is empty$/m);
+    expect(run.stderr.trim()).toMatch(
+      /^FATAL qbo-pipeline: 2 of 2 companies cannot run \(acme, globex\): companies file bad\.yaml:\d+:\d+: company acme: refresh_token_file secrets\/empty_token is empty; the lines under the table name every problem$/,
+    );
+  });
+
+  it('company list says a shared secret file of defaults: that is missing once, naming the companies, not once per company', async () => {
+    await firm.writeCompanies(
+      firm.companiesYaml({ schemaPrefix: prefix, streams: STREAMS }).replace('secrets/qbo_client_id', 'secrets/qbo_clientid'),
+      'bad.yaml',
+    );
+    const run = await firm.cli(['company', 'list', '--companies', 'bad.yaml']);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toMatch(
+      /^FATAL qbo-pipeline: 2 of 2 companies cannot run \(acme, globex\): companies file bad\.yaml:\d+:\d+: company acme: client_id_file secrets\/qbo_clientid does not exist; the lines/,
+    );
+    expect(run.stderr.split('does not exist').length - 1).toBe(1);
   });
 
   it('company list says "unreadable" for a secret file that exists but cannot be opened (a symbolic link loop)', async () => {

@@ -146,8 +146,13 @@ export async function listCompanies(file: string, name: string | undefined, stat
     .sort((a, b) => a.name.localeCompare(b.name));
   process.stdout.write(formatCompanyList(file, listings, now, gone) + '\n');
   const broken = listings.filter((l) => l.problems.length > 0);
+  // The first problem and who has one: a shared file wrong under defaults: is every company's, and
+  // thirty clients spelling it thirty times made a line no one reads; the stdout lines name each.
   if (broken.length > 0)
-    throw new UsageError(`${broken.length} of ${listings.length} companies cannot run: ${broken.map((l) => l.problems[0]?.line).join('; ')}`);
+    throw new UsageError(
+      `${broken.length} of ${listings.length} companies cannot run (${broken.map((l) => l.company.name).join(', ')}): ${broken[0]?.problems[0]?.line}` +
+        (broken.length > 1 ? '; the lines under the table name every problem' : ''),
+    );
   return 0;
 }
 
