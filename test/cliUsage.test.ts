@@ -92,6 +92,11 @@ describe('an option without a usable value: exit 2, one FATAL line naming it, no
     ['qbo-pipeline', ['scheduler', '--once', '--notify-interval', '0'], '--notify-interval: 0 must be more than 0'],
     ['qbo-pipeline', ['scheduler', '--once', '--concurrency', '1', '--concurrency', '2'], '--concurrency is given 2 times; give it once'],
     ['qbo-pipeline', ['scheduler', '--once', '--state-dir'], '--state-dir needs a value'],
+    [
+      'qbo-pipeline',
+      ['scheduler', '--once', '--console'],
+      '--console with --once: scheduler --once exits when its due runs end, so no console would stay up; run console beside it, or scheduler --console without --once',
+    ],
     ['qbo-pipeline', ['console', '--port', 'abc'], '--port needs a number, got "abc"'],
     ['qbo-pipeline', ['console', '--port'], '--port needs a value'],
     ['qbo-pipeline', ['evidence', '--companies', 'companies.yaml', '--since'], '--since needs a value'],

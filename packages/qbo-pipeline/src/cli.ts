@@ -445,7 +445,7 @@ runCli('qbo-pipeline', async () => {
             describe: 'a claim not renewed for this long is taken over by another scheduler (renewed every third of it)',
           })
           .option('concurrency', { type: 'number', default: 1, describe: 'runs at once (of different jobs; a job never overlaps itself)' })
-          .option('console', { type: 'boolean', default: false, describe: 'also serve the console (see `console --help`)' })
+          .option('console', { type: 'boolean', default: false, describe: 'also serve the console (see `console --help`); not with --once' })
           .option('notify-webhook-file', NOTIFY_WEBHOOK_FILE)
           .option('notify-command', NOTIFY_COMMAND),
       async (argv) => {
@@ -455,11 +455,16 @@ runCli('qbo-pipeline', async () => {
         if (!Number.isInteger(argv.concurrency) || argv.concurrency < 1)
           throw new UsageError(`--concurrency: ${argv.concurrency} must be a whole number of at least 1`);
         refuseCompany(argv, 'scheduler', 'one scheduler runs every company of the file');
+        // It was not served, and nothing said so: a page the user waited for at 127.0.0.1:6789 never came.
+        if (argv.console && argv.once)
+          throw new UsageError(
+            '--console with --once: scheduler --once exits when its due runs end, so no console would stay up; run console beside it, or scheduler --console without --once',
+          );
         const companies = companiesFileOf(argv);
         const notifier = await notifierOf(argv, companies);
         const signal = stopSignal();
         if (companies !== undefined) {
-          const stopConsole = argv.console && !argv.once ? await serveConsole(argv, 'console-', argv['state-dir'], companies) : undefined;
+          const stopConsole = argv.console ? await serveConsole(argv, 'console-', argv['state-dir'], companies) : undefined;
           try {
             exitCode = await (
               await companyCommands()
