@@ -112,6 +112,14 @@ describe('formatSummary', () => {
     expect(text).not.toContain('resume with');
   });
 
+  it('says which loaded records were not written (older than the row there, or read twice), so that loaded = new + changed + unchanged + those', () => {
+    const older = formatSummary({ ...base, totals: [{ ...base.totals[0]!, inserted: 0, updated: 2, unchanged: 0 }] });
+    expect(older).toContain(
+      'loaded but not written: invoices 8 (the table holds a newer version of each, skipped_older, or the run read it twice, deduplicated',
+    );
+    expect(formatSummary(base)).not.toContain('not written');
+  });
+
   const failed: BackfillResult = {
     ...base,
     ok: false,

@@ -135,6 +135,13 @@ export function formatSummary(result: BackfillResult): string {
   ];
   const mismatched = result.totals.filter((t) => !t.extractedEqualsLoaded).map((t) => t.stream);
   if (mismatched.length > 0) lines.push(`WARNING: extracted ≠ loaded for ${mismatched.join(', ')}; see the evidence query`);
+  // Loaded = new + changed + unchanged + these two, which the table has no column for: without this
+  // line 25 loaded over 0 new, 0 changed and 0 unchanged read as 25 records lost.
+  const notWritten = result.totals.filter((t) => t.loaded > t.inserted + t.updated + t.unchanged);
+  if (notWritten.length > 0)
+    lines.push(
+      `loaded but not written: ${notWritten.map((t) => `${t.stream} ${t.loaded - t.inserted - t.updated - t.unchanged}`).join(', ')} (the table holds a newer version of each, skipped_older, or the run read it twice, deduplicated: the evidence query counts both per day)`,
+    );
   if (result.reconcileCommand !== undefined) lines.push(reconcileLine(result.reconcileCommand));
   if (result.failure) {
     lines.push('', `${result.stopped ? 'STOPPED' : 'FAILED'}: ${result.failure.reason}`);

@@ -34,7 +34,7 @@ function status(o: CompanyOutcome): string {
 /**
  * The last lines of a many-companies command: one row per company (status, exit, records loaded, of
  * which new and changed rows (the rest were unchanged: a sync that re-read rows it had loads them
- * all and changes nothing), rows marked deleted, why it failed), then what to do: reconcile (deletions CDC could not give), fix
+ * all and changes nothing; or not written, as each company's summary says), rows marked deleted, why it failed), then what to do: reconcile (deletions CDC could not give), fix
  * (exit 2) or resume (exit 1) per company.
  */
 export function formatCompanyOutcomes(outcomes: readonly CompanyOutcome[]): string {
