@@ -186,7 +186,7 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     await firm.writeCompanies(yaml.replace(/^ {2}- name: globex\n(?: {4}.*\n)+/m, ''), 'acme-only.yaml');
     const run = await firm.cli(['company', 'list', '--companies', 'acme-only.yaml']);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/^companies file acme-only\.yaml: 1 companies$/m);
+    expect(run.stdout).toMatch(/^companies file acme-only\.yaml: 1 company$/m);
     expect(run.stdout).toMatch(
       /^company globex is not in companies file acme-only\.yaml any more: nothing of it runs \(its pending triggers wait, unrun\); its state folder state\/companies\/globex \(bookmarks, token store, runs\) and its rows are kept\. Put it back in the file to go on from its bookmarks, or delete the folder and drop the schema to forget it$/m,
     );

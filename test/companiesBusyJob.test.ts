@@ -99,7 +99,7 @@ describe("a scheduler over a companies file, started while a killed runner's loc
         ),
       ]);
       expect(once.stdout).not.toMatch(/acme/);
-      expect(once.stdout).toMatch(/1 companies: 1 ok, 0 failed/);
+      expect(once.stdout).toMatch(/1 company: 1 ok, 0 failed/);
 
       // The long-running scheduler: pass after pass, the same one line and still no attempt. The
       // lock again as 5 s after the kill: the --once before may have taken seconds of the 55 s left.

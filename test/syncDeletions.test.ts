@@ -146,7 +146,7 @@ describe('with a companies file: a sync that only applied deletions says so', ()
       // The company's own summary, then the table over companies.
       expect(tableCell(sync.stdout, 'invoices', 'loaded'), sync.stdout).toBe('0');
       expect(tableCell(sync.stdout, 'invoices', 'deleted')).toBe('1');
-      expect(sync.stdout).toMatch(/^1 companies: 1 ok, 0 failed$/m);
+      expect(sync.stdout).toMatch(/^1 company: 1 ok, 0 failed$/m);
       expect(tableCell(sync.stdout, 'acme', 'loaded')).toBe('0');
       expect(tableCell(sync.stdout, 'acme', 'new')).toBe('0');
       expect(tableCell(sync.stdout, 'acme', 'changed')).toBe('0');

@@ -6,6 +6,9 @@ describe('plural', () => {
     [0, 'record', '0 records'],
     [1, 'commit', '1 commit'],
     [2, 'state', '2 states'],
+    [3, 'company', '3 companies'],
+    [1, 'company', '1 company'],
+    [2, 'day', '2 days'],
   ])('writes %d %s as %s', (n, one, text) => {
     expect(plural(n, one)).toBe(text);
   });

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { CliError, createLogger, EXIT, UsageError, writeFileAtomic } from 'singer-kit';
+import { CliError, createLogger, EXIT, plural, UsageError, writeFileAtomic } from 'singer-kit';
 import type { BackfillRequest } from '../BackfillRequest.js';
 import type { Notifier } from '../notify/Notifier.js';
 import { addTrigger } from '../triggers/addTrigger.js';
@@ -95,7 +95,7 @@ export async function runCompaniesCommand(options: {
     return result.exitCode;
   }
   const maxParallel = options.maxParallel ?? selection.companies.maxParallel ?? defaultMaxParallel();
-  logger.info(`${what.kind} of ${selection.selected.length} companies from ${selection.file}, up to ${maxParallel} at once (one job per realm)`);
+  logger.info(`${what.kind} of ${plural(selection.selected.length, 'company')} from ${selection.file}, up to ${maxParallel} at once (one job per realm)`);
   const print = (o: CompanyOutcome) => {
     if (o.result) printRunnerFailure(o.result, o.company.name);
     process.stdout.write(`${companyHeader(o.company)}\n${o.result ? formatSummary(o.result) : `FAILED: ${o.error}`}\n\n`);
@@ -252,7 +252,7 @@ export async function schedulerForCompanies(options: {
     },
   });
   logger.info(
-    `scheduler for ${scheduler.companies.length} companies of ${options.file}: up to ${scheduler.maxParallel} runs at once, one per company (realm); state in ${companiesStateDir(path.resolve(options.stateRoot))}`,
+    `scheduler for ${plural(scheduler.companies.length, 'company')} of ${options.file}: up to ${scheduler.maxParallel} runs at once, one per company (realm); state in ${companiesStateDir(path.resolve(options.stateRoot))}`,
   );
   if (!options.once) {
     await Promise.all([scheduler.runUntilStopped(options.intervalMs), notifier?.watch(options.notifyEveryMs, options.signal)]);
@@ -421,6 +421,6 @@ export async function exportCompanies(options: {
     return 0;
   }
   await writeFileAtomic(path.resolve(options.out), text, 0o644);
-  logger.info(`wrote ${options.out}: ${companies.companies.length} companies`);
+  logger.info(`wrote ${options.out}: ${plural(companies.companies.length, 'company')}`);
   return 0;
 }

@@ -77,10 +77,7 @@ export function formatCompaniesEvidence(
   const problems = rows.filter((r) => !r.extractedEqualsLoaded);
   const shown = onlyProblems ? problems : rows;
   const unreadable = evidence.filter(isUnreadable).length;
-  const lines = [
-    `evidence of ${evidence.length} ${evidence.length === 1 ? 'company' : 'companies'}, UTC days [${range.from}, ${range.to}): newest run per company, stream and day`,
-    '',
-  ];
+  const lines = [`evidence of ${plural(evidence.length, 'company')}, UTC days [${range.from}, ${range.to}): newest run per company, stream and day`, ''];
   lines.push(
     shown.length === 0
       ? unreadable === evidence.length

@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { CliError, RunError, UsageError } from 'singer-kit';
+import { CliError, plural, RunError, UsageError } from 'singer-kit';
 import { connectClient, type ConnectionSettings } from 'target-postgres-raw';
 import { runTargetSettings } from '../checkBackfill.js';
 import { formatTable } from '../formatTable.js';
@@ -209,7 +209,7 @@ export async function viewsScript(warehouse: WarehouseCompanies, request: Omit<V
 /** The first line of a refresh's report: where, over which companies, and what changed. */
 function summaryOf(outcome: ViewsOutcome): string {
   const count = (change: PlannedView['change']) => outcome.views.filter((v) => v.change === change).length;
-  return `views in schema ${outcome.schema} at ${outcome.where}, over ${outcome.companies.length} ${outcome.companies.length === 1 ? 'company' : 'companies'} (${outcome.companies.map((c) => c.name).join(', ')}): ${count('created')} created, ${count('replaced')} replaced, ${count('unchanged')} unchanged`;
+  return `views in schema ${outcome.schema} at ${outcome.where}, over ${plural(outcome.companies.length, 'company')} (${outcome.companies.map((c) => c.name).join(', ')}): ${count('created')} created, ${count('replaced')} replaced, ${count('unchanged')} unchanged`;
 }
 
 /** What became of this file's views in other schemas: one line for those left or dropped, one per view kept and why. */

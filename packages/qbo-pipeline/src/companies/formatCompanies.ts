@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { EXIT } from 'singer-kit';
+import { EXIT, plural } from 'singer-kit';
 import { formatDuration, formatTable } from '../formatTable.js';
 import { reconcileLine } from '../formatSummary.js';
 import type { RunRecord } from '../runs/RunRecord.js';
@@ -55,7 +55,7 @@ export function formatCompanyOutcomes(outcomes: readonly CompanyOutcome[]): stri
   });
   const failed = outcomes.filter((o) => o.exitCode !== EXIT.ok);
   const lines = [
-    `${outcomes.length} companies: ${outcomes.length - failed.length} ok, ${failed.length} failed`,
+    `${plural(outcomes.length, 'company')}: ${outcomes.length - failed.length} ok, ${failed.length} failed`,
     '',
     formatTable(['company', 'realm id', 'schema', 'status', 'exit', 'loaded', 'new', 'changed', 'deleted', 'detail'], rows),
   ];
@@ -147,7 +147,7 @@ export function formatCompanyList(
     endLagWords(l.endLag),
   ]);
   const lines = [
-    `companies file ${file}: ${listings.length} companies`,
+    `companies file ${file}: ${plural(listings.length, 'company')}`,
     '',
     formatTable(['company', 'realm id', 'schema', 'streams', 'secrets', 'state folder', 'last run', 'complete up to', 'end_lag'], rows),
     COMPLETE_UP_TO_NOTE,
