@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
-import { connectClient, isDiskFull, STREAM_TABLE_COLUMNS, type ConnectionSettings } from 'target-postgres-raw';
+import { connectClient, isDiskFull, pgErrorKind, STREAM_TABLE_COLUMNS, toConfigError, type ConnectionSettings } from 'target-postgres-raw';
 import {
   EVIDENCE_FILTER_WHERE,
   evidenceFilterParams,
@@ -52,6 +52,15 @@ interface LoadCounts {
   readonly inserted: number;
   readonly updated: number;
   readonly unchanged: number;
+}
+
+/**
+ * A connection the server refused for its settings (a wrong password, user or database, or no
+ * rights): the target's one line naming where and what to check, exit 2. `evidence` and the
+ * console said only `password authentication failed for user "postgres"`, not which server nor setting.
+ */
+export function refusal(error: unknown, where: Pick<ConnectionSettings, 'host' | 'port' | 'database' | 'user'>): unknown {
+  return pgErrorKind(error, false) === 'config' ? toConfigError(error, 'the connection', where) : error;
 }
 
 /** Per stream totals of some tap runs, from the evidence view. */
@@ -172,7 +181,9 @@ export class Warehouse {
 
   /** Connects as the target does, from its parsed connection settings, its waits bounded by connect_timeout_seconds and query_timeout_seconds. */
   static async connect(connection: ConnectionSettings, schema: string): Promise<Warehouse> {
-    const client = await connectClient(connection, 'qbo-pipeline');
+    const client = await connectClient(connection, 'qbo-pipeline').catch((error: unknown) => {
+      throw refusal(error, connection);
+    });
     client.on('error', () => undefined); // a dropped idle connection surfaces on the next query
     return new Warehouse(client, schema);
   }

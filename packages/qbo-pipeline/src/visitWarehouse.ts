@@ -1,5 +1,5 @@
 import { clientConfig, type TargetSettings } from 'target-postgres-raw';
-import { Warehouse } from './Warehouse.js';
+import { refusal, Warehouse } from './Warehouse.js';
 
 /** A warehouse that does not answer within this long fails the visit (a console page, a scheduler's sweep) instead of holding it. */
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -15,7 +15,9 @@ export async function visitWarehouse<T>(
   visit: (warehouse: Warehouse, schema: string) => Promise<T>,
 ): Promise<T> {
   const config = { ...clientConfig(settings.connection, application), connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS };
-  const warehouse = await Warehouse.open(config, settings.schema);
+  const warehouse = await Warehouse.open(config, settings.schema).catch((error: unknown) => {
+    throw refusal(error, settings.connection);
+  });
   try {
     return await visit(warehouse, settings.schema);
   } finally {
