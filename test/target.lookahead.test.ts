@@ -63,6 +63,22 @@ describe('target-postgres-raw lookahead: records equal to the stored payload (is
     expect(await query(url(), `SELECT payload->>'v' AS v FROM "${schema}".items WHERE id = '5'`)).toEqual([{ v: 'a' }]);
   });
 
+  it('records right after their SCHEMA, read before the table was ready, are looked up too: equal ones pass unchecked, rows untouched', async () => {
+    const schema = scratchSchema();
+    const rec = (i: number) => R('early', { Id: String(i), v: 'a', ...T('2024-01-01T00:00:00Z') });
+    const all = Array.from({ length: 40 }, (_, i) => rec(i));
+    expect((await runTargetCli({ database_url: url(), schema }, singer(S('early'), ...all))).code).toBe(0);
+    const before = await query(url(), `SELECT id, xmin::text, ctid::text FROM "${schema}".early ORDER BY id`);
+
+    // One window, the SCHEMA first: checked against it, every record would fail.
+    const again = await runTargetCli({ database_url: url(), schema }, singer(strict('early'), ...all, ST({ at: 40 })));
+    expect(again.stderr).not.toMatch(/FATAL/);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe('{"at":40}\n');
+    expect(await query(url(), `SELECT id, xmin::text, ctid::text FROM "${schema}".early ORDER BY id`)).toEqual(before);
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 40, unchanged: 40 }));
+  });
+
   it('a re-load of many lookahead windows: every record unchanged, rows untouched, and the run ends (lookups never leak a session)', async () => {
     const schema = scratchSchema();
     const input = singer(

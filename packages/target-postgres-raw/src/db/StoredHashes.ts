@@ -50,6 +50,11 @@ export class StoredHashes {
     return found;
   }
 
+  /** Opens the session ahead of the first lookup (one attempt, as a lookup's: a failure is only retried by that lookup). */
+  connect(): void {
+    this.#last = this.#db.run('connecting to look up stored payload hashes', () => Promise.resolve()).catch(() => undefined);
+  }
+
   /** Closes the session once the lookups started have settled. */
   async close(): Promise<void> {
     await this.#last;
