@@ -79,6 +79,22 @@ describe('target-postgres-raw lookahead: records equal to the stored payload (is
     expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 40, unchanged: 40 }));
   });
 
+  it('a re-load whose records all equal their stored rows never loads ajv; one changed record does', async () => {
+    const schema = scratchSchema();
+    const rec = (i: number, v = 'a') => R('lazy', { Id: String(i), v, ...T('2024-01-01T00:00:00Z') });
+    const all = Array.from({ length: 20 }, (_, i) => rec(i));
+    expect((await runTargetCli({ database_url: url(), schema }, singer(S('lazy'), ...all))).code).toBe(0);
+    const probe = `import { createRequire } from 'node:module'; const { cache } = createRequire(process.execPath); process.on('exit', () => process.stderr.write('ajv loaded: ' + Object.keys(cache).some((file) => /[\\/]node_modules[\\/]ajv[\\/]/.test(file)) + '\\n'));`;
+    const env = { NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(probe)}` };
+    const again = await runTargetCli({ database_url: url(), schema }, singer(S('lazy'), ...all, ST(1)), env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('ajv loaded: false');
+    const changed = await runTargetCli({ database_url: url(), schema }, singer(S('lazy'), ...all.slice(1), rec(0, 'b'), ST(2)), env);
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(changed.stderr).toContain('ajv loaded: true');
+    expect(await lastRunCounts(url(), schema)).toEqual(counts({ received: 20, updated: 1, unchanged: 19 }));
+  });
+
   it('a re-load of many lookahead windows: every record unchanged, rows untouched, and the run ends (lookups never leak a session)', async () => {
     const schema = scratchSchema();
     const input = singer(

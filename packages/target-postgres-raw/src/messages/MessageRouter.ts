@@ -54,7 +54,8 @@ export class MessageRouter {
   readonly #streams = new Map<string, StreamInfo>();
   /** table → stream using it: two streams must never share a table. */
   readonly #tables = new Map<string, string>();
-  readonly #validator = new SchemaValidator();
+  /** Made when a record is first checked (it loads ajv). */
+  #validator: SchemaValidator | undefined;
 
   constructor(validateRecords: boolean, logger: Logger, sink: MessageSink) {
     this.#validateRecords = validateRecords;
@@ -150,7 +151,7 @@ export class MessageRouter {
     return (record) => {
       if (!compiled) {
         compiled = true;
-        const result = this.#validator.compile(schema);
+        const result = (this.#validator ??= new SchemaValidator()).compile(schema);
         if (typeof result === 'function') check = result;
         else
           this.#log.warn(

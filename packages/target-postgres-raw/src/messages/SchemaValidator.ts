@@ -1,8 +1,12 @@
-import { Ajv, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type * as AjvModule from 'ajv';
+import type { Ajv, ValidateFunction } from 'ajv';
 import type { DataValidateFunction } from 'ajv/dist/types/index.js';
 import type { JsonObject } from 'singer-kit';
 import { dateFormats } from './dateFormats.js';
 import { isDecimalMultiple } from './decimalMultiple.js';
+
+const require = createRequire(import.meta.url);
 
 /** A record checker: undefined when the record is valid, else what is wrong, in one line. */
 export type RecordCheck = (record: JsonObject) => string | undefined;
@@ -19,8 +23,11 @@ export class SchemaValidator {
   readonly #compiled = new Map<string, RecordCheck | { readonly error: string }>();
 
   constructor() {
+    // ajv (CommonJS) is loaded by the first validator made, not at start-up (80 ms and more of CPU):
+    // a run whose records all equal their stored rows checks none.
+    const { Ajv: AjvClass } = require('ajv') as typeof AjvModule;
     // Singer schemas are loose draft-04/07 mixes; unknown keywords and formats must not fail a load.
-    this.#ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false, addUsedSchema: false, logger: false });
+    this.#ajv = new AjvClass({ strict: false, allErrors: false, validateSchema: false, addUsedSchema: false, logger: false });
     for (const [name, format] of Object.entries(dateFormats)) this.#ajv.addFormat(name, format);
     // multipleOf on decimal values, not doubles: ajv's own refuses 0.07 as a multiple of 0.01.
     this.#ajv.removeKeyword('multipleOf');
