@@ -58,6 +58,23 @@ describe('parseLine', () => {
     expectLikeJsonParse('{"type":"RECORD","stream":"s","r\\u0065cord":{"Id":"1"},"record":{"Id":"2"}}');
   });
 
+  it('gives each line its own message, whether the text around its record is the last line’s or differs from it by a byte', () => {
+    const lines = [
+      '{"type":"RECORD","stream":"a","record":{"Id":"1"},"time_extracted":"x"}',
+      '{"type":"RECORD","stream":"a","record":{"Id":"2","n":1},"time_extracted":"x"}',
+      '{"type":"RECORD","stream":"b","record":{"Id":"2","n":1},"time_extracted":"x"}',
+      '{"type":"RECORD","stream":"b","record":{"Id":"2","n":1},"time_extracted":"y"}',
+      '{"type":"RECORD","stream":"b","record":{"Id":"2","n":1},"time_extracted":"y","record":{"Id":"3"}}',
+      '{"type":"STATE","stream":"b","record":{"Id":"3"},"time_extracted":"y"}',
+      '{"type":"RECORD","stream":"b","record":{"Id":"4"},"time_extracted":"y"}',
+    ];
+    for (const line of lines) expectLikeJsonParse(line);
+    const first = parseLine(lines[0] as string, 1).message;
+    const second = parseLine(lines[1] as string, 2).message;
+    expect(first).toEqual({ type: 'RECORD', stream: 'a', record: { Id: '1' }, time_extracted: 'x' });
+    expect(second).toEqual({ type: 'RECORD', stream: 'a', record: { Id: '2', n: 1 }, time_extracted: 'x' });
+  });
+
   it('gives no record text when the record is not an object, and parseMessageLine’s errors for a bad line', () => {
     expectLikeJsonParse('{"type":"RECORD","stream":"s","record":[1]}');
     expectLikeJsonParse('{"type":"RECORD","stream":"s"}');

@@ -48,24 +48,55 @@ function parseRecordParts(text: string): ParsedLine | undefined {
   while (last > start && isJsonWhitespace(text.charCodeAt(last))) last--;
   const end = text.lastIndexOf('}', last - 1) + 1;
   if (text.charCodeAt(last) !== 0x7d || end <= start) return undefined;
-  const tail = text.slice(end);
-  const envelopeText = `${text.slice(0, start)}null${tail}`;
   let record: unknown;
-  let message: unknown;
   try {
     record = JSON.parse(text.slice(start, end));
-    message = JSON.parse(envelopeText);
   } catch {
     return undefined;
   }
-  const envelope = message as JsonObject;
+  const envelope = recordEnvelope(text, start, end);
+  if (envelope === undefined) return undefined;
+  return { message: { ...envelope, record }, recordSpan: { start, end }, stateText: undefined };
+}
+
+/** The last RECORD message's text around its record, and that message parsed (its `record` null). */
+let lastEnvelope: { readonly before: string; readonly after: string; readonly value: RecordEnvelope } | undefined;
+
+type RecordEnvelope = JsonObject & { type: string };
+
+/**
+ * The message around the record at [start, end) of a line, parsed with `null` in the record's
+ * place, its type upper-cased; undefined unless it is a RECORD message whose last `record` member
+ * is that place. The lines of a tap's stream mostly differ only inside their records, so the last
+ * line's answer is reused while the text around is the same.
+ */
+function recordEnvelope(text: string, start: number, end: number): RecordEnvelope | undefined {
+  const last = lastEnvelope;
+  if (
+    last !== undefined &&
+    last.before.length === start &&
+    last.after.length === text.length - end &&
+    text.startsWith(last.before) &&
+    text.endsWith(last.after)
+  ) {
+    return last.value;
+  }
+  const before = text.slice(0, start);
+  const after = text.slice(end);
+  const envelopeText = `${before}null${after}`;
+  let envelope: JsonObject;
+  try {
+    envelope = JSON.parse(envelopeText) as JsonObject;
+  } catch {
+    return undefined;
+  }
   if (typeof envelope !== 'object' || envelope === null || typeof envelope.type !== 'string') return undefined;
   // A later `record` member (its key perhaps escaped) would be the one JSON.parse takes.
-  if ((tail.includes('record') || tail.includes('\\')) && objectMembers(envelopeText).filter(([key]) => key === 'record').length > 1) return undefined;
+  if ((after.includes('record') || after.includes('\\')) && objectMembers(envelopeText).filter(([key]) => key === 'record').length > 1) return undefined;
   envelope.type = envelope.type.toUpperCase();
   if (envelope.type !== 'RECORD') return undefined;
-  envelope.record = record;
-  return { message: envelope as JsonObject & { type: string }, recordSpan: { start, end }, stateText: undefined };
+  lastEnvelope = { before, after, value: envelope as RecordEnvelope };
+  return envelope as RecordEnvelope;
 }
 
 /**
