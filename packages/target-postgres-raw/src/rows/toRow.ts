@@ -88,7 +88,7 @@ export function toRow(
   keep: KeepPayload = ownBytes,
 ): RowResult {
   const { start: recordStart } = recordSpan;
-  const split = Object.keys(record).some((k) => k.startsWith(RESERVED_PREFIX)) ? splitReserved(lineText, recordStart) : undefined;
+  const split = hasReservedMember(record) ? splitReserved(lineText, recordStart) : undefined;
   const recordText = lineText.slice(recordStart, recordSpan.end);
   const payloadText = split?.payload ?? recordText;
   const requestRaw = split?.reserved.get('_sdc_request_payload');
@@ -106,7 +106,7 @@ export function toRow(
   const checked = checkId(key);
   if ('problem' in checked) throw recordError(line, stream, checked.shown, checked.problem);
   const { id } = checked;
-  const metadata = readMetadata(record);
+  const metadata = readMetadata(split === undefined ? undefined : record);
   if ('problem' in metadata) throw recordError(line, stream, id, metadata.problem);
   const meta = record.MetaData;
   const updatedText = meta && typeof meta === 'object' ? (meta as JsonObject).LastUpdatedTime : undefined;
@@ -128,6 +128,12 @@ export function toRow(
     },
     replaced: payload.replaced + request.replaced,
   };
+}
+
+/** Whether the record has an `_sdc_*` member (a loop: Object.keys would make an array of every key per record). */
+function hasReservedMember(record: JsonObject): boolean {
+  for (const key in record) if (key.startsWith(RESERVED_PREFIX)) return true;
+  return false;
 }
 
 /** Where a row's payload is kept while it is buffered (PayloadArena.keep), given its UTF-8 bytes or its text. */
