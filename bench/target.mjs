@@ -212,8 +212,9 @@ try {
     /** phase → [{ baseline, target, ratio, rss }] */
     const results = Object.fromEntries(PHASES.map((p) => [p, []]));
     for (let round = 1; round <= rounds; round++) {
-      const b = `bench_b_${label(n)}_${round}`.toLowerCase();
-      const t = `bench_t_${label(n)}_${round}`.toLowerCase();
+      // The pid: two benches on one server (two engineers at once) would otherwise load into each other's schemas.
+      const b = `bench_b_${label(n)}_${round}_${process.pid}`.toLowerCase();
+      const t = `bench_t_${label(n)}_${round}_${process.pid}`.toLowerCase();
       await sql(server.url, `CREATE SCHEMA ${b}; SET search_path = ${b}; ${TABLE_SQL}`);
       const order = round % 2 === 1 ? ['baseline', 'target'] : ['target', 'baseline'];
       for (const phase of PHASES) {
