@@ -19,12 +19,22 @@ describe('parseInstant', () => {
   });
 
   it('refuses text that is not a date, showing the forms that are', () => {
-    expect(() => parseInstant('2025-13-01', '--end')).toThrow(
-      /^--end: "2025-13-01" is not an ISO 8601 date \(.*\); write 2025-01-31 \(midnight UTC\), 2025-01-31T00:00:00Z, or an offset such as 2025-01-31T00:00:00-05:00$/,
+    expect(() => parseInstant('2025-31-01', '--end')).toThrow(/^--end: "2025-31-01" is not a date: there is no month 31$/);
+    expect(() => parseInstant('31.01.2025', '--end')).toThrow(
+      /^--end: "31.01.2025" is not an ISO 8601 date; write 2025-01-31 \(midnight UTC\), 2025-01-31T00:00:00Z, or an offset such as 2025-01-31T00:00:00-05:00$/,
     );
     // A US-style date is not a date-time missing its zone.
     expect(() => parseInstant('01/25/2025', '--start')).toThrow(/^--start: "01\/25\/2025" is not an ISO 8601 date; write 2025-01-31 /);
     expect(() => parseInstant('yesterday', '--start')).toThrow(/is not an ISO 8601 date; write/);
     expect(() => parseInstant('2025-01-25 10:00', '--start')).toThrow(/has no time zone/);
+  });
+
+  it("names the field out of range in its own words, not the date library's", () => {
+    expect(() => parseInstant('2025-13-01', '--start')).toThrow(new UsageError('--start: "2025-13-01" is not a date: there is no month 13'));
+    expect(() => parseInstant('2025-02-29', '--end')).toThrow(new UsageError('--end: "2025-02-29" is not a date: February 2025 has 28 days'));
+    expect(() => parseInstant('2025-01-01T24:30:00Z', '--at')).toThrow(
+      new UsageError('--at: "2025-01-01T24:30:00Z" is not a date: 24:30:00 is not a time of day'),
+    );
+    expect(formatInstant(parseInstant('2024-02-29', '--start'))).toBe('2024-02-29T00:00:00Z');
   });
 });

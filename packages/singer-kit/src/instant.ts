@@ -18,11 +18,29 @@ export function parseInstant(text: string, what: string): DateTime<true> {
   }
   const parsed = DateTime.fromISO(trimmed, { zone: 'utc', setZone: false });
   if (!parsed.isValid || (!DATE_ONLY.test(trimmed) && !HAS_ZONE.test(trimmed))) {
-    // Luxon's reason helps for a date of the right shape (month 13), not for another notation.
-    const why = parsed.isValid || !/^\d{4}-\d{2}-\d{2}/.test(trimmed) ? '' : ` (${parsed.invalidExplanation ?? parsed.invalidReason})`;
-    throw new UsageError(`${what}: ${JSON.stringify(text)} is not an ISO 8601 date${why}; ${FORMS}`);
+    // A date of the right shape with a field out of range (month 13) needs that field named, not the forms.
+    const problem = parsed.isValid ? undefined : calendarProblem(trimmed);
+    if (problem !== undefined) throw new UsageError(`${what}: ${JSON.stringify(text)} is not a date: ${problem}`);
+    throw new UsageError(`${what}: ${JSON.stringify(text)} is not an ISO 8601 date; ${FORMS}`);
   }
   return parsed.toUTC();
+}
+
+const FIELDS = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2})(?::(\d{2})(?::(\d{2}))?)?)?/i;
+
+/**
+ * Pure: which field of an ISO-shaped date or date-time (`2025-13-01`, `2025-02-30T10:00`) is out of
+ * range, in words (`there is no month 13`, `February 2025 has 28 days`); undefined when none is.
+ */
+export function calendarProblem(text: string): string | undefined {
+  const fields = FIELDS.exec(text.trim());
+  if (fields === null) return undefined;
+  const [whole, year, month, day, hour = '0', minute = '0', second = '0'] = fields;
+  const monthStart = DateTime.utc(Number(year), Number(month));
+  if (!monthStart.isValid) return `there is no month ${month}`;
+  if (Number(day) < 1 || Number(day) > monthStart.daysInMonth) return `${monthStart.toFormat('LLLL yyyy')} has ${monthStart.daysInMonth} days`;
+  if (Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) return `${whole.slice(11)} is not a time of day`;
+  return undefined;
 }
 
 /** `2025-01-01T00:00:00Z`: the one text form instants take in files, configs and messages. */

@@ -257,7 +257,7 @@ describe('parseCompanies', () => {
     [
       'a start that is not a date',
       GOOD.replace('  streams: [invoices, customers]', '  streams: [invoices, customers]\n  start: 2025-13-01'),
-      'companies.yaml:4:10: defaults.start: "2025-13-01" is not an ISO 8601 date',
+      'companies.yaml:4:10: defaults.start: "2025-13-01" is not a date: there is no month 13',
     ],
     [
       'a schedule that is not cron',

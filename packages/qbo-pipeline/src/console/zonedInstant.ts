@@ -1,5 +1,5 @@
 import { DateTime, IANAZone } from 'luxon';
-import { UsageError } from 'singer-kit';
+import { calendarProblem, UsageError } from 'singer-kit';
 
 /** Every IANA zone the runtime knows, UTC first: the zone choices of the trigger form. */
 export function timeZones(): string[] {
@@ -32,8 +32,7 @@ export function zonedInstant(wallClock: string, zone: string, what = 'When'): Zo
     throw new UsageError(`${what}: ${JSON.stringify(wallClock)} is not a date and time like 2025-09-11T22:45 (the zone is chosen beside it)`);
   }
   const parsed = DateTime.fromISO(text, { zone });
-  if (!parsed.isValid)
-    throw new UsageError(`${what}: ${JSON.stringify(wallClock)} is not a valid date and time (${parsed.invalidExplanation ?? parsed.invalidReason})`);
+  if (!parsed.isValid) throw new UsageError(`${what}: ${JSON.stringify(wallClock)} is not a date and time: ${calendarProblem(text) ?? 'out of range'}`);
   // In a repeated hour both offsets are possible: take the earlier instant.
   const at = parsed.getPossibleOffsets().reduce((a, b) => (b < a ? b : a), parsed);
   const typed = text.length === 16 ? `${text}:00` : text.slice(0, 19);
