@@ -174,5 +174,7 @@ describe('an edit that breaks the file under a running scheduler or console', ()
     expect(fixed.text).not.toContain('role="alert"');
     web.child.kill('SIGTERM');
     expect(await web.exited).toBe(0);
+    // A console has no commits to stop after.
+    expect(web.output()).toContain('INFO qbo-pipeline: SIGTERM received; closing the console\n');
   });
 });

@@ -160,12 +160,15 @@ function refuseCompanySchedule(command: string, file: string | undefined): void 
 const namedCompaniesFile = (argv: { companies?: string | undefined; company?: string | undefined }) =>
   argv.companies !== undefined || argv.company !== undefined ? companiesFileOf(argv) : undefined;
 
-/** SIGTERM (docker stop), SIGINT or SIGHUP (terminal closed): stop the children gracefully so their last commit is recorded. */
-function stopSignal(): AbortSignal {
+/**
+ * SIGTERM (docker stop), SIGINT or SIGHUP (terminal closed): stop the children gracefully so their
+ * last commit is recorded; `stopping` says what happens instead for a command without children (the console).
+ */
+function stopSignal(stopping = 'stopping after the current commit'): AbortSignal {
   const stop = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(signal, () => {
-      if (!stop.signal.aborted) logger.info(`${signal} received; stopping after the current commit`);
+      if (!stop.signal.aborted) logger.info(`${signal} received; ${stopping}`);
       stop.abort();
     });
   }
@@ -572,7 +575,7 @@ runCli('qbo-pipeline', async () => {
       async (argv) => {
         refuseCompany(argv, 'console', 'it shows every company of the file');
         const stop = await serveConsole(argv, '', argv['state-dir'], companiesFileOf(argv));
-        await new Promise<void>((resolve) => stopSignal().addEventListener('abort', () => resolve(), { once: true }));
+        await new Promise<void>((resolve) => stopSignal('closing the console').addEventListener('abort', () => resolve(), { once: true }));
         await stop();
       },
     )
