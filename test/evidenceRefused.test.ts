@@ -16,8 +16,10 @@ describe('evidence against a warehouse that refuses the connection for its setti
       env: { ...env, TARGET_POSTGRES_RAW_DATABASE_URL: url.toString(), TARGET_POSTGRES_RAW_SCHEMA: 'raw_refused' },
     });
     expect(run.code, run.stderr).toBe(2);
+    // Without a companies file there is no company to name: the schema the settings gave is.
+    expect(run.stdout).toContain('schema raw_refused could not be read (the error says why)');
     expect(run.stderr.trim()).toBe(
-      `ERROR qbo-pipeline: default: cannot read schema raw_refused: PostgreSQL at ${url.hostname}:${url.port}/qbo_no_such_database as user ${decodeURIComponent(url.username)} refused the connection: database "qbo_no_such_database" does not exist [3D000]; check the database setting (or database_url), or create the database`,
+      `ERROR qbo-pipeline: cannot read schema raw_refused: PostgreSQL at ${url.hostname}:${url.port}/qbo_no_such_database as user ${decodeURIComponent(url.username)} refused the connection: database "qbo_no_such_database" does not exist [3D000]; check the database setting (or database_url), or create the database`,
     );
   });
 });

@@ -281,8 +281,8 @@ function utcDay(text: string, what: string): string {
 /**
  * `evidence [--companies FILE]`: every company's evidence per stream and UTC day (default the last
  * 7 days), read from each company's own schema; without a companies file, the target settings'
- * one schema, as company `default` (the console's name for it). Exit 2 (or 1) when a company could
- * not be read, as for a run over companies. `sql` prints instead the one query that shows all
+ * one schema, named as such (no company the user never named). Exit 2 (or 1) when a company (or
+ * that schema) could not be read, as for a run over companies. `sql` prints instead the one query that shows all
  * companies side by side (or the one schema's), for psql or pgAdmin.
  */
 export async function evidenceForCompanies(options: {
@@ -318,17 +318,19 @@ export async function evidenceForCompanies(options: {
   if (range.to <= range.from) throw new UsageError(`--until (${range.to}) must be after --since (${range.from})`);
   // Once, before any company: a file named by mistake is one line, not an error per company.
   if (targetConfig) readConfigFile(path.resolve(targetConfig), 'target config');
+  // Without a companies file, target settings that are wrong are the one error, before anything is read.
+  const oneSchema = companies === undefined ? targetOf()() : undefined;
   const evidence = await readCompaniesEvidence({
-    sources: companies
-      ? companies.map((company) => ({ company, schema: company.schema, target: targetOf(company) }))
-      : [{ company: { name: DEFAULT_COMPANY }, schema: undefined, target: targetOf() }],
+    sources: oneSchema
+      ? [{ company: { name: DEFAULT_COMPANY }, schema: oneSchema.schema, target: () => oneSchema }]
+      : (companies ?? []).map((company) => ({ company, schema: company.schema, target: targetOf(company) })),
     ...range,
     streams: options.streams ? resolveStreams(options.streams.split(',')) : null,
   });
-  process.stdout.write(formatCompaniesEvidence(evidence, range, options.problems) + '\n');
+  process.stdout.write(formatCompaniesEvidence(evidence, range, options.problems, oneSchema?.schema) + '\n');
   // A company that could not be read is an error, as in any command over companies: the worst exit code.
   const unreadable = evidence.filter(isUnreadable);
-  for (const e of unreadable) logger.error(`${e.company.name}: ${e.unreadable}`);
+  for (const e of unreadable) logger.error(oneSchema ? e.unreadable : `${e.company.name}: ${e.unreadable}`);
   return combinedExitCode(unreadable);
 }
 

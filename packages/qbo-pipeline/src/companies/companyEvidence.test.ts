@@ -48,6 +48,29 @@ describe('formatCompaniesEvidence', () => {
   });
 });
 
+describe('formatCompaniesEvidence without a companies file', () => {
+  const schemaOnly = (e: CompanyEvidence): CompanyEvidence => ({ ...e, company: { name: 'default' } });
+
+  it('speaks of the schema read, not of a company the user never named', () => {
+    const text = formatCompaniesEvidence([schemaOnly(read)], range, false, 'raw');
+    expect(text).toMatch(/^evidence of schema raw, UTC days \[2025-02-24, 2025-03-01\): newest run per stream and day$/m);
+    expect(text).toMatch(/^stream\s+\| day \(UTC\)/m);
+    expect(text).toMatch(/^invoices\s+\| 2025-02-24 \|/m);
+    expect(text).toContain('1 stream-day, 0 where extracted ≠ loaded');
+    expect(text).not.toMatch(/compan|default/);
+  });
+
+  it('says the schema could not be read, and that it has no evidence yet', () => {
+    const refused = formatCompaniesEvidence([schemaOnly(unreadable)], range, true, 'raw');
+    expect(refused).toContain('schema raw could not be read (the error says why)');
+    expect(refused).toContain('0 stream-days, 0 where extracted ≠ loaded');
+    expect(refused).not.toMatch(/compan|default/);
+    const empty = formatCompaniesEvidence([schemaOnly(neverLoaded)], range, false, 'raw_initech');
+    expect(empty).toMatch(/^no evidence yet: schema raw_initech has no/m);
+    expect(empty).not.toMatch(/compan|default/);
+  });
+});
+
 describe('isUnreadable', () => {
   it('is true only of a company that could not be read, not one never loaded', () => {
     expect([unreadable, read, neverLoaded].map(isUnreadable)).toEqual([true, false, false]);

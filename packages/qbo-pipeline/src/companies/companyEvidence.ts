@@ -46,7 +46,7 @@ export async function readCompaniesEvidence(options: {
       schema = target.schema;
       warehouse = await Warehouse.connect(target.connection, schema);
       if (!(await warehouse.ensureEvidenceView())) {
-        out.push({ company, noneYet: `no evidence yet: schema ${schema} has no _volumetry and _load_stats (the company has not been loaded)` });
+        out.push({ company, noneYet: `no evidence yet: schema ${schema} has no _volumetry and _load_stats (nothing has been loaded into it)` });
         continue;
       }
       out.push({ company, rows: await warehouse.newestEvidence(options.from, options.to, options.streams) });
@@ -67,28 +67,51 @@ export async function readCompaniesEvidence(options: {
  * `qbo-pipeline evidence` on stdout: one table over the companies read, then the days that do not
  * add up and the companies without evidence yet. Those that could not be read are only counted
  * here: their errors are for stderr, so a "no day where extracted ≠ loaded" never hides them.
+ * Without a companies file, `oneSchema` names the target settings' schema read: the same, without
+ * a company the user never named (no company column, the schema said instead).
  */
 export function formatCompaniesEvidence(
   evidence: readonly CompanyEvidence[],
   range: { readonly from: string; readonly to: string },
   onlyProblems: boolean,
+  oneSchema?: string,
 ): string {
+  const byCompany = oneSchema === undefined;
   const rows = evidence.flatMap((e) => ('rows' in e ? e.rows.map((r) => ({ company: e.company, ...r })) : []));
   const problems = rows.filter((r) => !r.extractedEqualsLoaded);
   const shown = onlyProblems ? problems : rows;
   const unreadable = evidence.filter(isUnreadable).length;
-  const lines = [`evidence of ${plural(evidence.length, 'company')}, UTC days [${range.from}, ${range.to}): newest run per company, stream and day`, ''];
+  const noneRead = byCompany ? 'no company could be read' : `schema ${oneSchema} could not be read (the error says why)`;
+  const lines = [
+    byCompany
+      ? `evidence of ${plural(evidence.length, 'company')}, UTC days [${range.from}, ${range.to}): newest run per company, stream and day`
+      : `evidence of schema ${oneSchema}, UTC days [${range.from}, ${range.to}): newest run per stream and day`,
+    '',
+  ];
   lines.push(
     shown.length === 0
       ? unreadable === evidence.length
-        ? 'no company could be read'
+        ? noneRead
         : onlyProblems
           ? 'no day where extracted ≠ loaded'
           : 'no evidence in this range'
       : formatTable(
-          ['company', 'stream', 'day (UTC)', 'qbo count', 'extracted', 'loaded', 'inserted', 'updated', 'unchanged', 'deleted', 'runs', 'extracted = loaded'],
+          [
+            ...(byCompany ? ['company'] : []),
+            'stream',
+            'day (UTC)',
+            'qbo count',
+            'extracted',
+            'loaded',
+            'inserted',
+            'updated',
+            'unchanged',
+            'deleted',
+            'runs',
+            'extracted = loaded',
+          ],
           shown.map((r) => [
-            r.company.name,
+            ...(byCompany ? [r.company.name] : []),
             r.stream,
             r.day,
             r.qboCount,
@@ -103,11 +126,12 @@ export function formatCompaniesEvidence(
           ]),
         ),
   );
+  const problemCompanies = byCompany && problems.length > 0 ? ` (${[...new Set(problems.map((p) => p.company.name))].join(', ')})` : '';
   lines.push(
     '',
-    `${plural(rows.length, 'company-stream-day')}, ${problems.length} where extracted ≠ loaded${problems.length > 0 ? ` (${[...new Set(problems.map((p) => p.company.name))].join(', ')})` : ''}` +
-      (unreadable > 0 ? `; ${unreadable} of ${evidence.length} companies could not be read (the errors say why)` : ''),
+    `${plural(rows.length, byCompany ? 'company-stream-day' : 'stream-day')}, ${problems.length} where extracted ≠ loaded${problemCompanies}` +
+      (byCompany && unreadable > 0 ? `; ${unreadable} of ${evidence.length} companies could not be read (the errors say why)` : ''),
   );
-  for (const e of evidence) if ('noneYet' in e) lines.push(`${e.company.name}: ${e.noneYet}`);
+  for (const e of evidence) if ('noneYet' in e) lines.push(byCompany ? `${e.company.name}: ${e.noneYet}` : e.noneYet);
   return lines.join('\n');
 }
