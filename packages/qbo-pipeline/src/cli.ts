@@ -169,7 +169,7 @@ function stopSignal(stopping = 'stopping after the current commit'): AbortSignal
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(signal, () => {
       if (!stop.signal.aborted) logger.info(`${signal} received; ${stopping}`);
-      stop.abort();
+      stop.abort(signal);
     });
   }
   return stop.signal;

@@ -41,4 +41,11 @@ describe('failureReason', () => {
     expect(failureReason({ tap: exited({ code: 130, exitOrder: 1 }), target: exited() })).toBe('tap-quickbooks stopped on SIGINT');
     expect(failureReason({ tap: exited({ code: 143, exitOrder: 1 }), target: exited() })).toBe('tap-quickbooks stopped on SIGTERM');
   });
+
+  it("names the runner's signal for a tap stopped on the SIGTERM the runner passed it on as (kill -INT <runner pid>)", () => {
+    expect(failureReason({ tap: exited({ code: 143, exitOrder: 1 }), target: exited() }, 'SIGINT')).toBe('tap-quickbooks stopped on SIGINT');
+    expect(failureReason({ tap: exited({ code: 143, exitOrder: 1 }), target: exited() }, 'SIGHUP')).toBe('tap-quickbooks stopped on SIGHUP');
+    // Ctrl-C on a terminal reaches the tap itself.
+    expect(failureReason({ tap: exited({ code: 130, exitOrder: 1 }), target: exited() }, 'SIGINT')).toBe('tap-quickbooks stopped on SIGINT');
+  });
 });

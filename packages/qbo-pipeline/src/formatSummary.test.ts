@@ -171,6 +171,23 @@ describe('formatSummary', () => {
     expect(text).toContain('resume with:');
   });
 
+  it('a stopped run of many streams says each window not committed once, the streams stopped at it counted past three', () => {
+    const window = (stream: string, start = '2025-01-02T00:00:00Z', end = '2025-01-03T00:00:00Z') => ({ stream, start, end });
+    const windows = [
+      ...KNOWN_STREAMS.filter((s) => s !== 'company_info').map((s) => window(s)),
+      window('company_info', '2025-01-01T00:00:00Z', '2025-01-02T00:00:00Z'),
+    ];
+    const text = formatSummary({ ...failed, stopped: true, failure: { reason: 'tap-quickbooks stopped on SIGINT', windows } });
+    expect(text.split('\n').filter((line) => line.includes('not committed'))).toEqual([
+      '  27 streams: window [2025-01-02T00:00:00Z, 2025-01-03T00:00:00Z) not committed',
+      '  company_info: window [2025-01-01T00:00:00Z, 2025-01-02T00:00:00Z) not committed',
+    ]);
+    const three = formatSummary({ ...failed, failure: { ...failed.failure!, windows: ['invoices', 'customers', 'items'].map((s) => window(s)) } });
+    expect(three).toContain('\n  invoices, customers, items: window [2025-01-02T00:00:00Z, 2025-01-03T00:00:00Z) not committed\n');
+    const all = formatSummary({ ...failed, failure: { ...failed.failure!, windows: KNOWN_STREAMS.map((s) => window(s)) } });
+    expect(all).toContain('\n  all 28 streams: window [2025-01-02T00:00:00Z, 2025-01-03T00:00:00Z) not committed\n');
+  });
+
   it('warns when extracted and loaded disagree', () => {
     const text = formatSummary({ ...base, totals: [{ ...base.totals[0]!, loaded: 9, extractedEqualsLoaded: false }] });
     expect(text).toContain('WARNING: extracted ≠ loaded for invoices');

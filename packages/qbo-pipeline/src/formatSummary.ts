@@ -42,13 +42,29 @@ function perStream(result: BackfillResult): string {
   return result.progress.map((p) => `${p.stream} ${formatSpan(p.totalMs)}${found([totals.get(p.stream)].filter((t) => t !== undefined))}`).join('; ');
 }
 
+/** `all 28 streams` or `10 streams`. */
+const countedStreams = (streams: readonly string[]) => `${isEveryStream(streams) ? 'all ' : ''}${streams.length} streams`;
+
 /** `all 28 streams over 2 days` or `10 streams over 4.17 min to 2 days` (a sync reads each stream from its own bookmark). */
 function streamsOver(result: BackfillResult): string {
-  const streams = result.progress.map((p) => p.stream);
   const spans = result.progress.map((p) => p.totalMs);
   const [shortest, longest] = [Math.min(...spans), Math.max(...spans)];
   const over = shortest === longest ? formatSpan(longest) : `${formatSpan(shortest)} to ${formatSpan(longest)}`;
-  return `${isEveryStream(streams) ? 'all ' : ''}${streams.length} streams over ${over}`;
+  return `${countedStreams(result.progress.map((p) => p.stream))} over ${over}`;
+}
+
+/**
+ * The windows a failed or stopped run did not commit, one line per window: the streams that stopped
+ * at it named up to three, else counted (`  27 streams: window [...) not committed`; the table above
+ * shows each), so a stopped run of every stream is one line, not 27 of the same window.
+ */
+function notCommittedLines(windows: NonNullable<BackfillResult['failure']>['windows']): string[] {
+  const byWindow = new Map<string, string[]>();
+  for (const w of windows) {
+    const window = `window [${w.start}, ${w.end}) not committed`;
+    byWindow.set(window, [...(byWindow.get(window) ?? []), w.stream]);
+  }
+  return [...byWindow].map(([window, streams]) => `  ${streams.length <= NAMED_STREAMS ? streams.join(', ') : countedStreams(streams)}: ${window}`);
 }
 
 /**
@@ -145,7 +161,7 @@ export function formatSummary(result: BackfillResult): string {
   if (result.reconcileCommand !== undefined) lines.push(reconcileLine(result.reconcileCommand));
   if (result.failure) {
     lines.push('', `${result.stopped ? 'STOPPED' : 'FAILED'}: ${result.failure.reason}`);
-    for (const w of result.failure.windows) lines.push(`  ${w.stream}: window [${w.start}, ${w.end}) not committed`);
+    lines.push(...notCommittedLines(result.failure.windows));
     if (result.fix !== undefined) {
       lines.push(`fix this first (exit ${result.exitCode}; running again unchanged fails the same way): ${result.fix}`);
       lines.push(afterTheFix(result.startedBy));

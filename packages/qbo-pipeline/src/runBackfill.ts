@@ -53,7 +53,11 @@ export interface BackfillHooks {
   /** After each committed state: how far every stream is. */
   readonly onProgress?: (progress: readonly StreamProgress[]) => void;
   readonly onSpawn?: PipelineSpec['onSpawn'];
-  /** Stops the run early (SIGTERM to both); what was committed stays in the state file. */
+  /**
+   * Stops the run early (SIGTERM to the tap); what was committed stays in the state file. Its
+   * reason, when it is the name of the signal the runner received (`SIGINT`), is the one the run's
+   * reason names, not the SIGTERM the runner passed on.
+   */
   readonly signal?: AbortSignal;
   readonly now?: () => Date;
   /** How long the job's lock outlives a runner that stopped renewing it (killed); default 30 s. The scheduler passes its lease. */
@@ -110,11 +114,18 @@ export interface BackfillResult {
 /** Exit statuses the tap and target give when a signal asked them to stop (128 + its number). */
 const STOPPED_BY: Readonly<Record<number, string>> = { 130: 'SIGINT', 143: 'SIGTERM' };
 
-function describeExit(name: string, outcome: PipelineOutcome[PipelineRole]): string {
+/** The signal that stopped the runner, when `signal` was aborted with its name (the CLI's stop). */
+function runnerStopSignal(signal: AbortSignal | undefined): string | undefined {
+  const reason: unknown = signal?.aborted ? signal.reason : undefined;
+  return typeof reason === 'string' && /^SIG[A-Z]+$/.test(reason) ? reason : undefined;
+}
+
+function describeExit(name: string, outcome: PipelineOutcome[PipelineRole], runnerStop?: string): string {
   if (outcome.fatal) return outcome.fatal.replace(/^FATAL /, '');
   if (outcome.signal) return `${name} was killed by ${outcome.signal}`;
   const stoppedBy = outcome.code === null ? undefined : STOPPED_BY[outcome.code];
-  if (stoppedBy) return `${name} stopped on ${stoppedBy}`;
+  // The runner passes whatever stopped it on as SIGTERM: the run stopped on the runner's signal.
+  if (stoppedBy) return `${name} stopped on ${stoppedBy === 'SIGTERM' ? (runnerStop ?? stoppedBy) : stoppedBy}`;
   return `${name} exited with status ${outcome.code}`;
 }
 
@@ -126,14 +137,15 @@ const OUTPUT_CLOSED = new OutputClosedError().message;
  * usually the cause (a killed tap can leave the target a cut line). A tap that failed because the
  * target stopped reading comes after the target whatever the order the two exits were seen in: on
  * a busy machine both may have exited before the runner looked, and then the order is the runner's.
+ * `runnerStop`: the signal that stopped the runner, which it passed on to the tap as SIGTERM.
  */
-export function failureReason(outcome: PipelineOutcome): string | undefined {
+export function failureReason(outcome: PipelineOutcome, runnerStop?: string): string | undefined {
   const names = ROLE_NAMES;
   const afterReader = (role: PipelineRole) => (outcome[role].fatal?.endsWith(OUTPUT_CLOSED) ? 1 : 0);
   const failed = PIPELINE_ROLES.filter((role) => outcome[role].code !== 0 && !outcome[role].stoppedByRunner).sort(
     (a, b) => afterReader(a) - afterReader(b) || outcome[a].exitOrder - outcome[b].exitOrder,
   );
-  return failed.length === 0 ? undefined : failed.map((role) => describeExit(names[role], outcome[role])).join('; then ');
+  return failed.length === 0 ? undefined : failed.map((role) => describeExit(names[role], outcome[role], runnerStop)).join('; then ');
 }
 
 const ROLE_NAMES: Record<PipelineRole, string> = { tap: 'tap-quickbooks', target: 'target-postgres-raw' };
@@ -349,7 +361,7 @@ async function runLocked(
 
     const progress = progressOf(recorder.latest);
     const incomplete = progress.filter((p) => !p.complete);
-    const failed = failureReason(outcome);
+    const failed = failureReason(outcome, runnerStopSignal(hooks.signal));
     const processFailure = stateFailure ?? (failed === undefined ? undefined : forJob(failed));
     const reason =
       processFailure ??

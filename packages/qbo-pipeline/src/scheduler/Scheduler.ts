@@ -446,7 +446,8 @@ export class Scheduler {
     const lateNote = running.late ? lateness(running.lateByMs ?? 0, running.schedule?.slots, running.queued) : undefined;
     logger.info(`trigger ${id} (due ${running.at}${lateNote ? `, ${lateNote}` : ''}): ${what} starts, attempt ${attempt}`);
     const stop = new AbortController();
-    const onStop = () => stop.abort();
+    // The scheduler's own stop (its SIGINT, SIGTERM) is the reason its run names.
+    const onStop = () => stop.abort(this.#o.signal?.reason);
     this.#o.signal?.addEventListener('abort', onStop, { once: true });
     const held: Held = {
       trigger: running,
