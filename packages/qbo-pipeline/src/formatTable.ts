@@ -13,6 +13,22 @@ export function formatTable(headers: readonly string[], rows: ReadonlyArray<read
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map((r) => line(headers.map((_h, i) => text(r[i]))))].join('\n');
 }
 
+/** Past this many characters a reason does not fit a table's cell (an invalid_grant's is over 500). */
+const CELL_CHARS = 80;
+
+/**
+ * A reason as a table's cell shows it: whole up to `CELL_CHARS`, else cut at a word and marked
+ * `… (see below)`, for a table whose lines under it say it in full (`isCut` tells which to say).
+ */
+export function cellText(text: string): string {
+  if (!isCut(text)) return text;
+  const cut = text.slice(0, CELL_CHARS + 1);
+  return `${cut.slice(0, cut.lastIndexOf(' ') > 0 ? cut.lastIndexOf(' ') : CELL_CHARS)} … (see below)`;
+}
+
+/** Whether `cellText` cuts `text`. */
+export const isCut = (text: string) => text.length > CELL_CHARS;
+
 /**
  * 1234 ms → `1.2 s`; long spans in minutes and seconds, from an hour in hours and minutes
  * (`1 h 0 min`, not `60 min 4 s`), from two days in days and hours. Used by the CLI's tables and

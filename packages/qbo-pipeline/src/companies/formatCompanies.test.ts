@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { BackfillResult } from '../runBackfill.js';
 import type { RunRecord } from '../runs/RunRecord.js';
-import { COMPLETE_UP_TO_NOTE, formatCompanyList, type CompanyListing } from './formatCompanies.js';
+import { COMPLETE_UP_TO_NOTE, formatCompanyList, formatCompanyOutcomes, type CompanyListing } from './formatCompanies.js';
+import type { CompanyOutcome } from './runForCompanies.js';
 import type { Company } from './parseCompanies.js';
 
 const company = { name: 'acme', realmId: '9130355', schema: 'raw_acme', streams: ['invoices'] } as unknown as Company;
@@ -101,5 +103,47 @@ describe('company list: complete up to, and end_lag', () => {
     expect(stale(5)).toContain('40 h 0 min ago (stale: every stream) |');
     expect(stale(4)).toContain('40 h 0 min ago (stale: 4 streams: accounts, bills, customers, …) |');
     expect(stale(3)).toContain('40 h 0 min ago (stale: accounts, bills, customers) |');
+  });
+});
+
+describe('the last table of a command over companies', () => {
+  const INVALID_GRANT =
+    'tap-quickbooks: QuickBooks rejected the refresh token (invalid_grant, intuit_tid 1415b9bb-ec8a-4c4b-bf5d-4500f32e273e): reconnect the app to company 9130355 and put the new refresh token in its refresh_token_file secrets/acme/refresh_token (companies file companies.yaml:23:27); if another process refreshed with this token first, it has been superseded';
+  const LOST = `target-postgres-raw: database connection lost while committing 50 records (stream "invoices": 50): ${'x'.repeat(200)}`;
+  const failedWith = (reason: string, exitCode: number, extra: Partial<BackfillResult>): CompanyOutcome => ({
+    company: { ...company, name: exitCode === 2 ? 'acme' : 'globex' },
+    exitCode,
+    result: { ok: false, stopped: false, totals: [], failure: { reason, windows: [] }, ...extra } as unknown as BackfillResult,
+  });
+
+  it('cuts a long reason in its cell, and says it in full once, under the table', () => {
+    const text = formatCompanyOutcomes([
+      failedWith(INVALID_GRANT, 2, { fix: INVALID_GRANT }),
+      failedWith(LOST, 1, { resumeCommand: 'node packages/qbo-pipeline/dist/cli.js backfill …' }),
+    ]);
+    const [header, , acme, globex, ...below] = text.split('\n').slice(2);
+    expect(header).toMatch(/^company /);
+    expect(acme).toMatch(/\| tap-quickbooks: QuickBooks rejected the refresh token \(invalid_grant, intuit_tid … \(see below\)$/);
+    expect(globex).toMatch(/\| target-postgres-raw: database connection lost while committing 50 records … \(see below\)$/);
+    expect(below).toEqual([
+      `acme: fix this first, then run again: ${INVALID_GRANT}`,
+      `globex: ${LOST}`,
+      'globex: resume with: node packages/qbo-pipeline/dist/cli.js backfill …',
+    ]);
+    expect(text.split(INVALID_GRANT)).toHaveLength(2);
+    expect(
+      Math.max(
+        ...text
+          .split('\n')
+          .slice(0, 6)
+          .map((l) => l.length),
+      ),
+    ).toBeLessThan(200);
+  });
+
+  it('keeps a short reason whole, said once', () => {
+    const text = formatCompanyOutcomes([failedWith('tap-quickbooks stopped on SIGINT', 1, { stopped: true, resumeCommand: 'resume' })]);
+    expect(text).toMatch(/\| stopped \| +1 \|.*\| tap-quickbooks stopped on SIGINT$/m);
+    expect(text.split('tap-quickbooks stopped on SIGINT')).toHaveLength(2);
   });
 });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { EXIT, plural } from 'singer-kit';
-import { formatDuration, formatTable } from '../formatTable.js';
+import { cellText, formatDuration, formatTable, isCut } from '../formatTable.js';
 import { reconcileLine } from '../formatSummary.js';
 import type { RunRecord } from '../runs/RunRecord.js';
 import { missingRunnerAdvice, type RunnerMissing } from '../runs/RunJournal.js';
@@ -34,8 +34,9 @@ function status(o: CompanyOutcome): string {
 /**
  * The last lines of a many-companies command: one row per company (status, exit, records loaded, of
  * which new and changed rows (the rest were unchanged: a sync that re-read rows it had loads them
- * all and changes nothing; or not written, as each company's summary says), rows marked deleted, why it failed), then what to do: reconcile (deletions CDC could not give), fix
- * (exit 2) or resume (exit 1) per company.
+ * all and changes nothing; or not written, as each company's summary says), rows marked deleted, why it failed (cut
+ * past a cell's width: `cellText`), then what to do: reconcile (deletions CDC could not give), fix (exit 2, in
+ * full) or resume (exit 1, after the reason in full when its cell cut it) per company.
  */
 export function formatCompanyOutcomes(outcomes: readonly CompanyOutcome[]): string {
   const rows = outcomes.map((o) => {
@@ -50,7 +51,7 @@ export function formatCompanyOutcomes(outcomes: readonly CompanyOutcome[]): stri
       sum('inserted'),
       sum('updated'),
       sum('deleted'),
-      detail(o),
+      cellText(detail(o)),
     ];
   });
   const failed = outcomes.filter((o) => o.exitCode !== EXIT.ok);
@@ -61,8 +62,13 @@ export function formatCompanyOutcomes(outcomes: readonly CompanyOutcome[]): stri
   ];
   for (const o of outcomes) if (o.result?.reconcileCommand !== undefined) lines.push(`${o.company.name}: ${reconcileLine(o.result.reconcileCommand)}`);
   for (const o of failed) {
-    if (o.exitCode === EXIT.usage) lines.push(`${o.company.name}: fix this first, then run again: ${o.result?.fix ?? o.error ?? ''}`);
-    else if (o.result?.resumeCommand !== undefined) lines.push(`${o.company.name}: resume with: ${o.result.resumeCommand}`);
+    if (o.exitCode === EXIT.usage) {
+      lines.push(`${o.company.name}: fix this first, then run again: ${o.result?.fix ?? o.error ?? ''}`);
+      continue;
+    }
+    // The detail cell cut it: said in full once, here.
+    if (isCut(detail(o))) lines.push(`${o.company.name}: ${detail(o)}`);
+    if (o.result?.resumeCommand !== undefined) lines.push(`${o.company.name}: resume with: ${o.result.resumeCommand}`);
     else lines.push(`${o.company.name}: run the same command again; it resumes from the company's state file`);
   }
   return lines.join('\n');

@@ -1,5 +1,5 @@
 import { reconcileLine } from '../formatSummary.js';
-import { formatAge, formatTable } from '../formatTable.js';
+import { cellText, formatAge, formatTable, isCut } from '../formatTable.js';
 import { lateness } from '../scheduler/planPass.js';
 import { triggerJob, triggerRange, type Trigger } from './Trigger.js';
 import type { SetAside } from './TriggerStore.js';
@@ -28,7 +28,8 @@ export function triggerStatus(trigger: Trigger, now: Date): string {
 
 /**
  * Every trigger, one row each, and under it one row per attempt when there was more than one
- * (a scheduler died and another took over, a job was busy, a scheduler was stopped).
+ * (a scheduler died and another took over, a job was busy, a scheduler was stopped); a result too
+ * long for its cell is cut there and said in full under the table.
  */
 export function formatTriggers(triggers: readonly Trigger[], now: Date, setAside: readonly SetAside[] = []): string {
   const rows = triggers.flatMap((t) => {
@@ -38,7 +39,7 @@ export function formatTriggers(triggers: readonly Trigger[], now: Date, setAside
       triggerStatus(t, now),
       triggerJob(t),
       t.schedule ? `schedule ${t.schedule.name}: ${triggerRange(t)}` : triggerRange(t),
-      t.result?.message ?? '',
+      cellText(t.result?.message ?? ''),
     ];
     const attempts =
       (t.attempts ?? []).length > 1 || (t.attempts ?? []).some((a) => a.outcome !== 'running' && a.outcome !== t.status)
@@ -48,7 +49,7 @@ export function formatTriggers(triggers: readonly Trigger[], now: Date, setAside
             `${a.outcome}${a.finishedAt ? ` at ${shown(a.finishedAt)}` : ''}`,
             `${a.host} pid ${a.pid}`,
             '',
-            a.message ?? '',
+            cellText(a.message ?? ''),
           ])
         : [];
     return [main, ...attempts];
@@ -56,10 +57,17 @@ export function formatTriggers(triggers: readonly Trigger[], now: Date, setAside
   const table = triggers.length === 0 ? 'no triggers' : formatTable(['id', 'at (UTC)', 'status', 'job', 'run', 'result'], rows);
   // A command is too wide for the table: under it, as the table over companies ends with it.
   const reconcile = triggers.flatMap((t) => (t.result?.reconcileCommand !== undefined ? [`${t.id}: ${reconcileLine(t.result.reconcileCommand)}`] : []));
+  // A result too long for its cell (an invalid_grant's advice): in full once, here; an attempt's only when it says something else.
+  const cut = triggers.flatMap((t) => [
+    ...(t.result !== undefined && isCut(t.result.message) ? [`${t.id}: ${t.result.message}`] : []),
+    ...(t.attempts ?? [])
+      .filter((a) => a.message !== undefined && isCut(a.message) && a.message !== t.result?.message)
+      .map((a) => `${t.id} attempt ${a.attempt}: ${a.message}`),
+  ]);
   const unreadable = setAside.map((a) =>
     a.when === 'next pass'
       ? `unreadable: ${a.file}: ${a.problem} (the scheduler sets it aside at its next pass)`
       : `set aside (unreadable): ${a.file}: ${a.problem}`,
   );
-  return [table, ...reconcile, ...unreadable].join('\n');
+  return [table, ...cut, ...reconcile, ...unreadable].join('\n');
 }
