@@ -1,5 +1,6 @@
 import { endOfValue, forEachMember, isJsonWhitespace, objectMembers, parseMessageLine, type JsonObject } from 'singer-kit';
 import type { RecordSpan } from '../rows/toRow.js';
+import { sameTextAround, type TextAround } from './textAround.js';
 
 /** An input line parsed: the message (its type upper-cased), and where its `record` object's text lies when it has one. */
 export interface ParsedLine {
@@ -60,7 +61,7 @@ function parseRecordParts(text: string): ParsedLine | undefined {
 }
 
 /** The last RECORD message's text around its record, and that message parsed (its `record` null). */
-let lastEnvelope: { readonly before: string; readonly after: string; readonly value: RecordEnvelope } | undefined;
+let lastEnvelope: TextAround<RecordEnvelope> | undefined;
 
 type RecordEnvelope = JsonObject & { type: string };
 
@@ -71,16 +72,8 @@ type RecordEnvelope = JsonObject & { type: string };
  * line's answer is reused while the text around is the same.
  */
 function recordEnvelope(text: string, start: number, end: number): RecordEnvelope | undefined {
-  const last = lastEnvelope;
-  if (
-    last !== undefined &&
-    last.before.length === start &&
-    last.after.length === text.length - end &&
-    text.startsWith(last.before) &&
-    text.endsWith(last.after)
-  ) {
-    return last.value;
-  }
+  const same = sameTextAround(lastEnvelope, text, start, end);
+  if (same !== undefined) return same;
   const before = text.slice(0, start);
   const after = text.slice(end);
   const envelopeText = `${before}null${after}`;

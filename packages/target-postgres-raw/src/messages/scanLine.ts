@@ -4,6 +4,7 @@ import { endOfValue, isJsonWhitespace, membersSkipper, passMembers, stringAt, ut
 import { recordId, type RecordIdResult } from '../rows/recordId.js';
 import { sanitizeJsonText } from '../rows/sanitizeJsonText.js';
 import { RESERVED_PREFIX } from '../rows/toRow.js';
+import { sameTextAround, type TextAround } from './textAround.js';
 
 /**
  * What the lookahead needs of a line holding a `record` object, found by scanning its bytes once,
@@ -50,7 +51,7 @@ export function scanLine(raw: Buffer, keysOf: KeysOf): ScannedRecord | undefined
 }
 
 /** The message without its record, last parsed: reused while the next line's text around its record is the same. */
-let lastEnvelope: { readonly before: string; readonly after: string; readonly value: JsonObject } | undefined;
+let lastEnvelope: TextAround<JsonObject> | undefined;
 /** The last stream name read: its JSON text (one char per byte) and its value. */
 let lastStream: { readonly text: string; readonly name: string } | undefined;
 let lastReserved: { readonly text: string; readonly value: JsonObject } | undefined;
@@ -257,16 +258,8 @@ class LineScan {
    */
   #envelope(recordStart: number, recordEnd: number): JsonObject {
     const text = this.#text;
-    const last = lastEnvelope;
-    if (
-      last !== undefined &&
-      last.before.length === recordStart &&
-      last.after.length === text.length - recordEnd &&
-      text.startsWith(last.before) &&
-      text.endsWith(last.after)
-    ) {
-      return last.value;
-    }
+    const same = sameTextAround(lastEnvelope, text, recordStart, recordEnd);
+    if (same !== undefined) return same;
     const before = text.slice(0, recordStart);
     const after = text.slice(recordEnd);
     const value = JSON.parse(this.#ascii ? `${before}0${after}` : `${this.#decode(0, recordStart)}0${this.#decode(recordEnd, text.length)}`) as JsonObject;
