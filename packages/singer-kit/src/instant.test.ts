@@ -37,4 +37,18 @@ describe('parseInstant', () => {
     );
     expect(formatInstant(parseInstant('2024-02-29', '--start'))).toBe('2024-02-29T00:00:00Z');
   });
+
+  it.each(['+25:00', '+24:00', '-99:00', '+15:00', '-12:30', '+05:60', '+0560', '+99'])('refuses the impossible UTC offset %s in its own words', (offset) => {
+    expect(() => parseInstant(`2025-01-01T00:00:00${offset}`, '--at')).toThrow(
+      new UsageError(`--at: "2025-01-01T00:00:00${offset}" is not a date: ${offset} is not a UTC offset (they run from -12:00 to +14:00)`),
+    );
+  });
+
+  it.each([
+    ['2025-01-01T10:00:00-12:00', '2025-01-01T22:00:00Z'],
+    ['2025-01-01T10:00:00+14:00', '2024-12-31T20:00:00Z'],
+    ['2025-01-01T10:00:00.5+0545', '2025-01-01T04:15:00.500Z'],
+  ])('reads %s, an offset at the edge or odd minutes, as %s', (text, utc) => {
+    expect(formatInstant(parseInstant(text, '--at'))).toBe(utc);
+  });
 });

@@ -23,7 +23,24 @@ export function parseInstant(text: string, what: string): DateTime<true> {
     if (problem !== undefined) throw new UsageError(`${what}: ${JSON.stringify(text)} is not a date: ${problem}`);
     throw new UsageError(`${what}: ${JSON.stringify(text)} is not an ISO 8601 date; ${FORMS}`);
   }
+  // luxon takes any two-digit offset (+25:00 would be read as a day and an hour off).
+  const offset = offsetProblem(trimmed);
+  if (offset !== undefined) throw new UsageError(`${what}: ${JSON.stringify(text)} is not a date: ${offset}`);
   return parsed.toUTC();
+}
+
+const OFFSET = /[T ]\d{2}(?::?\d{2}){0,2}(?:[.,]\d+)?(([+-])(\d{2}):?(\d{2})?)$/i;
+/** The UTC offsets places use, in minutes: from -12:00 (Baker Island) to +14:00 (Kiribati). */
+const OFFSET_MINUTES = { min: -12 * 60, max: 14 * 60 };
+
+/** Pure: why the UTC offset ending a date-time cannot be one (`+25:00`, `+05:60`); undefined when it can or there is none. */
+function offsetProblem(text: string): string | undefined {
+  const offset = OFFSET.exec(text);
+  if (offset === null) return undefined;
+  const [, written, sign, hours, minutes = '00'] = offset;
+  const total = (sign === '-' ? -1 : 1) * (Number(hours) * 60 + Number(minutes));
+  if (Number(minutes) <= 59 && total >= OFFSET_MINUTES.min && total <= OFFSET_MINUTES.max) return undefined;
+  return `${written} is not a UTC offset (they run from -12:00 to +14:00)`;
 }
 
 const FIELDS = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2})(?::(\d{2})(?::(\d{2}))?)?)?/i;
