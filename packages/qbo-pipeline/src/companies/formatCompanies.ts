@@ -10,7 +10,7 @@ import type { Company } from './parseCompanies.js';
 import { notInFile } from './companyRun.js';
 import type { SecretProblem } from './loadCompanies.js';
 import { cdcWindowText, endLagWords, type CdcWindow, type EndLag, type StreamFreshness } from '../console/freshness.js';
-import { relative, utc } from '../console/views/format.js';
+import { relative, utc } from '../formatTime.js';
 
 /** `all 28`, `invoices, customers`, or, past 3, `5: invoices, customers, items, …` (a column of its own width). */
 const companyStreams = (streams: readonly string[]) =>

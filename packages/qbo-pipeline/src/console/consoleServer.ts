@@ -32,7 +32,7 @@ import {
 import { runFacts, runLinks, runLog, runLogHeading, runProgress, runTotals } from './views/runsView.js';
 import { passwordMatches, Sessions } from './Sessions.js';
 import { loginView } from './views/loginView.js';
-import { inZone, utc } from './views/format.js';
+import { inZone, utc } from '../formatTime.js';
 import { zonedInstant } from './zonedInstant.js';
 import { triggerJob } from '../triggers/Trigger.js';
 import { SCHEDULE_NAME } from '../schedules/ScheduleStore.js';

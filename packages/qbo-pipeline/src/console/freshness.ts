@@ -5,7 +5,7 @@ import { CDC_LOOKBACK_MS, endLagSetting } from 'tap-quickbooks';
 import type { Company } from '../companies/parseCompanies.js';
 import type { RunRecord } from '../runs/RunRecord.js';
 import type { JobState } from '../stateFile.js';
-import { utc } from './views/format.js';
+import { utc } from '../formatTime.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;

@@ -1,5 +1,5 @@
 import { html, type HtmlValue, type SafeHtml } from './html.js';
-import { utc } from './views/format.js';
+import { utc } from '../formatTime.js';
 
 const NAV = [
   { path: '/', label: 'Overview' },

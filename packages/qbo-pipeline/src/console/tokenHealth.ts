@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { HARD_EXPIRY_WARNING_MS, TokenStore, type StoredTokens } from 'tap-quickbooks';
 import { readdirIfExists } from '../ifExists.js';
-import { utc } from './views/format.js';
+import { utc } from '../formatTime.js';
 
 const DAY_MS = 86_400_000;
 /** Under a week to a hard stop is an emergency; under HARD_EXPIRY_WARNING_MS (30 days, as the tap warns) a warning. */

@@ -1,6 +1,6 @@
 import { plural } from 'singer-kit';
 import type { Attention, NotifiedKind } from '../console/views/overviewView.js';
-import { utc } from '../console/views/format.js';
+import { utc } from '../formatTime.js';
 
 /**
  * What a notification is about: an overview item that came up, a failing job that recovered, what

@@ -6,7 +6,7 @@ import { CliError, EXIT, isTempOf, redact, reserveFileAtomic, RunError, writeFil
 import { newRunId, RUN_ID, RUN_ID_EXAMPLE, runsToPrune, type RunKind, type RunRecord, type RunStatus } from './RunRecord.js';
 import { ifExists, readdirIfExists } from '../ifExists.js';
 import { DEFAULT_LOCK_STALE_MS, isJobLocked } from '../jobLock.js';
-import { utc } from '../console/views/format.js';
+import { utc } from '../formatTime.js';
 import { outstandingReconciles } from '../reconcile/outstandingReconciles.js';
 import { ownStart, processGone } from '../processOnHost.js';
 import { runsKeepingFailuresPast } from '../triggers/failurePast.js';

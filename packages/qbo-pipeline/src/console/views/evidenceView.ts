@@ -1,6 +1,7 @@
 import { DAY_STATUS_MEANING, DAY_STATUSES, type DayStatus, type StreamEvidence } from '../evidenceModel.js';
 import { html, jsonForScript, type SafeHtml } from '../html.js';
-import { count, option, pill, runIdText, utc, utcClock } from './format.js';
+import { count, option, pill, runIdText } from './format.js';
+import { utc, utcClock } from '../../formatTime.js';
 
 export interface EvidenceFilterForm {
   readonly company: string;

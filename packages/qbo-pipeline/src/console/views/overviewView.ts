@@ -9,7 +9,8 @@ import type { SetAside } from '../../triggers/TriggerStore.js';
 import { cdcWindowText, endLagText, type CdcWindow, type EndLag, type StreamFreshness } from '../freshness.js';
 import { html, type SafeHtml } from '../html.js';
 import type { TokenHealth, TokenProblem } from '../tokenHealth.js';
-import { age, pill, relative, slotsHref, startedBy, time, utc } from './format.js';
+import { pill, slotsHref, startedBy, time } from './format.js';
+import { age, relative, utc } from '../../formatTime.js';
 
 /** What the overview needs of a run (a runs-journal record has it). */
 interface RunGlance extends ReconcileRunFacts, CoveringRunFacts {

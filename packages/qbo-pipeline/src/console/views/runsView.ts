@@ -6,7 +6,8 @@ import { RECONCILE_WHY } from '../../formatSummary.js';
 import { endLagOf, endLagText } from '../freshness.js';
 import { html, type SafeHtml } from '../html.js';
 import { formatDuration } from '../../formatTable.js';
-import { count, option, pill, range, relative, runIdText, startedBy, streamsCell, time } from './format.js';
+import { count, option, pill, range, runIdText, startedBy, streamsCell, time } from './format.js';
+import { relative } from '../../formatTime.js';
 
 /** A run as listed: the record, its company, and, while it says running, whether its runner is missing (`RunJournal.runnerMissing`). */
 export interface ListedRun {

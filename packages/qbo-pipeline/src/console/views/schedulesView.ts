@@ -6,7 +6,8 @@ import { lateness } from '../../scheduler/planPass.js';
 import type { SetAside } from '../../triggers/TriggerStore.js';
 import { html, type SafeHtml } from '../html.js';
 import type { ZonedInstant } from '../zonedInstant.js';
-import { count, inZone, option, pill, range, slotsHref, streamsCell, time, utc } from './format.js';
+import { count, option, pill, range, slotsHref, streamsCell, time } from './format.js';
+import { inZone, utc } from '../../formatTime.js';
 
 /** The trigger form as the person filled it (echoed back on a preview or an error). */
 export interface TriggerForm {
