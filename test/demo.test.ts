@@ -59,6 +59,15 @@ describe('npm run demo', () => {
     expect(invoices).toContain(`<time datetime="${to}"`);
     expect(invoices).toMatch(/<td class="num">[5-9] min \d+ s<\/td>/);
     expect(text).toMatch(/Volumetry per UTC day[^\n]*\nday_utc\s+\| stream\s+\| qbo_count/);
+    // Each stream's range is one query (fewer rows than max_span_rows): its pages and time on the first day, the
+    // other days naming it, not reading `pages 0` as if nothing had been fetched for them.
+    const perDay = text.slice(text.indexOf('Volumetry per UTC day'), text.indexOf('2) The same window'));
+    const firstDay = from!.slice(0, 10);
+    expect(perDay).toMatch(new RegExp(`\\n${firstDay} \\| invoices\\s+\\|[^\\n]*\\| query of ${touched} days from here: \\d+ pages? in [^|]+\\| yes\\n`));
+    expect(perDay.match(/\| in the query from /g)?.length).toBe(3 * (Number(touched) - 1) - (perDay.match(/\| no records in the query from /g)?.length ?? 0));
+    expect(perDay).toMatch(
+      /\nday_utc\s+\| stream\s+\| qbo_count\s+\| extracted\s+\| loaded\s+\| inserted\s+\| updated\s+\| unchanged\s+\| read\s+\| extracted_equals_loaded\n/,
+    );
     const total = DEMO_COUNTS.invoices + DEMO_COUNTS.customers + DEMO_COUNTS.items;
     expect(text).toContain(`Second run: 0 rows inserted or updated, ${total} unchanged.`);
     expect(text).toContain(`FROM ${schema}.invoices ORDER BY last_updated_utc DESC LIMIT 5;`);

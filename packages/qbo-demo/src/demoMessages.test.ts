@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { connectAdvice, consoleLine, serverEndLine } from './demoMessages.js';
+import { connectAdvice, consoleLine, dayReadText, serverEndLine } from './demoMessages.js';
 
 const url = 'postgres://postgres:qbo-local-pg@127.0.0.1:5433/postgres';
 
@@ -26,5 +26,31 @@ describe('what the demo says about its PostgreSQL', () => {
     expect(consoleLine(false, 'http://127.0.0.1:6789/')).toBe(
       'Console: http://127.0.0.1:6789/ (it stopped with the demo; npm run demo -- --keep-running keeps it up until Ctrl-C)',
     );
+  });
+});
+
+describe('how the volumetry table says a day was read', () => {
+  const span = { spanStart: '2025-01-01T00:00:00Z', spanEnd: '2025-01-31T00:00:00Z', spans: 1, pages: 0, requests: 0, durationMs: 0 };
+
+  it("puts a span's pages and time on its first day, and names that query on its other days, never `pages 0`", () => {
+    expect(dayReadText({ ...span, day: '2025-01-01', extracted: 51, pages: 4, requests: 5, durationMs: 2189 })).toBe(
+      'query of 30 days from here: 4 pages in 2.2 s',
+    );
+    expect(dayReadText({ ...span, day: '2025-01-08', extracted: 116 })).toBe('in the query from 2025-01-01');
+  });
+
+  it('says a day without records has none, and whether a page was read to find it out', () => {
+    expect(dayReadText({ ...span, day: '2025-01-11', extracted: 0 })).toBe('no records in the query from 2025-01-01');
+    const day = { spanStart: '2025-01-05T00:00:00Z', spanEnd: '2025-01-06T00:00:00Z', day: '2025-01-05', extracted: 0, spans: 1 };
+    expect(dayReadText({ ...day, pages: 0, requests: 1, durationMs: 40 })).toBe('no records: QBO counted none (query of this day, 1 request)');
+    expect(dayReadText({ ...day, pages: 1, requests: 2, durationMs: 90 })).toBe('no records; query of this day: 1 page in 90 ms');
+  });
+
+  it("reads a crowded day in pieces, and a sync's part of a day, as queries of this day", () => {
+    const day = { day: '2025-01-05', extracted: 25_000, pages: 25, requests: 28, durationMs: 61_000 };
+    expect(dayReadText({ ...day, spanStart: '2025-01-05T00:00:00Z', spanEnd: '2025-01-06T00:00:00Z', spans: 3 })).toBe(
+      '3 queries of this day: 25 pages in 61.0 s',
+    );
+    expect(dayReadText({ ...day, spanStart: '2025-01-05T06:00:00Z', spanEnd: '2025-01-05T07:00:00Z', spans: 1 })).toBe('query of this day: 25 pages in 61.0 s');
   });
 });

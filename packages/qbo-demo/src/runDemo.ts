@@ -24,7 +24,7 @@ import {
   withoutPluginEnv,
 } from 'qbo-pipeline';
 import { CliError, createLogger, EXIT, formatInstant, type Logger } from 'singer-kit';
-import { connectAdvice, consoleLine, serverEndLine, type DemoServer } from './demoMessages.js';
+import { connectAdvice, consoleLine, dayReadText, serverEndLine, type DemoServer } from './demoMessages.js';
 
 export interface DemoOptions {
   /** Holds `pg/` (kept: a second demo reuses it) and `demo/` (configs, state). */
@@ -68,6 +68,22 @@ const quietChildLog: BackfillHooks['onChildLog'] = (role, line) => {
 const progressLine: BackfillHooks['onProgress'] = (progress) => {
   if (process.stderr.isTTY) process.stderr.write(`\r  ${formatProgress(progress)}\x1b[K${progress.every((p) => p.complete) ? '\n' : ''}`);
 };
+
+/** How the day was read (`dayReadText`); empty on a row of deletions alone, which no query read. */
+function readCell(r: Readonly<Record<string, unknown>>): string {
+  if (typeof r.span_start_utc !== 'string' || typeof r.span_end_utc !== 'string') return '';
+  const n = (c: string) => Number(r[c] ?? 0);
+  return dayReadText({
+    day: String(r.day_utc),
+    extracted: n('extracted'),
+    pages: n('pages'),
+    requests: n('requests'),
+    durationMs: n('duration_ms'),
+    spanStart: r.span_start_utc,
+    spanEnd: r.span_end_utc,
+    spans: n('spans'),
+  });
+}
 
 const asCell = (v: unknown): Cell => (typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : (v as Cell));
 
@@ -239,23 +255,10 @@ async function volumetryTable(url: string, schema: string, result: BackfillResul
   const warehouse = await Warehouse.open({ connectionString: url }, schema);
   try {
     const rows = await warehouse.evidenceRows(result.runIds);
-    const columns = [
-      'day_utc',
-      'stream',
-      'qbo_count',
-      'extracted',
-      'loaded',
-      'inserted',
-      'updated',
-      'unchanged',
-      'pages',
-      'duration_ms',
-      'empty',
-      'extracted_equals_loaded',
-    ];
+    const columns = ['day_utc', 'stream', 'qbo_count', 'extracted', 'loaded', 'inserted', 'updated', 'unchanged', 'read', 'extracted_equals_loaded'];
     return formatTable(
       columns,
-      rows.map((r) => columns.map((c) => asCell(r[c]))),
+      rows.map((r) => columns.map((c) => (c === 'read' ? readCell(r) : asCell(r[c])))),
     );
   } finally {
     await warehouse.close();

@@ -128,12 +128,20 @@ export function runsSinceSql(schema: string): string {
 WHERE payload->>'extracted_at' >= $3 AND (payload->>'extracted_at')::timestamptz >= $1 AND payload->>'stream' = ANY($2)`;
 }
 
-/** Evidence rows of some tap runs, one per stream and UTC day: the demo's volumetry table. */
+/**
+ * Evidence rows of some tap runs, one per stream and UTC day, with the span whose query read the
+ * day (from `_volumetry`: the view leaves it out): the demo's volumetry table.
+ */
 export function evidenceRowsSql(schema: string): string {
-  return `SELECT day_utc::text AS day_utc, stream, qbo_count, extracted, loaded, inserted, updated, unchanged, pages, duration_ms, empty, extracted_equals_loaded
-FROM ${escapeIdentifier(schema)}.evidence
-WHERE run_id = ANY($1)
-ORDER BY day_utc, stream`;
+  const s = escapeIdentifier(schema);
+  return `SELECT e.day_utc::text AS day_utc, e.stream, e.qbo_count, e.extracted, e.loaded, e.inserted, e.updated, e.unchanged,
+       e.pages, e.requests, e.duration_ms, e.extracted_equals_loaded,
+       v.payload->>'span_start_utc' AS span_start_utc, v.payload->>'span_end_utc' AS span_end_utc, (v.payload->>'spans')::integer AS spans
+FROM ${s}.evidence e
+LEFT JOIN ${s}._volumetry v
+  ON v.payload->>'run_id' = e.run_id AND v.payload->>'stream' = e.stream AND (v.payload->>'window_start_utc')::timestamptz = e.window_start_utc
+WHERE e.run_id = ANY($1)
+ORDER BY e.day_utc, e.stream`;
 }
 
 /** The query a person pastes to see a run's evidence (identifiers quoted only when they must be). */
