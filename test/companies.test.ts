@@ -383,7 +383,7 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     const globex = firm.company('globex').realmId;
     expect(run.stdout).toMatch(
       new RegExp(
-        `fix this first \\(exit 2[^\\n]*target-postgres-raw: line \\d+: stream "\\w+" record id "\\d+" is of company \\(realm\\) ${globex}, but schema "${schemaOf('acme')}" holds company \\(realm\\) ${acme} \\(recorded in ${schemaOf('acme')}._company\\); one schema holds one company, so nothing of this batch was written; load each company into its own schema: set the target setting schema \\(TARGET_POSTGRES_RAW_SCHEMA\\), or the company's schema: in the companies file`,
+        `FAILED: target-postgres-raw: line \\d+: stream "\\w+" record id "\\d+" is of company \\(realm\\) ${globex}, but schema "${schemaOf('acme')}" holds company \\(realm\\) ${acme} \\(recorded in ${schemaOf('acme')}._company\\); one schema holds one company, so nothing of this batch was written; load each company into its own schema: set the target setting schema \\(TARGET_POSTGRES_RAW_SCHEMA\\), or the company's schema: in the companies file`,
       ),
     );
     await expectExact('acme');

@@ -209,7 +209,14 @@ describe('one-time triggers and the scheduler', () => {
     expect(added.code, added.stderr).toBe(0);
     const run = await runCliProcess(['scheduler', '--once', '--state-dir', dir]);
     expect(run.code, run.stderr).toBe(2);
-    expect(run.stdout).toContain('fix this first (exit 2; running again unchanged fails the same way): target-postgres-raw: PostgreSQL at ');
+    // The reason once, on the FAILED line: not again as what to fix, nor as why the evidence could not be read.
+    expect(run.stdout).toMatch(/^FAILED: target-postgres-raw: PostgreSQL at [^\n]*password authentication failed/m);
+    expect(run.stdout.split('password authentication failed')).toHaveLength(2);
+    expect(run.stdout).toContain('evidence: could not read it from the warehouse after the run: the same error the run failed on');
+    expect(run.stderr).toContain('could not read the evidence from the warehouse: the same error the run failed on');
+    expect(run.stdout).toContain(
+      'fix that first (exit 2; running again unchanged fails the same way), then run the job again, by hand or with a new trigger (trigger ',
+    );
     const idle = await runCliProcess(['scheduler', '--once', '--state-dir', dir]);
     expect([idle.code, idle.stdout]).toEqual([0, '']);
     expect(idle.stderr).toBe(

@@ -142,13 +142,27 @@ describe('formatSummary', () => {
     expect(text).not.toContain('fix this first');
   });
 
-  it('on a configuration failure (exit 2) says what to fix and offers no resume command', () => {
+  it('on a configuration failure (exit 2) says what to fix once, on its FAILED line, and offers no resume command', () => {
     const fix = 'tap-quickbooks: QuickBooks rejected the refresh token (invalid_grant)';
     const text = formatSummary({ ...failed, exitCode: 2, failure: { ...failed.failure!, reason: fix }, resumeCommand: undefined, fix });
-    expect(text).toContain(`fix this first (exit 2; running again unchanged fails the same way): ${fix}`);
+    expect(text.split('\n').slice(-4)).toEqual([
+      `FAILED: ${fix}`,
+      '  invoices: window [2025-01-02T00:00:00Z, 2025-01-03T00:00:00Z) not committed',
+      'fix that first (exit 2; running again unchanged fails the same way), then run the same command again: it resumes from the state file',
+      'log: state/runs/run-20250101T000000Z-abcdef.log',
+    ]);
+    expect(text.split(fix)).toHaveLength(2);
     expect(text).not.toContain('resume with');
     expect(text).not.toContain('--job');
-    expect(text).toContain('then run the same command again: it resumes from the state file');
+  });
+
+  it('on exit 2 from the program that did not fail first, says both: why the run failed and what to fix', () => {
+    const fix = 'target-postgres-raw: PostgreSQL at localhost:5432/postgres as user loader refused the connection: password authentication failed';
+    const text = formatSummary({ ...failed, exitCode: 2, resumeCommand: undefined, fix });
+    expect(text).toContain('FAILED: target-postgres-raw: database connection lost');
+    expect(text).toContain(
+      `fix this first (exit 2; running again unchanged fails the same way): ${fix}\nthen run the same command again: it resumes from the state file`,
+    );
   });
 
   it("after a trigger's run that needs a fix (exit 2) says what runs the job again: not the scheduler, since a trigger runs once; a schedule's next slot", () => {

@@ -162,7 +162,10 @@ export function formatSummary(result: BackfillResult): string {
   if (result.failure) {
     lines.push('', `${result.stopped ? 'STOPPED' : 'FAILED'}: ${result.failure.reason}`);
     lines.push(...notCommittedLines(result.failure.windows));
-    if (result.fix !== undefined) {
+    if (result.fix === result.failure.reason) {
+      // The FAILED line above is what to fix: said once, where a run that can resume says its reason too.
+      lines.push(`fix that first (exit ${result.exitCode}; running again unchanged fails the same way), ${afterTheFix(result.startedBy)}`);
+    } else if (result.fix !== undefined) {
       lines.push(`fix this first (exit ${result.exitCode}; running again unchanged fails the same way): ${result.fix}`);
       lines.push(afterTheFix(result.startedBy));
     } else if (result.resumeCommand !== undefined) {

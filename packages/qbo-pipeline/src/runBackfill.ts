@@ -374,7 +374,7 @@ async function runLocked(
     const fix = refused === undefined ? undefined : forJob(refused);
     const resume = exitCode === EXIT.runFailed ? command : undefined;
 
-    const evidence = await collectEvidence(target.connection, target.schema, startedAt, job.streams, logger);
+    const evidence = await collectEvidence(target.connection, target.schema, startedAt, job.streams, logger, reason);
     const reconcileStreams = [...unreconciled].sort();
     const reconcile = unreconciled.size > 0 ? reconcileCommand(job, reconcileStreams, RUNNER_CLI, hooks.cwd) : undefined;
     const sum = (count: 'extracted' | 'loaded' | 'inserted' | 'updated' | 'unchanged' | 'deleted') => evidence.totals.reduce((n, t) => n + t[count], 0);
@@ -459,6 +459,16 @@ async function runLocked(
  * or a step that fails, is a warning (the target reports why), and then no stream is returned;
  * `recorded` says whether the row was written.
  */
+/**
+ * An error of the runner's own work in the warehouse after a run, in full unless the run's failure
+ * already says it: a warehouse that refused the target (a wrong password) refuses the runner in the
+ * same words, which the target's FATAL line and the summary's FAILED line say.
+ */
+function unlessSaid(error: unknown, reason: string | undefined): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return reason?.includes(message) ? 'the same error the run failed on' : message;
+}
+
 async function recordInWarehouse(
   connection: ConnectionSettings,
   schema: string,
@@ -482,7 +492,7 @@ async function recordInWarehouse(
     }
     if (start) await warehouse.closeGoneRuns(run.record, run.record, start.journal);
   } catch (error) {
-    logger.warn(`could not record run ${run.id} in ${schema}._pipeline_runs: ${error instanceof Error ? error.message : String(error)}`);
+    logger.warn(`could not record run ${run.id} in ${schema}._pipeline_runs: ${unlessSaid(error, run.record.reason)}`);
   }
   try {
     return { recorded, beforeDeletions: start && warehouse ? await warehouse.loadedBeforeDeletions(start.streams) : [] };
@@ -500,6 +510,7 @@ async function collectEvidence(
   since: Date,
   streams: readonly string[],
   logger: Logger,
+  reason: string | undefined,
 ): Promise<Pick<BackfillResult, 'runIds' | 'totals' | 'evidence'>> {
   let warehouse: Warehouse | undefined;
   try {
@@ -514,7 +525,7 @@ async function collectEvidence(
       evidence: { query: evidenceQueryText(schema, runIds) },
     };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = unlessSaid(error, reason);
     logger.warn(`could not read the evidence from the warehouse: ${message}`);
     return { runIds: [], totals: [], evidence: { unavailable: `could not read it from the warehouse after the run: ${message}` } };
   } finally {
