@@ -14,6 +14,23 @@ import { reconnectDelayMs } from './reconnectDelay.js';
  */
 const JIT_OFF_SQL = `SELECT set_config('jit', 'off', false) FROM pg_settings WHERE name = 'jit'`;
 
+/**
+ * While retrying, the same failure is said again at most this often after its first line (a new
+ * one at once): a mistyped port or a database that is still starting is retried for
+ * reconnect_timeout_seconds (2 min), and a line per attempt (16) was a wall of the same words.
+ */
+export const RETRY_NOTICE_MS = 30_000;
+
+/** What a socket error code means, in the words a person checks against their settings. */
+const CAUSES: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'no such host',
+  EAI_AGAIN: 'the host name could not be looked up (DNS)',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'timed out',
+};
+
 export interface ConnectionOptions {
   readonly settings: ConnectionSettings;
   /** How long a lost, refused or racing connection is retried before `run` fails (RunError, exit 1). */
@@ -66,6 +83,7 @@ export class Connection {
     const { timeoutMs = this.#o.reconnectTimeoutMs, stopRetrying } = options;
     const started = Date.now();
     let first: { readonly lead: string; readonly reason: string } | undefined;
+    let noticed: { readonly at: number; readonly failure: string } | undefined;
     for (let attempt = 0; ; attempt++) {
       let connected = this.#client !== undefined;
       try {
@@ -82,7 +100,7 @@ export class Connection {
         if (kind === 'connection') this.#drop();
         const trouble = kind === 'transient' ? 'database transaction failed' : isReadOnly(error) ? 'database is read-only' : 'database connection lost';
         const lead = connected ? `${trouble} while ${what}` : `cannot connect to PostgreSQL at ${this.where}`;
-        const reason = reasonOf(error);
+        const reason = causeOf(error);
         first ??= { lead, reason };
         const elapsed = Date.now() - started;
         const remaining = timeoutMs - elapsed;
@@ -94,11 +112,18 @@ export class Connection {
           );
         }
         if (!stopRetrying?.aborted) {
-          const wait = reconnectDelayMs(attempt, remaining);
-          this.#o.logger.warn(
-            `${lead}: ${reason}; ${kind === 'connection' ? 'reconnecting' : 'retrying'} in ${seconds(wait)} (attempt ${attempt + 1}, giving up in ${seconds(remaining)})`,
-          );
-          await this.#sleep(wait, stopRetrying);
+          const retrying = kind === 'connection' ? 'reconnecting' : 'retrying';
+          const failure = `${lead}: ${reason}`;
+          if (noticed === undefined) {
+            this.#o.logger.warn(
+              `${failure}; ${retrying} for up to ${seconds(timeoutMs)} (reconnect_timeout_seconds), saying so every ${seconds(RETRY_NOTICE_MS)} until it works`,
+            );
+            noticed = { at: elapsed, failure };
+          } else if (failure !== noticed.failure || elapsed - noticed.at >= RETRY_NOTICE_MS) {
+            this.#o.logger.warn(`${failure}; still ${retrying} after ${seconds(elapsed)} (attempt ${attempt + 1}, giving up in ${seconds(remaining)})`);
+            noticed = { at: elapsed, failure };
+          }
+          await this.#sleep(reconnectDelayMs(attempt, remaining), stopRetrying);
         }
         // Checked after the wait too: the signal may abort while it lasts, and ends it.
         if (stopRetrying?.aborted) throw new RunError(`${lead}: ${reason}; not retrying: ${String(stopRetrying.reason)}`, { cause: error });
@@ -166,6 +191,13 @@ export async function inTransaction<T>(client: pg.Client, work: () => Promise<T>
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
+}
+
+/** What a socket's error means, its own words after it (`connection refused (connect ECONNREFUSED 127.0.0.1:5433 [ECONNREFUSED])`); any other error's words. */
+function causeOf(error: unknown): string {
+  const reason = reasonOf(error);
+  const cause = CAUSES[(error as { code?: string }).code ?? ''];
+  return cause === undefined || reason.includes('gave no answer') ? reason : `${cause} (${reason})`;
 }
 
 function seconds(ms: number): string {
