@@ -154,6 +154,7 @@ class TargetRun implements MessageSink {
   /** Per batch number (not yet known committed to every lookup): stream → ids of the records it writes. */
   readonly #writtenIn = new Map<number, Map<string, Set<string>>>();
   readonly #scanPolicy = new ScanPolicy();
+  readonly #keysOf = (stream: string) => this.#router.keysOf(stream);
 
   constructor(options: RunTargetOptions, input: InputLines, writer: RawTableWriter, hashes: StoredHashes) {
     this.#o = options;
@@ -258,9 +259,11 @@ class TargetRun implements MessageSink {
     const scanned = again ? lines.length : this.#scanPolicy.linesToScan(lines.length, this.#ready.size > 0);
     const routed: RoutedLine[] = [];
     const perTable = new Map<string, { readonly ids: string[]; readonly lines: RoutedLine[] }>();
-    for (const [i, { bytes, number }] of lines.entries()) {
-      const scan = i < scanned ? scanLine(bytes, (stream) => this.#router.keysOf(stream)) : undefined;
-      const line: RoutedLine = { number, bytes, scan, lookedUpAfter };
+    for (let i = 0; i < lines.length; i++) {
+      const { bytes, number } = lines[i] as InputLineBytes;
+      const scan = i < scanned ? scanLine(bytes, this.#keysOf) : undefined;
+      // Every field from the start: one shape, no property added later (young objects the collector copies).
+      const line: RoutedLine = { number, bytes, scan, lookedUpAfter, lookedUpId: undefined, found: undefined };
       routed.push(line);
       const table = typeof scan?.stream === 'string' ? this.#ready.get(scan.stream) : undefined;
       if (scan?.id === undefined || table === undefined || 'missing' in scan.id) continue;
@@ -276,9 +279,10 @@ class TargetRun implements MessageSink {
       try {
         const stored = await this.#hashes.lookup(table, group.ids);
         let equal = 0;
-        for (const line of group.lines) {
-          const hash = stored.get(line.lookedUpId as string);
-          line.found = hash === undefined ? '-' : hash === line.scan?.hash ? '=' : '~';
+        for (let i = 0; i < group.lines.length; i++) {
+          const line = group.lines[i] as RoutedLine;
+          const hash = stored[i];
+          line.found = hash === '-' ? '-' : hash === line.scan?.hash ? '=' : '~';
           if (line.found === '=') equal += 1;
         }
         if (!again) this.#scanPolicy.judge(equal, group.lines.length);
@@ -300,7 +304,7 @@ class TargetRun implements MessageSink {
     if (line.lookedUpId !== undefined) return false;
     const tableComing = this.#opening.size > 0 && this.#flushesQueued === 0;
     if (!tableComing && this.#ready.size === window.tablesReady) return false;
-    const stream = (line.scan ?? scanLine(line.bytes, (s) => this.#router.keysOf(s)))?.stream;
+    const stream = (line.scan ?? scanLine(line.bytes, this.#keysOf))?.stream;
     if (typeof stream !== 'string') return false;
     if (this.#opening.has(stream)) return tableComing;
     const readyAt = this.#readyAt.get(stream);

@@ -41,10 +41,10 @@ export class StoredHashes {
     });
   }
 
-  /** The stored payload hash (hex, or null: none yet) of each of `ids` that has a row in `table`. */
-  async lookup(table: string, ids: readonly string[]): Promise<Map<string, string | null>> {
+  /** What `table` stores for each of `ids`, in their order (StoredHashList). */
+  async lookup(table: string, ids: readonly string[]): Promise<StoredHashList> {
     const found = this.#last.then(() =>
-      this.#db.run(`looking up stored payload hashes in ${qualified(this.#schema, table)}`, (client) => readStoredHashes(client, this.#schema, table, ids)),
+      this.#db.run(`looking up stored payload hashes in ${qualified(this.#schema, table)}`, (client) => readStoredHashList(client, this.#schema, table, ids)),
     );
     this.#last = found.catch(() => undefined);
     return found;
@@ -62,11 +62,23 @@ export class StoredHashes {
   }
 }
 
-/** The stored payload hash (hex, or null: none yet) of each of `ids` that has a row in `table`, read with one query (storedHashListSql). */
-export async function readStoredHashes(client: pg.Client, schema: string, table: string, ids: readonly string[]): Promise<Map<string, string | null>> {
+/**
+ * Per id asked, in the order asked: the stored payload hash as hex, `~` for a row without one, `-`
+ * for no row. A list, not a map: the lookahead reads it by position (no hashing of each id twice).
+ */
+export type StoredHashList = readonly string[];
+
+/** What `table` stores for each of `ids`, read with one query (storedHashListSql). */
+async function readStoredHashList(client: pg.Client, schema: string, table: string, ids: readonly string[]): Promise<StoredHashList> {
   const { rows } = await client.query<{ found: string | null }>(storedHashListSql(schema, table), [ids]);
   const list = rows[0]?.found?.split(',') ?? [];
   if (list.length !== ids.length) throw new Error(`${list.length} stored payload hashes read for ${ids.length} ids`);
+  return list;
+}
+
+/** The stored payload hash (hex, or null: none yet) of each of `ids` that has a row in `table`, read with one query (storedHashListSql). */
+export async function readStoredHashes(client: pg.Client, schema: string, table: string, ids: readonly string[]): Promise<Map<string, string | null>> {
+  const list = await readStoredHashList(client, schema, table, ids);
   const stored = new Map<string, string | null>();
   for (let i = 0; i < ids.length; i++) {
     const hash = list[i] as string;

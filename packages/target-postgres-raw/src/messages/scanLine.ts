@@ -325,7 +325,7 @@ class LineScan {
     const text = this.#text;
     const keyForms = keys === undefined ? NO_KEYS : this.#ascii ? keys : keys.map(utf8ByteString);
     const skipper = skipperFor(keys ?? NO_KEYS, keyForms, this.#ascii ? 'text' : 'bytes');
-    const walk = new RecordWalk(stream, keys);
+    const walk = recordWalk.reset(stream, keys);
     kept.length = 0;
     reservedSpans.length = 0;
     let expected = start + 1;
@@ -383,8 +383,14 @@ class LineScan {
   }
 }
 
-/** What #walkRecord found in one record. */
+/**
+ * What #walkRecord found in one record. One, reset by each walk (as `kept` and `reservedSpans`):
+ * a scan reads the walk it made before it returns, and the last walk is the only one it reads.
+ */
 class RecordWalk {
+  stream: string | undefined;
+  /** The key properties of `stream` when the record was walked (undefined: not known then). */
+  keys: readonly string[] | undefined;
   end = -1;
   /** Every member follows the previous one after a single comma (no whitespace). */
   compact = true;
@@ -400,13 +406,21 @@ class RecordWalk {
   /** Value bounds of the last member of each key property (-1: absent). */
   readonly keySpans: number[] = [];
 
-  /** `keys`: the key properties of `stream` when the record was walked (undefined: not known then). */
-  constructor(
-    readonly stream: string | undefined,
-    readonly keys: readonly string[] | undefined,
-  ) {
-    // A plain array: a typed array's allocation costs more than the walk of a small record.
-    for (let k = keys?.length ?? 0; k > 0; k--) this.keySpans.push(-1, -1);
+  /** Starts the walk of a record of `stream`, whose key properties are `keys`. */
+  reset(stream: string | undefined, keys: readonly string[] | undefined): this {
+    this.stream = stream;
+    this.keys = keys;
+    this.end = -1;
+    this.compact = true;
+    this.interleaved = false;
+    this.reservedCount = 0;
+    this.firstReserved = -1;
+    this.lastReservedEnd = -1;
+    this.repeatedKey = false;
+    this.metaStart = -1;
+    this.keySpans.length = 2 * (keys?.length ?? 0);
+    this.keySpans.fill(-1);
+    return this;
   }
 
   /** The JSON text of a key property's value (decoded by `decode`), or undefined when absent. */
@@ -416,3 +430,6 @@ class RecordWalk {
     return start < 0 ? undefined : decode(start, this.keySpans[2 * k + 1] as number);
   }
 }
+
+/** Made once (after its class): a walk per record cost a record's worth of young objects the garbage collector copies. */
+const recordWalk = new RecordWalk();
