@@ -51,6 +51,7 @@ export class StreamBuffer {
   readonly #held = new Map<string, Row | SkippedRecord>();
   readonly #deletions = new Map<string, Row>();
   readonly #groups = new Map<string, ReceivedCounts>();
+  #lastGroup: ReceivedCounts | undefined;
   #bytes = 0;
 
   /** Records held (entity, skipped and deletion records). */
@@ -100,18 +101,23 @@ export class StreamBuffer {
     this.#held.clear();
     this.#deletions.clear();
     this.#groups.clear();
+    this.#lastGroup = undefined;
     this.#bytes = 0;
     return taken;
   }
 
   #group(row: RecordFacts): ReceivedCounts {
     const windowStart = row.extractWindowStart?.text ?? null;
+    // Records of one group mostly come together: the last group is asked first (no key made per record).
+    const last = this.#lastGroup;
+    if (last !== undefined && last.runId === row.runId && last.windowStart === windowStart) return last;
     const key = groupKey({ runId: row.runId, windowStart });
     let group = this.#groups.get(key);
     if (!group) {
       group = { runId: row.runId, windowStart, received: 0, deduplicated: 0, deleted: 0, skipped: 0 };
       this.#groups.set(key, group);
     }
+    this.#lastGroup = group;
     return group;
   }
 }
