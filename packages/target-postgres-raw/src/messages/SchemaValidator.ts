@@ -28,7 +28,7 @@ export class SchemaValidator {
     const { Ajv: AjvClass } = require('ajv') as typeof AjvModule;
     // Singer schemas are loose draft-04/07 mixes; unknown keywords and formats must not fail a load.
     this.#ajv = new AjvClass({ strict: false, allErrors: false, validateSchema: false, addUsedSchema: false, logger: false });
-    for (const [name, format] of Object.entries(dateFormats)) this.#ajv.addFormat(name, format);
+    for (const [name, format] of Object.entries(dateFormats())) this.#ajv.addFormat(name, format);
     // multipleOf on decimal values, not doubles: ajv's own refuses 0.07 as a multiple of 0.01.
     this.#ajv.removeKeyword('multipleOf');
     this.#ajv.addKeyword({

@@ -4,6 +4,7 @@ import { dateFormats } from './dateFormats.js';
 
 type Check = { validate: (s: string) => boolean };
 const ajvFormats = { date: fullFormats.date as Check, 'date-time': fullFormats['date-time'] as Check };
+const formats = dateFormats();
 
 const seeds = [
   '2024-05-01T12:30:00Z',
@@ -52,7 +53,7 @@ describe('dateFormats', () => {
     let checked = 0;
     for (const value of corpus()) {
       for (const name of ['date', 'date-time'] as const) {
-        if (dateFormats[name].validate(value) !== ajvFormats[name].validate(value)) expect.fail(`${name} ${JSON.stringify(value)}`);
+        if (formats[name].validate(value) !== ajvFormats[name].validate(value)) expect.fail(`${name} ${JSON.stringify(value)}`);
         checked++;
       }
     }
@@ -60,10 +61,10 @@ describe('dateFormats', () => {
   });
 
   it('accepts the shapes taps send and refuses impossible dates', () => {
-    expect(dateFormats['date-time'].validate('2024-02-29T23:59:59.123456Z')).toBe(true);
-    expect(dateFormats['date-time'].validate('2024-05-01T12:30:00-07:00')).toBe(true);
-    expect(dateFormats['date-time'].validate('2023-02-29T00:00:00Z')).toBe(false);
-    expect(dateFormats.date.validate('2024-02-29')).toBe(true);
-    expect(dateFormats.date.validate('2100-02-29')).toBe(false);
+    expect(formats['date-time'].validate('2024-02-29T23:59:59.123456Z')).toBe(true);
+    expect(formats['date-time'].validate('2024-05-01T12:30:00-07:00')).toBe(true);
+    expect(formats['date-time'].validate('2023-02-29T00:00:00Z')).toBe(false);
+    expect(formats.date.validate('2024-02-29')).toBe(true);
+    expect(formats.date.validate('2100-02-29')).toBe(false);
   });
 });
