@@ -39,6 +39,20 @@ describe('CopyChunks', () => {
     expect(chunks.take().buffer).toBe(second.buffer);
   });
 
+  it('reuses a chunk the stream took at once (its write called back on the next tick) for the next one', async () => {
+    const chunks = new CopyChunks(CHUNK);
+    const taken: ArrayBufferLike[] = [];
+    function* source() {
+      for (let i = 0; i < 3; i++) {
+        const chunk = chunks.take();
+        taken.push(chunk.buffer);
+        yield chunk;
+      }
+    }
+    await chunks.send(new Writable({ write: (_chunk, _encoding, callback) => callback() }), source());
+    expect(new Set(taken).size).toBe(1);
+  });
+
   it('never reuses a short chunk (a socket may still queue it when called back) nor a buffer it did not give', async () => {
     const chunks = new CopyChunks(CHUNK);
     const short = chunks.take().subarray(0, 1000);
