@@ -25,6 +25,8 @@ export function renderSettings() {
     '(`TAP_QUICKBOOKS_<SETTING>` / `TARGET_POSTGRES_RAW_<SETTING>`, which wins over the file), or from',
     'a file named by `<VARIABLE>_FILE` (Docker secrets), e.g. `TAP_QUICKBOOKS_CLIENT_SECRET_FILE=/run/secrets/qbo_client_secret`.',
     'Kind `password` marks a secret: it is never logged, and in `meltano.yml` it is `sensitive: true`.',
+    'A key of the config file that is no setting is ignored, unless it is a slip of one (`start_dat`,',
+    '`startDate`, `Schema`): that is refused, exit 2, naming the file, the key and the setting meant.',
     '',
     ...sections.flatMap((section) => [section, '']),
   ].join('\n');

@@ -155,6 +155,12 @@ const SCENARIOS: Record<string, () => Promise<Said>> = {
     writeFileSync(p.tapConfig, JSON.stringify(settings));
     return tap(['--config', p.tapConfig], p.cwd);
   },
+  'a config key that is a slip of a setting (`strat_date`, `startDate`, `Schema`), which would otherwise be ignored': async () => {
+    const p = place();
+    const { start_date: start, ...settings } = JSON.parse(readFileSync(p.tapConfig, 'utf8')) as Record<string, unknown>;
+    writeFileSync(p.tapConfig, JSON.stringify({ ...settings, strat_date: start }));
+    return tap(['--config', p.tapConfig], p.cwd);
+  },
   'an option given without its value (`--config` with nothing after it; also an empty value, a word for a number, a single-value option given twice)':
     async () => {
       const p = place();

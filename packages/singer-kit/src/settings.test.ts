@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadSettings, settingInEnv, withoutSettingEnv, type SettingSpec } from './settings.js';
+import { loadSettings, misspeltSetting, settingInEnv, withoutSettingEnv, type SettingSpec } from './settings.js';
 import { UsageError } from './errors.js';
 import { redact } from './redact.js';
 
@@ -50,6 +50,29 @@ describe('loadSettings', () => {
     const pasted = path.join(dir, 'pasted.json');
     writeFileSync(pasted, 'AB11SECRETTOKENTEXT');
     expect(() => loadSettings({ specs, envPrefix: 'T', configFile: pasted })).toThrow(/pasted\.json is not valid JSON: unexpected token 'A'$/);
+  });
+
+  it('refuses a config key a slip away from a setting, naming the file, the key and the setting; keeps a key unlike any', () => {
+    const typo = path.join(dir, 'typo.json');
+    writeFileSync(typo, JSON.stringify({ start_dat: '2025-01-01', extra: 'kept' }));
+    expect(() => loadSettings({ specs, envPrefix: 'T', configFile: typo })).toThrow(
+      new UsageError(`config file ${typo}: "start_dat" is not a setting; did you mean start_date?`),
+    );
+    expect(() => loadSettings({ specs, envPrefix: 'T', overrides: { pageSize: 10 } })).toThrow(/^"pageSize" is not a setting; did you mean page_size\?$/);
+    expect(loadSettings({ specs, envPrefix: 'T', overrides: { admin_url: 'http://x' } })).toMatchObject({ admin_url: 'http://x' });
+  });
+
+  it('takes a slip for a setting by its case, dashes, one edit in a short name or two in a long one', () => {
+    const more: SettingSpec[] = [...specs, { name: 'host', kind: 'string', description: 'host' }, { name: 'schema', kind: 'string', description: 'schema' }];
+    expect(misspeltSetting('start_date', more)).toBeUndefined();
+    expect(misspeltSetting('startDate', more)).toBe('"startDate" is not a setting; did you mean start_date?');
+    expect(misspeltSetting('page-size', more)).toBe('"page-size" is not a setting; did you mean page_size?');
+    expect(misspeltSetting('satrt_date', more)).toBe('"satrt_date" is not a setting; did you mean start_date?');
+    expect(misspeltSetting('Schema', more)).toBe('"Schema" is not a setting; did you mean schema?');
+    expect(misspeltSetting('schem', more)).toBe('"schem" is not a setting; did you mean schema?');
+    expect(misspeltSetting('hots', more)).toBe('"hots" is not a setting; did you mean host?');
+    expect(misspeltSetting('list', more)).toBeUndefined();
+    expect(misspeltSetting('extra', more)).toBeUndefined();
   });
 
   it('rejects environment values of the wrong kind, naming the variable', () => {

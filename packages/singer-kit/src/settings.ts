@@ -93,11 +93,52 @@ function fromEnvText(spec: SettingSpec, text: string, source: string): unknown {
   }
 }
 
+/** Edits (insert, delete, replace, swap two neighbours) between `a` and `b`, counted up to `most + 1`. */
+function editsBetween(a: string, b: string, most: number): number {
+  if (Math.abs(a.length - b.length) > most) return most + 1;
+  let before: number[] = [];
+  let previous = Array.from({ length: b.length + 1 }, (_v, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const replace = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      let best = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, replace);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, (before[j - 2] ?? 0) + 1);
+      current.push(best);
+    }
+    before = previous;
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/**
+ * A key that is no setting but a slip of one (`start_dat`, `Schema`, `end-date`), as `"start_dat"
+ * is not a setting; did you mean start_date?`; undefined for a setting or a key unlike any (kept:
+ * Meltano may add some). Unread, a misspelt `end_date` or `schema` would load another range or
+ * into another schema without a word.
+ */
+export function misspeltSetting(key: string, specs: readonly SettingSpec[]): string | undefined {
+  if (specs.some((s) => s.name === key)) return undefined;
+  const plain = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .replace(/-/g, '_');
+  // one slip in a short name (host, port), two in a longer one: `list` is not a slip of `host`
+  const slips = (name: string) => (name.length >= 8 ? 2 : 1);
+  const near = specs
+    .map((s) => ({ name: s.name, edits: editsBetween(plain, s.name, slips(s.name)) }))
+    .filter((s) => s.edits <= slips(s.name))
+    .sort((a, b) => a.edits - b.edits)[0];
+  return near && `${JSON.stringify(key)} is not a setting; did you mean ${near.name}?`;
+}
+
 /**
  * Merges settings from, in rising precedence: defaults, the --config JSON file, the
  * environment (`PREFIX_SETTING`), and files named by `PREFIX_SETTING_FILE` (Docker secrets).
- * Unknown keys in the file are kept (Meltano may add some). Password values are registered
- * for redaction the moment they are read.
+ * Unknown keys in the file and overrides are kept (Meltano may add some), but one a slip away
+ * from a setting is refused (`misspeltSetting`). Password values are registered for redaction
+ * the moment they are read.
  */
 export function loadSettings(options: LoadSettingsOptions): RawSettings {
   const env = options.env ?? process.env;
@@ -108,9 +149,17 @@ export function loadSettings(options: LoadSettingsOptions): RawSettings {
     if (typeof fileValue !== 'object' || fileValue === null || Array.isArray(fileValue)) {
       throw new UsageError(`config file ${options.configFile} must hold a JSON object`);
     }
-    for (const [key, value] of Object.entries(fileValue)) if (value !== null) merged[key] = value;
+    for (const [key, value] of Object.entries(fileValue)) {
+      const misspelt = misspeltSetting(key, options.specs);
+      if (misspelt) throw new UsageError(`config file ${options.configFile}: ${misspelt}`);
+      if (value !== null) merged[key] = value;
+    }
   }
-  for (const [key, value] of Object.entries(options.overrides ?? {})) if (value !== null && value !== undefined) merged[key] = value;
+  for (const [key, value] of Object.entries(options.overrides ?? {})) {
+    const misspelt = misspeltSetting(key, options.specs);
+    if (misspelt) throw new UsageError(misspelt);
+    if (value !== null && value !== undefined) merged[key] = value;
+  }
   for (const spec of options.specs) {
     const name = envName(options.envPrefix, spec.name);
     const direct = env[name];
