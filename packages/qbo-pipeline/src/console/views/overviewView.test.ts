@@ -210,6 +210,29 @@ describe("QBO's change data capture closing on old bookmarks", () => {
   });
 });
 
+describe('the streams table', () => {
+  it("shows each row's last run and outcome from its own job, not from another job's later run of the stream", () => {
+    const page = overviewView(
+      [
+        {
+          ...base,
+          streams: [{ stream: 'invoices', bookmark: '2025-03-01T06:55:00Z', job: 'qb_customers_invoices', ageMs: 300_000, stale: false }],
+          runs: [
+            { ...run('r2', 'qb_invoices', 'failed', 'cannot read tap config nothere.json: no such file'), startedAt: '2025-03-01T06:59:00Z' },
+            { ...run('r1', 'qb_customers_invoices', 'succeeded'), startedAt: '2025-03-01T06:55:00Z', finishedAt: '2025-03-01T06:56:00Z' },
+          ],
+        },
+      ],
+      NOW,
+    ).toString();
+    const row = new RegExp('<tr data-stream="invoices">[\\s\\S]*?</tr>').exec(page)?.[0] ?? '';
+    expect(row).toContain('<td>qb_customers_invoices</td>');
+    expect(row).toContain('<a href="/runs/r1">');
+    expect(row).toContain('succeeded');
+    expect(row).not.toContain('failed');
+  });
+});
+
 describe('the overview of thirty companies', () => {
   const now = new Date('2025-03-02T09:00:00Z');
   const at = (iso: string, r: ReturnType<typeof run>) => ({ ...r, startedAt: iso });

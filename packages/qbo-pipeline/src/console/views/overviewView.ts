@@ -256,7 +256,8 @@ function streamsTable(c: CompanyOverview, now: Date): SafeHtml {
   const rows = streamRows(c);
   if (rows.length === 0)
     return html`<p class="muted">Nothing loaded yet: no run of this ${c.realmId ? 'company' : 'state folder'} is in its runs journal and no job has a bookmark. Add a trigger under <a href="/schedules">Schedules &amp; triggers</a>, or run <code>qbo-pipeline backfill</code>.</p>`;
-  const lastRun = (stream: string) => c.runs.find((r) => r.streams.includes(stream));
+  // The row's own job's last run: another job's run of the stream (a failed one-stream backfill) is not this job's, nor its bookmark's.
+  const lastRun = (stream: string, job: string | undefined) => c.runs.find((r) => r.streams.includes(stream) && (job === undefined || r.job === job));
   const cdc = new Map(c.cdc.flatMap((w) => w.streams.map((stream) => [stream, w] as const)));
   const cdcNote = (stream: string) => {
     const w = cdc.get(stream);
@@ -267,7 +268,7 @@ function streamsTable(c: CompanyOverview, now: Date): SafeHtml {
 <div class="table-scroll"><table class="data">
 <thead><tr><th scope="col">stream</th><th scope="col">bookmark (committed up to)</th><th scope="col" class="num">freshness</th><th scope="col">job</th><th scope="col">last run</th><th scope="col">outcome</th></tr></thead>
 <tbody>${rows.map(({ stream, freshness: s, job }) => {
-    const run = lastRun(stream);
+    const run = lastRun(stream, job);
     return html`<tr data-stream="${stream}">
 <th scope="row">${stream}</th>
 <td>${s ? time(s.bookmark, now) : html`<span class="muted">${noBookmark(stream, run)}</span>`}</td>
