@@ -25,6 +25,12 @@ describe('trigger list', () => {
     expect(Math.max(...lines.slice(0, 3).map((l) => l.length))).toBeLessThan(250);
   });
 
+  it("heads the range's column range, as the console does: it holds the range the trigger runs over, not a run", () => {
+    const [header, , row] = formatTriggers([failed], new Date('2025-02-01T03:00:00Z')).split('\n');
+    expect(header?.split('|').map((h) => h.trim())).toEqual(['id', 'at (UTC)', 'status', 'job', 'range', 'result']);
+    expect(row?.split('|')[4]?.trim()).toBe('[2025-01-29T00:00:00Z, 2025-02-01T00:00:00Z)');
+  });
+
   it('keeps a short result whole, and adds nothing under the table', () => {
     const done: Trigger = { ...failed, status: 'completed', result: { exitCode: 0, message: 'done: invoices 3 days, 12 records', runIds: ['r1'] } };
     expect(formatTriggers([done], new Date('2025-02-01T03:00:00Z')).split('\n')).toHaveLength(3);

@@ -54,7 +54,7 @@ export function formatTriggers(triggers: readonly Trigger[], now: Date, setAside
         : [];
     return [main, ...attempts];
   });
-  const table = triggers.length === 0 ? 'no triggers' : formatTable(['id', 'at (UTC)', 'status', 'job', 'run', 'result'], rows);
+  const table = triggers.length === 0 ? 'no triggers' : formatTable(['id', 'at (UTC)', 'status', 'job', 'range', 'result'], rows);
   // A command is too wide for the table: under it, as the table over companies ends with it.
   const reconcile = triggers.flatMap((t) => (t.result?.reconcileCommand !== undefined ? [`${t.id}: ${reconcileLine(t.result.reconcileCommand)}`] : []));
   // A result too long for its cell (an invalid_grant's advice): in full once, here; an attempt's only when it says something else.
