@@ -56,6 +56,16 @@ describe('company list: the last run', () => {
     );
   });
 
+  it('says why a failed last run failed, in full, under the table', () => {
+    const reason =
+      'tap-quickbooks: QuickBooks rejected the refresh token (invalid_grant, intuit_tid 1415b9bb): reconnect the app to company 9130355 and put the new refresh token in its refresh_token_file secrets/acme/refresh_token';
+    const failed = { ...run, status: 'failed' as const, exitCode: 2, finishedAt: '2025-09-12T03:54:38Z', reason };
+    const text = lastRun({ lastRun: failed });
+    expect(text).toContain('| failed (exit 2) sync qb_company 2025-09-12 03:54:38Z, 5 min 22 s ago |');
+    expect(text.split('\n')).toContain(`acme: its last run failed: ${reason}`);
+    expect(lastRun({ lastRun: { ...failed, status: 'succeeded', exitCode: 0 } })).not.toContain('its last run failed');
+  });
+
   it('reads the instant it ended as the complete up to column does: to the second, and how long ago', () => {
     const finished = { ...run, status: 'succeeded' as const, exitCode: 0, finishedAt: '2025-09-12T03:54:38.342Z' };
     expect(lastRun({ lastRun: finished })).toContain('| succeeded sync qb_company 2025-09-12 03:54:38Z, 5 min 22 s ago |');

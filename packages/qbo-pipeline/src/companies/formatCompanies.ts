@@ -122,7 +122,7 @@ function secretsText(problems: readonly SecretProblem[]): string {
 
 /**
  * `company list`: every company, where its things are, whether it can run, how its last run went,
- * what it is complete up to and its end_lag; then, under it, once what those two mean, streams whose deletions QBO's change data capture is about to stop reaching; then what became of each company whose state folder is there but which the file no longer lists (`gone`).
+ * what it is complete up to and its end_lag; then, under it, once what those two mean, why a last run failed, streams whose deletions QBO's change data capture is about to stop reaching; then what became of each company whose state folder is there but which the file no longer lists (`gone`).
  */
 export function formatCompanyList(
   file: string,
@@ -159,6 +159,10 @@ export function formatCompanyList(
     COMPLETE_UP_TO_NOTE,
   ];
   for (const l of listings) for (const p of l.problems) lines.push(p.line);
+  // The last run column says failed; why, in full (an invalid_grant's advice is ~500 characters), under the table.
+  for (const l of listings)
+    if (l.lastRun?.status === 'failed' && l.lastRun.reason !== undefined && !l.lastRun.runnerGone)
+      lines.push(`${l.company.name}: its last run failed: ${l.lastRun.reason}`);
   for (const l of listings) for (const w of l.cdc) lines.push(`${l.company.name}: ${cdcWindowText(w)}`);
   for (const g of gone) lines.push(notInFile(g.name, file, rel(g.stateDir)));
   return lines.join('\n');
