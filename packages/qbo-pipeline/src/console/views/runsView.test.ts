@@ -138,3 +138,13 @@ describe('runFacts of a run that started over', () => {
     expect(facts(backfill)).not.toContain('started over');
   });
 });
+
+describe('runFacts: the exit codes', () => {
+  it('names the signal a child exit code past 128 stands for (the tap the runner stopped as the target failed), and leaves others as they are', () => {
+    const facts = (r: RunRecord) => runFacts({ company: 'default', record: r, orphaned: undefined }, new Date('2025-02-01T00:00:00Z')).toString();
+    expect(facts(finished({ status: 'failed', exitCode: 2, tapExit: 143, targetExit: 2 }))).toContain(
+      '<small class="muted">(tap 143 (SIGTERM), target 2)</small>',
+    );
+    expect(facts(finished({ status: 'failed', exitCode: 1, tapExit: 1 }))).toContain('<small class="muted">(tap 1, target –)</small>');
+  });
+});

@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { formatDone, formatSpan } from '../../formatSpan.js';
 import type { RunRecord } from '../../runs/RunRecord.js';
 import { missingRunnerText, type RunnerMissing } from '../../runs/RunJournal.js';
@@ -161,10 +162,17 @@ ${pager(p)}`
 
 // ---- one run --------------------------------------------------------------------------------
 
+/** A child's exit code, with the signal a code past 128 stands for: `143 (SIGTERM)`, the tap the runner stopped as the target failed. */
+function exitText(code: number | undefined): string {
+  if (code === undefined) return '–';
+  const signal = code > 128 ? Object.entries(constants.signals).find(([, n]) => n === code - 128)?.[0] : undefined;
+  return signal ? `${code} (${signal})` : String(code);
+}
+
 /** The parts of a run page that change while it runs; each has an id the live updates replace. */
 export function runFacts(run: ListedRun, now: Date): SafeHtml {
   const r = run.record;
-  const exits = r.tapExit !== undefined || r.targetExit !== undefined ? `tap ${r.tapExit ?? '–'}, target ${r.targetExit ?? '–'}` : undefined;
+  const exits = r.tapExit !== undefined || r.targetExit !== undefined ? `tap ${exitText(r.tapExit)}, target ${exitText(r.targetExit)}` : undefined;
   return html`<dl class="facts" id="run-facts">
 <dt>status</dt><dd data-status="${r.status}">${statusPill(run)}${r.exitCode !== undefined ? html` exit ${r.exitCode}` : ''}${exits ? html` <small class="muted">(${exits})</small>` : ''}</dd>
 <dt>kind · job</dt><dd>${r.kind} · ${r.job}${r.company ? html` · company ${r.company}` : ''}</dd>
