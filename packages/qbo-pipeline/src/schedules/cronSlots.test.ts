@@ -130,5 +130,13 @@ describe('formatSchedules', () => {
       /^daily \| 15 3 \* \* \* America\/Guayaquil \| active +\| qb_invoices \| invoices \| 2025-09-12 03:15 America\/Guayaquil \(08:15Z\): completed \| 2025-09-13 03:15 America\/Guayaquil \(08:15Z\)$/m,
     );
     expect(text).toMatch(/^held +\| 0 \* \* \* \* +\| paused since 2025-09-11T00:00:00Z \| qb_invoices \| invoices \| none yet +\| \(paused\)$/m);
+    expect(text.split('\n')).toHaveLength(4);
+    // A failed last slot: why, in full, under the table.
+    const reason =
+      'tap-quickbooks: QuickBooks rejected the refresh token (invalid_grant, intuit_tid 5e6ee6a4): reconnect the app to company 9341453050000000 and set the new refresh_token';
+    const failed = { ...done, status: 'failed' as const, result: { exitCode: 2, message: reason, runIds: ['r1'], fix: reason } };
+    const lines = formatSchedules(schedules, [failed], new Date('2025-09-12T09:00:00Z')).split('\n');
+    expect(lines[2]).toContain('| 2025-09-12 03:15 America/Guayaquil (08:15Z): failed |');
+    expect(lines.slice(4)).toEqual([`daily: its last slot failed: ${reason}`]);
   });
 });

@@ -16,10 +16,11 @@ function local(at: Date, tz: string, seconds: boolean): string {
 
 /**
  * What `schedule list` shows: each schedule, its state, its streams, its last slot and how that
- * went, its next slot. `companyStreams`: the company's streams, which its own schedule runs.
+ * went, its next slot; under the table, why a last slot failed. `companyStreams`: the company's streams, which its own schedule runs.
  */
 export function formatSchedules(schedules: readonly Schedule[], triggers: readonly Trigger[], now: Date, companyStreams?: readonly string[]): string {
   if (schedules.length === 0) return 'no schedules';
+  const failures: string[] = [];
   const rows = schedules.map((s) => {
     const seconds = s.cron.split(' ').length === 6;
     const last = lastSlotOf(s.name, triggers);
@@ -31,6 +32,8 @@ export function formatSchedules(schedules: readonly Schedule[], triggers: readon
     } catch (error) {
       next = `cannot run: ${(error as Error).message}`;
     }
+    // The last slot column says failed; why, under the table, whole (an invalid_grant's advice is ~500 characters).
+    if (lastTrigger?.status === 'failed' && lastTrigger.result?.message) failures.push(`${s.name}: its last slot failed: ${lastTrigger.result.message}`);
     return [
       s.name,
       `${s.cron}${s.tz === 'UTC' ? '' : ` ${s.tz}`}`,
@@ -41,5 +44,5 @@ export function formatSchedules(schedules: readonly Schedule[], triggers: readon
       next,
     ];
   });
-  return formatTable(['name', 'cron', 'state', 'job', 'streams', 'last slot', 'next slot'], rows);
+  return [formatTable(['name', 'cron', 'state', 'job', 'streams', 'last slot', 'next slot'], rows), ...failures].join('\n');
 }
