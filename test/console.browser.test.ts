@@ -232,6 +232,30 @@ describe.skipIf(!HAVE_CHROMIUM)(`the console in headless Chromium${HAVE_CHROMIUM
       reconcileCommand: `node packages/qbo-pipeline/dist/cli.js reconcile --job advised_sync --streams ${streams.join(',')} --tap-config tap.json`,
       reconcileStreams: streams,
     });
+    // A first hour's runs: a failed trigger's run of a three-stream job, ids to the millisecond as runners write them;
+    // with 25 unbreakable characters of run id the runs table was 12 px wider than a 1280 px window.
+    await writeRunRecord(path.join(h.dir, 'state'), {
+      id: 'run-20251207T164058.452Z-75fb6f',
+      kind: 'backfill',
+      job: 'qb_customers_invoices_items',
+      streams: ['invoices', 'customers', 'items'],
+      triggerId: 'trg-20250201T030000Z-9a5e62',
+      status: 'failed',
+      exitCode: 2,
+      finishedAt: new Date().toISOString(),
+      reason:
+        'target-postgres-raw: PostgreSQL at 127.0.0.1:40489/postgres as user postgres refused the connection: password authentication failed for user "postgres" [28P01]; check the password (setting password, database_url or TARGET_POSTGRES_RAW_PASSWORD_FILE)',
+    });
+    await writeRunRecord(path.join(h.dir, 'state'), {
+      id: 'run-20251207T164024.406Z-b8ac3c',
+      kind: 'backfill',
+      job: 'qb_customers_invoices_items',
+      streams: ['invoices', 'customers', 'items'],
+      status: 'succeeded',
+      exitCode: 0,
+      finishedAt: new Date().toISOString(),
+      moved: { read: 340, loaded: 340, inserted: 0, updated: 0, unchanged: 340, deleted: 0 },
+    });
     const paths = ['/', '/runs', runPath, `/runs/${advised.id}`, `/evidence?run=${runPath.split('/').at(-1) ?? ''}`, '/schedules'];
     for (const width of [390, 1280]) {
       const narrow = await browser.newPage({ viewport: { width, height: 800 } });

@@ -1121,10 +1121,14 @@ describe('console over HTTP, after a night whose run applied deletions and could
     const night = (await send(web.url, `/evidence?run=${runId}&stream=invoices`)).text;
     expect(night).toMatch(/<th scope="col" class="num" title="[^"]+">deleted<\/th>/);
     // Each day's run is named as the Runs page names it, the page its link leads to, the tap run id in its tooltip.
-    const [stamp, suffix] = [runId.slice(0, runId.lastIndexOf('-') + 1), runId.slice(runId.lastIndexOf('-') + 1)];
+    const [runDay, runTime, suffix] = [
+      runId.slice(0, runId.indexOf('T')),
+      runId.slice(runId.indexOf('T'), runId.lastIndexOf('-') + 1),
+      runId.slice(runId.lastIndexOf('-') + 1),
+    ];
     expect(night).toMatch(
       new RegExp(
-        `<td><a href="/runs/${runId}" title="tap run [0-9a-f-]{36}, read [^"]+"><span class="run-id">${stamp}</span><wbr><span class="run-id">${suffix}</span></a></td>`,
+        `<td><a href="/runs/${runId}" title="tap run [0-9a-f-]{36}, read [^"]+"><span class="run-id">${runDay}</span><wbr><span class="run-id">${runTime.replace('.', '\\.')}</span><wbr><span class="run-id">${suffix}</span></a></td>`,
       ),
     );
     expect(night).toMatch(/<th scope="row"><a href="#day-invoices">invoices<\/a><\/th>(<td class="num">[^<]*<\/td>){4}<td class="num">1<\/td>/);

@@ -20,7 +20,7 @@ describe('evidence table: the run that read a day', () => {
   it('names the run as the Runs page does, the one its link leads to, with the tap run id in its tooltip', () => {
     const row = /<td><a href="\/runs\/[^"]+"[^>]*>.*?<\/a><\/td>/.exec(page(new Map([[TAP_RUN, RUNNER_RUN]])))?.[0];
     expect(row).toBe(
-      `<td><a href="/runs/${RUNNER_RUN}" title="tap run ${TAP_RUN}, read 2026-12-07 06:33:01Z"><span class="run-id">run-20261207T063251Z-</span><wbr><span class="run-id">d1681c</span></a></td>`,
+      `<td><a href="/runs/${RUNNER_RUN}" title="tap run ${TAP_RUN}, read 2026-12-07 06:33:01Z"><span class="run-id">run-20261207</span><wbr><span class="run-id">T063251Z-</span><wbr><span class="run-id">d1681c</span></a></td>`,
     );
   });
 

@@ -78,8 +78,17 @@ export function startedBy(r: Pick<RunRecord, 'triggerId' | 'scheduleId' | 'start
   };
 }
 
-/** A run id that may break after its start time, where a narrow table needs it to: `run-20250912T034554.123Z-` `1a2b3c`. */
+/**
+ * A run id that may break after its start time, where a narrow table needs it to:
+ * `run-20250912T034554.123Z-` `1a2b3c`, and before its time of day when narrower still
+ * (`run-20250912` `T034554.123Z-` `1a2b3c`): the runs table of a laptop's window has no room for 25 characters that never break.
+ */
 export function runIdText(id: string): SafeHtml {
   const at = id.lastIndexOf('-') + 1;
-  return html`<span class="run-id">${id.slice(0, at)}</span><wbr><span class="run-id">${id.slice(at)}</span>`;
+  const time = id.indexOf('T');
+  const start =
+    time > 0 && time < at
+      ? html`<span class="run-id">${id.slice(0, time)}</span><wbr><span class="run-id">${id.slice(time, at)}</span>`
+      : html`<span class="run-id">${id.slice(0, at)}</span>`;
+  return html`${start}<wbr><span class="run-id">${id.slice(at)}</span>`;
 }
