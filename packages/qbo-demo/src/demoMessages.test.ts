@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { connectAdvice, consoleLine, dayReadText, serverEndLine } from './demoMessages.js';
+import { connectAdvice, consoleLine, dayReadText, serverEndLine, stoppedLine } from './demoMessages.js';
 
 const url = 'postgres://postgres:qbo-local-pg@127.0.0.1:5433/postgres';
 
@@ -19,6 +19,11 @@ describe('what the demo says about its PostgreSQL', () => {
     expect(connectAdvice('kept', url)).toBe(`Connect:  psql '${url}'   (PostgreSQL stays up until Ctrl-C)`);
     expect(connectAdvice('external', url)).toBe(`Connect:  psql '${url}'`);
     expect(serverEndLine('kept', '.data/pg')).toMatch(/Ctrl-C/);
+  });
+
+  it('says, after Ctrl-C, what stopped and where the data stays', () => {
+    expect(stoppedLine('kept', '.data/pg')).toBe('Stopped PostgreSQL and the console; the data stays in .data/pg for the next demo.');
+    expect(stoppedLine('external', '.data/pg')).toBe('Stopped the console.');
   });
 
   it("ends with the console's URL, saying when it stopped with the demo", () => {

@@ -23,6 +23,11 @@ export function serverEndLine(server: Exclude<DemoServer, 'external'>, pgDir: st
     : `PostgreSQL has stopped; its data stays in ${pgDir} for the next demo (${KEEP_RUNNING_COMMAND} keeps it up until Ctrl-C).`;
 }
 
+/** What a demo kept up says once Ctrl-C has stopped it, where the terminal fell silent: what stopped, and where the data stays. */
+export function stoppedLine(server: DemoServer, pgDir: string): string {
+  return server === 'kept' ? `Stopped PostgreSQL and the console; the data stays in ${pgDir} for the next demo.` : 'Stopped the console.';
+}
+
 /** The demo's last line: the console's URL, and whether it is still up (it stops with a demo run without a terminal). */
 export function consoleLine(up: boolean, url: string): string {
   return up ? `Console: ${url}` : `Console: ${url} (it stopped with the demo; ${KEEP_RUNNING_COMMAND} keeps it up until Ctrl-C)`;

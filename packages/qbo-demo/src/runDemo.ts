@@ -24,7 +24,7 @@ import {
   withoutPluginEnv,
 } from 'qbo-pipeline';
 import { CliError, createLogger, EXIT, formatInstant, type Logger } from 'singer-kit';
-import { connectAdvice, consoleLine, dayReadText, serverEndLine, type DemoServer } from './demoMessages.js';
+import { connectAdvice, consoleLine, dayReadText, serverEndLine, stoppedLine, type DemoServer } from './demoMessages.js';
 
 export interface DemoOptions {
   /** Holds `pg/` (kept: a second demo reuses it) and `demo/` (configs, state). */
@@ -118,6 +118,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const keep = options.keepRunning ?? process.stdin.isTTY === true;
   const server: DemoServer = pg === undefined ? 'external' : keep ? 'kept' : 'stopped';
   let consoleUrl: string | undefined;
+  let interrupted = false;
   try {
     const range = demoRange(new Date());
     // On the hour: two demos within the same hour see the very same company (same seed, same clock).
@@ -137,6 +138,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         out(`\n${server === 'kept' ? serverEndLine(server, pgDir) : 'The console stays up for you; press Ctrl-C to stop it.'}`);
         out(consoleLine(true, web.url));
         await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+        interrupted = true;
       }
     } finally {
       await web.close();
@@ -145,6 +147,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   } finally {
     await pg?.stop().catch((error: unknown) => logger.warn(`stopping PostgreSQL: ${(error as Error).message}`));
     if (server === 'stopped') out(serverEndLine(server, pgDir));
+    if (interrupted) out(stoppedLine(server, pgDir));
     // The last line: where the console is (or was, for a demo without a terminal).
     if (!keep && consoleUrl) out(consoleLine(false, consoleUrl));
   }
