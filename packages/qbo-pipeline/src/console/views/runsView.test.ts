@@ -35,7 +35,12 @@ describe('runProgress', () => {
   it('shows a stream half way through a backfill in days', () => {
     const page = shown(record('2025-01-01T00:00:00Z', '2025-01-31T00:00:00Z', '2025-01-13T00:00:00Z', false));
     expect(page).toContain('aria-label="invoices: 12/30 days committed"');
-    expect(page).toMatch(/<span>12\/30 days <small/);
+    expect(page).toMatch(/<span>12\/30 days <small class="muted">committed up to 2025-01-13 00:00:00Z<\/small>/);
+  });
+
+  it('says a stream that committed nothing so, not "to" the start of its range', () => {
+    const page = shown(record('2025-01-25T00:00:00Z', '2025-02-01T00:00:00Z', '2025-01-25T00:00:00Z', false));
+    expect(page).toMatch(/<span>0\/7 days <small class="muted">nothing committed<\/small>/);
   });
 });
 
