@@ -46,6 +46,13 @@ describe('the one-time triggers table', () => {
 });
 
 describe("a trigger's result", () => {
+  it('goes under the link to its run, so a failure reads as its own line, not as "the run target-postgres-raw: …"', () => {
+    const reason = 'target-postgres-raw: PostgreSQL at 127.0.0.1:5432/warehouse as user warehouse refused the connection: password authentication failed';
+    const failed: Trigger = { ...trigger, status: 'failed', enabled: false, result: { exitCode: 2, message: reason, runIds: ['r1'], fix: reason } };
+    const html = schedulesView({ ...page('UTC'), triggers: [{ company: 'default', trigger: failed, streams: ['invoices'], runId: 'r1' }] }).toString();
+    expect(html).toContain(`<td><a href="/runs/r1">the run</a><br><small>${reason}</small></td>`);
+  });
+
   it('over every stream is its one short line, each stream named in its tooltip', () => {
     const done: Trigger = {
       ...trigger,

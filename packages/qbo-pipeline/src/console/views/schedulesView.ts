@@ -143,7 +143,7 @@ ${alsoInZone ? html`<td>${inZone(t.at, p.zone)}</td>` : ''}
 <td>${triggerJob(t)}</td>
 <td>${streamsCell(streams)}</td>
 <td class="when">${t.backfill ? range(t.backfill.start, t.backfill.end) : html`sync to its start${t.schedule ? html`<br><small class="muted">slot of schedule ${t.schedule.name}</small>` : ''}`}</td>
-<td>${runId ? html`<a href="/runs/${runId}">${t.status === 'running' ? 'follow the run' : 'the run'}</a> ` : ''}${resultText(t.result)}${
+<td>${runId ? html`<a href="/runs/${runId}">${t.status === 'running' ? 'follow the run' : 'the run'}</a>${t.result?.message ? html`<br>` : ''}` : ''}${resultText(t.result)}${
       t.result?.reconcileCommand && runId ? html`<br><small>deletions may be missing: <a href="/runs/${runId}#reconcile">reconcile</a></small>` : ''
     }</td>
 </tr>`;
