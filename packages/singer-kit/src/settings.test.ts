@@ -70,7 +70,7 @@ describe('loadSettings', () => {
     expect(misspeltSetting('satrt_date', more)).toBe('"satrt_date" is not a setting; did you mean start_date?');
     expect(misspeltSetting('Schema', more)).toBe('"Schema" is not a setting; did you mean schema?');
     expect(misspeltSetting('schem', more)).toBe('"schem" is not a setting; did you mean schema?');
-    expect(misspeltSetting('hots', more)).toBe('"hots" is not a setting; did you mean host?');
+    expect(misspeltSetting('hast', more)).toBe('"hast" is not a setting; did you mean host?');
     expect(misspeltSetting('list', more)).toBeUndefined();
     expect(misspeltSetting('extra', more)).toBeUndefined();
   });

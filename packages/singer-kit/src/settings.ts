@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { distance } from 'fastest-levenshtein';
 import { UsageError } from './errors.js';
 import { registerSecret } from './redact.js';
 import { readUserFile } from './readUserFile.js';
@@ -93,25 +94,6 @@ function fromEnvText(spec: SettingSpec, text: string, source: string): unknown {
   }
 }
 
-/** Edits (insert, delete, replace, swap two neighbours) between `a` and `b`, counted up to `most + 1`. */
-function editsBetween(a: string, b: string, most: number): number {
-  if (Math.abs(a.length - b.length) > most) return most + 1;
-  let before: number[] = [];
-  let previous = Array.from({ length: b.length + 1 }, (_v, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const replace = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      let best = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, replace);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, (before[j - 2] ?? 0) + 1);
-      current.push(best);
-    }
-    before = previous;
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
-}
-
 /**
  * A key that is no setting but a slip of one (`start_dat`, `Schema`, `end-date`), as `"start_dat"
  * is not a setting; did you mean start_date?`; undefined for a setting or a key unlike any (kept:
@@ -127,7 +109,7 @@ export function misspeltSetting(key: string, specs: readonly SettingSpec[]): str
   // one slip in a short name (host, port), two in a longer one: `list` is not a slip of `host`
   const slips = (name: string) => (name.length >= 8 ? 2 : 1);
   const near = specs
-    .map((s) => ({ name: s.name, edits: editsBetween(plain, s.name, slips(s.name)) }))
+    .map((s) => ({ name: s.name, edits: distance(plain, s.name) }))
     .filter((s) => s.edits <= slips(s.name))
     .sort((a, b) => a.edits - b.edits)[0];
   return near && `${JSON.stringify(key)} is not a setting; did you mean ${near.name}?`;
