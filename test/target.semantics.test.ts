@@ -119,6 +119,27 @@ describe('target-postgres-raw storage semantics (DESIGN §5, CONFORMANCE G)', ()
     );
   });
 
+  it('a key property repeated in a record: the id is the value JSON.parse and the payload keep (the last), a re-load changes nothing', async () => {
+    const schema = scratchSchema();
+    const input =
+      singer(S('dk')) +
+      '{"type":"RECORD","stream":"dk","record":{"Id":1,"v":"a","Id":2}}\n' +
+      '{"type":"RECORD","stream":"dk","record":{"Id":"x","w":1,"I\\u0064":3}}\n';
+    const load = async () => {
+      const result = await runTargetCli({ database_url: url(), schema }, input);
+      expect(result.code).toBe(0);
+      return query<{ id: string; key: unknown }>(url(), `SELECT id, payload->'Id' AS key FROM "${schema}".dk ORDER BY id`);
+    };
+    expect(await load()).toEqual([
+      { id: '2', key: 2 },
+      { id: '3', key: 3 },
+    ]);
+    expect(await load()).toEqual([
+      { id: '2', key: 2 },
+      { id: '3', key: 3 },
+    ]);
+  });
+
   it('stores NUL and lone surrogates as U+FFFD and everything else exactly (string policy)', async () => {
     const schema = scratchSchema();
     const input =

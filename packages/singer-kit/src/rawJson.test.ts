@@ -33,6 +33,12 @@ describe('rawJson', () => {
     expect(memberText(invoice, 'missing')).toBeUndefined();
   });
 
+  it('memberText of a repeated key: the first member, or with `last` the one JSON.parse takes', () => {
+    expect(memberText('{"Id":1,"v":"a","Id":2}', 'Id')).toBe('1');
+    expect(memberText('{"Id":1,"v":"a","Id":2}', 'Id', true)).toBe('2');
+    expect(memberText('{"Id":"x","I\\u0064":30}', 'Id', true)).toBe('30');
+  });
+
   it('passes over compact members in one step, stopping where the caller must look', () => {
     const skipper = membersSkipper(['Id', 'a.b'], ['_sdc_']);
     const stopsAt = (object: string) => object.slice(passMembers(skipper, object, 1));

@@ -198,13 +198,16 @@ export function objectMembers(objectText: string): Array<[string, string]> {
   return out;
 }
 
-/** The raw text of one member's value, or undefined; stops scanning at the member. */
-export function memberText(objectText: string, key: string): string | undefined {
+/**
+ * The raw text of a member's value, or undefined: of a repeated key the first (the scan stops
+ * there), or with `last` the last, the one JSON.parse (and jsonb) keeps (every member is scanned).
+ */
+export function memberText(objectText: string, key: string, last = false): string | undefined {
   let found: string | undefined;
   walkMembers(objectText, (k, start, end) => {
     if (k !== key) return false;
     found = objectText.slice(start, end);
-    return true;
+    return !last;
   });
   return found;
 }

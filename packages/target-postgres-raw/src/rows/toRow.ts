@@ -99,7 +99,11 @@ export function toRow(
     keyProperties,
     (k) => {
       const value = record[k];
-      return value === undefined ? undefined : typeof value === 'number' ? memberText(recordText, k) : JSON.stringify(value);
+      if (typeof value !== 'number') return value === undefined ? undefined : JSON.stringify(value);
+      // The number's own digits. Of a repeated key JSON.parse keeps the last: the first member (found
+      // without scanning the rest, 3-6 µs a record) is taken when it reads as the value kept.
+      const first = memberText(recordText, k);
+      return first !== undefined && Number(first) === value ? first : memberText(recordText, k, true);
     },
     () => hash('sha256', payload.text, 'hex'),
   );
