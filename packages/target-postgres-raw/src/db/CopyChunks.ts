@@ -3,10 +3,11 @@ import { finished, type Writable } from 'node:stream';
 /**
  * The smallest chunk given back for reuse once written. pg-copy-streams 7 calls a chunk's write
  * back as soon as it has handed it to the socket when `socket.write` returned true, else on the
- * socket's 'drain'. A socket's `write` returns false for any chunk at least its highWaterMark long
- * (16 kB in Node 20, 64 kB from Node 22), and 'drain' comes only once everything written to it is
- * in the kernel: a chunk this long is no longer referenced when called back. A shorter one may
- * still wait in the socket's queue then; it is left to the garbage collector.
+ * socket's 'drain'. A socket's `write` returns true for a chunk at least its highWaterMark long
+ * (16 kB in Node 20, 64 kB from Node 22) only when the kernel took all of it at once (Writable
+ * compares its queue with the highWaterMark after the write), and 'drain' comes only once
+ * everything written to it is in the kernel: a chunk this long is no longer referenced when called
+ * back. A shorter one may still wait in the socket's queue then; it is left to the garbage collector.
  */
 const LARGEST_SOCKET_QUEUE_BYTES = 128 * 1024;
 /** Written chunks kept for reuse: a COPY needs one being filled and one being sent. */
