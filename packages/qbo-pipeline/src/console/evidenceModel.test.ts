@@ -41,6 +41,20 @@ describe('evidence model', () => {
     expect(items?.days.map((d) => d.day)).toEqual(['2025-01-30']);
   });
 
+  it("does not call missing the days one window filed under an earlier day read (company_info's one window over a backfill)", () => {
+    const whole = { ...day('company_info', '2026-12-01', 1, 1, 1), readFrom: '2026-12-01T00:00:00.000Z', readUntil: '2026-12-07T00:00:00.000Z' };
+    const today = { ...day('company_info', '2026-12-07', 1, 1, 1), readFrom: '2026-12-07T00:00:00.000Z', readUntil: '2026-12-07T16:55:01.000Z' };
+    const later = { ...day('company_info', '2026-12-09', 1, 1, 1), readFrom: '2026-12-09T00:00:00.000Z', readUntil: '2026-12-09T10:00:00.000Z' };
+    const [s] = streamEvidence([whole, today, later]);
+    expect(s?.days.map((d) => [d.day, d.status])).toEqual([
+      ['2026-12-01', 'ok'],
+      ['2026-12-07', 'ok'],
+      ['2026-12-08', 'missing'],
+      ['2026-12-09', 'ok'],
+    ]);
+    expect(s?.counts.missing).toBe(1);
+  });
+
   it('crosses month and year ends by calendar day', () => {
     const [s] = streamEvidence([day('x', '2024-12-31', 1, 1, 1), day('x', '2025-01-01', 1, 1, 1)]);
     expect(s?.days.map((d) => d.day)).toEqual(['2024-12-31', '2025-01-01']);

@@ -42,7 +42,25 @@ function everyDay(first: string, last: string): string[] {
   return out;
 }
 
-/** Pure: evidence rows (one per stream × day) as per-stream series, with days nobody read marked missing. */
+/**
+ * Whether a window of another day's row reads into `day`: company_info is one window over a
+ * backfill's whole range (one row read whole), filed under its first day, so the days after it
+ * were read, not missing.
+ */
+function readByAnotherDay(day: string, rows: Iterable<NewestEvidence>): boolean {
+  const start = DateTime.fromISO(day, { zone: 'utc' });
+  const end = start.plus({ days: 1 });
+  for (const row of rows) {
+    if (row.readFrom === undefined || row.readUntil === undefined) continue;
+    if (DateTime.fromISO(row.readFrom) < end && DateTime.fromISO(row.readUntil) > start) return true;
+  }
+  return false;
+}
+
+/**
+ * Pure: evidence rows (one per stream × day) as per-stream series, with days nobody read marked
+ * missing; a day read by a window filed under an earlier day has no cell of its own.
+ */
 export function streamEvidence(rows: readonly NewestEvidence[]): StreamEvidence[] {
   const byStream = new Map<string, Map<string, NewestEvidence>>();
   for (const row of rows) {
@@ -54,9 +72,10 @@ export function streamEvidence(rows: readonly NewestEvidence[]): StreamEvidence[
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([stream, found]) => {
       const sorted = [...found.keys()].sort();
-      const days = everyDay(sorted[0] ?? '', sorted.at(-1) ?? '').map((day): EvidenceCell => {
+      const days = everyDay(sorted[0] ?? '', sorted.at(-1) ?? '').flatMap((day): EvidenceCell[] => {
         const evidence = found.get(day);
-        return evidence ? { day, status: dayStatus(evidence), evidence } : { day, status: 'missing' };
+        if (evidence) return [{ day, status: dayStatus(evidence), evidence }];
+        return readByAnotherDay(day, found.values()) ? [] : [{ day, status: 'missing' }];
       });
       const counts = Object.fromEntries(DAY_STATUSES.map((s) => [s, days.filter((d) => d.status === s).length])) as Record<DayStatus, number>;
       return { stream, days, counts };
