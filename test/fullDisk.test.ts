@@ -163,7 +163,7 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`a warehouse whose disk fills up${CA
       /^FAILED: target-postgres-raw: .*\[53100\].* is full: free space there or grow its volume, then run again: it resumes; /,
     );
     expect(onceLines[onceLines.indexOf('resume with:') + 1]).toMatch(/^ {2}\S.* backfill --job qb_customers_invoices /);
-    expect(once.stderr).toMatch(new RegExp(`INFO qbo-pipeline scheduler: trigger ${id} failed: target-postgres-raw: .*\\[53100\\]`));
+    expect(once.stderr).toMatch(new RegExp(`ERROR qbo-pipeline scheduler: trigger ${id} failed: target-postgres-raw: .*\\[53100\\]`));
     const trigger = JSON.parse(await readFile(path.join(stateDir, 'triggers', `${id}.json`), 'utf8')) as {
       status: string;
       result: { exitCode: number; fix?: string; resumeCommand?: string };

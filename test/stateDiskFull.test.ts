@@ -334,7 +334,7 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
         (running) =>
           waitFor(
             "the run's end recorded, then a look",
-            () => /^INFO qbo-pipeline scheduler: trigger \S+ failed: [^]*another scheduler of this state folder/m.test(running.output()),
+            () => /^ERROR qbo-pipeline scheduler: trigger \S+ failed: [^]*another scheduler of this state folder/m.test(running.output()),
             60_000,
             running.output,
           ),

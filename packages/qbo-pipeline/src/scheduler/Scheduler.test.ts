@@ -217,6 +217,8 @@ describe('one-time triggers', () => {
       result: { exitCode: 1, message: 'tap-quickbooks: HTTP 503', resumeCommand: 'node cli.js backfill …' },
     });
     expect(formatTriggers(await s.triggers.list(), s.clock.now)).toMatch(/2025-09-12T03:45:54Z \| failed \(late by 3 h 14 min\) \| qb_invoices/);
+    // An ERROR line, as a log alert watching for errors expects of a failed run.
+    expect(s.logs).toContainEqual(expect.stringMatching(new RegExp(`^ERROR test: trigger ${t.id} failed: tap-quickbooks: HTTP 503`)));
   });
 
   it('a backfill that throws (bad config) fails the trigger with the error and its exit code', async () => {

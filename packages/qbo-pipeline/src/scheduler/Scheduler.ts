@@ -526,7 +526,9 @@ export class Scheduler {
           { ...attempt, outcome: status, message: result.message, ...(result.runId ? { runId: result.runId } : {}) },
         ),
       );
-      logger.info(`trigger ${id} ${status}: ${result.message}`);
+      // A failure is an ERROR line, so a log alert or `grep ERROR` hears last night's failed slot.
+      if (status === 'failed') logger.error(`trigger ${id} failed: ${result.message}`);
+      else logger.info(`trigger ${id} completed: ${result.message}`);
     } finally {
       // Heard even when the trigger file could not take its end (a full state folder): the run ended so all the same, and its exit code stands.
       this.#o.onFinished?.(trigger, outcome);
