@@ -724,7 +724,7 @@ describe('console over HTTP, with a companies file', () => {
     expect(schedules.text).toMatch(
       /<td>acme<\/td>\s*<th scope="row">company<\/th>\s*<td><code>15 3 \* \* \*<\/code> <small class="muted">America\/Guayaquil<\/small>/,
     );
-    expect(schedules.text).toMatch(/set in the companies file \([^)]*companies\.yaml:5\); edit it there/);
+    expect(schedules.text).toMatch(/set in the companies file \([^)]*companies\.yaml:7\); edit it there/);
     // The company's own streams, which its schedule runs (the schedule itself names none).
     expect(schedules.text).toMatch(/<td>qb_company<br><small class="muted">invoices, customers<\/small><\/td>/);
     // Every stream (streams: all) reads 'all 28', as company list and schedule list say, not 28 names.

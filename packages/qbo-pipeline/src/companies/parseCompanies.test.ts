@@ -85,7 +85,13 @@ describe('parseCompanies', () => {
     expect(
       parse(GOOD.replace('  tap:\n    sandbox', '  start: 2024-01-01\n  schedule: {cron: "15 3 * * *", tz: America/New_York}\n  tap:\n    sandbox'))
         .companies[1],
-    ).toMatchObject({ start: '2024-01-01', schedule: { cron: '15 3 * * *', tz: 'America/New_York' } });
+    ).toMatchObject({ start: '2024-01-01', schedule: { cron: '15 3 * * *', tz: 'America/New_York', where: 'companies.yaml:8' } });
+    // Where its schedule is set, for "edit it there": the defaults' line, or its own.
+    expect(parse(GOOD.replace('    schema: raw_acme', '    schema: raw_acme\n    schedule: {cron: "0 4 * * *"}')).companies[0]?.schedule).toEqual({
+      cron: '0 4 * * *',
+      tz: 'UTC',
+      where: 'companies.yaml:16',
+    });
     expect(globex).toMatchObject({ schema: 'raw_globex_corp', streams: KNOWN_STREAMS, target: { batch_size_rows: 5000 }, where: 'companies.yaml:20' });
     expect(globex?.secretFiles.password_file?.path).toBe('/firm/secrets/globex/warehouse_password');
   });

@@ -27,8 +27,8 @@ export interface Company {
   readonly streams: readonly string[];
   /** Where its history starts (as written; a valid instant): the first sync of a stream begins here. */
   readonly start: string | undefined;
-  /** Its recurring sync: a cron expression read in `tz` (checked). */
-  readonly schedule: { readonly cron: string; readonly tz: string } | undefined;
+  /** Its recurring sync: a cron expression read in `tz` (checked), and where: its own `schedule:` or the defaults' (`companies.yaml:6`). */
+  readonly schedule: { readonly cron: string; readonly tz: string; readonly where: string } | undefined;
   /** The files its secrets are read from (the runner never reads them itself): absolute path, as written, and where. */
   readonly secretFiles: Readonly<Partial<Record<SecretFileKey, SecretFile>>>;
   /** tap-quickbooks settings (no secrets, none the runner owns). */
@@ -253,7 +253,10 @@ export function parseCompanies(text: string, file: string, shownAs = file): Comp
       schema: entry.schema ?? `raw_${entry.name.replace(/-/g, '_')}`,
       streams: streams === 'all' ? KNOWN_STREAMS : streams,
       start,
-      schedule: schedule === undefined ? undefined : { cron: schedule.cron, tz: schedule.tz ?? 'UTC' },
+      schedule:
+        schedule === undefined
+          ? undefined
+          : { cron: schedule.cron, tz: schedule.tz ?? 'UTC', where: `${shownAs}:${lineCounter.linePos(offsetOf(doc, from('schedule')) ?? 0).line}` },
       secretFiles: secrets,
       tap: { ...defaults.tap, ...entry.tap },
       target: { ...defaults.target, ...entry.target },

@@ -329,7 +329,7 @@ export async function schedulesPage(ctx: ConsoleContext, input: SchedulesInput):
         // A company's `schedule:` in the companies file: shown, changed only by editing the file.
         ...fileSchedule(ctx, company, now).map((schedule) => ({
           ...scheduleRow(company, schedule, triggers, runs, now),
-          fromFile: company.entry?.settings.where ?? '',
+          fromFile: company.entry?.settings.schedule?.where ?? '',
         })),
       ]),
     )
