@@ -17,6 +17,10 @@ describe('lockJob', () => {
       await sleep(3_500);
       expect(await isJobLocked(stateFile, 2_500)).toBe(true);
       await expect(lockJob(stateFile, 'qb_invoices', { staleMs: 2_500, logger })).rejects.toThrow(JobBusyError);
+      // It says when the lock frees if its holder stops refreshing it (killed): when to run again.
+      await expect(lockJob(stateFile, 'qb_invoices', { staleMs: 2_500, logger })).rejects.toThrow(
+        /is locked by another runner \(a lock left by a killed runner expires after 3 s: this one at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ unless its runner refreshes it\)$/,
+      );
     } finally {
       await release();
       await rm(dir, { recursive: true, force: true });

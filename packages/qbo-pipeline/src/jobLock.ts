@@ -83,7 +83,9 @@ export async function lockJob(stateFile: string, job: string, options: { readonl
     },
   );
   if (release) return release;
+  // When it frees: after a kill -9, the console already says the runner is gone, and the person retrying needs the time, not a guess.
+  const until = await jobLockedUntil(stateFile, staleMs);
   throw new JobBusyError(
-    `job ${job} is already running: its state file ${stateFile} is locked by another runner (a lock left by a killed runner expires after ${Math.round(staleMs / 1000)} s)`,
+    `job ${job} is already running: its state file ${stateFile} is locked by another runner (a lock left by a killed runner expires after ${Math.round(staleMs / 1000)} s${until ? `: this one at ${until.toISOString().replace(/\.\d+Z$/, 'Z')} unless its runner refreshes it` : ''})`,
   );
 }
