@@ -642,7 +642,7 @@ runCli('qbo-pipeline', async () => {
     )
     .command(
       'views',
-      "make or replace <schema>.<stream> views over every company of the file that has the stream's table, with its name and schema as columns company and company_schema",
+      "make or replace <schema>.<stream> views over every company of the file that has the stream's table (without a companies file, over the target settings' schema), with its name and schema as columns company and company_schema",
       (y) =>
         allCompaniesOptions(y)
           .option('schema', { type: 'string', describe: `the views' schema (default: the file's views.schema, else ${DEFAULT_VIEWS_SCHEMA})` })
@@ -664,16 +664,15 @@ runCli('qbo-pipeline', async () => {
           .option('state-dir', STATE_DIR)
           .option('target-config', {
             type: 'string',
-            describe: "target-postgres-raw settings (JSON) under the companies' own; TARGET_POSTGRES_RAW_* or DATABASE_URL also work",
+            describe:
+              "target-postgres-raw settings (JSON) under the companies' own; without a companies file, the one company's (its schema is what the views take); TARGET_POSTGRES_RAW_* or DATABASE_URL also work",
           }),
       async (argv) => {
         refuseCompany(argv, 'views', 'its views take every company of the file');
-        const file = companiesFileOf(argv);
-        if (file === undefined) throw new UsageError('views: say which companies file (--companies FILE, or QBO_PIPELINE_COMPANIES)');
         exitCode = await (
           await companyCommands()
         ).viewsForCompanies({
-          file,
+          file: companiesFileOf(argv),
           schema: argv.schema,
           stateRoot: argv['state-dir'],
           targetConfig: argv['target-config'],

@@ -32,7 +32,8 @@ import { formatCompanyList, formatCompanyOutcomes } from './formatCompanies.js';
 import { cdcWindows, endLagOf, readsDeletionsOf, streamFreshness } from '../console/freshness.js';
 import { listJobStates } from '../stateFile.js';
 import { defaultMaxParallel } from './JobPool.js';
-import { companiesByWarehouse, companiesFileIdentity, formatViews, refreshViews, viewsScript } from './companyViews.js';
+import { companiesByWarehouse, companiesFileIdentity, formatViews, refreshViews, targetSchemaWarehouse, viewsScript, type WarehouseCompanies } from './companyViews.js';
+import { targetSchemaIdentity, type ViewsRequest } from './viewsSql.js';
 import { DEFAULT_COMPANY, DEFAULT_VIEWS_SCHEMA } from './companiesOptions.js';
 import { SCHEMA_NAME } from './companiesSchema.js';
 import { loadCompanies, pickCompanies, requireSecretFiles, secretFileProblems, selectCompanies } from './loadCompanies.js';
@@ -335,14 +336,16 @@ export async function evidenceForCompanies(options: {
 }
 
 /**
- * `views --companies FILE [--schema NAME] [--drop-stale] [--take-over] [--sql]`: in each database
+ * `views [--companies FILE] [--schema NAME] [--drop-stale] [--take-over] [--sql]`: in each database
  * the companies load into, makes or replaces `<schema>.<stream>` views over every company of the
- * file that has the stream's table (`refreshViews`); one table per database on stdout. With
- * `sql`, prints each database's transaction instead and changes nothing (`viewsScript`). A
- * database that cannot be written says why on stderr and stops no other; the exit code is the worst.
+ * file that has the stream's table (`refreshViews`); one table per database on stdout. Without a
+ * companies file, the same views over the one schema the target settings load
+ * (`targetSchemaWarehouse`). With `sql`, prints each database's transaction instead and changes
+ * nothing (`viewsScript`). A database that cannot be written says why on stderr and stops no
+ * other; the exit code is the worst.
  */
 export async function viewsForCompanies(options: {
-  readonly file: string;
+  readonly file: string | undefined;
   readonly schema: string | undefined;
   readonly stateRoot: string;
   readonly targetConfig: string | undefined;
@@ -350,20 +353,32 @@ export async function viewsForCompanies(options: {
   readonly takeOver: boolean;
   readonly sql: boolean;
 }): Promise<number> {
-  const companies = loadCompanies(options.file);
-  const schema = options.schema ?? companies.viewsSchema ?? DEFAULT_VIEWS_SCHEMA;
+  const companies = options.file === undefined ? undefined : loadCompanies(options.file);
+  const schema = options.schema ?? companies?.viewsSchema ?? DEFAULT_VIEWS_SCHEMA;
   if (!SCHEMA_NAME.test(schema))
     throw new UsageError(`--schema ${JSON.stringify(schema)}: must be a lower-case PostgreSQL name (letters, digits, _), e.g. ${DEFAULT_VIEWS_SCHEMA}`);
-  const owner = companies.companies.find((c) => c.schema === schema);
-  if (owner)
-    throw new UsageError(
-      `--schema ${schema}: it is company ${owner.name}'s schema (${owner.where}); the views need a schema of their own, e.g. ${DEFAULT_VIEWS_SCHEMA}`,
-    );
   if (options.targetConfig) readConfigFile(path.resolve(options.targetConfig), 'target config');
+  const asked = { schema, dropStale: options.dropStale, takeOver: options.takeOver };
+  let warehouses: Array<{ readonly warehouse: () => Promise<WarehouseCompanies>; readonly request: Omit<ViewsRequest, 'forSql'> }>;
+  if (companies === undefined) {
+    // Target settings that are wrong are the one error, before anything is read.
+    const target = runTargetSettings({ tapConfig: undefined, targetConfig: options.targetConfig });
+    if (target.schema === schema)
+      throw new UsageError(`--schema ${schema}: it is the target settings' schema, where the company is loaded; the views need a schema of their own, e.g. ${DEFAULT_VIEWS_SCHEMA}`);
+    warehouses = [{ warehouse: () => targetSchemaWarehouse(target, schema), request: { ...asked, file: targetSchemaIdentity(target.schema) } }];
+  } else {
+    const owner = companies.companies.find((c) => c.schema === schema);
+    if (owner)
+      throw new UsageError(
+        `--schema ${schema}: it is company ${owner.name}'s schema (${owner.where}); the views need a schema of their own, e.g. ${DEFAULT_VIEWS_SCHEMA}`,
+      );
+    const request = { ...asked, file: companiesFileIdentity(companies.file) };
+    warehouses = companiesByWarehouse(companies.companies, options).map((warehouse) => ({ warehouse: () => Promise.resolve(warehouse), request }));
+  }
   const outcomes: Array<{ exitCode: number }> = [];
-  const request = { schema, file: companiesFileIdentity(companies.file), dropStale: options.dropStale, takeOver: options.takeOver };
-  for (const warehouse of companiesByWarehouse(companies.companies, options)) {
+  for (const { warehouse: open, request } of warehouses) {
     try {
+      const warehouse = await open();
       process.stdout.write((options.sql ? await viewsScript(warehouse, request) : formatViews(await refreshViews(warehouse, request))) + '\n');
       outcomes.push({ exitCode: EXIT.ok });
     } catch (error) {
@@ -372,7 +387,10 @@ export async function viewsForCompanies(options: {
     }
   }
   const exitCode = combinedExitCode(outcomes);
-  if (exitCode === EXIT.ok && !options.sql && companies.viewsSchema !== schema)
+  if (exitCode !== EXIT.ok || options.sql) return exitCode;
+  if (companies === undefined)
+    logger.info(`these views read the tables as they are: run views again after a stream is loaded for the first time (it gets its view then)`);
+  else if (companies.viewsSchema !== schema)
     logger.info(
       `the scheduler keeps these views current after each company's run when ${options.file} says so: views: {schema: ${schema}}; until then, run views again after a company or stream is added`,
     );

@@ -9,7 +9,10 @@ import { companyStateDir } from './companyRun.js';
 import { KNOWN_STREAMS } from './companiesSchema.js';
 import type { Company } from './parseCompanies.js';
 import {
+  companyNameSql,
+  companyNameTablesSql,
   markedViewsSql,
+  oneCompanyName,
   planViews,
   viewsLockSql,
   viewsSchemaSql,
@@ -32,14 +35,14 @@ export interface WarehouseCompanies {
   /** `host:port/database`, for messages (never a password). */
   readonly where: string;
   readonly connection: ConnectionSettings;
-  readonly companies: readonly Company[];
+  readonly companies: readonly ViewCompany[];
 }
 
 /** What a refresh did in one database. */
 export interface ViewsOutcome {
   readonly where: string;
   readonly schema: string;
-  readonly companies: readonly Company[];
+  readonly companies: readonly ViewCompany[];
   readonly views: readonly PlannedView[];
   readonly stale: readonly StaleView[];
   readonly notes: readonly string[];
@@ -78,12 +81,35 @@ export function companiesByWarehouse(
     } catch (error) {
       throw new UsageError(`company ${company.name}: ${(error as Error).message}; no view was changed (its tables would drop out of them)`, { cause: error });
     }
-    const where = `${connection.host}:${connection.port}/${connection.database}`;
+    const where = whereOf(connection);
     const group = groups.get(where) ?? { connection, companies: [] };
     group.companies.push(company);
     groups.set(where, group);
   }
   return [...groups].map(([where, g]) => ({ where, connection: g.connection, companies: g.companies }));
+}
+
+const whereOf = (connection: ConnectionSettings) => `${connection.host}:${connection.port}/${connection.database}`;
+
+/**
+ * Without a companies file, the one company the target settings load, as the views take it: its
+ * schema, named after company_info's CompanyName, else its realm, else the schema
+ * (`oneCompanyName`). A database that cannot be reached is one line, as for a refresh.
+ */
+export async function targetSchemaWarehouse(target: { readonly connection: ConnectionSettings; readonly schema: string }, viewsSchema: string): Promise<WarehouseCompanies> {
+  const where = whereOf(target.connection);
+  let client: pg.Client | undefined;
+  try {
+    client = await connectClient(target.connection, 'qbo-pipeline views');
+    client.on('error', () => undefined); // a dropped connection surfaces on the next query
+    const readable = (await client.query<{ name: string }>(companyNameTablesSql, [target.schema])).rows.map((r) => r.name);
+    const named = await client.query<{ company_name: string | null; realm_id: string | null }>(companyNameSql(target.schema, readable));
+    return { where, connection: target.connection, companies: [{ name: oneCompanyName(named.rows[0], target.schema), schema: target.schema }] };
+  } catch (error) {
+    throw refreshError(error, viewsSchema, where);
+  } finally {
+    await client?.end().catch(() => undefined);
+  }
 }
 
 /** Reads what the plan needs from the catalog, inside the refresh's transaction. */

@@ -81,7 +81,7 @@ export interface StaleView {
 /** What the plan is for: whose views, and what the caller asked beyond making them. */
 export interface ViewsRequest {
   readonly schema: string;
-  /** The companies file the views are made for (`companiesFileIdentity`), recorded in each view's comment. */
+  /** Whom the views are for, recorded in each view's comment: the companies file (`companiesFileIdentity`), or `targetSchemaIdentity` without one. */
   readonly file: string;
   /** Drop this file's views left in other schemas. */
   readonly dropStale?: boolean;
@@ -124,11 +124,22 @@ const VIEW_COLUMNS: readonly string[] = [...COMPANY_COLUMNS, ...TABLE_COLUMNS.ma
  */
 const MARK = 'qbo-pipeline views';
 const FILE_MARK = ', for companies file ';
+/** What views made without a companies file are for: the one schema the target settings load (`views --target-config`). */
+const TARGET_SCHEMA = 'target schema ';
+const TARGET_MARK = `, for ${TARGET_SCHEMA}`;
 
-/** The companies file a view's comment names; undefined for a view made before comments named it. */
+/** The identity (`ViewsRequest.file`) of views made without a companies file, over the target settings' schema. */
+export const targetSchemaIdentity = (schema: string): string => `${TARGET_SCHEMA}${schema}`;
+const isTargetSchema = (identity: string) => identity.startsWith(TARGET_SCHEMA);
+/** Whom views are for, as their comment and the messages say it: a companies file by its path, or the target schema. */
+const madeFor = (identity: string) => (isTargetSchema(identity) ? identity : `companies file ${identity}`);
+
+/** What a view's comment says it was made for (`ViewsRequest.file`); undefined for a view made before comments said. */
 const fileOf = (comment: string | null): string | undefined => {
-  const at = comment?.lastIndexOf(FILE_MARK) ?? -1;
-  return comment && at >= 0 ? comment.slice(at + FILE_MARK.length) : undefined;
+  const file = comment?.lastIndexOf(FILE_MARK) ?? -1;
+  if (comment && file >= 0) return comment.slice(file + FILE_MARK.length);
+  const target = comment?.lastIndexOf(TARGET_MARK) ?? -1;
+  return comment && target >= 0 ? comment.slice(target + TARGET_MARK.length - TARGET_SCHEMA.length) : undefined;
 };
 
 /**
@@ -245,13 +256,15 @@ export function planViews(request: ViewsRequest, companies: readonly ViewCompany
     const body = parts.length === 0 ? selectOf(undefined) : parts.map((p) => selectOf(p)).join('\nUNION ALL\n');
     const names = parts.map((p) => p.company.name);
     const hash = createHash('sha256').update(body).digest('hex').slice(0, 16);
-    const comment = `${MARK}: ${stream} of ${names.length === 0 ? 'no company' : names.join(', ')} (definition ${hash}); made by qbo-pipeline views, replaced at each change${FILE_MARK}${file}`;
+    const comment = `${MARK}: ${stream} of ${names.length === 0 ? 'no company' : names.join(', ')} (definition ${hash}); made by qbo-pipeline views, replaced at each change, for ${madeFor(file)}`;
     const change = !existing ? 'created' : existing.comment === comment ? 'unchanged' : 'replaced';
     const sameColumns = existing !== undefined && existing.columns.join(',') === VIEW_COLUMNS.join(',');
     const otherFile = fileOf(existing?.comment ?? null);
     if (change !== 'unchanged' && otherFile !== undefined && otherFile !== file && !request.takeOver)
       refuse(
-        `schema ${schema} holds the views of companies file ${otherFile}: this file (${file}) would replace them and that file's scheduler put them back, run after run; give each file its own views.schema (views: {schema: …}, or --schema), or, if ${otherFile} is this same file moved or seen at another path (a container), run views with --take-over once`,
+        isTargetSchema(file) || isTargetSchema(otherFile)
+          ? `schema ${schema} holds the views of ${madeFor(otherFile)}: the views of ${madeFor(file)} would replace them; give these views a schema of their own (--schema), or, to hand schema ${schema} over to ${madeFor(file)}, run views with --take-over once`
+          :         `schema ${schema} holds the views of companies file ${otherFile}: this file (${file}) would replace them and that file's scheduler put them back, run after run; give each file its own views.schema (views: {schema: …}, or --schema), or, if ${otherFile} is this same file moved or seen at another path (a container), run views with --take-over once`,
       );
     if (change !== 'unchanged' && existing && !existing.owned)
       lacks(
@@ -329,4 +342,23 @@ function staleViews(request: ViewsRequest, companies: readonly ViewCompany[], fa
       const action = !request.dropStale ? 'left' : reason === undefined ? 'dropped' : 'kept';
       return { view, qualified: qualified(v.schema, v.name), action, ...(action === 'kept' ? { reason } : {}) };
     });
+}
+
+/** The tables of a schema ($1) that name its company, among those the role may read (`companyNameSql`). */
+export const companyNameTablesSql = `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname IN ('company_info', '_company') AND has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT')`;
+
+/** The company's name in company_info and its realm in _company, each NULL when its table is not among `readable` (`companyNameTablesSql`). */
+export function companyNameSql(schema: string, readable: readonly string[]): string {
+  const name = readable.includes('company_info') ? `(SELECT payload->>'CompanyName' FROM ${qualified(schema, 'company_info')} ORDER BY id LIMIT 1)` : 'NULL';
+  const realm = readable.includes('_company') ? `(SELECT realm_id FROM ${qualified(schema, '_company')})` : 'NULL';
+  return `SELECT ${name}::text AS company_name, ${realm}::text AS realm_id`;
+}
+
+/**
+ * The `company` column of views over one schema loaded without a companies file: the company's
+ * name as QBO has it, else its realm, else (nothing loaded yet, or nothing the role may read) the schema.
+ */
+export function oneCompanyName(row: { readonly company_name: string | null; readonly realm_id: string | null } | undefined, schema: string): string {
+  return row?.company_name?.trim() || row?.realm_id || schema;
 }
