@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { STREAM_TABLE_COLUMN_TYPES } from 'target-postgres-raw';
-import { planViews, type SourceTable, type ViewsRequest, type ViewsSchemaFacts } from './viewsSql.js';
+import { companyNameSql, oneCompanyName, planViews, targetSchemaIdentity, type SourceTable, type ViewsRequest, type ViewsSchemaFacts } from './viewsSql.js';
 
 const NEW_TABLE = STREAM_TABLE_COLUMN_TYPES.map(([name]) => name);
 /** A table made before deletions were tracked, then upgraded in place: the added columns last, in the upgrade's order. */
@@ -186,5 +186,43 @@ describe('planViews', () => {
     expect(
       planViews(request('qbo_all', { dropStale: true, forSql: true }), companies, sources, facts({ elsewhere })).statements.filter((s) => s.startsWith('DROP')),
     ).toEqual(['DROP VIEW "old_all"."customers"', 'DROP VIEW "old_all"."items"', 'DROP VIEW "legacy"."invoices"']);
+  });
+
+  it("makes the target schema's views without a companies file, says so in their comment, and tells them apart from a companies file's", () => {
+    const one = [{ name: 'Acme Ltd', schema: 'raw' }];
+    const sources = [table('raw', 'invoices')];
+    const target = request('qbo_all', { file: targetSchemaIdentity('raw') });
+    const made = planViews(target, one, sources, facts());
+    expect(made.problem).toBeUndefined();
+    expect(made.views.map((v) => [v.stream, v.companies, v.change])).toEqual([['invoices', ['Acme Ltd'], 'created']]);
+    expect(made.statements.at(-1)).toMatch(/of Acme Ltd \(definition [0-9a-f]{16}\); made by qbo-pipeline views, replaced at each change, for target schema raw'$/);
+    const comment = /IS '(.*)'$/.exec(made.statements.at(-1) ?? '')?.[1] ?? '';
+    const ours = { name: 'invoices', kind: 'v', comment, owner: 'loader', owned: true, columns: VIEW_COLUMNS.split(', ') };
+    expect(planViews(target, one, sources, facts({ relations: [ours] })).views[0]?.change).toBe('unchanged');
+    // A companies file's views and the target schema's refuse each other, naming both.
+    const fileViews = planViews(request('qbo_all'), companies, [table('raw_globex', 'invoices')], facts({ relations: [ours] }));
+    expect(fileViews.problem).toBe(
+      'schema qbo_all holds the views of target schema raw: the views of companies file /firm/companies.yaml would replace them; give these views a schema of their own (--schema), or, to hand schema qbo_all over to companies file /firm/companies.yaml, run views with --take-over once',
+    );
+    // Its views left in another schema are its own, not a companies file's.
+    const elsewhere = [{ schema: 'old_all', name: 'invoices', comment, owner: 'loader', owned: true, reads: ['raw'], dependents: [] }];
+    expect(planViews(target, one, sources, facts({ elsewhere })).stale).toEqual([{ view: 'old_all.invoices', action: 'left' }]);
+    expect(planViews(request('qbo_all'), companies, sources, facts({ elsewhere })).stale).toEqual([]);
+  });
+});
+
+describe('the one company of target settings', () => {
+  it("is named after company_info's CompanyName, else its realm, else its schema", () => {
+    expect(oneCompanyName({ company_name: ' Acme Ltd ', realm_id: '9130' }, 'raw')).toBe('Acme Ltd');
+    expect(oneCompanyName({ company_name: '', realm_id: '9130' }, 'raw')).toBe('9130');
+    expect(oneCompanyName({ company_name: null, realm_id: null }, 'raw')).toBe('raw');
+    expect(oneCompanyName(undefined, 'raw')).toBe('raw');
+  });
+
+  it('reads only the tables the role may read, quoted', () => {
+    expect(companyNameSql('raw', ['company_info', '_company'])).toBe(
+      `SELECT (SELECT payload->>'CompanyName' FROM "raw"."company_info" ORDER BY id LIMIT 1)::text AS company_name, (SELECT realm_id FROM "raw"."_company")::text AS realm_id`,
+    );
+    expect(companyNameSql('raw', ['_company'])).toBe(`SELECT NULL::text AS company_name, (SELECT realm_id FROM "raw"."_company")::text AS realm_id`);
   });
 });
