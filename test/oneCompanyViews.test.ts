@@ -21,9 +21,15 @@ const COLUMNS = ['realm_id', 'id', 'payload', 'last_updated_utc', 'deleted_at_ut
 const asText = COLUMNS.map((c) => `${c}::text AS ${c}`).join(', ');
 
 let firm: Firm;
+/** A loader that may not create the views' schema. */
+const loader = scratchRole('one_views_loader');
 const rowsOf = async (sql: string): Promise<string[]> =>
   withClient(async (c) => (await c.query<Record<string, unknown>>(sql)).rows.map((r) => JSON.stringify(r)).sort());
-const viewXmin = () => withClient(async (c) => (await c.query<{ xmin: string }>(`SELECT xmin::text AS xmin FROM pg_class WHERE oid = to_regclass($1)`, [`"${VIEWS}".invoices`])).rows[0]?.xmin);
+const viewXmin = () =>
+  withClient(
+    async (c) =>
+      (await c.query<{ xmin: string }>(`SELECT xmin::text AS xmin FROM pg_class WHERE oid = to_regclass($1)`, [`"${VIEWS}".invoices`])).rows[0]?.xmin,
+  );
 
 beforeAll(async () => {
   const now = new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -44,9 +50,19 @@ beforeAll(async () => {
   await writeFile(path.join(firm.dir, 'target.json'), JSON.stringify({ database_url: databaseUrl(), schema: SCHEMA }));
   const end = new Date(Math.ceil((firm.emulator.now().getTime() + 1) / 1000) * 1000).toISOString();
   const start = new Date(now.getTime() - 3 * 86_400_000).toISOString().slice(0, 10);
-  const backfill = await firm.cli(
-    ['backfill', '--tap-config', 'tap.json', '--target-config', 'target.json', '--streams', 'invoices,customers,company_info', '--start', start, '--end', end],
-  );
+  const backfill = await firm.cli([
+    'backfill',
+    '--tap-config',
+    'tap.json',
+    '--target-config',
+    'target.json',
+    '--streams',
+    'invoices,customers,company_info',
+    '--start',
+    start,
+    '--end',
+    end,
+  ]);
   expect(backfill.code, backfill.stderr + backfill.stdout).toBe(0);
 }, 120_000);
 
@@ -59,7 +75,9 @@ describe('views --target-config: the qbo_all views over the one schema loaded wi
   it("makes a view per stream with the schema's rows, named after the company, and the page's first query answers as written", async () => {
     const run = await firm.cli(['views', '--target-config', 'target.json', '--schema', VIEWS]);
     expect(run.code, run.stderr + run.stdout).toBe(0);
-    expect(run.stdout.split('\n')[0]).toBe(`views in schema ${VIEWS} at ${new URL(databaseUrl()).host}${new URL(databaseUrl()).pathname}, over 1 company (${NAME}): 3 created, 0 replaced, 0 unchanged`);
+    expect(run.stdout.split('\n')[0]).toBe(
+      `views in schema ${VIEWS} at ${new URL(databaseUrl()).host}${new URL(databaseUrl()).pathname}, over 1 company (${NAME}): 3 created, 0 replaced, 0 unchanged`,
+    );
     for (const stream of ['invoices', 'customers', 'company_info']) {
       expect(await rowsOf(`SELECT company, company_schema, ${asText} FROM "${VIEWS}"."${stream}"`)).toEqual(
         await rowsOf(`SELECT '${NAME}'::text AS company, '${SCHEMA}'::text AS company_schema, ${asText} FROM "${SCHEMA}"."${stream}"`),
@@ -67,7 +85,9 @@ describe('views --target-config: the qbo_all views over the one schema loaded wi
     }
     expect((await rowsOf(`SELECT 1 FROM "${SCHEMA}".invoices`)).length).toBe(6);
     const first = codeBlocks('docs/querying.md').find((b) => b.lang === 'sql');
-    const answer = await withClient(async (c) => (await c.query<{ company_schema: string; company_name: string }>(first!.text.replaceAll('qbo_all.', `${VIEWS}.`))).rows);
+    const answer = await withClient(
+      async (c) => (await c.query<{ company_schema: string; company_name: string }>(first!.text.replaceAll('qbo_all.', `${VIEWS}.`))).rows,
+    );
     expect(answer.map((r) => [r.company_schema, r.company_name])).toEqual([[SCHEMA, NAME]]);
   });
 
@@ -91,21 +111,22 @@ describe('views --target-config: the qbo_all views over the one schema loaded wi
     const own = await firm.cli(['views', '--target-config', 'target.json', '--schema', SCHEMA]);
     expect(own.code).toBe(2);
     expect(own.stderr).toContain(`--schema ${SCHEMA}: it is the target settings' schema, where the company is loaded`);
-    const url = (role: { url: () => string }) => writeFile(path.join(firm.dir, 'loader.json'), JSON.stringify({ database_url: role.url(), schema: SCHEMA }));
-    await url(loader);
+    await writeFile(path.join(firm.dir, 'loader.json'), JSON.stringify({ database_url: loader.url(), schema: SCHEMA }));
     const database = new URL(databaseUrl()).pathname.slice(1) || 'postgres';
     await withClient((c) => c.query(`REVOKE CREATE ON DATABASE "${database}" FROM ${loader.name}`));
     const refused = await firm.cli(['views', '--target-config', 'loader.json', '--schema', `${VIEWS}_l`]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr.trim().split('\n')).toEqual([
-      expect.stringContaining(`views in schema ${VIEWS}_l at `) as unknown as string,
-    ]);
+    expect(refused.stderr.trim().split('\n')).toEqual([expect.stringContaining(`views in schema ${VIEWS}_l at `) as unknown as string]);
     expect(refused.stderr).toContain(`schema ${VIEWS}_l does not exist, and role ${loader.name} may not create it: that needs CREATE on database ${database}`);
     expect(refused.stderr).not.toContain(`pw-${loader.name}`);
   });
 
   it('--schema holding the views of a companies file is refused, naming both', async () => {
-    await withClient((c) => c.query(`COMMENT ON VIEW "${VIEWS}".invoices IS 'qbo-pipeline views: invoices of acme (definition 0); made by qbo-pipeline views, replaced at each change, for companies file /srv/companies.yaml'`));
+    await withClient((c) =>
+      c.query(
+        `COMMENT ON VIEW "${VIEWS}".invoices IS 'qbo-pipeline views: invoices of acme (definition 0); made by qbo-pipeline views, replaced at each change, for companies file /srv/companies.yaml'`,
+      ),
+    );
     const run = await firm.cli(['views', '--target-config', 'target.json', '--schema', VIEWS]);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(
@@ -116,5 +137,3 @@ describe('views --target-config: the qbo_all views over the one schema loaded wi
     expect(taken.stdout).toContain('0 created, 1 replaced, 2 unchanged');
   });
 });
-
-const loader = scratchRole('one_views_loader');

@@ -32,7 +32,15 @@ import { formatCompanyList, formatCompanyOutcomes } from './formatCompanies.js';
 import { cdcWindows, endLagOf, readsDeletionsOf, streamFreshness } from '../console/freshness.js';
 import { listJobStates } from '../stateFile.js';
 import { defaultMaxParallel } from './JobPool.js';
-import { companiesByWarehouse, companiesFileIdentity, formatViews, refreshViews, targetSchemaWarehouse, viewsScript, type WarehouseCompanies } from './companyViews.js';
+import {
+  companiesByWarehouse,
+  companiesFileIdentity,
+  formatViews,
+  refreshViews,
+  targetSchemaWarehouse,
+  viewsScript,
+  type WarehouseCompanies,
+} from './companyViews.js';
 import { targetSchemaIdentity, type ViewsRequest } from './viewsSql.js';
 import { DEFAULT_COMPANY, DEFAULT_VIEWS_SCHEMA } from './companiesOptions.js';
 import { SCHEMA_NAME } from './companiesSchema.js';
@@ -364,7 +372,9 @@ export async function viewsForCompanies(options: {
     // Target settings that are wrong are the one error, before anything is read.
     const target = runTargetSettings({ tapConfig: undefined, targetConfig: options.targetConfig });
     if (target.schema === schema)
-      throw new UsageError(`--schema ${schema}: it is the target settings' schema, where the company is loaded; the views need a schema of their own, e.g. ${DEFAULT_VIEWS_SCHEMA}`);
+      throw new UsageError(
+        `--schema ${schema}: it is the target settings' schema, where the company is loaded; the views need a schema of their own, e.g. ${DEFAULT_VIEWS_SCHEMA}`,
+      );
     warehouses = [{ warehouse: () => targetSchemaWarehouse(target, schema), request: { ...asked, file: targetSchemaIdentity(target.schema) } }];
   } else {
     const owner = companies.companies.find((c) => c.schema === schema);

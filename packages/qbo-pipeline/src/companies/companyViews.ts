@@ -96,7 +96,10 @@ const whereOf = (connection: ConnectionSettings) => `${connection.host}:${connec
  * schema, named after company_info's CompanyName, else its realm, else the schema
  * (`oneCompanyName`). A database that cannot be reached is one line, as for a refresh.
  */
-export async function targetSchemaWarehouse(target: { readonly connection: ConnectionSettings; readonly schema: string }, viewsSchema: string): Promise<WarehouseCompanies> {
+export async function targetSchemaWarehouse(
+  target: { readonly connection: ConnectionSettings; readonly schema: string },
+  viewsSchema: string,
+): Promise<WarehouseCompanies> {
   const where = whereOf(target.connection);
   let client: pg.Client | undefined;
   try {

@@ -195,7 +195,9 @@ describe('planViews', () => {
     const made = planViews(target, one, sources, facts());
     expect(made.problem).toBeUndefined();
     expect(made.views.map((v) => [v.stream, v.companies, v.change])).toEqual([['invoices', ['Acme Ltd'], 'created']]);
-    expect(made.statements.at(-1)).toMatch(/of Acme Ltd \(definition [0-9a-f]{16}\); made by qbo-pipeline views, replaced at each change, for target schema raw'$/);
+    expect(made.statements.at(-1)).toMatch(
+      /of Acme Ltd \(definition [0-9a-f]{16}\); made by qbo-pipeline views, replaced at each change, for target schema raw'$/,
+    );
     const comment = /IS '(.*)'$/.exec(made.statements.at(-1) ?? '')?.[1] ?? '';
     const ours = { name: 'invoices', kind: 'v', comment, owner: 'loader', owned: true, columns: VIEW_COLUMNS.split(', ') };
     expect(planViews(target, one, sources, facts({ relations: [ours] })).views[0]?.change).toBe('unchanged');

@@ -264,7 +264,7 @@ export function planViews(request: ViewsRequest, companies: readonly ViewCompany
       refuse(
         isTargetSchema(file) || isTargetSchema(otherFile)
           ? `schema ${schema} holds the views of ${madeFor(otherFile)}: the views of ${madeFor(file)} would replace them; give these views a schema of their own (--schema), or, to hand schema ${schema} over to ${madeFor(file)}, run views with --take-over once`
-          :         `schema ${schema} holds the views of companies file ${otherFile}: this file (${file}) would replace them and that file's scheduler put them back, run after run; give each file its own views.schema (views: {schema: …}, or --schema), or, if ${otherFile} is this same file moved or seen at another path (a container), run views with --take-over once`,
+          : `schema ${schema} holds the views of companies file ${otherFile}: this file (${file}) would replace them and that file's scheduler put them back, run after run; give each file its own views.schema (views: {schema: …}, or --schema), or, if ${otherFile} is this same file moved or seen at another path (a container), run views with --take-over once`,
       );
     if (change !== 'unchanged' && existing && !existing.owned)
       lacks(
