@@ -67,7 +67,9 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await withClient((c) => c.query(`DROP SCHEMA IF EXISTS "${VIEWS}" CASCADE; DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`));
+  await withClient((c) =>
+    c.query(`DROP SCHEMA IF EXISTS "${VIEWS}" CASCADE; DROP SCHEMA IF EXISTS "${VIEWS}_new" CASCADE; DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`),
+  );
   await firm?.close();
 });
 
@@ -135,5 +137,17 @@ describe('views --target-config: the qbo_all views over the one schema loaded wi
     const taken = await firm.cli(['views', '--target-config', 'target.json', '--schema', VIEWS, '--take-over']);
     expect(taken.code, taken.stderr).toBe(0);
     expect(taken.stdout).toContain('0 created, 1 replaced, 2 unchanged');
+  });
+
+  it('after --schema changes, names its views left in the old schema as its own, and drops them with --drop-stale', async () => {
+    const moved = await firm.cli(['views', '--target-config', 'target.json', '--schema', `${VIEWS}_new`]);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stdout).toContain(
+      `the views for target schema ${SCHEMA} in another schema, no longer kept current and left as they were (something may still read them): ${VIEWS}.company_info, ${VIEWS}.customers, ${VIEWS}.invoices; views --drop-stale drops them`,
+    );
+    const dropped = await firm.cli(['views', '--target-config', 'target.json', '--schema', `${VIEWS}_new`, '--drop-stale']);
+    expect(dropped.stdout).toContain(`dropped the views for target schema ${SCHEMA} in another schema, no longer kept current: ${VIEWS}.company_info`);
+    expect(await rowsOf(`SELECT to_regclass('"${VIEWS}".invoices') AS r`)).toEqual(['{"r":null}']);
+    await withClient((c) => c.query(`DROP SCHEMA "${VIEWS}_new" CASCADE`));
   });
 });

@@ -645,16 +645,21 @@ runCli('qbo-pipeline', async () => {
       "make or replace <schema>.<stream> views over every company of the file that has the stream's table (without a companies file, over the target settings' schema), with its name and schema as columns company and company_schema",
       (y) =>
         allCompaniesOptions(y)
-          .option('schema', { type: 'string', describe: `the views' schema (default: the file's views.schema, else ${DEFAULT_VIEWS_SCHEMA})` })
+          .option('schema', {
+            type: 'string',
+            describe: `the views' schema (default: the file's views.schema, else ${DEFAULT_VIEWS_SCHEMA}); never a company's own`,
+          })
           .option('drop-stale', {
             type: 'boolean',
             default: false,
-            describe: "drop this file's views left in other schemas (after views.schema changed), except one that something depends on",
+            describe:
+              "drop this file's views (without one, the target schema's) left in other schemas (after views.schema or --schema changed), except one that something depends on",
           })
           .option('take-over', {
             type: 'boolean',
             default: false,
-            describe: 'replace views that another companies file made in the schema (this file moved, or seen at another path)',
+            describe:
+              'replace views made in the schema for another companies file or target schema (this file moved or seen at another path, a company moved into a companies file)',
           })
           .option('sql', {
             type: 'boolean',

@@ -11,6 +11,7 @@ import type { Company } from './parseCompanies.js';
 import {
   companyNameSql,
   companyNameTablesSql,
+  isTargetSchema,
   markedViewsSql,
   oneCompanyName,
   planViews,
@@ -42,6 +43,8 @@ export interface WarehouseCompanies {
 export interface ViewsOutcome {
   readonly where: string;
   readonly schema: string;
+  /** Whom the views are for (`ViewsRequest.file`). */
+  readonly file: string;
   readonly companies: readonly ViewCompany[];
   readonly views: readonly PlannedView[];
   readonly stale: readonly StaleView[];
@@ -196,9 +199,10 @@ async function withPlan<T>(warehouse: WarehouseCompanies, request: ViewsRequest,
   }
 }
 
-const outcomeOf = (warehouse: WarehouseCompanies, schema: string, plan: ViewsPlan): ViewsOutcome => ({
+const outcomeOf = (warehouse: WarehouseCompanies, request: Omit<ViewsRequest, 'forSql'>, plan: ViewsPlan): ViewsOutcome => ({
   where: warehouse.where,
-  schema,
+  schema: request.schema,
+  file: request.file,
   companies: warehouse.companies,
   views: plan.views,
   stale: plan.stale,
@@ -214,7 +218,7 @@ const outcomeOf = (warehouse: WarehouseCompanies, schema: string, plan: ViewsPla
 export async function refreshViews(warehouse: WarehouseCompanies, request: Omit<ViewsRequest, 'forSql'>): Promise<ViewsOutcome> {
   return withPlan(warehouse, { ...request, forSql: false }, async (client, plan) => {
     for (const statement of plan.statements) await client.query(statement);
-    return outcomeOf(warehouse, request.schema, plan);
+    return outcomeOf(warehouse, request, plan);
   });
 }
 
@@ -225,11 +229,11 @@ export async function refreshViews(warehouse: WarehouseCompanies, request: Omit<
  */
 export async function viewsScript(warehouse: WarehouseCompanies, request: Omit<ViewsRequest, 'forSql'>): Promise<string> {
   return withPlan(warehouse, { ...request, forSql: true }, (_client, plan) => {
-    const outcome = outcomeOf(warehouse, request.schema, plan);
+    const outcome = outcomeOf(warehouse, request, plan);
     return [
       `-- ${summaryOf(outcome)}`,
       `-- run in database ${warehouse.connection.database} (psql -v ON_ERROR_STOP=1 -f FILE) as the role that is to own the views: it needs CREATE on the schema (on the database while the schema does not exist), USAGE and SELECT on the companies' schemas and tables, and to own the views it replaces or drops`,
-      ...[...outcome.notes, ...staleLines(outcome.stale)].map((line) => `-- ${line}`),
+      ...[...outcome.notes, ...staleLines(outcome.stale, outcome.file)].map((line) => `-- ${line}`),
       ...[...viewsPrelude(request.schema), ...plan.statements, 'COMMIT'].map((statement) => `${statement};`),
     ].join('\n');
   });
@@ -241,8 +245,9 @@ function summaryOf(outcome: ViewsOutcome): string {
   return `views in schema ${outcome.schema} at ${outcome.where}, over ${plural(outcome.companies.length, 'company')} (${outcome.companies.map((c) => c.name).join(', ')}): ${count('created')} created, ${count('replaced')} replaced, ${count('unchanged')} unchanged`;
 }
 
-/** What became of this file's views in other schemas: one line for those left or dropped, one per view kept and why. */
-export function staleLines(stale: readonly StaleView[]): string[] {
+/** What became of this file's views (or the target schema's, `file`) in other schemas: one line for those left or dropped, one per view kept and why. */
+export function staleLines(stale: readonly StaleView[], file?: string): string[] {
+  const whose = file !== undefined && isTargetSchema(file) ? `the views for ${file}` : "this companies file's views";
   const names = (action: StaleView['action']) =>
     stale
       .filter((v) => v.action === action)
@@ -251,17 +256,17 @@ export function staleLines(stale: readonly StaleView[]): string[] {
   return [
     ...(names('left')
       ? [
-          `this companies file's views in another schema, no longer kept current and left as they were (something may still read them): ${names('left')}; views --drop-stale drops them`,
+          `${whose} in another schema, no longer kept current and left as they were (something may still read them): ${names('left')}; views --drop-stale drops them`,
         ]
       : []),
-    ...(names('dropped') ? [`dropped this companies file's views in another schema, no longer kept current: ${names('dropped')}`] : []),
+    ...(names('dropped') ? [`dropped ${whose} in another schema, no longer kept current: ${names('dropped')}`] : []),
     ...stale.filter((v) => v.action === 'kept').map((v) => `kept ${v.view}: ${v.reason ?? ''}`),
   ];
 }
 
 /** `qbo-pipeline views` on stdout: per database, what each view unions and what was done to it, then the notes. */
 export function formatViews(outcome: ViewsOutcome): string {
-  const more = [...outcome.notes, ...staleLines(outcome.stale)];
+  const more = [...outcome.notes, ...staleLines(outcome.stale, outcome.file)];
   return [
     summaryOf(outcome),
     '',

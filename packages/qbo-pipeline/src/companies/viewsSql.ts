@@ -130,7 +130,8 @@ const TARGET_MARK = `, for ${TARGET_SCHEMA}`;
 
 /** The identity (`ViewsRequest.file`) of views made without a companies file, over the target settings' schema. */
 export const targetSchemaIdentity = (schema: string): string => `${TARGET_SCHEMA}${schema}`;
-const isTargetSchema = (identity: string) => identity.startsWith(TARGET_SCHEMA);
+/** Whether views are for the target schema (`targetSchemaIdentity`), not for a companies file. */
+export const isTargetSchema = (identity: string): boolean => identity.startsWith(TARGET_SCHEMA);
 /** Whom views are for, as their comment and the messages say it: a companies file by its path, or the target schema. */
 const madeFor = (identity: string) => (isTargetSchema(identity) ? identity : `companies file ${identity}`);
 
