@@ -376,3 +376,14 @@ describe('docs/runbook.md exit codes: every row holds', () => {
     expect(run.stderr + run.stdout).not.toContain('SECRETTOKEN');
   });
 });
+
+describe('a wrong database password under `qbo-pipeline backfill`', () => {
+  it('is said by the summary (and the target that met it), not again by the runner, which says only that the run is not recorded', async () => {
+    const run = await SCENARIOS['under `qbo-pipeline`, a program that exits 2']!();
+    expect(run.code, run.stderr).toBe(2);
+    const runnerLines = run.stderr.split('\n').filter((l) => l.includes(' qbo-pipeline: '));
+    expect(runnerLines.join('\n')).toMatch(/could not record run \S+ in \S+\._pipeline_runs: the same error the run failed on/);
+    expect(runnerLines.filter((l) => l.includes('password authentication failed'))).toEqual([]);
+    expect(run.stdout.split('\n').filter((l) => l.includes('password authentication failed'))).toHaveLength(1);
+  });
+});

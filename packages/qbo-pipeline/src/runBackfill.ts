@@ -298,6 +298,8 @@ async function runLocked(
     // The run is in the warehouse from its start: a runner killed mid-run leaves a row saying `running`,
     // which the job's next run closes here (it holds the job's lock), as its journal record was as it started.
     // Tables an earlier version loaded before deletions reached them (no deleted_at_utc) lack the deletions of that time.
+    // Why the row could not be written is said after the run, and only if the run did not fail on it (a wrong
+    // password refuses the target in the same words, which its FATAL line and the summary's FAILED line say).
     const started = await recordInWarehouse(target.connection, target.schema, run, logger, {
       journal: RunJournal.of(job.stateDir),
       stateFile: job.stateFile,
@@ -368,6 +370,9 @@ async function runLocked(
       (incomplete.length > 0
         ? `tap and target finished but ${incomplete.map((p) => p.stream).join(', ')} committed only up to ${incomplete.map((p) => formatInstant(p.doneUntil)).join(', ')}`
         : undefined);
+    if (started.notRecorded !== undefined && !reason?.includes(started.notRecorded)) {
+      logger.warn(`could not record run ${run.id} in ${target.schema}._pipeline_runs as it started: ${started.notRecorded}`);
+    }
     const exitCode = reason === undefined ? EXIT.ok : stateFailure === undefined && processFailure ? exitCodeOf(outcome) : EXIT.runFailed;
     const stopped = reason !== undefined && hooks.signal?.aborted === true;
     const refused = exitCode === EXIT.usage ? fixOf(outcome) : undefined;
@@ -457,7 +462,8 @@ async function runLocked(
  * --fresh brings them; and returns the streams whose tables an earlier version loaded before
  * deletions were tracked (`Warehouse.loadedBeforeDeletions`). A warehouse that cannot be reached,
  * or a step that fails, is a warning (the target reports why), and then no stream is returned;
- * `recorded` says whether the row was written.
+ * `recorded` says whether the row was written; at the start, `notRecorded` says why not, for the
+ * caller to warn of after the run unless the run failed on it.
  */
 /**
  * An error of the runner's own work in the warehouse after a run, in full unless the run's failure
@@ -475,9 +481,10 @@ async function recordInWarehouse(
   run: RunHandle,
   logger: Logger,
   start?: { readonly journal: RunJournal; readonly stateFile: string; readonly state: StateValue | undefined; readonly streams: readonly string[] },
-): Promise<{ readonly recorded: boolean; readonly beforeDeletions: string[] }> {
+): Promise<{ readonly recorded: boolean; readonly beforeDeletions: string[]; readonly notRecorded?: string }> {
   let warehouse: Warehouse | undefined;
   let recorded = false;
+  let notRecorded: string | undefined;
   try {
     warehouse = await Warehouse.connect(connection, schema);
     const { schemaCreated } = await warehouse.recordRun(run.record);
@@ -492,13 +499,14 @@ async function recordInWarehouse(
     }
     if (start) await warehouse.closeGoneRuns(run.record, run.record, start.journal);
   } catch (error) {
-    logger.warn(`could not record run ${run.id} in ${schema}._pipeline_runs: ${unlessSaid(error, run.record.reason)}`);
+    notRecorded = error instanceof Error ? error.message : String(error);
+    if (!start) logger.warn(`could not record run ${run.id} in ${schema}._pipeline_runs: ${unlessSaid(error, run.record.reason)}`);
   }
   try {
-    return { recorded, beforeDeletions: start && warehouse ? await warehouse.loadedBeforeDeletions(start.streams) : [] };
+    return { recorded, notRecorded, beforeDeletions: start && warehouse ? await warehouse.loadedBeforeDeletions(start.streams) : [] };
   } catch (error) {
     logger.warn(`could not check ${schema}'s tables for deletions an earlier version did not track: ${error instanceof Error ? error.message : String(error)}`);
-    return { recorded, beforeDeletions: [] };
+    return { recorded, notRecorded, beforeDeletions: [] };
   } finally {
     await warehouse?.close().catch(() => undefined);
   }
