@@ -188,12 +188,40 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^companies file acme-only\.yaml: 1 company$/m);
     expect(run.stdout).toMatch(
-      /^company globex is not in companies file acme-only\.yaml any more: nothing of it runs \(its pending triggers wait, unrun\); its state folder state\/companies\/globex \(bookmarks, token store, runs\) and its rows are kept\. Put it back in the file to go on from its bookmarks, or delete the folder and drop the schema to forget it$/m,
+      /^company globex is not in companies file acme-only\.yaml any more: nothing of it runs \(its pending triggers wait, unrun: trigger list --companies acme-only\.yaml shows them\); its state folder state\/companies\/globex \(bookmarks, token store, runs\) and its rows are kept\. Put it back in the file to go on from its bookmarks, or delete the folder and drop the schema to forget it$/m,
     );
     expect(readdirSync(path.join(firm.dir, 'state/companies/globex'))).toContain('qb_company.json');
     // One company asked for: only it.
     const one = await firm.cli(['company', 'list', '--companies', 'acme-only.yaml', '--company', 'acme']);
     expect(one.stdout).not.toContain('globex');
+  });
+
+  it('trigger list shows the pending triggers of a company taken out of the file, and says how to run or drop them', async () => {
+    const triggers = path.join(firm.dir, 'state/companies/globex/triggers');
+    const yaml = firm.companiesYaml({ schemaPrefix: prefix, streams: STREAMS });
+    await firm.writeCompanies(yaml.replace(/^ {2}- name: globex\n(?: {4}.*\n)+/m, ''), 'acme-only.yaml');
+    try {
+      const add = ['trigger', 'add', '--companies', 'companies.yaml', '--company', 'globex', '--at', '2099-01-01T00:00:00Z', '--start', START, '--end', END];
+      const added = await firm.cli(add);
+      expect(added.code, added.stderr).toBe(0);
+      const id = /trigger (trg-\S+):/.exec(added.stdout)?.[1] as string;
+      const drop = `or delete a trigger's ${path.join(triggers, '<id>.json')} to drop it`;
+      const all = await firm.cli(['trigger', 'list', '--companies', 'acme-only.yaml']);
+      expect(all.code, all.stderr).toBe(0);
+      expect(all.stdout).toContain(
+        `company globex, not in companies file acme-only.yaml any more (1 pending trigger, waiting unrun: put it back in the file to run them, ${drop}):\n`,
+      );
+      expect(all.stdout).toMatch(new RegExp(`^${id} .*pending`, 'm'));
+      const one = await firm.cli(['trigger', 'list', '--companies', 'acme-only.yaml', '--company', 'globex']);
+      expect(one.code, one.stderr).toBe(0);
+      expect(one.stdout).toMatch(new RegExp(`^${id} .*pending`, 'm'));
+      expect(one.stdout).not.toContain('company acme');
+      // Its file deleted, as the line says: no trigger of it is left, and a company with none pending is not listed.
+      await rm(path.join(triggers, `${id}.json`));
+      expect((await firm.cli(['trigger', 'list', '--companies', 'acme-only.yaml'])).stdout).not.toContain('globex');
+    } finally {
+      await rm(triggers, { recursive: true, force: true });
+    }
   });
 
   it("evidence answers per company, stream and UTC day, from each company's schema; --sql is one query over all of them", async () => {

@@ -140,7 +140,7 @@ describe('CompaniesScheduler', () => {
     await scheduler.pass();
     expect(started).toEqual([]);
     expect(lines).toEqual([
-      `WARN test: company a is not in companies file ${file} any more: nothing of it runs (its pending triggers wait, unrun); its state folder ${path.join(dir, 'leaves/companies/a')} (bookmarks, token store, runs) and its rows in schema raw_a are kept. Put it back in the file to go on from its bookmarks, or delete the folder and drop the schema to forget it`,
+      `WARN test: company a is not in companies file ${file} any more: nothing of it runs (its pending triggers wait, unrun: trigger list --companies ${file} shows them); its state folder ${path.join(dir, 'leaves/companies/a')} (bookmarks, token store, runs) and its rows in schema raw_a are kept. Put it back in the file to go on from its bookmarks, or delete the folder and drop the schema to forget it`,
     ]);
   });
 

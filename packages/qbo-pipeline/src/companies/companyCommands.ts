@@ -147,12 +147,7 @@ export async function listCompanies(file: string, name: string | undefined, stat
     });
   }
   // State folders of companies taken out of the file: say what became of them.
-  const listed = new Set(companies.companies.map((c) => c.name));
-  const folders = name === undefined ? ((await ifExists(() => readdir(companiesStateDir(path.resolve(stateRoot)), { withFileTypes: true }))) ?? []) : [];
-  const gone = folders
-    .filter((f) => f.isDirectory() && !listed.has(f.name))
-    .map((f) => ({ name: f.name, stateDir: companyStateDir(path.resolve(stateRoot), f.name) }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+  const gone = name === undefined ? await companiesNotInFile(companies, stateRoot) : [];
   process.stdout.write(formatCompanyList(file, listings, now, gone) + '\n');
   const broken = listings.filter((l) => l.problems.length > 0);
   // The first problem and who has one: a shared file wrong under defaults: is every company's, and
@@ -194,12 +189,37 @@ export async function addCompanyTriggers(
   return added;
 }
 
-/** `trigger list --companies FILE`: each company's triggers under its name. */
+/** The state folders of companies the file no longer lists (taken out of it), by name. */
+async function companiesNotInFile(companies: Companies, stateRoot: string): Promise<Array<{ readonly name: string; readonly stateDir: string }>> {
+  const listed = new Set(companies.companies.map((c) => c.name));
+  const folders = (await ifExists(() => readdir(companiesStateDir(path.resolve(stateRoot)), { withFileTypes: true }))) ?? [];
+  return folders
+    .filter((f) => f.isDirectory() && !listed.has(f.name))
+    .map((f) => ({ name: f.name, stateDir: companyStateDir(path.resolve(stateRoot), f.name) }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * `trigger list --companies FILE`: each company's triggers under its name; then those of each
+ * company taken out of the file that still has pending ones (they wait, unrun), and what to do.
+ * `--company` names such a company too: all its triggers.
+ */
 export async function listCompanyTriggers(file: string, name: string | undefined, stateRoot: string, now: Date): Promise<string> {
+  const companies = loadCompanies(file);
+  const gone = (await companiesNotInFile(companies, stateRoot)).filter((g) => name === undefined || g.name === name);
   const parts = [];
-  for (const company of pickCompanies(loadCompanies(file), name, file)) {
+  for (const company of gone.length > 0 && name !== undefined ? [] : pickCompanies(companies, name, file)) {
     const scan = await companyTriggerStore(stateRoot, company).scan({ setAside: false });
     parts.push(`company ${company.name}:\n${formatTriggers(scan.triggers, now, scan.setAside)}`);
+  }
+  for (const company of gone) {
+    const scan = await companyTriggerStore(stateRoot, company).scan({ setAside: false });
+    const pending = scan.triggers.filter((t) => t.status === 'pending');
+    if (name === undefined && pending.length === 0) continue;
+    parts.push(
+      `company ${company.name}, not in companies file ${file} any more (${plural(pending.length, 'pending trigger')}, waiting unrun: put it back in the file to run them, ` +
+        `or delete a trigger's ${path.join(company.stateDir, 'triggers', '<id>.json')} to drop it):\n${formatTriggers(scan.triggers, now, scan.setAside)}`,
+    );
   }
   return parts.join('\n\n');
 }

@@ -22,7 +22,7 @@ export function companyStateDir(stateRoot: string, name: string): string {
  */
 export function notInFile(name: string, file: string, folder: string, schema?: string): string {
   return (
-    `company ${name} is not in companies file ${file} any more: nothing of it runs (its pending triggers wait, unrun); ` +
+    `company ${name} is not in companies file ${file} any more: nothing of it runs (its pending triggers wait, unrun: trigger list --companies ${file} shows them); ` +
     `its state folder ${folder} (bookmarks, token store, runs) and its rows${schema === undefined ? '' : ` in schema ${schema}`} are kept. ` +
     `Put it back in the file to go on from its bookmarks, or delete the folder and drop the schema to forget it`
   );
