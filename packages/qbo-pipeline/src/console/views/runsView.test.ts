@@ -35,7 +35,7 @@ describe('runProgress', () => {
   it('shows a stream half way through a backfill in days', () => {
     const page = shown(record('2025-01-01T00:00:00Z', '2025-01-31T00:00:00Z', '2025-01-13T00:00:00Z', false));
     expect(page).toContain('aria-label="invoices: 12/30 days committed"');
-    expect(page).toMatch(/<span>12\/30 days <small class="muted">committed up to 2025-01-13 00:00:00Z<\/small>/);
+    expect(page).toMatch(/<span>12\/30 days <small class="muted">committed up to <time datetime="2025-01-13T00:00:00Z">2025-01-13 00:00:00Z<\/time><\/small>/);
   });
 
   it('says a stream that committed nothing so, not "to" the start of its range', () => {

@@ -202,7 +202,7 @@ export function runProgress(run: ListedRun): SafeHtml {
     return html`<div class="progress-row" data-stream="${p.stream}" data-complete="${p.complete ? 'yes' : 'no'}">
 <span><b>${p.stream}</b></span>
 <progress max="${totalMs}" value="${Date.parse(p.doneUntil) - start}" aria-label="${p.stream}: ${done} committed">${done}</progress>
-<span>${p.complete ? html`${pill('done', 'ok')} ${formatSpan(totalMs)}` : done} <small class="muted">${Date.parse(p.doneUntil) > start ? `committed up to ${p.doneUntil.replace('T', ' ')}` : 'nothing committed'}</small></span>
+<span>${p.complete ? html`${pill('done', 'ok')} ${formatSpan(totalMs)}` : done} <small class="muted">${Date.parse(p.doneUntil) > start ? html`committed up to <time datetime="${p.doneUntil}">${p.doneUntil.replace('T', ' ')}</time>` : 'nothing committed'}</small></span>
 </div>`;
   })}</div>`;
 }
