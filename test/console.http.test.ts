@@ -16,7 +16,7 @@ import {
 } from '../packages/qbo-pipeline/src/index.js';
 import { RUNS_PER_PAGE } from '../packages/qbo-pipeline/src/console/pages.js';
 import { createLogger } from 'singer-kit';
-import { CDC_LOOKBACK_MS } from 'tap-quickbooks';
+import { CDC_LOOKBACK_MS, fingerprint } from 'tap-quickbooks';
 import { lockJob } from '../packages/qbo-pipeline/src/jobLock.js';
 import { runCliProcess } from './pipelineHarness.js';
 import { CookieJar, csrfTokenIn, send } from './consoleHttp.js';
@@ -30,6 +30,8 @@ import type { Browser } from 'playwright-core';
 const REFRESH_TOKEN = 'AB11console-refresh-token-must-not-show';
 const ACCESS_TOKEN = 'eyJconsole-access-token-must-not-show';
 const PASSWORD = 'console-password-for-tests';
+/** The refresh token the tap config names, which the token stores' chain started from. */
+const TAP_CONFIG_REFRESH_TOKEN = 'AB11first-refresh';
 
 const dir = await mkdtemp(path.join(tmpdir(), 'console-http-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -51,7 +53,8 @@ async function stateFolder(name: string): Promise<string> {
       access_token_expires_at: now + 3_600_000,
       refresh_token_expires_at: now + 100 * 86_400_000,
       refresh_token_hard_expires_at: now + 20 * 86_400_000,
-      seeded_from: 'x',
+      // The chain of the refresh token the tap config (`configs`) names: no reconnect is waiting.
+      seeded_from: fingerprint(TAP_CONFIG_REFRESH_TOKEN),
       updated_at: new Date(now).toISOString(),
     }),
     { mode: 0o600 },
@@ -103,7 +106,7 @@ async function configs(state: string): Promise<{ tapConfig: string; targetConfig
     JSON.stringify({
       client_id: 'app-id',
       client_secret: 'app-secret-value',
-      refresh_token: 'AB11first-refresh',
+      refresh_token: TAP_CONFIG_REFRESH_TOKEN,
       realm_id: '9130355',
       token_store: path.join(state, 'tokens', '9130355.json'),
     }),
@@ -762,7 +765,8 @@ describe('console over HTTP, with a companies file', () => {
         refresh_token_expires_at: now + 100 * 86_400_000,
         refresh_token_rejected_at: new Date(now - 60_000).toISOString(),
         refresh_token_rejected_tid: 'tid-globex',
-        seeded_from: 'x',
+        // Started from the token in its refresh_token_file: no new one is there yet.
+        seeded_from: fingerprint('globex_refresh-dummy-value'),
         updated_at: new Date(now - 86_400_000).toISOString(),
       }),
       { mode: 0o600 },
@@ -1111,7 +1115,17 @@ describe('console over HTTP, after a night whose run applied deletions and could
       /<a href="\/runs\/run-[^"]+">last run of job qb_company failed: QuickBooks rejected the refresh token at [^(]+\(invalid_grant, intuit_tid [\w-]+\): reconnect the app to company \d+ and put the new refresh token in its refresh_token_file secrets\/acme\/refresh_token \(companies file [^)]+\)<\/a>/,
     );
     expect(items[0]?.split('invalid_grant').length).toBe(2);
-    await writeFile(path.join(firm.dir, 'secrets', 'acme', 'refresh_token'), `${firm.company('acme').reconnect()}\n`);
+    const newToken = firm.company('acme').reconnect();
+    await writeFile(path.join(firm.dir, 'secrets', 'acme', 'refresh_token'), `${newToken}\n`);
+    // The reconnect is seen before a run uses it: amber and waiting, not red; the token is compared, never shown nor spent.
+    const waiting = await attention();
+    expect(waiting.match(/<li[\s\S]*?<\/li>/g)).toHaveLength(1);
+    expect(waiting).toMatch(
+      /last run of job qb_company failed: QuickBooks rejected the refresh token at [^;]+; a new refresh token was saved in its refresh_token_file secrets\/acme\/refresh_token \(companies file [^)]+\) at \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ, not used yet: the next run starts from it<\/a>/,
+    );
+    const overview = (await send(web.url, '/')).text;
+    expect(/<h3[^>]*>Token health<\/h3>[\s\S]*?<\/table>/.exec(overview)?.[0]).toMatch(/<span class="pill warn">new token<\/span>/);
+    expect(overview).not.toContain(newToken);
     const fixed = await firm.cli(['sync', '--companies', 'companies.yaml']);
     expect(fixed.code, fixed.stderr).toBe(0);
     expect((await send(web.url, '/')).text).toContain('Nothing needs you');

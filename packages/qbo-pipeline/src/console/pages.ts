@@ -14,9 +14,9 @@ import { SCHEDULE_NAME, scheduleStore } from '../schedules/ScheduleStore.js';
 import { companySchedule } from '../companies/CompaniesScheduler.js';
 import { KNOWN_STREAMS } from '../companies/companiesSchema.js';
 import { secretProblems } from '../companies/loadCompanies.js';
-import { newRefreshTokenGoes } from '../companies/companyRun.js';
 import type { EvidenceTotals } from '../Warehouse.js';
-import type { ConsoleCompany, ConsoleContext } from './ConsoleContext.js';
+import type { ConsoleCompany, ConsoleContext, ConsoleReading } from './ConsoleContext.js';
+import { configuredRefreshToken } from './configuredRefreshToken.js';
 import { streamEvidence } from './evidenceModel.js';
 import { cdcWindows, endLagOf, readsDeletionsOf, streamFreshness } from './freshness.js';
 import type { SafeHtml } from './html.js';
@@ -70,10 +70,10 @@ async function withMissingRunner(journal: RunJournal, r: RunRecord): Promise<Run
 }
 
 /** What the overview (and the scheduler's notifications, `notify/`) knows of a company at `now`. */
-export async function companyOverview(company: ConsoleCompany, now: Date): Promise<CompanyOverview> {
+export async function companyOverview(company: ConsoleCompany, reading: ConsoleReading, now: Date): Promise<CompanyOverview> {
   const [jobs, tokens, triggers, runs, secrets] = await Promise.all([
     listJobStates(company.stateDir),
-    readTokenHealth(path.join(company.stateDir, 'tokens'), now, company.entry && newRefreshTokenGoes(company.entry.settings)),
+    configuredRefreshToken(company, reading).then((configured) => readTokenHealth(path.join(company.stateDir, 'tokens'), now, configured)),
     triggerStore(company.stateDir).scan({ setAside: false }),
     // Every run the journal keeps (its pruning bounds them): a reconcile still to do may have been advised many runs ago.
     journalOf(company)
@@ -106,7 +106,7 @@ export async function companyOverview(company: ConsoleCompany, now: Date): Promi
 
 export async function overviewPage(ctx: ConsoleContext): Promise<SafeHtml> {
   const now = ctx.now();
-  const companies = await Promise.all((await ctx.companies()).map((c) => companyOverview(c, now)));
+  const companies = await Promise.all((await ctx.companies()).map((c) => companyOverview(c, ctx.options, now)));
   return overviewView(companies, now);
 }
 

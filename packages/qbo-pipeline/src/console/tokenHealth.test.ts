@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Secret } from 'singer-kit';
+import { fingerprint } from 'tap-quickbooks';
 import { readTokenHealth, tokenHealth } from './tokenHealth.js';
 
 const DAY = 86_400_000;
@@ -55,6 +57,33 @@ describe('tokenHealth', () => {
       level: 'error',
       advice:
         "QuickBooks rejected the refresh token at 2025-05-31 23:30:00Z (invalid_grant, intuit_tid tid-1): reconnect the app to company 1 and put the new refresh token in the tap's refresh_token setting",
+    });
+  });
+
+  it('says a new refresh token configured for the realm waits for the next run, amber, without showing it or asking QuickBooks', () => {
+    const rejected = { ...stored(400), refresh_token_rejected_at: '2025-05-31T23:30:00.000Z', refresh_token_rejected_tid: 'tid-1' };
+    const where = 'its refresh_token_file secrets/acme (companies file c.yaml:3:5)';
+    const configured = (token: string, realmId = '1') => ({ where, realmId, token: new Secret(token), savedAt: '2025-05-31T23:45:00.000Z' });
+    const waiting = tokenHealth('1', 'f', rejected, now, configured('AB11-new-token-never-shown'));
+    expect(waiting).toMatchObject({
+      level: 'warn',
+      newToken: { savedAt: '2025-05-31T23:45:00.000Z' },
+      rejected: { tid: 'tid-1' },
+      advice: `QuickBooks rejected the refresh token at 2025-05-31 23:30:00Z; a new refresh token was saved in ${where} at 2025-05-31 23:45:00Z, not used yet: the next run starts from it`,
+    });
+    expect(JSON.stringify(waiting)).not.toMatch(/never-shown/);
+    // The token the rejected chain started from, or holds, is no new one; nor is another realm's.
+    const sameSeed = { ...rejected, seeded_from: fingerprint('AB11-old-configured') };
+    expect(tokenHealth('1', 'f', sameSeed, now, configured('AB11-old-configured'))).toMatchObject({
+      level: 'error',
+      advice: expect.stringMatching(/^QuickBooks rejected.*: reconnect the app/),
+    });
+    expect(tokenHealth('1', 'f', rejected, now, configured(rejected.refresh_token)).newToken).toBeUndefined();
+    expect(tokenHealth('1', 'f', rejected, now, configured('AB11-new', '2')).level).toBe('error');
+    // A reconnect ahead of the 5-year limit: the stored dates no longer count once the next run starts from it.
+    expect(tokenHealth('1', 'f', stored(5), now, configured('AB11-new'))).toMatchObject({
+      level: 'warn',
+      advice: `a new refresh token was saved in ${where} at 2025-05-31 23:45:00Z, not used yet: the next run starts from it (the dates here are the stored token's)`,
     });
   });
 

@@ -1,7 +1,8 @@
 import path from 'node:path';
-import { HARD_EXPIRY_WARNING_MS, TokenStore, type StoredTokens } from 'tap-quickbooks';
+import { continuesChain, HARD_EXPIRY_WARNING_MS, TokenStore, type StoredTokens } from 'tap-quickbooks';
 import { readdirIfExists } from '../ifExists.js';
 import { utc } from '../formatTime.js';
+import { TAP_REFRESH_TOKEN_SETTING, type ConfiguredRefreshToken } from './configuredRefreshToken.js';
 
 const DAY_MS = 86_400_000;
 /** Under a week to a hard stop is an emergency; under HARD_EXPIRY_WARNING_MS (30 days, as the tap warns) a warning. */
@@ -27,19 +28,30 @@ export interface TokenHealth {
   readonly advice: string;
   /** When QuickBooks rejected the refresh token (invalid_grant), and the intuit_tid of that answer. */
   readonly rejected?: { readonly at: string; readonly tid: string | undefined };
+  /**
+   * A refresh token is configured that the stored chain did not start from (the user reconnected
+   * the app): the next run starts a new chain from it, and the stored dates then no longer count.
+   */
+  readonly newToken?: { readonly savedAt: string | undefined };
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 const daysLeft = (ms: number | undefined, now: Date) => (ms === undefined ? undefined : Math.floor((ms - now.getTime()) / DAY_MS));
 
-/** Where a new refresh token goes when none is named: the tap's setting (a companies file names the company's file). */
-const TAP_REFRESH_TOKEN_SETTING = "the tap's refresh_token setting";
-
 /**
  * Pure: the health of stored tokens at `now`. The soonest of the two refresh-token expiries decides.
- * `newTokenGoes` says where a person puts a new refresh token (the advice after a reconnect).
+ * `configured` says where a person puts a new refresh token (the advice after a reconnect) and, when
+ * known, the one configured for this realm: a new one there is said to be waiting for the next run,
+ * not checked with QuickBooks (a refresh would rotate it, and costs a request the user did not ask for).
  */
-export function tokenHealth(realmId: string, file: string, stored: StoredTokens, now: Date, newTokenGoes = TAP_REFRESH_TOKEN_SETTING): TokenHealth {
+export function tokenHealth(
+  realmId: string,
+  file: string,
+  stored: StoredTokens,
+  now: Date,
+  configured: ConfiguredRefreshToken = { where: TAP_REFRESH_TOKEN_SETTING },
+): TokenHealth {
+  const newTokenGoes = configured.where;
   const expiries = [stored.refresh_token_hard_expires_at, stored.refresh_token_expires_at].filter((ms): ms is number => ms !== undefined);
   const soonest = expiries.length === 0 ? undefined : Math.min(...expiries);
   const left = soonest === undefined ? undefined : soonest - now.getTime();
@@ -65,6 +77,16 @@ export function tokenHealth(realmId: string, file: string, stored: StoredTokens,
   } else if (stored.refresh_token_hard_expires_at === undefined) {
     advice = 'refresh token valid; QBO has not said when its 5-year hard expiry is';
   }
+  const isNew = configured.realmId === realmId && configured.token !== undefined && !continuesChain(stored, configured.token.reveal());
+  if (isNew) {
+    // Unchecked until a run uses it: amber, not red, and not green.
+    level = 'warn';
+    const saved = `a new refresh token was saved in ${newTokenGoes}${configured.savedAt ? ` at ${utc(configured.savedAt)}` : ''}`;
+    advice =
+      stored.refresh_token_rejected_at !== undefined
+        ? `QuickBooks rejected the refresh token at ${utc(stored.refresh_token_rejected_at)}; ${saved}, not used yet: the next run starts from it`
+        : `${saved}, not used yet: the next run starts from it (the dates here are the stored token's)`;
+  }
   return {
     realmId,
     file,
@@ -77,6 +99,7 @@ export function tokenHealth(realmId: string, file: string, stored: StoredTokens,
     level,
     advice,
     ...(stored.refresh_token_rejected_at !== undefined ? { rejected: { at: stored.refresh_token_rejected_at, tid: stored.refresh_token_rejected_tid } } : {}),
+    ...(isNew ? { newToken: { savedAt: configured.savedAt } } : {}),
   };
 }
 
@@ -91,7 +114,7 @@ export interface TokenProblem {
  * The health of every token store in a folder (`<state-dir>/tokens/<realm_id>.json`, the tap's
  * default). Read through the tap's own TokenStore, which registers each token for redaction.
  */
-export async function readTokenHealth(dir: string, now: Date, newTokenGoes?: string): Promise<Array<TokenHealth | TokenProblem>> {
+export async function readTokenHealth(dir: string, now: Date, configured?: ConfiguredRefreshToken): Promise<Array<TokenHealth | TokenProblem>> {
   const names = await readdirIfExists(dir);
   const realms = names
     .map((n) => /^(\w[\w-]*)\.json$/.exec(n)?.[1])
@@ -102,7 +125,7 @@ export async function readTokenHealth(dir: string, now: Date, newTokenGoes?: str
       const file = path.join(dir, `${realmId}.json`);
       try {
         const stored = await new TokenStore(file).read();
-        return stored ? tokenHealth(realmId, file, stored, now, newTokenGoes) : { realmId, file, problem: 'gone' };
+        return stored ? tokenHealth(realmId, file, stored, now, configured) : { realmId, file, problem: 'gone' };
       } catch (error) {
         return { realmId, file, problem: (error as Error).message };
       }

@@ -210,7 +210,7 @@ export class Notifier {
     const looks: CompanyLook[] = [];
     for (const company of await this.#context.companies()) {
       // A company whose state cannot be read is looked at again next time; the console says why.
-      const overview = await companyOverview(company, now).catch(() => undefined);
+      const overview = await companyOverview(company, this.#context.options, now).catch(() => undefined);
       if (overview) looks.push({ company: company.name, attention: attentionOf(overview, now), runs: overview.runs });
     }
     const text = await this.#readText();

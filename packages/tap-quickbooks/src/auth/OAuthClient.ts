@@ -13,7 +13,7 @@ import { AccessToken, type AccessTokenSource } from './AccessToken.js';
  * qbo-pipeline, which knows a company's refresh_token_file, puts that in its place.
  */
 export const SET_NEW_REFRESH_TOKEN = 'set the new refresh_token';
-import { fingerprint, type ReservedTokenWrite, type StoredTokens, type TokenStore } from './TokenStore.js';
+import { continuesChain, fingerprint, type ReservedTokenWrite, type StoredTokens, type TokenStore } from './TokenStore.js';
 
 export interface OAuthClientOptions {
   readonly clientId: Secret;
@@ -146,7 +146,7 @@ export class OAuthClient implements AccessTokenSource {
     const stored = await o.store.read();
     // The store continues the configured token's chain of rotations; a different configured
     // token means the user reconnected the app, and the new chain starts from it.
-    const chain = stored && (stored.seeded_from === configuredPrint || fingerprint(stored.refresh_token) === configuredPrint) ? stored : undefined;
+    const chain = stored && continuesChain(stored, configured) ? stored : undefined;
     if (stored && !chain) o.logger.info(`refresh_token in the settings is new; starting a new chain in ${o.store.file}`);
     const adoptable =
       chain?.access_token !== undefined && !this.#rejected.has(chain.access_token) && chain.access_token !== this.#current?.token.secret.reveal();

@@ -42,6 +42,16 @@ export function fingerprint(token: string): string {
 }
 
 /**
+ * Whether the stored chain of rotations goes on from this configured refresh token: it started
+ * from it, or holds it. Otherwise the user reconnected the app, and the next refresh starts a new
+ * chain from the configured token.
+ */
+export function continuesChain(stored: StoredTokens, configuredRefreshToken: string): boolean {
+  const configured = fingerprint(configuredRefreshToken);
+  return stored.seeded_from === configured || fingerprint(stored.refresh_token) === configured;
+}
+
+/**
  * The rotated refresh token on disk (0600), replaced with writeFileAtomic, so a crash leaves
  * either the old or the new file, never half of one. `withLock`
  * serialises refreshes across processes for the same realm (proper-lockfile, stale after 30 s).

@@ -149,6 +149,18 @@ describe('attentionOf after invalid_grant', () => {
   it('keeps both when they tell of different answers', () => {
     expect(attentionOf({ ...base, runs: [failed], tokens: [token('t-2')] }, NOW)).toHaveLength(2);
   });
+
+  it('says a new token waiting for the next run as a check that is no news to notify', () => {
+    const waiting = {
+      ...token('t-2'),
+      level: 'warn' as const,
+      advice: 'a new refresh token was saved in s/acme, not used yet',
+      newToken: { savedAt: undefined },
+    };
+    expect(attentionOf({ ...base, tokens: [waiting] }, NOW)).toEqual([
+      { level: 'warn', text: 'realm 9: a new refresh token was saved in s/acme, not used yet' },
+    ]);
+  });
 });
 
 describe('attentionOf with a reconcile a run advised', () => {

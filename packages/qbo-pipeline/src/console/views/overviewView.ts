@@ -150,6 +150,9 @@ export function attentionOf(c: CompanyOverview, now: Date): Attention[] {
   for (const problem of c.secretProblems ?? []) out.push({ level: 'error', text: `${problem}: its runs fail until this is fixed` });
   for (const t of c.tokens) {
     if (isProblem(t)) out.push({ level: 'error', text: `token store of realm ${t.realmId}: ${t.problem}` });
+    else if (t.newToken && !told.has(t))
+      // The person's own reconnect, waiting for the next run: shown, and no news to notify.
+      out.push({ level: 'warn', text: `realm ${t.realmId}: ${t.advice}` });
     else if (t.level !== 'ok' && !told.has(t))
       // Under 30 days, under 7 (or expired), rejected: each threshold is its own item.
       out.push({
@@ -299,7 +302,7 @@ function tokensTable(c: CompanyOverview, now: Date): SafeHtml {
 <td>${time(t.accessTokenExpiresAt, now)}</td>
 <td class="num" title="${t.refreshTokenExpiresAt ?? ''}">${days(t.daysToRefreshExpiry)}</td>
 <td class="num" title="${t.hardExpiresAt ?? ''}">${days(t.daysToHardExpiry)}</td>
-<td>${pill(t.level === 'ok' ? 'ok' : t.level === 'warn' ? 'expires soon' : 'reconnect', t.level)} <span class="advice">${t.advice}</span></td>
+<td>${pill(t.newToken ? 'new token' : t.level === 'ok' ? 'ok' : t.level === 'warn' ? 'expires soon' : 'reconnect', t.level)} <span class="advice">${t.advice}</span></td>
 </tr>`,
   )}</tbody></table></div>`;
 }
