@@ -740,6 +740,20 @@ describe('console over HTTP, with a companies file', () => {
     expect(evidence.text).toContain('No evidence yet in schema raw_globex');
   });
 
+  it('says a company taken out of the companies file is not in it, and what became of its runs, rather than that it has none', async () => {
+    await writeRunRecord(path.join(root, 'companies', 'wayne'), { id: 'run-20250101T000000Z-00000a', status: 'failed' });
+    const gone = await send(web.url, '/runs?company=wayne');
+    expect(gone.status).toBe(400);
+    expect(gone.text).toMatch(
+      /<p class="notice error" role="alert">Company: company wayne is not in companies file [^ ]*companies\.yaml any more: nothing of it runs [^<]*; its state folder [^ ]*firm-state\/companies\/wayne \(bookmarks, token store, runs\) and its rows are kept\. [^<]*\. The console shows the companies in the file only: its runs are listed here again once it is back in it\.<\/p>/,
+    );
+    expect(gone.text).not.toContain('No run here yet');
+    const unknown = await send(web.url, '/runs?company=wayn');
+    expect(unknown.status).toBe(400);
+    expect(unknown.text).toMatch(/Company: no company &quot;wayn&quot; in companies file [^ ]*companies\.yaml; its companies: acme, globex, hooli, umbrella\./);
+    await rm(path.join(root, 'companies', 'wayne'), { recursive: true });
+  });
+
   it('puts a company whose secret file is missing first among what needs you, naming the file and never its value', async () => {
     const page = await send(web.url, '/');
     // acme, all well, is folded to a line that opens to the same section.

@@ -1,4 +1,3 @@
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { CliError, createLogger, EXIT, plural, UsageError, writeFileAtomic } from 'singer-kit';
 import type { BackfillRequest } from '../BackfillRequest.js';
@@ -26,8 +25,7 @@ import { parseInstant } from 'singer-kit';
 import { resolveStreams } from '../BackfillRequest.js';
 import { runSync, type SyncRequest } from '../runSync.js';
 import type { BackfillResult } from '../runBackfill.js';
-import { companiesStateDir, companyStateDir } from './companyRun.js';
-import { ifExists } from '../ifExists.js';
+import { companiesNotInFile, companiesStateDir, companyStateDir } from './companyRun.js';
 import { formatCompanyList, formatCompanyOutcomes } from './formatCompanies.js';
 import { cdcWindows, endLagOf, readsDeletionsOf, streamFreshness } from '../console/freshness.js';
 import { listJobStates } from '../stateFile.js';
@@ -147,7 +145,13 @@ export async function listCompanies(file: string, name: string | undefined, stat
     });
   }
   // State folders of companies taken out of the file: say what became of them.
-  const gone = name === undefined ? await companiesNotInFile(companies, stateRoot) : [];
+  const gone =
+    name === undefined
+      ? await companiesNotInFile(
+          companies.companies.map((c) => c.name),
+          stateRoot,
+        )
+      : [];
   process.stdout.write(formatCompanyList(file, listings, now, gone) + '\n');
   const broken = listings.filter((l) => l.problems.length > 0);
   // The first problem and who has one: a shared file wrong under defaults: is every company's, and
@@ -189,16 +193,6 @@ export async function addCompanyTriggers(
   return added;
 }
 
-/** The state folders of companies the file no longer lists (taken out of it), by name. */
-async function companiesNotInFile(companies: Companies, stateRoot: string): Promise<Array<{ readonly name: string; readonly stateDir: string }>> {
-  const listed = new Set(companies.companies.map((c) => c.name));
-  const folders = (await ifExists(() => readdir(companiesStateDir(path.resolve(stateRoot)), { withFileTypes: true }))) ?? [];
-  return folders
-    .filter((f) => f.isDirectory() && !listed.has(f.name))
-    .map((f) => ({ name: f.name, stateDir: companyStateDir(path.resolve(stateRoot), f.name) }))
-    .sort((a, b) => a.name.localeCompare(b.name));
-}
-
 /**
  * `trigger list --companies FILE`: each company's triggers under its name; then those of each
  * company taken out of the file that still has pending ones (they wait, unrun), and what to do.
@@ -206,7 +200,12 @@ async function companiesNotInFile(companies: Companies, stateRoot: string): Prom
  */
 export async function listCompanyTriggers(file: string, name: string | undefined, stateRoot: string, now: Date): Promise<string> {
   const companies = loadCompanies(file);
-  const gone = (await companiesNotInFile(companies, stateRoot)).filter((g) => name === undefined || g.name === name);
+  const gone = (
+    await companiesNotInFile(
+      companies.companies.map((c) => c.name),
+      stateRoot,
+    )
+  ).filter((g) => name === undefined || g.name === name);
   const parts = [];
   for (const company of gone.length > 0 && name !== undefined ? [] : pickCompanies(companies, name, file)) {
     const scan = await companyTriggerStore(stateRoot, company).scan({ setAside: false });

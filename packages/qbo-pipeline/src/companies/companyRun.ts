@@ -1,9 +1,11 @@
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { envFileName, withoutSettingEnv } from 'singer-kit';
 import { SET_NEW_REFRESH_TOKEN, ENV_PREFIX as TAP_ENV_PREFIX } from 'tap-quickbooks';
 import { TARGET_ENV_PREFIX } from 'target-postgres-raw';
 import { SECRET_FILES, SECRET_FILE_KEYS } from './companiesSchema.js';
 import type { Company, SettingValue } from './parseCompanies.js';
+import { ifExists } from '../ifExists.js';
 
 /** The folder holding every company's state folder. */
 export function companiesStateDir(stateRoot: string): string {
@@ -13,6 +15,15 @@ export function companiesStateDir(stateRoot: string): string {
 /** A company's own state folder: job state files, triggers, runs and its token store. */
 export function companyStateDir(stateRoot: string, name: string): string {
   return path.join(companiesStateDir(stateRoot), name);
+}
+
+/** The state folders of companies the file no longer lists (taken out of it), by name; `listed` are the file's companies. */
+export async function companiesNotInFile(listed: readonly string[], stateRoot: string): Promise<Array<{ readonly name: string; readonly stateDir: string }>> {
+  const folders = (await ifExists(() => readdir(companiesStateDir(path.resolve(stateRoot)), { withFileTypes: true }))) ?? [];
+  return folders
+    .filter((f) => f.isDirectory() && !listed.includes(f.name))
+    .map((f) => ({ name: f.name, stateDir: companyStateDir(path.resolve(stateRoot), f.name) }))
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /**

@@ -14,6 +14,7 @@ import { SCHEDULE_NAME, scheduleStore } from '../schedules/ScheduleStore.js';
 import { companySchedule } from '../companies/CompaniesScheduler.js';
 import { KNOWN_STREAMS } from '../companies/companiesSchema.js';
 import { secretProblems } from '../companies/loadCompanies.js';
+import { companiesNotInFile, notInFile } from '../companies/companyRun.js';
 import type { EvidenceTotals } from '../Warehouse.js';
 import type { ConsoleCompany, ConsoleContext, ConsoleReading } from './ConsoleContext.js';
 import { configuredRefreshToken } from './configuredRefreshToken.js';
@@ -422,6 +423,20 @@ const listedRun = async (company: ConsoleCompany, record: RunRecord): Promise<Li
   orphaned: await journalOf(company).runnerMissing(record),
 });
 
+/**
+ * Why a company filter names none of the console's companies: one taken out of the companies file
+ * is said as `company list` says it (its state folder, runs included, is kept; the console shows the
+ * file's companies only), any other name with the companies there are.
+ */
+async function unknownCompany(ctx: ConsoleContext, name: string, companies: readonly ConsoleCompany[]): Promise<string> {
+  const file = ctx.options.companiesFile;
+  const names = companies.map((c) => c.name);
+  const gone = file === undefined ? undefined : (await companiesNotInFile(names, ctx.stateDir)).find((g) => g.name === name);
+  if (file !== undefined && gone)
+    return `Company: ${notInFile(name, file, gone.stateDir)}. The console shows the companies in the file only: its runs are listed here again once it is back in it.`;
+  return `Company: no company ${JSON.stringify(name)}${file === undefined ? '' : ` in companies file ${file}`}; its companies: ${names.join(', ')}.`;
+}
+
 /** Runs the runs page lists at once, newest first; older ones are a link away (`before`: the last run id shown). */
 export const RUNS_PER_PAGE = 100;
 
@@ -437,6 +452,10 @@ export async function runsPage(ctx: ConsoleContext, query: Record<string, unknow
   const view = { companies: companies.map((c) => c.name), filter, now: ctx.now() };
   if (before !== '' && !RUN_ID.test(before)) {
     const badInput = `Older than: ${JSON.stringify(before.slice(0, 40))} is not a run id like ${RUN_ID_EXAMPLE}`;
+    return { body: runsView({ ...view, runs: [], jobs: [], page: { total: 0, skipped: 0 }, problems: [badInput] }), badInput };
+  }
+  if (filter.company !== '' && !companies.some((c) => c.name === filter.company)) {
+    const badInput = await unknownCompany(ctx, filter.company, companies);
     return { body: runsView({ ...view, runs: [], jobs: [], page: { total: 0, skipped: 0 }, problems: [badInput] }), badInput };
   }
   const problems: string[] = [];

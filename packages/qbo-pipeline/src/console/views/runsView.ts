@@ -130,7 +130,9 @@ ${p.problems.map((problem) => html`<p class="notice error" role="alert">${proble
 ${pager(p)}
 ${
   p.runs.length === 0
-    ? html`<p class="muted">No run here yet. Runs appear as soon as a backfill starts, by hand, from a trigger or from a schedule.</p>`
+    ? p.problems.length > 0
+      ? ''
+      : html`<p class="muted">No run here yet. Runs appear as soon as a backfill starts, by hand, from a trigger or from a schedule.</p>`
     : html`<div class="table-scroll"><table class="data runs">
 <thead><tr><th scope="col">run</th>${many ? html`<th scope="col">company</th>` : ''}<th scope="col">status</th><th scope="col">kind · job</th><th scope="col">streams</th><th scope="col">started</th><th scope="col" class="num">took</th><th scope="col">started by</th><th scope="col">what it did</th></tr></thead>
 <tbody>${p.runs.map((run) => {
