@@ -91,6 +91,15 @@ describe('qbo-pipeline backfill (tap | target against the emulator and PostgreSQ
     expect(run.stdout).toContain('previous state kept as');
     expect(readdirSync(path.dirname(stateFile())).filter((f) => f.endsWith('.bak.json'))).toHaveLength(1);
     expect(run.stdout).toMatch(/invoices\s+\| 6\/6 days\s+\|\s+6 \|\s+(\d+) \|\s+\1 \|\s+\1 \|\s+0 \|\s+0 \|\s+\1 \|/);
+    // The target's commit lines say inserted 12 (the tap's evidence rows, 2 streams × 6 days): the summary says what each counts.
+    const targetInserted = [...run.stderr.matchAll(/target-postgres-raw: commit \d+ \([^)]*\) in \d+ ms: received \d+, inserted (\d+)/g)].reduce(
+      (n, m) => n + Number(m[1]),
+      0,
+    );
+    expect(targetInserted).toBe(12);
+    expect(run.stdout).toContain(
+      "inserted counts each stream's own rows; the target's commit lines also count the tap's 12 _volumetry rows (the evidence: one per stream and day read, new at every run)",
+    );
     await expectTruth(schema, ['invoices', 'customers']);
   });
 

@@ -70,6 +70,8 @@ export interface EvidenceTotals extends LoadCounts {
   readonly pages: number;
   readonly durationMs: number;
   readonly emptyWindows: number;
+  /** The tap's `_volumetry` rows among these windows (one per day read; a day whose deletions alone were applied has none). */
+  readonly volumetryRows: number;
   readonly extractedEqualsLoaded: boolean;
   /** Deletion records (from CDC, so not part of `extracted`). */
   readonly deleted: number;
@@ -286,6 +288,7 @@ export class Warehouse {
       pages: num(r.pages),
       durationMs: num(r.duration_ms),
       emptyWindows: num(r.empty_windows),
+      volumetryRows: num(r.volumetry_rows),
       extractedEqualsLoaded: r.extracted_equals_loaded === true,
       deleted: num(r.deleted),
     }));

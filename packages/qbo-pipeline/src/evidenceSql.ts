@@ -114,6 +114,7 @@ export function evidenceTotalsSql(schema: string): string {
        sum(inserted)::bigint AS inserted, sum(updated)::bigint AS updated, sum(unchanged)::bigint AS unchanged,
        sum(pages)::bigint AS pages, sum(duration_ms)::bigint AS duration_ms,
        count(*) FILTER (WHERE empty)::int AS empty_windows,
+       count(*) FILTER (WHERE window_end_utc IS NOT NULL)::int AS volumetry_rows,
        bool_and(extracted_equals_loaded) AS extracted_equals_loaded,
        sum(deleted)::bigint AS deleted
 FROM ${escapeIdentifier(schema)}.evidence

@@ -37,6 +37,7 @@ const base: BackfillResult = {
       pages: 2,
       durationMs: 800,
       emptyWindows: 0,
+      volumetryRows: 2,
       extractedEqualsLoaded: true,
       deleted: 0,
     },
@@ -110,6 +111,15 @@ describe('formatSummary', () => {
     expect(text).toMatch(/invoices \| 2\/2 days \|\s+2 \|\s+10 \|\s+10 \|\s+10 \|\s+7 \|\s+1 \|\s+2 \|\s+3 \|\s+2 \| 2.1 s/);
     expect(text).toContain("evidence: SELECT * FROM raw.evidence WHERE run_id IN ('r1')");
     expect(text).not.toContain('resume with');
+  });
+
+  it("says that the target's commit lines also count the tap's _volumetry rows, so its inserted differs from the streams' own", () => {
+    // A sync that changed nothing: 0 inserted here, `inserted 2` in the target's commit line.
+    const unchanged = formatSummary({ ...base, totals: [{ ...base.totals[0]!, inserted: 0, updated: 0, unchanged: 10 }] });
+    expect(unchanged).toContain(
+      "inserted counts each stream's own rows; the target's commit lines also count the tap's 2 _volumetry rows (the evidence: one per stream and day read, new at every run)",
+    );
+    expect(formatSummary({ ...base, totals: [{ ...base.totals[0]!, volumetryRows: 0 }] })).not.toContain('_volumetry');
   });
 
   it('says which loaded records were not written (older than the row there, or read twice), so that loaded = new + changed + unchanged + those', () => {

@@ -1,7 +1,9 @@
 import { plural } from 'singer-kit';
+import { VOLUMETRY_STREAM } from 'tap-quickbooks';
 import { formatDone, formatSpan } from './formatSpan.js';
 import { formatDuration, formatTable } from './formatTable.js';
 import type { BackfillResult } from './runBackfill.js';
+import type { EvidenceTotals } from './Warehouse.js';
 import { isEveryStream } from './streamsText.js';
 
 /**
@@ -114,6 +116,17 @@ export function printRunnerFailure(result: Pick<BackfillResult, 'runnerFailure'>
 }
 
 /**
+ * What the target's commit lines count that a run's per-stream totals do not: the tap's evidence
+ * rows, written through the target as stream `_volumetry`. Without it a sync that changed nothing
+ * read `inserted 0` here beside the target's own `inserted 21`.
+ */
+export function volumetryLine(totals: readonly Pick<EvidenceTotals, 'volumetryRows'>[]): string | undefined {
+  const rows = totals.reduce((n, t) => n + t.volumetryRows, 0);
+  if (rows === 0) return undefined;
+  return `inserted counts each stream's own rows; the target's commit lines also count the tap's ${plural(rows, `${VOLUMETRY_STREAM} row`)} (the evidence: one per stream and day read, new at every run)`;
+}
+
+/**
  * The final summary a person reads after `backfill`: per stream (`deleted`: the deletions from
  * QBO's CDC it marked, which are not part of extracted and loaded), where the evidence is, and on
  * failure either the command that resumes (exit 1) or what to fix first (exit 2).
@@ -149,6 +162,8 @@ export function formatSummary(result: BackfillResult): string {
     '',
     'query' in result.evidence ? `evidence: ${result.evidence.query}` : `evidence: ${result.evidence.unavailable}`,
   ];
+  const volumetry = volumetryLine(result.totals);
+  if (volumetry !== undefined) lines.push(volumetry);
   const mismatched = result.totals.filter((t) => !t.extractedEqualsLoaded).map((t) => t.stream);
   if (mismatched.length > 0) lines.push(`WARNING: extracted ≠ loaded for ${mismatched.join(', ')}; see the evidence query`);
   // Loaded = new + changed + unchanged + these two, which the table has no column for: without this

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../runs/RunRecord.js';
 import type { SafeHtml } from '../html.js';
-import { runFacts, runOutcome, runProgress, runsView } from './runsView.js';
+import { runFacts, runOutcome, runProgress, runsView, runTotals } from './runsView.js';
 
 const record = (start: string, end: string, doneUntil: string, complete: boolean): RunRecord => ({
   id: 'run-1',
@@ -151,5 +151,35 @@ describe('runFacts: the exit codes', () => {
       '<small class="muted">(tap 143 (SIGTERM), target 2)</small>',
     );
     expect(facts(finished({ status: 'failed', exitCode: 1, tapExit: 1 }))).toContain('<small class="muted">(tap 1, target –)</small>');
+  });
+});
+
+describe('runTotals', () => {
+  const totals = {
+    stream: 'invoices',
+    windows: 7,
+    qboCount: 250,
+    extracted: 250,
+    loaded: 250,
+    inserted: 0,
+    updated: 0,
+    unchanged: 250,
+    skipped_older: 0,
+    deduplicated: 0,
+    rejected: 0,
+    received: 250,
+    pages: 3,
+    durationMs: 900,
+    emptyWindows: 0,
+    volumetryRows: 7,
+    extractedEqualsLoaded: true,
+    deleted: 0,
+  };
+
+  it("says under the table that the target's commit lines in the log also count the tap's _volumetry rows", () => {
+    expect(String(runTotals([totals]))).toContain(
+      '<p class="muted">inserted counts each stream&#39;s own rows; the target&#39;s commit lines also count the tap&#39;s 7 _volumetry rows (the evidence: one per stream and day read, new at every run)</p>',
+    );
+    expect(String(runTotals([{ ...totals, volumetryRows: 0 }]))).not.toContain('_volumetry');
   });
 });

@@ -3,7 +3,7 @@ import { formatDone, formatSpan } from '../../formatSpan.js';
 import type { RunRecord } from '../../runs/RunRecord.js';
 import { missingRunnerText, type RunnerMissing } from '../../runs/RunJournal.js';
 import type { EvidenceTotals } from '../../Warehouse.js';
-import { RECONCILE_WHY } from '../../formatSummary.js';
+import { RECONCILE_WHY, volumetryLine } from '../../formatSummary.js';
 import { endLagOf, endLagText } from '../freshness.js';
 import { html, type SafeHtml } from '../html.js';
 import { formatDuration } from '../../formatTable.js';
@@ -221,8 +221,11 @@ export function runTotals(totals: readonly EvidenceTotals[] | string): SafeHtml 
 <tbody>${totals.map(
     (t) =>
       html`<tr><th scope="row">${t.stream}</th><td class="num">${t.windows}</td><td class="num">${count(t.qboCount)}</td><td class="num">${count(t.extracted)}</td><td class="num">${count(t.loaded)}</td><td class="num">${count(t.inserted)}</td><td class="num">${count(t.updated)}</td><td class="num">${count(t.unchanged)}</td><td class="num">${count(t.deleted)}</td><td class="num">${t.emptyWindows}</td><td>${t.extractedEqualsLoaded ? pill('yes', 'ok') : pill('no', 'error')}</td></tr>`,
-  )}</tbody></table></div></div>`;
+  )}</tbody></table></div>${volumetryNote(volumetryLine(totals))}</div>`;
 }
+
+/** The target's log tail counts the tap's evidence rows too: said under the totals (`volumetryLine`). */
+const volumetryNote = (line: string | undefined) => (line === undefined ? '' : html`<p class="muted">${line}</p>`);
 
 /** Links from a run: to the list, and to its evidence once it has some. */
 export function runLinks(run: ListedRun): SafeHtml {
