@@ -118,6 +118,8 @@ describe('every runner run is journaled and recorded next to _load_runs', () => 
     const record = await RunJournal.of(stateDir()).read(runId!);
     expect(record).toMatchObject({ status: 'failed', exitCode: 2, tapExit: 2, targetExit: 0, fix: expect.stringMatching(/invalid_grant/) });
     expect(record.resumeCommand).toBeUndefined();
+    // Its tap started (and was refused by QuickBooks): a run that failed, not one that did not start.
+    expect(record.notStarted).toBeUndefined();
     const { rows } = await withClient((c) =>
       c.query(`SELECT status, exit_code, tap_exit, target_exit, reason FROM "${schema}"._pipeline_runs WHERE run_id = $1`, [runId]),
     );
@@ -127,7 +129,7 @@ describe('every runner run is journaled and recorded next to _load_runs', () => 
     expect(target.rows[0]).toEqual({ status: 'succeeded', exit_reason: 'end of input' });
   });
 
-  it('a run refused before it starts (damaged state file) is journaled too, with what to fix', async () => {
+  it('a run refused before it starts (damaged state file) is journaled too, as failed and not started, with what to fix', async () => {
     const job = 'qb_items';
     await writeFile(path.join(stateDir(), `${job}.json`), '{"bookmarks": ');
     await expect(
@@ -137,7 +139,8 @@ describe('every runner run is journaled and recorded next to _load_runs', () => 
       ),
     ).rejects.toThrow(/state file .* is not valid JSON/);
     const [latest] = await RunJournal.of(stateDir()).list({ job, limit: 1 });
-    expect(latest).toMatchObject({ status: 'failed', exitCode: 2, job, fix: expect.stringMatching(/state file .* is not valid JSON/) });
+    // A failure (the job did not run: a scheduled one must be seen), said as one that did not start, not one that loaded nothing.
+    expect(latest).toMatchObject({ status: 'failed', notStarted: true, exitCode: 2, job, fix: expect.stringMatching(/state file .* is not valid JSON/) });
     expect(latest!.resumeCommand).toBeUndefined();
     expect(await RunJournal.of(stateDir()).tail(latest!.id, 1)).toEqual([expect.stringMatching(/FATAL qbo-pipeline: state file .* is not valid JSON/)]);
   });

@@ -228,19 +228,25 @@ async function journaledRun(
     run.log(`[${role}] ${line}`);
     forward(role, line);
   };
+  let tapStarted = false;
+  const onSpawn = (spawned: Readonly<Record<PipelineRole, ChildProcess>>) => {
+    tapStarted = true;
+    hooks.onSpawn?.(spawned);
+  };
   try {
     const releaseRealm = job.company
       ? await holdRealm(job.stateDir, job.company.settings, { logger, ...(hooks.signal ? { signal: hooks.signal } : {}) })
       : undefined;
     try {
-      return await runLocked(job, { ...hooks, env, now, logger, cwd, onChildLog }, run, command);
+      return await runLocked(job, { ...hooks, env, now, logger, cwd, onChildLog, onSpawn }, run, command);
     } finally {
       await releaseRealm?.();
     }
   } catch (error) {
     // Refused before or outside the pipeline (bad settings, damaged state file, the company's realm busy):
-    // the journal says so too, then the caller prints the one line.
-    await run.failWith(error, command);
+    // the journal says so too, and, when its tap never started, that the run did not start (it loaded
+    // nothing because nothing ran); then the caller prints the one line.
+    await run.failWith(error, command, !tapStarted);
     throw error;
   }
 }

@@ -66,6 +66,14 @@ describe('company list: the last run', () => {
     expect(lastRun({ lastRun: { ...failed, status: 'succeeded', exitCode: 0 } })).not.toContain('its last run failed');
   });
 
+  it('says a last run refused before its tap started did not start', () => {
+    const reason = 'state file state/companies/acme/qb_company.json is not valid JSON (…); repair it, or run again with --fresh';
+    const refused = { ...run, status: 'failed' as const, exitCode: 2, finishedAt: '2025-09-12T03:54:38Z', reason, notStarted: true as const };
+    const text = lastRun({ lastRun: refused });
+    expect(text).toContain('| failed (did not start) (exit 2) sync qb_company 2025-09-12 03:54:38Z, 5 min 22 s ago |');
+    expect(text.split('\n')).toContain(`acme: its last run did not start: ${reason}`);
+  });
+
   it('reads the instant it ended as the complete up to column does: to the second, and how long ago', () => {
     const finished = { ...run, status: 'succeeded' as const, exitCode: 0, finishedAt: '2025-09-12T03:54:38.342Z' };
     expect(lastRun({ lastRun: finished })).toContain('| succeeded sync qb_company 2025-09-12 03:54:38Z, 5 min 22 s ago |');

@@ -139,7 +139,7 @@ export function formatCompanyList(
   const at = (iso: string) => `${utc(iso)}, ${relative(iso, now)}`;
   const last = (run: RunRecord | undefined, missing: RunnerMissing | undefined) =>
     run
-      ? `${run.status}${run.late ? ` (${run.late})` : ''}${missing ? ` (${missingRunnerAdvice(run, missing)})` : ''}${run.runnerGone ? ` (runner pid ${run.pid} on ${run.host} was gone; closed by ${run.runnerGone.byRun ? `run ${run.runnerGone.byRun}` : (run.runnerGone.bySweeper ?? 'a scheduler')})` : ''}${run.exitCode !== undefined && run.exitCode !== 0 ? ` (exit ${run.exitCode})` : ''} ${run.kind} ${run.job} ${at(run.finishedAt ?? run.startedAt)}`
+      ? `${run.status}${run.notStarted ? ' (did not start)' : ''}${run.late ? ` (${run.late})` : ''}${missing ? ` (${missingRunnerAdvice(run, missing)})` : ''}${run.runnerGone ? ` (runner pid ${run.pid} on ${run.host} was gone; closed by ${run.runnerGone.byRun ? `run ${run.runnerGone.byRun}` : (run.runnerGone.bySweeper ?? 'a scheduler')})` : ''}${run.exitCode !== undefined && run.exitCode !== 0 ? ` (exit ${run.exitCode})` : ''} ${run.kind} ${run.job} ${at(run.finishedAt ?? run.startedAt)}`
       : 'never ran';
   const rows = listings.map((l) => [
     l.company.name,
@@ -162,7 +162,7 @@ export function formatCompanyList(
   // The last run column says failed; why, in full (an invalid_grant's advice is ~500 characters), under the table.
   for (const l of listings)
     if (l.lastRun?.status === 'failed' && l.lastRun.reason !== undefined && !l.lastRun.runnerGone)
-      lines.push(`${l.company.name}: its last run failed: ${l.lastRun.reason}`);
+      lines.push(`${l.company.name}: its last run ${l.lastRun.notStarted ? 'did not start' : 'failed'}: ${l.lastRun.reason}`);
   for (const l of listings) for (const w of l.cdc) lines.push(`${l.company.name}: ${cdcWindowText(w)}`);
   for (const g of gone) lines.push(notInFile(g.name, file, rel(g.stateDir)));
   return lines.join('\n');

@@ -502,7 +502,11 @@ export async function findRun(ctx: ConsoleContext, id: string): Promise<{ run: L
 export async function runTotalsOf(ctx: ConsoleContext, run: ListedRun): Promise<EvidenceTotals[] | string> {
   const company = await ctx.company(run.company);
   if (run.record.tapRunIds.length === 0)
-    return run.record.status === 'running' ? 'Counts appear here when the run ends.' : 'This run left no evidence (it committed no window).';
+    return run.record.status === 'running'
+      ? 'Counts appear here when the run ends.'
+      : run.record.notStarted
+        ? 'Nothing: it did not start (its tap never ran).'
+        : 'This run left no evidence (it committed no window).';
   if (!company) return `No company ${run.company} any more.`;
   if ('unavailable' in company.warehouse) return `The warehouse is not configured for the console: ${company.warehouse.unavailable}`;
   try {

@@ -25,7 +25,7 @@ export type RunStart = Pick<RunRecord, 'kind' | 'job' | 'company' | 'streams' | 
 /** How a run ended. `resumeCommand` only when running again can work; `fix` when the user must change something first. */
 export type RunEnd = { readonly status: Exclude<RunStatus, 'running'>; readonly exitCode: number } & Pick<
   RunRecord,
-  'tapExit' | 'targetExit' | 'reason' | 'resumeCommand' | 'fix' | 'moved' | 'reconcileCommand' | 'reconcileStreams' | 'dryRun'
+  'tapExit' | 'targetExit' | 'reason' | 'notStarted' | 'resumeCommand' | 'fix' | 'moved' | 'reconcileCommand' | 'reconcileStreams' | 'dryRun'
 > &
   Partial<Pick<RunRecord, 'progress' | 'tapRunIds'>>;
 
@@ -384,9 +384,9 @@ export class RunHandle {
   /**
    * Ends the run as failed because `error` stopped it: its one line goes to the run's log and
    * becomes the reason. Exit 2 (the user must fix something) records the fix; otherwise
-   * `resumeCommand`, when given, says how to run again.
+   * `resumeCommand`, when given, says how to run again. `notStarted`: it stopped before its tap started.
    */
-  failWith(error: unknown, resumeCommand?: string): Promise<RunRecord> {
+  failWith(error: unknown, resumeCommand?: string, notStarted = false): Promise<RunRecord> {
     const exitCode = error instanceof CliError ? error.exitCode : EXIT.runFailed;
     const reason = error instanceof Error ? error.message : String(error);
     this.log(`FATAL qbo-pipeline: ${reason}`);
@@ -394,6 +394,7 @@ export class RunHandle {
       status: 'failed',
       exitCode,
       reason,
+      ...(notStarted ? { notStarted: true } : {}),
       ...(exitCode === EXIT.usage ? { fix: reason } : resumeCommand !== undefined ? { resumeCommand } : {}),
     });
   }

@@ -98,6 +98,12 @@ export interface RunRecord {
   readonly targetExit?: number;
   /** Why it failed or stopped: the first failing process's own one-line error. */
   readonly reason?: string;
+  /**
+   * Set when it failed before its tap started (its settings, state file or token store refused, a
+   * file it could not write): a failure, since the job did not run, but one that read and loaded
+   * nothing and left its state file as it was. Said `did not start`, not `nothing loaded`.
+   */
+  readonly notStarted?: true;
   readonly progress: readonly RunStreamProgress[];
   /** `_sdc_run_id` of each tap run, the key of the evidence. */
   readonly tapRunIds: readonly string[];

@@ -113,6 +113,20 @@ describe('streamRows', () => {
   });
 });
 
+describe('attentionOf a run that did not start', () => {
+  it('is a failure of its job, said as one that did not start, and notified as one', () => {
+    const refused = { ...run('r1', 'daily', 'failed', 'state file daily.json is not valid JSON'), notStarted: true as const };
+    expect(attentionOf({ ...base, runs: [refused] }, NOW)).toEqual([
+      {
+        level: 'error',
+        text: 'last run of job daily did not start: state file daily.json is not valid JSON',
+        href: '/runs/r1',
+        about: { kind: 'run-failed', key: 'run-failed daily', job: 'daily', runId: 'r1' },
+      },
+    ]);
+  });
+});
+
 describe('attentionOf after invalid_grant', () => {
   const token = (tid: string) => ({
     realmId: '9',

@@ -16,6 +16,8 @@ import { age, relative, utc } from '../../formatTime.js';
 interface RunGlance extends ReconcileRunFacts, CoveringRunFacts {
   readonly finishedAt?: string;
   readonly reason?: string;
+  /** It failed before its tap started (`RunRecord.notStarted`). */
+  readonly notStarted?: true;
   /** The trigger (or schedule slot) that started it. */
   readonly triggerId?: string;
   readonly scheduleId?: string;
@@ -131,7 +133,7 @@ export function attentionOf(c: CompanyOverview, now: Date): Attention[] {
     if (rejection) told.add(rejection);
     out.push({
       level: 'error',
-      text: `last run of job ${run.job} failed${by}: ${rejection?.advice ?? run.reason ?? 'see its log'}`,
+      text: `last run of job ${run.job} ${run.notStarted ? 'did not start' : 'failed'}${by}: ${rejection?.advice ?? run.reason ?? 'see its log'}`,
       href: `/runs/${run.id}`,
       // One item per job while its newest run failed: an hourly schedule failing all night is one failure.
       about: { kind: 'run-failed', key: `run-failed ${run.job}`, job: run.job, runId: run.id, ...(rejection ? { covers: tokenKey(rejection) } : {}) },

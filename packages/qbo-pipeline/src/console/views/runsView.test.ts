@@ -67,6 +67,17 @@ const text = (cell: SafeHtml) =>
     .replace(/<[^>]+>/g, '');
 
 describe('runOutcome', () => {
+  it('says a run refused before its tap started did not start, with why, not that it loaded nothing', () => {
+    const reason = 'tap-quickbooks settings (--tap-config t.json): setting client_id is required';
+    const r = finished({ status: 'failed', exitCode: 2, reason, fix: reason, notStarted: true });
+    expect(text(runOutcome(r))).toBe('did not start');
+    expect(listed(r)).toContain(`<small>why it did not start: ${reason}</small>`);
+    const facts = runFacts({ company: 'default', record: r, orphaned: undefined }, new Date('2025-01-04T03:00:00Z')).toString();
+    expect(facts).toContain(
+      '<dt>what it did</dt><dd>did not start: refused before its tap started: nothing was read or loaded, and its state file is as it was</dd>',
+    );
+  });
+
   it('says a sync that read 3,420 records it already had changed nothing, never that it loaded 3,420', () => {
     const r = finished({ moved: { loaded: 3420, deleted: 0, read: 3420, inserted: 0, updated: 0, unchanged: 3420 } });
     expect(text(runOutcome(r))).toBe('nothing changed / read 3,420');

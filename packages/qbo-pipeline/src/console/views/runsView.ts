@@ -58,6 +58,7 @@ function startedByFacts(r: RunRecord): SafeHtml {
  */
 export function runOutcome(r: RunRecord): SafeHtml {
   const m = r.moved;
+  if (r.notStarted) return html`<span title="${NOT_STARTED}">did not start</span>`;
   if (!m) {
     const why = r.status === 'running' ? 'counted when it ends' : 'the warehouse could not say after the run';
     return html`<span class="muted" title="${why}">–</span>`;
@@ -78,6 +79,9 @@ export function runOutcome(r: RunRecord): SafeHtml {
     lost > 0 ? html`<br>${pill(`${count(lost)} read, not loaded`, 'error')}` : ''
   }`;
 }
+
+/** What a run that did not start did: nothing, since nothing ran (`RunRecord.notStarted`). */
+const NOT_STARTED = 'refused before its tap started: nothing was read or loaded, and its state file is as it was';
 
 /** Where a page of runs lies among those the filter matches: `skipped` newer ones before it, and the last run shown when there are older ones. */
 export interface RunsPage {
@@ -140,7 +144,7 @@ ${
         // Why it failed, and a reconcile to run, take the row's whole width under it: squeezed into a last column they were off the screen.
         const note =
           r.reason || r.reconcileCommand
-            ? html`<tr class="run-note" data-run-note="${r.id}"><td colspan="${many ? 9 : 8}">${r.reason ? html`<small>${r.status === 'failed' || r.status === 'running' ? 'why it failed' : `why it ${r.status}`}: ${r.reason}</small>` : ''}${
+            ? html`<tr class="run-note" data-run-note="${r.id}"><td colspan="${many ? 9 : 8}">${r.reason ? html`<small>${r.notStarted ? 'why it did not start' : r.status === 'failed' || r.status === 'running' ? 'why it failed' : `why it ${r.status}`}: ${r.reason}</small>` : ''}${
                 r.reconcileCommand
                   ? html`${r.reason ? html`<br>` : ''}<small>deletions may be missing: <a href="/runs/${r.id}#reconcile">reconcile</a></small>`
                   : ''
@@ -180,7 +184,7 @@ export function runFacts(run: ListedRun, now: Date): SafeHtml {
 <dt>kind · job</dt><dd>${r.kind} · ${r.job}${r.company ? html` · company ${r.company}` : ''}</dd>
 <dt>range</dt><dd>${range(r.range.start, r.range.end)}${r.kind === 'sync' && r.endLag !== undefined ? html` <small class="end-lag">· ${endLagText(endLagOf(undefined, [r]))}</small>` : ''}${r.fresh ? html` <small>· started over (--fresh): its state file set aside, the whole range read anew</small>` : ''}</dd>
 <dt>started by</dt><dd>${startedByFacts(r)}${r.attempt > 1 ? html` · attempt ${r.attempt}` : ''}</dd>
-${r.moved ? html`<dt>what it did</dt><dd>${runOutcome(r)}</dd>` : ''}
+${r.moved || r.notStarted ? html`<dt>what it did</dt><dd>${r.notStarted ? `did not start: ${NOT_STARTED}` : runOutcome(r)}</dd>` : ''}
 <dt>where</dt><dd>pid ${r.pid} on ${r.host}</dd>
 <dt>started</dt><dd>${time(r.startedAt, now)}</dd>
 <dt>${r.finishedAt ? 'finished' : r.runnerGone || run.orphaned ? 'last sign of life' : 'last update'}</dt><dd>${time(r.runnerGone ? r.runnerGone.lastSignOfLife : (r.finishedAt ?? r.updatedAt), now)} · ${run.orphaned || r.runnerGone ? 'how long it ran is unknown (its runner is gone)' : html`${r.finishedAt ? 'took' : 'running for'} ${durationOf(run, now)}`}</dd>
