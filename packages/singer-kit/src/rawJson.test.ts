@@ -115,9 +115,19 @@ describe('rawJson', () => {
     expect(text.slice(end)).toBe(', "x":[');
     const elements = arrayElements(text.slice(from, end));
     expect(seen.map(([element]) => element)).toEqual(elements);
-    expect(seen.map(([, id, meta]) => [id, meta])).toEqual(elements.map((e) => [memberText(e, 'Id'), memberText(e, 'MetaData')]));
-    expect(seen.map(([, id]) => id)).toEqual(['"130"', '7', undefined, '"esc"']);
+    expect(seen.map(([, id, meta]) => [id, meta])).toEqual(elements.map((e) => [memberText(e, 'Id', true), memberText(e, 'MetaData', true)]));
+    // Of a repeated key (here once escaped), the last: the one JSON.parse keeps.
+    expect(seen.map(([, id]) => id)).toEqual(['"130"', '7', undefined, '"dup"']);
     expect(scanObjectArray(' [ ] ', 0, ['Id'], () => expect.fail('no elements'))).toBe(4);
+  });
+
+  it('of a repeated key gives the value JSON.parse keeps (the last), whatever comes between', () => {
+    const elements = ['{"Id":"1","Id":"2"}', '{"Id":"1","Line":[{"Id":"n"}],"MetaData":{},"I\\u0064":"3","v":1.5e3}', '{"MetaData":{"a":1},"Id":4,"MetaData":[ ]}'];
+    const text = `[${elements.join(' , ')}]`;
+    const seen: string[] = [];
+    scanObjectArray(text, 0, ['Id', 'MetaData'], (_start, _end, spans) => seen.push(`${text.slice(spans[0], spans[1])} ${text.slice(spans[2], spans[3])}`));
+    expect(seen).toEqual(elements.map((e) => `${JSON.stringify((JSON.parse(e) as { Id: unknown }).Id)} ${memberText(e, 'MetaData', true) ?? ''}`));
+    expect(seen).toEqual(['"2" ', '"3" {}', '4 [ ]']);
   });
 
   it('finds element ends however deep the nesting, brackets in strings ignored', () => {

@@ -286,37 +286,31 @@ function wantedKey(text: string, start: number, end: number, keys: readonly stri
 }
 
 /**
- * From a position outside strings, matches everything up to the next bracket: strings (whatever
- * they hold) and all other characters. One native regex step instead of a call per string.
- */
-const TO_BRACKET = /[^"{}[\]]*(?:"[^"\\]*(?:\\.[^"\\]*)*"[^"{}[\]]*)*/y;
-
-/**
- * Like TO_BRACKET, but also passes over whole containers nested up to 6 levels deep, so most
- * objects take one regex step; it stops at a closing bracket of the level it started on, or at
- * the opening bracket of a container nested deeper (scanned bracket by bracket then).
+ * From a position outside strings, passes over strings (whatever they hold), other characters and
+ * whole containers nested up to 6 levels deep in one native regex step; it stops at a closing
+ * bracket of the level it started on, or at the opening bracket of a container nested deeper
+ * (scanned bracket by bracket then).
  */
 const TO_LEVEL_END = new RegExp(NESTED_LEVEL, 'y');
 
 /**
  * Scans the object at `start` once: returns the index just past it, and fills `spans` with the
  * value bounds of each of `keys` among its own members (spans[2k], spans[2k+1]; -1 when absent;
- * the first of duplicate keys, as memberText).
+ * of a repeated key the last, the one JSON.parse keeps, so every member's key is read).
  */
-function scanObject(text: string, start: number, keys: readonly string[], spans: Int32Array): number {
+function scanObject(text: string, start: number, keys: readonly string[], otherMembers: MembersSkipper, spans: Int32Array): number {
   spans.fill(-1);
   let depth = 0;
   let expectKey = false;
   let reading = -1; // the wanted key whose value is being passed over
-  let missing = keys.length;
   let j = start;
   while (j < text.length) {
-    if (depth >= 2 || (depth === 1 && missing === 0 && reading < 0)) {
-      // Nothing to note before the next bracket (an unterminated string stops the match at its quote).
-      const skip = depth === 1 ? TO_LEVEL_END : TO_BRACKET;
-      skip.lastIndex = j;
-      skip.test(text);
-      j = skip.lastIndex;
+    if (depth >= 2) {
+      // Inside a member's value: nothing to note before its closing bracket, nested containers
+      // passed whole (an unterminated string stops the match at its quote).
+      TO_LEVEL_END.lastIndex = j;
+      TO_LEVEL_END.test(text);
+      j = TO_LEVEL_END.lastIndex;
       if (j >= text.length) break;
     }
     const c = text.charCodeAt(j);
@@ -325,9 +319,7 @@ function scanObject(text: string, start: number, keys: readonly string[], spans:
       if (expectKey && depth === 1) {
         expectKey = false;
         reading = wantedKey(text, j + 1, end - 1, keys);
-        if (reading >= 0 && spans[2 * reading]! >= 0) reading = -1;
         if (reading >= 0) {
-          missing--;
           const colon = skipWs(text, end);
           if (text.charCodeAt(colon) !== 0x3a) throw new SyntaxError('expected ":" in JSON object');
           spans[2 * reading] = skipWs(text, colon + 1);
@@ -346,8 +338,12 @@ function scanObject(text: string, start: number, keys: readonly string[], spans:
         spans[2 * reading + 1] = valueEnd;
         reading = -1;
       }
-      if (c === 0x2c) expectKey = true;
-      else if (--depth === 0) return j + 1;
+      if (c === 0x2c) {
+        expectKey = true;
+        // Members of other keys, compact ones in one step: the rest of the object is read, for a repeated key.
+        j = passMembers(otherMembers, text, j + 1);
+        continue;
+      } else if (--depth === 0) return j + 1;
     }
     j++;
   }
@@ -357,19 +353,21 @@ function scanObject(text: string, start: number, keys: readonly string[], spans:
 /**
  * One pass over a JSON array of objects starting at `from` (after whitespace): `visit` gets each
  * element's bounds and the value bounds of `keys` among its top-level members, in a buffer reused
- * for the next element (spans[2k], spans[2k+1]; -1 when the key is absent). Returns the index just
+ * for the next element (spans[2k], spans[2k+1]; -1 when the key is absent; of a repeated key the
+ * last, as JSON.parse). Returns the index just
  * past the array; the text after it is not read. For pages of entities: bounds and ids without
  * scanning an element twice.
  */
 export function scanObjectArray(text: string, from: number, keys: readonly string[], visit: (start: number, end: number, spans: Int32Array) => void): number {
   const spans = new Int32Array(keys.length * 2);
+  const otherMembers = membersSkipper(keys, []);
   let i = skipWs(text, from);
   if (text.charCodeAt(i) !== 0x5b) throw new SyntaxError('not a JSON array');
   i = skipWs(text, i + 1);
   if (text.charCodeAt(i) === 0x5d) return i + 1;
   for (;;) {
     if (text.charCodeAt(i) !== 0x7b) throw new SyntaxError('expected a JSON object in the array');
-    const end = scanObject(text, i, keys, spans);
+    const end = scanObject(text, i, keys, otherMembers, spans);
     visit(i, end, spans);
     i = skipWs(text, end);
     const sep = text.charCodeAt(i);

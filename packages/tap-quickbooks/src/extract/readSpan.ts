@@ -87,7 +87,7 @@ function forEachEntity(
       entities += 1;
       const id = spans[0]! < 0 ? undefined : idOf(text.slice(spans[0], spans[1]));
       if (id === undefined) throw new GarbledBody(`a ${entity} without Id`);
-      const meta = withUpdated && spans[2]! >= 0 ? memberText(text.slice(spans[2], spans[3]), 'LastUpdatedTime') : undefined;
+      const meta = withUpdated && spans[2]! >= 0 ? memberText(text.slice(spans[2], spans[3]), 'LastUpdatedTime', true) : undefined;
       visit(start, end, id, meta === undefined ? undefined : JSON.parse(meta));
     });
     return entities;
