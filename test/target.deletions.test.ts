@@ -89,6 +89,45 @@ describe('target-postgres-raw applies deletions (issue 13, PLAN contract 1)', ()
     expect((await rows(schema))[0]).toMatchObject({ deleted: null, updated: '2024-03-07 10:00:00+00' });
   });
 
+  it('records without a time and deletions give the same table whatever the batch size: the later in the input wins, an equal payload changes nothing', async () => {
+    const timeless = (id: string, v: string) => record(`{"Id":"${id}","v":"${v}"}`);
+    const removal = (id: string, at: string) => record(`{"Id":"${id}","status":"Deleted"}`, { _sdc_deleted_at: at });
+    const input =
+      head +
+      // a: alive, deleted, then another version (the entity came back).
+      timeless('a', '1') +
+      removal('a', '2024-03-05T12:00:00Z') +
+      timeless('a', '2') +
+      // b: a deletion, then a version: alive.
+      removal('b', '2024-03-05T12:00:00Z') +
+      timeless('b', '1') +
+      // c: the same payload again after its deletion changes nothing: deleted.
+      timeless('c', '1') +
+      removal('c', '2024-03-05T12:00:00Z') +
+      timeless('c', '1') +
+      // d: deleted, back, deleted again: deleted at the second.
+      removal('d', '2024-03-05T12:00:00Z') +
+      timeless('d', '1') +
+      removal('d', '2024-03-06T12:00:00Z') +
+      // e: a version, then its deletion: deleted, the full payload kept.
+      timeless('e', '1') +
+      removal('e', '2024-03-05T12:00:00Z');
+    const load = async (batchSizeRows: number) => {
+      const schema = scratchSchema();
+      expect((await runTargetCli({ database_url: url(), schema, batch_size_rows: batchSizeRows }, input)).code).toBe(0);
+      return query(url(), `SELECT id, payload->>'v' AS v, deleted_at_utc::text AS deleted FROM "${schema}".invoices ORDER BY id`);
+    };
+    const oneByOne = await load(1);
+    expect(oneByOne).toEqual([
+      { id: 'a', v: '2', deleted: null },
+      { id: 'b', v: '1', deleted: null },
+      { id: 'c', v: '1', deleted: '2024-03-05 12:00:00+00' },
+      { id: 'd', v: '1', deleted: '2024-03-06 12:00:00+00' },
+      { id: 'e', v: '1', deleted: '2024-03-05 12:00:00+00' },
+    ]);
+    expect(await load(10_000)).toEqual(oneByOne);
+  });
+
   it('tables made before deletions existed gain deleted_at_utc (and the load tables their deleted count) on the next run', async () => {
     const schema = scratchSchema();
     expect((await runTargetCli({ database_url: url(), schema }, head + alive('1', '2024-03-01T10:00:00Z'))).code).toBe(0);

@@ -362,6 +362,7 @@ class TargetRun implements MessageSink {
   }
 
   record(stream: string, row: Row | SkippedRecord): Promise<void> | undefined {
+    if (this.#buffers.waitsForCommit(stream, row)) return this.#commitBefore(stream, row);
     if (!('skipped' in row)) {
       const batch = this.#batchesTaken + 1;
       let streams = this.#writtenIn.get(batch);
@@ -383,6 +384,18 @@ class TargetRun implements MessageSink {
     await this.#chain;
     this.#throwIfFailed();
     this.#scheduleFlush(`stream ${stream} batch full`);
+  }
+
+  /** Commits what is buffered, then buffers `row`: it must come after the records before it in another commit. */
+  async #commitBefore(stream: string, row: Row | SkippedRecord): Promise<void> {
+    // Its payload is in the arena blocks that commit takes and gives back for reuse: a copy of its own.
+    const own = 'skipped' in row ? row : { ...row, payload: Buffer.from(row.payload) };
+    await this.#chain;
+    this.#throwIfFailed();
+    this.#scheduleFlush(`stream ${stream}: a record without a time after a deletion of its id`);
+    await this.#chain;
+    this.#throwIfFailed();
+    return this.record(stream, own);
   }
 
   /** Commits every buffer in one transaction, then prints the latest state received before it began. */

@@ -32,6 +32,11 @@ export class Buffers {
     if (!this.#streams.has(stream)) this.#streams.set(stream, { table, buffer: new StreamBuffer() });
   }
 
+  /** True when a record of `stream` must wait until the buffers are committed (StreamBuffer.waitsForCommit). */
+  waitsForCommit(stream: string, row: Row | SkippedRecord): boolean {
+    return this.#streams.get(stream)?.buffer.waitsForCommit(row) ?? false;
+  }
+
   /** Buffers a record of a registered stream (or counts it, skipped as unchanged); returns the level the flush policy judges. */
   add(stream: string, row: Row | SkippedRecord): BufferLevel {
     const entry = this.#streams.get(stream);

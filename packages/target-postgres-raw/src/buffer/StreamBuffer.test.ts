@@ -54,6 +54,21 @@ describe('StreamBuffer', () => {
     expect(buffer.rows).toBe(0);
   });
 
+  it('a record without a time waits for the commit of a deletion of its id held before it; one with a time, a deletion or another id does not', () => {
+    const buffer = new StreamBuffer();
+    const deletion = (id: string): Row => ({ ...row(id, 'stub'), deletedAt: instant(Date.parse('2024-01-02T00:00:00Z')) });
+    buffer.add(row('1', 'before'));
+    expect(buffer.waitsForCommit(row('1', 'again'))).toBe(false);
+    buffer.add(deletion('1'));
+    expect(buffer.waitsForCommit(row('1', 'after'))).toBe(true);
+    expect(buffer.waitsForCommit({ id: '1', lastUpdated: null, extractWindowStart: null, realmId: null, runId: null, line: 1, skipped: true })).toBe(true);
+    expect(buffer.waitsForCommit(row('1', 'after', 100))).toBe(false);
+    expect(buffer.waitsForCommit(deletion('1'))).toBe(false);
+    expect(buffer.waitsForCommit(row('2', 'other'))).toBe(false);
+    buffer.take();
+    expect(buffer.waitsForCommit(row('1', 'after'))).toBe(false);
+  });
+
   it('holds a record skipped as unchanged like any other, writes nothing for it, and counts it skipped only while it stays', () => {
     const buffer = new StreamBuffer();
     const skipped = (id: string, lastUpdatedMs: number, runId: string | null = null): SkippedRecord => {

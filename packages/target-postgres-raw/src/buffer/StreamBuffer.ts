@@ -45,7 +45,8 @@ export interface TakenStream {
  * A record skipped as unchanged takes part like any other (a later newer record replaces it, an
  * older one is replaced by it) and is counted unchanged if it stays.
  * Deletion records are held apart, one per id (the first): they are applied after the entity
- * records of the same commit, so a full record and its deletion in one batch keep the full payload.
+ * records of the same commit, so a full record and its deletion in one batch keep the full payload
+ * (an entity record without a time after a held deletion waits for a commit: waitsForCommit).
  */
 export class StreamBuffer {
   readonly #held = new Map<string, Row | SkippedRecord>();
@@ -61,6 +62,16 @@ export class StreamBuffer {
 
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /**
+   * True when `record` must wait until what is held is committed: an entity record without a time
+   * whose id has a deletion held. Its place in the input decides then (it makes the row alive
+   * again unless it equals the payload the row holds by then), and one commit cannot keep that
+   * order: it applies deletions after its entity records. With a time, the times decide.
+   */
+  waitsForCommit(record: Row | SkippedRecord): boolean {
+    return record.lastUpdated === null && (isSkipped(record) || record.deletedAt === null) && this.#deletions.has(record.id);
   }
 
   add(row: Row | SkippedRecord): void {
