@@ -122,7 +122,11 @@ describe('rawJson', () => {
   });
 
   it('of a repeated key gives the value JSON.parse keeps (the last), whatever comes between', () => {
-    const elements = ['{"Id":"1","Id":"2"}', '{"Id":"1","Line":[{"Id":"n"}],"MetaData":{},"I\\u0064":"3","v":1.5e3}', '{"MetaData":{"a":1},"Id":4,"MetaData":[ ]}'];
+    const elements = [
+      '{"Id":"1","Id":"2"}',
+      '{"Id":"1","Line":[{"Id":"n"}],"MetaData":{},"I\\u0064":"3","v":1.5e3}',
+      '{"MetaData":{"a":1},"Id":4,"MetaData":[ ]}',
+    ];
     const text = `[${elements.join(' , ')}]`;
     const seen: string[] = [];
     scanObjectArray(text, 0, ['Id', 'MetaData'], (_start, _end, spans) => seen.push(`${text.slice(spans[0], spans[1])} ${text.slice(spans[2], spans[3])}`));
