@@ -89,7 +89,7 @@ describe('target-postgres-raw applies deletions (issue 13, PLAN contract 1)', ()
     expect((await rows(schema))[0]).toMatchObject({ deleted: null, updated: '2024-03-07 10:00:00+00' });
   });
 
-  it('records without a time and deletions give the same table whatever the batch size: the later in the input wins, an equal payload changes nothing', async () => {
+  it('deletions and records without a time or newer give the same table whatever the batch size: the later in the input wins, an equal payload changes nothing', async () => {
     const timeless = (id: string, v: string) => record(`{"Id":"${id}","v":"${v}"}`);
     const removal = (id: string, at: string) => record(`{"Id":"${id}","status":"Deleted"}`, { _sdc_deleted_at: at });
     const input =
@@ -111,19 +111,27 @@ describe('target-postgres-raw applies deletions (issue 13, PLAN contract 1)', ()
       removal('d', '2024-03-06T12:00:00Z') +
       // e: a version, then its deletion: deleted, the full payload kept.
       timeless('e', '1') +
-      removal('e', '2024-03-05T12:00:00Z');
+      removal('e', '2024-03-05T12:00:00Z') +
+      // f: with times, deleted, back with a newer version, deleted again: deleted at the second.
+      deletion('f', '2024-03-02T00:00:00Z') +
+      alive('f', '2024-03-03T00:00:00Z') +
+      deletion('f', '2024-03-04T00:00:00Z');
     const load = async (batchSizeRows: number) => {
       const schema = scratchSchema();
       expect((await runTargetCli({ database_url: url(), schema, batch_size_rows: batchSizeRows }, input)).code).toBe(0);
-      return query(url(), `SELECT id, payload->>'v' AS v, deleted_at_utc::text AS deleted FROM "${schema}".invoices ORDER BY id`);
+      return query(
+        url(),
+        `SELECT id, payload->>'v' AS v, payload->>'TotalAmt' AS amount, deleted_at_utc::text AS deleted FROM "${schema}".invoices ORDER BY id`,
+      );
     };
     const oneByOne = await load(1);
     expect(oneByOne).toEqual([
-      { id: 'a', v: '2', deleted: null },
-      { id: 'b', v: '1', deleted: null },
-      { id: 'c', v: '1', deleted: '2024-03-05 12:00:00+00' },
-      { id: 'd', v: '1', deleted: '2024-03-06 12:00:00+00' },
-      { id: 'e', v: '1', deleted: '2024-03-05 12:00:00+00' },
+      { id: 'a', v: '2', amount: null, deleted: null },
+      { id: 'b', v: '1', amount: null, deleted: null },
+      { id: 'c', v: '1', amount: null, deleted: '2024-03-05 12:00:00+00' },
+      { id: 'd', v: '1', amount: null, deleted: '2024-03-06 12:00:00+00' },
+      { id: 'e', v: '1', amount: null, deleted: '2024-03-05 12:00:00+00' },
+      { id: 'f', v: null, amount: '100.10', deleted: '2024-03-04 00:00:00+00' },
     ]);
     expect(await load(10_000)).toEqual(oneByOne);
   });

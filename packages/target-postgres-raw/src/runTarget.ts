@@ -392,7 +392,7 @@ class TargetRun implements MessageSink {
     const own = 'skipped' in row ? row : { ...row, payload: Buffer.from(row.payload) };
     await this.#chain;
     this.#throwIfFailed();
-    this.#scheduleFlush(`stream ${stream}: a record without a time after a deletion of its id`);
+    this.#scheduleFlush(`stream ${stream}: a record makes a row deleted in this batch alive again`);
     await this.#chain;
     this.#throwIfFailed();
     return this.record(stream, own);

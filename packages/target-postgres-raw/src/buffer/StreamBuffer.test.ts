@@ -54,7 +54,7 @@ describe('StreamBuffer', () => {
     expect(buffer.rows).toBe(0);
   });
 
-  it('a record without a time waits for the commit of a deletion of its id held before it; one with a time, a deletion or another id does not', () => {
+  it('a record without a time or newer than a held deletion of its id waits for its commit; an older one, a deletion or another id does not', () => {
     const buffer = new StreamBuffer();
     const deletion = (id: string): Row => ({ ...row(id, 'stub'), deletedAt: instant(Date.parse('2024-01-02T00:00:00Z')) });
     buffer.add(row('1', 'before'));
@@ -62,7 +62,8 @@ describe('StreamBuffer', () => {
     buffer.add(deletion('1'));
     expect(buffer.waitsForCommit(row('1', 'after'))).toBe(true);
     expect(buffer.waitsForCommit({ id: '1', lastUpdated: null, extractWindowStart: null, realmId: null, runId: null, line: 1, skipped: true })).toBe(true);
-    expect(buffer.waitsForCommit(row('1', 'after', 100))).toBe(false);
+    expect(buffer.waitsForCommit(row('1', 'older', Date.parse('2024-01-02T00:00:00Z')))).toBe(false);
+    expect(buffer.waitsForCommit(row('1', 'newer', Date.parse('2024-01-02T00:00:01Z')))).toBe(true);
     expect(buffer.waitsForCommit(deletion('1'))).toBe(false);
     expect(buffer.waitsForCommit(row('2', 'other'))).toBe(false);
     buffer.take();

@@ -46,7 +46,7 @@ export interface TakenStream {
  * older one is replaced by it) and is counted unchanged if it stays.
  * Deletion records are held apart, one per id (the first): they are applied after the entity
  * records of the same commit, so a full record and its deletion in one batch keep the full payload
- * (an entity record without a time after a held deletion waits for a commit: waitsForCommit).
+ * (an entity record reviving the row of a held deletion waits for a commit: waitsForCommit).
  */
 export class StreamBuffer {
   readonly #held = new Map<string, Row | SkippedRecord>();
@@ -65,13 +65,16 @@ export class StreamBuffer {
   }
 
   /**
-   * True when `record` must wait until what is held is committed: an entity record without a time
-   * whose id has a deletion held. Its place in the input decides then (it makes the row alive
-   * again unless it equals the payload the row holds by then), and one commit cannot keep that
-   * order: it applies deletions after its entity records. With a time, the times decide.
+   * True when `record` must wait until what is held is committed: an entity record that makes the
+   * row of a held deletion alive again, being newer than the deletion or without a time (then the
+   * later in the input wins, unless it equals the payload the row holds by then). One commit
+   * cannot keep that order (it applies deletions after its entity records, and keeps a record's
+   * first deletion only, so a later one would be lost).
    */
   waitsForCommit(record: Row | SkippedRecord): boolean {
-    return record.lastUpdated === null && (isSkipped(record) || record.deletedAt === null) && this.#deletions.has(record.id);
+    if (!isSkipped(record) && record.deletedAt !== null) return false;
+    const deletedAt = this.#deletions.get(record.id)?.deletedAt ?? undefined;
+    return deletedAt !== undefined && (record.lastUpdated === null || record.lastUpdated.micros > deletedAt.micros);
   }
 
   add(row: Row | SkippedRecord): void {
