@@ -378,12 +378,17 @@ describe('docs/runbook.md exit codes: every row holds', () => {
 });
 
 describe('a wrong database password under `qbo-pipeline backfill`', () => {
-  it('is said by the summary (and the target that met it), not again by the runner, which says only that the run is not recorded', async () => {
+  it("is said once, by the summary: not by the target's FATAL line passed through (the run's log keeps it), nor by the runner, which says only that the run is not recorded", async () => {
     const run = await SCENARIOS['under `qbo-pipeline`, a program that exits 2']!();
     expect(run.code, run.stderr).toBe(2);
     const runnerLines = run.stderr.split('\n').filter((l) => l.includes(' qbo-pipeline: '));
     expect(runnerLines.join('\n')).toMatch(/could not record run \S+ in \S+\._pipeline_runs: the same error the run failed on/);
-    expect(runnerLines.filter((l) => l.includes('password authentication failed'))).toEqual([]);
-    expect(run.stdout.split('\n').filter((l) => l.includes('password authentication failed'))).toHaveLength(1);
+    expect(`${run.stderr}\n${run.stdout}`.split('\n').filter((l) => l.includes('password authentication failed'))).toEqual([
+      expect.stringMatching(/^FAILED: target-postgres-raw: PostgreSQL at .* refused the connection: password authentication failed/),
+    ]);
+    const logFile = /^log: (.+)$/m.exec(run.stdout)![1]!;
+    expect(readFileSync(logFile, 'utf8')).toMatch(
+      /^\S+ \[target\] FATAL target-postgres-raw: PostgreSQL at .* refused the connection: password authentication failed/m,
+    );
   });
 });

@@ -223,11 +223,7 @@ async function journaledRun(
     progress: runProgress(streamProgress(undefined, job.streams, job.start, job.end), {}),
   });
   const logger = teeLogger(baseLogger, createLogger('qbo-pipeline', { sink: (line) => run.log(line) }));
-  const forward = hooks.onChildLog ?? ((role: PipelineRole, line: string) => process.stderr.write(`[${role}] ${line}\n`));
-  const onChildLog = (role: PipelineRole, line: string) => {
-    run.log(`[${role}] ${line}`);
-    forward(role, line);
-  };
+  const onChildLog = hooks.onChildLog ?? ((role: PipelineRole, line: string) => process.stderr.write(`[${role}] ${line}\n`));
   let tapStarted = false;
   const onSpawn = (spawned: Readonly<Record<PipelineRole, ChildProcess>>) => {
     tapStarted = true;
@@ -335,11 +331,20 @@ async function runLocked(
     // Nor does it know where a company's new refresh token goes: its refresh_token_file does.
     const forJob = (text: string) => (job.company ? withCompanyTokenAdvice(text, job.company.settings) : text);
     const unreconciled = new Set(beforeDeletions);
+    // A process's lines from its FATAL line on wait for the run's end: the run's FAILED line (the
+    // summary, a scheduler's ERROR line) gives that line's reason, which is then not said twice.
+    const fromFatal: Partial<Record<PipelineRole, string[]>> = {};
+    const forward = (role: PipelineRole, line: string) => {
+      run.log(`[${role}] ${line}`);
+      const held = fromFatal[role] ?? (line.startsWith('FATAL ') ? (fromFatal[role] = []) : undefined);
+      if (held) held.push(line);
+      else hooks.onChildLog(role, line);
+    };
     const onLog = (role: PipelineRole, line: string) => {
       const advice = role === 'tap' ? findReconcileAdvice(line) : undefined;
-      if (!advice) return hooks.onChildLog(role, role === 'tap' ? forJob(line) : line);
+      if (!advice) return forward(role, role === 'tap' ? forJob(line) : line);
       for (const stream of advice.streams) unreconciled.add(stream);
-      hooks.onChildLog(role, line.replace(advice.text, `\`${reconcileCommand(job, advice.streams, RUNNER_CLI, hooks.cwd)}\``));
+      forward(role, line.replace(advice.text, `\`${reconcileCommand(job, advice.streams, RUNNER_CLI, hooks.cwd)}\``));
     };
     const outcome = await spawnPipeline({
       tap: { command: process.execPath, args: [TAP_CLI, '--config', configs.tap, '--catalog', catalog, ...stateArgs] },
@@ -376,6 +381,9 @@ async function runLocked(
       (incomplete.length > 0
         ? `tap and target finished but ${incomplete.map((p) => p.stream).join(', ')} committed only up to ${incomplete.map((p) => formatInstant(p.doneUntil)).join(', ')}`
         : undefined);
+    for (const role of PIPELINE_ROLES) {
+      for (const line of fromFatal[role] ?? []) if (!(line.startsWith('FATAL ') && reason?.includes(line.slice('FATAL '.length)))) hooks.onChildLog(role, line);
+    }
     if (started.notRecorded !== undefined && !reason?.includes(started.notRecorded)) {
       logger.warn(`could not record run ${run.id} in ${target.schema}._pipeline_runs as it started: ${started.notRecorded}`);
     }
