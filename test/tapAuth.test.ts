@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discoverCatalog } from 'qbo-catalog';
 import { createLogger, Secret } from 'singer-kit';
 import { startEmulator, type Emulator } from 'qbo-emulator';
-import { OAuthClient, QboClient, RateBudget, TokenStore, Transport } from 'tap-quickbooks';
+import { fingerprint, OAuthClient, QboClient, RateBudget, TokenStore, Transport } from 'tap-quickbooks';
 import { catalogSelecting, recordsOf, runTapCli, tapSettings, tempDir, writeJson } from './tapHarness.js';
 import { fatalLine } from './support/runProcess.js';
 
@@ -75,6 +75,24 @@ describe('tap-quickbooks authentication', () => {
       /^FATAL tap-quickbooks: QuickBooks rejected the refresh token \(invalid_grant, intuit_tid \S+\): reconnect the app .* another process refreshed with this token first/,
     );
     expect(existsSync(path.join(dir, 'elsewhere', 'tokens.json'))).toBe(false);
+  });
+
+  it('a new refresh token QuickBooks rejects keeps the stored chain and notes the refusal (the console says it was tried)', async () => {
+    const store = path.join(dir, 'tokens.json');
+    const before = JSON.parse(readFileSync(store, 'utf8'));
+    const config = writeJson(dir, 'config-bad-new-token.json', settings({ refresh_token: 'AB11-never-issued-by-qbo' }));
+    const run = await runTapCli(['--config', config, '--catalog', catalog]);
+    outputs.push(run.stdout, run.stderr);
+    expect(run.code).toBe(2);
+    const after = JSON.parse(readFileSync(store, 'utf8'));
+    expect(after).toMatchObject({ refresh_token: before.refresh_token, seeded_from: before.seeded_from });
+    expect(after.refresh_token_rejected_at).toBeUndefined();
+    expect(after.new_token_rejected).toEqual({
+      fingerprint: fingerprint('AB11-never-issued-by-qbo'),
+      at: expect.stringMatching(/^\d{4}-/),
+      tid: expect.stringMatching(/\S/),
+    });
+    expect(run.stderr).toContain(`intuit_tid ${after.new_token_rejected.tid}`);
   });
 
   it('a token store from another company app (e.g. a restarted emulator): 401, then invalid_grant, exit 2 with its FATAL line first', async () => {

@@ -87,6 +87,22 @@ describe('tokenHealth', () => {
     });
   });
 
+  it('says a new refresh token QuickBooks already rejected is rejected, not waiting for the next run', () => {
+    // The run that tried it kept the stored chain (still good, or rejected before) and noted the new token's refusal.
+    const where = 'its refresh_token_file secrets/acme (companies file c.yaml:3:5)';
+    const tried = { ...stored(400), new_token_rejected: { fingerprint: fingerprint('AB11-tried'), at: '2025-05-31T23:50:00.000Z', tid: 'tid-2' } };
+    const configured = (token: string) => ({ where, realmId: '1', token: new Secret(token), savedAt: '2025-05-31T23:45:00.000Z' });
+    const health = tokenHealth('1', 'f', tried, now, configured('AB11-tried'));
+    expect(health).toMatchObject({
+      level: 'error',
+      rejected: { at: '2025-05-31T23:50:00.000Z', tid: 'tid-2' },
+      advice: `QuickBooks rejected the refresh token at 2025-05-31 23:50:00Z (invalid_grant, intuit_tid tid-2): reconnect the app to company 1 and put the new refresh token in ${where}`,
+    });
+    expect(health.newToken).toBeUndefined();
+    // Another new token after it is new again.
+    expect(tokenHealth('1', 'f', tried, now, configured('AB11-next'))).toMatchObject({ level: 'warn', newToken: {} });
+  });
+
   it('reads every token store of a folder, reporting a damaged one without its content', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'token-health-'));
     try {

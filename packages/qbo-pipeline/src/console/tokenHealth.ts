@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { continuesChain, HARD_EXPIRY_WARNING_MS, TokenStore, type StoredTokens } from 'tap-quickbooks';
+import { continuesChain, fingerprint, HARD_EXPIRY_WARNING_MS, TokenStore, type StoredTokens } from 'tap-quickbooks';
 import { readdirIfExists } from '../ifExists.js';
 import { utc } from '../formatTime.js';
 import { TAP_REFRESH_TOKEN_SETTING, type ConfiguredRefreshToken } from './configuredRefreshToken.js';
@@ -62,9 +62,14 @@ export function tokenHealth(
   const fix = hardFirst ? reconnect : 'run a sync (any run of the tap renews it)';
   let level: HealthLevel = 'ok';
   let advice = 'refresh token valid';
-  if (stored.refresh_token_rejected_at !== undefined) {
+  const token = configured.realmId === realmId ? configured.token?.reveal() : undefined;
+  // The configured token is a new one a run already tried, and QuickBooks refused: rejected, not waiting.
+  const triedNew = token !== undefined && stored.new_token_rejected?.fingerprint === fingerprint(token) ? stored.new_token_rejected : undefined;
+  const rejected =
+    triedNew ?? (stored.refresh_token_rejected_at !== undefined ? { at: stored.refresh_token_rejected_at, tid: stored.refresh_token_rejected_tid } : undefined);
+  if (rejected !== undefined) {
     level = 'error';
-    advice = `QuickBooks rejected the refresh token at ${utc(stored.refresh_token_rejected_at)} (invalid_grant, intuit_tid ${stored.refresh_token_rejected_tid ?? 'none'}): ${reconnect}`;
+    advice = `QuickBooks rejected the refresh token at ${utc(rejected.at)} (invalid_grant, intuit_tid ${rejected.tid ?? 'none'}): ${reconnect}`;
   } else if (left !== undefined && left <= 0) {
     level = 'error';
     advice = `the refresh token has expired: ${reconnect}`;
@@ -77,7 +82,7 @@ export function tokenHealth(
   } else if (stored.refresh_token_hard_expires_at === undefined) {
     advice = 'refresh token valid; QBO has not said when its 5-year hard expiry is';
   }
-  const isNew = configured.realmId === realmId && configured.token !== undefined && !continuesChain(stored, configured.token.reveal());
+  const isNew = token !== undefined && triedNew === undefined && !continuesChain(stored, token);
   if (isNew) {
     // Unchecked until a run uses it: amber, not red, and not green.
     level = 'warn';
@@ -98,7 +103,7 @@ export function tokenHealth(
     daysToRefreshExpiry: daysLeft(stored.refresh_token_expires_at, now),
     level,
     advice,
-    ...(stored.refresh_token_rejected_at !== undefined ? { rejected: { at: stored.refresh_token_rejected_at, tid: stored.refresh_token_rejected_tid } } : {}),
+    ...(rejected !== undefined ? { rejected: { at: rejected.at, tid: rejected.tid } } : {}),
     ...(isNew ? { newToken: { savedAt: configured.savedAt } } : {}),
   };
 }

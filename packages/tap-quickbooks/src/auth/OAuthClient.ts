@@ -171,10 +171,16 @@ export class OAuthClient implements AccessTokenSource {
     try {
       const response = await this.#post(refreshToken).catch(async (error: unknown) => {
         // The chain is broken: the store says so (the console's token health) until a new token is configured.
-        // Its own failure must not hide the refusal, which says what to do.
-        if (error instanceof RefreshTokenRejectedError && chain)
+        // A new token refused leaves the stored chain as it was and is noted apart, so the console does not
+        // say it waits for a run. Its own failure must not hide the refusal, which says what to do.
+        const at = new Date(this.#now()).toISOString();
+        if (error instanceof RefreshTokenRejectedError && stored)
           await reserved
-            .write({ ...chain, refresh_token_rejected_at: new Date(this.#now()).toISOString(), refresh_token_rejected_tid: error.tid })
+            .write(
+              chain
+                ? { ...chain, refresh_token_rejected_at: at, refresh_token_rejected_tid: error.tid }
+                : { ...stored, new_token_rejected: { fingerprint: configuredPrint, at, tid: error.tid } },
+            )
             .catch(() => undefined);
         throw error;
       });

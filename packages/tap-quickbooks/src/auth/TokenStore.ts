@@ -22,6 +22,12 @@ export interface StoredTokens {
    */
   readonly refresh_token_rejected_at?: string;
   readonly refresh_token_rejected_tid?: string;
+  /**
+   * A configured refresh token that would have started a new chain (a reconnect) and that
+   * QuickBooks refused: its SHA-256, when and the intuit_tid. The stored chain is kept as it was
+   * (it may still be good); the console reads that this token was tried, not that it waits for a run.
+   */
+  readonly new_token_rejected?: { readonly fingerprint: string; readonly at: string; readonly tid: string | undefined };
 }
 
 /** Disk held for the store's next write: a stored chain is under 2 KiB. */
