@@ -145,6 +145,32 @@ describe('every runner run is journaled and recorded next to _load_runs', () => 
     expect(await RunJournal.of(stateDir()).tail(latest!.id, 1)).toEqual([expect.stringMatching(/FATAL qbo-pipeline: state file .* is not valid JSON/)]);
   });
 
+  it('a --fresh run that could not start (its config folder refused) leaves its state file where it was, as its record says', async () => {
+    const job = 'qb_customers_invoices';
+    const stateFile = path.join(stateDir(), `${job}.json`);
+    const before = await readFile(stateFile, 'utf8');
+    const run = await runCliProcess(
+      [
+        ...runnerArgs('backfill', {
+          streams: 'invoices,customers',
+          start: START,
+          end: END,
+          tapConfig: h.tapConfig,
+          targetConfig: await h.targetConfig(schema),
+          stateDir: stateDir(),
+        }),
+        '--fresh',
+      ],
+      { env: { ...process.env, TMPDIR: path.join(h.dir, 'no-such-tmp') } },
+    );
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toMatch(/cannot write the tap's and target's config files/);
+    const [latest] = await RunJournal.of(stateDir()).list({ job, limit: 1 });
+    expect(latest).toMatchObject({ status: 'failed', notStarted: true, fresh: true });
+    // "did not start: … its state file is as it was": true only if --fresh did not set it aside yet.
+    expect(await readFile(stateFile, 'utf8')).toBe(before);
+  });
+
   it('a run refused because its job is busy never started: the journal does not count it', async () => {
     const job = 'qb_busy';
     const stateFile = path.join(stateDir(), `${job}.json`);

@@ -271,7 +271,6 @@ async function runLocked(
   if (job.company) await adoptLegacyTokenStore(job.stateRoot, job.stateDir, job.company.settings, logger);
   // Every setting, the token store and the state file, before anything is moved or started.
   const checked = await checkResolvedBackfill(job, { env, cwd: hooks.cwd, at: startedAt });
-  const backupFile = job.fresh ? await backupStateFile(job.stateFile, startedAt) : undefined;
   const initial = checked.state;
   const progressOf = (state: StateValue | undefined) => streamProgress(state, job.streams, job.start, job.end);
   // Wall time from the run's start to each stream's last commit: what a person waited for it.
@@ -346,6 +345,8 @@ async function runLocked(
       for (const stream of advice.streams) unreconciled.add(stream);
       forward(role, line.replace(advice.text, `\`${reconcileCommand(job, advice.streams, RUNNER_CLI, hooks.cwd)}\``));
     };
+    // --fresh sets the state file aside only now, as the tap starts: a run refused before keeps it (it did not start).
+    const backupFile = job.fresh ? await backupStateFile(job.stateFile, startedAt) : undefined;
     const outcome = await spawnPipeline({
       tap: { command: process.execPath, args: [TAP_CLI, '--config', configs.tap, '--catalog', catalog, ...stateArgs] },
       target: { command: process.execPath, args: [TARGET_CLI, '--config', configs.target] },
