@@ -1129,6 +1129,16 @@ describe('console over HTTP, after a night whose run applied deletions and could
       /<a href="\/runs\/run-[^"]+">last run of job qb_company failed: QuickBooks rejected the refresh token at [^(]+\(invalid_grant, intuit_tid [\w-]+\): reconnect the app to company \d+ and put the new refresh token in its refresh_token_file secrets\/acme\/refresh_token \(companies file [^)]+\)<\/a>/,
     );
     expect(items[0]?.split('invalid_grant').length).toBe(2);
+    // A new token QuickBooks refuses too: once a run tried it, it is rejected again, red, never "not used yet".
+    await writeFile(path.join(firm.dir, 'secrets', 'acme', 'refresh_token'), 'AB11-a-token-quickbooks-never-issued\n');
+    const refused = await firm.cli(['sync', '--companies', 'companies.yaml']);
+    expect(refused.code).toBe(2);
+    const tried = await attention();
+    expect(tried.match(/<li[\s\S]*?<\/li>/g), tried).toHaveLength(1);
+    expect(tried).toMatch(
+      /last run of job qb_company failed: QuickBooks rejected the refresh token at [^(]+\(invalid_grant, intuit_tid [\w-]+\): reconnect the app/,
+    );
+    expect(tried).not.toContain('not used yet');
     const newToken = firm.company('acme').reconnect();
     await writeFile(path.join(firm.dir, 'secrets', 'acme', 'refresh_token'), `${newToken}\n`);
     // The reconnect is seen before a run uses it: amber and waiting, not red; the token is compared, never shown nor spent.

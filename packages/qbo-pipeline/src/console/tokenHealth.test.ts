@@ -99,8 +99,13 @@ describe('tokenHealth', () => {
       advice: `QuickBooks rejected the refresh token at 2025-05-31 23:50:00Z (invalid_grant, intuit_tid tid-2): reconnect the app to company 1 and put the new refresh token in ${where}`,
     });
     expect(health.newToken).toBeUndefined();
-    // Another new token after it is new again.
-    expect(tokenHealth('1', 'f', tried, now, configured('AB11-next'))).toMatchObject({ level: 'warn', newToken: {} });
+    // Another new token after it waits for the next run, beside the refusal the last run met.
+    expect(tokenHealth('1', 'f', tried, now, configured('AB11-next'))).toMatchObject({
+      level: 'warn',
+      newToken: {},
+      rejected: { at: '2025-05-31T23:50:00.000Z', tid: 'tid-2' },
+      advice: `QuickBooks rejected the refresh token at 2025-05-31 23:50:00Z; a new refresh token was saved in ${where} at 2025-05-31 23:45:00Z, not used yet: the next run starts from it`,
+    });
   });
 
   it('reads every token store of a folder, reporting a damaged one without its content', async () => {

@@ -35,6 +35,9 @@ export interface TokenHealth {
   readonly newToken?: { readonly savedAt: string | undefined };
 }
 
+type Refusal = { readonly at: string; readonly tid: string | undefined };
+const newest = (a: Refusal | undefined, b: Refusal | undefined): Refusal | undefined =>
+  a === undefined || (b !== undefined && Date.parse(b.at) > Date.parse(a.at)) ? b : a;
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 const daysLeft = (ms: number | undefined, now: Date) => (ms === undefined ? undefined : Math.floor((ms - now.getTime()) / DAY_MS));
 
@@ -65,11 +68,12 @@ export function tokenHealth(
   const token = configured.realmId === realmId ? configured.token?.reveal() : undefined;
   // The configured token is a new one a run already tried, and QuickBooks refused: rejected, not waiting.
   const triedNew = token !== undefined && stored.new_token_rejected?.fingerprint === fingerprint(token) ? stored.new_token_rejected : undefined;
-  const rejected =
-    triedNew ?? (stored.refresh_token_rejected_at !== undefined ? { at: stored.refresh_token_rejected_at, tid: stored.refresh_token_rejected_tid } : undefined);
-  if (rejected !== undefined) {
+  const chainRejected =
+    stored.refresh_token_rejected_at !== undefined ? { at: stored.refresh_token_rejected_at, tid: stored.refresh_token_rejected_tid } : undefined;
+  const refused = triedNew ?? chainRejected;
+  if (refused !== undefined) {
     level = 'error';
-    advice = `QuickBooks rejected the refresh token at ${utc(rejected.at)} (invalid_grant, intuit_tid ${rejected.tid ?? 'none'}): ${reconnect}`;
+    advice = `QuickBooks rejected the refresh token at ${utc(refused.at)} (invalid_grant, intuit_tid ${refused.tid ?? 'none'}): ${reconnect}`;
   } else if (left !== undefined && left <= 0) {
     level = 'error';
     advice = `the refresh token has expired: ${reconnect}`;
@@ -83,13 +87,15 @@ export function tokenHealth(
     advice = 'refresh token valid; QBO has not said when its 5-year hard expiry is';
   }
   const isNew = token !== undefined && triedNew === undefined && !continuesChain(stored, token);
+  // Beside a new token waiting, the refusal the last run met: the chain's, or that of a new token tried before this one.
+  const rejected = isNew ? newest(chainRejected, stored.new_token_rejected) : refused;
   if (isNew) {
     // Unchecked until a run uses it: amber, not red, and not green.
     level = 'warn';
     const saved = `a new refresh token was saved in ${newTokenGoes}${configured.savedAt ? ` at ${utc(configured.savedAt)}` : ''}`;
     advice =
-      stored.refresh_token_rejected_at !== undefined
-        ? `QuickBooks rejected the refresh token at ${utc(stored.refresh_token_rejected_at)}; ${saved}, not used yet: the next run starts from it`
+      rejected !== undefined
+        ? `QuickBooks rejected the refresh token at ${utc(rejected.at)}; ${saved}, not used yet: the next run starts from it`
         : `${saved}, not used yet: the next run starts from it (the dates here are the stored token's)`;
   }
   return {
