@@ -748,6 +748,13 @@ describe('console over HTTP, with a companies file', () => {
       /<p class="notice error" role="alert">Company: company wayne is not in companies file [^ ]*companies\.yaml any more: nothing of it runs [^<]*; its state folder [^ ]*firm-state\/companies\/wayne \(bookmarks, token store, runs\) and its rows are kept\. [^<]*\. The console shows the companies in the file only: its runs are listed here again once it is back in it\.<\/p>/,
     );
     expect(gone.text).not.toContain('No run here yet');
+    // An old notification's link to one of its runs says the same, not that there is no such run.
+    const run = await send(web.url, '/runs/run-20250101T000000Z-00000a');
+    expect(run.status).toBe(404);
+    expect(run.text).toMatch(
+      /<p class="notice error" role="alert">Run run-20250101T000000Z-00000a: company wayne is not in companies file [^ ]*companies\.yaml any more: nothing of it runs [^<]*; its state folder [^ ]*firm-state\/companies\/wayne \(bookmarks, token store, runs\) and its rows are kept\. [^<]*\. The console shows the companies in the file only: its runs are listed here again once it is back in it\.<\/p>/,
+    );
+    expect(run.text).not.toContain('in the runs journal (finished runs beyond');
     const unknown = await send(web.url, '/runs?company=wayn');
     expect(unknown.status).toBe(400);
     expect(unknown.text).toMatch(/Company: no company &quot;wayn&quot; in companies file [^ ]*companies\.yaml; its companies: acme, globex, hooli, umbrella\./);

@@ -23,6 +23,7 @@ import {
   LOG_TAIL_LINES,
   one,
   overviewPage,
+  runNotShown,
   runPage,
   runsPage,
   runTotalsOf,
@@ -245,7 +246,12 @@ async function buildConsole(options: ConsoleOptions): Promise<FastifyInstance> {
         {
           title: 'No such run',
           section: '/runs',
-          notice: { level: 'error', text: `No run ${request.params.id} in the runs journal (finished runs beyond the newest 100 of a job are pruned).` },
+          notice: {
+            level: 'error',
+            text:
+              (await runNotShown(ctx, request.params.id)) ??
+              `No run ${request.params.id} in the runs journal (finished runs beyond the newest 100 of a job are pruned).`,
+          },
         },
         html`<p><a href="/runs">All runs</a></p>`,
         404,

@@ -432,9 +432,29 @@ async function unknownCompany(ctx: ConsoleContext, name: string, companies: read
   const file = ctx.options.companiesFile;
   const names = companies.map((c) => c.name);
   const gone = file === undefined ? undefined : (await companiesNotInFile(names, ctx.stateDir)).find((g) => g.name === name);
-  if (file !== undefined && gone)
-    return `Company: ${notInFile(name, file, gone.stateDir)}. The console shows the companies in the file only: its runs are listed here again once it is back in it.`;
+  if (file !== undefined && gone) return `Company: ${notShown(file, gone)}`;
   return `Company: no company ${JSON.stringify(name)}${file === undefined ? '' : ` in companies file ${file}`}; its companies: ${names.join(', ')}.`;
+}
+
+/** Why the console shows nothing of a company taken out of the companies file, as `company list` says it. */
+const notShown = (file: string, gone: { readonly name: string; readonly stateDir: string }) =>
+  `${notInFile(gone.name, file, gone.stateDir)}. The console shows the companies in the file only: its runs are listed here again once it is back in it.`;
+
+/**
+ * Why run `id` is not shown when it is in the runs journal of a company taken out of the companies
+ * file (an old notification links to it): said as the runs page says it of that company. Undefined otherwise.
+ */
+export async function runNotShown(ctx: ConsoleContext, id: string): Promise<string | undefined> {
+  const file = ctx.options.companiesFile;
+  if (file === undefined || !RUN_ID.test(id)) return undefined;
+  const names = (await ctx.companies()).map((c) => c.name);
+  for (const gone of await companiesNotInFile(names, ctx.stateDir)) {
+    const record = await RunJournal.of(gone.stateDir)
+      .read(id)
+      .catch(() => undefined);
+    if (record) return `Run ${id}: ${notShown(file, gone)}`;
+  }
+  return undefined;
 }
 
 /** Runs the runs page lists at once, newest first; older ones are a link away (`before`: the last run id shown). */
