@@ -133,7 +133,8 @@ describe('qbo-pipeline reconcile', () => {
       .filter((f) => f.endsWith('.json'))
       .map((f) => JSON.parse(readFileSync(path.join(stateDir(), 'runs', f), 'utf8')))
       .filter((r) => r.status === 'failed');
-    expect(failed).toEqual([expect.objectContaining({ kind: 'reconcile', exitCode: 2, fix: expect.stringContaining('belongs to company') })]);
+    // Refused before QBO was asked anything: it did not start, as a backfill refused before its tap started.
+    expect(failed).toEqual([expect.objectContaining({ kind: 'reconcile', exitCode: 2, notStarted: true, fix: expect.stringContaining('belongs to company') })]);
   });
 });
 

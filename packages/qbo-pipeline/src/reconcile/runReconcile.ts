@@ -113,6 +113,8 @@ export async function runReconcile(request: ReconcileRequest, hooks: ReconcileHo
       progress: [],
     });
     const logger = teeLogger(baseLogger, createLogger('qbo-pipeline', { sink: (line) => run.log(line) }));
+    // Whether QBO was asked anything (its tap's part): a run refused before did not start, as a backfill's before its tap.
+    let started = false;
     try {
       // One job per realm at a time, as for a company's backfill and sync: the realm's budget is its own.
       const releaseRealm = scope.company ? await holdRealm(stateDir, scope.company.settings, { logger }) : undefined;
@@ -147,6 +149,8 @@ export async function runReconcile(request: ReconcileRequest, hooks: ReconcileHo
           await warehouse
             .closeGoneRuns(run.record, run.record, journal)
             .catch((error: unknown) => logger.warn(`could not close the job's earlier runs in ${target.schema}._pipeline_runs: ${(error as Error).message}`));
+          await refuseOtherCompany(warehouse, tap, target.schema);
+          started = true;
           const streamsDone = await reconcileStreams({
             streams,
             warehouse,
@@ -181,7 +185,7 @@ export async function runReconcile(request: ReconcileRequest, hooks: ReconcileHo
       }
     } catch (error) {
       // Nothing is half done: each stream's marks and evidence commit together, so running again is safe.
-      await run.failWith(error);
+      await run.failWith(error, undefined, !started);
       throw error;
     }
   } finally {
@@ -189,7 +193,17 @@ export async function runReconcile(request: ReconcileRequest, hooks: ReconcileHo
   }
 }
 
-/** Checks the schema's company against the settings, then reconciles each stream through one QBO session. */
+/** Refuses settings naming another company than the one the schema recorded as its own. */
+async function refuseOtherCompany(warehouse: Warehouse, tap: TapSettings, schema: string): Promise<void> {
+  const recorded = await warehouse.recordedCompany();
+  if (recorded !== undefined && recorded !== tap.realmId) {
+    throw new UsageError(
+      `schema ${schema} belongs to company ${recorded} (recorded in ${schema}._company), but the tap settings name company ${tap.realmId}: reconcile would take that company's rows for deleted; use the settings (realm_id) of the company this schema belongs to`,
+    );
+  }
+}
+
+/** Reconciles each stream through one QBO session. */
 async function reconcileStreams(o: {
   readonly streams: readonly string[];
   readonly warehouse: Warehouse;
@@ -200,12 +214,6 @@ async function reconcileStreams(o: {
   readonly logger: Logger;
 }): Promise<ReconcileStreamResult[]> {
   const { warehouse, tap, schema } = o;
-  const recorded = await warehouse.recordedCompany();
-  if (recorded !== undefined && recorded !== tap.realmId) {
-    throw new UsageError(
-      `schema ${schema} belongs to company ${recorded} (recorded in ${schema}._company), but the tap settings name company ${tap.realmId}: reconcile would take that company's rows for deleted; use the settings (realm_id) of the company this schema belongs to`,
-    );
-  }
   const session = openQboSession({ settings: tap, logger: o.logger });
   try {
     await session.auth.accessToken(); // a bad token fails before any comparison

@@ -100,8 +100,9 @@ export interface RunRecord {
   readonly reason?: string;
   /**
    * Set when it failed before its tap started (its settings, state file or token store refused, a
-   * file it could not write): a failure, since the job did not run, but one that read and loaded
-   * nothing and left its state file as it was. Said `did not start`, not `nothing loaded`.
+   * file it could not write; a reconcile: before it asked QBO anything): a failure, since the job
+   * did not run, but one that read and loaded nothing and left its state file as it was. Said
+   * `did not start`, not `nothing loaded`.
    */
   readonly notStarted?: true;
   readonly progress: readonly RunStreamProgress[];
