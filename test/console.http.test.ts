@@ -314,6 +314,22 @@ describe('console over HTTP, on loopback without a password', () => {
     });
   });
 
+  it('says a run refused before its tap started did not start, did nothing and has no counts, not that it committed no window', async () => {
+    const refused = path.join(dir, 'refused');
+    const reason = `state file ${path.join(refused, 'nightly.json')} is not valid JSON (Unexpected end of JSON input); fix or move it, then run again`;
+    const [id] = await writeHourlyRuns(refused, 1, () => ({ status: 'failed', exitCode: 2, notStarted: true, reason, fix: reason, tapRunIds: [] }));
+    await withConsole(refused, async (shown) => {
+      const row = runRow((await send(shown.url, '/runs')).text, id!);
+      expect(row).toContain('did not start');
+      const page = (await send(shown.url, `/runs/${id}`)).text;
+      expect(page).toMatch(
+        /<dt>what it did<\/dt><dd>did not start: refused before its tap started: nothing was read or loaded, and its state file is as it was<\/dd>/,
+      );
+      expect(page).toContain('Nothing: it did not start (its tap never ran).');
+      expect(page).not.toContain('This run left no evidence');
+    });
+  });
+
   it('lists a reconcile advised more than 200 runs ago, as long as it is still to do', async () => {
     const busy = path.join(dir, 'busy');
     const command = 'node cli.js reconcile --job nightly --streams invoices';
