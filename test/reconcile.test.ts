@@ -136,6 +136,25 @@ describe('qbo-pipeline reconcile', () => {
     // Refused before QBO was asked anything: it did not start, as a backfill refused before its tap started.
     expect(failed).toEqual([expect.objectContaining({ kind: 'reconcile', exitCode: 2, notStarted: true, fix: expect.stringContaining('belongs to company') })]);
   });
+
+  it('refuses (exit 2, nothing changed) a damaged token store before QBO is asked anything: it did not start, as a backfill refused by the same check', async () => {
+    const store = path.join(h.dir, 'tokens-damaged.json');
+    await writeFile(store, '{"refresh_token": ');
+    const damaged = path.join(h.dir, 'tap-damaged-store.json');
+    await writeFile(damaged, JSON.stringify({ ...JSON.parse(readFileSync(h.tapConfig, 'utf8')), token_store: store }));
+    const before = await rows();
+    const requests = h.emulator.requestLog().length;
+    const run = await reconcile([], damaged);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(new RegExp(`FATAL qbo-pipeline: token store ${store} is damaged \\(not valid JSON`));
+    expect(h.emulator.requestLog().length).toBe(requests);
+    expect(await rows()).toEqual(before);
+    const [latest] = readdirSync(path.join(stateDir(), 'runs'))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => JSON.parse(readFileSync(path.join(stateDir(), 'runs', f), 'utf8')))
+      .filter((r) => r.status === 'failed' && String(r.fix).includes('token store'));
+    expect(latest).toMatchObject({ kind: 'reconcile', exitCode: 2, notStarted: true });
+  });
 });
 
 describe('qbo-pipeline reconcile on a table from before deletions were tracked', () => {

@@ -9,6 +9,7 @@ import {
   openQboSession,
   parseTapSettings,
   TAP_SETTINGS,
+  TokenStore,
   type QboSession,
   type RequestStats,
   type TapSettings,
@@ -141,6 +142,8 @@ export async function runReconcile(request: ReconcileRequest, hooks: ReconcileHo
         } finally {
           await configs.remove();
         }
+        // A damaged token store refuses the run before QBO is asked anything, as a backfill's checks do.
+        await new TokenStore(tap.tokenStorePath).read();
         // Where its _pipeline_runs row goes: a scheduler's sweep closes it there if its runner dies.
         await run.update({ warehouse: runWarehouse(target, options.targetConfig) });
         const warehouse = await Warehouse.connect(target.connection, target.schema);
