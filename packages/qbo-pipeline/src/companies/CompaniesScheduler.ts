@@ -10,7 +10,7 @@ import { COMPANY_JOB } from '../BackfillRequest.js';
 import { companyStateDir, notInFile } from './companyRun.js';
 import { defaultMaxParallel } from './JobPool.js';
 import { loadCompanies, secretProblems } from './loadCompanies.js';
-import { companiesByWarehouse, companiesFileIdentity, refreshViews, staleLines } from './companyViews.js';
+import { companiesByWarehouse, companiesFileIdentity, namesOf, refreshViews, staleLines, viewCompaniesText } from './companyViews.js';
 import { runDueOnce } from '../scheduler/runDueOnce.js';
 import type { Companies, Company } from './parseCompanies.js';
 import { DEFAULT_LEASE_MS, triggerStore } from '../triggers/TriggerStore.js';
@@ -214,7 +214,7 @@ export class CompaniesScheduler {
         if (changed.length > 0)
           this.#logger.info(
             [
-              `views in schema ${schema} at ${outcome.where}: ${changed.map((v) => `${v.stream} ${v.change} (${v.companies.join(', ') || 'no company any more'})`).join(', ')}`,
+              `views in schema ${schema} at ${outcome.where}: ${changed.map((v) => `${v.stream} ${v.change} (${v.companies.length === 0 ? 'no company any more' : viewCompaniesText(v.companies, namesOf(outcome))})`).join(', ')}`,
               ...staleLines(outcome.stale),
             ].join('; '),
           );

@@ -239,10 +239,13 @@ export async function viewsScript(warehouse: WarehouseCompanies, request: Omit<V
   });
 }
 
+/** The names of the companies a refresh was over, in file order. */
+export const namesOf = (outcome: Pick<ViewsOutcome, 'companies'>): string[] => outcome.companies.map((c) => c.name);
+
 /** The first line of a refresh's report: where, over which companies, and what changed. */
 function summaryOf(outcome: ViewsOutcome): string {
   const count = (change: PlannedView['change']) => outcome.views.filter((v) => v.change === change).length;
-  return `views in schema ${outcome.schema} at ${outcome.where}, over ${plural(outcome.companies.length, 'company')} (${outcome.companies.map((c) => c.name).join(', ')}): ${count('created')} created, ${count('replaced')} replaced, ${count('unchanged')} unchanged`;
+  return `views in schema ${outcome.schema} at ${outcome.where}, over ${plural(outcome.companies.length, 'company')} (${namesOf(outcome).join(', ')}): ${count('created')} created, ${count('replaced')} replaced, ${count('unchanged')} unchanged`;
 }
 
 /** What became of this file's views (or the target schema's, `file`) in other schemas: one line for those left or dropped, one per view kept and why. */
@@ -264,6 +267,21 @@ export function staleLines(stale: readonly StaleView[], file?: string): string[]
   ];
 }
 
+/** Past this many, a view's companies are counted, not listed: 40 names on each of 28 views' lines bury what changed. */
+const LISTED_COMPANIES = 5;
+
+/**
+ * A view's companies (`names`, not empty) in a line: their names when few; when many, counted as
+ * all of the refresh's companies (`all`), or all but the few it lacks, named; else their names.
+ */
+export function viewCompaniesText(names: readonly string[], all: readonly string[]): string {
+  if (names.length <= LISTED_COMPANIES) return names.join(', ');
+  const taken = new Set(names);
+  const lacking = all.filter((name) => !taken.has(name));
+  if (lacking.length === 0) return `all ${names.length} companies`;
+  return lacking.length <= LISTED_COMPANIES ? `${names.length} companies: all but ${lacking.join(', ')}` : names.join(', ');
+}
+
 /** `qbo-pipeline views` on stdout: per database, what each view unions and what was done to it, then the notes. */
 export function formatViews(outcome: ViewsOutcome): string {
   const more = [...outcome.notes, ...staleLines(outcome.stale, outcome.file)];
@@ -274,7 +292,11 @@ export function formatViews(outcome: ViewsOutcome): string {
       ? 'no view: no company has a stream table yet'
       : formatTable(
           ['view', 'companies', 'change'],
-          outcome.views.map((v) => [`${outcome.schema}.${v.stream}`, v.companies.length === 0 ? '(none any more: no row)' : v.companies.join(', '), v.change]),
+          outcome.views.map((v) => [
+            `${outcome.schema}.${v.stream}`,
+            v.companies.length === 0 ? '(none any more: no row)' : viewCompaniesText(v.companies, namesOf(outcome)),
+            v.change,
+          ]),
         ),
     ...(more.length > 0 ? ['', ...more] : []),
   ].join('\n');
