@@ -2,7 +2,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createLogger, UsageError } from 'singer-kit';
+import { configDirHost } from '../childConfigs.js';
 import { JobBusyError, type BackfillResult } from '../runBackfill.js';
 import { triggerStore } from '../triggers/TriggerStore.js';
 import type { Trigger } from '../triggers/Trigger.js';
@@ -212,6 +215,26 @@ describe('CompaniesScheduler', () => {
         expect({ night: night.name, k, started: started.sort() }).toEqual({ night: night.name, k, started: night.companies });
       }
     }
+  });
+
+  it("removes the config folders of a runner that died once a pass, in its own name: they are no company's", async () => {
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    const left = path.join(tmpdir(), `qbo-pipeline-${configDirHost()}-${dead}-x-Kil1ed`);
+    await mkdir(left);
+    const lines: string[] = [];
+    const file = path.join(dir, 'killed.yaml');
+    await writeFile(file, FILE());
+    const scheduler = await CompaniesScheduler.start({
+      file,
+      stateRoot: path.join(dir, 'killed'),
+      logger: createLogger('test', { sink: (line) => lines.push(line) }),
+      now: () => new Date('2025-03-01T02:00:00Z'),
+    });
+    await scheduler.pass();
+    expect(existsSync(left)).toBe(false);
+    expect(lines.filter((l) => l.includes(left))).toEqual([
+      `INFO test: removed ${left}: the config files (secrets included) of a runner on this host that is gone (killed)`,
+    ]);
   });
 
   it("starts when a company's secret file is missing, naming it (the other companies go on)", async () => {

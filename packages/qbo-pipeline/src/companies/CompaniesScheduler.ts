@@ -16,7 +16,7 @@ import type { Companies, Company } from './parseCompanies.js';
 import { DEFAULT_LEASE_MS, triggerStore } from '../triggers/TriggerStore.js';
 import { RunJournal } from '../runs/RunJournal.js';
 import { RunSweeper } from '../runs/RunSweeper.js';
-import { warehouseSettings } from '../childConfigs.js';
+import { removeAbandonedConfigDirs, warehouseSettings } from '../childConfigs.js';
 
 /** The schedule a company's `schedule:` in the companies file stands for (triggers `sch-company-<slot>`). */
 export const COMPANY_SCHEDULE = 'company';
@@ -161,9 +161,12 @@ export class CompaniesScheduler {
    * One pass over every company, starting with a different one each time; returns the triggers it
    * started as `<company>/<trigger id>` (never one in `skip`, given the same way, nor one due after
    * `dueBy`): a trigger id alone repeats across companies, every company's slot being `sch-company-<slot>`.
+   * First, the config folders that runners on this host left as they died are removed, once, in the
+   * scheduler's name: they are no company's (a killed scheduler's are those of all its runs).
    */
   async pass(skip: ReadonlySet<string> = new Set(), dueBy?: Date): Promise<string[]> {
     this.#reload();
+    await removeAbandonedConfigDirs(this.#logger);
     const entries: Entry[] = [];
     for (const company of this.#companies.companies) {
       try {
@@ -302,6 +305,7 @@ export class CompaniesScheduler {
           staleMs: this.#o.leaseMs ?? DEFAULT_LEASE_MS,
           warehouse: (targetConfig = this.#o.targetConfig) => warehouseSettings(targetConfig, process.env, { settings: entry.company, stateDir }),
           logger: this.#logger.child(company.name),
+          removeConfigDirs: false,
         }),
       }),
     };

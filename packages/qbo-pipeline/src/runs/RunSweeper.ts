@@ -19,6 +19,12 @@ export interface RunSweeperOptions {
    */
   readonly warehouse: (targetConfig?: string) => TargetSettings;
   readonly logger: Logger;
+  /**
+   * False: a sweep leaves the config folders of gone runners (`removeAbandonedConfigDirs`) to its
+   * caller. They are the host's, not a state folder's: a companies scheduler removes them once a
+   * pass in its own name, not once per company in the name of the company that swept first.
+   */
+  readonly removeConfigDirs?: boolean;
 }
 
 /**
@@ -68,8 +74,8 @@ export class RunSweeper {
    * (`removeAbandonedConfigDirs`), also those of a scheduler killed with its runs.
    */
   async sweep(except: ReadonlySet<string> = new Set()): Promise<RunRecord[]> {
-    const { journal, staleMs, logger } = this.#o;
-    await removeAbandonedConfigDirs(logger);
+    const { journal, staleMs, logger, removeConfigDirs = true } = this.#o;
+    if (removeConfigDirs) await removeAbandonedConfigDirs(logger);
     const jobs = new Set<string>();
     for (const r of await journal.list()) {
       if (except.has(r.job)) continue;
