@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -7,7 +7,7 @@ import { createLogger } from 'singer-kit';
 import { RunJournal, runBackfill, type BackfillHooks } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, scratchRole, scratchSchema, withClient } from './support/db.js';
 import { startPgProxy, type PgProxy } from './support/pgProxy.js';
-import { expectExactly, runCliProcess, runnerArgs, startHarness, waitFor, type Harness } from './pipelineHarness.js';
+import { expectExactly, runCliProcess, runnerArgs, suiteHarness, waitFor } from './pipelineHarness.js';
 
 /**
  * What an on-call engineer meets in the warehouse at night: another session holding a lock on a
@@ -18,11 +18,7 @@ const START = '2025-02-23';
 const START_Z = '2025-02-23T00:00:00Z';
 const END_Z = '2025-03-01T00:00:00Z';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ databaseUrl: databaseUrl(), seed: 28, now: new Date(END_Z), days: 6, counts: { invoices: 120, customers: 20 } });
-});
-afterAll(() => h?.close());
+const h = suiteHarness({ seed: 28, now: new Date(END_Z), days: 6, counts: { invoices: 120, customers: 20 } });
 
 describe('qbo-pipeline when another session holds a lock on a raw table', () => {
   const schema = scratchSchema('lockheld');

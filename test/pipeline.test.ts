@@ -1,21 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { databaseUrl, REPO_ROOT, scratchSchema, withClient } from './support/db.js';
-import { expectExactly, runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
+import { expectExactly, runCliProcess, runnerArgs, suiteHarness } from './pipelineHarness.js';
 
 const START = '2025-02-23';
 const END = '2025-03-01T00:00:00Z';
 const END_Z = '2025-03-01T00:00:00Z';
 const START_Z = '2025-02-23T00:00:00Z';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ databaseUrl: databaseUrl(), seed: 11, now: new Date(END_Z), days: 6, counts: { invoices: 150, customers: 30, items: 12 } });
-});
-afterAll(() => h?.close());
+const h = suiteHarness({ seed: 11, now: new Date(END_Z), days: 6, counts: { invoices: 150, customers: 30, items: 12 } });
 
 async function backfill(schema: string, extra: readonly string[] = [], env: NodeJS.ProcessEnv = process.env) {
   return runCliProcess(

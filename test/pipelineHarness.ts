@@ -9,7 +9,8 @@ import { expect } from 'vitest';
 import { startEmulator, type EmulatedCompany, type Emulator, type EmulatorOptions } from '../packages/qbo-emulator/src/index.js';
 import { createLogger } from 'singer-kit';
 import type { BackfillHooks } from '../packages/qbo-pipeline/src/index.js';
-import { REPO_ROOT } from './support/db.js';
+import { databaseUrl, REPO_ROOT } from './support/db.js';
+import { forSuite } from './support/forSuite.js';
 import { runProcess, type ProcessRun } from './support/runProcess.js';
 
 /** Shared by the pipeline and reliability suites: an emulator, configs in a temp folder, truth checks. */
@@ -42,7 +43,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: EmulatorOptions & { readonly tap?: Record<string, unknown>; readonly databaseUrl: string }): Promise<Harness> {
+export type HarnessOptions = EmulatorOptions & { readonly tap?: Record<string, unknown>; readonly databaseUrl: string };
+
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const { tap, databaseUrl, ...emulatorOptions } = options;
   // Throttling is tested elsewhere; here many runs share one realm within a minute.
   const emulator = await startEmulator({ requestsPerMinute: 1_000_000, ...emulatorOptions });
@@ -67,6 +70,10 @@ export async function startHarness(options: EmulatorOptions & { readonly tap?: R
     },
   };
 }
+
+/** A harness for the suite (the file, or the describe it is called in), on the tests' database: see forSuite. */
+export const suiteHarness = (options: Omit<HarnessOptions, 'databaseUrl'>): Harness =>
+  forSuite('harness', () => startHarness({ databaseUrl: databaseUrl(), ...options }));
 
 export interface TruthDiff {
   readonly expected: number;

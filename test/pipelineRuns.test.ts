@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -9,19 +9,15 @@ import { lock } from 'proper-lockfile';
 import { JobBusyError, RunJournal, runBackfill, type BackfillHooks } from '../packages/qbo-pipeline/src/index.js';
 import { jobLockFile } from '../packages/qbo-pipeline/src/jobLock.js';
 import { processOnThisHost } from '../packages/qbo-pipeline/src/processOnHost.js';
-import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { RUNNER_CLI, runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
+import { scratchSchema, withClient } from './support/db.js';
+import { runCliProcess, RUNNER_CLI, runnerArgs, suiteHarness } from './pipelineHarness.js';
 import type { RunRecord } from '../packages/qbo-pipeline/src/runs/RunRecord.js';
 
 /** The runs journal (`<state-dir>/runs/`) and `<schema>._pipeline_runs`, as real runs write them. */
 const START = '2025-02-26T00:00:00Z';
 const END = '2025-03-01T00:00:00Z';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ databaseUrl: databaseUrl(), seed: 21, now: new Date(END), days: 3, counts: { invoices: 60, customers: 12 } });
-});
-afterAll(() => h?.close());
+const h = suiteHarness({ seed: 21, now: new Date(END), days: 3, counts: { invoices: 60, customers: 12 } });
 
 const logs: string[] = [];
 const quiet: BackfillHooks = { logger: createLogger('qbo-pipeline', { sink: (line) => logs.push(line) }), onChildLog: () => undefined };

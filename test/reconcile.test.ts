@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
+import { describe, expect, it } from 'vitest';
+import { scratchSchema, withClient } from './support/db.js';
+import { runCliProcess, runnerArgs, suiteHarness } from './pipelineHarness.js';
 
 /**
  * `qbo-pipeline reconcile`: for deletions CDC cannot report (older than 30 days), page every
@@ -13,19 +13,14 @@ import { runCliProcess, runnerArgs, startHarness, type Harness } from './pipelin
 const START = '2025-05-01T00:00:00Z';
 const END = '2025-05-11T00:00:00Z';
 
-let h: Harness;
-beforeAll(async () => {
-  // One request at a time, so the page-shift hook lands between pages deterministically.
-  h = await startHarness({
-    databaseUrl: databaseUrl(),
-    seed: 31,
-    now: new Date(END),
-    days: 10,
-    counts: { invoices: 2500, customers: 20 },
-    tap: { max_concurrency: 1, max_requests_per_minute: 100_000 },
-  });
+// One request at a time, so the page-shift hook lands between pages deterministically.
+const h = suiteHarness({
+  seed: 31,
+  now: new Date(END),
+  days: 10,
+  counts: { invoices: 2500, customers: 20 },
+  tap: { max_concurrency: 1, max_requests_per_minute: 100_000 },
 });
-afterAll(() => h?.close());
 
 const q = <T extends Record<string, unknown>>(sql: string, params: unknown[] = []) => withClient(async (c) => (await c.query<T>(sql, params)).rows);
 

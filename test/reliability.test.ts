@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { runBackfill, type BackfillHooks, type BackfillRequest, type BackfillResult } from '../packages/qbo-pipeline/src/index.js';
 import { startLocalPostgres } from 'local-postgres';
 import { Rng } from 'qbo-emulator';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { diffWithTruth, loggedHooks, startHarness, type Harness } from './pipelineHarness.js';
+import { diffWithTruth, loggedHooks, suiteHarness } from './pipelineHarness.js';
 
 /**
  * Crash trials: kill -9 of the tap, the target or both at seeded random points of a 3-stream
@@ -20,21 +20,16 @@ const VICTIMS = ['tap', 'target', 'both'] as const;
 
 const { hooks: quiet } = loggedHooks();
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({
-    databaseUrl: databaseUrl(),
-    seed: 5,
-    now: new Date(END),
-    days: 6,
-    counts: { invoices: 240, customers: 60, items: 30 },
-    // Spans of at most 40 rows (about a day of invoices): many commits for the kills to land between.
-    tap: { page_size: 20, max_span_rows: 40 },
-    // A little latency per request spreads a run over enough time for the kill points to land inside it.
-    latencyMs: 5,
-  });
+const h = suiteHarness({
+  seed: 5,
+  now: new Date(END),
+  days: 6,
+  counts: { invoices: 240, customers: 60, items: 30 },
+  // Spans of at most 40 rows (about a day of invoices): many commits for the kills to land between.
+  tap: { page_size: 20, max_span_rows: 40 },
+  // A little latency per request spreads a run over enough time for the kill points to land inside it.
+  latencyMs: 5,
 });
-afterAll(() => h?.close());
 
 async function request(schema: string, job: string, fresh: boolean, url = databaseUrl()): Promise<BackfillRequest> {
   const targetConfig =

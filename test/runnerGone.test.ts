@@ -14,24 +14,22 @@ import { RunJournal } from '../packages/qbo-pipeline/src/index.js';
 import type { RunRecord } from '../packages/qbo-pipeline/src/runs/RunRecord.js';
 import { send } from './consoleHttp.js';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { configDirs, killRunningClis, runnerArgs, startHarness, startRunnerCli, waitFor, type Harness } from './pipelineHarness.js';
+import { configDirs, killRunningClis, runnerArgs, startRunnerCli, suiteHarness, waitFor } from './pipelineHarness.js';
 
 const START = '2025-02-26T00:00:00Z';
 const END = '2025-03-01T00:00:00Z';
 /** The scheduler judges a job's lock free after its lease: short here, so a dead runner's run is closed in seconds. */
 const LEASE_SECONDS = 3;
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ databaseUrl: databaseUrl(), seed: 32, now: new Date(END), days: 3, counts: { invoices: 30 } });
+const h = suiteHarness({ seed: 32, now: new Date(END), days: 3, counts: { invoices: 30 } });
+beforeAll(() => {
   // The temporary folder of the runners and the scheduler: only this suite's config folders are there.
   process.env.TMPDIR = path.join(h.dir, 'tmp');
   mkdirSync(process.env.TMPDIR);
 });
-afterAll(async () => {
+afterAll(() => {
   killRunningClis();
-  h?.emulator.setFaults({ rules: [] });
-  await h?.close();
+  h.emulator.setFaults({ rules: [] });
 });
 
 describe('a run whose runner was killed (kill -9) while a scheduler runs', () => {

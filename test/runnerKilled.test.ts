@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { RunJournal, runBackfill } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, scratchSchema } from './support/db.js';
-import { diffWithTruth, loggedHooks, RUNNER_CLI, runnerArgs, startHarness, waitFor, type Harness } from './pipelineHarness.js';
+import { diffWithTruth, loggedHooks, RUNNER_CLI, runnerArgs, suiteHarness, waitFor } from './pipelineHarness.js';
 
 /**
  * A runner killed alone with SIGKILL (`kill -9 <pid>`, the OOM killer: not its process group)
@@ -17,21 +17,18 @@ import { diffWithTruth, loggedHooks, RUNNER_CLI, runnerArgs, startHarness, waitF
 const START = '2025-02-26T00:00:00Z';
 const END = '2025-03-01T00:00:00Z';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({
-    databaseUrl: databaseUrl(),
-    seed: 34,
-    now: new Date(END),
-    days: 3,
-    counts: { invoices: 40 },
-    tap: { request_timeout_seconds: 60, max_concurrency: 1 },
-  });
+const h = suiteHarness({
+  seed: 34,
+  now: new Date(END),
+  days: 3,
+  counts: { invoices: 40 },
+  tap: { request_timeout_seconds: 60, max_concurrency: 1 },
+});
+beforeAll(() => {
   // The runners' temporary folder (theirs, spawned, and this process's): only this suite's config folders are there.
   process.env.TMPDIR = path.join(h.dir, 'tmp');
   mkdirSync(process.env.TMPDIR);
 });
-afterAll(() => h?.close());
 
 /** The processes whose parent is `pid` (Linux /proc), living (not zombies). */
 function childrenOf(pid: number): number[] {

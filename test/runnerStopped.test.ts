@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { databaseUrl, scratchSchema } from './support/db.js';
-import { killRunningClis, runnerArgs, startHarness, startRunnerCli, waitFor, type Harness } from './pipelineHarness.js';
+import { scratchSchema } from './support/db.js';
+import { killRunningClis, runnerArgs, startRunnerCli, suiteHarness, waitFor } from './pipelineHarness.js';
 
 /**
  * `kill -INT <pid>` of a backfill's runner alone (not its process group, as Ctrl-C on a terminal
@@ -13,21 +13,14 @@ const START = '2025-02-26T00:00:00Z';
 const END = '2025-03-01T00:00:00Z';
 const STREAMS = ['invoices', 'customers', 'items', 'vendors'];
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({
-    databaseUrl: databaseUrl(),
-    seed: 41,
-    now: new Date(END),
-    days: 3,
-    counts: { invoices: 20, customers: 5, items: 5, vendors: 5 },
-    tap: { request_timeout_seconds: 60, max_concurrency: 1 },
-  });
+const h = suiteHarness({
+  seed: 41,
+  now: new Date(END),
+  days: 3,
+  counts: { invoices: 20, customers: 5, items: 5, vendors: 5 },
+  tap: { request_timeout_seconds: 60, max_concurrency: 1 },
 });
-afterAll(() => {
-  killRunningClis();
-  return h?.close();
-});
+afterAll(killRunningClis);
 
 describe('a backfill whose runner alone receives SIGINT', () => {
   it("names the runner's signal, and says the window its streams stopped at once", async () => {

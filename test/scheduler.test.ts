@@ -13,18 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
 import { shiftedClockEnv } from './support/shiftedClockEnv.js';
 import { TriggerStore } from '../packages/qbo-pipeline/src/index.js';
-import {
-  configDirs,
-  dayStart,
-  expectExactly,
-  killRunningClis,
-  runCliProcess,
-  runnerArgs,
-  startHarness,
-  startRunnerCli,
-  waitFor,
-  type Harness,
-} from './pipelineHarness.js';
+import { configDirs, dayStart, expectExactly, killRunningClis, runCliProcess, runnerArgs, suiteHarness, startRunnerCli, waitFor } from './pipelineHarness.js';
 
 afterAll(killRunningClis);
 
@@ -42,15 +31,13 @@ const runsIn = (stateDir: string) =>
         .map((f) => readJson(path.join(stateDir, 'runs', f)))
     : [];
 
-let h: Harness;
-beforeAll(async () => {
-  // The company's clock is the real one, and QBO shows a change at once: a sync runs up to now (no end_lag; test/endLag has the lag).
-  h = await startHarness({ databaseUrl: databaseUrl(), seed: 23, days: 3, counts: { invoices: 90, customers: 24, items: 9 }, tap: { end_lag: 'PT0S' } });
+// The company's clock is the real one, and QBO shows a change at once: a sync runs up to now (no end_lag; test/endLag has the lag).
+const h = suiteHarness({ seed: 23, days: 3, counts: { invoices: 90, customers: 24, items: 9 }, tap: { end_lag: 'PT0S' } });
+beforeAll(() => {
   // The temporary folder of the runners and schedulers: only this suite's config folders are there.
   process.env.TMPDIR = path.join(h.dir, 'tmp');
   mkdirSync(process.env.TMPDIR);
 });
-afterAll(() => h?.close());
 
 describe('qbo-pipeline sync', () => {
   const schema = scratchSchema('sync');

@@ -12,10 +12,9 @@ import {
   killRunningClis,
   runCliProcess,
   runnerArgs,
-  startHarness,
+  suiteHarness,
   startRunnerCli,
   waitFor,
-  type Harness,
   type RunningCli,
 } from './pipelineHarness.js';
 
@@ -55,24 +54,17 @@ describe.skipIf(CANNOT_MOUNT !== undefined)(`the runner's state folder on a disk
   const companySchema = scratchSchema('statedisk_company');
   const scheduledStateSchema = scratchSchema('statedisk_scheduled_state');
   const notifiedSchema = scratchSchema('statedisk_notified');
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({
-      databaseUrl: databaseUrl(),
-      seed: 69,
-      now: new Date(NOW),
-      days: DAYS,
-      counts: { invoices: DAYS * 75, customers: DAYS * 8 },
-      // Many small spans and commits: a state line every few hundred rows, so a run has many. The
-      // records a test makes are synced at once, from an emulator that shows them at once: no end_lag (test/endLag has the lag).
-      // One request at a time: see fillOnceStateWritten.
-      tap: { max_span_rows: 200, end_lag: 'PT0S', max_concurrency: 1 },
-    });
+  const h = suiteHarness({
+    seed: 69,
+    now: new Date(NOW),
+    days: DAYS,
+    counts: { invoices: DAYS * 75, customers: DAYS * 8 },
+    // Many small spans and commits: a state line every few hundred rows, so a run has many. The
+    // records a test makes are synced at once, from an emulator that shows them at once: no end_lag (test/endLag has the lag).
+    // One request at a time: see fillOnceStateWritten.
+    tap: { max_span_rows: 200, end_lag: 'PT0S', max_concurrency: 1 },
   });
-  afterAll(() => {
-    killRunningClis();
-    return h?.close();
-  });
+  afterAll(killRunningClis);
 
   const stateDir = () => path.join(volume().mountPoint, 'state');
   const stateFile = () => path.join(stateDir(), `${JOB}.json`);

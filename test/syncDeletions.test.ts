@@ -6,26 +6,21 @@
  */
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { dayStart, diffWithTruth, runCliProcess, runnerArgs, startHarness, tableCell, type Harness } from './pipelineHarness.js';
+import { dayStart, diffWithTruth, runCliProcess, runnerArgs, suiteHarness, tableCell } from './pipelineHarness.js';
 import { startFirm } from './companiesHarness.js';
 
 const DAY = 86_400_000;
 
-let h: Harness;
-beforeAll(async () => {
-  // CDC looks back 30 days from QBO's clock, so this company lives in the present.
-  h = await startHarness({
-    databaseUrl: databaseUrl(),
-    seed: 41,
-    days: 4,
-    counts: { invoices: 200, customers: 20 },
-    // QBO's change is synced right after it is made: no end_lag (a record shown late is test/endLag's).
-    tap: { max_requests_per_minute: 100_000, end_lag: 'PT0S' },
-  });
+// CDC looks back 30 days from QBO's clock, so this company lives in the present.
+const h = suiteHarness({
+  seed: 41,
+  days: 4,
+  counts: { invoices: 200, customers: 20 },
+  // QBO's change is synced right after it is made: no end_lag (a record shown late is test/endLag's).
+  tap: { max_requests_per_minute: 100_000, end_lag: 'PT0S' },
 });
-afterAll(() => h?.close());
 
 describe('sync after a backfill: changes rewrite only their rows, deletions reach the table', () => {
   const schema = scratchSchema('del');

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { discoverCatalog } from 'qbo-catalog';
 import { startEmulator, type Emulator } from 'qbo-emulator';
 import { runBackfill } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { expectExactly, loggedHooks, startHarness, type Harness } from './pipelineHarness.js';
+import { expectExactly, loggedHooks, suiteHarness } from './pipelineHarness.js';
 import { catalogSelecting, lastState, recordsOf, runTapCli, tapSettings, tempDir, writeJson, type TapRun } from './tapHarness.js';
 
 /**
@@ -25,18 +25,13 @@ describe('a garbled 200 from QBO, now and then: retried, and the loaded tables e
   const START = iso(TODAY - 4 * DAY);
   const END = iso(TODAY);
   const { logs, hooks } = loggedHooks();
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({
-      databaseUrl: databaseUrl(),
-      seed: 23,
-      now: new Date(END),
-      days: 4,
-      counts: { invoices: 90, customers: 30 },
-      tap: { page_size: 20, max_span_rows: 40, max_concurrency: 2 },
-    });
+  const h = suiteHarness({
+    seed: 23,
+    now: new Date(END),
+    days: 4,
+    counts: { invoices: 90, customers: 30 },
+    tap: { page_size: 20, max_span_rows: 40, max_concurrency: 2 },
   });
-  afterAll(() => h?.close());
 
   it('every kind of garble, on COUNTs, pages and CDC, is asked for again and costs nothing', async () => {
     h.emulator.setFaults({

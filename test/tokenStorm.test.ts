@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { expectExactly, runCliProcess, runnerArgs, startHarness, type Harness } from './pipelineHarness.js';
+import { expectExactly, runCliProcess, runnerArgs, suiteHarness } from './pipelineHarness.js';
 
 /**
  * Issue 9's 401 storm: access tokens die every 40 requests while 10 requests are in flight.
@@ -13,22 +13,17 @@ const START = '2025-04-01T00:00:00Z';
 const END = '2025-04-11T00:00:00Z';
 const USES = 40;
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({
-    databaseUrl: databaseUrl(),
-    seed: 21,
-    now: new Date(END),
-    days: 10,
-    counts: { invoices: 1500, payments: 400 },
-    accessTokenMaxUses: USES,
-    // Requests spend time in flight, so several are out with a token when it dies.
-    latencyMs: 15,
-    // Spans of at most 50 rows: enough COUNTs and pages for the tokens to die many times.
-    tap: { max_concurrency: 10, page_size: 10, max_requests_per_minute: 100_000, max_span_rows: 50 },
-  });
+const h = suiteHarness({
+  seed: 21,
+  now: new Date(END),
+  days: 10,
+  counts: { invoices: 1500, payments: 400 },
+  accessTokenMaxUses: USES,
+  // Requests spend time in flight, so several are out with a token when it dies.
+  latencyMs: 15,
+  // Spans of at most 50 rows: enough COUNTs and pages for the tokens to die many times.
+  tap: { max_concurrency: 10, page_size: 10, max_requests_per_minute: 100_000, max_span_rows: 50 },
 });
-afterAll(() => h?.close());
 
 describe('401 storm: access tokens dying every 40 requests, 10 in flight', () => {
   const schema = scratchSchema('storm');

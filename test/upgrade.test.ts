@@ -19,24 +19,20 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { consoleOptions, startConsole } from '../packages/qbo-pipeline/src/index.js';
 import { Warehouse } from '../packages/qbo-pipeline/src/Warehouse.js';
 import { send } from './consoleHttp.js';
 import { codeBlocks, documentedLine } from './docsHarness.js';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { dayStart, diffWithTruth, runCliProcess, runnerArgs, startHarness, tableCell, type Harness } from './pipelineHarness.js';
+import { dayStart, diffWithTruth, runCliProcess, runnerArgs, suiteHarness, tableCell } from './pipelineHarness.js';
 
 const DAY = 86_400_000;
 const second = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
 
-let h: Harness;
-beforeAll(async () => {
-  // CDC looks back 30 days from QBO's clock, so this company lives in the present. Its "next night"
-  // runs moments after the bookmarks it writes: no end_lag, so it goes on from them (test/endLag has the lag).
-  h = await startHarness({ databaseUrl: databaseUrl(), seed: 45, days: 4, counts: { invoices: 40, customers: 8 }, tap: { end_lag: 'PT0S' } });
-});
-afterAll(() => h?.close());
+// CDC looks back 30 days from QBO's clock, so this company lives in the present. Its "next night"
+// runs moments after the bookmarks it writes: no end_lag, so it goes on from them (test/endLag has the lag).
+const h = suiteHarness({ seed: 45, days: 4, counts: { invoices: 40, customers: 8 }, tap: { end_lag: 'PT0S' } });
 
 /** A pid no process has now: one that ran and ended. */
 async function gonePid(): Promise<number> {
