@@ -23,17 +23,9 @@ const h = suiteHarness({ seed: 28, now: new Date(END_Z), days: 6, counts: { invo
 describe('qbo-pipeline when another session holds a lock on a raw table', () => {
   const schema = scratchSchema('lockheld');
   const stateDir = () => path.join(h.dir, `state-${schema}`);
-  const args = async (extra: Record<string, string | undefined> = {}) =>
-    runnerArgs('backfill', {
-      streams: 'invoices,customers',
-      start: START,
-      end: END_Z,
-      tapConfig: h.tapConfig,
-      // The lock is waited for at most reconnect_timeout_seconds (here 1 s) per attempt, as long as retrying lasts.
-      targetConfig: await h.targetConfig(schema, { reconnect_timeout_seconds: 1 }),
-      stateDir: stateDir(),
-      ...extra,
-    });
+  // The lock is waited for at most reconnect_timeout_seconds (here 1 s) per attempt, as long as retrying lasts.
+  const args = () =>
+    h.backfillArgs(schema, { streams: 'invoices,customers', start: START, end: END_Z, stateDir: stateDir() }, { reconnect_timeout_seconds: 1 });
 
   it('stops with exit 1 and a line naming the lock, writes no state past it, and the resume command then loads everything once', async () => {
     const first = await runCliProcess(await args());
@@ -158,14 +150,11 @@ describe('qbo-pipeline when the warehouse takes no writes (a standby after a fai
     await withClient((c) => c.query(`ALTER ROLE ${role} SET default_transaction_read_only = on`));
     const stateDir = path.join(h.dir, `state-${schema}`);
     const failed = await runCliProcess(
-      runnerArgs('backfill', {
-        streams: 'invoices,customers',
-        start: START,
-        end: END_Z,
-        tapConfig: h.tapConfig,
-        targetConfig: await h.targetConfig(schema, { database_url: url(), reconnect_timeout_seconds: 1 }),
-        stateDir,
-      }),
+      await h.backfillArgs(
+        schema,
+        { streams: 'invoices,customers', start: START, end: END_Z, stateDir },
+        { database_url: url(), reconnect_timeout_seconds: 1 },
+      ),
     );
     expect(failed.code, failed.stderr).toBe(1);
     expect(failed.stdout.split('\n').find((l) => l.startsWith('FAILED: '))).toMatch(
@@ -189,14 +178,7 @@ describe('qbo-pipeline when the warehouse takes no writes (a standby after a fai
 describe('qbo-pipeline when someone dropped the warehouse schema between two runs', () => {
   const schema = scratchSchema('schemagone');
   const args = async (...extra: string[]) => [
-    ...runnerArgs('backfill', {
-      streams: 'invoices,customers',
-      start: START,
-      end: END_Z,
-      tapConfig: h.tapConfig,
-      targetConfig: await h.targetConfig(schema),
-      stateDir: path.join(h.dir, `state-${schema}`),
-    }),
+    ...(await h.backfillArgs(schema, { streams: 'invoices,customers', start: START, end: END_Z, stateDir: path.join(h.dir, `state-${schema}`) })),
     ...extra,
   ];
 

@@ -15,17 +15,7 @@ const h = suiteHarness({ seed: 11, now: new Date(END_Z), days: 6, counts: { invo
 
 async function backfill(schema: string, extra: readonly string[] = [], env: NodeJS.ProcessEnv = process.env) {
   return runCliProcess(
-    [
-      ...runnerArgs('backfill', {
-        streams: 'invoices,customers',
-        start: START,
-        end: END,
-        tapConfig: h.tapConfig,
-        targetConfig: await h.targetConfig(schema),
-        stateDir: path.join(h.dir, `state-${schema}`),
-      }),
-      ...extra,
-    ],
+    [...(await h.backfillArgs(schema, { streams: 'invoices,customers', start: START, end: END, stateDir: path.join(h.dir, `state-${schema}`) })), ...extra],
     { env },
   );
 }
@@ -118,14 +108,7 @@ describe('a failed backfill', () => {
     // Spans of at most 30 rows (about a day of invoices each): the 6th COUNT, of the third day, fails.
     h.emulator.setFaults({ rules: [{ fault: '503', kinds: ['count'], nth: [6] }] });
     const run = await runCliProcess(
-      runnerArgs('backfill', {
-        streams: 'invoices',
-        start: START,
-        end: END,
-        tapConfig: h.tapConfig,
-        targetConfig: await h.targetConfig(schema),
-        stateDir: path.join(h.dir, `state-${schema}`),
-      }),
+      await h.backfillArgs(schema, { streams: 'invoices', start: START, end: END, stateDir: path.join(h.dir, `state-${schema}`) }),
       { env: { ...process.env, TAP_QUICKBOOKS_MAX_RETRIES: '0', TAP_QUICKBOOKS_MAX_SPAN_ROWS: '30' } },
     );
     h.emulator.setFaults({ rules: [] });

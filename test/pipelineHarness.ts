@@ -40,7 +40,17 @@ export interface Harness {
   readonly tapConfig: string;
   /** A target config for one schema (written on demand). */
   targetConfig(schema: string, extra?: Record<string, unknown>): Promise<string>;
+  /** `backfill` of this company into `schema` as a user types it (runnerArgs), with this tap config and the schema's target config (plus `target`). */
+  backfillArgs(schema: string, job: BackfillJob, target?: Record<string, unknown>): Promise<string[]>;
   close(): Promise<void>;
+}
+
+/** What a backfill command names besides the configs: its streams (`invoices,customers`), range and state folder. */
+interface BackfillJob {
+  readonly streams: string;
+  readonly start: string;
+  readonly end: string;
+  readonly stateDir: string;
 }
 
 export type HarnessOptions = EmulatorOptions & { readonly tap?: Record<string, unknown>; readonly databaseUrl: string };
@@ -55,14 +65,18 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     tapConfig,
     JSON.stringify(emulator.tapSettings({ token_store: path.join(dir, 'tokens.json'), retry_backoff_seconds: 0.01, throttle_wait_seconds: 0.1, ...tap })),
   );
+  const targetConfig = async (schema: string, extra: Record<string, unknown> = {}) => {
+    const file = path.join(dir, `target-${schema}.json`);
+    await writeFile(file, JSON.stringify({ database_url: databaseUrl, schema, ...extra }));
+    return file;
+  };
   return {
     emulator,
     dir,
     tapConfig,
-    async targetConfig(schema, extra = {}) {
-      const file = path.join(dir, `target-${schema}.json`);
-      await writeFile(file, JSON.stringify({ database_url: databaseUrl, schema, ...extra }));
-      return file;
+    targetConfig,
+    async backfillArgs(schema, { streams, start, end, stateDir }, target) {
+      return runnerArgs('backfill', { streams, start, end, tapConfig, targetConfig: await targetConfig(schema, target), stateDir });
     },
     async close() {
       await emulator.close();

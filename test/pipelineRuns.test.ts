@@ -146,17 +146,7 @@ describe('every runner run is journaled and recorded next to _load_runs', () => 
     const stateFile = path.join(stateDir(), `${job}.json`);
     const before = await readFile(stateFile, 'utf8');
     const run = await runCliProcess(
-      [
-        ...runnerArgs('backfill', {
-          streams: 'invoices,customers',
-          start: START,
-          end: END,
-          tapConfig: h.tapConfig,
-          targetConfig: await h.targetConfig(schema),
-          stateDir: stateDir(),
-        }),
-        '--fresh',
-      ],
+      [...(await h.backfillArgs(schema, { streams: 'invoices,customers', start: START, end: END, stateDir: stateDir() })), '--fresh'],
       { env: { ...process.env, TMPDIR: path.join(h.dir, 'no-such-tmp') } },
     );
     expect(run.code, run.stderr).toBe(1);

@@ -37,16 +37,7 @@ describe('qbo-pipeline reconcile', () => {
   let deleted: string[] = [];
 
   it('after a backfill, with 3 invoices deleted in QBO and rows shifting while paged: a dry run changes nothing and records what it found', async () => {
-    const backfill = await runCliProcess(
-      runnerArgs('backfill', {
-        streams: 'invoices,customers',
-        start: START,
-        end: END,
-        tapConfig: h.tapConfig,
-        targetConfig: await h.targetConfig(schema),
-        stateDir: stateDir(),
-      }),
-    );
+    const backfill = await runCliProcess(await h.backfillArgs(schema, { streams: 'invoices,customers', start: START, end: END, stateDir: stateDir() }));
     expect(backfill.code, backfill.stderr).toBe(0);
     const truth = h.emulator.truth('invoices');
     deleted = [truth[10]!.id, truth[1500]!.id, truth[2400]!.id].sort();

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { scratchSchema } from './support/db.js';
-import { killRunningClis, runnerArgs, startRunnerCli, suiteHarness, waitFor } from './pipelineHarness.js';
+import { killRunningClis, startRunnerCli, suiteHarness, waitFor } from './pipelineHarness.js';
 
 /**
  * `kill -INT <pid>` of a backfill's runner alone (not its process group, as Ctrl-C on a terminal
@@ -29,16 +29,7 @@ describe('a backfill whose runner alone receives SIGINT', () => {
     // QBO does not answer: nothing is committed, and every stream stops at its first window.
     h.emulator.setFaults({ rules: [{ fault: 'stall', kinds: ['query', 'count', 'cdc'], from: 1 }] });
     try {
-      const runner = startRunnerCli(
-        runnerArgs('backfill', {
-          streams: STREAMS.join(','),
-          start: START,
-          end: END,
-          tapConfig: h.tapConfig,
-          targetConfig: await h.targetConfig(schema),
-          stateDir: path.join(h.dir, 'state'),
-        }),
-      );
+      const runner = startRunnerCli(await h.backfillArgs(schema, { streams: STREAMS.join(','), start: START, end: END, stateDir: path.join(h.dir, 'state') }));
       await waitFor('QBO to stall the tap', () => stalls() > 0, 60_000, runner.output);
       runner.child.kill('SIGINT'); // the runner alone
       expect(await runner.exited, runner.output()).toBe(1);

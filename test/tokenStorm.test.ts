@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { databaseUrl, scratchSchema, withClient } from './support/db.js';
-import { expectExactly, runCliProcess, runnerArgs, suiteHarness } from './pipelineHarness.js';
+import { expectExactly, runCliProcess, suiteHarness } from './pipelineHarness.js';
 
 /**
  * Issue 9's 401 storm: access tokens die every 40 requests while 10 requests are in flight.
@@ -29,16 +29,7 @@ describe('401 storm: access tokens dying every 40 requests, 10 in flight', () =>
   const schema = scratchSchema('storm');
 
   it('qbo-pipeline backfill of 8 streams ends with exit 0, one refresh per dead token, and tables equal to the truth', async () => {
-    const run = await runCliProcess(
-      runnerArgs('backfill', {
-        streams: STREAMS.join(','),
-        start: START,
-        end: END,
-        tapConfig: h.tapConfig,
-        targetConfig: await h.targetConfig(schema),
-        stateDir: path.join(h.dir, 'state'),
-      }),
-    );
+    const run = await runCliProcess(await h.backfillArgs(schema, { streams: STREAMS.join(','), start: START, end: END, stateDir: path.join(h.dir, 'state') }));
     expect(
       run.code,
       run.stderr
