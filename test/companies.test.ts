@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { rm, symlink, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { databaseUrl, withClient } from './support/db.js';
-import { startFirm, type Firm } from './companiesHarness.js';
+import { suiteFirm } from './companiesHarness.js';
 import { expectExactly, RUNNER_CLI, tableCell } from './pipelineHarness.js';
 import { send } from './consoleHttp.js';
 import { writeRunRecord } from './support/runRecords.js';
@@ -16,20 +16,15 @@ const START = '2025-02-24T00:00:00Z';
 const END = '2025-03-01T00:00:00Z';
 const STREAMS = ['invoices', 'customers', 'items'] as const;
 
-let firm: Firm;
 const prefix = `co_${Math.random().toString(16).slice(2, 8)}`;
-beforeAll(async () => {
-  firm = await startFirm({
-    names: ['acme', 'globex'],
-    databaseUrl: databaseUrl(),
-    seed: 31,
-    now: new Date(END),
-    days: 5,
-    counts: { invoices: 40, customers: 10, items: 6 },
-  });
-  await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: STREAMS }));
+const firm = suiteFirm({
+  names: ['acme', 'globex'],
+  seed: 31,
+  now: new Date(END),
+  days: 5,
+  counts: { invoices: 40, customers: 10, items: 6 },
 });
-afterAll(() => firm?.close());
+beforeAll(() => firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: STREAMS })));
 
 const requests = () => firm.emulator.requestLog().length;
 const schemaOf = (name: string) => `${prefix}_${name}`;

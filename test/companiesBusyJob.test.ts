@@ -15,22 +15,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Emulator } from '../packages/qbo-emulator/src/index.js';
 import { RunJournal, type RunRecord, type Trigger } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, withClient } from './support/db.js';
-import { ageLocks, startFirm, type Firm } from './companiesHarness.js';
+import { ageLocks, suiteFirm } from './companiesHarness.js';
 import { diffWithTruth, killRunningClis, runCliProcess, runnerArgs, startHarness, startRunnerCli, waitFor } from './pipelineHarness.js';
 
 const START = '2025-02-27T00:00:00Z';
 const END = '2025-03-01T00:00:00Z';
 const prefix = `busy_${Math.random().toString(16).slice(2, 8)}`;
 
-let firm: Firm;
-beforeAll(async () => {
-  firm = await startFirm({ names: ['acme', 'globex'], databaseUrl: databaseUrl(), seed: 46, now: new Date(END), days: 2, counts: { invoices: 20 } });
-  await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: ['invoices'] }));
-});
+const firm = suiteFirm({ names: ['acme', 'globex'], seed: 46, now: new Date(END), days: 2, counts: { invoices: 20 } });
+beforeAll(() => firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: ['invoices'] })));
 afterAll(async () => {
   killRunningClis();
   await withClient((c) => c.query(`DROP SCHEMA IF EXISTS ${prefix}_single CASCADE`));
-  await firm?.close();
 });
 
 /**

@@ -5,7 +5,7 @@
  * store) and as Kubernetes CronJobs (parsed and checked: one per company, never overlapping
  * itself, secrets mounted from Secrets, never in the manifest).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +13,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { databaseUrl, FIXTURES_DIR, HAVE_FIXTURES, NO_FIXTURES_REASON, REPO_ROOT, withClient } from './support/db.js';
 import { PYTHON_TOOLS_ENV, pythonPeers } from './support/pythonPeers.js';
-import { startFirm, type Firm } from './companiesHarness.js';
+import { suiteFirm } from './companiesHarness.js';
 import { diffWithTruth } from './pipelineHarness.js';
 
 const START = '2025-02-27T00:00:00Z';
@@ -22,16 +22,14 @@ const STREAMS = ['invoices', 'customers'] as const;
 const prefix = `mx_${Math.random().toString(16).slice(2, 8)}`;
 const peers = await pythonPeers();
 
-let firm: Firm;
+const firm = suiteFirm({
+  names: ['acme', 'globex'],
+  seed: 51,
+  now: new Date(END),
+  days: 2,
+  counts: { invoices: 20, customers: 6 },
+});
 beforeAll(async () => {
-  firm = await startFirm({
-    names: ['acme', 'globex'],
-    databaseUrl: databaseUrl(),
-    seed: 51,
-    now: new Date(END),
-    days: 2,
-    counts: { invoices: 20, customers: 6 },
-  });
   // The firm's Meltano project is its folder: meltano.yml (the repository's), bin/, secrets/, companies.yaml.
   copyFileSync(path.join(REPO_ROOT, 'meltano.yml'), path.join(firm.dir, 'meltano.yml'));
   mkdirSync(path.join(firm.dir, 'bin'));
@@ -39,7 +37,6 @@ beforeAll(async () => {
   const extra = [`  start: ${START}`, '  schedule: {cron: "15 3 * * *", tz: America/New_York}'].join('\n');
   await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: STREAMS }).replace('  secrets:\n', `${extra}\n  secrets:\n`));
 });
-afterAll(() => firm?.close());
 
 describe('export meltano', () => {
   it.skipIf(!HAVE_FIXTURES)(

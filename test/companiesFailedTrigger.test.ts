@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { databaseUrl } from './support/db.js';
-import { startFirm, type Firm } from './companiesHarness.js';
+import { suiteFirm } from './companiesHarness.js';
 import { send } from './consoleHttp.js';
 import { COMPANY_JOB, consoleOptions, RunJournal, startConsole, type RunStart } from '../packages/qbo-pipeline/src/index.js';
 
@@ -20,12 +19,8 @@ const hourlySync: Omit<RunStart, 'stateFile'> = {
   progress: [],
 };
 
-let firm: Firm;
-beforeAll(async () => {
-  firm = await startFirm({ names: ['acme', 'globex'], databaseUrl: databaseUrl(), seed: 88, now: new Date(END), days: 3, counts: { invoices: 12 } });
-  await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: `ft_${Math.random().toString(16).slice(2, 8)}`, streams: ['invoices'] }));
-});
-afterAll(() => firm?.close());
+const firm = suiteFirm({ names: ['acme', 'globex'], seed: 88, now: new Date(END), days: 3, counts: { invoices: 12 } });
+beforeAll(() => firm.writeCompanies(firm.companiesYaml({ schemaPrefix: `ft_${Math.random().toString(16).slice(2, 8)}`, streams: ['invoices'] })));
 
 /** What the console's overview says needs a person about `company`, as its HTML. */
 async function needsYou(company: string): Promise<string> {

@@ -6,6 +6,8 @@ import { startEmulator, type EmulatedCompany, type Emulator, type EmulatorOption
 import { runCliProcess } from './pipelineHarness.js';
 import { query } from './targetHarness.js';
 import { userEnv, type ProcessRun } from './support/runProcess.js';
+import { databaseUrl } from './support/db.js';
+import { forSuite } from './support/forSuite.js';
 
 /**
  * An accounting firm's setup against one multi-company emulator: a folder with `secrets/`
@@ -27,7 +29,9 @@ export interface Firm {
   close(): Promise<void>;
 }
 
-export async function startFirm(options: EmulatorOptions & { readonly names: readonly string[]; readonly databaseUrl: string }): Promise<Firm> {
+export type FirmOptions = EmulatorOptions & { readonly names: readonly string[]; readonly databaseUrl: string };
+
+export async function startFirm(options: FirmOptions): Promise<Firm> {
   const { names, databaseUrl, ...emulatorOptions } = options;
   const emulator = await startEmulator({ requestsPerMinute: 1_000_000, ...emulatorOptions, companies: emulatorOptions.companies ?? names.map(() => ({})) });
   const dir = await mkdtemp(path.join(tmpdir(), 'firm-'));
@@ -89,6 +93,9 @@ export async function startFirm(options: EmulatorOptions & { readonly names: rea
     },
   };
 }
+
+/** A firm for the suite (the file, or the describe it is called in), its warehouse the tests' database: see forSuite. */
+export const suiteFirm = (options: Omit<FirmOptions, 'databaseUrl'>): Firm => forSuite('firm', () => startFirm({ databaseUrl: databaseUrl(), ...options }));
 
 /**
  * A slot of a daily company schedule (`schedule`, for a companies file's defaults) at the whole

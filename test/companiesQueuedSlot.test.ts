@@ -13,7 +13,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RunJournal, type Trigger } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl, withClient } from './support/db.js';
-import { startFirm, pastDailySlot, type Firm } from './companiesHarness.js';
+import { suiteFirm, pastDailySlot } from './companiesHarness.js';
 import { diffWithTruth, killRunningClis, startRunnerCli, tableCell, waitFor } from './pipelineHarness.js';
 import { userEnv } from './support/runProcess.js';
 
@@ -22,15 +22,9 @@ const prefix = `queued_${Math.random().toString(16).slice(2, 8)}`;
 const daily = pastDailySlot();
 const { start: START, slot: SLOT, trigger: TRIGGER } = daily;
 
-let firm: Firm;
-beforeAll(async () => {
-  firm = await startFirm({ names: ['acme'], databaseUrl: databaseUrl(), seed: 70, days: 2, counts: { invoices: 30 } });
-  await daily.writeCompanies(firm, prefix);
-});
-afterAll(async () => {
-  killRunningClis();
-  await firm?.close();
-});
+const firm = suiteFirm({ names: ['acme'], seed: 70, days: 2, counts: { invoices: 30 } });
+beforeAll(() => daily.writeCompanies(firm, prefix));
+afterAll(killRunningClis);
 
 describe("a company's slot that comes while a sync by hand holds its job", () => {
   it('is queued behind that run and runs once it has ended, late and saying why everywhere; its rows are in the table', { timeout: 300_000 }, async () => {

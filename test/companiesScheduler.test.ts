@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ENTITIES } from 'qbo-catalog';
 import { databaseUrl } from './support/db.js';
-import { startFirm, type Firm } from './companiesHarness.js';
+import { suiteFirm } from './companiesHarness.js';
 import { diffWithTruth } from './pipelineHarness.js';
 
 /**
@@ -21,19 +21,14 @@ const prefix = `sch_${Math.random().toString(16).slice(2, 8)}`;
 // Every stream small (company_info is one record, as in QBO).
 const counts = Object.fromEntries(STREAMS.filter((s) => s !== 'company_info').map((s) => [s, 6]));
 
-let firm: Firm;
-beforeAll(async () => {
-  firm = await startFirm({
-    names: NAMES,
-    databaseUrl: databaseUrl(),
-    seed: 100,
-    now: new Date(END),
-    days: 2,
-    counts: { ...counts, invoices: 40, customers: 12 },
-  });
-  await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, extra: 'scheduler:\n  max_parallel: 3' }));
+const firm = suiteFirm({
+  names: NAMES,
+  seed: 100,
+  now: new Date(END),
+  days: 2,
+  counts: { ...counts, invoices: 40, customers: 12 },
 });
-afterAll(() => firm?.close());
+beforeAll(() => firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, extra: 'scheduler:\n  max_parallel: 3' })));
 
 /** The largest number of runs (from the companies' runs journals) that were going on at one instant. */
 function maxOverlap(intervals: ReadonlyArray<readonly [number, number]>): number {

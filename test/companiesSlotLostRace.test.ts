@@ -15,7 +15,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { RunJournal, type Trigger } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl } from './support/db.js';
-import { ageLocks, startFirm, pastDailySlot, type Firm } from './companiesHarness.js';
+import { ageLocks, suiteFirm, pastDailySlot } from './companiesHarness.js';
 import { diffWithTruth, killRunningClis, startRunnerCli, waitFor } from './pipelineHarness.js';
 import { userEnv } from './support/runProcess.js';
 
@@ -26,15 +26,9 @@ const { start: START, end: END, slot: SLOT, trigger: TRIGGER } = daily;
 /** A short lease: the killed backfill's lock is stale for the scheduler's sweep two seconds after its death. */
 const LEASE_SECONDS = 2;
 
-let firm: Firm;
-beforeAll(async () => {
-  firm = await startFirm({ names: ['acme'], databaseUrl: databaseUrl(), seed: 73, days: 3, counts: { invoices: 30 } });
-  await daily.writeCompanies(firm, prefix);
-});
-afterAll(async () => {
-  killRunningClis();
-  await firm?.close();
-});
+const firm = suiteFirm({ names: ['acme'], seed: 73, days: 3, counts: { invoices: 30 } });
+beforeAll(() => daily.writeCompanies(firm, prefix));
+afterAll(killRunningClis);
 
 describe("a company's slot whose start loses the job's lock to a sync by hand", () => {
   it(

@@ -3,11 +3,11 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { consoleOptions, startConsole } from '../packages/qbo-pipeline/src/index.js';
 import { databaseUrl } from './support/db.js';
-import { startFirm, type Firm } from './companiesHarness.js';
+import { suiteFirm } from './companiesHarness.js';
 import { send } from './consoleHttp.js';
 import { killRunningClis, startRunnerCli } from './pipelineHarness.js';
 import { userEnv } from './support/runProcess.js';
-import { startWebhookReceiver, type WebhookReceiver } from './support/webhookReceiver.js';
+import { suiteWebhookReceiver } from './support/webhookReceiver.js';
 import { query } from './targetHarness.js';
 
 /**
@@ -24,8 +24,6 @@ const prefix = `ntf_${Math.random().toString(16).slice(2, 8)}`;
 /** The path is the credential, as in a Slack incoming-webhook URL. */
 const SECRET_PATH = '/services/T0SECRET/B0SECRET/xoxSecretWebhookPath';
 
-let receiver: WebhookReceiver;
-let firm: Firm;
 const outputs: string[] = [];
 
 async function cli(args: readonly string[]) {
@@ -44,9 +42,9 @@ async function night(...extra: string[]) {
 
 const warnings = (stderr: string) => stderr.split('\n').filter((l) => l.includes('not delivered'));
 
+const receiver = suiteWebhookReceiver(SECRET_PATH);
+const firm = suiteFirm({ names: ['acme', 'globex'], seed: 7, now: new Date(END), days: 2, counts: { customers: 5 } });
 beforeAll(async () => {
-  receiver = await startWebhookReceiver(SECRET_PATH);
-  firm = await startFirm({ names: ['acme', 'globex'], databaseUrl: databaseUrl(), seed: 7, now: new Date(END), days: 2, counts: { customers: 5 } });
   await writeFile(path.join(firm.dir, 'secrets/notify_webhook'), `${receiver.url}\n`, { mode: 0o600 });
   await firm.writeCompanies(
     firm.companiesYaml({
@@ -56,11 +54,7 @@ beforeAll(async () => {
     }),
   );
 });
-afterAll(async () => {
-  killRunningClis();
-  receiver?.close();
-  await firm?.close();
-});
+afterAll(killRunningClis);
 
 // Each test here runs the runner's CLIs several times over (a scheduler, taps and targets): 20-50 s on a
 // loaded 2-core machine with one test file at a time; beside another file, the default minute is too short.

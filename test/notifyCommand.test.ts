@@ -2,10 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { databaseUrl } from './support/db.js';
-import { startFirm, type Firm } from './companiesHarness.js';
+import { suiteFirm } from './companiesHarness.js';
 import { killRunningClis } from './pipelineHarness.js';
-import { startWebhookReceiver, type WebhookReceiver } from './support/webhookReceiver.js';
+import { suiteWebhookReceiver } from './support/webhookReceiver.js';
 
 /**
  * A firm that alerts by e-mail, not a webhook: the companies file's `notify: {command: [...]}` is a
@@ -30,9 +29,6 @@ if (existsSync('relay-down')) {
 process.stdout.write('sent\\n');
 appendFileSync('mailed.jsonl', JSON.stringify({ env: process.env.QBO_PIPELINE_NOTIFY_KIND, body: JSON.parse(body) }) + '\\n');
 `;
-
-let receiver: WebhookReceiver;
-let firm: Firm;
 
 const cli = (args: readonly string[]) => firm.cli(args);
 const mailed = () =>
@@ -60,18 +56,14 @@ async function night() {
   return once();
 }
 
+const receiver = suiteWebhookReceiver(SECRET_PATH);
+const firm = suiteFirm({ names: ['acme', 'globex'], seed: 64, now: new Date(END), days: 2, counts: { customers: 3 } });
 beforeAll(async () => {
-  receiver = await startWebhookReceiver(SECRET_PATH);
-  firm = await startFirm({ names: ['acme', 'globex'], databaseUrl: databaseUrl(), seed: 64, now: new Date(END), days: 2, counts: { customers: 3 } });
   await writeFile(path.join(firm.dir, 'secrets/notify_webhook'), `${receiver.url}\n`, { mode: 0o600 });
   await writeFile(path.join(firm.dir, 'mail.mjs'), MAIL_SCRIPT);
   await notifyYaml(COMMAND);
 });
-afterAll(async () => {
-  killRunningClis();
-  receiver?.close();
-  await firm?.close();
-});
+afterAll(killRunningClis);
 
 // Each test here runs the runner's CLIs several times over (a scheduler, taps and targets): 20-50 s on a
 // loaded 2-core machine with one test file at a time; beside another file, the default minute is too short.

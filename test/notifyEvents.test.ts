@@ -2,11 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { databaseUrl } from './support/db.js';
-import { startFirm, type Firm } from './companiesHarness.js';
+import { suiteFirm } from './companiesHarness.js';
 import { killRunningClis, startRunnerCli, waitFor } from './pipelineHarness.js';
 import { userEnv } from './support/runProcess.js';
-import { startWebhookReceiver, type WebhookReceiver } from './support/webhookReceiver.js';
+import { suiteWebhookReceiver } from './support/webhookReceiver.js';
 
 /**
  * A firm of five companies turns notifications on over a state folder with history, then meets,
@@ -25,9 +24,6 @@ const HARD_DAYS = 40;
 const NAMES = ['acme', 'globex', 'initech', 'umbrella', 'hooli'];
 const prefix = `nev_${Math.random().toString(16).slice(2, 8)}`;
 const SECRET_PATH = '/services/T0/B0/eventsWebhookPath';
-
-let receiver: WebhookReceiver;
-let firm: Firm;
 
 const cli = (args: readonly string[]) => firm.cli(args);
 /** What the webhook receiver.received since `from`, as [kind, company]. */
@@ -55,25 +51,20 @@ const companiesYaml = (notify: boolean) =>
     extra: notify ? 'notify:\n  webhook_url_file: secrets/notify_webhook\n  console_url: https://console.example.com/' : '',
   });
 
+const receiver = suiteWebhookReceiver(SECRET_PATH);
+const firm = suiteFirm({
+  names: NAMES,
+  seed: 61,
+  now: new Date(END),
+  days: 2,
+  counts: { invoices: 6 },
+  refreshTokenHardExpiresInSeconds: HARD_DAYS * 86_400,
+});
 beforeAll(async () => {
-  receiver = await startWebhookReceiver(SECRET_PATH);
-  firm = await startFirm({
-    names: NAMES,
-    databaseUrl: databaseUrl(),
-    seed: 61,
-    now: new Date(END),
-    days: 2,
-    counts: { invoices: 6 },
-    refreshTokenHardExpiresInSeconds: HARD_DAYS * 86_400,
-  });
   await writeFile(path.join(firm.dir, 'secrets/notify_webhook'), `${receiver.url}\n`);
   await firm.writeCompanies(companiesYaml(false));
 });
-afterAll(async () => {
-  killRunningClis();
-  receiver?.close();
-  await firm?.close();
-});
+afterAll(killRunningClis);
 
 /** The runs journal of `company` has a run of process `pid` going on. */
 const runningRun = (company: string, pid: number) => {

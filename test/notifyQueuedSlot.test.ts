@@ -10,11 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RunJournal, type Trigger } from '../packages/qbo-pipeline/src/index.js';
-import { databaseUrl } from './support/db.js';
-import { ageLocks, startFirm, pastDailySlot, type Firm } from './companiesHarness.js';
+import { ageLocks, pastDailySlot, suiteFirm } from './companiesHarness.js';
 import { killRunningClis, startRunnerCli, waitFor } from './pipelineHarness.js';
 import { userEnv } from './support/runProcess.js';
-import { startWebhookReceiver, type WebhookReceiver } from './support/webhookReceiver.js';
+import { suiteWebhookReceiver } from './support/webhookReceiver.js';
 
 const prefix = `nqs_${Math.random().toString(16).slice(2, 8)}`;
 const SECRET_PATH = '/services/T0/B0/queuedSlotPath';
@@ -24,19 +23,13 @@ const { start: START, end: END, trigger: TRIGGER } = daily;
 /** The console's (and notifications') judgement of a runner that stopped refreshing its job's lock. */
 const RUNNER_SILENT_MS = 30_000;
 
-let receiver: WebhookReceiver;
-let firm: Firm;
+const receiver = suiteWebhookReceiver(SECRET_PATH);
+const firm = suiteFirm({ names: ['acme'], seed: 74, days: 3, counts: { invoices: 20 } });
 beforeAll(async () => {
-  receiver = await startWebhookReceiver(SECRET_PATH);
-  firm = await startFirm({ names: ['acme'], databaseUrl: databaseUrl(), seed: 74, days: 3, counts: { invoices: 20 } });
   writeFileSync(path.join(firm.dir, 'secrets/notify_webhook'), `${receiver.url}\n`);
   await daily.writeCompanies(firm, prefix, '\nnotify:\n  webhook_url_file: secrets/notify_webhook');
 });
-afterAll(async () => {
-  killRunningClis();
-  receiver?.close();
-  await firm?.close();
-});
+afterAll(killRunningClis);
 
 describe('a nightly slot queued behind a long backfill by hand, with notifications on', () => {
   it('tells nothing while the backfill runs; one overdue message when it dies; nothing more once the slot ran', { timeout: 300_000 }, async () => {

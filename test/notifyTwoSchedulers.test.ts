@@ -3,11 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_LOCK_STALE_MS } from '../packages/qbo-pipeline/src/jobLock.js';
-import { databaseUrl } from './support/db.js';
-import { startFirm, type Firm } from './companiesHarness.js';
+import { suiteFirm } from './companiesHarness.js';
 import { killRunningClis, startRunnerCli, waitFor } from './pipelineHarness.js';
 import { userEnv } from './support/runProcess.js';
-import { startWebhookReceiver, type WebhookReceiver } from './support/webhookReceiver.js';
+import { suiteWebhookReceiver } from './support/webhookReceiver.js';
 
 /**
  * Two schedulers over one state folder (the compose service and a `scheduler --once` from cron,
@@ -21,9 +20,6 @@ const START = '2025-02-27T00:00:00Z';
 const END = '2025-03-01T00:00:00Z';
 const prefix = `ntw_${Math.random().toString(16).slice(2, 8)}`;
 const SECRET_PATH = '/services/T0/B0/twoSchedulersWebhookPath';
-
-let receiver: WebhookReceiver;
-let firm: Firm;
 
 const cli = (args: readonly string[]) => firm.cli(args);
 const kinds = () => receiver.received.map((r) => [r.kind, r.company]);
@@ -39,9 +35,9 @@ async function acmeDue() {
   expect(added.code, added.stderr).toBe(0);
 }
 
+const receiver = suiteWebhookReceiver(SECRET_PATH);
+const firm = suiteFirm({ names: ['acme', 'globex'], seed: 63, now: new Date(END), days: 2, counts: { customers: 3 } });
 beforeAll(async () => {
-  receiver = await startWebhookReceiver(SECRET_PATH);
-  firm = await startFirm({ names: ['acme', 'globex'], databaseUrl: databaseUrl(), seed: 63, now: new Date(END), days: 2, counts: { customers: 3 } });
   await writeFile(path.join(firm.dir, 'secrets/notify_webhook'), `${receiver.url}\n`, { mode: 0o600 });
   await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: ['customers'], extra: 'notify:\n  webhook_url_file: secrets/notify_webhook' }));
 });
@@ -49,11 +45,7 @@ beforeEach(() => {
   receiver.received.length = 0;
   receiver.answer = 'ok';
 });
-afterAll(async () => {
-  killRunningClis();
-  receiver?.close();
-  await firm?.close();
-});
+afterAll(killRunningClis);
 
 describe('two schedulers over one state folder', () => {
   it('the compose service posting a failure and a scheduler --once looking meanwhile: one run-failed; notify test is not held up', async () => {

@@ -1,25 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databaseUrl, withClient } from './support/db.js';
-import { startFirm, type Firm } from './companiesHarness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { withClient } from './support/db.js';
+import { suiteFirm } from './companiesHarness.js';
 
 /** `reconcile --companies FILE --company NAME`: the company's realm, secrets, schema and state folder, nothing of another company. */
 const START = '2025-02-24T00:00:00Z';
 const END = '2025-03-01T00:00:00Z';
 
-let firm: Firm;
 const prefix = `rco_${Math.random().toString(16).slice(2, 8)}`;
-beforeAll(async () => {
-  firm = await startFirm({
-    names: ['acme', 'globex'],
-    databaseUrl: databaseUrl(),
-    seed: 33,
-    now: new Date(END),
-    days: 5,
-    counts: { invoices: 40, customers: 10, items: 6 },
-  });
-  await firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: ['invoices'] }));
+const firm = suiteFirm({
+  names: ['acme', 'globex'],
+  seed: 33,
+  now: new Date(END),
+  days: 5,
+  counts: { invoices: 40, customers: 10, items: 6 },
 });
-afterAll(() => firm?.close());
+beforeAll(() => firm.writeCompanies(firm.companiesYaml({ schemaPrefix: prefix, streams: ['invoices'] })));
 
 describe('reconcile with a companies file', () => {
   it('needs --company: one company at a time (exit 2, no request made)', async () => {

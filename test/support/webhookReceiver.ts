@@ -1,3 +1,4 @@
+import { forSuite } from './forSuite.js';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -75,3 +76,6 @@ export async function startWebhookReceiver(secretPath: string): Promise<WebhookR
   };
   return receiver;
 }
+
+/** A receiver for the suite (the file, or the describe it is called in): see forSuite. */
+export const suiteWebhookReceiver = (secretPath: string): WebhookReceiver => forSuite('webhook receiver', () => startWebhookReceiver(secretPath));
