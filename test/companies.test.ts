@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { databaseUrl, withClient } from './support/db.js';
 import { suiteFirm } from './companiesHarness.js';
-import { expectExactly, RUNNER_CLI, tableCell } from './pipelineHarness.js';
+import { expectExactly, RUNNER_CLI, runnerArgs, tableCell } from './pipelineHarness.js';
 import { send } from './consoleHttp.js';
 import { writeRunRecord } from './support/runRecords.js';
 import { consoleOptions, startConsole } from '../packages/qbo-pipeline/src/index.js';
@@ -436,22 +436,16 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
   });
 
   it("trigger add for a company refuses a stream its streams: do not list, as the console's form does: exit 2, one line naming them", async () => {
-    const run = await firm.cli([
-      'trigger',
-      'add',
-      '--companies',
-      'companies.yaml',
-      '--company',
-      'acme',
-      '--streams',
-      'invoices,bills',
-      '--at',
-      '2099-01-01T00:00:00Z',
-      '--start',
-      START,
-      '--end',
-      END,
-    ]);
+    const run = await firm.cli(
+      runnerArgs(['trigger', 'add'], {
+        companies: 'companies.yaml',
+        company: 'acme',
+        streams: 'invoices,bills',
+        at: '2099-01-01T00:00:00Z',
+        start: START,
+        end: END,
+      }),
+    );
     expect(run.code, run.stderr).toBe(2);
     expect(run.stderr.split('\n')[0]).toBe(
       `FATAL qbo-pipeline: --streams: "bills" is not among company acme's streams (its streams: in the companies file): ${STREAMS.join(', ')}`,
@@ -462,20 +456,9 @@ describe('two companies whose Ids overlap, loaded into one warehouse', () => {
   it('trigger add for one company prints its instant in UTC once, with its Z, as trigger list and the ranges do', async () => {
     const triggers = path.join(firm.dir, 'state/companies/acme/triggers');
     try {
-      const run = await firm.cli([
-        'trigger',
-        'add',
-        '--companies',
-        'companies.yaml',
-        '--company',
-        'acme',
-        '--at',
-        '2099-09-11T22:45:54-05:00',
-        '--start',
-        START,
-        '--end',
-        END,
-      ]);
+      const run = await firm.cli(
+        runnerArgs(['trigger', 'add'], { companies: 'companies.yaml', company: 'acme', at: '2099-09-11T22:45:54-05:00', start: START, end: END }),
+      );
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toMatch(
         /^company acme: trigger trg-20990912T034554Z-\w+: backfill \S+ \[2025-02-24T00:00:00Z, 2025-03-01T00:00:00Z\) at 2099-09-12T03:45:54Z \(given as 2099-09-11T22:45:54-05:00\)$/m,
