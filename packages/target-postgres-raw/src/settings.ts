@@ -181,9 +181,18 @@ export function checkTargetSetting(name: string, value: unknown): void {
 
 /** What to do about a password or user whose characters break the URL; never shows a part of it, which could be the password's. */
 const ENCODE_HINT =
-  'a character of the user or password may need percent-encoding (/ as %2F, # as %23, ? as %3F, @ as %40), or give the password apart (setting password, TARGET_POSTGRES_RAW_PASSWORD_FILE) with host, user and database';
+  'a character of the user or password may need percent-encoding (/ as %2F, # as %23, ? as %3F, @ as %40, % as %25), or give the password apart (setting password, TARGET_POSTGRES_RAW_PASSWORD_FILE) with host, user and database';
 
 type Timeouts = Pick<ConnectionSettings, 'connectTimeoutMs' | 'queryTimeoutMs'>;
+
+/** A percent-decoded part of database_url; a % without two hex digits after it parses as a URL but cannot be decoded. */
+function decodeUrlPart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new UsageError(`setting database_url does not read as postgres://user:password@host:port/database: ${ENCODE_HINT}`);
+  }
+}
 
 function connectionFromUrl(url: string, sslmode: SslMode, timeouts: Timeouts): ConnectionSettings {
   let parsed: URL;
@@ -201,13 +210,13 @@ function connectionFromUrl(url: string, sslmode: SslMode, timeouts: Timeouts): C
     throw new UsageError(`setting database_url does not read as postgres://user:password@host:port/database: ${ENCODE_HINT}`);
   }
   // The password inside the URL is as secret as the URL itself.
-  if (parsed.password) registerSecret(decodeURIComponent(parsed.password));
+  if (parsed.password) registerSecret(decodeUrlPart(parsed.password));
   return {
     connectionString: new Secret(url),
     host: parsed.hostname,
     port: parsed.port ? Number(parsed.port) : 5432,
-    user: decodeURIComponent(parsed.username),
-    database: decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'postgres',
+    user: decodeUrlPart(parsed.username),
+    database: decodeUrlPart(parsed.pathname.replace(/^\//, '')) || 'postgres',
     sslmode,
     ...timeouts,
   };
