@@ -11,6 +11,7 @@ import { CookieJar, csrfTokenIn, send } from './consoleHttp.js';
 import { killRunningClis, startRunnerCli, waitFor } from './pipelineHarness.js';
 import { runProcess, userEnv } from './support/runProcess.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhookReceiver.js';
+import { query } from './targetHarness.js';
 
 /**
  * Every surface at once, at LOG_LEVEL=debug: a firm's commands (loads, failures, the console, the
@@ -160,6 +161,8 @@ afterAll(async () => {
   killRunningClis();
   receiver?.close();
   await firm?.close();
+  // The schemas the firm's companies file does not name (firm.close drops those).
+  await query(databaseUrl(), ['views', 'plugin', 'one'].map((name) => `DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(`${prefix}_${name}`)} CASCADE;`).join('\n'));
   if (sweepTmp) await rm(sweepTmp, { recursive: true, force: true });
 });
 
@@ -219,6 +222,35 @@ describe('no secret on any surface at LOG_LEVEL=debug', { timeout: 240_000 }, ()
     expect(noWarehouse.code, noWarehouse.stderr).not.toBe(0);
     await cli('evidence, no such database', ['evidence', '--companies', 'companies.yaml']);
     await writeFile(path.join(firm.dir, 'secrets/warehouse_url'), `${warehouseUrl}\n`, { mode: 0o600 });
+
+    // One company without a companies file, its secrets in the environment: TAP_QUICKBOOKS_*, DATABASE_URL, PGPASSWORD.
+    const globex = firm.company('globex');
+    const oneTap = path.join(firm.dir, 'tap-one.json');
+    const {
+      client_secret: _secret,
+      refresh_token: _token,
+      ...oneTapSettings
+    } = firm.emulator.tapSettings({
+      realm_id: globex.realmId,
+      token_store: path.join(firm.dir, 'state-one/tokens', `${globex.realmId}.json`),
+      retry_backoff_seconds: 0.01,
+    });
+    await writeFile(oneTap, JSON.stringify(oneTapSettings));
+    const oneEnv = {
+      TAP_QUICKBOOKS_CLIENT_SECRET: CLIENT_SECRET,
+      TAP_QUICKBOOKS_REFRESH_TOKEN: globex.reconnect(),
+      DATABASE_URL: warehouseUrl,
+      PGPASSWORD: DB_PASSWORD,
+      TARGET_POSTGRES_RAW_SCHEMA: `${prefix}_one`,
+    };
+    noteTokens();
+    const one = await cli(
+      'backfill, one company, secrets in the environment',
+      ['backfill', '--streams', 'customers', '--start', START, '--end', END, '--tap-config', 'tap-one.json', '--state-dir', 'state-one'],
+      oneEnv,
+    );
+    expect(one.code, one.stdout + one.stderr).toBe(0);
+    await cli('evidence, one company, DATABASE_URL', ['evidence', '--since', START, '--until', END], oneEnv);
 
     // The plugins' own CLIs, alone, at debug: a load, help, a refused token, an unreachable database.
     const tapConfig = path.join(sweepTmp, 'tap.json');
@@ -297,7 +329,7 @@ describe('no secret on any surface at LOG_LEVEL=debug', { timeout: 240_000 }, ()
     // Files the runs wrote: the firm's folder (state, journal, logs, locks, exports) and the temporary folder.
     for (const file of [...writtenFiles(firm.dir), ...writtenFiles(sweepTmp)]) {
       const relative = path.relative(firm.dir, file);
-      if (relative.startsWith(`secrets${path.sep}`) || relative === 'target.json') continue;
+      if (relative.startsWith(`secrets${path.sep}`) || relative === 'target.json' || relative === 'tap-one.json') continue;
       if (isTokenStore(file)) {
         expect((statSync(file).mode & 0o777).toString(8), `${relative}: a token store is the owner's alone`).toBe('600');
         continue;
@@ -318,9 +350,6 @@ describe('no secret on any surface at LOG_LEVEL=debug', { timeout: 240_000 }, ()
         const rows = await client.query<{ j: string }>(`SELECT row_to_json(x)::text AS j FROM ${pg.escapeIdentifier(s)}.${pg.escapeIdentifier(t)} x`);
         surfaces.push({ surface: `table ${s.replace(prefix, '<prefix>')}.${t}`, text: rows.rows.map((r) => r.j).join('\n') });
       }
-      await client.query(
-        `DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(`${prefix}_views`)} CASCADE; DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(`${prefix}_plugin`)} CASCADE`,
-      );
     } finally {
       await client.end();
     }
