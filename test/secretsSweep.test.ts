@@ -45,6 +45,8 @@ let warehouseUrl: string;
 const refreshTokens = new Set<string>();
 const surfaces: Array<{ readonly surface: string; readonly text: string }> = [];
 const argvSeen: string[] = [];
+/** Files of the runner's config folders (`qbo-pipeline-*` in TMPDIR, removed when a run ends) that held a secret, with their modes. */
+const childConfigsSeen = new Map<string, string>();
 
 function secrets(): Array<readonly [string, string]> {
   return [
@@ -73,9 +75,24 @@ function noteTokens(): void {
   for (const name of firm.names) refreshTokens.add(firm.company(name).currentRefreshToken());
 }
 
-/** Reads the argv of every process on the host every 25 ms (world-readable: a secret there is any local user's). */
+/**
+ * Reads the argv of every process on the host every 25 ms (world-readable: a secret there is any local
+ * user's), and the modes of the runner's config files that hold secrets while they exist.
+ */
 function sampleArgv(): () => void {
   const timer = setInterval(() => {
+    for (const folder of readdirSync(sweepTmp).filter((n) => n.startsWith('qbo-pipeline-'))) {
+      try {
+        const dir = path.join(sweepTmp, folder);
+        childConfigsSeen.set(`${folder.replace(/-[^-]+$/, '')}/`, (statSync(dir).mode & 0o777).toString(8));
+        for (const file of readdirSync(dir)) {
+          const full = path.join(dir, file);
+          if (leaks(readFileSync(full, 'utf8')).length > 0) childConfigsSeen.set(file, (statSync(full).mode & 0o777).toString(8));
+        }
+      } catch {
+        // removed as the run ended
+      }
+    }
     for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
       try {
         const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
@@ -363,6 +380,12 @@ describe('no secret on any surface at LOG_LEVEL=debug', { timeout: 240_000 }, ()
       argvSeen.some((a) => a.includes('target-postgres-raw')),
       'a target was seen running',
     ).toBe(true);
+    // The runner hands secrets to its children in files only its user can read.
+    expect(
+      [...childConfigsSeen.keys()].some((file) => !file.endsWith('/')),
+      'a runner config file holding a secret was seen',
+    ).toBe(true);
+    for (const [file, mode] of childConfigsSeen) expect(mode, `runner config ${file}`).toBe(file.endsWith('/') ? '700' : '600');
     for (const argv of new Set(argvSeen)) surfaces.push({ surface: `argv of ${argv.split(' ').slice(0, 3).join(' ')}…`, text: argv });
 
     expect(refreshTokens.size, 'the emulator rotated the refresh tokens').toBeGreaterThan(2);
