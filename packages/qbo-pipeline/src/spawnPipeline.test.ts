@@ -45,6 +45,20 @@ describe('spawnPipeline', () => {
     expect(logs).toContainEqual(['tap', 'tap says hi']);
   });
 
+  it("hands over a child's stderr with QuickBooks tokens redacted, also lines its logger never saw (a crash dumping its request)", async () => {
+    const access = 'eyJlbmMiOiJBMTI4Q0JDLUhTMjU2IiwiYWxnIjoiZGlyIn0..kYbZ3Hn1qQvJ9cT0sRr8w.Zx9Lm2Pq7Tn4Vb6Yc1Kd8Hs3Ja5We0Ru';
+    const refresh = 'AB11735431279E5sNnL7bOBXKtGUVHvzSk9Bk0wKlzHyGE2CTWlH';
+    const { outcome, logs } = await run(
+      `console.error("  headers: { Authorization: 'Bearer ${access}' }"); console.error("FATAL tap-quickbooks: refresh token ${refresh} refused"); process.exit(1);`,
+      `process.stdin.resume();`,
+    );
+    expect(logs).toEqual([
+      ['tap', "  headers: { Authorization: 'Bearer [redacted]' }"],
+      ['tap', 'FATAL tap-quickbooks: refresh token [redacted] refused'],
+    ]);
+    expect(outcome.tap.fatal).toBe('FATAL tap-quickbooks: refresh token [redacted] refused');
+  });
+
   it('keeps the first FATAL line of each process as its reason', async () => {
     const { outcome } = await run(
       `console.error("INFO tap: working"); console.error("FATAL tap-quickbooks: token refused"); console.error("FATAL tap-quickbooks: second"); process.exit(1);`,

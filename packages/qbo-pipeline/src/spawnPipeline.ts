@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { PARENT_PID_ENV, readLines } from 'singer-kit';
+import { PARENT_PID_ENV, readLines, redact } from 'singer-kit';
 
 export const PIPELINE_ROLES = ['tap', 'target'] as const;
 export type PipelineRole = (typeof PIPELINE_ROLES)[number];
@@ -71,7 +71,9 @@ export async function spawnPipeline(spec: PipelineSpec): Promise<PipelineOutcome
   const fatal: Partial<Record<PipelineRole, string>> = {};
   const drainStderr = async (role: PipelineRole, child: ChildProcess) => {
     if (!child.stderr) return;
-    for await (const { text } of readLines(child.stderr)) {
+    for await (const line of readLines(child.stderr)) {
+      // A child's logger redacts what it knows; this also catches what it printed past its logger, and the secrets only the runner knows.
+      const text = redact(line.text);
       if (fatal[role] === undefined && text.startsWith('FATAL ')) fatal[role] = text;
       spec.onLog(role, text);
     }

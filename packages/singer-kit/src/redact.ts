@@ -17,12 +17,20 @@ export function registerSecret(value: string | undefined | null): void {
   secrets = [...secrets, value].sort((a, b) => b.length - a.length);
 }
 
+/**
+ * QuickBooks' token shapes, redacted even where no process registered the value: a refresh token
+ * (`AB11`, a timestamp, then base64url) or an access token (a JWE or JWT: `eyJ…` and dot-separated
+ * parts) that a child printed past its logger (an error Node dumped whole, with its request's
+ * Authorization header) reaches the runner's output, run logs and console as `[redacted]` too.
+ */
+const TOKEN_SHAPES = /\bAB11\d{9,13}[\w-]{16,}|\beyJ[\w-]{8,}\.[\w.-]{16,}/g;
+
 export function redact(text: string): string {
   let out = text;
   for (const secret of secrets) {
     if (out.includes(secret)) out = out.split(secret).join('[redacted]');
   }
-  return out;
+  return out.includes('AB11') || out.includes('eyJ') ? out.replace(TOKEN_SHAPES, '[redacted]') : out;
 }
 
 /** A value that prints as `[redacted]` however it is logged, stringified or inspected. */
