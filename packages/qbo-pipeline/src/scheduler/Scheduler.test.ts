@@ -11,6 +11,7 @@ import { addTrigger } from '../triggers/addTrigger.js';
 import { formatTriggers } from '../triggers/formatTriggers.js';
 import { triggerJob, type Trigger } from '../triggers/Trigger.js';
 import { TriggerStore } from '../triggers/TriggerStore.js';
+import { RunJournal } from '../runs/RunJournal.js';
 import { Scheduler, type TriggerRunner } from './Scheduler.js';
 
 const dir = await mkdtemp(path.join(tmpdir(), 'scheduler-'));
@@ -412,6 +413,36 @@ describe('leases: a scheduler that dies does not strand its trigger', () => {
     expect(s.logs.filter((l) => l.includes(t.id))).toEqual([
       `WARN test: trigger ${t.id} (due 2025-09-12T03:59:00Z) waits: job ${triggerJob(t)} is locked by a runner its runs journal does not name, until ${new Date(refreshed.getTime() + 60_000).toISOString()} unless its runner refreshes it; a scheduler pass after then runs it`,
     ]);
+  });
+
+  it('a job whose run has just ended, its runner not yet letting go of the lock: the pass looks again and starts the trigger, naming no stranger', async () => {
+    const s = setup('ending');
+    const stateDir = path.join(dir, 'ending', 'state');
+    const t = await addTrigger(s.triggers, '2025-09-12T03:59:00Z', { ...backfill, stateDir }, { env });
+    const job = triggerJob(t);
+    // The job's last run has ended in its journal; its runner still holds the lock while it records the end elsewhere.
+    const journal = RunJournal.of(stateDir, { now: () => s.clock.now });
+    const ended = await journal.start({
+      kind: 'sync',
+      job,
+      streams: ['invoices'],
+      range: { start: backfill.start, end: backfill.end },
+      stateFile: path.join(stateDir, `${job}.json`),
+      progress: [],
+    });
+    await ended.finish({ status: 'succeeded', exitCode: 0 });
+    const lock = path.join(stateDir, `${job}.lock`);
+    await mkdir(lock, { recursive: true });
+    const letGo = setTimeout(() => void rm(lock, { recursive: true }), 300);
+    try {
+      const scheduler = s.make();
+      await scheduler.pass();
+      await scheduler.idle();
+      expect(s.ran.map((r) => r.id)).toEqual([t.id]);
+      expect(s.logs.filter((l) => l.includes('waits:'))).toEqual([]);
+    } finally {
+      clearTimeout(letGo);
+    }
   });
 
   it('a scheduler stopped mid-run gives the trigger back for the next scheduler to resume', async () => {

@@ -23,6 +23,10 @@ const LATE_AFTER_MS = 60_000;
 const KEEP_PER_SCHEDULE = 100;
 
 /** Runs one trigger's backfill or sync; the scheduler passes the stop signal and its lease as the job lock's staleness. */
+/** How long after a run's end its runner may still hold the job's lock (it records the end in the warehouse, then lets go), looked at this many times. */
+const ENDING_RUN_MS = 5_000;
+const ENDING_RUN_LOOKS = 50;
+
 export type TriggerRunner = (trigger: Trigger, hooks: Pick<BackfillHooks, 'signal' | 'lockStaleMs' | 'run'>) => Promise<BackfillResult>;
 
 export const runTrigger: TriggerRunner = (trigger, hooks) => (trigger.sync ? runSync(trigger.sync, hooks) : runBackfill(trigger.backfill!, hooks));
@@ -310,11 +314,28 @@ export class Scheduler {
   async #lockOf({ job, stateFile, folder, staleMs }: NonNullable<ReturnType<typeof jobFiles>> & { readonly staleMs: number }): Promise<JobLock | undefined> {
     // The run this pass would start takes the lock only once it is stale by this scheduler's lease (its
     // lockStaleMs): a lock judged free by less would start a run that only finds the job busy.
-    const until = await jobLockedUntil(stateFile, Math.max(staleMs, this.#o.leaseMs));
+    const staleBy = Math.max(staleMs, this.#o.leaseMs);
+    let until = await jobLockedUntil(stateFile, staleBy);
     if (!until) return undefined;
-    const [run] = await RunJournal.of(folder)
-      .list({ job, limit: 1 })
-      .catch(() => []);
+    const latest = async () =>
+      (
+        await RunJournal.of(folder)
+          .list({ job, limit: 1 })
+          .catch(() => [])
+      )[0];
+    let run = await latest();
+    // A run that has just ended still holds the lock while it records its end in the warehouse and
+    // lets go: look again until it does, rather than call its lock a stranger's and wait a pass.
+    for (
+      let look = 0;
+      look < ENDING_RUN_LOOKS && run?.finishedAt !== undefined && this.#o.now().getTime() - Date.parse(run.finishedAt) < ENDING_RUN_MS;
+      look++
+    ) {
+      await sleep(ENDING_RUN_MS / ENDING_RUN_LOOKS);
+      until = await jobLockedUntil(stateFile, staleBy);
+      if (!until) return undefined;
+      run = await latest();
+    }
     const unnamed = 'a runner its runs journal does not name';
     if (run?.status !== 'running') return { holder: unnamed, who: unnamed, until };
     return { holder: `run ${run.id} (${run.kind}, pid ${run.pid} on ${run.host}, last sign of life ${run.updatedAt})`, who: `run ${run.id}`, until };
