@@ -22,8 +22,10 @@ export function registerSecret(value: string | undefined | null): void {
  * (`AB11`, a timestamp, then base64url) or an access token (a JWE or JWT: `eyJ…` and dot-separated
  * parts) that a child printed past its logger (an error Node dumped whole, with its request's
  * Authorization header) reaches the runner's output, run logs and console as `[redacted]` too.
+ * An access token starts where a run of `[\w-]` does, not after a hyphen inside one (`\b` would):
+ * the text is scanned once, not again from each `eyJ` of a long hyphenated run.
  */
-const TOKEN_SHAPES = /\bAB11\d{9,13}[\w-]{16,}|\beyJ[\w-]{8,}\.[\w.-]{16,}/g;
+const TOKEN_SHAPES = /\bAB11\d{9,13}[\w-]{16,}|(?<![\w-])eyJ[\w-]{8,}\.[\w.-]{16,}/g;
 
 export function redact(text: string): string {
   let out = text;
