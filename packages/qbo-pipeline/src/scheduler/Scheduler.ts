@@ -22,11 +22,11 @@ const LATE_AFTER_MS = 60_000;
 /** Finished triggers kept per schedule (older slots' triggers are deleted). */
 const KEEP_PER_SCHEDULE = 100;
 
-/** Runs one trigger's backfill or sync; the scheduler passes the stop signal and its lease as the job lock's staleness. */
 /** How long after a run's end its runner may still hold the job's lock (it records the end in the warehouse, then lets go), looked at this many times. */
 const ENDING_RUN_MS = 5_000;
 const ENDING_RUN_LOOKS = 50;
 
+/** Runs one trigger's backfill or sync; the scheduler passes the stop signal and its lease as the job lock's staleness. */
 export type TriggerRunner = (trigger: Trigger, hooks: Pick<BackfillHooks, 'signal' | 'lockStaleMs' | 'run'>) => Promise<BackfillResult>;
 
 export const runTrigger: TriggerRunner = (trigger, hooks) => (trigger.sync ? runSync(trigger.sync, hooks) : runBackfill(trigger.backfill!, hooks));
