@@ -15,6 +15,7 @@ import { DEFAULT_LEASE_MS, type TriggerStore } from '../triggers/TriggerStore.js
 import { afterBusyStart, lateness, neverRan, planPass, type PassAction, type ScheduleInput } from './planPass.js';
 import type { RunSweeper } from '../runs/RunSweeper.js';
 import { RunJournal } from '../runs/RunJournal.js';
+import type { RunRecord } from '../runs/RunRecord.js';
 import { QUEUED_POLL_MS, runDueOnce } from './runDueOnce.js';
 
 /** A run that starts more than this after its instant is marked late (the scheduler polls every few seconds). */
@@ -326,11 +327,7 @@ export class Scheduler {
     let run = await latest();
     // A run that has just ended still holds the lock while it records its end in the warehouse and
     // lets go: look again until it does, rather than call its lock a stranger's and wait a pass.
-    for (
-      let look = 0;
-      look < ENDING_RUN_LOOKS && run?.finishedAt !== undefined && this.#o.now().getTime() - Date.parse(run.finishedAt) < ENDING_RUN_MS;
-      look++
-    ) {
+    for (let look = 0; look < ENDING_RUN_LOOKS && this.#justEnded(run); look++) {
       await sleep(ENDING_RUN_MS / ENDING_RUN_LOOKS);
       until = await jobLockedUntil(stateFile, staleBy);
       if (!until) return undefined;
@@ -339,6 +336,12 @@ export class Scheduler {
     const unnamed = 'a runner its runs journal does not name';
     if (run?.status !== 'running') return { holder: unnamed, who: unnamed, until };
     return { holder: `run ${run.id} (${run.kind}, pid ${run.pid} on ${run.host}, last sign of life ${run.updatedAt})`, who: `run ${run.id}`, until };
+  }
+
+  /** Whether `run` ended less than ENDING_RUN_MS ago by this scheduler's clock (an end it reads as later than now, another host's clock ahead, is not waited for). */
+  #justEnded(run: RunRecord | undefined): boolean {
+    const age = run?.finishedAt === undefined ? NaN : this.#o.now().getTime() - Date.parse(run.finishedAt);
+    return age >= 0 && age < ENDING_RUN_MS;
   }
 
   /** The slot after a schedule slot trigger's, from its schedule as it is now; undefined for a one-time trigger. */
