@@ -46,8 +46,9 @@ describe('spawnPipeline', () => {
   });
 
   it("hands over a child's stderr with QuickBooks tokens redacted, also lines its logger never saw (a crash dumping its request)", async () => {
-    const access = 'eyJlbmMiOiJBMTI4Q0JDLUhTMjU2IiwiYWxnIjoiZGlyIn0..kYbZ3Hn1qQvJ9cT0sRr8w.Zx9Lm2Pq7Tn4Vb6Yc1Kd8Hs3Ja5We0Ru';
-    const refresh = 'AB11735431279E5sNnL7bOBXKtGUVHvzSk9Bk0wKlzHyGE2CTWlH';
+    // Shaped as Intuit's, without a random-looking literal (the repository's own scan for keys would flag one).
+    const access = `eyJ${'hdr'.repeat(8)}..${'body'.repeat(8)}.${'tag'.repeat(6)}`;
+    const refresh = `AB11${'1'.repeat(10)}${'Tok'.repeat(12)}`;
     const { outcome, logs } = await run(
       `console.error("  headers: { Authorization: 'Bearer ${access}' }"); console.error("FATAL tap-quickbooks: refresh token ${refresh} refused"); process.exit(1);`,
       `process.stdin.resume();`,

@@ -9,8 +9,9 @@ describe('redact', () => {
   });
 
   it("redacts QuickBooks' refresh and access token shapes that were never registered, and nothing else", () => {
-    const refresh = 'AB11735431279E5sNnL7bOBXKtGUVHvzSk9Bk0wKlzHyGE2CTWlH';
-    const access = 'eyJlbmMiOiJBMTI4Q0JDLUhTMjU2IiwiYWxnIjoiZGlyIn0..kYbZ3Hn1qQvJ9cT0sRr8w.Zx9Lm2Pq7Tn4Vb6Yc1Kd8Hs3Ja5We0Ru.Qm4Nt7Ly2Pb9Xc';
+    // Shaped as Intuit's, without a random-looking literal (the repository's own scan for keys would flag one).
+    const refresh = `AB11${'1'.repeat(10)}${'Tok'.repeat(12)}`;
+    const access = `eyJ${'hdr'.repeat(8)}..${'body'.repeat(8)}.${'tag'.repeat(6)}`;
     expect(redact(`{"refresh_token":"${refresh}","access_token":"${access}"}`)).toBe('{"refresh_token":"[redacted]","access_token":"[redacted]"}');
     expect(redact(`headers: { Authorization: 'Bearer ${access}' }`)).toBe("headers: { Authorization: 'Bearer [redacted]' }");
     const ordinary = 'invoice AB11 of 2025-01-31, eyJ is not a token, id AB1120250131';
