@@ -145,9 +145,21 @@ function writtenFiles(dir: string): string[] {
     .filter((file) => statSync(file).isFile());
 }
 
+/**
+ * The warehouse user: a login role with DB_PASSWORD, a member of the test's own role (its
+ * privileges), so any server checks the password (the embedded one does; a trust server ignores
+ * it) and it travels through every setting and message.
+ */
+const DB_ROLE = `sweep_${tag}`;
+
 beforeAll(async () => {
   const url = new URL(databaseUrl());
-  // A trust-auth server ignores the password; it still travels through every setting and message.
+  const [me] = await query<{ name: string }>(databaseUrl(), 'SELECT current_user AS name');
+  await query(
+    databaseUrl(),
+    `CREATE ROLE ${pg.escapeIdentifier(DB_ROLE)} LOGIN PASSWORD ${pg.escapeLiteral(DB_PASSWORD)} IN ROLE ${pg.escapeIdentifier(me!.name)}`,
+  );
+  url.username = DB_ROLE;
   url.password = encodeURIComponent(DB_PASSWORD);
   warehouseUrl = url.toString();
   receiver = await startWebhookReceiver(WEBHOOK_PATH);
@@ -180,6 +192,9 @@ afterAll(async () => {
   await firm?.close();
   // The schemas the firm's companies file does not name (firm.close drops those).
   await query(databaseUrl(), ['views', 'plugin', 'one'].map((name) => `DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(`${prefix}_${name}`)} CASCADE;`).join('\n'));
+  await query(databaseUrl(), `DROP OWNED BY ${pg.escapeIdentifier(DB_ROLE)} CASCADE; DROP ROLE IF EXISTS ${pg.escapeIdentifier(DB_ROLE)}`).catch(
+    () => undefined,
+  );
   if (sweepTmp) await rm(sweepTmp, { recursive: true, force: true });
 });
 
