@@ -160,6 +160,14 @@ describe('attentionOf after invalid_grant', () => {
     ]);
   });
 
+  it('shows a rejection recorded while a run goes on, and leaves its telling to that run (no identity to notify yet)', () => {
+    const going = { ...run('r2', 'daily', 'running'), startedAt: '2025-01-01T00:00:00Z' };
+    expect(attentionOf({ ...base, runs: [going], tokens: [token('t-1')] }, NOW)).toEqual([{ level: 'error', text: `realm 9: ${token('t-1').advice}` }]);
+    // Recorded before the run going on started (an old rejection, nobody reconnected): an item of its own.
+    const later = { ...going, startedAt: '2025-01-01T00:00:02Z' };
+    expect(attentionOf({ ...base, runs: [later], tokens: [token('t-1')] }, NOW)[0]!.about).toEqual({ kind: 'token', key: 'token 9 rejected' });
+  });
+
   it('keeps both when they tell of different answers', () => {
     expect(attentionOf({ ...base, runs: [failed], tokens: [token('t-2')] }, NOW)).toHaveLength(2);
   });

@@ -91,6 +91,12 @@ function rejectionOf(run: RunGlance, tokens: CompanyOverview['tokens']): TokenHe
   });
 }
 
+/** Whether a run still going on started before the token store recorded QuickBooks' rejection: its failure will tell it. */
+function rejectedDuringRun(t: TokenHealth, runs: readonly RunGlance[]): boolean {
+  const at = t.rejected ? Date.parse(t.rejected.at) : NaN;
+  return runs.some((run) => run.status === 'running' && Date.parse(run.startedAt) <= at);
+}
+
 /** How long a due trigger may wait to start before the overview asks whether a scheduler runs it. */
 const OVERDUE_MS = 15 * 60_000;
 
@@ -156,11 +162,13 @@ export function attentionOf(c: CompanyOverview, now: Date): Attention[] {
       // The person's own reconnect, waiting for the next run: shown, and no news to notify.
       out.push({ level: 'warn', text: `realm ${t.realmId}: ${t.advice}` });
     else if (t.level !== 'ok' && !told.has(t))
-      // Under 30 days, under 7 (or expired), rejected: each threshold is its own item.
+      // Under 30 days, under 7 (or expired), rejected: each threshold is its own item. A rejection recorded while a
+      // run goes on is shown, and told by that run's failure when it ends (covers): a look in between (another
+      // company's run ended) would otherwise send it alone, and the failure's own message would be the second.
       out.push({
         level: t.level,
         text: `realm ${t.realmId}: ${t.advice}`,
-        about: { kind: 'token', key: tokenKey(t) },
+        ...(rejectedDuringRun(t, c.runs) ? {} : { about: { kind: 'token' as const, key: tokenKey(t) } }),
       });
   }
   for (const p of c.stateProblems) out.push({ level: 'error', text: p.problem });
