@@ -870,9 +870,11 @@ describe('console over HTTP, thirty companies of which three need you', () => {
       const state = path.join(firm, 'state', 'companies', name);
       await mkdir(state, { recursive: true });
       await writeFile(path.join(state, 'qb_company.json'), JSON.stringify({ bookmarks: { invoices: { replication_key_value: hourAgo } } }));
+      // company_info, read whole at every run, keeps no bookmark: the folded line counts it all the same, as `company list` does.
       await writeRunRecord(state, {
         id: `run-20250101T000000Z-${name.slice(-2)}0000`,
         job: 'qb_company',
+        streams: ['company_info', 'invoices'],
         startedAt: hourAgo,
         finishedAt: hourAgo,
         pid: 1,
@@ -903,13 +905,13 @@ describe('console over HTTP, thirty companies of which three need you', () => {
       // A folded company: one line saying it is well, its streams table (and all else) inside its <details>, closed.
       const folded = /<section class="company folded" aria-labelledby="company-client-01">[\s\S]*?<\/section>/.exec(page)?.[0] ?? '';
       expect(folded).toMatch(
-        /^<section[^>]*><details><summary><h2 id="company-client-01">[\s\S]*1 stream, oldest bookmark [^<]+ old; runs read up to 5 minutes before they start \(end_lag PT5M\)<\/small><\/h2><\/summary>/,
+        /^<section[^>]*><details><summary><h2 id="company-client-01">[\s\S]*2 streams, oldest bookmark [^<]+ old; runs read up to 5 minutes before they start \(end_lag PT5M\)<\/small><\/h2><\/summary>/,
       );
       expect(folded).toContain('<tr data-stream="invoices">');
       // client-02 is in the summary table for its failed run, yet needs nothing of you: folded, its failed run linked on its line.
       expect([...page.matchAll(/<tr data-company="([^"]+)"/g)].map((m) => m[1])).toEqual(['client-07', 'client-19', 'client-24', 'client-02']);
       expect(page).toContain(
-        '<small class="glance"><span class="pill ok">ok</span> 1 stream, oldest bookmark 1 h 0 min old; runs read up to 5 minutes before they start (end_lag PT5M) · <a href="/runs?company=client-02&amp;status=failed">1 run failed in the last 24 h</a></small></h2></summary>',
+        '<small class="glance"><span class="pill ok">ok</span> 2 streams, oldest bookmark 1 h 0 min old; runs read up to 5 minutes before they start (end_lag PT5M) · <a href="/runs?company=client-02&amp;status=failed">1 run failed in the last 24 h</a></small></h2></summary>',
       );
       expect(page).toContain('<a href="#all-well">26 other companies</a>: nothing needs you');
       expect(page).toContain('<div id="all-well">');

@@ -45,7 +45,7 @@ const synced = new Map<string, { readonly bookmark: string; readonly runId: stri
 beforeAll(async () => {
   firm = await startFirm({ names: NAMES, databaseUrl: databaseUrl(), seed: 79, now: new Date(), days: 2, counts: { invoices: 8 } });
   const start = new Date(Date.now() - 3 * DAY).toISOString().slice(0, 10);
-  let yaml = firm.companiesYaml({ schemaPrefix: prefix, streams: ['invoices'], extra: `  start: ${start}` });
+  let yaml = firm.companiesYaml({ schemaPrefix: prefix, streams: ['company_info', 'invoices'], extra: `  start: ${start}` });
   for (const name of ['lagged', 'nightly'] as const)
     yaml = yaml.replace(`  - name: ${name}\n`, `  - name: ${name}\n    tap:\n      end_lag: ${LAGS[name].iso}\n`);
   await firm.writeCompanies(yaml);
@@ -86,6 +86,7 @@ describe('after a sync of each company: end_lag PT1H, the default, and PT24H syn
     for (const name of NAMES) {
       expect(tableCell(list.stdout, name, 'complete up to'), list.stdout).toMatch(new RegExp(`^${utc(synced.get(name)!.bookmark)}, ${AGE} ago$`));
       expect(tableCell(list.stdout, name, 'end_lag'), list.stdout).toBe(LAGS[name].words);
+      expect(tableCell(list.stdout, name, 'streams'), list.stdout).toBe('company_info, invoices');
     }
     expect(list.stdout.split('Runs read up to end_lag before they start').length - 1, list.stdout).toBe(1);
     expect(list.stdout).toContain('right after a sync a company is end_lag behind, which is on time');
@@ -118,9 +119,10 @@ describe.skipIf(!HAVE_CHROMIUM)(`the console in headless Chromium, right after t
     await page.goto(url);
     await expect.poll(() => page.locator('.allgood').first().innerText()).toMatch(/3 companies: nothing needs you/);
     for (const name of NAMES) {
+      // 2 streams, as company list's streams column has them: company_info, read whole at every run, keeps no bookmark but counts.
       const line = await page.locator(`#company-${name} .glance`).innerText();
       expect(line).toMatch(
-        new RegExp(`^ok 1 stream, oldest bookmark ${AGE} old; runs read up to ${LAGS[name].words} before they start \\(end_lag ${LAGS[name].iso}\\)$`),
+        new RegExp(`^ok 2 streams, oldest bookmark ${AGE} old; runs read up to ${LAGS[name].words} before they start \\(end_lag ${LAGS[name].iso}\\)$`),
       );
     }
   });

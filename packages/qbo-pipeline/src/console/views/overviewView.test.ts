@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Trigger } from '../../triggers/Trigger.js';
 import { cdcWindows } from '../freshness.js';
-import { attentionOf, overviewView, streamRows, type CompanyOverview } from './overviewView.js';
+import { attentionOf, overviewView, streamRows, streamsGlance, type CompanyOverview } from './overviewView.js';
 
 const base: CompanyOverview = {
   name: 'acme',
@@ -100,6 +100,16 @@ describe('streamRows', () => {
 
   it('is empty only when no job has a bookmark and no run is in the journal', () => {
     expect(streamRows(base)).toEqual([]);
+  });
+
+  it("counts on a folded line the streams its section lists, company_info too (company list's all 28), and those still waiting for a first bookmark", () => {
+    const invoices = { ...items, stream: 'invoices', ageMs: 2 * 3_600_000 };
+    const synced = { ...base, streams: [items, invoices], runs: [{ ...run('r1', 'qb_company', 'succeeded'), streams: ['company_info', 'invoices', 'items'] }] };
+    expect(streamsGlance(synced)).toBe('3 streams, oldest bookmark 2 h 0 min old; runs read up to 5 minutes before they start (end_lag PT5M)');
+    const first = { ...synced, streams: [items], runs: [{ ...run('r2', 'qb_company', 'running'), streams: ['company_info', 'invoices', 'items'] }] };
+    expect(streamsGlance(first)).toMatch(/^3 streams \(1 with no bookmark yet\), oldest bookmark /);
+    expect(streamsGlance({ ...first, streams: [] })).toBe('3 streams, no bookmark yet');
+    expect(streamsGlance(base)).toBe('no stream yet');
   });
 
   it('says company_info, read whole at every run, has no bookmark to wait for, and a stream a run has not committed yet that it has none yet', () => {

@@ -395,15 +395,26 @@ ${companyDetails(c, now)}
 </section>`;
 
 /**
- * A company among several that needs nothing of you: one line (how many streams, the oldest
- * bookmark's age, runs that failed in the last 24 h though a later one went through) that opens to
- * its whole section, without JavaScript.
+ * Pure: the folded line's streams: as many as its section lists (`company list`'s `all 28` counts
+ * company_info too, which keeps no bookmark), the oldest bookmark's age, and how many still wait for
+ * their first bookmark (`28 streams (3 with no bookmark yet), oldest bookmark 2 h old; …`).
+ */
+export function streamsGlance(c: CompanyOverview): string {
+  const rows = streamRows(c);
+  if (rows.length === 0) return 'no stream yet';
+  const waiting = rows.filter((r) => r.freshness === undefined && entityByStream(r.stream)?.replication !== 'FULL_TABLE').length;
+  const counted = `${plural(rows.length, 'stream')}${waiting > 0 && c.streams.length > 0 ? ` (${waiting} with no bookmark yet)` : ''}`;
+  if (c.streams.length === 0) return `${counted}, no bookmark yet`;
+  return `${counted}, oldest bookmark ${age(Math.max(...c.streams.map((s) => s.ageMs)))} old; ${endLagText(c.endLag)}`;
+}
+
+/**
+ * A company among several that needs nothing of you: one line (`streamsGlance`, runs that failed
+ * in the last 24 h though a later one went through) that opens to its whole section, without JavaScript.
  */
 function foldedCompany(g: ReturnType<typeof companyGlance>, now: Date): SafeHtml {
   const c = g.company;
-  const oldest = Math.max(...c.streams.map((s) => s.ageMs));
-  const streams =
-    c.streams.length === 0 ? 'no stream yet' : `${plural(c.streams.length, 'stream')}, oldest bookmark ${age(oldest)} old; ${endLagText(c.endLag)}`;
+  const streams = streamsGlance(c);
   const failed = g.failed ? html` · <a href="${failedRunsHref(c.name)}">${plural(g.failed, 'run')} failed in the last 24 h</a>` : '';
   return html`<section class="company folded" aria-labelledby="company-${c.name}"><details><summary>${companyHeading(c, html` <small class="glance">${pill('ok')} ${streams}${failed}</small>`)}</summary>
 ${companyDetails(c, now)}
