@@ -147,6 +147,8 @@ describe.skipIf(!HAVE_CHROMIUM)(`the console in headless Chromium${HAVE_CHROMIUM
   it('draws one bar per UTC day in the evidence chart, for each measure, and the table agrees', async () => {
     const runId = new URL(runUrl).pathname.split('/').at(-1) ?? '';
     await page.goto(`${scheduler.url}evidence?run=${runId}`);
+    // A chart is drawn as it nears the window: each is scrolled to, as a person reading the page would.
+    for (const canvas of await page.locator('canvas[data-stream]').all()) await canvas.scrollIntoViewIfNeeded();
     await page.waitForFunction(() => document.querySelectorAll('canvas[data-days]').length === 3);
     const bars = await page.evaluate(() =>
       [...document.querySelectorAll('canvas[data-stream]')].map((canvas) => {
@@ -165,6 +167,11 @@ describe.skipIf(!HAVE_CHROMIUM)(`the console in headless Chromium${HAVE_CHROMIUM
     expect(rows).toHaveLength(3 * DAYS);
     for (let d = 0; d < DAYS; d++) expect(rows.some((r) => r.includes(today.minus({ days: DAYS - d }).toISODate() ?? ''))).toBe(true);
     expect(await page.locator('table.evidence tr.status-lost, table.evidence tr.status-missing').count()).toBe(0);
+    // With no day that needs a look, each stream's days are one line; its link in the totals table opens them.
+    expect(await page.locator('details.stream-days').count()).toBe(3);
+    expect(await page.locator('details.stream-days[open]').count()).toBe(0);
+    await page.locator('a[href="#day-invoices"]').click();
+    await expect.poll(() => page.locator('#day-invoices').isVisible()).toBe(true);
     await shot(page, 'evidence');
   });
 

@@ -1191,7 +1191,7 @@ describe('console over HTTP, after a night whose run applied deletions and could
     ];
     expect(night).toMatch(
       new RegExp(
-        `<td><a href="/runs/${runId}" title="tap run [0-9a-f-]{36}, read [^"]+"><span class="run-id">${runDay}</span><wbr><span class="run-id">${runTime.replace('.', '\\.')}</span><wbr><span class="run-id">${suffix}</span></a></td>`,
+        `<td class="run"(?: rowspan="\\d+")?><a href="/runs/${runId}" title="tap run [0-9a-f-]{36}, read [^"]+"><span class="run-id">${runDay}</span><wbr><span class="run-id">${runTime.replace('.', '\\.')}</span><wbr><span class="run-id">${suffix}</span></a></td>`,
       ),
     );
     expect(night).toMatch(/<th scope="row"><a href="#day-invoices">invoices<\/a><\/th>(<td class="num">[^<]*<\/td>){4}<td class="num">1<\/td>/);

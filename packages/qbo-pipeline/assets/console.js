@@ -19,9 +19,7 @@
       text: css('--text') || '#1c2430',
       line: css('--line') || '#dde2e9',
     };
-    for (const s of series) {
-      const canvas = document.querySelector(`canvas[data-stream="${CSS.escape(s.stream)}"]`);
-      if (!canvas) continue;
+    const draw = (canvas, s) => {
       const tickColour = (i) =>
         s.status[i] === 'lost' || s.status[i] === 'missing'
           ? colours.bad
@@ -61,7 +59,37 @@
         },
       });
       canvas.dataset.days = String(s.days.length);
+    };
+    // A chart is drawn as it nears the window: a month of 28 streams' charts drawn at once took a second before the page answered.
+    const pending = new Map();
+    for (const s of series) {
+      const canvas = document.querySelector(`canvas[data-stream="${CSS.escape(s.stream)}"]`);
+      if (canvas) pending.set(canvas, s);
     }
+    if (typeof IntersectionObserver === 'undefined') {
+      for (const [canvas, s] of pending) draw(canvas, s);
+      return;
+    }
+    const observer = new IntersectionObserver(
+      (entries) => {
+        for (const entry of entries) {
+          if (!entry.isIntersecting) continue;
+          observer.unobserve(entry.target);
+          draw(entry.target, pending.get(entry.target));
+        }
+      },
+      { rootMargin: '200px 0px' },
+    );
+    for (const canvas of pending.keys()) observer.observe(canvas);
+  }
+
+  // ---- evidence table: a link to a folded stream's days (`#day-invoices`) opens it ----
+  function openLinkedDays() {
+    const target = location.hash.length > 1 ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+    const folded = target && target.closest('details:not([open])');
+    if (!folded) return;
+    folded.open = true;
+    target.scrollIntoView();
   }
 
   // ---- trigger form: the typed time in UTC and in the chosen zone, side by side, as you type ----
@@ -114,6 +142,8 @@
 
   const start = () => {
     drawEvidenceCharts();
+    openLinkedDays();
+    window.addEventListener('hashchange', openLinkedDays);
     liveInstantPreview();
     followRun();
   };

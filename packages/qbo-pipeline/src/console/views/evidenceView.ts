@@ -2,6 +2,7 @@ import { DAY_STATUS_MEANING, DAY_STATUSES, type DayStatus, type StreamEvidence }
 import { html, jsonForScript, type SafeHtml } from '../html.js';
 import { count, option, pill, runIdText } from './format.js';
 import { utc, utcClock } from '../../formatTime.js';
+import { plural } from 'singer-kit';
 
 export interface EvidenceFilterForm {
   readonly company: string;
@@ -72,6 +73,10 @@ function chartData(series: readonly StreamEvidence[]) {
 /** Deleted rows' header: they come from QBO's change data capture, not from what the day's query read. */
 const DELETED_TH = html`<th scope="col" class="num" title="deletions from QBO's change data capture the target marked: not part of extracted and loaded">deleted</th>`;
 
+/** A stream's days by status, worst first: `29 ok` `2 empty`. */
+const daysByStatus = (s: StreamEvidence): SafeHtml[] =>
+  DAY_STATUSES.filter((st) => s.counts[st] > 0).map((st) => html`${pill(`${s.counts[st]} ${st}`, STATUS_LEVEL[st])} `);
+
 function streamTotals(series: readonly StreamEvidence[]): SafeHtml {
   const sum = (s: StreamEvidence, key: 'qboCount' | 'extracted' | 'loaded' | 'deleted') => s.days.reduce((n, d) => n + (d.evidence?.[key] ?? 0), 0);
   return html`<div class="table-scroll"><table class="data totals">
@@ -80,7 +85,7 @@ function streamTotals(series: readonly StreamEvidence[]): SafeHtml {
     (
       s,
     ) => html`<tr><th scope="row"><a href="#day-${s.stream}">${s.stream}</a></th><td class="num">${s.days.length}</td><td class="num">${count(sum(s, 'qboCount'))}</td><td class="num">${count(sum(s, 'extracted'))}</td><td class="num">${count(sum(s, 'loaded'))}</td><td class="num">${count(sum(s, 'deleted'))}</td>
-<td>${DAY_STATUSES.filter((st) => s.counts[st] > 0).map((st) => html`${pill(`${s.counts[st]} ${st}`, STATUS_LEVEL[st])} `)}</td></tr>`,
+<td>${daysByStatus(s)}</td></tr>`,
   )}</tbody></table></div>`;
 }
 
@@ -114,37 +119,86 @@ function partOfDay(day: string, e: NonNullable<StreamEvidence['days'][number]['e
 }
 
 /**
- * The run that read a day: the runner's run as the Runs page names it, linked to its page, while the
- * runs journal keeps it; after that only the tap's own run id is known, named as the run filter
- * names it. The tap run id stays in the tooltip, as it is in the warehouse's evidence rows.
+ * The run that read a day, or consecutive days of one stream (a backfill reads them all): the
+ * runner's run as the Runs page names it, linked to its page, while the runs journal keeps it; after
+ * that only the tap's own run id is known, named as the run filter names it. The tap run id and
+ * when it read the days stay in the tooltip, as they are in the warehouse's evidence rows.
  */
-function readBy(tapRunId: string, extractedAt: string, runnerRun: string | undefined): SafeHtml {
-  const title = `tap run ${tapRunId}, read ${utc(extractedAt)}`;
+function readBy(tapRunId: string, readAt: readonly string[], runnerRun: string | undefined): SafeHtml {
+  const first = readAt.reduce((a, b) => (b < a ? b : a));
+  const last = readAt.reduce((a, b) => (b > a ? b : a));
+  const title = `tap run ${tapRunId}, read ${utc(first)}${last === first ? '' : ` to ${utc(last)}`}`;
   return runnerRun
     ? html`<a href="/runs/${runnerRun}" title="${title}">${runIdText(runnerRun)}</a>`
     : html`<span title="${title}">tap run <code>${tapRunId.slice(0, 8)}</code></span>`;
 }
 
-function table(series: readonly StreamEvidence[], problemsOnly: boolean, runnerRuns: ReadonlyMap<string, string>): SafeHtml {
-  const rows = series
-    .flatMap((s) => s.days.map((d, i) => ({ stream: s.stream, first: i === 0, ...d })))
-    .filter((r) => !problemsOnly || r.status === 'lost' || r.status === 'missing' || r.status === 'count differs');
-  if (rows.length === 0) return html`<p class="allgood">${pill('ok')} No day needs a look in this selection.</p>`;
-  return html`<div class="table-scroll"><table class="data evidence">
-<thead><tr><th scope="col">UTC day</th><th scope="col">stream</th><th scope="col" class="num">QBO count</th><th scope="col" class="num">extracted</th><th scope="col" class="num">loaded</th><th scope="col" class="num">inserted</th><th scope="col" class="num">updated</th><th scope="col" class="num">unchanged</th>${DELETED_TH}<th scope="col" class="num">rejected</th><th scope="col">status</th><th scope="col">run</th></tr></thead>
-<tbody>${rows.map((r) => {
-    const e = r.evidence;
-    return html`<tr class="status-${r.status.replace(' ', '-')}"${r.first ? html` id="day-${r.stream}"` : ''}>
-<th scope="row">${r.day}${e ? partOfDay(r.day, e) : ''}</th><td>${r.stream}</td>
-${
-  e
-    ? html`<td class="num">${count(e.qboCount)}</td><td class="num">${count(e.extracted)}</td><td class="num">${count(e.loaded)}</td><td class="num">${count(e.inserted)}</td><td class="num">${count(e.updated)}</td><td class="num">${count(e.unchanged)}</td><td class="num">${count(e.deleted)}</td><td class="num">${count(e.rejected)}</td>`
-    : html`<td colspan="8" class="muted">no evidence</td>`
+const needsALook = (status: DayStatus) => status === 'lost' || status === 'missing' || status === 'count differs';
+
+type DayRow = StreamEvidence['days'][number];
+
+/** Pure: a stream's rows in runs of consecutive rows read by one tap run (a missing day, read by none, alone). */
+export function byTapRun(rows: readonly DayRow[]): DayRow[][] {
+  const out: DayRow[][] = [];
+  for (const row of rows) {
+    const group = out.at(-1);
+    if (group && row.evidence && group[0]!.evidence?.runId === row.evidence.runId) group.push(row);
+    else out.push([row]);
+  }
+  return out;
 }
-<td>${pill(r.status, STATUS_LEVEL[r.status])}</td>
-<td>${e ? readBy(e.runId, e.extractedAt, runnerRuns.get(e.runId)) : ''}</td>
-</tr>`;
-  })}</tbody></table></div>`;
+
+/** The run cell of a group of days one tap run read, over them all (empty for a missing day). */
+function runCell(group: readonly DayRow[], runnerRuns: ReadonlyMap<string, string>): SafeHtml {
+  const e = group[0]?.evidence;
+  const read = e
+    ? readBy(
+        e.runId,
+        group.map((g) => g.evidence?.extractedAt ?? e.extractedAt),
+        runnerRuns.get(e.runId),
+      )
+    : '';
+  return html`<td class="run"${group.length > 1 ? html` rowspan="${group.length}"` : ''}>${read}</td>`;
+}
+
+/** The per-day table's header, said once per stream. */
+const DAY_HEAD = html`<thead><tr><th scope="col">UTC day</th>${['QBO count', 'extracted', 'loaded', 'inserted', 'updated', 'unchanged'].map((h) => html`<th scope="col" class="num">${h}</th>`)}${DELETED_TH}<th scope="col" class="num">rejected</th><th scope="col">status</th><th scope="col">run</th></tr></thead>`;
+
+/**
+ * One stream's days: a row per day, its numbers (right-aligned by the stylesheet, not a class on
+ * each of a month of 28 streams' 7,000 cells) and status, and the run that read it in one cell
+ * over the days it read.
+ */
+function streamDays(s: StreamEvidence, rows: readonly DayRow[], runnerRuns: ReadonlyMap<string, string>): SafeHtml {
+  return html`<table class="data evidence">${DAY_HEAD}<tbody>${byTapRun(rows).map((group) =>
+    group.map((r, i) => {
+      const e = r.evidence;
+      const run = i > 0 ? '' : runCell(group, runnerRuns);
+      return html`<tr class="status-${r.status.replace(' ', '-')}"${r === rows[0] ? html` id="day-${s.stream}"` : ''}>
+<th scope="row">${r.day}${e ? partOfDay(r.day, e) : ''}</th>${
+        e
+          ? html`<td>${count(e.qboCount)}</td><td>${count(e.extracted)}</td><td>${count(e.loaded)}</td><td>${count(e.inserted)}</td><td>${count(e.updated)}</td><td>${count(e.unchanged)}</td><td>${count(e.deleted)}</td><td>${count(e.rejected)}</td>`
+          : html`<td colspan="8" class="muted">no evidence</td>`
+      }<td class="status">${pill(r.status, STATUS_LEVEL[r.status])}</td>${run}</tr>`;
+    }),
+  )}</tbody></table>`;
+}
+
+/**
+ * Per stream, its days, each stream folded to one line (its days by status) unless it has a day
+ * that needs a look, or it is the only one shown: a month of 28 streams is 900 rows, which took
+ * seconds to lay out, and nobody reads the ok ones whole; a folded stream opens in place, and the
+ * totals table's link to it opens it.
+ */
+function table(series: readonly StreamEvidence[], problemsOnly: boolean, runnerRuns: ReadonlyMap<string, string>): SafeHtml {
+  const shown = series.map((s) => ({ s, rows: s.days.filter((d) => !problemsOnly || needsALook(d.status)) })).filter(({ rows }) => rows.length > 0);
+  if (shown.length === 0) return html`<p class="allgood">${pill('ok')} No day needs a look in this selection.</p>`;
+  return html`${shown.map(
+    ({ s, rows }) =>
+      html`<details class="stream-days"${shown.length === 1 || problemsOnly || s.days.some((d) => needsALook(d.status)) ? html` open` : ''}><summary><strong>${s.stream}</strong> · ${plural(s.days.length, 'UTC day')} ${daysByStatus(s)}</summary>
+<div class="table-scroll">${streamDays(s, rows, runnerRuns)}</div></details>
+`,
+  )}`;
 }
 
 export function evidenceView(p: EvidencePage): SafeHtml {
