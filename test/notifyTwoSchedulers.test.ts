@@ -11,10 +11,13 @@ import { suiteWebhookReceiver } from './support/webhookReceiver.js';
 /**
  * Two schedulers over one state folder (the compose service and a `scheduler --once` from cron,
  * or two from cron): a due trigger runs once between them, and so is each notification sent once.
- * The race is made certain: the webhook holds its answer to the first scheduler's post while the
- * second looks (if that outlasts the post's 5 s timeout, the first tries again, and only an
- * answered post counts as received), so the second sees the same new failure in the journal and the same message in the outbox. And a scheduler killed while posting leaves a lock that the next one takes over once
- * stale, then sends what the killed one could not.
+ * The race is made certain: the webhook holds its answer to the first scheduler's post, and to
+ * each try again of it (a try gives up after 5 s), while the second looks. The first holds its lock
+ * through all its tries (some 17 s), so a second scheduler slow to start on a loaded machine still
+ * looks meanwhile (with only the first try held, one that took over 5 s looked after the lock was
+ * let go, and the test failed), and sees the same new failure in the journal and the same message
+ * in the outbox; only an answered try counts as received. And a scheduler killed while posting
+ * leaves a lock that the next one takes over once stale, then sends what the killed one could not.
  */
 const START = '2025-02-27T00:00:00Z';
 const END = '2025-03-01T00:00:00Z';
