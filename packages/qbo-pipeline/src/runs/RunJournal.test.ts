@@ -196,6 +196,8 @@ describe('RunJournal', () => {
     // A run that ended (its record is written before the lock is let go) has no runner missing, even read before it ended.
     await run.finish({ status: 'succeeded', exitCode: 0 });
     expect(await journal.runnerMissing({ ...run.record, status: 'running', host: 'elsewhere' })).toBeUndefined();
+    // Nor one whose runner here (a backfill by hand) exited since, once it ended: a look reading every record first met that.
+    expect(await journal.runnerMissing({ ...run.record, status: 'running', pid: Number(dead.stdout.toString()) })).toBeUndefined();
     expect(await journal.runnerMissing(await journal.read(run.id))).toBeUndefined();
   });
 

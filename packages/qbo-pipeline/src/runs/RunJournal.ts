@@ -232,14 +232,15 @@ export class RunJournal {
   /**
    * Whether a run that says running has lost its runner (`RunnerMissing`), or undefined (it has
    * one, or it is not running). The job's lock is judged with `staleMs` (default 30 s, as a
-   * runner by hand judges it); a run found so is read again, since a run that ends writes its
-   * record before it lets go of the lock.
+   * runner by hand judges it). A run found so is read again, since a run that ends writes its
+   * record before it lets go of the lock and before its runner exits: a `backfill` by hand that
+   * ended and exited since `record` was read (the console reads every record first) is no gone runner.
    */
   async runnerMissing(record: RunRecord, staleMs = DEFAULT_LOCK_STALE_MS): Promise<RunnerMissing | undefined> {
     if (record.status !== 'running') return undefined;
-    if (RunJournal.orphaned(record)) return 'gone';
-    if (await isJobLocked(this.jobStateFile(record.job), staleMs)) return undefined;
-    return (await this.read(record.id).catch(() => undefined))?.status === 'running' ? 'silent' : undefined;
+    const missing = RunJournal.orphaned(record) ? 'gone' : (await isJobLocked(this.jobStateFile(record.job), staleMs)) ? undefined : 'silent';
+    if (missing === undefined) return undefined;
+    return (await this.read(record.id).catch(() => undefined))?.status === 'running' ? missing : undefined;
   }
 
   /**
